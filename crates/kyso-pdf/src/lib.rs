@@ -1,0 +1,16 @@
+#![doc = include_str!("../README.md")]
+
+pub mod error;
+pub mod filter;
+pub mod lexer;
+pub mod limits;
+pub mod object;
+pub mod reader;
+pub mod source;
+pub mod xref;
+
+pub use error::{Error, Result};
+pub use limits::Limits;
+pub use object::{Dict, Name, ObjRef, Object, Stream, StreamData};
+pub use reader::{Document, Page};
+pub use source::{FileSource, MemSource, Source};

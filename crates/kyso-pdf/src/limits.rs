@@ -1,0 +1,39 @@
+//! Explicit limits for parsing untrusted PDFs. The defaults are strict but generous enough for
+//! any real agency document (scanned annexes of several GB stay far below them because streams
+//! are never decoded whole unless asked to).
+
+/// Limits applied while reading a PDF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest nesting of arrays and dictionaries.
+    pub max_depth: usize,
+    /// Largest object number accepted in a cross-reference section.
+    pub max_objects: u32,
+    /// Most cross-reference sections (revisions) followed through `/Prev`.
+    pub max_revisions: usize,
+    /// Most bytes a single decoded stream may expand to.
+    pub max_decoded_stream: u64,
+    /// Most bytes of a single object (outside stream data) that the parser reads.
+    pub max_object_bytes: usize,
+    /// Most elements in one array or dictionary.
+    pub max_container_len: usize,
+    /// Most pages walked in the page tree.
+    pub max_pages: usize,
+    /// Most bytes of a single string or name token.
+    pub max_token_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 64,
+            max_objects: 8_000_000,
+            max_revisions: 1_000,
+            max_decoded_stream: 256 * 1024 * 1024,
+            max_object_bytes: 64 * 1024 * 1024,
+            max_container_len: 1_000_000,
+            max_pages: 100_000,
+            max_token_bytes: 32 * 1024 * 1024,
+        }
+    }
+}

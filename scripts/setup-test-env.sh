@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs on a fresh Debian machine with the Rust toolchain:
+# the independent validators (pyHanko, poppler's pdfsig/pdftotext/pdftoppm/pdffonts, openssl),
+# SoftHSM2, qpdf, and the cargo tools. Idempotent and non-interactive.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+need_apt=()
+for pkg in poppler-utils qpdf softhsm2 opensc libnss3-tools openssl hyperfine time curl; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: apt-get install ${need_apt[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# Python peers, pinned: the versions the project's oracle tests were written against.
+PY_PKGS=('pyhanko[opentype,image-support]==0.38.0' 'pyhanko-cli==0.6.0'
+         'pyhanko-certvalidator==0.33.0' 'certomancer==0.16.0' 'fpdf2==2.8.9')
+if ! python3 -c 'import pyhanko, certomancer, fpdf' >/dev/null 2>&1 \
+   || [ "$(python3 -c 'import pyhanko; print(pyhanko.__version__)' 2>/dev/null)" != "0.38.0" ]; then
+  echo "setup: pip install ${PY_PKGS[*]}"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${PY_PKGS[@]}"
+fi
+
+# Cargo tools.
+command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked -q cargo-nextest
+command -v cargo-deny >/dev/null 2>&1 || cargo install --locked -q cargo-deny
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
+echo "setup: ok"

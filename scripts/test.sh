@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The one command that sets up and runs every check and test: formatting, lints, the test
+# suite (unit, integration with the real binary, independent validators), and cargo-deny.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup-test-env.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== tests"
+cargo nextest run --workspace --locked --no-fail-fast
+cargo test --workspace --locked --doc -q
+
+echo "== cargo deny"
+bash scripts/deny.sh
