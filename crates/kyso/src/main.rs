@@ -1,10 +1,13 @@
-//! The `kyso` command line.
+//! The `kyso` command line. Library crates do the work; this binary parses arguments, reads the
+//! clock and secrets from the environment, and turns errors into one-line messages.
 
-use std::path::PathBuf;
+mod info;
+mod lang;
+
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use lang::{Lang, UserError};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -13,6 +16,15 @@ use clap::{Parser, Subcommand};
     about = "Ký số, xác thực và lưu trữ văn bản điện tử"
 )]
 struct Cli {
+    /// Ngôn ngữ thông báo / language of messages
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "KYSO_LANG",
+        default_value = "vi"
+    )]
+    lang: Lang,
     #[command(subcommand)]
     command: Command,
 }
@@ -20,36 +32,27 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Hiển thị cấu trúc tệp PDF (phiên bản, trang, các lần cập nhật)
-    Info { file: PathBuf },
+    Info(info::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let lang = cli.lang;
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("Lỗi: {e:#}");
-            ExitCode::from(1)
+            let (msg, code) = match e.downcast_ref::<UserError>() {
+                Some(u) => (u.message(lang).to_owned(), u.code),
+                None => (format!("{e:#}"), 1),
+            };
+            eprintln!("{}: {msg}", lang.pick("Lỗi", "Error"));
+            ExitCode::from(code)
         }
     }
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Info { file } => {
-            let src = kyso_pdf::FileSource::open(&file)?;
-            let doc = kyso_pdf::Document::open(Arc::new(src), kyso_pdf::Limits::default())?;
-            let pages = doc.pages()?;
-            println!("Kích thước: {} byte", doc.len());
-            println!(
-                "Số lần cập nhật (bảng tham chiếu chéo): {}",
-                doc.sections().len()
-            );
-            println!("Số trang: {}", pages.len());
-            for (i, p) in pages.iter().enumerate() {
-                println!("  Trang {}: {:?}, xoay {}°", i + 1, p.media_box, p.rotate);
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Info(args) => info::run(args, cli.lang),
     }
 }

@@ -1,0 +1,291 @@
+//! Serialising objects and building incremental updates (ISO 32000-2 §7.5.6).
+//!
+//! An update never touches a byte of the original: the new objects, a cross-reference section
+//! of the same kind as the file's last one, and a trailer with `/Prev` are appended.
+
+use std::io::Write;
+
+use crate::object::{Dict, Name, ObjRef, Object, StreamData};
+use crate::reader::Document;
+use crate::xref::SectionKind;
+
+/// Append the PDF syntax for `obj` to `out`. Streams must hold their data in memory.
+pub fn write_object(out: &mut Vec<u8>, obj: &Object) {
+    match obj {
+        Object::Null => out.extend_from_slice(b"null"),
+        Object::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Object::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Object::Real(r) => write_real(out, *r),
+        Object::String { bytes, hex } => {
+            if *hex {
+                write_hex_string(out, bytes);
+            } else {
+                write_literal_string(out, bytes);
+            }
+        }
+        Object::Name(n) => write_name(out, n),
+        Object::Array(a) => {
+            out.push(b'[');
+            for (i, o) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(b' ');
+                }
+                write_object(out, o);
+            }
+            out.push(b']');
+        }
+        Object::Dict(d) => write_dict(out, d),
+        Object::Stream(s) => {
+            let data: &[u8] = match &s.data {
+                StreamData::Owned(v) => v,
+                // Streams from the source file are never re-serialised by the writer: an update
+                // only references them.
+                StreamData::InFile { .. } => &[],
+            };
+            let mut dict = s.dict.clone();
+            dict.set("Length", Object::Int(data.len() as i64));
+            write_dict(out, &dict);
+            out.extend_from_slice(b"\nstream\n");
+            out.extend_from_slice(data);
+            out.extend_from_slice(b"\nendstream");
+        }
+        Object::Ref(r) => {
+            let _ = write!(out, "{} {} R", r.num, r.gen);
+        }
+    }
+}
+
+/// Write a real number with at most 4 decimals and no exponent.
+pub fn write_real(out: &mut Vec<u8>, r: f64) {
+    let r = if r.is_finite() { r } else { 0.0 };
+    if r.fract() == 0.0 && r.abs() < 1e15 {
+        let _ = write!(out, "{}", r as i64);
+        return;
+    }
+    let s = format!("{r:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    out.extend_from_slice(if s == "-0" { b"0" } else { s.as_bytes() });
+}
+
+pub fn write_dict(out: &mut Vec<u8>, d: &Dict) {
+    out.extend_from_slice(b"<<");
+    for (k, v) in d.iter() {
+        write_name(out, k);
+        out.push(b' ');
+        write_object(out, v);
+    }
+    out.extend_from_slice(b">>");
+}
+
+pub fn write_name(out: &mut Vec<u8>, n: &Name) {
+    out.push(b'/');
+    for &b in n.as_bytes() {
+        if b.is_ascii_graphic() && !crate::lexer::is_delim(b) && b != b'#' {
+            out.push(b);
+        } else {
+            let _ = write!(out, "#{b:02X}");
+        }
+    }
+}
+
+pub fn write_hex_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'<');
+    for b in bytes {
+        let _ = write!(out, "{b:02X}");
+    }
+    out.push(b'>');
+}
+
+pub fn write_literal_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'(');
+    for &b in bytes {
+        match b {
+            b'(' | b')' | b'\\' => {
+                out.push(b'\\');
+                out.push(b);
+            }
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            _ => out.push(b),
+        }
+    }
+    out.push(b')');
+}
+
+/// A text string (§7.9.2.2): PDFDocEncoding-compatible ASCII as is, anything else UTF-16BE
+/// with a byte-order mark.
+pub fn text_string(s: &str) -> Object {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        Object::string(s.as_bytes().to_vec())
+    } else {
+        let mut v = vec![0xfe, 0xff];
+        for u in s.encode_utf16() {
+            v.extend_from_slice(&u.to_be_bytes());
+        }
+        Object::hex_string(v)
+    }
+}
+
+/// The bytes of a serialised update and the absolute offset of each object in it.
+pub type Serialized = (Vec<u8>, Vec<(ObjRef, u64)>);
+
+/// The objects an incremental update adds or replaces.
+#[derive(Debug)]
+pub struct IncrementalUpdate {
+    next_num: u32,
+    objects: Vec<(ObjRef, Option<Object>)>,
+    prev: u64,
+    kind: SectionKind,
+    trailer_base: Dict,
+}
+
+impl IncrementalUpdate {
+    /// Start an update of `doc`.
+    pub fn new(doc: &Document) -> Self {
+        let kind = doc
+            .sections()
+            .first()
+            .map_or(SectionKind::Table, |s| s.kind);
+        let mut trailer_base = Dict::new();
+        for key in ["Root", "Info", "ID"] {
+            if let Some(v) = doc.trailer().get(key) {
+                trailer_base.set(key, v.clone());
+            }
+        }
+        IncrementalUpdate {
+            next_num: doc.size().max(1),
+            objects: Vec::new(),
+            prev: doc.startxref(),
+            kind,
+            trailer_base,
+        }
+    }
+
+    /// Reserve a new object number; fill it later with [`set`](Self::set).
+    pub fn reserve(&mut self) -> ObjRef {
+        let r = ObjRef::new(self.next_num, 0);
+        self.next_num += 1;
+        self.objects.push((r, None));
+        r
+    }
+
+    /// Add a new object and return its reference.
+    pub fn add(&mut self, obj: impl Into<Object>) -> ObjRef {
+        let r = self.reserve();
+        self.set(r, obj);
+        r
+    }
+
+    /// Define (or redefine, for an existing object of the document) `r`.
+    pub fn set(&mut self, r: ObjRef, obj: impl Into<Object>) {
+        let obj = obj.into();
+        if let Some(slot) = self.objects.iter_mut().find(|(k, _)| *k == r) {
+            slot.1 = Some(obj);
+        } else {
+            self.objects.push((r, Some(obj)));
+        }
+    }
+
+    /// The object already set for `r` in this update, if any.
+    pub fn get(&self, r: ObjRef) -> Option<&Object> {
+        self.objects
+            .iter()
+            .find(|(k, _)| *k == r)
+            .and_then(|(_, o)| o.as_ref())
+    }
+
+    /// Set or replace a key of the trailer (e.g. `/ID`).
+    pub fn set_trailer(&mut self, key: &str, value: impl Into<Object>) {
+        self.trailer_base.set(key, value);
+    }
+
+    /// Serialise the update, to be appended to a file of `base_len` bytes. Every reserved
+    /// object must have been set. Returns the bytes and, for each object, its offset within them.
+    pub fn serialize(&self, base_len: u64) -> crate::Result<Serialized> {
+        let mut out = Vec::new();
+        // Start on a fresh line even if the original lacks a final EOL.
+        out.push(b'\n');
+        let mut offsets = Vec::with_capacity(self.objects.len());
+        for (r, obj) in &self.objects {
+            let Some(obj) = obj else {
+                return Err(crate::Error::Unsupported("reserved object left undefined"));
+            };
+            offsets.push((*r, base_len + out.len() as u64));
+            let _ = writeln!(out, "{} {} obj", r.num, r.gen);
+            write_object(&mut out, obj);
+            out.extend_from_slice(b"\nendobj\n");
+        }
+        let mut trailer = self.trailer_base.clone();
+        trailer.set("Size", Object::Int(i64::from(self.next_num)));
+        trailer.set("Prev", Object::Int(self.prev as i64));
+        let mut sorted = offsets.clone();
+        sorted.sort();
+        match self.kind {
+            SectionKind::Table => {
+                let xref_off = base_len + out.len() as u64;
+                out.extend_from_slice(b"xref\n");
+                for run in runs(&sorted) {
+                    let _ = writeln!(
+                        out,
+                        "{} {}",
+                        run.first().map_or(0, |(r, _)| r.num),
+                        run.len()
+                    );
+                    for (r, off) in run {
+                        let _ = write!(out, "{off:010} {:05} n\r\n", r.gen);
+                    }
+                }
+                out.extend_from_slice(b"trailer\n");
+                write_dict(&mut out, &trailer);
+                let _ = write!(out, "\nstartxref\n{xref_off}\n%%EOF\n");
+            }
+            SectionKind::Stream => {
+                // The cross-reference stream is itself a new object.
+                let xref_num = self.next_num;
+                let xref_off = base_len + out.len() as u64;
+                sorted.push((ObjRef::new(xref_num, 0), xref_off));
+                trailer.set("Size", Object::Int(i64::from(xref_num) + 1));
+                trailer.set("Type", Object::name("XRef"));
+                trailer.set("W", Object::Array(vec![1.into(), 8.into(), 2.into()]));
+                let mut index = Vec::new();
+                let mut data = Vec::new();
+                for run in runs(&sorted) {
+                    index.push(Object::from(run.first().map_or(0, |(r, _)| r.num)));
+                    index.push(Object::Int(run.len() as i64));
+                    for (r, off) in run {
+                        data.push(1u8);
+                        data.extend_from_slice(&off.to_be_bytes());
+                        data.extend_from_slice(&r.gen.to_be_bytes());
+                    }
+                }
+                trailer.set("Index", Object::Array(index));
+                let _ = writeln!(out, "{xref_num} 0 obj");
+                trailer.set("Length", Object::Int(data.len() as i64));
+                write_dict(&mut out, &trailer);
+                out.extend_from_slice(b"\nstream\n");
+                out.extend_from_slice(&data);
+                let _ = write!(out, "\nendstream\nendobj\nstartxref\n{xref_off}\n%%EOF\n");
+            }
+        }
+        Ok((out, offsets))
+    }
+}
+
+/// Group sorted (ref, offset) pairs into runs of consecutive object numbers.
+fn runs(sorted: &[(ObjRef, u64)]) -> Vec<&[(ObjRef, u64)]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=sorted.len() {
+        let split = match (sorted.get(i - 1), sorted.get(i)) {
+            (Some((a, _)), Some((b, _))) => b.num != a.num + 1,
+            _ => true,
+        };
+        if split {
+            if let Some(run) = sorted.get(start..i) {
+                out.push(run);
+            }
+            start = i;
+        }
+    }
+    out
+}
