@@ -1,1 +1,38 @@
 #![doc = include_str!("../README.md")]
+
+mod fields;
+pub mod pdfdate;
+pub mod sign;
+
+pub use sign::{finalize, prepare, sign_with, Prepared, SignOptions, Widget, WidgetBuilder};
+
+/// What went wrong while signing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input PDF could not be read.
+    #[error(transparent)]
+    Pdf(#[from] kyso_pdf::Error),
+    /// Building the CMS signature failed (including: the signature does not match the
+    /// certificate's key).
+    #[error(transparent)]
+    Cms(#[from] kyso_cms::Error),
+    /// The signature container grew larger than the space reserved for it.
+    #[error("signature needs {needed} bytes but {reserved} were reserved")]
+    PlaceholderTooSmall { needed: usize, reserved: usize },
+    /// The requested page does not exist.
+    #[error("page {page} does not exist (the document has {count} pages)")]
+    PageOutOfRange { page: usize, count: usize },
+    /// A field with this name exists already.
+    #[error("a form field named {0:?} exists already")]
+    FieldExists(String),
+    /// The document's structure does not allow adding a signature field.
+    #[error("cannot add a signature field: {0}")]
+    Structure(&'static str),
+    /// Reading or writing files failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Short for `Result<T, kyso_pades::Error>`.
+pub type Result<T> = std::result::Result<T, Error>;

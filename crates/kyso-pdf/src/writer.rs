@@ -59,7 +59,8 @@ pub fn write_object(out: &mut Vec<u8>, obj: &Object) {
 pub fn write_real(out: &mut Vec<u8>, r: f64) {
     let r = if r.is_finite() { r } else { 0.0 };
     if r.fract() == 0.0 && r.abs() < 1e15 {
-        let _ = write!(out, "{}", r as i64);
+        // Keep it a real: re-serialising an object must not change its type.
+        let _ = write!(out, "{}.0", r as i64);
         return;
     }
     let s = format!("{r:.4}");

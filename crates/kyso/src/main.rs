@@ -1,8 +1,11 @@
 //! The `kyso` command line. Library crates do the work; this binary parses arguments, reads the
 //! clock and secrets from the environment, and turns errors into one-line messages.
 
+mod clock;
+mod errors;
 mod info;
 mod lang;
+mod sign;
 
 use std::process::ExitCode;
 
@@ -33,6 +36,8 @@ struct Cli {
 enum Command {
     /// Hiển thị cấu trúc tệp PDF (phiên bản, trang, các lần cập nhật)
     Info(info::Args),
+    /// Ký số tệp PDF (PAdES) theo các hình thức của Nghị định 30
+    Sign(sign::Args),
 }
 
 fn main() -> ExitCode {
@@ -54,5 +59,6 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Info(args) => info::run(args, cli.lang),
+        Command::Sign(args) => sign::run(args, cli.lang),
     }
 }

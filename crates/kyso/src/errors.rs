@@ -1,0 +1,89 @@
+//! Library errors turned into one-line messages for the user, in Vietnamese and English.
+
+use crate::lang::UserError;
+use crate::ue;
+
+pub fn pdf(e: &kyso_pdf::Error) -> UserError {
+    use kyso_pdf::Error as E;
+    match e {
+        E::Encrypted => {
+            ue!("tệp PDF được mã hóa; hãy gỡ mật khẩu trước khi ký"; "the PDF is encrypted; remove its password before signing")
+        }
+        E::Truncated { offset, .. } => {
+            ue!("tệp PDF bị cắt cụt (hết dữ liệu ở byte {})", offset; "the PDF is truncated (data ends at byte {})", offset)
+        }
+        E::Malformed { offset, what } if what.contains("not a PDF") => {
+            let _ = offset;
+            ue!("tệp không phải là PDF"; "the file is not a PDF")
+        }
+        E::Malformed { offset, what } => {
+            ue!("tệp PDF bị hỏng ở byte {} ({})", offset, what; "the PDF is damaged at byte {} ({})", offset, what)
+        }
+        E::LimitExceeded { limit, value, max } => {
+            ue!("tệp PDF vượt giới hạn an toàn: {} ({} > {})", limit, value, max; "the PDF exceeds a safety limit: {} ({} > {})", limit, value, max)
+        }
+        E::MissingObject { num, gen } => {
+            ue!("tệp PDF thiếu đối tượng {} {}", num, gen; "the PDF lacks object {} {}", num, gen)
+        }
+        E::Io(m) => ue!("lỗi đọc/ghi tệp: {}", m; "file read/write error: {}", m),
+        other => ue!("tệp PDF không đọc được: {}", other; "cannot read the PDF: {}", other),
+    }
+}
+
+pub fn pades(e: &kyso_pades::Error) -> UserError {
+    use kyso_pades::Error as E;
+    match e {
+        E::Pdf(p) => pdf(p),
+        E::Cms(kyso_cms::Error::SignatureMismatch) => {
+            ue!("chữ ký không khớp với khóa công khai của chứng thư số; không ghi tệp"; "the signature does not match the certificate's public key; nothing was written")
+        }
+        E::Cms(c) => {
+            ue!("không tạo được chữ ký CMS: {}", c; "cannot build the CMS signature: {}", c)
+        }
+        E::PlaceholderTooSmall { needed, reserved } => {
+            ue!("chữ ký cần {} byte nhưng chỉ dành {} byte", needed, reserved; "the signature needs {} bytes but {} were reserved", needed, reserved)
+        }
+        E::PageOutOfRange { page, count } => {
+            ue!("trang {} không tồn tại (tài liệu có {} trang)", page, count; "page {} does not exist (the document has {} pages)", page, count)
+        }
+        E::FieldExists(n) => {
+            ue!("đã có trường chữ ký tên \"{}\"", n; "a signature field named \"{}\" exists already", n)
+        }
+        E::Structure(w) => {
+            ue!("không thêm được trường chữ ký: {}", w; "cannot add a signature field: {}", w)
+        }
+        E::Io(io) => ue!("lỗi đọc/ghi tệp: {}", io; "file read/write error: {}", io),
+        other => ue!("ký thất bại: {}", other; "signing failed: {}", other),
+    }
+}
+
+pub fn keys(e: &kyso_keys::Error) -> UserError {
+    use kyso_keys::Error as E;
+    match e {
+        E::WrongPassword => {
+            ue!("sai mật khẩu của tệp PKCS#12"; "wrong password for the PKCS#12 file")
+        }
+        E::Malformed(m) => {
+            ue!("tệp PKCS#12 không đọc được: {}", m; "cannot read the PKCS#12 file: {}", m)
+        }
+        E::NoKey => {
+            ue!("tệp PKCS#12 không chứa khóa bí mật kèm chứng thư số"; "the PKCS#12 file holds no private key with a certificate")
+        }
+        E::KeyMismatch => {
+            ue!("khóa bí mật không khớp với chứng thư số"; "the private key does not match the certificate")
+        }
+        E::Unsupported(w) => ue!("loại khóa không được hỗ trợ: {}", w; "unsupported key: {}", w),
+        other => ue!("lỗi khóa ký: {}", other; "signing key error: {}", other),
+    }
+}
+
+pub fn io(path: &std::path::Path, e: &std::io::Error) -> UserError {
+    let p = path.display();
+    match e.kind() {
+        std::io::ErrorKind::NotFound => ue!("không tìm thấy tệp {}", p; "file not found: {}", p),
+        std::io::ErrorKind::PermissionDenied => {
+            ue!("không có quyền truy cập tệp {}", p; "permission denied: {}", p)
+        }
+        _ => ue!("lỗi đọc/ghi tệp {}: {}", p, e; "cannot read/write {}: {}", p, e),
+    }
+}
