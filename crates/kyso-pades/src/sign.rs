@@ -377,7 +377,10 @@ pub fn finalize(
 /// Upper-case hex digits of `bytes`.
 fn to_hex(bytes: &[u8]) -> Vec<u8> {
     let digit = |n: u8| if n < 10 { b'0' + n } else { b'A' + n - 10 };
-    bytes.iter().flat_map(|&b| [digit(b >> 4), digit(b & 15)]).collect()
+    bytes
+        .iter()
+        .flat_map(|&b| [digit(b >> 4), digit(b & 15)])
+        .collect()
 }
 
 /// Prepare, sign with `signer`, finalize.

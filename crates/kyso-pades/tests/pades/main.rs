@@ -1,0 +1,431 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+//! The signing engine, end to end on the library API: a throwaway CA made with rcgen, a
+//! minimal PDF, and checks of the structure that every validator relies on.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+use der::{Decode, Encode};
+use kyso_cms::{DigestAlgorithm, SignRequest, SignatureAlgorithm, Signer};
+use kyso_pades::{finalize, prepare, sign_with, Error, SignOptions};
+use kyso_pdf::{Document, FileSource, Limits, Object};
+use kyso_x509::Cert;
+use time::macros::datetime;
+
+struct TestSigner {
+    cert: Cert,
+    chain: Vec<Cert>,
+    key: EcdsaKeyPair,
+}
+
+impl Signer for TestSigner {
+    fn certificate(&self) -> &Cert {
+        &self.cert
+    }
+    fn chain(&self) -> &[Cert] {
+        &self.chain
+    }
+    fn algorithm(&self) -> SignatureAlgorithm {
+        SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256)
+    }
+    fn sign(&self, r: &SignRequest<'_>) -> kyso_cms::Result<Vec<u8>> {
+        Ok(self
+            .key
+            .sign(&SystemRandom::new(), r.message)
+            .unwrap()
+            .as_ref()
+            .to_vec())
+    }
+}
+
+/// A root CA and an end-entity signer with a Vietnamese name.
+fn test_signer(cn: &str) -> TestSigner {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(vec![]).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "Test Root CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let ee_key = KeyPair::generate().unwrap();
+    let mut ee = CertificateParams::new(vec![]).unwrap();
+    ee.distinguished_name.push(DnType::CommonName, cn);
+    ee.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::ContentCommitment,
+    ];
+    let ee_cert = ee.signed_by(&ee_key, &issuer).unwrap();
+    let key =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &ee_key.serialize_der()).unwrap();
+    TestSigner {
+        cert: Cert::from_der(ee_cert.der()).unwrap(),
+        chain: vec![Cert::from_der(ca_cert.der()).unwrap()],
+        key,
+    }
+}
+
+/// A two-page PDF with a classic cross-reference table.
+fn classic_pdf() -> Vec<u8> {
+    let bodies = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 /MediaBox [0 0 595 842] >>",
+        "<< /Type /Page /Parent 2 0 R /Contents 5 0 R >>",
+        "<< /Type /Page /Parent 2 0 R /Annots [] >>",
+        "<< /Length 44 >>\nstream\nBT /F1 12 Tf 72 720 Td (Hello) Tj ET\n\n\n\n\n\n\nendstream",
+    ];
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, b) in bodies.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, b).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", bodies.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            bodies.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn opts() -> SignOptions {
+    let mut o = SignOptions::new(datetime!(2026-11-23 02:30:05 UTC));
+    o.durable = false;
+    o.reason = Some("Phê duyệt".into());
+    o
+}
+
+fn tmpdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// Find the n-th signature dictionary's /ByteRange and /Contents.
+fn signatures(path: &Path) -> Vec<([u64; 4], Vec<u8>)> {
+    let doc = Document::open(Arc::new(FileSource::open(path).unwrap()), Limits::default()).unwrap();
+    let mut out = Vec::new();
+    for (num, _) in doc.xref().iter() {
+        let Ok(Object::Dict(d)) = doc.get(kyso_pdf::ObjRef::new(*num, 0)) else {
+            continue;
+        };
+        if d.get_name("Type").is_some_and(|t| t == "Sig") {
+            let br: Vec<u64> = d
+                .get("ByteRange")
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o.as_int().unwrap() as u64)
+                .collect();
+            let contents = d.get("Contents").unwrap().as_string().unwrap().to_vec();
+            out.push(([br[0], br[1], br[2], br[3]], contents));
+        }
+    }
+    out.sort_by_key(|(br, _)| br[1]);
+    out
+}
+
+#[test]
+fn the_input_is_a_byte_exact_prefix_and_the_byte_range_covers_all_but_the_contents() {
+    let dir = tmpdir();
+    let input = write(dir.path(), "in.pdf", &classic_pdf());
+    let output = dir.path().join("out.pdf");
+    let signer = test_signer("Nguyễn Văn An");
+    sign_with(&input, &output, &opts(), &signer, None).unwrap();
+
+    let original = std::fs::read(&input).unwrap();
+    let signed = std::fs::read(&output).unwrap();
+    assert!(
+        signed.starts_with(&original),
+        "incremental update must keep the original bytes"
+    );
+
+    let sigs = signatures(&output);
+    assert_eq!(sigs.len(), 1);
+    let (br, contents) = &sigs[0];
+    assert_eq!(br[0], 0);
+    assert_eq!(
+        br[2] + br[3],
+        signed.len() as u64,
+        "the second range ends at the end of the file"
+    );
+    assert_eq!(signed[br[1] as usize], b'<');
+    assert_eq!(signed[br[2] as usize - 1], b'>');
+    // The gap holds exactly the hex string of /Contents.
+    assert_eq!((br[2] - br[1] - 2) as usize, contents.len() * 2);
+
+    // The CMS message-digest is the SHA-256 of the two ranges, and the signature verifies.
+    let mut data = signed[..br[1] as usize].to_vec();
+    data.extend_from_slice(&signed[br[2] as usize..]);
+    let digest = DigestAlgorithm::Sha256.digest(&data);
+    let ci = cms::content_info::ContentInfo::from_der(strip_padding(contents)).unwrap();
+    let sd: cms::signed_data::SignedData = ci.content.decode_as().unwrap();
+    let si = sd.signer_infos.0.get(0).unwrap();
+    let attrs = si.signed_attrs.as_ref().unwrap();
+    let md = attrs
+        .iter()
+        .find(|a| a.oid == kyso_cms::signed_data::ID_MESSAGE_DIGEST)
+        .unwrap();
+    let md: der::asn1::OctetString = md.values.get(0).unwrap().decode_as().unwrap();
+    assert_eq!(md.as_bytes(), digest.as_slice());
+    assert!(
+        attrs
+            .iter()
+            .all(|a| a.oid != kyso_cms::signed_data::ID_SIGNING_TIME),
+        "PAdES: no CMS signing-time"
+    );
+    assert!(attrs
+        .iter()
+        .any(|a| a.oid == kyso_cms::ess::ID_AA_SIGNING_CERTIFICATE_V2));
+    SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256)
+        .verify(
+            &signer.cert,
+            &attrs.to_der().unwrap(),
+            si.signature.as_bytes(),
+        )
+        .unwrap();
+}
+
+/// `/Contents` is zero-padded after the DER.
+fn strip_padding(contents: &[u8]) -> &[u8] {
+    let mut r = der::SliceReader::new(contents).unwrap();
+    let h = der::Header::decode(&mut r).unwrap();
+    let len =
+        usize::try_from(h.length()).unwrap() + usize::try_from(h.encoded_len().unwrap()).unwrap();
+    &contents[..len]
+}
+
+#[test]
+fn the_signature_dictionary_has_the_pades_entries() {
+    let dir = tmpdir();
+    let input = write(dir.path(), "in.pdf", &classic_pdf());
+    let output = dir.path().join("out.pdf");
+    sign_with(
+        &input,
+        &output,
+        &opts(),
+        &test_signer("Trần Thị Bình"),
+        None,
+    )
+    .unwrap();
+    let text = String::from_utf8_lossy(&std::fs::read(&output).unwrap()).into_owned();
+    assert!(text.contains("/SubFilter /ETSI.CAdES.detached"));
+    assert!(
+        text.contains("/M (D:20261123093005+07'00')"),
+        "signing time in Vietnam time"
+    );
+    assert!(text.contains("/SigFlags 3"));
+    assert!(text.contains("/FT /Sig"));
+}
+
+#[test]
+fn a_second_signature_leaves_the_first_byte_range_intact() {
+    let dir = tmpdir();
+    let input = write(dir.path(), "in.pdf", &classic_pdf());
+    let once = dir.path().join("once.pdf");
+    let twice = dir.path().join("twice.pdf");
+    sign_with(&input, &once, &opts(), &test_signer("Nguyễn Văn An"), None).unwrap();
+    sign_with(
+        &once,
+        &twice,
+        &opts(),
+        &test_signer("Sở Khoa học và Công nghệ"),
+        None,
+    )
+    .unwrap();
+    let first = std::fs::read(&once).unwrap();
+    let second = std::fs::read(&twice).unwrap();
+    assert!(second.starts_with(&first));
+    let sigs = signatures(&twice);
+    assert_eq!(sigs.len(), 2);
+    assert_eq!(
+        sigs[0].0[2] + sigs[0].0[3],
+        first.len() as u64,
+        "the first signature still covers its revision"
+    );
+    let doc = Document::open(
+        Arc::new(FileSource::open(&twice).unwrap()),
+        Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(doc.sections().len(), 3);
+}
+
+#[test]
+fn signing_a_file_with_a_cross_reference_stream_appends_a_cross_reference_stream() {
+    // Make an xref-stream file by signing once with a hand-converted base: build it with the
+    // writer from a classic file whose last section we pretend is a stream.
+    let dir = tmpdir();
+    let base = classic_pdf();
+    // Re-express the base with an xref stream.
+    let xs = to_xref_stream(&base);
+    let input = write(dir.path(), "xs.pdf", &xs);
+    let output = dir.path().join("out.pdf");
+    sign_with(
+        &input,
+        &output,
+        &opts(),
+        &test_signer("Nguyễn Văn An"),
+        None,
+    )
+    .unwrap();
+    let doc = Document::open(
+        Arc::new(FileSource::open(&output).unwrap()),
+        Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(doc.sections()[0].kind, kyso_pdf::xref::SectionKind::Stream);
+    assert_eq!(doc.pages().unwrap().len(), 2);
+    assert_eq!(signatures(&output).len(), 1);
+}
+
+/// Replace the classic table and trailer of `pdf` with an uncompressed cross-reference stream.
+fn to_xref_stream(pdf: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(pdf);
+    let xref_at = text.rfind("xref\n").unwrap();
+    let mut out = pdf[..xref_at].to_vec();
+    let doc = Document::open(
+        Arc::new(kyso_pdf::MemSource::new(pdf.to_vec())),
+        Limits::default(),
+    )
+    .unwrap();
+    let mut data = vec![0u8, 0, 0, 0, 0, 0xff];
+    for (_, e) in doc.xref().iter() {
+        if let kyso_pdf::xref::Entry::InFile { offset, .. } = e {
+            data.push(1);
+            data.extend_from_slice(&(*offset as u32).to_be_bytes());
+            data.push(0);
+        }
+    }
+    let n = doc.size();
+    let xs_off = out.len();
+    data.push(1);
+    data.extend_from_slice(&(xs_off as u32).to_be_bytes());
+    data.push(0);
+    out.extend_from_slice(
+        format!(
+            "{n} 0 obj\n<< /Type /XRef /Size {} /W [1 4 1] /Root 1 0 R /Length {} >>\nstream\n",
+            n + 1,
+            data.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&data);
+    out.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{xs_off}\n%%EOF\n").as_bytes());
+    out
+}
+
+#[test]
+fn a_signature_from_another_key_is_refused_at_finalize_and_nothing_is_written() {
+    let dir = tmpdir();
+    let input = write(dir.path(), "in.pdf", &classic_pdf());
+    let output = dir.path().join("out.pdf");
+    let alice = test_signer("Nguyễn Văn An");
+    let mallory = test_signer("Kẻ Mạo Danh");
+    let prepared = prepare(
+        &input,
+        &output,
+        &opts(),
+        &alice.cert,
+        &alice.chain,
+        alice.algorithm(),
+        None,
+    )
+    .unwrap();
+    let wrong = mallory.sign(&prepared.request()).unwrap();
+    let err = finalize(prepared, &wrong, &alice.cert, &alice.chain, Vec::new()).unwrap_err();
+    assert!(
+        matches!(err, Error::Cms(kyso_cms::Error::SignatureMismatch)),
+        "{err:?}"
+    );
+    assert!(!output.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "no temporary file left behind: {leftovers:?}"
+    );
+}
+
+#[test]
+fn bad_inputs_are_errors() {
+    let dir = tmpdir();
+    let signer = test_signer("Nguyễn Văn An");
+    let out = dir.path().join("out.pdf");
+    let not_pdf = write(dir.path(), "a.pdf", b"this is not a PDF");
+    assert!(matches!(
+        sign_with(&not_pdf, &out, &opts(), &signer, None),
+        Err(Error::Pdf(_))
+    ));
+    let pdf = classic_pdf();
+    let truncated = write(dir.path(), "t.pdf", &pdf[..pdf.len() / 2]);
+    assert!(matches!(
+        sign_with(&truncated, &out, &opts(), &signer, None),
+        Err(Error::Pdf(_))
+    ));
+    let at = pdf.windows(11).rposition(|w| w == b"/Root 1 0 R").unwrap() + 11;
+    let encrypted = [&pdf[..at], b" /Encrypt 1 0 R", &pdf[at..]].concat();
+    let encrypted = write(dir.path(), "e.pdf", &encrypted);
+    assert!(matches!(
+        sign_with(&encrypted, &out, &opts(), &signer, None),
+        Err(Error::Pdf(kyso_pdf::Error::Encrypted))
+    ));
+    let widget = Box::new(
+        |_: &Document, _: &mut kyso_pdf::writer::IncrementalUpdate| {
+            Ok(kyso_pades::Widget::invisible(7))
+        },
+    );
+    let input = write(dir.path(), "in.pdf", &pdf);
+    assert!(matches!(
+        sign_with(&input, &out, &opts(), &signer, Some(widget)),
+        Err(Error::PageOutOfRange { page: 8, count: 2 })
+    ));
+    assert!(!out.exists());
+}
+
+#[test]
+fn field_names_are_unique() {
+    let dir = tmpdir();
+    let input = write(dir.path(), "in.pdf", &classic_pdf());
+    let once = dir.path().join("once.pdf");
+    let mut o = opts();
+    o.field_name = Some("ChuKy".into());
+    sign_with(&input, &once, &o, &test_signer("A"), None).unwrap();
+    let err = sign_with(
+        &once,
+        &dir.path().join("twice.pdf"),
+        &o,
+        &test_signer("B"),
+        None,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::FieldExists(ref n) if n == "ChuKy"));
+}
