@@ -18,8 +18,13 @@ fi
 # Python peers, pinned: the versions the project's oracle tests were written against.
 PY_PKGS=('pyhanko[opentype,image-support]==0.38.0' 'pyhanko-cli==0.6.0'
          'pyhanko-certvalidator==0.33.0' 'certomancer==0.16.0' 'fpdf2==2.8.9')
-if ! python3 -c 'import pyhanko, certomancer, fpdf' >/dev/null 2>&1 \
-   || [ "$(python3 -c 'import pyhanko; print(pyhanko.__version__)' 2>/dev/null)" != "0.38.0" ]; then
+if ! python3 - >/dev/null 2>&1 <<'PY'
+from importlib.metadata import version
+want = {'pyhanko': '0.38.0', 'pyhanko-cli': '0.6.0', 'pyhanko-certvalidator': '0.33.0',
+        'certomancer': '0.16.0', 'fpdf2': '2.8.9'}
+raise SystemExit(any(version(k) != v for k, v in want.items()))
+PY
+then
   echo "setup: pip install ${PY_PKGS[*]}"
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${PY_PKGS[@]}"
 fi
