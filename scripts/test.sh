@@ -16,5 +16,8 @@ echo "== tests"
 cargo nextest run --workspace --locked --no-fail-fast
 cargo test --workspace --locked --doc -q
 
+echo "== fuzz targets (built with sanitizers, run briefly)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-15} bash scripts/fuzz.sh
+
 echo "== cargo deny"
 bash scripts/deny.sh

@@ -1,0 +1,20 @@
+//! Certificates from DER or PEM, and every accessor the verifier and the UI use.
+#![no_main]
+use kyso_x509::Cert;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(certs) = Cert::from_pem_or_der(data) {
+        for c in certs {
+            let _ = c.common_name();
+            let _ = c.subject_display();
+            let _ = c.issuer_display();
+            let _ = c.serial_hex();
+            let _ = c.key_usage();
+            let _ = c.is_ca();
+            let _ = c.key_kind();
+            let _ = c.subject_key_id();
+            let _ = c.not_after();
+        }
+    }
+});
