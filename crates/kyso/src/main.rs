@@ -1,6 +1,7 @@
 //! The `kyso` command line. Library crates do the work; this binary parses arguments, reads the
 //! clock and secrets from the environment, and turns errors into one-line messages.
 
+mod batch;
 mod clock;
 mod errors;
 mod info;
@@ -37,7 +38,7 @@ enum Command {
     /// Hiển thị cấu trúc tệp PDF (phiên bản, trang, các lần cập nhật)
     Info(info::Args),
     /// Ký số tệp PDF (PAdES) theo các hình thức của Nghị định 30
-    Sign(sign::Args),
+    Sign(Box<sign::Args>),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +60,6 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Info(args) => info::run(args, cli.lang),
-        Command::Sign(args) => sign::run(args, cli.lang),
+        Command::Sign(args) => sign::run(*args, cli.lang),
     }
 }
