@@ -179,7 +179,8 @@ pub fn image_box(
 
 /// An appearance with `lines` of black upright text, shaped through the embedder's font, in a box
 /// of the block's natural size: as wide as the widest line, and `n` lines of
-/// `size × (ascent − descent) + line_gap` (minus the last gap) high. Each line is written as
+/// `size × (ascent − descent) + line_gap` (minus the last gap) high, extended where the ink of
+/// the first or last line goes beyond the ascent or descent. Each line is written as
 /// `<CIDs> Tj`. Empty lines keep their space. The font is referenced through
 /// [`FontEmbedder::font_ref`]; call [`FontEmbedder::embed`] once all text has been set.
 pub fn text_block(
@@ -205,7 +206,15 @@ pub fn text_block(
     }
     let width = shaped.iter().map(|(_, w)| *w).fold(0.0, f64::max);
     let advance = size * (asc - desc) + style.line_gap;
-    let height = lines.len() as f64 * advance - style.line_gap;
+    // Stacked Vietnamese diacritics (e.g. "Ễ") may rise above the ascender, or descend below
+    // the descender: extend the box so that nothing is clipped.
+    let top_pad = shaped.first().map_or(0.0, |(g, _)| {
+        (program.ink_extent_em(g).1 - asc).max(0.0) * size
+    });
+    let bottom_pad = shaped.last().map_or(0.0, |(g, _)| {
+        (desc - program.ink_extent_em(g).0).max(0.0) * size
+    });
+    let height = lines.len() as f64 * advance - style.line_gap + top_pad + bottom_pad;
     check_size(width, height)?;
     let mut c = Vec::new();
     c.extend_from_slice(b"BT\n/F1 ");
@@ -220,7 +229,7 @@ pub fn text_block(
             Align::Center => (width - w) / 2.0,
             Align::Right => width - w,
         };
-        let y = height - size * asc - i as f64 * advance;
+        let y = height - top_pad - size * asc - i as f64 * advance;
         c.extend_from_slice(b"1 0 0 1 ");
         num(&mut c, x);
         num(&mut c, y);
@@ -490,6 +499,14 @@ mod tests {
         assert!((a.width - w2).abs() < 1e-9);
         let adv = 10.0 * (f.ascent_em() - f.descent_em()) + 2.0;
         assert!((a.height - (2.0 * adv - 2.0)).abs() < 1e-9);
+        // "Ễ" (1854 units high) rises above the ascender (1825): the box grows by 29 units.
+        let b = text_block(&mut up, &mut e, &["Ễ".to_owned()], &style).unwrap();
+        let one = 10.0 * (f.ascent_em() - f.descent_em());
+        assert!(
+            (b.height - one - 10.0 * 29.0 / 2048.0).abs() < 1e-9,
+            "{}",
+            b.height
+        );
         let (d, c) = content(&up, a.xobject);
         assert!(c.starts_with("BT\n/F1 10.0 Tf\n0 g 0 Tr\n"), "{c}");
         assert_eq!(c.matches(" Tj\n").count(), 2);

@@ -206,6 +206,21 @@ impl FontProgram {
         Ok(self.glyphs_width(&self.shape(text)?, size_pt))
     }
 
+    /// Lowest and highest ink of `glyphs` as fractions of the em (`(0, 0)` for no ink).
+    pub fn ink_extent_em(&self, glyphs: &[Glyph]) -> (f64, f64) {
+        let Ok(face) = self.face() else {
+            return (0.0, 0.0);
+        };
+        let (lo, hi) = glyphs
+            .iter()
+            .filter_map(|g| face.glyph_bounding_box(ttf_parser::GlyphId(g.gid)))
+            .fold((0i16, 0i16), |(lo, hi), b| {
+                (lo.min(b.y_min), hi.max(b.y_max))
+            });
+        let em = f64::from(self.units_per_em);
+        (f64::from(lo) / em, f64::from(hi) / em)
+    }
+
     /// Advance width of shaped glyphs at `size_pt`, in points.
     pub fn glyphs_width(&self, glyphs: &[Glyph], size_pt: f64) -> f64 {
         let units: u64 = glyphs.iter().map(|g| u64::from(g.advance_units)).sum();
@@ -491,6 +506,25 @@ mod tests {
         assert!(msg.contains("U+4E2D"), "{msg}");
         assert!(msg.contains("U+1F600"), "{msg}");
         assert!(f.shape("a\nb").is_err());
+    }
+
+    #[test]
+    fn from_bytes_refuses_garbage_and_oversize() {
+        assert_eq!(
+            FontProgram::from_bytes(b"not a font".to_vec()).unwrap_err(),
+            Error::Font(FontError::Parse)
+        );
+        assert!(matches!(
+            FontProgram::from_bytes(vec![0; MAX_FONT_BYTES + 1]),
+            Err(Error::LimitExceeded { .. })
+        ));
+        let f = FontProgram::from_bytes(LIBERATION_SERIF_BOLD.to_vec()).unwrap();
+        assert_eq!(f.units_per_em(), 2048);
+        // Truncated font files are an error or a font, never a panic.
+        for cut in [12, 100, 1000, 10_000, 100_000] {
+            let _ = FontProgram::from_bytes(LIBERATION_SERIF_BOLD[..cut].to_vec())
+                .and_then(|f| f.shape("Nguyễn"));
+        }
     }
 
     #[test]

@@ -485,6 +485,18 @@ mod tests {
         for cut in [8, 12, 20, 33, 40, p.len() - 20] {
             assert!(dec(&p[..cut]).is_err(), "cut at {cut}");
         }
+        // Pseudo-random garbage after a PNG signature.
+        let mut x = 0x1234_5678u32;
+        for len in [0usize, 1, 7, 25, 100, 1000] {
+            let mut q = p[..8].to_vec();
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                q.push(x as u8);
+            }
+            assert!(dec(&q).is_err());
+        }
         // Flipped bytes anywhere: an error or an image, never a panic.
         for i in 8..p.len() {
             let mut q = p.clone();
