@@ -283,6 +283,29 @@ pub fn compose(
     })
 }
 
+/// `left` and `right` side by side, `gap` points apart, vertically centred, e.g. a handwritten
+/// signature image beside the signer's text block.
+pub fn side_by_side(
+    update: &mut IncrementalUpdate,
+    left: Appearance,
+    right: Appearance,
+    gap: f64,
+) -> Result<Appearance> {
+    let gap = if gap.is_finite() { gap.max(0.0) } else { 0.0 };
+    let h = left.height.max(right.height);
+    let w = left.width + gap + right.width;
+    compose(
+        update,
+        w,
+        h,
+        &[
+            (left, [0.0, (h - left.height) / 2.0]),
+            (right, [left.width + gap, (h - right.height) / 2.0]),
+        ],
+        None,
+    )
+}
+
 /// The size of the displayed page (crop box after `/Rotate`), in points.
 pub fn visual_size(page: &Page) -> (f64, f64) {
     let [x0, y0, x1, y1] = page.crop_box;
@@ -544,5 +567,13 @@ mod tests {
             Some(&real_array(&[-1.0, 0.0, 0.0, -1.0, 10.0, 10.0]))
         );
         assert!(set_matrix(&mut up, ObjRef::new(1, 0), IDENTITY).is_err());
+        let b = image_box(&mut up, ObjRef::new(99, 0), 1, 1, 4.0, 20.0).unwrap();
+        let s = side_by_side(&mut up, a, b, 3.0).unwrap();
+        assert_eq!((s.width, s.height), (17.0, 20.0));
+        let (_, c) = content(&up, s.xobject);
+        assert_eq!(
+            c,
+            "q 1 0 0 1 0.0 5.0 cm /Fm0 Do Q\nq 1 0 0 1 13.0 0.0 cm /Fm1 Do Q\n"
+        );
     }
 }

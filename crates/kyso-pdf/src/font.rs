@@ -261,6 +261,9 @@ pub struct FontEmbedder<'f> {
     /// New gid → (old gid, advance, text).
     used: BTreeMap<u16, (u16, u16, String)>,
     reserved: Option<ObjRef>,
+    /// Objects written by a previous [`embed`](Self::embed): FontFile2, FontDescriptor,
+    /// CIDFont, ToUnicode. A later call rewrites them in place.
+    written: Option<[ObjRef; 4]>,
 }
 
 impl<'f> FontEmbedder<'f> {
@@ -270,6 +273,7 @@ impl<'f> FontEmbedder<'f> {
             remapper: subsetter::GlyphRemapper::new(),
             used: BTreeMap::new(),
             reserved: None,
+            written: None,
         }
     }
 
@@ -358,9 +362,20 @@ impl<'f> FontEmbedder<'f> {
 
     /// Write the subset font (Type0 → CIDFontType2 → FontDescriptor → FontFile2, ToUnicode)
     /// and return the Type0 font's reference (the one [`font_ref`](Self::font_ref) reserved,
-    /// if it was called).
+    /// if it was called). Call it after all text has been encoded; calling it again (after
+    /// more text) rewrites the same objects.
     pub fn embed(&mut self, update: &mut IncrementalUpdate) -> Result<ObjRef> {
         let font = self.font;
+        let [file_ref, desc_ref, cid_ref, tu_ref] = match self.written {
+            Some(w) => w,
+            None => [
+                update.reserve(),
+                update.reserve(),
+                update.reserve(),
+                update.reserve(),
+            ],
+        };
+        self.written = Some([file_ref, desc_ref, cid_ref, tu_ref]);
         let subset =
             subsetter::subset(&font.data, 0, &self.remapper).map_err(|_| FontError::Subset)?;
         let scale = |v: i16| pdf_number(font.to_pdf_units(i64::from(v)));
@@ -369,10 +384,13 @@ impl<'f> FontEmbedder<'f> {
         let mut file = Dict::new();
         file.set("Length1", Object::Int(subset.len() as i64));
         file.set("Filter", Object::name("FlateDecode"));
-        let file_ref = update.add(Object::Stream(Stream {
-            dict: file,
-            data: StreamData::Owned(crate::filter::deflate(&subset)),
-        }));
+        update.set(
+            file_ref,
+            Object::Stream(Stream {
+                dict: file,
+                data: StreamData::Owned(crate::filter::deflate(&subset)),
+            }),
+        );
 
         let mut desc = Dict::new();
         desc.set("Type", Object::name("FontDescriptor"));
@@ -386,7 +404,7 @@ impl<'f> FontEmbedder<'f> {
         let stem_v = 10.0 + 0.244 * (f64::from(font.weight) - 50.0);
         desc.set("StemV", Object::Int(stem_v.round().max(0.0) as i64));
         desc.set("FontFile2", file_ref);
-        let desc_ref = update.add(desc);
+        update.set(desc_ref, desc);
 
         let mut info = Dict::new();
         info.set("Registry", Object::string("Adobe"));
@@ -402,14 +420,17 @@ impl<'f> FontEmbedder<'f> {
         cid.set("DW", Object::Int(1000));
         cid.set("W", Object::Array(self.widths()));
         cid.set("CIDToGIDMap", Object::name("Identity"));
-        let cid_ref = update.add(cid);
+        update.set(cid_ref, cid);
 
         let mut tu = Dict::new();
         tu.set("Filter", Object::name("FlateDecode"));
-        let tu_ref = update.add(Object::Stream(Stream {
-            dict: tu,
-            data: StreamData::Owned(crate::filter::deflate(&self.to_unicode())),
-        }));
+        update.set(
+            tu_ref,
+            Object::Stream(Stream {
+                dict: tu,
+                data: StreamData::Owned(crate::filter::deflate(&self.to_unicode())),
+            }),
+        );
 
         let mut t0 = Dict::new();
         t0.set("Type", Object::name("Font"));
@@ -652,5 +673,12 @@ mod tests {
         assert_eq!(file.dict.get_int("Length1").unwrap(), raw.len() as i64);
         assert!(raw.len() < 40_000, "subset is {} bytes", raw.len());
         assert!(ttf_parser::Face::parse(&raw, 0).is_ok());
+        // Embedding again after more text rewrites the same objects.
+        e.encode(&f.shape("Đ").unwrap());
+        assert_eq!(e.embed(&mut doc).unwrap(), r);
+        let t0b = doc.get(r).unwrap().as_dict().unwrap();
+        assert_eq!(t0b.get("DescendantFonts"), t0.get("DescendantFonts"));
+        assert_ne!(t0b.get_name("BaseFont"), t0.get_name("BaseFont"));
+        doc.serialize(1000).unwrap();
     }
 }

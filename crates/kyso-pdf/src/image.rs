@@ -91,15 +91,15 @@ impl DecodedImage {
     }
 }
 
-fn map_err(e: png::DecodingError) -> Error {
+fn map_err(e: png::DecodingError, budget: u64) -> Error {
     match e {
         png::DecodingError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             ImageError::Truncated.into()
         }
         png::DecodingError::LimitsExceeded => Error::LimitExceeded {
             limit: "image decoder memory",
-            value: 0,
-            max: 0,
+            value: budget.saturating_add(1),
+            max: budget,
         },
         _ => ImageError::Malformed.into(),
     }
@@ -138,7 +138,7 @@ pub fn decode_png(bytes: &[u8], limits: &ImageLimits) -> Result<DecodedImage> {
         },
     );
     dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = dec.read_info().map_err(map_err)?;
+    let mut reader = dec.read_info().map_err(|e| map_err(e, budget))?;
     let (width, height, dpi) = {
         let info = reader.info();
         let dpi = info.pixel_dims.and_then(|d| match d.unit {
@@ -167,7 +167,9 @@ pub fn decode_png(bytes: &[u8], limits: &ImageLimits) -> Result<DecodedImage> {
         max: usize::MAX as u64,
     })?;
     let mut buf = vec![0u8; size];
-    let frame = reader.next_frame(&mut buf).map_err(map_err)?;
+    let frame = reader
+        .next_frame(&mut buf)
+        .map_err(|e| map_err(e, budget))?;
     buf.truncate(frame.buffer_size());
     let pixels = width as usize * height as usize;
     let (color, has_alpha) = match color_type {
