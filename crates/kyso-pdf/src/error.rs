@@ -65,6 +65,9 @@ pub enum FontError {
         /// Each missing character once, in order of first appearance.
         missing: Vec<char>,
     },
+    /// The font file is larger than accepted.
+    #[error("the font file is too large ({size} > {max} bytes)")]
+    TooLarge { size: u64, max: u64 },
     /// The subsetter refused the font.
     #[error("the font could not be subset")]
     Subset,
@@ -91,6 +94,13 @@ pub enum ImageError {
     /// The PNG is damaged (bad chunk, CRC, or compressed data).
     #[error("the PNG is malformed")]
     Malformed,
+    /// The image exceeds one of the [`ImageLimits`](crate::image::ImageLimits).
+    #[error("the image exceeds the limit on {limit} ({value} > {max})")]
+    TooLarge {
+        limit: &'static str,
+        value: u64,
+        max: u64,
+    },
     /// The image has zero width or height.
     #[error("the image is empty")]
     Empty,

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::error::{Error, FontError, Result};
+use crate::error::{FontError, Result};
 use crate::object::{Dict, ObjRef, Object, Stream, StreamData};
 use crate::writer::IncrementalUpdate;
 
@@ -85,11 +85,11 @@ impl FontProgram {
     /// `glyf` outlines and a Unicode cmap.
     pub fn from_bytes(data: Vec<u8>) -> Result<Self> {
         if data.len() > MAX_FONT_BYTES {
-            return Err(Error::LimitExceeded {
-                limit: "font file size",
-                value: data.len() as u64,
+            return Err(FontError::TooLarge {
+                size: data.len() as u64,
                 max: MAX_FONT_BYTES as u64,
-            });
+            }
+            .into());
         }
         Self::load(Cow::Owned(data), false)
     }
@@ -490,6 +490,7 @@ pub fn to_unicode_cmap<'a>(entries: impl Iterator<Item = (u16, &'a str)>) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     #[test]
     fn loads_bundled_fonts() {
@@ -537,7 +538,7 @@ mod tests {
         );
         assert!(matches!(
             FontProgram::from_bytes(vec![0; MAX_FONT_BYTES + 1]),
-            Err(Error::LimitExceeded { .. })
+            Err(Error::Font(FontError::TooLarge { .. }))
         ));
         let f = FontProgram::from_bytes(LIBERATION_SERIF_BOLD.to_vec()).unwrap();
         assert_eq!(f.units_per_em(), 2048);

@@ -96,18 +96,19 @@ fn map_err(e: png::DecodingError, budget: u64) -> Error {
         png::DecodingError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             ImageError::Truncated.into()
         }
-        png::DecodingError::LimitsExceeded => Error::LimitExceeded {
-            limit: "image decoder memory",
+        png::DecodingError::LimitsExceeded => ImageError::TooLarge {
+            limit: "decoder memory",
             value: budget.saturating_add(1),
             max: budget,
-        },
+        }
+        .into(),
         _ => ImageError::Malformed.into(),
     }
 }
 
 fn over(limit: &'static str, value: u64, max: u64) -> Result<()> {
     if value > max {
-        Err(Error::LimitExceeded { limit, value, max })
+        Err(ImageError::TooLarge { limit, value, max }.into())
     } else {
         Ok(())
     }
@@ -118,11 +119,7 @@ fn over(limit: &'static str, value: u64, max: u64) -> Result<()> {
 /// becomes an alpha plane. Every limit is checked from the header before pixel memory is
 /// allocated.
 pub fn decode_png(bytes: &[u8], limits: &ImageLimits) -> Result<DecodedImage> {
-    over(
-        "image file size",
-        bytes.len() as u64,
-        limits.max_bytes as u64,
-    )?;
+    over("file size", bytes.len() as u64, limits.max_bytes as u64)?;
     if !bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]) {
         return Err(ImageError::NotPng.into());
     }
@@ -150,10 +147,10 @@ pub fn decode_png(bytes: &[u8], limits: &ImageLimits) -> Result<DecodedImage> {
     if width == 0 || height == 0 {
         return Err(ImageError::Empty.into());
     }
-    over("image width", width.into(), limits.max_width.into())?;
-    over("image height", height.into(), limits.max_height.into())?;
+    over("width", width.into(), limits.max_width.into())?;
+    over("height", height.into(), limits.max_height.into())?;
     over(
-        "image pixels",
+        "pixels",
         u64::from(width) * u64::from(height),
         limits.max_pixels,
     )?;
@@ -161,8 +158,8 @@ pub fn decode_png(bytes: &[u8], limits: &ImageLimits) -> Result<DecodedImage> {
     if depth != png::BitDepth::Eight {
         return Err(ImageError::Malformed.into());
     }
-    let size = reader.output_buffer_size().ok_or(Error::LimitExceeded {
-        limit: "image buffer size",
+    let size = reader.output_buffer_size().ok_or(ImageError::TooLarge {
+        limit: "buffer size",
         value: u64::MAX,
         max: usize::MAX as u64,
     })?;
@@ -410,11 +407,11 @@ mod tests {
         };
         assert!(matches!(
             decode_png(&p, &lim),
-            Err(Error::LimitExceeded {
-                limit: "image width",
+            Err(Error::Image(ImageError::TooLarge {
+                limit: "width",
                 value: 20,
                 max: 10
-            })
+            }))
         ));
         let lim = ImageLimits {
             max_height: 1,
@@ -422,10 +419,10 @@ mod tests {
         };
         assert!(matches!(
             decode_png(&p, &lim),
-            Err(Error::LimitExceeded {
-                limit: "image height",
+            Err(Error::Image(ImageError::TooLarge {
+                limit: "height",
                 ..
-            })
+            }))
         ));
         let lim = ImageLimits {
             max_pixels: 39,
@@ -433,10 +430,10 @@ mod tests {
         };
         assert!(matches!(
             decode_png(&p, &lim),
-            Err(Error::LimitExceeded {
-                limit: "image pixels",
+            Err(Error::Image(ImageError::TooLarge {
+                limit: "pixels",
                 ..
-            })
+            }))
         ));
         let lim = ImageLimits {
             max_bytes: 10,
@@ -444,10 +441,10 @@ mod tests {
         };
         assert!(matches!(
             decode_png(&p, &lim),
-            Err(Error::LimitExceeded {
-                limit: "image file size",
+            Err(Error::Image(ImageError::TooLarge {
+                limit: "file size",
                 ..
-            })
+            }))
         ));
     }
 
@@ -461,7 +458,14 @@ mod tests {
         // Fix the IHDR CRC so the decoder reads the header.
         let crc = crc32(&p[12..29]);
         p[29..33].copy_from_slice(&crc.to_be_bytes());
-        assert!(matches!(dec(&p), Err(Error::LimitExceeded { .. })));
+        assert_eq!(
+            dec(&p).unwrap_err(),
+            Error::Image(ImageError::TooLarge {
+                limit: "width",
+                value: 100_000,
+                max: 10_000
+            })
+        );
     }
 
     fn crc32(data: &[u8]) -> u32 {
