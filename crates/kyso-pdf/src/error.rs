@@ -32,6 +32,12 @@ pub enum Error {
     /// The document is encrypted.
     #[error("the PDF is encrypted")]
     Encrypted,
+    /// A font program could not be used (see [`FontError`]).
+    #[error("font error: {0}")]
+    Font(#[from] FontError),
+    /// An image could not be decoded (see [`ImageError`]).
+    #[error("image error: {0}")]
+    Image(#[from] ImageError),
     /// Reading or writing the underlying file failed.
     #[error("I/O error: {0}")]
     Io(String),
@@ -41,6 +47,63 @@ impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         Error::Io(e.to_string())
     }
+}
+
+/// Why a font could not be loaded, shaped or embedded.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FontError {
+    /// The bytes are not a TrueType/OpenType font that we can read.
+    #[error("not a readable TrueType/OpenType font")]
+    Parse,
+    /// The font has no `glyf` outlines (CFF-flavoured fonts are not embedded as CIDFontType2).
+    #[error("the font has no TrueType outlines")]
+    NotTrueType,
+    /// Characters of the text have no glyph in the font; nothing is replaced by `.notdef`.
+    #[error("the font has no glyph for {}", describe_chars(.missing))]
+    MissingGlyphs {
+        /// Each missing character once, in order of first appearance.
+        missing: Vec<char>,
+    },
+    /// The font file is larger than accepted.
+    #[error("the font file is too large ({size} > {max} bytes)")]
+    TooLarge { size: u64, max: u64 },
+    /// The subsetter refused the font.
+    #[error("the font could not be subset")]
+    Subset,
+}
+
+fn describe_chars(chars: &[char]) -> String {
+    chars
+        .iter()
+        .map(|c| format!("U+{:04X} '{}'", u32::from(*c), c.escape_debug()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why an image could not be decoded.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ImageError {
+    /// The bytes do not start with the PNG signature.
+    #[error("not a PNG image")]
+    NotPng,
+    /// The PNG ends before the image data is complete.
+    #[error("the PNG is truncated")]
+    Truncated,
+    /// The PNG is damaged (bad chunk, CRC, or compressed data).
+    #[error("the PNG is malformed")]
+    Malformed,
+    /// The image exceeds one of the [`ImageLimits`](crate::image::ImageLimits).
+    #[error("the image exceeds the limit on {limit} ({value} > {max})")]
+    TooLarge {
+        limit: &'static str,
+        value: u64,
+        max: u64,
+    },
+    /// The image has zero width or height.
+    #[error("the image is empty")]
+    Empty,
 }
 
 /// Short for `Result<T, kyso_pdf::Error>`.

@@ -1,7 +1,10 @@
 #![doc = include_str!("../README.md")]
 
+pub mod appearance;
 pub mod error;
 pub mod filter;
+pub mod font;
+pub mod image;
 pub mod lexer;
 pub mod limits;
 pub mod object;
@@ -10,7 +13,11 @@ pub mod source;
 pub mod writer;
 pub mod xref;
 
-pub use error::{Error, Result};
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod test_support;
+
+pub use error::{Error, FontError, ImageError, Result};
 pub use limits::Limits;
 pub use object::{Dict, Name, ObjRef, Object, Stream, StreamData};
 pub use reader::{Document, Page};
