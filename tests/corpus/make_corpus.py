@@ -38,6 +38,8 @@ def out(name):
 def letter(pages=2):
     """An official letter (Decree 30 layout, simplified): header, body, signature block."""
     pdf = FPDF(format="A4")
+    # Decree 30 Appendix I: top margin 20-25 mm, left 30-35 mm, right 15-20 mm.
+    pdf.set_margins(30, 25, 15)
     pdf.set_creation_date(FIXED)
     pdf.set_title("Thông báo kế hoạch triển khai chữ ký số")
     pdf.set_author(AGENCY.title())
@@ -48,15 +50,15 @@ def letter(pages=2):
         pdf.add_page()
         if p == 0:
             pdf.set_font("Serif", size=13)
-            pdf.set_xy(15, 15)
+            pdf.set_xy(20, 25)
             pdf.cell(80, 6, PROVINCE, align="C")
             pdf.set_font("Serif", "B", size=13)
             pdf.cell(0, 6, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", align="C", new_x="LMARGIN", new_y="NEXT")
-            pdf.set_x(15)
+            pdf.set_x(20)
             pdf.cell(80, 6, AGENCY, align="C")
             pdf.cell(0, 6, "Độc lập - Tự do - Hạnh phúc", align="C", new_x="LMARGIN", new_y="NEXT")
             pdf.set_font("Serif", size=13)
-            pdf.set_x(15)
+            pdf.set_x(20)
             pdf.cell(80, 8, "Số: 123/TB-SKHCN", align="C")
             pdf.cell(0, 8, "Tỉnh Demo, ngày 02 tháng 01 năm 2026", align="C", new_x="LMARGIN", new_y="NEXT")
             pdf.ln(6)
@@ -70,11 +72,11 @@ def letter(pages=2):
             pdf.ln(8)
             y = pdf.get_y()
             pdf.set_font("Serif", "B", size=12)
-            pdf.set_xy(15, y)
+            pdf.set_xy(30, y)
             pdf.cell(80, 6, "Nơi nhận:", new_x="LMARGIN", new_y="NEXT")
             pdf.set_font("Serif", size=11)
             for line in ["- Như trên;", "- UBND tỉnh (để b/c);", "- Lưu: VT, VP."]:
-                pdf.set_x(15)
+                pdf.set_x(30)
                 pdf.cell(80, 5, line, new_x="LMARGIN", new_y="NEXT")
             pdf.set_font("Serif", "B", size=13)
             pdf.set_xy(110, y)
