@@ -32,6 +32,9 @@ pub enum Error {
     /// The document is encrypted.
     #[error("the PDF is encrypted")]
     Encrypted,
+    /// A page index past the last page.
+    #[error("page {index} does not exist (the document has {count} pages)")]
+    PageOutOfRange { index: usize, count: usize },
     /// Reading or writing the underlying file failed.
     #[error("I/O error: {0}")]
     Io(String),
