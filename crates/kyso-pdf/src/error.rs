@@ -38,6 +38,9 @@ pub enum Error {
     /// An image could not be decoded (see [`ImageError`]).
     #[error("image error: {0}")]
     Image(#[from] ImageError),
+    /// A page index past the last page.
+    #[error("page {index} does not exist (the document has {count} pages)")]
+    PageOutOfRange { index: usize, count: usize },
     /// Reading or writing the underlying file failed.
     #[error("I/O error: {0}")]
     Io(String),

@@ -10,6 +10,7 @@ pub mod limits;
 pub mod object;
 pub mod reader;
 pub mod source;
+pub mod text;
 pub mod writer;
 pub mod xref;
 

@@ -21,6 +21,16 @@ pub struct Limits {
     pub max_pages: usize,
     /// Most bytes of a single string or name token.
     pub max_token_bytes: usize,
+
+    // Content streams (text extraction, `text` module).
+    /// Most operators interpreted on one page, form XObjects included.
+    pub max_content_ops: u64,
+    /// Deepest nesting of `q` (saved graphics states) in one content stream.
+    pub max_graphics_depth: usize,
+    /// Deepest nesting of form XObjects drawn through `Do`.
+    pub max_form_depth: usize,
+    /// Most decoded content-stream bytes interpreted for one page, form XObjects included.
+    pub max_content_bytes: u64,
 }
 
 impl Default for Limits {
@@ -34,6 +44,11 @@ impl Default for Limits {
             max_container_len: 1_000_000,
             max_pages: 100_000,
             max_token_bytes: 32 * 1024 * 1024,
+
+            max_content_ops: 20_000_000,
+            max_graphics_depth: 256,
+            max_form_depth: 32,
+            max_content_bytes: 128 * 1024 * 1024,
         }
     }
 }

@@ -1,0 +1,495 @@
+//! From glyphs to words and lines, and from lines to the signature region.
+//!
+//! Each text direction (rounded to a degree) gets its own frame: `u` runs along the baseline,
+//! `v` perpendicular to it (up, for upright text). Glyphs whose baselines are within 0.3 × font
+//! size are one line; a line is split where a gap exceeds 3 em (two columns that share a
+//! baseline, like "Nơi nhận:" on the left and "KT. GIÁM ĐỐC" on the right of a letter); words
+//! are split at space glyphs, gaps over 0.25 em and large `TJ` adjustments. Boxes are reported
+//! in default user space.
+
+use std::collections::BTreeMap;
+
+use unicode_normalization::UnicodeNormalization;
+
+use super::Glyph;
+
+/// Glyphs on baselines closer than this × font size share a line.
+const SAME_LINE: f64 = 0.3;
+/// A gap wider than this × font size between glyphs is a word break.
+const WORD_GAP: f64 = 0.25;
+/// A gap wider than this × font size splits a line into two (columns).
+const COLUMN_GAP: f64 = 3.0;
+/// Lines of a title block are closer than this × font size (bottom of one to top of next).
+const TITLE_GAP: f64 = 1.0;
+/// Minimum width of the signature region: 4.5 cm.
+const MIN_REGION_WIDTH: f64 = 4.5 / 2.54 * 72.0;
+/// Height of the signature region when no name is found: 2.5 cm.
+const DEFAULT_REGION_HEIGHT: f64 = 2.5 / 2.54 * 72.0;
+
+/// A rectangle in a text-direction frame: `u` along the baseline, `v` across it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Frame {
+    /// The direction's angle in whole degrees, 0 for ordinary horizontal text.
+    pub angle: i32,
+    pub u0: f64,
+    pub u1: f64,
+    /// Bottom (descent) and top (ascent).
+    pub v0: f64,
+    pub v1: f64,
+    /// The baseline.
+    pub baseline: f64,
+}
+
+impl Frame {
+    fn axes(angle: i32) -> ([f64; 2], [f64; 2]) {
+        let a = f64::from(angle).to_radians();
+        let d = [a.cos(), a.sin()];
+        (d, [-d[1], d[0]])
+    }
+
+    /// The axis-aligned user-space box of this rectangle.
+    pub fn user_bbox(&self) -> [f64; 4] {
+        let (d, n) = Self::axes(self.angle);
+        let corners = [
+            (self.u0, self.v0),
+            (self.u1, self.v0),
+            (self.u0, self.v1),
+            (self.u1, self.v1),
+        ];
+        let mut b = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for (u, v) in corners {
+            let x = u * d[0] + v * n[0];
+            let y = u * d[1] + v * n[1];
+            b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+        }
+        // Round away float noise of the rotation (cos 90° is 6e-17, not 0).
+        b.map(|c| (c * 1e6).round() / 1e6)
+    }
+
+    fn union(&self, o: &Frame) -> Frame {
+        Frame {
+            angle: self.angle,
+            u0: self.u0.min(o.u0),
+            u1: self.u1.max(o.u1),
+            v0: self.v0.min(o.v0),
+            v1: self.v1.max(o.v1),
+            baseline: self.baseline.min(o.baseline),
+        }
+    }
+
+    fn overlaps_u(&self, o: &Frame) -> bool {
+        self.u0 < o.u1 && o.u0 < self.u1
+    }
+}
+
+/// A word: text without spaces and its box.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Word {
+    pub text: String,
+    /// `[x0, y0, x1, y1]` in default user space.
+    pub bbox: [f64; 4],
+    pub frame: Frame,
+}
+
+/// A line of text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// NFC text, words separated by single spaces.
+    pub text: String,
+    /// `[x0, y0, x1, y1]` in default user space, from the lowest descent to the highest ascent.
+    pub bbox: [f64; 4],
+    /// The largest font size on the line, in user units.
+    pub font_size: f64,
+    /// Unit vector of the baseline direction in user space (`[1, 0]` for upright text).
+    pub dir: [f64; 2],
+    pub words: Vec<Word>,
+    /// The line's rectangle in its text-direction frame.
+    pub frame: Frame,
+}
+
+/// The text of a page.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PageText {
+    /// Lines grouped per text direction (horizontal first), then top to bottom, left to right.
+    pub lines: Vec<Line>,
+}
+
+impl PageText {
+    /// All lines joined with newlines.
+    pub fn text(&self) -> String {
+        let lines: Vec<&str> = self.lines.iter().map(|l| l.text.as_str()).collect();
+        lines.join("\n")
+    }
+}
+
+/// Where a signature goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnchorHit {
+    /// 0-based page index.
+    pub page: usize,
+    /// Text of the title block (its lines joined with a space) and its box.
+    pub title: String,
+    pub title_bbox: [f64; 4],
+    /// The signer's name line below the blank space, when found.
+    pub name: Option<String>,
+    pub name_bbox: Option<[f64; 4]>,
+    /// The blank region between title and name, in default user space.
+    pub region: [f64; 4],
+}
+
+/// Normalise for matching: NFC, Unicode lowercase, white space collapsed to single spaces.
+pub fn normalize(s: &str) -> String {
+    let lower: String = s.nfc().collect::<String>().to_lowercase();
+    let collapsed: Vec<&str> = lower.split_whitespace().collect();
+    collapsed.join(" ").nfc().collect()
+}
+
+struct Placed<'a> {
+    g: &'a Glyph,
+    u0: f64,
+    u1: f64,
+    v: f64,
+    index: usize,
+}
+
+fn angle_of(dir: [f64; 2]) -> i32 {
+    (dir[1].atan2(dir[0]).to_degrees().round() as i32).rem_euclid(360)
+}
+
+/// Group glyphs into lines.
+pub fn lines(glyphs: &[Glyph]) -> Vec<Line> {
+    let mut by_angle: BTreeMap<i32, Vec<Placed<'_>>> = BTreeMap::new();
+    for (index, g) in glyphs.iter().enumerate() {
+        let angle = angle_of(g.dir);
+        let (d, n) = Frame::axes(angle);
+        let a = g.origin[0] * d[0] + g.origin[1] * d[1];
+        let b = g.end[0] * d[0] + g.end[1] * d[1];
+        let v = g.origin[0] * n[0] + g.origin[1] * n[1];
+        if !(a.is_finite() && b.is_finite() && v.is_finite()) {
+            continue;
+        }
+        by_angle.entry(angle).or_default().push(Placed {
+            g,
+            u0: a.min(b),
+            u1: a.max(b),
+            v,
+            index,
+        });
+    }
+    let mut out = Vec::new();
+    for (angle, mut placed) in by_angle {
+        // Top to bottom, then by drawing order.
+        placed.sort_by(|a, b| b.v.total_cmp(&a.v).then(a.index.cmp(&b.index)));
+        let mut clusters: Vec<Vec<Placed<'_>>> = Vec::new();
+        let mut current: Vec<Placed<'_>> = Vec::new();
+        let mut ref_v = 0.0;
+        let mut ref_fs = 0.0;
+        for p in placed {
+            let tol = SAME_LINE * p.g.font_size.max(ref_fs);
+            if current.is_empty() || (ref_v - p.v).abs() <= tol {
+                if current.is_empty() {
+                    ref_v = p.v;
+                    ref_fs = p.g.font_size;
+                }
+                current.push(p);
+            } else {
+                clusters.push(std::mem::take(&mut current));
+                ref_v = p.v;
+                ref_fs = p.g.font_size;
+                current.push(p);
+            }
+        }
+        if !current.is_empty() {
+            clusters.push(current);
+        }
+        for mut cluster in clusters {
+            cluster.sort_by(|a, b| a.u0.total_cmp(&b.u0).then(a.index.cmp(&b.index)));
+            build_lines(angle, &cluster, &mut out);
+        }
+    }
+    out
+}
+
+fn build_lines(angle: i32, cluster: &[Placed<'_>], out: &mut Vec<Line>) {
+    let mut words: Vec<Word> = Vec::new();
+    let mut word: Option<(String, Frame)> = None;
+    let mut prev_u1: Option<f64> = None;
+    let mut line_fs: f64 = 0.0;
+    let flush_word = |word: &mut Option<(String, Frame)>, words: &mut Vec<Word>| {
+        if let Some((text, frame)) = word.take() {
+            let text: String = text.nfc().collect();
+            words.push(Word {
+                text,
+                bbox: frame.user_bbox(),
+                frame,
+            });
+        }
+    };
+    let flush_line = |words: &mut Vec<Word>, fs: f64, out: &mut Vec<Line>| {
+        let mut iter = words.iter();
+        let Some(first) = iter.next() else { return };
+        let frame = iter.fold(first.frame, |f, w| f.union(&w.frame));
+        let text: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+        let (d, _) = Frame::axes(angle);
+        out.push(Line {
+            text: text.join(" "),
+            bbox: frame.user_bbox(),
+            font_size: fs,
+            dir: d,
+            words: std::mem::take(words),
+            frame,
+        });
+    };
+    for p in cluster {
+        let fs = p.g.font_size;
+        let gap = prev_u1.map_or(0.0, |e| p.u0 - e);
+        if prev_u1.is_some() && gap > COLUMN_GAP * fs.max(line_fs) {
+            flush_word(&mut word, &mut words);
+            flush_line(&mut words, line_fs, out);
+            line_fs = 0.0;
+        }
+        let is_space = p.g.text.chars().all(char::is_whitespace);
+        let starts_with_mark = p.g.text.chars().next().is_some_and(is_combining_mark);
+        let breaks = is_space
+            || (!starts_with_mark && (gap > WORD_GAP * fs || (p.g.space_before && gap > 0.0)));
+        if breaks {
+            flush_word(&mut word, &mut words);
+        }
+        prev_u1 = Some(prev_u1.map_or(p.u1, |e| e.max(p.u1)));
+        if is_space {
+            continue;
+        }
+        line_fs = line_fs.max(fs);
+        let frame = Frame {
+            angle,
+            u0: p.u0,
+            u1: p.u1,
+            v0: p.v + p.g.descent.min(0.0),
+            v1: p.v + p.g.ascent.max(0.0),
+            baseline: p.v,
+        };
+        match &mut word {
+            Some((text, f)) => {
+                text.push_str(&p.g.text);
+                *f = f.union(&frame);
+            }
+            None => word = Some((p.g.text.clone(), frame)),
+        }
+    }
+    flush_word(&mut word, &mut words);
+    flush_line(&mut words, line_fs, out);
+}
+
+/// Combining diacritical marks (U+0300–U+036F), which fonts sometimes draw as separate glyphs.
+fn is_combining_mark(c: char) -> bool {
+    ('\u{0300}'..='\u{036F}').contains(&c)
+}
+
+/// Find the anchor (already [`normalize`]d) in `lines` and derive the signature region.
+pub fn locate_in_lines(lines: &[Line], needle: &str) -> Option<AnchorHit> {
+    // The lowest matching line; on a tie, the last one.
+    let (anchor_idx, anchor) = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| normalize(&l.text).contains(needle))
+        .min_by(|(ia, a), (ib, b)| {
+            a.frame
+                .baseline
+                .total_cmp(&b.frame.baseline)
+                .then(ib.cmp(ia))
+        })?;
+    let angle = anchor.frame.angle;
+    let mut block = anchor.frame;
+    let mut titles = vec![anchor.text.clone()];
+    let mut used = vec![anchor_idx];
+    let mut last_fs = anchor.font_size;
+    let mut name: Option<&Line> = None;
+    loop {
+        // The closest line below the block that shares its column.
+        let below = lines
+            .iter()
+            .enumerate()
+            .filter(|(i, l)| {
+                !used.contains(i)
+                    && l.frame.angle == angle
+                    && l.frame.baseline < block.baseline - SAME_LINE * last_fs
+                    && l.frame.overlaps_u(&block)
+            })
+            .max_by(|(_, a), (_, b)| a.frame.v1.total_cmp(&b.frame.v1));
+        let Some((i, l)) = below else { break };
+        let gap = block.v0 - l.frame.v1;
+        if gap < TITLE_GAP * last_fs.max(l.font_size) {
+            block = block.union(&l.frame);
+            titles.push(l.text.clone());
+            used.push(i);
+            last_fs = l.font_size;
+        } else {
+            name = Some(l);
+            break;
+        }
+    }
+    let centre = (block.u0 + block.u1) / 2.0;
+    let mut width = (block.u1 - block.u0).max(MIN_REGION_WIDTH);
+    if let Some(n) = name {
+        width = width.max(n.frame.u1 - n.frame.u0);
+    }
+    let top = block.v0;
+    let bottom = name.map_or(top - DEFAULT_REGION_HEIGHT, |n| n.frame.v1.min(top));
+    let region = Frame {
+        angle,
+        u0: centre - width / 2.0,
+        u1: centre + width / 2.0,
+        v0: bottom,
+        v1: top,
+        baseline: bottom,
+    };
+    Some(AnchorHit {
+        page: 0,
+        title: titles.join(" "),
+        title_bbox: block.user_bbox(),
+        name: name.map(|n| n.text.clone()),
+        name_bbox: name.map(|n| n.bbox),
+        region: region.user_bbox(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A horizontal run of glyphs, each `w` wide, starting at (x, y), size `fs`.
+    fn run(text: &str, x: f64, y: f64, fs: f64) -> Vec<Glyph> {
+        let w = fs * 0.5;
+        text.chars()
+            .enumerate()
+            .map(|(i, c)| {
+                let x0 = x + w * i as f64;
+                Glyph {
+                    text: c.to_string(),
+                    origin: [x0, y],
+                    end: [x0 + w, y],
+                    dir: [1.0, 0.0],
+                    font_size: fs,
+                    ascent: 0.8 * fs,
+                    descent: -0.2 * fs,
+                    space_before: false,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn glyphs_on_one_baseline_make_one_line_with_words() {
+        let mut g = run("GIÁM", 100.0, 500.0, 10.0);
+        // A gap of 8 pt (0.8 em) is a word break, with no space glyph.
+        g.extend(run("ĐỐC", 128.0, 500.5, 10.0));
+        let lines = lines(&g);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].text, "GIÁM ĐỐC");
+        assert_eq!(lines[0].words.len(), 2);
+        assert_eq!(lines[0].bbox, [100.0, 498.0, 143.0, 508.5]);
+    }
+
+    #[test]
+    fn far_apart_runs_on_one_baseline_are_two_lines() {
+        let mut g = run("Nơi nhận:", 60.0, 200.0, 10.0);
+        g.extend(run("KT. GIÁM ĐỐC", 350.0, 200.0, 10.0));
+        let lines = lines(&g);
+        let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["Nơi nhận:", "KT. GIÁM ĐỐC"]);
+    }
+
+    #[test]
+    fn decomposed_text_is_nfc_and_marks_do_not_break_words() {
+        // "Ồ" drawn as O + combining circumflex + combining grave, the marks placed far right.
+        let mut g = run("O", 0.0, 0.0, 10.0);
+        let mut marks = run("\u{302}\u{300}", 9.0, 0.0, 10.0);
+        g.append(&mut marks);
+        let lines = lines(&g);
+        assert_eq!(lines[0].text, "Ồ");
+    }
+
+    #[test]
+    fn rotated_text_groups_along_its_direction() {
+        // Text running up the page (rotated 90°), two lines 14 pt apart (the second one to
+        // the right, i.e. "below" in the text's own frame).
+        let mk = |text: &str, x: f64| -> Vec<Glyph> {
+            text.chars()
+                .enumerate()
+                .map(|(i, c)| Glyph {
+                    text: c.to_string(),
+                    origin: [x, 100.0 + 5.0 * i as f64],
+                    end: [x, 105.0 + 5.0 * i as f64],
+                    dir: [0.0, 1.0],
+                    font_size: 10.0,
+                    ascent: 8.0,
+                    descent: -2.0,
+                    space_before: false,
+                })
+                .collect()
+        };
+        let mut g = mk("AB", 300.0);
+        g.extend(mk("CD", 314.0));
+        let lines = lines(&g);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].text, "AB");
+        assert_eq!(lines[1].text, "CD");
+        // Ascent is to the left of a line running up: x from 300-8 to 300+2.
+        assert_eq!(lines[0].bbox, [292.0, 100.0, 302.0, 110.0]);
+        assert_eq!(lines[0].dir, [lines[0].dir[0], 1.0]);
+    }
+
+    #[test]
+    fn normalisation_for_matching() {
+        assert_eq!(normalize("  GIÁM\u{a0}  ĐỐC "), "giám đốc");
+        // Decomposed input matches composed text.
+        assert_eq!(normalize("GIA\u{301}M"), normalize("GIÁM"));
+    }
+
+    fn page() -> Vec<Line> {
+        let mut g = Vec::new();
+        g.extend(run("Nơi nhận:", 60.0, 300.0, 12.0));
+        g.extend(run("KT. GIÁM ĐỐC", 380.0, 300.0, 13.0));
+        g.extend(run("PHÓ GIÁM ĐỐC", 380.0, 285.0, 13.0));
+        g.extend(run("- Như trên;", 60.0, 285.0, 11.0));
+        g.extend(run("- Lưu: VT.", 60.0, 272.0, 11.0));
+        g.extend(run("Trần Thị Bình", 385.0, 200.0, 13.0));
+        lines(&g)
+    }
+
+    #[test]
+    fn anchor_title_block_name_and_region() {
+        let lines = page();
+        let hit = locate_in_lines(&lines, &normalize("giám đốc")).unwrap();
+        // The lowest match wins, and the block continues with no line below it before the gap.
+        assert_eq!(hit.title, "PHÓ GIÁM ĐỐC");
+        assert_eq!(hit.name.as_deref(), Some("Trần Thị Bình"));
+        let hit = locate_in_lines(&lines, &normalize("KT. GIÁM ĐỐC")).unwrap();
+        assert_eq!(hit.title, "KT. GIÁM ĐỐC PHÓ GIÁM ĐỐC");
+        let title = hit.title_bbox;
+        let name = hit.name_bbox.unwrap();
+        let r = hit.region;
+        assert!(
+            (r[3] - title[1]).abs() < 1e-9,
+            "region starts under the title"
+        );
+        assert!((r[1] - name[3]).abs() < 1e-9, "region ends above the name");
+        let centre = (title[0] + title[2]) / 2.0;
+        assert!(((r[0] + r[2]) / 2.0 - centre).abs() < 1e-9);
+        assert!(r[2] - r[0] >= MIN_REGION_WIDTH);
+        assert!(locate_in_lines(&lines, &normalize("CHỦ TỊCH")).is_none());
+    }
+
+    #[test]
+    fn without_a_name_the_region_is_2_5_cm() {
+        let lines = lines(&run("GIÁM ĐỐC", 400.0, 100.0, 12.0));
+        let hit = locate_in_lines(&lines, "giám đốc").unwrap();
+        assert_eq!(hit.name, None);
+        assert!((hit.region[3] - hit.region[1] - DEFAULT_REGION_HEIGHT).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,236 @@
+//! Page text with positions, and the anchor finder that places a visible signature.
+//!
+//! The pipeline: [`content`] interprets a page's content streams into [`Glyph`]s (Unicode text
+//! placed in default user space), using [`fonts`] (which reads [`cmap`]s and [`encoding`]s) to
+//! decode strings; [`layout`] groups glyphs into words and [`Line`]s; [`locate_anchor`] finds
+//! a signer's title ("GIÁM ĐỐC") and the blank space between it and the signer's name, where
+//! Decree 30 puts the signature image.
+//!
+//! All coordinates are in default user space (the page's coordinate system before `/Rotate`):
+//! a `/Rotate 90` page whose text is drawn rotated still gives correct lines, grouped along
+//! the text direction, with boxes in user space.
+
+pub mod cmap;
+pub mod content;
+pub mod encoding;
+pub mod fonts;
+pub mod layout;
+mod tables;
+
+use crate::error::{Error, Result};
+use crate::limits::Limits;
+use crate::object::{Dict, Object, Stream, StreamData};
+use crate::reader::{Document, Page};
+
+pub use layout::{locate_in_lines, normalize, AnchorHit, Line, PageText, Word};
+
+/// What the interpreter needs from a document: resolving references and decoding streams.
+pub trait Resolver {
+    /// Follow references to a direct object.
+    fn resolve(&self, o: &Object) -> Result<Object>;
+    /// The decoded bytes of a stream.
+    fn stream_data(&self, s: &Stream) -> Result<Vec<u8>>;
+}
+
+impl Resolver for Document {
+    fn resolve(&self, o: &Object) -> Result<Object> {
+        Document::resolve(self, o)
+    }
+    fn stream_data(&self, s: &Stream) -> Result<Vec<u8>> {
+        let limits = self.limits();
+        let max = limits.max_decoded_stream.min(limits.max_content_bytes);
+        let raw = self.raw_data(s)?;
+        crate::filter::decode(&s.dict, &raw, max)
+    }
+}
+
+/// A resolver without a document: references resolve to null and only in-memory streams have
+/// data. It lets [`interpret_content`] run on arbitrary bytes (fuzzing, tests).
+#[derive(Debug, Clone)]
+pub struct Detached {
+    limits: Limits,
+}
+
+impl Detached {
+    pub fn new(limits: Limits) -> Self {
+        Detached { limits }
+    }
+}
+
+impl Resolver for Detached {
+    fn resolve(&self, o: &Object) -> Result<Object> {
+        Ok(match o {
+            Object::Ref(_) => Object::Null,
+            other => other.clone(),
+        })
+    }
+    fn stream_data(&self, s: &Stream) -> Result<Vec<u8>> {
+        match &s.data {
+            StreamData::Owned(v) => {
+                crate::filter::decode(&s.dict, v, self.limits.max_content_bytes)
+            }
+            StreamData::InFile { .. } => Err(Error::Unsupported("stream data outside a document")),
+        }
+    }
+}
+
+/// One shown glyph, in default user space.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Glyph {
+    /// Its Unicode text (one or more characters; ligatures give several).
+    pub text: String,
+    /// Start of the glyph on the baseline.
+    pub origin: [f64; 2],
+    /// End of the glyph's advance on the baseline (without character spacing).
+    pub end: [f64; 2],
+    /// Unit vector of the baseline direction.
+    pub dir: [f64; 2],
+    /// Font size in user units (the length of the text space's vertical unit).
+    pub font_size: f64,
+    /// Height above the baseline and (negative) depth below it, in user units.
+    pub ascent: f64,
+    pub descent: f64,
+    /// A `TJ` adjustment of more than a quarter em precedes this glyph (a word break).
+    pub space_before: bool,
+}
+
+/// Interpret a content stream on its own, with direct-object `resources` and no document.
+/// Runs on arbitrary bytes within `limits`; this is the entry point for fuzzing.
+pub fn interpret_content(content: &[u8], resources: &Dict, limits: &Limits) -> Result<Vec<Glyph>> {
+    let resolver = Detached::new(limits.clone());
+    interpret_with(&resolver, content, resources, content::IDENTITY, limits)
+}
+
+/// Interpret a content stream with any resolver, starting from `ctm`.
+pub fn interpret_with(
+    resolver: &dyn Resolver,
+    content: &[u8],
+    resources: &Dict,
+    ctm: content::Matrix,
+    limits: &Limits,
+) -> Result<Vec<Glyph>> {
+    let mut it = content::Interpreter::new(resolver, limits);
+    it.run(content, resources, ctm)?;
+    Ok(it.glyphs)
+}
+
+/// The glyphs of a page, in the order they are drawn.
+pub fn page_glyphs(doc: &Document, page: &Page) -> Result<Vec<Glyph>> {
+    let limits = doc.limits();
+    let resources = match &page.resources {
+        Some(r) => match doc.resolve(r)? {
+            Object::Dict(d) => d,
+            _ => Dict::new(),
+        },
+        None => Dict::new(),
+    };
+    let mut data = Vec::new();
+    let contents = match page.dict.get("Contents") {
+        Some(c) => doc.resolve(c)?,
+        None => Object::Null,
+    };
+    let streams: Vec<Object> = match contents {
+        Object::Array(items) => items,
+        other => vec![other],
+    };
+    for s in streams {
+        if let Object::Stream(s) = doc.resolve(&s)? {
+            let bytes = Resolver::stream_data(doc, &s)?;
+            if (data.len() + bytes.len()) as u64 > limits.max_content_bytes {
+                return Err(Error::LimitExceeded {
+                    limit: "decoded content bytes",
+                    value: (data.len() + bytes.len()) as u64,
+                    max: limits.max_content_bytes,
+                });
+            }
+            data.extend_from_slice(&bytes);
+            // Streams of an array are concatenated as if separated by white space.
+            data.push(b'\n');
+        }
+    }
+    interpret_with(doc, &data, &resources, content::IDENTITY, limits)
+}
+
+fn page_at(doc: &Document, page_index: usize) -> Result<Page> {
+    let mut pages = doc.pages()?;
+    let count = pages.len();
+    if page_index >= count {
+        return Err(Error::PageOutOfRange {
+            index: page_index,
+            count,
+        });
+    }
+    Ok(pages.swap_remove(page_index))
+}
+
+/// The text lines of page `page_index` (0-based), top to bottom, in default user space.
+pub fn page_text(doc: &Document, page_index: usize) -> Result<PageText> {
+    let page = page_at(doc, page_index)?;
+    let glyphs = page_glyphs(doc, &page)?;
+    Ok(PageText {
+        lines: layout::lines(&glyphs),
+    })
+}
+
+/// Find where to put a signature: the signer's title line matching `anchor` (normalised:
+/// NFC, collapsed white space, Unicode lowercase; a substring of a line matches), the title
+/// block that follows it, the signer's name below the blank space, and the blank region between
+/// them. Searches `page` (0-based), or every page from the last one backwards when `None`.
+pub fn locate_anchor(
+    doc: &Document,
+    page: Option<usize>,
+    anchor: &str,
+) -> Result<Option<AnchorHit>> {
+    let needle = normalize(anchor);
+    if needle.is_empty() {
+        return Ok(None);
+    }
+    let pages = doc.pages()?;
+    let order: Vec<usize> = match page {
+        Some(p) if p >= pages.len() => {
+            return Err(Error::PageOutOfRange {
+                index: p,
+                count: pages.len(),
+            })
+        }
+        Some(p) => vec![p],
+        None => (0..pages.len()).rev().collect(),
+    };
+    for idx in order {
+        let Some(p) = pages.get(idx) else { continue };
+        let lines = layout::lines(&page_glyphs(doc, p)?);
+        if let Some(mut hit) = locate_in_lines(&lines, &needle) {
+            hit.page = idx;
+            return Ok(Some(hit));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    /// Build a classic PDF from object bodies (object i+1 = bodies[i]) with a correct xref.
+    pub(crate) fn classic_pdf(bodies: &[&str]) -> Vec<u8> {
+        let mut out = b"%PDF-1.7\n%kyso\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, b) in bodies.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, b).as_bytes());
+        }
+        let xref = out.len();
+        out.extend_from_slice(
+            format!("xref\n0 {}\n0000000000 65535 f \n", bodies.len() + 1).as_bytes(),
+        );
+        for o in offsets {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!(
+                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+                bodies.len() + 1
+            )
+            .as_bytes(),
+        );
+        out
+    }
+}
