@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod fields;
+pub mod forms;
 pub mod pdfdate;
 pub mod sign;
 
@@ -29,6 +30,9 @@ pub enum Error {
     /// The document's structure does not allow adding a signature field.
     #[error("cannot add a signature field: {0}")]
     Structure(&'static str),
+    /// A visible signature could not be placed (anchor not found, bad rectangle, …).
+    #[error(transparent)]
+    Form(#[from] forms::FormError),
     /// Reading or writing files failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),

@@ -26,7 +26,54 @@ pub fn pdf(e: &kyso_pdf::Error) -> UserError {
             ue!("tệp PDF thiếu đối tượng {} {}", num, gen; "the PDF lacks object {} {}", num, gen)
         }
         E::Io(m) => ue!("lỗi đọc/ghi tệp: {}", m; "file read/write error: {}", m),
+        E::Image(i) => image(i),
+        E::Font(kyso_pdf::error::FontError::MissingGlyphs { missing }) => {
+            let chars: String = missing.iter().collect();
+            ue!("phông chữ không có ký tự: {}", chars; "the font has no glyph for: {}", chars)
+        }
+        E::Font(f) => ue!("lỗi phông chữ: {}", f; "font error: {}", f),
         other => ue!("tệp PDF không đọc được: {}", other; "cannot read the PDF: {}", other),
+    }
+}
+
+pub fn image(e: &kyso_pdf::error::ImageError) -> UserError {
+    use kyso_pdf::error::ImageError as E;
+    match e {
+        E::NotPng => ue!("tệp ảnh không phải PNG"; "the image is not a PNG file"),
+        E::Truncated => ue!("tệp ảnh PNG bị cắt cụt"; "the PNG image is truncated"),
+        E::Malformed => ue!("tệp ảnh PNG bị hỏng"; "the PNG image is damaged"),
+        E::Empty => ue!("ảnh rỗng (không có điểm ảnh)"; "the image is empty"),
+        E::TooLarge { limit, value, max } => {
+            ue!("ảnh quá lớn: {} ({} > {})", limit, value, max; "the image is too large: {} ({} > {})", limit, value, max)
+        }
+        other => ue!("ảnh không dùng được: {}", other; "unusable image: {}", other),
+    }
+}
+
+fn form(e: &kyso_pades::forms::FormError) -> UserError {
+    use kyso_pades::forms::FormError as E;
+    match e {
+        E::AnchorNotFound(t) => {
+            ue!("không tìm thấy dòng chữ \"{}\" trong tài liệu; kiểm tra --anchor hoặc dùng --page và --rect", t; "anchor text \"{}\" not found in the document; check --anchor or use --page and --rect", t)
+        }
+        E::BadRect => {
+            ue!("vùng --rect rỗng hoặc nằm ngoài trang (dạng x1,y1,x2,y2, đơn vị điểm)"; "the --rect area is empty or outside the page (x1,y1,x2,y2 in points)")
+        }
+        E::NoPersonalSignature(p) => {
+            ue!("trang {} chưa có chữ ký cá nhân hiển thị để đóng dấu lên; ký cá nhân trước hoặc dùng --rect", p; "page {} has no visible personal signature to put the seal over; sign it first or use --rect", p)
+        }
+        E::NoPersonalSignatureAnywhere => {
+            ue!("tài liệu chưa có chữ ký cá nhân hiển thị để đóng dấu lên; ký cá nhân trước hoặc dùng --rect"; "the document has no visible personal signature to put the seal over; sign it first or use --rect")
+        }
+        E::SealWithoutDpi => {
+            ue!("ảnh con dấu không ghi độ phân giải (DPI); thêm --seal-diameter-mm"; "the seal image has no resolution (DPI); add --seal-diameter-mm")
+        }
+        E::BadSealSize => {
+            ue!("đường kính con dấu phải từ 5 đến 200 mm"; "the seal diameter must be between 5 and 200 mm")
+        }
+        other => {
+            ue!("không đặt được chữ ký hiển thị: {}", other; "cannot place the visible signature: {}", other)
+        }
     }
 }
 
@@ -34,6 +81,7 @@ pub fn pades(e: &kyso_pades::Error) -> UserError {
     use kyso_pades::Error as E;
     match e {
         E::Pdf(p) => pdf(p),
+        E::Form(f) => form(f),
         E::Cms(kyso_cms::Error::SignatureMismatch) => {
             ue!("chữ ký không khớp với khóa công khai của chứng thư số; không ghi tệp"; "the signature does not match the certificate's public key; nothing was written")
         }

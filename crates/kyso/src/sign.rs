@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use kyso_keys::{Pkcs12Signer, Secret};
+use kyso_pades::forms::{CopyForm, Position, VisibleForm};
 use kyso_pades::SignOptions;
 use time::OffsetDateTime;
 
@@ -20,6 +21,28 @@ pub enum Kind {
     Copy,
     /// Chữ ký trên tệp đính kèm / phụ lục
     Attachment,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyFormArg {
+    /// SAO Y
+    SaoY,
+    /// SAO LỤC
+    SaoLuc,
+    /// TRÍCH SAO
+    TrichSao,
+}
+
+fn parse_rect(s: &str) -> Result<[f64; 4], String> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| "cần 4 số cách nhau bởi dấu phẩy: x1,y1,x2,y2".to_owned())?;
+    <[f64; 4]>::try_from(v)
+        .ok()
+        .filter(|r| r.iter().all(|x| x.is_finite()))
+        .ok_or_else(|| "cần đúng 4 số: x1,y1,x2,y2".to_owned())
 }
 
 #[derive(clap::Args, Debug)]
@@ -48,6 +71,30 @@ pub struct Args {
     /// Chữ ký không hiển thị
     #[arg(long)]
     invisible: bool,
+    /// Ảnh chữ ký (cá nhân) hoặc ảnh con dấu (cơ quan), PNG nền trong suốt
+    #[arg(long, value_name = "PNG")]
+    image: Option<PathBuf>,
+    /// Trang đặt chữ ký (bắt đầu từ 1; mặc định: trang cuối có dòng --anchor)
+    #[arg(long, value_name = "N")]
+    page: Option<usize>,
+    /// Vùng đặt ảnh trên trang như khi hiển thị: x1,y1,x2,y2 (điểm, gốc ở góc dưới trái)
+    #[arg(long, value_name = "x1,y1,x2,y2", value_parser = parse_rect, allow_hyphen_values = true)]
+    rect: Option<[f64; 4]>,
+    /// Dòng chức vụ người ký (ví dụ "GIÁM ĐỐC"): ảnh chữ ký đặt giữa dòng này và họ tên
+    #[arg(long, value_name = "TEXT")]
+    anchor: Option<String>,
+    /// Hình thức sao (chữ ký trên bản sao)
+    #[arg(long, value_enum, default_value = "sao-y")]
+    copy_form: CopyFormArg,
+    /// Tên cơ quan, tổ chức sao văn bản (mặc định: tên trong chứng thư số)
+    #[arg(long, value_name = "TEXT")]
+    org_name: Option<String>,
+    /// Số và ký hiệu của văn bản chính (chữ ký trên tệp đính kèm)
+    #[arg(long, value_name = "TEXT")]
+    doc_number: Option<String>,
+    /// Đường kính thật của con dấu, mm (mặc định: theo DPI của ảnh)
+    #[arg(long, value_name = "MM")]
+    seal_diameter_mm: Option<f64>,
     /// Lý do ký
     #[arg(long)]
     reason: Option<String>,
@@ -81,10 +128,8 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         None => crate::clock::now(),
     };
     let jobs = plan_outputs(&args)?;
-    if !args.invisible {
-        return Err(ue!("chữ ký hiển thị chưa được hỗ trợ trong bản này; dùng --invisible"; "visible signatures are not available in this build yet; use --invisible").into());
-    }
     let signer = load_signer(&args, now)?;
+    let form = visible_form(&args, kyso_cms::Signer::certificate(&signer))?;
     let mut opts = SignOptions::new(now);
     opts.reason = args.reason.clone();
     opts.location = args.location.clone();
@@ -92,7 +137,13 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     opts.durable = !args.no_fsync;
 
     let sign_one = |job: &Job| -> Result<(), UserError> {
-        kyso_pades::sign_with(&job.input, &job.output, &opts, &signer, None)
+        let widget = match &form {
+            Some(f) => Some(
+                kyso_pades::forms::widget_builder(f.clone(), now).map_err(|e| errors::pades(&e))?,
+            ),
+            None => None,
+        };
+        kyso_pades::sign_with(&job.input, &job.output, &opts, &signer, widget)
             .map(|_| ())
             .map_err(|e| errors::pades(&e))
     };
@@ -113,6 +164,79 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     } else {
         Err(ue!("{}/{} tệp không ký được", failures.len(), jobs.len(); "{} of {} files could not be signed", failures.len(), jobs.len()).into())
     }
+}
+
+/// The visible form asked for, or `None` for an invisible signature. Images are read (with a
+/// size limit) before anything is signed.
+fn visible_form(args: &Args, cert: &kyso_x509::Cert) -> Result<Option<VisibleForm>, UserError> {
+    if args.invisible {
+        return Ok(None);
+    }
+    let page = match args.page {
+        Some(0) => {
+            return Err(ue!("số trang bắt đầu từ 1"; "pages are numbered from 1"));
+        }
+        p => p.map(|p| p - 1),
+    };
+    let position = || -> Result<Option<Position>, UserError> {
+        Ok(match (&args.rect, &args.anchor) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    ue!("chỉ dùng một trong --rect và --anchor"; "use only one of --rect and --anchor"),
+                )
+            }
+            (Some(rect), None) => Some(Position::Rect {
+                page: page.ok_or_else(|| ue!("--rect cần --page N"; "--rect needs --page N"))?,
+                rect: *rect,
+            }),
+            (None, Some(text)) => Some(Position::Anchor {
+                page,
+                text: text.clone(),
+            }),
+            (None, None) => None,
+        })
+    };
+    let image = || -> Result<Vec<u8>, UserError> {
+        let path = args.image.as_ref().ok_or_else(|| match args.kind {
+            Kind::Organization => ue!("thiếu ảnh con dấu: thêm --image seal.png"; "no seal image: add --image seal.png"),
+            _ => ue!("thiếu ảnh chữ ký: thêm --image signature.png (hoặc --invisible)"; "no signature image: add --image signature.png (or --invisible)"),
+        })?;
+        read_limited(path, kyso_pdf::image::ImageLimits::default().max_bytes)
+    };
+    let org_name = || {
+        args.org_name
+            .clone()
+            .or_else(|| cert.subject_attr(kyso_x509::oid::O))
+            .or_else(|| cert.common_name())
+            .unwrap_or_default()
+    };
+    Ok(Some(match args.kind {
+        Kind::Personal => VisibleForm::Personal {
+            image: image()?,
+            position: position()?.ok_or_else(|| {
+                ue!("cần chỉ chỗ đặt chữ ký: --anchor \"GIÁM ĐỐC\" hoặc --page N --rect x1,y1,x2,y2 (hoặc --invisible)"; "say where the signature goes: --anchor \"GIÁM ĐỐC\" or --page N --rect x1,y1,x2,y2 (or --invisible)")
+            })?,
+        },
+        Kind::Organization => VisibleForm::Organization {
+            seal: image()?,
+            diameter_mm: args.seal_diameter_mm,
+            page,
+            position: position()?,
+        },
+        Kind::Copy => VisibleForm::Copy {
+            form: match args.copy_form {
+                CopyFormArg::SaoY => CopyForm::Certified,
+                CopyFormArg::SaoLuc => CopyForm::Transcribed,
+                CopyFormArg::TrichSao => CopyForm::Excerpt,
+            },
+            org_name: org_name(),
+        },
+        Kind::Attachment => VisibleForm::Attachment {
+            doc_number: args.doc_number.clone().ok_or_else(|| {
+                ue!("thiếu số và ký hiệu văn bản chính: thêm --doc-number \"123/QĐ-UBND\""; "no main document number: add --doc-number \"123/QĐ-UBND\"")
+            })?,
+        },
+    }))
 }
 
 /// One document to sign: where it comes from and where the signed copy goes.

@@ -1,0 +1,360 @@
+//! The visible signature forms of Decree 30/2020/NĐ-CP, Appendix I:
+//!
+//! - personal (cell 7c): the signer's signature image, centred between the title line and the
+//!   name, placed by a rectangle or found from the title's text on the page;
+//! - organization (cell 8): the seal image at its real size, over the left third of the personal
+//!   signature image on the same page;
+//! - copy (cell 14): at the top right of page 1, the copy form, the copying organization and the
+//!   signing time (ISO 8601, `+07:00`), no image;
+//! - attachment: at the top right of page 1, the number and notation of the main document and
+//!   the signing time, no image.
+//!
+//! Rectangles given by callers are in the page's *visual* space (as the page is displayed, after
+//! `/Rotate`: origin at the bottom left, x to the right, y up, in points); appearances are built
+//! upright in that space and mapped onto rotated pages by [`kyso_pdf::appearance::place`].
+
+use kyso_pdf::appearance::{self, Align, Appearance, TextStyle};
+use kyso_pdf::font::{FontEmbedder, FontProgram};
+use kyso_pdf::image::{add_image_xobject, decode_png, DecodedImage, ImageLimits};
+use kyso_pdf::writer::IncrementalUpdate;
+use kyso_pdf::{Document, Object, Page};
+use time::OffsetDateTime;
+
+use crate::sign::Widget;
+use crate::{pdfdate, Error, Result};
+
+/// Where a personal signature image goes.
+#[derive(Debug, Clone)]
+pub enum Position {
+    /// A rectangle `[x1, y1, x2, y2]` in points on page `page` (0-based), visual space.
+    Rect { page: usize, rect: [f64; 4] },
+    /// The region between the title line containing `text` and the signer's name below it, on
+    /// `page` or, when `None`, on the last page that has it.
+    Anchor { page: Option<usize>, text: String },
+}
+
+/// The copy forms of Decree 30 Art. 25.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyForm {
+    /// Sao y.
+    Certified,
+    /// Sao lục.
+    Transcribed,
+    /// Trích sao.
+    Excerpt,
+}
+
+impl CopyForm {
+    /// The words written on the copy.
+    pub fn label(self) -> &'static str {
+        match self {
+            CopyForm::Certified => "SAO Y",
+            CopyForm::Transcribed => "SAO LỤC",
+            CopyForm::Excerpt => "TRÍCH SAO",
+        }
+    }
+}
+
+/// One visible form, with what it needs.
+#[derive(Debug, Clone)]
+pub enum VisibleForm {
+    /// The signer's own signature: a (blue, transparent) PNG image.
+    Personal { image: Vec<u8>, position: Position },
+    /// The organization's seal PNG at its real size, over the left third of the personal
+    /// signature on `page`, or at `position` when given.
+    Organization {
+        seal: Vec<u8>,
+        /// The seal's real diameter; by default taken from the image's DPI.
+        diameter_mm: Option<f64>,
+        /// The page to look on for the personal signature (0-based; by default the last page
+        /// holding a visible signature).
+        page: Option<usize>,
+        /// An explicit place (the seal is centred in it, at its real size).
+        position: Option<Position>,
+    },
+    /// An electronic copy: the form, the copying organization's name.
+    Copy { form: CopyForm, org_name: String },
+    /// A separate attachment or appendix: the main document's number and notation.
+    Attachment { doc_number: String },
+}
+
+/// The text size of stamps (Decree 30: Times New Roman, 10 pt for these lines).
+pub const STAMP_TEXT_PT: f64 = 10.0;
+
+/// Build the widget builder for `form`, to pass to [`crate::prepare`] or [`crate::sign_with`].
+/// The images are decoded first, so a bad image is refused before anything is written.
+pub fn widget_builder(
+    form: VisibleForm,
+    signing_time: OffsetDateTime,
+) -> Result<Box<crate::WidgetBuilder<'static>>> {
+    let limits = ImageLimits::default();
+    Ok(match form {
+        VisibleForm::Personal { image, position } => {
+            let img = decode_png(&image, &limits)?;
+            Box::new(move |doc: &Document, update: &mut IncrementalUpdate| {
+                personal(doc, update, &img, &position)
+            })
+        }
+        VisibleForm::Organization {
+            seal,
+            diameter_mm,
+            page,
+            position,
+        } => {
+            let img = decode_png(&seal, &limits)?;
+            let (w, h) = seal_size(&img, diameter_mm)?;
+            Box::new(move |doc: &Document, update: &mut IncrementalUpdate| {
+                organization(doc, update, &img, (w, h), page, position.as_ref())
+            })
+        }
+        VisibleForm::Copy { form, org_name } => {
+            let lines = vec![
+                form.label().to_owned(),
+                org_name,
+                pdfdate::iso8601_vn(signing_time),
+            ];
+            Box::new(move |doc: &Document, update: &mut IncrementalUpdate| {
+                stamp(doc, update, &lines)
+            })
+        }
+        VisibleForm::Attachment { doc_number } => {
+            let lines = vec![doc_number, pdfdate::iso8601_vn(signing_time)];
+            Box::new(move |doc: &Document, update: &mut IncrementalUpdate| {
+                stamp(doc, update, &lines)
+            })
+        }
+    })
+}
+
+/// The seal's real size in points, from `diameter_mm` or else from the image's DPI.
+fn seal_size(img: &DecodedImage, diameter_mm: Option<f64>) -> Result<(f64, f64)> {
+    let (wpx, hpx) = (f64::from(img.width), f64::from(img.height));
+    match diameter_mm {
+        Some(d) if d.is_finite() && (5.0..=200.0).contains(&d) => {
+            let w = appearance::mm(d);
+            Ok((w, w * hpx / wpx))
+        }
+        Some(_) => Err(Error::Form(FormError::BadSealSize)),
+        None => match img.dpi {
+            Some((dx, dy)) if dx > 0.0 && dy > 0.0 => Ok((wpx / dx * 72.0, hpx / dy * 72.0)),
+            _ => Err(Error::Form(FormError::SealWithoutDpi)),
+        },
+    }
+}
+
+/// What went wrong placing a visible signature.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FormError {
+    #[error("anchor text {0:?} not found")]
+    AnchorNotFound(String),
+    #[error("the rectangle is empty or outside the page")]
+    BadRect,
+    #[error("no visible personal signature on page {0} for the seal to overlap")]
+    NoPersonalSignature(usize),
+    #[error("no visible personal signature in the document for the seal to overlap")]
+    NoPersonalSignatureAnywhere,
+    #[error("the seal image has no resolution (pHYs); give its diameter")]
+    SealWithoutDpi,
+    #[error("the seal diameter must be between 5 and 200 mm")]
+    BadSealSize,
+}
+
+fn page_at(pages: &[Page], index: usize) -> Result<&Page> {
+    pages.get(index).ok_or(Error::PageOutOfRange {
+        page: index + 1,
+        count: pages.len(),
+    })
+}
+
+/// Check a visual rectangle against the displayed page; returns it normalised.
+fn check_rect(page: &Page, r: [f64; 4]) -> Result<[f64; 4]> {
+    let [a, b, c, d] = r;
+    let r = [a.min(c), b.min(d), a.max(c), b.max(d)];
+    let (vw, vh) = appearance::visual_size(page);
+    let ok = r.iter().all(|v| v.is_finite())
+        && r[2] - r[0] >= 1.0
+        && r[3] - r[1] >= 1.0
+        && r[0] >= -1.0
+        && r[1] >= -1.0
+        && r[2] <= vw + 1.0
+        && r[3] <= vh + 1.0;
+    if ok {
+        Ok(r)
+    } else {
+        Err(Error::Form(FormError::BadRect))
+    }
+}
+
+/// Resolve a [`Position`] to a page index and a visual rectangle.
+fn resolve_position(doc: &Document, pages: &[Page], pos: &Position) -> Result<(usize, [f64; 4])> {
+    match pos {
+        Position::Rect { page, rect } => {
+            let p = page_at(pages, *page)?;
+            Ok((*page, check_rect(p, *rect)?))
+        }
+        Position::Anchor { page, text } => {
+            if let Some(i) = page {
+                page_at(pages, *i)?;
+            }
+            let hit = kyso_pdf::text::locate_anchor(doc, *page, text)?
+                .ok_or_else(|| Error::Form(FormError::AnchorNotFound(text.clone())))?;
+            let p = page_at(pages, hit.page)?;
+            Ok((hit.page, appearance::user_to_visual_rect(p, hit.region)))
+        }
+    }
+}
+
+/// `w × h` centred in `r`.
+fn centred(r: [f64; 4], w: f64, h: f64) -> [f64; 4] {
+    let (cx, cy) = ((r[0] + r[2]) / 2.0, (r[1] + r[3]) / 2.0);
+    [cx - w / 2.0, cy - h / 2.0, cx + w / 2.0, cy + h / 2.0]
+}
+
+/// Put `ap` (built upright, `ap.width × ap.height`) at `visual` on `page`.
+fn finish(
+    update: &mut IncrementalUpdate,
+    pages: &[Page],
+    page: usize,
+    visual: [f64; 4],
+    ap: &Appearance,
+) -> Result<Widget> {
+    let p = page_at(pages, page)?;
+    let placement = appearance::place(p, visual);
+    placement.apply(update, ap)?;
+    Ok(Widget {
+        page,
+        rect: placement.rect,
+        appearance: Some(ap.xobject),
+    })
+}
+
+fn personal(
+    doc: &Document,
+    update: &mut IncrementalUpdate,
+    img: &DecodedImage,
+    pos: &Position,
+) -> Result<Widget> {
+    let pages = doc.pages()?;
+    let (page, region) = resolve_position(doc, &pages, pos)?;
+    // The image fills the region as far as its aspect ratio allows; the widget is exactly the
+    // image, so the seal can later be placed against its real left edge.
+    let (iw, ih) = (f64::from(img.width), f64::from(img.height));
+    let scale = ((region[2] - region[0]) / iw).min((region[3] - region[1]) / ih);
+    let (w, h) = (iw * scale, ih * scale);
+    let xobj = add_image_xobject(update, img);
+    let ap = appearance::image_box(update, xobj, img.width, img.height, w, h)?;
+    finish(update, &pages, page, centred(region, w, h), &ap)
+}
+
+fn organization(
+    doc: &Document,
+    update: &mut IncrementalUpdate,
+    img: &DecodedImage,
+    (w, h): (f64, f64),
+    page: Option<usize>,
+    position: Option<&Position>,
+) -> Result<Widget> {
+    let pages = doc.pages()?;
+    let (page, visual) = match position {
+        Some(pos) => {
+            let (page, region) = resolve_position(doc, &pages, pos)?;
+            (page, centred(region, w, h))
+        }
+        None => {
+            let (page, sig) = personal_signature(doc, &pages, page)?;
+            // Decree 30: the seal covers about one third of the signature image, on its left.
+            let right = sig[0] + (sig[2] - sig[0]) / 3.0;
+            let cy = (sig[1] + sig[3]) / 2.0;
+            (page, [right - w, cy - h / 2.0, right, cy + h / 2.0])
+        }
+    };
+    let xobj = add_image_xobject(update, img);
+    let ap = appearance::image_box(update, xobj, img.width, img.height, w, h)?;
+    finish(update, &pages, page, visual, &ap)
+}
+
+/// The visual rectangle of the last visible, signed signature widget on `page` (or on the last
+/// page that has one).
+fn personal_signature(
+    doc: &Document,
+    pages: &[Page],
+    page: Option<usize>,
+) -> Result<(usize, [f64; 4])> {
+    let candidates: Vec<usize> = match page {
+        Some(i) => {
+            page_at(pages, i)?;
+            vec![i]
+        }
+        None => (0..pages.len()).rev().collect(),
+    };
+    for i in candidates {
+        let p = page_at(pages, i)?;
+        if let Some(r) = signed_widgets(doc, p)?.last() {
+            return Ok((i, appearance::user_to_visual_rect(p, *r)));
+        }
+    }
+    Err(Error::Form(match page {
+        Some(i) => FormError::NoPersonalSignature(i + 1),
+        None => FormError::NoPersonalSignatureAnywhere,
+    }))
+}
+
+/// The `/Rect`s (user space) of signed, visible signature widgets on `page`, in `/Annots` order.
+pub fn signed_widgets(doc: &Document, page: &Page) -> Result<Vec<[f64; 4]>> {
+    let mut out = Vec::new();
+    let Some(annots) = page.dict.get("Annots") else {
+        return Ok(out);
+    };
+    let annots = doc.resolve(annots)?;
+    for a in annots.as_array().unwrap_or_default().iter().take(10_000) {
+        let Ok(d) = doc.resolve_dict(a, "annotation") else {
+            continue;
+        };
+        if d.get_name("Subtype").map(|n| n.as_bytes()) != Some(b"Widget") {
+            continue;
+        }
+        // FT and V may sit on the widget (merged field) or on its parent field.
+        let parent = match d.get("Parent") {
+            Some(p) => doc.resolve_dict(p, "form field").ok(),
+            None => None,
+        };
+        let get = |k: &str| d.get(k).or_else(|| parent.as_ref().and_then(|p| p.get(k)));
+        let is_sig = get("FT")
+            .and_then(Object::as_name)
+            .is_some_and(|n| n.as_bytes() == b"Sig");
+        if !is_sig || get("V").is_none() {
+            continue;
+        }
+        let Some(rect) = d.get("Rect").map(|r| doc.rect(r)).transpose()?.flatten() else {
+            continue;
+        };
+        if rect[2] - rect[0] > 1.0 && rect[3] - rect[1] > 1.0 {
+            out.push(rect);
+        }
+    }
+    Ok(out)
+}
+
+/// The copy and attachment stamps: right-aligned lines at the top right of page 1.
+fn stamp(doc: &Document, update: &mut IncrementalUpdate, lines: &[String]) -> Result<Widget> {
+    let pages = doc.pages()?;
+    let first = page_at(&pages, 0)?;
+    let font = FontProgram::liberation_serif_regular()?;
+    let mut embedder = FontEmbedder::new(&font);
+    let style = TextStyle {
+        size_pt: STAMP_TEXT_PT,
+        align: Align::Right,
+        line_gap: 1.0,
+    };
+    let ap = appearance::text_block(update, &mut embedder, lines, &style)?;
+    embedder.embed(update)?;
+    let visual = appearance::top_right(
+        first,
+        ap.width,
+        ap.height,
+        appearance::STAMP_MARGIN_RIGHT_PT,
+        appearance::STAMP_MARGIN_TOP_PT,
+    );
+    finish(update, &pages, 0, visual, &ap)
+}

@@ -1,0 +1,12 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+//! Integration tests of the `kyso` binary: they run the real executable and check its output
+//! with independent tools (pyHanko, poppler, openssl). One test binary, several stories.
+
+mod bad_input;
+mod common;
+mod oracles;

@@ -1,0 +1,321 @@
+//! Every Decree 30 form, alone and in sequence, checked by validators nobody here wrote:
+//! pyHanko (intact, trusted, only allowed changes after each signature), poppler's `pdfsig`
+//! ("Signature is Valid", "Certificate is Trusted") and `openssl cms -verify` on the CMS blob.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::*;
+
+const ANCHOR: &[&str] = &["--anchor", "PHÓ GIÁM ĐỐC"];
+
+fn sig_png() -> String {
+    pki().join("signature.png").display().to_string()
+}
+fn seal_png() -> String {
+    pki().join("seal.png").display().to_string()
+}
+
+#[test]
+fn invisible_signature_is_accepted_by_all_three_oracles() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("signed.pdf");
+    sign(&corpus("one-page.pdf"), &out, "personal", &["--invisible"]);
+    assert_all_oracles_ok(&out, 1);
+}
+
+#[test]
+fn personal_form_by_anchor_is_accepted_and_lands_between_title_and_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("signed.pdf");
+    let img = sig_png();
+    let mut args = vec!["--kind", "personal", "--image", &img];
+    args.extend_from_slice(ANCHOR);
+    sign(&corpus("letter-classic.pdf"), &out, "personal", &args);
+    assert_all_oracles_ok(&out, 1);
+
+    // The blue ink on the last page lies between the title block and the name, in the right
+    // half (where the signature block is), and nothing blue is drawn on page 1.
+    let page = render(&out, 2, 72);
+    let blue = ink_box(&page, is_blue).expect("no signature image rendered");
+    let (w, _, _) = page;
+    assert!(blue[0] > w / 2, "image not in the right column: {blue:?}");
+    let text = Command::new("pdftotext")
+        .args(["-f", "2", "-l", "2", "-bbox"])
+        .arg(&out)
+        .arg("-")
+        .output()
+        .unwrap();
+    let html = String::from_utf8_lossy(&text.stdout);
+    let y_of = |word: &str| -> (f64, f64) {
+        let line = html
+            .lines()
+            .find(|l| l.ends_with(&format!(">{word}</word>")))
+            .unwrap();
+        let attr = |k: &str| -> f64 {
+            let s = &line[line.find(&format!("{k}=\"")).unwrap() + k.len() + 2..];
+            s[..s.find('"').unwrap()].parse().unwrap()
+        };
+        (attr("yMin"), attr("yMax"))
+    };
+    let (_, title_bottom) = y_of("PHÓ");
+    let (name_top, _) = y_of("Bình");
+    assert!(
+        f64::from(blue[1]) >= title_bottom - 1.0 && f64::from(blue[3]) <= name_top + 1.0,
+        "image {blue:?} not between the title (bottom {title_bottom}) and the name (top {name_top})"
+    );
+    assert!(ink_box(&render(&out, 1, 36), is_blue).is_none());
+}
+
+#[test]
+fn personal_form_by_rect_fills_the_rectangle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("signed.pdf");
+    let img = sig_png();
+    sign(
+        &corpus("one-page.pdf"),
+        &out,
+        "personal",
+        &["--image", &img, "--page", "1", "--rect", "100,100,300,180"],
+    );
+    assert_all_oracles_ok(&out, 1);
+    let page = render(&out, 1, 72);
+    let h = page.1;
+    let b = ink_box(&page, is_blue).unwrap();
+    // Visual rect 100..300 × 100..180 (y up) → pixels y from h-180 to h-100.
+    assert!(b[0] >= 99 && b[2] <= 301, "{b:?}");
+    assert!(b[1] + 1 >= h - 180 && b[3] <= h - 100 + 1, "{b:?}");
+}
+
+#[test]
+fn copy_and_attachment_stamps_sit_at_the_top_right_of_page_one_with_extractable_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (kind, extra, expect) in [
+        (
+            "copy",
+            vec![
+                "--copy-form",
+                "sao-luc",
+                "--org-name",
+                "Văn phòng UBND tỉnh Demo",
+            ],
+            vec!["SAO LỤC", "Văn phòng UBND tỉnh Demo"],
+        ),
+        (
+            "attachment",
+            vec!["--doc-number", "123/TB-SKHCN"],
+            vec!["123/TB-SKHCN"],
+        ),
+    ] {
+        let out = tmp.path().join(format!("{kind}.pdf"));
+        let mut args = vec!["--kind", kind, "--time", "2026-11-23T03:15:00Z"];
+        args.extend(extra);
+        sign(&corpus("letter-classic.pdf"), &out, "organization", &args);
+        assert_all_oracles_ok(&out, 1);
+        let text = run_ok(
+            Command::new("pdftotext")
+                .args([
+                    "-f", "1", "-l", "1", "-x", "300", "-y", "0", "-W", "400", "-H", "80",
+                ])
+                .arg(&out)
+                .arg("-"),
+        );
+        let text = String::from_utf8(text.stdout).unwrap();
+        for e in expect.iter().chain(&["2026-11-23T10:15:00+07:00"]) {
+            assert!(
+                text.contains(e),
+                "{kind}: {e:?} not in the top-right text: {text:?}"
+            );
+        }
+        let fonts = run_ok(Command::new("pdffonts").arg(&out));
+        let fonts = String::from_utf8(fonts.stdout).unwrap();
+        assert!(
+            fonts.lines().any(|l| l.contains("LiberationSerif")
+                && l.contains("CID TrueType")
+                && l.contains("yes yes yes")),
+            "stamp font not embedded as a subset with ToUnicode:\n{fonts}"
+        );
+        assert!(ink_box(&render(&out, 2, 36), |r, g, b| r < 128
+            && g < 128
+            && b < 128)
+        .is_some());
+    }
+}
+
+#[test]
+fn personal_then_organization_then_copy_then_more_keeps_every_signature_valid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n);
+    let (img, seal) = (sig_png(), seal_png());
+    let mut args = vec!["--kind", "personal", "--image", &img];
+    args.extend_from_slice(ANCHOR);
+    sign(
+        &corpus("letter-objstm.pdf"),
+        &p("1.pdf"),
+        "personal2",
+        &args,
+    );
+    sign(
+        &p("1.pdf"),
+        &p("2.pdf"),
+        "organization",
+        &["--kind", "organization", "--image", &seal],
+    );
+    sign(&p("2.pdf"), &p("3.pdf"), "personal", &["--kind", "copy"]);
+    sign(&p("3.pdf"), &p("4.pdf"), "ecdsa", &["--invisible"]);
+    for (i, f) in ["1.pdf", "2.pdf", "3.pdf", "4.pdf"].iter().enumerate() {
+        assert_pyhanko_ok(&pyhanko(&[&p(f)])[0], i + 1);
+        assert_openssl_cms_ok(&p(f), i + 1);
+    }
+    assert_pdfsig_ok(&p("4.pdf"), 4);
+
+    // Each file is a byte-exact prefix of the next.
+    for w in ["1.pdf", "2.pdf", "3.pdf", "4.pdf"].windows(2) {
+        let (a, b) = (
+            std::fs::read(p(w[0])).unwrap(),
+            std::fs::read(p(w[1])).unwrap(),
+        );
+        assert!(b.starts_with(&a), "{} is not a prefix of {}", w[0], w[1]);
+    }
+
+    // The seal overlaps the left third of the signature image, at its real size (40 mm).
+    let page = render(&p("2.pdf"), 2, 72);
+    let blue = ink_box(&page, is_blue).unwrap();
+    let red = ink_box(&page, is_red).unwrap();
+    let third = blue[0] + (blue[2] - blue[0]) / 3;
+    assert!(
+        red[0] < blue[0] && red[2] > blue[0] && red[2] <= third + 6,
+        "seal {red:?} vs signature {blue:?}"
+    );
+    let diameter_pt = f64::from(red[2] - red[0]);
+    assert!(
+        (diameter_pt - 40.0 * 72.0 / 25.4).abs() < 6.0,
+        "seal diameter {diameter_pt} pt"
+    );
+}
+
+#[test]
+fn every_key_type_signs_rsa_pkcs1_rsa_pss_ecdsa_p256_p384() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (p12, extra) in [
+        ("personal", vec!["--pss"]),
+        ("ecdsa", vec![]),
+        ("ecdsa384", vec![]),
+    ] {
+        let out = tmp.path().join(format!("{p12}.pdf"));
+        let mut args = vec!["--invisible"];
+        args.extend(extra);
+        sign(&corpus("one-page.pdf"), &out, p12, &args);
+        assert_all_oracles_ok(&out, 1);
+    }
+}
+
+#[test]
+fn the_pyhanko_cli_itself_reports_intact_and_trusted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("signed.pdf");
+    sign(
+        &corpus("one-page.pdf"),
+        &out,
+        "organization",
+        &["--kind", "copy"],
+    );
+    let res = run_ok(
+        Command::new("pyhanko")
+            .args(["sign", "validate", "--no-revocation-check", "--trust"])
+            .arg(root())
+            .args(["--trust-replace"])
+            .arg(&out),
+    );
+    let text = String::from_utf8(res.stdout).unwrap();
+    assert!(text.contains("INTACT:TRUSTED,UNTOUCHED"), "{text}");
+}
+
+#[test]
+fn a_document_signed_by_pyhanko_can_be_signed_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (first, second) = (tmp.path().join("py.pdf"), tmp.path().join("both.pdf"));
+    let pass = tmp.path().join("pass.txt");
+    std::fs::write(&pass, PW).unwrap();
+    run_ok(
+        Command::new("pyhanko")
+            .args([
+                "sign",
+                "addsig",
+                "--field",
+                "PyHankoSig",
+                "pkcs12",
+                "--passfile",
+            ])
+            .arg(&pass)
+            .arg(corpus("one-page.pdf"))
+            .arg(&first)
+            .arg(pki().join("personal2.p12")),
+    );
+    sign(&first, &second, "personal", &["--invisible"]);
+    assert_all_oracles_ok(&second, 2);
+}
+
+#[test]
+fn every_kind_of_pdf_in_the_corpus_signs_and_validates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut outs = Vec::new();
+    for name in [
+        "letter-classic.pdf",
+        "letter-objstm.pdf",
+        "letter-pdf20.pdf",
+        "letter-linearized.pdf",
+        "letter-incremental.pdf",
+        "hybrid.pdf",
+        "rotated-90.pdf",
+        "rotated-180.pdf",
+        "rotated-270.pdf",
+        "scan.pdf",
+        "libreoffice.pdf",
+    ] {
+        let out = tmp.path().join(name);
+        sign(&corpus(name), &out, "organization", &["--kind", "copy"]);
+        assert!(std::fs::read(&out)
+            .unwrap()
+            .starts_with(&std::fs::read(corpus(name)).unwrap()));
+        assert_pdfsig_ok(&out, 1);
+        assert_openssl_cms_ok(&out, 1);
+        outs.push(out);
+    }
+    let refs: Vec<&Path> = outs.iter().map(|p| p.as_path()).collect();
+    for report in pyhanko(&refs) {
+        // pyHanko reads hybrid-reference files only in non-strict mode (recorded in the report).
+        assert_pyhanko_ok(&report, 1);
+    }
+}
+
+#[test]
+fn stamps_on_rotated_pages_are_upright_at_the_displayed_top_right() {
+    let tmp = tempfile::tempdir().unwrap();
+    for deg in [90, 180, 270] {
+        let out = tmp.path().join(format!("r{deg}.pdf"));
+        sign(
+            &corpus(&format!("rotated-{deg}.pdf")),
+            &out,
+            "organization",
+            &["--kind", "attachment", "--doc-number", "45/KH-SKHCN"],
+        );
+        let page = render(&out, 1, 72);
+        let (w, h, _) = page;
+        // pdftotext reads the stamp as ordinary upright lines only if it is drawn upright.
+        let text = run_ok(Command::new("pdftotext").arg(&out).arg("-"));
+        assert!(
+            String::from_utf8(text.stdout)
+                .unwrap()
+                .contains("45/KH-SKHCN"),
+            "rotate {deg}"
+        );
+        // Something is drawn in the displayed top-right corner.
+        let corner = (w * 3 / 4, h / 8);
+        let ink = ink_box(&page, |r, g, b| r < 100 && g < 100 && b < 100).unwrap();
+        assert!(
+            ink[2] > corner.0 && ink[1] < corner.1,
+            "rotate {deg}: {ink:?}"
+        );
+    }
+}
