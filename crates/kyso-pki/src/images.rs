@@ -195,7 +195,10 @@ fn seal_mask(top: &str, bottom: &str) -> Result<Mask> {
     let band_mid = (inner + outer) / 2.0;
     for a in [gap, -gap] {
         let (sin, cos) = f64::sin_cos(a);
-        m.fill(&[star((c.0 + band_mid * sin, c.1 - band_mid * cos), 9.0 * scale)]);
+        m.fill(&[star(
+            (c.0 + band_mid * sin, c.1 - band_mid * cos),
+            9.0 * scale,
+        )]);
     }
 
     // The big star in the centre.
@@ -250,7 +253,15 @@ fn shape(face: &Face<'_>, text: &str) -> Result<Vec<Glyph>> {
 }
 
 /// Draw a glyph whose baseline centre lies at `origin`, along `tangent`, tops towards `up`.
-fn place(m: &mut Mask, contours: &[Vec<Pt>], advance: f64, s: f64, origin: Pt, tangent: Pt, up: Pt) {
+fn place(
+    m: &mut Mask,
+    contours: &[Vec<Pt>],
+    advance: f64,
+    s: f64,
+    origin: Pt,
+    tangent: Pt,
+    up: Pt,
+) {
     let polys: Vec<Vec<Pt>> = contours
         .iter()
         .map(|c| {
@@ -333,10 +344,7 @@ mod tests {
         let info = reader.next_frame(&mut buf).unwrap();
         assert_eq!(info.color_type, png::ColorType::Rgba);
         assert_eq!(info.bit_depth, png::BitDepth::Eight);
-        let ppm = reader
-            .info()
-            .pixel_dims
-            .map(|p| (p.xppu, p.yppu, p.unit));
+        let ppm = reader.info().pixel_dims.map(|p| (p.xppu, p.yppu, p.unit));
         buf.truncate(info.buffer_size());
         Decoded {
             width: info.width,
