@@ -77,6 +77,8 @@ pub struct Entity {
     pub cert_file: String,
     /// Key, certificate and chain, PKCS#12.
     pub p12_file: String,
+    /// The subject's common name.
+    pub common_name: String,
     pub subject: String,
     pub issuer: String,
     /// Serial number, upper-case hex.
@@ -331,6 +333,7 @@ fn entity(name: &str, kind: Kind, issued: &Issued) -> Result<Entity> {
         kind,
         cert_file: format!("{name}.pem"),
         p12_file: format!("{name}.p12"),
+        common_name: cert.common_name().unwrap_or_default(),
         subject: cert.subject_display(),
         issuer: cert.issuer_display(),
         serial: cert.serial_hex(),

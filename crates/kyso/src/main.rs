@@ -5,6 +5,7 @@ mod clock;
 mod errors;
 mod info;
 mod lang;
+mod pki;
 mod sign;
 
 use std::process::ExitCode;
@@ -38,6 +39,8 @@ enum Command {
     Info(info::Args),
     /// Ký số tệp PDF (PAdES) theo các hình thức của Nghị định 30
     Sign(sign::Args),
+    /// Hạ tầng khóa công khai DEMO để thử nghiệm (tạo CA, chứng thư số, tệp .p12)
+    Pki(pki::Args),
 }
 
 fn main() -> ExitCode {
@@ -60,5 +63,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Info(args) => info::run(args, cli.lang),
         Command::Sign(args) => sign::run(args, cli.lang),
+        Command::Pki(args) => pki::run(args, cli.lang),
     }
 }
