@@ -6,6 +6,7 @@ mod clock;
 mod errors;
 mod info;
 mod lang;
+mod pki;
 mod sign;
 
 use std::process::ExitCode;
@@ -39,6 +40,8 @@ enum Command {
     Info(info::Args),
     /// Ký số tệp PDF (PAdES) theo các hình thức của Nghị định 30
     Sign(Box<sign::Args>),
+    /// Hạ tầng khóa công khai DEMO để thử nghiệm (tạo CA, chứng thư số, tệp .p12)
+    Pki(pki::Args),
 }
 
 fn main() -> ExitCode {
@@ -61,5 +64,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Info(args) => info::run(args, cli.lang),
         Command::Sign(args) => sign::run(*args, cli.lang),
+        Command::Pki(args) => pki::run(args, cli.lang),
     }
 }
