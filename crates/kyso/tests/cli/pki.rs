@@ -20,13 +20,17 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// One demo PKI shared by the tests (RSA key generation is the slow part), made in the
-/// target's scratch directory so that nothing is left in /tmp.
+/// One demo PKI per test process (RSA key generation is the slow part; nextest runs each
+/// test in its own process, `cargo test` shares it), made in a fresh directory under the
+/// target's scratch directory.
 fn pki() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kyso-cli-pki");
-        let _ = std::fs::remove_dir_all(&dir);
+        let tmp = tempfile::Builder::new()
+            .prefix("kyso-cli-pki-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .unwrap();
+        let dir = tmp.keep().join("pki");
         let out = kyso()
             .args(["pki", "init"])
             .arg(&dir)
