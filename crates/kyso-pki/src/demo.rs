@@ -354,13 +354,16 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Summary> {
     let rng = SystemRandom::new();
     let now = opts.now.replace_nanosecond(0).unwrap_or(opts.now);
     let yesterday = now - Duration::days(1);
+    // The CAs start two years back, so that the expired certificate (and signatures dated in
+    // the past) lie inside their validity.
+    let ca_start = now - Duration::days(730);
     let crl_root = format!("{base}/crl/root.crl");
     let crl_int = format!("{base}/crl/intermediate.crl");
     let ocsp_url = format!("{base}/ocsp");
     let root_cer = format!("{base}/certs/root.cer");
     let int_cer = format!("{base}/certs/intermediate.cer");
 
-    // Root: self-signed, RSA-4096, 20 years.
+    // Root: self-signed, RSA-4096, until 20 years from now.
     let root_name = issue::name(&[
         Attr::Country("VN"),
         Attr::Org(CA_ORG),
@@ -369,13 +372,13 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Summary> {
     let root_params = issue::params(
         root_name,
         &Profile::ca(None),
-        yesterday,
-        yesterday + Duration::days(365 * 20 + 5),
+        ca_start,
+        now + Duration::days(365 * 20 + 5),
         issue::random_serial(&rng)?,
     )?;
     let root = issue::self_signed(root_params, KeyAlg::Rsa(4096))?;
 
-    // Intermediate: serves state agencies, pathLen 0, RSA-3072, 10 years.
+    // Intermediate: serves state agencies, pathLen 0, RSA-3072, until 10 years from now.
     let mut int_profile = Profile::ca(Some(0));
     int_profile.crl_url = Some(crl_root);
     int_profile.ca_issuers_url = Some(root_cer);
@@ -386,8 +389,8 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Summary> {
             Attr::CommonName(INTERMEDIATE_CN),
         ])?,
         &int_profile,
-        yesterday,
-        yesterday + Duration::days(365 * 10 + 2),
+        ca_start,
+        now + Duration::days(365 * 10 + 2),
         issue::random_serial(&rng)?,
     )?;
     let intermediate = issue::issue(int_params, KeyAlg::Rsa(3072), &root)?;
@@ -749,6 +752,11 @@ mod tests {
         assert!(expired.not_after() < now);
         assert!(expired.valid_at(now - Duration::days(100)));
         assert!(cert("root").valid_at(now + Duration::days(365 * 15)));
+        // The CAs cover the whole life of the expired certificate.
+        for ca in ["root", "intermediate"] {
+            assert!(cert(ca).valid_at(expired.not_before()), "{ca}");
+            assert!(cert(ca).not_after() > personal.not_after(), "{ca}");
+        }
     }
 
     #[test]
