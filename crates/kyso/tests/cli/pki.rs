@@ -387,6 +387,8 @@ fn force_and_base_url_and_english() {
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.starts_with("Created a DEMO"), "{stdout}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("--password-env"), "{stderr}");
     assert!(tmp.path().join("notes.txt").exists());
     let pem = std::fs::read(tmp.path().join("personal.pem")).unwrap();
     let cert = kyso_x509::Cert::from_pem_chain(&pem).unwrap().remove(0);
