@@ -250,7 +250,7 @@ fn specs() -> Vec<Spec> {
 }
 
 /// Check that `dir` may be written: missing, empty, or `force`.
-fn prepare_dir(dir: &Path, force: bool) -> Result<()> {
+fn check_dir(dir: &Path, force: bool) -> Result<()> {
     let io = |source| Error::Io {
         path: dir.to_path_buf(),
         source,
@@ -266,7 +266,7 @@ fn prepare_dir(dir: &Path, force: bool) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(e)),
     }
-    std::fs::create_dir_all(dir).map_err(io)
+    Ok(())
 }
 
 fn check_base_url(url: &str) -> Result<String> {
@@ -281,20 +281,32 @@ fn check_base_url(url: &str) -> Result<String> {
     }
 }
 
-/// Files being written, in order.
-struct Writer<'a> {
-    dir: &'a Path,
-    files: Vec<String>,
+/// The files to write, in order. Everything is made in memory first, so that a failure while
+/// issuing leaves no half-made directory behind.
+#[derive(Default)]
+struct Files {
+    list: Vec<(String, Vec<u8>, bool)>,
 }
 
-impl Writer<'_> {
-    fn write(&mut self, name: &str, data: &[u8], private: bool) -> Result<()> {
-        let path = self.dir.join(name);
-        write_file(&path, data, private).map_err(|source| Error::Io {
-            path: path.clone(),
+impl Files {
+    /// Add a file; `private` ones (keys) are readable by the owner only.
+    fn add(&mut self, name: impl Into<String>, data: impl Into<Vec<u8>>, private: bool) {
+        self.list.push((name.into(), data.into(), private));
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.list.iter().map(|(n, _, _)| n.clone()).collect()
+    }
+
+    fn write_to(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
             source,
         })?;
-        self.files.push(name.to_owned());
+        for (name, data, private) in &self.list {
+            let path = dir.join(name);
+            write_file(&path, data, *private).map_err(|source| Error::Io { path, source })?;
+        }
         Ok(())
     }
 }
@@ -349,18 +361,21 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Summary> {
         return Err(Error::EmptyPassword);
     }
     let base = check_base_url(&opts.base_url)?;
-    prepare_dir(dir, opts.force)?;
+    check_dir(dir, opts.force)?;
     let password = opts.password.expose();
     let rng = SystemRandom::new();
     let now = opts.now.replace_nanosecond(0).unwrap_or(opts.now);
     let yesterday = now - Duration::days(1);
+    // The CAs start two years back, so that the expired certificate (and signatures dated in
+    // the past) lie inside their validity.
+    let ca_start = now - Duration::days(730);
     let crl_root = format!("{base}/crl/root.crl");
     let crl_int = format!("{base}/crl/intermediate.crl");
     let ocsp_url = format!("{base}/ocsp");
     let root_cer = format!("{base}/certs/root.cer");
     let int_cer = format!("{base}/certs/intermediate.cer");
 
-    // Root: self-signed, RSA-4096, 20 years.
+    // Root: self-signed, RSA-4096, until 20 years from now.
     let root_name = issue::name(&[
         Attr::Country("VN"),
         Attr::Org(CA_ORG),
@@ -369,13 +384,13 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Summary> {
     let root_params = issue::params(
         root_name,
         &Profile::ca(None),
-        yesterday,
-        yesterday + Duration::days(365 * 20 + 5),
+        ca_start,
+        now + Duration::days(365 * 20 + 5),
         issue::random_serial(&rng)?,
     )?;
     let root = issue::self_signed(root_params, KeyAlg::Rsa(4096))?;
 
-    // Intermediate: serves state agencies, pathLen 0, RSA-3072, 10 years.
+    // Intermediate: serves state agencies, pathLen 0, RSA-3072, until 10 years from now.
     let mut int_profile = Profile::ca(Some(0));
     int_profile.crl_url = Some(crl_root);
     int_profile.ca_issuers_url = Some(root_cer);
@@ -386,35 +401,25 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Summary> {
             Attr::CommonName(INTERMEDIATE_CN),
         ])?,
         &int_profile,
-        yesterday,
-        yesterday + Duration::days(365 * 10 + 2),
+        ca_start,
+        now + Duration::days(365 * 10 + 2),
         issue::random_serial(&rng)?,
     )?;
     let intermediate = issue::issue(int_params, KeyAlg::Rsa(3072), &root)?;
 
-    let mut w = Writer {
-        dir,
-        files: Vec::new(),
-    };
+    let mut files = Files::default();
     let mut entities = vec![
         entity("root", Kind::Root, &root)?,
         entity("intermediate", Kind::Intermediate, &intermediate)?,
     ];
     let (root_pem, int_pem) = (root.pem()?, intermediate.pem()?);
-    w.write("root.pem", root_pem.as_bytes(), false)?;
-    w.write("intermediate.pem", int_pem.as_bytes(), false)?;
-    let chain_pem = format!("{int_pem}{root_pem}");
-    w.write("chain.pem", chain_pem.as_bytes(), false)?;
-    w.write(
-        "root.p12",
-        &issue::pkcs12(&root, &[], "root", password)?,
-        true,
-    )?;
-    w.write(
-        "intermediate.p12",
-        &issue::pkcs12(&intermediate, &[&root], "intermediate", password)?,
-        true,
-    )?;
+    files.add("root.pem", root_pem.clone(), false);
+    files.add("intermediate.pem", int_pem.clone(), false);
+    files.add("chain.pem", format!("{int_pem}{root_pem}"), false);
+    let p12 = issue::pkcs12(&root, &[], "root", password)?;
+    files.add("root.p12", p12, true);
+    let p12 = issue::pkcs12(&intermediate, &[&root], "intermediate", password)?;
+    files.add("intermediate.p12", p12, true);
 
     for spec in specs() {
         let (nb, na) = match spec.validity {
@@ -434,33 +439,29 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Summary> {
         )?;
         let issued = issue::issue(params, spec.alg, &intermediate)?;
         entities.push(entity(spec.name, spec.kind, &issued)?);
-        w.write(
-            &format!("{}.pem", spec.name),
-            issued.pem()?.as_bytes(),
-            false,
-        )?;
+        files.add(format!("{}.pem", spec.name), issued.pem()?, false);
         let p12 = issue::pkcs12(&issued, &[&intermediate, &root], spec.name, password)?;
-        w.write(&format!("{}.p12", spec.name), &p12, true)?;
+        files.add(format!("{}.p12", spec.name), p12, true);
     }
 
-    w.write("signature.png", &images::signature_png()?, false)?;
-    w.write("seal.png", &images::seal_png()?, false)?;
-    w.write("README.txt", readme(&base).as_bytes(), false)?;
+    files.add("signature.png", images::signature_png()?, false);
+    files.add("seal.png", images::seal_png()?, false);
+    files.add("README.txt", readme(&base), false);
 
-    let mut summary = Summary {
+    let mut names = files.names();
+    names.push("index.json".to_owned());
+    let summary = Summary {
         dir: dir.to_path_buf(),
         format: "kyso-demo-pki/1".to_owned(),
         base_url: base,
         created: rfc3339(now),
         entities,
-        files: Vec::new(),
+        files: names,
     };
-    let mut files = w.files.clone();
-    files.push("index.json".to_owned());
-    summary.files = files;
     let json = serde_json::to_vec_pretty(&summary)
         .map_err(|e| Error::Issue(format!("index.json: {e}")))?;
-    w.write("index.json", &json, false)?;
+    files.add("index.json", json, false);
+    files.write_to(dir)?;
     Ok(summary)
 }
 
@@ -749,6 +750,11 @@ mod tests {
         assert!(expired.not_after() < now);
         assert!(expired.valid_at(now - Duration::days(100)));
         assert!(cert("root").valid_at(now + Duration::days(365 * 15)));
+        // The CAs cover the whole life of the expired certificate.
+        for ca in ["root", "intermediate"] {
+            assert!(cert(ca).valid_at(expired.not_before()), "{ca}");
+            assert!(cert(ca).not_after() > personal.not_after(), "{ca}");
+        }
     }
 
     #[test]

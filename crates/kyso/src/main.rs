@@ -3,6 +3,7 @@
 
 mod batch;
 mod clock;
+mod demo;
 mod errors;
 mod info;
 mod lang;
@@ -40,6 +41,8 @@ enum Command {
     Info(info::Args),
     /// Ký số tệp PDF (PAdES) theo các hình thức của Nghị định 30
     Sign(Box<sign::Args>),
+    /// Chạy thử toàn bộ: tạo PKI demo, ký một công văn mẫu theo các hình thức của Nghị định 30
+    Demo(demo::Args),
     /// Hạ tầng khóa công khai DEMO để thử nghiệm (tạo CA, chứng thư số, tệp .p12)
     Pki(pki::Args),
 }
@@ -65,5 +68,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Info(args) => info::run(args, cli.lang),
         Command::Sign(args) => sign::run(*args, cli.lang),
         Command::Pki(args) => pki::run(args, cli.lang),
+        Command::Demo(args) => demo::run(args, cli.lang),
     }
 }

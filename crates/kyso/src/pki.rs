@@ -62,6 +62,15 @@ fn password(args: &mut InitArgs) -> Result<Secret, UserError> {
 }
 
 fn init(mut args: InitArgs, lang: Lang) -> anyhow::Result<ExitCode> {
+    if args.password.is_some() {
+        eprintln!(
+            "{}",
+            lang.pick(
+                "Lưu ý: mật khẩu trên dòng lệnh có thể bị người dùng khác trên máy nhìn thấy; nên dùng --password-env.",
+                "Note: a password on the command line may be visible to other users of this machine; prefer --password-env."
+            )
+        );
+    }
     let password = password(&mut args)?;
     if password.expose().is_empty() {
         return Err(ue!("mật khẩu không được để trống"; "the password must not be empty").into());
@@ -127,7 +136,7 @@ fn kind_label(kind: Kind, lang: Lang) -> &'static str {
     }
 }
 
-fn error(e: &kyso_pki::Error) -> UserError {
+pub fn error(e: &kyso_pki::Error) -> UserError {
     use kyso_pki::Error as E;
     match e {
         E::DirNotEmpty(p) => {

@@ -10,3 +10,4 @@
 mod bad_input;
 mod common;
 mod oracles;
+mod pki;
