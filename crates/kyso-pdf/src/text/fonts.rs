@@ -111,6 +111,21 @@ fn standard_width(base_font: &str, ch: char) -> Option<f64> {
     table.get(usize::from(code) - 32).map(|&w| f64::from(w))
 }
 
+/// Ascender and descender of the standard 14 fonts (AFM `Ascender`/`Descender`, in em), for
+/// fonts without a font descriptor.
+fn standard_metrics(base_font: &str) -> Option<(f64, f64)> {
+    let name = strip_subset(base_font).to_ascii_lowercase();
+    if name.starts_with("helvetica") || name.starts_with("arial") {
+        Some((0.718, -0.207))
+    } else if name.starts_with("times") {
+        Some((0.683, -0.217))
+    } else if name.starts_with("courier") {
+        Some((0.629, -0.157))
+    } else {
+        None
+    }
+}
+
 impl Font {
     /// A font that knows nothing: one byte per code, Latin-1 text, fallback widths. Used when
     /// `Tf` names a font that is missing from the resources.
@@ -180,7 +195,12 @@ impl Font {
             .map(|n| n.as_str().into_owned())
             .unwrap_or_default();
         let fd = resolve_dict(r, dict.get("FontDescriptor"))?;
-        let (ascent, descent, missing) = Self::descriptor_metrics(r, fd.as_ref())?;
+        let (mut ascent, mut descent, missing) = Self::descriptor_metrics(r, fd.as_ref())?;
+        if fd.is_none() {
+            if let Some((a, d)) = standard_metrics(&base_font) {
+                (ascent, descent) = (a, d);
+            }
+        }
         let flags = match fd.as_ref().and_then(|d| d.get("Flags")) {
             Some(f) => r.resolve(f)?.as_int().unwrap_or(0),
             None => 0,

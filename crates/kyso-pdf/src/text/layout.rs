@@ -2,7 +2,7 @@
 //!
 //! Each text direction (rounded to a degree) gets its own frame: `u` runs along the baseline,
 //! `v` perpendicular to it (up, for upright text). Glyphs whose baselines are within 0.3 × font
-//! size are one line; a line is split where a gap exceeds 3 em (two columns that share a
+//! size are one line; a line is split where a gap exceeds 1.5 em (two columns that share a
 //! baseline, like "Nơi nhận:" on the left and "KT. GIÁM ĐỐC" on the right of a letter); words
 //! are split at space glyphs, gaps over 0.25 em and large `TJ` adjustments. Boxes are reported
 //! in default user space.
@@ -18,7 +18,7 @@ const SAME_LINE: f64 = 0.3;
 /// A gap wider than this × font size between glyphs is a word break.
 const WORD_GAP: f64 = 0.25;
 /// A gap wider than this × font size splits a line into two (columns).
-const COLUMN_GAP: f64 = 3.0;
+const COLUMN_GAP: f64 = 1.5;
 /// Lines of a title block are closer than this × font size (bottom of one to top of next).
 const TITLE_GAP: f64 = 1.0;
 /// Minimum width of the signature region: 4.5 cm.

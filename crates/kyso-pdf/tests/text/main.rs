@@ -1,0 +1,297 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+//! Page text and the signature anchor on the committed fixtures (see `tests/fixtures/NOTES.md`).
+//!
+//! The story: fpdf2 writes a Vietnamese official letter with Liberation Serif (a Type0 font with
+//! a ToUnicode CMap), a plain Helvetica page (WinAnsiEncoding, no widths in the file), and the
+//! letter again as a landscape page with `/Rotate 90` whose content is drawn rotated. We read
+//! every word with its box and check it against poppler's `pdftotext -bbox`, then ask
+//! `locate_anchor` where the signature of "KT. GIÁM ĐỐC / PHÓ GIÁM ĐỐC" goes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use kyso_pdf::text::{locate_anchor, page_text, AnchorHit};
+use kyso_pdf::{Document, Error, FileSource, Limits};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn open(name: &str) -> Document {
+    let src = FileSource::open(&fixture(name)).unwrap();
+    Document::open(Arc::new(src), Limits::default()).unwrap()
+}
+
+/// A word with its box as poppler reports it: page display space, origin top left.
+#[derive(Debug, Clone)]
+struct PWord {
+    text: String,
+    b: [f64; 4],
+}
+
+fn attr(tag: &str, name: &str) -> f64 {
+    let key = format!("{name}=\"");
+    let start = tag.find(&key).unwrap() + key.len();
+    let end = start + tag[start..].find('"').unwrap();
+    tag[start..end].parse().unwrap()
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Words of the first page according to poppler. Fails loudly when poppler-utils is missing:
+/// CI installs it, and a silent skip would hide a regression.
+fn poppler_words(name: &str) -> Vec<PWord> {
+    let out = Command::new("pdftotext")
+        .args(["-bbox", "-f", "1", "-l", "1"])
+        .arg(fixture(name))
+        .arg("-")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("pdftotext (poppler-utils) is required for this test and failed to run: {e}")
+        });
+    assert!(out.status.success(), "pdftotext failed: {out:?}");
+    let xml = String::from_utf8(out.stdout).unwrap();
+    xml.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let rest = l.strip_prefix("<word ")?;
+            let close = rest.find('>')?;
+            let text = rest[close + 1..].strip_suffix("</word>")?;
+            let tag = &rest[..close];
+            Some(PWord {
+                text: unescape(text),
+                b: [
+                    attr(tag, "xMin"),
+                    attr(tag, "yMin"),
+                    attr(tag, "xMax"),
+                    attr(tag, "yMax"),
+                ],
+            })
+        })
+        .collect()
+}
+
+/// Our words of page 0, converted to poppler's display space.
+fn kyso_words(name: &str) -> Vec<PWord> {
+    let doc = open(name);
+    let page = doc.pages().unwrap().remove(0);
+    let [mx0, my0, _, my1] = page.media_box;
+    let text = page_text(&doc, 0).unwrap();
+    text.lines
+        .iter()
+        .flat_map(|l| l.words.iter())
+        .map(|w| {
+            let [x0, y0, x1, y1] = w.bbox;
+            let b = match page.rotate {
+                // Display y runs down from the top of the media box.
+                0 => [x0 - mx0, my1 - y1, x1 - mx0, my1 - y0],
+                // Turned a quarter clockwise: display x is user y, display y is user x.
+                90 => [y0 - my0, x0 - mx0, y1 - my0, x1 - mx0],
+                r => panic!("fixture with /Rotate {r} not expected"),
+            };
+            PWord {
+                text: w.text.clone(),
+                b,
+            }
+        })
+        .collect()
+}
+
+/// Same words, each box within `tol` points of poppler's.
+fn cross_check(name: &str, tol: f64) {
+    let ours = kyso_words(name);
+    let mut theirs = poppler_words(name);
+    assert!(!theirs.is_empty(), "poppler found no words in {name}");
+    let mut unmatched = Vec::new();
+    for w in &ours {
+        let pos = theirs.iter().position(|p| {
+            p.text == w.text && p.b.iter().zip(&w.b).all(|(a, b)| (a - b).abs() <= tol)
+        });
+        match pos {
+            Some(i) => {
+                theirs.swap_remove(i);
+            }
+            None => unmatched.push(w.clone()),
+        }
+    }
+    assert!(
+        unmatched.is_empty() && theirs.is_empty(),
+        "{name}: words only we found: {unmatched:#?}\nwords only poppler found: {theirs:#?}"
+    );
+}
+
+#[test]
+fn vietnamese_letter_words_match_poppler() {
+    cross_check("letter_vi.pdf", 2.0);
+}
+
+#[test]
+fn winansi_helvetica_words_match_poppler() {
+    cross_check("winansi_helvetica.pdf", 2.0);
+}
+
+#[test]
+fn rotated_page_words_match_poppler() {
+    cross_check("letter_vi_rotate90.pdf", 2.0);
+}
+
+#[test]
+fn letter_lines_read_as_a_person_reads_them() {
+    let doc = open("letter_vi.pdf");
+    let text = page_text(&doc, 0).unwrap();
+    let lines: Vec<&str> = text.lines.iter().map(|l| l.text.as_str()).collect();
+    for expected in [
+        "ỦY BAN NHÂN DÂN TỈNH DEMO",
+        "SỞ KHOA HỌC VÀ CÔNG NGHỆ",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "quy định tại Nghị định số 30/2020/NĐ-CP ngày 05 tháng 3 năm 2020 của Chính phủ",
+        // Same baseline, far apart: two lines, not one.
+        "Nơi nhận:",
+        "KT. GIÁM ĐỐC",
+        "PHÓ GIÁM ĐỐC",
+        "Trần Thị Bình",
+    ] {
+        assert!(lines.contains(&expected), "{expected:?} not in {lines:#?}");
+    }
+    // Top to bottom.
+    let pos = |s: &str| lines.iter().position(|l| *l == s).unwrap();
+    assert!(pos("ỦY BAN NHÂN DÂN TỈNH DEMO") < pos("KT. GIÁM ĐỐC"));
+    assert!(pos("KT. GIÁM ĐỐC") < pos("PHÓ GIÁM ĐỐC"));
+    assert!(pos("PHÓ GIÁM ĐỐC") < pos("Trần Thị Bình"));
+    // Text is NFC.
+    let all = text.text();
+    assert!(all.contains("Trần"));
+    let title = &text.lines[pos("KT. GIÁM ĐỐC")];
+    assert!((title.font_size - 13.0).abs() < 1e-6);
+}
+
+#[test]
+fn winansi_text_decodes_accents_and_symbols() {
+    let doc = open("winansi_helvetica.pdf");
+    let text = page_text(&doc, 0).unwrap();
+    let lines: Vec<&str> = text.lines.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(
+        lines,
+        [
+            "Hello, World! Café crème brûlée — 50 €",
+            "GIAM DOC",
+            "The quick brown fox jumps over the lazy dog."
+        ]
+    );
+}
+
+fn assert_region_between(hit: &AnchorHit) {
+    let t = hit.title_bbox;
+    let n = hit.name_bbox.expect("a name below the title");
+    let r = hit.region;
+    // Upright page: the region spans from the title's bottom down to the name's top.
+    assert!(
+        (r[3] - t[1]).abs() < 1e-6,
+        "region top {r:?} vs title {t:?}"
+    );
+    assert!(
+        (r[1] - n[3]).abs() < 1e-6,
+        "region bottom {r:?} vs name {n:?}"
+    );
+    assert!(r[3] - r[1] > 70.0, "about 3 cm of blank space: {r:?}");
+    // Centred on the title, at least 4.5 cm wide, at least as wide as title and name.
+    let centre = (t[0] + t[2]) / 2.0;
+    assert!(((r[0] + r[2]) / 2.0 - centre).abs() < 1e-6);
+    assert!(r[2] - r[0] >= 127.5);
+    assert!(r[2] - r[0] >= t[2] - t[0] && r[2] - r[0] >= n[2] - n[0]);
+}
+
+#[test]
+fn anchor_giam_doc_finds_the_signature_region() {
+    let doc = open("letter_vi.pdf");
+    let hit = locate_anchor(&doc, None, "GIÁM ĐỐC").unwrap().unwrap();
+    assert_eq!(hit.page, 0);
+    // The lowest match starts the title block.
+    assert_eq!(hit.title, "PHÓ GIÁM ĐỐC");
+    assert_eq!(hit.name.as_deref(), Some("Trần Thị Bình"));
+    assert_region_between(&hit);
+}
+
+#[test]
+fn anchor_matching_ignores_case_and_spacing() {
+    let doc = open("letter_vi.pdf");
+    let upper = locate_anchor(&doc, None, "GIÁM ĐỐC").unwrap().unwrap();
+    let lower = locate_anchor(&doc, Some(0), "  giám   đốc ")
+        .unwrap()
+        .unwrap();
+    assert_eq!(upper, lower);
+    // Decomposed input (as some keyboards produce) matches too.
+    let nfd = locate_anchor(&doc, None, "gia\u{301}m \u{111}o\u{302}\u{301}c")
+        .unwrap()
+        .unwrap();
+    assert_eq!(upper, nfd);
+}
+
+#[test]
+fn anchor_on_the_first_title_line_takes_both_lines() {
+    let doc = open("letter_vi.pdf");
+    let hit = locate_anchor(&doc, None, "KT. GIÁM ĐỐC").unwrap().unwrap();
+    assert_eq!(hit.title, "KT. GIÁM ĐỐC PHÓ GIÁM ĐỐC");
+    assert_eq!(hit.name.as_deref(), Some("Trần Thị Bình"));
+    assert_region_between(&hit);
+    let pho = locate_anchor(&doc, None, "PHÓ GIÁM ĐỐC").unwrap().unwrap();
+    assert_eq!(pho.title, "PHÓ GIÁM ĐỐC");
+    assert_eq!(
+        pho.region, hit.region,
+        "same blank space whichever line is named"
+    );
+}
+
+#[test]
+fn anchor_not_on_the_page_is_none() {
+    let doc = open("letter_vi.pdf");
+    // "CHỦ NGHĨA" is on the page, "CHỦ TỊCH" is not.
+    assert_eq!(locate_anchor(&doc, None, "CHỦ TỊCH").unwrap(), None);
+    assert_eq!(locate_anchor(&doc, None, "   ").unwrap(), None);
+    assert!(matches!(
+        locate_anchor(&doc, Some(1), "GIÁM ĐỐC"),
+        Err(Error::PageOutOfRange { index: 1, count: 1 })
+    ));
+}
+
+#[test]
+fn anchor_on_a_rotated_page_is_in_user_space() {
+    let plain = locate_anchor(&open("letter_vi.pdf"), None, "KT. GIÁM ĐỐC")
+        .unwrap()
+        .unwrap();
+    let rotated = locate_anchor(&open("letter_vi_rotate90.pdf"), None, "KT. GIÁM ĐỐC")
+        .unwrap()
+        .unwrap();
+    assert_eq!(plain.title, rotated.title);
+    assert_eq!(plain.name, rotated.name);
+    // The fixture maps portrait user space (X, Y) to (842 - Y, X): boxes map the same way.
+    let map = |b: [f64; 4]| [842.0 - b[3], b[0], 842.0 - b[1], b[2]];
+    for (p, r) in [
+        (plain.title_bbox, rotated.title_bbox),
+        (plain.name_bbox.unwrap(), rotated.name_bbox.unwrap()),
+        (plain.region, rotated.region),
+    ] {
+        let expected = map(p);
+        for (e, g) in expected.iter().zip(&r) {
+            assert!((e - g).abs() < 1e-3, "expected {expected:?}, got {r:?}");
+        }
+    }
+    // "Below" the title, in the text's frame, is towards larger user-space x.
+    assert!(rotated.region[0] >= rotated.title_bbox[2] - 1e-6);
+    assert!(rotated.region[2] <= rotated.name_bbox.unwrap()[0] + 1e-6);
+}
