@@ -333,7 +333,7 @@ impl<'r> Interpreter<'r> {
                 }
                 b"Tj" => {
                     if let Some(s) = operands.first().and_then(Object::as_string) {
-                        self.show(&gs, &mut tm, s, false);
+                        self.show(&gs, &mut tm, s, false)?;
                     }
                 }
                 b"'" | b"\"" => {
@@ -347,7 +347,7 @@ impl<'r> Interpreter<'r> {
                     tlm = mul(&[1.0, 0.0, 0.0, 1.0, 0.0, -gs.leading], &tlm);
                     tm = tlm;
                     if let Some(s) = s.and_then(Object::as_string) {
-                        self.show(&gs, &mut tm, s, false);
+                        self.show(&gs, &mut tm, s, false)?;
                     }
                 }
                 b"TJ" => {
@@ -356,7 +356,7 @@ impl<'r> Interpreter<'r> {
                         for item in items {
                             match item {
                                 Object::String { bytes, .. } => {
-                                    self.show(&gs, &mut tm, bytes, space_before);
+                                    self.show(&gs, &mut tm, bytes, space_before)?;
                                     space_before = false;
                                 }
                                 other => {
@@ -409,7 +409,13 @@ impl<'r> Interpreter<'r> {
     }
 
     /// Show a string: one glyph per code, advancing the text matrix (§9.4.4).
-    fn show(&mut self, gs: &GState, tm: &mut Matrix, bytes: &[u8], mut space_before: bool) {
+    fn show(
+        &mut self,
+        gs: &GState,
+        tm: &mut Matrix,
+        bytes: &[u8],
+        mut space_before: bool,
+    ) -> Result<()> {
         let font = gs.font.clone().unwrap_or_else(|| Rc::new(Font::unknown()));
         let tfs = gs.font_size;
         let th = gs.h_scale;
@@ -422,6 +428,13 @@ impl<'r> Interpreter<'r> {
             let len = along[0].hypot(along[1]);
             let size = up[0].hypot(up[1]);
             if len > 1e-9 && size > 1e-9 && size.is_finite() && !d.text.is_empty() {
+                if self.glyphs.len() >= self.limits.max_page_glyphs {
+                    return Err(limit(
+                        "glyphs on a page",
+                        self.glyphs.len() as u64 + 1,
+                        self.limits.max_page_glyphs as u64,
+                    ));
+                }
                 self.glyphs.push(Glyph {
                     text: d.text.clone(),
                     origin,
@@ -443,6 +456,7 @@ impl<'r> Interpreter<'r> {
             let tx = (d.advance * tfs + spacing) * th;
             *tm = mul(&[1.0, 0.0, 0.0, 1.0, tx, 0.0], tm);
         }
+        Ok(())
     }
 
     fn font(&mut self, resources: &Dict, scope: usize, name: &[u8]) -> Result<Rc<Font>> {
@@ -465,9 +479,17 @@ impl<'r> Interpreter<'r> {
         if let Some(f) = self.fonts.get(&key) {
             return Ok(Rc::clone(f));
         }
-        let font = match r.resolve(&entry)? {
-            Object::Dict(d) => Font::load(r, &d, self.limits)?,
-            _ => Font::unknown(),
+        // A broken font (bad CMap stream, wrong types) still shows text, just less well; only
+        // limits stop the page.
+        let font = match r.resolve(&entry) {
+            Ok(Object::Dict(d)) => match Font::load(r, &d, self.limits) {
+                Ok(f) => f,
+                Err(e @ Error::LimitExceeded { .. }) => return Err(e),
+                Err(_) => Font::unknown(),
+            },
+            Ok(_) => Font::unknown(),
+            Err(e @ Error::LimitExceeded { .. }) => return Err(e),
+            Err(_) => Font::unknown(),
         };
         let font = Rc::new(font);
         if self.fonts.len() < 4096 {
@@ -526,7 +548,11 @@ impl<'r> Interpreter<'r> {
             },
             None => resources.clone(),
         };
-        let data = r.stream_data(&stream)?;
+        let data = match r.stream_data(&stream) {
+            Ok(d) => d,
+            Err(e @ Error::LimitExceeded { .. }) => return Err(e),
+            Err(_) => return Ok(()), // An undecodable form draws nothing.
+        };
         // Direct (unreferenced) forms cannot cycle; depth still bounds them.
         self.form_stack.push(id.unwrap_or(ObjRef::new(0, u16::MAX)));
         let result = self.run(&data, &form_resources, mul(&matrix, ctm));

@@ -47,6 +47,7 @@ enum Kind {
         cmap: CMap,
         /// `Uni*-UCS2-*`/`-UTF16-*` encodings, whose codes are Unicode themselves.
         unicode_codes: bool,
+        /// `(first CID, last CID, width)`, sorted by first CID.
         widths: Vec<(u32, u32, f64)>,
         default_width: f64,
     },
@@ -390,9 +391,10 @@ impl Font {
                 } => {
                     let code = cmap.next_code(rest, 2);
                     let cid = cmap.cid(code).unwrap_or(code.value);
+                    let end = widths.partition_point(|(lo, _, _)| *lo <= cid);
                     let w = widths
-                        .iter()
-                        .find(|(lo, hi, _)| *lo <= cid && cid <= *hi)
+                        .get(end.saturating_sub(1))
+                        .filter(|(lo, hi, _)| *lo <= cid && cid <= *hi)
                         .map_or(*default_width, |(_, _, w)| *w);
                     let t = if *unicode_codes {
                         let len = usize::from(code.len);
@@ -469,6 +471,10 @@ fn parse_w(r: &dyn Resolver, w: &Object, limits: &Limits) -> Result<Vec<(u32, u3
             None => break,
         }
     }
+    // Sorted for binary search; of two entries for one CID the first one wins (stable sort and
+    // the search takes the last entry starting at or before the CID, so drop later duplicates).
+    out.sort_by_key(|(lo, _, _)| *lo);
+    out.dedup_by_key(|(lo, _, _)| *lo);
     Ok(out)
 }
 

@@ -19,6 +19,8 @@ const SAME_LINE: f64 = 0.3;
 const WORD_GAP: f64 = 0.25;
 /// A gap wider than this × font size splits a line into two (columns).
 const COLUMN_GAP: f64 = 1.5;
+/// Glyphs with the same text closer than this × font size are one glyph drawn twice.
+const OVERPRINT: f64 = 0.1;
 /// Lines of a title block are closer than this × font size (bottom of one to top of next).
 const TITLE_GAP: f64 = 1.0;
 /// Minimum width of the signature region: 4.5 cm.
@@ -245,8 +247,19 @@ fn build_lines(angle: i32, cluster: &[Placed<'_>], out: &mut Vec<Line>) {
             frame,
         });
     };
+    let mut last: Option<&Placed<'_>> = None;
     for p in cluster {
         let fs = p.g.font_size;
+        // The same glyph drawn again on top of itself (poor man's bold, or a shadow): once.
+        if let Some(l) = last {
+            if l.g.text == p.g.text
+                && (l.u0 - p.u0).abs() < OVERPRINT * fs
+                && (l.v - p.v).abs() < OVERPRINT * fs
+            {
+                continue;
+            }
+        }
+        last = Some(p);
         let gap = prev_u1.map_or(0.0, |e| p.u0 - e);
         if prev_u1.is_some() && gap > COLUMN_GAP * fs.max(line_fs) {
             flush_word(&mut word, &mut words);
@@ -393,6 +406,15 @@ mod tests {
         assert_eq!(lines[0].text, "GIÁM ĐỐC");
         assert_eq!(lines[0].words.len(), 2);
         assert_eq!(lines[0].bbox, [100.0, 498.0, 143.0, 508.5]);
+    }
+
+    #[test]
+    fn overprinted_glyphs_count_once() {
+        let mut g = run("BOLD", 0.0, 0.0, 10.0);
+        g.extend(run("BOLD", 0.3, 0.2, 10.0));
+        assert_eq!(lines(&g)[0].text, "BOLD");
+        // Repeated letters side by side are not overprints.
+        assert_eq!(lines(&run("OO", 0.0, 0.0, 10.0))[0].text, "OO");
     }
 
     #[test]

@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use kyso_pdf::text::{locate_anchor, page_text, AnchorHit};
+use kyso_pdf::text::cmap::CMap;
+use kyso_pdf::text::content::IDENTITY;
+use kyso_pdf::text::{interpret_content, interpret_with, locate_anchor, page_text, AnchorHit};
 use kyso_pdf::{Document, Error, FileSource, Limits};
 
 fn fixture(name: &str) -> PathBuf {
@@ -294,4 +296,68 @@ fn anchor_on_a_rotated_page_is_in_user_space() {
     // "Below" the title, in the text's frame, is towards larger user-space x.
     assert!(rotated.region[0] >= rotated.title_bbox[2] - 1e-6);
     assert!(rotated.region[2] <= rotated.name_bbox.unwrap()[0] + 1e-6);
+}
+
+/// A tiny deterministic generator for the mutation test (xorshift64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn mutate(data: &[u8], rng: &mut Rng, edits: usize) -> Vec<u8> {
+    let mut m = data.to_vec();
+    for _ in 0..edits {
+        if m.is_empty() {
+            break;
+        }
+        let r = rng.next();
+        let i = (r >> 8) as usize % m.len();
+        match r % 4 {
+            0 => m[i] = (r >> 32) as u8,
+            1 => m.truncate(i.max(1)),
+            2 => {
+                let tricky = b"()[]<>/{}%\\ BIDEIq";
+                m.insert(i, tricky[(r >> 40) as usize % tricky.len()]);
+            }
+            _ => {
+                m.remove(i);
+            }
+        }
+    }
+    m
+}
+
+/// A poor man's fuzzer over the real letter: damaged content streams and CMaps give errors or
+/// less text, never a panic.
+#[test]
+fn mutated_content_streams_and_cmaps_never_panic() {
+    let doc = open("letter_vi.pdf");
+    let page = doc.pages().unwrap().remove(0);
+    let contents = doc.resolve(page.dict.get("Contents").unwrap()).unwrap();
+    let content = doc.decoded(contents.as_stream().unwrap()).unwrap();
+    let resources = doc
+        .resolve_dict(page.resources.as_ref().unwrap(), "resources")
+        .unwrap();
+    let fonts = doc
+        .resolve_dict(resources.get("Font").unwrap(), "fonts")
+        .unwrap();
+    let (_, font) = fonts.iter().next().unwrap();
+    let font = doc.resolve_dict(font, "font").unwrap();
+    let to_unicode = doc.resolve(font.get("ToUnicode").unwrap()).unwrap();
+    let cmap = doc.decoded(to_unicode.as_stream().unwrap()).unwrap();
+    let limits = Limits::default();
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    for round in 0..200 {
+        let m = mutate(&content, &mut rng, 1 + round % 8);
+        let _ = interpret_with(&doc, &m, &resources, IDENTITY, &limits);
+        let _ = interpret_content(&m, &resources, &limits);
+        let c = mutate(&cmap, &mut rng, 1 + round % 8);
+        let _ = CMap::parse(&c, &limits);
+    }
 }
