@@ -22,7 +22,7 @@ const COLUMN_GAP: f64 = 1.5;
 /// Glyphs with the same text closer than this × font size are one glyph drawn twice.
 const OVERPRINT: f64 = 0.1;
 /// Lines of a title block are closer than this × font size (bottom of one to top of next).
-const TITLE_GAP: f64 = 1.0;
+const TITLE_GAP: f64 = 1.5;
 /// Minimum width of the signature region: 4.5 cm.
 const MIN_REGION_WIDTH: f64 = 4.5 / 2.54 * 72.0;
 /// Height of the signature region when no name is found: 2.5 cm.
@@ -303,25 +303,31 @@ fn is_combining_mark(c: char) -> bool {
     ('\u{0300}'..='\u{036F}').contains(&c)
 }
 
-/// Find the anchor (already [`normalize`]d) in `lines` and derive the signature region.
-pub fn locate_in_lines(lines: &[Line], needle: &str) -> Option<AnchorHit> {
-    // The lowest matching line; on a tie, the last one.
-    let (anchor_idx, anchor) = lines
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| normalize(&l.text).contains(needle))
-        .min_by(|(ia, a), (ib, b)| {
-            a.frame
-                .baseline
-                .total_cmp(&b.frame.baseline)
-                .then(ib.cmp(ia))
-        })?;
-    let angle = anchor.frame.angle;
-    let mut block = anchor.frame;
-    let mut titles = vec![anchor.text.clone()];
-    let mut used = vec![anchor_idx];
-    let mut last_fs = anchor.font_size;
-    let mut name: Option<&Line> = None;
+/// Most lines in a title block ("TM. ỦY BAN NHÂN DÂN" / "KT. CHỦ TỊCH" / "PHÓ CHỦ TỊCH").
+const MAX_TITLE_LINES: usize = 6;
+/// Most lines tried as the start of an anchor that spans several lines.
+const MAX_MULTILINE_STARTS: usize = 256;
+
+/// A title block: its lines (the first is where the anchor matched), their union, and the name
+/// line below the blank space when there is one.
+struct Block<'a> {
+    lines: Vec<&'a Line>,
+    frame: Frame,
+    name: Option<&'a Line>,
+}
+
+/// The title block that starts at `lines[start]`: it takes the closest line below in the same
+/// column while the gap is small, and the first line after a large gap is the signer's name.
+fn title_block(lines: &[Line], start: usize) -> Option<Block<'_>> {
+    let first = lines.get(start)?;
+    let angle = first.frame.angle;
+    let mut block = Block {
+        lines: vec![first],
+        frame: first.frame,
+        name: None,
+    };
+    let mut used = vec![start];
+    let mut last_fs = first.font_size;
     loop {
         // The closest line below the block that shares its column.
         let below = lines
@@ -330,41 +336,98 @@ pub fn locate_in_lines(lines: &[Line], needle: &str) -> Option<AnchorHit> {
             .filter(|(i, l)| {
                 !used.contains(i)
                     && l.frame.angle == angle
-                    && l.frame.baseline < block.baseline - SAME_LINE * last_fs
-                    && l.frame.overlaps_u(&block)
+                    && l.frame.baseline < block.frame.baseline - SAME_LINE * last_fs
+                    && l.frame.overlaps_u(&block.frame)
             })
             .max_by(|(_, a), (_, b)| a.frame.v1.total_cmp(&b.frame.v1));
         let Some((i, l)) = below else { break };
-        let gap = block.v0 - l.frame.v1;
-        if gap < TITLE_GAP * last_fs.max(l.font_size) {
-            block = block.union(&l.frame);
-            titles.push(l.text.clone());
+        let gap = block.frame.v0 - l.frame.v1;
+        if gap < TITLE_GAP * last_fs.max(l.font_size) && block.lines.len() < MAX_TITLE_LINES {
+            block.frame = block.frame.union(&l.frame);
+            block.lines.push(l);
             used.push(i);
             last_fs = l.font_size;
         } else {
-            name = Some(l);
+            block.name = Some(l);
             break;
         }
     }
-    let centre = (block.u0 + block.u1) / 2.0;
-    let mut width = (block.u1 - block.u0).max(MIN_REGION_WIDTH);
+    Some(block)
+}
+
+/// Find the anchor (already [`normalize`]d) in `lines` and derive the signature region.
+///
+/// The anchor matches a substring of one line; when no line contains it, it may span the
+/// lines of a title block ("KT. CHỦ TỊCH PHÓ CHỦ TỊCH"). The lowest match wins (on a tie, the
+/// last line drawn).
+pub fn locate_in_lines(lines: &[Line], needle: &str) -> Option<AnchorHit> {
+    if needle.is_empty() {
+        return None;
+    }
+    let lowest = |best: Option<usize>, i: usize| -> Option<usize> {
+        match best.and_then(|b| lines.get(b).map(|l| (b, l))) {
+            Some((b, bl)) => {
+                let l = lines.get(i)?;
+                (l.frame.baseline <= bl.frame.baseline)
+                    .then_some(i)
+                    .or(Some(b))
+            }
+            None => Some(i),
+        }
+    };
+    let mut best: Option<usize> = None;
+    for (i, l) in lines.iter().enumerate() {
+        if normalize(&l.text).contains(needle) {
+            best = lowest(best, i);
+        }
+    }
+    if best.is_none() {
+        let first_word = needle.split(' ').next().unwrap_or(needle);
+        let starts = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| normalize(&l.text).contains(first_word))
+            .take(MAX_MULTILINE_STARTS);
+        for (i, _) in starts {
+            let Some(block) = title_block(lines, i) else {
+                continue;
+            };
+            let mut joined = String::new();
+            for (k, l) in block.lines.iter().enumerate() {
+                if k > 0 {
+                    joined.push(' ');
+                }
+                joined.push_str(&l.text);
+                if k > 0 && normalize(&joined).contains(needle) {
+                    best = lowest(best, i);
+                    break;
+                }
+            }
+        }
+    }
+    let block = title_block(lines, best?)?;
+    let frame = block.frame;
+    let name = block.name;
+    let centre = (frame.u0 + frame.u1) / 2.0;
+    let mut width = (frame.u1 - frame.u0).max(MIN_REGION_WIDTH);
     if let Some(n) = name {
         width = width.max(n.frame.u1 - n.frame.u0);
     }
-    let top = block.v0;
+    let top = frame.v0;
     let bottom = name.map_or(top - DEFAULT_REGION_HEIGHT, |n| n.frame.v1.min(top));
     let region = Frame {
-        angle,
+        angle: frame.angle,
         u0: centre - width / 2.0,
         u1: centre + width / 2.0,
         v0: bottom,
         v1: top,
         baseline: bottom,
     };
+    let titles: Vec<&str> = block.lines.iter().map(|l| l.text.as_str()).collect();
     Some(AnchorHit {
         page: 0,
         title: titles.join(" "),
-        title_bbox: block.user_bbox(),
+        title_bbox: frame.user_bbox(),
         name: name.map(|n| n.text.clone()),
         name_bbox: name.map(|n| n.bbox),
         region: region.user_bbox(),
@@ -505,6 +568,38 @@ mod tests {
         assert!(((r[0] + r[2]) / 2.0 - centre).abs() < 1e-9);
         assert!(r[2] - r[0] >= MIN_REGION_WIDTH);
         assert!(locate_in_lines(&lines, &normalize("CHỦ TỊCH")).is_none());
+    }
+
+    #[test]
+    fn an_anchor_may_span_the_lines_of_a_title_block() {
+        let mut g = Vec::new();
+        g.extend(run("TM. ỦY BAN NHÂN DÂN", 380.0, 300.0, 13.0));
+        g.extend(run("KT. CHỦ TỊCH", 400.0, 285.0, 13.0));
+        g.extend(run("PHÓ CHỦ TỊCH", 400.0, 270.0, 13.0));
+        g.extend(run("Lê Văn Cường", 400.0, 180.0, 13.0));
+        let lines = lines(&g);
+        let hit = locate_in_lines(&lines, &normalize("kt. chủ tịch phó chủ tịch")).unwrap();
+        assert_eq!(hit.title, "KT. CHỦ TỊCH PHÓ CHỦ TỊCH");
+        assert_eq!(hit.name.as_deref(), Some("Lê Văn Cường"));
+        let hit = locate_in_lines(&lines, &normalize("TM. ỦY BAN NHÂN DÂN")).unwrap();
+        assert_eq!(hit.title, "TM. ỦY BAN NHÂN DÂN KT. CHỦ TỊCH PHÓ CHỦ TỊCH");
+        // "CHỦ TỊCH" alone: the lowest line that contains it.
+        let hit = locate_in_lines(&lines, &normalize("CHỦ TỊCH")).unwrap();
+        assert_eq!(hit.title, "PHÓ CHỦ TỊCH");
+        assert!(locate_in_lines(&lines, &normalize("CHỦ TỊCH Lê Văn")).is_none());
+    }
+
+    #[test]
+    fn double_spaced_titles_stay_one_block() {
+        // Baselines 28 pt apart at 14 pt: a 13 pt gap between the lines, far less than the
+        // blank space before the name.
+        let mut g = Vec::new();
+        g.extend(run("KT. GIÁM ĐỐC", 400.0, 300.0, 14.0));
+        g.extend(run("PHÓ GIÁM ĐỐC", 400.0, 272.0, 14.0));
+        g.extend(run("Trần Thị Bình", 400.0, 180.0, 14.0));
+        let hit = locate_in_lines(&lines(&g), "kt. giám đốc").unwrap();
+        assert_eq!(hit.title, "KT. GIÁM ĐỐC PHÓ GIÁM ĐỐC");
+        assert_eq!(hit.name.as_deref(), Some("Trần Thị Bình"));
     }
 
     #[test]
