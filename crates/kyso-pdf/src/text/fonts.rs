@@ -158,7 +158,7 @@ impl Font {
         let mut font = if subtype.as_deref() == Some("Type0") {
             Self::load_composite(r, dict, limits)?
         } else {
-            Self::load_simple(r, dict, subtype.as_deref())?
+            Self::load_simple(r, dict, subtype.as_deref(), limits)?
         };
         font.to_unicode = to_unicode;
         Ok(font)
@@ -190,7 +190,12 @@ impl Font {
         Ok((ascent, descent, missing))
     }
 
-    fn load_simple(r: &dyn Resolver, dict: &Dict, subtype: Option<&str>) -> Result<Self> {
+    fn load_simple(
+        r: &dyn Resolver,
+        dict: &Dict,
+        subtype: Option<&str>,
+        limits: &Limits,
+    ) -> Result<Self> {
         let base_font = dict
             .get_name("BaseFont")
             .map(|n| n.as_str().into_owned())
@@ -214,14 +219,18 @@ impl Font {
             _ => BaseEncoding::Standard,
         };
         let mut base = default_base;
+        // Whether the base is the font program's own encoding (no named base encoding).
+        let mut builtin_base = subtype != Some("TrueType");
         let mut differences: Vec<(u8, String)> = Vec::new();
         match dict.get("Encoding").map(|o| r.resolve(o)).transpose()? {
             Some(Object::Name(n)) => {
                 base = BaseEncoding::from_name(n.as_bytes()).unwrap_or(default_base);
+                builtin_base = false;
             }
             Some(Object::Dict(d)) => {
                 if let Some(n) = d.get_name("BaseEncoding") {
                     base = BaseEncoding::from_name(n.as_bytes()).unwrap_or(default_base);
+                    builtin_base = false;
                 }
                 if let Some(diffs) = d.get("Differences") {
                     let diffs = r.resolve(diffs)?;
@@ -242,9 +251,29 @@ impl Font {
             }
             _ => {}
         }
-        let mut text: Vec<Option<String>> = (0u8..=255)
-            .map(|c| base.char_of(c).map(String::from))
-            .collect();
+        let builtin = if builtin_base {
+            match fd.as_ref().and_then(|fd| fd.get("FontFile")) {
+                Some(ff) => match r.resolve(ff)? {
+                    Object::Stream(s) => r
+                        .stream_data(&s)
+                        .ok()
+                        .and_then(|data| type1_builtin_encoding(&data, &s.dict, limits)),
+                    _ => None,
+                },
+                None => None,
+            }
+        } else {
+            None
+        };
+        let mut text: Vec<Option<String>> = match builtin {
+            Some(names) => names
+                .iter()
+                .map(|n| n.as_deref().and_then(glyph_name_to_unicode))
+                .collect(),
+            None => (0u8..=255)
+                .map(|c| base.char_of(c).map(String::from))
+                .collect(),
+        };
         for (code, name) in differences {
             if let Some(slot) = text.get_mut(usize::from(code)) {
                 *slot = glyph_name_to_unicode(&name).or_else(|| slot.take());
@@ -421,6 +450,58 @@ impl Font {
     }
 }
 
+/// Most bytes of a Type1 font program's clear-text part searched for its built-in encoding.
+const MAX_TYPE1_HEADER: usize = 256 * 1024;
+
+/// The built-in encoding of a Type1 font program (`/FontFile`): the `dup <code> /<name> put`
+/// entries of its clear-text part (`/Length1` bytes). `None` when it uses `StandardEncoding`
+/// or declares nothing readable.
+fn type1_builtin_encoding(
+    data: &[u8],
+    dict: &Dict,
+    limits: &Limits,
+) -> Option<Vec<Option<String>>> {
+    use super::content::{Token, Tokenizer};
+    let clear = dict
+        .get_int("Length1")
+        .and_then(|l| usize::try_from(l).ok())
+        .unwrap_or(data.len())
+        .min(data.len())
+        .min(MAX_TYPE1_HEADER);
+    let header = data.get(..clear)?;
+    // Skip to the encoding itself; what precedes it (font info strings) is irrelevant.
+    let start = header.windows(9).position(|w| w == b"/Encoding")?;
+    let header = header.get(start..)?;
+    if header.starts_with(b"/Encoding StandardEncoding") {
+        return None;
+    }
+    let mut tk = Tokenizer::new(header, limits);
+    let mut names: Vec<Option<String>> = vec![None; 256];
+    let mut found = false;
+    let mut window: Vec<Object> = Vec::new();
+    while let Ok(Some(tok)) = tk.next_token() {
+        match tok {
+            Token::Operand(o) => window.push(o),
+            Token::Operator(b"put") => {
+                if let [.., Object::Int(code), Object::Name(name)] = window.as_slice() {
+                    if let Some(slot) = usize::try_from(*code).ok().and_then(|c| names.get_mut(c)) {
+                        *slot = Some(name.as_str().into_owned());
+                        found = true;
+                    }
+                }
+                window.clear();
+            }
+            // `readonly def` ends the encoding.
+            Token::Operator(b"def") if found => break,
+            Token::Operator(_) => window.clear(),
+        }
+        if window.len() > 8 {
+            window.clear();
+        }
+    }
+    found.then_some(names)
+}
+
 /// `/W` of a CID font: `c [w1 w2 ...]` and `c_first c_last w` entries, as CID ranges.
 fn parse_w(r: &dyn Resolver, w: &Object, limits: &Limits) -> Result<Vec<(u32, u32, f64)>> {
     let items = w.as_array().unwrap_or_default();
@@ -528,6 +609,37 @@ mod tests {
         assert!((d[0].advance - 0.6).abs() < 1e-9);
         assert!((d[1].advance - 0.7).abs() < 1e-9);
         assert!((d[2].advance - FALLBACK_WIDTH / 1000.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn type1_builtin_encoding_is_read_from_the_font_program() {
+        // The clear-text part of a TeX symbol font (CMSY10), where 15 is the bullet.
+        let program = b"%!PS-AdobeFont-1.0: CMSY10 003.002\n/FontName /CMSY10 def\n\
+            /Encoding 256 array\n0 1 255 {1 index exch /.notdef put} for\n\
+            dup 0 /minus put\ndup 15 /bullet put\ndup 102 /braceleft put\n\
+            readonly def\ncurrentdict end\ncurrentfile eexec\n\xd9\xd6\x8f";
+        let mut ff = Dict::new();
+        ff.set("Length1", Object::Int(program.len() as i64 - 3));
+        let mut fd = Dict::new();
+        fd.set(
+            "FontFile",
+            Object::Stream(Stream {
+                dict: ff,
+                data: StreamData::Owned(program.to_vec()),
+            }),
+        );
+        let mut d = dict("<< /Subtype /Type1 /BaseFont /PWNLKT+CMSY10 >>");
+        d.set("FontDescriptor", fd.clone());
+        assert_eq!(text_of(&load(&d), b"\x0f\x00f"), "\u{2022}\u{2212}{");
+        // /Differences apply on top of the built-in encoding.
+        d.set(
+            "Encoding",
+            dict("<< /Type /Encoding /Differences [0 /A] >>"),
+        );
+        assert_eq!(text_of(&load(&d), b"\x0f\x00"), "\u{2022}A");
+        // A named encoding replaces it.
+        d.set("Encoding", Object::name("WinAnsiEncoding"));
+        assert_eq!(text_of(&load(&d), b"A"), "A");
     }
 
     #[test]
