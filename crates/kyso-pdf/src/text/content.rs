@@ -113,6 +113,9 @@ impl<'a> Tokenizer<'a> {
     }
 }
 
+/// A `TJ` adjustment (thousandths of an em) moving right by at least this is a word break.
+pub const WORD_ADJUSTMENT: f64 = 180.0;
+
 /// A 2-D affine matrix `[a b c d e f]` (row-vector convention of §8.3.4).
 pub type Matrix = [f64; 6];
 
@@ -364,8 +367,9 @@ impl<'r> Interpreter<'r> {
                                     let adj = adj.unwrap_or(0.0);
                                     let tx = -adj / 1000.0 * gs.font_size * gs.h_scale;
                                     tm = mul(&[1.0, 0.0, 0.0, 1.0, tx, 0.0], &tm);
-                                    // A move right by more than a quarter em separates words.
-                                    if adj < -250.0 {
+                                    // A move right of about a quarter em separates words
+                                    // (pdfTeX writes exactly -250 for a Times space).
+                                    if adj <= -WORD_ADJUSTMENT {
                                         space_before = true;
                                     }
                                 }
@@ -656,6 +660,9 @@ mod tests {
     #[test]
     fn tj_adjustments_spacing_and_scaling() {
         // -500 thousandths at 10 pt move right by 5 pt and mark a word break.
+        let g = run("BT /F1 10 Tf 0 0 Td [(A) -250 (B) -100 (C)] TJ ET");
+        assert!(g[1].space_before, "pdfTeX's Times space");
+        assert!(!g[2].space_before, "kerning");
         let g = run("BT /F1 10 Tf 0 0 Td [(A) -500 (B) 100 (C)] TJ ET");
         assert!(close(g[1].origin, [11.0, 0.0]));
         assert!(g[1].space_before);

@@ -164,28 +164,52 @@ impl Font {
         Ok(font)
     }
 
+    /// Ascent, descent (fractions of the font size) and `/MissingWidth` from a font
+    /// descriptor. Writers that put 0 in `/Ascent`/`/Descent` (LibreOffice does) get the
+    /// `/FontBBox` instead, as poppler does; without either, 0.8 and -0.2.
     fn descriptor_metrics(r: &dyn Resolver, fd: Option<&Dict>) -> Result<(f64, f64, f64)> {
         let mut ascent = 0.8;
         let mut descent = -0.2;
         let mut missing = 0.0;
-        if let Some(fd) = fd {
-            if let Some(a) = fd.get("Ascent") {
-                if let Some(a) = number(r, a)? {
-                    if a > 0.0 && a < 2500.0 {
-                        ascent = a / 1000.0;
-                    }
-                }
+        let Some(fd) = fd else {
+            return Ok((ascent, descent, missing));
+        };
+        let get = |key: &str| -> Result<Option<f64>> {
+            match fd.get(key) {
+                Some(o) => number(r, o),
+                None => Ok(None),
             }
-            if let Some(d) = fd.get("Descent") {
-                if let Some(d) = number(r, d)? {
-                    if d <= 0.0 && d > -2500.0 {
-                        descent = d / 1000.0;
-                    }
-                }
-            }
-            if let Some(m) = fd.get("MissingWidth") {
-                missing = number(r, m)?.unwrap_or(0.0);
-            }
+        };
+        let bbox: Vec<f64> = match fd.get("FontBBox") {
+            Some(o) => r
+                .resolve(o)?
+                .as_array()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| v.as_f64().filter(|f| f.is_finite()))
+                .collect(),
+            None => Vec::new(),
+        };
+        let (bbox_bottom, bbox_top) = match bbox.as_slice() {
+            [_, y0, _, y1] => (Some(y0.min(*y1)), Some(y0.max(*y1))),
+            _ => (None, None),
+        };
+        let plausible_ascent = |a: &f64| *a > 0.0 && *a < 2500.0;
+        let plausible_descent = |d: &f64| *d < 0.0 && *d > -2500.0;
+        if let Some(a) = get("Ascent")?
+            .filter(plausible_ascent)
+            .or(bbox_top.filter(plausible_ascent))
+        {
+            ascent = a / 1000.0;
+        }
+        if let Some(d) = get("Descent")?
+            .filter(plausible_descent)
+            .or(bbox_bottom.filter(plausible_descent))
+        {
+            descent = d / 1000.0;
+        }
+        if let Some(m) = get("MissingWidth")? {
+            missing = m;
         }
         Ok((ascent, descent, missing))
     }
@@ -640,6 +664,25 @@ mod tests {
         // A named encoding replaces it.
         d.set("Encoding", Object::name("WinAnsiEncoding"));
         assert_eq!(text_of(&load(&d), b"A"), "A");
+    }
+
+    #[test]
+    fn ascent_and_descent_come_from_the_descriptor_or_its_bbox() {
+        let f = load(&dict(
+            "<< /Subtype /TrueType /FontDescriptor << /Ascent 891 /Descent -216 >> >>",
+        ));
+        assert_eq!((f.ascent, f.descent), (0.891, -0.216));
+        // LibreOffice writes zeros; the font's bounding box stands in, as in poppler.
+        let f = load(&dict(
+            "<< /Subtype /TrueType /FontDescriptor
+                << /Ascent 0 /Descent 0 /FontBBox [-543 -303 1343 1007] >> >>",
+        ));
+        assert_eq!((f.ascent, f.descent), (1.007, -0.303));
+        let f = load(&dict("<< /Subtype /TrueType /FontDescriptor << >> >>"));
+        assert_eq!((f.ascent, f.descent), (0.8, -0.2));
+        // Standard 14 fonts without a descriptor use their AFM metrics.
+        let f = load(&dict("<< /Subtype /Type1 /BaseFont /Times-Bold >>"));
+        assert_eq!((f.ascent, f.descent), (0.683, -0.217));
     }
 
     #[test]
