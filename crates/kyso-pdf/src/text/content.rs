@@ -429,6 +429,12 @@ impl<'r> Interpreter<'r> {
             let end = apply(&trm, d.advance, 0.0);
             let along = apply_vec(&trm, 1.0, 0.0);
             let up = apply_vec(&trm, 0.0, 1.0);
+            // Mirrored text (glyphs' "up" on the right of the baseline direction) hangs below.
+            let mirror = if along[0] * up[1] - along[1] * up[0] < 0.0 {
+                -1.0
+            } else {
+                1.0
+            };
             let len = along[0].hypot(along[1]);
             let size = up[0].hypot(up[1]);
             if len > 1e-9 && size > 1e-9 && size.is_finite() && !d.text.is_empty() {
@@ -445,8 +451,8 @@ impl<'r> Interpreter<'r> {
                     end,
                     dir: [along[0] / len, along[1] / len],
                     font_size: size,
-                    ascent: font.ascent * size,
-                    descent: font.descent * size,
+                    ascent: font.ascent * size * mirror,
+                    descent: font.descent * size * mirror,
                     space_before,
                 });
                 space_before = false;
@@ -698,6 +704,10 @@ mod tests {
         // Q restores the CTM.
         let g = run("q 2 0 0 2 0 0 cm Q BT /F1 10 Tf 5 5 Td (A) Tj ET");
         assert!(close(g[0].origin, [5.0, 5.0]));
+        // Text mirrored vertically (a y-flipping CTM alone) hangs below its baseline.
+        let g = run("1 0 0 -1 0 100 cm BT /F1 10 Tf 5 5 Td (A) Tj ET");
+        assert!(close(g[0].origin, [5.0, 95.0]));
+        assert!(g[0].ascent < 0.0 && g[0].descent > 0.0);
         // Ts raises the baseline.
         let g = run("BT /F1 10 Tf 3 Ts 5 5 Td (A) Tj ET");
         assert!(close(g[0].origin, [5.0, 8.0]));

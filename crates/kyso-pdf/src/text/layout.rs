@@ -25,6 +25,9 @@ const OVERPRINT: f64 = 0.1;
 const TITLE_GAP: f64 = 1.5;
 /// Minimum width of the signature region: 4.5 cm.
 const MIN_REGION_WIDTH: f64 = 4.5 / 2.54 * 72.0;
+/// A "name" further below the title than this (10 cm) is something else (a footer, the next
+/// section): the title then has no name.
+const MAX_SIGNING_GAP: f64 = 10.0 / 2.54 * 72.0;
 /// Height of the signature region when no name is found: 2.5 cm.
 const DEFAULT_REGION_HEIGHT: f64 = 2.5 / 2.54 * 72.0;
 
@@ -282,8 +285,8 @@ fn build_lines(angle: i32, cluster: &[Placed<'_>], out: &mut Vec<Line>) {
             angle,
             u0: p.u0,
             u1: p.u1,
-            v0: p.v + p.g.descent.min(0.0),
-            v1: p.v + p.g.ascent.max(0.0),
+            v0: p.v + p.g.descent.min(p.g.ascent).min(0.0),
+            v1: p.v + p.g.ascent.max(p.g.descent).max(0.0),
             baseline: p.v,
         };
         match &mut word {
@@ -348,7 +351,9 @@ fn title_block(lines: &[Line], start: usize) -> Option<Block<'_>> {
             used.push(i);
             last_fs = l.font_size;
         } else {
-            block.name = Some(l);
+            if gap <= MAX_SIGNING_GAP {
+                block.name = Some(l);
+            }
             break;
         }
     }
@@ -608,5 +613,10 @@ mod tests {
         let hit = locate_in_lines(&lines, "giám đốc").unwrap();
         assert_eq!(hit.name, None);
         assert!((hit.region[3] - hit.region[1] - DEFAULT_REGION_HEIGHT).abs() < 1e-6);
+        // A line 12 cm lower (a footer) is not the signer's name.
+        let mut g = run("GIÁM ĐỐC", 400.0, 500.0, 12.0);
+        g.extend(run("Trang 1/1", 400.0, 500.0 - 12.0 / 2.54 * 72.0, 12.0));
+        let hit = locate_in_lines(&self::lines(&g), "giám đốc").unwrap();
+        assert_eq!(hit.name, None);
     }
 }

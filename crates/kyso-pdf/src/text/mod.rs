@@ -87,7 +87,8 @@ pub struct Glyph {
     pub dir: [f64; 2],
     /// Font size in user units (the length of the text space's vertical unit).
     pub font_size: f64,
-    /// Height above the baseline and (negative) depth below it, in user units.
+    /// Height above the baseline and (negative) depth below it, in user units, measured
+    /// perpendicular to the baseline direction, to its left. Both change sign for mirrored text.
     pub ascent: f64,
     pub descent: f64,
     /// A `TJ` adjustment of more than a quarter em precedes this glyph (a word break).
