@@ -461,7 +461,15 @@ impl Font {
             let text = self
                 .to_unicode
                 .as_ref()
-                .and_then(|tu| tu.unicode(code))
+                .and_then(|tu| {
+                    tu.unicode(code).or_else(|| {
+                        // Some writers give simple fonts a ToUnicode with 2-byte source codes.
+                        let simple = matches!(self.kind, Kind::Simple { .. });
+                        simple
+                            .then(|| tu.unicode(Code { len: 2, ..code }))
+                            .flatten()
+                    })
+                })
                 .unwrap_or(text);
             out.push(Decoded {
                 text,
@@ -683,6 +691,19 @@ mod tests {
         // Standard 14 fonts without a descriptor use their AFM metrics.
         let f = load(&dict("<< /Subtype /Type1 /BaseFont /Times-Bold >>"));
         assert_eq!((f.ascent, f.descent), (0.683, -0.217));
+    }
+
+    #[test]
+    fn simple_font_tounicode_with_two_byte_codes_still_maps() {
+        let mut d = dict("<< /Subtype /TrueType /BaseFont /X /Encoding /WinAnsiEncoding >>");
+        d.set(
+            "ToUnicode",
+            Object::Stream(Stream {
+                dict: Dict::new(),
+                data: StreamData::Owned(b"beginbfchar <0041> <1EA0> endbfchar".to_vec()),
+            }),
+        );
+        assert_eq!(text_of(&load(&d), b"AB"), "ẠB");
     }
 
     #[test]
