@@ -360,33 +360,31 @@ fn title_block(lines: &[Line], start: usize) -> Option<Block<'_>> {
     Some(block)
 }
 
+/// Whether every letter of the line is uppercase, as Decree 30 writes a signer's title.
+fn is_upper(text: &str) -> bool {
+    text.chars()
+        .filter(|c| c.is_alphabetic())
+        .all(|c| !c.is_lowercase())
+}
+
 /// Find the anchor (already [`normalize`]d) in `lines` and derive the signature region.
 ///
 /// The anchor matches a substring of one line; when no line contains it, it may span the
-/// lines of a title block ("KT. CHỦ TỊCH PHÓ CHỦ TỊCH"). The lowest match wins (on a tie, the
-/// last line drawn).
+/// lines of a title block ("KT. CHỦ TỊCH PHÓ CHỦ TỊCH"). When several lines match, the one that
+/// looks most like a signer's title wins: first one followed by a name after a blank space,
+/// then one in capitals (so "- Giám đốc Sở (để b/c);" in the "Nơi nhận" list, often lower on
+/// the page, loses to "GIÁM ĐỐC"); among equals, the lowest, and on a tie the last drawn.
 pub fn locate_in_lines(lines: &[Line], needle: &str) -> Option<AnchorHit> {
     if needle.is_empty() {
         return None;
     }
-    let lowest = |best: Option<usize>, i: usize| -> Option<usize> {
-        match best.and_then(|b| lines.get(b).map(|l| (b, l))) {
-            Some((b, bl)) => {
-                let l = lines.get(i)?;
-                (l.frame.baseline <= bl.frame.baseline)
-                    .then_some(i)
-                    .or(Some(b))
-            }
-            None => Some(i),
-        }
-    };
-    let mut best: Option<usize> = None;
-    for (i, l) in lines.iter().enumerate() {
-        if normalize(&l.text).contains(needle) {
-            best = lowest(best, i);
-        }
-    }
-    if best.is_none() {
+    let mut matches: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| normalize(&l.text).contains(needle))
+        .map(|(i, _)| i)
+        .collect();
+    if matches.is_empty() {
         let first_word = needle.split(' ').next().unwrap_or(needle);
         let starts = lines
             .iter()
@@ -404,12 +402,24 @@ pub fn locate_in_lines(lines: &[Line], needle: &str) -> Option<AnchorHit> {
                 }
                 joined.push_str(&l.text);
                 if k > 0 && normalize(&joined).contains(needle) {
-                    best = lowest(best, i);
+                    matches.push(i);
                     break;
                 }
             }
         }
     }
+    // Rank the lowest candidates only (each costs a scan of the page's lines).
+    matches.sort_by(|&a, &b| {
+        let base = |i: usize| lines.get(i).map_or(0.0, |l| l.frame.baseline);
+        base(a).total_cmp(&base(b)).then(b.cmp(&a))
+    });
+    matches.truncate(MAX_MULTILINE_STARTS);
+    let best = matches.iter().copied().min_by_key(|&i| {
+        let has_name = title_block(lines, i).is_some_and(|b| b.name.is_some());
+        let upper = lines.get(i).is_some_and(|l| is_upper(&l.text));
+        // `min_by_key` keeps the first minimum: candidates are sorted lowest first.
+        (!has_name, !upper)
+    });
     let block = title_block(lines, best?)?;
     let frame = block.frame;
     let name = block.name;
@@ -605,6 +615,24 @@ mod tests {
         let hit = locate_in_lines(&lines(&g), "kt. giám đốc").unwrap();
         assert_eq!(hit.title, "KT. GIÁM ĐỐC PHÓ GIÁM ĐỐC");
         assert_eq!(hit.name.as_deref(), Some("Trần Thị Bình"));
+    }
+
+    #[test]
+    fn the_signers_title_beats_a_lower_mention_in_the_recipient_list() {
+        let mut g = Vec::new();
+        g.extend(run("Nơi nhận:", 60.0, 300.0, 12.0));
+        g.extend(run("- Như trên;", 60.0, 286.0, 11.0));
+        g.extend(run("- Giám đốc Sở (để b/c);", 60.0, 273.0, 11.0));
+        g.extend(run("- Lưu: VT.", 60.0, 260.0, 11.0));
+        g.extend(run("GIÁM ĐỐC", 400.0, 300.0, 13.0));
+        g.extend(run("Trần Thị Bình", 390.0, 200.0, 13.0));
+        let hit = locate_in_lines(&lines(&g), &normalize("giám đốc")).unwrap();
+        assert_eq!(hit.title, "GIÁM ĐỐC");
+        assert_eq!(hit.name.as_deref(), Some("Trần Thị Bình"));
+        // Without a name below the title, capitals still decide.
+        g.truncate(g.len() - "Trần Thị Bình".chars().count());
+        let hit = locate_in_lines(&lines(&g), &normalize("giám đốc")).unwrap();
+        assert_eq!(hit.title, "GIÁM ĐỐC");
     }
 
     #[test]
