@@ -256,6 +256,14 @@ fn winansi_text_decodes_accents_and_symbols() {
     );
 }
 
+fn text_has(doc: &Document, line: &str) -> bool {
+    page_text(doc, 0)
+        .unwrap()
+        .lines
+        .iter()
+        .any(|l| l.text == line)
+}
+
 fn assert_region_between(hit: &AnchorHit) {
     let t = hit.title_bbox;
     let n = hit.name_bbox.expect("a name below the title");
@@ -286,6 +294,15 @@ fn anchor_giam_doc_finds_the_signature_region() {
     assert_eq!(hit.title, "PHÓ GIÁM ĐỐC");
     assert_eq!(hit.name.as_deref(), Some("Trần Thị Bình"));
     assert_region_between(&hit);
+    // The recipient list mentions "Giám đốc Sở" lower on the page; it is not a signer's title
+    // (no name below it after a blank space, not in capitals), so it does not win.
+    let text = page_text(&doc, 0).unwrap();
+    let mention = text
+        .lines
+        .iter()
+        .find(|l| l.text == "- Giám đốc Sở (để báo cáo);")
+        .unwrap();
+    assert!(mention.bbox[1] < hit.title_bbox[1]);
 }
 
 #[test]
@@ -351,7 +368,9 @@ fn anchor_in_a_libreoffice_table_layout() {
         .unwrap()
         .unwrap();
     assert_eq!(all.title, "KT. CHỦ TỊCH PHÓ CHỦ TỊCH");
-    // "ỦY BAN NHÂN DÂN" also heads the letter; the lowest match (the signer's) wins.
+    // The recipient list's "Chủ tịch UBND tỉnh" is lower but is not a title.
+    assert!(text_has(&doc, "- Chủ tịch UBND tỉnh (để b/c);"));
+    // "ỦY BAN NHÂN DÂN" also heads the letter; the signer's block wins.
     let ub = locate_anchor(&doc, None, "ỦY BAN NHÂN DÂN")
         .unwrap()
         .unwrap();
