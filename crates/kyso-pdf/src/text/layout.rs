@@ -251,6 +251,7 @@ fn build_lines(angle: i32, cluster: &[Placed<'_>], out: &mut Vec<Line>) {
         });
     };
     let mut last: Option<&Placed<'_>> = None;
+    let mut ink_u1: Option<f64> = None;
     for p in cluster {
         let fs = p.g.font_size;
         // The same glyph drawn again on top of itself (poor man's bold, or a shadow): once.
@@ -264,12 +265,19 @@ fn build_lines(angle: i32, cluster: &[Placed<'_>], out: &mut Vec<Line>) {
         }
         last = Some(p);
         let gap = prev_u1.map_or(0.0, |e| p.u0 - e);
-        if prev_u1.is_some() && gap > COLUMN_GAP * fs.max(line_fs) {
-            flush_word(&mut word, &mut words);
-            flush_line(&mut words, line_fs, out);
-            line_fs = 0.0;
-        }
         let is_space = p.g.text.chars().all(char::is_whitespace);
+        // Columns: measured from the last inked glyph, so that a run of spaces typed to push
+        // "KT. GIÁM ĐỐC" to the right of "Nơi nhận:" separates them as well as empty space.
+        if !is_space {
+            if let Some(e) = ink_u1 {
+                if p.u0 - e > COLUMN_GAP * fs.max(line_fs) {
+                    flush_word(&mut word, &mut words);
+                    flush_line(&mut words, line_fs, out);
+                    line_fs = 0.0;
+                }
+            }
+            ink_u1 = Some(ink_u1.map_or(p.u1, |e| e.max(p.u1)));
+        }
         let starts_with_mark = p.g.text.chars().next().is_some_and(is_combining_mark);
         let breaks = is_space
             || (!starts_with_mark && (gap > WORD_GAP * fs || (p.g.space_before && gap > 0.0)));
@@ -502,6 +510,20 @@ mod tests {
         let lines = lines(&g);
         let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
         assert_eq!(texts, ["Nơi nhận:", "KT. GIÁM ĐỐC"]);
+    }
+
+    #[test]
+    fn runs_of_spaces_separate_columns_too() {
+        // "Nơi nhận:" and the title on one line, pushed apart with typed spaces.
+        let text = format!("Nơi nhận:{}KT. GIÁM ĐỐC", " ".repeat(40));
+        let lines = lines(&run(&text, 60.0, 200.0, 10.0));
+        let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["Nơi nhận:", "KT. GIÁM ĐỐC"]);
+        assert!(lines[1].bbox[0] > 250.0);
+        // One or two spaces between words do not.
+        let lines = self::lines(&run("Độc  lập - Tự do", 0.0, 0.0, 10.0));
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].text, "Độc lập - Tự do");
     }
 
     #[test]
