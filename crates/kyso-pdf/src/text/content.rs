@@ -198,6 +198,7 @@ pub(crate) struct Interpreter<'r> {
     ops: u64,
     content_bytes: u64,
     fonts: HashMap<FontKey, Rc<Font>>,
+    unknown: Option<Rc<Font>>,
     /// Resource dictionaries in use, so that direct font dictionaries can be cached per scope.
     scopes: usize,
     /// Forms being run (cycle guard).
@@ -226,6 +227,7 @@ impl<'r> Interpreter<'r> {
             ops: 0,
             content_bytes: 0,
             fonts: HashMap::new(),
+            unknown: None,
             scopes: 0,
             form_stack: Vec::new(),
             glyphs: Vec::new(),
@@ -420,7 +422,10 @@ impl<'r> Interpreter<'r> {
         bytes: &[u8],
         mut space_before: bool,
     ) -> Result<()> {
-        let font = gs.font.clone().unwrap_or_else(|| Rc::new(Font::unknown()));
+        let font = match &gs.font {
+            Some(f) => Rc::clone(f),
+            None => self.unknown_font(),
+        };
         let tfs = gs.font_size;
         let th = gs.h_scale;
         for d in font.decode(bytes) {
@@ -469,6 +474,11 @@ impl<'r> Interpreter<'r> {
         Ok(())
     }
 
+    /// The stand-in for missing fonts, built once per page.
+    fn unknown_font(&mut self) -> Rc<Font> {
+        Rc::clone(self.unknown.get_or_insert_with(|| Rc::new(Font::unknown())))
+    }
+
     fn font(&mut self, resources: &Dict, scope: usize, name: &[u8]) -> Result<Rc<Font>> {
         let r = self.resolver;
         let fonts = match resources.get("Font") {
@@ -480,7 +490,7 @@ impl<'r> Interpreter<'r> {
             .and_then(|d| d.iter().find(|(k, _)| k.as_bytes() == name))
             .map(|(_, v)| v.clone());
         let Some(entry) = entry else {
-            return Ok(Rc::new(Font::unknown()));
+            return Ok(self.unknown_font());
         };
         let key = match entry.as_ref() {
             Some(r) => FontKey::Ref(r),
