@@ -29,7 +29,7 @@ pub struct Decoded {
     /// Unicode text (may be empty when the font gives no way to know it).
     pub text: String,
     /// Horizontal advance in text space units per unit of font size (width / 1000 for most
-    /// fonts; width × FontMatrix[0] for Type3).
+    /// fonts; width × `FontMatrix[0]` for Type3).
     pub advance: f64,
     /// A single-byte code 32, to which word spacing `Tw` applies.
     pub is_word_space: bool,
@@ -58,7 +58,7 @@ enum Kind {
 pub struct Font {
     kind: Kind,
     to_unicode: Option<CMap>,
-    /// Scale from glyph width units to text space (0.001, or FontMatrix[0] for Type3).
+    /// Scale from glyph width units to text space (0.001, or `FontMatrix[0]` for Type3).
     width_scale: f64,
     /// Ascent and descent as fractions of the font size.
     pub ascent: f64,
