@@ -48,7 +48,8 @@ pub struct Frame {
 impl Frame {
     fn axes(angle: i32) -> ([f64; 2], [f64; 2]) {
         let a = f64::from(angle).to_radians();
-        let d = [a.cos(), a.sin()];
+        // Exact zeros for the right angles (cos 90° is 6e-17 in floating point).
+        let d = [a.cos(), a.sin()].map(|c| (c * 1e12).round() / 1e12 + 0.0);
         (d, [-d[1], d[0]])
     }
 
@@ -145,6 +146,10 @@ pub struct AnchorHit {
     pub name_bbox: Option<[f64; 4]>,
     /// The blank region between title and name, in default user space.
     pub region: [f64; 4],
+    /// Unit vector of the title's baseline in user space: `[1, 0]` for upright text, `[0, 1]`
+    /// for text running up the page (drawn for a `/Rotate 90` page). A signature image put in
+    /// `region` should be turned the same way to read upright.
+    pub dir: [f64; 2],
 }
 
 /// Normalise for matching: NFC, Unicode lowercase, white space collapsed to single spaces.
@@ -454,6 +459,7 @@ pub fn locate_in_lines(lines: &[Line], needle: &str) -> Option<AnchorHit> {
         name: name.map(|n| n.text.clone()),
         name_bbox: name.map(|n| n.bbox),
         region: region.user_bbox(),
+        dir: Frame::axes(frame.angle).0,
     })
 }
 
@@ -563,7 +569,7 @@ mod tests {
         assert_eq!(lines[1].text, "CD");
         // Ascent is to the left of a line running up: x from 300-8 to 300+2.
         assert_eq!(lines[0].bbox, [292.0, 100.0, 302.0, 110.0]);
-        assert_eq!(lines[0].dir, [lines[0].dir[0], 1.0]);
+        assert_eq!(lines[0].dir, [0.0, 1.0]);
     }
 
     #[test]

@@ -386,6 +386,12 @@ fn anchor_on_a_rotated_page_is_in_user_space() {
         .unwrap()
         .unwrap();
     assert_eq!(plain.title, rotated.title);
+    assert_eq!(plain.dir, [1.0, 0.0]);
+    assert_eq!(
+        rotated.dir,
+        [0.0, 1.0],
+        "text runs up the page in user space"
+    );
     assert_eq!(plain.name, rotated.name);
     // The fixture maps portrait user space (X, Y) to (842 - Y, X): boxes map the same way.
     let map = |b: [f64; 4]| [842.0 - b[3], b[0], 842.0 - b[1], b[2]];
