@@ -585,7 +585,7 @@ impl<'r> Interpreter<'r> {
 mod tests {
     use super::*;
     use crate::object::{Stream, StreamData};
-    use crate::text::{interpret_content, Detached};
+    use crate::text::interpret_content;
 
     fn tokens(s: &str) -> Vec<String> {
         let limits = Limits::default();
@@ -847,7 +847,6 @@ mod tests {
                 ..
             }
         ));
-        let _ = Detached::new(limits);
     }
 
     #[test]
