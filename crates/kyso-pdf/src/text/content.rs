@@ -248,12 +248,17 @@ impl<'r> Interpreter<'r> {
 
     /// Run a content stream with `resources` and an initial CTM.
     pub(crate) fn run(&mut self, content: &[u8], resources: &Dict, ctm: Matrix) -> Result<()> {
+        self.run_with(content, resources, GState::new(ctm))
+    }
+
+    /// Run a content stream starting from a graphics state (a form inherits its caller's).
+    fn run_with(&mut self, content: &[u8], resources: &Dict, initial: GState) -> Result<()> {
         self.count_bytes(content.len())?;
         self.scopes += 1;
         let scope = self.scopes;
         let limits = self.limits;
         let mut tk = Tokenizer::new(content, limits);
-        let mut gs = GState::new(ctm);
+        let mut gs = initial;
         let mut stack: Vec<GState> = Vec::new();
         let mut tm = IDENTITY;
         let mut tlm = IDENTITY;
@@ -381,7 +386,7 @@ impl<'r> Interpreter<'r> {
                 }
                 b"Do" => {
                     if let Some(Object::Name(name)) = operands.first() {
-                        self.form(resources, name.as_bytes(), &gs.ctm)?;
+                        self.form(resources, name.as_bytes(), &gs)?;
                     }
                 }
                 b"BI" => {
@@ -519,7 +524,7 @@ impl<'r> Interpreter<'r> {
     }
 
     /// `Do`: run a form XObject; images and unknown names are ignored.
-    fn form(&mut self, resources: &Dict, name: &[u8], ctm: &Matrix) -> Result<()> {
+    fn form(&mut self, resources: &Dict, name: &[u8], caller: &GState) -> Result<()> {
         let r = self.resolver;
         let xobjects = match resources.get("XObject") {
             Some(o) => r.resolve(o)?,
@@ -575,7 +580,9 @@ impl<'r> Interpreter<'r> {
         };
         // Direct (unreferenced) forms cannot cycle; depth still bounds them.
         self.form_stack.push(id.unwrap_or(ObjRef::new(0, u16::MAX)));
-        let result = self.run(&data, &form_resources, mul(&matrix, ctm));
+        let mut gs = caller.clone();
+        gs.ctm = mul(&matrix, &caller.ctm);
+        let result = self.run_with(&data, &form_resources, gs);
         self.form_stack.pop();
         result
     }
@@ -757,6 +764,22 @@ mod tests {
         let g = interpret_content(b"q 1 0 0 1 5 5 cm /Fm1 Do Q", &res, &Limits::default()).unwrap();
         assert_eq!(g.len(), 1);
         assert!(close(g[0].origin, [106.0, 207.0]));
+    }
+
+    #[test]
+    fn form_xobjects_inherit_the_callers_text_state() {
+        // The form shows text without its own Tf: the caller's font and size apply.
+        let mut res = courier();
+        let mut xobjects = Dict::new();
+        xobjects.set("Fm1", form("BT 0 0 Td (XY) Tj ET", &[]));
+        res.set("XObject", xobjects);
+        let g = interpret_content(b"BT /F1 20 Tf ET /Fm1 Do", &res, &Limits::default()).unwrap();
+        assert_eq!(g.len(), 2);
+        assert!((g[0].font_size - 20.0).abs() < 1e-9);
+        assert!(
+            close(g[1].origin, [12.0, 0.0]),
+            "Courier at 20 pt: 12 pt per glyph"
+        );
     }
 
     #[test]
