@@ -31,6 +31,8 @@ pub struct Limits {
     pub max_form_depth: usize,
     /// Most decoded content-stream bytes interpreted for one page, form XObjects included.
     pub max_content_bytes: u64,
+    /// Most glyphs extracted from one page.
+    pub max_page_glyphs: usize,
 }
 
 impl Default for Limits {
@@ -49,6 +51,7 @@ impl Default for Limits {
             max_graphics_depth: 256,
             max_form_depth: 32,
             max_content_bytes: 128 * 1024 * 1024,
+            max_page_glyphs: 2_000_000,
         }
     }
 }

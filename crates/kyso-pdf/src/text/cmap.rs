@@ -265,6 +265,10 @@ impl CMap {
             }
             operands.clear();
         }
+        // Sorted by (code length, first code) for binary search; the sort is stable, so of two
+        // ranges starting at the same code the later definition is found first.
+        cmap.bf_ranges.sort_by_key(|r| (r.len, r.lo));
+        cmap.cid_ranges.sort_by_key(|r| (r.len, r.lo));
         Ok(cmap)
     }
 
@@ -297,11 +301,7 @@ impl CMap {
         if let Some(s) = self.bf_chars.get(&code) {
             return Some(s.clone());
         }
-        let r = self
-            .bf_ranges
-            .iter()
-            .rev()
-            .find(|r| r.len == code.len && r.lo <= code.value && code.value <= r.hi)?;
+        let r = find_range(&self.bf_ranges, code, |r| (r.len, r.lo, r.hi))?;
         let offset = code.value - r.lo;
         match &r.dest {
             BfDest::Start(units) => {
@@ -317,12 +317,29 @@ impl CMap {
 
     /// The CID of `code` (encoding CMaps); `None` when the CMap does not map it.
     pub fn cid(&self, code: Code) -> Option<u32> {
-        self.cid_ranges
-            .iter()
-            .rev()
-            .find(|r| r.len == code.len && r.lo <= code.value && code.value <= r.hi)
+        find_range(&self.cid_ranges, code, |r| (r.len, r.lo, r.hi))
             .map(|r| r.cid.saturating_add(code.value - r.lo))
     }
+}
+
+/// How many ranges before the insertion point are examined for overlapping definitions.
+const OVERLAP_LOOKBACK: usize = 16;
+
+/// The range containing `code` among `ranges` sorted by (length, first code): the one with the
+/// greatest start not above `code`, or one of the few before it when ranges overlap.
+fn find_range<T>(ranges: &[T], code: Code, key: impl Fn(&T) -> (u8, u32, u32)) -> Option<&T> {
+    let end = ranges.partition_point(|r| {
+        let (len, lo, _) = key(r);
+        (len, lo) <= (code.len, code.value)
+    });
+    ranges
+        .get(end.saturating_sub(OVERLAP_LOOKBACK)..end)?
+        .iter()
+        .rev()
+        .find(|r| {
+            let (len, lo, hi) = key(r);
+            len == code.len && lo <= code.value && code.value <= hi
+        })
 }
 
 #[cfg(test)]
@@ -463,6 +480,25 @@ end";
             Some("\u{FFFF}")
         );
         assert_eq!(c.unicode(Code { value: 1, len: 1 }), None);
+    }
+
+    #[test]
+    fn many_ranges_are_searched_by_bisection() {
+        let mut src = String::from("beginbfrange\n");
+        for i in 0..2000u32 {
+            src.push_str(&format!(
+                "<{:04X}> <{:04X}> <{:04X}>\n",
+                i * 4,
+                i * 4 + 2,
+                0x100 + i * 4
+            ));
+        }
+        src.push_str("endbfrange");
+        let c = parse(&src);
+        assert_eq!(c.unicode(code2(0)).as_deref(), Some("\u{100}"));
+        assert_eq!(c.unicode(code2(4 * 1234 + 2)).as_deref(), Some("\u{144A}"));
+        assert_eq!(c.unicode(code2(4 * 1234 + 3)), None, "between ranges");
+        assert_eq!(c.unicode(code2(4 * 2000)), None, "after the last range");
     }
 
     #[test]

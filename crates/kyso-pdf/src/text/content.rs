@@ -113,6 +113,9 @@ impl<'a> Tokenizer<'a> {
     }
 }
 
+/// A `TJ` adjustment (thousandths of an em) moving right by at least this is a word break.
+pub const WORD_ADJUSTMENT: f64 = 180.0;
+
 /// A 2-D affine matrix `[a b c d e f]` (row-vector convention of §8.3.4).
 pub type Matrix = [f64; 6];
 
@@ -195,6 +198,7 @@ pub(crate) struct Interpreter<'r> {
     ops: u64,
     content_bytes: u64,
     fonts: HashMap<FontKey, Rc<Font>>,
+    unknown: Option<Rc<Font>>,
     /// Resource dictionaries in use, so that direct font dictionaries can be cached per scope.
     scopes: usize,
     /// Forms being run (cycle guard).
@@ -223,6 +227,7 @@ impl<'r> Interpreter<'r> {
             ops: 0,
             content_bytes: 0,
             fonts: HashMap::new(),
+            unknown: None,
             scopes: 0,
             form_stack: Vec::new(),
             glyphs: Vec::new(),
@@ -243,12 +248,17 @@ impl<'r> Interpreter<'r> {
 
     /// Run a content stream with `resources` and an initial CTM.
     pub(crate) fn run(&mut self, content: &[u8], resources: &Dict, ctm: Matrix) -> Result<()> {
+        self.run_with(content, resources, GState::new(ctm))
+    }
+
+    /// Run a content stream starting from a graphics state (a form inherits its caller's).
+    fn run_with(&mut self, content: &[u8], resources: &Dict, initial: GState) -> Result<()> {
         self.count_bytes(content.len())?;
         self.scopes += 1;
         let scope = self.scopes;
         let limits = self.limits;
         let mut tk = Tokenizer::new(content, limits);
-        let mut gs = GState::new(ctm);
+        let mut gs = initial;
         let mut stack: Vec<GState> = Vec::new();
         let mut tm = IDENTITY;
         let mut tlm = IDENTITY;
@@ -333,7 +343,7 @@ impl<'r> Interpreter<'r> {
                 }
                 b"Tj" => {
                     if let Some(s) = operands.first().and_then(Object::as_string) {
-                        self.show(&gs, &mut tm, s, false);
+                        self.show(&gs, &mut tm, s, false)?;
                     }
                 }
                 b"'" | b"\"" => {
@@ -347,7 +357,7 @@ impl<'r> Interpreter<'r> {
                     tlm = mul(&[1.0, 0.0, 0.0, 1.0, 0.0, -gs.leading], &tlm);
                     tm = tlm;
                     if let Some(s) = s.and_then(Object::as_string) {
-                        self.show(&gs, &mut tm, s, false);
+                        self.show(&gs, &mut tm, s, false)?;
                     }
                 }
                 b"TJ" => {
@@ -356,7 +366,7 @@ impl<'r> Interpreter<'r> {
                         for item in items {
                             match item {
                                 Object::String { bytes, .. } => {
-                                    self.show(&gs, &mut tm, bytes, space_before);
+                                    self.show(&gs, &mut tm, bytes, space_before)?;
                                     space_before = false;
                                 }
                                 other => {
@@ -364,8 +374,9 @@ impl<'r> Interpreter<'r> {
                                     let adj = adj.unwrap_or(0.0);
                                     let tx = -adj / 1000.0 * gs.font_size * gs.h_scale;
                                     tm = mul(&[1.0, 0.0, 0.0, 1.0, tx, 0.0], &tm);
-                                    // A move right by more than a quarter em separates words.
-                                    if adj < -250.0 {
+                                    // A move right of about a quarter em separates words
+                                    // (pdfTeX writes exactly -250 for a Times space).
+                                    if adj <= -WORD_ADJUSTMENT {
                                         space_before = true;
                                     }
                                 }
@@ -375,7 +386,7 @@ impl<'r> Interpreter<'r> {
                 }
                 b"Do" => {
                     if let Some(Object::Name(name)) = operands.first() {
-                        self.form(resources, name.as_bytes(), &gs.ctm)?;
+                        self.form(resources, name.as_bytes(), &gs)?;
                     }
                 }
                 b"BI" => {
@@ -409,8 +420,17 @@ impl<'r> Interpreter<'r> {
     }
 
     /// Show a string: one glyph per code, advancing the text matrix (§9.4.4).
-    fn show(&mut self, gs: &GState, tm: &mut Matrix, bytes: &[u8], mut space_before: bool) {
-        let font = gs.font.clone().unwrap_or_else(|| Rc::new(Font::unknown()));
+    fn show(
+        &mut self,
+        gs: &GState,
+        tm: &mut Matrix,
+        bytes: &[u8],
+        mut space_before: bool,
+    ) -> Result<()> {
+        let font = match &gs.font {
+            Some(f) => Rc::clone(f),
+            None => self.unknown_font(),
+        };
         let tfs = gs.font_size;
         let th = gs.h_scale;
         for d in font.decode(bytes) {
@@ -419,17 +439,30 @@ impl<'r> Interpreter<'r> {
             let end = apply(&trm, d.advance, 0.0);
             let along = apply_vec(&trm, 1.0, 0.0);
             let up = apply_vec(&trm, 0.0, 1.0);
+            // Mirrored text (glyphs' "up" on the right of the baseline direction) hangs below.
+            let mirror = if along[0] * up[1] - along[1] * up[0] < 0.0 {
+                -1.0
+            } else {
+                1.0
+            };
             let len = along[0].hypot(along[1]);
             let size = up[0].hypot(up[1]);
             if len > 1e-9 && size > 1e-9 && size.is_finite() && !d.text.is_empty() {
+                if self.glyphs.len() >= self.limits.max_page_glyphs {
+                    return Err(limit(
+                        "glyphs on a page",
+                        self.glyphs.len() as u64 + 1,
+                        self.limits.max_page_glyphs as u64,
+                    ));
+                }
                 self.glyphs.push(Glyph {
                     text: d.text.clone(),
                     origin,
                     end,
                     dir: [along[0] / len, along[1] / len],
                     font_size: size,
-                    ascent: font.ascent * size,
-                    descent: font.descent * size,
+                    ascent: font.ascent * size * mirror,
+                    descent: font.descent * size * mirror,
                     space_before,
                 });
                 space_before = false;
@@ -443,6 +476,12 @@ impl<'r> Interpreter<'r> {
             let tx = (d.advance * tfs + spacing) * th;
             *tm = mul(&[1.0, 0.0, 0.0, 1.0, tx, 0.0], tm);
         }
+        Ok(())
+    }
+
+    /// The stand-in for missing fonts, built once per page.
+    fn unknown_font(&mut self) -> Rc<Font> {
+        Rc::clone(self.unknown.get_or_insert_with(|| Rc::new(Font::unknown())))
     }
 
     fn font(&mut self, resources: &Dict, scope: usize, name: &[u8]) -> Result<Rc<Font>> {
@@ -456,7 +495,7 @@ impl<'r> Interpreter<'r> {
             .and_then(|d| d.iter().find(|(k, _)| k.as_bytes() == name))
             .map(|(_, v)| v.clone());
         let Some(entry) = entry else {
-            return Ok(Rc::new(Font::unknown()));
+            return Ok(self.unknown_font());
         };
         let key = match entry.as_ref() {
             Some(r) => FontKey::Ref(r),
@@ -465,9 +504,17 @@ impl<'r> Interpreter<'r> {
         if let Some(f) = self.fonts.get(&key) {
             return Ok(Rc::clone(f));
         }
-        let font = match r.resolve(&entry)? {
-            Object::Dict(d) => Font::load(r, &d, self.limits)?,
-            _ => Font::unknown(),
+        // A broken font (bad CMap stream, wrong types) still shows text, just less well; only
+        // limits stop the page.
+        let font = match r.resolve(&entry) {
+            Ok(Object::Dict(d)) => match Font::load(r, &d, self.limits) {
+                Ok(f) => f,
+                Err(e @ Error::LimitExceeded { .. }) => return Err(e),
+                Err(_) => Font::unknown(),
+            },
+            Ok(_) => Font::unknown(),
+            Err(e @ Error::LimitExceeded { .. }) => return Err(e),
+            Err(_) => Font::unknown(),
         };
         let font = Rc::new(font);
         if self.fonts.len() < 4096 {
@@ -477,7 +524,7 @@ impl<'r> Interpreter<'r> {
     }
 
     /// `Do`: run a form XObject; images and unknown names are ignored.
-    fn form(&mut self, resources: &Dict, name: &[u8], ctm: &Matrix) -> Result<()> {
+    fn form(&mut self, resources: &Dict, name: &[u8], caller: &GState) -> Result<()> {
         let r = self.resolver;
         let xobjects = match resources.get("XObject") {
             Some(o) => r.resolve(o)?,
@@ -526,10 +573,16 @@ impl<'r> Interpreter<'r> {
             },
             None => resources.clone(),
         };
-        let data = r.stream_data(&stream)?;
+        let data = match r.stream_data(&stream) {
+            Ok(d) => d,
+            Err(e @ Error::LimitExceeded { .. }) => return Err(e),
+            Err(_) => return Ok(()), // An undecodable form draws nothing.
+        };
         // Direct (unreferenced) forms cannot cycle; depth still bounds them.
         self.form_stack.push(id.unwrap_or(ObjRef::new(0, u16::MAX)));
-        let result = self.run(&data, &form_resources, mul(&matrix, ctm));
+        let mut gs = caller.clone();
+        gs.ctm = mul(&matrix, &caller.ctm);
+        let result = self.run_with(&data, &form_resources, gs);
         self.form_stack.pop();
         result
     }
@@ -539,7 +592,7 @@ impl<'r> Interpreter<'r> {
 mod tests {
     use super::*;
     use crate::object::{Stream, StreamData};
-    use crate::text::{interpret_content, Detached};
+    use crate::text::interpret_content;
 
     fn tokens(s: &str) -> Vec<String> {
         let limits = Limits::default();
@@ -630,6 +683,9 @@ mod tests {
     #[test]
     fn tj_adjustments_spacing_and_scaling() {
         // -500 thousandths at 10 pt move right by 5 pt and mark a word break.
+        let g = run("BT /F1 10 Tf 0 0 Td [(A) -250 (B) -100 (C)] TJ ET");
+        assert!(g[1].space_before, "pdfTeX's Times space");
+        assert!(!g[2].space_before, "kerning");
         let g = run("BT /F1 10 Tf 0 0 Td [(A) -500 (B) 100 (C)] TJ ET");
         assert!(close(g[1].origin, [11.0, 0.0]));
         assert!(g[1].space_before);
@@ -665,6 +721,10 @@ mod tests {
         // Q restores the CTM.
         let g = run("q 2 0 0 2 0 0 cm Q BT /F1 10 Tf 5 5 Td (A) Tj ET");
         assert!(close(g[0].origin, [5.0, 5.0]));
+        // Text mirrored vertically (a y-flipping CTM alone) hangs below its baseline.
+        let g = run("1 0 0 -1 0 100 cm BT /F1 10 Tf 5 5 Td (A) Tj ET");
+        assert!(close(g[0].origin, [5.0, 95.0]));
+        assert!(g[0].ascent < 0.0 && g[0].descent > 0.0);
         // Ts raises the baseline.
         let g = run("BT /F1 10 Tf 3 Ts 5 5 Td (A) Tj ET");
         assert!(close(g[0].origin, [5.0, 8.0]));
@@ -704,6 +764,22 @@ mod tests {
         let g = interpret_content(b"q 1 0 0 1 5 5 cm /Fm1 Do Q", &res, &Limits::default()).unwrap();
         assert_eq!(g.len(), 1);
         assert!(close(g[0].origin, [106.0, 207.0]));
+    }
+
+    #[test]
+    fn form_xobjects_inherit_the_callers_text_state() {
+        // The form shows text without its own Tf: the caller's font and size apply.
+        let mut res = courier();
+        let mut xobjects = Dict::new();
+        xobjects.set("Fm1", form("BT 0 0 Td (XY) Tj ET", &[]));
+        res.set("XObject", xobjects);
+        let g = interpret_content(b"BT /F1 20 Tf ET /Fm1 Do", &res, &Limits::default()).unwrap();
+        assert_eq!(g.len(), 2);
+        assert!((g[0].font_size - 20.0).abs() < 1e-9);
+        assert!(
+            close(g[1].origin, [12.0, 0.0]),
+            "Courier at 20 pt: 12 pt per glyph"
+        );
     }
 
     #[test]
@@ -794,7 +870,6 @@ mod tests {
                 ..
             }
         ));
-        let _ = Detached::new(limits);
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub struct Decoded {
     /// Unicode text (may be empty when the font gives no way to know it).
     pub text: String,
     /// Horizontal advance in text space units per unit of font size (width / 1000 for most
-    /// fonts; width × FontMatrix[0] for Type3).
+    /// fonts; width × `FontMatrix[0]` for Type3).
     pub advance: f64,
     /// A single-byte code 32, to which word spacing `Tw` applies.
     pub is_word_space: bool,
@@ -47,6 +47,7 @@ enum Kind {
         cmap: CMap,
         /// `Uni*-UCS2-*`/`-UTF16-*` encodings, whose codes are Unicode themselves.
         unicode_codes: bool,
+        /// `(first CID, last CID, width)`, sorted by first CID.
         widths: Vec<(u32, u32, f64)>,
         default_width: f64,
     },
@@ -57,7 +58,7 @@ enum Kind {
 pub struct Font {
     kind: Kind,
     to_unicode: Option<CMap>,
-    /// Scale from glyph width units to text space (0.001, or FontMatrix[0] for Type3).
+    /// Scale from glyph width units to text space (0.001, or `FontMatrix[0]` for Type3).
     width_scale: f64,
     /// Ascent and descent as fractions of the font size.
     pub ascent: f64,
@@ -111,6 +112,21 @@ fn standard_width(base_font: &str, ch: char) -> Option<f64> {
     table.get(usize::from(code) - 32).map(|&w| f64::from(w))
 }
 
+/// Ascender and descender of the standard 14 fonts (AFM `Ascender`/`Descender`, in em), for
+/// fonts without a font descriptor.
+fn standard_metrics(base_font: &str) -> Option<(f64, f64)> {
+    let name = strip_subset(base_font).to_ascii_lowercase();
+    if name.starts_with("helvetica") || name.starts_with("arial") {
+        Some((0.718, -0.207))
+    } else if name.starts_with("times") {
+        Some((0.683, -0.217))
+    } else if name.starts_with("courier") {
+        Some((0.629, -0.157))
+    } else {
+        None
+    }
+}
+
 impl Font {
     /// A font that knows nothing: one byte per code, Latin-1 text, fallback widths. Used when
     /// `Tf` names a font that is missing from the resources.
@@ -142,45 +158,79 @@ impl Font {
         let mut font = if subtype.as_deref() == Some("Type0") {
             Self::load_composite(r, dict, limits)?
         } else {
-            Self::load_simple(r, dict, subtype.as_deref())?
+            Self::load_simple(r, dict, subtype.as_deref(), limits)?
         };
         font.to_unicode = to_unicode;
         Ok(font)
     }
 
+    /// Ascent, descent (fractions of the font size) and `/MissingWidth` from a font
+    /// descriptor. Writers that put 0 in `/Ascent`/`/Descent` (LibreOffice does) get the
+    /// `/FontBBox` instead, as poppler does; without either, 0.8 and -0.2.
     fn descriptor_metrics(r: &dyn Resolver, fd: Option<&Dict>) -> Result<(f64, f64, f64)> {
         let mut ascent = 0.8;
         let mut descent = -0.2;
         let mut missing = 0.0;
-        if let Some(fd) = fd {
-            if let Some(a) = fd.get("Ascent") {
-                if let Some(a) = number(r, a)? {
-                    if a > 0.0 && a < 2500.0 {
-                        ascent = a / 1000.0;
-                    }
-                }
+        let Some(fd) = fd else {
+            return Ok((ascent, descent, missing));
+        };
+        let get = |key: &str| -> Result<Option<f64>> {
+            match fd.get(key) {
+                Some(o) => number(r, o),
+                None => Ok(None),
             }
-            if let Some(d) = fd.get("Descent") {
-                if let Some(d) = number(r, d)? {
-                    if d <= 0.0 && d > -2500.0 {
-                        descent = d / 1000.0;
-                    }
-                }
-            }
-            if let Some(m) = fd.get("MissingWidth") {
-                missing = number(r, m)?.unwrap_or(0.0);
-            }
+        };
+        let bbox: Vec<f64> = match fd.get("FontBBox") {
+            Some(o) => r
+                .resolve(o)?
+                .as_array()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| v.as_f64().filter(|f| f.is_finite()))
+                .collect(),
+            None => Vec::new(),
+        };
+        let (bbox_bottom, bbox_top) = match bbox.as_slice() {
+            [_, y0, _, y1] => (Some(y0.min(*y1)), Some(y0.max(*y1))),
+            _ => (None, None),
+        };
+        let plausible_ascent = |a: &f64| *a > 0.0 && *a < 2500.0;
+        let plausible_descent = |d: &f64| *d < 0.0 && *d > -2500.0;
+        if let Some(a) = get("Ascent")?
+            .filter(plausible_ascent)
+            .or(bbox_top.filter(plausible_ascent))
+        {
+            ascent = a / 1000.0;
+        }
+        if let Some(d) = get("Descent")?
+            .filter(plausible_descent)
+            .or(bbox_bottom.filter(plausible_descent))
+        {
+            descent = d / 1000.0;
+        }
+        if let Some(m) = get("MissingWidth")? {
+            missing = m;
         }
         Ok((ascent, descent, missing))
     }
 
-    fn load_simple(r: &dyn Resolver, dict: &Dict, subtype: Option<&str>) -> Result<Self> {
+    fn load_simple(
+        r: &dyn Resolver,
+        dict: &Dict,
+        subtype: Option<&str>,
+        limits: &Limits,
+    ) -> Result<Self> {
         let base_font = dict
             .get_name("BaseFont")
             .map(|n| n.as_str().into_owned())
             .unwrap_or_default();
         let fd = resolve_dict(r, dict.get("FontDescriptor"))?;
-        let (ascent, descent, missing) = Self::descriptor_metrics(r, fd.as_ref())?;
+        let (mut ascent, mut descent, missing) = Self::descriptor_metrics(r, fd.as_ref())?;
+        if fd.is_none() {
+            if let Some((a, d)) = standard_metrics(&base_font) {
+                (ascent, descent) = (a, d);
+            }
+        }
         let flags = match fd.as_ref().and_then(|d| d.get("Flags")) {
             Some(f) => r.resolve(f)?.as_int().unwrap_or(0),
             None => 0,
@@ -193,14 +243,18 @@ impl Font {
             _ => BaseEncoding::Standard,
         };
         let mut base = default_base;
+        // Whether the base is the font program's own encoding (no named base encoding).
+        let mut builtin_base = subtype != Some("TrueType");
         let mut differences: Vec<(u8, String)> = Vec::new();
         match dict.get("Encoding").map(|o| r.resolve(o)).transpose()? {
             Some(Object::Name(n)) => {
                 base = BaseEncoding::from_name(n.as_bytes()).unwrap_or(default_base);
+                builtin_base = false;
             }
             Some(Object::Dict(d)) => {
                 if let Some(n) = d.get_name("BaseEncoding") {
                     base = BaseEncoding::from_name(n.as_bytes()).unwrap_or(default_base);
+                    builtin_base = false;
                 }
                 if let Some(diffs) = d.get("Differences") {
                     let diffs = r.resolve(diffs)?;
@@ -221,9 +275,29 @@ impl Font {
             }
             _ => {}
         }
-        let mut text: Vec<Option<String>> = (0u8..=255)
-            .map(|c| base.char_of(c).map(String::from))
-            .collect();
+        let builtin = if builtin_base {
+            match fd.as_ref().and_then(|fd| fd.get("FontFile")) {
+                Some(ff) => match r.resolve(ff)? {
+                    Object::Stream(s) => r
+                        .stream_data(&s)
+                        .ok()
+                        .and_then(|data| type1_builtin_encoding(&data, &s.dict, limits)),
+                    _ => None,
+                },
+                None => None,
+            }
+        } else {
+            None
+        };
+        let mut text: Vec<Option<String>> = match builtin {
+            Some(names) => names
+                .iter()
+                .map(|n| n.as_deref().and_then(glyph_name_to_unicode))
+                .collect(),
+            None => (0u8..=255)
+                .map(|c| base.char_of(c).map(String::from))
+                .collect(),
+        };
         for (code, name) in differences {
             if let Some(slot) = text.get_mut(usize::from(code)) {
                 *slot = glyph_name_to_unicode(&name).or_else(|| slot.take());
@@ -370,9 +444,10 @@ impl Font {
                 } => {
                     let code = cmap.next_code(rest, 2);
                     let cid = cmap.cid(code).unwrap_or(code.value);
+                    let end = widths.partition_point(|(lo, _, _)| *lo <= cid);
                     let w = widths
-                        .iter()
-                        .find(|(lo, hi, _)| *lo <= cid && cid <= *hi)
+                        .get(end.saturating_sub(1))
+                        .filter(|(lo, hi, _)| *lo <= cid && cid <= *hi)
                         .map_or(*default_width, |(_, _, w)| *w);
                     let t = if *unicode_codes {
                         let len = usize::from(code.len);
@@ -386,7 +461,15 @@ impl Font {
             let text = self
                 .to_unicode
                 .as_ref()
-                .and_then(|tu| tu.unicode(code))
+                .and_then(|tu| {
+                    tu.unicode(code).or_else(|| {
+                        // Some writers give simple fonts a ToUnicode with 2-byte source codes.
+                        let simple = matches!(self.kind, Kind::Simple { .. });
+                        simple
+                            .then(|| tu.unicode(Code { len: 2, ..code }))
+                            .flatten()
+                    })
+                })
                 .unwrap_or(text);
             out.push(Decoded {
                 text,
@@ -397,6 +480,58 @@ impl Font {
         }
         out
     }
+}
+
+/// Most bytes of a Type1 font program's clear-text part searched for its built-in encoding.
+const MAX_TYPE1_HEADER: usize = 256 * 1024;
+
+/// The built-in encoding of a Type1 font program (`/FontFile`): the `dup <code> /<name> put`
+/// entries of its clear-text part (`/Length1` bytes). `None` when it uses `StandardEncoding`
+/// or declares nothing readable.
+fn type1_builtin_encoding(
+    data: &[u8],
+    dict: &Dict,
+    limits: &Limits,
+) -> Option<Vec<Option<String>>> {
+    use super::content::{Token, Tokenizer};
+    let clear = dict
+        .get_int("Length1")
+        .and_then(|l| usize::try_from(l).ok())
+        .unwrap_or(data.len())
+        .min(data.len())
+        .min(MAX_TYPE1_HEADER);
+    let header = data.get(..clear)?;
+    // Skip to the encoding itself; what precedes it (font info strings) is irrelevant.
+    let start = header.windows(9).position(|w| w == b"/Encoding")?;
+    let header = header.get(start..)?;
+    if header.starts_with(b"/Encoding StandardEncoding") {
+        return None;
+    }
+    let mut tk = Tokenizer::new(header, limits);
+    let mut names: Vec<Option<String>> = vec![None; 256];
+    let mut found = false;
+    let mut window: Vec<Object> = Vec::new();
+    while let Ok(Some(tok)) = tk.next_token() {
+        match tok {
+            Token::Operand(o) => window.push(o),
+            Token::Operator(b"put") => {
+                if let [.., Object::Int(code), Object::Name(name)] = window.as_slice() {
+                    if let Some(slot) = usize::try_from(*code).ok().and_then(|c| names.get_mut(c)) {
+                        *slot = Some(name.as_str().into_owned());
+                        found = true;
+                    }
+                }
+                window.clear();
+            }
+            // `readonly def` ends the encoding.
+            Token::Operator(b"def") if found => break,
+            Token::Operator(_) => window.clear(),
+        }
+        if window.len() > 8 {
+            window.clear();
+        }
+    }
+    found.then_some(names)
 }
 
 /// `/W` of a CID font: `c [w1 w2 ...]` and `c_first c_last w` entries, as CID ranges.
@@ -449,6 +584,10 @@ fn parse_w(r: &dyn Resolver, w: &Object, limits: &Limits) -> Result<Vec<(u32, u3
             None => break,
         }
     }
+    // Sorted for binary search; of two entries for one CID the first one wins (stable sort and
+    // the search takes the last entry starting at or before the CID, so drop later duplicates).
+    out.sort_by_key(|(lo, _, _)| *lo);
+    out.dedup_by_key(|(lo, _, _)| *lo);
     Ok(out)
 }
 
@@ -502,6 +641,69 @@ mod tests {
         assert!((d[0].advance - 0.6).abs() < 1e-9);
         assert!((d[1].advance - 0.7).abs() < 1e-9);
         assert!((d[2].advance - FALLBACK_WIDTH / 1000.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn type1_builtin_encoding_is_read_from_the_font_program() {
+        // The clear-text part of a TeX symbol font (CMSY10), where 15 is the bullet.
+        let program = b"%!PS-AdobeFont-1.0: CMSY10 003.002\n/FontName /CMSY10 def\n\
+            /Encoding 256 array\n0 1 255 {1 index exch /.notdef put} for\n\
+            dup 0 /minus put\ndup 15 /bullet put\ndup 102 /braceleft put\n\
+            readonly def\ncurrentdict end\ncurrentfile eexec\n\xd9\xd6\x8f";
+        let mut ff = Dict::new();
+        ff.set("Length1", Object::Int(program.len() as i64 - 3));
+        let mut fd = Dict::new();
+        fd.set(
+            "FontFile",
+            Object::Stream(Stream {
+                dict: ff,
+                data: StreamData::Owned(program.to_vec()),
+            }),
+        );
+        let mut d = dict("<< /Subtype /Type1 /BaseFont /PWNLKT+CMSY10 >>");
+        d.set("FontDescriptor", fd.clone());
+        assert_eq!(text_of(&load(&d), b"\x0f\x00f"), "\u{2022}\u{2212}{");
+        // /Differences apply on top of the built-in encoding.
+        d.set(
+            "Encoding",
+            dict("<< /Type /Encoding /Differences [0 /A] >>"),
+        );
+        assert_eq!(text_of(&load(&d), b"\x0f\x00"), "\u{2022}A");
+        // A named encoding replaces it.
+        d.set("Encoding", Object::name("WinAnsiEncoding"));
+        assert_eq!(text_of(&load(&d), b"A"), "A");
+    }
+
+    #[test]
+    fn ascent_and_descent_come_from_the_descriptor_or_its_bbox() {
+        let f = load(&dict(
+            "<< /Subtype /TrueType /FontDescriptor << /Ascent 891 /Descent -216 >> >>",
+        ));
+        assert_eq!((f.ascent, f.descent), (0.891, -0.216));
+        // LibreOffice writes zeros; the font's bounding box stands in, as in poppler.
+        let f = load(&dict(
+            "<< /Subtype /TrueType /FontDescriptor
+                << /Ascent 0 /Descent 0 /FontBBox [-543 -303 1343 1007] >> >>",
+        ));
+        assert_eq!((f.ascent, f.descent), (1.007, -0.303));
+        let f = load(&dict("<< /Subtype /TrueType /FontDescriptor << >> >>"));
+        assert_eq!((f.ascent, f.descent), (0.8, -0.2));
+        // Standard 14 fonts without a descriptor use their AFM metrics.
+        let f = load(&dict("<< /Subtype /Type1 /BaseFont /Times-Bold >>"));
+        assert_eq!((f.ascent, f.descent), (0.683, -0.217));
+    }
+
+    #[test]
+    fn simple_font_tounicode_with_two_byte_codes_still_maps() {
+        let mut d = dict("<< /Subtype /TrueType /BaseFont /X /Encoding /WinAnsiEncoding >>");
+        d.set(
+            "ToUnicode",
+            Object::Stream(Stream {
+                dict: Dict::new(),
+                data: StreamData::Owned(b"beginbfchar <0041> <1EA0> endbfchar".to_vec()),
+            }),
+        );
+        assert_eq!(text_of(&load(&d), b"AB"), "ẠB");
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //!
 //! Each text direction (rounded to a degree) gets its own frame: `u` runs along the baseline,
 //! `v` perpendicular to it (up, for upright text). Glyphs whose baselines are within 0.3 × font
-//! size are one line; a line is split where a gap exceeds 3 em (two columns that share a
+//! size are one line; a line is split where a gap exceeds 1.5 em (two columns that share a
 //! baseline, like "Nơi nhận:" on the left and "KT. GIÁM ĐỐC" on the right of a letter); words
-//! are split at space glyphs, gaps over 0.25 em and large `TJ` adjustments. Boxes are reported
-//! in default user space.
+//! are split at space glyphs, at gaps over 0.18 em (a Times space is 0.25 em, and justification
+//! shrinks it a little) and after large `TJ` adjustments. Boxes are in default user space.
 
 use std::collections::BTreeMap;
 
@@ -16,13 +16,18 @@ use super::Glyph;
 /// Glyphs on baselines closer than this × font size share a line.
 const SAME_LINE: f64 = 0.3;
 /// A gap wider than this × font size between glyphs is a word break.
-const WORD_GAP: f64 = 0.25;
+const WORD_GAP: f64 = 0.18;
 /// A gap wider than this × font size splits a line into two (columns).
-const COLUMN_GAP: f64 = 3.0;
+const COLUMN_GAP: f64 = 1.5;
+/// Glyphs with the same text closer than this × font size are one glyph drawn twice.
+const OVERPRINT: f64 = 0.1;
 /// Lines of a title block are closer than this × font size (bottom of one to top of next).
-const TITLE_GAP: f64 = 1.0;
+const TITLE_GAP: f64 = 1.5;
 /// Minimum width of the signature region: 4.5 cm.
 const MIN_REGION_WIDTH: f64 = 4.5 / 2.54 * 72.0;
+/// A "name" further below the title than this (10 cm) is something else (a footer, the next
+/// section): the title then has no name.
+const MAX_SIGNING_GAP: f64 = 10.0 / 2.54 * 72.0;
 /// Height of the signature region when no name is found: 2.5 cm.
 const DEFAULT_REGION_HEIGHT: f64 = 2.5 / 2.54 * 72.0;
 
@@ -43,7 +48,8 @@ pub struct Frame {
 impl Frame {
     fn axes(angle: i32) -> ([f64; 2], [f64; 2]) {
         let a = f64::from(angle).to_radians();
-        let d = [a.cos(), a.sin()];
+        // Exact zeros for the right angles (cos 90° is 6e-17 in floating point).
+        let d = [a.cos(), a.sin()].map(|c| (c * 1e12).round() / 1e12 + 0.0);
         (d, [-d[1], d[0]])
     }
 
@@ -140,6 +146,10 @@ pub struct AnchorHit {
     pub name_bbox: Option<[f64; 4]>,
     /// The blank region between title and name, in default user space.
     pub region: [f64; 4],
+    /// Unit vector of the title's baseline in user space: `[1, 0]` for upright text, `[0, 1]`
+    /// for text running up the page (drawn for a `/Rotate 90` page). A signature image put in
+    /// `region` should be turned the same way to read upright.
+    pub dir: [f64; 2],
 }
 
 /// Normalise for matching: NFC, Unicode lowercase, white space collapsed to single spaces.
@@ -245,15 +255,34 @@ fn build_lines(angle: i32, cluster: &[Placed<'_>], out: &mut Vec<Line>) {
             frame,
         });
     };
+    let mut last: Option<&Placed<'_>> = None;
+    let mut ink_u1: Option<f64> = None;
     for p in cluster {
         let fs = p.g.font_size;
-        let gap = prev_u1.map_or(0.0, |e| p.u0 - e);
-        if prev_u1.is_some() && gap > COLUMN_GAP * fs.max(line_fs) {
-            flush_word(&mut word, &mut words);
-            flush_line(&mut words, line_fs, out);
-            line_fs = 0.0;
+        // The same glyph drawn again on top of itself (poor man's bold, or a shadow): once.
+        if let Some(l) = last {
+            if l.g.text == p.g.text
+                && (l.u0 - p.u0).abs() < OVERPRINT * fs
+                && (l.v - p.v).abs() < OVERPRINT * fs
+            {
+                continue;
+            }
         }
+        last = Some(p);
+        let gap = prev_u1.map_or(0.0, |e| p.u0 - e);
         let is_space = p.g.text.chars().all(char::is_whitespace);
+        // Columns: measured from the last inked glyph, so that a run of spaces typed to push
+        // "KT. GIÁM ĐỐC" to the right of "Nơi nhận:" separates them as well as empty space.
+        if !is_space {
+            if let Some(e) = ink_u1 {
+                if p.u0 - e > COLUMN_GAP * fs.max(line_fs) {
+                    flush_word(&mut word, &mut words);
+                    flush_line(&mut words, line_fs, out);
+                    line_fs = 0.0;
+                }
+            }
+            ink_u1 = Some(ink_u1.map_or(p.u1, |e| e.max(p.u1)));
+        }
         let starts_with_mark = p.g.text.chars().next().is_some_and(is_combining_mark);
         let breaks = is_space
             || (!starts_with_mark && (gap > WORD_GAP * fs || (p.g.space_before && gap > 0.0)));
@@ -269,8 +298,8 @@ fn build_lines(angle: i32, cluster: &[Placed<'_>], out: &mut Vec<Line>) {
             angle,
             u0: p.u0,
             u1: p.u1,
-            v0: p.v + p.g.descent.min(0.0),
-            v1: p.v + p.g.ascent.max(0.0),
+            v0: p.v + p.g.descent.min(p.g.ascent).min(0.0),
+            v1: p.v + p.g.ascent.max(p.g.descent).max(0.0),
             baseline: p.v,
         };
         match &mut word {
@@ -290,25 +319,31 @@ fn is_combining_mark(c: char) -> bool {
     ('\u{0300}'..='\u{036F}').contains(&c)
 }
 
-/// Find the anchor (already [`normalize`]d) in `lines` and derive the signature region.
-pub fn locate_in_lines(lines: &[Line], needle: &str) -> Option<AnchorHit> {
-    // The lowest matching line; on a tie, the last one.
-    let (anchor_idx, anchor) = lines
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| normalize(&l.text).contains(needle))
-        .min_by(|(ia, a), (ib, b)| {
-            a.frame
-                .baseline
-                .total_cmp(&b.frame.baseline)
-                .then(ib.cmp(ia))
-        })?;
-    let angle = anchor.frame.angle;
-    let mut block = anchor.frame;
-    let mut titles = vec![anchor.text.clone()];
-    let mut used = vec![anchor_idx];
-    let mut last_fs = anchor.font_size;
-    let mut name: Option<&Line> = None;
+/// Most lines in a title block ("TM. ỦY BAN NHÂN DÂN" / "KT. CHỦ TỊCH" / "PHÓ CHỦ TỊCH").
+const MAX_TITLE_LINES: usize = 6;
+/// Most lines tried as the start of an anchor that spans several lines.
+const MAX_MULTILINE_STARTS: usize = 256;
+
+/// A title block: its lines (the first is where the anchor matched), their union, and the name
+/// line below the blank space when there is one.
+struct Block<'a> {
+    lines: Vec<&'a Line>,
+    frame: Frame,
+    name: Option<&'a Line>,
+}
+
+/// The title block that starts at `lines[start]`: it takes the closest line below in the same
+/// column while the gap is small, and the first line after a large gap is the signer's name.
+fn title_block(lines: &[Line], start: usize) -> Option<Block<'_>> {
+    let first = lines.get(start)?;
+    let angle = first.frame.angle;
+    let mut block = Block {
+        lines: vec![first],
+        frame: first.frame,
+        name: None,
+    };
+    let mut used = vec![start];
+    let mut last_fs = first.font_size;
     loop {
         // The closest line below the block that shares its column.
         let below = lines
@@ -317,44 +352,114 @@ pub fn locate_in_lines(lines: &[Line], needle: &str) -> Option<AnchorHit> {
             .filter(|(i, l)| {
                 !used.contains(i)
                     && l.frame.angle == angle
-                    && l.frame.baseline < block.baseline - SAME_LINE * last_fs
-                    && l.frame.overlaps_u(&block)
+                    && l.frame.baseline < block.frame.baseline - SAME_LINE * last_fs
+                    && l.frame.overlaps_u(&block.frame)
             })
             .max_by(|(_, a), (_, b)| a.frame.v1.total_cmp(&b.frame.v1));
         let Some((i, l)) = below else { break };
-        let gap = block.v0 - l.frame.v1;
-        if gap < TITLE_GAP * last_fs.max(l.font_size) {
-            block = block.union(&l.frame);
-            titles.push(l.text.clone());
+        let gap = block.frame.v0 - l.frame.v1;
+        if gap < TITLE_GAP * last_fs.max(l.font_size) && block.lines.len() < MAX_TITLE_LINES {
+            block.frame = block.frame.union(&l.frame);
+            block.lines.push(l);
             used.push(i);
             last_fs = l.font_size;
         } else {
-            name = Some(l);
+            if gap <= MAX_SIGNING_GAP {
+                block.name = Some(l);
+            }
             break;
         }
     }
-    let centre = (block.u0 + block.u1) / 2.0;
-    let mut width = (block.u1 - block.u0).max(MIN_REGION_WIDTH);
+    Some(block)
+}
+
+/// Whether every letter of the line is uppercase, as Decree 30 writes a signer's title.
+fn is_upper(text: &str) -> bool {
+    text.chars()
+        .filter(|c| c.is_alphabetic())
+        .all(|c| !c.is_lowercase())
+}
+
+/// Find the anchor (already [`normalize`]d) in `lines` and derive the signature region.
+///
+/// The anchor matches a substring of one line; when no line contains it, it may span the
+/// lines of a title block ("KT. CHỦ TỊCH PHÓ CHỦ TỊCH"). When several lines match, the one that
+/// looks most like a signer's title wins: first one followed by a name after a blank space,
+/// then one in capitals (so "- Giám đốc Sở (để b/c);" in the "Nơi nhận" list, often lower on
+/// the page, loses to "GIÁM ĐỐC"); among equals, the lowest, and on a tie the last drawn.
+pub fn locate_in_lines(lines: &[Line], needle: &str) -> Option<AnchorHit> {
+    if needle.is_empty() {
+        return None;
+    }
+    let mut matches: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| normalize(&l.text).contains(needle))
+        .map(|(i, _)| i)
+        .collect();
+    if matches.is_empty() {
+        let first_word = needle.split(' ').next().unwrap_or(needle);
+        let starts = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| normalize(&l.text).contains(first_word))
+            .take(MAX_MULTILINE_STARTS);
+        for (i, _) in starts {
+            let Some(block) = title_block(lines, i) else {
+                continue;
+            };
+            let mut joined = String::new();
+            for (k, l) in block.lines.iter().enumerate() {
+                if k > 0 {
+                    joined.push(' ');
+                }
+                joined.push_str(&l.text);
+                if k > 0 && normalize(&joined).contains(needle) {
+                    matches.push(i);
+                    break;
+                }
+            }
+        }
+    }
+    // Rank the lowest candidates only (each costs a scan of the page's lines).
+    matches.sort_by(|&a, &b| {
+        let base = |i: usize| lines.get(i).map_or(0.0, |l| l.frame.baseline);
+        base(a).total_cmp(&base(b)).then(b.cmp(&a))
+    });
+    matches.truncate(MAX_MULTILINE_STARTS);
+    let best = matches.iter().copied().min_by_key(|&i| {
+        let has_name = title_block(lines, i).is_some_and(|b| b.name.is_some());
+        let upper = lines.get(i).is_some_and(|l| is_upper(&l.text));
+        // `min_by_key` keeps the first minimum: candidates are sorted lowest first.
+        (!has_name, !upper)
+    });
+    let block = title_block(lines, best?)?;
+    let frame = block.frame;
+    let name = block.name;
+    let centre = (frame.u0 + frame.u1) / 2.0;
+    let mut width = (frame.u1 - frame.u0).max(MIN_REGION_WIDTH);
     if let Some(n) = name {
         width = width.max(n.frame.u1 - n.frame.u0);
     }
-    let top = block.v0;
+    let top = frame.v0;
     let bottom = name.map_or(top - DEFAULT_REGION_HEIGHT, |n| n.frame.v1.min(top));
     let region = Frame {
-        angle,
+        angle: frame.angle,
         u0: centre - width / 2.0,
         u1: centre + width / 2.0,
         v0: bottom,
         v1: top,
         baseline: bottom,
     };
+    let titles: Vec<&str> = block.lines.iter().map(|l| l.text.as_str()).collect();
     Some(AnchorHit {
         page: 0,
         title: titles.join(" "),
-        title_bbox: block.user_bbox(),
+        title_bbox: frame.user_bbox(),
         name: name.map(|n| n.text.clone()),
         name_bbox: name.map(|n| n.bbox),
         region: region.user_bbox(),
+        dir: Frame::axes(frame.angle).0,
     })
 }
 
@@ -396,12 +501,35 @@ mod tests {
     }
 
     #[test]
+    fn overprinted_glyphs_count_once() {
+        let mut g = run("BOLD", 0.0, 0.0, 10.0);
+        g.extend(run("BOLD", 0.3, 0.2, 10.0));
+        assert_eq!(lines(&g)[0].text, "BOLD");
+        // Repeated letters side by side are not overprints.
+        assert_eq!(lines(&run("OO", 0.0, 0.0, 10.0))[0].text, "OO");
+    }
+
+    #[test]
     fn far_apart_runs_on_one_baseline_are_two_lines() {
         let mut g = run("Nơi nhận:", 60.0, 200.0, 10.0);
         g.extend(run("KT. GIÁM ĐỐC", 350.0, 200.0, 10.0));
         let lines = lines(&g);
         let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
         assert_eq!(texts, ["Nơi nhận:", "KT. GIÁM ĐỐC"]);
+    }
+
+    #[test]
+    fn runs_of_spaces_separate_columns_too() {
+        // "Nơi nhận:" and the title on one line, pushed apart with typed spaces.
+        let text = format!("Nơi nhận:{}KT. GIÁM ĐỐC", " ".repeat(40));
+        let lines = lines(&run(&text, 60.0, 200.0, 10.0));
+        let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["Nơi nhận:", "KT. GIÁM ĐỐC"]);
+        assert!(lines[1].bbox[0] > 250.0);
+        // One or two spaces between words do not.
+        let lines = self::lines(&run("Độc  lập - Tự do", 0.0, 0.0, 10.0));
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].text, "Độc lập - Tự do");
     }
 
     #[test]
@@ -441,7 +569,7 @@ mod tests {
         assert_eq!(lines[1].text, "CD");
         // Ascent is to the left of a line running up: x from 300-8 to 300+2.
         assert_eq!(lines[0].bbox, [292.0, 100.0, 302.0, 110.0]);
-        assert_eq!(lines[0].dir, [lines[0].dir[0], 1.0]);
+        assert_eq!(lines[0].dir, [0.0, 1.0]);
     }
 
     #[test]
@@ -486,10 +614,65 @@ mod tests {
     }
 
     #[test]
+    fn an_anchor_may_span_the_lines_of_a_title_block() {
+        let mut g = Vec::new();
+        g.extend(run("TM. ỦY BAN NHÂN DÂN", 380.0, 300.0, 13.0));
+        g.extend(run("KT. CHỦ TỊCH", 400.0, 285.0, 13.0));
+        g.extend(run("PHÓ CHỦ TỊCH", 400.0, 270.0, 13.0));
+        g.extend(run("Lê Văn Cường", 400.0, 180.0, 13.0));
+        let lines = lines(&g);
+        let hit = locate_in_lines(&lines, &normalize("kt. chủ tịch phó chủ tịch")).unwrap();
+        assert_eq!(hit.title, "KT. CHỦ TỊCH PHÓ CHỦ TỊCH");
+        assert_eq!(hit.name.as_deref(), Some("Lê Văn Cường"));
+        let hit = locate_in_lines(&lines, &normalize("TM. ỦY BAN NHÂN DÂN")).unwrap();
+        assert_eq!(hit.title, "TM. ỦY BAN NHÂN DÂN KT. CHỦ TỊCH PHÓ CHỦ TỊCH");
+        // "CHỦ TỊCH" alone: the lowest line that contains it.
+        let hit = locate_in_lines(&lines, &normalize("CHỦ TỊCH")).unwrap();
+        assert_eq!(hit.title, "PHÓ CHỦ TỊCH");
+        assert!(locate_in_lines(&lines, &normalize("CHỦ TỊCH Lê Văn")).is_none());
+    }
+
+    #[test]
+    fn double_spaced_titles_stay_one_block() {
+        // Baselines 28 pt apart at 14 pt: a 13 pt gap between the lines, far less than the
+        // blank space before the name.
+        let mut g = Vec::new();
+        g.extend(run("KT. GIÁM ĐỐC", 400.0, 300.0, 14.0));
+        g.extend(run("PHÓ GIÁM ĐỐC", 400.0, 272.0, 14.0));
+        g.extend(run("Trần Thị Bình", 400.0, 180.0, 14.0));
+        let hit = locate_in_lines(&lines(&g), "kt. giám đốc").unwrap();
+        assert_eq!(hit.title, "KT. GIÁM ĐỐC PHÓ GIÁM ĐỐC");
+        assert_eq!(hit.name.as_deref(), Some("Trần Thị Bình"));
+    }
+
+    #[test]
+    fn the_signers_title_beats_a_lower_mention_in_the_recipient_list() {
+        let mut g = Vec::new();
+        g.extend(run("Nơi nhận:", 60.0, 300.0, 12.0));
+        g.extend(run("- Như trên;", 60.0, 286.0, 11.0));
+        g.extend(run("- Giám đốc Sở (để b/c);", 60.0, 273.0, 11.0));
+        g.extend(run("- Lưu: VT.", 60.0, 260.0, 11.0));
+        g.extend(run("GIÁM ĐỐC", 400.0, 300.0, 13.0));
+        g.extend(run("Trần Thị Bình", 390.0, 200.0, 13.0));
+        let hit = locate_in_lines(&lines(&g), &normalize("giám đốc")).unwrap();
+        assert_eq!(hit.title, "GIÁM ĐỐC");
+        assert_eq!(hit.name.as_deref(), Some("Trần Thị Bình"));
+        // Without a name below the title, capitals still decide.
+        g.truncate(g.len() - "Trần Thị Bình".chars().count());
+        let hit = locate_in_lines(&lines(&g), &normalize("giám đốc")).unwrap();
+        assert_eq!(hit.title, "GIÁM ĐỐC");
+    }
+
+    #[test]
     fn without_a_name_the_region_is_2_5_cm() {
         let lines = lines(&run("GIÁM ĐỐC", 400.0, 100.0, 12.0));
         let hit = locate_in_lines(&lines, "giám đốc").unwrap();
         assert_eq!(hit.name, None);
         assert!((hit.region[3] - hit.region[1] - DEFAULT_REGION_HEIGHT).abs() < 1e-6);
+        // A line 12 cm lower (a footer) is not the signer's name.
+        let mut g = run("GIÁM ĐỐC", 400.0, 500.0, 12.0);
+        g.extend(run("Trang 1/1", 400.0, 500.0 - 12.0 / 2.54 * 72.0, 12.0));
+        let hit = locate_in_lines(&self::lines(&g), "giám đốc").unwrap();
+        assert_eq!(hit.name, None);
     }
 }

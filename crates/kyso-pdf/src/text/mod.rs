@@ -87,7 +87,8 @@ pub struct Glyph {
     pub dir: [f64; 2],
     /// Font size in user units (the length of the text space's vertical unit).
     pub font_size: f64,
-    /// Height above the baseline and (negative) depth below it, in user units.
+    /// Height above the baseline and (negative) depth below it, in user units, measured
+    /// perpendicular to the baseline direction, to its left. Both change sign for mirrored text.
     pub ascent: f64,
     pub descent: f64,
     /// A `TJ` adjustment of more than a quarter em precedes this glyph (a word break).
@@ -163,12 +164,32 @@ fn page_at(doc: &Document, page_index: usize) -> Result<Page> {
     Ok(pages.swap_remove(page_index))
 }
 
-/// The text lines of page `page_index` (0-based), top to bottom, in default user space.
+/// Glyphs outside the crop box by more than this (points) are not on the visible page.
+const CROP_TOLERANCE: f64 = 2.0;
+
+/// Whether the glyph's centre lies on the visible page. Text placed off the page is not what
+/// the signer sees and must not attract the signature.
+fn on_page(g: &Glyph, crop: &[f64; 4]) -> bool {
+    let x = (g.origin[0] + g.end[0]) / 2.0;
+    let y = (g.origin[1] + g.end[1]) / 2.0;
+    x >= crop[0] - CROP_TOLERANCE
+        && x <= crop[2] + CROP_TOLERANCE
+        && y >= crop[1] - CROP_TOLERANCE
+        && y <= crop[3] + CROP_TOLERANCE
+}
+
+fn page_lines(doc: &Document, page: &Page) -> Result<Vec<Line>> {
+    let mut glyphs = page_glyphs(doc, page)?;
+    glyphs.retain(|g| on_page(g, &page.crop_box));
+    Ok(layout::lines(&glyphs))
+}
+
+/// The text lines of page `page_index` (0-based), in default user space: per text direction,
+/// top to bottom. Only text on the visible page (the crop box) is included.
 pub fn page_text(doc: &Document, page_index: usize) -> Result<PageText> {
     let page = page_at(doc, page_index)?;
-    let glyphs = page_glyphs(doc, &page)?;
     Ok(PageText {
-        lines: layout::lines(&glyphs),
+        lines: page_lines(doc, &page)?,
     })
 }
 
@@ -198,7 +219,7 @@ pub fn locate_anchor(
     };
     for idx in order {
         let Some(p) = pages.get(idx) else { continue };
-        let lines = layout::lines(&page_glyphs(doc, p)?);
+        let lines = page_lines(doc, p)?;
         if let Some(mut hit) = locate_in_lines(&lines, &needle) {
             hit.page = idx;
             return Ok(Some(hit));
@@ -209,6 +230,65 @@ pub fn locate_anchor(
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::source::MemSource;
+
+    fn doc(pdf: Vec<u8>) -> Document {
+        Document::open(Arc::new(MemSource::new(pdf)), Limits::default()).unwrap()
+    }
+
+    /// A one-page document; `contents` is the page's /Contents value, objects 4.. follow.
+    fn one_page(contents: &str, rest: &[&str]) -> Document {
+        let page = format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents {contents}
+                /Resources << /Font << /F1 3 0 R >> >> >>"
+        );
+        let mut bodies = vec![
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [9 0 R] /Count 1 >>",
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Courier >>",
+        ];
+        bodies.extend_from_slice(rest);
+        while bodies.len() < 8 {
+            bodies.push("null");
+        }
+        bodies.push(&page);
+        doc(classic_pdf(&bodies))
+    }
+
+    #[test]
+    fn contents_arrays_are_concatenated() {
+        // The split falls inside the text object: streams join as one program.
+        let d = one_page(
+            "[4 0 R 5 0 R]",
+            &[
+                "<< /Length 21 >>\nstream\nBT /F1 10 Tf 20 20 Td\nendstream",
+                "<< /Length 11 >>\nstream\n(Hi) Tj ET\nendstream",
+            ],
+        );
+        let text = page_text(&d, 0).unwrap();
+        assert_eq!(text.text(), "Hi");
+        assert!(matches!(
+            page_text(&d, 1),
+            Err(Error::PageOutOfRange { index: 1, count: 1 })
+        ));
+    }
+
+    #[test]
+    fn text_off_the_page_is_ignored() {
+        let d = one_page(
+            "4 0 R",
+            &["<< /Length 62 >>\nstream\nBT /F1 10 Tf 20 20 Td (GIAM DOC) Tj 500 0 Td (GIAM DOC) Tj ET\nendstream"],
+        );
+        let text = page_text(&d, 0).unwrap();
+        assert_eq!(text.lines.len(), 1);
+        assert!(text.lines[0].bbox[2] < 200.0);
+        let hit = locate_anchor(&d, None, "giam doc").unwrap().unwrap();
+        assert!(hit.title_bbox[0] < 100.0);
+    }
+
     /// Build a classic PDF from object bodies (object i+1 = bodies[i]) with a correct xref.
     pub(crate) fn classic_pdf(bodies: &[&str]) -> Vec<u8> {
         let mut out = b"%PDF-1.7\n%kyso\n".to_vec();
