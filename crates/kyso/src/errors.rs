@@ -10,14 +10,17 @@ pub fn pdf(e: &kyso_pdf::Error) -> UserError {
             ue!("tệp PDF được mã hóa; hãy gỡ mật khẩu trước khi ký"; "the PDF is encrypted; remove its password before signing")
         }
         E::Truncated { offset, .. } => {
-            ue!("tệp PDF bị cắt cụt (hết dữ liệu ở byte {})", offset; "the PDF is truncated (data ends at byte {})", offset)
+            ue!("tệp PDF bị cắt cụt (hết dữ liệu ở byte {}); hãy lấy lại tệp đầy đủ từ nơi gửi", offset; "the PDF is truncated (data ends at byte {}); get the complete file again from its sender", offset)
         }
         E::Malformed { offset, what } if what.contains("not a PDF") => {
             let _ = offset;
             ue!("tệp không phải là PDF"; "the file is not a PDF")
         }
         E::Malformed { offset, what } => {
-            ue!("tệp PDF bị hỏng ở byte {} ({})", offset, what; "the PDF is damaged at byte {} ({})", offset, what)
+            ue!("tệp PDF bị hỏng (sai cấu trúc ở byte {}); hãy lấy lại tệp từ nơi gửi hoặc xuất lại PDF", offset; "the PDF is damaged at byte {} ({}); get the file again from its sender or export the PDF again", offset, what)
+        }
+        E::PageOutOfRange { index, count } => {
+            ue!("trang {} không tồn tại (tài liệu có {} trang)", index + 1, count; "page {} does not exist (the document has {} pages)", index + 1, count)
         }
         E::LimitExceeded { limit, value, max } => {
             ue!("tệp PDF vượt giới hạn an toàn: {} ({} > {})", limit, value, max; "the PDF exceeds a safety limit: {} ({} > {})", limit, value, max)
