@@ -645,6 +645,38 @@ mod tests {
         Document::open(Arc::new(MemSource::new(bytes)), Limits::default())
     }
 
+    /// The reader reads a cross-reference table through windows of growing size. Wherever a
+    /// window ends — inside an offset, between the generation and the `n`, inside `trailer` —
+    /// it must read more, not call the table malformed (found on a 1 GB scanned annex).
+    #[test]
+    fn xref_table_cut_anywhere_by_the_read_window() {
+        for n in [203usize, 204, 300] {
+            let mut bodies = vec![
+                "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+                "<< /Type /Pages /Kids [] /Count 0 >>".to_owned(),
+            ];
+            bodies.extend((3..=n).map(|i| i.to_string()));
+            let refs: Vec<&str> = bodies.iter().map(String::as_str).collect();
+            let base = classic_pdf(&refs);
+            for pad in 0..24 {
+                // Shift the entries against the 4096-byte window by padding the subsection
+                // header with white space (allowed by the syntax).
+                let pdf = String::from_utf8(base.clone()).unwrap().replacen(
+                    "xref\n0 ",
+                    &format!("xref\n{}0 ", " ".repeat(pad)),
+                    1,
+                );
+                let doc = open(pdf.into_bytes()).unwrap_or_else(|e| panic!("n={n} pad={pad}: {e}"));
+                assert_eq!(doc.size() as usize, n + 1);
+                let last = u32::try_from(n).unwrap();
+                assert_eq!(
+                    doc.get(ObjRef::new(last, 0)).unwrap(),
+                    Object::Int(i64::from(last))
+                );
+            }
+        }
+    }
+
     #[test]
     fn reads_pages_with_inherited_attributes() {
         let pdf = classic_pdf(&[
