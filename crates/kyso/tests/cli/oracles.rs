@@ -319,3 +319,19 @@ fn stamps_on_rotated_pages_are_upright_at_the_displayed_top_right() {
         );
     }
 }
+
+#[test]
+fn a_file_over_100_mb_signs_with_byte_ranges_that_fit() {
+    // pyHanko#336: ByteRange placeholders too narrow for offsets past 100 MB.
+    let tmp = tempfile::tempdir().unwrap();
+    let (big, out) = (tmp.path().join("annex.pdf"), tmp.path().join("signed.pdf"));
+    run_ok(
+        Command::new("python3")
+            .arg(workspace().join("tests/bench/make_large.py"))
+            .arg(&big)
+            .arg("130"),
+    );
+    assert!(std::fs::metadata(&big).unwrap().len() > 130_000_000);
+    sign(&big, &out, "personal", &["--kind", "copy"]);
+    assert_all_oracles_ok(&out, 1);
+}
