@@ -12,16 +12,31 @@ mod sign;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use lang::{Lang, UserError};
+
+/// Help pages in Vietnamese: clap's own headings ("Usage", "Options", …) replaced.
+const HELP_TEMPLATE: &str = "{about-with-newline}\nCách dùng: {usage}\n\n{all-args}{after-help}";
 
 #[derive(Parser, Debug)]
 #[command(
     name = "kyso",
     version,
-    about = "Ký số, xác thực và lưu trữ văn bản điện tử"
+    about = "Ký số, xác thực và lưu trữ văn bản điện tử",
+    help_template = HELP_TEMPLATE,
+    subcommand_help_heading = "Lệnh",
+    next_help_heading = "Tùy chọn",
+    disable_help_flag = true,
+    disable_version_flag = true,
+    disable_help_subcommand = true
 )]
 struct Cli {
+    /// In trợ giúp / print help
+    #[arg(short = 'h', long = "help", global = true, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+    /// In phiên bản / print the version
+    #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
+    version: Option<bool>,
     /// Ngôn ngữ thông báo / language of messages
     #[arg(
         long,
@@ -47,8 +62,99 @@ enum Command {
     Pki(pki::Args),
 }
 
+/// Apply the Vietnamese help layout to a command and all its subcommands.
+fn localize(cmd: clap::Command) -> clap::Command {
+    cmd.help_template(HELP_TEMPLATE)
+        .subcommand_help_heading("Lệnh")
+        .disable_help_subcommand(true)
+        .mut_args(|a| {
+            if a.get_help_heading().is_some() {
+                a
+            } else if a.is_positional() {
+                a.help_heading("Tham số")
+            } else {
+                a.help_heading("Tùy chọn")
+            }
+        })
+        .mut_subcommands(localize)
+}
+
+/// Exit code of a command line that cannot be understood (`kyso verify` documents 0–2 for its
+/// verdicts; every command uses 3 for usage errors).
+const USAGE_ERROR: u8 = 3;
+
+/// The language asked for, read before the command line is parsed (for clap's own errors).
+fn early_lang() -> Lang {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = args
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| match a.strip_prefix("--lang") {
+            Some("") => args.get(i + 1).cloned(),
+            Some(v) => v.strip_prefix('=').map(str::to_owned),
+            None => None,
+        });
+    match flag.or_else(|| std::env::var("KYSO_LANG").ok()).as_deref() {
+        Some("en") => Lang::En,
+        _ => Lang::Vi,
+    }
+}
+
+/// clap's usage errors in Vietnamese (its English text with `--lang en`).
+fn usage_error(e: &clap::Error, lang: Lang) -> ExitCode {
+    use clap::error::{ContextKind, ErrorKind};
+    if lang == Lang::En {
+        let _ = e.print();
+        return ExitCode::from(USAGE_ERROR);
+    }
+    let ctx = |k| e.get(k).map(|v| v.to_string()).unwrap_or_default();
+    let msg = match e.kind() {
+        ErrorKind::MissingRequiredArgument => {
+            format!("thiếu tham số bắt buộc: {}", ctx(ContextKind::InvalidArg))
+        }
+        ErrorKind::UnknownArgument => {
+            format!("tham số không hợp lệ: {}", ctx(ContextKind::InvalidArg))
+        }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => format!(
+            "giá trị \"{}\" không hợp lệ cho {}",
+            ctx(ContextKind::InvalidValue),
+            ctx(ContextKind::InvalidArg)
+        ),
+        ErrorKind::InvalidSubcommand => {
+            format!("không có lệnh \"{}\"", ctx(ContextKind::InvalidSubcommand))
+        }
+        ErrorKind::ArgumentConflict => format!(
+            "không dùng được cùng lúc {} và {}",
+            ctx(ContextKind::InvalidArg),
+            ctx(ContextKind::PriorArg)
+        ),
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            "thiếu lệnh".to_owned()
+        }
+        _ => "dòng lệnh không đúng".to_owned(),
+    };
+    eprintln!("Lỗi: {msg}; xem kyso --help");
+    ExitCode::from(USAGE_ERROR)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let lang = early_lang();
+    let parsed = localize(Cli::command())
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
+        Ok(cli) => cli,
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) =>
+        {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => return usage_error(&e, lang),
+    };
     let lang = cli.lang;
     match run(cli) {
         Ok(code) => code,
