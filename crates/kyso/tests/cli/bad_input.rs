@@ -182,3 +182,46 @@ fn many_files_in_one_run_each_validate() {
         assert_pyhanko_ok(&r, 1);
     }
 }
+
+#[test]
+fn command_line_mistakes_are_explained_in_vietnamese_and_exit_3() {
+    for (args, vi) in [
+        (vec!["sign"], "thiếu tham số bắt buộc"),
+        (
+            vec!["sign", "a.pdf", "--bogus"],
+            "tham số không hợp lệ: --bogus",
+        ),
+        (
+            vec![
+                "sign",
+                "a.pdf",
+                "--kind",
+                "xx",
+                "--p12",
+                "k.p12",
+                "--password-env",
+                "P",
+            ],
+            "giá trị \"xx\"",
+        ),
+        (vec!["sgin"], "không có lệnh \"sgin\""),
+    ] {
+        let out = kyso().args(&args).output().unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+        assert!(
+            err.starts_with("Lỗi: ") && err.contains(vi),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+    let out = kyso().args(["--lang", "en", "sign"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("required arguments"));
+    let help = kyso().args(["sign", "--help"]).output().unwrap();
+    assert!(help.status.success());
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(help.contains("Cách dùng:") && help.contains("Tùy chọn:") && help.contains("--anchor"));
+}
