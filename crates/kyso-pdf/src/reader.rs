@@ -616,29 +616,15 @@ mod tests {
     use super::*;
     use crate::source::MemSource;
 
-    /// Build a classic PDF from object bodies (object i+1 = bodies[i]) with a correct xref.
-    pub(crate) fn classic_pdf(bodies: &[&str]) -> Vec<u8> {
-        let mut out = b"%PDF-1.7\n%kyso\n".to_vec();
-        let mut offsets = Vec::new();
-        for (i, b) in bodies.iter().enumerate() {
-            offsets.push(out.len());
-            out.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, b).as_bytes());
-        }
-        let xref = out.len();
-        out.extend_from_slice(
-            format!("xref\n0 {}\n0000000000 65535 f \n", bodies.len() + 1).as_bytes(),
-        );
-        for o in offsets {
-            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-        }
-        out.extend_from_slice(
-            format!(
-                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-                bodies.len() + 1
-            )
-            .as_bytes(),
-        );
-        out
+    pub(crate) use crate::writer::classic_pdf;
+
+    /// Replace the first `from` in `pdf` by `to` (bytes; the header comment is binary).
+    fn replace_first(pdf: &[u8], from: &str, to: &str) -> Vec<u8> {
+        let at = pdf
+            .windows(from.len())
+            .position(|w| w == from.as_bytes())
+            .unwrap();
+        [&pdf[..at], to.as_bytes(), &pdf[at + from.len()..]].concat()
     }
 
     fn open(bytes: Vec<u8>) -> Result<Document> {
@@ -661,12 +647,8 @@ mod tests {
             for pad in 0..24 {
                 // Shift the entries against the 4096-byte window by padding the subsection
                 // header with white space (allowed by the syntax).
-                let pdf = String::from_utf8(base.clone()).unwrap().replacen(
-                    "xref\n0 ",
-                    &format!("xref\n{}0 ", " ".repeat(pad)),
-                    1,
-                );
-                let doc = open(pdf.into_bytes()).unwrap_or_else(|e| panic!("n={n} pad={pad}: {e}"));
+                let pdf = replace_first(&base, "xref\n0 ", &format!("xref\n{}0 ", " ".repeat(pad)));
+                let doc = open(pdf).unwrap_or_else(|e| panic!("n={n} pad={pad}: {e}"));
                 assert_eq!(doc.size() as usize, n + 1);
                 let last = u32::try_from(n).unwrap();
                 assert_eq!(
@@ -780,9 +762,7 @@ mod tests {
             "<< /Type /Catalog /Pages 2 0 R >>",
             "<< /Type /Pages /Kids [] >>",
         ]);
-        let text =
-            String::from_utf8_lossy(&pdf).replace("/Root 1 0 R", "/Root 1 0 R /Encrypt 2 0 R");
-        pdf = text.into_bytes();
+        pdf = replace_first(&pdf, "/Root 1 0 R", "/Root 1 0 R /Encrypt 2 0 R");
         assert_eq!(open(pdf).unwrap_err(), Error::Encrypted);
     }
 }

@@ -127,6 +127,28 @@ pub fn text_string(s: &str) -> Object {
     }
 }
 
+/// A complete PDF with a classic cross-reference table from object bodies: object `i + 1` is
+/// `bodies[i]` (generation 0), object 1 is the catalog. For tests, fixtures and tools that need
+/// a small document byte for byte under their control.
+pub fn classic_pdf<S: AsRef<str>>(bodies: &[S]) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::with_capacity(bodies.len());
+    for (i, b) in bodies.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, b.as_ref()).as_bytes());
+    }
+    let xref = out.len();
+    let size = bodies.len() + 1;
+    out.extend_from_slice(format!("xref\n0 {size}\n0000000000 65535 f \n").as_bytes());
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {size} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+    out
+}
+
 /// The bytes of a serialised update and the absolute offset of each object in it.
 pub type Serialized = (Vec<u8>, Vec<(ObjRef, u64)>);
 

@@ -289,28 +289,5 @@ pub(crate) mod tests {
         assert!(hit.title_bbox[0] < 100.0);
     }
 
-    /// Build a classic PDF from object bodies (object i+1 = bodies[i]) with a correct xref.
-    pub(crate) fn classic_pdf(bodies: &[&str]) -> Vec<u8> {
-        let mut out = b"%PDF-1.7\n%kyso\n".to_vec();
-        let mut offsets = Vec::new();
-        for (i, b) in bodies.iter().enumerate() {
-            offsets.push(out.len());
-            out.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, b).as_bytes());
-        }
-        let xref = out.len();
-        out.extend_from_slice(
-            format!("xref\n0 {}\n0000000000 65535 f \n", bodies.len() + 1).as_bytes(),
-        );
-        for o in offsets {
-            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-        }
-        out.extend_from_slice(
-            format!(
-                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-                bodies.len() + 1
-            )
-            .as_bytes(),
-        );
-        out
-    }
+    pub(crate) use crate::writer::classic_pdf;
 }
