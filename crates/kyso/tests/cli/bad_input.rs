@@ -9,14 +9,8 @@ use crate::common::*;
 fn refused(input: &Path, p12: &str, args: &[&str], lang: &str) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out.pdf");
-    let res = kyso()
-        .args(["--lang", lang, "sign"])
-        .arg(input)
-        .arg("-o")
-        .arg(&out)
-        .arg("--p12")
-        .arg(pki().join(format!("{p12}.p12")))
-        .args(["--password-env", "KYSO_TEST_PW"])
+    let res = sign_command(input, &out, &pki().join(format!("{p12}.p12")))
+        .args(["--lang", lang])
         .args(args)
         .output()
         .unwrap();

@@ -99,19 +99,22 @@ pub fn root() -> PathBuf {
     pki().join("root.pem")
 }
 
-/// `kyso sign IN -o OUT --p12 pki/NAME.p12 --password-env KYSO_TEST_PW ARGS…` (must succeed).
+/// `kyso sign IN -o OUT --p12 P12 --password-env KYSO_TEST_PW`, to which tests add options.
+pub fn sign_command(input: &Path, output: &Path, p12: &Path) -> Command {
+    let mut c = kyso();
+    c.arg("sign")
+        .arg(input)
+        .arg("-o")
+        .arg(output)
+        .arg("--p12")
+        .arg(p12)
+        .args(["--password-env", "KYSO_TEST_PW"]);
+    c
+}
+
+/// `kyso sign IN -o OUT --p12 pki/NAME.p12 … ARGS…` (must succeed).
 pub fn sign(input: &Path, output: &Path, p12: &str, args: &[&str]) {
-    run_ok(
-        kyso()
-            .arg("sign")
-            .arg(input)
-            .arg("-o")
-            .arg(output)
-            .arg("--p12")
-            .arg(pki().join(format!("{p12}.p12")))
-            .args(["--password-env", "KYSO_TEST_PW"])
-            .args(args),
-    );
+    run_ok(sign_command(input, output, &pki().join(format!("{p12}.p12"))).args(args));
 }
 
 /// pyHanko's verdict on each signature of each file (scripts/oracles/pyhanko_validate.py).

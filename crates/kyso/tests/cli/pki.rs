@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::common::{corpus, kyso, pki, PW};
+use crate::common::{corpus, kyso, pki, sign_command, PW};
 
 fn text(o: &Output) -> String {
     format!(
@@ -173,14 +173,8 @@ fn pkcs12_loads_with_kyso_keys() {
 }
 
 fn sign_with_p12(p12: &Path, input: &Path, output: &Path) -> Output {
-    kyso()
-        .arg("sign")
-        .arg(input)
-        .arg("-o")
-        .arg(output)
-        .arg("--p12")
-        .arg(p12)
-        .args(["--password-env", "KYSO_TEST_PW", "--invisible"])
+    sign_command(input, output, p12)
+        .arg("--invisible")
         .output()
         .unwrap()
 }
