@@ -9,6 +9,12 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use skrifa::instance::{LocationRef, Size};
+use skrifa::raw::tables::hhea::Hhea;
+use skrifa::raw::tables::os2::{Os2, SelectionFlags};
+use skrifa::raw::TableProvider;
+use skrifa::string::StringId;
+use skrifa::{FontRef, GlyphId, MetadataProvider, Tag};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{FontError, Result};
@@ -95,46 +101,58 @@ impl FontProgram {
     }
 
     fn load(data: Cow<'static, [u8]>, serif: bool) -> Result<Self> {
-        let face = ttf_parser::Face::parse(&data, 0).map_err(|_| FontError::Parse)?;
-        if face.tables().glyf.is_none() {
-            return Err(FontError::NotTrueType.into());
-        }
-        let units_per_em = face.units_per_em();
-        if units_per_em == 0 {
+        // Index 0 of a collection, or the font itself.
+        let font = FontRef::from_index(&data, 0).map_err(|_| FontError::Parse)?;
+        let head = font.head().map_err(|_| FontError::Parse)?;
+        let hhea = font.hhea().map_err(|_| FontError::Parse)?;
+        font.maxp().map_err(|_| FontError::Parse)?;
+        let units_per_em = head.units_per_em();
+        if !(16..=16384).contains(&units_per_em) {
             return Err(FontError::Parse.into());
         }
-        let ps_name = face
-            .names()
-            .into_iter()
-            .filter(|n| n.name_id == ttf_parser::name_id::POST_SCRIPT_NAME)
-            .find_map(|n| n.to_string())
-            .map(|s| {
-                s.chars()
+        if font.table_data(Tag::new(b"glyf")).is_none()
+            || font.table_data(Tag::new(b"loca")).is_none()
+        {
+            return Err(FontError::NotTrueType.into());
+        }
+        let ps_name = font
+            .localized_strings(StringId::POSTSCRIPT_NAME)
+            .map(|n| {
+                n.chars()
                     .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
                     .collect::<String>()
             })
-            .filter(|s| !s.is_empty())
+            .find(|s| !s.is_empty())
             .unwrap_or_else(|| "Font".to_owned());
-        let b = face.global_bounding_box();
-        let ascender = face.ascender();
+        let os2 = font.os2().ok();
+        let post = font.post().ok();
+        let (ascender, descender) = vertical_metrics(&hhea, os2.as_ref());
+        let italic_angle = post.as_ref().map_or(0.0, |p| p.italic_angle().to_f32());
+        let italic = italic_angle != 0.0
+            || os2
+                .as_ref()
+                .is_some_and(|o| o.fs_selection().contains(SelectionFlags::ITALIC));
         Ok(FontProgram {
             units_per_em,
             ps_name,
             ascender,
-            descender: face.descender(),
-            cap_height: face.capital_height().unwrap_or(ascender),
-            bbox: [b.x_min, b.y_min, b.x_max, b.y_max],
-            italic_angle: face.italic_angle(),
-            weight: face.weight().to_number(),
-            monospaced: face.is_monospaced(),
-            italic: face.is_italic(),
+            descender,
+            cap_height: os2
+                .as_ref()
+                .and_then(|o| o.s_cap_height())
+                .unwrap_or(ascender),
+            bbox: [head.x_min(), head.y_min(), head.x_max(), head.y_max()],
+            italic_angle,
+            weight: os2.as_ref().map_or(400, |o| o.us_weight_class()),
+            monospaced: post.as_ref().is_some_and(|p| p.is_fixed_pitch() != 0),
+            italic,
             serif,
             data,
         })
     }
 
-    fn face(&self) -> Result<ttf_parser::Face<'_>> {
-        ttf_parser::Face::parse(&self.data, 0).map_err(|_| FontError::Parse.into())
+    fn font(&self) -> Result<FontRef<'_>> {
+        FontRef::from_index(&self.data, 0).map_err(|_| FontError::Parse.into())
     }
 
     /// Font units per em (2048 for Liberation Serif).
@@ -161,19 +179,27 @@ impl FontProgram {
     /// without a glyph are an error that lists them all; nothing is drawn as `.notdef`.
     /// Control characters (including line breaks) are refused as missing as well.
     pub fn shape(&self, text: &str) -> Result<Vec<Glyph>> {
-        let face = self.face()?;
+        let font = self.font()?;
+        let charmap = font.charmap();
+        let hmtx = font.hmtx().ok();
         let mut glyphs = Vec::new();
         let mut missing: Vec<char> = Vec::new();
         for c in text.nfc() {
             let gid = if c.is_control() {
                 None
             } else {
-                face.glyph_index(c).filter(|g| g.0 != 0)
+                charmap
+                    .map(c)
+                    .and_then(|g| u16::try_from(g.to_u32()).ok())
+                    .filter(|g| *g != 0)
             };
             match gid {
                 Some(g) => glyphs.push(Glyph {
-                    gid: g.0,
-                    advance_units: face.glyph_hor_advance(g).unwrap_or(0),
+                    gid: g,
+                    advance_units: hmtx
+                        .as_ref()
+                        .and_then(|h| h.advance(GlyphId::from(g)))
+                        .unwrap_or(0),
                     text: c.to_string(),
                 }),
                 None => {
@@ -208,13 +234,15 @@ impl FontProgram {
 
     /// Lowest and highest ink of `glyphs` as fractions of the em (`(0, 0)` for no ink).
     pub fn ink_extent_em(&self, glyphs: &[Glyph]) -> (f64, f64) {
-        let Ok(face) = self.face() else {
+        let Ok(font) = self.font() else {
             return (0.0, 0.0);
         };
+        // Unscaled bounds are the glyph headers' boxes in font units (all zero for blank glyphs).
+        let metrics = font.glyph_metrics(Size::unscaled(), LocationRef::default());
         let (lo, hi) = glyphs
             .iter()
-            .filter_map(|g| face.glyph_bounding_box(ttf_parser::GlyphId(g.gid)))
-            .fold((0i16, 0i16), |(lo, hi), b| {
+            .filter_map(|g| metrics.bounds(GlyphId::from(g.gid)))
+            .fold((0f32, 0f32), |(lo, hi), b| {
                 (lo.min(b.y_min), hi.max(b.y_max))
             });
         let em = f64::from(self.units_per_em);
@@ -453,6 +481,36 @@ impl<'f> FontEmbedder<'f> {
     }
 }
 
+/// Horizontal ascender and descender, chosen as FreeType does (`sfobjs.c`, and ttf-parser before
+/// it): OS/2 typographic values when `USE_TYPO_METRICS` is set (OS/2 version 4 and later), else
+/// `hhea`, falling back to OS/2 typographic, then Windows, values when `hhea` has 0.
+fn vertical_metrics(hhea: &Hhea<'_>, os2: Option<&Os2<'_>>) -> (i16, i16) {
+    if let Some(o) = os2 {
+        if o.version() >= 4 && o.fs_selection().contains(SelectionFlags::USE_TYPO_METRICS) {
+            return (o.s_typo_ascender(), o.s_typo_descender());
+        }
+    }
+    let pick = |hhea_value: i16, typo: fn(&Os2<'_>) -> i16, win: fn(&Os2<'_>) -> i16| match os2 {
+        Some(o) if hhea_value == 0 => match typo(o) {
+            0 => win(o),
+            v => v,
+        },
+        _ => hhea_value,
+    };
+    (
+        pick(
+            hhea.ascender().to_i16(),
+            |o| o.s_typo_ascender(),
+            |o| o.us_win_ascent() as i16,
+        ),
+        pick(
+            hhea.descender().to_i16(),
+            |o| o.s_typo_descender(),
+            |o| (o.us_win_descent() as i16).saturating_neg(),
+        ),
+    )
+}
+
 /// An integer object when `v` is integral, otherwise a real.
 pub(crate) fn pdf_number(v: f64) -> Object {
     if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
@@ -673,7 +731,9 @@ mod tests {
         let raw = crate::filter::inflate(z, 1 << 24).unwrap();
         assert_eq!(file.dict.get_int("Length1").unwrap(), raw.len() as i64);
         assert!(raw.len() < 40_000, "subset is {} bytes", raw.len());
-        assert!(ttf_parser::Face::parse(&raw, 0).is_ok());
+        let subset = FontRef::new(&raw).unwrap();
+        assert!(subset.table_data(Tag::new(b"glyf")).is_some());
+        assert!(subset.head().is_ok() && subset.hmtx().is_ok());
         // Embedding again after more text rewrites the same objects.
         e.encode(&f.shape("Đ").unwrap());
         assert_eq!(e.embed(&mut doc).unwrap(), r);

@@ -5,7 +5,10 @@
 
 use std::f64::consts::PI;
 
-use ttf_parser::{Face, OutlineBuilder};
+use skrifa::instance::{LocationRef, Size};
+use skrifa::outline::{DrawSettings, OutlinePen};
+use skrifa::raw::TableProvider;
+use skrifa::{FontRef, MetadataProvider};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::raster::{cubic, quad, Mask, Pt};
@@ -135,7 +138,7 @@ pub fn seal_png_with(top: &str, bottom: &str) -> Result<Vec<u8>> {
 }
 
 fn seal_mask(top: &str, bottom: &str) -> Result<Mask> {
-    let face = Face::parse(FONT, 0).map_err(|e| Error::Image(format!("font: {e}")))?;
+    let face = FontRef::new(FONT).map_err(|e| Error::Image(format!("font: {e}")))?;
     let size = seal_size_px();
     let mut m = Mask::new(size as usize, size as usize);
     let d = f64::from(size);
@@ -148,9 +151,14 @@ fn seal_mask(top: &str, bottom: &str) -> Result<Mask> {
 
     // Lettering in the band between the rings.
     let font_px = 40.0 * scale;
-    let upem = f64::from(face.units_per_em());
+    let upem = f64::from(
+        face.head()
+            .map_err(|e| Error::Image(format!("font: {e}")))?
+            .units_per_em(),
+    );
     let s = font_px / upem;
-    let cap = f64::from(face.capital_height().unwrap_or(1409)) * s;
+    let cap_units = face.os2().ok().and_then(|o| o.s_cap_height());
+    let cap = f64::from(cap_units.unwrap_or(1409)) * s;
     let spacing = 3.0 * scale;
     let inner = d / 2.0 - 62.0 * scale + 6.0 * scale;
     let outer = d / 2.0 - 15.0 * scale - 5.0 * scale;
@@ -232,17 +240,24 @@ struct Glyph {
 }
 
 /// Outline every character of `text` (NFC, upper case) with the font's own glyphs.
-fn shape(face: &Face<'_>, text: &str) -> Result<Vec<Glyph>> {
+fn shape(face: &FontRef<'_>, text: &str) -> Result<Vec<Glyph>> {
     let text: String = text.to_uppercase().nfc().collect();
+    let charmap = face.charmap();
+    let hmtx = face.hmtx().ok();
+    let outlines = face.outline_glyphs();
+    let settings = || DrawSettings::unhinted(Size::unscaled(), LocationRef::default());
     let mut out = Vec::new();
     for ch in text.chars() {
-        let id = face
-            .glyph_index(ch)
+        let id = charmap
+            .map(ch)
+            .filter(|g| g.to_u32() != 0)
             .ok_or_else(|| Error::Image(format!("the seal font has no glyph for {ch:?}")))?;
-        let advance = f64::from(face.glyph_hor_advance(id).unwrap_or(0));
+        let advance = f64::from(hmtx.as_ref().and_then(|h| h.advance(id)).unwrap_or(0));
         let mut b = Flatten::default();
         // Spaces and other blank glyphs have no outline.
-        let _ = face.outline_glyph(id, &mut b);
+        if let Some(outline) = outlines.get(id) {
+            let _ = outline.draw(settings(), &mut b);
+        }
         b.finish();
         out.push(Glyph {
             contours: b.contours,
@@ -300,7 +315,7 @@ impl Flatten {
     }
 }
 
-impl OutlineBuilder for Flatten {
+impl OutlinePen for Flatten {
     fn move_to(&mut self, x: f32, y: f32) {
         self.finish();
         self.current.push((f64::from(x), f64::from(y)));
@@ -411,7 +426,7 @@ mod tests {
 
     #[test]
     fn vietnamese_letters_have_glyphs_with_diacritics() {
-        let face = Face::parse(FONT, 0).unwrap();
+        let face = FontRef::new(FONT).unwrap();
         for text in [SEAL_TOP, SEAL_BOTTOM, "ĐẮK LẮK", "THỪA THIÊN HUẾ"] {
             let glyphs = shape(&face, text).unwrap();
             assert_eq!(glyphs.len(), text.nfc().count());
