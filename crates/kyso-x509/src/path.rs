@@ -217,10 +217,14 @@ impl std::fmt::Display for PathProblem {
                 )
             }
             PathProblem::Expired { index, not_after } => {
-                write!(f, "certificate #{index} expired on {not_after}")
+                write!(f, "certificate #{index} expired on {}", rfc3339(*not_after))
             }
             PathProblem::NotYetValid { index, not_before } => {
-                write!(f, "certificate #{index} is not valid before {not_before}")
+                write!(
+                    f,
+                    "certificate #{index} is not valid before {}",
+                    rfc3339(*not_before)
+                )
             }
             PathProblem::NotACa { index } => {
                 write!(
@@ -265,6 +269,11 @@ impl std::fmt::Display for PathProblem {
             }
         }
     }
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
 }
 
 /// Facts worth showing that do not make the path invalid.
@@ -370,11 +379,9 @@ impl<'a> Search<'a> {
         let current = *chain.last()?;
 
         // The signer's certificate may itself be an anchor.
-        if chain.len() == 1 {
-            if let Some(anchor) = self.trust.anchors.iter().find(|a| same_entity(a, current)) {
-                if let Some(found) = self.try_complete(&[anchor]) {
-                    return Some(found);
-                }
+        if chain.len() == 1 && self.trust.is_anchor(current) {
+            if let Some(found) = self.try_complete(chain) {
+                return Some(found);
             }
         }
 

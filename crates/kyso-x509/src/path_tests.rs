@@ -652,6 +652,113 @@ impl DerLen for x509_cert::TbsCertificate {
     }
 }
 
+/// Replace every occurrence of `from` by `to` (same length) in a DER copy.
+fn bend(der: &[u8], from: &[u8], to: &[u8]) -> Cert {
+    let mut out = der.to_vec();
+    let mut at = 0;
+    while let Some(pos) = out[at..].windows(from.len()).position(|w| w == from) {
+        out[at + pos..at + pos + to.len()].copy_from_slice(to);
+        at += pos + to.len();
+    }
+    assert!(at > 0, "pattern not found");
+    Cert::from_der(&out).unwrap()
+}
+
+#[test]
+fn md5_is_refused_and_odd_algorithms_are_reported() {
+    let p = rsa_pki();
+    let sha256_rsa = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b];
+    let md5_rsa = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x04];
+    let md5 = bend(p.leaf.cert.der(), &sha256_rsa, &md5_rsa);
+    assert_eq!(
+        verify_cert_signature(&md5, &p.inter.cert),
+        Err(SigProblem::WeakAlgorithm(SigHash::Md5))
+    );
+    let mut legacy = PathPolicy::new(AT);
+    legacy.allow_sha1 = true;
+    let report = build_and_validate(&md5, &[p.inter.cert.clone()], &trust(&p.root), &legacy);
+    assert_eq!(
+        problems(&report),
+        vec![PathProblem::WeakAlgorithm {
+            index: 0,
+            hash: SigHash::Md5
+        }]
+    );
+    // sha224WithRSAEncryption: not supported.
+    let sha224_rsa = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0e];
+    let odd = bend(p.leaf.cert.der(), &sha256_rsa, &sha224_rsa);
+    assert!(matches!(
+        verify_cert_signature(&odd, &p.inter.cert),
+        Err(SigProblem::UnsupportedAlgorithm(_))
+    ));
+    let report = build_and_validate(&odd, &[p.inter.cert.clone()], &trust(&p.root), &legacy);
+    assert_eq!(report.status.codes(), vec!["UNSUPPORTED_ALGORITHM"]);
+}
+
+#[test]
+fn pss_with_a_different_mgf1_hash_is_not_supported() {
+    let sha256 = tlv(
+        0x30,
+        &[
+            &[
+                0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+            ][..],
+            &[0x05, 0x00],
+        ]
+        .concat(),
+    );
+    let sha384 = tlv(
+        0x30,
+        &[
+            &[
+                0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02,
+            ][..],
+            &[0x05, 0x00],
+        ]
+        .concat(),
+    );
+    let mgf1_oid = [
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08,
+    ];
+    let params = |mgf_hash: &[u8]| {
+        let mgf = tlv(0x30, &[&mgf1_oid[..], mgf_hash].concat());
+        tlv(
+            0x30,
+            &[
+                tlv(0xa0, &sha256),
+                tlv(0xa1, &mgf),
+                tlv(0xa2, &[0x02, 0x01, 0x20]),
+            ]
+            .concat(),
+        )
+    };
+    let alg = |p: Vec<u8>| spki::AlgorithmIdentifierOwned {
+        oid: oid::RSASSA_PSS,
+        parameters: Some(der::Decode::from_der(&p).unwrap()),
+    };
+    let key = &rsa_pki().inter.cert;
+    let sig = [0u8; 256];
+    assert!(matches!(
+        crate::verify_sig::verify_signature(key, &alg(params(&sha384)), b"message", &sig),
+        Err(SigProblem::UnsupportedParameters(_))
+    ));
+    // Matching MGF1 hash: parameters accepted, the (zero) signature is just wrong.
+    assert_eq!(
+        crate::verify_sig::verify_signature(key, &alg(params(&sha256)), b"message", &sig),
+        Err(SigProblem::BadSignature)
+    );
+    // An ECDSA key cannot verify RSASSA-PSS.
+    assert_eq!(
+        crate::verify_sig::verify_signature(
+            &pki().leaf.cert,
+            &alg(params(&sha256)),
+            b"message",
+            &sig
+        ),
+        Err(SigProblem::KeyMismatch)
+    );
+}
+
 #[test]
 fn problem_codes_and_messages_are_stable() {
     let p = PathProblem::Expired {
@@ -659,7 +766,10 @@ fn problem_codes_and_messages_are_stable() {
         not_after: datetime!(2022-01-01 0:00 UTC),
     };
     assert_eq!(p.code(), "CERT_EXPIRED");
-    assert!(p.to_string().contains("expired"));
+    assert_eq!(
+        p.to_string(),
+        "certificate #0 expired on 2022-01-01T00:00:00Z"
+    );
     assert_eq!(PathProblem::LeafKeyUsage.code(), "KEY_USAGE");
     assert_eq!(PathProblem::LeafKeyUsage.index(), None);
     assert_eq!(PathStatus::NoAnchor.codes(), vec!["UNTRUSTED_ROOT"]);
@@ -1003,15 +1113,17 @@ keyUsage = critical,digitalSignature,nonRepudiation
         assert_eq!(report.status, PathStatus::Valid);
         assert_eq!(report.notes, vec![PathNote::Sha1Accepted { index: 0 }]);
         // Allowing SHA-1 does not accept a SHA-1 signature that does not verify.
-        let report = check(s, &s.sha1, &[], &policy);
-        assert!(report.status.is_valid());
-        let report = build_and_validate(
-            &s.sha1,
-            &[],
-            &TrustStore::from_certs([pki().root.cert.clone()]),
-            &policy,
+        let mut der = s.sha1.der().to_vec();
+        *der.last_mut().unwrap() ^= 1;
+        let bent = Cert::from_der(&der).unwrap();
+        assert_eq!(
+            check_cert_signature(&bent, &s.root),
+            Err(SigProblem::BadSignature)
         );
-        assert_eq!(report.status, PathStatus::NoAnchor);
+        assert_eq!(
+            check(s, &bent, &[], &policy).status.codes(),
+            vec!["BAD_CERT_SIGNATURE"]
+        );
     }
 
     #[test]

@@ -71,8 +71,10 @@ pub enum SigProblem {
     /// The signature does not verify with the issuer's key.
     #[error("the signature does not verify with the issuer's public key")]
     BadSignature,
-    /// A weak hash. SHA-1 is reported this way only after the signature verified (so a policy
-    /// may accept it); MD2/MD5 are never verified.
+    /// A weak hash. From [`verify_cert_signature`], SHA-1 is reported only after the signature
+    /// verified (so a policy may accept it). From [`verify_signature`] / [`check_cert_signature`]
+    /// it means the signature could not be verified at all (MD2, MD5, SHA-1 with P-384 or
+    /// RSASSA-PSS), so no policy can accept it; a verified SHA-1 signature is an `Ok`.
     #[error("weak signature algorithm ({0})")]
     WeakAlgorithm(SigHash),
     /// An RSA key below the minimum. From [`verify_signature`] this means the key is too small
