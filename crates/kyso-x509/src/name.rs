@@ -52,3 +52,11 @@ fn normalise(name: &Name) -> Normalised {
 pub(crate) fn names_match(a: &Name, b: &Name) -> bool {
     a == b || normalise(a) == normalise(b)
 }
+
+/// Whether `name` lies in the subtree rooted at `base` (its RDNs start with `base`'s,
+/// compared as in [`names_match`]).
+pub(crate) fn name_within(name: &Name, base: &Name) -> bool {
+    let (n, b) = (normalise(name), normalise(base));
+    n.get(..b.len())
+        .is_some_and(|prefix| prefix == b.as_slice())
+}

@@ -10,11 +10,14 @@ use std::path::Path;
 
 use const_oid::ObjectIdentifier;
 use time::OffsetDateTime;
-use x509_cert::ext::pkix::BasicConstraints;
+use x509_cert::ext::pkix::constraints::name::GeneralSubtree;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{BasicConstraints, NameConstraints};
+use x509_cert::name::Name;
 use x509_cert::Version;
 
 use crate::cert::{Cert, KeyKind};
-use crate::name::names_match;
+use crate::name::{name_within, names_match};
 use crate::oid;
 use crate::verify_sig::{check_cert_signature, SigHash, SigProblem};
 use crate::{Error, Result};
@@ -148,7 +151,13 @@ pub enum PathProblem {
         index: usize,
         oid: ObjectIdentifier,
     },
-    /// A feature kyso does not check (e.g. a critical nameConstraints).
+    /// The subject of the certificate at `index` is outside the directory-name subtrees the
+    /// CA at `constrained_by` permits (or inside one it excludes).
+    NameConstraints {
+        index: usize,
+        constrained_by: usize,
+    },
+    /// A feature kyso does not check (e.g. a critical nameConstraints on DNS names).
     Unsupported {
         index: usize,
         feature: String,
@@ -181,6 +190,7 @@ impl PathProblem {
             PathProblem::PathTooLong { .. } => "PATH_TOO_LONG",
             PathProblem::IssuerKeyUsage { .. } | PathProblem::LeafKeyUsage => "KEY_USAGE",
             PathProblem::UnknownCriticalExtension { .. } => "UNKNOWN_CRITICAL_EXTENSION",
+            PathProblem::NameConstraints { .. } => "NAME_CONSTRAINTS",
             PathProblem::Unsupported { .. } => "UNSUPPORTED_FEATURE",
             PathProblem::WeakAlgorithm { .. } => "WEAK_ALGORITHM",
             PathProblem::WeakKey { .. } => "WEAK_KEY",
@@ -198,6 +208,7 @@ impl PathProblem {
             | PathProblem::PathTooLong { index, .. }
             | PathProblem::IssuerKeyUsage { index }
             | PathProblem::UnknownCriticalExtension { index, .. }
+            | PathProblem::NameConstraints { index, .. }
             | PathProblem::Unsupported { index, .. }
             | PathProblem::WeakAlgorithm { index, .. }
             | PathProblem::WeakKey { index, .. }
@@ -249,6 +260,14 @@ impl std::fmt::Display for PathProblem {
                     "certificate #{index} has an unknown critical extension {oid}"
                 )
             }
+            PathProblem::NameConstraints {
+                index,
+                constrained_by,
+            } => write!(
+                f,
+                "certificate #{index}'s subject is outside the names certificate \
+                 #{constrained_by} may certify"
+            ),
             PathProblem::Unsupported { index, feature } => {
                 write!(
                     f,
@@ -512,6 +531,65 @@ const KNOWN_EXTENSIONS: [ObjectIdentifier; 13] = [
     oid::EXT_POLICY_MAPPINGS,
 ];
 
+/// nameConstraints of the CA at `index` (RFC 5280 §4.2.1.10), directoryName subtrees only:
+/// every certificate below it (self-issued intermediates excepted) must have its subject in a
+/// permitted subtree, when there are any, and in no excluded one. Other name forms cannot be
+/// checked and are reported as unsupported when the extension is critical.
+fn check_name_constraints(chain: &[&Cert], index: usize, problems: &mut Vec<PathProblem>) {
+    let Some(ca) = chain.get(index) else { return };
+    let (critical, nc) = match ca
+        .inner()
+        .tbs_certificate()
+        .get_extension::<NameConstraints>()
+    {
+        Ok(Some((critical, nc))) => (critical, nc),
+        Ok(None) => return,
+        Err(_) => {
+            problems.push(PathProblem::Unsupported {
+                index,
+                feature: "nameConstraints (undecodable)".into(),
+            });
+            return;
+        }
+    };
+    let directory = |subtrees: &Option<Vec<GeneralSubtree>>| -> (Vec<Name>, bool) {
+        let mut names = Vec::new();
+        let mut other_forms = false;
+        for subtree in subtrees.iter().flatten() {
+            match &subtree.base {
+                GeneralName::DirectoryName(n) => names.push(n.clone()),
+                _ => other_forms = true,
+            }
+        }
+        (names, other_forms)
+    };
+    let (permitted, other_permitted) = directory(&nc.permitted_subtrees);
+    let (excluded, other_excluded) = directory(&nc.excluded_subtrees);
+    if critical && (other_permitted || other_excluded) {
+        problems.push(PathProblem::Unsupported {
+            index,
+            feature: "nameConstraints on names other than directory names".into(),
+        });
+    }
+    for (below, cert) in chain.iter().enumerate().take(index) {
+        if below > 0 && cert.is_self_issued() {
+            continue;
+        }
+        let subject = cert.inner().tbs_certificate().subject();
+        if subject.is_empty() {
+            continue;
+        }
+        let allowed = permitted.is_empty() || permitted.iter().any(|b| name_within(subject, b));
+        let barred = excluded.iter().any(|b| name_within(subject, b));
+        if !allowed || barred {
+            problems.push(PathProblem::NameConstraints {
+                index: below,
+                constrained_by: index,
+            });
+        }
+    }
+}
+
 /// RFC 5280 §6.1 checks on a complete path (signer first, anchor last).
 fn validate(chain: &[&Cert], policy: &PathPolicy) -> (Vec<PathProblem>, Vec<PathNote>) {
     let mut problems = Vec::new();
@@ -540,20 +618,20 @@ fn validate(chain: &[&Cert], policy: &PathPolicy) -> (Vec<PathProblem>, Vec<Path
             .map(|e| e.as_slice())
             .unwrap_or_default()
         {
-            if !ext.critical || KNOWN_EXTENSIONS.contains(&ext.extn_id) {
+            if !ext.critical
+                || KNOWN_EXTENSIONS.contains(&ext.extn_id)
+                || ext.extn_id == oid::EXT_NAME_CONSTRAINTS
+            {
                 continue;
             }
-            if ext.extn_id == oid::EXT_NAME_CONSTRAINTS {
-                problems.push(PathProblem::Unsupported {
-                    index,
-                    feature: "nameConstraints".into(),
-                });
-            } else {
-                problems.push(PathProblem::UnknownCriticalExtension {
-                    index,
-                    oid: ext.extn_id,
-                });
-            }
+            problems.push(PathProblem::UnknownCriticalExtension {
+                index,
+                oid: ext.extn_id,
+            });
+        }
+
+        if index > 0 {
+            check_name_constraints(chain, index, &mut problems);
         }
 
         // Key size.

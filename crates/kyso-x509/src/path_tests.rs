@@ -652,6 +652,84 @@ impl DerLen for x509_cert::TbsCertificate {
     }
 }
 
+#[test]
+fn directory_name_constraints_are_enforced() {
+    let p = pki();
+    let mut params = ca_params("Constrained CA", None);
+    let mut base = DistinguishedName::new();
+    base.push(DnType::CountryName, "VN");
+    base.push(DnType::OrganizationName, "Ban Cơ yếu Chính phủ");
+    params.name_constraints = Some(rcgen::NameConstraints {
+        permitted_subtrees: vec![rcgen::GeneralSubtree::DirectoryName(base)],
+        excluded_subtrees: Vec::new(),
+    });
+    let ca = issue(params, ec256(), &p.root);
+    assert!(ca.cert.has_extension(oid::EXT_NAME_CONSTRAINTS));
+    let inside = issue(leaf_params("Inside the subtree"), ec256(), &ca);
+    let report = run(&inside.cert, &[ca.cert.clone()], &p.root, AT);
+    assert_eq!(report.status, PathStatus::Valid);
+
+    let mut outside = leaf_params("Outside");
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CountryName, "VN");
+    dn.push(DnType::OrganizationName, "UBND tỉnh Ninh Bình");
+    dn.push(DnType::CommonName, "Outside the subtree");
+    outside.distinguished_name = dn;
+    let outside = issue(outside, ec256(), &ca);
+    let report = run(&outside.cert, &[ca.cert.clone()], &p.root, AT);
+    assert_eq!(
+        problems(&report),
+        vec![PathProblem::NameConstraints {
+            index: 0,
+            constrained_by: 1
+        }]
+    );
+    assert_eq!(report.status.codes(), vec!["NAME_CONSTRAINTS"]);
+
+    // DNS-name constraints cannot be checked here: reported, not ignored.
+    let mut params = ca_params("DNS-constrained CA", None);
+    params.name_constraints = Some(rcgen::NameConstraints {
+        permitted_subtrees: vec![rcgen::GeneralSubtree::DnsName("gov.vn".into())],
+        excluded_subtrees: Vec::new(),
+    });
+    let ca = issue(params, ec256(), &p.root);
+    let leaf = issue(leaf_params("Under a DNS constraint"), ec256(), &ca);
+    let report = run(&leaf.cert, &[ca.cert.clone()], &p.root, AT);
+    assert_eq!(report.status.codes(), vec!["UNSUPPORTED_FEATURE"]);
+}
+
+#[test]
+fn many_same_name_candidates_are_capped() {
+    let p = pki();
+    // Three levels of seven look-alike CAs, none really signed by the level above:
+    // 343 complete paths, all failing. The search stops at the cap and reports a failure.
+    let level = |name: &str, issuer_name: &str| -> Vec<Cert> {
+        (0..7)
+            .map(|_| {
+                let (issuer_params, issuer_key) = (ca_params(issuer_name, None), ec256());
+                let key = ec256();
+                let mut params = ca_params(name, None);
+                params.use_authority_key_identifier_extension = false;
+                let der = params
+                    .signed_by(&key, &Issuer::from_params(&issuer_params, &issuer_key))
+                    .unwrap();
+                Cert::from_der(der.der()).unwrap()
+            })
+            .collect()
+    };
+    let mut pool = level("Look-alike A", "Look-alike B");
+    pool.extend(level("Look-alike B", "Look-alike C"));
+    pool.extend(level("Look-alike C", "RootCA chuyên dùng Chính phủ (test)"));
+    let (a_params, a_key) = (ca_params("Look-alike A", None), ec256());
+    let der = leaf_params("Signer among look-alikes")
+        .signed_by(&ec256(), &Issuer::from_params(&a_params, &a_key))
+        .unwrap();
+    let leaf = Cert::from_der(der.der()).unwrap();
+    let report = run(&leaf, &pool, &p.root, AT);
+    assert_eq!(report.status.codes(), vec!["BAD_CERT_SIGNATURE"]);
+    assert_eq!(report.chain.len(), 5);
+}
+
 /// Replace every occurrence of `from` by `to` (same length) in a DER copy.
 fn bend(der: &[u8], from: &[u8], to: &[u8]) -> Cert {
     let mut out = der.to_vec();
