@@ -258,6 +258,7 @@ fn run(
 /// The RSA key size, refusing non-RSA keys and keys aws-lc-rs cannot verify with.
 fn rsa_bits(kind: KeyKind) -> Result<usize, SigProblem> {
     match kind {
+        KeyKind::Rsa { bits: 0 } => Err(SigProblem::Malformed("RSA public key".into())),
         KeyKind::Rsa { bits } if bits > 8192 => Err(SigProblem::KeyMismatch),
         KeyKind::Rsa { bits } if bits < 1024 => Err(SigProblem::WeakKey { bits }),
         KeyKind::Rsa { bits } => Ok(bits),
