@@ -2,6 +2,7 @@
 
 use der::{Decode, Encode, Tag, Tagged};
 use time::OffsetDateTime;
+use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
 use x509_cert::Certificate;
 
@@ -245,6 +246,150 @@ impl Cert {
     pub fn is_self_issued(&self) -> bool {
         self.cert.tbs_certificate().subject() == self.cert.tbs_certificate().issuer()
     }
+
+    /// The exact DER of the tbsCertificate (the signed bytes), sliced from the original
+    /// encoding rather than re-encoded.
+    pub fn tbs_der(&self) -> Option<&[u8]> {
+        let (outer_header, _) = tlv_lengths(&self.der)?;
+        let inner = self.der.get(outer_header..)?;
+        let (h, len) = tlv_lengths(inner)?;
+        inner.get(..h.checked_add(len)?)
+    }
+
+    /// The authorityKeyIdentifier's keyIdentifier, when present.
+    pub fn authority_key_id(&self) -> Option<Vec<u8>> {
+        match self
+            .cert
+            .tbs_certificate()
+            .get_extension::<x509_cert::ext::pkix::AuthorityKeyIdentifier>()
+        {
+            Ok(Some((_, aki))) => aki.key_identifier.map(|k| k.as_bytes().to_vec()),
+            _ => None,
+        }
+    }
+
+    fn aia_urls(&self, method: const_oid::ObjectIdentifier) -> Vec<String> {
+        match self
+            .cert
+            .tbs_certificate()
+            .get_extension::<x509_cert::ext::pkix::AuthorityInfoAccessSyntax>()
+        {
+            Ok(Some((_, aia))) => aia
+                .0
+                .iter()
+                .filter(|ad| ad.access_method == method)
+                .filter_map(|ad| match &ad.access_location {
+                    GeneralName::UniformResourceIdentifier(uri) => Some(uri.to_string()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// OCSP responder URLs from authorityInfoAccess.
+    pub fn aia_ocsp_urls(&self) -> Vec<String> {
+        self.aia_urls(oid::AD_OCSP)
+    }
+
+    /// Issuer certificate URLs (caIssuers) from authorityInfoAccess.
+    pub fn aia_ca_issuers_urls(&self) -> Vec<String> {
+        self.aia_urls(oid::AD_CA_ISSUERS)
+    }
+
+    /// The URIs in the CRL distribution points (full names only).
+    pub fn crl_distribution_points(&self) -> Vec<String> {
+        use x509_cert::ext::pkix::name::DistributionPointName;
+        match self
+            .cert
+            .tbs_certificate()
+            .get_extension::<x509_cert::ext::pkix::CrlDistributionPoints>()
+        {
+            Ok(Some((_, dps))) => dps
+                .0
+                .iter()
+                .filter_map(|dp| match &dp.distribution_point {
+                    Some(DistributionPointName::FullName(names)) => Some(names),
+                    _ => None,
+                })
+                .flatten()
+                .filter_map(|gn| match gn {
+                    GeneralName::UniformResourceIdentifier(uri) => Some(uri.to_string()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The extendedKeyUsage purposes (empty when the extension is absent).
+    pub fn extended_key_usage(&self) -> Vec<const_oid::ObjectIdentifier> {
+        match self
+            .cert
+            .tbs_certificate()
+            .get_extension::<x509_cert::ext::pkix::ExtendedKeyUsage>()
+        {
+            Ok(Some((_, eku))) => eku.0,
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether the certificate carries id-pkix-ocsp-nocheck (an OCSP responder's certificate).
+    pub fn has_ocsp_nocheck(&self) -> bool {
+        self.has_extension(oid::EXT_OCSP_NOCHECK)
+    }
+
+    /// Whether an extension with this OID is present.
+    pub fn has_extension(&self, wanted: const_oid::ObjectIdentifier) -> bool {
+        self.cert
+            .tbs_certificate()
+            .extensions()
+            .is_some_and(|exts| exts.iter().any(|e| e.extn_id == wanted))
+    }
+
+    /// The RSA modulus size in bits, for RSA keys.
+    pub fn rsa_modulus_bits(&self) -> Option<usize> {
+        match self.key_kind() {
+            KeyKind::Rsa { bits } if bits > 0 => Some(bits),
+            _ => None,
+        }
+    }
+
+    /// SHA-256 of the DER (the certificate's fingerprint).
+    pub fn sha256_fingerprint(&self) -> [u8; 32] {
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &self.der);
+        <[u8; 32]>::try_from(d.as_ref()).unwrap_or([0; 32])
+    }
+
+    /// The SHA-256 fingerprint in upper-case hex.
+    pub fn sha256_fingerprint_hex(&self) -> String {
+        self.sha256_fingerprint()
+            .iter()
+            .map(|x| format!("{x:02X}"))
+            .collect()
+    }
+}
+
+/// Header length and content length of the DER TLV at the start of `b` (definite lengths
+/// only, low tag numbers only).
+fn tlv_lengths(b: &[u8]) -> Option<(usize, usize)> {
+    let tag = *b.first()?;
+    if tag & 0x1f == 0x1f {
+        return None;
+    }
+    let first = *b.get(1)?;
+    if first < 0x80 {
+        return Some((2, usize::from(first)));
+    }
+    let n = usize::from(first & 0x7f);
+    if n == 0 || n > 4 {
+        return None;
+    }
+    let mut len = 0usize;
+    for byte in b.get(2..2 + n)? {
+        len = (len << 8) | usize::from(*byte);
+    }
+    Some((2 + n, len))
 }
 
 fn to_offset(t: x509_cert::time::Time) -> OffsetDateTime {

@@ -1,9 +1,16 @@
 #![doc = include_str!("../README.md")]
 
 mod cert;
+mod name;
 pub mod oid;
+pub mod path;
+pub mod verify_sig;
 
 pub use cert::{Cert, KeyKind, KeyUsageFlags};
+pub use path::{
+    build_and_validate, PathNote, PathPolicy, PathProblem, PathReport, PathStatus, TrustStore,
+};
+pub use verify_sig::{verify_cert_signature, SigHash, SigInfo, SigProblem};
 
 /// What went wrong with a certificate.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -18,6 +25,9 @@ pub enum Error {
     /// A PEM input held no certificate.
     #[error("no certificate found in PEM input")]
     NoCertificate,
+    /// A file could not be read.
+    #[error("cannot read {path}: {message}")]
+    Io { path: String, message: String },
 }
 
 impl From<der::Error> for Error {
