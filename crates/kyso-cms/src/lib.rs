@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod algorithm;
+pub mod ber;
 pub mod ess;
 pub mod signed_data;
 pub mod signer;
