@@ -5,6 +5,7 @@ pub mod ber;
 pub mod ess;
 pub mod signed_data;
 pub mod signer;
+pub mod verify;
 
 pub use algorithm::{DigestAlgorithm, SignatureAlgorithm};
 pub use signed_data::{SignedAttributes, SignedDataBuilder};
