@@ -156,8 +156,11 @@ pub struct ParsedSignedData {
     pub skipped_certs: usize,
     /// eContentType of the encapsulated content.
     pub econtent_type: ObjectIdentifier,
-    /// True when there is no eContent (detached, as PAdES requires).
+    /// True when there is no eContent (detached, as PAdES requires of signatures).
     pub detached: bool,
+    /// The eContent OCTET STRING's contents when encapsulated (e.g. the TSTInfo of a
+    /// timestamp token).
+    pub econtent: Option<Vec<u8>>,
     /// How many SignerInfos there are (PAdES expects exactly one; the first is used).
     pub signer_count: usize,
     pub signer_id: SignerId,
@@ -214,6 +217,15 @@ pub fn parse_signed_data(der: &[u8]) -> Result<ParsedSignedData> {
     let eci = children(eci.content, 2)?;
     let econtent_type = oid_of(eci.first().ok_or_else(|| asn1("eContentType missing"))?)?;
     let detached = eci.get(1).is_none();
+    let econtent = match eci.get(1) {
+        None => None,
+        Some(e) => {
+            expect(Some(e), 0xa0, "eContent is not [0] EXPLICIT")?;
+            let (os, _) = tlv(e.content)?;
+            expect(Some(&os), 0x04, "eContent is not an OCTET STRING")?;
+            Some(os.content.to_vec())
+        }
+    };
 
     let mut certificates = Vec::new();
     let mut skipped_certs = 0;
@@ -291,6 +303,7 @@ pub fn parse_signed_data(der: &[u8]) -> Result<ParsedSignedData> {
         skipped_certs,
         econtent_type,
         detached,
+        econtent,
         signer_count,
         signer_id,
         signer_cert,
@@ -495,6 +508,20 @@ fn ess_cert(v: &Tlv<'_>, v2: bool) -> Result<Option<EssCertRef>> {
     }))
 }
 
+/// The messageImprint (hash algorithm OID, hashed message) of a DER TSTInfo (RFC 3161).
+pub fn tst_message_imprint(tst_info: &[u8]) -> Result<(ObjectIdentifier, Vec<u8>)> {
+    let (t, _) = tlv(tst_info)?;
+    expect(Some(&t), 0x30, "TSTInfo is not a SEQUENCE")?;
+    let parts = children(t.content, 16)?;
+    let mi = parts.get(2).ok_or_else(|| asn1("messageImprint missing"))?;
+    expect(Some(mi), 0x30, "messageImprint is not a SEQUENCE")?;
+    let mi = children(mi.content, 2)?;
+    let (alg, _) = alg_id(mi.first().ok_or_else(|| asn1("hashAlgorithm missing"))?)?;
+    let h = mi.get(1).ok_or_else(|| asn1("hashedMessage missing"))?;
+    expect(Some(h), 0x04, "hashedMessage is not an OCTET STRING")?;
+    Ok((alg, h.content.to_vec()))
+}
+
 /// Same Name (decoded comparison).
 fn same_name(der: &[u8], name: &Name) -> bool {
     match Name::from_der(der) {
@@ -539,7 +566,6 @@ pub mod codes {
     pub const WEAK_ALGORITHM: &str = "WEAK_ALGORITHM";
     pub const UNSUPPORTED_ALGORITHM: &str = "UNSUPPORTED_ALGORITHM";
     pub const MULTIPLE_SIGNERS: &str = "MULTIPLE_SIGNERS";
-    pub const NOT_DETACHED: &str = "NOT_DETACHED";
     pub const SIGNING_TIME_PRESENT: &str = "SIGNING_TIME_PRESENT";
     pub const NO_SIGNED_ATTRS: &str = "NO_SIGNED_ATTRS";
     pub const ODD_ATTRIBUTES: &str = "ODD_ATTRIBUTES";
@@ -643,13 +669,6 @@ pub fn verify_signer(
             ),
         );
     }
-    if !parsed.detached {
-        r.push(
-            NOT_DETACHED,
-            Status::Fail,
-            "the SignedData encapsulates content; a PDF signature must be detached",
-        );
-    }
     // Algorithms.
     let weak = is_sha1(&parsed.digest_oid) || is_sha1(&parsed.signature_oid);
     let alg = match (parsed.digest, parsed.signature_algorithm) {
@@ -698,7 +717,12 @@ pub fn verify_signer(
             "the signer's certificate is not in the signature",
         ),
     }
-    let content_digest = alg.map(|(d, _)| content_digest_of(d));
+    // Encapsulated content (a timestamp token's TSTInfo) is what is signed; otherwise the
+    // detached content the caller hashes.
+    let content_digest = alg.map(|(d, _)| match &parsed.econtent {
+        Some(e) => d.digest(e),
+        None => content_digest_of(d),
+    });
 
     let Some(attrs) = &parsed.signed_attrs else {
         // Legacy: the signature is over the content itself.
@@ -732,8 +756,8 @@ pub fn verify_signer(
         r.push(ODD_ATTRIBUTES, Status::Warn, attrs.oddities.join("; "));
     }
     match attrs.content_type {
-        Some(ct) if ct == ID_DATA && parsed.econtent_type == ID_DATA => {
-            r.push(BAD_CONTENT_TYPE, Status::Pass, "id-data")
+        Some(ct) if ct == parsed.econtent_type && (ct == ID_DATA || !parsed.detached) => {
+            r.push(BAD_CONTENT_TYPE, Status::Pass, ct.to_string())
         }
         Some(ct) => r.push(
             BAD_CONTENT_TYPE,
