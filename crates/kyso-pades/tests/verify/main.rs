@@ -586,3 +586,67 @@ fn a_signature_made_by_pyhanko_verifies_intact() {
         assert_eq!(one(&reports).failure_codes(), vec![cms::DIGEST_MISMATCH]);
     }
 }
+
+/// A tiny deterministic generator (no dependency needed).
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn random_damage_to_the_signature_update_never_panics_nor_verifies() {
+    let fx = Fixture::new();
+    let out = fx.signed(&test_signer("Nguyễn Văn An", false));
+    let original = std::fs::read(&out).unwrap();
+    let update_start = classic_pdf().len();
+    let contents = rfind(&original, b"/Contents <").unwrap();
+    let [_, gap_start, gap_end, _] = byte_range_of(one(&verify_integrity_file(&out).unwrap()));
+    let mut rng = XorShift(0x6b79_736f_2026);
+    let p = fx.path("damaged.pdf");
+    let mut verified = 0;
+    for _ in 0..300 {
+        let mut bytes = original.clone();
+        let mut damaged = Vec::new();
+        for _ in 0..1 + rng.next() % 3 {
+            // Mostly inside the signature dictionary and its /Contents, sometimes anywhere
+            // in the update.
+            let span = if rng.next() % 2 == 0 {
+                (contents, contents + 600)
+            } else {
+                (update_start, original.len())
+            };
+            let at = span.0 + (rng.next() as usize) % (span.1 - span.0);
+            let replacement = b"0<>[]/ 9A(\n"[(rng.next() % 11) as usize];
+            bytes[at] = replacement;
+            damaged.push(at);
+        }
+        if bytes == original {
+            continue;
+        }
+        std::fs::write(&p, &bytes).unwrap();
+        // Opening may fail (damaged xref); it must not panic, and nothing damaged in the
+        // signed bytes may verify.
+        if let Ok(reports) = verify_integrity_file(&p) {
+            for r in &reports {
+                if r.is_intact() {
+                    verified += 1;
+                    assert!(
+                        damaged
+                            .iter()
+                            .all(|&d| (gap_start..gap_end).contains(&(d as u64))
+                                || bytes[d] == original[d]),
+                        "damage at {damaged:?} outside the unsigned gap still verified"
+                    );
+                }
+            }
+        }
+    }
+    // Only damage inside the unsigned gap (the zero padding of /Contents) can stay intact.
+    assert!(verified < 300);
+}
