@@ -650,3 +650,134 @@ fn random_damage_to_the_signature_update_never_panics_nor_verifies() {
     // Only damage inside the unsigned gap (the zero padding of /Contents) can stay intact.
     assert!(verified < 300);
 }
+
+/// The classic PDF plus an incremental update with a document timestamp field whose
+/// `/Contents` is a zero placeholder; returns the bytes and the byte range.
+fn pdf_with_doc_timestamp_placeholder() -> (Vec<u8>, [u64; 4]) {
+    let mut out = classic_pdf();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let prev: u64 = text
+        .rsplit("startxref\n")
+        .next()
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let o6 = out.len();
+    out.extend_from_slice(
+        b"6 0 obj\n<< /Type /DocTimeStamp /Filter /Adobe.PPKLite /SubFilter /ETSI.RFC3161 \
+          /ByteRange [0 0000000000 0000000000 0000000000] /Contents <",
+    );
+    let gap_start = out.len() - 1;
+    out.extend(std::iter::repeat_n(b'0', 2 * 8192));
+    out.push(b'>');
+    let gap_end = out.len();
+    out.extend_from_slice(b" >>\nendobj\n");
+    let o7 = out.len();
+    out.extend_from_slice(
+        b"7 0 obj\n<< /FT /Sig /T (Dau thoi gian) /V 6 0 R /Type /Annot /Subtype /Widget \
+          /Rect [0 0 0 0] /P 4 0 R /F 132 >>\nendobj\n",
+    );
+    let o1 = out.len();
+    out.extend_from_slice(
+        b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [7 0 R] /SigFlags 3 >> >>\nendobj\n",
+    );
+    let xref = out.len();
+    out.extend_from_slice(
+        format!(
+            "xref\n0 2\n0000000000 65535 f \n{o1:010} 00000 n \n6 2\n{o6:010} 00000 n \n{o7:010} 00000 n \n\
+             trailer\n<< /Size 8 /Root 1 0 R /Prev {prev} >>\nstartxref\n{xref}\n%%EOF\n"
+        )
+        .as_bytes(),
+    );
+    let br = [
+        0,
+        gap_start as u64,
+        gap_end as u64,
+        (out.len() - gap_end) as u64,
+    ];
+    let text = format!("[{} {} {} {}", br[0], br[1], br[2], br[3]);
+    let at = find(&out, b"/ByteRange [").unwrap() + b"/ByteRange ".len();
+    let close = at + find(&out[at..], b"]").unwrap();
+    out[at..close].fill(b' ');
+    out[at..at + text.len()].copy_from_slice(text.as_bytes());
+    (out, br)
+}
+
+#[test]
+fn a_document_timestamp_from_an_openssl_tsa_verifies_and_detects_edits() {
+    if !have("openssl", "version") {
+        eprintln!("openssl not installed: skipped");
+        return;
+    }
+    let fx = Fixture::new();
+    let d = &fx.dir;
+    run(Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-subj", "/CN=Test TSA", "-days", "30"])
+        .args(["-addext", "extendedKeyUsage=critical,timeStamping"])
+        .args(["-addext", "keyUsage=critical,digitalSignature"])
+        .arg("-keyout")
+        .arg(d.join("tsa.key"))
+        .arg("-out")
+        .arg(d.join("tsa.pem")));
+    write(d, "serial", b"01\n");
+    let cnf = format!(
+        "[ tsa ]\ndefault_tsa = t\n[ t ]\nserial = {0}/serial\nsigner_cert = {0}/tsa.pem\n\
+         signer_key = {0}/tsa.key\nsigner_digest = sha256\ndefault_policy = 1.2.3.4.1\n\
+         digests = sha256\naccuracy = secs:1\ness_cert_id_alg = sha256\n",
+        d.display()
+    );
+    let cnf = write(d, "tsa.cnf", cnf.as_bytes());
+
+    let (mut pdf, br) = pdf_with_doc_timestamp_placeholder();
+    let src = kyso_pdf::MemSource::new(pdf.clone());
+    let digest = kyso_pades::verify::digest_byte_range(&src, br, DigestAlgorithm::Sha256).unwrap();
+    let hex_digest: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    run(Command::new("openssl")
+        .args([
+            "ts",
+            "-query",
+            "-sha256",
+            "-cert",
+            "-digest",
+            &hex_digest,
+            "-out",
+        ])
+        .arg(d.join("req.tsq")));
+    run(Command::new("openssl")
+        .args(["ts", "-reply", "-token_out", "-config"])
+        .arg(&cnf)
+        .arg("-queryfile")
+        .arg(d.join("req.tsq"))
+        .arg("-out")
+        .arg(d.join("token.der")));
+    let token = std::fs::read(d.join("token.der")).unwrap();
+    let h = hex(&token);
+    let open = br[1] as usize + 1;
+    pdf[open..open + h.len()].copy_from_slice(&h);
+
+    let reports = fx.verify_bytes("ts.pdf", &pdf);
+    let r = one(&reports);
+    assert_eq!(r.signature.kind, SignatureKind::DocTimeStamp);
+    assert_eq!(r.signature.field_name, "Dau thoi gian");
+    assert_intact(r);
+    assert!(r.byte_range.covers_whole_file);
+
+    let at = find(&pdf, b"(Hello)").unwrap() + 1;
+    pdf[at] = b'J';
+    let reports = fx.verify_bytes("ts-edited.pdf", &pdf);
+    assert_eq!(
+        one(&reports).failure_codes(),
+        vec![codes::TIMESTAMP_IMPRINT_MISMATCH]
+    );
+}
