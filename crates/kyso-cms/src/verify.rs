@@ -1048,6 +1048,59 @@ mod tests {
     }
 
     #[test]
+    fn signature_algorithm_identifiers_map_back() {
+        use DigestAlgorithm::*;
+        for a in [
+            SignatureAlgorithm::RsaPkcs1(Sha256),
+            SignatureAlgorithm::RsaPkcs1(Sha512),
+            SignatureAlgorithm::RsaPss(Sha256),
+            SignatureAlgorithm::RsaPss(Sha384),
+            SignatureAlgorithm::Ecdsa(Sha384),
+        ] {
+            use der::Encode;
+            let der = a.identifier().unwrap().to_der().unwrap();
+            let (t, _) = tlv(&der).unwrap();
+            let (oid, params) = alg_id(&t).unwrap();
+            assert_eq!(map_signature_algorithm(oid, params, None), Some(a));
+        }
+        // rsaEncryption takes the hash from the digest algorithm.
+        assert_eq!(
+            map_signature_algorithm(oid::RSA_ENCRYPTION, None, Some(Sha384)),
+            Some(SignatureAlgorithm::RsaPkcs1(Sha384))
+        );
+        assert_eq!(
+            map_signature_algorithm(oid::SHA1_WITH_RSA, None, None),
+            None
+        );
+    }
+
+    #[test]
+    fn sha1_is_a_weak_algorithm() {
+        let content = b"x";
+        let (der, _) = signed(content, false);
+        let mut p = parse_signed_data(&der).unwrap();
+        p.digest_oid = oid::SHA1;
+        p.digest = None;
+        let r = verify_signer(&p, |d| d.digest(content));
+        assert!(r.failures().contains(&codes::WEAK_ALGORITHM));
+        assert!(!r.is_intact());
+    }
+
+    #[test]
+    fn a_signing_certificate_naming_another_certificate_is_a_mismatch() {
+        let content = b"x";
+        let (der, _) = signed(content, false);
+        let (other, _) = signer();
+        let mut p = parse_signed_data(&der).unwrap();
+        // Point the signer at a certificate the attribute does not name.
+        p.certificates.push(other);
+        p.signer_cert = Some(1);
+        let r = verify_signer(&p, |d| d.digest(content));
+        assert!(r.failures().contains(&codes::SIGNING_CERT_MISMATCH));
+        assert!(r.failures().contains(&codes::BAD_SIGNATURE));
+    }
+
+    #[test]
     fn garbage_is_an_error_not_a_panic() {
         for bad in [
             &[][..],

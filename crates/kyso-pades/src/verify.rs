@@ -419,7 +419,8 @@ pub struct IntegrityReport {
 }
 
 impl IntegrityReport {
-    /// Every failure code: byte range, PDF layer and CMS checks.
+    /// Every failure code: byte range, PDF layer and CMS checks (failed or skipped: a check
+    /// that could not run is not a pass).
     pub fn failure_codes(&self) -> Vec<&'static str> {
         let mut v: Vec<&'static str> = self
             .byte_range
@@ -446,8 +447,13 @@ impl IntegrityReport {
 /// signer checks with the streamed digest of the byte ranges.
 pub fn verify_integrity(src: Arc<dyn Source>) -> Result<Vec<IntegrityReport>> {
     let doc = Document::open(src, Limits::default())?;
-    let sigs = embedded_signatures(&doc)?;
-    Ok(sigs.into_iter().map(|s| check_one(&doc, s)).collect())
+    verify_document(&doc)
+}
+
+/// [`verify_integrity`] on a document already open.
+pub fn verify_document(doc: &Document) -> Result<Vec<IntegrityReport>> {
+    let sigs = embedded_signatures(doc)?;
+    Ok(sigs.into_iter().map(|s| check_one(doc, s)).collect())
 }
 
 /// [`verify_integrity`] on a file.
