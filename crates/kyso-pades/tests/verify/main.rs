@@ -781,3 +781,81 @@ fn a_document_timestamp_from_an_openssl_tsa_verifies_and_detects_edits() {
         vec![codes::TIMESTAMP_IMPRINT_MISMATCH]
     );
 }
+
+/// A PDF made of `bodies` (object i+1) with a classic cross-reference table.
+fn pdf_from(bodies: &[&str]) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, b) in bodies.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, b).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", bodies.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            bodies.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[test]
+fn nested_fields_inherit_the_field_type_and_cycles_are_cut() {
+    let pdf = pdf_from(&[
+        "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [3 0 R 6 0 R 7 0 R 8 0 R] >> >>",
+        "<< /Type /Pages /Kids [] /Count 0 >>",
+        // The parent carries /FT; the kid points back at its parent (a cycle).
+        "<< /T (Cha) /FT /Sig /Kids [4 0 R] >>",
+        "<< /T (Con) /Parent 3 0 R /V 5 0 R /Kids [3 0 R] >>",
+        "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached \
+         /ByteRange [0 10 20 30] /Contents <3080> /M (D:20261123093005+07'00') \
+         /Name (Nguyen Van An) /Location <FEFF0048> >>",
+        "<< /T (Text) /FT /Tx /V (hello) >>",
+        "<< /T (Unsigned) /FT /Sig >>",
+        "<< /T (Indirect) /FT /Sig /V 9 0 R >>",
+        "<< /Type /Sig /SubFilter /ETSI.CAdES.detached /ByteRange [0 1 2 3] /Contents 10 0 R >>",
+        "<3080>",
+    ]);
+    let doc = kyso_pdf::Document::open(
+        std::sync::Arc::new(kyso_pdf::MemSource::new(pdf.clone())),
+        kyso_pdf::Limits::default(),
+    )
+    .unwrap();
+    let sigs = kyso_pades::verify::embedded_signatures(&doc).unwrap();
+    assert_eq!(sigs.len(), 2, "{sigs:#?}");
+    let s = &sigs[0];
+    assert_eq!(s.field_name, "Cha.Con");
+    assert_eq!(s.sub_filter.as_deref(), Some("adbe.pkcs7.detached"));
+    assert_eq!(s.filter.as_deref(), Some("Adobe.PPKLite"));
+    assert_eq!(s.name.as_deref(), Some("Nguyen Van An"));
+    assert_eq!(s.location.as_deref(), Some("H"));
+    assert_eq!(s.m.as_deref(), Some("D:20261123093005+07'00'"));
+    assert_eq!(s.byte_range, Some([0, 10, 20, 30]));
+    assert_eq!(s.contents.as_deref(), Some(&[0x30, 0x80][..]));
+    let (a, b) = s.contents_span.unwrap();
+    assert_eq!(&pdf[a as usize..b as usize], b"<3080>");
+
+    // An indirect /Contents cannot be excluded by a byte range: not usable, not located.
+    let s = &sigs[1];
+    assert_eq!(s.field_name, "Indirect");
+    assert!(s.contents.is_none());
+    assert!(s.contents_span.is_none());
+    assert!(s.contents_span_problem.is_some());
+
+    let p = Fixture::new();
+    let reports = p.verify_bytes("fields.pdf", &pdf);
+    assert_eq!(reports.len(), 2);
+    assert!(reports.iter().all(|r| !r.is_intact()));
+    assert!(reports[0].failure_codes().contains(&codes::CMS_UNREADABLE));
+    assert!(reports[1]
+        .failure_codes()
+        .contains(&codes::CONTENTS_MISSING));
+}
