@@ -183,10 +183,19 @@ fn read_signature(
     v: &Object,
 ) -> Result<EmbeddedSignature> {
     let sig_ref = v.as_ref();
-    let d = match doc.resolve(v)? {
-        Object::Dict(d) => d,
-        Object::Stream(s) => s.dict,
-        _ => Dict::new(),
+    // A signature dictionary that cannot be read is reported on (no /Contents), not an error
+    // that would stop the other signatures from being checked.
+    let (d, unreadable) = match doc.resolve(v) {
+        Ok(Object::Dict(d)) => (d, None),
+        Ok(Object::Stream(s)) => (s.dict, None),
+        Ok(o) => (
+            Dict::new(),
+            Some(format!("/V is a {}, not a dictionary", o.kind())),
+        ),
+        Err(e) => (
+            Dict::new(),
+            Some(format!("the signature dictionary is unreadable: {e}")),
+        ),
     };
     let name_of = |k: &str| d.get_name(k).map(|n| n.as_str().into_owned());
     let sub_filter = name_of("SubFilter");
@@ -198,7 +207,7 @@ fn read_signature(
         SignatureKind::Signature
     };
     let byte_range_raw = match d.get("ByteRange") {
-        Some(o) => doc.resolve(o)?,
+        Some(o) => doc.resolve(o).unwrap_or(Object::Null),
         None => Object::Null,
     };
     let byte_range = byte_range_raw.as_array().and_then(|a| {
@@ -215,6 +224,7 @@ fn read_signature(
     });
     // /Contents must be a direct hex string: an indirect one cannot be excluded by a byte range.
     let (contents, contents_problem) = match d.get("Contents") {
+        None if unreadable.is_some() => (None, unreadable),
         None => (None, Some("missing".to_string())),
         Some(Object::String { bytes, .. }) if bytes.is_empty() => {
             (None, Some("an empty string".to_string()))

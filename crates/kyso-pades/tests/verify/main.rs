@@ -276,7 +276,7 @@ fn two_signatures_both_verify_and_the_first_covers_only_its_revision() {
     )
     .unwrap();
     let reports = verify_integrity_file(&twice).unwrap();
-    assert_eq!(reports.len(), 2);
+    assert_eq!(reports.len(), 3);
     for r in &reports {
         assert_intact(r);
     }
@@ -820,9 +820,12 @@ fn nested_fields_inherit_the_field_type_and_cycles_are_cut() {
          /Name (Nguyen Van An) /Location <FEFF0048> >>",
         "<< /T (Text) /FT /Tx /V (hello) >>",
         "<< /T (Unsigned) /FT /Sig >>",
-        "<< /T (Indirect) /FT /Sig /V 9 0 R >>",
+        "<< /T (Indirect) /FT /Sig /V 9 0 R /Kids [11 0 R] >>",
         "<< /Type /Sig /SubFilter /ETSI.CAdES.detached /ByteRange [0 1 2 3] /Contents 10 0 R >>",
         "<3080>",
+        // A kid whose signature value is a broken object.
+        "<< /T (Broken) /V 12 0 R >>",
+        "<< /Type /Sig /Contents <00 >>",
     ]);
     let doc = kyso_pdf::Document::open(
         std::sync::Arc::new(kyso_pdf::MemSource::new(pdf.clone())),
@@ -830,7 +833,13 @@ fn nested_fields_inherit_the_field_type_and_cycles_are_cut() {
     )
     .unwrap();
     let sigs = kyso_pades::verify::embedded_signatures(&doc).unwrap();
-    assert_eq!(sigs.len(), 2, "{sigs:#?}");
+    assert_eq!(sigs.len(), 3, "{sigs:#?}");
+    assert_eq!(sigs[2].field_name, "Indirect.Broken");
+    assert!(sigs[2]
+        .contents_problem
+        .as_deref()
+        .unwrap()
+        .contains("unreadable"));
     let s = &sigs[0];
     assert_eq!(s.field_name, "Cha.Con");
     assert_eq!(s.sub_filter.as_deref(), Some("adbe.pkcs7.detached"));
@@ -852,7 +861,7 @@ fn nested_fields_inherit_the_field_type_and_cycles_are_cut() {
 
     let p = Fixture::new();
     let reports = p.verify_bytes("fields.pdf", &pdf);
-    assert_eq!(reports.len(), 2);
+    assert_eq!(reports.len(), 3);
     assert!(reports.iter().all(|r| !r.is_intact()));
     assert!(reports[0].failure_codes().contains(&codes::CMS_UNREADABLE));
     assert!(reports[1]
