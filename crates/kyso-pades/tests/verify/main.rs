@@ -930,3 +930,66 @@ fn an_openssl_streamed_ber_signature_is_normalised_and_found_not_detached() {
         .warnings()
         .contains(&cms::SIGNING_TIME_PRESENT));
 }
+
+#[test]
+fn openssl_detached_signatures_with_and_without_signed_attributes_verify() {
+    if !have("openssl", "version") {
+        eprintln!("openssl not installed: skipped");
+        return;
+    }
+    let fx = Fixture::new();
+    let d = &fx.dir;
+    for (rsa, noattr) in [(true, false), (true, true), (false, true)] {
+        let signer = test_signer("Vũ Thị Giang", rsa);
+        let key = write(d, "key.pem", signer.key_pem.as_bytes());
+        let cert = write(d, "cert.pem", signer.cert_pem.as_bytes());
+        let (mut pdf, br) = pdf_with_placeholder(
+            "/Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached",
+        );
+        let mut content = pdf[..br[1] as usize].to_vec();
+        content.extend_from_slice(&pdf[br[2] as usize..]);
+        let content = write(d, "content.bin", &content);
+        let mut cmd = Command::new("openssl");
+        cmd.args([
+            "cms", "-sign", "-binary", "-md", "sha256", "-outform", "DER",
+        ]);
+        if noattr {
+            // Legacy PKCS#7: the signature is over the content itself.
+            cmd.arg("-noattr");
+        }
+        run(cmd
+            .arg("-in")
+            .arg(&content)
+            .arg("-signer")
+            .arg(&cert)
+            .arg("-inkey")
+            .arg(&key)
+            .arg("-out")
+            .arg(d.join("sig.der")));
+        let der = std::fs::read(d.join("sig.der")).unwrap();
+        let h = hex(&der);
+        let open = br[1] as usize + 1;
+        pdf[open..open + h.len()].copy_from_slice(&h);
+
+        let reports = fx.verify_bytes("openssl.pdf", &pdf);
+        let r = one(&reports);
+        assert_intact(r);
+        let parsed = r.cms.as_ref().unwrap();
+        assert_eq!(parsed.signed_attrs.is_none(), noattr);
+        let warnings = r.signer.as_ref().unwrap().warnings();
+        if noattr {
+            assert!(warnings.contains(&cms::NO_SIGNED_ATTRS), "{warnings:?}");
+        }
+
+        // Edited after signing: the legacy form fails on the signature itself.
+        let at = find(&pdf, b"(Hello)").unwrap() + 1;
+        pdf[at] = b'J';
+        let reports = fx.verify_bytes("openssl-edited.pdf", &pdf);
+        let expected = if noattr {
+            cms::BAD_SIGNATURE
+        } else {
+            cms::DIGEST_MISMATCH
+        };
+        assert_eq!(one(&reports).failure_codes(), vec![expected]);
+    }
+}
