@@ -1101,6 +1101,43 @@ mod tests {
     }
 
     #[test]
+    fn mutated_signatures_never_panic_and_normalising_is_idempotent() {
+        let content = b"z";
+        let (der, _) = signed(content, false);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3000 {
+            let mut m = der.clone();
+            for _ in 0..1 + next() % 4 {
+                let i = (next() as usize) % m.len();
+                m[i] = match next() % 4 {
+                    0 => 0x80,
+                    1 => 0x00,
+                    2 => m[i] ^ (1 << (next() % 8)),
+                    _ => next() as u8,
+                };
+            }
+            if next() % 8 == 0 {
+                m.truncate((next() as usize) % m.len());
+            }
+            let Ok(n) = crate::ber::normalize(&m, &crate::ber::BerLimits::default()) else {
+                continue;
+            };
+            let again = crate::ber::normalize(&n.der, &crate::ber::BerLimits::default()).unwrap();
+            assert!(!again.reencoded());
+            assert_eq!(&*again.der, &*n.der);
+            if let Ok(p) = parse_signed_data(&n.der) {
+                let _ = verify_signer(&p, |d| d.digest(content));
+            }
+        }
+    }
+
+    #[test]
     fn garbage_is_an_error_not_a_panic() {
         for bad in [
             &[][..],
