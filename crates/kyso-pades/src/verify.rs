@@ -294,7 +294,7 @@ fn locate_contents(
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ByteRangeCheck {
     pub problems: Vec<Problem>,
-    /// The byte range reaches the end of the file.
+    /// The byte range reaches the end of the file (or leaves out only its final line break).
     pub covers_whole_file: bool,
     /// The revision whose end the byte range reaches (0 = the original file, counting
     /// cross-reference sections from the oldest), when it ends at a revision end.
@@ -344,7 +344,7 @@ pub fn check_byte_range(sig: &EmbeddedSignature, doc: &Document) -> ByteRangeChe
                     ),
                 )),
             }
-            r.covers_whole_file = e == len;
+            r.covers_whole_file = e == len || only_eol_after(doc, e);
             r.revision = revision_ending_at(doc, e);
             if r.revision.is_none() {
                 r.problems.push(Problem::new(
@@ -361,6 +361,16 @@ pub fn check_byte_range(sig: &EmbeddedSignature, doc: &Document) -> ByteRangeChe
         )),
     }
     r
+}
+
+/// The file continues after `end` with one end-of-line only (a signer that left the last
+/// `%%EOF`'s line break out of the byte range).
+fn only_eol_after(doc: &Document, end: u64) -> bool {
+    let w = Window::new(doc.source().as_ref(), doc.limits());
+    let rest = doc.len().saturating_sub(end);
+    rest <= 2
+        && w.read(end, 2)
+            .is_ok_and(|t| matches!(t.as_slice(), b"\n" | b"\r" | b"\r\n"))
 }
 
 /// If `end` is just after `startxref N %%EOF` (with its end of line or not) and N is a

@@ -360,6 +360,23 @@ fn a_gap_larger_than_contents_is_a_gap_mismatch() {
 }
 
 #[test]
+fn a_byte_range_leaving_out_the_last_line_break_still_covers_the_file() {
+    let fx = Fixture::new();
+    let out = fx.signed(&test_signer("Nguyễn Văn An", false));
+    let [_, b, c, d] = byte_range_of(one(&verify_integrity_file(&out).unwrap()));
+    let mut bytes = std::fs::read(&out).unwrap();
+    assert!(bytes.ends_with(b"%%EOF\n"));
+    set_byte_range(&mut bytes, 0, [0, b as i64, c as i64, d as i64 - 1]);
+    let r = fx.verify_bytes("noeol.pdf", &bytes);
+    let r = one(&r);
+    assert!(r.byte_range.covers_whole_file);
+    assert_eq!(r.byte_range.revision, Some(1));
+    // The signed digest was over the line break too, so it no longer matches: only the byte
+    // range judgement is tested here.
+    assert_eq!(r.failure_codes(), vec![cms::DIGEST_MISMATCH]);
+}
+
+#[test]
 fn a_byte_range_ending_mid_revision_is_reported() {
     let fx = Fixture::new();
     let out = fx.signed(&test_signer("Nguyễn Văn An", false));
