@@ -16,7 +16,7 @@ use x509_cert::name::Name;
 
 use kyso_x509::{oid, Cert};
 
-use crate::ess::ID_AA_SIGNING_CERTIFICATE_V2;
+use crate::ess::{ID_AA_CMS_ALGORITHM_PROTECTION, ID_AA_SIGNING_CERTIFICATE_V2};
 use crate::signed_data::{
     ID_AA_SIGNATURE_TIME_STAMP_TOKEN, ID_CONTENT_TYPE, ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA,
     ID_SIGNING_TIME,
@@ -140,6 +140,8 @@ pub struct SignedAttrs {
     pub signing_certificate_v1: Option<EssCertRef>,
     /// signing-certificate-v2: the first certificate reference.
     pub signing_certificate_v2: Option<EssCertRef>,
+    /// CMSAlgorithmProtection (RFC 6211): the digest and signature algorithm OIDs it names.
+    pub algorithm_protection: Option<(ObjectIdentifier, Option<ObjectIdentifier>)>,
     /// Every attribute type present, in order.
     pub types: Vec<ObjectIdentifier>,
     /// Things not as expected while decoding (duplicate or multi-valued attributes, undecodable
@@ -455,10 +457,38 @@ fn decode_signed_attrs(content: &[u8]) -> Result<SignedAttrs> {
                     .oddities
                     .push("signing-certificate-v2 is unreadable".into()),
             },
+            o if o == ID_AA_CMS_ALGORITHM_PROTECTION => match algorithm_protection(v) {
+                Ok(p) => sa.algorithm_protection = Some(p),
+                Err(_) => sa
+                    .oddities
+                    .push("CMSAlgorithmProtection is unreadable".into()),
+            },
             _ => {}
         }
     }
     Ok(sa)
+}
+
+/// CMSAlgorithmProtection ::= SEQUENCE { digestAlgorithm, signatureAlgorithm [1] IMPLICIT
+/// OPTIONAL, macAlgorithm [2] IMPLICIT OPTIONAL }
+fn algorithm_protection(v: &Tlv<'_>) -> Result<(ObjectIdentifier, Option<ObjectIdentifier>)> {
+    expect(Some(v), 0x30, "CMSAlgorithmProtection is not a SEQUENCE")?;
+    let parts = children(v.content, 3)?;
+    let (digest, _) = alg_id(
+        parts
+            .first()
+            .ok_or_else(|| asn1("digestAlgorithm missing"))?,
+    )?;
+    let mut sig = None;
+    for p in parts.iter().skip(1) {
+        if p.tag == 0xa1 {
+            let inner = children(p.content, 2)?;
+            sig = Some(oid_of(
+                inner.first().ok_or_else(|| asn1("algorithm OID missing"))?,
+            )?);
+        }
+    }
+    Ok((digest, sig))
 }
 
 /// The first ESSCertID(v2) of a SigningCertificate(V2) value.
@@ -569,6 +599,8 @@ pub mod codes {
     pub const SIGNING_TIME_PRESENT: &str = "SIGNING_TIME_PRESENT";
     pub const NO_SIGNED_ATTRS: &str = "NO_SIGNED_ATTRS";
     pub const ODD_ATTRIBUTES: &str = "ODD_ATTRIBUTES";
+    /// CMSAlgorithmProtection names other algorithms than the SignerInfo (substitution).
+    pub const ALGORITHM_PROTECTION_MISMATCH: &str = "ALGORITHM_PROTECTION_MISMATCH";
 }
 
 /// The outcome of one check.
@@ -797,6 +829,24 @@ pub fn verify_signer(
             "digest algorithm not usable",
         ),
     }
+    if let Some((d, s)) = &attrs.algorithm_protection {
+        if *d != parsed.digest_oid || s.is_some_and(|s| s != parsed.signature_oid) {
+            r.push(
+                ALGORITHM_PROTECTION_MISMATCH,
+                Status::Fail,
+                format!(
+                    "CMSAlgorithmProtection names {d} / {s:?}, the SignerInfo {} / {}",
+                    parsed.digest_oid, parsed.signature_oid
+                ),
+            );
+        } else {
+            r.push(
+                ALGORITHM_PROTECTION_MISMATCH,
+                Status::Pass,
+                "algorithms protected",
+            );
+        }
+    }
     if attrs.signing_time.is_some() {
         r.push(
             SIGNING_TIME_PRESENT,
@@ -933,6 +983,10 @@ mod tests {
         let attrs = p.signed_attrs.as_ref().unwrap();
         assert_eq!(attrs.content_type, Some(ID_DATA));
         assert!(attrs.signing_certificate_v2.is_some());
+        assert_eq!(
+            attrs.algorithm_protection,
+            Some((oid::SHA256, Some(oid::ECDSA_SHA256)))
+        );
         assert!(attrs.signing_time.is_none());
         let r = verify_signer(&p, |d| d.digest(content));
         assert!(r.is_intact(), "{r:#?}");
@@ -1072,6 +1126,17 @@ mod tests {
             map_signature_algorithm(oid::SHA1_WITH_RSA, None, None),
             None
         );
+    }
+
+    #[test]
+    fn a_substituted_algorithm_is_caught_by_algorithm_protection() {
+        let content = b"x";
+        let (der, _) = signed(content, false);
+        let mut p = parse_signed_data(&der).unwrap();
+        p.signature_oid = oid::ECDSA_SHA384;
+        p.signature_algorithm = Some(SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha384));
+        let r = verify_signer(&p, |d| d.digest(content));
+        assert!(r.failures().contains(&codes::ALGORITHM_PROTECTION_MISMATCH));
     }
 
     #[test]
