@@ -577,8 +577,11 @@ fn a_signature_made_by_pyhanko_verifies_intact() {
         let pass = write(&fx.dir, "pass.txt", b"kyso");
         let input = write(&fx.dir, "in.pdf", &classic_pdf());
         let out = fx.path(if rsa { "py-rsa.pdf" } else { "py-ec.pdf" });
+        // RSA in pyHanko's default (adbe.pkcs7.detached), ECDSA as PAdES (ETSI.CAdES.detached).
+        let style: &[&str] = if rsa { &[] } else { &["--use-pades"] };
         run(Command::new("pyhanko")
             .args(["sign", "addsig", "--field", "1/10,10,100,60/ChuKy1"])
+            .args(style)
             .args(["--reason", "Phê duyệt"])
             .args(["pkcs12", "--passfile"])
             .arg(&pass)
@@ -589,6 +592,12 @@ fn a_signature_made_by_pyhanko_verifies_intact() {
         let r = one(&reports);
         assert_intact(r);
         assert_eq!(r.signature.field_name, "ChuKy1");
+        let sub_filter = if rsa {
+            "adbe.pkcs7.detached"
+        } else {
+            "ETSI.CAdES.detached"
+        };
+        assert_eq!(r.signature.sub_filter.as_deref(), Some(sub_filter));
         assert_eq!(
             r.cms.as_ref().unwrap().signer_certificate(),
             Some(&signer.cert)
