@@ -132,7 +132,22 @@ impl SignatureAlgorithm {
 
     /// Verify `sig` over `message` with the certificate's public key.
     pub fn verify(self, cert: &Cert, message: &[u8], sig: &[u8]) -> Result<()> {
-        let key = cert.public_key_bytes();
+        signature::UnparsedPublicKey::new(self.verification(cert)?, cert.public_key_bytes())
+            .verify(message, sig)
+            .map_err(|_| Error::SignatureMismatch)
+    }
+
+    /// Verify `sig` over a message of which only the hash `digest` (made with
+    /// [`Self::digest`]) is known: signatures without signed attributes sign the content itself.
+    pub fn verify_digest(self, cert: &Cert, digest: &[u8], sig: &[u8]) -> Result<()> {
+        let d = digest::Digest::import_less_safe(digest, self.digest().aws())
+            .map_err(|_| Error::Asn1("digest length does not fit the algorithm".into()))?;
+        signature::UnparsedPublicKey::new(self.verification(cert)?, cert.public_key_bytes())
+            .verify_digest(&d, sig)
+            .map_err(|_| Error::SignatureMismatch)
+    }
+
+    fn verification(self, cert: &Cert) -> Result<&'static dyn signature::VerificationAlgorithm> {
         let alg: &'static dyn signature::VerificationAlgorithm = match (self, cert.key_kind()) {
             (SignatureAlgorithm::RsaPkcs1(d), KeyKind::Rsa { .. }) => match d {
                 DigestAlgorithm::Sha256 => &signature::RSA_PKCS1_2048_8192_SHA256,
@@ -160,9 +175,7 @@ impl SignatureAlgorithm {
                 ))
             }
         };
-        signature::UnparsedPublicKey::new(alg, key)
-            .verify(message, sig)
-            .map_err(|_| Error::SignatureMismatch)
+        Ok(alg)
     }
 }
 

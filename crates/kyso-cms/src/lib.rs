@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 
 pub mod algorithm;
+pub mod ber;
 pub mod ess;
 pub mod signed_data;
 pub mod signer;
+pub mod verify;
 
 pub use algorithm::{DigestAlgorithm, SignatureAlgorithm};
 pub use signed_data::{SignedAttributes, SignedDataBuilder};

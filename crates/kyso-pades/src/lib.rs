@@ -4,6 +4,7 @@ mod fields;
 pub mod forms;
 pub mod pdfdate;
 pub mod sign;
+pub mod verify;
 
 pub use sign::{finalize, prepare, sign_with, Prepared, SignOptions, Widget, WidgetBuilder};
 

@@ -307,6 +307,51 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// Parse a dictionary at the cursor and return the absolute byte span `[start, end)` of the
+    /// value of `key` (the last occurrence, as [`Self::object`] keeps the last one), or `None`
+    /// when the key is absent. Used by the signature verifier to locate a `/Contents` string in
+    /// the raw file.
+    pub fn dict_value_span(&mut self, key: &[u8]) -> Result<Option<(u64, u64)>> {
+        self.skip_ws();
+        if self.peek() != Some(b'<') || self.peek_at(1) != Some(b'<') {
+            return Err(self.malformed("expected a dictionary"));
+        }
+        self.pos += 2;
+        let mut span = None;
+        let mut count = 0usize;
+        loop {
+            self.skip_ws();
+            match self.peek() {
+                None => return Err(self.truncated("unterminated dictionary")),
+                Some(b'>') => {
+                    if self.peek_at(1) == Some(b'>') {
+                        self.pos += 2;
+                        return Ok(span);
+                    }
+                    return Err(self.malformed("expected '>>'"));
+                }
+                Some(b'/') => {
+                    let k = self.name()?;
+                    self.skip_ws();
+                    let start = self.offset();
+                    self.object_at_depth(1)?;
+                    if k.as_bytes() == key {
+                        span = Some((start, self.offset()));
+                    }
+                    count += 1;
+                    if count > self.limits.max_container_len {
+                        return Err(Error::LimitExceeded {
+                            limit: "dictionary size",
+                            value: count as u64,
+                            max: self.limits.max_container_len as u64,
+                        });
+                    }
+                }
+                Some(_) => return Err(self.malformed("dictionary key is not a name")),
+            }
+        }
+    }
+
     fn number_or_ref(&mut self) -> Result<Object> {
         let start = self.pos;
         let first = self.number()?;
@@ -525,6 +570,19 @@ mod tests {
     fn parse(s: &str) -> Result<Object> {
         let limits = Limits::default();
         Lexer::new(s.as_bytes(), 0, &limits).object()
+    }
+
+    #[test]
+    fn dict_value_span_finds_the_raw_value() {
+        let limits = Limits::default();
+        let src = b"<< /Type /Sig /Contents <0a0B> /X [1 2] /Contents  <00ff> >>";
+        let mut lx = Lexer::new(src, 100, &limits);
+        let (a, b) = lx.dict_value_span(b"Contents").unwrap().unwrap();
+        assert_eq!(&src[(a - 100) as usize..(b - 100) as usize], b"<00ff>");
+        let mut lx = Lexer::new(src, 0, &limits);
+        assert_eq!(lx.dict_value_span(b"ByteRange").unwrap(), None);
+        let mut lx = Lexer::new(b"<< /Contents <00", 0, &limits);
+        assert!(lx.dict_value_span(b"Contents").is_err());
     }
 
     #[test]

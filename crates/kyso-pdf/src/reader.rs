@@ -117,6 +117,28 @@ impl<'a> Window<'a> {
     }
 }
 
+impl Window<'_> {
+    /// For the indirect object at `offset` (`num gen obj << … >>`), the absolute byte span of the
+    /// value of `key` in its dictionary as written in the file (see [`Lexer::dict_value_span`]).
+    pub fn dict_value_span_at(
+        &self,
+        offset: u64,
+        key: &[u8],
+    ) -> Result<(ObjRef, Option<(u64, u64)>)> {
+        let mut result = None;
+        self.read_object_window(offset, |lx| {
+            let r = lx.object_header()?;
+            let span = lx.dict_value_span(key)?;
+            result = Some((r, span));
+            Ok(())
+        })?;
+        result.ok_or(Error::Malformed {
+            offset,
+            what: "no object",
+        })
+    }
+}
+
 /// One page with its inherited attributes resolved.
 #[derive(Debug, Clone)]
 pub struct Page {
