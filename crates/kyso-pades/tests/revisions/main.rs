@@ -1,0 +1,810 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+//! Changes after signing, as stories: a document is signed with kyso's engine, then someone
+//! appends incremental updates — later signatures (allowed) or attacks from the PDF signature
+//! literature (incremental saving, shadow hide-and-replace, evil annotations, actions). Each
+//! story checks the reason codes that `kyso_pades::revisions` reports, and for some of them
+//! pyHanko's difference analysis serves as an independent oracle.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+use kyso_cms::{DigestAlgorithm, SignRequest, SignatureAlgorithm, Signer};
+use kyso_pades::forms::{widget_builder, CopyForm, VisibleForm};
+use kyso_pades::revisions::{
+    changes_after, open_revision, revisions, ChangeKind, ChangeReport, Verdict,
+};
+use kyso_pades::{sign_with, SignOptions};
+use kyso_pdf::writer::IncrementalUpdate;
+use kyso_pdf::{Dict, Document, Limits, MemSource, ObjRef, Object, Source, Stream, StreamData};
+use kyso_x509::Cert;
+use time::macros::datetime;
+
+struct TestSigner {
+    cert: Cert,
+    chain: Vec<Cert>,
+    key: EcdsaKeyPair,
+}
+
+impl Signer for TestSigner {
+    fn certificate(&self) -> &Cert {
+        &self.cert
+    }
+    fn chain(&self) -> &[Cert] {
+        &self.chain
+    }
+    fn algorithm(&self) -> SignatureAlgorithm {
+        SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256)
+    }
+    fn sign(&self, r: &SignRequest<'_>) -> kyso_cms::Result<Vec<u8>> {
+        Ok(self
+            .key
+            .sign(&SystemRandom::new(), r.message)
+            .unwrap()
+            .as_ref()
+            .to_vec())
+    }
+}
+
+fn test_signer(cn: &str) -> TestSigner {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(vec![]).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "Test Root CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let ee_key = KeyPair::generate().unwrap();
+    let mut ee = CertificateParams::new(vec![]).unwrap();
+    ee.distinguished_name.push(DnType::CommonName, cn);
+    ee.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::ContentCommitment,
+    ];
+    let ee_cert = ee.signed_by(&ee_key, &issuer).unwrap();
+    let key =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &ee_key.serialize_der()).unwrap();
+    TestSigner {
+        cert: Cert::from_der(ee_cert.der()).unwrap(),
+        chain: vec![Cert::from_der(ca_cert.der()).unwrap()],
+        key,
+    }
+}
+
+/// A one-page PDF written by hand: catalog 1, pages 2, page 3, content 4, font 5, and the
+/// `extra` objects from 6 on (for example an orphan content stream nothing references).
+fn base_pdf(catalog_extra: &str, extra: &[&str]) -> Vec<u8> {
+    let catalog = format!("<< /Type /Catalog /Pages 2 0 R {catalog_extra}>>");
+    let content = "BT /F1 24 Tf 72 720 Td (Tong tien: 1.000.000 VND) Tj ET";
+    let mut bodies = vec![
+        catalog,
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 595 842] >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_string(),
+        format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    bodies.extend(extra.iter().map(|s| s.to_string()));
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, b) in bodies.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, b).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", bodies.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            bodies.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn stream(data: &str) -> String {
+    format!("<< /Length {} >>\nstream\n{data}\nendstream", data.len())
+}
+
+fn opts() -> SignOptions {
+    let mut o = SignOptions::new(datetime!(2026-11-23 02:30:05 UTC));
+    o.durable = false;
+    o.reason = Some("Phê duyệt".into());
+    o
+}
+
+struct Story {
+    dir: tempfile::TempDir,
+    n: usize,
+}
+
+impl Story {
+    fn new() -> Self {
+        Story {
+            dir: tempfile::tempdir().unwrap(),
+            n: 0,
+        }
+    }
+    fn path(&mut self, name: &str) -> PathBuf {
+        self.n += 1;
+        self.dir.path().join(format!("{}-{name}.pdf", self.n))
+    }
+    fn write(&mut self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+    /// Sign `bytes` invisibly (or with a visible copy stamp) with kyso's engine.
+    fn sign(&mut self, bytes: &[u8], who: &str, visible: bool) -> Vec<u8> {
+        let input = self.write("in", bytes);
+        let out = self.path("signed");
+        let mut o = opts();
+        o.field_name = Some(format!("Sig-{who}"));
+        let widget = visible.then(|| {
+            widget_builder(
+                VisibleForm::Copy {
+                    form: CopyForm::Certified,
+                    org_name: "UBND tỉnh Thử Nghiệm".into(),
+                },
+                o.signing_time,
+            )
+            .unwrap()
+        });
+        sign_with(&input, &out, &o, &test_signer(who), widget).unwrap();
+        std::fs::read(out).unwrap()
+    }
+}
+
+fn open(bytes: &[u8]) -> Document {
+    Document::open(Arc::new(MemSource::new(bytes.to_vec())), Limits::default()).unwrap()
+}
+
+/// Append an incremental update built by `f` (a classic xref section with /Prev).
+fn append(bytes: &[u8], f: impl FnOnce(&Document, &mut IncrementalUpdate)) -> Vec<u8> {
+    let doc = open(bytes);
+    let mut upd = IncrementalUpdate::new(&doc);
+    f(&doc, &mut upd);
+    let (tail, _) = upd.serialize(bytes.len() as u64).unwrap();
+    let mut out = bytes.to_vec();
+    out.extend_from_slice(&tail);
+    out
+}
+
+/// The signature dictionaries' references and ByteRange ends, in signing order.
+fn signatures(bytes: &[u8]) -> Vec<(ObjRef, u64)> {
+    let doc = open(bytes);
+    let mut out = Vec::new();
+    for (num, _) in doc.xref().iter() {
+        let r = ObjRef::new(*num, 0);
+        let Ok(Object::Dict(d)) = doc.get(r) else {
+            continue;
+        };
+        if d.get_name("Type").is_some_and(|t| t == "Sig") {
+            let br: Vec<i64> = d
+                .get("ByteRange")
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o.as_int().unwrap())
+                .collect();
+            out.push((r, (br[2] + br[3]) as u64));
+        }
+    }
+    out.sort_by_key(|(_, end)| *end);
+    out
+}
+
+fn report(bytes: &[u8], signed_end: u64) -> ChangeReport {
+    changes_after(
+        Arc::new(MemSource::new(bytes.to_vec())),
+        signed_end,
+        Limits::default(),
+    )
+    .unwrap()
+}
+
+fn first_report(bytes: &[u8]) -> ChangeReport {
+    report(bytes, signatures(bytes)[0].1)
+}
+
+fn codes(r: &ChangeReport) -> Vec<&'static str> {
+    let mut c: Vec<_> = r.changes.iter().map(|c| c.code).collect();
+    c.sort_unstable();
+    c.dedup();
+    c
+}
+
+fn disallowed(r: &ChangeReport) -> Vec<&'static str> {
+    let mut c: Vec<_> = r
+        .changes
+        .iter()
+        .filter(|c| !c.allowed)
+        .map(|c| c.code)
+        .collect();
+    c.sort_unstable();
+    c.dedup();
+    c
+}
+
+/// pyHanko's verdict on each signature: the modification level, or SUSPICIOUS.
+fn pyhanko(path: &Path) -> Option<Vec<String>> {
+    let script = r#"
+import sys
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY
+from pyhanko.sign.diff_analysis.policy_api import SuspiciousModification
+with open(sys.argv[1], 'rb') as f:
+    r = PdfFileReader(f, strict=False)
+    for s in r.embedded_signatures:
+        try:
+            res = s.evaluate_modifications(DEFAULT_DIFF_POLICY)
+        except Exception as e:
+            print('ERROR', type(e).__name__)
+            continue
+        if isinstance(res, SuspiciousModification):
+            print('SUSPICIOUS')
+        else:
+            print(res.modification_level.name)
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!(
+            "pyHanko unavailable: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+fn pyhanko_allows(level: &str) -> bool {
+    matches!(level, "NONE" | "LTA_UPDATES" | "FORM_FILLING")
+}
+
+fn signed_once(story: &mut Story) -> Vec<u8> {
+    story.sign(&base_pdf("", &[]), "Nguyễn Văn An", false)
+}
+
+#[test]
+fn a_freshly_signed_document_has_no_later_revision() {
+    let mut story = Story::new();
+    let base = base_pdf("", &[]);
+    let signed = signed_once(&mut story);
+    let doc = open(&signed);
+    let revs = revisions(&doc).unwrap();
+    assert_eq!(revs.len(), 2);
+    assert_eq!(
+        revs[0].end,
+        base.len() as u64,
+        "the original ends at its %%EOF"
+    );
+    assert_eq!(revs[1].end, signed.len() as u64);
+    assert!(revs[1].objects.len() >= 3, "signature, field, page/catalog");
+
+    let (_, end) = signatures(&signed)[0];
+    assert_eq!(end, revs[1].end);
+    let r = report(&signed, end);
+    assert!(r.covers_whole_file);
+    assert_eq!(r.later_revisions, 0);
+    assert!(r.changes.is_empty());
+    assert_eq!(r.verdict, Verdict::AllowedOnly);
+
+    // The document as it was before signing can be read with the same reader.
+    let src: Arc<dyn Source> = Arc::new(MemSource::new(signed.clone()));
+    let before = open_revision(&src, revs[0].end, Limits::default()).unwrap();
+    assert!(!before.catalog().unwrap().contains("AcroForm"));
+    assert!(open(&signed).catalog().unwrap().contains("AcroForm"));
+}
+
+#[test]
+fn a_second_signature_only_makes_allowed_changes() {
+    let mut story = Story::new();
+    let once = signed_once(&mut story);
+    let twice = story.sign(&once, "Trần Thị Bình", true);
+    let third = story.sign(&twice, "Lê Văn Cường", false);
+    let sigs = signatures(&third);
+    assert_eq!(sigs.len(), 3);
+
+    let r = report(&third, sigs[0].1);
+    assert!(!r.covers_whole_file);
+    assert_eq!(r.later_revisions, 2);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    let c = codes(&r);
+    for want in [
+        "NEW_SIGNATURE_FIELD",
+        "ACROFORM_FIELDS_APPENDED",
+        "PAGE_ANNOTS_APPENDED",
+    ] {
+        assert!(c.contains(&want), "{want} missing in {c:?}");
+    }
+    assert!(r.changes.iter().all(|c| c.kind != ChangeKind::Freed));
+    // The visible signature's appearance (form XObject, font, …) is part of the new field.
+    assert!(
+        r.changes
+            .iter()
+            .filter(|c| c.code == "NEW_SIGNATURE_FIELD" && c.revision == 2)
+            .count()
+            >= 3,
+        "{:#?}",
+        r.changes
+    );
+    assert_eq!(report(&third, sigs[1].1).verdict, Verdict::AllowedOnly);
+    assert!(report(&third, sigs[2].1).covers_whole_file);
+
+    let path = story.write("third", &third);
+    if let Some(levels) = pyhanko(&path) {
+        assert_eq!(levels.len(), 3, "{levels:?}");
+        for l in &levels {
+            assert!(pyhanko_allows(l), "pyHanko disagrees: {levels:?}");
+        }
+    }
+}
+
+#[test]
+fn replacing_the_page_content_is_not_allowed() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    // Incremental saving attack: a new content stream, and the page re-pointed to it.
+    let attacked = append(&signed, |doc, upd| {
+        let data = b"BT /F1 24 Tf 72 720 Td (Tong tien: 9.000.000 VND) Tj ET".to_vec();
+        let mut d = Dict::new();
+        d.set("Length", Object::Int(data.len() as i64));
+        let content = upd.add(Object::Stream(Stream {
+            dict: d,
+            data: StreamData::Owned(data),
+        }));
+        let page = doc.pages().unwrap()[0].clone();
+        let mut pd = doc.get(page.id).unwrap().as_dict().unwrap().clone();
+        pd.set("Contents", Object::Ref(content));
+        upd.set(page.id, pd);
+    });
+    let r = first_report(&attacked);
+    assert_eq!(r.verdict, Verdict::Disallowed);
+    assert!(
+        disallowed(&r).contains(&"PAGE_CONTENT_CHANGED"),
+        "{:#?}",
+        r.changes
+    );
+
+    let path = story.write("content", &attacked);
+    if let Some(levels) = pyhanko(&path) {
+        assert!(!pyhanko_allows(&levels[0]), "pyHanko: {levels:?}");
+    }
+
+    // The same, by redefining the content stream object itself.
+    let redefined = append(&signed, |_, upd| {
+        let data = b"BT /F1 24 Tf 72 720 Td (Tong tien: 9.000.000 VND) Tj ET".to_vec();
+        let mut d = Dict::new();
+        d.set("Length", Object::Int(data.len() as i64));
+        upd.set(
+            ObjRef::new(4, 0),
+            Object::Stream(Stream {
+                dict: d,
+                data: StreamData::Owned(data),
+            }),
+        );
+    });
+    let r = first_report(&redefined);
+    assert_eq!(disallowed(&r), vec!["PAGE_CONTENT_CHANGED"]);
+    let path = story.write("content2", &redefined);
+    if let Some(levels) = pyhanko(&path) {
+        assert!(!pyhanko_allows(&levels[0]), "pyHanko: {levels:?}");
+    }
+}
+
+#[test]
+fn changing_a_font_is_a_resource_change() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    let attacked = append(&signed, |_, upd| {
+        let mut f = Dict::new();
+        f.set("Type", Object::name("Font"));
+        f.set("Subtype", Object::name("Type1"));
+        f.set("BaseFont", Object::name("Courier"));
+        upd.set(ObjRef::new(5, 0), f);
+    });
+    let r = first_report(&attacked);
+    assert_eq!(disallowed(&r), vec!["PAGE_RESOURCES_CHANGED"]);
+}
+
+fn add_annotation(signed: &[u8], subtype: &str) -> Vec<u8> {
+    append(signed, |doc, upd| {
+        let page = doc.pages().unwrap()[0].clone();
+        let mut a = Dict::new();
+        a.set("Type", Object::name("Annot"));
+        a.set("Subtype", Object::name(subtype));
+        a.set(
+            "Rect",
+            Object::Array(vec![72.into(), 700.into(), 400.into(), 750.into()]),
+        );
+        a.set(
+            "Contents",
+            Object::string(b"Tong tien: 9.000.000 VND".to_vec()),
+        );
+        a.set("P", Object::Ref(page.id));
+        let annot = upd.add(a);
+        let mut pd = doc.get(page.id).unwrap().as_dict().unwrap().clone();
+        let mut annots = doc
+            .resolve(pd.get("Annots").unwrap_or(&Object::Null))
+            .unwrap()
+            .as_array()
+            .unwrap_or_default()
+            .to_vec();
+        annots.push(Object::Ref(annot));
+        pd.set("Annots", Object::Array(annots));
+        upd.set(page.id, pd);
+    })
+}
+
+#[test]
+fn an_evil_annotation_is_not_allowed() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    for subtype in ["FreeText", "Link", "Stamp"] {
+        let attacked = add_annotation(&signed, subtype);
+        let r = first_report(&attacked);
+        assert_eq!(r.verdict, Verdict::Disallowed);
+        assert!(
+            disallowed(&r).contains(&"ANNOTATION_ADDED"),
+            "{subtype}: {:#?}",
+            r.changes
+        );
+    }
+}
+
+#[test]
+fn an_open_action_with_javascript_is_not_allowed() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    let attacked = append(&signed, |doc, upd| {
+        let mut js = Dict::new();
+        js.set("S", Object::name("JavaScript"));
+        js.set("JS", Object::string(b"app.alert('hi')".to_vec()));
+        let action = upd.add(js);
+        let root = doc.catalog_ref().unwrap();
+        let mut cat = doc.catalog().unwrap();
+        cat.set("OpenAction", Object::Ref(action));
+        upd.set(root, cat);
+    });
+    let r = first_report(&attacked);
+    let d = disallowed(&r);
+    assert!(d.contains(&"ACTION_ADDED"), "{:#?}", r.changes);
+    assert!(r.changes.iter().all(|c| !c.allowed));
+}
+
+#[test]
+fn optional_content_in_the_catalog_is_not_allowed() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    let attacked = append(&signed, |doc, upd| {
+        let mut ocg = Dict::new();
+        ocg.set("Type", Object::name("OCG"));
+        ocg.set("Name", Object::string(b"Layer".to_vec()));
+        let ocg = upd.add(ocg);
+        let mut d = Dict::new();
+        d.set("OFF", Object::Array(vec![Object::Ref(ocg)]));
+        let mut props = Dict::new();
+        props.set("OCGs", Object::Array(vec![Object::Ref(ocg)]));
+        props.set("D", d);
+        let root = doc.catalog_ref().unwrap();
+        let mut cat = doc.catalog().unwrap();
+        cat.set("OCProperties", props);
+        upd.set(root, cat);
+    });
+    let r = first_report(&attacked);
+    assert!(
+        disallowed(&r).contains(&"CATALOG_CHANGED"),
+        "{:#?}",
+        r.changes
+    );
+}
+
+#[test]
+fn shadow_hide_and_replace_through_an_unused_object_is_detected() {
+    let mut story = Story::new();
+    // The attacker prepares the document: an alternative content stream (6 0 obj) that nothing
+    // references, so no viewer shows it and the signer does not notice.
+    let base = base_pdf(
+        "",
+        &[&stream(
+            "BT /F1 24 Tf 72 720 Td (Tong tien: 9.000.000 VND) Tj ET",
+        )],
+    );
+    let signed = story.sign(&base, "Nguyễn Văn An", false);
+    let attacked = append(&signed, |doc, upd| {
+        let page = doc.pages().unwrap()[0].clone();
+        let mut pd = doc.get(page.id).unwrap().as_dict().unwrap().clone();
+        pd.set("Contents", Object::Ref(ObjRef::new(6, 0)));
+        upd.set(page.id, pd);
+    });
+    let r = first_report(&attacked);
+    let d = disallowed(&r);
+    assert!(d.contains(&"REPOINTED_UNUSED_OBJECT"), "{:#?}", r.changes);
+    assert!(d.contains(&"PAGE_CONTENT_CHANGED"));
+    let repointed = r
+        .changes
+        .iter()
+        .find(|c| c.code == "REPOINTED_UNUSED_OBJECT")
+        .unwrap();
+    assert_eq!(repointed.object, ObjRef::new(6, 0));
+}
+
+#[test]
+fn redefining_the_first_signature_is_not_allowed() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    let twice = story.sign(&signed, "Trần Thị Bình", false);
+    let (sig_ref, end) = signatures(&twice)[0];
+    let attacked = append(&twice, |doc, upd| {
+        let mut sd = doc.get(sig_ref).unwrap().as_dict().unwrap().clone();
+        sd.set("Reason", Object::string(b"Khong dong y".to_vec()));
+        upd.set(sig_ref, sd);
+    });
+    let r = report(&attacked, end);
+    assert_eq!(r.verdict, Verdict::Disallowed);
+    let c = r.changes.iter().find(|c| c.object == sig_ref).unwrap();
+    assert!(!c.allowed);
+    assert_eq!(c.code, "OBJECT_OVERRIDDEN");
+    // The second signature is still fine up to its own revision, not after it.
+    let (_, end2) = signatures(&twice)[1];
+    assert_eq!(report(&twice, end2).verdict, Verdict::AllowedOnly);
+    assert_eq!(report(&attacked, end2).verdict, Verdict::Disallowed);
+}
+
+fn add_dss(bytes: &[u8]) -> Vec<u8> {
+    append(bytes, |doc, upd| {
+        let cert = b"\x30\x03\x02\x01\x01".to_vec();
+        let mut sd = Dict::new();
+        sd.set("Length", Object::Int(cert.len() as i64));
+        let cert = upd.add(Object::Stream(Stream {
+            dict: sd,
+            data: StreamData::Owned(cert),
+        }));
+        let mut vri = Dict::new();
+        vri.set("Cert", Object::Array(vec![Object::Ref(cert)]));
+        let mut vris = Dict::new();
+        vris.set("ABCDEF", vri);
+        let mut dss = Dict::new();
+        dss.set("Type", Object::name("DSS"));
+        dss.set("Certs", Object::Array(vec![Object::Ref(cert)]));
+        dss.set("VRI", vris);
+        let dss = upd.add(dss);
+        let root = doc.catalog_ref().unwrap();
+        let mut cat = doc.catalog().unwrap();
+        cat.set("DSS", Object::Ref(dss));
+        upd.set(root, cat);
+    })
+}
+
+#[test]
+fn adding_a_dss_is_allowed() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    let with_dss = add_dss(&signed);
+    let r = first_report(&with_dss);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    assert_eq!(codes(&r), vec!["DSS_UPDATE"]);
+    assert_eq!(r.changes.len(), 3, "catalog, DSS, certificate");
+    // A second DSS update replacing the first is allowed too.
+    let again = add_dss(&with_dss);
+    assert_eq!(first_report(&again).verdict, Verdict::AllowedOnly);
+
+    let path = story.write("dss", &with_dss);
+    if let Some(levels) = pyhanko(&path) {
+        assert!(pyhanko_allows(&levels[0]), "pyHanko: {levels:?}");
+    }
+}
+
+#[test]
+fn metadata_and_trailing_garbage_are_reported() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    let with_info = append(&signed, |_, upd| {
+        let mut info = Dict::new();
+        info.set("Title", Object::string(b"Khac".to_vec()));
+        let info = upd.add(info);
+        upd.set_trailer("Info", Object::Ref(info));
+    });
+    let r = first_report(&with_info);
+    assert_eq!(disallowed(&r), vec!["METADATA_CHANGED"], "{:#?}", r.changes);
+
+    // Objects appended without a cross-reference section.
+    let mut garbage = signed.clone();
+    garbage.extend_from_slice(b"\n4 0 obj\n<< /Length 3 >>\nstream\nabc\nendstream\nendobj\n");
+    let r = first_report(&garbage);
+    assert!(!r.covers_whole_file);
+    assert_eq!(disallowed(&r), vec!["TRAILING_DATA"]);
+    // Whitespace only after %%EOF is harmless.
+    let mut ws = signed.clone();
+    ws.extend_from_slice(b"\r\n  \n");
+    assert_eq!(first_report(&ws).verdict, Verdict::AllowedOnly);
+}
+
+/// A document "certified" with DocMDP level `p` (the certification signature's dictionary,
+/// enough for the difference analysis: its value is not checked here).
+fn certified_pdf(p: u8) -> Vec<u8> {
+    base_pdf(
+        "/Perms << /DocMDP 6 0 R >> ",
+        &[&format!(
+            "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached \
+             /Reference [<< /Type /SigRef /TransformMethod /DocMDP \
+             /TransformParams << /Type /TransformParams /P {p} /V /1.2 >> >>] >>"
+        )],
+    )
+}
+
+#[test]
+fn docmdp_levels_are_applied() {
+    let mut story = Story::new();
+    // P=1: the engine refuses to sign, and a signature added by other means is not allowed.
+    let p1 = certified_pdf(1);
+    let p2 = certified_pdf(2);
+    let p3 = certified_pdf(3);
+    let signed2 = story.sign(&p2, "Trần Thị Bình", false);
+    let r = report(&signed2, p2.len() as u64);
+    assert_eq!(r.docmdp, Some(2));
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+
+    // Same bytes, P patched to 1 in the certified revision (same length, same offsets).
+    let needle = b"/P 2 /V";
+    let at = signed2
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap();
+    let mut signed1 = signed2.clone();
+    signed1[at + 3] = b'1';
+    assert_eq!(&signed1[..p1.len()], &p1[..]);
+    let r = report(&signed1, p1.len() as u64);
+    assert_eq!(r.docmdp, Some(1));
+    assert_eq!(r.verdict, Verdict::Disallowed);
+    assert!(r.changes.iter().all(|c| !c.allowed));
+    assert!(codes(&r).contains(&"NEW_SIGNATURE_FIELD"));
+    let p1_path = story.write("p1", &p1);
+    let refused = sign_with(
+        &p1_path,
+        &story.path("refused"),
+        &opts(),
+        &test_signer("X"),
+        None,
+    );
+    assert!(refused.is_err());
+
+    // Annotations: not allowed at P=2, allowed at P=3.
+    let annotated2 = add_annotation(&p2, "FreeText");
+    let r = report(&annotated2, p2.len() as u64);
+    assert!(disallowed(&r).contains(&"ANNOTATION_ADDED"));
+    let annotated3 = add_annotation(&p3, "FreeText");
+    let r = report(&annotated3, p3.len() as u64);
+    assert_eq!(r.docmdp, Some(3));
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    assert!(codes(&r).contains(&"ANNOTATION_ADDED"));
+    // Even at P=3, page content stays protected.
+    let content3 = append(&annotated3, |_, upd| {
+        let mut d = Dict::new();
+        d.set("Length", Object::Int(2));
+        upd.set(
+            ObjRef::new(4, 0),
+            Object::Stream(Stream {
+                dict: d,
+                data: StreamData::Owned(b"q Q".to_vec()),
+            }),
+        );
+    });
+    assert_eq!(
+        report(&content3, p3.len() as u64).verdict,
+        Verdict::Disallowed
+    );
+}
+
+/// A form with one text field (7 0 obj, widget on the page), optionally locked by FieldMDP.
+fn form_pdf() -> Vec<u8> {
+    base_pdf(
+        "/AcroForm << /Fields [7 0 R] >> ",
+        &[
+            "<< /Type /Sig >>",
+            "<< /FT /Tx /T (amount) /V (1000) /Type /Annot /Subtype /Widget \
+             /Rect [72 600 300 620] >>",
+        ],
+    )
+}
+
+#[test]
+fn form_filling_is_allowed_unless_locked() {
+    let base = form_pdf();
+    let filled = append(&base, |doc, upd| {
+        let r = ObjRef::new(7, 0);
+        let mut f = doc.get(r).unwrap().as_dict().unwrap().clone();
+        f.set("V", Object::string(b"9000000".to_vec()));
+        upd.set(r, f);
+    });
+    let r = report(&filled, base.len() as u64);
+    assert_eq!(codes(&r), vec!["FORM_FILLING"]);
+    assert_eq!(r.verdict, Verdict::AllowedOnly);
+
+    // Changing anything else of the field (its rectangle) is not form filling.
+    let moved = append(&base, |doc, upd| {
+        let r = ObjRef::new(7, 0);
+        let mut f = doc.get(r).unwrap().as_dict().unwrap().clone();
+        f.set(
+            "Rect",
+            Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]),
+        );
+        upd.set(r, f);
+    });
+    assert_eq!(
+        report(&moved, base.len() as u64).verdict,
+        Verdict::Disallowed
+    );
+}
+
+#[test]
+fn qpdf_linearized_output_is_one_revision() {
+    let mut story = Story::new();
+    let base = story.write("plain", &base_pdf("", &[]));
+    let lin = story.path("linearized");
+    let status = Command::new("qpdf")
+        .arg("--linearize")
+        .arg(&base)
+        .arg(&lin)
+        .status();
+    let Ok(status) = status else {
+        eprintln!("qpdf not installed; skipped");
+        return;
+    };
+    assert!(status.success());
+    let bytes = std::fs::read(&lin).unwrap();
+    let doc = open(&bytes);
+    assert!(doc.sections().len() >= 2, "first-page and main sections");
+    let revs = revisions(&doc).unwrap();
+    assert_eq!(revs.len(), 1, "{revs:?}");
+    assert_eq!(revs[0].end, bytes.len() as u64);
+
+    let signed = story.sign(&bytes, "Nguyễn Văn An", false);
+    let revs = revisions(&open(&signed)).unwrap();
+    assert_eq!(revs.len(), 2);
+    let twice = story.sign(&signed, "Trần Thị Bình", false);
+    assert_eq!(first_report(&twice).verdict, Verdict::AllowedOnly);
+}
+
+#[test]
+fn a_signed_end_inside_a_revision_is_an_error() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    let err = changes_after(
+        Arc::new(MemSource::new(signed.clone())),
+        100,
+        Limits::default(),
+    );
+    assert!(err.is_err());
+}
