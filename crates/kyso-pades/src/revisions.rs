@@ -817,6 +817,50 @@ fn has_action(o: &Object, depth: usize) -> bool {
     })
 }
 
+/// Why a DSS dictionary is not shaped like ISO 32000-2 §12.8.4.3 / ETSI EN 319 142-1 says, if
+/// it is not: only the known keys, VRI keys being 40 upper-case hex digits (SHA-1 of a
+/// signature value), VRI entries with only the known keys.
+fn dss_malformed(doc: &Document, dss: &Object) -> Result<Option<String>> {
+    let Some(d) = doc.resolve(dss)?.as_dict().cloned() else {
+        return Ok(Some("/DSS is not a dictionary".into()));
+    };
+    const DSS_KEYS: &[&str] = &["Type", "VRI", "Certs", "OCSPs", "CRLs"];
+    const VRI_KEYS: &[&str] = &["Type", "Cert", "OCSP", "CRL", "TU", "TS"];
+    for (k, _) in d.iter() {
+        if !DSS_KEYS.iter().any(|x| k == *x) {
+            return Ok(Some(format!("unexpected DSS key /{}", k.as_str())));
+        }
+    }
+    let Some(vri) = d.get("VRI") else {
+        return Ok(None);
+    };
+    let Some(vri) = doc.resolve(vri)?.as_dict().cloned() else {
+        return Ok(Some("/VRI is not a dictionary".into()));
+    };
+    for (k, entry) in vri.iter() {
+        let key = k.as_bytes();
+        let hex = key.len() == 40
+            && key
+                .iter()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(b));
+        if !hex {
+            return Ok(Some(format!(
+                "VRI key /{} is not a SHA-1 in hex",
+                k.as_str()
+            )));
+        }
+        let Some(e) = doc.resolve(entry)?.as_dict().cloned() else {
+            return Ok(Some("VRI entry is not a dictionary".into()));
+        };
+        for (ek, _) in e.iter() {
+            if !VRI_KEYS.iter().any(|x| ek == *x) {
+                return Ok(Some(format!("unexpected VRI key /{}", ek.as_str())));
+            }
+        }
+    }
+    Ok(None)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Analysis of one revision
 
@@ -1021,6 +1065,14 @@ impl Ctx<'_> {
 
         // DSS: new objects, and objects only the DSS used, may change.
         if let Some(dss) = cur_cat.get("DSS") {
+            if let Some(why) = dss_malformed(self.cur, dss)? {
+                if keys.iter().any(|k| k == "DSS") && worst.is_none() {
+                    worst = Some(v("DSS_UPDATE", false, why.clone()));
+                }
+                if let Some(r) = dss.as_ref().filter(|r| changed.contains_key(&r.num)) {
+                    claim(claims, r.num, v("DSS_UPDATE", false, why));
+                }
+            }
             let prev_roles = roles(self.prev)?;
             let tree = HashSet::new();
             for num in walk(self.cur, std::slice::from_ref(dss), UP, &tree)? {

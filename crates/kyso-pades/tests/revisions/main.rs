@@ -258,8 +258,10 @@ with open(sys.argv[1], 'rb') as f:
     r = PdfFileReader(f, strict=False)
     for s in r.embedded_signatures:
         try:
+            s.compute_integrity_info()
             res = s.evaluate_modifications(DEFAULT_DIFF_POLICY)
         except Exception as e:
+            import traceback; traceback.print_exc(file=sys.stderr)
             print('ERROR', type(e).__name__)
             continue
         if isinstance(res, SuspiciousModification):
@@ -273,6 +275,7 @@ with open(sys.argv[1], 'rb') as f:
         .arg(path)
         .output()
         .ok()?;
+    eprintln!("pyHanko: {}", String::from_utf8_lossy(&out.stderr));
     if !out.status.success() {
         eprintln!(
             "pyHanko unavailable: {}",
@@ -289,7 +292,13 @@ with open(sys.argv[1], 'rb') as f:
 }
 
 fn pyhanko_allows(level: &str) -> bool {
+    assert!(!level.starts_with("ERROR"), "pyHanko failed: {level}");
     matches!(level, "NONE" | "LTA_UPDATES" | "FORM_FILLING")
+}
+
+fn pyhanko_refuses(level: &str) -> bool {
+    assert!(!level.starts_with("ERROR"), "pyHanko failed: {level}");
+    !pyhanko_allows(level)
 }
 
 fn signed_once(story: &mut Story) -> Vec<u8> {
@@ -399,7 +408,7 @@ fn replacing_the_page_content_is_not_allowed() {
 
     let path = story.write("content", &attacked);
     if let Some(levels) = pyhanko(&path) {
-        assert!(!pyhanko_allows(&levels[0]), "pyHanko: {levels:?}");
+        assert!(pyhanko_refuses(&levels[0]), "pyHanko: {levels:?}");
     }
 
     // The same, by redefining the content stream object itself.
@@ -419,7 +428,7 @@ fn replacing_the_page_content_is_not_allowed() {
     assert_eq!(disallowed(&r), vec!["PAGE_CONTENT_CHANGED"]);
     let path = story.write("content2", &redefined);
     if let Some(levels) = pyhanko(&path) {
-        assert!(!pyhanko_allows(&levels[0]), "pyHanko: {levels:?}");
+        assert!(pyhanko_refuses(&levels[0]), "pyHanko: {levels:?}");
     }
 }
 
@@ -582,8 +591,9 @@ fn redefining_the_first_signature_is_not_allowed() {
     assert_eq!(report(&attacked, end2).verdict, Verdict::Disallowed);
 }
 
-fn add_dss(bytes: &[u8]) -> Vec<u8> {
-    append(bytes, |doc, upd| {
+fn add_dss(bytes: &[u8], vri_key: &str) -> Vec<u8> {
+    let vri_key = vri_key.to_string();
+    append(bytes, move |doc, upd| {
         let cert = b"\x30\x03\x02\x01\x01".to_vec();
         let mut sd = Dict::new();
         sd.set("Length", Object::Int(cert.len() as i64));
@@ -594,7 +604,7 @@ fn add_dss(bytes: &[u8]) -> Vec<u8> {
         let mut vri = Dict::new();
         vri.set("Cert", Object::Array(vec![Object::Ref(cert)]));
         let mut vris = Dict::new();
-        vris.set("ABCDEF", vri);
+        vris.set(&vri_key, vri);
         let mut dss = Dict::new();
         dss.set("Type", Object::name("DSS"));
         dss.set("Certs", Object::Array(vec![Object::Ref(cert)]));
@@ -611,14 +621,19 @@ fn add_dss(bytes: &[u8]) -> Vec<u8> {
 fn adding_a_dss_is_allowed() {
     let mut story = Story::new();
     let signed = signed_once(&mut story);
-    let with_dss = add_dss(&signed);
+    let with_dss = add_dss(&signed, "0123456789ABCDEF0123456789ABCDEF01234567");
     let r = first_report(&with_dss);
     assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
     assert_eq!(codes(&r), vec!["DSS_UPDATE"]);
     assert_eq!(r.changes.len(), 3, "catalog, DSS, certificate");
     // A second DSS update replacing the first is allowed too.
-    let again = add_dss(&with_dss);
+    let again = add_dss(&with_dss, "76543210FEDCBA9876543210FEDCBA9876543210");
     assert_eq!(first_report(&again).verdict, Verdict::AllowedOnly);
+
+    // A malformed VRI key (pyHanko refuses it too).
+    let bad = add_dss(&signed, "ABCDEF");
+    let r = first_report(&bad);
+    assert_eq!(disallowed(&r), vec!["DSS_UPDATE"], "{:#?}", r.changes);
 
     let path = story.write("dss", &with_dss);
     if let Some(levels) = pyhanko(&path) {
