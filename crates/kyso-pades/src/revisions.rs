@@ -946,13 +946,13 @@ impl Ctx<'_> {
         if changed.is_empty() {
             return Ok(());
         }
-        let mut claims: Claims = HashMap::new();
-        let mut new_fields: HashSet<u32> = HashSet::new();
-        self.catalog_rules(&changed, &mut claims, &mut new_fields)?;
-        self.page_rules(&changed, &mut claims, &mut new_fields)?;
-        self.form_filling(&changed, &mut claims)?;
         let prev_roles = roles(self.prev)?;
         let cur_roles = roles(self.cur)?;
+        let mut claims: Claims = HashMap::new();
+        let mut new_fields: HashSet<u32> = HashSet::new();
+        self.catalog_rules(&changed, &prev_roles, &mut claims, &mut new_fields)?;
+        self.page_rules(&changed, &mut claims, &mut new_fields)?;
+        self.form_filling(&changed, &mut claims)?;
 
         for (num, (kind, r)) in &changed {
             let mut verdict = if let Some(c) = claims.get(num) {
@@ -1017,6 +1017,7 @@ impl Ctx<'_> {
     fn catalog_rules(
         &self,
         changed: &BTreeMap<u32, (ChangeKind, ObjRef)>,
+        prev_roles: &HashMap<u32, u16>,
         claims: &mut Claims,
         new_fields: &mut HashSet<u32>,
     ) -> Result<()> {
@@ -1073,7 +1074,6 @@ impl Ctx<'_> {
                     claim(claims, r.num, v("DSS_UPDATE", false, why));
                 }
             }
-            let prev_roles = roles(self.prev)?;
             let tree = HashSet::new();
             for num in walk(self.cur, std::slice::from_ref(dss), UP, &tree)? {
                 if !changed.contains_key(&num) {

@@ -823,3 +823,111 @@ fn a_signed_end_inside_a_revision_is_an_error() {
     );
     assert!(err.is_err());
 }
+
+#[test]
+fn a_fieldmdp_lock_forbids_filling_the_locked_field() {
+    // A signed signature field (8 0 obj) locking the text field "amount".
+    let base = base_pdf(
+        "/AcroForm << /Fields [7 0 R 8 0 R] /SigFlags 3 >> ",
+        &[
+            "<< /Type /Sig >>",
+            "<< /FT /Tx /T (amount) /V (1000) /Type /Annot /Subtype /Widget \
+             /Rect [72 600 300 620] >>",
+            "<< /FT /Sig /T (Approval) /V 6 0 R /Type /Annot /Subtype /Widget \
+             /Rect [0 0 0 0] /Lock << /Type /SigFieldLock /Action /Include \
+             /Fields [(amount)] >> >>",
+        ],
+    );
+    let filled = append(&base, |doc, upd| {
+        let r = ObjRef::new(7, 0);
+        let mut f = doc.get(r).unwrap().as_dict().unwrap().clone();
+        f.set("V", Object::string(b"9000000".to_vec()));
+        upd.set(r, f);
+    });
+    let r = report(&filled, base.len() as u64);
+    assert_eq!(disallowed(&r), vec!["FORM_FILLING"], "{:#?}", r.changes);
+    assert!(r.changes[0].detail.contains("locked"));
+}
+
+#[test]
+fn documents_with_object_streams_sign_twice_cleanly() {
+    let mut story = Story::new();
+    let base = story.write("plain", &base_pdf("", &[]));
+    let packed = story.path("objstm");
+    let Ok(status) = Command::new("qpdf")
+        .arg("--object-streams=generate")
+        .arg(&base)
+        .arg(&packed)
+        .status()
+    else {
+        eprintln!("qpdf not installed; skipped");
+        return;
+    };
+    assert!(status.success());
+    let bytes = std::fs::read(&packed).unwrap();
+    assert_eq!(
+        open(&bytes).sections()[0].kind,
+        kyso_pdf::xref::SectionKind::Stream
+    );
+    let once = story.sign(&bytes, "Nguyễn Văn An", false);
+    let twice = story.sign(&once, "Trần Thị Bình", true);
+    let r = first_report(&twice);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    assert!(codes(&r).contains(&"XREF_CONTAINER"));
+
+    // An attack in an xref-stream update is still seen.
+    let attacked = add_annotation(&twice, "FreeText");
+    assert!(disallowed(&first_report(&attacked)).contains(&"ANNOTATION_ADDED"));
+    let path = story.write("objstm-attacked", &attacked);
+    if let Some(levels) = pyhanko(&path) {
+        assert!(pyhanko_refuses(&levels[0]), "pyHanko: {levels:?}");
+        assert!(pyhanko_refuses(&levels[1]), "pyHanko: {levels:?}");
+    }
+}
+
+#[test]
+fn pyhanko_agrees_on_the_attack_stories() {
+    let mut story = Story::new();
+    let base = base_pdf(
+        "",
+        &[&stream(
+            "BT /F1 24 Tf 72 720 Td (Tong tien: 9.000.000 VND) Tj ET",
+        )],
+    );
+    let signed = story.sign(&base, "Nguyễn Văn An", false);
+    let hide_and_replace = append(&signed, |doc, upd| {
+        let page = doc.pages().unwrap()[0].clone();
+        let mut pd = doc.get(page.id).unwrap().as_dict().unwrap().clone();
+        pd.set("Contents", Object::Ref(ObjRef::new(6, 0)));
+        upd.set(page.id, pd);
+    });
+    let annotated = add_annotation(&signed, "FreeText");
+    for (name, bytes) in [("shadow", hide_and_replace), ("annot", annotated)] {
+        assert_eq!(first_report(&bytes).verdict, Verdict::Disallowed, "{name}");
+        let path = story.write(name, &bytes);
+        if let Some(levels) = pyhanko(&path) {
+            assert!(pyhanko_refuses(&levels[0]), "{name}: pyHanko {levels:?}");
+        }
+    }
+}
+
+#[test]
+fn damaged_files_never_panic() {
+    let mut story = Story::new();
+    let once = signed_once(&mut story);
+    let twice = story.sign(&once, "Trần Thị Bình", true);
+    let (_, end) = signatures(&twice)[0];
+    // Cut anywhere, or with bytes flipped: an answer or an error, never a panic.
+    for cut in (0..twice.len()).step_by(89) {
+        let _ = changes_after(
+            Arc::new(MemSource::new(twice[..cut].to_vec())),
+            end,
+            Limits::default(),
+        );
+    }
+    for at in (0..twice.len()).step_by(61) {
+        let mut b = twice.clone();
+        b[at] ^= 0x5a;
+        let _ = changes_after(Arc::new(MemSource::new(b)), end, Limits::default());
+    }
+}
