@@ -1075,11 +1075,19 @@ impl Ctx<'_> {
                 }
             }
             let tree = HashSet::new();
+            // What the document used before, not counting the DSS: those objects stay fixed
+            // even if the DSS references them too.
+            let roots: Vec<Object> = ["Root", "Info"]
+                .iter()
+                .filter_map(|k| self.prev.trailer().get(k).cloned())
+                .collect();
+            let outside_dss = walk(self.prev, &roots, &["DSS"], &tree)?;
             for num in walk(self.cur, std::slice::from_ref(dss), UP, &tree)? {
                 if !changed.contains_key(&num) {
                     continue;
                 }
-                let only_dss = prev_roles.get(&num).copied().unwrap_or(0) == R_DSS;
+                let only_dss = prev_roles.get(&num).copied().unwrap_or(0) == R_DSS
+                    && !outside_dss.contains(&num);
                 if self.is_new(changed, num) || only_dss {
                     claim(
                         claims,
@@ -1333,6 +1341,22 @@ impl Ctx<'_> {
                 ("NEW_SIGNATURE_FIELD", "empty signature field")
             }
         };
+        let visible = d
+            .get("Rect")
+            .and_then(Object::as_array)
+            .and_then(|a| {
+                let n: Vec<f64> = a.iter().filter_map(Object::as_f64).collect();
+                match n.as_slice() {
+                    [x0, y0, x1, y1] => Some((x1 - x0).abs() > 0.0 && (y1 - y0).abs() > 0.0),
+                    _ => None,
+                }
+            })
+            .unwrap_or(false);
+        let detail = if visible {
+            format!("{detail} (visible widget: its appearance is drawn over the page)")
+        } else {
+            detail.to_string()
+        };
         // Claim the new objects of the field, widget, value and appearance.
         let roots = [Object::Ref(r), Object::Ref(ObjRef::new(field_num, 0))];
         let mut roots = roots.to_vec();
@@ -1342,7 +1366,7 @@ impl Ctx<'_> {
         let stop: HashSet<u32> = HashSet::new();
         for num in walk(self.cur, &roots, &["P", "Parent"], &stop)? {
             if self.is_new(changed, num) {
-                claim(claims, num, v(code, true, detail));
+                claim(claims, num, v(code, true, detail.clone()));
             }
         }
         done.insert(r.num);

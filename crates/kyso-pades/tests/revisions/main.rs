@@ -931,3 +931,60 @@ fn damaged_files_never_panic() {
         let _ = changes_after(Arc::new(MemSource::new(b)), end, Limits::default());
     }
 }
+
+#[test]
+fn a_dss_update_cannot_rewrite_objects_the_document_uses() {
+    let mut story = Story::new();
+    // An embedded file (6 0 obj) that the attacker also lists as a DSS certificate.
+    let base = base_pdf(
+        "/Names << /EmbeddedFiles << /Names [(a.txt) << /Type /Filespec /F (a.txt) \
+         /EF << /F 6 0 R >> >>] >> >> /DSS 7 0 R ",
+        &[&stream("so tien 1000"), "<< /Certs [6 0 R] >>"],
+    );
+    let signed = story.sign(&base, "Nguyễn Văn An", false);
+    let attacked = append(&signed, |_, upd| {
+        let data = b"so tien 9000".to_vec();
+        let mut d = Dict::new();
+        d.set("Length", Object::Int(data.len() as i64));
+        upd.set(
+            ObjRef::new(6, 0),
+            Object::Stream(Stream {
+                dict: d,
+                data: StreamData::Owned(data),
+            }),
+        );
+    });
+    let r = first_report(&attacked);
+    assert_eq!(
+        disallowed(&r),
+        vec!["OBJECT_OVERRIDDEN"],
+        "{:#?}",
+        r.changes
+    );
+}
+
+#[test]
+fn removing_a_widget_from_the_page_is_not_allowed() {
+    let mut story = Story::new();
+    let once = signed_once(&mut story);
+    let twice = story.sign(&once, "Trần Thị Bình", false);
+    let attacked = append(&twice, |doc, upd| {
+        let page = doc.pages().unwrap()[0].clone();
+        let mut pd = doc.get(page.id).unwrap().as_dict().unwrap().clone();
+        pd.set("Annots", Object::Array(vec![]));
+        upd.set(page.id, pd);
+    });
+    let r = first_report(&attacked);
+    assert!(
+        disallowed(&r).contains(&"ANNOTATION_CHANGED"),
+        "{:#?}",
+        r.changes
+    );
+    // The visible second signature is reported as such.
+    let visible = story.sign(&once, "Lê Văn Cường", true);
+    let r = first_report(&visible);
+    assert!(r
+        .changes
+        .iter()
+        .any(|c| c.code == "NEW_SIGNATURE_FIELD" && c.detail.contains("visible")));
+}
