@@ -22,6 +22,8 @@
 //!   *Stops:* nothing by itself; it is the rule that lets later signatures through while the
 //!   other rules stay strict. An unsigned signature field with an appearance is not allowed
 //!   (the "sneaky signature" attack draws arbitrary content with such a field).
+//!   An existing *empty* signature field being signed (only `/V`, `/AP`, `/AS` change, `/V` a
+//!   new signature dictionary) is reported with the same code.
 //! * `DOC_TIMESTAMP` — the same for a field whose `/V` is a `/Type /DocTimeStamp` dictionary.
 //! * `ACROFORM_FIELDS_APPENDED` — the AcroForm's `/Fields` array gaining *only* such new fields
 //!   (the old entries kept, in order) and `/SigFlags` set; a new AcroForm may also carry `/DA`
@@ -1498,7 +1500,53 @@ impl Ctx<'_> {
         changed: &BTreeMap<u32, (ChangeKind, ObjRef)>,
         claims: &mut Claims,
     ) -> Result<()> {
-        for (r, d) in form_fields(self.cur)? {
+        let fields = form_fields(self.cur)?;
+        // Existing empty signature fields signed now (their own dictionary carries /FT /Sig).
+        let mut signed_now: HashSet<u32> = HashSet::new();
+        for (r, d) in &fields {
+            if !matches!(changed.get(&r.num), Some((ChangeKind::Modified, _)))
+                || !self.prev_reach.contains(&r.num)
+                || d.get_name("FT").is_none_or(|t| t != "Sig")
+            {
+                continue;
+            }
+            let old = self.prev.get(*r)?.as_dict().cloned().unwrap_or_default();
+            if old.contains("V") || old.get_name("FT").is_none_or(|t| t != "Sig") {
+                continue;
+            }
+            let keys = diff_keys(&old, d);
+            if !keys.iter().all(|k| k == "V" || k == "AS" || k == "AP") {
+                continue;
+            }
+            let Some(value) = d.get("V").and_then(Object::as_ref) else {
+                continue;
+            };
+            if !self.is_new(changed, value.num) {
+                continue;
+            }
+            let sd = self.cur.get(value)?.as_dict().cloned().unwrap_or_default();
+            let code = match sd
+                .get_name("Type")
+                .map(|t| t.as_str().into_owned())
+                .as_deref()
+            {
+                _ if sd.contains("Reference") => continue,
+                Some("DocTimeStamp") => "DOC_TIMESTAMP",
+                Some("Sig") | None => "NEW_SIGNATURE_FIELD",
+                _ => continue,
+            };
+            signed_now.insert(r.num);
+            let verdict = v(code, true, "an existing empty signature field was signed");
+            claim(claims, r.num, verdict.clone());
+            let mut roots = vec![Object::Ref(value)];
+            roots.extend(d.get("AP").cloned());
+            for num in walk(self.cur, &roots, UP, &HashSet::new())? {
+                if self.is_new(changed, num) {
+                    claim(claims, num, verdict.clone());
+                }
+            }
+        }
+        for (r, d) in fields {
             if !matches!(changed.get(&r.num), Some((ChangeKind::Modified, _))) {
                 continue;
             }
@@ -1506,7 +1554,31 @@ impl Ctx<'_> {
                 continue;
             }
             let ft = field_type(self.cur, &d)?;
-            if ft.as_deref() == Some("Sig") || ft.is_none() {
+            if ft.as_deref() == Some("Sig") {
+                // A separate widget of a signature field signed now: a new appearance only.
+                let parent = d.get("Parent").and_then(Object::as_ref);
+                if d.contains("FT") || !parent.is_some_and(|p| signed_now.contains(&p.num)) {
+                    continue;
+                }
+                let old = self.prev.get(r)?.as_dict().cloned().unwrap_or_default();
+                if !diff_keys(&old, &d).iter().all(|k| k == "AS" || k == "AP") {
+                    continue;
+                }
+                let verdict = v(
+                    "NEW_SIGNATURE_FIELD",
+                    true,
+                    "appearance of a field signed now",
+                );
+                claim(claims, r.num, verdict.clone());
+                let roots: Vec<Object> = d.get("AP").cloned().into_iter().collect();
+                for num in walk(self.cur, &roots, UP, &HashSet::new())? {
+                    if self.is_new(changed, num) {
+                        claim(claims, num, verdict.clone());
+                    }
+                }
+                continue;
+            }
+            if ft.is_none() {
                 continue;
             }
             let old = self.prev.get(r)?.as_dict().cloned().unwrap_or_default();

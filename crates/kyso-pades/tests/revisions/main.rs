@@ -988,3 +988,109 @@ fn removing_a_widget_from_the_page_is_not_allowed() {
         .iter()
         .any(|c| c.code == "NEW_SIGNATURE_FIELD" && c.detail.contains("visible")));
 }
+
+#[test]
+fn signing_an_existing_empty_signature_field_is_allowed() {
+    // A document prepared with an empty signature field (7 0 obj) on the page.
+    let base = base_pdf(
+        "/AcroForm << /Fields [7 0 R] /SigFlags 1 >> ",
+        &[
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Courier >>",
+            "<< /FT /Sig /T (GiamDoc) /Type /Annot /Subtype /Widget /F 4 \
+             /Rect [300 100 500 160] /P 3 0 R >>",
+        ],
+    )
+    .replace_annots();
+    let sign_field = |bytes: &[u8], extra: Option<(&str, Object)>| {
+        append(bytes, |doc, upd| {
+            let mut sig = Dict::new();
+            sig.set("Type", Object::name("Sig"));
+            sig.set("Filter", Object::name("Adobe.PPKLite"));
+            let sig = upd.add(sig);
+            let data = b"q 0 0 1 rg 0 0 200 60 re f Q".to_vec();
+            let mut ad = Dict::new();
+            ad.set("Type", Object::name("XObject"));
+            ad.set("Subtype", Object::name("Form"));
+            ad.set(
+                "BBox",
+                Object::Array(vec![0.into(), 0.into(), 200.into(), 60.into()]),
+            );
+            ad.set("Length", Object::Int(data.len() as i64));
+            let ap = upd.add(Object::Stream(Stream {
+                dict: ad,
+                data: StreamData::Owned(data),
+            }));
+            let r = ObjRef::new(7, 0);
+            let mut f = doc.get(r).unwrap().as_dict().unwrap().clone();
+            f.set("V", Object::Ref(sig));
+            let mut apd = Dict::new();
+            apd.set("N", Object::Ref(ap));
+            f.set("AP", apd);
+            if let Some((k, val)) = extra {
+                f.set(k, val);
+            }
+            upd.set(r, f);
+        })
+    };
+    let signed = sign_field(&base, None);
+    let r = report(&signed, base.len() as u64);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    assert_eq!(codes(&r), vec!["NEW_SIGNATURE_FIELD"]);
+    assert_eq!(r.changes.len(), 3, "field, signature, appearance");
+
+    // Moving the field while signing it is not allowed.
+    let moved = sign_field(
+        &base,
+        Some((
+            "Rect",
+            Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]),
+        )),
+    );
+    assert_eq!(
+        report(&moved, base.len() as u64).verdict,
+        Verdict::Disallowed
+    );
+}
+
+trait ReplaceAnnots {
+    fn replace_annots(self) -> Vec<u8>;
+}
+
+impl ReplaceAnnots for Vec<u8> {
+    /// Put the empty signature widget (7 0 R) on the page and rebuild the cross-reference
+    /// table (the offsets move).
+    fn replace_annots(self) -> Vec<u8> {
+        let text = String::from_utf8_lossy(&self).into_owned();
+        let old = "/Contents 4 0 R /Resources";
+        assert!(text.contains(old));
+        rebuild(&text.replacen(old, "/Contents 4 0 R /Annots [7 0 R] /Resources", 1))
+    }
+}
+
+/// Recompute the classic cross-reference table of a hand-written single-revision PDF.
+fn rebuild(text: &str) -> Vec<u8> {
+    let body_end = text.find("xref\n").unwrap();
+    let body = &text[..body_end];
+    let mut offsets = Vec::new();
+    let mut n = 1;
+    while let Some(at) = body.find(&format!("\n{n} 0 obj\n")) {
+        offsets.push(at + 1);
+        n += 1;
+    }
+    let mut out = body.as_bytes().to_vec();
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).as_bytes(),
+    );
+    for o in &offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            offsets.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
