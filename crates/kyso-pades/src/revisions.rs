@@ -61,7 +61,9 @@
 //!   *hide-and-replace*: the attacker plants unused alternative content before signing, and the
 //!   update only swaps a reference to it). Reachability is computed by a bounded traversal.
 //! * `OBJECT_OVERRIDDEN` — any other redefinition of an object that was reachable when signed
-//!   (including an object the signed revision referenced but did not define).
+//!   (including an object the signed revision referenced but did not define), and any object
+//!   whose new cross-reference entry points into the bytes of an earlier revision (a body
+//!   hidden in the signed bytes and brought to life later; pyHanko refuses these too).
 //! * `OBJECT_FREED` — an object reachable when signed is freed.
 //! * `OBJECT_ADDED` — a new object that no rule claims (for example one that nothing
 //!   references: some viewers "repair" files and would show such objects).
@@ -935,6 +937,19 @@ impl Ctx<'_> {
         Ok(out)
     }
 
+    /// Does this revision's entry for `num` point into the bytes of an earlier revision (an
+    /// object body hidden in signed bytes, brought to life by a later cross-reference entry)?
+    fn points_back(&self, num: u32) -> bool {
+        match self.rev.objects.get(&num) {
+            Some(Entry::InFile { offset, .. }) => *offset < self.prev.len(),
+            Some(Entry::InStream { stream, .. }) => !matches!(
+                self.rev.objects.get(stream),
+                Some(Entry::InFile { offset, .. }) if *offset >= self.prev.len()
+            ),
+            _ => false,
+        }
+    }
+
     /// Changed in this revision and not part of the document before it: a new object.
     fn is_new(&self, changed: &BTreeMap<u32, (ChangeKind, ObjRef)>, num: u32) -> bool {
         matches!(
@@ -992,6 +1007,13 @@ impl Ctx<'_> {
                     )
                 }
             };
+            if *kind != ChangeKind::Freed && self.points_back(*num) {
+                verdict = v(
+                    "OBJECT_OVERRIDDEN",
+                    false,
+                    "the new definition lies in the bytes of an earlier revision",
+                );
+            }
             if *kind != ChangeKind::Freed && verdict.code != "XREF_CONTAINER" {
                 let new = self.cur.get(*r)?;
                 let old = if *kind == ChangeKind::Modified {

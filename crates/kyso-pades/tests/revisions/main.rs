@@ -1094,3 +1094,62 @@ fn rebuild(text: &str) -> Vec<u8> {
     );
     out
 }
+
+/// Append a hand-written update: `objects` (number, body) written out, plus cross-reference
+/// entries `extra` pointing wherever the attacker likes.
+fn append_raw(bytes: &[u8], objects: &[(u32, String)], extra: &[(u32, u64)]) -> Vec<u8> {
+    let doc = open(bytes);
+    let mut out = bytes.to_vec();
+    let mut entries: Vec<(u32, u64)> = extra.to_vec();
+    for (num, body) in objects {
+        entries.push((*num, out.len() as u64));
+        out.extend_from_slice(format!("{num} 0 obj\n{body}\nendobj\n").as_bytes());
+    }
+    entries.sort_unstable();
+    let xref = out.len();
+    out.extend_from_slice(b"xref\n");
+    for (num, off) in &entries {
+        out.extend_from_slice(format!("{num} 1\n{off:010} 00000 n \n").as_bytes());
+    }
+    let size = doc
+        .size()
+        .max(entries.iter().map(|e| e.0 + 1).max().unwrap_or(0));
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {size} /Root 1 0 R /Prev {} >>\nstartxref\n{xref}\n%%EOF\n",
+            doc.startxref()
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[test]
+fn an_object_hidden_in_the_signed_bytes_cannot_be_brought_to_life() {
+    let mut story = Story::new();
+    // Stream 6 hides the body of an object 40 that no cross-reference entry lists.
+    let hidden = "\n40 0 obj\n<< /Type /DSS /Certs [] >>\nendobj\n";
+    let base = base_pdf("", &[&stream(hidden)]);
+    let signed = story.sign(&base, "Nguyễn Văn An", false);
+    let at = signed.windows(9).position(|w| w == b"\n40 0 obj").unwrap() as u64 + 1;
+    let doc = open(&signed);
+    let mut cat = doc.catalog().unwrap();
+    cat.set("DSS", Object::Ref(ObjRef::new(40, 0)));
+    let mut body = Vec::new();
+    kyso_pdf::writer::write_object(&mut body, &Object::Dict(cat));
+    let attacked = append_raw(
+        &signed,
+        &[(1, String::from_utf8(body).unwrap())],
+        &[(40, at)],
+    );
+    let r = first_report(&attacked);
+    let hidden = r
+        .changes
+        .iter()
+        .find(|c| c.object.num == 40)
+        .unwrap_or_else(|| panic!("{:#?}", r.changes));
+    assert!(!hidden.allowed);
+    assert_eq!(hidden.code, "OBJECT_OVERRIDDEN");
+    assert!(hidden.detail.contains("earlier revision"));
+    assert_eq!(r.verdict, Verdict::Disallowed);
+}
