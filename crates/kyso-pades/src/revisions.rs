@@ -99,6 +99,9 @@ use crate::{Error, Result};
 pub const MAX_VISITS: usize = 2_000_000;
 /// Deepest nesting of direct arrays/dictionaries followed inside one object.
 pub const MAX_NESTING: usize = 64;
+/// Most revisions after a signature that are analysed; more is refused (each one costs a
+/// traversal of the document).
+pub const MAX_LATER_REVISIONS: usize = 256;
 /// Longest chain of `/Parent` links followed.
 const MAX_PARENTS: usize = 64;
 /// How many bytes after the last `%%EOF` are inspected for trailing data.
@@ -229,7 +232,8 @@ pub enum ChangeKind {
 /// One object added, redefined or freed after signing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
-    /// Index of the revision (see [`Revision::index`]) making the change.
+    /// Index of the revision (see [`Revision::index`]) making the change; for
+    /// `TRAILING_DATA`, one past the last revision.
     pub revision: usize,
     pub object: ObjRef,
     pub kind: ChangeKind,
@@ -314,15 +318,27 @@ pub fn changes_after(
     let mut changes = Vec::new();
     let mut prev = signed;
     let mut prev_reach = signed_reach;
+    let later = revs.len().saturating_sub(signed_idx + 1);
+    if later > MAX_LATER_REVISIONS {
+        return Err(Error::Pdf(kyso_pdf::Error::LimitExceeded {
+            limit: "revisions after a signature",
+            value: later as u64,
+            max: MAX_LATER_REVISIONS as u64,
+        }));
+    }
+    let mut prev_roles = roles(&prev)?;
     for rev in revs.iter().skip(signed_idx + 1) {
         let cur = open_revision(&source, rev.end, limits.clone())?;
         let cur_reach = reach(&cur)?;
+        let cur_roles = roles(&cur)?;
         let ctx = Ctx {
             rev,
             prev: &prev,
             prev_reach: &prev_reach,
+            prev_roles: &prev_roles,
             cur: &cur,
             cur_reach: &cur_reach,
+            cur_roles: &cur_roles,
             docmdp,
             locks: &locks,
         };
@@ -344,6 +360,7 @@ pub fn changes_after(
         }
         prev = cur;
         prev_reach = cur_reach;
+        prev_roles = cur_roles;
     }
 
     // Bytes after the last revision must be whitespace only.
@@ -872,8 +889,10 @@ struct Ctx<'a> {
     rev: &'a Revision,
     prev: &'a Document,
     prev_reach: &'a HashSet<u32>,
+    prev_roles: &'a HashMap<u32, u16>,
     cur: &'a Document,
     cur_reach: &'a HashSet<u32>,
+    cur_roles: &'a HashMap<u32, u16>,
     docmdp: Option<u8>,
     locks: &'a Locks,
 }
@@ -963,11 +982,11 @@ impl Ctx<'_> {
         if changed.is_empty() {
             return Ok(());
         }
-        let prev_roles = roles(self.prev)?;
-        let cur_roles = roles(self.cur)?;
+        let prev_roles = self.prev_roles;
+        let cur_roles = self.cur_roles;
         let mut claims: Claims = HashMap::new();
         let mut new_fields: HashSet<u32> = HashSet::new();
-        self.catalog_rules(&changed, &prev_roles, &mut claims, &mut new_fields)?;
+        self.catalog_rules(&changed, prev_roles, &mut claims, &mut new_fields)?;
         self.page_rules(&changed, &mut claims, &mut new_fields)?;
         self.form_filling(&changed, &mut claims)?;
 
