@@ -306,7 +306,20 @@ pub fn changes_after(
 
     let docmdp = docmdp_level(&signed)?;
     let locks = field_locks(&signed)?;
-    let signed_reach = reach(&signed)?;
+    let later = revs.len().saturating_sub(signed_idx + 1);
+    if later > MAX_LATER_REVISIONS {
+        return Err(Error::Pdf(kyso_pdf::Error::LimitExceeded {
+            limit: "revisions after a signature",
+            value: later as u64,
+            max: MAX_LATER_REVISIONS as u64,
+        }));
+    }
+    // Nothing to traverse when nothing follows the signature.
+    let (signed_reach, mut prev_roles) = if later > 0 {
+        (reach(&signed)?, roles(&signed)?)
+    } else {
+        (HashSet::new(), HashMap::new())
+    };
     let orphans: BTreeMap<u32, Entry> = signed
         .xref()
         .iter()
@@ -318,15 +331,6 @@ pub fn changes_after(
     let mut changes = Vec::new();
     let mut prev = signed;
     let mut prev_reach = signed_reach;
-    let later = revs.len().saturating_sub(signed_idx + 1);
-    if later > MAX_LATER_REVISIONS {
-        return Err(Error::Pdf(kyso_pdf::Error::LimitExceeded {
-            limit: "revisions after a signature",
-            value: later as u64,
-            max: MAX_LATER_REVISIONS as u64,
-        }));
-    }
-    let mut prev_roles = roles(&prev)?;
     for rev in revs.iter().skip(signed_idx + 1) {
         let cur = open_revision(&source, rev.end, limits.clone())?;
         let cur_reach = reach(&cur)?;
@@ -404,7 +408,7 @@ pub fn changes_after(
     Ok(ChangeReport {
         covers_whole_file: signed_end == len,
         signed_revision: signed_idx,
-        later_revisions: revs.len().saturating_sub(signed_idx + 1),
+        later_revisions: later,
         docmdp,
         changes,
         verdict,
