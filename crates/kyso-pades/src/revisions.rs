@@ -38,6 +38,9 @@
 //! * `XREF_CONTAINER` — new cross-reference streams and object streams (containers, not
 //!   content; the objects inside them are classified on their own).
 //! * `UNUSED_OBJECT_FREED` — freeing an object that nothing referenced.
+//! * `CATALOG_VERSION` — the catalog's `/Version` or `/Extensions` changed (like pyHanko:
+//!   signers raise the version or declare extensions such as ESIC).
+//! * `METADATA_CHANGED` — only under [`Policy::allow_metadata`] (see below).
 //!
 //! Not allowed:
 //! * `PAGE_CONTENT_CHANGED` — a page's `/Contents` re-pointed, or a content stream redefined
@@ -54,8 +57,9 @@
 //! * `ACTION_ADDED` — `/OpenAction`, `/AA`, `/A` or JavaScript added anywhere (this code
 //!   overrides any other for the object).
 //! * `METADATA_CHANGED` — the trailer's `/Info` or the catalog's `/Metadata` changed. pyHanko
-//!   tolerates some metadata updates; kyso classifies them as not allowed (like pyHanko's strict
-//!   mode), since kyso's own signer never touches them.
+//!   allows `/Info` and XMP updates by default, and pyHanko's own signer updates `/Info`; kyso
+//!   classifies them as not allowed by default (strict), since kyso's own signer never touches
+//!   them. [`Policy::allow_metadata`] switches to pyHanko's behaviour.
 //! * `REPOINTED_UNUSED_OBJECT` — a later revision makes the document reference an object that
 //!   existed in the signed revision but was unreachable from its trailer there (shadow
 //!   *hide-and-replace*: the attacker plants unused alternative content before signing, and the
@@ -268,13 +272,32 @@ pub struct ChangeReport {
     pub verdict: Verdict,
 }
 
+/// Choices in the rules that are a matter of policy rather than of security.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Policy {
+    /// Treat `/Info` and XMP `/Metadata` updates as allowed (`METADATA_CHANGED` with
+    /// `allowed: true`), as pyHanko's default policy does. Other signers (pyHanko itself)
+    /// update `/Info` when they sign. Default `false`: kyso's strict reading.
+    pub allow_metadata: bool,
+}
+
 /// Compare the document as signed (the file cut at `signed_end`, the end of the signature's
-/// `/ByteRange`) with each later revision. Errors mean the analysis could not be done (the
-/// caller must treat the signature as not verified).
+/// `/ByteRange`) with each later revision, under the strict [`Policy`]. Errors mean the
+/// analysis could not be done (the caller must treat the signature as not verified).
 pub fn changes_after(
     source: Arc<dyn Source>,
     signed_end: u64,
     limits: Limits,
+) -> Result<ChangeReport> {
+    changes_after_with(source, signed_end, limits, Policy::default())
+}
+
+/// [`changes_after`] with an explicit [`Policy`].
+pub fn changes_after_with(
+    source: Arc<dyn Source>,
+    signed_end: u64,
+    limits: Limits,
+    policy: Policy,
 ) -> Result<ChangeReport> {
     let full = Document::open(Arc::clone(&source), limits.clone())?;
     let revs = revisions(&full)?;
@@ -345,6 +368,7 @@ pub fn changes_after(
             cur_roles: &cur_roles,
             docmdp,
             locks: &locks,
+            policy,
         };
         ctx.analyse(&mut changes)?;
         for (num, entry) in &orphans {
@@ -745,6 +769,13 @@ fn roles(doc: &Document) -> Result<HashMap<u32, u16>> {
     Ok(roles)
 }
 
+/// Objects reachable from the catalog without going through a `/Metadata` entry nor the
+/// trailer's `/Info`: what metadata updates must leave alone.
+fn outside_meta(doc: &Document) -> Result<HashSet<u32>> {
+    let roots: Vec<Object> = doc.trailer().get("Root").cloned().into_iter().collect();
+    walk(doc, &roots, &["Metadata"], &HashSet::new())
+}
+
 /// The disallowed code for redefining an object with these roles.
 fn role_code(bits: u16) -> &'static str {
     if bits & R_CONTENT != 0 {
@@ -899,6 +930,7 @@ struct Ctx<'a> {
     cur_roles: &'a HashMap<u32, u16>,
     docmdp: Option<u8>,
     locks: &'a Locks,
+    policy: Policy,
 }
 
 /// A classification of one object.
@@ -1005,7 +1037,27 @@ impl Ctx<'_> {
                 }
             } else if self.prev_reach.contains(num) {
                 let bits = prev_roles.get(num).copied().unwrap_or(0);
-                v(role_code(bits), false, "an object in use was redefined")
+                if bits == R_META
+                    && self.policy.allow_metadata
+                    && !outside_meta(self.prev)?.contains(num)
+                {
+                    v(
+                        "METADATA_CHANGED",
+                        true,
+                        "document information or XMP metadata",
+                    )
+                } else {
+                    v(role_code(bits), false, "an object in use was redefined")
+                }
+            } else if cur_roles.get(num) == Some(&R_META)
+                && self.policy.allow_metadata
+                && !outside_meta(self.cur)?.contains(num)
+            {
+                v(
+                    "METADATA_CHANGED",
+                    true,
+                    "new document information or XMP metadata",
+                )
             } else {
                 let o = self.cur.get(*r)?;
                 let container = o
@@ -1087,19 +1139,34 @@ impl Ctx<'_> {
         let cat_changed = changed.contains_key(&cur_root.num);
         let keys = diff_keys(&prev_cat, &cur_cat);
         let mut worst: Option<Verdict1> = None;
-        let mut allowed_code = "ACROFORM_FIELDS_APPENDED";
+        let has = |name: &str| keys.iter().any(|k| k == name);
+        let allowed_code = if has("AcroForm") {
+            "ACROFORM_FIELDS_APPENDED"
+        } else if has("DSS") {
+            "DSS_UPDATE"
+        } else if has("Version") || has("Extensions") {
+            "CATALOG_VERSION"
+        } else {
+            "METADATA_CHANGED"
+        };
         for k in &keys {
             let bad = match k.as_str() {
-                "AcroForm" | "DSS" => None,
+                "AcroForm" | "DSS" | "Version" | "Extensions" => None,
+                "Metadata" if self.policy.allow_metadata => None,
                 "Metadata" => Some(v("METADATA_CHANGED", false, "catalog /Metadata changed")),
                 "OpenAction" | "AA" => Some(v("ACTION_ADDED", false, format!("catalog /{k}"))),
                 _ => Some(v("CATALOG_CHANGED", false, format!("catalog /{k} changed"))),
             };
-            if k == "DSS" && !keys.iter().any(|k| k == "AcroForm") {
-                allowed_code = "DSS_UPDATE";
-            }
             if bad.is_some() && worst.is_none() {
                 worst = bad;
+            }
+        }
+        // New objects of the extensions dictionary.
+        if let Some(ext) = cur_cat.get("Extensions").filter(|_| has("Extensions")) {
+            for num in walk(self.cur, std::slice::from_ref(ext), UP, &HashSet::new())? {
+                if self.is_new(changed, num) {
+                    claim(claims, num, v("CATALOG_VERSION", true, "/Extensions"));
+                }
             }
         }
 

@@ -19,7 +19,8 @@ use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use kyso_cms::{DigestAlgorithm, SignRequest, SignatureAlgorithm, Signer};
 use kyso_pades::forms::{widget_builder, CopyForm, VisibleForm};
 use kyso_pades::revisions::{
-    changes_after, open_revision, revisions, ChangeKind, ChangeReport, Verdict,
+    changes_after, changes_after_with, open_revision, revisions, ChangeKind, ChangeReport, Policy,
+    Verdict,
 };
 use kyso_pades::{sign_with, SignOptions};
 use kyso_pdf::writer::IncrementalUpdate;
@@ -1152,4 +1153,97 @@ fn an_object_hidden_in_the_signed_bytes_cannot_be_brought_to_life() {
     assert_eq!(hidden.code, "OBJECT_OVERRIDDEN");
     assert!(hidden.detail.contains("earlier revision"));
     assert_eq!(r.verdict, Verdict::Disallowed);
+}
+
+/// pyHanko as a second, independent signer: sign `input` into `output` with a throwaway key.
+const PYHANKO_SIGN: &str = r#"
+import sys, datetime
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from pyhanko.sign import signers
+from pyhanko.sign.fields import SigFieldSpec
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+from asn1crypto import keys as akeys, x509 as ax509
+key = ec.generate_private_key(ec.SECP256R1())
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pyHanko test")])
+now = datetime.datetime.now(datetime.timezone.utc)
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256()))
+signer = signers.SimpleSigner(
+    signing_cert=ax509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+    signing_key=akeys.PrivateKeyInfo.load(key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
+    cert_registry=SimpleCertificateStore())
+visible = len(sys.argv) > 3 and sys.argv[3] == 'visible'
+with open(sys.argv[1], 'rb') as inf:
+    w = IncrementalPdfFileWriter(inf, strict=False)
+    spec = SigFieldSpec(sys.argv[4], box=(300, 100, 500, 160)) if visible else None
+    meta = signers.PdfSignatureMetadata(field_name=sys.argv[4])
+    with open(sys.argv[2], 'wb') as outf:
+        signers.sign_pdf(w, meta, signer=signer, output=outf, new_field_spec=spec)
+"#;
+
+fn pyhanko_sign(input: &Path, output: &Path, visible: bool, field: &str) -> bool {
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(PYHANKO_SIGN)
+        .arg(input)
+        .arg(output)
+        .arg(if visible { "visible" } else { "invisible" })
+        .arg(field)
+        .status();
+    matches!(status, Ok(s) if s.success())
+}
+
+#[test]
+fn signatures_added_by_pyhanko_are_allowed_changes() {
+    let mut story = Story::new();
+    let once = signed_once(&mut story);
+    let once_path = story.write("kyso", &once);
+    let twice_path = story.path("pyhanko-visible");
+    if !pyhanko_sign(&once_path, &twice_path, true, "PyHanko1") {
+        eprintln!("pyHanko cannot sign here; skipped");
+        return;
+    }
+    let thrice_path = story.path("pyhanko-invisible");
+    assert!(pyhanko_sign(&twice_path, &thrice_path, false, "PyHanko2"));
+    let thrice = std::fs::read(&thrice_path).unwrap();
+    let r = first_report(&thrice);
+    assert_eq!(r.later_revisions, 2);
+    // pyHanko updates /Info (producer, modification date) when it signs: not allowed under
+    // kyso's strict default, allowed under pyHanko's own policy. Everything else is allowed.
+    assert_eq!(disallowed(&r), vec!["METADATA_CHANGED"], "{:#?}", r.changes);
+    assert!(codes(&r).contains(&"NEW_SIGNATURE_FIELD"));
+    let lenient = changes_after_with(
+        Arc::new(MemSource::new(thrice.clone())),
+        signatures(&thrice)[0].1,
+        Limits::default(),
+        Policy {
+            allow_metadata: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        lenient.verdict,
+        Verdict::AllowedOnly,
+        "{:#?}",
+        lenient.changes
+    );
+
+    // And kyso signing after pyHanko.
+    let mixed = story.sign(&thrice, "Trần Thị Bình", true);
+    let ends: Vec<u64> = revisions(&open(&mixed))
+        .unwrap()
+        .iter()
+        .map(|r| r.end)
+        .collect();
+    assert_eq!(ends.len(), 5);
+    // Signatures after the last pyHanko one see only kyso's allowed changes.
+    for end in &ends[3..] {
+        let r = report(&mixed, *end);
+        assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    }
 }
