@@ -18,10 +18,12 @@
 //! * `NEW_SIGNATURE_FIELD` — a new `/FT /Sig` field (merged with its widget, or a widget whose
 //!   `/Parent` is such a field) whose `/V` is a new `/Type /Sig` dictionary, and the new objects
 //!   of its appearance (form XObjects, fonts, images, `/SMask`). Objects of the appearance that
-//!   existed before are never claimed: redefining them is reported by the rules below.
-//!   *Stops:* nothing by itself; it is the rule that lets later signatures through while the
-//!   other rules stay strict. An unsigned signature field with an appearance is not allowed
-//!   (the "sneaky signature" attack draws arbitrary content with such a field).
+//!   existed before are never claimed: redefining them is reported by the rules below. A new
+//!   field reusing an existing signature value, or a later certification signature, is not
+//!   allowed; an unsigned signature field with an appearance is not allowed either (the
+//!   "sneaky signature" attack draws arbitrary content with such a field). A *signed* new
+//!   field with a visible widget is allowed, as in pyHanko, and its detail says "visible" so
+//!   that a verifier can point at it (its appearance is drawn over the page).
 //!   An existing *empty* signature field being signed (only `/V`, `/AP`, `/AS` change, `/V` a
 //!   new signature dictionary) is reported with the same code.
 //! * `DOC_TIMESTAMP` — the same for a field whose `/V` is a `/Type /DocTimeStamp` dictionary.
@@ -31,7 +33,9 @@
 //! * `PAGE_ANNOTS_APPENDED` — a page's `/Annots` gaining only new signature widgets, every other
 //!   entry of the page dictionary equal (parsed objects are compared, not bytes).
 //! * `DSS_UPDATE` — catalog `/DSS` added or changed, and objects reachable only from the DSS
-//!   (VRI, certificates, OCSP responses, CRLs).
+//!   (VRI, certificates, OCSP responses, CRLs). An object the rest of the document also uses
+//!   (an embedded file listed as a "certificate") stays protected. A DSS with unknown keys or
+//!   VRI keys that are not 40 upper-case hex digits is not allowed (as in pyHanko).
 //! * `FORM_FILLING` — a non-signature field changing only `/V`, `/AS` and `/AP` (plus the new
 //!   appearance objects), when DocMDP allows form filling (`P` ≥ 2, or no certification
 //!   signature: pyHanko's default) and no FieldMDP `/Lock` of an earlier signature covers it.
@@ -84,11 +88,30 @@
 //! dictionaries of signature fields in the signed revision forbid form filling of the locked
 //! fields (`/Action /All`, `/Include`, `/Exclude`, by fully qualified name).
 //!
+//! # Revisions
+//!
+//! [`revisions`] splits the file at the `%%EOF` following each cross-reference section. A
+//! section that lies before the end of the revision it chains to (a linearized file's
+//! first-page section) belongs to that revision. [`open_revision`] reads the file cut at a
+//! revision's end ([`Truncated`]) with the ordinary reader. [`changes_after`] also checks that
+//! the signed view's cross-reference chain is exactly the file's sections up to the signed
+//! revision, and refuses a signed end that is not a revision end.
+//!
 //! # Limits
 //!
 //! Every traversal is bounded: at most [`MAX_VISITS`] objects per walk (capped by
-//! [`Limits::max_objects`]), at most [`MAX_NESTING`] levels of direct nesting, and the reader's
-//! own limits. A document beyond these limits is an error, never a silent "allowed".
+//! [`Limits::max_objects`]), at most [`MAX_NESTING`] levels of direct nesting, at most
+//! [`MAX_LATER_REVISIONS`] revisions after a signature, and the reader's own limits. A document
+//! beyond these limits is an error, never a silent "allowed".
+//!
+//! # Not covered (yet)
+//!
+//! * Whether a visible new signature's appearance overlaps page content or other fields.
+//! * Whether a filled form field's new appearance matches its new value (shadow attacks that
+//!   hide or replace through form-field overlays stay possible where form filling is allowed,
+//!   as the standard permits).
+//! * FieldMDP transforms in a signature's `/Reference` (only field `/Lock` dictionaries are
+//!   read).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
