@@ -200,10 +200,12 @@ fn signatures(bytes: &[u8]) -> Vec<(ObjRef, u64)> {
         let Ok(Object::Dict(d)) = doc.get(r) else {
             continue;
         };
-        if d.get_name("Type").is_some_and(|t| t == "Sig") {
-            let br: Vec<i64> = d
-                .get("ByteRange")
-                .unwrap()
+        // Hand-made signature dictionaries of the attack stories have no /ByteRange.
+        if let (true, Some(br)) = (
+            d.get_name("Type").is_some_and(|t| t == "Sig"),
+            d.get("ByteRange"),
+        ) {
+            let br: Vec<i64> = br
                 .as_array()
                 .unwrap()
                 .iter()
@@ -1099,6 +1101,16 @@ fn rebuild(text: &str) -> Vec<u8> {
 /// Append a hand-written update: `objects` (number, body) written out, plus cross-reference
 /// entries `extra` pointing wherever the attacker likes.
 fn append_raw(bytes: &[u8], objects: &[(u32, String)], extra: &[(u32, u64)]) -> Vec<u8> {
+    append_raw_freeing(bytes, objects, extra, &[])
+}
+
+/// [`append_raw`], also marking the objects `free` as freed.
+fn append_raw_freeing(
+    bytes: &[u8],
+    objects: &[(u32, String)],
+    extra: &[(u32, u64)],
+    free: &[u32],
+) -> Vec<u8> {
     let doc = open(bytes);
     let mut out = bytes.to_vec();
     let mut entries: Vec<(u32, u64)> = extra.to_vec();
@@ -1111,6 +1123,9 @@ fn append_raw(bytes: &[u8], objects: &[(u32, String)], extra: &[(u32, u64)]) -> 
     out.extend_from_slice(b"xref\n");
     for (num, off) in &entries {
         out.extend_from_slice(format!("{num} 1\n{off:010} 00000 n \n").as_bytes());
+    }
+    for num in free {
+        out.extend_from_slice(format!("{num} 1\n0000000000 00001 f \n").as_bytes());
     }
     let size = doc
         .size()
@@ -1246,4 +1261,141 @@ fn signatures_added_by_pyhanko_are_allowed_changes() {
         let r = report(&mixed, *end);
         assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
     }
+}
+
+/// Append a hand-made signature field on page 1: a merged field/widget whose `/V` (if any) is a
+/// new dictionary of type `value_type`, with a visible appearance if `visible`.
+fn append_sig_field(bytes: &[u8], value_type: Option<&str>, visible: bool) -> Vec<u8> {
+    let value_type = value_type.map(str::to_owned);
+    append(bytes, move |doc, upd| {
+        let page = doc.pages().unwrap()[0].clone();
+        let mut field = Dict::new();
+        field.set("Type", Object::name("Annot"));
+        field.set("Subtype", Object::name("Widget"));
+        field.set("FT", Object::name("Sig"));
+        field.set("T", Object::string(b"Extra".to_vec()));
+        field.set("P", Object::Ref(page.id));
+        if let Some(t) = &value_type {
+            let mut sd = Dict::new();
+            sd.set("Type", Object::name(t));
+            sd.set("Filter", Object::name("Adobe.PPKLite"));
+            field.set("V", Object::Ref(upd.add(sd)));
+        }
+        if visible {
+            let data = b"BT /F1 24 Tf 72 720 Td (Tong tien: 9.000.000 VND) Tj ET".to_vec();
+            let mut ad = Dict::new();
+            ad.set("Type", Object::name("XObject"));
+            ad.set("Subtype", Object::name("Form"));
+            ad.set(
+                "BBox",
+                Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]),
+            );
+            ad.set("Length", Object::Int(data.len() as i64));
+            let ap = upd.add(Object::Stream(Stream {
+                dict: ad,
+                data: StreamData::Owned(data),
+            }));
+            let mut apd = Dict::new();
+            apd.set("N", Object::Ref(ap));
+            field.set("AP", apd);
+            field.set(
+                "Rect",
+                Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]),
+            );
+        } else {
+            field.set(
+                "Rect",
+                Object::Array(vec![0.into(), 0.into(), 0.into(), 0.into()]),
+            );
+        }
+        let field = upd.add(field);
+        // Page /Annots and AcroForm /Fields, as kyso's signer would do it.
+        let mut pd = doc.get(page.id).unwrap().as_dict().unwrap().clone();
+        let mut annots = doc
+            .resolve(pd.get("Annots").unwrap_or(&Object::Null))
+            .unwrap()
+            .as_array()
+            .unwrap_or_default()
+            .to_vec();
+        annots.push(Object::Ref(field));
+        pd.set("Annots", Object::Array(annots));
+        upd.set(page.id, pd);
+        let cat = doc.catalog().unwrap();
+        let form_ref = cat.get("AcroForm").unwrap().as_ref().unwrap();
+        let mut form = doc.get(form_ref).unwrap().as_dict().unwrap().clone();
+        let mut fields = doc
+            .resolve(form.get("Fields").unwrap())
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .to_vec();
+        fields.push(Object::Ref(field));
+        form.set("Fields", Object::Array(fields));
+        upd.set(form_ref, form);
+    })
+}
+
+#[test]
+fn document_timestamps_and_sneaky_signatures() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+
+    let timestamped = append_sig_field(&signed, Some("DocTimeStamp"), false);
+    let r = first_report(&timestamped);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    assert!(codes(&r).contains(&"DOC_TIMESTAMP"));
+
+    // Sneaky signature: an unsigned signature field whose appearance draws new content.
+    let sneaky = append_sig_field(&signed, None, true);
+    let r = first_report(&sneaky);
+    assert!(
+        disallowed(&r).contains(&"ANNOTATION_ADDED"),
+        "{:#?}",
+        r.changes
+    );
+    // An empty invisible signature field is harmless.
+    let empty = append_sig_field(&signed, None, false);
+    assert_eq!(first_report(&empty).verdict, Verdict::AllowedOnly);
+    // Signed by the attacker, the visible field is allowed (like pyHanko) but said visible.
+    let signed_visible = append_sig_field(&signed, Some("Sig"), true);
+    let r = first_report(&signed_visible);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    assert!(r.changes.iter().any(|c| c.detail.contains("visible")));
+}
+
+#[test]
+fn freeing_or_adding_pages_is_not_allowed() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    let freed = append_raw_freeing(&signed, &[], &[], &[4]);
+    let r = first_report(&freed);
+    assert_eq!(disallowed(&r), vec!["OBJECT_FREED"], "{:#?}", r.changes);
+
+    let more_pages = append(&signed, |doc, upd| {
+        let pages_ref = doc
+            .catalog()
+            .unwrap()
+            .get("Pages")
+            .unwrap()
+            .as_ref()
+            .unwrap();
+        let mut page = Dict::new();
+        page.set("Type", Object::name("Page"));
+        page.set("Parent", Object::Ref(pages_ref));
+        page.set("Contents", Object::Ref(ObjRef::new(4, 0)));
+        let page = upd.add(page);
+        let mut pages = doc.get(pages_ref).unwrap().as_dict().unwrap().clone();
+        let mut kids = pages.get("Kids").unwrap().as_array().unwrap().to_vec();
+        kids.push(Object::Ref(page));
+        pages.set("Kids", Object::Array(kids));
+        pages.set("Count", Object::Int(2));
+        upd.set(pages_ref, pages);
+    });
+    let r = first_report(&more_pages);
+    assert_eq!(
+        disallowed(&r),
+        vec!["PAGE_TREE_CHANGED"],
+        "{:#?}",
+        r.changes
+    );
 }
