@@ -1399,3 +1399,59 @@ fn freeing_or_adding_pages_is_not_allowed() {
         r.changes
     );
 }
+
+#[test]
+fn many_pages_are_analysed_in_reasonable_time() {
+    // 600 pages, each with its own content stream and shared font.
+    let n = 600;
+    let mut bodies = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {n} /MediaBox [0 0 595 842] >>",
+            (0..n)
+                .map(|i| format!("{} 0 R", 4 + 2 * i))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    for i in 0..n {
+        bodies.push(format!(
+            "<< /Type /Page /Parent 2 0 R /Contents {} 0 R /Resources << /Font << /F1 3 0 R >> >> >>",
+            5 + 2 * i
+        ));
+        bodies.push(stream(&format!("BT /F1 12 Tf 72 720 Td (Trang {i}) Tj ET")));
+    }
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, b) in bodies.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, b).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", bodies.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            bodies.len() + 1
+        )
+        .as_bytes(),
+    );
+    let mut story = Story::new();
+    let once = story.sign(&pdf, "Nguyễn Văn An", false);
+    let twice = story.sign(&once, "Trần Thị Bình", true);
+    let thrice = story.sign(&twice, "Lê Văn Cường", false);
+    let started = std::time::Instant::now();
+    let r = first_report(&thrice);
+    eprintln!(
+        "analysis of {n} pages, 2 later revisions: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
