@@ -74,7 +74,8 @@
 //!   hidden in the signed bytes and brought to life later; pyHanko refuses these too).
 //! * `OBJECT_FREED` — an object reachable when signed is freed.
 //! * `OBJECT_ADDED` — a new object that no rule claims (for example one that nothing
-//!   references: some viewers "repair" files and would show such objects).
+//!   references: some viewers "repair" files and would show such objects), and object bodies
+//!   written in a later revision that its cross-reference section does not list.
 //! * `TRAILING_DATA` — bytes after the last revision's `%%EOF` that are not whitespace
 //!   (objects appended without a cross-reference section).
 //!
@@ -394,6 +395,18 @@ pub fn changes_after_with(
             policy,
         };
         ctx.analyse(&mut changes)?;
+        for (offset, r) in unlisted_bodies(source.as_ref(), prev.len(), rev)? {
+            changes.push(Change {
+                revision: rev.index,
+                object: r,
+                kind: ChangeKind::Added,
+                code: "OBJECT_ADDED",
+                allowed: false,
+                detail: format!(
+                    "an object body at byte {offset} that no cross-reference section lists"
+                ),
+            });
+        }
         for (num, entry) in &orphans {
             if cur_reach.contains(num)
                 && cur.xref().get(num) == Some(entry)
@@ -460,6 +473,103 @@ pub fn changes_after_with(
         changes,
         verdict,
     })
+}
+
+/// Most bytes of one later revision scanned for unlisted object bodies; a bigger update is
+/// reported as one unverifiable change.
+const MAX_SCAN: u64 = 256 * 1024 * 1024;
+
+/// Object bodies (`N G obj` at the start of a line) inside a revision's bytes that its
+/// cross-reference section does not list: invisible to a conforming reader, but some viewers
+/// "repair" files and would show them (incremental saving attack without a cross-reference).
+fn unlisted_bodies(src: &dyn Source, start: u64, rev: &Revision) -> Result<Vec<(u64, ObjRef)>> {
+    const CHUNK: usize = 1 << 20;
+    const OVERLAP: usize = 32;
+    let listed: HashSet<u64> = rev
+        .objects
+        .values()
+        .filter_map(|e| match e {
+            Entry::InFile { offset, .. } => Some(*offset),
+            _ => None,
+        })
+        .chain(rev.xref_offsets.iter().copied())
+        .collect();
+    let end = rev.end;
+    if end.saturating_sub(start) > MAX_SCAN {
+        return Ok(vec![(start, ObjRef::new(0, 0))]);
+    }
+    let mut found = Vec::new();
+    let mut pos = start;
+    let mut buf = vec![0u8; CHUNK + OVERLAP];
+    while pos < end {
+        let want = usize::try_from((end - pos).min((CHUNK + OVERLAP) as u64)).unwrap_or(0);
+        let Some(window) = buf.get_mut(..want) else {
+            break;
+        };
+        let n = src.read_at(pos, window)?;
+        let data = window.get(..n).unwrap_or_default();
+        for (i, w) in data.windows(5).enumerate() {
+            if i >= CHUNK && pos + (n as u64) < end {
+                break; // left for the next window
+            }
+            if w.get(1..4) != Some(&b"obj"[..]) || w.first() != Some(&b' ') {
+                continue;
+            }
+            if w.get(4).is_some_and(|b| b.is_ascii_alphanumeric()) {
+                continue;
+            }
+            // Walk back over "N G" to the start of the line.
+            let head = data.get(..i).unwrap_or_default();
+            let Some((num, gen, line_start)) = parse_obj_header(head) else {
+                continue;
+            };
+            let at = pos + line_start as u64;
+            if !listed.contains(&at) {
+                found.push((at, ObjRef::new(num, gen)));
+            }
+        }
+        if n < want || n <= OVERLAP {
+            break;
+        }
+        pos += (n - OVERLAP).min(CHUNK) as u64;
+    }
+    found.sort_unstable();
+    found.dedup();
+    Ok(found)
+}
+
+/// Parse `N G` at the end of `head` (which ends just before ` obj`), requiring that it starts
+/// a line. Returns the numbers and the index where `N` starts.
+fn parse_obj_header(head: &[u8]) -> Option<(u32, u16, usize)> {
+    let gen_end = head.len();
+    let gen_start = head
+        .iter()
+        .rposition(|b| !b.is_ascii_digit())
+        .map_or(0, |p| p + 1);
+    if gen_start == gen_end || head.get(gen_start.checked_sub(1)?) != Some(&b' ') {
+        return None;
+    }
+    let num_end = gen_start - 1;
+    let before = head.get(..num_end)?;
+    let num_start = before
+        .iter()
+        .rposition(|b| !b.is_ascii_digit())
+        .map_or(0, |p| p + 1);
+    if num_start == num_end {
+        return None;
+    }
+    if num_start > 0 && !matches!(head.get(num_start - 1), Some(b'\n' | b'\r')) {
+        return None;
+    }
+    let num = std::str::from_utf8(head.get(num_start..num_end)?)
+        .ok()?
+        .parse()
+        .ok()?;
+    let gen = std::str::from_utf8(head.get(gen_start..gen_end)?)
+        .ok()?
+        .parse()
+        .ok()?;
+    Some((num, gen, num_start))
 }
 
 fn entry_gen(e: &Entry) -> u16 {
@@ -1815,6 +1925,32 @@ mod tests {
         let mut plain = Dict::new();
         plain.set("Type", Object::name("Page"));
         assert!(!has_action(&Object::Dict(plain), 0));
+    }
+
+    #[test]
+    fn object_headers_start_a_line() {
+        assert_eq!(parse_obj_header(b"\n12 0"), Some((12, 0, 1)));
+        assert_eq!(parse_obj_header(b"7 3"), Some((7, 3, 0)));
+        assert_eq!(parse_obj_header(b"x 12 0"), None);
+        assert_eq!(parse_obj_header(b"\n 0"), None);
+        assert_eq!(parse_obj_header(b"\n12"), None);
+    }
+
+    #[test]
+    fn unlisted_bodies_are_found() {
+        let bytes = b"%PDF\n1 0 obj\n<<>>\nendobj\n2 0 obj\n<<>>\nendobj\nxref\n%%EOF\n";
+        let s = src(bytes);
+        let mut objects = BTreeMap::new();
+        objects.insert(1, Entry::InFile { offset: 5, gen: 0 });
+        let rev = Revision {
+            index: 1,
+            xref_offsets: vec![44],
+            eof: bytes.len() as u64 - 1,
+            end: bytes.len() as u64,
+            objects,
+        };
+        let found = unlisted_bodies(s.as_ref(), 0, &rev).unwrap();
+        assert_eq!(found, vec![(25, ObjRef::new(2, 0))]);
     }
 
     #[test]

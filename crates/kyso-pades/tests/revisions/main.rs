@@ -1455,3 +1455,27 @@ fn many_pages_are_analysed_in_reasonable_time() {
     assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
+
+#[test]
+fn object_bodies_without_cross_reference_entries_are_reported() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    // A catalog update (allowed-looking DSS) whose bytes also carry a new content stream body
+    // for object 4 that the cross-reference section does not list.
+    let with_dss = add_dss(&signed, "0123456789ABCDEF0123456789ABCDEF01234567");
+    let mut smuggled = signed.clone();
+    smuggled.extend_from_slice(
+        format!("\n4 0 obj\n{}\nendobj\n", stream("BT (9.000.000) Tj ET")).as_bytes(),
+    );
+    let attacked = add_dss(&smuggled, "0123456789ABCDEF0123456789ABCDEF01234567");
+    assert_eq!(first_report(&with_dss).verdict, Verdict::AllowedOnly);
+    let r = first_report(&attacked);
+    let c = r
+        .changes
+        .iter()
+        .find(|c| c.code == "OBJECT_ADDED")
+        .unwrap_or_else(|| panic!("{:#?}", r.changes));
+    assert_eq!(c.object, ObjRef::new(4, 0));
+    assert!(!c.allowed);
+    assert!(c.detail.contains("no cross-reference"));
+}
