@@ -396,15 +396,20 @@ pub fn changes_after_with(
         };
         ctx.analyse(&mut changes)?;
         for (offset, r) in unlisted_bodies(source.as_ref(), prev.len(), rev)? {
+            let detail = if r.num == 0 {
+                format!(
+                    "an update of more than {MAX_SCAN} bytes was not scanned for unlisted objects"
+                )
+            } else {
+                format!("an object body at byte {offset} that no cross-reference section lists")
+            };
             changes.push(Change {
                 revision: rev.index,
                 object: r,
                 kind: ChangeKind::Added,
                 code: "OBJECT_ADDED",
                 allowed: false,
-                detail: format!(
-                    "an object body at byte {offset} that no cross-reference section lists"
-                ),
+                detail,
             });
         }
         for (num, entry) in &orphans {
@@ -483,8 +488,17 @@ const MAX_SCAN: u64 = 256 * 1024 * 1024;
 /// cross-reference section does not list: invisible to a conforming reader, but some viewers
 /// "repair" files and would show them (incremental saving attack without a cross-reference).
 fn unlisted_bodies(src: &dyn Source, start: u64, rev: &Revision) -> Result<Vec<(u64, ObjRef)>> {
-    const CHUNK: usize = 1 << 20;
+    unlisted_bodies_in_chunks(src, start, rev, 1 << 20)
+}
+
+fn unlisted_bodies_in_chunks(
+    src: &dyn Source,
+    start: u64,
+    rev: &Revision,
+    chunk: usize,
+) -> Result<Vec<(u64, ObjRef)>> {
     const OVERLAP: usize = 32;
+    let chunk = chunk.max(1);
     let listed: HashSet<u64> = rev
         .objects
         .values()
@@ -500,38 +514,39 @@ fn unlisted_bodies(src: &dyn Source, start: u64, rev: &Revision) -> Result<Vec<(
     }
     let mut found = Vec::new();
     let mut pos = start;
-    let mut buf = vec![0u8; CHUNK + OVERLAP];
     while pos < end {
-        let want = usize::try_from((end - pos).min((CHUNK + OVERLAP) as u64)).unwrap_or(0);
-        let Some(window) = buf.get_mut(..want) else {
-            break;
-        };
-        let n = src.read_at(pos, window)?;
-        let data = window.get(..n).unwrap_or_default();
+        // Each window reaches OVERLAP bytes back, so that a header cut by the previous window's
+        // end is seen whole; only matches starting in [pos, pos + CHUNK) count here.
+        let wstart = pos - (pos - start).min(OVERLAP as u64);
+        let wend = (pos + chunk as u64 + 5).min(end);
+        let mut buf = vec![0u8; usize::try_from(wend - wstart).unwrap_or(0)];
+        let n = src.read_at(wstart, &mut buf)?;
+        let data = buf.get(..n).unwrap_or_default();
         for (i, w) in data.windows(5).enumerate() {
-            if i >= CHUNK && pos + (n as u64) < end {
-                break; // left for the next window
-            }
-            if w.get(1..4) != Some(&b"obj"[..]) || w.first() != Some(&b' ') {
+            let abs = wstart + i as u64;
+            if abs < pos || abs >= pos + chunk as u64 {
                 continue;
             }
-            if w.get(4).is_some_and(|b| b.is_ascii_alphanumeric()) {
+            if w.get(..4) != Some(&b" obj"[..]) || w.get(4).is_some_and(u8::is_ascii_alphanumeric) {
                 continue;
             }
-            // Walk back over "N G" to the start of the line.
             let head = data.get(..i).unwrap_or_default();
             let Some((num, gen, line_start)) = parse_obj_header(head) else {
                 continue;
             };
-            let at = pos + line_start as u64;
+            // A header reaching the window's start is only whole at the revision's start.
+            if line_start == 0 && wstart != start {
+                continue;
+            }
+            let at = wstart + line_start as u64;
             if !listed.contains(&at) {
                 found.push((at, ObjRef::new(num, gen)));
             }
         }
-        if n < want || n <= OVERLAP {
+        if (n as u64) < wend - wstart {
             break;
         }
-        pos += (n - OVERLAP).min(CHUNK) as u64;
+        pos += chunk as u64;
     }
     found.sort_unstable();
     found.dedup();
@@ -1951,6 +1966,16 @@ mod tests {
         };
         let found = unlisted_bodies(s.as_ref(), 0, &rev).unwrap();
         assert_eq!(found, vec![(25, ObjRef::new(2, 0))]);
+        // Window boundaries anywhere give the same answer.
+        for chunk in 1..60 {
+            let small = unlisted_bodies_in_chunks(s.as_ref(), 0, &rev, chunk).unwrap();
+            assert_eq!(small, found, "chunk {chunk}");
+        }
+        // Scanning from the middle of a header does not invent a shorter one.
+        let mut rev2 = rev.clone();
+        rev2.objects.clear();
+        let from_mid = unlisted_bodies_in_chunks(s.as_ref(), 26, &rev2, 7).unwrap();
+        assert!(from_mid.is_empty(), "{from_mid:?}");
     }
 
     #[test]
