@@ -29,7 +29,9 @@
 //! * `DOC_TIMESTAMP` — the same for a field whose `/V` is a `/Type /DocTimeStamp` dictionary.
 //! * `ACROFORM_FIELDS_APPENDED` — the AcroForm's `/Fields` array gaining *only* such new fields
 //!   (the old entries kept, in order) and `/SigFlags` set; a new AcroForm may also carry `/DA`
-//!   and `/DR`. Any other AcroForm change is `CATALOG_CHANGED`.
+//!   and `/DR`, and an existing `/DR` may gain names (Acrobat adds the fonts of its
+//!   appearances) but never change or lose one (a font swapped under an existing name changes
+//!   every regenerated appearance). Any other AcroForm change is `CATALOG_CHANGED`.
 //! * `PAGE_ANNOTS_APPENDED` — a page's `/Annots` gaining only new signature widgets, every other
 //!   entry of the page dictionary equal (parsed objects are compared, not bytes).
 //! * `DSS_UPDATE` — catalog `/DSS` added or changed, and objects reachable only from the DSS
@@ -1403,13 +1405,18 @@ impl Ctx<'_> {
                     bad = Some(v("CATALOG_CHANGED", false, "AcroForm re-pointed"));
                 }
                 for k in diff_keys(pf, &cur_form) {
-                    if k != "Fields" && k != "SigFlags" && bad.is_none() {
-                        bad = Some(v(
-                            "CATALOG_CHANGED",
-                            false,
-                            format!("AcroForm /{k} changed"),
-                        ));
+                    if k == "Fields" || k == "SigFlags" {
+                        continue;
                     }
+                    if k == "DR" {
+                        if let Some(why) = self.dr_only_grows(pf, &cur_form, changed, claims)? {
+                            bad.get_or_insert(why);
+                        }
+                        continue;
+                    }
+                    bad.get_or_insert_with(|| {
+                        v("CATALOG_CHANGED", false, format!("AcroForm /{k} changed"))
+                    });
                 }
             }
             None => {
@@ -1478,6 +1485,95 @@ impl Ctx<'_> {
             claim(claims, n, verdict.clone());
         }
         Ok(bad)
+    }
+
+    /// The AcroForm's default resources (`/DR`) may gain names (signers add the fonts of their
+    /// appearances), never change or lose one: a font swapped under an existing name would
+    /// change every appearance a viewer regenerates (shadow *replace*).
+    fn dr_only_grows(
+        &self,
+        old_form: &Dict,
+        new_form: &Dict,
+        changed: &BTreeMap<u32, (ChangeKind, ObjRef)>,
+        claims: &mut Claims,
+    ) -> Result<Option<Verdict1>> {
+        let bad = |what: String| Ok(Some(v("CATALOG_CHANGED", false, what)));
+        let old = match old_form.get("DR") {
+            Some(o) => self.prev.resolve_dict(o, "AcroForm /DR")?,
+            None => Dict::new(),
+        };
+        let Some(new_obj) = new_form.get("DR") else {
+            return bad("AcroForm /DR removed".into());
+        };
+        if let (Some(a), Some(b)) = (
+            old_form.get("DR").and_then(Object::as_ref),
+            new_obj.as_ref(),
+        ) {
+            if a != b {
+                return bad("AcroForm /DR re-pointed".into());
+            }
+        }
+        let new = self.cur.resolve_dict(new_obj, "AcroForm /DR")?;
+        let mut added = Vec::new();
+        for (cat, old_sub) in old.iter() {
+            let Some(new_sub) = new.get(&cat.as_str()) else {
+                return bad(format!("AcroForm /DR /{} removed", cat.as_str()));
+            };
+            let old_sub = self.prev.resolve(old_sub)?;
+            let new_sub = self.cur.resolve(new_sub)?;
+            let (Some(o), Some(n)) = (old_sub.as_dict(), new_sub.as_dict()) else {
+                if !same(&old_sub, &new_sub) {
+                    return bad(format!("AcroForm /DR /{} changed", cat.as_str()));
+                }
+                continue;
+            };
+            for (name, val) in o.iter() {
+                if !n.get(&name.as_str()).is_some_and(|w| same(val, w)) {
+                    return bad(format!(
+                        "AcroForm /DR /{} /{} changed",
+                        cat.as_str(),
+                        name.as_str()
+                    ));
+                }
+            }
+            for (name, val) in n.iter() {
+                if !o.contains(&name.as_str()) {
+                    added.push(val.clone());
+                }
+            }
+            // An indirect sub-dictionary redefined with only additions.
+            if let Some(r) = old.get(&cat.as_str()).and_then(Object::as_ref) {
+                if changed.contains_key(&r.num) {
+                    claim(
+                        claims,
+                        r.num,
+                        v("ACROFORM_FIELDS_APPENDED", true, "form resources added"),
+                    );
+                }
+            }
+        }
+        for (cat, val) in new.iter() {
+            if !old.contains(&cat.as_str()) {
+                added.push(val.clone());
+            }
+        }
+        if let Some(r) = new_obj.as_ref().filter(|r| changed.contains_key(&r.num)) {
+            claim(
+                claims,
+                r.num,
+                v("ACROFORM_FIELDS_APPENDED", true, "form resources added"),
+            );
+        }
+        for num in walk(self.cur, &added, UP, &HashSet::new())? {
+            if self.is_new(changed, num) {
+                claim(
+                    claims,
+                    num,
+                    v("ACROFORM_FIELDS_APPENDED", true, "form resources added"),
+                );
+            }
+        }
+        Ok(None)
     }
 
     /// Check that `f` is a new signature field (or a widget of one) and claim its objects.

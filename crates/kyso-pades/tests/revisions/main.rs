@@ -1479,3 +1479,40 @@ fn object_bodies_without_cross_reference_entries_are_reported() {
     assert!(!c.allowed);
     assert!(c.detail.contains("no cross-reference"));
 }
+
+#[test]
+fn form_resources_may_grow_but_not_change() {
+    let base = base_pdf(
+        "/AcroForm << /Fields [] /DR << /Font << /Helv 5 0 R >> >> >> ",
+        &[],
+    );
+    let update_dr = |font_name: &'static str, base_font: &'static str| {
+        append(&base, move |doc, upd| {
+            let mut f = Dict::new();
+            f.set("Type", Object::name("Font"));
+            f.set("Subtype", Object::name("Type1"));
+            f.set("BaseFont", Object::name(base_font));
+            let font = upd.add(f);
+            let root = doc.catalog_ref().unwrap();
+            let mut cat = doc.catalog().unwrap();
+            let mut form = cat.get("AcroForm").unwrap().as_dict().unwrap().clone();
+            let mut dr = form.get("DR").unwrap().as_dict().unwrap().clone();
+            let mut fonts = dr.get("Font").unwrap().as_dict().unwrap().clone();
+            fonts.set(font_name, Object::Ref(font));
+            dr.set("Font", fonts);
+            form.set("DR", dr);
+            cat.set("AcroForm", form);
+            upd.set(root, cat);
+        })
+    };
+    let grown = update_dr("ZaDb", "ZapfDingbats");
+    let r = report(&grown, base.len() as u64);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    let swapped = update_dr("Helv", "Courier");
+    let r = report(&swapped, base.len() as u64);
+    assert!(
+        disallowed(&r).contains(&"CATALOG_CHANGED"),
+        "{:#?}",
+        r.changes
+    );
+}
