@@ -3,6 +3,7 @@
 mod fields;
 pub mod forms;
 pub mod pdfdate;
+pub mod revisions;
 pub mod sign;
 pub mod verify;
 

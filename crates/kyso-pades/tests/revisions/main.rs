@@ -1,0 +1,1518 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+//! Changes after signing, as stories: a document is signed with kyso's engine, then someone
+//! appends incremental updates — later signatures (allowed) or attacks from the PDF signature
+//! literature (incremental saving, shadow hide-and-replace, evil annotations, actions). Each
+//! story checks the reason codes that `kyso_pades::revisions` reports, and for some of them
+//! pyHanko's difference analysis serves as an independent oracle.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+use kyso_cms::{DigestAlgorithm, SignRequest, SignatureAlgorithm, Signer};
+use kyso_pades::forms::{widget_builder, CopyForm, VisibleForm};
+use kyso_pades::revisions::{
+    changes_after, changes_after_with, open_revision, revisions, ChangeKind, ChangeReport, Policy,
+    Verdict,
+};
+use kyso_pades::{sign_with, SignOptions};
+use kyso_pdf::writer::IncrementalUpdate;
+use kyso_pdf::{Dict, Document, Limits, MemSource, ObjRef, Object, Source, Stream, StreamData};
+use kyso_x509::Cert;
+use time::macros::datetime;
+
+struct TestSigner {
+    cert: Cert,
+    chain: Vec<Cert>,
+    key: EcdsaKeyPair,
+}
+
+impl Signer for TestSigner {
+    fn certificate(&self) -> &Cert {
+        &self.cert
+    }
+    fn chain(&self) -> &[Cert] {
+        &self.chain
+    }
+    fn algorithm(&self) -> SignatureAlgorithm {
+        SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256)
+    }
+    fn sign(&self, r: &SignRequest<'_>) -> kyso_cms::Result<Vec<u8>> {
+        Ok(self
+            .key
+            .sign(&SystemRandom::new(), r.message)
+            .unwrap()
+            .as_ref()
+            .to_vec())
+    }
+}
+
+fn test_signer(cn: &str) -> TestSigner {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(vec![]).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "Test Root CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let ee_key = KeyPair::generate().unwrap();
+    let mut ee = CertificateParams::new(vec![]).unwrap();
+    ee.distinguished_name.push(DnType::CommonName, cn);
+    ee.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::ContentCommitment,
+    ];
+    let ee_cert = ee.signed_by(&ee_key, &issuer).unwrap();
+    let key =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &ee_key.serialize_der()).unwrap();
+    TestSigner {
+        cert: Cert::from_der(ee_cert.der()).unwrap(),
+        chain: vec![Cert::from_der(ca_cert.der()).unwrap()],
+        key,
+    }
+}
+
+/// A one-page PDF written by hand: catalog 1, pages 2, page 3, content 4, font 5, and the
+/// `extra` objects from 6 on (for example an orphan content stream nothing references).
+fn base_pdf(catalog_extra: &str, extra: &[&str]) -> Vec<u8> {
+    let catalog = format!("<< /Type /Catalog /Pages 2 0 R {catalog_extra}>>");
+    let content = "BT /F1 24 Tf 72 720 Td (Tong tien: 1.000.000 VND) Tj ET";
+    let mut bodies = vec![
+        catalog,
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 595 842] >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_string(),
+        format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    bodies.extend(extra.iter().map(|s| s.to_string()));
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, b) in bodies.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, b).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", bodies.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            bodies.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn stream(data: &str) -> String {
+    format!("<< /Length {} >>\nstream\n{data}\nendstream", data.len())
+}
+
+fn opts() -> SignOptions {
+    let mut o = SignOptions::new(datetime!(2026-11-23 02:30:05 UTC));
+    o.durable = false;
+    o.reason = Some("Phê duyệt".into());
+    o
+}
+
+struct Story {
+    dir: tempfile::TempDir,
+    n: usize,
+}
+
+impl Story {
+    fn new() -> Self {
+        Story {
+            dir: tempfile::tempdir().unwrap(),
+            n: 0,
+        }
+    }
+    fn path(&mut self, name: &str) -> PathBuf {
+        self.n += 1;
+        self.dir.path().join(format!("{}-{name}.pdf", self.n))
+    }
+    fn write(&mut self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+    /// Sign `bytes` invisibly (or with a visible copy stamp) with kyso's engine.
+    fn sign(&mut self, bytes: &[u8], who: &str, visible: bool) -> Vec<u8> {
+        let input = self.write("in", bytes);
+        let out = self.path("signed");
+        let mut o = opts();
+        o.field_name = Some(format!("Sig-{who}"));
+        let widget = visible.then(|| {
+            widget_builder(
+                VisibleForm::Copy {
+                    form: CopyForm::Certified,
+                    org_name: "UBND tỉnh Thử Nghiệm".into(),
+                },
+                o.signing_time,
+            )
+            .unwrap()
+        });
+        sign_with(&input, &out, &o, &test_signer(who), widget).unwrap();
+        std::fs::read(out).unwrap()
+    }
+}
+
+fn open(bytes: &[u8]) -> Document {
+    Document::open(Arc::new(MemSource::new(bytes.to_vec())), Limits::default()).unwrap()
+}
+
+/// Append an incremental update built by `f` (a classic xref section with /Prev).
+fn append(bytes: &[u8], f: impl FnOnce(&Document, &mut IncrementalUpdate)) -> Vec<u8> {
+    let doc = open(bytes);
+    let mut upd = IncrementalUpdate::new(&doc);
+    f(&doc, &mut upd);
+    let (tail, _) = upd.serialize(bytes.len() as u64).unwrap();
+    let mut out = bytes.to_vec();
+    out.extend_from_slice(&tail);
+    out
+}
+
+/// The signature dictionaries' references and ByteRange ends, in signing order.
+fn signatures(bytes: &[u8]) -> Vec<(ObjRef, u64)> {
+    let doc = open(bytes);
+    let mut out = Vec::new();
+    for (num, _) in doc.xref().iter() {
+        let r = ObjRef::new(*num, 0);
+        let Ok(Object::Dict(d)) = doc.get(r) else {
+            continue;
+        };
+        // Hand-made signature dictionaries of the attack stories have no /ByteRange.
+        if let (true, Some(br)) = (
+            d.get_name("Type").is_some_and(|t| t == "Sig"),
+            d.get("ByteRange"),
+        ) {
+            let br: Vec<i64> = br
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o.as_int().unwrap())
+                .collect();
+            out.push((r, (br[2] + br[3]) as u64));
+        }
+    }
+    out.sort_by_key(|(_, end)| *end);
+    out
+}
+
+fn report(bytes: &[u8], signed_end: u64) -> ChangeReport {
+    changes_after(
+        Arc::new(MemSource::new(bytes.to_vec())),
+        signed_end,
+        Limits::default(),
+    )
+    .unwrap()
+}
+
+fn first_report(bytes: &[u8]) -> ChangeReport {
+    report(bytes, signatures(bytes)[0].1)
+}
+
+fn codes(r: &ChangeReport) -> Vec<&'static str> {
+    let mut c: Vec<_> = r.changes.iter().map(|c| c.code).collect();
+    c.sort_unstable();
+    c.dedup();
+    c
+}
+
+fn disallowed(r: &ChangeReport) -> Vec<&'static str> {
+    let mut c: Vec<_> = r
+        .changes
+        .iter()
+        .filter(|c| !c.allowed)
+        .map(|c| c.code)
+        .collect();
+    c.sort_unstable();
+    c.dedup();
+    c
+}
+
+/// pyHanko's verdict on each signature: the modification level, or SUSPICIOUS.
+fn pyhanko(path: &Path) -> Option<Vec<String>> {
+    let script = r#"
+import sys
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY
+from pyhanko.sign.diff_analysis.policy_api import SuspiciousModification
+with open(sys.argv[1], 'rb') as f:
+    r = PdfFileReader(f, strict=False)
+    for s in r.embedded_signatures:
+        try:
+            s.compute_integrity_info()
+            res = s.evaluate_modifications(DEFAULT_DIFF_POLICY)
+        except Exception as e:
+            import traceback; traceback.print_exc(file=sys.stderr)
+            print('ERROR', type(e).__name__)
+            continue
+        if isinstance(res, SuspiciousModification):
+            print('SUSPICIOUS')
+        else:
+            print(res.modification_level.name)
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .output()
+        .ok()?;
+    eprintln!("pyHanko: {}", String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() {
+        eprintln!(
+            "pyHanko unavailable: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+fn pyhanko_allows(level: &str) -> bool {
+    assert!(!level.starts_with("ERROR"), "pyHanko failed: {level}");
+    matches!(level, "NONE" | "LTA_UPDATES" | "FORM_FILLING")
+}
+
+fn pyhanko_refuses(level: &str) -> bool {
+    assert!(!level.starts_with("ERROR"), "pyHanko failed: {level}");
+    !pyhanko_allows(level)
+}
+
+fn signed_once(story: &mut Story) -> Vec<u8> {
+    story.sign(&base_pdf("", &[]), "Nguyễn Văn An", false)
+}
+
+#[test]
+fn a_freshly_signed_document_has_no_later_revision() {
+    let mut story = Story::new();
+    let base = base_pdf("", &[]);
+    let signed = signed_once(&mut story);
+    let doc = open(&signed);
+    let revs = revisions(&doc).unwrap();
+    assert_eq!(revs.len(), 2);
+    assert_eq!(
+        revs[0].end,
+        base.len() as u64,
+        "the original ends at its %%EOF"
+    );
+    assert_eq!(revs[1].end, signed.len() as u64);
+    assert!(revs[1].objects.len() >= 3, "signature, field, page/catalog");
+
+    let (_, end) = signatures(&signed)[0];
+    assert_eq!(end, revs[1].end);
+    let r = report(&signed, end);
+    assert!(r.covers_whole_file);
+    assert_eq!(r.later_revisions, 0);
+    assert!(r.changes.is_empty());
+    assert_eq!(r.verdict, Verdict::AllowedOnly);
+
+    // The document as it was before signing can be read with the same reader.
+    let src: Arc<dyn Source> = Arc::new(MemSource::new(signed.clone()));
+    let before = open_revision(&src, revs[0].end, Limits::default()).unwrap();
+    assert!(!before.catalog().unwrap().contains("AcroForm"));
+    assert!(open(&signed).catalog().unwrap().contains("AcroForm"));
+}
+
+#[test]
+fn a_second_signature_only_makes_allowed_changes() {
+    let mut story = Story::new();
+    let once = signed_once(&mut story);
+    let twice = story.sign(&once, "Trần Thị Bình", true);
+    let third = story.sign(&twice, "Lê Văn Cường", false);
+    let sigs = signatures(&third);
+    assert_eq!(sigs.len(), 3);
+
+    let r = report(&third, sigs[0].1);
+    assert!(!r.covers_whole_file);
+    assert_eq!(r.later_revisions, 2);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    let c = codes(&r);
+    for want in [
+        "NEW_SIGNATURE_FIELD",
+        "ACROFORM_FIELDS_APPENDED",
+        "PAGE_ANNOTS_APPENDED",
+    ] {
+        assert!(c.contains(&want), "{want} missing in {c:?}");
+    }
+    assert!(r.changes.iter().all(|c| c.kind != ChangeKind::Freed));
+    // The visible signature's appearance (form XObject, font, …) is part of the new field.
+    assert!(
+        r.changes
+            .iter()
+            .filter(|c| c.code == "NEW_SIGNATURE_FIELD" && c.revision == 2)
+            .count()
+            >= 3,
+        "{:#?}",
+        r.changes
+    );
+    assert_eq!(report(&third, sigs[1].1).verdict, Verdict::AllowedOnly);
+    assert!(report(&third, sigs[2].1).covers_whole_file);
+
+    let path = story.write("third", &third);
+    if let Some(levels) = pyhanko(&path) {
+        assert_eq!(levels.len(), 3, "{levels:?}");
+        for l in &levels {
+            assert!(pyhanko_allows(l), "pyHanko disagrees: {levels:?}");
+        }
+    }
+}
+
+#[test]
+fn replacing_the_page_content_is_not_allowed() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    // Incremental saving attack: a new content stream, and the page re-pointed to it.
+    let attacked = append(&signed, |doc, upd| {
+        let data = b"BT /F1 24 Tf 72 720 Td (Tong tien: 9.000.000 VND) Tj ET".to_vec();
+        let mut d = Dict::new();
+        d.set("Length", Object::Int(data.len() as i64));
+        let content = upd.add(Object::Stream(Stream {
+            dict: d,
+            data: StreamData::Owned(data),
+        }));
+        let page = doc.pages().unwrap()[0].clone();
+        let mut pd = doc.get(page.id).unwrap().as_dict().unwrap().clone();
+        pd.set("Contents", Object::Ref(content));
+        upd.set(page.id, pd);
+    });
+    let r = first_report(&attacked);
+    assert_eq!(r.verdict, Verdict::Disallowed);
+    assert!(
+        disallowed(&r).contains(&"PAGE_CONTENT_CHANGED"),
+        "{:#?}",
+        r.changes
+    );
+
+    let path = story.write("content", &attacked);
+    if let Some(levels) = pyhanko(&path) {
+        assert!(pyhanko_refuses(&levels[0]), "pyHanko: {levels:?}");
+    }
+
+    // The same, by redefining the content stream object itself.
+    let redefined = append(&signed, |_, upd| {
+        let data = b"BT /F1 24 Tf 72 720 Td (Tong tien: 9.000.000 VND) Tj ET".to_vec();
+        let mut d = Dict::new();
+        d.set("Length", Object::Int(data.len() as i64));
+        upd.set(
+            ObjRef::new(4, 0),
+            Object::Stream(Stream {
+                dict: d,
+                data: StreamData::Owned(data),
+            }),
+        );
+    });
+    let r = first_report(&redefined);
+    assert_eq!(disallowed(&r), vec!["PAGE_CONTENT_CHANGED"]);
+    let path = story.write("content2", &redefined);
+    if let Some(levels) = pyhanko(&path) {
+        assert!(pyhanko_refuses(&levels[0]), "pyHanko: {levels:?}");
+    }
+}
+
+#[test]
+fn changing_a_font_is_a_resource_change() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    let attacked = append(&signed, |_, upd| {
+        let mut f = Dict::new();
+        f.set("Type", Object::name("Font"));
+        f.set("Subtype", Object::name("Type1"));
+        f.set("BaseFont", Object::name("Courier"));
+        upd.set(ObjRef::new(5, 0), f);
+    });
+    let r = first_report(&attacked);
+    assert_eq!(disallowed(&r), vec!["PAGE_RESOURCES_CHANGED"]);
+}
+
+fn add_annotation(signed: &[u8], subtype: &str) -> Vec<u8> {
+    append(signed, |doc, upd| {
+        let page = doc.pages().unwrap()[0].clone();
+        let mut a = Dict::new();
+        a.set("Type", Object::name("Annot"));
+        a.set("Subtype", Object::name(subtype));
+        a.set(
+            "Rect",
+            Object::Array(vec![72.into(), 700.into(), 400.into(), 750.into()]),
+        );
+        a.set(
+            "Contents",
+            Object::string(b"Tong tien: 9.000.000 VND".to_vec()),
+        );
+        a.set("P", Object::Ref(page.id));
+        let annot = upd.add(a);
+        let mut pd = doc.get(page.id).unwrap().as_dict().unwrap().clone();
+        let mut annots = doc
+            .resolve(pd.get("Annots").unwrap_or(&Object::Null))
+            .unwrap()
+            .as_array()
+            .unwrap_or_default()
+            .to_vec();
+        annots.push(Object::Ref(annot));
+        pd.set("Annots", Object::Array(annots));
+        upd.set(page.id, pd);
+    })
+}
+
+#[test]
+fn an_evil_annotation_is_not_allowed() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    for subtype in ["FreeText", "Link", "Stamp"] {
+        let attacked = add_annotation(&signed, subtype);
+        let r = first_report(&attacked);
+        assert_eq!(r.verdict, Verdict::Disallowed);
+        assert!(
+            disallowed(&r).contains(&"ANNOTATION_ADDED"),
+            "{subtype}: {:#?}",
+            r.changes
+        );
+    }
+}
+
+#[test]
+fn an_open_action_with_javascript_is_not_allowed() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    let attacked = append(&signed, |doc, upd| {
+        let mut js = Dict::new();
+        js.set("S", Object::name("JavaScript"));
+        js.set("JS", Object::string(b"app.alert('hi')".to_vec()));
+        let action = upd.add(js);
+        let root = doc.catalog_ref().unwrap();
+        let mut cat = doc.catalog().unwrap();
+        cat.set("OpenAction", Object::Ref(action));
+        upd.set(root, cat);
+    });
+    let r = first_report(&attacked);
+    let d = disallowed(&r);
+    assert!(d.contains(&"ACTION_ADDED"), "{:#?}", r.changes);
+    assert!(r.changes.iter().all(|c| !c.allowed));
+}
+
+#[test]
+fn optional_content_in_the_catalog_is_not_allowed() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    let attacked = append(&signed, |doc, upd| {
+        let mut ocg = Dict::new();
+        ocg.set("Type", Object::name("OCG"));
+        ocg.set("Name", Object::string(b"Layer".to_vec()));
+        let ocg = upd.add(ocg);
+        let mut d = Dict::new();
+        d.set("OFF", Object::Array(vec![Object::Ref(ocg)]));
+        let mut props = Dict::new();
+        props.set("OCGs", Object::Array(vec![Object::Ref(ocg)]));
+        props.set("D", d);
+        let root = doc.catalog_ref().unwrap();
+        let mut cat = doc.catalog().unwrap();
+        cat.set("OCProperties", props);
+        upd.set(root, cat);
+    });
+    let r = first_report(&attacked);
+    assert!(
+        disallowed(&r).contains(&"CATALOG_CHANGED"),
+        "{:#?}",
+        r.changes
+    );
+}
+
+#[test]
+fn shadow_hide_and_replace_through_an_unused_object_is_detected() {
+    let mut story = Story::new();
+    // The attacker prepares the document: an alternative content stream (6 0 obj) that nothing
+    // references, so no viewer shows it and the signer does not notice.
+    let base = base_pdf(
+        "",
+        &[&stream(
+            "BT /F1 24 Tf 72 720 Td (Tong tien: 9.000.000 VND) Tj ET",
+        )],
+    );
+    let signed = story.sign(&base, "Nguyễn Văn An", false);
+    let attacked = append(&signed, |doc, upd| {
+        let page = doc.pages().unwrap()[0].clone();
+        let mut pd = doc.get(page.id).unwrap().as_dict().unwrap().clone();
+        pd.set("Contents", Object::Ref(ObjRef::new(6, 0)));
+        upd.set(page.id, pd);
+    });
+    let r = first_report(&attacked);
+    let d = disallowed(&r);
+    assert!(d.contains(&"REPOINTED_UNUSED_OBJECT"), "{:#?}", r.changes);
+    assert!(d.contains(&"PAGE_CONTENT_CHANGED"));
+    let repointed = r
+        .changes
+        .iter()
+        .find(|c| c.code == "REPOINTED_UNUSED_OBJECT")
+        .unwrap();
+    assert_eq!(repointed.object, ObjRef::new(6, 0));
+}
+
+#[test]
+fn redefining_the_first_signature_is_not_allowed() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    let twice = story.sign(&signed, "Trần Thị Bình", false);
+    let (sig_ref, end) = signatures(&twice)[0];
+    let attacked = append(&twice, |doc, upd| {
+        let mut sd = doc.get(sig_ref).unwrap().as_dict().unwrap().clone();
+        sd.set("Reason", Object::string(b"Khong dong y".to_vec()));
+        upd.set(sig_ref, sd);
+    });
+    let r = report(&attacked, end);
+    assert_eq!(r.verdict, Verdict::Disallowed);
+    let c = r.changes.iter().find(|c| c.object == sig_ref).unwrap();
+    assert!(!c.allowed);
+    assert_eq!(c.code, "OBJECT_OVERRIDDEN");
+    // The second signature is still fine up to its own revision, not after it.
+    let (_, end2) = signatures(&twice)[1];
+    assert_eq!(report(&twice, end2).verdict, Verdict::AllowedOnly);
+    assert_eq!(report(&attacked, end2).verdict, Verdict::Disallowed);
+}
+
+fn add_dss(bytes: &[u8], vri_key: &str) -> Vec<u8> {
+    let vri_key = vri_key.to_string();
+    append(bytes, move |doc, upd| {
+        let cert = b"\x30\x03\x02\x01\x01".to_vec();
+        let mut sd = Dict::new();
+        sd.set("Length", Object::Int(cert.len() as i64));
+        let cert = upd.add(Object::Stream(Stream {
+            dict: sd,
+            data: StreamData::Owned(cert),
+        }));
+        let mut vri = Dict::new();
+        vri.set("Cert", Object::Array(vec![Object::Ref(cert)]));
+        let mut vris = Dict::new();
+        vris.set(&vri_key, vri);
+        let mut dss = Dict::new();
+        dss.set("Type", Object::name("DSS"));
+        dss.set("Certs", Object::Array(vec![Object::Ref(cert)]));
+        dss.set("VRI", vris);
+        let dss = upd.add(dss);
+        let root = doc.catalog_ref().unwrap();
+        let mut cat = doc.catalog().unwrap();
+        cat.set("DSS", Object::Ref(dss));
+        upd.set(root, cat);
+    })
+}
+
+#[test]
+fn adding_a_dss_is_allowed() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    let with_dss = add_dss(&signed, "0123456789ABCDEF0123456789ABCDEF01234567");
+    let r = first_report(&with_dss);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    assert_eq!(codes(&r), vec!["DSS_UPDATE"]);
+    assert_eq!(r.changes.len(), 3, "catalog, DSS, certificate");
+    // A second DSS update replacing the first is allowed too.
+    let again = add_dss(&with_dss, "76543210FEDCBA9876543210FEDCBA9876543210");
+    assert_eq!(first_report(&again).verdict, Verdict::AllowedOnly);
+
+    // A malformed VRI key (pyHanko refuses it too).
+    let bad = add_dss(&signed, "ABCDEF");
+    let r = first_report(&bad);
+    assert_eq!(disallowed(&r), vec!["DSS_UPDATE"], "{:#?}", r.changes);
+
+    let path = story.write("dss", &with_dss);
+    if let Some(levels) = pyhanko(&path) {
+        assert!(pyhanko_allows(&levels[0]), "pyHanko: {levels:?}");
+    }
+}
+
+#[test]
+fn metadata_and_trailing_garbage_are_reported() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    let with_info = append(&signed, |_, upd| {
+        let mut info = Dict::new();
+        info.set("Title", Object::string(b"Khac".to_vec()));
+        let info = upd.add(info);
+        upd.set_trailer("Info", Object::Ref(info));
+    });
+    let r = first_report(&with_info);
+    assert_eq!(disallowed(&r), vec!["METADATA_CHANGED"], "{:#?}", r.changes);
+
+    // Objects appended without a cross-reference section.
+    let mut garbage = signed.clone();
+    garbage.extend_from_slice(b"\n4 0 obj\n<< /Length 3 >>\nstream\nabc\nendstream\nendobj\n");
+    let r = first_report(&garbage);
+    assert!(!r.covers_whole_file);
+    assert_eq!(disallowed(&r), vec!["TRAILING_DATA"]);
+    // Whitespace only after %%EOF is harmless.
+    let mut ws = signed.clone();
+    ws.extend_from_slice(b"\r\n  \n");
+    assert_eq!(first_report(&ws).verdict, Verdict::AllowedOnly);
+}
+
+/// A document "certified" with DocMDP level `p` (the certification signature's dictionary,
+/// enough for the difference analysis: its value is not checked here).
+fn certified_pdf(p: u8) -> Vec<u8> {
+    base_pdf(
+        "/Perms << /DocMDP 6 0 R >> ",
+        &[&format!(
+            "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached \
+             /Reference [<< /Type /SigRef /TransformMethod /DocMDP \
+             /TransformParams << /Type /TransformParams /P {p} /V /1.2 >> >>] >>"
+        )],
+    )
+}
+
+#[test]
+fn docmdp_levels_are_applied() {
+    let mut story = Story::new();
+    // P=1: the engine refuses to sign, and a signature added by other means is not allowed.
+    let p1 = certified_pdf(1);
+    let p2 = certified_pdf(2);
+    let p3 = certified_pdf(3);
+    let signed2 = story.sign(&p2, "Trần Thị Bình", false);
+    let r = report(&signed2, p2.len() as u64);
+    assert_eq!(r.docmdp, Some(2));
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+
+    // Same bytes, P patched to 1 in the certified revision (same length, same offsets).
+    let needle = b"/P 2 /V";
+    let at = signed2
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap();
+    let mut signed1 = signed2.clone();
+    signed1[at + 3] = b'1';
+    assert_eq!(&signed1[..p1.len()], &p1[..]);
+    let r = report(&signed1, p1.len() as u64);
+    assert_eq!(r.docmdp, Some(1));
+    assert_eq!(r.verdict, Verdict::Disallowed);
+    assert!(r.changes.iter().all(|c| !c.allowed));
+    assert!(codes(&r).contains(&"NEW_SIGNATURE_FIELD"));
+    let p1_path = story.write("p1", &p1);
+    let refused = sign_with(
+        &p1_path,
+        &story.path("refused"),
+        &opts(),
+        &test_signer("X"),
+        None,
+    );
+    assert!(refused.is_err());
+
+    // Annotations: not allowed at P=2, allowed at P=3.
+    let annotated2 = add_annotation(&p2, "FreeText");
+    let r = report(&annotated2, p2.len() as u64);
+    assert!(disallowed(&r).contains(&"ANNOTATION_ADDED"));
+    let annotated3 = add_annotation(&p3, "FreeText");
+    let r = report(&annotated3, p3.len() as u64);
+    assert_eq!(r.docmdp, Some(3));
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    assert!(codes(&r).contains(&"ANNOTATION_ADDED"));
+    // Even at P=3, page content stays protected.
+    let content3 = append(&annotated3, |_, upd| {
+        let mut d = Dict::new();
+        d.set("Length", Object::Int(2));
+        upd.set(
+            ObjRef::new(4, 0),
+            Object::Stream(Stream {
+                dict: d,
+                data: StreamData::Owned(b"q Q".to_vec()),
+            }),
+        );
+    });
+    assert_eq!(
+        report(&content3, p3.len() as u64).verdict,
+        Verdict::Disallowed
+    );
+}
+
+/// A form with one text field (7 0 obj, widget on the page), optionally locked by FieldMDP.
+fn form_pdf() -> Vec<u8> {
+    base_pdf(
+        "/AcroForm << /Fields [7 0 R] >> ",
+        &[
+            "<< /Type /Sig >>",
+            "<< /FT /Tx /T (amount) /V (1000) /Type /Annot /Subtype /Widget \
+             /Rect [72 600 300 620] >>",
+        ],
+    )
+}
+
+#[test]
+fn form_filling_is_allowed_unless_locked() {
+    let base = form_pdf();
+    let filled = append(&base, |doc, upd| {
+        let r = ObjRef::new(7, 0);
+        let mut f = doc.get(r).unwrap().as_dict().unwrap().clone();
+        f.set("V", Object::string(b"9000000".to_vec()));
+        upd.set(r, f);
+    });
+    let r = report(&filled, base.len() as u64);
+    assert_eq!(codes(&r), vec!["FORM_FILLING"]);
+    assert_eq!(r.verdict, Verdict::AllowedOnly);
+
+    // Changing anything else of the field (its rectangle) is not form filling.
+    let moved = append(&base, |doc, upd| {
+        let r = ObjRef::new(7, 0);
+        let mut f = doc.get(r).unwrap().as_dict().unwrap().clone();
+        f.set(
+            "Rect",
+            Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]),
+        );
+        upd.set(r, f);
+    });
+    assert_eq!(
+        report(&moved, base.len() as u64).verdict,
+        Verdict::Disallowed
+    );
+}
+
+#[test]
+fn qpdf_linearized_output_is_one_revision() {
+    let mut story = Story::new();
+    let base = story.write("plain", &base_pdf("", &[]));
+    let lin = story.path("linearized");
+    let status = Command::new("qpdf")
+        .arg("--linearize")
+        .arg(&base)
+        .arg(&lin)
+        .status();
+    let Ok(status) = status else {
+        eprintln!("qpdf not installed; skipped");
+        return;
+    };
+    assert!(status.success());
+    let bytes = std::fs::read(&lin).unwrap();
+    let doc = open(&bytes);
+    assert!(doc.sections().len() >= 2, "first-page and main sections");
+    let revs = revisions(&doc).unwrap();
+    assert_eq!(revs.len(), 1, "{revs:?}");
+    assert_eq!(revs[0].end, bytes.len() as u64);
+
+    let signed = story.sign(&bytes, "Nguyễn Văn An", false);
+    let revs = revisions(&open(&signed)).unwrap();
+    assert_eq!(revs.len(), 2);
+    let twice = story.sign(&signed, "Trần Thị Bình", false);
+    assert_eq!(first_report(&twice).verdict, Verdict::AllowedOnly);
+}
+
+#[test]
+fn a_signed_end_inside_a_revision_is_an_error() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    let err = changes_after(
+        Arc::new(MemSource::new(signed.clone())),
+        100,
+        Limits::default(),
+    );
+    assert!(err.is_err());
+}
+
+#[test]
+fn a_fieldmdp_lock_forbids_filling_the_locked_field() {
+    // A signed signature field (8 0 obj) locking the text field "amount".
+    let base = base_pdf(
+        "/AcroForm << /Fields [7 0 R 8 0 R] /SigFlags 3 >> ",
+        &[
+            "<< /Type /Sig >>",
+            "<< /FT /Tx /T (amount) /V (1000) /Type /Annot /Subtype /Widget \
+             /Rect [72 600 300 620] >>",
+            "<< /FT /Sig /T (Approval) /V 6 0 R /Type /Annot /Subtype /Widget \
+             /Rect [0 0 0 0] /Lock << /Type /SigFieldLock /Action /Include \
+             /Fields [(amount)] >> >>",
+        ],
+    );
+    let filled = append(&base, |doc, upd| {
+        let r = ObjRef::new(7, 0);
+        let mut f = doc.get(r).unwrap().as_dict().unwrap().clone();
+        f.set("V", Object::string(b"9000000".to_vec()));
+        upd.set(r, f);
+    });
+    let r = report(&filled, base.len() as u64);
+    assert_eq!(disallowed(&r), vec!["FORM_FILLING"], "{:#?}", r.changes);
+    assert!(r.changes[0].detail.contains("locked"));
+}
+
+#[test]
+fn documents_with_object_streams_sign_twice_cleanly() {
+    let mut story = Story::new();
+    let base = story.write("plain", &base_pdf("", &[]));
+    let packed = story.path("objstm");
+    let Ok(status) = Command::new("qpdf")
+        .arg("--object-streams=generate")
+        .arg(&base)
+        .arg(&packed)
+        .status()
+    else {
+        eprintln!("qpdf not installed; skipped");
+        return;
+    };
+    assert!(status.success());
+    let bytes = std::fs::read(&packed).unwrap();
+    assert_eq!(
+        open(&bytes).sections()[0].kind,
+        kyso_pdf::xref::SectionKind::Stream
+    );
+    let once = story.sign(&bytes, "Nguyễn Văn An", false);
+    let twice = story.sign(&once, "Trần Thị Bình", true);
+    let r = first_report(&twice);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    assert!(codes(&r).contains(&"XREF_CONTAINER"));
+
+    // An attack in an xref-stream update is still seen.
+    let attacked = add_annotation(&twice, "FreeText");
+    assert!(disallowed(&first_report(&attacked)).contains(&"ANNOTATION_ADDED"));
+    let path = story.write("objstm-attacked", &attacked);
+    if let Some(levels) = pyhanko(&path) {
+        assert!(pyhanko_refuses(&levels[0]), "pyHanko: {levels:?}");
+        assert!(pyhanko_refuses(&levels[1]), "pyHanko: {levels:?}");
+    }
+}
+
+#[test]
+fn pyhanko_agrees_on_the_attack_stories() {
+    let mut story = Story::new();
+    let base = base_pdf(
+        "",
+        &[&stream(
+            "BT /F1 24 Tf 72 720 Td (Tong tien: 9.000.000 VND) Tj ET",
+        )],
+    );
+    let signed = story.sign(&base, "Nguyễn Văn An", false);
+    let hide_and_replace = append(&signed, |doc, upd| {
+        let page = doc.pages().unwrap()[0].clone();
+        let mut pd = doc.get(page.id).unwrap().as_dict().unwrap().clone();
+        pd.set("Contents", Object::Ref(ObjRef::new(6, 0)));
+        upd.set(page.id, pd);
+    });
+    let annotated = add_annotation(&signed, "FreeText");
+    for (name, bytes) in [("shadow", hide_and_replace), ("annot", annotated)] {
+        assert_eq!(first_report(&bytes).verdict, Verdict::Disallowed, "{name}");
+        let path = story.write(name, &bytes);
+        if let Some(levels) = pyhanko(&path) {
+            assert!(pyhanko_refuses(&levels[0]), "{name}: pyHanko {levels:?}");
+        }
+    }
+}
+
+#[test]
+fn damaged_files_never_panic() {
+    let mut story = Story::new();
+    let once = signed_once(&mut story);
+    let twice = story.sign(&once, "Trần Thị Bình", true);
+    let (_, end) = signatures(&twice)[0];
+    // Cut anywhere, or with bytes flipped: an answer or an error, never a panic.
+    for cut in (0..twice.len()).step_by(89) {
+        let _ = changes_after(
+            Arc::new(MemSource::new(twice[..cut].to_vec())),
+            end,
+            Limits::default(),
+        );
+    }
+    for at in (0..twice.len()).step_by(61) {
+        let mut b = twice.clone();
+        b[at] ^= 0x5a;
+        let _ = changes_after(Arc::new(MemSource::new(b)), end, Limits::default());
+    }
+}
+
+#[test]
+fn a_dss_update_cannot_rewrite_objects_the_document_uses() {
+    let mut story = Story::new();
+    // An embedded file (6 0 obj) that the attacker also lists as a DSS certificate.
+    let base = base_pdf(
+        "/Names << /EmbeddedFiles << /Names [(a.txt) << /Type /Filespec /F (a.txt) \
+         /EF << /F 6 0 R >> >>] >> >> /DSS 7 0 R ",
+        &[&stream("so tien 1000"), "<< /Certs [6 0 R] >>"],
+    );
+    let signed = story.sign(&base, "Nguyễn Văn An", false);
+    let attacked = append(&signed, |_, upd| {
+        let data = b"so tien 9000".to_vec();
+        let mut d = Dict::new();
+        d.set("Length", Object::Int(data.len() as i64));
+        upd.set(
+            ObjRef::new(6, 0),
+            Object::Stream(Stream {
+                dict: d,
+                data: StreamData::Owned(data),
+            }),
+        );
+    });
+    let r = first_report(&attacked);
+    assert_eq!(
+        disallowed(&r),
+        vec!["OBJECT_OVERRIDDEN"],
+        "{:#?}",
+        r.changes
+    );
+}
+
+#[test]
+fn removing_a_widget_from_the_page_is_not_allowed() {
+    let mut story = Story::new();
+    let once = signed_once(&mut story);
+    let twice = story.sign(&once, "Trần Thị Bình", false);
+    let attacked = append(&twice, |doc, upd| {
+        let page = doc.pages().unwrap()[0].clone();
+        let mut pd = doc.get(page.id).unwrap().as_dict().unwrap().clone();
+        pd.set("Annots", Object::Array(vec![]));
+        upd.set(page.id, pd);
+    });
+    let r = first_report(&attacked);
+    assert!(
+        disallowed(&r).contains(&"ANNOTATION_CHANGED"),
+        "{:#?}",
+        r.changes
+    );
+    // The visible second signature is reported as such.
+    let visible = story.sign(&once, "Lê Văn Cường", true);
+    let r = first_report(&visible);
+    assert!(r
+        .changes
+        .iter()
+        .any(|c| c.code == "NEW_SIGNATURE_FIELD" && c.detail.contains("visible")));
+}
+
+#[test]
+fn signing_an_existing_empty_signature_field_is_allowed() {
+    // A document prepared with an empty signature field (7 0 obj) on the page.
+    let base = base_pdf(
+        "/AcroForm << /Fields [7 0 R] /SigFlags 1 >> ",
+        &[
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Courier >>",
+            "<< /FT /Sig /T (GiamDoc) /Type /Annot /Subtype /Widget /F 4 \
+             /Rect [300 100 500 160] /P 3 0 R >>",
+        ],
+    )
+    .replace_annots();
+    let sign_field = |bytes: &[u8], extra: Option<(&str, Object)>| {
+        append(bytes, |doc, upd| {
+            let mut sig = Dict::new();
+            sig.set("Type", Object::name("Sig"));
+            sig.set("Filter", Object::name("Adobe.PPKLite"));
+            let sig = upd.add(sig);
+            let data = b"q 0 0 1 rg 0 0 200 60 re f Q".to_vec();
+            let mut ad = Dict::new();
+            ad.set("Type", Object::name("XObject"));
+            ad.set("Subtype", Object::name("Form"));
+            ad.set(
+                "BBox",
+                Object::Array(vec![0.into(), 0.into(), 200.into(), 60.into()]),
+            );
+            ad.set("Length", Object::Int(data.len() as i64));
+            let ap = upd.add(Object::Stream(Stream {
+                dict: ad,
+                data: StreamData::Owned(data),
+            }));
+            let r = ObjRef::new(7, 0);
+            let mut f = doc.get(r).unwrap().as_dict().unwrap().clone();
+            f.set("V", Object::Ref(sig));
+            let mut apd = Dict::new();
+            apd.set("N", Object::Ref(ap));
+            f.set("AP", apd);
+            if let Some((k, val)) = extra {
+                f.set(k, val);
+            }
+            upd.set(r, f);
+        })
+    };
+    let signed = sign_field(&base, None);
+    let r = report(&signed, base.len() as u64);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    assert_eq!(codes(&r), vec!["NEW_SIGNATURE_FIELD"]);
+    assert_eq!(r.changes.len(), 3, "field, signature, appearance");
+
+    // Moving the field while signing it is not allowed.
+    let moved = sign_field(
+        &base,
+        Some((
+            "Rect",
+            Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]),
+        )),
+    );
+    assert_eq!(
+        report(&moved, base.len() as u64).verdict,
+        Verdict::Disallowed
+    );
+}
+
+trait ReplaceAnnots {
+    fn replace_annots(self) -> Vec<u8>;
+}
+
+impl ReplaceAnnots for Vec<u8> {
+    /// Put the empty signature widget (7 0 R) on the page and rebuild the cross-reference
+    /// table (the offsets move).
+    fn replace_annots(self) -> Vec<u8> {
+        let text = String::from_utf8_lossy(&self).into_owned();
+        let old = "/Contents 4 0 R /Resources";
+        assert!(text.contains(old));
+        rebuild(&text.replacen(old, "/Contents 4 0 R /Annots [7 0 R] /Resources", 1))
+    }
+}
+
+/// Recompute the classic cross-reference table of a hand-written single-revision PDF.
+fn rebuild(text: &str) -> Vec<u8> {
+    let body_end = text.find("xref\n").unwrap();
+    let body = &text[..body_end];
+    let mut offsets = Vec::new();
+    let mut n = 1;
+    while let Some(at) = body.find(&format!("\n{n} 0 obj\n")) {
+        offsets.push(at + 1);
+        n += 1;
+    }
+    let mut out = body.as_bytes().to_vec();
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).as_bytes(),
+    );
+    for o in &offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            offsets.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// Append a hand-written update: `objects` (number, body) written out, plus cross-reference
+/// entries `extra` pointing wherever the attacker likes.
+fn append_raw(bytes: &[u8], objects: &[(u32, String)], extra: &[(u32, u64)]) -> Vec<u8> {
+    append_raw_freeing(bytes, objects, extra, &[])
+}
+
+/// [`append_raw`], also marking the objects `free` as freed.
+fn append_raw_freeing(
+    bytes: &[u8],
+    objects: &[(u32, String)],
+    extra: &[(u32, u64)],
+    free: &[u32],
+) -> Vec<u8> {
+    let doc = open(bytes);
+    let mut out = bytes.to_vec();
+    let mut entries: Vec<(u32, u64)> = extra.to_vec();
+    for (num, body) in objects {
+        entries.push((*num, out.len() as u64));
+        out.extend_from_slice(format!("{num} 0 obj\n{body}\nendobj\n").as_bytes());
+    }
+    entries.sort_unstable();
+    let xref = out.len();
+    out.extend_from_slice(b"xref\n");
+    for (num, off) in &entries {
+        out.extend_from_slice(format!("{num} 1\n{off:010} 00000 n \n").as_bytes());
+    }
+    for num in free {
+        out.extend_from_slice(format!("{num} 1\n0000000000 00001 f \n").as_bytes());
+    }
+    let size = doc
+        .size()
+        .max(entries.iter().map(|e| e.0 + 1).max().unwrap_or(0));
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {size} /Root 1 0 R /Prev {} >>\nstartxref\n{xref}\n%%EOF\n",
+            doc.startxref()
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[test]
+fn an_object_hidden_in_the_signed_bytes_cannot_be_brought_to_life() {
+    let mut story = Story::new();
+    // Stream 6 hides the body of an object 40 that no cross-reference entry lists.
+    let hidden = "\n40 0 obj\n<< /Type /DSS /Certs [] >>\nendobj\n";
+    let base = base_pdf("", &[&stream(hidden)]);
+    let signed = story.sign(&base, "Nguyễn Văn An", false);
+    let at = signed.windows(9).position(|w| w == b"\n40 0 obj").unwrap() as u64 + 1;
+    let doc = open(&signed);
+    let mut cat = doc.catalog().unwrap();
+    cat.set("DSS", Object::Ref(ObjRef::new(40, 0)));
+    let mut body = Vec::new();
+    kyso_pdf::writer::write_object(&mut body, &Object::Dict(cat));
+    let attacked = append_raw(
+        &signed,
+        &[(1, String::from_utf8(body).unwrap())],
+        &[(40, at)],
+    );
+    let r = first_report(&attacked);
+    let hidden = r
+        .changes
+        .iter()
+        .find(|c| c.object.num == 40)
+        .unwrap_or_else(|| panic!("{:#?}", r.changes));
+    assert!(!hidden.allowed);
+    assert_eq!(hidden.code, "OBJECT_OVERRIDDEN");
+    assert!(hidden.detail.contains("earlier revision"));
+    assert_eq!(r.verdict, Verdict::Disallowed);
+}
+
+/// pyHanko as a second, independent signer: sign `input` into `output` with a throwaway key.
+const PYHANKO_SIGN: &str = r#"
+import sys, datetime
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from pyhanko.sign import signers
+from pyhanko.sign.fields import SigFieldSpec
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+from asn1crypto import keys as akeys, x509 as ax509
+key = ec.generate_private_key(ec.SECP256R1())
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pyHanko test")])
+now = datetime.datetime.now(datetime.timezone.utc)
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256()))
+signer = signers.SimpleSigner(
+    signing_cert=ax509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+    signing_key=akeys.PrivateKeyInfo.load(key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
+    cert_registry=SimpleCertificateStore())
+visible = len(sys.argv) > 3 and sys.argv[3] == 'visible'
+with open(sys.argv[1], 'rb') as inf:
+    w = IncrementalPdfFileWriter(inf, strict=False)
+    spec = SigFieldSpec(sys.argv[4], box=(300, 100, 500, 160)) if visible else None
+    meta = signers.PdfSignatureMetadata(field_name=sys.argv[4])
+    with open(sys.argv[2], 'wb') as outf:
+        signers.sign_pdf(w, meta, signer=signer, output=outf, new_field_spec=spec)
+"#;
+
+fn pyhanko_sign(input: &Path, output: &Path, visible: bool, field: &str) -> bool {
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(PYHANKO_SIGN)
+        .arg(input)
+        .arg(output)
+        .arg(if visible { "visible" } else { "invisible" })
+        .arg(field)
+        .status();
+    matches!(status, Ok(s) if s.success())
+}
+
+#[test]
+fn signatures_added_by_pyhanko_are_allowed_changes() {
+    let mut story = Story::new();
+    let once = signed_once(&mut story);
+    let once_path = story.write("kyso", &once);
+    let twice_path = story.path("pyhanko-visible");
+    if !pyhanko_sign(&once_path, &twice_path, true, "PyHanko1") {
+        eprintln!("pyHanko cannot sign here; skipped");
+        return;
+    }
+    let thrice_path = story.path("pyhanko-invisible");
+    assert!(pyhanko_sign(&twice_path, &thrice_path, false, "PyHanko2"));
+    let thrice = std::fs::read(&thrice_path).unwrap();
+    let r = first_report(&thrice);
+    assert_eq!(r.later_revisions, 2);
+    // pyHanko updates /Info (producer, modification date) when it signs: not allowed under
+    // kyso's strict default, allowed under pyHanko's own policy. Everything else is allowed.
+    assert_eq!(disallowed(&r), vec!["METADATA_CHANGED"], "{:#?}", r.changes);
+    assert!(codes(&r).contains(&"NEW_SIGNATURE_FIELD"));
+    let lenient = changes_after_with(
+        Arc::new(MemSource::new(thrice.clone())),
+        signatures(&thrice)[0].1,
+        Limits::default(),
+        Policy {
+            allow_metadata: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        lenient.verdict,
+        Verdict::AllowedOnly,
+        "{:#?}",
+        lenient.changes
+    );
+
+    // And kyso signing after pyHanko.
+    let mixed = story.sign(&thrice, "Trần Thị Bình", true);
+    let ends: Vec<u64> = revisions(&open(&mixed))
+        .unwrap()
+        .iter()
+        .map(|r| r.end)
+        .collect();
+    assert_eq!(ends.len(), 5);
+    // Signatures after the last pyHanko one see only kyso's allowed changes.
+    for end in &ends[3..] {
+        let r = report(&mixed, *end);
+        assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    }
+}
+
+/// Append a hand-made signature field on page 1: a merged field/widget whose `/V` (if any) is a
+/// new dictionary of type `value_type`, with a visible appearance if `visible`.
+fn append_sig_field(bytes: &[u8], value_type: Option<&str>, visible: bool) -> Vec<u8> {
+    let value_type = value_type.map(str::to_owned);
+    append(bytes, move |doc, upd| {
+        let page = doc.pages().unwrap()[0].clone();
+        let mut field = Dict::new();
+        field.set("Type", Object::name("Annot"));
+        field.set("Subtype", Object::name("Widget"));
+        field.set("FT", Object::name("Sig"));
+        field.set("T", Object::string(b"Extra".to_vec()));
+        field.set("P", Object::Ref(page.id));
+        if let Some(t) = &value_type {
+            let mut sd = Dict::new();
+            sd.set("Type", Object::name(t));
+            sd.set("Filter", Object::name("Adobe.PPKLite"));
+            field.set("V", Object::Ref(upd.add(sd)));
+        }
+        if visible {
+            let data = b"BT /F1 24 Tf 72 720 Td (Tong tien: 9.000.000 VND) Tj ET".to_vec();
+            let mut ad = Dict::new();
+            ad.set("Type", Object::name("XObject"));
+            ad.set("Subtype", Object::name("Form"));
+            ad.set(
+                "BBox",
+                Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]),
+            );
+            ad.set("Length", Object::Int(data.len() as i64));
+            let ap = upd.add(Object::Stream(Stream {
+                dict: ad,
+                data: StreamData::Owned(data),
+            }));
+            let mut apd = Dict::new();
+            apd.set("N", Object::Ref(ap));
+            field.set("AP", apd);
+            field.set(
+                "Rect",
+                Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]),
+            );
+        } else {
+            field.set(
+                "Rect",
+                Object::Array(vec![0.into(), 0.into(), 0.into(), 0.into()]),
+            );
+        }
+        let field = upd.add(field);
+        // Page /Annots and AcroForm /Fields, as kyso's signer would do it.
+        let mut pd = doc.get(page.id).unwrap().as_dict().unwrap().clone();
+        let mut annots = doc
+            .resolve(pd.get("Annots").unwrap_or(&Object::Null))
+            .unwrap()
+            .as_array()
+            .unwrap_or_default()
+            .to_vec();
+        annots.push(Object::Ref(field));
+        pd.set("Annots", Object::Array(annots));
+        upd.set(page.id, pd);
+        let cat = doc.catalog().unwrap();
+        let form_ref = cat.get("AcroForm").unwrap().as_ref().unwrap();
+        let mut form = doc.get(form_ref).unwrap().as_dict().unwrap().clone();
+        let mut fields = doc
+            .resolve(form.get("Fields").unwrap())
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .to_vec();
+        fields.push(Object::Ref(field));
+        form.set("Fields", Object::Array(fields));
+        upd.set(form_ref, form);
+    })
+}
+
+#[test]
+fn document_timestamps_and_sneaky_signatures() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+
+    let timestamped = append_sig_field(&signed, Some("DocTimeStamp"), false);
+    let r = first_report(&timestamped);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    assert!(codes(&r).contains(&"DOC_TIMESTAMP"));
+
+    // Sneaky signature: an unsigned signature field whose appearance draws new content.
+    let sneaky = append_sig_field(&signed, None, true);
+    let r = first_report(&sneaky);
+    assert!(
+        disallowed(&r).contains(&"ANNOTATION_ADDED"),
+        "{:#?}",
+        r.changes
+    );
+    // An empty invisible signature field is harmless.
+    let empty = append_sig_field(&signed, None, false);
+    assert_eq!(first_report(&empty).verdict, Verdict::AllowedOnly);
+    // Signed by the attacker, the visible field is allowed (like pyHanko) but said visible.
+    let signed_visible = append_sig_field(&signed, Some("Sig"), true);
+    let r = first_report(&signed_visible);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    assert!(r.changes.iter().any(|c| c.detail.contains("visible")));
+}
+
+#[test]
+fn freeing_or_adding_pages_is_not_allowed() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    let freed = append_raw_freeing(&signed, &[], &[], &[4]);
+    let r = first_report(&freed);
+    assert_eq!(disallowed(&r), vec!["OBJECT_FREED"], "{:#?}", r.changes);
+
+    let more_pages = append(&signed, |doc, upd| {
+        let pages_ref = doc
+            .catalog()
+            .unwrap()
+            .get("Pages")
+            .unwrap()
+            .as_ref()
+            .unwrap();
+        let mut page = Dict::new();
+        page.set("Type", Object::name("Page"));
+        page.set("Parent", Object::Ref(pages_ref));
+        page.set("Contents", Object::Ref(ObjRef::new(4, 0)));
+        let page = upd.add(page);
+        let mut pages = doc.get(pages_ref).unwrap().as_dict().unwrap().clone();
+        let mut kids = pages.get("Kids").unwrap().as_array().unwrap().to_vec();
+        kids.push(Object::Ref(page));
+        pages.set("Kids", Object::Array(kids));
+        pages.set("Count", Object::Int(2));
+        upd.set(pages_ref, pages);
+    });
+    let r = first_report(&more_pages);
+    assert_eq!(
+        disallowed(&r),
+        vec!["PAGE_TREE_CHANGED"],
+        "{:#?}",
+        r.changes
+    );
+}
+
+#[test]
+fn many_pages_are_analysed_in_reasonable_time() {
+    // 600 pages, each with its own content stream and shared font.
+    let n = 600;
+    let mut bodies = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {n} /MediaBox [0 0 595 842] >>",
+            (0..n)
+                .map(|i| format!("{} 0 R", 4 + 2 * i))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    for i in 0..n {
+        bodies.push(format!(
+            "<< /Type /Page /Parent 2 0 R /Contents {} 0 R /Resources << /Font << /F1 3 0 R >> >> >>",
+            5 + 2 * i
+        ));
+        bodies.push(stream(&format!("BT /F1 12 Tf 72 720 Td (Trang {i}) Tj ET")));
+    }
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, b) in bodies.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, b).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", bodies.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            bodies.len() + 1
+        )
+        .as_bytes(),
+    );
+    let mut story = Story::new();
+    let once = story.sign(&pdf, "Nguyễn Văn An", false);
+    let twice = story.sign(&once, "Trần Thị Bình", true);
+    let thrice = story.sign(&twice, "Lê Văn Cường", false);
+    let started = std::time::Instant::now();
+    let r = first_report(&thrice);
+    eprintln!(
+        "analysis of {n} pages, 2 later revisions: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn object_bodies_without_cross_reference_entries_are_reported() {
+    let mut story = Story::new();
+    let signed = signed_once(&mut story);
+    // A catalog update (allowed-looking DSS) whose bytes also carry a new content stream body
+    // for object 4 that the cross-reference section does not list.
+    let with_dss = add_dss(&signed, "0123456789ABCDEF0123456789ABCDEF01234567");
+    let mut smuggled = signed.clone();
+    smuggled.extend_from_slice(
+        format!("\n4 0 obj\n{}\nendobj\n", stream("BT (9.000.000) Tj ET")).as_bytes(),
+    );
+    let attacked = add_dss(&smuggled, "0123456789ABCDEF0123456789ABCDEF01234567");
+    assert_eq!(first_report(&with_dss).verdict, Verdict::AllowedOnly);
+    let r = first_report(&attacked);
+    let c = r
+        .changes
+        .iter()
+        .find(|c| c.code == "OBJECT_ADDED")
+        .unwrap_or_else(|| panic!("{:#?}", r.changes));
+    assert_eq!(c.object, ObjRef::new(4, 0));
+    assert!(!c.allowed);
+    assert!(c.detail.contains("no cross-reference"));
+}
+
+#[test]
+fn form_resources_may_grow_but_not_change() {
+    let base = base_pdf(
+        "/AcroForm << /Fields [] /DR << /Font << /Helv 5 0 R >> >> >> ",
+        &[],
+    );
+    let update_dr = |font_name: &'static str, base_font: &'static str| {
+        append(&base, move |doc, upd| {
+            let mut f = Dict::new();
+            f.set("Type", Object::name("Font"));
+            f.set("Subtype", Object::name("Type1"));
+            f.set("BaseFont", Object::name(base_font));
+            let font = upd.add(f);
+            let root = doc.catalog_ref().unwrap();
+            let mut cat = doc.catalog().unwrap();
+            let mut form = cat.get("AcroForm").unwrap().as_dict().unwrap().clone();
+            let mut dr = form.get("DR").unwrap().as_dict().unwrap().clone();
+            let mut fonts = dr.get("Font").unwrap().as_dict().unwrap().clone();
+            fonts.set(font_name, Object::Ref(font));
+            dr.set("Font", fonts);
+            form.set("DR", dr);
+            cat.set("AcroForm", form);
+            upd.set(root, cat);
+        })
+    };
+    let grown = update_dr("ZaDb", "ZapfDingbats");
+    let r = report(&grown, base.len() as u64);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    let swapped = update_dr("Helv", "Courier");
+    let r = report(&swapped, base.len() as u64);
+    assert!(
+        disallowed(&r).contains(&"CATALOG_CHANGED"),
+        "{:#?}",
+        r.changes
+    );
+}
