@@ -58,8 +58,12 @@ pub fn parse_pdf_date(s: &str) -> Option<OffsetDateTime> {
     let day = u8::try_from(field(6, 1)?).ok()?;
     let (h, m, sec) = (field(8, 0)?, field(10, 0)?, field(12, 0)?);
     let date = time::Date::from_calendar_date(year, month, day).ok()?;
-    let t = time::Time::from_hms(u8::try_from(h).ok()?, u8::try_from(m).ok()?, u8::try_from(sec).ok()?)
-        .ok()?;
+    let t = time::Time::from_hms(
+        u8::try_from(h).ok()?,
+        u8::try_from(m).ok()?,
+        u8::try_from(sec).ok()?,
+    )
+    .ok()?;
     let rest = s.get(digits.len()..).unwrap_or("");
     let offset = match rest.chars().next() {
         None | Some('Z') => UtcOffset::UTC,
@@ -87,8 +91,18 @@ mod tests {
         assert_eq!(parse_pdf_date("D:20261123023005Z"), Some(t));
         assert_eq!(parse_pdf_date("D:20261123093005+07'00"), Some(t));
         assert_eq!(parse_pdf_date("20261123093005+0700"), Some(t));
-        assert_eq!(parse_pdf_date("D:2026"), Some(datetime!(2026-01-01 00:00:00 UTC)));
-        for bad in ["", "D:", "D:20261323", "D:2026112", "D:20261123093005X", "D:20261131"] {
+        assert_eq!(
+            parse_pdf_date("D:2026"),
+            Some(datetime!(2026-01-01 00:00:00 UTC))
+        );
+        for bad in [
+            "",
+            "D:",
+            "D:20261323",
+            "D:2026112",
+            "D:20261123093005X",
+            "D:20261131",
+        ] {
             assert_eq!(parse_pdf_date(bad), None, "{bad}");
         }
     }

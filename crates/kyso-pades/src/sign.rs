@@ -376,11 +376,9 @@ pub fn finalize(
 
 /// Upper-case hex digits of `bytes`.
 fn to_hex(bytes: &[u8]) -> Vec<u8> {
-    let digit = |n: u8| if n < 10 { b'0' + n } else { b'A' + n - 10 };
-    bytes
-        .iter()
-        .flat_map(|&b| [digit(b >> 4), digit(b & 15)])
-        .collect()
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    kyso_pdf::writer::push_hex(&mut out, bytes);
+    out
 }
 
 /// Prepare, sign with `signer`, finalize.

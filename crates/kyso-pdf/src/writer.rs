@@ -91,10 +91,18 @@ pub fn write_name(out: &mut Vec<u8>, n: &Name) {
 
 pub fn write_hex_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'<');
-    for b in bytes {
-        let _ = write!(out, "{b:02X}");
-    }
+    push_hex(out, bytes);
     out.push(b'>');
+}
+
+/// Append the upper-case hex digits of `bytes` (a signature's `/Contents` is tens of kilobytes:
+/// this is a table lookup, not formatting).
+pub fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    let digit = |n: u8| if n < 10 { b'0' + n } else { b'A' - 10 + n };
+    out.reserve(bytes.len() * 2);
+    for &b in bytes {
+        out.extend_from_slice(&[digit(b >> 4), digit(b & 15)]);
+    }
 }
 
 pub fn write_literal_string(out: &mut Vec<u8>, bytes: &[u8]) {
