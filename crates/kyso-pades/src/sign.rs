@@ -296,7 +296,10 @@ pub fn prepare(
     let mut hasher = algorithm.digest().hasher();
     {
         let mut reader = File::open(input)?;
-        let mut buf = vec![0u8; 1 << 20];
+        // 1 MiB for large files; small ones (most letters) get a buffer of their own size, so
+        // signing thousands of them does not zero a megabyte each time.
+        let cap = usize::try_from(base_len.clamp(1, 1 << 20)).unwrap_or(1 << 20);
+        let mut buf = vec![0u8; cap];
         let mut left = base_len;
         while left > 0 {
             let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
