@@ -5,6 +5,7 @@ pub mod forms;
 pub mod pdfdate;
 pub mod revisions;
 pub mod sign;
+pub mod validate;
 pub mod verify;
 
 pub use sign::{finalize, prepare, sign_with, Prepared, SignOptions, Widget, WidgetBuilder};

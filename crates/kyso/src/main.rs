@@ -9,6 +9,7 @@ mod info;
 mod lang;
 mod pki;
 mod sign;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -56,6 +57,8 @@ enum Command {
     Info(info::Args),
     /// Ký số tệp PDF (PAdES) theo các hình thức của Nghị định 30
     Sign(Box<sign::Args>),
+    /// Kiểm tra chữ ký số trên tệp PDF (mã thoát: 0 hợp lệ, 1 không hợp lệ, 2 chưa xác định)
+    Verify(verify::Args),
     /// Chạy thử toàn bộ: tạo PKI demo, ký một công văn mẫu theo các hình thức của Nghị định 30
     Demo(demo::Args),
     /// Hạ tầng khóa công khai DEMO để thử nghiệm (tạo CA, chứng thư số, tệp .p12)
@@ -175,5 +178,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sign(args) => sign::run(*args, cli.lang),
         Command::Pki(args) => pki::run(args, cli.lang),
         Command::Demo(args) => demo::run(args, cli.lang),
+        Command::Verify(args) => verify::run(args, cli.lang),
     }
 }

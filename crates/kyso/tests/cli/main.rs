@@ -11,3 +11,4 @@ mod bad_input;
 mod common;
 mod oracles;
 mod pki;
+mod verify;

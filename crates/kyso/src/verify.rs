@@ -1,0 +1,386 @@
+//! `kyso verify`: check every signature of a PDF and say, in the clerk's words or as JSON,
+//! whether it is valid. Exit codes: 0 valid, 1 invalid, 2 indeterminate, 3 usage error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use kyso_pades::validate::{
+    display_time, validate, DocumentValidation, Role, SignatureValidation, ValidateOptions, Verdict,
+};
+use kyso_pades::verify::SignatureKind;
+use kyso_x509::path::TrustStore;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::lang::Lang;
+use crate::{errors, ue};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Tệp PDF cần kiểm tra
+    file: PathBuf,
+    /// Chứng thư số gốc tin cậy (PEM/DER), có thể lặp lại
+    #[arg(long, value_name = "ROOT.pem")]
+    trust: Vec<PathBuf>,
+    /// Kiểm tra chứng thư số tại thời điểm này (RFC 3339) thay cho thời điểm ký
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+    /// Không truy cập mạng (bản này chưa tải CRL/OCSP nên luôn như vậy)
+    #[arg(long)]
+    offline: bool,
+    /// Xuất kết quả dạng JSON (lược đồ kyso.verify/1, xem docs/verify-json.md)
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
+    let at = match &args.at {
+        Some(t) => Some(
+            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).map_err(
+                |_| {
+                    ue!("--at không đúng định dạng RFC 3339: {}", t; "--at is not RFC 3339: {}", t)
+                        .with_code(3)
+                },
+            )?,
+        ),
+        None => None,
+    };
+    let trust = TrustStore::from_pem_files(&args.trust).map_err(|e| {
+        ue!("không đọc được chứng thư gốc tin cậy: {}", e; "cannot read the trusted root certificates: {}", e)
+            .with_code(3)
+    })?;
+    let src = kyso_pdf::FileSource::open(&args.file).map_err(|e| errors::io(&args.file, &e))?;
+    let opts = ValidateOptions {
+        trust,
+        at,
+        now: crate::clock::now(),
+        limits: kyso_pdf::Limits::default(),
+    };
+    let _ = args.offline; // nothing is fetched yet
+    let report = validate(Arc::new(src), &opts).map_err(|e| errors::pades(&e))?;
+    if args.json {
+        let v = to_json(&report, &args.file.display().to_string());
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!(
+            "{}",
+            to_text(&report, &args.file.display().to_string(), lang)
+        );
+    }
+    Ok(ExitCode::from(match report.verdict {
+        Verdict::Valid => 0,
+        Verdict::Invalid => 1,
+        Verdict::Indeterminate => 2,
+    }))
+}
+
+fn time_json(t: OffsetDateTime) -> Value {
+    json!(display_time(t))
+}
+
+fn role_str(r: Role) -> &'static str {
+    match r {
+        Role::Personal => "personal",
+        Role::Organization => "organization",
+    }
+}
+
+/// The `kyso.verify/1` JSON document (documented in `docs/verify-json.md`).
+pub fn to_json(r: &DocumentValidation, file: &str) -> Value {
+    json!({
+        "schema": "kyso.verify/1",
+        "file": file,
+        "verdict": r.verdict.as_str(),
+        "reasons": r.reasons,
+        "roles": { "personal": r.has_personal, "organization": r.has_organization },
+        "signatures": r.signatures.iter().map(signature_json).collect::<Vec<_>>(),
+    })
+}
+
+fn signature_json(s: &SignatureValidation) -> Value {
+    json!({
+        "field": s.field,
+        "kind": match s.kind { SignatureKind::Signature => "signature", SignatureKind::DocTimeStamp => "document_timestamp" },
+        "sub_filter": s.sub_filter,
+        "verdict": s.verdict.as_str(),
+        "reasons": s.reasons,
+        "intact": s.intact,
+        "integrity_problems": s.integrity_problems,
+        "covers_whole_file": s.covers_whole_file,
+        "signer": s.signer.as_ref().map(|x| json!({
+            "name": x.name, "title": x.title, "unit": x.unit, "organization": x.organization,
+            "province": x.province, "serial": x.serial, "issuer": x.issuer,
+            "not_before": time_json(x.not_before), "not_after": time_json(x.not_after),
+            "role": role_str(x.role),
+        })),
+        "signing_time": {
+            "value": s.signing_time.map(display_time),
+            "source": if s.time_proven { "timestamp" } else { "claimed" },
+            "proven": s.time_proven,
+        },
+        "reason": s.reason,
+        "location": s.location,
+        "certificate_path": s.path.as_ref().map(|p| json!({
+            "status": p.status, "problems": p.problems, "chain": p.chain,
+            "validated_at": time_json(p.at),
+        })),
+        "revocation": { "status": s.revocation },
+        "changes_after": match (&s.changes, &s.changes_error) {
+            (Some(c), _) => json!({
+                "later_revisions": c.later_revisions,
+                "verdict": if c.changes.is_empty() { "none" } else if c.verdict == kyso_pades::revisions::Verdict::AllowedOnly { "allowed" } else { "disallowed" },
+                "docmdp": c.docmdp,
+                "changes": c.changes.iter().map(|ch| json!({
+                    "revision": ch.revision, "object": ch.object.to_string(),
+                    "kind": format!("{:?}", ch.kind).to_lowercase(), "code": ch.code,
+                    "allowed": ch.allowed, "detail": ch.detail,
+                })).collect::<Vec<_>>(),
+            }),
+            (None, e) => json!({ "error": e }),
+        },
+    })
+}
+
+fn verdict_text(v: Verdict, lang: Lang) -> &'static str {
+    match v {
+        Verdict::Valid => lang.pick("HỢP LỆ", "VALID"),
+        Verdict::Invalid => lang.pick("KHÔNG HỢP LỆ", "INVALID"),
+        Verdict::Indeterminate => lang.pick("CHƯA XÁC ĐỊNH", "INDETERMINATE"),
+    }
+}
+
+/// A reason code in the user's words.
+fn reason_text(code: &str, lang: Lang) -> String {
+    let (vi, en) = match code {
+        "DOCUMENT_MODIFIED" => (
+            "văn bản đã bị thay đổi sau khi ký",
+            "the document was changed after signing",
+        ),
+        "BAD_SIGNATURE" => (
+            "chữ ký không khớp với chứng thư số",
+            "the signature does not match the certificate",
+        ),
+        "MALFORMED" => ("chữ ký bị hỏng, không đọc được", "the signature is damaged"),
+        "UNTRUSTED_ROOT" => (
+            "chứng thư số không thuộc tổ chức chứng thực tin cậy",
+            "the certificate does not chain to a trusted root",
+        ),
+        "NO_TRUST_ANCHOR" => (
+            "chưa chỉ định chứng thư gốc tin cậy (--trust)",
+            "no trusted root given (--trust)",
+        ),
+        "CERT_EXPIRED" => (
+            "chứng thư số hết hiệu lực tại thời điểm ký",
+            "the certificate was not valid at the signing time",
+        ),
+        "CERT_REVOKED" => ("chứng thư số đã bị thu hồi", "the certificate was revoked"),
+        "REVOCATION_UNKNOWN" => (
+            "chưa kiểm tra được tình trạng thu hồi chứng thư số",
+            "the revocation status could not be checked",
+        ),
+        "NOT_TIMESTAMPED" => (
+            "thời điểm ký chưa được chứng thực bằng dấu thời gian",
+            "the signing time is not proven by a timestamp",
+        ),
+        "CERT_PATH_INVALID" => (
+            "chuỗi chứng thư số không hợp lệ",
+            "the certification path is invalid",
+        ),
+        "WEAK_ALGORITHM" => (
+            "thuật toán hoặc khóa quá yếu",
+            "the algorithm or key is too weak",
+        ),
+        "NO_SIGNATURE" => ("tệp không có chữ ký số", "the file has no signature"),
+        other => return other.to_owned(),
+    };
+    lang.pick(vi, en).to_owned()
+}
+
+/// The clerk's report: the items Decree 68 asks to show for each signature.
+pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let reasons = |codes: &[&str]| {
+        codes
+            .iter()
+            .map(|c| reason_text(c, lang))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let _ = writeln!(o, "{}: {file}", lang.pick("Tệp", "File"));
+    let _ = write!(
+        o,
+        "{}: {}",
+        lang.pick("Kết luận", "Verdict"),
+        verdict_text(r.verdict, lang)
+    );
+    if !r.reasons.is_empty() {
+        let _ = write!(o, " ({})", reasons(&r.reasons));
+    }
+    let _ = writeln!(o);
+    let yes = |b: bool| {
+        if b {
+            lang.pick("có", "yes")
+        } else {
+            lang.pick("không", "no")
+        }
+    };
+    let _ = writeln!(
+        o,
+        "{}: {}; {}: {}",
+        lang.pick("Chữ ký cá nhân", "Personal signature"),
+        yes(r.has_personal),
+        lang.pick("chữ ký cơ quan, tổ chức", "organization signature"),
+        yes(r.has_organization)
+    );
+    for (i, s) in r.signatures.iter().enumerate() {
+        let _ = writeln!(o);
+        let _ = write!(
+            o,
+            "{} {} ({}): {}",
+            lang.pick("Chữ ký", "Signature"),
+            i + 1,
+            s.field,
+            verdict_text(s.verdict, lang)
+        );
+        if !s.reasons.is_empty() {
+            let _ = write!(o, " — {}", reasons(&s.reasons));
+        }
+        let _ = writeln!(o);
+        if let Some(x) = &s.signer {
+            let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_owned());
+            let _ = writeln!(
+                o,
+                "  {}: {}{}",
+                lang.pick("Người ký", "Signer"),
+                dash(&x.name),
+                x.title
+                    .as_ref()
+                    .map(|t| format!(" — {t}"))
+                    .unwrap_or_default()
+            );
+            let _ = writeln!(
+                o,
+                "  {}: {}{}",
+                lang.pick("Đơn vị quản lý", "Managing unit"),
+                dash(&x.organization),
+                x.unit
+                    .as_ref()
+                    .map(|u| format!(" ({u})"))
+                    .unwrap_or_default()
+            );
+            let _ = writeln!(
+                o,
+                "  {}: {}",
+                lang.pick("Loại chứng thư số", "Certificate kind"),
+                match x.role {
+                    Role::Personal => lang.pick("cá nhân", "personal"),
+                    Role::Organization => lang.pick("cơ quan, tổ chức", "organization"),
+                }
+            );
+            let _ = writeln!(o, "  {}: {}", lang.pick("Tổ chức cấp", "Issuer"), x.issuer);
+            let _ = writeln!(o, "  {}: {}", lang.pick("Số hiệu", "Serial"), x.serial);
+            let _ = writeln!(
+                o,
+                "  {}: {} → {}",
+                lang.pick("Thời hạn chứng thư số", "Certificate validity"),
+                display_time(x.not_before),
+                display_time(x.not_after)
+            );
+        }
+        let _ = writeln!(
+            o,
+            "  {}: {}",
+            lang.pick("Thời điểm ký", "Signing time"),
+            match s.signing_time {
+                Some(t) if s.time_proven => display_time(t),
+                Some(t) => format!(
+                    "{} ({})",
+                    display_time(t),
+                    lang.pick(
+                        "do người ký khai, chưa có dấu thời gian",
+                        "claimed, not timestamped"
+                    )
+                ),
+                None => "—".to_owned(),
+            }
+        );
+        let _ = writeln!(
+            o,
+            "  {}: {}{}",
+            lang.pick("Toàn vẹn", "Integrity"),
+            if s.intact {
+                lang.pick("nguyên vẹn", "intact")
+            } else {
+                lang.pick("KHÔNG nguyên vẹn", "NOT intact")
+            },
+            if s.integrity_problems.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", s.integrity_problems.join(", "))
+            }
+        );
+        if let Some(p) = &s.path {
+            let _ = writeln!(
+                o,
+                "  {}: {}{}",
+                lang.pick(
+                    "Hiệu lực chứng thư số tại thời điểm ký",
+                    "Certificate at signing time"
+                ),
+                match p.status {
+                    "valid" => lang.pick("hợp lệ", "valid"),
+                    "no_anchor" => lang.pick("không đến được gốc tin cậy", "no trusted root"),
+                    _ => lang.pick("không hợp lệ", "invalid"),
+                },
+                if p.problems.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", p.problems.join(", "))
+                }
+            );
+        }
+        let _ = writeln!(
+            o,
+            "  {}: {}",
+            lang.pick("Tình trạng thu hồi", "Revocation"),
+            lang.pick("chưa kiểm tra được", "not checked")
+        );
+        let changes = match (&s.changes, &s.changes_error) {
+            (Some(c), _) if c.changes.is_empty() => lang.pick("không có", "none").to_owned(),
+            (Some(c), _) => {
+                let bad: Vec<&str> = c
+                    .changes
+                    .iter()
+                    .filter(|ch| !ch.allowed)
+                    .map(|ch| ch.code)
+                    .collect();
+                if bad.is_empty() {
+                    format!(
+                        "{} ({})",
+                        lang.pick("chỉ các thay đổi được phép", "only allowed changes"),
+                        c.changes.len()
+                    )
+                } else {
+                    format!(
+                        "{}: {}",
+                        lang.pick("CÓ thay đổi không được phép", "DISALLOWED changes"),
+                        bad.join(", ")
+                    )
+                }
+            }
+            (None, e) => format!(
+                "{} ({})",
+                lang.pick("không phân tích được", "could not be analysed"),
+                e.as_deref().unwrap_or("")
+            ),
+        };
+        let _ = writeln!(
+            o,
+            "  {}: {changes}",
+            lang.pick("Thay đổi sau khi ký", "Changes after signing")
+        );
+    }
+    o
+}
