@@ -9,9 +9,12 @@
 //! - attachment: at the top right of page 1, the number and notation of the main document and
 //!   the signing time, no image.
 //!
-//! Rectangles given by callers are in the page's *visual* space (as the page is displayed, after
-//! `/Rotate`: origin at the bottom left, x to the right, y up, in points); appearances are built
-//! upright in that space and mapped onto rotated pages by [`kyso_pdf::appearance::place`].
+//! "Upright" follows the page's text: a signature sits upright relative to the letter it signs.
+//! The reading frame of a page is the direction of most of its text (in a PDF whose page is
+//! displayed rotated, that is normally the displayed orientation); a page without text (a scan)
+//! uses its `/Rotate`. Rectangles given by callers (`--rect`) are in the displayed page
+//! (origin at the bottom left, x to the right, y up, in points). Appearances are built upright
+//! and mapped onto the page by [`kyso_pdf::appearance::place`].
 
 use kyso_pdf::appearance::{self, Align, Appearance, TextStyle};
 use kyso_pdf::font::{FontEmbedder, FontProgram};
@@ -167,6 +170,35 @@ fn page_at(pages: &[Page], index: usize) -> Result<&Page> {
     })
 }
 
+/// The page as it reads: `page` with `/Rotate` replaced by the direction of most of its text
+/// (weighted by characters; 0, 90, 180 or 270 degrees counter-clockwise in user space), so that
+/// placement math makes appearances upright relative to the text. Pages without text keep
+/// their `/Rotate`.
+fn reading_frame(doc: &Document, index: usize, page: &Page) -> Page {
+    let Ok(text) = kyso_pdf::text::page_text(doc, index) else {
+        return page.clone();
+    };
+    let mut weight = [0usize; 4];
+    for line in &text.lines {
+        let angle = line.dir[1].atan2(line.dir[0]).to_degrees();
+        let quarter = ((angle / 90.0).round() as i64).rem_euclid(4);
+        if let Some(w) = usize::try_from(quarter)
+            .ok()
+            .and_then(|q| weight.get_mut(q))
+        {
+            *w += line.text.chars().count();
+        }
+    }
+    let best = (0u16..4).max_by_key(|&q| weight.get(usize::from(q)).copied().unwrap_or(0));
+    match best {
+        Some(q) if weight.iter().any(|&w| w > 0) => Page {
+            rotate: q * 90,
+            ..page.clone()
+        },
+        _ => page.clone(),
+    }
+}
+
 /// Check a visual rectangle against the displayed page; returns it normalised.
 fn check_rect(page: &Page, r: [f64; 4]) -> Result<[f64; 4]> {
     let [a, b, c, d] = r;
@@ -186,12 +218,17 @@ fn check_rect(page: &Page, r: [f64; 4]) -> Result<[f64; 4]> {
     }
 }
 
-/// Resolve a [`Position`] to a page index and a visual rectangle.
-fn resolve_position(doc: &Document, pages: &[Page], pos: &Position) -> Result<(usize, [f64; 4])> {
+/// Resolve a [`Position`] to a page index, a rectangle, and the frame it is expressed in (the
+/// displayed page for `Rect`, the reading frame for an anchor).
+fn resolve_position(
+    doc: &Document,
+    pages: &[Page],
+    pos: &Position,
+) -> Result<(usize, [f64; 4], Page)> {
     match pos {
         Position::Rect { page, rect } => {
             let p = page_at(pages, *page)?;
-            Ok((*page, check_rect(p, *rect)?))
+            Ok((*page, check_rect(p, *rect)?, p.clone()))
         }
         Position::Anchor { page, text } => {
             if let Some(i) = page {
@@ -199,8 +236,9 @@ fn resolve_position(doc: &Document, pages: &[Page], pos: &Position) -> Result<(u
             }
             let hit = kyso_pdf::text::locate_anchor(doc, *page, text)?
                 .ok_or_else(|| Error::Form(FormError::AnchorNotFound(text.clone())))?;
-            let p = page_at(pages, hit.page)?;
-            Ok((hit.page, appearance::user_to_visual_rect(p, hit.region)))
+            let frame = reading_frame(doc, hit.page, page_at(pages, hit.page)?);
+            let region = appearance::user_to_visual_rect(&frame, hit.region);
+            Ok((hit.page, region, frame))
         }
     }
 }
@@ -211,16 +249,16 @@ fn centred(r: [f64; 4], w: f64, h: f64) -> [f64; 4] {
     [cx - w / 2.0, cy - h / 2.0, cx + w / 2.0, cy + h / 2.0]
 }
 
-/// Put `ap` (built upright, `ap.width × ap.height`) at `visual` on `page`.
+/// Put `ap` (built upright, `ap.width × ap.height`) at `visual`, a rectangle in `frame` (page
+/// `page` as displayed or as it reads).
 fn finish(
     update: &mut IncrementalUpdate,
-    pages: &[Page],
+    frame: &Page,
     page: usize,
     visual: [f64; 4],
     ap: &Appearance,
 ) -> Result<Widget> {
-    let p = page_at(pages, page)?;
-    let placement = appearance::place(p, visual);
+    let placement = appearance::place(frame, visual);
     placement.apply(update, ap)?;
     Ok(Widget {
         page,
@@ -236,7 +274,7 @@ fn personal(
     pos: &Position,
 ) -> Result<Widget> {
     let pages = doc.pages()?;
-    let (page, region) = resolve_position(doc, &pages, pos)?;
+    let (page, region, frame) = resolve_position(doc, &pages, pos)?;
     // The image fills the region as far as its aspect ratio allows; the widget is exactly the
     // image, so the seal can later be placed against its real left edge.
     let (iw, ih) = (f64::from(img.width), f64::from(img.height));
@@ -244,7 +282,7 @@ fn personal(
     let (w, h) = (iw * scale, ih * scale);
     let xobj = add_image_xobject(update, img);
     let ap = appearance::image_box(update, xobj, img.width, img.height, w, h)?;
-    finish(update, &pages, page, centred(region, w, h), &ap)
+    finish(update, &frame, page, centred(region, w, h), &ap)
 }
 
 fn organization(
@@ -256,31 +294,31 @@ fn organization(
     position: Option<&Position>,
 ) -> Result<Widget> {
     let pages = doc.pages()?;
-    let (page, visual) = match position {
+    let (page, visual, frame) = match position {
         Some(pos) => {
-            let (page, region) = resolve_position(doc, &pages, pos)?;
-            (page, centred(region, w, h))
+            let (page, region, frame) = resolve_position(doc, &pages, pos)?;
+            (page, centred(region, w, h), frame)
         }
         None => {
-            let (page, sig) = personal_signature(doc, &pages, page)?;
+            let (page, sig, frame) = personal_signature(doc, &pages, page)?;
             // Decree 30: the seal covers about one third of the signature image, on its left.
             let right = sig[0] + (sig[2] - sig[0]) / 3.0;
             let cy = (sig[1] + sig[3]) / 2.0;
-            (page, [right - w, cy - h / 2.0, right, cy + h / 2.0])
+            (page, [right - w, cy - h / 2.0, right, cy + h / 2.0], frame)
         }
     };
     let xobj = add_image_xobject(update, img);
     let ap = appearance::image_box(update, xobj, img.width, img.height, w, h)?;
-    finish(update, &pages, page, visual, &ap)
+    finish(update, &frame, page, visual, &ap)
 }
 
-/// The visual rectangle of the last visible, signed signature widget on `page` (or on the last
-/// page that has one).
+/// The rectangle, in the page's reading frame, of the last visible, signed signature widget on
+/// `page` (or on the last page that has one), with that frame.
 fn personal_signature(
     doc: &Document,
     pages: &[Page],
     page: Option<usize>,
-) -> Result<(usize, [f64; 4])> {
+) -> Result<(usize, [f64; 4], Page)> {
     let candidates: Vec<usize> = match page {
         Some(i) => {
             page_at(pages, i)?;
@@ -291,7 +329,8 @@ fn personal_signature(
     for i in candidates {
         let p = page_at(pages, i)?;
         if let Some(r) = signed_widgets(doc, p)?.last() {
-            return Ok((i, appearance::user_to_visual_rect(p, *r)));
+            let frame = reading_frame(doc, i, p);
+            return Ok((i, appearance::user_to_visual_rect(&frame, *r), frame));
         }
     }
     Err(Error::Form(match page {
@@ -349,12 +388,13 @@ fn stamp(doc: &Document, update: &mut IncrementalUpdate, lines: &[String]) -> Re
     };
     let ap = appearance::text_block(update, &mut embedder, lines, &style)?;
     embedder.embed(update)?;
+    let frame = reading_frame(doc, 0, first);
     let visual = appearance::top_right(
-        first,
+        &frame,
         ap.width,
         ap.height,
         appearance::STAMP_MARGIN_RIGHT_PT,
         appearance::STAMP_MARGIN_TOP_PT,
     );
-    finish(update, &pages, 0, visual, &ap)
+    finish(update, &frame, 0, visual, &ap)
 }

@@ -289,33 +289,95 @@ fn every_kind_of_pdf_in_the_corpus_signs_and_validates() {
     }
 }
 
+/// Word boxes `[x0, y0, x1, y1]` of page 1 as displayed, from `pdftotext -bbox`.
+fn words(file: &Path) -> Vec<(String, [f64; 4])> {
+    let out = run_ok(
+        Command::new("pdftotext")
+            .args(["-f", "1", "-l", "1", "-bbox"])
+            .arg(file)
+            .arg("-"),
+    );
+    let html = String::from_utf8(out.stdout).unwrap();
+    html.lines()
+        .filter_map(|l| {
+            let l = l.trim().strip_prefix("<word ")?;
+            let attr = |k: &str| -> f64 {
+                let s = &l[l.find(&format!("{k}=\"")).unwrap() + k.len() + 2..];
+                s[..s.find('"').unwrap()].parse().unwrap()
+            };
+            let text = &l[l.find('>')? + 1..l.find("</word>")?];
+            Some((
+                text.to_owned(),
+                [attr("xMin"), attr("yMin"), attr("xMax"), attr("yMax")],
+            ))
+        })
+        .collect()
+}
+
 #[test]
-fn stamps_on_rotated_pages_are_upright_at_the_displayed_top_right() {
+fn on_rotated_pages_signatures_and_stamps_follow_the_letters_text() {
+    // The corpus' rotated pages are the letter with /Rotate set (qpdf --rotate): the text reads
+    // sideways on screen. A stamp "upright" relative to the letter must read the same way, at the
+    // letter's top right (next to the national motto line), not at the screen's.
     let tmp = tempfile::tempdir().unwrap();
+    let img = sig_png();
     for deg in [90, 180, 270] {
-        let out = tmp.path().join(format!("r{deg}.pdf"));
+        let (a, b) = (
+            tmp.path().join(format!("a{deg}.pdf")),
+            tmp.path().join(format!("b{deg}.pdf")),
+        );
+        let mut args = vec!["--image", &img];
+        args.extend_from_slice(ANCHOR);
         sign(
             &corpus(&format!("rotated-{deg}.pdf")),
-            &out,
+            &a,
+            "personal2",
+            &args,
+        );
+        sign(
+            &a,
+            &b,
             "organization",
             &["--kind", "attachment", "--doc-number", "45/KH-SKHCN"],
         );
-        let page = render(&out, 1, 72);
-        let (w, h, _) = page;
-        // pdftotext reads the stamp as ordinary upright lines only if it is drawn upright.
-        let text = run_ok(Command::new("pdftotext").arg(&out).arg("-"));
-        assert!(
-            String::from_utf8(text.stdout)
-                .unwrap()
-                .contains("45/KH-SKHCN"),
-            "rotate {deg}"
+        assert_all_oracles_ok(&b, 2);
+        let w = words(&b);
+        let find = |t: &str| {
+            w.iter()
+                .find(|(x, _)| x == t)
+                .map(|(_, r)| *r)
+                .unwrap_or_else(|| panic!("{t:?} not on page ({deg}°)"))
+        };
+        let (stamp, motto) = (find("45/KH-SKHCN"), find("NAM"));
+        let sideways = |r: [f64; 4]| r[3] - r[1] > r[2] - r[0];
+        assert_eq!(
+            sideways(stamp),
+            sideways(motto),
+            "{deg}°: stamp {stamp:?} vs text {motto:?}"
         );
-        // Something is drawn in the displayed top-right corner.
-        let corner = (w * 3 / 4, h / 8);
-        let ink = ink_box(&page, |r, g, b| r < 100 && g < 100 && b < 100).unwrap();
+        let centre = |r: [f64; 4]| ((r[0] + r[2]) / 2.0, (r[1] + r[3]) / 2.0);
+        let ((sx, sy), (mx, my)) = (centre(stamp), centre(motto));
         assert!(
-            ink[2] > corner.0 && ink[1] < corner.1,
-            "rotate {deg}: {ink:?}"
+            (sx - mx).hypot(sy - my) < 150.0,
+            "{deg}°: stamp {stamp:?} far from the motto {motto:?}"
+        );
+        // The signature image lies between the title and the name, as on an upright page.
+        let page = render(&b, 1, 72);
+        let blue = ink_box(&page, is_blue).expect("signature image");
+        let (title, name) = (find("PHÓ"), find("Bình"));
+        let inside = |v: f64, a: f64, b: f64| v >= a.min(b) - 2.0 && v <= a.max(b) + 2.0;
+        let (bx, by) = (
+            (f64::from(blue[0]) + f64::from(blue[2])) / 2.0,
+            (f64::from(blue[1]) + f64::from(blue[3])) / 2.0,
+        );
+        let (tc, nc) = (centre(title), centre(name));
+        assert!(
+            if sideways(title) {
+                inside(bx, tc.0, nc.0)
+            } else {
+                inside(by, tc.1, nc.1)
+            },
+            "{deg}°: image centre ({bx}, {by}) not between title {title:?} and name {name:?}"
         );
     }
 }
