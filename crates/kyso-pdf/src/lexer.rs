@@ -67,11 +67,6 @@ impl<'a> Lexer<'a> {
         self.pos >= self.data.len()
     }
 
-    /// Bytes left in the window after the cursor.
-    pub fn remaining(&self) -> usize {
-        self.data.len().saturating_sub(self.pos)
-    }
-
     fn peek(&self) -> Option<u8> {
         self.data.get(self.pos).copied()
     }

@@ -74,21 +74,33 @@ impl<'a> Window<'a> {
             let data = self.read(offset, size)?;
             let at_eof = offset + (data.len() as u64) >= self.len();
             let mut lx = Lexer::new(&data, offset, self.limits);
+            let window_end = offset + data.len() as u64;
             match parse(&mut lx) {
                 Ok(()) => return Ok(data),
-                Err(Error::Truncated { .. }) if !at_eof => {
-                    if size >= self.limits.max_object_bytes {
-                        return Err(Error::LimitExceeded {
-                            limit: "object size",
-                            value: size as u64,
-                            max: self.limits.max_object_bytes as u64,
-                        });
-                    }
-                    size = (size * 4).min(self.limits.max_object_bytes);
+                // A window that ends inside a token (a number, a keyword, an xref entry) can
+                // make the text look malformed rather than short; an error that close to the
+                // cut means "read more", like truncation.
+                Err(Error::Truncated { .. }) if !at_eof => size = self.grow(size)?,
+                Err(Error::Malformed { offset: at, .. })
+                    if !at_eof && window_end.saturating_sub(at) < CUT_SLACK =>
+                {
+                    size = self.grow(size)?
                 }
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The next window size, or the object-size limit error.
+    fn grow(&self, size: usize) -> Result<usize> {
+        if size >= self.limits.max_object_bytes {
+            return Err(Error::LimitExceeded {
+                limit: "object size",
+                value: size as u64,
+                max: self.limits.max_object_bytes as u64,
+            });
+        }
+        Ok((size * 4).min(self.limits.max_object_bytes))
     }
 
     /// Parse `num gen obj <body>` at `offset`.
@@ -138,6 +150,10 @@ impl Window<'_> {
         })
     }
 }
+
+/// How close to the end of a read window a syntax error must be to count as the window having
+/// cut a token (the longest token that can be cut this way, an xref entry, is 20 bytes).
+const CUT_SLACK: u64 = 32;
 
 /// One page with its inherited attributes resolved.
 #[derive(Debug, Clone)]

@@ -155,21 +155,7 @@ fn read_table(src: &Window<'_>, off: u64) -> Result<Section> {
     })
 }
 
-/// Parse a cross-reference table and its trailer. A table read through a window that ends inside
-/// an entry or a keyword reports `Truncated` (so the caller reads a larger window), never a
-/// malformed entry: an entry or `trailer` is at most 20 bytes, so a syntax error within the last
-/// 32 bytes of a window that is not the end of the file means "read more".
 fn parse_table(lx: &mut Lexer<'_>, max_objects: u32) -> Result<(BTreeMap<u32, Entry>, Dict)> {
-    match parse_table_inner(lx, max_objects) {
-        Err(Error::Malformed { offset, .. }) if lx.remaining() < 32 => Err(Error::Truncated {
-            offset,
-            what: "cross-reference table cut by the read window",
-        }),
-        other => other,
-    }
-}
-
-fn parse_table_inner(lx: &mut Lexer<'_>, max_objects: u32) -> Result<(BTreeMap<u32, Entry>, Dict)> {
     if !lx.eat_keyword(b"xref") {
         return Err(Error::Malformed {
             offset: lx.offset(),
@@ -210,12 +196,6 @@ fn parse_table_inner(lx: &mut Lexer<'_>, max_objects: u32) -> Result<(BTreeMap<u
             let entry = match kind {
                 b"n" => Entry::InFile { offset: a, gen },
                 b"f" => Entry::Free,
-                b"" if lx.at_end() => {
-                    return Err(Error::Truncated {
-                        offset,
-                        what: "cross-reference entry",
-                    })
-                }
                 _ => {
                     return Err(Error::Malformed {
                         offset,
