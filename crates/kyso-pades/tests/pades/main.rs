@@ -7,92 +7,16 @@
 //! The signing engine, end to end on the library API: a throwaway CA made with rcgen, a
 //! minimal PDF, and checks of the structure that every validator relies on.
 
+#[path = "../support/mod.rs"]
+mod support;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use support::*;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use der::{Decode, Encode};
-use kyso_cms::{DigestAlgorithm, SignRequest, SignatureAlgorithm, Signer};
-use kyso_pades::{finalize, prepare, sign_with, Error, SignOptions};
+use kyso_cms::{DigestAlgorithm, SignatureAlgorithm, Signer};
+use kyso_pades::{finalize, prepare, sign_with, Error};
 use kyso_pdf::{Document, FileSource, Limits, Object};
-use kyso_x509::Cert;
-use time::macros::datetime;
-
-struct TestSigner {
-    cert: Cert,
-    chain: Vec<Cert>,
-    key: EcdsaKeyPair,
-}
-
-impl Signer for TestSigner {
-    fn certificate(&self) -> &Cert {
-        &self.cert
-    }
-    fn chain(&self) -> &[Cert] {
-        &self.chain
-    }
-    fn algorithm(&self) -> SignatureAlgorithm {
-        SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256)
-    }
-    fn sign(&self, r: &SignRequest<'_>) -> kyso_cms::Result<Vec<u8>> {
-        Ok(self
-            .key
-            .sign(&SystemRandom::new(), r.message)
-            .unwrap()
-            .as_ref()
-            .to_vec())
-    }
-}
-
-/// A root CA and an end-entity signer with a Vietnamese name.
-fn test_signer(cn: &str) -> TestSigner {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(vec![]).unwrap();
-    ca.distinguished_name
-        .push(DnType::CommonName, "Test Root CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let ee_key = KeyPair::generate().unwrap();
-    let mut ee = CertificateParams::new(vec![]).unwrap();
-    ee.distinguished_name.push(DnType::CommonName, cn);
-    ee.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::ContentCommitment,
-    ];
-    let ee_cert = ee.signed_by(&ee_key, &issuer).unwrap();
-    let key =
-        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &ee_key.serialize_der()).unwrap();
-    TestSigner {
-        cert: Cert::from_der(ee_cert.der()).unwrap(),
-        chain: vec![Cert::from_der(ca_cert.der()).unwrap()],
-        key,
-    }
-}
-
-/// A two-page PDF with a classic cross-reference table.
-fn classic_pdf() -> Vec<u8> {
-    let bodies = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 /MediaBox [0 0 595 842] >>",
-        "<< /Type /Page /Parent 2 0 R /Contents 5 0 R >>",
-        "<< /Type /Page /Parent 2 0 R /Annots [] >>",
-        "<< /Length 44 >>\nstream\nBT /F1 12 Tf 72 720 Td (Hello) Tj ET\n\n\n\n\n\n\nendstream",
-    ];
-    kyso_pdf::writer::classic_pdf(&bodies)
-}
-
-fn opts() -> SignOptions {
-    let mut o = SignOptions::new(datetime!(2026-11-23 02:30:05 UTC));
-    o.durable = false;
-    o.reason = Some("Phê duyệt".into());
-    o
-}
 
 fn tmpdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
@@ -132,7 +56,7 @@ fn signatures(path: &Path) -> Vec<([u64; 4], Vec<u8>)> {
 #[test]
 fn the_input_is_a_byte_exact_prefix_and_the_byte_range_covers_all_but_the_contents() {
     let dir = tmpdir();
-    let input = write(dir.path(), "in.pdf", &classic_pdf());
+    let input = write(dir.path(), "in.pdf", &two_page_pdf());
     let output = dir.path().join("out.pdf");
     let signer = test_signer("Nguyễn Văn An");
     sign_with(&input, &output, &opts(), &signer, None).unwrap();
@@ -202,7 +126,7 @@ fn strip_padding(contents: &[u8]) -> &[u8] {
 #[test]
 fn the_signature_dictionary_has_the_pades_entries() {
     let dir = tmpdir();
-    let input = write(dir.path(), "in.pdf", &classic_pdf());
+    let input = write(dir.path(), "in.pdf", &two_page_pdf());
     let output = dir.path().join("out.pdf");
     sign_with(
         &input,
@@ -225,7 +149,7 @@ fn the_signature_dictionary_has_the_pades_entries() {
 #[test]
 fn a_second_signature_leaves_the_first_byte_range_intact() {
     let dir = tmpdir();
-    let input = write(dir.path(), "in.pdf", &classic_pdf());
+    let input = write(dir.path(), "in.pdf", &two_page_pdf());
     let once = dir.path().join("once.pdf");
     let twice = dir.path().join("twice.pdf");
     sign_with(&input, &once, &opts(), &test_signer("Nguyễn Văn An"), None).unwrap();
@@ -260,7 +184,7 @@ fn signing_a_file_with_a_cross_reference_stream_appends_a_cross_reference_stream
     // Make an xref-stream file by signing once with a hand-converted base: build it with the
     // writer from a classic file whose last section we pretend is a stream.
     let dir = tmpdir();
-    let base = classic_pdf();
+    let base = two_page_pdf();
     // Re-express the base with an xref stream.
     let xs = to_xref_stream(&base);
     let input = write(dir.path(), "xs.pdf", &xs);
@@ -322,7 +246,7 @@ fn to_xref_stream(pdf: &[u8]) -> Vec<u8> {
 #[test]
 fn a_signature_from_another_key_is_refused_at_finalize_and_nothing_is_written() {
     let dir = tmpdir();
-    let input = write(dir.path(), "in.pdf", &classic_pdf());
+    let input = write(dir.path(), "in.pdf", &two_page_pdf());
     let output = dir.path().join("out.pdf");
     let alice = test_signer("Nguyễn Văn An");
     let mallory = test_signer("Kẻ Mạo Danh");
@@ -365,7 +289,7 @@ fn bad_inputs_are_errors() {
         sign_with(&not_pdf, &out, &opts(), &signer, None),
         Err(Error::Pdf(_))
     ));
-    let pdf = classic_pdf();
+    let pdf = two_page_pdf();
     let truncated = write(dir.path(), "t.pdf", &pdf[..pdf.len() / 2]);
     assert!(matches!(
         sign_with(&truncated, &out, &opts(), &signer, None),
@@ -394,7 +318,7 @@ fn bad_inputs_are_errors() {
 #[test]
 fn field_names_are_unique() {
     let dir = tmpdir();
-    let input = write(dir.path(), "in.pdf", &classic_pdf());
+    let input = write(dir.path(), "in.pdf", &two_page_pdf());
     let once = dir.path().join("once.pdf");
     let mut o = opts();
     o.field_name = Some("ChuKy".into());

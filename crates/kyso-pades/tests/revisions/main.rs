@@ -10,78 +10,21 @@
 //! story checks the reason codes that `kyso_pades::revisions` reports, and for some of them
 //! pyHanko's difference analysis serves as an independent oracle.
 
+#[path = "../support/mod.rs"]
+mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
+use support::*;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
-use kyso_cms::{DigestAlgorithm, SignRequest, SignatureAlgorithm, Signer};
 use kyso_pades::forms::{widget_builder, CopyForm, VisibleForm};
 use kyso_pades::revisions::{
     changes_after, changes_after_with, open_revision, revisions, ChangeKind, ChangeReport, Policy,
     Verdict,
 };
-use kyso_pades::{sign_with, SignOptions};
+use kyso_pades::sign_with;
 use kyso_pdf::writer::IncrementalUpdate;
 use kyso_pdf::{Dict, Document, Limits, MemSource, ObjRef, Object, Source, Stream, StreamData};
-use kyso_x509::Cert;
-use time::macros::datetime;
-
-struct TestSigner {
-    cert: Cert,
-    chain: Vec<Cert>,
-    key: EcdsaKeyPair,
-}
-
-impl Signer for TestSigner {
-    fn certificate(&self) -> &Cert {
-        &self.cert
-    }
-    fn chain(&self) -> &[Cert] {
-        &self.chain
-    }
-    fn algorithm(&self) -> SignatureAlgorithm {
-        SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256)
-    }
-    fn sign(&self, r: &SignRequest<'_>) -> kyso_cms::Result<Vec<u8>> {
-        Ok(self
-            .key
-            .sign(&SystemRandom::new(), r.message)
-            .unwrap()
-            .as_ref()
-            .to_vec())
-    }
-}
-
-fn test_signer(cn: &str) -> TestSigner {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(vec![]).unwrap();
-    ca.distinguished_name
-        .push(DnType::CommonName, "Test Root CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let ee_key = KeyPair::generate().unwrap();
-    let mut ee = CertificateParams::new(vec![]).unwrap();
-    ee.distinguished_name.push(DnType::CommonName, cn);
-    ee.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::ContentCommitment,
-    ];
-    let ee_cert = ee.signed_by(&ee_key, &issuer).unwrap();
-    let key =
-        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &ee_key.serialize_der()).unwrap();
-    TestSigner {
-        cert: Cert::from_der(ee_cert.der()).unwrap(),
-        chain: vec![Cert::from_der(ca_cert.der()).unwrap()],
-        key,
-    }
-}
 
 /// A one-page PDF written by hand: catalog 1, pages 2, page 3, content 4, font 5, and the
 /// `extra` objects from 6 on (for example an orphan content stream nothing references).
@@ -100,38 +43,11 @@ fn base_pdf(catalog_extra: &str, extra: &[&str]) -> Vec<u8> {
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
     ];
     bodies.extend(extra.iter().map(|s| s.to_string()));
-    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, b) in bodies.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, b).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", bodies.len() + 1).as_bytes(),
-    );
-    for o in offsets {
-        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            bodies.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
+    kyso_pdf::writer::classic_pdf(&bodies)
 }
 
 fn stream(data: &str) -> String {
     format!("<< /Length {} >>\nstream\n{data}\nendstream", data.len())
-}
-
-fn opts() -> SignOptions {
-    let mut o = SignOptions::new(datetime!(2026-11-23 02:30:05 UTC));
-    o.durable = false;
-    o.reason = Some("Phê duyệt".into());
-    o
 }
 
 struct Story {

@@ -9,147 +9,16 @@
 //! removes `/Contents`…; each tampering is reported with its own code, never a panic. Files
 //! signed by pyHanko, and CMS blobs in BER, verify too.
 
+#[path = "../support/mod.rs"]
+mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::*;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{
-    EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING, RSA_PKCS1_SHA256,
-};
 use kyso_cms::verify::codes as cms;
-use kyso_cms::{DigestAlgorithm, SignRequest, SignatureAlgorithm, Signer};
+use kyso_cms::{DigestAlgorithm, SignatureAlgorithm};
+use kyso_pades::sign_with;
 use kyso_pades::verify::{codes, verify_integrity_file, IntegrityReport, SignatureKind};
-use kyso_pades::{sign_with, SignOptions};
-use kyso_x509::Cert;
-use time::macros::datetime;
-
-enum Key {
-    Ec(EcdsaKeyPair),
-    Rsa(RsaKeyPair),
-}
-
-struct TestSigner {
-    cert: Cert,
-    chain: Vec<Cert>,
-    key: Key,
-    /// PEMs for exporting a PKCS#12 (pyHanko).
-    cert_pem: String,
-    key_pem: String,
-    ca_pem: String,
-}
-
-impl Signer for TestSigner {
-    fn certificate(&self) -> &Cert {
-        &self.cert
-    }
-    fn chain(&self) -> &[Cert] {
-        &self.chain
-    }
-    fn algorithm(&self) -> SignatureAlgorithm {
-        match self.key {
-            Key::Ec(_) => SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256),
-            Key::Rsa(_) => SignatureAlgorithm::RsaPkcs1(DigestAlgorithm::Sha256),
-        }
-    }
-    fn sign(&self, r: &SignRequest<'_>) -> kyso_cms::Result<Vec<u8>> {
-        Ok(match &self.key {
-            Key::Ec(k) => k
-                .sign(&SystemRandom::new(), r.message)
-                .unwrap()
-                .as_ref()
-                .to_vec(),
-            Key::Rsa(k) => {
-                let mut sig = vec![0; k.public_modulus_len()];
-                k.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), r.message, &mut sig)
-                    .unwrap();
-                sig
-            }
-        })
-    }
-}
-
-fn test_signer(cn: &str, rsa: bool) -> TestSigner {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-        RsaKeySize,
-    };
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(vec![]).unwrap();
-    ca.distinguished_name
-        .push(DnType::CommonName, "Test Root CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let ca_pem = ca_cert.pem();
-    let issuer = Issuer::new(ca, ca_key);
-    let ee_key = if rsa {
-        KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048).unwrap()
-    } else {
-        KeyPair::generate().unwrap()
-    };
-    let mut ee = CertificateParams::new(vec![]).unwrap();
-    ee.distinguished_name.push(DnType::CommonName, cn);
-    ee.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::ContentCommitment,
-    ];
-    let ee_cert = ee.signed_by(&ee_key, &issuer).unwrap();
-    let key = if rsa {
-        Key::Rsa(RsaKeyPair::from_pkcs8(&ee_key.serialize_der()).unwrap())
-    } else {
-        Key::Ec(
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &ee_key.serialize_der())
-                .unwrap(),
-        )
-    };
-    TestSigner {
-        cert: Cert::from_der(ee_cert.der()).unwrap(),
-        chain: vec![Cert::from_der(ca_cert.der()).unwrap()],
-        key,
-        cert_pem: ee_cert.pem(),
-        key_pem: ee_key.serialize_pem(),
-        ca_pem,
-    }
-}
-
-/// A two-page PDF with a classic cross-reference table.
-fn classic_pdf() -> Vec<u8> {
-    let bodies = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 /MediaBox [0 0 595 842] >>",
-        "<< /Type /Page /Parent 2 0 R /Contents 5 0 R >>",
-        "<< /Type /Page /Parent 2 0 R /Annots [] >>",
-        "<< /Length 44 >>\nstream\nBT /F1 12 Tf 72 720 Td (Hello) Tj ET\n\n\n\n\n\n\nendstream",
-    ];
-    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, b) in bodies.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, b).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", bodies.len() + 1).as_bytes(),
-    );
-    for o in offsets {
-        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            bodies.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
-}
-
-fn opts() -> SignOptions {
-    let mut o = SignOptions::new(datetime!(2026-11-23 02:30:05 UTC));
-    o.durable = false;
-    o.reason = Some("Phê duyệt".into());
-    o
-}
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -170,7 +39,7 @@ impl Fixture {
     /// The classic PDF signed once by `signer`.
     fn signed(&self, signer: &TestSigner) -> PathBuf {
         let input = self.path("in.pdf");
-        std::fs::write(&input, classic_pdf()).unwrap();
+        std::fs::write(&input, two_page_pdf()).unwrap();
         let out = self.path("signed.pdf");
         sign_with(&input, &out, &opts(), signer, None).unwrap();
         out
@@ -228,7 +97,7 @@ fn byte_range_of(r: &IntegrityReport) -> [u64; 4] {
 #[test]
 fn an_ecdsa_signature_made_by_kyso_verifies_intact() {
     let fx = Fixture::new();
-    let signer = test_signer("Nguyễn Văn An", false);
+    let signer = test_signer_with("Nguyễn Văn An", false);
     let out = fx.signed(&signer);
     let reports = verify_integrity_file(&out).unwrap();
     let r = one(&reports);
@@ -251,7 +120,7 @@ fn an_ecdsa_signature_made_by_kyso_verifies_intact() {
 #[test]
 fn an_rsa_signature_made_by_kyso_verifies_intact() {
     let fx = Fixture::new();
-    let signer = test_signer("Trần Thị Bình", true);
+    let signer = test_signer_with("Trần Thị Bình", true);
     let out = fx.signed(&signer);
     let reports = verify_integrity_file(&out).unwrap();
     let r = one(&reports);
@@ -265,13 +134,13 @@ fn an_rsa_signature_made_by_kyso_verifies_intact() {
 #[test]
 fn two_signatures_both_verify_and_the_first_covers_only_its_revision() {
     let fx = Fixture::new();
-    let once = fx.signed(&test_signer("Nguyễn Văn An", false));
+    let once = fx.signed(&test_signer_with("Nguyễn Văn An", false));
     let twice = fx.path("twice.pdf");
     sign_with(
         &once,
         &twice,
         &opts(),
-        &test_signer("Sở Khoa học và Công nghệ", true),
+        &test_signer_with("Sở Khoa học và Công nghệ", true),
         None,
     )
     .unwrap();
@@ -295,7 +164,7 @@ fn two_signatures_both_verify_and_the_first_covers_only_its_revision() {
 #[test]
 fn editing_one_signed_byte_is_a_digest_mismatch() {
     let fx = Fixture::new();
-    let out = fx.signed(&test_signer("Nguyễn Văn An", false));
+    let out = fx.signed(&test_signer_with("Nguyễn Văn An", false));
     let mut bytes = std::fs::read(&out).unwrap();
     let at = find(&bytes, b"(Hello)").unwrap() + 1;
     bytes[at] = b'J';
@@ -308,7 +177,7 @@ fn editing_one_signed_byte_is_a_digest_mismatch() {
 #[test]
 fn a_corrupted_signature_value_is_a_bad_signature() {
     let fx = Fixture::new();
-    let out = fx.signed(&test_signer("Nguyễn Văn An", true));
+    let out = fx.signed(&test_signer_with("Nguyễn Văn An", true));
     let reports = verify_integrity_file(&out).unwrap();
     let sig = one(&reports).cms.as_ref().unwrap().signature.clone();
     let hex: String = sig[100..108].iter().map(|b| format!("{b:02X}")).collect();
@@ -323,7 +192,7 @@ fn a_corrupted_signature_value_is_a_bad_signature() {
 #[test]
 fn a_byte_range_not_starting_at_zero_is_malformed() {
     let fx = Fixture::new();
-    let out = fx.signed(&test_signer("Nguyễn Văn An", false));
+    let out = fx.signed(&test_signer_with("Nguyễn Văn An", false));
     let [_, b, c, d] = byte_range_of(one(&verify_integrity_file(&out).unwrap()));
     let mut bytes = std::fs::read(&out).unwrap();
     set_byte_range(&mut bytes, 0, [1, b as i64 - 1, c as i64, d as i64]);
@@ -348,7 +217,7 @@ fn a_byte_range_not_starting_at_zero_is_malformed() {
 #[test]
 fn a_gap_larger_than_contents_is_a_gap_mismatch() {
     let fx = Fixture::new();
-    let out = fx.signed(&test_signer("Nguyễn Văn An", false));
+    let out = fx.signed(&test_signer_with("Nguyễn Văn An", false));
     let [_, b, c, d] = byte_range_of(one(&verify_integrity_file(&out).unwrap()));
     let mut bytes = std::fs::read(&out).unwrap();
     set_byte_range(&mut bytes, 0, [0, b as i64 - 10, c as i64, d as i64]);
@@ -362,7 +231,7 @@ fn a_gap_larger_than_contents_is_a_gap_mismatch() {
 #[test]
 fn a_byte_range_leaving_out_the_last_line_break_still_covers_the_file() {
     let fx = Fixture::new();
-    let out = fx.signed(&test_signer("Nguyễn Văn An", false));
+    let out = fx.signed(&test_signer_with("Nguyễn Văn An", false));
     let [_, b, c, d] = byte_range_of(one(&verify_integrity_file(&out).unwrap()));
     let mut bytes = std::fs::read(&out).unwrap();
     assert!(bytes.ends_with(b"%%EOF\n"));
@@ -379,7 +248,7 @@ fn a_byte_range_leaving_out_the_last_line_break_still_covers_the_file() {
 #[test]
 fn a_byte_range_ending_mid_revision_is_reported() {
     let fx = Fixture::new();
-    let out = fx.signed(&test_signer("Nguyễn Văn An", false));
+    let out = fx.signed(&test_signer_with("Nguyễn Văn An", false));
     let [_, b, c, d] = byte_range_of(one(&verify_integrity_file(&out).unwrap()));
     let mut bytes = std::fs::read(&out).unwrap();
     set_byte_range(&mut bytes, 0, [0, b as i64, c as i64, d as i64 - 20]);
@@ -394,13 +263,13 @@ fn a_byte_range_ending_mid_revision_is_reported() {
 #[test]
 fn pointing_the_gap_at_another_signatures_contents_is_wrapping() {
     let fx = Fixture::new();
-    let once = fx.signed(&test_signer("Nguyễn Văn An", false));
+    let once = fx.signed(&test_signer_with("Nguyễn Văn An", false));
     let twice = fx.path("twice.pdf");
     sign_with(
         &once,
         &twice,
         &opts(),
-        &test_signer("Lê Văn Cường", false),
+        &test_signer_with("Lê Văn Cường", false),
         None,
     )
     .unwrap();
@@ -437,7 +306,7 @@ fn replace_contents(bytes: &mut [u8], replacement: &[u8]) {
 #[test]
 fn contents_missing_null_or_empty_is_a_clear_problem() {
     let fx = Fixture::new();
-    let out = fx.signed(&test_signer("Nguyễn Văn An", false));
+    let out = fx.signed(&test_signer_with("Nguyễn Văn An", false));
     let original = std::fs::read(&out).unwrap();
 
     let mut missing = original.clone();
@@ -471,7 +340,7 @@ fn contents_missing_null_or_empty_is_a_clear_problem() {
 #[test]
 fn garbage_in_contents_is_unreadable_cms_not_a_panic() {
     let fx = Fixture::new();
-    let out = fx.signed(&test_signer("Nguyễn Văn An", false));
+    let out = fx.signed(&test_signer_with("Nguyễn Văn An", false));
     let mut bytes = std::fs::read(&out).unwrap();
     let key = rfind(&bytes, b"/Contents <").unwrap() + b"/Contents <".len();
     bytes[key..key + 8].copy_from_slice(b"30803080");
@@ -489,7 +358,7 @@ fn hex(b: &[u8]) -> Vec<u8> {
 #[test]
 fn a_ber_indefinite_length_cms_verifies_after_normalisation() {
     let fx = Fixture::new();
-    let out = fx.signed(&test_signer("Nguyễn Văn An", false));
+    let out = fx.signed(&test_signer_with("Nguyễn Văn An", false));
     let reports = verify_integrity_file(&out).unwrap();
     let r = one(&reports);
     let contents = r.signature.contents.clone().unwrap();
@@ -560,7 +429,7 @@ fn a_signature_made_by_pyhanko_verifies_intact() {
     }
     let fx = Fixture::new();
     for rsa in [false, true] {
-        let signer = test_signer("Phạm Thị Dung", rsa);
+        let signer = test_signer_with("Phạm Thị Dung", rsa);
         let key = write(&fx.dir, "key.pem", signer.key_pem.as_bytes());
         let cert = write(&fx.dir, "cert.pem", signer.cert_pem.as_bytes());
         let ca = write(&fx.dir, "ca.pem", signer.ca_pem.as_bytes());
@@ -575,7 +444,7 @@ fn a_signature_made_by_pyhanko_verifies_intact() {
             .arg("-out")
             .arg(&p12));
         let pass = write(&fx.dir, "pass.txt", b"kyso");
-        let input = write(&fx.dir, "in.pdf", &classic_pdf());
+        let input = write(&fx.dir, "in.pdf", &two_page_pdf());
         let out = fx.path(if rsa { "py-rsa.pdf" } else { "py-ec.pdf" });
         // RSA in pyHanko's default (adbe.pkcs7.detached), ECDSA as PAdES (ETSI.CAdES.detached).
         let style: &[&str] = if rsa { &[] } else { &["--use-pades"] };
@@ -628,9 +497,9 @@ impl XorShift {
 #[test]
 fn random_damage_to_the_signature_update_never_panics_nor_verifies() {
     let fx = Fixture::new();
-    let out = fx.signed(&test_signer("Nguyễn Văn An", false));
+    let out = fx.signed(&test_signer_with("Nguyễn Văn An", false));
     let original = std::fs::read(&out).unwrap();
-    let update_start = classic_pdf().len();
+    let update_start = two_page_pdf().len();
     let contents = rfind(&original, b"/Contents <").unwrap();
     let [_, gap_start, gap_end, _] = byte_range_of(one(&verify_integrity_file(&out).unwrap()));
     let mut rng = XorShift(0x6b79_736f_2026);
@@ -686,7 +555,7 @@ fn pdf_with_doc_timestamp_placeholder() -> (Vec<u8>, [u64; 4]) {
 /// The classic PDF plus an incremental update with a signature field whose dictionary starts
 /// with `head` and has a zero `/Contents` placeholder; returns the bytes and the byte range.
 fn pdf_with_placeholder(head: &str) -> (Vec<u8>, [u64; 4]) {
-    let mut out = classic_pdf();
+    let mut out = two_page_pdf();
     let text = String::from_utf8_lossy(&out).into_owned();
     let prev: u64 = text
         .rsplit("startxref\n")
@@ -909,7 +778,7 @@ fn an_openssl_streamed_ber_signature_is_normalised_and_found_not_detached() {
     }
     let fx = Fixture::new();
     let d = &fx.dir;
-    let signer = test_signer("Hoàng Văn Em", true);
+    let signer = test_signer_with("Hoàng Văn Em", true);
     let key = write(d, "key.pem", signer.key_pem.as_bytes());
     let cert = write(d, "cert.pem", signer.cert_pem.as_bytes());
     let (mut pdf, br) =
@@ -966,7 +835,7 @@ fn openssl_detached_signatures_with_and_without_signed_attributes_verify() {
     let fx = Fixture::new();
     let d = &fx.dir;
     for (rsa, noattr) in [(true, false), (true, true), (false, true)] {
-        let signer = test_signer("Vũ Thị Giang", rsa);
+        let signer = test_signer_with("Vũ Thị Giang", rsa);
         let key = write(d, "key.pem", signer.key_pem.as_bytes());
         let cert = write(d, "cert.pem", signer.cert_pem.as_bytes());
         let (mut pdf, br) = pdf_with_placeholder(
