@@ -1338,26 +1338,7 @@ fn many_pages_are_analysed_in_reasonable_time() {
         ));
         bodies.push(stream(&format!("BT /F1 12 Tf 72 720 Td (Trang {i}) Tj ET")));
     }
-    let mut pdf = b"%PDF-1.7\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, b) in bodies.iter().enumerate() {
-        offsets.push(pdf.len());
-        pdf.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, b).as_bytes());
-    }
-    let xref = pdf.len();
-    pdf.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", bodies.len() + 1).as_bytes(),
-    );
-    for o in offsets {
-        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    pdf.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            bodies.len() + 1
-        )
-        .as_bytes(),
-    );
+    let pdf = kyso_pdf::writer::classic_pdf(&bodies);
     let mut story = Story::new();
     let once = story.sign(&pdf, "Nguyễn Văn An", false);
     let twice = story.sign(&once, "Trần Thị Bình", true);

@@ -684,33 +684,9 @@ fn a_document_timestamp_from_an_openssl_tsa_verifies_and_detects_edits() {
 }
 
 /// A PDF made of `bodies` (object i+1) with a classic cross-reference table.
-fn pdf_from(bodies: &[&str]) -> Vec<u8> {
-    let mut out = b"%PDF-1.7\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, b) in bodies.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{}\nendobj\n", i + 1, b).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", bodies.len() + 1).as_bytes(),
-    );
-    for o in offsets {
-        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            bodies.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
-}
-
 #[test]
 fn nested_fields_inherit_the_field_type_and_cycles_are_cut() {
-    let pdf = pdf_from(&[
+    let pdf = kyso_pdf::writer::classic_pdf(&[
         "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [3 0 R 6 0 R 7 0 R 8 0 R] >> >>",
         "<< /Type /Pages /Kids [] /Count 0 >>",
         // The parent carries /FT; the kid points back at its parent (a cycle).
