@@ -9,54 +9,101 @@ use kyso_pdf::{Dict, Document, ObjRef, Object};
 
 use crate::{Error, Result};
 
-/// Names of all fields in the AcroForm (fully qualified, `parent.child`).
-pub fn field_names(doc: &Document) -> Result<HashSet<String>> {
-    let mut names = HashSet::new();
+/// Deepest field tree and most fields walked (hostile documents can loop or explode).
+const MAX_FIELD_DEPTH: usize = 32;
+const MAX_FIELD_NODES: usize = 100_000;
+
+/// One field of the AcroForm tree, terminal or intermediate.
+#[derive(Debug, Clone)]
+pub(crate) struct FieldNode {
+    /// `None` for a field written directly inside its parent's `/Kids`.
+    pub field_ref: Option<ObjRef>,
+    pub dict: Dict,
+    /// The field's own `/T`.
+    pub name: Option<String>,
+    /// The fully qualified name, `parent.child`.
+    pub full_name: String,
+    /// `/FT`, inherited from the ancestors.
+    pub ft: Option<Object>,
+}
+
+impl FieldNode {
+    pub fn is_signature(&self) -> bool {
+        self.ft
+            .as_ref()
+            .and_then(Object::as_name)
+            .is_some_and(|n| n == "Sig")
+    }
+}
+
+/// Every field of the AcroForm in document order, with cycle, depth and size guards. The one
+/// walk of the field tree that signing, verifying and the revision analysis share.
+pub(crate) fn form_fields(doc: &Document) -> Result<Vec<FieldNode>> {
+    let mut out = Vec::new();
     let catalog = doc.catalog()?;
     let Some(acroform) = catalog.get("AcroForm") else {
-        return Ok(names);
+        return Ok(out);
     };
     let acroform = doc.resolve(acroform)?;
     let Some(fields) = acroform.as_dict().and_then(|d| d.get("Fields")) else {
-        return Ok(names);
+        return Ok(out);
     };
     let fields = doc.resolve(fields)?;
-    let mut stack: Vec<(Object, String, usize)> = fields
+    // (field, parent's qualified name, inherited /FT, depth); reversed so the walk is in order.
+    let mut stack: Vec<(Object, String, Option<Object>, usize)> = fields
         .as_array()
         .unwrap_or_default()
         .iter()
-        .map(|f| (f.clone(), String::new(), 0))
+        .rev()
+        .map(|f| (f.clone(), String::new(), None, 0))
         .collect();
     let mut seen = HashSet::new();
-    while let Some((f, prefix, depth)) = stack.pop() {
-        if depth > 32 || seen.len() > 100_000 {
+    let mut visited = 0usize;
+    while let Some((f, prefix, inherited_ft, depth)) = stack.pop() {
+        visited += 1;
+        if depth > MAX_FIELD_DEPTH || visited > MAX_FIELD_NODES {
             return Err(Error::Structure("form field tree too deep or too large"));
         }
-        if let Some(r) = f.as_ref() {
+        let field_ref = f.as_ref();
+        if let Some(r) = field_ref {
             if !seen.insert(r) {
                 continue;
             }
         }
-        let Ok(d) = doc.resolve_dict(&f, "form field") else {
+        let Ok(dict) = doc.resolve_dict(&f, "form field") else {
             continue;
         };
-        let name = d.get("T").and_then(Object::as_string).map(decode_text);
-        let full = match (&name, prefix.is_empty()) {
+        let name = dict.get("T").and_then(Object::as_string).map(decode_text);
+        let full_name = match (&name, prefix.is_empty()) {
             (Some(n), true) => n.clone(),
             (Some(n), false) => format!("{prefix}.{n}"),
-            (None, _) => prefix.clone(),
+            (None, _) => prefix,
         };
-        if name.is_some() {
-            names.insert(full.clone());
-        }
-        if let Some(kids) = d.get("Kids") {
+        let ft = dict.get("FT").cloned().or(inherited_ft);
+        if let Some(kids) = dict.get("Kids") {
             let kids = doc.resolve(kids)?;
-            for k in kids.as_array().unwrap_or_default() {
-                stack.push((k.clone(), full.clone(), depth + 1));
+            for k in kids.as_array().unwrap_or_default().iter().rev() {
+                stack.push((k.clone(), full_name.clone(), ft.clone(), depth + 1));
             }
         }
+        out.push(FieldNode {
+            field_ref,
+            dict,
+            name,
+            full_name,
+            ft,
+        });
     }
-    Ok(names)
+    Ok(out)
+}
+
+/// Names of all fields in the AcroForm (fully qualified, `parent.child`).
+pub fn field_names(doc: &Document) -> Result<HashSet<String>> {
+    Ok(form_fields(doc)?
+        .into_iter()
+        .filter(|n| n.name.is_some())
+        .map(|n| n.full_name)
+        .collect())
 }
 
 /// Decode a PDF text string (UTF-16BE with BOM, UTF-8 with BOM, or PDFDocEncoding ≈ Latin-1).

@@ -600,7 +600,7 @@ fn entry_gen(e: &Entry) -> u16 {
 // DocMDP / FieldMDP
 
 /// `P` of the certification signature, if the document is certified.
-fn docmdp_level(doc: &Document) -> Result<Option<u8>> {
+pub(crate) fn docmdp_level(doc: &Document) -> Result<Option<u8>> {
     let catalog = doc.catalog()?;
     let Some(perms) = catalog.get("Perms") else {
         return Ok(None);
@@ -674,45 +674,13 @@ fn field_locks(doc: &Document) -> Result<Locks> {
     Ok(locks)
 }
 
-/// All field dictionaries of the AcroForm (terminal and intermediate), with their references.
+/// All field dictionaries of the AcroForm (terminal and intermediate) written as objects of
+/// their own, with their references.
 fn form_fields(doc: &Document) -> Result<Vec<(ObjRef, Dict)>> {
-    let catalog = doc.catalog()?;
-    let Some(form) = catalog.get("AcroForm") else {
-        return Ok(Vec::new());
-    };
-    let form = doc.resolve(form)?;
-    let fields = doc.resolve(
-        form.as_dict()
-            .and_then(|d| d.get("Fields"))
-            .unwrap_or(&Object::Null),
-    )?;
-    let mut stack: Vec<(Object, usize)> = fields
-        .as_array()
-        .unwrap_or_default()
-        .iter()
-        .map(|f| (f.clone(), 0))
-        .collect();
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    while let Some((f, depth)) = stack.pop() {
-        let Some(r) = f.as_ref() else { continue };
-        if depth > MAX_PARENTS || seen.len() >= MAX_VISITS {
-            return Err(Error::Structure("form field tree too deep or too large"));
-        }
-        if !seen.insert(r) {
-            continue;
-        }
-        let Some(d) = doc.get(r)?.as_dict().cloned() else {
-            continue;
-        };
-        if let Some(kids) = d.get("Kids") {
-            for k in doc.resolve(kids)?.as_array().unwrap_or_default() {
-                stack.push((k.clone(), depth + 1));
-            }
-        }
-        out.push((r, d));
-    }
-    Ok(out)
+    Ok(crate::fields::form_fields(doc)?
+        .into_iter()
+        .filter_map(|f| Some((f.field_ref?, f.dict)))
+        .collect())
 }
 
 /// The field type, inherited through `/Parent`.

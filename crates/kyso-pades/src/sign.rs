@@ -413,25 +413,10 @@ pub fn sign_with(
 
 /// Refuse documents certified with "no changes allowed" (DocMDP P=1).
 fn check_not_locked(doc: &Document) -> Result<()> {
-    let catalog = doc.catalog()?;
-    let Some(perms) = catalog.get("Perms") else {
-        return Ok(());
-    };
-    let perms = doc.resolve(perms)?;
-    let Some(docmdp) = perms.as_dict().and_then(|d| d.get("DocMDP")) else {
-        return Ok(());
-    };
-    let sig = doc.resolve_dict(docmdp, "DocMDP signature")?;
-    let refs = doc.resolve(sig.get("Reference").unwrap_or(&Object::Null))?;
-    for r in refs.as_array().unwrap_or_default() {
-        let r = doc.resolve_dict(r, "signature reference")?;
-        let params = doc.resolve(r.get("TransformParams").unwrap_or(&Object::Null))?;
-        let p = params.as_dict().and_then(|d| d.get_int("P")).unwrap_or(2);
-        if p == 1 {
-            return Err(Error::Structure(
-                "the document is certified with no changes allowed (DocMDP P=1)",
-            ));
-        }
+    if crate::revisions::docmdp_level(doc)? == Some(1) {
+        return Err(Error::Structure(
+            "the document is certified with no changes allowed (DocMDP P=1)",
+        ));
     }
     Ok(())
 }

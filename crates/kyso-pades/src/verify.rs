@@ -7,7 +7,6 @@
 //! signature cryptographically intact over exactly the bytes it claims", with stable problem
 //! codes. An invalid signature is a report, not an `Err`.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use kyso_cms::ber::{self, BerLimits};
@@ -20,10 +19,6 @@ use kyso_pdf::{Dict, Document, Limits, ObjRef, Object, Source};
 use crate::fields::decode_text;
 use crate::{Error, Result};
 
-/// Deepest form field nesting followed.
-const MAX_FIELD_DEPTH: usize = 32;
-/// Most form field nodes visited.
-const MAX_FIELD_NODES: usize = 100_000;
 /// Buffer for hashing byte ranges.
 const HASH_BUF: usize = 1024 * 1024;
 
@@ -111,62 +106,13 @@ pub struct EmbeddedSignature {
 /// including document timestamps.
 pub fn embedded_signatures(doc: &Document) -> Result<Vec<EmbeddedSignature>> {
     let mut out = Vec::new();
-    let catalog = doc.catalog()?;
-    let Some(acroform) = catalog.get("AcroForm") else {
-        return Ok(out);
-    };
-    let acroform = doc.resolve(acroform)?;
-    let Some(fields) = acroform.as_dict().and_then(|d| d.get("Fields")) else {
-        return Ok(out);
-    };
-    let fields = doc.resolve(fields)?;
-    // (field, parent's qualified name, inherited /FT, depth); reversed so the walk is in order.
-    let mut stack: Vec<(Object, String, Option<Object>, usize)> = fields
-        .as_array()
-        .unwrap_or_default()
-        .iter()
-        .rev()
-        .map(|f| (f.clone(), String::new(), None, 0))
-        .collect();
-    let mut seen = HashSet::new();
-    let mut visited = 0usize;
-    while let Some((f, prefix, inherited_ft, depth)) = stack.pop() {
-        visited += 1;
-        if depth > MAX_FIELD_DEPTH || visited > MAX_FIELD_NODES {
-            return Err(Error::Structure("form field tree too deep or too large"));
-        }
-        let field_ref = f.as_ref();
-        if let Some(r) = field_ref {
-            if !seen.insert(r) {
-                continue;
-            }
-        }
-        let Ok(d) = doc.resolve_dict(&f, "form field") else {
+    for field in crate::fields::form_fields(doc)? {
+        if !field.is_signature() {
             continue;
-        };
-        let name = d.get("T").and_then(Object::as_string).map(decode_text);
-        let full = match (&name, prefix.is_empty()) {
-            (Some(n), true) => n.clone(),
-            (Some(n), false) => format!("{prefix}.{n}"),
-            (None, _) => prefix.clone(),
-        };
-        let ft = d.get("FT").cloned().or(inherited_ft);
-        let is_sig = ft
-            .as_ref()
-            .and_then(Object::as_name)
-            .is_some_and(|n| n == "Sig");
-        if is_sig {
-            if let Some(v) = d.get("V") {
-                if !matches!(v, Object::Null) {
-                    out.push(read_signature(doc, &full, field_ref, v)?);
-                }
-            }
         }
-        if let Some(kids) = d.get("Kids") {
-            let kids = doc.resolve(kids)?;
-            for k in kids.as_array().unwrap_or_default().iter().rev() {
-                stack.push((k.clone(), full.clone(), ft.clone(), depth + 1));
-            }
+        match field.dict.get("V") {
+            None | Some(Object::Null) => {}
+            Some(v) => out.push(read_signature(doc, &field.full_name, field.field_ref, v)?),
         }
     }
     Ok(out)
