@@ -327,6 +327,19 @@ pub fn changes_after_with(
 ) -> Result<ChangeReport> {
     let full = Document::open(Arc::clone(&source), limits.clone())?;
     let revs = revisions(&full)?;
+    changes_after_in(&full, &revs, signed_end, limits, policy)
+}
+
+/// [`changes_after_with`] on a document already open with its [`revisions`] already read, so
+/// that checking every signature of a file opens and indexes it once.
+pub fn changes_after_in(
+    full: &Document,
+    revs: &[Revision],
+    signed_end: u64,
+    limits: Limits,
+    policy: Policy,
+) -> Result<ChangeReport> {
+    let source = Arc::clone(full.source());
     let len = source.len();
     let signed_idx = revs
         .iter()

@@ -189,11 +189,13 @@ pub struct DocumentValidation {
 
 /// Validate every signature of the document in `src`.
 pub fn validate(src: Arc<dyn Source>, opts: &ValidateOptions) -> Result<DocumentValidation> {
-    let doc = Document::open(Arc::clone(&src), opts.limits.clone())?;
+    let doc = Document::open(src, opts.limits.clone())?;
     let integrity = verify::verify_document(&doc)?;
+    // Read once, used for every signature's change analysis.
+    let revs = revisions::revisions(&doc);
     let signatures: Vec<SignatureValidation> = integrity
         .into_iter()
-        .map(|r| validate_one(&src, r, opts))
+        .map(|r| validate_one(&doc, revs.as_deref(), r, opts))
         .collect();
     let verdict = signatures
         .iter()
@@ -224,7 +226,8 @@ pub fn validate(src: Arc<dyn Source>, opts: &ValidateOptions) -> Result<Document
 }
 
 fn validate_one(
-    src: &Arc<dyn Source>,
+    doc: &Document,
+    revs: std::result::Result<&[revisions::Revision], &crate::Error>,
     report: IntegrityReport,
     opts: &ValidateOptions,
 ) -> SignatureValidation {
@@ -313,16 +316,19 @@ fn validate_one(
     }
 
     // Changes after the signature.
-    let (changes, changes_error) = match sig.byte_range {
-        Some([_, _, c, d]) => match revisions::changes_after(
-            Arc::clone(src),
+    let (changes, changes_error) = match (sig.byte_range, revs) {
+        (Some([_, _, c, d]), Ok(revs)) => match revisions::changes_after_in(
+            doc,
+            revs,
             c.saturating_add(d),
             opts.limits.clone(),
+            revisions::Policy::default(),
         ) {
             Ok(r) => (Some(r), None),
             Err(e) => (None, Some(e.to_string())),
         },
-        None => (None, Some("no byte range".to_owned())),
+        (None, _) => (None, Some("no byte range".to_owned())),
+        (_, Err(e)) => (None, Some(e.to_string())),
     };
     match &changes {
         Some(c) if c.verdict == revisions::Verdict::Disallowed => {
