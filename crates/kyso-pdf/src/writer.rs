@@ -96,7 +96,7 @@ pub fn write_hex_string(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// Append the upper-case hex digits of `bytes` (a signature's `/Contents` is tens of kilobytes:
-/// this is a table lookup, not formatting).
+/// digits are computed directly, not formatted).
 pub fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     let digit = |n: u8| if n < 10 { b'0' + n } else { b'A' - 10 + n };
     out.reserve(bytes.len() * 2);
