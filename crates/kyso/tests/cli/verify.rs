@@ -32,7 +32,16 @@ fn signed_sequence(dir: &Path) -> std::path::PathBuf {
         &corpus("letter-classic.pdf"),
         &a,
         "personal2",
-        &["--image", &img, "--anchor", "PHÓ GIÁM ĐỐC"],
+        &[
+            "--image",
+            &img,
+            "--anchor",
+            "PHÓ GIÁM ĐỐC",
+            "--reason",
+            "Phê duyệt",
+            "--location",
+            "Tỉnh Demo",
+        ],
     );
     sign(
         &a,
@@ -67,6 +76,8 @@ fn an_intact_signed_letter_is_intact_trusted_and_waits_only_for_revocation() {
         assert_ne!(s["changes_after"]["verdict"], "disallowed", "{s:#}");
     }
     assert_eq!(sigs[0]["signer"]["name"], "Trần Thị Bình");
+    assert_eq!(sigs[0]["reason"], "Phê duyệt");
+    assert_eq!(sigs[0]["location"], "Tỉnh Demo");
     assert_eq!(sigs[0]["signer"]["role"], "personal");
     assert_eq!(sigs[1]["signer"]["role"], "organization");
     assert_eq!(sigs[1]["changes_after"]["verdict"], "none");
