@@ -180,22 +180,28 @@ fn reading_frame(doc: &Document, index: usize, page: &Page) -> Page {
     };
     let mut weight = [0usize; 4];
     for line in &text.lines {
-        let angle = line.dir[1].atan2(line.dir[0]).to_degrees();
-        let quarter = ((angle / 90.0).round() as i64).rem_euclid(4);
-        if let Some(w) = usize::try_from(quarter)
-            .ok()
-            .and_then(|q| weight.get_mut(q))
-        {
+        if let Some(w) = weight.get_mut(usize::from(quarter_turns(line.dir))) {
             *w += line.text.chars().count();
         }
     }
     let best = (0u16..4).max_by_key(|&q| weight.get(usize::from(q)).copied().unwrap_or(0));
     match best {
-        Some(q) if weight.iter().any(|&w| w > 0) => Page {
-            rotate: q * 90,
-            ..page.clone()
-        },
+        Some(q) if weight.iter().any(|&w| w > 0) => frame_along(page, q),
         _ => page.clone(),
+    }
+}
+
+/// Quarter turns (0–3, counter-clockwise) nearest to the text direction `dir`.
+fn quarter_turns(dir: [f64; 2]) -> u16 {
+    let angle = dir[1].atan2(dir[0]).to_degrees();
+    u16::try_from(((angle / 90.0).round() as i64).rem_euclid(4)).unwrap_or(0)
+}
+
+/// `page` read along text turned by `q` quarter turns.
+fn frame_along(page: &Page, q: u16) -> Page {
+    Page {
+        rotate: q * 90,
+        ..page.clone()
     }
 }
 
@@ -236,7 +242,8 @@ fn resolve_position(
             }
             let hit = kyso_pdf::text::locate_anchor(doc, *page, text)?
                 .ok_or_else(|| Error::Form(FormError::AnchorNotFound(text.clone())))?;
-            let frame = reading_frame(doc, hit.page, page_at(pages, hit.page)?);
+            // Upright along the title the anchor found (its page text is already read).
+            let frame = frame_along(page_at(pages, hit.page)?, quarter_turns(hit.dir));
             let region = appearance::user_to_visual_rect(&frame, hit.region);
             Ok((hit.page, region, frame))
         }
