@@ -268,7 +268,17 @@ impl<'a> Lexer<'a> {
     }
 
     fn dict_body(&mut self, depth: usize) -> Result<Dict> {
+        Ok(self.dict_body_spanning(depth, None)?.0)
+    }
+
+    /// The dictionary after `<<`, and the byte span of the (last) value of `span_of`.
+    fn dict_body_spanning(
+        &mut self,
+        depth: usize,
+        span_of: Option<&[u8]>,
+    ) -> Result<(Dict, Option<(u64, u64)>)> {
         let mut dict = Dict::new();
+        let mut span = None;
         loop {
             self.skip_ws();
             match self.peek() {
@@ -276,13 +286,18 @@ impl<'a> Lexer<'a> {
                 Some(b'>') => {
                     if self.peek_at(1) == Some(b'>') {
                         self.pos += 2;
-                        return Ok(dict);
+                        return Ok((dict, span));
                     }
                     return Err(self.malformed("expected '>>'"));
                 }
                 Some(b'/') => {
                     let key = self.name()?;
+                    self.skip_ws();
+                    let start = self.offset();
                     let value = self.object_at_depth(depth + 1)?;
+                    if span_of == Some(key.as_bytes()) {
+                        span = Some((start, self.offset()));
+                    }
                     if dict.len() >= self.limits.max_container_len {
                         return Err(Error::LimitExceeded {
                             limit: "dictionary size",
@@ -312,39 +327,7 @@ impl<'a> Lexer<'a> {
             return Err(self.malformed("expected a dictionary"));
         }
         self.pos += 2;
-        let mut span = None;
-        let mut count = 0usize;
-        loop {
-            self.skip_ws();
-            match self.peek() {
-                None => return Err(self.truncated("unterminated dictionary")),
-                Some(b'>') => {
-                    if self.peek_at(1) == Some(b'>') {
-                        self.pos += 2;
-                        return Ok(span);
-                    }
-                    return Err(self.malformed("expected '>>'"));
-                }
-                Some(b'/') => {
-                    let k = self.name()?;
-                    self.skip_ws();
-                    let start = self.offset();
-                    self.object_at_depth(1)?;
-                    if k.as_bytes() == key {
-                        span = Some((start, self.offset()));
-                    }
-                    count += 1;
-                    if count > self.limits.max_container_len {
-                        return Err(Error::LimitExceeded {
-                            limit: "dictionary size",
-                            value: count as u64,
-                            max: self.limits.max_container_len as u64,
-                        });
-                    }
-                }
-                Some(_) => return Err(self.malformed("dictionary key is not a name")),
-            }
-        }
+        Ok(self.dict_body_spanning(0, Some(key))?.1)
     }
 
     fn number_or_ref(&mut self) -> Result<Object> {
