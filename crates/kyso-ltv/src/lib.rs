@@ -7,3 +7,25 @@ pub mod asn1;
 mod gentime;
 
 pub use gentime::GenTime;
+pub mod ocsp;
+
+/// What went wrong with timestamps, OCSP or CRLs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The bytes are not the ASN.1 structure expected.
+    #[error("malformed {what}: {message}")]
+    Malformed { what: &'static str, message: String },
+    /// A structure could not be encoded.
+    #[error("cannot encode: {0}")]
+    Encoding(String),
+}
+
+impl From<der::Error> for Error {
+    fn from(e: der::Error) -> Self {
+        Error::Encoding(e.to_string())
+    }
+}
+
+/// Short for `Result<T, kyso_ltv::Error>`.
+pub type Result<T> = std::result::Result<T, Error>;
