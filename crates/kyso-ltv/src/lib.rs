@@ -29,3 +29,82 @@ impl From<der::Error> for Error {
 
 /// Short for `Result<T, kyso_ltv::Error>`.
 pub type Result<T> = std::result::Result<T, Error>;
+
+pub mod crl;
+pub mod fetch;
+pub mod revocation;
+pub mod tsp;
+
+use time::OffsetDateTime;
+
+/// A problem found in a token, response or CRL: a stable code and an explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Problem {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+/// A certificate's status as one OCSP response or CRL states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertState {
+    Good,
+    Revoked {
+        time: OffsetDateTime,
+        /// The RFC 5280 reason name (`keyCompromise`, …) when given.
+        reason: Option<&'static str>,
+    },
+    /// The responder does not know the certificate.
+    Unknown,
+}
+
+/// OCSP or CRL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvidenceKind {
+    Ocsp,
+    Crl,
+}
+
+/// Checked revocation information about one certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub state: CertState,
+    pub kind: EvidenceKind,
+    pub this_update: OffsetDateTime,
+    pub next_update: Option<OffsetDateTime>,
+    /// producedAt (OCSP) or thisUpdate (CRL).
+    pub issued_at: OffsetDateTime,
+    /// Who signed it.
+    pub responder: String,
+}
+
+/// RFC 5280 reason names.
+pub fn reason_name(r: x509_cert::ext::pkix::CrlReason) -> &'static str {
+    use x509_cert::ext::pkix::CrlReason as R;
+    match r {
+        R::Unspecified => "unspecified",
+        R::KeyCompromise => "keyCompromise",
+        R::CaCompromise => "cACompromise",
+        R::AffiliationChanged => "affiliationChanged",
+        R::Superseded => "superseded",
+        R::CessationOfOperation => "cessationOfOperation",
+        R::CertificateHold => "certificateHold",
+        R::RemoveFromCRL => "removeFromCRL",
+        R::PrivilegeWithdrawn => "privilegeWithdrawn",
+        R::AaCompromise => "aACompromise",
+    }
+}

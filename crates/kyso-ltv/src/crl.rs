@@ -1,0 +1,102 @@
+//! Checking RFC 5280 CRLs (`x509_cert::crl`): issued and signed by the certificate's issuer,
+//! complete (no delta CRLs, no partitioned scopes), and whether it lists the certificate.
+
+use der::{Decode, Encode};
+use kyso_x509::Cert;
+use x509_cert::crl::CertificateList;
+use x509_cert::ext::pkix::CrlReason;
+
+use crate::{CertState, Evidence, EvidenceKind, Problem};
+
+/// Stable codes of CRL problems.
+pub mod codes {
+    pub const CRL_UNREADABLE: &str = "CRL_UNREADABLE";
+    /// Another CA's CRL (not a problem when searching, just not applicable).
+    pub const CRL_OTHER_ISSUER: &str = "CRL_OTHER_ISSUER";
+    pub const CRL_BAD_SIGNATURE: &str = "CRL_BAD_SIGNATURE";
+    /// A delta CRL, a partitioned CRL or a critical extension kyso does not understand.
+    pub const CRL_UNSUPPORTED: &str = "CRL_UNSUPPORTED";
+}
+
+/// Check a DER CRL about `cert`, issued by `issuer`.
+pub fn check_crl(
+    der_bytes: &[u8],
+    cert: &Cert,
+    issuer: &Cert,
+) -> std::result::Result<Evidence, Problem> {
+    let unreadable = |e: &dyn std::fmt::Display| Problem::new(codes::CRL_UNREADABLE, e.to_string());
+    let crl: CertificateList = CertificateList::from_der(der_bytes).map_err(|e| unreadable(&e))?;
+    let tbs = &crl.tbs_cert_list;
+    if tbs.issuer != *issuer.inner().tbs_certificate().subject()
+        || cert.inner().tbs_certificate().issuer() != &tbs.issuer
+    {
+        return Err(Problem::new(
+            codes::CRL_OTHER_ISSUER,
+            "the CRL is not issued by the certificate's issuer",
+        ));
+    }
+    // Only complete CRLs: any critical CRL extension (delta indicator, issuing distribution
+    // point) makes the scope something kyso does not evaluate.
+    if let Some(ext) = tbs.crl_extensions.iter().flatten().find(|e| e.critical) {
+        return Err(Problem::new(
+            codes::CRL_UNSUPPORTED,
+            format!("critical CRL extension {} is not supported", ext.extn_id),
+        ));
+    }
+    let signed = tbs.to_der().map_err(|e| unreadable(&e))?;
+    let sig = crl
+        .signature
+        .as_bytes()
+        .ok_or_else(|| unreadable(&"signature BIT STRING has unused bits"))?;
+    if crl.signature_algorithm != tbs.signature {
+        return Err(unreadable(
+            &"signatureAlgorithm differs from tbsCertList.signature",
+        ));
+    }
+    let ku = issuer.key_usage();
+    if ku.present && !ku.crl_sign {
+        return Err(Problem::new(
+            codes::CRL_BAD_SIGNATURE,
+            format!("{} may not sign CRLs (keyUsage)", issuer.subject_display()),
+        ));
+    }
+    kyso_x509::verify_sig::verify_signature(issuer, &crl.signature_algorithm, &signed, sig)
+        .map_err(|e| Problem::new(codes::CRL_BAD_SIGNATURE, e.to_string()))?;
+
+    let listed = tbs
+        .revoked_certificates
+        .iter()
+        .flatten()
+        .find(|r| crate::ocsp::same_integer(r.serial_number.as_bytes(), cert.serial_bytes()));
+    let state = match listed {
+        Some(r) => {
+            if r.crl_entry_extensions.iter().flatten().any(|e| e.critical) {
+                return Err(Problem::new(
+                    codes::CRL_UNSUPPORTED,
+                    "a critical CRL entry extension (e.g. certificate issuer) is not supported",
+                ));
+            }
+            let reason = r
+                .crl_entry_extensions
+                .iter()
+                .flatten()
+                .find(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_CRL_REASONS)
+                .and_then(|e| CrlReason::from_der(e.extn_value.as_bytes()).ok())
+                .map(crate::reason_name);
+            CertState::Revoked {
+                time: r.revocation_date.to_system_time().into(),
+                reason,
+            }
+        }
+        None => CertState::Good,
+    };
+    let this_update: time::OffsetDateTime = tbs.this_update.to_system_time().into();
+    Ok(Evidence {
+        state,
+        kind: EvidenceKind::Crl,
+        this_update,
+        next_update: tbs.next_update.map(|t| t.to_system_time().into()),
+        issued_at: this_update,
+        responder: issuer.subject_display(),
+    })
+}

@@ -1,0 +1,186 @@
+//! Checking RFC 3161 time-stamp tokens: the token is a CMS SignedData whose encapsulated
+//! content is a [`TstInfo`]; its message imprint must be the hash of what was timestamped (a
+//! signature value for a signature timestamp, the byte ranges for a PDF document timestamp),
+//! and its signer must be a TSA (RFC 3161 §2.3: extendedKeyUsage with id-kp-timeStamping
+//! only, critical). Trust in the TSA's certificate (path, revocation) is the caller's to
+//! establish, at a time it can prove.
+
+use der::Decode;
+use kyso_cms::ber::{self, BerLimits};
+use kyso_cms::verify::{self as cmsv, ParsedSignedData, SignerCheck};
+use kyso_cms::DigestAlgorithm;
+use kyso_x509::Cert;
+use time::OffsetDateTime;
+
+use crate::asn1::{oids, TstInfo};
+use crate::Problem;
+
+/// Stable codes of timestamp problems.
+pub mod codes {
+    /// The token cannot be read (not CMS, not a TSTInfo, BER too deep…).
+    pub const TST_UNREADABLE: &str = "TST_UNREADABLE";
+    /// The imprint is not the hash of the timestamped data.
+    pub const TST_IMPRINT_MISMATCH: &str = "TST_IMPRINT_MISMATCH";
+    /// The imprint's hash algorithm is not supported (or is SHA-1).
+    pub const TST_UNSUPPORTED_HASH: &str = "TST_UNSUPPORTED_HASH";
+    /// The signer's certificate is not a TSA certificate.
+    pub const TST_NOT_A_TSA: &str = "TST_NOT_A_TSA";
+    /// The token's CMS signature does not verify (see the signer checks).
+    pub const TST_BAD_SIGNATURE: &str = "TST_BAD_SIGNATURE";
+}
+
+/// What a token says and whether it holds together (trust aside).
+#[derive(Debug, Clone)]
+pub struct TokenReport {
+    pub tst_info: Option<TstInfo>,
+    pub cms: Option<ParsedSignedData>,
+    pub signer: Option<SignerCheck>,
+    pub problems: Vec<Problem>,
+}
+
+impl TokenReport {
+    /// The time the TSA vouches for.
+    pub fn gen_time(&self) -> Option<OffsetDateTime> {
+        self.tst_info.as_ref().map(|t| t.gen_time.0)
+    }
+    /// The TSA's certificate, when the token carries it.
+    pub fn tsa_certificate(&self) -> Option<&Cert> {
+        self.cms
+            .as_ref()
+            .and_then(ParsedSignedData::signer_certificate)
+    }
+    /// The certificates the token carries (for path building).
+    pub fn certificates(&self) -> &[Cert] {
+        self.cms
+            .as_ref()
+            .map(|c| c.certificates.as_slice())
+            .unwrap_or_default()
+    }
+    /// No problem and the CMS signature verified.
+    pub fn is_intact(&self) -> bool {
+        self.problems.is_empty() && self.signer.as_ref().is_some_and(SignerCheck::is_intact)
+    }
+    /// Every problem code, the CMS signer's failures included.
+    pub fn failure_codes(&self) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = self.problems.iter().map(|p| p.code).collect();
+        if let Some(s) = &self.signer {
+            if !s.is_intact() {
+                v.push(codes::TST_BAD_SIGNATURE);
+            }
+        }
+        v
+    }
+}
+
+/// Check a DER (or BER) `ContentInfo` time-stamp token. `imprint_of(alg)` is the hash of the
+/// timestamped data with `alg`.
+pub fn check_token(token: &[u8], imprint_of: impl Fn(DigestAlgorithm) -> Vec<u8>) -> TokenReport {
+    let mut report = TokenReport {
+        tst_info: None,
+        cms: None,
+        signer: None,
+        problems: Vec::new(),
+    };
+    let parsed = match ber::normalize(token, &BerLimits::default())
+        .map_err(|e| e.to_string())
+        .and_then(|n| cmsv::parse_signed_data(&n.der).map_err(|e| e.to_string()))
+    {
+        Ok(p) => p,
+        Err(e) => {
+            report.problems.push(Problem::new(codes::TST_UNREADABLE, e));
+            return report;
+        }
+    };
+    match read_tst_info(&parsed) {
+        Ok(tst) => {
+            if let Some(p) = check_imprint(&tst, imprint_of) {
+                report.problems.push(p);
+            }
+            report.tst_info = Some(tst);
+        }
+        Err(p) => report.problems.push(p),
+    }
+    // The encapsulated TSTInfo is the signed content.
+    report.signer = Some(cmsv::verify_signer(&parsed, |_| Vec::new()));
+    if let Some(cert) = parsed.signer_certificate() {
+        if let Some(p) = check_tsa_certificate(cert) {
+            report.problems.push(p);
+        }
+    }
+    report.cms = Some(parsed);
+    report
+}
+
+/// The TSTInfo a parsed token encapsulates.
+pub fn read_tst_info(parsed: &ParsedSignedData) -> Result<TstInfo, Problem> {
+    if parsed.econtent_type != oids::CT_TST_INFO {
+        return Err(Problem::new(
+            codes::TST_UNREADABLE,
+            format!(
+                "eContentType is {}, not id-ct-TSTInfo",
+                parsed.econtent_type
+            ),
+        ));
+    }
+    let bytes = parsed
+        .econtent
+        .as_deref()
+        .ok_or_else(|| Problem::new(codes::TST_UNREADABLE, "the token has no TSTInfo"))?;
+    let tst = TstInfo::from_der(bytes)
+        .map_err(|e| Problem::new(codes::TST_UNREADABLE, format!("TSTInfo: {e}")))?;
+    if tst.version != 1 {
+        return Err(Problem::new(
+            codes::TST_UNREADABLE,
+            format!("TSTInfo version {}", tst.version),
+        ));
+    }
+    Ok(tst)
+}
+
+/// Is the imprint of `tst` the hash of the timestamped data?
+pub fn check_imprint(
+    tst: &TstInfo,
+    imprint_of: impl Fn(DigestAlgorithm) -> Vec<u8>,
+) -> Option<Problem> {
+    let oid = tst.message_imprint.hash_algorithm.oid;
+    let Some(alg) = DigestAlgorithm::from_oid(&oid) else {
+        return Some(Problem::new(
+            codes::TST_UNSUPPORTED_HASH,
+            format!("imprint hash {oid} is not supported"),
+        ));
+    };
+    if imprint_of(alg).as_slice() == tst.message_imprint.hashed_message.as_bytes() {
+        None
+    } else {
+        Some(Problem::new(
+            codes::TST_IMPRINT_MISMATCH,
+            "the timestamp's message imprint is not the hash of the timestamped data",
+        ))
+    }
+}
+
+/// RFC 3161 §2.3: the TSA's certificate has exactly one extendedKeyUsage, id-kp-timeStamping,
+/// marked critical.
+pub fn check_tsa_certificate(cert: &Cert) -> Option<Problem> {
+    let eku = cert.extended_key_usage();
+    let critical = cert
+        .inner()
+        .tbs_certificate()
+        .extensions()
+        .and_then(|exts| {
+            exts.iter()
+                .find(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE)
+        })
+        .is_some_and(|e| e.critical);
+    if eku == [oids::KP_TIME_STAMPING] && critical {
+        None
+    } else {
+        Some(Problem::new(
+            codes::TST_NOT_A_TSA,
+            format!(
+                "{} is not a time-stamping certificate (extendedKeyUsage must be id-kp-timeStamping only, critical)",
+                cert.subject_display()
+            ),
+        ))
+    }
+}
