@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod dss;
 mod fields;
 pub mod forms;
 pub mod pdfdate;

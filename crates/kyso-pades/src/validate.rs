@@ -7,17 +7,25 @@
 //! `indeterminate` when something needed for `valid` cannot be established. Every reason is a
 //! stable code (see [`reasons`]) for reports and the JSON schema.
 //!
-//! Not yet established here (reported, never assumed): revocation status
-//! (`REVOCATION_UNKNOWN`, until CRL/OCSP checking arrives) and signature timestamps (the
-//! signing time is the signer's claim, `NOT_TIMESTAMPED`).
+//! Time (ETSI EN 319 102-1, simplified; ARCHITECTURE.md "Time"): the verdict is for a
+//! validation time (now, or `--at`). Document timestamps are checked newest first; a valid one
+//! proves that everything it covers existed at its time, so an older timestamp's TSA (or a
+//! signature's) need only be valid then. A signature timestamp whose TSA is trusted proves the
+//! signing time; otherwise the time is the signer's claim, accepted only while the signer's
+//! certificate is still valid and not revoked at the validation time (`NOT_TIMESTAMPED`).
+//! Revocation is established at the signing time (for a TSA: at its token's time) from the
+//! document's DSS, or fetched when online.
 
 use std::sync::Arc;
 
+use kyso_ltv::fetch::Fetcher;
+use kyso_ltv::{revocation, tsp, CertState};
 use kyso_pdf::{Document, Limits, Source};
 use kyso_x509::path::{build_and_validate, PathPolicy, PathStatus, TrustStore};
 use kyso_x509::{oid, Cert};
 use time::OffsetDateTime;
 
+use crate::dss;
 use crate::revisions::{self, ChangeReport};
 use crate::verify::{self, IntegrityReport, SignatureKind};
 use crate::{pdfdate, Result};
@@ -47,6 +55,9 @@ pub mod reasons {
     pub const CERT_PATH_INVALID: &str = "CERT_PATH_INVALID";
     /// An algorithm or key too weak for new signatures (SHA-1, RSA below 2048 bits).
     pub const WEAK_ALGORITHM: &str = "WEAK_ALGORITHM";
+    /// A timestamp token is broken: not over this signature, its signature does not verify,
+    /// or its signer is not a TSA.
+    pub const TIMESTAMP_INVALID: &str = "TIMESTAMP_INVALID";
 }
 
 /// The verdict on a signature or a document.
@@ -71,11 +82,33 @@ impl Verdict {
 #[derive(Debug, Clone)]
 pub struct ValidateOptions {
     pub trust: TrustStore,
-    /// Validate the path at this time instead of the signing time.
+    /// The time the verdict is for, instead of now: a later time tells whether the document
+    /// will still validate then (after the signer's certificate expired, say); an earlier one
+    /// how it stood then.
     pub at: Option<OffsetDateTime>,
-    /// The current time (when no signing time is known).
+    /// The current time.
     pub now: OffsetDateTime,
     pub limits: Limits,
+    /// Where to fetch revocation information the document does not carry (the
+    /// certificates' OCSP responders and CRL distribution points); `None` never fetches.
+    pub fetcher: Option<Arc<Fetcher>>,
+}
+
+impl ValidateOptions {
+    /// Offline validation against `trust` at `now`, with the default limits.
+    pub fn new(trust: TrustStore, now: OffsetDateTime) -> Self {
+        ValidateOptions {
+            trust,
+            at: None,
+            now,
+            limits: Limits::default(),
+            fetcher: None,
+        }
+    }
+    /// The time the verdict is for.
+    pub fn validation_time(&self) -> OffsetDateTime {
+        self.at.unwrap_or(self.now)
+    }
 }
 
 /// Decree 30 roles a certificate plays.
@@ -151,6 +184,68 @@ pub struct PathSummary {
     pub at: OffsetDateTime,
 }
 
+/// One certificate's revocation status.
+#[derive(Debug, Clone)]
+pub struct CertRevocation {
+    pub subject: String,
+    pub serial: String,
+    pub outcome: revocation::Outcome,
+}
+
+/// The revocation status of a path at one time: the worst of its certificates (revoked, then
+/// unknown, then good), each listed.
+#[derive(Debug, Clone)]
+pub struct RevocationSummary {
+    /// `good`, `revoked` or `unknown`.
+    pub status: &'static str,
+    /// When the status was established for (the signing time, or a timestamp's time).
+    pub at: OffsetDateTime,
+    /// The signer's certificate first, the anchor excluded.
+    pub certs: Vec<CertRevocation>,
+}
+
+impl RevocationSummary {
+    fn unknown(at: OffsetDateTime) -> Self {
+        RevocationSummary {
+            status: "unknown",
+            at,
+            certs: Vec::new(),
+        }
+    }
+    /// The first revoked certificate's revocation (time, reason).
+    pub fn revoked(&self) -> Option<(OffsetDateTime, Option<&'static str>)> {
+        self.certs.iter().find_map(|c| match c.outcome.status {
+            revocation::Status::Revoked { time, reason } => Some((time, reason)),
+            _ => None,
+        })
+    }
+    /// A certificate is good at `at` only because its revocation came later.
+    pub fn revoked_later(&self) -> Option<OffsetDateTime> {
+        self.certs.iter().find_map(|c| match &c.outcome.evidence {
+            Some(e) if c.outcome.status == revocation::Status::Good => match e.state {
+                CertState::Revoked { time, .. } => Some(time),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+}
+
+/// A signature timestamp (RFC 3161 token in the signer's unsigned attributes).
+#[derive(Debug, Clone)]
+pub struct TimestampValidation {
+    /// The TSA's time, when the token could be read.
+    pub gen_time: Option<OffsetDateTime>,
+    /// The TSA's certificate subject.
+    pub tsa: Option<String>,
+    /// `valid` (the time is proven), `invalid` (the token is broken or not over this
+    /// signature) or `indeterminate` (its TSA could not be trusted).
+    pub status: &'static str,
+    pub problems: Vec<&'static str>,
+    pub path: Option<PathSummary>,
+    pub revocation: Option<RevocationSummary>,
+}
+
 /// One signature's validation.
 #[derive(Debug, Clone)]
 pub struct SignatureValidation {
@@ -158,9 +253,13 @@ pub struct SignatureValidation {
     pub kind: SignatureKind,
     pub sub_filter: Option<String>,
     pub signer: Option<SignerSummary>,
-    /// The claimed signing time (`/M`, else the CMS signing-time attribute).
+    /// The signing time: the timestamp's when proven, else the claimed one (`/M`, else the
+    /// CMS signing-time attribute). A document timestamp's is its TSA's time.
     pub signing_time: Option<OffsetDateTime>,
     pub time_proven: bool,
+    /// The time the signer claims, kept when a timestamp proves another.
+    pub claimed_time: Option<OffsetDateTime>,
+    pub timestamp: Option<TimestampValidation>,
     pub reason: Option<String>,
     pub location: Option<String>,
     pub intact: bool,
@@ -168,11 +267,12 @@ pub struct SignatureValidation {
     pub integrity_problems: Vec<&'static str>,
     pub covers_whole_file: bool,
     pub path: Option<PathSummary>,
-    /// `unknown` for now (see the module documentation).
-    pub revocation: &'static str,
+    pub revocation: RevocationSummary,
     /// The changes after this signature (`None` when they could not be analysed).
     pub changes: Option<ChangeReport>,
     pub changes_error: Option<String>,
+    /// A later document timestamp that proves this signature existed at its time (B-LTA).
+    pub archived_at: Option<OffsetDateTime>,
     pub verdict: Verdict,
     pub reasons: Vec<&'static str>,
 }
@@ -185,6 +285,21 @@ pub struct DocumentValidation {
     pub signatures: Vec<SignatureValidation>,
     pub has_personal: bool,
     pub has_organization: bool,
+    /// The time the verdict is for.
+    pub validated_at: OffsetDateTime,
+    /// Whether revocation information was fetched (online) or only read from the document.
+    pub online: bool,
+}
+
+/// What every signature's checks share: the document's DSS, the revocation checker, the
+/// certificates available for path building.
+struct Context<'a> {
+    opts: &'a ValidateOptions,
+    checker: revocation::Checker<'a>,
+    /// DSS certificates (and, per signature, the CMS's own are added).
+    pool: Vec<Cert>,
+    /// The time the verdict is for.
+    v_time: OffsetDateTime,
 }
 
 /// Validate every signature of the document in `src`.
@@ -193,10 +308,48 @@ pub fn validate(src: Arc<dyn Source>, opts: &ValidateOptions) -> Result<Document
     let integrity = verify::verify_document(&doc)?;
     // Read once, used for every signature's change analysis.
     let revs = revisions::revisions(&doc);
-    let signatures: Vec<SignatureValidation> = integrity
-        .into_iter()
-        .map(|r| validate_one(&doc, revs.as_deref(), r, opts))
-        .collect();
+    let store = dss::read_dss(&doc).unwrap_or_default();
+    let ctx = Context {
+        opts,
+        checker: revocation::Checker::new(
+            store.ocsps,
+            store.crls,
+            opts.fetcher.as_deref(),
+            opts.now,
+        ),
+        pool: store.certs,
+        v_time: opts.validation_time(),
+    };
+
+    // Document timestamps first, newest to oldest: each proves that everything it covers
+    // existed at its time, which is when an earlier timestamp's TSA must still be valid.
+    let mut order: Vec<usize> = (0..integrity.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(integrity.get(i).map_or(0, signed_end)));
+    let mut results: Vec<Option<SignatureValidation>> = vec![None; integrity.len()];
+    // (end of the first signed range, genTime) of each document timestamp found valid.
+    let mut archives: Vec<(u64, OffsetDateTime)> = Vec::new();
+    for i in order {
+        let Some(report) = integrity.get(i) else {
+            continue;
+        };
+        let end = signed_end(report);
+        let archived_at = archives
+            .iter()
+            .filter(|(covered_up_to, _)| end <= *covered_up_to)
+            .map(|(_, t)| *t)
+            .min();
+        let v = validate_one(&ctx, &doc, revs.as_deref(), report, archived_at);
+        if v.kind == SignatureKind::DocTimeStamp && v.verdict == Verdict::Valid {
+            if let (Some(t), Some([_, b, _, _])) = (v.signing_time, report.signature.byte_range) {
+                archives.push((b, t));
+            }
+        }
+        if let Some(slot) = results.get_mut(i) {
+            *slot = Some(v);
+        }
+    }
+    let signatures: Vec<SignatureValidation> = results.into_iter().flatten().collect();
+
     let verdict = signatures
         .iter()
         .map(|s| s.verdict)
@@ -212,9 +365,9 @@ pub fn validate(src: Arc<dyn Source>, opts: &ValidateOptions) -> Result<Document
         }
     }
     let role = |role: Role| {
-        signatures
-            .iter()
-            .any(|s| s.signer.as_ref().is_some_and(|x| x.role == role))
+        signatures.iter().any(|s| {
+            s.kind == SignatureKind::Signature && s.signer.as_ref().is_some_and(|x| x.role == role)
+        })
     };
     Ok(DocumentValidation {
         verdict,
@@ -222,41 +375,191 @@ pub fn validate(src: Arc<dyn Source>, opts: &ValidateOptions) -> Result<Document
         has_personal: role(Role::Personal),
         has_organization: role(Role::Organization),
         signatures,
+        validated_at: ctx.v_time,
+        online: opts.fetcher.is_some(),
     })
 }
 
+/// Where a signature's signed bytes end (its revision's end).
+fn signed_end(r: &IntegrityReport) -> u64 {
+    r.signature
+        .byte_range
+        .map_or(0, |[_, _, c, d]| c.saturating_add(d))
+}
+
+/// Verdict reasons collected while checking.
+#[derive(Default)]
+struct Reasons {
+    invalid: Vec<&'static str>,
+    indeterminate: Vec<&'static str>,
+}
+
+impl Reasons {
+    fn invalid(&mut self, code: &'static str) {
+        if !self.invalid.contains(&code) {
+            self.invalid.push(code);
+        }
+    }
+    fn indeterminate(&mut self, code: &'static str) {
+        if !self.indeterminate.contains(&code) {
+            self.indeterminate.push(code);
+        }
+    }
+    fn verdict(self) -> (Verdict, Vec<&'static str>) {
+        if !self.invalid.is_empty() {
+            (Verdict::Invalid, self.invalid)
+        } else if !self.indeterminate.is_empty() {
+            (Verdict::Indeterminate, self.indeterminate)
+        } else {
+            (Verdict::Valid, Vec::new())
+        }
+    }
+    /// The path's problems as verdict reasons.
+    fn path(&mut self, path: Option<&PathSummary>, no_anchors: bool) {
+        use reasons::*;
+        match path {
+            Some(p) if p.status == "no_anchor" => {
+                if no_anchors {
+                    self.indeterminate(NO_TRUST_ANCHOR);
+                } else {
+                    self.invalid(UNTRUSTED_ROOT);
+                }
+            }
+            Some(p) if p.status == "invalid" => {
+                for code in &p.problems {
+                    self.invalid(match *code {
+                        "CERT_EXPIRED" | "CERT_NOT_YET_VALID" => CERT_EXPIRED,
+                        "WEAK_ALGORITHM" | "WEAK_KEY" => WEAK_ALGORITHM,
+                        _ => CERT_PATH_INVALID,
+                    });
+                }
+            }
+            Some(_) => {}
+            None => self.invalid(MALFORMED),
+        }
+    }
+}
+
+impl Context<'_> {
+    /// Build and validate the path of `leaf` at `at`, with `extra` certificates (the CMS's).
+    fn path(&self, leaf: &Cert, extra: &[Cert], at: OffsetDateTime) -> (PathSummary, Vec<Cert>) {
+        let mut pool: Vec<Cert> = extra.to_vec();
+        pool.extend(self.pool.iter().cloned());
+        let p = build_and_validate(leaf, &pool, &self.opts.trust, &PathPolicy::new(at));
+        let status = match &p.status {
+            PathStatus::Valid => "valid",
+            PathStatus::Invalid(_) => "invalid",
+            PathStatus::NoAnchor => "no_anchor",
+        };
+        (
+            PathSummary {
+                status,
+                problems: p.status.codes(),
+                chain: p.chain.iter().map(Cert::subject_display).collect(),
+                at,
+            },
+            p.chain,
+        )
+    }
+
+    /// The revocation status at `at` of every certificate of `chain` but its anchor.
+    fn revocation(&self, chain: &[Cert], at: OffsetDateTime) -> RevocationSummary {
+        let mut certs = Vec::new();
+        for pair in chain.windows(2) {
+            let [cert, issuer] = pair else { continue };
+            certs.push(CertRevocation {
+                subject: cert.subject_display(),
+                serial: cert.serial_hex(),
+                outcome: self.checker.status(cert, issuer, at),
+            });
+        }
+        let worst = |s: &revocation::Status| match s {
+            revocation::Status::Revoked { .. } => 2,
+            revocation::Status::Unknown => 1,
+            revocation::Status::Good => 0,
+        };
+        let status = certs
+            .iter()
+            .map(|c| &c.outcome.status)
+            .max_by_key(|s| worst(s))
+            .map_or("unknown", revocation::Status::as_str);
+        RevocationSummary { status, at, certs }
+    }
+
+    /// Check a signature timestamp token over `signature_value`.
+    fn signature_timestamp(
+        &self,
+        token: &[u8],
+        signature_value: &[u8],
+        cms_certs: &[Cert],
+        archived_at: Option<OffsetDateTime>,
+    ) -> TimestampValidation {
+        let t = tsp::check_token(token, |alg| alg.digest(signature_value));
+        let mut problems = t.failure_codes();
+        if let Some(s) = &t.signer {
+            problems.extend(s.failures());
+        }
+        let gen_time = t.gen_time();
+        let tsa = t.tsa_certificate();
+        let (path, revocation) = match (tsa, gen_time) {
+            (Some(cert), Some(gen)) if t.is_intact() => {
+                let mut extra = t.certificates().to_vec();
+                extra.extend(cms_certs.iter().cloned());
+                let (path, chain) = self.path(cert, &extra, archived_at.unwrap_or(self.v_time));
+                // The TSA's revocation at its own time (see ARCHITECTURE.md "Time").
+                let rev = self.revocation(&chain, gen);
+                (Some(path), Some(rev))
+            }
+            _ => (None, None),
+        };
+        let status = if !t.is_intact() {
+            "invalid"
+        } else if path.as_ref().is_some_and(|p| p.status == "valid")
+            && revocation.as_ref().is_some_and(|r| r.status == "good")
+        {
+            "valid"
+        } else {
+            "indeterminate"
+        };
+        TimestampValidation {
+            gen_time,
+            tsa: tsa.map(Cert::subject_display),
+            status,
+            problems,
+            path,
+            revocation,
+        }
+    }
+}
+
 fn validate_one(
+    ctx: &Context<'_>,
     doc: &Document,
     revs: std::result::Result<&[revisions::Revision], &crate::Error>,
-    report: IntegrityReport,
-    opts: &ValidateOptions,
+    report: &IntegrityReport,
+    archived_at: Option<OffsetDateTime>,
 ) -> SignatureValidation {
     use reasons::*;
+    let opts = ctx.opts;
     let sig = &report.signature;
-    let cms_cert = report.cms.as_ref().and_then(|c| c.signer_certificate());
+    let cms = report.cms.as_ref();
+    let cms_cert = cms.and_then(|c| c.signer_certificate());
+    let cms_certs: &[Cert] = cms.map(|c| c.certificates.as_slice()).unwrap_or_default();
     let signer = cms_cert.map(SignerSummary::of);
+    let is_doc_ts = sig.kind == SignatureKind::DocTimeStamp;
     let claimed = sig
         .m
         .as_deref()
         .and_then(pdfdate::parse_pdf_date)
         .or_else(|| {
-            report
-                .cms
-                .as_ref()
-                .and_then(|c| c.signed_attrs.as_ref())
+            cms.and_then(|c| c.signed_attrs.as_ref())
                 .and_then(|a| a.signing_time)
                 .map(OffsetDateTime::from)
         });
     let integrity_problems = report.failure_codes();
-    let mut invalid: Vec<&'static str> = Vec::new();
-    let mut indeterminate: Vec<&'static str> = Vec::new();
-    let add = |v: &mut Vec<&'static str>, code: &'static str| {
-        if !v.contains(&code) {
-            v.push(code);
-        }
-    };
+    let mut r = Reasons::default();
     for code in &integrity_problems {
-        let reason = match *code {
+        r.invalid(match *code {
             "BAD_SIGNATURE" | "SIGNING_CERT_MISMATCH" | "ALGORITHM_PROTECTION_MISMATCH" => {
                 BAD_SIGNATURE
             }
@@ -267,52 +570,81 @@ fn validate_one(
             | "BYTE_RANGE_NOT_REVISION_END"
             | "TIMESTAMP_IMPRINT_MISMATCH" => DOCUMENT_MODIFIED,
             _ => MALFORMED,
-        };
-        add(&mut invalid, reason);
+        });
     }
 
-    // The certification path at the signing time (or --at).
-    let at = opts.at.or(claimed).unwrap_or(opts.now);
-    let path = cms_cert.map(|cert| {
-        let pool = report
-            .cms
-            .as_ref()
-            .map(|c| c.certificates.clone())
-            .unwrap_or_default();
-        let policy = PathPolicy::new(at);
-        let p = build_and_validate(cert, &pool, &opts.trust, &policy);
-        let status = match &p.status {
-            PathStatus::Valid => "valid",
-            PathStatus::Invalid(_) => "invalid",
-            PathStatus::NoAnchor => "no_anchor",
-        };
-        PathSummary {
-            status,
-            problems: p.status.codes(),
-            chain: p.chain.iter().map(Cert::subject_display).collect(),
-            at,
+    // The signing time: a document timestamp's is its TSA's; a signature's is proven by a
+    // valid signature timestamp, else only claimed.
+    let timestamp = match (is_doc_ts, cms) {
+        (false, Some(c)) => c
+            .timestamp_tokens
+            .first()
+            .map(|tok| ctx.signature_timestamp(tok, &c.signature, cms_certs, archived_at)),
+        _ => None,
+    };
+    if timestamp.as_ref().is_some_and(|t| t.status == "invalid") {
+        r.invalid(TIMESTAMP_INVALID);
+    }
+    let doc_ts_time = if is_doc_ts {
+        cms.and_then(|c| tsp::read_tst_info(c).ok())
+            .map(|t| t.gen_time.0)
+    } else {
+        None
+    };
+    if is_doc_ts {
+        if let Some(p) = cms_cert.and_then(tsp::check_tsa_certificate) {
+            let _ = p;
+            r.invalid(TIMESTAMP_INVALID);
         }
-    });
-    match &path {
-        Some(p) if p.status == "no_anchor" => {
-            if opts.trust.anchors().is_empty() {
-                add(&mut indeterminate, NO_TRUST_ANCHOR);
-            } else {
-                add(&mut invalid, UNTRUSTED_ROOT);
+        if doc_ts_time.is_none() {
+            r.invalid(MALFORMED);
+        }
+    }
+    let proven = match (&timestamp, doc_ts_time) {
+        (_, Some(t)) => Some(t),
+        (Some(ts), _) if ts.status == "valid" => ts.gen_time,
+        _ => None,
+    };
+    let time_proven = proven.is_some();
+    let signing_time = proven.or(claimed);
+
+    // The certification path at the signing time. A document timestamp's TSA must be valid
+    // when the timestamp is validated: now (or --at), or when a later archive timestamp
+    // proves the document existed.
+    let path_time = if is_doc_ts {
+        archived_at.unwrap_or(ctx.v_time)
+    } else {
+        signing_time.unwrap_or(ctx.v_time)
+    };
+    let checked = cms_cert.map(|cert| ctx.path(cert, cms_certs, path_time));
+    let path = checked.as_ref().map(|(p, _)| p.clone());
+    r.path(path.as_ref(), opts.trust.anchors().is_empty());
+
+    // Revocation at the signing time (a timestamp's: at its own time).
+    let rev_time = if is_doc_ts {
+        doc_ts_time.unwrap_or(ctx.v_time)
+    } else {
+        signing_time.unwrap_or(ctx.v_time)
+    };
+    let revocation = match &checked {
+        Some((p, chain)) if p.status != "no_anchor" => ctx.revocation(chain, rev_time),
+        _ => RevocationSummary::unknown(rev_time),
+    };
+    match revocation.status {
+        "revoked" => r.invalid(CERT_REVOKED),
+        "unknown" if path.as_ref().is_some_and(|p| p.status == "valid") => {
+            r.indeterminate(REVOCATION_UNKNOWN)
+        }
+        _ => {}
+    }
+    if let Some(cert) = cms_cert {
+        if !time_proven && archived_at.is_none() {
+            // Valid at the claimed time but not at the validation time, or revoked since:
+            // only a proven time could tell the signature came first.
+            if !cert.valid_at(ctx.v_time) || revocation.revoked_later().is_some() {
+                r.indeterminate(NOT_TIMESTAMPED);
             }
         }
-        Some(p) if p.status == "invalid" => {
-            for code in &p.problems {
-                let reason = match *code {
-                    "CERT_EXPIRED" | "CERT_NOT_YET_VALID" => CERT_EXPIRED,
-                    "WEAK_ALGORITHM" | "WEAK_KEY" => WEAK_ALGORITHM,
-                    _ => CERT_PATH_INVALID,
-                };
-                add(&mut invalid, reason);
-            }
-        }
-        Some(_) => {}
-        None => add(&mut invalid, MALFORMED),
     }
 
     // Changes after the signature.
@@ -324,53 +656,38 @@ fn validate_one(
             opts.limits.clone(),
             revisions::Policy::default(),
         ) {
-            Ok(r) => (Some(r), None),
+            Ok(rep) => (Some(rep), None),
             Err(e) => (None, Some(e.to_string())),
         },
         (None, _) => (None, Some("no byte range".to_owned())),
         (_, Err(e)) => (None, Some(e.to_string())),
     };
     match &changes {
-        Some(c) if c.verdict == revisions::Verdict::Disallowed => {
-            add(&mut invalid, DOCUMENT_MODIFIED)
-        }
+        Some(c) if c.verdict == revisions::Verdict::Disallowed => r.invalid(DOCUMENT_MODIFIED),
         Some(_) => {}
-        None => add(&mut invalid, DOCUMENT_MODIFIED),
+        None => r.invalid(DOCUMENT_MODIFIED),
     }
 
-    // Not yet established: revocation; the signing time is a claim.
-    add(&mut indeterminate, REVOCATION_UNKNOWN);
-    let time_proven = false;
-    if let Some(cert) = cms_cert {
-        if !time_proven && !cert.valid_at(opts.now) {
-            // Valid at the claimed time but not now: only a proven time could tell.
-            add(&mut indeterminate, NOT_TIMESTAMPED);
-        }
-    }
-
-    let (verdict, reasons) = if !invalid.is_empty() {
-        (Verdict::Invalid, invalid)
-    } else if !indeterminate.is_empty() {
-        (Verdict::Indeterminate, indeterminate)
-    } else {
-        (Verdict::Valid, Vec::new())
-    };
+    let (verdict, reasons) = r.verdict();
     SignatureValidation {
         field: sig.field_name.clone(),
         kind: sig.kind,
         sub_filter: sig.sub_filter.clone(),
         signer,
-        signing_time: claimed,
+        signing_time,
         time_proven,
+        claimed_time: claimed,
+        timestamp,
         reason: sig.reason.clone(),
         location: sig.location.clone(),
         intact: report.is_intact(),
         integrity_problems,
         covers_whole_file: report.byte_range.covers_whole_file,
         path,
-        revocation: "unknown",
+        revocation,
         changes,
         changes_error,
+        archived_at,
         verdict,
         reasons,
     }

@@ -5,9 +5,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use kyso_ltv::fetch::{FetchOptions, Fetcher};
+use kyso_ltv::revocation::{Origin, Status};
+use kyso_ltv::EvidenceKind;
 use kyso_pades::validate::{
     display_time, validate, DocumentValidation, Role, SignatureValidation, ValidateOptions, Verdict,
 };
+use kyso_pades::validate::{RevocationSummary, TimestampValidation};
 use kyso_pades::verify::SignatureKind;
 use kyso_x509::path::TrustStore;
 use serde_json::{json, Value};
@@ -23,12 +27,15 @@ pub struct Args {
     /// Chứng thư số gốc tin cậy (PEM/DER), có thể lặp lại
     #[arg(long, value_name = "ROOT.pem")]
     trust: Vec<PathBuf>,
-    /// Kiểm tra chứng thư số tại thời điểm này (RFC 3339) thay cho thời điểm ký
+    /// Kết luận tại thời điểm này (RFC 3339) thay cho hiện tại, ví dụ sau khi chứng thư số hết hạn
     #[arg(long, value_name = "RFC3339")]
     at: Option<String>,
-    /// Không truy cập mạng (bản này chưa tải CRL/OCSP nên luôn như vậy)
+    /// Không truy cập mạng: chỉ dùng CRL/OCSP có sẵn trong tệp (DSS)
     #[arg(long)]
     offline: bool,
+    /// Thời gian chờ tối đa mỗi lần tải CRL/OCSP, tính bằng giây
+    #[arg(long, value_name = "GIÂY", default_value_t = 10)]
+    fetch_timeout: u64,
     /// Xuất kết quả dạng JSON (lược đồ kyso.verify/1, xem docs/verify-json.md)
     #[arg(long)]
     json: bool,
@@ -51,22 +58,32 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
             .with_code(3)
     })?;
     let src = kyso_pdf::FileSource::open(&args.file).map_err(|e| errors::io(&args.file, &e))?;
-    let opts = ValidateOptions {
-        trust,
-        at,
-        now: crate::clock::now(),
-        limits: kyso_pdf::Limits::default(),
-    };
-    let _ = args.offline; // nothing is fetched yet
+    let mut opts = ValidateOptions::new(trust, crate::clock::now());
+    opts.at = at;
+    if !args.offline {
+        opts.fetcher = Some(Arc::new(Fetcher::new(FetchOptions {
+            timeout: std::time::Duration::from_secs(args.fetch_timeout.clamp(1, 300)),
+            ..FetchOptions::default()
+        })));
+    }
     let report = validate(Arc::new(src), &opts).map_err(|e| errors::pades(&e))?;
-    if args.json {
+    let out = if args.json {
         let v = to_json(&report, &args.file.display().to_string());
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        format!("{}\n", serde_json::to_string_pretty(&v)?)
     } else {
-        print!(
-            "{}",
-            to_text(&report, &args.file.display().to_string(), lang)
-        );
+        to_text(&report, &args.file.display().to_string(), lang)
+    };
+    // A closed pipe (`kyso verify … | head`) is not an error worth a panic.
+    {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        match stdout
+            .write_all(out.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+            _ => {}
+        }
     }
     Ok(ExitCode::from(match report.verdict {
         Verdict::Valid => 0,
@@ -94,6 +111,8 @@ pub fn to_json(r: &DocumentValidation, file: &str) -> Value {
         "verdict": r.verdict.as_str(),
         "reasons": r.reasons,
         "roles": { "personal": r.has_personal, "organization": r.has_organization },
+        "validated_at": time_json(r.validated_at),
+        "online": r.online,
         "signatures": r.signatures.iter().map(signature_json).collect::<Vec<_>>(),
     })
 }
@@ -118,14 +137,14 @@ fn signature_json(s: &SignatureValidation) -> Value {
             "value": s.signing_time.map(display_time),
             "source": if s.time_proven { "timestamp" } else { "claimed" },
             "proven": s.time_proven,
+            "claimed": s.claimed_time.map(display_time),
         },
+        "timestamp": s.timestamp.as_ref().map(timestamp_json),
+        "archived_at": s.archived_at.map(display_time),
         "reason": s.reason,
         "location": s.location,
-        "certificate_path": s.path.as_ref().map(|p| json!({
-            "status": p.status, "problems": p.problems, "chain": p.chain,
-            "validated_at": time_json(p.at),
-        })),
-        "revocation": { "status": s.revocation },
+        "certificate_path": s.path.as_ref().map(path_json),
+        "revocation": revocation_json(&s.revocation),
         "changes_after": match (&s.changes, &s.changes_error) {
             (Some(c), _) => json!({
                 "later_revisions": c.later_revisions,
@@ -139,6 +158,46 @@ fn signature_json(s: &SignatureValidation) -> Value {
             }),
             (None, e) => json!({ "error": e }),
         },
+    })
+}
+
+fn path_json(p: &kyso_pades::validate::PathSummary) -> Value {
+    json!({
+        "status": p.status, "problems": p.problems, "chain": p.chain,
+        "validated_at": time_json(p.at),
+    })
+}
+
+fn timestamp_json(t: &TimestampValidation) -> Value {
+    json!({
+        "status": t.status,
+        "time": t.gen_time.map(display_time),
+        "tsa": t.tsa,
+        "problems": t.problems,
+        "certificate_path": t.path.as_ref().map(path_json),
+        "revocation": t.revocation.as_ref().map(revocation_json),
+    })
+}
+
+fn revocation_json(r: &RevocationSummary) -> Value {
+    json!({
+        "status": r.status,
+        "at": time_json(r.at),
+        "certificates": r.certs.iter().map(|c| {
+            let e = c.outcome.evidence.as_ref();
+            json!({
+                "subject": c.subject,
+                "serial": c.serial,
+                "status": c.outcome.status.as_str(),
+                "revoked_at": match c.outcome.status { Status::Revoked { time, .. } => Some(display_time(time)), _ => None },
+                "reason": match c.outcome.status { Status::Revoked { reason, .. } => reason, _ => None },
+                "source": e.map(|e| match e.kind { EvidenceKind::Ocsp => "ocsp", EvidenceKind::Crl => "crl" }),
+                "origin": c.outcome.origin.as_ref().map(|o| match o { Origin::Embedded => "embedded".to_owned(), Origin::Fetched(u) => u.clone() }),
+                "this_update": e.map(|e| display_time(e.this_update)),
+                "next_update": e.and_then(|e| e.next_update).map(display_time),
+                "notes": c.outcome.notes,
+            })
+        }).collect::<Vec<_>>(),
     })
 }
 
@@ -192,9 +251,73 @@ fn reason_text(code: &str, lang: Lang) -> String {
             "the algorithm or key is too weak",
         ),
         "NO_SIGNATURE" => ("tệp không có chữ ký số", "the file has no signature"),
+        "TIMESTAMP_INVALID" => ("dấu thời gian không hợp lệ", "the timestamp is invalid"),
         other => return other.to_owned(),
     };
     lang.pick(vi, en).to_owned()
+}
+
+fn revocation_text(r: &RevocationSummary, online: bool, lang: Lang) -> String {
+    match r.status {
+        "good" if r.revoked_later().is_some() => format!(
+            "{} {} ({} {})",
+            lang.pick("chưa bị thu hồi tại", "not revoked at"),
+            display_time(r.at),
+            lang.pick("bị thu hồi sau đó, từ", "revoked later, since"),
+            r.revoked_later().map(display_time).unwrap_or_default()
+        ),
+        "good" => {
+            let how = r
+                .certs
+                .first()
+                .and_then(|c| c.outcome.evidence.as_ref())
+                .map(|e| match e.kind {
+                    EvidenceKind::Ocsp => "OCSP",
+                    EvidenceKind::Crl => "CRL",
+                })
+                .unwrap_or("");
+            format!(
+                "{} ({how}, {} {})",
+                lang.pick("chưa bị thu hồi", "not revoked"),
+                lang.pick("tại", "at"),
+                display_time(r.at)
+            )
+        }
+        "revoked" => match r.revoked() {
+            Some((t, reason)) => format!(
+                "{} {} ({})",
+                lang.pick("ĐÃ BỊ THU HỒI từ", "REVOKED since"),
+                display_time(t),
+                reason.unwrap_or("unspecified")
+            ),
+            None => lang.pick("ĐÃ BỊ THU HỒI", "REVOKED").to_owned(),
+        },
+        _ => {
+            let why: Vec<&str> = r
+                .certs
+                .iter()
+                .flat_map(|c| c.outcome.notes.iter().map(String::as_str))
+                .take(2)
+                .collect();
+            let mut t = if !online {
+                lang.pick(
+                    "chưa xác định được: tệp không kèm CRL/OCSP còn hiệu lực và lệnh chạy với --offline",
+                    "could not be established: the file carries no current CRL/OCSP and --offline forbids fetching",
+                )
+                .to_owned()
+            } else {
+                lang.pick(
+                    "chưa xác định được: không lấy được CRL/OCSP còn hiệu lực",
+                    "could not be established: no current CRL/OCSP could be obtained",
+                )
+                .to_owned()
+            };
+            if !why.is_empty() {
+                t.push_str(&format!(" ({})", why.join("; ")));
+            }
+            t
+        }
+    }
 }
 
 /// The clerk's report: the items Decree 68 asks to show for each signature.
@@ -294,7 +417,11 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
             "  {}: {}",
             lang.pick("Thời điểm ký", "Signing time"),
             match s.signing_time {
-                Some(t) if s.time_proven => display_time(t),
+                Some(t) if s.time_proven => format!(
+                    "{} ({})",
+                    display_time(t),
+                    lang.pick("theo dấu thời gian", "from a timestamp")
+                ),
                 Some(t) => format!(
                     "{} ({})",
                     display_time(t),
@@ -341,11 +468,30 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
                 }
             );
         }
+        if let Some(t) = &s.timestamp {
+            let _ = writeln!(
+                o,
+                "  {}: {}{}",
+                lang.pick("Dấu thời gian", "Timestamp"),
+                match t.status {
+                    "valid" => lang.pick("hợp lệ", "valid"),
+                    "invalid" => lang.pick("KHÔNG hợp lệ", "INVALID"),
+                    _ => lang.pick(
+                        "chưa xác định được tổ chức cấp dấu thời gian",
+                        "TSA not established"
+                    ),
+                },
+                t.tsa
+                    .as_ref()
+                    .map(|x| format!(" — {x}"))
+                    .unwrap_or_default()
+            );
+        }
         let _ = writeln!(
             o,
             "  {}: {}",
             lang.pick("Tình trạng thu hồi", "Revocation"),
-            lang.pick("chưa kiểm tra được", "not checked")
+            revocation_text(&s.revocation, r.online, lang)
         );
         let changes = match (&s.changes, &s.changes_error) {
             (Some(c), _) if c.changes.is_empty() => lang.pick("không có", "none").to_owned(),
