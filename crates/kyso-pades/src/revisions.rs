@@ -23,7 +23,10 @@
 //!   allowed; an unsigned signature field with an appearance is not allowed either (the
 //!   "sneaky signature" attack draws arbitrary content with such a field). A *signed* new
 //!   field with a visible widget is allowed, as in pyHanko, and its detail says "visible" so
-//!   that a verifier can point at it (its appearance is drawn over the page).
+//!   that a verifier can point at it (its appearance is drawn over the page); when that widget
+//!   covers text of the page as signed, or another annotation, the code is
+//!   `NEW_SIGNATURE_OVERLAPS` (still allowed, reported — the organization seal over the
+//!   director's signature is Decree 30 practice, an appearance covering the body text is not).
 //!   An existing *empty* signature field being signed (only `/V`, `/AP`, `/AS` change, `/V` a
 //!   new signature dictionary) is reported with the same code.
 //! * `DOC_TIMESTAMP` — the same for a field whose `/V` is a `/Type /DocTimeStamp` dictionary.
@@ -109,7 +112,6 @@
 //!
 //! # Not covered (yet)
 //!
-//! * Whether a visible new signature's appearance overlaps page content or other fields.
 //! * Whether a filled form field's new appearance matches its new value (shadow attacks that
 //!   hide or replace through form-field overlays stay possible where form filling is allowed,
 //!   as the standard permits).
@@ -1064,6 +1066,19 @@ struct Ctx<'a> {
     policy: Policy,
 }
 
+/// A signed new signature whose visible widget covers page text or another annotation
+/// (allowed, reported).
+pub const NEW_SIGNATURE_OVERLAPS: &str = "NEW_SIGNATURE_OVERLAPS";
+
+/// A `/Rect` normalised to `[x0, y0, x1, y1]` with x0 ≤ x1, y0 ≤ y1.
+fn rect_of(o: &Object) -> Option<[f64; 4]> {
+    let n: Vec<f64> = o.as_array()?.iter().filter_map(Object::as_f64).collect();
+    match n.as_slice() {
+        [a, b, c, d] => Some([a.min(*c), b.min(*d), a.max(*c), b.max(*d)]),
+        _ => None,
+    }
+}
+
 /// A classification of one object.
 #[derive(Debug, Clone)]
 struct Verdict1 {
@@ -1682,19 +1697,23 @@ impl Ctx<'_> {
         };
         let visible = d
             .get("Rect")
-            .and_then(Object::as_array)
-            .and_then(|a| {
-                let n: Vec<f64> = a.iter().filter_map(Object::as_f64).collect();
-                match n.as_slice() {
-                    [x0, y0, x1, y1] => Some((x1 - x0).abs() > 0.0 && (y1 - y0).abs() > 0.0),
-                    _ => None,
-                }
-            })
-            .unwrap_or(false);
-        let detail = if visible {
-            format!("{detail} (visible widget: its appearance is drawn over the page)")
+            .and_then(rect_of)
+            .is_some_and(|r| r[2] > r[0] && r[3] > r[1]);
+        let overlap = if visible && code == "NEW_SIGNATURE_FIELD" && value.is_some() {
+            self.widget_overlap(&d)
         } else {
-            detail.to_string()
+            None
+        };
+        let (code, detail) = match (visible, overlap) {
+            (true, Some(what)) => (
+                NEW_SIGNATURE_OVERLAPS,
+                format!("{detail} (visible widget drawn over {what})"),
+            ),
+            (true, None) => (
+                code,
+                format!("{detail} (visible widget: its appearance is drawn over the page)"),
+            ),
+            (false, _) => (code, detail.to_string()),
         };
         // Claim the new objects of the field, widget, value and appearance.
         let roots = [Object::Ref(r), Object::Ref(ObjRef::new(field_num, 0))];
@@ -1711,6 +1730,58 @@ impl Ctx<'_> {
         done.insert(r.num);
         done.insert(field_num);
         Ok(Ok(()))
+    }
+
+    /// What a new visible signature widget covers on its page as signed: text or another
+    /// annotation (the rest of the "sneaky signature" risk: a signed widget may legitimately be
+    /// drawn anywhere, so this is reported, not refused — as DSS flags annotation overlaps).
+    fn widget_overlap(&self, widget: &Dict) -> Option<String> {
+        let rect = rect_of(widget.get("Rect")?)?;
+        let page_ref = widget.get("P").and_then(Object::as_ref)?;
+        let pages = self.prev.pages().ok()?;
+        let (index, page) = pages.iter().enumerate().find(|(_, p)| p.id == page_ref)?;
+        let hits = |b: &[f64; 4]| {
+            let w = rect[2].min(b[2]) - rect[0].max(b[0]);
+            let h = rect[3].min(b[3]) - rect[1].max(b[1]);
+            w > 0.5 && h > 0.5
+        };
+        if let Ok(text) = kyso_pdf::text::page_text(self.prev, index) {
+            let words: Vec<&str> = text
+                .lines
+                .iter()
+                .flat_map(|l| &l.words)
+                .filter(|w| hits(&w.bbox))
+                .map(|w| w.text.as_str())
+                .take(6)
+                .collect();
+            if !words.is_empty() {
+                return Some(format!("page text «{}»", words.join(" ")));
+            }
+        }
+        let annots = self
+            .prev
+            .resolve(page.dict.get("Annots").unwrap_or(&Object::Null))
+            .ok()?;
+        for a in annots
+            .as_array()
+            .unwrap_or_default()
+            .iter()
+            .take(MAX_VISITS)
+        {
+            let Ok(a) = self.prev.resolve(a) else {
+                continue;
+            };
+            let Some(ad) = a.as_dict() else { continue };
+            if ad.get("Rect").and_then(rect_of).is_some_and(|b| hits(&b)) {
+                let name = ad
+                    .get("T")
+                    .and_then(Object::as_string)
+                    .map(crate::fields::decode_text)
+                    .unwrap_or_else(|| "?".to_owned());
+                return Some(format!("the existing annotation or field «{name}»"));
+            }
+        }
+        None
     }
 
     /// A new annotation that is not a widget: allowed only under DocMDP P=3.

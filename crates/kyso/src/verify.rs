@@ -503,11 +503,27 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
                     .map(|ch| ch.code)
                     .collect();
                 if bad.is_empty() {
-                    format!(
+                    let mut t = format!(
                         "{} ({})",
                         lang.pick("chỉ các thay đổi được phép", "only allowed changes"),
                         c.changes.len()
-                    )
+                    );
+                    // A later signature drawn over the text or another stamp: worth a look.
+                    if let Some(ch) = c
+                        .changes
+                        .iter()
+                        .find(|ch| ch.code == kyso_pades::revisions::NEW_SIGNATURE_OVERLAPS)
+                    {
+                        t.push_str(&format!(
+                            "; {} ({})",
+                            lang.pick(
+                                "lưu ý: hình chữ ký thêm sau đè lên nội dung đã ký",
+                                "note: a later signature's appearance covers signed content"
+                            ),
+                            ch.detail
+                        ));
+                    }
+                    t
                 } else {
                     format!(
                         "{}: {}",

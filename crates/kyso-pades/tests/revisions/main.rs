@@ -1272,11 +1272,40 @@ fn document_timestamps_and_sneaky_signatures() {
     // An empty invisible signature field is harmless.
     let empty = append_sig_field(&signed, None, false);
     assert_eq!(first_report(&empty).verdict, Verdict::AllowedOnly);
-    // Signed by the attacker, the visible field is allowed (like pyHanko) but said visible.
+    // Signed by the attacker, the visible field is allowed (like pyHanko) but flagged: its
+    // appearance covers the page's text, which the report names.
     let signed_visible = append_sig_field(&signed, Some("Sig"), true);
     let r = first_report(&signed_visible);
     assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
-    assert!(r.changes.iter().any(|c| c.detail.contains("visible")));
+    assert!(
+        r.changes.iter().any(|c| c.code == "NEW_SIGNATURE_OVERLAPS"
+            && c.allowed
+            && c.detail.contains("Tong tien")),
+        "{:#?}",
+        r.changes
+    );
+}
+
+#[test]
+fn a_visible_signature_over_another_signatures_stamp_is_flagged() {
+    let mut story = Story::new();
+    let once = signed_once(&mut story);
+    let stamped = story.sign(&once, "Lê Văn Cường", true);
+    // The same stamp position again: drawn over the first stamp's widget.
+    let twice = story.sign(&stamped, "Trần Thị Bình", true);
+    let r = report(&twice, signatures(&twice)[1].1);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    let flagged: Vec<&str> = r
+        .changes
+        .iter()
+        .filter(|c| c.code == "NEW_SIGNATURE_OVERLAPS")
+        .map(|c| c.detail.as_str())
+        .collect();
+    assert!(
+        flagged.iter().any(|d| d.contains("Sig-Lê Văn Cường")),
+        "{:#?}",
+        r.changes
+    );
 }
 
 #[test]
