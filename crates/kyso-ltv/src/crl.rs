@@ -4,6 +4,8 @@
 use der::{Decode, Encode};
 use kyso_x509::Cert;
 use x509_cert::crl::CertificateList;
+use x509_cert::ext::pkix::crl::IssuingDistributionPoint;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::CrlReason;
 
 use crate::{CertState, Evidence, EvidenceKind, Problem};
@@ -14,8 +16,12 @@ pub mod codes {
     /// Another CA's CRL (not a problem when searching, just not applicable).
     pub const CRL_OTHER_ISSUER: &str = "CRL_OTHER_ISSUER";
     pub const CRL_BAD_SIGNATURE: &str = "CRL_BAD_SIGNATURE";
-    /// A delta CRL, a partitioned CRL or a critical extension kyso does not understand.
+    /// A delta CRL, an indirect or reason-partitioned CRL, or a critical extension kyso does
+    /// not understand.
     pub const CRL_UNSUPPORTED: &str = "CRL_UNSUPPORTED";
+    /// The CRL covers another partition (other distribution point, only CA or only end-entity
+    /// certificates).
+    pub const CRL_OTHER_SCOPE: &str = "CRL_OTHER_SCOPE";
 }
 
 /// Check a DER CRL about `cert`, issued by `issuer`.
@@ -35,13 +41,22 @@ pub fn check_crl(
             "the CRL is not issued by the certificate's issuer",
         ));
     }
-    // Only complete CRLs: any critical CRL extension (delta indicator, issuing distribution
-    // point) makes the scope something kyso does not evaluate.
-    if let Some(ext) = tbs.crl_extensions.iter().flatten().find(|e| e.critical) {
-        return Err(Problem::new(
-            codes::CRL_UNSUPPORTED,
-            format!("critical CRL extension {} is not supported", ext.extn_id),
-        ));
+    // Only complete CRLs whose scope covers this certificate: an issuing distribution point
+    // is understood (RFC 5280 §5.2.5, §6.3.3); any other critical extension (a delta CRL
+    // indicator, say) makes the CRL something kyso does not evaluate.
+    for ext in tbs.crl_extensions.iter().flatten() {
+        if ext.extn_id == const_oid::db::rfc5280::ID_CE_ISSUING_DISTRIBUTION_POINT {
+            let idp = IssuingDistributionPoint::from_der(ext.extn_value.as_bytes())
+                .map_err(|e| unreadable(&e))?;
+            if let Some(why) = outside_scope(&idp, cert) {
+                return Err(Problem::new(codes::CRL_OTHER_SCOPE, why));
+            }
+        } else if ext.critical {
+            return Err(Problem::new(
+                codes::CRL_UNSUPPORTED,
+                format!("critical CRL extension {} is not supported", ext.extn_id),
+            ));
+        }
     }
     let signed = tbs.to_der().map_err(|e| unreadable(&e))?;
     let sig = crl
@@ -99,4 +114,36 @@ pub fn check_crl(
         issued_at: this_update,
         responder: issuer.subject_display(),
     })
+}
+
+/// Why a CRL with this issuing distribution point does not speak for `cert` (`None`: it does).
+fn outside_scope(idp: &IssuingDistributionPoint, cert: &Cert) -> Option<String> {
+    if idp.indirect_crl || idp.only_some_reasons.is_some() || idp.only_contains_attribute_certs {
+        return Some("an indirect, reason-partitioned or attribute CRL (not supported)".into());
+    }
+    if idp.only_contains_ca_certs && !cert.is_ca() {
+        return Some("the CRL covers CA certificates only".into());
+    }
+    if idp.only_contains_user_certs && cert.is_ca() {
+        return Some("the CRL covers end-entity certificates only".into());
+    }
+    // The CRL's distribution point must be one the certificate names.
+    if let Some(DistributionPointName::FullName(names)) = &idp.distribution_point {
+        let crl_uris: Vec<String> = names.iter().filter_map(uri).collect();
+        let cert_uris = cert.crl_distribution_points();
+        if !crl_uris.is_empty() && !crl_uris.iter().any(|u| cert_uris.contains(u)) {
+            return Some(format!(
+                "the CRL is for {} which the certificate does not name",
+                crl_uris.join(", ")
+            ));
+        }
+    }
+    None
+}
+
+fn uri(n: &GeneralName) -> Option<String> {
+    match n {
+        GeneralName::UniformResourceIdentifier(u) => Some(u.to_string()),
+        _ => None,
+    }
 }

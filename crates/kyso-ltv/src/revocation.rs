@@ -95,7 +95,9 @@ impl<'a> Checker<'a> {
         for blob in &self.crls {
             match crl::check_crl(blob, cert, issuer) {
                 Ok(e) => found.push((e, Origin::Embedded)),
-                Err(p) if p.code == crl::codes::CRL_OTHER_ISSUER => {}
+                Err(p)
+                    if p.code == crl::codes::CRL_OTHER_ISSUER
+                        || p.code == crl::codes::CRL_OTHER_SCOPE => {}
                 Err(p) => notes.push(format!("embedded CRL: {}", p.message)),
             }
         }
@@ -109,41 +111,69 @@ impl<'a> Checker<'a> {
             return Outcome::unknown(notes);
         };
         // Online: the OCSP responder first, then the CRLs.
-        let now = self.now;
-        let fresh = |e: &Evidence| e.next_update.is_some_and(|n| n > now);
-        for url in cert.aia_ocsp_urls() {
-            let request = ocsp::cert_id(issuer, cert.serial_bytes(), CertIdHash::Sha1)
-                .and_then(|id| ocsp::request_der(id, None));
-            let Ok(request) = request else { continue };
-            let answer = fetcher.post_cached(&url, "application/ocsp-request", &request, |b| {
-                ocsp::check_response(b, cert, issuer, None).is_ok_and(|e| fresh(&e))
-            });
-            match answer.map(|b| ocsp::check_response(&b, cert, issuer, None)) {
-                Ok(Ok(e)) => found.push((e, Origin::Fetched(url))),
-                Ok(Err(p)) => notes.push(format!("OCSP {url}: {}", p.message)),
-                Err(e) => notes.push(format!("OCSP {e}")),
-            }
-            if let Some(o) = decide(&found, at) {
-                return o.with_notes(notes);
-            }
-        }
-        for url in cert.crl_distribution_points() {
-            let answer = fetcher.get_cached(&url, |b| {
-                crl::check_crl(b, cert, issuer).is_ok_and(|e| fresh(&e))
-            });
-            match answer.map(|b| crl::check_crl(&b, cert, issuer)) {
-                Ok(Ok(e)) => found.push((e, Origin::Fetched(url))),
-                Ok(Err(p)) => notes.push(format!("CRL {url}: {}", p.message)),
-                Err(e) => notes.push(format!("CRL {e}")),
-            }
-            if let Some(o) = decide(&found, at) {
-                return o.with_notes(notes);
-            }
-        }
-        if cert.aia_ocsp_urls().is_empty() && cert.crl_distribution_points().is_empty() {
-            notes.push("the certificate names no OCSP responder and no CRL".into());
+        fetch_each(
+            fetcher,
+            cert,
+            issuer,
+            self.now,
+            &mut notes,
+            |_, e, origin| {
+                found.push((e, origin));
+                decide(&found, at).is_some()
+            },
+        );
+        if let Some(o) = decide(&found, at) {
+            return o.with_notes(notes);
         }
         Outcome::unknown(notes)
+    }
+}
+
+/// Fetch current revocation information for `cert` (issued by `issuer`): its OCSP responders
+/// first, then its CRL distribution points. Each checked answer goes to `take` (DER, what it
+/// says, where from), which returns `true` to stop; failures go to `notes`.
+pub fn fetch_each(
+    fetcher: &Fetcher,
+    cert: &Cert,
+    issuer: &Cert,
+    now: OffsetDateTime,
+    notes: &mut Vec<String>,
+    mut take: impl FnMut(Vec<u8>, Evidence, Origin) -> bool,
+) {
+    let fresh = |e: &Evidence| e.next_update.is_some_and(|n| n > now);
+    for url in cert.aia_ocsp_urls() {
+        let request = ocsp::cert_id(issuer, cert.serial_bytes(), CertIdHash::Sha1)
+            .and_then(|id| ocsp::request_der(id, None));
+        let Ok(request) = request else { continue };
+        let answer = fetcher.post_cached(&url, "application/ocsp-request", &request, |b| {
+            ocsp::check_response(b, cert, issuer, None).is_ok_and(|e| fresh(&e))
+        });
+        match answer.map(|b| (ocsp::check_response(&b, cert, issuer, None), b)) {
+            Ok((Ok(e), der)) => {
+                if take(der, e, Origin::Fetched(url)) {
+                    return;
+                }
+            }
+            Ok((Err(p), _)) => notes.push(format!("OCSP {url}: {}", p.message)),
+            Err(e) => notes.push(format!("OCSP {e}")),
+        }
+    }
+    for url in cert.crl_distribution_points() {
+        let answer = fetcher.get_cached(&url, |b| {
+            crl::check_crl(b, cert, issuer).is_ok_and(|e| fresh(&e))
+        });
+        match answer.map(|b| (crl::check_crl(&b, cert, issuer), b)) {
+            Ok((Ok(e), der)) => {
+                if take(der, e, Origin::Fetched(url)) {
+                    return;
+                }
+            }
+            Ok((Err(p), _)) => notes.push(format!("CRL {url}: {}", p.message)),
+            Err(e) => notes.push(format!("CRL {e}")),
+        }
+    }
+    if cert.aia_ocsp_urls().is_empty() && cert.crl_distribution_points().is_empty() {
+        notes.push("the certificate names no OCSP responder and no CRL".into());
     }
 }
 

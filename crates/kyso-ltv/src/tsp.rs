@@ -184,3 +184,94 @@ pub fn check_tsa_certificate(cert: &Cert) -> Option<Problem> {
         ))
     }
 }
+
+/// Why a timestamp could not be obtained.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TsaError {
+    /// The TSA could not be reached, was too slow, or answered with an HTTP error.
+    #[error("{0}")]
+    Unreachable(#[from] crate::fetch::FetchError),
+    /// The TSA refused (PKIStatus rejection/waiting/…).
+    #[error("the TSA refused the request (status {status}{text})")]
+    Refused { status: u8, text: String },
+    /// The answer is not a usable token for this request.
+    #[error("the TSA's answer is not usable: {0}")]
+    BadAnswer(String),
+}
+
+/// Ask the TSA at `url` for a token over `digest` (made with `alg`), with a fresh nonce and
+/// the TSA's certificate included. The token returned is checked: readable, over this
+/// digest, echoing the nonce, signed by a TSA certificate, its CMS signature valid.
+pub fn request_timestamp(
+    fetcher: &crate::fetch::Fetcher,
+    url: &str,
+    alg: DigestAlgorithm,
+    digest: &[u8],
+) -> Result<Vec<u8>, TsaError> {
+    use crate::asn1::{MessageImprint, TimeStampReq, TimeStampResp};
+    use der::asn1::{Int, OctetString};
+    use der::Encode;
+    let bad = |m: String| TsaError::BadAnswer(m);
+    let mut nonce = [0u8; 8];
+    aws_lc_rs::rand::fill(&mut nonce).map_err(|_| bad("no randomness for the nonce".into()))?;
+    nonce[0] &= 0x7f; // a positive INTEGER
+    nonce[0] |= 0x01;
+    let req = TimeStampReq {
+        version: 1,
+        message_imprint: MessageImprint {
+            hash_algorithm: alg.identifier(),
+            hashed_message: OctetString::new(digest).map_err(|e| bad(e.to_string()))?,
+        },
+        req_policy: None,
+        nonce: Some(Int::new(&nonce).map_err(|e| bad(e.to_string()))?),
+        cert_req: true,
+        extensions: None,
+    }
+    .to_der()
+    .map_err(|e| bad(e.to_string()))?;
+    let answer = fetcher.post(url, "application/timestamp-query", &req)?;
+    let resp =
+        TimeStampResp::from_der(&answer).map_err(|e| bad(format!("not a TimeStampResp: {e}")))?;
+    if resp.status.status > 1 {
+        let text = resp
+            .status
+            .status_string
+            .map(|s| format!(": {}", s.join("; ")))
+            .unwrap_or_default();
+        return Err(TsaError::Refused {
+            status: resp.status.status,
+            text,
+        });
+    }
+    let token = resp
+        .time_stamp_token
+        .ok_or_else(|| bad("granted but no token".into()))?
+        .to_der()
+        .map_err(|e| bad(e.to_string()))?;
+    let report = check_token(&token, |a| {
+        if a == alg {
+            digest.to_vec()
+        } else {
+            Vec::new()
+        }
+    });
+    if !report.is_intact() {
+        let codes = report.failure_codes().join(", ");
+        let detail = report
+            .problems
+            .first()
+            .map(|p| p.message.clone())
+            .unwrap_or_default();
+        return Err(bad(format!("{codes} {detail}")));
+    }
+    let echoed = report
+        .tst_info
+        .as_ref()
+        .and_then(|t| t.nonce.as_ref())
+        .is_some_and(|n| crate::ocsp::same_integer(n.as_bytes(), &nonce));
+    if !echoed {
+        return Err(bad("the token does not carry the request's nonce".into()));
+    }
+    Ok(token)
+}

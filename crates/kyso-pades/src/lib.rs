@@ -3,6 +3,7 @@
 pub mod dss;
 mod fields;
 pub mod forms;
+pub mod ltv;
 pub mod pdfdate;
 pub mod revisions;
 pub mod sign;
@@ -37,6 +38,12 @@ pub enum Error {
     /// A visible signature could not be placed (anchor not found, bad rectangle, …).
     #[error(transparent)]
     Form(#[from] forms::FormError),
+    /// Validation material (certificates, OCSP, CRLs) could not be gathered.
+    #[error("validation material: {0}")]
+    Validation(String),
+    /// No signature timestamp could be had (TSA unreachable, refused, bad answer).
+    #[error("timestamp: {0}")]
+    Timestamp(String),
     /// Reading or writing files failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),

@@ -12,7 +12,10 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kyso_cms::{SignRequest, SignatureAlgorithm, SignedAttributes, SignedDataBuilder, Signer};
+use der::Decode;
+use kyso_cms::{
+    DigestAlgorithm, SignRequest, SignatureAlgorithm, SignedAttributes, SignedDataBuilder, Signer,
+};
 use kyso_pdf::writer::{text_string, IncrementalUpdate};
 use kyso_pdf::{Dict, Document, FileSource, Limits, ObjRef, Object};
 use kyso_x509::{Cert, KeyKind};
@@ -39,6 +42,22 @@ pub struct SignOptions {
     pub durable: bool,
     /// Limits for reading the input.
     pub limits: Limits,
+    /// Add a signature timestamp from this TSA (PAdES B-T).
+    pub timestamper: Option<Arc<dyn Timestamper>>,
+}
+
+/// A source of RFC 3161 time-stamp tokens (a TSA client) for signature timestamps.
+pub trait Timestamper: Send + Sync + std::fmt::Debug {
+    /// A token over `digest`, made with `alg`; the error says why none could be had.
+    fn timestamp(
+        &self,
+        alg: DigestAlgorithm,
+        digest: &[u8],
+    ) -> std::result::Result<Vec<u8>, String>;
+    /// Bytes to reserve in `/Contents` for the token (its certificates included).
+    fn reserve(&self) -> usize {
+        16 * 1024
+    }
 }
 
 impl SignOptions {
@@ -53,6 +72,7 @@ impl SignOptions {
             extra_reserve: 0,
             durable: true,
             limits: Limits::default(),
+            timestamper: None,
         }
     }
 }
@@ -161,33 +181,10 @@ pub fn prepare(
     algorithm: SignatureAlgorithm,
     widget: Option<Box<WidgetBuilder<'_>>>,
 ) -> Result<Prepared> {
-    let src = Arc::new(FileSource::open(input)?);
-    let base_len = kyso_pdf::Source::len(src.as_ref());
-    let doc = Document::open(src.clone(), opts.limits.clone())?;
-    check_not_locked(&doc)?;
-    let pages = doc.pages()?;
-    let mut update = IncrementalUpdate::new(&doc);
-
-    let widget = match widget {
-        Some(build) => build(&doc, &mut update)?,
-        None => Widget::invisible(0),
-    };
-    let page = pages.get(widget.page).ok_or(Error::PageOutOfRange {
-        page: widget.page + 1,
-        count: pages.len(),
-    })?;
-
-    let existing = fields::field_names(&doc)?;
-    let field_name = match &opts.field_name {
-        Some(n) if existing.contains(n) => return Err(Error::FieldExists(n.clone())),
-        Some(n) => n.clone(),
-        None => (1..)
-            .map(|i| format!("Signature{i}"))
-            .find(|n| !existing.contains(n))
-            .unwrap_or_default(),
-    };
-
-    let reserved = estimate_cms_len(cert, chain, algorithm)? + 2048 + opts.extra_reserve;
+    let reserved = estimate_cms_len(cert, chain, algorithm)?
+        + 2048
+        + opts.extra_reserve
+        + opts.timestamper.as_ref().map_or(0, |t| t.reserve());
 
     // The signature dictionary.
     let mut sig = Dict::new();
@@ -209,6 +206,85 @@ pub fn prepare(
             sig.set(key, text_string(v));
         }
     }
+    let p = write_placeholder(
+        input,
+        dest,
+        opts,
+        sig,
+        reserved,
+        algorithm.digest(),
+        "Signature",
+        widget,
+    )?;
+    let signed_attrs = SignedAttributes::pades(&p.document_digest, algorithm, cert)?;
+    let to_be_signed_digest = algorithm.digest().digest(signed_attrs.der());
+    Ok(Prepared {
+        tmp: p.tmp,
+        dest: dest.to_path_buf(),
+        contents_offset: p.contents_offset,
+        reserved,
+        durable: opts.durable,
+        byte_range: p.byte_range,
+        document_digest: p.document_digest,
+        signed_attrs,
+        algorithm,
+        to_be_signed_digest,
+        field_name: p.field_name,
+    })
+}
+
+/// The input copied with an update holding a signature (or document timestamp) dictionary
+/// whose `/Contents` is a zero placeholder, and the digest of its byte ranges.
+pub(crate) struct Placeholder {
+    pub tmp: tempfile::NamedTempFile,
+    /// Absolute offset of the first hex digit inside `/Contents <…>`.
+    pub contents_offset: u64,
+    pub byte_range: [u64; 4],
+    pub document_digest: Vec<u8>,
+    pub field_name: String,
+}
+
+/// Write `input` plus an update adding a signature field whose value is `sig` (completed with
+/// `/Prop_Build`, `/ByteRange` and a `/Contents` placeholder of `reserved` bytes) to a
+/// temporary file next to `dest`, hashing the byte ranges with `digest` in the same pass.
+/// Field names default to `{name_prefix}1`, `{name_prefix}2`, … (the first free one).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_placeholder(
+    input: &Path,
+    dest: &Path,
+    opts: &SignOptions,
+    mut sig: Dict,
+    reserved: usize,
+    digest: DigestAlgorithm,
+    name_prefix: &str,
+    widget: Option<Box<WidgetBuilder<'_>>>,
+) -> Result<Placeholder> {
+    let src = Arc::new(FileSource::open(input)?);
+    let base_len = kyso_pdf::Source::len(src.as_ref());
+    let doc = Document::open(src.clone(), opts.limits.clone())?;
+    check_not_locked(&doc)?;
+    let pages = doc.pages()?;
+    let mut update = IncrementalUpdate::new(&doc);
+
+    let widget = match widget {
+        Some(build) => build(&doc, &mut update)?,
+        None => Widget::invisible(0),
+    };
+    let page = pages.get(widget.page).ok_or(Error::PageOutOfRange {
+        page: widget.page + 1,
+        count: pages.len(),
+    })?;
+
+    let existing = fields::field_names(&doc)?;
+    let field_name = match &opts.field_name {
+        Some(n) if existing.contains(n) => return Err(Error::FieldExists(n.clone())),
+        Some(n) => n.clone(),
+        None => (1..)
+            .map(|i| format!("{name_prefix}{i}"))
+            .find(|n| !existing.contains(n))
+            .unwrap_or_default(),
+    };
+
     let mut app = Dict::new();
     app.set("Name", Object::name("kyso"));
     app.set(
@@ -285,15 +361,8 @@ pub fn prepare(
     }
 
     // One pass over the input: copy it to the temporary file and hash it.
-    let dir = dest
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".kyso-")
-        .suffix(".pdf.part")
-        .tempfile_in(dir)?;
-    let mut hasher = algorithm.digest().hasher();
+    let mut tmp = temp_next_to(dest)?;
+    let mut hasher = digest.hasher();
     {
         let mut reader = File::open(input)?;
         // 1 MiB for large files; small ones (most letters) get a buffer of their own size, so
@@ -313,23 +382,25 @@ pub fn prepare(
     hasher.update(appended.get(..contents_rel).unwrap_or_default());
     hasher.update(appended.get(contents_end_rel..).unwrap_or_default());
     tmp.as_file_mut().write_all(&appended)?;
-    let document_digest = hasher.finish().as_ref().to_vec();
-
-    let signed_attrs = SignedAttributes::pades(&document_digest, algorithm, cert)?;
-    let to_be_signed_digest = algorithm.digest().digest(signed_attrs.der());
-    Ok(Prepared {
+    Ok(Placeholder {
         tmp,
-        dest: dest.to_path_buf(),
         contents_offset: c_start + 1,
-        reserved,
-        durable: opts.durable,
         byte_range,
-        document_digest,
-        signed_attrs,
-        algorithm,
-        to_be_signed_digest,
+        document_digest: hasher.finish().as_ref().to_vec(),
         field_name,
     })
+}
+
+/// A temporary file in `dest`'s directory (so the final rename is atomic).
+pub(crate) fn temp_next_to(dest: &Path) -> Result<tempfile::NamedTempFile> {
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    Ok(tempfile::Builder::new()
+        .prefix(".kyso-")
+        .suffix(".pdf.part")
+        .tempfile_in(dir)?)
 }
 
 /// Phase 2: embed the signature. The signature value is checked against `cert`'s public key
@@ -350,31 +421,50 @@ pub fn finalize(
         unsigned_attrs,
     };
     let cms = builder.build()?;
-    if cms.len() > prepared.reserved {
+    embed(
+        prepared.tmp,
+        prepared.contents_offset,
+        prepared.reserved,
+        &cms,
+        &prepared.dest,
+        prepared.durable,
+    )
+}
+
+/// Write `der` into the `/Contents` placeholder at `contents_offset` of `tmp`, then move `tmp`
+/// to `dest` (fsynced first when `durable`). Refuses a `der` larger than `reserved`.
+pub(crate) fn embed(
+    tmp: tempfile::NamedTempFile,
+    contents_offset: u64,
+    reserved: usize,
+    der: &[u8],
+    dest: &Path,
+    durable: bool,
+) -> Result<PathBuf> {
+    if der.len() > reserved {
         return Err(Error::PlaceholderTooSmall {
-            needed: cms.len(),
-            reserved: prepared.reserved,
+            needed: der.len(),
+            reserved,
         });
     }
-    let hex = to_hex(&cms);
-    let file = prepared.tmp.as_file();
-    file.write_all_at(&hex, prepared.contents_offset)?;
-    if prepared.durable {
-        file.sync_all()?;
+    tmp.as_file().write_all_at(&to_hex(der), contents_offset)?;
+    persist(tmp, dest, durable)
+}
+
+/// Move a finished temporary file into place atomically (fsync first when `durable`).
+pub(crate) fn persist(tmp: tempfile::NamedTempFile, dest: &Path, durable: bool) -> Result<PathBuf> {
+    if durable {
+        tmp.as_file().sync_all()?;
     }
-    let dest = prepared.dest.clone();
-    prepared
-        .tmp
-        .persist(&dest)
-        .map_err(|e| Error::Io(e.error))?;
-    if prepared.durable {
+    tmp.persist(dest).map_err(|e| Error::Io(e.error))?;
+    if durable {
         if let Some(dir) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
             if let Ok(d) = File::open(dir) {
                 let _ = d.sync_all();
             }
         }
     }
-    Ok(dest)
+    Ok(dest.to_path_buf())
 }
 
 /// Upper-case hex digits of `bytes`.
@@ -402,13 +492,43 @@ pub fn sign_with(
         widget,
     )?;
     let signature = signer.sign(&prepared.request())?;
+    let unsigned = match &opts.timestamper {
+        Some(tsa) => vec![signature_timestamp(
+            tsa.as_ref(),
+            prepared.algorithm,
+            &signature,
+        )?],
+        None => Vec::new(),
+    };
     finalize(
         prepared,
         &signature,
         signer.certificate(),
         signer.chain(),
-        Vec::new(),
+        unsigned,
     )
+}
+
+/// The signature-time-stamp unsigned attribute (ETSI EN 319 122-1 §5.3): a token over the
+/// hash of the signature value. A failure leaves nothing written.
+pub fn signature_timestamp(
+    tsa: &dyn Timestamper,
+    algorithm: SignatureAlgorithm,
+    signature: &[u8],
+) -> Result<Attribute> {
+    let d = algorithm.digest();
+    let token = tsa
+        .timestamp(d, &d.digest(signature))
+        .map_err(Error::Timestamp)?;
+    let value = der::Any::from_der(&token).map_err(|e| Error::Timestamp(e.to_string()))?;
+    let mut values = der::asn1::SetOfVec::new();
+    values
+        .insert(value)
+        .map_err(|e| Error::Timestamp(e.to_string()))?;
+    Ok(Attribute {
+        oid: kyso_cms::signed_data::ID_AA_SIGNATURE_TIME_STAMP_TOKEN,
+        values,
+    })
 }
 
 /// Refuse documents certified with "no changes allowed" (DocMDP P=1).

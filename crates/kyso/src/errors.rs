@@ -104,6 +104,12 @@ pub fn pades(e: &kyso_pades::Error) -> UserError {
             ue!("không thêm được trường chữ ký: {}", w; "cannot add a signature field: {}", w)
         }
         E::Io(io) => ue!("lỗi đọc/ghi tệp: {}", io; "file read/write error: {}", io),
+        E::Timestamp(m) => {
+            ue!("không lấy được dấu thời gian từ dịch vụ TSA ({}); không ghi tệp", m; "no timestamp from the TSA ({}); nothing was written", m)
+        }
+        E::Validation(m) => {
+            ue!("không thu thập được thông tin kiểm tra chứng thư số ({}); không ghi tệp", m; "cannot gather validation material ({}); nothing was written", m)
+        }
         other => ue!("ký thất bại: {}", other; "signing failed: {}", other),
     }
 }

@@ -7,6 +7,7 @@ mod demo;
 mod errors;
 mod info;
 mod lang;
+mod ltv;
 mod pki;
 mod sign;
 mod verify;
@@ -57,6 +58,8 @@ enum Command {
     Info(info::Args),
     /// Ký số tệp PDF (PAdES) theo các hình thức của Nghị định 30
     Sign(Box<sign::Args>),
+    /// Nâng mức chữ ký của tệp đã ký lên B-LT (kèm OCSP/CRL) hoặc B-LTA (kèm dấu thời gian lưu trữ)
+    Extend(ltv::ExtendArgs),
     /// Kiểm tra chữ ký số trên tệp PDF (mã thoát: 0 hợp lệ, 1 không hợp lệ, 2 chưa xác định)
     Verify(verify::Args),
     /// Chạy thử toàn bộ: tạo PKI demo, ký một công văn mẫu theo các hình thức của Nghị định 30
@@ -179,5 +182,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pki(args) => pki::run(args, cli.lang),
         Command::Demo(args) => demo::run(args, cli.lang),
         Command::Verify(args) => verify::run(args, cli.lang),
+        Command::Extend(args) => ltv::run_extend(args, cli.lang),
     }
 }

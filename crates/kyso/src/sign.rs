@@ -104,6 +104,15 @@ pub struct Args {
     /// Tên trường chữ ký
     #[arg(long)]
     field_name: Option<String>,
+    /// Mức chữ ký PAdES
+    #[arg(long, value_enum, default_value = "B-B", ignore_case = true)]
+    level: crate::ltv::LevelArg,
+    /// Địa chỉ dịch vụ cấp dấu thời gian RFC 3161 (cần từ mức B-T)
+    #[arg(long, value_name = "URL")]
+    tsa: Option<String>,
+    /// Thời gian chờ tối đa mỗi lần gọi TSA/OCSP/CRL, tính bằng giây
+    #[arg(long, value_name = "GIÂY", default_value_t = 10)]
+    fetch_timeout: u64,
     /// Dùng RSA-PSS thay cho PKCS#1 v1.5
     #[arg(long)]
     pss: bool,
@@ -135,6 +144,12 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     opts.location = args.location.clone();
     opts.field_name = args.field_name.clone();
     opts.durable = !args.no_fsync;
+    let level = args.level.level();
+    let fetcher = crate::ltv::fetcher(args.fetch_timeout);
+    let tsa = crate::ltv::tsa_for(level, args.tsa.as_deref(), &fetcher)?;
+    opts.timestamper = tsa
+        .clone()
+        .map(|t| t as std::sync::Arc<dyn kyso_pades::sign::Timestamper>);
 
     let sign_one = |job: &Job| -> Result<(), UserError> {
         let widget = match &form {
@@ -143,9 +158,27 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
             ),
             None => None,
         };
-        kyso_pades::sign_with(&job.input, &job.output, &opts, &signer, widget)
-            .map(|_| ())
-            .map_err(|e| errors::pades(&e))
+        if level < kyso_pades::ltv::Level::BLt {
+            return kyso_pades::sign_with(&job.input, &job.output, &opts, &signer, widget)
+                .map(|_| ())
+                .map_err(|e| errors::pades(&e));
+        }
+        // B-LT/B-LTA: sign at B-T beside the output, then add the rest; the output appears
+        // only when every step succeeded.
+        let dir = job
+            .output
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let step = tempfile::Builder::new()
+            .prefix(".kyso-")
+            .suffix(".pdf.part")
+            .tempfile_in(dir)
+            .map_err(|e| errors::io(dir, &e))?
+            .into_temp_path();
+        kyso_pades::sign_with(&job.input, &step, &opts, &signer, widget)
+            .map_err(|e| errors::pades(&e))?;
+        crate::ltv::raise(&step, &job.output, level, &opts, &fetcher, tsa.as_deref()).map(|_| ())
     };
     if let [job] = jobs.as_slice() {
         sign_one(job)?;

@@ -1,0 +1,331 @@
+//! Long-term signatures (ETSI EN 319 142-1): PAdES B-LT adds the validation material of every
+//! signature — certificates, OCSP responses, CRLs — to the Document Security Store, so the
+//! document validates offline; B-LTA adds a document timestamp over all of it, and can be
+//! renewed before that timestamp's certificate expires.
+//!
+//! Each step is its own incremental update, written to a temporary file and renamed into
+//! place: the signatures already in the file are never touched.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kyso_cms::ber::{self, BerLimits};
+use kyso_cms::verify as cmsv;
+use kyso_cms::DigestAlgorithm;
+use kyso_ltv::fetch::Fetcher;
+use kyso_ltv::revocation;
+use kyso_pdf::object::{Stream, StreamData};
+use kyso_pdf::writer::IncrementalUpdate;
+use kyso_pdf::{Dict, Document, FileSource, Limits, Object};
+use kyso_x509::Cert;
+use time::OffsetDateTime;
+
+use crate::sign::{embed, persist, temp_next_to, write_placeholder, SignOptions, Timestamper};
+use crate::{dss, verify, Error, Result};
+
+/// What one signature needs to be validated later.
+#[derive(Debug, Clone, Default)]
+pub struct VriEntry {
+    /// Upper-case hex SHA-1 of the signature's `/Contents` (the VRI key).
+    pub key: String,
+    pub certs: Vec<usize>,
+    pub ocsps: Vec<usize>,
+    pub crls: Vec<usize>,
+}
+
+/// Validation material to store: DER blobs, and per signature which of them it needs.
+#[derive(Debug, Clone, Default)]
+pub struct Material {
+    pub certs: Vec<Cert>,
+    pub ocsps: Vec<Vec<u8>>,
+    pub crls: Vec<Vec<u8>>,
+    pub vri: Vec<VriEntry>,
+    /// Certificates whose revocation status could not be had, with why (for the user).
+    pub missing: Vec<(String, String)>,
+}
+
+impl Material {
+    fn cert_index(&mut self, c: &Cert) -> usize {
+        match self.certs.iter().position(|x| x.der() == c.der()) {
+            Some(i) => i,
+            None => {
+                self.certs.push(c.clone());
+                self.certs.len() - 1
+            }
+        }
+    }
+}
+
+fn push_unique(v: &mut Vec<Vec<u8>>, blob: Vec<u8>) -> usize {
+    match v.iter().position(|x| *x == blob) {
+        Some(i) => i,
+        None => {
+            v.push(blob);
+            v.len() - 1
+        }
+    }
+}
+
+/// Gather, for every signature and document timestamp of `doc`, its certificates (the CMS's,
+/// its timestamp tokens', the DSS's) and current revocation information for each certificate
+/// that has an issuer among them, fetched with `fetcher`. Self-signed roots need none.
+pub fn collect(doc: &Document, fetcher: &Fetcher, now: OffsetDateTime) -> Result<Material> {
+    let existing = dss::read_dss(doc)?;
+    let mut m = Material::default();
+    for report in verify::verify_document(doc)? {
+        let Some(contents) = report.signature.contents.as_ref() else {
+            continue;
+        };
+        let Some(cms) = report.cms.as_ref() else {
+            continue;
+        };
+        let mut pool: Vec<Cert> = cms.certificates.clone();
+        for token in &cms.timestamp_tokens {
+            if let Ok(n) = ber::normalize(token, &BerLimits::default()) {
+                if let Ok(t) = cmsv::parse_signed_data(&n.der) {
+                    pool.extend(t.certificates);
+                }
+            }
+        }
+        pool.extend(existing.certs.iter().cloned());
+        let mut entry = VriEntry {
+            key: vri_key(contents),
+            ..VriEntry::default()
+        };
+        let mut seen = HashSet::new();
+        for cert in &pool {
+            if !seen.insert(cert.der().to_vec()) {
+                continue;
+            }
+            entry.certs.push(m.cert_index(cert));
+            if cert.is_self_issued() {
+                continue;
+            }
+            let Some(issuer) = pool.iter().find(|i| i.is_issuer_of(cert)) else {
+                m.missing.push((
+                    cert.subject_display(),
+                    "issuer certificate not found".into(),
+                ));
+                continue;
+            };
+            let mut notes = Vec::new();
+            let mut got = false;
+            revocation::fetch_each(fetcher, cert, issuer, now, &mut notes, |der, e, _| {
+                let (list, idx) = match e.kind {
+                    kyso_ltv::EvidenceKind::Ocsp => {
+                        (&mut entry.ocsps, push_unique(&mut m.ocsps, der))
+                    }
+                    kyso_ltv::EvidenceKind::Crl => (&mut entry.crls, push_unique(&mut m.crls, der)),
+                };
+                if !list.contains(&idx) {
+                    list.push(idx);
+                }
+                got = true;
+                true
+            });
+            if !got {
+                m.missing.push((cert.subject_display(), notes.join("; ")));
+            }
+        }
+        m.vri.push(entry);
+    }
+    Ok(m)
+}
+
+/// The VRI key of a signature: upper-case hex SHA-1 of its `/Contents` bytes.
+pub fn vri_key(contents: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, contents)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
+/// Append an update to `input` that stores `material` in the DSS (kept entries of an existing
+/// DSS stay; blobs it already holds are not repeated), written to `dest` atomically.
+pub fn write_dss(
+    input: &Path,
+    dest: &Path,
+    material: &Material,
+    durable: bool,
+    limits: Limits,
+) -> Result<PathBuf> {
+    let src = Arc::new(FileSource::open(input)?);
+    let base_len = kyso_pdf::Source::len(src.as_ref());
+    let doc = Document::open(src, limits)?;
+    let old = dss::read_dss(&doc)?;
+    let mut catalog = doc.catalog()?;
+    let catalog_ref = doc.catalog_ref()?;
+    let old_dss = match catalog.get("DSS") {
+        Some(o) => doc.resolve(o)?.as_dict().cloned().unwrap_or_default(),
+        None => Dict::new(),
+    };
+    let mut update = IncrementalUpdate::new(&doc);
+    let mut stream = |bytes: &[u8]| {
+        update.add(Object::Stream(Stream {
+            dict: Dict::new(),
+            data: StreamData::Owned(bytes.to_vec()),
+        }))
+    };
+    // New streams for blobs the DSS does not hold yet; indexes map to references.
+    let mut refs = |blobs: &[Vec<u8>], have: &[Vec<u8>], key: &str| {
+        let mut arr: Vec<Object> = old_dss
+            .get(key)
+            .and_then(|o| doc.resolve(o).ok())
+            .and_then(|o| o.as_array().map(<[Object]>::to_vec))
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(blobs.len());
+        for b in blobs {
+            if have.contains(b) {
+                out.push(None);
+            } else {
+                let r = stream(b);
+                arr.push(Object::Ref(r));
+                out.push(Some(r));
+            }
+        }
+        (arr, out)
+    };
+    let cert_ders: Vec<Vec<u8>> = material.certs.iter().map(|c| c.der().to_vec()).collect();
+    let old_certs: Vec<Vec<u8>> = old.certs.iter().map(|c| c.der().to_vec()).collect();
+    let (certs_arr, cert_refs) = refs(&cert_ders, &old_certs, "Certs");
+    let (ocsps_arr, ocsp_refs) = refs(&material.ocsps, &old.ocsps, "OCSPs");
+    let (crls_arr, crl_refs) = refs(&material.crls, &old.crls, "CRLs");
+
+    let mut vri = old_dss
+        .get("VRI")
+        .and_then(|o| doc.resolve(o).ok())
+        .and_then(|o| o.as_dict().cloned())
+        .unwrap_or_default();
+    for e in &material.vri {
+        let pick = |idx: &[usize], refs: &[Option<kyso_pdf::ObjRef>]| -> Vec<Object> {
+            idx.iter()
+                .filter_map(|i| refs.get(*i).copied().flatten())
+                .map(Object::Ref)
+                .collect()
+        };
+        let mut d = Dict::new();
+        for (k, v) in [
+            ("Cert", pick(&e.certs, &cert_refs)),
+            ("OCSP", pick(&e.ocsps, &ocsp_refs)),
+            ("CRL", pick(&e.crls, &crl_refs)),
+        ] {
+            if !v.is_empty() {
+                d.set(k, Object::Array(v));
+            }
+        }
+        if !d.is_empty() {
+            vri.set(&e.key, d);
+        }
+    }
+    let mut dss_dict = Dict::new();
+    dss_dict.set("Type", Object::name("DSS"));
+    for (k, arr) in [
+        ("Certs", certs_arr),
+        ("OCSPs", ocsps_arr),
+        ("CRLs", crls_arr),
+    ] {
+        if !arr.is_empty() {
+            dss_dict.set(k, Object::Array(arr));
+        }
+    }
+    if !vri.is_empty() {
+        let vri_ref = update.add(vri);
+        dss_dict.set("VRI", Object::Ref(vri_ref));
+    }
+    let dss_ref = update.add(dss_dict);
+    catalog.set("DSS", Object::Ref(dss_ref));
+    update.set(catalog_ref, catalog);
+    let (appended, _) = update.serialize(base_len)?;
+
+    let mut tmp = temp_next_to(dest)?;
+    {
+        let mut reader = std::fs::File::open(input)?;
+        std::io::copy(&mut reader, tmp.as_file_mut())?;
+    }
+    tmp.as_file_mut().write_all(&appended)?;
+    persist(tmp, dest, durable)
+}
+
+/// Append a document timestamp (ETSI.RFC3161) over the whole of `input`, written to `dest`.
+pub fn add_document_timestamp(
+    input: &Path,
+    dest: &Path,
+    opts: &SignOptions,
+    tsa: &dyn Timestamper,
+) -> Result<PathBuf> {
+    let reserved = tsa.reserve();
+    let mut sig = Dict::new();
+    sig.set("Type", Object::name("DocTimeStamp"));
+    sig.set("Filter", Object::name("Adobe.PPKLite"));
+    sig.set("SubFilter", Object::name("ETSI.RFC3161"));
+    let d = DigestAlgorithm::Sha256;
+    let p = write_placeholder(input, dest, opts, sig, reserved, d, "Timestamp", None)?;
+    let token = tsa
+        .timestamp(d, &p.document_digest)
+        .map_err(Error::Timestamp)?;
+    embed(
+        p.tmp,
+        p.contents_offset,
+        reserved,
+        &token,
+        dest,
+        opts.durable,
+    )
+}
+
+/// The PAdES baseline levels kyso writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Basic signature.
+    BB,
+    /// With a signature timestamp.
+    BT,
+    /// With validation material in the DSS.
+    BLt,
+    /// With a document timestamp over all of it.
+    BLta,
+}
+
+/// Raise `input` (already signed, its signatures timestamped for B-T) to `level` (B-LT or
+/// B-LTA), writing `dest`. B-LT: one DSS update. B-LTA: DSS, a document timestamp, and a
+/// second DSS update with the timestamp's own validation material, so that the document also
+/// validates offline. Fails — writing nothing — when validation material cannot be had.
+pub fn extend(
+    input: &Path,
+    dest: &Path,
+    level: Level,
+    opts: &SignOptions,
+    fetcher: &Fetcher,
+    tsa: Option<&dyn Timestamper>,
+    now: OffsetDateTime,
+) -> Result<PathBuf> {
+    let dss_pass = |from: &Path, to: &Path| -> Result<()> {
+        let src = Arc::new(FileSource::open(from)?);
+        let doc = Document::open(src, opts.limits.clone())?;
+        let material = collect(&doc, fetcher, now)?;
+        if let Some((who, why)) = material.missing.first() {
+            return Err(Error::Validation(format!(
+                "no revocation information for {who}: {why}"
+            )));
+        }
+        write_dss(from, to, &material, opts.durable, opts.limits.clone())?;
+        Ok(())
+    };
+    if level < Level::BLta {
+        dss_pass(input, dest)?;
+        return Ok(dest.to_path_buf());
+    }
+    // Intermediate steps go to temporary files beside `dest`; only the last lands on it.
+    let step = temp_next_to(dest)?.into_temp_path();
+    dss_pass(input, &step)?;
+    let tsa = tsa.ok_or_else(|| Error::Timestamp("B-LTA needs a TSA".into()))?;
+    let mut ts_opts = opts.clone();
+    ts_opts.field_name = None;
+    let stamped = temp_next_to(dest)?.into_temp_path();
+    add_document_timestamp(&step, &stamped, &ts_opts, tsa)?;
+    dss_pass(&stamped, dest)?;
+    Ok(dest.to_path_buf())
+}
