@@ -359,10 +359,15 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
     );
     for (i, s) in r.signatures.iter().enumerate() {
         let _ = writeln!(o);
+        let doc_ts = s.kind == SignatureKind::DocTimeStamp;
         let _ = write!(
             o,
             "{} {} ({}): {}",
-            lang.pick("Chữ ký", "Signature"),
+            if doc_ts {
+                lang.pick("Dấu thời gian tài liệu", "Document timestamp")
+            } else {
+                lang.pick("Chữ ký", "Signature")
+            },
             i + 1,
             s.field,
             verdict_text(s.verdict, lang)
@@ -376,7 +381,11 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
             let _ = writeln!(
                 o,
                 "  {}: {}{}",
-                lang.pick("Người ký", "Signer"),
+                if doc_ts {
+                    lang.pick("Đơn vị cấp dấu thời gian", "Time-stamping authority")
+                } else {
+                    lang.pick("Người ký", "Signer")
+                },
                 dash(&x.name),
                 x.title
                     .as_ref()
@@ -393,15 +402,17 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
                     .map(|u| format!(" ({u})"))
                     .unwrap_or_default()
             );
-            let _ = writeln!(
-                o,
-                "  {}: {}",
-                lang.pick("Loại chứng thư số", "Certificate kind"),
-                match x.role {
-                    Role::Personal => lang.pick("cá nhân", "personal"),
-                    Role::Organization => lang.pick("cơ quan, tổ chức", "organization"),
-                }
-            );
+            if !doc_ts {
+                let _ = writeln!(
+                    o,
+                    "  {}: {}",
+                    lang.pick("Loại chứng thư số", "Certificate kind"),
+                    match x.role {
+                        Role::Personal => lang.pick("cá nhân", "personal"),
+                        Role::Organization => lang.pick("cơ quan, tổ chức", "organization"),
+                    }
+                );
+            }
             let _ = writeln!(o, "  {}: {}", lang.pick("Tổ chức cấp", "Issuer"), x.issuer);
             let _ = writeln!(o, "  {}: {}", lang.pick("Số hiệu", "Serial"), x.serial);
             let _ = writeln!(
