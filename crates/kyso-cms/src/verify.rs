@@ -969,6 +969,30 @@ mod tests {
     }
 
     #[test]
+    fn the_certificate_count_is_limited() {
+        let (cert, kp) = signer();
+        let (other, _) = signer();
+        let alg = SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256);
+        let attrs = SignedAttributes::pades(&[0u8; 32], alg, &cert).unwrap();
+        let sig = kp.sign(&SystemRandom::new(), attrs.der()).unwrap();
+        let with = |extra: usize| {
+            let chain = vec![other.clone(); extra];
+            let b = SignedDataBuilder {
+                signed_attrs: &attrs,
+                algorithm: alg,
+                signature: sig.as_ref(),
+                signer: &cert,
+                chain: &chain,
+                unsigned_attrs: vec![],
+            };
+            parse_signed_data(&b.encode().unwrap())
+        };
+        // The signer plus MAX_CERTS - 1 others: accepted; one more: a clean error.
+        assert_eq!(with(MAX_CERTS - 1).unwrap().certificates.len(), MAX_CERTS);
+        assert!(with(MAX_CERTS).is_err());
+    }
+
+    #[test]
     fn kyso_cms_round_trip_verifies() {
         let content = b"the signed byte ranges";
         let (der, cert) = signed(content, false);
