@@ -6,7 +6,6 @@
 //! Each step is its own incremental update, written to a temporary file and renamed into
 //! place: the signatures already in the file are never touched.
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -81,10 +80,13 @@ pub fn collect(doc: &Document, fetcher: &Fetcher, now: OffsetDateTime) -> Result
         let Some(cms) = report.cms.as_ref() else {
             continue;
         };
+        // The certificates to hand: the CMS's, its timestamp tokens', the DSS's.
         let mut pool: Vec<Cert> = cms.certificates.clone();
+        let mut leaves: Vec<Cert> = cms.signer_certificate().into_iter().cloned().collect();
         for token in &cms.timestamp_tokens {
             if let Ok(n) = ber::normalize(token, &BerLimits::default()) {
                 if let Ok(t) = cmsv::parse_signed_data(&n.der) {
+                    leaves.extend(t.signer_certificate().cloned());
                     pool.extend(t.certificates);
                 }
             }
@@ -94,20 +96,31 @@ pub fn collect(doc: &Document, fetcher: &Fetcher, now: OffsetDateTime) -> Result
             key: vri_key(contents),
             ..VriEntry::default()
         };
-        let mut seen = HashSet::new();
-        for cert in &pool {
-            if !seen.insert(cert.der().to_vec()) {
-                continue;
+        // Each leaf's chain up to a self-issued certificate, each certificate once.
+        let mut chain: Vec<Cert> = Vec::new();
+        for leaf in leaves {
+            let mut cur = Some(leaf);
+            while let Some(c) = cur.take() {
+                if chain.iter().any(|x| x.der() == c.der()) || chain.len() > 32 {
+                    break;
+                }
+                if !c.is_self_issued() {
+                    cur = pool.iter().find(|i| i.is_issuer_of(&c)).cloned();
+                    if cur.is_none() {
+                        m.missing
+                            .push((c.subject_display(), "issuer certificate not found".into()));
+                    }
+                }
+                chain.push(c);
             }
+        }
+        for cert in &chain {
             entry.certs.push(m.cert_index(cert));
-            if cert.is_self_issued() {
+            // Roots need no revocation information, nor OCSP responders marked "no check".
+            if cert.is_self_issued() || cert.has_ocsp_nocheck() {
                 continue;
             }
-            let Some(issuer) = pool.iter().find(|i| i.is_issuer_of(cert)) else {
-                m.missing.push((
-                    cert.subject_display(),
-                    "issuer certificate not found".into(),
-                ));
+            let Some(issuer) = chain.iter().find(|i| i.is_issuer_of(cert)) else {
                 continue;
             };
             let mut notes = Vec::new();
@@ -123,7 +136,8 @@ pub fn collect(doc: &Document, fetcher: &Fetcher, now: OffsetDateTime) -> Result
                     list.push(idx);
                 }
                 got = true;
-                true
+                // Keep going: OCSP and CRL both, as validators differ in which they use.
+                false
             });
             if !got {
                 m.missing.push((cert.subject_display(), notes.join("; ")));
