@@ -78,7 +78,7 @@ start() {
     answers && { echo "certomancer already serving $D on 127.0.0.1:$PORT (pid $(cat "$D/server.pid"))"; return 0; }
   fi
   nohup python3 "$H/certomancer_serve.py" "$CONFIG" "$D/keys" "$PORT" \
-    --idle-exit "${CERTOMANCER_IDLE_EXIT:-0}" > "$D/server.log" 2>&1 < /dev/null &
+    --idle-exit "${CERTOMANCER_IDLE_EXIT:-0}" > "$D/server.log" 2>&1 < /dev/null 9>&- &
   echo $! > "$D/server.pid"
   for _ in $(seq 100); do
     answers && { echo "certomancer serving $D on 127.0.0.1:$PORT (pid $(cat "$D/server.pid"))"; return 0; }

@@ -27,6 +27,9 @@ from werkzeug.serving import run_simple
 
 
 def main():
+    # Drop inherited descriptors: a lock file held by whoever started us (certomancer.sh's
+    # per-directory lock, a caller's `flock`) would otherwise stay locked as long as we serve.
+    os.closerange(3, 1024)
     ap = argparse.ArgumentParser()
     ap.add_argument("config")
     ap.add_argument("key_root")

@@ -15,8 +15,9 @@ H=$(cd "$(dirname "$0")" && pwd); W=$(cd "$H/../.." && pwd)
 D=${1:?usage: agree_fixture.sh DIR}
 export CERTOMANCER_IDLE_EXIT=${CERTOMANCER_IDLE_EXIT:-120}
 if [ -e "$D/ready" ]; then
-  bash "$W/scripts/peers/certomancer.sh" start "$D/pki" >&2
-  exit 0
+  # If the recorded port was taken meanwhile, start over on a new one.
+  bash "$W/scripts/peers/certomancer.sh" start "$D/pki" >&2 && exit 0
+  echo "agree_fixture.sh: cannot serve $D/pki again; making a new fixture" >&2
 fi
 [ -s "$D/pki/server.pid" ] && bash "$W/scripts/peers/certomancer.sh" stop "$D/pki" >&2 || true
 rm -rf "$D"; mkdir -p "$D"

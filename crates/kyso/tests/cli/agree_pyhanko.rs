@@ -12,8 +12,9 @@
 //!
 //! Per signature the two must agree on: integrity (intact), the certification path (trusted),
 //! what changed after signing (allowed or not), and the verdict — pyHanko's bottom line (intact,
-//! valid, trusted, not revoked, no disallowed change) ⇔ kyso `valid`. Where they differ on
-//! purpose, [`DIFFERENCES`] says why and the test asserts kyso's documented behaviour.
+//! valid, trusted, not revoked, no disallowed change) ⇔ kyso `valid`, and whatever pyHanko
+//! refuses kyso calls `invalid`. Where they differ on purpose ([`info_update`],
+//! [`DIFFERENCES`]) the test says why and asserts kyso's documented behaviour.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -233,13 +234,26 @@ fn kyso_verify(file: &Path, extra: &[&str]) -> Value {
         file.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "kyso verify {}: not JSON ({e}):\n{}",
             file.display(),
             String::from_utf8_lossy(&out.stdout)
         )
-    })
+    });
+    let want = match v["verdict"].as_str() {
+        Some("valid") => 0,
+        Some("invalid") => 1,
+        _ => 2,
+    };
+    assert_eq!(
+        code,
+        Some(want),
+        "{}: exit code vs {}",
+        file.display(),
+        v["verdict"]
+    );
+    v
 }
 
 /// pyHanko's view of one signature, reduced to what is compared.
@@ -391,6 +405,11 @@ fn compare(name: &str, entry: &Value, verdict_of: &dyn Fn(usize) -> bool) -> Vec
             "changes after signing allowed",
             want.changes_ok,
             got.changes_ok,
+        );
+        diff(
+            "nothing after the signature",
+            pk["modification_level"] == "NONE",
+            kk["changes_after"]["later_revisions"] == 0,
         );
         if verdict_of(i) {
             diff("revoked", want.revoked, got.revoked);
