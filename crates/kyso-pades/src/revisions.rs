@@ -66,9 +66,10 @@
 //! * `ACTION_ADDED` — `/OpenAction`, `/AA`, `/A` or JavaScript added anywhere (this code
 //!   overrides any other for the object).
 //! * `METADATA_CHANGED` — the trailer's `/Info` or the catalog's `/Metadata` changed. pyHanko
-//!   allows `/Info` and XMP updates by default, and pyHanko's own signer updates `/Info`; kyso
-//!   classifies them as not allowed by default (strict), since kyso's own signer never touches
-//!   them. [`Policy::allow_metadata`] switches to pyHanko's behaviour.
+//!   allows `/Info` and XMP updates by default, and pyHanko's own signer updates `/Info`. The
+//!   default [`Policy`] is strict (not allowed); [`Policy::allow_metadata`] is pyHanko's
+//!   behaviour and what `kyso verify` uses (`validate`), since other signers rewrite
+//!   `/ModDate` in every update.
 //! * `REPOINTED_UNUSED_OBJECT` — a later revision makes the document reference an object that
 //!   existed in the signed revision but was unreachable from its trailer there (shadow
 //!   *hide-and-replace*: the attacker plants unused alternative content before signing, and the

@@ -654,7 +654,12 @@ fn validate_one(
             revs,
             c.saturating_add(d),
             opts.limits.clone(),
-            revisions::Policy::default(),
+            // `/Info` and XMP updates are reported but allowed, as pyHanko and Acrobat do:
+            // they are not rendered, and every other signer rewrites `/ModDate` (refusing them
+            // would refuse every document countersigned or extended by another tool).
+            revisions::Policy {
+                allow_metadata: true,
+            },
         ) {
             Ok(rep) => (Some(rep), None),
             Err(e) => (None, Some(e.to_string())),

@@ -13,8 +13,8 @@
 //! Per signature the two must agree on: integrity (intact), the certification path (trusted),
 //! what changed after signing (allowed or not), and the verdict — pyHanko's bottom line (intact,
 //! valid, trusted, not revoked, no disallowed change) ⇔ kyso `valid`, and whatever pyHanko
-//! refuses kyso calls `invalid`. Where they differ on purpose ([`info_update`],
-//! [`DIFFERENCES`]) the test says why and asserts kyso's documented behaviour.
+//! refuses kyso calls `invalid`. Where they differ on purpose ([`DIFFERENCES`]) the test says
+//! why and asserts kyso's documented behaviour.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,60 +25,7 @@ use serde_json::Value;
 
 use crate::common::*;
 
-/// Signatures (file, index in file order) whose *verdict* can only agree once kyso validates
-/// revocation (DSS-embedded OCSP/CRL, online CDP/AIA fetching) and signature/document
-/// timestamps — the lead engineer's work in progress for issue 3. Until then kyso reports these
-/// intact, trusted, unmodified signatures as `indeterminate` (`REVOCATION_UNKNOWN`) where
-/// pyHanko says valid (or, for the revoked signer, invalid). Integrity, path and modification
-/// agreement is still checked for them by [`kyso_agrees_with_pyhanko`]; their verdicts by the
-/// ignored [`kyso_verdict_agrees_with_pyhanko_with_revocation_and_timestamps`].
-const GATED: &[(&str, usize, &str)] = &[
-    (
-        "bb-rsa-invisible.pdf",
-        0,
-        "valid needs an OCSP/CRL check (online)",
-    ),
-    (
-        "bb-ecdsa-visible.pdf",
-        0,
-        "valid needs an OCSP/CRL check (online)",
-    ),
-    (
-        "bt-org-visible.pdf",
-        0,
-        "valid needs revocation and the signature timestamp",
-    ),
-    (
-        "bt-ecdsa-invisible.pdf",
-        0,
-        "valid needs revocation and the signature timestamp",
-    ),
-    (
-        "revoked-bb.pdf",
-        0,
-        "invalid (CERT_REVOKED) needs an OCSP/CRL check (online)",
-    ),
-    (
-        "cert-p1.pdf",
-        0,
-        "valid needs revocation and the signature timestamp",
-    ),
-    (
-        "cert-p2.pdf",
-        0,
-        "valid needs revocation and the signature timestamp",
-    ),
-    (
-        "cert-p3.pdf",
-        0,
-        "valid needs revocation and the signature timestamp",
-    ),
-    ("cert-p1-then-signature.pdf", 1, "valid needs revocation"),
-    ("cert-p2-then-signature.pdf", 1, "valid needs revocation"),
-];
-
-/// Long-term files: verified `--offline`, kyso must find every revocation status in their DSS
-/// (part of the gated test).
+/// Long-term files: verified `--offline`, kyso must find every revocation status in their DSS.
 const LONG_TERM: &[&str] = &[
     "blt-rsa-invisible.pdf",
     "blta-ecdsa-visible.pdf",
@@ -90,14 +37,6 @@ const LONG_TERM: &[&str] = &[
 /// them; if one stops holding, the rule changed and this table (and `docs/threats.md`) must
 /// follow.
 ///
-/// 1. [`info_update`]: every signature followed by a revision that pyHanko wrote. pyHanko
-///    rewrites the trailer's `/Info` (`/ModDate`, `/Producer`) in every incremental update and
-///    its policy allows `/Info` updates; kyso's strict default policy classifies them as
-///    `METADATA_CHANGED`, not allowed (kyso's own signer never touches `/Info`;
-///    `Policy::allow_metadata` is pyHanko's behaviour, not the CLI's). So kyso finds a
-///    disallowed change, and the verdict `invalid`, where pyHanko finds only allowed ones —
-///    including pyHanko's own B-LT/B-LTA extensions and second signatures.
-/// 2. [`DIFFERENCES`], per signature, on top of 1.
 const DIFFERENCES: &[(&str, usize, Difference, &str)] = &[
     (
         "cert-p3-then-annotation.pdf",
@@ -116,12 +55,18 @@ const DIFFERENCES: &[(&str, usize, Difference, &str)] = &[
          document timestamp (stricter than ISO 32000-2, documented in revisions.rs); pyHanko \
          allows them (LTA_UPDATES)",
     ),
+    (
+        "cert-p1-then-doctimestamp.pdf",
+        1,
+        Difference::NoLtaUpdatesAtP1,
+        "the document timestamp itself: pyHanko's DSS update after it is, for kyso, still a \
+         change to a document certified with P=1",
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Difference {
-    /// kyso allows the annotation pyHanko refuses (the `/Info` update still makes the
-    /// changes disallowed).
+    /// kyso allows the annotation pyHanko refuses.
     AnnotationAllowedAtP3,
     /// kyso refuses the DSS and document timestamp pyHanko allows.
     NoLtaUpdatesAtP1,
@@ -141,11 +86,6 @@ fn disallowed_codes(k: &Value) -> Vec<&str> {
     v.sort_unstable();
     v.dedup();
     v
-}
-
-/// Difference 1: pyHanko's `/Info` update after the signature (see [`DIFFERENCES`]).
-fn info_update(k: &Value) -> bool {
-    k["changes_after"]["later_revisions"].as_u64().unwrap_or(0) > 0
 }
 
 struct Peers {
@@ -365,27 +305,25 @@ fn compare(name: &str, entry: &Value, verdict_of: &dyn Fn(usize) -> bool) -> Vec
                 ));
             }
         };
-        if info_update(kk) {
-            note(
-                codes.contains(&"METADATA_CHANGED"),
-                "kyso refuses pyHanko's /Info update",
-            );
-            want.changes_ok = false;
-            want.valid = false;
-        }
         for (_, _, d, _why) in DIFFERENCES
             .iter()
             .filter(|(f, j, ..)| *f == name && *j == i)
         {
             match d {
-                Difference::AnnotationAllowedAtP3 => note(
-                    codes == ["METADATA_CHANGED"],
-                    "kyso allows the annotation at P=3",
-                ),
-                Difference::NoLtaUpdatesAtP1 => note(
-                    codes.contains(&"DSS_UPDATE") && codes.contains(&"DOC_TIMESTAMP"),
-                    "kyso refuses the DSS and the document timestamp at P=1",
-                ),
+                Difference::AnnotationAllowedAtP3 => {
+                    note(codes.is_empty(), "kyso allows the annotation at P=3");
+                    want.changes_ok = true;
+                    want.valid = want.intact && want.trusted && !want.revoked;
+                }
+                Difference::NoLtaUpdatesAtP1 => {
+                    note(
+                        // Under P=1 every change is refused; the DSS is the one at issue.
+                        codes.contains(&"DSS_UPDATE"),
+                        "kyso refuses the DSS and the document timestamp at P=1",
+                    );
+                    want.changes_ok = false;
+                    want.valid = false;
+                }
             }
         }
         let mut diff = |what: &str, a: bool, b: bool| {
@@ -429,17 +367,12 @@ fn compare(name: &str, entry: &Value, verdict_of: &dyn Fn(usize) -> bool) -> Vec
     bad
 }
 
-fn gated(name: &str, i: usize) -> bool {
-    GATED.iter().any(|(f, j, _)| *f == name && *j == i)
-}
-
-/// Integrity, path and modification level agree on every signature; the verdict on every
-/// signature not in [`GATED`].
+/// Integrity, path, modification level and verdict agree on every signature.
 #[test]
 fn kyso_agrees_with_pyhanko() {
     let mut bad = Vec::new();
     for (name, entry) in files() {
-        bad.extend(compare(&name, &entry, &|i| !gated(&name, i)));
+        bad.extend(compare(&name, &entry, &|_| true));
     }
     assert!(
         bad.is_empty(),
@@ -448,18 +381,11 @@ fn kyso_agrees_with_pyhanko() {
     );
 }
 
-/// The verdicts of the [`GATED`] signatures, and the [`LONG_TERM`] files verified `--offline`
-/// (their DSS carries every OCSP response and CRL needed): pass once kyso validates revocation
-/// and timestamps.
+/// The [`LONG_TERM`] files verified `--offline`: their DSS carries every OCSP response and CRL
+/// needed.
 #[test]
-#[ignore = "needs revocation/timestamp validation (issue 3)"]
-fn kyso_verdict_agrees_with_pyhanko_with_revocation_and_timestamps() {
+fn long_term_files_validate_offline_from_their_dss() {
     let mut bad = Vec::new();
-    for (name, entry) in files() {
-        if GATED.iter().any(|(f, ..)| *f == name) {
-            bad.extend(compare(&name, &entry, &|i| gated(&name, i)));
-        }
-    }
     for name in LONG_TERM {
         let k = kyso_verify(&peers().corpus.join(name), &["--offline"]);
         for (i, s) in k["signatures"].as_array().unwrap().iter().enumerate() {
