@@ -117,6 +117,31 @@ pub fn sign(input: &Path, output: &Path, p12: &str, args: &[&str]) {
     run_ok(sign_command(input, output, &pki().join(format!("{p12}.p12"))).args(args));
 }
 
+/// Sign `input` into `output` with pyHanko's CLI (`pyhanko sign addsig`), key from `p12`
+/// (password `password`), in field `field`, with extra addsig options (`--use-pades`, …).
+pub fn pyhanko_sign(
+    input: &Path,
+    output: &Path,
+    p12: &Path,
+    password: &str,
+    field: &str,
+    extra: &[&str],
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let pass = dir.path().join("pass.txt");
+    std::fs::write(&pass, password).unwrap();
+    run_ok(
+        Command::new("pyhanko")
+            .args(["sign", "addsig", "--field", field])
+            .args(extra)
+            .args(["pkcs12", "--passfile"])
+            .arg(&pass)
+            .arg(input)
+            .arg(output)
+            .arg(p12),
+    );
+}
+
 /// pyHanko's verdict on each signature of each file (scripts/oracles/pyhanko_validate.py).
 pub fn pyhanko(files: &[&Path]) -> Vec<Value> {
     let out = run_ok(

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::{corpus, kyso, run_ok, workspace};
+use crate::common::{corpus, kyso, pyhanko_sign, run_ok, workspace};
 
 struct Certomancer {
     dir: PathBuf,
@@ -149,24 +149,13 @@ fn b_t_b_lt_b_lta_against_certomancer_and_checked_by_pyhanko_offline() {
         );
     }
     let ph_bt = d.join("pyhanko-b-t.pdf");
-    let pw_file = d.join("pw.txt");
-    std::fs::write(&pw_file, peers.password()).unwrap();
-    run_ok(
-        Command::new("pyhanko")
-            .args([
-                "sign",
-                "addsig",
-                "--field",
-                "Sig1",
-                "--use-pades",
-                "--timestamp-url",
-            ])
-            .arg(peers.tsa())
-            .args(["pkcs12", "--passfile"])
-            .arg(&pw_file)
-            .arg(corpus("one-page.pdf"))
-            .arg(&ph_bt)
-            .arg(peers.p12("ecdsa")),
+    pyhanko_sign(
+        &corpus("one-page.pdf"),
+        &ph_bt,
+        &peers.p12("ecdsa"),
+        &peers.password(),
+        "Sig1",
+        &["--use-pades", "--timestamp-url", &peers.tsa()],
     );
     let ph_lta = d.join("pyhanko-extended.pdf");
     run_ok(

@@ -252,22 +252,13 @@ fn the_pyhanko_cli_itself_reports_intact_and_trusted() {
 fn a_document_signed_by_pyhanko_can_be_signed_again() {
     let tmp = tempfile::tempdir().unwrap();
     let (first, second) = (tmp.path().join("py.pdf"), tmp.path().join("both.pdf"));
-    let pass = tmp.path().join("pass.txt");
-    std::fs::write(&pass, PW).unwrap();
-    run_ok(
-        Command::new("pyhanko")
-            .args([
-                "sign",
-                "addsig",
-                "--field",
-                "PyHankoSig",
-                "pkcs12",
-                "--passfile",
-            ])
-            .arg(&pass)
-            .arg(corpus("one-page.pdf"))
-            .arg(&first)
-            .arg(pki().join("personal2.p12")),
+    pyhanko_sign(
+        &corpus("one-page.pdf"),
+        &first,
+        &pki().join("personal2.p12"),
+        PW,
+        "PyHankoSig",
+        &[],
     );
     sign(&first, &second, "personal", &["--invisible"]);
     assert_all_oracles_ok(&second, 2);
