@@ -129,6 +129,10 @@ pub struct EssCertRef {
     pub issuer_serial: Option<(Vec<Vec<u8>>, Vec<u8>)>,
 }
 
+/// adbe-revocationInfoArchival (Adobe's signed attribute carrying CRLs and OCSP responses).
+pub const ID_ADBE_REVOCATION_INFO_ARCHIVAL: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113583.1.1.8");
+
 /// The signed attributes, decoded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SignedAttrs {
@@ -142,6 +146,9 @@ pub struct SignedAttrs {
     pub signing_certificate_v2: Option<EssCertRef>,
     /// CMSAlgorithmProtection (RFC 6211): the digest and signature algorithm OIDs it names.
     pub algorithm_protection: Option<(ObjectIdentifier, Option<ObjectIdentifier>)>,
+    /// adbe-revocationInfoArchival (Acrobat, iText): the DER `RevocationInfoArchival` value —
+    /// CRLs and OCSP responses the signer embedded when signing.
+    pub revocation_archival: Option<Vec<u8>>,
     /// Every attribute type present, in order.
     pub types: Vec<ObjectIdentifier>,
     /// Things not as expected while decoding (duplicate or multi-valued attributes, undecodable
@@ -457,6 +464,9 @@ fn decode_signed_attrs(content: &[u8]) -> Result<SignedAttrs> {
                     .oddities
                     .push("signing-certificate-v2 is unreadable".into()),
             },
+            o if o == ID_ADBE_REVOCATION_INFO_ARCHIVAL => {
+                sa.revocation_archival = Some(v.full.to_vec());
+            }
             o if o == ID_AA_CMS_ALGORITHM_PROTECTION => match algorithm_protection(v) {
                 Ok(p) => sa.algorithm_protection = Some(p),
                 Err(_) => sa

@@ -261,3 +261,33 @@ pub mod oids {
     pub const SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
     pub const SHA512: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.3");
 }
+
+/// Adobe's `RevocationInfoArchival` (the adbe-revocationInfoArchival signed attribute, ISO
+/// 32000-1 §12.8.3.3.2): CRLs and OCSP responses the signer embedded when signing. Kept raw:
+/// each is checked like any other evidence.
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct RevocationInfoArchival {
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    pub crl: Option<Vec<Any>>,
+    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
+    pub ocsp: Option<Vec<Any>>,
+    #[asn1(context_specific = "2", tag_mode = "EXPLICIT", optional = "true")]
+    pub other_rev_info: Option<Vec<Any>>,
+}
+
+impl RevocationInfoArchival {
+    /// (CRLs, OCSP responses) as DER blobs; empty when `der` is not readable.
+    pub fn blobs(der_bytes: &[u8]) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+        use der::{Decode, Encode};
+        let Ok(r) = Self::from_der(der_bytes) else {
+            return (Vec::new(), Vec::new());
+        };
+        let ders = |v: Option<Vec<Any>>| -> Vec<Vec<u8>> {
+            v.unwrap_or_default()
+                .iter()
+                .filter_map(|a| a.to_der().ok())
+                .collect()
+        };
+        (ders(r.crl), ders(r.ocsp))
+    }
+}

@@ -309,14 +309,24 @@ pub fn validate(src: Arc<dyn Source>, opts: &ValidateOptions) -> Result<Document
     // Read once, used for every signature's change analysis.
     let revs = revisions::revisions(&doc);
     let store = dss::read_dss(&doc).unwrap_or_default();
+    // Evidence the document carries: its DSS, and what signers embedded in their signed
+    // attributes (adbe-revocationInfoArchival, as Acrobat and iText-based signers do).
+    let (mut ocsps, mut crls) = (store.ocsps, store.crls);
+    for raw in integrity.iter().filter_map(|r| {
+        r.cms
+            .as_ref()?
+            .signed_attrs
+            .as_ref()?
+            .revocation_archival
+            .as_deref()
+    }) {
+        let (c, o) = kyso_ltv::asn1::RevocationInfoArchival::blobs(raw);
+        crls.extend(c);
+        ocsps.extend(o);
+    }
     let ctx = Context {
         opts,
-        checker: revocation::Checker::new(
-            store.ocsps,
-            store.crls,
-            opts.fetcher.as_deref(),
-            opts.now,
-        ),
+        checker: revocation::Checker::new(ocsps, crls, opts.fetcher.as_deref(), opts.now),
         pool: store.certs,
         v_time: opts.validation_time(),
     };

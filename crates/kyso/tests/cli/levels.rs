@@ -157,6 +157,23 @@ fn b_t_b_lt_b_lta_against_certomancer_and_checked_by_pyhanko_offline() {
         "Sig1",
         &["--use-pades", "--timestamp-url", &peers.tsa()],
     );
+    // Acrobat-style: revocation information inside the signed attributes
+    // (adbe-revocationInfoArchival), which pyHanko writes for adbe.pkcs7.detached.
+    let ph_adobe = d.join("pyhanko-adobe-revinfo.pdf");
+    let root_arg = root.to_str().unwrap().to_owned();
+    pyhanko_sign(
+        &corpus("one-page.pdf"),
+        &ph_adobe,
+        &peers.p12("personal"),
+        &peers.password(),
+        "Sig1",
+        &[
+            "--with-validation-info",
+            "--trust",
+            &root_arg,
+            "--trust-replace",
+        ],
+    );
     let ph_lta = d.join("pyhanko-extended.pdf");
     run_ok(
         kyso()
@@ -198,6 +215,13 @@ fn b_t_b_lt_b_lta_against_certomancer_and_checked_by_pyhanko_offline() {
             file.display()
         );
     }
+    let (code, v) = verify(&ph_adobe, &root, &["--offline"]);
+    let s = &v["signatures"][0];
+    assert_eq!(s["sub_filter"], "adbe.pkcs7.detached");
+    assert_eq!(s["revocation"]["status"], "good", "{v:#}");
+    assert_eq!(s["revocation"]["certificates"][0]["origin"], "embedded");
+    // Its signing time is only claimed, but the certificate is valid now: valid.
+    assert_eq!(code, 0, "{v:#}");
     let (_, v) = verify(&blta, &root, &["--offline"]);
     let kinds: Vec<&str> = v["signatures"]
         .as_array()
