@@ -11,4 +11,5 @@ mod bad_input;
 mod common;
 mod oracles;
 mod pki;
+mod pki_serve;
 mod verify;
