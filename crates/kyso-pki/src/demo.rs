@@ -507,6 +507,10 @@ Các chứng thư số trỏ tới dịch vụ demo tại {base}:
   OCSP: {base}/ocsp
   CA:   {base}/certs/root.cer, {base}/certs/intermediate.cer
 
+Chạy các dịch vụ (TSA, OCSP, CRL) và thu hồi chứng thư số:
+  kyso pki serve THƯ_MỤC --listen 127.0.0.1:8765 --password-env KYSO_P12_PASS
+  kyso pki revoke THƯ_MỤC --serial SỐ_HIỆU --reason keyCompromise   (ghi vào revocations.json)
+
 Ví dụ ký một tệp PDF:
   export KYSO_P12_PASS=...   # mật khẩu đã dùng khi tạo
   kyso sign vanban.pdf -o vanban-da-ky.pdf --p12 personal.p12 --password-env KYSO_P12_PASS --invisible
@@ -788,6 +792,56 @@ mod tests {
         let data = std::fs::read(dir.path().join("personal.p12")).unwrap();
         let wrong = kyso_keys::Pkcs12Signer::from_pkcs12(&data, &Secret::from("sai"));
         assert!(matches!(wrong, Err(kyso_keys::Error::WrongPassword)));
+    }
+
+    #[test]
+    fn revoke_records_state_and_refuses_repeats_unknowns_and_the_root() {
+        use crate::revocation::{revoke, Reason, RevocationState};
+        let (dir, summary) = pki();
+        let d = dir.path();
+        let serial = summary.entity("personal2").unwrap().serial.clone();
+        // Lower case and a 0x prefix are accepted.
+        let r = revoke(
+            d,
+            &format!("0x{}", serial.to_lowercase()),
+            Reason::Superseded,
+            fixed_now(),
+        )
+        .unwrap();
+        assert_eq!(
+            (r.name.as_str(), r.issuer.as_str()),
+            ("personal2", "intermediate")
+        );
+        assert_eq!(r.serial, serial);
+        assert_eq!(r.time, "2026-03-15T09:30:00Z");
+        assert!(matches!(
+            revoke(d, &serial, Reason::KeyCompromise, fixed_now()),
+            Err(Error::AlreadyRevoked {
+                reason: Reason::Superseded,
+                ..
+            })
+        ));
+        let int = summary.entity("intermediate").unwrap().serial.clone();
+        let r = revoke(d, &int, Reason::CaCompromise, fixed_now()).unwrap();
+        assert_eq!(r.issuer, "root");
+        match revoke(d, "ABCDEF", Reason::KeyCompromise, fixed_now()) {
+            Err(Error::UnknownSerial { known, .. }) => assert_eq!(known.len(), 11),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            revoke(d, "not hex", Reason::KeyCompromise, fixed_now()),
+            Err(Error::UnknownSerial { .. })
+        ));
+        let root = summary.entity("root").unwrap().serial.clone();
+        assert!(matches!(
+            revoke(d, &root, Reason::KeyCompromise, fixed_now()),
+            Err(Error::CannotRevokeRoot)
+        ));
+        let state = RevocationState::load(d).unwrap();
+        assert_eq!(state.revoked.len(), 2);
+        assert_eq!(state.crl_number("intermediate"), 2);
+        assert_eq!(state.crl_number("root"), 2);
+        assert!(state.find("intermediate", &serial).is_some());
     }
 
     #[test]
