@@ -602,3 +602,65 @@ fn pyhanko_signs_with_kyso_tsa_and_validates_online() {
     assert!(r["summary"].as_str().unwrap().contains("REVOKED"), "{r:#}");
     server.stop();
 }
+
+#[test]
+fn serve_and_revoke_errors_are_one_line() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["pki", "serve", "DIR", "--password-env", "WRONG_PW"],
+            "root.p12: sai mật khẩu của tệp PKCS#12",
+        ),
+        (
+            &[
+                "pki",
+                "serve",
+                "DIR",
+                "--password-env",
+                "KYSO_TEST_PW",
+                "--listen",
+                "bad",
+            ],
+            "địa chỉ lắng nghe không hợp lệ: bad",
+        ),
+        (
+            &[
+                "pki",
+                "serve",
+                "/nonexistent-kyso-pki",
+                "--password-env",
+                "KYSO_TEST_PW",
+            ],
+            "không tìm thấy tệp /nonexistent-kyso-pki/index.json",
+        ),
+        (
+            &[
+                "pki",
+                "revoke",
+                "DIR",
+                "--serial",
+                "01",
+                "--reason",
+                "superseded",
+                "--time",
+                "yesterday",
+            ],
+            "thời điểm không hợp lệ: yesterday",
+        ),
+    ];
+    let dir = pki().display().to_string();
+    for (args, expected) in cases {
+        let args: Vec<&str> = args
+            .iter()
+            .map(|a| if *a == "DIR" { dir.as_str() } else { a })
+            .collect();
+        let o = kyso()
+            .args(&args)
+            .env("WRONG_PW", "wrong")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}
