@@ -664,3 +664,53 @@ fn serve_and_revoke_errors_are_one_line() {
         assert!(err.contains(expected), "{args:?}: {err}");
     }
 }
+
+/// poppler's `pdfsig` (NSS) checks revocation online by default: against kyso's responder it
+/// sees a good certificate as trusted and a revoked one as revoked.
+#[test]
+fn nss_checks_kyso_ocsp_online() {
+    let port = free_port();
+    let (tmp, dir) = fresh_pki(port);
+    let server = Server::start(&dir, port);
+    let nss = tmp.path().join("nssdb");
+    std::fs::create_dir(&nss).unwrap();
+    let db = format!("sql:{}", nss.display());
+    run_ok(Command::new("certutil").args(["-N", "-d", &db, "--empty-password"]));
+    run_ok(
+        Command::new("certutil")
+            .args(["-A", "-d", &db, "-n", "root", "-t", "CT,C,C", "-i"])
+            .arg(dir.join("root.pem")),
+    );
+    run_ok(
+        kyso()
+            .args(["pki", "revoke"])
+            .arg(&dir)
+            .args(["--serial", &serial_of(&dir, "personal2")])
+            .args(["--reason", "keyCompromise"]),
+    );
+    for (p12, expected) in [
+        ("personal", "Certificate is Trusted"),
+        ("personal2", "Certificate has been Revoked"),
+    ] {
+        let out = tmp.path().join(format!("{p12}.pdf"));
+        run_ok(
+            kyso()
+                .arg("sign")
+                .arg(corpus("one-page.pdf"))
+                .arg("-o")
+                .arg(&out)
+                .arg("--p12")
+                .arg(dir.join(format!("{p12}.p12")))
+                .args(["--password-env", "KYSO_TEST_PW", "--invisible"]),
+        );
+        let o = Command::new("pdfsig")
+            .args(["-nssdir", &db])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let t = text(&o);
+        assert!(t.contains("Signature is Valid"), "{p12}: {t}");
+        assert!(t.contains(expected), "{p12}: {t}");
+    }
+    server.stop();
+}
