@@ -135,7 +135,6 @@ impl PkiServices {
                 revocation::issuer_of(e.kind),
                 revocation::normalize_serial(&e.serial),
             ) {
-                let ca: &'static str = if ca == "root" { "root" } else { "intermediate" };
                 issued.entry(ca).or_default().insert(serial);
             }
         }
