@@ -34,6 +34,9 @@ pub const ID_AA_SIGNATURE_TIME_STAMP_TOKEN: der::asn1::ObjectIdentifier =
 pub struct SignedAttributes {
     attrs: Attributes,
     der: Vec<u8>,
+    /// Encapsulated content (type, bytes) for attached signatures such as RFC 3161 tokens;
+    /// `None` for detached signatures over `id-data`.
+    econtent: Option<(der::asn1::ObjectIdentifier, Vec<u8>)>,
 }
 
 impl SignedAttributes {
@@ -64,7 +67,43 @@ impl SignedAttributes {
             values: ess::single_value(&protection)?,
         })?;
         let der = attrs.to_der()?;
-        Ok(SignedAttributes { attrs, der })
+        Ok(SignedAttributes {
+            attrs,
+            der,
+            econtent: None,
+        })
+    }
+
+    /// The attributes of a signature that encapsulates `content` of type `content_type` (an
+    /// RFC 3161 time-stamp token: id-ct-TSTInfo): content-type, message-digest (computed here
+    /// over `content`) and signing-certificate-v2, as RFC 3161 §2.4.2 and RFC 5816 ask. The
+    /// builder then embeds `content` as the eContent.
+    pub fn encapsulating(
+        content_type: der::asn1::ObjectIdentifier,
+        content: Vec<u8>,
+        alg: SignatureAlgorithm,
+        cert: &Cert,
+    ) -> Result<Self> {
+        let d = alg.digest();
+        let mut attrs: Attributes = SetOfVec::new();
+        attrs.insert(Attribute {
+            oid: ID_CONTENT_TYPE,
+            values: ess::single_value(&content_type)?,
+        })?;
+        attrs.insert(Attribute {
+            oid: ID_MESSAGE_DIGEST,
+            values: ess::single_value(&OctetString::new(d.digest(&content))?)?,
+        })?;
+        attrs.insert(Attribute {
+            oid: ess::ID_AA_SIGNING_CERTIFICATE_V2,
+            values: ess::single_value(&SigningCertificateV2::for_cert(cert, d)?)?,
+        })?;
+        let der = attrs.to_der()?;
+        Ok(SignedAttributes {
+            attrs,
+            der,
+            econtent: Some((content_type, content)),
+        })
     }
 
     /// The DER of the SET OF attributes: the bytes that are signed.
@@ -98,8 +137,20 @@ impl SignedDataBuilder<'_> {
         self.encode()
     }
 
+    /// Like [`build`](Self::build), but without a `certificates` field (an RFC 3161 token
+    /// when the request did not set `certReq`).
+    pub fn build_without_certificates(&self) -> Result<Vec<u8>> {
+        self.algorithm
+            .verify(self.signer, self.signed_attrs.der(), self.signature)?;
+        self.encode_with(false)
+    }
+
     /// Encode without checking the signature (for tests that need a broken one).
     pub fn encode(&self) -> Result<Vec<u8>> {
+        self.encode_with(true)
+    }
+
+    fn encode_with(&self, include_certificates: bool) -> Result<Vec<u8>> {
         let tbs = self.signer.inner().tbs_certificate();
         let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
             issuer: tbs.issuer().clone(),
@@ -132,14 +183,37 @@ impl SignedDataBuilder<'_> {
         }
         let mut digest_algorithms = SetOfVec::new();
         digest_algorithms.insert(self.algorithm.digest().identifier())?;
+        // RFC 5652 §5.1: version 3 when the encapsulated content is not id-data.
+        let (version, encap_content_info) = match &self.signed_attrs.econtent {
+            Some((econtent_type, content)) => (
+                if *econtent_type == ID_DATA {
+                    CmsVersion::V1
+                } else {
+                    CmsVersion::V3
+                },
+                EncapsulatedContentInfo {
+                    econtent_type: *econtent_type,
+                    econtent: Some(Any::new(der::Tag::OctetString, content.as_slice())?),
+                },
+            ),
+            None => (
+                CmsVersion::V1,
+                EncapsulatedContentInfo {
+                    econtent_type: ID_DATA,
+                    econtent: None,
+                },
+            ),
+        };
+        let certificates = if include_certificates {
+            Some(CertificateSet(SetOfVec::from_iter(certs)?))
+        } else {
+            None
+        };
         let sd = SignedData {
-            version: CmsVersion::V1,
+            version,
             digest_algorithms,
-            encap_content_info: EncapsulatedContentInfo {
-                econtent_type: ID_DATA,
-                econtent: None,
-            },
-            certificates: Some(CertificateSet(SetOfVec::from_iter(certs)?)),
+            encap_content_info,
+            certificates,
             crls: None,
             signer_infos: SignerInfos(SetOfVec::from_iter([signer_info])?),
         };

@@ -7,7 +7,10 @@ pub mod asn1;
 mod gentime;
 
 pub use gentime::GenTime;
+pub mod crl_issue;
 pub mod ocsp;
+pub mod responder;
+pub mod tsa;
 
 /// What went wrong with timestamps, OCSP or CRLs.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use aws_lc_rs::rand::SystemRandom;
 use kyso_keys::Secret;
 use rcgen::KeyUsagePurpose;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
@@ -55,7 +55,7 @@ impl InitOptions {
 }
 
 /// What an entity of the demo PKI is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Root,
@@ -69,7 +69,7 @@ pub enum Kind {
 }
 
 /// One certificate of the demo PKI, as listed in `index.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Entity {
     pub name: String,
     pub kind: Kind,
@@ -91,7 +91,7 @@ pub struct Entity {
 }
 
 /// What [`init`] wrote. Serialized as `index.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     #[serde(skip)]
     pub dir: PathBuf,
@@ -233,7 +233,9 @@ fn specs() -> Vec<Spec> {
         spec(
             "tsa",
             Kind::Tsa,
-            rsa,
+            // ECDSA P-256 for the services: one signature per response, and RSA-2048 signs
+            // only ~1,400/s per core (BENCHMARKS.md, issue 4).
+            KeyAlg::P256,
             service("Dịch vụ cấp dấu thời gian DEMO Kyso"),
             Profile::tsa(),
             Normal,
@@ -241,7 +243,7 @@ fn specs() -> Vec<Spec> {
         spec(
             "ocsp",
             Kind::Ocsp,
-            rsa,
+            KeyAlg::P256,
             service("Dịch vụ OCSP DEMO Kyso"),
             Profile::ocsp(),
             Normal,
@@ -490,8 +492,8 @@ Tệp:
   ecdsa384.pem/.p12   Phạm Thị Dung (ECDSA P-384)
   expired.pem/.p12    chứng thư số đã hết hạn (để thử việc từ chối ký)
   nosign.pem/.p12     chứng thư số không có mục đích ký số (để thử việc từ chối ký)
-  tsa.pem/.p12        dịch vụ cấp dấu thời gian DEMO
-  ocsp.pem/.p12       dịch vụ OCSP DEMO (được CA trung gian ủy quyền)
+  tsa.pem/.p12        dịch vụ cấp dấu thời gian DEMO (ECDSA P-256)
+  ocsp.pem/.p12       dịch vụ OCSP DEMO (được CA trung gian ủy quyền, ECDSA P-256)
   signature.png       ảnh chữ ký tay mẫu, mực xanh, nền trong suốt, 300 dpi
   seal.png            ảnh con dấu mẫu, đỏ, đường kính 40 mm, nền trong suốt, 300 dpi
   index.json          danh sách chứng thư số (số hiệu, thời hạn, thuật toán khóa)
@@ -504,6 +506,10 @@ Các chứng thư số trỏ tới dịch vụ demo tại {base}:
   CRL:  {base}/crl/root.crl, {base}/crl/intermediate.crl
   OCSP: {base}/ocsp
   CA:   {base}/certs/root.cer, {base}/certs/intermediate.cer
+
+Chạy các dịch vụ (TSA, OCSP, CRL) và thu hồi chứng thư số:
+  kyso pki serve THƯ_MỤC --listen 127.0.0.1:8765 --password-env KYSO_P12_PASS
+  kyso pki revoke THƯ_MỤC --serial SỐ_HIỆU --reason keyCompromise   (ghi vào revocations.json)
 
 Ví dụ ký một tệp PDF:
   export KYSO_P12_PASS=...   # mật khẩu đã dùng khi tạo
@@ -763,6 +769,8 @@ mod tests {
         assert!(matches!(cert("personal").key_kind(), KeyKind::Rsa { .. }));
         assert_eq!(cert("ecdsa").key_kind(), KeyKind::EcP256);
         assert_eq!(cert("ecdsa384").key_kind(), KeyKind::EcP384);
+        assert_eq!(cert("tsa").key_kind(), KeyKind::EcP256);
+        assert_eq!(cert("ocsp").key_kind(), KeyKind::EcP256);
         let s = cert("personal").serial_bytes().to_vec();
         assert_eq!(s.len(), 16);
         assert!(s[0] & 0x80 == 0 && s[0] != 0);
@@ -784,6 +792,56 @@ mod tests {
         let data = std::fs::read(dir.path().join("personal.p12")).unwrap();
         let wrong = kyso_keys::Pkcs12Signer::from_pkcs12(&data, &Secret::from("sai"));
         assert!(matches!(wrong, Err(kyso_keys::Error::WrongPassword)));
+    }
+
+    #[test]
+    fn revoke_records_state_and_refuses_repeats_unknowns_and_the_root() {
+        use crate::revocation::{revoke, Reason, RevocationState};
+        let (dir, summary) = pki();
+        let d = dir.path();
+        let serial = summary.entity("personal2").unwrap().serial.clone();
+        // Lower case and a 0x prefix are accepted.
+        let r = revoke(
+            d,
+            &format!("0x{}", serial.to_lowercase()),
+            Reason::Superseded,
+            fixed_now(),
+        )
+        .unwrap();
+        assert_eq!(
+            (r.name.as_str(), r.issuer.as_str()),
+            ("personal2", "intermediate")
+        );
+        assert_eq!(r.serial, serial);
+        assert_eq!(r.time, "2026-03-15T09:30:00Z");
+        assert!(matches!(
+            revoke(d, &serial, Reason::KeyCompromise, fixed_now()),
+            Err(Error::AlreadyRevoked {
+                reason: Reason::Superseded,
+                ..
+            })
+        ));
+        let int = summary.entity("intermediate").unwrap().serial.clone();
+        let r = revoke(d, &int, Reason::CaCompromise, fixed_now()).unwrap();
+        assert_eq!(r.issuer, "root");
+        match revoke(d, "ABCDEF", Reason::KeyCompromise, fixed_now()) {
+            Err(Error::UnknownSerial { known, .. }) => assert_eq!(known.len(), 11),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            revoke(d, "not hex", Reason::KeyCompromise, fixed_now()),
+            Err(Error::UnknownSerial { .. })
+        ));
+        let root = summary.entity("root").unwrap().serial.clone();
+        assert!(matches!(
+            revoke(d, &root, Reason::KeyCompromise, fixed_now()),
+            Err(Error::CannotRevokeRoot)
+        ));
+        let state = RevocationState::load(d).unwrap();
+        assert_eq!(state.revoked.len(), 2);
+        assert_eq!(state.crl_number("intermediate"), 2);
+        assert_eq!(state.crl_number("root"), 2);
+        assert!(state.find("intermediate", &serial).is_some());
     }
 
     #[test]

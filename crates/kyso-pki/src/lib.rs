@@ -4,6 +4,7 @@ pub mod demo;
 pub mod images;
 mod issue;
 mod raster;
+pub mod revocation;
 
 use std::path::PathBuf;
 
@@ -39,6 +40,27 @@ pub enum Error {
     /// Drawing or encoding a demo image failed.
     #[error("image: {0}")]
     Image(String),
+    /// `index.json` or the revocation state file cannot be read.
+    #[error("invalid PKI state: {0}")]
+    State(String),
+    /// No certificate of the demo PKI has this serial number.
+    #[error("no certificate of this PKI has serial {serial}")]
+    UnknownSerial {
+        serial: String,
+        /// (entity name, serial hex) of every certificate of the PKI.
+        known: Vec<(String, String)>,
+    },
+    /// The certificate is already revoked.
+    #[error("certificate {name} ({serial}) was already revoked at {time} ({})", reason.name())]
+    AlreadyRevoked {
+        name: String,
+        serial: String,
+        time: String,
+        reason: revocation::Reason,
+    },
+    /// The root CA cannot be revoked (nothing above it publishes its status).
+    #[error("the root CA cannot be revoked")]
+    CannotRevokeRoot,
 }
 
 /// Short for `Result<T, kyso_pki::Error>`.

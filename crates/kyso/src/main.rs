@@ -9,6 +9,7 @@ mod info;
 mod lang;
 mod ltv;
 mod pki;
+mod pki_serve;
 mod sign;
 mod verify;
 
@@ -64,7 +65,7 @@ enum Command {
     Verify(verify::Args),
     /// Chạy thử toàn bộ: tạo PKI demo, ký một công văn mẫu theo các hình thức của Nghị định 30
     Demo(demo::Args),
-    /// Hạ tầng khóa công khai DEMO để thử nghiệm (tạo CA, chứng thư số, tệp .p12)
+    /// Hạ tầng khóa công khai DEMO để thử nghiệm (tạo CA, chứng thư số, tệp .p12, dịch vụ TSA/OCSP/CRL)
     Pki(pki::Args),
 }
 

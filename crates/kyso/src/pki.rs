@@ -1,4 +1,5 @@
-//! `kyso pki`: the demo PKI (`init` now; `serve` and `revoke` later).
+//! `kyso pki`: the demo PKI — `init` creates it, `serve` runs its TSA, OCSP responder and CRLs
+//! (see `pki_serve`), `revoke` revokes one of its certificates.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +20,47 @@ pub struct Args {
 enum PkiCommand {
     /// Tạo hạ tầng khóa công khai DEMO (CA gốc, CA trung gian, chứng thư số, tệp .p12, ảnh mẫu)
     Init(InitArgs),
+    /// Chạy dịch vụ cấp dấu thời gian (TSA), OCSP và CRL của PKI DEMO qua HTTP
+    Serve(ServeArgs),
+    /// Thu hồi một chứng thư số của PKI DEMO (ghi vào revocations.json)
+    Revoke(RevokeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("pw").required(true).args(["password", "password_env"])))]
+pub struct ServeArgs {
+    /// Thư mục PKI DEMO (do kyso pki init tạo)
+    dir: PathBuf,
+    /// Địa chỉ lắng nghe (IP:cổng)
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:8765")]
+    listen: String,
+    /// Mật khẩu các tệp .p12 (nên dùng --password-env)
+    #[arg(long, value_name = "PW")]
+    password: Option<String>,
+    /// Tên biến môi trường chứa mật khẩu các tệp .p12 (khuyên dùng)
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<String>,
+    /// Số luồng xử lý (mặc định: số lõi CPU)
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RevokeArgs {
+    /// Thư mục PKI DEMO (do kyso pki init tạo)
+    dir: PathBuf,
+    /// Số hiệu chứng thư số cần thu hồi (hệ 16, như trong index.json)
+    #[arg(long, value_name = "HEX")]
+    serial: String,
+    /// Lý do thu hồi (RFC 5280)
+    #[arg(long, value_name = "REASON", value_parser = [
+        "keyCompromise", "cACompromise", "affiliationChanged", "superseded",
+        "cessationOfOperation", "certificateHold",
+    ])]
+    reason: String,
+    /// Thời điểm thu hồi (RFC 3339, mặc định: bây giờ)
+    #[arg(long, value_name = "RFC3339")]
+    time: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -43,16 +85,22 @@ pub struct InitArgs {
 pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     match args.command {
         PkiCommand::Init(a) => init(a, lang),
+        PkiCommand::Serve(a) => serve(a, lang),
+        PkiCommand::Revoke(a) => revoke(a, lang),
     }
 }
 
 fn password(args: &mut InitArgs) -> Result<Secret, UserError> {
+    secret(&mut args.password, args.password_env.as_deref())
+}
+
+fn secret(password: &mut Option<String>, env: Option<&str>) -> Result<Secret, UserError> {
     // Moved, not copied: the Secret wipes the buffer on drop. (clap's own copy of argv cannot
     // be wiped; that is why --password-env is preferred.)
-    if let Some(pw) = args.password.take() {
+    if let Some(pw) = password.take() {
         return Ok(Secret::new(pw));
     }
-    let var = args.password_env.as_deref().unwrap_or_default();
+    let var = env.unwrap_or_default();
     match std::env::var(var) {
         Ok(v) => Ok(Secret::new(v)),
         Err(_) => Err(
@@ -153,5 +201,126 @@ pub fn error(e: &kyso_pki::Error) -> UserError {
         other => {
             ue!("không tạo được hạ tầng khóa công khai demo: {}", other; "cannot create the demo PKI: {}", other)
         }
+    }
+}
+
+fn load_error(e: &crate::pki_serve::LoadError, dir: &std::path::Path) -> UserError {
+    use crate::pki_serve::LoadError as L;
+    match e {
+        L::Pki(kyso_pki::Error::Io { path, source }) => crate::errors::io(path, source),
+        L::Pki(other) => {
+            ue!("thư mục {} không phải PKI DEMO hợp lệ: {}", dir.display(), other; "{} is not a valid demo PKI: {}", dir.display(), other)
+        }
+        L::Key { name, error } => {
+            let inner = crate::errors::keys(error);
+            ue!("{}.p12: {}", name, inner.vi; "{}.p12: {}", name, inner.en)
+        }
+        L::Io { path, error } => crate::errors::io(path, error),
+        L::Missing(what) => {
+            ue!("PKI DEMO thiếu chứng thư số {}", what; "the demo PKI has no {} certificate", what)
+        }
+    }
+}
+
+fn serve(mut args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
+    if args.password.is_some() {
+        eprintln!(
+            "{}",
+            lang.pick(
+                "Lưu ý: mật khẩu trên dòng lệnh có thể bị người dùng khác trên máy nhìn thấy; nên dùng --password-env.",
+                "Note: a password on the command line may be visible to other users of this machine; prefer --password-env."
+            )
+        );
+    }
+    let password = secret(&mut args.password, args.password_env.as_deref())?;
+    let addr: std::net::SocketAddr = args.listen.parse().map_err(|_| {
+        ue!("địa chỉ lắng nghe không hợp lệ: {} (dạng IP:cổng, ví dụ 127.0.0.1:8765)", args.listen; "invalid listen address: {} (IP:PORT, e.g. 127.0.0.1:8765)", args.listen)
+    })?;
+    let services = crate::pki_serve::PkiServices::load(&args.dir, &password, crate::clock::now)
+        .map_err(|e| load_error(&e, &args.dir))?;
+    drop(password);
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    rt.enable_all().max_blocking_threads(16);
+    if let Some(n) = args.threads.filter(|n| *n > 0) {
+        rt.worker_threads(n);
+    }
+    let rt = rt.build().map_err(
+        |e| ue!("không khởi động được máy chủ: {}", e; "cannot start the server: {}", e),
+    )?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            ue!("không lắng nghe được trên {}: {}", addr, e; "cannot listen on {}: {}", addr, e)
+        })?;
+        let local = listener.local_addr().unwrap_or(addr);
+        let base = format!("http://{local}");
+        match lang {
+            Lang::Vi => println!(
+                "Dịch vụ PKI DEMO đang chạy tại {base} (Ctrl-C để dừng):\n  TSA:  {base}/tsa\n  OCSP: {base}/ocsp\n  CRL:  {base}/crl/root.crl, {base}/crl/intermediate.crl\n  CA:   {base}/certs/root.cer, {base}/certs/intermediate.cer"
+            ),
+            Lang::En => println!(
+                "Demo PKI services running at {base} (Ctrl-C to stop):\n  TSA:  {base}/tsa\n  OCSP: {base}/ocsp\n  CRL:  {base}/crl/root.crl, {base}/crl/intermediate.crl\n  CA:   {base}/certs/root.cer, {base}/certs/intermediate.cer"
+            ),
+        }
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let router = crate::pki_serve::router(std::sync::Arc::new(services));
+        crate::pki_serve::serve(listener, router)
+            .await
+            .map_err(|e| ue!("máy chủ dừng do lỗi: {}", e; "the server stopped on an error: {}", e))
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn revoke(args: RevokeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
+    use kyso_pki::revocation::{self, Reason};
+    use time::format_description::well_known::Rfc3339;
+    let reason = Reason::from_name(&args.reason).ok_or_else(|| {
+        ue!("lý do thu hồi không hợp lệ: {}", args.reason; "invalid revocation reason: {}", args.reason)
+    })?;
+    let time = match &args.time {
+        Some(t) => time::OffsetDateTime::parse(t, &Rfc3339).map_err(|_| {
+            ue!("thời điểm không hợp lệ: {} (dạng RFC 3339, ví dụ 2026-03-15T09:30:00Z)", t; "invalid time: {} (RFC 3339, e.g. 2026-03-15T09:30:00Z)", t)
+        })?,
+        None => crate::clock::now(),
+    };
+    let r =
+        revocation::revoke(&args.dir, &args.serial, reason, time).map_err(|e| revoke_error(&e))?;
+    match lang {
+        Lang::Vi => println!(
+            "Đã thu hồi chứng thư số {} (số hiệu {}), lý do {}, thời điểm {}. Dịch vụ OCSP/CRL đang chạy sẽ cập nhật ngay.",
+            r.name, r.serial, r.reason.name(), r.time
+        ),
+        Lang::En => println!(
+            "Revoked certificate {} (serial {}), reason {}, at {}. Running OCSP/CRL services pick it up at once.",
+            r.name, r.serial, r.reason.name(), r.time
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn revoke_error(e: &kyso_pki::Error) -> UserError {
+    use kyso_pki::Error as E;
+    match e {
+        E::UnknownSerial { serial, known } => {
+            let list = known
+                .iter()
+                .map(|(n, s)| format!("{n} {s}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            ue!("không có chứng thư số nào mang số hiệu {}; các chứng thư số hiện có: {}", serial, list; "no certificate has serial {}; the certificates are: {}", serial, list)
+        }
+        E::AlreadyRevoked {
+            name,
+            serial,
+            time,
+            reason,
+        } => {
+            ue!("chứng thư số {} (số hiệu {}) đã bị thu hồi từ {} (lý do {})", name, serial, time, reason.name(); "certificate {} (serial {}) was already revoked at {} (reason {})", name, serial, time, reason.name())
+        }
+        E::CannotRevokeRoot => {
+            ue!("không thể thu hồi chứng thư số CA gốc"; "the root CA certificate cannot be revoked")
+        }
+        E::Io { path, source } => crate::errors::io(path, source),
+        other => ue!("không thu hồi được: {}", other; "cannot revoke: {}", other),
     }
 }

@@ -13,5 +13,6 @@ mod common;
 mod levels;
 mod oracles;
 mod pki;
+mod pki_serve;
 mod tsa_failures;
 mod verify;
