@@ -117,6 +117,9 @@ impl Summary {
 enum Validity {
     /// From yesterday, three years long.
     Normal,
+    /// From yesterday, nine years long: the TSA and OCSP services outlive the signers'
+    /// certificates, as archive timestamps need them to (still inside the intermediate's ten).
+    Service,
     /// Ended a month ago.
     Expired,
 }
@@ -151,7 +154,7 @@ fn service(cn: &'static str) -> Vec<Attr> {
 }
 
 fn specs() -> Vec<Spec> {
-    use Validity::{Expired, Normal};
+    use Validity::{Expired, Normal, Service};
     let rsa = KeyAlg::Rsa(2048);
     let spec = |name, kind, alg, subject, profile, validity| Spec {
         name,
@@ -238,7 +241,7 @@ fn specs() -> Vec<Spec> {
             KeyAlg::P256,
             service("Dịch vụ cấp dấu thời gian DEMO Kyso"),
             Profile::tsa(),
-            Normal,
+            Service,
         ),
         spec(
             "ocsp",
@@ -246,7 +249,7 @@ fn specs() -> Vec<Spec> {
             KeyAlg::P256,
             service("Dịch vụ OCSP DEMO Kyso"),
             Profile::ocsp(),
-            Normal,
+            Service,
         ),
     ]
 }
@@ -426,6 +429,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Summary> {
     for spec in specs() {
         let (nb, na) = match spec.validity {
             Validity::Normal => (yesterday, yesterday + Duration::days(365 * 3 + 1)),
+            Validity::Service => (yesterday, yesterday + Duration::days(365 * 9 + 2)),
             Validity::Expired => (now - Duration::days(400), now - Duration::days(30)),
         };
         let mut profile = spec.profile;
@@ -756,6 +760,11 @@ mod tests {
         assert!(expired.not_after() < now);
         assert!(expired.valid_at(now - Duration::days(100)));
         assert!(cert("root").valid_at(now + Duration::days(365 * 15)));
+        // The services outlive the signers (archive timestamps) within the intermediate.
+        for svc in ["tsa", "ocsp"] {
+            assert!(cert(svc).not_after() > personal.not_after() + Duration::days(365 * 5));
+            assert!(cert(svc).not_after() < cert("intermediate").not_after());
+        }
         // The CAs cover the whole life of the expired certificate.
         for ca in ["root", "intermediate"] {
             assert!(cert(ca).valid_at(expired.not_before()), "{ca}");

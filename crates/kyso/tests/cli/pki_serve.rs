@@ -714,3 +714,122 @@ fn nss_checks_kyso_ocsp_online() {
     }
     server.stop();
 }
+
+/// `kyso verify --json` of `file` trusting the PKI in `dir`: (exit code, report).
+fn verify_json(file: &Path, dir: &Path, extra: &[&str]) -> (i32, Value) {
+    let o = kyso()
+        .arg("verify")
+        .arg(file)
+        .arg("--trust")
+        .arg(dir.join("root.pem"))
+        .arg("--json")
+        .args(extra)
+        .output()
+        .unwrap();
+    let v: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    (o.status.code().unwrap(), v)
+}
+
+fn sign_with_level(dir: &Path, who: &str, level: &str, server: &Server, out: &Path) {
+    run_ok(
+        kyso()
+            .arg("sign")
+            .arg(corpus("one-page.pdf"))
+            .arg("-o")
+            .arg(out)
+            .arg("--p12")
+            .arg(dir.join(format!("{who}.p12")))
+            .args([
+                "--password-env",
+                "KYSO_TEST_PW",
+                "--invisible",
+                "--level",
+                level,
+            ])
+            .args(["--tsa", &server.url("/tsa")]),
+    );
+}
+
+/// The whole life of an archived document with kyso's own services: signed at B-LTA, its
+/// signer's certificate later revoked and then expired, the services gone — it stays valid
+/// as long as its archive timestamp is; a document signed only at B-B does not.
+#[test]
+fn an_archived_document_outlives_revocation_expiry_and_its_services() {
+    let port = free_port();
+    let (_tmp, dir) = fresh_pki(port);
+    let server = Server::start(&dir, port);
+    let d = dir.parent().unwrap();
+    let blta = d.join("b-lta.pdf");
+    sign_with_level(&dir, "personal", "B-LTA", &server, &blta);
+    let bb = d.join("b-b.pdf");
+    run_ok(
+        kyso()
+            .arg("sign")
+            .arg(corpus("one-page.pdf"))
+            .arg("-o")
+            .arg(&bb)
+            .arg("--p12")
+            .arg(dir.join("personal.p12"))
+            .args(["--password-env", "KYSO_TEST_PW", "--invisible"]),
+    );
+    let (code, v) = verify_json(&bb, &dir, &[]);
+    assert_eq!(code, 0, "B-B, online, before revocation: {v:#}");
+
+    // The signer's key is compromised after signing (times have whole seconds: let one pass).
+    std::thread::sleep(Duration::from_millis(1100));
+    run_ok(kyso().args(["pki", "revoke"]).arg(&dir).args([
+        "--serial",
+        &serial_of(&dir, "personal"),
+        "--reason",
+        "keyCompromise",
+    ]));
+    // B-B: only a claimed time, and the certificate is revoked now — nothing proves the
+    // signature came first.
+    let (code, v) = verify_json(&bb, &dir, &[]);
+    assert_eq!(code, 2, "{v:#}");
+    assert!(
+        v["reasons"].to_string().contains("NOT_TIMESTAMPED"),
+        "{v:#}"
+    );
+    assert_eq!(
+        v["signatures"][0]["revocation"]["certificates"][0]["status"], "good",
+        "good at the signing time, revoked later"
+    );
+    // B-LTA: the signing time is proven; revoked after it, the signature stays valid.
+    let (code, v) = verify_json(&blta, &dir, &[]);
+    assert_eq!(code, 0, "{v:#}");
+
+    // A signature made after the revocation, timestamped: invalid.
+    std::thread::sleep(Duration::from_millis(1100));
+    let late = d.join("late.pdf");
+    sign_with_level(&dir, "personal", "B-T", &server, &late);
+    let (code, v) = verify_json(&late, &dir, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(v["reasons"].to_string().contains("CERT_REVOKED"));
+
+    // The services are gone; years pass.
+    server.stop();
+    let (code, v) = verify_json(&blta, &dir, &["--offline"]);
+    assert_eq!(code, 0, "{v:#}");
+    #[allow(clippy::disallowed_methods)]
+    let now = time::OffsetDateTime::now_utc();
+    let rfc = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    // Five years on, the signer's certificate (three years) has expired; the TSA's (nine
+    // years) has not: still valid, offline.
+    let later = rfc(now + time::Duration::days(5 * 365));
+    let (code, v) = verify_json(&blta, &dir, &["--offline", "--at", &later]);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(v["signatures"][0]["archived_at"].is_string());
+    // A B-B document then: expired, nothing proves when it was signed.
+    let (code, v) = verify_json(&bb, &dir, &["--offline", "--at", &later]);
+    assert_ne!(code, 0, "{v:#}");
+    // Ten years on the archive timestamp's own certificate has expired too (time for
+    // `kyso extend` to have added a fresh one).
+    let much_later = rfc(now + time::Duration::days(10 * 365));
+    let (code, _) = verify_json(&blta, &dir, &["--offline", "--at", &much_later]);
+    assert_ne!(code, 0);
+}
