@@ -132,6 +132,14 @@ fn b_t_b_lt_b_lta_against_certomancer_and_checked_by_pyhanko_offline() {
         .as_str()
         .unwrap();
     assert!(origin.starts_with("http://127.0.0.1:"), "{origin}");
+    // pyHanko agrees (revocation checked online against certomancer).
+    run_ok(
+        Command::new("pyhanko")
+            .args(["sign", "validate", "--force-revinfo", "--trust"])
+            .arg(&root)
+            .arg("--trust-replace")
+            .arg(&bt),
+    );
     // Offline, a B-T document carries no revocation information.
     let (code, v) = verify(&bt, &root, &["--offline"]);
     assert_eq!(code, 2, "{v:#}");

@@ -808,10 +808,37 @@ fn an_archived_document_outlives_revocation_expiry_and_its_services() {
     assert_eq!(code, 1, "{v:#}");
     assert!(v["reasons"].to_string().contains("CERT_REVOKED"));
 
+    // Years later the archive is renewed: kyso extend adds fresh material and a new archive
+    // timestamp over everything, without touching what was there.
+    let renewed = d.join("b-lta-renewed.pdf");
+    run_ok(
+        kyso()
+            .arg("extend")
+            .arg(&blta)
+            .arg("-o")
+            .arg(&renewed)
+            .args(["--level", "B-LTA", "--tsa", &server.url("/tsa")]),
+    );
+    assert!(std::fs::read(&renewed)
+        .unwrap()
+        .starts_with(&std::fs::read(&blta).unwrap()));
+
     // The services are gone; years pass.
     server.stop();
     let (code, v) = verify_json(&blta, &dir, &["--offline"]);
     assert_eq!(code, 0, "{v:#}");
+    let (code, v) = verify_json(&renewed, &dir, &["--offline"]);
+    assert_eq!(code, 0, "{v:#}");
+    let sigs = v["signatures"].as_array().unwrap();
+    let kinds: Vec<&str> = sigs.iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["signature", "document_timestamp", "document_timestamp"]
+    );
+    assert!(
+        sigs[1]["archived_at"].is_string(),
+        "the first archive timestamp is itself covered by the second"
+    );
     #[allow(clippy::disallowed_methods)]
     let now = time::OffsetDateTime::now_utc();
     let rfc = |t: time::OffsetDateTime| {
