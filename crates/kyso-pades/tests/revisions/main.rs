@@ -135,6 +135,7 @@ fn signatures(bytes: &[u8]) -> Vec<(ObjRef, u64)> {
 }
 
 fn report(bytes: &[u8], signed_end: u64) -> ChangeReport {
+    keep(bytes);
     changes_after(
         Arc::new(MemSource::new(bytes.to_vec())),
         signed_end,

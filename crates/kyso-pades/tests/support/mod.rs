@@ -126,3 +126,23 @@ pub fn opts() -> SignOptions {
     o.reason = Some("Phê duyệt".into());
     o
 }
+
+/// Keep a document a test checks — the attack corpus. With `KYSO_ATTACK_CORPUS=DIR` set, each
+/// document goes to `DIR/<test name>-<n>.pdf` (n counts per test); otherwise nothing happens.
+/// The tests are the generator, `docs/threats.md` maps each attack class to them.
+pub fn keep(bytes: &[u8]) {
+    use std::cell::Cell;
+    thread_local!(static N: Cell<usize> = const { Cell::new(0) });
+    let Some(dir) = std::env::var_os("KYSO_ATTACK_CORPUS") else {
+        return;
+    };
+    let n = N.with(|n| {
+        n.set(n.get() + 1);
+        n.get()
+    });
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("test").replace("::", "-");
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{test}-{n}.pdf")), bytes).unwrap();
+}

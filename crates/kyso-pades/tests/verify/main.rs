@@ -20,6 +20,12 @@ use kyso_cms::{DigestAlgorithm, SignatureAlgorithm};
 use kyso_pades::sign_with;
 use kyso_pades::verify::{codes, verify_integrity_file, IntegrityReport, SignatureKind};
 
+/// Verify a file the test made, keeping it in the attack corpus (see `support::keep`).
+fn checked(p: &Path) -> kyso_pades::Result<Vec<IntegrityReport>> {
+    keep(&std::fs::read(p).unwrap());
+    verify_integrity_file(p)
+}
+
 struct Fixture {
     _dir: tempfile::TempDir,
     dir: PathBuf,
@@ -48,7 +54,7 @@ impl Fixture {
     fn verify_bytes(&self, name: &str, bytes: &[u8]) -> Vec<IntegrityReport> {
         let p = self.path(name);
         std::fs::write(&p, bytes).unwrap();
-        verify_integrity_file(&p).unwrap()
+        checked(&p).unwrap()
     }
 }
 
@@ -99,7 +105,7 @@ fn an_ecdsa_signature_made_by_kyso_verifies_intact() {
     let fx = Fixture::new();
     let signer = test_signer_with("Nguyễn Văn An", false);
     let out = fx.signed(&signer);
-    let reports = verify_integrity_file(&out).unwrap();
+    let reports = checked(&out).unwrap();
     let r = one(&reports);
     assert_intact(r);
     assert_eq!(r.signature.kind, SignatureKind::Signature);
@@ -122,7 +128,7 @@ fn an_rsa_signature_made_by_kyso_verifies_intact() {
     let fx = Fixture::new();
     let signer = test_signer_with("Trần Thị Bình", true);
     let out = fx.signed(&signer);
-    let reports = verify_integrity_file(&out).unwrap();
+    let reports = checked(&out).unwrap();
     let r = one(&reports);
     assert_intact(r);
     assert_eq!(
@@ -144,7 +150,7 @@ fn two_signatures_both_verify_and_the_first_covers_only_its_revision() {
         None,
     )
     .unwrap();
-    let reports = verify_integrity_file(&twice).unwrap();
+    let reports = checked(&twice).unwrap();
     assert_eq!(reports.len(), 2);
     for r in &reports {
         assert_intact(r);
@@ -178,7 +184,7 @@ fn editing_one_signed_byte_is_a_digest_mismatch() {
 fn a_corrupted_signature_value_is_a_bad_signature() {
     let fx = Fixture::new();
     let out = fx.signed(&test_signer_with("Nguyễn Văn An", true));
-    let reports = verify_integrity_file(&out).unwrap();
+    let reports = checked(&out).unwrap();
     let sig = one(&reports).cms.as_ref().unwrap().signature.clone();
     let hex: String = sig[100..108].iter().map(|b| format!("{b:02X}")).collect();
     let mut bytes = std::fs::read(&out).unwrap();
@@ -193,7 +199,7 @@ fn a_corrupted_signature_value_is_a_bad_signature() {
 fn a_byte_range_not_starting_at_zero_is_malformed() {
     let fx = Fixture::new();
     let out = fx.signed(&test_signer_with("Nguyễn Văn An", false));
-    let [_, b, c, d] = byte_range_of(one(&verify_integrity_file(&out).unwrap()));
+    let [_, b, c, d] = byte_range_of(one(&checked(&out).unwrap()));
     let mut bytes = std::fs::read(&out).unwrap();
     set_byte_range(&mut bytes, 0, [1, b as i64 - 1, c as i64, d as i64]);
     let r = fx.verify_bytes("br1.pdf", &bytes);
@@ -218,7 +224,7 @@ fn a_byte_range_not_starting_at_zero_is_malformed() {
 fn a_gap_larger_than_contents_is_a_gap_mismatch() {
     let fx = Fixture::new();
     let out = fx.signed(&test_signer_with("Nguyễn Văn An", false));
-    let [_, b, c, d] = byte_range_of(one(&verify_integrity_file(&out).unwrap()));
+    let [_, b, c, d] = byte_range_of(one(&checked(&out).unwrap()));
     let mut bytes = std::fs::read(&out).unwrap();
     set_byte_range(&mut bytes, 0, [0, b as i64 - 10, c as i64, d as i64]);
     let r = fx.verify_bytes("gap.pdf", &bytes);
@@ -232,7 +238,7 @@ fn a_gap_larger_than_contents_is_a_gap_mismatch() {
 fn a_byte_range_leaving_out_the_last_line_break_still_covers_the_file() {
     let fx = Fixture::new();
     let out = fx.signed(&test_signer_with("Nguyễn Văn An", false));
-    let [_, b, c, d] = byte_range_of(one(&verify_integrity_file(&out).unwrap()));
+    let [_, b, c, d] = byte_range_of(one(&checked(&out).unwrap()));
     let mut bytes = std::fs::read(&out).unwrap();
     assert!(bytes.ends_with(b"%%EOF\n"));
     set_byte_range(&mut bytes, 0, [0, b as i64, c as i64, d as i64 - 1]);
@@ -249,7 +255,7 @@ fn a_byte_range_leaving_out_the_last_line_break_still_covers_the_file() {
 fn a_byte_range_ending_mid_revision_is_reported() {
     let fx = Fixture::new();
     let out = fx.signed(&test_signer_with("Nguyễn Văn An", false));
-    let [_, b, c, d] = byte_range_of(one(&verify_integrity_file(&out).unwrap()));
+    let [_, b, c, d] = byte_range_of(one(&checked(&out).unwrap()));
     let mut bytes = std::fs::read(&out).unwrap();
     set_byte_range(&mut bytes, 0, [0, b as i64, c as i64, d as i64 - 20]);
     let r = fx.verify_bytes("short.pdf", &bytes);
@@ -273,7 +279,7 @@ fn pointing_the_gap_at_another_signatures_contents_is_wrapping() {
         None,
     )
     .unwrap();
-    let reports = verify_integrity_file(&twice).unwrap();
+    let reports = checked(&twice).unwrap();
     let first = reports
         .iter()
         .find(|r| !r.byte_range.covers_whole_file)
@@ -359,7 +365,7 @@ fn hex(b: &[u8]) -> Vec<u8> {
 fn a_ber_indefinite_length_cms_verifies_after_normalisation() {
     let fx = Fixture::new();
     let out = fx.signed(&test_signer_with("Nguyễn Văn An", false));
-    let reports = verify_integrity_file(&out).unwrap();
+    let reports = checked(&out).unwrap();
     let r = one(&reports);
     let contents = r.signature.contents.clone().unwrap();
     let n = kyso_cms::ber::normalize(&contents, &Default::default()).unwrap();
@@ -457,7 +463,7 @@ fn a_signature_made_by_pyhanko_verifies_intact() {
             .arg(&input)
             .arg(&out)
             .arg(&p12));
-        let reports = verify_integrity_file(&out).unwrap();
+        let reports = checked(&out).unwrap();
         let r = one(&reports);
         assert_intact(r);
         assert_eq!(r.signature.field_name, "ChuKy1");
@@ -501,7 +507,7 @@ fn random_damage_to_the_signature_update_never_panics_nor_verifies() {
     let original = std::fs::read(&out).unwrap();
     let update_start = two_page_pdf().len();
     let contents = rfind(&original, b"/Contents <").unwrap();
-    let [_, gap_start, gap_end, _] = byte_range_of(one(&verify_integrity_file(&out).unwrap()));
+    let [_, gap_start, gap_end, _] = byte_range_of(one(&checked(&out).unwrap()));
     let mut rng = XorShift(0x6b79_736f_2026);
     let p = fx.path("damaged.pdf");
     let mut verified = 0;
@@ -527,7 +533,7 @@ fn random_damage_to_the_signature_update_never_panics_nor_verifies() {
         std::fs::write(&p, &bytes).unwrap();
         // Opening may fail (damaged xref); it must not panic, and nothing damaged in the
         // signed bytes may verify.
-        if let Ok(reports) = verify_integrity_file(&p) {
+        if let Ok(reports) = checked(&p) {
             for r in &reports {
                 if r.is_intact() {
                     verified += 1;
