@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Benchmarks of issue 2, each side by side with its peer in the same run (see BENCHMARKS.md).
-#   bash scripts/bench.sh            # 1-page, batch, 100 MB
-#   BIG=1 bash scripts/bench.sh      # also the 1 GB file
+# Benchmarks of issues 2 (signing) and 3 (verifying), each side by side with its peer in the same
+# run (see BENCHMARKS.md).
+#   bash scripts/bench.sh            # signing: 1-page, batch, 100 MB; then verifying
+#   BIG=1 bash scripts/bench.sh      # also signing the 1 GB file
+#   ONLY=verify bash scripts/bench.sh  # only the verify section (ONLY=sign: only signing)
 # Needs the test environment (bash scripts/setup-test-env.sh: hyperfine, pyHanko, openssl).
 # Work files go to $BENCH_DIR (default /tmp/kyso-bench); the machine should be otherwise idle.
 set -euo pipefail
@@ -9,8 +11,8 @@ cd "$(dirname "$0")/.."
 root=$PWD
 W=${BENCH_DIR:-/tmp/kyso-bench}
 mkdir -p "$W"
-cargo build --release -q -p kyso
-K=$root/target/release/kyso
+[ "${NO_BUILD:-0}" = 1 ] || cargo build --release -q -p kyso  # NO_BUILD=1: use the last build
+K=${CARGO_TARGET_DIR:-$root/target}/release/kyso
 export KYSO_BENCH_PW=bench-123456
 [ -f "$W/pki/personal.p12" ] || "$K" pki init "$W/pki" --password-env KYSO_BENCH_PW >/dev/null
 P12=$W/pki/personal.p12
@@ -22,13 +24,16 @@ cp tests/corpus/one-page.pdf "$W/1page.pdf"
 sign="$K sign --p12 $P12 --password-env KYSO_BENCH_PW --invisible"
 pyh="pyhanko sign addsig --field Sig1 pkcs12 --passfile $W/pass.txt"
 # hf NAME RUNS SHELL COMMAND: median wall time (ms) of COMMAND over RUNS runs (1 warm-up).
-hf() { local shell=(-N); [ -n "$3" ] && shell=(-S "$3"); rm -f "$W/$1.json"
-       hyperfine --style none -w 1 -r "$2" "${shell[@]}" --export-json "$W/$1.json" "$4" \
-         >/dev/null 2>&1
+# HF_IGNORE=1 hf ...: a non-zero exit status is expected (kyso verify --offline exits 2).
+hf() { local shell=(-N) ign=(); [ -n "$3" ] && shell=(-S "$3"); rm -f "$W/$1.json"
+       [ "${HF_IGNORE:-0}" = 1 ] && ign=(-i)
+       hyperfine --style none -w 1 -r "$2" "${shell[@]}" "${ign[@]}" --export-json "$W/$1.json" \
+         "$4" >/dev/null 2>&1
        python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['results'][0]['median']*1000, 1))" "$W/$1.json"; }
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.3f}')" "$1" "$2"; }
-rss() { /usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -1; }
+rss() { { /usr/bin/time -f "%M" "$@" 2>&1 >/dev/null || true; } | tail -1; }
 
+if [ "${ONLY:-sign}" != verify ]; then
 echo "== 1-page PDF: kyso sign vs pyHanko CLI (both B-B, RSA-2048 PKCS#12, process start included)"
 k=$(hf one 30 "" "$sign $W/1page.pdf -o $W/1page-kyso.pdf")
 p=$(hf one-py 5 "" "$pyh $W/1page.pdf $W/1page-py.pdf $P12")
@@ -86,3 +91,52 @@ for f in 100mb ${BIG:+1gb}; do
   fi
   rm -f "$W/$f-kyso.pdf" "$W/$f-cp.pdf" "$W/$f-py.pdf"
 done
+fi
+
+[ "${ONLY:-verify}" = sign ] && exit 0
+# Issue 3: kyso verify --offline (no revocation fetching) vs pyHanko's CLI without revocation
+# checking, both trusting only the demo root. The signed inputs are made once and kept in $W.
+ROOT=$W/pki/root.pem
+vfy="$K verify --offline --trust $ROOT"
+pyv="pyhanko sign validate --trust-replace --trust $ROOT --no-revocation-check"
+[ -f "$W/100mb-signed.pdf" ] || $sign "$W/100mb.pdf" -o "$W/100mb-signed.pdf"
+[ -f "$W/1page-signed.pdf" ] || $sign "$W/1page.pdf" -o "$W/1page-signed.pdf"
+if [ ! -f "$W/100p-5sig.pdf" ]; then
+  python3 tests/bench/make_pages.py "$W/100p.pdf" 100
+  prev=$W/100p.pdf
+  for c in personal personal2 organization ecdsa ecdsa384; do
+    "$K" sign --p12 "$W/pki/$c.p12" --password-env KYSO_BENCH_PW --invisible "$prev" \
+      -o "$W/100p-$c.pdf" >/dev/null
+    prev=$W/100p-$c.pdf
+  done
+  mv "$prev" "$W/100p-5sig.pdf"
+fi
+# Each file must come out intact (verdict indeterminate only for the unchecked revocation).
+for f in 1page-signed 100p-5sig 100mb-signed; do
+  { $vfy --json "$W/$f.pdf" || true; } | python3 -c "
+import json, sys
+r = json.load(sys.stdin)
+codes = sorted({c for s in r['signatures'] for c in s['reasons']})
+print(f'  {sys.argv[1]}: {len(r[\"signatures\"])} signature(s), verdict {r[\"verdict\"]}', codes)
+assert r['verdict'] != 'invalid', 'kyso verify: invalid'" "$f"
+  { $pyv "$W/$f.pdf" 2>/dev/null || true; } | sed 's/^/    pyhanko: /; s/:[0-9a-f]\{64\}:/:/'
+done
+
+echo "== verify 1-page PDF: kyso verify vs pyhanko sign validate (process start included)"
+k=$(HF_IGNORE=1 hf v-one 30 "" "$vfy $W/1page-signed.pdf")
+p=$(hf v-one-py 5 "" "$pyv $W/1page-signed.pdf")
+echo "  kyso verify: $k ms; pyhanko sign validate: $p ms; pyHanko/kyso = $(ratio "$p" "$k")x"
+
+echo "== verify 100 pages, 5 signatures in 5 revisions"
+k=$(HF_IGNORE=1 hf v-100p 20 "" "$vfy $W/100p-5sig.pdf")
+p=$(hf v-100p-py 3 "" "$pyv $W/100p-5sig.pdf")
+echo "  kyso verify: $k ms; pyhanko sign validate: $p ms; pyHanko/kyso = $(ratio "$p" "$k")x"
+
+echo "== verify 100 MB signed: kyso verify vs openssl dgst -sha256 (warm page cache)"
+o=$(hf v-100mb-peer 10 "" "openssl dgst -sha256 $W/100mb-signed.pdf")
+k=$(HF_IGNORE=1 hf v-100mb 10 "" "$vfy $W/100mb-signed.pdf")
+echo "  openssl dgst -sha256: $o ms; kyso verify: $k ms, ratio $(ratio "$k" "$o")"
+echo "  peak RSS kyso verify: $(rss $vfy "$W/100mb-signed.pdf") KB"
+echo "  peak RSS openssl dgst: $(rss openssl dgst -sha256 "$W/100mb-signed.pdf") KB"
+echo "  pyHanko CLI: $(hf v-100mb-py 3 "" "$pyv $W/100mb-signed.pdf") ms"
+echo "  peak RSS pyHanko: $(rss $pyv "$W/100mb-signed.pdf") KB"
