@@ -602,8 +602,8 @@ fn validate_one(
         None
     };
     if is_doc_ts {
-        if let Some(p) = cms_cert.and_then(tsp::check_tsa_certificate) {
-            let _ = p;
+        // A document timestamp signed by a certificate that is not a TSA's.
+        if cms_cert.and_then(tsp::check_tsa_certificate).is_some() {
             r.invalid(TIMESTAMP_INVALID);
         }
         if doc_ts_time.is_none() {
@@ -648,10 +648,13 @@ fn validate_one(
         _ => {}
     }
     if let Some(cert) = cms_cert {
-        if !time_proven && archived_at.is_none() {
-            // Valid at the claimed time but not at the validation time, or revoked since:
-            // only a proven time could tell the signature came first.
-            if !cert.valid_at(ctx.v_time) || revocation.revoked_later().is_some() {
+        if !time_proven {
+            // The claim is accepted only up to the first proof of existence: a later archive
+            // timestamp, else the validation time. Expired or revoked by then, only a proven
+            // signing time could tell that the signature came first.
+            let witness = archived_at.unwrap_or(ctx.v_time);
+            let revoked_by_then = revocation.revoked_later().is_some_and(|t| t <= witness);
+            if !cert.valid_at(witness) || revoked_by_then {
                 r.indeterminate(NOT_TIMESTAMPED);
             }
         }
