@@ -775,6 +775,17 @@ fn an_archived_document_outlives_revocation_expiry_and_its_services() {
     );
     let (code, v) = verify_json(&bb, &dir, &[]);
     assert_eq!(code, 0, "B-B, online, before revocation: {v:#}");
+    // The same B-B document archived at once (B-LTA over it): the archive timestamp proves it
+    // existed while the certificate was valid and unrevoked.
+    let bb_archived = d.join("b-b-archived.pdf");
+    run_ok(
+        kyso()
+            .arg("extend")
+            .arg(&bb)
+            .arg("-o")
+            .arg(&bb_archived)
+            .args(["--level", "B-LTA", "--tsa", &server.url("/tsa")]),
+    );
 
     // The signer's key is compromised after signing (times have whole seconds: let one pass).
     std::thread::sleep(Duration::from_millis(1100));
@@ -854,6 +865,11 @@ fn an_archived_document_outlives_revocation_expiry_and_its_services() {
     // A B-B document then: expired, nothing proves when it was signed.
     let (code, v) = verify_json(&bb, &dir, &["--offline", "--at", &later]);
     assert_ne!(code, 0, "{v:#}");
+    // Archived at once, the same B-B signature stays valid: its claimed time is backed by the
+    // archive timestamp, taken before the revocation and the expiry.
+    let (code, v) = verify_json(&bb_archived, &dir, &["--offline", "--at", &later]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["signatures"][0]["signing_time"]["proven"], false);
     // Ten years on the archive timestamp's own certificate has expired too (time for
     // `kyso extend` to have added a fresh one).
     let much_later = rfc(now + time::Duration::days(10 * 365));
