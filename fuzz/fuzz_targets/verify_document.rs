@@ -6,7 +6,7 @@
 use std::sync::{Arc, OnceLock};
 
 use kyso_pades::validate::{validate, ValidateOptions};
-use kyso_pdf::{Limits, MemSource};
+use kyso_pdf::MemSource;
 use kyso_x509::path::TrustStore;
 use kyso_x509::Cert;
 use libfuzzer_sys::fuzz_target;
@@ -21,12 +21,8 @@ fn options() -> &'static [ValidateOptions; 2] {
         let now = OffsetDateTime::from_unix_timestamp(1_796_083_200)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH);
         let root = Cert::from_pem_or_der(ROOT_PEM).unwrap_or_default();
-        let make = |trust| ValidateOptions {
-            trust,
-            at: None,
-            now,
-            limits: Limits::default(),
-        };
+        // Offline: ValidateOptions::new never fetches.
+        let make = |trust| ValidateOptions::new(trust, now);
         [make(TrustStore::new()), make(TrustStore::from_certs(root))]
     })
 }
