@@ -3,6 +3,7 @@
 pub mod dss;
 mod fields;
 pub mod forms;
+pub mod issuer;
 pub mod ltv;
 pub mod pdfdate;
 pub mod revisions;

@@ -273,6 +273,9 @@ pub struct SignatureValidation {
     pub changes_error: Option<String>,
     /// A later document timestamp that proves this signature existed at its time (B-LTA).
     pub archived_at: Option<OffsetDateTime>,
+    /// For an organization signature: whether its certificate names the document's issuing
+    /// body (`None`: not an organization signature, or no header found on page 1).
+    pub names_issuing_body: Option<bool>,
     pub verdict: Verdict,
     pub reasons: Vec<&'static str>,
 }
@@ -285,6 +288,11 @@ pub struct DocumentValidation {
     pub signatures: Vec<SignatureValidation>,
     pub has_personal: bool,
     pub has_organization: bool,
+    /// The issuing body the document names at the top left of page 1 (Decree 30).
+    pub issuing_body: Option<String>,
+    /// Whether an organization signature's certificate names that body (`None` without an
+    /// organization signature or a header).
+    pub organization_names_issuing_body: Option<bool>,
     /// The time the verdict is for.
     pub validated_at: OffsetDateTime,
     /// Whether revocation information was fetched (online) or only read from the document.
@@ -358,7 +366,23 @@ pub fn validate(src: Arc<dyn Source>, opts: &ValidateOptions) -> Result<Document
             *slot = Some(v);
         }
     }
-    let signatures: Vec<SignatureValidation> = results.into_iter().flatten().collect();
+    let mut signatures: Vec<SignatureValidation> = results.into_iter().flatten().collect();
+    let header = crate::issuer::issuing_body(&doc);
+    for s in &mut signatures {
+        if let (Some(h), Some(x)) = (&header, &s.signer) {
+            if s.kind == SignatureKind::Signature && x.role == Role::Organization {
+                let names: Vec<String> = [x.name.clone(), x.organization.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                s.names_issuing_body = Some(h.named_by(&names));
+            }
+        }
+    }
+    let organization_names_issuing_body = signatures
+        .iter()
+        .filter_map(|s| s.names_issuing_body)
+        .reduce(|a, b| a || b);
 
     let verdict = signatures
         .iter()
@@ -384,6 +408,8 @@ pub fn validate(src: Arc<dyn Source>, opts: &ValidateOptions) -> Result<Document
         reasons,
         has_personal: role(Role::Personal),
         has_organization: role(Role::Organization),
+        issuing_body: header.map(|h| h.text()),
+        organization_names_issuing_body,
         signatures,
         validated_at: ctx.v_time,
         online: opts.fetcher.is_some(),
@@ -706,6 +732,7 @@ fn validate_one(
         changes,
         changes_error,
         archived_at,
+        names_issuing_body: None,
         verdict,
         reasons,
     }

@@ -110,7 +110,12 @@ pub fn to_json(r: &DocumentValidation, file: &str) -> Value {
         "file": file,
         "verdict": r.verdict.as_str(),
         "reasons": r.reasons,
-        "roles": { "personal": r.has_personal, "organization": r.has_organization },
+        "roles": {
+            "personal": r.has_personal,
+            "organization": r.has_organization,
+            "organization_names_issuing_body": r.organization_names_issuing_body,
+        },
+        "issuing_body": r.issuing_body,
         "validated_at": time_json(r.validated_at),
         "online": r.online,
         "signatures": r.signatures.iter().map(signature_json).collect::<Vec<_>>(),
@@ -141,6 +146,7 @@ fn signature_json(s: &SignatureValidation) -> Value {
         },
         "timestamp": s.timestamp.as_ref().map(timestamp_json),
         "archived_at": s.archived_at.map(display_time),
+        "names_issuing_body": s.names_issuing_body,
         "reason": s.reason,
         "location": s.location,
         "certificate_path": s.path.as_ref().map(path_json),
@@ -357,6 +363,21 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
         lang.pick("chữ ký cơ quan, tổ chức", "organization signature"),
         yes(r.has_organization)
     );
+    if let (Some(body), Some(named)) = (&r.issuing_body, r.organization_names_issuing_body) {
+        let _ = writeln!(
+            o,
+            "{} ({body}): {}",
+            lang.pick(
+                "Chứng thư số của chữ ký cơ quan ghi đúng tên cơ quan ban hành",
+                "The organization certificate names the issuing body"
+            ),
+            if named {
+                lang.pick("có", "yes")
+            } else {
+                lang.pick("KHÔNG", "NO")
+            }
+        );
+    }
     for (i, s) in r.signatures.iter().enumerate() {
         let _ = writeln!(o);
         let doc_ts = s.kind == SignatureKind::DocTimeStamp;

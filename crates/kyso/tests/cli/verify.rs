@@ -57,12 +57,22 @@ fn an_intact_signed_letter_is_intact_trusted_and_waits_only_for_revocation() {
     let tmp = tempfile::tempdir().unwrap();
     let doc = signed_sequence(tmp.path());
     let (code, v) = verify_json(&doc, &root());
-    // Until CRL/OCSP checking lands, revocation is unknown: indeterminate, exit 2.
+    // The demo PKI's OCSP/CRL services are not running here (`kyso pki serve` is, in
+    // pki_serve.rs): revocation is unknown, so indeterminate, exit 2.
     assert_eq!(code, Some(2), "{v:#}");
     assert_eq!(v["schema"], "kyso.verify/1");
     assert_eq!(v["verdict"], "indeterminate");
     assert_eq!(v["roles"]["personal"], true);
     assert_eq!(v["roles"]["organization"], true);
+    // The agency's certificate ("Sở Khoa học và Công nghệ tỉnh Demo") names the issuing body
+    // the letter's header shows under its governing body.
+    assert_eq!(
+        v["issuing_body"],
+        "ỦY BAN NHÂN DÂN TỈNH DEMO / SỞ KHOA HỌC VÀ CÔNG NGHỆ"
+    );
+    assert_eq!(v["roles"]["organization_names_issuing_body"], true);
+    assert_eq!(v["signatures"][1]["names_issuing_body"], true);
+    assert_eq!(v["signatures"][0]["names_issuing_body"], Value::Null);
     let sigs = v["signatures"].as_array().unwrap();
     assert_eq!(sigs.len(), 2);
     for s in sigs {
