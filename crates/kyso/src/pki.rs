@@ -109,15 +109,20 @@ fn secret(password: &mut Option<String>, env: Option<&str>) -> Result<Secret, Us
     }
 }
 
+/// A password given as an argument is visible to other users (`ps`): say so.
+fn warn_password_on_command_line(lang: Lang) {
+    eprintln!(
+        "{}",
+        lang.pick(
+            "Lưu ý: mật khẩu trên dòng lệnh có thể bị người dùng khác trên máy nhìn thấy; nên dùng --password-env.",
+            "Note: a password on the command line may be visible to other users of this machine; prefer --password-env."
+        )
+    );
+}
+
 fn init(mut args: InitArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     if args.password.is_some() {
-        eprintln!(
-            "{}",
-            lang.pick(
-                "Lưu ý: mật khẩu trên dòng lệnh có thể bị người dùng khác trên máy nhìn thấy; nên dùng --password-env.",
-                "Note: a password on the command line may be visible to other users of this machine; prefer --password-env."
-            )
-        );
+        warn_password_on_command_line(lang);
     }
     let password = password(&mut args)?;
     if password.expose().is_empty() {
@@ -224,13 +229,7 @@ fn load_error(e: &crate::pki_serve::LoadError, dir: &std::path::Path) -> UserErr
 
 fn serve(mut args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     if args.password.is_some() {
-        eprintln!(
-            "{}",
-            lang.pick(
-                "Lưu ý: mật khẩu trên dòng lệnh có thể bị người dùng khác trên máy nhìn thấy; nên dùng --password-env.",
-                "Note: a password on the command line may be visible to other users of this machine; prefer --password-env."
-            )
-        );
+        warn_password_on_command_line(lang);
     }
     let password = secret(&mut args.password, args.password_env.as_deref())?;
     let addr: std::net::SocketAddr = args.listen.parse().map_err(|_| {

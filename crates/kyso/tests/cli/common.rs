@@ -117,6 +117,28 @@ pub fn sign(input: &Path, output: &Path, p12: &str, args: &[&str]) {
     run_ok(sign_command(input, output, &pki().join(format!("{p12}.p12"))).args(args));
 }
 
+/// `kyso verify --json --trust ROOT FILE EXTRA…`: (exit code, report). Panics unless the output
+/// is JSON.
+pub fn verify_json(file: &Path, root: &Path, extra: &[&str]) -> (Option<i32>, Value) {
+    let out = kyso()
+        .arg("verify")
+        .arg(file)
+        .arg("--trust")
+        .arg(root)
+        .arg("--json")
+        .args(extra)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "kyso verify {}: not JSON ({e}): {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), v)
+}
+
 /// Sign `input` into `output` with pyHanko's CLI (`pyhanko sign addsig`), key from `p12`
 /// (password `password`), in field `field`, with extra addsig options (`--use-pades`, …).
 pub fn pyhanko_sign(

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::{corpus, kyso, pyhanko_sign, run_ok, workspace};
+use crate::common::{corpus, kyso, pyhanko_sign, run_ok, verify_json, workspace};
 
 struct Certomancer {
     dir: PathBuf,
@@ -85,18 +85,8 @@ fn sign_at(peers: &Certomancer, who: &str, level: &str, out: &Path) -> std::proc
 }
 
 fn verify(file: &Path, root: &Path, extra: &[&str]) -> (i32, Value) {
-    let o = kyso()
-        .arg("verify")
-        .arg(file)
-        .arg("--trust")
-        .arg(root)
-        .arg("--json")
-        .args(extra)
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
-    (o.status.code().unwrap(), v)
+    let (code, v) = verify_json(file, root, extra);
+    (code.unwrap(), v)
 }
 
 /// pyHanko's AdES (past/LTA) validation, offline: "The signature is judged VALID."

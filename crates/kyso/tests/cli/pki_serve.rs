@@ -716,19 +716,9 @@ fn nss_checks_kyso_ocsp_online() {
 }
 
 /// `kyso verify --json` of `file` trusting the PKI in `dir`: (exit code, report).
-fn verify_json(file: &Path, dir: &Path, extra: &[&str]) -> (i32, Value) {
-    let o = kyso()
-        .arg("verify")
-        .arg(file)
-        .arg("--trust")
-        .arg(dir.join("root.pem"))
-        .arg("--json")
-        .args(extra)
-        .output()
-        .unwrap();
-    let v: Value =
-        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
-    (o.status.code().unwrap(), v)
+fn verify_in(file: &Path, dir: &Path, extra: &[&str]) -> (i32, Value) {
+    let (code, v) = crate::common::verify_json(file, &dir.join("root.pem"), extra);
+    (code.unwrap(), v)
 }
 
 fn sign_with_level(dir: &Path, who: &str, level: &str, server: &Server, out: &Path) {
@@ -773,7 +763,7 @@ fn an_archived_document_outlives_revocation_expiry_and_its_services() {
             .arg(dir.join("personal.p12"))
             .args(["--password-env", "KYSO_TEST_PW", "--invisible"]),
     );
-    let (code, v) = verify_json(&bb, &dir, &[]);
+    let (code, v) = verify_in(&bb, &dir, &[]);
     assert_eq!(code, 0, "B-B, online, before revocation: {v:#}");
     // The same B-B document archived at once (B-LTA over it): the archive timestamp proves it
     // existed while the certificate was valid and unrevoked.
@@ -797,7 +787,7 @@ fn an_archived_document_outlives_revocation_expiry_and_its_services() {
     ]));
     // B-B: only a claimed time, and the certificate is revoked now — nothing proves the
     // signature came first.
-    let (code, v) = verify_json(&bb, &dir, &[]);
+    let (code, v) = verify_in(&bb, &dir, &[]);
     assert_eq!(code, 2, "{v:#}");
     assert!(
         v["reasons"].to_string().contains("NOT_TIMESTAMPED"),
@@ -808,14 +798,14 @@ fn an_archived_document_outlives_revocation_expiry_and_its_services() {
         "good at the signing time, revoked later"
     );
     // B-LTA: the signing time is proven; revoked after it, the signature stays valid.
-    let (code, v) = verify_json(&blta, &dir, &[]);
+    let (code, v) = verify_in(&blta, &dir, &[]);
     assert_eq!(code, 0, "{v:#}");
 
     // A signature made after the revocation, timestamped: invalid.
     std::thread::sleep(Duration::from_millis(1100));
     let late = d.join("late.pdf");
     sign_with_level(&dir, "personal", "B-T", &server, &late);
-    let (code, v) = verify_json(&late, &dir, &[]);
+    let (code, v) = verify_in(&late, &dir, &[]);
     assert_eq!(code, 1, "{v:#}");
     assert!(v["reasons"].to_string().contains("CERT_REVOKED"));
 
@@ -836,9 +826,9 @@ fn an_archived_document_outlives_revocation_expiry_and_its_services() {
 
     // The services are gone; years pass.
     server.stop();
-    let (code, v) = verify_json(&blta, &dir, &["--offline"]);
+    let (code, v) = verify_in(&blta, &dir, &["--offline"]);
     assert_eq!(code, 0, "{v:#}");
-    let (code, v) = verify_json(&renewed, &dir, &["--offline"]);
+    let (code, v) = verify_in(&renewed, &dir, &["--offline"]);
     assert_eq!(code, 0, "{v:#}");
     let sigs = v["signatures"].as_array().unwrap();
     let kinds: Vec<&str> = sigs.iter().map(|s| s["kind"].as_str().unwrap()).collect();
@@ -859,20 +849,20 @@ fn an_archived_document_outlives_revocation_expiry_and_its_services() {
     // Five years on, the signer's certificate (three years) has expired; the TSA's (nine
     // years) has not: still valid, offline.
     let later = rfc(now + time::Duration::days(5 * 365));
-    let (code, v) = verify_json(&blta, &dir, &["--offline", "--at", &later]);
+    let (code, v) = verify_in(&blta, &dir, &["--offline", "--at", &later]);
     assert_eq!(code, 0, "{v:#}");
     assert!(v["signatures"][0]["archived_at"].is_string());
     // A B-B document then: expired, nothing proves when it was signed.
-    let (code, v) = verify_json(&bb, &dir, &["--offline", "--at", &later]);
+    let (code, v) = verify_in(&bb, &dir, &["--offline", "--at", &later]);
     assert_ne!(code, 0, "{v:#}");
     // Archived at once, the same B-B signature stays valid: its claimed time is backed by the
     // archive timestamp, taken before the revocation and the expiry.
-    let (code, v) = verify_json(&bb_archived, &dir, &["--offline", "--at", &later]);
+    let (code, v) = verify_in(&bb_archived, &dir, &["--offline", "--at", &later]);
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(v["signatures"][0]["signing_time"]["proven"], false);
     // Ten years on the archive timestamp's own certificate has expired too (time for
     // `kyso extend` to have added a fresh one).
     let much_later = rfc(now + time::Duration::days(10 * 365));
-    let (code, _) = verify_json(&blta, &dir, &["--offline", "--at", &much_later]);
+    let (code, _) = verify_in(&blta, &dir, &["--offline", "--at", &much_later]);
     assert_ne!(code, 0);
 }

@@ -8,20 +8,6 @@ use serde_json::Value;
 
 use crate::common::*;
 
-fn verify_json(file: &Path, trust: &Path) -> (Option<i32>, Value) {
-    let out = kyso()
-        .arg("verify")
-        .arg(file)
-        .arg("--trust")
-        .arg(trust)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code(), v)
-}
-
 fn signed_sequence(dir: &Path) -> std::path::PathBuf {
     let (img, seal) = (
         pki().join("signature.png").display().to_string(),
@@ -56,7 +42,7 @@ fn signed_sequence(dir: &Path) -> std::path::PathBuf {
 fn an_intact_signed_letter_is_intact_trusted_and_waits_only_for_revocation() {
     let tmp = tempfile::tempdir().unwrap();
     let doc = signed_sequence(tmp.path());
-    let (code, v) = verify_json(&doc, &root());
+    let (code, v) = verify_json(&doc, &root(), &[]);
     // The demo PKI's OCSP/CRL services are not running here (`kyso pki serve` is, in
     // pki_serve.rs): revocation is unknown, so indeterminate, exit 2.
     assert_eq!(code, Some(2), "{v:#}");
@@ -123,7 +109,7 @@ fn a_changed_byte_or_a_later_content_change_makes_it_invalid() {
     bytes[at] ^= 0x20;
     let flipped = tmp.path().join("flipped.pdf");
     std::fs::write(&flipped, &bytes).unwrap();
-    let (code, v) = verify_json(&flipped, &root());
+    let (code, v) = verify_json(&flipped, &root(), &[]);
     assert_eq!(code, Some(1), "{v:#}");
     assert_eq!(v["verdict"], "invalid");
     assert!(v["reasons"]
@@ -151,7 +137,7 @@ fn a_changed_byte_or_a_later_content_change_makes_it_invalid() {
     up.set(page.id, kyso_pdf::Object::Dict(pd));
     let (tail, _) = up.serialize(original.len() as u64).unwrap();
     std::fs::write(&forged, [original, tail].concat()).unwrap();
-    let (code, v) = verify_json(&forged, &root());
+    let (code, v) = verify_json(&forged, &root(), &[]);
     assert_eq!(code, Some(1), "{v:#}");
     for s in v["signatures"].as_array().unwrap() {
         assert_eq!(s["intact"], true, "the signed bytes are untouched: {s:#}");
@@ -195,7 +181,7 @@ fn a_root_nobody_trusts_makes_it_invalid_and_no_root_makes_it_indeterminate() {
             .arg("-out")
             .arg(&other),
     );
-    let (code, v) = verify_json(&doc, &other);
+    let (code, v) = verify_json(&doc, &other, &[]);
     assert_eq!(code, Some(1), "{v:#}");
     assert!(v["reasons"]
         .as_array()
@@ -229,7 +215,7 @@ fn kyso_agrees_with_pyhanko_on_a_pyhanko_signature() {
             .arg(pki().join("personal2.p12")),
     );
     assert_pyhanko_ok(&pyhanko(&[&doc])[0], 1);
-    let (_, v) = verify_json(&doc, &root());
+    let (_, v) = verify_json(&doc, &root(), &[]);
     let s = &v["signatures"][0];
     assert_eq!(s["intact"], true, "{s:#}");
     assert_eq!(s["certificate_path"]["status"], "valid", "{s:#}");
