@@ -124,8 +124,17 @@ pub fn collect(doc: &Document, fetcher: &Fetcher, now: OffsetDateTime) -> Result
                 continue;
             };
             let mut notes = Vec::new();
+            let mut stale = Vec::new();
             let mut got = false;
-            revocation::fetch_each(fetcher, cert, issuer, now, &mut notes, |der, e, _| {
+            revocation::fetch_each(fetcher, cert, issuer, now, &mut notes, |der, e, origin| {
+                // A stale answer (nextUpdate already past) would not prove anything later:
+                // the document would claim B-LT without the evidence for it.
+                if e.next_update.is_some_and(|n| n < now)
+                    || matches!(e.state, kyso_ltv::CertState::Unknown)
+                {
+                    stale.push(format!("{origin:?}: a stale or unusable answer"));
+                    return false;
+                }
                 let (list, idx) = match e.kind {
                     kyso_ltv::EvidenceKind::Ocsp => {
                         (&mut entry.ocsps, push_unique(&mut m.ocsps, der))
@@ -140,6 +149,7 @@ pub fn collect(doc: &Document, fetcher: &Fetcher, now: OffsetDateTime) -> Result
                 false
             });
             if !got {
+                notes.extend(stale);
                 m.missing.push((cert.subject_display(), notes.join("; ")));
             }
         }
