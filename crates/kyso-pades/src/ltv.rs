@@ -73,23 +73,26 @@ fn push_unique(v: &mut Vec<Vec<u8>>, blob: Vec<u8>) -> usize {
 pub fn collect(doc: &Document, fetcher: &Fetcher, now: OffsetDateTime) -> Result<Material> {
     let existing = dss::read_dss(doc)?;
     let mut m = Material::default();
-    for report in verify::verify_document(doc)? {
-        let Some(contents) = report.signature.contents.as_ref() else {
+    let parse = |bytes: &[u8]| {
+        ber::normalize(bytes, &BerLimits::default())
+            .ok()
+            .and_then(|n| cmsv::parse_signed_data(&n.der).ok())
+    };
+    // Only the certificates are needed: the signatures are read, not verified (no hashing of
+    // the byte ranges — the document may be large and is verified separately).
+    for sig in verify::embedded_signatures(doc)? {
+        let Some(contents) = sig.contents.as_ref() else {
             continue;
         };
-        let Some(cms) = report.cms.as_ref() else {
+        let Some(cms) = parse(contents) else {
             continue;
         };
         // The certificates to hand: the CMS's, its timestamp tokens', the DSS's.
         let mut pool: Vec<Cert> = cms.certificates.clone();
         let mut leaves: Vec<Cert> = cms.signer_certificate().into_iter().cloned().collect();
-        for token in &cms.timestamp_tokens {
-            if let Ok(n) = ber::normalize(token, &BerLimits::default()) {
-                if let Ok(t) = cmsv::parse_signed_data(&n.der) {
-                    leaves.extend(t.signer_certificate().cloned());
-                    pool.extend(t.certificates);
-                }
-            }
+        for t in cms.timestamp_tokens.iter().filter_map(|t| parse(t)) {
+            leaves.extend(t.signer_certificate().cloned());
+            pool.extend(t.certificates);
         }
         pool.extend(existing.certs.iter().cloned());
         let mut entry = VriEntry {
