@@ -367,7 +367,10 @@ pub fn validate(src: Arc<dyn Source>, opts: &ValidateOptions) -> Result<Document
         }
     }
     let mut signatures: Vec<SignatureValidation> = results.into_iter().flatten().collect();
-    let header = crate::issuer::issuing_body(&doc);
+    // Page 1's text is read only when there is an organization signature to check against it.
+    let header = has_role(&signatures, Role::Organization)
+        .then(|| crate::issuer::issuing_body(&doc))
+        .flatten();
     for s in &mut signatures {
         if let (Some(h), Some(x)) = (&header, &s.signer) {
             if s.kind == SignatureKind::Signature && x.role == Role::Organization {
@@ -398,21 +401,23 @@ pub fn validate(src: Arc<dyn Source>, opts: &ValidateOptions) -> Result<Document
             reasons.push(r);
         }
     }
-    let role = |role: Role| {
-        signatures.iter().any(|s| {
-            s.kind == SignatureKind::Signature && s.signer.as_ref().is_some_and(|x| x.role == role)
-        })
-    };
     Ok(DocumentValidation {
         verdict,
         reasons,
-        has_personal: role(Role::Personal),
-        has_organization: role(Role::Organization),
+        has_personal: has_role(&signatures, Role::Personal),
+        has_organization: has_role(&signatures, Role::Organization),
         issuing_body: header.map(|h| h.text()),
         organization_names_issuing_body,
         signatures,
         validated_at: ctx.v_time,
         online: opts.fetcher.is_some(),
+    })
+}
+
+/// Does a signature (not a document timestamp) play `role`?
+fn has_role(signatures: &[SignatureValidation], role: Role) -> bool {
+    signatures.iter().any(|s| {
+        s.kind == SignatureKind::Signature && s.signer.as_ref().is_some_and(|x| x.role == role)
     })
 }
 
