@@ -548,20 +548,6 @@ fn ess_cert(v: &Tlv<'_>, v2: bool) -> Result<Option<EssCertRef>> {
     }))
 }
 
-/// The messageImprint (hash algorithm OID, hashed message) of a DER TSTInfo (RFC 3161).
-pub fn tst_message_imprint(tst_info: &[u8]) -> Result<(ObjectIdentifier, Vec<u8>)> {
-    let (t, _) = tlv(tst_info)?;
-    expect(Some(&t), 0x30, "TSTInfo is not a SEQUENCE")?;
-    let parts = children(t.content, 16)?;
-    let mi = parts.get(2).ok_or_else(|| asn1("messageImprint missing"))?;
-    expect(Some(mi), 0x30, "messageImprint is not a SEQUENCE")?;
-    let mi = children(mi.content, 2)?;
-    let (alg, _) = alg_id(mi.first().ok_or_else(|| asn1("hashAlgorithm missing"))?)?;
-    let h = mi.get(1).ok_or_else(|| asn1("hashedMessage missing"))?;
-    expect(Some(h), 0x04, "hashedMessage is not an OCTET STRING")?;
-    Ok((alg, h.content.to_vec()))
-}
-
 /// Same Name (decoded comparison).
 fn same_name(der: &[u8], name: &Name) -> bool {
     match Name::from_der(der) {

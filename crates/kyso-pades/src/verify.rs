@@ -504,25 +504,16 @@ fn check_one(doc: &Document, signature: EmbeddedSignature) -> IntegrityReport {
         }
         SignatureKind::DocTimeStamp => {
             // The token signs its TSTInfo; the TSTInfo's imprint must be the byte range hash.
-            match parsed.econtent.as_deref().map(cmsv::tst_message_imprint) {
-                Some(Ok((oid, imprint))) => match DigestAlgorithm::from_oid(&oid) {
-                    Some(d) if digest_of(d) == imprint => {}
-                    Some(_) => report.problems.push(Problem::new(
-                        TIMESTAMP_IMPRINT_MISMATCH,
-                        "the timestamp's message imprint is not the hash of the signed bytes",
-                    )),
-                    None => report.problems.push(Problem::new(
-                        TIMESTAMP_IMPRINT_MISMATCH,
-                        format!("unsupported imprint hash {oid}"),
-                    )),
-                },
-                Some(Err(e)) => report
+            let check = kyso_ltv::tsp::read_tst_info(&parsed)
+                .and_then(|tst| kyso_ltv::tsp::check_imprint(&tst, digest_of).map_or(Ok(()), Err));
+            match check {
+                Ok(()) => {}
+                Err(p) if p.code == kyso_ltv::tsp::codes::TST_UNREADABLE => report.problems.push(
+                    Problem::new(CMS_UNREADABLE, format!("TSTInfo: {}", p.message)),
+                ),
+                Err(p) => report
                     .problems
-                    .push(Problem::new(CMS_UNREADABLE, format!("TSTInfo: {e}"))),
-                None => report.problems.push(Problem::new(
-                    CMS_UNREADABLE,
-                    "the document timestamp token has no TSTInfo",
-                )),
+                    .push(Problem::new(TIMESTAMP_IMPRINT_MISMATCH, p.message)),
             }
         }
     }
