@@ -557,7 +557,7 @@ fn same_name(der: &[u8], name: &Name) -> bool {
 }
 
 /// INTEGER content octets equal, ignoring redundant leading zero octets.
-fn same_serial(a: &[u8], b: &[u8]) -> bool {
+pub fn same_serial(a: &[u8], b: &[u8]) -> bool {
     fn trim(x: &[u8]) -> &[u8] {
         let mut x = x;
         while x.len() > 1 && x.first() == Some(&0) {

@@ -78,11 +78,10 @@ pub fn check_crl(
     kyso_x509::verify_sig::verify_signature(issuer, &crl.signature_algorithm, &signed, sig)
         .map_err(|e| Problem::new(codes::CRL_BAD_SIGNATURE, e.to_string()))?;
 
-    let listed = tbs
-        .revoked_certificates
-        .iter()
-        .flatten()
-        .find(|r| crate::ocsp::same_integer(r.serial_number.as_bytes(), cert.serial_bytes()));
+    let listed =
+        tbs.revoked_certificates.iter().flatten().find(|r| {
+            kyso_cms::verify::same_serial(r.serial_number.as_bytes(), cert.serial_bytes())
+        });
     let state = match listed {
         Some(r) => {
             if r.crl_entry_extensions.iter().flatten().any(|e| e.critical) {

@@ -72,21 +72,13 @@ pub fn cert_id_matches(id: &CertId, issuer: &Cert, serial: &[u8]) -> bool {
         Ok(mine) => {
             mine.issuer_name_hash == id.issuer_name_hash
                 && mine.issuer_key_hash == id.issuer_key_hash
-                && same_integer(mine.serial_number.as_bytes(), id.serial_number.as_bytes())
+                && kyso_cms::verify::same_serial(
+                    mine.serial_number.as_bytes(),
+                    id.serial_number.as_bytes(),
+                )
         }
         Err(_) => false,
     }
-}
-
-/// INTEGER contents equal, ignoring redundant leading zero octets.
-pub(crate) fn same_integer(a: &[u8], b: &[u8]) -> bool {
-    fn trim(mut x: &[u8]) -> &[u8] {
-        while x.len() > 1 && x.first() == Some(&0) {
-            x = x.get(1..).unwrap_or_default();
-        }
-        x
-    }
-    trim(a) == trim(b)
 }
 
 /// A DER `OCSPRequest` for one certificate, with an optional nonce extension.

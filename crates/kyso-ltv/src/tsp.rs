@@ -269,7 +269,7 @@ pub fn request_timestamp(
         .tst_info
         .as_ref()
         .and_then(|t| t.nonce.as_ref())
-        .is_some_and(|n| crate::ocsp::same_integer(n.as_bytes(), &nonce));
+        .is_some_and(|n| kyso_cms::verify::same_serial(n.as_bytes(), &nonce));
     if !echoed {
         return Err(bad("the token does not carry the request's nonce".into()));
     }
