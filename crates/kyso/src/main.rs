@@ -6,6 +6,7 @@ mod clock;
 mod demo;
 mod errors;
 mod info;
+mod keys;
 mod lang;
 mod ltv;
 mod pki;

@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use kyso_keys::{Pkcs12Signer, Secret};
 use kyso_pades::forms::{CopyForm, Position, VisibleForm};
 use kyso_pades::SignOptions;
 use time::OffsetDateTime;
@@ -59,12 +58,8 @@ pub struct Args {
     /// Số luồng ký song song khi ký nhiều tệp (mặc định: 4 × số nhân CPU)
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
-    /// Tệp khóa PKCS#12 (.p12/.pfx)
-    #[arg(long)]
-    p12: PathBuf,
-    /// Tên biến môi trường chứa mật khẩu PKCS#12
-    #[arg(long, value_name = "VAR")]
-    password_env: String,
+    #[command(flatten)]
+    key: crate::keys::KeyArgs,
     /// Hình thức chữ ký theo Nghị định 30
     #[arg(long, value_enum, default_value = "personal")]
     kind: Kind,
@@ -113,12 +108,6 @@ pub struct Args {
     /// Thời gian chờ tối đa mỗi lần gọi TSA/OCSP/CRL, tính bằng giây
     #[arg(long, value_name = "GIÂY", default_value_t = 10)]
     fetch_timeout: u64,
-    /// Dùng RSA-PSS thay cho PKCS#1 v1.5
-    #[arg(long)]
-    pss: bool,
-    /// Cho phép ký bằng chứng thư số đã hết hạn
-    #[arg(long)]
-    allow_expired: bool,
     /// Cho phép ghi đè tệp đầu vào (thay thế nguyên tử)
     #[arg(long)]
     in_place: bool,
@@ -137,8 +126,8 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         None => crate::clock::now(),
     };
     let jobs = plan_outputs(&args)?;
-    let signer = load_signer(&args, now)?;
-    let form = visible_form(&args, kyso_cms::Signer::certificate(&signer))?;
+    let signer = crate::keys::open(&args.key, now)?;
+    let form = visible_form(&args, signer.certificate())?;
     let mut opts = SignOptions::new(now);
     opts.reason = args.reason.clone();
     opts.location = args.location.clone();
@@ -159,7 +148,7 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
             None => None,
         };
         if level < kyso_pades::ltv::Level::BLt {
-            return kyso_pades::sign_with(&job.input, &job.output, &opts, &signer, widget)
+            return kyso_pades::sign_with(&job.input, &job.output, &opts, signer.as_ref(), widget)
                 .map(|_| ())
                 .map_err(|e| errors::pades(&e));
         }
@@ -176,7 +165,7 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
             .tempfile_in(dir)
             .map_err(|e| errors::io(dir, &e))?
             .into_temp_path();
-        kyso_pades::sign_with(&job.input, &step, &opts, &signer, widget)
+        kyso_pades::sign_with(&job.input, &step, &opts, signer.as_ref(), widget)
             .map_err(|e| errors::pades(&e))?;
         crate::ltv::raise(&step, &job.output, level, &opts, &fetcher, tsa.as_deref()).map(|_| ())
     };
@@ -329,34 +318,6 @@ fn plan_outputs(args: &Args) -> Result<Vec<Job>, UserError> {
         std::fs::create_dir_all(dir).map_err(|e| errors::io(dir, &e))?;
     }
     Ok(jobs)
-}
-
-fn load_signer(args: &Args, now: OffsetDateTime) -> Result<Pkcs12Signer, UserError> {
-    let password = std::env::var(&args.password_env)
-        .map(Secret::new)
-        .map_err(|_| ue!("biến môi trường {} (mật khẩu) chưa được đặt", args.password_env; "environment variable {} (password) is not set", args.password_env))?;
-    let data = read_limited(&args.p12, kyso_keys::MAX_P12_BYTES)?;
-    let mut signer = Pkcs12Signer::from_pkcs12(&data, &password).map_err(|e| errors::keys(&e))?;
-    drop(password);
-    if args.pss {
-        signer.use_pss().map_err(|e| errors::keys(&e))?;
-    }
-    let cert = kyso_cms::Signer::certificate(&signer);
-    let ku = cert.key_usage();
-    if ku.present && !ku.digital_signature && !ku.non_repudiation {
-        return Err(
-            ue!("chứng thư số không có mục đích ký số (digitalSignature)"; "the certificate is not for digital signatures (no digitalSignature key usage)"),
-        );
-    }
-    if !cert.valid_at(now) && !args.allow_expired {
-        let until = cert.not_after().date();
-        return Err(if now > cert.not_after() {
-            ue!("chứng thư số đã hết hạn ngày {}; thêm --allow-expired nếu vẫn muốn ký", until; "the certificate expired on {}; add --allow-expired to sign anyway", until)
-        } else {
-            ue!("chứng thư số chưa có hiệu lực"; "the certificate is not valid yet")
-        });
-    }
-    Ok(signer)
 }
 
 /// Read a file of at most `max` bytes.
