@@ -336,6 +336,27 @@ fn alg_id<'a>(t: &Tlv<'a>) -> Result<(ObjectIdentifier, Option<Tlv<'a>>)> {
     Ok((oid, parts.get(1).copied()))
 }
 
+/// The signature scheme named by an algorithm OID, its DER parameters (RSASSA-PSS-params) and,
+/// for OIDs that name only the key (rsaEncryption, id-ecPublicKey), the hash used. `None` for
+/// schemes kyso does not sign or verify with (as named by CSC `signAlgo`/`signAlgoParams`).
+pub fn signature_algorithm_from(
+    sig_oid: &ObjectIdentifier,
+    params_der: Option<&[u8]>,
+    digest: Option<DigestAlgorithm>,
+) -> Option<SignatureAlgorithm> {
+    let params = match params_der {
+        Some(der) => {
+            let (t, rest) = tlv(der).ok()?;
+            if !rest.is_empty() {
+                return None;
+            }
+            Some(t)
+        }
+        None => None,
+    };
+    map_signature_algorithm(*sig_oid, params, digest)
+}
+
 fn map_signature_algorithm(
     sig_oid: ObjectIdentifier,
     params: Option<Tlv<'_>>,

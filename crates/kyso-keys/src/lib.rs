@@ -1,8 +1,10 @@
 #![doc = include_str!("../README.md")]
 
+mod csc;
 mod pkcs12;
 mod secret;
 
+pub use csc::{CscAuth, CscOptions, CscSigner, CscVersion, MAX_ANSWER_BYTES};
 pub use pkcs12::{Pkcs12Signer, MAX_P12_BYTES};
 pub use secret::Secret;
 
@@ -25,6 +27,17 @@ pub enum Error {
     /// The private key does not belong to the certificate.
     #[error("the private key does not match the certificate")]
     KeyMismatch,
+    /// A remote signing service could not be used (network, unexpected answer).
+    #[error("remote signing service: {0}")]
+    Remote(String),
+    /// A remote signing service refused a request (`{error, error_description}`).
+    #[error("remote signing service refused {method} (HTTP {status}, {error}): {description}")]
+    Refused {
+        method: String,
+        status: u16,
+        error: String,
+        description: String,
+    },
     #[error(transparent)]
     Certificate(#[from] kyso_x509::Error),
     #[error(transparent)]

@@ -127,6 +127,54 @@ impl Pkcs12Signer {
     }
 }
 
+impl Pkcs12Signer {
+    /// Sign a hash computed elsewhere (a remote-signing service receives hashes only):
+    /// `digest` must be `algorithm`'s hash of the message, and `algorithm` must fit the key.
+    pub fn sign_digest(
+        &self,
+        algorithm: SignatureAlgorithm,
+        digest: &[u8],
+    ) -> kyso_cms::Result<Vec<u8>> {
+        let fail = |what: &str| kyso_cms::Error::SigningFailed(what.to_owned());
+        let d = aws_lc_rs::digest::Digest::import_less_safe(digest, algorithm.digest().aws())
+            .map_err(|_| fail("the hash does not have the length of its algorithm"))?;
+        match (&self.key, algorithm) {
+            (Key::Rsa(k), alg) => {
+                let mut sig = vec![0u8; k.public_modulus_len()];
+                k.sign_digest(rsa_padding(alg)?, &d, &mut sig)
+                    .map_err(|_| fail("RSA signing failed"))?;
+                Ok(sig)
+            }
+            (Key::Ec(k), SignatureAlgorithm::Ecdsa(_)) => {
+                // The key pair is bound to its curve's hash; another hash is refused by
+                // aws-lc-rs (and by the service before it gets here).
+                let sig = k
+                    .sign_digest(&d)
+                    .map_err(|_| fail("ECDSA signing failed (hash must be the curve's)"))?;
+                Ok(sig.as_ref().to_vec())
+            }
+            (Key::Ec(_), _) => Err(fail("RSA requested for an ECDSA key")),
+        }
+    }
+}
+
+/// The aws-lc-rs padding of an RSA scheme.
+fn rsa_padding(alg: SignatureAlgorithm) -> kyso_cms::Result<&'static dyn signature::RsaEncoding> {
+    Ok(match alg {
+        SignatureAlgorithm::RsaPkcs1(DigestAlgorithm::Sha256) => &signature::RSA_PKCS1_SHA256,
+        SignatureAlgorithm::RsaPkcs1(DigestAlgorithm::Sha384) => &signature::RSA_PKCS1_SHA384,
+        SignatureAlgorithm::RsaPkcs1(DigestAlgorithm::Sha512) => &signature::RSA_PKCS1_SHA512,
+        SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha256) => &signature::RSA_PSS_SHA256,
+        SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha384) => &signature::RSA_PSS_SHA384,
+        SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha512) => &signature::RSA_PSS_SHA512,
+        SignatureAlgorithm::Ecdsa(_) => {
+            return Err(kyso_cms::Error::SigningFailed(
+                "ECDSA requested for an RSA key".to_owned(),
+            ))
+        }
+    })
+}
+
 impl Signer for Pkcs12Signer {
     fn certificate(&self) -> &Cert {
         &self.cert
@@ -141,29 +189,7 @@ impl Signer for Pkcs12Signer {
         let fail = |what: &str| kyso_cms::Error::SigningFailed(what.to_owned());
         match (&self.key, request.algorithm) {
             (Key::Rsa(k), alg) => {
-                let padding: &'static dyn signature::RsaEncoding = match alg {
-                    SignatureAlgorithm::RsaPkcs1(DigestAlgorithm::Sha256) => {
-                        &signature::RSA_PKCS1_SHA256
-                    }
-                    SignatureAlgorithm::RsaPkcs1(DigestAlgorithm::Sha384) => {
-                        &signature::RSA_PKCS1_SHA384
-                    }
-                    SignatureAlgorithm::RsaPkcs1(DigestAlgorithm::Sha512) => {
-                        &signature::RSA_PKCS1_SHA512
-                    }
-                    SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha256) => {
-                        &signature::RSA_PSS_SHA256
-                    }
-                    SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha384) => {
-                        &signature::RSA_PSS_SHA384
-                    }
-                    SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha512) => {
-                        &signature::RSA_PSS_SHA512
-                    }
-                    SignatureAlgorithm::Ecdsa(_) => {
-                        return Err(fail("ECDSA requested for an RSA key"))
-                    }
-                };
+                let padding = rsa_padding(alg)?;
                 let mut sig = vec![0u8; k.public_modulus_len()];
                 k.sign(padding, &self.rng, request.message, &mut sig)
                     .map_err(|_| fail("RSA signing failed"))?;

@@ -130,6 +130,17 @@ pub fn keys(e: &kyso_keys::Error) -> UserError {
             ue!("khóa bí mật không khớp với chứng thư số"; "the private key does not match the certificate")
         }
         E::Unsupported(w) => ue!("loại khóa không được hỗ trợ: {}", w; "unsupported key: {}", w),
+        E::Remote(m) => {
+            ue!("không dùng được dịch vụ ký số từ xa: {}", m; "cannot use the remote signing service: {}", m)
+        }
+        E::Refused {
+            method,
+            status,
+            error,
+            description,
+        } => {
+            ue!("dịch vụ ký số từ xa từ chối {} (HTTP {}, {}): {}", method, status, error, description; "the remote signing service refused {} (HTTP {}, {}): {}", method, status, error, description)
+        }
         other => ue!("lỗi khóa ký: {}", other; "signing key error: {}", other),
     }
 }

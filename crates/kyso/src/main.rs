@@ -3,6 +3,8 @@
 
 mod batch;
 mod clock;
+mod csc;
+mod csc_serve;
 mod demo;
 mod errors;
 mod info;
@@ -68,6 +70,8 @@ enum Command {
     Demo(demo::Args),
     /// Hạ tầng khóa công khai DEMO để thử nghiệm (tạo CA, chứng thư số, tệp .p12, dịch vụ TSA/OCSP/CRL)
     Pki(pki::Args),
+    /// Dịch vụ ký số từ xa theo chuẩn CSC API (Cloud Signature Consortium)
+    Csc(csc::Args),
 }
 
 /// Apply the Vietnamese help layout to a command and all its subcommands.
@@ -182,6 +186,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Info(args) => info::run(args, cli.lang),
         Command::Sign(args) => sign::run(*args, cli.lang),
         Command::Pki(args) => pki::run(args, cli.lang),
+        Command::Csc(args) => csc::run(args, cli.lang),
         Command::Demo(args) => demo::run(args, cli.lang),
         Command::Verify(args) => verify::run(args, cli.lang),
         Command::Extend(args) => ltv::run_extend(args, cli.lang),

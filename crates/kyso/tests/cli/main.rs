@@ -10,6 +10,7 @@
 mod agree_pyhanko;
 mod bad_input;
 mod common;
+mod csc;
 mod levels;
 mod oracles;
 mod pki;
