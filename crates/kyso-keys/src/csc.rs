@@ -229,13 +229,14 @@ impl CscSigner {
     pub fn open(opts: CscOptions) -> Result<Self> {
         let base = opts.url.trim_end_matches('/').to_owned();
         if base.starts_with("https://") {
-            return Err(Error::Unsupported(
-                "https:// CSC services: this build of kyso has no TLS client yet",
+            return Err(remote(
+                "https:// services: this build of kyso has no TLS client yet \
+                 (use a service on this machine, e.g. behind a local TLS proxy)",
             ));
         }
         if !loopback_http(&base) {
-            return Err(Error::Unsupported(
-                "plain http:// CSC services other than on this machine (127.0.0.1, ::1, \
+            return Err(remote(
+                "plain http:// is refused except to this machine (127.0.0.1, ::1, \
                  localhost): the password and PIN would cross the network in clear",
             ));
         }

@@ -123,6 +123,15 @@ fn serve(args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         }
     };
     let service = csc_serve::CscService::new(&config).map_err(|e| config_error(&e))?;
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "{}",
+            lang.pick(
+                "Lưu ý: dịch vụ nói HTTP không mã hóa; mật khẩu và PIN đi qua mạng ở dạng rõ. Hãy đặt nó sau một proxy TLS trên cùng máy.",
+                "Note: the service speaks plain HTTP; passwords and PINs cross the network in clear. Put it behind a TLS proxy on the same host."
+            )
+        );
+    }
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.enable_all().max_blocking_threads(16);
     if let Some(n) = args.threads.filter(|n| *n > 0) {
