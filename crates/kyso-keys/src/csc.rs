@@ -9,8 +9,9 @@
 //!
 //! Secrets (password, PIN, access token, SAD) live in [`Secret`]s and zeroized buffers, travel
 //! only in request bodies and the `Authorization` header, and are never part of an error.
-//! Answers are size-capped and every request has a timeout. Plain `http://` is refused except
-//! to a loopback address: the PIN and password would cross the network in clear.
+//! Answers are size-capped and every request has a timeout. `https://` uses rustls (aws-lc-rs
+//! provider) with the Mozilla roots or given trust anchors; plain `http://` is refused except to
+//! a loopback address: the PIN and password would cross the network in clear.
 
 use std::io::Read;
 use std::time::Duration;
@@ -55,6 +56,9 @@ pub struct CscOptions {
     pub pss: bool,
     /// Timeout of each request.
     pub timeout: Duration,
+    /// Trust anchors (DER) for an `https://` service instead of the Mozilla root store (a
+    /// service with a private CA).
+    pub tls_roots: Vec<Vec<u8>>,
 }
 
 /// The CSC API version spoken.
@@ -228,24 +232,37 @@ impl CscSigner {
     /// Connect, authenticate and read the credential (see the module documentation).
     pub fn open(opts: CscOptions) -> Result<Self> {
         let base = opts.url.trim_end_matches('/').to_owned();
-        if base.starts_with("https://") {
-            return Err(remote(
-                "https:// services: this build of kyso has no TLS client yet \
-                 (use a service on this machine, e.g. behind a local TLS proxy)",
-            ));
-        }
-        if !loopback_http(&base) {
+        if !base.starts_with("https://") && !loopback_http(&base) {
             return Err(remote(
                 "plain http:// is refused except to this machine (127.0.0.1, ::1, \
-                 localhost): the password and PIN would cross the network in clear",
+                 localhost): the password and PIN would cross the network in clear; use https://",
             ));
         }
+        let roots = if opts.tls_roots.is_empty() {
+            ureq::tls::RootCerts::WebPki
+        } else {
+            let certs: Vec<ureq::tls::Certificate<'static>> = opts
+                .tls_roots
+                .iter()
+                .map(|d| ureq::tls::Certificate::from_der(d).to_owned())
+                .collect();
+            ureq::tls::RootCerts::new_with_certs(&certs)
+        };
+        let tls = ureq::tls::TlsConfig::builder()
+            .provider(ureq::tls::TlsProvider::Rustls)
+            .root_certs(roots)
+            .unversioned_rustls_crypto_provider(std::sync::Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ))
+            .build();
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(opts.timeout))
             .timeout_connect(Some(opts.timeout))
             .http_status_as_error(false)
+            .https_only(false)
             .max_redirects(0)
             .user_agent("kyso")
+            .tls_config(tls)
             .build();
         let mut session = Session {
             agent: config.into(),

@@ -39,6 +39,9 @@ pub struct KeyArgs {
         conflicts_with = "csc_user"
     )]
     pub csc_token_env: Option<String>,
+    /// Với --csc https://: chứng thư CA (PEM) tin cậy cho TLS thay cho kho CA mặc định
+    #[arg(long, value_name = "CA.pem", requires = "csc")]
+    pub csc_ca: Option<PathBuf>,
     /// Biến môi trường chứa mã PIN của khóa (không có thì hỏi khi chạy)
     #[arg(long, value_name = "VAR")]
     pub pin_env: Option<String>,
@@ -122,6 +125,17 @@ pub fn open_csc(args: &KeyArgs, url: &str) -> Result<kyso_keys::CscSigner, UserE
         (None, Some(var)) => CscAuth::Bearer(secret(Some(var.as_str()), "")?),
         (None, None) => CscAuth::None,
     };
+    let tls_roots = match &args.csc_ca {
+        Some(path) => {
+            let data = crate::sign::read_limited(path, 1024 * 1024)?;
+            kyso_x509::Cert::from_pem_or_der(&data)
+                .map_err(|e| ue!("tệp CA không đọc được: {}: {}", path.display(), e; "cannot read the CA file {}: {}", path.display(), e))?
+                .iter()
+                .map(|c| c.der().to_vec())
+                .collect()
+        }
+        None => Vec::new(),
+    };
     let pin = secret(args.pin_env.as_deref(), "Mã PIN: ")?;
     CscSigner::open(CscOptions {
         url: url.to_owned(),
@@ -130,6 +144,7 @@ pub fn open_csc(args: &KeyArgs, url: &str) -> Result<kyso_keys::CscSigner, UserE
         pin: Some(pin),
         pss: args.pss,
         timeout: std::time::Duration::from_secs(30),
+        tls_roots,
     })
     .map_err(|e| errors::keys(&e))
 }

@@ -746,3 +746,126 @@ fn csc_client_and_service_keep_secrets_out_of_logs_and_arguments() {
         );
     }
 }
+
+/// A CA and a server certificate for 127.0.0.1 made by openssl: (ca.pem, cert.pem, key.pem).
+fn tls_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (ca, ca_key) = (dir.join("ca.pem"), dir.join("ca.key"));
+    let (cert, key, csr) = (
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+        dir.join("req.csr"),
+    );
+    let ext = dir.join("ext.cnf");
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n\
+         extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n",
+    )
+    .unwrap();
+    run_ok(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=Test TLS CA",
+                "-keyout",
+            ])
+            .arg(&ca_key)
+            .arg("-out")
+            .arg(&ca),
+    );
+    run_ok(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&csr),
+    );
+    run_ok(
+        Command::new("openssl")
+            .args(["x509", "-req", "-days", "2", "-set_serial", "2", "-in"])
+            .arg(&csr)
+            .arg("-CA")
+            .arg(&ca)
+            .arg("-CAkey")
+            .arg(&ca_key)
+            .arg("-extfile")
+            .arg(&ext)
+            .arg("-out")
+            .arg(&cert),
+    );
+    (ca, cert, key)
+}
+
+/// Over https:// (a TLS front made with Python's ssl module before kyso's service), the client
+/// signs when it trusts the front's CA (`--csc-ca`) and refuses when it does not; plain
+/// http:// to another machine is refused before anything is sent.
+#[test]
+fn csc_client_signs_over_https_and_refuses_an_untrusted_server_or_remote_plain_http() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let cfg = config(pki(), &t.join("csc.json"), |_| {});
+    let server = csc_server(&cfg, t.join("csc.log"));
+    let (ca, cert, key) = tls_certificates(t);
+    let port = free_port();
+    let mut cmd = Command::new("python3");
+    cmd.arg(workspace().join("scripts/peers/tls_proxy.py"))
+        .arg(&cert)
+        .arg(&key)
+        .arg(port.to_string())
+        .arg(server.port.to_string());
+    let _front = Proc::spawn(cmd, port, t.join("proxy.log"));
+    let url = format!("https://127.0.0.1:{port}");
+    let out = t.join("signed.pdf");
+    let ca_arg = ca.display().to_string();
+    sign_csc(
+        &url,
+        "personal",
+        &corpus("one-page.pdf"),
+        &out,
+        &["--invisible", "--csc-ca", &ca_arg],
+    );
+    assert_pyhanko_valid(
+        &pyhanko_validate(&crate::common::root(), &[out.as_path()])[0],
+        1,
+    );
+
+    let refused = |url: &str| {
+        let o = kyso()
+            .args(["--lang", "en", "sign"])
+            .arg(corpus("one-page.pdf"))
+            .arg("-o")
+            .arg(t.join("refused.pdf"))
+            .args(["--invisible", "--csc", url, "--credential", "personal"])
+            .args(["--csc-user", "demo", "--csc-password-env", "CSC_USER_PW"])
+            .args(["--pin-env", "CSC_PIN"])
+            .env("CSC_USER_PW", USER_PW)
+            .env("CSC_PIN", PW)
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    let err = refused(&url);
+    assert!(
+        err.to_lowercase().contains("certificate") || err.contains("UnknownIssuer"),
+        "{err}"
+    );
+    let err = refused("http://192.0.2.1:8780");
+    assert!(err.contains("plain http://"), "{err}");
+    assert!(!t.join("refused.pdf").exists());
+}
