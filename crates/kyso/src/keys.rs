@@ -59,21 +59,33 @@ pub fn prompt_secret(prompt: &str) -> Result<Secret, UserError> {
     Ok(Secret::new(line))
 }
 
-/// Open the signer the options name and check its certificate is fit to sign at `now`.
+/// Open the signer the options name and check its certificate is fit to sign at `now`; the
+/// password or PIN comes from the environment variable named, else from a prompt.
 pub fn open(args: &KeyArgs, now: OffsetDateTime) -> Result<Box<dyn Signer>, UserError> {
+    if args.p12.is_none() {
+        return Err(no_key());
+    }
+    let password = secret(args.password_env.as_deref(), "Mật khẩu PKCS#12: ")?;
+    open_with_secret(args, &password, now)
+}
+
+/// Open the signer with a password or PIN already obtained (the agent asks for it per
+/// signature).
+pub fn open_with_secret(
+    args: &KeyArgs,
+    secret: &Secret,
+    now: OffsetDateTime,
+) -> Result<Box<dyn Signer>, UserError> {
     let signer: Box<dyn Signer> = match &args.p12 {
-        Some(path) => {
-            let password = secret(args.password_env.as_deref(), "Mật khẩu PKCS#12: ")?;
-            Box::new(open_pkcs12(path, &password, args.pss)?)
-        }
-        None => {
-            return Err(
-                ue!("chưa chỉ khóa ký: dùng --p12 FILE.p12"; "no signing key given: use --p12 FILE.p12"),
-            )
-        }
+        Some(path) => Box::new(open_pkcs12(path, secret, args.pss)?),
+        None => return Err(no_key()),
     };
     check_certificate(signer.certificate(), now, args.allow_expired)?;
     Ok(signer)
+}
+
+fn no_key() -> UserError {
+    ue!("chưa chỉ khóa ký: dùng --p12 FILE.p12"; "no signing key given: use --p12 FILE.p12")
 }
 
 /// Load a PKCS#12 key (size-limited read).
