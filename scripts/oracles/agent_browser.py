@@ -11,6 +11,7 @@ Used by crates/kyso/tests/cli/agent.rs; needs the `websockets` package (scripts/
 import argparse
 import json
 import secrets
+import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,6 +51,7 @@ def main():
     ap.add_argument("--jwt", default="jwt-" + secrets.token_hex(8))
     ap.add_argument("--session", default="sess-" + secrets.token_hex(8))
     ap.add_argument("--raw", help="send this text instead of the JSON request")
+    ap.add_argument("--cafile", help="trust this CA for wss:// (the agent's ca.pem)")
     args = ap.parse_args()
 
     token = secrets.token_hex(12)
@@ -117,8 +119,9 @@ def main():
         request["IssuedDate"] = args.issued_date
     result = {}
     try:
+        tls = ssl.create_default_context(cafile=args.cafile) if args.cafile else None
         with connect(f"{args.agent}/{args.op}", origin=args.origin, open_timeout=10,
-                     close_timeout=2) as ws:
+                     close_timeout=2, ssl=tls) as ws:
             ws.send(args.raw if args.raw is not None else json.dumps(request))
             result["reply"] = json.loads(ws.recv(timeout=300))
     except InvalidStatus as e:

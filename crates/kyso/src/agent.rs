@@ -92,6 +92,19 @@ pub struct Args {
     /// Thời gian chờ tải tệp / gửi tệp, tính bằng giây
     #[arg(long, value_name = "GIÂY", default_value_t = 30)]
     fetch_timeout: u64,
+    /// Dùng wss:// và https:// (như dịch vụ ký của Ban Cơ yếu); chứng thư TLS cho 127.0.0.1 được
+    /// tạo lần đầu trong --tls-dir, cần cài ca.pem vào trình duyệt một lần
+    #[arg(long)]
+    tls: bool,
+    /// Thư mục chứng thư TLS của dịch vụ (mặc định ~/.config/kyso/agent-tls)
+    #[arg(long, value_name = "DIR", requires = "tls")]
+    tls_dir: Option<PathBuf>,
+    /// Chứng thư TLS có sẵn (PEM, kèm chuỗi) thay cho chứng thư tự tạo
+    #[arg(long, value_name = "PEM", requires_all = ["tls", "tls_key"])]
+    tls_cert: Option<PathBuf>,
+    /// Khóa của chứng thư TLS có sẵn (PEM)
+    #[arg(long, value_name = "PEM", requires_all = ["tls", "tls_cert"], conflicts_with = "tls_dir")]
+    tls_key: Option<PathBuf>,
     /// Thời gian chờ người dùng xác nhận, tính bằng giây
     #[arg(long, value_name = "GIÂY", default_value_t = 120)]
     confirm_timeout: u64,
@@ -254,6 +267,31 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         http,
         lang,
     });
+    let tls = if args.tls {
+        let (cert, key) = match (args.tls_cert, args.tls_key) {
+            (Some(c), Some(k)) => (c, k),
+            _ => {
+                let dir = args.tls_dir.unwrap_or_else(crate::tls::default_dir);
+                let (ca, cert, key, made) =
+                    crate::tls::local_certificate(&dir, crate::clock::now())?;
+                if made {
+                    match lang {
+                        Lang::Vi => println!("Đã tạo chứng thư TLS cho 127.0.0.1. Cài {} vào kho chứng thư tin cậy của trình duyệt (một lần) để trang web kết nối được wss://.", ca.display()),
+                        Lang::En => println!("Made a TLS certificate for 127.0.0.1. Add {} to the browser's trusted certificates (once) so pages can connect with wss://.", ca.display()),
+                    }
+                }
+                (cert, key)
+            }
+        };
+        Some(crate::tls::server_config(&cert, &key)?)
+    } else {
+        None
+    };
+    let (ws, http) = if tls.is_some() {
+        ("wss", "https")
+    } else {
+        ("ws", "http")
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -269,20 +307,25 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         let subject = agent.cert.common_name().unwrap_or_default();
         match lang {
             Lang::Vi => println!(
-                "Dịch vụ ký số kyso đang chạy tại ws://{local}/<Thao tác> và http://{local}/api (Ctrl-C để dừng)\n  Khóa ký: {} — {subject}\n  Nguồn được phép: {}",
+                "Dịch vụ ký số kyso đang chạy tại {ws}://{local}/<Thao tác> và {http}://{local}/api (Ctrl-C để dừng)\n  Khóa ký: {} — {subject}\n  Nguồn được phép: {}",
                 agent.key.describe(),
                 agent.origins.join(", ")
             ),
             Lang::En => println!(
-                "kyso signing agent running at ws://{local}/<Operation> and http://{local}/api (Ctrl-C to stop)\n  Key: {} — {subject}\n  Allowed origins: {}",
+                "kyso signing agent running at {ws}://{local}/<Operation> and {http}://{local}/api (Ctrl-C to stop)\n  Key: {} — {subject}\n  Allowed origins: {}",
                 agent.key.describe(),
                 agent.origins.join(", ")
             ),
         }
         let _ = std::io::stdout().flush();
-        crate::pki_serve::serve(listener, router(agent))
-            .await
-            .map_err(|e| ue!("dịch vụ dừng do lỗi: {}", e; "the service stopped on an error: {}", e))
+        let stopped = |e: std::io::Error| ue!("dịch vụ dừng do lỗi: {}", e; "the service stopped on an error: {}", e);
+        match tls {
+            Some(config) => {
+                let listener = crate::tls::TlsListener::new(listener, config).map_err(stopped)?;
+                crate::pki_serve::serve(listener, router(agent)).await.map_err(stopped)
+            }
+            None => crate::pki_serve::serve(listener, router(agent)).await.map_err(stopped),
+        }
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -13,6 +13,7 @@ mod ltv;
 mod pki;
 mod pki_serve;
 mod sign;
+mod tls;
 mod verify;
 
 use std::process::ExitCode;

@@ -63,27 +63,32 @@ impl Agent {
             let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut s);
             s
         });
-        let first = lines
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the agent did not start");
-        let addr = first
-            .split("ws://")
-            .nth(1)
-            .and_then(|s| s.split('/').next())
-            .unwrap_or_else(|| panic!("no address in {first:?}"))
-            .to_owned();
+        // The line announcing the address (after, with --tls, the note on the certificate).
+        let mut seen = Vec::new();
+        let url = 'start: loop {
+            let line = lines
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("the agent did not start: {seen:?}"));
+            seen.push(line.clone());
+            for scheme in ["wss", "ws"] {
+                if let Some((_, rest)) = line.split_once(&format!(" {scheme}://127.0.0.1:")) {
+                    let port = rest.split('/').next().unwrap();
+                    break 'start format!("{scheme}://127.0.0.1:{port}");
+                }
+            }
+        };
         Agent {
             child,
             stdin,
             lines,
-            url: format!("ws://{addr}"),
+            url,
             stderr,
-            seen: vec![first],
+            seen,
         }
     }
 
     fn http(&self) -> String {
-        self.url.replace("ws://", "http://")
+        self.url.replacen("ws", "http", 1)
     }
 
     /// Wait for the agent to show a signing request; return it.
@@ -475,4 +480,58 @@ fn the_agent_listens_on_this_computer_only() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("127.0.0.1"));
+}
+
+#[test]
+fn with_tls_the_agent_answers_wss_like_the_national_ca_service() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("agent-tls");
+    let dir_arg = dir.display().to_string();
+    let mut agent = Agent::start(&["--tls", "--tls-dir", &dir_arg]);
+    assert!(agent.url.starts_with("wss://127.0.0.1:"), "{}", agent.url);
+    let ca = dir.join("ca.pem");
+    // The made certificate chains to the CA to install, for 127.0.0.1, per OpenSSL.
+    let out = Command::new("openssl")
+        .args(["verify", "-verify_ip", "127.0.0.1", "-CAfile"])
+        .arg(&ca)
+        .arg(dir.join("server.pem"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // ... and for nothing else: the CA is name-constrained to loopback.
+    let text = Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(&ca)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Name Constraints") && text.contains("127.0.0.1"),
+        "{text}"
+    );
+
+    let signed = tmp.path().join("signed.pdf");
+    let cafile = ca.display().to_string();
+    let r = browse(
+        &mut agent,
+        "SignPDF",
+        &corpus("one-page.pdf"),
+        &signed,
+        &["--cafile", &cafile],
+        Some(PW),
+    );
+    assert_eq!(r["reply"]["Status"], 0, "{r}");
+    let report = pyhanko(&[&signed]);
+    assert_pyhanko_ok(&report[0], 1);
+    agent.stop();
+
+    // A second start reuses the certificate the browser already trusts.
+    let before = std::fs::read(dir.join("server.pem")).unwrap();
+    let again = Agent::start(&["--tls", "--tls-dir", &dir_arg]);
+    assert_eq!(std::fs::read(dir.join("server.pem")).unwrap(), before);
+    again.stop();
 }
