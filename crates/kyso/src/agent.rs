@@ -1101,22 +1101,12 @@ fn api_sign_blocking(agent: &Agent, origin: &str, body: &[u8]) -> Response {
 
 /// The message-digest attribute of DER signed attributes that also carry a content type.
 fn signed_attributes_digest(der: &[u8]) -> Result<Vec<u8>, &'static str> {
-    use der::Decode;
-    let attrs = x509_cert::attr::Attributes::from_der(der)
+    let attrs = kyso_cms::verify::read_signed_attrs(der)
         .map_err(|_| "signed_attributes is not a DER SET OF Attribute")?;
-    let find = |oid: der::asn1::ObjectIdentifier| attrs.iter().find(|a| a.oid == oid);
-    find(const_oid::db::rfc5911::ID_CONTENT_TYPE).ok_or("no content-type attribute")?;
-    let md =
-        find(const_oid::db::rfc5911::ID_MESSAGE_DIGEST).ok_or("no message-digest attribute")?;
-    let value = md
-        .values
-        .iter()
-        .next()
-        .ok_or("empty message-digest attribute")?;
-    let os = value
-        .decode_as::<der::asn1::OctetString>()
-        .map_err(|_| "message-digest is not an OCTET STRING")?;
-    Ok(os.as_bytes().to_vec())
+    if attrs.content_type.is_none() {
+        return Err("no content-type attribute");
+    }
+    attrs.message_digest.ok_or("no message-digest attribute")
 }
 
 fn hex_short(b: &[u8]) -> String {
@@ -1168,7 +1158,23 @@ mod tests {
 
     #[test]
     fn only_cms_signed_attributes_are_signed() {
+        let tls = kyso_pki::local_tls::generate(
+            "test",
+            time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
+        )
+        .unwrap();
+        let cert = kyso_x509::Cert::from_pem_chain(tls.cert_pem.as_bytes())
+            .unwrap()
+            .remove(0);
+        let attrs = kyso_cms::SignedAttributes::pades(
+            &[7u8; 32],
+            kyso_cms::SignatureAlgorithm::default_for(cert.key_kind()).unwrap(),
+            &cert,
+        )
+        .unwrap();
+        assert_eq!(signed_attributes_digest(attrs.der()), Ok(vec![7u8; 32]));
         assert!(signed_attributes_digest(b"\x30\x00").is_err());
+        assert!(signed_attributes_digest(b"\x31\x00").is_err());
         assert!(signed_attributes_digest(b"not der").is_err());
     }
 }
