@@ -18,11 +18,12 @@ fi
 # Python peers, pinned: the versions the project's oracle tests were written against.
 PY_PKGS=('pyhanko[opentype,image-support]==0.38.0' 'pyhanko-cli==0.6.0'
          'pyhanko-certvalidator==0.33.0' 'certomancer==0.16.0' 'fpdf2==2.8.9'
-         'certomancer-csc-dummy==0.4.2')
+         'websockets==15.0.1' 'certomancer-csc-dummy==0.4.2')
 if ! python3 - >/dev/null 2>&1 <<'PY'
 from importlib.metadata import version
 want = {'pyhanko': '0.38.0', 'pyhanko-cli': '0.6.0', 'pyhanko-certvalidator': '0.33.0',
-        'certomancer': '0.16.0', 'fpdf2': '2.8.9', 'certomancer-csc-dummy': '0.4.2'}
+        'certomancer': '0.16.0', 'fpdf2': '2.8.9', 'websockets': '15.0.1',
+        'certomancer-csc-dummy': '0.4.2'}
 raise SystemExit(any(version(k) != v for k, v in want.items()))
 PY
 then

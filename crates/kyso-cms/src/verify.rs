@@ -441,6 +441,17 @@ fn attributes(content: &[u8]) -> Result<Vec<(ObjectIdentifier, Vec<Tlv<'_>>)>> {
     Ok(out)
 }
 
+/// Decode signed attributes given as DER (`SET OF Attribute`, tag 0x31, nothing after it) —
+/// the bytes a remote signer or signing agent is asked to sign.
+pub fn read_signed_attrs(der: &[u8]) -> Result<SignedAttrs> {
+    let (set, rest) = tlv(der)?;
+    expect(Some(&set), 0x31, "signed attributes are not a SET")?;
+    if !rest.is_empty() {
+        return Err(asn1("data after the signed attributes"));
+    }
+    decode_signed_attrs(set.content)
+}
+
 fn decode_signed_attrs(content: &[u8]) -> Result<SignedAttrs> {
     let mut sa = SignedAttrs::default();
     for (oid, values) in attributes(content)? {

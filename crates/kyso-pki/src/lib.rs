@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod images;
 mod issue;
+pub mod local_tls;
 mod raster;
 pub mod revocation;
 

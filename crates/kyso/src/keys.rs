@@ -58,7 +58,6 @@ pub struct KeyArgs {
 
 impl KeyArgs {
     /// A short description of the key source for prompts and logs (no secrets).
-    #[allow(dead_code)] // no caller on this branch yet (pre-existing; clippy -D warnings)
     pub fn describe(&self) -> String {
         match (&self.p12, &self.csc) {
             (Some(p), _) => format!("PKCS#12 {}", p.display()),
@@ -91,19 +90,31 @@ pub fn prompt_secret(prompt: &str) -> Result<Secret, UserError> {
     Ok(Secret::new(line))
 }
 
-/// Open the signer the options name and check its certificate is fit to sign at `now`.
+/// Open the signer the options name and check its certificate is fit to sign at `now`; the
+/// password or PIN comes from the environment variable named, else from a prompt.
 pub fn open(args: &KeyArgs, now: OffsetDateTime) -> Result<Box<dyn Signer>, UserError> {
-    let signer: Box<dyn Signer> = match (&args.p12, &args.csc) {
-        (Some(path), _) => {
-            let password = secret(args.password_env.as_deref(), "Mật khẩu PKCS#12: ")?;
-            Box::new(open_pkcs12(path, &password, args.pss)?)
-        }
-        (None, Some(url)) => Box::new(open_csc(args, url)?),
-        (None, None) => {
-            return Err(
-                ue!("chưa chỉ khóa ký: dùng --p12 FILE.p12 hoặc --csc URL"; "no signing key given: use --p12 FILE.p12 or --csc URL"),
-            )
-        }
+    if let Some(url) = &args.csc {
+        let signer: Box<dyn Signer> = Box::new(open_csc(args, url)?);
+        check_certificate(signer.certificate(), now, args.allow_expired)?;
+        return Ok(signer);
+    }
+    if args.p12.is_none() {
+        return Err(no_key());
+    }
+    let password = secret(args.password_env.as_deref(), "Mật khẩu PKCS#12: ")?;
+    open_with_secret(args, &password, now)
+}
+
+/// Open the signer with a password or PIN already obtained (the agent asks for it per
+/// signature).
+pub fn open_with_secret(
+    args: &KeyArgs,
+    secret: &Secret,
+    now: OffsetDateTime,
+) -> Result<Box<dyn Signer>, UserError> {
+    let signer: Box<dyn Signer> = match &args.p12 {
+        Some(path) => Box::new(open_pkcs12(path, secret, args.pss)?),
+        None => return Err(no_key()),
     };
     check_certificate(signer.certificate(), now, args.allow_expired)?;
     Ok(signer)
@@ -147,6 +158,10 @@ pub fn open_csc(args: &KeyArgs, url: &str) -> Result<kyso_keys::CscSigner, UserE
         tls_roots,
     })
     .map_err(|e| errors::keys(&e))
+}
+
+fn no_key() -> UserError {
+    ue!("chưa chỉ khóa ký: dùng --p12 FILE.p12 hoặc --csc URL"; "no signing key given: use --p12 FILE.p12 or --csc URL")
 }
 
 /// Load a PKCS#12 key (size-limited read).

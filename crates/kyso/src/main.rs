@@ -1,6 +1,7 @@
 //! The `kyso` command line. Library crates do the work; this binary parses arguments, reads the
 //! clock and secrets from the environment, and turns errors into one-line messages.
 
+mod agent;
 mod batch;
 mod clock;
 mod csc;
@@ -14,6 +15,7 @@ mod ltv;
 mod pki;
 mod pki_serve;
 mod sign;
+mod tls;
 mod verify;
 
 use std::process::ExitCode;
@@ -68,6 +70,8 @@ enum Command {
     Verify(verify::Args),
     /// Chạy thử toàn bộ: tạo PKI demo, ký một công văn mẫu theo các hình thức của Nghị định 30
     Demo(demo::Args),
+    /// Dịch vụ ký số trên máy người dùng cho trang web (giao thức VGCA Sign Service, chỉ 127.0.0.1)
+    Agent(Box<agent::Args>),
     /// Hạ tầng khóa công khai DEMO để thử nghiệm (tạo CA, chứng thư số, tệp .p12, dịch vụ TSA/OCSP/CRL)
     Pki(pki::Args),
     /// Dịch vụ ký số từ xa theo chuẩn CSC API (Cloud Signature Consortium)
@@ -187,6 +191,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sign(args) => sign::run(*args, cli.lang),
         Command::Pki(args) => pki::run(args, cli.lang),
         Command::Csc(args) => csc::run(args, cli.lang),
+        Command::Agent(args) => agent::run(*args, cli.lang),
         Command::Demo(args) => demo::run(args, cli.lang),
         Command::Verify(args) => verify::run(args, cli.lang),
         Command::Extend(args) => ltv::run_extend(args, cli.lang),

@@ -469,8 +469,13 @@ pub fn router(services: Arc<PkiServices>) -> Router {
         .with_state(services)
 }
 
-/// Serve `router` on `listener` until Ctrl-C or SIGTERM.
-pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+/// Serve `router` on `listener` (TCP, or TLS: `crate::tls::TlsListener`) until Ctrl-C or
+/// SIGTERM.
+pub async fn serve<L>(listener: L, router: Router) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let ctrl_c = tokio::signal::ctrl_c();

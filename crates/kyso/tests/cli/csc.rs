@@ -716,11 +716,23 @@ fn csc_client_and_service_keep_secrets_out_of_logs_and_arguments() {
         .stderr(std::fs::File::create(&client_log).unwrap())
         .spawn()
         .unwrap();
-    // spawn() returns once the program is exec'd; it is still logging in and signing now.
-    let cmdline = std::fs::read_to_string(format!("/proc/{}/cmdline", client.id()))
-        .unwrap()
-        .replace('\0', " ");
-    assert!(cmdline.contains("--csc"), "{cmdline}");
+    // The client is still logging in and signing (hundreds of ms): read its arguments now
+    // (the file reads empty for an instant around exec, so look again until it is not).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let cmdline = loop {
+        let c = std::fs::read_to_string(format!("/proc/{}/cmdline", client.id()))
+            .unwrap_or_default()
+            .replace('\0', " ");
+        if c.contains("--csc") {
+            break c;
+        }
+        assert!(
+            client.try_wait().unwrap().is_none() && Instant::now() < deadline,
+            "the client's arguments could not be read while it ran: {}",
+            std::fs::read_to_string(&client_log).unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    };
     let status = client.wait().unwrap();
     let client_err = std::fs::read_to_string(&client_log).unwrap();
     assert!(status.success(), "{client_err}");

@@ -7,6 +7,7 @@
 //! Integration tests of the `kyso` binary: they run the real executable and check its output
 //! with independent tools (pyHanko, poppler, openssl). One test binary, several stories.
 
+mod agent;
 mod agree_pyhanko;
 mod bad_input;
 mod common;
