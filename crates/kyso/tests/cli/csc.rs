@@ -881,3 +881,34 @@ fn csc_client_signs_over_https_and_refuses_an_untrusted_server_or_remote_plain_h
     assert!(err.contains("plain http://"), "{err}");
     assert!(!t.join("refused.pdf").exists());
 }
+
+/// The README's one-liner: `kyso csc serve --demo DIR` serves the demo PKI's credentials to user
+/// "demo" (login password from the environment, PIN = the PKCS#12 password) with no file to
+/// write first.
+#[test]
+fn demo_mode_serves_the_demo_pki_without_a_configuration_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut cmd = kyso();
+    cmd.args(["csc", "serve", "--demo"])
+        .arg(pki())
+        .args(["--user-password-env", "CSC_USER_PW"])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("CSC_USER_PW", USER_PW);
+    let server = Proc::spawn(cmd, port, tmp.path().join("csc.log"));
+    let out = tmp.path().join("signed.pdf");
+    sign_csc(
+        &server.url(),
+        "organization",
+        &corpus("one-page.pdf"),
+        &out,
+        &["--invisible"],
+    );
+    assert_pyhanko_valid(
+        &pyhanko_validate(&crate::common::root(), &[out.as_path()])[0],
+        1,
+    );
+    assert!(server
+        .log()
+        .contains("csc audit: signHash user=demo credential=organization hashes=1"));
+}
