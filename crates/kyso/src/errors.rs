@@ -88,6 +88,9 @@ pub fn pades(e: &kyso_pades::Error) -> UserError {
         E::Cms(kyso_cms::Error::SignatureMismatch) => {
             ue!("chữ ký không khớp với khóa công khai của chứng thư số; không ghi tệp"; "the signature does not match the certificate's public key; nothing was written")
         }
+        E::Cms(kyso_cms::Error::SigningFailed(m)) => {
+            ue!("thiết bị ký hoặc dịch vụ ký số từ xa không ký được; không ghi tệp ({})", m; "the signing device or remote signing service did not sign; nothing was written ({})", m)
+        }
         E::Cms(c) => {
             ue!("không tạo được chữ ký CMS: {}", c; "cannot build the CMS signature: {}", c)
         }
