@@ -3,17 +3,19 @@
 //! from the environment or a prompt, never from the command line, and dropped (zeroized) as soon
 //! as the key is open.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use kyso_cms::Signer;
-use kyso_keys::{Pkcs12Signer, Secret};
+use kyso_keys::{Pkcs11Module, Pkcs11Signer, Pkcs12Signer, Secret};
 use time::OffsetDateTime;
 
 use crate::lang::UserError;
 use crate::{errors, ue};
 
-/// The key options. Exactly one source: a PKCS#12 file (`--p12`).
+/// The key options. Exactly one source: a PKCS#12 file (`--p12`) or a PKCS#11 token
+/// (`--pkcs11-module`, with `--token`, `--key`, `--pin-env`).
 #[derive(clap::Args, Debug, Clone)]
+#[command(group(clap::ArgGroup::new("key_source").args(["p12", "pkcs11_module"]).multiple(false)))]
 pub struct KeyArgs {
     /// Tệp khóa PKCS#12 (.p12/.pfx)
     #[arg(long, value_name = "FILE.p12")]
@@ -21,6 +23,21 @@ pub struct KeyArgs {
     /// Tên biến môi trường chứa mật khẩu PKCS#12 (không có thì hỏi khi chạy)
     #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
+    /// Thư viện PKCS#11 của USB token (tệp .so/.dll của nhà cung cấp thiết bị)
+    #[arg(long, value_name = "PATH.so")]
+    pub pkcs11_module: Option<PathBuf>,
+    /// Nhãn hoặc số sê-ri của USB token (mặc định: token duy nhất đang cắm)
+    #[arg(long, value_name = "LABEL_OR_SERIAL", requires = "pkcs11_module")]
+    pub token: Option<String>,
+    /// Nhãn hoặc CKA_ID (hex) của khóa trên token (mặc định: khóa duy nhất có chứng thư số)
+    #[arg(long, value_name = "LABEL_OR_ID", requires = "pkcs11_module")]
+    pub key: Option<String>,
+    /// Tên biến môi trường chứa mã PIN của token (không có thì hỏi khi chạy)
+    #[arg(long, value_name = "VAR", requires = "pkcs11_module")]
+    pub pin_env: Option<String>,
+    /// Số phiên PKCS#11 dùng song song để ký (1: một phiên, ký lần lượt)
+    #[arg(long, value_name = "N", hide = true, default_value_t = kyso_keys::pkcs11::DEFAULT_SESSIONS)]
+    pub token_sessions: usize,
     /// Dùng RSA-PSS thay cho PKCS#1 v1.5
     #[arg(long)]
     pub pss: bool,
@@ -31,12 +48,41 @@ pub struct KeyArgs {
 
 impl KeyArgs {
     /// A short description of the key source for prompts and logs (no secrets).
+    #[allow(dead_code)] // for `kyso agent`, which is not on this branch
     pub fn describe(&self) -> String {
-        match &self.p12 {
-            Some(p) => format!("PKCS#12 {}", p.display()),
+        match self.source() {
+            Some(Source::P12(p)) => format!("PKCS#12 {}", p.display()),
+            Some(Source::Pkcs11(m)) => {
+                let mut d = format!("PKCS#11 {}", m.display());
+                if let Some(t) = &self.token {
+                    d.push_str(&format!(", token {t}"));
+                }
+                if let Some(k) = &self.key {
+                    d.push_str(&format!(", key {k}"));
+                }
+                d
+            }
             None => String::new(),
         }
     }
+
+    /// Where the key is.
+    pub fn source(&self) -> Option<Source<'_>> {
+        match (&self.p12, &self.pkcs11_module) {
+            (Some(p), _) => Some(Source::P12(p)),
+            (None, Some(m)) => Some(Source::Pkcs11(m)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The key sources `KeyArgs` can name.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// A PKCS#12 file.
+    P12(&'a Path),
+    /// A PKCS#11 module (the token, key and PIN come from the other options).
+    Pkcs11(&'a Path),
 }
 
 /// A secret from the environment variable `var`, or typed at the terminal after `prompt`.
@@ -61,14 +107,15 @@ pub fn prompt_secret(prompt: &str) -> Result<Secret, UserError> {
 
 /// Open the signer the options name and check its certificate is fit to sign at `now`.
 pub fn open(args: &KeyArgs, now: OffsetDateTime) -> Result<Box<dyn Signer>, UserError> {
-    let signer: Box<dyn Signer> = match &args.p12 {
-        Some(path) => {
+    let signer: Box<dyn Signer> = match args.source() {
+        Some(Source::P12(path)) => {
             let password = secret(args.password_env.as_deref(), "Mật khẩu PKCS#12: ")?;
             Box::new(open_pkcs12(path, &password, args.pss)?)
         }
+        Some(Source::Pkcs11(module)) => Box::new(open_pkcs11(args, module)?),
         None => {
             return Err(
-                ue!("chưa chỉ khóa ký: dùng --p12 FILE.p12"; "no signing key given: use --p12 FILE.p12"),
+                ue!("chưa chỉ khóa ký: dùng --p12 FILE.p12 hoặc --pkcs11-module PATH.so --token NHÃN"; "no signing key given: use --p12 FILE.p12 or --pkcs11-module PATH.so --token LABEL"),
             )
         }
     };
@@ -88,6 +135,50 @@ pub fn open_pkcs12(
         signer.use_pss().map_err(|e| errors::keys(&e))?;
     }
     Ok(signer)
+}
+
+/// Log in to the token the options name and open its signing key. The PIN is read (from
+/// `--pin-env` or a prompt) only once the token is found, and dropped when logged in.
+pub fn open_pkcs11(args: &KeyArgs, module: &Path) -> Result<Pkcs11Signer, UserError> {
+    let module = Pkcs11Module::load(module).map_err(|e| errors::keys(&e))?;
+    let token = match &args.token {
+        Some(t) => t.clone(),
+        None => only_token(&module)?,
+    };
+    let pin = secret(
+        args.pin_env.as_deref(),
+        &format!("Mã PIN của thiết bị {token}: "),
+    )?;
+    let mut signer = module
+        .open_signer(&token, args.key.as_deref(), &pin)
+        .map_err(|e| errors::keys(&e))?;
+    drop(pin);
+    if args.pss {
+        signer.use_pss().map_err(|e| errors::keys(&e))?;
+    }
+    signer.set_max_sessions(args.token_sessions);
+    Ok(signer)
+}
+
+/// The serial number of the only token present (`--token` not given).
+fn only_token(module: &Pkcs11Module) -> Result<String, UserError> {
+    let tokens = module.tokens().map_err(|e| errors::keys(&e))?;
+    match tokens.as_slice() {
+        [one] => Ok(one.serial.clone()),
+        [] => Err(
+            ue!("không thấy USB token nào: hãy cắm thiết bị vào máy rồi chạy lại"; "no token found: plug the device in and try again"),
+        ),
+        many => {
+            let names = many
+                .iter()
+                .map(|t| format!("{} ({})", t.label, t.serial))
+                .collect::<Vec<_>>()
+                .join(", ");
+            Err(
+                ue!("có nhiều USB token ({}); chọn một bằng --token NHÃN hoặc --token SỐ_SÊ_RI", names; "several tokens are present ({}); choose one with --token LABEL or --token SERIAL", names),
+            )
+        }
+    }
 }
 
 /// Refuse a certificate that is not for signing, or outside its validity at `now` (unless

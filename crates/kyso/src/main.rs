@@ -12,6 +12,7 @@ mod ltv;
 mod pki;
 mod pki_serve;
 mod sign;
+mod token;
 mod verify;
 
 use std::process::ExitCode;
@@ -68,6 +69,8 @@ enum Command {
     Demo(demo::Args),
     /// Hạ tầng khóa công khai DEMO để thử nghiệm (tạo CA, chứng thư số, tệp .p12, dịch vụ TSA/OCSP/CRL)
     Pki(pki::Args),
+    /// Thiết bị USB token (PKCS#11): liệt kê token, trạng thái mã PIN và chứng thư số
+    Token(token::Args),
 }
 
 /// Apply the Vietnamese help layout to a command and all its subcommands.
@@ -185,5 +188,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args, cli.lang),
         Command::Verify(args) => verify::run(args, cli.lang),
         Command::Extend(args) => ltv::run_extend(args, cli.lang),
+        Command::Token(args) => token::run(args, cli.lang),
     }
 }
