@@ -4,7 +4,7 @@ pub mod pkcs11;
 mod pkcs12;
 mod secret;
 
-pub use pkcs11::{Pkcs11Module, Pkcs11Signer, TokenInfo};
+pub use pkcs11::{Imported, Pkcs11Module, Pkcs11Signer, TokenInfo};
 pub use pkcs12::{Pkcs12Signer, MAX_P12_BYTES};
 pub use secret::Secret;
 

@@ -348,6 +348,214 @@ impl Pkcs11Module {
     }
 }
 
+/// What [`Pkcs11Module::import_pkcs12`] wrote.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// The key's certificate.
+    pub cert: Cert,
+    /// `CKA_ID` of the key and its certificate.
+    pub id: Vec<u8>,
+    /// CA certificates written beside it (those already on the token are not written again).
+    pub ca_certificates: usize,
+}
+
+impl Pkcs11Module {
+    /// Write the key, certificate and CA certificates of a PKCS#12 bundle to the token
+    /// `token` (label or serial): the private key as a sensitive, non-extractable token object
+    /// that may only sign, under `label` and `id` (default: the certificate's subject key
+    /// identifier). The key material is wiped from memory once written.
+    pub fn import_pkcs12(
+        &self,
+        token: &str,
+        pin: &Secret,
+        p12: &[u8],
+        password: &Secret,
+        label: &str,
+        id: Option<&[u8]>,
+    ) -> Result<Imported> {
+        let (pkcs8, certs) = crate::pkcs12::read_pkcs12(p12, password)?;
+        let mut certs = certs.into_iter();
+        let cert = certs.next().ok_or(Error::NoKey)?;
+        let id = match id {
+            Some(i) => i.to_vec(),
+            None => cert
+                .subject_key_id()
+                .unwrap_or_else(|| cert.serial_bytes().to_vec()),
+        };
+        let mut key = private_key_template(&pkcs8, cert.key_kind())?;
+        key.extend([
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::Token(true),
+            Attribute::Private(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Sign(true),
+            Attribute::Decrypt(false),
+            Attribute::Unwrap(false),
+            Attribute::Derive(false),
+            Attribute::Label(label.as_bytes().to_vec()),
+            Attribute::Id(id.clone()),
+            Attribute::Subject(cert.subject_der()?),
+        ]);
+
+        let (slot, info) = self.find_token(token)?;
+        if info.flags.pin_locked {
+            return Err(Error::PinLocked);
+        }
+        let session = self
+            .ctx
+            .open_rw_session(slot)
+            .map_err(|e| map_ck(e, "C_OpenSession"))?;
+        self.login(&session, slot, &info, pin)?;
+        let created = session.create_object(&key);
+        wipe(&mut key);
+        created.map_err(|e| map_ck(e, "C_CreateObject"))?;
+
+        let present: Vec<Vec<u8>> = certificates(&session)?
+            .0
+            .into_iter()
+            .map(|(_, c)| c.cert.der().to_vec())
+            .collect();
+        let write_cert = |c: &Cert, id: &[u8], label: &str| -> Result<()> {
+            session
+                .create_object(&[
+                    Attribute::Class(ObjectClass::CERTIFICATE),
+                    Attribute::CertificateType(CertificateType::X_509),
+                    Attribute::Token(true),
+                    Attribute::Private(false),
+                    Attribute::Label(label.as_bytes().to_vec()),
+                    Attribute::Id(id.to_vec()),
+                    Attribute::Subject(c.subject_der()?),
+                    Attribute::Issuer(c.issuer_der()?),
+                    Attribute::SerialNumber(der_integer(c.serial_bytes())?),
+                    Attribute::Value(c.der().to_vec()),
+                ])
+                .map(|_| ())
+                .map_err(|e| map_ck(e, "C_CreateObject"))
+        };
+        write_cert(&cert, &id, label)?;
+        let mut cas = 0;
+        for ca in certs.filter(|c| c.is_ca()) {
+            if present.iter().any(|d| d.as_slice() == ca.der()) {
+                continue;
+            }
+            let ca_id = ca
+                .subject_key_id()
+                .unwrap_or_else(|| ca.serial_bytes().to_vec());
+            let ca_label = ca.common_name().unwrap_or_else(|| "CA".to_owned());
+            write_cert(&ca, &ca_id, &ca_label)?;
+            cas += 1;
+        }
+        Ok(Imported {
+            cert,
+            id,
+            ca_certificates: cas,
+        })
+    }
+}
+
+/// `CKA_SERIAL_NUMBER` is the DER INTEGER, not its content octets.
+fn der_integer(serial: &[u8]) -> Result<Vec<u8>> {
+    Ok(Uint::new(serial)
+        .and_then(|u| u.to_der())
+        .map_err(kyso_cms::Error::from)?)
+}
+
+/// The key-type attributes of a PKCS#8 private key (RFC 5208/5958): RSA components
+/// (RFC 8017 `RSAPrivateKey`) or the EC curve and private value (RFC 5915 `ECPrivateKey`).
+fn private_key_template(pkcs8: &[u8], kind: KeyKind) -> Result<Vec<Attribute>> {
+    use der::Decode;
+    #[derive(der::Sequence)]
+    struct PrivateKeyInfo {
+        version: u8,
+        algorithm: AlgorithmIdentifierOwned,
+        private_key: OctetString,
+        #[asn1(
+            context_specific = "0",
+            tag_mode = "IMPLICIT",
+            optional = "true",
+            constructed = "true"
+        )]
+        attributes: Option<der::asn1::SetOfVec<Any>>,
+        #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+        public_key: Option<der::asn1::BitString>,
+    }
+    #[derive(der::Sequence)]
+    struct RsaPrivateKey {
+        version: u8,
+        n: Uint,
+        e: Uint,
+        d: Uint,
+        p: Uint,
+        q: Uint,
+        dp: Uint,
+        dq: Uint,
+        qinv: Uint,
+    }
+    #[derive(der::Sequence)]
+    struct EcPrivateKey {
+        version: u8,
+        private_key: OctetString,
+        #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+        parameters: Option<der::asn1::ObjectIdentifier>,
+        #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
+        public_key: Option<der::asn1::BitString>,
+    }
+    let bad = |_| Error::Malformed("private key (PKCS#8)".into());
+    let info = PrivateKeyInfo::from_der(pkcs8).map_err(bad)?;
+    let inner = info.private_key.as_bytes();
+    let v = |u: &Uint| u.as_bytes().to_vec();
+    match kind {
+        KeyKind::Rsa { .. } => {
+            let k = RsaPrivateKey::from_der(inner).map_err(bad)?;
+            Ok(vec![
+                Attribute::KeyType(KeyType::RSA),
+                Attribute::Modulus(v(&k.n)),
+                Attribute::PublicExponent(v(&k.e)),
+                Attribute::PrivateExponent(v(&k.d)),
+                Attribute::Prime1(v(&k.p)),
+                Attribute::Prime2(v(&k.q)),
+                Attribute::Exponent1(v(&k.dp)),
+                Attribute::Exponent2(v(&k.dq)),
+                Attribute::Coefficient(v(&k.qinv)),
+            ])
+        }
+        KeyKind::EcP256 | KeyKind::EcP384 => {
+            let k = EcPrivateKey::from_der(inner).map_err(bad)?;
+            let curve = match (&info.algorithm.parameters, &k.parameters) {
+                (Some(p), _) => p.to_der().map_err(kyso_cms::Error::from)?,
+                (None, Some(oid)) => oid.to_der().map_err(kyso_cms::Error::from)?,
+                (None, None) => return Err(Error::Malformed("EC key without its curve".into())),
+            };
+            Ok(vec![
+                Attribute::KeyType(KeyType::EC),
+                Attribute::EcParams(curve),
+                Attribute::Value(k.private_key.as_bytes().to_vec()),
+            ])
+        }
+        _ => Err(Error::Unsupported(
+            "key type (RSA, ECDSA P-256 and P-384 are supported)",
+        )),
+    }
+}
+
+/// Overwrite the secret parts of a key template.
+fn wipe(template: &mut [Attribute]) {
+    use zeroize::Zeroize;
+    for a in template {
+        match a {
+            Attribute::PrivateExponent(v)
+            | Attribute::Prime1(v)
+            | Attribute::Prime2(v)
+            | Attribute::Exponent1(v)
+            | Attribute::Exponent2(v)
+            | Attribute::Coefficient(v)
+            | Attribute::Value(v) => v.zeroize(),
+            _ => {}
+        }
+    }
+}
+
 fn wrong_pin(flags: TokenFlags) -> Error {
     if flags.pin_locked {
         return Error::PinLocked;

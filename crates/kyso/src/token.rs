@@ -8,8 +8,8 @@ use kyso_keys::Pkcs11Module;
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 
-use crate::errors;
 use crate::lang::Lang;
+use crate::{errors, ue};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -21,6 +21,33 @@ pub struct Args {
 enum TokenCommand {
     /// Liệt kê các USB token, trạng thái mã PIN và chứng thư số trên từng thiết bị
     List(ListArgs),
+    /// Nạp khóa, chứng thư số và chuỗi CA từ tệp PKCS#12 vào USB token (khóa không xuất ra được)
+    Import(ImportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ImportArgs {
+    /// Thư viện PKCS#11 của USB token (tệp .so/.dll của nhà cung cấp thiết bị)
+    #[arg(long, value_name = "PATH.so")]
+    pkcs11_module: PathBuf,
+    /// Nhãn hoặc số sê-ri của USB token
+    #[arg(long, value_name = "LABEL_OR_SERIAL")]
+    token: String,
+    /// Tệp khóa PKCS#12 (.p12/.pfx) cần nạp
+    #[arg(long, value_name = "FILE.p12")]
+    p12: PathBuf,
+    /// Tên biến môi trường chứa mật khẩu PKCS#12 (không có thì hỏi khi chạy)
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<String>,
+    /// Tên biến môi trường chứa mã PIN của token (không có thì hỏi khi chạy)
+    #[arg(long, value_name = "VAR")]
+    pin_env: Option<String>,
+    /// Nhãn của khóa trên token (mặc định: tên tệp .p12)
+    #[arg(long, value_name = "LABEL")]
+    label: Option<String>,
+    /// CKA_ID của khóa, dạng hex (mặc định: định danh khóa của chứng thư số)
+    #[arg(long, value_name = "HEX")]
+    id: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -36,7 +63,52 @@ struct ListArgs {
 pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     match args.command {
         TokenCommand::List(a) => list(a, lang),
+        TokenCommand::Import(a) => import(a, lang),
     }
+}
+
+fn import(args: ImportArgs, lang: Lang) -> anyhow::Result<ExitCode> {
+    let id = match &args.id {
+        Some(h) => Some(parse_hex(h).ok_or_else(
+            || ue!("--id phải là số hex (ví dụ 01 hoặc a1b2)"; "--id must be hex (e.g. 01 or a1b2)"),
+        )?),
+        None => None,
+    };
+    let label = match &args.label {
+        Some(l) => l.clone(),
+        None => args
+            .p12
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "key".to_owned()),
+    };
+    let p12 = crate::sign::read_limited(&args.p12, kyso_keys::MAX_P12_BYTES)?;
+    let module = Pkcs11Module::load(&args.pkcs11_module).map_err(|e| errors::keys(&e))?;
+    let password = crate::keys::secret(args.password_env.as_deref(), "Mật khẩu PKCS#12: ")?;
+    let pin = crate::keys::secret(
+        args.pin_env.as_deref(),
+        &format!("Mã PIN của thiết bị {}: ", args.token),
+    )?;
+    let done = module
+        .import_pkcs12(&args.token, &pin, &p12, &password, &label, id.as_deref())
+        .map_err(|e| errors::keys(&e))?;
+    drop((pin, password));
+    let id_hex: String = done.id.iter().map(|b| format!("{b:02x}")).collect();
+    let subject = done.cert.subject_display();
+    let m = ue!("Đã nạp khóa \"{}\" (CKA_ID {}) và chứng thư số {} vào token {}; thêm {} chứng thư số CA", label, id_hex, subject, args.token, done.ca_certificates; "Imported key \"{}\" (CKA_ID {}) and certificate {} into token {}; {} CA certificate(s) added", label, id_hex, subject, args.token, done.ca_certificates);
+    println!("{}", m.message(lang));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_hex(s: &str) -> Option<Vec<u8>> {
+    let s: String = s.chars().filter(|c| *c != ':').collect();
+    if s.is_empty() || s.len() % 2 != 0 || s.len() > 128 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|p| u8::from_str_radix(p, 16).ok()))
+        .collect()
 }
 
 fn list(args: ListArgs, lang: Lang) -> anyhow::Result<ExitCode> {

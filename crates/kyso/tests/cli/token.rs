@@ -415,6 +415,7 @@ fn token_list_shows_the_token_its_maker_and_its_certificates() {
         hsm.kyso()
             .args(["token", "list", "--pkcs11-module", MODULE, "--json"]),
     );
+    assert_no_pin(&out);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let tokens = v["tokens"].as_array().unwrap();
     assert_eq!(tokens.len(), 1, "{v:#}");
@@ -737,4 +738,91 @@ fn a_token_on_its_last_try_or_locked_is_reported_as_such() {
         "{}",
         String::from_utf8_lossy(&list.stdout)
     );
+}
+
+/// `kyso token import` loads a .p12 onto a token — key sensitive and not extractable, its
+/// certificate and the CA chain beside it — and the token then signs with it (P-384 here).
+#[test]
+fn token_import_loads_a_p12_whose_key_then_signs_on_the_token() {
+    let hsm = SoftHsm::new();
+    hsm.init_token("kyso-import");
+    let import = |p12: &str, extra: &[&str]| {
+        let o = hsm
+            .kyso()
+            .args([
+                "token",
+                "import",
+                "--pkcs11-module",
+                MODULE,
+                "--token",
+                "kyso-import",
+            ])
+            .arg("--p12")
+            .arg(pki().join(p12))
+            .args([
+                "--password-env",
+                "KYSO_TEST_PW",
+                "--pin-env",
+                "KYSO_TEST_PIN",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_no_pin(&o);
+        assert!(!String::from_utf8_lossy(&o.stdout).contains(PW));
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let first = import("ecdsa384.p12", &[]);
+    assert!(first.contains("Đã nạp khóa \"ecdsa384\""), "{first}");
+    assert!(first.contains("thêm 2 chứng thư số CA"), "{first}");
+    // The CA certificates are on the token already: not written twice.
+    let second = import("personal.p12", &["--label", "an", "--id", "0b"]);
+    assert!(
+        second.contains("(CKA_ID 0b)") && second.contains("thêm 0 chứng thư số CA"),
+        "{second}"
+    );
+
+    let keys = run_ok(
+        hsm.cmd("pkcs11-tool")
+            .args([
+                "--module",
+                MODULE,
+                "--token-label",
+                "kyso-import",
+                "--login",
+                "--pin",
+                PIN,
+            ])
+            .args(["--list-objects", "--type", "privkey"]),
+    );
+    let keys = String::from_utf8_lossy(&keys.stdout);
+    assert_eq!(keys.matches("Access:     sensitive").count(), 2, "{keys}");
+    assert!(
+        !keys.contains("extractable") || keys.contains("never extractable"),
+        "{keys}"
+    );
+    assert!(
+        !keys.contains("unwrap") && !keys.contains("decrypt"),
+        "sign only: {keys}"
+    );
+
+    let signed = hsm.dir().join("p384.pdf");
+    token_sign_ok(
+        &hsm,
+        &corpus("one-page.pdf"),
+        &signed,
+        "kyso-import",
+        &["--key", "ecdsa384"],
+    );
+    assert_all_oracles_ok(&signed, 1);
+    let signed = hsm.dir().join("an.pdf");
+    token_sign_ok(
+        &hsm,
+        &corpus("one-page.pdf"),
+        &signed,
+        "kyso-import",
+        &["--key", "an", "--pss"],
+    );
+    assert_all_oracles_ok(&signed, 1);
 }
