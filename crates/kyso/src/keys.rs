@@ -98,8 +98,20 @@ pub fn secret(var: Option<&str>, prompt: &str) -> Result<Secret, UserError> {
 /// Ask for a secret on the terminal without echo (a plain line when stdin is not a terminal,
 /// as when a program answers the prompt).
 pub fn prompt_secret(prompt: &str) -> Result<Secret, UserError> {
+    use std::io::IsTerminal;
     eprint!("{prompt}");
-    let line = rpassword::read_password().map_err(
+    let read = if std::io::stdin().is_terminal() {
+        rpassword::read_password()
+    } else {
+        // rpassword reads /dev/tty, which a program answering the prompt does not have.
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| {
+            let end = line.trim_end_matches(['\r', '\n']).len();
+            line.truncate(end);
+            line
+        })
+    };
+    let line = read.map_err(
         |e| ue!("không đọc được từ bàn phím: {}", e; "cannot read from the terminal: {}", e),
     )?;
     Ok(Secret::new(line))
@@ -141,13 +153,13 @@ pub fn open_pkcs12(
 /// `--pin-env` or a prompt) only once the token is found, and dropped when logged in.
 pub fn open_pkcs11(args: &KeyArgs, module: &Path) -> Result<Pkcs11Signer, UserError> {
     let module = Pkcs11Module::load(module).map_err(|e| errors::keys(&e))?;
-    let token = match &args.token {
-        Some(t) => t.clone(),
+    let (token, name) = match &args.token {
+        Some(t) => (t.clone(), t.clone()),
         None => only_token(&module)?,
     };
     let pin = secret(
         args.pin_env.as_deref(),
-        &format!("Mã PIN của thiết bị {token}: "),
+        &format!("Mã PIN của thiết bị {name}: "),
     )?;
     let mut signer = module
         .open_signer(&token, args.key.as_deref(), &pin)
@@ -160,11 +172,15 @@ pub fn open_pkcs11(args: &KeyArgs, module: &Path) -> Result<Pkcs11Signer, UserEr
     Ok(signer)
 }
 
-/// The serial number of the only token present (`--token` not given).
-fn only_token(module: &Pkcs11Module) -> Result<String, UserError> {
+/// The serial number and a name ("label (serial)") of the only token present (`--token` not
+/// given).
+fn only_token(module: &Pkcs11Module) -> Result<(String, String), UserError> {
     let tokens = module.tokens().map_err(|e| errors::keys(&e))?;
     match tokens.as_slice() {
-        [one] => Ok(one.serial.clone()),
+        [one] => Ok((
+            one.serial.clone(),
+            format!("{} ({})", one.label, one.serial),
+        )),
         [] => Err(
             ue!("không thấy USB token nào: hãy cắm thiết bị vào máy rồi chạy lại"; "no token found: plug the device in and try again"),
         ),

@@ -466,6 +466,36 @@ fn token_list_shows_the_token_its_maker_and_its_certificates() {
     let signed = hsm.dir().join("by-serial.pdf");
     token_sign_ok(&hsm, &corpus("one-page.pdf"), &signed, &serial, &[]);
     assert_pyhanko_ok(&crate::common::pyhanko(&[&signed])[0], 1);
+
+    // The only token needs no --token, and without --pin-env the PIN is asked for (here
+    // answered on standard input, as a program would).
+    let asked = hsm.dir().join("asked.pdf");
+    let mut child = hsm
+        .kyso()
+        .arg("sign")
+        .arg(corpus("one-page.pdf"))
+        .arg("-o")
+        .arg(&asked)
+        .args(["--pkcs11-module", MODULE, "--invisible"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{PIN}").unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_no_pin(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("Mã PIN của thiết bị kyso-list ({serial}): ")),
+        "{}",
+        stderr(&o)
+    );
+    assert_pyhanko_ok(&crate::common::pyhanko(&[&asked])[0], 1);
 }
 
 #[test]
