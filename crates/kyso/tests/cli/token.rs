@@ -397,6 +397,17 @@ fn kyso_verify_finds_a_token_signature_valid_with_revocation_checked() {
     let (code, v) = crate::common::verify_json(&signed, &dir.join("root.pem"), &[]);
     assert_eq!(v["verdict"], "valid", "{v:#}");
     assert_eq!(code, Some(0), "{v:#}");
+    let pss = hsm.dir().join("pss.pdf");
+    token_sign_ok(
+        &hsm,
+        &corpus("one-page.pdf"),
+        &pss,
+        "kyso-verify",
+        &["--pss"],
+    );
+    let (code, v) = crate::common::verify_json(&pss, &dir.join("root.pem"), &[]);
+    assert_eq!(v["verdict"], "valid", "{v:#}");
+    assert_eq!(code, Some(0), "{v:#}");
     drop(server);
 }
 
@@ -567,6 +578,44 @@ fn wrong_pin_unknown_token_unknown_key_and_missing_module_fail_in_one_line_witho
 
     let o = token_sign(&hsm, &input, &out, "kyso-err", &["--key", "ghost"]);
     fails(&o, "không thấy khóa \"ghost\"");
+
+    // A key filed under another person's certificate: the signature is checked against the
+    // certificate before anything is written.
+    let work = hsm.dir().join("mixed");
+    std::fs::create_dir(&work).unwrap();
+    openssl_p12(
+        &pki().join("personal.p12"),
+        &["-nocerts", "-nodes"],
+        &work.join("bags.pem"),
+    );
+    run_ok(
+        Command::new("openssl")
+            .arg("pkey")
+            .arg("-in")
+            .arg(work.join("bags.pem"))
+            .arg("-out")
+            .arg(work.join("key.pem")),
+    );
+    run_ok(
+        hsm.cmd("softhsm2-util")
+            .arg("--import")
+            .arg(work.join("key.pem"))
+            .args([
+                "--token", "kyso-err", "--label", "mixed", "--id", "03", "--pin", PIN,
+            ]),
+    );
+    openssl_p12(
+        &pki().join("personal2.p12"),
+        &["-nokeys", "-clcerts"],
+        &work.join("c.pem"),
+    );
+    pem_to_der(&work.join("c.pem"), &work.join("c.der"));
+    hsm.write_cert("kyso-err", &work.join("c.der"), "03", "mixed");
+    let o = token_sign(&hsm, &input, &out, "kyso-err", &["--key", "mixed"]);
+    fails(
+        &o,
+        "chữ ký không khớp với khóa công khai của chứng thư số; không ghi tệp",
+    );
 
     let o = hsm
         .kyso()
