@@ -105,11 +105,20 @@ pub fn prompt_secret(prompt: &str) -> Result<Secret, UserError> {
     } else {
         // rpassword reads /dev/tty, which a program answering the prompt does not have.
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map(|_| {
-            let end = line.trim_end_matches(['\r', '\n']).len();
-            line.truncate(end);
-            line
-        })
+        match std::io::stdin().read_line(&mut line) {
+            Ok(0) => {
+                eprintln!();
+                return Err(
+                    ue!("không có gì được nhập (hết dữ liệu vào); dùng --password-env/--pin-env hoặc chạy trong cửa sổ dòng lệnh"; "nothing was entered (end of input); use --password-env/--pin-env or run in a terminal"),
+                );
+            }
+            Ok(_) => {
+                let end = line.trim_end_matches(['\r', '\n']).len();
+                line.truncate(end);
+                Ok(line)
+            }
+            Err(e) => Err(e),
+        }
     };
     let line = read.map_err(
         |e| ue!("không đọc được từ bàn phím: {}", e; "cannot read from the terminal: {}", e),
