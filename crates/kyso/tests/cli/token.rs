@@ -640,7 +640,10 @@ fn wrong_pin_unknown_token_unknown_key_and_missing_module_fail_in_one_line_witho
     // Two tokens with one label: kyso asks for the serial number instead of guessing.
     hsm.init_token("kyso-err");
     let o = token_sign(&hsm, &input, &out, "kyso-err", &["--key", "personal"]);
-    fails(&o, "có nhiều USB token cùng nhãn \"kyso-err\"; chọn bằng số sê-ri");
+    fails(
+        &o,
+        "có nhiều USB token cùng nhãn \"kyso-err\"; chọn bằng số sê-ri",
+    );
 
     // --p12 and --pkcs11-module together are a usage error.
     let o = hsm
