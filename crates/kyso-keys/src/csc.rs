@@ -628,7 +628,7 @@ impl Signer for CscSigner {
             ));
         }
         self.sign_digest(request.algorithm.digest(), request.digest)
-            .map_err(|e| kyso_cms::Error::SigningFailed(e.to_string()))
+            .map_err(|e| kyso_cms::Error::Signer(kyso_cms::SignerFailure::new(e)))
     }
 }
 

@@ -34,34 +34,44 @@ impl std::fmt::Debug for Pkcs12Signer {
     }
 }
 
+/// The PKCS#8 private key and the certificates (the key's first; never empty) of a PKCS#12
+/// bundle.
+pub(crate) fn read_pkcs12(
+    data: &[u8],
+    password: &Secret,
+) -> Result<(Zeroizing<Vec<u8>>, Vec<Cert>)> {
+    if data.len() > MAX_P12_BYTES {
+        return Err(Error::Malformed(format!(
+            "larger than {MAX_P12_BYTES} bytes"
+        )));
+    }
+    let store = KeyStore::from_pkcs12(data, password.expose(), Pkcs12ImportPolicy::Relaxed)
+        .map_err(|e| match e {
+            p12_keystore::error::Error::MacError(_) => Error::WrongPassword,
+            // A wrong password without a MAC shows up as a padding error when decrypting.
+            p12_keystore::error::Error::UnpadError => Error::WrongPassword,
+            other => Error::Malformed(other.to_string()),
+        })?;
+    let (_, chain) = store.private_key_chain().ok_or(Error::NoKey)?;
+    let pkcs8 = Zeroizing::new(chain.key().as_der().to_vec());
+    let certs = chain
+        .certs()
+        .iter()
+        .map(|c| Cert::from_der(c.as_der()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    if certs.is_empty() {
+        return Err(Error::NoKey);
+    }
+    Ok((pkcs8, certs))
+}
+
 /// Largest PKCS#12 file accepted.
 pub const MAX_P12_BYTES: usize = 1024 * 1024;
 
 impl Pkcs12Signer {
     /// Open a PKCS#12 bundle. The key must match the first certificate of its chain.
     pub fn from_pkcs12(data: &[u8], password: &Secret) -> Result<Self> {
-        if data.len() > MAX_P12_BYTES {
-            return Err(Error::Malformed(format!(
-                "larger than {MAX_P12_BYTES} bytes"
-            )));
-        }
-        let store = KeyStore::from_pkcs12(data, password.expose(), Pkcs12ImportPolicy::Relaxed)
-            .map_err(|e| match e {
-                p12_keystore::error::Error::MacError(_) => Error::WrongPassword,
-                // A wrong password without a MAC shows up as a padding error when decrypting.
-                p12_keystore::error::Error::UnpadError => Error::WrongPassword,
-                other => Error::Malformed(other.to_string()),
-            })?;
-        let (_, chain) = store.private_key_chain().ok_or(Error::NoKey)?;
-        let pkcs8 = Zeroizing::new(chain.key().as_der().to_vec());
-        let mut certs = chain
-            .certs()
-            .iter()
-            .map(|c| Cert::from_der(c.as_der()))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        if certs.is_empty() {
-            return Err(Error::NoKey);
-        }
+        let (pkcs8, mut certs) = read_pkcs12(data, password)?;
         let cert = certs.remove(0);
         let kind = cert.key_kind();
         let key = match kind {

@@ -85,6 +85,12 @@ pub fn pades(e: &kyso_pades::Error) -> UserError {
     match e {
         E::Pdf(p) => pdf(p),
         E::Form(f) => form(f),
+        E::Cms(kyso_cms::Error::Signer(f)) => match f.downcast_ref::<kyso_keys::Error>() {
+            Some(k) => keys(k),
+            None => {
+                ue!("thiết bị/dịch vụ ký báo lỗi: {}", f; "the signing device or service failed: {}", f)
+            }
+        },
         E::Cms(kyso_cms::Error::SignatureMismatch) => {
             ue!("chữ ký không khớp với khóa công khai của chứng thư số; không ghi tệp"; "the signature does not match the certificate's public key; nothing was written")
         }
@@ -117,6 +123,19 @@ pub fn pades(e: &kyso_pades::Error) -> UserError {
     }
 }
 
+/// Whether signing failed because the signing device is gone or unusable for every further
+/// document (pulled out, logged out, PIN locked).
+pub fn signer_gone(e: &kyso_pades::Error) -> bool {
+    use kyso_keys::Error as K;
+    match e {
+        kyso_pades::Error::Cms(kyso_cms::Error::Signer(f)) => matches!(
+            f.downcast_ref::<K>(),
+            Some(K::TokenRemoved { .. } | K::KeyGone | K::LoggedOut | K::PinLocked)
+        ),
+        _ => false,
+    }
+}
+
 pub fn keys(e: &kyso_keys::Error) -> UserError {
     use kyso_keys::Error as E;
     match e {
@@ -143,6 +162,89 @@ pub fn keys(e: &kyso_keys::Error) -> UserError {
             description,
         } => {
             ue!("dịch vụ ký số từ xa từ chối {} (HTTP {}, {}): {}", method, status, error, description; "the remote signing service refused {} (HTTP {}, {}): {}", method, status, error, description)
+        }
+        E::ModuleLoad { path, reason } => {
+            ue!("không nạp được thư viện PKCS#11 {} ({}); kiểm tra đường dẫn --pkcs11-module và cài phần mềm (driver) của nhà cung cấp USB token", path, reason; "cannot load the PKCS#11 module {} ({}); check the --pkcs11-module path and install the token vendor's software (driver)", path, reason)
+        }
+        E::TokenNotFound { wanted, available } => {
+            let present = if available.is_empty() {
+                "không có".to_owned()
+            } else {
+                available.join(", ")
+            };
+            let present_en = if available.is_empty() {
+                "none".to_owned()
+            } else {
+                available.join(", ")
+            };
+            ue!("không thấy USB token \"{}\" (đang cắm: {}); hãy cắm đúng thiết bị hoặc sửa --token", wanted, present; "no token \"{}\" found (present: {}); plug in the right device or fix --token", wanted, present_en)
+        }
+        E::AmbiguousToken { wanted, serials } => {
+            let s = serials.join(", ");
+            ue!("có nhiều USB token cùng nhãn \"{}\"; chọn bằng số sê-ri: --token SỐ_SÊ_RI ({})", wanted, s; "several tokens are labelled \"{}\"; choose by serial number: --token SERIAL ({})", wanted, s)
+        }
+        E::TokenRemoved { code } => {
+            ue!("không thấy thiết bị USB token hoặc thiết bị đã bị rút ra ({}); hãy cắm lại rồi ký lại — các tệp chưa ký xong không được ghi", code; "the USB token is missing or was pulled out ({}); plug it back in and sign again — files not fully signed were not written", code)
+        }
+        E::WrongPin {
+            attempts_left: Some(n),
+            ..
+        } => {
+            ue!("sai mã PIN (còn {} lần thử); nhập sai nữa thiết bị sẽ bị khóa", n; "wrong PIN ({} tries left); more wrong PINs will lock the device", n)
+        }
+        E::WrongPin {
+            count_low: true, ..
+        } => {
+            ue!("sai mã PIN (thiết bị báo còn ít lần thử); kiểm tra kỹ trước khi thử lại kẻo thiết bị bị khóa"; "wrong PIN (the device says few tries are left); check it carefully before trying again, or the device locks")
+        }
+        E::WrongPin { .. } => {
+            ue!("sai mã PIN của USB token; hãy nhập lại (nhập sai nhiều lần thiết bị sẽ bị khóa)"; "wrong PIN for the token; enter it again (too many wrong PINs lock the device)")
+        }
+        E::PinLocked => {
+            ue!("mã PIN đã bị khóa — dùng PUK hoặc công cụ mở khóa của nhà cung cấp thiết bị, hoặc liên hệ tổ chức cung cấp dịch vụ chứng thực"; "the PIN is locked — use the PUK or the token vendor's unlock tool, or contact your certification service provider")
+        }
+        E::PinExpired => {
+            ue!("mã PIN đã hết hạn; đổi mã PIN bằng công cụ của nhà cung cấp thiết bị rồi ký lại"; "the PIN has expired; change it with the token vendor's tool and sign again")
+        }
+        E::LoggedOut => {
+            ue!("USB token đã đăng xuất (bị rút ra hoặc chương trình khác đăng xuất); hãy ký lại"; "the token logged out (pulled out, or another program logged out); sign again")
+        }
+        E::Cancelled => ue!("đã hủy thao tác trên thiết bị"; "cancelled on the device"),
+        E::KeyNotFound { wanted, available } => {
+            let keys_vi = if available.is_empty() {
+                "không có".to_owned()
+            } else {
+                available.join(", ")
+            };
+            let keys_en = if available.is_empty() {
+                "none".to_owned()
+            } else {
+                available.join(", ")
+            };
+            match wanted {
+                Some(w) => {
+                    ue!("không thấy khóa \"{}\" kèm chứng thư số trên USB token (các khóa: {}); sửa --key", w, keys_vi; "no key \"{}\" with a certificate on the token (keys: {}); fix --key", w, keys_en)
+                }
+                None => {
+                    ue!("USB token không có khóa ký nào kèm chứng thư số (các khóa: {}); xem kyso token list", keys_vi; "the token holds no signing key with a certificate (keys: {}); see kyso token list", keys_en)
+                }
+            }
+        }
+        E::AmbiguousKey { labels } => {
+            let l = labels.join(", ");
+            ue!("USB token có nhiều khóa ký ({}); chọn một bằng --key NHÃN hoặc --key CKA_ID", l; "the token holds several signing keys ({}); choose one with --key LABEL or --key CKA_ID", l)
+        }
+        E::MechanismUnsupported => {
+            ue!("USB token không hỗ trợ thuật toán ký này cho khóa (ví dụ RSA-PSS); bỏ --pss"; "the token does not support this signature algorithm for the key (e.g. RSA-PSS); drop --pss")
+        }
+        E::KeyGone => {
+            ue!("khóa ký không còn trên USB token (thiết bị bị rút ra hoặc thay bằng thiết bị khác); hãy cắm lại đúng thiết bị rồi ký lại"; "the signing key is no longer on the token (pulled out, or another device plugged in); plug the right one back in and sign again")
+        }
+        E::KeyCannotSign => {
+            ue!("khóa trên USB token không được phép ký"; "the key on the token is not allowed to sign")
+        }
+        E::Device { operation, code } => {
+            ue!("USB token báo lỗi khi {} ({}); hãy rút ra cắm lại, nếu vẫn lỗi liên hệ nhà cung cấp thiết bị", operation, code; "the token failed in {} ({}); unplug and replug it, and contact the vendor if it persists", operation, code)
         }
         other => ue!("lỗi khóa ký: {}", other; "signing key error: {}", other),
     }

@@ -16,6 +16,7 @@ mod pki;
 mod pki_serve;
 mod sign;
 mod tls;
+mod token;
 mod verify;
 
 use std::process::ExitCode;
@@ -76,6 +77,8 @@ enum Command {
     Pki(pki::Args),
     /// Dịch vụ ký số từ xa theo chuẩn CSC API (Cloud Signature Consortium)
     Csc(csc::Args),
+    /// Thiết bị USB token (PKCS#11): liệt kê token, trạng thái mã PIN và chứng thư số
+    Token(token::Args),
 }
 
 /// Apply the Vietnamese help layout to a command and all its subcommands.
@@ -195,5 +198,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args, cli.lang),
         Command::Verify(args) => verify::run(args, cli.lang),
         Command::Extend(args) => ltv::run_extend(args, cli.lang),
+        Command::Token(args) => token::run(args, cli.lang),
     }
 }

@@ -140,7 +140,19 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         .clone()
         .map(|t| t as std::sync::Arc<dyn kyso_pades::sign::Timestamper>);
 
+    // Once the token is gone (pulled out, logged out), the remaining documents are not tried:
+    // each would fail the same way.
+    let token_gone = std::sync::atomic::AtomicBool::new(false);
+    let signed = |e: kyso_pades::Error| {
+        if errors::signer_gone(&e) {
+            token_gone.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        errors::pades(&e)
+    };
     let sign_one = |job: &Job| -> Result<(), UserError> {
+        if token_gone.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(not_tried());
+        }
         let widget = match &form {
             Some(f) => Some(
                 kyso_pades::forms::widget_builder(f.clone(), now).map_err(|e| errors::pades(&e))?,
@@ -150,7 +162,7 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         if level < kyso_pades::ltv::Level::BLt {
             return kyso_pades::sign_with(&job.input, &job.output, &opts, signer.as_ref(), widget)
                 .map(|_| ())
-                .map_err(|e| errors::pades(&e));
+                .map_err(signed);
         }
         // B-LT/B-LTA: sign at B-T beside the output, then add the rest; the output appears
         // only when every step succeeded.
@@ -165,8 +177,7 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
             .tempfile_in(dir)
             .map_err(|e| errors::io(dir, &e))?
             .into_temp_path();
-        kyso_pades::sign_with(&job.input, &step, &opts, signer.as_ref(), widget)
-            .map_err(|e| errors::pades(&e))?;
+        kyso_pades::sign_with(&job.input, &step, &opts, signer.as_ref(), widget).map_err(signed)?;
         crate::ltv::raise(&step, &job.output, level, &opts, &fetcher, tsa.as_deref()).map(|_| ())
     };
     if let [job] = jobs.as_slice() {
@@ -180,14 +191,29 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| 4 * std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, 64);
     let failures = crate::batch::run(&jobs, threads, lang, |job| sign_one(job));
+    let skipped = not_tried();
+    let mut not_signed = 0;
     for (job, err) in &failures {
-        eprintln!("{}: {}", job.input.display(), err.message(lang));
+        if err.en == skipped.en {
+            not_signed += 1;
+        } else {
+            eprintln!("{}: {}", job.input.display(), err.message(lang));
+        }
+    }
+    if not_signed > 0 {
+        let e = ue!("{} tệp còn lại chưa được ký: đã dừng vì mất kết nối với USB token", not_signed; "{} remaining files were not signed: stopped because the token was lost", not_signed);
+        eprintln!("{}", e.message(lang));
     }
     if failures.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
         Err(ue!("{}/{} tệp không ký được", failures.len(), jobs.len(); "{} of {} files could not be signed", failures.len(), jobs.len()).into())
     }
+}
+
+/// What a document not tried after the token was lost fails with.
+fn not_tried() -> UserError {
+    ue!("chưa ký: đã dừng vì mất kết nối với USB token"; "not signed: stopped because the token was lost")
 }
 
 /// The visible form asked for, or `None` for an invisible signature. Images are read (with a

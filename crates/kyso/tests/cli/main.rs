@@ -16,5 +16,6 @@ mod levels;
 mod oracles;
 mod pki;
 mod pki_serve;
+mod token;
 mod tsa_failures;
 mod verify;

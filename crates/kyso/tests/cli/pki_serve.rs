@@ -20,7 +20,7 @@ fn text(o: &Output) -> String {
 }
 
 /// A port nobody listens on right now.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -29,13 +29,13 @@ fn free_port() -> u16 {
 }
 
 /// A running `kyso pki serve`, killed on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     port: u16,
 }
 
 impl Server {
-    fn start(dir: &Path, port: u16) -> Server {
+    pub(crate) fn start(dir: &Path, port: u16) -> Server {
         let child = kyso()
             .args(["pki", "serve"])
             .arg(dir)
@@ -75,7 +75,7 @@ impl Drop for Server {
 }
 
 /// A new demo PKI whose certificates point at `http://127.0.0.1:PORT`.
-fn fresh_pki(port: u16) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn fresh_pki(port: u16) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("pki");
     run_ok(

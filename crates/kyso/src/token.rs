@@ -1,0 +1,291 @@
+//! `kyso token`: the USB PKI tokens (PKCS#11) on this machine.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use kyso_keys::pkcs11::{TokenFlags, TokenInfo};
+use kyso_keys::Pkcs11Module;
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+
+use crate::lang::Lang;
+use crate::{errors, ue};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    command: TokenCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum TokenCommand {
+    /// Liệt kê các USB token, trạng thái mã PIN và chứng thư số trên từng thiết bị
+    List(ListArgs),
+    /// Nạp khóa, chứng thư số và chuỗi CA từ tệp PKCS#12 vào USB token (khóa không xuất ra được)
+    Import(ImportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ImportArgs {
+    /// Thư viện PKCS#11 của USB token (tệp .so/.dll của nhà cung cấp thiết bị)
+    #[arg(long, value_name = "PATH.so")]
+    pkcs11_module: PathBuf,
+    /// Nhãn hoặc số sê-ri của USB token
+    #[arg(long, value_name = "LABEL_OR_SERIAL")]
+    token: String,
+    /// Tệp khóa PKCS#12 (.p12/.pfx) cần nạp
+    #[arg(long, value_name = "FILE.p12")]
+    p12: PathBuf,
+    /// Tên biến môi trường chứa mật khẩu PKCS#12 (không có thì hỏi khi chạy)
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<String>,
+    /// Tên biến môi trường chứa mã PIN của token (không có thì hỏi khi chạy)
+    #[arg(long, value_name = "VAR")]
+    pin_env: Option<String>,
+    /// Nhãn của khóa trên token (mặc định: tên tệp .p12)
+    #[arg(long, value_name = "LABEL")]
+    label: Option<String>,
+    /// CKA_ID của khóa, dạng hex (mặc định: định danh khóa của chứng thư số)
+    #[arg(long, value_name = "HEX")]
+    id: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+struct ListArgs {
+    /// Thư viện PKCS#11 của USB token (tệp .so/.dll của nhà cung cấp thiết bị)
+    #[arg(long, value_name = "PATH.so")]
+    pkcs11_module: PathBuf,
+    /// In kết quả dạng JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
+    match args.command {
+        TokenCommand::List(a) => list(a, lang),
+        TokenCommand::Import(a) => import(a, lang),
+    }
+}
+
+fn import(args: ImportArgs, lang: Lang) -> anyhow::Result<ExitCode> {
+    let id = match &args.id {
+        Some(h) => Some(parse_hex(h).ok_or_else(
+            || ue!("--id phải là số hex (ví dụ 01 hoặc a1b2)"; "--id must be hex (e.g. 01 or a1b2)"),
+        )?),
+        None => None,
+    };
+    let label = match &args.label {
+        Some(l) => l.clone(),
+        None => args
+            .p12
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "key".to_owned()),
+    };
+    let p12 = crate::sign::read_limited(&args.p12, kyso_keys::MAX_P12_BYTES)?;
+    let module = Pkcs11Module::load(&args.pkcs11_module).map_err(|e| errors::keys(&e))?;
+    let password = crate::keys::secret(args.password_env.as_deref(), "Mật khẩu PKCS#12: ")?;
+    let pin = crate::keys::secret(
+        args.pin_env.as_deref(),
+        &format!("Mã PIN của thiết bị {}: ", args.token),
+    )?;
+    let done = module
+        .import_pkcs12(&args.token, &pin, &p12, &password, &label, id.as_deref())
+        .map_err(|e| errors::keys(&e))?;
+    drop((pin, password));
+    let id_hex: String = done.id.iter().map(|b| format!("{b:02x}")).collect();
+    let subject = done.cert.subject_display();
+    let m = ue!("Đã nạp khóa \"{}\" (CKA_ID {}) và chứng thư số {} vào token {}; thêm {} chứng thư số CA", label, id_hex, subject, args.token, done.ca_certificates; "Imported key \"{}\" (CKA_ID {}) and certificate {} into token {}; {} CA certificate(s) added", label, id_hex, subject, args.token, done.ca_certificates);
+    println!("{}", m.message(lang));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_hex(s: &str) -> Option<Vec<u8>> {
+    let s: String = s.chars().filter(|c| *c != ':').collect();
+    if s.is_empty() || s.len() % 2 != 0 || s.len() > 128 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|p| u8::from_str_radix(p, 16).ok()))
+        .collect()
+}
+
+fn list(args: ListArgs, lang: Lang) -> anyhow::Result<ExitCode> {
+    let module = Pkcs11Module::load(&args.pkcs11_module).map_err(|e| errors::keys(&e))?;
+    let tokens = module.tokens().map_err(|e| errors::keys(&e))?;
+    if args.json {
+        let report = json!({
+            "module": args.pkcs11_module.display().to_string(),
+            "tokens": tokens.iter().map(token_json).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let t = |vi, en| lang.pick(vi, en);
+    println!(
+        "{} {}",
+        t("Thư viện PKCS#11:", "PKCS#11 module:"),
+        args.pkcs11_module.display()
+    );
+    if tokens.is_empty() {
+        println!(
+            "{}",
+            t(
+                "Không thấy USB token nào: hãy cắm thiết bị vào máy.",
+                "No token found: plug the device in."
+            )
+        );
+    }
+    for tok in &tokens {
+        println!();
+        println!(
+            "{} {}: {} \"{}\"",
+            t("Khe", "Slot"),
+            tok.slot_id,
+            t("token", "token"),
+            tok.label
+        );
+        println!("  {} {}", t("Số sê-ri:", "Serial:"), tok.serial);
+        println!(
+            "  {} {}",
+            t("Nhà sản xuất:", "Manufacturer:"),
+            tok.manufacturer
+        );
+        println!("  {} {}", t("Mẫu thiết bị:", "Model:"), tok.model);
+        println!(
+            "  {} {}",
+            t("Trạng thái:", "State:"),
+            flags_text(&tok.flags, lang)
+        );
+        if tok.certificates.is_empty() {
+            println!(
+                "  {}",
+                t(
+                    "Không có chứng thư số đọc được khi chưa nhập PIN.",
+                    "No certificate readable without the PIN."
+                )
+            );
+        }
+        for c in &tok.certificates {
+            let when = |d: time::OffsetDateTime| {
+                d.format(&Rfc3339).unwrap_or_else(|_| d.date().to_string())
+            };
+            println!(
+                "  - {} {}",
+                t("Chứng thư số:", "Certificate:"),
+                c.cert.subject_display()
+            );
+            println!(
+                "      {} {}",
+                t("Cấp bởi:", "Issued by:"),
+                c.cert.issuer_display()
+            );
+            println!("      {} {}", t("Số hiệu:", "Serial:"), c.cert.serial_hex());
+            println!(
+                "      {} {} → {}",
+                t("Hiệu lực:", "Valid:"),
+                when(c.cert.not_before()),
+                when(c.cert.not_after())
+            );
+            println!(
+                "      {} \"{}\", CKA_ID {}{}",
+                t("Nhãn khóa:", "Key label:"),
+                c.label,
+                if c.id.is_empty() {
+                    "-".to_owned()
+                } else {
+                    c.id_hex()
+                },
+                if c.cert.is_ca() {
+                    t(" (chứng thư số CA)", " (CA certificate)")
+                } else {
+                    ""
+                }
+            );
+        }
+        if tok.unreadable_certificates > 0 {
+            println!(
+                "  {} {}",
+                tok.unreadable_certificates,
+                t(
+                    "chứng thư số không đọc được (quá lớn hoặc sai định dạng)",
+                    "certificate(s) could not be read (too large or malformed)"
+                )
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn flags_text(f: &TokenFlags, lang: Lang) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    let t = |vi, en| lang.pick(vi, en);
+    if f.pin_locked {
+        parts.push(t(
+            "MÃ PIN ĐÃ BỊ KHÓA (dùng PUK hoặc công cụ của nhà cung cấp)",
+            "PIN LOCKED (use the PUK or the vendor's tool)",
+        ));
+    } else if f.pin_final_try {
+        parts.push(t("còn 1 lần nhập mã PIN", "1 PIN try left"));
+    } else if f.pin_count_low {
+        parts.push(t(
+            "đã nhập sai mã PIN, còn ít lần thử",
+            "a wrong PIN was entered, few tries left",
+        ));
+    }
+    if f.pin_to_be_changed {
+        parts.push(t("cần đổi mã PIN", "the PIN must be changed"));
+    }
+    if !f.user_pin_initialized {
+        parts.push(t("chưa đặt mã PIN", "no user PIN set"));
+    }
+    if f.protected_authentication_path {
+        parts.push(t(
+            "nhập mã PIN trên bàn phím của thiết bị",
+            "PIN entered on the device's keypad",
+        ));
+    }
+    if f.login_required && parts.is_empty() {
+        parts.push(t("cần mã PIN để ký", "PIN needed to sign"));
+    }
+    if f.write_protected {
+        parts.push(t("chống ghi", "write-protected"));
+    }
+    if parts.is_empty() {
+        parts.push(t("sẵn sàng", "ready"));
+    }
+    parts.join("; ")
+}
+
+fn token_json(t: &TokenInfo) -> serde_json::Value {
+    let f = &t.flags;
+    json!({
+        "slot": t.slot_id,
+        "label": t.label,
+        "serial": t.serial,
+        "manufacturer": t.manufacturer,
+        "model": t.model,
+        "flags": {
+            "login_required": f.login_required,
+            "user_pin_initialized": f.user_pin_initialized,
+            "pin_count_low": f.pin_count_low,
+            "pin_final_try": f.pin_final_try,
+            "pin_locked": f.pin_locked,
+            "pin_to_be_changed": f.pin_to_be_changed,
+            "protected_authentication_path": f.protected_authentication_path,
+            "write_protected": f.write_protected,
+        },
+        "certificates": t.certificates.iter().map(|c| json!({
+            "label": c.label,
+            "id": c.id_hex(),
+            "subject": c.cert.subject_display(),
+            "issuer": c.cert.issuer_display(),
+            "serial": c.cert.serial_hex(),
+            "not_before": c.cert.not_before().format(&Rfc3339).ok(),
+            "not_after": c.cert.not_after().format(&Rfc3339).ok(),
+            "ca": c.cert.is_ca(),
+        })).collect::<Vec<_>>(),
+        "unreadable_certificates": t.unreadable_certificates,
+    })
+}
