@@ -29,12 +29,21 @@ struct Agent {
 }
 
 impl Agent {
+    /// An agent with the demo PKI's personal PKCS#12 key.
     fn start(extra: &[&str]) -> Agent {
-        let mut cmd = kyso();
+        let p12 = pki().join("personal.p12").display().to_string();
+        Agent::spawn(
+            kyso(),
+            &["--p12", &p12, "--password-env", "KYSO_TEST_PW"],
+            extra,
+        )
+    }
+
+    /// `kyso agent` run by `cmd` (for its environment) with the key options `key` and the
+    /// demo images.
+    fn spawn(mut cmd: Command, key: &[&str], extra: &[&str]) -> Agent {
         cmd.args(["agent", "--listen", "127.0.0.1:0", "--allow-origin", ORIGIN])
-            .arg("--p12")
-            .arg(pki().join("personal.p12"))
-            .args(["--password-env", "KYSO_TEST_PW"])
+            .args(key)
             .arg("--signature-image")
             .arg(pki().join("signature.png"))
             .args(["--anchor", "PHÓ GIÁM ĐỐC"])
@@ -534,4 +543,68 @@ fn with_tls_the_agent_answers_wss_like_the_national_ca_service() {
     let again = Agent::start(&["--tls", "--tls-dir", &dir_arg]);
     assert_eq!(std::fs::read(dir.join("server.pem")).unwrap(), before);
     again.stop();
+}
+
+#[test]
+fn the_agent_signs_with_a_usb_token_after_the_pin_is_typed_at_its_terminal() {
+    use crate::token::{demo_cas, SoftHsm, MODULE, PIN};
+    let tmp = tempfile::tempdir().unwrap();
+    let hsm = SoftHsm::new();
+    hsm.init_token("agent-token");
+    hsm.import_p12(
+        "agent-token",
+        &pki().join("personal.p12"),
+        "01",
+        "personal",
+        &demo_cas(pki()),
+    );
+    let mut agent = Agent::spawn(
+        hsm.kyso(),
+        &[
+            "--pkcs11-module",
+            MODULE,
+            "--token",
+            "agent-token",
+            "--pin-env",
+            "KYSO_TEST_PIN",
+        ],
+        &[],
+    );
+
+    // The leader approves: the agent shows the request, the PIN typed there unlocks the token.
+    let signed = tmp.path().join("approved.pdf");
+    let r = browse(
+        &mut agent,
+        "SignApproved",
+        &corpus("letter-classic.pdf"),
+        &signed,
+        &[],
+        Some(PIN),
+    );
+    assert_eq!(r["reply"]["Status"], 0, "{r}");
+    assert!(r["shown"].as_str().unwrap().contains("Ký phê duyệt"), "{r}");
+    let report = pyhanko(&[&signed]);
+    assert_pyhanko_ok(&report[0], 1);
+
+    // A wrong PIN: the token refuses, the page is told, nothing is uploaded.
+    let refused = tmp.path().join("refused.pdf");
+    let r = browse(
+        &mut agent,
+        "SignPDF",
+        &corpus("one-page.pdf"),
+        &refused,
+        &[],
+        Some("000000"),
+    );
+    assert_eq!(r["reply"]["Status"], 1, "{r}");
+    assert!(
+        r["reply"]["Message"]
+            .as_str()
+            .unwrap()
+            .contains("sai mã PIN"),
+        "{r}"
+    );
+    assert!(!refused.exists());
+    let log = agent.stop();
+    assert!(!log.contains(PIN) && !log.contains("000000"), "{log}");
 }

@@ -151,7 +151,7 @@ fn pem_to_der(pem: &Path, der: &Path) {
 }
 
 /// The demo PKI's CA certificates (intermediate, root), PEM.
-fn demo_cas(dir: &Path) -> Vec<PathBuf> {
+pub fn demo_cas(dir: &Path) -> Vec<PathBuf> {
     let index: Value =
         serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
     ["intermediate", "root"]
