@@ -233,6 +233,10 @@ impl Pkcs11Module {
 
     /// Log in to the token `token` (its label or serial number) with `pin` and open the signing
     /// key `key` (its label or `CKA_ID` in hex; `None`: the only key that has a certificate).
+    ///
+    /// PKCS#11 logs in a whole application: while another signer of this process has the
+    /// token open, the token is already logged in and does not check `pin` again. Callers that
+    /// must check a PIN on every use keep one signer open at a time (as `kyso agent` does).
     pub fn open_signer(
         self: &Arc<Self>,
         token: &str,

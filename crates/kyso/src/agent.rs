@@ -123,6 +123,8 @@ struct Agent {
     trust: Vec<PathBuf>,
     limiter: Mutex<Bucket>,
     console: Console,
+    /// Held from a request's confirmation until its key is closed.
+    signing: Mutex<()>,
     http: ureq::Agent,
     lang: Lang,
 }
@@ -264,6 +266,7 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         trust: args.trust,
         limiter: Mutex::new(Bucket::new(args.rate_per_minute)),
         console: Console::start(Duration::from_secs(args.confirm_timeout.max(1))),
+        signing: Mutex::new(()),
         http,
         lang,
     });
@@ -378,11 +381,19 @@ impl Agent {
     }
 
     /// Ask the user; open the key with what they typed. `Ok(None)`: the user refused.
+    ///
+    /// One request at a time, from confirmation until the key is closed: a PKCS#11 token is
+    /// logged in per application, so a second login while a first key is open would succeed
+    /// whatever PIN was typed.
     fn confirm_and_open(
         &self,
         request: &str,
         now: OffsetDateTime,
-    ) -> Result<Option<Box<dyn Signer>>, UserError> {
+    ) -> Result<Option<Opened<'_>>, UserError> {
+        let one_at_a_time = self
+            .signing
+            .lock()
+            .map_err(|_| ue!("lỗi nội bộ của dịch vụ ký"; "internal error of the agent"))?;
         let prompt = match self.lang {
             Lang::Vi => format!(
                 "Nhập mã PIN ({}) để ký, hoặc Enter để từ chối: ",
@@ -403,8 +414,17 @@ impl Agent {
                 ue!("khóa ký đã thay đổi từ khi dịch vụ khởi động; hãy khởi động lại dịch vụ ký"; "the signing key changed since the agent started; restart the agent"),
             );
         }
-        Ok(Some(signer))
+        Ok(Some(Opened {
+            signer,
+            _one_at_a_time: one_at_a_time,
+        }))
     }
+}
+
+/// A key opened for one confirmed request; no other request is confirmed until it is dropped.
+struct Opened<'a> {
+    signer: Box<dyn Signer>,
+    _one_at_a_time: std::sync::MutexGuard<'a, ()>,
 }
 
 fn log(line: &str) {
@@ -778,7 +798,7 @@ fn sign_pdf(
         ),
     };
     let now = crate::clock::now();
-    let Some(signer) = agent.confirm_and_open(&request_text, now)? else {
+    let Some(opened) = agent.confirm_and_open(&request_text, now)? else {
         log(&format!("{op:?} from {origin}: cancelled by the user"));
         return Ok(status(
             STATUS_CANCELLED,
@@ -797,9 +817,9 @@ fn sign_pdf(
         .map(|f| kyso_pades::forms::widget_builder(f, now))
         .transpose()
         .map_err(|e| errors::pades(&e))?;
-    kyso_pades::sign_with(input.path(), &out, &opts, signer.as_ref(), widget)
+    kyso_pades::sign_with(input.path(), &out, &opts, opened.signer.as_ref(), widget)
         .map_err(|e| errors::pades(&e))?;
-    drop(signer);
+    drop(opened);
     let signed = std::fs::read(&out).map_err(|e| errors::io(&out, &e))?;
     let answer = upload(agent, req, upload_to, &name, &signed)?;
     let ok = match answer.get("Status") {
@@ -1064,7 +1084,7 @@ fn api_sign_blocking(agent: &Agent, origin: &str, body: &[u8]) -> Response {
             hex_short(&message_digest)
         ),
     };
-    let signer = match agent.confirm_and_open(&request_text, crate::clock::now()) {
+    let opened = match agent.confirm_and_open(&request_text, crate::clock::now()) {
         Ok(Some(s)) => s,
         Ok(None) => {
             log(&format!("api sign from {origin}: cancelled by the user"));
@@ -1075,9 +1095,9 @@ fn api_sign_blocking(agent: &Agent, origin: &str, body: &[u8]) -> Response {
             return api_error(StatusCode::UNPROCESSABLE_ENTITY, e.message(agent.lang));
         }
     };
-    let algorithm = signer.algorithm();
+    let algorithm = opened.signer.algorithm();
     let digest = algorithm.digest().digest(&attrs);
-    let signature = match signer.sign(&SignRequest {
+    let signature = match opened.signer.sign(&SignRequest {
         message: &attrs,
         digest: &digest,
         algorithm,
@@ -1093,8 +1113,8 @@ fn api_sign_blocking(agent: &Agent, origin: &str, body: &[u8]) -> Response {
     axum::Json(json!({
         "signature": b64(&signature),
         "signature_algorithm": algorithm.identifier().map(|i| i.oid.to_string()).unwrap_or_default(),
-        "certificate": b64(signer.certificate().der()),
-        "chain": signer.chain().iter().map(|c| b64(c.der())).collect::<Vec<_>>(),
+        "certificate": b64(opened.signer.certificate().der()),
+        "chain": opened.signer.chain().iter().map(|c| b64(c.der())).collect::<Vec<_>>(),
     }))
     .into_response()
 }
