@@ -295,40 +295,18 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     } else {
         ("ws", "http")
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(
-            |e| ue!("không khởi động được dịch vụ: {}", e; "cannot start the service: {}", e),
-        )?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-            ue!("không lắng nghe được trên {}: {}", addr, e; "cannot listen on {}: {}", addr, e)
-        })?;
-        let local = listener.local_addr().unwrap_or(addr);
-        let subject = agent.cert.common_name().unwrap_or_default();
+    let key = agent.key.describe();
+    let subject = agent.cert.common_name().unwrap_or_default();
+    let allowed = agent.origins.join(", ");
+    crate::pki_serve::run_service(addr, Some(2), tls, router(agent), |local| {
         match lang {
-            Lang::Vi => println!(
-                "Dịch vụ ký số kyso đang chạy tại {ws}://{local}/<Thao tác> và {http}://{local}/api (Ctrl-C để dừng)\n  Khóa ký: {} — {subject}\n  Nguồn được phép: {}",
-                agent.key.describe(),
-                agent.origins.join(", ")
-            ),
-            Lang::En => println!(
-                "kyso signing agent running at {ws}://{local}/<Operation> and {http}://{local}/api (Ctrl-C to stop)\n  Key: {} — {subject}\n  Allowed origins: {}",
-                agent.key.describe(),
-                agent.origins.join(", ")
-            ),
-        }
-        let _ = std::io::stdout().flush();
-        let stopped = |e: std::io::Error| ue!("dịch vụ dừng do lỗi: {}", e; "the service stopped on an error: {}", e);
-        match tls {
-            Some(config) => {
-                let listener = crate::tls::TlsListener::new(listener, config).map_err(stopped)?;
-                crate::pki_serve::serve(listener, router(agent)).await.map_err(stopped)
-            }
-            None => crate::pki_serve::serve(listener, router(agent)).await.map_err(stopped),
-        }
+        Lang::Vi => println!(
+            "Dịch vụ ký số kyso đang chạy tại {ws}://{local}/<Thao tác> và {http}://{local}/api (Ctrl-C để dừng)\n  Khóa ký: {key} — {subject}\n  Nguồn được phép: {allowed}"
+        ),
+        Lang::En => println!(
+            "kyso signing agent running at {ws}://{local}/<Operation> and {http}://{local}/api (Ctrl-C to stop)\n  Key: {key} — {subject}\n  Allowed origins: {allowed}"
+        ),
+    }
     })?;
     Ok(ExitCode::SUCCESS)
 }

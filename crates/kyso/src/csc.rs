@@ -132,19 +132,8 @@ fn serve(args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
             )
         );
     }
-    let mut rt = tokio::runtime::Builder::new_multi_thread();
-    rt.enable_all().max_blocking_threads(16);
-    if let Some(n) = args.threads.filter(|n| *n > 0) {
-        rt.worker_threads(n);
-    }
-    let rt = rt.build().map_err(
-        |e| ue!("không khởi động được máy chủ: {}", e; "cannot start the server: {}", e),
-    )?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-            ue!("không lắng nghe được trên {}: {}", addr, e; "cannot listen on {}: {}", addr, e)
-        })?;
-        let local = listener.local_addr().unwrap_or(addr);
+    let router = csc_serve::router(std::sync::Arc::new(service));
+    crate::pki_serve::run_service(addr, args.threads, None, router, |local| {
         let base = format!("http://{local}");
         match lang {
             Lang::Vi => println!(
@@ -154,12 +143,6 @@ fn serve(args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
                 "Remote signing service (CSC API) running at {base} (Ctrl-C to stop):\n  v2: {base}/csc/v2/…\n  v1: {base}/csc/v1/…"
             ),
         }
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        let router = csc_serve::router(std::sync::Arc::new(service));
-        crate::pki_serve::serve(listener, router)
-            .await
-            .map_err(|e| ue!("máy chủ dừng do lỗi: {}", e; "the server stopped on an error: {}", e))
     })?;
     Ok(ExitCode::SUCCESS)
 }

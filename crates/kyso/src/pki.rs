@@ -238,19 +238,8 @@ fn serve(mut args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     let services = crate::pki_serve::PkiServices::load(&args.dir, &password, crate::clock::now)
         .map_err(|e| load_error(&e, &args.dir))?;
     drop(password);
-    let mut rt = tokio::runtime::Builder::new_multi_thread();
-    rt.enable_all().max_blocking_threads(16);
-    if let Some(n) = args.threads.filter(|n| *n > 0) {
-        rt.worker_threads(n);
-    }
-    let rt = rt.build().map_err(
-        |e| ue!("không khởi động được máy chủ: {}", e; "cannot start the server: {}", e),
-    )?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-            ue!("không lắng nghe được trên {}: {}", addr, e; "cannot listen on {}: {}", addr, e)
-        })?;
-        let local = listener.local_addr().unwrap_or(addr);
+    let router = crate::pki_serve::router(std::sync::Arc::new(services));
+    crate::pki_serve::run_service(addr, args.threads, None, router, |local| {
         let base = format!("http://{local}");
         match lang {
             Lang::Vi => println!(
@@ -260,12 +249,6 @@ fn serve(mut args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
                 "Demo PKI services running at {base} (Ctrl-C to stop):\n  TSA:  {base}/tsa\n  OCSP: {base}/ocsp\n  CRL:  {base}/crl/root.crl, {base}/crl/intermediate.crl\n  CA:   {base}/certs/root.cer, {base}/certs/intermediate.cer"
             ),
         }
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        let router = crate::pki_serve::router(std::sync::Arc::new(services));
-        crate::pki_serve::serve(listener, router)
-            .await
-            .map_err(|e| ue!("máy chủ dừng do lỗi: {}", e; "the server stopped on an error: {}", e))
     })?;
     Ok(ExitCode::SUCCESS)
 }

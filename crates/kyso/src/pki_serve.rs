@@ -469,6 +469,46 @@ pub fn router(services: Arc<PkiServices>) -> Router {
         .with_state(services)
 }
 
+/// Run a service until Ctrl-C or SIGTERM: a multi-threaded runtime (`threads` workers, default
+/// one per core; CPU-bound work goes to its blocking pool), `router` on `addr`, over TLS when
+/// `tls` is given. `banner` is called with the bound address once listening (to print it).
+/// The one way `kyso pki serve`, `kyso csc serve` and `kyso agent` run.
+pub fn run_service(
+    addr: std::net::SocketAddr,
+    threads: Option<usize>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    router: Router,
+    banner: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), crate::lang::UserError> {
+    use crate::ue;
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    rt.enable_all().max_blocking_threads(16);
+    if let Some(n) = threads.filter(|n| *n > 0) {
+        rt.worker_threads(n);
+    }
+    let rt = rt.build().map_err(
+        |e| ue!("không khởi động được máy chủ: {}", e; "cannot start the server: {}", e),
+    )?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            ue!("không lắng nghe được trên {}: {}", addr, e; "cannot listen on {}: {}", addr, e)
+        })?;
+        banner(listener.local_addr().unwrap_or(addr));
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let stopped = |e: std::io::Error| {
+            ue!("máy chủ dừng do lỗi: {}", e; "the server stopped on an error: {}", e)
+        };
+        match tls {
+            Some(config) => {
+                let listener = crate::tls::TlsListener::new(listener, config).map_err(stopped)?;
+                serve(listener, router).await.map_err(stopped)
+            }
+            None => serve(listener, router).await.map_err(stopped),
+        }
+    })
+}
+
 /// Serve `router` on `listener` (TCP, or TLS: `crate::tls::TlsListener`) until Ctrl-C or
 /// SIGTERM.
 pub async fn serve<L>(listener: L, router: Router) -> std::io::Result<()>
