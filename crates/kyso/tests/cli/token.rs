@@ -719,11 +719,11 @@ fn a_token_pulled_out_during_a_batch_stops_it_cleanly() {
         !o.status.success(),
         "the batch cannot succeed without its token"
     );
-    assert!(
-        e.contains("không thấy thiết bị USB token hoặc thiết bị đã bị rút ra"),
-        "{e}"
-    );
-    assert!(e.contains("hãy cắm lại"), "{e}");
+    // Depending on when the token vanished between two calls, the module reports the token
+    // or the key handle gone; either way the user reads that it was pulled out, to plug in
+    // again, and that the batch stopped.
+    assert!(e.contains("bị rút ra") && e.contains("hãy cắm lại"), "{e}");
+    assert!(e.contains("đã dừng vì mất kết nối với USB token"), "{e}");
     let outputs: Vec<PathBuf> = std::fs::read_dir(&out_dir)
         .unwrap()
         .map(|d| d.unwrap().path())
