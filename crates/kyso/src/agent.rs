@@ -599,13 +599,7 @@ fn download(agent: &Agent, req: &VgcaRequest) -> Result<tempfile::NamedTempFile,
         .filter(|u| !u.is_empty())
         .ok_or_else(|| ue!("yêu cầu thiếu FileName (địa chỉ tệp cần ký)"; "the request has no FileName (the document's URL)"))?;
     check_url(url)?;
-    let mut call = agent.http.get(url);
-    if let Some(t) = req.jwt_token.as_deref().filter(|t| !t.is_empty()) {
-        call = call.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    if let Some(s) = req.session_id.as_deref().filter(|s| !s.is_empty()) {
-        call = call.header(header::COOKIE, format!("SessionId={s}"));
-    }
+    let call = with_page_credentials(agent.http.get(url), req);
     let shown = loggable_url(url);
     let mut resp = call.call().map_err(
         |e| ue!("không tải được tệp {}: {}", shown, e; "cannot download {}: {}", shown, e),
@@ -634,6 +628,21 @@ fn download(agent: &Agent, req: &VgcaRequest) -> Result<tempfile::NamedTempFile,
         );
     }
     Ok(tmp)
+}
+
+/// The page's credentials on a call to its document server: `JWTToken` as a bearer token,
+/// `SessionId` as a cookie.
+fn with_page_credentials<B>(
+    mut call: ureq::RequestBuilder<B>,
+    req: &VgcaRequest,
+) -> ureq::RequestBuilder<B> {
+    if let Some(t) = req.jwt_token.as_deref().filter(|t| !t.is_empty()) {
+        call = call.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    if let Some(s) = req.session_id.as_deref().filter(|s| !s.is_empty()) {
+        call = call.header(header::COOKIE, format!("SessionId={s}"));
+    }
+    call
 }
 
 fn check_url(url: &str) -> Result<(), UserError> {
@@ -870,16 +879,10 @@ fn upload(
     );
     body.extend_from_slice(pdf);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let mut call = agent.http.post(url).header(
+    let call = with_page_credentials(agent.http.post(url), req).header(
         header::CONTENT_TYPE,
         format!("multipart/form-data; boundary={boundary}"),
     );
-    if let Some(t) = req.jwt_token.as_deref().filter(|t| !t.is_empty()) {
-        call = call.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    if let Some(s) = req.session_id.as_deref().filter(|s| !s.is_empty()) {
-        call = call.header(header::COOKIE, format!("SessionId={s}"));
-    }
     let shown = loggable_url(url);
     let mut resp = call.send(&body[..]).map_err(|e| {
         ue!("không gửi được tệp đã ký tới {}: {}", shown, e; "cannot upload the signed file to {}: {}", shown, e)
