@@ -191,7 +191,6 @@ pub fn entry_hash(
 
 /// A verified chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct ChainSummary {
     /// How many records were verified.
     pub count: u64,

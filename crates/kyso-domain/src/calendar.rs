@@ -546,6 +546,16 @@ mod tests {
     }
 
     #[test]
+    fn a_request_received_on_a_weekend_counts_from_monday() {
+        let cal = WorkCalendar::vietnam_default();
+        let saturday = datetime!(2026-12-05 10:00 +7);
+        assert_eq!(
+            cal.add_working_days(saturday, 1),
+            datetime!(2026-12-07 23:59:59 +7)
+        );
+    }
+
+    #[test]
     fn the_day_is_taken_in_vietnam_time() {
         let cal = WorkCalendar::vietnam_default();
         // 18:00 UTC on Thursday is already Friday 01:00 in Vietnam.

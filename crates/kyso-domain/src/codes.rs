@@ -232,8 +232,17 @@ impl AgencyCode {
         }
     }
 
+    /// The codes above this one, nearest first (`H41.37.01` → `H41.37`, `H41`).
+    pub fn ancestors(&self) -> impl Iterator<Item = AgencyCode> {
+        std::iter::successors(self.parent(), AgencyCode::parent)
+    }
+
     /// Whether this code is `ancestor` or lies under it (a code is within itself). This is the
     /// subtree test that scopes an account's role to its agency.
+    ///
+    /// In the dotted form this is a prefix test, which a database can do with an index: `c` is
+    /// within `a` exactly when `c.dotted() == a.dotted()` or `c.dotted()` starts with
+    /// `a.dotted() + "."`.
     pub fn is_within(&self, ancestor: &AgencyCode) -> bool {
         fn prefix<T: PartialEq>(mine: Option<T>, theirs: Option<T>) -> bool {
             theirs.is_none() || mine == theirs
@@ -374,6 +383,11 @@ mod tests {
         assert_eq!(unit.parent(), Some(dept.clone()));
         assert_eq!(dept.parent(), Some(province.clone()));
         assert_eq!(province.parent(), None);
+        assert_eq!(
+            leaf.ancestors().collect::<Vec<_>>(),
+            [unit.clone(), dept.clone(), province.clone()]
+        );
+        assert_eq!(province.ancestors().count(), 0);
 
         assert!(leaf.is_within(&dept));
         assert!(leaf.is_within(&province));
@@ -569,6 +583,18 @@ mod tests {
                 up = p.parent();
             }
             prop_assert_eq!(level, 1);
+        }
+
+        #[test]
+        fn within_is_a_dotted_prefix_test(a in any_code(), b in any_code()) {
+            let (da, db) = (a.dotted(), b.dotted());
+            let prefix = da == db || da.starts_with(&format!("{db}."));
+            prop_assert_eq!(a.is_within(&b), prefix);
+            // Also for a code and one of its own ancestors, which random pairs rarely are.
+            for up in a.ancestors() {
+                let up_prefix = up.dotted() + ".";
+                prop_assert!(a.dotted().starts_with(&up_prefix));
+            }
         }
 
         #[test]

@@ -18,7 +18,6 @@ pub const STAGES_WITH_EXPIRED: [u32; 4] = [60, 30, 7, 0];
 
 /// A notice to send now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[non_exhaustive]
 pub struct Notice {
     /// The stage: 60, 30 or 7 days before expiry, or 0 for "expired".
     pub stage_days: u32,

@@ -6,7 +6,8 @@
 use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
 
 /// The search key of `s`: canonical decomposition (NFD), combining marks dropped, `đ`/`Đ` turned
-/// into `d` (they have no decomposition), lowercase, runs of whitespace collapsed into one space,
+/// into `d` (they have no decomposition; so are `Ð`/`ð`, the look-alike Icelandic eth that
+/// converted legacy-encoded Vietnamese text sometimes holds), lowercase, runs of whitespace collapsed into one space,
 /// no leading or trailing space.
 ///
 /// ```
@@ -30,7 +31,7 @@ pub fn fold(s: &str) -> String {
             pending_space = false;
         }
         match c {
-            'đ' | 'Đ' => out.push('d'),
+            'đ' | 'Đ' | 'Ð' | 'ð' => out.push('d'),
             // Lowercasing may itself produce combining marks (`İ` → `i̇`); drop those too.
             _ => out.extend(c.to_lowercase().filter(|l| !is_combining_mark(*l))),
         }
@@ -73,6 +74,8 @@ mod tests {
             "uy ban nhan dan tinh nghe an"
         );
         assert_eq!(fold("Đường Đắk Lắk"), "duong dak lak");
+        // U+00D0 (eth) where U+0110 (Đ) was meant, as some converted documents have it.
+        assert_eq!(fold("\u{d0}ặng \u{f0}ức"), "dang duc");
     }
 
     #[test]
