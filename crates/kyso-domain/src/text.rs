@@ -1,7 +1,7 @@
 //! Accent-insensitive search keys for Vietnamese names.
 //!
 //! People search "nguyen van an" and expect "Nguyễn Văn An". [`fold`] turns a name into a search
-//! key (stored beside the name); [`matches`] checks a query against a stored key.
+//! key (stored beside the name); [`matches()`] checks a query against a stored key.
 
 use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
 
