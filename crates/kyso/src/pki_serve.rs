@@ -511,12 +511,12 @@ pub fn run_service(
 
 /// Serve `router` on `listener` (TCP, or TLS: `crate::tls::TlsListener`) until Ctrl-C or
 /// SIGTERM.
+/// Handlers may ask for the peer's address (`ConnectInfo<SocketAddr>`).
 pub async fn serve<L>(listener: L, router: Router) -> std::io::Result<()>
 where
-    L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
 {
-    axum::serve(listener, router)
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async {
             let ctrl_c = tokio::signal::ctrl_c();
             #[cfg(unix)]

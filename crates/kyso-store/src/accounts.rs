@@ -1,0 +1,619 @@
+//! Local accounts, roles, sessions and API tokens.
+//!
+//! Passwords are hashed with argon2id (OWASP parameters: 19 MiB, 2 passes). Session and API
+//! tokens are 32 random bytes shown to the client once; the database keeps only their SHA-256,
+//! so a copy of the database opens no session. After [`MAX_FAILURES`] wrong passwords in a row
+//! an account waits [`LOCKOUT_SECS`] before it can log in again.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::Argon2;
+use base64::Engine as _;
+use kyso_domain::roles::{Permission, Role};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::Row as _;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::audit::{self, Event};
+use crate::registry::{agency, Agency};
+use crate::{hex, random_bytes, sha256, unique, Actor, Error, Grant, Result, Store};
+
+/// Wrong passwords in a row before the account is locked for a while.
+pub const MAX_FAILURES: i64 = 5;
+/// How long a locked account waits.
+pub const LOCKOUT_SECS: i64 = 15 * 60;
+/// How long a browser session lasts without being renewed.
+pub const SESSION_SECS: i64 = 8 * 3600;
+/// Shortest password accepted.
+pub const MIN_PASSWORD: usize = 10;
+
+/// An account as shown to administrators (never the hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub full_name: String,
+    pub email: String,
+    pub agency_id: i64,
+    pub must_change_password: bool,
+    pub disabled: bool,
+    pub roles: Vec<RoleOn>,
+}
+
+/// A role on an agency.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RoleOn {
+    pub role: String,
+    pub agency_id: i64,
+}
+
+/// A new account.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    pub full_name: String,
+    #[serde(default)]
+    pub email: String,
+    pub agency_id: i64,
+    pub password: Zeroizing<String>,
+    pub roles: Vec<RoleOn>,
+}
+
+/// A logged-in browser session: the cookie value (shown once) and its CSRF token.
+#[derive(Debug)]
+pub struct Session {
+    pub token: Zeroizing<String>,
+    pub csrf: String,
+    pub must_change_password: bool,
+}
+
+fn token_string() -> Result<Zeroizing<String>> {
+    let bytes = Zeroizing::new(random_bytes::<32>()?);
+    Ok(Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(*bytes)))
+}
+
+fn token_hash(token: &str) -> String {
+    hex(&sha256(token.as_bytes()))
+}
+
+/// Hash a password with argon2id. CPU-heavy by design: call it off the async threads.
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt_bytes = random_bytes::<16>()?;
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|_| internal("salt"))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| internal("argon2"))
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
+fn internal(what: &str) -> Error {
+    Error::Database(sqlx::Error::Protocol(format!("internal failure: {what}")))
+}
+
+/// A random one-time password (for the first administrator and password resets): 16
+/// characters from an alphabet without look-alikes.
+pub fn one_time_password() -> Result<Zeroizing<String>> {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let bytes = Zeroizing::new(random_bytes::<16>()?);
+    let s: String = bytes
+        .iter()
+        .map(|b| char::from(*ALPHABET.get(usize::from(*b) % ALPHABET.len()).unwrap_or(&b'x')))
+        .collect();
+    Ok(Zeroizing::new(s))
+}
+
+fn check_password_rules(password: &str, username: &str) -> Result<()> {
+    if password.chars().count() < MIN_PASSWORD || password.len() > 256 {
+        return Err(Error::invalid(
+            "password",
+            format!("Mật khẩu phải có từ {MIN_PASSWORD} đến 256 ký tự."),
+            format!("The password must be {MIN_PASSWORD} to 256 characters long."),
+        ));
+    }
+    if password.to_lowercase().contains(&username.to_lowercase()) {
+        return Err(Error::invalid(
+            "password",
+            "Mật khẩu không được chứa tên đăng nhập.",
+            "The password must not contain the user name.",
+        ));
+    }
+    Ok(())
+}
+
+async fn hash_off_thread(password: Zeroizing<String>) -> Result<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|_| internal("hashing task"))?
+}
+
+/// Create an account. Who may: a holder of [`Permission::ManageAccounts`] over the account's
+/// agency and over every agency a role is granted on (nobody hands out more than they hold).
+pub async fn create_user(
+    store: &Store,
+    actor: &Actor,
+    input: NewUser,
+    now: OffsetDateTime,
+) -> Result<User> {
+    let username = input.username.trim().to_lowercase();
+    if username.len() < 3
+        || username.len() > 64
+        || !username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err(Error::invalid(
+            "username",
+            "Tên đăng nhập gồm 3–64 chữ cái không dấu, chữ số, dấu chấm, gạch dưới hoặc gạch ngang.",
+            "The user name is 3–64 ASCII letters, digits, '.', '_' or '-'.",
+        ));
+    }
+    let full_name = input.full_name.trim().to_owned();
+    if full_name.is_empty() || full_name.chars().count() > 200 {
+        return Err(Error::invalid(
+            "full_name",
+            "Họ và tên không được để trống.",
+            "The full name is required.",
+        ));
+    }
+    check_password_rules(&input.password, &username)?;
+    let home = manageable(store, actor, input.agency_id).await?;
+    let mut grants = Vec::new();
+    for r in &input.roles {
+        let role: Role = r.role.parse().map_err(|_| {
+            Error::invalid(
+                "role",
+                format!("Vai trò \"{}\" không tồn tại.", r.role),
+                format!("There is no role \"{}\".", r.role),
+            )
+        })?;
+        let on = manageable(store, actor, r.agency_id).await?;
+        if role == Role::DostAdmin && !actor.has_role(Role::DostAdmin) && !actor.is_system() {
+            return Err(Error::Forbidden);
+        }
+        grants.push((role, on));
+    }
+    let hash = hash_off_thread(input.password).await?;
+    let mut tx = store.begin_write().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (username, full_name, email, agency_id, password_hash, \
+         must_change_password, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6) RETURNING id",
+    )
+    .bind(&username)
+    .bind(&full_name)
+    .bind(input.email.trim())
+    .bind(home.id)
+    .bind(&hash)
+    .bind(now.unix_timestamp())
+    .fetch_one(tx.conn())
+    .await
+    .map_err(unique(
+        "username",
+        &format!("Tên đăng nhập {username} đã được dùng."),
+        &format!("The user name {username} is taken."),
+    ))?;
+    for (role, on) in &grants {
+        sqlx::query("INSERT INTO user_roles (user_id, role, agency_id) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(role.as_str())
+            .bind(on.id)
+            .execute(tx.conn())
+            .await?;
+    }
+    audit::append(
+        &mut tx,
+        actor,
+        Event {
+            action: "user.create",
+            object: format!("user:{id}"),
+            agency: Some(home.code.clone()),
+            detail: json!({"username": username,
+                "roles": grants.iter().map(|(r, a)| format!("{}@{}", r.as_str(), a.code)).collect::<Vec<_>>()}),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    user(store, id).await
+}
+
+async fn manageable(store: &Store, actor: &Actor, agency_id: i64) -> Result<Agency> {
+    agency(store, actor, agency_id, Permission::ManageAccounts).await.map_err(|e| match e {
+        Error::NotFound { .. } => Error::invalid(
+            "agency_id",
+            "Cơ quan không tồn tại hoặc ngoài phạm vi của bạn.",
+            "The agency does not exist or is outside your agencies.",
+        ),
+        e => e,
+    })
+}
+
+/// An account by id (no permission check: callers decide who may see it).
+pub async fn user(store: &Store, id: i64) -> Result<User> {
+    let row = sqlx::query(
+        "SELECT id, username, full_name, email, agency_id, must_change_password, disabled \
+         FROM users WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await?
+    .ok_or(Error::NotFound { what: "user" })?;
+    let roles = sqlx::query("SELECT role, agency_id FROM user_roles WHERE user_id = $1 ORDER BY role")
+        .bind(id)
+        .fetch_all(store.pool())
+        .await?
+        .iter()
+        .map(|r| Ok(RoleOn { role: r.try_get(0)?, agency_id: r.try_get(1)? }))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(User {
+        id: row.try_get(0)?,
+        username: row.try_get(1)?,
+        full_name: row.try_get(2)?,
+        email: row.try_get(3)?,
+        agency_id: row.try_get(4)?,
+        must_change_password: row.try_get::<i64, _>(5)? != 0,
+        disabled: row.try_get::<i64, _>(6)? != 0,
+        roles,
+    })
+}
+
+/// Accounts whose agency lies in the actor's account-management subtrees.
+pub async fn users(store: &Store, actor: &Actor) -> Result<Vec<User>> {
+    let (scope, params) = actor.scope(Permission::ManageAccounts).sql("a.path", 1);
+    let sql = format!(
+        "SELECT u.id FROM users u JOIN agencies a ON a.id = u.agency_id WHERE {scope} ORDER BY u.username"
+    );
+    let mut q = sqlx::query_scalar::<_, i64>(&sql);
+    for p in &params {
+        q = q.bind(p);
+    }
+    let ids = q.fetch_all(store.pool()).await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push(user(store, id).await?);
+    }
+    Ok(out)
+}
+
+/// The grants (role + agency path) of a user.
+async fn grants(store: &Store, user_id: i64) -> Result<Vec<Grant>> {
+    let rows = sqlx::query(
+        "SELECT r.role, r.agency_id, a.path FROM user_roles r JOIN agencies a ON a.id = r.agency_id \
+         WHERE r.user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_all(store.pool())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let role: String = r.try_get(0)?;
+        // A role name this build does not know (written by a newer kyso) grants nothing.
+        if let Ok(role) = role.parse::<Role>() {
+            out.push(Grant { role, agency_id: r.try_get(1)?, path: r.try_get(2)? });
+        }
+    }
+    Ok(out)
+}
+
+async fn actor_for(store: &Store, user_id: i64, username: String, source: &str) -> Result<Actor> {
+    Ok(Actor { user_id, username, grants: grants(store, user_id).await?, source: source.into() })
+}
+
+/// Check a user name and password and open a session. Failures are audited; after
+/// [`MAX_FAILURES`] in a row the account is locked for [`LOCKOUT_SECS`].
+pub async fn login(
+    store: &Store,
+    username: &str,
+    password: Zeroizing<String>,
+    source: &str,
+    now: OffsetDateTime,
+) -> Result<(Session, Actor)> {
+    let username = username.trim().to_lowercase();
+    let row = sqlx::query(
+        "SELECT id, password_hash, disabled, failed_logins, locked_until, must_change_password \
+         FROM users WHERE username = $1",
+    )
+    .bind(&username)
+    .fetch_optional(store.pool())
+    .await?;
+    let nowu = now.unix_timestamp();
+    let who = Actor { user_id: 0, username: username.clone(), grants: vec![], source: source.into() };
+    let Some(row) = row else {
+        // Spend the same time as a real check, so timing does not reveal which names exist.
+        let _ = tokio::task::spawn_blocking(move || {
+            static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            let dummy = DUMMY.get_or_init(|| hash_password("kyso-dummy-password").unwrap_or_default());
+            verify_password(&password, dummy)
+        })
+        .await;
+        audit::record(store, &who, fail_event("unknown user"), now).await?;
+        return Err(Error::Unauthenticated);
+    };
+    let id: i64 = row.try_get(0)?;
+    let hash: String = row.try_get(1)?;
+    let disabled = row.try_get::<i64, _>(2)? != 0;
+    let locked_until: i64 = row.try_get(4)?;
+    let must_change = row.try_get::<i64, _>(5)? != 0;
+    if locked_until > nowu {
+        audit::record(store, &who, fail_event("locked"), now).await?;
+        return Err(Error::LockedOut { until: locked_until });
+    }
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|_| internal("verify task"))?;
+    if !ok || disabled {
+        let mut tx = store.begin_write().await?;
+        let failures: i64 = sqlx::query_scalar(
+            "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+        )
+        .bind(id)
+        .fetch_one(tx.conn())
+        .await?;
+        if failures >= MAX_FAILURES {
+            sqlx::query("UPDATE users SET locked_until = $1, failed_logins = 0 WHERE id = $2")
+                .bind(nowu + LOCKOUT_SECS)
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+        }
+        audit::append(
+            &mut tx,
+            &who,
+            fail_event(if disabled { "disabled" } else { "wrong password" }),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(Error::Unauthenticated);
+    }
+    let token = token_string()?;
+    let csrf = hex(&random_bytes::<16>()?);
+    let mut tx = store.begin_write().await?;
+    sqlx::query("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(nowu).execute(tx.conn()).await?;
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at, source) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(token_hash(&token))
+    .bind(id)
+    .bind(&csrf)
+    .bind(nowu)
+    .bind(nowu + SESSION_SECS)
+    .bind(source)
+    .execute(tx.conn())
+    .await?;
+    let actor = Actor { user_id: id, ..who };
+    audit::append(
+        &mut tx,
+        &actor,
+        Event { action: "auth.login", object: format!("user:{id}"), agency: None, detail: json!({}) },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    let actor = actor_for(store, id, username, source).await?;
+    Ok((Session { token, csrf, must_change_password: must_change }, actor))
+}
+
+fn fail_event(why: &str) -> Event<'static> {
+    Event {
+        action: "auth.login_failed",
+        object: "user".into(),
+        agency: None,
+        detail: json!({ "reason": why }),
+    }
+}
+
+/// The actor of a session cookie, with the session's CSRF token and whether the password
+/// must be changed first.
+pub async fn session_actor(
+    store: &Store,
+    token: &str,
+    source: &str,
+    now: OffsetDateTime,
+) -> Result<(Actor, String, bool)> {
+    let row = sqlx::query(
+        "SELECT s.user_id, u.username, s.csrf, u.must_change_password, u.disabled \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2",
+    )
+    .bind(token_hash(token))
+    .bind(now.unix_timestamp())
+    .fetch_optional(store.pool())
+    .await?
+    .ok_or(Error::Unauthenticated)?;
+    if row.try_get::<i64, _>(4)? != 0 {
+        return Err(Error::Unauthenticated);
+    }
+    let actor = actor_for(store, row.try_get(0)?, row.try_get(1)?, source).await?;
+    Ok((actor, row.try_get(2)?, row.try_get::<i64, _>(3)? != 0))
+}
+
+/// End a session.
+pub async fn logout(store: &Store, actor: &Actor, token: &str, now: OffsetDateTime) -> Result<()> {
+    let mut tx = store.begin_write().await?;
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash(token))
+        .execute(tx.conn())
+        .await?;
+    audit::append(
+        &mut tx,
+        actor,
+        Event {
+            action: "auth.logout",
+            object: format!("user:{}", actor.user_id),
+            agency: None,
+            detail: json!({}),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// Change one's own password (the old one is checked); other sessions are closed.
+pub async fn change_password(
+    store: &Store,
+    actor: &Actor,
+    old: Zeroizing<String>,
+    new: Zeroizing<String>,
+    now: OffsetDateTime,
+) -> Result<()> {
+    check_password_rules(&new, &actor.username)?;
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(actor.user_id)
+        .fetch_optional(store.pool())
+        .await?
+        .ok_or(Error::NotFound { what: "user" })?;
+    let ok = tokio::task::spawn_blocking(move || verify_password(&old, &hash))
+        .await
+        .map_err(|_| internal("verify task"))?;
+    if !ok {
+        return Err(Error::invalid(
+            "old_password",
+            "Mật khẩu hiện tại không đúng.",
+            "The current password is wrong.",
+        ));
+    }
+    let new_hash = hash_off_thread(new).await?;
+    let mut tx = store.begin_write().await?;
+    sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0 WHERE id = $2")
+        .bind(&new_hash)
+        .bind(actor.user_id)
+        .execute(tx.conn())
+        .await?;
+    audit::append(
+        &mut tx,
+        actor,
+        Event {
+            action: "user.password_change",
+            object: format!("user:{}", actor.user_id),
+            agency: None,
+            detail: json!({}),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// Set a user's password to a new one-time password that must be changed at first login
+/// (used for the first administrator; returns the password, to be shown exactly once).
+pub async fn set_one_time_password(
+    store: &Store,
+    actor: &Actor,
+    user_id: i64,
+    now: OffsetDateTime,
+) -> Result<Zeroizing<String>> {
+    let password = one_time_password()?;
+    let hash = hash_off_thread(password.clone()).await?;
+    let mut tx = store.begin_write().await?;
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, must_change_password = 1, failed_logins = 0, \
+         locked_until = 0 WHERE id = $2",
+    )
+    .bind(&hash)
+    .bind(user_id)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(tx.conn()).await?;
+    audit::append(
+        &mut tx,
+        actor,
+        Event {
+            action: "user.password_reset",
+            object: format!("user:{user_id}"),
+            agency: None,
+            detail: json!({}),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(password)
+}
+
+/// Issue an API token for the actor (an integrator's program acts with the actor's roles).
+pub async fn create_api_token(
+    store: &Store,
+    actor: &Actor,
+    name: &str,
+    days: i64,
+    now: OffsetDateTime,
+) -> Result<Zeroizing<String>> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Error::invalid("name", "Cần đặt tên cho mã truy cập.", "Name the token."));
+    }
+    if !(1..=366).contains(&days) {
+        return Err(Error::invalid(
+            "days",
+            "Thời hạn mã truy cập từ 1 đến 366 ngày.",
+            "A token lasts 1 to 366 days.",
+        ));
+    }
+    let token = Zeroizing::new(format!("kyso_{}", token_string()?.as_str()));
+    let mut tx = store.begin_write().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(actor.user_id)
+    .bind(name)
+    .bind(token_hash(&token))
+    .bind(now.unix_timestamp())
+    .bind(now.unix_timestamp() + days * 86_400)
+    .fetch_one(tx.conn())
+    .await?;
+    audit::append(
+        &mut tx,
+        actor,
+        Event {
+            action: "token.create",
+            object: format!("token:{id}"),
+            agency: None,
+            detail: json!({"name": name, "days": days}),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// The actor of an API token.
+pub async fn token_actor(
+    store: &Store,
+    token: &str,
+    source: &str,
+    now: OffsetDateTime,
+) -> Result<Actor> {
+    let row = sqlx::query(
+        "SELECT t.user_id, u.username, u.disabled FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1 AND t.expires_at > $2",
+    )
+    .bind(token_hash(token))
+    .bind(now.unix_timestamp())
+    .fetch_optional(store.pool())
+    .await?
+    .ok_or(Error::Unauthenticated)?;
+    if row.try_get::<i64, _>(2)? != 0 {
+        return Err(Error::Unauthenticated);
+    }
+    actor_for(store, row.try_get(0)?, row.try_get(1)?, source).await
+}
+
+/// Whether any account exists (first start).
+pub async fn any_user(store: &Store) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(store.pool()).await?;
+    Ok(n > 0)
+}

@@ -1,0 +1,307 @@
+#![doc = include_str!("../README.md")]
+
+pub mod accounts;
+pub mod audit;
+pub mod demo;
+mod migrate;
+pub mod registry;
+mod scope;
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, ConnectOptions as _};
+
+pub use migrate::SCHEMA_VERSION;
+pub use scope::{Actor, Grant, Scope};
+
+/// Result of store operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The two database engines the same store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file (the default: one machine, no server to run).
+    Sqlite,
+    /// A PostgreSQL server (several `kyso serve` nodes on one database).
+    Postgres,
+}
+
+/// Why a store operation did not happen. Variants that a user caused carry the field and a
+/// message in both languages; nothing was written when any of them is returned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database failed (connection, I/O, a constraint the store did not anticipate).
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The thing asked for does not exist, or exists outside what the user may see.
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    /// A field of the input is wrong.
+    #[error("invalid {field}: {en}")]
+    Invalid { field: &'static str, vi: String, en: String },
+    /// The input clashes with what is stored (a duplicate serial, code or user name).
+    #[error("conflict on {field}: {en}")]
+    Conflict { field: &'static str, vi: String, en: String },
+    /// The user's roles do not allow this on this agency.
+    #[error("not allowed")]
+    Forbidden,
+    /// Wrong user name or password, an expired session or an unknown API token.
+    #[error("not authenticated")]
+    Unauthenticated,
+    /// Too many failed logins: the account waits until `until` (Unix seconds).
+    #[error("account locked until {until}")]
+    LockedOut { until: i64 },
+    /// The database was written by a newer kyso.
+    #[error(
+        "the database has schema version {found}, newer than this kyso ({known}); upgrade kyso"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
+    /// The database URL is not one the store can open.
+    #[error("unsupported database URL (use sqlite:PATH or postgres://...)")]
+    UnsupportedUrl,
+}
+
+impl Error {
+    pub(crate) fn invalid(field: &'static str, vi: impl Into<String>, en: impl Into<String>) -> Self {
+        Error::Invalid { field, vi: vi.into(), en: en.into() }
+    }
+
+    pub(crate) fn conflict(
+        field: &'static str,
+        vi: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Self {
+        Error::Conflict { field, vi: vi.into(), en: en.into() }
+    }
+
+    /// The field the error is about, if a user's input caused it.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Error::Invalid { field, .. } | Error::Conflict { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// A message for the user, in Vietnamese or English. Database failures stay generic
+    /// (the detail goes to the log).
+    pub fn message(&self, english: bool) -> String {
+        let pick = |vi: &str, en: &str| if english { en.to_owned() } else { vi.to_owned() };
+        match self {
+            Error::Database(_) => pick(
+                "Lỗi cơ sở dữ liệu; thao tác chưa được thực hiện. Vui lòng thử lại hoặc báo quản trị.",
+                "Database error; nothing was changed. Try again or tell the administrator.",
+            ),
+            Error::NotFound { what } => {
+                if english {
+                    format!("{what} not found (or outside your agencies).")
+                } else {
+                    format!("Không tìm thấy {} (hoặc không thuộc phạm vi của bạn).", what_vi(what))
+                }
+            }
+            Error::Invalid { vi, en, .. } | Error::Conflict { vi, en, .. } => pick(vi, en),
+            Error::Forbidden => pick(
+                "Bạn không có quyền thực hiện thao tác này trên cơ quan này.",
+                "You are not allowed to do this for this agency.",
+            ),
+            Error::Unauthenticated => pick(
+                "Tên đăng nhập hoặc mật khẩu không đúng, hoặc phiên đã hết hạn.",
+                "Wrong user name or password, or the session has expired.",
+            ),
+            Error::LockedOut { .. } => pick(
+                "Đăng nhập sai quá nhiều lần; tài khoản tạm khóa 15 phút.",
+                "Too many failed logins; the account is locked for 15 minutes.",
+            ),
+            Error::SchemaTooNew { found, known } => {
+                if english {
+                    self.to_string()
+                } else {
+                    format!(
+                        "Cơ sở dữ liệu có phiên bản lược đồ {found}, mới hơn phiên bản kyso này \
+                         hỗ trợ ({known}); hãy nâng cấp kyso."
+                    )
+                }
+            }
+            Error::UnsupportedUrl => pick(
+                "Địa chỉ cơ sở dữ liệu không hợp lệ (dùng sqlite:ĐƯỜNG_DẪN hoặc postgres://...).",
+                "Unsupported database URL (use sqlite:PATH or postgres://...).",
+            ),
+        }
+    }
+}
+
+fn what_vi(what: &str) -> &'static str {
+    match what {
+        "agency" => "cơ quan",
+        "subscriber" => "thuê bao",
+        "certificate" => "chứng thư số",
+        "device" => "thiết bị",
+        "user" => "tài khoản",
+        "token" => "mã truy cập",
+        _ => "dữ liệu",
+    }
+}
+
+/// Map a unique-constraint violation to a conflict on `field`; other errors pass through.
+pub(crate) fn unique(field: &'static str, vi: &str, en: &str) -> impl FnOnce(sqlx::Error) -> Error {
+    let (vi, en) = (vi.to_owned(), en.to_owned());
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => Error::conflict(field, vi, en),
+        _ => Error::Database(e),
+    }
+}
+
+/// The registry's database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// A write transaction. Every write takes the store's one write lock first, so that writers
+/// queue instead of failing (SQLite) and audit sequence numbers never collide (PostgreSQL).
+#[derive(Debug)]
+pub struct WriteTx(sqlx::Transaction<'static, Any>);
+
+impl WriteTx {
+    /// The connection, for queries inside the transaction.
+    pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.0
+    }
+
+    /// Make every change of the transaction durable at once.
+    pub async fn commit(self) -> Result<()> {
+        self.0.commit().await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Open (creating if needed) the database at `url` — `sqlite:PATH` or `postgres://…` — and
+    /// bring its schema up to date. A database from a newer kyso is refused.
+    pub async fn open(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(Error::UnsupportedUrl);
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
+            _ => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(|_| Error::UnsupportedUrl)?
+            .disable_statement_logging();
+        let max = match backend {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL: readers never wait for the writer; FULL: a committed
+                        // transaction survives a power cut, not only a killed process.
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = FULL",
+                            "PRAGMA foreign_keys = ON",
+                            "PRAGMA busy_timeout = 30000",
+                        ] {
+                            sqlx::query(pragma).execute(&mut *conn).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        let store = Store { pool, backend };
+        migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    /// Open a SQLite database file.
+    pub async fn open_sqlite(path: &std::path::Path) -> Result<Store> {
+        Store::open(&format!("sqlite://{}", path.display())).await
+    }
+
+    /// The schema version stored in the database.
+    pub async fn schema_version(&self) -> Result<i64> {
+        migrate::version(self).await
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Begin a write transaction holding the store's write lock.
+    pub async fn begin_write(&self) -> Result<WriteTx> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE kyso_write_lock SET n = n + 1 WHERE id = 1").execute(&mut *tx).await?;
+        Ok(WriteTx(tx))
+    }
+
+    /// Close the pool (waits for connections in use to be returned).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A stored setting.
+    pub async fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Store a setting inside a write transaction.
+    pub async fn set_setting(tx: &mut WriteTx, key: &str, value: &str) -> Result<()> {
+        sqlx::query("DELETE FROM settings WHERE key = $1").bind(key).execute(tx.conn()).await?;
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
+            .bind(key)
+            .bind(value)
+            .execute(tx.conn())
+            .await?;
+        Ok(())
+    }
+}
+
+/// Lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// SHA-256 of `data`.
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// `n` random bytes from the system generator.
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    use aws_lc_rs::rand::SecureRandom as _;
+    let mut out = [0u8; N];
+    aws_lc_rs::rand::SystemRandom::new()
+        .fill(&mut out)
+        .map_err(|_| Error::Database(sqlx::Error::Protocol("no randomness".into())))?;
+    Ok(out)
+}

@@ -1,0 +1,284 @@
+//! Who is calling: API tokens and browser sessions; the language they read; request bodies
+//! parsed with limits and Vietnamese messages.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, Method, StatusCode};
+use kyso_store::{accounts, Actor};
+use serde::de::DeserializeOwned;
+
+use crate::{ApiError, AppState, MAX_JSON};
+
+/// The session cookie.
+pub(crate) const SESSION_COOKIE: &str = "kyso_session";
+/// The language cookie.
+pub(crate) const LANG_COOKIE: &str = "kyso_lang";
+/// Failed logins from one address in [`THROTTLE_WINDOW`] seconds before it must wait.
+const THROTTLE_MAX: u32 = 20;
+const THROTTLE_WINDOW: i64 = 15 * 60;
+
+/// The reader's language: Vietnamese unless English is asked for (`?lang=en`, the language
+/// cookie, or an API client's `Accept-Language: en`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Vi,
+    En,
+}
+
+impl Lang {
+    pub fn pick<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Vi => vi,
+            Lang::En => en,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        self.pick("vi", "en")
+    }
+
+    pub(crate) fn from_parts(parts: &Parts) -> Lang {
+        let query = parts.uri.query().unwrap_or("");
+        for pair in query.split('&') {
+            match pair {
+                "lang=en" => return Lang::En,
+                "lang=vi" => return Lang::Vi,
+                _ => {}
+            }
+        }
+        match cookie(parts, LANG_COOKIE).as_deref() {
+            Some("en") => return Lang::En,
+            Some("vi") => return Lang::Vi,
+            _ => {}
+        }
+        let accept = parts
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if accept.trim_start().starts_with("en") {
+            Lang::En
+        } else {
+            Lang::Vi
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Lang::from_parts(parts))
+    }
+}
+
+/// A cookie's value.
+pub(crate) fn cookie(parts: &Parts, name: &str) -> Option<String> {
+    cookie_in(&parts.headers, name)
+}
+
+/// A cookie's value from request headers.
+pub(crate) fn cookie_in(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+        v.split(';').find_map(|kv| {
+            let (k, val) = kv.trim().split_once('=')?;
+            (k == name).then(|| val.to_owned())
+        })
+    })
+}
+
+/// The client's address, for the audit log and login throttling.
+pub(crate) fn source(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "local".into())
+}
+
+/// The client's address as an extractor.
+#[derive(Debug, Clone)]
+pub(crate) struct Source(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Source(source(parts)))
+    }
+}
+
+/// An authenticated caller of the API.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    pub actor: Actor,
+    /// The session's CSRF token when the caller is a browser session.
+    pub csrf: Option<String>,
+    pub must_change_password: bool,
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+}
+
+pub(crate) async fn authenticate(parts: &Parts, state: &AppState) -> Result<Auth, ApiError> {
+    let now = state.now();
+    let src = source(parts);
+    if let Some(token) = bearer(parts) {
+        if token.starts_with("kyso_") {
+            let actor = accounts::token_actor(&state.store, &token, &src, now).await?;
+            return Ok(Auth { actor, csrf: None, must_change_password: false });
+        }
+        let (actor, _, must) = accounts::session_actor(&state.store, &token, &src, now).await?;
+        return Ok(Auth { actor, csrf: None, must_change_password: must });
+    }
+    if let Some(token) = cookie(parts, SESSION_COOKIE) {
+        let (actor, csrf, must) = accounts::session_actor(&state.store, &token, &src, now).await?;
+        return Ok(Auth { actor, csrf: Some(csrf), must_change_password: must });
+    }
+    Err(kyso_store::Error::Unauthenticated.into())
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let auth = authenticate(parts, state).await?;
+        // A browser session calling the API with a state-changing method must prove it is
+        // our page (the CSRF token in a header), not another site riding the cookie.
+        if let Some(csrf) = &auth.csrf {
+            let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+            let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+            if !safe && sent != Some(csrf.as_str()) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf",
+                    None,
+                    "Thiếu hoặc sai mã chống giả mạo (CSRF); hãy tải lại trang.",
+                    "Missing or wrong CSRF token; reload the page.",
+                ));
+            }
+        }
+        if auth.must_change_password && !parts.uri.path().ends_with("/me/password") {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "password_change_required",
+                Some("password"),
+                "Bạn cần đổi mật khẩu dùng một lần trước khi tiếp tục.",
+                "Change your one-time password first.",
+            ));
+        }
+        Ok(auth)
+    }
+}
+
+/// Count a failed login from `src`; `Err` when the address must wait.
+pub(crate) fn throttle_check(state: &AppState, src: &str, failed: bool) -> Result<(), ApiError> {
+    let now = state.now().unix_timestamp();
+    let mut map = state.throttle.lock().unwrap_or_else(|p| p.into_inner());
+    if map.len() > 100_000 {
+        map.retain(|_, (_, start)| now - *start < THROTTLE_WINDOW);
+    }
+    let entry = map.entry(src.to_owned()).or_insert((0, now));
+    if now - entry.1 >= THROTTLE_WINDOW {
+        *entry = (0, now);
+    }
+    if failed {
+        entry.0 = entry.0.saturating_add(1);
+    }
+    if entry.0 >= THROTTLE_MAX {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "throttled",
+            None,
+            "Đăng nhập sai quá nhiều lần từ máy này; hãy thử lại sau 15 phút.",
+            "Too many failed logins from this address; try again in 15 minutes.",
+        ));
+    }
+    Ok(())
+}
+
+/// A JSON request body: at most [`MAX_JSON`] bytes, `application/json`, and a message naming
+/// the field when it does not fit the expected shape.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "content_type",
+                None,
+                "Nội dung gửi lên phải là JSON (Content-Type: application/json).",
+                "The body must be JSON (Content-Type: application/json).",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| too_large())?;
+        if bytes.len() > MAX_JSON {
+            return Err(too_large());
+        }
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error(de).map(Body)
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        None,
+        "Nội dung gửi lên quá lớn.",
+        "The request body is too large.",
+    )
+}
+
+/// Deserialize, turning serde's message into one that names the field.
+fn serde_path_to_error<'de, T: serde::Deserialize<'de>>(
+    de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>,
+) -> Result<T, ApiError> {
+    T::deserialize(&mut *de).and_then(|v| de.end().map(|_| v)).map_err(|e| {
+        let text = e.to_string();
+        // serde names the field in backticks: "missing field `name`", "unknown field `x`".
+        let field = text.split('`').nth(1).map(str::to_owned);
+        let (vi, en) = match (&field, e.classify()) {
+            (_, serde_json::error::Category::Syntax | serde_json::error::Category::Eof) => (
+                format!("JSON không hợp lệ (dòng {}, cột {}).", e.line(), e.column()),
+                format!("Malformed JSON (line {}, column {}).", e.line(), e.column()),
+            ),
+            (Some(f), _) if text.starts_with("missing field") => {
+                (format!("Thiếu trường \"{f}\"."), format!("The field \"{f}\" is missing."))
+            }
+            (Some(f), _) if text.starts_with("unknown field") => (
+                format!("Trường \"{f}\" không được hỗ trợ."),
+                format!("The field \"{f}\" is not supported."),
+            ),
+            _ => (
+                format!("Dữ liệu không đúng kiểu: {text}."),
+                format!("A value has the wrong type: {text}."),
+            ),
+        };
+        let mut err = ApiError::new(StatusCode::BAD_REQUEST, "malformed", None, vi, en);
+        err.field = field.and_then(|f| static_field(&f));
+        err
+    })
+}
+
+/// Field names known to the API, as `'static` for the error body.
+fn static_field(f: &str) -> Option<&'static str> {
+    const KNOWN: &[&str] = &[
+        "code", "name", "kind", "parent_id", "address", "email", "phone", "agency_id",
+        "date_of_birth", "id_number", "title", "unit", "serial", "model", "state",
+        "certificate_id", "event", "holder_id", "counterpart", "note", "reason", "username",
+        "password", "full_name", "roles", "role", "days", "subscriber_id", "pem", "der_base64",
+        "pkcs12_base64", "old_password", "new_password",
+    ];
+    KNOWN.iter().find(|k| **k == f).copied()
+}

@@ -1,0 +1,150 @@
+#![doc = include_str!("../README.md")]
+
+mod api;
+mod auth;
+mod openapi;
+mod ui;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use kyso_store::Store;
+use serde_json::json;
+use time::OffsetDateTime;
+
+pub use auth::{Auth, Lang};
+
+/// The clock the server reads (the binary passes the real one; tests a fixed one).
+pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
+
+/// Largest request body anywhere (certificate and CSV uploads).
+pub const MAX_UPLOAD: usize = 4 * 1024 * 1024;
+/// Largest JSON body of the API.
+pub const MAX_JSON: usize = 256 * 1024;
+
+/// Settings of the web faces.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Mark cookies `Secure` (served over TLS or behind a TLS proxy).
+    pub secure_cookies: bool,
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) store: Store,
+    pub(crate) clock: Clock,
+    pub(crate) config: Config,
+    /// Failed logins per client address: (count, window start, Unix seconds).
+    pub(crate) throttle: Arc<Mutex<HashMap<String, (u32, i64)>>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("store", &self.store).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(store: Store, clock: Clock, config: Config) -> Self {
+        AppState { store, clock, config, throttle: Arc::new(Mutex::new(HashMap::new())) }
+    }
+
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        (self.clock)()
+    }
+}
+
+/// The REST API, its OpenAPI document and the web UI.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::routes())
+        .merge(ui::routes())
+        .route("/api/openapi.json", axum::routing::get(openapi::document))
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+             form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    res
+}
+
+/// An API error: a stable code, the field at fault, the message in both languages. 5xx
+/// bodies stay generic; the detail goes to the log.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub field: Option<&'static str>,
+    pub vi: String,
+    pub en: String,
+}
+
+impl ApiError {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &'static str,
+        field: Option<&'static str>,
+        vi: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Self {
+        ApiError { status, code, field, vi: vi.into(), en: en.into() }
+    }
+
+    pub(crate) fn message(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Vi => &self.vi,
+            Lang::En => &self.en,
+        }
+    }
+}
+
+impl From<kyso_store::Error> for ApiError {
+    fn from(e: kyso_store::Error) -> Self {
+        use kyso_store::Error as E;
+        let (status, code) = match &e {
+            E::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            E::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+            E::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
+            E::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            E::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            E::LockedOut { .. } => (StatusCode::TOO_MANY_REQUESTS, "locked_out"),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        if status.is_server_error() {
+            eprintln!("kyso serve: {e}");
+        }
+        ApiError { status, code, field: e.field(), vi: e.message(false), en: e.message(true) }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "error": {
+                "code": self.code,
+                "field": self.field,
+                "message": self.vi,
+                "message_en": self.en,
+            }
+        });
+        (self.status, axum::Json(body)).into_response()
+    }
+}

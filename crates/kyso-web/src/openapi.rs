@@ -1,0 +1,161 @@
+//! The OpenAPI 3.1 document of `/api/v1`, served at `/api/openapi.json`.
+
+use axum::Json;
+use serde_json::{json, Value};
+
+fn op(tag: &str, summary: &str, body: Option<&str>, ok: u16, params: &[&str]) -> Value {
+    let mut o = json!({
+        "tags": [tag],
+        "summary": summary,
+        "responses": {
+            ok.to_string(): { "description": "OK", "content": { "application/json": {} } },
+            "400": { "$ref": "#/components/responses/Error" },
+            "401": { "$ref": "#/components/responses/Error" },
+            "403": { "$ref": "#/components/responses/Error" },
+            "404": { "$ref": "#/components/responses/Error" },
+            "409": { "$ref": "#/components/responses/Error" },
+            "422": { "$ref": "#/components/responses/Error" },
+        },
+    });
+    if let Some(schema) = body {
+        o["requestBody"] = json!({
+            "required": true,
+            "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
+        });
+    }
+    if !params.is_empty() {
+        o["parameters"] = Value::Array(
+            params
+                .iter()
+                .map(|p| {
+                    if *p == "id" {
+                        json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}})
+                    } else {
+                        json!({"name": p, "in": "query", "required": false, "schema": {"type": "string"}})
+                    }
+                })
+                .collect(),
+        );
+    }
+    o
+}
+
+/// An operation that needs no authentication.
+fn public(mut o: Value) -> Value {
+    o["security"] = json!([]);
+    o
+}
+
+fn obj(required: &[&str], props: &[(&str, &str)]) -> Value {
+    let mut p = serde_json::Map::new();
+    for (name, ty) in props {
+        let schema = match *ty {
+            "integer" | "string" | "boolean" => json!({ "type": ty }),
+            "integer?" => json!({ "type": ["integer", "null"] }),
+            "roles" => json!({ "type": "array", "items": { "type": "object",
+                "required": ["role", "agency_id"],
+                "properties": { "role": { "type": "string", "enum": ["dost_admin", "signature_officer", "clerk", "signer", "drafter", "reviewer", "format_checker", "auditor"] },
+                                "agency_id": { "type": "integer" } } } }),
+            other => json!({ "type": "string", "enum": other.split('|').collect::<Vec<_>>() }),
+        };
+        p.insert((*name).to_owned(), schema);
+    }
+    json!({ "type": "object", "additionalProperties": false, "required": required, "properties": p })
+}
+
+/// The document.
+pub(crate) fn spec() -> Value {
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "kyso API",
+            "version": "1",
+            "description": "Provincial registry of agencies, subscribers, certificates and key devices. \
+                Authenticate with `Authorization: Bearer kyso_…` (an API token from POST /api/v1/tokens) \
+                or a session token from POST /api/v1/auth/login. Errors are `{error: {code, field, message (Vietnamese), message_en}}`."
+        },
+        "servers": [{ "url": "/" }],
+        "security": [{ "bearer": [] }],
+        "paths": {
+            "/api/v1/auth/login": { "post": public(op("auth", "Log in; returns a session token", Some("Login"), 200, &[])) },
+            "/api/v1/me": { "get": op("auth", "The calling user and their roles", None, 200, &[]) },
+            "/api/v1/me/password": { "post": op("auth", "Change one's own password", Some("PasswordChange"), 204, &[]) },
+            "/api/v1/tokens": { "post": op("auth", "Create an API token for the calling user", Some("TokenInput"), 201, &[]) },
+            "/api/v1/dashboard": { "get": op("registry", "Counts: expiring, expired, revoked certificates; locked and lost devices", None, 200, &[]) },
+            "/api/v1/agencies": {
+                "get": op("registry", "Agencies in the caller's subtrees", None, 200, &["q", "under"]),
+                "post": op("registry", "Create an agency", Some("AgencyInput"), 201, &[]),
+            },
+            "/api/v1/agencies/{id}": {
+                "get": op("registry", "One agency", None, 200, &["id"]),
+                "put": op("registry", "Change an agency", Some("AgencyInput"), 200, &["id"]),
+            },
+            "/api/v1/subscribers": {
+                "get": op("registry", "Search subscribers (name without diacritics, ID number, email)", None, 200, &["q", "agency_id", "kind", "offset", "limit"]),
+                "post": op("registry", "Create a subscriber", Some("SubscriberInput"), 201, &[]),
+            },
+            "/api/v1/subscribers/{id}": {
+                "get": op("registry", "One subscriber (an audited read)", None, 200, &["id"]),
+                "put": op("registry", "Change a subscriber", Some("SubscriberInput"), 200, &["id"]),
+            },
+            "/api/v1/certificates": {
+                "get": op("registry", "Search certificates", None, 200, &["q", "agency_id", "subscriber_id", "expiring_within_days", "status", "offset", "limit"]),
+                "post": op("registry", "Import a certificate (PEM, base64 DER, or base64 PKCS#12 with password)", Some("CertImport"), 201, &[]),
+            },
+            "/api/v1/certificates/{id}": { "get": op("registry", "One certificate", None, 200, &["id"]) },
+            "/api/v1/certificates/{id}/der": { "get": op("registry", "The certificate file (DER)", None, 200, &["id"]) },
+            "/api/v1/certificates/{id}/revoke": { "post": op("registry", "Record the certificate's revocation", Some("RevokeInput"), 200, &["id"]) },
+            "/api/v1/devices": {
+                "get": op("registry", "Key devices", None, 200, &["q", "state", "agency_id"]),
+                "post": op("registry", "Register a key device", Some("DeviceInput"), 201, &[]),
+            },
+            "/api/v1/devices/{id}": { "get": op("registry", "One device", None, 200, &["id"]) },
+            "/api/v1/devices/{id}/events": {
+                "get": op("registry", "A device's records", None, 200, &["id"]),
+                "post": op("registry", "Move a device to its next state (assign, handover, lock, recover, recall, return, report_lost)", Some("DeviceEventInput"), 200, &["id"]),
+            },
+            "/api/v1/users": {
+                "get": op("accounts", "Accounts in the caller's subtrees", None, 200, &[]),
+                "post": op("accounts", "Create an account", Some("NewUser"), 201, &[]),
+            },
+            "/api/v1/audit": { "get": op("audit", "The audit log, newest first", None, 200, &["actor", "action", "object", "before_seq", "limit"]) },
+        },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "responses": {
+                "Error": {
+                    "description": "An error with the field at fault",
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+                }
+            },
+            "schemas": {
+                "Error": { "type": "object", "properties": { "error": { "type": "object", "properties": {
+                    "code": { "type": "string" }, "field": { "type": ["string", "null"] },
+                    "message": { "type": "string" }, "message_en": { "type": "string" } } } } },
+                "Login": obj(&["username", "password"], &[("username", "string"), ("password", "string")]),
+                "PasswordChange": obj(&["old_password", "new_password"], &[("old_password", "string"), ("new_password", "string")]),
+                "TokenInput": obj(&["name"], &[("name", "string"), ("days", "integer")]),
+                "AgencyInput": obj(&["code", "name", "kind"], &[("code", "string"), ("name", "string"),
+                    ("kind", "province|department|commune|unit|other"), ("parent_id", "integer?"),
+                    ("address", "string"), ("email", "string"), ("phone", "string")]),
+                "SubscriberInput": obj(&["kind", "agency_id", "name"], &[("kind", "individual|organization|device"),
+                    ("agency_id", "integer"), ("name", "string"), ("date_of_birth", "string"), ("id_number", "string"),
+                    ("email", "string"), ("title", "string"), ("unit", "string"), ("phone", "string")]),
+                "CertImport": obj(&["agency_id"], &[("agency_id", "integer"), ("subscriber_id", "integer?"),
+                    ("pem", "string"), ("der_base64", "string"), ("pkcs12_base64", "string"), ("password", "string")]),
+                "RevokeInput": obj(&["reason"], &[("reason", "string")]),
+                "DeviceInput": obj(&["kind", "serial", "agency_id"], &[("kind", "token|sim|hsm|rssp|soft"),
+                    ("serial", "string"), ("model", "string"), ("agency_id", "integer"),
+                    ("state", "in_stock|at_managing_agency|assigned|locked|to_recall|returned|lost"), ("certificate_id", "integer?")]),
+                "DeviceEventInput": obj(&["event"], &[("event", "deliver_to_agency|assign|handover|lock|recover|recall|return|report_lost"),
+                    ("holder_id", "integer?"), ("counterpart", "string"), ("note", "string")]),
+                "NewUser": obj(&["username", "full_name", "agency_id", "password", "roles"], &[("username", "string"),
+                    ("full_name", "string"), ("email", "string"), ("agency_id", "integer"), ("password", "string"), ("roles", "roles")]),
+            }
+        }
+    })
+}
+
+pub(crate) async fn document() -> Json<Value> {
+    Json(spec())
+}
