@@ -1,0 +1,1158 @@
+//! Writing new, simple PDF documents: official letters with a title block, paragraphs and a
+//! table, laid out on A4 pages in the manner of Decree 30/2020 (Appendix I).
+//!
+//! A [`Composer`] keeps a cursor that runs down the text area of the current page. Each call
+//! ([`paragraph`](Composer::paragraph), [`columns`](Composer::columns),
+//! [`table`](Composer::table), [`line`](Composer::line), [`spacer`](Composer::spacer)) places
+//! its content below the previous one and starts a new page when it does not fit.
+//! [`finish`](Composer::finish) writes a PDF 1.7 file with a classic cross-reference table.
+//!
+//! Text is Liberation Serif (metric-compatible with Times New Roman), regular and bold, shaped
+//! by [`FontProgram`] and embedded once per face as a subset Type0 font with a ToUnicode CMap,
+//! shared by all pages. There is no italic face: italic text is drawn *obliquely* (the regular
+//! or bold glyphs slanted by 12° through the text matrix), which is what viewers show for a
+//! synthetic italic.
+//!
+//! The output depends only on the input: no clock is read (the creation date is a parameter)
+//! and the trailer `/ID` is a hash of the file's body. The file is an ordinary classic-xref PDF,
+//! so kyso's signer can append an incremental update to it.
+
+use std::io::Write as _;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{ComposeError, Error, Result};
+use crate::font::{FontEmbedder, FontProgram, Glyph};
+use crate::object::{Dict, ObjRef, Object, Stream, StreamData};
+use crate::writer::{text_string, write_hex_string, write_object, write_real, IncrementalUpdate};
+
+/// Points per millimetre.
+pub const PT_PER_MM: f64 = 72.0 / 25.4;
+/// Width of an A4 page in points (210 mm).
+pub const A4_WIDTH_PT: f64 = 210.0 * PT_PER_MM;
+/// Height of an A4 page in points (297 mm).
+pub const A4_HEIGHT_PT: f64 = 297.0 * PT_PER_MM;
+/// Most pages a document may have.
+pub const MAX_PAGES: usize = 10_000;
+/// Most columns a table may have.
+pub const MAX_COLUMNS: usize = 50;
+/// Longest text accepted by one call, in bytes.
+pub const MAX_TEXT_BYTES: usize = 1 << 20;
+
+/// Horizontal shear of the synthetic italic: tan 12°.
+const OBLIQUE_SHEAR: f64 = 0.212_556_56;
+/// Horizontal padding inside a table cell (1.5 mm).
+const CELL_PAD_X: f64 = 1.5 * PT_PER_MM;
+/// Vertical padding inside a table cell (1 mm).
+const CELL_PAD_Y: f64 = 1.0 * PT_PER_MM;
+/// Width of table borders and rules, in points.
+const STROKE_PT: f64 = 0.5;
+/// Vertical room taken by a rule: it is drawn 3 pt below the cursor, which then moves 6 pt
+/// (clear of the descenders and dots below of the line above).
+const RULE_ROOM_PT: f64 = 6.0;
+/// Tolerance for comparisons of lengths in points.
+const EPS: f64 = 1e-6;
+
+/// Page margins in millimetres.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Margins {
+    pub top: f64,
+    pub bottom: f64,
+    pub left: f64,
+    pub right: f64,
+}
+
+impl Margins {
+    /// The margins of Decree 30/2020 Appendix I at their smallest: top and bottom 20 mm,
+    /// left 30 mm, right 15 mm.
+    pub fn decree30() -> Self {
+        Margins {
+            top: 20.0,
+            bottom: 20.0,
+            left: 30.0,
+            right: 15.0,
+        }
+    }
+}
+
+/// Horizontal alignment of lines of text (and of rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Align {
+    #[default]
+    Left,
+    Center,
+    Right,
+    /// Lines are stretched to the full width by widening the spaces between words; the last
+    /// line of a paragraph (and a line ended by `'\n'`) stays left-aligned.
+    Justify,
+}
+
+/// How a piece of text looks and is spaced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Style {
+    /// Font size in points (1 to 200).
+    pub size_pt: f64,
+    pub bold: bool,
+    /// Drawn as a synthetic oblique of the regular or bold face (no italic font is bundled).
+    pub italic: bool,
+    pub align: Align,
+    /// Distance between baselines as a multiple of the size (0.5 to 5).
+    pub line_spacing: f64,
+    /// Extra space after a paragraph or a block's text, in points.
+    pub space_after_pt: f64,
+    /// Indentation of a paragraph's first line, in millimetres (ignored in table cells).
+    pub first_line_indent_mm: f64,
+}
+
+impl Default for Style {
+    /// 13 pt regular, left-aligned, line spacing 1.2, no space after, no indent.
+    fn default() -> Self {
+        Style {
+            size_pt: 13.0,
+            bold: false,
+            italic: false,
+            align: Align::Left,
+            line_spacing: 1.2,
+            space_after_pt: 0.0,
+            first_line_indent_mm: 0.0,
+        }
+    }
+}
+
+impl Style {
+    /// The default style at `size_pt`.
+    pub fn new(size_pt: f64) -> Self {
+        Style {
+            size_pt,
+            ..Style::default()
+        }
+    }
+
+    /// The same style in bold.
+    pub fn bold(mut self) -> Self {
+        self.bold = true;
+        self
+    }
+
+    /// The same style in (synthetic) italic.
+    pub fn italic(mut self) -> Self {
+        self.italic = true;
+        self
+    }
+
+    /// The same style with another alignment.
+    pub fn align(mut self, align: Align) -> Self {
+        self.align = align;
+        self
+    }
+
+    /// The same style with another line spacing (a multiple of the size).
+    pub fn spacing(mut self, line_spacing: f64) -> Self {
+        self.line_spacing = line_spacing;
+        self
+    }
+
+    /// The same style with `pt` points of space after.
+    pub fn after(mut self, pt: f64) -> Self {
+        self.space_after_pt = pt;
+        self
+    }
+
+    /// The same style with a first-line indent of `mm` millimetres.
+    pub fn indent(mut self, mm: f64) -> Self {
+        self.first_line_indent_mm = mm;
+        self
+    }
+
+    fn check(&self) -> Result<()> {
+        range("font size", self.size_pt, 1.0, 200.0, "1 to 200 pt")?;
+        range("line spacing", self.line_spacing, 0.5, 5.0, "0.5 to 5")?;
+        range(
+            "space after",
+            self.space_after_pt,
+            0.0,
+            1000.0,
+            "0 to 1000 pt",
+        )?;
+        range(
+            "first-line indent",
+            self.first_line_indent_mm,
+            0.0,
+            100.0,
+            "0 to 100 mm",
+        )
+    }
+
+    fn line_height(&self) -> f64 {
+        self.size_pt * self.line_spacing
+    }
+
+    fn face(&self) -> Face {
+        if self.bold {
+            Face::Bold
+        } else {
+            Face::Regular
+        }
+    }
+}
+
+/// The document information dictionary. Empty strings are left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocInfo {
+    pub title: String,
+    pub author: String,
+    pub subject: String,
+    pub producer: String,
+    /// A PDF date string such as `D:20261202091500+07'00'`, written as given.
+    pub creation_date: Option<String>,
+    /// The natural language of the text (catalog `/Lang`), e.g. `vi-VN`.
+    pub language: Option<String>,
+}
+
+/// Content stacked in one column of [`Composer::columns_of`]: texts (each wrapped in the
+/// column's width, `'\n'` breaking lines), rules and spaces, top to bottom.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Block {
+    items: Vec<BlockItem>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum BlockItem {
+    Text(String, Style),
+    Rule(f64, Align),
+    Space(f64),
+}
+
+impl Block {
+    pub fn new() -> Self {
+        Block::default()
+    }
+
+    /// Add text; its style's `space_after_pt` follows it.
+    pub fn text(mut self, text: &str, style: &Style) -> Self {
+        self.items
+            .push(BlockItem::Text(text.to_owned(), style.clone()));
+        self
+    }
+
+    /// Add a horizontal rule `width_mm` long (the short line under the title block's names).
+    pub fn rule(mut self, width_mm: f64, align: Align) -> Self {
+        self.items.push(BlockItem::Rule(width_mm, align));
+        self
+    }
+
+    /// Add vertical space.
+    pub fn space(mut self, mm: f64) -> Self {
+        self.items.push(BlockItem::Space(mm));
+        self
+    }
+}
+
+impl From<(&str, &Style)> for Block {
+    fn from((text, style): (&str, &Style)) -> Self {
+        Block::new().text(text, style)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Face {
+    Regular,
+    Bold,
+}
+
+/// One drawing operation, in page coordinates (points, origin bottom left).
+#[derive(Debug, Clone, PartialEq)]
+enum Op {
+    Text {
+        face: Face,
+        size: f64,
+        oblique: bool,
+        x: f64,
+        y: f64,
+        glyphs: Vec<Glyph>,
+    },
+    Line {
+        x1: f64,
+        y1: f64,
+        x2: f64,
+        y2: f64,
+    },
+    Rect {
+        x: f64,
+        y: f64,
+        w: f64,
+        h: f64,
+    },
+}
+
+impl Op {
+    fn shifted(mut self, dy: f64) -> Self {
+        match &mut self {
+            Op::Text { y, .. } | Op::Rect { y, .. } => *y += dy,
+            Op::Line { y1, y2, .. } => {
+                *y1 += dy;
+                *y2 += dy;
+            }
+        }
+        self
+    }
+}
+
+/// A shaped word and its advance in points.
+#[derive(Debug, Clone)]
+struct Word {
+    glyphs: Vec<Glyph>,
+    width: f64,
+}
+
+/// One line of wrapped text.
+#[derive(Debug, Clone, Default)]
+struct TextLine {
+    words: Vec<Word>,
+    /// Natural width: the words and one space between each two.
+    width: f64,
+    indent: f64,
+    /// The last line of a paragraph or of a `'\n'`-separated part: never justified.
+    last: bool,
+}
+
+/// Lays out a new A4 document page by page. See the [module documentation](self).
+#[derive(Debug)]
+pub struct Composer {
+    regular: FontProgram,
+    bold: FontProgram,
+    page_w: f64,
+    page_h: f64,
+    /// Text area: left, right, top and bottom edges in page coordinates.
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+    pages: Vec<Vec<Op>>,
+    /// The top of the next content on the last page.
+    y: f64,
+    max_pages: usize,
+    /// An error met by a call that cannot return one ([`line`](Self::line)); reported by
+    /// [`finish`](Self::finish).
+    deferred: Option<Error>,
+}
+
+impl Composer {
+    /// An A4 portrait document with the given margins (millimetres) and one empty page.
+    pub fn a4(margins: Margins) -> Result<Self> {
+        let Margins {
+            top,
+            bottom,
+            left,
+            right,
+        } = margins;
+        for (field, v) in [
+            ("top margin", top),
+            ("bottom margin", bottom),
+            ("left margin", left),
+            ("right margin", right),
+        ] {
+            range(field, v, 0.0, 100.0, "0 to 100 mm")?;
+        }
+        let page_w = A4_WIDTH_PT;
+        let page_h = A4_HEIGHT_PT;
+        Ok(Composer {
+            regular: FontProgram::liberation_serif_regular()?,
+            bold: FontProgram::liberation_serif_bold()?,
+            page_w,
+            page_h,
+            left: left * PT_PER_MM,
+            right: page_w - right * PT_PER_MM,
+            top: page_h - top * PT_PER_MM,
+            bottom: bottom * PT_PER_MM,
+            pages: vec![Vec::new()],
+            y: page_h - top * PT_PER_MM,
+            max_pages: MAX_PAGES,
+            deferred: None,
+        })
+    }
+
+    /// Lower the page limit below [`MAX_PAGES`] (values above it are ignored).
+    pub fn set_max_pages(&mut self, max: usize) {
+        self.max_pages = max.clamp(1, MAX_PAGES);
+    }
+
+    /// Number of pages so far.
+    pub fn page_count(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// Width of the text area in points.
+    pub fn text_width_pt(&self) -> f64 {
+        self.right - self.left
+    }
+
+    /// Height of the text area in points.
+    fn text_height(&self) -> f64 {
+        self.top - self.bottom
+    }
+
+    /// Room left on the current page below the cursor, in points.
+    pub fn remaining_pt(&self) -> f64 {
+        (self.y - self.bottom).max(0.0)
+    }
+
+    /// A paragraph: words (separated by white space) wrapped within the text width, a word
+    /// longer than a line broken between characters, `'\n'` forcing a line break. Lines that
+    /// do not fit on the page continue on the next one. An empty text is one empty line.
+    pub fn paragraph(&mut self, text: &str, style: &Style) -> Result<()> {
+        style.check()?;
+        check_text(text)?;
+        let lh = style.line_height();
+        if lh > self.text_height() {
+            return Err(out_of_range(
+                "line height",
+                lh,
+                "at most the height of the text area",
+            ));
+        }
+        let indent = style.first_line_indent_mm * PT_PER_MM;
+        let width = self.text_width_pt();
+        let lines = self.wrap(text, style, width, indent)?;
+        let base = self.baseline_offset(style);
+        for line in &lines {
+            self.ensure(lh)?;
+            let ops = self.draw_line(line, style, self.left, width, self.y - base);
+            self.push_ops(ops);
+            self.y -= lh;
+        }
+        self.spacer_pt(style.space_after_pt);
+        Ok(())
+    }
+
+    /// Vertical space. Space that runs past the bottom of a page is dropped: the next content
+    /// starts at the top of the next page.
+    pub fn spacer(&mut self, mm: f64) {
+        if mm.is_finite() && mm > 0.0 {
+            self.spacer_pt(mm * PT_PER_MM);
+        }
+    }
+
+    fn spacer_pt(&mut self, pt: f64) {
+        self.y = (self.y - pt).max(self.bottom);
+    }
+
+    /// Two blocks side by side, each one text (lines separated by `'\n'`, each wrapped within
+    /// its column): the left column takes `split` (0.05 to 0.95) of the text width. The cursor
+    /// moves below the taller block. A block pair that does not fit on the rest of the page
+    /// moves to the next page whole.
+    pub fn columns(
+        &mut self,
+        left: (&str, &Style),
+        right: (&str, &Style),
+        split: f64,
+    ) -> Result<()> {
+        self.columns_of(&Block::from(left), &Block::from(right), split)
+    }
+
+    /// Like [`columns`](Self::columns), with blocks of several texts, rules and spaces: the
+    /// title block of an official letter (agency and national title, each with a short rule
+    /// under it) or its signature block.
+    pub fn columns_of(&mut self, left: &Block, right: &Block, split: f64) -> Result<()> {
+        range("column split", split, 0.05, 0.95, "0.05 to 0.95")?;
+        let width = self.text_width_pt();
+        let lw = width * split;
+        let (lops, lh) = self.layout_block(left, self.left, lw)?;
+        let (rops, rh) = self.layout_block(right, self.left + lw, width - lw)?;
+        let h = lh.max(rh);
+        if h > self.text_height() + EPS {
+            return Err(ComposeError::BlockTooTall {
+                height_pt: h.ceil() as u64,
+                available_pt: self.text_height() as u64,
+            }
+            .into());
+        }
+        self.ensure(h)?;
+        let dy = self.y;
+        self.push_ops(lops.into_iter().chain(rops).map(|o| o.shifted(dy)));
+        self.y -= h;
+        Ok(())
+    }
+
+    /// One block across the whole text width (e.g. a signature block alone on the right is
+    /// `columns_of(&Block::new(), &block, 0.5)`; this is the full-width case).
+    pub fn block(&mut self, block: &Block) -> Result<()> {
+        let (ops, h) = self.layout_block(block, self.left, self.text_width_pt())?;
+        if h > self.text_height() + EPS {
+            return Err(ComposeError::BlockTooTall {
+                height_pt: h.ceil() as u64,
+                available_pt: self.text_height() as u64,
+            }
+            .into());
+        }
+        self.ensure(h)?;
+        let dy = self.y;
+        self.push_ops(ops.into_iter().map(|o| o.shifted(dy)));
+        self.y -= h;
+        Ok(())
+    }
+
+    /// A horizontal rule `width_mm` long (at most the text width) at the cursor, aligned in the
+    /// text width (`Center` centres it; `Justify` is `Left`). For a rule under one column of
+    /// [`columns_of`](Self::columns_of) use [`Block::rule`]. Should the document reach its page
+    /// limit here, [`finish`](Self::finish) reports it.
+    pub fn line(&mut self, width_mm: f64, align: Align) {
+        if let Err(e) = self.ensure(RULE_ROOM_PT) {
+            self.deferred.get_or_insert(e);
+            return;
+        }
+        let op = rule_op(width_mm, align, self.left, self.text_width_pt(), self.y);
+        self.push_ops(op);
+        self.y -= RULE_ROOM_PT;
+    }
+
+    /// A table with borders: a bold, centred header row and `rows` of cells, each cell's text
+    /// wrapped within its column (`'\n'` breaks lines). `widths` are relative column widths
+    /// that share the text width. Cells use `style` (its size, spacing and alignment; its
+    /// indent and space after are ignored). A row that does not fit on the rest of the page
+    /// goes to the next one, below a repeated header. Rows are not split: a row taller than a
+    /// page is refused ([`ComposeError::RowTooTall`]).
+    pub fn table(
+        &mut self,
+        header: &[&str],
+        rows: &[Vec<String>],
+        widths: &[f64],
+        style: &Style,
+    ) -> Result<()> {
+        let aligns = vec![style.align; header.len().min(MAX_COLUMNS + 1)];
+        self.table_aligned(header, rows, widths, &aligns, style)
+    }
+
+    /// Like [`table`](Self::table), with the alignment of each column's body cells given in
+    /// `aligns` (e.g. the sequence number centred, names left, amounts right).
+    pub fn table_aligned(
+        &mut self,
+        header: &[&str],
+        rows: &[Vec<String>],
+        widths: &[f64],
+        aligns: &[Align],
+        style: &Style,
+    ) -> Result<()> {
+        style.check()?;
+        let n = header.len();
+        if n == 0 {
+            return Err(ComposeError::NoColumns.into());
+        }
+        if n > MAX_COLUMNS {
+            return Err(ComposeError::TooManyColumns {
+                count: n,
+                max: MAX_COLUMNS,
+            }
+            .into());
+        }
+        if widths.len() != n {
+            return Err(ComposeError::BadWidths {
+                what: "not one width per column",
+            }
+            .into());
+        }
+        if aligns.len() != n {
+            return Err(ComposeError::BadWidths {
+                what: "not one alignment per column",
+            }
+            .into());
+        }
+        if widths.iter().any(|w| !(w.is_finite() && *w > 0.0)) {
+            return Err(ComposeError::BadWidths {
+                what: "a width is not a positive number",
+            }
+            .into());
+        }
+        for (i, r) in rows.iter().enumerate() {
+            if r.len() != n {
+                return Err(ComposeError::RowShape {
+                    row: i,
+                    cells: r.len(),
+                    columns: n,
+                }
+                .into());
+            }
+        }
+        let total: f64 = widths.iter().sum();
+        let tw = self.text_width_pt();
+        let cols: Vec<f64> = widths.iter().map(|w| w / total * tw).collect();
+        let cell_style = Style {
+            first_line_indent_mm: 0.0,
+            space_after_pt: 0.0,
+            ..style.clone()
+        };
+        let head_style = Style {
+            bold: true,
+            align: Align::Center,
+            ..cell_style.clone()
+        };
+        let head_aligns = vec![Align::Center; n];
+        let header_row =
+            self.layout_row(header.iter().copied(), &cols, &head_aligns, &head_style)?;
+        let available = self.text_height();
+        if header_row.1 > available + EPS {
+            return Err(row_too_tall(None, header_row.1, available));
+        }
+        let mut first = true;
+        for (i, r) in rows.iter().enumerate() {
+            let row = self.layout_row(r.iter().map(String::as_str), &cols, aligns, &cell_style)?;
+            if header_row.1 + row.1 > available + EPS {
+                return Err(row_too_tall(Some(i), row.1, available - header_row.1));
+            }
+            let need = if first { header_row.1 + row.1 } else { row.1 };
+            if self.y - need < self.bottom - EPS {
+                self.new_page()?;
+                first = true;
+            }
+            if first {
+                self.place_row(&header_row);
+                first = false;
+            }
+            self.place_row(&row);
+        }
+        if rows.is_empty() {
+            self.ensure(header_row.1)?;
+            self.place_row(&header_row);
+        }
+        Ok(())
+    }
+
+    /// Write the document. Fonts are embedded once per face used; each page's content is a
+    /// compressed stream.
+    pub fn finish(self, info: &DocInfo) -> Result<Vec<u8>> {
+        if let Some(e) = self.deferred {
+            return Err(e);
+        }
+        let mut up = IncrementalUpdate::new_document();
+        let catalog_ref = up.reserve();
+        let pages_ref = up.reserve();
+        let uses = |face: Face| {
+            self.pages
+                .iter()
+                .flatten()
+                .any(|o| matches!(o, Op::Text { face: f, .. } if *f == face))
+        };
+        let mut regular = FontEmbedder::new(&self.regular);
+        let mut bold = FontEmbedder::new(&self.bold);
+        let mut fonts = Dict::new();
+        if uses(Face::Regular) {
+            fonts.set("F1", regular.font_ref(&mut up));
+        }
+        if uses(Face::Bold) {
+            fonts.set("F2", bold.font_ref(&mut up));
+        }
+        let mut resources = Dict::new();
+        resources.set("Font", fonts);
+        resources.set(
+            "ProcSet",
+            Object::Array(vec![Object::name("PDF"), Object::name("Text")]),
+        );
+        let resources_ref = up.add(resources);
+        let media_box = Object::Array(vec![
+            Object::Int(0),
+            Object::Int(0),
+            Object::Real(self.page_w),
+            Object::Real(self.page_h),
+        ]);
+        let mut kids = Vec::with_capacity(self.pages.len());
+        for ops in &self.pages {
+            let content = render(ops, &mut regular, &mut bold);
+            let mut sd = Dict::new();
+            sd.set("Filter", Object::name("FlateDecode"));
+            let content_ref = up.add(Object::Stream(Stream {
+                dict: sd,
+                data: StreamData::Owned(crate::filter::deflate(&content)),
+            }));
+            let mut page = Dict::new();
+            page.set("Type", Object::name("Page"));
+            page.set("Parent", pages_ref);
+            page.set("MediaBox", media_box.clone());
+            page.set("Resources", resources_ref);
+            page.set("Contents", content_ref);
+            kids.push(Object::Ref(up.add(page)));
+        }
+        if uses(Face::Regular) {
+            regular.embed(&mut up)?;
+        }
+        if uses(Face::Bold) {
+            bold.embed(&mut up)?;
+        }
+        let mut pages = Dict::new();
+        pages.set("Type", Object::name("Pages"));
+        pages.set("Count", Object::Int(kids.len() as i64));
+        pages.set("Kids", Object::Array(kids));
+        up.set(pages_ref, pages);
+        let mut catalog = Dict::new();
+        catalog.set("Type", Object::name("Catalog"));
+        catalog.set("Pages", pages_ref);
+        if let Some(lang) = &info.language {
+            catalog.set("Lang", text_string(lang));
+        }
+        up.set(catalog_ref, catalog);
+        let mut inf = Dict::new();
+        for (key, v) in [
+            ("Title", &info.title),
+            ("Author", &info.author),
+            ("Subject", &info.subject),
+            ("Producer", &info.producer),
+        ] {
+            if !v.is_empty() {
+                inf.set(key, text_string(v));
+            }
+        }
+        if let Some(d) = &info.creation_date {
+            inf.set("CreationDate", text_string(d));
+        }
+        let info_ref = up.add(inf);
+        write_file(&up, catalog_ref, info_ref)
+    }
+
+    // ----- layout -----
+
+    fn font(&self, face: Face) -> &FontProgram {
+        match face {
+            Face::Regular => &self.regular,
+            Face::Bold => &self.bold,
+        }
+    }
+
+    /// Distance from the top of a line box to the baseline: half the leading above the
+    /// ascender (the CSS model).
+    fn baseline_offset(&self, style: &Style) -> f64 {
+        let f = self.font(style.face());
+        let (a, d) = (
+            f.ascent_em() * style.size_pt,
+            -f.descent_em() * style.size_pt,
+        );
+        (style.line_height() - (a + d)) / 2.0 + a
+    }
+
+    fn space(&self, style: &Style) -> Result<Word> {
+        self.word(" ", style)
+    }
+
+    fn word(&self, text: &str, style: &Style) -> Result<Word> {
+        let f = self.font(style.face());
+        let glyphs = f.shape(text)?;
+        let width = f.glyphs_width(&glyphs, style.size_pt);
+        Ok(Word { glyphs, width })
+    }
+
+    /// Break `text` into lines at most `width` wide (the first `indent` narrower).
+    fn wrap(&self, text: &str, style: &Style, width: f64, indent: f64) -> Result<Vec<TextLine>> {
+        let f = self.font(style.face());
+        let space = self.space(style)?.width;
+        let mut lines = Vec::new();
+        let mut line = TextLine {
+            indent,
+            ..TextLine::default()
+        };
+        for (i, part) in text.split('\n').enumerate() {
+            if i > 0 {
+                line.last = true;
+                lines.push(std::mem::take(&mut line));
+            }
+            for w in part.split_whitespace() {
+                let word = self.word(w, style)?;
+                let avail = width - line.indent;
+                let needed = if line.words.is_empty() {
+                    word.width
+                } else {
+                    line.width + space + word.width
+                };
+                if needed <= avail + EPS {
+                    line.width = needed;
+                    line.words.push(word);
+                    continue;
+                }
+                if !line.words.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                }
+                if word.width <= width - line.indent + EPS {
+                    line.width = word.width;
+                    line.words.push(word);
+                    continue;
+                }
+                // Longer than a line: break between characters, at least one per line.
+                let mut chunk: Vec<Glyph> = Vec::new();
+                let mut cw = 0.0;
+                for g in word.glyphs {
+                    let gw = f.glyphs_width(std::slice::from_ref(&g), style.size_pt);
+                    if !chunk.is_empty() && cw + gw > width - line.indent + EPS {
+                        line.width = cw;
+                        line.words.push(Word {
+                            glyphs: std::mem::take(&mut chunk),
+                            width: cw,
+                        });
+                        lines.push(std::mem::take(&mut line));
+                        cw = 0.0;
+                    }
+                    cw += gw;
+                    chunk.push(g);
+                }
+                line.width = cw;
+                line.words.push(Word {
+                    glyphs: chunk,
+                    width: cw,
+                });
+            }
+        }
+        line.last = true;
+        lines.push(line);
+        Ok(lines)
+    }
+
+    /// The text operations for one line with its baseline at `baseline`, in the box from `x0`
+    /// and `width` wide.
+    fn draw_line(
+        &self,
+        line: &TextLine,
+        style: &Style,
+        x0: f64,
+        width: f64,
+        baseline: f64,
+    ) -> Vec<Op> {
+        let face = style.face();
+        let space = self.space(style).ok();
+        let space_glyphs = space.as_ref().map(|s| s.glyphs.clone()).unwrap_or_default();
+        let space_w = space.as_ref().map_or(0.0, |s| s.width);
+        let free = (width - line.indent - line.width).max(0.0);
+        let text_op = |x: f64, glyphs: Vec<Glyph>| Op::Text {
+            face,
+            size: style.size_pt,
+            oblique: style.italic,
+            x,
+            y: baseline,
+            glyphs,
+        };
+        if line.words.is_empty() {
+            return Vec::new();
+        }
+        let start = x0 + line.indent;
+        if style.align == Align::Justify && !line.last && line.words.len() > 1 {
+            // Type0 fonts ignore Tw: every word is placed on its own. Each word but the last
+            // carries its space glyph so that text extraction sees the space.
+            let gap = space_w + free / (line.words.len() - 1) as f64;
+            let mut x = start;
+            let count = line.words.len();
+            return line
+                .words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let mut g = w.glyphs.clone();
+                    if i + 1 < count {
+                        g.extend(space_glyphs.iter().cloned());
+                    }
+                    let op = text_op(x, g);
+                    x += w.width + gap;
+                    op
+                })
+                .collect();
+        }
+        let x = match style.align {
+            Align::Left | Align::Justify => start,
+            Align::Center => start + free / 2.0,
+            Align::Right => start + free,
+        };
+        let mut glyphs = Vec::new();
+        for (i, w) in line.words.iter().enumerate() {
+            if i > 0 {
+                glyphs.extend(space_glyphs.iter().cloned());
+            }
+            glyphs.extend(w.glyphs.iter().cloned());
+        }
+        vec![text_op(x, glyphs)]
+    }
+
+    /// Lay out a block in the box from `x0`, `width` wide, with its top at y = 0. Returns the
+    /// operations and the block's height.
+    fn layout_block(&self, block: &Block, x0: f64, width: f64) -> Result<(Vec<Op>, f64)> {
+        let mut ops = Vec::new();
+        let mut y = 0.0;
+        for item in &block.items {
+            match item {
+                BlockItem::Text(text, style) => {
+                    style.check()?;
+                    check_text(text)?;
+                    let indent = style.first_line_indent_mm * PT_PER_MM;
+                    let base = self.baseline_offset(style);
+                    for line in self.wrap(text, style, width, indent)? {
+                        ops.extend(self.draw_line(&line, style, x0, width, y - base));
+                        y -= style.line_height();
+                    }
+                    y -= style.space_after_pt;
+                }
+                BlockItem::Rule(mm, align) => {
+                    ops.extend(rule_op(*mm, *align, x0, width, y));
+                    y -= RULE_ROOM_PT;
+                }
+                BlockItem::Space(mm) => {
+                    if mm.is_finite() && *mm > 0.0 {
+                        y -= mm * PT_PER_MM;
+                    }
+                }
+            }
+            if -y > self.text_height() + EPS {
+                return Err(ComposeError::BlockTooTall {
+                    height_pt: (-y).ceil() as u64,
+                    available_pt: self.text_height() as u64,
+                }
+                .into());
+            }
+        }
+        Ok((ops, -y))
+    }
+
+    /// Lay out one table row with its top at y = 0: borders and cell text. Returns the
+    /// operations and the row's height.
+    fn layout_row<'t>(
+        &self,
+        cells: impl Iterator<Item = &'t str>,
+        cols: &[f64],
+        aligns: &[Align],
+        style: &Style,
+    ) -> Result<(Vec<Op>, f64)> {
+        check_columns(cols.len())?;
+        let lh = style.line_height();
+        let base = self.baseline_offset(style);
+        let mut wrapped = Vec::with_capacity(cols.len());
+        let mut max_lines = 1usize;
+        for (text, w) in cells.zip(cols) {
+            check_text(text)?;
+            let lines = self.wrap(text, style, (w - 2.0 * CELL_PAD_X).max(0.0), 0.0)?;
+            max_lines = max_lines.max(lines.len());
+            wrapped.push(lines);
+        }
+        let h = max_lines as f64 * lh + 2.0 * CELL_PAD_Y;
+        let mut ops = Vec::new();
+        let mut x = self.left;
+        for ((lines, w), align) in wrapped.iter().zip(cols).zip(aligns) {
+            let style = &Style {
+                align: *align,
+                ..style.clone()
+            };
+            ops.push(Op::Rect { x, y: -h, w: *w, h });
+            let inner = (w - 2.0 * CELL_PAD_X).max(0.0);
+            for (k, line) in lines.iter().enumerate() {
+                let top = -CELL_PAD_Y - k as f64 * lh;
+                ops.extend(self.draw_line(line, style, x + CELL_PAD_X, inner, top - base));
+            }
+            x += w;
+        }
+        Ok((ops, h))
+    }
+
+    fn place_row(&mut self, row: &(Vec<Op>, f64)) {
+        let dy = self.y;
+        let ops: Vec<Op> = row.0.iter().cloned().map(|o| o.shifted(dy)).collect();
+        self.push_ops(ops);
+        self.y -= row.1;
+    }
+
+    /// Start a new page unless `h` points fit below the cursor (or the page is still empty).
+    fn ensure(&mut self, h: f64) -> Result<()> {
+        let fresh = (self.y - self.top).abs() < EPS;
+        if self.y - h < self.bottom - EPS && !fresh {
+            self.new_page()?;
+        }
+        Ok(())
+    }
+
+    fn new_page(&mut self) -> Result<()> {
+        if self.pages.len() >= self.max_pages {
+            return Err(ComposeError::TooManyPages {
+                max: self.max_pages,
+            }
+            .into());
+        }
+        self.pages.push(Vec::new());
+        self.y = self.top;
+        Ok(())
+    }
+
+    fn push_ops(&mut self, ops: impl IntoIterator<Item = Op>) {
+        if let Some(p) = self.pages.last_mut() {
+            p.extend(ops);
+        }
+    }
+}
+
+/// A rule `mm` long at `y` - 3 pt, aligned in the box from `x0`, `width` wide.
+fn rule_op(mm: f64, align: Align, x0: f64, width: f64, y: f64) -> Option<Op> {
+    if !(mm.is_finite() && mm > 0.0) {
+        return None;
+    }
+    let len = (mm * PT_PER_MM).min(width);
+    let x1 = match align {
+        Align::Left | Align::Justify => x0,
+        Align::Center => x0 + (width - len) / 2.0,
+        Align::Right => x0 + width - len,
+    };
+    Some(Op::Line {
+        x1,
+        y1: y - RULE_ROOM_PT / 2.0,
+        x2: x1 + len,
+        y2: y - RULE_ROOM_PT / 2.0,
+    })
+}
+
+/// The content stream of one page. Glyphs are encoded here, in page order, so that the
+/// subset's glyph ids are assigned deterministically.
+fn render<'f>(ops: &[Op], regular: &mut FontEmbedder<'f>, bold: &mut FontEmbedder<'f>) -> Vec<u8> {
+    let mut c = Vec::new();
+    c.extend_from_slice(b"0 g 0 G\n");
+    let mut stroke_set = false;
+    for op in ops {
+        match op {
+            Op::Text {
+                face,
+                size,
+                oblique,
+                x,
+                y,
+                glyphs,
+            } => {
+                let (name, emb) = match face {
+                    Face::Regular => ("F1", &mut *regular),
+                    Face::Bold => ("F2", &mut *bold),
+                };
+                let _ = write!(c, "BT /{name} ");
+                num(&mut c, *size);
+                c.extend_from_slice(b"Tf 1 0 ");
+                num(&mut c, if *oblique { OBLIQUE_SHEAR } else { 0.0 });
+                c.extend_from_slice(b"1 ");
+                num(&mut c, *x);
+                num(&mut c, *y);
+                c.extend_from_slice(b"Tm ");
+                write_hex_string(&mut c, &emb.encode(glyphs));
+                c.extend_from_slice(b" Tj ET\n");
+            }
+            Op::Line { x1, y1, x2, y2 } => {
+                if !stroke_set {
+                    num(&mut c, STROKE_PT);
+                    c.extend_from_slice(b"w\n");
+                    stroke_set = true;
+                }
+                num(&mut c, *x1);
+                num(&mut c, *y1);
+                c.extend_from_slice(b"m ");
+                num(&mut c, *x2);
+                num(&mut c, *y2);
+                c.extend_from_slice(b"l S\n");
+            }
+            Op::Rect { x, y, w, h } => {
+                if !stroke_set {
+                    num(&mut c, STROKE_PT);
+                    c.extend_from_slice(b"w\n");
+                    stroke_set = true;
+                }
+                for v in [x, y, w, h] {
+                    num(&mut c, *v);
+                }
+                c.extend_from_slice(b"re S\n");
+            }
+        }
+    }
+    c
+}
+
+/// A number followed by a space.
+fn num(out: &mut Vec<u8>, v: f64) {
+    write_real(out, v);
+    out.push(b' ');
+}
+
+/// The complete file: header, objects in order, classic xref table, trailer with an `/ID`
+/// hashed from everything before the xref table.
+fn write_file(up: &IncrementalUpdate, root: ObjRef, info: ObjRef) -> Result<Vec<u8>> {
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets: Vec<(u32, usize)> = Vec::new();
+    for (r, obj) in up.objects() {
+        let Some(obj) = obj else {
+            return Err(Error::Unsupported("reserved object left undefined"));
+        };
+        offsets.push((r.num, out.len()));
+        let _ = writeln!(out, "{} {} obj", r.num, r.gen);
+        write_object(&mut out, obj);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    offsets.sort_unstable();
+    // Object numbers are 1..=n without gaps: new_document reserves them in order.
+    if offsets
+        .iter()
+        .enumerate()
+        .any(|(i, (n, _))| *n as usize != i + 1)
+    {
+        return Err(Error::Unsupported("object numbers with gaps"));
+    }
+    let hash = Sha256::digest(&out);
+    let id: Vec<u8> = hash.iter().take(16).copied().collect();
+    let xref = out.len();
+    let size = offsets.len() + 1;
+    let _ = write!(out, "xref\n0 {size}\n0000000000 65535 f \n");
+    for (_, off) in &offsets {
+        let _ = writeln!(out, "{off:010} 00000 n ");
+    }
+    let mut trailer = Dict::new();
+    trailer.set("Size", Object::Int(size as i64));
+    trailer.set("Root", root);
+    trailer.set("Info", info);
+    trailer.set(
+        "ID",
+        Object::Array(vec![Object::hex_string(id.clone()), Object::hex_string(id)]),
+    );
+    out.extend_from_slice(b"trailer\n");
+    write_object(&mut out, &Object::Dict(trailer));
+    let _ = write!(out, "\nstartxref\n{xref}\n%%EOF\n");
+    Ok(out)
+}
+
+fn range(field: &'static str, v: f64, lo: f64, hi: f64, allowed: &'static str) -> Result<()> {
+    if v.is_finite() && (lo..=hi).contains(&v) {
+        Ok(())
+    } else {
+        Err(out_of_range(field, v, allowed))
+    }
+}
+
+fn out_of_range(field: &'static str, v: f64, allowed: &'static str) -> Error {
+    ComposeError::OutOfRange {
+        field,
+        value: format!("{v}"),
+        allowed,
+    }
+    .into()
+}
+
+fn check_text(text: &str) -> Result<()> {
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(ComposeError::OutOfRange {
+            field: "text length",
+            value: text.len().to_string(),
+            allowed: "at most 1 MiB",
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn check_columns(columns: usize) -> Result<()> {
+    if columns > MAX_COLUMNS {
+        return Err(ComposeError::TooManyColumns {
+            count: columns,
+            max: MAX_COLUMNS,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn row_too_tall(row: Option<usize>, h: f64, available: f64) -> Error {
+    ComposeError::RowTooTall {
+        row,
+        height_pt: h.ceil() as u64,
+        available_pt: available.max(0.0) as u64,
+    }
+    .into()
+}
