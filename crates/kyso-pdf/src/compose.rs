@@ -1156,3 +1156,470 @@ fn row_too_tall(row: Option<usize>, h: f64, available: f64) -> Error {
     }
     .into()
 }
+
+#[cfg(test)]
+mod tests {
+    //! The story: a Sở writes a request letter (title block, subject, body, table, signature),
+    //! the file opens in kyso's reader, in poppler and in qpdf, its text comes back exactly,
+    //! long tables carry their header onto every page, and bad input is an error, not a panic.
+
+    use std::io::Write as _;
+    use std::process::Command;
+
+    use super::*;
+    use crate::error::FontError;
+    use crate::test_support::open;
+
+    const HEADER: [&str; 4] = ["STT", "Họ và tên", "Chức vụ", "Số hiệu chứng thư"];
+
+    /// Whether an external tool can be started; prints a note when it cannot.
+    fn have(tool: &str) -> bool {
+        let ok = Command::new(tool).arg("-v").output().is_ok();
+        if !ok {
+            println!("note: `{tool}` is not installed, part of this test is skipped (scripts/setup-test-env.sh installs it)");
+        }
+        ok
+    }
+
+    fn temp_pdf(bytes: &[u8]) -> tempfile::NamedTempFile {
+        let mut f = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
+        f.write_all(bytes).unwrap();
+        f
+    }
+
+    /// `pdftotext` of one page (1-based) or of the whole document.
+    fn pdftotext(pdf: &tempfile::NamedTempFile, page: Option<usize>) -> String {
+        let mut cmd = Command::new("pdftotext");
+        if let Some(p) = page {
+            cmd.args(["-f", &p.to_string(), "-l", &p.to_string()]);
+        }
+        let out = cmd.arg(pdf.path()).arg("-").output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn squash(s: &str) -> String {
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// The text of every text operation, page by page.
+    fn op_texts(c: &Composer) -> Vec<Vec<String>> {
+        c.pages
+            .iter()
+            .map(|ops| {
+                ops.iter()
+                    .filter_map(|o| match o {
+                        Op::Text { glyphs, .. } => {
+                            Some(glyphs.iter().map(|g| g.text.as_str()).collect())
+                        }
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn info(date: &str) -> DocInfo {
+        DocInfo {
+            title: "Đề nghị gia hạn chứng thư chữ ký số chuyên dùng công vụ".into(),
+            author: "Sở Khoa học và Công nghệ tỉnh Hồng Lam".into(),
+            producer: "kyso".into(),
+            creation_date: Some(date.into()),
+            language: Some("vi-VN".into()),
+            ..DocInfo::default()
+        }
+    }
+
+    fn rows(n: usize) -> Vec<Vec<String>> {
+        (1..=n)
+            .map(|i| {
+                vec![
+                    i.to_string(),
+                    format!("Người thứ {i}"),
+                    "Chuyên viên".to_owned(),
+                    format!("540A1B2C{i:08}"),
+                ]
+            })
+            .collect()
+    }
+
+    /// A short letter in the Decree 30 layout.
+    fn letter() -> Composer {
+        let mut c = Composer::a4(Margins::decree30()).unwrap();
+        let center = |size: f64| Style::new(size).align(Align::Center).spacing(1.15);
+        let agency = Block::new()
+            .text("UBND TỈNH HỒNG LAM", &center(12.0))
+            .text("SỞ KHOA HỌC VÀ CÔNG NGHỆ", &center(12.0).bold())
+            .rule(25.0, Align::Center);
+        let nation = Block::new()
+            .text("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", &center(12.0).bold())
+            .text("Độc lập - Tự do - Hạnh phúc", &center(13.0).bold())
+            .rule(50.0, Align::Center);
+        c.columns_of(&agency, &nation, 0.4).unwrap();
+        c.columns(
+            ("Số: 07/SKHCN-VP", &center(13.0)),
+            (
+                "Hồng Lam, ngày 02 tháng 12 năm 2026",
+                &center(13.0).italic(),
+            ),
+            0.4,
+        )
+        .unwrap();
+        c.paragraph(
+            "Đề nghị gia hạn chứng thư chữ ký số chuyên dùng công vụ",
+            &center(14.0).bold(),
+        )
+        .unwrap();
+        c.line(30.0, Align::Center);
+        c.paragraph(
+            "Kính gửi: Cục Chứng thực số và Bảo mật thông tin.",
+            &center(14.0),
+        )
+        .unwrap();
+        c.paragraph(
+            "Sở Khoa học và Công nghệ tỉnh Hồng Lam đề nghị gia hạn chứng thư chữ ký số \
+             chuyên dùng công vụ cho các thuê bao sau:",
+            &Style::new(14.0).align(Align::Justify).indent(10.0),
+        )
+        .unwrap();
+        c.table(&HEADER, &rows(3), &[1.0, 3.0, 2.0, 3.0], &Style::new(12.0))
+            .unwrap();
+        let signature = Block::new()
+            .text("GIÁM ĐỐC", &center(14.0).bold())
+            .space(20.0)
+            .text("Trần Minh Quân", &center(14.0).bold());
+        c.columns_of(&Block::new(), &signature, 0.5).unwrap();
+        c
+    }
+
+    #[test]
+    fn letter_opens_everywhere_and_its_vietnamese_text_comes_back() {
+        let c = letter();
+        // The title block: agency on the left, national title on the right, same first line.
+        let first = &c.pages[0];
+        let (Some(Op::Text { x: lx, y: ly, .. }), Some(Op::Text { x: rx, y: ry, .. })) = (
+            first.iter().find(|o| matches!(o, Op::Text { .. })),
+            first
+                .iter()
+                .find(|o| matches!(o, Op::Text { x, .. } if *x > c.left + 0.4 * c.text_width_pt())),
+        ) else {
+            panic!("no title block");
+        };
+        assert!(lx < rx);
+        assert!((ly - ry).abs() < 1e-9, "{ly} {ry}");
+        let pdf = c.finish(&info("D:20261202091500+07'00'")).unwrap();
+
+        // kyso's reader: one A4 page whose resources name both fonts.
+        let doc = open(pdf.clone());
+        let pages = doc.pages().unwrap();
+        assert_eq!(pages.len(), 1);
+        let mb = pages[0].media_box;
+        assert!((mb[2] - 595.2756).abs() < 1e-3 && (mb[3] - 841.8898).abs() < 1e-3);
+        let res = doc
+            .resolve_dict(pages[0].resources.as_ref().unwrap(), "test")
+            .unwrap();
+        let fonts = doc.resolve_dict(res.get("Font").unwrap(), "test").unwrap();
+        assert!(fonts.contains("F1") && fonts.contains("F2"));
+        assert!(doc.trailer().get("ID").is_some());
+
+        let file = temp_pdf(&pdf);
+        if have("pdftotext") {
+            let text = pdftotext(&file, None);
+            for s in [
+                "UBND TỈNH HỒNG LAM",
+                "SỞ KHOA HỌC VÀ CÔNG NGHỆ",
+                "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+                "Độc lập - Tự do - Hạnh phúc",
+                "Số: 07/SKHCN-VP",
+                "Hồng Lam, ngày 02 tháng 12 năm 2026",
+                "Đề nghị gia hạn chứng thư chữ ký số chuyên dùng công vụ",
+                "Kính gửi: Cục Chứng thực số và Bảo mật thông tin.",
+                "Người thứ 3",
+                "GIÁM ĐỐC",
+                "Trần Minh Quân",
+            ] {
+                assert!(text.contains(s), "{s:?} not in {text}");
+            }
+        }
+        if have("pdffonts") {
+            let out = Command::new("pdffonts").arg(file.path()).output().unwrap();
+            let out = String::from_utf8(out.stdout).unwrap();
+            // Two subset fonts, embedded, with ToUnicode: "emb sub uni" all "yes".
+            let embedded: Vec<&str> = out.lines().filter(|l| l.contains("yes yes yes")).collect();
+            assert_eq!(embedded.len(), 2, "{out}");
+            assert!(out.contains("+LiberationSerif ") && out.contains("+LiberationSerif-Bold"));
+        }
+        if have("qpdf") {
+            let out = Command::new("qpdf")
+                .arg("--check")
+                .arg(file.path())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    }
+
+    #[test]
+    fn long_table_repeats_its_header_on_every_page() {
+        let mut c = Composer::a4(Margins::decree30()).unwrap();
+        c.paragraph("Danh sách thuê bao", &Style::new(14.0).bold())
+            .unwrap();
+        c.table(
+            &HEADER,
+            &rows(120),
+            &[1.0, 3.0, 2.0, 3.0],
+            &Style::new(13.0),
+        )
+        .unwrap();
+        let texts = op_texts(&c);
+        assert!(texts.len() >= 3, "{} pages", texts.len());
+        for (p, page) in texts.iter().enumerate() {
+            assert_eq!(
+                page.iter().filter(|t| *t == "Họ và tên").count(),
+                1,
+                "page {p}"
+            );
+        }
+        for i in 1..=120 {
+            let name = format!("Người thứ {i}");
+            assert_eq!(texts.iter().flatten().filter(|t| **t == name).count(), 1);
+        }
+        // Every row lies inside the text area.
+        for ops in &c.pages {
+            for o in ops {
+                if let Op::Rect { y, h, .. } = o {
+                    assert!(*y >= c.bottom - 1e-6 && y + h <= c.top + 1e-6);
+                }
+            }
+        }
+        let pages = texts.len();
+        let pdf = c.finish(&DocInfo::default()).unwrap();
+        assert_eq!(open(pdf.clone()).pages().unwrap().len(), pages);
+        if have("pdftotext") {
+            let file = temp_pdf(&pdf);
+            let mut seen = 0;
+            for p in 1..=pages {
+                let text = pdftotext(&file, Some(p));
+                assert_eq!(text.matches("Họ và tên").count(), 1, "page {p}: {text}");
+                assert!(text.contains("Số hiệu chứng thư"), "page {p}");
+                seen += text.matches("Người thứ ").count();
+            }
+            assert_eq!(seen, 120);
+        }
+    }
+
+    #[test]
+    fn justified_lines_end_at_the_right_margin() {
+        let mut c = Composer::a4(Margins::decree30()).unwrap();
+        let text = "Căn cứ Nghị định số 68/2024/NĐ-CP ngày 25 tháng 6 năm 2024 của Chính phủ quy \
+                    định về chữ ký số chuyên dùng công vụ, Sở Khoa học và Công nghệ đề nghị gia \
+                    hạn chứng thư chữ ký số cho các thuê bao có tên trong danh sách kèm theo.";
+        let style = Style::new(14.0).align(Align::Justify).indent(10.0);
+        c.paragraph(text, &style).unwrap();
+        // Group the words by baseline.
+        let mut lines: Vec<Vec<(f64, f64)>> = Vec::new();
+        let mut last_y = f64::NAN;
+        for o in &c.pages[0] {
+            if let Op::Text { x, y, glyphs, .. } = o {
+                let mut g = glyphs.clone();
+                if g.last().is_some_and(|g| g.text == " ") {
+                    g.pop();
+                }
+                let w = c.regular.glyphs_width(&g, 14.0);
+                if *y != last_y {
+                    lines.push(Vec::new());
+                    last_y = *y;
+                }
+                lines.last_mut().unwrap().push((*x, w));
+            }
+        }
+        assert!(lines.len() >= 3, "{lines:?}");
+        let (first, rest) = lines.split_first().unwrap();
+        assert!((first[0].0 - (c.left + 10.0 * PT_PER_MM)).abs() < 1e-6);
+        for line in std::iter::once(first).chain(&rest[..rest.len() - 1]) {
+            let (x, w) = line.last().unwrap();
+            assert!((x + w - c.right).abs() < 1e-6, "{} vs {}", x + w, c.right);
+            assert!(line.len() > 1, "words are placed one by one");
+        }
+        // The last line is not stretched: one run, at the left margin, short of the right.
+        let last = rest.last().unwrap();
+        assert_eq!(last.len(), 1);
+        assert!((last[0].0 - c.left).abs() < 1e-6 && last[0].0 + last[0].1 < c.right);
+        let pdf = c.finish(&DocInfo::default()).unwrap();
+        if have("pdftotext") {
+            let got = pdftotext(&temp_pdf(&pdf), None);
+            assert_eq!(squash(&got), squash(text));
+        }
+    }
+
+    #[test]
+    fn a_word_longer_than_the_line_is_broken_between_characters() {
+        let mut c = Composer::a4(Margins::decree30()).unwrap();
+        let long: String = "Đ".repeat(120);
+        c.paragraph(&format!("Mã: {long} hết"), &Style::new(13.0))
+            .unwrap();
+        let texts = op_texts(&c);
+        let lines = &texts[0];
+        assert!(lines.len() >= 3, "{lines:?}");
+        // Like CSS `overflow-wrap: break-word`: the long word starts on a line of its own,
+        // fills whole lines, and its last piece is followed by the next word.
+        assert_eq!(lines[0], "Mã:");
+        assert!(lines[1].chars().all(|ch| ch == 'Đ') && lines[1].chars().count() > 20);
+        assert!(lines.last().unwrap().ends_with("Đ hết"));
+        let joined: String = lines.concat();
+        assert_eq!(joined.replace(' ', ""), format!("Mã:{long}hết"));
+        for o in &c.pages[0] {
+            if let Op::Text { x, glyphs, .. } = o {
+                assert!(x + c.regular.glyphs_width(glyphs, 13.0) <= c.right + 1e-6);
+            }
+        }
+    }
+
+    #[test]
+    fn same_input_gives_the_same_bytes() {
+        let date = "D:20261202091500+07'00'";
+        let a = letter().finish(&info(date)).unwrap();
+        let b = letter().finish(&info(date)).unwrap();
+        assert_eq!(a, b);
+        let other = letter().finish(&info("D:20261203091500+07'00'")).unwrap();
+        assert_ne!(a, other);
+        let id = |pdf: Vec<u8>| open(pdf).trailer().get("ID").cloned().unwrap();
+        assert_ne!(id(a), id(other));
+    }
+
+    #[test]
+    fn fonts_are_embedded_once_and_only_when_used() {
+        let mut c = Composer::a4(Margins::decree30()).unwrap();
+        for i in 0..80 {
+            c.paragraph(&format!("Dòng số {i}"), &Style::new(14.0).spacing(1.5))
+                .unwrap();
+        }
+        assert!(c.page_count() >= 2);
+        let doc = open(c.finish(&DocInfo::default()).unwrap());
+        let mut type0 = 0;
+        for n in 1..doc.size() {
+            if let Ok(Object::Dict(d)) = doc.get(ObjRef::new(n, 0)) {
+                if d.get_name("Subtype").is_some_and(|s| *s == *"Type0") {
+                    type0 += 1;
+                }
+            }
+        }
+        assert_eq!(type0, 1, "regular only, shared by all pages");
+        let pages = doc.pages().unwrap();
+        assert!(pages.windows(2).all(|w| w[0].resources == w[1].resources));
+    }
+
+    #[test]
+    fn a_composed_file_takes_an_incremental_update() {
+        let pdf = letter().finish(&info("D:20261202091500+07'00'")).unwrap();
+        let doc = open(pdf.clone());
+        let mut up = IncrementalUpdate::new(&doc);
+        let mut d = Dict::new();
+        d.set("Kyso", Object::Int(1));
+        let r = up.add(d);
+        let (tail, _) = up.serialize(pdf.len() as u64).unwrap();
+        let mut signed = pdf;
+        signed.extend_from_slice(&tail);
+        let doc2 = open(signed);
+        assert_eq!(doc2.sections().len(), 2);
+        assert_eq!(doc2.pages().unwrap().len(), 1);
+        assert!(doc2.get(r).is_ok());
+        assert_eq!(doc2.trailer().get("ID"), doc.trailer().get("ID"));
+    }
+
+    #[test]
+    fn absurd_or_impossible_input_is_an_error() {
+        let mut c = Composer::a4(Margins::decree30()).unwrap();
+        let s = Style::default();
+        let compose = |e: Error| match e {
+            Error::Compose(c) => c,
+            other => panic!("{other:?}"),
+        };
+        // A character the font lacks is named.
+        assert_eq!(
+            c.paragraph("Chữ 中", &s).unwrap_err(),
+            Error::Font(FontError::MissingGlyphs {
+                missing: vec!['中']
+            })
+        );
+        let head: Vec<&str> = vec!["x"; 51];
+        let e = c.table(&head, &[], &[1.0; 51], &s).unwrap_err();
+        assert_eq!(
+            compose(e),
+            ComposeError::TooManyColumns { count: 51, max: 50 }
+        );
+        let e = c
+            .table(&["a", "b"], &[vec!["1".into()]], &[1.0, 1.0], &s)
+            .unwrap_err();
+        assert!(matches!(
+            compose(e),
+            ComposeError::RowShape {
+                row: 0,
+                cells: 1,
+                columns: 2
+            }
+        ));
+        let e = c.table(&["a"], &[], &[f64::NAN], &s).unwrap_err();
+        assert!(matches!(compose(e), ComposeError::BadWidths { .. }));
+        let e = c.table(&[], &[], &[], &s).unwrap_err();
+        assert_eq!(compose(e), ComposeError::NoColumns);
+        // A row taller than a page is refused (rows are not split).
+        let tall = vec!["x\n".repeat(80)];
+        let e = c.table(&["a"], &[tall], &[1.0], &s).unwrap_err();
+        assert!(matches!(
+            compose(e),
+            ComposeError::RowTooTall { row: Some(0), .. }
+        ));
+        let e = c.paragraph("x", &Style::new(0.0)).unwrap_err();
+        assert!(matches!(
+            compose(e),
+            ComposeError::OutOfRange {
+                field: "font size",
+                ..
+            }
+        ));
+        let e = c.columns(("a", &s), ("b", &s), 1.5).unwrap_err();
+        assert!(matches!(compose(e), ComposeError::OutOfRange { .. }));
+        let bad = Margins {
+            left: f64::INFINITY,
+            ..Margins::decree30()
+        };
+        assert!(matches!(
+            Composer::a4(bad).map(|_| ()).unwrap_err(),
+            Error::Compose(ComposeError::OutOfRange { .. })
+        ));
+        let e = c
+            .paragraph(&"a".repeat(MAX_TEXT_BYTES + 1), &s)
+            .unwrap_err();
+        assert!(matches!(
+            compose(e),
+            ComposeError::OutOfRange {
+                field: "text length",
+                ..
+            }
+        ));
+
+        // The page limit: by paragraphs, and by rules (reported when finishing).
+        let mut c = Composer::a4(Margins::decree30()).unwrap();
+        c.set_max_pages(2);
+        let e = (0..200)
+            .try_for_each(|_| c.paragraph("Dòng", &s))
+            .unwrap_err();
+        assert_eq!(compose(e), ComposeError::TooManyPages { max: 2 });
+        let mut c = Composer::a4(Margins::decree30()).unwrap();
+        c.set_max_pages(1);
+        for _ in 0..200 {
+            c.line(10.0, Align::Left);
+        }
+        let e = c.finish(&DocInfo::default()).unwrap_err();
+        assert_eq!(compose(e), ComposeError::TooManyPages { max: 1 });
+    }
+}
