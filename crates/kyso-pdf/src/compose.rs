@@ -1518,6 +1518,27 @@ mod tests {
     }
 
     #[test]
+    fn kyso_finds_the_signature_place_in_a_composed_letter() {
+        let pdf = letter().finish(&info("D:20261202091500+07'00'")).unwrap();
+        let doc = open(pdf);
+        // kyso's own text extraction reads the words back...
+        let page = crate::text::page_text(&doc, 0).unwrap();
+        let text: Vec<String> = page.lines.iter().map(|l| l.text.clone()).collect();
+        assert!(
+            text.iter()
+                .any(|l| l.contains("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")),
+            "{text:?}"
+        );
+        // ...and the Decree 30 anchor finder puts the signature between title and name.
+        let hit = crate::text::locate_anchor(&doc, None, "GIÁM ĐỐC")
+            .unwrap()
+            .unwrap();
+        assert_eq!(hit.page, 0);
+        assert_eq!(hit.name.as_deref(), Some("Trần Minh Quân"));
+        assert!(hit.region[3] - hit.region[1] > 40.0, "{:?}", hit.region);
+    }
+
+    #[test]
     fn a_composed_file_takes_an_incremental_update() {
         let pdf = letter().finish(&info("D:20261202091500+07'00'")).unwrap();
         let doc = open(pdf.clone());

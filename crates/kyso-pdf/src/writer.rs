@@ -194,8 +194,8 @@ impl IncrementalUpdate {
 
     /// An object store for a *new* document (used by [`compose`](crate::compose)): object
     /// numbers start at 1 and there is no previous section. Its objects are read back with
-    /// [`objects`](Self::objects) and written as a complete file by the caller; [`serialize`]
-    /// (Self::serialize) is for updates of an existing file and does not apply.
+    /// [`objects`](Self::objects) and written as a complete file by the caller;
+    /// [`serialize`](Self::serialize) is for updates of an existing file and does not apply.
     pub fn new_document() -> Self {
         IncrementalUpdate {
             next_num: 1,
