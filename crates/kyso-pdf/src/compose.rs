@@ -593,12 +593,17 @@ impl Composer {
         if header_row.1 > available + EPS {
             return Err(row_too_tall(None, header_row.1, available));
         }
-        let mut first = true;
+        // Lay out every row first, so that a refused row leaves nothing of the table behind.
+        let mut laid = Vec::with_capacity(rows.len());
         for (i, r) in rows.iter().enumerate() {
             let row = self.layout_row(r.iter().map(String::as_str), &cols, aligns, &cell_style)?;
             if header_row.1 + row.1 > available + EPS {
                 return Err(row_too_tall(Some(i), row.1, available - header_row.1));
             }
+            laid.push(row);
+        }
+        let mut first = true;
+        for row in &laid {
             let need = if first { header_row.1 + row.1 } else { row.1 };
             if self.y - need < self.bottom - EPS {
                 self.new_page()?;
@@ -608,7 +613,7 @@ impl Composer {
                 self.place_row(&header_row);
                 first = false;
             }
-            self.place_row(&row);
+            self.place_row(row);
         }
         if rows.is_empty() {
             self.ensure(header_row.1)?;
@@ -1594,10 +1599,16 @@ mod tests {
         assert_eq!(compose(e), ComposeError::NoColumns);
         // A row taller than a page is refused (rows are not split).
         let tall = vec!["x\n".repeat(80)];
-        let e = c.table(&["a"], &[tall], &[1.0], &s).unwrap_err();
+        let e = c
+            .table(&["a"], &[vec!["ok".into()], tall], &[1.0], &s)
+            .unwrap_err();
+        assert!(
+            c.pages[0].is_empty(),
+            "nothing of the refused table is drawn"
+        );
         assert!(matches!(
             compose(e),
-            ComposeError::RowTooTall { row: Some(0), .. }
+            ComposeError::RowTooTall { row: Some(1), .. }
         ));
         let e = c.paragraph("x", &Style::new(0.0)).unwrap_err();
         assert!(matches!(
