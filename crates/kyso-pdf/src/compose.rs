@@ -1654,4 +1654,99 @@ mod tests {
         let e = c.finish(&DocInfo::default()).unwrap_err();
         assert_eq!(compose(e), ComposeError::TooManyPages { max: 1 });
     }
+
+    /// A small deterministic generator for the no-panic test.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((self.0 >> 33) % n.max(1) as u64) as usize
+        }
+
+        fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+            items[self.next(items.len())]
+        }
+
+        fn text(&mut self) -> String {
+            const CHARS: &[char] = &[
+                'a', 'ă', 'â', 'đ', 'ê', 'ô', 'ơ', 'ư', 'Ễ', 'Ự', 'ằ', 'x', 'W', '1', ' ', ' ',
+                ' ', '\n', '\t', '.', ',', '-', 'e', '\u{0301}',
+            ];
+            let len = self.pick(&[0, 1, 5, 30, 200, 600]);
+            (0..len).map(|_| self.pick(CHARS)).collect()
+        }
+
+        fn style(&mut self) -> Style {
+            Style {
+                size_pt: self.pick(&[1.0, 6.0, 13.0, 13.0, 14.0, 40.0, 200.0, 300.0, f64::NAN]),
+                bold: self.next(2) == 0,
+                italic: self.next(2) == 0,
+                align: self.pick(&[Align::Left, Align::Center, Align::Right, Align::Justify]),
+                line_spacing: self.pick(&[0.5, 1.0, 1.2, 1.5, 5.0, 6.0]),
+                space_after_pt: self.pick(&[0.0, 0.0, 6.0, 6.0, 900.0, -1.0]),
+                first_line_indent_mm: self.pick(&[0.0, 0.0, 10.0, 10.0, 100.0, f64::INFINITY]),
+            }
+        }
+    }
+
+    #[test]
+    fn random_input_gives_a_document_or_an_error_never_a_panic() {
+        let mut r = Lcg(68_2024);
+        let (mut done, mut refused, mut written) = (0, 0, 0);
+        for _ in 0..150 {
+            let margins = Margins {
+                top: r.pick(&[0.0, 20.0, 100.0]),
+                bottom: r.pick(&[0.0, 20.0, 100.0]),
+                left: r.pick(&[0.0, 30.0, 100.0, -1.0]),
+                right: r.pick(&[0.0, 15.0, 100.0]),
+            };
+            let Ok(mut c) = Composer::a4(margins) else {
+                continue;
+            };
+            c.set_max_pages(r.pick(&[1, 3, 50]));
+            for _ in 0..r.next(12) {
+                let (t, st) = (r.text(), r.style());
+                let res = match r.next(6) {
+                    0 | 1 => c.paragraph(&t, &st),
+                    2 => c.columns((&t, &st), (&r.text(), &r.style()), r.pick(&[0.0, 0.4, 0.9])),
+                    3 => {
+                        let n = r.pick(&[0, 1, 3, 12, 51]);
+                        let head: Vec<String> = (0..n).map(|_| r.text()).collect();
+                        let head: Vec<&str> = head.iter().map(String::as_str).collect();
+                        let rows: Vec<Vec<String>> = (0..r.next(40))
+                            .map(|_| (0..n).map(|_| r.text()).collect())
+                            .collect();
+                        let widths: Vec<f64> =
+                            (0..n).map(|_| r.pick(&[1.0, 0.01, 100.0, 0.0])).collect();
+                        c.table(&head, &rows, &widths, &st)
+                    }
+                    4 => {
+                        c.line(r.pick(&[0.0, 30.0, 1e9, f64::NAN]), st.align);
+                        Ok(())
+                    }
+                    _ => {
+                        c.spacer(r.pick(&[-3.0, 5.0, 500.0, f64::NAN]));
+                        Ok(())
+                    }
+                };
+                if res.is_ok() {
+                    done += 1;
+                } else {
+                    refused += 1;
+                }
+            }
+            let pages = c.page_count();
+            if let Ok(pdf) = c.finish(&DocInfo::default()) {
+                assert_eq!(open(pdf).pages().unwrap().len(), pages);
+                written += 1;
+            }
+        }
+        // Both paths were exercised.
+        println!("{done} calls done, {refused} refused, {written} documents written");
+        assert!(done > 100 && refused > 50 && written > 30);
+    }
 }
