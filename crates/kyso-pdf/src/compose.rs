@@ -474,8 +474,9 @@ impl Composer {
         Ok(())
     }
 
-    /// One block across the whole text width (e.g. a signature block alone on the right is
-    /// `columns_of(&Block::new(), &block, 0.5)`; this is the full-width case).
+    /// One block across the whole text width, moved whole to the next page when it does not
+    /// fit on this one. (A block alone on the right half, such as a signature block, is
+    /// `columns_of(&Block::new(), &block, 0.5)`.)
     pub fn block(&mut self, block: &Block) -> Result<()> {
         let (ops, h) = self.layout_block(block, self.left, self.text_width_pt())?;
         if h > self.text_height() + EPS {
