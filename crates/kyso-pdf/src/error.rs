@@ -38,6 +38,9 @@ pub enum Error {
     /// An image could not be decoded (see [`ImageError`]).
     #[error("image error: {0}")]
     Image(#[from] ImageError),
+    /// A document could not be composed (see [`ComposeError`]).
+    #[error("cannot compose the document: {0}")]
+    Compose(#[from] ComposeError),
     /// A page index past the last page.
     #[error("page {index} does not exist (the document has {count} pages)")]
     PageOutOfRange { index: usize, count: usize },
@@ -82,6 +85,52 @@ fn describe_chars(chars: &[char]) -> String {
         .map(|c| format!("U+{:04X} '{}'", u32::from(*c), c.escape_debug()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Why [`Composer`](crate::compose::Composer) refused its input. Sizes are in whole points
+/// (rounded up) so that the error stays comparable.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ComposeError {
+    /// The document would need more pages than allowed.
+    #[error("the document would have more than {max} pages")]
+    TooManyPages { max: usize },
+    /// A table has more columns than allowed.
+    #[error("a table may have at most {max} columns, not {count}")]
+    TooManyColumns { count: usize, max: usize },
+    /// A table without columns.
+    #[error("a table needs at least one column")]
+    NoColumns,
+    /// A table row has a different number of cells than the header (rows count from 0).
+    #[error("table row {row} has {cells} cells but the table has {columns} columns")]
+    RowShape {
+        row: usize,
+        cells: usize,
+        columns: usize,
+    },
+    /// The relative column widths are not one positive finite number per column.
+    #[error("the column widths are invalid: {what}")]
+    BadWidths { what: &'static str },
+    /// One table row (with the header repeated above it) does not fit on an empty page; rows
+    /// are not split across pages. `row` counts from 0; `None` is the header itself.
+    #[error(
+        "table row {row:?} is {height_pt} pt tall, more than a page holds ({available_pt} pt)"
+    )]
+    RowTooTall {
+        row: Option<usize>,
+        height_pt: u64,
+        available_pt: u64,
+    },
+    /// A block of [`columns`](crate::compose::Composer::columns) is taller than a page.
+    #[error("the block is {height_pt} pt tall, more than a page holds ({available_pt} pt)")]
+    BlockTooTall { height_pt: u64, available_pt: u64 },
+    /// A parameter (margin, font size, spacing, split, text length...) is out of its range.
+    #[error("{field} is out of range: {value} (allowed {allowed})")]
+    OutOfRange {
+        field: &'static str,
+        value: String,
+        allowed: &'static str,
+    },
 }
 
 /// Why an image could not be decoded.

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod appearance;
+pub mod compose;
 pub mod error;
 pub mod filter;
 pub mod font;
@@ -18,7 +19,7 @@ pub mod xref;
 #[allow(clippy::unwrap_used)]
 mod test_support;
 
-pub use error::{Error, FontError, ImageError, Result};
+pub use error::{ComposeError, Error, FontError, ImageError, Result};
 pub use limits::Limits;
 pub use object::{Dict, Name, ObjRef, Object, Stream, StreamData};
 pub use reader::{Document, Page};

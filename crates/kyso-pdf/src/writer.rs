@@ -192,6 +192,25 @@ impl IncrementalUpdate {
         }
     }
 
+    /// An object store for a *new* document (used by [`compose`](crate::compose)): object
+    /// numbers start at 1 and there is no previous section. Its objects are read back with
+    /// [`objects`](Self::objects) and written as a complete file by the caller;
+    /// [`serialize`](Self::serialize) is for updates of an existing file and does not apply.
+    pub fn new_document() -> Self {
+        IncrementalUpdate {
+            next_num: 1,
+            objects: Vec::new(),
+            prev: 0,
+            kind: SectionKind::Table,
+            trailer_base: Dict::new(),
+        }
+    }
+
+    /// The objects reserved or set so far, in order of reservation (`None`: reserved, not set).
+    pub fn objects(&self) -> impl Iterator<Item = (ObjRef, Option<&Object>)> {
+        self.objects.iter().map(|(r, o)| (*r, o.as_ref()))
+    }
+
     /// Reserve a new object number; fill it later with [`set`](Self::set).
     pub fn reserve(&mut self) -> ObjRef {
         let r = ObjRef::new(self.next_num, 0);
