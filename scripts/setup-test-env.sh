@@ -31,6 +31,16 @@ then
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${PY_PKGS[@]}"
 fi
 
+# PostgreSQL: the store and API tests run on it as well as on SQLite. Start the local cluster
+# where PostgreSQL is installed but not running (trust auth on 127.0.0.1:5432, database test).
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && command -v pg_ctlcluster >/dev/null 2>&1; then
+  for v in $(ls /etc/postgresql 2>/dev/null); do
+    echo "setup: starting PostgreSQL $v"
+    pg_ctlcluster --skip-systemctl-redirect "$v" main start || true
+  done
+  for _ in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+
 # Cargo tools.
 command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked -q cargo-nextest
 command -v cargo-deny >/dev/null 2>&1 || cargo install --locked -q cargo-deny

@@ -13,6 +13,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== tests"
+# The store and API tests run on SQLite and on this PostgreSQL (required: a missing server fails).
+export KYSO_TEST_POSTGRES=${KYSO_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}
 cargo nextest run --workspace --locked --no-fail-fast
 cargo test --workspace --locked --doc -q
 

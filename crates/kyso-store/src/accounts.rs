@@ -71,7 +71,9 @@ pub struct Session {
 
 fn token_string() -> Result<Zeroizing<String>> {
     let bytes = Zeroizing::new(random_bytes::<32>()?);
-    Ok(Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(*bytes)))
+    Ok(Zeroizing::new(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(*bytes),
+    ))
 }
 
 fn token_hash(token: &str) -> String {
@@ -90,7 +92,11 @@ pub fn hash_password(password: &str) -> Result<String> {
 
 fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -105,7 +111,13 @@ pub fn one_time_password() -> Result<Zeroizing<String>> {
     let bytes = Zeroizing::new(random_bytes::<16>()?);
     let s: String = bytes
         .iter()
-        .map(|b| char::from(*ALPHABET.get(usize::from(*b) % ALPHABET.len()).unwrap_or(&b'x')))
+        .map(|b| {
+            char::from(
+                *ALPHABET
+                    .get(usize::from(*b) % ALPHABET.len())
+                    .unwrap_or(&b'x'),
+            )
+        })
         .collect();
     Ok(Zeroizing::new(s))
 }
@@ -145,7 +157,9 @@ pub async fn create_user(
     let username = input.username.trim().to_lowercase();
     if username.len() < 3
         || username.len() > 64
-        || !username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        || !username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
     {
         return Err(Error::invalid(
             "username",
@@ -223,14 +237,16 @@ pub async fn create_user(
 }
 
 async fn manageable(store: &Store, actor: &Actor, agency_id: i64) -> Result<Agency> {
-    agency(store, actor, agency_id, Permission::ManageAccounts).await.map_err(|e| match e {
-        Error::NotFound { .. } => Error::invalid(
-            "agency_id",
-            "Cơ quan không tồn tại hoặc ngoài phạm vi của bạn.",
-            "The agency does not exist or is outside your agencies.",
-        ),
-        e => e,
-    })
+    agency(store, actor, agency_id, Permission::ManageAccounts)
+        .await
+        .map_err(|e| match e {
+            Error::NotFound { .. } => Error::invalid(
+                "agency_id",
+                "Cơ quan không tồn tại hoặc ngoài phạm vi của bạn.",
+                "The agency does not exist or is outside your agencies.",
+            ),
+            e => e,
+        })
 }
 
 /// An account by id (no permission check: callers decide who may see it).
@@ -243,13 +259,19 @@ pub async fn user(store: &Store, id: i64) -> Result<User> {
     .fetch_optional(store.pool())
     .await?
     .ok_or(Error::NotFound { what: "user" })?;
-    let roles = sqlx::query("SELECT role, agency_id FROM user_roles WHERE user_id = $1 ORDER BY role")
-        .bind(id)
-        .fetch_all(store.pool())
-        .await?
-        .iter()
-        .map(|r| Ok(RoleOn { role: r.try_get(0)?, agency_id: r.try_get(1)? }))
-        .collect::<Result<Vec<_>>>()?;
+    let roles =
+        sqlx::query("SELECT role, agency_id FROM user_roles WHERE user_id = $1 ORDER BY role")
+            .bind(id)
+            .fetch_all(store.pool())
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(RoleOn {
+                    role: r.try_get(0)?,
+                    agency_id: r.try_get(1)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
     Ok(User {
         id: row.try_get(0)?,
         username: row.try_get(1)?,
@@ -294,14 +316,23 @@ async fn grants(store: &Store, user_id: i64) -> Result<Vec<Grant>> {
         let role: String = r.try_get(0)?;
         // A role name this build does not know (written by a newer kyso) grants nothing.
         if let Ok(role) = role.parse::<Role>() {
-            out.push(Grant { role, agency_id: r.try_get(1)?, path: r.try_get(2)? });
+            out.push(Grant {
+                role,
+                agency_id: r.try_get(1)?,
+                path: r.try_get(2)?,
+            });
         }
     }
     Ok(out)
 }
 
 async fn actor_for(store: &Store, user_id: i64, username: String, source: &str) -> Result<Actor> {
-    Ok(Actor { user_id, username, grants: grants(store, user_id).await?, source: source.into() })
+    Ok(Actor {
+        user_id,
+        username,
+        grants: grants(store, user_id).await?,
+        source: source.into(),
+    })
 }
 
 /// Check a user name and password and open a session. Failures are audited; after
@@ -322,12 +353,18 @@ pub async fn login(
     .fetch_optional(store.pool())
     .await?;
     let nowu = now.unix_timestamp();
-    let who = Actor { user_id: 0, username: username.clone(), grants: vec![], source: source.into() };
+    let who = Actor {
+        user_id: 0,
+        username: username.clone(),
+        grants: vec![],
+        source: source.into(),
+    };
     let Some(row) = row else {
         // Spend the same time as a real check, so timing does not reveal which names exist.
         let _ = tokio::task::spawn_blocking(move || {
             static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-            let dummy = DUMMY.get_or_init(|| hash_password("kyso-dummy-password").unwrap_or_default());
+            let dummy =
+                DUMMY.get_or_init(|| hash_password("kyso-dummy-password").unwrap_or_default());
             verify_password(&password, dummy)
         })
         .await;
@@ -341,7 +378,9 @@ pub async fn login(
     let must_change = row.try_get::<i64, _>(5)? != 0;
     if locked_until > nowu {
         audit::record(store, &who, fail_event("locked"), now).await?;
-        return Err(Error::LockedOut { until: locked_until });
+        return Err(Error::LockedOut {
+            until: locked_until,
+        });
     }
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
@@ -364,7 +403,11 @@ pub async fn login(
         audit::append(
             &mut tx,
             &who,
-            fail_event(if disabled { "disabled" } else { "wrong password" }),
+            fail_event(if disabled {
+                "disabled"
+            } else {
+                "wrong password"
+            }),
             now,
         )
         .await?;
@@ -378,7 +421,10 @@ pub async fn login(
         .bind(id)
         .execute(tx.conn())
         .await?;
-    sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(nowu).execute(tx.conn()).await?;
+    sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+        .bind(nowu)
+        .execute(tx.conn())
+        .await?;
     sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at, source) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -395,13 +441,25 @@ pub async fn login(
     audit::append(
         &mut tx,
         &actor,
-        Event { action: "auth.login", object: format!("user:{id}"), agency: None, detail: json!({}) },
+        Event {
+            action: "auth.login",
+            object: format!("user:{id}"),
+            agency: None,
+            detail: json!({}),
+        },
         now,
     )
     .await?;
     tx.commit().await?;
     let actor = actor_for(store, id, username, source).await?;
-    Ok((Session { token, csrf, must_change_password: must_change }, actor))
+    Ok((
+        Session {
+            token,
+            csrf,
+            must_change_password: must_change,
+        },
+        actor,
+    ))
 }
 
 fn fail_event(why: &str) -> Event<'static> {
@@ -525,7 +583,10 @@ pub async fn set_one_time_password(
     .bind(user_id)
     .execute(tx.conn())
     .await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(tx.conn()).await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?;
     audit::append(
         &mut tx,
         actor,
@@ -552,7 +613,11 @@ pub async fn create_api_token(
 ) -> Result<Zeroizing<String>> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::invalid("name", "Cần đặt tên cho mã truy cập.", "Name the token."));
+        return Err(Error::invalid(
+            "name",
+            "Cần đặt tên cho mã truy cập.",
+            "Name the token.",
+        ));
     }
     if !(1..=366).contains(&days) {
         return Err(Error::invalid(
@@ -614,6 +679,8 @@ pub async fn token_actor(
 
 /// Whether any account exists (first start).
 pub async fn any_user(store: &Store) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(store.pool()).await?;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(store.pool())
+        .await?;
     Ok(n > 0)
 }

@@ -23,12 +23,20 @@ pub struct Event<'a> {
 }
 
 /// Append one entry inside `tx`. The write lock that `tx` holds makes `seq` gapless.
-pub async fn append(tx: &mut WriteTx, actor: &Actor, event: Event<'_>, now: OffsetDateTime) -> Result<i64> {
+pub async fn append(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    event: Event<'_>,
+    now: OffsetDateTime,
+) -> Result<i64> {
     let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         .fetch_optional(tx.conn())
         .await?;
     let (prev_seq, prev_hash) = match last {
-        Some(row) => (row.try_get::<i64, _>(0)?, unhex32(&row.try_get::<String, _>(1)?)),
+        Some(row) => (
+            row.try_get::<i64, _>(0)?,
+            unhex32(&row.try_get::<String, _>(1)?),
+        ),
         None => (0, [0u8; 32]),
     };
     let seq = prev_seq + 1;
@@ -67,7 +75,12 @@ pub async fn append(tx: &mut WriteTx, actor: &Actor, event: Event<'_>, now: Offs
 }
 
 /// Append an entry in its own transaction (sensitive reads, failed logins).
-pub async fn record(store: &Store, actor: &Actor, event: Event<'_>, now: OffsetDateTime) -> Result<i64> {
+pub async fn record(
+    store: &Store,
+    actor: &Actor,
+    event: Event<'_>,
+    now: OffsetDateTime,
+) -> Result<i64> {
     let mut tx = store.begin_write().await?;
     let seq = append(&mut tx, actor, event, now).await?;
     tx.commit().await?;
@@ -206,7 +219,10 @@ fn unhex32(s: &str) -> [u8; 32] {
         return out;
     }
     for (i, slot) in out.iter_mut().enumerate() {
-        match s.get(2 * i..2 * i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+        match s
+            .get(2 * i..2 * i + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
             Some(b) => *slot = b,
             None => return [0xffu8; 32],
         }

@@ -37,33 +37,167 @@ struct Person {
 
 const AGENCIES: &[(&str, &str, &str, Option<&str>)] = &[
     ("H99", "Ủy ban nhân dân Tỉnh Demo", "province", None),
-    ("H99.01", "Văn phòng Ủy ban nhân dân Tỉnh Demo", "department", Some("H99")),
+    (
+        "H99.01",
+        "Văn phòng Ủy ban nhân dân Tỉnh Demo",
+        "department",
+        Some("H99"),
+    ),
     ("H99.03", "Sở Nội vụ Tỉnh Demo", "department", Some("H99")),
-    ("H99.05", "Sở Tài chính Tỉnh Demo", "department", Some("H99")),
-    ("H99.10", "Sở Giáo dục và Đào tạo Tỉnh Demo", "department", Some("H99")),
-    ("H99.10.01", "Trường Trung học phổ thông Demo Một", "unit", Some("H99.10")),
-    ("H99.37", "Sở Khoa học và Công nghệ tỉnh Demo", "department", Some("H99")),
-    ("H99.37.01", "Trung tâm Chuyển đổi số Tỉnh Demo", "unit", Some("H99.37")),
-    ("H99.51", "Ủy ban nhân dân xã Bình An Demo", "commune", Some("H99")),
-    ("H99.52", "Ủy ban nhân dân phường Hòa Thuận Demo", "commune", Some("H99")),
+    (
+        "H99.05",
+        "Sở Tài chính Tỉnh Demo",
+        "department",
+        Some("H99"),
+    ),
+    (
+        "H99.10",
+        "Sở Giáo dục và Đào tạo Tỉnh Demo",
+        "department",
+        Some("H99"),
+    ),
+    (
+        "H99.10.01",
+        "Trường Trung học phổ thông Demo Một",
+        "unit",
+        Some("H99.10"),
+    ),
+    (
+        "H99.37",
+        "Sở Khoa học và Công nghệ tỉnh Demo",
+        "department",
+        Some("H99"),
+    ),
+    (
+        "H99.37.01",
+        "Trung tâm Chuyển đổi số Tỉnh Demo",
+        "unit",
+        Some("H99.37"),
+    ),
+    (
+        "H99.51",
+        "Ủy ban nhân dân xã Bình An Demo",
+        "commune",
+        Some("H99"),
+    ),
+    (
+        "H99.52",
+        "Ủy ban nhân dân phường Hòa Thuận Demo",
+        "commune",
+        Some("H99"),
+    ),
 ];
 
 const PEOPLE: &[Person] = &[
-    Person { name: "Nguyễn Văn An", dob: "12/03/1978", id_number: "099078000101", title: "Phó Giám đốc", unit: "Ban Giám đốc", agency: "H99.37", cert: Some("personal"), token: Some("DEMO0001") },
-    Person { name: "Trần Thị Bình", dob: "05/11/1985", id_number: "099185000102", title: "Văn thư", unit: "Văn phòng Sở", agency: "H99.37", cert: Some("personal2"), token: Some("DEMO0002") },
-    Person { name: "Lê Hoàng Cường", dob: "21/07/1990", id_number: "099090000103", title: "Chuyên viên", unit: "Phòng Quản lý công nghệ", agency: "H99.37", cert: Some("ecdsa"), token: Some("DEMO0003") },
-    Person { name: "Phạm Thu Dung", dob: "30/01/1982", id_number: "099182000104", title: "Chánh Văn phòng", unit: "Văn phòng", agency: "H99.01", cert: Some("ecdsa384"), token: None },
-    Person { name: "Hoàng Minh Đức", dob: "14/09/1975", id_number: "099075000105", title: "Giám đốc", unit: "Ban Giám đốc", agency: "H99.05", cert: Some("expired"), token: Some("DEMO0005") },
-    Person { name: "Vũ Thị Giang", dob: "02/02/1988", id_number: "099188000106", title: "Kế toán trưởng", unit: "Phòng Kế hoạch - Tài chính", agency: "H99.05", cert: None, token: None },
-    Person { name: "Đặng Quốc Hùng", dob: "19/12/1980", id_number: "099080000107", title: "Hiệu trưởng", unit: "Ban Giám hiệu", agency: "H99.10.01", cert: None, token: Some("DEMO0007") },
-    Person { name: "Bùi Thị Lan", dob: "08/06/1992", id_number: "099192000108", title: "Chủ tịch", unit: "Thường trực UBND", agency: "H99.51", cert: None, token: None },
-    Person { name: "Đỗ Văn Minh", dob: "25/04/1979", id_number: "099079000109", title: "Phó Chủ tịch", unit: "Thường trực UBND", agency: "H99.52", cert: None, token: None },
-    Person { name: "Ngô Thị Ngọc Ánh", dob: "11/10/1995", id_number: "099195000110", title: "Chuyên viên", unit: "Phòng Tổ chức cán bộ", agency: "H99.03", cert: None, token: None },
+    Person {
+        name: "Nguyễn Văn An",
+        dob: "12/03/1978",
+        id_number: "099078000101",
+        title: "Phó Giám đốc",
+        unit: "Ban Giám đốc",
+        agency: "H99.37",
+        cert: Some("personal"),
+        token: Some("DEMO0001"),
+    },
+    Person {
+        name: "Trần Thị Bình",
+        dob: "05/11/1985",
+        id_number: "099185000102",
+        title: "Văn thư",
+        unit: "Văn phòng Sở",
+        agency: "H99.37",
+        cert: Some("personal2"),
+        token: Some("DEMO0002"),
+    },
+    Person {
+        name: "Lê Hoàng Cường",
+        dob: "21/07/1990",
+        id_number: "099090000103",
+        title: "Chuyên viên",
+        unit: "Phòng Quản lý công nghệ",
+        agency: "H99.37",
+        cert: Some("ecdsa"),
+        token: Some("DEMO0003"),
+    },
+    Person {
+        name: "Phạm Thu Dung",
+        dob: "30/01/1982",
+        id_number: "099182000104",
+        title: "Chánh Văn phòng",
+        unit: "Văn phòng",
+        agency: "H99.01",
+        cert: Some("ecdsa384"),
+        token: None,
+    },
+    Person {
+        name: "Hoàng Minh Đức",
+        dob: "14/09/1975",
+        id_number: "099075000105",
+        title: "Giám đốc",
+        unit: "Ban Giám đốc",
+        agency: "H99.05",
+        cert: Some("expired"),
+        token: Some("DEMO0005"),
+    },
+    Person {
+        name: "Vũ Thị Giang",
+        dob: "02/02/1988",
+        id_number: "099188000106",
+        title: "Kế toán trưởng",
+        unit: "Phòng Kế hoạch - Tài chính",
+        agency: "H99.05",
+        cert: None,
+        token: None,
+    },
+    Person {
+        name: "Đặng Quốc Hùng",
+        dob: "19/12/1980",
+        id_number: "099080000107",
+        title: "Hiệu trưởng",
+        unit: "Ban Giám hiệu",
+        agency: "H99.10.01",
+        cert: None,
+        token: Some("DEMO0007"),
+    },
+    Person {
+        name: "Bùi Thị Lan",
+        dob: "08/06/1992",
+        id_number: "099192000108",
+        title: "Chủ tịch",
+        unit: "Thường trực UBND",
+        agency: "H99.51",
+        cert: None,
+        token: None,
+    },
+    Person {
+        name: "Đỗ Văn Minh",
+        dob: "25/04/1979",
+        id_number: "099079000109",
+        title: "Phó Chủ tịch",
+        unit: "Thường trực UBND",
+        agency: "H99.52",
+        cert: None,
+        token: None,
+    },
+    Person {
+        name: "Ngô Thị Ngọc Ánh",
+        dob: "11/10/1995",
+        id_number: "099195000110",
+        title: "Chuyên viên",
+        unit: "Phòng Tổ chức cán bộ",
+        agency: "H99.03",
+        cert: None,
+        token: None,
+    },
 ];
 
 /// Seed the demo province. `certs` are the demo PKI's certificates by entity name (DER);
 /// missing ones are skipped. Returns the administrator's one-time password.
-pub async fn seed(store: &Store, certs: &[(String, Vec<u8>)], now: OffsetDateTime) -> Result<Seeded> {
+pub async fn seed(
+    store: &Store,
+    certs: &[(String, Vec<u8>)],
+    now: OffsetDateTime,
+) -> Result<Seeded> {
     let system = Actor::system();
     let mut ids = std::collections::HashMap::new();
     for (code, name, kind, parent) in AGENCIES {
@@ -77,7 +211,10 @@ pub async fn seed(store: &Store, certs: &[(String, Vec<u8>)], now: OffsetDateTim
                 kind: (*kind).into(),
                 parent_id,
                 address: "Số 1 Đường Demo, Thành phố Demo".into(),
-                email: format!("vanthu.{}@demo.invalid", code.to_lowercase().replace('.', "-")),
+                email: format!(
+                    "vanthu.{}@demo.invalid",
+                    code.to_lowercase().replace('.', "-")
+                ),
                 phone: String::new(),
             },
             now,
@@ -86,7 +223,12 @@ pub async fn seed(store: &Store, certs: &[(String, Vec<u8>)], now: OffsetDateTim
         ids.insert(*code, a.id);
     }
     let id_of = |code: &str| ids.get(code).copied().unwrap_or(0);
-    let cert = |name: &str| certs.iter().find(|(n, _)| n == name).map(|(_, der)| der.clone());
+    let cert = |name: &str| {
+        certs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, der)| der.clone())
+    };
     let mut n_certs = 0;
     for p in PEOPLE {
         let s = registry::create_subscriber(
@@ -98,7 +240,10 @@ pub async fn seed(store: &Store, certs: &[(String, Vec<u8>)], now: OffsetDateTim
                 name: p.name.into(),
                 date_of_birth: p.dob.into(),
                 id_number: p.id_number.into(),
-                email: format!("{}@demo.invalid", kyso_domain::text::fold(p.name).replace(' ', ".")),
+                email: format!(
+                    "{}@demo.invalid",
+                    kyso_domain::text::fold(p.name).replace(' ', ".")
+                ),
                 title: p.title.into(),
                 unit: p.unit.into(),
                 phone: "0900000000".into(),
@@ -108,8 +253,9 @@ pub async fn seed(store: &Store, certs: &[(String, Vec<u8>)], now: OffsetDateTim
         .await?;
         let mut cert_id = None;
         if let Some(der) = p.cert.and_then(cert) {
-            let c = registry::import_certificate(store, &system, s.agency_id, Some(s.id), &der, now)
-                .await?;
+            let c =
+                registry::import_certificate(store, &system, s.agency_id, Some(s.id), &der, now)
+                    .await?;
             cert_id = Some(c.id);
             n_certs += 1;
         }
@@ -158,7 +304,8 @@ pub async fn seed(store: &Store, certs: &[(String, Vec<u8>)], now: OffsetDateTim
     )
     .await?;
     if let Some(der) = cert("organization") {
-        registry::import_certificate(store, &system, org.agency_id, Some(org.id), &der, now).await?;
+        registry::import_certificate(store, &system, org.agency_id, Some(org.id), &der, now)
+            .await?;
         n_certs += 1;
     }
     for serial in ["DEMO1001", "DEMO1002", "DEMO1003"] {
@@ -188,7 +335,10 @@ pub async fn seed(store: &Store, certs: &[(String, Vec<u8>)], now: OffsetDateTim
             email: "quantri@demo.invalid".into(),
             agency_id: id_of("H99"),
             password: Zeroizing::new(format!("{}{}", placeholder.as_str(), "-init")),
-            roles: vec![RoleOn { role: Role::DostAdmin.as_str().into(), agency_id: id_of("H99") }],
+            roles: vec![RoleOn {
+                role: Role::DostAdmin.as_str().into(),
+                agency_id: id_of("H99"),
+            }],
         },
         now,
     )
@@ -204,7 +354,11 @@ pub async fn seed(store: &Store, certs: &[(String, Vec<u8>)], now: OffsetDateTim
 
 /// Create only the first administrator on a root agency (for `--no-demo` on an empty
 /// database the caller creates the root agency first).
-pub async fn first_admin(store: &Store, agency_id: i64, now: OffsetDateTime) -> Result<Zeroizing<String>> {
+pub async fn first_admin(
+    store: &Store,
+    agency_id: i64,
+    now: OffsetDateTime,
+) -> Result<Zeroizing<String>> {
     let system = Actor::system();
     let placeholder = accounts::one_time_password()?;
     let admin = accounts::create_user(
@@ -216,7 +370,10 @@ pub async fn first_admin(store: &Store, agency_id: i64, now: OffsetDateTime) -> 
             email: String::new(),
             agency_id,
             password: Zeroizing::new(format!("{}-init", placeholder.as_str())),
-            roles: vec![RoleOn { role: Role::DostAdmin.as_str().into(), agency_id }],
+            roles: vec![RoleOn {
+                role: Role::DostAdmin.as_str().into(),
+                agency_id,
+            }],
         },
         now,
     )

@@ -6,6 +6,8 @@ pub mod demo;
 mod migrate;
 pub mod registry;
 mod scope;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::str::FromStr as _;
 use std::time::Duration;
@@ -41,10 +43,18 @@ pub enum Error {
     NotFound { what: &'static str },
     /// A field of the input is wrong.
     #[error("invalid {field}: {en}")]
-    Invalid { field: &'static str, vi: String, en: String },
+    Invalid {
+        field: &'static str,
+        vi: String,
+        en: String,
+    },
     /// The input clashes with what is stored (a duplicate serial, code or user name).
     #[error("conflict on {field}: {en}")]
-    Conflict { field: &'static str, vi: String, en: String },
+    Conflict {
+        field: &'static str,
+        vi: String,
+        en: String,
+    },
     /// The user's roles do not allow this on this agency.
     #[error("not allowed")]
     Forbidden,
@@ -65,8 +75,16 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn invalid(field: &'static str, vi: impl Into<String>, en: impl Into<String>) -> Self {
-        Error::Invalid { field, vi: vi.into(), en: en.into() }
+    pub(crate) fn invalid(
+        field: &'static str,
+        vi: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Self {
+        Error::Invalid {
+            field,
+            vi: vi.into(),
+            en: en.into(),
+        }
     }
 
     pub(crate) fn conflict(
@@ -74,7 +92,11 @@ impl Error {
         vi: impl Into<String>,
         en: impl Into<String>,
     ) -> Self {
-        Error::Conflict { field, vi: vi.into(), en: en.into() }
+        Error::Conflict {
+            field,
+            vi: vi.into(),
+            en: en.into(),
+        }
     }
 
     /// The field the error is about, if a user's input caused it.
@@ -88,7 +110,13 @@ impl Error {
     /// A message for the user, in Vietnamese or English. Database failures stay generic
     /// (the detail goes to the log).
     pub fn message(&self, english: bool) -> String {
-        let pick = |vi: &str, en: &str| if english { en.to_owned() } else { vi.to_owned() };
+        let pick = |vi: &str, en: &str| {
+            if english {
+                en.to_owned()
+            } else {
+                vi.to_owned()
+            }
+        };
         match self {
             Error::Database(_) => pick(
                 "Lỗi cơ sở dữ liệu; thao tác chưa được thực hiện. Vui lòng thử lại hoặc báo quản trị.",
@@ -249,7 +277,9 @@ impl Store {
     /// Begin a write transaction holding the store's write lock.
     pub async fn begin_write(&self) -> Result<WriteTx> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE kyso_write_lock SET n = n + 1 WHERE id = 1").execute(&mut *tx).await?;
+        sqlx::query("UPDATE kyso_write_lock SET n = n + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
         Ok(WriteTx(tx))
     }
 
@@ -260,15 +290,20 @@ impl Store {
 
     /// A stored setting.
     pub async fn setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Store a setting inside a write transaction.
     pub async fn set_setting(tx: &mut WriteTx, key: &str, value: &str) -> Result<()> {
-        sqlx::query("DELETE FROM settings WHERE key = $1").bind(key).execute(tx.conn()).await?;
+        sqlx::query("DELETE FROM settings WHERE key = $1")
+            .bind(key)
+            .execute(tx.conn())
+            .await?;
         sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
             .bind(key)
             .bind(value)

@@ -18,7 +18,11 @@ use crate::{hex, sha256, unique, Actor, Error, Result, Store, WriteTx};
 
 /// The kinds of agency in the tree.
 pub const AGENCY_KINDS: &[(&str, &str, &str)] = &[
-    ("province", "UBND tỉnh/thành phố", "Provincial People's Committee"),
+    (
+        "province",
+        "UBND tỉnh/thành phố",
+        "Provincial People's Committee",
+    ),
     ("department", "Sở, ban, ngành", "Department"),
     ("commune", "UBND xã/phường", "Commune People's Committee"),
     ("unit", "Đơn vị sự nghiệp", "Public service unit"),
@@ -29,7 +33,11 @@ pub const AGENCY_KINDS: &[(&str, &str, &str)] = &[
 pub const SUBSCRIBER_KINDS: &[(&str, &str, &str)] = &[
     ("individual", "Cá nhân", "Individual"),
     ("organization", "Cơ quan, tổ chức", "Organization"),
-    ("device", "Thiết bị, dịch vụ, phần mềm", "Device, service or software"),
+    (
+        "device",
+        "Thiết bị, dịch vụ, phần mềm",
+        "Device, service or software",
+    ),
 ];
 
 /// Longest text accepted in a free-text field.
@@ -106,7 +114,10 @@ fn text(field: &'static str, value: &str, required: bool) -> Result<String> {
     if v.chars().count() > MAX_TEXT || v.chars().any(|c| c.is_control()) {
         return Err(Error::invalid(
             field,
-            format!("Trường \"{}\" quá dài hoặc có ký tự điều khiển.", field_vi(field)),
+            format!(
+                "Trường \"{}\" quá dài hoặc có ký tự điều khiển.",
+                field_vi(field)
+            ),
             format!("The field \"{field}\" is too long or holds control characters."),
         ));
     }
@@ -120,7 +131,11 @@ fn one_of(field: &'static str, value: &str, allowed: &[(&str, &str, &str)]) -> R
     let list: Vec<&str> = allowed.iter().map(|(k, _, _)| *k).collect();
     Err(Error::invalid(
         field,
-        format!("Trường \"{}\" phải là một trong: {}.", field_vi(field), list.join(", ")),
+        format!(
+            "Trường \"{}\" phải là một trong: {}.",
+            field_vi(field),
+            list.join(", ")
+        ),
         format!("The field \"{field}\" must be one of: {}.", list.join(", ")),
     ))
 }
@@ -174,11 +189,13 @@ pub fn field_vi(field: &str) -> &'static str {
 
 /// An agency by id, if `p` reaches it.
 pub async fn agency(store: &Store, actor: &Actor, id: i64, p: Permission) -> Result<Agency> {
-    let row = sqlx::query(&format!("SELECT {AGENCY_COLUMNS} FROM agencies a WHERE a.id = $1"))
-        .bind(id)
-        .fetch_optional(store.pool())
-        .await?
-        .ok_or(Error::NotFound { what: "agency" })?;
+    let row = sqlx::query(&format!(
+        "SELECT {AGENCY_COLUMNS} FROM agencies a WHERE a.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await?
+    .ok_or(Error::NotFound { what: "agency" })?;
     let a = agency_from(&row)?;
     if !actor.can(p, &a.path) {
         return Err(if actor.can(Permission::ReadRegistry, &a.path) {
@@ -197,8 +214,13 @@ pub async fn agency_by_code(store: &Store, actor: &Actor, code: &str) -> Result<
         .bind(code.dotted())
         .fetch_optional(store.pool())
         .await?;
-    agency(store, actor, id.ok_or(Error::NotFound { what: "agency" })?, Permission::ReadRegistry)
-        .await
+    agency(
+        store,
+        actor,
+        id.ok_or(Error::NotFound { what: "agency" })?,
+        Permission::ReadRegistry,
+    )
+    .await
 }
 
 fn parse_code(code: &str) -> Result<AgencyCode> {
@@ -219,7 +241,11 @@ pub async fn agencies(
 ) -> Result<Vec<Agency>> {
     let (cond, params) = actor.scope(Permission::ReadRegistry).sql("a.path", 4);
     let under_path = match under {
-        Some(id) => agency(store, actor, id, Permission::ReadRegistry).await?.path,
+        Some(id) => {
+            agency(store, actor, id, Permission::ReadRegistry)
+                .await?
+                .path
+        }
         None => String::new(),
     };
     let q = fold(q);
@@ -262,16 +288,18 @@ pub async fn create_agency(
     let mail = email("email", &input.email)?;
     let phone = text("phone", &input.phone, false)?;
     let parent = match input.parent_id {
-        Some(pid) => Some(agency(store, actor, pid, Permission::WriteRegistry).await.map_err(
-            |e| match e {
-                Error::NotFound { .. } => Error::invalid(
-                    "parent_id",
-                    "Cơ quan quản lý không tồn tại hoặc ngoài phạm vi của bạn.",
-                    "The managing agency does not exist or is outside your agencies.",
-                ),
-                e => e,
-            },
-        )?),
+        Some(pid) => Some(
+            agency(store, actor, pid, Permission::WriteRegistry)
+                .await
+                .map_err(|e| match e {
+                    Error::NotFound { .. } => Error::invalid(
+                        "parent_id",
+                        "Cơ quan quản lý không tồn tại hoặc ngoài phạm vi của bạn.",
+                        "The managing agency does not exist or is outside your agencies.",
+                    ),
+                    e => e,
+                })?,
+        ),
         None => {
             let root_admin = actor.grants.iter().any(|g| {
                 g.role == kyso_domain::roles::Role::DostAdmin && g.path.matches('/').count() == 2
@@ -302,8 +330,14 @@ pub async fn create_agency(
     .await
     .map_err(unique(
         "code",
-        &format!("Mã định danh {} đã được dùng cho cơ quan khác.", code.dotted()),
-        &format!("The code {} is already used by another agency.", code.dotted()),
+        &format!(
+            "Mã định danh {} đã được dùng cho cơ quan khác.",
+            code.dotted()
+        ),
+        &format!(
+            "The code {} is already used by another agency.",
+            code.dotted()
+        ),
     ))?;
     let path = format!("{}{id}/", parent.as_ref().map_or("/", |p| p.path.as_str()));
     sqlx::query("UPDATE agencies SET path = $1 WHERE id = $2")
@@ -439,13 +473,16 @@ pub fn parse_date(field: &'static str, value: &str) -> Result<Option<time::Date>
     }
     let iso = time::macros::format_description!("[year]-[month]-[day]");
     let vn = time::macros::format_description!("[day]/[month]/[year]");
-    time::Date::parse(v, iso).or_else(|_| time::Date::parse(v, vn)).map(Some).map_err(|_| {
-        Error::invalid(
-            field,
-            format!("\"{v}\" không phải ngày hợp lệ (dạng dd/mm/yyyy)."),
-            format!("\"{v}\" is not a valid date (dd/mm/yyyy)."),
-        )
-    })
+    time::Date::parse(v, iso)
+        .or_else(|_| time::Date::parse(v, vn))
+        .map(Some)
+        .map_err(|_| {
+            Error::invalid(
+                field,
+                format!("\"{v}\" không phải ngày hợp lệ (dạng dd/mm/yyyy)."),
+                format!("\"{v}\" is not a valid date (dd/mm/yyyy)."),
+            )
+        })
 }
 
 fn validate_subscriber(input: &SubscriberInput, now: OffsetDateTime) -> Result<SubscriberInput> {
@@ -465,11 +502,9 @@ fn validate_subscriber(input: &SubscriberInput, now: OffsetDateTime) -> Result<S
         None => String::new(),
     };
     let id_number = text("id_number", &input.id_number, false)?;
-    if !id_number.is_empty()
-        && !(id_number.len() >= 8
-            && id_number.len() <= 12
-            && id_number.chars().all(|c| c.is_ascii_alphanumeric()))
-    {
+    let id_ok = (8..=12).contains(&id_number.len())
+        && id_number.chars().all(|c| c.is_ascii_alphanumeric());
+    if !id_number.is_empty() && !id_ok {
         return Err(Error::invalid(
             "id_number",
             "Số CMND/CCCD/Hộ chiếu phải gồm 8–12 chữ số hoặc chữ cái (CCCD: 12 chữ số).",
@@ -478,7 +513,9 @@ fn validate_subscriber(input: &SubscriberInput, now: OffsetDateTime) -> Result<S
     }
     let phone = text("phone", &input.phone, false)?;
     if !phone.is_empty()
-        && !phone.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '.' | '-'))
+        && !phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '.' | '-'))
     {
         return Err(Error::invalid(
             "phone",
@@ -527,7 +564,13 @@ async fn subscriber_in_scope(
         return Err(Error::Forbidden);
     }
     let s = subscriber_from(&row)?;
-    let a = agency(store, &Actor::system(), s.agency_id, Permission::ReadRegistry).await?;
+    let a = agency(
+        store,
+        &Actor::system(),
+        s.agency_id,
+        Permission::ReadRegistry,
+    )
+    .await?;
     Ok((s, a))
 }
 
@@ -539,16 +582,16 @@ pub async fn create_subscriber(
     now: OffsetDateTime,
 ) -> Result<Subscriber> {
     let v = validate_subscriber(input, now)?;
-    let ag = agency(store, actor, v.agency_id, Permission::WriteRegistry).await.map_err(|e| {
-        match e {
+    let ag = agency(store, actor, v.agency_id, Permission::WriteRegistry)
+        .await
+        .map_err(|e| match e {
             Error::NotFound { .. } => Error::invalid(
                 "agency_id",
                 "Cơ quan không tồn tại hoặc ngoài phạm vi của bạn.",
                 "The agency does not exist or is outside your agencies.",
             ),
             e => e,
-        }
-    })?;
+        })?;
     let mut tx = store.begin_write().await?;
     let id = insert_subscriber(&mut tx, &v, now).await?;
     audit::append(
@@ -567,7 +610,11 @@ pub async fn create_subscriber(
     subscriber(store, actor, id).await
 }
 
-async fn insert_subscriber(tx: &mut WriteTx, v: &SubscriberInput, now: OffsetDateTime) -> Result<i64> {
+async fn insert_subscriber(
+    tx: &mut WriteTx,
+    v: &SubscriberInput,
+    now: OffsetDateTime,
+) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO subscribers (kind, agency_id, name, name_fold, date_of_birth, id_number, \
          email, title, unit, phone, created_at, updated_at) \
@@ -668,7 +715,11 @@ pub async fn search_subscribers(
     q: &SubscriberQuery,
 ) -> Result<Page<Subscriber>> {
     let under = match q.agency_id {
-        Some(id) => agency(store, actor, id, Permission::ReadRegistry).await?.path,
+        Some(id) => {
+            agency(store, actor, id, Permission::ReadRegistry)
+                .await?
+                .path
+        }
         None => String::new(),
     };
     let (scope, scope_params) = actor.scope(Permission::ReadRegistry).sql("a.path", 5);
@@ -708,9 +759,17 @@ pub async fn search_subscribers(
             query
         }};
     }
-    let total: i64 = bind_all!(&count_sql).fetch_one(store.pool()).await?.try_get(0)?;
+    let total: i64 = bind_all!(&count_sql)
+        .fetch_one(store.pool())
+        .await?
+        .try_get(0)?;
     let rows = bind_all!(&list_sql).fetch_all(store.pool()).await?;
-    Ok(Page { items: rows.iter().map(subscriber_from).collect::<Result<_>>()?, total, offset, limit })
+    Ok(Page {
+        items: rows.iter().map(subscriber_from).collect::<Result<_>>()?,
+        total,
+        offset,
+        limit,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -842,23 +901,26 @@ pub async fn import_certificate(
     now: OffsetDateTime,
 ) -> Result<Certificate> {
     let cert = parse_certificate(bytes)?;
-    let ag = agency(store, actor, agency_id, Permission::WriteRegistry).await.map_err(|e| {
-        match e {
+    let ag = agency(store, actor, agency_id, Permission::WriteRegistry)
+        .await
+        .map_err(|e| match e {
             Error::NotFound { .. } => Error::invalid(
                 "agency_id",
                 "Cơ quan không tồn tại hoặc ngoài phạm vi của bạn.",
                 "The agency does not exist or is outside your agencies.",
             ),
             e => e,
-        }
-    })?;
+        })?;
     if let Some(sid) = subscriber_id {
         let (s, sa) = subscriber_in_scope(store, actor, sid, Permission::WriteRegistry).await?;
         if !sa.path.starts_with(&ag.path) && !ag.path.starts_with(&sa.path) {
             return Err(Error::invalid(
                 "subscriber_id",
                 format!("Thuê bao {} không thuộc cơ quan đã chọn.", s.name),
-                format!("Subscriber {} does not belong to the chosen agency.", s.name),
+                format!(
+                    "Subscriber {} does not belong to the chosen agency.",
+                    s.name
+                ),
             ));
         }
     }
@@ -924,10 +986,14 @@ pub async fn certificate(store: &Store, actor: &Actor, id: i64) -> Result<Certif
     .bind(id)
     .fetch_optional(store.pool())
     .await?
-    .ok_or(Error::NotFound { what: "certificate" })?;
+    .ok_or(Error::NotFound {
+        what: "certificate",
+    })?;
     let path: String = row.try_get(13)?;
     if !actor.can(Permission::ReadRegistry, &path) {
-        return Err(Error::NotFound { what: "certificate" });
+        return Err(Error::NotFound {
+            what: "certificate",
+        });
     }
     cert_from(&row)
 }
@@ -977,7 +1043,11 @@ pub async fn search_certificates(
     now: OffsetDateTime,
 ) -> Result<Page<Certificate>> {
     let under = match q.agency_id {
-        Some(id) => agency(store, actor, id, Permission::ReadRegistry).await?.path,
+        Some(id) => {
+            agency(store, actor, id, Permission::ReadRegistry)
+                .await?
+                .path
+        }
         None => String::new(),
     };
     let nowu = now.unix_timestamp();
@@ -1049,9 +1119,17 @@ pub async fn search_certificates(
             query
         }};
     }
-    let total: i64 = bind_all!(&count_sql).fetch_one(store.pool()).await?.try_get(0)?;
+    let total: i64 = bind_all!(&count_sql)
+        .fetch_one(store.pool())
+        .await?
+        .try_get(0)?;
     let rows = bind_all!(&list_sql).fetch_all(store.pool()).await?;
-    Ok(Page { items: rows.iter().map(cert_from).collect::<Result<_>>()?, total, offset, limit })
+    Ok(Page {
+        items: rows.iter().map(cert_from).collect::<Result<_>>()?,
+        total,
+        offset,
+        limit,
+    })
 }
 
 /// Record that a certificate was revoked (by the CA; the registry only notes it).
@@ -1204,7 +1282,11 @@ pub async fn create_device(
         None => DeviceState::AtManagingAgency,
     };
     let serial = text("serial", &input.serial, true)?;
-    if serial.len() > 64 || !serial.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+    if serial.len() > 64
+        || !serial
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
         return Err(Error::invalid(
             "serial",
             "Số hiệu thiết bị chỉ gồm chữ, số và dấu gạch ngang (tối đa 64 ký tự).",
@@ -1290,7 +1372,11 @@ pub async fn devices(
     agency_id: Option<i64>,
 ) -> Result<Vec<Device>> {
     let under = match agency_id {
-        Some(id) => agency(store, actor, id, Permission::ReadRegistry).await?.path,
+        Some(id) => {
+            agency(store, actor, id, Permission::ReadRegistry)
+                .await?
+                .path
+        }
         None => String::new(),
     };
     let (scope, params) = actor.scope(Permission::ReadRegistry).sql("a.path", 4);
@@ -1339,15 +1425,15 @@ pub async fn device_event(
                     "Choose who receives the device.",
                 )
             })?;
-            subscriber_in_scope(store, actor, hid, Permission::ReadRegistry).await.map_err(
-                |_| {
+            subscriber_in_scope(store, actor, hid, Permission::ReadRegistry)
+                .await
+                .map_err(|_| {
                     Error::invalid(
                         "holder_id",
                         "Người nhận không tồn tại hoặc ngoài phạm vi của bạn.",
                         "The receiver does not exist or is outside your agencies.",
                     )
-                },
-            )?;
+                })?;
             Some(hid)
         }
         DeviceEvent::Return => None,
@@ -1468,12 +1554,14 @@ pub async fn dashboard(store: &Store, actor: &Actor, now: OffsetDateTime) -> Res
     let certs = format!(
         "SELECT COUNT(*) FROM certificates c JOIN agencies a ON a.id = c.agency_id WHERE {scope} AND $1 = $1"
     );
-    let expiring = format!(
-        "{certs} AND c.status = 'active' AND c.not_after >= $1 AND c.not_after <= ${n}"
-    );
+    let expiring =
+        format!("{certs} AND c.status = 'active' AND c.not_after >= $1 AND c.not_after <= ${n}");
     let d = Dashboard {
-        agencies: count(format!("SELECT COUNT(*) FROM agencies a WHERE {scope} AND $1 = $1"), vec![])
-            .await?,
+        agencies: count(
+            format!("SELECT COUNT(*) FROM agencies a WHERE {scope} AND $1 = $1"),
+            vec![],
+        )
+        .await?,
         subscribers: count(
             format!(
                 "SELECT COUNT(*) FROM subscribers s JOIN agencies a ON a.id = s.agency_id \
@@ -1490,8 +1578,11 @@ pub async fn dashboard(store: &Store, actor: &Actor, now: OffsetDateTime) -> Res
         expiring_60: count(expiring.clone(), vec![nowu + 60 * day]).await?,
         expiring_30: count(expiring.clone(), vec![nowu + 30 * day]).await?,
         expiring_7: count(expiring, vec![nowu + 7 * day]).await?,
-        expired: count(format!("{certs} AND c.status = 'active' AND c.not_after < $1"), vec![])
-            .await?,
+        expired: count(
+            format!("{certs} AND c.status = 'active' AND c.not_after < $1"),
+            vec![],
+        )
+        .await?,
         revoked: count(format!("{certs} AND c.status = 'revoked'"), vec![]).await?,
         devices_locked: count(
             format!(
@@ -1512,7 +1603,11 @@ pub async fn dashboard(store: &Store, actor: &Actor, now: OffsetDateTime) -> Res
         soonest: search_certificates(
             store,
             actor,
-            &CertQuery { expiring_within_days: Some(60), limit: Some(10), ..Default::default() },
+            &CertQuery {
+                expiring_within_days: Some(60),
+                limit: Some(10),
+                ..Default::default()
+            },
             now,
         )
         .await?

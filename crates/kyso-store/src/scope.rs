@@ -34,7 +34,12 @@ pub struct Scope {
 impl Actor {
     /// The system itself (start-up seeding, scheduled notices): no grants are needed.
     pub fn system() -> Actor {
-        Actor { user_id: 0, username: "system".into(), grants: Vec::new(), source: String::new() }
+        Actor {
+            user_id: 0,
+            username: "system".into(),
+            grants: Vec::new(),
+            source: String::new(),
+        }
     }
 
     pub(crate) fn is_system(&self) -> bool {
@@ -44,10 +49,16 @@ impl Actor {
     /// The subtrees in which the actor may do `p`.
     pub fn scope(&self, p: Permission) -> Scope {
         if self.is_system() {
-            return Scope { paths: vec!["/".into()] };
+            return Scope {
+                paths: vec!["/".into()],
+            };
         }
-        let mut paths: Vec<String> =
-            self.grants.iter().filter(|g| g.role.allows(p)).map(|g| g.path.clone()).collect();
+        let mut paths: Vec<String> = self
+            .grants
+            .iter()
+            .filter(|g| g.role.allows(p))
+            .map(|g| g.path.clone())
+            .collect();
         paths.sort();
         // Drop paths inside another granted path: the filter stays short.
         let mut kept: Vec<String> = Vec::with_capacity(paths.len());
@@ -88,7 +99,11 @@ impl Scope {
         let parts: Vec<String> = (0..self.paths.len())
             .map(|i| format!("{column} LIKE ${}", first + i))
             .collect();
-        let params = self.paths.iter().map(|p| format!("{}%", escape_like(p))).collect();
+        let params = self
+            .paths
+            .iter()
+            .map(|p| format!("{}%", escape_like(p)))
+            .collect();
         (format!("({})", parts.join(" OR ")), params)
     }
 }
@@ -108,7 +123,11 @@ mod tests {
             username: "u".into(),
             grants: grants
                 .iter()
-                .map(|(role, path)| Grant { role: *role, agency_id: 1, path: (*path).into() })
+                .map(|(role, path)| Grant {
+                    role: *role,
+                    agency_id: 1,
+                    path: (*path).into(),
+                })
                 .collect(),
             source: String::new(),
         }
@@ -120,8 +139,14 @@ mod tests {
         assert!(a.can(Permission::WriteRegistry, "/1/5/"));
         assert!(a.can(Permission::WriteRegistry, "/1/5/9/"));
         assert!(!a.can(Permission::WriteRegistry, "/1/"));
-        assert!(!a.can(Permission::WriteRegistry, "/1/50/"), "prefix of digits is not a subtree");
-        assert!(!a.can(Permission::ReadAudit, "/1/5/"), "a signature officer is no auditor");
+        assert!(
+            !a.can(Permission::WriteRegistry, "/1/50/"),
+            "prefix of digits is not a subtree"
+        );
+        assert!(
+            !a.can(Permission::ReadAudit, "/1/5/"),
+            "a signature officer is no auditor"
+        );
     }
 
     #[test]
@@ -130,6 +155,9 @@ mod tests {
         let (sql, params) = a.scope(Permission::ReadRegistry).sql("a.path", 3);
         assert_eq!(sql, "(a.path LIKE $3)");
         assert_eq!(params, vec!["/1/5/%".to_owned()]);
-        assert_eq!(actor(&[]).scope(Permission::ReadRegistry).sql("p", 1).0, "1 = 0");
+        assert_eq!(
+            actor(&[]).scope(Permission::ReadRegistry).sql("p", 1).0,
+            "1 = 0"
+        );
     }
 }

@@ -28,15 +28,27 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/dashboard", get(dashboard))
         .route("/api/v1/agencies", get(list_agencies).post(create_agency))
         .route("/api/v1/agencies/{id}", get(get_agency).put(update_agency))
-        .route("/api/v1/subscribers", get(list_subscribers).post(create_subscriber))
-        .route("/api/v1/subscribers/{id}", get(get_subscriber).put(update_subscriber))
-        .route("/api/v1/certificates", get(list_certificates).post(import_certificate))
+        .route(
+            "/api/v1/subscribers",
+            get(list_subscribers).post(create_subscriber),
+        )
+        .route(
+            "/api/v1/subscribers/{id}",
+            get(get_subscriber).put(update_subscriber),
+        )
+        .route(
+            "/api/v1/certificates",
+            get(list_certificates).post(import_certificate),
+        )
         .route("/api/v1/certificates/{id}", get(get_certificate))
         .route("/api/v1/certificates/{id}/der", get(certificate_der))
         .route("/api/v1/certificates/{id}/revoke", post(revoke_certificate))
         .route("/api/v1/devices", get(list_devices).post(create_device))
         .route("/api/v1/devices/{id}", get(get_device))
-        .route("/api/v1/devices/{id}/events", get(device_history).post(device_event))
+        .route(
+            "/api/v1/devices/{id}/events",
+            get(device_history).post(device_event),
+        )
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/audit", get(list_audit))
 }
@@ -48,8 +60,10 @@ pub(crate) struct Q<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Q<T> {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        axum::extract::Query::<T>::from_request_parts(parts, state).await.map(|q| Q(q.0)).map_err(
-            |e| {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Q(q.0))
+            .map_err(|e| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
                     "malformed",
@@ -57,8 +71,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Q<T> {
                     format!("Tham số truy vấn không hợp lệ: {}", e.body_text()),
                     format!("Invalid query parameters: {}", e.body_text()),
                 )
-            },
-        )
+            })
     }
 }
 
@@ -69,15 +82,18 @@ pub(crate) struct Id(pub i64);
 impl<S: Send + Sync> FromRequestParts<S> for Id {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Path::<i64>::from_request_parts(parts, state).await.map(|p| Id(p.0)).map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed",
-                Some("id"),
-                "Mã số trong đường dẫn phải là số nguyên.",
-                "The id in the path must be an integer.",
-            )
-        })
+        Path::<i64>::from_request_parts(parts, state)
+            .await
+            .map(|p| Id(p.0))
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed",
+                    Some("id"),
+                    "Mã số trong đường dẫn phải là số nguyên.",
+                    "The id in the path must be an integer.",
+                )
+            })
     }
 }
 
@@ -129,8 +145,14 @@ async fn change_password(
     auth: Auth,
     Body(input): Body<PasswordInput>,
 ) -> ApiResult<StatusCode> {
-    accounts::change_password(&st.store, &auth.actor, input.old_password, input.new_password, st.now())
-        .await?;
+    accounts::change_password(
+        &st.store,
+        &auth.actor,
+        input.old_password,
+        input.new_password,
+        st.now(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -152,12 +174,18 @@ async fn create_token(
     Body(input): Body<TokenInput>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let token =
-        accounts::create_api_token(&st.store, &auth.actor, &input.name, input.days, st.now()).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "token": token.as_str() }))))
+        accounts::create_api_token(&st.store, &auth.actor, &input.name, input.days, st.now())
+            .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "token": token.as_str() })),
+    ))
 }
 
 async fn dashboard(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<registry::Dashboard>> {
-    Ok(Json(registry::dashboard(&st.store, &auth.actor, st.now()).await?))
+    Ok(Json(
+        registry::dashboard(&st.store, &auth.actor, st.now()).await?,
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -192,7 +220,9 @@ async fn get_agency(
     Id(id): Id,
 ) -> ApiResult<Json<registry::Agency>> {
     use kyso_domain::roles::Permission;
-    Ok(Json(registry::agency(&st.store, &auth.actor, id, Permission::ReadRegistry).await?))
+    Ok(Json(
+        registry::agency(&st.store, &auth.actor, id, Permission::ReadRegistry).await?,
+    ))
 }
 
 async fn update_agency(
@@ -201,7 +231,9 @@ async fn update_agency(
     Id(id): Id,
     Body(input): Body<AgencyInput>,
 ) -> ApiResult<Json<registry::Agency>> {
-    Ok(Json(registry::update_agency(&st.store, &auth.actor, id, &input, st.now()).await?))
+    Ok(Json(
+        registry::update_agency(&st.store, &auth.actor, id, &input, st.now()).await?,
+    ))
 }
 
 async fn list_subscribers(
@@ -209,7 +241,9 @@ async fn list_subscribers(
     auth: Auth,
     Q(q): Q<registry::SubscriberQuery>,
 ) -> ApiResult<Json<registry::Page<registry::Subscriber>>> {
-    Ok(Json(registry::search_subscribers(&st.store, &auth.actor, &q).await?))
+    Ok(Json(
+        registry::search_subscribers(&st.store, &auth.actor, &q).await?,
+    ))
 }
 
 async fn create_subscriber(
@@ -241,7 +275,12 @@ pub(crate) async fn audit_read(
     audit::record(
         &st.store,
         &auth.actor,
-        audit::Event { action, object, agency: None, detail: json!({}) },
+        audit::Event {
+            action,
+            object,
+            agency: None,
+            detail: json!({}),
+        },
         st.now(),
     )
     .await?;
@@ -254,7 +293,9 @@ async fn update_subscriber(
     Id(id): Id,
     Body(input): Body<SubscriberInput>,
 ) -> ApiResult<Json<registry::Subscriber>> {
-    Ok(Json(registry::update_subscriber(&st.store, &auth.actor, id, &input, st.now()).await?))
+    Ok(Json(
+        registry::update_subscriber(&st.store, &auth.actor, id, &input, st.now()).await?,
+    ))
 }
 
 async fn list_certificates(
@@ -334,15 +375,17 @@ async fn import_certificate(
     Body(input): Body<CertImport>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let b64 = |s: &str| {
-        base64::engine::general_purpose::STANDARD.decode(s.trim()).map_err(|_| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                Some("certificate"),
-                "Dữ liệu base64 không hợp lệ.",
-                "Invalid base64 data.",
-            )
-        })
+        base64::engine::general_purpose::STANDARD
+            .decode(s.trim())
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
+                    Some("certificate"),
+                    "Dữ liệu base64 không hợp lệ.",
+                    "Invalid base64 data.",
+                )
+            })
     };
     let raw = match (&input.pem, &input.der_base64, &input.pkcs12_base64) {
         (Some(pem), None, None) => pem.as_bytes().to_vec(),
@@ -389,15 +432,25 @@ async fn get_certificate(
     Id(id): Id,
 ) -> ApiResult<Json<serde_json::Value>> {
     let now = st.now();
-    Ok(Json(cert_json(&registry::certificate(&st.store, &auth.actor, id).await?, now)))
+    Ok(Json(cert_json(
+        &registry::certificate(&st.store, &auth.actor, id).await?,
+        now,
+    )))
 }
 
-async fn certificate_der(State(st): State<AppState>, auth: Auth, Id(id): Id) -> ApiResult<Response> {
+async fn certificate_der(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+) -> ApiResult<Response> {
     let der = registry::certificate_der(&st.store, &auth.actor, id).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pkix-cert".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"certificate-{id}.cer\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"certificate-{id}.cer\""),
+            ),
         ],
         der,
     )
@@ -436,8 +489,14 @@ async fn list_devices(
     auth: Auth,
     Q(q): Q<DeviceQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let items =
-        registry::devices(&st.store, &auth.actor, &q.q, q.state.as_deref(), q.agency_id).await?;
+    let items = registry::devices(
+        &st.store,
+        &auth.actor,
+        &q.q,
+        q.state.as_deref(),
+        q.agency_id,
+    )
+    .await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -473,7 +532,9 @@ async fn device_event(
     Id(id): Id,
     Body(input): Body<DeviceEventInput>,
 ) -> ApiResult<Json<registry::Device>> {
-    Ok(Json(registry::device_event(&st.store, &auth.actor, id, &input, st.now()).await?))
+    Ok(Json(
+        registry::device_event(&st.store, &auth.actor, id, &input, st.now()).await?,
+    ))
 }
 
 async fn list_users(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<serde_json::Value>> {

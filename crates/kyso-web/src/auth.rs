@@ -80,12 +80,16 @@ pub(crate) fn cookie(parts: &Parts, name: &str) -> Option<String> {
 
 /// A cookie's value from request headers.
 pub(crate) fn cookie_in(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
-        v.split(';').find_map(|kv| {
-            let (k, val) = kv.trim().split_once('=')?;
-            (k == name).then(|| val.to_owned())
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.split(';').find_map(|kv| {
+                let (k, val) = kv.trim().split_once('=')?;
+                (k == name).then(|| val.to_owned())
+            })
         })
-    })
 }
 
 /// The client's address, for the audit log and login throttling.
@@ -120,7 +124,9 @@ pub struct Auth {
 fn bearer(parts: &Parts) -> Option<String> {
     let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
 }
 
 pub(crate) async fn authenticate(parts: &Parts, state: &AppState) -> Result<Auth, ApiError> {
@@ -129,14 +135,26 @@ pub(crate) async fn authenticate(parts: &Parts, state: &AppState) -> Result<Auth
     if let Some(token) = bearer(parts) {
         if token.starts_with("kyso_") {
             let actor = accounts::token_actor(&state.store, &token, &src, now).await?;
-            return Ok(Auth { actor, csrf: None, must_change_password: false });
+            return Ok(Auth {
+                actor,
+                csrf: None,
+                must_change_password: false,
+            });
         }
         let (actor, _, must) = accounts::session_actor(&state.store, &token, &src, now).await?;
-        return Ok(Auth { actor, csrf: None, must_change_password: must });
+        return Ok(Auth {
+            actor,
+            csrf: None,
+            must_change_password: must,
+        });
     }
     if let Some(token) = cookie(parts, SESSION_COOKIE) {
         let (actor, csrf, must) = accounts::session_actor(&state.store, &token, &src, now).await?;
-        return Ok(Auth { actor, csrf: Some(csrf), must_change_password: must });
+        return Ok(Auth {
+            actor,
+            csrf: Some(csrf),
+            must_change_password: must,
+        });
     }
     Err(kyso_store::Error::Unauthenticated.into())
 }
@@ -149,7 +167,10 @@ impl FromRequestParts<AppState> for Auth {
         // our page (the CSRF token in a header), not another site riding the cookie.
         if let Some(csrf) = &auth.csrf {
             let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-            let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+            let sent = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok());
             if !safe && sent != Some(csrf.as_str()) {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
@@ -221,7 +242,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
                 "The body must be JSON (Content-Type: application/json).",
             ));
         }
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| too_large())?;
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| too_large())?;
         if bytes.len() > MAX_JSON {
             return Err(too_large());
         }
@@ -244,41 +267,72 @@ fn too_large() -> ApiError {
 fn serde_path_to_error<'de, T: serde::Deserialize<'de>>(
     de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>,
 ) -> Result<T, ApiError> {
-    T::deserialize(&mut *de).and_then(|v| de.end().map(|_| v)).map_err(|e| {
-        let text = e.to_string();
-        // serde names the field in backticks: "missing field `name`", "unknown field `x`".
-        let field = text.split('`').nth(1).map(str::to_owned);
-        let (vi, en) = match (&field, e.classify()) {
-            (_, serde_json::error::Category::Syntax | serde_json::error::Category::Eof) => (
-                format!("JSON không hợp lệ (dòng {}, cột {}).", e.line(), e.column()),
-                format!("Malformed JSON (line {}, column {}).", e.line(), e.column()),
-            ),
-            (Some(f), _) if text.starts_with("missing field") => {
-                (format!("Thiếu trường \"{f}\"."), format!("The field \"{f}\" is missing."))
-            }
-            (Some(f), _) if text.starts_with("unknown field") => (
-                format!("Trường \"{f}\" không được hỗ trợ."),
-                format!("The field \"{f}\" is not supported."),
-            ),
-            _ => (
-                format!("Dữ liệu không đúng kiểu: {text}."),
-                format!("A value has the wrong type: {text}."),
-            ),
-        };
-        let mut err = ApiError::new(StatusCode::BAD_REQUEST, "malformed", None, vi, en);
-        err.field = field.and_then(|f| static_field(&f));
-        err
-    })
+    T::deserialize(&mut *de)
+        .and_then(|v| de.end().map(|_| v))
+        .map_err(|e| {
+            let text = e.to_string();
+            // serde names the field in backticks: "missing field `name`", "unknown field `x`".
+            let field = text.split('`').nth(1).map(str::to_owned);
+            let (vi, en) = match (&field, e.classify()) {
+                (_, serde_json::error::Category::Syntax | serde_json::error::Category::Eof) => (
+                    format!("JSON không hợp lệ (dòng {}, cột {}).", e.line(), e.column()),
+                    format!("Malformed JSON (line {}, column {}).", e.line(), e.column()),
+                ),
+                (Some(f), _) if text.starts_with("missing field") => (
+                    format!("Thiếu trường \"{f}\"."),
+                    format!("The field \"{f}\" is missing."),
+                ),
+                (Some(f), _) if text.starts_with("unknown field") => (
+                    format!("Trường \"{f}\" không được hỗ trợ."),
+                    format!("The field \"{f}\" is not supported."),
+                ),
+                _ => (
+                    format!("Dữ liệu không đúng kiểu: {text}."),
+                    format!("A value has the wrong type: {text}."),
+                ),
+            };
+            let mut err = ApiError::new(StatusCode::BAD_REQUEST, "malformed", None, vi, en);
+            err.field = field.and_then(|f| static_field(&f));
+            err
+        })
 }
 
 /// Field names known to the API, as `'static` for the error body.
 fn static_field(f: &str) -> Option<&'static str> {
     const KNOWN: &[&str] = &[
-        "code", "name", "kind", "parent_id", "address", "email", "phone", "agency_id",
-        "date_of_birth", "id_number", "title", "unit", "serial", "model", "state",
-        "certificate_id", "event", "holder_id", "counterpart", "note", "reason", "username",
-        "password", "full_name", "roles", "role", "days", "subscriber_id", "pem", "der_base64",
-        "pkcs12_base64", "old_password", "new_password",
+        "code",
+        "name",
+        "kind",
+        "parent_id",
+        "address",
+        "email",
+        "phone",
+        "agency_id",
+        "date_of_birth",
+        "id_number",
+        "title",
+        "unit",
+        "serial",
+        "model",
+        "state",
+        "certificate_id",
+        "event",
+        "holder_id",
+        "counterpart",
+        "note",
+        "reason",
+        "username",
+        "password",
+        "full_name",
+        "roles",
+        "role",
+        "days",
+        "subscriber_id",
+        "pem",
+        "der_base64",
+        "pkcs12_base64",
+        "old_password",
+        "new_password",
     ];
     KNOWN.iter().find(|k| **k == f).copied()
 }

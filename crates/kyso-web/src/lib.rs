@@ -45,13 +45,20 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("store", &self.store).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
     }
 }
 
 impl AppState {
     pub fn new(store: Store, clock: Clock, config: Config) -> Self {
-        AppState { store, clock, config, throttle: Arc::new(Mutex::new(HashMap::new())) }
+        AppState {
+            store,
+            clock,
+            config,
+            throttle: Arc::new(Mutex::new(HashMap::new())),
+        }
     }
 
     pub(crate) fn now(&self) -> OffsetDateTime {
@@ -72,9 +79,15 @@ pub fn router(state: AppState) -> Router {
 
 async fn security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
@@ -82,7 +95,8 @@ async fn security_headers(mut res: Response) -> Response {
              form-action 'self'; frame-ancestors 'none'",
         ),
     );
-    h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
     res
 }
 
@@ -105,7 +119,13 @@ impl ApiError {
         vi: impl Into<String>,
         en: impl Into<String>,
     ) -> Self {
-        ApiError { status, code, field, vi: vi.into(), en: en.into() }
+        ApiError {
+            status,
+            code,
+            field,
+            vi: vi.into(),
+            en: en.into(),
+        }
     }
 
     pub(crate) fn message(&self, lang: Lang) -> &str {
@@ -131,7 +151,13 @@ impl From<kyso_store::Error> for ApiError {
         if status.is_server_error() {
             eprintln!("kyso serve: {e}");
         }
-        ApiError { status, code, field: e.field(), vi: e.message(false), en: e.message(true) }
+        ApiError {
+            status,
+            code,
+            field: e.field(),
+            vi: e.message(false),
+            en: e.message(true),
+        }
     }
 }
 

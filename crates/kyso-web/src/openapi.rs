@@ -18,13 +18,13 @@ fn op(tag: &str, summary: &str, body: Option<&str>, ok: u16, params: &[&str]) ->
         },
     });
     if let Some(schema) = body {
-        o["requestBody"] = json!({
+        set(&mut o, "requestBody", json!({
             "required": true,
             "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
-        });
+        }));
     }
     if !params.is_empty() {
-        o["parameters"] = Value::Array(
+        set(&mut o, "parameters", Value::Array(
             params
                 .iter()
                 .map(|p| {
@@ -35,14 +35,21 @@ fn op(tag: &str, summary: &str, body: Option<&str>, ok: u16, params: &[&str]) ->
                     }
                 })
                 .collect(),
-        );
+        ));
     }
     o
 }
 
+/// Set a key of a JSON object (no-op on other values).
+fn set(o: &mut Value, key: &str, v: Value) {
+    if let Some(m) = o.as_object_mut() {
+        m.insert(key.to_owned(), v);
+    }
+}
+
 /// An operation that needs no authentication.
 fn public(mut o: Value) -> Value {
-    o["security"] = json!([]);
+    set(&mut o, "security", json!([]));
     o
 }
 

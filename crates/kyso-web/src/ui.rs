@@ -31,7 +31,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/lang", get(switch_lang))
         .route("/agencies", get(agencies_page).post(agency_submit))
         .route("/agencies/new", get(agency_new))
-        .route("/subscribers", get(subscribers_page).post(subscriber_submit))
+        .route(
+            "/subscribers",
+            get(subscribers_page).post(subscriber_submit),
+        )
         .route("/subscribers/new", get(subscriber_new))
         .route("/subscribers/{id}", get(subscriber_page))
         .route("/certificates", get(certificates_page))
@@ -71,7 +74,12 @@ impl FromRequestParts<AppState> for Page {
                 if must_change && parts.uri.path() != "/password" {
                     return Err(ToLogin(Redirect::to("/password").into_response()));
                 }
-                Ok(Page { actor, csrf, lang, path: parts.uri.path().to_owned() })
+                Ok(Page {
+                    actor,
+                    csrf,
+                    lang,
+                    path: parts.uri.path().to_owned(),
+                })
             }
             Err(_) => Err(ToLogin(Redirect::to("/login").into_response())),
         }
@@ -83,11 +91,12 @@ impl Page {
         self.lang.pick(vi, en)
     }
 
-    fn check_csrf(&self, sent: &str) -> Result<(), Response> {
+    /// The refusal page when a form's CSRF token is not the session's.
+    fn csrf_refusal(&self, sent: &str) -> Option<Response> {
         if sent == self.csrf {
-            Ok(())
+            None
         } else {
-            Err(error_page(
+            Some(error_page(
                 self.lang,
                 StatusCode::FORBIDDEN,
                 self.t(
@@ -127,7 +136,11 @@ button.primary,a.button{background:var(--brand);color:#fff;border:0;padding:8px 
 "#;
 
 fn nav_item(p: &Page, href: &str, label: &str) -> Markup {
-    let current = if href == "/" { p.path == "/" } else { p.path.starts_with(href) };
+    let current = if href == "/" {
+        p.path == "/"
+    } else {
+        p.path.starts_with(href)
+    };
     html! {
         @if current { a href=(href) aria-current="page" { (label) } } @else { a href=(href) { (label) } }
     }
@@ -176,7 +189,11 @@ fn layout(p: &Page, title: &str, body: Markup) -> Response {
 }
 
 fn html_response(status: StatusCode, markup: Markup) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], markup.into_string())
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        markup.into_string(),
+    )
         .into_response()
 }
 
@@ -205,7 +222,15 @@ fn alert_error(msg: Option<&str>) -> Markup {
 }
 
 /// A labelled text input; marked invalid when `error_field` names it.
-fn field(id: &str, label: &str, value: &str, kind: &str, required: bool, error_field: Option<&str>, hint: Option<&str>) -> Markup {
+fn field(
+    id: &str,
+    label: &str,
+    value: &str,
+    kind: &str,
+    required: bool,
+    error_field: Option<&str>,
+    hint: Option<&str>,
+) -> Markup {
     let invalid = error_field == Some(id);
     html! {
         div.field {
@@ -218,7 +243,13 @@ fn field(id: &str, label: &str, value: &str, kind: &str, required: bool, error_f
     }
 }
 
-fn select(id: &str, label: &str, options: &[(String, String)], selected: &str, error_field: Option<&str>) -> Markup {
+fn select(
+    id: &str,
+    label: &str,
+    options: &[(String, String)],
+    selected: &str,
+    error_field: Option<&str>,
+) -> Markup {
     html! {
         div.field {
             label for=(id) { (label) }
@@ -266,7 +297,14 @@ fn login_form(lang: Lang, error: Option<&str>, username: &str) -> Response {
             } }
         }
     };
-    html_response(if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK }, markup)
+    html_response(
+        if error.is_some() {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::OK
+        },
+        markup,
+    )
 }
 
 #[derive(Deserialize)]
@@ -276,7 +314,11 @@ struct LoginForm {
 }
 
 fn session_cookie(st: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if st.config.secure_cookies { "; Secure" } else { "" };
+    let secure = if st.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
     ))
@@ -294,7 +336,11 @@ async fn login_submit(
     }
     match accounts::login(&st.store, &form.username, form.password, &src, st.now()).await {
         Ok((session, _)) => {
-            let to = if session.must_change_password { "/password" } else { "/" };
+            let to = if session.must_change_password {
+                "/password"
+            } else {
+                "/"
+            };
             let mut res = Redirect::to(to).into_response();
             res.headers_mut().insert(
                 header::SET_COOKIE,
@@ -325,14 +371,15 @@ async fn logout(
     headers: axum::http::HeaderMap,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Err(r) = p.check_csrf(&f.csrf) {
+    if let Some(r) = p.csrf_refusal(&f.csrf) {
         return r;
     }
     if let Some(token) = auth::cookie_in(&headers, SESSION_COOKIE) {
         let _ = accounts::logout(&st.store, &p.actor, &token, st.now()).await;
     }
     let mut res = Redirect::to("/login").into_response();
-    res.headers_mut().insert(header::SET_COOKIE, session_cookie(&st, "", 0));
+    res.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&st, "", 0));
     res
 }
 
@@ -342,18 +389,22 @@ async fn password_page(p: Page) -> Response {
 
 fn password_form(p: &Page, error: Option<(&str, Option<&str>)>) -> Response {
     let ef = error.and_then(|e| e.1);
-    layout(p, p.t("Đổi mật khẩu", "Change password"), html! {
-        h1 { (p.t("Đổi mật khẩu", "Change password")) }
-        p { (p.t("Mật khẩu dùng một lần phải được đổi trước khi dùng hệ thống. Mật khẩu mới có ít nhất 10 ký tự.",
-                 "A one-time password must be changed before using the system. The new one has at least 10 characters.")) }
-        (alert_error(error.map(|e| e.0)))
-        form method="post" action="/password" {
-            input type="hidden" name="csrf" value=(p.csrf);
-            (field("old_password", p.t("Mật khẩu hiện tại", "Current password"), "", "password", true, ef, None))
-            (field("new_password", p.t("Mật khẩu mới", "New password"), "", "password", true, ef, None))
-            button.primary type="submit" { (p.t("Đổi mật khẩu", "Change password")) }
-        }
-    })
+    layout(
+        p,
+        p.t("Đổi mật khẩu", "Change password"),
+        html! {
+            h1 { (p.t("Đổi mật khẩu", "Change password")) }
+            p { (p.t("Mật khẩu dùng một lần phải được đổi trước khi dùng hệ thống. Mật khẩu mới có ít nhất 10 ký tự.",
+                     "A one-time password must be changed before using the system. The new one has at least 10 characters.")) }
+            (alert_error(error.map(|e| e.0)))
+            form method="post" action="/password" {
+                input type="hidden" name="csrf" value=(p.csrf);
+                (field("old_password", p.t("Mật khẩu hiện tại", "Current password"), "", "password", true, ef, None))
+                (field("new_password", p.t("Mật khẩu mới", "New password"), "", "password", true, ef, None))
+                button.primary type="submit" { (p.t("Đổi mật khẩu", "Change password")) }
+            }
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -363,14 +414,28 @@ struct PasswordForm {
     new_password: Zeroizing<String>,
 }
 
-async fn password_submit(State(st): State<AppState>, p: Page, Form(f): Form<PasswordForm>) -> Response {
-    if let Err(r) = p.check_csrf(&f.csrf) {
+async fn password_submit(
+    State(st): State<AppState>,
+    p: Page,
+    Form(f): Form<PasswordForm>,
+) -> Response {
+    if let Some(r) = p.csrf_refusal(&f.csrf) {
         return r;
     }
-    match accounts::change_password(&st.store, &p.actor, f.old_password, f.new_password, st.now()).await {
+    match accounts::change_password(
+        &st.store,
+        &p.actor,
+        f.old_password,
+        f.new_password,
+        st.now(),
+    )
+    .await
+    {
         Ok(()) => Redirect::to("/").into_response(),
         Err(e) => {
-            let field = e.field().map(|f| if f == "password" { "new_password" } else { f });
+            let field = e
+                .field()
+                .map(|f| if f == "password" { "new_password" } else { f });
             let msg = e.message(p.lang == Lang::En);
             password_form(&p, Some((&msg, field)))
         }
@@ -410,33 +475,39 @@ async fn dashboard(State(st): State<AppState>, p: Page) -> Response {
         Ok(d) => d,
         Err(e) => return store_error(p.lang, e),
     };
-    let card = |n: i64, label: &str, class: &str, href: &str| html! {
-        a.card.(class) href=(href) style="text-decoration:none;color:inherit" {
-            div.n { (n) } div { (label) }
-        }
-    };
-    layout(&p, p.t("Tổng quan", "Dashboard"), html! {
-        h1 { (p.t("Tổng quan", "Dashboard")) }
-        section aria-labelledby="counts" {
-            h2 #counts style="font-size:18px" { (p.t("Chứng thư số và thiết bị", "Certificates and devices")) }
-            div.cards {
-                (card(d.certificates_active, p.t("Chứng thư còn hiệu lực", "Valid certificates"), "", "/certificates?status=active"))
-                (card(d.expiring_60, p.t("Hết hạn trong 60 ngày", "Expiring within 60 days"), "warn", "/certificates?expiring_within_days=60"))
-                (card(d.expiring_30, p.t("Hết hạn trong 30 ngày", "Expiring within 30 days"), "warn", "/certificates?expiring_within_days=30"))
-                (card(d.expiring_7, p.t("Hết hạn trong 7 ngày", "Expiring within 7 days"), "bad", "/certificates?expiring_within_days=7"))
-                (card(d.expired, p.t("Đã hết hạn", "Expired"), "bad", "/certificates?status=expired"))
-                (card(d.revoked, p.t("Đã thu hồi", "Revoked"), "", "/certificates?status=revoked"))
-                (card(d.devices_locked, p.t("Thiết bị bị khóa", "Locked devices"), "warn", "/devices?state=locked"))
-                (card(d.devices_lost, p.t("Thiết bị thất lạc", "Lost devices"), "bad", "/devices?state=lost"))
-                (card(d.agencies, p.t("Cơ quan", "Agencies"), "", "/agencies"))
-                (card(d.subscribers, p.t("Thuê bao", "Subscribers"), "", "/subscribers"))
+    let card = |n: i64, label: &str, class: &str, href: &str| {
+        html! {
+            a.card.(class) href=(href) style="text-decoration:none;color:inherit" {
+                div.n { (n) } div { (label) }
             }
         }
-        section aria-labelledby="soon" {
-            h2 #soon style="font-size:18px" { (p.t("Sắp hết hạn", "Expiring soon")) }
-            (cert_table(&p, &d.soonest, now))
-        }
-    })
+    };
+    layout(
+        &p,
+        p.t("Tổng quan", "Dashboard"),
+        html! {
+            h1 { (p.t("Tổng quan", "Dashboard")) }
+            section aria-labelledby="counts" {
+                h2 #counts style="font-size:18px" { (p.t("Chứng thư số và thiết bị", "Certificates and devices")) }
+                div.cards {
+                    (card(d.certificates_active, p.t("Chứng thư còn hiệu lực", "Valid certificates"), "", "/certificates?status=active"))
+                    (card(d.expiring_60, p.t("Hết hạn trong 60 ngày", "Expiring within 60 days"), "warn", "/certificates?expiring_within_days=60"))
+                    (card(d.expiring_30, p.t("Hết hạn trong 30 ngày", "Expiring within 30 days"), "warn", "/certificates?expiring_within_days=30"))
+                    (card(d.expiring_7, p.t("Hết hạn trong 7 ngày", "Expiring within 7 days"), "bad", "/certificates?expiring_within_days=7"))
+                    (card(d.expired, p.t("Đã hết hạn", "Expired"), "bad", "/certificates?status=expired"))
+                    (card(d.revoked, p.t("Đã thu hồi", "Revoked"), "", "/certificates?status=revoked"))
+                    (card(d.devices_locked, p.t("Thiết bị bị khóa", "Locked devices"), "warn", "/devices?state=locked"))
+                    (card(d.devices_lost, p.t("Thiết bị thất lạc", "Lost devices"), "bad", "/devices?state=lost"))
+                    (card(d.agencies, p.t("Cơ quan", "Agencies"), "", "/agencies"))
+                    (card(d.subscribers, p.t("Thuê bao", "Subscribers"), "", "/subscribers"))
+                }
+            }
+            section aria-labelledby="soon" {
+                h2 #soon style="font-size:18px" { (p.t("Sắp hết hạn", "Expiring soon")) }
+                (cert_table(&p, &d.soonest, now))
+            }
+        },
+    )
 }
 
 fn cert_table(p: &Page, certs: &[registry::Certificate], now: OffsetDateTime) -> Markup {
@@ -486,39 +557,47 @@ fn kind_label(kinds: &[(&str, &str, &str)], k: &str, lang: Lang) -> String {
         .unwrap_or_else(|| k.to_owned())
 }
 
-async fn agencies_page(State(st): State<AppState>, p: Page, Query(q): Query<SearchQuery>) -> Response {
+async fn agencies_page(
+    State(st): State<AppState>,
+    p: Page,
+    Query(q): Query<SearchQuery>,
+) -> Response {
     let list = match registry::agencies(&st.store, &p.actor, &q.q, None).await {
         Ok(l) => l,
         Err(e) => return store_error(p.lang, e),
     };
     let min_depth = list.iter().map(|a| a.depth).min().unwrap_or(0);
-    layout(&p, p.t("Cơ quan", "Agencies"), html! {
-        h1 { (p.t("Cơ quan, tổ chức", "Agencies")) }
-        form.filters method="get" action="/agencies" role="search" {
-            div { label for="q" { (p.t("Tìm theo tên hoặc mã định danh", "Search by name or code")) }
-                  input #q name="q" type="search" value=(q.q); }
-            button.primary type="submit" { (p.t("Tìm", "Search")) }
-            @if p.can(Permission::WriteRegistry) { a.button href="/agencies/new" { (p.t("Thêm cơ quan", "Add agency")) } }
-        }
-        table {
-            thead { tr {
-                th scope="col" { (p.t("Tên cơ quan", "Name")) }
-                th scope="col" { (p.t("Mã định danh", "Code")) }
-                th scope="col" { (p.t("Mã 13 ký tự", "13-character code")) }
-                th scope="col" { (p.t("Loại", "Kind")) }
-            } }
-            tbody { @for a in &list {
-                tr {
-                    td style={ "padding-left:" ((a.depth - min_depth) * 24 + 8) "px" } {
-                        a href={ "/subscribers?agency_id=" (a.id) } { (a.name) }
+    layout(
+        &p,
+        p.t("Cơ quan", "Agencies"),
+        html! {
+            h1 { (p.t("Cơ quan, tổ chức", "Agencies")) }
+            form.filters method="get" action="/agencies" role="search" {
+                div { label for="q" { (p.t("Tìm theo tên hoặc mã định danh", "Search by name or code")) }
+                      input #q name="q" type="search" value=(q.q); }
+                button.primary type="submit" { (p.t("Tìm", "Search")) }
+                @if p.can(Permission::WriteRegistry) { a.button href="/agencies/new" { (p.t("Thêm cơ quan", "Add agency")) } }
+            }
+            table {
+                thead { tr {
+                    th scope="col" { (p.t("Tên cơ quan", "Name")) }
+                    th scope="col" { (p.t("Mã định danh", "Code")) }
+                    th scope="col" { (p.t("Mã 13 ký tự", "13-character code")) }
+                    th scope="col" { (p.t("Loại", "Kind")) }
+                } }
+                tbody { @for a in &list {
+                    tr {
+                        td style={ "padding-left:" ((a.depth - min_depth) * 24 + 8) "px" } {
+                            a href={ "/subscribers?agency_id=" (a.id) } { (a.name) }
+                        }
+                        td { code { (a.code) } }
+                        td { code { (a.legacy_code) } }
+                        td { (kind_label(registry::AGENCY_KINDS, &a.kind, p.lang)) }
                     }
-                    td { code { (a.code) } }
-                    td { code { (a.legacy_code) } }
-                    td { (kind_label(registry::AGENCY_KINDS, &a.kind, p.lang)) }
-                }
-            } }
-        }
-    })
+                } }
+            }
+        },
+    )
 }
 
 async fn agency_new(State(st): State<AppState>, p: Page) -> Response {
@@ -526,14 +605,26 @@ async fn agency_new(State(st): State<AppState>, p: Page) -> Response {
 }
 
 async fn agency_options(st: &AppState, p: &Page, perm: Permission) -> Vec<(String, String)> {
-    let list = registry::agencies(&st.store, &p.actor, "", None).await.unwrap_or_default();
+    let list = registry::agencies(&st.store, &p.actor, "", None)
+        .await
+        .unwrap_or_default();
     list.into_iter()
         .filter(|a| p.actor.can(perm, &a.path))
-        .map(|a| (a.id.to_string(), format!("{}{} ({})", "— ".repeat(a.depth), a.name, a.code)))
+        .map(|a| {
+            (
+                a.id.to_string(),
+                format!("{}{} ({})", "— ".repeat(a.depth), a.name, a.code),
+            )
+        })
         .collect()
 }
 
-async fn agency_form(st: &AppState, p: &Page, v: &AgencyInput, error: Option<&kyso_store::Error>) -> Response {
+async fn agency_form(
+    st: &AppState,
+    p: &Page,
+    v: &AgencyInput,
+    error: Option<&kyso_store::Error>,
+) -> Response {
     let ef = error.and_then(|e| e.field());
     let msg = error.map(|e| e.message(p.lang == Lang::En));
     let parents = agency_options(st, p, Permission::WriteRegistry).await;
@@ -542,23 +633,34 @@ async fn agency_form(st: &AppState, p: &Page, v: &AgencyInput, error: Option<&ky
         .map(|(k, vi, en)| ((*k).to_owned(), p.t(vi, en).to_owned()))
         .collect();
     let selected_parent = v.parent_id.map(|i| i.to_string()).unwrap_or_default();
-    let res = layout(p, p.t("Thêm cơ quan", "Add agency"), html! {
-        h1 { (p.t("Thêm cơ quan", "Add agency")) }
-        (alert_error(msg.as_deref()))
-        form method="post" action="/agencies" novalidate {
-            input type="hidden" name="csrf" value=(p.csrf);
-            (select("parent_id", p.t("Cơ quan quản lý trực tiếp", "Managing agency"), &parents, &selected_parent, ef))
-            (field("code", p.t("Mã định danh", "Electronic identifier code"), &v.code, "text", true, ef,
-                   Some(p.t("Dạng H41.37 hoặc 000.00.37.H41", "Either H41.37 or 000.00.37.H41"))))
-            (field("name", p.t("Tên cơ quan", "Name"), &v.name, "text", true, ef, None))
-            (select("kind", p.t("Loại cơ quan", "Kind"), &kinds, &v.kind, ef))
-            (field("address", p.t("Địa chỉ", "Address"), &v.address, "text", false, ef, None))
-            (field("email", p.t("Thư điện tử", "Email"), &v.email, "email", false, ef, None))
-            (field("phone", p.t("Số điện thoại", "Phone"), &v.phone, "tel", false, ef, None))
-            button.primary type="submit" { (p.t("Lưu", "Save")) }
-        }
-    });
-    with_status(res, if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK })
+    let res = layout(
+        p,
+        p.t("Thêm cơ quan", "Add agency"),
+        html! {
+            h1 { (p.t("Thêm cơ quan", "Add agency")) }
+            (alert_error(msg.as_deref()))
+            form method="post" action="/agencies" novalidate {
+                input type="hidden" name="csrf" value=(p.csrf);
+                (select("parent_id", p.t("Cơ quan quản lý trực tiếp", "Managing agency"), &parents, &selected_parent, ef))
+                (field("code", p.t("Mã định danh", "Electronic identifier code"), &v.code, "text", true, ef,
+                       Some(p.t("Dạng H41.37 hoặc 000.00.37.H41", "Either H41.37 or 000.00.37.H41"))))
+                (field("name", p.t("Tên cơ quan", "Name"), &v.name, "text", true, ef, None))
+                (select("kind", p.t("Loại cơ quan", "Kind"), &kinds, &v.kind, ef))
+                (field("address", p.t("Địa chỉ", "Address"), &v.address, "text", false, ef, None))
+                (field("email", p.t("Thư điện tử", "Email"), &v.email, "email", false, ef, None))
+                (field("phone", p.t("Số điện thoại", "Phone"), &v.phone, "tel", false, ef, None))
+                button.primary type="submit" { (p.t("Lưu", "Save")) }
+            }
+        },
+    );
+    with_status(
+        res,
+        if error.is_some() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
+    )
 }
 
 fn with_status(mut res: Response, status: StatusCode) -> Response {
@@ -583,7 +685,7 @@ struct AgencyForm {
 }
 
 async fn agency_submit(State(st): State<AppState>, p: Page, Form(f): Form<AgencyForm>) -> Response {
-    if let Err(r) = p.check_csrf(&f.csrf) {
+    if let Some(r) = p.csrf_refusal(&f.csrf) {
         return r;
     }
     let input = AgencyInput {
@@ -604,7 +706,11 @@ async fn agency_submit(State(st): State<AppState>, p: Page, Form(f): Form<Agency
 // ---------------------------------------------------------------------------------------------
 // Subscribers
 
-async fn subscribers_page(State(st): State<AppState>, p: Page, Query(q): Query<SubscriberQuery>) -> Response {
+async fn subscribers_page(
+    State(st): State<AppState>,
+    p: Page,
+    Query(q): Query<SubscriberQuery>,
+) -> Response {
     let page = match registry::search_subscribers(&st.store, &p.actor, &q).await {
         Ok(r) => r,
         Err(e) => return store_error(p.lang, e),
@@ -613,37 +719,49 @@ async fn subscribers_page(State(st): State<AppState>, p: Page, Query(q): Query<S
     let mut agency_opts = vec![(String::new(), p.t("Tất cả", "All").to_owned())];
     agency_opts.extend(agencies);
     let selected = q.agency_id.map(|i| i.to_string()).unwrap_or_default();
-    layout(&p, p.t("Thuê bao", "Subscribers"), html! {
-        h1 { (p.t("Thuê bao", "Subscribers")) }
-        form.filters method="get" action="/subscribers" role="search" {
-            div { label for="q" { (p.t("Họ tên (có dấu hoặc không), số CCCD, thư điện tử", "Name (with or without diacritics), ID number, email")) }
-                  input #q name="q" type="search" value=(q.q) size="40"; }
-            div { (select("agency_id", p.t("Cơ quan (gồm cấp dưới)", "Agency (and below)"), &agency_opts, &selected, None)) }
-            button.primary type="submit" { (p.t("Tìm", "Search")) }
-            @if p.can(Permission::WriteRegistry) { a.button href="/subscribers/new" { (p.t("Thêm thuê bao", "Add subscriber")) } }
-        }
-        p.muted { (page.total) " " (p.t("kết quả", "results")) }
-        table {
-            thead { tr {
-                th scope="col" { (p.t("Họ và tên", "Name")) }
-                th scope="col" { (p.t("Chức vụ", "Title")) }
-                th scope="col" { (p.t("Cơ quan", "Agency")) }
-                th scope="col" { (p.t("Loại", "Kind")) }
-            } }
-            tbody { @for s in &page.items {
-                tr {
-                    td { a href={ "/subscribers/" (s.id) } { (s.name) } }
-                    td { (s.title) }
-                    td { (s.agency_name) }
-                    td { (kind_label(registry::SUBSCRIBER_KINDS, &s.kind, p.lang)) }
-                }
-            } }
-        }
-    })
+    layout(
+        &p,
+        p.t("Thuê bao", "Subscribers"),
+        html! {
+            h1 { (p.t("Thuê bao", "Subscribers")) }
+            form.filters method="get" action="/subscribers" role="search" {
+                div { label for="q" { (p.t("Họ tên (có dấu hoặc không), số CCCD, thư điện tử", "Name (with or without diacritics), ID number, email")) }
+                      input #q name="q" type="search" value=(q.q) size="40"; }
+                div { (select("agency_id", p.t("Cơ quan (gồm cấp dưới)", "Agency (and below)"), &agency_opts, &selected, None)) }
+                button.primary type="submit" { (p.t("Tìm", "Search")) }
+                @if p.can(Permission::WriteRegistry) { a.button href="/subscribers/new" { (p.t("Thêm thuê bao", "Add subscriber")) } }
+            }
+            p.muted { (page.total) " " (p.t("kết quả", "results")) }
+            table {
+                thead { tr {
+                    th scope="col" { (p.t("Họ và tên", "Name")) }
+                    th scope="col" { (p.t("Chức vụ", "Title")) }
+                    th scope="col" { (p.t("Cơ quan", "Agency")) }
+                    th scope="col" { (p.t("Loại", "Kind")) }
+                } }
+                tbody { @for s in &page.items {
+                    tr {
+                        td { a href={ "/subscribers/" (s.id) } { (s.name) } }
+                        td { (s.title) }
+                        td { (s.agency_name) }
+                        td { (kind_label(registry::SUBSCRIBER_KINDS, &s.kind, p.lang)) }
+                    }
+                } }
+            }
+        },
+    )
 }
 
-async fn subscriber_new(State(st): State<AppState>, p: Page, Query(q): Query<SubscriberPrefill>) -> Response {
-    let v = SubscriberInput { kind: "individual".into(), agency_id: q.agency_id.unwrap_or(0), ..Default::default() };
+async fn subscriber_new(
+    State(st): State<AppState>,
+    p: Page,
+    Query(q): Query<SubscriberPrefill>,
+) -> Response {
+    let v = SubscriberInput {
+        kind: "individual".into(),
+        agency_id: q.agency_id.unwrap_or(0),
+        ..Default::default()
+    };
     subscriber_form(&st, &p, &v, None).await
 }
 
@@ -653,7 +771,12 @@ struct SubscriberPrefill {
     agency_id: Option<i64>,
 }
 
-async fn subscriber_form(st: &AppState, p: &Page, v: &SubscriberInput, error: Option<&kyso_store::Error>) -> Response {
+async fn subscriber_form(
+    st: &AppState,
+    p: &Page,
+    v: &SubscriberInput,
+    error: Option<&kyso_store::Error>,
+) -> Response {
     let ef = error.and_then(|e| e.field());
     let msg = error.map(|e| e.message(p.lang == Lang::En));
     let agencies = agency_options(st, p, Permission::WriteRegistry).await;
@@ -661,24 +784,35 @@ async fn subscriber_form(st: &AppState, p: &Page, v: &SubscriberInput, error: Op
         .iter()
         .map(|(k, vi, en)| ((*k).to_owned(), p.t(vi, en).to_owned()))
         .collect();
-    let res = layout(p, p.t("Thêm thuê bao", "Add subscriber"), html! {
-        h1 { (p.t("Thêm thuê bao", "Add subscriber")) }
-        (alert_error(msg.as_deref()))
-        form method="post" action="/subscribers" novalidate {
-            input type="hidden" name="csrf" value=(p.csrf);
-            (select("kind", p.t("Loại thuê bao", "Kind"), &kinds, &v.kind, ef))
-            (select("agency_id", p.t("Cơ quan", "Agency"), &agencies, &v.agency_id.to_string(), ef))
-            (field("name", p.t("Họ và tên / Tên", "Name"), &v.name, "text", true, ef, None))
-            (field("date_of_birth", p.t("Ngày sinh", "Date of birth"), &v.date_of_birth, "text", false, ef, Some(p.t("dd/mm/yyyy", "dd/mm/yyyy"))))
-            (field("id_number", p.t("Số CMND/CCCD/Hộ chiếu", "ID number"), &v.id_number, "text", false, ef, None))
-            (field("email", p.t("Thư điện tử công vụ", "Official email"), &v.email, "email", false, ef, None))
-            (field("title", p.t("Chức vụ", "Title"), &v.title, "text", false, ef, None))
-            (field("unit", p.t("Đơn vị", "Unit"), &v.unit, "text", false, ef, None))
-            (field("phone", p.t("Số điện thoại di động", "Mobile phone"), &v.phone, "tel", false, ef, None))
-            button.primary type="submit" { (p.t("Lưu", "Save")) }
-        }
-    });
-    with_status(res, if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK })
+    let res = layout(
+        p,
+        p.t("Thêm thuê bao", "Add subscriber"),
+        html! {
+            h1 { (p.t("Thêm thuê bao", "Add subscriber")) }
+            (alert_error(msg.as_deref()))
+            form method="post" action="/subscribers" novalidate {
+                input type="hidden" name="csrf" value=(p.csrf);
+                (select("kind", p.t("Loại thuê bao", "Kind"), &kinds, &v.kind, ef))
+                (select("agency_id", p.t("Cơ quan", "Agency"), &agencies, &v.agency_id.to_string(), ef))
+                (field("name", p.t("Họ và tên / Tên", "Name"), &v.name, "text", true, ef, None))
+                (field("date_of_birth", p.t("Ngày sinh", "Date of birth"), &v.date_of_birth, "text", false, ef, Some(p.t("dd/mm/yyyy", "dd/mm/yyyy"))))
+                (field("id_number", p.t("Số CMND/CCCD/Hộ chiếu", "ID number"), &v.id_number, "text", false, ef, None))
+                (field("email", p.t("Thư điện tử công vụ", "Official email"), &v.email, "email", false, ef, None))
+                (field("title", p.t("Chức vụ", "Title"), &v.title, "text", false, ef, None))
+                (field("unit", p.t("Đơn vị", "Unit"), &v.unit, "text", false, ef, None))
+                (field("phone", p.t("Số điện thoại di động", "Mobile phone"), &v.phone, "tel", false, ef, None))
+                button.primary type="submit" { (p.t("Lưu", "Save")) }
+            }
+        },
+    );
+    with_status(
+        res,
+        if error.is_some() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -702,8 +836,12 @@ struct SubscriberForm {
     phone: String,
 }
 
-async fn subscriber_submit(State(st): State<AppState>, p: Page, Form(f): Form<SubscriberForm>) -> Response {
-    if let Err(r) = p.check_csrf(&f.csrf) {
+async fn subscriber_submit(
+    State(st): State<AppState>,
+    p: Page,
+    Form(f): Form<SubscriberForm>,
+) -> Response {
+    if let Some(r) = p.csrf_refusal(&f.csrf) {
         return r;
     }
     let input = SubscriberInput {
@@ -732,67 +870,97 @@ async fn subscriber_page(State(st): State<AppState>, p: Page, Id(id): Id) -> Res
     let _ = audit::record(
         &st.store,
         &p.actor,
-        audit::Event { action: "subscriber.read", object: format!("subscriber:{id}"), agency: None, detail: serde_json::json!({}) },
+        audit::Event {
+            action: "subscriber.read",
+            object: format!("subscriber:{id}"),
+            agency: None,
+            detail: serde_json::json!({}),
+        },
         now,
     )
     .await;
     let certs = registry::search_certificates(
         &st.store,
         &p.actor,
-        &CertQuery { subscriber_id: Some(id), limit: Some(100), ..Default::default() },
+        &CertQuery {
+            subscriber_id: Some(id),
+            limit: Some(100),
+            ..Default::default()
+        },
         now,
     )
     .await
     .map(|r| r.items)
     .unwrap_or_default();
     let row = |k: &str, v: &str| html! { tr { th scope="row" { (k) } td { (v) } } };
-    layout(&p, &s.name, html! {
-        h1 { (s.name) }
-        table style="max-width:720px" { tbody {
-            (row(p.t("Loại", "Kind"), &kind_label(registry::SUBSCRIBER_KINDS, &s.kind, p.lang)))
-            (row(p.t("Cơ quan", "Agency"), &s.agency_name))
-            (row(p.t("Chức vụ", "Title"), &s.title))
-            (row(p.t("Đơn vị", "Unit"), &s.unit))
-            (row(p.t("Ngày sinh", "Date of birth"), &s.date_of_birth))
-            (row(p.t("Số CMND/CCCD", "ID number"), &s.id_number))
-            (row(p.t("Thư điện tử", "Email"), &s.email))
-            (row(p.t("Điện thoại", "Phone"), &s.phone))
-        } }
-        h2 style="font-size:18px" { (p.t("Chứng thư số", "Certificates")) }
-        (cert_table(&p, &certs, now))
-        @if p.can(Permission::WriteRegistry) {
-            p { a.button href={ "/certificates/import?agency_id=" (s.agency_id) "&subscriber_id=" (s.id) } { (p.t("Nhập chứng thư số", "Import a certificate")) } }
-        }
-    })
+    layout(
+        &p,
+        &s.name,
+        html! {
+            h1 { (s.name) }
+            table style="max-width:720px" { tbody {
+                (row(p.t("Loại", "Kind"), &kind_label(registry::SUBSCRIBER_KINDS, &s.kind, p.lang)))
+                (row(p.t("Cơ quan", "Agency"), &s.agency_name))
+                (row(p.t("Chức vụ", "Title"), &s.title))
+                (row(p.t("Đơn vị", "Unit"), &s.unit))
+                (row(p.t("Ngày sinh", "Date of birth"), &s.date_of_birth))
+                (row(p.t("Số CMND/CCCD", "ID number"), &s.id_number))
+                (row(p.t("Thư điện tử", "Email"), &s.email))
+                (row(p.t("Điện thoại", "Phone"), &s.phone))
+            } }
+            h2 style="font-size:18px" { (p.t("Chứng thư số", "Certificates")) }
+            (cert_table(&p, &certs, now))
+            @if p.can(Permission::WriteRegistry) {
+                p { a.button href={ "/certificates/import?agency_id=" (s.agency_id) "&subscriber_id=" (s.id) } { (p.t("Nhập chứng thư số", "Import a certificate")) } }
+            }
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
 // Certificates
 
-async fn certificates_page(State(st): State<AppState>, p: Page, Query(q): Query<CertQuery>) -> Response {
+async fn certificates_page(
+    State(st): State<AppState>,
+    p: Page,
+    Query(q): Query<CertQuery>,
+) -> Response {
     let now = st.now();
     let page = match registry::search_certificates(&st.store, &p.actor, &q, now).await {
         Ok(r) => r,
         Err(e) => return store_error(p.lang, e),
     };
-    let statuses: Vec<(String, String)> = [("", p.t("Tất cả", "All")), ("active", p.t("Còn hiệu lực", "Valid")),
-        ("expired", p.t("Hết hạn", "Expired")), ("revoked", p.t("Đã thu hồi", "Revoked"))]
-        .iter().map(|(k, l)| ((*k).to_owned(), (*l).to_owned())).collect();
-    let days = q.expiring_within_days.map(|d| d.to_string()).unwrap_or_default();
-    layout(&p, p.t("Chứng thư số", "Certificates"), html! {
-        h1 { (p.t("Chứng thư số", "Certificates")) }
-        form.filters method="get" action="/certificates" role="search" {
-            div { label for="q" { (p.t("Chủ thể, người giữ hoặc số hiệu", "Subject, holder or serial")) }
-                  input #q name="q" type="search" value=(q.q) size="32"; }
-            div { (select("status", p.t("Trạng thái", "Status"), &statuses, q.status.as_deref().unwrap_or(""), None)) }
-            div { label for="expiring_within_days" { (p.t("Hết hạn trong (ngày)", "Expiring within (days)")) }
-                  input #expiring_within_days name="expiring_within_days" type="number" min="0" value=(days) size="6"; }
-            button.primary type="submit" { (p.t("Lọc", "Filter")) }
-            @if p.can(Permission::WriteRegistry) { a.button href="/certificates/import" { (p.t("Nhập chứng thư số", "Import a certificate")) } }
-        }
-        p.muted { (page.total) " " (p.t("kết quả", "results")) }
-        (cert_table(&p, &page.items, now))
-    })
+    let statuses: Vec<(String, String)> = [
+        ("", p.t("Tất cả", "All")),
+        ("active", p.t("Còn hiệu lực", "Valid")),
+        ("expired", p.t("Hết hạn", "Expired")),
+        ("revoked", p.t("Đã thu hồi", "Revoked")),
+    ]
+    .iter()
+    .map(|(k, l)| ((*k).to_owned(), (*l).to_owned()))
+    .collect();
+    let days = q
+        .expiring_within_days
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    layout(
+        &p,
+        p.t("Chứng thư số", "Certificates"),
+        html! {
+            h1 { (p.t("Chứng thư số", "Certificates")) }
+            form.filters method="get" action="/certificates" role="search" {
+                div { label for="q" { (p.t("Chủ thể, người giữ hoặc số hiệu", "Subject, holder or serial")) }
+                      input #q name="q" type="search" value=(q.q) size="32"; }
+                div { (select("status", p.t("Trạng thái", "Status"), &statuses, q.status.as_deref().unwrap_or(""), None)) }
+                div { label for="expiring_within_days" { (p.t("Hết hạn trong (ngày)", "Expiring within (days)")) }
+                      input #expiring_within_days name="expiring_within_days" type="number" min="0" value=(days) size="6"; }
+                button.primary type="submit" { (p.t("Lọc", "Filter")) }
+                @if p.can(Permission::WriteRegistry) { a.button href="/certificates/import" { (p.t("Nhập chứng thư số", "Import a certificate")) } }
+            }
+            p.muted { (page.total) " " (p.t("kết quả", "results")) }
+            (cert_table(&p, &page.items, now))
+        },
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -803,28 +971,49 @@ struct ImportPrefill {
     subscriber_id: Option<i64>,
 }
 
-async fn import_page(State(st): State<AppState>, p: Page, Query(q): Query<ImportPrefill>) -> Response {
+async fn import_page(
+    State(st): State<AppState>,
+    p: Page,
+    Query(q): Query<ImportPrefill>,
+) -> Response {
     import_form(&st, &p, q.agency_id, q.subscriber_id, None).await
 }
 
-async fn import_form(st: &AppState, p: &Page, agency_id: Option<i64>, subscriber_id: Option<i64>, error: Option<(String, Option<&str>)>) -> Response {
+async fn import_form(
+    st: &AppState,
+    p: &Page,
+    agency_id: Option<i64>,
+    subscriber_id: Option<i64>,
+    error: Option<(String, Option<&str>)>,
+) -> Response {
     let agencies = agency_options(st, p, Permission::WriteRegistry).await;
     let ef = error.as_ref().and_then(|e| e.1);
-    let res = layout(p, p.t("Nhập chứng thư số", "Import a certificate"), html! {
-        h1 { (p.t("Nhập chứng thư số", "Import a certificate")) }
-        p { (p.t("Tệp .cer/.crt/.pem (DER hoặc PEM), hoặc tệp .p12 kèm mật khẩu (chỉ giữ lại chứng thư, không lưu khóa).",
-                 "A .cer/.crt/.pem file (DER or PEM), or a .p12 file with its password (only the certificate is kept, never the key).")) }
-        (alert_error(error.as_ref().map(|e| e.0.as_str())))
-        form method="post" action="/certificates/import" enctype="multipart/form-data" {
-            input type="hidden" name="csrf" value=(p.csrf);
-            (select("agency_id", p.t("Cơ quan", "Agency"), &agencies, &agency_id.map(|i| i.to_string()).unwrap_or_default(), ef))
-            (field("subscriber_id", p.t("Mã thuê bao (nếu có)", "Subscriber id (optional)"), &subscriber_id.map(|i| i.to_string()).unwrap_or_default(), "number", false, ef, None))
-            (field("file", p.t("Tệp chứng thư số", "Certificate file"), "", "file", true, if ef == Some("certificate") || ef == Some("serial") { Some("file") } else { None }, None))
-            (field("password", p.t("Mật khẩu tệp .p12 (nếu có)", ".p12 password (if any)"), "", "password", false, ef, None))
-            button.primary type="submit" { (p.t("Nhập", "Import")) }
-        }
-    });
-    with_status(res, if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK })
+    let res = layout(
+        p,
+        p.t("Nhập chứng thư số", "Import a certificate"),
+        html! {
+            h1 { (p.t("Nhập chứng thư số", "Import a certificate")) }
+            p { (p.t("Tệp .cer/.crt/.pem (DER hoặc PEM), hoặc tệp .p12 kèm mật khẩu (chỉ giữ lại chứng thư, không lưu khóa).",
+                     "A .cer/.crt/.pem file (DER or PEM), or a .p12 file with its password (only the certificate is kept, never the key).")) }
+            (alert_error(error.as_ref().map(|e| e.0.as_str())))
+            form method="post" action="/certificates/import" enctype="multipart/form-data" {
+                input type="hidden" name="csrf" value=(p.csrf);
+                (select("agency_id", p.t("Cơ quan", "Agency"), &agencies, &agency_id.map(|i| i.to_string()).unwrap_or_default(), ef))
+                (field("subscriber_id", p.t("Mã thuê bao (nếu có)", "Subscriber id (optional)"), &subscriber_id.map(|i| i.to_string()).unwrap_or_default(), "number", false, ef, None))
+                (field("file", p.t("Tệp chứng thư số", "Certificate file"), "", "file", true, if ef == Some("certificate") || ef == Some("serial") { Some("file") } else { None }, None))
+                (field("password", p.t("Mật khẩu tệp .p12 (nếu có)", ".p12 password (if any)"), "", "password", false, ef, None))
+                button.primary type="submit" { (p.t("Nhập", "Import")) }
+            }
+        },
+    );
+    with_status(
+        res,
+        if error.is_some() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
+    )
 }
 
 async fn import_submit(State(st): State<AppState>, p: Page, mut mp: Multipart) -> Response {
@@ -838,7 +1027,14 @@ async fn import_submit(State(st): State<AppState>, p: Page, mut mp: Multipart) -
             Ok(Some(f)) => {
                 let name = f.name().unwrap_or("").to_owned();
                 let Ok(bytes) = f.bytes().await else {
-                    return error_page(p.lang, StatusCode::PAYLOAD_TOO_LARGE, p.t("Tệp tải lên quá lớn (tối đa 4 MB).", "The upload is too large (4 MB at most)."));
+                    return error_page(
+                        p.lang,
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        p.t(
+                            "Tệp tải lên quá lớn (tối đa 4 MB).",
+                            "The upload is too large (4 MB at most).",
+                        ),
+                    );
                 };
                 let text = || String::from_utf8_lossy(&bytes).trim().to_owned();
                 match name.as_str() {
@@ -852,11 +1048,18 @@ async fn import_submit(State(st): State<AppState>, p: Page, mut mp: Multipart) -
             }
             Ok(None) => break,
             Err(_) => {
-                return error_page(p.lang, StatusCode::BAD_REQUEST, p.t("Tệp tải lên không đọc được hoặc quá lớn (tối đa 4 MB).", "The upload could not be read or is too large (4 MB at most)."));
+                return error_page(
+                    p.lang,
+                    StatusCode::BAD_REQUEST,
+                    p.t(
+                        "Tệp tải lên không đọc được hoặc quá lớn (tối đa 4 MB).",
+                        "The upload could not be read or is too large (4 MB at most).",
+                    ),
+                );
             }
         }
     }
-    if let Err(r) = p.check_csrf(&csrf) {
+    if let Some(r) = p.csrf_refusal(&csrf) {
         return r;
     }
     let Some(agency) = agency_id else {
@@ -867,10 +1070,19 @@ async fn import_submit(State(st): State<AppState>, p: Page, mut mp: Multipart) -
         Ok(b) => b,
         Err(e) => {
             let msg = e.message(p.lang).to_owned();
-            return import_form(&st, &p, Some(agency), subscriber_id, Some((msg, Some("certificate")))).await;
+            return import_form(
+                &st,
+                &p,
+                Some(agency),
+                subscriber_id,
+                Some((msg, Some("certificate"))),
+            )
+            .await;
         }
     };
-    match registry::import_certificate(&st.store, &p.actor, agency, subscriber_id, &bytes, st.now()).await {
+    match registry::import_certificate(&st.store, &p.actor, agency, subscriber_id, &bytes, st.now())
+        .await
+    {
         Ok(c) => match c.subscriber_id {
             Some(sid) => Redirect::to(&format!("/subscribers/{sid}")).into_response(),
             None => Redirect::to(&format!("/certificates?q={}", c.serial)).into_response(),
@@ -900,34 +1112,47 @@ fn state_label(s: &str, lang: Lang) -> String {
         .unwrap_or_else(|_| s.to_owned())
 }
 
-async fn devices_page(State(st): State<AppState>, p: Page, Query(q): Query<DeviceFilter>) -> Response {
+async fn devices_page(
+    State(st): State<AppState>,
+    p: Page,
+    Query(q): Query<DeviceFilter>,
+) -> Response {
     let state = Some(q.state.as_str()).filter(|s| !s.is_empty());
     let list = match registry::devices(&st.store, &p.actor, &q.q, state, None).await {
         Ok(l) => l,
         Err(e) => return store_error(p.lang, e),
     };
     let mut states = vec![(String::new(), p.t("Tất cả", "All").to_owned())];
-    states.extend(DeviceState::ALL.iter().map(|s| (s.as_str().to_owned(), p.t(s.label_vi(), s.label_en()).to_owned())));
-    layout(&p, p.t("Thiết bị lưu khóa", "Key devices"), html! {
-        h1 { (p.t("Thiết bị lưu khóa bí mật", "Key devices")) }
-        form.filters method="get" action="/devices" role="search" {
-            div { label for="q" { (p.t("Số hiệu hoặc người giữ", "Serial or holder")) } input #q name="q" type="search" value=(q.q); }
-            div { (select("state", p.t("Trạng thái", "State"), &states, &q.state, None)) }
-            button.primary type="submit" { (p.t("Lọc", "Filter")) }
-        }
-        table {
-            thead { tr {
-                th scope="col" { (p.t("Số hiệu", "Serial")) } th scope="col" { (p.t("Loại", "Kind")) }
-                th scope="col" { (p.t("Trạng thái", "State")) } th scope="col" { (p.t("Người giữ", "Holder")) }
-            } }
-            tbody { @for d in &list { tr {
-                td { a href={ "/devices/" (d.id) } { code { (d.serial) } } }
-                td { (d.kind.parse::<DeviceKind>().map(|k| p.t(k.label_vi(), k.label_en()).to_owned()).unwrap_or_else(|_| d.kind.clone())) }
-                td { (state_label(&d.state, p.lang)) }
-                td { (d.holder_name.clone().unwrap_or_default()) }
-            } } }
-        }
-    })
+    states.extend(DeviceState::ALL.iter().map(|s| {
+        (
+            s.as_str().to_owned(),
+            p.t(s.label_vi(), s.label_en()).to_owned(),
+        )
+    }));
+    layout(
+        &p,
+        p.t("Thiết bị lưu khóa", "Key devices"),
+        html! {
+            h1 { (p.t("Thiết bị lưu khóa bí mật", "Key devices")) }
+            form.filters method="get" action="/devices" role="search" {
+                div { label for="q" { (p.t("Số hiệu hoặc người giữ", "Serial or holder")) } input #q name="q" type="search" value=(q.q); }
+                div { (select("state", p.t("Trạng thái", "State"), &states, &q.state, None)) }
+                button.primary type="submit" { (p.t("Lọc", "Filter")) }
+            }
+            table {
+                thead { tr {
+                    th scope="col" { (p.t("Số hiệu", "Serial")) } th scope="col" { (p.t("Loại", "Kind")) }
+                    th scope="col" { (p.t("Trạng thái", "State")) } th scope="col" { (p.t("Người giữ", "Holder")) }
+                } }
+                tbody { @for d in &list { tr {
+                    td { a href={ "/devices/" (d.id) } { code { (d.serial) } } }
+                    td { (d.kind.parse::<DeviceKind>().map(|k| p.t(k.label_vi(), k.label_en()).to_owned()).unwrap_or_else(|_| d.kind.clone())) }
+                    td { (state_label(&d.state, p.lang)) }
+                    td { (d.holder_name.clone().unwrap_or_default()) }
+                } } }
+            }
+        },
+    )
 }
 
 async fn device_page(State(st): State<AppState>, p: Page, Id(id): Id) -> Response {
@@ -939,40 +1164,62 @@ async fn device_view(st: &AppState, p: &Page, id: i64, error: Option<String>) ->
         Ok(d) => d,
         Err(e) => return store_error(p.lang, e),
     };
-    let history = registry::device_history(&st.store, &p.actor, id).await.unwrap_or_default();
+    let history = registry::device_history(&st.store, &p.actor, id)
+        .await
+        .unwrap_or_default();
     let events: Vec<(String, String)> = DeviceEvent::ALL
         .iter()
-        .filter(|e| d.state.parse::<DeviceState>().is_ok_and(|s| kyso_domain::device::transition(s, **e).is_ok()))
-        .map(|e| (e.as_str().to_owned(), p.t(e.label_vi(), e.label_en()).to_owned()))
+        .filter(|e| {
+            d.state
+                .parse::<DeviceState>()
+                .is_ok_and(|s| kyso_domain::device::transition(s, **e).is_ok())
+        })
+        .map(|e| {
+            (
+                e.as_str().to_owned(),
+                p.t(e.label_vi(), e.label_en()).to_owned(),
+            )
+        })
         .collect();
-    let res = layout(p, &d.serial, html! {
-        h1 { (p.t("Thiết bị ", "Device ")) code { (d.serial) } }
-        p { (p.t("Trạng thái: ", "State: ")) strong { (state_label(&d.state, p.lang)) }
-            @if let Some(h) = &d.holder_name { " — " (p.t("người giữ: ", "holder: ")) (h) } }
-        (alert_error(error.as_deref()))
-        @if p.can(Permission::WriteRegistry) && !events.is_empty() {
-            h2 style="font-size:18px" { (p.t("Ghi nhận thao tác", "Record an event")) }
-            form method="post" action={ "/devices/" (d.id) } {
-                input type="hidden" name="csrf" value=(p.csrf);
-                (select("event", p.t("Thao tác", "Event"), &events, "", None))
-                (field("holder_id", p.t("Mã thuê bao nhận thiết bị (khi cấp/bàn giao)", "Receiving subscriber id (assign/handover)"), "", "number", false, None, None))
-                (field("counterpart", p.t("Bên giao/nhận", "Other party"), "", "text", false, None, None))
-                (field("note", p.t("Ghi chú", "Note"), "", "text", false, None, None))
-                button.primary type="submit" { (p.t("Ghi nhận", "Record")) }
+    let res = layout(
+        p,
+        &d.serial,
+        html! {
+            h1 { (p.t("Thiết bị ", "Device ")) code { (d.serial) } }
+            p { (p.t("Trạng thái: ", "State: ")) strong { (state_label(&d.state, p.lang)) }
+                @if let Some(h) = &d.holder_name { " — " (p.t("người giữ: ", "holder: ")) (h) } }
+            (alert_error(error.as_deref()))
+            @if p.can(Permission::WriteRegistry) && !events.is_empty() {
+                h2 style="font-size:18px" { (p.t("Ghi nhận thao tác", "Record an event")) }
+                form method="post" action={ "/devices/" (d.id) } {
+                    input type="hidden" name="csrf" value=(p.csrf);
+                    (select("event", p.t("Thao tác", "Event"), &events, "", None))
+                    (field("holder_id", p.t("Mã thuê bao nhận thiết bị (khi cấp/bàn giao)", "Receiving subscriber id (assign/handover)"), "", "number", false, None, None))
+                    (field("counterpart", p.t("Bên giao/nhận", "Other party"), "", "text", false, None, None))
+                    (field("note", p.t("Ghi chú", "Note"), "", "text", false, None, None))
+                    button.primary type="submit" { (p.t("Ghi nhận", "Record")) }
+                }
             }
-        }
-        h2 style="font-size:18px" { (p.t("Lịch sử", "History")) }
-        table { thead { tr {
-            th scope="col" { (p.t("Thời điểm", "When")) } th scope="col" { (p.t("Thao tác", "Event")) }
-            th scope="col" { (p.t("Từ → đến", "From → to")) } th scope="col" { (p.t("Biên bản", "Record")) }
-            th scope="col" { (p.t("Người thực hiện", "By")) } th scope="col" { (p.t("Ghi chú", "Note")) }
-        } } tbody { @for h in &history { tr {
-            td { (fmt_date(h.at)) } td { (h.event) }
-            td { (state_label(&h.from_state, p.lang)) " → " (state_label(&h.to_state, p.lang)) }
-            td { (h.record_kind) } td { (h.actor) } td { (h.note) }
-        } } } }
-    });
-    with_status(res, if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK })
+            h2 style="font-size:18px" { (p.t("Lịch sử", "History")) }
+            table { thead { tr {
+                th scope="col" { (p.t("Thời điểm", "When")) } th scope="col" { (p.t("Thao tác", "Event")) }
+                th scope="col" { (p.t("Từ → đến", "From → to")) } th scope="col" { (p.t("Biên bản", "Record")) }
+                th scope="col" { (p.t("Người thực hiện", "By")) } th scope="col" { (p.t("Ghi chú", "Note")) }
+            } } tbody { @for h in &history { tr {
+                td { (fmt_date(h.at)) } td { (h.event) }
+                td { (state_label(&h.from_state, p.lang)) " → " (state_label(&h.to_state, p.lang)) }
+                td { (h.record_kind) } td { (h.actor) } td { (h.note) }
+            } } } }
+        },
+    );
+    with_status(
+        res,
+        if error.is_some() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -987,11 +1234,21 @@ struct DeviceEventForm {
     note: String,
 }
 
-async fn device_event_submit(State(st): State<AppState>, p: Page, Id(id): Id, Form(f): Form<DeviceEventForm>) -> Response {
-    if let Err(r) = p.check_csrf(&f.csrf) {
+async fn device_event_submit(
+    State(st): State<AppState>,
+    p: Page,
+    Id(id): Id,
+    Form(f): Form<DeviceEventForm>,
+) -> Response {
+    if let Some(r) = p.csrf_refusal(&f.csrf) {
         return r;
     }
-    let input = DeviceEventInput { event: f.event, holder_id: f.holder_id.parse().ok(), counterpart: f.counterpart, note: f.note };
+    let input = DeviceEventInput {
+        event: f.event,
+        holder_id: f.holder_id.parse().ok(),
+        counterpart: f.counterpart,
+        note: f.note,
+    };
     match registry::device_event(&st.store, &p.actor, id, &input, st.now()).await {
         Ok(_) => Redirect::to(&format!("/devices/{id}")).into_response(),
         Err(e) => device_view(&st, &p, id, Some(e.message(p.lang == Lang::En))).await,
@@ -1020,22 +1277,26 @@ async fn audit_page(State(st): State<AppState>, p: Page, Query(q): Query<AuditFi
         Ok(i) => i,
         Err(e) => return store_error(p.lang, e),
     };
-    layout(&p, p.t("Nhật ký", "Audit log"), html! {
-        h1 { (p.t("Nhật ký kiểm toán", "Audit log")) }
-        form.filters method="get" action="/audit" role="search" {
-            div { label for="actor" { (p.t("Người thực hiện", "Actor")) } input #actor name="actor" value=(q.actor); }
-            div { label for="action" { (p.t("Thao tác (bắt đầu bằng)", "Action (starts with)")) } input #action name="action" value=(q.action); }
-            button.primary type="submit" { (p.t("Lọc", "Filter")) }
-        }
-        table { thead { tr {
-            th scope="col" { "#" } th scope="col" { (p.t("Thời điểm (UTC)", "When (UTC)")) }
-            th scope="col" { (p.t("Người thực hiện", "Actor")) } th scope="col" { (p.t("Thao tác", "Action")) }
-            th scope="col" { (p.t("Đối tượng", "Object")) } th scope="col" { (p.t("Từ địa chỉ", "From")) }
-            th scope="col" { (p.t("Chi tiết", "Detail")) }
-        } } tbody { @for e in &items { tr {
-            td { (e.seq) } td { (e.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()) }
-            td { (e.actor) } td { code { (e.action) } } td { (e.object) } td { (e.source) }
-            td { code style="font-size:12px" { (e.detail) } }
-        } } } }
-    })
+    layout(
+        &p,
+        p.t("Nhật ký", "Audit log"),
+        html! {
+            h1 { (p.t("Nhật ký kiểm toán", "Audit log")) }
+            form.filters method="get" action="/audit" role="search" {
+                div { label for="actor" { (p.t("Người thực hiện", "Actor")) } input #actor name="actor" value=(q.actor); }
+                div { label for="action" { (p.t("Thao tác (bắt đầu bằng)", "Action (starts with)")) } input #action name="action" value=(q.action); }
+                button.primary type="submit" { (p.t("Lọc", "Filter")) }
+            }
+            table { thead { tr {
+                th scope="col" { "#" } th scope="col" { (p.t("Thời điểm (UTC)", "When (UTC)")) }
+                th scope="col" { (p.t("Người thực hiện", "Actor")) } th scope="col" { (p.t("Thao tác", "Action")) }
+                th scope="col" { (p.t("Đối tượng", "Object")) } th scope="col" { (p.t("Từ địa chỉ", "From")) }
+                th scope="col" { (p.t("Chi tiết", "Detail")) }
+            } } tbody { @for e in &items { tr {
+                td { (e.seq) } td { (e.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()) }
+                td { (e.actor) } td { code { (e.action) } } td { (e.object) } td { (e.source) }
+                td { code style="font-size:12px" { (e.detail) } }
+            } } } }
+        },
+    )
 }

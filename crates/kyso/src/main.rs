@@ -14,6 +14,7 @@ mod lang;
 mod ltv;
 mod pki;
 mod pki_serve;
+mod serve;
 mod sign;
 mod tls;
 mod token;
@@ -79,6 +80,10 @@ enum Command {
     Csc(csc::Args),
     /// Thiết bị USB token (PKCS#11): liệt kê token, trạng thái mã PIN và chứng thư số
     Token(token::Args),
+    /// Máy chủ web và REST API: danh mục cơ quan, thuê bao, chứng thư số, thiết bị của tỉnh
+    Serve(Box<serve::Args>),
+    /// Nhật ký kiểm toán của máy chủ (kiểm tra chuỗi băm)
+    Audit(serve::AuditArgs),
 }
 
 /// Apply the Vietnamese help layout to a command and all its subcommands.
@@ -199,5 +204,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => verify::run(args, cli.lang),
         Command::Extend(args) => ltv::run_extend(args, cli.lang),
         Command::Token(args) => token::run(args, cli.lang),
+        Command::Serve(args) => serve::run(*args, cli.lang),
+        Command::Audit(args) => serve::audit(args, cli.lang),
     }
 }

@@ -480,6 +480,18 @@ pub fn run_service(
     router: Router,
     banner: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), crate::lang::UserError> {
+    run_service_with(addr, threads, tls, std::future::ready(Ok(router)), banner)
+}
+
+/// [`run_service`] for a router that is built inside the runtime (a service whose state holds
+/// connections, like the database pool of `kyso serve`).
+pub fn run_service_with(
+    addr: std::net::SocketAddr,
+    threads: Option<usize>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    router: impl std::future::Future<Output = Result<Router, crate::lang::UserError>>,
+    banner: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), crate::lang::UserError> {
     use crate::ue;
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.enable_all().max_blocking_threads(16);
@@ -490,6 +502,7 @@ pub fn run_service(
         |e| ue!("không khởi động được máy chủ: {}", e; "cannot start the server: {}", e),
     )?;
     rt.block_on(async move {
+        let router = router.await?;
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
             ue!("không lắng nghe được trên {}: {}", addr, e; "cannot listen on {}: {}", addr, e)
         })?;
@@ -504,41 +517,53 @@ pub fn run_service(
                 let listener = crate::tls::TlsListener::new(listener, config).map_err(stopped)?;
                 serve(listener, router).await.map_err(stopped)
             }
-            None => serve(listener, router).await.map_err(stopped),
+            None => serve_tcp(listener, router).await.map_err(stopped),
         }
     })
 }
 
-/// Serve `router` on `listener` (TCP, or TLS: `crate::tls::TlsListener`) until Ctrl-C or
-/// SIGTERM.
-/// Handlers may ask for the peer's address (`ConnectInfo<SocketAddr>`).
+/// Serve `router` on a TLS listener (`crate::tls::TlsListener`) until Ctrl-C or SIGTERM.
 pub async fn serve<L>(listener: L, router: Router) -> std::io::Result<()>
 where
-    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
 {
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async {
-            let ctrl_c = tokio::signal::ctrl_c();
-            #[cfg(unix)]
-            {
-                let mut term =
-                    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    {
-                        Ok(t) => t,
-                        Err(_) => {
-                            let _ = ctrl_c.await;
-                            return;
-                        }
-                    };
-                tokio::select! {
-                    _ = ctrl_c => {},
-                    _ = term.recv() => {},
-                }
-            }
-            #[cfg(not(unix))]
-            {
-                let _ = ctrl_c.await;
-            }
-        })
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
         .await
+}
+
+/// Serve `router` over plain TCP until Ctrl-C or SIGTERM; handlers may ask for the peer's
+/// address (`ConnectInfo<SocketAddr>`: the audit log and login throttling of `kyso serve`).
+pub async fn serve_tcp(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
 }

@@ -1,0 +1,98 @@
+//! Test databases on both backends: a fresh SQLite file, and a fresh PostgreSQL schema on the
+//! server named by `KYSO_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/test`).
+//! When `KYSO_TEST_POSTGRES` is set, PostgreSQL is required and a missing server fails the
+//! test; when it is not set and no server answers, PostgreSQL cases are skipped with a note.
+//! Test support only (feature `testing`): failures panic, as a test should.
+#![allow(clippy::panic)]
+
+use crate::{Backend, Store};
+
+/// A store for one test, removed when dropped (SQLite file) or left for the next run's
+/// clean-up (PostgreSQL schemas named `kyso_t_*` older runs left behind are dropped at start).
+#[derive(Debug)]
+pub struct TestDb {
+    pub store: Store,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The PostgreSQL server to test against, if any.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("KYSO_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            let reachable = std::net::TcpStream::connect_timeout(
+                &std::net::SocketAddr::from(([127, 0, 0, 1], 5432)),
+                std::time::Duration::from_millis(300),
+            )
+            .is_ok();
+            if reachable {
+                Some(DEFAULT_PG.into())
+            } else {
+                eprintln!("note: no PostgreSQL on 127.0.0.1:5432 and KYSO_TEST_POSTGRES unset: PostgreSQL cases skipped");
+                None
+            }
+        }
+    }
+}
+
+/// The backends to run a test on.
+pub fn backends() -> Vec<Backend> {
+    let mut v = vec![Backend::Sqlite];
+    if postgres_url().is_some() {
+        v.push(Backend::Postgres);
+    }
+    v
+}
+
+impl TestDb {
+    /// A fresh, migrated store on `backend`.
+    pub async fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+                let url = format!("sqlite://{}", dir.path().join("kyso.db").display());
+                let store = Store::open(&url)
+                    .await
+                    .unwrap_or_else(|e| panic!("open {url}: {e}"));
+                TestDb {
+                    store,
+                    url,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let base = postgres_url().unwrap_or_else(|| DEFAULT_PG.into());
+                let schema = fresh_schema(&base).await;
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+                let store = Store::open(&url)
+                    .await
+                    .unwrap_or_else(|e| panic!("open {url}: {e}"));
+                TestDb {
+                    store,
+                    url,
+                    _dir: None,
+                }
+            }
+        }
+    }
+}
+
+async fn fresh_schema(base: &str) -> String {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(base)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {base} is required for this test: {e}"));
+    let bytes = crate::random_bytes::<6>().unwrap_or_default();
+    let schema = format!("kyso_t_{}", crate::hex(&bytes));
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("create schema: {e}"));
+    let _ = conn.close().await;
+    schema
+}

@@ -1,0 +1,712 @@
+//! The store, told as the province's registry grows: every story runs on SQLite and on
+//! PostgreSQL (see `kyso_store::testing`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use kyso_domain::roles::{Permission, Role};
+use kyso_store::accounts::{self, NewUser, RoleOn};
+use kyso_store::registry::{
+    self, AgencyInput, CertQuery, DeviceEventInput, DeviceInput, SubscriberInput, SubscriberQuery,
+};
+use kyso_store::testing::{backends, TestDb};
+use kyso_store::{audit, Actor, Backend, Error, Store};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+use zeroize::Zeroizing;
+
+const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
+
+fn cert_pem(cn: &str, serial: u64, not_after: OffsetDateTime) -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CountryName, "VN");
+    params.serial_number = Some(rcgen::SerialNumber::from(serial.to_be_bytes().to_vec()));
+    params.not_before = NOW - Duration::days(365);
+    params.not_after = not_after;
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::DigitalSignature,
+        rcgen::KeyUsagePurpose::ContentCommitment,
+    ];
+    params.self_signed(&key).unwrap().pem()
+}
+
+/// A small province: root, two departments, a unit under the first.
+struct Province {
+    root: i64,
+    dost: i64,
+    finance: i64,
+    unit: i64,
+}
+
+async fn province(store: &Store) -> Province {
+    let sys = Actor::system();
+    let mk = |code: &str, name: &str, kind: &str, parent: Option<i64>| AgencyInput {
+        code: code.into(),
+        name: name.into(),
+        kind: kind.into(),
+        parent_id: parent,
+        ..Default::default()
+    };
+    let root = registry::create_agency(
+        store,
+        &sys,
+        &mk("H99", "UBND Tỉnh Demo", "province", None),
+        NOW,
+    )
+    .await
+    .unwrap();
+    let dost = registry::create_agency(
+        store,
+        &sys,
+        &mk(
+            "000.00.37.H99",
+            "Sở Khoa học và Công nghệ",
+            "department",
+            Some(root.id),
+        ),
+        NOW,
+    )
+    .await
+    .unwrap();
+    let finance = registry::create_agency(
+        store,
+        &sys,
+        &mk("H99.05", "Sở Tài chính", "department", Some(root.id)),
+        NOW,
+    )
+    .await
+    .unwrap();
+    let unit = registry::create_agency(
+        store,
+        &sys,
+        &mk(
+            "H99.37.01",
+            "Trung tâm Chuyển đổi số",
+            "unit",
+            Some(dost.id),
+        ),
+        NOW,
+    )
+    .await
+    .unwrap();
+    Province {
+        root: root.id,
+        dost: dost.id,
+        finance: finance.id,
+        unit: unit.id,
+    }
+}
+
+async fn user(store: &Store, name: &str, agency: i64, role: Role) -> Actor {
+    accounts::create_user(
+        store,
+        &Actor::system(),
+        NewUser {
+            username: name.into(),
+            full_name: format!("Người dùng {name}"),
+            email: String::new(),
+            agency_id: agency,
+            password: Zeroizing::new("mat-khau-dai-12345".into()),
+            roles: vec![RoleOn {
+                role: role.as_str().into(),
+                agency_id: agency,
+            }],
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    let (_, actor) = accounts::login(
+        store,
+        name,
+        Zeroizing::new("mat-khau-dai-12345".into()),
+        "127.0.0.1",
+        NOW,
+    )
+    .await
+    .unwrap();
+    actor
+}
+
+fn person(agency: i64, name: &str) -> SubscriberInput {
+    SubscriberInput {
+        kind: "individual".into(),
+        agency_id: agency,
+        name: name.into(),
+        date_of_birth: "12/03/1978".into(),
+        id_number: "099078000101".into(),
+        email: "an.nv@demo.invalid".into(),
+        title: "Phó Giám đốc".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn migrations_are_versioned_and_a_newer_database_is_refused() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        assert_eq!(
+            db.store.schema_version().await.unwrap(),
+            kyso_store::SCHEMA_VERSION
+        );
+        // Opening again is a no-op.
+        let again = Store::open(&db.url).await.unwrap();
+        assert_eq!(
+            again.schema_version().await.unwrap(),
+            kyso_store::SCHEMA_VERSION
+        );
+        sqlx::query("UPDATE kyso_schema SET version = version + 1")
+            .execute(db.store.pool())
+            .await
+            .unwrap();
+        match Store::open(&db.url).await {
+            Err(Error::SchemaTooNew { found, known }) => {
+                assert_eq!(
+                    (found, known),
+                    (kyso_store::SCHEMA_VERSION + 1, kyso_store::SCHEMA_VERSION)
+                );
+                let e = Error::SchemaTooNew { found, known };
+                assert!(e.message(false).contains("nâng cấp kyso"), "{b:?}");
+            }
+            other => panic!("{b:?}: a newer schema must be refused, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn agencies_form_a_tree_with_both_code_forms_and_clear_errors() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        let p = province(s).await;
+        let sys = Actor::system();
+        let dost = registry::agency(s, &sys, p.dost, Permission::ReadRegistry)
+            .await
+            .unwrap();
+        assert_eq!(
+            (dost.code.as_str(), dost.legacy_code.as_str()),
+            ("H99.37", "000.00.37.H99")
+        );
+        assert_eq!(
+            registry::agency_by_code(s, &sys, "h99.37")
+                .await
+                .unwrap()
+                .id,
+            p.dost
+        );
+        let all = registry::agencies(s, &sys, "", None).await.unwrap();
+        let order: Vec<&str> = all.iter().map(|a| a.code.as_str()).collect();
+        assert_eq!(
+            order,
+            ["H99", "H99.37", "H99.37.01", "H99.05"],
+            "{b:?}: children follow parents"
+        );
+        let under = registry::agencies(s, &sys, "", Some(p.dost)).await.unwrap();
+        assert_eq!(under.len(), 2);
+        assert_eq!(
+            registry::agencies(s, &sys, "so tai chinh", None)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+
+        // The same code twice, in the other form: a conflict naming the field; nothing written.
+        let dup = AgencyInput {
+            code: "000.00.05.H99".into(),
+            name: "Trùng".into(),
+            kind: "department".into(),
+            parent_id: Some(p.root),
+            ..Default::default()
+        };
+        match registry::create_agency(s, &sys, &dup, NOW).await {
+            Err(e @ Error::Conflict { field: "code", .. }) => {
+                assert!(e.message(false).contains("H99.05"), "{e:?}")
+            }
+            other => panic!("{b:?}: {other:?}"),
+        }
+        let bad = AgencyInput {
+            code: "H9.5".into(),
+            ..dup.clone()
+        };
+        assert!(matches!(
+            registry::create_agency(s, &sys, &bad, NOW).await,
+            Err(Error::Invalid { field: "code", .. })
+        ));
+        let bad_mail = AgencyInput {
+            code: "H99.06".into(),
+            email: "not-an-email".into(),
+            ..dup
+        };
+        assert!(matches!(
+            registry::create_agency(s, &sys, &bad_mail, NOW).await,
+            Err(Error::Invalid { field: "email", .. })
+        ));
+        assert_eq!(
+            registry::agencies(s, &sys, "", None).await.unwrap().len(),
+            4
+        );
+    }
+}
+
+#[tokio::test]
+async fn subscribers_are_found_by_name_without_diacritics_and_by_subtree() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        let p = province(s).await;
+        let sys = Actor::system();
+        let an = registry::create_subscriber(s, &sys, &person(p.unit, "Nguyễn Văn An"), NOW)
+            .await
+            .unwrap();
+        registry::create_subscriber(s, &sys, &person(p.finance, "Nguyễn Văn Anh"), NOW)
+            .await
+            .unwrap();
+        let search = |q: &str, agency: Option<i64>| SubscriberQuery {
+            q: q.into(),
+            agency_id: agency,
+            ..Default::default()
+        };
+        let found = registry::search_subscribers(s, &sys, &search("nguyen van an", None))
+            .await
+            .unwrap();
+        assert_eq!(found.total, 2, "{b:?}: 'an' is in 'anh' too");
+        assert!(found
+            .items
+            .iter()
+            .any(|x| x.id == an.id && x.name == "Nguyễn Văn An"));
+        let found = registry::search_subscribers(s, &sys, &search("NGUYEN an", Some(p.dost)))
+            .await
+            .unwrap();
+        assert_eq!(
+            found.items.iter().map(|x| x.id).collect::<Vec<_>>(),
+            [an.id],
+            "{b:?}: subtree"
+        );
+        let by_id = registry::search_subscribers(s, &sys, &search("099078000101", None))
+            .await
+            .unwrap();
+        assert_eq!(by_id.total, 2);
+        assert_eq!(an.date_of_birth, "1978-03-12", "dd/mm/yyyy stored as ISO");
+
+        let mut future = person(p.unit, "Trần Thị Bình");
+        future.date_of_birth = "01/01/2099".into();
+        assert!(matches!(
+            registry::create_subscriber(s, &sys, &future, NOW).await,
+            Err(Error::Invalid {
+                field: "date_of_birth",
+                ..
+            })
+        ));
+        let mut bad_id = person(p.unit, "Trần Thị Bình");
+        bad_id.id_number = "12-34".into();
+        assert!(matches!(
+            registry::create_subscriber(s, &sys, &bad_id, NOW).await,
+            Err(Error::Invalid {
+                field: "id_number",
+                ..
+            })
+        ));
+    }
+}
+
+#[tokio::test]
+async fn certificates_are_read_from_the_file_searched_and_never_registered_twice() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        let p = province(s).await;
+        let sys = Actor::system();
+        let an = registry::create_subscriber(s, &sys, &person(p.dost, "Nguyễn Văn An"), NOW)
+            .await
+            .unwrap();
+        let soon = cert_pem("Nguyễn Văn An", 0x1001, NOW + Duration::days(20));
+        let later = cert_pem("Nguyễn Văn An", 0x1002, NOW + Duration::days(400));
+        let gone = cert_pem("Lê Văn Cũ", 0x1003, NOW - Duration::days(1));
+        let c1 = registry::import_certificate(s, &sys, p.dost, Some(an.id), soon.as_bytes(), NOW)
+            .await
+            .unwrap();
+        assert_eq!(c1.serial, "1001");
+        assert!(c1.subject.contains("Nguyễn Văn An"));
+        assert_eq!(c1.key_usage, "digitalSignature, nonRepudiation");
+        assert_eq!(c1.status_at(NOW), "active");
+        registry::import_certificate(s, &sys, p.dost, Some(an.id), later.as_bytes(), NOW)
+            .await
+            .unwrap();
+        let c3 = registry::import_certificate(s, &sys, p.unit, None, gone.as_bytes(), NOW)
+            .await
+            .unwrap();
+        assert_eq!(c3.status_at(NOW), "expired");
+
+        match registry::import_certificate(s, &sys, p.dost, None, soon.as_bytes(), NOW).await {
+            Err(Error::Conflict {
+                field: "serial",
+                vi,
+                ..
+            }) => assert!(vi.contains("1001")),
+            other => panic!("{b:?}: {other:?}"),
+        }
+        assert!(matches!(
+            registry::import_certificate(s, &sys, p.dost, None, b"hello, not a certificate", NOW)
+                .await,
+            Err(Error::Invalid {
+                field: "certificate",
+                ..
+            })
+        ));
+
+        let q = |days: Option<i64>, status: Option<&str>, text: &str| CertQuery {
+            q: text.into(),
+            expiring_within_days: days,
+            status: status.map(str::to_owned),
+            ..Default::default()
+        };
+        let expiring = registry::search_certificates(s, &sys, &q(Some(30), None, ""), NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            expiring
+                .items
+                .iter()
+                .map(|c| c.serial.as_str())
+                .collect::<Vec<_>>(),
+            ["1001"]
+        );
+        let expired = registry::search_certificates(s, &sys, &q(None, Some("expired"), ""), NOW)
+            .await
+            .unwrap();
+        assert_eq!(expired.total, 1);
+        let by_serial = registry::search_certificates(s, &sys, &q(None, None, "10:02"), NOW)
+            .await
+            .unwrap();
+        assert_eq!(by_serial.total, 1);
+        let by_name = registry::search_certificates(s, &sys, &q(None, None, "nguyen van an"), NOW)
+            .await
+            .unwrap();
+        assert_eq!(by_name.total, 2);
+
+        let der = registry::certificate_der(s, &sys, c1.id).await.unwrap();
+        assert_eq!(
+            kyso_x509::Cert::from_der(&der).unwrap().serial_hex(),
+            "1001"
+        );
+        let revoked = registry::mark_revoked(s, &sys, c1.id, "Thất lạc thiết bị", NOW)
+            .await
+            .unwrap();
+        assert_eq!(revoked.status_at(NOW), "revoked");
+        let d = registry::dashboard(s, &sys, NOW).await.unwrap();
+        assert_eq!(
+            (d.expiring_60, d.expired, d.revoked, d.certificates_active),
+            (0, 1, 1, 1),
+            "{b:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn devices_move_only_along_allowed_transitions_and_keep_their_records() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        let p = province(s).await;
+        let sys = Actor::system();
+        let an = registry::create_subscriber(s, &sys, &person(p.dost, "Nguyễn Văn An"), NOW)
+            .await
+            .unwrap();
+        let d = registry::create_device(
+            s,
+            &sys,
+            &DeviceInput {
+                kind: "token".into(),
+                serial: "TK000123".into(),
+                agency_id: p.dost,
+                ..Default::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(d.state, "at_managing_agency");
+        let ev = |e: &str, holder: Option<i64>| DeviceEventInput {
+            event: e.into(),
+            holder_id: holder,
+            counterpart: "Văn thư".into(),
+            note: String::new(),
+        };
+        assert!(matches!(
+            registry::device_event(s, &sys, d.id, &ev("assign", None), NOW).await,
+            Err(Error::Invalid {
+                field: "holder_id",
+                ..
+            })
+        ));
+        let d = registry::device_event(s, &sys, d.id, &ev("assign", Some(an.id)), NOW)
+            .await
+            .unwrap();
+        assert_eq!((d.state.as_str(), d.holder_id), ("assigned", Some(an.id)));
+        let d = registry::device_event(s, &sys, d.id, &ev("lock", None), NOW)
+            .await
+            .unwrap();
+        assert_eq!(d.state, "locked");
+        match registry::device_event(s, &sys, d.id, &ev("return", None), NOW).await {
+            Err(Error::Invalid { field: "event", .. }) => {}
+            other => panic!("{b:?}: a locked token is recovered or recalled first: {other:?}"),
+        }
+        registry::device_event(s, &sys, d.id, &ev("recover", None), NOW)
+            .await
+            .unwrap();
+        let history = registry::device_history(s, &sys, d.id).await.unwrap();
+        let kinds: Vec<_> = history
+            .iter()
+            .map(|h| (h.event.as_str(), h.record_kind.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("assign", "subscriber_handover"),
+                ("lock", ""),
+                ("recover", "device_recovery")
+            ],
+            "{b:?}"
+        );
+        assert!(matches!(
+            registry::create_device(
+                s,
+                &sys,
+                &DeviceInput {
+                    kind: "token".into(),
+                    serial: "TK000123".into(),
+                    agency_id: p.unit,
+                    ..Default::default()
+                },
+                NOW
+            )
+            .await,
+            Err(Error::Conflict {
+                field: "serial",
+                ..
+            })
+        ));
+    }
+}
+
+#[tokio::test]
+async fn nobody_sees_or_changes_anything_outside_their_agency_subtree() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        let p = province(s).await;
+        let sys = Actor::system();
+        let theirs =
+            registry::create_subscriber(s, &sys, &person(p.finance, "Hoàng Minh Đức"), NOW)
+                .await
+                .unwrap();
+        let officer = user(s, "canbo.khcn", p.dost, Role::SignatureOfficer).await;
+        let clerk = user(s, "vanthu.khcn", p.dost, Role::Clerk).await;
+
+        assert!(matches!(
+            registry::subscriber(s, &officer, theirs.id).await,
+            Err(Error::NotFound { .. })
+        ));
+        let everyone = registry::search_subscribers(s, &officer, &SubscriberQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            everyone.total, 0,
+            "{b:?}: the finance department's people are invisible"
+        );
+        assert!(matches!(
+            registry::create_subscriber(s, &officer, &person(p.finance, "Người lạ"), NOW).await,
+            Err(Error::Invalid {
+                field: "agency_id",
+                ..
+            })
+        ));
+        assert!(
+            registry::create_subscriber(s, &officer, &person(p.unit, "Lê Hoàng Cường"), NOW)
+                .await
+                .is_ok()
+        );
+        // A clerk reads the subtree but writes nothing.
+        assert!(matches!(
+            registry::create_subscriber(s, &clerk, &person(p.unit, "Vũ Thị Giang"), NOW).await,
+            Err(Error::Forbidden)
+        ));
+        assert_eq!(
+            registry::search_subscribers(s, &clerk, &SubscriberQuery::default())
+                .await
+                .unwrap()
+                .total,
+            1
+        );
+        let agencies: Vec<String> = registry::agencies(s, &officer, "", None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.code)
+            .collect();
+        assert_eq!(agencies, ["H99.37", "H99.37.01"], "{b:?}");
+        assert!(matches!(
+            audit::list(s, &officer, &audit::Filter::default()).await,
+            Err(Error::Forbidden)
+        ));
+    }
+}
+
+#[tokio::test]
+async fn accounts_lock_after_repeated_failures_and_tokens_authenticate() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        let p = province(s).await;
+        let officer = user(s, "canbo.khcn", p.dost, Role::SignatureOfficer).await;
+        let wrong = || Zeroizing::new("sai-mat-khau-000".to_owned());
+        for _ in 0..accounts::MAX_FAILURES {
+            assert!(matches!(
+                accounts::login(s, "canbo.khcn", wrong(), "10.0.0.9", NOW).await,
+                Err(Error::Unauthenticated)
+            ));
+        }
+        let right = || Zeroizing::new("mat-khau-dai-12345".to_owned());
+        assert!(matches!(
+            accounts::login(s, "canbo.khcn", right(), "10.0.0.9", NOW).await,
+            Err(Error::LockedOut { .. })
+        ));
+        let later = NOW + Duration::seconds(accounts::LOCKOUT_SECS + 1);
+        let (session, _) = accounts::login(s, "canbo.khcn", right(), "10.0.0.9", later)
+            .await
+            .unwrap();
+        let (actor, csrf, must) = accounts::session_actor(s, &session.token, "10.0.0.9", later)
+            .await
+            .unwrap();
+        assert_eq!((actor.username.as_str(), must), ("canbo.khcn", false));
+        assert_eq!(csrf.len(), 32);
+        assert!(
+            accounts::session_actor(s, &session.token, "x", later + Duration::days(1))
+                .await
+                .is_err()
+        );
+
+        let token = accounts::create_api_token(s, &officer, "tich-hop", 30, NOW)
+            .await
+            .unwrap();
+        assert!(token.starts_with("kyso_"));
+        let via_token = accounts::token_actor(s, &token, "10.0.0.10", NOW)
+            .await
+            .unwrap();
+        assert_eq!(via_token.grants, officer.grants);
+        assert!(
+            accounts::token_actor(s, &token, "x", NOW + Duration::days(31))
+                .await
+                .is_err()
+        );
+        assert!(accounts::token_actor(s, "kyso_forged", "x", NOW)
+            .await
+            .is_err());
+        // No one hands out more than they hold.
+        let res = accounts::create_user(
+            s,
+            &officer,
+            NewUser {
+                username: "ke.gian".into(),
+                full_name: "Kẻ gian".into(),
+                email: String::new(),
+                agency_id: p.dost,
+                password: Zeroizing::new("mat-khau-dai-12345".into()),
+                roles: vec![RoleOn {
+                    role: "dost_admin".into(),
+                    agency_id: p.root,
+                }],
+            },
+            NOW,
+        )
+        .await;
+        assert!(
+            matches!(res, Err(Error::Forbidden | Error::Invalid { .. })),
+            "{b:?}: {res:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_audit_log_is_a_chain_that_reveals_any_edit_or_removal() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        let p = province(s).await;
+        let sys = Actor::system();
+        for i in 0..5 {
+            registry::create_subscriber(s, &sys, &person(p.dost, &format!("Người số {i}")), NOW)
+                .await
+                .unwrap();
+        }
+        let summary = audit::verify(s).await.unwrap().unwrap();
+        assert_eq!(summary.count, 9, "{b:?}: 4 agencies + 5 subscribers");
+
+        sqlx::query("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 6")
+            .execute(s.pool())
+            .await
+            .unwrap();
+        let broken = audit::verify(s).await.unwrap().unwrap_err();
+        assert!(broken.to_string().contains('6'), "{b:?}: {broken}");
+        sqlx::query("UPDATE audit_log SET actor = 'system' WHERE seq = 6")
+            .execute(s.pool())
+            .await
+            .unwrap();
+        assert!(audit::verify(s).await.unwrap().is_ok());
+
+        sqlx::query("DELETE FROM audit_log WHERE seq = 3")
+            .execute(s.pool())
+            .await
+            .unwrap();
+        assert!(
+            audit::verify(s).await.unwrap().is_err(),
+            "{b:?}: a removed entry is found"
+        );
+    }
+}
+
+#[tokio::test]
+async fn concurrent_writers_queue_and_the_audit_sequence_has_no_gaps() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = db.store.clone();
+        let p = province(&s).await;
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let s = s.clone();
+            let agency = if i % 2 == 0 { p.dost } else { p.finance };
+            tasks.push(tokio::spawn(async move {
+                registry::create_subscriber(
+                    &s,
+                    &Actor::system(),
+                    &person(agency, &format!("Song song {i}")),
+                    NOW,
+                )
+                .await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let summary = audit::verify(&s).await.unwrap().unwrap();
+        assert_eq!((summary.count, summary.last_seq), (44, 44), "{b:?}");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM subscribers")
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, 40);
+        if b == Backend::Postgres {
+            s.close().await;
+        }
+    }
+}
