@@ -18,10 +18,14 @@ fn op(tag: &str, summary: &str, body: Option<&str>, ok: u16, params: &[&str]) ->
         },
     });
     if let Some(schema) = body {
-        set(&mut o, "requestBody", json!({
-            "required": true,
-            "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
-        }));
+        set(
+            &mut o,
+            "requestBody",
+            json!({
+                "required": true,
+                "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
+            }),
+        );
     }
     if !params.is_empty() {
         set(&mut o, "parameters", Value::Array(

@@ -16,6 +16,7 @@ mod levels;
 mod oracles;
 mod pki;
 mod pki_serve;
+mod serve;
 mod token;
 mod tsa_failures;
 mod verify;
