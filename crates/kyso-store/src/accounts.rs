@@ -59,6 +59,9 @@ pub struct NewUser {
     pub agency_id: i64,
     pub password: Zeroizing<String>,
     pub roles: Vec<RoleOn>,
+    /// The password is an initial one the user must change at the first login.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// A logged-in browser session: the cookie value (shown once) and its CSRF token.
@@ -196,13 +199,14 @@ pub async fn create_user(
     let mut tx = store.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO users (username, full_name, email, agency_id, password_hash, \
-         must_change_password, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6) RETURNING id",
+         must_change_password, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(&username)
     .bind(&full_name)
     .bind(input.email.trim())
     .bind(home.id)
     .bind(&hash)
+    .bind(i64::from(input.must_change_password))
     .bind(now.unix_timestamp())
     .fetch_one(tx.conn())
     .await

@@ -339,6 +339,7 @@ pub async fn seed(
                 role: Role::DostAdmin.as_str().into(),
                 agency_id: id_of("H99"),
             }],
+            must_change_password: false,
         },
         now,
     )
@@ -374,6 +375,7 @@ pub async fn first_admin(
                 role: Role::DostAdmin.as_str().into(),
                 agency_id,
             }],
+            must_change_password: false,
         },
         now,
     )

@@ -120,6 +120,7 @@ async fn user(store: &Store, name: &str, agency: i64, role: Role) -> Actor {
                 role: role.as_str().into(),
                 agency_id: agency,
             }],
+            must_change_password: false,
         },
         NOW,
     )
@@ -626,6 +627,7 @@ async fn accounts_lock_after_repeated_failures_and_tokens_authenticate() {
                     role: "dost_admin".into(),
                     agency_id: p.root,
                 }],
+                must_change_password: false,
             },
             NOW,
         )

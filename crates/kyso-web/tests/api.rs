@@ -197,6 +197,7 @@ async fn world(app: &App) -> World {
                     role: role.as_str().into(),
                     agency_id: ours.id,
                 }],
+                must_change_password: false,
             },
             NOW,
         )
@@ -216,6 +217,7 @@ async fn world(app: &App) -> World {
                 role: "dost_admin".into(),
                 agency_id: root.id,
             }],
+            must_change_password: false,
         },
         NOW,
     )

@@ -1,0 +1,157 @@
+// End-to-end story of the kyso web UI in a real browser (Debian's chromium, driven by
+// playwright-core). Started by crates/kyso/tests/cli/e2e.rs against a fresh `kyso serve`;
+// every step asserts what a clerk would see, and the main pages are saved as screenshots.
+//
+// Environment: KYSO_URL, KYSO_ADMIN_PASSWORD (the one-time password the server printed),
+// KYSO_NEW_PASSWORD, KYSO_OTHER_USER/KYSO_OTHER_PASSWORD (an officer of another agency),
+// KYSO_CERT_FILE (a certificate to import), KYSO_DUP_CERT_FILE (one already registered),
+// KYSO_SCREENSHOTS (directory), CHROMIUM (default /usr/bin/chromium).
+
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+
+const env = (k, d) => {
+  const v = process.env[k] ?? d;
+  if (v === undefined) throw new Error(`missing ${k}`);
+  return v;
+};
+const base = env('KYSO_URL');
+const shots = env('KYSO_SCREENSHOTS');
+mkdirSync(shots, { recursive: true });
+
+function check(cond, what) {
+  if (!cond) throw new Error(`FAILED: ${what}`);
+  console.log(`ok - ${what}`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+/// Every visible form control has a label the screen reader announces.
+async function allLabelled(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('input:not([type=hidden]), select, textarea')].every(
+      (el) => (el.labels && el.labels.length > 0) || el.getAttribute('aria-label'),
+    ),
+  );
+}
+
+const browser = await chromium.launch({
+  executablePath: env('CHROMIUM', '/usr/bin/chromium'),
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+});
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'vi-VN' });
+  const page = await context.newPage();
+
+  // 1. Log in with the keyboard only: the one-time password leads to the password change.
+  await page.goto(`${base}/`);
+  check(page.url().endsWith('/login'), 'an anonymous visitor is sent to the login page');
+  check(await allLabelled(page), 'the login form is labelled');
+  await shot(page, '01-dang-nhap');
+  await page.keyboard.press('Tab'); // skip nothing: first field
+  await page.focus('#username');
+  await page.keyboard.type('admin');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('mat-khau-sai-123');
+  await page.keyboard.press('Enter');
+  await page.waitForLoadState();
+  check((await page.textContent('[role=alert]')).includes('không đúng'), 'a wrong password is refused in Vietnamese');
+  await page.fill('#username', 'admin');
+  await page.fill('#password', env('KYSO_ADMIN_PASSWORD'));
+  await page.press('#password', 'Enter');
+  await page.waitForURL(/\/password$/);
+  check(true, 'the one-time password must be changed first');
+  await page.fill('#old_password', env('KYSO_ADMIN_PASSWORD'));
+  await page.fill('#new_password', 'ngan');
+  await page.click('button[type=submit]');
+  check((await page.textContent('[role=alert]')).includes('10'), 'a short new password is refused with the rule');
+  await page.fill('#old_password', env('KYSO_ADMIN_PASSWORD'));
+  await page.fill('#new_password', env('KYSO_NEW_PASSWORD'));
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${base}/`);
+
+  // 2. The dashboard.
+  check((await page.textContent('h1')).includes('Tổng quan'), 'the dashboard opens in Vietnamese');
+  check((await page.locator('.card').count()) >= 8, 'the dashboard shows its counters');
+  await shot(page, '02-tong-quan');
+
+  // 3. A new agency: a wrong code is named, then accepted in the 13-character form.
+  await page.click('nav >> text=Cơ quan');
+  await page.click('text=Thêm cơ quan');
+  check(await allLabelled(page), 'the agency form is labelled');
+  await page.selectOption('#parent_id', { label: /Sở Khoa học và Công nghệ/ });
+  await page.fill('#code', 'H9.37.2');
+  await page.fill('#name', 'Phòng Thử nghiệm Demo');
+  await page.selectOption('#kind', 'unit');
+  await page.click('button[type=submit]');
+  check((await page.textContent('[role=alert]')).includes('Mã định danh') || (await page.getAttribute('#code', 'aria-invalid')) === 'true',
+    'an invalid identifier code is named');
+  await shot(page, '03-loi-ma-dinh-danh');
+  await page.fill('#code', '000.02.37.H99');
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/agencies$/);
+  check((await page.textContent('main')).includes('H99.37.02'), 'the new agency is listed with its dotted code');
+  await shot(page, '04-co-quan');
+
+  // 4. A new subscriber, found again without diacritics.
+  await page.click('nav >> text=Thuê bao');
+  await page.click('text=Thêm thuê bao');
+  check(await allLabelled(page), 'the subscriber form is labelled');
+  await page.selectOption('#agency_id', { label: /Phòng Thử nghiệm Demo/ });
+  await page.fill('#name', 'Đặng Thị Ánh Tuyết');
+  await page.fill('#date_of_birth', '31/12/2099');
+  await page.click('button[type=submit]');
+  check((await page.textContent('[role=alert]')).includes('Ngày sinh'), 'a date of birth in the future is named');
+  await page.fill('#date_of_birth', '15/08/1990');
+  await page.fill('#id_number', '099190000999');
+  await page.fill('#email', 'tuyet.dta@demo.invalid');
+  await page.fill('#title', 'Chuyên viên');
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/subscribers\/\d+$/);
+  const subscriberUrl = page.url();
+  await page.goto(`${base}/subscribers?q=dang+thi+anh+tuyet`);
+  check((await page.textContent('main')).includes('Đặng Thị Ánh Tuyết'), '"dang thi anh tuyet" finds "Đặng Thị Ánh Tuyết"');
+  await shot(page, '05-tim-thue-bao');
+
+  // 5. Import her certificate; a certificate already registered is refused with its serial.
+  await page.goto(subscriberUrl);
+  await page.click('text=Nhập chứng thư số');
+  check(await allLabelled(page), 'the import form is labelled');
+  await page.setInputFiles('#file', env('KYSO_DUP_CERT_FILE'));
+  await page.click('button[type=submit]');
+  check((await page.textContent('[role=alert]')).includes('đã có trong danh mục'), 'a duplicate serial is refused');
+  await page.setInputFiles('#file', env('KYSO_CERT_FILE'));
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/subscribers\/\d+$/);
+  check((await page.textContent('main')).includes('Còn hiệu lực'), 'the imported certificate is shown valid');
+  await shot(page, '06-thue-bao-chung-thu');
+  await page.goto(`${base}/certificates?expiring_within_days=60`);
+  await shot(page, '07-chung-thu-sap-het-han');
+  await page.goto(`${base}/audit`);
+  check((await page.textContent('main')).includes('certificate.import'), 'the auditor view lists the import');
+  await shot(page, '08-nhat-ky');
+
+  // 6. English on request.
+  await page.click('text=English');
+  check((await page.textContent('h1')).includes('Audit log'), 'the English switch works');
+  await page.click('text=Tiếng Việt');
+
+  // 7. An officer of another agency tries the page of our subscriber.
+  await page.click('header button[type=submit]');
+  await page.waitForURL(/\/login$/);
+  await page.fill('#username', env('KYSO_OTHER_USER'));
+  await page.fill('#password', env('KYSO_OTHER_PASSWORD'));
+  await page.press('#password', 'Enter');
+  await page.waitForURL(`${base}/`);
+  const res = await page.goto(subscriberUrl);
+  check(res.status() === 404, 'another agency\'s officer gets 404 on our subscriber');
+  check((await page.textContent('[role=alert]')).includes('Không tìm thấy'), 'and a Vietnamese explanation');
+  await shot(page, '09-truy-cap-trai-phep');
+  await page.goto(`${base}/subscribers?q=tuyet`);
+  check(!(await page.textContent('main')).includes('Ánh Tuyết'), 'nor does she appear in their search');
+} finally {
+  await browser.close();
+}
+console.log('e2e: all steps passed');
