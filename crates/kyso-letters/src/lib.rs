@@ -1,0 +1,218 @@
+#![doc = include_str!("../README.md")]
+
+mod layout;
+
+use kyso_domain::lifecycle::RequestKind;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub use layout::{columns, render};
+
+/// Most rows a letter's table may have. A province files a few hundred certificates at a time
+/// at most; a larger list is a mistake (or an attack on the renderer) and is refused.
+pub const MAX_ROWS: usize = 2000;
+
+/// Everything one request letter says. The layout (Decree 30) and the fixed wording of the
+/// form come from [`render`]; the caller gives the facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LetterData {
+    /// Which Decree 68 form (01–06) this letter is.
+    pub kind: RequestKind,
+    /// The requesting agency ("Sở Khoa học và Công nghệ"): upper-cased in the title block, as
+    /// given in the body.
+    pub agency_name: String,
+    /// The managing agency, written above the agency's name ("UBND TỈNH DEMO"); upper-cased.
+    pub managing_agency_name: Option<String>,
+    /// Number and notation ("12/SKHCN-VP"), without "Số:". Empty for a draft not yet
+    /// registered: the letter then shows "Số: ......../......" to be filled in.
+    pub number: String,
+    /// The place name of the date line ("Demo").
+    pub place: String,
+    /// The date of the letter ("Demo, ngày 02 tháng 12 năm 2026").
+    pub date: time::Date,
+    /// Who the letter goes to: "Cục Chứng thực số và Bảo mật thông tin" or the whole line
+    /// "Kính gửi: …" (the prefix is added when missing).
+    pub recipient: String,
+    /// The body paragraphs before the lists (legal basis, reason). When empty, a default body
+    /// for the kind is written (Decree 68 as the basis, the agency asking the recipient).
+    pub body: Vec<String>,
+    /// Item (1): the contact person (for an issuance, who receives the key device; for a
+    /// recovery, who assists it). Left out when `None`.
+    pub contact: Option<Contact>,
+    /// Item (2): the table. Each row has one cell per column of [`columns`]`(kind)` except the
+    /// first ("STT"), which is numbered by the renderer.
+    pub rows: Vec<LetterRow>,
+    /// The signer's authority and title, upper case, lines separated by `'\n'` ("GIÁM ĐỐC",
+    /// "KT. GIÁM ĐỐC\nPHÓ GIÁM ĐỐC").
+    pub signer_title: String,
+    /// The signer's full name.
+    pub signer_name: String,
+    /// The "Nơi nhận:" lines ("Như trên;", "Lưu: VT."); a leading "- " is added when missing.
+    /// When empty: "- Như trên;" and "- Lưu: VT.".
+    pub recipients_block: Vec<String>,
+}
+
+/// The contact person of item (1).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: String,
+    /// Position ("Chuyên viên Văn phòng"); left out when empty.
+    pub title: String,
+    /// Mobile phone number; left out when empty.
+    pub phone: String,
+    /// Official e-mail address; left out when empty.
+    pub email: String,
+}
+
+/// One row of the letter's table: the cells of [`columns`]`(kind)` after "STT", in order, as
+/// the text to print (dates already formatted, e.g. "15/01/1980"). `'\n'` breaks a cell's
+/// lines.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LetterRow {
+    pub cells: Vec<String>,
+}
+
+impl LetterRow {
+    /// A row from its cells.
+    pub fn new<I, S>(cells: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        LetterRow {
+            cells: cells.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// Why a letter could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A field that the form needs is empty (or only white space).
+    #[error("the letter's {field} is empty")]
+    EmptyField { field: &'static str },
+    /// The table has no rows: the form's list is what the letter asks about.
+    #[error("the letter's table has no rows")]
+    NoRows,
+    /// The table has more than [`MAX_ROWS`] rows.
+    #[error("the letter's table has {count} rows, more than the {max} allowed")]
+    TooManyRows { count: usize, max: usize },
+    /// A row does not have one cell per column (not counting "STT").
+    #[error("row {row} of the table has {cells} cells; this form's table needs {expected}")]
+    RowShape {
+        /// 0-based index in [`LetterData::rows`].
+        row: usize,
+        cells: usize,
+        expected: usize,
+    },
+    /// The layout engine refused the content (a text too long, a cell taller than a page, the
+    /// page limit).
+    #[error("layout: {0}")]
+    Layout(#[from] kyso_pdf::Error),
+    /// Signing failed (the key does not match the certificate, the PDF could not be read).
+    #[error("signing: {0}")]
+    Sign(#[from] kyso_pades::Error),
+    /// The temporary files used while signing could not be written or read.
+    #[error("I/O error while signing: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// The message in Vietnamese, for the people who file the request.
+    pub fn message_vi(&self) -> String {
+        match self {
+            Error::EmptyField { field } => {
+                format!("Văn bản đề nghị thiếu thông tin: {}", field_vi(field))
+            }
+            Error::NoRows => "Danh sách kèm theo văn bản đề nghị đang trống".to_owned(),
+            Error::TooManyRows { count, max } => {
+                format!("Danh sách có {count} dòng, vượt quá giới hạn {max} dòng của một văn bản")
+            }
+            Error::RowShape {
+                row,
+                cells,
+                expected,
+            } => format!(
+                "Dòng {} của danh sách có {cells} ô; mẫu này cần {expected} ô",
+                row + 1
+            ),
+            Error::Layout(e) => format!("Không trình bày được văn bản: {e}"),
+            Error::Sign(e) => format!("Không ký số được văn bản: {e}"),
+            Error::Io(e) => format!("Lỗi đọc/ghi tệp khi ký số: {e}"),
+        }
+    }
+}
+
+/// The Vietnamese name of a field of [`LetterData`].
+fn field_vi(field: &str) -> &'static str {
+    match field {
+        "agency name" => "tên cơ quan đề nghị",
+        "place" => "địa danh",
+        "recipient" => "nơi nhận (Kính gửi)",
+        "signer title" => "chức vụ người ký",
+        "signer name" => "họ tên người ký",
+        "contact name" => "họ tên người liên hệ",
+        _ => "một trường bắt buộc",
+    }
+}
+
+/// Sign a rendered letter with the requesting agency's organization certificate: an
+/// invisible PAdES B-B signature (Decree 30 organization signature on a letter without a seal
+/// image), appended as an incremental update, claimed signing time `at`.
+///
+/// `signer` is any [`kyso_cms::Signer`]: a PKCS#12 file (`kyso_keys::Pkcs12Signer`), a USB
+/// token, a remote service. The PDF passes through two temporary files (kyso's signer
+/// streams from and to files).
+pub fn sign(
+    pdf: &[u8],
+    signer: &dyn kyso_cms::Signer,
+    at: OffsetDateTime,
+) -> Result<Vec<u8>, Error> {
+    let dir = tempfile::tempdir()?;
+    let input = dir.path().join("letter.pdf");
+    let output = dir.path().join("letter-signed.pdf");
+    std::fs::write(&input, pdf)?;
+    let mut opts = kyso_pades::SignOptions::new(at);
+    // The file is temporary: the caller stores the returned bytes.
+    opts.durable = false;
+    kyso_pades::sign_with(&input, &output, &opts, signer, None)?;
+    Ok(std::fs::read(&output)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_a_vietnamese_message() {
+        let errors = [
+            Error::EmptyField {
+                field: "agency name",
+            },
+            Error::NoRows,
+            Error::TooManyRows {
+                count: 2001,
+                max: MAX_ROWS,
+            },
+            Error::RowShape {
+                row: 0,
+                cells: 3,
+                expected: 8,
+            },
+        ];
+        let vi: Vec<String> = errors.iter().map(Error::message_vi).collect();
+        assert_eq!(
+            vi[0],
+            "Văn bản đề nghị thiếu thông tin: tên cơ quan đề nghị"
+        );
+        assert_eq!(vi[3], "Dòng 1 của danh sách có 3 ô; mẫu này cần 8 ô");
+        assert!(errors[2].to_string().contains("2001 rows"));
+    }
+
+    #[test]
+    fn a_row_is_made_from_anything_that_becomes_strings() {
+        let row = LetterRow::new(["Trần Minh Quân", "15/01/1980"]);
+        assert_eq!(row.cells, vec!["Trần Minh Quân", "15/01/1980"]);
+    }
+}
