@@ -41,18 +41,18 @@ const fn col(header: &'static str, width: f64, align: Align) -> Column {
 
 const STT: Column = col("STT", 1.1, Align::Center);
 
-/// Mẫu 01: the useful subset of the form's columns (a portrait A4 page holds nine). The
-/// widths are millimetres of the 165 mm text width: a date, a 12-digit CCCD number and a phone
-/// number each fit on one line; names, addresses and serials wrap.
+/// Mẫu 01: the useful subset of the form's columns (a portrait A4 page holds nine, in 9 pt).
+/// The widths are millimetres of the 165 mm text width: a date, a 12-digit CCCD number and a
+/// phone number each fit on one line; names, addresses and serials wrap.
 const INDIVIDUAL: &[Column] = &[
-    col("STT", 9.0, Align::Center),
+    col("STT", 9.5, Align::Center),
     col("Họ và tên", 20.0, Align::Left),
-    col("Ngày sinh", 18.0, Align::Center),
-    col("Số CCCD", 21.0, Align::Center),
-    col("Thư điện tử công vụ", 24.0, Align::Left),
+    col("Ngày sinh", 18.5, Align::Center),
+    col("Số CCCD", 22.5, Align::Center),
+    col("Thư điện tử công vụ", 23.0, Align::Left),
     col("Chức vụ", 15.0, Align::Left),
-    col("Cơ quan công tác", 19.0, Align::Left),
-    col("Số điện thoại", 20.0, Align::Center),
+    col("Cơ quan công tác", 18.0, Align::Left),
+    col("Số điện thoại", 19.5, Align::Center),
     col("Số hiệu chứng thư (cũ)", 19.0, Align::Center),
 ];
 
@@ -349,7 +349,12 @@ pub fn render(data: &LetterData) -> Result<Vec<u8>, Error> {
                 .collect()
         })
         .collect();
-    let table_pt = if cols.len() > 7 { 10.0 } else { 11.0 };
+    // Narrower columns, smaller type: nine columns in 9 pt, seven in 10 pt, five in 11 pt.
+    let table_pt = match cols.len() {
+        0..=6 => 11.0,
+        7 => 10.0,
+        _ => 9.0,
+    };
     c.table_aligned(
         &headers,
         &rows,

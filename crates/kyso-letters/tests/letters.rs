@@ -159,6 +159,15 @@ fn pdftotext(pdf: &[u8], mode: &str) -> Option<String> {
     }
 }
 
+/// Keep a rendered letter for a look (`KYSO_LETTERS_DUMP=/tmp/letters cargo test …`, then
+/// `pdftoppm -r 60 -png`).
+fn dump(name: &str, pdf: &[u8]) {
+    if let Some(dir) = std::env::var_os("KYSO_LETTERS_DUMP") {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(Path::new(&dir).join(name), pdf).unwrap();
+    }
+}
+
 fn squeeze(s: &str) -> String {
     s.chars().filter(|c| !c.is_whitespace()).collect()
 }
@@ -184,6 +193,7 @@ fn every_form_renders_with_its_subject_recipient_rows_and_signer() {
         let data = letter(kind, sample_rows(kind));
         let pdf = render(&data).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
         assert!(pdf.starts_with(b"%PDF-1.7"));
+        dump(&format!("{kind}.pdf"), &pdf);
         let (Some(layout), Some(raw)) = (pdftotext(&pdf, "-layout"), pdftotext(&pdf, "-raw"))
         else {
             return;
@@ -277,6 +287,7 @@ fn sixty_rows_run_over_pages_with_the_header_repeated() {
         })
         .collect();
     let pdf = render(&letter(RequestKind::Renew, rows)).unwrap();
+    dump("sixty-rows.pdf", &pdf);
     let pages = page_count(&pdf);
     assert!(pages >= 3, "60 rows on {pages} pages");
     let Some(layout) = pdftotext(&pdf, "-layout") else {
@@ -304,6 +315,7 @@ fn the_signed_letter_is_intact_and_signed_by_the_organization() {
     let data = letter(RequestKind::Renew, sample_rows(RequestKind::Renew));
     let pdf = render(&data).unwrap();
     let signed = sign(&pdf, &signer, now()).unwrap();
+    dump("signed.pdf", &signed);
 
     // An incremental update: the letter's bytes are untouched.
     assert!(signed.starts_with(&pdf));
