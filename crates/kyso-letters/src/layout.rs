@@ -394,7 +394,7 @@ pub fn render(data: &LetterData) -> Result<Vec<u8>, Error> {
         .text(&lines.join("\n"), &Style::new(11.0).spacing(1.1));
     let signature = Block::new()
         .text(data.signer_title.trim(), &center(14.0).bold())
-        .space(24.0)
+        .space(28.0)
         .text(data.signer_name.trim(), &center(14.0).bold());
     c.columns_of(&recipients, &signature, 0.5)?;
 

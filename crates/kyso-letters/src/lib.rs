@@ -110,6 +110,9 @@ pub enum Error {
     /// page limit).
     #[error("layout: {0}")]
     Layout(#[from] kyso_pdf::Error),
+    /// The seal's anchor (a line of the signer's title) is not in the letter.
+    #[error("the signature block title {anchor:?} is not in the letter")]
+    SealAnchorNotFound { anchor: String },
     /// Signing failed (the key does not match the certificate, the PDF could not be read).
     #[error("signing: {0}")]
     Sign(#[from] kyso_pades::Error),
@@ -137,6 +140,9 @@ impl Error {
                 "Dòng {} của danh sách có {cells} ô; mẫu này cần {expected} ô",
                 row + 1
             ),
+            Error::SealAnchorNotFound { anchor } => {
+                format!("Không tìm thấy chức vụ người ký “{anchor}” trong văn bản để đóng dấu")
+            }
             Error::Layout(e) => format!("Không trình bày được văn bản: {e}"),
             Error::Sign(e) => format!("Không ký số được văn bản: {e}"),
             Error::Io(e) => format!("Lỗi đọc/ghi tệp khi ký số: {e}"),
@@ -153,6 +159,7 @@ fn field_vi(field: &str) -> &'static str {
         "signer title" => "chức vụ người ký",
         "signer name" => "họ tên người ký",
         "contact name" => "họ tên người liên hệ",
+        "seal anchor" => "vị trí đóng dấu (chức vụ người ký)",
         _ => "một trường bắt buộc",
     }
 }
@@ -169,6 +176,89 @@ pub fn sign(
     signer: &dyn kyso_cms::Signer,
     at: OffsetDateTime,
 ) -> Result<Vec<u8>, Error> {
+    sign_inner(pdf, signer, at, None)
+}
+
+/// The agency's seal, for a visible organization signature ([`sign_sealed`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seal {
+    /// The seal image: a red, transparent PNG.
+    pub png: Vec<u8>,
+    /// The seal's real diameter; by default taken from the image's DPI.
+    pub diameter_mm: Option<f64>,
+    /// A line of the signature block's title ("GIÁM ĐỐC"): the seal goes in the space between
+    /// that title and the signer's name, on the last page that has them.
+    pub anchor: String,
+}
+
+impl Seal {
+    /// The seal of `data`'s letter: anchored at the last line of its signer's title.
+    pub fn for_letter(png: Vec<u8>, data: &LetterData) -> Self {
+        let anchor = data
+            .signer_title
+            .lines()
+            .map(str::trim)
+            .rfind(|l| !l.is_empty())
+            .unwrap_or_default()
+            .to_owned();
+        Seal {
+            png,
+            diameter_mm: None,
+            anchor,
+        }
+    }
+}
+
+/// Like [`sign`], with the seal drawn in the signature block. Decree 30 (cell 8) puts the seal
+/// at its real size over the left third of the signer's signature: here, centred on the left
+/// sixth of the blank space between [`Seal::anchor`] and the signer's name (where a
+/// handwritten or image signature would go), halfway down. The image is checked before
+/// anything is written; an anchor not found in the letter is [`Error::SealAnchorNotFound`].
+///
+/// The placement reads the letter's text, so `pdf` should be a letter from [`render`]
+/// (upright pages).
+pub fn sign_sealed(
+    pdf: &[u8],
+    signer: &dyn kyso_cms::Signer,
+    at: OffsetDateTime,
+    seal: &Seal,
+) -> Result<Vec<u8>, Error> {
+    if seal.anchor.trim().is_empty() {
+        return Err(Error::EmptyField {
+            field: "seal anchor",
+        });
+    }
+    let doc = kyso_pdf::Document::open(
+        std::sync::Arc::new(kyso_pdf::MemSource(pdf.into())),
+        kyso_pdf::Limits::default(),
+    )?;
+    let hit = kyso_pdf::text::locate_anchor(&doc, None, &seal.anchor)?.ok_or_else(|| {
+        Error::SealAnchorNotFound {
+            anchor: seal.anchor.clone(),
+        }
+    })?;
+    let [x0, y0, x1, y1] = hit.region;
+    let (cx, cy) = (x0 + (x1 - x0) / 6.0, (y0 + y1) / 2.0);
+    let form = kyso_pades::forms::VisibleForm::Organization {
+        seal: seal.png.clone(),
+        diameter_mm: seal.diameter_mm,
+        page: None,
+        // The seal is centred, at its real size, in this small square.
+        position: Some(kyso_pades::forms::Position::Rect {
+            page: hit.page,
+            rect: [cx - 1.0, cy - 1.0, cx + 1.0, cy + 1.0],
+        }),
+    };
+    let widget = kyso_pades::forms::widget_builder(form, at)?;
+    sign_inner(pdf, signer, at, Some(widget))
+}
+
+fn sign_inner(
+    pdf: &[u8],
+    signer: &dyn kyso_cms::Signer,
+    at: OffsetDateTime,
+    widget: Option<Box<kyso_pades::WidgetBuilder<'_>>>,
+) -> Result<Vec<u8>, Error> {
     let dir = tempfile::tempdir()?;
     let input = dir.path().join("letter.pdf");
     let output = dir.path().join("letter-signed.pdf");
@@ -176,7 +266,7 @@ pub fn sign(
     let mut opts = kyso_pades::SignOptions::new(at);
     // The file is temporary: the caller stores the returned bytes.
     opts.durable = false;
-    kyso_pades::sign_with(&input, &output, &opts, signer, None)?;
+    kyso_pades::sign_with(&input, &output, &opts, signer, widget)?;
     Ok(std::fs::read(&output)?)
 }
 

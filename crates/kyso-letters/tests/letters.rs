@@ -18,7 +18,9 @@ use std::sync::{Arc, OnceLock};
 
 use kyso_domain::lifecycle::RequestKind;
 use kyso_keys::{Pkcs12Signer, Secret};
-use kyso_letters::{columns, render, sign, Contact, Error, LetterData, LetterRow, MAX_ROWS};
+use kyso_letters::{
+    columns, render, sign, sign_sealed, Contact, Error, LetterData, LetterRow, Seal, MAX_ROWS,
+};
 use kyso_pdf::{Document, Limits, MemSource};
 use time::macros::date;
 use time::OffsetDateTime;
@@ -339,6 +341,60 @@ fn the_signed_letter_is_intact_and_signed_by_the_organization() {
     );
 
     pyhanko_accepts(&signed);
+}
+
+#[test]
+fn the_sealed_letter_shows_the_seal_in_the_signature_block() {
+    let signer = organization_signer();
+    let kind = RequestKind::IssueIndividual;
+    let data = letter(kind, sample_rows(kind));
+    let pdf = render(&data).unwrap();
+    let png = std::fs::read(pki().join("seal.png")).unwrap();
+    let seal = Seal::for_letter(png.clone(), &data);
+    assert_eq!(seal.anchor, "PHÓ GIÁM ĐỐC");
+    let signed = sign_sealed(&pdf, &signer, now(), &seal).unwrap();
+    dump("sealed.pdf", &signed);
+    assert!(signed.starts_with(&pdf));
+    let reports =
+        kyso_pades::verify::verify_integrity(Arc::new(MemSource(signed.as_slice().into())))
+            .unwrap();
+    assert_eq!(reports.len(), 1);
+    assert!(reports[0].is_intact(), "{:?}", reports[0].failure_codes());
+
+    // The widget is the seal at its real size (40 mm), over the left of the signature block.
+    let doc = Document::open(
+        Arc::new(MemSource(signed.as_slice().into())),
+        Limits::default(),
+    )
+    .unwrap();
+    let pages = doc.pages().unwrap();
+    let rects = kyso_pades::forms::signed_widgets(&doc, pages.last().unwrap()).unwrap();
+    assert_eq!(rects.len(), 1);
+    let [x0, y0, x1, y1] = rects[0];
+    let mm = |pt: f64| pt * 25.4 / 72.0;
+    assert!((mm(x1 - x0) - 40.0).abs() < 0.5, "{rects:?}");
+    assert!((mm(y1 - y0) - 40.0).abs() < 0.5, "{rects:?}");
+    assert!(mm(x0) > 90.0 && mm(x0) < 125.0, "{rects:?}");
+    pyhanko_accepts(&signed);
+
+    // A title that is not in the letter: an error, nothing signed.
+    let lost = Seal {
+        anchor: "CHỦ TỊCH".into(),
+        ..seal.clone()
+    };
+    assert!(matches!(
+        sign_sealed(&pdf, &signer, now(), &lost),
+        Err(Error::SealAnchorNotFound { .. })
+    ));
+    // Not a PNG: refused before signing.
+    let bad = Seal {
+        png: b"not a png".to_vec(),
+        ..seal
+    };
+    assert!(matches!(
+        sign_sealed(&pdf, &signer, now(), &bad),
+        Err(Error::Sign(_))
+    ));
 }
 
 /// pyHanko (scripts/oracles/pyhanko_validate.py) finds one intact, valid signature trusted
