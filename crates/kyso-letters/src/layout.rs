@@ -269,6 +269,7 @@ pub fn render(data: &LetterData) -> Result<Vec<u8>, Error> {
     let (recipient, recipient_line) = recipient_parts(&data.recipient);
     let center = |size: f64| Style::new(size).align(Align::Center).spacing(1.15);
     let mut c = Composer::a4(Margins::decree30())?;
+    c.number_pages(&Style::new(13.0))?;
 
     // Title block: managing agency and agency (left), national title and motto (right).
     let mut issuer = Block::new();

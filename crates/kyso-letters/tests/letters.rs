@@ -307,6 +307,11 @@ fn sixty_rows_run_over_pages_with_the_header_repeated() {
             i + 1
         );
     }
+    // Decree 30: page numbers from the second page on, at the top.
+    for (i, page) in texts.iter().enumerate().skip(1) {
+        let first = page.lines().find(|l| !l.trim().is_empty()).unwrap();
+        assert_eq!(first.trim(), (i + 1).to_string(), "page {}", i + 1);
+    }
     assert!(layout.contains("Thuê bao số 60"));
     assert!(texts.last().unwrap().contains("Lê Thị Hồng Nhung"));
 }
