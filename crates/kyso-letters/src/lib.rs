@@ -12,6 +12,8 @@ pub use layout::{columns, render};
 /// at most; a larger list is a mistake (or an attack on the renderer) and is refused.
 pub const MAX_ROWS: usize = 2000;
 
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+
 /// Everything one request letter says. The layout (Decree 30) and the fixed wording of the
 /// form come from [`render`]; the caller gives the facts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,7 +30,8 @@ pub struct LetterData {
     pub number: String,
     /// The place name of the date line ("Demo").
     pub place: String,
-    /// The date of the letter ("Demo, ngày 02 tháng 12 năm 2026").
+    /// The date of the letter ("Demo, ngày 02 tháng 12 năm 2026"); `"2026-12-02"` in JSON.
+    #[serde(with = "iso_date")]
     pub date: time::Date,
     /// Who the letter goes to: "Cục Chứng thực số và Bảo mật thông tin" or the whole line
     /// "Kính gửi: …" (the prefix is added when missing).
@@ -298,6 +301,39 @@ mod tests {
         );
         assert_eq!(vi[3], "Dòng 1 của danh sách có 3 ô; mẫu này cần 8 ô");
         assert!(errors[2].to_string().contains("2001 rows"));
+    }
+
+    #[test]
+    fn letter_data_travels_as_json() {
+        // The web form posts a letter as JSON; the kind is its stable snake-case code.
+        let data = LetterData {
+            kind: RequestKind::RecoverDevice,
+            agency_name: "Sở Tư pháp".into(),
+            managing_agency_name: None,
+            number: String::new(),
+            place: "Demo".into(),
+            date: time::macros::date!(2027 - 01 - 05),
+            recipient: "Sở Khoa học và Công nghệ tỉnh Demo".into(),
+            body: vec![],
+            contact: Some(Contact {
+                name: "Phạm Văn Đức".into(),
+                ..Contact::default()
+            }),
+            rows: vec![LetterRow::new([
+                "Phạm Văn Đức",
+                "TK0012345",
+                "540A",
+                "Khóa PIN",
+            ])],
+            signer_title: "GIÁM ĐỐC".into(),
+            signer_name: "Trần Minh Quân".into(),
+            recipients_block: vec![],
+        };
+        let json = serde_json::to_value(&data).unwrap();
+        assert_eq!(json["kind"], "recover_device");
+        assert_eq!(json["date"], "2027-01-05");
+        let back: LetterData = serde_json::from_value(json).unwrap();
+        assert_eq!(back, data);
     }
 
     #[test]
