@@ -110,7 +110,7 @@ pub enum Error {
         expected: usize,
     },
     /// The layout engine refused the content (a text too long, a cell taller than a page, the
-    /// page limit).
+    /// page limit), or, when sealing, the letter could not be read.
     #[error("layout: {0}")]
     Layout(#[from] kyso_pdf::Error),
     /// The seal's anchor (a line of the signer's title) is not in the letter.
