@@ -335,6 +335,8 @@ pub struct Composer {
     /// An error met by a call that cannot return one ([`line`](Self::line)); reported by
     /// [`finish`](Self::finish).
     deferred: Option<Error>,
+    /// The style of page numbers, when pages are numbered ([`number_pages`](Self::number_pages)).
+    page_numbers: Option<Style>,
 }
 
 impl Composer {
@@ -369,12 +371,42 @@ impl Composer {
             y: page_h - top * PT_PER_MM,
             max_pages: MAX_PAGES,
             deferred: None,
+            page_numbers: None,
         })
     }
 
     /// Lower the page limit below [`MAX_PAGES`] (values above it are ignored).
     pub fn set_max_pages(&mut self, max: usize) {
         self.max_pages = max.clamp(1, MAX_PAGES);
+    }
+
+    /// Number the pages from the second one on, centred in the top margin, in `style`'s size
+    /// and face (Decree 30: page numbers in the middle of the top margin, none on the first
+    /// page). Its alignment, indent and space after are ignored.
+    pub fn number_pages(&mut self, style: &Style) -> Result<()> {
+        style.check()?;
+        self.page_numbers = Some(style.clone());
+        Ok(())
+    }
+
+    /// The page number of page `index` (0-based) as a drawing operation, when numbered.
+    fn page_number_op(&self, index: usize) -> Result<Option<Op>> {
+        let Some(style) = self.page_numbers.as_ref().filter(|_| index > 0) else {
+            return Ok(None);
+        };
+        let word = self.word(&(index + 1).to_string(), style)?;
+        let f = self.font(style.face());
+        // The digits' box (baseline to cap height, about the ascent) centred in the margin.
+        let margin_mid = (self.page_h + self.top) / 2.0;
+        let y = margin_mid - f.ascent_em() * style.size_pt / 2.0;
+        Ok(Some(Op::Text {
+            face: style.face(),
+            size: style.size_pt,
+            oblique: style.italic,
+            x: (self.page_w - word.width) / 2.0,
+            y,
+            glyphs: word.glyphs,
+        }))
     }
 
     /// Number of pages so far.
@@ -632,10 +664,15 @@ impl Composer {
         let mut up = IncrementalUpdate::new_document();
         let catalog_ref = up.reserve();
         let pages_ref = up.reserve();
+        let mut numbers = Vec::with_capacity(self.pages.len());
+        for i in 0..self.pages.len() {
+            numbers.push(self.page_number_op(i)?);
+        }
         let uses = |face: Face| {
             self.pages
                 .iter()
                 .flatten()
+                .chain(numbers.iter().flatten())
                 .any(|o| matches!(o, Op::Text { face: f, .. } if *f == face))
         };
         let mut regular = FontEmbedder::new(&self.regular);
@@ -661,8 +698,14 @@ impl Composer {
             Object::Real(self.page_h),
         ]);
         let mut kids = Vec::with_capacity(self.pages.len());
-        for ops in &self.pages {
-            let content = render(ops, &mut regular, &mut bold);
+        for (ops, number) in self.pages.iter().zip(&numbers) {
+            let content = match number {
+                Some(n) => {
+                    let ops: Vec<Op> = ops.iter().cloned().chain([n.clone()]).collect();
+                    render(&ops, &mut regular, &mut bold)
+                }
+                None => render(ops, &mut regular, &mut bold),
+            };
             let mut sd = Dict::new();
             sd.set("Filter", Object::name("FlateDecode"));
             let content_ref = up.add(Object::Stream(Stream {
@@ -1420,6 +1463,40 @@ mod tests {
             }
             assert_eq!(seen, 120);
         }
+    }
+
+    #[test]
+    fn numbered_pages_carry_their_number_in_the_top_margin_from_the_second_on() {
+        let mut c = Composer::a4(Margins::decree30()).unwrap();
+        c.number_pages(&Style::new(13.0)).unwrap();
+        c.table(&HEADER, &rows(80), &[1.0, 3.0, 2.0, 3.0], &Style::new(13.0))
+            .unwrap();
+        let pages = c.page_count();
+        assert!(pages >= 2);
+        assert!(c.page_number_op(0).unwrap().is_none(), "none on page 1");
+        for i in 1..pages {
+            let Some(Op::Text { x, y, .. }) = c.page_number_op(i).unwrap() else {
+                panic!("page {} has no number", i + 1);
+            };
+            // Centred across the page, inside the 20 mm top margin.
+            assert!((x - A4_WIDTH_PT / 2.0).abs() < 10.0, "x {x}");
+            assert!(y > c.top && y < A4_HEIGHT_PT, "y {y}");
+        }
+        let pdf = c.finish(&DocInfo::default()).unwrap();
+        if have("pdftotext") {
+            let file = temp_pdf(&pdf);
+            assert!(!pdftotext(&file, Some(1)).trim_start().starts_with('1'));
+            for p in 2..=pages {
+                let text = pdftotext(&file, Some(p));
+                assert!(
+                    text.trim_start().starts_with(&p.to_string()),
+                    "page {p}: {text}"
+                );
+            }
+        }
+        // A bad style is refused when asked for, not at the end.
+        let mut c = Composer::a4(Margins::decree30()).unwrap();
+        assert!(c.number_pages(&Style::new(0.0)).is_err());
     }
 
     #[test]
