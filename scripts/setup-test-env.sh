@@ -6,9 +6,14 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 need_apt=()
-for pkg in poppler-utils qpdf softhsm2 opensc libnss3-tools openssl hyperfine time curl; do
+for pkg in poppler-utils qpdf softhsm2 opensc libnss3-tools openssl hyperfine time curl \
+           chromium fonts-liberation postgresql-client; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
+# Node.js for the browser test's driver: Debian's, unless a node with npm is already there.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  need_apt+=(nodejs npm)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
   apt-get update -qq
@@ -29,6 +34,13 @@ PY
 then
   echo "setup: pip install ${PY_PKGS[*]}"
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${PY_PKGS[@]}"
+fi
+
+# The browser test's driver (playwright-core, pinned in tests/e2e/package-lock.json); it drives
+# Debian's chromium installed above, never a downloaded browser.
+if [ ! -d tests/e2e/node_modules/playwright-core ]; then
+  echo "setup: npm ci (tests/e2e)"
+  (cd tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # PostgreSQL: the store and API tests run on it as well as on SQLite. Start the local cluster

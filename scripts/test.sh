@@ -15,6 +15,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests"
 # The store and API tests run on SQLite and on this PostgreSQL (required: a missing server fails).
 export KYSO_TEST_POSTGRES=${KYSO_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}
+# The browser test (Playwright + Debian's chromium) must run, not skip.
+export KYSO_E2E_REQUIRED=1
 cargo nextest run --workspace --locked --no-fail-fast
 cargo test --workspace --locked --doc -q
 

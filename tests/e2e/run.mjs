@@ -3,7 +3,8 @@
 // every step asserts what a clerk would see, and the main pages are saved as screenshots.
 //
 // Environment: KYSO_URL, KYSO_ADMIN_PASSWORD (the one-time password the server printed),
-// KYSO_NEW_PASSWORD, KYSO_OTHER_USER/KYSO_OTHER_PASSWORD (an officer of another agency),
+// KYSO_NEW_PASSWORD, KYSO_OTHER_USER/KYSO_OTHER_PASSWORD (an officer of another agency the
+// test creates through the accounts page),
 // KYSO_CERT_FILE (a certificate to import), KYSO_DUP_CERT_FILE (one already registered),
 // KYSO_SCREENSHOTS (directory), CHROMIUM (default /usr/bin/chromium).
 
@@ -26,6 +27,16 @@ function check(cond, what) {
 
 async function shot(page, name) {
   await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+/// Select the option whose text contains `text`.
+async function selectByText(page, selector, text) {
+  const value = await page.$eval(selector, (s, t) => {
+    const o = [...s.options].find((o) => o.text.includes(t));
+    return o ? o.value : null;
+  }, text);
+  if (value === null) throw new Error(`no option "${text}" in ${selector}`);
+  await page.selectOption(selector, value);
 }
 
 /// Every visible form control has a label the screen reader announces.
@@ -65,11 +76,11 @@ try {
   check(true, 'the one-time password must be changed first');
   await page.fill('#old_password', env('KYSO_ADMIN_PASSWORD'));
   await page.fill('#new_password', 'ngan');
-  await page.click('button[type=submit]');
+  await page.click('main button[type=submit]');
   check((await page.textContent('[role=alert]')).includes('10'), 'a short new password is refused with the rule');
   await page.fill('#old_password', env('KYSO_ADMIN_PASSWORD'));
   await page.fill('#new_password', env('KYSO_NEW_PASSWORD'));
-  await page.click('button[type=submit]');
+  await page.click('main button[type=submit]');
   await page.waitForURL(`${base}/`);
 
   // 2. The dashboard.
@@ -81,16 +92,16 @@ try {
   await page.click('nav >> text=Cơ quan');
   await page.click('text=Thêm cơ quan');
   check(await allLabelled(page), 'the agency form is labelled');
-  await page.selectOption('#parent_id', { label: /Sở Khoa học và Công nghệ/ });
+  await selectByText(page, '#parent_id', 'Sở Khoa học và Công nghệ');
   await page.fill('#code', 'H9.37.2');
   await page.fill('#name', 'Phòng Thử nghiệm Demo');
   await page.selectOption('#kind', 'unit');
-  await page.click('button[type=submit]');
+  await page.click('main button[type=submit]');
   check((await page.textContent('[role=alert]')).includes('Mã định danh') || (await page.getAttribute('#code', 'aria-invalid')) === 'true',
     'an invalid identifier code is named');
   await shot(page, '03-loi-ma-dinh-danh');
   await page.fill('#code', '000.02.37.H99');
-  await page.click('button[type=submit]');
+  await page.click('main button[type=submit]');
   await page.waitForURL(/\/agencies$/);
   check((await page.textContent('main')).includes('H99.37.02'), 'the new agency is listed with its dotted code');
   await shot(page, '04-co-quan');
@@ -99,16 +110,16 @@ try {
   await page.click('nav >> text=Thuê bao');
   await page.click('text=Thêm thuê bao');
   check(await allLabelled(page), 'the subscriber form is labelled');
-  await page.selectOption('#agency_id', { label: /Phòng Thử nghiệm Demo/ });
+  await selectByText(page, '#agency_id', 'Phòng Thử nghiệm Demo');
   await page.fill('#name', 'Đặng Thị Ánh Tuyết');
   await page.fill('#date_of_birth', '31/12/2099');
-  await page.click('button[type=submit]');
+  await page.click('main button[type=submit]');
   check((await page.textContent('[role=alert]')).includes('Ngày sinh'), 'a date of birth in the future is named');
   await page.fill('#date_of_birth', '15/08/1990');
   await page.fill('#id_number', '099190000999');
   await page.fill('#email', 'tuyet.dta@demo.invalid');
   await page.fill('#title', 'Chuyên viên');
-  await page.click('button[type=submit]');
+  await page.click('main button[type=submit]');
   await page.waitForURL(/\/subscribers\/\d+$/);
   const subscriberUrl = page.url();
   await page.goto(`${base}/subscribers?q=dang+thi+anh+tuyet`);
@@ -120,10 +131,10 @@ try {
   await page.click('text=Nhập chứng thư số');
   check(await allLabelled(page), 'the import form is labelled');
   await page.setInputFiles('#file', env('KYSO_DUP_CERT_FILE'));
-  await page.click('button[type=submit]');
+  await page.click('main button[type=submit]');
   check((await page.textContent('[role=alert]')).includes('đã có trong danh mục'), 'a duplicate serial is refused');
   await page.setInputFiles('#file', env('KYSO_CERT_FILE'));
-  await page.click('button[type=submit]');
+  await page.click('main button[type=submit]');
   await page.waitForURL(/\/subscribers\/\d+$/);
   check((await page.textContent('main')).includes('Còn hiệu lực'), 'the imported certificate is shown valid');
   await shot(page, '06-thue-bao-chung-thu');
@@ -138,12 +149,29 @@ try {
   check((await page.textContent('h1')).includes('Audit log'), 'the English switch works');
   await page.click('text=Tiếng Việt');
 
-  // 7. An officer of another agency tries the page of our subscriber.
+  // 7. The administrator opens an account for an officer of the Department of Finance, who
+  //    then tries the page of our subscriber.
+  const other = env('KYSO_OTHER_USER');
+  await page.click('nav >> text=Tài khoản');
+  check(await allLabelled(page), 'the account form is labelled');
+  await page.fill('#username', other);
+  await page.fill('#full_name', 'Cán bộ Sở Tài chính (demo)');
+  await selectByText(page, '#agency_id', 'Sở Tài chính');
+  await page.selectOption('#role', 'signature_officer');
+  await page.fill('#password', 'mat-khau-ban-dau-1');
+  await page.click('main button[type=submit]');
+  await page.waitForURL(/\/users$/);
+  check((await page.textContent('main')).includes(other), 'the new account is listed');
+  await shot(page, '10-tai-khoan');
   await page.click('header button[type=submit]');
   await page.waitForURL(/\/login$/);
-  await page.fill('#username', env('KYSO_OTHER_USER'));
-  await page.fill('#password', env('KYSO_OTHER_PASSWORD'));
+  await page.fill('#username', other);
+  await page.fill('#password', 'mat-khau-ban-dau-1');
   await page.press('#password', 'Enter');
+  await page.waitForURL(/\/password$/);
+  await page.fill('#old_password', 'mat-khau-ban-dau-1');
+  await page.fill('#new_password', env('KYSO_OTHER_PASSWORD'));
+  await page.click('main button[type=submit]');
   await page.waitForURL(`${base}/`);
   const res = await page.goto(subscriberUrl);
   check(res.status() === 404, 'another agency\'s officer gets 404 on our subscriber');

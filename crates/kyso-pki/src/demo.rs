@@ -122,6 +122,9 @@ enum Validity {
     Service,
     /// Ended a month ago.
     Expired,
+    /// 700 days long (inside the CAs' validity), ending this many days from now (registry
+    /// demos of expiry notices).
+    EndsIn(i64),
 }
 
 struct Spec {
@@ -154,7 +157,7 @@ fn service(cn: &'static str) -> Vec<Attr> {
 }
 
 fn specs() -> Vec<Spec> {
-    use Validity::{Expired, Normal, Service};
+    use Validity::{EndsIn, Expired, Normal, Service};
     let rsa = KeyAlg::Rsa(2048);
     let spec = |name, kind, alg, subject, profile, validity| Spec {
         name,
@@ -224,6 +227,22 @@ fn specs() -> Vec<Spec> {
             person("Chuyên viên", "Vũ Văn Giang", OFFICE),
             Profile::signing(),
             Expired,
+        ),
+        spec(
+            "expiring",
+            Kind::Personal,
+            KeyAlg::P256,
+            person("Kế toán trưởng", "Vũ Thị Giang", "Phòng Kế hoạch - Tài chính"),
+            Profile::signing(),
+            EndsIn(25),
+        ),
+        spec(
+            "expiring2",
+            Kind::Personal,
+            KeyAlg::P256,
+            person("Hiệu trưởng", "Đặng Quốc Hùng", OFFICE),
+            Profile::signing(),
+            EndsIn(5),
         ),
         spec(
             "nosign",
@@ -431,6 +450,10 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<Summary> {
             Validity::Normal => (yesterday, yesterday + Duration::days(365 * 3 + 1)),
             Validity::Service => (yesterday, yesterday + Duration::days(365 * 9 + 2)),
             Validity::Expired => (now - Duration::days(400), now - Duration::days(30)),
+            Validity::EndsIn(days) => (
+                now + Duration::days(days) - Duration::days(700),
+                now + Duration::days(days),
+            ),
         };
         let mut profile = spec.profile;
         profile.crl_url = Some(crl_int.clone());
@@ -576,6 +599,8 @@ mod tests {
             "ecdsa",
             "ecdsa384",
             "expired",
+            "expiring",
+            "expiring2",
             "nosign",
             "tsa",
             "ocsp",
@@ -701,6 +726,8 @@ mod tests {
             "ecdsa",
             "ecdsa384",
             "expired",
+            "expiring",
+            "expiring2",
             "nosign",
             "tsa",
             "ocsp",

@@ -146,7 +146,7 @@ const PEOPLE: &[Person] = &[
         title: "Kế toán trưởng",
         unit: "Phòng Kế hoạch - Tài chính",
         agency: "H99.05",
-        cert: None,
+        cert: Some("expiring"),
         token: None,
     },
     Person {
@@ -156,7 +156,7 @@ const PEOPLE: &[Person] = &[
         title: "Hiệu trưởng",
         unit: "Ban Giám hiệu",
         agency: "H99.10.01",
-        cert: None,
+        cert: Some("expiring2"),
         token: Some("DEMO0007"),
     },
     Person {

@@ -11,6 +11,7 @@ mod agent;
 mod agree_pyhanko;
 mod bad_input;
 mod common;
+mod e2e;
 mod csc;
 mod levels;
 mod oracles;
