@@ -6,6 +6,7 @@
 // KYSO_NEW_PASSWORD, KYSO_OTHER_USER/KYSO_OTHER_PASSWORD (an officer of another agency the
 // test creates through the accounts page),
 // KYSO_CERT_FILE (a certificate to import), KYSO_DUP_CERT_FILE (one already registered),
+// KYSO_RENEWED_CERT_FILE (the certificate the renewal brings),
 // KYSO_SCREENSHOTS (directory), CHROMIUM (default /usr/bin/chromium).
 
 import { chromium } from 'playwright-core';
@@ -144,12 +145,56 @@ try {
   check((await page.textContent('main')).includes('certificate.import'), 'the auditor view lists the import');
   await shot(page, '08-nhat-ky');
 
-  // 6. English on request.
+  // 6. A renewal request for the certificate that expires in 25 days, through every step:
+  //    drafted, submitted, approved, sent (the letter is made and signed with the Department's
+  //    organization key), processed and completed with the new certificate.
+  await page.click('nav >> text=Đề nghị');
+  await page.click('text=Lập đề nghị');
+  check(await allLabelled(page), 'the request chooser is labelled');
+  await page.selectOption('#kind', 'renew');
+  await selectByText(page, '#agency_id', 'Sở Khoa học và Công nghệ');
+  await page.click('main button[type=submit]');
+  check(await allLabelled(page), 'the renewal form is labelled');
+  await page.fill('#contact_name', 'Trần Thị Bình');
+  await page.fill('#contact_phone', '0900000002');
+  await page.check('label:has-text("Vũ Thị Giang") >> xpath=preceding-sibling::input');
+  await page.click('main button[type=submit]');
+  await page.waitForURL(/\/requests\/\d+$/);
+  const requestUrl = page.url();
+  for (const action of ['Trình duyệt', 'Duyệt', 'Gửi đi']) {
+    await page.click(`main button:has-text("${action}")`);
+    await page.waitForURL(requestUrl);
+  }
+  check((await page.textContent('main')).includes('Đã gửi'), 'the request is sent');
+  check((await page.locator('a[href$="/letter.pdf"]').count()) === 1, 'the signed letter is offered');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click('a[href$="/letter.pdf"]'),
+  ]);
+  const letterPath = `${shots}/../de-nghi-gia-han.pdf`;
+  await download.saveAs(letterPath);
+  console.log(`letter: ${letterPath}`);
+  await page.click('main button:has-text("Bắt đầu xử lý")');
+  await page.waitForURL(requestUrl);
+  await page.setInputFiles('#cert_0', env('KYSO_RENEWED_CERT_FILE'));
+  await page.click('main button:has-text("Hoàn thành")');
+  await page.waitForURL(requestUrl);
+  check((await page.textContent('main')).includes('Đã hoàn thành'), 'the renewal is completed');
+  await shot(page, '11-de-nghi-gia-han');
+  await page.goto(`${base}/subscribers?q=vu+thi+giang`);
+  await page.click('main a:has-text("Vũ Thị Giang")');
+  const holder = await page.textContent('main');
+  check(holder.includes('Đã gia hạn/thay thế') && holder.includes('Còn hiệu lực'),
+    'her old certificate is marked renewed and the new one valid');
+  await page.goto(`${base}/`);
+  await shot(page, '02-tong-quan');
+
+  // 7. English on request.
   await page.click('text=English');
   check((await page.textContent('h1')).includes('Audit log'), 'the English switch works');
   await page.click('text=Tiếng Việt');
 
-  // 7. The administrator opens an account for an officer of the Department of Finance, who
+  // 8. The administrator opens an account for an officer of the Department of Finance, who
   //    then tries the page of our subscriber.
   const other = env('KYSO_OTHER_USER');
   await page.click('nav >> text=Tài khoản');

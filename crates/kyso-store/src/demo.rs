@@ -145,7 +145,7 @@ const PEOPLE: &[Person] = &[
         id_number: "099188000106",
         title: "Kế toán trưởng",
         unit: "Phòng Kế hoạch - Tài chính",
-        agency: "H99.05",
+        agency: "H99.37",
         cert: Some("expiring"),
         token: None,
     },

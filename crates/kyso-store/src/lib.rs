@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod blobs;
 pub mod demo;
 mod migrate;
 pub mod registry;

@@ -2,6 +2,7 @@
 
 mod api;
 mod auth;
+mod letters;
 mod openapi;
 mod ui;
 
@@ -17,6 +18,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 pub use auth::{Auth, Lang};
+pub use letters::{OrgKey, OrgKeys};
 
 /// The clock the server reads (the binary passes the real one; tests a fixed one).
 pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
@@ -41,6 +43,10 @@ pub struct AppState {
     pub(crate) config: Config,
     /// Failed logins per client address: (count, window start, Unix seconds).
     pub(crate) throttle: Arc<Mutex<HashMap<String, (u32, i64)>>>,
+    /// Where request letters are kept (none: letters cannot be made).
+    pub(crate) blobs: Option<kyso_store::blobs::Blobs>,
+    /// Organization keys the server signs request letters with, by agency code.
+    pub(crate) org_keys: Arc<OrgKeys>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -43,7 +43,14 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/devices/{id}", get(device_page).post(device_event_submit))
         .route("/audit", get(audit_page))
         .route("/users", get(users_page).post(user_submit))
+        .route("/requests", get(requests::list_page).post(requests::create_submit))
+        .route("/requests/new", get(requests::new_page))
+        .route("/requests/{id}", get(requests::detail_page))
+        .route("/requests/{id}/act", post(requests::act_submit))
+        .route("/requests/{id}/letter.pdf", get(requests::letter_download))
 }
+
+mod requests;
 
 /// A logged-in browser page: the session's actor and CSRF token, and the language.
 struct Page {
@@ -168,6 +175,7 @@ fn layout(p: &Page, title: &str, body: Markup) -> Response {
                         (nav_item(p, "/subscribers", p.t("Thuê bao", "Subscribers")))
                         (nav_item(p, "/certificates", p.t("Chứng thư số", "Certificates")))
                         (nav_item(p, "/devices", p.t("Thiết bị", "Devices")))
+                        (nav_item(p, "/requests", p.t("Đề nghị", "Requests")))
                         @if p.can(Permission::ManageAccounts) { (nav_item(p, "/users", p.t("Tài khoản", "Accounts"))) }
                         @if p.can(Permission::ReadAudit) { (nav_item(p, "/audit", p.t("Nhật ký", "Audit log"))) }
                     }

@@ -39,6 +39,10 @@ pub struct Args {
     /// Số luồng xử lý (mặc định: số nhân CPU)
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Khóa tổ chức ký văn bản đề nghị của một cơ quan: MÃ_ĐỊNH_DANH=tệp.p12 (lặp lại được;
+    /// mật khẩu trong biến môi trường KYSO_ORG_KEY_PASSWORD)
+    #[arg(long = "org-key", value_name = "MÃ=TỆP.p12")]
+    pub org_keys: Vec<String>,
 }
 
 /// `kyso audit …`
@@ -100,8 +104,11 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     if args.no_demo && (args.root_code.is_none() || args.root_name.is_none()) {
         return Err(ue!("--no-demo cần --root-code và --root-name (cơ quan gốc của quản trị viên đầu tiên)"; "--no-demo needs --root-code and --root-name (the first administrator's agency)").into());
     }
-    let blobs = args.data_dir.join("blobs");
-    std::fs::create_dir_all(&blobs).map_err(|e| errors::io(&blobs, &e))?;
+    let blobs_dir = args.data_dir.join("blobs");
+    let blobs = kyso_store::blobs::Blobs::open(&blobs_dir).map_err(|e| {
+        ue!("không tạo được thư mục lưu văn bản: {}", e; "cannot create the blob folder: {}", e)
+    })?;
+    let org_keys = org_keys(&args)?;
     let secure = args.secure_cookies;
     let data_dir = args.data_dir.clone();
     let backend_note = match &args.database_url {
@@ -136,6 +143,33 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         );
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo Department (its organization certificate is the demo PKI's).
+const DEMO_AGENCY: &str = "H99.37";
+
+/// `--org-key CODE=FILE` options; one password for all from `KYSO_ORG_KEY_PASSWORD`.
+fn org_keys(args: &Args) -> Result<kyso_web::OrgKeys, UserError> {
+    let mut out = kyso_web::OrgKeys::new();
+    if args.org_keys.is_empty() {
+        return Ok(out);
+    }
+    let password = std::env::var("KYSO_ORG_KEY_PASSWORD").map_err(|_| {
+        ue!("--org-key cần mật khẩu trong biến môi trường KYSO_ORG_KEY_PASSWORD"; "--org-key needs the password in KYSO_ORG_KEY_PASSWORD")
+    })?;
+    let password = Arc::new(kyso_keys::Secret::new(password));
+    for spec in &args.org_keys {
+        let Some((code, file)) = spec.split_once('=') else {
+            return Err(ue!("--org-key {}: cần dạng MÃ=TỆP.p12", spec; "--org-key {}: use CODE=FILE.p12", spec));
+        };
+        let code = kyso_domain::codes::AgencyCode::parse(code).map_err(|e| UserError::new(e.message_vi(), e.message_en()))?;
+        let path = PathBuf::from(file);
+        if !path.is_file() {
+            return Err(errors::io(&path, &std::io::Error::from(std::io::ErrorKind::NotFound)));
+        }
+        out.insert(code.dotted(), kyso_web::OrgKey { p12: path, password: password.clone() });
+    }
+    Ok(out)
 }
 
 /// An empty database: seed the demo province (or only the root agency) and print the first

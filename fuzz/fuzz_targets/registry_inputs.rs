@@ -1,0 +1,42 @@
+//! What users type into the registry: agency identifier codes (both forms), names folded for
+//! search, the stable names of roles/states/events, the per-year holiday calendar (JSON), and
+//! a working-day deadline computed from any instant. None may panic; a code that parses must
+//! survive the round trip through both of its forms.
+#![no_main]
+
+use kyso_domain::calendar::{CalendarConfig, WorkCalendar};
+use kyso_domain::codes::AgencyCode;
+use kyso_domain::device::{DeviceEvent, DeviceState};
+use kyso_domain::lifecycle::{RequestAction, RequestKind, RequestState};
+use kyso_domain::roles::Role;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(code) = AgencyCode::parse(&text) {
+        let dotted = AgencyCode::parse(&code.dotted()).expect("dotted form parses");
+        let legacy = AgencyCode::parse(&code.legacy()).expect("legacy form parses");
+        assert_eq!(dotted, code);
+        assert_eq!(legacy, code);
+        assert!(code.is_within(&code));
+        if let Some(parent) = code.parent() {
+            assert!(code.is_within(&parent));
+        }
+    }
+    let folded = kyso_domain::text::fold(&text);
+    assert_eq!(kyso_domain::text::fold(&folded), folded, "folding is idempotent");
+    let _ = kyso_domain::text::matches(&folded, &text);
+    let _ = Role::parse(&text);
+    let _ = DeviceState::parse(&text);
+    let _ = DeviceEvent::parse(&text);
+    let _ = RequestKind::parse(&text);
+    let _ = RequestState::parse(&text);
+    let _ = RequestAction::parse(&text);
+    if let Ok(config) = serde_json::from_slice::<CalendarConfig>(data) {
+        let calendar = WorkCalendar::from_config(&config);
+        let seconds = data.iter().fold(0i64, |a, b| a.wrapping_mul(31).wrapping_add(i64::from(*b)));
+        let at = time::OffsetDateTime::from_unix_timestamp(seconds.rem_euclid(4_102_444_800))
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let _ = calendar.add_working_days(at, u32::from(data.first().copied().unwrap_or(1)));
+    }
+});
