@@ -5,6 +5,7 @@ pub mod audit;
 pub mod demo;
 mod migrate;
 pub mod registry;
+pub mod requests;
 mod scope;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -168,6 +169,7 @@ fn what_vi(what: &str) -> &'static str {
         "device" => "thiết bị",
         "user" => "tài khoản",
         "token" => "mã truy cập",
+        "request" => "đề nghị",
         _ => "dữ liệu",
     }
 }
