@@ -47,9 +47,12 @@ pub const MAX_ITEMS: usize = 200;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewRequest {
-    /// One of [`RequestKind`]'s stable names (`issue_individual`, `renew`, …).
+    /// One of [`RequestKind`]'s stable names (`issue_individual`, `renew`, …). (Missing or
+    /// unknown ones are refused by validation, naming the field, rather than by the parser.)
+    #[serde(default)]
     pub kind: String,
     /// The requesting agency.
+    #[serde(default)]
     pub agency_id: i64,
     /// The subject line; the form's title when empty.
     #[serde(default)]
@@ -267,8 +270,11 @@ fn corrupt(what: &str) -> Error {
     Error::Database(sqlx::Error::Protocol(format!("stored {what} is not valid")))
 }
 
+/// Stored seconds as Vietnam time (deadlines are the end of a day there).
 fn ts(v: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(v).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    let t = OffsetDateTime::from_unix_timestamp(v).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    t.checked_to_offset(kyso_domain::calendar::VIETNAM)
+        .unwrap_or(t)
 }
 
 fn request_from(row: &AnyRow, now: OffsetDateTime) -> Result<Request> {
