@@ -1166,6 +1166,34 @@ async fn renewal_supersedes_revocation_revokes_and_a_change_of_information_rewri
             ("Trưởng phòng", "em.vv@demo.invalid", "Vũ Văn Em"),
             "{b:?}"
         );
+        // A change of information may come back with a new certificate: it replaces the old.
+        let r = requests::create_request(s, &c.drafter, &change(&[("unit", "Phòng Hạ tầng")]), NOW)
+            .await
+            .unwrap();
+        to_sent(s, &c, r.request.id, NOW).await;
+        let done = requests::act(
+            s,
+            &c.admin,
+            r.request.id,
+            A::Complete,
+            &ActInput {
+                certificates: vec![new_cert("Vũ Văn Em", 605, NOW, NOW + Duration::days(700))],
+                ..Default::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert!(done.items[0].data.contains_key("issued_certificate_id"));
+        let old_cert = registry::certificate(s, &c.drafter, cert).await.unwrap();
+        assert_eq!(old_cert.status, "superseded", "{b:?}");
+        let em = registry::subscriber(s, &c.drafter, person_id)
+            .await
+            .unwrap();
+        assert_eq!(
+            (em.unit.as_str(), em.title.as_str()),
+            ("Phòng Hạ tầng", "Trưởng phòng")
+        );
         // Organization and device issuance ask for their own forms' fields.
         let org = request(
             RequestKind::IssueOrganization,
@@ -1494,6 +1522,21 @@ async fn refusals_need_a_reason_returns_go_back_to_the_drafter_and_only_the_righ
         // Nothing changed in the registry.
         let still = registry::certificate(s, &c.drafter, cert).await.unwrap();
         assert_eq!(still.status, "active", "{b:?}");
+        // A draft can be withdrawn by its agency; then nothing more happens to it.
+        let other = requests::create_request(s, &c.drafter, &form, NOW)
+            .await
+            .unwrap();
+        let gone = requests::act(s, &c.drafter, other.request.id, A::Withdraw, &none, NOW)
+            .await
+            .unwrap();
+        assert_eq!(gone.request.state, St::Withdrawn);
+        assert!(matches!(
+            requests::act(s, &c.drafter, other.request.id, A::Submit, &none, NOW).await,
+            Err(Error::Conflict {
+                field: "action",
+                ..
+            })
+        ));
         let listed = requests::list_requests(
             s,
             &c.drafter,
