@@ -6,6 +6,7 @@ pub mod blobs;
 pub mod demo;
 mod migrate;
 pub mod registry;
+pub mod requests;
 mod scope;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -169,6 +170,7 @@ fn what_vi(what: &str) -> &'static str {
         "device" => "thiết bị",
         "user" => "tài khoản",
         "token" => "mã truy cập",
+        "request" => "đề nghị",
         _ => "dữ liệu",
     }
 }

@@ -102,7 +102,7 @@ fn agency_from(row: &AnyRow) -> Result<Agency> {
     })
 }
 
-fn text(field: &'static str, value: &str, required: bool) -> Result<String> {
+pub(crate) fn text(field: &'static str, value: &str, required: bool) -> Result<String> {
     let v = value.trim();
     if required && v.is_empty() {
         return Err(Error::invalid(
@@ -140,7 +140,7 @@ fn one_of(field: &'static str, value: &str, allowed: &[(&str, &str, &str)]) -> R
     ))
 }
 
-fn email(field: &'static str, value: &str) -> Result<String> {
+pub(crate) fn email(field: &'static str, value: &str) -> Result<String> {
     let v = text(field, value, false)?;
     if !v.is_empty() {
         let ok = v.split_once('@').is_some_and(|(l, d)| {
@@ -183,6 +183,19 @@ pub fn field_vi(field: &str) -> &'static str {
         "password" => "Mật khẩu",
         "role" => "Vai trò",
         "days" => "Số ngày",
+        "contact_name" => "Người liên hệ",
+        "contact_title" => "Chức vụ người liên hệ",
+        "contact_phone" => "Điện thoại người liên hệ",
+        "contact_email" => "Thư điện tử người liên hệ",
+        "items" => "Danh sách đề nghị",
+        "data" => "Thông tin đề nghị",
+        "certificate_id" => "Chứng thư số",
+        "certificates" => "Chứng thư số được cấp",
+        "device_id" => "Thiết bị",
+        "number" => "Số văn bản",
+        "action" => "Thao tác",
+        "note" => "Ghi chú",
+        "years" => "Lịch làm việc",
         _ => "Trường",
     }
 }
@@ -485,7 +498,10 @@ pub fn parse_date(field: &'static str, value: &str) -> Result<Option<time::Date>
         })
 }
 
-fn validate_subscriber(input: &SubscriberInput, now: OffsetDateTime) -> Result<SubscriberInput> {
+pub(crate) fn validate_subscriber(
+    input: &SubscriberInput,
+    now: OffsetDateTime,
+) -> Result<SubscriberInput> {
     let kind = one_of("kind", &input.kind, SUBSCRIBER_KINDS)?;
     let name = text("name", &input.name, true)?;
     let dob = match parse_date("date_of_birth", &input.date_of_birth)? {
@@ -542,7 +558,7 @@ pub async fn subscriber(store: &Store, actor: &Actor, id: i64) -> Result<Subscri
     Ok(s)
 }
 
-async fn subscriber_in_scope(
+pub(crate) async fn subscriber_in_scope(
     store: &Store,
     actor: &Actor,
     id: i64,
@@ -610,7 +626,7 @@ pub async fn create_subscriber(
     subscriber(store, actor, id).await
 }
 
-async fn insert_subscriber(
+pub(crate) async fn insert_subscriber(
     tx: &mut WriteTx,
     v: &SubscriberInput,
     now: OffsetDateTime,
@@ -1339,7 +1355,7 @@ pub async fn device(store: &Store, actor: &Actor, id: i64) -> Result<Device> {
     Ok(d)
 }
 
-async fn device_in_scope(
+pub(crate) async fn device_in_scope(
     store: &Store,
     actor: &Actor,
     id: i64,
@@ -1528,6 +1544,10 @@ pub struct Dashboard {
     pub revoked: i64,
     pub devices_locked: i64,
     pub devices_lost: i64,
+    /// Requests not yet done, refused or withdrawn.
+    pub open_requests: i64,
+    /// Requests sent or in processing past their deadline.
+    pub overdue_requests: i64,
     /// The first certificates to expire (within 60 days).
     pub soonest: Vec<Certificate>,
 }
@@ -1596,6 +1616,23 @@ pub async fn dashboard(store: &Store, actor: &Actor, now: OffsetDateTime) -> Res
             format!(
                 "SELECT COUNT(*) FROM devices d JOIN agencies a ON a.id = d.agency_id \
                  WHERE {scope} AND $1 = $1 AND d.state = 'lost'"
+            ),
+            vec![],
+        )
+        .await?,
+        open_requests: count(
+            format!(
+                "SELECT COUNT(*) FROM requests r JOIN agencies a ON a.id = r.agency_id \
+                 WHERE {scope} AND $1 = $1 AND r.state IN \
+                 ('draft', 'submitted', 'approved', 'sent', 'processing')"
+            ),
+            vec![],
+        )
+        .await?,
+        overdue_requests: count(
+            format!(
+                "SELECT COUNT(*) FROM requests r JOIN agencies a ON a.id = r.agency_id \
+                 WHERE {scope} AND r.state IN ('sent', 'processing') AND r.deadline_at < $1"
             ),
             vec![],
         )

@@ -712,3 +712,858 @@ async fn concurrent_writers_queue_and_the_audit_sequence_has_no_gaps() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle requests
+
+use kyso_domain::lifecycle::{RequestAction as A, RequestKind, RequestState as St};
+use kyso_store::requests::{self, ActInput, NewItem, NewRequest, RequestQuery};
+use std::collections::BTreeMap;
+
+/// The people of the request stories: the unit's officer drafts, the Department's officer
+/// (the unit's managing agency) approves, the province's DOST administrator processes; the
+/// finance department's officer and the unit's clerk are bystanders.
+struct Cast {
+    p: Province,
+    drafter: Actor,
+    approver: Actor,
+    admin: Actor,
+    stranger: Actor,
+    clerk: Actor,
+}
+
+async fn cast(s: &Store) -> Cast {
+    let p = province(s).await;
+    Cast {
+        drafter: user(s, "cb.ttcds", p.unit, Role::SignatureOfficer).await,
+        approver: user(s, "cb.so", p.dost, Role::SignatureOfficer).await,
+        admin: user(s, "quantri", p.root, Role::DostAdmin).await,
+        stranger: user(s, "cb.taichinh", p.finance, Role::SignatureOfficer).await,
+        clerk: user(s, "vanthu.ttcds", p.unit, Role::Clerk).await,
+        p,
+    }
+}
+
+fn data(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn request(kind: RequestKind, agency: i64, items: Vec<NewItem>) -> NewRequest {
+    NewRequest {
+        kind: kind.as_str().into(),
+        agency_id: agency,
+        contact_name: "Lê Thị Hoa".into(),
+        contact_phone: "0912 345 678".into(),
+        items,
+        ..Default::default()
+    }
+}
+
+fn note(reason: &str) -> ActInput {
+    ActInput {
+        reason: reason.into(),
+        ..Default::default()
+    }
+}
+
+/// Submit, approve and send `id` as the right people; returns the sent request.
+async fn to_sent(s: &Store, c: &Cast, id: i64, at: OffsetDateTime) -> requests::RequestDetail {
+    let none = ActInput::default();
+    requests::act(s, &c.drafter, id, A::Submit, &none, at)
+        .await
+        .unwrap();
+    requests::act(s, &c.approver, id, A::Approve, &none, at)
+        .await
+        .unwrap();
+    requests::act(s, &c.drafter, id, A::Send, &none, at)
+        .await
+        .unwrap()
+}
+
+/// A subscriber of the unit with an active certificate.
+async fn holder_with_cert(s: &Store, c: &Cast, name: &str, serial: u64) -> (i64, i64) {
+    let sys = Actor::system();
+    let sub = registry::create_subscriber(s, &sys, &person(c.p.unit, name), NOW)
+        .await
+        .unwrap();
+    let cert = registry::import_certificate(
+        s,
+        &sys,
+        c.p.unit,
+        Some(sub.id),
+        cert_pem(name, serial, NOW + Duration::days(30)).as_bytes(),
+        NOW,
+    )
+    .await
+    .unwrap();
+    (sub.id, cert.id)
+}
+
+fn new_cert(
+    cn: &str,
+    serial: u64,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Vec<u8> {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    params.serial_number = Some(rcgen::SerialNumber::from(serial.to_be_bytes().to_vec()));
+    params.not_before = not_before;
+    params.not_after = not_after;
+    params.self_signed(&key).unwrap().pem().into_bytes()
+}
+
+#[tokio::test]
+async fn an_issuance_goes_from_the_units_officer_to_done_and_registers_the_new_certificate() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        let c = cast(s).await;
+        let form = request(
+            RequestKind::IssueIndividual,
+            c.p.unit,
+            vec![NewItem {
+                data: data(&[
+                    ("name", "Trần Thị Bình"),
+                    ("date_of_birth", "02/09/1985"),
+                    ("id_number", "040185000123"),
+                    ("email", "binh.tt@demo.invalid"),
+                    ("title", "Chuyên viên"),
+                ]),
+                ..Default::default()
+            }],
+        );
+        // The clerk may read the unit but not draft for it; the finance officer not even see it.
+        assert!(matches!(
+            requests::create_request(s, &c.clerk, &form, NOW).await,
+            Err(Error::Forbidden)
+        ));
+        assert!(matches!(
+            requests::create_request(s, &c.stranger, &form, NOW).await,
+            Err(Error::Invalid {
+                field: "agency_id",
+                ..
+            })
+        ));
+        let r = requests::create_request(s, &c.drafter, &form, NOW)
+            .await
+            .unwrap();
+        let id = r.request.id;
+        assert_eq!(r.request.state, St::Draft);
+        assert_eq!(r.request.form_number, "01");
+        assert_eq!(
+            r.request.handler,
+            RequestKind::IssueIndividual.default_handler()
+        );
+        assert_eq!(r.request.title, RequestKind::IssueIndividual.title_vi());
+        assert_eq!(r.actions, [A::Submit, A::Withdraw]);
+        let none = ActInput::default();
+        requests::act(s, &c.drafter, id, A::Submit, &none, NOW)
+            .await
+            .unwrap();
+        // Nobody approves their own agency's request; a stranger does not even find it.
+        assert!(matches!(
+            requests::act(s, &c.drafter, id, A::Approve, &none, NOW).await,
+            Err(Error::Forbidden)
+        ));
+        assert!(matches!(
+            requests::act(s, &c.stranger, id, A::Approve, &none, NOW).await,
+            Err(Error::NotFound { what: "request" })
+        ));
+        assert!(matches!(
+            requests::get_request(s, &c.stranger, id, NOW).await,
+            Err(Error::NotFound { .. })
+        ));
+        let seen = requests::get_request(s, &c.approver, id, NOW)
+            .await
+            .unwrap();
+        // (Their role reaches the unit's subtree, so they could also withdraw it.)
+        assert_eq!(seen.actions, [A::Approve, A::Return, A::Withdraw], "{b:?}");
+        requests::act(s, &c.approver, id, A::Approve, &none, NOW)
+            .await
+            .unwrap();
+        // Sending is the requesting side's; processing the Department's.
+        assert!(matches!(
+            requests::act(s, &c.clerk, id, A::Send, &none, NOW).await,
+            Err(Error::Forbidden)
+        ));
+        let sent = requests::act(s, &c.drafter, id, A::Send, &none, NOW)
+            .await
+            .unwrap();
+        assert_eq!(sent.request.state, St::Sent);
+        // Sent on Monday 1 June 2026: three working days → end of Thursday 4 June.
+        assert_eq!(
+            sent.request.deadline_at,
+            Some(datetime!(2026-06-04 23:59:59 +07:00))
+        );
+        assert!(matches!(
+            requests::act(s, &c.approver, id, A::StartProcessing, &none, NOW).await,
+            Err(Error::Forbidden)
+        ));
+        requests::act(s, &c.admin, id, A::StartProcessing, &none, NOW)
+            .await
+            .unwrap();
+        // Completing needs the certificate, valid and not expired.
+        let complete = |certs: Vec<Vec<u8>>| ActInput {
+            certificates: certs,
+            ..Default::default()
+        };
+        for bad in [
+            vec![],
+            vec![new_cert(
+                "Trần Thị Bình",
+                501,
+                NOW + Duration::days(10),
+                NOW,
+            )],
+            vec![new_cert(
+                "Trần Thị Bình",
+                502,
+                NOW - Duration::days(800),
+                NOW - Duration::days(1),
+            )],
+            vec![b"not a certificate".to_vec()],
+        ] {
+            match requests::act(s, &c.admin, id, A::Complete, &complete(bad), NOW).await {
+                Err(Error::Invalid {
+                    field: "certificates",
+                    ..
+                }) => {}
+                other => panic!("{b:?}: {other:?}"),
+            }
+        }
+        let issued = new_cert(
+            "Trần Thị Bình",
+            503,
+            NOW - Duration::hours(1),
+            NOW + Duration::days(5 * 365),
+        );
+        let done = requests::act(s, &c.admin, id, A::Complete, &complete(vec![issued]), NOW)
+            .await
+            .unwrap();
+        assert_eq!(done.request.state, St::Done);
+        assert!(done.request.completed_at.is_some() && done.actions.is_empty());
+        // The registry has the new subscriber and their certificate.
+        let item = &done.items[0];
+        let cert = registry::certificate(s, &c.drafter, item.certificate_id.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(cert.subscriber_id, item.subscriber_id);
+        assert_eq!(cert.agency_id, c.p.unit);
+        let sub = registry::subscriber(s, &c.drafter, item.subscriber_id.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                sub.name.as_str(),
+                sub.id_number.as_str(),
+                sub.date_of_birth.as_str()
+            ),
+            ("Trần Thị Bình", "040185000123", "1985-09-02")
+        );
+        // The timeline tells the whole story, and so does the audit log.
+        let steps: Vec<_> = done
+            .timeline
+            .iter()
+            .map(|e| (e.action.as_str(), e.to_state.as_str(), e.actor.as_str()))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("create", "draft", "cb.ttcds"),
+                ("submit", "submitted", "cb.ttcds"),
+                ("approve", "approved", "cb.so"),
+                ("send", "sent", "cb.ttcds"),
+                ("start_processing", "processing", "quantri"),
+                ("complete", "done", "quantri"),
+            ],
+            "{b:?}"
+        );
+        let log = audit::list(
+            s,
+            &Actor::system(),
+            &audit::Filter {
+                action_prefix: Some("request.".into()),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(log.len(), 6, "{b:?}");
+        assert!(audit::verify(s).await.unwrap().is_ok());
+    }
+}
+
+#[tokio::test]
+async fn renewal_supersedes_revocation_revokes_and_a_change_of_information_rewrites_the_person() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        let c = cast(s).await;
+        let none = ActInput::default();
+        // Renewal: the old certificate becomes superseded, replaced by the new one, and the
+        // token that carried it now carries the new one.
+        let (_, old) = holder_with_cert(s, &c, "Phạm Văn Cường", 601).await;
+        let token = registry::create_device(
+            s,
+            &Actor::system(),
+            &DeviceInput {
+                kind: "token".into(),
+                serial: "TK-RENEW-1".into(),
+                agency_id: c.p.unit,
+                certificate_id: Some(old),
+                ..Default::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        let renew = |cid: Option<i64>| {
+            request(
+                RequestKind::Renew,
+                c.p.unit,
+                vec![NewItem {
+                    certificate_id: cid,
+                    ..Default::default()
+                }],
+            )
+        };
+        assert!(matches!(
+            requests::create_request(s, &c.drafter, &renew(None), NOW).await,
+            Err(Error::Invalid {
+                field: "certificate_id",
+                ..
+            })
+        ));
+        let r = requests::create_request(s, &c.drafter, &renew(Some(old)), NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            r.request.handler,
+            kyso_domain::lifecycle::Handler::Department
+        );
+        to_sent(s, &c, r.request.id, NOW).await;
+        let new = new_cert("Phạm Văn Cường", 602, NOW, NOW + Duration::days(3 * 365));
+        let done = requests::act(
+            s,
+            &c.admin,
+            r.request.id,
+            A::Complete,
+            &ActInput {
+                certificates: vec![new],
+                ..Default::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        let new_id: i64 = done.items[0].data["issued_certificate_id"].parse().unwrap();
+        let old_cert = registry::certificate(s, &c.drafter, old).await.unwrap();
+        assert_eq!(old_cert.status, "superseded");
+        let replaced_by: Option<i64> =
+            sqlx::query_scalar("SELECT replaced_by FROM certificates WHERE id = $1")
+                .bind(old)
+                .fetch_one(s.pool())
+                .await
+                .unwrap();
+        assert_eq!(replaced_by, Some(new_id), "{b:?}");
+        let token = registry::device(s, &c.drafter, token.id).await.unwrap();
+        assert_eq!(token.certificate_id, Some(new_id));
+        // A superseded certificate cannot be renewed again.
+        assert!(matches!(
+            requests::create_request(s, &c.drafter, &renew(Some(old)), NOW).await,
+            Err(Error::Invalid {
+                field: "certificate_id",
+                ..
+            })
+        ));
+
+        // Revocation: needs a reason; completing records it on the certificate.
+        let (_, victim) = holder_with_cert(s, &c, "Đỗ Thị Dung", 603).await;
+        let mut revoke = request(
+            RequestKind::Revoke,
+            c.p.unit,
+            vec![NewItem {
+                certificate_id: Some(victim),
+                ..Default::default()
+            }],
+        );
+        assert!(matches!(
+            requests::create_request(s, &c.drafter, &revoke, NOW).await,
+            Err(Error::Invalid {
+                field: "reason",
+                ..
+            })
+        ));
+        revoke.reason = "Nghỉ hưu".into();
+        let r = requests::create_request(s, &c.drafter, &revoke, NOW)
+            .await
+            .unwrap();
+        to_sent(s, &c, r.request.id, NOW).await;
+        // The national CA's answer is recorded by the Department; no certificate comes back.
+        requests::act(s, &c.admin, r.request.id, A::Complete, &none, NOW)
+            .await
+            .unwrap();
+        let revoked = registry::certificate(s, &c.drafter, victim).await.unwrap();
+        assert_eq!(
+            (revoked.status.as_str(), revoked.revocation_reason.as_str()),
+            ("revoked", "Nghỉ hưu")
+        );
+
+        // Change of information: the new title and email reach the subscriber.
+        let (person_id, cert) = holder_with_cert(s, &c, "Vũ Văn Em", 604).await;
+        let change = |pairs: &[(&str, &str)]| {
+            request(
+                RequestKind::ChangeInfo,
+                c.p.unit,
+                vec![NewItem {
+                    certificate_id: Some(cert),
+                    data: data(pairs),
+                    ..Default::default()
+                }],
+            )
+        };
+        assert!(matches!(
+            requests::create_request(s, &c.drafter, &change(&[]), NOW).await,
+            Err(Error::Invalid { field: "data", .. })
+        ));
+        assert!(matches!(
+            requests::create_request(
+                s,
+                &c.drafter,
+                &change(&[("email", "khong-phai-email")]),
+                NOW
+            )
+            .await,
+            Err(Error::Invalid { field: "email", .. })
+        ));
+        assert!(matches!(
+            requests::create_request(s, &c.drafter, &change(&[("shoe_size", "42")]), NOW).await,
+            Err(Error::Invalid { field: "data", .. })
+        ));
+        let r = requests::create_request(
+            s,
+            &c.drafter,
+            &change(&[("title", "Trưởng phòng"), ("email", "em.vv@demo.invalid")]),
+            NOW,
+        )
+        .await
+        .unwrap();
+        to_sent(s, &c, r.request.id, NOW).await;
+        requests::act(s, &c.admin, r.request.id, A::Complete, &none, NOW)
+            .await
+            .unwrap();
+        let em = registry::subscriber(s, &c.drafter, person_id)
+            .await
+            .unwrap();
+        assert_eq!(
+            (em.title.as_str(), em.email.as_str(), em.name.as_str()),
+            ("Trưởng phòng", "em.vv@demo.invalid", "Vũ Văn Em"),
+            "{b:?}"
+        );
+        // A change of information may come back with a new certificate: it replaces the old.
+        let r = requests::create_request(s, &c.drafter, &change(&[("unit", "Phòng Hạ tầng")]), NOW)
+            .await
+            .unwrap();
+        to_sent(s, &c, r.request.id, NOW).await;
+        let done = requests::act(
+            s,
+            &c.admin,
+            r.request.id,
+            A::Complete,
+            &ActInput {
+                certificates: vec![new_cert("Vũ Văn Em", 605, NOW, NOW + Duration::days(700))],
+                ..Default::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert!(done.items[0].data.contains_key("issued_certificate_id"));
+        let old_cert = registry::certificate(s, &c.drafter, cert).await.unwrap();
+        assert_eq!(old_cert.status, "superseded", "{b:?}");
+        let em = registry::subscriber(s, &c.drafter, person_id)
+            .await
+            .unwrap();
+        assert_eq!(
+            (em.unit.as_str(), em.title.as_str()),
+            ("Phòng Hạ tầng", "Trưởng phòng")
+        );
+        // Organization and device issuance ask for their own forms' fields.
+        let org = request(
+            RequestKind::IssueOrganization,
+            c.p.unit,
+            vec![NewItem {
+                data: data(&[("name", "Trung tâm Chuyển đổi số")]),
+                ..Default::default()
+            }],
+        );
+        assert!(matches!(
+            requests::create_request(s, &c.drafter, &org, NOW).await,
+            Err(Error::Invalid { field: "email", .. })
+        ));
+        let dev = request(
+            RequestKind::IssueDevice,
+            c.p.unit,
+            vec![NewItem {
+                data: data(&[
+                    ("name", "Cổng dịch vụ công"),
+                    ("email", "cong@demo.invalid"),
+                ]),
+                ..Default::default()
+            }],
+        );
+        let r = requests::create_request(s, &c.drafter, &dev, NOW)
+            .await
+            .unwrap();
+        assert_eq!(r.request.form_number, "03");
+        assert!(matches!(
+            requests::create_request(
+                s,
+                &c.drafter,
+                &request(RequestKind::Renew, c.p.unit, vec![]),
+                NOW
+            )
+            .await,
+            Err(Error::Invalid { field: "items", .. })
+        ));
+        let mut unknown = request(RequestKind::Renew, c.p.unit, vec![NewItem::default()]);
+        unknown.kind = "gia_han".into();
+        assert!(matches!(
+            requests::create_request(s, &c.drafter, &unknown, NOW).await,
+            Err(Error::Invalid { field: "kind", .. })
+        ));
+    }
+}
+
+#[tokio::test]
+async fn a_token_recovery_sent_on_the_friday_before_a_holiday_is_due_tuesday_and_overdue_wednesday()
+{
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        let c = cast(s).await;
+        let sys = Actor::system();
+        let holder = registry::create_subscriber(s, &sys, &person(c.p.unit, "Ngô Văn Giang"), NOW)
+            .await
+            .unwrap();
+        let token = registry::create_device(
+            s,
+            &sys,
+            &DeviceInput {
+                kind: "token".into(),
+                serial: "TK-LOCKED-1".into(),
+                agency_id: c.p.unit,
+                ..Default::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        let ev = |e: &str, h: Option<i64>| DeviceEventInput {
+            event: e.into(),
+            holder_id: h,
+            ..Default::default()
+        };
+        let recover = request(
+            RequestKind::RecoverDevice,
+            c.p.unit,
+            vec![NewItem {
+                device_id: Some(token.id),
+                ..Default::default()
+            }],
+        );
+        let with_reason = NewRequest {
+            reason: "Nhập sai mã PIN quá số lần cho phép".into(),
+            ..recover.clone()
+        };
+        // A token that is not locked needs no recovery.
+        assert!(matches!(
+            requests::create_request(s, &c.drafter, &with_reason, NOW).await,
+            Err(Error::Invalid {
+                field: "device_id",
+                ..
+            })
+        ));
+        registry::device_event(s, &sys, token.id, &ev("assign", Some(holder.id)), NOW)
+            .await
+            .unwrap();
+        registry::device_event(s, &sys, token.id, &ev("lock", None), NOW)
+            .await
+            .unwrap();
+        assert!(matches!(
+            requests::create_request(s, &c.drafter, &recover, NOW).await,
+            Err(Error::Invalid {
+                field: "reason",
+                ..
+            })
+        ));
+        // Friday 24 April 2026, 16:00. Sunday 26 April is the Hùng Kings' day, so Monday 27 is
+        // off in its place: one working day later is Tuesday 28 April.
+        let friday = datetime!(2026-04-24 16:00 +07:00);
+        let r = requests::create_request(s, &c.drafter, &with_reason, friday)
+            .await
+            .unwrap();
+        let id = r.request.id;
+        let sent = to_sent(s, &c, id, friday).await;
+        assert_eq!(
+            sent.request.handler,
+            kyso_domain::lifecycle::Handler::Department
+        );
+        assert_eq!(
+            sent.request.deadline_at,
+            Some(datetime!(2026-04-28 23:59:59 +07:00)),
+            "{b:?}"
+        );
+        let tuesday = datetime!(2026-04-28 17:00 +07:00);
+        let wednesday = datetime!(2026-04-29 08:00 +07:00);
+        assert!(
+            !requests::get_request(s, &c.drafter, id, tuesday)
+                .await
+                .unwrap()
+                .request
+                .overdue
+        );
+        assert!(
+            requests::get_request(s, &c.drafter, id, wednesday)
+                .await
+                .unwrap()
+                .request
+                .overdue
+        );
+        let overdue = RequestQuery {
+            overdue: true,
+            ..Default::default()
+        };
+        assert!(requests::list_requests(s, &c.admin, &overdue, tuesday)
+            .await
+            .unwrap()
+            .is_empty());
+        let late = requests::list_requests(s, &c.admin, &overdue, wednesday)
+            .await
+            .unwrap();
+        assert_eq!(late.iter().map(|r| r.id).collect::<Vec<_>>(), [id]);
+        assert!(
+            requests::list_requests(s, &c.stranger, &RequestQuery::default(), wednesday)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let dash = registry::dashboard(s, &c.approver, wednesday)
+            .await
+            .unwrap();
+        assert_eq!((dash.open_requests, dash.overdue_requests), (1, 1), "{b:?}");
+
+        // Completing recovers the token, with the recovery record in its history.
+        requests::act(
+            s,
+            &c.admin,
+            id,
+            A::Complete,
+            &ActInput::default(),
+            wednesday,
+        )
+        .await
+        .unwrap();
+        let token_now = registry::device(s, &c.drafter, token.id).await.unwrap();
+        assert_eq!(token_now.state, "assigned");
+        let history = registry::device_history(s, &c.drafter, token.id)
+            .await
+            .unwrap();
+        let last = history.last().unwrap();
+        assert_eq!(
+            (last.event.as_str(), last.record_kind.as_str()),
+            ("recover", "device_recovery")
+        );
+        let dash = registry::dashboard(s, &c.approver, wednesday)
+            .await
+            .unwrap();
+        assert_eq!((dash.open_requests, dash.overdue_requests), (0, 0));
+
+        // The calendar is configurable per year: declaring Tuesday 28 April off as well moves
+        // the next recovery's deadline to Wednesday.
+        let mut y2026 = kyso_domain::calendar::vietnam_default_year(2026).unwrap();
+        y2026.holidays.push(time::macros::date!(2026 - 04 - 28));
+        let mut config = kyso_domain::calendar::CalendarConfig::default();
+        config.years.insert(2026, y2026);
+        assert!(matches!(
+            requests::set_calendar(s, &c.approver, &config, NOW).await,
+            Err(Error::Forbidden)
+        ));
+        requests::set_calendar(s, &c.admin, &config, NOW)
+            .await
+            .unwrap();
+        assert_eq!(requests::get_calendar(s, &c.admin).await.unwrap(), config);
+        registry::device_event(s, &sys, token.id, &ev("lock", None), NOW)
+            .await
+            .unwrap();
+        let again = requests::create_request(s, &c.drafter, &with_reason, friday)
+            .await
+            .unwrap();
+        let sent = to_sent(s, &c, again.request.id, friday).await;
+        assert_eq!(
+            sent.request.deadline_at,
+            Some(datetime!(2026-04-29 23:59:59 +07:00)),
+            "{b:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn refusals_need_a_reason_returns_go_back_to_the_drafter_and_only_the_right_people_act() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        let c = cast(s).await;
+        let none = ActInput::default();
+        let (_, cert) = holder_with_cert(s, &c, "Lý Thị Hạnh", 701).await;
+        let form = request(
+            RequestKind::Renew,
+            c.p.unit,
+            vec![NewItem {
+                certificate_id: Some(cert),
+                ..Default::default()
+            }],
+        );
+        let r = requests::create_request(s, &c.drafter, &form, NOW)
+            .await
+            .unwrap();
+        let id = r.request.id;
+        requests::act(s, &c.drafter, id, A::Submit, &none, NOW)
+            .await
+            .unwrap();
+        // The drafter cannot edit what was submitted; the approver returns it with a reason.
+        assert!(matches!(
+            requests::update_draft(s, &c.drafter, id, &form, NOW).await,
+            Err(Error::Conflict { field: "state", .. })
+        ));
+        assert!(matches!(
+            requests::act(s, &c.approver, id, A::Return, &none, NOW).await,
+            Err(Error::Invalid {
+                field: "reason",
+                ..
+            })
+        ));
+        let back = requests::act(
+            s,
+            &c.approver,
+            id,
+            A::Return,
+            &note("Thiếu số văn bản"),
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(back.request.state, St::Draft);
+        assert_eq!(back.timeline.last().unwrap().note, "Thiếu số văn bản");
+        let fixed = NewRequest {
+            number: "15/TTCDS-HCTH".into(),
+            ..form.clone()
+        };
+        let fixed = requests::update_draft(s, &c.drafter, id, &fixed, NOW)
+            .await
+            .unwrap();
+        assert_eq!(fixed.request.number, "15/TTCDS-HCTH");
+        assert!(matches!(
+            requests::update_draft(s, &c.stranger, id, &form, NOW).await,
+            Err(Error::NotFound { .. })
+        ));
+        // A Department administrator above may approve too.
+        requests::act(s, &c.drafter, id, A::Submit, &none, NOW)
+            .await
+            .unwrap();
+        requests::act(s, &c.admin, id, A::Approve, &none, NOW)
+            .await
+            .unwrap();
+        // Actions out of order are conflicts.
+        assert!(matches!(
+            requests::act(s, &c.admin, id, A::Complete, &none, NOW).await,
+            Err(Error::Conflict {
+                field: "action",
+                ..
+            })
+        ));
+        requests::act(s, &c.drafter, id, A::Send, &none, NOW)
+            .await
+            .unwrap();
+        // Refusing: only the Department, and never without a reason.
+        assert!(matches!(
+            requests::act(s, &c.approver, id, A::Refuse, &note("Không"), NOW).await,
+            Err(Error::Forbidden)
+        ));
+        assert!(matches!(
+            requests::act(s, &c.admin, id, A::Refuse, &note("   "), NOW).await,
+            Err(Error::Invalid {
+                field: "reason",
+                ..
+            })
+        ));
+        let refused = requests::act(
+            s,
+            &c.admin,
+            id,
+            A::Refuse,
+            &note("Chứng thư số còn hạn trên 60 ngày"),
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(refused.request.state, St::Refused);
+        assert_eq!(
+            refused.request.refusal_reason,
+            "Chứng thư số còn hạn trên 60 ngày"
+        );
+        assert!(refused.actions.is_empty());
+        // Nothing changed in the registry.
+        let still = registry::certificate(s, &c.drafter, cert).await.unwrap();
+        assert_eq!(still.status, "active", "{b:?}");
+        // A draft can be withdrawn by its agency; then nothing more happens to it.
+        let other = requests::create_request(s, &c.drafter, &form, NOW)
+            .await
+            .unwrap();
+        let gone = requests::act(s, &c.drafter, other.request.id, A::Withdraw, &none, NOW)
+            .await
+            .unwrap();
+        assert_eq!(gone.request.state, St::Withdrawn);
+        assert!(matches!(
+            requests::act(s, &c.drafter, other.request.id, A::Submit, &none, NOW).await,
+            Err(Error::Conflict {
+                field: "action",
+                ..
+            })
+        ));
+        let listed = requests::list_requests(
+            s,
+            &c.drafter,
+            &RequestQuery {
+                state: Some("refused".into()),
+                q: "TTCDS".into(),
+                ..Default::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(listed.len(), 1, "{b:?}");
+        assert!(matches!(
+            requests::list_requests(
+                s,
+                &c.drafter,
+                &RequestQuery {
+                    state: Some("lost".into()),
+                    ..Default::default()
+                },
+                NOW
+            )
+            .await,
+            Err(Error::Invalid { field: "state", .. })
+        ));
+    }
+}

@@ -8,6 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use kyso_store::registry::{self, AgencyInput, DeviceEventInput, DeviceInput, SubscriberInput};
+use kyso_store::requests::{self, NewRequest, RequestQuery};
 use kyso_store::{accounts, audit};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -49,6 +50,13 @@ pub(crate) fn routes() -> Router<AppState> {
             "/api/v1/devices/{id}/events",
             get(device_history).post(device_event),
         )
+        .route("/api/v1/requests", get(list_requests).post(create_request))
+        .route(
+            "/api/v1/requests/{id}",
+            get(get_request).put(update_request),
+        )
+        .route("/api/v1/requests/{id}/actions", post(request_action))
+        .route("/api/v1/calendar", get(get_calendar).put(put_calendar))
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/audit", get(list_audit))
 }
@@ -580,4 +588,121 @@ async fn list_audit(
     };
     let items = audit::list(&st.store, &auth.actor, &filter).await?;
     Ok(Json(json!({ "items": items })))
+}
+
+async fn list_requests(
+    State(st): State<AppState>,
+    auth: Auth,
+    Q(q): Q<RequestQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let items = requests::list_requests(&st.store, &auth.actor, &q, st.now()).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+async fn create_request(
+    State(st): State<AppState>,
+    auth: Auth,
+    Body(input): Body<NewRequest>,
+) -> ApiResult<(StatusCode, Json<requests::RequestDetail>)> {
+    let r = requests::create_request(&st.store, &auth.actor, &input, st.now()).await?;
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+/// A request lists people's ID numbers and dates of birth: reading one is audited.
+async fn get_request(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+) -> ApiResult<Json<requests::RequestDetail>> {
+    let r = requests::get_request(&st.store, &auth.actor, id, st.now()).await?;
+    audit_read(&st, &auth, "request.read", format!("request:{id}")).await?;
+    Ok(Json(r))
+}
+
+async fn update_request(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+    Body(input): Body<NewRequest>,
+) -> ApiResult<Json<requests::RequestDetail>> {
+    Ok(Json(
+        requests::update_draft(&st.store, &auth.actor, id, &input, st.now()).await?,
+    ))
+}
+
+/// An action on a request. `certificates` (for `complete`) are PEM texts or base64 DER.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionInput {
+    action: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    certificates: Vec<String>,
+}
+
+async fn request_action(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+    Body(input): Body<ActionInput>,
+) -> ApiResult<Json<requests::RequestDetail>> {
+    use kyso_domain::lifecycle::RequestAction;
+    let action = RequestAction::parse(&input.action).map_err(|e| {
+        let names: Vec<&str> = RequestAction::ALL.iter().map(|a| a.as_str()).collect();
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("action"),
+            format!("{}; chọn một trong: {}.", e.message_vi(), names.join(", ")),
+            format!("{}; use one of: {}.", e.message_en(), names.join(", ")),
+        )
+    })?;
+    let mut certificates = Vec::with_capacity(input.certificates.len());
+    for c in &input.certificates {
+        let c = c.trim();
+        if c.starts_with("-----BEGIN") {
+            certificates.push(c.as_bytes().to_vec());
+        } else {
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(c)
+                .map_err(|_| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid",
+                        Some("certificates"),
+                        "Mỗi chứng thư số phải là văn bản PEM hoặc DER mã hóa base64.",
+                        "Each certificate must be PEM text or base64 DER.",
+                    )
+                })?;
+            certificates.push(der);
+        }
+    }
+    let act = requests::ActInput {
+        note: input.note,
+        reason: input.reason,
+        certificates,
+    };
+    Ok(Json(
+        requests::act(&st.store, &auth.actor, id, action, &act, st.now()).await?,
+    ))
+}
+
+async fn get_calendar(
+    State(st): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<kyso_domain::calendar::CalendarConfig>> {
+    Ok(Json(requests::get_calendar(&st.store, &auth.actor).await?))
+}
+
+async fn put_calendar(
+    State(st): State<AppState>,
+    auth: Auth,
+    Body(input): Body<kyso_domain::calendar::CalendarConfig>,
+) -> ApiResult<Json<kyso_domain::calendar::CalendarConfig>> {
+    Ok(Json(
+        requests::set_calendar(&st.store, &auth.actor, &input, st.now()).await?,
+    ))
 }

@@ -333,6 +333,19 @@ fn static_field(f: &str) -> Option<&'static str> {
         "pkcs12_base64",
         "old_password",
         "new_password",
+        "contact_name",
+        "contact_title",
+        "contact_phone",
+        "contact_email",
+        "number",
+        "items",
+        "data",
+        "device_id",
+        "action",
+        "certificates",
+        "years",
+        "holidays",
+        "working_days",
     ];
     KNOWN.iter().find(|k| **k == f).copied()
 }

@@ -125,6 +125,21 @@ pub(crate) fn spec() -> Value {
                 "get": op("registry", "A device's records", None, 200, &["id"]),
                 "post": op("registry", "Move a device to its next state (assign, handover, lock, recover, recall, return, report_lost)", Some("DeviceEventInput"), 200, &["id"]),
             },
+            "/api/v1/requests": {
+                "get": op("requests", "Lifecycle requests the caller may read, newest first", None, 200, &["state", "kind", "agency_id", "overdue", "q"]),
+                "post": op("requests", "Draft a request (Decree 68 forms 01–06)", Some("NewRequest"), 201, &[]),
+            },
+            "/api/v1/requests/{id}": {
+                "get": op("requests", "One request with its items, timeline and the caller's possible actions (an audited read)", None, 200, &["id"]),
+                "put": op("requests", "Replace a draft's content (same kind and agency)", Some("NewRequest"), 200, &["id"]),
+            },
+            "/api/v1/requests/{id}/actions": {
+                "post": op("requests", "Act on a request: submit, approve, return, send, start_processing, complete (with the issued certificates), refuse (with a reason), withdraw", Some("RequestActionInput"), 200, &["id"]),
+            },
+            "/api/v1/calendar": {
+                "get": op("requests", "The working-day calendar configuration (per-year holidays and make-up days; Department administrators)", None, 200, &[]),
+                "put": op("requests", "Replace the working-day calendar configuration (Department administrators)", Some("CalendarConfig"), 200, &[]),
+            },
             "/api/v1/users": {
                 "get": op("accounts", "Accounts in the caller's subtrees", None, 200, &[]),
                 "post": op("accounts", "Create an account", Some("NewUser"), 201, &[]),
@@ -160,6 +175,9 @@ pub(crate) fn spec() -> Value {
                     ("state", "in_stock|at_managing_agency|assigned|locked|to_recall|returned|lost"), ("certificate_id", "integer?")]),
                 "DeviceEventInput": obj(&["event"], &[("event", "deliver_to_agency|assign|handover|lock|recover|recall|return|report_lost"),
                     ("holder_id", "integer?"), ("counterpart", "string"), ("note", "string")]),
+                "NewRequest": new_request(),
+                "RequestActionInput": request_action(),
+                "CalendarConfig": calendar_config(),
                 "NewUser": obj(&["username", "full_name", "agency_id", "password", "roles"], &[("username", "string"),
                     ("full_name", "string"), ("email", "string"), ("agency_id", "integer"), ("password", "string"), ("roles", "roles")]),
             }
@@ -169,4 +187,54 @@ pub(crate) fn spec() -> Value {
 
 pub(crate) async fn document() -> Json<Value> {
     Json(spec())
+}
+
+/// The body of POST/PUT /api/v1/requests (a separate `json!` keeps the macro's recursion short).
+fn new_request() -> Value {
+    json!({
+        "type": "object", "additionalProperties": false, "required": ["kind", "agency_id", "contact_name", "items"],
+        "properties": {
+            "kind": { "type": "string", "enum": ["issue_individual", "issue_organization", "issue_device", "renew", "change_info", "revoke", "recover_device"] },
+            "agency_id": { "type": "integer" },
+            "title": { "type": "string" }, "contact_name": { "type": "string" }, "contact_title": { "type": "string" },
+            "contact_phone": { "type": "string" }, "contact_email": { "type": "string" },
+            "reason": { "type": "string", "description": "Required for revoke and recover_device" },
+            "number": { "type": "string" },
+            "items": { "type": "array", "minItems": 1, "items": {
+                "type": "object", "additionalProperties": false,
+                "properties": {
+                    "subscriber_id": { "type": ["integer", "null"] },
+                    "certificate_id": { "type": ["integer", "null"], "description": "Required for renew, change_info, revoke" },
+                    "device_id": { "type": ["integer", "null"], "description": "Required for recover_device" },
+                    "data": { "type": "object", "additionalProperties": { "type": "string" },
+                        "description": "The form's fields. issue_individual: name*, date_of_birth, id_number*, id_issued_on, id_issued_by, email*, unit, province, title, phone, old_serial, device_kind. issue_organization: name*, address, tax_code, budget_code, province, email*, phone, old_serial, device_kind. issue_device: name*, description, address, email*, phone, old_serial. change_info (new values, at least one): name, date_of_birth, id_number, email, title, unit, phone, note. renew, revoke, recover_device: note." }
+                } } }
+        }
+    })
+}
+
+fn request_action() -> Value {
+    json!({
+        "type": "object", "additionalProperties": false, "required": ["action"],
+        "properties": {
+            "action": { "type": "string", "enum": ["submit", "approve", "return", "send", "start_processing", "complete", "refuse", "withdraw"] },
+            "note": { "type": "string" },
+            "reason": { "type": "string", "description": "Required for return and refuse" },
+            "certificates": { "type": "array", "items": { "type": "string" },
+                "description": "For complete: the issued certificates (PEM text or base64 DER), one per item in order; required for issuance and renewal" }
+        }
+    })
+}
+
+fn calendar_config() -> Value {
+    json!({
+        "type": "object", "additionalProperties": false,
+        "properties": { "years": { "type": "object", "additionalProperties": {
+            "type": "object", "additionalProperties": false,
+            "properties": {
+                "holidays": { "type": "array", "items": { "type": "string", "format": "date" } },
+                "working_days": { "type": "array", "items": { "type": "string", "format": "date" } }
+            } } } },
+        "example": { "years": { "2027": { "holidays": ["2027-01-01"], "working_days": [] } } }
+    })
 }

@@ -101,6 +101,7 @@ struct World {
     their_subscriber: i64,
     their_cert: i64,
     their_device: i64,
+    their_request: i64,
 }
 
 fn cert_pem(cn: &str, serial: u64) -> String {
@@ -223,7 +224,25 @@ async fn world(app: &App) -> World {
     )
     .await
     .unwrap();
+    let request = kyso_store::requests::create_request(
+        s,
+        &sys,
+        &kyso_store::requests::NewRequest {
+            kind: "renew".into(),
+            agency_id: theirs.id,
+            contact_name: "Hoàng Minh Đức".into(),
+            items: vec![kyso_store::requests::NewItem {
+                certificate_id: Some(cert.id),
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
     World {
+        their_request: request.request.id,
         ours: ours.id,
         theirs: theirs.id,
         their_subscriber: sub.id,
@@ -237,13 +256,18 @@ async fn every_role_of_one_agency_is_refused_every_endpoint_on_another_agencys_d
     for b in backends() {
         let app = App::new(b).await;
         let w = world(&app).await;
-        let (t, s, c, d, o) = (
+        let (t, s, c, d, o, r) = (
             w.theirs,
             w.their_subscriber,
             w.their_cert,
             w.their_device,
             w.ours,
+            w.their_request,
         );
+        let renew = |agency: i64| {
+            json!({"kind": "renew", "agency_id": agency, "contact_name": "Người lạ",
+                   "items": [{"certificate_id": c}]})
+        };
         let person =
             |agency: i64| json!({"kind": "individual", "agency_id": agency, "name": "Người lạ"});
         let attempts: Vec<(Method, String, Option<Value>)> = vec![
@@ -306,6 +330,28 @@ async fn every_role_of_one_agency_is_refused_every_endpoint_on_another_agencys_d
                 "/api/v1/devices".into(),
                 Some(json!({"kind": "token", "serial": "NEW0001", "agency_id": t})),
             ),
+            (Method::GET, format!("/api/v1/requests/{r}"), None),
+            (Method::PUT, format!("/api/v1/requests/{r}"), Some(renew(t))),
+            (Method::GET, format!("/api/v1/requests?agency_id={t}"), None),
+            (Method::POST, "/api/v1/requests".into(), Some(renew(t))),
+            // Their certificate on our agency's request.
+            (Method::POST, "/api/v1/requests".into(), Some(renew(o))),
+            (
+                Method::POST,
+                format!("/api/v1/requests/{r}/actions"),
+                Some(json!({"action": "submit"})),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/requests/{r}/actions"),
+                Some(json!({"action": "withdraw"})),
+            ),
+            (Method::GET, "/api/v1/calendar".into(), None),
+            (
+                Method::PUT,
+                "/api/v1/calendar".into(),
+                Some(json!({"years": {"2027": {"holidays": ["2027-01-01"]}}})),
+            ),
             (
                 Method::POST,
                 "/api/v1/users".into(),
@@ -350,6 +396,7 @@ async fn every_role_of_one_agency_is_refused_every_endpoint_on_another_agencys_d
                 "/api/v1/certificates",
                 "/api/v1/devices",
                 "/api/v1/users",
+                "/api/v1/requests",
             ] {
                 let (status, answer) = app.call(Method::GET, path, &token, None).await;
                 let text = answer.to_string();
@@ -391,6 +438,15 @@ async fn every_role_of_one_agency_is_refused_every_endpoint_on_another_agencys_d
             )
             .await;
         assert_eq!(sub["name"], "Hoàng Minh Đức");
+        let (_, req) = app
+            .call(Method::GET, &format!("/api/v1/requests/{r}"), &admin, None)
+            .await;
+        assert_eq!(req["state"], "draft", "{b:?}: {req}");
+        assert_eq!(req["timeline"].as_array().unwrap().len(), 1, "{req}");
+        let (_, cal) = app
+            .call(Method::GET, "/api/v1/calendar", &admin, None)
+            .await;
+        assert_eq!(cal, json!({"years": {}}), "{b:?}");
     }
 }
 
@@ -658,5 +714,314 @@ async fn the_openapi_document_describes_every_route() {
             paths.contains_key(path),
             "route {path} is missing from the OpenAPI document"
         );
+    }
+}
+
+/// A certificate the CA issued, as base64 DER, valid from `from` to `to`.
+fn issued_der(cn: &str, serial: u64, from: OffsetDateTime, to: OffsetDateTime) -> String {
+    use base64::Engine as _;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    params.serial_number = Some(rcgen::SerialNumber::from(serial.to_be_bytes().to_vec()));
+    params.not_before = from;
+    params.not_after = to;
+    let cert = params.self_signed(&key).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(cert.der())
+}
+
+#[tokio::test]
+async fn a_request_is_drafted_approved_sent_and_completed_through_the_api() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let w = world(&app).await;
+        let officer = app.login("signature.officer").await;
+        let admin = app.login("quantri").await;
+        let form = json!({
+            "kind": "issue_individual",
+            "agency_id": w.ours,
+            "contact_name": "Lê Thị Hoa",
+            "contact_phone": "0912345678",
+            "items": [{"data": {"name": "Trần Thị Bình", "id_number": "040185000123",
+                                "email": "binh@demo.invalid", "date_of_birth": "02/09/1985"}}],
+        });
+        let (status, r) = app
+            .call(
+                Method::POST,
+                "/api/v1/requests",
+                &officer,
+                Some(form.clone()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{b:?}: {r}");
+        assert_eq!(
+            (r["state"].as_str(), r["form_number"].as_str()),
+            (Some("draft"), Some("01"))
+        );
+        let id = r["id"].as_i64().unwrap();
+        let act = |token: &str, body: Value| {
+            let token = token.to_owned();
+            let app = &app;
+            async move {
+                app.call(
+                    Method::POST,
+                    &format!("/api/v1/requests/{id}/actions"),
+                    &token,
+                    Some(body),
+                )
+                .await
+            }
+        };
+        let mut edited = form.clone();
+        edited["number"] = json!("12/SKHCN-VP");
+        let (status, r) = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/requests/{id}"),
+                &officer,
+                Some(edited),
+            )
+            .await;
+        assert_eq!(
+            (status, r["number"].as_str()),
+            (StatusCode::OK, Some("12/SKHCN-VP")),
+            "{r}"
+        );
+        let (status, _) = act(&officer, json!({"action": "submit"})).await;
+        assert_eq!(status, StatusCode::OK);
+        // The officer's own agency is not its managing agency: the province's administrator is.
+        let (status, e) = act(&officer, json!({"action": "approve"})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{e}");
+        let (status, e) = act(&admin, json!({"action": "refuse"})).await;
+        assert_eq!(
+            (status, e["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")),
+            "{e}"
+        );
+        let (status, e) = act(&admin, json!({"action": "bless"})).await;
+        assert_eq!(
+            (status, e["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("action")),
+            "{e}"
+        );
+        let (status, _) = act(&admin, json!({"action": "approve", "note": "Đồng ý"})).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, r) = act(&officer, json!({"action": "send"})).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(r["deadline_at"], "2026-06-04T23:59:59+07:00", "{b:?}: {r}");
+        let (status, e) = act(&admin, json!({"action": "send"})).await;
+        assert_eq!(
+            (status, e["error"]["field"].as_str()),
+            (StatusCode::CONFLICT, Some("action")),
+            "{e}"
+        );
+        // Completion certificates are checked: validity in order, not expired, decodable.
+        for bad in [
+            issued_der(
+                "Trần Thị Bình",
+                901,
+                NOW + time::Duration::days(30),
+                NOW + time::Duration::days(1),
+            ),
+            issued_der(
+                "Trần Thị Bình",
+                902,
+                NOW - time::Duration::days(400),
+                NOW - time::Duration::days(2),
+            ),
+            "@@ không phải base64 @@".to_owned(),
+        ] {
+            let (status, e) =
+                act(&admin, json!({"action": "complete", "certificates": [bad]})).await;
+            assert_eq!(
+                (status, e["error"]["field"].as_str()),
+                (StatusCode::UNPROCESSABLE_ENTITY, Some("certificates")),
+                "{b:?}: {e}"
+            );
+            assert!(!e["error"]["message"].as_str().unwrap().is_empty());
+        }
+        let good = issued_der("Trần Thị Bình", 903, NOW, NOW + time::Duration::days(1825));
+        let (status, r) = act(
+            &admin,
+            json!({"action": "complete", "certificates": [good]}),
+        )
+        .await;
+        assert_eq!(
+            (status, r["state"].as_str()),
+            (StatusCode::OK, Some("done")),
+            "{b:?}: {r}"
+        );
+        let cert_id = r["items"][0]["certificate_id"].as_i64().unwrap();
+        let (status, cert) = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/certificates/{cert_id}"),
+                &officer,
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, cert["serial"].as_str()),
+            (StatusCode::OK, Some("0387")),
+            "{cert}"
+        );
+        let (_, list) = app
+            .call(
+                Method::GET,
+                "/api/v1/requests?state=done&kind=issue_individual",
+                &officer,
+                None,
+            )
+            .await;
+        assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+        let (status, e) = app
+            .call(Method::GET, "/api/v1/requests?kind=gia_han", &officer, None)
+            .await;
+        assert_eq!(
+            (status, e["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("kind"))
+        );
+        let (_, dash) = app
+            .call(Method::GET, "/api/v1/dashboard", &officer, None)
+            .await;
+        assert_eq!(
+            (
+                dash["open_requests"].as_i64(),
+                dash["overdue_requests"].as_i64()
+            ),
+            (Some(0), Some(0)),
+            "{dash}"
+        );
+        // The calendar: the administrator configures a year; dates must fall in it.
+        let (status, cal) = app
+            .call(
+                Method::PUT,
+                "/api/v1/calendar",
+                &admin,
+                Some(json!({"years": {"2031": {"holidays": ["2031-01-01", "2031-09-02"], "working_days": []}}})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{cal}");
+        let (_, cal) = app
+            .call(Method::GET, "/api/v1/calendar", &admin, None)
+            .await;
+        assert_eq!(cal["years"]["2031"]["holidays"][1], "2031-09-02", "{cal}");
+        let (status, e) = app
+            .call(
+                Method::PUT,
+                "/api/v1/calendar",
+                &admin,
+                Some(json!({"years": {"2031": {"holidays": ["2030-12-31"]}}})),
+            )
+            .await;
+        assert_eq!(
+            (status, e["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("years")),
+            "{e}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bad_request_form_gets_a_422_naming_the_field() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let w = world(&app).await;
+        let officer = app.login("signature.officer").await;
+        let base = json!({
+            "kind": "issue_individual",
+            "agency_id": w.ours,
+            "contact_name": "Lê Thị Hoa",
+            "items": [{"data": {"name": "Trần Thị Bình", "id_number": "040185000123",
+                                "email": "binh@demo.invalid"}}],
+        });
+        let with = |path: &[&str], v: Value| {
+            let mut f = base.clone();
+            let mut at = &mut f;
+            for (i, k) in path.iter().enumerate() {
+                if i + 1 == path.len() {
+                    at[*k] = v.clone();
+                } else {
+                    at = &mut at[*k];
+                }
+            }
+            f
+        };
+        let without = |k: &str| {
+            let mut f = base.clone();
+            f.as_object_mut().unwrap().remove(k);
+            f
+        };
+        let mut future_birth = base.clone();
+        future_birth["items"][0]["data"]["date_of_birth"] = json!("01/01/2030");
+        let mut no_id = base.clone();
+        no_id["items"][0]["data"]
+            .as_object_mut()
+            .unwrap()
+            .remove("id_number");
+        let mut bad_key = base.clone();
+        bad_key["items"][0]["data"]["blood_type"] = json!("O");
+        for (body, field) in [
+            (with(&["kind"], json!("gia_han")), "kind"),
+            (without("kind"), "kind"),
+            (without("contact_name"), "contact_name"),
+            (without("items"), "items"),
+            (with(&["items"], json!([])), "items"),
+            (without("agency_id"), "agency_id"),
+            (future_birth, "date_of_birth"),
+            (no_id, "id_number"),
+            (bad_key, "data"),
+            (
+                with(&["contact_email"], json!("khong-phai-email")),
+                "contact_email",
+            ),
+            (
+                json!({"kind": "revoke", "agency_id": w.ours, "contact_name": "Hoa",
+                       "reason": "Nghỉ hưu", "items": [{}]}),
+                "certificate_id",
+            ),
+            (
+                json!({"kind": "recover_device", "agency_id": w.ours, "contact_name": "Hoa",
+                       "items": [{"device_id": w.their_device}]}),
+                "reason",
+            ),
+        ] {
+            let (status, e) = app
+                .call(
+                    Method::POST,
+                    "/api/v1/requests",
+                    &officer,
+                    Some(body.clone()),
+                )
+                .await;
+            assert_eq!(
+                (status, e["error"]["field"].as_str()),
+                (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+                "{b:?}: {body} → {e}"
+            );
+            assert!(e["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()));
+        }
+        let (status, e) = app
+            .call(
+                Method::POST,
+                "/api/v1/requests",
+                &officer,
+                Some(with(&["colour"], json!("x"))),
+            )
+            .await;
+        assert_eq!(
+            (status, e["error"]["field"].as_str()),
+            (StatusCode::BAD_REQUEST, None),
+            "{e}"
+        );
+        // Nothing was written.
+        let (_, list) = app
+            .call(Method::GET, "/api/v1/requests", &officer, None)
+            .await;
+        assert_eq!(list["items"], json!([]), "{b:?}");
     }
 }
