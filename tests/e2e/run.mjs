@@ -40,6 +40,14 @@ async function selectByText(page, selector, text) {
   await page.selectOption(selector, value);
 }
 
+/// Press a request's action button and fail with the page's message if it was refused.
+async function act(page, label) {
+  await Promise.all([page.waitForNavigation(), page.click(`main button:has-text("${label}")`)]);
+  const alert = page.locator('[role=alert]');
+  if ((await alert.count()) > 0) throw new Error(`"${label}" refused: ${await alert.first().textContent()}`);
+  check(true, `request action "${label}"`);
+}
+
 /// Every visible form control has a label the screen reader announces.
 async function allLabelled(page) {
   return page.evaluate(() =>
@@ -162,8 +170,7 @@ try {
   await page.waitForURL(/\/requests\/\d+$/);
   const requestUrl = page.url();
   for (const action of ['Trình duyệt', 'Duyệt', 'Gửi đi']) {
-    await page.click(`main button:has-text("${action}")`);
-    await page.waitForURL(requestUrl);
+    await act(page, action);
   }
   check((await page.textContent('main')).includes('Đã gửi'), 'the request is sent');
   check((await page.locator('a[href$="/letter.pdf"]').count()) === 1, 'the signed letter is offered');
@@ -174,11 +181,9 @@ try {
   const letterPath = `${shots}/../de-nghi-gia-han.pdf`;
   await download.saveAs(letterPath);
   console.log(`letter: ${letterPath}`);
-  await page.click('main button:has-text("Bắt đầu xử lý")');
-  await page.waitForURL(requestUrl);
+  await act(page, 'Bắt đầu xử lý');
   await page.setInputFiles('#cert_0', env('KYSO_RENEWED_CERT_FILE'));
-  await page.click('main button:has-text("Hoàn thành")');
-  await page.waitForURL(requestUrl);
+  await act(page, 'Hoàn thành');
   check((await page.textContent('main')).includes('Đã hoàn thành'), 'the renewal is completed');
   await shot(page, '11-de-nghi-gia-han');
   await page.goto(`${base}/subscribers?q=vu+thi+giang`);
@@ -191,7 +196,7 @@ try {
 
   // 7. English on request.
   await page.click('text=English');
-  check((await page.textContent('h1')).includes('Audit log'), 'the English switch works');
+  check((await page.textContent('h1')).includes('Dashboard'), 'the English switch works');
   await page.click('text=Tiếng Việt');
 
   // 8. The administrator opens an account for an officer of the Department of Finance, who

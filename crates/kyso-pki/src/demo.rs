@@ -232,7 +232,11 @@ fn specs() -> Vec<Spec> {
             "expiring",
             Kind::Personal,
             KeyAlg::P256,
-            person("Kế toán trưởng", "Vũ Thị Giang", "Phòng Kế hoạch - Tài chính"),
+            person(
+                "Kế toán trưởng",
+                "Vũ Thị Giang",
+                "Phòng Kế hoạch - Tài chính",
+            ),
             Profile::signing(),
             EndsIn(25),
         ),

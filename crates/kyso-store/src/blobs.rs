@@ -19,7 +19,10 @@ pub const MAX_BLOB: usize = 256 * 1024 * 1024;
 #[non_exhaustive]
 pub enum BlobError {
     #[error("blob folder {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The stored bytes no longer hash to their name: the file was changed or damaged.
     #[error("blob {name} is damaged: its content no longer matches its SHA-256")]
     Damaged { name: String },
@@ -38,21 +41,31 @@ pub struct Blobs {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BlobError + '_ {
-    move |source| BlobError::Io { path: path.to_path_buf(), source }
+    move |source| BlobError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl Blobs {
     /// Open (creating) the folder.
     pub fn open(root: &Path) -> Result<Blobs, BlobError> {
         std::fs::create_dir_all(root.join("tmp")).map_err(io(root))?;
-        Ok(Blobs { root: root.to_path_buf() })
+        Ok(Blobs {
+            root: root.to_path_buf(),
+        })
     }
 
     fn path_of(&self, name: &str) -> Result<PathBuf, BlobError> {
-        let valid = name.len() == 64 && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let valid = name.len() == 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         match (valid, name.get(..2), name.get(2..)) {
             (true, Some(dir), Some(rest)) => Ok(self.root.join(dir).join(rest)),
-            _ => Err(BlobError::BadName { name: name.to_owned() }),
+            _ => Err(BlobError::BadName {
+                name: name.to_owned(),
+            }),
         }
     }
 
@@ -72,7 +85,10 @@ impl Blobs {
         let mut tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(io(&tmp_dir))?;
         tmp.write_all(bytes).map_err(io(&tmp_dir))?;
         tmp.as_file().sync_all().map_err(io(&tmp_dir))?;
-        tmp.persist(&path).map_err(|e| BlobError::Io { path: path.clone(), source: e.error })?;
+        tmp.persist(&path).map_err(|e| BlobError::Io {
+            path: path.clone(),
+            source: e.error,
+        })?;
         if let Ok(d) = std::fs::File::open(&dir) {
             let _ = d.sync_all();
         }
@@ -85,12 +101,16 @@ impl Blobs {
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(BlobError::Missing { name: name.to_owned() })
+                return Err(BlobError::Missing {
+                    name: name.to_owned(),
+                })
             }
             Err(e) => return Err(BlobError::Io { path, source: e }),
         };
         if hex(&sha256(&bytes)) != name {
-            return Err(BlobError::Damaged { name: name.to_owned() });
+            return Err(BlobError::Damaged {
+                name: name.to_owned(),
+            });
         }
         Ok(bytes)
     }
@@ -106,14 +126,29 @@ mod tests {
         let blobs = Blobs::open(dir.path()).unwrap();
         let name = blobs.put(b"%PDF-1.7 letter").unwrap();
         assert_eq!(name.len(), 64);
-        assert_eq!(blobs.put(b"%PDF-1.7 letter").ok(), Some(name.clone()), "same bytes, same name");
-        assert_eq!(blobs.get(&name).ok().as_deref(), Some(&b"%PDF-1.7 letter"[..]));
+        assert_eq!(
+            blobs.put(b"%PDF-1.7 letter").ok(),
+            Some(name.clone()),
+            "same bytes, same name"
+        );
+        assert_eq!(
+            blobs.get(&name).ok().as_deref(),
+            Some(&b"%PDF-1.7 letter"[..])
+        );
         let path = dir.path().join(&name[..2]).join(&name[2..]);
         std::fs::write(&path, b"%PDF-1.7 forged").unwrap();
         assert!(matches!(blobs.get(&name), Err(BlobError::Damaged { .. })));
-        assert!(matches!(blobs.get("../../etc/passwd"), Err(BlobError::BadName { .. })));
-        assert!(matches!(blobs.get(&"0".repeat(64)), Err(BlobError::Missing { .. })));
-        let leftovers = std::fs::read_dir(dir.path().join("tmp")).map(|d| d.count()).unwrap_or(1);
+        assert!(matches!(
+            blobs.get("../../etc/passwd"),
+            Err(BlobError::BadName { .. })
+        ));
+        assert!(matches!(
+            blobs.get(&"0".repeat(64)),
+            Err(BlobError::Missing { .. })
+        ));
+        let leftovers = std::fs::read_dir(dir.path().join("tmp"))
+            .map(|d| d.count())
+            .unwrap_or(1);
         assert_eq!(leftovers, 0, "no temporary file is left behind");
     }
 }

@@ -1561,3 +1561,43 @@ mod tests {
         }
     }
 }
+
+/// Record the request's letter (the blob name of its PDF) once it has been made at sending:
+/// a timeline entry says whether the server signed it, and the audit log keeps its hash.
+pub async fn set_letter(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    sha256: &str,
+    signed: bool,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let request = load(store, actor, id, now).await?;
+    let state = request.state.as_str();
+    let mut tx = store.begin_write().await?;
+    sqlx::query("UPDATE requests SET letter_sha256 = $1, updated_at = $2 WHERE id = $3")
+        .bind(sha256)
+        .bind(now.unix_timestamp())
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    let note = if signed {
+        "Văn bản đề nghị đã được lập và ký số bằng chứng thư của cơ quan"
+    } else {
+        "Văn bản đề nghị đã được lập (chưa ký số: máy chủ không giữ khóa tổ chức của cơ quan)"
+    };
+    insert_event(&mut tx, id, "letter", state, state, actor, note, now).await?;
+    audit::append(
+        &mut tx,
+        actor,
+        Event {
+            action: "request.letter",
+            object: format!("request:{id}"),
+            agency: Some(request.agency_code.clone()),
+            detail: json!({"sha256": sha256, "signed": signed}),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await
+}

@@ -56,6 +56,7 @@ pub(crate) fn routes() -> Router<AppState> {
             get(get_request).put(update_request),
         )
         .route("/api/v1/requests/{id}/actions", post(request_action))
+        .route("/api/v1/requests/{id}/letter", get(request_letter))
         .route("/api/v1/calendar", get(get_calendar).put(put_calendar))
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/audit", get(list_audit))
@@ -685,9 +686,32 @@ async fn request_action(
         reason: input.reason,
         certificates,
     };
+    let now = st.now();
+    if action == RequestAction::Send {
+        // The official letter is made (and signed where the server holds the agency's key)
+        // before the request leaves: no request is ever sent without its letter.
+        let detail = requests::get_request(&st.store, &auth.actor, id, now).await?;
+        crate::letters::make_letter(&st, &auth.actor, &detail, now).await?;
+    }
     Ok(Json(
-        requests::act(&st.store, &auth.actor, id, action, &act, st.now()).await?,
+        requests::act(&st.store, &auth.actor, id, action, &act, now).await?,
     ))
+}
+
+/// The request's letter (PDF), re-hashed against its recorded SHA-256 before it is served.
+async fn request_letter(State(st): State<AppState>, auth: Auth, Id(id): Id) -> ApiResult<Response> {
+    let bytes = crate::letters::letter_bytes(&st, &auth.actor, id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"de-nghi-{id}.pdf\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 async fn get_calendar(

@@ -25,7 +25,9 @@ pub struct OrgKey {
 
 impl std::fmt::Debug for OrgKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OrgKey").field("p12", &self.p12).finish_non_exhaustive()
+        f.debug_struct("OrgKey")
+            .field("p12", &self.p12)
+            .finish_non_exhaustive()
     }
 }
 
@@ -33,7 +35,13 @@ impl std::fmt::Debug for OrgKey {
 pub type OrgKeys = HashMap<String, OrgKey>;
 
 fn internal(vi: &str, en: &str) -> ApiError {
-    ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", None, vi, en)
+    ApiError::new(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        None,
+        vi,
+        en,
+    )
 }
 
 fn vn_date(t: OffsetDateTime) -> String {
@@ -41,16 +49,27 @@ fn vn_date(t: OffsetDateTime) -> String {
     format!("{:02}/{:02}/{}", vn.day(), u8::from(vn.month()), vn.year())
 }
 
-/// The letter's data from the request and the registry.
-async fn letter_data(st: &AppState, d: &RequestDetail, now: OffsetDateTime) -> Result<LetterData, ApiError> {
+/// The letter's data from the request and the registry; the sender signs it.
+async fn letter_data(
+    st: &AppState,
+    sender: &Actor,
+    d: &RequestDetail,
+    now: OffsetDateTime,
+) -> Result<LetterData, ApiError> {
     let sys = Actor::system();
     let r = &d.request;
     let agency = registry::agency(&st.store, &sys, r.agency_id, Permission::ReadRegistry).await?;
     let managing = match agency.parent_id {
-        Some(p) => Some(registry::agency(&st.store, &sys, p, Permission::ReadRegistry).await?.name),
+        Some(p) => Some(
+            registry::agency(&st.store, &sys, p, Permission::ReadRegistry)
+                .await?
+                .name,
+        ),
         None => None,
     };
-    let get = |item: &kyso_store::requests::RequestItem, k: &str| item.data.get(k).cloned().unwrap_or_default();
+    let get = |item: &kyso_store::requests::RequestItem, k: &str| {
+        item.data.get(k).cloned().unwrap_or_default()
+    };
     let mut rows = Vec::with_capacity(d.items.len());
     for item in &d.items {
         let subscriber = match item.subscriber_id {
@@ -78,7 +97,11 @@ async fn letter_data(st: &AppState, d: &RequestDetail, now: OffsetDateTime) -> R
                 get(item, "id_number"),
                 get(item, "email"),
                 get(item, "title"),
-                if get(item, "unit").is_empty() { agency.name.clone() } else { get(item, "unit") },
+                if get(item, "unit").is_empty() {
+                    agency.name.clone()
+                } else {
+                    get(item, "unit")
+                },
                 get(item, "phone"),
                 get(item, "old_serial"),
             ],
@@ -114,15 +137,24 @@ async fn letter_data(st: &AppState, d: &RequestDetail, now: OffsetDateTime) -> R
                 vec![
                     holder,
                     cert.as_ref().map(|c| c.serial.clone()).unwrap_or_default(),
-                    cert.as_ref().map(|c| vn_date(c.not_after)).unwrap_or_default(),
+                    cert.as_ref()
+                        .map(|c| vn_date(c.not_after))
+                        .unwrap_or_default(),
                     what,
                 ]
             }
             RequestKind::RecoverDevice => vec![
                 holder,
-                device.as_ref().map(|d| d.serial.clone()).unwrap_or_default(),
+                device
+                    .as_ref()
+                    .map(|d| d.serial.clone())
+                    .unwrap_or_default(),
                 cert.as_ref().map(|c| c.serial.clone()).unwrap_or_default(),
-                if r.reason.is_empty() { "Thiết bị bị khóa".into() } else { r.reason.clone() },
+                if r.reason.is_empty() {
+                    "Thiết bị bị khóa".into()
+                } else {
+                    r.reason.clone()
+                },
             ],
         };
         rows.push(LetterRow { cells });
@@ -151,58 +183,97 @@ async fn letter_data(st: &AppState, d: &RequestDetail, now: OffsetDateTime) -> R
         }),
         rows,
         signer_title: "THỦ TRƯỞNG CƠ QUAN".into(),
-        signer_name: String::new(),
+        signer_name: kyso_store::accounts::user(&st.store, sender.user_id)
+            .await
+            .map(|u| u.full_name)
+            .unwrap_or_else(|_| sender.username.clone()),
         recipients_block: Vec::new(),
     })
 }
 
 /// Render the request's letter, sign it with the agency's organization key when the server
 /// holds one, keep it in the blob folder, and record it on the request. Returns whether it
-/// was signed.
+/// was signed. Called *before* the request is sent, by someone who may send it: a request
+/// is never sent without its letter (a send that then fails leaves a recorded letter on an
+/// approved request, which the next send replaces).
 pub(crate) async fn make_letter(
     st: &AppState,
     actor: &Actor,
     d: &RequestDetail,
     now: OffsetDateTime,
 ) -> Result<bool, ApiError> {
+    if !kyso_store::requests::may_act(
+        actor,
+        &d.request,
+        kyso_domain::lifecycle::RequestAction::Send,
+    ) || !d
+        .actions
+        .contains(&kyso_domain::lifecycle::RequestAction::Send)
+    {
+        return Err(kyso_store::Error::Forbidden.into());
+    }
     let Some(blobs) = st.blobs.clone() else {
-        return Err(internal("Máy chủ chưa có thư mục lưu văn bản.", "The server has no blob folder."));
+        return Err(internal(
+            "Máy chủ chưa có thư mục lưu văn bản.",
+            "The server has no blob folder.",
+        ));
     };
-    let data = letter_data(st, d, now).await?;
+    let data = letter_data(st, actor, d, now).await?;
     let key = st.org_keys.get(&d.request.agency_code).cloned();
-    let (bytes, signed) = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, bool), ApiError> {
-        let pdf = kyso_letters::render(&data).map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                None,
-                format!("Không lập được văn bản đề nghị: {}", e.message_vi()),
-                format!("Cannot produce the request letter: {e}"),
-            )
-        })?;
-        match key {
-            Some(k) => {
-                let bytes = std::fs::read(&k.p12).map_err(|_| {
-                    internal("Không đọc được tệp khóa tổ chức.", "Cannot read the organization key file.")
-                })?;
-                let signer = kyso_keys::Pkcs12Signer::from_pkcs12(&bytes, &k.password).map_err(|_| {
-                    internal("Không mở được khóa tổ chức (sai mật khẩu?).", "Cannot open the organization key (wrong password?).")
-                })?;
-                let signed = kyso_letters::sign(&pdf, &signer, now).map_err(|e| {
-                    internal(&format!("Ký số văn bản không thành công: {}", e.message_vi()), &format!("Signing the letter failed: {e}"))
-                })?;
-                Ok((signed, true))
+    let (bytes, signed) =
+        tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, bool), ApiError> {
+            let pdf = kyso_letters::render(&data).map_err(|e| {
+                ApiError::new(
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
+                    None,
+                    format!("Không lập được văn bản đề nghị: {}", e.message_vi()),
+                    format!("Cannot produce the request letter: {e}"),
+                )
+            })?;
+            match key {
+                Some(k) => {
+                    let bytes = std::fs::read(&k.p12).map_err(|_| {
+                        internal(
+                            "Không đọc được tệp khóa tổ chức.",
+                            "Cannot read the organization key file.",
+                        )
+                    })?;
+                    let signer = kyso_keys::Pkcs12Signer::from_pkcs12(&bytes, &k.password)
+                        .map_err(|_| {
+                            internal(
+                                "Không mở được khóa tổ chức (sai mật khẩu?).",
+                                "Cannot open the organization key (wrong password?).",
+                            )
+                        })?;
+                    let signed = kyso_letters::sign(&pdf, &signer, now).map_err(|e| {
+                        internal(
+                            &format!("Ký số văn bản không thành công: {}", e.message_vi()),
+                            &format!("Signing the letter failed: {e}"),
+                        )
+                    })?;
+                    Ok((signed, true))
+                }
+                None => Ok((pdf, false)),
             }
-            None => Ok((pdf, false)),
-        }
-    })
-    .await
-    .map_err(|_| internal("Lỗi nội bộ khi lập văn bản.", "Internal failure producing the letter."))??;
+        })
+        .await
+        .map_err(|_| {
+            internal(
+                "Lỗi nội bộ khi lập văn bản.",
+                "Internal failure producing the letter.",
+            )
+        })??;
     let name = {
         let blobs = blobs.clone();
         tokio::task::spawn_blocking(move || blobs.put(&bytes))
             .await
-            .map_err(|_| internal("Lỗi nội bộ khi lưu văn bản.", "Internal failure storing the letter."))?
+            .map_err(|_| {
+                internal(
+                    "Lỗi nội bộ khi lưu văn bản.",
+                    "Internal failure storing the letter.",
+                )
+            })?
             .map_err(|e| {
                 eprintln!("kyso serve: {e}");
                 internal("Không lưu được văn bản.", "Cannot store the letter.")
@@ -213,7 +284,11 @@ pub(crate) async fn make_letter(
 }
 
 /// The stored letter of a request the actor may read.
-pub(crate) async fn letter_bytes(st: &AppState, actor: &Actor, id: i64) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn letter_bytes(
+    st: &AppState,
+    actor: &Actor,
+    id: i64,
+) -> Result<Vec<u8>, ApiError> {
     let d = kyso_store::requests::get_request(&st.store, actor, id, st.now()).await?;
     let Some(name) = d.request.letter_sha256.clone() else {
         return Err(ApiError::new(
@@ -225,7 +300,10 @@ pub(crate) async fn letter_bytes(st: &AppState, actor: &Actor, id: i64) -> Resul
         ));
     };
     let Some(blobs) = st.blobs.clone() else {
-        return Err(internal("Máy chủ chưa có thư mục lưu văn bản.", "The server has no blob folder."));
+        return Err(internal(
+            "Máy chủ chưa có thư mục lưu văn bản.",
+            "The server has no blob folder.",
+        ));
     };
     tokio::task::spawn_blocking(move || blobs.get(&name))
         .await

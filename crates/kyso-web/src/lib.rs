@@ -64,7 +64,21 @@ impl AppState {
             clock,
             config,
             throttle: Arc::new(Mutex::new(HashMap::new())),
+            blobs: None,
+            org_keys: Arc::new(OrgKeys::new()),
         }
+    }
+
+    /// Keep request letters in this blob folder.
+    pub fn with_blobs(mut self, blobs: kyso_store::blobs::Blobs) -> Self {
+        self.blobs = Some(blobs);
+        self
+    }
+
+    /// Sign request letters of these agencies with their organization keys.
+    pub fn with_org_keys(mut self, keys: OrgKeys) -> Self {
+        self.org_keys = Arc::new(keys);
+        self
     }
 
     pub(crate) fn now(&self) -> OffsetDateTime {

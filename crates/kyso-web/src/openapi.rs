@@ -133,6 +133,7 @@ pub(crate) fn spec() -> Value {
                 "get": op("requests", "One request with its items, timeline and the caller's possible actions (an audited read)", None, 200, &["id"]),
                 "put": op("requests", "Replace a draft's content (same kind and agency)", Some("NewRequest"), 200, &["id"]),
             },
+            "/api/v1/requests/{id}/letter": { "get": op("requests", "The request's official letter (PDF, signed with the agency's organization certificate where the server holds its key); made when the request is sent", None, 200, &["id"]) },
             "/api/v1/requests/{id}/actions": {
                 "post": op("requests", "Act on a request: submit, approve, return, send, start_processing, complete (with the issued certificates), refuse (with a reason), withdraw", Some("RequestActionInput"), 200, &["id"]),
             },

@@ -43,7 +43,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/devices/{id}", get(device_page).post(device_event_submit))
         .route("/audit", get(audit_page))
         .route("/users", get(users_page).post(user_submit))
-        .route("/requests", get(requests::list_page).post(requests::create_submit))
+        .route(
+            "/requests",
+            get(requests::list_page).post(requests::create_submit),
+        )
         .route("/requests/new", get(requests::new_page))
         .route("/requests/{id}", get(requests::detail_page))
         .route("/requests/{id}/act", post(requests::act_submit))

@@ -124,13 +124,29 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         {
             first_start(&store, &args, lang).await?;
         }
+        let mut keys = org_keys;
+        let demo_key = data_dir.join("demo-pki/organization.p12");
+        if demo_key.is_file() && !keys.contains_key(DEMO_AGENCY) {
+            // The demo Department signs its letters with the demo PKI's organization key.
+            keys.insert(
+                DEMO_AGENCY.to_owned(),
+                kyso_web::OrgKey {
+                    p12: demo_key,
+                    password: Arc::new(kyso_keys::Secret::new(
+                        crate::demo::DEMO_PASSWORD.to_owned(),
+                    )),
+                },
+            );
+        }
         let state = kyso_web::AppState::new(
             store,
             Arc::new(crate::clock::now),
             kyso_web::Config {
                 secure_cookies: secure,
             },
-        );
+        )
+        .with_blobs(blobs)
+        .with_org_keys(keys);
         Ok(kyso_web::router(state))
     };
     crate::pki_serve::run_service_with(addr, threads, None, router, |local| {
@@ -160,14 +176,26 @@ fn org_keys(args: &Args) -> Result<kyso_web::OrgKeys, UserError> {
     let password = Arc::new(kyso_keys::Secret::new(password));
     for spec in &args.org_keys {
         let Some((code, file)) = spec.split_once('=') else {
-            return Err(ue!("--org-key {}: cần dạng MÃ=TỆP.p12", spec; "--org-key {}: use CODE=FILE.p12", spec));
+            return Err(
+                ue!("--org-key {}: cần dạng MÃ=TỆP.p12", spec; "--org-key {}: use CODE=FILE.p12", spec),
+            );
         };
-        let code = kyso_domain::codes::AgencyCode::parse(code).map_err(|e| UserError::new(e.message_vi(), e.message_en()))?;
+        let code = kyso_domain::codes::AgencyCode::parse(code)
+            .map_err(|e| UserError::new(e.message_vi(), e.message_en()))?;
         let path = PathBuf::from(file);
         if !path.is_file() {
-            return Err(errors::io(&path, &std::io::Error::from(std::io::ErrorKind::NotFound)));
+            return Err(errors::io(
+                &path,
+                &std::io::Error::from(std::io::ErrorKind::NotFound),
+            ));
         }
-        out.insert(code.dotted(), kyso_web::OrgKey { p12: path, password: password.clone() });
+        out.insert(
+            code.dotted(),
+            kyso_web::OrgKey {
+                p12: path,
+                password: password.clone(),
+            },
+        );
     }
     Ok(out)
 }

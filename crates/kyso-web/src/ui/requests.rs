@@ -12,7 +12,9 @@ use kyso_store::requests::{self, ActInput, NewItem, NewRequest, RequestQuery};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{agency_options, alert_error, field, fmt_date, layout, select, store_error, with_status, Page};
+use super::{
+    agency_options, alert_error, field, fmt_date, layout, select, store_error, with_status, Page,
+};
 use crate::api::Id;
 use crate::AppState;
 
@@ -40,7 +42,11 @@ pub(super) struct ListQuery {
     q: String,
 }
 
-pub(super) async fn list_page(State(st): State<AppState>, p: Page, Query(q): Query<ListQuery>) -> Response {
+pub(super) async fn list_page(
+    State(st): State<AppState>,
+    p: Page,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let now = st.now();
     let query = RequestQuery {
         state: Some(q.state.clone()).filter(|s| !s.is_empty()),
@@ -54,35 +60,48 @@ pub(super) async fn list_page(State(st): State<AppState>, p: Page, Query(q): Que
         Err(e) => return store_error(p.lang, e),
     };
     let mut states = vec![(String::new(), p.t("Tất cả", "All").to_owned())];
-    states.extend(RequestState::ALL.iter().map(|s| (s.as_str().to_owned(), p.t(s.label_vi(), s.label_en()).to_owned())));
+    states.extend(RequestState::ALL.iter().map(|s| {
+        (
+            s.as_str().to_owned(),
+            p.t(s.label_vi(), s.label_en()).to_owned(),
+        )
+    }));
     let mut kinds = vec![(String::new(), p.t("Tất cả", "All").to_owned())];
-    kinds.extend(RequestKind::ALL.iter().map(|k| (k.as_str().to_owned(), kind_label(*k, &p))));
-    layout(&p, p.t("Đề nghị", "Requests"), html! {
-        h1 { (p.t("Đề nghị chứng thư số và thiết bị", "Certificate and device requests")) }
-        form.filters method="get" action="/requests" role="search" {
-            div { label for="q" { (p.t("Trích yếu, số văn bản, người liên hệ", "Title, letter number, contact")) } input #q name="q" type="search" value=(q.q); }
-            div { (select("state", p.t("Trạng thái", "State"), &states, &q.state, None)) }
-            div { (select("kind", p.t("Loại đề nghị", "Kind"), &kinds, &q.kind, None)) }
-            div { label { input type="checkbox" name="overdue" value="1" checked[q.overdue.is_some()]; " " (p.t("Chỉ quá hạn", "Overdue only")) } }
-            button.primary type="submit" { (p.t("Lọc", "Filter")) }
-            @if p.can(Permission::DraftRequest) { a.button href="/requests/new" { (p.t("Lập đề nghị", "New request")) } }
-        }
-        table {
-            thead { tr {
-                th scope="col" { "#" } th scope="col" { (p.t("Mẫu", "Form")) } th scope="col" { (p.t("Trích yếu", "Title")) }
-                th scope="col" { (p.t("Cơ quan", "Agency")) } th scope="col" { (p.t("Trạng thái", "State")) }
-                th scope="col" { (p.t("Hạn xử lý", "Deadline")) }
-            } }
-            tbody { @for r in &list { tr {
-                td { a href={ "/requests/" (r.id) } { (r.id) } }
-                td { (r.form_number) }
-                td { a href={ "/requests/" (r.id) } { (r.title) } }
-                td { (r.agency_name) }
-                td { (state_badge(r, &p)) }
-                td { @if let Some(d) = r.deadline_at { (fmt_date(d)) } }
-            } } }
-        }
-    })
+    kinds.extend(
+        RequestKind::ALL
+            .iter()
+            .map(|k| (k.as_str().to_owned(), kind_label(*k, &p))),
+    );
+    layout(
+        &p,
+        p.t("Đề nghị", "Requests"),
+        html! {
+            h1 { (p.t("Đề nghị chứng thư số và thiết bị", "Certificate and device requests")) }
+            form.filters method="get" action="/requests" role="search" {
+                div { label for="q" { (p.t("Trích yếu, số văn bản, người liên hệ", "Title, letter number, contact")) } input #q name="q" type="search" value=(q.q); }
+                div { (select("state", p.t("Trạng thái", "State"), &states, &q.state, None)) }
+                div { (select("kind", p.t("Loại đề nghị", "Kind"), &kinds, &q.kind, None)) }
+                div { label { input type="checkbox" name="overdue" value="1" checked[q.overdue.is_some()]; " " (p.t("Chỉ quá hạn", "Overdue only")) } }
+                button.primary type="submit" { (p.t("Lọc", "Filter")) }
+                @if p.can(Permission::DraftRequest) { a.button href="/requests/new" { (p.t("Lập đề nghị", "New request")) } }
+            }
+            table {
+                thead { tr {
+                    th scope="col" { "#" } th scope="col" { (p.t("Mẫu", "Form")) } th scope="col" { (p.t("Trích yếu", "Title")) }
+                    th scope="col" { (p.t("Cơ quan", "Agency")) } th scope="col" { (p.t("Trạng thái", "State")) }
+                    th scope="col" { (p.t("Hạn xử lý", "Deadline")) }
+                } }
+                tbody { @for r in &list { tr {
+                    td { a href={ "/requests/" (r.id) } { (r.id) } }
+                    td { (r.form_number) }
+                    td { a href={ "/requests/" (r.id) } { (r.title) } }
+                    td { (r.agency_name) }
+                    td { (state_badge(r, &p)) }
+                    td { @if let Some(d) = r.deadline_at { (fmt_date(d)) } }
+                } } }
+            }
+        },
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -93,7 +112,11 @@ pub(super) struct NewQuery {
     agency_id: Option<i64>,
 }
 
-pub(super) async fn new_page(State(st): State<AppState>, p: Page, Query(q): Query<NewQuery>) -> Response {
+pub(super) async fn new_page(
+    State(st): State<AppState>,
+    p: Page,
+    Query(q): Query<NewQuery>,
+) -> Response {
     let kind = RequestKind::parse(&q.kind).ok();
     match (kind, q.agency_id) {
         (Some(kind), Some(agency)) => form_page(&st, &p, kind, agency, &[], None).await,
@@ -103,15 +126,22 @@ pub(super) async fn new_page(State(st): State<AppState>, p: Page, Query(q): Quer
 
 async fn choose_page(st: &AppState, p: &Page, q: &NewQuery) -> Response {
     let agencies = agency_options(st, p, Permission::DraftRequest).await;
-    let kinds: Vec<(String, String)> = RequestKind::ALL.iter().map(|k| (k.as_str().to_owned(), kind_label(*k, p))).collect();
-    layout(p, p.t("Lập đề nghị", "New request"), html! {
-        h1 { (p.t("Lập đề nghị", "New request")) }
-        form method="get" action="/requests/new" {
-            (select("kind", p.t("Loại đề nghị", "Kind of request"), &kinds, &q.kind, None))
-            (select("agency_id", p.t("Cơ quan đề nghị", "Requesting agency"), &agencies, &q.agency_id.map(|i| i.to_string()).unwrap_or_default(), None))
-            button.primary type="submit" { (p.t("Tiếp tục", "Continue")) }
-        }
-    })
+    let kinds: Vec<(String, String)> = RequestKind::ALL
+        .iter()
+        .map(|k| (k.as_str().to_owned(), kind_label(*k, p)))
+        .collect();
+    layout(
+        p,
+        p.t("Lập đề nghị", "New request"),
+        html! {
+            h1 { (p.t("Lập đề nghị", "New request")) }
+            form method="get" action="/requests/new" {
+                (select("kind", p.t("Loại đề nghị", "Kind of request"), &kinds, &q.kind, None))
+                (select("agency_id", p.t("Cơ quan đề nghị", "Requesting agency"), &agencies, &q.agency_id.map(|i| i.to_string()).unwrap_or_default(), None))
+                button.primary type="submit" { (p.t("Tiếp tục", "Continue")) }
+            }
+        },
+    )
 }
 
 fn field_label(name: &str, p: &Page) -> String {
@@ -151,93 +181,130 @@ async fn form_page(
     error: Option<&kyso_store::Error>,
 ) -> Response {
     let now = st.now();
-    let value = |k: &str| values.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let value = |k: &str| {
+        values
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     let chosen = |k: &str, v: &str| values.iter().any(|(n, x)| n == k && x == v);
     let ef = error.and_then(|e| e.field());
     let msg = error.map(|e| e.message(p.lang == crate::Lang::En));
-    let agency = match registry::agency(&st.store, &p.actor, agency_id, Permission::DraftRequest).await {
-        Ok(a) => a,
-        Err(e) => return store_error(p.lang, e),
-    };
+    let agency =
+        match registry::agency(&st.store, &p.actor, agency_id, Permission::DraftRequest).await {
+            Ok(a) => a,
+            Err(e) => return store_error(p.lang, e),
+        };
     let certs = match kind {
-        RequestKind::Renew | RequestKind::Revoke | RequestKind::ChangeInfo => registry::search_certificates(
-            &st.store,
-            &p.actor,
-            &CertQuery { agency_id: Some(agency_id), status: Some("active".into()), limit: Some(200), ..Default::default() },
-            now,
-        )
-        .await
-        .map(|r| r.items)
-        .unwrap_or_default(),
+        RequestKind::Renew | RequestKind::Revoke | RequestKind::ChangeInfo => {
+            registry::search_certificates(
+                &st.store,
+                &p.actor,
+                &CertQuery {
+                    agency_id: Some(agency_id),
+                    status: Some("active".into()),
+                    limit: Some(200),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await
+            .map(|r| r.items)
+            .unwrap_or_default()
+        }
         _ => Vec::new(),
     };
     let devices = if kind == RequestKind::RecoverDevice {
-        registry::devices(&st.store, &p.actor, "", None, Some(agency_id)).await.unwrap_or_default()
+        registry::devices(&st.store, &p.actor, "", None, Some(agency_id))
+            .await
+            .unwrap_or_default()
     } else {
         Vec::new()
     };
     let fields = requests::item_fields(kind);
-    let res = layout(p, p.t(kind.title_vi(), kind.title_en()), html! {
-        h1 { (p.t(kind.title_vi(), kind.title_en())) }
-        p.muted { (p.t("Mẫu ", "Form ")) (kind.form_number()) " — " (agency.name) }
-        (alert_error(msg.as_deref()))
-        form method="post" action="/requests" novalidate {
-            input type="hidden" name="csrf" value=(p.csrf);
-            input type="hidden" name="kind" value=(kind.as_str());
-            input type="hidden" name="agency_id" value=(agency_id);
-            (field("number", p.t("Số văn bản (có thể để trống)", "Letter number (may be empty)"), &value("number"), "text", false, ef, Some("12/SKHCN-VP")))
-            fieldset {
-                legend { (p.t("(1) Người liên hệ", "(1) Contact person")) }
-                (field("contact_name", p.t("Họ và tên", "Name"), &value("contact_name"), "text", false, ef, None))
-                (field("contact_title", p.t("Chức vụ", "Title"), &value("contact_title"), "text", false, ef, None))
-                (field("contact_phone", p.t("Số điện thoại", "Phone"), &value("contact_phone"), "tel", false, ef, None))
-                (field("contact_email", p.t("Thư điện tử", "Email"), &value("contact_email"), "email", false, ef, None))
-            }
-            @if matches!(kind, RequestKind::Revoke | RequestKind::RecoverDevice | RequestKind::Renew) {
-                (field("reason", p.t("Lý do", "Reason"), &value("reason"), "text", matches!(kind, RequestKind::Revoke | RequestKind::RecoverDevice), ef, None))
-            }
-            fieldset {
-                legend { (p.t("(2) Danh sách", "(2) List")) }
-                @if !certs.is_empty() || matches!(kind, RequestKind::Renew | RequestKind::Revoke | RequestKind::ChangeInfo) {
-                    @if certs.is_empty() { p.muted { (p.t("Cơ quan này chưa có chứng thư số còn hiệu lực.", "This agency has no valid certificate.")) } }
-                    @for c in &certs {
-                        @let id = format!("cert-{}", c.id);
-                        div {
-                            input type=(if kind == RequestKind::ChangeInfo { "radio" } else { "checkbox" }) id=(id) name="certificate_id" value=(c.id) checked[chosen("certificate_id", &c.id.to_string())];
-                            " "
-                            label for=(id) style="display:inline;font-weight:normal" {
-                                (c.subscriber_name.clone().unwrap_or_else(|| c.subject.clone())) " — " code { (c.serial) } " — " (p.t("hết hạn ", "expires ")) (fmt_date(c.not_after))
+    let res = layout(
+        p,
+        p.t(kind.title_vi(), kind.title_en()),
+        html! {
+            h1 { (p.t(kind.title_vi(), kind.title_en())) }
+            p.muted { (p.t("Mẫu ", "Form ")) (kind.form_number()) " — " (agency.name) }
+            (alert_error(msg.as_deref()))
+            form method="post" action="/requests" novalidate {
+                input type="hidden" name="csrf" value=(p.csrf);
+                input type="hidden" name="kind" value=(kind.as_str());
+                input type="hidden" name="agency_id" value=(agency_id);
+                (field("number", p.t("Số văn bản (có thể để trống)", "Letter number (may be empty)"), &value("number"), "text", false, ef, Some("12/SKHCN-VP")))
+                fieldset {
+                    legend { (p.t("(1) Người liên hệ", "(1) Contact person")) }
+                    (field("contact_name", p.t("Họ và tên", "Name"), &value("contact_name"), "text", false, ef, None))
+                    (field("contact_title", p.t("Chức vụ", "Title"), &value("contact_title"), "text", false, ef, None))
+                    (field("contact_phone", p.t("Số điện thoại", "Phone"), &value("contact_phone"), "tel", false, ef, None))
+                    (field("contact_email", p.t("Thư điện tử", "Email"), &value("contact_email"), "email", false, ef, None))
+                }
+                @if matches!(kind, RequestKind::Revoke | RequestKind::RecoverDevice | RequestKind::Renew) {
+                    (field("reason", p.t("Lý do", "Reason"), &value("reason"), "text", matches!(kind, RequestKind::Revoke | RequestKind::RecoverDevice), ef, None))
+                }
+                fieldset {
+                    legend { (p.t("(2) Danh sách", "(2) List")) }
+                    @if !certs.is_empty() || matches!(kind, RequestKind::Renew | RequestKind::Revoke | RequestKind::ChangeInfo) {
+                        @if certs.is_empty() { p.muted { (p.t("Cơ quan này chưa có chứng thư số còn hiệu lực.", "This agency has no valid certificate.")) } }
+                        @for c in &certs {
+                            @let id = format!("cert-{}", c.id);
+                            div {
+                                input type=(if kind == RequestKind::ChangeInfo { "radio" } else { "checkbox" }) id=(id) name="certificate_id" value=(c.id) checked[chosen("certificate_id", &c.id.to_string())];
+                                " "
+                                label for=(id) style="display:inline;font-weight:normal" {
+                                    (c.subscriber_name.clone().unwrap_or_else(|| c.subject.clone())) " — " code { (c.serial) } " — " (p.t("hết hạn ", "expires ")) (fmt_date(c.not_after))
+                                }
                             }
                         }
                     }
-                }
-                @if kind == RequestKind::RecoverDevice {
-                    @for d in &devices {
-                        @let id = format!("dev-{}", d.id);
-                        div {
-                            input type="checkbox" id=(id) name="device_id" value=(d.id) checked[chosen("device_id", &d.id.to_string())];
-                            " "
-                            label for=(id) style="display:inline;font-weight:normal" {
-                                code { (d.serial) } " — " (d.holder_name.clone().unwrap_or_default()) " — " (d.state)
+                    @if kind == RequestKind::RecoverDevice {
+                        @for d in &devices {
+                            @let id = format!("dev-{}", d.id);
+                            div {
+                                input type="checkbox" id=(id) name="device_id" value=(d.id) checked[chosen("device_id", &d.id.to_string())];
+                                " "
+                                label for=(id) style="display:inline;font-weight:normal" {
+                                    code { (d.serial) } " — " (d.holder_name.clone().unwrap_or_default()) " — " (d.state)
+                                }
                             }
                         }
                     }
-                }
-                @if !matches!(kind, RequestKind::Renew | RequestKind::Revoke | RequestKind::RecoverDevice) {
-                    @if kind == RequestKind::ChangeInfo { p.hint { (p.t("Chỉ điền các thông tin thay đổi.", "Fill in only what changes.")) } }
-                    @for (name, required) in fields {
-                        (field(&format!("f_{name}"), &field_label(name, p), &value(&format!("f_{name}")), "text", *required, ef.map(|f| if f == *name { format!("f_{f}") } else { f.to_owned() }).as_deref(), None))
+                    @if !matches!(kind, RequestKind::Renew | RequestKind::Revoke | RequestKind::RecoverDevice) {
+                        @if kind == RequestKind::ChangeInfo { p.hint { (p.t("Chỉ điền các thông tin thay đổi.", "Fill in only what changes.")) } }
+                        @for (name, required) in fields {
+                            (field(&format!("f_{name}"), &field_label(name, p), &value(&format!("f_{name}")), "text", *required, ef.map(|f| if f == *name { format!("f_{f}") } else { f.to_owned() }).as_deref(), None))
+                        }
                     }
                 }
+                button.primary type="submit" { (p.t("Lưu dự thảo", "Save the draft")) }
             }
-            button.primary type="submit" { (p.t("Lưu dự thảo", "Save the draft")) }
-        }
-    });
-    with_status(res, if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK })
+        },
+    );
+    with_status(
+        res,
+        if error.is_some() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
+    )
 }
 
-pub(super) async fn create_submit(State(st): State<AppState>, p: Page, Form(pairs): Form<Vec<(String, String)>>) -> Response {
-    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+pub(super) async fn create_submit(
+    State(st): State<AppState>,
+    p: Page,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
     if let Some(r) = p.csrf_refusal(&get("csrf")) {
         return r;
     }
@@ -245,7 +312,13 @@ pub(super) async fn create_submit(State(st): State<AppState>, p: Page, Form(pair
         return Redirect::to("/requests/new").into_response();
     };
     let agency_id: i64 = get("agency_id").parse().unwrap_or(0);
-    let ids = |k: &str| -> Vec<i64> { pairs.iter().filter(|(n, _)| n == k).filter_map(|(_, v)| v.parse().ok()).collect() };
+    let ids = |k: &str| -> Vec<i64> {
+        pairs
+            .iter()
+            .filter(|(n, _)| n == k)
+            .filter_map(|(_, v)| v.parse().ok())
+            .collect()
+    };
     let data: std::collections::BTreeMap<String, String> = requests::item_fields(kind)
         .iter()
         .map(|(name, _)| ((*name).to_owned(), get(&format!("f_{name}"))))
@@ -254,17 +327,30 @@ pub(super) async fn create_submit(State(st): State<AppState>, p: Page, Form(pair
     let items: Vec<NewItem> = match kind {
         RequestKind::Renew | RequestKind::Revoke => ids("certificate_id")
             .into_iter()
-            .map(|c| NewItem { certificate_id: Some(c), ..Default::default() })
+            .map(|c| NewItem {
+                certificate_id: Some(c),
+                ..Default::default()
+            })
             .collect(),
         RequestKind::ChangeInfo => ids("certificate_id")
             .into_iter()
-            .map(|c| NewItem { certificate_id: Some(c), data: data.clone(), ..Default::default() })
+            .map(|c| NewItem {
+                certificate_id: Some(c),
+                data: data.clone(),
+                ..Default::default()
+            })
             .collect(),
         RequestKind::RecoverDevice => ids("device_id")
             .into_iter()
-            .map(|d| NewItem { device_id: Some(d), ..Default::default() })
+            .map(|d| NewItem {
+                device_id: Some(d),
+                ..Default::default()
+            })
             .collect(),
-        _ => vec![NewItem { data, ..Default::default() }],
+        _ => vec![NewItem {
+            data,
+            ..Default::default()
+        }],
     };
     let input = NewRequest {
         kind: kind.as_str().into(),
@@ -294,65 +380,87 @@ async fn detail_view(st: &AppState, p: &Page, id: i64, error: Option<String>) ->
         Err(e) => return store_error(p.lang, e),
     };
     let r = &d.request;
-    let needs_certs = matches!(r.kind, RequestKind::Renew | RequestKind::IssueIndividual | RequestKind::IssueOrganization | RequestKind::IssueDevice);
+    let needs_certs = matches!(
+        r.kind,
+        RequestKind::Renew
+            | RequestKind::IssueIndividual
+            | RequestKind::IssueOrganization
+            | RequestKind::IssueDevice
+    );
     let row = |k: &str, v: Markup| html! { tr { th scope="row" { (k) } td { (v) } } };
-    let res = layout(p, &r.title, html! {
-        h1 { (r.title) }
-        table style="max-width:820px" { tbody {
-            (row(p.t("Mẫu", "Form"), html! { (r.form_number) }))
-            (row(p.t("Cơ quan đề nghị", "Requesting agency"), html! { (r.agency_name) }))
-            (row(p.t("Trạng thái", "State"), state_badge(r, p)))
-            (row(p.t("Nơi xử lý", "Handled by"), html! { (p.t(r.handler.label_vi(), r.handler.label_en())) }))
-            (row(p.t("Hạn xử lý", "Deadline"), html! { @if let Some(t) = r.deadline_at { (fmt_date(t)) } @else { "—" } }))
-            (row(p.t("Người liên hệ", "Contact"), html! { (r.contact_name) " " (r.contact_phone) }))
-            @if !r.reason.is_empty() { (row(p.t("Lý do", "Reason"), html! { (r.reason) })) }
-            @if !r.refusal_reason.is_empty() { (row(p.t("Lý do từ chối/trả lại", "Refusal/return reason"), html! { (r.refusal_reason) })) }
-            (row(p.t("Văn bản", "Letter"), html! {
-                @if r.letter_sha256.is_some() { a href={ "/requests/" (r.id) "/letter.pdf" } { (p.t("Tải văn bản đề nghị (PDF đã ký số)", "Download the request letter (signed PDF)")) } }
-                @else { span.muted { (p.t("Được lập khi gửi đề nghị", "Made when the request is sent")) } }
-            }))
-        } }
-        h2 style="font-size:18px" { (p.t("Danh sách", "Items")) }
-        table { thead { tr { th scope="col" { "#" } th scope="col" { (p.t("Thuê bao", "Subscriber")) } th scope="col" { (p.t("Chứng thư", "Certificate")) } th scope="col" { (p.t("Thiết bị", "Device")) } th scope="col" { (p.t("Thông tin", "Data")) } } }
-        tbody { @for (i, it) in d.items.iter().enumerate() { tr {
-            td { (i + 1) }
-            td { @if let Some(s) = it.subscriber_id { a href={ "/subscribers/" (s) } { (s) } } }
-            td { @if let Some(c) = it.certificate_id { (c) } }
-            td { @if let Some(dv) = it.device_id { a href={ "/devices/" (dv) } { (dv) } } }
-            td { @for (k, v) in &it.data { (k) ": " (v) br; } }
-        } } } }
-        (alert_error(error.as_deref()))
-        @if !d.actions.is_empty() {
-            h2 style="font-size:18px" { (p.t("Xử lý", "Act")) }
-            form method="post" action={ "/requests/" (r.id) "/act" } enctype="multipart/form-data" {
-                input type="hidden" name="csrf" value=(p.csrf);
-                (field("note", p.t("Ghi chú", "Note"), "", "text", false, None, None))
-                @if d.actions.iter().any(|a| a.needs_reason()) {
-                    (field("reason", p.t("Lý do (bắt buộc khi trả lại hoặc từ chối)", "Reason (required to return or refuse)"), "", "text", false, None, None))
-                }
-                @if needs_certs && d.actions.contains(&RequestAction::Complete) {
-                    @for (i, _) in d.items.iter().enumerate() {
-                        (field(&format!("cert_{i}"), &format!("{} {}", p.t("Chứng thư số mới cấp, dòng", "Newly issued certificate, row"), i + 1), "", "file", false, None, None))
+    let res = layout(
+        p,
+        &r.title,
+        html! {
+            h1 { (r.title) }
+            table style="max-width:820px" { tbody {
+                (row(p.t("Mẫu", "Form"), html! { (r.form_number) }))
+                (row(p.t("Cơ quan đề nghị", "Requesting agency"), html! { (r.agency_name) }))
+                (row(p.t("Trạng thái", "State"), state_badge(r, p)))
+                (row(p.t("Nơi xử lý", "Handled by"), html! { (p.t(r.handler.label_vi(), r.handler.label_en())) }))
+                (row(p.t("Hạn xử lý", "Deadline"), html! { @if let Some(t) = r.deadline_at { (fmt_date(t)) } @else { "—" } }))
+                (row(p.t("Người liên hệ", "Contact"), html! { (r.contact_name) " " (r.contact_phone) }))
+                @if !r.reason.is_empty() { (row(p.t("Lý do", "Reason"), html! { (r.reason) })) }
+                @if !r.refusal_reason.is_empty() { (row(p.t("Lý do từ chối/trả lại", "Refusal/return reason"), html! { (r.refusal_reason) })) }
+                (row(p.t("Văn bản", "Letter"), html! {
+                    @if r.letter_sha256.is_some() { a href={ "/requests/" (r.id) "/letter.pdf" } { (p.t("Tải văn bản đề nghị (PDF đã ký số)", "Download the request letter (signed PDF)")) } }
+                    @else { span.muted { (p.t("Được lập khi gửi đề nghị", "Made when the request is sent")) } }
+                }))
+            } }
+            h2 style="font-size:18px" { (p.t("Danh sách", "Items")) }
+            table { thead { tr { th scope="col" { "#" } th scope="col" { (p.t("Thuê bao", "Subscriber")) } th scope="col" { (p.t("Chứng thư", "Certificate")) } th scope="col" { (p.t("Thiết bị", "Device")) } th scope="col" { (p.t("Thông tin", "Data")) } } }
+            tbody { @for (i, it) in d.items.iter().enumerate() { tr {
+                td { (i + 1) }
+                td { @if let Some(s) = it.subscriber_id { a href={ "/subscribers/" (s) } { (s) } } }
+                td { @if let Some(c) = it.certificate_id { (c) } }
+                td { @if let Some(dv) = it.device_id { a href={ "/devices/" (dv) } { (dv) } } }
+                td { @for (k, v) in &it.data { (k) ": " (v) br; } }
+            } } } }
+            (alert_error(error.as_deref()))
+            @if !d.actions.is_empty() {
+                h2 style="font-size:18px" { (p.t("Xử lý", "Act")) }
+                form method="post" action={ "/requests/" (r.id) "/act" } enctype="multipart/form-data" {
+                    input type="hidden" name="csrf" value=(p.csrf);
+                    (field("note", p.t("Ghi chú", "Note"), "", "text", false, None, None))
+                    @if d.actions.iter().any(|a| a.needs_reason()) {
+                        (field("reason", p.t("Lý do (bắt buộc khi trả lại hoặc từ chối)", "Reason (required to return or refuse)"), "", "text", false, None, None))
                     }
-                }
-                div style="display:flex;gap:8px;flex-wrap:wrap" {
-                    @for a in &d.actions {
-                        button.primary type="submit" name="action" value=(a.as_str()) { (p.t(a.label_vi(), a.label_en())) }
+                    @if needs_certs && d.actions.contains(&RequestAction::Complete) {
+                        @for (i, _) in d.items.iter().enumerate() {
+                            (field(&format!("cert_{i}"), &format!("{} {}", p.t("Chứng thư số mới cấp, dòng", "Newly issued certificate, row"), i + 1), "", "file", false, None, None))
+                        }
+                    }
+                    div style="display:flex;gap:8px;flex-wrap:wrap" {
+                        @for a in &d.actions {
+                            button.primary type="submit" name="action" value=(a.as_str()) { (p.t(a.label_vi(), a.label_en())) }
+                        }
                     }
                 }
             }
-        }
-        h2 style="font-size:18px" { (p.t("Diễn biến", "Timeline")) }
-        ol { @for ev in &d.timeline {
-            li { (fmt_date(ev.at)) " — " strong { (ev.actor) } " — " (ev.action)
-                 @if ev.from_state != ev.to_state { " (" (ev.from_state) " → " (ev.to_state) ")" }
-                 @if !ev.note.is_empty() { " — " (ev.note) } }
-        } }
-    });
-    with_status(res, if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK })
+            h2 style="font-size:18px" { (p.t("Diễn biến", "Timeline")) }
+            ol { @for ev in &d.timeline {
+                li { (fmt_date(ev.at)) " — " strong { (ev.actor) } " — " (ev.action)
+                     @if ev.from_state != ev.to_state { " (" (ev.from_state) " → " (ev.to_state) ")" }
+                     @if !ev.note.is_empty() { " — " (ev.note) } }
+            } }
+        },
+    );
+    with_status(
+        res,
+        if error.is_some() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
+    )
 }
 
-pub(super) async fn act_submit(State(st): State<AppState>, p: Page, Id(id): Id, mut mp: Multipart) -> Response {
+pub(super) async fn act_submit(
+    State(st): State<AppState>,
+    p: Page,
+    Id(id): Id,
+    mut mp: Multipart,
+) -> Response {
     let mut fields: Vec<(String, Vec<u8>)> = Vec::new();
     loop {
         match mp.next_field().await {
@@ -360,19 +468,53 @@ pub(super) async fn act_submit(State(st): State<AppState>, p: Page, Id(id): Id, 
                 let name = f.name().unwrap_or("").to_owned();
                 match f.bytes().await {
                     Ok(b) => fields.push((name, b.to_vec())),
-                    Err(_) => return detail_view(&st, &p, id, Some(p.t("Tệp tải lên quá lớn.", "The upload is too large.").into())).await,
+                    Err(_) => {
+                        return detail_view(
+                            &st,
+                            &p,
+                            id,
+                            Some(
+                                p.t("Tệp tải lên quá lớn.", "The upload is too large.")
+                                    .into(),
+                            ),
+                        )
+                        .await
+                    }
                 }
             }
             Ok(None) => break,
-            Err(_) => return detail_view(&st, &p, id, Some(p.t("Biểu mẫu không đọc được.", "The form could not be read.").into())).await,
+            Err(_) => {
+                return detail_view(
+                    &st,
+                    &p,
+                    id,
+                    Some(
+                        p.t("Biểu mẫu không đọc được.", "The form could not be read.")
+                            .into(),
+                    ),
+                )
+                .await
+            }
         }
     }
-    let text = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| String::from_utf8_lossy(v).trim().to_owned()).unwrap_or_default();
+    let text = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| String::from_utf8_lossy(v).trim().to_owned())
+            .unwrap_or_default()
+    };
     if let Some(r) = p.csrf_refusal(&text("csrf")) {
         return r;
     }
     let Ok(action) = RequestAction::parse(&text("action")) else {
-        return detail_view(&st, &p, id, Some(p.t("Thao tác không hợp lệ.", "Unknown action.").into())).await;
+        return detail_view(
+            &st,
+            &p,
+            id,
+            Some(p.t("Thao tác không hợp lệ.", "Unknown action.").into()),
+        )
+        .await;
     };
     let mut certificates = Vec::new();
     let mut i = 0;
@@ -382,17 +524,24 @@ pub(super) async fn act_submit(State(st): State<AppState>, p: Page, Id(id): Id, 
         }
         i += 1;
     }
-    let input = ActInput { note: text("note"), reason: text("reason"), certificates };
+    let input = ActInput {
+        note: text("note"),
+        reason: text("reason"),
+        certificates,
+    };
     let now = st.now();
-    match requests::act(&st.store, &p.actor, id, action, &input, now).await {
-        Ok(d) => {
-            if action == RequestAction::Send {
-                if let Err(e) = crate::letters::make_letter(&st, &p.actor, &d, now).await {
-                    return detail_view(&st, &p, id, Some(e.message(p.lang).to_owned())).await;
-                }
-            }
-            Redirect::to(&format!("/requests/{id}")).into_response()
+    if action == RequestAction::Send {
+        // The letter first: a request never leaves without it.
+        let made = match requests::get_request(&st.store, &p.actor, id, now).await {
+            Ok(d) => crate::letters::make_letter(&st, &p.actor, &d, now).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = made {
+            return detail_view(&st, &p, id, Some(e.message(p.lang).to_owned())).await;
         }
+    }
+    match requests::act(&st.store, &p.actor, id, action, &input, now).await {
+        Ok(_) => Redirect::to(&format!("/requests/{id}")).into_response(),
         Err(e) => detail_view(&st, &p, id, Some(e.message(p.lang == crate::Lang::En))).await,
     }
 }
@@ -402,7 +551,10 @@ pub(super) async fn letter_download(State(st): State<AppState>, p: Page, Id(id):
         Ok(bytes) => (
             [
                 (header::CONTENT_TYPE, "application/pdf".to_owned()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"de-nghi-{id}.pdf\"")),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"de-nghi-{id}.pdf\""),
+                ),
             ],
             bytes,
         )

@@ -18,7 +18,10 @@ fn missing_tools(e2e: &Path) -> Option<String> {
         return Some(chromium());
     }
     if !e2e.join("node_modules/playwright-core").is_dir() {
-        return Some(format!("{}/node_modules/playwright-core (npm ci)", e2e.display()));
+        return Some(format!(
+            "{}/node_modules/playwright-core (npm ci)",
+            e2e.display()
+        ));
     }
     None
 }
@@ -32,14 +35,33 @@ fn fresh_certificate(dir: &Path, cn: &str, file: &str) -> std::path::PathBuf {
     let key = dir.join(format!("{file}.key"));
     let cert = dir.join(file);
     let out = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "700"])
-        .args(["-subj", &format!("/CN={cn}/O=Tỉnh Demo/C=VN"), "-utf8", "-keyout"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "700",
+        ])
+        .args([
+            "-subj",
+            &format!("/CN={cn}/O=Tỉnh Demo/C=VN"),
+            "-utf8",
+            "-keyout",
+        ])
         .arg(&key)
         .arg("-out")
         .arg(&cert)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     cert
 }
 
@@ -67,8 +89,14 @@ fn a_clerk_uses_the_web_ui_in_a_real_browser() {
         .env("KYSO_NEW_PASSWORD", crate::serve::NEW_PASSWORD)
         .env("KYSO_OTHER_USER", "canbo.taichinh")
         .env("KYSO_OTHER_PASSWORD", "tai-chinh-mat-khau-2026")
-        .env("KYSO_CERT_FILE", fresh_certificate(tmp.path(), "Đặng Thị Ánh Tuyết", "tuyet.pem"))
-        .env("KYSO_RENEWED_CERT_FILE", fresh_certificate(tmp.path(), "Vũ Thị Giang", "giang.pem"))
+        .env(
+            "KYSO_CERT_FILE",
+            fresh_certificate(tmp.path(), "Đặng Thị Ánh Tuyết", "tuyet.pem"),
+        )
+        .env(
+            "KYSO_RENEWED_CERT_FILE",
+            fresh_certificate(tmp.path(), "Vũ Thị Giang", "giang.pem"),
+        )
         .env("KYSO_DUP_CERT_FILE", data.join("demo-pki/personal.pem"))
         .env("KYSO_SCREENSHOTS", &shots)
         .env("CHROMIUM", chromium())
@@ -81,14 +109,30 @@ fn a_clerk_uses_the_web_ui_in_a_real_browser() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("e2e: all steps passed"), "{stdout}");
-    for name in ["01-dang-nhap", "02-tong-quan", "06-thue-bao-chung-thu", "09-truy-cap-trai-phep", "11-de-nghi-gia-han"] {
-        assert!(shots.join(format!("{name}.png")).is_file(), "screenshot {name}");
+    for name in [
+        "01-dang-nhap",
+        "02-tong-quan",
+        "06-thue-bao-chung-thu",
+        "09-truy-cap-trai-phep",
+        "11-de-nghi-gia-han",
+    ] {
+        assert!(
+            shots.join(format!("{name}.png")).is_file(),
+            "screenshot {name}"
+        );
     }
     // The letter the browser downloaded is the Department's signed request: pyHanko agrees.
     let letter = shots.join("../de-nghi-gia-han.pdf");
-    let text = Command::new("pdftotext").arg(&letter).arg("-").output().unwrap();
+    let text = Command::new("pdftotext")
+        .arg(&letter)
+        .arg("-")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
-    assert!(text.contains("gia hạn") && text.contains("Vũ Thị Giang"), "{text}");
+    assert!(
+        text.contains("gia hạn") && text.contains("Vũ Thị Giang"),
+        "{text}"
+    );
     let root = data.join("demo-pki/root.pem");
     let v = Command::new("pyhanko")
         .args(["sign", "validate", "--no-revocation-check", "--trust"])
@@ -98,5 +142,9 @@ fn a_clerk_uses_the_web_ui_in_a_real_browser() {
         .output()
         .unwrap();
     let report = String::from_utf8_lossy(&v.stdout);
-    assert!(v.status.success() && report.contains("INTACT:TRUSTED,UNTOUCHED"), "pyHanko on the letter:\n{report}{}", String::from_utf8_lossy(&v.stderr));
+    assert!(
+        v.status.success() && report.contains("INTACT:TRUSTED,UNTOUCHED"),
+        "pyHanko on the letter:\n{report}{}",
+        String::from_utf8_lossy(&v.stderr)
+    );
 }
