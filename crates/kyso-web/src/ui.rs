@@ -511,6 +511,8 @@ async fn dashboard(State(st): State<AppState>, p: Page) -> Response {
                     (card(d.revoked, p.t("Đã thu hồi", "Revoked"), "", "/certificates?status=revoked"))
                     (card(d.devices_locked, p.t("Thiết bị bị khóa", "Locked devices"), "warn", "/devices?state=locked"))
                     (card(d.devices_lost, p.t("Thiết bị thất lạc", "Lost devices"), "bad", "/devices?state=lost"))
+                (card(d.open_requests, p.t("Đề nghị đang xử lý", "Open requests"), "", "/requests"))
+                (card(d.overdue_requests, p.t("Đề nghị quá hạn", "Overdue requests"), "bad", "/requests?overdue=1"))
                     (card(d.agencies, p.t("Cơ quan", "Agencies"), "", "/agencies"))
                     (card(d.subscribers, p.t("Thuê bao", "Subscribers"), "", "/subscribers"))
                 }

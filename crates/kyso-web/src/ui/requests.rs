@@ -144,6 +144,26 @@ async fn choose_page(st: &AppState, p: &Page, q: &NewQuery) -> Response {
     )
 }
 
+fn fmt_time(t: time::OffsetDateTime) -> String {
+    let vn = t.to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC));
+    format!("{} {:02}:{:02}", fmt_date(t), vn.hour(), vn.minute())
+}
+
+fn state_label(s: &str, p: &Page) -> String {
+    RequestState::parse(s).map(|x| p.t(x.label_vi(), x.label_en()).to_owned()).unwrap_or_else(|_| s.to_owned())
+}
+
+fn action_label(a: &str, p: &Page) -> String {
+    match a {
+        "create" => p.t("Lập dự thảo", "Drafted").to_owned(),
+        "update" => p.t("Sửa dự thảo", "Draft edited").to_owned(),
+        "letter" => p.t("Lập văn bản", "Letter made").to_owned(),
+        other => RequestAction::parse(other)
+            .map(|x| p.t(x.label_vi(), x.label_en()).to_owned())
+            .unwrap_or_else(|_| other.to_owned()),
+    }
+}
+
 fn field_label(name: &str, p: &Page) -> String {
     let en = match name {
         "id_issued_on" => "ID issued on",
@@ -380,6 +400,23 @@ async fn detail_view(st: &AppState, p: &Page, id: i64, error: Option<String>) ->
         Err(e) => return store_error(p.lang, e),
     };
     let r = &d.request;
+    // Names for the items' ids (the reader may see them: the request is in their scope).
+    let mut item_names = Vec::with_capacity(d.items.len());
+    for it in &d.items {
+        let sub = match it.subscriber_id {
+            Some(s) => registry::subscriber(&st.store, &p.actor, s).await.map(|x| x.name).unwrap_or_default(),
+            None => String::new(),
+        };
+        let cert = match it.certificate_id {
+            Some(c) => registry::certificate(&st.store, &p.actor, c).await.map(|x| x.serial).unwrap_or_default(),
+            None => String::new(),
+        };
+        let dev = match it.device_id {
+            Some(dv) => registry::device(&st.store, &p.actor, dv).await.map(|x| x.serial).unwrap_or_default(),
+            None => String::new(),
+        };
+        item_names.push((sub, cert, dev));
+    }
     let needs_certs = matches!(
         r.kind,
         RequestKind::Renew
@@ -409,12 +446,12 @@ async fn detail_view(st: &AppState, p: &Page, id: i64, error: Option<String>) ->
             } }
             h2 style="font-size:18px" { (p.t("Danh sách", "Items")) }
             table { thead { tr { th scope="col" { "#" } th scope="col" { (p.t("Thuê bao", "Subscriber")) } th scope="col" { (p.t("Chứng thư", "Certificate")) } th scope="col" { (p.t("Thiết bị", "Device")) } th scope="col" { (p.t("Thông tin", "Data")) } } }
-            tbody { @for (i, it) in d.items.iter().enumerate() { tr {
+            tbody { @for (i, (it, names)) in d.items.iter().zip(&item_names).enumerate() { tr {
                 td { (i + 1) }
-                td { @if let Some(s) = it.subscriber_id { a href={ "/subscribers/" (s) } { (s) } } }
-                td { @if let Some(c) = it.certificate_id { (c) } }
-                td { @if let Some(dv) = it.device_id { a href={ "/devices/" (dv) } { (dv) } } }
-                td { @for (k, v) in &it.data { (k) ": " (v) br; } }
+                td { @if let Some(s) = it.subscriber_id { a href={ "/subscribers/" (s) } { (names.0) } } }
+                td { code { (names.1) } }
+                td { @if let Some(dv) = it.device_id { a href={ "/devices/" (dv) } { (names.2) } } }
+                td { @for (k, v) in &it.data { @if k != "issued_certificate_id" { (field_label(k, p)) ": " (v) br; } } }
             } } } }
             (alert_error(error.as_deref()))
             @if !d.actions.is_empty() {
@@ -439,8 +476,8 @@ async fn detail_view(st: &AppState, p: &Page, id: i64, error: Option<String>) ->
             }
             h2 style="font-size:18px" { (p.t("Diễn biến", "Timeline")) }
             ol { @for ev in &d.timeline {
-                li { (fmt_date(ev.at)) " — " strong { (ev.actor) } " — " (ev.action)
-                     @if ev.from_state != ev.to_state { " (" (ev.from_state) " → " (ev.to_state) ")" }
+                li { (fmt_time(ev.at)) " — " strong { (ev.actor) } " — " (action_label(&ev.action, p))
+                     @if ev.from_state != ev.to_state && !ev.from_state.is_empty() { " (" (state_label(&ev.from_state, p)) " → " (state_label(&ev.to_state, p)) ")" }
                      @if !ev.note.is_empty() { " — " (ev.note) } }
             } }
         },
