@@ -23,6 +23,30 @@ enum TokenCommand {
     List(ListArgs),
     /// Nạp khóa, chứng thư số và chuỗi CA từ tệp PKCS#12 vào USB token (khóa không xuất ra được)
     Import(ImportArgs),
+    /// Đăng ký USB token và chứng thư số trên đó vào danh mục của máy chủ kyso (qua REST API)
+    Register(RegisterArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct RegisterArgs {
+    /// Thư viện PKCS#11 của USB token (tệp .so/.dll của nhà cung cấp thiết bị)
+    #[arg(long, value_name = "PATH.so")]
+    pkcs11_module: PathBuf,
+    /// Nhãn hoặc số sê-ri của USB token (bắt buộc khi cắm nhiều token)
+    #[arg(long, value_name = "LABEL_OR_SERIAL")]
+    token: Option<String>,
+    /// Địa chỉ máy chủ kyso
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// Tên biến môi trường chứa mã truy cập API (kyso_…); không bao giờ truyền trên dòng lệnh
+    #[arg(long, value_name = "VAR", default_value = "KYSO_API_TOKEN")]
+    api_token_env: String,
+    /// Mã định danh của cơ quan quản lý token (H41.37 hoặc 000.00.37.H41)
+    #[arg(long, value_name = "CODE")]
+    agency: String,
+    /// Mã thuê bao giữ token (ghi nhận bàn giao cho thuê bao)
+    #[arg(long, value_name = "ID")]
+    subscriber: Option<i64>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -64,7 +88,176 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     match args.command {
         TokenCommand::List(a) => list(a, lang),
         TokenCommand::Import(a) => import(a, lang),
+        TokenCommand::Register(a) => register(a, lang),
     }
+}
+
+/// The registry server's REST API, as `kyso token register` speaks it.
+struct Api {
+    agent: ureq::Agent,
+    base: String,
+    auth: zeroize::Zeroizing<String>,
+}
+
+impl Api {
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, serde_json::Value), crate::lang::UserError> {
+        use std::io::Read as _;
+        let url = format!("{}{path}", self.base.trim_end_matches('/'));
+        let sent = match (method, body) {
+            ("POST", Some(b)) => self
+                .agent
+                .post(&url)
+                .header("Authorization", self.auth.as_str())
+                .header("Content-Type", "application/json")
+                .send(b.to_string().as_bytes()),
+            _ => self
+                .agent
+                .get(&url)
+                .header("Authorization", self.auth.as_str())
+                .call(),
+        };
+        let mut resp = sent.map_err(|e| ue!("không kết nối được máy chủ {}: {}", self.base, e; "cannot reach the server {}: {}", self.base, e))?;
+        let status = resp.status().as_u16();
+        let mut text = Vec::new();
+        let _ = resp
+            .body_mut()
+            .as_reader()
+            .take(1 << 20)
+            .read_to_end(&mut text);
+        Ok((
+            status,
+            serde_json::from_slice(&text).unwrap_or(serde_json::Value::Null),
+        ))
+    }
+}
+
+fn api_error(v: &serde_json::Value) -> crate::lang::UserError {
+    let vi = v["error"]["message"]
+        .as_str()
+        .unwrap_or("máy chủ từ chối yêu cầu");
+    let en = v["error"]["message_en"]
+        .as_str()
+        .unwrap_or("the server refused the request");
+    crate::lang::UserError::new(vi.to_owned(), en.to_owned())
+}
+
+/// Read the token's certificates through kyso's PKCS#11 engine (no PIN: certificates are public
+/// objects) and register them, and the token itself as a key device, in the registry.
+fn register(args: RegisterArgs, lang: Lang) -> anyhow::Result<ExitCode> {
+    use base64::Engine as _;
+    let code = kyso_domain::codes::AgencyCode::parse(&args.agency)
+        .map_err(|e| crate::lang::UserError::new(e.message_vi(), e.message_en()))?;
+    let token = std::env::var(&args.api_token_env).map_err(|_| {
+        ue!("cần mã truy cập API trong biến môi trường {}", args.api_token_env; "the API token must be in the environment variable {}", args.api_token_env)
+    })?;
+    let module = Pkcs11Module::load(&args.pkcs11_module).map_err(|e| errors::keys(&e))?;
+    let tokens = module.tokens().map_err(|e| errors::keys(&e))?;
+    let tok = match &args.token {
+        Some(want) => tokens.iter().find(|t| t.label == *want || t.serial == *want),
+        None if tokens.len() == 1 => tokens.first(),
+        None => {
+            return Err(ue!("có {} token đang cắm: chọn bằng --token", tokens.len(); "{} tokens are plugged in: choose one with --token", tokens.len()).into())
+        }
+    }
+    .ok_or_else(|| ue!("không thấy USB token: hãy cắm thiết bị vào máy"; "no token found: plug the device in"))?;
+    let api = Api {
+        agent: ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(30)))
+            .build()
+            .into(),
+        base: args.server.clone(),
+        auth: zeroize::Zeroizing::new(format!("Bearer {token}")),
+    };
+    drop(token);
+    let (status, found) = api.call(
+        "GET",
+        &format!("/api/v1/agencies?q={}", code.dotted()),
+        None,
+    )?;
+    if status != 200 {
+        return Err(api_error(&found).into());
+    }
+    let agency_id = found["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|a| a["code"] == code.dotted().as_str()))
+        .and_then(|a| a["id"].as_i64())
+        .ok_or_else(|| ue!("không có cơ quan {} trong phạm vi của bạn", code.dotted(); "no agency {} within your agencies", code.dotted()))?;
+    let t = |vi: &str, en: &str| lang.pick(vi, en).to_owned();
+    let mut certificate_id = None;
+    for c in tok.certificates.iter().filter(|c| !c.cert.is_ca()) {
+        let body = json!({
+            "agency_id": agency_id,
+            "subscriber_id": args.subscriber,
+            "der_base64": base64::engine::general_purpose::STANDARD.encode(c.cert.der()),
+        });
+        let (status, v) = api.call("POST", "/api/v1/certificates", Some(&body))?;
+        match status {
+            201 => {
+                certificate_id = certificate_id.or(v["id"].as_i64());
+                println!(
+                    "{} {} ({})",
+                    t("Đã đăng ký chứng thư số", "Registered certificate"),
+                    c.cert.subject_display(),
+                    c.cert.serial_hex()
+                );
+            }
+            409 => println!(
+                "{} {}",
+                t("Đã có trong danh mục:", "Already registered:"),
+                c.cert.serial_hex()
+            ),
+            _ => return Err(api_error(&v).into()),
+        }
+    }
+    let body = json!({
+        "kind": "token",
+        "serial": tok.serial.trim(),
+        "model": format!("{} {}", tok.manufacturer.trim(), tok.model.trim()).trim().to_owned(),
+        "agency_id": agency_id,
+        "certificate_id": certificate_id,
+    });
+    let (status, v) = api.call("POST", "/api/v1/devices", Some(&body))?;
+    match status {
+        201 => {
+            println!(
+                "{} {}",
+                t("Đã đăng ký thiết bị", "Registered device"),
+                tok.serial.trim()
+            );
+            if let (Some(holder), Some(id)) = (args.subscriber, v["id"].as_i64()) {
+                let ev =
+                    json!({"event": "assign", "holder_id": holder, "note": "kyso token register"});
+                let (status, v) =
+                    api.call("POST", &format!("/api/v1/devices/{id}/events"), Some(&ev))?;
+                if status != 200 {
+                    return Err(api_error(&v).into());
+                }
+                println!(
+                    "{}",
+                    t(
+                        "Đã ghi nhận bàn giao thiết bị cho thuê bao (Mẫu 07)",
+                        "Recorded the handover to the subscriber (form 07)"
+                    )
+                );
+            }
+        }
+        409 => println!(
+            "{} {}",
+            t(
+                "Thiết bị đã có trong danh mục:",
+                "Device already registered:"
+            ),
+            tok.serial.trim()
+        ),
+        _ => return Err(api_error(&v).into()),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn import(args: ImportArgs, lang: Lang) -> anyhow::Result<ExitCode> {

@@ -150,7 +150,9 @@ fn fmt_time(t: time::OffsetDateTime) -> String {
 }
 
 fn state_label(s: &str, p: &Page) -> String {
-    RequestState::parse(s).map(|x| p.t(x.label_vi(), x.label_en()).to_owned()).unwrap_or_else(|_| s.to_owned())
+    RequestState::parse(s)
+        .map(|x| p.t(x.label_vi(), x.label_en()).to_owned())
+        .unwrap_or_else(|_| s.to_owned())
 }
 
 fn action_label(a: &str, p: &Page) -> String {
@@ -404,15 +406,24 @@ async fn detail_view(st: &AppState, p: &Page, id: i64, error: Option<String>) ->
     let mut item_names = Vec::with_capacity(d.items.len());
     for it in &d.items {
         let sub = match it.subscriber_id {
-            Some(s) => registry::subscriber(&st.store, &p.actor, s).await.map(|x| x.name).unwrap_or_default(),
+            Some(s) => registry::subscriber(&st.store, &p.actor, s)
+                .await
+                .map(|x| x.name)
+                .unwrap_or_default(),
             None => String::new(),
         };
         let cert = match it.certificate_id {
-            Some(c) => registry::certificate(&st.store, &p.actor, c).await.map(|x| x.serial).unwrap_or_default(),
+            Some(c) => registry::certificate(&st.store, &p.actor, c)
+                .await
+                .map(|x| x.serial)
+                .unwrap_or_default(),
             None => String::new(),
         };
         let dev = match it.device_id {
-            Some(dv) => registry::device(&st.store, &p.actor, dv).await.map(|x| x.serial).unwrap_or_default(),
+            Some(dv) => registry::device(&st.store, &p.actor, dv)
+                .await
+                .map(|x| x.serial)
+                .unwrap_or_default(),
             None => String::new(),
         };
         item_names.push((sub, cert, dev));

@@ -410,3 +410,118 @@ fn pg_base() -> Option<String> {
             .map(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned()),
     }
 }
+
+#[test]
+fn a_token_and_its_certificate_are_registered_from_the_officers_machine() {
+    use crate::token::{SoftHsm, MODULE};
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Serve::start(&tmp.path().join("data"), &[]);
+    let admin = demo_admin(&server);
+    let (status, t) = server.api(
+        "POST",
+        "/api/v1/tokens",
+        &admin,
+        Some(&json!({"name": "dang-ky-token", "days": 1})),
+    );
+    assert_eq!(status, 201);
+    let api_token = t["token"].as_str().unwrap().to_owned();
+    let (_, found) = server.api(
+        "GET",
+        "/api/v1/subscribers?q=le%20hoang%20cuong",
+        &admin,
+        None,
+    );
+    let holder = found["items"][0]["id"].as_i64().unwrap();
+
+    // A token holding a key and certificate of another (the CLI tests') demo PKI.
+    let hsm = SoftHsm::new();
+    hsm.init_token("to-khcn-01");
+    hsm.import_p12(
+        "to-khcn-01",
+        &crate::common::pki().join("ecdsa384.p12"),
+        "01",
+        "p384",
+        &[],
+    );
+    let register = |extra: &[&str]| {
+        hsm.kyso()
+            .args([
+                "token",
+                "register",
+                "--pkcs11-module",
+                MODULE,
+                "--server",
+                &server.url(""),
+            ])
+            .args([
+                "--agency",
+                "000.00.37.H99",
+                "--subscriber",
+                &holder.to_string(),
+            ])
+            .args(extra)
+            .env("KYSO_API_TOKEN", &api_token)
+            .output()
+            .unwrap()
+    };
+    let out = register(&[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("Đã đăng ký chứng thư số") && text.contains("Đã đăng ký thiết bị"),
+        "{text}"
+    );
+    assert!(!text.contains(&api_token), "the API token is never printed");
+    let (_, devices) = server.api("GET", "/api/v1/devices?state=assigned", &admin, None);
+    let dev = devices["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["holder_id"] == holder && d["model"].as_str().unwrap_or("").contains("SoftHSM"))
+        .cloned()
+        .unwrap_or_else(|| panic!("the token is not among the assigned devices: {devices}"));
+    assert_eq!(dev["kind"], "token");
+    assert!(dev["certificate_id"].as_i64().is_some(), "{dev}");
+    let (_, cert) = server.api(
+        "GET",
+        &format!("/api/v1/certificates/{}", dev["certificate_id"]),
+        &admin,
+        None,
+    );
+    assert_eq!(cert["subscriber_id"], holder);
+    assert!(
+        cert["subject"].as_str().unwrap().contains("Phạm Thị Dung"),
+        "{cert}"
+    );
+
+    // Again: both are already there; nothing is written twice.
+    let again = register(&[]);
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        again.status.success()
+            && text.contains("Đã có trong danh mục")
+            && text.contains("Thiết bị đã có"),
+        "{text}"
+    );
+    // Without an API token, or for an agency outside the token's reach: one clear line.
+    let out = hsm
+        .kyso()
+        .args([
+            "token",
+            "register",
+            "--pkcs11-module",
+            MODULE,
+            "--agency",
+            "H99.37",
+        ])
+        .env_remove("KYSO_API_TOKEN")
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("KYSO_API_TOKEN")
+    );
+}
