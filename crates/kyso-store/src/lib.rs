@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod audit;
 pub mod demo;
 mod migrate;
+pub mod notices;
 pub mod registry;
 mod scope;
 #[cfg(feature = "testing")]
@@ -168,6 +169,7 @@ fn what_vi(what: &str) -> &'static str {
         "device" => "thiết bị",
         "user" => "tài khoản",
         "token" => "mã truy cập",
+        "notice" => "thông báo",
         _ => "dữ liệu",
     }
 }

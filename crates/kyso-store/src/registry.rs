@@ -502,8 +502,8 @@ fn validate_subscriber(input: &SubscriberInput, now: OffsetDateTime) -> Result<S
         None => String::new(),
     };
     let id_number = text("id_number", &input.id_number, false)?;
-    let id_ok = (8..=12).contains(&id_number.len())
-        && id_number.chars().all(|c| c.is_ascii_alphanumeric());
+    let id_ok =
+        (8..=12).contains(&id_number.len()) && id_number.chars().all(|c| c.is_ascii_alphanumeric());
     if !id_number.is_empty() && !id_ok {
         return Err(Error::invalid(
             "id_number",

@@ -1,0 +1,1 @@
+-- replaced by 0002_requests.sql at merge
