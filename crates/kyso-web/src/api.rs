@@ -51,6 +51,12 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/audit", get(list_audit))
+        .route("/api/v1/notices", get(crate::notices_api::inbox))
+        .route("/api/v1/notices/scan", post(crate::notices_api::scan))
+        .route(
+            "/api/v1/notices/{id}/read",
+            post(crate::notices_api::mark_read),
+        )
 }
 
 /// Query parameters with a Vietnamese message when they don't parse.

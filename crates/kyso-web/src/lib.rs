@@ -2,6 +2,8 @@
 
 mod api;
 mod auth;
+pub mod mailer;
+mod notices_api;
 mod openapi;
 mod ui;
 

@@ -18,10 +18,14 @@ fn op(tag: &str, summary: &str, body: Option<&str>, ok: u16, params: &[&str]) ->
         },
     });
     if let Some(schema) = body {
-        set(&mut o, "requestBody", json!({
-            "required": true,
-            "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
-        }));
+        set(
+            &mut o,
+            "requestBody",
+            json!({
+                "required": true,
+                "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
+            }),
+        );
     }
     if !params.is_empty() {
         set(&mut o, "parameters", Value::Array(
@@ -126,6 +130,9 @@ pub(crate) fn spec() -> Value {
                 "post": op("accounts", "Create an account", Some("NewUser"), 201, &[]),
             },
             "/api/v1/audit": { "get": op("audit", "The audit log, newest first", None, 200, &["actor", "action", "object", "before_seq", "limit"]) },
+            "/api/v1/notices": { "get": op("notices", "The caller's own expiry notices, newest first, with the unread count", None, 200, &["unread"]) },
+            "/api/v1/notices/{id}/read": { "post": op("notices", "Mark one of the caller's notices read", None, 204, &["id"]) },
+            "/api/v1/notices/scan": { "post": op("notices", "Run the expiry scan now (Department administrators); returns its counts", None, 200, &[]) },
         },
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
