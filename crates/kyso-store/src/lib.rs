@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod csv_io;
 pub mod demo;
 mod migrate;
 pub mod notices;

@@ -485,7 +485,10 @@ pub fn parse_date(field: &'static str, value: &str) -> Result<Option<time::Date>
         })
 }
 
-fn validate_subscriber(input: &SubscriberInput, now: OffsetDateTime) -> Result<SubscriberInput> {
+pub(crate) fn validate_subscriber(
+    input: &SubscriberInput,
+    now: OffsetDateTime,
+) -> Result<SubscriberInput> {
     let kind = one_of("kind", &input.kind, SUBSCRIBER_KINDS)?;
     let name = text("name", &input.name, true)?;
     let dob = match parse_date("date_of_birth", &input.date_of_birth)? {
@@ -610,7 +613,7 @@ pub async fn create_subscriber(
     subscriber(store, actor, id).await
 }
 
-async fn insert_subscriber(
+pub(crate) async fn insert_subscriber(
     tx: &mut WriteTx,
     v: &SubscriberInput,
     now: OffsetDateTime,
