@@ -51,6 +51,18 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/audit", get(list_audit))
+        .route(
+            "/api/v1/subscribers/import",
+            post(crate::csv_api::import_subscribers),
+        )
+        .route(
+            "/api/v1/subscribers/export.csv",
+            get(crate::csv_api::export_subscribers),
+        )
+        .route(
+            "/api/v1/certificates/export.csv",
+            get(crate::csv_api::export_certificates),
+        )
         .route("/api/v1/notices", get(crate::notices_api::inbox))
         .route("/api/v1/notices/scan", post(crate::notices_api::scan))
         .route(

@@ -2,6 +2,7 @@
 
 mod api;
 mod auth;
+mod csv_api;
 pub mod mailer;
 mod notices_api;
 mod openapi;
