@@ -47,11 +47,13 @@ fn op(tag: &str, summary: &str, body: Option<&str>, ok: u16, params: &[&str]) ->
 /// A GET answering a CSV file.
 fn csv_op(summary: &str, params: &[&str]) -> Value {
     let mut o = op("registry", summary, None, 200, params);
-    set(
-        &mut o["responses"]["200"],
-        "content",
-        json!({ "text/csv": { "schema": { "type": "string" } } }),
-    );
+    if let Some(ok) = o.get_mut("responses").and_then(|r| r.get_mut("200")) {
+        set(
+            ok,
+            "content",
+            json!({ "text/csv": { "schema": { "type": "string" } } }),
+        );
+    }
     o
 }
 
