@@ -1,5 +1,5 @@
-//! CSV import of subscribers in the CA's bulk template, and CSV export of subscribers and
-//! certificates.
+//! CSV import of subscribers in the CA's bulk template, and CSV or XLSX export of subscribers
+//! and certificates.
 //!
 //! Import is all or nothing: every row is checked first, and any invalid row means nothing is
 //! written; the report names each row (as numbered in a spreadsheet, the header being row 1),
@@ -8,7 +8,7 @@
 //! (without diacritics or case); the deepest match wins, and a row matching none goes to the
 //! chosen agency.
 //!
-//! Exports are UTF-8 with a byte-order mark, so that Excel shows Vietnamese correctly; cells
+//! CSV exports are UTF-8 with a byte-order mark, so that Excel shows Vietnamese correctly; cells
 //! that a spreadsheet would take for a formula are prefixed with `'`.
 
 use kyso_domain::roles::Permission;
@@ -293,12 +293,66 @@ fn date_vn(iso: &str) -> String {
     }
 }
 
-/// The subscribers the query finds (same filters as the listing), as CSV. An export of
-/// personal data is a sensitive read: it is audited with the filters and the row count.
-pub async fn export_subscribers_csv(
+/// The file formats of exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// CSV, UTF-8 with BOM.
+    Csv,
+    /// An Excel workbook.
+    Xlsx,
+}
+
+impl ExportFormat {
+    fn name(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Xlsx => "xlsx",
+        }
+    }
+}
+
+fn encode(
+    format: ExportFormat,
+    sheet: &str,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> Result<Vec<u8>> {
+    match format {
+        ExportFormat::Csv => csv_bytes(header, rows),
+        ExportFormat::Xlsx => xlsx_bytes(sheet, header, rows),
+    }
+}
+
+/// An Excel workbook of one sheet: a bold header row, every cell stored as text (so that ID
+/// and phone numbers keep their leading zeros and nothing is taken for a formula).
+fn xlsx_bytes(sheet: &str, header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>> {
+    let fail =
+        |e: rust_xlsxwriter::XlsxError| Error::Database(sqlx::Error::Protocol(e.to_string()));
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let ws = book.add_worksheet();
+    ws.set_name(sheet).map_err(fail)?;
+    for (c, h) in header.iter().enumerate() {
+        let c = u16::try_from(c).unwrap_or(u16::MAX);
+        ws.write_string_with_format(0, c, *h, &bold).map_err(fail)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        let r = u32::try_from(r + 1).unwrap_or(u32::MAX);
+        for (c, v) in row.iter().enumerate() {
+            let c = u16::try_from(c).unwrap_or(u16::MAX);
+            ws.write_string(r, c, v).map_err(fail)?;
+        }
+    }
+    book.save_to_buffer().map_err(fail)
+}
+
+/// The subscribers the query finds (same filters as the listing), as CSV or XLSX. An export
+/// of personal data is a sensitive read: it is audited with the filters and the row count.
+pub async fn export_subscribers(
     store: &Store,
     actor: &Actor,
     q: &SubscriberQuery,
+    format: ExportFormat,
     now: OffsetDateTime,
 ) -> Result<Vec<u8>> {
     let mut rows = Vec::new();
@@ -334,12 +388,15 @@ pub async fn export_subscribers_csv(
             action: "subscriber.export",
             object: "subscribers".into(),
             agency: None,
-            detail: json!({"q": q.q, "agency_id": q.agency_id, "kind": q.kind, "rows": rows.len()}),
+            detail: json!({"q": q.q, "agency_id": q.agency_id, "kind": q.kind, "rows": rows.len(),
+                           "format": format.name()}),
         },
         now,
     )
     .await?;
-    csv_bytes(
+    encode(
+        format,
+        "Thuê bao",
         &[
             "Mã",
             "Họ và tên",
@@ -356,11 +413,12 @@ pub async fn export_subscribers_csv(
     )
 }
 
-/// The certificates the query finds (same filters as the listing), as CSV; audited.
-pub async fn export_certificates_csv(
+/// The certificates the query finds (same filters as the listing), as CSV or XLSX; audited.
+pub async fn export_certificates(
     store: &Store,
     actor: &Actor,
     q: &CertQuery,
+    format: ExportFormat,
     now: OffsetDateTime,
 ) -> Result<Vec<u8>> {
     let mut rows = Vec::new();
@@ -401,12 +459,15 @@ pub async fn export_certificates_csv(
             action: "certificate.export",
             object: "certificates".into(),
             agency: None,
-            detail: json!({"q": q.q, "agency_id": q.agency_id, "status": q.status, "rows": rows.len()}),
+            detail: json!({"q": q.q, "agency_id": q.agency_id, "status": q.status, "rows": rows.len(),
+                           "format": format.name()}),
         },
         now,
     )
     .await?;
-    csv_bytes(
+    encode(
+        format,
+        "Chứng thư số",
         &[
             "Mã",
             "Số hiệu",

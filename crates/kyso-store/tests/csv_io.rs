@@ -8,7 +8,7 @@
     clippy::indexing_slicing
 )]
 
-use kyso_store::csv_io::{self, TEMPLATE_COLUMNS};
+use kyso_store::csv_io::{self, ExportFormat, TEMPLATE_COLUMNS};
 use kyso_store::registry::{self, AgencyInput, CertQuery, SubscriberQuery};
 use kyso_store::testing::{backends, TestDb};
 use kyso_store::{audit, Actor};
@@ -142,13 +142,14 @@ async fn a_template_file_is_imported_whole_or_not_at_all() {
         assert_eq!(report.errors[0].row, 1);
 
         // Exports: UTF-8 with BOM, Vietnamese intact, dates as dd/mm/yyyy, and audited.
-        let csv = csv_io::export_subscribers_csv(
+        let csv = csv_io::export_subscribers(
             store,
             &sys,
             &SubscriberQuery {
                 agency_id: Some(finance.id),
                 ..Default::default()
             },
+            ExportFormat::Csv,
             NOW,
         )
         .await
@@ -161,10 +162,22 @@ async fn a_template_file_is_imported_whole_or_not_at_all() {
             "{text}"
         );
         assert!(!text.contains("Lê Văn Cường"), "outside the filter");
-        let certs = csv_io::export_certificates_csv(store, &sys, &CertQuery::default(), NOW)
-            .await
-            .unwrap();
+        let certs =
+            csv_io::export_certificates(store, &sys, &CertQuery::default(), ExportFormat::Csv, NOW)
+                .await
+                .unwrap();
         assert!(String::from_utf8(certs).unwrap().contains("Số hiệu"));
+        // The same as an Excel workbook (a ZIP container).
+        let xlsx = csv_io::export_certificates(
+            store,
+            &sys,
+            &CertQuery::default(),
+            ExportFormat::Xlsx,
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert!(xlsx.starts_with(b"PK\x03\x04"), "{b:?}");
         let entries = audit::list(
             store,
             &sys,

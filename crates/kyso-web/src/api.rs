@@ -57,11 +57,19 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/subscribers/export.csv",
-            get(crate::csv_api::export_subscribers),
+            get(crate::csv_api::export_subscribers_csv),
         )
         .route(
             "/api/v1/certificates/export.csv",
-            get(crate::csv_api::export_certificates),
+            get(crate::csv_api::export_certificates_csv),
+        )
+        .route(
+            "/api/v1/subscribers/export.xlsx",
+            get(crate::csv_api::export_subscribers_xlsx),
+        )
+        .route(
+            "/api/v1/certificates/export.xlsx",
+            get(crate::csv_api::export_certificates_xlsx),
         )
         .route("/api/v1/notices", get(crate::notices_api::inbox))
         .route("/api/v1/notices/scan", post(crate::notices_api::scan))

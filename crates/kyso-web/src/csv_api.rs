@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use kyso_store::csv_io;
+use kyso_store::csv_io::{self, ExportFormat};
 use kyso_store::registry::{CertQuery, SubscriberQuery};
 use serde::Deserialize;
 
@@ -38,10 +38,18 @@ pub(crate) async fn import_subscribers(
     Ok((status, Json(report)).into_response())
 }
 
-fn csv_response(name: &str, bytes: Vec<u8>) -> Response {
+fn file_response(name: &str, format: ExportFormat, bytes: Vec<u8>) -> Response {
+    let (mime, ext) = match format {
+        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+        ExportFormat::Xlsx => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+    };
+    let name = format!("{name}.{ext}");
     (
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_TYPE, mime.to_owned()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{name}\""),
@@ -53,21 +61,57 @@ fn csv_response(name: &str, bytes: Vec<u8>) -> Response {
 }
 
 /// Subscribers as CSV, with the listing's filters; an audited read of personal data.
-pub(crate) async fn export_subscribers(
+pub(crate) async fn export_subscribers_csv(
+    st: State<AppState>,
+    auth: Auth,
+    q: Q<SubscriberQuery>,
+) -> Result<Response, ApiError> {
+    export_subscribers(st, auth, q, ExportFormat::Csv).await
+}
+
+/// Subscribers as an Excel workbook; audited.
+pub(crate) async fn export_subscribers_xlsx(
+    st: State<AppState>,
+    auth: Auth,
+    q: Q<SubscriberQuery>,
+) -> Result<Response, ApiError> {
+    export_subscribers(st, auth, q, ExportFormat::Xlsx).await
+}
+
+async fn export_subscribers(
     State(st): State<AppState>,
     auth: Auth,
     Q(q): Q<SubscriberQuery>,
+    format: ExportFormat,
 ) -> Result<Response, ApiError> {
-    let bytes = csv_io::export_subscribers_csv(&st.store, &auth.actor, &q, st.now()).await?;
-    Ok(csv_response("thue-bao.csv", bytes))
+    let bytes = csv_io::export_subscribers(&st.store, &auth.actor, &q, format, st.now()).await?;
+    Ok(file_response("thue-bao", format, bytes))
 }
 
 /// Certificates as CSV, with the listing's filters; audited.
-pub(crate) async fn export_certificates(
+pub(crate) async fn export_certificates_csv(
+    st: State<AppState>,
+    auth: Auth,
+    q: Q<CertQuery>,
+) -> Result<Response, ApiError> {
+    export_certificates(st, auth, q, ExportFormat::Csv).await
+}
+
+/// Certificates as an Excel workbook; audited.
+pub(crate) async fn export_certificates_xlsx(
+    st: State<AppState>,
+    auth: Auth,
+    q: Q<CertQuery>,
+) -> Result<Response, ApiError> {
+    export_certificates(st, auth, q, ExportFormat::Xlsx).await
+}
+
+async fn export_certificates(
     State(st): State<AppState>,
     auth: Auth,
     Q(q): Q<CertQuery>,
+    format: ExportFormat,
 ) -> Result<Response, ApiError> {
-    let bytes = csv_io::export_certificates_csv(&st.store, &auth.actor, &q, st.now()).await?;
-    Ok(csv_response("chung-thu-so.csv", bytes))
+    let bytes = csv_io::export_certificates(&st.store, &auth.actor, &q, format, st.now()).await?;
+    Ok(file_response("chung-thu-so", format, bytes))
 }

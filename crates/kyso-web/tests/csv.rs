@@ -179,6 +179,19 @@ async fn an_officer_imports_the_template_and_exports_csv() {
         )
         .await;
         assert_eq!(status, StatusCode::OK);
+        let (status, xlsx, headers) =
+            send(&router, get("/api/v1/subscribers/export.xlsx?q=binh")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml"));
+        assert!(
+            xlsx.starts_with(b"PK\x03\x04"),
+            "an XLSX file is a ZIP container"
+        );
+        let (status, _, _) = send(&router, get("/api/v1/certificates/export.xlsx")).await;
+        assert_eq!(status, StatusCode::OK);
 
         let (_, doc, _) = send(
             &router,
@@ -192,6 +205,8 @@ async fn an_officer_imports_the_template_and_exports_csv() {
             "/api/v1/subscribers/import",
             "/api/v1/subscribers/export.csv",
             "/api/v1/certificates/export.csv",
+            "/api/v1/subscribers/export.xlsx",
+            "/api/v1/certificates/export.xlsx",
             "/api/v1/notices",
             "/api/v1/notices/{id}/read",
             "/api/v1/notices/scan",
