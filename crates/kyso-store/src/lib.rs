@@ -3,8 +3,10 @@
 pub mod accounts;
 pub mod audit;
 pub mod blobs;
+pub mod csv_io;
 pub mod demo;
 mod migrate;
+pub mod notices;
 pub mod registry;
 pub mod requests;
 mod scope;
@@ -171,6 +173,7 @@ fn what_vi(what: &str) -> &'static str {
         "user" => "tài khoản",
         "token" => "mã truy cập",
         "request" => "đề nghị",
+        "notice" => "thông báo",
         _ => "dữ liệu",
     }
 }

@@ -13,6 +13,7 @@ use crate::{Backend, Error, Result, Store};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_registry.sql"),
     include_str!("../migrations/0002_requests.sql"),
+    include_str!("../migrations/0003_notices.sql"),
 ];
 
 /// The schema version this build writes.

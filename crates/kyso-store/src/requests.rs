@@ -1524,44 +1524,6 @@ async fn update_item(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_managing_agency_is_the_parent_and_a_root_has_none() {
-        assert_eq!(parent_path("/1/5/9/").as_deref(), Some("/1/5/"));
-        assert_eq!(parent_path("/1/5/").as_deref(), Some("/1/"));
-        assert_eq!(parent_path("/1/"), None);
-        assert_eq!(parent_path(""), None);
-    }
-
-    #[test]
-    fn only_sent_or_processing_requests_past_their_deadline_are_overdue() {
-        let now = OffsetDateTime::from_unix_timestamp(1_000).unwrap();
-        assert!(is_overdue(RequestState::Sent, Some(999), now));
-        assert!(is_overdue(RequestState::Processing, Some(999), now));
-        assert!(!is_overdue(RequestState::Sent, Some(1_000), now));
-        assert!(!is_overdue(RequestState::Done, Some(1), now));
-        assert!(!is_overdue(RequestState::Approved, None, now));
-    }
-
-    #[test]
-    fn every_form_names_its_required_fields() {
-        for kind in RequestKind::ALL {
-            let fields = item_fields(kind);
-            assert!(!fields.is_empty(), "{kind}");
-            let issuance = matches!(
-                kind,
-                RequestKind::IssueIndividual
-                    | RequestKind::IssueOrganization
-                    | RequestKind::IssueDevice
-            );
-            assert_eq!(fields.contains(&("name", true)), issuance, "{kind}");
-        }
-    }
-}
-
 /// Record the request's letter (the blob name of its PDF) once it has been made at sending:
 /// a timeline entry says whether the server signed it, and the audit log keeps its hash.
 pub async fn set_letter(
@@ -1600,4 +1562,42 @@ pub async fn set_letter(
     )
     .await?;
     tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_managing_agency_is_the_parent_and_a_root_has_none() {
+        assert_eq!(parent_path("/1/5/9/").as_deref(), Some("/1/5/"));
+        assert_eq!(parent_path("/1/5/").as_deref(), Some("/1/"));
+        assert_eq!(parent_path("/1/"), None);
+        assert_eq!(parent_path(""), None);
+    }
+
+    #[test]
+    fn only_sent_or_processing_requests_past_their_deadline_are_overdue() {
+        let now = OffsetDateTime::from_unix_timestamp(1_000).unwrap();
+        assert!(is_overdue(RequestState::Sent, Some(999), now));
+        assert!(is_overdue(RequestState::Processing, Some(999), now));
+        assert!(!is_overdue(RequestState::Sent, Some(1_000), now));
+        assert!(!is_overdue(RequestState::Done, Some(1), now));
+        assert!(!is_overdue(RequestState::Approved, None, now));
+    }
+
+    #[test]
+    fn every_form_names_its_required_fields() {
+        for kind in RequestKind::ALL {
+            let fields = item_fields(kind);
+            assert!(!fields.is_empty(), "{kind}");
+            let issuance = matches!(
+                kind,
+                RequestKind::IssueIndividual
+                    | RequestKind::IssueOrganization
+                    | RequestKind::IssueDevice
+            );
+            assert_eq!(fields.contains(&("name", true)), issuance, "{kind}");
+        }
+    }
 }

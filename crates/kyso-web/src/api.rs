@@ -60,6 +60,32 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/calendar", get(get_calendar).put(put_calendar))
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/audit", get(list_audit))
+        .route(
+            "/api/v1/subscribers/import",
+            post(crate::csv_api::import_subscribers),
+        )
+        .route(
+            "/api/v1/subscribers/export.csv",
+            get(crate::csv_api::export_subscribers_csv),
+        )
+        .route(
+            "/api/v1/certificates/export.csv",
+            get(crate::csv_api::export_certificates_csv),
+        )
+        .route(
+            "/api/v1/subscribers/export.xlsx",
+            get(crate::csv_api::export_subscribers_xlsx),
+        )
+        .route(
+            "/api/v1/certificates/export.xlsx",
+            get(crate::csv_api::export_certificates_xlsx),
+        )
+        .route("/api/v1/notices", get(crate::notices_api::inbox))
+        .route("/api/v1/notices/scan", post(crate::notices_api::scan))
+        .route(
+            "/api/v1/notices/{id}/read",
+            post(crate::notices_api::mark_read),
+        )
 }
 
 /// Query parameters with a Vietnamese message when they don't parse.

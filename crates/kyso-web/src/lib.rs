@@ -1,8 +1,12 @@
+#![recursion_limit = "512"]
 #![doc = include_str!("../README.md")]
 
 mod api;
 mod auth;
+mod csv_api;
 mod letters;
+pub mod mailer;
+mod notices_api;
 mod openapi;
 mod ui;
 

@@ -44,6 +44,33 @@ fn op(tag: &str, summary: &str, body: Option<&str>, ok: u16, params: &[&str]) ->
     o
 }
 
+/// A GET answering a CSV file.
+fn csv_op(summary: &str, params: &[&str]) -> Value {
+    let mut o = op("registry", summary, None, 200, params);
+    if let Some(ok) = o.get_mut("responses").and_then(|r| r.get_mut("200")) {
+        set(
+            ok,
+            "content",
+            json!({ "text/csv": { "schema": { "type": "string" } } }),
+        );
+    }
+    o
+}
+
+/// A GET answering an Excel workbook.
+fn xlsx_op(summary: &str, params: &[&str]) -> Value {
+    let mut o = op("registry", summary, None, 200, params);
+    if let Some(ok) = o.get_mut("responses").and_then(|r| r.get_mut("200")) {
+        set(
+            ok,
+            "content",
+            json!({ "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+                    { "schema": { "type": "string", "format": "binary" } } }),
+        );
+    }
+    o
+}
+
 /// Set a key of a JSON object (no-op on other values).
 fn set(o: &mut Value, key: &str, v: Value) {
     if let Some(m) = o.as_object_mut() {
@@ -146,6 +173,25 @@ pub(crate) fn spec() -> Value {
                 "post": op("accounts", "Create an account", Some("NewUser"), 201, &[]),
             },
             "/api/v1/audit": { "get": op("audit", "The audit log, newest first", None, 200, &["actor", "action", "object", "before_seq", "limit"]) },
+            "/api/v1/subscribers/import": { "post": {
+                "tags": ["registry"],
+                "summary": "Import subscribers from the CA's CSV template into agency_id and its subtree; all rows or none (422 lists row, column and message)",
+                "parameters": [{"name": "agency_id", "in": "query", "required": true, "schema": {"type": "integer"}}],
+                "requestBody": { "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } },
+                "responses": {
+                    "201": { "description": "Every row imported", "content": { "application/json": {} } },
+                    "422": { "description": "Nothing imported: the rows at fault", "content": { "application/json": {} } },
+                    "403": { "$ref": "#/components/responses/Error" },
+                    "404": { "$ref": "#/components/responses/Error" }
+                }
+            } },
+            "/api/v1/subscribers/export.csv": { "get": csv_op("Subscribers as CSV (UTF-8 with BOM), same filters as the listing; an audited read", &["q", "agency_id", "kind"]) },
+            "/api/v1/certificates/export.csv": { "get": csv_op("Certificates as CSV (UTF-8 with BOM), same filters as the listing; audited", &["q", "agency_id", "subscriber_id", "expiring_within_days", "status"]) },
+            "/api/v1/subscribers/export.xlsx": { "get": xlsx_op("Subscribers as an Excel workbook, same filters as the listing; an audited read", &["q", "agency_id", "kind"]) },
+            "/api/v1/certificates/export.xlsx": { "get": xlsx_op("Certificates as an Excel workbook, same filters as the listing; audited", &["q", "agency_id", "subscriber_id", "expiring_within_days", "status"]) },
+            "/api/v1/notices": { "get": op("notices", "The caller's own expiry notices, newest first, with the unread count", None, 200, &["unread"]) },
+            "/api/v1/notices/{id}/read": { "post": op("notices", "Mark one of the caller's notices read", None, 204, &["id"]) },
+            "/api/v1/notices/scan": { "post": op("notices", "Run the expiry scan now (Department administrators); returns its counts", None, 200, &[]) },
         },
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },

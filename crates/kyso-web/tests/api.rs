@@ -817,18 +817,28 @@ async fn a_request_is_drafted_approved_sent_and_completed_through_the_api() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(r["deadline_at"], "2026-06-04T23:59:59+07:00", "{b:?}: {r}");
         // Sending made the letter: a PDF kept in the blob folder under its SHA-256.
-        let sha = r["letter_sha256"].as_str().unwrap_or_else(|| panic!("no letter: {r}")).to_owned();
+        let sha = r["letter_sha256"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no letter: {r}"))
+            .to_owned();
         let req = Request::builder()
             .uri(format!("/api/v1/requests/{}/letter", r["id"]))
             .header(header::AUTHORIZATION, format!("Bearer {officer}"))
             .body(Body::empty())
             .unwrap();
         let (status, pdf, headers) = app.raw(req).await;
-        assert_eq!((status, headers[header::CONTENT_TYPE].to_str().unwrap()), (StatusCode::OK, "application/pdf"));
+        assert_eq!(
+            (status, headers[header::CONTENT_TYPE].to_str().unwrap()),
+            (StatusCode::OK, "application/pdf")
+        );
         assert!(pdf.starts_with(b"%PDF-"));
         assert!(app.blobs.path().join(&sha[..2]).join(&sha[2..]).is_file());
         // A letter changed on disk is refused, not served.
-        std::fs::write(app.blobs.path().join(&sha[..2]).join(&sha[2..]), b"%PDF-1.7 forged").unwrap();
+        std::fs::write(
+            app.blobs.path().join(&sha[..2]).join(&sha[2..]),
+            b"%PDF-1.7 forged",
+        )
+        .unwrap();
         let req = Request::builder()
             .uri(format!("/api/v1/requests/{}/letter", r["id"]))
             .header(header::AUTHORIZATION, format!("Bearer {officer}"))

@@ -36,6 +36,14 @@ pub struct Args {
     /// Đánh dấu cookie là Secure (khi phục vụ sau một proxy HTTPS)
     #[arg(long)]
     pub secure_cookies: bool,
+    /// Gửi thông báo hết hạn qua thư điện tử: máy chủ SMTP (smtp://máy:cổng,
+    /// smtp://người_dùng@máy:587?tls=required, smtps://máy:465); mật khẩu lấy từ biến môi
+    /// trường KYSO_SMTP_PASSWORD, không bao giờ ghi trên dòng lệnh
+    #[arg(long, requires = "smtp_from")]
+    pub smtp_url: Option<String>,
+    /// Địa chỉ người gửi thư thông báo, ví dụ "Sở KH&CN <kyso@skhcn.example.gov.vn>"
+    #[arg(long, requires = "smtp_url")]
+    pub smtp_from: Option<String>,
     /// Số luồng xử lý (mặc định: số nhân CPU)
     #[arg(long)]
     pub threads: Option<usize>,
@@ -116,6 +124,21 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         None => format!("SQLite {}", data_dir.join("kyso.db").display()),
     };
     let threads = args.threads;
+    // Checked before the server starts, so that a wrong URL is reported at once.
+    let mailer = match (&args.smtp_url, &args.smtp_from) {
+        (Some(url), Some(from)) => Some(
+            kyso_web::mailer::Mailer::new(&kyso_web::mailer::SmtpConfig {
+                url: url.clone(),
+                from: from.clone(),
+                password: std::env::var("KYSO_SMTP_PASSWORD")
+                    .ok()
+                    .filter(|p| !p.is_empty())
+                    .map(zeroize::Zeroizing::new),
+            })
+            .map_err(|e| UserError::new(e.message(false), e.message(true)))?,
+        ),
+        _ => None,
+    };
     let router = async move {
         let store = open(&data_dir, args.database_url.as_deref()).await?;
         if !kyso_store::accounts::any_user(&store)
@@ -138,9 +161,16 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
                 },
             );
         }
+        // Expiry notices: a scan at start and every hour, e-mailed when SMTP is configured.
+        let clock: kyso_web::Clock = Arc::new(crate::clock::now);
+        tokio::spawn(kyso_web::mailer::run_notice_job(
+            store.clone(),
+            clock.clone(),
+            mailer,
+        ));
         let state = kyso_web::AppState::new(
             store,
-            Arc::new(crate::clock::now),
+            clock,
             kyso_web::Config {
                 secure_cookies: secure,
             },

@@ -137,11 +137,13 @@ impl Api {
 }
 
 fn api_error(v: &serde_json::Value) -> crate::lang::UserError {
-    let vi = v["error"]["message"]
-        .as_str()
+    let vi = v
+        .pointer("/error/message")
+        .and_then(|x| x.as_str())
         .unwrap_or("máy chủ từ chối yêu cầu");
-    let en = v["error"]["message_en"]
-        .as_str()
+    let en = v
+        .pointer("/error/message_en")
+        .and_then(|x| x.as_str())
         .unwrap_or("the server refused the request");
     crate::lang::UserError::new(vi.to_owned(), en.to_owned())
 }
@@ -183,10 +185,9 @@ fn register(args: RegisterArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     if status != 200 {
         return Err(api_error(&found).into());
     }
-    let agency_id = found["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|a| a["code"] == code.dotted().as_str()))
-        .and_then(|a| a["id"].as_i64())
+    let agency_id = found.get("items").and_then(|x| x.as_array())
+        .and_then(|items| items.iter().find(|a| a.get("code").and_then(|x| x.as_str()) == Some(code.dotted().as_str())))
+        .and_then(|a| a.get("id").and_then(|x| x.as_i64()))
         .ok_or_else(|| ue!("không có cơ quan {} trong phạm vi của bạn", code.dotted(); "no agency {} within your agencies", code.dotted()))?;
     let t = |vi: &str, en: &str| lang.pick(vi, en).to_owned();
     let mut certificate_id = None;
@@ -199,7 +200,7 @@ fn register(args: RegisterArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         let (status, v) = api.call("POST", "/api/v1/certificates", Some(&body))?;
         match status {
             201 => {
-                certificate_id = certificate_id.or(v["id"].as_i64());
+                certificate_id = certificate_id.or(v.get("id").and_then(|x| x.as_i64()));
                 println!(
                     "{} {} ({})",
                     t("Đã đăng ký chứng thư số", "Registered certificate"),
@@ -230,7 +231,9 @@ fn register(args: RegisterArgs, lang: Lang) -> anyhow::Result<ExitCode> {
                 t("Đã đăng ký thiết bị", "Registered device"),
                 tok.serial.trim()
             );
-            if let (Some(holder), Some(id)) = (args.subscriber, v["id"].as_i64()) {
+            if let (Some(holder), Some(id)) =
+                (args.subscriber, v.get("id").and_then(|x| x.as_i64()))
+            {
                 let ev =
                     json!({"event": "assign", "holder_id": holder, "note": "kyso token register"});
                 let (status, v) =

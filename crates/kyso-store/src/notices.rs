@@ -1,0 +1,517 @@
+//! Expiry notices: certificates expiring in 60, 30 and 7 days — and once expired — notify the
+//! signature officers of the holder's agency, and the 7-day and expired stages escalate to the
+//! managing agency. A renewal stops them.
+//!
+//! [`run_expiry_scan`] is the scheduled job (the server runs it at start and every hour). It
+//! asks [`kyso_domain::expiry::due_stage`] for each certificate that is still recorded active,
+//! writes one inbox notice per recipient, remembers the stage in `notice_stages_sent` and
+//! appends one audit entry with the run's counts — all in one write transaction, so running it
+//! twice (or on two nodes at once) sends nothing new. Notices are then read in the in-app inbox
+//! ([`inbox`], [`mark_read`]) and, where SMTP is configured, e-mailed by the server
+//! ([`pending_emails`], [`mark_emailed`]).
+//!
+//! Who receives a notice:
+//! - the signature officers (role `signature_officer`) of the *nearest* agency, going up from
+//!   the certificate's agency, that has any;
+//! - at the 7-day and expired stages also those of the next agency above that one that has any
+//!   (normally the managing agency, the parent), marked `escalated`.
+//!
+//! A certificate counts as renewed when it is recorded `superseded` (it is then no longer
+//! scanned), or when the same subscriber holds a newer active certificate that expires later.
+//! Revoked certificates are not reminded. Certificates that expired more than
+//! [`EXPIRED_LOOKBACK_DAYS`] ago are left alone, so that a registry filled with old records does
+//! not flood the inboxes on its first scan.
+
+use kyso_domain::expiry::{due_stage, Notice as Stage};
+use kyso_domain::roles::Role;
+use serde::Serialize;
+use serde_json::json;
+use sqlx::Row as _;
+use time::{Duration, OffsetDateTime, UtcOffset};
+
+use crate::audit::{self, Event};
+use crate::{Actor, Error, Result, Store};
+
+/// Certificates that expired longer ago than this get no "expired" notice any more.
+pub const EXPIRED_LOOKBACK_DAYS: i64 = 30;
+
+/// Notices not e-mailed within this many days (the SMTP server was down, the address
+/// refused) are no longer retried; they stay in the inbox.
+pub const EMAIL_RETRY_DAYS: i64 = 3;
+
+/// What one scan did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ScanSummary {
+    /// Certificates looked at (active, expiring within 60 days or recently expired).
+    pub certificates: u64,
+    /// Certificates for which a stage was due and is now recorded as sent.
+    pub stages: u64,
+    /// Inbox notices written (one per recipient).
+    pub notices: u64,
+    /// Of those, notices to the managing agency.
+    pub escalated: u64,
+    /// Certificates skipped because the subscriber already holds a newer certificate.
+    pub renewed: u64,
+    /// Stages that found no signature officer anywhere above the certificate's agency.
+    pub without_recipient: u64,
+}
+
+/// One notice in a user's inbox.
+#[derive(Debug, Clone, Serialize)]
+pub struct Notice {
+    pub id: i64,
+    pub certificate_id: i64,
+    /// 60, 30 or 7 days before expiry, or 0 once expired.
+    pub stage_days: i64,
+    /// Sent to the managing agency (escalation), not to the holder's own officers.
+    pub escalated: bool,
+    pub subject: String,
+    pub body: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub read_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub emailed_at: Option<OffsetDateTime>,
+}
+
+/// A notice waiting to be e-mailed.
+#[derive(Debug, Clone)]
+pub struct PendingEmail {
+    pub notice_id: i64,
+    /// The recipient's address and name.
+    pub to: String,
+    pub to_name: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// A certificate the scan looks at.
+struct Candidate {
+    id: i64,
+    serial: String,
+    subject: String,
+    holder: Option<String>,
+    not_after: OffsetDateTime,
+    path: String,
+    agency_name: String,
+    renewed: bool,
+}
+
+fn ts(v: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(v).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Run the expiry scan as the system (the scheduled job).
+pub async fn run_expiry_scan(store: &Store, now: OffsetDateTime) -> Result<ScanSummary> {
+    run_expiry_scan_by(store, &Actor::system(), now).await
+}
+
+/// Run the expiry scan now on behalf of `actor`, who must be a Department administrator (the
+/// scan covers the whole registry). The audit entry names the actor.
+pub async fn run_expiry_scan_by(
+    store: &Store,
+    actor: &Actor,
+    now: OffsetDateTime,
+) -> Result<ScanSummary> {
+    if !actor.is_system() && !actor.has_role(Role::DostAdmin) {
+        return Err(Error::Forbidden);
+    }
+    let nowu = now.unix_timestamp();
+    let mut tx = store.begin_write().await?;
+    let rows = sqlx::query(
+        "SELECT c.id, c.serial, c.subject, s.name, c.not_after, a.path, a.name, \
+         (SELECT COUNT(*) FROM certificates n WHERE n.subscriber_id = c.subscriber_id \
+          AND n.id <> c.id AND n.status = 'active' AND n.not_after > c.not_after) \
+         FROM certificates c JOIN agencies a ON a.id = c.agency_id \
+         LEFT JOIN subscribers s ON s.id = c.subscriber_id \
+         WHERE c.status = 'active' AND c.not_after <= $1 AND c.not_after >= $2 \
+         ORDER BY c.not_after, c.id",
+    )
+    .bind(nowu.saturating_add(61 * 86_400))
+    .bind(nowu.saturating_sub(EXPIRED_LOOKBACK_DAYS * 86_400))
+    .fetch_all(tx.conn())
+    .await?;
+    let mut candidates = Vec::with_capacity(rows.len());
+    for row in rows {
+        candidates.push(Candidate {
+            id: row.try_get(0)?,
+            serial: row.try_get(1)?,
+            subject: row.try_get(2)?,
+            holder: row.try_get(3)?,
+            not_after: ts(row.try_get(4)?),
+            path: row.try_get(5)?,
+            agency_name: row.try_get(6)?,
+            renewed: row.try_get::<i64, _>(7)? > 0,
+        });
+    }
+    let mut summary = ScanSummary {
+        certificates: candidates.len() as u64,
+        ..ScanSummary::default()
+    };
+    for c in &candidates {
+        if c.renewed {
+            summary.renewed += 1;
+            continue;
+        }
+        let sent: Vec<i64> = sqlx::query_scalar(
+            "SELECT stage_days FROM notice_stages_sent WHERE certificate_id = $1",
+        )
+        .bind(c.id)
+        .fetch_all(tx.conn())
+        .await?;
+        let sent: Vec<u32> = sent
+            .into_iter()
+            .filter_map(|d| u32::try_from(d).ok())
+            .collect();
+        let Some(stage) = due_stage(c.not_after, now, &sent, false) else {
+            continue;
+        };
+        sqlx::query(
+            "INSERT INTO notice_stages_sent (certificate_id, stage_days, sent_at) \
+             VALUES ($1, $2, $3)",
+        )
+        .bind(c.id)
+        .bind(i64::from(stage.stage_days))
+        .bind(nowu)
+        .execute(tx.conn())
+        .await?;
+        summary.stages += 1;
+        let (officers, escalation) = recipients(&mut tx, &c.path, stage.escalate).await?;
+        if officers.is_empty() && escalation.is_empty() {
+            summary.without_recipient += 1;
+        }
+        let subject = subject_vi(c, stage, now);
+        for (users, escalated) in [(officers, false), (escalation, true)] {
+            let body = body_text(c, stage, now, escalated);
+            for user_id in users {
+                sqlx::query(
+                    "INSERT INTO notices (user_id, certificate_id, stage_days, escalated, \
+                     subject, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(user_id)
+                .bind(c.id)
+                .bind(i64::from(stage.stage_days))
+                .bind(i64::from(escalated))
+                .bind(&subject)
+                .bind(&body)
+                .bind(nowu)
+                .execute(tx.conn())
+                .await?;
+                summary.notices += 1;
+                if escalated {
+                    summary.escalated += 1;
+                }
+            }
+        }
+    }
+    audit::append(
+        &mut tx,
+        actor,
+        Event {
+            action: "notice.scan",
+            object: "notices".into(),
+            agency: None,
+            detail: serde_json::to_value(summary).unwrap_or_else(|_| json!({})),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(summary)
+}
+
+/// The signature officers to notify for a certificate of the agency at `path`: those of the
+/// nearest agency (itself or an ancestor) that has any, and — when `escalate` — those of the
+/// next agency above that one that has any. Enabled accounts only; no one twice.
+async fn recipients(
+    tx: &mut crate::WriteTx,
+    path: &str,
+    escalate: bool,
+) -> Result<(Vec<i64>, Vec<i64>)> {
+    let rows = sqlx::query(
+        "SELECT r.user_id, a.path FROM user_roles r JOIN agencies a ON a.id = r.agency_id \
+         JOIN users u ON u.id = r.user_id WHERE r.role = $1 AND u.disabled = 0 \
+         ORDER BY r.user_id",
+    )
+    .bind(Role::SignatureOfficer.as_str())
+    .fetch_all(tx.conn())
+    .await?;
+    // Officers at each level, deepest (nearest) first.
+    let mut by_depth: Vec<(usize, Vec<i64>)> = Vec::new();
+    for row in rows {
+        let user: i64 = row.try_get(0)?;
+        let granted: String = row.try_get(1)?;
+        if !path.starts_with(granted.as_str()) {
+            continue;
+        }
+        let depth = granted.matches('/').count();
+        match by_depth.iter_mut().find(|(d, _)| *d == depth) {
+            Some((_, users)) => users.push(user),
+            None => by_depth.push((depth, vec![user])),
+        }
+    }
+    by_depth.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));
+    let mut levels = by_depth.into_iter().map(|(_, users)| users);
+    let officers = levels.next().unwrap_or_default();
+    let escalation = if escalate {
+        levels
+            .next()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|u| !officers.contains(u))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok((officers, escalation))
+}
+
+/// Vietnam's time zone, for the dates in the notices.
+fn vn(t: OffsetDateTime) -> OffsetDateTime {
+    t.to_offset(UtcOffset::from_hms(7, 0, 0).unwrap_or(UtcOffset::UTC))
+}
+
+fn date_vi(t: OffsetDateTime) -> String {
+    let d = vn(t).date();
+    format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
+}
+
+/// Whole days left, rounded up (30 days minus a second is still "30 days").
+fn days_left(c: &Candidate, now: OffsetDateTime) -> i64 {
+    let left = c.not_after - now;
+    let days = left.whole_days();
+    if left > Duration::days(days) {
+        days + 1
+    } else {
+        days
+    }
+}
+
+fn holder(c: &Candidate) -> &str {
+    c.holder.as_deref().unwrap_or(c.subject.as_str())
+}
+
+/// "Chứng thư số của Nguyễn Văn An (số hiệu 1001) hết hạn sau 30 ngày (ngày 01/07/2026)".
+fn subject_vi(c: &Candidate, stage: Stage, now: OffsetDateTime) -> String {
+    if stage.is_expired() {
+        format!(
+            "Chứng thư số của {} (số hiệu {}) đã hết hạn (ngày {})",
+            holder(c),
+            c.serial,
+            date_vi(c.not_after)
+        )
+    } else {
+        format!(
+            "Chứng thư số của {} (số hiệu {}) hết hạn sau {} ngày (ngày {})",
+            holder(c),
+            c.serial,
+            days_left(c, now),
+            date_vi(c.not_after)
+        )
+    }
+}
+
+fn body_text(c: &Candidate, stage: Stage, now: OffsetDateTime, escalated: bool) -> String {
+    let who = holder(c);
+    let date = date_vi(c.not_after);
+    let mut vi = if stage.is_expired() {
+        format!(
+            "Chứng thư số của {who} (số hiệu {}, cơ quan {}) đã hết hạn vào ngày {date}. \
+             Văn bản ký bằng chứng thư số đã hết hạn không còn giá trị.\n\
+             Việc cần làm: hãy lập đề nghị gia hạn (Mẫu 04) hoặc đề nghị cấp mới và gửi \
+             Sở Khoa học và Công nghệ ngay.",
+            c.serial, c.agency_name
+        )
+    } else {
+        format!(
+            "Chứng thư số của {who} (số hiệu {}, cơ quan {}) hết hạn sau {} ngày, vào ngày {date}.\n\
+             Việc cần làm: hãy lập đề nghị gia hạn (Mẫu 04) và gửi Sở Khoa học và Công nghệ \
+             trước ngày hết hạn để việc ký số không bị gián đoạn. Khi chứng thư mới được ghi \
+             nhận, các thông báo này sẽ dừng.",
+            c.serial,
+            c.agency_name,
+            days_left(c, now)
+        )
+    };
+    if escalated {
+        vi.push_str(
+            "\nThông báo này được gửi tới cơ quan quản lý vì chứng thư số sắp hết hạn hoặc đã \
+             hết hạn mà chưa được gia hạn.",
+        );
+    }
+    let en = if stage.is_expired() {
+        format!(
+            "The certificate of {who} (serial {}) expired on {date}. Request its renewal \
+             (form 04) or a new certificate now.",
+            c.serial
+        )
+    } else {
+        format!(
+            "The certificate of {who} (serial {}) expires in {} days, on {date}. Request its \
+             renewal (form 04) before then.",
+            c.serial,
+            days_left(c, now)
+        )
+    };
+    format!("{vi}\n\n---\n{en}\n")
+}
+
+fn notice_from(row: &sqlx::any::AnyRow) -> Result<Notice> {
+    Ok(Notice {
+        id: row.try_get(0)?,
+        certificate_id: row.try_get(1)?,
+        stage_days: row.try_get(2)?,
+        escalated: row.try_get::<i64, _>(3)? != 0,
+        subject: row.try_get(4)?,
+        body: row.try_get(5)?,
+        created_at: ts(row.try_get(6)?),
+        read_at: row.try_get::<Option<i64>, _>(7)?.map(ts),
+        emailed_at: row.try_get::<Option<i64>, _>(8)?.map(ts),
+    })
+}
+
+/// The actor's own notices, newest first (at most 500).
+pub async fn inbox(store: &Store, actor: &Actor, unread_only: bool) -> Result<Vec<Notice>> {
+    let rows = sqlx::query(
+        "SELECT id, certificate_id, stage_days, escalated, subject, body, created_at, read_at, \
+         emailed_at FROM notices WHERE user_id = $1 AND ($2 = 0 OR read_at IS NULL) \
+         ORDER BY created_at DESC, id DESC LIMIT 500",
+    )
+    .bind(actor.user_id)
+    .bind(i64::from(unread_only))
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter().map(notice_from).collect()
+}
+
+/// Mark one of the actor's notices read (again is a no-op). Someone else's notice is not found.
+pub async fn mark_read(store: &Store, actor: &Actor, id: i64, now: OffsetDateTime) -> Result<()> {
+    let mut tx = store.begin_write().await?;
+    let owner: Option<i64> = sqlx::query_scalar("SELECT user_id FROM notices WHERE id = $1")
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?;
+    if owner != Some(actor.user_id) {
+        return Err(Error::NotFound { what: "notice" });
+    }
+    sqlx::query("UPDATE notices SET read_at = $1 WHERE id = $2 AND read_at IS NULL")
+        .bind(now.unix_timestamp())
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Notices still to e-mail: not yet sent, to enabled users with an address, written within
+/// the last [`EMAIL_RETRY_DAYS`] days; oldest first, at most 200 per call.
+pub async fn pending_emails(store: &Store, now: OffsetDateTime) -> Result<Vec<PendingEmail>> {
+    let rows = sqlx::query(
+        "SELECT n.id, u.email, u.full_name, n.subject, n.body FROM notices n \
+         JOIN users u ON u.id = n.user_id WHERE n.emailed_at IS NULL AND u.email <> '' \
+         AND u.disabled = 0 AND n.created_at >= $1 ORDER BY n.id LIMIT 200",
+    )
+    .bind(
+        now.unix_timestamp()
+            .saturating_sub(EMAIL_RETRY_DAYS * 86_400),
+    )
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PendingEmail {
+                notice_id: r.try_get(0)?,
+                to: r.try_get(1)?,
+                to_name: r.try_get(2)?,
+                subject: r.try_get(3)?,
+                body: r.try_get(4)?,
+            })
+        })
+        .collect()
+}
+
+/// Record the outcome of e-mailing a notice: `Ok(())` marks it sent; `Err(reason)` keeps it
+/// pending (it is retried until [`EMAIL_RETRY_DAYS`] have passed) and stores the reason.
+pub async fn mark_emailed(
+    store: &Store,
+    notice_id: i64,
+    outcome: std::result::Result<(), &str>,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let mut tx = store.begin_write().await?;
+    match outcome {
+        Ok(()) => {
+            sqlx::query("UPDATE notices SET emailed_at = $1, email_error = '' WHERE id = $2")
+                .bind(now.unix_timestamp())
+                .bind(notice_id)
+                .execute(tx.conn())
+                .await?
+        }
+        Err(reason) => {
+            let reason: String = reason.chars().take(500).collect();
+            sqlx::query("UPDATE notices SET email_error = $1 WHERE id = $2")
+                .bind(reason)
+                .bind(notice_id)
+                .execute(tx.conn())
+                .await?
+        }
+    };
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn cert(holder: Option<&str>, not_after: OffsetDateTime) -> Candidate {
+        Candidate {
+            id: 1,
+            serial: "1001".into(),
+            subject: "CN=Nguyen Van An".into(),
+            holder: holder.map(Into::into),
+            not_after,
+            path: "/1/".into(),
+            agency_name: "Sở Tài chính".into(),
+            renewed: false,
+        }
+    }
+
+    #[test]
+    fn the_subject_names_the_holder_the_serial_and_the_local_date() {
+        // 17:00 UTC on 30 June is already 1 July in Vietnam.
+        let c = cert(Some("Nguyễn Văn An"), datetime!(2026-06-30 17:00 UTC));
+        let now = datetime!(2026-05-31 17:00 UTC);
+        assert_eq!(
+            subject_vi(&c, Stage::new(30), now),
+            "Chứng thư số của Nguyễn Văn An (số hiệu 1001) hết hạn sau 30 ngày (ngày 01/07/2026)"
+        );
+        // A run an hour later still says 30 days (rounded up), not 29.
+        assert!(subject_vi(&c, Stage::new(30), now + Duration::hours(1)).contains("sau 30 ngày"));
+        assert_eq!(
+            subject_vi(&c, Stage::new(0), c.not_after),
+            "Chứng thư số của Nguyễn Văn An (số hiệu 1001) đã hết hạn (ngày 01/07/2026)"
+        );
+    }
+
+    #[test]
+    fn the_body_says_what_to_do_and_why_the_managing_agency_hears_of_it() {
+        let c = cert(None, datetime!(2026-06-30 17:00 UTC));
+        let now = datetime!(2026-06-23 17:00 UTC);
+        let own = body_text(&c, Stage::new(7), now, false);
+        assert!(
+            own.contains("CN=Nguyen Van An"),
+            "without a subscriber, the subject"
+        );
+        assert!(
+            own.contains("Hãy lập đề nghị gia hạn (Mẫu 04)")
+                || own.contains("hãy lập đề nghị gia hạn (Mẫu 04)")
+        );
+        assert!(!own.contains("cơ quan quản lý"));
+        let up = body_text(&c, Stage::new(7), now, true);
+        assert!(up.contains("cơ quan quản lý"));
+        assert!(up.contains("expires in 7 days"));
+    }
+}

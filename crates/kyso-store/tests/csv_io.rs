@@ -1,0 +1,195 @@
+//! Bulk import of subscribers in the CA's template and CSV exports, on SQLite and PostgreSQL:
+//! a good file lands in the right agencies in one go; a file with one bad row writes nothing
+//! and says which row, which column and what is wrong.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use kyso_store::csv_io::{self, ExportFormat, TEMPLATE_COLUMNS};
+use kyso_store::registry::{self, AgencyInput, CertQuery, SubscriberQuery};
+use kyso_store::testing::{backends, TestDb};
+use kyso_store::{audit, Actor};
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
+
+fn file(rows: &[&str]) -> Vec<u8> {
+    let mut s = String::from("\u{feff}");
+    s.push_str(&TEMPLATE_COLUMNS.join(","));
+    s.push_str("\r\n");
+    for r in rows {
+        s.push_str(r);
+        s.push_str("\r\n");
+    }
+    s.into_bytes()
+}
+
+#[tokio::test]
+async fn a_template_file_is_imported_whole_or_not_at_all() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let store = &db.store;
+        let sys = Actor::system();
+        let mk = |code: &str, name: &str, parent: Option<i64>| AgencyInput {
+            code: code.into(),
+            name: name.into(),
+            kind: if parent.is_some() {
+                "department"
+            } else {
+                "province"
+            }
+            .into(),
+            parent_id: parent,
+            ..Default::default()
+        };
+        let root = registry::create_agency(store, &sys, &mk("H99", "UBND Tỉnh Demo", None), NOW)
+            .await
+            .unwrap();
+        let finance = registry::create_agency(
+            store,
+            &sys,
+            &mk("H99.05", "Sở Tài chính", Some(root.id)),
+            NOW,
+        )
+        .await
+        .unwrap();
+        let office = registry::create_agency(
+            store,
+            &sys,
+            &mk("H99.05.01", "Văn phòng Sở", Some(finance.id)),
+            NOW,
+        )
+        .await
+        .unwrap();
+
+        // Row 3 has a date of birth in the future, row 4 a malformed ID number: nothing is written.
+        let bad = file(&[
+            "Nguyễn Văn An,15/03/1985,001085012345,Cục CS QLHC,01/02/2021,an@stc.example.vn,UBND Tỉnh Demo,Sở Tài chính,Văn phòng Sở,,Demo,Chánh Văn phòng,0912345678,,Viettel,Không,Token",
+            "Trần Thị Bình,01/01/2099,001099012345,,,,Sở Tài chính,,,,,,,,,,",
+            "Lê Văn Cường,02/02/1990,12-34,,,,,,,,,,,,,,",
+        ]);
+        let report = csv_io::import_subscribers(store, &sys, root.id, &bad, NOW)
+            .await
+            .unwrap();
+        assert_eq!(report.imported, 0, "{b:?}");
+        let found: Vec<(usize, &str)> = report
+            .errors
+            .iter()
+            .map(|e| (e.row, e.column.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [(3, "Ngày sinh"), (4, "Số CCCD")],
+            "{b:?}: {report:?}"
+        );
+        assert!(
+            report.errors[0].message.contains("Ngày sinh"),
+            "{}",
+            report.errors[0].message
+        );
+        let all = registry::search_subscribers(store, &sys, &SubscriberQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(all.total, 0, "{b:?}: nothing written");
+
+        // The corrected file: An goes to the deepest matching agency, Bình to Finance, Cường
+        // (no organisation named) to the chosen agency.
+        let good = file(&[
+            "Nguyễn Văn An,15/03/1985,001085012345,Cục CS QLHC,01/02/2021,an@stc.example.vn,UBND Tỉnh Demo,Sở Tài chính,Văn phòng Sở,,Demo,Chánh Văn phòng,0912345678,,Viettel,Không,Token",
+            "Trần Thị Bình,01/01/1992,001092012345,,,,so tai chinh,,,,,,,,,,",
+            "Lê Văn Cường,02/02/1990,001090012345,,,,,,,,,,,,,,",
+        ]);
+        let report = csv_io::import_subscribers(store, &sys, root.id, &good, NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            (report.imported, report.errors.len()),
+            (3, 0),
+            "{b:?}: {report:?}"
+        );
+        let sys_ref = &sys;
+        let place = |name: &'static str| async move {
+            let page = registry::search_subscribers(
+                store,
+                sys_ref,
+                &SubscriberQuery {
+                    q: name.into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+            page.items[0].agency_id
+        };
+        assert_eq!(place("Nguyen Van An").await, office.id);
+        assert_eq!(place("Tran Thi Binh").await, finance.id);
+        assert_eq!(place("Le Van Cuong").await, root.id);
+
+        // A wrong header is refused as a whole.
+        let report = csv_io::import_subscribers(
+            store,
+            &sys,
+            root.id,
+            b"Ten,Ngay sinh\r\nX,01/01/1990\r\n",
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.errors[0].row, 1);
+
+        // Exports: UTF-8 with BOM, Vietnamese intact, dates as dd/mm/yyyy, and audited.
+        let csv = csv_io::export_subscribers(
+            store,
+            &sys,
+            &SubscriberQuery {
+                agency_id: Some(finance.id),
+                ..Default::default()
+            },
+            ExportFormat::Csv,
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert!(csv.starts_with(&[0xEF, 0xBB, 0xBF]));
+        let text = String::from_utf8(csv[3..].to_vec()).unwrap();
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(
+            text.contains("Nguyễn Văn An") && text.contains("15/03/1985"),
+            "{text}"
+        );
+        assert!(!text.contains("Lê Văn Cường"), "outside the filter");
+        let certs =
+            csv_io::export_certificates(store, &sys, &CertQuery::default(), ExportFormat::Csv, NOW)
+                .await
+                .unwrap();
+        assert!(String::from_utf8(certs).unwrap().contains("Số hiệu"));
+        // The same as an Excel workbook (a ZIP container).
+        let xlsx = csv_io::export_certificates(
+            store,
+            &sys,
+            &CertQuery::default(),
+            ExportFormat::Xlsx,
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert!(xlsx.starts_with(b"PK\x03\x04"), "{b:?}");
+        let entries = audit::list(
+            store,
+            &sys,
+            &audit::Filter {
+                action_prefix: Some("subscriber.".into()),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["subscriber.export", "subscriber.import"], "{b:?}");
+    }
+}

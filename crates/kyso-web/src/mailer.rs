@@ -1,0 +1,263 @@
+//! E-mail of expiry notices over SMTP, and the hourly notice job of `kyso serve`.
+//!
+//! The server runs [`kyso_store::notices::run_expiry_scan`] at start and then every hour
+//! ([`run_notice_job`]); when SMTP is configured, the notices the scan wrote (and earlier ones
+//! whose sending failed, for [`kyso_store::notices::EMAIL_RETRY_DAYS`] days) are e-mailed to
+//! their recipients. The SMTP server is named by a URL — `smtp://host:port` (plain SMTP, as on
+//! an agency's internal relay), `smtp://host:port?tls=required` (STARTTLS) or
+//! `smtps://host:port` (implicit TLS) — with an optional user name in it
+//! (`smtp://user@host:587?tls=required`); the password never travels in the URL (it would show
+//! in the process list): the binary reads it from `KYSO_SMTP_PASSWORD`.
+
+use std::time::Duration;
+
+use kyso_store::notices::{self, PendingEmail};
+use kyso_store::Store;
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
+use zeroize::Zeroizing;
+
+use crate::Clock;
+
+/// How often the server scans for expiring certificates.
+pub const SCAN_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Why the SMTP settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MailError {
+    /// The `--smtp-url` is not an SMTP URL lettre understands.
+    #[error("invalid SMTP URL {url}: {reason}")]
+    Url { url: String, reason: String },
+    /// The URL carries a password (it must come from `KYSO_SMTP_PASSWORD`).
+    #[error("the SMTP URL must not contain a password; set KYSO_SMTP_PASSWORD instead")]
+    PasswordInUrl,
+    /// The sender address is not an e-mail address.
+    #[error("invalid sender address {from}: {reason}")]
+    From { from: String, reason: String },
+}
+
+impl MailError {
+    /// The message in Vietnamese (`english == false`) or English.
+    pub fn message(&self, english: bool) -> String {
+        if english {
+            return self.to_string();
+        }
+        match self {
+            MailError::Url { url, reason } => format!(
+                "địa chỉ máy chủ thư không hợp lệ {url} (dùng smtp://máy:cổng, \
+                 smtp://máy:cổng?tls=required hoặc smtps://máy:cổng): {reason}"
+            ),
+            MailError::PasswordInUrl => "địa chỉ máy chủ thư không được chứa mật khẩu; hãy đặt \
+                 biến môi trường KYSO_SMTP_PASSWORD"
+                .to_owned(),
+            MailError::From { from, reason } => {
+                format!("địa chỉ người gửi không hợp lệ {from}: {reason}")
+            }
+        }
+    }
+}
+
+/// SMTP settings of `kyso serve`.
+#[derive(Clone)]
+pub struct SmtpConfig {
+    /// `smtp://[user@]host:port[?tls=required]` or `smtps://[user@]host:port`.
+    pub url: String,
+    /// The sender, e.g. `kyso@skhcn.example.gov.vn` or `Sở KH&CN <kyso@…>`.
+    pub from: String,
+    /// The password for the URL's user name (from `KYSO_SMTP_PASSWORD`).
+    pub password: Option<Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("url", &self.url)
+            .field("from", &self.from)
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+/// Sends notices by e-mail.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer")
+            .field("from", &self.from.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one sending round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendSummary {
+    pub sent: u64,
+    pub failed: u64,
+}
+
+impl Mailer {
+    /// A mailer for `config` (nothing is contacted yet).
+    pub fn new(config: &SmtpConfig) -> Result<Mailer, MailError> {
+        let bad_url = |reason: String| MailError::Url {
+            url: config.url.clone(),
+            reason,
+        };
+        // The userinfo, if any, is what lies between "://" and the last '@' before the host.
+        let rest = config
+            .url
+            .split_once("://")
+            .map(|(_, r)| r)
+            .ok_or_else(|| bad_url("no scheme".into()))?;
+        let authority = rest.split(['/', '?']).next().unwrap_or_default();
+        let user = match authority.rsplit_once('@') {
+            Some((userinfo, _)) if userinfo.contains(':') => return Err(MailError::PasswordInUrl),
+            Some((userinfo, _)) => Some(userinfo.to_owned()),
+            None => None,
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.url)
+            .map_err(|e| bad_url(e.to_string()))?
+            .timeout(Some(Duration::from_secs(30)));
+        if let Some(user) = user {
+            let password = config
+                .password
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_default();
+            builder = builder.credentials(Credentials::new(user, password));
+        }
+        let from: Mailbox = config
+            .from
+            .parse()
+            .map_err(|e: lettre::address::AddressError| MailError::From {
+                from: config.from.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(Mailer {
+            transport: builder.build(),
+            from,
+        })
+    }
+
+    async fn send_one(&self, m: &PendingEmail) -> Result<(), String> {
+        let to = Mailbox::new(
+            Some(m.to_name.clone()),
+            m.to.parse().map_err(|e: lettre::address::AddressError| {
+                format!("invalid recipient address {}: {e}", m.to)
+            })?,
+        );
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(m.subject.clone())
+            .header(ContentType::TEXT_PLAIN)
+            .body(m.body.clone())
+            .map_err(|e| e.to_string())?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// E-mail every pending notice, recording each outcome in the store.
+    pub async fn send_pending(
+        &self,
+        store: &Store,
+        now: time::OffsetDateTime,
+    ) -> kyso_store::Result<SendSummary> {
+        let mut summary = SendSummary::default();
+        for m in notices::pending_emails(store, now).await? {
+            match self.send_one(&m).await {
+                Ok(()) => {
+                    notices::mark_emailed(store, m.notice_id, Ok(()), now).await?;
+                    summary.sent += 1;
+                }
+                Err(reason) => {
+                    notices::mark_emailed(store, m.notice_id, Err(&reason), now).await?;
+                    summary.failed += 1;
+                }
+            }
+        }
+        Ok(summary)
+    }
+}
+
+/// One round of the notice job: scan, then e-mail what is pending. Errors go to the log; the
+/// job carries on at the next round.
+pub async fn notice_round(store: &Store, clock: &Clock, mailer: Option<&Mailer>) {
+    match notices::run_expiry_scan(store, clock()).await {
+        Ok(s) if s.notices > 0 || s.stages > 0 => eprintln!(
+            "kyso serve: expiry scan: {} notice(s) for {} certificate(s) ({} escalated)",
+            s.notices, s.stages, s.escalated
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("kyso serve: expiry scan failed: {e}"),
+    }
+    if let Some(mailer) = mailer {
+        match mailer.send_pending(store, clock()).await {
+            Ok(s) if s.failed > 0 => eprintln!(
+                "kyso serve: e-mailed {} notice(s), {} failed (retried next hour)",
+                s.sent, s.failed
+            ),
+            Ok(_) => {}
+            Err(e) => eprintln!("kyso serve: e-mailing notices failed: {e}"),
+        }
+    }
+}
+
+/// The notice job: a round at once, then one every [`SCAN_INTERVAL`], forever. Spawn it on the
+/// server's runtime.
+pub async fn run_notice_job(store: Store, clock: Clock, mailer: Option<Mailer>) {
+    let mut interval = tokio::time::interval(SCAN_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        notice_round(&store, &clock, mailer.as_ref()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(url: &str, from: &str) -> SmtpConfig {
+        SmtpConfig {
+            url: url.into(),
+            from: from.into(),
+            password: None,
+        }
+    }
+
+    #[test]
+    fn smtp_urls_and_senders_are_checked_before_anything_is_sent() {
+        assert!(Mailer::new(&config("smtp://127.0.0.1:2525", "kyso@example.vn")).is_ok());
+        assert!(Mailer::new(&config(
+            "smtp://kyso@mail.example.vn:587?tls=required",
+            "Sở KH&CN <kyso@example.vn>"
+        ))
+        .is_ok());
+        assert!(Mailer::new(&config("smtps://mail.example.vn", "kyso@example.vn")).is_ok());
+        assert!(matches!(
+            Mailer::new(&config(
+                "smtp://kyso:secret@mail.example.vn",
+                "kyso@example.vn"
+            )),
+            Err(MailError::PasswordInUrl)
+        ));
+        assert!(matches!(
+            Mailer::new(&config("http://mail.example.vn", "kyso@example.vn")),
+            Err(MailError::Url { .. })
+        ));
+        let e = Mailer::new(&config("smtp://127.0.0.1:2525", "not an address")).unwrap_err();
+        assert!(matches!(e, MailError::From { .. }));
+        assert!(e.message(false).contains("người gửi"));
+    }
+}

@@ -1,0 +1,469 @@
+//! Expiry notices through the API and by e-mail. A certificate of the Finance department is
+//! about to expire: the Department's administrator runs the scan, the department's signature
+//! officer finds the notice in their inbox and marks it read, and the same notice reaches
+//! their mailbox through a tiny SMTP server written here, with its Vietnamese subject intact.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use base64::Engine as _;
+use http_body_util::BodyExt as _;
+use kyso_store::accounts::{self, NewUser, RoleOn};
+use kyso_store::registry::{self, AgencyInput, SubscriberInput};
+use kyso_store::testing::{backends, TestDb};
+use kyso_store::{Actor, Store};
+use kyso_web::mailer::{Mailer, SmtpConfig};
+use serde_json::{json, Value};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tower::ServiceExt as _;
+use zeroize::Zeroizing;
+
+const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
+const PASSWORD: &str = "mat-khau-dai-12345";
+
+fn cert_pem(cn: &str, serial: u64, not_after: OffsetDateTime) -> Vec<u8> {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    params.serial_number = Some(rcgen::SerialNumber::from(serial.to_be_bytes().to_vec()));
+    params.not_before = NOW - Duration::days(300);
+    params.not_after = not_after;
+    params.self_signed(&key).unwrap().pem().into_bytes()
+}
+
+async fn account(store: &Store, name: &str, email: &str, agency: i64, role: &str) {
+    accounts::create_user(
+        store,
+        &Actor::system(),
+        NewUser {
+            username: name.into(),
+            full_name: format!("Cán bộ {name}"),
+            email: email.into(),
+            agency_id: agency,
+            password: Zeroizing::new(PASSWORD.into()),
+            roles: vec![RoleOn {
+                role: role.into(),
+                agency_id: agency,
+            }],
+            must_change_password: false,
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+}
+
+/// A province with the Finance department; its officer `cb.stc` (with an e-mail address), an
+/// officer `cb.khac` of another department, and the administrator `quantri`. Nguyễn Văn An's
+/// certificate at Finance expires in 20 days.
+async fn province(store: &Store) {
+    let sys = Actor::system();
+    let mk = |code: &str, name: &str, kind: &str, parent: Option<i64>| AgencyInput {
+        code: code.into(),
+        name: name.into(),
+        kind: kind.into(),
+        parent_id: parent,
+        ..Default::default()
+    };
+    let root = registry::create_agency(
+        store,
+        &sys,
+        &mk("H99", "UBND Tỉnh Demo", "province", None),
+        NOW,
+    )
+    .await
+    .unwrap();
+    let finance = registry::create_agency(
+        store,
+        &sys,
+        &mk("H99.05", "Sở Tài chính", "department", Some(root.id)),
+        NOW,
+    )
+    .await
+    .unwrap();
+    let other = registry::create_agency(
+        store,
+        &sys,
+        &mk("H99.06", "Sở Xây dựng", "department", Some(root.id)),
+        NOW,
+    )
+    .await
+    .unwrap();
+    account(
+        store,
+        "cb.stc",
+        "cb.stc@stc.example.vn",
+        finance.id,
+        "signature_officer",
+    )
+    .await;
+    account(
+        store,
+        "cb.khac",
+        "cb.khac@sxd.example.vn",
+        other.id,
+        "signature_officer",
+    )
+    .await;
+    account(store, "quantri", "", root.id, "dost_admin").await;
+    let an = registry::create_subscriber(
+        store,
+        &sys,
+        &SubscriberInput {
+            kind: "individual".into(),
+            agency_id: finance.id,
+            name: "Nguyễn Văn An".into(),
+            ..Default::default()
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    registry::import_certificate(
+        store,
+        &sys,
+        finance.id,
+        Some(an.id),
+        &cert_pem("Nguyễn Văn An", 0x1001, NOW + Duration::days(20)),
+        NOW,
+    )
+    .await
+    .unwrap();
+}
+
+async fn call(
+    router: &Router,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(path);
+    if !token.is_empty() {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let req = match body {
+        Some(b) => req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap();
+    let res = router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn login(router: &Router, user: &str) -> String {
+    let (status, body) = call(
+        router,
+        Method::POST,
+        "/api/v1/auth/login",
+        "",
+        Some(json!({"username": user, "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_inbox_shows_ones_own_notices_and_only_the_department_runs_the_scan() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        province(&db.store).await;
+        let router = kyso_web::router(kyso_web::AppState::new(
+            db.store.clone(),
+            Arc::new(|| NOW),
+            kyso_web::Config {
+                secure_cookies: false,
+            },
+        ));
+        let officer = login(&router, "cb.stc").await;
+        let other = login(&router, "cb.khac").await;
+        let admin = login(&router, "quantri").await;
+
+        let (status, _) = call(
+            &router,
+            Method::POST,
+            "/api/v1/notices/scan",
+            &officer,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{b:?}");
+        let (status, summary) =
+            call(&router, Method::POST, "/api/v1/notices/scan", &admin, None).await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert_eq!(summary["notices"], 1, "{summary}");
+
+        let (status, inbox) = call(&router, Method::GET, "/api/v1/notices", &officer, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(inbox["unread"], 1);
+        let notice = &inbox["items"][0];
+        assert_eq!(notice["stage_days"], 30);
+        assert_eq!(
+            notice["subject"],
+            "Chứng thư số của Nguyễn Văn An (số hiệu 1001) hết hạn sau 20 ngày (ngày 21/06/2026)"
+        );
+        let id = notice["id"].as_i64().unwrap();
+
+        // The other department's officer sees nothing and cannot touch it.
+        let (_, theirs) = call(&router, Method::GET, "/api/v1/notices", &other, None).await;
+        assert_eq!(theirs["items"], json!([]), "{b:?}");
+        let (status, err) = call(
+            &router,
+            Method::POST,
+            &format!("/api/v1/notices/{id}/read"),
+            &other,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{err}");
+        assert!(err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("thông báo"));
+
+        let (status, _) = call(
+            &router,
+            Method::POST,
+            &format!("/api/v1/notices/{id}/read"),
+            &officer,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (_, unread) = call(
+            &router,
+            Method::GET,
+            "/api/v1/notices?unread=true",
+            &officer,
+            None,
+        )
+        .await;
+        assert_eq!(unread["items"], json!([]));
+    }
+}
+
+/// What the SMTP sink received: the envelope recipients and the message text of each mail.
+#[derive(Debug, Default, Clone)]
+struct Received {
+    rcpt: Vec<String>,
+    data: String,
+}
+
+/// A tiny SMTP server: enough of RFC 5321 for one client sending plain messages.
+async fn smtp_sink() -> (u16, Arc<Mutex<Vec<Received>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let inbox = Arc::new(Mutex::new(Vec::new()));
+    let store = inbox.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write
+                    .write_all(b"220 sink.example.vn ESMTP\r\n")
+                    .await
+                    .unwrap();
+                let mut current = Received::default();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 sink.example.vn\r\n",
+                        "MAIL" => {
+                            current = Received::default();
+                            b"250 OK\r\n"
+                        }
+                        "RCPT" => {
+                            let addr = line.split(['<', '>']).nth(1).unwrap_or("").to_owned();
+                            current.rcpt.push(addr);
+                            b"250 OK\r\n"
+                        }
+                        "DATA" => {
+                            write
+                                .write_all(b"354 end with <CRLF>.<CRLF>\r\n")
+                                .await
+                                .unwrap();
+                            while let Ok(Some(l)) = lines.next_line().await {
+                                if l == "." {
+                                    break;
+                                }
+                                current.data.push_str(&l);
+                                current.data.push('\n');
+                            }
+                            store.lock().unwrap().push(current.clone());
+                            b"250 queued\r\n"
+                        }
+                        "QUIT" => {
+                            write.write_all(b"221 bye\r\n").await.unwrap();
+                            return;
+                        }
+                        _ => b"250 OK\r\n",
+                    };
+                    write.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, inbox)
+}
+
+/// The `Subject:` header of a message, unfolded, with RFC 2047 encoded words decoded.
+fn subject(data: &str) -> String {
+    let mut raw = String::new();
+    let mut inside = false;
+    for line in data.lines() {
+        if inside && (line.starts_with(' ') || line.starts_with('\t')) {
+            raw.push_str(line);
+            continue;
+        }
+        inside = false;
+        if let Some(v) = line.strip_prefix("Subject:") {
+            raw.push_str(v);
+            inside = true;
+        }
+    }
+    // Whitespace between two encoded words is dropped; elsewhere it is kept.
+    let mut out = Vec::new();
+    let mut previous_encoded = false;
+    for (i, word) in raw.split_whitespace().enumerate() {
+        let parts: Vec<&str> = word.split('?').collect();
+        let encoded = parts.len() == 5 && parts[0] == "=" && parts[4] == "=";
+        if i > 0 && !(encoded && previous_encoded) {
+            out.push(b' ');
+        }
+        previous_encoded = encoded;
+        if encoded {
+            match parts[2].to_ascii_lowercase().as_str() {
+                "b" => out.extend(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(parts[3])
+                        .unwrap(),
+                ),
+                _ => {
+                    let q = parts[3].as_bytes();
+                    let mut i = 0;
+                    while i < q.len() {
+                        match q[i] {
+                            b'=' => {
+                                out.push(
+                                    u8::from_str_radix(
+                                        std::str::from_utf8(&q[i + 1..i + 3]).unwrap(),
+                                        16,
+                                    )
+                                    .unwrap(),
+                                );
+                                i += 3;
+                            }
+                            b'_' => {
+                                out.push(b' ');
+                                i += 1;
+                            }
+                            c => {
+                                out.push(c);
+                                i += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        } else {
+            out.extend(word.as_bytes());
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[tokio::test]
+async fn notices_are_emailed_to_the_officer_with_a_vietnamese_subject() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let store = &db.store;
+        province(store).await;
+        let (port, received) = smtp_sink().await;
+        let mailer = Mailer::new(&SmtpConfig {
+            url: format!("smtp://127.0.0.1:{port}"),
+            from: "Sở KH&CN <kyso@skhcn.example.vn>".into(),
+            password: None,
+        })
+        .unwrap();
+        let clock: kyso_web::Clock = Arc::new(|| NOW);
+        kyso_web::mailer::notice_round(store, &clock, Some(&mailer)).await;
+
+        let got = received.lock().unwrap().clone();
+        assert_eq!(got.len(), 1, "{b:?}: {got:?}");
+        assert_eq!(
+            got[0].rcpt,
+            ["cb.stc@stc.example.vn"],
+            "only the Finance officer"
+        );
+        assert_eq!(
+            subject(&got[0].data),
+            "Chứng thư số của Nguyễn Văn An (số hiệu 1001) hết hạn sau 20 ngày (ngày 21/06/2026)"
+        );
+        assert!(got[0].data.contains("kyso@skhcn.example.vn"));
+
+        // Sent once: the next round has nothing to send, and the inbox knows it was e-mailed.
+        kyso_web::mailer::notice_round(store, &clock, Some(&mailer)).await;
+        assert_eq!(received.lock().unwrap().len(), 1, "{b:?}");
+        assert!(kyso_store::notices::pending_emails(store, NOW)
+            .await
+            .unwrap()
+            .is_empty());
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_mail_server_keeps_the_notice_for_the_next_round() {
+    let db = TestDb::new(kyso_store::Backend::Sqlite).await;
+    let store = &db.store;
+    province(store).await;
+    // A port nobody listens on.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mailer = Mailer::new(&SmtpConfig {
+        url: format!("smtp://127.0.0.1:{port}"),
+        from: "kyso@skhcn.example.vn".into(),
+        password: None,
+    })
+    .unwrap();
+    let s = mailer.send_pending(store, NOW).await.unwrap();
+    assert_eq!(s.sent + s.failed, 0, "no notice yet");
+    kyso_store::notices::run_expiry_scan(store, NOW)
+        .await
+        .unwrap();
+    let s = mailer.send_pending(store, NOW).await.unwrap();
+    assert_eq!((s.sent, s.failed), (0, 1));
+    assert_eq!(
+        kyso_store::notices::pending_emails(store, NOW)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
