@@ -1,0 +1,1 @@
+-- Placeholder for version 2 (another change adds the real migration 2; this file keeps the numbering).

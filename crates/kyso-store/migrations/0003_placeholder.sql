@@ -1,0 +1,1 @@
+-- Placeholder for version 3 (another change adds the real migration 3; this file keeps the numbering).
