@@ -16,7 +16,7 @@ root=$PWD
 W=${BENCH_DIR:-/tmp/kyso-bench-serve}
 SECS=${SECS:-15}
 CONNS=${CONNS:-32}
-PORT=${PORT:-18780}
+PORT=${PORT:-18790}
 REPS=${REPS:-20}
 BACKENDS=${BACKENDS:-sqlite postgres}
 PG_BASE=${PG_BASE:-postgres://postgres@127.0.0.1:5432/test}
@@ -24,7 +24,7 @@ for tool in wrk sqlite3 psql curl python3; do
   command -v "$tool" >/dev/null || { echo "needs $tool: bash scripts/setup-test-env.sh" >&2; exit 1; }
 done
 [ -n "${NO_BUILD:-}" ] || cargo build --release -q -p kyso --bins -p kyso-store --example gen_registry
-T=${CARGO_TARGET_DIR:-$root/target}/release
+T=${BIN_DIR:-${CARGO_TARGET_DIR:-$root/target}/release}
 K=$T/kyso
 G=$T/examples/gen_registry
 rm -rf "$W"
@@ -116,7 +116,7 @@ def sub(q, ag):
                  f" OR lower(s.email) = '{raw.lower()}')")
     f = "FROM subscribers s JOIN agencies a ON a.id = s.agency_id"
     return [f"SELECT COUNT(*) {f} WHERE {cond};",
-            f"SELECT {SUBCOLS} {f} WHERE {cond} ORDER BY s.name_fold, s.id LIMIT 50 OFFSET 0;"]
+            f"SELECT {SUBCOLS} {f} WHERE {cond} ORDER BY s.name_fold || '', s.id LIMIT 50 OFFSET 0;"]
 def cert(q, ag, days, limit=50):
     lo, hi = (now, now + int(days) * 86400) if days else (I64_MIN, I64_MAX)
     cond = (f"(a.path LIKE '{scope}%') AND a.path LIKE '{under_path(ag)}%' "
@@ -124,25 +124,32 @@ def cert(q, ag, days, limit=50):
     if days:
         cond += " AND c.status = 'active'"
     serial = q.strip().upper().replace(":", "").replace(" ", "")
-    for w in [w for w in fold(q).split(" ") if w][:8]:
-        cond += f" AND (c.subject_fold LIKE '%{w}%' OR s.name_fold LIKE '%{w}%' OR c.serial = '{serial}')"
+    words = [w for w in fold(q).split(" ") if w][:8]
     f = ("FROM certificates c JOIN agencies a ON a.id = c.agency_id "
          "LEFT JOIN subscribers s ON s.id = c.subscriber_id")
+    if len(words) == 1 and len(serial) >= 8 and all(ch in "0123456789ABCDEF" for ch in serial):
+        # A serial: the store asks the serial index first (and scans only when it finds none).
+        cond += f" AND c.serial = '{serial}'"
+        words = []
+    for w in words:
+        cond += f" AND (c.subject_fold LIKE '%{w}%' OR s.name_fold LIKE '%{w}%' OR c.serial = '{serial}')"
     return [f"SELECT COUNT(*) {f} WHERE {cond};",
             f"SELECT {CERTCOLS} {f} WHERE {cond} ORDER BY c.not_after, c.id LIMIT {limit} OFFSET 0;"]
 def dashboard():
     sc = f"(a.path LIKE '{scope}%')"
-    certs = (f"SELECT COUNT(*) FROM certificates c JOIN agencies a ON a.id = c.agency_id "
-             f"WHERE {sc} AND {now} = {now}")
-    exp = f"{certs} AND c.status = 'active' AND c.not_after >= {now} AND c.not_after <= "
-    dev = f"SELECT COUNT(*) FROM devices d JOIN agencies a ON a.id = d.agency_id WHERE {sc} AND {now} = {now}"
-    return [f"SELECT COUNT(*) FROM agencies a WHERE {sc} AND {now} = {now};",
-            f"SELECT COUNT(*) FROM subscribers s JOIN agencies a ON a.id = s.agency_id WHERE {sc} AND {now} = {now};",
-            f"{certs} AND c.status = 'active' AND c.not_after >= {now};",
-            f"{exp}{now + 60 * 86400};", f"{exp}{now + 30 * 86400};", f"{exp}{now + 7 * 86400};",
-            f"{certs} AND c.status = 'active' AND c.not_after < {now};",
-            f"{certs} AND c.status = 'revoked';",
-            f"{dev} AND d.state = 'locked';", f"{dev} AND d.state = 'lost';"] + cert("", "", "60", 10)
+    w = f"WHERE {sc} AND {now} = {now}"
+    e60, e30, e7 = (now + d * 86400 for d in (60, 30, 7))
+    sm = lambda cond: f"COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0)"
+    valid = f"c.status = 'active' AND c.not_after >= {now}"
+    locked, lost = "d.state = 'locked'", "d.state = 'lost'"
+    sums = ", ".join([sm(valid), sm(f"{valid} AND c.not_after <= {e60}"),
+                      sm(f"{valid} AND c.not_after <= {e30}"), sm(f"{valid} AND c.not_after <= {e7}"),
+                      sm(f"c.status = 'active' AND c.not_after < {now}"), sm("c.status = 'revoked'")])
+    return [f"SELECT COUNT(*) FROM agencies a {w};",
+            f"SELECT COUNT(*) FROM subscribers s JOIN agencies a ON a.id = s.agency_id {w};",
+            f"SELECT {sums} FROM certificates c JOIN agencies a ON a.id = c.agency_id {w};",
+            f"SELECT {sm(locked)}, {sm(lost)} "
+            f"FROM devices d JOIN agencies a ON a.id = d.agency_id {w};"] + cert("", "", "60", 10)
 lines = [l.split("|") for l in cycle.strip().split("\n")]
 for _ in range(reps):
     if subtree == "dashboard":
