@@ -94,7 +94,7 @@ for line in sys.stdin:
 # one statement per line, REPS rounds; "-- N" before each group of statements of one request.
 cat > "$W/peer_sql.py" <<'EOF'
 import sys, unicodedata
-backend, scope, subtree, now, apaths, reps, cycle = sys.argv[1:8]
+backend, scope, subtree, now, apaths, fallback, reps, cycle = sys.argv[1:9]
 now, reps = int(now), int(reps)
 agency_path = dict(kv.split("=", 1) for kv in apaths.split())
 def fold(s):
@@ -117,24 +117,29 @@ def sub(q, ag):
     f = "FROM subscribers s JOIN agencies a ON a.id = s.agency_id"
     return [f"SELECT COUNT(*) {f} WHERE {cond};",
             f"SELECT {SUBCOLS} {f} WHERE {cond} ORDER BY s.name_fold || '', s.id LIMIT 50 OFFSET 0;"]
-def cert(q, ag, days, limit=50):
-    lo, hi = (now, now + int(days) * 86400) if days else (I64_MIN, I64_MAX)
+def cert(q, ag, days, limit=50, exact=True):
     cond = (f"(a.path LIKE '{scope}%') AND a.path LIKE '{under_path(ag)}%' "
-            f"AND (-1 < 0 OR c.subscriber_id = -1) AND c.not_after >= {lo} AND c.not_after <= {hi}")
+            f"AND (-1 < 0 OR c.subscriber_id = -1)")
     if days:
-        cond += " AND c.status = 'active'"
+        cond += f" AND c.not_after >= {now} AND c.not_after <= {now + int(days) * 86400} AND c.status = 'active'"
+        order = "c.not_after"
+    else:
+        cond += f" AND {I64_MIN} <= {I64_MAX}"
+        order = "c.not_after + 0"
     serial = q.strip().upper().replace(":", "").replace(" ", "")
     words = [w for w in fold(q).split(" ") if w][:8]
     f = ("FROM certificates c JOIN agencies a ON a.id = c.agency_id "
          "LEFT JOIN subscribers s ON s.id = c.subscriber_id")
-    if len(words) == 1 and len(serial) >= 8 and all(ch in "0123456789ABCDEF" for ch in serial):
-        # A serial: the store asks the serial index first (and scans only when it finds none).
-        cond += f" AND c.serial = '{serial}'"
-        words = []
+    if exact and len(words) == 1 and len(serial) >= 8 and all(ch in "0123456789ABCDEF" for ch in serial):
+        # A serial: the store asks the serial index first, and runs the text search when no
+        # certificate of the reader's subtrees carries it (fallback=1: the script saw total 0).
+        c = [f"SELECT COUNT(*) {f} WHERE {cond} AND c.serial = '{serial}';",
+             f"SELECT {CERTCOLS} {f} WHERE {cond} AND c.serial = '{serial}' ORDER BY {order}, c.id LIMIT {limit} OFFSET 0;"]
+        return c + (cert(q, ag, days, limit, False) if fallback == "1" else [])
     for w in words:
         cond += f" AND (c.subject_fold LIKE '%{w}%' OR s.name_fold LIKE '%{w}%' OR c.serial = '{serial}')"
     return [f"SELECT COUNT(*) {f} WHERE {cond};",
-            f"SELECT {CERTCOLS} {f} WHERE {cond} ORDER BY c.not_after, c.id LIMIT {limit} OFFSET 0;"]
+            f"SELECT {CERTCOLS} {f} WHERE {cond} ORDER BY {order}, c.id LIMIT {limit} OFFSET 0;"]
 def dashboard():
     sc = f"(a.path LIKE '{scope}%')"
     w = f"WHERE {sc} AND {now} = {now}"
@@ -161,7 +166,7 @@ for _ in range(reps):
 EOF
 # The SQL the store runs for the same searches (registry.rs: search_subscribers,
 # search_certificates, dashboard), values inlined; REPS rounds; "-- N" before the statements of
-# one request. Args: BACKEND SCOPE_PATH SUBTREE_ID|dashboard NOW "ID=PATH …"
+# one request. Args: BACKEND SCOPE_PATH SUBTREE_ID|dashboard NOW "ID=PATH …" FALLBACK(0/1)
 peer_sql() { python3 "$W/peer_sql.py" "$@" "$REPS" "$(cycle "$3")"; }
 cat > "$W/peer_stats.py" <<'EOF'
 import re, sys
@@ -258,7 +263,11 @@ for _ in range(3000):
       body=$(curl -s -w '\n%{http_code}' -H "Authorization: Bearer $tok" "$BASE$p")
       code=${body##*$'\n'}
       [ "$code" = 200 ] || { echo "$who $p answered $code: ${body%$'\n'*}" >&2; exit 1; }
-      echo "  $who $p → total $(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("total"))' "${body%$'\n'*}")" >&2
+      total=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("total"))' "${body%$'\n'*}")
+      echo "  $who $p → total $total" >&2
+      if [[ $p == *certificates?q=* ]]; then
+        if [ "$total" = 0 ]; then eval "fallback_$who=1"; else eval "fallback_$who=0"; fi
+      fi
     done < "$W/$who.paths"
   done
   curl -sf -H "Authorization: Bearer $ADMIN_TOKEN" "$BASE/api/v1/dashboard" \
@@ -274,9 +283,9 @@ for _ in range(3000):
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; pids=()
 
   echo "== $backend: the database alone" >&2
-  peer_sql "$backend" /1/ "$SUBTREE_AGENCY_ID" "$now" "$apaths" > "$W/peer-admin.sql"
-  peer_sql "$backend" "$officer_path" "$OFFICER_AGENCY_ID" "$now" "$apaths" > "$W/peer-officer.sql"
-  peer_sql "$backend" /1/ dashboard "$now" "" > "$W/peer-dash.sql"
+  peer_sql "$backend" /1/ "$SUBTREE_AGENCY_ID" "$now" "$apaths" "$fallback_admin" > "$W/peer-admin.sql"
+  peer_sql "$backend" "$officer_path" "$OFFICER_AGENCY_ID" "$now" "$apaths" "$fallback_officer" > "$W/peer-officer.sql"
+  peer_sql "$backend" /1/ dashboard "$now" "" 0 > "$W/peer-dash.sql"
   p_admin=$(peer_run "$backend" "$url" "$W/peer-admin.sql")
   p_officer=$(peer_run "$backend" "$url" "$W/peer-officer.sql")
   p_dash=$(peer_run "$backend" "$url" "$W/peer-dash.sql")

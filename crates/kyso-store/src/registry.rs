@@ -1067,10 +1067,16 @@ pub async fn search_certificates(
         }
         None => (i64::MIN, i64::MAX),
     };
-    cond.push_str(" AND c.not_after >= $3 AND c.not_after <= $4");
-    if q.expiring_within_days.is_some() {
-        cond.push_str(" AND c.status = 'active'");
-    }
+    // Only a window asks for the `not_after` index; without one, the planners must neither
+    // range over it nor walk it for the order (a text search would read every certificate
+    // in date order, at random): one scan and a top-N sort.
+    let order = if q.expiring_within_days.is_some() {
+        cond.push_str(" AND c.not_after >= $3 AND c.not_after <= $4 AND c.status = 'active'");
+        "c.not_after"
+    } else {
+        cond.push_str(" AND $3 <= $4");
+        "c.not_after + 0"
+    };
     match q.status.as_deref().unwrap_or("") {
         "" => {}
         "active" => cond.push_str(" AND c.status = 'active' AND c.not_after >= $5"),
@@ -1096,7 +1102,7 @@ pub async fn search_certificates(
     let page = |cond: String, words: Vec<String>| {
         let count_sql = format!("SELECT COUNT(*) {from} WHERE {cond}");
         let list_sql = format!(
-            "SELECT {CERT_COLUMNS} {from} WHERE {cond} ORDER BY c.not_after, c.id \
+            "SELECT {CERT_COLUMNS} {from} WHERE {cond} ORDER BY {order}, c.id \
              LIMIT {limit} OFFSET {offset}"
         );
         let (under, serial, scope_params) = (&under, &serial, &scope_params);
