@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_registry.sql"),
     include_str!("../migrations/0002_requests.sql"),
     include_str!("../migrations/0003_notices.sql"),
+    include_str!("../migrations/0004_bench_indexes.sql"),
 ];
 
 /// The schema version this build writes.

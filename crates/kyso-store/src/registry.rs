@@ -754,9 +754,12 @@ pub async fn search_subscribers(
     let count_sql = format!(
         "SELECT COUNT(*) FROM subscribers s JOIN agencies a ON a.id = s.agency_id WHERE {cond}"
     );
+    // `name_fold || ''`: the planners must not walk the name index for the order — that reads
+    // every row in name order, at random, when few of them match (a rare name, a small
+    // subtree); one scan and a top-N sort costs the same as the count, whatever the words.
     let list_sql = format!(
         "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers s JOIN agencies a ON a.id = s.agency_id \
-         WHERE {cond} ORDER BY s.name_fold, s.id LIMIT {limit} OFFSET {offset}"
+         WHERE {cond} ORDER BY s.name_fold || '', s.id LIMIT {limit} OFFSET {offset}"
     );
     let raw = q.q.trim().to_owned();
     macro_rules! bind_all {
@@ -1080,10 +1083,16 @@ pub async fn search_certificates(
         }
         None => (i64::MIN, i64::MAX),
     };
-    cond.push_str(" AND c.not_after >= $3 AND c.not_after <= $4");
-    if q.expiring_within_days.is_some() {
-        cond.push_str(" AND c.status = 'active'");
-    }
+    // Only a window asks for the `not_after` index; without one, the planners must neither
+    // range over it nor walk it for the order (a text search would read every certificate
+    // in date order, at random): one scan and a top-N sort.
+    let order = if q.expiring_within_days.is_some() {
+        cond.push_str(" AND c.not_after >= $3 AND c.not_after <= $4 AND c.status = 'active'");
+        "c.not_after"
+    } else {
+        cond.push_str(" AND $3 <= $4");
+        "c.not_after + 0"
+    };
     match q.status.as_deref().unwrap_or("") {
         "" => {}
         "active" => cond.push_str(" AND c.status = 'active' AND c.not_after >= $5"),
@@ -1102,50 +1111,65 @@ pub async fn search_certificates(
     let serial = q.q.trim().to_uppercase().replace([':', ' '], "");
     let word_list: Vec<&str> = words.split(' ').filter(|w| !w.is_empty()).take(8).collect();
     let first_word = 7 + scope_params.len();
+    let from = "FROM certificates c JOIN agencies a ON a.id = c.agency_id \
+                LEFT JOIN subscribers s ON s.id = c.subscriber_id";
+    let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
+    let offset = q.offset.max(0);
+    let page = |cond: String, words: Vec<String>| {
+        let count_sql = format!("SELECT COUNT(*) {from} WHERE {cond}");
+        let list_sql = format!(
+            "SELECT {CERT_COLUMNS} {from} WHERE {cond} ORDER BY {order}, c.id \
+             LIMIT {limit} OFFSET {offset}"
+        );
+        let (under, serial, scope_params) = (&under, &serial, &scope_params);
+        async move {
+            macro_rules! bind_all {
+                ($sql:expr) => {{
+                    let mut query = sqlx::query($sql)
+                        .bind(format!("{under}%"))
+                        .bind(q.subscriber_id.unwrap_or(-1))
+                        .bind(lo)
+                        .bind(hi)
+                        .bind(nowu)
+                        .bind(serial.clone());
+                    for p in scope_params {
+                        query = query.bind(p.clone());
+                    }
+                    for w in &words {
+                        query = query.bind(w.clone());
+                    }
+                    query
+                }};
+            }
+            let total: i64 = bind_all!(&count_sql)
+                .fetch_one(store.pool())
+                .await?
+                .try_get(0)?;
+            let rows = bind_all!(&list_sql).fetch_all(store.pool()).await?;
+            Ok::<_, Error>(Page {
+                items: rows.iter().map(cert_from).collect::<Result<_>>()?,
+                total,
+                offset,
+                limit,
+            })
+        }
+    };
+    // A serial as pasted from a certificate viewer (one word of 8 or more hex digits): the
+    // serial index answers at once; the text search (a scan) runs only when no certificate in
+    // the actor's subtrees carries it.
+    if word_list.len() == 1 && serial.len() >= 8 && serial.chars().all(|c| c.is_ascii_hexdigit()) {
+        let exact = page(format!("{cond} AND c.serial = $6"), Vec::new()).await?;
+        if exact.total > 0 {
+            return Ok(exact);
+        }
+    }
     for (i, _) in word_list.iter().enumerate() {
         let n = first_word + i;
         cond.push_str(&format!(
             " AND (c.subject_fold LIKE ${n} OR s.name_fold LIKE ${n} OR c.serial = $6)"
         ));
     }
-    let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
-    let offset = q.offset.max(0);
-    let from = "FROM certificates c JOIN agencies a ON a.id = c.agency_id \
-                LEFT JOIN subscribers s ON s.id = c.subscriber_id";
-    let count_sql = format!("SELECT COUNT(*) {from} WHERE {cond}");
-    let list_sql = format!(
-        "SELECT {CERT_COLUMNS} {from} WHERE {cond} ORDER BY c.not_after, c.id \
-         LIMIT {limit} OFFSET {offset}"
-    );
-    macro_rules! bind_all {
-        ($sql:expr) => {{
-            let mut query = sqlx::query($sql)
-                .bind(format!("{under}%"))
-                .bind(q.subscriber_id.unwrap_or(-1))
-                .bind(lo)
-                .bind(hi)
-                .bind(nowu)
-                .bind(serial.clone());
-            for p in &scope_params {
-                query = query.bind(p.clone());
-            }
-            for w in &word_list {
-                query = query.bind(format!("%{w}%"));
-            }
-            query
-        }};
-    }
-    let total: i64 = bind_all!(&count_sql)
-        .fetch_one(store.pool())
-        .await?
-        .try_get(0)?;
-    let rows = bind_all!(&list_sql).fetch_all(store.pool()).await?;
-    Ok(Page {
-        items: rows.iter().map(cert_from).collect::<Result<_>>()?,
-        total,
-        offset,
-        limit,
-    })
+    page(cond, word_list.iter().map(|w| format!("%{w}%")).collect()).await
 }
 
 /// Record that a certificate was revoked (by the CA; the registry only notes it).
@@ -1552,91 +1576,72 @@ pub struct Dashboard {
     pub soonest: Vec<Certificate>,
 }
 
-/// Counts for the dashboard, inside the actor's subtrees.
+/// Counts for the dashboard, inside the actor's subtrees: four queries, one pass over each
+/// table (the certificate figures are sums over one scan of the covering index
+/// `certificates_agency_status`), then the ten soonest expiries.
 pub async fn dashboard(store: &Store, actor: &Actor, now: OffsetDateTime) -> Result<Dashboard> {
-    let (scope, params) = actor.scope(Permission::ReadRegistry).sql("a.path", 2);
+    let (scope, params) = actor.scope(Permission::ReadRegistry).sql("a.path", 5);
     let nowu = now.unix_timestamp();
     let day = 86_400i64;
-    let count = |sql: String, extra: Vec<i64>| {
+    // $1 now, $2–$4 the ends of the 60/30/7-day windows, then the scope's paths.
+    let run = |sql: String| {
         let params = params.clone();
         async move {
-            let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(nowu);
+            let mut q = sqlx::query(&sql)
+                .bind(nowu)
+                .bind(nowu + 60 * day)
+                .bind(nowu + 30 * day)
+                .bind(nowu + 7 * day);
             for p in &params {
                 q = q.bind(p.clone());
-            }
-            for e in extra {
-                q = q.bind(e);
             }
             q.fetch_one(store.pool()).await
         }
     };
-    let n = 2 + params.len();
-    let certs = format!(
-        "SELECT COUNT(*) FROM certificates c JOIN agencies a ON a.id = c.agency_id WHERE {scope} AND $1 = $1"
-    );
-    let expiring =
-        format!("{certs} AND c.status = 'active' AND c.not_after >= $1 AND c.not_after <= ${n}");
+    let sum = |cond: &str| format!("COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0)");
+    let valid = "c.status = 'active' AND c.not_after >= $1";
+    let where_ = format!("WHERE {scope} AND $1 = $1 AND $2 = $2 AND $3 = $3 AND $4 = $4");
+    let agencies = run(format!("SELECT COUNT(*) FROM agencies a {where_}")).await?;
+    let subscribers = run(format!(
+        "SELECT COUNT(*) FROM subscribers s JOIN agencies a ON a.id = s.agency_id {where_}"
+    ))
+    .await?;
+    let certs = run(format!(
+        "SELECT {}, {}, {}, {}, {}, {} FROM certificates c JOIN agencies a ON a.id = c.agency_id \
+         {where_}",
+        sum(valid),
+        sum(&format!("{valid} AND c.not_after <= $2")),
+        sum(&format!("{valid} AND c.not_after <= $3")),
+        sum(&format!("{valid} AND c.not_after <= $4")),
+        sum("c.status = 'active' AND c.not_after < $1"),
+        sum("c.status = 'revoked'"),
+    ))
+    .await?;
+    let devices = run(format!(
+        "SELECT {}, {} FROM devices d JOIN agencies a ON a.id = d.agency_id {where_}",
+        sum("d.state = 'locked'"),
+        sum("d.state = 'lost'"),
+    ))
+    .await?;
+    let requests = run(format!(
+        "SELECT {}, {} FROM requests r JOIN agencies a ON a.id = r.agency_id {where_}",
+        sum("r.state IN ('draft', 'submitted', 'approved', 'sent', 'processing')"),
+        sum("r.state IN ('sent', 'processing') AND r.deadline_at < $1"),
+    ))
+    .await?;
     let d = Dashboard {
-        agencies: count(
-            format!("SELECT COUNT(*) FROM agencies a WHERE {scope} AND $1 = $1"),
-            vec![],
-        )
-        .await?,
-        subscribers: count(
-            format!(
-                "SELECT COUNT(*) FROM subscribers s JOIN agencies a ON a.id = s.agency_id \
-                 WHERE {scope} AND $1 = $1"
-            ),
-            vec![],
-        )
-        .await?,
-        certificates_active: count(
-            format!("{certs} AND c.status = 'active' AND c.not_after >= $1"),
-            vec![],
-        )
-        .await?,
-        expiring_60: count(expiring.clone(), vec![nowu + 60 * day]).await?,
-        expiring_30: count(expiring.clone(), vec![nowu + 30 * day]).await?,
-        expiring_7: count(expiring, vec![nowu + 7 * day]).await?,
-        expired: count(
-            format!("{certs} AND c.status = 'active' AND c.not_after < $1"),
-            vec![],
-        )
-        .await?,
-        revoked: count(format!("{certs} AND c.status = 'revoked'"), vec![]).await?,
-        devices_locked: count(
-            format!(
-                "SELECT COUNT(*) FROM devices d JOIN agencies a ON a.id = d.agency_id \
-                 WHERE {scope} AND $1 = $1 AND d.state = 'locked'"
-            ),
-            vec![],
-        )
-        .await?,
-        devices_lost: count(
-            format!(
-                "SELECT COUNT(*) FROM devices d JOIN agencies a ON a.id = d.agency_id \
-                 WHERE {scope} AND $1 = $1 AND d.state = 'lost'"
-            ),
-            vec![],
-        )
-        .await?,
-        open_requests: count(
-            format!(
-                "SELECT COUNT(*) FROM requests r JOIN agencies a ON a.id = r.agency_id \
-                 WHERE {scope} AND $1 = $1 AND r.state IN \
-                 ('draft', 'submitted', 'approved', 'sent', 'processing')"
-            ),
-            vec![],
-        )
-        .await?,
-        overdue_requests: count(
-            format!(
-                "SELECT COUNT(*) FROM requests r JOIN agencies a ON a.id = r.agency_id \
-                 WHERE {scope} AND r.state IN ('sent', 'processing') AND r.deadline_at < $1"
-            ),
-            vec![],
-        )
-        .await?,
+        agencies: agencies.try_get(0)?,
+        subscribers: subscribers.try_get(0)?,
+        certificates_active: certs.try_get(0)?,
+        expiring_60: certs.try_get(1)?,
+        expiring_30: certs.try_get(2)?,
+        expiring_7: certs.try_get(3)?,
+        expired: certs.try_get(4)?,
+        revoked: certs.try_get(5)?,
+        devices_locked: devices.try_get(0)?,
+        devices_lost: devices.try_get(1)?,
+        open_requests: requests.try_get(0)?,
+        overdue_requests: requests.try_get(1)?,
         soonest: search_certificates(
             store,
             actor,

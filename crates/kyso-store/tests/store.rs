@@ -1417,6 +1417,103 @@ async fn a_token_recovery_sent_on_the_friday_before_a_holiday_is_due_tuesday_and
 }
 
 #[tokio::test]
+async fn the_dashboard_counts_each_figure_once_inside_the_readers_subtrees() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        let p = province(s).await;
+        let sys = Actor::system();
+        registry::create_subscriber(s, &sys, &person(p.dost, "Nguyễn Văn An"), NOW)
+            .await
+            .unwrap();
+        registry::create_subscriber(s, &sys, &person(p.finance, "Trần Thị Bình"), NOW)
+            .await
+            .unwrap();
+        // Science (and its unit): expiring in 5, 20 and 50 days, valid for 400 days but
+        // revoked, expired 3 days ago. Finance: expiring in 10 days, expired yesterday.
+        let mut ids = Vec::new();
+        for (i, (agency, days)) in [
+            (p.dost, 5),
+            (p.unit, 20),
+            (p.dost, 50),
+            (p.dost, 400),
+            (p.unit, -3),
+            (p.finance, 10),
+            (p.finance, -1),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let pem = cert_pem("Thuê bao", 0x2000 + i as u64, NOW + Duration::days(days));
+            let c = registry::import_certificate(s, &sys, agency, None, pem.as_bytes(), NOW)
+                .await
+                .unwrap();
+            ids.push(c.id);
+        }
+        registry::mark_revoked(s, &sys, ids[3], "Thay đổi thông tin", NOW)
+            .await
+            .unwrap();
+        for (i, (agency, state)) in [
+            (p.dost, "locked"),
+            (p.unit, "lost"),
+            (p.finance, "locked"),
+            (p.dost, "at_managing_agency"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let input = DeviceInput {
+                kind: "token".into(),
+                serial: format!("TK-DASH-{i}"),
+                agency_id: agency,
+                state: Some(state.into()),
+                ..Default::default()
+            };
+            registry::create_device(s, &sys, &input, NOW).await.unwrap();
+        }
+
+        let figures = |d: &registry::Dashboard| {
+            [
+                d.agencies,
+                d.subscribers,
+                d.certificates_active,
+                d.expiring_60,
+                d.expiring_30,
+                d.expiring_7,
+                d.expired,
+                d.revoked,
+                d.devices_locked,
+                d.devices_lost,
+            ]
+        };
+        // The whole province.
+        let d = registry::dashboard(s, &sys, NOW).await.unwrap();
+        assert_eq!(figures(&d), [4, 2, 4, 4, 3, 1, 2, 1, 2, 1], "{b:?}");
+        assert_eq!(
+            d.soonest.iter().map(|c| c.id).collect::<Vec<_>>(),
+            [ids[0], ids[5], ids[1], ids[2]],
+            "{b:?}: the soonest expiries first, revoked and expired ones left out"
+        );
+        // An officer of the science department sees its subtree only.
+        let officer = user(s, "can.bo", p.dost, Role::SignatureOfficer).await;
+        let d = registry::dashboard(s, &officer, NOW).await.unwrap();
+        assert_eq!(figures(&d), [2, 1, 3, 3, 2, 1, 1, 1, 1, 1], "{b:?}");
+        assert_eq!(
+            d.soonest.iter().map(|c| c.id).collect::<Vec<_>>(),
+            [ids[0], ids[1], ids[2]],
+            "{b:?}"
+        );
+        // Nobody's subtree: nothing at all.
+        let nobody = Actor {
+            grants: Vec::new(),
+            ..officer
+        };
+        let d = registry::dashboard(s, &nobody, NOW).await.unwrap();
+        assert_eq!(figures(&d), [0; 10], "{b:?}");
+    }
+}
+
+#[tokio::test]
 async fn refusals_need_a_reason_returns_go_back_to_the_drafter_and_only_the_right_people_act() {
     for b in backends() {
         let db = TestDb::new(b).await;
@@ -1565,5 +1662,57 @@ async fn refusals_need_a_reason_returns_go_back_to_the_drafter_and_only_the_righ
             .await,
             Err(Error::Invalid { field: "state", .. })
         ));
+    }
+}
+
+#[tokio::test]
+async fn a_pasted_serial_is_found_by_its_index_and_only_inside_the_readers_subtrees() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        let p = province(s).await;
+        let sys = Actor::system();
+        let long = 0x5404_FFFE_B703_3FB3_u64;
+        let pem = cert_pem("Phạm Minh Châu", long, NOW + Duration::days(100));
+        let c = registry::import_certificate(s, &sys, p.finance, None, pem.as_bytes(), NOW)
+            .await
+            .unwrap();
+        assert_eq!(c.serial, "5404FFFEB7033FB3");
+        let q = |text: &str| CertQuery {
+            q: text.into(),
+            ..Default::default()
+        };
+        for pasted in [
+            "5404FFFEB7033FB3",
+            "54 04 ff fe b7 03 3f b3",
+            "54:04:FF:FE:B7:03:3F:B3",
+        ] {
+            let found = registry::search_certificates(s, &sys, &q(pasted), NOW)
+                .await
+                .unwrap();
+            assert_eq!(
+                found.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+                [c.id],
+                "{b:?}: {pasted}"
+            );
+            assert_eq!(found.total, 1);
+        }
+        // Outside the officer's subtree the serial is not found, by the index or by the text
+        // search that follows it.
+        let officer = user(s, "can.bo", p.dost, Role::SignatureOfficer).await;
+        let found = registry::search_certificates(s, &officer, &q("5404FFFEB7033FB3"), NOW)
+            .await
+            .unwrap();
+        assert_eq!(found.total, 0, "{b:?}");
+        assert!(found.items.is_empty());
+        // A hex-looking word that is no serial still searches the text.
+        let pem = cert_pem("Nhóm DEADBEEF01", 0x77, NOW + Duration::days(100));
+        registry::import_certificate(s, &sys, p.dost, None, pem.as_bytes(), NOW)
+            .await
+            .unwrap();
+        let found = registry::search_certificates(s, &officer, &q("deadbeef01"), NOW)
+            .await
+            .unwrap();
+        assert_eq!(found.total, 1, "{b:?}");
     }
 }

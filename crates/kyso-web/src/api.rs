@@ -717,7 +717,9 @@ async fn request_action(
         // The official letter is made (and signed where the server holds the agency's key)
         // before the request leaves: no request is ever sent without its letter.
         let detail = requests::get_request(&st.store, &auth.actor, id, now).await?;
-        crate::letters::make_letter(&st, &auth.actor, &detail, now).await?;
+        if detail.actions.contains(&RequestAction::Send) {
+            crate::letters::make_letter(&st, &auth.actor, &detail, now).await?;
+        }
     }
     Ok(Json(
         requests::act(&st.store, &auth.actor, id, action, &act, now).await?,

@@ -581,7 +581,10 @@ pub(super) async fn act_submit(
     if action == RequestAction::Send {
         // The letter first: a request never leaves without it.
         let made = match requests::get_request(&st.store, &p.actor, id, now).await {
-            Ok(d) => crate::letters::make_letter(&st, &p.actor, &d, now).await,
+            Ok(d) if d.actions.contains(&RequestAction::Send) => {
+                crate::letters::make_letter(&st, &p.actor, &d, now).await
+            }
+            Ok(_) => Ok(false),
             Err(e) => Err(e.into()),
         };
         if let Err(e) = made {
