@@ -191,6 +191,8 @@ try {
   const holder = await page.textContent('main');
   check(holder.includes('Đã gia hạn/thay thế') && holder.includes('Còn hiệu lực'),
     'her old certificate is marked renewed and the new one valid');
+  await page.goto(`${base}/notices`);
+  check((await page.textContent('h1')).includes('Thông báo hết hạn'), 'the notices inbox opens');
   await page.goto(`${base}/`);
   await shot(page, '02-tong-quan');
 

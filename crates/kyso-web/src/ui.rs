@@ -43,6 +43,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/devices/{id}", get(device_page).post(device_event_submit))
         .route("/audit", get(audit_page))
         .route("/users", get(users_page).post(user_submit))
+        .route("/notices", get(notices_page))
+        .route("/notices/{id}/read", post(notice_read))
         .route(
             "/requests",
             get(requests::list_page).post(requests::create_submit),
@@ -179,6 +181,7 @@ fn layout(p: &Page, title: &str, body: Markup) -> Response {
                         (nav_item(p, "/certificates", p.t("Chứng thư số", "Certificates")))
                         (nav_item(p, "/devices", p.t("Thiết bị", "Devices")))
                         (nav_item(p, "/requests", p.t("Đề nghị", "Requests")))
+                        (nav_item(p, "/notices", p.t("Thông báo", "Notices")))
                         @if p.can(Permission::ManageAccounts) { (nav_item(p, "/users", p.t("Tài khoản", "Accounts"))) }
                         @if p.can(Permission::ReadAudit) { (nav_item(p, "/audit", p.t("Nhật ký", "Audit log"))) }
                     }
@@ -1440,5 +1443,57 @@ async fn user_submit(State(st): State<AppState>, p: Page, Form(f): Form<UserForm
             )
             .await
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notices (expiry reminders)
+
+async fn notices_page(State(st): State<AppState>, p: Page) -> Response {
+    let items = match kyso_store::notices::inbox(&st.store, &p.actor, false).await {
+        Ok(i) => i,
+        Err(e) => return store_error(p.lang, e),
+    };
+    layout(
+        &p,
+        p.t("Thông báo", "Notices"),
+        html! {
+            h1 { (p.t("Thông báo hết hạn chứng thư số", "Certificate expiry notices")) }
+            @if items.is_empty() { p.muted { (p.t("Không có thông báo.", "No notices.")) } }
+            @for n in &items {
+                article.card style="margin-bottom:12px" {
+                    h2 style="font-size:16px;margin:0 0 4px" {
+                        @if n.read_at.is_none() { strong { (p.t("[Mới] ", "[New] ")) } }
+                        (n.subject)
+                        @if n.escalated { " " span.status-expired { (p.t("(chuyển cơ quan quản lý)", "(escalated)")) } }
+                    }
+                    p style="white-space:pre-line;margin:4px 0" { (n.body) }
+                    p.muted style="margin:0" { (fmt_date(n.created_at)) " — "
+                        a href={ "/certificates?q=" } { (p.t("Chứng thư số", "Certificates")) } " — "
+                        a href={ "/requests/new?kind=renew" } { (p.t("Lập đề nghị gia hạn", "File a renewal")) } }
+                    @if n.read_at.is_none() {
+                        form method="post" action={ "/notices/" (n.id) "/read" } {
+                            input type="hidden" name="csrf" value=(p.csrf);
+                            button type="submit" { (p.t("Đánh dấu đã đọc", "Mark as read")) }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+async fn notice_read(
+    State(st): State<AppState>,
+    p: Page,
+    Id(id): Id,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = p.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    match kyso_store::notices::mark_read(&st.store, &p.actor, id, st.now()).await {
+        Ok(()) => Redirect::to("/notices").into_response(),
+        Err(e) => store_error(p.lang, e),
     }
 }
