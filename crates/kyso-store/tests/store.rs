@@ -18,6 +18,9 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
+#[path = "store/notices.rs"]
+mod notices;
+
 const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
 
 fn cert_pem(cn: &str, serial: u64, not_after: OffsetDateTime) -> String {

@@ -3,101 +3,20 @@
 //! 30 and 7 days and once it has expired, the Department (the managing agency) hears of it at
 //! the last two stages, the Finance department never does, and a renewal stops it all. Every
 //! story runs on SQLite and on PostgreSQL (see `kyso_store::testing`).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use kyso_domain::roles::Role;
 use kyso_store::accounts::{self, NewUser, RoleOn};
 use kyso_store::notices::{self, ScanSummary};
-use kyso_store::registry::{self, AgencyInput, SubscriberInput};
+use kyso_store::registry::{self, SubscriberInput};
 use kyso_store::testing::{backends, TestDb};
 use kyso_store::{audit, Actor, Error, Store};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
+use super::{cert_pem, province};
+
 const NOW: OffsetDateTime = datetime!(2026-04-01 09:00 +07:00);
-
-fn cert_pem(cn: &str, serial: u64, not_after: OffsetDateTime) -> Vec<u8> {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, cn);
-    params.serial_number = Some(rcgen::SerialNumber::from(serial.to_be_bytes().to_vec()));
-    params.not_before = NOW - Duration::days(365);
-    params.not_after = not_after;
-    params.self_signed(&key).unwrap().pem().into_bytes()
-}
-
-/// Root, the Department (DOST) with a unit under it, and the Finance department.
-struct Province {
-    dost: i64,
-    finance: i64,
-    unit: i64,
-}
-
-async fn province(store: &Store) -> Province {
-    let sys = Actor::system();
-    let mk = |code: &str, name: &str, kind: &str, parent: Option<i64>| AgencyInput {
-        code: code.into(),
-        name: name.into(),
-        kind: kind.into(),
-        parent_id: parent,
-        ..Default::default()
-    };
-    let root = registry::create_agency(
-        store,
-        &sys,
-        &mk("H99", "UBND Tỉnh Demo", "province", None),
-        NOW,
-    )
-    .await
-    .unwrap();
-    let dost = registry::create_agency(
-        store,
-        &sys,
-        &mk(
-            "000.00.37.H99",
-            "Sở Khoa học và Công nghệ",
-            "department",
-            Some(root.id),
-        ),
-        NOW,
-    )
-    .await
-    .unwrap();
-    let finance = registry::create_agency(
-        store,
-        &sys,
-        &mk("H99.05", "Sở Tài chính", "department", Some(root.id)),
-        NOW,
-    )
-    .await
-    .unwrap();
-    let unit = registry::create_agency(
-        store,
-        &sys,
-        &mk(
-            "H99.37.01",
-            "Trung tâm Chuyển đổi số",
-            "unit",
-            Some(dost.id),
-        ),
-        NOW,
-    )
-    .await
-    .unwrap();
-    Province {
-        dost: dost.id,
-        finance: finance.id,
-        unit: unit.id,
-    }
-}
 
 /// An account holding `role` at `agency`, as the actor the store sees after login.
 async fn user(store: &Store, name: &str, email: &str, agency: i64, role: Role) -> Actor {
@@ -153,7 +72,7 @@ async fn subscriber_with_cert(
         &Actor::system(),
         agency,
         Some(s.id),
-        &cert_pem(name, serial, not_after),
+        cert_pem(name, serial, not_after).as_bytes(),
         NOW,
     )
     .await
@@ -366,7 +285,7 @@ async fn a_late_first_run_sends_only_the_most_urgent_stage_and_officers_above_st
             &Actor::system(),
             p.finance,
             Some(s.id),
-            &cert_pem("Lê Văn Cường", 0x3003, not_after),
+            cert_pem("Lê Văn Cường", 0x3003, not_after).as_bytes(),
             NOW,
         )
         .await
@@ -407,7 +326,7 @@ async fn a_renewal_stops_the_notices() {
             &Actor::system(),
             p.finance,
             Some(subscriber),
-            &cert_pem("Phạm Thị Dung", 0x4005, old_end + Duration::days(730)),
+            cert_pem("Phạm Thị Dung", 0x4005, old_end + Duration::days(730)).as_bytes(),
             NOW,
         )
         .await
