@@ -18,6 +18,12 @@ use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset, Weekday
 /// Vietnam time, UTC+7 (no daylight saving).
 pub const VIETNAM: UtcOffset = offset!(+7);
 
+/// The date of `t` in Vietnam as Vietnamese write it, `dd/mm/yyyy` (lists, notices, letters).
+pub fn date_text(t: OffsetDateTime) -> String {
+    let d = t.to_offset(VIETNAM).date();
+    format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
+}
+
 /// Which dates are working days.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkCalendar {
@@ -410,6 +416,15 @@ mod year_map {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_date_is_written_as_in_vietnam() {
+        // 17:30 UTC on 31 December is already New Year's Day in Hà Nội.
+        assert_eq!(
+            super::date_text(time::macros::datetime!(2026-12-31 17:30 UTC)),
+            "01/01/2027"
+        );
+    }
+
     use super::*;
     use proptest::prelude::*;
     use time::macros::datetime;

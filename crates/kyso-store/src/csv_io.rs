@@ -425,12 +425,7 @@ pub async fn export_certificates(
     let mut page_q = q.clone();
     page_q.limit = Some(MAX_PAGE);
     page_q.offset = 0;
-    let day = |t: OffsetDateTime| {
-        let d = t
-            .to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC))
-            .date();
-        format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
-    };
+    let day = kyso_domain::calendar::date_text;
     loop {
         let page = registry::search_certificates(store, actor, &page_q, now).await?;
         let n = page.items.len() as i64;

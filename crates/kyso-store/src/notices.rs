@@ -27,7 +27,7 @@ use kyso_domain::roles::Role;
 use serde::Serialize;
 use serde_json::json;
 use sqlx::Row as _;
-use time::{Duration, OffsetDateTime, UtcOffset};
+use time::{Duration, OffsetDateTime};
 
 use crate::audit::{self, Event};
 use crate::{Actor, Error, Result, Store};
@@ -267,14 +267,8 @@ async fn recipients(
     Ok((officers, escalation))
 }
 
-/// Vietnam's time zone, for the dates in the notices.
-fn vn(t: OffsetDateTime) -> OffsetDateTime {
-    t.to_offset(UtcOffset::from_hms(7, 0, 0).unwrap_or(UtcOffset::UTC))
-}
-
 fn date_vi(t: OffsetDateTime) -> String {
-    let d = vn(t).date();
-    format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
+    kyso_domain::calendar::date_text(t)
 }
 
 /// Whole days left, rounded up (30 days minus a second is still "30 days").

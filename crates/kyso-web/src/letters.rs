@@ -44,11 +44,6 @@ fn internal(vi: &str, en: &str) -> ApiError {
     )
 }
 
-fn vn_date(t: OffsetDateTime) -> String {
-    let vn = t.to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC));
-    format!("{:02}/{:02}/{}", vn.day(), u8::from(vn.month()), vn.year())
-}
-
 /// The letter's data from the request and the registry; the sender signs it.
 async fn letter_data(
     st: &AppState,
@@ -138,7 +133,7 @@ async fn letter_data(
                     holder,
                     cert.as_ref().map(|c| c.serial.clone()).unwrap_or_default(),
                     cert.as_ref()
-                        .map(|c| vn_date(c.not_after))
+                        .map(|c| kyso_domain::calendar::date_text(c.not_after))
                         .unwrap_or_default(),
                     what,
                 ]
@@ -159,7 +154,7 @@ async fn letter_data(
         };
         rows.push(LetterRow { cells });
     }
-    let vn = now.to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC));
+    let vn = now.to_offset(kyso_domain::calendar::VIETNAM);
     let recipient = match r.handler {
         kyso_domain::lifecycle::Handler::Department => "Sở Khoa học và Công nghệ".to_owned(),
         kyso_domain::lifecycle::Handler::NationalCa => {

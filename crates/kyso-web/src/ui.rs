@@ -279,8 +279,7 @@ fn select(
 }
 
 fn fmt_date(t: OffsetDateTime) -> String {
-    let vn = t.to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC));
-    format!("{:02}/{:02}/{}", vn.day(), u8::from(vn.month()), vn.year())
+    kyso_domain::calendar::date_text(t)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -145,7 +145,7 @@ async fn choose_page(st: &AppState, p: &Page, q: &NewQuery) -> Response {
 }
 
 fn fmt_time(t: time::OffsetDateTime) -> String {
-    let vn = t.to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC));
+    let vn = t.to_offset(kyso_domain::calendar::VIETNAM);
     format!("{} {:02}:{:02}", fmt_date(t), vn.hour(), vn.minute())
 }
 
