@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::audit::{self, Event};
-use crate::registry::{agency, Agency};
+use crate::registry::Agency;
 use crate::{hex, random_bytes, sha256, unique, Actor, Error, Grant, Result, Store};
 
 /// Wrong passwords in a row before the account is locked for a while.
@@ -241,16 +241,14 @@ pub async fn create_user(
 }
 
 async fn manageable(store: &Store, actor: &Actor, agency_id: i64) -> Result<Agency> {
-    agency(store, actor, agency_id, Permission::ManageAccounts)
-        .await
-        .map_err(|e| match e {
-            Error::NotFound { .. } => Error::invalid(
-                "agency_id",
-                "Cơ quan không tồn tại hoặc ngoài phạm vi của bạn.",
-                "The agency does not exist or is outside your agencies.",
-            ),
-            e => e,
-        })
+    crate::registry::agency_field(
+        store,
+        actor,
+        agency_id,
+        Permission::ManageAccounts,
+        "agency_id",
+    )
+    .await
 }
 
 /// An account by id (no permission check: callers decide who may see it).

@@ -220,6 +220,32 @@ pub async fn agency(store: &Store, actor: &Actor, id: i64, p: Permission) -> Res
     Ok(a)
 }
 
+/// An agency chosen in a form's `field`: one that does not exist or lies outside the actor's
+/// reach for `p` is that field's error (an input mistake), not "not found".
+pub(crate) async fn agency_field(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    p: Permission,
+    field: &'static str,
+) -> Result<Agency> {
+    agency(store, actor, id, p).await.map_err(|e| match e {
+        Error::NotFound { .. } => Error::invalid(
+            field,
+            format!(
+                "{} không tồn tại hoặc ngoài phạm vi của bạn.",
+                field_vi(field)
+            ),
+            if field == "parent_id" {
+                "The managing agency does not exist or is outside your agencies."
+            } else {
+                "The agency does not exist or is outside your agencies."
+            },
+        ),
+        e => e,
+    })
+}
+
 /// An agency by its code (either form).
 pub async fn agency_by_code(store: &Store, actor: &Actor, code: &str) -> Result<Agency> {
     let code = parse_code(code)?;
@@ -301,18 +327,9 @@ pub async fn create_agency(
     let mail = email("email", &input.email)?;
     let phone = text("phone", &input.phone, false)?;
     let parent = match input.parent_id {
-        Some(pid) => Some(
-            agency(store, actor, pid, Permission::WriteRegistry)
-                .await
-                .map_err(|e| match e {
-                    Error::NotFound { .. } => Error::invalid(
-                        "parent_id",
-                        "Cơ quan quản lý không tồn tại hoặc ngoài phạm vi của bạn.",
-                        "The managing agency does not exist or is outside your agencies.",
-                    ),
-                    e => e,
-                })?,
-        ),
+        Some(pid) => {
+            Some(agency_field(store, actor, pid, Permission::WriteRegistry, "parent_id").await?)
+        }
         None => {
             let root_admin = actor.grants.iter().any(|g| {
                 g.role == kyso_domain::roles::Role::DostAdmin && g.path.matches('/').count() == 2
@@ -598,16 +615,14 @@ pub async fn create_subscriber(
     now: OffsetDateTime,
 ) -> Result<Subscriber> {
     let v = validate_subscriber(input, now)?;
-    let ag = agency(store, actor, v.agency_id, Permission::WriteRegistry)
-        .await
-        .map_err(|e| match e {
-            Error::NotFound { .. } => Error::invalid(
-                "agency_id",
-                "Cơ quan không tồn tại hoặc ngoài phạm vi của bạn.",
-                "The agency does not exist or is outside your agencies.",
-            ),
-            e => e,
-        })?;
+    let ag = agency_field(
+        store,
+        actor,
+        v.agency_id,
+        Permission::WriteRegistry,
+        "agency_id",
+    )
+    .await?;
     let mut tx = store.begin_write().await?;
     let id = insert_subscriber(&mut tx, &v, now).await?;
     audit::append(
@@ -920,16 +935,14 @@ pub async fn import_certificate(
     now: OffsetDateTime,
 ) -> Result<Certificate> {
     let cert = parse_certificate(bytes)?;
-    let ag = agency(store, actor, agency_id, Permission::WriteRegistry)
-        .await
-        .map_err(|e| match e {
-            Error::NotFound { .. } => Error::invalid(
-                "agency_id",
-                "Cơ quan không tồn tại hoặc ngoài phạm vi của bạn.",
-                "The agency does not exist or is outside your agencies.",
-            ),
-            e => e,
-        })?;
+    let ag = agency_field(
+        store,
+        actor,
+        agency_id,
+        Permission::WriteRegistry,
+        "agency_id",
+    )
+    .await?;
     if let Some(sid) = subscriber_id {
         let (s, sa) = subscriber_in_scope(store, actor, sid, Permission::WriteRegistry).await?;
         if !sa.path.starts_with(&ag.path) && !ag.path.starts_with(&sa.path) {

@@ -562,16 +562,14 @@ async fn validate(
     now: OffsetDateTime,
 ) -> Result<Valid> {
     let kind = parse_kind(&input.kind)?;
-    let agency = registry::agency(store, actor, input.agency_id, Permission::DraftRequest)
-        .await
-        .map_err(|e| match e {
-            Error::NotFound { .. } => Error::invalid(
-                "agency_id",
-                "Cơ quan không tồn tại hoặc ngoài phạm vi của bạn.",
-                "The agency does not exist or is outside your agencies.",
-            ),
-            e => e,
-        })?;
+    let agency = registry::agency_field(
+        store,
+        actor,
+        input.agency_id,
+        Permission::DraftRequest,
+        "agency_id",
+    )
+    .await?;
     let title = match registry::text("title", &input.title, false)? {
         t if t.is_empty() => kind.title_vi().to_owned(),
         t => t,
