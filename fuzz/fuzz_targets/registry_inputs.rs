@@ -1,5 +1,5 @@
-//! What users type into the registry: agency identifier codes (both forms), names folded for
-//! search, the stable names of roles/states/events, the per-year holiday calendar (JSON), and
+//! What users type into the registry: agency identifier codes (both forms), names folded and
+//! split into words for search, the stable names of roles/states/events, the per-year holiday calendar (JSON), and
 //! a working-day deadline computed from any instant. None may panic; a code that parses must
 //! survive the round trip through both of its forms.
 #![no_main]
@@ -25,7 +25,12 @@ fuzz_target!(|data: &[u8]| {
     }
     let folded = kyso_domain::text::fold(&text);
     assert_eq!(kyso_domain::text::fold(&folded), folded, "folding is idempotent");
-    let _ = kyso_domain::text::matches(&folded, &text);
+    assert!(kyso_domain::text::matches(&text, &folded), "a text is found by its own words");
+    for w in kyso_domain::text::words(&text) {
+        let end = kyso_domain::text::prefix_end(&w);
+        assert!(end.as_deref().is_none_or(|e| e > w.as_str()), "the range is not empty");
+        assert!(kyso_domain::text::matches(&text, &w));
+    }
     let _ = Role::parse(&text);
     let _ = DeviceState::parse(&text);
     let _ = DeviceEvent::parse(&text);

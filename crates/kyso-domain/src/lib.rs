@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod audit;
+pub mod bulk;
 pub mod calendar;
 pub mod codes;
 pub mod device;

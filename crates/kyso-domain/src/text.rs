@@ -1,7 +1,8 @@
 //! Accent-insensitive search keys for Vietnamese names.
 //!
 //! People search "nguyen van an" and expect "Nguyễn Văn An". [`fold`] turns a name into a search
-//! key (stored beside the name); [`matches()`] checks a query against a stored key.
+//! key (stored beside the name); [`words`] splits it into the words the registry's index
+//! holds, and [`matches()`] is the rule that index answers: every query word begins a word.
 
 use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
 
@@ -39,22 +40,93 @@ pub fn fold(s: &str) -> String {
     out
 }
 
-/// Whether every word of `query` (folded) occurs somewhere in `haystack_folded`, which must
-/// already be a [`fold`] result. Words match anywhere, also inside words ("an" matches "loan"),
-/// in any order. An empty query matches everything.
+/// At most this many characters of a word are indexed and compared.
+pub const MAX_WORD: usize = 64;
+/// At most this many words of a query are used.
+pub const MAX_QUERY_WORDS: usize = 8;
+
+/// The search words of `s`: its [`fold`], split at every character that is not a letter or a
+/// digit, each word cut to [`MAX_WORD`] characters, sorted, without duplicates. Colons are
+/// dropped first, so a serial pasted as `1A:2B:3C` is the one word `1a2b3c`.
 ///
 /// ```
-/// use kyso_domain::text::{fold, matches};
-/// let key = fold("Nguyễn Văn An");
-/// assert!(matches(&key, "van NGUYEN"));
-/// assert!(matches(&key, "nguyễn"));
-/// assert!(!matches(&key, "nguyen binh"));
+/// use kyso_domain::text::words;
+/// assert_eq!(words("Nguyễn Văn An <an.nv@sokhcn.demo.gov.vn>"),
+///            ["an", "demo", "gov", "nguyen", "nv", "sokhcn", "van", "vn"]);
+/// assert_eq!(words("Serial 0A:1B:2C"), ["0a1b2c", "serial"]);
 /// ```
-pub fn matches(haystack_folded: &str, query: &str) -> bool {
-    fold(query)
-        .split(' ')
+pub fn words(s: &str) -> Vec<String> {
+    let mut out: Vec<String> = split(s).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The words of a search query, in the order typed, without duplicates, at most
+/// [`MAX_QUERY_WORDS`]; split as [`words`] splits.
+pub fn query_words(s: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in split(s) {
+        if out.len() == MAX_QUERY_WORDS {
+            break;
+        }
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
+}
+
+fn split(s: &str) -> impl Iterator<Item = String> {
+    let folded = fold(s).replace(':', "");
+    folded
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .all(|w| haystack_folded.contains(w))
+        .map(|w| w.chars().take(MAX_WORD).collect::<String>())
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// The smallest string greater than every string that starts with `prefix` (in code point
+/// order, which is the byte order of UTF-8): the exclusive upper end of an index range that
+/// finds the words starting with `prefix`. `None` when there is none (every character is
+/// `char::MAX`): the range is then open above.
+///
+/// ```
+/// use kyso_domain::text::prefix_end;
+/// assert_eq!(prefix_end("nguy").as_deref(), Some("nguz"));
+/// assert_eq!(prefix_end("").as_deref(), None);
+/// ```
+pub fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last {
+            '\u{d7ff}' => Some('\u{e000}'),
+            c => char::from_u32(c as u32 + 1),
+        };
+        if let Some(n) = next {
+            chars.push(n);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// Whether `text` is found by `query`: every word of the query begins some word of the text
+/// (the rule the registry's word index answers). Words match in any order; an empty query
+/// matches everything.
+///
+/// ```
+/// use kyso_domain::text::matches;
+/// assert!(matches("Nguyễn Văn An", "van NGUYEN"));
+/// assert!(matches("Nguyễn Văn Anh", "nguyen an"));
+/// assert!(!matches("Nguyễn Văn Loan", "nguyen an"));
+/// ```
+pub fn matches(text: &str, query: &str) -> bool {
+    let have = words(text);
+    query_words(query)
+        .iter()
+        .all(|q| have.iter().any(|w| w.starts_with(q.as_str())))
 }
 
 #[cfg(test)]
@@ -102,17 +174,38 @@ mod tests {
     }
 
     #[test]
-    fn matching_needs_every_query_word() {
-        let key = fold("Đặng Thị Ánh — Văn phòng UBND tỉnh");
-        assert!(matches(&key, "dang anh"));
-        assert!(matches(&key, "ĐẶNG   ánh"));
-        assert!(matches(&key, "van phong"));
-        assert!(matches(&key, "ubnd"));
-        assert!(matches(&key, ""));
-        assert!(matches(&key, "   "));
-        assert!(!matches(&key, "dang hoa"));
-        // Substrings inside words match too: "an" is in "anh".
-        assert!(matches(&key, "an"));
+    fn matching_needs_every_query_word_at_the_start_of_a_word() {
+        let text = "Đặng Thị Ánh — Văn phòng UBND tỉnh";
+        assert!(matches(text, "dang anh"));
+        assert!(matches(text, "ĐẶNG   ánh"));
+        assert!(matches(text, "van phong"));
+        assert!(matches(text, "ubnd"));
+        assert!(matches(text, ""));
+        assert!(matches(text, "   "));
+        assert!(!matches(text, "dang hoa"));
+        // A word's beginning matches ("an" begins "anh"), its inside does not.
+        assert!(matches(text, "an"));
+        assert!(!matches(text, "nh"));
+    }
+
+    #[test]
+    fn words_split_at_punctuation_and_drop_colons() {
+        assert_eq!(words("Số 12/QĐ-UBND"), ["12", "qd", "so", "ubnd"]);
+        assert_eq!(
+            words("CN=Lê Văn A, O=Sở Y tế, C=VN"),
+            ["a", "c", "cn", "le", "o", "so", "te", "van", "vn", "y"]
+        );
+        assert_eq!(query_words("an an AN Ân"), ["an"]);
+        assert_eq!(query_words("a b c d e f g h i j").len(), MAX_QUERY_WORDS);
+        assert_eq!(words(&"x".repeat(500)), ["x".repeat(MAX_WORD)]);
+        assert!(words(" ,;. ").is_empty());
+    }
+
+    #[test]
+    fn prefix_ranges_step_over_the_surrogates_and_the_last_char() {
+        assert_eq!(prefix_end("a\u{d7ff}").as_deref(), Some("a\u{e000}"));
+        assert_eq!(prefix_end("a\u{10ffff}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{10ffff}"), None);
     }
 
     proptest! {
@@ -135,6 +228,25 @@ mod tests {
         #[test]
         fn a_string_matches_its_own_fold(s in "\\PC*") {
             prop_assert!(matches(&fold(&s), &s));
+        }
+
+        /// What the store's index does: a word begins with the query word exactly when it
+        /// lies in the range [query word, prefix_end(query word)).
+        #[test]
+        fn the_prefix_range_holds_exactly_the_words_that_begin_with_the_prefix(
+            p in "\\PC{0,4}", w in "\\PC{0,6}"
+        ) {
+            let inside = w.as_str() >= p.as_str()
+                && prefix_end(&p).is_none_or(|end| w.as_str() < end.as_str());
+            prop_assert_eq!(inside, w.starts_with(p.as_str()));
+        }
+
+        #[test]
+        fn every_word_of_a_text_finds_it(s in "\\PC*") {
+            for w in words(&s) {
+                let half: String = w.chars().take(w.chars().count().div_ceil(2)).collect();
+                prop_assert!(matches(&s, &half), "{:?} in {:?}", half, s);
+            }
         }
 
         #[test]

@@ -11,6 +11,7 @@
 //! CSV exports are UTF-8 with a byte-order mark, so that Excel shows Vietnamese correctly; cells
 //! that a spreadsheet would take for a formula are prefixed with `'`.
 
+use kyso_domain::bulk::{self, col};
 use kyso_domain::roles::Permission;
 use kyso_domain::text::fold;
 use serde::Serialize;
@@ -21,43 +22,10 @@ use crate::audit::{self, Event};
 use crate::registry::{self, CertQuery, SubscriberInput, SubscriberQuery, MAX_PAGE};
 use crate::{Actor, Error, Result, Store};
 
-/// The CA's bulk template, in order.
-pub const TEMPLATE_COLUMNS: [&str; 17] = [
-    "Họ và tên",
-    "Ngày sinh",
-    "Số CCCD",
-    "Nơi cấp",
-    "Ngày cấp",
-    "Thư điện tử công vụ",
-    "Tổ chức cấp 1",
-    "Tổ chức cấp 2",
-    "Tổ chức cấp 3",
-    "Tổ chức cấp 4",
-    "Tỉnh/Thành phố",
-    "Chức vụ",
-    "Số điện thoại",
-    "Số hiệu chứng thư cũ",
-    "Nhà mạng",
-    "Chuyển mạng giữ số",
-    "Loại thiết bị",
-];
-
-/// Most rows one import takes.
-pub const MAX_ROWS: usize = 5000;
+pub use kyso_domain::bulk::{RowError, MAX_ROWS, TEMPLATE_COLUMNS};
 
 /// Most rows one export writes.
 pub const MAX_EXPORT: i64 = 100_000;
-
-/// One problem of an import.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct RowError {
-    /// The row as numbered in a spreadsheet (the header is row 1).
-    pub row: usize,
-    /// The template column at fault (empty when the whole row is).
-    pub column: String,
-    pub message: String,
-    pub message_en: String,
-}
 
 /// What an import did: either every row was written, or none and `errors` says why.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -66,25 +34,16 @@ pub struct ImportReport {
     pub errors: Vec<RowError>,
 }
 
-fn row_error(row: usize, column: &str, vi: impl Into<String>, en: impl Into<String>) -> RowError {
-    RowError {
-        row,
-        column: column.to_owned(),
-        message: vi.into(),
-        message_en: en.into(),
-    }
-}
-
 /// The template column a subscriber field comes from.
 fn column_of(field: &str) -> &'static str {
     match field {
-        "name" => "Họ và tên",
-        "date_of_birth" => "Ngày sinh",
-        "id_number" => "Số CCCD",
-        "email" => "Thư điện tử công vụ",
-        "title" => "Chức vụ",
-        "unit" => "Tổ chức cấp 1",
-        "phone" => "Số điện thoại",
+        "name" => TEMPLATE_COLUMNS[col::NAME],
+        "date_of_birth" => TEMPLATE_COLUMNS[col::DATE_OF_BIRTH],
+        "id_number" => TEMPLATE_COLUMNS[col::ID_NUMBER],
+        "email" => TEMPLATE_COLUMNS[col::EMAIL],
+        "title" => TEMPLATE_COLUMNS[col::TITLE],
+        "unit" => TEMPLATE_COLUMNS[col::ORG_TOP],
+        "phone" => TEMPLATE_COLUMNS[col::PHONE],
         _ => "",
     }
 }
@@ -100,82 +59,21 @@ pub async fn import_subscribers(
 ) -> Result<ImportReport> {
     let chosen = registry::agency(store, actor, agency_id, Permission::WriteRegistry).await?;
     let subtree = registry::agencies(store, actor, "", Some(agency_id)).await?;
-    let text = std::str::from_utf8(csv_text).map_err(|_| {
-        Error::invalid(
-            "file",
-            "Tệp không phải văn bản UTF-8 (hãy lưu từ Excel dạng \"CSV UTF-8\").",
-            "The file is not UTF-8 text (save it from Excel as \"CSV UTF-8\").",
-        )
-    })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let first_line = text.lines().next().unwrap_or_default();
-    let delimiter = if first_line.matches(';').count() > first_line.matches(',').count() {
-        b';'
-    } else {
-        b','
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut errors = Vec::new();
-    let mut rows: Vec<(usize, SubscriberInput)> = Vec::new();
-    let mut seen_ids: Vec<(String, usize)> = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let row = i + 1;
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(row_error(
-                    row,
-                    "",
-                    format!("Dòng không đọc được: {e}"),
-                    format!("Unreadable row: {e}"),
-                ));
-                continue;
-            }
-        };
-        let cell = |n: usize| record.get(n).unwrap_or("").trim().to_owned();
-        if row == 1 {
-            let header: Vec<String> = record.iter().map(|c| fold(c.trim())).collect();
-            let expected: Vec<String> = TEMPLATE_COLUMNS.iter().map(|c| fold(c)).collect();
-            if header.get(..expected.len()) != Some(expected.as_slice()) {
-                errors.push(row_error(
-                    1,
-                    "",
-                    format!(
-                        "Dòng tiêu đề không đúng mẫu; các cột phải là: {}.",
-                        TEMPLATE_COLUMNS.join(", ")
-                    ),
-                    "The header row does not match the template.",
-                ));
-                break;
-            }
-            continue;
-        }
-        if record.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        if rows.len() + errors.len() >= MAX_ROWS {
-            errors.push(row_error(
-                row,
-                "",
-                format!("Mỗi lần nhập tối đa {MAX_ROWS} dòng."),
-                format!("At most {MAX_ROWS} rows per import."),
-            ));
-            break;
-        }
+    let sheet = bulk::read_template(csv_text)
+        .map_err(|e| Error::invalid("file", e.message_vi(), e.to_string()))?;
+    let mut errors = sheet.errors;
+    let mut rows: Vec<SubscriberInput> = Vec::new();
+    for r in &sheet.rows {
         // The deepest organisation column that names an agency of the subtree.
         let mut target = chosen.id;
         let mut unit = String::new();
-        for col in 6..=9 {
-            let org = cell(col);
+        for col in col::ORGS {
+            let org = r.cell(col);
             if org.is_empty() {
                 continue;
             }
-            unit = org.clone();
-            let folded = fold(&org);
+            unit = org.to_owned();
+            let folded = fold(org);
             if let Some(a) = subtree
                 .iter()
                 .filter(|a| fold(&a.name) == folded)
@@ -184,61 +82,46 @@ pub async fn import_subscribers(
                 target = a.id;
             }
         }
-        if let Some(issued) = Some(cell(4)).filter(|c| !c.is_empty()) {
+        if let Some(issued) = Some(r.cell(col::ISSUED_ON)).filter(|c| !c.is_empty()) {
             if let Err(Error::Invalid { vi, en, .. }) =
-                registry::parse_date("date_of_birth", &issued)
+                registry::parse_date("date_of_birth", issued)
             {
-                errors.push(row_error(row, "Ngày cấp", vi, en));
-            }
-        }
-        let id_number = cell(2);
-        if !id_number.is_empty() {
-            if let Some((_, first)) = seen_ids.iter().find(|(n, _)| *n == id_number) {
-                errors.push(row_error(
-                    row,
-                    "Số CCCD",
-                    format!("Số CCCD {id_number} trùng với dòng {first}."),
-                    format!("ID number {id_number} repeats row {first}."),
+                errors.push(RowError::new(
+                    r.row,
+                    TEMPLATE_COLUMNS[col::ISSUED_ON],
+                    vi,
+                    en,
                 ));
-                continue;
             }
-            seen_ids.push((id_number.clone(), row));
         }
         let input = SubscriberInput {
             kind: "individual".into(),
             agency_id: target,
-            name: cell(0),
-            date_of_birth: cell(1),
-            id_number,
-            email: cell(5),
-            title: cell(11),
+            name: r.cell(col::NAME).to_owned(),
+            date_of_birth: r.cell(col::DATE_OF_BIRTH).to_owned(),
+            id_number: r.cell(col::ID_NUMBER).to_owned(),
+            email: r.cell(col::EMAIL).to_owned(),
+            title: r.cell(col::TITLE).to_owned(),
             unit,
-            phone: cell(12),
+            phone: r.cell(col::PHONE).to_owned(),
         };
         match registry::validate_subscriber(&input, now) {
-            Ok(v) => rows.push((row, v)),
+            Ok(v) => rows.push(v),
             Err(Error::Invalid { field, vi, en }) => {
-                errors.push(row_error(row, column_of(field), vi, en))
+                errors.push(RowError::new(r.row, column_of(field), vi, en))
             }
             Err(e) => return Err(e),
         }
     }
-    if errors.is_empty() && rows.is_empty() {
-        errors.push(row_error(
-            1,
-            "",
-            "Tệp không có dòng dữ liệu nào.",
-            "The file has no data rows.",
-        ));
-    }
     if !errors.is_empty() {
+        errors.sort_by_key(|e| e.row);
         return Ok(ImportReport {
             imported: 0,
             errors,
         });
     }
     let mut tx = store.begin_write().await?;
-    for (_, v) in &rows {
+    for v in &rows {
         registry::insert_subscriber(&mut tx, v, now).await?;
     }
     audit::append(
