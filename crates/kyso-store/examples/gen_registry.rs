@@ -625,10 +625,15 @@ async fn run() -> Result<(), Error> {
         rows,
     )
     .await?;
+    // The search words of every subscriber and certificate, as the store writes them.
+    let mut tx = store.begin_write().await?;
+    kyso_store::words::reindex_all(tx.conn()).await?;
+    tx.commit().await?;
 
     if store.backend() == Backend::Postgres {
-        // Explicit ids were inserted: move the identity sequences past them. And analyze now,
-        // as autovacuum would within a minute of such a load.
+        // Explicit ids were inserted: move the identity sequences past them. And vacuum and
+        // analyze now, as autovacuum would within a minute of such a load (the vacuum sets the
+        // visibility map that lets the dashboard's sums read the covering indexes alone).
         for t in ["agencies", "subscribers", "certificates", "devices"] {
             sqlx::query(&format!(
                 "SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT MAX(id) FROM {t}))"
@@ -636,7 +641,7 @@ async fn run() -> Result<(), Error> {
             .execute(store.pool())
             .await?;
         }
-        sqlx::query("ANALYZE").execute(store.pool()).await?;
+        sqlx::query("VACUUM ANALYZE").execute(store.pool()).await?;
     }
 
     // The officer's department: the department whose subtree holds the median number of

@@ -12,6 +12,7 @@ pub mod requests;
 mod scope;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod words;
 
 use std::str::FromStr as _;
 use std::time::Duration;
@@ -187,6 +188,25 @@ pub(crate) fn unique(field: &'static str, vi: &str, en: &str) -> impl FnOnce(sql
     }
 }
 
+/// A number from a query string where an empty field (a filter form's "all") means none.
+pub(crate) fn blank_as_none<'de, D>(d: D) -> std::result::Result<Option<i64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(i64),
+        Text(String),
+    }
+    match <Option<Raw> as serde::Deserialize>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Number(n)) => Ok(Some(n)),
+        Some(Raw::Text(t)) if t.trim().is_empty() => Ok(None),
+        Some(Raw::Text(t)) => t.trim().parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
 /// The registry's database.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -240,6 +260,21 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
+                    if backend == Backend::Postgres {
+                        // Plan each statement for its values: a scope `LIKE $n` or a word
+                        // range planned once for any value reads whole tables where the
+                        // value at hand needs a few rows. kyso's statements are short index
+                        // walks over a registry that stays in memory: an index lookup costs
+                        // little more than a sequential read, and a parallel worker costs
+                        // more to start than the query (BENCHMARKS.md, issue 6).
+                        for setting in [
+                            "SET plan_cache_mode = force_custom_plan",
+                            "SET random_page_cost = 1.1",
+                            "SET max_parallel_workers_per_gather = 0",
+                        ] {
+                            sqlx::query(setting).execute(&mut *conn).await?;
+                        }
+                    }
                     if backend == Backend::Sqlite {
                         // WAL: readers never wait for the writer; FULL: a committed
                         // transaction survives a power cut, not only a killed process.
@@ -248,6 +283,11 @@ impl Store {
                             "PRAGMA synchronous = FULL",
                             "PRAGMA foreign_keys = ON",
                             "PRAGMA busy_timeout = 30000",
+                            // Reads through a shared mapping of the file: every pooled
+                            // connection sees the pages the others read, where each would
+                            // otherwise warm a private cache of its own (BENCHMARKS.md,
+                            // issue 6). Writes still go through the journal.
+                            "PRAGMA mmap_size = 268435456",
                         ] {
                             sqlx::query(pragma).execute(&mut *conn).await?;
                         }

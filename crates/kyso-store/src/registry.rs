@@ -14,6 +14,7 @@ use sqlx::Row as _;
 use time::OffsetDateTime;
 
 use crate::audit::{self, Event};
+use crate::words::{Index, Words};
 use crate::{hex, sha256, unique, Actor, Error, Result, Store, WriteTx};
 
 /// The kinds of agency in the tree.
@@ -646,7 +647,7 @@ pub(crate) async fn insert_subscriber(
     v: &SubscriberInput,
     now: OffsetDateTime,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO subscribers (kind, agency_id, name, name_fold, date_of_birth, id_number, \
          email, title, unit, phone, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
@@ -663,7 +664,9 @@ pub(crate) async fn insert_subscriber(
     .bind(&v.phone)
     .bind(now.unix_timestamp())
     .fetch_one(tx.conn())
-    .await?)
+    .await?;
+    crate::words::index_subscriber(tx.conn(), id).await?;
+    Ok(id)
 }
 
 /// Change a subscriber's details (moving them to another agency needs write access to both).
@@ -697,6 +700,7 @@ pub async fn update_subscriber(
     .bind(id)
     .execute(tx.conn())
     .await?;
+    crate::words::index_subscriber(tx.conn(), id).await?;
     audit::append(
         &mut tx,
         actor,
@@ -722,14 +726,74 @@ pub struct Page<T> {
     pub limit: i64,
 }
 
+impl<T> Page<T> {
+    fn empty(offset: i64, limit: i64) -> Page<T> {
+        Page {
+            items: Vec::new(),
+            total: 0,
+            offset,
+            limit,
+        }
+    }
+}
+
+/// A value bound to a search's numbered parameters.
+#[derive(Debug, Clone)]
+enum Param {
+    Text(String),
+    Int(i64),
+}
+
+/// One search: `SELECT columns FROM from WHERE cond ORDER BY order`, parameters `$1…` in order.
+struct Search<'a> {
+    from: &'a str,
+    cond: &'a str,
+    columns: &'a str,
+    order: &'a str,
+    params: &'a [Param],
+}
+
+/// The search's total and one page of it, asked at once on two connections (a reader waits
+/// for the slower of the two, not for both in turn).
+async fn count_and_page<T>(
+    store: &Store,
+    s: &Search<'_>,
+    offset: i64,
+    limit: i64,
+    row: fn(&AnyRow) -> Result<T>,
+) -> Result<Page<T>> {
+    let count_sql = format!("SELECT COUNT(*) FROM {} WHERE {}", s.from, s.cond);
+    let list_sql = format!(
+        "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT {limit} OFFSET {offset}",
+        s.columns, s.from, s.cond, s.order
+    );
+    let bind = |sql| {
+        s.params.iter().fold(sqlx::query(sql), |q, p| match p {
+            Param::Text(t) => q.bind(t.clone()),
+            Param::Int(i) => q.bind(*i),
+        })
+    };
+    let (count, rows) = tokio::try_join!(
+        bind(&count_sql).fetch_one(store.pool()),
+        bind(&list_sql).fetch_all(store.pool()),
+    )?;
+    Ok(Page {
+        items: rows.iter().map(row).collect::<Result<_>>()?,
+        total: count.try_get(0)?,
+        offset,
+        limit,
+    })
+}
+
 /// Subscriber search.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct SubscriberQuery {
-    /// Words of the name (with or without diacritics), an ID number or an email.
+    /// Words that begin words of the name (with or without diacritics), the ID number or the
+    /// email, in any order (`kyso_domain::text::matches`).
     #[serde(default)]
     pub q: String,
     /// Only this agency's subtree.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::blank_as_none")]
     pub agency_id: Option<i64>,
     #[serde(default)]
     pub kind: Option<String>,
@@ -753,57 +817,52 @@ pub async fn search_subscribers(
         }
         None => String::new(),
     };
-    let (scope, scope_params) = actor.scope(Permission::ReadRegistry).sql("a.path", 5);
-    let words = fold(&q.q);
-    let mut cond = format!("{scope} AND a.path LIKE $1 AND ($2 = '' OR s.kind = $2)");
-    let first_word = 5 + scope_params.len();
-    let word_list: Vec<&str> = words.split(' ').filter(|w| !w.is_empty()).take(8).collect();
-    for (i, _) in word_list.iter().enumerate() {
-        let n = first_word + i;
-        cond.push_str(&format!(
-            " AND (s.name_fold LIKE ${n} OR s.id_number = $3 OR lower(s.email) = $4)"
-        ));
-    }
     let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     let offset = q.offset.max(0);
-    let count_sql = format!(
-        "SELECT COUNT(*) FROM subscribers s JOIN agencies a ON a.id = s.agency_id WHERE {cond}"
+    let words = Words::of(store, Index::Subscribers, &q.q).await?;
+    if words.none {
+        return Ok(Page::empty(offset, limit));
+    }
+    let scope = actor.scope(Permission::ReadRegistry);
+    let (scope_sql, scope_params) = scope.sql("a.path", 3);
+    // The whole province: the rarest word's rows, or every row; a subtree: its agencies' rows.
+    let whole = q.agency_id.is_none() && scope.is_whole_tree();
+    let (by_words, word_cond) = words.sql(Index::Subscribers, "s", 3 + scope_params.len(), whole);
+    let from = if whole {
+        format!("{by_words}subscribers s JOIN agencies a ON a.id = s.agency_id")
+    } else {
+        "agencies a CROSS JOIN subscribers s".to_owned()
+    };
+    let join = if whole { "" } else { " AND s.agency_id = a.id" };
+    let mut params = vec![
+        Param::Text(format!("{under}%")),
+        Param::Text(q.kind.clone().unwrap_or_default()),
+    ];
+    params.extend(
+        scope_params
+            .into_iter()
+            .chain(words.params().cloned())
+            .map(Param::Text),
     );
     // `name_fold || ''`: the planners must not walk the name index for the order — that reads
-    // every row in name order, at random, when few of them match (a rare name, a small
-    // subtree); one scan and a top-N sort costs the same as the count, whatever the words.
-    let list_sql = format!(
-        "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers s JOIN agencies a ON a.id = s.agency_id \
-         WHERE {cond} ORDER BY s.name_fold || '', s.id LIMIT {limit} OFFSET {offset}"
-    );
-    let raw = q.q.trim().to_owned();
-    macro_rules! bind_all {
-        ($sql:expr) => {{
-            let mut query = sqlx::query($sql)
-                .bind(format!("{under}%"))
-                .bind(q.kind.clone().unwrap_or_default())
-                .bind(raw.clone())
-                .bind(raw.to_lowercase());
-            for p in &scope_params {
-                query = query.bind(p.clone());
-            }
-            for w in &word_list {
-                query = query.bind(format!("%{w}%"));
-            }
-            query
-        }};
-    }
-    let total: i64 = bind_all!(&count_sql)
-        .fetch_one(store.pool())
-        .await?
-        .try_get(0)?;
-    let rows = bind_all!(&list_sql).fetch_all(store.pool()).await?;
-    Ok(Page {
-        items: rows.iter().map(subscriber_from).collect::<Result<_>>()?,
-        total,
+    // every row in name order, at random, when few of them match (a small subtree); one scan
+    // and a top-N sort costs the same as the count.
+    count_and_page(
+        store,
+        &Search {
+            from: &from,
+            cond: &format!(
+                "{scope_sql} AND a.path LIKE $1 AND ($2 = '' OR s.kind = $2){join}{word_cond}"
+            ),
+            columns: SUBSCRIBER_COLUMNS,
+            order: "s.name_fold || '', s.id",
+            params: &params,
+        },
         offset,
         limit,
-    })
+        subscriber_from,
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -983,7 +1042,7 @@ pub(crate) async fn insert_certificate(
 ) -> Result<i64> {
     let serial = cert.serial_hex();
     let subject = cert.subject_display();
-    sqlx::query_scalar(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO certificates (subscriber_id, agency_id, serial, issuer, subject, \
          subject_fold, not_before, not_after, key_usage, status, sha256, der, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $12) RETURNING id",
@@ -1006,7 +1065,9 @@ pub(crate) async fn insert_certificate(
         "serial",
         &format!("Chứng thư số có số hiệu {serial} đã có trong danh mục."),
         &format!("A certificate with serial {serial} is already registered."),
-    ))
+    ))?;
+    crate::words::index_certificate(tx.conn(), id).await?;
+    Ok(id)
 }
 
 /// A certificate by id.
@@ -1048,15 +1109,16 @@ pub async fn certificate_der(store: &Store, actor: &Actor, id: i64) -> Result<Ve
 /// Certificate search.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct CertQuery {
-    /// Words of the subject (without diacritics is fine) or a serial (hex, any case).
+    /// A serial (hex, any case, colons allowed), or words that begin words of the subject, the
+    /// serial or the holder's name (without diacritics is fine).
     #[serde(default)]
     pub q: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::blank_as_none")]
     pub agency_id: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::blank_as_none")]
     pub subscriber_id: Option<i64>,
     /// Only certificates still valid that expire within this many days.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::blank_as_none")]
     pub expiring_within_days: Option<i64>,
     /// `active`, `expired`, `revoked` or `superseded`.
     #[serde(default)]
@@ -1120,69 +1182,62 @@ pub async fn search_certificates(
             ))
         }
     }
-    let words = fold(&q.q);
     let serial = q.q.trim().to_uppercase().replace([':', ' '], "");
-    let word_list: Vec<&str> = words.split(' ').filter(|w| !w.is_empty()).take(8).collect();
-    let first_word = 7 + scope_params.len();
-    let from = "FROM certificates c JOIN agencies a ON a.id = c.agency_id \
-                LEFT JOIN subscribers s ON s.id = c.subscriber_id";
+    let words = Words::of(store, Index::Certificates, &q.q).await?;
     let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     let offset = q.offset.max(0);
-    let page = |cond: String, words: Vec<String>| {
-        let count_sql = format!("SELECT COUNT(*) {from} WHERE {cond}");
-        let list_sql = format!(
-            "SELECT {CERT_COLUMNS} {from} WHERE {cond} ORDER BY {order}, c.id \
-             LIMIT {limit} OFFSET {offset}"
-        );
-        let (under, serial, scope_params) = (&under, &serial, &scope_params);
-        async move {
-            macro_rules! bind_all {
-                ($sql:expr) => {{
-                    let mut query = sqlx::query($sql)
-                        .bind(format!("{under}%"))
-                        .bind(q.subscriber_id.unwrap_or(-1))
-                        .bind(lo)
-                        .bind(hi)
-                        .bind(nowu)
-                        .bind(serial.clone());
-                    for p in scope_params {
-                        query = query.bind(p.clone());
-                    }
-                    for w in &words {
-                        query = query.bind(w.clone());
-                    }
-                    query
-                }};
-            }
-            let total: i64 = bind_all!(&count_sql)
-                .fetch_one(store.pool())
-                .await?
-                .try_get(0)?;
-            let rows = bind_all!(&list_sql).fetch_all(store.pool()).await?;
-            Ok::<_, Error>(Page {
-                items: rows.iter().map(cert_from).collect::<Result<_>>()?,
-                total,
-                offset,
-                limit,
-            })
-        }
-    };
-    // A serial as pasted from a certificate viewer (one word of 8 or more hex digits): the
-    // serial index answers at once; the text search (a scan) runs only when no certificate in
-    // the actor's subtrees carries it.
-    if word_list.len() == 1 && serial.len() >= 8 && serial.chars().all(|c| c.is_ascii_hexdigit()) {
-        let exact = page(format!("{cond} AND c.serial = $6"), Vec::new()).await?;
+    let whole = q.agency_id.is_none() && actor.scope(Permission::ReadRegistry).is_whole_tree();
+    let mut params = vec![
+        Param::Text(format!("{under}%")),
+        Param::Int(q.subscriber_id.unwrap_or(-1)),
+        Param::Int(lo),
+        Param::Int(hi),
+        Param::Int(nowu),
+        Param::Text(serial.clone()),
+    ];
+    params.extend(scope_params.into_iter().map(Param::Text));
+    let order = format!("{order}, c.id");
+    let holder = "LEFT JOIN subscribers s ON s.id = c.subscriber_id";
+    let by_index = format!("certificates c JOIN agencies a ON a.id = c.agency_id {holder}");
+    // A serial as pasted from a certificate viewer (8 or more hex digits): the serial index
+    // answers at once, and only with that certificate; the word search runs when no
+    // certificate in the actor's subtrees carries it.
+    if serial.len() >= 8 && serial.chars().all(|c| c.is_ascii_hexdigit()) {
+        let search = Search {
+            from: &by_index,
+            cond: &format!("{cond} AND c.serial = $6"),
+            columns: CERT_COLUMNS,
+            order: &order,
+            params: &params,
+        };
+        let exact = count_and_page(store, &search, offset, limit, cert_from).await?;
         if exact.total > 0 {
             return Ok(exact);
         }
     }
-    for (i, _) in word_list.iter().enumerate() {
-        let n = first_word + i;
-        cond.push_str(&format!(
-            " AND (c.subject_fold LIKE ${n} OR s.name_fold LIKE ${n} OR c.serial = $6)"
-        ));
+    if words.none {
+        return Ok(Page::empty(offset, limit));
     }
-    page(cond, word_list.iter().map(|w| format!("%{w}%")).collect()).await
+    // The whole province: the rarest word's rows, or an index of the filters; a subtree: its
+    // agencies' rows.
+    let (by_words, word_cond) = words.sql(Index::Certificates, "c", params.len() + 1, whole);
+    params.extend(words.params().cloned().map(Param::Text));
+    let (from, join) = if whole {
+        (format!("{by_words}{by_index}"), "")
+    } else {
+        (
+            format!("agencies a CROSS JOIN certificates c {holder}"),
+            " AND c.agency_id = a.id",
+        )
+    };
+    let search = Search {
+        from: &from,
+        cond: &format!("{cond}{join}{word_cond}"),
+        columns: CERT_COLUMNS,
+        order: &order,
+        params: &params,
+    };
+    count_and_page(store, &search, offset, limit, cert_from).await
 }
 
 /// Record that a certificate was revoked (by the CA; the registry only notes it).
@@ -1608,40 +1663,52 @@ pub async fn dashboard(store: &Store, actor: &Actor, now: OffsetDateTime) -> Res
             for p in &params {
                 q = q.bind(p.clone());
             }
-            q.fetch_one(store.pool()).await
+            q.fetch_one(store.pool()).await.map_err(Error::from)
         }
     };
     let sum = |cond: &str| format!("COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0)");
     let valid = "c.status = 'active' AND c.not_after >= $1";
     let where_ = format!("WHERE {scope} AND $1 = $1 AND $2 = $2 AND $3 = $3 AND $4 = $4");
-    let agencies = run(format!("SELECT COUNT(*) FROM agencies a {where_}")).await?;
-    let subscribers = run(format!(
-        "SELECT COUNT(*) FROM subscribers s JOIN agencies a ON a.id = s.agency_id {where_}"
-    ))
-    .await?;
-    let certs = run(format!(
-        "SELECT {}, {}, {}, {}, {}, {} FROM certificates c JOIN agencies a ON a.id = c.agency_id \
-         {where_}",
-        sum(valid),
-        sum(&format!("{valid} AND c.not_after <= $2")),
-        sum(&format!("{valid} AND c.not_after <= $3")),
-        sum(&format!("{valid} AND c.not_after <= $4")),
-        sum("c.status = 'active' AND c.not_after < $1"),
-        sum("c.status = 'revoked'"),
-    ))
-    .await?;
-    let devices = run(format!(
-        "SELECT {}, {} FROM devices d JOIN agencies a ON a.id = d.agency_id {where_}",
-        sum("d.state = 'locked'"),
-        sum("d.state = 'lost'"),
-    ))
-    .await?;
-    let requests = run(format!(
-        "SELECT {}, {} FROM requests r JOIN agencies a ON a.id = r.agency_id {where_}",
-        sum("r.state IN ('draft', 'submitted', 'approved', 'sent', 'processing')"),
-        sum("r.state IN ('sent', 'processing') AND r.deadline_at < $1"),
-    ))
-    .await?;
+    // Five counts and the soonest expiries, asked at once on as many connections.
+    let (agencies, subscribers, certs, devices, requests, soonest) = tokio::try_join!(
+        run(format!("SELECT COUNT(*) FROM agencies a {where_}")),
+        run(format!(
+            "SELECT COUNT(*) FROM subscribers s JOIN agencies a ON a.id = s.agency_id {where_}"
+        )),
+        run(format!(
+            "SELECT {}, {}, {}, {}, {}, {} FROM certificates c \
+             JOIN agencies a ON a.id = c.agency_id {where_}",
+            sum(valid),
+            sum(&format!("{valid} AND c.not_after <= $2")),
+            sum(&format!("{valid} AND c.not_after <= $3")),
+            sum(&format!("{valid} AND c.not_after <= $4")),
+            sum("c.status = 'active' AND c.not_after < $1"),
+            sum("c.status = 'revoked'"),
+        )),
+        run(format!(
+            "SELECT {}, {} FROM devices d JOIN agencies a ON a.id = d.agency_id {where_}",
+            sum("d.state = 'locked'"),
+            sum("d.state = 'lost'"),
+        )),
+        run(format!(
+            "SELECT {}, {} FROM requests r JOIN agencies a ON a.id = r.agency_id {where_}",
+            sum("r.state IN ('draft', 'submitted', 'approved', 'sent', 'processing')"),
+            sum("r.state IN ('sent', 'processing') AND r.deadline_at < $1"),
+        )),
+        async {
+            search_certificates(
+                store,
+                actor,
+                &CertQuery {
+                    expiring_within_days: Some(60),
+                    limit: Some(10),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await
+        },
+    )?;
     let d = Dashboard {
         agencies: agencies.try_get(0)?,
         subscribers: subscribers.try_get(0)?,
@@ -1655,18 +1722,7 @@ pub async fn dashboard(store: &Store, actor: &Actor, now: OffsetDateTime) -> Res
         devices_lost: devices.try_get(1)?,
         open_requests: requests.try_get(0)?,
         overdue_requests: requests.try_get(1)?,
-        soonest: search_certificates(
-            store,
-            actor,
-            &CertQuery {
-                expiring_within_days: Some(60),
-                limit: Some(10),
-                ..Default::default()
-            },
-            now,
-        )
-        .await?
-        .items,
+        soonest: soonest.items,
     };
     Ok(d)
 }

@@ -117,7 +117,7 @@ pub struct RequestQuery {
     #[serde(default)]
     pub kind: Option<String>,
     /// Only this agency's subtree.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::blank_as_none")]
     pub agency_id: Option<i64>,
     /// Only requests past their deadline.
     #[serde(default)]
@@ -1352,6 +1352,7 @@ async fn complete(
                     .bind(sid)
                     .execute(tx.conn())
                     .await?;
+                    crate::words::index_subscriber(tx.conn(), sid).await?;
                     changes.push(json!({"subscriber_updated": sid}));
                 }
                 if let Some(cert) = cert {

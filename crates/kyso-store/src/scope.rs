@@ -90,6 +90,12 @@ impl Scope {
         self.paths.is_empty()
     }
 
+    /// Whether the scope reaches a whole tree (it holds a root agency, or is the system's):
+    /// its searches read the whole province.
+    pub(crate) fn is_whole_tree(&self) -> bool {
+        self.paths.iter().any(|p| p.matches('/').count() <= 2)
+    }
+
     /// An SQL condition `(col LIKE $n || '%' OR …)` with its parameters, numbered from
     /// `first`; `FALSE`-equivalent when the scope is empty.
     pub(crate) fn sql(&self, column: &str, first: usize) -> (String, Vec<String>) {

@@ -7,8 +7,9 @@
 
 use crate::{Backend, Store};
 
-/// A store for one test, removed when dropped (SQLite file) or left for the next run's
-/// clean-up (PostgreSQL schemas named `kyso_t_*` older runs left behind are dropped at start).
+/// A store for one test, removed when dropped (SQLite file) or left for a later run's
+/// clean-up (PostgreSQL schemas `kyso_t_<unix time>_<random>` over an hour old are dropped
+/// whenever a test makes a new one).
 #[derive(Debug)]
 pub struct TestDb {
     pub store: Store,
@@ -87,8 +88,30 @@ async fn fresh_schema(base: &str) -> String {
     let mut conn = sqlx::AnyConnection::connect(base)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {base} is required for this test: {e}"));
+    // Schemas carry their creation time; those of runs over an hour old (which a test
+    // process cannot drop when it ends: drops are not async) are dropped now.
+    #[allow(clippy::disallowed_methods)] // test support: schema names carry the wall clock
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let old: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'kyso\\_t\\_%'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap_or_default();
+    for name in old {
+        let born = name
+            .split('_')
+            .nth(2)
+            .and_then(|t| t.parse::<i64>().ok())
+            .unwrap_or(0);
+        if born < now - 3600 {
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                .execute(&mut conn)
+                .await;
+        }
+    }
     let bytes = crate::random_bytes::<6>().unwrap_or_default();
-    let schema = format!("kyso_t_{}", crate::hex(&bytes));
+    let schema = format!("kyso_t_{now}_{}", crate::hex(&bytes));
     sqlx::query(&format!("CREATE SCHEMA {schema}"))
         .execute(&mut conn)
         .await

@@ -323,6 +323,134 @@ async fn subscribers_are_found_by_name_without_diacritics_and_by_subtree() {
     }
 }
 
+/// The word index (`kyso_store::words`) finds exactly what `kyso_domain::text::matches` says
+/// — every query word begins a word of the name, ID number or email — on both engines; it
+/// follows renames into the holder's certificates, and a rebuild gives the same answers.
+#[tokio::test]
+async fn the_word_index_answers_what_the_matching_rule_says() {
+    const FAMILY: [&str; 5] = ["Nguyễn", "Trần", "Lê", "Phạm", "Đặng"];
+    const MIDDLE: [&str; 4] = ["Văn", "Thị", "Ngọc", "Anh"];
+    const GIVEN: [&str; 6] = ["An", "Anh", "Ánh", "Vân", "Loan", "Tuyết"];
+    const QUERIES: [&str; 16] = [
+        "nguyen",
+        "nguyen van",
+        "van nguyen",
+        "an",
+        "anh",
+        "ANH an",
+        "tran thi",
+        "t",
+        "0990",
+        "le.van",
+        "ng v a",
+        "xyz",
+        "nguyen xyz",
+        "dang thi anh tuyet",
+        "demo",
+        "",
+    ];
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        let p = province(s).await;
+        let sys = &Actor::system();
+        let mut people = Vec::new();
+        for i in 0..36usize {
+            let name = format!("{} {} {}", FAMILY[i % 5], MIDDLE[i % 4], GIVEN[(i * 7) % 6]);
+            let agency = if i % 3 == 0 { p.finance } else { p.unit };
+            let mut v = person(agency, &name);
+            v.id_number = format!("0990{i:08}");
+            v.email = format!(
+                "{}.{i}@demo.invalid",
+                kyso_domain::text::fold(GIVEN[(i * 7) % 6])
+            );
+            let made = registry::create_subscriber(s, sys, &v, NOW).await.unwrap();
+            let text = format!("{} {} {}", v.name, v.id_number, v.email);
+            people.push((made.id, text, agency == p.unit));
+        }
+        // The whole province (the rarest word drives) and one subtree (its rows are read).
+        let check = |label: &'static str, people: Vec<(i64, String, bool)>| async move {
+            for (q, under) in QUERIES
+                .iter()
+                .flat_map(|q| [(*q, None), (*q, Some(p.dost))])
+            {
+                let found = registry::search_subscribers(
+                    s,
+                    sys,
+                    &SubscriberQuery {
+                        q: q.into(),
+                        agency_id: under,
+                        limit: Some(200),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+                let mut got: Vec<i64> = found.items.iter().map(|x| x.id).collect();
+                got.sort_unstable();
+                let want: Vec<i64> = people
+                    .iter()
+                    .filter(|(_, text, in_unit)| {
+                        kyso_domain::text::matches(text, q) && (under.is_none() || *in_unit)
+                    })
+                    .map(|(id, _, _)| *id)
+                    .collect();
+                assert_eq!(got, want, "{b:?} {label}: {q:?} under {under:?}");
+                assert_eq!(found.total, want.len() as i64, "{b:?} {label}: {q:?}");
+            }
+        };
+        check("as written", people.clone()).await;
+
+        // The holder's name finds their certificate, whatever its subject says; a rename
+        // moves both.
+        let (lan, _, _) = &people[4];
+        let mut renamed = person(p.unit, "Phạm Thị Hồng Lan");
+        let c = cert_pem("Chữ ký số phòng họp", 0x77, NOW + Duration::days(90));
+        registry::import_certificate(s, sys, p.unit, Some(*lan), c.as_bytes(), NOW)
+            .await
+            .unwrap();
+        let certs = |q: &'static str| async move {
+            registry::search_certificates(
+                s,
+                sys,
+                &CertQuery {
+                    q: q.into(),
+                    ..Default::default()
+                },
+                NOW,
+            )
+            .await
+            .unwrap()
+            .total
+        };
+        assert_eq!(certs("phong hop").await, 1, "{b:?}: by the subject");
+        renamed.id_number = "099000000004".into();
+        registry::update_subscriber(s, sys, *lan, &renamed, NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            certs("hong lan").await,
+            1,
+            "{b:?}: by the holder's new name"
+        );
+        assert_eq!(certs("77").await, 1, "{b:?}: by the serial");
+        assert_eq!(certs("hong xyz").await, 0, "{b:?}");
+        people[4].1 = format!("Phạm Thị Hồng Lan 099000000004 {}", renamed.email);
+        check("after a rename", people.clone()).await;
+
+        // Rebuilt from the rows (what migration 5 does to an older database).
+        sqlx::query("DELETE FROM subscriber_words")
+            .execute(s.pool())
+            .await
+            .unwrap();
+        let mut tx = s.begin_write().await.unwrap();
+        kyso_store::words::reindex_all(tx.conn()).await.unwrap();
+        tx.commit().await.unwrap();
+        check("rebuilt", people.clone()).await;
+        assert_eq!(certs("hong lan").await, 1, "{b:?}");
+    }
+}
+
 #[tokio::test]
 async fn certificates_are_read_from_the_file_searched_and_never_registered_twice() {
     for b in backends() {

@@ -129,7 +129,7 @@ pub(crate) fn spec() -> Value {
                 "put": op("registry", "Change an agency", Some("AgencyInput"), 200, &["id"]),
             },
             "/api/v1/subscribers": {
-                "get": op("registry", "Search subscribers (name without diacritics, ID number, email)", None, 200, &["q", "agency_id", "kind", "offset", "limit"]),
+                "get": op("registry", "Search subscribers: every word of q begins a word of the name (diacritics and case ignored), the ID number or the email", None, 200, &["q", "agency_id", "kind", "offset", "limit"]),
                 "post": op("registry", "Create a subscriber", Some("SubscriberInput"), 201, &[]),
             },
             "/api/v1/subscribers/{id}": {
@@ -137,7 +137,7 @@ pub(crate) fn spec() -> Value {
                 "put": op("registry", "Change a subscriber", Some("SubscriberInput"), 200, &["id"]),
             },
             "/api/v1/certificates": {
-                "get": op("registry", "Search certificates", None, 200, &["q", "agency_id", "subscriber_id", "expiring_within_days", "status", "offset", "limit"]),
+                "get": op("registry", "Search certificates: a pasted serial, or every word of q begins a word of the subject, the serial or the holder's name", None, 200, &["q", "agency_id", "subscriber_id", "expiring_within_days", "status", "offset", "limit"]),
                 "post": op("registry", "Import a certificate (PEM, base64 DER, or base64 PKCS#12 with password)", Some("CertImport"), 201, &[]),
             },
             "/api/v1/certificates/{id}": { "get": op("registry", "One certificate", None, 200, &["id"]) },

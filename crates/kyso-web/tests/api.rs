@@ -482,6 +482,29 @@ async fn an_officer_manages_their_own_agency_through_the_api() {
             )
             .await;
         assert_eq!(found["total"], 1, "{found}");
+        // A filter form sends its empty fields ("all agencies", no window): they mean no filter.
+        let (status, found) = app
+            .call(
+                Method::GET,
+                "/api/v1/subscribers?q=nguyen+an&agency_id=&kind=",
+                &token,
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, &found["total"]),
+            (StatusCode::OK, &json!(1)),
+            "{found}"
+        );
+        let (status, _) = app
+            .call(
+                Method::GET,
+                "/api/v1/certificates?agency_id=&subscriber_id=&expiring_within_days=",
+                &token,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
         let pem = cert_pem("Nguyễn Văn An", 0xABCD);
         let (status, cert) = app
             .call(
