@@ -167,6 +167,44 @@ fn field_vi(field: &str) -> &'static str {
     }
 }
 
+/// The place name of the date line (Decree 30: the province or city where the agency is),
+/// from the name of the province's own agency: the words "Ủy ban nhân dân" / "UBND" and then
+/// "tỉnh" / "thành phố" / "TP." are dropped, with or without diacritics and in any case.
+///
+/// ```
+/// use kyso_letters::place_name;
+/// assert_eq!(place_name("Ủy ban nhân dân Tỉnh Demo"), "Demo");
+/// assert_eq!(place_name("UBND thành phố Hải Phòng Demo"), "Hải Phòng Demo");
+/// assert_eq!(place_name("Tỉnh Demo"), "Demo");
+/// assert_eq!(place_name("Demo"), "Demo");
+/// ```
+pub fn place_name(province: &str) -> String {
+    let words: Vec<&str> = province.split_whitespace().collect();
+    let folded: Vec<String> = words
+        .iter()
+        .map(|w| kyso_domain::text::fold(w).trim_end_matches('.').to_owned())
+        .collect();
+    let starts = |at: usize, seq: &[&str]| {
+        seq.iter()
+            .enumerate()
+            .all(|(i, w)| folded.get(at + i).map(String::as_str) == Some(*w))
+    };
+    const HEADS: [&[&[&str]]; 2] = [
+        &[&["uy", "ban", "nhan", "dan"], &["ubnd"]],
+        &[&["tinh"], &["thanh", "pho"], &["tp"]],
+    ];
+    let mut at = 0;
+    for heads in HEADS {
+        if let Some(seq) = heads.iter().find(|seq| starts(at, seq)) {
+            at += seq.len();
+        }
+    }
+    match words.get(at..) {
+        Some(rest) if !rest.is_empty() => rest.join(" "),
+        _ => province.trim().to_owned(),
+    }
+}
+
 /// Sign a rendered letter with the requesting agency's organization certificate: an
 /// invisible PAdES B-B signature (Decree 30 organization signature on a letter without a seal
 /// image), appended as an incremental update, claimed signing time `at`.

@@ -54,6 +54,15 @@ async fn letter_data(
     let sys = Actor::system();
     let r = &d.request;
     let agency = registry::agency(&st.store, &sys, r.agency_id, Permission::ReadRegistry).await?;
+    // The date line names the province: the root of the agency's tree.
+    let root_id = agency
+        .path
+        .split('/')
+        .find_map(|id| id.parse::<i64>().ok())
+        .unwrap_or(agency.id);
+    let province = registry::agency(&st.store, &sys, root_id, Permission::ReadRegistry)
+        .await?
+        .name;
     let managing = match agency.parent_id {
         Some(p) => Some(
             registry::agency(&st.store, &sys, p, Permission::ReadRegistry)
@@ -166,7 +175,7 @@ async fn letter_data(
         agency_name: agency.name.clone(),
         managing_agency_name: managing,
         number: r.number.clone(),
-        place: "Demo".into(),
+        place: kyso_letters::place_name(&province),
         date: vn.date(),
         recipient,
         body: Vec::new(),
