@@ -57,6 +57,34 @@ async function allLabelled(page) {
   );
 }
 
+/// Walk a page with the Tab key alone: every visible link, button and form control is reached
+/// in turn, and each shows where the focus is (an outline or a shadow). Returns how many.
+async function keyboardWalk(page, path) {
+  await page.goto(`${base}${path}`);
+  const wanted = await page.evaluate(() =>
+    [...document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea')]
+      .filter((el) => !el.disabled && el.getClientRects().length > 0 && el.tabIndex >= 0).length,
+  );
+  const reached = new Set();
+  for (let i = 0; i < wanted + 5; i++) {
+    await page.keyboard.press('Tab');
+    const seen = await page.evaluate(() => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return null;
+      const st = getComputedStyle(el);
+      const shown = (st.outlineStyle !== 'none' && parseFloat(st.outlineWidth) > 0) || st.boxShadow !== 'none';
+      const all = [...document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea')];
+      return { index: all.indexOf(el), shown, what: el.outerHTML.slice(0, 80) };
+    });
+    if (seen === null) continue;
+    if (!seen.shown) throw new Error(`FAILED: no visible focus on ${path}: ${seen.what}`);
+    reached.add(seen.index);
+  }
+  check(reached.size >= wanted, `${path}: the Tab key reaches all ${wanted} controls, each with a visible focus`);
+  check(await allLabelled(page), `${path}: every control is labelled`);
+  return wanted;
+}
+
 const browser = await chromium.launch({
   executablePath: env('CHROMIUM', '/usr/bin/chromium'),
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
@@ -201,7 +229,19 @@ try {
   check((await page.textContent('h1')).includes('Dashboard'), 'the English switch works');
   await page.click('text=Tiếng Việt');
 
-  // 8. The administrator opens an account for an officer of the Department of Finance, who
+  // 8. Every main page works with the keyboard alone, and a search is typed and sent with it.
+  for (const path of ['/', '/agencies', '/agencies/new', '/subscribers', '/subscribers/new',
+                      '/certificates', '/devices', '/requests', '/requests/new', '/notices',
+                      '/audit', '/users', '/password']) {
+    await keyboardWalk(page, path);
+  }
+  await page.goto(`${base}/subscribers`);
+  await page.focus('#q');
+  await page.keyboard.type('vu thi giang');
+  await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+  check((await page.textContent('main')).includes('Vũ Thị Giang'), 'a search typed and sent with the keyboard finds "Vũ Thị Giang"');
+
+  // 9. The administrator opens an account for an officer of the Department of Finance, who
   //    then tries the page of our subscriber.
   const other = env('KYSO_OTHER_USER');
   await page.click('nav >> text=Tài khoản');
