@@ -93,13 +93,55 @@ for line in sys.stdin:
 # search_certificates, dashboard), values inlined. Args: BACKEND SCOPE_PATH SUBTREE_ID NOW;
 # one statement per line, REPS rounds; "-- N" before each group of statements of one request.
 cat > "$W/peer_sql.py" <<'EOF'
-import sys, unicodedata
+import os, re, sqlite3, subprocess, sys, unicodedata
 backend, scope, subtree, now, apaths, fallback, reps, cycle = sys.argv[1:9]
 now, reps = int(now), int(reps)
 agency_path = dict(kv.split("=", 1) for kv in apaths.split())
 def fold(s):
     s = "".join(c for c in unicodedata.normalize("NFD", s) if not unicodedata.combining(c))
     return " ".join(s.replace("đ", "d").replace("Đ", "d").lower().split())
+def query_words(q):  # kyso_domain::text::query_words
+    out = []
+    for w in re.split(r"[^0-9a-z]+", fold(q).replace(":", "")):
+        if w and w not in out:
+            out.append(w[:64])
+    return out[:8]
+def prefix_end(w):
+    return w[:-1] + chr(ord(w[-1]) + 1)
+def scalar(sql):  # the peer asks the database itself, as the store does
+    if backend == "sqlite":
+        return sqlite3.connect(f"file:{os.environ['PEER_DB']}?mode=ro", uri=True).execute(sql).fetchone()[0]
+    return int(subprocess.check_output(["psql", os.environ["PG_BASE"], "-X", "-qAt", "-c", sql],
+                                       env=dict(os.environ, PGOPTIONS=f"-c search_path={os.environ['PEER_SCHEMA']}")))
+def by_words(table, idcol, row, q, whole):
+    """registry.rs + words.rs: over the whole province the rarest word (counted up to 10,000)
+    drives and the others are checked on it; in a subtree every word is checked per row.
+    Returns (the count statements run first, FROM prefix, conditions)."""
+    words = query_words(q)
+    counts = []
+    if len(words) > 1:
+        ns = []
+        for w in words:
+            c = (f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE word >= '{w}' "
+                 f"AND word < '{prefix_end(w)}' LIMIT 10000) x;")
+            counts.append(c)
+            ns.append(scalar(c[:-1]))
+            if ns[-1] == 0:
+                return counts, None, None
+        words = [w for _, w in sorted(zip(ns, words), key=lambda p: p[0])]
+    frm, cond = "", ""
+    key = "m.mid" if whole and words else f"{row}.id"
+    for i, w in enumerate(words):
+        lo, hi = w, prefix_end(w)
+        if i == 0 and whole:
+            frm = (f"(SELECT DISTINCT {idcol} AS mid FROM {table} WHERE word >= '{lo}' "
+                   f"AND word < '{hi}') m CROSS JOIN ")
+        else:
+            cond += (f" AND EXISTS (SELECT 1 FROM {table} w{i} WHERE w{i}.{idcol} = {key} "
+                     f"AND w{i}.word >= '{lo}' AND w{i}.word < '{hi}')")
+    if frm:
+        cond += f" AND {row}.id = m.mid"
+    return counts, frm, cond
 SUBCOLS = ("s.id, s.kind, s.agency_id, a.name, s.name, s.date_of_birth, s.id_number, s.email, "
            "s.title, s.unit, s.phone")
 CERTCOLS = ("c.id, c.subscriber_id, s.name, c.agency_id, c.serial, c.issuer, c.subject, "
@@ -108,16 +150,19 @@ I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 def under_path(ag):
     return agency_path[ag] if ag else ""
 def sub(q, ag):
-    raw = q.strip()
+    whole = scope == "/1/" and not ag
+    counts, frm, wcond = by_words("subscriber_words", "subscriber_id", "s", q, whole)
+    if frm is None:
+        return counts
+    f = (f"FROM {frm}subscribers s JOIN agencies a ON a.id = s.agency_id" if whole
+         else "FROM agencies a CROSS JOIN subscribers s")
+    join = "" if whole else " AND s.agency_id = a.id"
     cond = (f"(a.path LIKE '{scope}%') AND a.path LIKE '{under_path(ag)}%' "
-            f"AND ('' = '' OR s.kind = '')")
-    for w in [w for w in fold(q).split(" ") if w][:8]:
-        cond += (f" AND (s.name_fold LIKE '%{w}%' OR s.id_number = '{raw}'"
-                 f" OR lower(s.email) = '{raw.lower()}')")
-    f = "FROM subscribers s JOIN agencies a ON a.id = s.agency_id"
-    return [f"SELECT COUNT(*) {f} WHERE {cond};",
+            f"AND ('' = '' OR s.kind = ''){join}{wcond}")
+    return counts + [f"SELECT COUNT(*) {f} WHERE {cond};",
             f"SELECT {SUBCOLS} {f} WHERE {cond} ORDER BY s.name_fold || '', s.id LIMIT 50 OFFSET 0;"]
 def cert(q, ag, days, limit=50, exact=True):
+    whole = scope == "/1/" and not ag
     cond = (f"(a.path LIKE '{scope}%') AND a.path LIKE '{under_path(ag)}%' "
             f"AND (-1 < 0 OR c.subscriber_id = -1)")
     if days:
@@ -127,19 +172,25 @@ def cert(q, ag, days, limit=50, exact=True):
         cond += f" AND {I64_MIN} <= {I64_MAX}"
         order = "c.not_after + 0"
     serial = q.strip().upper().replace(":", "").replace(" ", "")
-    words = [w for w in fold(q).split(" ") if w][:8]
-    f = ("FROM certificates c JOIN agencies a ON a.id = c.agency_id "
-         "LEFT JOIN subscribers s ON s.id = c.subscriber_id")
-    if exact and len(words) == 1 and len(serial) >= 8 and all(ch in "0123456789ABCDEF" for ch in serial):
-        # A serial: the store asks the serial index first, and runs the text search when no
+    holder = "LEFT JOIN subscribers s ON s.id = c.subscriber_id"
+    base = f"certificates c JOIN agencies a ON a.id = c.agency_id {holder}"
+    counts, frm, wcond = by_words("certificate_words", "certificate_id", "c", q, whole)
+    if exact and len(serial) >= 8 and all(ch in "0123456789ABCDEF" for ch in serial):
+        # A serial: the store asks the serial index first, and runs the word search when no
         # certificate of the reader's subtrees carries it (fallback=1: the script saw total 0).
-        c = [f"SELECT COUNT(*) {f} WHERE {cond} AND c.serial = '{serial}';",
-             f"SELECT {CERTCOLS} {f} WHERE {cond} AND c.serial = '{serial}' ORDER BY {order}, c.id LIMIT {limit} OFFSET 0;"]
-        return c + (cert(q, ag, days, limit, False) if fallback == "1" else [])
-    for w in words:
-        cond += f" AND (c.subject_fold LIKE '%{w}%' OR s.name_fold LIKE '%{w}%' OR c.serial = '{serial}')"
-    return [f"SELECT COUNT(*) {f} WHERE {cond};",
-            f"SELECT {CERTCOLS} {f} WHERE {cond} ORDER BY {order}, c.id LIMIT {limit} OFFSET 0;"]
+        c = [f"SELECT COUNT(*) FROM {base} WHERE {cond} AND c.serial = '{serial}';",
+             f"SELECT {CERTCOLS} FROM {base} WHERE {cond} AND c.serial = '{serial}' ORDER BY {order}, c.id LIMIT {limit} OFFSET 0;"]
+        return counts + c + (cert(q, ag, days, limit, False)[len(counts):] if fallback == "1" else [])
+    if frm is None:
+        return counts
+    if whole:
+        f = f"{frm}{base}"
+    else:
+        f = f"agencies a CROSS JOIN certificates c {holder}"
+        cond += " AND c.agency_id = a.id"
+    cond += wcond
+    return counts + [f"SELECT COUNT(*) FROM {f} WHERE {cond};",
+            f"SELECT {CERTCOLS} FROM {f} WHERE {cond} ORDER BY {order}, c.id LIMIT {limit} OFFSET 0;"]
 def dashboard():
     sc = f"(a.path LIKE '{scope}%')"
     w = f"WHERE {sc} AND {now} = {now}"
@@ -167,7 +218,7 @@ EOF
 # The SQL the store runs for the same searches (registry.rs: search_subscribers,
 # search_certificates, dashboard), values inlined; REPS rounds; "-- N" before the statements of
 # one request. Args: BACKEND SCOPE_PATH SUBTREE_ID|dashboard NOW "ID=PATH …" FALLBACK(0/1)
-peer_sql() { python3 "$W/peer_sql.py" "$@" "$REPS" "$(cycle "$3")"; }
+peer_sql() { PEER_DB=$data/kyso.db PEER_SCHEMA=$schema PG_BASE=$PG_BASE python3 "$W/peer_sql.py" "$@" "$REPS" "$(cycle "$3")"; }
 cat > "$W/peer_stats.py" <<'EOF'
 import re, sys
 groups = []
