@@ -229,10 +229,12 @@ try {
   check((await page.textContent('h1')).includes('Dashboard'), 'the English switch works');
   await page.click('text=Tiếng Việt');
 
-  // 8. Every main page works with the keyboard alone, and a search is typed and sent with it.
+  // 8. Every main page, and a subscriber's, a request's and a device's own page, works with the
+  //    keyboard alone, and a search is typed and sent with it.
   for (const path of ['/', '/agencies', '/agencies/new', '/subscribers', '/subscribers/new',
                       '/certificates', '/devices', '/requests', '/requests/new', '/notices',
-                      '/audit', '/users', '/password']) {
+                      '/audit', '/users', '/password', '/certificates/import',
+                      new URL(subscriberUrl).pathname, new URL(requestUrl).pathname, '/devices/1']) {
     await keyboardWalk(page, path);
   }
   await page.goto(`${base}/subscribers`);
