@@ -1146,7 +1146,13 @@ pub async fn search_certificates(
     };
     let nowu = now.unix_timestamp();
     let (scope, scope_params) = actor.scope(Permission::ReadRegistry).sql("a.path", 7);
-    let mut cond = format!("{scope} AND a.path LIKE $1 AND ($2 < 0 OR c.subscriber_id = $2)");
+    // One holder's certificates: a plain equality, so that SQLite (which plans before it sees
+    // the values) walks the holder index instead of every certificate.
+    let holder_filter = match q.subscriber_id {
+        Some(_) => "c.subscriber_id = $2",
+        None => "$2 < 0",
+    };
+    let mut cond = format!("{scope} AND a.path LIKE $1 AND {holder_filter}");
     let (lo, hi) = match q.expiring_within_days {
         Some(d) if d >= 0 => (nowu, nowu.saturating_add(d.min(36_500) * 86_400)),
         Some(_) => {

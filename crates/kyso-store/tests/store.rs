@@ -525,6 +525,26 @@ async fn certificates_are_read_from_the_file_searched_and_never_registered_twice
             .await
             .unwrap();
         assert_eq!(by_name.total, 2);
+        let holders = registry::search_certificates(
+            s,
+            &sys,
+            &CertQuery {
+                subscriber_id: Some(an.id),
+                ..Default::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            holders
+                .items
+                .iter()
+                .map(|c| c.serial.as_str())
+                .collect::<Vec<_>>(),
+            ["1001", "1002"],
+            "{b:?}: one holder's certificates, soonest expiry first"
+        );
 
         let der = registry::certificate_der(s, &sys, c1.id).await.unwrap();
         assert_eq!(
