@@ -168,6 +168,43 @@ async fn migrations_are_versioned_and_a_newer_database_is_refused() {
             again.schema_version().await.unwrap(),
             kyso_store::SCHEMA_VERSION
         );
+        // A version-4 database with people in it (version 5 only adds the word index): the
+        // upgrade builds the index from the rows, and search finds them at once.
+        let p = province(&db.store).await;
+        registry::create_subscriber(
+            &db.store,
+            &Actor::system(),
+            &person(p.unit, "Lê Thị Hạnh"),
+            NOW,
+        )
+        .await
+        .unwrap();
+        for statement in [
+            "DROP TABLE subscriber_words",
+            "DROP TABLE certificate_words",
+            "UPDATE kyso_schema SET version = 4",
+        ] {
+            sqlx::query(statement)
+                .execute(db.store.pool())
+                .await
+                .unwrap();
+        }
+        let upgraded = Store::open(&db.url).await.unwrap();
+        assert_eq!(
+            upgraded.schema_version().await.unwrap(),
+            kyso_store::SCHEMA_VERSION
+        );
+        let found = registry::search_subscribers(
+            &upgraded,
+            &Actor::system(),
+            &SubscriberQuery {
+                q: "le hanh".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(found.total, 1, "{b:?}: the upgrade indexed the stored rows");
         sqlx::query("UPDATE kyso_schema SET version = version + 1")
             .execute(db.store.pool())
             .await
