@@ -108,11 +108,12 @@ def query_words(q):  # kyso_domain::text::query_words
     return out[:8]
 def prefix_end(w):
     return w[:-1] + chr(ord(w[-1]) + 1)
-def scalar(sql):  # the peer asks the database itself, as the store does
+def fetch_row(sql):  # the peer asks the database itself, as the store does
     if backend == "sqlite":
-        return sqlite3.connect(f"file:{os.environ['PEER_DB']}?mode=ro", uri=True).execute(sql).fetchone()[0]
-    return int(subprocess.check_output(["psql", os.environ["PG_BASE"], "-X", "-qAt", "-c", sql],
-                                       env=dict(os.environ, PGOPTIONS=f"-c search_path={os.environ['PEER_SCHEMA']}")))
+        return sqlite3.connect(f"file:{os.environ['PEER_DB']}?mode=ro", uri=True).execute(sql).fetchone()
+    out = subprocess.check_output(["psql", os.environ["PG_BASE"], "-X", "-qAt", "-F", ",", "-c", sql],
+                                  env=dict(os.environ, PGOPTIONS=f"-c search_path={os.environ['PEER_SCHEMA']}"))
+    return [int(v) for v in out.decode().strip().split(",")]
 def by_words(table, idcol, row, q, whole):
     """registry.rs + words.rs: over the whole province the rarest word (counted up to 10,000)
     drives and the others are checked on it; in a subtree every word is checked per row.
@@ -120,14 +121,13 @@ def by_words(table, idcol, row, q, whole):
     words = query_words(q)
     counts = []
     if len(words) > 1:
-        ns = []
-        for w in words:
-            c = (f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE word >= '{w}' "
-                 f"AND word < '{prefix_end(w)}' LIMIT 10000) x;")
-            counts.append(c)
-            ns.append(scalar(c[:-1]))
-            if ns[-1] == 0:
-                return counts, None, None
+        parts = [f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE word >= '{w}' "
+                 f"AND word < '{prefix_end(w)}' LIMIT 10000) x{i})" for i, w in enumerate(words)]
+        c = f"SELECT {', '.join(parts)};"
+        counts.append(c)
+        ns = list(fetch_row(c[:-1]))
+        if 0 in ns:
+            return counts, None, None
         words = [w for _, w in sorted(zip(ns, words), key=lambda p: p[0])]
     frm, cond = "", ""
     key = "m.mid" if whole and words else f"{row}.id"

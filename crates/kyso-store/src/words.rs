@@ -179,24 +179,34 @@ impl Words {
                 none: false,
             });
         }
-        let count = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM {} WHERE word >= $1 AND word < $2 LIMIT {COUNT_CAP}) x",
-            index.table()
-        );
+        // Every word's count in one statement (one round trip, not one per word).
+        let counts: Vec<String> = (0..ranges.len())
+            .map(|i| {
+                format!(
+                    "(SELECT COUNT(*) FROM (SELECT 1 FROM {} WHERE word >= ${} AND word < ${} \
+                     LIMIT {COUNT_CAP}) x{i})",
+                    index.table(),
+                    2 * i + 1,
+                    2 * i + 2
+                )
+            })
+            .collect();
+        let sql = format!("SELECT {}", counts.join(", "));
+        let row = ranges
+            .iter()
+            .fold(sqlx::query(&sql), |q, (from, to)| q.bind(from).bind(to))
+            .fetch_one(store.pool())
+            .await?;
         let mut counted = Vec::with_capacity(ranges.len());
-        for (from, to) in ranges {
-            let n: i64 = sqlx::query_scalar(&count)
-                .bind(&from)
-                .bind(&to)
-                .fetch_one(store.pool())
-                .await?;
+        for (i, (from, to)) in ranges.iter().enumerate() {
+            let n: i64 = row.try_get(i)?;
             if n == 0 {
                 return Ok(Words {
                     ranges: Vec::new(),
                     none: true,
                 });
             }
-            counted.push((n, from, to));
+            counted.push((n, from.clone(), to.clone()));
         }
         counted.sort_by_key(|(n, _, _)| *n);
         Ok(Words {
