@@ -87,9 +87,13 @@ pub enum SigProblem {
     /// Algorithm parameters we do not support (e.g. RSASSA-PSS with a mismatched MGF1 hash).
     #[error("unsupported signature parameters: {0}")]
     UnsupportedParameters(String),
-    /// The issuer's key type cannot make this kind of signature, or is not supported.
+    /// The issuer's key type cannot make this kind of signature.
     #[error("the issuer's key does not fit the signature algorithm")]
     KeyMismatch,
+    /// The key is of a kind kyso cannot verify with (an elliptic curve other than P-256,
+    /// P-384 and P-521, RSA above 8192 bits).
+    #[error("the key is of a kind kyso cannot verify with")]
+    UnsupportedKey,
     /// The signature or its parameters are not well-formed.
     #[error("malformed signature: {0}")]
     Malformed(String),
@@ -128,11 +132,74 @@ pub fn check_cert_signature(cert: &Cert, issuer: &Cert) -> Result<SigInfo, SigPr
 }
 
 /// Verify `signature` over `message` with `key`'s public key and the given signature
-/// algorithm (certificates, CRLs, OCSP responses). `Ok` means it verified.
+/// algorithm (certificates, CRLs, OCSP responses, CMS signed attributes). `Ok` means it
+/// verified.
+///
+/// Supported (all by aws-lc-rs): RSA PKCS#1 v1.5 with SHA-1/256/384/512; RSASSA-PSS with
+/// SHA-256/384/512 for the hash and MGF1 (the same hash), any salt length from 0 to the
+/// maximum the key allows, the trailer field absent or explicitly 1; ECDSA on P-256, P-384 and
+/// P-521 with SHA-1 (not on P-384) and SHA-256/384/512; Ed25519. Everything else is an error
+/// that says the signature could not be verified ([`SigProblem::UnsupportedAlgorithm`],
+/// [`SigProblem::UnsupportedParameters`], [`SigProblem::UnsupportedKey`],
+/// [`SigProblem::WeakAlgorithm`], [`SigProblem::WeakKey`]), never [`SigProblem::BadSignature`].
 pub fn verify_signature(
     key: &Cert,
     algorithm: &AlgorithmIdentifierOwned,
     message: &[u8],
+    signature: &[u8],
+) -> Result<SigInfo, SigProblem> {
+    verify(key, algorithm, Signed::Message(message), signature)
+}
+
+/// [`verify_signature`] when only the hash of the message is known (a CMS signature without
+/// signed attributes over content that was hashed while streaming). `digest` must have been
+/// made with the algorithm's hash ([`signature_hash`]); a digest of another length is
+/// [`SigProblem::Malformed`]. Ed25519 cannot verify a digest ([`SigProblem::UnsupportedAlgorithm`]).
+pub fn verify_signature_digest(
+    key: &Cert,
+    algorithm: &AlgorithmIdentifierOwned,
+    digest: &[u8],
+    signature: &[u8],
+) -> Result<SigInfo, SigProblem> {
+    verify(key, algorithm, Signed::Digest(digest), signature)
+}
+
+/// The hash a signature algorithm signs with, when the identifier names one kyso knows
+/// (`None` for Ed25519, unknown algorithms and unreadable RSASSA-PSS parameters).
+pub fn signature_hash(algorithm: &AlgorithmIdentifierOwned) -> Option<SigHash> {
+    let alg = algorithm.oid;
+    let table = [
+        (oid::MD2_WITH_RSA, SigHash::Md2),
+        (oid::MD5_WITH_RSA, SigHash::Md5),
+        (oid::SHA1_WITH_RSA, SigHash::Sha1),
+        (oid::SHA256_WITH_RSA, SigHash::Sha256),
+        (oid::SHA384_WITH_RSA, SigHash::Sha384),
+        (oid::SHA512_WITH_RSA, SigHash::Sha512),
+        (oid::ECDSA_SHA1, SigHash::Sha1),
+        (oid::ECDSA_SHA256, SigHash::Sha256),
+        (oid::ECDSA_SHA384, SigHash::Sha384),
+        (oid::ECDSA_SHA512, SigHash::Sha512),
+    ];
+    if let Some(&(_, h)) = table.iter().find(|(o, _)| *o == alg) {
+        return Some(h);
+    }
+    if alg == oid::RSASSA_PSS {
+        return pss_parameters(algorithm).ok().map(|(h, _)| h);
+    }
+    None
+}
+
+/// What is verified: the message itself, or only its hash.
+#[derive(Clone, Copy)]
+enum Signed<'a> {
+    Message(&'a [u8]),
+    Digest(&'a [u8]),
+}
+
+fn verify(
+    key: &Cert,
+    algorithm: &AlgorithmIdentifierOwned,
+    signed: Signed<'_>,
     signature: &[u8],
 ) -> Result<SigInfo, SigProblem> {
     let alg = algorithm.oid;
@@ -165,7 +232,7 @@ pub fn verify_signature(
             // aws-lc-rs cannot verify SHA-384 with a sub-2048-bit key.
             _ => return Err(SigProblem::WeakKey { bits }),
         };
-        return run(params, public_key, message, signature).map(|()| SigInfo {
+        return run(params, hash, public_key, signed, signature).map(|()| SigInfo {
             hash,
             pss: false,
             rsa_bits: Some(bits),
@@ -183,10 +250,18 @@ pub fn verify_signature(
             SigHash::Sha256 => signature::RSA_PSS_2048_8192_SHA256,
             SigHash::Sha384 => signature::RSA_PSS_2048_8192_SHA384,
             SigHash::Sha512 => signature::RSA_PSS_2048_8192_SHA512,
+            // aws-lc-rs has no RSASSA-PSS with SHA-1: recognised, cannot be verified.
             other => return Err(SigProblem::WeakAlgorithm(other)),
         };
+        // RFC 8017 §9.1.1: emLen = ceil((modBits - 1) / 8) ≥ hLen + sLen + 2.
+        let max_salt = (bits + 6) / 8 - hash_len(hash) - 2;
+        if usize::from(salt) > max_salt {
+            return Err(SigProblem::Malformed(format!(
+                "RSASSA-PSS salt length {salt} exceeds the maximum {max_salt} for a {bits}-bit key"
+            )));
+        }
         let params = base.with_pss_salt_length(RsaPssSaltLength::Custom(salt));
-        return run(&params, public_key, message, signature).map(|()| SigInfo {
+        return run(&params, hash, public_key, signed, signature).map(|()| SigInfo {
             hash,
             pss: true,
             rsa_bits: Some(bits),
@@ -222,9 +297,11 @@ pub fn verify_signature(
                 // Recognised, but aws-lc-rs cannot verify it: never acceptable.
                 return Err(SigProblem::WeakAlgorithm(SigHash::Sha1));
             }
+            // An elliptic-curve key on another curve.
+            (KeyKind::Other, _) => return Err(SigProblem::UnsupportedKey),
             _ => return Err(SigProblem::KeyMismatch),
         };
-        return run(verifier, public_key, message, signature).map(|()| SigInfo {
+        return run(verifier, hash, public_key, signed, signature).map(|()| SigInfo {
             hash,
             pss: false,
             rsa_bits: None,
@@ -235,7 +312,17 @@ pub fn verify_signature(
         if kind != KeyKind::Ed25519 {
             return Err(SigProblem::KeyMismatch);
         }
-        return run(&signature::ED25519, public_key, message, signature).map(|()| SigInfo {
+        let Signed::Message(message) = signed else {
+            return Err(SigProblem::UnsupportedAlgorithm(alg));
+        };
+        return run(
+            &signature::ED25519,
+            SigHash::Intrinsic,
+            public_key,
+            Signed::Message(message),
+            signature,
+        )
+        .map(|()| SigInfo {
             hash: SigHash::Intrinsic,
             pss: false,
             rsa_bits: None,
@@ -245,21 +332,53 @@ pub fn verify_signature(
     Err(SigProblem::UnsupportedAlgorithm(alg))
 }
 
+fn hash_len(hash: SigHash) -> usize {
+    match hash {
+        SigHash::Md2 | SigHash::Md5 => 16,
+        SigHash::Sha1 => 20,
+        SigHash::Sha256 => 32,
+        SigHash::Sha384 => 48,
+        SigHash::Sha512 | SigHash::Intrinsic => 64,
+    }
+}
+
+fn aws_digest(hash: SigHash) -> Option<&'static aws_lc_rs::digest::Algorithm> {
+    use aws_lc_rs::digest;
+    match hash {
+        SigHash::Sha1 => Some(&digest::SHA1_FOR_LEGACY_USE_ONLY),
+        SigHash::Sha256 => Some(&digest::SHA256),
+        SigHash::Sha384 => Some(&digest::SHA384),
+        SigHash::Sha512 => Some(&digest::SHA512),
+        _ => None,
+    }
+}
+
 fn run(
     alg: &dyn VerificationAlgorithm,
+    hash: SigHash,
     public_key: &[u8],
-    message: &[u8],
+    signed: Signed<'_>,
     signature: &[u8],
 ) -> Result<(), SigProblem> {
-    alg.verify_sig(public_key, message, signature)
-        .map_err(|_| SigProblem::BadSignature)
+    let verified = match signed {
+        Signed::Message(message) => alg.verify_sig(public_key, message, signature),
+        Signed::Digest(digest) => {
+            let d = aws_digest(hash)
+                .and_then(|a| aws_lc_rs::digest::Digest::import_less_safe(digest, a).ok())
+                .ok_or_else(|| {
+                    SigProblem::Malformed(format!("the digest is not a {hash} digest"))
+                })?;
+            alg.verify_digest_sig(public_key, &d, signature)
+        }
+    };
+    verified.map_err(|_| SigProblem::BadSignature)
 }
 
 /// The RSA key size, refusing non-RSA keys and keys aws-lc-rs cannot verify with.
 fn rsa_bits(kind: KeyKind) -> Result<usize, SigProblem> {
     match kind {
         KeyKind::Rsa { bits: 0 } => Err(SigProblem::Malformed("RSA public key".into())),
-        KeyKind::Rsa { bits } if bits > 8192 => Err(SigProblem::KeyMismatch),
+        KeyKind::Rsa { bits } if bits > 8192 => Err(SigProblem::UnsupportedKey),
         KeyKind::Rsa { bits } if bits < 1024 => Err(SigProblem::WeakKey { bits }),
         KeyKind::Rsa { bits } => Ok(bits),
         _ => Err(SigProblem::KeyMismatch),
@@ -345,3 +464,7 @@ fn pss_parameters(algorithm: &AlgorithmIdentifierOwned) -> Result<(SigHash, u16)
 fn malformed(e: der::Error) -> SigProblem {
     SigProblem::Malformed(e.to_string())
 }
+
+#[cfg(test)]
+#[path = "verify_sig_tests.rs"]
+mod tests;
