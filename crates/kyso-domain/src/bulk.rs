@@ -123,10 +123,14 @@ pub fn read_template(bytes: &[u8]) -> Result<Sheet, NotUtf8> {
         .from_reader(text.as_bytes());
     let mut sheet = Sheet::default();
     let mut seen_ids: Vec<(String, usize)> = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let row = i + 1;
-        let record = match record {
-            Ok(r) => r,
+    let mut row = 0;
+    loop {
+        let mut record = csv::StringRecord::new();
+        let read = reader.read_record(&mut record);
+        row += 1;
+        let record = match read {
+            Ok(false) => break,
+            Ok(true) => record,
             Err(e) => {
                 sheet.errors.push(RowError::new(
                     row,
@@ -152,6 +156,24 @@ pub fn read_template(bytes: &[u8]) -> Result<Sheet, NotUtf8> {
                 ));
                 break;
             }
+            continue;
+        }
+        // The csv reader is lenient: an unclosed quote swallows the rest of the file into
+        // one cell, a stray quote is kept as text. The template is strict RFC 4180.
+        let start = record
+            .position()
+            .and_then(|p| usize::try_from(p.byte()).ok())
+            .unwrap_or(0);
+        let end = usize::try_from(reader.position().byte()).unwrap_or(text.len());
+        // (The reader's positions may include the previous record's line ending.)
+        let raw = text.get(start..end).unwrap_or("");
+        if let Some((n, problem)) = quoting_problem(raw.trim_start_matches(['\r', '\n']), delimiter)
+        {
+            let column = TEMPLATE_COLUMNS
+                .get(n)
+                .map_or_else(|| format!("cột {}", n + 1), |c| (*c).to_owned());
+            let (vi, en) = problem.messages();
+            sheet.errors.push(RowError::new(row, &column, vi, en));
             continue;
         }
         if record.iter().all(|c| c.trim().is_empty()) {
@@ -202,6 +224,78 @@ pub fn read_template(bytes: &[u8]) -> Result<Sheet, NotUtf8> {
         ));
     }
     Ok(sheet)
+}
+
+/// A quoting fault of one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quoting {
+    /// A cell opens a quote that the record never closes.
+    Unclosed,
+    /// A quote inside a cell that does not start with one.
+    Stray,
+    /// Text after a cell's closing quote.
+    AfterClose,
+}
+
+impl Quoting {
+    fn messages(self) -> (&'static str, &'static str) {
+        match self {
+            Quoting::Unclosed => (
+                "Ô mở dấu ngoặc kép (\") nhưng không đóng; dòng này và các dòng sau nó không \
+                 đọc được. Hãy sửa ô này rồi nhập lại.",
+                "The cell opens a quote (\") that is never closed; this row and the ones after \
+                 it cannot be read. Fix the cell and import again.",
+            ),
+            Quoting::Stray => (
+                "Dấu ngoặc kép (\") nằm giữa ô; ô có dấu ngoặc kép phải được đặt trong ngoặc kép \
+                 và viết dấu ngoặc kép thành hai dấu (\"\").",
+                "A quote (\") inside a cell; such a cell must be quoted, with the quote doubled \
+                 (\"\").",
+            ),
+            Quoting::AfterClose => (
+                "Có ký tự sau dấu ngoặc kép đóng ô; sau dấu ngoặc kép đóng phải là dấu phân cách \
+                 hoặc hết dòng.",
+                "Text follows the cell's closing quote; a closing quote must be followed by the \
+                 separator or the end of the line.",
+            ),
+        }
+    }
+}
+
+/// Check one record's raw text (with its line ending) against RFC 4180 quoting: a quoted
+/// cell starts with `"`, doubles every `"` inside and ends with `"` before the separator or
+/// the line ending; an unquoted cell holds no `"`. The first fault, with its cell's index.
+fn quoting_problem(raw: &str, delimiter: u8) -> Option<(usize, Quoting)> {
+    #[derive(PartialEq)]
+    enum State {
+        CellStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let delimiter = char::from(delimiter);
+    let mut state = State::CellStart;
+    let mut cell = 0;
+    for c in raw.chars() {
+        state = match (state, c) {
+            (State::Quoted, '"') => State::QuoteInQuoted,
+            (State::Quoted, _) => State::Quoted,
+            (State::QuoteInQuoted, '"') => State::Quoted,
+            (State::CellStart, '"') => State::Quoted,
+            (State::CellStart | State::Unquoted | State::QuoteInQuoted, c) if c == delimiter => {
+                cell += 1;
+                State::CellStart
+            }
+            (State::CellStart | State::Unquoted | State::QuoteInQuoted, '\r' | '\n') => {
+                // The record ends here (what follows is its line ending).
+                return None;
+            }
+            (State::QuoteInQuoted, _) => return Some((cell, Quoting::AfterClose)),
+            (State::Unquoted, '"') => return Some((cell, Quoting::Stray)),
+            (State::CellStart | State::Unquoted, _) => State::Unquoted,
+        };
+    }
+    (state == State::Quoted).then_some((cell, Quoting::Unclosed))
 }
 
 #[cfg(test)]
@@ -281,6 +375,59 @@ mod tests {
         assert_eq!(sheet.rows.len(), MAX_ROWS);
         assert_eq!(sheet.errors.len(), 1);
         assert_eq!(sheet.errors[0].row, MAX_ROWS + 2);
+    }
+
+    #[test]
+    fn an_unclosed_or_stray_quote_refuses_the_row_naming_the_column() {
+        // The reported attack: an unclosed quote made one subscriber of the whole rest.
+        let sheet = read_template(&file(
+            ",",
+            &[
+                "Nguyễn Văn An,12/03/1978,099078000101",
+                "Trần Thị Bình,\"01/01/1990,099090000102",
+                "Lê Văn Cường,02/02/1980,099080000103",
+            ],
+        ))
+        .unwrap();
+        assert_eq!(sheet.rows.len(), 1, "{:?}", sheet.rows);
+        assert_eq!(sheet.rows[0].cell(col::NAME), "Nguyễn Văn An");
+        assert_eq!(sheet.errors.len(), 1);
+        assert_eq!(
+            (sheet.errors[0].row, sheet.errors[0].column.as_str()),
+            (3, "Ngày sinh")
+        );
+        assert!(sheet.errors[0].message.contains("không đóng"));
+        // A quote inside an unquoted cell, and text after a closing quote.
+        let sheet = read_template(&file(
+            ";",
+            &[
+                "A;01/01/1990;1;;;a\"b@demo.gov.vn",
+                "B;\"01/01/1990\"x;2",
+                "C;\"01/01/1990\";3",
+                "\"D \"\"Đông\"\"\";01/01/1990;4",
+            ],
+        ))
+        .unwrap();
+        assert_eq!(
+            sheet
+                .errors
+                .iter()
+                .map(|e| (e.row, e.column.as_str()))
+                .collect::<Vec<_>>(),
+            [(2, "Thư điện tử công vụ"), (3, "Ngày sinh")]
+        );
+        assert!(sheet.errors[0].message.contains("hai dấu"));
+        assert_eq!(sheet.rows.len(), 2);
+        assert_eq!(sheet.rows[0].cell(col::DATE_OF_BIRTH), "01/01/1990");
+        assert_eq!(sheet.rows[1].cell(col::NAME), "D \"Đông\"");
+        // A quoted cell may hold the separator and a line break.
+        let sheet = read_template(&file(
+            ",",
+            &["\"E, F\",\"01/01/1990\",5,\"dòng 1\ndòng 2\""],
+        ))
+        .unwrap();
+        assert_eq!(sheet.errors, []);
+        assert_eq!(sheet.rows[0].cell(col::NAME), "E, F");
     }
 
     proptest! {

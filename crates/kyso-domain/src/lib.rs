@@ -7,6 +7,7 @@ pub mod codes;
 pub mod device;
 pub mod expiry;
 pub mod lifecycle;
+pub mod password;
 pub mod roles;
 pub mod text;
 
