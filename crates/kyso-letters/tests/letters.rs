@@ -136,29 +136,16 @@ fn sample_rows(kind: RequestKind) -> Vec<LetterRow> {
     }
 }
 
-/// The text of `pdf` by `pdftotext` in `mode` (`-layout` or `-raw`); `None` (with a note)
-/// when poppler is not installed.
+/// The text of `pdf` by `pdftotext` in `mode` (`-layout` or `-raw`); `None` when poppler is
+/// not installed (a listed skip, or a failure under `KYSO_REQUIRE_ALL=1`). pdftotext failing
+/// on the letter fails the test with its message.
 fn pdftotext(pdf: &[u8], mode: &str) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("letter.pdf");
     std::fs::write(&file, pdf).unwrap();
-    match Command::new("pdftotext")
-        .arg(mode)
-        .arg(&file)
-        .arg("-")
-        .output()
-    {
-        Ok(out) => {
-            assert!(out.status.success(), "pdftotext failed: {out:?}");
-            Some(String::from_utf8(out.stdout).unwrap())
-        }
-        Err(_) => {
-            eprintln!(
-                "note: pdftotext is missing (scripts/setup-test-env.sh installs it); skipped"
-            );
-            None
-        }
-    }
+    let out = kyso_testkit::run(Command::new("pdftotext").arg(mode).arg(&file).arg("-"))
+        .ok_or_fail("poppler's `pdftotext`")?;
+    Some(String::from_utf8(out.stdout).unwrap())
 }
 
 /// Keep a rendered letter for a look (`KYSO_LETTERS_DUMP=/tmp/letters cargo test …`, then
@@ -403,14 +390,9 @@ fn the_sealed_letter_shows_the_seal_in_the_signature_block() {
 }
 
 /// pyHanko (scripts/oracles/pyhanko_validate.py) finds one intact, valid signature trusted
-/// under the demo root, covering the whole file. Skipped with a note when pyHanko is missing.
+/// under the demo root, covering the whole file. A listed skip when pyHanko is missing.
 fn pyhanko_accepts(signed: &[u8]) {
-    let have = Command::new("python3")
-        .args(["-c", "import pyhanko"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have {
-        eprintln!("note: pyHanko is missing (scripts/setup-test-env.sh installs it); skipped");
+    if !kyso_testkit::need_python("pyhanko") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

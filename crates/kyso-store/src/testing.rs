@@ -1,7 +1,8 @@
 //! Test databases on both backends: a fresh SQLite file, and a fresh PostgreSQL schema on the
 //! server named by `KYSO_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/test`).
 //! When `KYSO_TEST_POSTGRES` is set, PostgreSQL is required and a missing server fails the
-//! test; when it is not set and no server answers, PostgreSQL cases are skipped with a note.
+//! test; when it is not set and no server answers, PostgreSQL cases are a listed skip (a failure
+//! under `KYSO_REQUIRE_ALL=1`).
 //! Test support only (feature `testing`): failures panic, as a test should.
 #![allow(clippy::panic)]
 
@@ -32,7 +33,7 @@ pub fn postgres_url() -> Option<String> {
             if reachable {
                 Some(DEFAULT_PG.into())
             } else {
-                eprintln!("note: no PostgreSQL on 127.0.0.1:5432 and KYSO_TEST_POSTGRES unset: PostgreSQL cases skipped");
+                kyso_testkit::skip("a PostgreSQL server (127.0.0.1:5432 or KYSO_TEST_POSTGRES)");
                 None
             }
         }

@@ -1,7 +1,7 @@
 //! The web UI in a real browser: `tests/e2e/run.mjs` (playwright-core driving Debian's
-//! chromium) against a fresh `kyso serve`. `scripts/setup-test-env.sh` installs chromium, Node
-//! packages and sets `KYSO_E2E_REQUIRED=1` in the test command, so there a missing browser fails
-//! the test; elsewhere it is skipped with a note. Screenshots go to `target/e2e-screenshots/`
+//! chromium) against a fresh `kyso serve`. `scripts/setup-test-env.sh` installs chromium and the
+//! Node packages; `scripts/test.sh` sets `KYSO_REQUIRE_ALL=1`, so there a missing browser fails
+//! the test; elsewhere it is a listed skip (`kyso_testkit`). Screenshots go to `target/e2e-screenshots/`
 //! (`KYSO_E2E_SCREENSHOTS=docs/screenshots` refreshes the ones the README shows).
 
 use std::path::Path;
@@ -69,11 +69,7 @@ fn fresh_certificate(dir: &Path, cn: &str, file: &str) -> std::path::PathBuf {
 fn a_clerk_uses_the_web_ui_in_a_real_browser() {
     let e2e = workspace().join("tests/e2e");
     if let Some(missing) = missing_tools(&e2e) {
-        assert!(
-            std::env::var("KYSO_E2E_REQUIRED").is_err(),
-            "the browser test needs {missing} (scripts/setup-test-env.sh installs it)"
-        );
-        eprintln!("note: {missing} not found: browser test skipped");
+        kyso_testkit::skip(&missing);
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -360,9 +360,8 @@ fn audit_verify_names_the_edited_entry_and_a_newer_database_is_refused() {
 
 #[test]
 fn the_same_server_runs_on_postgresql() {
-    let Some(base) = pg_base() else {
-        eprintln!("note: no PostgreSQL: skipped");
-        return;
+    let Some(base) = kyso_store::testing::postgres_url() else {
+        return; // a listed skip, or a failure under KYSO_REQUIRE_ALL=1
     };
     let schema = format!("kyso_cli_{}", std::process::id());
     let psql = |sql: &str| {
@@ -399,16 +398,6 @@ fn the_same_server_runs_on_postgresql() {
         String::from_utf8_lossy(&out.stderr)
     );
     psql(&format!("DROP SCHEMA {schema} CASCADE"));
-}
-
-/// The PostgreSQL server of the tests (as `kyso_store::testing` finds it).
-fn pg_base() -> Option<String> {
-    match std::env::var("KYSO_TEST_POSTGRES") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => TcpStream::connect(("127.0.0.1", 5432))
-            .ok()
-            .map(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned()),
-    }
 }
 
 #[test]
