@@ -22,7 +22,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = doc.catalog();
     if let Ok(pages) = doc.pages() {
         for p in pages.iter().take(50) {
-            let _ = doc.rect(&Object::Array(p.media_box.iter().map(|v| Object::Real(*v)).collect()));
+            let _ = doc.rect(&Object::Array(
+                p.media_box.iter().map(|v| Object::real(*v)).collect(),
+            ));
         }
     }
     let ids: Vec<u32> = doc.xref().keys().copied().take(500).collect();

@@ -10,6 +10,7 @@ pub mod revisions;
 pub mod sign;
 pub mod validate;
 pub mod verify;
+pub mod xmp;
 
 pub use sign::{finalize, prepare, sign_with, Prepared, SignOptions, Widget, WidgetBuilder};
 

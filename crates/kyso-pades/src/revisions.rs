@@ -69,7 +69,13 @@
 //!   allows `/Info` and XMP updates by default, and pyHanko's own signer updates `/Info`. The
 //!   default [`Policy`] is strict (not allowed); [`Policy::allow_metadata`] is pyHanko's
 //!   behaviour and what `kyso verify` uses (`validate`), since other signers rewrite
-//!   `/ModDate` in every update.
+//!   `/ModDate` in every update. Even then an XMP update is allowed only when the new
+//!   `/Metadata` is an indirect reference to a stream of well-formed XML with declared namespace
+//!   prefixes and `x:xmpmeta` as its root (`crate::xmp`), as pyHanko's `MetadataUpdateRule`
+//!   requires; otherwise the XMP stream (or the catalog re-pointing it) is `METADATA_CHANGED`,
+//!   not allowed, with the reason. Unlike pyHanko, XMP that is left untouched is not judged:
+//!   pyHanko re-checks the metadata at every later revision, so a document whose XMP was
+//!   malformed before it was signed shows every later update as illegal there.
 //! * `REPOINTED_UNUSED_OBJECT` — a later revision makes the document reference an object that
 //!   existed in the signed revision but was unreachable from its trailer there (shadow
 //!   *hide-and-replace*: the attacker plants unused alternative content before signing, and the
@@ -937,7 +943,7 @@ fn role_code(bits: u16) -> &'static str {
 fn same(a: &Object, b: &Object) -> bool {
     match (a, b) {
         (Object::Int(x), Object::Real(y)) | (Object::Real(y), Object::Int(x)) => {
-            (*x as f64 - *y).abs() < 1e-9
+            (*x as f64 - y.value()).abs() < 1e-9
         }
         (Object::String { bytes: x, .. }, Object::String { bytes: y, .. }) => x == y,
         (Object::Array(x), Object::Array(y)) => {
@@ -1173,8 +1179,23 @@ impl Ctx<'_> {
         self.page_rules(&changed, &mut claims, &mut new_fields)?;
         self.form_filling(&changed, &mut claims)?;
 
+        // The XMP stream as it is now, checked (once) when it is among the changes.
+        let xmp_num = self
+            .cur
+            .catalog()?
+            .get("Metadata")
+            .and_then(Object::as_ref)
+            .map(|r| r.num);
+        let xmp_problem = match xmp_num {
+            Some(n) if self.policy.allow_metadata && changed.contains_key(&n) => {
+                self.xmp_problem()?
+            }
+            _ => None,
+        };
         for (num, (kind, r)) in &changed {
-            let mut verdict = if let Some(c) = claims.get(num) {
+            let mut verdict = if let (Some(why), true) = (&xmp_problem, xmp_num == Some(*num)) {
+                v("METADATA_CHANGED", false, why.clone())
+            } else if let Some(c) = claims.get(num) {
                 c.clone()
             } else if *kind == ChangeKind::Freed {
                 if self.prev_reach.contains(num) {
@@ -1260,6 +1281,34 @@ impl Ctx<'_> {
     }
 
     /// Catalog, AcroForm and DSS.
+    /// Why the XMP metadata of the current revision cannot be an allowed update — pyHanko's
+    /// `MetadataUpdateRule`: `/Metadata` must be an indirect reference to a stream holding
+    /// well-formed XML with declared namespace prefixes and `x:xmpmeta` as its root
+    /// ([`crate::xmp`]) — or `None` when it can (or there is none).
+    fn xmp_problem(&self) -> Result<Option<String>> {
+        let cat = self.cur.catalog()?;
+        let Some(m) = cat.get("Metadata") else {
+            return Ok(None);
+        };
+        let Some(r) = m.as_ref() else {
+            return Ok(Some("/Metadata is not an indirect reference".into()));
+        };
+        let obj = match self.cur.get(r) {
+            Ok(o) => o,
+            Err(e) => return Ok(Some(format!("/Metadata cannot be read: {e}"))),
+        };
+        let Some(stream) = obj.as_stream() else {
+            return Ok(Some("/Metadata is not a stream".into()));
+        };
+        let data = match self.cur.decoded(stream) {
+            Ok(d) => d,
+            Err(e) => return Ok(Some(format!("the XMP stream cannot be decoded: {e}"))),
+        };
+        Ok(crate::xmp::check_xmp(&data)
+            .err()
+            .map(|e| format!("XMP metadata is not well-formed XML: {e}")))
+    }
+
     fn catalog_rules(
         &self,
         changed: &BTreeMap<u32, (ChangeKind, ObjRef)>,
@@ -1299,7 +1348,9 @@ impl Ctx<'_> {
         for k in &keys {
             let bad = match k.as_str() {
                 "AcroForm" | "DSS" | "Version" | "Extensions" => None,
-                "Metadata" if self.policy.allow_metadata => None,
+                "Metadata" if self.policy.allow_metadata => self
+                    .xmp_problem()?
+                    .map(|why| v("METADATA_CHANGED", false, why)),
                 "Metadata" => Some(v("METADATA_CHANGED", false, "catalog /Metadata changed")),
                 "OpenAction" | "AA" => Some(v("ACTION_ADDED", false, format!("catalog /{k}"))),
                 _ => Some(v("CATALOG_CHANGED", false, format!("catalog /{k} changed"))),
@@ -2072,7 +2123,7 @@ mod tests {
         a.set("B", Object::string(b"x".to_vec()));
         let mut b = Dict::new();
         b.set("B", Object::hex_string(b"x".to_vec()));
-        b.set("A", Object::Real(1.0));
+        b.set("A", Object::real(1.0));
         assert!(same(&Object::Dict(a.clone()), &Object::Dict(b.clone())));
         b.set("C", Object::Null);
         assert!(!same(&Object::Dict(a.clone()), &Object::Dict(b.clone())));

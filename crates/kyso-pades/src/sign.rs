@@ -317,7 +317,7 @@ pub(crate) fn write_placeholder(
     field.set("P", Object::Ref(page.id));
     field.set(
         "Rect",
-        Object::Array(widget.rect.iter().map(|&v| Object::Real(v)).collect()),
+        Object::Array(widget.rect.iter().map(|&v| Object::real(v)).collect()),
     );
     if let Some(ap) = widget.appearance {
         let mut apd = Dict::new();

@@ -516,7 +516,7 @@ pub(crate) fn pdf_number(v: f64) -> Object {
     if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
         Object::Int(v as i64)
     } else {
-        Object::Real(v)
+        Object::real(v)
     }
 }
 

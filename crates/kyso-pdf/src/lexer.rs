@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::limits::Limits;
-use crate::object::{Dict, Name, ObjRef, Object};
+use crate::object::{Dict, Lexeme, Name, ObjRef, Object, Real};
 
 /// PDF white-space characters (§7.2.3).
 pub fn is_white(b: u8) -> bool {
@@ -37,6 +37,8 @@ pub struct Lexer<'a> {
     pos: usize,
     base: u64,
     limits: &'a Limits,
+    /// Keep the source text of reals, escaped names and strings (see [`Lexeme`]).
+    lexemes: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -47,6 +49,22 @@ impl<'a> Lexer<'a> {
             pos: 0,
             base,
             limits,
+            lexemes: true,
+        }
+    }
+
+    /// A lexer that does not keep the source text of tokens: for content streams, whose
+    /// operands are interpreted, never written back.
+    pub fn without_lexemes(mut self) -> Self {
+        self.lexemes = false;
+        self
+    }
+
+    /// The source text `data[start..pos]` as a lexeme, when lexemes are kept.
+    fn lexeme_from(&self, start: usize) -> Lexeme {
+        match self.data.get(start..self.pos) {
+            Some(t) if self.lexemes => Lexeme::new(t),
+            _ => Lexeme::NONE,
         }
     }
 
@@ -212,18 +230,36 @@ impl<'a> Lexer<'a> {
         };
         match b {
             b'/' => Ok(Object::Name(self.name()?)),
-            b'(' => Ok(Object::String {
-                bytes: self.literal_string()?,
-                hex: false,
-            }),
+            b'(' => {
+                let start = self.pos;
+                let (bytes, canonical) = self.literal_string()?;
+                Ok(Object::String {
+                    bytes,
+                    hex: false,
+                    lexeme: if canonical {
+                        Lexeme::NONE
+                    } else {
+                        self.lexeme_from(start)
+                    },
+                })
+            }
             b'<' if self.peek_at(1) == Some(b'<') => {
                 self.pos += 2;
                 Ok(Object::Dict(self.dict_body(depth)?))
             }
-            b'<' => Ok(Object::String {
-                bytes: self.hex_string()?,
-                hex: true,
-            }),
+            b'<' => {
+                let start = self.pos;
+                let (bytes, canonical) = self.hex_string()?;
+                Ok(Object::String {
+                    bytes,
+                    hex: true,
+                    lexeme: if canonical {
+                        Lexeme::NONE
+                    } else {
+                        self.lexeme_from(start)
+                    },
+                })
+            }
             b'[' => {
                 self.pos += 1;
                 let mut items = Vec::new();
@@ -377,7 +413,11 @@ impl<'a> Lexer<'a> {
             None
         };
         match value {
-            Some(v) if v.is_finite() => Ok(Object::Real(v)),
+            Some(v) if v.is_finite() => Ok(Object::Real(if self.lexemes {
+                Real::with_lexeme(v, tok)
+            } else {
+                Real::new(v)
+            })),
             _ => {
                 // `-` or `+.` alone: some writers emit `-` for 0; readers treat it as zero.
                 if text.bytes().all(|c| c == b'-' || c == b'+' || c == b'.') && !text.is_empty() {
@@ -397,9 +437,14 @@ impl<'a> Lexer<'a> {
         if self.peek() != Some(b'/') {
             return Err(self.malformed("expected a name"));
         }
+        let start = self.pos;
         self.pos += 1;
         let mut out = Vec::new();
+        // Whether the writer would spell the name as it is written here (no escapes, no bytes
+        // it escapes).
+        let mut canonical = true;
         while let Some(b) = self.peek().filter(|&b| is_regular(b)) {
+            canonical &= b != b'#' && b.is_ascii_graphic();
             if out.len() >= self.limits.max_token_bytes {
                 return Err(Error::LimitExceeded {
                     limit: "name length",
@@ -419,13 +464,20 @@ impl<'a> Lexer<'a> {
             out.push(b);
             self.pos += 1;
         }
-        Ok(Name(out))
+        Ok(if canonical || !self.lexemes {
+            Name::from_bytes(out)
+        } else {
+            Name::with_lexeme(out, self.data.get(start..self.pos).unwrap_or_default())
+        })
     }
 
-    fn literal_string(&mut self) -> Result<Vec<u8>> {
+    /// The bytes of a literal string, and whether the writer would spell it the same way (no
+    /// escapes, parentheses or end-of-line characters inside).
+    fn literal_string(&mut self) -> Result<(Vec<u8>, bool)> {
         self.pos += 1; // '('
         let mut out = Vec::new();
         let mut depth = 1usize;
+        let mut canonical = true;
         loop {
             if out.len() > self.limits.max_token_bytes {
                 return Err(Error::LimitExceeded {
@@ -438,6 +490,8 @@ impl<'a> Lexer<'a> {
                 return Err(self.truncated("unterminated string"));
             };
             self.pos += 1;
+            canonical &=
+                !matches!(b, b'(' | b')' | b'\\' | b'\r' | b'\n') || (depth == 1 && b == b')');
             match b {
                 b'(' => {
                     depth += 1;
@@ -446,7 +500,7 @@ impl<'a> Lexer<'a> {
                 b')' => {
                     depth -= 1;
                     if depth == 0 {
-                        return Ok(out);
+                        return Ok((out, canonical));
                     }
                     out.push(b);
                 }
@@ -495,10 +549,13 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn hex_string(&mut self) -> Result<Vec<u8>> {
+    /// The bytes of a hex string, and whether the writer would spell it the same way (upper-case
+    /// digits, an even number of them, no white space).
+    fn hex_string(&mut self) -> Result<(Vec<u8>, bool)> {
         self.pos += 1; // '<'
         let mut out = Vec::new();
         let mut hi: Option<u8> = None;
+        let mut canonical = true;
         loop {
             let Some(b) = self.peek() else {
                 return Err(self.truncated("unterminated hex string"));
@@ -507,12 +564,15 @@ impl<'a> Lexer<'a> {
             if b == b'>' {
                 if let Some(h) = hi {
                     out.push(h << 4);
+                    canonical = false;
                 }
-                return Ok(out);
+                return Ok((out, canonical));
             }
             if is_white(b) {
+                canonical = false;
                 continue;
             }
+            canonical &= !b.is_ascii_lowercase();
             let Some(v) = hex_val(b) else {
                 return Err(self.malformed("bad character in hex string"));
             };
@@ -567,9 +627,9 @@ mod tests {
     fn scalars() {
         assert_eq!(parse("42").unwrap(), Object::Int(42));
         assert_eq!(parse("-17").unwrap(), Object::Int(-17));
-        assert_eq!(parse("+.5").unwrap(), Object::Real(0.5));
-        assert_eq!(parse("-.25").unwrap(), Object::Real(-0.25));
-        assert_eq!(parse("3.").unwrap(), Object::Real(3.0));
+        assert_eq!(parse("+.5").unwrap(), Object::real(0.5));
+        assert_eq!(parse("-.25").unwrap(), Object::real(-0.25));
+        assert_eq!(parse("3.").unwrap(), Object::real(3.0));
         assert_eq!(parse("true").unwrap(), Object::Bool(true));
         assert_eq!(parse("null").unwrap(), Object::Null);
         assert!(parse("1e5").is_err(), "exponents are not PDF syntax");

@@ -21,6 +21,6 @@ mod test_support;
 
 pub use error::{ComposeError, Error, FontError, ImageError, Result};
 pub use limits::Limits;
-pub use object::{Dict, Name, ObjRef, Object, Stream, StreamData};
+pub use object::{Dict, Lexeme, Name, ObjRef, Object, Real, Stream, StreamData};
 pub use reader::{Document, Page};
 pub use source::{FileSource, MemSource, Source};

@@ -21,13 +21,112 @@ impl fmt::Display for ObjRef {
     }
 }
 
-/// A PDF name, stored decoded (without the slash, `#xx` escapes resolved).
+/// The text of a token as it was written in the file it was read from (`595.303937007874`,
+/// `/A#20B`, `(a\(b\))`, `<48656c6c6f>`), kept so that writing an unchanged value back
+/// reproduces it byte for byte ([`write_object`](crate::writer::write_object) emits it when
+/// lexing it again gives the value the object holds now, and the canonical form otherwise).
+///
+/// A lexeme takes no part in comparisons: it is equal to every other lexeme and hashes to
+/// nothing, so objects compare and hash by value, whatever their spelling.
+#[derive(Clone, Default)]
+pub struct Lexeme(Option<Box<[u8]>>);
+
+impl Lexeme {
+    /// No source text: the value is written in kyso's canonical form.
+    pub const NONE: Lexeme = Lexeme(None);
+
+    pub fn new(text: &[u8]) -> Self {
+        Lexeme(Some(text.into()))
+    }
+
+    pub fn get(&self) -> Option<&[u8]> {
+        self.0.as_deref()
+    }
+}
+
+impl PartialEq for Lexeme {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for Lexeme {}
+impl std::hash::Hash for Lexeme {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+impl PartialOrd for Lexeme {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Lexeme {
+    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
+}
+impl fmt::Debug for Lexeme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(t) => write!(f, "Lexeme({})", String::from_utf8_lossy(t)),
+            None => write!(f, "Lexeme(-)"),
+        }
+    }
+}
+
+/// A real number: its value and, when read from a file, its text (see [`Lexeme`]), so that
+/// `595.303937007874` is written back with every digit. Compares by value.
+#[derive(Clone, PartialEq, Default, Debug)]
+pub struct Real {
+    value: f64,
+    lexeme: Lexeme,
+}
+
+impl Real {
+    pub fn new(value: f64) -> Self {
+        Real {
+            value,
+            lexeme: Lexeme::NONE,
+        }
+    }
+    /// A real read from `text`.
+    pub fn with_lexeme(value: f64, text: &[u8]) -> Self {
+        Real {
+            value,
+            lexeme: Lexeme::new(text),
+        }
+    }
+    pub fn value(&self) -> f64 {
+        self.value
+    }
+    pub fn lexeme(&self) -> &Lexeme {
+        &self.lexeme
+    }
+}
+
+impl From<f64> for Real {
+    fn from(v: f64) -> Self {
+        Real::new(v)
+    }
+}
+
+/// A PDF name, stored decoded (without the slash, `#xx` escapes resolved); names read from a
+/// file with escapes keep their text (see [`Lexeme`]). Compares by the decoded bytes.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Name(pub Vec<u8>);
+pub struct Name(pub Vec<u8>, Lexeme);
 
 impl Name {
     pub fn new(s: &str) -> Self {
-        Name(s.as_bytes().to_vec())
+        Name(s.as_bytes().to_vec(), Lexeme::NONE)
+    }
+    /// A name of decoded bytes `bytes` (no source text).
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Name(bytes, Lexeme::NONE)
+    }
+    /// A name read from the file as `text` (with its slash).
+    pub fn with_lexeme(bytes: Vec<u8>, text: &[u8]) -> Self {
+        Name(bytes, Lexeme::new(text))
+    }
+    pub fn lexeme(&self) -> &Lexeme {
+        &self.1
     }
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
@@ -139,11 +238,13 @@ pub enum Object {
     Null,
     Bool(bool),
     Int(i64),
-    Real(f64),
-    /// A string; `hex` records whether it was written `<...>` (kept for faithful output).
+    Real(Real),
+    /// A string; `hex` records whether it was written `<...>`, `lexeme` its text in the file
+    /// (both kept for faithful output; neither changes what the string is).
     String {
         bytes: Vec<u8>,
         hex: bool,
+        lexeme: Lexeme,
     },
     Name(Name),
     Array(Vec<Object>),
@@ -158,7 +259,7 @@ impl fmt::Debug for Object {
             Object::Null => write!(f, "null"),
             Object::Bool(b) => write!(f, "{b}"),
             Object::Int(i) => write!(f, "{i}"),
-            Object::Real(r) => write!(f, "{r}"),
+            Object::Real(r) => write!(f, "{}", r.value()),
             Object::String { bytes, .. } => write!(f, "({})", String::from_utf8_lossy(bytes)),
             Object::Name(n) => write!(f, "{n:?}"),
             Object::Array(a) => f.debug_list().entries(a).finish(),
@@ -173,16 +274,22 @@ impl Object {
     pub fn name(s: &str) -> Object {
         Object::Name(Name::new(s))
     }
+    /// A real number (no source text).
+    pub fn real(v: f64) -> Object {
+        Object::Real(Real::new(v))
+    }
     pub fn string(bytes: impl Into<Vec<u8>>) -> Object {
         Object::String {
             bytes: bytes.into(),
             hex: false,
+            lexeme: Lexeme::NONE,
         }
     }
     pub fn hex_string(bytes: impl Into<Vec<u8>>) -> Object {
         Object::String {
             bytes: bytes.into(),
             hex: true,
+            lexeme: Lexeme::NONE,
         }
     }
     pub fn as_int(&self) -> Option<i64> {
@@ -195,7 +302,7 @@ impl Object {
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Object::Int(i) => Some(*i as f64),
-            Object::Real(r) => Some(*r),
+            Object::Real(r) => Some(r.value()),
             _ => None,
         }
     }
@@ -276,6 +383,11 @@ impl From<u32> for Object {
 }
 impl From<f64> for Object {
     fn from(v: f64) -> Self {
+        Object::Real(Real::new(v))
+    }
+}
+impl From<Real> for Object {
+    fn from(v: Real) -> Self {
         Object::Real(v)
     }
 }

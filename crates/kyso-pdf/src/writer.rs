@@ -2,10 +2,18 @@
 //!
 //! An update never touches a byte of the original: the new objects, a cross-reference section
 //! of the same kind as the file's last one, and a trailer with `/Prev` are appended.
+//!
+//! Objects an update rewrites (a page gaining a widget, the AcroForm, the catalog) keep every
+//! value they do not change as it was written: reals, names with `#xx` escapes and strings read
+//! from the file carry their source text ([`Lexeme`]), and [`write_object`] emits it whenever
+//! lexing it again yields the value the object holds now — `595.303937007874` stays
+//! `595.303937007874`, `/A#20B` stays `/A#20B`, `<48656c6c6f>` stays lower-case. Dictionary keys
+//! keep their order. Values kyso makes (or changes) are written in its canonical form.
 
 use std::io::Write;
 
-use crate::object::{Dict, Name, ObjRef, Object, StreamData};
+use crate::lexer::Lexer;
+use crate::object::{Dict, Lexeme, Name, ObjRef, Object, StreamData};
 use crate::reader::Document;
 use crate::xref::SectionKind;
 
@@ -15,8 +23,14 @@ pub fn write_object(out: &mut Vec<u8>, obj: &Object) {
         Object::Null => out.extend_from_slice(b"null"),
         Object::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Object::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
-        Object::Real(r) => write_real(out, *r),
-        Object::String { bytes, hex } => {
+        Object::Real(r) => {
+            if !write_lexeme(out, r.lexeme(), |lx| lx.object().is_ok_and(|o| o == *obj)) {
+                write_real(out, r.value());
+            }
+        }
+        Object::String { lexeme, .. }
+            if write_lexeme(out, lexeme, |lx| lx.object().is_ok_and(|o| o == *obj)) => {}
+        Object::String { bytes, hex, .. } => {
             if *hex {
                 write_hex_string(out, bytes);
             } else {
@@ -78,7 +92,33 @@ pub fn write_dict(out: &mut Vec<u8>, d: &Dict) {
     out.extend_from_slice(b">>");
 }
 
+/// Append `lexeme` if it spells the value being written — `same` lexes it and compares — and
+/// say whether it did. A lexeme that no longer matches (the value was changed after reading)
+/// is ignored.
+fn write_lexeme(
+    out: &mut Vec<u8>,
+    lexeme: &Lexeme,
+    same: impl FnOnce(&mut Lexer<'_>) -> bool,
+) -> bool {
+    let Some(text) = lexeme.get() else {
+        return false;
+    };
+    let limits = crate::Limits::default();
+    let mut lx = Lexer::new(text, 0, &limits).without_lexemes();
+    let same = same(&mut lx);
+    // The whole lexeme, and nothing but it, must be the token.
+    if same && lx.pos() == text.len() {
+        out.extend_from_slice(text);
+        true
+    } else {
+        false
+    }
+}
+
 pub fn write_name(out: &mut Vec<u8>, n: &Name) {
+    if write_lexeme(out, n.lexeme(), |lx| lx.name().is_ok_and(|m| m == *n)) {
+        return;
+    }
     out.push(b'/');
     for &b in n.as_bytes() {
         if b.is_ascii_graphic() && !crate::lexer::is_delim(b) && b != b'#' {
@@ -338,4 +378,114 @@ fn runs(sorted: &[(ObjRef, u64)]) -> Vec<&[(ObjRef, u64)]> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Limits;
+
+    fn parse(src: &[u8]) -> Object {
+        Lexer::new(src, 0, &Limits::default()).object().unwrap()
+    }
+
+    fn written(obj: &Object) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_object(&mut out, obj);
+        out
+    }
+
+    #[test]
+    fn values_read_from_a_file_are_written_as_they_were() {
+        for src in [
+            "595.303937007874",
+            "0.100000000000000005551",
+            "123456789012345678901234567890",
+            "-.5",
+            "+3.",
+            "1.50",
+            "0.0",
+            "/A#20B",
+            "/Pr#C3#A9f",
+            "/Caf\u{e9}",
+            "/#41",
+            "(a(b)c)",
+            "(esc \\101\\)\\\n tail)",
+            "(line\r\nbreak)",
+            "<48656c6c6f>",
+            "<48 65 6C>",
+            "<ABC>",
+            "<>",
+            "()",
+        ] {
+            let obj = parse(src.as_bytes());
+            assert_eq!(written(&obj), src.as_bytes(), "{src}");
+        }
+    }
+
+    #[test]
+    fn containers_keep_every_lexeme_and_the_key_order() {
+        let src: &[u8] = b"<</Type /Page/MediaBox [0 0 595.303937007874 841.889763779528]/Z#20z <abcd>/A (x\\(y\\))/Rotate 90>>";
+        let obj = parse(src);
+        assert_eq!(written(&obj), src);
+        // Adding a key changes nothing else.
+        let mut d = obj.as_dict().unwrap().clone();
+        d.set(
+            "Annots",
+            Object::Array(vec![Object::Ref(ObjRef::new(7, 0))]),
+        );
+        let mut expect = src[..src.len() - 2].to_vec();
+        expect.extend_from_slice(b"/Annots [7 0 R]>>");
+        assert_eq!(written(&Object::Dict(d)), expect);
+    }
+
+    #[test]
+    fn a_changed_value_is_written_in_canonical_form() {
+        let Object::String { lexeme, .. } = parse(b"(a\\(b)") else {
+            panic!()
+        };
+        // The bytes changed after reading: the old text no longer spells them.
+        let changed = Object::String {
+            bytes: b"other".to_vec(),
+            hex: false,
+            lexeme,
+        };
+        assert_eq!(written(&changed), b"(other)");
+        let Object::Name(mut n) = parse(b"/A#20B") else {
+            panic!()
+        };
+        n.0 = b"C D".to_vec();
+        let mut out = Vec::new();
+        write_name(&mut out, &n);
+        assert_eq!(out, b"/C#20D");
+        // Made by kyso: canonical.
+        assert_eq!(written(&Object::real(595.303937007874)), b"595.3039");
+        assert_eq!(written(&Object::hex_string(b"Hi".to_vec())), b"<4869>");
+    }
+
+    #[test]
+    fn equality_is_by_value_whatever_the_spelling() {
+        assert_eq!(parse(b"1.50"), parse(b"1.5"));
+        assert_eq!(parse(b"1.5"), Object::real(1.5));
+        assert_eq!(parse(b"/A#42"), Object::name("AB"));
+        assert_eq!(parse(b"<4869>"), parse(b"<48 69>"));
+        assert_eq!(parse(b"(\\110i)"), Object::string(b"Hi".to_vec()));
+        let mut set = std::collections::HashSet::new();
+        set.insert(Name::new("AB"));
+        let Object::Name(n) = parse(b"/A#42") else {
+            panic!()
+        };
+        assert!(set.contains(&n));
+    }
+
+    #[test]
+    fn content_stream_lexers_keep_no_text() {
+        let limits = Limits::default();
+        let o = Lexer::new(b"595.303937007874", 0, &limits)
+            .without_lexemes()
+            .object()
+            .unwrap();
+        let Object::Real(r) = o else { panic!() };
+        assert!(r.lexeme().get().is_none());
+    }
 }

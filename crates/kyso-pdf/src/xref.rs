@@ -118,7 +118,9 @@ pub fn read_chain(src: &Window<'_>, start: u64) -> Result<Vec<Section>> {
                 offset: off,
                 what: "negative /Prev",
             })?),
-            Some(Object::Real(p)) if p.fract() == 0.0 && *p >= 0.0 => Some(*p as u64),
+            Some(Object::Real(p)) if p.value().fract() == 0.0 && p.value() >= 0.0 => {
+                Some(p.value() as u64)
+            }
             _ => None,
         };
         out.push(section);

@@ -1443,3 +1443,211 @@ fn form_resources_may_grow_but_not_change() {
         r.changes
     );
 }
+
+const XMP_OK: &str = "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n\
+    <x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\
+    <rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:format>application/pdf</dc:format>\
+    </rdf:Description></rdf:RDF></x:xmpmeta>\n<?xpacket end=\"w\"?>";
+
+fn xmp_stream(xml: &str, compressed: bool) -> Object {
+    let mut d = Dict::new();
+    d.set("Type", Object::name("Metadata"));
+    d.set("Subtype", Object::name("XML"));
+    let data = if compressed {
+        d.set("Filter", Object::name("FlateDecode"));
+        kyso_pdf::filter::deflate(xml.as_bytes())
+    } else {
+        xml.as_bytes().to_vec()
+    };
+    Object::Stream(Stream {
+        dict: d,
+        data: StreamData::Owned(data),
+    })
+}
+
+fn lenient_first_report(bytes: &[u8]) -> ChangeReport {
+    changes_after_with(
+        Arc::new(MemSource::new(bytes.to_vec())),
+        signatures(bytes)[0].1,
+        Limits::default(),
+        Policy {
+            allow_metadata: true,
+        },
+    )
+    .unwrap()
+}
+
+/// Issue 24: an XMP update after a signature is allowed (under pyHanko's lenient policy, the
+/// one `kyso verify` uses) only when the new metadata is well-formed XML with declared
+/// prefixes; otherwise it is a disallowed `METADATA_CHANGED`, as in pyHanko.
+#[test]
+fn xmp_updates_after_a_signature_must_be_well_formed() {
+    let mut story = Story::new();
+    let meta = format!(
+        "<< /Type /Metadata /Subtype /XML /Length {} >>\nstream\n{XMP_OK}\nendstream",
+        XMP_OK.len()
+    );
+    let signed = story.sign(
+        &base_pdf("/Metadata 6 0 R ", &[&meta]),
+        "Nguyễn Văn An",
+        false,
+    );
+    let with_modify_date = XMP_OK.replace(
+        " xmlns:dc=",
+        " xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\" xmp:ModifyDate=\"2026-12-06T00:00:00Z\" xmlns:dc=",
+    );
+    let other_prefix = with_modify_date
+        .replace("xmp:", "xap:")
+        .replace("xmlns:xmp", "xmlns:xap");
+    let undeclared = XMP_OK.replace(
+        "<dc:format>",
+        "<xmp:ModifyDate>2026-12-06T00:00:00Z</xmp:ModifyDate><dc:format>",
+    );
+    let unclosed = XMP_OK.replace("</rdf:RDF>", "");
+    let not_xmp = "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"/>";
+    // (XMP, compressed, re-pointed to a new object, allowed, name for pyHanko's file)
+    let cases = [
+        (with_modify_date.as_str(), false, false, true, "modify-date"),
+        (
+            other_prefix.as_str(),
+            true,
+            false,
+            true,
+            "other-prefix-compressed",
+        ),
+        (with_modify_date.as_str(), false, true, true, "repointed"),
+        (
+            undeclared.as_str(),
+            false,
+            false,
+            false,
+            "undeclared-prefix",
+        ),
+        (
+            undeclared.as_str(),
+            true,
+            true,
+            false,
+            "undeclared-repointed",
+        ),
+        (unclosed.as_str(), false, false, false, "unclosed"),
+        (not_xmp, false, false, false, "not-xmpmeta"),
+    ];
+    for (xml, compressed, repoint, allowed, name) in cases {
+        let updated = append(&signed, |doc, upd| {
+            let stream = xmp_stream(xml, compressed);
+            if repoint {
+                let r = upd.add(stream);
+                let mut cat = doc.catalog().unwrap();
+                cat.set("Metadata", Object::Ref(r));
+                upd.set(doc.catalog_ref().unwrap(), cat);
+            } else {
+                upd.set(ObjRef::new(6, 0), stream);
+            }
+        });
+        let r = lenient_first_report(&updated);
+        if allowed {
+            assert_eq!(r.verdict, Verdict::AllowedOnly, "{name}: {:#?}", r.changes);
+            assert!(codes(&r).contains(&"METADATA_CHANGED"), "{name}");
+        } else {
+            assert_eq!(
+                disallowed(&r),
+                vec!["METADATA_CHANGED"],
+                "{name}: {:#?}",
+                r.changes
+            );
+            assert!(
+                r.changes
+                    .iter()
+                    .any(|c| !c.allowed && c.detail.contains("XMP metadata is not well-formed")),
+                "{name}: {:#?}",
+                r.changes
+            );
+        }
+        let path = story.write(name, &updated);
+        if let Some(levels) = pyhanko(&path) {
+            assert_eq!(
+                pyhanko_allows(&levels[0]),
+                allowed,
+                "{name}: pyHanko {levels:?}"
+            );
+        }
+    }
+    // A /Metadata that is not an indirect reference is refused too (as pyHanko does).
+    let direct = append(&signed, |doc, upd| {
+        let mut cat = doc.catalog().unwrap();
+        cat.set("Metadata", Object::name("XML"));
+        upd.set(doc.catalog_ref().unwrap(), cat);
+    });
+    assert_eq!(
+        disallowed(&lenient_first_report(&direct)),
+        vec!["METADATA_CHANGED"]
+    );
+}
+
+/// Issue 14: objects kyso rewrites keep every value they do not change as it was written.
+#[test]
+fn signing_rewrites_pages_and_forms_without_changing_a_value() {
+    let mut story = Story::new();
+    let content = "BT /F1 12 Tf 72 720 Td (Xin chao) Tj ET";
+    // Inherited /MediaBox and /Resources on /Pages, long reals, a hex string, escaped names,
+    // an escaped literal string, a direct /Annots array on page 1, an indirect one on page 2,
+    // an AcroForm with a direct /Fields array and a /DA string.
+    let bodies = [
+        "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [] /DA (/Helv 0 Tf 0 g) /NeedAppearances false >> /PageLabels << /Nums [0 << /P (Trang\\040) >>] >> >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R 7 0 R] /Count 2 /MediaBox [0 0 595.303937007874 841.889763779528] /Resources << /Font << /F1 5 0 R >> >> >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /Contents 4 0 R /CropBox [0.0 0 595.30393700787400 841.88976377952800] /UserUnit 1.000000000000000001 /PieceInfo << /K#C3#A9y#20x <4b79 736f> /Lit (a(b)c\\101\\)) /Big 123456789012345678901234567890 >> /Annots [] >>".to_string(),
+        stream(content),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+        "[]".to_string(),
+        "<< /Type /Page /Parent 2 0 R /Contents 4 0 R /Rotate 90 /Annots 6 0 R /Dur 0.333333333333333314829616256247 >>".to_string(),
+    ];
+    let base = kyso_pdf::writer::classic_pdf(&bodies);
+    let once = story.sign(&base, "Nguyễn Văn An", true);
+    let tail = &once[base.len()..];
+    let text = String::from_utf8_lossy(tail);
+    for lexeme in [
+        "595.303937007874 841.889763779528",
+        "[0.0 0 595.30393700787400 841.88976377952800]",
+        "/UserUnit 1.000000000000000001",
+        "/K#C3#A9y#20x <4b79 736f>",
+        "/Lit (a(b)c\\101\\))",
+        "/Big 123456789012345678901234567890",
+        "/DA (/Helv 0 Tf 0 g)",
+    ] {
+        if lexeme.starts_with("595.") {
+            // /Pages is not rewritten at all.
+            assert!(!text.contains(lexeme), "{lexeme}");
+            continue;
+        }
+        assert!(text.contains(lexeme), "{lexeme} not kept in:\n{text}");
+    }
+    // Page 2 (indirect /Annots) and its /Dur are not rewritten; signing on page 2 rewrites
+    // only the array.
+    let twice = story.sign(&once, "Trần Thị Bình", false);
+    let r = first_report(&twice);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:#?}", r.changes);
+    // Every object of the first update that the second rewrites is value-equal apart from the
+    // arrays that grew (and the AcroForm holding one).
+    let (a, b) = (open(&once), open(&twice));
+    for (num, _) in b.xref().iter() {
+        let r = ObjRef::new(*num, 0);
+        let (Ok(old), Ok(new)) = (a.get(r), b.get(r)) else {
+            continue;
+        };
+        if let (Some(o), Some(n)) = (old.as_dict(), new.as_dict()) {
+            for (k, v) in o.iter() {
+                if !["Annots", "Fields", "AcroForm"].contains(&k.as_str().as_ref()) {
+                    assert_eq!(n.get(&k.as_str()), Some(v), "{r} /{}", k.as_str());
+                }
+            }
+        }
+    }
+    let path = story.write("fidelity", &twice);
+    if let Some(levels) = pyhanko(&path) {
+        assert!(
+            levels.iter().all(|l| pyhanko_allows(l)),
+            "pyHanko: {levels:?}"
+        );
+    }
+}

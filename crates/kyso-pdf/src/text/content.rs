@@ -40,7 +40,7 @@ impl<'a> Tokenizer<'a> {
     pub fn new(data: &'a [u8], limits: &'a Limits) -> Self {
         Tokenizer {
             data,
-            lx: Lexer::new(data, 0, limits),
+            lx: Lexer::new(data, 0, limits).without_lexemes(),
         }
     }
 

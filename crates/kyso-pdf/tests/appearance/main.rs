@@ -124,7 +124,7 @@ fn stamp(pdf: Vec<u8>) -> Stamped {
     widget.set("F", Object::Int(4));
     widget.set(
         "Rect",
-        Object::Array(placement.rect.iter().map(|&v| Object::Real(v)).collect()),
+        Object::Array(placement.rect.iter().map(|&v| Object::real(v)).collect()),
     );
     widget.set("P", page.id);
     widget.set("AP", n);
