@@ -40,12 +40,14 @@ async function selectByText(page, selector, text) {
   await page.selectOption(selector, value);
 }
 
-/// Press a request's action button and fail with the page's message if it was refused.
-async function act(page, label) {
+/// Press a request's action button: fail with the page's message if it was refused, and check
+/// that the request's state badge now says `state`.
+async function act(page, label, state) {
   await Promise.all([page.waitForNavigation(), page.click(`main button:has-text("${label}")`)]);
   const alert = page.locator('[role=alert]');
   if ((await alert.count()) > 0) throw new Error(`"${label}" refused: ${await alert.first().textContent()}`);
-  check(true, `request action "${label}"`);
+  const badge = (await page.textContent('main .state')).trim();
+  check(badge === state, `request action "${label}" leaves the request "${state}" (badge: "${badge}")`);
 }
 
 /// Every visible form control has a label the screen reader announces.
@@ -98,8 +100,12 @@ try {
   check(page.url().endsWith('/login'), 'an anonymous visitor is sent to the login page');
   check(await allLabelled(page), 'the login form is labelled');
   await shot(page, '01-dang-nhap');
-  await page.keyboard.press('Tab'); // skip nothing: first field
-  await page.focus('#username');
+  // From the top of the page, Tab until the user name field has the focus (the skip link and
+  // the language switch come first), then type; no element is focused by script.
+  for (let i = 0; i < 10 && (await page.evaluate(() => document.activeElement?.id)) !== 'username'; i++) {
+    await page.keyboard.press('Tab');
+  }
+  check((await page.evaluate(() => document.activeElement?.id)) === 'username', 'the Tab key reaches the user name field');
   await page.keyboard.type('admin');
   await page.keyboard.press('Tab');
   await page.keyboard.type('mat-khau-sai-123');
@@ -110,7 +116,8 @@ try {
   await page.fill('#password', env('KYSO_ADMIN_PASSWORD'));
   await page.press('#password', 'Enter');
   await page.waitForURL(/\/password$/);
-  check(true, 'the one-time password must be changed first');
+  await page.goto(`${base}/`);
+  check(page.url().endsWith('/password'), 'the one-time password must be changed first: every page leads to the change');
   await page.fill('#old_password', env('KYSO_ADMIN_PASSWORD'));
   await page.fill('#new_password', 'ngan');
   await page.click('main button[type=submit]');
@@ -197,8 +204,8 @@ try {
   await page.click('main button[type=submit]');
   await page.waitForURL(/\/requests\/\d+$/);
   const requestUrl = page.url();
-  for (const action of ['Trình duyệt', 'Duyệt', 'Gửi đi']) {
-    await act(page, action);
+  for (const [action, state] of [['Trình duyệt', 'Chờ duyệt'], ['Duyệt', 'Đã duyệt'], ['Gửi đi', 'Đã gửi']]) {
+    await act(page, action, state);
   }
   check((await page.textContent('main')).includes('Đã gửi'), 'the request is sent');
   check((await page.locator('a[href$="/letter.pdf"]').count()) === 1, 'the signed letter is offered');
@@ -209,9 +216,9 @@ try {
   const letterPath = `${shots}/../de-nghi-gia-han.pdf`;
   await download.saveAs(letterPath);
   console.log(`letter: ${letterPath}`);
-  await act(page, 'Bắt đầu xử lý');
+  await act(page, 'Bắt đầu xử lý', 'Đang xử lý');
   await page.setInputFiles('#cert_0', env('KYSO_RENEWED_CERT_FILE'));
-  await act(page, 'Hoàn thành');
+  await act(page, 'Hoàn thành', 'Đã hoàn thành');
   check((await page.textContent('main')).includes('Đã hoàn thành'), 'the renewal is completed');
   await shot(page, '11-de-nghi-gia-han');
   await page.goto(`${base}/subscribers?q=vu+thi+giang`);
@@ -238,7 +245,10 @@ try {
     await keyboardWalk(page, path);
   }
   await page.goto(`${base}/subscribers`);
-  await page.focus('#q');
+  for (let i = 0; i < 40 && (await page.evaluate(() => document.activeElement?.id)) !== 'q'; i++) {
+    await page.keyboard.press('Tab');
+  }
+  check((await page.evaluate(() => document.activeElement?.id)) === 'q', 'the Tab key reaches the search field');
   await page.keyboard.type('vu thi giang');
   await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
   check((await page.textContent('main')).includes('Vũ Thị Giang'), 'a search typed and sent with the keyboard finds "Vũ Thị Giang"');
