@@ -164,19 +164,34 @@ pub fn pyhanko_sign(
     );
 }
 
-/// pyHanko's verdict on each signature of each file (scripts/oracles/pyhanko_validate.py).
+/// pyHanko's verdict on each signature of each file (scripts/oracles/pyhanko_validate.py),
+/// trusting the demo root.
 pub fn pyhanko(files: &[&Path]) -> Vec<Value> {
+    pyhanko_trusting(&root(), files)
+}
+
+/// pyHanko's verdict on each signature of each file, trusting `root`: one report per file, in
+/// the order asked.
+pub fn pyhanko_trusting(root: &Path, files: &[&Path]) -> Vec<Value> {
     let out = run_ok(
         Command::new("python3")
             .arg(workspace().join("scripts/oracles/pyhanko_validate.py"))
-            .arg(root())
+            .arg(root)
             .args(files),
     );
-    String::from_utf8(out.stdout)
+    let reports: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+        .collect();
+    // One report per file, in order: a caller looping over them checks every file.
+    let named: Vec<&str> = reports
+        .iter()
+        .map(|r| r["file"].as_str().unwrap())
+        .collect();
+    let asked: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    assert_eq!(named, asked, "pyHanko reported on other files than asked");
+    reports
 }
 
 /// Assert that pyHanko finds `n` signatures in `file`, every one intact, valid and trusted, the

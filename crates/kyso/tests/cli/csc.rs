@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::common::{corpus, kyso, pki, run_ok, workspace, PW};
+use crate::common::{corpus, kyso, pki, pyhanko_trusting, run_ok, workspace, PW};
 
 /// The login password of the service's user "demo" (the PIN is the PKCS#12 password, `PW`).
 const USER_PW: &str = "csc-login-Pw-4242";
@@ -119,21 +119,6 @@ fn sign_csc(url: &str, credential: &str, input: &Path, output: &Path, extra: &[&
             .env("CSC_USER_PW", USER_PW)
             .env("CSC_PIN", PW),
     );
-}
-
-/// pyHanko's verdicts (scripts/oracles/pyhanko_validate.py) trusting `root`.
-fn pyhanko_validate(root: &Path, files: &[&Path]) -> Vec<Value> {
-    let out = run_ok(
-        Command::new("python3")
-            .arg(workspace().join("scripts/oracles/pyhanko_validate.py"))
-            .arg(root)
-            .args(files),
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 fn assert_pyhanko_valid(report: &Value, n: usize) {
@@ -356,7 +341,7 @@ fn letters_signed_through_kyso_csc_service_by_kyso_and_pyhanko_validate_everywhe
     let root = pki.dir.join("root.pem");
     let mut files: Vec<&Path> = vec![b.as_path(), c.as_path()];
     files.extend(outputs.iter().map(PathBuf::as_path));
-    let reports = pyhanko_validate(&root, &files);
+    let reports = pyhanko_trusting(&root, &files);
     assert_pyhanko_valid(&reports[0], 2);
     assert_pyhanko_valid(&reports[1], 3);
     for r in &reports[2..] {
@@ -427,7 +412,7 @@ fn kyso_signs_through_certomancer_csc_dummy_and_pyhanko_validates() {
             .args(["--credential", "kyso-demo/personal", "--pin-env", "CSC_PIN"])
             .env("CSC_PIN", "unused"),
     );
-    let reports = pyhanko_validate(&root, &[out.as_path()]);
+    let reports = pyhanko_trusting(&root, &[out.as_path()]);
     assert_pyhanko_valid(&reports[0], 1);
     let log = dummy.log();
     assert!(log.contains("/csc/v1/signatures/signHash"), "{log}");
@@ -737,7 +722,7 @@ fn csc_client_and_service_keep_secrets_out_of_logs_and_arguments() {
     let client_err = std::fs::read_to_string(&client_log).unwrap();
     assert!(status.success(), "{client_err}");
     assert_eq!(
-        pyhanko_validate(&crate::common::root(), &[out.as_path()])[0]["signatures"][0]["valid"],
+        crate::common::pyhanko(&[out.as_path()])[0]["signatures"][0]["valid"],
         true
     );
 
@@ -851,10 +836,7 @@ fn csc_client_signs_over_https_and_refuses_an_untrusted_server_or_remote_plain_h
         &out,
         &["--invisible", "--csc-ca", &ca_arg],
     );
-    assert_pyhanko_valid(
-        &pyhanko_validate(&crate::common::root(), &[out.as_path()])[0],
-        1,
-    );
+    assert_pyhanko_valid(&crate::common::pyhanko(&[out.as_path()])[0], 1);
 
     let refused = |url: &str| {
         let o = kyso()
@@ -904,10 +886,7 @@ fn demo_mode_serves_the_demo_pki_without_a_configuration_file() {
         &out,
         &["--invisible"],
     );
-    assert_pyhanko_valid(
-        &pyhanko_validate(&crate::common::root(), &[out.as_path()])[0],
-        1,
-    );
+    assert_pyhanko_valid(&crate::common::pyhanko(&[out.as_path()])[0], 1);
     assert!(server
         .log()
         .contains("csc audit: signHash user=demo credential=organization hashes=1"));
