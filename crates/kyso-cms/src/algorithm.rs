@@ -1,17 +1,24 @@
 //! Digest and signature algorithms, their identifiers, and signature verification.
 
-use aws_lc_rs::{digest, signature};
+use aws_lc_rs::digest;
 use der::asn1::{Any, ObjectIdentifier};
 use der::{Decode, Encode};
 use spki::AlgorithmIdentifierOwned;
 
-use kyso_x509::{oid, Cert, KeyKind};
+use kyso_x509::verify_sig::{verify_signature, verify_signature_digest, MIN_RSA_BITS};
+use kyso_x509::{oid, Cert, KeyKind, SigHash, SigProblem};
 
 use crate::{Error, Result};
 
 /// A hash function.
+///
+/// [`DigestAlgorithm::Sha1`] exists only to *verify* legacy signatures and timestamp tokens
+/// (their verdict is then a matter of the algorithm policy): [`DigestAlgorithm::from_oid`] never
+/// returns it, so no signing or issuing path chooses it; [`DigestAlgorithm::recognised`] does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DigestAlgorithm {
+    /// SHA-1: recognised for verification only.
+    Sha1,
     Sha256,
     Sha384,
     Sha512,
@@ -20,21 +27,42 @@ pub enum DigestAlgorithm {
 impl DigestAlgorithm {
     pub fn oid(self) -> ObjectIdentifier {
         match self {
+            DigestAlgorithm::Sha1 => oid::SHA1,
             DigestAlgorithm::Sha256 => oid::SHA256,
             DigestAlgorithm::Sha384 => oid::SHA384,
             DigestAlgorithm::Sha512 => oid::SHA512,
         }
     }
+    /// The SHA-2 hash `o` names: the hashes kyso signs, issues and accepts requests with.
     pub fn from_oid(o: &ObjectIdentifier) -> Option<Self> {
+        Self::recognised(o).filter(|d| !d.is_weak())
+    }
+    /// Every hash kyso can verify with, SHA-1 included (for reading what others signed).
+    pub fn recognised(o: &ObjectIdentifier) -> Option<Self> {
         match *o {
+            x if x == oid::SHA1 => Some(DigestAlgorithm::Sha1),
             x if x == oid::SHA256 => Some(DigestAlgorithm::Sha256),
             x if x == oid::SHA384 => Some(DigestAlgorithm::Sha384),
             x if x == oid::SHA512 => Some(DigestAlgorithm::Sha512),
             _ => None,
         }
     }
+    /// Deprecated for signatures (SHA-1).
+    pub fn is_weak(self) -> bool {
+        self == DigestAlgorithm::Sha1
+    }
+    /// The same hash as kyso-x509 names it.
+    pub fn sig_hash(self) -> SigHash {
+        match self {
+            DigestAlgorithm::Sha1 => SigHash::Sha1,
+            DigestAlgorithm::Sha256 => SigHash::Sha256,
+            DigestAlgorithm::Sha384 => SigHash::Sha384,
+            DigestAlgorithm::Sha512 => SigHash::Sha512,
+        }
+    }
     pub fn aws(self) -> &'static digest::Algorithm {
         match self {
+            DigestAlgorithm::Sha1 => &digest::SHA1_FOR_LEGACY_USE_ONLY,
             DigestAlgorithm::Sha256 => &digest::SHA256,
             DigestAlgorithm::Sha384 => &digest::SHA384,
             DigestAlgorithm::Sha512 => &digest::SHA512,
@@ -60,6 +88,7 @@ impl DigestAlgorithm {
     }
     pub fn name(self) -> &'static str {
         match self {
+            DigestAlgorithm::Sha1 => "SHA-1",
             DigestAlgorithm::Sha256 => "SHA-256",
             DigestAlgorithm::Sha384 => "SHA-384",
             DigestAlgorithm::Sha512 => "SHA-512",
@@ -100,12 +129,16 @@ impl SignatureAlgorithm {
         }
     }
 
-    /// The `signatureAlgorithm` of a SignerInfo.
+    /// The `signatureAlgorithm` of a SignerInfo. SHA-1 is refused: kyso never signs with it.
     pub fn identifier(self) -> Result<AlgorithmIdentifierOwned> {
         let null = || Some(Any::null());
+        if self.digest().is_weak() {
+            return Err(Error::Unsupported("SHA-1 is not used for new signatures"));
+        }
         Ok(match self {
             SignatureAlgorithm::RsaPkcs1(d) => AlgorithmIdentifierOwned {
                 oid: match d {
+                    DigestAlgorithm::Sha1 => oid::SHA1_WITH_RSA,
                     DigestAlgorithm::Sha256 => oid::SHA256_WITH_RSA,
                     DigestAlgorithm::Sha384 => oid::SHA384_WITH_RSA,
                     DigestAlgorithm::Sha512 => oid::SHA512_WITH_RSA,
@@ -114,6 +147,7 @@ impl SignatureAlgorithm {
             },
             SignatureAlgorithm::Ecdsa(d) => AlgorithmIdentifierOwned {
                 oid: match d {
+                    DigestAlgorithm::Sha1 => oid::ECDSA_SHA1,
                     DigestAlgorithm::Sha256 => oid::ECDSA_SHA256,
                     DigestAlgorithm::Sha384 => oid::ECDSA_SHA384,
                     DigestAlgorithm::Sha512 => oid::ECDSA_SHA512,
@@ -130,52 +164,46 @@ impl SignatureAlgorithm {
         })
     }
 
-    /// Verify `sig` over `message` with the certificate's public key.
+    /// Verify `sig` over `message` with the certificate's public key — a signature kyso (or
+    /// its signing device) just made, before it is written: the one verifier
+    /// ([`kyso_x509::verify_sig::verify_signature`]) with kyso's signing policy on top (RSA
+    /// keys of at least 2048 bits; P-256 and P-384).
     pub fn verify(self, cert: &Cert, message: &[u8], sig: &[u8]) -> Result<()> {
-        signature::UnparsedPublicKey::new(self.verification(cert)?, cert.public_key_bytes())
-            .verify(message, sig)
-            .map_err(|_| Error::SignatureMismatch)
+        let info = verify_signature(cert, &self.identifier()?, message, sig).map_err(sig_error)?;
+        self.signing_policy(cert, info)
     }
 
     /// Verify `sig` over a message of which only the hash `digest` (made with
     /// [`Self::digest`]) is known: signatures without signed attributes sign the content itself.
     pub fn verify_digest(self, cert: &Cert, digest: &[u8], sig: &[u8]) -> Result<()> {
-        let d = digest::Digest::import_less_safe(digest, self.digest().aws())
-            .map_err(|_| Error::Asn1("digest length does not fit the algorithm".into()))?;
-        signature::UnparsedPublicKey::new(self.verification(cert)?, cert.public_key_bytes())
-            .verify_digest(&d, sig)
-            .map_err(|_| Error::SignatureMismatch)
+        if digest.len() != self.digest().output_len() {
+            return Err(Error::Asn1(
+                "digest length does not fit the algorithm".into(),
+            ));
+        }
+        let info =
+            verify_signature_digest(cert, &self.identifier()?, digest, sig).map_err(sig_error)?;
+        self.signing_policy(cert, info)
     }
 
-    fn verification(self, cert: &Cert) -> Result<&'static dyn signature::VerificationAlgorithm> {
-        let alg: &'static dyn signature::VerificationAlgorithm = match (self, cert.key_kind()) {
-            (SignatureAlgorithm::RsaPkcs1(d), KeyKind::Rsa { .. }) => match d {
-                DigestAlgorithm::Sha256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-                DigestAlgorithm::Sha384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-                DigestAlgorithm::Sha512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-            },
-            (SignatureAlgorithm::RsaPss(d), KeyKind::Rsa { .. }) => match d {
-                DigestAlgorithm::Sha256 => &signature::RSA_PSS_2048_8192_SHA256,
-                DigestAlgorithm::Sha384 => &signature::RSA_PSS_2048_8192_SHA384,
-                DigestAlgorithm::Sha512 => &signature::RSA_PSS_2048_8192_SHA512,
-            },
-            (SignatureAlgorithm::Ecdsa(d), KeyKind::EcP256) => match d {
-                DigestAlgorithm::Sha256 => &signature::ECDSA_P256_SHA256_ASN1,
-                DigestAlgorithm::Sha384 => &signature::ECDSA_P256_SHA384_ASN1,
-                DigestAlgorithm::Sha512 => &signature::ECDSA_P256_SHA512_ASN1,
-            },
-            (SignatureAlgorithm::Ecdsa(d), KeyKind::EcP384) => match d {
-                DigestAlgorithm::Sha256 => &signature::ECDSA_P384_SHA256_ASN1,
-                DigestAlgorithm::Sha384 => &signature::ECDSA_P384_SHA384_ASN1,
-                DigestAlgorithm::Sha512 => &signature::ECDSA_P384_SHA512_ASN1,
-            },
-            _ => {
-                return Err(Error::Unsupported(
-                    "signature algorithm does not fit the certificate's key",
-                ))
-            }
-        };
-        Ok(alg)
+    fn signing_policy(self, cert: &Cert, info: kyso_x509::SigInfo) -> Result<()> {
+        if info.rsa_bits.is_some_and(|b| b < MIN_RSA_BITS) {
+            return Err(Error::Unsupported("RSA keys below 2048 bits"));
+        }
+        if cert.key_kind() == KeyKind::EcP521 {
+            return Err(Error::Unsupported(
+                "key type (RSA, ECDSA P-256 and P-384 are supported)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn sig_error(e: SigProblem) -> Error {
+    match e {
+        SigProblem::BadSignature => Error::SignatureMismatch,
+        SigProblem::Malformed(m) => Error::Asn1(m),
+        _ => Error::Unsupported("signature algorithm does not fit the certificate's key"),
     }
 }
 

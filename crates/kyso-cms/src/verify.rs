@@ -11,10 +11,12 @@
 //! `Err` from [`parse_signed_data`] means the bytes are not a readable SignedData at all.
 
 use der::asn1::ObjectIdentifier;
-use der::Decode;
+use der::{Any, Decode};
+use spki::AlgorithmIdentifierOwned;
 use x509_cert::name::Name;
 
-use kyso_x509::{oid, Cert};
+use kyso_x509::verify_sig::MIN_RSA_BITS;
+use kyso_x509::{oid, Cert, KeyKind, SigHash, SigProblem};
 
 use crate::ess::{ID_AA_CMS_ALGORITHM_PROTECTION, ID_AA_SIGNING_CERTIFICATE_V2};
 use crate::signed_data::{
@@ -26,7 +28,6 @@ use crate::{DigestAlgorithm, Error, Result, SignatureAlgorithm};
 /// id-aa-signingCertificate (RFC 2634, ESSCertID with SHA-1).
 pub const ID_AA_SIGNING_CERTIFICATE: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.12");
-const ECDSA_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.1");
 
 /// Most certificates read from one SignedData.
 const MAX_CERTS: usize = 256;
@@ -176,10 +177,14 @@ pub struct ParsedSignedData {
     /// Index into `certificates` of the signer's certificate.
     pub signer_cert: Option<usize>,
     pub digest_oid: ObjectIdentifier,
-    /// The digest algorithm, when supported (SHA-1 and others are `None`).
+    /// The digest algorithm, when recognised (SHA-1 and SHA-2; others are `None`).
     pub digest: Option<DigestAlgorithm>,
     pub signature_oid: ObjectIdentifier,
-    /// The signature algorithm, when supported.
+    /// The DER of the signatureAlgorithm's parameters, when present (RSASSA-PSS-params).
+    pub signature_params: Option<Vec<u8>>,
+    /// The signature algorithm as kyso would sign with it (`None` for others, e.g. RSASSA-PSS
+    /// with a salt other than the hash length; those are verified all the same, from
+    /// `signature_oid` and `signature_params`).
     pub signature_algorithm: Option<SignatureAlgorithm>,
     pub signature: Vec<u8>,
     /// The exact bytes the signature is over when there are signed attributes: the received
@@ -273,7 +278,7 @@ pub fn parse_signed_data(der: &[u8]) -> Result<ParsedSignedData> {
     };
     let dalg = it.next().ok_or_else(|| asn1("digestAlgorithm missing"))?;
     let (digest_oid, _) = alg_id(dalg)?;
-    let digest = DigestAlgorithm::from_oid(&digest_oid);
+    let digest = DigestAlgorithm::recognised(&digest_oid);
 
     let mut signed_attrs_der = None;
     let mut signed_attrs = None;
@@ -290,6 +295,7 @@ pub fn parse_signed_data(der: &[u8]) -> Result<ParsedSignedData> {
         .ok_or_else(|| asn1("signatureAlgorithm missing"))?;
     let (signature_oid, sig_params) = alg_id(salg)?;
     let signature_algorithm = map_signature_algorithm(signature_oid, sig_params, digest);
+    let signature_params = sig_params.map(|p| p.full.to_vec());
     let sig = it.next().ok_or_else(|| asn1("signature missing"))?;
     expect(Some(sig), 0x04, "signature is not an OCTET STRING")?;
     let mut unsigned_attr_types = Vec::new();
@@ -319,6 +325,7 @@ pub fn parse_signed_data(der: &[u8]) -> Result<ParsedSignedData> {
         digest_oid,
         digest,
         signature_oid,
+        signature_params,
         signature_algorithm,
         signature: sig.content.to_vec(),
         signed_attrs_der,
@@ -365,7 +372,7 @@ fn map_signature_algorithm(
     use DigestAlgorithm::{Sha256, Sha384, Sha512};
     use SignatureAlgorithm::{Ecdsa, RsaPkcs1, RsaPss};
     let a = match sig_oid {
-        o if o == oid::RSA_ENCRYPTION => RsaPkcs1(digest?),
+        o if o == oid::RSA_ENCRYPTION => RsaPkcs1(digest.filter(|d| !d.is_weak())?),
         o if o == oid::SHA256_WITH_RSA => RsaPkcs1(Sha256),
         o if o == oid::SHA384_WITH_RSA => RsaPkcs1(Sha384),
         o if o == oid::SHA512_WITH_RSA => RsaPkcs1(Sha512),
@@ -373,7 +380,7 @@ fn map_signature_algorithm(
         o if o == oid::ECDSA_SHA384 => Ecdsa(Sha384),
         o if o == oid::ECDSA_SHA512 => Ecdsa(Sha512),
         // Some signers put the key's algorithm here.
-        o if o == oid::EC_PUBLIC_KEY => Ecdsa(digest?),
+        o if o == oid::EC_PUBLIC_KEY => Ecdsa(digest.filter(|d| !d.is_weak())?),
         o if o == oid::RSASSA_PSS => RsaPss(pss_hash(params?)?),
         _ => return None,
     };
@@ -657,10 +664,20 @@ pub struct Check {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SignerCheck {
     pub checks: Vec<Check>,
+    /// Legacy algorithms the signature uses (see [`LegacyAlgorithm`]); for the caller's
+    /// algorithm policy.
+    pub legacy: Vec<LegacyAlgorithm>,
 }
 
 impl SignerCheck {
     fn push(&mut self, code: &'static str, status: Status, detail: impl Into<String>) {
+        // One UNSUPPORTED_ALGORITHM, naming every algorithm that could not be used.
+        if code == codes::UNSUPPORTED_ALGORITHM {
+            if let Some(c) = self.checks.iter_mut().find(|c| c.code == code) {
+                c.detail = format!("{}; {}", c.detail, detail.into());
+                return;
+            }
+        }
         self.checks.push(Check {
             code,
             status,
@@ -676,6 +693,11 @@ impl SignerCheck {
                 .checks
                 .iter()
                 .any(|c| c.code == codes::BAD_SIGNATURE && c.status == Status::Pass)
+    }
+    /// Some algorithm could not be verified (`UNSUPPORTED_ALGORITHM`): the outcome is not
+    /// known, rather than bad.
+    pub fn unsupported_algorithm(&self) -> bool {
+        self.status(codes::UNSUPPORTED_ALGORITHM) == Some(Status::Skipped)
     }
     /// Codes of failed checks.
     pub fn failures(&self) -> Vec<&'static str> {
@@ -702,17 +724,88 @@ impl SignerCheck {
     }
 }
 
-fn is_sha1(o: &ObjectIdentifier) -> bool {
-    *o == oid::SHA1 || *o == oid::SHA1_WITH_RSA || *o == ECDSA_SHA1
-}
-
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The SignerInfo's signature algorithm as kyso-x509 verifies it: the identifier as received,
+/// except that a key-only OID (rsaEncryption, id-ecPublicKey, which some signers write) is
+/// completed with the digest algorithm's hash, and a NULL after an ECDSA OID is dropped.
+pub fn signature_identifier(parsed: &ParsedSignedData) -> AlgorithmIdentifierOwned {
+    let o = parsed.signature_oid;
+    let params = parsed
+        .signature_params
+        .as_deref()
+        .and_then(|p| Any::from_der(p).ok());
+    let with = |oid, parameters| AlgorithmIdentifierOwned { oid, parameters };
+    let is_null = |p: &Option<Any>| {
+        p.as_ref()
+            .is_some_and(|a| der::Tagged::tag(a) == der::Tag::Null)
+    };
+    match (o, parsed.digest) {
+        (o, Some(d)) if o == oid::RSA_ENCRYPTION => {
+            let oid = match d {
+                DigestAlgorithm::Sha1 => oid::SHA1_WITH_RSA,
+                DigestAlgorithm::Sha256 => oid::SHA256_WITH_RSA,
+                DigestAlgorithm::Sha384 => oid::SHA384_WITH_RSA,
+                DigestAlgorithm::Sha512 => oid::SHA512_WITH_RSA,
+            };
+            with(oid, params)
+        }
+        (o, Some(d)) if o == oid::EC_PUBLIC_KEY => {
+            let oid = match d {
+                DigestAlgorithm::Sha1 => oid::ECDSA_SHA1,
+                DigestAlgorithm::Sha256 => oid::ECDSA_SHA256,
+                DigestAlgorithm::Sha384 => oid::ECDSA_SHA384,
+                DigestAlgorithm::Sha512 => oid::ECDSA_SHA512,
+            };
+            with(oid, None)
+        }
+        (o, _)
+            if [
+                oid::ECDSA_SHA1,
+                oid::ECDSA_SHA256,
+                oid::ECDSA_SHA384,
+                oid::ECDSA_SHA512,
+            ]
+            .contains(&o)
+                && is_null(&params) =>
+        {
+            with(o, None)
+        }
+        (o, _) => with(o, params),
+    }
+}
+
+/// A legacy algorithm that a signature which verified was made with. Not a failure here:
+/// whether it is still acceptable is the caller's algorithm policy (it depends on when the
+/// signature is proven to have existed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LegacyAlgorithm {
+    /// SHA-1, as the digest algorithm or inside the signature algorithm.
+    Sha1,
+    /// An RSA key below 2048 bits.
+    RsaKey { bits: usize },
+}
+
+impl std::fmt::Display for LegacyAlgorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LegacyAlgorithm::Sha1 => f.write_str("SHA-1"),
+            LegacyAlgorithm::RsaKey { bits } => write!(f, "RSA-{bits}"),
+        }
+    }
 }
 
 /// Check the signer of `parsed`. `content_digest_of(alg)` returns the digest of the signed
 /// content (for PAdES: the byte ranges) with `alg`; it is called at most once. No trust, path
 /// or revocation checking here.
+///
+/// Algorithms: any recognised hash (SHA-1 included) is computed and any signature kyso-x509
+/// can verify is verified. A legacy algorithm (SHA-1, RSA below 2048 bits) in a signature is
+/// a `WEAK_ALGORITHM` warning and listed in [`SignerCheck::legacy`] for the caller's policy. An
+/// algorithm that cannot be verified at all gives `UNSUPPORTED_ALGORITHM` (status
+/// [`Status::Skipped`]) and no claim about the digest or the signature that depends on it.
 pub fn verify_signer(
     parsed: &ParsedSignedData,
     content_digest_of: impl Fn(DigestAlgorithm) -> Vec<u8>,
@@ -729,40 +822,7 @@ pub fn verify_signer(
             ),
         );
     }
-    // Algorithms.
-    let weak = is_sha1(&parsed.digest_oid) || is_sha1(&parsed.signature_oid);
-    let alg = match (parsed.digest, parsed.signature_algorithm) {
-        (Some(d), Some(a)) if !weak => {
-            r.push(
-                WEAK_ALGORITHM,
-                Status::Pass,
-                format!("{} with {:?}", d.name(), a),
-            );
-            Some((d, a))
-        }
-        _ if weak => {
-            r.push(
-                WEAK_ALGORITHM,
-                Status::Fail,
-                format!(
-                    "SHA-1 is not acceptable (digest {}, signature {})",
-                    parsed.digest_oid, parsed.signature_oid
-                ),
-            );
-            None
-        }
-        _ => {
-            r.push(
-                UNSUPPORTED_ALGORITHM,
-                Status::Fail,
-                format!(
-                    "digest {} / signature {} not supported",
-                    parsed.digest_oid, parsed.signature_oid
-                ),
-            );
-            None
-        }
-    };
+    let sig_alg = signature_identifier(parsed);
     // Signer certificate.
     let cert = parsed.signer_certificate();
     match cert {
@@ -777,41 +837,71 @@ pub fn verify_signer(
             "the signer's certificate is not in the signature",
         ),
     }
-    // Encapsulated content (a timestamp token's TSTInfo) is what is signed; otherwise the
-    // detached content the caller hashes.
-    let content_digest = alg.map(|(d, _)| match &parsed.econtent {
-        Some(e) => d.digest(e),
-        None => content_digest_of(d),
-    });
+    // Algorithms: legacy ones are reported for the policy, unknown ones stop the checks that
+    // need them.
+    let sig_hash = kyso_x509::verify_sig::signature_hash(&sig_alg);
+    let mut legacy = Vec::new();
+    if parsed.digest.is_some_and(DigestAlgorithm::is_weak) || sig_hash == Some(SigHash::Sha1) {
+        legacy.push(LegacyAlgorithm::Sha1);
+    }
+    if let Some(KeyKind::Rsa { bits }) = cert.map(Cert::key_kind) {
+        if (1..MIN_RSA_BITS).contains(&bits) {
+            legacy.push(LegacyAlgorithm::RsaKey { bits });
+        }
+    }
+    if parsed.digest.is_none() {
+        r.push(
+            UNSUPPORTED_ALGORITHM,
+            Status::Skipped,
+            format!(
+                "digest algorithm {} is not supported: the content cannot be checked",
+                parsed.digest_oid
+            ),
+        );
+    }
 
     let Some(attrs) = &parsed.signed_attrs else {
-        // Legacy: the signature is over the content itself.
+        // Legacy: the signature is over the content itself, hashed with the signature's hash.
         r.push(
             NO_SIGNED_ATTRS,
             Status::Warn,
             "no signed attributes (legacy PKCS#7): nothing binds the signer certificate",
         );
-        match (alg, cert, &content_digest) {
-            (Some((d, a)), Some(c), Some(digest)) if a.digest() == d => {
-                match a.verify_digest(c, digest, &parsed.signature) {
-                    Ok(()) => r.push(BAD_SIGNATURE, Status::Pass, "signature over the content"),
-                    Err(e) => r.push(
-                        BAD_SIGNATURE,
-                        Status::Fail,
-                        format!("the signature does not verify over the content: {e}"),
-                    ),
-                }
+        let hash = sig_hash.and_then(|h| match h {
+            SigHash::Sha1 => Some(DigestAlgorithm::Sha1),
+            SigHash::Sha256 => Some(DigestAlgorithm::Sha256),
+            SigHash::Sha384 => Some(DigestAlgorithm::Sha384),
+            SigHash::Sha512 => Some(DigestAlgorithm::Sha512),
+            _ => None,
+        });
+        match (cert, hash) {
+            (Some(c), Some(d)) => {
+                let digest = match &parsed.econtent {
+                    Some(e) => d.digest(e),
+                    None => content_digest_of(d),
+                };
+                let verified = kyso_x509::verify_sig::verify_signature_digest(
+                    c,
+                    &sig_alg,
+                    &digest,
+                    &parsed.signature,
+                );
+                signature_outcome(&mut r, verified, "signature over the content");
             }
-            (Some(_), Some(_), _) => r.push(
-                UNSUPPORTED_ALGORITHM,
-                Status::Fail,
-                "the digest algorithm differs from the signature's hash",
-            ),
-            _ => r.push(BAD_SIGNATURE, Status::Skipped, "cannot check the signature"),
+            (Some(_), None) => unsupported_signature(&mut r, &sig_alg, "cannot be verified"),
+            (None, _) => r.push(BAD_SIGNATURE, Status::Skipped, "cannot check the signature"),
         }
+        weak_note(&mut r, &legacy);
+        r.legacy = legacy;
         return r;
     };
 
+    // Encapsulated content (a timestamp token's TSTInfo) is what is signed; otherwise the
+    // detached content the caller hashes.
+    let content_digest = parsed.digest.map(|d| match &parsed.econtent {
+        Some(e) => d.digest(e),
+        None => content_digest_of(d),
+    });
     if !attrs.oddities.is_empty() {
         r.push(ODD_ATTRIBUTES, Status::Warn, attrs.oddities.join("; "));
     }
@@ -851,11 +941,8 @@ pub fn verify_signer(
             Status::Fail,
             "no message-digest signed attribute",
         ),
-        (Some(_), None) => r.push(
-            DIGEST_MISMATCH,
-            Status::Skipped,
-            "digest algorithm not usable",
-        ),
+        // Unsupported digest algorithm: reported above, no claim about the content.
+        (Some(_), None) => {}
     }
     if let Some((d, s)) = &attrs.algorithm_protection {
         if *d != parsed.digest_oid || s.is_some_and(|s| s != parsed.signature_oid) {
@@ -914,15 +1001,65 @@ pub fn verify_signer(
             "no signer certificate",
         ),
     }
-    // The signature over the signed attributes.
-    match (alg, cert, &parsed.signed_attrs_der) {
-        (Some((_, a)), Some(c), Some(bytes)) => match a.verify(c, bytes, &parsed.signature) {
-            Ok(()) => r.push(BAD_SIGNATURE, Status::Pass, "signature verifies"),
-            Err(e) => r.push(BAD_SIGNATURE, Status::Fail, e.to_string()),
-        },
+    // The signature over the signed attributes as received.
+    match (cert, &parsed.signed_attrs_der) {
+        (Some(c), Some(bytes)) => {
+            let verified =
+                kyso_x509::verify_sig::verify_signature(c, &sig_alg, bytes, &parsed.signature);
+            signature_outcome(&mut r, verified, "signature verifies");
+        }
         _ => r.push(BAD_SIGNATURE, Status::Skipped, "cannot check the signature"),
     }
+    weak_note(&mut r, &legacy);
+    r.legacy = legacy;
     r
+}
+
+/// Report the outcome of verifying the signature value: verified, not verified (the value,
+/// the key or the parameters are wrong), or not verifiable by kyso (an algorithm, parameters
+/// or key it does not implement — never a claim that the signature is bad).
+fn signature_outcome(
+    r: &mut SignerCheck,
+    verified: std::result::Result<kyso_x509::SigInfo, SigProblem>,
+    ok: &str,
+) {
+    use codes::*;
+    match verified {
+        Ok(_) => r.push(BAD_SIGNATURE, Status::Pass, ok),
+        Err(
+            e @ (SigProblem::BadSignature | SigProblem::KeyMismatch | SigProblem::Malformed(_)),
+        ) => r.push(BAD_SIGNATURE, Status::Fail, e.to_string()),
+        Err(e) => r.push(
+            UNSUPPORTED_ALGORITHM,
+            Status::Skipped,
+            format!("the signature cannot be verified: {e}"),
+        ),
+    }
+}
+
+fn unsupported_signature(r: &mut SignerCheck, alg: &AlgorithmIdentifierOwned, why: &str) {
+    r.push(
+        codes::UNSUPPORTED_ALGORITHM,
+        Status::Skipped,
+        format!("signature algorithm {} {why}", alg.oid),
+    );
+}
+
+/// `WEAK_ALGORITHM`: a warning naming the legacy algorithms (the policy decides), else a pass.
+fn weak_note(r: &mut SignerCheck, legacy: &[LegacyAlgorithm]) {
+    if legacy.is_empty() {
+        r.push(codes::WEAK_ALGORITHM, Status::Pass, "no legacy algorithm");
+    } else {
+        let names: Vec<String> = legacy.iter().map(ToString::to_string).collect();
+        r.push(
+            codes::WEAK_ALGORITHM,
+            Status::Warn,
+            format!(
+                "legacy algorithm {} (acceptable only under the algorithm policy)",
+                names.join(", ")
+            ),
+        );
+    }
 }
 
 fn ess_matches(e: &EssCertRef, cert: &Cert) -> std::result::Result<(), String> {
@@ -1192,15 +1329,39 @@ mod tests {
     }
 
     #[test]
-    fn sha1_is_a_weak_algorithm() {
+    fn an_unknown_digest_algorithm_is_unsupported_and_nothing_else() {
         let content = b"x";
         let (der, _) = signed(content, false);
         let mut p = parse_signed_data(&der).unwrap();
-        p.digest_oid = oid::SHA1;
-        p.digest = None;
+        // SHA-224: recognised by nobody here. The digest cannot be checked; the signature
+        // over the signed attributes still verifies; no claim that the content changed.
+        p.digest_oid = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.4");
+        p.digest = DigestAlgorithm::recognised(&p.digest_oid);
+        assert_eq!(p.digest, None);
+        p.signed_attrs.as_mut().unwrap().algorithm_protection = None;
         let r = verify_signer(&p, |d| d.digest(content));
-        assert!(r.failures().contains(&codes::WEAK_ALGORITHM));
+        assert!(r.failures().is_empty(), "{r:#?}");
+        assert_eq!(r.codes(Status::Skipped), vec![codes::UNSUPPORTED_ALGORITHM]);
+        assert!(r.unsupported_algorithm());
         assert!(!r.is_intact());
+        assert_eq!(r.status(codes::DIGEST_MISMATCH), None);
+    }
+
+    #[test]
+    fn an_unknown_signature_algorithm_is_unsupported_and_nothing_else() {
+        let content = b"x";
+        let (der, _) = signed(content, false);
+        let mut p = parse_signed_data(&der).unwrap();
+        for o in ["1.3.6.1.4.1.99999.7", "2.16.840.1.101.3.4.3.2"] {
+            p.signature_oid = ObjectIdentifier::new_unwrap(o);
+            p.signature_algorithm = None;
+            p.signed_attrs.as_mut().unwrap().algorithm_protection = None;
+            let r = verify_signer(&p, |d| d.digest(content));
+            assert!(r.failures().is_empty(), "{r:#?}");
+            assert_eq!(r.codes(Status::Skipped), vec![codes::UNSUPPORTED_ALGORITHM]);
+            assert_eq!(r.status(codes::BAD_SIGNATURE), None);
+            assert_eq!(r.status(codes::DIGEST_MISMATCH), Some(Status::Pass));
+        }
     }
 
     #[test]

@@ -803,6 +803,9 @@ impl Pkcs11Signer {
     fn sign_digest(&self, request: &SignRequest<'_>) -> Result<Vec<u8>> {
         let digest = request.digest;
         let d = request.algorithm.digest();
+        if d.is_weak() {
+            return Err(Error::Unsupported("SHA-1 is not used for new signatures"));
+        }
         if digest.len() != d.output_len() {
             return Err(Error::Unsupported(
                 "digest length does not fit the algorithm",
@@ -831,6 +834,10 @@ impl Pkcs11Signer {
                     DigestAlgorithm::Sha256 => (MechanismType::SHA256, PkcsMgfType::MGF1_SHA256),
                     DigestAlgorithm::Sha384 => (MechanismType::SHA384, PkcsMgfType::MGF1_SHA384),
                     DigestAlgorithm::Sha512 => (MechanismType::SHA512, PkcsMgfType::MGF1_SHA512),
+                    // Recognised only to verify legacy signatures; kyso never signs with it.
+                    DigestAlgorithm::Sha1 => {
+                        return Err(Error::Unsupported("SHA-1 is not used for new signatures"))
+                    }
                 };
                 let params = PkcsPssParams {
                     hash_alg,

@@ -177,6 +177,13 @@ fn rsa_padding(alg: SignatureAlgorithm) -> kyso_cms::Result<&'static dyn signatu
         SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha256) => &signature::RSA_PSS_SHA256,
         SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha384) => &signature::RSA_PSS_SHA384,
         SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha512) => &signature::RSA_PSS_SHA512,
+        // Recognised only to verify legacy signatures; kyso never signs with it.
+        SignatureAlgorithm::RsaPkcs1(DigestAlgorithm::Sha1)
+        | SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha1) => {
+            return Err(kyso_cms::Error::Unsupported(
+                "SHA-1 is not used for new signatures",
+            ))
+        }
         SignatureAlgorithm::Ecdsa(_) => {
             return Err(kyso_cms::Error::SigningFailed(
                 "ECDSA requested for an RSA key".to_owned(),

@@ -7,7 +7,7 @@
 
 use der::Decode;
 use kyso_cms::ber::{self, BerLimits};
-use kyso_cms::verify::{self as cmsv, ParsedSignedData, SignerCheck};
+use kyso_cms::verify::{self as cmsv, LegacyAlgorithm, ParsedSignedData, SignerCheck};
 use kyso_cms::DigestAlgorithm;
 use kyso_x509::Cert;
 use time::OffsetDateTime;
@@ -21,8 +21,12 @@ pub mod codes {
     pub const TST_UNREADABLE: &str = "TST_UNREADABLE";
     /// The imprint is not the hash of the timestamped data.
     pub const TST_IMPRINT_MISMATCH: &str = "TST_IMPRINT_MISMATCH";
-    /// The imprint's hash algorithm is not supported (or is SHA-1).
+    /// The imprint's hash algorithm is not supported (SHA-1 and SHA-2 are; a SHA-1 imprint is
+    /// checked and reported as a legacy algorithm, see [`super::TokenReport::legacy`]).
     pub const TST_UNSUPPORTED_HASH: &str = "TST_UNSUPPORTED_HASH";
+    /// The token's CMS signature uses an algorithm kyso cannot verify: the token could not be
+    /// checked (not: it is broken).
+    pub const TST_UNSUPPORTED_ALGORITHM: &str = "TST_UNSUPPORTED_ALGORITHM";
     /// The signer's certificate is not a TSA certificate.
     pub const TST_NOT_A_TSA: &str = "TST_NOT_A_TSA";
     /// The token's CMS signature does not verify (see the signer checks).
@@ -65,8 +69,38 @@ impl TokenReport {
         let mut v: Vec<&'static str> = self.problems.iter().map(|p| p.code).collect();
         if let Some(s) = &self.signer {
             if !s.is_intact() {
-                v.push(codes::TST_BAD_SIGNATURE);
+                v.push(if s.failures().is_empty() && s.unsupported_algorithm() {
+                    codes::TST_UNSUPPORTED_ALGORITHM
+                } else {
+                    codes::TST_BAD_SIGNATURE
+                });
             }
+        }
+        v
+    }
+    /// Not intact only because an algorithm (the imprint's hash, the token's signature) is one
+    /// kyso cannot verify: the token's state is unknown, not broken.
+    pub fn is_unsupported(&self) -> bool {
+        let codes = self.failure_codes();
+        !codes.is_empty()
+            && codes.iter().all(|c| {
+                *c == codes::TST_UNSUPPORTED_HASH || *c == codes::TST_UNSUPPORTED_ALGORITHM
+            })
+    }
+    /// The legacy algorithms the token uses (a SHA-1 imprint, a SHA-1 or small-RSA
+    /// signature): verified, and for the caller's algorithm policy to judge.
+    pub fn legacy(&self) -> Vec<LegacyAlgorithm> {
+        let mut v = self
+            .signer
+            .as_ref()
+            .map(|s| s.legacy.clone())
+            .unwrap_or_default();
+        let imprint = self
+            .tst_info
+            .as_ref()
+            .and_then(|t| DigestAlgorithm::recognised(&t.message_imprint.hash_algorithm.oid));
+        if imprint.is_some_and(DigestAlgorithm::is_weak) && !v.contains(&LegacyAlgorithm::Sha1) {
+            v.push(LegacyAlgorithm::Sha1);
         }
         v
     }
@@ -143,7 +177,7 @@ pub fn check_imprint(
     imprint_of: impl Fn(DigestAlgorithm) -> Vec<u8>,
 ) -> Option<Problem> {
     let oid = tst.message_imprint.hash_algorithm.oid;
-    let Some(alg) = DigestAlgorithm::from_oid(&oid) else {
+    let Some(alg) = DigestAlgorithm::recognised(&oid) else {
         return Some(Problem::new(
             codes::TST_UNSUPPORTED_HASH,
             format!("imprint hash {oid} is not supported"),
@@ -264,6 +298,11 @@ pub fn request_timestamp(
             .map(|p| p.message.clone())
             .unwrap_or_default();
         return Err(bad(format!("{codes} {detail}")));
+    }
+    // kyso asks with SHA-2; a token signed with a legacy algorithm would not be evidence for
+    // long.
+    if let Some(weak) = report.legacy().first() {
+        return Err(bad(format!("the token is signed with {weak}")));
     }
     let echoed = report
         .tst_info

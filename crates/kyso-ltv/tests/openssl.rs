@@ -318,6 +318,18 @@ fn the_checker_decides_from_embedded_evidence_and_stays_offline() {
 
 /// A timestamp token for `data` from `openssl ts -reply`, signed by `signer`.
 fn openssl_token(data: &[u8], signer: &str, name: &str) -> Vec<u8> {
+    openssl_token_with(data, signer, name, "sha256", "sha256")
+}
+
+/// A timestamp token for `data` whose imprint is made with `imprint` and whose CMS signature
+/// (and ESSCertID) with `signer_digest` (`sha1` for a 2011-style legacy TSA).
+fn openssl_token_with(
+    data: &[u8],
+    signer: &str,
+    name: &str,
+    imprint: &str,
+    signer_digest: &str,
+) -> Vec<u8> {
     let p = pki();
     let data_path = tmp(&format!("{name}.data"));
     std::fs::write(&data_path, data).unwrap();
@@ -327,7 +339,7 @@ fn openssl_token(data: &[u8], signer: &str, name: &str) -> Vec<u8> {
         "-query",
         "-data",
         data_path.to_str().unwrap(),
-        "-sha256",
+        &format!("-{imprint}"),
         "-cert",
         "-out",
         query.to_str().unwrap(),
@@ -336,7 +348,7 @@ fn openssl_token(data: &[u8], signer: &str, name: &str) -> Vec<u8> {
     std::fs::write(
         &conf,
         format!(
-            "[tsa]\ndefault_tsa = t\n[t]\nserial = {}\ndefault_policy = 1.2.3.4.1\ndigests = sha256\naccuracy = secs:1\ness_cert_id_alg = sha256\nsigner_digest = sha256\n",
+            "[tsa]\ndefault_tsa = t\n[t]\nserial = {}\ndefault_policy = 1.2.3.4.1\ndigests = sha1, sha256\naccuracy = secs:1\ness_cert_id_alg = {signer_digest}\nsigner_digest = {signer_digest}\n",
             tmp(&format!("{name}.serial")).display()
         ),
     )
@@ -360,6 +372,64 @@ fn openssl_token(data: &[u8], signer: &str, name: &str) -> Vec<u8> {
         reply.to_str().unwrap(),
     ]);
     std::fs::read(reply).unwrap()
+}
+
+#[test]
+fn sha1_timestamp_tokens_are_verified_and_reported_as_legacy() {
+    // The value of a SHA-256 signature, timestamped by a TSA that hashes or signs with SHA-1.
+    let data = DigestAlgorithm::Sha256.digest(b"a SHA-256 signature value");
+    for (imprint, signer_digest) in [("sha1", "sha1"), ("sha256", "sha1"), ("sha1", "sha256")] {
+        let what = format!("imprint {imprint}, signed with {signer_digest}");
+        let name = format!("ts-{imprint}-{signer_digest}");
+        let token = openssl_token_with(&data, "tsa", &name, imprint, signer_digest);
+        let t = tsp::check_token(&token, |alg| alg.digest(&data));
+        // Verified cryptographically: intact, nothing failed; SHA-1 is for the policy.
+        assert!(t.is_intact(), "{what}: {:?} {:?}", t.problems, t.signer);
+        assert!(t.failure_codes().is_empty(), "{what}");
+        assert!(!t.is_unsupported(), "{what}");
+        assert_eq!(
+            t.legacy(),
+            vec![kyso_cms::verify::LegacyAlgorithm::Sha1],
+            "{what}"
+        );
+
+        // Over other data: the imprint does not match, whatever its hash.
+        let t = tsp::check_token(&token, |alg| alg.digest(b"other"));
+        assert_eq!(
+            t.failure_codes(),
+            vec![tsp::codes::TST_IMPRINT_MISMATCH],
+            "{what}"
+        );
+
+        // A flipped byte in the token's signature value: a bad signature, nothing else.
+        let parsed = kyso_cms::verify::parse_signed_data(
+            &kyso_cms::ber::normalize(&token, &kyso_cms::ber::BerLimits::default())
+                .unwrap()
+                .der,
+        )
+        .unwrap();
+        let at = token
+            .windows(parsed.signature.len())
+            .position(|w| w == parsed.signature.as_slice())
+            .unwrap();
+        let mut bad = token.clone();
+        bad[at + 10] ^= 1;
+        let t = tsp::check_token(&bad, |alg| alg.digest(&data));
+        assert_eq!(
+            t.failure_codes(),
+            vec![tsp::codes::TST_BAD_SIGNATURE],
+            "{what}"
+        );
+        assert_eq!(
+            t.signer.as_ref().unwrap().failures(),
+            vec![kyso_cms::verify::codes::BAD_SIGNATURE],
+            "{what}"
+        );
+    }
+    // A plain SHA-256 token uses no legacy algorithm.
+    let token = openssl_token(&data, "tsa", "ts-sha256");
+    let t = tsp::check_token(&token, |alg| alg.digest(&data));
+    assert!(t.is_intact() && t.legacy().is_empty());
 }
 
 #[test]

@@ -27,8 +27,11 @@ use time::OffsetDateTime;
 
 use crate::dss;
 use crate::revisions::{self, ChangeReport};
+
+pub mod policy;
 use crate::verify::{self, IntegrityReport, SignatureKind};
 use crate::{pdfdate, Result};
+use policy::AlgorithmJudgement;
 
 /// Stable reason codes of verdicts.
 pub mod reasons {
@@ -53,11 +56,27 @@ pub mod reasons {
     pub const NOT_TIMESTAMPED: &str = "NOT_TIMESTAMPED";
     /// The certification path is invalid for another reason (see the path's problem codes).
     pub const CERT_PATH_INVALID: &str = "CERT_PATH_INVALID";
-    /// An algorithm or key too weak for new signatures (SHA-1, RSA below 2048 bits).
+    /// A certificate of the path is signed with an algorithm or key too weak (SHA-1, RSA
+    /// below 2048 bits). (A signature's own legacy algorithms are judged by the algorithm
+    /// policy: see [`CRYPTO_CONSTRAINTS_FAILURE_NO_POE`].)
     pub const WEAK_ALGORITHM: &str = "WEAK_ALGORITHM";
+    /// The signature (or its timestamp) uses an algorithm kyso cannot verify: whether it is
+    /// genuine is unknown (indeterminate), never claimed wrong.
+    pub const UNSUPPORTED_ALGORITHM: &str = "UNSUPPORTED_ALGORITHM";
+    /// The signature (or its timestamp) verified, but with a legacy algorithm (SHA-1, RSA
+    /// below 2048 bits) and nothing proves it existed before that algorithm's sunset date
+    /// ([`crate::validate::policy`]): indeterminate (ETSI EN 319 102-1's sub-indication of that name).
+    pub const CRYPTO_CONSTRAINTS_FAILURE_NO_POE: &str = "CRYPTO_CONSTRAINTS_FAILURE_NO_POE";
     /// A timestamp token is broken: not over this signature, its signature does not verify,
     /// or its signer is not a TSA.
     pub const TIMESTAMP_INVALID: &str = "TIMESTAMP_INVALID";
+}
+
+/// Warnings: reported, the verdict stands.
+pub mod warnings {
+    /// A legacy algorithm was accepted because the signature (or timestamp) is proven to
+    /// predate its sunset date ([`crate::validate::policy`]).
+    pub const LEGACY_ALGORITHM_ACCEPTED: &str = "LEGACY_ALGORITHM_ACCEPTED";
 }
 
 /// The verdict on a signature or a document.
@@ -244,6 +263,8 @@ pub struct TimestampValidation {
     pub problems: Vec<&'static str>,
     pub path: Option<PathSummary>,
     pub revocation: Option<RevocationSummary>,
+    /// The token's legacy algorithms, judged by the algorithm policy.
+    pub algorithms: Vec<AlgorithmJudgement>,
 }
 
 /// One signature's validation.
@@ -278,6 +299,11 @@ pub struct SignatureValidation {
     pub names_issuing_body: Option<bool>,
     pub verdict: Verdict,
     pub reasons: Vec<&'static str>,
+    /// Legacy algorithms of the signature and of its timestamp, judged by the algorithm
+    /// policy ([`policy`]).
+    pub algorithms: Vec<AlgorithmJudgement>,
+    /// Warnings ([`warnings`]): reported, the verdict stands.
+    pub warnings: Vec<&'static str>,
 }
 
 /// The whole document.
@@ -540,6 +566,17 @@ impl Context<'_> {
         if let Some(s) = &t.signer {
             problems.extend(s.failures());
         }
+        // Legacy algorithms of an intact token: acceptable only if something other than the
+        // token itself proves it existed before their sunset (a later document timestamp).
+        let algorithms = if t.is_intact() {
+            policy::judge("timestamp", &t.legacy(), archived_at.unwrap_or(self.v_time))
+        } else {
+            Vec::new()
+        };
+        let crypto_ok = algorithms.iter().all(|j| j.acceptable);
+        if !crypto_ok {
+            problems.push(reasons::CRYPTO_CONSTRAINTS_FAILURE_NO_POE);
+        }
         let gen_time = t.gen_time();
         let tsa = t.tsa_certificate();
         let (path, revocation) = match (tsa, gen_time) {
@@ -554,7 +591,13 @@ impl Context<'_> {
             _ => (None, None),
         };
         let status = if !t.is_intact() {
-            "invalid"
+            if t.is_unsupported() {
+                "indeterminate"
+            } else {
+                "invalid"
+            }
+        } else if !crypto_ok {
+            "indeterminate"
         } else if path.as_ref().is_some_and(|p| p.status == "valid")
             && revocation.as_ref().is_some_and(|r| r.status == "good")
         {
@@ -569,6 +612,7 @@ impl Context<'_> {
             problems,
             path,
             revocation,
+            algorithms,
         }
     }
 }
@@ -600,6 +644,10 @@ fn validate_one(
     let integrity_problems = report.failure_codes();
     let mut r = Reasons::default();
     for code in &integrity_problems {
+        if *code == "UNSUPPORTED_ALGORITHM" {
+            r.indeterminate(UNSUPPORTED_ALGORITHM);
+            continue;
+        }
         r.invalid(match *code {
             "BAD_SIGNATURE" | "SIGNING_CERT_MISMATCH" | "ALGORITHM_PROTECTION_MISMATCH" => {
                 BAD_SIGNATURE
@@ -623,8 +671,18 @@ fn validate_one(
             .map(|tok| ctx.signature_timestamp(tok, &c.signature, cms_certs, archived_at)),
         _ => None,
     };
-    if timestamp.as_ref().is_some_and(|t| t.status == "invalid") {
-        r.invalid(TIMESTAMP_INVALID);
+    if let Some(t) = &timestamp {
+        if t.status == "invalid" {
+            r.invalid(TIMESTAMP_INVALID);
+        }
+        if t.problems.iter().any(|p| {
+            *p == tsp::codes::TST_UNSUPPORTED_HASH || *p == tsp::codes::TST_UNSUPPORTED_ALGORITHM
+        }) {
+            r.indeterminate(UNSUPPORTED_ALGORITHM);
+        }
+        if t.problems.contains(&CRYPTO_CONSTRAINTS_FAILURE_NO_POE) {
+            r.indeterminate(CRYPTO_CONSTRAINTS_FAILURE_NO_POE);
+        }
     }
     let doc_ts_time = if is_doc_ts {
         cms.and_then(|c| tsp::read_tst_info(c).ok())
@@ -648,6 +706,54 @@ fn validate_one(
     };
     let time_proven = proven.is_some();
     let signing_time = proven.or(claimed);
+
+    // Legacy algorithms of the signature itself (policy::judge): acceptable when proven to
+    // predate their sunset — by its valid signature timestamp, a later document timestamp,
+    // or the validation time itself. A document timestamp's own time proves nothing about it.
+    let mut legacy = report
+        .signer
+        .as_ref()
+        .map(|s| s.legacy.clone())
+        .unwrap_or_default();
+    if is_doc_ts {
+        let imprint = cms.and_then(|c| tsp::read_tst_info(c).ok()).and_then(|t| {
+            kyso_cms::DigestAlgorithm::recognised(&t.message_imprint.hash_algorithm.oid)
+        });
+        if imprint.is_some_and(kyso_cms::DigestAlgorithm::is_weak)
+            && !legacy.contains(&kyso_cms::verify::LegacyAlgorithm::Sha1)
+        {
+            legacy.push(kyso_cms::verify::LegacyAlgorithm::Sha1);
+        }
+    }
+    let own_poe = if is_doc_ts { None } else { proven };
+    let poe = [own_poe, archived_at, Some(ctx.v_time)]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(ctx.v_time);
+    let mut algorithms = if report.is_intact() {
+        policy::judge(
+            if is_doc_ts {
+                "document_timestamp"
+            } else {
+                "signature"
+            },
+            &legacy,
+            poe,
+        )
+    } else {
+        Vec::new()
+    };
+    if algorithms.iter().any(|j| !j.acceptable) {
+        r.indeterminate(CRYPTO_CONSTRAINTS_FAILURE_NO_POE);
+    }
+    if let Some(t) = &timestamp {
+        algorithms.extend(t.algorithms.iter().cloned());
+    }
+    let mut warnings = Vec::new();
+    if algorithms.iter().any(|j| j.acceptable) {
+        warnings.push(self::warnings::LEGACY_ALGORITHM_ACCEPTED);
+    }
 
     // The certification path at the signing time. A document timestamp's TSA must be valid
     // when the timestamp is validated: now (or --at), or when a later archive timestamp
@@ -740,6 +846,8 @@ fn validate_one(
         names_issuing_body: None,
         verdict,
         reasons,
+        algorithms,
+        warnings,
     }
 }
 

@@ -45,6 +45,9 @@ pub mod codes {
     pub const TIMESTAMP_IMPRINT_MISMATCH: &str = "TIMESTAMP_IMPRINT_MISMATCH";
     /// The byte ranges could not be read.
     pub const BYTE_RANGE_UNREADABLE: &str = "BYTE_RANGE_UNREADABLE";
+    /// An algorithm kyso cannot verify (a document timestamp's imprint hash; the CMS signer's
+    /// algorithms are the signer check of the same code): unknown, not wrong.
+    pub const UNSUPPORTED_ALGORITHM: &str = "UNSUPPORTED_ALGORITHM";
 }
 
 /// One problem found, with a stable code.
@@ -399,6 +402,12 @@ impl IntegrityReport {
             v.extend(s.failures());
             v.extend(s.codes(Status::Skipped));
         }
+        let mut seen = Vec::with_capacity(v.len());
+        v.retain(|c| {
+            let first = !seen.contains(c);
+            seen.push(*c);
+            first
+        });
         v
     }
     /// Intact: no problem, and the CMS signature verified over the byte ranges.
@@ -511,6 +520,9 @@ fn check_one(doc: &Document, signature: EmbeddedSignature) -> IntegrityReport {
                 Err(p) if p.code == kyso_ltv::tsp::codes::TST_UNREADABLE => report.problems.push(
                     Problem::new(CMS_UNREADABLE, format!("TSTInfo: {}", p.message)),
                 ),
+                Err(p) if p.code == kyso_ltv::tsp::codes::TST_UNSUPPORTED_HASH => report
+                    .problems
+                    .push(Problem::new(UNSUPPORTED_ALGORITHM, p.message)),
                 Err(p) => report
                     .problems
                     .push(Problem::new(TIMESTAMP_IMPRINT_MISMATCH, p.message)),

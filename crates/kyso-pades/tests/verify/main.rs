@@ -864,3 +864,458 @@ fn openssl_detached_signatures_with_and_without_signed_attributes_verify() {
         assert_eq!(one(&reports).failure_codes(), vec![expected]);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Algorithms (issues 14 and 24): every algorithm PAdES allows verifies; a legacy algorithm is a
+// matter of the algorithm policy (indeterminate without proof of existence before its sunset),
+// an algorithm kyso cannot verify is indeterminate — never a bad signature or a modification.
+
+/// `openssl` can be run; otherwise the test is skipped, or fails under `KYSO_REQUIRE_ALL=1`.
+fn have_openssl() -> bool {
+    if have("openssl", "version") {
+        return true;
+    }
+    let name = std::thread::current().name().unwrap_or("?").to_owned();
+    if std::env::var("KYSO_REQUIRE_ALL").is_ok_and(|v| !v.is_empty() && v != "0") {
+        panic!("{name}: openssl is missing and KYSO_REQUIRE_ALL=1 requires it");
+    }
+    println!("SKIPPED {name}: openssl is missing (scripts/setup-test-env.sh installs it)");
+    false
+}
+
+/// The two-page PDF with a PAdES signature field whose CMS `openssl cms -sign` made with
+/// `signer`'s key, `md` and `-keyopt`s (signed attributes unless `noattr`); `patch` may alter
+/// the DER before it is embedded. Returns the PDF.
+fn openssl_signed_pdf(
+    fx: &Fixture,
+    signer: &TestSigner,
+    md: &str,
+    keyopts: &[&str],
+    noattr: bool,
+    patch: impl Fn(&mut Vec<u8>),
+) -> Vec<u8> {
+    let d = &fx.dir;
+    let key = write(d, "key.pem", signer.key_pem.as_bytes());
+    let cert = write(d, "cert.pem", signer.cert_pem.as_bytes());
+    let (mut pdf, br) =
+        pdf_with_placeholder("/Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached");
+    let mut content = pdf[..br[1] as usize].to_vec();
+    content.extend_from_slice(&pdf[br[2] as usize..]);
+    let content = write(d, "content.bin", &content);
+    let mut cmd = Command::new("openssl");
+    cmd.args(["cms", "-sign", "-binary", "-outform", "DER", "-md", md]);
+    if noattr {
+        cmd.arg("-noattr");
+    }
+    cmd.arg("-in")
+        .arg(&content)
+        .arg("-signer")
+        .arg(&cert)
+        .arg("-inkey")
+        .arg(&key)
+        .arg("-out")
+        .arg(d.join("sig.der"));
+    // Key options apply to the signer named before them.
+    for o in keyopts {
+        cmd.args(["-keyopt", o]);
+    }
+    run(&mut cmd);
+    let mut der = std::fs::read(d.join("sig.der")).unwrap();
+    patch(&mut der);
+    let h = hex(&der);
+    let open = br[1] as usize + 1;
+    pdf[open..open + h.len()].copy_from_slice(&h);
+    pdf
+}
+
+/// Validate `pdf` now (or at `at`) against `anchors`, offline.
+fn validated(
+    fx: &Fixture,
+    name: &str,
+    pdf: &[u8],
+    anchors: &[&str],
+    at: Option<time::OffsetDateTime>,
+) -> kyso_pades::validate::DocumentValidation {
+    use kyso_pades::validate::{validate, ValidateOptions};
+    use kyso_x509::path::TrustStore;
+    let p = fx.path(name);
+    std::fs::write(&p, pdf).unwrap();
+    keep(pdf);
+    let mut trust = TrustStore::new();
+    for pem in anchors {
+        trust.add(
+            kyso_x509::Cert::from_pem_chain(pem.as_bytes())
+                .unwrap()
+                .remove(0),
+        );
+    }
+    #[allow(clippy::disallowed_methods)] // the validation time is now, as for a user
+    let mut opts = ValidateOptions::new(trust, time::OffsetDateTime::now_utc());
+    opts.at = at;
+    validate(
+        std::sync::Arc::new(kyso_pdf::FileSource::open(&p).unwrap()),
+        &opts,
+    )
+    .unwrap()
+}
+
+/// The signature value's hex in the PDF, one byte flipped.
+fn flip_signature_byte(pdf: &[u8]) -> Vec<u8> {
+    let src = kyso_pdf::MemSource::new(pdf.to_vec());
+    let reports = kyso_pades::verify::verify_integrity(std::sync::Arc::new(src)).unwrap();
+    let sig = one(&reports).cms.as_ref().unwrap().signature.clone();
+    let h = hex(&sig);
+    let at = find(pdf, &h).unwrap() + h.len() / 2;
+    let mut bad = pdf.to_vec();
+    bad[at] = if bad[at] == b'0' { b'1' } else { b'0' };
+    bad
+}
+
+#[test]
+fn openssl_pades_signatures_with_pss_any_salt_pkcs1_and_ecdsa_are_valid() {
+    if !have_openssl() {
+        return;
+    }
+    let fx = Fixture::new();
+    let rsa = test_signer_with("Đỗ Văn Hùng", true);
+    let ec = test_signer("Lê Thị Mai");
+    let cases: &[(&TestSigner, &str, &[&str])] = &[
+        (
+            &rsa,
+            "sha256",
+            &["rsa_padding_mode:pss", "rsa_pss_saltlen:0"],
+        ),
+        (
+            &rsa,
+            "sha256",
+            &["rsa_padding_mode:pss", "rsa_pss_saltlen:max"],
+        ),
+        (
+            &rsa,
+            "sha384",
+            &["rsa_padding_mode:pss", "rsa_pss_saltlen:-2"],
+        ),
+        (
+            &rsa,
+            "sha512",
+            &["rsa_padding_mode:pss", "rsa_pss_saltlen:20"],
+        ),
+        (
+            &rsa,
+            "sha512",
+            &["rsa_padding_mode:pss", "rsa_pss_saltlen:digest"],
+        ),
+        (&rsa, "sha384", &["rsa_padding_mode:pkcs1"]),
+        (&ec, "sha384", &[]),
+        (&ec, "sha512", &[]),
+    ];
+    for (signer, md, opts) in cases {
+        let what = format!("{} {md} {opts:?}", signer.cert.subject_display());
+        let pdf = openssl_signed_pdf(&fx, signer, md, opts, false, |_| {});
+        let doc = validated(&fx, "alg.pdf", &pdf, &[&signer.ca_pem], None);
+        let s = &doc.signatures[0];
+        assert!(s.intact, "{what}: {:?}", s.integrity_problems);
+        // Offline without revocation information: that is all that is missing.
+        assert_eq!(s.reasons, vec!["REVOCATION_UNKNOWN"], "{what}");
+        assert!(s.algorithms.is_empty() && s.warnings.is_empty(), "{what}");
+
+        let bad = flip_signature_byte(&pdf);
+        let doc = validated(&fx, "alg-bad.pdf", &bad, &[&signer.ca_pem], None);
+        let s = &doc.signatures[0];
+        assert_eq!(s.integrity_problems, vec![cms::BAD_SIGNATURE], "{what}");
+        assert_eq!(s.verdict, kyso_pades::validate::Verdict::Invalid, "{what}");
+        assert_eq!(s.reasons, vec!["BAD_SIGNATURE"], "{what}");
+    }
+}
+
+#[test]
+fn a_sha1_signature_is_verified_and_indeterminate_without_proof_of_existence() {
+    if !have_openssl() {
+        return;
+    }
+    let fx = Fixture::new();
+    for (rsa, noattr) in [(true, false), (true, true), (false, false)] {
+        let signer = test_signer_with("Trần Văn Bình", rsa);
+        let what = format!("rsa {rsa}, noattr {noattr}");
+        let pdf = openssl_signed_pdf(&fx, &signer, "sha1", &[], noattr, |_| {});
+        let doc = validated(&fx, "sha1.pdf", &pdf, &[&signer.ca_pem], None);
+        let s = &doc.signatures[0];
+        // Cryptographically intact: no bad signature, no modification.
+        assert!(s.intact, "{what}: {:?}", s.integrity_problems);
+        assert!(s.integrity_problems.is_empty(), "{what}");
+        assert_eq!(
+            s.verdict,
+            kyso_pades::validate::Verdict::Indeterminate,
+            "{what}"
+        );
+        assert!(
+            s.reasons.contains(&"CRYPTO_CONSTRAINTS_FAILURE_NO_POE"),
+            "{what}: {:?}",
+            s.reasons
+        );
+        for wrong in [
+            "BAD_SIGNATURE",
+            "DOCUMENT_MODIFIED",
+            "WEAK_ALGORITHM",
+            "MALFORMED",
+        ] {
+            assert!(!s.reasons.contains(&wrong), "{what}: {:?}", s.reasons);
+        }
+        assert_eq!(s.algorithms.len(), 1, "{what}");
+        assert_eq!(s.algorithms[0].algorithm, "SHA-1");
+        assert_eq!(s.algorithms[0].object, "signature");
+        assert!(!s.algorithms[0].acceptable);
+
+        // Validated as of 2008 (the proof of existence is then the validation time, before
+        // SHA-1's sunset): accepted, with a warning.
+        let then = time::macros::datetime!(2008-06-01 00:00 UTC);
+        let doc = validated(&fx, "sha1-2008.pdf", &pdf, &[&signer.ca_pem], Some(then));
+        let s = &doc.signatures[0];
+        assert!(s.algorithms[0].acceptable, "{what}");
+        assert!(!s.reasons.contains(&"CRYPTO_CONSTRAINTS_FAILURE_NO_POE"));
+        assert_eq!(s.warnings, vec!["LEGACY_ALGORITHM_ACCEPTED"]);
+
+        // Tampered: a SHA-1 signature is still checked, so a flipped byte is a bad signature.
+        let bad = flip_signature_byte(&pdf);
+        let doc = validated(&fx, "sha1-bad.pdf", &bad, &[&signer.ca_pem], None);
+        assert_eq!(doc.signatures[0].reasons, vec!["BAD_SIGNATURE"], "{what}");
+    }
+}
+
+#[test]
+fn an_algorithm_kyso_cannot_verify_is_indeterminate_and_nothing_else() {
+    if !have_openssl() {
+        return;
+    }
+    let fx = Fixture::new();
+    let signer = test_signer_with("Phan Văn Cường", true);
+    // rsaEncryption (as OpenSSL names the SignerInfo's algorithm) renamed DSA-with-SHA256.
+    let rsa_encryption = [
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+    ];
+    let dsa_sha256 = [
+        0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x02,
+    ];
+    let rename = |der: &mut Vec<u8>| {
+        let at = rfind(der, &rsa_encryption).unwrap();
+        der[at..at + dsa_sha256.len()].copy_from_slice(&dsa_sha256);
+    };
+    let pss_sha1 = ["rsa_padding_mode:pss", "rsa_pss_saltlen:20"];
+    for (what, pdf) in [
+        (
+            "DSA OID",
+            openssl_signed_pdf(&fx, &signer, "sha256", &[], true, rename),
+        ),
+        (
+            "RSASSA-PSS with SHA-1",
+            openssl_signed_pdf(&fx, &signer, "sha1", &pss_sha1, false, |_| {}),
+        ),
+    ] {
+        let doc = validated(&fx, "unsupported.pdf", &pdf, &[&signer.ca_pem], None);
+        let s = &doc.signatures[0];
+        assert_eq!(
+            s.integrity_problems,
+            vec!["UNSUPPORTED_ALGORITHM"],
+            "{what}"
+        );
+        assert_eq!(
+            s.verdict,
+            kyso_pades::validate::Verdict::Indeterminate,
+            "{what}"
+        );
+        assert!(s.reasons.contains(&"UNSUPPORTED_ALGORITHM"), "{what}");
+        for r in &s.reasons {
+            assert!(
+                ["UNSUPPORTED_ALGORITHM", "REVOCATION_UNKNOWN"].contains(r),
+                "{what}: {:?}",
+                s.reasons
+            );
+        }
+    }
+}
+
+/// A TSA made with openssl: a CA and a TSA certificate (extendedKeyUsage timeStamping,
+/// critical); tokens signed with `signer_digest` over a SHA-256 imprint.
+#[derive(Debug)]
+struct OpensslTsa {
+    dir: PathBuf,
+    signer_digest: &'static str,
+}
+
+impl OpensslTsa {
+    fn new(dir: &Path, signer_digest: &'static str) -> Self {
+        let ossl = |args: &[&str]| run(Command::new("openssl").current_dir(dir).args(args));
+        std::fs::write(
+            dir.join("tsa-ext.cnf"),
+            "[ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n\
+             [tsa]\nbasicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\n\
+             extendedKeyUsage = critical,timeStamping\n",
+        )
+        .unwrap();
+        ossl(&[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            "tsa-ca.key",
+        ]);
+        ossl(&[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "tsa-ca.key",
+            "-subj",
+            "/CN=TSA Root",
+            "-days",
+            "30",
+            "-extensions",
+            "ca",
+            "-config",
+            "tsa-ext.cnf",
+            "-out",
+            "tsa-ca.pem",
+        ]);
+        ossl(&[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            "tsa.key",
+        ]);
+        ossl(&[
+            "req",
+            "-new",
+            "-key",
+            "tsa.key",
+            "-subj",
+            "/CN=QuoVadis-like TSA",
+            "-out",
+            "tsa.csr",
+        ]);
+        ossl(&[
+            "x509",
+            "-req",
+            "-in",
+            "tsa.csr",
+            "-CA",
+            "tsa-ca.pem",
+            "-CAkey",
+            "tsa-ca.key",
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-extfile",
+            "tsa-ext.cnf",
+            "-extensions",
+            "tsa",
+            "-out",
+            "tsa.pem",
+        ]);
+        std::fs::write(
+            dir.join("tsa.cnf"),
+            format!(
+                "[tsa]\ndefault_tsa = t\n[t]\nserial = tsa.serial\ndefault_policy = 1.2.3.4.1\n\
+                 digests = sha1, sha256\naccuracy = secs:1\ness_cert_id_alg = {signer_digest}\n\
+                 signer_digest = {signer_digest}\n"
+            ),
+        )
+        .unwrap();
+        OpensslTsa {
+            dir: dir.to_path_buf(),
+            signer_digest,
+        }
+    }
+    fn ca_pem(&self) -> String {
+        std::fs::read_to_string(self.dir.join("tsa-ca.pem")).unwrap()
+    }
+}
+
+impl kyso_pades::sign::Timestamper for OpensslTsa {
+    fn timestamp(&self, alg: DigestAlgorithm, digest: &[u8]) -> Result<Vec<u8>, String> {
+        assert_eq!(alg, DigestAlgorithm::Sha256);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let ossl = |args: &[&str]| run(Command::new("openssl").current_dir(&self.dir).args(args));
+        ossl(&[
+            "ts", "-query", "-digest", &hex, "-sha256", "-cert", "-out", "q.tsq",
+        ]);
+        ossl(&[
+            "ts",
+            "-reply",
+            "-config",
+            "tsa.cnf",
+            "-queryfile",
+            "q.tsq",
+            "-signer",
+            "tsa.pem",
+            "-inkey",
+            "tsa.key",
+            "-chain",
+            "tsa-ca.pem",
+            "-token_out",
+            "-out",
+            "t.tsr",
+        ]);
+        let _ = self.signer_digest;
+        Ok(std::fs::read(self.dir.join("t.tsr")).unwrap())
+    }
+}
+
+#[test]
+fn a_sha1_timestamp_token_on_a_sha256_signature_is_judged_by_the_policy() {
+    if !have_openssl() {
+        return;
+    }
+    let fx = Fixture::new();
+    let signer = test_signer("Hoàng Thị Lan");
+    for signer_digest in ["sha1", "sha256"] {
+        let tsa = std::sync::Arc::new(OpensslTsa::new(&fx.dir, signer_digest));
+        let input = fx.path("in.pdf");
+        std::fs::write(&input, two_page_pdf()).unwrap();
+        let out = fx.path("bt.pdf");
+        let mut o = opts();
+        o.timestamper = Some(tsa.clone());
+        sign_with(&input, &out, &o, &signer, None).unwrap();
+        let pdf = std::fs::read(&out).unwrap();
+        let doc = validated(
+            &fx,
+            "bt-check.pdf",
+            &pdf,
+            &[&signer.ca_pem, &tsa.ca_pem()],
+            None,
+        );
+        let s = &doc.signatures[0];
+        let t = s.timestamp.as_ref().unwrap();
+        assert!(s.intact, "{signer_digest}: {:?}", s.integrity_problems);
+        // Never a broken timestamp: the token verifies whatever its hash.
+        assert!(!s.reasons.contains(&"TIMESTAMP_INVALID"), "{:?}", s.reasons);
+        assert_ne!(t.status, "invalid", "{signer_digest}: {:?}", t.problems);
+        if signer_digest == "sha1" {
+            assert_eq!(t.status, "indeterminate");
+            assert!(
+                t.problems.contains(&"CRYPTO_CONSTRAINTS_FAILURE_NO_POE"),
+                "{:?}",
+                t.problems
+            );
+            assert_eq!(t.algorithms.len(), 1);
+            assert_eq!(t.algorithms[0].algorithm, "SHA-1");
+            assert_eq!(t.algorithms[0].object, "timestamp");
+            assert!(!t.algorithms[0].acceptable);
+            assert_eq!(s.verdict, kyso_pades::validate::Verdict::Indeterminate);
+            assert!(
+                s.reasons.contains(&"CRYPTO_CONSTRAINTS_FAILURE_NO_POE"),
+                "{:?}",
+                s.reasons
+            );
+            assert!(!s.time_proven);
+        } else {
+            assert!(t.problems.is_empty(), "{:?}", t.problems);
+            assert!(t.algorithms.is_empty());
+            assert!(!s.reasons.contains(&"CRYPTO_CONSTRAINTS_FAILURE_NO_POE"));
+        }
+    }
+}
