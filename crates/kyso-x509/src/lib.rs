@@ -4,6 +4,7 @@ mod cert;
 mod name;
 pub mod oid;
 pub mod path;
+pub mod store;
 pub mod verify_sig;
 
 pub use cert::{Cert, KeyKind, KeyUsageFlags};
