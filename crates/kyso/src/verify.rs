@@ -13,7 +13,6 @@ use kyso_pades::validate::{
 };
 use kyso_pades::validate::{RevocationSummary, TimestampValidation};
 use kyso_pades::verify::SignatureKind;
-use kyso_x509::path::TrustStore;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -24,7 +23,8 @@ use crate::{errors, ue};
 pub struct Args {
     /// Tệp PDF cần kiểm tra
     file: PathBuf,
-    /// Chứng thư số gốc tin cậy (PEM/DER), có thể lặp lại
+    /// Chứng thư số gốc tin cậy (PEM/DER), có thể lặp lại; không có thì dùng danh sách tin cậy
+    /// (kyso trust list)
     #[arg(long, value_name = "ROOT.pem")]
     trust: Vec<PathBuf>,
     /// Kết luận tại thời điểm này (RFC 3339) thay cho hiện tại, ví dụ sau khi chứng thư số hết hạn
@@ -53,10 +53,10 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
-    let trust = TrustStore::from_pem_files(&args.trust).map_err(|e| {
-        ue!("không đọc được chứng thư gốc tin cậy: {}", e; "cannot read the trusted root certificates: {}", e)
-            .with_code(3)
-    })?;
+    let trust = crate::trust::anchors(&args.trust)?;
+    if trust.is_empty() {
+        eprintln!("{}", crate::trust::empty_hint(lang));
+    }
     let src = kyso_pdf::FileSource::open(&args.file).map_err(|e| errors::io(&args.file, &e))?;
     let mut opts = ValidateOptions::new(trust, crate::clock::now());
     opts.at = at;
@@ -129,6 +129,8 @@ fn signature_json(s: &SignatureValidation) -> Value {
         "sub_filter": s.sub_filter,
         "verdict": s.verdict.as_str(),
         "reasons": s.reasons,
+        "warnings": s.warnings,
+        "algorithms": s.algorithms.iter().map(algorithm_json).collect::<Vec<_>>(),
         "intact": s.intact,
         "integrity_problems": s.integrity_problems,
         "covers_whole_file": s.covers_whole_file,
@@ -167,6 +169,16 @@ fn signature_json(s: &SignatureValidation) -> Value {
     })
 }
 
+fn algorithm_json(j: &kyso_pades::validate::policy::AlgorithmJudgement) -> Value {
+    json!({
+        "object": j.object,
+        "algorithm": j.algorithm,
+        "sunset": time_json(j.sunset),
+        "proof_of_existence": time_json(j.proof_of_existence),
+        "acceptable": j.acceptable,
+    })
+}
+
 fn path_json(p: &kyso_pades::validate::PathSummary) -> Value {
     json!({
         "status": p.status, "problems": p.problems, "chain": p.chain,
@@ -180,6 +192,7 @@ fn timestamp_json(t: &TimestampValidation) -> Value {
         "time": t.gen_time.map(display_time),
         "tsa": t.tsa,
         "problems": t.problems,
+        "algorithms": t.algorithms.iter().map(algorithm_json).collect::<Vec<_>>(),
         "certificate_path": t.path.as_ref().map(path_json),
         "revocation": t.revocation.as_ref().map(revocation_json),
     })
@@ -253,8 +266,16 @@ fn reason_text(code: &str, lang: Lang) -> String {
             "the certification path is invalid",
         ),
         "WEAK_ALGORITHM" => (
-            "thuật toán hoặc khóa quá yếu",
-            "the algorithm or key is too weak",
+            "chứng thư số trong chuỗi dùng thuật toán hoặc khóa quá yếu",
+            "a certificate of the path uses an algorithm or key that is too weak",
+        ),
+        "UNSUPPORTED_ALGORITHM" => (
+            "chữ ký dùng thuật toán mà kyso chưa kiểm tra được (không có nghĩa là chữ ký sai)",
+            "the signature uses an algorithm kyso cannot verify (which does not mean it is wrong)",
+        ),
+        "CRYPTO_CONSTRAINTS_FAILURE_NO_POE" => (
+            "chữ ký đúng nhưng dùng thuật toán cũ (SHA-1, RSA dưới 2048 bit) và không có bằng chứng đã tồn tại trước ngày thuật toán hết được chấp nhận",
+            "the signature verifies but uses a legacy algorithm (SHA-1, RSA below 2048 bits) with no proof that it existed before that algorithm's sunset date",
         ),
         "NO_SIGNATURE" => ("tệp không có chữ ký số", "the file has no signature"),
         "TIMESTAMP_INVALID" => ("dấu thời gian không hợp lệ", "the timestamp is invalid"),
@@ -480,6 +501,23 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
                 format!(" ({})", s.integrity_problems.join(", "))
             }
         );
+        for j in &s.algorithms {
+            let _ = writeln!(
+                o,
+                "  {}: {} ({} {}; {} {}): {}",
+                lang.pick("Thuật toán cũ", "Legacy algorithm"),
+                j.algorithm,
+                lang.pick("chấp nhận đến", "acceptable until"),
+                display_time(j.sunset),
+                lang.pick("bằng chứng tồn tại", "proof of existence"),
+                display_time(j.proof_of_existence),
+                if j.acceptable {
+                    lang.pick("được chấp nhận", "accepted")
+                } else {
+                    lang.pick("KHÔNG được chấp nhận", "NOT accepted")
+                }
+            );
+        }
         if let Some(p) = &s.path {
             let _ = writeln!(
                 o,

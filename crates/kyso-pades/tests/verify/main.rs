@@ -1319,3 +1319,86 @@ fn a_sha1_timestamp_token_on_a_sha256_signature_is_judged_by_the_policy() {
         }
     }
 }
+
+#[test]
+fn a_pss_signature_made_by_pyhanko_with_the_maximum_salt_is_valid() {
+    for tool in [("pyhanko", "--version"), ("openssl", "version")] {
+        if !have(tool.0, tool.1) {
+            let name = "a_pss_signature_made_by_pyhanko_with_the_maximum_salt_is_valid";
+            if std::env::var("KYSO_REQUIRE_ALL").is_ok_and(|v| !v.is_empty() && v != "0") {
+                panic!(
+                    "{name}: {} is missing and KYSO_REQUIRE_ALL=1 requires it",
+                    tool.0
+                );
+            }
+            println!(
+                "SKIPPED {name}: {} is missing (scripts/setup-test-env.sh installs it)",
+                tool.0
+            );
+            return;
+        }
+    }
+    let fx = Fixture::new();
+    let signer = test_signer_with("Ngô Thị Hạnh", true);
+    let key = write(&fx.dir, "key.pem", signer.key_pem.as_bytes());
+    let cert = write(&fx.dir, "cert.pem", signer.cert_pem.as_bytes());
+    let ca = write(&fx.dir, "ca.pem", signer.ca_pem.as_bytes());
+    let p12 = fx.path("signer.p12");
+    run(Command::new("openssl")
+        .args(["pkcs12", "-export", "-passout", "pass:kyso", "-inkey"])
+        .arg(&key)
+        .arg("-in")
+        .arg(&cert)
+        .arg("-certfile")
+        .arg(&ca)
+        .arg("-out")
+        .arg(&p12));
+    let pass = write(&fx.dir, "pass.txt", b"kyso");
+    let input = write(&fx.dir, "in.pdf", &two_page_pdf());
+    let out = fx.path("py-pss.pdf");
+    // pyHanko's RSASSA-PSS uses the largest salt the key allows, not the hash length.
+    run(Command::new("pyhanko")
+        .args(["sign", "addsig", "--field", "1/10,10,100,60/ChuKy1"])
+        .args(["--use-pades", "--prefer-pss"])
+        .args(["pkcs12", "--passfile"])
+        .arg(&pass)
+        .arg(&input)
+        .arg(&out)
+        .arg(&p12));
+    let pdf = std::fs::read(&out).unwrap();
+    let doc = validated(&fx, "py-pss-check.pdf", &pdf, &[&signer.ca_pem], None);
+    let s = &doc.signatures[0];
+    assert!(s.intact, "{:?}", s.integrity_problems);
+    assert_eq!(s.reasons, vec!["REVOCATION_UNKNOWN"]);
+    let reports = checked(&out).unwrap();
+    let parsed = one(&reports).cms.as_ref().unwrap();
+    assert_eq!(parsed.signature_oid, kyso_x509::oid::RSASSA_PSS);
+    // The salt is not the hash length: kyso would not sign so, but verifies it.
+    assert_eq!(parsed.signature_algorithm, None);
+    let params = parsed.signature_params.as_ref().unwrap();
+    let salt_222 = [0xa2, 0x04, 0x02, 0x02, 0x00, 0xde];
+    assert!(find(params, &salt_222).is_some(), "{params:02x?}");
+
+    // A flipped byte of the signature value: a bad signature, nothing else.
+    let doc = validated(
+        &fx,
+        "py-pss-bad.pdf",
+        &flip_signature_byte(&pdf),
+        &[&signer.ca_pem],
+        None,
+    );
+    assert_eq!(
+        doc.signatures[0].integrity_problems,
+        vec![cms::BAD_SIGNATURE]
+    );
+    assert_eq!(doc.signatures[0].reasons, vec!["BAD_SIGNATURE"]);
+    // An edited document: a modification, nothing else.
+    let mut edited = pdf.clone();
+    let at = find(&edited, b"(Hello)").unwrap() + 1;
+    edited[at] = b'J';
+    let doc = validated(&fx, "py-pss-edited.pdf", &edited, &[&signer.ca_pem], None);
+    assert_eq!(
+        doc.signatures[0].integrity_problems,
+        vec![cms::DIGEST_MISMATCH]
+    );
+}
