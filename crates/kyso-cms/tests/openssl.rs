@@ -62,6 +62,7 @@ fn material() -> &'static PathBuf {
         std::fs::write(dir.join("content"), CONTENT).unwrap();
         for (name, alg, keyopt) in [
             ("rsa", "RSA", "rsa_keygen_bits:2048"),
+            ("rsa1024", "RSA", "rsa_keygen_bits:1024"),
             ("p256", "EC", "ec_paramgen_curve:P-256"),
             ("p384", "EC", "ec_paramgen_curve:P-384"),
             ("p521", "EC", "ec_paramgen_curve:P-521"),
@@ -305,4 +306,37 @@ fn algorithms_kyso_cannot_verify_are_unsupported_and_nothing_else() {
     assert!(r.failures().is_empty(), "{r:#?}");
     assert_eq!(r.codes(Status::Skipped), vec![codes::UNSUPPORTED_ALGORITHM]);
     assert_eq!(r.status(codes::DIGEST_MISMATCH), None);
+}
+
+#[test]
+fn small_rsa_keys_verify_and_are_reported_as_legacy() {
+    if !have_openssl() {
+        return;
+    }
+    for (md, legacy) in [
+        ("sha256", vec![LegacyAlgorithm::RsaKey { bits: 1024 }]),
+        (
+            "sha1",
+            vec![
+                LegacyAlgorithm::Sha1,
+                LegacyAlgorithm::RsaKey { bits: 1024 },
+            ],
+        ),
+    ] {
+        let der = cms("rsa1024", md, true, &[]);
+        intact_and_tamper_evident(&der, true, &format!("RSA-1024 {md}"));
+        let r = check(&der, CONTENT);
+        assert_eq!(r.legacy, legacy, "{md}");
+        assert_eq!(r.status(codes::WEAK_ALGORITHM), Some(Status::Warn));
+    }
+    // RSASSA-PSS with a 1024-bit key: aws-lc-rs verifies PSS only from 2048 bits.
+    let der = cms(
+        "rsa1024",
+        "sha256",
+        true,
+        &["rsa_padding_mode:pss", "rsa_pss_saltlen:digest"],
+    );
+    let r = check(&der, CONTENT);
+    assert!(r.failures().is_empty(), "{r:#?}");
+    assert_eq!(r.codes(Status::Skipped), vec![codes::UNSUPPORTED_ALGORITHM]);
 }

@@ -1135,15 +1135,15 @@ fn an_algorithm_kyso_cannot_verify_is_indeterminate_and_nothing_else() {
 }
 
 /// A TSA made with openssl: a CA and a TSA certificate (extendedKeyUsage timeStamping,
-/// critical); tokens signed with `signer_digest` over a SHA-256 imprint.
+/// critical) with an RSA-2048 (`rsa`) or ECDSA P-384 (`p384`) key; tokens signed with
+/// `signer_digest`.
 #[derive(Debug)]
 struct OpensslTsa {
     dir: PathBuf,
-    signer_digest: &'static str,
 }
 
 impl OpensslTsa {
-    fn new(dir: &Path, signer_digest: &'static str) -> Self {
+    fn new(dir: &Path, key: &str, signer_digest: &str) -> Self {
         let ossl = |args: &[&str]| run(Command::new("openssl").current_dir(dir).args(args));
         std::fs::write(
             dir.join("tsa-ext.cnf"),
@@ -1152,15 +1152,8 @@ impl OpensslTsa {
              extendedKeyUsage = critical,timeStamping\n",
         )
         .unwrap();
-        ossl(&[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-            "tsa-ca.key",
-        ]);
+        let rsa = ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"];
+        ossl(&[&["genpkey"][..], &rsa, &["-out", "tsa-ca.key"]].concat());
         ossl(&[
             "req",
             "-x509",
@@ -1178,15 +1171,11 @@ impl OpensslTsa {
             "-out",
             "tsa-ca.pem",
         ]);
-        ossl(&[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-            "tsa.key",
-        ]);
+        let alg: &[&str] = match key {
+            "p384" => &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
+            _ => &rsa,
+        };
+        ossl(&[&["genpkey"][..], alg, &["-out", "tsa.key"]].concat());
         ossl(&[
             "req",
             "-new",
@@ -1227,21 +1216,24 @@ impl OpensslTsa {
         .unwrap();
         OpensslTsa {
             dir: dir.to_path_buf(),
-            signer_digest,
         }
     }
     fn ca_pem(&self) -> String {
         std::fs::read_to_string(self.dir.join("tsa-ca.pem")).unwrap()
     }
-}
-
-impl kyso_pades::sign::Timestamper for OpensslTsa {
-    fn timestamp(&self, alg: DigestAlgorithm, digest: &[u8]) -> Result<Vec<u8>, String> {
-        assert_eq!(alg, DigestAlgorithm::Sha256);
+    /// A token over `digest`, a hash made with `md` (`sha1`, `sha256`).
+    fn token(&self, md: &str, digest: &[u8]) -> Vec<u8> {
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         let ossl = |args: &[&str]| run(Command::new("openssl").current_dir(&self.dir).args(args));
         ossl(&[
-            "ts", "-query", "-digest", &hex, "-sha256", "-cert", "-out", "q.tsq",
+            "ts",
+            "-query",
+            "-digest",
+            &hex,
+            &format!("-{md}"),
+            "-cert",
+            "-out",
+            "q.tsq",
         ]);
         ossl(&[
             "ts",
@@ -1260,8 +1252,14 @@ impl kyso_pades::sign::Timestamper for OpensslTsa {
             "-out",
             "t.tsr",
         ]);
-        let _ = self.signer_digest;
-        Ok(std::fs::read(self.dir.join("t.tsr")).unwrap())
+        std::fs::read(self.dir.join("t.tsr")).unwrap()
+    }
+}
+
+impl kyso_pades::sign::Timestamper for OpensslTsa {
+    fn timestamp(&self, alg: DigestAlgorithm, digest: &[u8]) -> Result<Vec<u8>, String> {
+        assert_eq!(alg, DigestAlgorithm::Sha256);
+        Ok(self.token("sha256", digest))
     }
 }
 
@@ -1272,8 +1270,9 @@ fn a_sha1_timestamp_token_on_a_sha256_signature_is_judged_by_the_policy() {
     }
     let fx = Fixture::new();
     let signer = test_signer("Hoàng Thị Lan");
-    for signer_digest in ["sha1", "sha256"] {
-        let tsa = std::sync::Arc::new(OpensslTsa::new(&fx.dir, signer_digest));
+    for (key, signer_digest) in [("rsa", "sha1"), ("rsa", "sha256"), ("p384", "sha1")] {
+        let what = format!("{key} {signer_digest}");
+        let tsa = std::sync::Arc::new(OpensslTsa::new(&fx.dir, key, signer_digest));
         let input = fx.path("in.pdf");
         std::fs::write(&input, two_page_pdf()).unwrap();
         let out = fx.path("bt.pdf");
@@ -1290,34 +1289,92 @@ fn a_sha1_timestamp_token_on_a_sha256_signature_is_judged_by_the_policy() {
         );
         let s = &doc.signatures[0];
         let t = s.timestamp.as_ref().unwrap();
-        assert!(s.intact, "{signer_digest}: {:?}", s.integrity_problems);
-        // Never a broken timestamp: the token verifies whatever its hash.
-        assert!(!s.reasons.contains(&"TIMESTAMP_INVALID"), "{:?}", s.reasons);
-        assert_ne!(t.status, "invalid", "{signer_digest}: {:?}", t.problems);
-        if signer_digest == "sha1" {
-            assert_eq!(t.status, "indeterminate");
-            assert!(
-                t.problems.contains(&"CRYPTO_CONSTRAINTS_FAILURE_NO_POE"),
-                "{:?}",
-                t.problems
-            );
-            assert_eq!(t.algorithms.len(), 1);
-            assert_eq!(t.algorithms[0].algorithm, "SHA-1");
-            assert_eq!(t.algorithms[0].object, "timestamp");
-            assert!(!t.algorithms[0].acceptable);
-            assert_eq!(s.verdict, kyso_pades::validate::Verdict::Indeterminate);
-            assert!(
-                s.reasons.contains(&"CRYPTO_CONSTRAINTS_FAILURE_NO_POE"),
-                "{:?}",
-                s.reasons
-            );
-            assert!(!s.time_proven);
-        } else {
-            assert!(t.problems.is_empty(), "{:?}", t.problems);
-            assert!(t.algorithms.is_empty());
-            assert!(!s.reasons.contains(&"CRYPTO_CONSTRAINTS_FAILURE_NO_POE"));
+        assert!(s.intact, "{what}: {:?}", s.integrity_problems);
+        // Never a broken timestamp: the token verifies whatever its hash, or is unknown.
+        assert!(
+            !s.reasons.contains(&"TIMESTAMP_INVALID"),
+            "{what}: {:?}",
+            s.reasons
+        );
+        assert_ne!(t.status, "invalid", "{what}: {:?}", t.problems);
+        match (key, signer_digest) {
+            ("rsa", "sha1") => {
+                assert_eq!(t.status, "indeterminate");
+                assert_eq!(t.problems, vec!["CRYPTO_CONSTRAINTS_FAILURE_NO_POE"]);
+                assert_eq!(t.algorithms.len(), 1);
+                assert_eq!(t.algorithms[0].algorithm, "SHA-1");
+                assert_eq!(t.algorithms[0].object, "timestamp");
+                assert!(!t.algorithms[0].acceptable);
+                assert_eq!(s.verdict, kyso_pades::validate::Verdict::Indeterminate);
+                assert!(
+                    s.reasons.contains(&"CRYPTO_CONSTRAINTS_FAILURE_NO_POE"),
+                    "{:?}",
+                    s.reasons
+                );
+                assert!(!s.time_proven);
+            }
+            ("rsa", _) => {
+                assert!(t.problems.is_empty(), "{:?}", t.problems);
+                assert!(t.algorithms.is_empty());
+                assert!(!s.reasons.contains(&"CRYPTO_CONSTRAINTS_FAILURE_NO_POE"));
+            }
+            _ => {
+                // ECDSA P-384 with SHA-1: aws-lc-rs cannot verify it — unknown, not broken.
+                assert_eq!(t.status, "indeterminate");
+                assert_eq!(t.problems, vec!["TST_UNSUPPORTED_ALGORITHM"]);
+                assert!(
+                    s.reasons.contains(&"UNSUPPORTED_ALGORITHM"),
+                    "{:?}",
+                    s.reasons
+                );
+                assert_eq!(s.verdict, kyso_pades::validate::Verdict::Indeterminate);
+            }
         }
     }
+}
+
+#[test]
+fn a_sha1_document_timestamp_is_verified_and_judged_by_the_policy() {
+    if !have_openssl() {
+        return;
+    }
+    let fx = Fixture::new();
+    let tsa = OpensslTsa::new(&fx.dir, "rsa", "sha1");
+    let (mut pdf, br) = pdf_with_doc_timestamp_placeholder();
+    let src = kyso_pdf::MemSource::new(pdf.clone());
+    let digest = kyso_pades::verify::digest_byte_range(&src, br, DigestAlgorithm::Sha1).unwrap();
+    let h = hex(&tsa.token("sha1", &digest));
+    let open = br[1] as usize + 1;
+    pdf[open..open + h.len()].copy_from_slice(&h);
+
+    let doc = validated(&fx, "ts-sha1.pdf", &pdf, &[&tsa.ca_pem()], None);
+    let s = &doc.signatures[0];
+    assert_eq!(s.kind, SignatureKind::DocTimeStamp);
+    assert!(
+        s.intact && s.integrity_problems.is_empty(),
+        "{:?}",
+        s.integrity_problems
+    );
+    assert_eq!(s.verdict, kyso_pades::validate::Verdict::Indeterminate);
+    assert!(
+        s.reasons.contains(&"CRYPTO_CONSTRAINTS_FAILURE_NO_POE"),
+        "{:?}",
+        s.reasons
+    );
+    for wrong in ["DOCUMENT_MODIFIED", "TIMESTAMP_INVALID", "BAD_SIGNATURE"] {
+        assert!(!s.reasons.contains(&wrong), "{:?}", s.reasons);
+    }
+    assert_eq!(s.algorithms.len(), 1);
+    assert_eq!(s.algorithms[0].object, "document_timestamp");
+
+    // The SHA-1 imprint is still checked: an edit is a modification.
+    let at = find(&pdf, b"(Hello)").unwrap() + 1;
+    pdf[at] = b'J';
+    let reports = fx.verify_bytes("ts-sha1-edited.pdf", &pdf);
+    assert_eq!(
+        one(&reports).failure_codes(),
+        vec![codes::TIMESTAMP_IMPRINT_MISMATCH]
+    );
 }
 
 #[test]
