@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 need_apt=()
 for pkg in poppler-utils qpdf softhsm2 opensc libnss3-tools openssl hyperfine time curl \
-           chromium fonts-liberation postgresql-client wrk sqlite3; do
+           chromium fonts-liberation postgresql-client wrk sqlite3 ghostscript; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 # Node.js for the browser test's driver: Debian's, unless a node with npm is already there.
@@ -23,12 +23,12 @@ fi
 # Python peers, pinned: the versions the project's oracle tests were written against.
 PY_PKGS=('pyhanko[opentype,image-support]==0.38.0' 'pyhanko-cli==0.6.0'
          'pyhanko-certvalidator==0.33.0' 'certomancer==0.16.0' 'fpdf2==2.8.9'
-         'websockets==15.0.1' 'certomancer-csc-dummy==0.4.2')
+         'websockets==15.0.1' 'certomancer-csc-dummy==0.4.2' 'reportlab==5.1.0' 'img2pdf==0.6.3')
 if ! python3 - >/dev/null 2>&1 <<'PY'
 from importlib.metadata import version
 want = {'pyhanko': '0.38.0', 'pyhanko-cli': '0.6.0', 'pyhanko-certvalidator': '0.33.0',
         'certomancer': '0.16.0', 'fpdf2': '2.8.9', 'websockets': '15.0.1',
-        'certomancer-csc-dummy': '0.4.2'}
+        'certomancer-csc-dummy': '0.4.2', 'reportlab': '5.1.0', 'img2pdf': '0.6.3'}
 raise SystemExit(any(version(k) != v for k, v in want.items()))
 PY
 then

@@ -1539,6 +1539,9 @@ fn xmp_updates_after_a_signature_must_be_well_formed() {
         (unclosed.as_str(), false, false, false, "unclosed"),
         (not_xmp, false, false, false, "not-xmpmeta"),
     ];
+    // pyHanko as the oracle: missing, it fails the test under KYSO_REQUIRE_ALL=1, else a listed
+    // skip of that part.
+    let have_pyhanko = kyso_testkit::need_python("pyhanko");
     for (xml, compressed, repoint, allowed, name) in cases {
         let updated = append(&signed, |doc, upd| {
             let stream = xmp_stream(xml, compressed);
@@ -1571,7 +1574,8 @@ fn xmp_updates_after_a_signature_must_be_well_formed() {
             );
         }
         let path = story.write(name, &updated);
-        if let Some(levels) = pyhanko(&path) {
+        if have_pyhanko {
+            let levels = pyhanko(&path).expect("pyHanko failed");
             assert_eq!(
                 pyhanko_allows(&levels[0]),
                 allowed,
@@ -1650,7 +1654,8 @@ fn signing_rewrites_pages_and_forms_without_changing_a_value() {
         }
     }
     let path = story.write("fidelity", &twice);
-    if let Some(levels) = pyhanko(&path) {
+    if kyso_testkit::need_python("pyhanko") {
+        let levels = pyhanko(&path).expect("pyHanko failed");
         assert!(
             levels.iter().all(|l| pyhanko_allows(l)),
             "pyHanko: {levels:?}"
