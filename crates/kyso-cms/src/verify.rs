@@ -1348,6 +1348,23 @@ mod tests {
     }
 
     #[test]
+    fn key_only_and_null_parameter_signature_identifiers_are_understood() {
+        let content = b"x";
+        let (der, _) = signed(content, false);
+        let mut p = parse_signed_data(&der).unwrap();
+        p.signed_attrs.as_mut().unwrap().algorithm_protection = None;
+        // ecdsa-with-SHA256 followed by a NULL (some signers write one).
+        p.signature_params = Some(vec![0x05, 0x00]);
+        assert_eq!(signature_identifier(&p).parameters, None);
+        assert!(verify_signer(&p, |d| d.digest(content)).is_intact());
+        // id-ecPublicKey in place of the signature algorithm: the hash is the digest's.
+        p.signature_oid = oid::EC_PUBLIC_KEY;
+        p.signature_params = None;
+        assert_eq!(signature_identifier(&p).oid, oid::ECDSA_SHA256);
+        assert!(verify_signer(&p, |d| d.digest(content)).is_intact());
+    }
+
+    #[test]
     fn an_unknown_signature_algorithm_is_unsupported_and_nothing_else() {
         let content = b"x";
         let (der, _) = signed(content, false);

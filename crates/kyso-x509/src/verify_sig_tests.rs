@@ -53,7 +53,9 @@ fn openssl(dir: &Path, args: &[&str]) {
 fn material() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("kyso-x509-sigs-{}", std::process::id()));
+        // The workspace's target/tmp, as integration tests' CARGO_TARGET_TMPDIR.
+        let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/tmp"))
+            .join(format!("kyso-x509-sigs-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("msg"), MESSAGE).unwrap();
