@@ -83,7 +83,8 @@ pub struct Args {
     /// Ảnh con dấu (PNG) cho SignIssued
     #[arg(long, value_name = "PNG")]
     seal_image: Option<PathBuf>,
-    /// Chứng thư gốc tin cậy cho VerifyPDF (PEM), lặp lại được
+    /// Chứng thư gốc tin cậy cho VerifyPDF (PEM), lặp lại được; không có thì dùng danh sách tin
+    /// cậy (kyso trust list)
     #[arg(long, value_name = "PEM")]
     trust: Vec<PathBuf>,
     /// Số yêu cầu tối đa mỗi phút
@@ -913,9 +914,7 @@ fn rand_u128() -> u128 {
 
 fn verify_pdf(agent: &Agent, req: &VgcaRequest) -> Result<Value, UserError> {
     let input = download(agent, req)?;
-    let trust = kyso_x509::path::TrustStore::from_pem_files(&agent.trust).map_err(|e| {
-        ue!("không đọc được chứng thư gốc tin cậy: {}", e; "cannot read the trusted root certificates: {}", e)
-    })?;
+    let trust = crate::trust::anchors_required(&agent.trust)?;
     let src = kyso_pdf::FileSource::open(input.path()).map_err(|e| errors::io(input.path(), &e))?;
     let mut opts = kyso_pades::validate::ValidateOptions::new(trust, crate::clock::now());
     opts.fetcher = Some(Arc::new(kyso_ltv::fetch::Fetcher::new(

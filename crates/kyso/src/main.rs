@@ -18,6 +18,7 @@ mod serve;
 mod sign;
 mod tls;
 mod token;
+mod trust;
 mod verify;
 
 use std::process::ExitCode;
@@ -84,6 +85,8 @@ enum Command {
     Serve(Box<serve::Args>),
     /// Nhật ký kiểm toán của máy chủ (kiểm tra chuỗi băm)
     Audit(serve::AuditArgs),
+    /// Danh sách chứng thư gốc tin cậy dùng khi không có --trust (liệt kê, thêm, xóa)
+    Trust(trust::Args),
 }
 
 /// Apply the Vietnamese help layout to a command and all its subcommands.
@@ -206,5 +209,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(args) => token::run(args, cli.lang),
         Command::Serve(args) => serve::run(*args, cli.lang),
         Command::Audit(args) => serve::audit(args, cli.lang),
+        Command::Trust(args) => trust::run(args, cli.lang),
     }
 }

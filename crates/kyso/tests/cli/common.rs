@@ -13,7 +13,13 @@ pub const PW: &str = "kyso-test-123456";
 
 pub fn kyso() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kyso"));
-    c.env("KYSO_TEST_PW", PW).env_remove("KYSO_LANG");
+    // The trust store is this machine's (`~/.config/kyso/trust`, `/etc/kyso/trust`) unless
+    // KYSO_TRUST_DIR names one: tests get an empty one (a directory never created) unless they
+    // set their own.
+    c.env("KYSO_TEST_PW", PW).env_remove("KYSO_LANG").env(
+        "KYSO_TRUST_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-trust-store"),
+    );
     c
 }
 
