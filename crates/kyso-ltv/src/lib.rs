@@ -33,6 +33,7 @@ impl From<der::Error> for Error {
 /// Short for `Result<T, kyso_ltv::Error>`.
 pub type Result<T> = std::result::Result<T, Error>;
 
+pub mod chain;
 pub mod crl;
 pub mod fetch;
 pub mod revocation;
