@@ -478,6 +478,75 @@ mod tests {
         assert!(set.contains(&n));
     }
 
+    /// Whatever the lexer reads, the writer writes back something that reads as the same value
+    /// and writes back identically (random sequences of PDF token fragments).
+    #[test]
+    fn writing_what_was_read_round_trips() {
+        const PARTS: &[&str] = &[
+            " ",
+            "[",
+            "]",
+            "<<",
+            ">>",
+            "/A",
+            "/#41#20",
+            "/x#zz",
+            "/\u{e9}",
+            "1",
+            "-",
+            "+.5",
+            "3.",
+            "0.1000000000000000055511151231257827",
+            "99999999999999999999",
+            "0",
+            "R",
+            "(",
+            ")",
+            "\\",
+            "\\(",
+            "\\101",
+            "\r",
+            "\n",
+            "<4a",
+            "b c>",
+            "<>",
+            "true",
+            "null",
+            "%c\n",
+            "/K",
+            " 2 0 R",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let limits = Limits::default();
+        let mut parsed = 0;
+        for _ in 0..20_000 {
+            let mut src = Vec::new();
+            for _ in 0..(seed % 12 + 1) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let part = PARTS[(seed % PARTS.len() as u64) as usize];
+                src.extend_from_slice(part.as_bytes());
+            }
+            let Ok(obj) = Lexer::new(&src, 0, &limits).object() else {
+                continue;
+            };
+            parsed += 1;
+            let once = written(&obj);
+            let again = Lexer::new(&once, 0, &limits)
+                .object()
+                .unwrap_or_else(|e| panic!("{once:?} from {src:?}: {e}"));
+            assert_eq!(again, obj, "{once:?} from {src:?}");
+            assert_eq!(written(&again), once, "{src:?}");
+        }
+        assert!(parsed > 5_000, "{parsed} objects");
+    }
+
+    #[test]
+    fn lexemes_do_not_make_objects_bigger() {
+        assert!(std::mem::size_of::<Object>() <= 64);
+    }
+
     #[test]
     fn content_stream_lexers_keep_no_text() {
         let limits = Limits::default();
