@@ -11,7 +11,8 @@
 //! nothing else; SHA-1 verifies and is reported as a legacy algorithm (the policy is the
 //! caller's); an algorithm kyso cannot verify is `UNSUPPORTED_ALGORITHM` and nothing else.
 //!
-//! OpenSSL missing: the tests fail under `KYSO_REQUIRE_ALL=1`, and otherwise print `SKIPPED`.
+//! OpenSSL missing: the tests fail under `KYSO_REQUIRE_ALL=1`, and are otherwise listed skips
+//! (`kyso_testkit::need`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,17 +26,10 @@ use kyso_cms::DigestAlgorithm;
 
 const CONTENT: &[u8] = b"%PDF-1.7 the byte ranges of a signed document";
 
-/// `openssl` can be run; otherwise the test is skipped, or fails under `KYSO_REQUIRE_ALL=1`.
+/// `openssl` can be run; otherwise the test is a listed skip (kyso-testkit; a failure under
+/// `KYSO_REQUIRE_ALL=1`).
 fn have_openssl() -> bool {
-    if Command::new("openssl").arg("version").output().is_ok() {
-        return true;
-    }
-    let name = std::thread::current().name().unwrap_or("?").to_owned();
-    if std::env::var("KYSO_REQUIRE_ALL").is_ok_and(|v| !v.is_empty() && v != "0") {
-        panic!("{name}: openssl is missing and KYSO_REQUIRE_ALL=1 requires it");
-    }
-    println!("SKIPPED {name}: openssl is missing (scripts/setup-test-env.sh installs it)");
-    false
+    kyso_testkit::need("openssl", &["version"])
 }
 
 fn openssl(dir: &Path, args: &[&str]) {

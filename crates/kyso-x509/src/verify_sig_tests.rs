@@ -3,7 +3,8 @@
 //! SHA-256/384/512, the trailer field absent or explicit; RSA PKCS#1 v1.5; ECDSA on P-256,
 //! P-384 and P-521. A flipped byte is a bad signature, nothing else.
 //!
-//! OpenSSL missing: the tests fail under `KYSO_REQUIRE_ALL=1`, and otherwise print `SKIPPED`.
+//! OpenSSL missing: the tests fail under `KYSO_REQUIRE_ALL=1`, and are otherwise listed skips
+//! (`kyso_testkit::need`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -23,17 +24,10 @@ use super::*;
 
 const MESSAGE: &[u8] = b"the signed attributes of a PAdES signature";
 
-/// `openssl` can be run; otherwise the test is skipped, or fails under `KYSO_REQUIRE_ALL=1`.
+/// `openssl` can be run; otherwise the test is a listed skip (kyso-testkit; a failure under
+/// `KYSO_REQUIRE_ALL=1`).
 fn have_openssl() -> bool {
-    if Command::new("openssl").arg("version").output().is_ok() {
-        return true;
-    }
-    let name = std::thread::current().name().unwrap_or("?").to_owned();
-    if std::env::var("KYSO_REQUIRE_ALL").is_ok_and(|v| !v.is_empty() && v != "0") {
-        panic!("{name}: openssl is missing and KYSO_REQUIRE_ALL=1 requires it");
-    }
-    println!("SKIPPED {name}: openssl is missing (scripts/setup-test-env.sh installs it)");
-    false
+    kyso_testkit::need("openssl", &["version"])
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
