@@ -3,6 +3,7 @@
 
 mod agent;
 mod batch;
+mod chain;
 mod clock;
 mod csc;
 mod csc_serve;

@@ -108,6 +108,12 @@ pub struct Args {
     /// Thời gian chờ tối đa mỗi lần gọi TSA/OCSP/CRL, tính bằng giây
     #[arg(long, value_name = "GIÂY", default_value_t = 10)]
     fetch_timeout: u64,
+    /// Chứng thư CA (PEM/DER) để hoàn thiện chuỗi chứng thư đưa vào chữ ký, lặp lại được
+    #[arg(long = "chain", value_name = "FILE")]
+    chain: Vec<PathBuf>,
+    /// Không tải chứng thư CA còn thiếu từ địa chỉ AIA (caIssuers) ghi trong chứng thư số
+    #[arg(long)]
+    offline: bool,
     /// Cho phép ghi đè tệp đầu vào (thay thế nguyên tử)
     #[arg(long)]
     in_place: bool,
@@ -127,6 +133,8 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     };
     let jobs = plan_outputs(&args)?;
     let signer = crate::keys::open(&args.key, now)?;
+    let signer =
+        crate::chain::complete_signer(signer, &args.chain, args.offline, args.fetch_timeout)?;
     let form = visible_form(&args, signer.certificate())?;
     let mut opts = SignOptions::new(now);
     opts.reason = args.reason.clone();

@@ -10,6 +10,7 @@
 mod agent;
 mod agree_pyhanko;
 mod bad_input;
+mod chain;
 mod common;
 mod csc;
 mod e2e;
