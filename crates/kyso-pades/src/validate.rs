@@ -15,6 +15,12 @@
 //! certificate is still valid and not revoked at the validation time (`NOT_TIMESTAMPED`).
 //! Revocation is established at the signing time (for a TSA: at its token's time) from the
 //! document's DSS, or fetched when online.
+//!
+//! Algorithms: every algorithm is verified first (kyso-cms, kyso-ltv); the legacy ones a
+//! verified signature or timestamp used are then judged by [`policy`] — acceptable only with a
+//! proof of existence before their sunset date, else indeterminate
+//! (`CRYPTO_CONSTRAINTS_FAILURE_NO_POE`); one kyso cannot verify is indeterminate
+//! (`UNSUPPORTED_ALGORITHM`). Neither is ever a bad signature or a modification.
 
 use std::sync::Arc;
 
