@@ -180,6 +180,40 @@ pub fn complete(
     }
 }
 
+/// For path validation: the CA certificates above `leaf` that only the caIssuers URLs supply
+/// (the chain is completed from `pool` and `anchors` first), with the URL each came from.
+pub fn fetch_missing(
+    leaf: &Cert,
+    pool: &[Cert],
+    anchors: &[Cert],
+    fetcher: &Fetcher,
+) -> Vec<(Cert, String)> {
+    let pool: Vec<(Cert, CertSource)> = pool
+        .iter()
+        .map(|c| (c.clone(), CertSource::Document))
+        .collect();
+    complete(leaf, &pool, anchors, Some(fetcher))
+        .chain
+        .into_iter()
+        .filter_map(|(c, s)| match s {
+            CertSource::Aia(url) => Some((c, url)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Where a certificate of a validated path came from: a trust anchor, a caIssuers download
+/// (`fetched`, from [`fetch_missing`]), else the document.
+pub fn source_of(cert: &Cert, anchors: &[Cert], fetched: &[(Cert, String)]) -> CertSource {
+    if anchors.iter().any(|a| a == cert) {
+        CertSource::TrustAnchor
+    } else if let Some((_, url)) = fetched.iter().find(|(c, _)| c == cert) {
+        CertSource::Aia(url.clone())
+    } else {
+        CertSource::Document
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::expect_used)]
 mod tests {

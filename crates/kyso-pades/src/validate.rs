@@ -205,6 +205,9 @@ pub struct PathSummary {
     pub problems: Vec<&'static str>,
     /// Subjects, signer first.
     pub chain: Vec<String>,
+    /// Where each certificate of `chain` came from (the document, a trust anchor, or
+    /// downloaded from a caIssuers URL when online).
+    pub sources: Vec<kyso_ltv::chain::CertSource>,
     /// When the path was validated.
     pub at: OffsetDateTime,
 }
@@ -518,7 +521,18 @@ impl Context<'_> {
     fn path(&self, leaf: &Cert, extra: &[Cert], at: OffsetDateTime) -> (PathSummary, Vec<Cert>) {
         let mut pool: Vec<Cert> = extra.to_vec();
         pool.extend(self.pool.iter().cloned());
-        let p = build_and_validate(leaf, &pool, &self.opts.trust, &PathPolicy::new(at));
+        let mut p = build_and_validate(leaf, &pool, &self.opts.trust, &PathPolicy::new(at));
+        // Online, a path the document leaves short of an anchor is completed from the
+        // certificates' AIA caIssuers URLs (kyso_ltv::chain).
+        let anchors = self.opts.trust.anchors();
+        let mut fetched = Vec::new();
+        if let (PathStatus::NoAnchor, Some(f)) = (&p.status, self.opts.fetcher.as_deref()) {
+            fetched = kyso_ltv::chain::fetch_missing(leaf, &pool, anchors, f);
+            if !fetched.is_empty() {
+                pool.extend(fetched.iter().map(|(c, _)| c.clone()));
+                p = build_and_validate(leaf, &pool, &self.opts.trust, &PathPolicy::new(at));
+            }
+        }
         let status = match &p.status {
             PathStatus::Valid => "valid",
             PathStatus::Invalid(_) => "invalid",
@@ -529,6 +543,11 @@ impl Context<'_> {
                 status,
                 problems: p.status.codes(),
                 chain: p.chain.iter().map(Cert::subject_display).collect(),
+                sources: p
+                    .chain
+                    .iter()
+                    .map(|c| kyso_ltv::chain::source_of(c, anchors, &fetched))
+                    .collect(),
                 at,
             },
             p.chain,

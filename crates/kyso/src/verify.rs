@@ -182,8 +182,33 @@ fn algorithm_json(j: &kyso_pades::validate::policy::AlgorithmJudgement) -> Value
 fn path_json(p: &kyso_pades::validate::PathSummary) -> Value {
     json!({
         "status": p.status, "problems": p.problems, "chain": p.chain,
+        "chain_sources": p.sources.iter().map(|x| json!({"source": x.code(), "url": x.location()})).collect::<Vec<_>>(),
         "validated_at": time_json(p.at),
     })
+}
+
+/// The path's certificates (common names) with where each came from.
+fn chain_text(p: &kyso_pades::validate::PathSummary, lang: Lang) -> String {
+    use kyso_ltv::chain::CertSource;
+    p.chain
+        .iter()
+        .zip(&p.sources)
+        .map(|(subject, src)| {
+            let name = subject
+                .split(", ")
+                .find_map(|a| a.strip_prefix("CN="))
+                .unwrap_or(subject);
+            let from = match src {
+                CertSource::TrustAnchor => lang.pick("gốc tin cậy", "trusted root").to_owned(),
+                CertSource::Aia(url) => format!("{} {url}", lang.pick("tải từ", "downloaded from")),
+                CertSource::File(f) => format!("{} {f}", lang.pick("tệp", "file")),
+                CertSource::Key => lang.pick("khóa ký", "signing key").to_owned(),
+                CertSource::Document => lang.pick("trong tệp", "in the file").to_owned(),
+            };
+            format!("{name} ({from})")
+        })
+        .collect::<Vec<_>>()
+        .join(" → ")
 }
 
 fn timestamp_json(t: &TimestampValidation) -> Value {
@@ -536,6 +561,12 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
                 } else {
                     format!(" ({})", p.problems.join(", "))
                 }
+            );
+            let _ = writeln!(
+                o,
+                "  {}: {}",
+                lang.pick("Chuỗi chứng thư", "Certificate chain"),
+                chain_text(p, lang)
             );
         }
         if let Some(t) = &s.timestamp {

@@ -194,3 +194,88 @@ fn chain_file_that_is_not_a_certificate_is_refused() {
     );
     assert!(!out.exists());
 }
+
+/// `kyso verify` completes, when online, a path the document leaves short (pyHanko signed
+/// with a .p12 holding only the signer's certificate) from the AIA caIssuers URLs, and says
+/// where each certificate came from; offline the path has no anchor.
+#[test]
+fn verify_completes_a_short_chain_from_aia_and_reports_each_certificate_source() {
+    use std::process::Command;
+    if !kyso_testkit::need("pyhanko", &["--version"]) {
+        return;
+    }
+    let port = free_port();
+    let (tmp, dir) = fresh_pki(port);
+    let w = tmp.path();
+    // A .p12 holding the personal key and certificate only.
+    let all = w.join("all.pem");
+    crate::common::run_ok(
+        Command::new("openssl")
+            .arg("pkcs12")
+            .arg("-in")
+            .arg(dir.join("personal.p12"))
+            .args(["-nodes", "-passin", "env:KYSO_TEST_PW", "-out"])
+            .arg(&all)
+            .env("KYSO_TEST_PW", crate::common::PW),
+    );
+    let ee = w.join("ee.p12");
+    crate::common::run_ok(
+        Command::new("openssl")
+            .args(["pkcs12", "-export", "-in"])
+            .arg(dir.join("personal.pem"))
+            .arg("-inkey")
+            .arg(&all)
+            .args(["-passout", "env:KYSO_TEST_PW", "-out"])
+            .arg(&ee)
+            .env("KYSO_TEST_PW", crate::common::PW),
+    );
+    let doc = w.join("short.pdf");
+    crate::common::pyhanko_sign(
+        &corpus("one-page.pdf"),
+        &doc,
+        &ee,
+        crate::common::PW,
+        "Sig1",
+        &[],
+    );
+    assert_eq!(embedded(&doc).len(), 1, "pyHanko embedded only the signer");
+    let root = dir.join("root.pem");
+
+    let (_, v) = verify_json(&doc, &root, &["--offline"]);
+    assert_eq!(
+        v["signatures"][0]["certificate_path"]["status"], "no_anchor",
+        "{v:#}"
+    );
+
+    let server = Server::start(&dir, port);
+    let (code, v) = verify_json(&doc, &root, &[]);
+    let path = &v["signatures"][0]["certificate_path"];
+    assert_eq!(path["status"], "valid", "{v:#}");
+    assert_eq!(
+        path["chain_sources"],
+        serde_json::json!([
+            {"source": "document", "url": null},
+            {"source": "aia", "url": format!("http://127.0.0.1:{port}/certs/intermediate.cer")},
+            {"source": "trust_anchor", "url": null},
+        ]),
+        "{v:#}"
+    );
+    assert_eq!(v["verdict"], "valid", "{v:#}");
+    assert_eq!(code, Some(0));
+    let out = crate::common::kyso()
+        .arg("verify")
+        .arg(&doc)
+        .arg("--trust")
+        .arg(&root)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "(tải từ http://127.0.0.1:{port}/certs/intermediate.cer)"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("(gốc tin cậy)"), "{text}");
+    drop(server);
+}
