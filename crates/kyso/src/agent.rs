@@ -246,6 +246,8 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     // each signature opens it again after the user confirms.
     let (cert, chain) = {
         let signer = crate::keys::open(&args.key, crate::clock::now())?;
+        // The chain up to the root, completed once (as kyso sign does, AIA included).
+        let signer = crate::chain::complete_signer(signer, &[], false, args.fetch_timeout)?;
         (signer.certificate().clone(), signer.chain().to_vec())
     };
     let timeout = Duration::from_secs(args.fetch_timeout.clamp(1, 600));
@@ -387,6 +389,7 @@ impl Agent {
             return Ok(None);
         };
         let signer = crate::keys::open_with_secret(&self.key, &pin, now)?;
+        let signer = crate::chain::with_chain(signer, &self.chain);
         drop(pin);
         if signer.certificate().der() != self.cert.der() {
             return Err(

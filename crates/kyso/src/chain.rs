@@ -96,6 +96,17 @@ pub fn complete_signer(
     }))
 }
 
+/// The signer carrying `chain` (completed earlier by [`complete_signer`]) instead of its own.
+pub fn with_chain(signer: Box<dyn Signer>, chain: &[Cert]) -> Box<dyn Signer> {
+    if signer.chain() == chain {
+        return signer;
+    }
+    Box::new(ChainedSigner {
+        inner: signer,
+        chain: chain.to_vec(),
+    })
+}
+
 fn missing_error(m: &MissingIssuer, offline: bool) -> UserError {
     let (mut vi, mut en) = (
         format!(
