@@ -129,10 +129,74 @@ pub fn matches(text: &str, query: &str) -> bool {
         .all(|q| have.iter().any(|w| w.starts_with(q.as_str())))
 }
 
+/// The first character of `s` that changes how text shows without being seen itself: the
+/// bidirectional embeddings and overrides (U+202A–U+202E) and isolates (U+2066–U+2069), the
+/// direction marks (U+200E, U+200F, U+061C), and the zero-width characters (U+200B–U+200D,
+/// U+2060, U+FEFF). A name holding one reads differently on screen from what is stored
+/// (U+202E shows what follows reversed) or looks the same as another name; Vietnamese text
+/// needs none of them, so names refuse them.
+///
+/// ```
+/// use kyso_domain::text::hidden_char;
+/// assert_eq!(hidden_char("Nguyễn Văn An"), None);
+/// assert_eq!(hidden_char("Nguyễn\u{202E}nA nàV"), Some('\u{202E}'));
+/// ```
+pub fn hidden_char(s: &str) -> Option<char> {
+    s.chars().find(|c| {
+        matches!(
+            c,
+            '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{061C}'
+                | '\u{200B}'..='\u{200D}'
+                | '\u{2060}'
+                | '\u{FEFF}'
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn bidi_controls_and_zero_width_characters_are_found() {
+        for c in ('\u{202A}'..='\u{202E}')
+            .chain('\u{2066}'..='\u{2069}')
+            .chain('\u{200B}'..='\u{200D}')
+            .chain(['\u{FEFF}', '\u{200E}', '\u{200F}', '\u{2060}', '\u{061C}'])
+        {
+            assert_eq!(hidden_char(&format!("Trần{c}Thị")), Some(c), "{c:?}");
+        }
+        for plain in [
+            "Nguyễn Văn An",
+            "ĐẶNG THỊ ÁNH",
+            "Sở KH&CN",
+            "O'Brien-Lê",
+            "",
+        ] {
+            assert_eq!(hidden_char(plain), None, "{plain}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_hidden_character_anywhere_is_found(
+            before in "[a-zA-ZàáạảãâầấậẩẫăằắặẳẵđĐ ]{0,20}",
+            after in "[a-zA-ZàáạảãâầấậẩẫăằắặẳẵđĐ ]{0,20}",
+            i in 0usize..15,
+        ) {
+            let hidden = ['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}',
+                '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{200B}', '\u{200C}',
+                '\u{200D}', '\u{FEFF}', '\u{200E}', '\u{200F}'];
+            let c = hidden[i];
+            prop_assert_eq!(hidden_char(&format!("{before}{c}{after}")), Some(c));
+            prop_assert_eq!(hidden_char(&format!("{before}{after}")), None);
+        }
+    }
 
     #[test]
     fn vietnamese_names_lose_their_marks() {

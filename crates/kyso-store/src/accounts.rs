@@ -25,8 +25,8 @@ pub const MAX_FAILURES: i64 = 5;
 pub const LOCKOUT_SECS: i64 = 15 * 60;
 /// How long a browser session lasts without being renewed.
 pub const SESSION_SECS: i64 = 8 * 3600;
-/// Shortest password accepted.
-pub const MIN_PASSWORD: usize = 10;
+/// Shortest password accepted ([`kyso_domain::password`] holds the whole rule).
+pub const MIN_PASSWORD: usize = kyso_domain::password::MIN_LEN;
 
 /// An account as shown to administrators (never the hash).
 #[derive(Debug, Clone, Serialize)]
@@ -79,6 +79,12 @@ fn token_string() -> Result<Zeroizing<String>> {
     ))
 }
 
+/// 32 random bytes as URL-safe base64 (43 characters): for one-off tokens of the web faces
+/// (the login form's CSRF token).
+pub fn random_token() -> Result<Zeroizing<String>> {
+    token_string()
+}
+
 fn token_hash(token: &str) -> String {
     hex(&sha256(token.as_bytes()))
 }
@@ -125,22 +131,14 @@ pub fn one_time_password() -> Result<Zeroizing<String>> {
     Ok(Zeroizing::new(s))
 }
 
-fn check_password_rules(password: &str, username: &str) -> Result<()> {
-    if password.chars().count() < MIN_PASSWORD || password.len() > 256 {
-        return Err(Error::invalid(
-            "password",
-            format!("Mật khẩu phải có từ {MIN_PASSWORD} đến 256 ký tự."),
-            format!("The password must be {MIN_PASSWORD} to 256 characters long."),
-        ));
-    }
-    if password.to_lowercase().contains(&username.to_lowercase()) {
-        return Err(Error::invalid(
-            "password",
-            "Mật khẩu không được chứa tên đăng nhập.",
-            "The password must not contain the user name.",
-        ));
-    }
-    Ok(())
+/// The password rule ([`kyso_domain::password::check`]); the refusal names `field`.
+fn check_password_rules(
+    field: &'static str,
+    password: &str,
+    owner: &kyso_domain::password::Owner<'_>,
+) -> Result<()> {
+    kyso_domain::password::check(password, owner)
+        .map_err(|w| Error::invalid(field, w.message_vi(), w.message_en()))
 }
 
 async fn hash_off_thread(password: Zeroizing<String>) -> Result<String> {
@@ -178,7 +176,16 @@ pub async fn create_user(
             "The full name is required.",
         ));
     }
-    check_password_rules(&input.password, &username)?;
+    let full_name = crate::registry::text("full_name", &full_name, true)?;
+    check_password_rules(
+        "password",
+        &input.password,
+        &kyso_domain::password::Owner {
+            username: &username,
+            full_name: &full_name,
+            current: None,
+        },
+    )?;
     let home = manageable(store, actor, input.agency_id).await?;
     let mut grants = Vec::new();
     for r in &input.roles {
@@ -339,6 +346,15 @@ async fn actor_for(store: &Store, user_id: i64, username: String, source: &str) 
 
 /// Check a user name and password and open a session. Failures are audited; after
 /// [`MAX_FAILURES`] in a row the account is locked for [`LOCKOUT_SECS`].
+///
+/// The lock is checked and the attempt counted in one conditional `UPDATE … RETURNING`
+/// *before* the password is hashed: concurrent guesses queue on the row, so no more than
+/// [`MAX_FAILURES`] of them ever reach the hash, whatever the number of servers or client
+/// addresses (the database is the one truth). A success resets the count.
+///
+/// A locked account is answered exactly like an unknown name or a wrong password
+/// ([`Error::Unauthenticated`], after the same argon2 work), so the answer does not tell
+/// whether an account exists or is locked; only the audit log records why.
 pub async fn login(
     store: &Store,
     username: &str,
@@ -347,13 +363,6 @@ pub async fn login(
     now: OffsetDateTime,
 ) -> Result<(Session, Actor)> {
     let username = username.trim().to_lowercase();
-    let row = sqlx::query(
-        "SELECT id, password_hash, disabled, failed_logins, locked_until, must_change_password \
-         FROM users WHERE username = $1",
-    )
-    .bind(&username)
-    .fetch_optional(store.pool())
-    .await?;
     let nowu = now.unix_timestamp();
     let who = Actor {
         user_id: 0,
@@ -361,8 +370,10 @@ pub async fn login(
         grants: vec![],
         source: source.into(),
     };
+    let row = reserve_attempt(store, &username, nowu).await?;
     let Some(row) = row else {
-        // Spend the same time as a real check, so timing does not reveal which names exist.
+        // Unknown, or locked: spend the same time as a real check, so that neither the
+        // answer nor its timing reveals which names exist or are locked.
         let _ = tokio::task::spawn_blocking(move || {
             static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
             let dummy =
@@ -370,40 +381,29 @@ pub async fn login(
             verify_password(&password, dummy)
         })
         .await;
-        audit::record(store, &who, fail_event("unknown user"), now).await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+            .bind(&username)
+            .fetch_optional(store.pool())
+            .await?;
+        let why = if exists.is_some() {
+            "locked"
+        } else {
+            "unknown user"
+        };
+        audit::record(store, &who, fail_event(why), now).await?;
         return Err(Error::Unauthenticated);
     };
     let id: i64 = row.try_get(0)?;
     let hash: String = row.try_get(1)?;
     let disabled = row.try_get::<i64, _>(2)? != 0;
-    let locked_until: i64 = row.try_get(4)?;
-    let must_change = row.try_get::<i64, _>(5)? != 0;
-    if locked_until > nowu {
-        audit::record(store, &who, fail_event("locked"), now).await?;
-        return Err(Error::LockedOut {
-            until: locked_until,
-        });
-    }
+    let must_change = row.try_get::<i64, _>(3)? != 0;
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(|_| internal("verify task"))?;
     if !ok || disabled {
-        let mut tx = store.begin_write().await?;
-        let failures: i64 = sqlx::query_scalar(
-            "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
-        )
-        .bind(id)
-        .fetch_one(tx.conn())
-        .await?;
-        if failures >= MAX_FAILURES {
-            sqlx::query("UPDATE users SET locked_until = $1, failed_logins = 0 WHERE id = $2")
-                .bind(nowu + LOCKOUT_SECS)
-                .bind(id)
-                .execute(tx.conn())
-                .await?;
-        }
-        audit::append(
-            &mut tx,
+        // The attempt was counted (and the lock set) when it was reserved.
+        audit::record(
+            store,
             &who,
             fail_event(if disabled {
                 "disabled"
@@ -413,7 +413,6 @@ pub async fn login(
             now,
         )
         .await?;
-        tx.commit().await?;
         return Err(Error::Unauthenticated);
     }
     let token = token_string()?;
@@ -462,6 +461,33 @@ pub async fn login(
         },
         actor,
     ))
+}
+
+/// Take one login attempt for `username` if the account is not locked: the failure count goes
+/// up by one (and the lock is set when it reaches [`MAX_FAILURES`]) in the same statement that
+/// checks the lock. Returns the id, hash, disabled and must-change flags; `None` when the name
+/// is unknown or the account locked.
+async fn reserve_attempt(
+    store: &Store,
+    username: &str,
+    nowu: i64,
+) -> Result<Option<sqlx::any::AnyRow>> {
+    let mut tx = store.begin_write().await?;
+    let row = sqlx::query(
+        "UPDATE users SET \
+         failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END, \
+         locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END \
+         WHERE username = $1 AND locked_until <= $4 \
+         RETURNING id, password_hash, disabled, must_change_password",
+    )
+    .bind(username)
+    .bind(MAX_FAILURES)
+    .bind(nowu + LOCKOUT_SECS)
+    .bind(nowu)
+    .fetch_optional(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(row)
 }
 
 fn fail_event(why: &str) -> Event<'static> {
@@ -528,13 +554,25 @@ pub async fn change_password(
     new: Zeroizing<String>,
     now: OffsetDateTime,
 ) -> Result<()> {
-    check_password_rules(&new, &actor.username)?;
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+    let row = sqlx::query("SELECT password_hash, full_name FROM users WHERE id = $1")
         .bind(actor.user_id)
         .fetch_optional(store.pool())
         .await?
         .ok_or(Error::NotFound { what: "user" })?;
-    let ok = tokio::task::spawn_blocking(move || verify_password(&old, &hash))
+    let hash: String = row.try_get(0)?;
+    let full_name: String = row.try_get(1)?;
+    // The rule first (the new password is refused whatever the old one), then the current
+    // password, then reuse — known to be reuse only once the old password is proved.
+    check_password_rules(
+        "new_password",
+        &new,
+        &kyso_domain::password::Owner {
+            username: &actor.username,
+            full_name: &full_name,
+            current: None,
+        },
+    )?;
+    let (ok, old) = tokio::task::spawn_blocking(move || (verify_password(&old, &hash), old))
         .await
         .map_err(|_| internal("verify task"))?;
     if !ok {
@@ -544,6 +582,15 @@ pub async fn change_password(
             "The current password is wrong.",
         ));
     }
+    check_password_rules(
+        "new_password",
+        &new,
+        &kyso_domain::password::Owner {
+            username: &actor.username,
+            full_name: &full_name,
+            current: Some(&old),
+        },
+    )?;
     let new_hash = hash_off_thread(new).await?;
     let mut tx = store.begin_write().await?;
     sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0 WHERE id = $2")

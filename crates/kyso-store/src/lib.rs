@@ -12,6 +12,9 @@ pub mod requests;
 mod scope;
 #[cfg(feature = "testing")]
 pub mod testing;
+/// sqlx itself, for other crates' tests that look into the database (feature `testing`).
+#[cfg(feature = "testing")]
+pub use sqlx;
 pub mod words;
 
 use std::str::FromStr as _;

@@ -112,6 +112,21 @@ pub(crate) fn text(field: &'static str, value: &str, required: bool) -> Result<S
             format!("The field \"{field}\" is required."),
         ));
     }
+    if let Some(c) = kyso_domain::text::hidden_char(v) {
+        let code = format!("U+{:04X}", u32::from(c));
+        return Err(Error::invalid(
+            field,
+            format!(
+                "Trường \"{}\" có ký tự ẩn hoặc ký tự đổi chiều văn bản ({code}); hãy gõ lại \
+                 trường này.",
+                field_vi(field)
+            ),
+            format!(
+                "The field \"{field}\" holds an invisible or text-direction character ({code}); \
+                 type it again."
+            ),
+        ));
+    }
     if v.chars().count() > MAX_TEXT || v.chars().any(|c| c.is_control()) {
         return Err(Error::invalid(
             field,
@@ -181,6 +196,7 @@ pub fn field_vi(field: &str) -> &'static str {
         "event" => "Thao tác",
         "reason" => "Lý do",
         "username" => "Tên đăng nhập",
+        "full_name" => "Họ và tên",
         "password" => "Mật khẩu",
         "role" => "Vai trò",
         "days" => "Số ngày",

@@ -766,9 +766,10 @@ async fn accounts_lock_after_repeated_failures_and_tokens_authenticate() {
             ));
         }
         let right = || Zeroizing::new("mat-khau-dai-12345".to_owned());
+        // Locked: answered like a wrong password (whether the account exists stays unknown).
         assert!(matches!(
             accounts::login(s, "canbo.khcn", right(), "10.0.0.9", NOW).await,
-            Err(Error::LockedOut { .. })
+            Err(Error::Unauthenticated)
         ));
         let later = NOW + Duration::seconds(accounts::LOCKOUT_SECS + 1);
         let (session, _) = accounts::login(s, "canbo.khcn", right(), "10.0.0.9", later)
@@ -824,6 +825,108 @@ async fn accounts_lock_after_repeated_failures_and_tokens_authenticate() {
             matches!(res, Err(Error::Forbidden | Error::Invalid { .. })),
             "{b:?}: {res:?}"
         );
+    }
+}
+
+/// Failed-login audit entries of `user`, by reason.
+async fn failed_logins(s: &Store, user: &str, reason: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'auth.login_failed' AND actor = $1 \
+         AND detail = $2",
+    )
+    .bind(user)
+    .bind(serde_json::json!({ "reason": reason }).to_string())
+    .fetch_one(s.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn parallel_guesses_cannot_outrun_the_lockout() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        let p = province(s).await;
+        user(s, "canbo.khcn", p.dost, Role::SignatureOfficer).await;
+        // 39 wrong guesses sent at once, from as many addresses.
+        let mut wrong = Vec::new();
+        for i in 0..39 {
+            let s = s.clone();
+            wrong.push(tokio::spawn(async move {
+                accounts::login(
+                    &s,
+                    "canbo.khcn",
+                    Zeroizing::new(format!("doan-sai-{i:03}-xyz")),
+                    &format!("10.1.0.{i}"),
+                    NOW,
+                )
+                .await
+            }));
+        }
+        // The lock is set as soon as the fifth guess is counted, before any guess is hashed.
+        let mut locked = false;
+        for _ in 0..3000 {
+            let until: i64 =
+                sqlx::query_scalar("SELECT locked_until FROM users WHERE username = 'canbo.khcn'")
+                    .fetch_one(s.pool())
+                    .await
+                    .unwrap();
+            if until > NOW.unix_timestamp() {
+                locked = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(locked, "{b:?}: the burst locks the account");
+        // The right password, sent while the burst is still being checked: refused.
+        let right = accounts::login(
+            s,
+            "canbo.khcn",
+            Zeroizing::new("mat-khau-dai-12345".into()),
+            "10.2.0.1",
+            NOW,
+        )
+        .await;
+        assert!(
+            matches!(right, Err(Error::Unauthenticated)),
+            "{b:?}: {right:?}"
+        );
+        for t in wrong {
+            assert!(matches!(t.await.unwrap(), Err(Error::Unauthenticated)));
+        }
+        // Only MAX_FAILURES guesses ever reached the password check; the rest were refused
+        // as locked without it.
+        let checked = failed_logins(s, "canbo.khcn", "wrong password").await;
+        let refused = failed_logins(s, "canbo.khcn", "locked").await;
+        assert_eq!(checked, accounts::MAX_FAILURES, "{b:?}: guesses checked");
+        assert_eq!(
+            refused,
+            40 - accounts::MAX_FAILURES,
+            "{b:?}: refused as locked"
+        );
+        // An unknown name gets the same answer as the locked account.
+        assert!(matches!(
+            accounts::login(
+                s,
+                "khong.co.ai",
+                Zeroizing::new("x".repeat(12)),
+                "10.2.0.1",
+                NOW
+            )
+            .await,
+            Err(Error::Unauthenticated)
+        ));
+        // After the lock, the right password opens a session.
+        let later = NOW + Duration::seconds(accounts::LOCKOUT_SECS + 1);
+        accounts::login(
+            s,
+            "canbo.khcn",
+            Zeroizing::new("mat-khau-dai-12345".into()),
+            "10.2.0.1",
+            later,
+        )
+        .await
+        .unwrap();
     }
 }
 

@@ -146,7 +146,7 @@ async fn login(
     auth::Source(src): auth::Source,
     Body(input): Body<LoginInput>,
 ) -> ApiResult<Response> {
-    auth::throttle_check(&st, &src, false)?;
+    auth::throttle_check(&st, &src, &input.username, false)?;
     match accounts::login(&st.store, &input.username, input.password, &src, st.now()).await {
         Ok((session, actor)) => Ok(Json(json!({
             "token": session.token.as_str(),
@@ -156,7 +156,8 @@ async fn login(
         .into_response()),
         Err(e) => {
             if matches!(e, kyso_store::Error::Unauthenticated) {
-                auth::throttle_check(&st, &src, true)?;
+                auth::throttle_check(&st, &src, &input.username, true)?;
+                return Err(auth::login_refused());
             }
             Err(e.into())
         }

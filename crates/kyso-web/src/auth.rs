@@ -15,8 +15,10 @@ use crate::{ApiError, AppState, MAX_JSON};
 pub(crate) const SESSION_COOKIE: &str = "kyso_session";
 /// The language cookie.
 pub(crate) const LANG_COOKIE: &str = "kyso_lang";
-/// Failed logins from one address in [`THROTTLE_WINDOW`] seconds before it must wait.
-const THROTTLE_MAX: u32 = 20;
+/// Failed logins for one account from one client address in [`THROTTLE_WINDOW`] seconds
+/// before that pair must wait. Keyed by the pair, not by the address alone: behind a TLS proxy
+/// every user has the proxy's address, and one person's failures must not block the others.
+const THROTTLE_MAX: u32 = 10;
 const THROTTLE_WINDOW: i64 = 15 * 60;
 
 /// The reader's language: Vietnamese unless English is asked for (`?lang=en`, the language
@@ -92,7 +94,8 @@ pub(crate) fn cookie_in(headers: &axum::http::HeaderMap, name: &str) -> Option<S
         })
 }
 
-/// The client's address, for the audit log and login throttling.
+/// The client's address, for the audit log and login throttling. The one place the address
+/// is taken from (today the TCP peer; a trusted proxy's forwarded address would be read here).
 pub(crate) fn source(parts: &Parts) -> String {
     parts
         .extensions
@@ -194,14 +197,21 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-/// Count a failed login from `src`; `Err` when the address must wait.
-pub(crate) fn throttle_check(state: &AppState, src: &str, failed: bool) -> Result<(), ApiError> {
+/// Count a failed login for `username` from `src` (when `failed`); `Err` when that pair must
+/// wait. Unknown and existing names are counted alike, so the answer reveals neither.
+pub(crate) fn throttle_check(
+    state: &AppState,
+    src: &str,
+    username: &str,
+    failed: bool,
+) -> Result<(), ApiError> {
     let now = state.now().unix_timestamp();
+    let key = format!("{src}\u{0}{}", username.trim().to_lowercase());
     let mut map = state.throttle.lock().unwrap_or_else(|p| p.into_inner());
     if map.len() > 100_000 {
         map.retain(|_, (_, start)| now - *start < THROTTLE_WINDOW);
     }
-    let entry = map.entry(src.to_owned()).or_insert((0, now));
+    let entry = map.entry(key).or_insert((0, now));
     if now - entry.1 >= THROTTLE_WINDOW {
         *entry = (0, now);
     }
@@ -213,11 +223,31 @@ pub(crate) fn throttle_check(state: &AppState, src: &str, failed: bool) -> Resul
             StatusCode::TOO_MANY_REQUESTS,
             "throttled",
             None,
-            "Đăng nhập sai quá nhiều lần từ máy này; hãy thử lại sau 15 phút.",
-            "Too many failed logins from this address; try again in 15 minutes.",
+            "Đăng nhập sai quá nhiều lần với tài khoản này từ máy này; hãy thử lại sau 15 phút.",
+            "Too many failed logins for this account from this address; try again in 15 minutes.",
         ));
     }
     Ok(())
+}
+
+/// The answer to every failed login — wrong password, unknown name, locked or disabled
+/// account alike, so that it tells nothing about which accounts exist.
+pub(crate) fn login_refused() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        None,
+        format!(
+            "Tên đăng nhập hoặc mật khẩu không đúng. Sau {} lần nhập sai liên tiếp, tài khoản \
+             tạm khóa 15 phút.",
+            kyso_store::accounts::MAX_FAILURES
+        ),
+        format!(
+            "Wrong user name or password. After {} wrong attempts in a row an account is \
+             locked for 15 minutes.",
+            kyso_store::accounts::MAX_FAILURES
+        ),
+    )
 }
 
 /// A JSON request body: at most [`MAX_JSON`] bytes, `application/json`, and a message naming

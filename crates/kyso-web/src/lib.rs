@@ -35,7 +35,8 @@ pub const MAX_JSON: usize = 256 * 1024;
 /// Settings of the web faces.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Mark cookies `Secure` (served over TLS or behind a TLS proxy).
+    /// Mark cookies `Secure` and send `Strict-Transport-Security` (served over TLS or behind
+    /// a TLS proxy).
     pub secure_cookies: bool,
 }
 
@@ -45,7 +46,7 @@ pub struct AppState {
     pub(crate) store: Store,
     pub(crate) clock: Clock,
     pub(crate) config: Config,
-    /// Failed logins per client address: (count, window start, Unix seconds).
+    /// Failed logins per (client address, account): (count, window start, Unix seconds).
     pub(crate) throttle: Arc<Mutex<HashMap<String, (u32, i64)>>>,
     /// Where request letters are kept (none: letters cannot be made).
     pub(crate) blobs: Option<kyso_store::blobs::Blobs>,
@@ -92,17 +93,28 @@ impl AppState {
 
 /// The REST API, its OpenAPI document and the web UI.
 pub fn router(state: AppState) -> Router {
+    let hsts = state.config.secure_cookies;
     Router::new()
         .merge(api::routes())
         .merge(ui::routes())
         .route("/api/openapi.json", axum::routing::get(openapi::document))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD))
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::map_response(
+            move |res: Response| async move { security_headers(res, hsts) },
+        ))
         .with_state(state)
 }
 
-async fn security_headers(mut res: Response) -> Response {
+fn security_headers(mut res: Response, hsts: bool) -> Response {
     let h = res.headers_mut();
+    if hsts {
+        // Served over TLS (`--secure-cookies`): browsers keep to HTTPS for a year, so a
+        // network attacker cannot downgrade a later visit to plain HTTP.
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -3,7 +3,7 @@
 
 use axum::extract::{FromRequestParts, Multipart, Query, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -228,6 +228,56 @@ fn error_page(lang: Lang, status: StatusCode, message: &str) -> Response {
     html_response(status, markup)
 }
 
+/// An error page inside the site's layout (navigation, language switch, log-out).
+fn layout_error(p: &Page, status: StatusCode, message: &str) -> Response {
+    let title = p.t("Không thực hiện được", "Could not be done");
+    let mut res = layout(
+        p,
+        title,
+        html! {
+            h1 { (title) }
+            div.alert.error role="alert" { (message) }
+            p { a href="/" { (p.t("Về trang chủ", "Back to the dashboard")) } }
+        },
+    );
+    *res.status_mut() = status;
+    res
+}
+
+/// Record a sensitive read in the audit log before anything of it is shown. Fails closed:
+/// when the entry cannot be written (the database locked or failing) nothing is shown and
+/// the reader gets an error page, as the API answers 500.
+async fn audit_read(st: &AppState, p: &Page, action: &str, object: String) -> Result<(), Response> {
+    let event = audit::Event {
+        action,
+        object,
+        agency: None,
+        detail: serde_json::json!({}),
+    };
+    match audit::record(&st.store, &p.actor, event, st.now()).await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            // Through ApiError, so the cause reaches the server's log like any 5xx.
+            let api: ApiError = e.into();
+            let status = if api.status.is_server_error() {
+                api.status
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            Err(layout_error(
+                p,
+                status,
+                p.t(
+                    "Không ghi được nhật ký truy cập nên hồ sơ không được hiển thị. Vui lòng thử \
+                     lại sau ít phút; nếu vẫn không được, xin báo quản trị hệ thống.",
+                    "The access could not be written to the audit log, so the record is not \
+                     shown. Try again in a few minutes; if it persists, tell the administrator.",
+                ),
+            ))
+        }
+    }
+}
+
 fn store_error(lang: Lang, e: kyso_store::Error) -> Response {
     let api: ApiError = e.into();
     error_page(lang, api.status, api.message(lang))
@@ -285,11 +335,63 @@ fn fmt_date(t: OffsetDateTime) -> String {
 // ---------------------------------------------------------------------------------------------
 // Login, logout, password, language
 
-async fn login_page(lang: Lang) -> Response {
-    login_form(lang, None, "")
+async fn login_page(State(st): State<AppState>, lang: Lang, headers: HeaderMap) -> Response {
+    let token = login_token(&headers);
+    login_form(&st, lang, StatusCode::OK, None, "", token.as_deref())
 }
 
-fn login_form(lang: Lang, error: Option<&str>, username: &str) -> Response {
+/// The login form's own CSRF token (there is no session yet): a random value in a cookie
+/// (HttpOnly, SameSite=Strict, only for `/login`) that the form must send back in its hidden
+/// `csrf` field. Another site can make a browser post the form (logging the victim in to the
+/// attacker's account) but can neither read nor set the cookie.
+const LOGIN_CSRF_COOKIE: &str = "kyso_login_csrf";
+
+/// The login token the browser holds, if it is one of ours in shape.
+fn login_token(headers: &HeaderMap) -> Option<String> {
+    auth::cookie_in(headers, LOGIN_CSRF_COOKIE).filter(|t| {
+        t.len() == 43
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+/// Whether a form post comes from a page of this site, as far as the browser says: an
+/// `Origin` header, when sent, must name this host, and `Sec-Fetch-Site`, when sent, must not
+/// be `cross-site`.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let get = |h: &str| headers.get(h).and_then(|v| v.to_str().ok());
+    if get("sec-fetch-site") == Some("cross-site") {
+        return false;
+    }
+    match get("origin") {
+        None => true,
+        Some(origin) => {
+            let host = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            match (host, get("host")) {
+                (Some(o), Some(h)) => o.eq_ignore_ascii_case(h),
+                _ => false,
+            }
+        }
+    }
+}
+
+/// The login page: `token` is the browser's login token, or none to issue a new one.
+fn login_form(
+    st: &AppState,
+    lang: Lang,
+    status: StatusCode,
+    error: Option<&str>,
+    username: &str,
+    token: Option<&str>,
+) -> Response {
+    let token = match token {
+        Some(t) => t.to_owned(),
+        None => accounts::random_token()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default(),
+    };
     let markup = html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -301,6 +403,7 @@ fn login_form(lang: Lang, error: Option<&str>, username: &str) -> Response {
                                      "The province's government digital signature registry")) }
                 (alert_error(error))
                 form method="post" action="/login" {
+                    input type="hidden" name="csrf" value=(token);
                     (field("username", lang.pick("Tên đăng nhập", "User name"), username, "text", true, None, None))
                     (field("password", lang.pick("Mật khẩu", "Password"), "", "password", true, None, None))
                     button.primary type="submit" { (lang.pick("Đăng nhập", "Log in")) }
@@ -312,20 +415,26 @@ fn login_form(lang: Lang, error: Option<&str>, username: &str) -> Response {
             } }
         }
     };
-    html_response(
-        if error.is_some() {
-            StatusCode::UNAUTHORIZED
-        } else {
-            StatusCode::OK
-        },
-        markup,
-    )
+    let mut res = html_response(status, markup);
+    let secure = if st.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LOGIN_CSRF_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=7200{secure}"
+    )) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    res
 }
 
 #[derive(Deserialize)]
 struct LoginForm {
     username: String,
     password: Zeroizing<String>,
+    #[serde(default)]
+    csrf: String,
 }
 
 fn session_cookie(st: &AppState, value: &str, max_age: i64) -> HeaderValue {
@@ -344,10 +453,36 @@ async fn login_submit(
     State(st): State<AppState>,
     lang: Lang,
     auth::Source(src): auth::Source,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if let Err(e) = auth::throttle_check(&st, &src, false) {
-        return login_form(lang, Some(e.message(lang)), &form.username);
+    let token = login_token(&headers);
+    let token_ok = matches!(&token, Some(t) if !form.csrf.is_empty() && *t == form.csrf);
+    if !token_ok || !same_origin(&headers) {
+        return login_form(
+            &st,
+            lang,
+            StatusCode::FORBIDDEN,
+            Some(lang.pick(
+                "Biểu mẫu đăng nhập đã hết hạn hoặc không gửi từ trang này; hãy nhập lại và \
+                 đăng nhập.",
+                "The login form has expired or was not sent from this site; enter your details \
+                 again.",
+            )),
+            &form.username,
+            None,
+        );
+    }
+    let token = token.as_deref();
+    if let Err(e) = auth::throttle_check(&st, &src, &form.username, false) {
+        return login_form(
+            &st,
+            lang,
+            e.status,
+            Some(e.message(lang)),
+            &form.username,
+            token,
+        );
     }
     match accounts::login(&st.store, &form.username, form.password, &src, st.now()).await {
         Ok((session, _)) => {
@@ -364,13 +499,29 @@ async fn login_submit(
             res
         }
         Err(e) => {
-            if matches!(e, kyso_store::Error::Unauthenticated) {
-                if let Err(t) = auth::throttle_check(&st, &src, true) {
-                    return login_form(lang, Some(t.message(lang)), &form.username);
+            let api: ApiError = if matches!(e, kyso_store::Error::Unauthenticated) {
+                if let Err(t) = auth::throttle_check(&st, &src, &form.username, true) {
+                    return login_form(
+                        &st,
+                        lang,
+                        t.status,
+                        Some(t.message(lang)),
+                        &form.username,
+                        token,
+                    );
                 }
-            }
-            let api: ApiError = e.into();
-            login_form(lang, Some(api.message(lang)), &form.username)
+                auth::login_refused()
+            } else {
+                e.into()
+            };
+            login_form(
+                &st,
+                lang,
+                api.status,
+                Some(api.message(lang)),
+                &form.username,
+                token,
+            )
         }
     }
 }
@@ -409,8 +560,12 @@ fn password_form(p: &Page, error: Option<(&str, Option<&str>)>) -> Response {
         p.t("Đổi mật khẩu", "Change password"),
         html! {
             h1 { (p.t("Đổi mật khẩu", "Change password")) }
-            p { (p.t("Mật khẩu dùng một lần phải được đổi trước khi dùng hệ thống. Mật khẩu mới có ít nhất 10 ký tự.",
-                     "A one-time password must be changed before using the system. The new one has at least 10 characters.")) }
+            p { (p.t("Mật khẩu dùng một lần phải được đổi trước khi dùng hệ thống. Mật khẩu mới có ít nhất 10 ký tự, \
+                      không phải mật khẩu phổ biến hay dãy ký tự lặp lại, liên tiếp; không chứa tên đăng nhập hoặc họ tên \
+                      của bạn và phải khác mật khẩu hiện tại.",
+                     "A one-time password must be changed before using the system. The new one has at least 10 characters, \
+                      is not a common password nor repeated or sequential characters, does not contain your user name or \
+                      full name, and differs from the current one.")) }
             (alert_error(error.map(|e| e.0)))
             form method="post" action="/password" {
                 input type="hidden" name="csrf" value=(p.csrf);
@@ -457,6 +612,30 @@ async fn password_submit(
     }
 }
 
+/// A redirect target that came from the request, if it is a path of this site; `/`
+/// otherwise. Allowed: one leading `/` (not `//` or `/\`, which browsers read as another
+/// host), then visible ASCII only — no control characters or whitespace (a tab or newline
+/// inside `/\t/evil.example` is dropped by browsers, leaving `//evil.example`), no
+/// backslash (read as `/`), at most 2048 characters. A scheme cannot follow the leading `/`.
+pub(crate) fn local_path(target: &str) -> &str {
+    let mut chars = target.chars();
+    let ok = target.len() <= 2048
+        && chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && target.chars().all(|c| c.is_ascii_graphic() && c != '\\');
+    if ok {
+        target
+    } else {
+        "/"
+    }
+}
+
+/// A redirect (303 See Other) to [`local_path`] of `target`: every redirect whose target
+/// holds anything taken from the request goes through here.
+pub(crate) fn local_redirect(target: &str) -> Response {
+    Redirect::to(local_path(target)).into_response()
+}
+
 #[derive(Deserialize)]
 struct LangQuery {
     to: String,
@@ -466,13 +645,7 @@ struct LangQuery {
 
 async fn switch_lang(Query(q): Query<LangQuery>) -> Response {
     let to = if q.to == "en" { "en" } else { "vi" };
-    // Only paths of this site: no open redirect.
-    let back = if q.back.starts_with('/') && !q.back.starts_with("//") && !q.back.contains('\\') {
-        q.back
-    } else {
-        "/".into()
-    };
-    let mut res = Redirect::to(&back).into_response();
+    let mut res = local_redirect(&q.back);
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{LANG_COOKIE}={to}; Path=/; SameSite=Lax; Max-Age=31536000"
     )) {
@@ -884,18 +1057,9 @@ async fn subscriber_page(State(st): State<AppState>, p: Page, Id(id): Id) -> Res
         Ok(s) => s,
         Err(e) => return store_error(p.lang, e),
     };
-    let _ = audit::record(
-        &st.store,
-        &p.actor,
-        audit::Event {
-            action: "subscriber.read",
-            object: format!("subscriber:{id}"),
-            agency: None,
-            detail: serde_json::json!({}),
-        },
-        now,
-    )
-    .await;
+    if let Err(refusal) = audit_read(&st, &p, "subscriber.read", format!("subscriber:{id}")).await {
+        return refusal;
+    }
     let certs = registry::search_certificates(
         &st.store,
         &p.actor,
@@ -1102,7 +1266,7 @@ async fn import_submit(State(st): State<AppState>, p: Page, mut mp: Multipart) -
     {
         Ok(c) => match c.subscriber_id {
             Some(sid) => Redirect::to(&format!("/subscribers/{sid}")).into_response(),
-            None => Redirect::to(&format!("/certificates?q={}", c.serial)).into_response(),
+            None => local_redirect(&format!("/certificates?q={}", c.serial)),
         },
         Err(e) => {
             let msg = e.message(p.lang == Lang::En);

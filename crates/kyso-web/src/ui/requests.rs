@@ -401,6 +401,10 @@ async fn detail_view(st: &AppState, p: &Page, id: i64, error: Option<String>) ->
         Ok(d) => d,
         Err(e) => return store_error(p.lang, e),
     };
+    // A request holds people's data: its read is audited, as through the API.
+    if let Err(refusal) = super::audit_read(st, p, "request.read", format!("request:{id}")).await {
+        return refusal;
+    }
     let r = &d.request;
     // Names for the items' ids (the reader may see them: the request is in their scope).
     let mut item_names = Vec::with_capacity(d.items.len());
