@@ -611,7 +611,23 @@ fn wrong_pin_unknown_token_unknown_key_and_missing_module_fail_in_one_line_witho
     );
     pem_to_der(&work.join("c.pem"), &work.join("c.der"));
     hsm.write_cert("kyso-err", &work.join("c.der"), "03", "mixed");
-    let o = token_sign(&hsm, &input, &out, "kyso-err", &["--key", "mixed"]);
+    // (The token holds no CA certificate: the chain comes from --chain.)
+    let cas = demo_cas(pki());
+    let o = token_sign(
+        &hsm,
+        &input,
+        &out,
+        "kyso-err",
+        &[
+            "--key",
+            "mixed",
+            "--offline",
+            "--chain",
+            cas[0].to_str().unwrap(),
+            "--chain",
+            cas[1].to_str().unwrap(),
+        ],
+    );
     fails(
         &o,
         "chữ ký không khớp với khóa công khai của chứng thư số; không ghi tệp",
