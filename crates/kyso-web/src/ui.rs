@@ -356,25 +356,28 @@ fn login_token(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Whether a form post comes from a page of this site, as far as the browser says: an
-/// `Origin` header, when sent, must name this host, and `Sec-Fetch-Site`, when sent, must not
-/// be `cross-site`.
+/// `Origin` header, when sent, must name this host — the `Host` header, or the
+/// `X-Forwarded-Host` a TLS proxy that rewrites `Host` sets (a page of another site cannot
+/// make the browser send either) — and `Sec-Fetch-Site`, when sent, must not be `cross-site`.
 fn same_origin(headers: &HeaderMap) -> bool {
     let get = |h: &str| headers.get(h).and_then(|v| v.to_str().ok());
     if get("sec-fetch-site") == Some("cross-site") {
         return false;
     }
-    match get("origin") {
-        None => true,
-        Some(origin) => {
-            let host = origin
-                .strip_prefix("https://")
-                .or_else(|| origin.strip_prefix("http://"));
-            match (host, get("host")) {
-                (Some(o), Some(h)) => o.eq_ignore_ascii_case(h),
-                _ => false,
-            }
-        }
-    }
+    let Some(origin) = get("origin") else {
+        return true;
+    };
+    let Some(host) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let forwarded = get("x-forwarded-host").and_then(|v| v.split(',').next());
+    [get("host"), forwarded]
+        .into_iter()
+        .flatten()
+        .any(|h| h.trim().eq_ignore_ascii_case(host))
 }
 
 /// The login page: `token` is the browser's login token, or none to issue a new one.

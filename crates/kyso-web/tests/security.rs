@@ -553,11 +553,21 @@ async fn the_login_form_carries_its_own_csrf_token_and_refuses_other_origins() {
             .unwrap()
             .contains("không gửi từ trang này"));
     }
-    // Our own page, with or without an Origin header.
-    for origin in [None, Some("https://kyso.tinh.gov.vn")] {
-        let (status, _, headers) = app
-            .raw(form_post(&good, Some(cookie.as_str()), origin))
-            .await;
+    // Our own page, with or without an Origin header; behind a proxy that rewrites Host.
+    for (origin, forwarded) in [
+        (None, None),
+        (Some("https://kyso.tinh.gov.vn"), None),
+        (
+            Some("https://kyso.so-khcn.gov.vn"),
+            Some("kyso.so-khcn.gov.vn"),
+        ),
+    ] {
+        let mut req = form_post(&good, Some(cookie.as_str()), origin);
+        if let Some(f) = forwarded {
+            req.headers_mut()
+                .insert("x-forwarded-host", f.parse().unwrap());
+        }
+        let (status, _, headers) = app.raw(req).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{origin:?}");
         assert_eq!(headers[header::LOCATION], "/");
         assert!(headers[header::SET_COOKIE]
