@@ -24,6 +24,25 @@ pub fn date_text(t: OffsetDateTime) -> String {
     format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
 }
 
+/// The time `t` in Vietnam as the clerk's reports write it, `dd/mm/yyyy HH:MM (+07:00)`
+/// (machine formats keep ISO 8601). A time too close to the end of year 9999 to be moved to
+/// Vietnam time is written in its own offset.
+pub fn date_time_text(t: OffsetDateTime) -> String {
+    let v = t.checked_to_offset(VIETNAM).unwrap_or(t);
+    let off = v.offset();
+    let sign = if off.is_negative() { '-' } else { '+' };
+    format!(
+        "{:02}/{:02}/{} {:02}:{:02} ({sign}{:02}:{:02})",
+        v.day(),
+        u8::from(v.month()),
+        v.year(),
+        v.hour(),
+        v.minute(),
+        off.whole_hours().unsigned_abs(),
+        off.minutes_past_hour().unsigned_abs()
+    )
+}
+
 /// Which dates are working days.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkCalendar {
@@ -422,6 +441,24 @@ mod tests {
         assert_eq!(
             super::date_text(time::macros::datetime!(2026-12-31 17:30 UTC)),
             "01/01/2027"
+        );
+    }
+
+    #[test]
+    fn a_time_is_written_as_in_vietnam_with_its_offset() {
+        use time::macros::datetime;
+        assert_eq!(
+            super::date_time_text(datetime!(2026-12-31 17:30:59 UTC)),
+            "01/01/2027 00:30 (+07:00)"
+        );
+        assert_eq!(
+            super::date_time_text(datetime!(2026-03-05 08:05 +07:00)),
+            "05/03/2026 08:05 (+07:00)"
+        );
+        // The X.509 "no expiry" date cannot move to UTC+7 in `time`'s range: kept as is.
+        assert_eq!(
+            super::date_time_text(datetime!(9999-12-31 23:59:59 UTC)),
+            "31/12/9999 23:59 (+00:00)"
         );
     }
 

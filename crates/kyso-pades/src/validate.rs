@@ -34,6 +34,7 @@ use time::OffsetDateTime;
 use crate::dss;
 use crate::revisions::{self, ChangeReport};
 
+pub mod etsi;
 pub mod policy;
 use crate::verify::{self, IntegrityReport, SignatureKind};
 use crate::{pdfdate, Result};
@@ -313,6 +314,8 @@ pub struct SignatureValidation {
     pub algorithms: Vec<AlgorithmJudgement>,
     /// Warnings ([`warnings`]): reported, the verdict stands.
     pub warnings: Vec<&'static str>,
+    /// The verdict as ETSI EN 319 102-1 indications ([`etsi::status`]).
+    pub etsi: etsi::Status,
 }
 
 /// The whole document.
@@ -809,6 +812,7 @@ fn validate_one(
         }
         _ => {}
     }
+    let mut revoked_before_poe = false;
     if let Some(cert) = cms_cert {
         if !time_proven {
             // The claim is accepted only up to the first proof of existence: a later archive
@@ -819,6 +823,7 @@ fn validate_one(
             if !cert.valid_at(witness) || revoked_by_then {
                 r.indeterminate(NOT_TIMESTAMPED);
             }
+            revoked_before_poe = revoked_by_then;
         }
     }
 
@@ -849,6 +854,21 @@ fn validate_one(
     }
 
     let (verdict, reasons) = r.verdict();
+    let etsi = etsi::status(&etsi::Facts {
+        document_timestamp: is_doc_ts,
+        reasons: &reasons,
+        integrity_problems: &integrity_problems,
+        path_problems: path.as_ref().map_or(&[][..], |p| p.problems.as_slice()),
+        timestamp_problems: timestamp
+            .as_ref()
+            .map_or(&[][..], |t| t.problems.as_slice()),
+        time_proven,
+        signer_revoked: revocation
+            .certs
+            .first()
+            .is_some_and(|c| matches!(c.outcome.status, revocation::Status::Revoked { .. })),
+        revoked_before_poe,
+    });
     SignatureValidation {
         field: sig.field_name.clone(),
         kind: sig.kind,
@@ -873,6 +893,7 @@ fn validate_one(
         reasons,
         algorithms,
         warnings,
+        etsi,
     }
 }
 

@@ -1054,6 +1054,11 @@ fn a_sha1_signature_is_verified_and_indeterminate_without_proof_of_existence() {
         ] {
             assert!(!s.reasons.contains(&wrong), "{what}: {:?}", s.reasons);
         }
+        assert_eq!(
+            etsi(s),
+            ("INDETERMINATE", Some("CRYPTO_CONSTRAINTS_FAILURE_NO_POE")),
+            "{what}"
+        );
         assert_eq!(s.algorithms.len(), 1, "{what}");
         assert_eq!(s.algorithms[0].algorithm, "SHA-1");
         assert_eq!(s.algorithms[0].object, "signature");
@@ -1072,6 +1077,11 @@ fn a_sha1_signature_is_verified_and_indeterminate_without_proof_of_existence() {
         let bad = flip_signature_byte(&pdf);
         let doc = validated(&fx, "sha1-bad.pdf", &bad, &[&signer.ca_pem], None);
         assert_eq!(doc.signatures[0].reasons, vec!["BAD_SIGNATURE"], "{what}");
+        assert_eq!(
+            etsi(&doc.signatures[0]),
+            ("TOTAL_FAILED", Some("SIG_CRYPTO_FAILURE")),
+            "{what}"
+        );
     }
 }
 
@@ -1124,7 +1134,21 @@ fn an_algorithm_kyso_cannot_verify_is_indeterminate_and_nothing_else() {
                 s.reasons
             );
         }
+        // ETSI EN 319 102-1: an algorithm outside the accepted constraints.
+        assert_eq!(
+            etsi(s),
+            ("INDETERMINATE", Some("CRYPTO_CONSTRAINTS_FAILURE")),
+            "{what}"
+        );
     }
+}
+
+/// A signature's ETSI indication and sub-indication.
+fn etsi(s: &kyso_pades::validate::SignatureValidation) -> (&'static str, Option<&'static str>) {
+    (
+        s.etsi.indication.as_str(),
+        s.etsi.sub_indication.map(|x| x.as_str()),
+    )
 }
 
 /// A TSA made with openssl: a CA and a TSA certificate (extendedKeyUsage timeStamping,
