@@ -663,3 +663,66 @@ async fn names_with_bidi_controls_or_zero_width_characters_are_refused() {
         assert_eq!(status, StatusCode::CREATED, "{b:?}: {v}");
     }
 }
+
+#[tokio::test]
+async fn a_template_row_with_an_unclosed_quote_refuses_the_import() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let token = app.login("canbo").await;
+        let import = |rows: &[&str]| {
+            let mut csv = kyso_store::csv_io::TEMPLATE_COLUMNS.join(",");
+            for r in rows {
+                csv.push_str("\r\n");
+                csv.push_str(r);
+            }
+            Request::post(format!(
+                "/api/v1/subscribers/import?agency_id={}",
+                app.agency
+            ))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "text/csv")
+            .body(Body::from(csv))
+            .unwrap()
+        };
+        let first =
+            "Nguyễn Văn An,15/03/1985,001085012345,,,an@demo.gov.vn,UBND Tỉnh Demo,,,,,,,,,,";
+        let third =
+            "Lê Văn Cường,02/02/1980,001080012346,,,cuong@demo.gov.vn,UBND Tỉnh Demo,,,,,,,,,,";
+        // The name cell opens a quote and never closes it: the rest of the file would be
+        // one person's name.
+        let (status, body, _) = app
+            .raw(import(&[
+                first,
+                "\"Trần Thị Bình,01/01/1992,001092012345,,,binh@demo.gov.vn,UBND Tỉnh Demo,,,,,,,,,,",
+                third,
+            ]))
+            .await;
+        let report: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{b:?}: {report}");
+        assert_eq!(report["imported"], 0);
+        assert_eq!(report["errors"][0]["row"], 3, "{report}");
+        assert_eq!(report["errors"][0]["column"], "Họ và tên");
+        assert!(report["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("không đóng"));
+        let (_, found) = app
+            .call(Method::GET, "/api/v1/subscribers?q=binh", &token, None)
+            .await;
+        assert_eq!(found["total"], 0, "{b:?}: nothing imported: {found}");
+        // Quoted the right way, the same people import.
+        let (status, body, _) = app
+            .raw(import(&[
+                first,
+                "\"Trần Thị Bình\",01/01/1992,001092012345,,,binh@demo.gov.vn,UBND Tỉnh Demo,,,,,,,,,,",
+                third,
+            ]))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "{b:?}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+}
