@@ -77,9 +77,17 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
 /// store (possibly empty: see [`empty_hint`]). Errors carry exit code 3.
 pub fn anchors(files: &[PathBuf]) -> Result<TrustStore, UserError> {
     if !files.is_empty() {
+        // The library's and the operating system's text only in English.
         return TrustStore::from_pem_files(files).map_err(|e| {
-            ue!("không đọc được chứng thư gốc tin cậy: {}", e; "cannot read the trusted root certificates: {}", e)
-                .with_code(3)
+            match &e {
+                kyso_x509::Error::Io { path, .. } => {
+                    ue!("không đọc được tệp chứng thư gốc tin cậy {} (không có tệp này hoặc không đủ quyền)", path; "cannot read the trusted root certificates: {}", e)
+                }
+                _ => {
+                    ue!("tệp chứng thư gốc tin cậy (--trust) không phải chứng thư số dạng PEM hoặc DER"; "cannot read the trusted root certificates: {}", e)
+                }
+            }
+            .with_code(3)
         });
     }
     TrustStore::from_dirs(&store::default_dirs()).map_err(|e| store_error(&e).with_code(3))
@@ -298,6 +306,16 @@ fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A failed change of the store; without the right, the hint to run as administrator.
+fn write_error(path: &Path, e: &std::io::Error) -> UserError {
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        let p = path.display();
+        return ue!("không có quyền ghi {}: thư mục của hệ thống cần quyền quản trị (sudo kyso trust …)", p;
+            "no permission to write {}: the system directory needs administrator rights (sudo kyso trust …)", p);
+    }
+    errors::io(path, e)
+}
+
 fn add(a: AddArgs, lang: Lang) -> Result<(), UserError> {
     let target = target_dir(a.system)?;
     let mut certs = Vec::new();
@@ -348,12 +366,12 @@ fn add(a: AddArgs, lang: Lang) -> Result<(), UserError> {
                 continue;
             }
         }
-        std::fs::create_dir_all(&target.path).map_err(|e| errors::io(&target.path, &e))?;
+        std::fs::create_dir_all(&target.path).map_err(|e| write_error(&target.path, &e))?;
         let fp = c.sha256_fingerprint_hex();
         let file = target
             .path
             .join(format!("{}.pem", fp.get(..16).unwrap_or(&fp)));
-        write_atomic(&file, c.to_pem().as_bytes()).map_err(|e| errors::io(&file, &e))?;
+        write_atomic(&file, c.to_pem().as_bytes()).map_err(|e| write_error(&file, &e))?;
         out(&format!(
             "{} {}\n",
             lang.pick("Đã thêm vào", "Added as"),
@@ -440,10 +458,10 @@ fn remove(a: RemoveArgs, lang: Lang) -> Result<(), UserError> {
     for (f, certs) in files {
         let rest: Vec<&Cert> = certs.iter().filter(|c| **c != cert).collect();
         if rest.is_empty() {
-            std::fs::remove_file(&f).map_err(|e| errors::io(&f, &e))?;
+            std::fs::remove_file(&f).map_err(|e| write_error(&f, &e))?;
         } else {
             let pem: String = rest.iter().map(|c| c.to_pem()).collect();
-            write_atomic(&f, pem.as_bytes()).map_err(|e| errors::io(&f, &e))?;
+            write_atomic(&f, pem.as_bytes()).map_err(|e| write_error(&f, &e))?;
         }
         out(&format!(
             "{} {}\n",
