@@ -1,10 +1,12 @@
 //! Certificates from DER or PEM, and every accessor the verifier and the UI use; the trust
-//! store's file reader (`kyso_x509::store::parse_anchor_file`) on the same bytes.
+//! store's file reader (`kyso_x509::store::parse_anchor_file`) and the caIssuers answer reader
+//! (`kyso_ltv::chain::parse_ca_issuers`: DER, PEM, certs-only CMS) on the same bytes.
 #![no_main]
 use kyso_x509::Cert;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    let _ = kyso_ltv::chain::parse_ca_issuers(data);
     if let Ok(anchors) = kyso_x509::store::parse_anchor_file(std::path::Path::new("f.pem"), data) {
         for a in anchors {
             assert!(a.is_ca());

@@ -91,15 +91,39 @@ fn issues(issuer: &Cert, cert: &Cert) -> bool {
         && check_cert_signature(cert, issuer).is_ok()
 }
 
-/// Certificates from a caIssuers answer: DER (one certificate) or PEM. (A PKCS#7 certs-only
-/// answer is not read.)
+/// Certificates from a caIssuers answer: DER (one certificate), PEM, or a "certs-only" CMS
+/// SignedData (`.p7c`, RFC 5280 §4.2.2.1).
 pub fn parse_ca_issuers(bytes: &[u8]) -> Result<Vec<Cert>, String> {
     if bytes.len() > MAX_CA_CERT_BYTES {
         return Err(format!(
             "the answer is larger than {MAX_CA_CERT_BYTES} bytes"
         ));
     }
-    Cert::from_pem_or_der(bytes).map_err(|e| e.to_string())
+    match Cert::from_pem_or_der(bytes) {
+        Ok(certs) => Ok(certs),
+        Err(e) => certs_only(bytes).ok_or_else(|| e.to_string()),
+    }
+}
+
+/// The certificates of a DER CMS SignedData (no signers needed); `None` when it is not one or
+/// holds none.
+fn certs_only(bytes: &[u8]) -> Option<Vec<Cert>> {
+    use der::{Decode, Encode};
+    let ci = cms::content_info::ContentInfo::from_der(bytes).ok()?;
+    if ci.content_type != const_oid::db::rfc5911::ID_SIGNED_DATA {
+        return None;
+    }
+    let sd: cms::signed_data::SignedData = ci.content.decode_as().ok()?;
+    let certs: Vec<Cert> = sd
+        .certificates?
+        .0
+        .iter()
+        .filter_map(|c| match c {
+            cms::cert::CertificateChoices::Certificate(c) => Cert::from_der(&c.to_der().ok()?).ok(),
+            _ => None,
+        })
+        .collect();
+    (!certs.is_empty()).then_some(certs)
 }
 
 /// Complete the chain of `cert` from `pool` (tried in order), the `anchors`, and, when a
@@ -375,6 +399,46 @@ mod tests {
         let ee3 = issue(&i, "Signer 3", false, Some(&dead));
         let c = complete(&ee3.cert, &[], &[], Some(&f));
         assert_eq!(c.missing.unwrap().attempts.len(), 1);
+        // A certs-only CMS (.p7c) holding the intermediate and the root.
+        let p7c = {
+            use der::{Decode, Encode};
+            let set = [&i.cert, &r.cert].map(|c| {
+                cms::cert::CertificateChoices::Certificate(
+                    x509_cert::Certificate::from_der(c.der()).unwrap(),
+                )
+            });
+            let sd = cms::signed_data::SignedData {
+                version: cms::content_info::CmsVersion::V1,
+                digest_algorithms: der::asn1::SetOfVec::new(),
+                encap_content_info: cms::signed_data::EncapsulatedContentInfo {
+                    econtent_type: const_oid::db::rfc5911::ID_DATA,
+                    econtent: None,
+                },
+                certificates: Some(cms::signed_data::CertificateSet(
+                    der::asn1::SetOfVec::from_iter(set).unwrap(),
+                )),
+                crls: None,
+                signer_infos: cms::signed_data::SignerInfos(der::asn1::SetOfVec::new()),
+            };
+            cms::content_info::ContentInfo {
+                content_type: const_oid::db::rfc5911::ID_SIGNED_DATA,
+                content: der::Any::encode_from(&sd).unwrap(),
+            }
+            .to_der()
+            .unwrap()
+        };
+        let got = parse_ca_issuers(&p7c).unwrap();
+        assert_eq!(got.len(), 2);
+        assert!(got.contains(&i.cert) && got.contains(&r.cert));
+        let p7c_url = serve(p7c, 1);
+        let ee4 = issue(&i, "Signer 4", false, Some(&p7c_url));
+        let c = complete(
+            &ee4.cert,
+            &[],
+            &[],
+            Some(&Fetcher::new(FetchOptions::default())),
+        );
+        assert_eq!(c.chain[0].1, CertSource::Aia(p7c_url));
         // Garbage and oversized answers.
         assert!(parse_ca_issuers(b"<html>").is_err());
         assert!(parse_ca_issuers(&vec![0x30; MAX_CA_CERT_BYTES + 1]).is_err());
