@@ -28,14 +28,19 @@ pub fn pdf(e: &kyso_pdf::Error) -> UserError {
         E::MissingObject { num, gen } => {
             ue!("tệp PDF thiếu đối tượng {} {}", num, gen; "the PDF lacks object {} {}", num, gen)
         }
-        E::Io(m) => ue!("lỗi đọc/ghi tệp: {}", m; "file read/write error: {}", m),
+        // The operating system's own text only in English.
+        E::Io(m) => {
+            ue!("không đọc/ghi được tệp (hệ điều hành báo lỗi; kiểm tra tệp còn đó, đủ quyền và ổ đĩa còn chỗ)"; "file read/write error: {}", m)
+        }
         E::Image(i) => image(i),
         E::Font(kyso_pdf::error::FontError::MissingGlyphs { missing }) => {
             let chars: String = missing.iter().collect();
             ue!("phông chữ không có ký tự: {}", chars; "the font has no glyph for: {}", chars)
         }
-        E::Font(f) => ue!("lỗi phông chữ: {}", f; "font error: {}", f),
-        other => ue!("tệp PDF không đọc được: {}", other; "cannot read the PDF: {}", other),
+        E::Font(f) => ue!("phông chữ không dùng được"; "font error: {}", f),
+        other => {
+            ue!("tệp PDF không đọc được (bị hỏng hoặc có cấu trúc không được hỗ trợ); hãy lấy lại tệp từ nơi gửi"; "cannot read the PDF: {}", other)
+        }
     }
 }
 
@@ -250,13 +255,48 @@ pub fn keys(e: &kyso_keys::Error) -> UserError {
     }
 }
 
+/// An I/O error on `path`: a Vietnamese sentence per kind; the operating system's own text
+/// (`No such file or directory (os error 2)`) only in English.
 pub fn io(path: &std::path::Path, e: &std::io::Error) -> UserError {
+    use std::io::ErrorKind as K;
     let p = path.display();
     match e.kind() {
-        std::io::ErrorKind::NotFound => ue!("không tìm thấy tệp {}", p; "file not found: {}", p),
-        std::io::ErrorKind::PermissionDenied => {
+        K::NotFound => ue!("không tìm thấy tệp {}", p; "file not found: {}", p),
+        K::PermissionDenied => {
             ue!("không có quyền truy cập tệp {}", p; "permission denied: {}", p)
         }
-        _ => ue!("lỗi đọc/ghi tệp {}: {}", p, e; "cannot read/write {}: {}", p, e),
+        K::IsADirectory => {
+            ue!("{} là một thư mục, không phải tệp; hãy chỉ ra tệp PDF trong thư mục đó", p; "{} is a directory, not a file", p)
+        }
+        K::NotADirectory => {
+            ue!("đường dẫn {} không đúng: một phần của đường dẫn không phải thư mục", p; "{}: a component of the path is not a directory", p)
+        }
+        K::StorageFull => {
+            ue!("ổ đĩa đã đầy, không ghi được {}", p; "no space left on the device writing {}", p)
+        }
+        K::ReadOnlyFilesystem => {
+            ue!("ổ đĩa chỉ cho đọc, không ghi được {}", p; "read-only file system: {}", p)
+        }
+        K::AlreadyExists => ue!("tệp {} đã có", p; "{} already exists", p),
+        _ => {
+            ue!("không đọc/ghi được tệp {} (hệ điều hành báo lỗi)", p; "cannot read/write {}: {}", p, e)
+        }
+    }
+}
+
+/// Why `kyso verify` could not check a file at all (not a verdict): the PDF's own errors as
+/// [`pdf`] says them, anything else as one sentence (the library's text only in English).
+pub fn verify(path: &std::path::Path, e: &kyso_pades::Error) -> UserError {
+    use kyso_pades::Error as E;
+    let p = path.display();
+    match e {
+        E::Pdf(kyso_pdf::Error::Io(m)) => {
+            ue!("không đọc được tệp {} (hệ điều hành báo lỗi khi đọc)", p; "cannot read {}: {}", p, m)
+        }
+        E::Pdf(pdf_error) => pdf(pdf_error),
+        E::Io(io_error) => io(path, io_error),
+        other => {
+            ue!("không kiểm tra được chữ ký trong tệp {}: tệp bị hỏng hoặc có cấu trúc không được hỗ trợ", p; "cannot check the signatures of {}: {}", p, other)
+        }
     }
 }

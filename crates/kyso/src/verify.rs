@@ -57,6 +57,11 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     if trust.is_empty() {
         eprintln!("{}", crate::trust::empty_hint(lang));
     }
+    // A directory opens like a file on Linux and fails only when read: say what it is.
+    if args.file.is_dir() {
+        let e = std::io::Error::from(std::io::ErrorKind::IsADirectory);
+        return Err(errors::io(&args.file, &e).into());
+    }
     let src = kyso_pdf::FileSource::open(&args.file).map_err(|e| errors::io(&args.file, &e))?;
     let mut opts = ValidateOptions::new(trust, crate::clock::now());
     opts.at = at;
@@ -66,7 +71,7 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
             ..FetchOptions::default()
         })));
     }
-    let report = validate(Arc::new(src), &opts).map_err(|e| errors::pades(&e))?;
+    let report = validate(Arc::new(src), &opts).map_err(|e| errors::verify(&args.file, &e))?;
     let out = if args.json {
         let v = to_json(&report, &args.file.display().to_string());
         format!("{}\n", serde_json::to_string_pretty(&v)?)
@@ -81,7 +86,9 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
             .write_all(out.as_bytes())
             .and_then(|()| stdout.flush())
         {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(errors::io(std::path::Path::new("stdout"), &e).into())
+            }
             _ => {}
         }
     }
@@ -129,6 +136,10 @@ fn signature_json(s: &SignatureValidation) -> Value {
         "sub_filter": s.sub_filter,
         "verdict": s.verdict.as_str(),
         "reasons": s.reasons,
+        "etsi": {
+            "indication": s.etsi.indication.as_str(),
+            "sub_indication": s.etsi.sub_indication.map(|x| x.as_str()),
+        },
         "warnings": s.warnings,
         "algorithms": s.algorithms.iter().map(algorithm_json).collect::<Vec<_>>(),
         "intact": s.intact,
@@ -245,6 +256,111 @@ fn revocation_json(r: &RevocationSummary) -> Value {
     })
 }
 
+/// A time in the clerk's report: `dd/mm/yyyy HH:MM (+07:00)` in Vietnam time (the JSON keeps
+/// ISO 8601).
+fn when(t: OffsetDateTime) -> String {
+    kyso_domain::calendar::date_time_text(t)
+}
+
+/// An RFC 5280 revocation reason in the user's words.
+fn revocation_reason_text(reason: Option<&str>, lang: Lang) -> String {
+    let (vi, en) = match reason {
+        None | Some("unspecified") => ("không nêu lý do", "unspecified"),
+        Some("keyCompromise") => ("lộ khóa bí mật", "key compromise"),
+        Some("cACompromise") => ("lộ khóa của tổ chức chứng thực", "CA key compromise"),
+        Some("affiliationChanged") => ("thay đổi thông tin, đơn vị", "affiliation changed"),
+        Some("superseded") => ("đã được thay thế", "superseded"),
+        Some("cessationOfOperation") => ("ngừng hoạt động", "cessation of operation"),
+        Some("certificateHold") => ("tạm dừng", "certificate hold"),
+        Some("privilegeWithdrawn") => ("bị rút quyền", "privilege withdrawn"),
+        Some("aACompromise") => ("lộ khóa của tổ chức cấp thuộc tính", "AA compromise"),
+        Some(other) => return other.to_owned(),
+    };
+    lang.pick(vi, en).to_owned()
+}
+
+/// What was tried to establish revocation and failed (kyso_ltv's notes, in English), as a
+/// sentence in the user's language: the URL stays, the library's and the operating system's
+/// own text only in English (and in the JSON `notes`).
+fn note_text(note: &str, lang: Lang) -> String {
+    if lang == Lang::En {
+        return note.to_owned();
+    }
+    let (source, rest) = if let Some(r) = note.strip_prefix("embedded CRL: ") {
+        ("CRL trong tệp".to_owned(), r)
+    } else if let Some(r) = note.strip_prefix("OCSP ") {
+        match r.split_once(": ") {
+            Some((url, m)) => (format!("OCSP {url}"), m),
+            None => ("OCSP".to_owned(), r),
+        }
+    } else if let Some(r) = note.strip_prefix("CRL ") {
+        match r.split_once(": ") {
+            Some((url, m)) => (format!("CRL {url}"), m),
+            None => ("CRL".to_owned(), r),
+        }
+    } else if note.contains("does not cover that time") {
+        return "thông tin thu hồi kèm trong tệp không áp dụng cho thời điểm cần kiểm tra"
+            .to_owned();
+    } else if note.contains("names no OCSP responder and no CRL") {
+        return "chứng thư số không ghi địa chỉ dịch vụ OCSP hay CRL nào".to_owned();
+    } else {
+        return "không dùng được thông tin thu hồi".to_owned();
+    };
+    let m = rest.to_lowercase();
+    let why = if m.contains("timeout") || m.contains("no answer in time") {
+        "dịch vụ không trả lời trong thời gian chờ".to_owned()
+    } else if m.contains("cannot connect") || m.contains("connection") {
+        "không kết nối được tới dịch vụ (máy chủ không hoạt động hoặc mạng bị chặn)".to_owned()
+    } else if m.contains("host not found") || m.contains("dns") {
+        "không tìm thấy máy chủ của dịch vụ (kiểm tra kết nối mạng)".to_owned()
+    } else if let Some(code) = rest.strip_prefix("HTTP ") {
+        let code: String = code.chars().take_while(char::is_ascii_digit).collect();
+        format!("dịch vụ trả lời mã lỗi HTTP {code}")
+    } else if m.contains("larger than") {
+        "câu trả lời của dịch vụ quá lớn".to_owned()
+    } else if m.contains("only http://") {
+        "chỉ tải được từ địa chỉ http://".to_owned()
+    } else {
+        "câu trả lời không hợp lệ hoặc không dùng được cho chứng thư số này".to_owned()
+    };
+    format!("{source}: {why}")
+}
+
+/// An integrity or path problem code in the user's words (the code itself in English).
+fn problem_text(code: &str, lang: Lang) -> String {
+    let vi = match code {
+        "DIGEST_MISMATCH" => "nội dung đã ký bị sửa",
+        "BAD_SIGNATURE" => "giá trị chữ ký sai",
+        "SIGNING_CERT_MISMATCH" => "chữ ký không chỉ đúng chứng thư số của người ký",
+        "ALGORITHM_PROTECTION_MISMATCH" => "thuật toán ghi trong chữ ký bị đổi",
+        "SIGNER_CERT_MISSING" => "thiếu chứng thư số của người ký",
+        "BYTE_RANGE_MALFORMED" | "BYTE_RANGE_GAP_MISMATCH" | "BYTE_RANGE_UNREADABLE" => {
+            "vùng dữ liệu được ký bị sai lệch"
+        }
+        "BYTE_RANGE_NOT_REVISION_END" => "vùng được ký không kết thúc ở cuối một phiên bản",
+        "CMS_UNREADABLE" | "CONTENTS_MISSING" | "CONTENTS_NOT_LOCATED" => {
+            "không đọc được dữ liệu chữ ký"
+        }
+        "TIMESTAMP_IMPRINT_MISMATCH" => "dấu thời gian không khớp với nội dung",
+        "UNSUPPORTED_ALGORITHM" => "thuật toán chưa kiểm tra được",
+        "UNSUPPORTED_SUBFILTER" => "định dạng chữ ký không được hỗ trợ",
+        "CERT_EXPIRED" => "chứng thư số đã hết hạn",
+        "CERT_NOT_YET_VALID" => "chứng thư số chưa có hiệu lực",
+        "WEAK_ALGORITHM" | "WEAK_KEY" => "thuật toán hoặc khóa quá yếu",
+        "NO_ANCHOR" => "không đến được gốc tin cậy",
+        _ => return code.to_owned(),
+    };
+    lang.pick(vi, code).to_owned()
+}
+
+fn problems_text(codes: &[&str], lang: Lang) -> String {
+    codes
+        .iter()
+        .map(|c| problem_text(c, lang))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn verdict_text(v: Verdict, lang: Lang) -> &'static str {
     match v {
         Verdict::Valid => lang.pick("HỢP LỆ", "VALID"),
@@ -314,9 +430,9 @@ fn revocation_text(r: &RevocationSummary, online: bool, lang: Lang) -> String {
         "good" if r.revoked_later().is_some() => format!(
             "{} {} ({} {})",
             lang.pick("chưa bị thu hồi tại", "not revoked at"),
-            display_time(r.at),
+            when(r.at),
             lang.pick("bị thu hồi sau đó, từ", "revoked later, since"),
-            r.revoked_later().map(display_time).unwrap_or_default()
+            r.revoked_later().map(when).unwrap_or_default()
         ),
         "good" => {
             let how = r
@@ -332,23 +448,23 @@ fn revocation_text(r: &RevocationSummary, online: bool, lang: Lang) -> String {
                 "{} ({how}, {} {})",
                 lang.pick("chưa bị thu hồi", "not revoked"),
                 lang.pick("tại", "at"),
-                display_time(r.at)
+                when(r.at)
             )
         }
         "revoked" => match r.revoked() {
             Some((t, reason)) => format!(
                 "{} {} ({})",
                 lang.pick("ĐÃ BỊ THU HỒI từ", "REVOKED since"),
-                display_time(t),
-                reason.unwrap_or("unspecified")
+                when(t),
+                revocation_reason_text(reason, lang)
             ),
             None => lang.pick("ĐÃ BỊ THU HỒI", "REVOKED").to_owned(),
         },
         _ => {
-            let why: Vec<&str> = r
+            let why: Vec<String> = r
                 .certs
                 .iter()
-                .flat_map(|c| c.outcome.notes.iter().map(String::as_str))
+                .flat_map(|c| c.outcome.notes.iter().map(|n| note_text(n, lang)))
                 .take(2)
                 .collect();
             let mut t = if !online {
@@ -394,6 +510,7 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
         let _ = write!(o, " ({})", reasons(&r.reasons));
     }
     let _ = writeln!(o);
+    let _ = writeln!(o, "{}", count_text(r, lang));
     let yes = |b: bool| {
         if b {
             lang.pick("có", "yes")
@@ -486,8 +603,8 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
                 o,
                 "  {}: {} → {}",
                 lang.pick("Thời hạn chứng thư số", "Certificate validity"),
-                display_time(x.not_before),
-                display_time(x.not_after)
+                when(x.not_before),
+                when(x.not_after)
             );
         }
         let _ = writeln!(
@@ -497,12 +614,12 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
             match s.signing_time {
                 Some(t) if s.time_proven => format!(
                     "{} ({})",
-                    display_time(t),
+                    when(t),
                     lang.pick("theo dấu thời gian", "from a timestamp")
                 ),
                 Some(t) => format!(
                     "{} ({})",
-                    display_time(t),
+                    when(t),
                     lang.pick(
                         "do người ký khai, chưa có dấu thời gian",
                         "claimed, not timestamped"
@@ -523,7 +640,7 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
             if s.integrity_problems.is_empty() {
                 String::new()
             } else {
-                format!(" ({})", s.integrity_problems.join(", "))
+                format!(" ({})", problems_text(&s.integrity_problems, lang))
             }
         );
         for j in &s.algorithms {
@@ -533,9 +650,9 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
                 lang.pick("Thuật toán cũ", "Legacy algorithm"),
                 j.algorithm,
                 lang.pick("chấp nhận đến", "acceptable until"),
-                display_time(j.sunset),
+                when(j.sunset),
                 lang.pick("bằng chứng tồn tại", "proof of existence"),
-                display_time(j.proof_of_existence),
+                when(j.proof_of_existence),
                 if j.acceptable {
                     lang.pick("được chấp nhận", "accepted")
                 } else {
@@ -559,7 +676,7 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
                 if p.problems.is_empty() {
                     String::new()
                 } else {
-                    format!(" ({})", p.problems.join(", "))
+                    format!(" ({})", problems_text(&p.problems, lang))
                 }
             );
             let _ = writeln!(
@@ -594,51 +711,7 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
             lang.pick("Tình trạng thu hồi", "Revocation"),
             revocation_text(&s.revocation, r.online, lang)
         );
-        let changes = match (&s.changes, &s.changes_error) {
-            (Some(c), _) if c.changes.is_empty() => lang.pick("không có", "none").to_owned(),
-            (Some(c), _) => {
-                let bad: Vec<&str> = c
-                    .changes
-                    .iter()
-                    .filter(|ch| !ch.allowed)
-                    .map(|ch| ch.code)
-                    .collect();
-                if bad.is_empty() {
-                    let mut t = format!(
-                        "{} ({})",
-                        lang.pick("chỉ các thay đổi được phép", "only allowed changes"),
-                        c.changes.len()
-                    );
-                    // A later signature drawn over the text or another stamp: worth a look.
-                    if let Some(ch) = c
-                        .changes
-                        .iter()
-                        .find(|ch| ch.code == kyso_pades::revisions::NEW_SIGNATURE_OVERLAPS)
-                    {
-                        t.push_str(&format!(
-                            "; {} ({})",
-                            lang.pick(
-                                "lưu ý: hình chữ ký thêm sau đè lên nội dung đã ký",
-                                "note: a later signature's appearance covers signed content"
-                            ),
-                            ch.detail
-                        ));
-                    }
-                    t
-                } else {
-                    format!(
-                        "{}: {}",
-                        lang.pick("CÓ thay đổi không được phép", "DISALLOWED changes"),
-                        bad.join(", ")
-                    )
-                }
-            }
-            (None, e) => format!(
-                "{} ({})",
-                lang.pick("không phân tích được", "could not be analysed"),
-                e.as_deref().unwrap_or("")
-            ),
-        };
+        let changes = changes_text(s, lang);
         let _ = writeln!(
             o,
             "  {}: {changes}",
@@ -646,4 +719,103 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
         );
     }
     o
+}
+
+/// How many signatures and document timestamps the file holds, in words.
+fn count_text(r: &DocumentValidation, lang: Lang) -> String {
+    let timestamps = r
+        .signatures
+        .iter()
+        .filter(|s| s.kind == SignatureKind::DocTimeStamp)
+        .count();
+    let signatures = r.signatures.len() - timestamps;
+    match (signatures, timestamps, lang) {
+        (0, 0, Lang::Vi) => "Tệp không có chữ ký số nào.".to_owned(),
+        (0, 0, Lang::En) => "The file holds no signature.".to_owned(),
+        (n, 0, Lang::Vi) => format!("Tệp có {n} chữ ký số, kiểm tra lần lượt dưới đây."),
+        (n, t, Lang::Vi) => format!(
+            "Tệp có {n} chữ ký số và {t} dấu thời gian tài liệu (dấu thời gian lưu trữ lâu dài), kiểm tra lần lượt dưới đây."
+        ),
+        (n, t, Lang::En) => format!(
+            "The file holds {n} signature{} and {t} document timestamp{}, checked one by one below.",
+            if n == 1 { "" } else { "s" },
+            if t == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+/// The changes made after a signature, counted and explained.
+fn changes_text(s: &SignatureValidation, lang: Lang) -> String {
+    let c = match (&s.changes, &s.changes_error) {
+        (Some(c), _) => c,
+        // The library's reason stays in English and in the JSON (`changes_after.error`).
+        (None, e) => {
+            return match lang {
+                Lang::Vi => "không phân tích được các phiên bản sau chữ ký này (tệp có cấu trúc lạ hoặc bị hỏng); coi như đã bị thay đổi".to_owned(),
+                Lang::En => format!("could not be analysed ({})", e.as_deref().unwrap_or("")),
+            };
+        }
+    };
+    if c.changes.is_empty() {
+        return match (c.later_revisions, lang) {
+            (0, Lang::Vi) => "không có (chữ ký này bao trùm toàn bộ tệp)".to_owned(),
+            (n, Lang::Vi) => {
+                format!("không có ({n} lần cập nhật sau chữ ký này không đổi nội dung nào)")
+            }
+            (0, Lang::En) => "none (this signature covers the whole file)".to_owned(),
+            (n, Lang::En) => format!(
+                "none ({n} later update{} changed nothing)",
+                if n == 1 { "" } else { "s" }
+            ),
+        };
+    }
+    let n = c.changes.len();
+    let revs = c.later_revisions;
+    let bad: Vec<&str> = c
+        .changes
+        .iter()
+        .filter(|ch| !ch.allowed)
+        .map(|ch| ch.code)
+        .collect();
+    if bad.is_empty() {
+        let mut t = match lang {
+            Lang::Vi => format!(
+                "{n} thay đổi trong {revs} lần cập nhật sau chữ ký này, đều là thay đổi được phép (thêm chữ ký, dấu thời gian, thông tin kiểm tra chứng thư số, điền biểu mẫu)"
+            ),
+            Lang::En => format!(
+                "{n} change{} in {revs} later update{}, all of them allowed (signatures, timestamps, validation data, form filling)",
+                if n == 1 { "" } else { "s" },
+                if revs == 1 { "" } else { "s" }
+            ),
+        };
+        // A later signature drawn over the text or another stamp: worth a look.
+        if let Some(ch) = c
+            .changes
+            .iter()
+            .find(|ch| ch.code == kyso_pades::revisions::NEW_SIGNATURE_OVERLAPS)
+        {
+            // The detail (which widget, what it covers) is in English and in the JSON.
+            match lang {
+                Lang::Vi => t.push_str("; lưu ý: hình chữ ký thêm sau đè lên nội dung đã ký"),
+                Lang::En => t.push_str(&format!(
+                    "; note: a later signature's appearance covers signed content ({})",
+                    ch.detail
+                )),
+            }
+        }
+        t
+    } else {
+        let k = bad.len();
+        match lang {
+            Lang::Vi => format!(
+                "CÓ {k} trong {n} thay đổi (trong {revs} lần cập nhật sau chữ ký này) không được phép: {}",
+                bad.join(", ")
+            ),
+            Lang::En => format!(
+                "DISALLOWED: {k} of {n} changes (in {revs} later update{}): {}",
+                if revs == 1 { "" } else { "s" },
+                bad.join(", ")
+            ),
+        }
+    }
 }

@@ -118,6 +118,8 @@ fn b_t_b_lt_b_lta_against_certomancer_and_checked_by_pyhanko_offline() {
     assert_eq!(s["signing_time"]["source"], "timestamp");
     assert_eq!(s["timestamp"]["status"], "valid");
     assert_eq!(s["revocation"]["status"], "good");
+    assert_eq!(s["etsi"]["indication"], "TOTAL_PASSED", "{s:#}");
+    assert_eq!(s["etsi"]["sub_indication"], Value::Null, "{s:#}");
     let origin = s["revocation"]["certificates"][0]["origin"]
         .as_str()
         .unwrap();
@@ -134,6 +136,8 @@ fn b_t_b_lt_b_lta_against_certomancer_and_checked_by_pyhanko_offline() {
     let (code, v) = verify(&bt, &root, &["--offline"]);
     assert_eq!(code, 2, "{v:#}");
     assert_eq!(v["reasons"], serde_json::json!(["REVOCATION_UNKNOWN"]));
+    assert_eq!(v["signatures"][0]["etsi"]["indication"], "INDETERMINATE");
+    assert_eq!(v["signatures"][0]["etsi"]["sub_indication"], "TRY_LATER");
 
     // B-LT and B-LTA, and pyHanko's B-T raised by kyso extend.
     let blt = d.join("b-lt.pdf");
@@ -196,6 +200,10 @@ fn b_t_b_lt_b_lta_against_certomancer_and_checked_by_pyhanko_offline() {
         .contains(&"CERT_REVOKED".into()));
     let c = &v["signatures"][0]["revocation"]["certificates"][0];
     assert_eq!(c["reason"], "keyCompromise");
+    // ETSI: revoked, and the timestamp proves the signature came after the revocation.
+    let e = &v["signatures"][0]["etsi"];
+    assert_eq!(e["indication"], "TOTAL_FAILED", "{v:#}");
+    assert_eq!(e["sub_indication"], "REVOKED", "{v:#}");
 
     // The services go away: long-term documents still validate, for kyso and for pyHanko.
     peers.stop();
@@ -228,6 +236,9 @@ fn b_t_b_lt_b_lta_against_certomancer_and_checked_by_pyhanko_offline() {
         .map(|s| s["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["signature", "document_timestamp"]);
+    // ETSI: a signature passes, a document timestamp (validated as a timestamp) passes.
+    assert_eq!(v["signatures"][0]["etsi"]["indication"], "TOTAL_PASSED");
+    assert_eq!(v["signatures"][1]["etsi"]["indication"], "PASSED");
     assert!(
         v["signatures"][0]["archived_at"].as_str().is_some(),
         "the signature is covered by the archive timestamp"

@@ -70,6 +70,9 @@ fn an_intact_signed_letter_is_intact_trusted_and_waits_only_for_revocation() {
             "{s:#}"
         );
         assert_ne!(s["changes_after"]["verdict"], "disallowed", "{s:#}");
+        // ETSI EN 319 102-1: revocation information could not be obtained.
+        assert_eq!(s["etsi"]["indication"], "INDETERMINATE", "{s:#}");
+        assert_eq!(s["etsi"]["sub_indication"], "TRY_LATER", "{s:#}");
     }
     assert_eq!(sigs[0]["signer"]["name"], "Trần Thị Bình");
     assert_eq!(sigs[0]["reason"], "Phê duyệt");
@@ -116,6 +119,11 @@ fn a_changed_byte_or_a_later_content_change_makes_it_invalid() {
         .as_array()
         .unwrap()
         .contains(&Value::from("DOCUMENT_MODIFIED")));
+    // ETSI: the signed bytes no longer hash to what was signed.
+    for s in v["signatures"].as_array().unwrap() {
+        assert_eq!(s["etsi"]["indication"], "TOTAL_FAILED", "{s:#}");
+        assert_eq!(s["etsi"]["sub_indication"], "HASH_FAILURE", "{s:#}");
+    }
 
     // 2. An incremental update after signing that replaces page 1's content: the signatures
     //    still verify cryptographically, but the change is not one allowed after signing.
@@ -143,6 +151,10 @@ fn a_changed_byte_or_a_later_content_change_makes_it_invalid() {
         assert_eq!(s["intact"], true, "the signed bytes are untouched: {s:#}");
         assert_eq!(s["verdict"], "invalid", "{s:#}");
         assert_eq!(s["changes_after"]["verdict"], "disallowed", "{s:#}");
+        // ETSI: a disallowed change is a format failure (docs/verify-json.md, "Why kyso
+        // differs": DSS's default policy only warns).
+        assert_eq!(s["etsi"]["indication"], "TOTAL_FAILED", "{s:#}");
+        assert_eq!(s["etsi"]["sub_indication"], "FORMAT_FAILURE", "{s:#}");
     }
     // pyHanko agrees: the last signature is no longer followed by allowed changes only.
     let py = pyhanko(&[&forged]);
@@ -190,6 +202,12 @@ fn a_root_nobody_trusts_makes_it_invalid_and_no_root_makes_it_indeterminate() {
         .as_array()
         .unwrap()
         .contains(&Value::from("UNTRUSTED_ROOT")));
+    // kyso says invalid; ETSI says no chain to a trust anchor was found (indeterminate).
+    assert_eq!(v["signatures"][0]["etsi"]["indication"], "INDETERMINATE");
+    assert_eq!(
+        v["signatures"][0]["etsi"]["sub_indication"],
+        "NO_CERTIFICATE_CHAIN_FOUND"
+    );
     let out = kyso()
         .arg("verify")
         .arg(&doc)
@@ -202,6 +220,193 @@ fn a_root_nobody_trusts_makes_it_invalid_and_no_root_makes_it_indeterminate() {
         .as_array()
         .unwrap()
         .contains(&Value::from("NO_TRUST_ANCHOR")));
+    assert_eq!(
+        v["signatures"][0]["etsi"]["sub_indication"],
+        "NO_CERTIFICATE_CHAIN_FOUND"
+    );
+
+    // Offline, nothing in the file tells the revocation status: try later.
+    let (code, v) = verify_json(&doc, &root(), &["--offline"]);
+    assert_eq!(code, Some(2), "{v:#}");
+    assert_eq!(v["signatures"][0]["etsi"]["indication"], "INDETERMINATE");
+    assert_eq!(v["signatures"][0]["etsi"]["sub_indication"], "TRY_LATER");
+}
+
+/// Sign `input` with pyHanko's Python API using SHA-1 as the message digest (its CLI has no
+/// option for the digest).
+fn pyhanko_sign_sha1(input: &Path, output: &Path, p12: &Path) {
+    let script = r#"
+import sys
+from pyhanko.sign import signers, fields
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+src, out, p12, pw = sys.argv[1:5]
+signer = signers.SimpleSigner.load_pkcs12(p12, passphrase=pw.encode())
+meta = signers.PdfSignatureMetadata(
+    field_name="Sig1", md_algorithm="sha1", subfilter=fields.SigSeedSubFilter.PADES)
+with open(src, "rb") as f, open(out, "wb") as o:
+    signers.sign_pdf(IncrementalPdfFileWriter(f), meta, signer=signer, output=o)
+"#;
+    run_ok(
+        Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(input)
+            .arg(output)
+            .arg(p12)
+            .arg(PW),
+    );
+}
+
+#[test]
+fn a_sha1_signature_is_etsi_crypto_constraints_failure_no_poe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let doc = tmp.path().join("sha1.pdf");
+    pyhanko_sign_sha1(&corpus("one-page.pdf"), &doc, &pki().join("personal.p12"));
+    let (code, v) = verify_json(&doc, &root(), &["--offline"]);
+    assert_eq!(code, Some(2), "{v:#}");
+    let s = &v["signatures"][0];
+    assert_eq!(s["intact"], true, "{s:#}");
+    assert_eq!(s["algorithms"][0]["algorithm"], "SHA-1", "{s:#}");
+    assert_eq!(s["etsi"]["indication"], "INDETERMINATE", "{s:#}");
+    assert_eq!(
+        s["etsi"]["sub_indication"], "CRYPTO_CONSTRAINTS_FAILURE_NO_POE",
+        "{s:#}"
+    );
+}
+
+/// English fragments of operating-system and library messages that must never reach the
+/// Vietnamese report or error line.
+const ENGLISH_FRAGMENTS: &[&str] = &[
+    "No such file",
+    "os error",
+    "Connection refused",
+    "connection refused",
+    "error:",
+    "Error",
+    "Is a directory",
+    "cannot connect",
+    "timed out",
+    "timeout",
+    "not a PDF",
+    "unspecified",
+];
+
+fn assert_no_english(what: &str, text: &str) {
+    for f in ENGLISH_FRAGMENTS {
+        assert!(
+            !text.contains(f),
+            "{what}: {f:?} in the Vietnamese output:\n{text}"
+        );
+    }
+}
+
+/// Every time in the clerk's report is `dd/mm/yyyy HH:MM (+07:00)`; returns how many.
+fn assert_vietnamese_dates(text: &str) -> usize {
+    let mut n = 0;
+    for (i, _) in text.match_indices("+07:00") {
+        let before = &text[..i];
+        assert!(
+            before.ends_with('('),
+            "not dd/mm/yyyy HH:MM (+07:00) at {i}:\n{text}"
+        );
+        let stamp: Vec<char> = before.chars().rev().skip(1).take(17).collect();
+        let stamp: String = stamp.into_iter().rev().collect();
+        let ok = stamp.len() == 17
+            && stamp.chars().enumerate().all(|(j, c)| match j {
+                2 | 5 => c == '/',
+                10 | 16 => c == ' ',
+                13 => c == ':',
+                _ => c.is_ascii_digit(),
+            });
+        assert!(ok, "{stamp:?} is not dd/mm/yyyy HH:MM:\n{text}");
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn verify_speaks_vietnamese_for_a_missing_file_a_directory_a_non_pdf_and_an_unreachable_ocsp() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |file: &Path, extra: &[&str]| {
+        let out = kyso().arg("verify").arg(file).args(extra).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    // A missing file, a directory, a file that is no PDF.
+    let missing = tmp.path().join("không-có.pdf");
+    for (file, says) in [
+        (missing.as_path(), "không tìm thấy tệp"),
+        (tmp.path(), "là một thư mục"),
+        (&corpus("bad-not-a-pdf.pdf") as &Path, "không phải là PDF"),
+    ] {
+        let (code, out, err) = run(file, &["--trust", root().to_str().unwrap()]);
+        assert_ne!(code, Some(0));
+        assert!(err.contains(says), "{}: {err}", file.display());
+        assert_no_english(&file.display().to_string(), &format!("{out}{err}"));
+    }
+
+    // A PKI whose certificates name OCSP and CRL services on a port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tmp.path().join("pki");
+    run_ok(
+        kyso()
+            .args(["pki", "init"])
+            .arg(&dir)
+            .args(["--password-env", "KYSO_TEST_PW", "--base-url"])
+            .arg(format!("http://127.0.0.1:{port}")),
+    );
+    let doc = tmp.path().join("signed.pdf");
+    run_ok(
+        sign_command(&corpus("one-page.pdf"), &doc, &dir.join("personal.p12")).arg("--invisible"),
+    );
+    let trust = dir.join("root.pem");
+    let trust = trust.to_str().unwrap();
+    let (code, out, err) = run(&doc, &["--trust", trust, "--fetch-timeout", "3"]);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert_no_english("unreachable OCSP", &format!("{out}{err}"));
+    assert!(
+        out.contains("không kết nối được tới dịch vụ"),
+        "the network error as a sentence:\n{out}"
+    );
+    assert!(
+        out.contains(&format!("OCSP http://127.0.0.1:{port}/")),
+        "{out}"
+    );
+    // Dates: the certificate's validity (2) and the signing time, all in Vietnam time.
+    assert!(assert_vietnamese_dates(&out) >= 3, "{out}");
+    // Counts explained.
+    assert!(out.contains("Tệp có 1 chữ ký số"), "{out}");
+    assert!(
+        out.contains("Thay đổi sau khi ký: không có (chữ ký này bao trùm toàn bộ tệp)"),
+        "{out}"
+    );
+    // The technical detail stays in English and in the JSON.
+    let en = kyso()
+        .args(["--lang", "en", "verify"])
+        .arg(&doc)
+        .args(["--trust", trust, "--fetch-timeout", "3"])
+        .output()
+        .unwrap();
+    let en = String::from_utf8(en.stdout).unwrap();
+    assert!(en.contains("cannot connect"), "{en}");
+    let (_, v) = verify_json(&doc, Path::new(trust), &["--fetch-timeout", "3"]);
+    let notes = v["signatures"][0]["revocation"]["certificates"][0]["notes"].to_string();
+    assert!(notes.contains("cannot connect"), "{notes}");
+    // JSON keeps ISO 8601.
+    assert!(
+        v["signatures"][0]["signing_time"]["value"]
+            .as_str()
+            .unwrap()
+            .ends_with("+07:00"),
+        "{v:#}"
+    );
 }
 
 #[test]
