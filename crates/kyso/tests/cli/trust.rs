@@ -267,3 +267,35 @@ fn trust_store_serves_verify_without_trust_option() {
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stderr).contains("không dùng làm gốc tin cậy được"));
 }
+
+/// With the demo PKI's services running, a document verifies fully valid (exit 0) against the
+/// root in the trust store alone.
+#[test]
+fn trust_store_alone_makes_a_signature_valid() {
+    use crate::pki_serve::{free_port, fresh_pki, Server};
+    let port = free_port();
+    let (tmp, dir) = fresh_pki(port);
+    let store = tmp.path().join("store");
+    let out = kyso_in(
+        &store,
+        &[
+            "trust",
+            "add",
+            "--yes",
+            dir.join("root.pem").to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc = tmp.path().join("s.pdf");
+    run_ok(
+        sign_command(&corpus("one-page.pdf"), &doc, &dir.join("personal.p12")).arg("--invisible"),
+    );
+    let server = Server::start(&dir, port);
+    let out = kyso_in(&store, &["verify", doc.to_str().unwrap()], "");
+    let t = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{t}\n{}", text(&out.stderr));
+    assert!(t.contains("Kết luận: HỢP LỆ"), "{t}");
+    assert!(t.contains("(gốc tin cậy)"), "{t}");
+    drop(server);
+}
