@@ -124,12 +124,13 @@ fn dir_list(dirs: &[TrustDir]) -> String {
         .join(", ")
 }
 
-/// A trust store error in the user's words.
+/// A trust store error in the user's words (the operating system's and the ASN.1 parser's own
+/// text only in English).
 pub fn store_error(e: &StoreError) -> UserError {
     match e {
         StoreError::Io { path, message } => {
             let p = path.display();
-            ue!("không đọc được {} trong danh sách tin cậy: {}", p, message; "cannot read {} of the trust store: {}", p, message)
+            ue!("không đọc được {} trong danh sách tin cậy (không có tệp này hoặc không đủ quyền)", p; "cannot read {} of the trust store: {}", p, message)
         }
         StoreError::TooLarge { path, max } => {
             let p = path.display();
@@ -146,7 +147,7 @@ pub fn store_error(e: &StoreError) -> UserError {
         }
         StoreError::Garbled { path, detail } => {
             let p = path.display();
-            ue!("tệp {} trong danh sách tin cậy không phải chứng thư số (PEM hoặc DER): {}; hãy xóa hoặc thay tệp này", p, detail;
+            ue!("tệp {} trong danh sách tin cậy không phải chứng thư số (PEM hoặc DER); hãy xóa hoặc thay tệp này", p;
                 "{} in the trust store is not a certificate (PEM or DER): {}; remove or replace it", p, detail)
         }
         StoreError::NotCa { path, subject } => {
@@ -154,7 +155,7 @@ pub fn store_error(e: &StoreError) -> UserError {
             ue!("{}: \"{}\" không phải chứng thư của tổ chức cung cấp dịch vụ chứng thực (CA), không dùng làm gốc tin cậy được", p, subject;
                 "{}: \"{}\" is not a CA certificate and cannot be a trusted root", p, subject)
         }
-        _ => ue!("danh sách tin cậy: {}", e; "trust store: {}", e),
+        _ => ue!("không dùng được danh sách tin cậy"; "trust store: {}", e),
     }
 }
 
