@@ -22,13 +22,15 @@
 //!   field reusing an existing signature value, or a later certification signature, is not
 //!   allowed; an unsigned signature field with an appearance is not allowed either (the
 //!   "sneaky signature" attack draws arbitrary content with such a field). A *signed* new
-//!   field with a visible widget is allowed, as in pyHanko, and its detail says "visible" so
-//!   that a verifier can point at it (its appearance is drawn over the page); when that widget
-//!   covers text of the page as signed, or another annotation, the code is
-//!   `NEW_SIGNATURE_OVERLAPS` (still allowed, reported — the organization seal over the
-//!   director's signature is Decree 30 practice, an appearance covering the body text is not).
-//!   An existing *empty* signature field being signed (only `/V`, `/AP`, `/AS` change, `/V` a
-//!   new signature dictionary) is reported with the same code.
+//!   field with a visible widget is allowed when the widget covers nothing (see
+//!   `ANNOTATION_OVERLAYS_CONTENT`), and its detail says "visible". An existing *empty*
+//!   signature field being signed (only `/V`, `/AP`, `/AS` change, `/V` a new signature
+//!   dictionary) is reported with the same code.
+//! * `SEAL_OVER_SIGNATURE` — Decree 30's organization seal: a new signature whose signer's
+//!   certificate is an organization's (CN = O, no title: `validate::SignerSummary`) and whose
+//!   widget lies over a signed personal signature's widget on the same page, covering beyond it
+//!   only text lines that run across that widget's width (the title and name lines of the
+//!   signature block). Allowed, informational: the standard form, not a warning.
 //! * `DOC_TIMESTAMP` — the same for a field whose `/V` is a `/Type /DocTimeStamp` dictionary.
 //! * `ACROFORM_FIELDS_APPENDED` — the AcroForm's `/Fields` array gaining *only* such new fields
 //!   (the old entries kept, in order) and `/SigFlags` set; a new AcroForm may also carry `/DA`
@@ -57,8 +59,21 @@
 //! * `PAGE_RESOURCES_CHANGED` — fonts, XObjects, … of a page redefined (shadow *replace* by
 //!   swapping a font or glyph mapping; shadow *hide* by removing an overlay image).
 //! * `PAGE_TREE_CHANGED` — pages added, removed, reordered, or a page's other entries changed.
-//! * `ANNOTATION_ADDED` — a new annotation that is not a signature widget (evil annotation
-//!   attack). Allowed only in a document certified with DocMDP `P=3`.
+//! * `ANNOTATION_OVERLAYS_CONTENT` — a new annotation or widget (a comment, stamp, drawing,
+//!   redaction, link with an appearance, a new signature field, signed or not) whose appearance
+//!   paints over content of the page as it was before: a text word, an image (image XObjects
+//!   and inline images placed by the CTM), or a visible earlier annotation — the evil
+//!   annotation and sneaky signature attacks. Not allowed at any DocMDP level nor without one
+//!   (pyHanko allows a signed visible field anywhere, and annotations at P=3). The test is
+//!   conservative: the annotation's `/Rect`, clipped to the crop box, against the boxes of
+//!   words, images and annotations (rotation does not matter: all are in default user space).
+//!   It covers nothing when flagged `Hidden` or `NoView`, when its rectangle has no area, or
+//!   when it is a link without an appearance. A page whose content cannot be read is covered
+//!   by any visible annotation. Vector graphics (rules, table lines) are not content here.
+//! * `ANNOTATION_ADDED` — a new annotation that is not a signature widget and covers nothing.
+//!   Allowed without DocMDP and under `P=3`; not allowed under `P=1`, `P=2`. Every added
+//!   annotation is listed in [`ChangeReport::annotations`] (subtype, pages, `/T`, `/Contents`,
+//!   what it covers).
 //! * `ANNOTATION_CHANGED` — an existing annotation redefined or removed, or `/Annots` reordered
 //!   (shadow *hide*: removing an overlay annotation).
 //! * `CATALOG_CHANGED` — any other catalog change: `/Names`, `/OCProperties` (shadow attacks
@@ -119,14 +134,19 @@
 //!
 //! # Not covered (yet)
 //!
+//! * Overlays by vector graphics only (an annotation over a table's lines or a drawn logo
+//!   without text) and annotations whose appearance is empty: the `/Rect` is judged, not what
+//!   the appearance actually paints.
 //! * Whether a filled form field's new appearance matches its new value (shadow attacks that
 //!   hide or replace through form-field overlays stay possible where form filling is allowed,
 //!   as the standard permits).
 //! * FieldMDP transforms in a signature's `/Reference` (only field `/Lock` dictionaries are
 //!   read).
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use kyso_pdf::xref::Entry;
@@ -304,7 +324,34 @@ pub struct ChangeReport {
     /// DocMDP level of the signed revision (`None`: not certified).
     pub docmdp: Option<u8>,
     pub changes: Vec<Change>,
+    /// The annotations added after the signature (other than signatures' own widgets), for
+    /// the report: what they are, where, by whom, saying what, and whether they are allowed.
+    pub annotations: Vec<AddedAnnotation>,
     pub verdict: Verdict,
+}
+
+/// An annotation added in a later revision (comments, stamps, drawings, links, widgets of
+/// existing fields), listed in the report whether it is allowed or not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddedAnnotation {
+    /// Index of the revision adding it.
+    pub revision: usize,
+    pub object: ObjRef,
+    /// `/Subtype` (`FreeText`, `Stamp`, `Square`, `Ink`, `Redact`, `Link`, `Widget`, …).
+    pub subtype: String,
+    /// 1-based page numbers whose `/Annots` list it (empty: on no page).
+    pub pages: Vec<usize>,
+    /// `/T`: the author (for a markup annotation) or the field name (for a widget).
+    pub author: Option<String>,
+    /// `/Contents`: the text of the comment.
+    pub contents: Option<String>,
+    /// What its appearance covers on the page as it was before (`None`: nothing; see
+    /// [`ANNOTATION_OVERLAYS_CONTENT`]).
+    pub covers: Option<String>,
+    /// The change code of the annotation's dictionary (`ANNOTATION_ADDED`,
+    /// `ANNOTATION_OVERLAYS_CONTENT`, `ACTION_ADDED`, …) and whether it is allowed.
+    pub code: &'static str,
+    pub allowed: bool,
 }
 
 /// Choices in the rules that are a matter of policy rather than of security.
@@ -400,6 +447,7 @@ pub fn changes_after_in(
     let mut reported_orphans = HashSet::new();
 
     let mut changes = Vec::new();
+    let mut annotations: Vec<AddedAnnotation> = Vec::new();
     let mut prev = signed;
     let mut prev_reach = signed_reach;
     for rev in revs.iter().skip(signed_idx + 1) {
@@ -417,8 +465,12 @@ pub fn changes_after_in(
             docmdp,
             locks: &locks,
             policy,
+            views: RefCell::default(),
+            annot_pages: RefCell::default(),
+            listed: RefCell::default(),
         };
         ctx.analyse(&mut changes)?;
+        annotations.extend(ctx.listed.into_inner());
         for (offset, r) in unlisted_bodies(source.as_ref(), prev.len(), rev)? {
             let detail = if r.num == 0 {
                 format!(
@@ -494,12 +546,24 @@ pub fn changes_after_in(
     } else {
         Verdict::Disallowed
     };
+    // The listing says what the change analysis concluded for each annotation's dictionary
+    // (an action found in it, DocMDP P=1, … included).
+    for a in &mut annotations {
+        if let Some(c) = changes
+            .iter()
+            .find(|c| c.revision == a.revision && c.object == a.object)
+        {
+            a.code = c.code;
+            a.allowed = c.allowed;
+        }
+    }
     Ok(ChangeReport {
         covers_whole_file: signed_end == len,
         signed_revision: signed_idx,
         later_revisions: later,
         docmdp,
         changes,
+        annotations,
         verdict,
     })
 }
@@ -1071,19 +1135,157 @@ struct Ctx<'a> {
     docmdp: Option<u8>,
     locks: &'a Locks,
     policy: Policy,
+    /// Pages as they were before this revision (what added annotations may cover), by page
+    /// object number.
+    views: RefCell<HashMap<u32, Rc<PageView>>>,
+    /// The pages (object references) whose `/Annots` list each annotation now.
+    annot_pages: RefCell<Option<HashMap<u32, Vec<ObjRef>>>>,
+    /// Annotations added by this revision, for the report.
+    listed: RefCell<Vec<AddedAnnotation>>,
 }
 
-/// A signed new signature whose visible widget covers page text or another annotation
-/// (allowed, reported).
+/// No longer produced: a new signature whose widget covers page content is
+/// [`ANNOTATION_OVERLAYS_CONTENT`] (not allowed) unless it is the Decree 30 seal
+/// ([`SEAL_OVER_SIGNATURE`]). Kept so that integrators' code naming it still compiles.
 pub const NEW_SIGNATURE_OVERLAPS: &str = "NEW_SIGNATURE_OVERLAPS";
 
-/// A `/Rect` normalised to `[x0, y0, x1, y1]` with x0 ≤ x1, y0 ≤ y1.
-fn rect_of(o: &Object) -> Option<[f64; 4]> {
-    let n: Vec<f64> = o.as_array()?.iter().filter_map(Object::as_f64).collect();
-    match n.as_slice() {
-        [a, b, c, d] => Some([a.min(*c), b.min(*d), a.max(*c), b.max(*d)]),
-        _ => None,
+/// An annotation or widget added after the signature whose appearance paints over content of
+/// the page as signed: text, an image, or an earlier annotation (evil annotation and sneaky
+/// signature attacks). Not allowed, at every DocMDP level and without one.
+pub const ANNOTATION_OVERLAYS_CONTENT: &str = "ANNOTATION_OVERLAYS_CONTENT";
+
+/// The Decree 30 organization seal: a new signature by an organization certificate whose widget
+/// lies over a personal signature's widget on the same page and, beyond it, only over the
+/// lines of that signature block (the title and name lines running across the personal
+/// signature's width). Allowed, informational.
+pub const SEAL_OVER_SIGNATURE: &str = "SEAL_OVER_SIGNATURE";
+
+/// Annotation flags that keep an annotation from being shown (`Hidden`, `NoView`).
+const F_HIDDEN_OR_NOVIEW: i64 = 2 | 32;
+
+/// A page as it was before a revision: what an annotation added then may cover.
+struct PageView {
+    /// 0-based page index.
+    index: usize,
+    crop: [f64; 4],
+    /// Text and images; `None` when the content could not be read (then anything visible on
+    /// the page counts as covering it).
+    marks: Option<kyso_pdf::text::PageMarks>,
+    annots: Vec<OldAnnot>,
+}
+
+/// A visible annotation of the page before the revision.
+struct OldAnnot {
+    num: Option<u32>,
+    /// Field name (widgets) or subtype.
+    name: String,
+    rect: [f64; 4],
+    /// For a signed signature widget: its signature dictionary.
+    signature: Option<ObjRef>,
+}
+
+/// What an added annotation covers on one page.
+#[derive(Default)]
+struct Coverage {
+    page: usize,
+    /// Covered words with the box of their line.
+    words: Vec<(String, [f64; 4])>,
+    images: usize,
+    /// Covered annotations: name, rectangle, signature dictionary (signed signature widgets).
+    annots: Vec<(String, [f64; 4], Option<ObjRef>)>,
+    unreadable: bool,
+}
+
+impl Coverage {
+    fn is_empty(&self) -> bool {
+        self.words.is_empty() && self.images == 0 && self.annots.is_empty() && !self.unreadable
     }
+
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.words.is_empty() {
+            let words: Vec<&str> = self.words.iter().take(6).map(|(w, _)| w.as_str()).collect();
+            parts.push(format!("page text «{}»", words.join(" ")));
+        }
+        if self.images > 0 {
+            parts.push(format!("{} image(s)", self.images));
+        }
+        for (name, _, _) in self.annots.iter().take(3) {
+            parts.push(format!("the existing annotation or field «{name}»"));
+        }
+        if self.unreadable {
+            parts.push("a page whose content could not be read".to_owned());
+        }
+        format!("page {}: {}", self.page + 1, parts.join(", "))
+    }
+}
+
+/// Do `a` and `b` overlap by more than half a point each way, inside `clip`?
+fn overlaps(a: &[f64; 4], b: &[f64; 4], clip: &[f64; 4]) -> bool {
+    let w = a[2].min(b[2]).min(clip[2]) - a[0].max(b[0]).max(clip[0]);
+    let h = a[3].min(b[3]).min(clip[3]) - a[1].max(b[1]).max(clip[1]);
+    w > 0.5 && h > 0.5
+}
+
+/// The rectangle an annotation may paint (default user space), or `None` when it shows
+/// nothing: flagged `Hidden` or `NoView`, a zero-size (invisible) rectangle, or a link without
+/// an appearance (viewers draw at most its border). A `/Rect` that cannot be read covers the
+/// whole page.
+fn painted_rect(doc: &Document, d: &Dict) -> Option<[f64; 4]> {
+    let flags = d
+        .get("F")
+        .and_then(|f| doc.resolve(f).ok())
+        .and_then(|f| f.as_int())
+        .unwrap_or(0);
+    if flags & F_HIDDEN_OR_NOVIEW != 0 {
+        return None;
+    }
+    if d.get_name("Subtype").is_some_and(|s| s == "Link") && !d.contains("AP") {
+        return None;
+    }
+    let rect = match d.get("Rect").map(|r| doc.rect(r)) {
+        Some(Ok(Some(r))) => [
+            r[0].min(r[2]),
+            r[1].min(r[3]),
+            r[0].max(r[2]),
+            r[1].max(r[3]),
+        ],
+        None => return None,
+        _ => [f64::MIN, f64::MIN, f64::MAX, f64::MAX],
+    };
+    (rect[2] - rect[0] > 0.5 && rect[3] - rect[1] > 0.5).then_some(rect)
+}
+
+/// The signature dictionary of a signed signature widget (`/FT /Sig` and `/V` on the widget or
+/// its parent field).
+fn widget_signature(doc: &Document, d: &Dict) -> Option<ObjRef> {
+    let parent = d
+        .get("Parent")
+        .and_then(|p| doc.resolve(p).ok())
+        .and_then(|p| p.as_dict().cloned());
+    let get = |k: &str| d.get(k).or_else(|| parent.as_ref().and_then(|p| p.get(k)));
+    get("FT")
+        .and_then(Object::as_name)
+        .filter(|n| *n == "Sig")?;
+    get("V").and_then(Object::as_ref)
+}
+
+/// The role (personal, organization) of the certificate that signed the signature dictionary
+/// `sig`, from its CMS; `None` when it cannot be read.
+fn signer_role(doc: &Document, sig: ObjRef) -> Option<crate::validate::Role> {
+    let d = doc.get(sig).ok()?;
+    let contents = d.as_dict()?.get("Contents")?.as_string()?.to_vec();
+    let der = kyso_cms::ber::normalize(&contents, &kyso_cms::ber::BerLimits::default()).ok()?;
+    let parsed = kyso_cms::verify::parse_signed_data(&der.der).ok()?;
+    Some(crate::validate::SignerSummary::of(parsed.signer_certificate()?).role)
+}
+
+/// A printable text string of an annotation (`/T`, `/Contents`).
+fn text_entry(doc: &Document, d: &Dict, key: &str) -> Option<String> {
+    let o = doc.resolve(d.get(key)?).ok()?;
+    let t = crate::fields::decode_text(o.as_string()?);
+    let t: String = t.chars().take(500).collect();
+    (!t.is_empty()).then_some(t)
 }
 
 /// A classification of one object.
@@ -1655,7 +1857,13 @@ impl Ctx<'_> {
         };
         let is_annot = d.get_name("Type").is_some_and(|t| t == "Annot") || d.contains("Subtype");
         if is_annot && d.get_name("Subtype").is_none_or(|s| s != "Widget") {
-            return Ok(Err(self.other_annotation(r, &d, changed, claims)?));
+            return Ok(Err(self.other_annotation(
+                r,
+                &d,
+                changed,
+                claims,
+                "annotation",
+            )?));
         }
         // The field dictionary: its own, or the widget's parent (which must be new too).
         let (field_num, field) = match (d.get_name("FT"), d.get("Parent").and_then(Object::as_ref))
@@ -1668,11 +1876,13 @@ impl Ctx<'_> {
                 }
             }
             _ => {
-                return Ok(Err(v(
-                    "ANNOTATION_ADDED",
-                    self.docmdp == Some(3),
-                    "a widget of an existing field",
-                )))
+                return Ok(Err(self.other_annotation(
+                    r,
+                    &d,
+                    changed,
+                    claims,
+                    "widget of an existing field",
+                )?))
             }
         };
         if field.get_name("FT").is_none_or(|t| t != "Sig") {
@@ -1738,28 +1948,44 @@ impl Ctx<'_> {
             None => {
                 let visible = d.contains("AP") || field.contains("AP");
                 if visible {
-                    return Ok(Err(v(
-                        "ANNOTATION_ADDED",
-                        false,
-                        "an unsigned signature field with an appearance",
-                    )));
+                    let what = "an unsigned signature field with an appearance";
+                    let covered = self.coverage(r, &d)?;
+                    let verdict = Self::overlay_verdict(&covered, what)
+                        .unwrap_or_else(|| v("ANNOTATION_ADDED", false, what));
+                    self.claim_new(&[Object::Ref(r)], changed, claims, &verdict)?;
+                    return Ok(Err(verdict));
                 }
                 ("NEW_SIGNATURE_FIELD", "empty signature field")
             }
         };
-        let visible = d
-            .get("Rect")
-            .and_then(rect_of)
-            .is_some_and(|r| r[2] > r[0] && r[3] > r[1]);
-        let overlap = if visible && code == "NEW_SIGNATURE_FIELD" && value.is_some() {
-            self.widget_overlap(&d)
+        let visible = painted_rect(self.cur, &d).is_some();
+        let covered = if visible {
+            self.coverage(r, &d)?
         } else {
-            None
+            Vec::new()
         };
-        let (code, detail) = match (visible, overlap) {
-            (true, Some(what)) => (
-                NEW_SIGNATURE_OVERLAPS,
-                format!("{detail} (visible widget drawn over {what})"),
+        // The Decree 30 seal over a personal signature is the one covering allowed.
+        let seal = match value {
+            Some(sv) if !covered.is_empty() && code == "NEW_SIGNATURE_FIELD" => {
+                self.seal_form(sv, &covered)
+            }
+            _ => None,
+        };
+        if !covered.is_empty() && seal.is_none() {
+            let mut roots = vec![Object::Ref(r), Object::Ref(ObjRef::new(field_num, 0))];
+            roots.extend(value.map(Object::Ref));
+            let verdict = Self::overlay_verdict(&covered, &format!("a {detail}"))
+                .unwrap_or_else(|| v(ANNOTATION_OVERLAYS_CONTENT, false, detail));
+            self.claim_new(&roots, changed, claims, &verdict)?;
+            return Ok(Err(verdict));
+        }
+        let (code, detail) = match (visible, seal) {
+            (true, Some(personal)) => (
+                SEAL_OVER_SIGNATURE,
+                format!(
+                    "the organization's seal over the personal signature «{personal}» \
+                     (the Decree 30 form)"
+                ),
             ),
             (true, None) => (
                 code,
@@ -1784,81 +2010,270 @@ impl Ctx<'_> {
         Ok(Ok(()))
     }
 
-    /// What a new visible signature widget covers on its page as signed: text or another
-    /// annotation (the rest of the "sneaky signature" risk: a signed widget may legitimately be
-    /// drawn anywhere, so this is reported, not refused — as DSS flags annotation overlaps).
-    fn widget_overlap(&self, widget: &Dict) -> Option<String> {
-        let rect = rect_of(widget.get("Rect")?)?;
-        let page_ref = widget.get("P").and_then(Object::as_ref)?;
-        let pages = self.prev.pages().ok()?;
-        let (index, page) = pages.iter().enumerate().find(|(_, p)| p.id == page_ref)?;
-        let hits = |b: &[f64; 4]| {
-            let w = rect[2].min(b[2]) - rect[0].max(b[0]);
-            let h = rect[3].min(b[3]) - rect[1].max(b[1]);
-            w > 0.5 && h > 0.5
+    /// The page (object `page`) as it was before this revision, read once per revision.
+    fn view(&self, page: ObjRef) -> Result<Option<Rc<PageView>>> {
+        if let Some(v) = self.views.borrow().get(&page.num) {
+            return Ok(Some(Rc::clone(v)));
+        }
+        let pages = self.prev.pages()?;
+        let Some((index, p)) = pages.iter().enumerate().find(|(_, p)| p.id == page) else {
+            return Ok(None);
         };
-        if let Ok(text) = kyso_pdf::text::page_text(self.prev, index) {
-            let words: Vec<&str> = text
-                .lines
-                .iter()
-                .flat_map(|l| &l.words)
-                .filter(|w| hits(&w.bbox))
-                .map(|w| w.text.as_str())
-                .take(6)
-                .collect();
-            if !words.is_empty() {
-                return Some(format!("page text «{}»", words.join(" ")));
+        let marks = kyso_pdf::text::page_marks(self.prev, index).ok();
+        let mut annots = Vec::new();
+        if let Some(list) = p.dict.get("Annots") {
+            let list = self.prev.resolve(list)?;
+            for a in list.as_array().unwrap_or_default().iter().take(MAX_VISITS) {
+                let Ok(o) = self.prev.resolve(a) else {
+                    continue;
+                };
+                let Some(d) = o.as_dict() else { continue };
+                let Some(rect) = painted_rect(self.prev, d) else {
+                    continue;
+                };
+                let name = match field_name(self.prev, d) {
+                    Ok(n) if !n.is_empty() => n,
+                    _ => d
+                        .get_name("Subtype")
+                        .map(|n| n.as_str().into_owned())
+                        .unwrap_or_else(|| "?".to_owned()),
+                };
+                annots.push(OldAnnot {
+                    num: a.as_ref().map(|r| r.num),
+                    name,
+                    rect,
+                    signature: widget_signature(self.prev, d),
+                });
             }
         }
-        let annots = self
-            .prev
-            .resolve(page.dict.get("Annots").unwrap_or(&Object::Null))
-            .ok()?;
-        for a in annots
-            .as_array()
-            .unwrap_or_default()
-            .iter()
-            .take(MAX_VISITS)
-        {
-            let Ok(a) = self.prev.resolve(a) else {
-                continue;
-            };
-            let Some(ad) = a.as_dict() else { continue };
-            if ad.get("Rect").and_then(rect_of).is_some_and(|b| hits(&b)) {
-                let name = ad
-                    .get("T")
-                    .and_then(Object::as_string)
-                    .map(crate::fields::decode_text)
-                    .unwrap_or_else(|| "?".to_owned());
-                return Some(format!("the existing annotation or field «{name}»"));
-            }
-        }
-        None
+        let v = Rc::new(PageView {
+            index,
+            crop: p.crop_box,
+            marks,
+            annots,
+        });
+        self.views.borrow_mut().insert(page.num, Rc::clone(&v));
+        Ok(Some(v))
     }
 
-    /// A new annotation that is not a widget: allowed only under DocMDP P=3.
+    /// The pages whose `/Annots` list the annotation `r` now (else its `/P`).
+    fn pages_of(&self, r: ObjRef, d: &Dict) -> Result<Vec<ObjRef>> {
+        if self.annot_pages.borrow().is_none() {
+            let mut map: HashMap<u32, Vec<ObjRef>> = HashMap::new();
+            for p in self.cur.pages()? {
+                let Some(list) = p.dict.get("Annots") else {
+                    continue;
+                };
+                let list = self.cur.resolve(list)?;
+                for a in list.as_array().unwrap_or_default().iter().take(MAX_VISITS) {
+                    if let Some(a) = a.as_ref() {
+                        let on = map.entry(a.num).or_default();
+                        if !on.contains(&p.id) {
+                            on.push(p.id);
+                        }
+                    }
+                }
+            }
+            *self.annot_pages.borrow_mut() = Some(map);
+        }
+        let listed = self
+            .annot_pages
+            .borrow()
+            .as_ref()
+            .and_then(|m| m.get(&r.num).cloned())
+            .unwrap_or_default();
+        if !listed.is_empty() {
+            return Ok(listed);
+        }
+        Ok(d.get("P").and_then(Object::as_ref).into_iter().collect())
+    }
+
+    /// What the new annotation `r` (dictionary `d`) paints over, page by page, on the pages as
+    /// they were before this revision: text, images, and visible annotations. Empty when it
+    /// covers nothing.
+    fn coverage(&self, r: ObjRef, d: &Dict) -> Result<Vec<Coverage>> {
+        let Some(rect) = painted_rect(self.cur, d) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for page in self.pages_of(r, d)? {
+            let Some(view) = self.view(page)? else {
+                continue;
+            };
+            let crop = view.crop;
+            if !overlaps(&rect, &crop, &crop) {
+                continue;
+            }
+            let mut c = Coverage {
+                page: view.index,
+                ..Coverage::default()
+            };
+            match &view.marks {
+                Some(m) => {
+                    for line in &m.text.lines {
+                        if !overlaps(&rect, &line.bbox, &crop) {
+                            continue;
+                        }
+                        for w in line
+                            .words
+                            .iter()
+                            .filter(|w| overlaps(&rect, &w.bbox, &crop))
+                        {
+                            c.words.push((w.text.clone(), line.bbox));
+                        }
+                    }
+                    c.images = m
+                        .images
+                        .iter()
+                        .filter(|b| overlaps(&rect, b, &crop))
+                        .count();
+                }
+                None => c.unreadable = true,
+            }
+            for a in &view.annots {
+                if a.num != Some(r.num) && overlaps(&rect, &a.rect, &crop) {
+                    c.annots.push((a.name.clone(), a.rect, a.signature));
+                }
+            }
+            if !c.is_empty() {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The name of the personal signature that the new signature `value` covers as Decree 30's
+    /// organization seal does, or `None` when the covering is anything else. The seal is
+    /// signed with an organization certificate and lies over a personal signature's widget;
+    /// the only other things it may cover are the lines of that signature block — text lines
+    /// running across the personal signature's width (the title above it, the name below).
+    /// Images, other annotations or unreadable pages are never part of the form.
+    fn seal_form(&self, value: ObjRef, covered: &[Coverage]) -> Option<String> {
+        use crate::validate::Role;
+        if signer_role(self.cur, value)? != Role::Organization {
+            return None;
+        }
+        let mut personal = None;
+        for c in covered {
+            if c.unreadable || c.images > 0 || c.annots.is_empty() {
+                return None;
+            }
+            for (name, _, sig) in &c.annots {
+                if signer_role(self.prev, (*sig)?)? != Role::Personal {
+                    return None;
+                }
+                personal.get_or_insert_with(|| name.clone());
+            }
+            let in_block = |line: &[f64; 4]| {
+                c.annots
+                    .iter()
+                    .any(|(_, r, _)| line[2].min(r[2]) - line[0].max(r[0]) > 0.5)
+            };
+            if !c.words.iter().all(|(_, line)| in_block(line)) {
+                return None;
+            }
+        }
+        personal
+    }
+
+    /// Record a new annotation for the report (once per object).
+    fn list_annotation(&self, r: ObjRef, d: &Dict, covered: &[Coverage], verdict: &Verdict1) {
+        if self.listed.borrow().iter().any(|a| a.object == r) {
+            return;
+        }
+        let order: Vec<ObjRef> = self
+            .cur
+            .pages()
+            .unwrap_or_default()
+            .iter()
+            .map(|p| p.id)
+            .collect();
+        let mut pages: Vec<usize> = self
+            .pages_of(r, d)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| order.iter().position(|q| q == p).map(|i| i + 1))
+            .collect();
+        pages.sort_unstable();
+        pages.dedup();
+        let covers = (!covered.is_empty()).then(|| {
+            covered
+                .iter()
+                .map(Coverage::describe)
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        self.listed.borrow_mut().push(AddedAnnotation {
+            revision: self.rev.index,
+            object: r,
+            subtype: d
+                .get_name("Subtype")
+                .map(|n| n.as_str().into_owned())
+                .unwrap_or_default(),
+            pages,
+            author: text_entry(self.cur, d, "T"),
+            contents: text_entry(self.cur, d, "Contents"),
+            covers,
+            code: verdict.code,
+            allowed: verdict.allowed,
+        });
+    }
+
+    /// [`ANNOTATION_OVERLAYS_CONTENT`] for `what` when it covers anything.
+    fn overlay_verdict(covered: &[Coverage], what: &str) -> Option<Verdict1> {
+        (!covered.is_empty()).then(|| {
+            let on: Vec<String> = covered.iter().map(Coverage::describe).collect();
+            v(
+                ANNOTATION_OVERLAYS_CONTENT,
+                false,
+                format!("{what} drawn over {}", on.join("; ")),
+            )
+        })
+    }
+
+    /// Claim the new objects reachable from `roots` (not going up) for `verdict`.
+    fn claim_new(
+        &self,
+        roots: &[Object],
+        changed: &BTreeMap<u32, (ChangeKind, ObjRef)>,
+        claims: &mut Claims,
+        verdict: &Verdict1,
+    ) -> Result<()> {
+        for num in walk(self.cur, roots, UP, &HashSet::new())? {
+            if self.is_new(changed, num) {
+                claim(claims, num, verdict.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Annotations may be added without DocMDP and under `P=3` (as long as they cover
+    /// nothing); `P=1` and `P=2` forbid them.
+    fn annotations_allowed(&self) -> bool {
+        matches!(self.docmdp, None | Some(3))
+    }
+
+    /// A new annotation that is not a signature's widget: allowed without DocMDP and under
+    /// `P=3` when it covers nothing; [`ANNOTATION_OVERLAYS_CONTENT`] when it paints over the
+    /// page's text, images or annotations.
     fn other_annotation(
         &self,
         r: ObjRef,
         d: &Dict,
         changed: &BTreeMap<u32, (ChangeKind, ObjRef)>,
         claims: &mut Claims,
+        what: &str,
     ) -> Result<Verdict1> {
         let subtype = d
             .get_name("Subtype")
             .map(|s| s.as_str().into_owned())
             .unwrap_or_default();
-        let allowed = self.docmdp == Some(3);
-        let verdict = v(
-            "ANNOTATION_ADDED",
-            allowed,
-            format!("a new /{subtype} annotation"),
-        );
-        for num in walk(self.cur, &[Object::Ref(r)], UP, &HashSet::new())? {
-            if self.is_new(changed, num) {
-                claim(claims, num, verdict.clone());
-            }
-        }
+        let covered = self.coverage(r, d)?;
+        let what = format!("a new /{subtype} {what}");
+        let verdict = Self::overlay_verdict(&covered, &what)
+            .unwrap_or_else(|| v("ANNOTATION_ADDED", self.annotations_allowed(), what));
+        self.list_annotation(r, d, &covered, &verdict);
+        self.claim_new(&[Object::Ref(r)], changed, claims, &verdict)?;
         Ok(verdict)
     }
 

@@ -204,6 +204,9 @@ pub(crate) struct Interpreter<'r> {
     /// Forms being run (cycle guard).
     form_stack: Vec<ObjRef>,
     pub(crate) glyphs: Vec<Glyph>,
+    /// Where images are painted (image XObjects and inline images): the unit square under the
+    /// CTM, as `[x0, y0, x1, y1]` in the starting space (default user space for a page).
+    pub(crate) images: Vec<[f64; 4]>,
 }
 
 impl std::fmt::Debug for Interpreter<'_> {
@@ -231,6 +234,7 @@ impl<'r> Interpreter<'r> {
             scopes: 0,
             form_stack: Vec::new(),
             glyphs: Vec::new(),
+            images: Vec::new(),
         }
     }
 
@@ -390,6 +394,7 @@ impl<'r> Interpreter<'r> {
                     }
                 }
                 b"BI" => {
+                    self.image(&gs.ctm);
                     // Inline image dictionary up to `ID`, then the data up to `EI`.
                     loop {
                         match tk.next_token()? {
@@ -479,6 +484,30 @@ impl<'r> Interpreter<'r> {
         Ok(())
     }
 
+    /// Record an image painted with `ctm` (it fills the unit square of its space).
+    fn image(&mut self, ctm: &Matrix) {
+        if self.images.len() >= self.limits.max_page_glyphs {
+            return;
+        }
+        let corners = [
+            apply(ctm, 0.0, 0.0),
+            apply(ctm, 1.0, 0.0),
+            apply(ctm, 0.0, 1.0),
+            apply(ctm, 1.0, 1.0),
+        ];
+        let xs = corners.map(|c| c[0]);
+        let ys = corners.map(|c| c[1]);
+        let b = [
+            xs.iter().copied().fold(f64::INFINITY, f64::min),
+            ys.iter().copied().fold(f64::INFINITY, f64::min),
+            xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            ys.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        ];
+        if b.iter().all(|v| v.is_finite()) {
+            self.images.push(b);
+        }
+    }
+
     /// The stand-in for missing fonts, built once per page.
     fn unknown_font(&mut self) -> Rc<Font> {
         Rc::clone(self.unknown.get_or_insert_with(|| Rc::new(Font::unknown())))
@@ -546,6 +575,14 @@ impl<'r> Interpreter<'r> {
         let Object::Stream(stream) = r.resolve(&entry)? else {
             return Ok(());
         };
+        if stream
+            .dict
+            .get_name("Subtype")
+            .is_some_and(|s| s == "Image")
+        {
+            self.image(&caller.ctm);
+            return Ok(());
+        }
         if stream.dict.get_name("Subtype").is_none_or(|s| s != "Form") {
             return Ok(());
         }

@@ -117,6 +117,11 @@ pub fn interpret_with(
 
 /// The glyphs of a page, in the order they are drawn.
 pub fn page_glyphs(doc: &Document, page: &Page) -> Result<Vec<Glyph>> {
+    Ok(page_paint(doc, page)?.0)
+}
+
+/// The glyphs of a page and the boxes of its images (default user space).
+fn page_paint(doc: &Document, page: &Page) -> Result<(Vec<Glyph>, Vec<[f64; 4]>)> {
     let limits = doc.limits();
     let resources = match &page.resources {
         Some(r) => match doc.resolve(r)? {
@@ -149,7 +154,9 @@ pub fn page_glyphs(doc: &Document, page: &Page) -> Result<Vec<Glyph>> {
             data.push(b'\n');
         }
     }
-    interpret_with(doc, &data, &resources, content::IDENTITY, limits)
+    let mut it = content::Interpreter::new(doc, limits);
+    it.run(&data, &resources, content::IDENTITY)?;
+    Ok((it.glyphs, it.images))
 }
 
 fn page_at(doc: &Document, page_index: usize) -> Result<Page> {
@@ -190,6 +197,42 @@ pub fn page_text(doc: &Document, page_index: usize) -> Result<PageText> {
     let page = page_at(doc, page_index)?;
     Ok(PageText {
         lines: page_lines(doc, &page)?,
+    })
+}
+
+/// What a page paints where: its text lines (as [`page_text`]) and the boxes of its images,
+/// in default user space, both limited to the crop box.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PageMarks {
+    pub text: PageText,
+    /// `[x0, y0, x1, y1]` of each image drawn (image XObjects, also inside forms, and inline
+    /// images), clipped to the crop box; images wholly outside it are left out.
+    pub images: Vec<[f64; 4]>,
+}
+
+/// The text and images of page `page_index` (0-based), from one pass over its content.
+pub fn page_marks(doc: &Document, page_index: usize) -> Result<PageMarks> {
+    let page = page_at(doc, page_index)?;
+    let (mut glyphs, images) = page_paint(doc, &page)?;
+    glyphs.retain(|g| on_page(g, &page.crop_box));
+    let c = page.crop_box;
+    let images = images
+        .into_iter()
+        .map(|b| {
+            [
+                b[0].max(c[0]),
+                b[1].max(c[1]),
+                b[2].min(c[2]),
+                b[3].min(c[3]),
+            ]
+        })
+        .filter(|b| b[2] > b[0] && b[3] > b[1])
+        .collect();
+    Ok(PageMarks {
+        text: PageText {
+            lines: layout::lines(&glyphs),
+        },
+        images,
     })
 }
 
@@ -287,6 +330,30 @@ pub(crate) mod tests {
         assert!(text.lines[0].bbox[2] < 200.0);
         let hit = locate_anchor(&d, None, "giam doc").unwrap().unwrap();
         assert!(hit.title_bbox[0] < 100.0);
+    }
+
+    #[test]
+    fn images_are_found_with_their_ctm_inside_forms_and_inline() {
+        let d = one_page(
+            "4 0 R",
+            &[
+                "<< /Length 58 >>\nstream\nq 50 0 0 20 10 30 cm /Im1 Do Q /Fm Do BI /W 1 /H 1 ID x EI\nendstream",
+                "<< /Type /XObject /Subtype /Image /Width 1 /Height 1 /Length 0 >>\nstream\n\nendstream",
+                "<< /Type /XObject /Subtype /Form /BBox [0 0 1 1] /Matrix [0 10 -10 0 300 100] \
+                 /Resources << /XObject << /Im1 5 0 R >> >> /Length 7 >>\nstream\n/Im1 Do\nendstream",
+                "<< /XObject << /Im1 5 0 R /Fm 6 0 R >> /Font << /F1 3 0 R >> >>",
+            ],
+        );
+        // The page's resources are object 7 here.
+        let mut pages = d.pages().unwrap();
+        let mut page = pages.swap_remove(0);
+        page.resources = Some(Object::Ref(crate::object::ObjRef::new(7, 0)));
+        let (_, images) = page_paint(&d, &page).unwrap();
+        assert_eq!(images.len(), 3, "{images:?}");
+        assert_eq!(images[0], [10.0, 30.0, 60.0, 50.0]);
+        // Turned by the form's matrix (page_marks would clip it to the crop box).
+        assert_eq!(images[1], [290.0, 100.0, 300.0, 110.0]);
+        assert_eq!(images[2], [0.0, 0.0, 1.0, 1.0]);
     }
 
     pub(crate) use crate::writer::classic_pdf;
