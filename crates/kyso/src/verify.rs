@@ -174,6 +174,7 @@ fn signature_json(s: &SignatureValidation) -> Value {
                     "kind": format!("{:?}", ch.kind).to_lowercase(), "code": ch.code,
                     "allowed": ch.allowed, "detail": ch.detail,
                 })).collect::<Vec<_>>(),
+                "annotations": annotations_json(c),
             }),
             (None, e) => json!({ "error": e }),
         },
@@ -717,6 +718,9 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
             "  {}: {changes}",
             lang.pick("Thay đổi sau khi ký", "Changes after signing")
         );
+        for line in annotation_lines(s, lang) {
+            let _ = writeln!(o, "    {line}");
+        }
     }
     o
 }
@@ -788,21 +792,7 @@ fn changes_text(s: &SignatureValidation, lang: Lang) -> String {
                 if revs == 1 { "" } else { "s" }
             ),
         };
-        // A later signature drawn over the text or another stamp: worth a look.
-        if let Some(ch) = c
-            .changes
-            .iter()
-            .find(|ch| ch.code == kyso_pades::revisions::NEW_SIGNATURE_OVERLAPS)
-        {
-            // The detail (which widget, what it covers) is in English and in the JSON.
-            match lang {
-                Lang::Vi => t.push_str("; lưu ý: hình chữ ký thêm sau đè lên nội dung đã ký"),
-                Lang::En => t.push_str(&format!(
-                    "; note: a later signature's appearance covers signed content ({})",
-                    ch.detail
-                )),
-            }
-        }
+        t.push_str(&seal_note(c, lang));
         t
     } else {
         let k = bad.len();
@@ -817,5 +807,104 @@ fn changes_text(s: &SignatureValidation, lang: Lang) -> String {
                 bad.join(", ")
             ),
         }
+    }
+}
+
+/// The annotations added after a signature (`changes_after.annotations`).
+fn annotations_json(c: &kyso_pades::revisions::ChangeReport) -> Value {
+    c.annotations
+        .iter()
+        .map(|a| {
+            json!({
+                "revision": a.revision, "object": a.object.to_string(),
+                "subtype": a.subtype, "pages": a.pages, "author": a.author,
+                "contents": a.contents, "covers": a.covers,
+                "code": a.code, "allowed": a.allowed,
+            })
+        })
+        .collect()
+}
+
+/// The Decree 30 seal over a personal signature, said as what it is (no warning).
+fn seal_note(c: &kyso_pades::revisions::ChangeReport, lang: Lang) -> String {
+    let seal = c
+        .changes
+        .iter()
+        .any(|ch| ch.code == kyso_pades::revisions::SEAL_OVER_SIGNATURE);
+    match (seal, lang) {
+        (false, _) => String::new(),
+        (true, Lang::Vi) => {
+            "; con dấu của cơ quan đóng trùm lên chữ ký cá nhân đúng thể thức Nghị định 30"
+                .to_owned()
+        }
+        (true, Lang::En) => {
+            "; the organization's seal over the personal signature, the Decree 30 form".to_owned()
+        }
+    }
+}
+
+/// One line per annotation added after the signature: type, page, author, text, and whether it
+/// is allowed or paints over the signed content.
+fn annotation_lines(s: &SignatureValidation, lang: Lang) -> Vec<String> {
+    let Some(c) = &s.changes else {
+        return Vec::new();
+    };
+    c.annotations
+        .iter()
+        .map(|a| {
+            let pages = a
+                .pages
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let kind = annotation_kind(&a.subtype, lang);
+            let verdict = match (a.code, a.allowed, lang) {
+                (kyso_pades::revisions::ANNOTATION_OVERLAYS_CONTENT, _, Lang::Vi) => {
+                    "KHÔNG được phép: che lên nội dung đã ký"
+                }
+                (kyso_pades::revisions::ANNOTATION_OVERLAYS_CONTENT, _, Lang::En) => {
+                    "NOT allowed: covers signed content"
+                }
+                (_, true, Lang::Vi) => "được phép, không che nội dung",
+                (_, true, Lang::En) => "allowed, covers nothing",
+                (_, false, Lang::Vi) => "KHÔNG được phép sau chữ ký này",
+                (_, false, Lang::En) => "NOT allowed after this signature",
+            };
+            let who = a.author.as_deref().unwrap_or("?");
+            let text = a.contents.as_deref().unwrap_or("");
+            match lang {
+                Lang::Vi => format!(
+                    "Chú thích thêm sau khi ký: {kind} ({}), trang {pages}, người tạo «{who}», nội dung «{text}» — {verdict}",
+                    a.subtype
+                ),
+                Lang::En => format!(
+                    "Annotation added after signing: {kind}, page {pages}, by «{who}», text «{text}» — {verdict}"
+                ),
+            }
+        })
+        .collect()
+}
+
+/// What a clerk calls an annotation of this `/Subtype`.
+fn annotation_kind(subtype: &str, lang: Lang) -> String {
+    let vi = match subtype {
+        "Text" => "ghi chú",
+        "FreeText" => "chữ viết thêm",
+        "Stamp" => "dấu (stamp)",
+        "Square" => "khung chữ nhật",
+        "Circle" => "hình tròn",
+        "Ink" => "nét vẽ tay",
+        "Redact" => "vùng che (redact)",
+        "Link" => "liên kết",
+        "Highlight" => "tô sáng",
+        "Underline" => "gạch chân",
+        "StrikeOut" => "gạch ngang",
+        "Widget" => "ô biểu mẫu",
+        _ => "chú thích",
+    };
+    match lang {
+        Lang::Vi => vi.to_owned(),
+        Lang::En => subtype.to_owned(),
     }
 }

@@ -17,6 +17,7 @@ mod e2e;
 mod fidelity;
 mod levels;
 mod oracles;
+mod overlays;
 mod pki;
 mod pki_serve;
 mod serve;
