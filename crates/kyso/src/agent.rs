@@ -923,8 +923,9 @@ fn verify_pdf(agent: &Agent, req: &VgcaRequest) -> Result<Value, UserError> {
     opts.fetcher = Some(Arc::new(kyso_ltv::fetch::Fetcher::new(
         kyso_ltv::fetch::FetchOptions::default(),
     )));
-    let report =
-        kyso_pades::validate::validate(Arc::new(src), &opts).map_err(|e| errors::pades(&e))?;
+    // A verification error said as one (not a signing failure), without library English.
+    let report = kyso_pades::validate::validate(Arc::new(src), &opts)
+        .map_err(|e| errors::verify(input.path(), &e))?;
     let name = file_label(req.file_name.as_deref().unwrap_or(""));
     let text = crate::verify::to_text(&report, &name, agent.lang);
     Ok(json!({

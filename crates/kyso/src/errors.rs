@@ -117,7 +117,9 @@ pub fn pades(e: &kyso_pades::Error) -> UserError {
         E::Structure(w) => {
             ue!("không thêm được trường chữ ký: {}", w; "cannot add a signature field: {}", w)
         }
-        E::Io(io) => ue!("lỗi đọc/ghi tệp: {}", io; "file read/write error: {}", io),
+        E::Io(io) => {
+            ue!("không đọc/ghi được tệp (hệ điều hành báo lỗi; kiểm tra tệp còn đó, đủ quyền và ổ đĩa còn chỗ)"; "file read/write error: {}", io)
+        }
         E::Timestamp(m) => {
             ue!("không lấy được dấu thời gian từ dịch vụ TSA ({}); không ghi tệp", m; "no timestamp from the TSA ({}); nothing was written", m)
         }
