@@ -218,10 +218,18 @@ fn a_page_drives_the_agent_through_the_vgca_protocol_and_pyhanko_accepts_the_res
     let report = pyhanko(&[&approved]);
     assert_pyhanko_ok(&report[0], 1);
 
-    // SignIssued on top of it: the clerk's organization signature with number and date.
+    // SignIssued on top of it: the clerk's organization signature with number and date, from
+    // the agent holding the agency's key (a seal signed with a personal certificate would
+    // paint over the signature block: ANNOTATION_OVERLAYS_CONTENT, issue 14/3).
+    let org = pki().join("organization.p12").display().to_string();
+    let mut clerk = Agent::spawn(
+        kyso(),
+        &["--p12", &org, "--password-env", "KYSO_TEST_PW"],
+        &[],
+    );
     let issued = tmp.path().join("issued.pdf");
     let r = browse(
-        &mut agent,
+        &mut clerk,
         "SignIssued",
         &approved,
         &issued,

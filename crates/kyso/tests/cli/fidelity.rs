@@ -226,6 +226,9 @@ fn pyhanko_levels(files: &[&Path]) -> Vec<Vec<(Option<String>, Option<String>)>>
 
 /// `kyso verify`: both signatures intact and valid, the first followed only by allowed changes.
 fn assert_kyso_keeps_the_first(file: &Path) {
+    if scan_overlaid(file) {
+        return;
+    }
     let (_, v) = verify_json(file, &root(), &[]);
     let sigs = v["signatures"].as_array().unwrap();
     assert_eq!(sigs.len(), 2, "{}: {v:#}", file.display());
@@ -534,4 +537,26 @@ fn direct_annotation_dictionaries_are_kept_as_they_were() {
         levels[0][0].1.as_deref(),
         Some("Array contains direct objects")
     );
+}
+
+/// Issue 14/3: on img2pdf's page (one image filling the page, a scan) every visible form of
+/// kyso paints over that image, content of the first signature's revision: the first
+/// signature's changes are `ANNOTATION_OVERLAYS_CONTENT` (its detail naming the image) and
+/// nothing else is refused. True when the file is such a case (checked here).
+fn scan_overlaid(file: &Path) -> bool {
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    if !name.starts_with("img2pdf.") || name.ends_with(".invisible.pdf") {
+        return false;
+    }
+    let (_, v) = verify_json(file, &root(), &[]);
+    let first = &v["signatures"][0]["changes_after"];
+    assert_eq!(first["verdict"], "disallowed", "{name}: {first:#}");
+    for c in first["changes"].as_array().unwrap() {
+        if c["allowed"] == false {
+            assert_eq!(c["code"], "ANNOTATION_OVERLAYS_CONTENT", "{name}: {c:#}");
+            assert!(c["detail"].as_str().unwrap().contains("image"), "{c:#}");
+        }
+    }
+    assert_eq!(v["signatures"][1]["changes_after"]["verdict"], "none");
+    true
 }
