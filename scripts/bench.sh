@@ -74,6 +74,35 @@ print(f"  pyHanko in one process: {len(files)} documents in {t:.2f} s = {len(fil
 PY
 openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048/{print "  openssl speed rsa2048: " $6 " signs/s per core"}'
 
+echo "== re-signing 100 pages carrying 5 signatures by another producer (pyHanko): kyso sign vs pyhanko sign addsig"
+# The input is made once: 100 text pages signed five times in a row by pyHanko (each its own
+# revision). kyso must rewrite the page and the form without changing a value of theirs; the
+# check below fails the benchmark unless pyHanko and kyso keep all five intact.
+if [ ! -f "$W/100p-py5.pdf" ]; then
+  [ -f "$W/100p.pdf" ] || python3 tests/bench/make_pages.py "$W/100p.pdf" 100
+  prev=$W/100p.pdf
+  for i in 1 2 3 4 5; do
+    pyhanko sign addsig --field "Py$i" pkcs12 --passfile "$W/pass.txt" "$prev" "$W/100p-py$i.pdf" "$P12" >/dev/null
+    prev=$W/100p-py$i.pdf
+  done
+  mv "$prev" "$W/100p-py5.pdf"
+fi
+k=$(hf resign-5 20 "" "$sign $W/100p-py5.pdf -o $W/100p-py5-kyso.pdf")
+p=$(hf resign-5-py 3 "" "pyhanko sign addsig --field Sig6 pkcs12 --passfile $W/pass.txt $W/100p-py5.pdf $W/100p-py5-py.pdf $P12")
+echo "  kyso sign: $k ms; pyhanko sign addsig: $p ms; pyHanko/kyso = $(ratio "$p" "$k")x"
+{ $K verify --offline --trust "$W/pki/root.pem" --json "$W/100p-py5-kyso.pdf" || true; } | python3 -c "
+import json, sys
+r = json.load(sys.stdin)
+sigs = r['signatures']
+assert len(sigs) == 6 and all(s['intact'] for s in sigs), 'kyso verify: not 6 intact signatures'
+bad = [s['field'] for s in sigs[:-1] if s['changes_after']['verdict'] != 'allowed']
+assert not bad, f'kyso verify: disallowed changes after {bad}'
+print('  kyso verify: 6 signatures intact, only allowed changes after the first five')"
+py=$({ pyhanko sign validate --trust-replace --trust "$W/pki/root.pem" --no-revocation-check "$W/100p-py5-kyso.pdf" 2>/dev/null || true; })
+ok=$(grep -c ':INTACT:TRUSTED' <<<"$py" || true)
+[ "$ok" -eq 6 ] || { echo "$py" >&2; echo "pyhanko: $ok of 6 signatures INTACT:TRUSTED after kyso re-signed" >&2; exit 1; }
+echo "  pyhanko sign validate: 6 of 6 INTACT:TRUSTED"
+
 for f in 100mb ${BIG:+1gb}; do
   [ -f "$W/$f.pdf" ] || continue
   echo "== $f: kyso sign vs openssl dgst -sha256 + cp (warm page cache)"
