@@ -4,14 +4,18 @@
 //! that previous hash (SHA-256, [`entry_hash`]). Editing a record, removing one from the middle,
 //! or reordering records breaks the chain, and [`verify_chain`] says where.
 //!
-//! Two things the chain alone cannot catch:
+//! Two things an unkeyed chain alone cannot catch, and what catches them:
 //!
-//! - **Truncation**: removing the *last* records leaves a shorter chain that is still valid.
-//!   Keep a checkpoint of the head (its `last_seq` and hash, from [`ChainSummary`]) somewhere the
-//!   database writer cannot change — a signed daily report, a separate store — and verify with
-//!   [`verify_chain_against`].
-//! - **Rewriting**: the hash has no key, so someone who can write the table can recompute every
-//!   hash after an edit. A checkpoint catches that too, for records up to the checkpoint.
+//! - **Rewriting**: an unkeyed hash can be recomputed by anyone who can write the table. A
+//!   *keyed* chain ([`entry_mac`]: HMAC-SHA256 under an [`AuditKey`] kept outside the database)
+//!   cannot be recomputed without the key. Logs written before the key existed keep their
+//!   unkeyed hashes up to the boundary `keyed_from`; from there on every record is keyed.
+//! - **Truncation and emptying**: removing the *last* records (or all of them) leaves a shorter
+//!   chain that is still valid. [`Checkpoint`]s of the head, authenticated with the key and
+//!   kept outside the database, catch it: [`ChainVerifier::with_checkpoints`] reports a log that
+//!   ends before a checkpoint ([`ChainError::Truncated`], [`ChainError::Emptied`]) or differs
+//!   from it ([`ChainError::CheckpointMismatch`]). Every checkpoint also carries `keyed_from`,
+//!   so the boundary between the unkeyed and the keyed part cannot be moved.
 //!
 //! Sequence numbers start at [`FIRST_SEQ`] (1) and go up by one; the first record's previous
 //! hash is [`GENESIS`] (32 zero bytes).
@@ -20,7 +24,7 @@
 //! precision, or truncate it to what the database keeps (e.g. microseconds in PostgreSQL)
 //! *before* hashing.
 
-use aws_lc_rs::digest;
+use aws_lc_rs::{digest, hmac};
 use time::OffsetDateTime;
 
 /// The previous hash of the first record.
@@ -31,6 +35,37 @@ pub const FIRST_SEQ: i64 = 1;
 
 /// The domain-separation prefix of every hashed record (version 1 of the encoding).
 pub const DOMAIN: &[u8] = b"kyso-audit-v1\0";
+
+/// The domain-separation prefix of every keyed record (version 2: HMAC-SHA256 under the key).
+pub const DOMAIN_KEYED: &[u8] = b"kyso-audit-v2\0";
+
+/// The domain-separation prefix of an authenticated [`Checkpoint`].
+pub const DOMAIN_CHECKPOINT: &[u8] = b"kyso-audit-checkpoint-v1\0";
+
+/// The key of the audit chain and its checkpoints (32 random bytes kept outside the database).
+/// Its `Debug` shows nothing of the key.
+#[derive(Clone)]
+pub struct AuditKey(hmac::Key);
+
+impl AuditKey {
+    /// The key made of `bytes` (the caller zeroizes its copy).
+    pub fn new(bytes: &[u8; 32]) -> AuditKey {
+        AuditKey(hmac::Key::new(hmac::HMAC_SHA256, bytes))
+    }
+
+    fn mac(&self, parts: impl FnOnce(&mut dyn FnMut(&[u8]))) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.0);
+        parts(&mut |b: &[u8]| ctx.update(b));
+        let tag = ctx.sign();
+        <[u8; 32]>::try_from(tag.as_ref()).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditKey(…)")
+    }
+}
 
 /// One audit record, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +159,22 @@ impl AuditRecord {
         }
     }
 
+    /// The keyed chain value this record's content gives under `key` ([`entry_mac`]).
+    pub fn computed_mac(&self, key: &AuditKey) -> [u8; 32] {
+        entry_mac(
+            key,
+            &self.prev_hash,
+            self.seq,
+            self.at,
+            &self.actor,
+            self.agency.as_deref(),
+            &self.action,
+            &self.object,
+            &self.detail,
+            &self.source,
+        )
+    }
+
     /// The hash this record's content gives (equal to `self.hash` unless it was edited).
     pub fn computed_hash(&self) -> [u8; 32] {
         entry_hash(
@@ -167,11 +218,64 @@ pub fn entry_hash(
 ) -> [u8; 32] {
     let mut ctx = digest::Context::new(&digest::SHA256);
     ctx.update(DOMAIN);
+    encode(
+        &mut |b: &[u8]| ctx.update(b),
+        prev,
+        seq,
+        at,
+        actor,
+        agency,
+        [action, object, detail, source],
+    );
+    let out = ctx.finish();
+    <[u8; 32]>::try_from(out.as_ref()).unwrap_or_default()
+}
+
+/// The keyed chain value of one record: HMAC-SHA256 under `key` over [`DOMAIN_KEYED`]
+/// (`"kyso-audit-v2\0"`) and the same field encoding as [`entry_hash`]. Without the key
+/// nobody can compute it, so an edited record cannot be given a matching value.
+#[allow(clippy::too_many_arguments)]
+pub fn entry_mac(
+    key: &AuditKey,
+    prev: &[u8; 32],
+    seq: i64,
+    at: OffsetDateTime,
+    actor: &str,
+    agency: Option<&str>,
+    action: &str,
+    object: &str,
+    detail: &str,
+    source: &str,
+) -> [u8; 32] {
+    key.mac(|update| {
+        update(DOMAIN_KEYED);
+        encode(
+            update,
+            prev,
+            seq,
+            at,
+            actor,
+            agency,
+            [action, object, detail, source],
+        );
+    })
+}
+
+/// The length-prefixed fields of a record (see [`entry_hash`]).
+fn encode(
+    update: &mut dyn FnMut(&[u8]),
+    prev: &[u8; 32],
+    seq: i64,
+    at: OffsetDateTime,
+    actor: &str,
+    agency: Option<&str>,
+    rest: [&str; 4],
+) {
     let mut field = |bytes: &[&[u8]]| {
         let len: usize = bytes.iter().map(|b| b.len()).sum();
-        ctx.update(&(len as u64).to_be_bytes());
+        update(&(len as u64).to_be_bytes());
         for b in bytes {
-            ctx.update(b);
+            update(b);
         }
     };
     field(&[prev]);
@@ -182,11 +286,48 @@ pub fn entry_hash(
         None => field(&[]),
         Some(a) => field(&[&[1], a.as_bytes()]),
     }
-    for s in [action, object, detail, source] {
+    for s in rest {
         field(&[s.as_bytes()]);
     }
-    let out = ctx.finish();
-    <[u8; 32]>::try_from(out.as_ref()).unwrap_or_default()
+}
+
+/// A checkpoint of the log's head, authenticated with the [`AuditKey`] and kept outside the
+/// database: the log must still reach `last_seq` with chain value `head`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// How many records the log had.
+    pub count: u64,
+    /// The last record's sequence number (0: the log was empty).
+    pub last_seq: i64,
+    /// The last record's chain value ([`GENESIS`] for an empty log).
+    pub head: [u8; 32],
+    /// The first keyed record: records before it carry unkeyed hashes (written before the
+    /// key existed). The same in every checkpoint of one log.
+    pub keyed_from: i64,
+    /// When the checkpoint was made.
+    pub at: OffsetDateTime,
+}
+
+impl Checkpoint {
+    /// The checkpoint's tag under `key`: HMAC-SHA256 over [`DOMAIN_CHECKPOINT`], then count
+    /// (u64), last_seq (i64), head (32 bytes), keyed_from (i64) and the time (Unix
+    /// nanoseconds, i128), all big-endian.
+    pub fn mac(&self, key: &AuditKey) -> [u8; 32] {
+        key.mac(|update| {
+            update(DOMAIN_CHECKPOINT);
+            update(&self.count.to_be_bytes());
+            update(&self.last_seq.to_be_bytes());
+            update(&self.head);
+            update(&self.keyed_from.to_be_bytes());
+            update(&self.at.unix_timestamp_nanos().to_be_bytes());
+        })
+    }
+
+    /// Whether `tag` is this checkpoint's tag under `key` (in constant time).
+    pub fn verify(&self, key: &AuditKey, tag: &[u8]) -> bool {
+        let mine = self.mac(key);
+        aws_lc_rs::constant_time::verify_slices_are_equal(&mine, tag).is_ok()
+    }
 }
 
 /// A verified chain.
@@ -243,6 +384,32 @@ pub enum ChainError {
         /// The checkpoint's sequence number.
         seq: i64,
     },
+    /// The log is empty but a checkpoint says it had records: it was emptied.
+    #[error(
+        "the audit log is empty but a checkpoint at record {checkpoint_seq} exists: it was emptied"
+    )]
+    Emptied {
+        /// The latest checkpoint's sequence number.
+        checkpoint_seq: i64,
+    },
+    /// A checkpoint's tag is not the key's: it was forged, or made with another key.
+    #[error("the checkpoint at record {seq} is not authentic (forged, or made with another key)")]
+    BadCheckpoint {
+        /// The checkpoint's sequence number.
+        seq: i64,
+    },
+    /// Checkpoints name different first keyed records: the boundary was moved.
+    #[error("the checkpoints disagree on where the keyed chain begins")]
+    CheckpointsDisagree,
+    /// The audit key exists but no checkpoint does: the checkpoint file was removed.
+    #[error("the audit key exists but there is no checkpoint: the checkpoint file was removed")]
+    NoCheckpoint,
+    /// Records from `seq` on are keyed but no audit key was given.
+    #[error("audit record {seq} is keyed but the audit key is missing")]
+    KeyMissing {
+        /// The first keyed record.
+        seq: i64,
+    },
 }
 
 impl ChainError {
@@ -268,8 +435,23 @@ impl ChainError {
                 "Nhật ký kết thúc ở bản ghi số {last_seq} nhưng đã có điểm kiểm tra ở bản ghi số {checkpoint_seq}"
             ),
             ChainError::CheckpointMismatch { seq } => {
-                format!("Bản ghi nhật ký số {seq} khác với điểm kiểm tra")
+                format!("Bản ghi nhật ký số {seq} khác với điểm kiểm tra (nhật ký đã bị viết lại)")
             }
+            ChainError::Emptied { checkpoint_seq } => format!(
+                "Nhật ký trống nhưng đã có điểm kiểm tra ở bản ghi số {checkpoint_seq}: nhật ký đã bị xóa sạch"
+            ),
+            ChainError::BadCheckpoint { seq } => format!(
+                "Điểm kiểm tra ở bản ghi số {seq} không xác thực được (bị giả mạo hoặc tạo bằng khóa khác)"
+            ),
+            ChainError::CheckpointsDisagree => {
+                "Các điểm kiểm tra không thống nhất về bản ghi có khóa đầu tiên".to_owned()
+            }
+            ChainError::NoCheckpoint => {
+                "Có khóa nhật ký nhưng không có điểm kiểm tra nào: tệp điểm kiểm tra đã bị xóa".to_owned()
+            }
+            ChainError::KeyMissing { seq } => format!(
+                "Bản ghi nhật ký từ số {seq} được ký bằng khóa nhưng không có khóa nhật ký"
+            ),
         }
     }
 
@@ -279,14 +461,19 @@ impl ChainError {
     }
 }
 
-/// Verifies records one at a time, in sequence order (for streaming a large log).
+/// Verifies records one at a time, in sequence order (for streaming a large log: it keeps
+/// only the head and the checkpoints, never the records).
 #[derive(Debug, Clone)]
 pub struct ChainVerifier {
     count: u64,
     last_seq: i64,
     head: [u8; 32],
-    checkpoint: Option<(i64, [u8; 32])>,
-    checkpoint_seen: bool,
+    key: Option<AuditKey>,
+    /// The first keyed record (`i64::MAX`: none).
+    keyed_from: i64,
+    /// `(seq, head)` of the checkpoints not yet reached, in ascending order.
+    checkpoints: Vec<(i64, [u8; 32])>,
+    next_checkpoint: usize,
 }
 
 impl Default for ChainVerifier {
@@ -307,15 +494,45 @@ impl ChainVerifier {
             count: 0,
             last_seq,
             head,
-            checkpoint: None,
-            checkpoint_seen: false,
+            key: None,
+            keyed_from: i64::MAX,
+            checkpoints: Vec::new(),
+            next_checkpoint: 0,
         }
+    }
+
+    /// Records from `keyed_from` on carry [`entry_mac`] under `key`; those before it
+    /// [`entry_hash`].
+    pub fn with_key(mut self, key: AuditKey, keyed_from: i64) -> ChainVerifier {
+        self.key = Some(key);
+        self.keyed_from = keyed_from;
+        self
+    }
+
+    /// Records from `keyed_from` on are keyed, but the key is not known: reaching one is
+    /// [`ChainError::KeyMissing`].
+    pub fn keyed_from(mut self, keyed_from: i64) -> ChainVerifier {
+        self.keyed_from = keyed_from;
+        self
     }
 
     /// Also checks that the record at `seq` has hash `hash` and that the log reaches it.
     pub fn with_checkpoint(mut self, seq: i64, hash: [u8; 32]) -> ChainVerifier {
-        self.checkpoint_seen = seq <= self.last_seq;
-        self.checkpoint = Some((seq, hash));
+        if seq > self.last_seq {
+            self.checkpoints.push((seq, hash));
+            self.checkpoints.sort_by_key(|c| c.0);
+        }
+        self
+    }
+
+    /// Also checks every checkpoint (already authenticated by the caller).
+    pub fn with_checkpoints<'a>(
+        mut self,
+        checkpoints: impl IntoIterator<Item = &'a Checkpoint>,
+    ) -> ChainVerifier {
+        for c in checkpoints {
+            self = self.with_checkpoint(c.last_seq, c.head);
+        }
         self
     }
 
@@ -333,16 +550,29 @@ impl ChainVerifier {
         if record.prev_hash != self.head {
             return Err(ChainError::Broken { seq });
         }
-        if record.computed_hash() != record.hash {
+        let computed = if seq >= self.keyed_from {
+            match &self.key {
+                Some(key) => record.computed_mac(key),
+                None => {
+                    return Err(ChainError::KeyMissing {
+                        seq: self.keyed_from,
+                    })
+                }
+            }
+        } else {
+            record.computed_hash()
+        };
+        if computed != record.hash {
             return Err(ChainError::Edited { seq });
         }
-        if let Some((cp_seq, cp_hash)) = self.checkpoint {
-            if cp_seq == seq {
-                if cp_hash != record.hash {
-                    return Err(ChainError::CheckpointMismatch { seq });
-                }
-                self.checkpoint_seen = true;
+        while let Some(&(cp_seq, cp_hash)) = self.checkpoints.get(self.next_checkpoint) {
+            if cp_seq != seq {
+                break;
             }
+            if cp_hash != record.hash {
+                return Err(ChainError::CheckpointMismatch { seq });
+            }
+            self.next_checkpoint += 1;
         }
         self.count += 1;
         self.last_seq = seq;
@@ -350,16 +580,18 @@ impl ChainVerifier {
         Ok(())
     }
 
-    /// Ends verification: the summary, or [`ChainError::Truncated`] if a checkpoint was given
-    /// that the log does not reach.
+    /// Ends verification: the summary, or [`ChainError::Truncated`] (or
+    /// [`ChainError::Emptied`] for an empty log) if the log does not reach a checkpoint.
     pub fn finish(self) -> Result<ChainSummary, ChainError> {
-        if let Some((checkpoint_seq, _)) = self.checkpoint {
-            if !self.checkpoint_seen {
-                return Err(ChainError::Truncated {
-                    checkpoint_seq,
-                    last_seq: self.last_seq,
-                });
+        if self.next_checkpoint < self.checkpoints.len() {
+            let checkpoint_seq = self.checkpoints.last().map(|c| c.0).unwrap_or_default();
+            if self.last_seq < FIRST_SEQ {
+                return Err(ChainError::Emptied { checkpoint_seq });
             }
+            return Err(ChainError::Truncated {
+                checkpoint_seq,
+                last_seq: self.last_seq,
+            });
         }
         Ok(ChainSummary {
             count: self.count,
@@ -367,6 +599,20 @@ impl ChainVerifier {
             head: self.head,
         })
     }
+}
+
+/// Where the keyed chain begins, as every checkpoint says (`None`: no checkpoint), or
+/// [`ChainError::CheckpointsDisagree`].
+pub fn keyed_boundary(checkpoints: &[Checkpoint]) -> Result<Option<i64>, ChainError> {
+    let mut out = None;
+    for c in checkpoints {
+        match out {
+            None => out = Some(c.keyed_from),
+            Some(k) if k != c.keyed_from => return Err(ChainError::CheckpointsDisagree),
+            Some(_) => {}
+        }
+    }
+    Ok(out)
 }
 
 /// Verifies a whole log given in sequence order from its first record.
@@ -564,6 +810,120 @@ mod tests {
         );
     }
 
+    const KEY: [u8; 32] = [7; 32];
+
+    /// A log whose first `unkeyed` records were written before the key existed.
+    fn keyed_log(n: i64, unkeyed: i64, key: &AuditKey) -> Vec<AuditRecord> {
+        let mut out: Vec<AuditRecord> = Vec::new();
+        for i in 1..=n {
+            let mut r = AuditRecord::chain(out.last(), entry(i));
+            if i > unkeyed {
+                r.hash = r.computed_mac(key);
+            }
+            out.push(r);
+        }
+        out
+    }
+
+    fn checkpoint_of(records: &[AuditRecord], keyed_from: i64) -> Checkpoint {
+        Checkpoint {
+            count: records.len() as u64,
+            last_seq: records.last().map(|r| r.seq).unwrap_or(0),
+            head: records.last().map(|r| r.hash).unwrap_or(GENESIS),
+            keyed_from,
+            at: datetime!(2026-12-02 10:00 +7),
+        }
+    }
+
+    fn verify_keyed(
+        records: &[AuditRecord],
+        key: &AuditKey,
+        keyed_from: i64,
+        checkpoints: &[Checkpoint],
+    ) -> Result<ChainSummary, ChainError> {
+        let mut v = ChainVerifier::new()
+            .with_key(key.clone(), keyed_from)
+            .with_checkpoints(checkpoints);
+        for r in records {
+            v.push(r)?;
+        }
+        v.finish()
+    }
+
+    #[test]
+    fn a_keyed_log_cannot_be_rewritten_without_the_key() {
+        let key = AuditKey::new(&KEY);
+        let records = keyed_log(6, 2, &key);
+        let cp = checkpoint_of(&records[..4], 3);
+        assert_eq!(verify_keyed(&records, &key, 3, &[cp]).unwrap().count, 6);
+        // Rewritten from record 2 on, the unkeyed way: record 3 on is keyed, so it fails.
+        let mut forged: Vec<AuditRecord> = records[..1].to_vec();
+        for i in 2..=6 {
+            let mut e = entry(i);
+            e.detail = "forged".into();
+            forged.push(AuditRecord::chain(forged.last(), e));
+        }
+        assert!(verify_chain(forged.clone()).is_ok(), "the old check passes");
+        assert_eq!(
+            verify_keyed(&forged, &key, 3, &[]),
+            Err(ChainError::Edited { seq: 3 })
+        );
+        // Rewritten with another key: the same.
+        let wrong = AuditKey::new(&[8; 32]);
+        let forged = keyed_log(6, 2, &wrong);
+        assert_eq!(
+            verify_keyed(&forged, &key, 3, &[]),
+            Err(ChainError::Edited { seq: 3 })
+        );
+        // Without the key, keyed records cannot be checked.
+        let mut v = ChainVerifier::new().keyed_from(3);
+        v.push(&records[0]).unwrap();
+        v.push(&records[1]).unwrap();
+        assert_eq!(v.push(&records[2]), Err(ChainError::KeyMissing { seq: 3 }));
+    }
+
+    #[test]
+    fn truncation_and_emptying_are_found_by_checkpoints() {
+        let key = AuditKey::new(&KEY);
+        let records = keyed_log(6, 0, &key);
+        let cps = [checkpoint_of(&[], 1), checkpoint_of(&records[..5], 1)];
+        assert_eq!(
+            verify_keyed(&records[..4], &key, 1, &cps),
+            Err(ChainError::Truncated {
+                checkpoint_seq: 5,
+                last_seq: 4
+            })
+        );
+        assert_eq!(
+            verify_keyed(&[], &key, 1, &cps),
+            Err(ChainError::Emptied { checkpoint_seq: 5 })
+        );
+        // An empty log with only the first (empty) checkpoint is fine.
+        assert_eq!(verify_keyed(&[], &key, 1, &cps[..1]).unwrap().count, 0);
+    }
+
+    #[test]
+    fn checkpoints_are_authenticated_and_carry_the_boundary() {
+        let key = AuditKey::new(&KEY);
+        let records = keyed_log(3, 1, &key);
+        let cp = checkpoint_of(&records, 2);
+        let tag = cp.mac(&key);
+        assert!(cp.verify(&key, &tag));
+        assert!(!cp.verify(&AuditKey::new(&[8; 32]), &tag));
+        let moved = Checkpoint {
+            keyed_from: 4,
+            ..cp
+        };
+        assert!(!moved.verify(&key, &tag), "the boundary is covered");
+        assert_eq!(keyed_boundary(&[cp, cp]), Ok(Some(2)));
+        assert_eq!(
+            keyed_boundary(&[cp, moved]),
+            Err(ChainError::CheckpointsDisagree)
+        );
+        assert_eq!(keyed_boundary(&[]), Ok(None));
+        assert_eq!(format!("{key:?}"), "AuditKey(…)");
+    }
+
     #[test]
     fn the_encoding_is_fixed() {
         // A known-answer test: changing the encoding changes this hash (bump DOMAIN then).
@@ -624,6 +984,11 @@ mod tests {
                 last_seq: 1,
             },
             ChainError::CheckpointMismatch { seq: 1 },
+            ChainError::Emptied { checkpoint_seq: 1 },
+            ChainError::BadCheckpoint { seq: 1 },
+            ChainError::CheckpointsDisagree,
+            ChainError::NoCheckpoint,
+            ChainError::KeyMissing { seq: 1 },
         ];
         for e in all {
             assert!(!e.message_vi().is_empty() && !e.message_en().is_empty());
