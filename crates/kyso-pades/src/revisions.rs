@@ -28,9 +28,10 @@
 //!   dictionary) is reported with the same code.
 //! * `SEAL_OVER_SIGNATURE` — Decree 30's organization seal: a new signature whose signer's
 //!   certificate is an organization's (CN = O, no title: `validate::SignerSummary`) and whose
-//!   widget lies over a signed personal signature's widget on the same page, covering beyond it
-//!   only text lines that run across that widget's width (the title and name lines of the
-//!   signature block). Allowed, informational: the standard form, not a warning.
+//!   widget lies over part (at most 60 %) of a signed personal signature's widget on the same
+//!   page, covering beyond it only text lines that run across that widget's width (the title
+//!   and name lines of the signature block). Allowed, informational: the standard form, not a
+//!   warning. A stamp drawn over the whole of another is not this form.
 //! * `DOC_TIMESTAMP` — the same for a field whose `/V` is a `/Type /DocTimeStamp` dictionary.
 //! * `ACROFORM_FIELDS_APPENDED` — the AcroForm's `/Fields` array gaining *only* such new fields
 //!   (the old entries kept, in order) and `/SigFlags` set; a new AcroForm may also carry `/DA`
@@ -1155,10 +1156,14 @@ pub const NEW_SIGNATURE_OVERLAPS: &str = "NEW_SIGNATURE_OVERLAPS";
 pub const ANNOTATION_OVERLAYS_CONTENT: &str = "ANNOTATION_OVERLAYS_CONTENT";
 
 /// The Decree 30 organization seal: a new signature by an organization certificate whose widget
-/// lies over a personal signature's widget on the same page and, beyond it, only over the
-/// lines of that signature block (the title and name lines running across the personal
+/// lies over part of a personal signature's widget (at most [`SEAL_MAX_COVER`] of it) on the
+/// same page and, beyond it, only over the lines of that signature block (the title and name lines running across the personal
 /// signature's width). Allowed, informational.
 pub const SEAL_OVER_SIGNATURE: &str = "SEAL_OVER_SIGNATURE";
+
+/// The largest share of a personal signature's widget the seal may cover (Decree 30 puts it
+/// over about the left third of the signature image).
+const SEAL_MAX_COVER: f64 = 0.6;
 
 /// Annotation flags that keep an annotation from being shown (`Hidden`, `NoView`).
 const F_HIDDEN_OR_NOVIEW: i64 = 2 | 32;
@@ -1188,6 +1193,8 @@ struct OldAnnot {
 #[derive(Default)]
 struct Coverage {
     page: usize,
+    /// The new annotation's rectangle.
+    rect: [f64; 4],
     /// Covered words with the box of their line.
     words: Vec<(String, [f64; 4])>,
     images: usize,
@@ -2106,6 +2113,7 @@ impl Ctx<'_> {
             }
             let mut c = Coverage {
                 page: view.index,
+                rect,
                 ..Coverage::default()
             };
             match &view.marks {
@@ -2158,7 +2166,14 @@ impl Ctx<'_> {
             if c.unreadable || c.images > 0 || c.annots.is_empty() {
                 return None;
             }
-            for (name, _, sig) in &c.annots {
+            for (name, r, sig) in &c.annots {
+                // Over a part of the signature (Decree 30: about its left third), never the
+                // whole of it: a stamp drawn over another stamp is not the seal form.
+                let w = c.rect[2].min(r[2]) - c.rect[0].max(r[0]);
+                let h = c.rect[3].min(r[3]) - c.rect[1].max(r[1]);
+                if w * h > SEAL_MAX_COVER * (r[2] - r[0]) * (r[3] - r[1]) {
+                    return None;
+                }
                 if signer_role(self.prev, (*sig)?)? != Role::Personal {
                     return None;
                 }

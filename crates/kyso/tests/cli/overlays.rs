@@ -264,3 +264,43 @@ fn a_comment_over_the_signed_text_is_invalid_and_one_in_the_margin_is_listed() {
         "{vi}"
     );
 }
+
+/// The organization's seal centred on the personal signature covers most of it: not the
+/// Decree 30 form (the seal sits over about its left third), so a painting over the signature
+/// and its block, a disallowed change.
+#[test]
+fn a_seal_centred_over_the_whole_signature_is_not_the_standard_form() {
+    let tmp = tempfile::tempdir().unwrap();
+    let one = personal(tmp.path());
+    let (page, r) = last_widget(&one);
+    let page = (page + 1).to_string();
+    let rect = format!("{},{},{},{}", r[0], r[1], r[2], r[3]);
+    let two = tmp.path().join("centred.pdf");
+    let s = seal();
+    sign(
+        &one,
+        &two,
+        "organization",
+        &[
+            "--kind",
+            "organization",
+            "--image",
+            &s,
+            "--page",
+            &page,
+            "--rect",
+            &rect,
+        ],
+    );
+    let (code, v) = verify_json(&two, &root(), &[]);
+    assert_eq!(code, Some(1), "{v:#}");
+    let codes = change_codes(&v, 0);
+    assert!(
+        codes.iter().any(|c| c == "ANNOTATION_OVERLAYS_CONTENT"),
+        "{codes:?}"
+    );
+    assert!(
+        !codes.iter().any(|c| c == "SEAL_OVER_SIGNATURE"),
+        "{codes:?}"
+    );
+}
