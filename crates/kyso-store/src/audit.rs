@@ -1,7 +1,16 @@
 //! The hash-chained audit log: every change and every sensitive read, appended in the same
 //! transaction as the change itself (so a change without its entry cannot be committed).
+//!
+//! When the store has an audit key ([`Store::with_audit_key`]) each entry's chain value is
+//! keyed ([`kyso_domain::audit::entry_mac`]); the key and the checkpoints live in files
+//! outside the database ([`crate::checkpoints`]). [`verify_against`] streams the log in pages
+//! and compares it with the checkpoints; [`verify_since`] checks only what was added after a
+//! checkpoint (the server's periodic check).
 
-use kyso_domain::audit::{entry_hash, verify_chain, AuditRecord, ChainError, ChainSummary};
+use kyso_domain::audit::{
+    entry_hash, entry_mac, keyed_boundary, AuditKey, AuditRecord, ChainError, ChainSummary,
+    ChainVerifier, Checkpoint,
+};
 use kyso_domain::roles::Permission;
 use serde::Serialize;
 use sqlx::Row as _;
@@ -44,17 +53,31 @@ pub async fn append(
     let at = OffsetDateTime::from_unix_timestamp_nanos(now.unix_timestamp_nanos())
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let detail = event.detail.to_string();
-    let hash = entry_hash(
-        &prev_hash,
-        seq,
-        at,
-        &actor.username,
-        event.agency.as_deref(),
-        event.action,
-        &event.object,
-        &detail,
-        &actor.source,
-    );
+    let hash = match tx.audit_key() {
+        Some(key) => entry_mac(
+            key,
+            &prev_hash,
+            seq,
+            at,
+            &actor.username,
+            event.agency.as_deref(),
+            event.action,
+            &event.object,
+            &detail,
+            &actor.source,
+        ),
+        None => entry_hash(
+            &prev_hash,
+            seq,
+            at,
+            &actor.username,
+            event.agency.as_deref(),
+            event.action,
+            &event.object,
+            &detail,
+            &actor.source,
+        ),
+    };
     sqlx::query(
         "INSERT INTO audit_log (seq, at_ns, actor, agency, action, object, detail, source, \
          prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -172,48 +195,145 @@ fn actor_has_root_grant(actor: &Actor) -> bool {
         .any(|g| g.role.allows(Permission::ReadAudit) && g.path.matches('/').count() == 2)
 }
 
-/// Re-hash the whole log in order and check the chain (for `kyso audit verify`). Reads in
-/// pages so the log never has to fit in memory at once.
+/// Entries read per page when the log is verified: memory stays bounded by one page, whatever
+/// the log's length.
+pub const VERIFY_PAGE: i64 = 1000;
+
+/// Re-hash the whole log in order and check the chain, without key or checkpoints (a log
+/// written without a key). See [`verify_against`].
 pub async fn verify(store: &Store) -> Result<Result<ChainSummary, ChainError>> {
-    let mut records = Vec::new();
-    let mut after = 0i64;
+    verify_against(store, None, &[]).await
+}
+
+/// Re-hash the whole log in order, streaming it in pages of [`VERIFY_PAGE`] entries, and
+/// compare it with `checkpoints` (already authenticated with the key: see
+/// [`crate::checkpoints::authenticate`]).
+///
+/// Entries from the checkpoints' `keyed_from` on must carry the keyed chain value under `key`.
+/// With a key but no checkpoint the answer is [`ChainError::NoCheckpoint`] (the server writes
+/// one when it makes the key, so their absence means the file was removed); with checkpoints
+/// but no key, keyed entries are [`ChainError::KeyMissing`].
+pub async fn verify_against(
+    store: &Store,
+    key: Option<&AuditKey>,
+    checkpoints: &[Checkpoint],
+) -> Result<Result<ChainSummary, ChainError>> {
+    let boundary = match keyed_boundary(checkpoints) {
+        Ok(b) => b,
+        Err(e) => return Ok(Err(e)),
+    };
+    let verifier = ChainVerifier::new().with_checkpoints(checkpoints);
+    let verifier = match (key, boundary) {
+        (Some(key), Some(from)) => verifier.with_key(key.clone(), from),
+        (Some(_), None) => return Ok(Err(ChainError::NoCheckpoint)),
+        (None, Some(from)) => verifier.keyed_from(from),
+        (None, None) => verifier,
+    };
+    stream(store, verifier, 0).await
+}
+
+/// Check only what the log gained after checkpoint `from` (authenticated): the entry at the
+/// checkpoint must still be there with the checkpoint's chain value (and its own content must
+/// give it), and every later entry must follow it, keyed under `key` from `keyed_from` on.
+/// The summary counts the whole log (the checkpoint's count plus the new entries).
+pub async fn verify_since(
+    store: &Store,
+    key: &AuditKey,
+    keyed_from: i64,
+    from: &Checkpoint,
+) -> Result<Result<ChainSummary, ChainError>> {
+    if from.last_seq > 0 {
+        let row = sqlx::query(
+            "SELECT seq, at_ns, actor, agency, action, object, detail, source, prev_hash, hash \
+             FROM audit_log WHERE seq = $1",
+        )
+        .bind(from.last_seq)
+        .fetch_optional(store.pool())
+        .await?;
+        let Some(row) = row else {
+            let last: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_log")
+                .fetch_one(store.pool())
+                .await?;
+            return Ok(Err(match last {
+                None => ChainError::Emptied {
+                    checkpoint_seq: from.last_seq,
+                },
+                Some(last_seq) => ChainError::Truncated {
+                    checkpoint_seq: from.last_seq,
+                    last_seq,
+                },
+            }));
+        };
+        let record = record_of(&row)?;
+        if record.hash != from.head {
+            return Ok(Err(ChainError::CheckpointMismatch { seq: from.last_seq }));
+        }
+        let computed = if record.seq >= keyed_from {
+            record.computed_mac(key)
+        } else {
+            record.computed_hash()
+        };
+        if computed != record.hash {
+            return Ok(Err(ChainError::Edited { seq: record.seq }));
+        }
+    }
+    let verifier =
+        ChainVerifier::resume(from.last_seq, from.head).with_key(key.clone(), keyed_from);
+    Ok(stream(store, verifier, from.last_seq)
+        .await?
+        .map(|s| ChainSummary {
+            count: s.count.saturating_add(from.count),
+            ..s
+        }))
+}
+
+/// Feed `verifier` every entry after `after`, one page at a time.
+async fn stream(
+    store: &Store,
+    mut verifier: ChainVerifier,
+    mut after: i64,
+) -> Result<Result<ChainSummary, ChainError>> {
     loop {
         let rows = sqlx::query(
             "SELECT seq, at_ns, actor, agency, action, object, detail, source, prev_hash, hash \
-             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 10000",
+             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(after)
+        .bind(VERIFY_PAGE)
         .fetch_all(store.pool())
         .await?;
-        if rows.is_empty() {
+        let Some(last) = rows.last() else {
             break;
-        }
-        for row in rows {
-            let seq: i64 = row.try_get(0)?;
-            after = seq;
-            records.push(AuditRecord {
-                seq,
-                at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(
-                    row.try_get::<i64, _>(1)?,
-                ))
-                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
-                actor: row.try_get(2)?,
-                agency: row.try_get(3)?,
-                action: row.try_get(4)?,
-                object: row.try_get(5)?,
-                detail: row.try_get(6)?,
-                source: row.try_get(7)?,
-                prev_hash: unhex32(&row.try_get::<String, _>(8)?),
-                hash: unhex32(&row.try_get::<String, _>(9)?),
-            });
+        };
+        after = last.try_get(0)?;
+        for row in &rows {
+            if let Err(e) = verifier.push(&record_of(row)?) {
+                return Ok(Err(e));
+            }
         }
     }
-    Ok(verify_chain(records))
+    Ok(verifier.finish())
+}
+
+fn record_of(row: &sqlx::any::AnyRow) -> Result<AuditRecord> {
+    Ok(AuditRecord {
+        seq: row.try_get(0)?,
+        at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(row.try_get::<i64, _>(1)?))
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        actor: row.try_get(2)?,
+        agency: row.try_get(3)?,
+        action: row.try_get(4)?,
+        object: row.try_get(5)?,
+        detail: row.try_get(6)?,
+        source: row.try_get(7)?,
+        prev_hash: unhex32(&row.try_get::<String, _>(8)?),
+        hash: unhex32(&row.try_get::<String, _>(9)?),
+    })
 }
 
 /// Parse 64 hex digits; anything else gives a value no honest entry hashes to, so that a
 /// mangled hash column is reported as a broken chain, not as a crash.
-fn unhex32(s: &str) -> [u8; 32] {
+pub(crate) fn unhex32(s: &str) -> [u8; 32] {
     let mut out = [0xffu8; 32];
     if s.len() != 64 {
         return out;

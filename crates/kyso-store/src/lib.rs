@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod blobs;
+pub mod checkpoints;
 pub mod csv_io;
 pub mod demo;
 mod migrate;
@@ -215,17 +216,27 @@ where
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The audit chain's key: entries appended through this store are keyed with it.
+    audit_key: Option<kyso_domain::audit::AuditKey>,
 }
 
 /// A write transaction. Every write takes the store's one write lock first, so that writers
 /// queue instead of failing (SQLite) and audit sequence numbers never collide (PostgreSQL).
 #[derive(Debug)]
-pub struct WriteTx(sqlx::Transaction<'static, Any>);
+pub struct WriteTx(
+    sqlx::Transaction<'static, Any>,
+    Option<kyso_domain::audit::AuditKey>,
+);
 
 impl WriteTx {
     /// The connection, for queries inside the transaction.
     pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.0
+    }
+
+    /// The audit key of the store the transaction belongs to.
+    pub(crate) fn audit_key(&self) -> Option<&kyso_domain::audit::AuditKey> {
+        self.1.as_ref()
     }
 
     /// Make every change of the transaction durable at once.
@@ -300,7 +311,11 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            audit_key: None,
+        };
         migrate::run(&store).await?;
         Ok(store)
     }
@@ -313,6 +328,17 @@ impl Store {
     /// The schema version stored in the database.
     pub async fn schema_version(&self) -> Result<i64> {
         migrate::version(self).await
+    }
+
+    /// This store, appending audit entries keyed with `key` (see [`audit`]).
+    pub fn with_audit_key(mut self, key: kyso_domain::audit::AuditKey) -> Store {
+        self.audit_key = Some(key);
+        self
+    }
+
+    /// The audit key entries are appended with, if any.
+    pub fn audit_key(&self) -> Option<&kyso_domain::audit::AuditKey> {
+        self.audit_key.as_ref()
     }
 
     pub fn backend(&self) -> Backend {
@@ -329,7 +355,7 @@ impl Store {
         sqlx::query("UPDATE kyso_write_lock SET n = n + 1 WHERE id = 1")
             .execute(&mut *tx)
             .await?;
-        Ok(WriteTx(tx))
+        Ok(WriteTx(tx, self.audit_key.clone()))
     }
 
     /// Close the pool (waits for connections in use to be returned).

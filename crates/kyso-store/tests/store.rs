@@ -21,6 +21,9 @@ use zeroize::Zeroizing;
 #[path = "store/notices.rs"]
 mod notices;
 
+#[path = "store/audit_key.rs"]
+mod audit_key;
+
 const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
 
 fn cert_pem(cn: &str, serial: u64, not_after: OffsetDateTime) -> String {
