@@ -396,12 +396,78 @@ fn stamp(doc: &Document, update: &mut IncrementalUpdate, lines: &[String]) -> Re
     let ap = appearance::text_block(update, &mut embedder, lines, &style)?;
     embedder.embed(update)?;
     let frame = reading_frame(doc, 0, first);
-    let visual = appearance::top_right(
+    let corner = appearance::top_right(
         &frame,
         ap.width,
         ap.height,
         appearance::STAMP_MARGIN_RIGHT_PT,
         appearance::STAMP_MARGIN_TOP_PT,
     );
+    // An earlier stamp (an electronic copy of a copy, an appendix stamped twice) already sits
+    // in that corner: go to its left, in the same top margin (below it is the national motto
+    // and the issuing body), so the new stamp never paints over what an earlier signature
+    // shows (a verifier rightly calls that an overlay).
+    let taken: Vec<[f64; 4]> = visible_annotation_rects(doc, first)?
+        .into_iter()
+        .map(|r| appearance::user_to_visual_rect(&frame, r))
+        .collect();
+    let visual = clear_of(corner, &taken).unwrap_or(corner);
     finish(update, &frame, 0, visual, &ap)
+}
+
+/// Space between a stamp and one placed beside it, in points.
+const STAMP_GAP_PT: f64 = 6.0;
+
+/// `rect` moved left (visual space) until it overlaps none of `taken`; `None` when it would
+/// leave the page.
+fn clear_of(rect: [f64; 4], taken: &[[f64; 4]]) -> Option<[f64; 4]> {
+    let overlaps =
+        |a: &[f64; 4], b: &[f64; 4]| a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
+    let mut r = rect;
+    for _ in 0..=taken.len() {
+        let Some(leftmost) = taken
+            .iter()
+            .filter(|t| overlaps(&r, t))
+            .map(|t| t[0])
+            .reduce(f64::min)
+        else {
+            return Some(r);
+        };
+        let w = r[2] - r[0];
+        r = [
+            leftmost - STAMP_GAP_PT - w,
+            r[1],
+            leftmost - STAMP_GAP_PT,
+            r[3],
+        ];
+        if r[0] < 0.0 {
+            return None;
+        }
+    }
+    None
+}
+
+/// The `/Rect`s (user space) of the annotations a viewer shows on `page`: not Hidden (flag 2)
+/// nor NoView (flag 32), with an area.
+fn visible_annotation_rects(doc: &Document, page: &Page) -> Result<Vec<[f64; 4]>> {
+    let mut out = Vec::new();
+    let Some(annots) = page.dict.get("Annots") else {
+        return Ok(out);
+    };
+    let annots = doc.resolve(annots)?;
+    for a in annots.as_array().unwrap_or_default().iter().take(10_000) {
+        let Ok(d) = doc.resolve_dict(a, "annotation") else {
+            continue;
+        };
+        if d.get_int("F").is_some_and(|f| f & (2 | 32) != 0) {
+            continue;
+        }
+        let Some(rect) = d.get("Rect").map(|r| doc.rect(r)).transpose()?.flatten() else {
+            continue;
+        };
+        if rect[2] - rect[0] > 1.0 && rect[3] - rect[1] > 1.0 {
+            out.push(rect);
+        }
+    }
+    Ok(out)
 }

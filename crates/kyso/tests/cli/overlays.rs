@@ -304,3 +304,51 @@ fn a_seal_centred_over_the_whole_signature_is_not_the_standard_form() {
         "{codes:?}"
     );
 }
+
+/// Two stamps in the corner of page 1 (an electronic copy of a signed letter, then a copy of
+/// that copy by another office): the second goes to the left of the first, in the top margin,
+/// instead of painting over it (or over the national motto below it): every signature stays
+/// valid.
+#[test]
+fn a_second_copy_stamp_goes_beside_the_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let one = tmp.path().join("signed.pdf");
+    sign(&corpus("one-page.pdf"), &one, "personal", &["--invisible"]);
+    let copy = tmp.path().join("copy.pdf");
+    sign(
+        &one,
+        &copy,
+        "organization",
+        &["--kind", "copy", "--copy-form", "sao-y"],
+    );
+    let (page, first) = last_widget(&copy);
+    assert_eq!(page, 0);
+    let again = tmp.path().join("copy-of-copy.pdf");
+    sign(
+        &copy,
+        &again,
+        "organization",
+        &["--kind", "copy", "--copy-form", "sao-luc"],
+    );
+    let (page, second) = last_widget(&again);
+    assert_eq!(page, 0);
+    assert!(
+        second[2] <= first[0] && second[1] == first[1] && second[2] > second[0],
+        "the second stamp {second:?} is left of the first {first:?}, on the same line"
+    );
+    // Nothing is served for revocation here: indeterminate for that alone, never invalid.
+    let (code, v) = verify_json(&again, &root(), &["--offline"]);
+    assert_eq!(code, Some(2), "{v:#}");
+    let sigs = v["signatures"].as_array().unwrap();
+    assert_eq!(sigs.len(), 3, "{v:#}");
+    for (i, s) in sigs.iter().enumerate() {
+        assert_eq!(s["intact"], true, "{s:#}");
+        assert_eq!(
+            s["reasons"],
+            serde_json::json!(["REVOCATION_UNKNOWN"]),
+            "{s:#}"
+        );
+        let after = &s["changes_after"]["verdict"];
+        assert_eq!(after, if i < 2 { "allowed" } else { "none" }, "{s:#}");
+    }
+}
