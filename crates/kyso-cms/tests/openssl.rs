@@ -15,7 +15,6 @@
 //! (`kyso_testkit::need`).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use kyso_cms::ber::{self, BerLimits};
@@ -33,16 +32,7 @@ fn have_openssl() -> bool {
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    kyso_testkit::run_in(dir, "openssl", args);
 }
 
 /// Keys and self-signed certificates `rsa`, `p256`, `p384`, `p521`, and the content.

@@ -20,7 +20,7 @@ use kyso_pdf::appearance::{self, Align, Appearance, TextStyle};
 use kyso_pdf::font::{FontEmbedder, FontProgram};
 use kyso_pdf::image::{add_image_xobject, decode_png, DecodedImage, ImageLimits};
 use kyso_pdf::writer::IncrementalUpdate;
-use kyso_pdf::{Document, Object, Page};
+use kyso_pdf::{Dict, Document, Object, Page};
 use time::OffsetDateTime;
 
 use crate::sign::Widget;
@@ -348,17 +348,9 @@ fn personal_signature(
 
 /// The `/Rect`s (user space) of signed, visible signature widgets on `page`, in `/Annots` order.
 pub fn signed_widgets(doc: &Document, page: &Page) -> Result<Vec<[f64; 4]>> {
-    let mut out = Vec::new();
-    let Some(annots) = page.dict.get("Annots") else {
-        return Ok(out);
-    };
-    let annots = doc.resolve(annots)?;
-    for a in annots.as_array().unwrap_or_default().iter().take(10_000) {
-        let Ok(d) = doc.resolve_dict(a, "annotation") else {
-            continue;
-        };
+    annotation_rects(doc, page, |d| {
         if d.get_name("Subtype").map(|n| n.as_bytes()) != Some(b"Widget") {
-            continue;
+            return false;
         }
         // FT and V may sit on the widget (merged field) or on its parent field.
         let parent = match d.get("Parent") {
@@ -369,7 +361,27 @@ pub fn signed_widgets(doc: &Document, page: &Page) -> Result<Vec<[f64; 4]>> {
         let is_sig = get("FT")
             .and_then(Object::as_name)
             .is_some_and(|n| n.as_bytes() == b"Sig");
-        if !is_sig || get("V").is_none() {
+        is_sig && get("V").is_some()
+    })
+}
+
+/// The `/Rect`s (user space, with an area) of the annotations on `page` that `keep` accepts,
+/// in `/Annots` order.
+fn annotation_rects(
+    doc: &Document,
+    page: &Page,
+    keep: impl Fn(&Dict) -> bool,
+) -> Result<Vec<[f64; 4]>> {
+    let mut out = Vec::new();
+    let Some(annots) = page.dict.get("Annots") else {
+        return Ok(out);
+    };
+    let annots = doc.resolve(annots)?;
+    for a in annots.as_array().unwrap_or_default().iter().take(10_000) {
+        let Ok(d) = doc.resolve_dict(a, "annotation") else {
+            continue;
+        };
+        if !keep(&d) {
             continue;
         }
         let Some(rect) = d.get("Rect").map(|r| doc.rect(r)).transpose()?.flatten() else {
@@ -450,24 +462,7 @@ fn clear_of(rect: [f64; 4], taken: &[[f64; 4]]) -> Option<[f64; 4]> {
 /// The `/Rect`s (user space) of the annotations a viewer shows on `page`: not Hidden (flag 2)
 /// nor NoView (flag 32), with an area.
 fn visible_annotation_rects(doc: &Document, page: &Page) -> Result<Vec<[f64; 4]>> {
-    let mut out = Vec::new();
-    let Some(annots) = page.dict.get("Annots") else {
-        return Ok(out);
-    };
-    let annots = doc.resolve(annots)?;
-    for a in annots.as_array().unwrap_or_default().iter().take(10_000) {
-        let Ok(d) = doc.resolve_dict(a, "annotation") else {
-            continue;
-        };
-        if d.get_int("F").is_some_and(|f| f & (2 | 32) != 0) {
-            continue;
-        }
-        let Some(rect) = d.get("Rect").map(|r| doc.rect(r)).transpose()?.flatten() else {
-            continue;
-        };
-        if rect[2] - rect[0] > 1.0 && rect[3] - rect[1] > 1.0 {
-            out.push(rect);
-        }
-    }
-    Ok(out)
+    annotation_rects(doc, page, |d| {
+        d.get_int("F").is_none_or(|f| f & (2 | 32) == 0)
+    })
 }

@@ -33,7 +33,10 @@ pub fn require_all() -> bool {
 pub fn skip_log() -> PathBuf {
     match std::env::var_os("KYSO_SKIP_LOG") {
         Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/kyso-skips.log")),
+        _ => PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../target/kyso-skips.log"
+        )),
     }
 }
 
@@ -144,6 +147,21 @@ pub fn run(cmd: &mut Command) -> Ran {
     }
 }
 
+/// Run `program args` in `dir` (a tool the test already made sure of with [`need`]) and return
+/// its output; a failure fails the test with the tool's own message.
+#[track_caller]
+pub fn run_in(dir: &std::path::Path, program: &str, args: &[&str]) -> Output {
+    match run(Command::new(program).args(args).current_dir(dir)) {
+        Ran::Ok(out) => out,
+        Ran::Missing => panic!("{program} cannot be started (check with kyso_testkit::need first)"),
+        Ran::Failed(out) => panic!(
+            "{program} {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,12 +170,18 @@ mod tests {
     fn a_program_that_exists_runs_and_one_that_does_not_is_missing() {
         assert!(can_run("sh", &["-c", "true"]));
         assert!(!can_run("kyso-no-such-program-xyz", &[]));
-        assert!(matches!(run(Command::new("sh").args(["-c", "exit 0"])), Ran::Ok(_)));
+        assert!(matches!(
+            run(Command::new("sh").args(["-c", "exit 0"])),
+            Ran::Ok(_)
+        ));
         assert!(matches!(
             run(Command::new("sh").args(["-c", "echo bad >&2; exit 3"])),
             Ran::Failed(o) if o.status.code() == Some(3) && o.stderr == b"bad\n"
         ));
-        assert!(matches!(run(&mut Command::new("kyso-no-such-program-xyz")), Ran::Missing));
+        assert!(matches!(
+            run(&mut Command::new("kyso-no-such-program-xyz")),
+            Ran::Missing
+        ));
     }
 
     #[test]
@@ -175,7 +199,12 @@ mod tests {
         let me = std::env::current_exe().unwrap();
         let child = |require: &str| {
             Command::new(&me)
-                .args(["--exact", "tests::skip_child", "--nocapture", "--include-ignored"])
+                .args([
+                    "--exact",
+                    "tests::skip_child",
+                    "--nocapture",
+                    "--include-ignored",
+                ])
                 .env("KYSO_SKIP_LOG", &log)
                 .env(REQUIRE_ALL, require)
                 .output()

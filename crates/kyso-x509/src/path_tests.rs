@@ -863,7 +863,6 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
 /// (a failure under `KYSO_REQUIRE_ALL=1`).
 mod openssl_cli {
     use std::path::Path;
-    use std::process::Command;
 
     use super::*;
 
@@ -907,16 +906,7 @@ keyUsage = critical,digitalSignature,nonRepudiation
             self.0.path()
         }
         fn run(&self, args: &[&str]) {
-            let out = Command::new("openssl")
-                .args(args)
-                .current_dir(self.path())
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "openssl {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            kyso_testkit::run_in(self.path(), "openssl", args);
         }
         fn cert(&self, name: &str) -> Cert {
             let pem = std::fs::read(self.path().join(name)).unwrap();

@@ -13,7 +13,6 @@
 )]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use der::asn1::{Any, Null};
@@ -31,16 +30,7 @@ fn have_openssl() -> bool {
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    kyso_testkit::run_in(dir, "openssl", args);
 }
 
 /// A directory with keys and self-signed certificates: `rsa`, `p256`, `p384`, `p521`.

@@ -73,20 +73,30 @@ impl Story {
     }
     /// Sign `bytes` invisibly (or with a visible copy stamp) with kyso's engine.
     fn sign(&mut self, bytes: &[u8], who: &str, visible: bool) -> Vec<u8> {
-        let input = self.write("in", bytes);
-        let out = self.path("signed");
-        let mut o = opts();
-        o.field_name = Some(format!("Sig-{who}"));
         let widget = visible.then(|| {
             widget_builder(
                 VisibleForm::Copy {
                     form: CopyForm::Certified,
                     org_name: "UBND tỉnh Thử Nghiệm".into(),
                 },
-                o.signing_time,
+                opts().signing_time,
             )
             .unwrap()
         });
+        self.sign_with_widget(bytes, who, widget)
+    }
+
+    /// Sign with a widget of the test's own making (`None`: invisible).
+    fn sign_with_widget(
+        &mut self,
+        bytes: &[u8],
+        who: &str,
+        widget: Option<Box<kyso_pades::WidgetBuilder<'static>>>,
+    ) -> Vec<u8> {
+        let input = self.write("in", bytes);
+        let out = self.path("signed");
+        let mut o = opts();
+        o.field_name = Some(format!("Sig-{who}"));
         sign_with(&input, &out, &o, &test_signer(who), widget).unwrap();
         std::fs::read(out).unwrap()
     }
@@ -1538,8 +1548,44 @@ fn a_visible_signature_over_another_signatures_stamp_is_not_allowed() {
     let mut story = Story::new();
     let once = signed_once(&mut story);
     let stamped = story.sign(&once, "Lê Văn Cường", true);
-    // The same stamp position again: drawn over the first stamp's widget.
-    let twice = story.sign(&stamped, "Trần Thị Bình", true);
+    // A second signature whose widget is drawn exactly where the first stamp is (kyso itself
+    // would place a second stamp beside the first; another producer may not).
+    let doc = open(&stamped);
+    let page = doc.pages().unwrap()[0].clone();
+    let annots = doc.resolve(page.dict.get("Annots").unwrap()).unwrap();
+    let rect = annots
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| doc.resolve(a).unwrap().as_dict().unwrap().clone())
+        .filter_map(|d| d.get("Rect").and_then(|r| doc.rect(r).unwrap()))
+        .find(|r| r[2] - r[0] > 1.0)
+        .unwrap();
+    let over: Box<kyso_pades::WidgetBuilder<'static>> = Box::new(move |_doc, upd| {
+        let (w, h) = (rect[2] - rect[0], rect[3] - rect[1]);
+        let mut d = Dict::new();
+        d.set("Type", Object::name("XObject"));
+        d.set("Subtype", Object::name("Form"));
+        d.set(
+            "BBox",
+            Object::Array(vec![
+                Object::Int(0),
+                Object::Int(0),
+                Object::Real(w.into()),
+                Object::Real(h.into()),
+            ]),
+        );
+        let ap = upd.add(Object::Stream(Stream {
+            dict: d,
+            data: StreamData::Owned(format!("1 1 1 rg 0 0 {w} {h} re f").into_bytes()),
+        }));
+        Ok(kyso_pades::Widget {
+            page: 0,
+            rect,
+            appearance: Some(ap),
+        })
+    });
+    let twice = story.sign_with_widget(&stamped, "Trần Thị Bình", Some(over));
     let r = report(&twice, signatures(&twice)[1].1);
     assert_eq!(r.verdict, Verdict::Disallowed, "{:#?}", r.changes);
     let flagged: Vec<&str> = r
