@@ -52,7 +52,13 @@ pub struct AppState {
     pub(crate) blobs: Option<kyso_store::blobs::Blobs>,
     /// Organization keys the server signs request letters with, by agency code.
     pub(crate) org_keys: Arc<OrgKeys>,
+    /// A failed audit log check, shown to auditors on every page.
+    pub(crate) audit_alert: AuditAlert,
 }
+
+/// The audit log check's verdict shown to auditors: `Some((Vietnamese, English))` when the
+/// log was found tampered with; written by the server's periodic check.
+pub type AuditAlert = Arc<std::sync::RwLock<Option<(String, String)>>>;
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -71,7 +77,14 @@ impl AppState {
             throttle: Arc::new(Mutex::new(HashMap::new())),
             blobs: None,
             org_keys: Arc::new(OrgKeys::new()),
+            audit_alert: AuditAlert::default(),
         }
+    }
+
+    /// Show this audit alert (set by the server's audit check) to auditors.
+    pub fn with_audit_alert(mut self, alert: AuditAlert) -> Self {
+        self.audit_alert = alert;
+        self
     }
 
     /// Keep request letters in this blob folder.

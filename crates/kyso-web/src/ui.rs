@@ -63,6 +63,8 @@ struct Page {
     csrf: String,
     lang: Lang,
     path: String,
+    /// The audit log check's failure (Vietnamese, English), shown to auditors.
+    audit_alert: Option<(String, String)>,
 }
 
 /// What a page answers when the visitor must log in (or change the one-time password) first.
@@ -87,11 +89,17 @@ impl FromRequestParts<AppState> for Page {
                 if must_change && parts.uri.path() != "/password" {
                     return Err(ToLogin(Redirect::to("/password").into_response()));
                 }
+                let audit_alert = if actor.scope(Permission::ReadAudit).is_empty() {
+                    None
+                } else {
+                    st.audit_alert.read().ok().and_then(|a| a.clone())
+                };
                 Ok(Page {
                     actor,
                     csrf,
                     lang,
                     path: parts.uri.path().to_owned(),
+                    audit_alert,
                 })
             }
             Err(_) => Err(ToLogin(Redirect::to("/login").into_response())),
@@ -197,7 +205,12 @@ fn layout(p: &Page, title: &str, body: Markup) -> Response {
                         }
                     }
                 }
-                main #main tabindex="-1" { (body) }
+                main #main tabindex="-1" {
+                    @if let Some((vi, en)) = &p.audit_alert {
+                        div.alert.error #audit-alert role="alert" { (p.t(vi, en)) }
+                    }
+                    (body)
+                }
             }
         }
     };

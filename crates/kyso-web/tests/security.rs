@@ -36,6 +36,8 @@ struct App {
     /// A subscriber of the officer's agency.
     subscriber: i64,
     agency: i64,
+    /// What the server's audit check shows auditors.
+    audit_alert: kyso_web::AuditAlert,
 }
 
 impl App {
@@ -101,12 +103,15 @@ impl App {
         )
         .await
         .unwrap();
-        let state = kyso_web::AppState::new(db.store.clone(), Arc::new(|| NOW), config);
+        let audit_alert = kyso_web::AuditAlert::default();
+        let state = kyso_web::AppState::new(db.store.clone(), Arc::new(|| NOW), config)
+            .with_audit_alert(audit_alert.clone());
         App {
             router: kyso_web::router(state),
             db,
             subscriber: subscriber.id,
             agency: agency.id,
+            audit_alert,
         }
     }
 
@@ -404,6 +409,36 @@ async fn a_record_whose_read_cannot_be_audited_is_not_shown() {
             .await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{b:?}");
     }
+}
+
+#[tokio::test]
+async fn a_tampered_audit_log_is_shown_to_those_who_read_it() {
+    let app = App::new(Backend::Sqlite).await;
+    let page = |token: &str| {
+        Request::builder()
+            .uri("/")
+            .header(header::COOKIE, format!("kyso_session={token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let admin = app.login("quantri").await;
+    let officer = app.login("canbo").await;
+    let (_, body, _) = app.raw(page(&admin)).await;
+    assert!(!String::from_utf8(body).unwrap().contains("audit-alert"));
+    *app.audit_alert.write().unwrap() = Some((
+        "NHẬT KÝ BỊ THAY ĐỔI: Nhật ký trống nhưng đã có điểm kiểm tra ở bản ghi số 9".into(),
+        "THE AUDIT LOG WAS TAMPERED WITH: the audit log is empty".into(),
+    ));
+    let (status, body, _) = app.raw(page(&admin)).await;
+    let html = String::from_utf8(body).unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(r#"id="audit-alert" role="alert""#) && html.contains("NHẬT KÝ BỊ THAY ĐỔI"),
+        "{html}"
+    );
+    // A signature officer does not read the audit log.
+    let (_, body, _) = app.raw(page(&officer)).await;
+    assert!(!String::from_utf8(body).unwrap().contains("audit-alert"));
 }
 
 #[tokio::test]

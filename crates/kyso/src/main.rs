@@ -2,6 +2,7 @@
 //! clock and secrets from the environment, and turns errors into one-line messages.
 
 mod agent;
+mod audit_log;
 mod batch;
 mod chain;
 mod clock;
@@ -84,8 +85,8 @@ enum Command {
     Token(token::Args),
     /// Máy chủ web và REST API: danh mục cơ quan, thuê bao, chứng thư số, thiết bị của tỉnh
     Serve(Box<serve::Args>),
-    /// Nhật ký kiểm toán của máy chủ (kiểm tra chuỗi băm)
-    Audit(serve::AuditArgs),
+    /// Nhật ký kiểm toán của máy chủ (kiểm tra chuỗi có khóa và điểm kiểm tra)
+    Audit(audit_log::AuditArgs),
     /// Danh sách chứng thư gốc tin cậy dùng khi không có --trust (liệt kê, thêm, xóa)
     Trust(trust::Args),
 }
@@ -209,7 +210,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Extend(args) => ltv::run_extend(args, cli.lang),
         Command::Token(args) => token::run(args, cli.lang),
         Command::Serve(args) => serve::run(*args, cli.lang),
-        Command::Audit(args) => serve::audit(args, cli.lang),
+        Command::Audit(args) => audit_log::run(args, cli.lang),
         Command::Trust(args) => trust::run(args, cli.lang),
     }
 }

@@ -492,6 +492,19 @@ pub fn run_service_with(
     router: impl std::future::Future<Output = Result<Router, crate::lang::UserError>>,
     banner: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), crate::lang::UserError> {
+    run_service_then(addr, threads, tls, router, banner, || async {})
+}
+
+/// [`run_service_with`], then `after` once the server has stopped (Ctrl-C or SIGTERM), on the
+/// server's runtime (the registry server's last audit checkpoint).
+pub fn run_service_then<F: std::future::Future<Output = ()>>(
+    addr: std::net::SocketAddr,
+    threads: Option<usize>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    router: impl std::future::Future<Output = Result<Router, crate::lang::UserError>>,
+    banner: impl FnOnce(std::net::SocketAddr),
+    after: impl FnOnce() -> F,
+) -> Result<(), crate::lang::UserError> {
     use crate::ue;
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.enable_all().max_blocking_threads(16);
@@ -512,13 +525,15 @@ pub fn run_service_with(
         let stopped = |e: std::io::Error| {
             ue!("máy chủ dừng do lỗi: {}", e; "the server stopped on an error: {}", e)
         };
-        match tls {
+        let served = match tls {
             Some(config) => {
                 let listener = crate::tls::TlsListener::new(listener, config).map_err(stopped)?;
                 serve(listener, router).await.map_err(stopped)
             }
             None => serve_tcp(listener, router).await.map_err(stopped),
-        }
+        };
+        after().await;
+        served
     })
 }
 

@@ -1,12 +1,12 @@
 //! `kyso serve`: the web UI and the REST API over the registry database (an embedded SQLite
-//! file and a blob folder under the data directory by default, or PostgreSQL), and
-//! `kyso audit verify`.
+//! file and a blob folder under the data directory by default, or PostgreSQL); the audit
+//! log's key and checkpoints are `audit_log`'s.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args as ClapArgs, Subcommand};
+use clap::Args as ClapArgs;
 use kyso_store::Store;
 
 use crate::lang::{Lang, UserError};
@@ -51,19 +51,8 @@ pub struct Args {
     /// mật khẩu trong biến môi trường KYSO_ORG_KEY_PASSWORD)
     #[arg(long = "org-key", value_name = "MÃ=TỆP.p12")]
     pub org_keys: Vec<String>,
-}
-
-/// `kyso audit …`
-#[derive(Debug, ClapArgs)]
-pub struct AuditArgs {
-    #[command(subcommand)]
-    pub command: AuditCommand,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AuditCommand {
-    /// Kiểm tra tính toàn vẹn của nhật ký (phát hiện mục bị sửa, xóa hoặc đảo thứ tự)
-    Verify(DbArgs),
+    #[command(flatten)]
+    pub audit_files: crate::audit_log::FileArgs,
 }
 
 /// Where the database is.
@@ -96,7 +85,7 @@ fn store_error(e: &kyso_store::Error) -> UserError {
 }
 
 /// Open the store; a database from a newer kyso is refused with the store's message.
-async fn open(data_dir: &Path, url: Option<&str>) -> Result<Store, UserError> {
+pub(crate) async fn open(data_dir: &Path, url: Option<&str>) -> Result<Store, UserError> {
     if url.is_none() {
         std::fs::create_dir_all(data_dir).map_err(|e| errors::io(data_dir, &e))?;
     }
@@ -139,13 +128,33 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         ),
         _ => None,
     };
+    let audit_alert = kyso_web::AuditAlert::default();
+    let guard_slot: Arc<std::sync::Mutex<Option<GuardHandle>>> = Arc::default();
+    let guard_out = guard_slot.clone();
     let router = async move {
         let store = open(&data_dir, args.database_url.as_deref()).await?;
+        // The audit key and the check of the whole log come before anything is written, so
+        // that every entry from now on is keyed.
+        let (store, mut guard) = crate::audit_log::Guard::start(
+            store,
+            &data_dir,
+            &args.audit_files,
+            audit_alert.clone(),
+            lang,
+        )
+        .await?;
         if !kyso_store::accounts::any_user(&store)
             .await
             .map_err(|e| store_error(&e))?
         {
             first_start(&store, &args, lang).await?;
+        }
+        // A checkpoint of what the start wrote, then the check every minute.
+        guard.step(true).await;
+        let guard = Arc::new(tokio::sync::Mutex::new(guard));
+        tokio::spawn(crate::audit_log::run_guard(guard.clone()));
+        if let Ok(mut slot) = guard_out.lock() {
+            *slot = Some(guard);
         }
         let mut keys = org_keys;
         let demo_key = data_dir.join("demo-pki/organization.p12");
@@ -176,20 +185,37 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
             },
         )
         .with_blobs(blobs)
-        .with_org_keys(keys);
+        .with_org_keys(keys)
+        .with_audit_alert(audit_alert);
         Ok(kyso_web::router(state))
     };
-    crate::pki_serve::run_service_with(addr, threads, None, router, |local| {
-        println!(
+    // At a clean stop: a last checkpoint of everything written.
+    let last_checkpoint = || async move {
+        let guard = guard_slot.lock().ok().and_then(|mut g| g.take());
+        if let Some(guard) = guard {
+            guard.lock().await.step(true).await;
+        }
+    };
+    crate::pki_serve::run_service_then(
+        addr,
+        threads,
+        None,
+        router,
+        |local| {
+            println!(
             "{}",
             lang.pick(
                 &format!("kyso đang chạy tại http://{local} (cơ sở dữ liệu: {backend_note}; Ctrl-C để dừng)"),
                 &format!("kyso is running at http://{local} (database: {backend_note}; Ctrl-C to stop)"),
             )
         );
-    })?;
+        },
+        last_checkpoint,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
+
+type GuardHandle = Arc<tokio::sync::Mutex<crate::audit_log::Guard>>;
 
 /// The demo Department (its organization certificate is the demo PKI's).
 const DEMO_AGENCY: &str = "H99.37";
@@ -332,47 +358,4 @@ fn demo_certificates(
         }
     }
     Ok(out)
-}
-
-pub fn audit(args: AuditArgs, lang: Lang) -> anyhow::Result<ExitCode> {
-    let AuditCommand::Verify(db) = args.command;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ue!("lỗi khởi động: {}", e; "cannot start: {}", e))?;
-    rt.block_on(async move {
-        let store = open(&db.data_dir, db.database_url.as_deref()).await?;
-        let result = kyso_store::audit::verify(&store)
-            .await
-            .map_err(|e| store_error(&e))?;
-        Ok::<_, anyhow::Error>(match result {
-            Ok(summary) => {
-                let head: String = summary.head.iter().map(|b| format!("{b:02x}")).collect();
-                println!(
-                    "{}",
-                    lang.pick(
-                        &format!(
-                            "Nhật ký toàn vẹn: {} mục, mục cuối #{}, mã băm cuối {head}",
-                            summary.count, summary.last_seq
-                        ),
-                        &format!(
-                            "The audit log is intact: {} entries, last #{}, head hash {head}",
-                            summary.count, summary.last_seq
-                        ),
-                    )
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!(
-                    "{}",
-                    lang.pick(
-                        &format!("NHẬT KÝ BỊ THAY ĐỔI: {}", e.message_vi()),
-                        &format!("THE AUDIT LOG WAS TAMPERED WITH: {}", e.message_en()),
-                    )
-                );
-                ExitCode::from(1)
-            }
-        })
-    })
 }

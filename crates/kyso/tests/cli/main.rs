@@ -9,6 +9,7 @@
 
 mod agent;
 mod agree_pyhanko;
+mod audit;
 mod bad_input;
 mod chain;
 mod common;

@@ -388,8 +388,10 @@ fn the_same_server_runs_on_postgresql() {
     assert_eq!(status, 200);
     assert_eq!(agencies["items"].as_array().unwrap().len(), 10);
     server.kill();
+    // The audit key and checkpoints are in the data directory, not in the database.
     let out = kyso()
-        .args(["audit", "verify", "--database-url", &url])
+        .args(["audit", "verify", "--database-url", &url, "--data-dir"])
+        .arg(tmp.path().join("data"))
         .output()
         .unwrap();
     assert!(
