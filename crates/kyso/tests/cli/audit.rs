@@ -425,12 +425,15 @@ fn peak_anon_kb(mut c: Command) -> (i32, u64) {
     }
 }
 
-/// A keyed log of `n` entries of ~600 bytes each, with its key and checkpoints, in `data`.
-fn generated_log(data: &Path, n: i64) {
-    use kyso_domain::audit::{entry_mac, AuditKey, ChainSummary, GENESIS};
+/// A keyed log of `n` entries of ~600 bytes each, with its key and checkpoints, in `data`;
+/// unkeyed, without key nor checkpoints, as a kyso before issue 15/3 wrote it, if `!keyed`.
+fn generated_log(data: &Path, n: i64, keyed: bool) {
+    use kyso_domain::audit::{entry_hash, entry_mac, AuditKey, ChainSummary, GENESIS};
     use kyso_store::checkpoints;
     std::fs::create_dir_all(data).unwrap();
-    std::fs::write(data.join("audit.key"), format!("{}\n", "5a".repeat(32))).unwrap();
+    if keyed {
+        std::fs::write(data.join("audit.key"), format!("{}\n", "5a".repeat(32))).unwrap();
+    }
     let key = AuditKey::new(&[0x5a; 32]);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -447,18 +450,27 @@ fn generated_log(data: &Path, n: i64) {
         for seq in 1..=n {
             let at = at0 + time::Duration::seconds(seq);
             let object = format!("subscriber:{seq}");
-            let hash = entry_mac(
-                &key,
-                &prev,
+            let fields = (
                 seq,
                 at,
                 "canbo",
                 Some("H99.37"),
                 "subscriber.read",
-                &object,
-                &detail,
+                object.as_str(),
+                detail.as_str(),
                 "10.0.0.7",
             );
+            let hash = if keyed {
+                entry_mac(
+                    &key, &prev, fields.0, fields.1, fields.2, fields.3, fields.4, fields.5,
+                    fields.6, fields.7,
+                )
+            } else {
+                entry_hash(
+                    &prev, fields.0, fields.1, fields.2, fields.3, fields.4, fields.5, fields.6,
+                    fields.7,
+                )
+            };
             let hex = |b: &[u8; 32]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
             kyso_store::sqlx::query(
                 "INSERT INTO audit_log (seq, at_ns, actor, agency, action, object, detail, \
@@ -478,6 +490,9 @@ fn generated_log(data: &Path, n: i64) {
         }
         tx.commit().await.unwrap();
         store.close().await;
+        if !keyed {
+            return;
+        }
         let file = data.join(checkpoints::CHECKPOINT_FILE);
         for (count, head) in [(0, GENESIS), (n, prev)] {
             let summary = ChainSummary {
@@ -497,7 +512,7 @@ fn audit_verify_streams_100000_entries_in_bounded_memory() {
     let mut peaks = Vec::new();
     for n in [1_000i64, 100_000] {
         let data = tmp.path().join(format!("log-{n}"));
-        generated_log(&data, n);
+        generated_log(&data, n, true);
         let mut c = kyso();
         c.args(["audit", "verify", "--data-dir"])
             .arg(&data)
@@ -512,5 +527,47 @@ fn audit_verify_streams_100000_entries_in_bounded_memory() {
     assert!(
         peaks[1] < peaks[0] + 16 * 1024,
         "memory grew with the log: {peaks:?} kB"
+    );
+}
+
+#[test]
+fn audit_an_older_log_keeps_its_unkeyed_entries_and_keying_starts_after_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    // A registry's log as a kyso before the audit key wrote it: no key, no checkpoints.
+    generated_log(&data, 50, false);
+    let (code, v) = verify_json(&data, &[]);
+    assert_eq!(
+        (code, v["problem"]["code"].as_str()),
+        (1, Some("NO_KEY")),
+        "{v}"
+    );
+    // The new server makes the key and records where keying begins.
+    let server = Server::start(&data, &tmp.path().join("serve.err"));
+    server.failed_login();
+    server.stop();
+    assert!(data.join("audit.key").is_file());
+    let (code, v) = verify_json(&data, &[]);
+    assert_eq!((code, v["keyed_from"].as_i64()), (0, Some(51)), "{v}");
+    let n = v["entries"].as_i64().unwrap();
+    assert!(n > 51, "{v}");
+    let out = kyso()
+        .args(["audit", "verify", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("mục 1–50 ghi trước khi có khóa, từ mục 51 có khóa"),
+        "{text}"
+    );
+    // Rewriting the old, unkeyed part the old way no longer passes: the first checkpoint
+    // holds entry 50's value, and entry 51's keyed value covers it.
+    rewrite(&data.join("kyso.db"), 10, "-");
+    let (code, v) = verify_json(&data, &[]);
+    assert_eq!(
+        (code, v["problem"]["code"].as_str()),
+        (1, Some("REWRITTEN")),
+        "{v}"
     );
 }
