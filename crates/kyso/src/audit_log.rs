@@ -467,6 +467,22 @@ impl Guard {
         let file = files.checkpoint_file(data_dir);
         let (key, made) =
             checkpoints::load_or_create_key(&key_path).map_err(|e| errors::io(&key_path, &e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&key_path)
+                .map(|m| m.permissions().mode())
+                .unwrap_or(0);
+            if mode & 0o077 != 0 {
+                eprintln!(
+                    "kyso serve: {}",
+                    lang.pick(
+                        &format!("cảnh báo: người khác đọc được khóa nhật ký {} (quyền {:o}); hãy đặt quyền 600", key_path.display(), mode & 0o777),
+                        &format!("warning: the audit key {} is readable by others (mode {:o}); make it 600", key_path.display(), mode & 0o777),
+                    )
+                );
+            }
+        }
         let mut guard = Guard {
             store: store.clone().with_audit_key(key.clone()),
             key,
