@@ -24,7 +24,7 @@
 //! precision, or truncate it to what the database keeps (e.g. microseconds in PostgreSQL)
 //! *before* hashing.
 
-use aws_lc_rs::{digest, hmac};
+use aws_lc_rs::{digest, hmac, signature};
 use time::OffsetDateTime;
 
 /// The previous hash of the first record.
@@ -42,19 +42,37 @@ pub const DOMAIN_KEYED: &[u8] = b"kyso-audit-v2\0";
 /// The domain-separation prefix of an authenticated [`Checkpoint`].
 pub const DOMAIN_CHECKPOINT: &[u8] = b"kyso-audit-checkpoint-v1\0";
 
-/// The key of the audit chain and its checkpoints (32 random bytes kept outside the database).
-/// Its `Debug` shows nothing of the key.
+/// The label the checkpoint signing key's Ed25519 seed is derived with:
+/// `HMAC-SHA256(audit key, SIGNING_SEED_LABEL)`.
+pub const SIGNING_SEED_LABEL: &[u8] = b"kyso-audit-checkpoint-ed25519-seed-v1";
+
+/// The key of the audit chain and its checkpoints (32 random bytes kept outside the database),
+/// and the Ed25519 key derived from it that signs checkpoints, so that whoever holds only its
+/// public key ([`AuditKey::public_key`]) can check them. Its `Debug` shows nothing of the key.
 #[derive(Clone)]
-pub struct AuditKey(hmac::Key);
+pub struct AuditKey {
+    mac: hmac::Key,
+    signer: Option<signature::Ed25519KeyPair>,
+}
 
 impl AuditKey {
     /// The key made of `bytes` (the caller zeroizes its copy).
     pub fn new(bytes: &[u8; 32]) -> AuditKey {
-        AuditKey(hmac::Key::new(hmac::HMAC_SHA256, bytes))
+        let mac = hmac::Key::new(hmac::HMAC_SHA256, bytes);
+        let seed = hmac::sign(&mac, SIGNING_SEED_LABEL);
+        let signer = signature::Ed25519KeyPair::from_seed_unchecked(seed.as_ref()).ok();
+        AuditKey { mac, signer }
+    }
+
+    /// The public key checkpoints are signed for (32 bytes, Ed25519).
+    pub fn public_key(&self) -> Option<[u8; 32]> {
+        use signature::KeyPair as _;
+        let signer = self.signer.as_ref()?;
+        <[u8; 32]>::try_from(signer.public_key().as_ref()).ok()
     }
 
     fn mac(&self, parts: impl FnOnce(&mut dyn FnMut(&[u8]))) -> [u8; 32] {
-        let mut ctx = hmac::Context::with_key(&self.0);
+        let mut ctx = hmac::Context::with_key(&self.mac);
         parts(&mut |b: &[u8]| ctx.update(b));
         let tag = ctx.sign();
         <[u8; 32]>::try_from(tag.as_ref()).unwrap_or_default()
@@ -313,14 +331,33 @@ impl Checkpoint {
     /// (u64), last_seq (i64), head (32 bytes), keyed_from (i64) and the time (Unix
     /// nanoseconds, i128), all big-endian.
     pub fn mac(&self, key: &AuditKey) -> [u8; 32] {
-        key.mac(|update| {
-            update(DOMAIN_CHECKPOINT);
-            update(&self.count.to_be_bytes());
-            update(&self.last_seq.to_be_bytes());
-            update(&self.head);
-            update(&self.keyed_from.to_be_bytes());
-            update(&self.at.unix_timestamp_nanos().to_be_bytes());
-        })
+        key.mac(|update| update(&self.message()))
+    }
+
+    /// The bytes the tag and the signature cover (see [`Checkpoint::mac`]).
+    fn message(&self) -> Vec<u8> {
+        let mut m = Vec::with_capacity(DOMAIN_CHECKPOINT.len() + 80);
+        m.extend_from_slice(DOMAIN_CHECKPOINT);
+        m.extend_from_slice(&self.count.to_be_bytes());
+        m.extend_from_slice(&self.last_seq.to_be_bytes());
+        m.extend_from_slice(&self.head);
+        m.extend_from_slice(&self.keyed_from.to_be_bytes());
+        m.extend_from_slice(&self.at.unix_timestamp_nanos().to_be_bytes());
+        m
+    }
+
+    /// The checkpoint's Ed25519 signature under the key derived from `key` (over the same
+    /// bytes as [`Checkpoint::mac`]).
+    pub fn signature(&self, key: &AuditKey) -> Option<[u8; 64]> {
+        let sig = key.signer.as_ref()?.sign(&self.message());
+        <[u8; 64]>::try_from(sig.as_ref()).ok()
+    }
+
+    /// Whether `sig` is this checkpoint's signature for `public_key` ([`AuditKey::public_key`]).
+    pub fn verify_signature(&self, public_key: &[u8], sig: &[u8]) -> bool {
+        signature::UnparsedPublicKey::new(&signature::ED25519, public_key)
+            .verify(&self.message(), sig)
+            .is_ok()
     }
 
     /// Whether `tag` is this checkpoint's tag under `key` (in constant time).
@@ -474,6 +511,8 @@ pub struct ChainVerifier {
     /// `(seq, head)` of the checkpoints not yet reached, in ascending order.
     checkpoints: Vec<(i64, [u8; 32])>,
     next_checkpoint: usize,
+    /// Keyed records without the key: only their links are checked.
+    links_only: bool,
 }
 
 impl Default for ChainVerifier {
@@ -498,6 +537,7 @@ impl ChainVerifier {
             keyed_from: i64::MAX,
             checkpoints: Vec::new(),
             next_checkpoint: 0,
+            links_only: false,
         }
     }
 
@@ -513,6 +553,17 @@ impl ChainVerifier {
     /// [`ChainError::KeyMissing`].
     pub fn keyed_from(mut self, keyed_from: i64) -> ChainVerifier {
         self.keyed_from = keyed_from;
+        self
+    }
+
+    /// Records from `keyed_from` on are keyed and the key is not known, but the checkpoints
+    /// are (signed, checked with the public key): check only that keyed records link up and
+    /// reach every checkpoint with its value. This finds truncation, emptying and records
+    /// removed, reordered or re-chained before a checkpoint, not a record whose content was
+    /// edited in place with its stored value kept (that needs the key).
+    pub fn links_only_from(mut self, keyed_from: i64) -> ChainVerifier {
+        self.keyed_from = keyed_from;
+        self.links_only = true;
         self
     }
 
@@ -553,6 +604,7 @@ impl ChainVerifier {
         let computed = if seq >= self.keyed_from {
             match &self.key {
                 Some(key) => record.computed_mac(key),
+                None if self.links_only => record.hash,
                 None => {
                     return Err(ChainError::KeyMissing {
                         seq: self.keyed_from,
@@ -922,6 +974,54 @@ mod tests {
         );
         assert_eq!(keyed_boundary(&[]), Ok(None));
         assert_eq!(format!("{key:?}"), "AuditKey(…)");
+        // Signed for the public key too: checkable without the secret.
+        let public = key.public_key().unwrap();
+        let sig = cp.signature(&key).unwrap();
+        assert!(cp.verify_signature(&public, &sig));
+        assert!(!moved.verify_signature(&public, &sig));
+        let other = AuditKey::new(&[8; 32]).public_key().unwrap();
+        assert_ne!(public, other);
+        assert!(!cp.verify_signature(&other, &sig));
+        assert_eq!(
+            AuditKey::new(&KEY).public_key(),
+            Some(public),
+            "derived, stable"
+        );
+    }
+
+    #[test]
+    fn with_the_public_key_only_links_and_checkpoints_are_checked() {
+        let key = AuditKey::new(&KEY);
+        let records = keyed_log(6, 2, &key);
+        let cps = [checkpoint_of(&records[..2], 3), checkpoint_of(&records, 3)];
+        let check = |records: &[AuditRecord]| {
+            let mut v = ChainVerifier::new()
+                .links_only_from(3)
+                .with_checkpoints(&cps);
+            for r in records {
+                v.push(r)?;
+            }
+            v.finish()
+        };
+        assert_eq!(check(&records).unwrap().count, 6);
+        assert_eq!(
+            check(&records[..4]),
+            Err(ChainError::Truncated {
+                checkpoint_seq: 6,
+                last_seq: 4
+            })
+        );
+        assert_eq!(check(&[]), Err(ChainError::Emptied { checkpoint_seq: 6 }));
+        // Re-chained with another key: the head no longer matches the checkpoint.
+        let forged = keyed_log(6, 2, &AuditKey::new(&[8; 32]));
+        assert_eq!(
+            check(&forged),
+            Err(ChainError::CheckpointMismatch { seq: 6 })
+        );
+        // The unkeyed part is still re-hashed.
+        let mut edited = records.clone();
+        edited[0].actor = "x".into();
+        assert_eq!(check(&edited), Err(ChainError::Edited { seq: 1 }));
     }
 
     #[test]

@@ -232,6 +232,26 @@ pub async fn verify_against(
     stream(store, verifier, 0).await
 }
 
+/// Like [`verify_against`] for someone holding only the public key: `checkpoints` were
+/// authenticated by their signatures ([`crate::checkpoints::authenticate_public`]); entries
+/// before `keyed_from` are re-hashed, keyed ones only checked to link up and to reach every
+/// checkpoint with its value ([`ChainVerifier::links_only_from`]). No checkpoint is
+/// [`ChainError::NoCheckpoint`].
+pub async fn verify_links(
+    store: &Store,
+    checkpoints: &[Checkpoint],
+) -> Result<Result<ChainSummary, ChainError>> {
+    let from = match keyed_boundary(checkpoints) {
+        Ok(Some(from)) => from,
+        Ok(None) => return Ok(Err(ChainError::NoCheckpoint)),
+        Err(e) => return Ok(Err(e)),
+    };
+    let verifier = ChainVerifier::new()
+        .with_checkpoints(checkpoints)
+        .links_only_from(from);
+    stream(store, verifier, 0).await
+}
+
 /// Check only what the log gained after checkpoint `from` (authenticated): the entry at the
 /// checkpoint must still be there with the checkpoint's chain value (and its own content must
 /// give it), and every later entry must follow it, keyed under `key` from `keyed_from` on.

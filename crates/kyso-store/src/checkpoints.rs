@@ -82,11 +82,13 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
-/// A checkpoint with its tag ([`Checkpoint::mac`]).
+/// A checkpoint with its tag ([`Checkpoint::mac`]) and its Ed25519 signature
+/// ([`Checkpoint::signature`], checkable with the public key alone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignedCheckpoint {
     pub checkpoint: Checkpoint,
     pub mac: [u8; 32],
+    pub sig: Option<[u8; 64]>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -99,6 +101,8 @@ struct Line {
     #[serde(with = "time::serde::rfc3339")]
     at: OffsetDateTime,
     mac: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sig: Option<String>,
 }
 
 impl SignedCheckpoint {
@@ -106,6 +110,7 @@ impl SignedCheckpoint {
     pub fn sign(checkpoint: Checkpoint, key: &AuditKey) -> SignedCheckpoint {
         SignedCheckpoint {
             mac: checkpoint.mac(key),
+            sig: checkpoint.signature(key),
             checkpoint,
         }
     }
@@ -120,6 +125,7 @@ impl SignedCheckpoint {
             keyed_from: c.keyed_from,
             at: c.at,
             mac: hex(&self.mac),
+            sig: self.sig.map(|s| hex(&s)),
         })
         .unwrap_or_default()
     }
@@ -136,8 +142,37 @@ impl SignedCheckpoint {
                 at: l.at,
             },
             mac: unhex32(&l.mac),
+            sig: match l.sig {
+                None => None,
+                Some(s) => Some(unhex64(&s)?),
+            },
         })
     }
+}
+
+fn unhex64(s: &str) -> Option<[u8; 64]> {
+    let mut out = [0u8; 64];
+    if s.len() != 128 {
+        return None;
+    }
+    for (i, slot) in out.iter_mut().enumerate() {
+        *slot = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Read a public key (64 hex digits) from the file at `path`.
+pub fn load_public_key(path: &Path) -> io::Result<[u8; 32]> {
+    let text = std::fs::read_to_string(path)?;
+    let text = text.trim();
+    let key = unhex32(text);
+    if text.len() != 64 || key == [0xff; 32] {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a public key (64 hex digits)",
+        ));
+    }
+    Ok(key)
 }
 
 /// Every checkpoint in the file at `path` (none when there is no file); a line that is not a
@@ -182,6 +217,23 @@ pub fn authenticate(
                     seq: c.checkpoint.last_seq,
                 })
             }
+        })
+        .collect()
+}
+
+/// The checkpoints signed for `public_key`, or [`ChainError::BadCheckpoint`] for the first
+/// that is not (or carries no signature).
+pub fn authenticate_public(
+    checkpoints: &[SignedCheckpoint],
+    public_key: &[u8; 32],
+) -> Result<Vec<Checkpoint>, ChainError> {
+    checkpoints
+        .iter()
+        .map(|c| match &c.sig {
+            Some(sig) if c.checkpoint.verify_signature(public_key, sig) => Ok(c.checkpoint),
+            _ => Err(ChainError::BadCheckpoint {
+                seq: c.checkpoint.last_seq,
+            }),
         })
         .collect()
 }

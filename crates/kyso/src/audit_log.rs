@@ -62,6 +62,21 @@ pub enum AuditCommand {
     Verify(VerifyArgs),
     /// Kiểm tra nhật ký rồi ghi một điểm kiểm tra mới ra tệp để lưu ngoài máy chủ
     Checkpoint(CheckpointArgs),
+    /// In khóa công khai (Ed25519) của các điểm kiểm tra, để kiểm tra chúng mà không cần khóa
+    /// bí mật
+    PublicKey(PublicKeyArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct PublicKeyArgs {
+    /// Thư mục dữ liệu của kyso serve
+    #[arg(long, default_value = "kyso-data", env = "KYSO_DATA_DIR")]
+    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub files: FileArgs,
+    /// Ghi khóa công khai (64 chữ số hex) vào tệp này
+    #[arg(short = 'o', long = "output", value_name = "TỆP")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -73,6 +88,10 @@ pub struct VerifyArgs {
     /// Tệp điểm kiểm tra lưu ngoài máy chủ (từ kyso audit checkpoint -o); lặp lại được
     #[arg(long = "checkpoint", value_name = "TỆP")]
     pub checkpoints: Vec<PathBuf>,
+    /// Khóa công khai của điểm kiểm tra (từ kyso audit public-key): khi không có khóa nhật
+    /// ký, kiểm tra chữ ký các điểm kiểm tra và liên kết của chuỗi
+    #[arg(long, value_name = "TỆP")]
+    pub public_key: Option<PathBuf>,
     /// In kết quả dạng JSON
     #[arg(long)]
     pub json: bool,
@@ -97,6 +116,7 @@ pub fn run(args: AuditArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     match args.command {
         AuditCommand::Verify(a) => rt.block_on(verify(a, lang)),
         AuditCommand::Checkpoint(a) => rt.block_on(checkpoint(a, lang)),
+        AuditCommand::PublicKey(a) => public_key(a, lang),
     }
 }
 
@@ -188,6 +208,62 @@ async fn verify_log(
     })
 }
 
+/// [`verify_log`] for someone holding only the checkpoints' public key.
+async fn verify_public(
+    store: &Store,
+    public_key: &[u8; 32],
+    signed: &[SignedCheckpoint],
+) -> Result<Finding, UserError> {
+    let cps = match checkpoints::authenticate_public(signed, public_key) {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(Finding {
+                result: Err(e),
+                keyed_from: None,
+                checkpoints: signed.len(),
+                latest: None,
+                keyed: true,
+            })
+        }
+    };
+    let result = kyso_store::audit::verify_links(store, &cps)
+        .await
+        .map_err(|e| store_error(&e))?;
+    Ok(Finding {
+        result,
+        keyed_from: keyed_boundary(&cps).ok().flatten(),
+        checkpoints: cps.len(),
+        latest: cps.iter().max_by_key(|c| c.last_seq).copied(),
+        // Not the key, but checkpoints that vouch for the log's length and head.
+        keyed: true,
+    })
+}
+
+fn public_key(a: PublicKeyArgs, lang: Lang) -> anyhow::Result<ExitCode> {
+    let key_path = a.files.key_file(&a.data_dir);
+    let Some(key) = read_key(&key_path)? else {
+        return Err(errors::io(&key_path, &std::io::ErrorKind::NotFound.into()).into());
+    };
+    let Some(public) = key.public_key() else {
+        return Err(ue!("không tạo được khóa công khai"; "cannot derive the public key").into());
+    };
+    let text = hex(&public);
+    match &a.output {
+        Some(path) => {
+            write_atomically(path, format!("{text}\n").as_bytes())?;
+            println!(
+                "{}",
+                lang.pick(
+                    &format!("Đã ghi khóa công khai {text} vào {}", path.display()),
+                    &format!("Public key {text} written to {}", path.display()),
+                )
+            );
+        }
+        None => println!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn store_error(e: &kyso_store::Error) -> UserError {
     match e {
         kyso_store::Error::Database(inner) => ue!(
@@ -212,8 +288,21 @@ async fn verify(a: VerifyArgs, lang: Lang) -> anyhow::Result<ExitCode> {
             Err(why) => damaged = Some((path.clone(), why)),
         }
     }
+    let public = match (&key, &a.public_key) {
+        (None, Some(path)) => Some(checkpoints::load_public_key(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                ue!("{} không phải khóa công khai (64 chữ số hex)", path.display(); "{} is not a public key (64 hex digits)", path.display())
+            } else {
+                errors::io(path, &e)
+            }
+        })?),
+        _ => None,
+    };
     let store = crate::serve::open(&a.db.data_dir, a.db.database_url.as_deref()).await?;
-    let finding = verify_log(&store, key.as_ref(), &signed).await?;
+    let finding = match &public {
+        Some(pk) => verify_public(&store, pk, &signed).await?,
+        None => verify_log(&store, key.as_ref(), &signed).await?,
+    };
     store.close().await;
     let no_key_note = (
         format!(
@@ -328,6 +417,15 @@ async fn verify(a: VerifyArgs, lang: Lang) -> anyhow::Result<ExitCode> {
                 ),
             )
         );
+        if public.is_some() {
+            println!(
+                "{}",
+                lang.pick(
+                    "Chỉ với khóa công khai: đã kiểm tra chữ ký các điểm kiểm tra, liên kết của chuỗi và các mục trước khi có khóa; nội dung các mục có khóa cần khóa nhật ký để kiểm tra",
+                    "With the public key only: the checkpoints' signatures, the chain's links and the entries before keying were checked; the content of keyed entries needs the audit key",
+                )
+            );
+        }
         if let Some(c) = finding.latest {
             println!(
                 "{}",

@@ -274,6 +274,48 @@ async fn rewriting_the_keyed_log_with_recomputed_hashes_is_detected() {
 }
 
 #[tokio::test]
+async fn with_only_the_public_key_truncation_emptying_and_rechaining_are_found() {
+    for b in backends() {
+        let key = AuditKey::new(&KEY);
+        let db = TestDb::new(b).await;
+        let (s, cps) = keyed_registry(&db, &key).await;
+        let ok = audit::verify_links(&s, &cps).await.unwrap().unwrap();
+        assert_eq!((ok.count, ok.last_seq), (9, 9), "{b:?}");
+        assert_eq!(
+            audit::verify_links(&s, &[]).await.unwrap(),
+            Err(ChainError::NoCheckpoint)
+        );
+        rewrite(&s, 3, Some(&AuditKey::new(&[7; 32]))).await;
+        assert_eq!(
+            audit::verify_links(&s, &cps).await.unwrap(),
+            Err(ChainError::CheckpointMismatch { seq: 9 }),
+            "{b:?}"
+        );
+        sqlx::query("DELETE FROM audit_log WHERE seq > 4")
+            .execute(s.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            audit::verify_links(&s, &cps).await.unwrap(),
+            Err(ChainError::Truncated {
+                checkpoint_seq: 9,
+                last_seq: 4
+            }),
+            "{b:?}"
+        );
+        sqlx::query("DELETE FROM audit_log")
+            .execute(s.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            audit::verify_links(&s, &cps).await.unwrap(),
+            Err(ChainError::Emptied { checkpoint_seq: 9 }),
+            "{b:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_log_from_before_the_key_stays_unkeyed_up_to_the_signed_boundary() {
     for b in backends() {
         let db = TestDb::new(b).await;
@@ -303,9 +345,14 @@ async fn a_log_from_before_the_key_stays_unkeyed_up_to_the_signed_boundary() {
                 ..cp0
             },
             mac: cp0.mac(&key),
+            sig: cp0.signature(&key),
         };
         assert_eq!(
             checkpoints::authenticate(&[moved], &key),
+            Err(ChainError::BadCheckpoint { seq: 4 })
+        );
+        assert_eq!(
+            checkpoints::authenticate_public(&[moved], &key.public_key().unwrap()),
             Err(ChainError::BadCheckpoint { seq: 4 })
         );
     }
@@ -368,6 +415,29 @@ fn the_key_and_checkpoint_files_outside_the_database() {
     std::fs::write(&file, text).unwrap();
     let read = checkpoints::read(&file).unwrap();
     assert!(checkpoints::authenticate(&read, &key).is_err());
+    // Signed for the public key: checkable without the secret key.
+    let public = key.public_key().unwrap();
+    let pubfile = dir.path().join("audit.pub");
+    std::fs::write(&pubfile, format!("{}\n", hex(&public))).unwrap();
+    assert_eq!(checkpoints::load_public_key(&pubfile).unwrap(), public);
+    let signed_only = checkpoints::read(&file).unwrap();
+    assert!(signed_only.iter().all(|c| c.sig.is_some()));
+    assert!(
+        checkpoints::authenticate_public(&signed_only, &public).is_err(),
+        "the edited line"
+    );
+    let unsigned = SignedCheckpoint {
+        sig: None,
+        ..signed
+    };
+    assert_eq!(
+        checkpoints::authenticate_public(&[unsigned], &public),
+        Err(ChainError::BadCheckpoint { seq: 3 })
+    );
+    assert_eq!(
+        checkpoints::authenticate_public(&[signed], &public).unwrap(),
+        vec![cp]
+    );
     std::fs::write(&file, "not json\n").unwrap();
     assert!(checkpoints::read(&file).is_err());
 }

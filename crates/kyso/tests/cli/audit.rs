@@ -296,6 +296,44 @@ fn audit_verify_with_an_offsite_checkpoint_finds_truncation_emptying_and_rewriti
             && err.contains(&format!("kết thúc ở bản ghi số {}", n - 3)),
         "{err}"
     );
+    // Without the secret key, the public key checks the off-site checkpoint's signature.
+    let public = tmp.path().join("offsite/audit.pub");
+    let out = kyso()
+        .args(["audit", "public-key", "--data-dir"])
+        .arg(&data)
+        .arg("-o")
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let no_key = tmp.path().join("no-such.key");
+    let verify_public = |d: &Path| {
+        let out = kyso()
+            .args(["audit", "verify", "--json", "--data-dir"])
+            .arg(d)
+            .arg("--audit-key-file")
+            .arg(&no_key)
+            .arg("--public-key")
+            .arg(&public)
+            .arg("--checkpoint")
+            .arg(&offsite)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code().unwrap_or(-1), v)
+    };
+    let (code, v) = verify_public(&data);
+    assert_eq!((code, v["entries"].as_i64()), (0, Some(n)), "{v}");
+    let (code, v) = verify_public(&d);
+    assert_eq!(
+        (code, v["problem"]["code"].as_str()),
+        (1, Some("TRUNCATED")),
+        "{v}"
+    );
     // And the key removed too: nothing vouches for the log.
     std::fs::remove_file(d.join("audit.key")).unwrap();
     let (code, v) = verify_json(&d, &[]);
