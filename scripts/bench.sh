@@ -55,7 +55,7 @@ for mode in "" "--no-fsync"; do
   rm -rf "$out"
   python3 -c "import sys; t=$t1-$t0; print(f'  kyso {\"$mode\" or \"(fsync each file)\"}: 1000 documents in {t:.2f} s = {1000/t:.0f} documents/s')"
 done
-python3 - "$P12" "$W/pass.txt" "$W/batch" <<'PY'
+python3 -W ignore - "$P12" "$W/pass.txt" "$W/batch" <<'PY'
 import glob, os, sys, time
 from pyhanko.sign import signers
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -82,8 +82,8 @@ if [ ! -f "$W/100p-py5.pdf" ]; then
   [ -f "$W/100p.pdf" ] || python3 tests/bench/make_pages.py "$W/100p.pdf" 100
   prev=$W/100p.pdf
   for i in 1 2 3 4 5; do
-    pyhanko sign addsig --field "Py$i" pkcs12 --passfile "$W/pass.txt" "$prev" "$W/100p-py$i.pdf" "$P12" >/dev/null
-    prev=$W/100p-py$i.pdf
+    pyhanko sign addsig --field "Py$i" pkcs12 --passfile "$W/pass.txt" "$prev" "$W/100p-pyhanko$i.pdf" "$P12" 2>/dev/null
+    prev=$W/100p-pyhanko$i.pdf
   done
   mv "$prev" "$W/100p-py5.pdf"
 fi
