@@ -7,7 +7,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 need_apt=()
 for pkg in poppler-utils qpdf softhsm2 opensc libnss3-tools openssl hyperfine time curl \
-           chromium fonts-liberation postgresql-client wrk sqlite3 ghostscript; do
+           chromium fonts-liberation postgresql-client wrk sqlite3 ghostscript \
+           libreoffice-writer-nogui; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 # Node.js for the browser test's driver: Debian's, unless a node with npm is already there.

@@ -382,7 +382,7 @@ fn python_producers_keep_every_earlier_signature() {
 }
 
 #[test]
-fn ghostscript_and_chromium_outputs_keep_every_earlier_signature() {
+fn ghostscript_chromium_and_libreoffice_outputs_keep_every_earlier_signature() {
     if !have_pyhanko() {
         return;
     }
@@ -417,6 +417,36 @@ fn ghostscript_and_chromium_outputs_keep_every_earlier_signature() {
             ])
             .arg(format!("--print-to-pdf={}", o.display()))
             .arg(i);
+            c
+        }));
+    }
+    if kyso_testkit::need("soffice", &["--version"]) {
+        // LibreOffice Writer's own PDF export (Vietnamese text, a table, a link), from HTML;
+        // a private profile so that parallel tests do not share one.
+        let html = dir.join("congvan.html");
+        std::fs::write(
+            &html,
+            "<html><head><meta charset=utf-8></head><body><h1>Công văn số 2</h1>\
+             <p>Kính gửi: Sở Tài chính tỉnh Demo.</p><table border=1><tr><td>STT</td>\
+             <td>Họ và tên</td></tr><tr><td>1</td><td>Trần Thị Bình</td></tr></table>\
+             <p><a href=\"https://example.org\">đường dẫn</a></p></body></html>",
+        )
+        .unwrap();
+        let profile = format!("file://{}", dir.join("lo-profile").display());
+        let outdir = dir.join("lo-out");
+        bases.push(derive(dir, "libreoffice", &html, |i, o| {
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(
+                    "soffice -env:UserInstallation=\"$1\" --headless \
+                     --convert-to pdf:writer_web_pdf_Export --outdir \"$2\" \"$3\" && \
+                     mv \"$2/congvan.pdf\" \"$4\"",
+                )
+                .arg("sh")
+                .arg(&profile)
+                .arg(&outdir)
+                .arg(i)
+                .arg(o);
             c
         }));
     }
