@@ -546,10 +546,13 @@ pub async fn logout(store: &Store, actor: &Actor, token: &str, now: OffsetDateTi
     tx.commit().await
 }
 
-/// Change one's own password (the old one is checked); other sessions are closed.
+/// Change one's own password (the old one is checked). Every other session of the user and
+/// every API token they issued end with it; `keep_session` (the session token doing the
+/// change, if the change comes from a session) stays open.
 pub async fn change_password(
     store: &Store,
     actor: &Actor,
+    keep_session: Option<&str>,
     old: Zeroizing<String>,
     new: Zeroizing<String>,
     now: OffsetDateTime,
@@ -598,6 +601,7 @@ pub async fn change_password(
         .bind(actor.user_id)
         .execute(tx.conn())
         .await?;
+    let (sessions, tokens) = end_access(&mut tx, actor.user_id, keep_session).await?;
     audit::append(
         &mut tx,
         actor,
@@ -605,7 +609,7 @@ pub async fn change_password(
             action: "user.password_change",
             object: format!("user:{}", actor.user_id),
             agency: None,
-            detail: json!({}),
+            detail: json!({"sessions_ended": sessions, "tokens_revoked": tokens}),
         },
         now,
     )
@@ -632,18 +636,21 @@ pub async fn set_one_time_password(
     .bind(user_id)
     .execute(tx.conn())
     .await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(user_id)
-        .execute(tx.conn())
-        .await?;
+    let (sessions, tokens) = end_access(&mut tx, user_id, None).await?;
+    let agency: Option<String> = sqlx::query_scalar(
+        "SELECT a.code FROM users u JOIN agencies a ON a.id = u.agency_id WHERE u.id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(tx.conn())
+    .await?;
     audit::append(
         &mut tx,
         actor,
         Event {
             action: "user.password_reset",
             object: format!("user:{user_id}"),
-            agency: None,
-            detail: json!({}),
+            agency,
+            detail: json!({"sessions_ended": sessions, "tokens_revoked": tokens}),
         },
         now,
     )
@@ -732,4 +739,288 @@ pub async fn any_user(store: &Store) -> Result<bool> {
         .fetch_one(store.pool())
         .await?;
     Ok(n > 0)
+}
+
+/// End every session of `user_id` but `keep_session` (a session token) and delete every API
+/// token of the user, inside `tx`. Returns how many sessions and tokens ended.
+async fn end_access(
+    tx: &mut crate::WriteTx,
+    user_id: i64,
+    keep_session: Option<&str>,
+) -> Result<(u64, u64)> {
+    let keep = keep_session.map(token_hash).unwrap_or_default();
+    let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(user_id)
+        .bind(&keep)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    let tokens = sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    Ok((sessions, tokens))
+}
+
+/// An account the actor may manage, with its agency. An account outside every subtree the
+/// actor can see is *not found*; one the actor can see but not manage is forbidden.
+pub async fn managed_user(store: &Store, actor: &Actor, id: i64) -> Result<(User, Agency)> {
+    let u = user(store, id).await?;
+    let agency = crate::registry::agency(
+        store,
+        &Actor::system(),
+        u.agency_id,
+        Permission::ReadRegistry,
+    )
+    .await?;
+    if actor.can(Permission::ManageAccounts, &agency.path) {
+        Ok((u, agency))
+    } else if actor.can(Permission::ReadRegistry, &agency.path) {
+        Err(Error::Forbidden)
+    } else {
+        Err(Error::NotFound { what: "user" })
+    }
+}
+
+/// Disable (`disabled = true`) or enable an account. Disabling ends all its sessions and API
+/// tokens; a disabled account is refused at login exactly like a wrong password. Nobody
+/// disables their own account.
+pub async fn set_disabled(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    disabled: bool,
+    now: OffsetDateTime,
+) -> Result<User> {
+    let (_, agency) = managed_user(store, actor, id).await?;
+    if disabled && id == actor.user_id {
+        return Err(Error::invalid(
+            "disabled",
+            "Không thể tự khóa tài khoản của chính mình.",
+            "You cannot disable your own account.",
+        ));
+    }
+    let mut tx = store.begin_write().await?;
+    sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+        .bind(i64::from(disabled))
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    let (sessions, tokens) = if disabled {
+        end_access(&mut tx, id, None).await?
+    } else {
+        (0, 0)
+    };
+    audit::append(
+        &mut tx,
+        actor,
+        Event {
+            action: if disabled {
+                "user.disable"
+            } else {
+                "user.enable"
+            },
+            object: format!("user:{id}"),
+            agency: Some(agency.code.clone()),
+            detail: json!({"sessions_ended": sessions, "tokens_revoked": tokens}),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    user(store, id).await
+}
+
+/// Grant (`grant = true`) or remove a role of an account. The actor must manage the account's
+/// agency and the agency the role is held on; only a DOST administrator grants or removes the
+/// DOST administrator role, and nobody removes their own last DOST administrator role.
+pub async fn set_role(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    role: &RoleOn,
+    grant: bool,
+    now: OffsetDateTime,
+) -> Result<User> {
+    let (u, home) = managed_user(store, actor, id).await?;
+    let parsed: Role = role.role.parse().map_err(|_| {
+        Error::invalid(
+            "role",
+            format!("Vai trò \"{}\" không tồn tại.", role.role),
+            format!("There is no role \"{}\".", role.role),
+        )
+    })?;
+    let on = manageable(store, actor, role.agency_id).await?;
+    if parsed == Role::DostAdmin && !actor.has_role(Role::DostAdmin) && !actor.is_system() {
+        return Err(Error::Forbidden);
+    }
+    let held = u.roles.contains(role);
+    if grant && held {
+        return Err(Error::conflict(
+            "role",
+            "Tài khoản đã có vai trò này trên cơ quan này.",
+            "The account already holds this role on this agency.",
+        ));
+    }
+    if !grant && !held {
+        return Err(Error::invalid(
+            "role",
+            "Tài khoản không có vai trò này trên cơ quan này.",
+            "The account does not hold this role on this agency.",
+        ));
+    }
+    if !grant
+        && id == actor.user_id
+        && parsed == Role::DostAdmin
+        && u.roles
+            .iter()
+            .filter(|r| r.role == Role::DostAdmin.as_str())
+            .count()
+            <= 1
+    {
+        return Err(Error::invalid(
+            "role",
+            "Không thể tự gỡ vai trò quản trị cuối cùng của chính mình.",
+            "You cannot remove your own last administrator role.",
+        ));
+    }
+    let mut tx = store.begin_write().await?;
+    let sql = if grant {
+        "INSERT INTO user_roles (user_id, role, agency_id) VALUES ($1, $2, $3)"
+    } else {
+        "DELETE FROM user_roles WHERE user_id = $1 AND role = $2 AND agency_id = $3"
+    };
+    sqlx::query(sql)
+        .bind(id)
+        .bind(parsed.as_str())
+        .bind(on.id)
+        .execute(tx.conn())
+        .await?;
+    audit::append(
+        &mut tx,
+        actor,
+        Event {
+            action: if grant {
+                "user.role_grant"
+            } else {
+                "user.role_remove"
+            },
+            object: format!("user:{id}"),
+            agency: Some(home.code.clone()),
+            detail: json!({"role": format!("{}@{}", parsed.as_str(), on.code)}),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    user(store, id).await
+}
+
+/// An administrator resets another account's password: a new one-time password (returned, to
+/// be shown exactly once) that must be changed at the next login; every session and API
+/// token of the account ends. One's own password is changed, not reset.
+pub async fn reset_password(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    now: OffsetDateTime,
+) -> Result<Zeroizing<String>> {
+    managed_user(store, actor, id).await?;
+    if id == actor.user_id {
+        return Err(Error::invalid(
+            "password",
+            "Không đặt lại mật khẩu của chính mình; hãy dùng chức năng đổi mật khẩu.",
+            "Do not reset your own password; change it instead.",
+        ));
+    }
+    set_one_time_password(store, actor, id, now).await
+}
+
+/// An API token as listed (never the secret or its hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// The API tokens of an account that have not expired: one's own, or those of an account the
+/// actor manages.
+pub async fn api_tokens(
+    store: &Store,
+    actor: &Actor,
+    user_id: i64,
+    now: OffsetDateTime,
+) -> Result<Vec<ApiToken>> {
+    if user_id != actor.user_id {
+        managed_user(store, actor, user_id).await?;
+    }
+    let rows = sqlx::query(
+        "SELECT id, user_id, name, created_at, expires_at FROM api_tokens \
+         WHERE user_id = $1 AND expires_at > $2 ORDER BY id",
+    )
+    .bind(user_id)
+    .bind(now.unix_timestamp())
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ApiToken {
+                id: r.try_get(0)?,
+                user_id: r.try_get(1)?,
+                name: r.try_get(2)?,
+                created_at: r.try_get(3)?,
+                expires_at: r.try_get(4)?,
+            })
+        })
+        .collect()
+}
+
+/// Revoke one API token: one's own, or one of an account the actor manages (a token of any
+/// other account is *not found*).
+pub async fn revoke_api_token(
+    store: &Store,
+    actor: &Actor,
+    token_id: i64,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let row = sqlx::query(
+        "SELECT t.user_id, a.code FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         JOIN agencies a ON a.id = u.agency_id WHERE t.id = $1",
+    )
+    .bind(token_id)
+    .fetch_optional(store.pool())
+    .await?
+    .ok_or(Error::NotFound { what: "token" })?;
+    let owner: i64 = row.try_get(0)?;
+    let agency: String = row.try_get(1)?;
+    if owner != actor.user_id {
+        managed_user(store, actor, owner)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound { .. } => Error::NotFound { what: "token" },
+                e => e,
+            })?;
+    }
+    let mut tx = store.begin_write().await?;
+    sqlx::query("DELETE FROM api_tokens WHERE id = $1")
+        .bind(token_id)
+        .execute(tx.conn())
+        .await?;
+    audit::append(
+        &mut tx,
+        actor,
+        Event {
+            action: "token.revoke",
+            object: format!("token:{token_id}"),
+            agency: Some(agency),
+            detail: json!({"user": owner}),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await
 }

@@ -24,6 +24,9 @@ mod notices;
 #[path = "store/audit_key.rs"]
 mod audit_key;
 
+#[path = "store/account_lifecycle.rs"]
+mod account_lifecycle;
+
 const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
 
 fn cert_pem(cn: &str, serial: u64, not_after: OffsetDateTime) -> String {

@@ -4,7 +4,7 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use kyso_store::registry::{self, AgencyInput, DeviceEventInput, DeviceInput, SubscriberInput};
@@ -25,7 +25,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/me", get(me))
         .route("/api/v1/me/password", post(change_password))
-        .route("/api/v1/tokens", post(create_token))
+        .route("/api/v1/tokens", get(list_my_tokens).post(create_token))
+        .route("/api/v1/tokens/{id}", delete(revoke_token))
         .route("/api/v1/dashboard", get(dashboard))
         .route("/api/v1/agencies", get(list_agencies).post(create_agency))
         .route("/api/v1/agencies/{id}", get(get_agency).put(update_agency))
@@ -59,6 +60,12 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/requests/{id}/letter", get(request_letter))
         .route("/api/v1/calendar", get(get_calendar).put(put_calendar))
         .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/users/{id}/disable", post(disable_user))
+        .route("/api/v1/users/{id}/enable", post(enable_user))
+        .route("/api/v1/users/{id}/roles", post(grant_role))
+        .route("/api/v1/users/{id}/roles/remove", post(remove_role))
+        .route("/api/v1/users/{id}/password-reset", post(reset_password))
+        .route("/api/v1/users/{id}/tokens", get(list_user_tokens))
         .route("/api/v1/audit", get(list_audit))
         .route(
             "/api/v1/subscribers/import",
@@ -179,11 +186,14 @@ struct PasswordInput {
 async fn change_password(
     State(st): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Body(input): Body<PasswordInput>,
 ) -> ApiResult<StatusCode> {
+    let keep = auth::session_token(&headers);
     accounts::change_password(
         &st.store,
         &auth.actor,
+        keep.as_deref().map(|t| t.as_str()),
         input.old_password,
         input.new_password,
         st.now(),
@@ -585,6 +595,97 @@ async fn create_user(
 ) -> ApiResult<(StatusCode, Json<accounts::User>)> {
     let u = accounts::create_user(&st.store, &auth.actor, input, st.now()).await?;
     Ok((StatusCode::CREATED, Json(u)))
+}
+
+async fn disable_user(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+) -> ApiResult<Json<accounts::User>> {
+    Ok(Json(
+        accounts::set_disabled(&st.store, &auth.actor, id, true, st.now()).await?,
+    ))
+}
+
+async fn enable_user(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+) -> ApiResult<Json<accounts::User>> {
+    Ok(Json(
+        accounts::set_disabled(&st.store, &auth.actor, id, false, st.now()).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleInput {
+    role: String,
+    agency_id: i64,
+}
+
+async fn grant_role(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+    Body(input): Body<RoleInput>,
+) -> ApiResult<Json<accounts::User>> {
+    let role = accounts::RoleOn {
+        role: input.role,
+        agency_id: input.agency_id,
+    };
+    Ok(Json(
+        accounts::set_role(&st.store, &auth.actor, id, &role, true, st.now()).await?,
+    ))
+}
+
+async fn remove_role(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+    Body(input): Body<RoleInput>,
+) -> ApiResult<Json<accounts::User>> {
+    let role = accounts::RoleOn {
+        role: input.role,
+        agency_id: input.agency_id,
+    };
+    Ok(Json(
+        accounts::set_role(&st.store, &auth.actor, id, &role, false, st.now()).await?,
+    ))
+}
+
+/// Reset an account's password: the answer holds the one-time password, shown this once.
+async fn reset_password(State(st): State<AppState>, auth: Auth, Id(id): Id) -> ApiResult<Response> {
+    let password = accounts::reset_password(&st.store, &auth.actor, id, st.now()).await?;
+    let mut res = Json(json!({ "password": password.as_str(), "must_change_password": true }))
+        .into_response();
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(res)
+}
+
+async fn list_my_tokens(
+    State(st): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<serde_json::Value>> {
+    let items = accounts::api_tokens(&st.store, &auth.actor, auth.actor.user_id, st.now()).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+async fn list_user_tokens(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+) -> ApiResult<Json<serde_json::Value>> {
+    let items = accounts::api_tokens(&st.store, &auth.actor, id, st.now()).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+async fn revoke_token(State(st): State<AppState>, auth: Auth, Id(id): Id) -> ApiResult<StatusCode> {
+    accounts::revoke_api_token(&st.store, &auth.actor, id, st.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, Default)]

@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use kyso_store::{accounts, Actor};
 use serde::de::DeserializeOwned;
+use zeroize::Zeroizing;
 
 use crate::{ApiError, AppState, MAX_JSON};
 
@@ -378,4 +379,20 @@ fn static_field(f: &str) -> Option<&'static str> {
         "working_days",
     ];
     KNOWN.iter().find(|k| **k == f).copied()
+}
+
+/// The session token of a request (a session's `Authorization: Bearer` value or the session
+/// cookie), not an API token: the session that changes its password stays open.
+pub(crate) fn session_token(headers: &axum::http::HeaderMap) -> Option<Zeroizing<String>> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_owned());
+    match bearer {
+        Some(t) if t.starts_with("kyso_") => None,
+        Some(t) => Some(Zeroizing::new(t)),
+        None => cookie_in(headers, SESSION_COOKIE).map(Zeroizing::new),
+    }
 }

@@ -118,7 +118,11 @@ pub(crate) fn spec() -> Value {
             "/api/v1/auth/login": { "post": public(op("auth", "Log in; returns a session token", Some("Login"), 200, &[])) },
             "/api/v1/me": { "get": op("auth", "The calling user and their roles", None, 200, &[]) },
             "/api/v1/me/password": { "post": op("auth", "Change one's own password", Some("PasswordChange"), 204, &[]) },
-            "/api/v1/tokens": { "post": op("auth", "Create an API token for the calling user", Some("TokenInput"), 201, &[]) },
+            "/api/v1/tokens": {
+                "get": op("auth", "The calling user's API tokens that have not expired: id, user_id, name, created_at, expires_at (Unix seconds; never the secret)", None, 200, &[]),
+                "post": op("auth", "Create an API token for the calling user", Some("TokenInput"), 201, &[]),
+            },
+            "/api/v1/tokens/{id}": { "delete": op("auth", "Revoke an API token: one's own, or one of an account the caller manages (audited)", None, 204, &["id"]) },
             "/api/v1/dashboard": { "get": op("registry", "Counts: expiring, expired, revoked certificates; locked and lost devices", None, 200, &[]) },
             "/api/v1/agencies": {
                 "get": op("registry", "Agencies in the caller's subtrees", None, 200, &["q", "under"]),
@@ -172,6 +176,12 @@ pub(crate) fn spec() -> Value {
                 "get": op("accounts", "Accounts in the caller's subtrees", None, 200, &[]),
                 "post": op("accounts", "Create an account", Some("NewUser"), 201, &[]),
             },
+            "/api/v1/users/{id}/disable": { "post": op("accounts", "Disable an account: it can no longer log in and its sessions and API tokens end (audited; not one's own)", None, 200, &["id"]) },
+            "/api/v1/users/{id}/enable": { "post": op("accounts", "Enable a disabled account (audited)", None, 200, &["id"]) },
+            "/api/v1/users/{id}/roles": { "post": op("accounts", "Grant a role on an agency in the caller's subtrees (audited)", Some("RoleInput"), 200, &["id"]) },
+            "/api/v1/users/{id}/roles/remove": { "post": op("accounts", "Remove a role (audited; not one's own last administrator role)", Some("RoleInput"), 200, &["id"]) },
+            "/api/v1/users/{id}/password-reset": { "post": op("accounts", "Reset an account's password: returns {password} — a one-time password shown this once, to be changed at the next login; the account's sessions and API tokens end (audited; not one's own)", None, 200, &["id"]) },
+            "/api/v1/users/{id}/tokens": { "get": op("accounts", "The API tokens of an account the caller manages (never the secret)", None, 200, &["id"]) },
             "/api/v1/audit": { "get": op("audit", "The audit log, newest first", None, 200, &["actor", "action", "object", "before_seq", "limit"]) },
             "/api/v1/subscribers/import": { "post": {
                 "tags": ["registry"],
@@ -208,6 +218,7 @@ pub(crate) fn spec() -> Value {
                 "Login": obj(&["username", "password"], &[("username", "string"), ("password", "string")]),
                 "PasswordChange": obj(&["old_password", "new_password"], &[("old_password", "string"), ("new_password", "string")]),
                 "TokenInput": obj(&["name"], &[("name", "string"), ("days", "integer")]),
+                "RoleInput": obj(&["role", "agency_id"], &[("role", "dost_admin|signature_officer|clerk|signer|drafter|reviewer|format_checker|auditor"), ("agency_id", "integer")]),
                 "AgencyInput": obj(&["code", "name", "kind"], &[("code", "string"), ("name", "string"),
                     ("kind", "province|department|commune|unit|other"), ("parent_id", "integer?"),
                     ("address", "string"), ("email", "string"), ("phone", "string")]),

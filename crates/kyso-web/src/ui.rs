@@ -603,14 +603,17 @@ struct PasswordForm {
 async fn password_submit(
     State(st): State<AppState>,
     p: Page,
+    headers: axum::http::HeaderMap,
     Form(f): Form<PasswordForm>,
 ) -> Response {
     if let Some(r) = p.csrf_refusal(&f.csrf) {
         return r;
     }
+    let keep = auth::cookie_in(&headers, SESSION_COOKIE).map(Zeroizing::new);
     match accounts::change_password(
         &st.store,
         &p.actor,
+        keep.as_deref().map(|t| t.as_str()),
         f.old_password,
         f.new_password,
         st.now(),
