@@ -283,6 +283,31 @@ try {
   await shot(page, '09-truy-cap-trai-phep');
   await page.goto(`${base}/subscribers?q=tuyet`);
   check(!(await page.textContent('main')).includes('Ánh Tuyết'), 'nor does she appear in their search');
+
+  // 10. The administrator disables that officer's account (a confirmation first, then a
+  //     success message; the officer's session ends), and enables it again.
+  await page.goto(`${base}/`);
+  await page.click('header button[type=submit]');
+  await page.waitForURL(/\/login$/);
+  await page.fill('#username', 'admin');
+  await page.fill('#password', env('KYSO_NEW_PASSWORD'));
+  await page.press('#password', 'Enter');
+  await page.waitForURL(`${base}/`);
+  await page.goto(`${base}/users`);
+  await Promise.all([page.waitForNavigation(), page.click(`main a:has-text("${other}")`)]);
+  const accountPath = new URL(page.url()).pathname;
+  check(/^\/users\/\d+$/.test(accountPath), 'the account list leads to the account\'s own page');
+  await keyboardWalk(page, accountPath);
+  await Promise.all([page.waitForNavigation(), page.click('main button:text-is("Khóa tài khoản")')]);
+  check((await page.textContent('main [role=alert]')).includes('Bạn có chắc chắn muốn khóa tài khoản'),
+    'disabling an account asks for confirmation first');
+  await Promise.all([page.waitForNavigation(), page.click('main button:has-text("Xác nhận khóa tài khoản")')]);
+  check((await page.textContent('main [role=status]')).includes('Đã khóa tài khoản'), 'the account is disabled, with a success message');
+  check((await page.textContent('#account-status')).includes('Đã khóa'), 'and is shown as disabled');
+  await shot(page, '12-khoa-tai-khoan');
+  await Promise.all([page.waitForNavigation(), page.click('main button:text-is("Mở khóa tài khoản")')]);
+  check((await page.textContent('main [role=status]')).includes('Đã mở khóa tài khoản'), 'the account is enabled again, with a success message');
+  check((await page.textContent('#account-status')).includes('Đang hoạt động'), 'and is shown as active');
 } finally {
   await browser.close();
 }

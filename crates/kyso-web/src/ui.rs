@@ -43,6 +43,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/devices/{id}", get(device_page).post(device_event_submit))
         .route("/audit", get(audit_page))
         .route("/users", get(users_page).post(user_submit))
+        .route("/users/{id}", get(account_pages::user_page))
+        .route("/users/{id}/{action}", post(account_pages::user_act))
+        .route("/tokens/{id}/revoke", post(account_pages::token_revoke))
         .route("/notices", get(notices_page))
         .route("/notices/{id}/read", post(notice_read))
         .route(
@@ -55,6 +58,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/requests/{id}/letter.pdf", get(requests::letter_download))
 }
 
+mod account_pages;
 mod requests;
 
 /// A logged-in browser page: the session's actor and CSRF token, and the language.
@@ -565,11 +569,23 @@ async fn logout(
     res
 }
 
-async fn password_page(p: Page) -> Response {
-    password_form(&p, None)
+async fn password_page(
+    State(st): State<AppState>,
+    p: Page,
+    Query(done): Query<account_pages::Done>,
+) -> Response {
+    let tokens = accounts::api_tokens(&st.store, &p.actor, p.actor.user_id, st.now())
+        .await
+        .unwrap_or_default();
+    password_form(&p, None, &tokens, done.message(&p))
 }
 
-fn password_form(p: &Page, error: Option<(&str, Option<&str>)>) -> Response {
+fn password_form(
+    p: &Page,
+    error: Option<(&str, Option<&str>)>,
+    tokens: &[accounts::ApiToken],
+    ok: Option<&str>,
+) -> Response {
     let ef = error.and_then(|e| e.1);
     layout(
         p,
@@ -582,6 +598,7 @@ fn password_form(p: &Page, error: Option<(&str, Option<&str>)>) -> Response {
                      "A one-time password must be changed before using the system. The new one has at least 10 characters, \
                       is not a common password nor repeated or sequential characters, does not contain your user name or \
                       full name, and differs from the current one.")) }
+            @if let Some(m) = ok { div.alert.ok role="status" { (m) } }
             (alert_error(error.map(|e| e.0)))
             form method="post" action="/password" {
                 input type="hidden" name="csrf" value=(p.csrf);
@@ -589,6 +606,9 @@ fn password_form(p: &Page, error: Option<(&str, Option<&str>)>) -> Response {
                 (field("new_password", p.t("Mật khẩu mới", "New password"), "", "password", true, ef, None))
                 button.primary type="submit" { (p.t("Đổi mật khẩu", "Change password")) }
             }
+            p.hint { (p.t("Khi đổi mật khẩu, mọi phiên đăng nhập khác và mọi mã truy cập API của bạn đều bị chấm dứt.",
+                          "Changing the password ends your other sessions and every API token.")) }
+            (account_pages::tokens_section(p, tokens, "/password", true))
         },
     )
 }
@@ -626,7 +646,10 @@ async fn password_submit(
                 .field()
                 .map(|f| if f == "password" { "new_password" } else { f });
             let msg = e.message(p.lang == Lang::En);
-            password_form(&p, Some((&msg, field)))
+            let tokens = accounts::api_tokens(&st.store, &p.actor, p.actor.user_id, st.now())
+                .await
+                .unwrap_or_default();
+            password_form(&p, Some((&msg, field)), &tokens, None)
         }
     }
 }
@@ -1545,11 +1568,14 @@ async fn users_view(
             h1 { (p.t("Tài khoản người dùng", "User accounts")) }
             table { thead { tr {
                 th scope="col" { (p.t("Tên đăng nhập", "User name")) } th scope="col" { (p.t("Họ và tên", "Full name")) }
-                th scope="col" { (p.t("Vai trò", "Roles")) }
+                th scope="col" { (p.t("Vai trò", "Roles")) } th scope="col" { (p.t("Trạng thái", "Status")) }
             } } tbody { @for u in &users { tr {
-                td { code { (u.username) } } td { (u.full_name) }
+                td { a href={ "/users/" (u.id) } { code { (u.username) } } } td { (u.full_name) }
                 td { @for r in &u.roles { (role_label(&r.role)) " — " (names.get(&r.agency_id.to_string()).cloned().unwrap_or_default()) br; } }
+                td { @if u.disabled { span.status-revoked { (p.t("Đã khóa", "Disabled")) } } @else { (p.t("Đang hoạt động", "Active")) } }
             } } } }
+            p.hint { (p.t("Chọn tên đăng nhập để khóa, mở khóa tài khoản, cấp hoặc gỡ vai trò, đặt lại mật khẩu và thu hồi mã truy cập API.",
+                          "Choose a user name to disable or enable the account, change roles, reset the password or revoke API tokens.")) }
             h2 style="font-size:18px" { (p.t("Tạo tài khoản", "Create an account")) }
             p.hint { (p.t("Người dùng phải đổi mật khẩu ban đầu ở lần đăng nhập đầu tiên.", "The user must change the initial password at the first login.")) }
             (alert_error(msg.as_deref()))

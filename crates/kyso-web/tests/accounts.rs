@@ -524,3 +524,189 @@ async fn api_tokens_are_listed_without_the_secret_and_revoked() {
         assert_eq!(app.me(&second).await, StatusCode::UNAUTHORIZED);
     }
 }
+
+impl App {
+    /// A browser session: (cookie header, CSRF token).
+    async fn browser(&self, user: &str) -> (String, String) {
+        let (session, _) = accounts::login(
+            &self.db.store,
+            user,
+            Zeroizing::new(PASSWORD.into()),
+            "127.0.0.1",
+            NOW,
+        )
+        .await
+        .unwrap();
+        (
+            format!("kyso_session={}", session.token.as_str()),
+            session.csrf,
+        )
+    }
+
+    async fn page(
+        &self,
+        method: Method,
+        path: &str,
+        cookie: &str,
+        form: Option<&str>,
+    ) -> (StatusCode, String, axum::http::HeaderMap) {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::COOKIE, cookie);
+        let req = match form {
+            Some(f) => req
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(f.to_owned())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            String::from_utf8_lossy(&bytes).into_owned(),
+            headers,
+        )
+    }
+}
+
+#[tokio::test]
+async fn the_account_page_confirms_before_disabling_and_shows_a_reset_password_once() {
+    let app = App::new(Backend::Sqlite).await;
+    let w = world(&app).await;
+    let officer = account(&app, "canbo.donvi", w.unit, "signature_officer").await;
+    account(&app, "quantri.so", w.dost, "dost_admin").await;
+    let (cookie, csrf) = app.browser("quantri.so").await;
+    let (status, list, _) = app.page(Method::GET, "/users", &cookie, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        list.contains(&format!("href=\"/users/{officer}\"")),
+        "{list}"
+    );
+    let (status, page, _) = app
+        .page(Method::GET, &format!("/users/{officer}"), &cookie, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Khóa tài khoản") && page.contains("Đặt lại mật khẩu"));
+
+    // The first post asks; nothing is done until it is confirmed.
+    let path = format!("/users/{officer}/disable");
+    let (status, ask, _) = app
+        .page(Method::POST, &path, &cookie, Some(&format!("csrf={csrf}")))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ask.contains("Bạn có chắc chắn muốn khóa tài khoản canbo.donvi"));
+    assert!(
+        !accounts::user(&app.db.store, officer)
+            .await
+            .unwrap()
+            .disabled
+    );
+    let (status, _, headers) = app
+        .page(
+            Method::POST,
+            &path,
+            &cookie,
+            Some(&format!("csrf={csrf}&confirm=yes")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let to = headers[header::LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(to, format!("/users/{officer}?done=disabled"));
+    assert!(
+        accounts::user(&app.db.store, officer)
+            .await
+            .unwrap()
+            .disabled
+    );
+    let (_, done, _) = app.page(Method::GET, &to, &cookie, None).await;
+    assert!(done.contains("Đã khóa tài khoản"));
+    // A form from elsewhere (wrong CSRF token) does nothing.
+    let (status, _, _) = app
+        .page(
+            Method::POST,
+            &format!("/users/{officer}/enable"),
+            &cookie,
+            Some("csrf=khac&confirm=yes"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        accounts::user(&app.db.store, officer)
+            .await
+            .unwrap()
+            .disabled
+    );
+
+    // The reset shows the one-time password once, not cached; it logs in and must be changed.
+    let (status, shown, headers) = app
+        .page(
+            Method::POST,
+            &format!("/users/{officer}/reset"),
+            &cookie,
+            Some(&format!("csrf={csrf}&confirm=yes")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    let one_time = shown
+        .split("id=\"one-time-password\"")
+        .nth(1)
+        .and_then(|s| s.split('>').nth(1))
+        .and_then(|s| s.split('<').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(one_time.len(), 16, "{shown}");
+    accounts::set_disabled(&app.db.store, &Actor::system(), officer, false, NOW)
+        .await
+        .unwrap();
+    let (status, login) = app.login_with("canbo.donvi", &one_time).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(login["must_change_password"], true);
+}
+
+#[tokio::test]
+async fn my_api_tokens_are_listed_on_the_password_page_and_revoked_after_confirmation() {
+    let app = App::new(Backend::Sqlite).await;
+    let w = world(&app).await;
+    account(&app, "canbo.donvi", w.unit, "signature_officer").await;
+    let (cookie, csrf) = app.browser("canbo.donvi").await;
+    let api = app.login("canbo.donvi").await;
+    let token = app.token(&api, "may-chu-van-ban").await;
+    let id = app.call(Method::GET, "/api/v1/tokens", &api, None).await.1["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let (status, page, _) = app.page(Method::GET, "/password", &cookie, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Mã truy cập API của tôi") && page.contains("may-chu-van-ban"));
+    assert!(!page.contains(&token));
+    let path = format!("/tokens/{id}/revoke");
+    let (_, ask, _) = app
+        .page(
+            Method::POST,
+            &path,
+            &cookie,
+            Some(&format!("csrf={csrf}&back=%2Fpassword")),
+        )
+        .await;
+    assert!(ask.contains("Bạn có chắc chắn muốn thu hồi"));
+    assert_eq!(app.me(&token).await, StatusCode::OK);
+    let (status, _, headers) = app
+        .page(
+            Method::POST,
+            &path,
+            &cookie,
+            Some(&format!("csrf={csrf}&back=%2Fpassword&confirm=yes")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/password?done=token_revoked");
+    assert_eq!(app.me(&token).await, StatusCode::UNAUTHORIZED);
+    let (_, page, _) = app
+        .page(Method::GET, "/password?done=token_revoked", &cookie, None)
+        .await;
+    assert!(page.contains("Đã thu hồi mã truy cập API"));
+}
