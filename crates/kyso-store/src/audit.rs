@@ -139,39 +139,56 @@ pub struct Filter {
 
 /// Entries newest first. Needs the auditor's permission; entries tied to an agency are shown
 /// only inside the auditor's subtrees (entries without an agency — logins, accounts — need a
-/// grant at a root agency).
+/// grant at a root agency). The scope is a condition of the query itself, before its order and
+/// limit: entries of other agencies never use up the page.
 pub async fn list(store: &Store, actor: &Actor, filter: &Filter) -> Result<Vec<Entry>> {
     let scope = actor.scope(Permission::ReadAudit);
     if scope.is_empty() {
         return Err(crate::Error::Forbidden);
     }
-    let rows = sqlx::query(
-        "SELECT l.seq, l.at_ns, l.actor, l.agency, l.action, l.object, l.detail, l.source, l.hash, \
-         a.path FROM audit_log l LEFT JOIN agencies a ON a.code = l.agency \
+    let (in_scope, scope_params) = scope.sql("a.path", 8);
+    let visible = if scope.is_whole_tree() {
+        format!("(a.path IS NULL OR {in_scope})")
+    } else {
+        format!("(a.path IS NOT NULL AND {in_scope})")
+    };
+    let sql = format!(
+        "SELECT l.seq, l.at_ns, l.actor, l.agency, l.action, l.object, l.detail, l.source, l.hash \
+         FROM audit_log l LEFT JOIN agencies a ON a.code = l.agency \
          WHERE ($1 = '' OR l.actor = $1) AND ($2 = '' OR l.action LIKE $2) \
          AND ($3 = '' OR l.object = $3) AND l.at_ns >= $4 AND l.at_ns <= $5 AND l.seq < $6 \
-         ORDER BY l.seq DESC LIMIT $7",
-    )
-    .bind(filter.actor.clone().unwrap_or_default())
-    .bind(filter.action_prefix.as_ref().map(|p| format!("{p}%")).unwrap_or_default())
-    .bind(filter.object.clone().unwrap_or_default())
-    .bind(filter.from.map(|t| t.unix_timestamp_nanos() as i64).unwrap_or(i64::MIN))
-    .bind(filter.to.map(|t| t.unix_timestamp_nanos() as i64).unwrap_or(i64::MAX))
-    .bind(filter.before_seq.unwrap_or(i64::MAX))
-    .bind(filter.limit.clamp(1, 1000))
-    .fetch_all(store.pool())
-    .await?;
-    let root_scope = scope.contains("/");
+         AND {visible} ORDER BY l.seq DESC LIMIT $7"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(filter.actor.clone().unwrap_or_default())
+        .bind(
+            filter
+                .action_prefix
+                .as_ref()
+                .map(|p| format!("{p}%"))
+                .unwrap_or_default(),
+        )
+        .bind(filter.object.clone().unwrap_or_default())
+        .bind(
+            filter
+                .from
+                .map(|t| t.unix_timestamp_nanos() as i64)
+                .unwrap_or(i64::MIN),
+        )
+        .bind(
+            filter
+                .to
+                .map(|t| t.unix_timestamp_nanos() as i64)
+                .unwrap_or(i64::MAX),
+        )
+        .bind(filter.before_seq.unwrap_or(i64::MAX))
+        .bind(filter.limit.clamp(1, 1000));
+    for p in scope_params {
+        query = query.bind(p);
+    }
+    let rows = query.fetch_all(store.pool()).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let path: Option<String> = row.try_get(9)?;
-        let visible = match &path {
-            Some(p) => scope.contains(p),
-            None => root_scope || actor_has_root_grant(actor),
-        };
-        if !visible {
-            continue;
-        }
         out.push(Entry {
             seq: row.try_get(0)?,
             at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(row.try_get::<i64, _>(1)?))
@@ -188,11 +205,39 @@ pub async fn list(store: &Store, actor: &Actor, filter: &Filter) -> Result<Vec<E
     Ok(out)
 }
 
-fn actor_has_root_grant(actor: &Actor) -> bool {
-    actor
-        .grants
-        .iter()
-        .any(|g| g.role.allows(Permission::ReadAudit) && g.path.matches('/').count() == 2)
+/// The code of agency `id` (as audit entries carry it), for reads audited outside the store.
+pub async fn agency_code(store: &Store, id: i64) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar::<_, String>("SELECT code FROM agencies WHERE id = $1")
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await?,
+    )
+}
+
+/// Record a sensitive read of `object`, which belongs to agency `agency_id`, with that
+/// agency's code, so that the agency's own auditors see it.
+pub async fn record_read(
+    store: &Store,
+    actor: &Actor,
+    action: &str,
+    object: String,
+    agency_id: i64,
+    now: OffsetDateTime,
+) -> Result<i64> {
+    let agency = agency_code(store, agency_id).await?;
+    record(
+        store,
+        actor,
+        Event {
+            action,
+            object,
+            agency,
+            detail: serde_json::json!({}),
+        },
+        now,
+    )
+    .await
 }
 
 /// Entries read per page when the log is verified: memory stays bounded by one page, whatever

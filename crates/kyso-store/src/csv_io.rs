@@ -11,6 +11,8 @@
 //! CSV exports are UTF-8 with a byte-order mark, so that Excel shows Vietnamese correctly; cells
 //! that a spreadsheet would take for a formula are prefixed with `'`.
 
+use std::collections::BTreeMap;
+
 use kyso_domain::bulk::{self, col};
 use kyso_domain::roles::Permission;
 use kyso_domain::text::fold;
@@ -229,6 +231,55 @@ fn xlsx_bytes(sheet: &str, header: &[&str], rows: &[Vec<String>]) -> Result<Vec<
     book.save_to_buffer().map_err(fail)
 }
 
+/// Audit an export in one transaction: one entry per agency whose records it holds (with that
+/// agency's code and its row count beside the whole export's filters), so that each agency's
+/// own auditors see that their records left the registry; an empty export is one entry under
+/// the agency it was filtered on (none: seen by the province's auditors).
+#[allow(clippy::too_many_arguments)]
+async fn record_export(
+    store: &Store,
+    actor: &Actor,
+    action: &str,
+    object: &str,
+    detail: serde_json::Value,
+    filtered_on: Option<i64>,
+    per_agency: &BTreeMap<i64, usize>,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let mut entries = Vec::with_capacity(per_agency.len().max(1));
+    if per_agency.is_empty() {
+        let agency = match filtered_on {
+            Some(id) => audit::agency_code(store, id).await?,
+            None => None,
+        };
+        entries.push((agency, detail));
+    } else {
+        for (&id, &n) in per_agency {
+            let mut d = detail.clone();
+            if let Some(obj) = d.as_object_mut() {
+                obj.insert("agency_rows".into(), json!(n));
+            }
+            entries.push((audit::agency_code(store, id).await?, d));
+        }
+    }
+    let mut tx = store.begin_write().await?;
+    for (agency, detail) in entries {
+        audit::append(
+            &mut tx,
+            actor,
+            Event {
+                action,
+                object: object.into(),
+                agency,
+                detail,
+            },
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await
+}
+
 /// The subscribers the query finds (same filters as the listing), as CSV or XLSX. An export
 /// of personal data is a sensitive read: it is audited with the filters and the row count.
 pub async fn export_subscribers(
@@ -239,6 +290,7 @@ pub async fn export_subscribers(
     now: OffsetDateTime,
 ) -> Result<Vec<u8>> {
     let mut rows = Vec::new();
+    let mut per_agency = BTreeMap::new();
     let mut page_q = q.clone();
     page_q.limit = Some(MAX_PAGE);
     page_q.offset = 0;
@@ -246,6 +298,7 @@ pub async fn export_subscribers(
         let page = registry::search_subscribers(store, actor, &page_q).await?;
         let n = page.items.len() as i64;
         for s in page.items {
+            *per_agency.entry(s.agency_id).or_insert(0usize) += 1;
             rows.push(vec![
                 s.id.to_string(),
                 s.name,
@@ -264,16 +317,16 @@ pub async fn export_subscribers(
             break;
         }
     }
-    audit::record(
+    let detail = json!({"q": q.q, "agency_id": q.agency_id, "kind": q.kind, "rows": rows.len(),
+                        "format": format.name()});
+    record_export(
         store,
         actor,
-        Event {
-            action: "subscriber.export",
-            object: "subscribers".into(),
-            agency: None,
-            detail: json!({"q": q.q, "agency_id": q.agency_id, "kind": q.kind, "rows": rows.len(),
-                           "format": format.name()}),
-        },
+        "subscriber.export",
+        "subscribers",
+        detail,
+        q.agency_id,
+        &per_agency,
         now,
     )
     .await?;
@@ -308,11 +361,13 @@ pub async fn export_certificates(
     let mut page_q = q.clone();
     page_q.limit = Some(MAX_PAGE);
     page_q.offset = 0;
+    let mut per_agency = BTreeMap::new();
     let day = kyso_domain::calendar::date_text;
     loop {
         let page = registry::search_certificates(store, actor, &page_q, now).await?;
         let n = page.items.len() as i64;
         for c in page.items {
+            *per_agency.entry(c.agency_id).or_insert(0usize) += 1;
             rows.push(vec![
                 c.id.to_string(),
                 c.serial.clone(),
@@ -330,16 +385,16 @@ pub async fn export_certificates(
             break;
         }
     }
-    audit::record(
+    let detail = json!({"q": q.q, "agency_id": q.agency_id, "status": q.status, "rows": rows.len(),
+                        "format": format.name()});
+    record_export(
         store,
         actor,
-        Event {
-            action: "certificate.export",
-            object: "certificates".into(),
-            agency: None,
-            detail: json!({"q": q.q, "agency_id": q.agency_id, "status": q.status, "rows": rows.len(),
-                           "format": format.name()}),
-        },
+        "certificate.export",
+        "certificates",
+        detail,
+        q.agency_id,
+        &per_agency,
         now,
     )
     .await?;

@@ -190,6 +190,19 @@ async fn a_template_file_is_imported_whole_or_not_at_all() {
         .await
         .unwrap();
         let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
-        assert_eq!(actions, ["subscriber.export", "subscriber.import"], "{b:?}");
+        // One export entry per agency whose people it holds, each under that agency.
+        assert_eq!(
+            actions,
+            [
+                "subscriber.export",
+                "subscriber.export",
+                "subscriber.import"
+            ],
+            "{b:?}"
+        );
+        assert!(entries
+            .iter()
+            .filter(|e| e.action == "subscriber.export")
+            .all(|e| e.agency.is_some()));
     }
 }

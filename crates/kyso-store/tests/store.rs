@@ -2013,3 +2013,99 @@ async fn a_pasted_serial_is_found_by_its_index_and_only_inside_the_readers_subtr
         assert_eq!(found.total, 1, "{b:?}");
     }
 }
+
+/// Issue 15/8: the auditor's scope is applied before the page's limit, and exports carry the
+/// agencies whose records they hold.
+#[tokio::test]
+async fn an_agency_auditor_gets_its_entries_up_to_the_limit_and_sees_its_records_exported() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        let p = province(s).await;
+        let sys = Actor::system();
+        let ours = registry::create_subscriber(s, &sys, &person(p.dost, "Trần Văn An"), NOW)
+            .await
+            .unwrap();
+        let theirs =
+            registry::create_subscriber(s, &sys, &person(p.finance, "Hoàng Minh Đức"), NOW)
+                .await
+                .unwrap();
+        let auditor = user(s, "kiemtoan.khcn", p.dost, Role::Auditor).await;
+        let read = |id: i64, agency: &str| audit::Event {
+            action: "subscriber.read",
+            object: format!("subscriber:{id}"),
+            agency: Some(agency.into()),
+            detail: serde_json::json!({}),
+        };
+        for _ in 0..3 {
+            audit::record(s, &sys, read(ours.id, "H99.37"), NOW)
+                .await
+                .unwrap();
+        }
+        // Many newer entries of another agency.
+        for _ in 0..30 {
+            audit::record(s, &sys, read(theirs.id, "H99.05"), NOW)
+                .await
+                .unwrap();
+        }
+        let filter = |prefix: &str, limit: i64| audit::Filter {
+            action_prefix: Some(prefix.into()),
+            limit,
+            ..Default::default()
+        };
+        let got = audit::list(s, &auditor, &filter("subscriber.read", 2))
+            .await
+            .unwrap();
+        assert_eq!(
+            got.len(),
+            2,
+            "{b:?}: the limit is filled with the auditor's own entries"
+        );
+        let got = audit::list(s, &auditor, &filter("subscriber.read", 10))
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 3, "{b:?}");
+        assert!(got
+            .iter()
+            .all(|e| e.object == format!("subscriber:{}", ours.id)
+                && e.agency.as_deref() == Some("H99.37")));
+        // The province's auditor still sees everything.
+        let province_auditor = user(s, "kiemtoan.tinh", p.root, Role::Auditor).await;
+        let all = audit::list(s, &province_auditor, &filter("subscriber.read", 1000))
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 33, "{b:?}");
+
+        // An export of the whole registry is seen by each agency whose people it holds.
+        kyso_store::csv_io::export_subscribers(
+            s,
+            &sys,
+            &SubscriberQuery::default(),
+            kyso_store::csv_io::ExportFormat::Csv,
+            NOW,
+        )
+        .await
+        .unwrap();
+        let seen = audit::list(s, &auditor, &filter("subscriber.export", 10))
+            .await
+            .unwrap();
+        assert_eq!(seen.len(), 1, "{b:?}: {seen:?}");
+        assert_eq!(seen[0].agency.as_deref(), Some("H99.37"));
+        assert!(
+            seen[0].detail.contains("\"agency_rows\":1"),
+            "{}",
+            seen[0].detail
+        );
+        let all = audit::list(s, &province_auditor, &filter("subscriber.export", 10))
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 2, "{b:?}: one entry per agency");
+        // A finance auditor does not see the science department's reads.
+        let finance_auditor = user(s, "kiemtoan.tc", p.finance, Role::Auditor).await;
+        let fin = audit::list(s, &finance_auditor, &filter("subscriber.read", 1000))
+            .await
+            .unwrap();
+        assert_eq!(fin.len(), 30, "{b:?}");
+        assert!(fin.iter().all(|e| e.agency.as_deref() == Some("H99.05")));
+    }
+}

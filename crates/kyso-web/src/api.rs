@@ -308,28 +308,27 @@ async fn get_subscriber(
     Id(id): Id,
 ) -> ApiResult<Json<registry::Subscriber>> {
     let s = registry::subscriber(&st.store, &auth.actor, id).await?;
-    audit_read(&st, &auth, "subscriber.read", format!("subscriber:{id}")).await?;
+    audit_read(
+        &st,
+        &auth,
+        "subscriber.read",
+        format!("subscriber:{id}"),
+        s.agency_id,
+    )
+    .await?;
     Ok(Json(s))
 }
 
+/// Record a sensitive read of `object`, belonging to agency `agency_id`: the entry carries
+/// that agency, so that its own auditors see it.
 pub(crate) async fn audit_read(
     st: &AppState,
     auth: &Auth,
     action: &str,
     object: String,
+    agency_id: i64,
 ) -> ApiResult<()> {
-    audit::record(
-        &st.store,
-        &auth.actor,
-        audit::Event {
-            action,
-            object,
-            agency: None,
-            detail: json!({}),
-        },
-        st.now(),
-    )
-    .await?;
+    audit::record_read(&st.store, &auth.actor, action, object, agency_id, st.now()).await?;
     Ok(())
 }
 
@@ -744,7 +743,14 @@ async fn get_request(
     Id(id): Id,
 ) -> ApiResult<Json<requests::RequestDetail>> {
     let r = requests::get_request(&st.store, &auth.actor, id, st.now()).await?;
-    audit_read(&st, &auth, "request.read", format!("request:{id}")).await?;
+    audit_read(
+        &st,
+        &auth,
+        "request.read",
+        format!("request:{id}"),
+        r.request.agency_id,
+    )
+    .await?;
     Ok(Json(r))
 }
 

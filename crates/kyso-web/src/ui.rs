@@ -264,14 +264,15 @@ fn layout_error(p: &Page, status: StatusCode, message: &str) -> Response {
 /// Record a sensitive read in the audit log before anything of it is shown. Fails closed:
 /// when the entry cannot be written (the database locked or failing) nothing is shown and
 /// the reader gets an error page, as the API answers 500.
-async fn audit_read(st: &AppState, p: &Page, action: &str, object: String) -> Result<(), Response> {
-    let event = audit::Event {
-        action,
-        object,
-        agency: None,
-        detail: serde_json::json!({}),
-    };
-    match audit::record(&st.store, &p.actor, event, st.now()).await {
+/// The entry carries the agency the record belongs to, so that its own auditors see it.
+async fn audit_read(
+    st: &AppState,
+    p: &Page,
+    action: &str,
+    object: String,
+    agency_id: i64,
+) -> Result<(), Response> {
+    match audit::record_read(&st.store, &p.actor, action, object, agency_id, st.now()).await {
         Ok(_) => Ok(()),
         Err(e) => {
             // Through ApiError, so the cause reaches the server's log like any 5xx.
@@ -1099,7 +1100,8 @@ async fn subscriber_page(State(st): State<AppState>, p: Page, Id(id): Id) -> Res
         Ok(s) => s,
         Err(e) => return store_error(p.lang, e),
     };
-    if let Err(refusal) = audit_read(&st, &p, "subscriber.read", format!("subscriber:{id}")).await {
+    let object = format!("subscriber:{id}");
+    if let Err(refusal) = audit_read(&st, &p, "subscriber.read", object, s.agency_id).await {
         return refusal;
     }
     let certs = registry::search_certificates(

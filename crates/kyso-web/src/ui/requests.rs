@@ -402,7 +402,10 @@ async fn detail_view(st: &AppState, p: &Page, id: i64, error: Option<String>) ->
         Err(e) => return store_error(p.lang, e),
     };
     // A request holds people's data: its read is audited, as through the API.
-    if let Err(refusal) = super::audit_read(st, p, "request.read", format!("request:{id}")).await {
+    let object = format!("request:{id}");
+    if let Err(refusal) =
+        super::audit_read(st, p, "request.read", object, d.request.agency_id).await
+    {
         return refusal;
     }
     let r = &d.request;

@@ -1,0 +1,625 @@
+//! The role × route × agency matrix over every operation of the OpenAPI document the server
+//! serves (issue 15): anonymous callers get 401, a role without the route's permission gets
+//! 403 (or 404: the record is not shown to it), every role of one agency gets 403/404/422 on
+//! another agency's records, and a role with the permission reaches its own agency's records.
+//! The expectations come from [`class_of`], keyed by route: a route missing from it fails the
+//! test, so every new route must be classified. Runs on SQLite and on PostgreSQL.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt as _;
+use kyso_domain::roles::{Permission, Role};
+use kyso_store::accounts::{self, NewUser, RoleOn};
+use kyso_store::registry::{self, AgencyInput, DeviceInput, SubscriberInput};
+use kyso_store::testing::{backends, TestDb};
+use kyso_store::Actor;
+use serde_json::{json, Value};
+use time::macros::datetime;
+use time::OffsetDateTime;
+use tower::ServiceExt as _;
+use zeroize::Zeroizing;
+
+const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
+const PASSWORD: &str = "mat-khau-dai-12345";
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy)]
+enum Class {
+    /// Anyone, without logging in.
+    Public,
+    /// Any logged-in account (its own things only).
+    AnyUser,
+    /// A role holding this permission on the record's agency.
+    Perm(Permission),
+    /// A listing filtered by this permission's scope: without it, 403 or an empty list.
+    List(Permission),
+}
+
+/// The kind of record a route's `{id}` names.
+#[derive(Debug, Clone, Copy)]
+enum Rec {
+    None,
+    Agency,
+    Subscriber,
+    Certificate,
+    Device,
+    Request,
+    User,
+    Token,
+    Notice,
+}
+
+/// The table: every operation of the OpenAPI document, classified.
+fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
+    use Class::*;
+    use Permission as P;
+    let read = Perm(P::ReadRegistry);
+    let write = Perm(P::WriteRegistry);
+    Some(match (method, path) {
+        ("post", "/api/v1/auth/login") => (Public, Rec::None),
+        ("get", "/api/v1/me") => (AnyUser, Rec::None),
+        ("post", "/api/v1/me/password") => (AnyUser, Rec::None),
+        ("get", "/api/v1/tokens") => (AnyUser, Rec::None),
+        ("post", "/api/v1/tokens") => (AnyUser, Rec::None),
+        ("delete", "/api/v1/tokens/{id}") => (Perm(P::ManageAccounts), Rec::Token),
+        ("get", "/api/v1/dashboard") => (read, Rec::None),
+        ("get", "/api/v1/agencies") => (read, Rec::None),
+        ("post", "/api/v1/agencies") => (write, Rec::None),
+        ("get", "/api/v1/agencies/{id}") => (read, Rec::Agency),
+        ("put", "/api/v1/agencies/{id}") => (write, Rec::Agency),
+        ("get", "/api/v1/subscribers") => (read, Rec::None),
+        ("post", "/api/v1/subscribers") => (write, Rec::None),
+        ("get", "/api/v1/subscribers/{id}") => (read, Rec::Subscriber),
+        ("put", "/api/v1/subscribers/{id}") => (write, Rec::Subscriber),
+        ("post", "/api/v1/subscribers/import") => (write, Rec::None),
+        ("get", "/api/v1/subscribers/export.csv") => (read, Rec::None),
+        ("get", "/api/v1/subscribers/export.xlsx") => (read, Rec::None),
+        ("get", "/api/v1/certificates") => (read, Rec::None),
+        ("post", "/api/v1/certificates") => (write, Rec::None),
+        ("get", "/api/v1/certificates/{id}") => (read, Rec::Certificate),
+        ("get", "/api/v1/certificates/{id}/der") => (read, Rec::Certificate),
+        ("post", "/api/v1/certificates/{id}/revoke") => (write, Rec::Certificate),
+        ("get", "/api/v1/certificates/export.csv") => (read, Rec::None),
+        ("get", "/api/v1/certificates/export.xlsx") => (read, Rec::None),
+        ("get", "/api/v1/devices") => (read, Rec::None),
+        ("post", "/api/v1/devices") => (write, Rec::None),
+        ("get", "/api/v1/devices/{id}") => (read, Rec::Device),
+        ("get", "/api/v1/devices/{id}/events") => (read, Rec::Device),
+        ("post", "/api/v1/devices/{id}/events") => (write, Rec::Device),
+        ("get", "/api/v1/requests") => (read, Rec::None),
+        ("post", "/api/v1/requests") => (Perm(P::DraftRequest), Rec::None),
+        ("get", "/api/v1/requests/{id}") => (read, Rec::Request),
+        ("put", "/api/v1/requests/{id}") => (Perm(P::DraftRequest), Rec::Request),
+        ("get", "/api/v1/requests/{id}/letter") => (read, Rec::Request),
+        ("post", "/api/v1/requests/{id}/actions") => (Perm(P::DraftRequest), Rec::Request),
+        ("get", "/api/v1/calendar") => (Perm(P::ProcessRequest), Rec::None),
+        ("put", "/api/v1/calendar") => (Perm(P::ProcessRequest), Rec::None),
+        ("get", "/api/v1/users") => (List(P::ManageAccounts), Rec::None),
+        ("post", "/api/v1/users") => (Perm(P::ManageAccounts), Rec::None),
+        ("post", "/api/v1/users/{id}/disable") => (Perm(P::ManageAccounts), Rec::User),
+        ("post", "/api/v1/users/{id}/enable") => (Perm(P::ManageAccounts), Rec::User),
+        ("post", "/api/v1/users/{id}/roles") => (Perm(P::ManageAccounts), Rec::User),
+        ("post", "/api/v1/users/{id}/roles/remove") => (Perm(P::ManageAccounts), Rec::User),
+        ("post", "/api/v1/users/{id}/password-reset") => (Perm(P::ManageAccounts), Rec::User),
+        ("get", "/api/v1/users/{id}/tokens") => (Perm(P::ManageAccounts), Rec::User),
+        ("get", "/api/v1/audit") => (Perm(P::ReadAudit), Rec::None),
+        ("get", "/api/v1/notices") => (AnyUser, Rec::None),
+        ("post", "/api/v1/notices/scan") => (Perm(P::ProcessRequest), Rec::None),
+        ("post", "/api/v1/notices/{id}/read") => (AnyUser, Rec::Notice),
+        _ => return None,
+    })
+}
+
+/// The records of one agency that the matrix points routes at.
+#[derive(Debug, Clone, Copy)]
+struct Records {
+    agency: i64,
+    code: &'static str,
+    subscriber: i64,
+    certificate: i64,
+    device: i64,
+    request: i64,
+    user: i64,
+    token: i64,
+}
+
+impl Records {
+    fn id(&self, rec: Rec) -> i64 {
+        match rec {
+            Rec::None => 0,
+            Rec::Agency => self.agency,
+            Rec::Subscriber => self.subscriber,
+            Rec::Certificate => self.certificate,
+            Rec::Device => self.device,
+            Rec::Request => self.request,
+            Rec::User => self.user,
+            Rec::Token => self.token,
+            // Nobody's notice: there is none in this registry.
+            Rec::Notice => 999_999,
+        }
+    }
+}
+
+/// A well-formed body for the route, aimed at `r`'s agency (so that a refusal is about who
+/// asks, not about the body).
+fn body_for(method: &str, path: &str, r: &Records, serial: u64) -> Option<Value> {
+    let a = r.agency;
+    Some(match (method, path) {
+        ("post", "/api/v1/auth/login") => json!({"username": "khong.co", "password": "sai"}),
+        ("post", "/api/v1/me/password") => {
+            json!({"old_password": "sai-mat-khau", "new_password": "Mot-mat-khau-moi-rat-dai"})
+        }
+        ("post", "/api/v1/tokens") => json!({"name": "ma thu"}),
+        ("post", "/api/v1/agencies") => {
+            json!({"code": format!("{}.{}", r.code, serial % 90 + 10), "name": "Cơ quan mới", "kind": "unit", "parent_id": a})
+        }
+        ("put", "/api/v1/agencies/{id}") => {
+            json!({"code": r.code, "name": "Đổi tên", "kind": "department"})
+        }
+        ("post", "/api/v1/subscribers") | ("put", "/api/v1/subscribers/{id}") => {
+            json!({"kind": "individual", "agency_id": a, "name": "Người mới"})
+        }
+        ("post", "/api/v1/certificates") => {
+            json!({"agency_id": a, "pem": cert_pem("Người mới", serial)})
+        }
+        ("post", "/api/v1/certificates/{id}/revoke") => json!({"reason": "thử"}),
+        ("post", "/api/v1/devices") => {
+            json!({"kind": "token", "serial": format!("MOI{serial}"), "agency_id": a})
+        }
+        ("post", "/api/v1/devices/{id}/events") => json!({"event": "lock"}),
+        ("post", "/api/v1/requests") | ("put", "/api/v1/requests/{id}") => {
+            json!({"kind": "renew", "agency_id": a, "contact_name": "Người liên hệ",
+                   "items": [{"certificate_id": r.certificate}]})
+        }
+        ("post", "/api/v1/requests/{id}/actions") => json!({"action": "submit"}),
+        ("put", "/api/v1/calendar") => json!({"years": {"2027": {"holidays": ["2027-01-01"]}}}),
+        ("post", "/api/v1/users") => json!({"username": format!("moi.{serial}"),
+            "full_name": "Người mới", "agency_id": a, "password": "Mot-mat-khau-moi-rat-dai",
+            "roles": [{"role": "clerk", "agency_id": a}]}),
+        ("post", "/api/v1/users/{id}/roles") | ("post", "/api/v1/users/{id}/roles/remove") => {
+            json!({"role": "signer", "agency_id": a})
+        }
+        _ => return None,
+    })
+}
+
+fn cert_pem(cn: &str, serial: u64) -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    params.serial_number = Some(rcgen::SerialNumber::from(serial.to_be_bytes().to_vec()));
+    params.not_before = NOW - time::Duration::days(10);
+    params.not_after = NOW + time::Duration::days(300);
+    params.self_signed(&key).unwrap().pem()
+}
+
+struct App {
+    router: Router,
+    db: TestDb,
+    _blobs: tempfile::TempDir,
+}
+
+impl App {
+    async fn new(backend: kyso_store::Backend) -> App {
+        let db = TestDb::new(backend).await;
+        let blobs = tempfile::tempdir().unwrap();
+        let state = kyso_web::AppState::new(
+            db.store.clone(),
+            Arc::new(|| NOW),
+            kyso_web::Config {
+                secure_cookies: false,
+            },
+        )
+        .with_blobs(kyso_store::blobs::Blobs::open(blobs.path()).unwrap());
+        App {
+            router: kyso_web::router(state),
+            db,
+            _blobs: blobs,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder()
+            .method(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap())
+            .uri(path);
+        if !token.is_empty() {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let req = match body {
+            Some(b) if path.ends_with("/import") => req
+                .header(header::CONTENT_TYPE, "text/csv")
+                .body(Body::from(b.to_string())),
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn login(&self, user: &str) -> String {
+        let (status, body) = self
+            .call(
+                "post",
+                "/api/v1/auth/login",
+                "",
+                Some(json!({"username": user, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{user}: {body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+}
+
+async fn new_user(app: &App, name: &str, agency: i64, role: Role) -> i64 {
+    accounts::create_user(
+        &app.db.store,
+        &Actor::system(),
+        NewUser {
+            username: name.into(),
+            full_name: format!("Người dùng {name}"),
+            email: String::new(),
+            agency_id: agency,
+            password: Zeroizing::new(PASSWORD.into()),
+            roles: vec![RoleOn {
+                role: role.as_str().into(),
+                agency_id: agency,
+            }],
+            must_change_password: false,
+        },
+        NOW,
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+/// One agency's records: a subscriber with a certificate, a device, a draft request, an
+/// account with an API token.
+async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: u64) -> Records {
+    let s = &app.db.store;
+    let sys = Actor::system();
+    let sub = registry::create_subscriber(
+        s,
+        &sys,
+        &SubscriberInput {
+            kind: "individual".into(),
+            agency_id: agency,
+            name: format!("Người {tag}"),
+            ..Default::default()
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    let cert = registry::import_certificate(
+        s,
+        &sys,
+        agency,
+        Some(sub.id),
+        cert_pem(&format!("Người {tag}"), serial).as_bytes(),
+        NOW,
+    )
+    .await
+    .unwrap();
+    let dev = registry::create_device(
+        s,
+        &sys,
+        &DeviceInput {
+            kind: "token".into(),
+            serial: format!("DEV{serial}"),
+            agency_id: agency,
+            ..Default::default()
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    let request = kyso_store::requests::create_request(
+        s,
+        &sys,
+        &kyso_store::requests::NewRequest {
+            kind: "renew".into(),
+            agency_id: agency,
+            contact_name: format!("Người {tag}"),
+            items: vec![kyso_store::requests::NewItem {
+                certificate_id: Some(cert.id),
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    let name = format!("muctieu.{tag}");
+    let user = new_user(app, &name, agency, Role::Signer).await;
+    let token = app.login(&name).await;
+    let (status, made) = app
+        .call(
+            "post",
+            "/api/v1/tokens",
+            &token,
+            Some(json!({"name": "tich hop"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let (_, list) = app.call("get", "/api/v1/tokens", &token, None).await;
+    let token_id = list["items"]
+        .as_array()
+        .and_then(|a| a.first())
+        .and_then(|t| t["id"].as_i64())
+        .unwrap_or_else(|| panic!("no token listed: {list}"));
+    Records {
+        agency,
+        code,
+        subscriber: sub.id,
+        certificate: cert.id,
+        device: dev.id,
+        request: request.request.id,
+        user,
+        token: token_id,
+    }
+}
+
+fn concrete(path: &str, id: i64) -> String {
+    path.replace("{id}", &id.to_string())
+}
+
+#[tokio::test]
+async fn every_openapi_route_answers_each_role_and_agency_as_its_class_says() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let s = &app.db.store;
+        let sys = Actor::system();
+        let agency = |code: &str, name: &str, parent: Option<i64>| AgencyInput {
+            code: code.into(),
+            name: name.into(),
+            kind: if parent.is_none() {
+                "province"
+            } else {
+                "department"
+            }
+            .into(),
+            parent_id: parent,
+            ..Default::default()
+        };
+        let root = registry::create_agency(s, &sys, &agency("H99", "UBND Tỉnh Demo", None), NOW)
+            .await
+            .unwrap();
+        let ours_id =
+            registry::create_agency(s, &sys, &agency("H99.37", "Sở KH&CN", Some(root.id)), NOW)
+                .await
+                .unwrap()
+                .id;
+        let theirs_id = registry::create_agency(
+            s,
+            &sys,
+            &agency("H99.05", "Sở Tài chính", Some(root.id)),
+            NOW,
+        )
+        .await
+        .unwrap()
+        .id;
+        let ours = records(&app, ours_id, "H99.37", "ours", 1001).await;
+        let theirs = records(&app, theirs_id, "H99.05", "theirs", 2001).await;
+        new_user(&app, "quantri", root.id, Role::DostAdmin).await;
+
+        let (status, doc) = app.call("get", "/api/openapi.json", "", None).await;
+        assert_eq!(status, StatusCode::OK);
+        let mut ops: Vec<(String, String)> = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                ops.push((method.clone(), path.clone()));
+            }
+        }
+        assert!(ops.len() >= 50, "{} operations", ops.len());
+        let unclassified: Vec<String> = ops
+            .iter()
+            .filter(|(m, p)| class_of(m, p).is_none())
+            .map(|(m, p)| format!("{m} {p}"))
+            .collect();
+        assert!(
+            unclassified.is_empty(),
+            "routes missing from the matrix's table: {unclassified:?}"
+        );
+
+        // Anonymous: 401 everywhere but the public routes.
+        for (m, p) in &ops {
+            let (class, rec) = class_of(m, p).unwrap();
+            let path = concrete(p, ours.id(rec));
+            let (status, answer) = app.call(m, &path, "", body_for(m, p, &ours, 9000)).await;
+            match class {
+                // A public route answers for itself (a wrong login is a 401 too).
+                Class::Public => assert!(!status.is_server_error(), "{b:?}: {m} {path}"),
+                _ => assert_eq!(
+                    status,
+                    StatusCode::UNAUTHORIZED,
+                    "{b:?}: anonymous {m} {path} → {status} {answer}"
+                ),
+            }
+        }
+
+        let mut serial = 3000;
+        let roles: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| *r != Role::DostAdmin)
+            .collect();
+        for role in &roles {
+            let name = format!("vaitro.{}", role.as_str().replace('_', "."));
+            new_user(&app, &name, ours_id, *role).await;
+            let token = app.login(&name).await;
+            for (m, p) in &ops {
+                let (class, rec) = class_of(m, p).unwrap();
+                let (perm, listing) = match class {
+                    Class::Perm(perm) => (perm, false),
+                    Class::List(perm) => (perm, true),
+                    Class::Public | Class::AnyUser => continue,
+                };
+                // Another agency's record, or a body aimed at another agency: never done.
+                serial += 1;
+                if !matches!(rec, Rec::None) || body_for(m, p, &theirs, serial).is_some() {
+                    let path = concrete(p, theirs.id(rec));
+                    let path = if path.ends_with("/import") {
+                        format!("{path}?agency_id={theirs_id}")
+                    } else {
+                        path
+                    };
+                    let (status, answer) = app
+                        .call(m, &path, &token, body_for(m, p, &theirs, serial))
+                        .await;
+                    assert!(
+                        matches!(status.as_u16(), 403 | 404 | 422),
+                        "{b:?}: {role} {m} {path} on another agency → {status} {answer}"
+                    );
+                    if role.allows(perm) && !matches!(rec, Rec::None) && *m == "get" {
+                        assert_eq!(
+                            status,
+                            StatusCode::NOT_FOUND,
+                            "{b:?}: {role} {m} {path} on another agency → {status} {answer}"
+                        );
+                    }
+                }
+                // Its own agency: refused without the permission, reached with it.
+                serial += 1;
+                let path = concrete(p, ours.id(rec));
+                let path = if path.ends_with("/import") {
+                    format!("{path}?agency_id={ours_id}")
+                } else {
+                    path
+                };
+                let (status, answer) = app
+                    .call(m, &path, &token, body_for(m, p, &ours, serial))
+                    .await;
+                // A draft has no letter yet: its 404 says so (the letter is made when sent).
+                let no_letter_yet = p.ends_with("/letter")
+                    && status == StatusCode::NOT_FOUND
+                    && answer["error"]["message_en"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("no letter yet"));
+                if role.allows(perm) {
+                    assert!(
+                        (!matches!(status.as_u16(), 401 | 403 | 404) || no_letter_yet)
+                            && !status.is_server_error(),
+                        "{b:?}: {role} {m} {path} on its own agency → {status} {answer}"
+                    );
+                } else if listing && status == StatusCode::OK {
+                    assert_eq!(
+                        answer["items"],
+                        json!([]),
+                        "{b:?}: {role} without {perm:?}: {m} {path}"
+                    );
+                } else {
+                    assert!(
+                        matches!(status.as_u16(), 403 | 404),
+                        "{b:?}: {role} without {perm:?}: {m} {path} → {status} {answer}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Issue 15/8: the reads of an agency's records, through the API and the UI, and its exports
+/// are in that agency's own auditor's view of the log.
+#[tokio::test]
+async fn an_agency_auditor_sees_the_reads_and_exports_of_its_records() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let s = &app.db.store;
+        let sys = Actor::system();
+        let root = registry::create_agency(
+            s,
+            &sys,
+            &AgencyInput {
+                code: "H99".into(),
+                name: "UBND Tỉnh Demo".into(),
+                kind: "province".into(),
+                ..Default::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        let ours_id = registry::create_agency(
+            s,
+            &sys,
+            &AgencyInput {
+                code: "H99.37".into(),
+                name: "Sở KH&CN".into(),
+                kind: "department".into(),
+                parent_id: Some(root.id),
+                ..Default::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap()
+        .id;
+        let ours = records(&app, ours_id, "H99.37", "ours", 1001).await;
+        new_user(&app, "canbo", ours_id, Role::SignatureOfficer).await;
+        new_user(&app, "kiemtoan", ours_id, Role::Auditor).await;
+        let officer = app.login("canbo").await;
+        for path in [
+            format!("/api/v1/subscribers/{}", ours.subscriber),
+            format!("/api/v1/requests/{}", ours.request),
+            "/api/v1/subscribers/export.csv".into(),
+            "/api/v1/certificates/export.csv".into(),
+        ] {
+            let (status, _) = app.call("get", &path, &officer, None).await;
+            assert_eq!(status, StatusCode::OK, "{b:?}: {path}");
+        }
+        let auditor = app.login("kiemtoan").await;
+        let (status, log) = app
+            .call("get", "/api/v1/audit?limit=100", &auditor, None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{log}");
+        let seen: Vec<(String, String)> = log["items"]
+            .as_array()
+            .or_else(|| log.as_array())
+            .unwrap_or_else(|| panic!("{log}"))
+            .iter()
+            .map(|e| {
+                (
+                    e["action"].as_str().unwrap_or_default().to_owned(),
+                    e["agency"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        for action in [
+            "subscriber.read",
+            "request.read",
+            "subscriber.export",
+            "certificate.export",
+        ] {
+            assert!(
+                seen.contains(&(action.to_owned(), "H99.37".to_owned())),
+                "{b:?}: {action} not seen by the agency's auditor: {seen:?}"
+            );
+        }
+    }
+}
