@@ -66,7 +66,7 @@ const STATUS_CANCELLED: i64 = 11;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Địa chỉ lắng nghe (chỉ 127.0.0.1 / ::1)
+    /// Địa chỉ lắng nghe (chỉ 127.0.0.1 / ::1; chỉ nhận kết nối từ hai địa chỉ này)
     #[arg(long, value_name = "IP:CỔNG", default_value = "127.0.0.1:8987")]
     listen: String,
     /// Nguồn web được phép gọi (ví dụ https://vanban.tinhdemo.gov.vn); lặp lại cho nhiều nguồn
@@ -225,8 +225,8 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     let addr: SocketAddr = args.listen.parse().map_err(|_| {
         ue!("địa chỉ lắng nghe không hợp lệ: {} (dạng 127.0.0.1:CỔNG)", args.listen; "invalid listen address: {} (127.0.0.1:PORT)", args.listen)
     })?;
-    if !addr.ip().is_loopback() {
-        return Err(ue!("dịch vụ ký chỉ lắng nghe trên máy này (127.0.0.1), không nhận {}", addr.ip(); "the agent listens on this computer only (127.0.0.1), not on {}", addr.ip()).into());
+    if !is_local_address(addr.ip()) {
+        return Err(ue!("dịch vụ ký chỉ lắng nghe trên máy này (127.0.0.1 hoặc ::1), không nhận {}", addr.ip(); "the agent listens on this computer only (127.0.0.1 or ::1), not on {}", addr.ip()).into());
     }
     let origins = args
         .allow_origins
@@ -342,7 +342,36 @@ fn router(agent: Arc<Agent>) -> Router {
         )
         .route("/{op}", get(ws_operation))
         .layer(DefaultBodyLimit::max(MAX_REQUEST))
+        .layer(axum::middleware::from_fn(local_peers_only))
         .with_state(agent)
+}
+
+/// The addresses the agent's help names, and no others: 127.0.0.1 and ::1 (not the rest of
+/// 127.0.0.0/8, which `is_loopback` accepts).
+fn is_local_address(ip: std::net::IpAddr) -> bool {
+    ip == std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+        || ip == std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+}
+
+/// Refuse a connection from any address but 127.0.0.1 and ::1 (on Linux a program can
+/// connect to 127.0.0.1 from 127.0.0.2); a connection whose address is unknown is refused too.
+async fn local_peers_only(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if peer.is_some_and(is_local_address) {
+        next.run(request).await
+    } else {
+        (
+            StatusCode::FORBIDDEN,
+            "Dịch vụ ký chỉ nhận kết nối từ 127.0.0.1 hoặc ::1.",
+        )
+            .into_response()
+    }
 }
 
 impl Agent {

@@ -538,14 +538,19 @@ pub fn run_service_then<F: std::future::Future<Output = ()>>(
 }
 
 /// Serve `router` on a TLS listener (`crate::tls::TlsListener`) until Ctrl-C or SIGTERM.
+/// Handlers may ask for the peer's address (`ConnectInfo<SocketAddr>`), as over plain TCP.
 pub async fn serve<L>(listener: L, router: Router) -> std::io::Result<()>
 where
-    L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
 {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    use axum::serve::ListenerExt as _;
+    // Through `tap_io`, whose peer address axum hands to handlers as `ConnectInfo`.
+    axum::serve(
+        listener.tap_io(|_| {}),
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
 }
 
 /// Serve `router` over plain TCP until Ctrl-C or SIGTERM; handlers may ask for the peer's

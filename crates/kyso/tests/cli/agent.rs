@@ -499,6 +499,61 @@ fn the_agent_listens_on_this_computer_only() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("127.0.0.1"));
 }
 
+/// The help names 127.0.0.1 and ::1: the rest of 127.0.0.0/8 is neither listened on nor
+/// answered (on Linux a program may connect to 127.0.0.1 from 127.0.0.2).
+#[test]
+fn the_agent_listens_on_and_answers_127_0_0_1_only_not_the_rest_of_127_0_0_0_8() {
+    let out = kyso()
+        .args(["agent", "--listen", "127.0.0.2:0", "--allow-origin", ORIGIN])
+        .arg("--p12")
+        .arg(pki().join("personal.p12"))
+        .args(["--password-env", "KYSO_TEST_PW"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("127.0.0.1") && err.contains("127.0.0.2"),
+        "{err}"
+    );
+
+    let agent = Agent::start(&[]);
+    let port = agent.url.rsplit(':').next().unwrap().to_owned();
+    let script = format!(
+        r#"
+import socket, sys
+for src in ("127.0.0.2", "127.0.0.1"):
+    s = socket.create_connection(("127.0.0.1", {port}), timeout=10, source_address=(src, 0))
+    s.sendall(b"GET /api/certificates HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: {ORIGIN}\r\nConnection: close\r\n\r\n")
+    data = b""
+    while True:
+        c = s.recv(65536)
+        if not c:
+            break
+        data += c
+    print(src, data.split(b"\r\n")[0].decode(), "local-only" if "127.0.0.1 hoặc ::1".encode() in data else "")
+"#
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let log = agent.stop();
+    assert!(
+        out.status.success(),
+        "{text}{}{log}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].starts_with("127.0.0.2 HTTP/1.1 403") && lines[0].ends_with("local-only"),
+        "{text}"
+    );
+    assert!(lines[1].starts_with("127.0.0.1 HTTP/1.1 200"), "{text}");
+}
+
 #[test]
 fn with_tls_the_agent_answers_wss_like_the_national_ca_service() {
     let tmp = tempfile::tempdir().unwrap();
