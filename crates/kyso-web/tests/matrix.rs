@@ -623,3 +623,353 @@ async fn an_agency_auditor_sees_the_reads_and_exports_of_its_records() {
         }
     }
 }
+
+/// The UI forms' POST targets, classified: the record their `{id}` names. A form whose
+/// target is missing here fails the test.
+fn ui_target(path: &str) -> Option<Rec> {
+    Some(match path {
+        "/login"
+        | "/logout"
+        | "/password"
+        | "/agencies"
+        | "/subscribers"
+        | "/users"
+        | "/requests"
+        | "/certificates/import" => Rec::None,
+        "/devices/{id}" => Rec::Device,
+        "/users/{id}/role_add"
+        | "/users/{id}/role_remove"
+        | "/users/{id}/enable"
+        | "/users/{id}/disable"
+        | "/users/{id}/reset" => Rec::User,
+        "/tokens/{id}/revoke" => Rec::Token,
+        "/notices/{id}/read" => Rec::Notice,
+        "/requests/{id}/act" => Rec::Request,
+        _ => return None,
+    })
+}
+
+/// A form as the browser would post it.
+type Form = (String, bool, Vec<(String, String)>);
+
+/// The POST forms of a page: (action, whether multipart, the fields with their shown values).
+fn post_forms(html: &str, page: &str) -> Vec<Form> {
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let key = format!(" {name}=\"");
+        let start = tag.find(&key)? + key.len();
+        let end = tag[start..].find('"')? + start;
+        Some(tag[start..end].replace("&amp;", "&"))
+    };
+    let mut out = Vec::new();
+    for (i, _) in html.match_indices("<form") {
+        let open_end = html[i..].find('>').map_or(html.len(), |e| i + e);
+        let tag = &html[i..open_end];
+        if attr(tag, "method").as_deref() != Some("post") {
+            continue;
+        }
+        let action = attr(tag, "action").unwrap_or_else(|| page.to_owned());
+        let multipart = attr(tag, "enctype").as_deref() == Some("multipart/form-data");
+        let close = html[i..].find("</form>").map_or(html.len(), |e| i + e);
+        let body = &html[open_end..close];
+        let mut fields = Vec::new();
+        for kind in ["<input", "<select", "<textarea"] {
+            for (j, _) in body.match_indices(kind) {
+                let end = body[j..].find('>').map_or(body.len(), |e| j + e);
+                let t = &body[j..end];
+                let Some(name) = attr(t, "name") else {
+                    continue;
+                };
+                let value = if kind == "<select" {
+                    body[end..]
+                        .find("<option")
+                        .and_then(|o| {
+                            let o = end + o;
+                            let oe = body[o..].find('>').map_or(body.len(), |e| o + e);
+                            attr(&body[o..oe], "value")
+                        })
+                        .unwrap_or_default()
+                } else {
+                    attr(t, "value").unwrap_or_else(|| "x".into())
+                };
+                fields.push((name, value));
+            }
+        }
+        out.push((action, multipart, fields));
+    }
+    out
+}
+
+/// Numeric path segments as `{id}`.
+fn template(path: &str) -> String {
+    path.split('/')
+        .map(|s| {
+            if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+                "{id}"
+            } else {
+                s
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+const BOUNDARY: &str = "kyso-matrix-boundary";
+
+/// The body and its content type.
+fn encode(multipart: bool, fields: &[(String, String)]) -> (String, String) {
+    if !multipart {
+        return (
+            urlencode(fields),
+            "application/x-www-form-urlencoded".into(),
+        );
+    }
+    let mut body = String::new();
+    for (k, v) in fields {
+        body.push_str(&format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{BOUNDARY}--\r\n"));
+    (body, format!("multipart/form-data; boundary={BOUNDARY}"))
+}
+
+fn urlencode(fields: &[(String, String)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            let enc = |s: &str| {
+                s.bytes()
+                    .map(|b| {
+                        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                            (b as char).to_string()
+                        } else {
+                            format!("%{b:02X}")
+                        }
+                    })
+                    .collect::<String>()
+            };
+            format!("{}={}", enc(k), enc(v))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+impl App {
+    async fn page(&self, path: &str, session: &str) -> (StatusCode, String) {
+        let req = Request::builder()
+            .uri(path)
+            .header(header::COOKIE, format!("kyso_session={session}"))
+            .body(Body::empty())
+            .unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    async fn post_form(
+        &self,
+        path: &str,
+        session: &str,
+        (body, content_type): (String, String),
+    ) -> (StatusCode, String) {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::COOKIE, format!("kyso_session={session}"))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+/// Every POST form the UI shows: refused without or with a wrong CSRF token, and refused on
+/// another agency's records with the right one.
+#[tokio::test]
+async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys_ids() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let s = &app.db.store;
+        let sys = Actor::system();
+        let agency = |code: &str, name: &str, parent: Option<i64>| AgencyInput {
+            code: code.into(),
+            name: name.into(),
+            kind: if parent.is_none() {
+                "province"
+            } else {
+                "department"
+            }
+            .into(),
+            parent_id: parent,
+            ..Default::default()
+        };
+        let root = registry::create_agency(s, &sys, &agency("H99", "UBND Tỉnh Demo", None), NOW)
+            .await
+            .unwrap();
+        let ours_id =
+            registry::create_agency(s, &sys, &agency("H99.37", "Sở KH&CN", Some(root.id)), NOW)
+                .await
+                .unwrap()
+                .id;
+        let theirs_id = registry::create_agency(
+            s,
+            &sys,
+            &agency("H99.05", "Sở Tài chính", Some(root.id)),
+            NOW,
+        )
+        .await
+        .unwrap()
+        .id;
+        let ours = records(&app, ours_id, "H99.37", "ours", 1001).await;
+        let theirs = records(&app, theirs_id, "H99.05", "theirs", 2001).await;
+        new_user(&app, "quantri", root.id, Role::DostAdmin).await;
+        let admin = app.login("quantri").await;
+        let (status, _) = app
+            .call(
+                "post",
+                "/api/v1/tokens",
+                &admin,
+                Some(json!({"name": "ui"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+
+        let pages = [
+            "/".to_owned(),
+            "/password".into(),
+            "/agencies".into(),
+            "/agencies/new".into(),
+            "/subscribers".into(),
+            "/subscribers/new".into(),
+            format!("/subscribers/{}", ours.subscriber),
+            "/certificates".into(),
+            "/certificates/import".into(),
+            "/devices".into(),
+            format!("/devices/{}", ours.device),
+            "/audit".into(),
+            "/users".into(),
+            format!("/users/{}", ours.user),
+            "/notices".into(),
+            "/requests".into(),
+            "/requests/new".into(),
+            format!("/requests/{}", ours.request),
+        ];
+        let mut targets: Vec<(String, Form)> = Vec::new();
+        for page in &pages {
+            let (status, html) = app.page(page, &admin).await;
+            assert_eq!(status, StatusCode::OK, "{b:?}: {page}");
+            for (action, multipart, fields) in post_forms(&html, page) {
+                let t = template(&action);
+                assert!(
+                    ui_target(&t).is_some(),
+                    "{b:?}: the form posting to {action} (on {page}) is missing from ui_target"
+                );
+                if !targets.iter().any(|(tt, _)| *tt == t) {
+                    targets.push((t, (action, multipart, fields)));
+                }
+            }
+        }
+        let found: Vec<&str> = targets.iter().map(|(t, _)| t.as_str()).collect();
+        for must in [
+            "/logout",
+            "/password",
+            "/agencies",
+            "/subscribers",
+            "/certificates/import",
+            "/devices/{id}",
+            "/users",
+            "/users/{id}/disable",
+            "/tokens/{id}/revoke",
+            "/requests/{id}/act",
+        ] {
+            assert!(
+                found.contains(&must),
+                "{b:?}: no form posts to {must}: {found:?}"
+            );
+        }
+
+        // Without the token and with a wrong one: refused, whoever asks.
+        for (t, (action, multipart, fields)) in &targets {
+            if t == "/login" {
+                continue; // its own double-submitted token: security.rs
+            }
+            let without: Vec<(String, String)> = fields
+                .iter()
+                .filter(|(k, _)| k != "csrf")
+                .cloned()
+                .collect();
+            let mut forged = without.clone();
+            forged.push(("csrf".into(), "gia-mao".into()));
+            // No token: the form does not parse (422) or is refused (403); nothing is done.
+            let (status, _) = app
+                .post_form(action, &admin, encode(*multipart, &without))
+                .await;
+            assert!(
+                matches!(status.as_u16(), 403 | 422),
+                "{b:?}: {action} without its CSRF token → {status}"
+            );
+            // A wrong token: refused with the reason.
+            let (status, html) = app
+                .post_form(action, &admin, encode(*multipart, &forged))
+                .await;
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{b:?}: {action} with a wrong CSRF token: {forged:?}"
+            );
+            assert!(
+                html.contains("Biểu mẫu đã hết hạn"),
+                "{b:?}: {action}: {html}"
+            );
+        }
+        // Still logged in: the refused logout did nothing.
+        let (status, _) = app.page("/", &admin).await;
+        assert_eq!(status, StatusCode::OK);
+
+        // With the right token, an officer of our agency on their records: 404 (403 where the
+        // officer may not act at all).
+        new_user(&app, "canbo", ours_id, Role::SignatureOfficer).await;
+        let officer = app.login("canbo").await;
+        let (_, html) = app.page("/subscribers", &officer).await;
+        let csrf = post_forms(&html, "/subscribers")
+            .into_iter()
+            .flat_map(|(_, _, f)| f)
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v)
+            .expect("the officer's pages carry a CSRF token");
+        for (t, (_, multipart, fields)) in &targets {
+            let rec = ui_target(t).unwrap();
+            if matches!(rec, Rec::None) {
+                continue;
+            }
+            let path = t.replacen("{id}", &theirs.id(rec).to_string(), 1);
+            let mut body: Vec<(String, String)> = fields
+                .iter()
+                .filter(|(k, _)| k != "csrf")
+                .cloned()
+                .collect();
+            body.push(("csrf".into(), csrf.clone()));
+            // Past the confirmation page of the destructive account actions (it names nothing).
+            if matches!(rec, Rec::User | Rec::Token) {
+                body.retain(|(k, _)| k != "confirm");
+                body.push(("confirm".into(), "yes".into()));
+            }
+            let (status, page) = app
+                .post_form(&path, &officer, encode(*multipart, &body))
+                .await;
+            let expected: &[u16] = if matches!(rec, Rec::User | Rec::Token) {
+                &[403, 404]
+            } else {
+                &[404]
+            };
+            assert!(
+                expected.contains(&status.as_u16()),
+                "{b:?}: the officer posting {path} → {status}: {page}"
+            );
+        }
+    }
+}
