@@ -503,15 +503,36 @@ fn the_agent_listens_on_this_computer_only() {
 /// answered (on Linux a program may connect to 127.0.0.1 from 127.0.0.2).
 #[test]
 fn the_agent_listens_on_and_answers_127_0_0_1_only_not_the_rest_of_127_0_0_0_8() {
-    let out = kyso()
+    let mut child = kyso()
         .args(["agent", "--listen", "127.0.0.2:0", "--allow-origin", ORIGIN])
         .arg("--p12")
         .arg(pki().join("personal.p12"))
         .args(["--password-env", "KYSO_TEST_PW"])
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    assert!(!out.status.success());
+    // Refused at once; an agent still running after 20 s listens on 127.0.0.2.
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "the agent ran on 127.0.0.2: {}{err}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(
         err.contains("127.0.0.1") && err.contains("127.0.0.2"),
         "{err}"
