@@ -24,8 +24,17 @@ struct Agent {
     stdin: ChildStdin,
     lines: mpsc::Receiver<String>,
     url: String,
-    stderr: std::thread::JoinHandle<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
     seen: Vec<String>,
+}
+
+/// An agent a test forgets to stop, or one left behind by a failing assertion, is ended with
+/// the test: no `kyso agent` outlives the test run.
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Agent {
@@ -91,7 +100,7 @@ impl Agent {
             stdin,
             lines,
             url,
-            stderr,
+            stderr: Some(stderr),
             seen,
         }
     }
@@ -127,7 +136,12 @@ impl Agent {
         while let Ok(l) = self.lines.recv_timeout(Duration::from_millis(200)) {
             self.seen.push(l);
         }
-        format!("{}\n{}", self.seen.join("\n"), self.stderr.join().unwrap())
+        let stderr = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap())
+            .unwrap_or_default();
+        format!("{}\n{}", self.seen.join("\n"), stderr)
     }
 }
 
@@ -246,6 +260,7 @@ fn a_page_drives_the_agent_through_the_vgca_protocol_and_pyhanko_accepts_the_res
     assert_eq!(r["reply"]["DocumentDate"], "2026-11-20T09:00:00+07:00");
     let report = pyhanko(&[&issued]);
     assert_pyhanko_ok(&report[0], 2);
+    clerk.stop();
     let (code, v) = verify_json(&issued, &root(), &["--offline"]);
     assert_ne!(code, Some(1), "{v}");
     assert!(
