@@ -20,13 +20,11 @@ use kyso_store::registry::{self, AgencyInput};
 use kyso_store::testing::{backends, TestDb};
 use kyso_store::{Actor, Backend};
 use serde_json::{json, Value};
-use time::macros::datetime;
-use time::OffsetDateTime;
 use tower::ServiceExt as _;
 use zeroize::Zeroizing;
 
-const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
-const PASSWORD: &str = "mat-khau-dai-12345";
+mod support;
+use support::{NOW, PASSWORD};
 
 struct App {
     router: Router,
@@ -56,26 +54,7 @@ impl App {
         token: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value, axum::http::HeaderMap) {
-        let mut req = Request::builder().method(method).uri(path);
-        if !token.is_empty() {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let req = match body {
-            Some(b) => req
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string())),
-            None => req.body(Body::empty()),
-        }
-        .unwrap();
-        let res = self.router.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            headers,
-        )
+        support::call_json(&self.router, method, path, token, body).await
     }
 
     async fn call(

@@ -23,13 +23,11 @@ use kyso_store::registry::{self, AgencyInput, DeviceInput, SubscriberInput};
 use kyso_store::testing::{backends, TestDb};
 use kyso_store::Actor;
 use serde_json::{json, Value};
-use time::macros::datetime;
-use time::OffsetDateTime;
 use tower::ServiceExt as _;
 use zeroize::Zeroizing;
 
-const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
-const PASSWORD: &str = "mat-khau-dai-12345";
+mod support;
+use support::{NOW, PASSWORD};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy)]
@@ -236,25 +234,15 @@ impl App {
         token: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = Request::builder()
-            .method(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap())
-            .uri(path);
-        if !token.is_empty() {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let req = match body {
-            Some(b) if path.ends_with("/import") => req
-                .header(header::CONTENT_TYPE, "text/csv")
-                .body(Body::from(b.to_string())),
-            Some(b) => req
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string())),
-            None => req.body(Body::empty()),
-        }
-        .unwrap();
-        let res = self.router.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let content_type = if path.ends_with("/import") {
+            "text/csv"
+        } else {
+            "application/json"
+        };
+        let body = body.map(|b| (content_type, b.to_string()));
+        let req = support::api_request(method, path, token, body);
+        let (status, bytes, _) = support::send(&self.router, req).await;
         (
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),

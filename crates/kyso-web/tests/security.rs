@@ -15,20 +15,16 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use http_body_util::BodyExt as _;
 use kyso_store::accounts::{self, NewUser, RoleOn};
 use kyso_store::registry::{self, AgencyInput, SubscriberInput};
 use kyso_store::sqlx;
 use kyso_store::testing::{backends, TestDb};
 use kyso_store::{Actor, Backend, Store};
 use serde_json::{json, Value};
-use time::macros::datetime;
-use time::OffsetDateTime;
-use tower::ServiceExt as _;
 use zeroize::Zeroizing;
 
-const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
-const PASSWORD: &str = "mat-khau-dai-12345";
+mod support;
+use support::{send, NOW, PASSWORD};
 
 struct App {
     router: Router,
@@ -130,22 +126,8 @@ impl App {
         token: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = Request::builder().method(method).uri(path);
-        if !token.is_empty() {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let req = match body {
-            Some(b) => req
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string())),
-            None => req.body(Body::empty()),
-        }
-        .unwrap();
-        let (status, bytes, _) = self.raw(req).await;
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let (status, v, _) = support::call_json(&self.router, method, path, token, body).await;
+        (status, v)
     }
 
     async fn login(&self, user: &str) -> String {
@@ -153,14 +135,6 @@ impl App {
         assert_eq!(status, StatusCode::OK, "{body}");
         body["token"].as_str().unwrap().to_owned()
     }
-}
-
-async fn send(router: &Router, req: Request<Body>) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
-    let res = router.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-    (status, bytes, headers)
 }
 
 /// `POST /api/v1/auth/login`, from `from` (the TCP peer) or, without it, from one address
