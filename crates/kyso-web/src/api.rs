@@ -629,13 +629,7 @@ async fn grant_role(
     Id(id): Id,
     Body(input): Body<RoleInput>,
 ) -> ApiResult<Json<accounts::User>> {
-    let role = accounts::RoleOn {
-        role: input.role,
-        agency_id: input.agency_id,
-    };
-    Ok(Json(
-        accounts::set_role(&st.store, &auth.actor, id, &role, true, st.now()).await?,
-    ))
+    change_role(&st, &auth, id, input, true).await
 }
 
 async fn remove_role(
@@ -644,12 +638,23 @@ async fn remove_role(
     Id(id): Id,
     Body(input): Body<RoleInput>,
 ) -> ApiResult<Json<accounts::User>> {
+    change_role(&st, &auth, id, input, false).await
+}
+
+/// Grant (`grant`) or remove a role of account `id`.
+async fn change_role(
+    st: &AppState,
+    auth: &Auth,
+    id: i64,
+    input: RoleInput,
+    grant: bool,
+) -> ApiResult<Json<accounts::User>> {
     let role = accounts::RoleOn {
         role: input.role,
         agency_id: input.agency_id,
     };
     Ok(Json(
-        accounts::set_role(&st.store, &auth.actor, id, &role, false, st.now()).await?,
+        accounts::set_role(&st.store, &auth.actor, id, &role, grant, st.now()).await?,
     ))
 }
 
