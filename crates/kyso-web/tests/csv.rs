@@ -11,32 +11,16 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use axum::Router;
-use http_body_util::BodyExt as _;
 use kyso_store::accounts::{self, NewUser, RoleOn};
 use kyso_store::csv_io::TEMPLATE_COLUMNS;
 use kyso_store::registry::{self, AgencyInput};
 use kyso_store::testing::{backends, TestDb};
 use kyso_store::Actor;
 use serde_json::{json, Value};
-use time::macros::datetime;
-use time::OffsetDateTime;
-use tower::ServiceExt as _;
 use zeroize::Zeroizing;
 
-const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
-const PASSWORD: &str = "mat-khau-dai-12345";
-
-async fn send(router: &Router, req: Request<Body>) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
-    let res = router.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    (
-        status,
-        res.into_body().collect().await.unwrap().to_bytes().to_vec(),
-        headers,
-    )
-}
+mod support;
+use support::{send, NOW, PASSWORD};
 
 fn template(rows: &[&str]) -> String {
     let mut s = TEMPLATE_COLUMNS.join(",");

@@ -11,25 +11,21 @@
 
 use std::sync::{Arc, Mutex};
 
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::Router;
 use base64::Engine as _;
-use http_body_util::BodyExt as _;
 use kyso_store::accounts::{self, NewUser, RoleOn};
 use kyso_store::registry::{self, AgencyInput, SubscriberInput};
 use kyso_store::testing::{backends, TestDb};
 use kyso_store::{Actor, Store};
 use kyso_web::mailer::{Mailer, SmtpConfig};
 use serde_json::{json, Value};
-use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
-use tower::ServiceExt as _;
 use zeroize::Zeroizing;
 
-const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
-const PASSWORD: &str = "mat-khau-dai-12345";
+mod support;
+use support::{NOW, PASSWORD};
 
 fn cert_pem(cn: &str, serial: u64, not_after: OffsetDateTime) -> Vec<u8> {
     let key = rcgen::KeyPair::generate().unwrap();
@@ -150,24 +146,8 @@ async fn call(
     token: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(path);
-    if !token.is_empty() {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    let req = match body {
-        Some(b) => req
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(b.to_string())),
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let res = router.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let (status, v, _) = support::call_json(router, method, path, token, body).await;
+    (status, v)
 }
 
 async fn login(router: &Router, user: &str) -> String {
