@@ -9,6 +9,9 @@ bash scripts/setup-test-env.sh
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
+echo "== rust-version (the declared minimum covers the locked dependencies)"
+bash scripts/check-rust-version.sh
+
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
