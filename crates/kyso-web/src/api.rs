@@ -1,18 +1,24 @@
 //! The REST API under `/api/v1`: the registry, accounts, tokens, the audit log.
+//!
+//! Every handler carries its `#[utoipa::path]`: the router is built from those declarations
+//! ([`routes`]), so a route cannot exist without its entry in the OpenAPI document, and the
+//! document's bodies are the types in [`dto`] that the handlers read and answer.
+
+pub(crate) mod dto;
 
 use axum::extract::{FromRequestParts, Path, State};
+use axum::handler::Handler;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{on, MethodFilter};
 use axum::{Json, Router};
 use base64::Engine as _;
-use kyso_store::registry::{self, AgencyInput, DeviceEventInput, DeviceInput, SubscriberInput};
-use kyso_store::requests::{self, NewRequest, RequestQuery};
+use kyso_store::registry;
+use kyso_store::requests;
 use kyso_store::{accounts, audit};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::json;
+use utoipa::openapi::path::HttpMethod;
 use zeroize::Zeroizing;
 
 use crate::auth::{self, Auth, Body};
@@ -20,79 +26,126 @@ use crate::{ApiError, AppState};
 
 type ApiResult<T> = Result<T, ApiError>;
 
+/// The API's routes, each registered from its handler's `#[utoipa::path]` (path and
+/// methods), with the OpenAPI paths and schemas of exactly those routes.
+#[derive(Default)]
+pub(crate) struct Routes {
+    pub router: Router<AppState>,
+    /// `(method, path)` of every route, lower-case methods as in the OpenAPI document.
+    pub registered: Vec<(String, String)>,
+    /// The operations of the document, one per route.
+    pub paths: utoipa::openapi::path::Paths,
+    /// The schemas the operations' bodies refer to.
+    pub schemas: Vec<(
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+    )>,
+}
+
+impl Routes {
+    /// Serve `handler` at the path and methods its documentation `P` declares, and describe
+    /// it in the document with `P`'s operation.
+    fn add<P, H, T>(mut self, handler: H) -> Self
+    where
+        P: utoipa::Path + utoipa::__dev::SchemaReferences + for<'t> utoipa::__dev::Tags<'t>,
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let path = P::path();
+        for m in P::methods() {
+            let (filter, name) = match m {
+                HttpMethod::Get => (MethodFilter::GET, "get"),
+                HttpMethod::Post => (MethodFilter::POST, "post"),
+                HttpMethod::Put => (MethodFilter::PUT, "put"),
+                HttpMethod::Delete => (MethodFilter::DELETE, "delete"),
+                HttpMethod::Options => (MethodFilter::OPTIONS, "options"),
+                HttpMethod::Head => (MethodFilter::HEAD, "head"),
+                HttpMethod::Patch => (MethodFilter::PATCH, "patch"),
+                HttpMethod::Trace => (MethodFilter::TRACE, "trace"),
+            };
+            self.router = self.router.route(&path, on(filter, handler.clone()));
+            self.registered.push((name.to_owned(), path.clone()));
+        }
+        self.describe::<P>()
+    }
+
+    /// Describe `P`'s operation in the document.
+    pub fn describe<P>(mut self) -> Self
+    where
+        P: utoipa::Path + utoipa::__dev::SchemaReferences + for<'t> utoipa::__dev::Tags<'t>,
+    {
+        let mut operation = P::operation();
+        operation
+            .tags
+            .get_or_insert_with(Vec::new)
+            .extend(P::tags().into_iter().map(str::to_owned));
+        P::schemas(&mut self.schemas);
+        self.paths
+            .add_path_operation(P::path(), P::methods(), operation);
+        self
+    }
+}
+
+/// Every route of the API (the OpenAPI document's own route is in `crate::router`).
+pub(crate) fn api_routes() -> Routes {
+    use crate::csv_api as csv;
+    use crate::notices_api as notices;
+    Routes::default()
+        .add::<__path_login, _, _>(login)
+        .add::<__path_me, _, _>(me)
+        .add::<__path_change_password, _, _>(change_password)
+        .add::<__path_list_my_tokens, _, _>(list_my_tokens)
+        .add::<__path_create_token, _, _>(create_token)
+        .add::<__path_revoke_token, _, _>(revoke_token)
+        .add::<__path_dashboard, _, _>(dashboard)
+        .add::<__path_list_agencies, _, _>(list_agencies)
+        .add::<__path_create_agency, _, _>(create_agency)
+        .add::<__path_get_agency, _, _>(get_agency)
+        .add::<__path_update_agency, _, _>(update_agency)
+        .add::<__path_list_subscribers, _, _>(list_subscribers)
+        .add::<__path_create_subscriber, _, _>(create_subscriber)
+        .add::<__path_get_subscriber, _, _>(get_subscriber)
+        .add::<__path_update_subscriber, _, _>(update_subscriber)
+        .add::<__path_list_certificates, _, _>(list_certificates)
+        .add::<__path_import_certificate, _, _>(import_certificate)
+        .add::<__path_get_certificate, _, _>(get_certificate)
+        .add::<__path_certificate_der, _, _>(certificate_der)
+        .add::<__path_revoke_certificate, _, _>(revoke_certificate)
+        .add::<__path_list_devices, _, _>(list_devices)
+        .add::<__path_create_device, _, _>(create_device)
+        .add::<__path_get_device, _, _>(get_device)
+        .add::<__path_device_history, _, _>(device_history)
+        .add::<__path_device_event, _, _>(device_event)
+        .add::<__path_list_requests, _, _>(list_requests)
+        .add::<__path_create_request, _, _>(create_request)
+        .add::<__path_get_request, _, _>(get_request)
+        .add::<__path_update_request, _, _>(update_request)
+        .add::<__path_request_action, _, _>(request_action)
+        .add::<__path_request_letter, _, _>(request_letter)
+        .add::<__path_get_calendar, _, _>(get_calendar)
+        .add::<__path_put_calendar, _, _>(put_calendar)
+        .add::<__path_list_users, _, _>(list_users)
+        .add::<__path_create_user, _, _>(create_user)
+        .add::<__path_disable_user, _, _>(disable_user)
+        .add::<__path_enable_user, _, _>(enable_user)
+        .add::<__path_grant_role, _, _>(grant_role)
+        .add::<__path_remove_role, _, _>(remove_role)
+        .add::<__path_reset_password, _, _>(reset_password)
+        .add::<__path_list_user_tokens, _, _>(list_user_tokens)
+        .add::<__path_list_audit, _, _>(list_audit)
+        .add::<csv::__path_import_subscribers, _, _>(csv::import_subscribers)
+        .add::<csv::__path_export_subscribers_csv, _, _>(csv::export_subscribers_csv)
+        .add::<csv::__path_export_certificates_csv, _, _>(csv::export_certificates_csv)
+        .add::<csv::__path_export_subscribers_xlsx, _, _>(csv::export_subscribers_xlsx)
+        .add::<csv::__path_export_certificates_xlsx, _, _>(csv::export_certificates_xlsx)
+        .add::<notices::__path_inbox, _, _>(notices::inbox)
+        .add::<notices::__path_scan, _, _>(notices::scan)
+        .add::<notices::__path_mark_read, _, _>(notices::mark_read)
+}
+
+/// The API's router.
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/auth/login", post(login))
-        .route("/api/v1/me", get(me))
-        .route("/api/v1/me/password", post(change_password))
-        .route("/api/v1/tokens", get(list_my_tokens).post(create_token))
-        .route("/api/v1/tokens/{id}", delete(revoke_token))
-        .route("/api/v1/dashboard", get(dashboard))
-        .route("/api/v1/agencies", get(list_agencies).post(create_agency))
-        .route("/api/v1/agencies/{id}", get(get_agency).put(update_agency))
-        .route(
-            "/api/v1/subscribers",
-            get(list_subscribers).post(create_subscriber),
-        )
-        .route(
-            "/api/v1/subscribers/{id}",
-            get(get_subscriber).put(update_subscriber),
-        )
-        .route(
-            "/api/v1/certificates",
-            get(list_certificates).post(import_certificate),
-        )
-        .route("/api/v1/certificates/{id}", get(get_certificate))
-        .route("/api/v1/certificates/{id}/der", get(certificate_der))
-        .route("/api/v1/certificates/{id}/revoke", post(revoke_certificate))
-        .route("/api/v1/devices", get(list_devices).post(create_device))
-        .route("/api/v1/devices/{id}", get(get_device))
-        .route(
-            "/api/v1/devices/{id}/events",
-            get(device_history).post(device_event),
-        )
-        .route("/api/v1/requests", get(list_requests).post(create_request))
-        .route(
-            "/api/v1/requests/{id}",
-            get(get_request).put(update_request),
-        )
-        .route("/api/v1/requests/{id}/actions", post(request_action))
-        .route("/api/v1/requests/{id}/letter", get(request_letter))
-        .route("/api/v1/calendar", get(get_calendar).put(put_calendar))
-        .route("/api/v1/users", get(list_users).post(create_user))
-        .route("/api/v1/users/{id}/disable", post(disable_user))
-        .route("/api/v1/users/{id}/enable", post(enable_user))
-        .route("/api/v1/users/{id}/roles", post(grant_role))
-        .route("/api/v1/users/{id}/roles/remove", post(remove_role))
-        .route("/api/v1/users/{id}/password-reset", post(reset_password))
-        .route("/api/v1/users/{id}/tokens", get(list_user_tokens))
-        .route("/api/v1/audit", get(list_audit))
-        .route(
-            "/api/v1/subscribers/import",
-            post(crate::csv_api::import_subscribers),
-        )
-        .route(
-            "/api/v1/subscribers/export.csv",
-            get(crate::csv_api::export_subscribers_csv),
-        )
-        .route(
-            "/api/v1/certificates/export.csv",
-            get(crate::csv_api::export_certificates_csv),
-        )
-        .route(
-            "/api/v1/subscribers/export.xlsx",
-            get(crate::csv_api::export_subscribers_xlsx),
-        )
-        .route(
-            "/api/v1/certificates/export.xlsx",
-            get(crate::csv_api::export_certificates_xlsx),
-        )
-        .route("/api/v1/notices", get(crate::notices_api::inbox))
-        .route("/api/v1/notices/scan", post(crate::notices_api::scan))
-        .route(
-            "/api/v1/notices/{id}/read",
-            post(crate::notices_api::mark_read),
-        )
+    api_routes().router
 }
 
 /// Query parameters with a Vietnamese message when they don't parse.
@@ -121,6 +174,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Q<T> {
 #[derive(Debug)]
 pub(crate) struct Id(pub i64);
 
+impl utoipa::IntoParams for Id {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        use utoipa::openapi::Required;
+        vec![ParameterBuilder::new()
+            .name("id")
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some("The record's number"))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))),
+            ))
+            .build()]
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Id {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
@@ -139,28 +213,23 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LoginInput {
-    username: String,
-    password: Zeroizing<String>,
-}
-
 /// Log in with a user name and password; the answer holds a session token for the
 /// `Authorization: Bearer` header (integrators should prefer long-lived API tokens).
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(()),
+    request_body = dto::Login,
+    responses((status = 200, description = "Logged in", body = dto::LoginAnswer)))]
 async fn login(
     State(st): State<AppState>,
     auth::Source(src): auth::Source,
-    Body(input): Body<LoginInput>,
-) -> ApiResult<Response> {
+    Body(input): Body<dto::Login>,
+) -> ApiResult<Json<dto::LoginAnswer>> {
     auth::throttle_check(&st, &src, &input.username, false)?;
     match accounts::login(&st.store, &input.username, input.password, &src, st.now()).await {
-        Ok((session, actor)) => Ok(Json(json!({
-            "token": session.token.as_str(),
-            "user_id": actor.user_id,
-            "must_change_password": session.must_change_password,
-        }))
-        .into_response()),
+        Ok((session, actor)) => Ok(Json(dto::LoginAnswer {
+            token: session.token.as_str().to_owned(),
+            user_id: actor.user_id,
+            must_change_password: session.must_change_password,
+        })),
         Err(e) => {
             if matches!(e, kyso_store::Error::Unauthenticated) {
                 auth::throttle_check(&st, &src, &input.username, true)?;
@@ -171,23 +240,23 @@ async fn login(
     }
 }
 
-async fn me(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<serde_json::Value>> {
+/// The calling user and their roles.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses((status = 200, description = "The calling user", body = dto::Me)))]
+async fn me(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<dto::Me>> {
     let user = accounts::user(&st.store, auth.actor.user_id).await?;
-    Ok(Json(json!({ "user": user })))
+    Ok(Json(dto::Me { user: user.into() }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PasswordInput {
-    old_password: Zeroizing<String>,
-    new_password: Zeroizing<String>,
-}
-
+/// Change one's own password: the caller's other sessions and every API token end.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth",
+    request_body = dto::PasswordChange,
+    responses((status = 204, description = "Changed")))]
 async fn change_password(
     State(st): State<AppState>,
     auth: Auth,
     headers: axum::http::HeaderMap,
-    Body(input): Body<PasswordInput>,
+    Body(input): Body<dto::PasswordChange>,
 ) -> ApiResult<StatusCode> {
     let keep = auth::session_token(&headers);
     accounts::change_password(
@@ -202,111 +271,134 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TokenInput {
-    name: String,
-    #[serde(default = "default_days")]
-    days: i64,
-}
-
-fn default_days() -> i64 {
-    90
-}
-
+/// Create an API token for the calling user.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "auth",
+    request_body = dto::TokenInput,
+    responses((status = 201, description = "Created; the token is shown this once", body = dto::TokenCreated)))]
 async fn create_token(
     State(st): State<AppState>,
     auth: Auth,
-    Body(input): Body<TokenInput>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    Body(input): Body<dto::TokenInput>,
+) -> ApiResult<(StatusCode, Json<dto::TokenCreated>)> {
     let token =
         accounts::create_api_token(&st.store, &auth.actor, &input.name, input.days, st.now())
             .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "token": token.as_str() })),
+        Json(dto::TokenCreated {
+            token: token.as_str().to_owned(),
+        }),
     ))
 }
 
-async fn dashboard(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<registry::Dashboard>> {
-    Ok(Json(
-        registry::dashboard(&st.store, &auth.actor, st.now()).await?,
-    ))
+/// Counts: expiring, expired, revoked certificates; locked and lost devices; open and
+/// overdue requests.
+#[utoipa::path(get, path = "/api/v1/dashboard", tag = "registry",
+    responses((status = 200, description = "The counts", body = dto::Dashboard)))]
+async fn dashboard(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<dto::Dashboard>> {
+    let now = st.now();
+    Ok(Json(dto::Dashboard::new(
+        registry::dashboard(&st.store, &auth.actor, now).await?,
+        now,
+    )))
 }
 
-#[derive(Deserialize, Default)]
-struct AgencyQuery {
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    under: Option<i64>,
-}
-
+/// Agencies in the caller's subtrees.
+#[utoipa::path(get, path = "/api/v1/agencies", tag = "registry", params(dto::AgencyQuery),
+    responses((status = 200, description = "The agencies", body = dto::AgencyList)))]
 async fn list_agencies(
     State(st): State<AppState>,
     auth: Auth,
-    Q(q): Q<AgencyQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
+    Q(q): Q<dto::AgencyQuery>,
+) -> ApiResult<Json<dto::AgencyList>> {
     let items = registry::agencies(&st.store, &auth.actor, &q.q, q.under).await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(items.into()))
 }
 
+/// Create an agency.
+#[utoipa::path(post, path = "/api/v1/agencies", tag = "registry",
+    request_body = dto::AgencyInput,
+    responses((status = 201, description = "Created", body = dto::Agency)))]
 async fn create_agency(
     State(st): State<AppState>,
     auth: Auth,
-    Body(input): Body<AgencyInput>,
-) -> ApiResult<(StatusCode, Json<registry::Agency>)> {
-    let a = registry::create_agency(&st.store, &auth.actor, &input, st.now()).await?;
-    Ok((StatusCode::CREATED, Json(a)))
+    Body(input): Body<dto::AgencyInput>,
+) -> ApiResult<(StatusCode, Json<dto::Agency>)> {
+    let a = registry::create_agency(&st.store, &auth.actor, &input.into(), st.now()).await?;
+    Ok((StatusCode::CREATED, Json(a.into())))
 }
 
+/// One agency.
+#[utoipa::path(get, path = "/api/v1/agencies/{id}", tag = "registry", params(Id),
+    responses((status = 200, description = "The agency", body = dto::Agency)))]
 async fn get_agency(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-) -> ApiResult<Json<registry::Agency>> {
+) -> ApiResult<Json<dto::Agency>> {
     use kyso_domain::roles::Permission;
     Ok(Json(
-        registry::agency(&st.store, &auth.actor, id, Permission::ReadRegistry).await?,
+        registry::agency(&st.store, &auth.actor, id, Permission::ReadRegistry)
+            .await?
+            .into(),
     ))
 }
 
+/// Change an agency.
+#[utoipa::path(put, path = "/api/v1/agencies/{id}", tag = "registry", params(Id),
+    request_body = dto::AgencyInput,
+    responses((status = 200, description = "Changed", body = dto::Agency)))]
 async fn update_agency(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-    Body(input): Body<AgencyInput>,
-) -> ApiResult<Json<registry::Agency>> {
+    Body(input): Body<dto::AgencyInput>,
+) -> ApiResult<Json<dto::Agency>> {
     Ok(Json(
-        registry::update_agency(&st.store, &auth.actor, id, &input, st.now()).await?,
+        registry::update_agency(&st.store, &auth.actor, id, &input.into(), st.now())
+            .await?
+            .into(),
     ))
 }
 
+/// Search subscribers: every word of q begins a word of the name (diacritics and case
+/// ignored), the ID number or the email.
+#[utoipa::path(get, path = "/api/v1/subscribers", tag = "registry", params(dto::SubscriberQuery),
+    responses((status = 200, description = "A page of subscribers", body = dto::SubscriberPage)))]
 async fn list_subscribers(
     State(st): State<AppState>,
     auth: Auth,
-    Q(q): Q<registry::SubscriberQuery>,
-) -> ApiResult<Json<registry::Page<registry::Subscriber>>> {
+    Q(q): Q<dto::SubscriberQuery>,
+) -> ApiResult<Json<dto::SubscriberPage>> {
     Ok(Json(
-        registry::search_subscribers(&st.store, &auth.actor, &q).await?,
+        registry::search_subscribers(&st.store, &auth.actor, &q.into())
+            .await?
+            .into(),
     ))
 }
 
+/// Create a subscriber.
+#[utoipa::path(post, path = "/api/v1/subscribers", tag = "registry",
+    request_body = dto::SubscriberInput,
+    responses((status = 201, description = "Created", body = dto::Subscriber)))]
 async fn create_subscriber(
     State(st): State<AppState>,
     auth: Auth,
-    Body(input): Body<SubscriberInput>,
-) -> ApiResult<(StatusCode, Json<registry::Subscriber>)> {
-    let s = registry::create_subscriber(&st.store, &auth.actor, &input, st.now()).await?;
-    Ok((StatusCode::CREATED, Json(s)))
+    Body(input): Body<dto::SubscriberInput>,
+) -> ApiResult<(StatusCode, Json<dto::Subscriber>)> {
+    let s = registry::create_subscriber(&st.store, &auth.actor, &input.into(), st.now()).await?;
+    Ok((StatusCode::CREATED, Json(s.into())))
 }
 
-/// One person's full record (date of birth, ID number) is a sensitive read: audited.
+/// One subscriber. A person's full record (date of birth, ID number) is a sensitive read:
+/// audited.
+#[utoipa::path(get, path = "/api/v1/subscribers/{id}", tag = "registry", params(Id),
+    responses((status = 200, description = "The subscriber", body = dto::Subscriber)))]
 async fn get_subscriber(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-) -> ApiResult<Json<registry::Subscriber>> {
+) -> ApiResult<Json<dto::Subscriber>> {
     let s = registry::subscriber(&st.store, &auth.actor, id).await?;
     audit_read(
         &st,
@@ -316,7 +408,7 @@ async fn get_subscriber(
         s.agency_id,
     )
     .await?;
-    Ok(Json(s))
+    Ok(Json(s.into()))
 }
 
 /// Record a sensitive read of `object`, belonging to agency `agency_id`: the entry carries
@@ -332,62 +424,35 @@ pub(crate) async fn audit_read(
     Ok(())
 }
 
+/// Change a subscriber.
+#[utoipa::path(put, path = "/api/v1/subscribers/{id}", tag = "registry", params(Id),
+    request_body = dto::SubscriberInput,
+    responses((status = 200, description = "Changed", body = dto::Subscriber)))]
 async fn update_subscriber(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-    Body(input): Body<SubscriberInput>,
-) -> ApiResult<Json<registry::Subscriber>> {
+    Body(input): Body<dto::SubscriberInput>,
+) -> ApiResult<Json<dto::Subscriber>> {
     Ok(Json(
-        registry::update_subscriber(&st.store, &auth.actor, id, &input, st.now()).await?,
+        registry::update_subscriber(&st.store, &auth.actor, id, &input.into(), st.now())
+            .await?
+            .into(),
     ))
 }
 
+/// Search certificates: a pasted serial, or every word of q begins a word of the subject,
+/// the serial or the holder's name.
+#[utoipa::path(get, path = "/api/v1/certificates", tag = "registry", params(dto::CertQuery),
+    responses((status = 200, description = "A page of certificates, soonest expiry first", body = dto::CertificatePage)))]
 async fn list_certificates(
     State(st): State<AppState>,
     auth: Auth,
-    Q(q): Q<registry::CertQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
+    Q(q): Q<dto::CertQuery>,
+) -> ApiResult<Json<dto::CertificatePage>> {
     let now = st.now();
-    let page = registry::search_certificates(&st.store, &auth.actor, &q, now).await?;
-    Ok(Json(cert_page_json(page, now)))
-}
-
-pub(crate) fn cert_json(c: &registry::Certificate, now: time::OffsetDateTime) -> serde_json::Value {
-    let mut v = serde_json::to_value(c).unwrap_or_default();
-    if let Some(o) = v.as_object_mut() {
-        o.insert("effective_status".into(), json!(c.status_at(now)));
-    }
-    v
-}
-
-fn cert_page_json(
-    page: registry::Page<registry::Certificate>,
-    now: time::OffsetDateTime,
-) -> serde_json::Value {
-    json!({
-        "items": page.items.iter().map(|c| cert_json(c, now)).collect::<Vec<_>>(),
-        "total": page.total,
-        "offset": page.offset,
-        "limit": page.limit,
-    })
-}
-
-/// A certificate to import: PEM text, base64 DER, or a base64 PKCS#12 file with its password.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CertImport {
-    pub agency_id: i64,
-    #[serde(default)]
-    pub subscriber_id: Option<i64>,
-    #[serde(default)]
-    pub pem: Option<String>,
-    #[serde(default)]
-    pub der_base64: Option<String>,
-    #[serde(default)]
-    pub pkcs12_base64: Option<String>,
-    #[serde(default)]
-    pub password: Option<Zeroizing<String>>,
+    let page = registry::search_certificates(&st.store, &auth.actor, &q.into(), now).await?;
+    Ok(Json(dto::CertificatePage::new(page, now)))
 }
 
 /// The certificate bytes of an upload: a PKCS#12 file is opened with its password and only its
@@ -414,11 +479,15 @@ pub(crate) fn certificate_bytes(
     Ok(signer.certificate().der().to_vec())
 }
 
+/// Import a certificate (PEM, base64 DER, or base64 PKCS#12 with its password).
+#[utoipa::path(post, path = "/api/v1/certificates", tag = "registry",
+    request_body = dto::CertImport,
+    responses((status = 201, description = "Imported", body = dto::Certificate)))]
 async fn import_certificate(
     State(st): State<AppState>,
     auth: Auth,
-    Body(input): Body<CertImport>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    Body(input): Body<dto::CertImport>,
+) -> ApiResult<(StatusCode, Json<dto::Certificate>)> {
     let b64 = |s: &str| {
         base64::engine::general_purpose::STANDARD
             .decode(s.trim())
@@ -468,26 +537,48 @@ async fn import_certificate(
         now,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(cert_json(&c, now))))
+    Ok((StatusCode::CREATED, Json(dto::Certificate::new(c, now))))
 }
 
+/// One certificate.
+#[utoipa::path(get, path = "/api/v1/certificates/{id}", tag = "registry", params(Id),
+    responses((status = 200, description = "The certificate", body = dto::Certificate)))]
 async fn get_certificate(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<dto::Certificate>> {
     let now = st.now();
-    Ok(Json(cert_json(
-        &registry::certificate(&st.store, &auth.actor, id).await?,
-        now,
-    )))
+    let c = registry::certificate(&st.store, &auth.actor, id).await?;
+    // Who holds which certificate is audited like a subscriber's record, with its agency.
+    audit_read(
+        &st,
+        &auth,
+        "certificate.read",
+        format!("certificate:{id}"),
+        c.agency_id,
+    )
+    .await?;
+    Ok(Json(dto::Certificate::new(c, now)))
 }
 
+/// The certificate file (DER).
+#[utoipa::path(get, path = "/api/v1/certificates/{id}/der", tag = "registry", params(Id),
+    responses((status = 200, description = "The certificate", content_type = "application/pkix-cert", body = dto::BinaryFile)))]
 async fn certificate_der(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
 ) -> ApiResult<Response> {
+    let c = registry::certificate(&st.store, &auth.actor, id).await?;
+    audit_read(
+        &st,
+        &auth,
+        "certificate.download",
+        format!("certificate:{id}"),
+        c.agency_id,
+    )
+    .await?;
     let der = registry::certificate_der(&st.store, &auth.actor, id).await?;
     Ok((
         [
@@ -502,38 +593,29 @@ async fn certificate_der(
         .into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RevokeInput {
-    reason: String,
-}
-
+/// Record the certificate's revocation.
+#[utoipa::path(post, path = "/api/v1/certificates/{id}/revoke", tag = "registry", params(Id),
+    request_body = dto::RevokeInput,
+    responses((status = 200, description = "Recorded", body = dto::Certificate)))]
 async fn revoke_certificate(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-    Body(input): Body<RevokeInput>,
-) -> ApiResult<Json<serde_json::Value>> {
+    Body(input): Body<dto::RevokeInput>,
+) -> ApiResult<Json<dto::Certificate>> {
     let now = st.now();
     let c = registry::mark_revoked(&st.store, &auth.actor, id, &input.reason, now).await?;
-    Ok(Json(cert_json(&c, now)))
+    Ok(Json(dto::Certificate::new(c, now)))
 }
 
-#[derive(Deserialize, Default)]
-struct DeviceQuery {
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    state: Option<String>,
-    #[serde(default)]
-    agency_id: Option<i64>,
-}
-
+/// Key devices.
+#[utoipa::path(get, path = "/api/v1/devices", tag = "registry", params(dto::DeviceQuery),
+    responses((status = 200, description = "The devices", body = dto::DeviceList)))]
 async fn list_devices(
     State(st): State<AppState>,
     auth: Auth,
-    Q(q): Q<DeviceQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
+    Q(q): Q<dto::DeviceQuery>,
+) -> ApiResult<Json<dto::DeviceList>> {
     let items = registry::devices(
         &st.store,
         &auth.actor,
@@ -542,102 +624,140 @@ async fn list_devices(
         q.agency_id,
     )
     .await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(items.into()))
 }
 
+/// Register a key device.
+#[utoipa::path(post, path = "/api/v1/devices", tag = "registry",
+    request_body = dto::DeviceInput,
+    responses((status = 201, description = "Registered", body = dto::Device)))]
 async fn create_device(
     State(st): State<AppState>,
     auth: Auth,
-    Body(input): Body<DeviceInput>,
-) -> ApiResult<(StatusCode, Json<registry::Device>)> {
-    let d = registry::create_device(&st.store, &auth.actor, &input, st.now()).await?;
-    Ok((StatusCode::CREATED, Json(d)))
+    Body(input): Body<dto::DeviceInput>,
+) -> ApiResult<(StatusCode, Json<dto::Device>)> {
+    let d = registry::create_device(&st.store, &auth.actor, &input.into(), st.now()).await?;
+    Ok((StatusCode::CREATED, Json(d.into())))
 }
 
+/// One device.
+#[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "registry", params(Id),
+    responses((status = 200, description = "The device", body = dto::Device)))]
 async fn get_device(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-) -> ApiResult<Json<registry::Device>> {
-    Ok(Json(registry::device(&st.store, &auth.actor, id).await?))
+) -> ApiResult<Json<dto::Device>> {
+    Ok(Json(
+        registry::device(&st.store, &auth.actor, id).await?.into(),
+    ))
 }
 
+/// A device's records.
+#[utoipa::path(get, path = "/api/v1/devices/{id}/events", tag = "registry", params(Id),
+    responses((status = 200, description = "The records, oldest first", body = dto::DeviceRecordList)))]
 async fn device_history(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<dto::DeviceRecordList>> {
     let items = registry::device_history(&st.store, &auth.actor, id).await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(items.into()))
 }
 
+/// Move a device to its next state (deliver_to_agency, assign, handover, lock, recover,
+/// recall, return, report_lost).
+#[utoipa::path(post, path = "/api/v1/devices/{id}/events", tag = "registry", params(Id),
+    request_body = dto::DeviceEventInput,
+    responses((status = 200, description = "The device in its new state", body = dto::Device)))]
 async fn device_event(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-    Body(input): Body<DeviceEventInput>,
-) -> ApiResult<Json<registry::Device>> {
+    Body(input): Body<dto::DeviceEventInput>,
+) -> ApiResult<Json<dto::Device>> {
     Ok(Json(
-        registry::device_event(&st.store, &auth.actor, id, &input, st.now()).await?,
+        registry::device_event(&st.store, &auth.actor, id, &input.into(), st.now())
+            .await?
+            .into(),
     ))
 }
 
-async fn list_users(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<serde_json::Value>> {
+/// Accounts in the caller's subtrees.
+#[utoipa::path(get, path = "/api/v1/users", tag = "accounts",
+    responses((status = 200, description = "The accounts", body = dto::UserList)))]
+async fn list_users(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<dto::UserList>> {
     let items = accounts::users(&st.store, &auth.actor).await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(items.into()))
 }
 
+/// Create an account.
+#[utoipa::path(post, path = "/api/v1/users", tag = "accounts",
+    request_body = dto::NewUser,
+    responses((status = 201, description = "Created", body = dto::User)))]
 async fn create_user(
     State(st): State<AppState>,
     auth: Auth,
-    Body(input): Body<accounts::NewUser>,
-) -> ApiResult<(StatusCode, Json<accounts::User>)> {
-    let u = accounts::create_user(&st.store, &auth.actor, input, st.now()).await?;
-    Ok((StatusCode::CREATED, Json(u)))
+    Body(input): Body<dto::NewUser>,
+) -> ApiResult<(StatusCode, Json<dto::User>)> {
+    let u = accounts::create_user(&st.store, &auth.actor, input.into(), st.now()).await?;
+    Ok((StatusCode::CREATED, Json(u.into())))
 }
 
+/// Disable an account: it can no longer log in and its sessions and API tokens end
+/// (audited; not one's own).
+#[utoipa::path(post, path = "/api/v1/users/{id}/disable", tag = "accounts", params(Id),
+    responses((status = 200, description = "Disabled", body = dto::User)))]
 async fn disable_user(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-) -> ApiResult<Json<accounts::User>> {
+) -> ApiResult<Json<dto::User>> {
     Ok(Json(
-        accounts::set_disabled(&st.store, &auth.actor, id, true, st.now()).await?,
+        accounts::set_disabled(&st.store, &auth.actor, id, true, st.now())
+            .await?
+            .into(),
     ))
 }
 
+/// Enable a disabled account (audited).
+#[utoipa::path(post, path = "/api/v1/users/{id}/enable", tag = "accounts", params(Id),
+    responses((status = 200, description = "Enabled", body = dto::User)))]
 async fn enable_user(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-) -> ApiResult<Json<accounts::User>> {
+) -> ApiResult<Json<dto::User>> {
     Ok(Json(
-        accounts::set_disabled(&st.store, &auth.actor, id, false, st.now()).await?,
+        accounts::set_disabled(&st.store, &auth.actor, id, false, st.now())
+            .await?
+            .into(),
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RoleInput {
-    role: String,
-    agency_id: i64,
-}
-
+/// Grant a role on an agency in the caller's subtrees (audited).
+#[utoipa::path(post, path = "/api/v1/users/{id}/roles", tag = "accounts", params(Id),
+    request_body = dto::RoleOn,
+    responses((status = 200, description = "Granted", body = dto::User)))]
 async fn grant_role(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-    Body(input): Body<RoleInput>,
-) -> ApiResult<Json<accounts::User>> {
+    Body(input): Body<dto::RoleOn>,
+) -> ApiResult<Json<dto::User>> {
     change_role(&st, &auth, id, input, true).await
 }
 
+/// Remove a role (audited; not one's own last administrator role).
+#[utoipa::path(post, path = "/api/v1/users/{id}/roles/remove", tag = "accounts", params(Id),
+    request_body = dto::RoleOn,
+    responses((status = 200, description = "Removed", body = dto::User)))]
 async fn remove_role(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-    Body(input): Body<RoleInput>,
-) -> ApiResult<Json<accounts::User>> {
+    Body(input): Body<dto::RoleOn>,
+) -> ApiResult<Json<dto::User>> {
     change_role(&st, &auth, id, input, false).await
 }
 
@@ -646,23 +766,29 @@ async fn change_role(
     st: &AppState,
     auth: &Auth,
     id: i64,
-    input: RoleInput,
+    input: dto::RoleOn,
     grant: bool,
-) -> ApiResult<Json<accounts::User>> {
-    let role = accounts::RoleOn {
-        role: input.role,
-        agency_id: input.agency_id,
-    };
+) -> ApiResult<Json<dto::User>> {
+    let role = input.into();
     Ok(Json(
-        accounts::set_role(&st.store, &auth.actor, id, &role, grant, st.now()).await?,
+        accounts::set_role(&st.store, &auth.actor, id, &role, grant, st.now())
+            .await?
+            .into(),
     ))
 }
 
-/// Reset an account's password: the answer holds the one-time password, shown this once.
+/// Reset an account's password: the answer holds a one-time password, shown this once, to
+/// be changed at the next login; the account's sessions and API tokens end (audited; not
+/// one's own).
+#[utoipa::path(post, path = "/api/v1/users/{id}/password-reset", tag = "accounts", params(Id),
+    responses((status = 200, description = "Reset", body = dto::PasswordReset)))]
 async fn reset_password(State(st): State<AppState>, auth: Auth, Id(id): Id) -> ApiResult<Response> {
     let password = accounts::reset_password(&st.store, &auth.actor, id, st.now()).await?;
-    let mut res = Json(json!({ "password": password.as_str(), "must_change_password": true }))
-        .into_response();
+    let mut res = Json(dto::PasswordReset {
+        password: password.as_str().to_owned(),
+        must_change_password: true,
+    })
+    .into_response();
     res.headers_mut().insert(
         header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("no-store"),
@@ -670,47 +796,45 @@ async fn reset_password(State(st): State<AppState>, auth: Auth, Id(id): Id) -> A
     Ok(res)
 }
 
+/// The calling user's API tokens that have not expired (never the secret).
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "auth",
+    responses((status = 200, description = "The tokens", body = dto::ApiTokenList)))]
 async fn list_my_tokens(
     State(st): State<AppState>,
     auth: Auth,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<dto::ApiTokenList>> {
     let items = accounts::api_tokens(&st.store, &auth.actor, auth.actor.user_id, st.now()).await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(items.into()))
 }
 
+/// The API tokens of an account the caller manages (never the secret).
+#[utoipa::path(get, path = "/api/v1/users/{id}/tokens", tag = "accounts", params(Id),
+    responses((status = 200, description = "The tokens", body = dto::ApiTokenList)))]
 async fn list_user_tokens(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<dto::ApiTokenList>> {
     let items = accounts::api_tokens(&st.store, &auth.actor, id, st.now()).await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(items.into()))
 }
 
+/// Revoke an API token: one's own, or one of an account the caller manages (audited).
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "auth", params(Id),
+    responses((status = 204, description = "Revoked")))]
 async fn revoke_token(State(st): State<AppState>, auth: Auth, Id(id): Id) -> ApiResult<StatusCode> {
     accounts::revoke_api_token(&st.store, &auth.actor, id, st.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize, Default)]
-struct AuditQuery {
-    #[serde(default)]
-    actor: Option<String>,
-    #[serde(default)]
-    action: Option<String>,
-    #[serde(default)]
-    object: Option<String>,
-    #[serde(default)]
-    before_seq: Option<i64>,
-    #[serde(default)]
-    limit: Option<i64>,
-}
-
+/// The audit log, newest first.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(dto::AuditQuery),
+    responses((status = 200, description = "The entries", body = dto::AuditList)))]
 async fn list_audit(
     State(st): State<AppState>,
     auth: Auth,
-    Q(q): Q<AuditQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
+    Q(q): Q<dto::AuditQuery>,
+) -> ApiResult<Json<dto::AuditList>> {
     let filter = audit::Filter {
         actor: q.actor.filter(|s| !s.is_empty()),
         action_prefix: q.action.filter(|s| !s.is_empty()),
@@ -720,33 +844,43 @@ async fn list_audit(
         ..Default::default()
     };
     let items = audit::list(&st.store, &auth.actor, &filter).await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(items.into()))
 }
 
+/// Lifecycle requests the caller may read, newest first.
+#[utoipa::path(get, path = "/api/v1/requests", tag = "requests", params(dto::RequestQuery),
+    responses((status = 200, description = "The requests", body = dto::RequestList)))]
 async fn list_requests(
     State(st): State<AppState>,
     auth: Auth,
-    Q(q): Q<RequestQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let items = requests::list_requests(&st.store, &auth.actor, &q, st.now()).await?;
-    Ok(Json(json!({ "items": items })))
+    Q(q): Q<dto::RequestQuery>,
+) -> ApiResult<Json<dto::RequestList>> {
+    let items = requests::list_requests(&st.store, &auth.actor, &q.into(), st.now()).await?;
+    Ok(Json(items.into()))
 }
 
+/// Draft a request (Decree 68 forms 01–06).
+#[utoipa::path(post, path = "/api/v1/requests", tag = "requests",
+    request_body = dto::NewRequest,
+    responses((status = 201, description = "Drafted", body = dto::RequestDetail)))]
 async fn create_request(
     State(st): State<AppState>,
     auth: Auth,
-    Body(input): Body<NewRequest>,
-) -> ApiResult<(StatusCode, Json<requests::RequestDetail>)> {
-    let r = requests::create_request(&st.store, &auth.actor, &input, st.now()).await?;
-    Ok((StatusCode::CREATED, Json(r)))
+    Body(input): Body<dto::NewRequest>,
+) -> ApiResult<(StatusCode, Json<dto::RequestDetail>)> {
+    let r = requests::create_request(&st.store, &auth.actor, &input.into(), st.now()).await?;
+    Ok((StatusCode::CREATED, Json(r.into())))
 }
 
-/// A request lists people's ID numbers and dates of birth: reading one is audited.
+/// One request with its items, timeline and the caller's possible actions. A request lists
+/// people's ID numbers and dates of birth: reading one is audited.
+#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests", params(Id),
+    responses((status = 200, description = "The request", body = dto::RequestDetail)))]
 async fn get_request(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-) -> ApiResult<Json<requests::RequestDetail>> {
+) -> ApiResult<Json<dto::RequestDetail>> {
     let r = requests::get_request(&st.store, &auth.actor, id, st.now()).await?;
     audit_read(
         &st,
@@ -756,39 +890,37 @@ async fn get_request(
         r.request.agency_id,
     )
     .await?;
-    Ok(Json(r))
+    Ok(Json(r.into()))
 }
 
+/// Replace a draft's content (same kind and agency).
+#[utoipa::path(put, path = "/api/v1/requests/{id}", tag = "requests", params(Id),
+    request_body = dto::NewRequest,
+    responses((status = 200, description = "Replaced", body = dto::RequestDetail)))]
 async fn update_request(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-    Body(input): Body<NewRequest>,
-) -> ApiResult<Json<requests::RequestDetail>> {
+    Body(input): Body<dto::NewRequest>,
+) -> ApiResult<Json<dto::RequestDetail>> {
     Ok(Json(
-        requests::update_draft(&st.store, &auth.actor, id, &input, st.now()).await?,
+        requests::update_draft(&st.store, &auth.actor, id, &input.into(), st.now())
+            .await?
+            .into(),
     ))
 }
 
-/// An action on a request. `certificates` (for `complete`) are PEM texts or base64 DER.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ActionInput {
-    action: String,
-    #[serde(default)]
-    note: String,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    certificates: Vec<String>,
-}
-
+/// Act on a request: submit, approve, return, send, start_processing, complete (with the
+/// issued certificates), refuse (with a reason), withdraw.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/actions", tag = "requests", params(Id),
+    request_body = dto::ActionInput,
+    responses((status = 200, description = "The request after the action", body = dto::RequestDetail)))]
 async fn request_action(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-    Body(input): Body<ActionInput>,
-) -> ApiResult<Json<requests::RequestDetail>> {
+    Body(input): Body<dto::ActionInput>,
+) -> ApiResult<Json<dto::RequestDetail>> {
     use kyso_domain::lifecycle::RequestAction;
     let action = RequestAction::parse(&input.action).map_err(|e| {
         let names: Vec<&str> = RequestAction::ALL.iter().map(|a| a.as_str()).collect();
@@ -835,11 +967,17 @@ async fn request_action(
         }
     }
     Ok(Json(
-        requests::act(&st.store, &auth.actor, id, action, &act, now).await?,
+        requests::act(&st.store, &auth.actor, id, action, &act, now)
+            .await?
+            .into(),
     ))
 }
 
-/// The request's letter (PDF), re-hashed against its recorded SHA-256 before it is served.
+/// The request's official letter (PDF, signed with the agency's organization certificate
+/// where the server holds its key), made when the request is sent; re-hashed against its
+/// recorded SHA-256 before it is served.
+#[utoipa::path(get, path = "/api/v1/requests/{id}/letter", tag = "requests", params(Id),
+    responses((status = 200, description = "The letter", content_type = "application/pdf", body = dto::BinaryFile)))]
 async fn request_letter(State(st): State<AppState>, auth: Auth, Id(id): Id) -> ApiResult<Response> {
     let bytes = crate::letters::letter_bytes(&st, &auth.actor, id).await?;
     Ok((
@@ -855,6 +993,9 @@ async fn request_letter(State(st): State<AppState>, auth: Auth, Id(id): Id) -> A
         .into_response())
 }
 
+/// The working-day calendar configuration (per-year holidays and make-up days).
+#[utoipa::path(get, path = "/api/v1/calendar", tag = "requests",
+    responses((status = 200, description = "The configuration", body = dto::CalendarConfig)))]
 async fn get_calendar(
     State(st): State<AppState>,
     auth: Auth,
@@ -862,6 +1003,10 @@ async fn get_calendar(
     Ok(Json(requests::get_calendar(&st.store, &auth.actor).await?))
 }
 
+/// Replace the working-day calendar configuration.
+#[utoipa::path(put, path = "/api/v1/calendar", tag = "requests",
+    request_body = dto::CalendarConfig,
+    responses((status = 200, description = "The configuration now", body = dto::CalendarConfig)))]
 async fn put_calendar(
     State(st): State<AppState>,
     auth: Auth,

@@ -7,25 +7,27 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kyso_store::csv_io::{self, ExportFormat};
-use kyso_store::registry::{CertQuery, SubscriberQuery};
-use serde::Deserialize;
 
+use crate::api::dto::{self, CertQuery, SubscriberQuery};
 use crate::api::Q;
 use crate::auth::Auth;
 use crate::{ApiError, AppState};
 
-#[derive(Deserialize)]
-pub(crate) struct ImportQuery {
-    agency_id: i64,
-}
-
-/// Import subscribers (body: `text/csv`, at most 4 MiB) into `?agency_id=N` and its subtree.
-/// 201 with `{imported}` when every row was written; 422 with `{imported: 0, errors: [{row,
-/// column, message, message_en}]}` when any row is wrong (then nothing was written).
+/// Import subscribers from the CA's CSV template (at most 4 MiB) into `agency_id` and its
+/// subtree: all rows or none. 201 when every row was written; 422 listing row, column and
+/// message of each wrong row (then nothing was written).
+#[utoipa::path(post, path = "/api/v1/subscribers/import", tag = "registry",
+    params(dto::ImportQuery),
+    request_body(content = dto::TextFile, content_type = "text/csv"),
+    responses(
+        (status = 201, description = "Every row imported", body = dto::ImportReport),
+        (status = 422, description = "Nothing imported: the rows at fault (`errors`), or a refused value (`error`)",
+            body = dto::ImportRefused),
+    ))]
 pub(crate) async fn import_subscribers(
     State(st): State<AppState>,
     auth: Auth,
-    Q(q): Q<ImportQuery>,
+    Q(q): Q<dto::ImportQuery>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let report =
@@ -35,7 +37,7 @@ pub(crate) async fn import_subscribers(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    Ok((status, Json(report)).into_response())
+    Ok((status, Json(dto::ImportReport::from(report))).into_response())
 }
 
 fn file_response(name: &str, format: ExportFormat, bytes: Vec<u8>) -> Response {
@@ -60,7 +62,11 @@ fn file_response(name: &str, format: ExportFormat, bytes: Vec<u8>) -> Response {
         .into_response()
 }
 
-/// Subscribers as CSV, with the listing's filters; an audited read of personal data.
+/// Subscribers as CSV (UTF-8 with BOM), with the listing's filters; an audited read of
+/// personal data.
+#[utoipa::path(get, path = "/api/v1/subscribers/export.csv", tag = "registry",
+    params(SubscriberQuery),
+    responses((status = 200, description = "The file", content_type = "text/csv", body = dto::TextFile)))]
 pub(crate) async fn export_subscribers_csv(
     st: State<AppState>,
     auth: Auth,
@@ -69,7 +75,11 @@ pub(crate) async fn export_subscribers_csv(
     export_subscribers(st, auth, q, ExportFormat::Csv).await
 }
 
-/// Subscribers as an Excel workbook; audited.
+/// Subscribers as an Excel workbook, with the listing's filters; audited.
+#[utoipa::path(get, path = "/api/v1/subscribers/export.xlsx", tag = "registry",
+    params(SubscriberQuery),
+    responses((status = 200, description = "The workbook",
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = dto::BinaryFile)))]
 pub(crate) async fn export_subscribers_xlsx(
     st: State<AppState>,
     auth: Auth,
@@ -84,11 +94,15 @@ async fn export_subscribers(
     Q(q): Q<SubscriberQuery>,
     format: ExportFormat,
 ) -> Result<Response, ApiError> {
-    let bytes = csv_io::export_subscribers(&st.store, &auth.actor, &q, format, st.now()).await?;
+    let bytes =
+        csv_io::export_subscribers(&st.store, &auth.actor, &q.into(), format, st.now()).await?;
     Ok(file_response("thue-bao", format, bytes))
 }
 
-/// Certificates as CSV, with the listing's filters; audited.
+/// Certificates as CSV (UTF-8 with BOM), with the listing's filters; audited.
+#[utoipa::path(get, path = "/api/v1/certificates/export.csv", tag = "registry",
+    params(CertQuery),
+    responses((status = 200, description = "The file", content_type = "text/csv", body = dto::TextFile)))]
 pub(crate) async fn export_certificates_csv(
     st: State<AppState>,
     auth: Auth,
@@ -97,7 +111,11 @@ pub(crate) async fn export_certificates_csv(
     export_certificates(st, auth, q, ExportFormat::Csv).await
 }
 
-/// Certificates as an Excel workbook; audited.
+/// Certificates as an Excel workbook, with the listing's filters; audited.
+#[utoipa::path(get, path = "/api/v1/certificates/export.xlsx", tag = "registry",
+    params(CertQuery),
+    responses((status = 200, description = "The workbook",
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = dto::BinaryFile)))]
 pub(crate) async fn export_certificates_xlsx(
     st: State<AppState>,
     auth: Auth,
@@ -112,6 +130,7 @@ async fn export_certificates(
     Q(q): Q<CertQuery>,
     format: ExportFormat,
 ) -> Result<Response, ApiError> {
-    let bytes = csv_io::export_certificates(&st.store, &auth.actor, &q, format, st.now()).await?;
+    let bytes =
+        csv_io::export_certificates(&st.store, &auth.actor, &q.into(), format, st.now()).await?;
     Ok(file_response("chung-thu-so", format, bytes))
 }

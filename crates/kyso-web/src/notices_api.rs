@@ -4,31 +4,32 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use kyso_store::notices;
-use serde::Deserialize;
-use serde_json::json;
 
+use crate::api::dto::{self, InboxQuery};
 use crate::api::{Id, Q};
 use crate::auth::Auth;
 use crate::{ApiError, AppState};
 
-#[derive(Deserialize, Default)]
-pub(crate) struct InboxQuery {
-    #[serde(default)]
-    unread: bool,
-}
-
-/// The caller's own notices, newest first (`?unread=true` for the unread ones only).
+/// The caller's own expiry notices, newest first, with the unread count (`?unread=true` for
+/// the unread ones only).
+#[utoipa::path(get, path = "/api/v1/notices", tag = "notices", params(InboxQuery),
+    responses((status = 200, description = "The notices", body = dto::Inbox)))]
 pub(crate) async fn inbox(
     State(st): State<AppState>,
     auth: Auth,
     Q(q): Q<InboxQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<dto::Inbox>, ApiError> {
     let items = notices::inbox(&st.store, &auth.actor, q.unread).await?;
     let unread = items.iter().filter(|n| n.read_at.is_none()).count();
-    Ok(Json(json!({ "items": items, "unread": unread })))
+    Ok(Json(dto::Inbox {
+        items: items.into_iter().map(Into::into).collect(),
+        unread,
+    }))
 }
 
 /// Mark one of the caller's notices read.
+#[utoipa::path(post, path = "/api/v1/notices/{id}/read", tag = "notices", params(Id),
+    responses((status = 204, description = "Marked read")))]
 pub(crate) async fn mark_read(
     State(st): State<AppState>,
     auth: Auth,
@@ -39,11 +40,15 @@ pub(crate) async fn mark_read(
 }
 
 /// Run the expiry scan now (Department administrators); the answer holds its counts.
+#[utoipa::path(post, path = "/api/v1/notices/scan", tag = "notices",
+    responses((status = 200, description = "What the scan did", body = dto::ScanSummary)))]
 pub(crate) async fn scan(
     State(st): State<AppState>,
     auth: Auth,
-) -> Result<Json<notices::ScanSummary>, ApiError> {
+) -> Result<Json<dto::ScanSummary>, ApiError> {
     Ok(Json(
-        notices::run_expiry_scan_by(&st.store, &auth.actor, st.now()).await?,
+        notices::run_expiry_scan_by(&st.store, &auth.actor, st.now())
+            .await?
+            .into(),
     ))
 }

@@ -1,298 +1,358 @@
-//! The OpenAPI 3.1 document of `/api/v1`, served at `/api/openapi.json`.
+//! The OpenAPI 3.1 document of `/api/v1`, served at `/api/openapi.json`, generated from the
+//! handlers' `#[utoipa::path]` declarations and the types of their bodies (`api::dto`).
+
+use std::sync::LazyLock;
 
 use axum::Json;
-use serde_json::{json, Value};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::OpenApi as _;
 
-fn op(tag: &str, summary: &str, body: Option<&str>, ok: u16, params: &[&str]) -> Value {
-    let mut o = json!({
-        "tags": [tag],
-        "summary": summary,
-        "responses": {
-            ok.to_string(): { "description": "OK", "content": { "application/json": {} } },
-            "400": { "$ref": "#/components/responses/Error" },
-            "401": { "$ref": "#/components/responses/Error" },
-            "403": { "$ref": "#/components/responses/Error" },
-            "404": { "$ref": "#/components/responses/Error" },
-            "409": { "$ref": "#/components/responses/Error" },
-            "422": { "$ref": "#/components/responses/Error" },
-        },
-    });
-    if let Some(schema) = body {
-        set(
-            &mut o,
-            "requestBody",
-            json!({
-                "required": true,
-                "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
-            }),
-        );
-    }
-    if !params.is_empty() {
-        set(&mut o, "parameters", Value::Array(
-            params
-                .iter()
-                .map(|p| {
-                    if *p == "id" {
-                        json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}})
-                    } else {
-                        json!({"name": p, "in": "query", "required": false, "schema": {"type": "string"}})
-                    }
-                })
-                .collect(),
-        ));
-    }
-    o
+use crate::api::dto;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "kyso API",
+        version = "1",
+        description = "Provincial registry of agencies, subscribers, certificates and key devices; \
+            lifecycle requests (Decree 68); accounts; the audit log. Authenticate with \
+            `Authorization: Bearer kyso_…` (an API token from POST /api/v1/tokens) or a session \
+            token from POST /api/v1/auth/login. Errors are `{error: {code, field, message \
+            (Vietnamese), message_en}}`; `Accept-Language: en` or `?lang=en` does not change \
+            them, both languages are always there."
+    ),
+    servers((url = "/")),
+    security(("bearer" = [])),
+    components(schemas(dto::ErrorBody, dto::ErrorDetail)),
+    tags(
+        (name = "auth", description = "Logging in, one's own account and API tokens"),
+        (name = "registry", description = "Agencies, subscribers, certificates, key devices"),
+        (name = "requests", description = "Lifecycle requests (Decree 68 forms 01–06)"),
+        (name = "accounts", description = "Accounts and roles (administrators)"),
+        (name = "audit", description = "The audit log (auditors)"),
+        (name = "notices", description = "Certificate expiry notices"),
+        (name = "meta", description = "This document"),
+    )
+)]
+struct ApiDoc;
+
+/// The error statuses every operation may answer (besides its own success): a malformed
+/// request, no or a wrong token, a missing permission or password change, a record outside
+/// the caller's agencies, a conflict, a refused value, too many attempts.
+const ERRORS: &[(&str, &str)] = &[
+    ("400", "Malformed: a parameter or the body does not parse"),
+    ("401", "Not logged in, or a wrong or expired token"),
+    (
+        "403",
+        "Not allowed (the role lacks the permission, a missing CSRF token, or the one-time password must be changed first)",
+    ),
+    ("404", "No such record in the caller's agencies"),
+    ("409", "Conflicts with a record that exists"),
+    ("422", "A value is refused; `field` names it"),
+    ("429", "Too many failed logins"),
+];
+/// And those with a JSON body.
+const BODY_ERRORS: &[(&str, &str)] = &[
+    ("413", "The body is too large"),
+    ("415", "The body is not `application/json`"),
+];
+
+/// The document (built once).
+pub(crate) fn spec() -> &'static utoipa::openapi::OpenApi {
+    static DOC: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(build);
+    &DOC
 }
 
-/// A GET answering a CSV file.
-fn csv_op(summary: &str, params: &[&str]) -> Value {
-    let mut o = op("registry", summary, None, 200, params);
-    if let Some(ok) = o.get_mut("responses").and_then(|r| r.get_mut("200")) {
-        set(
-            ok,
-            "content",
-            json!({ "text/csv": { "schema": { "type": "string" } } }),
-        );
+fn build() -> utoipa::openapi::OpenApi {
+    // The document's own route is served by `crate::router`; it is described here.
+    let routes = crate::api::api_routes().describe::<__path_document>();
+    let mut doc = ApiDoc::openapi();
+    doc.paths = routes.paths;
+    let components = doc.components.get_or_insert_with(Default::default);
+    for (name, schema) in routes.schemas {
+        components.schemas.insert(name, schema);
     }
-    o
-}
-
-/// A GET answering an Excel workbook.
-fn xlsx_op(summary: &str, params: &[&str]) -> Value {
-    let mut o = op("registry", summary, None, 200, params);
-    if let Some(ok) = o.get_mut("responses").and_then(|r| r.get_mut("200")) {
-        set(
-            ok,
-            "content",
-            json!({ "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
-                    { "schema": { "type": "string", "format": "binary" } } }),
-        );
-    }
-    o
-}
-
-/// Set a key of a JSON object (no-op on other values).
-fn set(o: &mut Value, key: &str, v: Value) {
-    if let Some(m) = o.as_object_mut() {
-        m.insert(key.to_owned(), v);
-    }
-}
-
-/// An operation that needs no authentication.
-fn public(mut o: Value) -> Value {
-    set(&mut o, "security", json!([]));
-    o
-}
-
-fn obj(required: &[&str], props: &[(&str, &str)]) -> Value {
-    let mut p = serde_json::Map::new();
-    for (name, ty) in props {
-        let schema = match *ty {
-            "integer" | "string" | "boolean" => json!({ "type": ty }),
-            "integer?" => json!({ "type": ["integer", "null"] }),
-            "roles" => json!({ "type": "array", "items": { "type": "object",
-                "required": ["role", "agency_id"],
-                "properties": { "role": { "type": "string", "enum": ["dost_admin", "signature_officer", "clerk", "signer", "drafter", "reviewer", "format_checker", "auditor"] },
-                                "agency_id": { "type": "integer" } } } }),
-            other => json!({ "type": "string", "enum": other.split('|').collect::<Vec<_>>() }),
-        };
-        p.insert((*name).to_owned(), schema);
-    }
-    json!({ "type": "object", "additionalProperties": false, "required": required, "properties": p })
-}
-
-/// The document.
-pub(crate) fn spec() -> Value {
-    json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "kyso API",
-            "version": "1",
-            "description": "Provincial registry of agencies, subscribers, certificates and key devices. \
-                Authenticate with `Authorization: Bearer kyso_…` (an API token from POST /api/v1/tokens) \
-                or a session token from POST /api/v1/auth/login. Errors are `{error: {code, field, message (Vietnamese), message_en}}`."
-        },
-        "servers": [{ "url": "/" }],
-        "security": [{ "bearer": [] }],
-        "paths": {
-            "/api/v1/auth/login": { "post": public(op("auth", "Log in; returns a session token", Some("Login"), 200, &[])) },
-            "/api/v1/me": { "get": op("auth", "The calling user and their roles", None, 200, &[]) },
-            "/api/v1/me/password": { "post": op("auth", "Change one's own password", Some("PasswordChange"), 204, &[]) },
-            "/api/v1/tokens": {
-                "get": op("auth", "The calling user's API tokens that have not expired: id, user_id, name, created_at, expires_at (Unix seconds; never the secret)", None, 200, &[]),
-                "post": op("auth", "Create an API token for the calling user", Some("TokenInput"), 201, &[]),
-            },
-            "/api/v1/tokens/{id}": { "delete": op("auth", "Revoke an API token: one's own, or one of an account the caller manages (audited)", None, 204, &["id"]) },
-            "/api/v1/dashboard": { "get": op("registry", "Counts: expiring, expired, revoked certificates; locked and lost devices", None, 200, &[]) },
-            "/api/v1/agencies": {
-                "get": op("registry", "Agencies in the caller's subtrees", None, 200, &["q", "under"]),
-                "post": op("registry", "Create an agency", Some("AgencyInput"), 201, &[]),
-            },
-            "/api/v1/agencies/{id}": {
-                "get": op("registry", "One agency", None, 200, &["id"]),
-                "put": op("registry", "Change an agency", Some("AgencyInput"), 200, &["id"]),
-            },
-            "/api/v1/subscribers": {
-                "get": op("registry", "Search subscribers: every word of q begins a word of the name (diacritics and case ignored), the ID number or the email", None, 200, &["q", "agency_id", "kind", "offset", "limit"]),
-                "post": op("registry", "Create a subscriber", Some("SubscriberInput"), 201, &[]),
-            },
-            "/api/v1/subscribers/{id}": {
-                "get": op("registry", "One subscriber (an audited read)", None, 200, &["id"]),
-                "put": op("registry", "Change a subscriber", Some("SubscriberInput"), 200, &["id"]),
-            },
-            "/api/v1/certificates": {
-                "get": op("registry", "Search certificates: a pasted serial, or every word of q begins a word of the subject, the serial or the holder's name", None, 200, &["q", "agency_id", "subscriber_id", "expiring_within_days", "status", "offset", "limit"]),
-                "post": op("registry", "Import a certificate (PEM, base64 DER, or base64 PKCS#12 with password)", Some("CertImport"), 201, &[]),
-            },
-            "/api/v1/certificates/{id}": { "get": op("registry", "One certificate", None, 200, &["id"]) },
-            "/api/v1/certificates/{id}/der": { "get": op("registry", "The certificate file (DER)", None, 200, &["id"]) },
-            "/api/v1/certificates/{id}/revoke": { "post": op("registry", "Record the certificate's revocation", Some("RevokeInput"), 200, &["id"]) },
-            "/api/v1/devices": {
-                "get": op("registry", "Key devices", None, 200, &["q", "state", "agency_id"]),
-                "post": op("registry", "Register a key device", Some("DeviceInput"), 201, &[]),
-            },
-            "/api/v1/devices/{id}": { "get": op("registry", "One device", None, 200, &["id"]) },
-            "/api/v1/devices/{id}/events": {
-                "get": op("registry", "A device's records", None, 200, &["id"]),
-                "post": op("registry", "Move a device to its next state (assign, handover, lock, recover, recall, return, report_lost)", Some("DeviceEventInput"), 200, &["id"]),
-            },
-            "/api/v1/requests": {
-                "get": op("requests", "Lifecycle requests the caller may read, newest first", None, 200, &["state", "kind", "agency_id", "overdue", "q"]),
-                "post": op("requests", "Draft a request (Decree 68 forms 01–06)", Some("NewRequest"), 201, &[]),
-            },
-            "/api/v1/requests/{id}": {
-                "get": op("requests", "One request with its items, timeline and the caller's possible actions (an audited read)", None, 200, &["id"]),
-                "put": op("requests", "Replace a draft's content (same kind and agency)", Some("NewRequest"), 200, &["id"]),
-            },
-            "/api/v1/requests/{id}/letter": { "get": op("requests", "The request's official letter (PDF, signed with the agency's organization certificate where the server holds its key); made when the request is sent", None, 200, &["id"]) },
-            "/api/v1/requests/{id}/actions": {
-                "post": op("requests", "Act on a request: submit, approve, return, send, start_processing, complete (with the issued certificates), refuse (with a reason), withdraw", Some("RequestActionInput"), 200, &["id"]),
-            },
-            "/api/v1/calendar": {
-                "get": op("requests", "The working-day calendar configuration (per-year holidays and make-up days; Department administrators)", None, 200, &[]),
-                "put": op("requests", "Replace the working-day calendar configuration (Department administrators)", Some("CalendarConfig"), 200, &[]),
-            },
-            "/api/v1/users": {
-                "get": op("accounts", "Accounts in the caller's subtrees", None, 200, &[]),
-                "post": op("accounts", "Create an account", Some("NewUser"), 201, &[]),
-            },
-            "/api/v1/users/{id}/disable": { "post": op("accounts", "Disable an account: it can no longer log in and its sessions and API tokens end (audited; not one's own)", None, 200, &["id"]) },
-            "/api/v1/users/{id}/enable": { "post": op("accounts", "Enable a disabled account (audited)", None, 200, &["id"]) },
-            "/api/v1/users/{id}/roles": { "post": op("accounts", "Grant a role on an agency in the caller's subtrees (audited)", Some("RoleInput"), 200, &["id"]) },
-            "/api/v1/users/{id}/roles/remove": { "post": op("accounts", "Remove a role (audited; not one's own last administrator role)", Some("RoleInput"), 200, &["id"]) },
-            "/api/v1/users/{id}/password-reset": { "post": op("accounts", "Reset an account's password: returns {password} — a one-time password shown this once, to be changed at the next login; the account's sessions and API tokens end (audited; not one's own)", None, 200, &["id"]) },
-            "/api/v1/users/{id}/tokens": { "get": op("accounts", "The API tokens of an account the caller manages (never the secret)", None, 200, &["id"]) },
-            "/api/v1/audit": { "get": op("audit", "The audit log, newest first", None, 200, &["actor", "action", "object", "before_seq", "limit"]) },
-            "/api/v1/subscribers/import": { "post": {
-                "tags": ["registry"],
-                "summary": "Import subscribers from the CA's CSV template into agency_id and its subtree; all rows or none (422 lists row, column and message)",
-                "parameters": [{"name": "agency_id", "in": "query", "required": true, "schema": {"type": "integer"}}],
-                "requestBody": { "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } },
-                "responses": {
-                    "201": { "description": "Every row imported", "content": { "application/json": {} } },
-                    "422": { "description": "Nothing imported: the rows at fault", "content": { "application/json": {} } },
-                    "403": { "$ref": "#/components/responses/Error" },
-                    "404": { "$ref": "#/components/responses/Error" }
-                }
-            } },
-            "/api/v1/subscribers/export.csv": { "get": csv_op("Subscribers as CSV (UTF-8 with BOM), same filters as the listing; an audited read", &["q", "agency_id", "kind"]) },
-            "/api/v1/certificates/export.csv": { "get": csv_op("Certificates as CSV (UTF-8 with BOM), same filters as the listing; audited", &["q", "agency_id", "subscriber_id", "expiring_within_days", "status"]) },
-            "/api/v1/subscribers/export.xlsx": { "get": xlsx_op("Subscribers as an Excel workbook, same filters as the listing; an audited read", &["q", "agency_id", "kind"]) },
-            "/api/v1/certificates/export.xlsx": { "get": xlsx_op("Certificates as an Excel workbook, same filters as the listing; audited", &["q", "agency_id", "subscriber_id", "expiring_within_days", "status"]) },
-            "/api/v1/notices": { "get": op("notices", "The caller's own expiry notices, newest first, with the unread count", None, 200, &["unread"]) },
-            "/api/v1/notices/{id}/read": { "post": op("notices", "Mark one of the caller's notices read", None, 204, &["id"]) },
-            "/api/v1/notices/scan": { "post": op("notices", "Run the expiry scan now (Department administrators); returns its counts", None, 200, &[]) },
-        },
-        "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
-            "responses": {
-                "Error": {
-                    "description": "An error with the field at fault",
-                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
-                }
-            },
-            "schemas": {
-                "Error": { "type": "object", "properties": { "error": { "type": "object", "properties": {
-                    "code": { "type": "string" }, "field": { "type": ["string", "null"] },
-                    "message": { "type": "string" }, "message_en": { "type": "string" } } } } },
-                "Login": obj(&["username", "password"], &[("username", "string"), ("password", "string")]),
-                "PasswordChange": obj(&["old_password", "new_password"], &[("old_password", "string"), ("new_password", "string")]),
-                "TokenInput": obj(&["name"], &[("name", "string"), ("days", "integer")]),
-                "RoleInput": obj(&["role", "agency_id"], &[("role", "dost_admin|signature_officer|clerk|signer|drafter|reviewer|format_checker|auditor"), ("agency_id", "integer")]),
-                "AgencyInput": obj(&["code", "name", "kind"], &[("code", "string"), ("name", "string"),
-                    ("kind", "province|department|commune|unit|other"), ("parent_id", "integer?"),
-                    ("address", "string"), ("email", "string"), ("phone", "string")]),
-                "SubscriberInput": obj(&["kind", "agency_id", "name"], &[("kind", "individual|organization|device"),
-                    ("agency_id", "integer"), ("name", "string"), ("date_of_birth", "string"), ("id_number", "string"),
-                    ("email", "string"), ("title", "string"), ("unit", "string"), ("phone", "string")]),
-                "CertImport": obj(&["agency_id"], &[("agency_id", "integer"), ("subscriber_id", "integer?"),
-                    ("pem", "string"), ("der_base64", "string"), ("pkcs12_base64", "string"), ("password", "string")]),
-                "RevokeInput": obj(&["reason"], &[("reason", "string")]),
-                "DeviceInput": obj(&["kind", "serial", "agency_id"], &[("kind", "token|sim|hsm|rssp|soft"),
-                    ("serial", "string"), ("model", "string"), ("agency_id", "integer"),
-                    ("state", "in_stock|at_managing_agency|assigned|locked|to_recall|returned|lost"), ("certificate_id", "integer?")]),
-                "DeviceEventInput": obj(&["event"], &[("event", "deliver_to_agency|assign|handover|lock|recover|recall|return|report_lost"),
-                    ("holder_id", "integer?"), ("counterpart", "string"), ("note", "string")]),
-                "NewRequest": new_request(),
-                "RequestActionInput": request_action(),
-                "CalendarConfig": calendar_config(),
-                "NewUser": obj(&["username", "full_name", "agency_id", "password", "roles"], &[("username", "string"),
-                    ("full_name", "string"), ("email", "string"), ("agency_id", "integer"), ("password", "string"), ("roles", "roles")]),
-            }
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "An API token (`kyso_…`, POST /api/v1/tokens) or a session token \
+                     (POST /api/v1/auth/login)",
+                ))
+                .build(),
+        ),
+    );
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if path.as_str() == DOCUMENT_PATH {
+            continue;
         }
-    })
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            add_errors(op);
+        }
+    }
+    doc
 }
 
-pub(crate) async fn document() -> Json<Value> {
+const DOCUMENT_PATH: &str = "/api/openapi.json";
+
+fn add_errors(op: &mut Operation) {
+    let with_body = op.request_body.is_some();
+    let errors = ERRORS
+        .iter()
+        .chain(BODY_ERRORS.iter().filter(|_| with_body));
+    for (status, description) in errors {
+        op.responses
+            .responses
+            .entry((*status).to_owned())
+            .or_insert_with(|| {
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(*description)
+                        .content(
+                            "application/json",
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                .build(),
+                        )
+                        .build(),
+                )
+            });
+    }
+}
+
+/// The schema of this document (an OpenAPI 3.1 object).
+#[derive(Debug)]
+pub(crate) enum OpenApiDocument {}
+
+impl utoipa::PartialSchema for OpenApiDocument {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some("An OpenAPI 3.1 document"))
+            .property("openapi", ObjectBuilder::new().schema_type(Type::String))
+            .property("info", ObjectBuilder::new().schema_type(Type::Object))
+            .property("paths", ObjectBuilder::new().schema_type(Type::Object))
+            .required("openapi")
+            .required("info")
+            .required("paths")
+            .into()
+    }
+}
+impl utoipa::ToSchema for OpenApiDocument {}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "meta", security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = OpenApiDocument)))]
+pub(crate) async fn document() -> Json<&'static utoipa::openapi::OpenApi> {
     Json(spec())
 }
 
-/// The body of POST/PUT /api/v1/requests (a separate `json!` keeps the macro's recursion short).
-fn new_request() -> Value {
-    json!({
-        "type": "object", "additionalProperties": false, "required": ["kind", "agency_id", "contact_name", "items"],
-        "properties": {
-            "kind": { "type": "string", "enum": ["issue_individual", "issue_organization", "issue_device", "renew", "change_info", "revoke", "recover_device"] },
-            "agency_id": { "type": "integer" },
-            "title": { "type": "string" }, "contact_name": { "type": "string" }, "contact_title": { "type": "string" },
-            "contact_phone": { "type": "string" }, "contact_email": { "type": "string" },
-            "reason": { "type": "string", "description": "Required for revoke and recover_device" },
-            "number": { "type": "string" },
-            "items": { "type": "array", "minItems": 1, "items": {
-                "type": "object", "additionalProperties": false,
-                "properties": {
-                    "subscriber_id": { "type": ["integer", "null"] },
-                    "certificate_id": { "type": ["integer", "null"], "description": "Required for renew, change_info, revoke" },
-                    "device_id": { "type": ["integer", "null"], "description": "Required for recover_device" },
-                    "data": { "type": "object", "additionalProperties": { "type": "string" },
-                        "description": "The form's fields. issue_individual: name*, date_of_birth, id_number*, id_issued_on, id_issued_by, email*, unit, province, title, phone, old_serial, device_kind. issue_organization: name*, address, tax_code, budget_code, province, email*, phone, old_serial, device_kind. issue_device: name*, description, address, email*, phone, old_serial. change_info (new values, at least one): name, date_of_birth, id_number, email, title, unit, phone, note. renew, revoke, recover_device: note." }
-                } } }
-        }
-    })
-}
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
-fn request_action() -> Value {
-    json!({
-        "type": "object", "additionalProperties": false, "required": ["action"],
-        "properties": {
-            "action": { "type": "string", "enum": ["submit", "approve", "return", "send", "start_processing", "complete", "refuse", "withdraw"] },
-            "note": { "type": "string" },
-            "reason": { "type": "string", "description": "Required for return and refuse" },
-            "certificates": { "type": "array", "items": { "type": "string" },
-                "description": "For complete: the issued certificates (PEM text or base64 DER), one per item in order; required for issuance and renewal" }
-        }
-    })
-}
+    use std::collections::BTreeSet;
 
-fn calendar_config() -> Value {
-    json!({
-        "type": "object", "additionalProperties": false,
-        "properties": { "years": { "type": "object", "additionalProperties": {
-            "type": "object", "additionalProperties": false,
-            "properties": {
-                "holidays": { "type": "array", "items": { "type": "string", "format": "date" } },
-                "working_days": { "type": "array", "items": { "type": "string", "format": "date" } }
-            } } } },
-        "example": { "years": { "2027": { "holidays": ["2027-01-01"], "working_days": [] } } }
-    })
+    use axum::response::IntoResponse as _;
+    use serde_json::Value;
+
+    use super::*;
+
+    fn doc() -> Value {
+        serde_json::to_value(spec()).unwrap()
+    }
+
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+
+    fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+        let mut ops = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                assert!(METHODS.contains(&method.as_str()), "{method} {path}");
+                ops.push((method.clone(), path.clone(), op.clone()));
+            }
+        }
+        ops
+    }
+
+    #[test]
+    fn every_route_under_api_has_its_operation_and_every_operation_its_route() {
+        let mut registered = crate::api::api_routes().registered;
+        registered.push(("get".into(), DOCUMENT_PATH.into()));
+        let routes: BTreeSet<(String, String)> = registered.iter().cloned().collect();
+        assert_eq!(routes.len(), registered.len(), "a route registered twice");
+        assert!(routes.iter().all(|(_, p)| p.starts_with("/api/")));
+        let doc = doc();
+        let documented: BTreeSet<(String, String)> = operations(&doc)
+            .into_iter()
+            .map(|(m, p, _)| (m, p))
+            .collect();
+        assert_eq!(routes, documented);
+        assert!(documented.len() >= 51, "{} operations", documented.len());
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert!(documented.contains(&("get".into(), "/api/openapi.json".into())));
+    }
+
+    /// A `$ref` to a component schema, or an inline schema that says something.
+    fn assert_schema(doc: &Value, schema: &Value, what: &str) {
+        let obj = schema
+            .as_object()
+            .unwrap_or_else(|| panic!("{what}: {schema}"));
+        assert!(!obj.is_empty(), "{what}: empty schema");
+        if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
+            let name = r.strip_prefix("#/components/schemas/").unwrap();
+            let target = &doc["components"]["schemas"][name];
+            assert!(
+                target.as_object().is_some_and(|t| !t.is_empty()),
+                "{what}: {r} is not in the components"
+            );
+        }
+    }
+
+    #[test]
+    fn every_body_of_every_operation_has_a_real_schema() {
+        let doc = doc();
+        for (method, path, op) in operations(&doc) {
+            let what = format!("{method} {path}");
+            if let Some(body) = op.get("requestBody") {
+                assert_eq!(body["required"], true, "{what}");
+                let content = body["content"].as_object().unwrap();
+                assert!(!content.is_empty(), "{what}");
+                for (mime, c) in content {
+                    assert_schema(&doc, &c["schema"], &format!("{what} body {mime}"));
+                }
+            } else {
+                assert!(
+                    matches!(method.as_str(), "get" | "delete")
+                        || path.ends_with("/disable")
+                        || path.ends_with("/enable")
+                        || path.ends_with("/password-reset")
+                        || path.ends_with("/read")
+                        || path.ends_with("/scan"),
+                    "{what} takes no body"
+                );
+            }
+            let responses = op["responses"].as_object().unwrap();
+            let ok: Vec<&String> = responses.keys().filter(|s| s.starts_with('2')).collect();
+            assert_eq!(ok.len(), 1, "{what}: {ok:?}");
+            for (status, r) in responses {
+                let content = r.get("content").and_then(Value::as_object);
+                if status == "204" {
+                    assert!(content.is_none(), "{what} {status}");
+                    continue;
+                }
+                let content = content.unwrap_or_else(|| panic!("{what} {status}: no content"));
+                assert!(!content.is_empty(), "{what} {status}");
+                for (mime, c) in content {
+                    assert_schema(&doc, &c["schema"], &format!("{what} {status} {mime}"));
+                    if status.starts_with('4') && !(path.ends_with("/import") && status == "422") {
+                        assert_eq!(
+                            c["schema"]["$ref"], "#/components/schemas/ErrorBody",
+                            "{what} {status}"
+                        );
+                    }
+                }
+            }
+            if path != DOCUMENT_PATH {
+                for status in ["400", "401", "403", "404", "422"] {
+                    assert!(responses.contains_key(status), "{what}: no {status}");
+                }
+            }
+            let public = path == DOCUMENT_PATH || path == "/api/v1/auth/login";
+            assert_eq!(
+                op.get("security") == Some(&serde_json::json!([{}])),
+                public,
+                "{what}: security {:?}",
+                op.get("security")
+            );
+        }
+        assert_eq!(doc["security"], serde_json::json!([{"bearer": []}]));
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
+    }
+
+    #[test]
+    fn request_schemas_come_from_the_types_the_handlers_read() {
+        let doc = doc();
+        let s = &doc["components"]["schemas"];
+        // Required fields follow the types: serde defaults are optional.
+        assert_eq!(
+            s["AgencyInput"]["required"],
+            serde_json::json!(["code", "name", "kind"])
+        );
+        assert_eq!(s["TokenInput"]["required"], serde_json::json!(["name"]));
+        // The enums are the code's own names.
+        let roles: Vec<&str> = kyso_domain::roles::Role::ALL
+            .iter()
+            .map(|r| r.as_str())
+            .collect();
+        assert_eq!(
+            s["RoleOn"]["properties"]["role"]["enum"],
+            serde_json::json!(roles)
+        );
+        let actions: Vec<&str> = kyso_domain::lifecycle::RequestAction::ALL
+            .iter()
+            .map(|a| a.as_str())
+            .collect();
+        assert_eq!(
+            s["ActionInput"]["properties"]["action"]["enum"],
+            serde_json::json!(actions)
+        );
+        // Passwords are marked as such.
+        assert_eq!(s["Login"]["properties"]["password"]["format"], "password");
+        // The id of a path is an integer.
+        let get_agency = &doc["paths"]["/api/v1/agencies/{id}"]["get"];
+        assert_eq!(get_agency["parameters"][0]["name"], "id");
+        assert_eq!(get_agency["parameters"][0]["schema"]["type"], "integer");
+    }
+
+    #[tokio::test]
+    async fn an_api_error_answers_with_the_documented_error_body() {
+        let e = crate::ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("name"),
+            "Tên không hợp lệ.",
+            "Invalid name.",
+        );
+        let res = e.into_response();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        let schema = &doc()["components"]["schemas"];
+        let body_props: BTreeSet<&String> = schema["ErrorBody"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        let answer: BTreeSet<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(answer, body_props);
+        let detail_props: BTreeSet<&String> = schema["ErrorDetail"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        let answer: BTreeSet<&String> = v["error"].as_object().unwrap().keys().collect();
+        assert_eq!(answer, detail_props);
+        assert_eq!(v["error"]["field"], "name");
+    }
 }

@@ -64,6 +64,7 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
     let write = Perm(P::WriteRegistry);
     Some(match (method, path) {
         ("post", "/api/v1/auth/login") => (Public, Rec::None),
+        ("get", "/api/openapi.json") => (Public, Rec::None),
         ("get", "/api/v1/me") => (AnyUser, Rec::None),
         ("post", "/api/v1/me/password") => (AnyUser, Rec::None),
         ("get", "/api/v1/tokens") => (AnyUser, Rec::None),
@@ -575,6 +576,8 @@ async fn an_agency_auditor_sees_the_reads_and_exports_of_its_records() {
         for path in [
             format!("/api/v1/subscribers/{}", ours.subscriber),
             format!("/api/v1/requests/{}", ours.request),
+            format!("/api/v1/certificates/{}", ours.certificate),
+            format!("/api/v1/certificates/{}/der", ours.certificate),
             "/api/v1/subscribers/export.csv".into(),
             "/api/v1/certificates/export.csv".into(),
         ] {
@@ -601,6 +604,8 @@ async fn an_agency_auditor_sees_the_reads_and_exports_of_its_records() {
         for action in [
             "subscriber.read",
             "request.read",
+            "certificate.read",
+            "certificate.download",
             "subscriber.export",
             "certificate.export",
         ] {
@@ -608,6 +613,23 @@ async fn an_agency_auditor_sees_the_reads_and_exports_of_its_records() {
                 seen.contains(&(action.to_owned(), "H99.37".to_owned())),
                 "{b:?}: {action} not seen by the agency's auditor: {seen:?}"
             );
+        }
+        // A certificate read whose entry cannot be written is not served (fail closed).
+        kyso_store::sqlx::query("ALTER TABLE audit_log RENAME TO audit_log_away")
+            .execute(s.pool())
+            .await
+            .unwrap();
+        for path in [
+            format!("/api/v1/certificates/{}", ours.certificate),
+            format!("/api/v1/certificates/{}/der", ours.certificate),
+        ] {
+            let (status, body) = app.call("get", &path, &officer, None).await;
+            assert_eq!(
+                status,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "{b:?}: {path}: {body}"
+            );
+            assert_eq!(body["error"]["code"], "internal", "{b:?}: {path}: {body}");
         }
     }
 }
