@@ -29,6 +29,9 @@ pub enum Error {
     /// A feature we deliberately do not handle.
     #[error("unsupported PDF feature: {0}")]
     Unsupported(&'static str),
+    /// The file is not a PDF at all (no `%PDF-` header in its first kilobyte).
+    #[error("not a PDF file (no %PDF- header)")]
+    NotPdf,
     /// The document is encrypted.
     #[error("the PDF is encrypted")]
     Encrypted,

@@ -196,10 +196,7 @@ impl Document {
             let w = Window::new(src.as_ref(), &limits);
             let head = w.read(0, 1024)?;
             if !head.windows(5).any(|x| x == b"%PDF-") {
-                return Err(Error::Malformed {
-                    offset: 0,
-                    what: "not a PDF file (no %PDF- header)",
-                });
+                return Err(Error::NotPdf);
             }
             let startxref = xref::find_startxref(&w)?;
             (xref::read_chain(&w, startxref)?, startxref)

@@ -1,13 +1,13 @@
-//! `kyso csc`: the remote signing service (Cloud Signature Consortium API, see `csc_serve`):
+//! `kyso csc`: the remote signing service (Cloud Signature Consortium API, `kyso_services::csc`):
 //! `serve` runs it, `init-config` writes a configuration serving the demo PKI, `hash-password`
 //! makes a password hash for a hand-written configuration.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::csc_serve::{self, Config, ConfigError};
 use crate::lang::{Lang, UserError};
 use crate::ue;
+use kyso_services::csc::{self as csc_serve, Config, ConfigError};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -122,7 +122,9 @@ fn serve(args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
             return Err(ue!("cần --config hoặc --demo"; "give --config or --demo").into())
         }
     };
-    let service = csc_serve::CscService::new(&config).map_err(|e| config_error(&e))?;
+    let service = csc_serve::CscService::new(&config)
+        .map_err(|e| config_error(&e))?
+        .with_audit_log(std::sync::Arc::new(|line: &str| eprintln!("{line}")));
     if !addr.ip().is_loopback() {
         eprintln!(
             "{}",
@@ -133,7 +135,7 @@ fn serve(args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         );
     }
     let router = csc_serve::router(std::sync::Arc::new(service));
-    crate::pki_serve::run_service(addr, args.threads, None, router, |local| {
+    kyso_services::run_service(addr, args.threads, None, router, |local| {
         let base = format!("http://{local}");
         match lang {
             Lang::Vi => println!(

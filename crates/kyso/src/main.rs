@@ -7,7 +7,6 @@ mod batch;
 mod chain;
 mod clock;
 mod csc;
-mod csc_serve;
 mod demo;
 mod errors;
 mod info;
@@ -18,7 +17,6 @@ mod pki;
 mod pki_serve;
 mod serve;
 mod sign;
-mod tls;
 mod token;
 mod trust;
 mod verify;
@@ -26,6 +24,7 @@ mod verify;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use kyso_i18n::ue;
 use lang::{Lang, UserError};
 
 /// Help pages in Vietnamese: clap's own headings ("Usage", "Options", …) replaced.

@@ -343,7 +343,8 @@ fn verify_speaks_vietnamese_for_a_missing_file_a_directory_a_non_pdf_and_an_unre
         (&corpus("bad-not-a-pdf.pdf") as &Path, "không phải là PDF"),
     ] {
         let (code, out, err) = run(file, &["--trust", root().to_str().unwrap()]);
-        assert_ne!(code, Some(0));
+        // No verdict: an input error (3, docs/exit-codes.md), never 1 ("invalid").
+        assert_eq!(code, Some(3), "{}: {err}", file.display());
         assert!(err.contains(says), "{}: {err}", file.display());
         assert_no_english(&file.display().to_string(), &format!("{out}{err}"));
     }

@@ -18,8 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::server::TlsStream;
 
-use crate::lang::UserError;
-use crate::ue;
+use kyso_i18n::{ue, UserError};
 
 /// Longest a TLS handshake may take.
 const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
@@ -125,7 +124,7 @@ pub fn local_certificate(
     if still_good {
         return Ok((ca, cert, key, false));
     }
-    let io = |p: &Path, e: std::io::Error| crate::errors::io(p, &e);
+    let io = |p: &Path, e: std::io::Error| kyso_i18n::catalogue::io(p, &e);
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let made = kyso_pki::local_tls::generate("kyso agent — chỉ cho 127.0.0.1 / localhost", now)
         .map_err(|e| ue!("không tạo được chứng thư TLS: {}", e; "cannot make the TLS certificate: {}", e))?;

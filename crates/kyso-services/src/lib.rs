@@ -1,0 +1,20 @@
+//! kyso's HTTP services, as libraries the binary wires up from its command line:
+//!
+//! - [`runtime`]: the tokio runtime, TCP or TLS listener and graceful stop every service shares;
+//! - [`tls`]: the TLS listener and the agent's loopback certificate;
+//! - [`pki`]: the demo PKI's TSA, OCSP responder, CRLs and CA certificates (`kyso pki serve`);
+//! - [`agent`]: the browser signing agent on the official's computer (`kyso agent`);
+//! - [`csc`]: the remote signing server speaking the CSC API v1/v2 (`kyso csc serve`);
+//! - [`report`]: the verification report, as the clerk reads it and as `kyso.verify/1` JSON;
+//!
+//! Configuration is plain structs; errors are typed or [`kyso_i18n::UserError`]s.
+
+pub mod agent;
+pub mod csc;
+pub mod files;
+pub mod pki;
+pub mod report;
+pub mod runtime;
+pub mod tls;
+
+pub use runtime::{run_service, run_service_then, run_service_with, serve, serve_tcp};
