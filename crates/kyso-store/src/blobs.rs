@@ -69,6 +69,14 @@ impl Blobs {
         }
     }
 
+    /// Whether the folder is usable: a temporary file is made (and removed) in it.
+    pub fn check(&self) -> Result<(), BlobError> {
+        let tmp_dir = self.root.join("tmp");
+        tempfile::NamedTempFile::new_in(&tmp_dir)
+            .map(drop)
+            .map_err(io(&tmp_dir))
+    }
+
     /// Store `bytes`; their name (lowercase hex SHA-256).
     pub fn put(&self, bytes: &[u8]) -> Result<String, BlobError> {
         if bytes.len() > MAX_BLOB {

@@ -8,6 +8,7 @@ pub mod csv_io;
 pub mod demo;
 mod migrate;
 pub mod notices;
+pub mod ops;
 pub mod registry;
 pub mod requests;
 mod scope;
@@ -262,9 +263,12 @@ impl Store {
             Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
             _ => url.to_owned(),
         };
+        // sqlx's own events (tracing target `sqlx::query`): each statement's text at debug,
+        // a statement slower than a second at warn; never the bound values.
         let options = AnyConnectOptions::from_str(&url)
             .map_err(|_| Error::UnsupportedUrl)?
-            .disable_statement_logging();
+            .log_statements(tracing::log::LevelFilter::Debug)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
         let max = match backend {
             Backend::Sqlite => 8,
             Backend::Postgres => 16,

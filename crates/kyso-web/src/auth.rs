@@ -95,9 +95,12 @@ pub(crate) fn cookie_in(headers: &axum::http::HeaderMap, name: &str) -> Option<S
         })
 }
 
-/// The client's address, for the audit log and login throttling. The one place the address
-/// is taken from (today the TCP peer; a trusted proxy's forwarded address would be read here).
+/// The client's address, for the audit log and login throttling: the one the request's
+/// middleware found (the TCP peer, or what a trusted proxy forwarded; see [`crate::proxy`]).
 pub(crate) fn source(parts: &Parts) -> String {
+    if let Some(c) = parts.extensions.get::<crate::observability::ClientAddr>() {
+        return c.0.clone();
+    }
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -134,6 +137,12 @@ fn bearer(parts: &Parts) -> Option<String> {
 }
 
 pub(crate) async fn authenticate(parts: &Parts, state: &AppState) -> Result<Auth, ApiError> {
+    let auth = authenticate_inner(parts, state).await?;
+    crate::observability::record_user(auth.actor.user_id);
+    Ok(auth)
+}
+
+async fn authenticate_inner(parts: &Parts, state: &AppState) -> Result<Auth, ApiError> {
     let now = state.now();
     let src = source(parts);
     if let Some(token) = bearer(parts) {

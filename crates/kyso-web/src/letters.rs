@@ -224,8 +224,14 @@ pub(crate) async fn make_letter(
     };
     let data = letter_data(st, actor, d, now).await?;
     let key = st.org_keys.get(&d.request.agency_code).cloned();
+    let span = tracing::info_span!(
+        "request_letter",
+        request = d.request.id,
+        signed = key.is_some()
+    );
     let (bytes, signed) =
         tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, bool), ApiError> {
+            let _span = span.enter();
             let pdf = kyso_letters::render(&data).map_err(|e| {
                 ApiError::new(
                     axum::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -256,6 +262,7 @@ pub(crate) async fn make_letter(
                             &format!("Signing the letter failed: {e}"),
                         )
                     })?;
+                    tracing::debug!("request letter signed with the organization key");
                     Ok((signed, true))
                 }
                 None => Ok((pdf, false)),
@@ -268,6 +275,9 @@ pub(crate) async fn make_letter(
                 "Internal failure producing the letter.",
             )
         })??;
+    if signed {
+        st.metrics.signature_made("request_letter");
+    }
     let name = {
         let blobs = blobs.clone();
         tokio::task::spawn_blocking(move || blobs.put(&bytes))
@@ -279,7 +289,7 @@ pub(crate) async fn make_letter(
                 )
             })?
             .map_err(|e| {
-                eprintln!("kyso serve: {e}");
+                tracing::error!(error = %e, "cannot store a request letter");
                 internal("Không lưu được văn bản.", "Cannot store the letter.")
             })?
     };
@@ -313,7 +323,7 @@ pub(crate) async fn letter_bytes(
         .await
         .map_err(|_| internal("Lỗi nội bộ.", "Internal failure."))?
         .map_err(|e| {
-            eprintln!("kyso serve: {e}");
+            tracing::error!(error = %e, "cannot read a stored request letter");
             internal(
                 "Văn bản lưu trữ bị hỏng hoặc bị thay đổi (mã băm không khớp); hãy báo quản trị.",
                 "The stored letter is damaged or was changed (hash mismatch); tell the administrator.",

@@ -6,8 +6,11 @@ mod auth;
 mod csv_api;
 mod letters;
 pub mod mailer;
+pub mod metrics;
 mod notices_api;
+mod observability;
 mod openapi;
+pub mod proxy;
 mod ui;
 
 use std::collections::HashMap;
@@ -23,6 +26,9 @@ use time::OffsetDateTime;
 
 pub use auth::{Auth, Lang};
 pub use letters::{OrgKey, OrgKeys};
+pub use metrics::{metrics_router, Metrics};
+pub use observability::REQUEST_ID;
+pub use proxy::{Cidr, TrustedProxies};
 
 /// The clock the server reads (the binary passes the real one; tests a fixed one).
 pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
@@ -54,6 +60,10 @@ pub struct AppState {
     pub(crate) org_keys: Arc<OrgKeys>,
     /// A failed audit log check, shown to auditors on every page.
     pub(crate) audit_alert: AuditAlert,
+    /// The reverse proxies whose forwarding headers are believed.
+    pub(crate) trusted_proxies: Arc<TrustedProxies>,
+    /// Request counts and latencies, signatures made, queue depths (`/metrics`).
+    pub(crate) metrics: Metrics,
 }
 
 /// The audit log check's verdict shown to auditors: `Some((Vietnamese, English))` when the
@@ -78,7 +88,21 @@ impl AppState {
             blobs: None,
             org_keys: Arc::new(OrgKeys::new()),
             audit_alert: AuditAlert::default(),
+            trusted_proxies: Arc::new(TrustedProxies::default()),
+            metrics: Metrics::new(),
         }
+    }
+
+    /// Believe `Forwarded` / `X-Forwarded-For` from these proxies (the client address of the
+    /// audit log, the login throttle and the access log).
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
+        self
+    }
+
+    /// The metrics served by [`metrics_router`] on the metrics listener.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Show this audit alert (set by the server's audit check) to auditors.
@@ -104,16 +128,24 @@ impl AppState {
     }
 }
 
-/// The REST API, its OpenAPI document and the web UI.
+/// The REST API, its OpenAPI document, the web UI and the health probes (`/healthz`: the
+/// process answers; `/readyz`: the database and the blob folder too). Every request runs in a
+/// span with its request id (answered in `x-request-id`) and leaves one access-log line.
 pub fn router(state: AppState) -> Router {
     let hsts = state.config.secure_cookies;
     Router::new()
         .merge(api::routes())
         .merge(ui::routes())
         .route("/api/openapi.json", axum::routing::get(openapi::document))
+        .route("/healthz", axum::routing::get(observability::healthz))
+        .route("/readyz", axum::routing::get(observability::readyz))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD))
         .layer(axum::middleware::map_response(
             move |res: Response| async move { security_headers(res, hsts) },
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observability::observe,
         ))
         .with_state(state)
 }
@@ -198,7 +230,7 @@ impl From<kyso_store::Error> for ApiError {
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         if status.is_server_error() {
-            eprintln!("kyso serve: {e}");
+            tracing::error!(error = %e, "request failed");
         }
         ApiError {
             status,

@@ -194,21 +194,30 @@ impl Mailer {
 /// job carries on at the next round.
 pub async fn notice_round(store: &Store, clock: &Clock, mailer: Option<&Mailer>) {
     match notices::run_expiry_scan(store, clock()).await {
-        Ok(s) if s.notices > 0 || s.stages > 0 => eprintln!(
-            "kyso serve: expiry scan: {} notice(s) for {} certificate(s) ({} escalated)",
-            s.notices, s.stages, s.escalated
+        Ok(s) if s.notices > 0 || s.stages > 0 => tracing::info!(
+            notices = s.notices,
+            certificates = s.stages,
+            escalated = s.escalated,
+            "expiry scan: {} notice(s) for {} certificate(s) ({} escalated)",
+            s.notices,
+            s.stages,
+            s.escalated
         ),
         Ok(_) => {}
-        Err(e) => eprintln!("kyso serve: expiry scan failed: {e}"),
+        Err(e) => tracing::error!(error = %e, "expiry scan failed"),
     }
     if let Some(mailer) = mailer {
         match mailer.send_pending(store, clock()).await {
-            Ok(s) if s.failed > 0 => eprintln!(
-                "kyso serve: e-mailed {} notice(s), {} failed (retried next hour)",
-                s.sent, s.failed
+            Ok(s) if s.failed > 0 => tracing::warn!(
+                sent = s.sent,
+                failed = s.failed,
+                "e-mailed {} notice(s), {} failed (retried next hour)",
+                s.sent,
+                s.failed
             ),
+            Ok(s) if s.sent > 0 => tracing::info!(sent = s.sent, "e-mailed {} notice(s)", s.sent),
             Ok(_) => {}
-            Err(e) => eprintln!("kyso serve: e-mailing notices failed: {e}"),
+            Err(e) => tracing::error!(error = %e, "e-mailing notices failed"),
         }
     }
 }

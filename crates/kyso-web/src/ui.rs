@@ -90,6 +90,7 @@ impl FromRequestParts<AppState> for Page {
         let src = auth::source(parts);
         match accounts::session_actor(&st.store, &token, &src, st.now()).await {
             Ok((actor, csrf, must_change)) => {
+                crate::observability::record_user(actor.user_id);
                 if must_change && parts.uri.path() != "/password" {
                     return Err(ToLogin(Redirect::to("/password").into_response()));
                 }
@@ -238,6 +239,7 @@ fn error_page(lang: Lang, status: StatusCode, message: &str) -> Response {
             body { main.login {
                 h1 { (lang.pick("Không thực hiện được", "Could not be done")) }
                 p role="alert" { (message) }
+                (crate::observability::request_id_note(lang))
                 p { a href="/" { (lang.pick("Về trang chủ", "Back to the dashboard")) } }
             } }
         }
@@ -254,6 +256,7 @@ fn layout_error(p: &Page, status: StatusCode, message: &str) -> Response {
         html! {
             h1 { (title) }
             div.alert.error role="alert" { (message) }
+            (crate::observability::request_id_note(p.lang))
             p { a href="/" { (p.t("Về trang chủ", "Back to the dashboard")) } }
         },
     );
