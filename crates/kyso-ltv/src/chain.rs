@@ -1,7 +1,7 @@
 //! Completing a certificate chain up to its root: the issuer of each certificate is looked
 //! for among the certificates already at hand (the key container's, files the user named, the
 //! trust anchors) and, where none is there, downloaded from the certificate's
-//! authorityInfoAccess caIssuers URLs (plain HTTP through the [`Fetcher`]: timeout, size cap,
+//! authorityInfoAccess caIssuers URLs (plain HTTP through a [`Fetch`]: timeout, size cap,
 //! in-process cache). An issuer is taken only when its name is the certificate's issuer name
 //! and its key verifies the certificate's signature (no algorithm policy here: that is the
 //! path validation's business). Each certificate of the result says where it came from.
@@ -9,7 +9,7 @@
 use kyso_x509::verify_sig::check_cert_signature;
 use kyso_x509::Cert;
 
-use crate::fetch::Fetcher;
+use crate::fetch::Fetch;
 
 /// Most CA certificates above the signer's.
 pub const MAX_DEPTH: usize = 8;
@@ -132,7 +132,7 @@ pub fn complete(
     cert: &Cert,
     pool: &[(Cert, CertSource)],
     anchors: &[Cert],
-    fetcher: Option<&Fetcher>,
+    fetcher: Option<&dyn Fetch>,
 ) -> Completion {
     let mut chain: Vec<(Cert, CertSource)> = Vec::new();
     let mut current = cert.clone();
@@ -164,7 +164,7 @@ pub fn complete(
             if let Some(f) = fetcher {
                 for url in &urls {
                     let got = f
-                        .get_cached(url, |_| true)
+                        .get_cached(url, &|_| true)
                         .map_err(|e| e.message)
                         .and_then(|b| parse_ca_issuers(&b));
                     match got {
@@ -210,7 +210,7 @@ pub fn fetch_missing(
     leaf: &Cert,
     pool: &[Cert],
     anchors: &[Cert],
-    fetcher: &Fetcher,
+    fetcher: &dyn Fetch,
 ) -> Vec<(Cert, String)> {
     let pool: Vec<(Cert, CertSource)> = pool
         .iter()
@@ -242,7 +242,7 @@ pub fn source_of(cert: &Cert, anchors: &[Cert], fetched: &[(Cert, String)]) -> C
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::fetch::FetchOptions;
+    use crate::fetch::{FetchOptions, Fetcher};
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 
     struct Ca {

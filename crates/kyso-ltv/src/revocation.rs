@@ -13,7 +13,7 @@
 use kyso_x509::Cert;
 use time::OffsetDateTime;
 
-use crate::fetch::Fetcher;
+use crate::fetch::Fetch;
 use crate::ocsp::{self, CertIdHash};
 use crate::{crl, CertState, Evidence, EvidenceKind};
 
@@ -63,7 +63,7 @@ pub struct Outcome {
 pub struct Checker<'a> {
     ocsps: Vec<Vec<u8>>,
     crls: Vec<Vec<u8>>,
-    fetcher: Option<&'a Fetcher>,
+    fetcher: Option<&'a dyn Fetch>,
     now: OffsetDateTime,
 }
 
@@ -72,7 +72,7 @@ impl<'a> Checker<'a> {
     pub fn new(
         ocsps: Vec<Vec<u8>>,
         crls: Vec<Vec<u8>>,
-        fetcher: Option<&'a Fetcher>,
+        fetcher: Option<&'a dyn Fetch>,
         now: OffsetDateTime,
     ) -> Self {
         Checker {
@@ -133,7 +133,7 @@ impl<'a> Checker<'a> {
 /// first, then its CRL distribution points. Each checked answer goes to `take` (DER, what it
 /// says, where from), which returns `true` to stop; failures go to `notes`.
 pub fn fetch_each(
-    fetcher: &Fetcher,
+    fetcher: &dyn Fetch,
     cert: &Cert,
     issuer: &Cert,
     now: OffsetDateTime,
@@ -145,7 +145,7 @@ pub fn fetch_each(
         let request = ocsp::cert_id(issuer, cert.serial_bytes(), CertIdHash::Sha1)
             .and_then(|id| ocsp::request_der(id, None));
         let Ok(request) = request else { continue };
-        let answer = fetcher.post_cached(&url, "application/ocsp-request", &request, |b| {
+        let answer = fetcher.post_cached(&url, "application/ocsp-request", &request, &|b| {
             ocsp::check_response(b, cert, issuer, None).is_ok_and(|e| fresh(&e))
         });
         match answer.map(|b| (ocsp::check_response(&b, cert, issuer, None), b)) {
@@ -159,7 +159,7 @@ pub fn fetch_each(
         }
     }
     for url in cert.crl_distribution_points() {
-        let answer = fetcher.get_cached(&url, |b| {
+        let answer = fetcher.get_cached(&url, &|b| {
             crl::check_crl(b, cert, issuer).is_ok_and(|e| fresh(&e))
         });
         match answer.map(|b| (crl::check_crl(&b, cert, issuer), b)) {

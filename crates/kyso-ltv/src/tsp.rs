@@ -238,7 +238,7 @@ pub enum TsaError {
 /// the TSA's certificate included. The token returned is checked: readable, over this
 /// digest, echoing the nonce, signed by a TSA certificate, its CMS signature valid.
 pub fn request_timestamp(
-    fetcher: &crate::fetch::Fetcher,
+    fetcher: &dyn crate::fetch::Fetch,
     url: &str,
     alg: DigestAlgorithm,
     digest: &[u8],
@@ -313,4 +313,39 @@ pub fn request_timestamp(
         return Err(bad("the token does not carry the request's nonce".into()));
     }
     Ok(token)
+}
+
+/// A source of RFC 3161 time-stamp tokens (a TSA client), for signature timestamps (PAdES
+/// B-T) and document timestamps (B-LTA).
+pub trait Timestamper: Send + Sync + std::fmt::Debug {
+    /// A token over `digest`, made with `alg`; the error says why none could be had.
+    fn timestamp(&self, alg: DigestAlgorithm, digest: &[u8]) -> Result<Vec<u8>, String>;
+    /// Bytes to reserve in `/Contents` for the token (its certificates included).
+    fn reserve(&self) -> usize {
+        16 * 1024
+    }
+}
+
+/// An RFC 3161 TSA reached over HTTP (or any [`crate::fetch::Fetch`]): each token is checked
+/// by [`request_timestamp`].
+#[derive(Debug, Clone)]
+pub struct HttpTsa {
+    pub fetcher: std::sync::Arc<dyn crate::fetch::Fetch>,
+    pub url: String,
+}
+
+impl HttpTsa {
+    pub fn new(fetcher: std::sync::Arc<dyn crate::fetch::Fetch>, url: impl Into<String>) -> Self {
+        HttpTsa {
+            fetcher,
+            url: url.into(),
+        }
+    }
+}
+
+impl Timestamper for HttpTsa {
+    #[tracing::instrument(name = "timestamp", level = "info", skip_all, fields(tsa = %self.url))]
+    fn timestamp(&self, alg: DigestAlgorithm, digest: &[u8]) -> Result<Vec<u8>, String> {
+        request_timestamp(self.fetcher.as_ref(), &self.url, alg, digest).map_err(|e| e.to_string())
+    }
 }

@@ -12,7 +12,10 @@ pub mod validate;
 pub mod verify;
 pub mod xmp;
 
-pub use sign::{finalize, prepare, sign_with, Prepared, SignOptions, Widget, WidgetBuilder};
+pub use sign::{
+    finalize, prepare, prepare_source, sign_bytes, sign_source, sign_with, Prepared, SignOptions,
+    Updated, Widget, WidgetBuilder,
+};
 
 /// What went wrong while signing.
 #[derive(Debug, thiserror::Error)]

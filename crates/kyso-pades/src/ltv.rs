@@ -3,25 +3,34 @@
 //! document validates offline; B-LTA adds a document timestamp over all of it, and can be
 //! renewed before that timestamp's certificate expires.
 //!
-//! Each step is its own incremental update, written to a temporary file and renamed into
-//! place: the signatures already in the file are never touched.
+//! Each step is its own incremental update, appended in memory to what the previous step made
+//! ([`Updated`]): the signatures already in the document are never touched, and the result is
+//! written once, to any writer or atomically to a file. [`sign_at_level`] signs at any level,
+//! [`extend_source`] raises a signed document; [`sign_with_level`] and [`extend`] are their
+//! file wrappers.
+//!
+//! The network is reached only through the [`Fetch`] and [`Timestamper`] traits:
+//! `kyso_ltv::fetch::HttpFetcher` (wrapped in a `CachingFetcher` a server keeps) and
+//! `kyso_ltv::tsp::HttpTsa` are the HTTP ones.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kyso_cms::ber::{self, BerLimits};
 use kyso_cms::verify as cmsv;
 use kyso_cms::DigestAlgorithm;
-use kyso_ltv::fetch::Fetcher;
+use kyso_cms::Signer;
+use kyso_ltv::fetch::Fetch;
 use kyso_ltv::revocation;
 use kyso_pdf::object::{Stream, StreamData};
 use kyso_pdf::writer::IncrementalUpdate;
-use kyso_pdf::{Dict, Document, FileSource, Limits, Object};
+use kyso_pdf::{Dict, Document, FileSource, Limits, Object, Source};
 use kyso_x509::Cert;
 use time::OffsetDateTime;
 
-use crate::sign::{embed, persist, temp_next_to, write_placeholder, SignOptions, Timestamper};
+use crate::sign::{
+    sign_source, write_placeholder, SignOptions, Timestamper, Updated, WidgetBuilder,
+};
 use crate::{dss, verify, Error, Result};
 
 /// What one signature needs to be validated later.
@@ -70,7 +79,8 @@ fn push_unique(v: &mut Vec<Vec<u8>>, blob: Vec<u8>) -> usize {
 /// Gather, for every signature and document timestamp of `doc`, its certificates (the CMS's,
 /// its timestamp tokens', the DSS's) and current revocation information for each certificate
 /// that has an issuer among them, fetched with `fetcher`. Self-signed roots need none.
-pub fn collect(doc: &Document, fetcher: &Fetcher, now: OffsetDateTime) -> Result<Material> {
+#[tracing::instrument(name = "ltv_collect", level = "info", skip_all)]
+pub fn collect(doc: &Document, fetcher: &dyn Fetch, now: OffsetDateTime) -> Result<Material> {
     let existing = dss::read_dss(doc)?;
     let mut m = Material::default();
     let parse = |bytes: &[u8]| {
@@ -170,17 +180,12 @@ pub fn vri_key(contents: &[u8]) -> String {
         .collect()
 }
 
-/// Append an update to `input` that stores `material` in the DSS (kept entries of an existing
-/// DSS stay; blobs it already holds are not repeated), written to `dest` atomically.
-pub fn write_dss(
-    input: &Path,
-    dest: &Path,
-    material: &Material,
-    durable: bool,
-    limits: Limits,
-) -> Result<PathBuf> {
-    let src = Arc::new(FileSource::open(input)?);
-    let base_len = kyso_pdf::Source::len(src.as_ref());
+/// The update to `base` that stores `material` in the DSS (kept entries of an existing DSS
+/// stay; blobs it already holds are not repeated).
+#[tracing::instrument(name = "dss_update", level = "debug", skip_all)]
+pub fn dss_update(base: &Updated, material: &Material, limits: Limits) -> Result<Updated> {
+    let src = base.source();
+    let base_len = src.len();
     let doc = Document::open(src, limits)?;
     let old = dss::read_dss(&doc)?;
     let mut catalog = doc.catalog()?;
@@ -266,41 +271,30 @@ pub fn write_dss(
     catalog.set("DSS", Object::Ref(dss_ref));
     update.set(catalog_ref, catalog);
     let (appended, _) = update.serialize(base_len)?;
-
-    let mut tmp = temp_next_to(dest)?;
-    {
-        let mut reader = std::fs::File::open(input)?;
-        std::io::copy(&mut reader, tmp.as_file_mut())?;
-    }
-    tmp.as_file_mut().write_all(&appended)?;
-    persist(tmp, dest, durable)
+    Ok(base.append(appended))
 }
 
-/// Append a document timestamp (ETSI.RFC3161) over the whole of `input`, written to `dest`.
-pub fn add_document_timestamp(
-    input: &Path,
-    dest: &Path,
+/// Append a document timestamp (ETSI.RFC3161) over the whole of `base`.
+#[tracing::instrument(name = "document_timestamp", level = "info", skip_all)]
+pub fn document_timestamp(
+    base: &Updated,
     opts: &SignOptions,
     tsa: &dyn Timestamper,
-) -> Result<PathBuf> {
+) -> Result<Updated> {
     let reserved = tsa.reserve();
     let mut sig = Dict::new();
     sig.set("Type", Object::name("DocTimeStamp"));
     sig.set("Filter", Object::name("Adobe.PPKLite"));
     sig.set("SubFilter", Object::name("ETSI.RFC3161"));
     let d = DigestAlgorithm::Sha256;
-    let p = write_placeholder(input, dest, opts, sig, reserved, d, "Timestamp", None)?;
+    let p = write_placeholder(base, opts, sig, reserved, d, "Timestamp", None)?;
     let token = tsa
         .timestamp(d, &p.document_digest)
         .map_err(Error::Timestamp)?;
-    embed(
-        p.tmp,
-        p.contents_offset,
-        reserved,
-        &token,
-        dest,
-        opts.durable,
-    )
+    let field = p.field_name.clone();
+    let mut out = p.fill(reserved, &token)?;
+    out.field_name = Some(field);
+    Ok(out)
 }
 
 /// The PAdES baseline levels kyso writes.
@@ -316,43 +310,143 @@ pub enum Level {
     BLta,
 }
 
-/// Raise `input` (already signed, its signatures timestamped for B-T) to `level` (B-LT or
-/// B-LTA), writing `dest`. B-LT: one DSS update. B-LTA: DSS, a document timestamp, and a
-/// second DSS update with the timestamp's own validation material, so that the document also
-/// validates offline. Fails — writing nothing — when validation material cannot be had.
-pub fn extend(
-    input: &Path,
-    dest: &Path,
+impl Level {
+    /// The name ETSI gives it: `B-B`, `B-T`, `B-LT`, `B-LTA`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::BB => "B-B",
+            Level::BT => "B-T",
+            Level::BLt => "B-LT",
+            Level::BLta => "B-LTA",
+        }
+    }
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Raise `base` (already signed, its signatures timestamped for B-T) to `level` (B-LT or
+/// B-LTA). B-LT: one DSS update. B-LTA: DSS, a document timestamp from `tsa`, and a second DSS
+/// update with the timestamp's own validation material, so that the document also validates
+/// offline. Validation material is fetched with `fetcher` as of `now`. Fails when it cannot be
+/// had (nothing is written: the result is only ever in memory).
+#[tracing::instrument(name = "extend", level = "info", skip_all, fields(level = %level))]
+pub fn extend_updated(
+    base: Updated,
     level: Level,
     opts: &SignOptions,
-    fetcher: &Fetcher,
+    fetcher: &dyn Fetch,
     tsa: Option<&dyn Timestamper>,
     now: OffsetDateTime,
-) -> Result<PathBuf> {
-    let dss_pass = |from: &Path, to: &Path| -> Result<()> {
-        let src = Arc::new(FileSource::open(from)?);
-        let doc = Document::open(src, opts.limits.clone())?;
+) -> Result<Updated> {
+    let dss_pass = |from: &Updated| -> Result<Updated> {
+        let doc = Document::open(from.source(), opts.limits.clone())?;
         let material = collect(&doc, fetcher, now)?;
         if let Some((who, why)) = material.missing.first() {
             return Err(Error::Validation(format!(
                 "no revocation information for {who}: {why}"
             )));
         }
-        write_dss(from, to, &material, opts.durable, opts.limits.clone())?;
-        Ok(())
+        dss_update(from, &material, opts.limits.clone())
     };
-    if level < Level::BLta {
-        dss_pass(input, dest)?;
-        return Ok(dest.to_path_buf());
+    if level < Level::BLt {
+        return Ok(base);
     }
-    // Intermediate steps go to temporary files beside `dest`; only the last lands on it.
-    let step = temp_next_to(dest)?.into_temp_path();
-    dss_pass(input, &step)?;
+    let with_dss = dss_pass(&base)?;
+    if level < Level::BLta {
+        return Ok(with_dss);
+    }
     let tsa = tsa.ok_or_else(|| Error::Timestamp("B-LTA needs a TSA".into()))?;
     let mut ts_opts = opts.clone();
     ts_opts.field_name = None;
-    let stamped = temp_next_to(dest)?.into_temp_path();
-    add_document_timestamp(&step, &stamped, &ts_opts, tsa)?;
-    dss_pass(&stamped, dest)?;
-    Ok(dest.to_path_buf())
+    let stamped = document_timestamp(&with_dss, &ts_opts, tsa)?;
+    dss_pass(&stamped)
+}
+
+/// [`extend_updated`] of the document `src` (a file, bytes in memory); write the result with
+/// [`Updated::write_to`] or [`Updated::write_file`].
+pub fn extend_source(
+    src: Arc<dyn Source>,
+    level: Level,
+    opts: &SignOptions,
+    fetcher: &dyn Fetch,
+    tsa: Option<&dyn Timestamper>,
+    now: OffsetDateTime,
+) -> Result<Updated> {
+    extend_updated(Updated::from_source(src), level, opts, fetcher, tsa, now)
+}
+
+/// [`extend_source`] from the file `input` to the file `dest`, written atomically (it may be
+/// `input` itself).
+pub fn extend(
+    input: &Path,
+    dest: &Path,
+    level: Level,
+    opts: &SignOptions,
+    fetcher: &dyn Fetch,
+    tsa: Option<&dyn Timestamper>,
+    now: OffsetDateTime,
+) -> Result<PathBuf> {
+    let src = Arc::new(FileSource::open(input)?);
+    extend_source(src, level, opts, fetcher, tsa, now)?.write_file(dest, opts.durable)
+}
+
+/// Sign `src` at `level`: B-B; B-T with a signature timestamp from `opts.timestamper`; B-LT
+/// and B-LTA also with validation material fetched with `fetcher` (as of `now`) and, for
+/// B-LTA, a document timestamp from `opts.timestamper`. The signed document is returned in
+/// memory, not written: nothing half-done is ever written when a step fails.
+pub fn sign_at_level(
+    src: Arc<dyn Source>,
+    level: Level,
+    opts: &SignOptions,
+    signer: &dyn Signer,
+    widget: Option<Box<WidgetBuilder<'_>>>,
+    fetcher: Option<&dyn Fetch>,
+    now: OffsetDateTime,
+) -> Result<Updated> {
+    let tsa = match (level, opts.timestamper.as_deref()) {
+        (Level::BB, _) => None,
+        (_, Some(t)) => Some(t),
+        (_, None) => {
+            return Err(Error::Timestamp(format!(
+                "{level} needs a time-stamping service"
+            )))
+        }
+    };
+    let mut sign_opts = opts.clone();
+    if level == Level::BB {
+        sign_opts.timestamper = None;
+    }
+    let signed = sign_source(src, &sign_opts, signer, widget)?;
+    if level < Level::BLt {
+        return Ok(signed);
+    }
+    let fetcher = fetcher.ok_or_else(|| {
+        Error::Validation(format!(
+            "{level} needs a fetcher for OCSP responses and CRLs"
+        ))
+    })?;
+    let field = signed.field_name.clone();
+    let mut out = extend_updated(signed, level, opts, fetcher, tsa, now)?;
+    out.field_name = field;
+    Ok(out)
+}
+
+/// [`sign_at_level`] from the file `input` to the file `dest`, written atomically.
+#[allow(clippy::too_many_arguments)]
+pub fn sign_with_level(
+    input: &Path,
+    dest: &Path,
+    level: Level,
+    opts: &SignOptions,
+    signer: &dyn Signer,
+    widget: Option<Box<WidgetBuilder<'_>>>,
+    fetcher: Option<&dyn Fetch>,
+    now: OffsetDateTime,
+) -> Result<PathBuf> {
+    let src = Arc::new(FileSource::open(input)?);
+    sign_at_level(src, level, opts, signer, widget, fetcher, now)?.write_file(dest, opts.durable)
 }

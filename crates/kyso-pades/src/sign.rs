@@ -1,14 +1,17 @@
-//! Signing is two-phase: [`prepare`] writes the whole signed document to a temporary file with
-//! a zero-filled `/Contents` placeholder and computes the digest of the byte ranges and the CMS
-//! signed attributes; an external [`Signer`] (a key file, a USB token, a remote service, a
-//! browser-side agent) signs those attributes; [`finalize`] checks the signature against the
-//! certificate, writes the CMS into the placeholder and renames the file into place.
+//! Signing is two-phase: [`prepare_source`] (or [`prepare`] for files) builds the update
+//! holding the signature dictionary with a zero-filled `/Contents` placeholder and computes the
+//! digest of the byte ranges and the CMS signed attributes; an external [`Signer`] (a key file,
+//! a USB token, a remote service, a browser-side agent) signs those attributes;
+//! [`Prepared::finish`] checks the signature against the certificate and writes the CMS into
+//! the placeholder, giving an [`Updated`] document that is written to any [`std::io::Write`]
+//! ([`Updated::write_to`]) or atomically to a file ([`Updated::write_file`], [`finalize`]).
 //!
-//! The input is never loaded whole: it is copied to the output and hashed in one streaming pass.
+//! The input is a [`kyso_pdf::Source`] (a file, bytes in memory) and is never loaded whole: it
+//! is hashed in one streaming pass and copied to the output in another, which hashes it again
+//! and refuses to finish if it changed in between. Only the update is kept in memory.
 
 use std::fs::File;
-use std::io::{Read, Write};
-use std::os::unix::fs::FileExt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,7 +20,7 @@ use kyso_cms::{
     DigestAlgorithm, SignRequest, SignatureAlgorithm, SignedAttributes, SignedDataBuilder, Signer,
 };
 use kyso_pdf::writer::{text_string, IncrementalUpdate};
-use kyso_pdf::{Dict, Document, FileSource, Limits, ObjRef, Object};
+use kyso_pdf::{Dict, Document, FileSource, Limits, MemSource, ObjRef, Object, Source};
 use kyso_x509::{Cert, KeyKind};
 use time::OffsetDateTime;
 use x509_cert::attr::Attribute;
@@ -38,7 +41,7 @@ pub struct SignOptions {
     pub signing_time: OffsetDateTime,
     /// Extra bytes to reserve in `/Contents` (for a timestamp token added at finalize).
     pub extra_reserve: usize,
-    /// fsync the file before renaming it into place.
+    /// fsync the file before renaming it into place (file outputs only).
     pub durable: bool,
     /// Limits for reading the input.
     pub limits: Limits,
@@ -46,19 +49,9 @@ pub struct SignOptions {
     pub timestamper: Option<Arc<dyn Timestamper>>,
 }
 
-/// A source of RFC 3161 time-stamp tokens (a TSA client) for signature timestamps.
-pub trait Timestamper: Send + Sync + std::fmt::Debug {
-    /// A token over `digest`, made with `alg`; the error says why none could be had.
-    fn timestamp(
-        &self,
-        alg: DigestAlgorithm,
-        digest: &[u8],
-    ) -> std::result::Result<Vec<u8>, String>;
-    /// Bytes to reserve in `/Contents` for the token (its certificates included).
-    fn reserve(&self) -> usize {
-        16 * 1024
-    }
-}
+/// A source of RFC 3161 time-stamp tokens (a TSA client); `kyso_ltv::tsp::HttpTsa` is the
+/// HTTP one.
+pub use kyso_ltv::tsp::Timestamper;
 
 impl SignOptions {
     pub fn new(signing_time: OffsetDateTime) -> Self {
@@ -102,16 +95,14 @@ impl Widget {
 /// Builds the widget (and its appearance objects) inside the update being prepared.
 pub type WidgetBuilder<'a> = dyn FnOnce(&Document, &mut IncrementalUpdate) -> Result<Widget> + 'a;
 
-/// A document prepared for signing: everything is written but the signature value.
+/// A document prepared for signing: everything is built but the signature value.
 #[derive(Debug)]
 pub struct Prepared {
-    tmp: tempfile::NamedTempFile,
-    dest: PathBuf,
-    /// Absolute offset of the first hex digit inside `/Contents <…>`.
-    contents_offset: u64,
+    update: Placeholder,
     /// Bytes reserved for the DER CMS (the hex string holds twice as many digits).
     reserved: usize,
-    durable: bool,
+    /// Where [`finalize`] writes (set by [`prepare`]), and whether it fsyncs.
+    dest: Option<(PathBuf, bool)>,
     /// The `/ByteRange` written.
     pub byte_range: [u64; 4],
     /// Digest of the byte ranges (the CMS message-digest).
@@ -133,6 +124,186 @@ impl Prepared {
             digest: &self.to_be_signed_digest,
             algorithm: self.algorithm,
         }
+    }
+
+    /// Phase 2: embed the signature. The signature value is checked against `cert`'s public
+    /// key first; a value from another key is refused.
+    #[tracing::instrument(name = "embed", level = "debug", skip_all)]
+    pub fn finish(
+        self,
+        signature: &[u8],
+        cert: &Cert,
+        chain: &[Cert],
+        unsigned_attrs: Vec<Attribute>,
+    ) -> Result<Updated> {
+        let builder = SignedDataBuilder {
+            signed_attrs: &self.signed_attrs,
+            algorithm: self.algorithm,
+            signature,
+            signer: cert,
+            chain,
+            unsigned_attrs,
+        };
+        let cms = builder.build()?;
+        let mut updated = self.update.fill(self.reserved, &cms)?;
+        updated.field_name = Some(self.field_name);
+        Ok(updated)
+    }
+}
+
+/// A document read from a [`Source`] plus updates kyso appended to it, held in memory and not
+/// written yet: the result of signing or extending, and the input of the next step. Write it
+/// with [`Updated::write_to`] (any writer) or [`Updated::write_file`] (atomic rename).
+#[derive(Debug, Clone)]
+pub struct Updated {
+    doc: Arc<dyn Source>,
+    /// A prefix of `doc` hashed while it was built (the input read from outside), checked
+    /// again when the document is written.
+    pinned: Option<Pinned>,
+    /// The field of the last signature or document timestamp added.
+    pub field_name: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Pinned {
+    len: u64,
+    alg: DigestAlgorithm,
+    digest: Vec<u8>,
+}
+
+impl Updated {
+    /// `src` as it is (nothing appended yet).
+    pub fn from_source(src: Arc<dyn Source>) -> Self {
+        Updated {
+            doc: src,
+            pinned: None,
+            field_name: None,
+        }
+    }
+
+    /// The whole document, to read (verify, extend) without writing it.
+    pub fn source(&self) -> Arc<dyn Source> {
+        self.doc.clone()
+    }
+
+    /// Length in bytes of the whole document.
+    pub fn len(&self) -> u64 {
+        self.doc.len()
+    }
+
+    /// Nothing at all (never the case for a document kyso built).
+    pub fn is_empty(&self) -> bool {
+        self.doc.is_empty()
+    }
+
+    /// `self` plus `tail`.
+    pub(crate) fn append(&self, tail: Vec<u8>) -> Updated {
+        Updated {
+            doc: Arc::new(Appended {
+                base_len: self.doc.len(),
+                base: self.doc.clone(),
+                tail: tail.into(),
+            }),
+            pinned: self.pinned.clone(),
+            field_name: None,
+        }
+    }
+
+    /// Write the whole document to `out`. The input is read again and hashed on the way: if
+    /// it changed since it was signed, this fails (what was written to `out` is then to be
+    /// thrown away).
+    #[tracing::instrument(name = "write", level = "debug", skip_all, fields(bytes = self.doc.len()))]
+    pub fn write_to<W: Write + ?Sized>(&self, out: &mut W) -> Result<()> {
+        let total = self.doc.len();
+        let cap = usize::try_from(total.clamp(1, 1 << 20)).unwrap_or(1 << 20);
+        let mut buf = vec![0u8; cap];
+        let mut hasher = self.pinned.as_ref().map(|p| (p, p.alg.hasher()));
+        let mut at = 0u64;
+        while at < total {
+            let want = usize::try_from((total - at).min(buf.len() as u64)).unwrap_or(buf.len());
+            let chunk = buf.get_mut(..want).unwrap_or_default();
+            let n = self.doc.read_at(at, chunk)?;
+            if n < want {
+                return Err(changed());
+            }
+            if let Some((p, h)) = hasher.as_mut() {
+                if at < p.len {
+                    let k = usize::try_from((p.len - at).min(want as u64)).unwrap_or(want);
+                    h.update(chunk.get(..k).unwrap_or_default());
+                }
+            }
+            out.write_all(chunk)?;
+            at += want as u64;
+        }
+        if let Some((p, h)) = hasher {
+            if h.finish().as_ref() != p.digest.as_slice() {
+                return Err(changed());
+            }
+        }
+        Ok(())
+    }
+
+    /// The whole document in memory.
+    pub fn to_vec(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(usize::try_from(self.len()).unwrap_or(0));
+        self.write_to(&mut out)?;
+        Ok(out)
+    }
+
+    /// Write the document to a temporary file beside `dest` and rename it into place
+    /// (fsynced first when `durable`): `dest` is never seen half-written.
+    pub fn write_file(&self, dest: &Path, durable: bool) -> Result<PathBuf> {
+        let mut tmp = temp_next_to(dest)?;
+        {
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+            self.write_to(&mut w)?;
+            w.flush()?;
+        }
+        persist(tmp, dest, durable)
+    }
+}
+
+fn changed() -> Error {
+    Error::Structure("the input changed while it was being signed")
+}
+
+/// A source followed by bytes in memory.
+#[derive(Debug)]
+struct Appended {
+    base: Arc<dyn Source>,
+    base_len: u64,
+    tail: Arc<[u8]>,
+}
+
+impl Source for Appended {
+    fn len(&self) -> u64 {
+        self.base_len + self.tail.len() as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut done = 0;
+        if offset < self.base_len {
+            let want = usize::try_from((self.base_len - offset).min(buf.len() as u64))
+                .unwrap_or(buf.len());
+            let n = self
+                .base
+                .read_at(offset, buf.get_mut(..want).unwrap_or_default())?;
+            if n < want || n == buf.len() {
+                return Ok(n);
+            }
+            done = n;
+        }
+        let Ok(start) = usize::try_from(offset + done as u64 - self.base_len) else {
+            return Ok(done);
+        };
+        let Some(src) = self.tail.get(start..) else {
+            return Ok(done);
+        };
+        let rest = buf.get_mut(done..).unwrap_or_default();
+        let n = rest.len().min(src.len());
+        if let (Some(dst), Some(src)) = (rest.get_mut(..n), src.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        Ok(done + n)
     }
 }
 
@@ -170,11 +341,27 @@ const BYTE_RANGE_PLACEHOLDER: [i64; 3] = [
     8_888_888_888_888_888_883,
 ];
 
-/// Phase 1: write `input` + an incremental update with a signature placeholder to a temporary
-/// file next to `dest`, and compute what must be signed.
+/// Phase 1 for a file: as [`prepare_source`], with [`finalize`] writing `dest` atomically.
 pub fn prepare(
     input: &Path,
     dest: &Path,
+    opts: &SignOptions,
+    cert: &Cert,
+    chain: &[Cert],
+    algorithm: SignatureAlgorithm,
+    widget: Option<Box<WidgetBuilder<'_>>>,
+) -> Result<Prepared> {
+    let src = Arc::new(FileSource::open(input)?);
+    let mut p = prepare_source(src, opts, cert, chain, algorithm, widget)?;
+    p.dest = Some((dest.to_path_buf(), opts.durable));
+    Ok(p)
+}
+
+/// Phase 1: build the update adding a signature placeholder to `src`, and compute what must
+/// be signed.
+#[tracing::instrument(name = "prepare", level = "info", skip_all, fields(bytes = src.len()))]
+pub fn prepare_source(
+    src: Arc<dyn Source>,
     opts: &SignOptions,
     cert: &Cert,
     chain: &[Cert],
@@ -207,8 +394,7 @@ pub fn prepare(
         }
     }
     let p = write_placeholder(
-        input,
-        dest,
+        &Updated::from_source(src),
         opts,
         sig,
         reserved,
@@ -219,39 +405,57 @@ pub fn prepare(
     let signed_attrs = SignedAttributes::pades(&p.document_digest, algorithm, cert)?;
     let to_be_signed_digest = algorithm.digest().digest(signed_attrs.der());
     Ok(Prepared {
-        tmp: p.tmp,
-        dest: dest.to_path_buf(),
-        contents_offset: p.contents_offset,
-        reserved,
-        durable: opts.durable,
         byte_range: p.byte_range,
-        document_digest: p.document_digest,
+        document_digest: p.document_digest.clone(),
+        field_name: p.field_name.clone(),
+        update: p,
+        reserved,
+        dest: None,
         signed_attrs,
         algorithm,
         to_be_signed_digest,
-        field_name: p.field_name,
     })
 }
 
-/// The input copied with an update holding a signature (or document timestamp) dictionary
-/// whose `/Contents` is a zero placeholder, and the digest of its byte ranges.
+/// The update adding a signature (or document timestamp) dictionary whose `/Contents` is a
+/// zero placeholder, and the digest of the byte ranges of the document it makes.
+#[derive(Debug)]
 pub(crate) struct Placeholder {
-    pub tmp: tempfile::NamedTempFile,
-    /// Absolute offset of the first hex digit inside `/Contents <…>`.
-    pub contents_offset: u64,
+    base: Updated,
+    appended: Vec<u8>,
+    /// Offset in `appended` of the `<` opening `/Contents`.
+    contents_rel: usize,
     pub byte_range: [u64; 4],
     pub document_digest: Vec<u8>,
     pub field_name: String,
 }
 
-/// Write `input` plus an update adding a signature field whose value is `sig` (completed with
-/// `/Prop_Build`, `/ByteRange` and a `/Contents` placeholder of `reserved` bytes) to a
-/// temporary file next to `dest`, hashing the byte ranges with `digest` in the same pass.
-/// Field names default to `{name_prefix}1`, `{name_prefix}2`, … (the first free one).
-#[allow(clippy::too_many_arguments)]
+impl Placeholder {
+    /// The document with `der` in the placeholder (refused if larger than `reserved`).
+    pub(crate) fn fill(mut self, reserved: usize, der: &[u8]) -> Result<Updated> {
+        if der.len() > reserved {
+            return Err(Error::PlaceholderTooSmall {
+                needed: der.len(),
+                reserved,
+            });
+        }
+        let hex = to_hex(der);
+        let at = self.contents_rel + 1;
+        self.appended
+            .get_mut(at..at + hex.len())
+            .ok_or(Error::Structure("contents placeholder out of range"))?
+            .copy_from_slice(&hex);
+        Ok(self.base.append(self.appended))
+    }
+}
+
+/// The update to `base` adding a signature field whose value is `sig` (completed with
+/// `/Prop_Build`, `/ByteRange` and a `/Contents` placeholder of `reserved` bytes), hashing the
+/// byte ranges with `digest`. The part of `base` read from outside is pinned: hashed now,
+/// checked when written. Field names default to `{name_prefix}1`, `{name_prefix}2`, … (the
+/// first free one).
 pub(crate) fn write_placeholder(
-    input: &Path,
-    dest: &Path,
+    base: &Updated,
     opts: &SignOptions,
     mut sig: Dict,
     reserved: usize,
@@ -259,8 +463,8 @@ pub(crate) fn write_placeholder(
     name_prefix: &str,
     widget: Option<Box<WidgetBuilder<'_>>>,
 ) -> Result<Placeholder> {
-    let src = Arc::new(FileSource::open(input)?);
-    let base_len = kyso_pdf::Source::len(src.as_ref());
+    let src = base.source();
+    let base_len = src.len();
     let doc = Document::open(src.clone(), opts.limits.clone())?;
     check_not_locked(&doc)?;
     let pages = doc.pages()?;
@@ -360,31 +564,42 @@ pub(crate) fn write_placeholder(
         slot.copy_from_slice(&br_new);
     }
 
-    // One pass over the input: copy it to the temporary file and hash it.
-    let mut tmp = temp_next_to(dest)?;
+    // One pass over the input, hashing it; the hash of the input alone pins it.
+    let span = tracing::debug_span!("digest", bytes = total);
+    let _digest = span.enter();
     let mut hasher = digest.hasher();
     {
-        let mut reader = File::open(input)?;
         // 1 MiB for large files; small ones (most letters) get a buffer of their own size, so
         // signing thousands of them does not zero a megabyte each time.
         let cap = usize::try_from(base_len.clamp(1, 1 << 20)).unwrap_or(1 << 20);
         let mut buf = vec![0u8; cap];
-        let mut left = base_len;
-        while left > 0 {
-            let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
+        let mut at = 0u64;
+        while at < base_len {
+            let want = usize::try_from((base_len - at).min(buf.len() as u64)).unwrap_or(buf.len());
             let chunk = buf.get_mut(..want).unwrap_or_default();
-            reader.read_exact(chunk)?;
+            if src.read_at(at, chunk)? < want {
+                return Err(Error::Io(std::io::ErrorKind::UnexpectedEof.into()));
+            }
             hasher.update(chunk);
-            tmp.as_file_mut().write_all(chunk)?;
-            left -= want as u64;
+            at += want as u64;
         }
     }
+    let pinned = match &base.pinned {
+        Some(p) => Some(p.clone()),
+        None => Some(Pinned {
+            len: base_len,
+            alg: digest,
+            digest: hasher.clone().finish().as_ref().to_vec(),
+        }),
+    };
     hasher.update(appended.get(..contents_rel).unwrap_or_default());
     hasher.update(appended.get(contents_end_rel..).unwrap_or_default());
-    tmp.as_file_mut().write_all(&appended)?;
+    let mut base = base.clone();
+    base.pinned = pinned;
     Ok(Placeholder {
-        tmp,
-        contents_offset: c_start + 1,
+        base,
+        appended,
+        contents_rel,
         byte_range,
         document_digest: hasher.finish().as_ref().to_vec(),
         field_name,
@@ -403,8 +618,9 @@ pub(crate) fn temp_next_to(dest: &Path) -> Result<tempfile::NamedTempFile> {
         .tempfile_in(dir)?)
 }
 
-/// Phase 2: embed the signature. The signature value is checked against `cert`'s public key
-/// first; a value from another key is refused and nothing is written to `dest`.
+/// Phase 2 for a document prepared by [`prepare`]: embed the signature and write the
+/// destination atomically. The signature value is checked against `cert`'s public key first;
+/// a value from another key is refused and nothing is written to the destination.
 pub fn finalize(
     prepared: Prepared,
     signature: &[u8],
@@ -412,43 +628,12 @@ pub fn finalize(
     chain: &[Cert],
     unsigned_attrs: Vec<Attribute>,
 ) -> Result<PathBuf> {
-    let builder = SignedDataBuilder {
-        signed_attrs: &prepared.signed_attrs,
-        algorithm: prepared.algorithm,
-        signature,
-        signer: cert,
-        chain,
-        unsigned_attrs,
-    };
-    let cms = builder.build()?;
-    embed(
-        prepared.tmp,
-        prepared.contents_offset,
-        prepared.reserved,
-        &cms,
-        &prepared.dest,
-        prepared.durable,
-    )
-}
-
-/// Write `der` into the `/Contents` placeholder at `contents_offset` of `tmp`, then move `tmp`
-/// to `dest` (fsynced first when `durable`). Refuses a `der` larger than `reserved`.
-pub(crate) fn embed(
-    tmp: tempfile::NamedTempFile,
-    contents_offset: u64,
-    reserved: usize,
-    der: &[u8],
-    dest: &Path,
-    durable: bool,
-) -> Result<PathBuf> {
-    if der.len() > reserved {
-        return Err(Error::PlaceholderTooSmall {
-            needed: der.len(),
-            reserved,
-        });
-    }
-    tmp.as_file().write_all_at(&to_hex(der), contents_offset)?;
-    persist(tmp, dest, durable)
+    let (dest, durable) = prepared.dest.clone().ok_or(Error::Structure(
+        "finalize needs a document prepared for a file (prepare); use Prepared::finish",
+    ))?;
+    prepared
+        .finish(signature, cert, chain, unsigned_attrs)?
+        .write_file(&dest, durable)
 }
 
 /// Move a finished temporary file into place atomically (fsync first when `durable`).
@@ -458,13 +643,22 @@ pub(crate) fn persist(tmp: tempfile::NamedTempFile, dest: &Path, durable: bool) 
     }
     tmp.persist(dest).map_err(|e| Error::Io(e.error))?;
     if durable {
-        if let Some(dir) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
+        sync_dir(dest);
     }
     Ok(dest.to_path_buf())
+}
+
+/// Make the rename into `dest`'s directory durable (a directory can be opened and fsynced
+/// on unix; elsewhere the rename is as durable as the file system makes it).
+fn sync_dir(dest: &Path) {
+    #[cfg(unix)]
+    if let Some(dir) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dest;
 }
 
 /// Upper-case hex digits of `bytes`.
@@ -474,24 +668,31 @@ fn to_hex(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Prepare, sign with `signer`, finalize.
-pub fn sign_with(
-    input: &Path,
-    dest: &Path,
+/// Prepare, sign with `signer`, add the signature timestamp when `opts` names a TSA (B-T),
+/// finish: the signed document, not written yet.
+#[tracing::instrument(name = "sign_document", level = "info", skip_all, fields(
+    bytes = src.len(),
+    algorithm = ?signer.algorithm(),
+    timestamp = opts.timestamper.is_some(),
+))]
+pub fn sign_source(
+    src: Arc<dyn Source>,
     opts: &SignOptions,
     signer: &dyn Signer,
     widget: Option<Box<WidgetBuilder<'_>>>,
-) -> Result<PathBuf> {
-    let prepared = prepare(
-        input,
-        dest,
+) -> Result<Updated> {
+    let prepared = prepare_source(
+        src,
         opts,
         signer.certificate(),
         signer.chain(),
         signer.algorithm(),
         widget,
     )?;
-    let signature = signer.sign(&prepared.request())?;
+    let signature = {
+        let _sign = tracing::info_span!("sign").entered();
+        signer.sign(&prepared.request())?
+    };
     let unsigned = match &opts.timestamper {
         Some(tsa) => vec![signature_timestamp(
             tsa.as_ref(),
@@ -500,17 +701,35 @@ pub fn sign_with(
         )?],
         None => Vec::new(),
     };
-    finalize(
-        prepared,
-        &signature,
-        signer.certificate(),
-        signer.chain(),
-        unsigned,
-    )
+    prepared.finish(&signature, signer.certificate(), signer.chain(), unsigned)
+}
+
+/// [`sign_source`] over bytes in memory, the signed document returned in memory.
+pub fn sign_bytes(
+    input: &[u8],
+    opts: &SignOptions,
+    signer: &dyn Signer,
+    widget: Option<Box<WidgetBuilder<'_>>>,
+) -> Result<Vec<u8>> {
+    sign_source(Arc::new(MemSource::new(input)), opts, signer, widget)?.to_vec()
+}
+
+/// [`sign_source`] from the file `input` to the file `dest` (written atomically; it may be
+/// `input` itself).
+pub fn sign_with(
+    input: &Path,
+    dest: &Path,
+    opts: &SignOptions,
+    signer: &dyn Signer,
+    widget: Option<Box<WidgetBuilder<'_>>>,
+) -> Result<PathBuf> {
+    let src = Arc::new(FileSource::open(input)?);
+    sign_source(src, opts, signer, widget)?.write_file(dest, opts.durable)
 }
 
 /// The signature-time-stamp unsigned attribute (ETSI EN 319 122-1 §5.3): a token over the
 /// hash of the signature value. A failure leaves nothing written.
+#[tracing::instrument(name = "signature_timestamp", level = "info", skip_all)]
 pub fn signature_timestamp(
     tsa: &dyn Timestamper,
     algorithm: SignatureAlgorithm,

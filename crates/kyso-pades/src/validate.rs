@@ -24,7 +24,7 @@
 
 use std::sync::Arc;
 
-use kyso_ltv::fetch::Fetcher;
+use kyso_ltv::fetch::Fetch;
 use kyso_ltv::{revocation, tsp, CertState};
 use kyso_pdf::{Document, Limits, Source};
 use kyso_x509::path::{build_and_validate, PathPolicy, PathStatus, TrustStore};
@@ -117,7 +117,7 @@ pub struct ValidateOptions {
     pub limits: Limits,
     /// Where to fetch revocation information the document does not carry (the
     /// certificates' OCSP responders and CRL distribution points); `None` never fetches.
-    pub fetcher: Option<Arc<Fetcher>>,
+    pub fetcher: Option<Arc<dyn Fetch>>,
 }
 
 impl ValidateOptions {

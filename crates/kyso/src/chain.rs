@@ -82,7 +82,12 @@ pub fn complete_signer(
             max_bytes: chain::MAX_CA_CERT_BYTES as u64,
         })
     });
-    let done = chain::complete(signer.certificate(), &pool, &anchors, fetcher.as_ref());
+    let done = chain::complete(
+        signer.certificate(),
+        &pool,
+        &anchors,
+        fetcher.as_ref().map(|f| f as &dyn kyso_ltv::fetch::Fetch),
+    );
     if let Some(m) = &done.missing {
         return Err(missing_error(m, offline));
     }

@@ -514,7 +514,7 @@ fn random_damage_to_the_signature_update_never_panics_nor_verifies() {
         for _ in 0..1 + rng.next() % 3 {
             // Mostly inside the signature dictionary and its /Contents, sometimes anywhere
             // in the update.
-            let span = if rng.next() % 2 == 0 {
+            let span = if rng.next().is_multiple_of(2) {
                 (contents, contents + 600)
             } else {
                 (update_start, original.len())

@@ -1,0 +1,379 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+//! Signing at every PAdES level through the engine's traits, with no network: a fake
+//! [`Fetch`] answers OCSP requests, serves CRLs and grants timestamps for the demo PKI (the
+//! TSA client is `HttpTsa` over that same fake), and counts every call. The signed documents
+//! validate offline; a [`CachingFetcher`] answers the second signature's revocation questions
+//! without asking the network again.
+
+#[path = "../support/mod.rs"]
+mod support;
+use support::*;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use kyso_cms::Signer;
+use kyso_keys::{Pkcs12Signer, Secret};
+use kyso_ltv::fetch::{CacheOptions, CachingFetcher, Fetch, FetchError};
+use kyso_ltv::tsp::HttpTsa;
+use kyso_pades::ltv::{extend_source, sign_at_level, Level};
+use kyso_pades::validate::{validate, ValidateOptions, Verdict};
+use kyso_pades::{Error, SignOptions};
+use kyso_pdf::MemSource;
+use kyso_x509::path::TrustStore;
+use kyso_x509::Cert;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const T0: OffsetDateTime = datetime!(2026-06-01 08:00:00 UTC);
+const PASSWORD: &str = "kyso-test";
+
+struct Pki {
+    dir: PathBuf,
+}
+
+impl Pki {
+    fn signer(&self, name: &str) -> Pkcs12Signer {
+        let data = std::fs::read(self.dir.join(format!("{name}.p12"))).unwrap();
+        Pkcs12Signer::from_pkcs12(&data, &Secret::new(PASSWORD.to_owned())).unwrap()
+    }
+    fn root(&self) -> Cert {
+        let pem = std::fs::read(self.dir.join("root.pem")).unwrap();
+        Cert::from_pem_chain(&pem).unwrap().remove(0)
+    }
+}
+
+fn pki() -> &'static Pki {
+    static PKI: OnceLock<Pki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("kyso-pades-levels-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let opts = kyso_pki::demo::InitOptions::new(Secret::new(PASSWORD.to_owned()), T0);
+        kyso_pki::demo::init(&dir, &opts).unwrap();
+        Pki { dir }
+    })
+}
+
+/// The demo CA's services, answered in process.
+#[derive(Debug)]
+struct FakeNet {
+    root: Pkcs12Signer,
+    intermediate: Pkcs12Signer,
+    ocsp: Pkcs12Signer,
+    tsa: Pkcs12Signer,
+    serial: AtomicU64,
+    /// Every call: "GET url" or "POST content-type".
+    calls: Mutex<Vec<String>>,
+    down: bool,
+}
+
+impl FakeNet {
+    fn new() -> Self {
+        let p = pki();
+        FakeNet {
+            root: p.signer("root"),
+            intermediate: p.signer("intermediate"),
+            ocsp: p.signer("ocsp"),
+            tsa: p.signer("tsa"),
+            serial: AtomicU64::new(1),
+            calls: Mutex::new(Vec::new()),
+            down: false,
+        }
+    }
+    fn count(&self, what: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.contains(what))
+            .count()
+    }
+    fn refuse(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        Err(FetchError {
+            url: url.to_owned(),
+            message: "cannot connect: the test network is down".to_owned(),
+        })
+    }
+}
+
+impl Fetch for FakeNet {
+    fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        self.calls.lock().unwrap().push(format!("GET {url}"));
+        if self.down {
+            return self.refuse(url);
+        }
+        let ca: &dyn Signer = if url.ends_with("/root.crl") {
+            &self.root
+        } else if url.ends_with("/intermediate.crl") {
+            &self.intermediate
+        } else {
+            return self.refuse(url);
+        };
+        Ok(kyso_ltv::crl_issue::issue(ca, 1, &[], T0, Duration::days(7)).unwrap())
+    }
+
+    fn post(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, FetchError> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("POST {content_type}"));
+        if self.down {
+            return self.refuse(url);
+        }
+        match content_type {
+            "application/ocsp-request" => {
+                let authority = kyso_ltv::responder::Authority::new(
+                    self.intermediate.certificate(),
+                    &self.ocsp,
+                )
+                .unwrap();
+                let good = |_: usize, _: &[u8]| kyso_ltv::responder::Status::Good;
+                Ok(
+                    kyso_ltv::responder::respond(body, &[authority], &good, T0, Duration::days(1))
+                        .unwrap(),
+                )
+            }
+            "application/timestamp-query" => Ok(kyso_ltv::tsa::respond(
+                body,
+                &self.tsa,
+                self.serial.fetch_add(1, Ordering::SeqCst),
+                T0 + Duration::seconds(5),
+                &kyso_ltv::tsa::TsaSettings::default(),
+            )
+            .unwrap()),
+            _ => self.refuse(url),
+        }
+    }
+}
+
+fn level_opts(net: &Arc<FakeNet>) -> SignOptions {
+    let mut o = SignOptions::new(T0);
+    o.timestamper = Some(Arc::new(HttpTsa::new(net.clone(), "http://tsa.test/")));
+    o
+}
+
+fn check_offline(pdf: &[u8]) -> kyso_pades::validate::DocumentValidation {
+    let opts = ValidateOptions::new(
+        TrustStore::from_certs([pki().root()]),
+        T0 + Duration::hours(1),
+    );
+    validate(Arc::new(MemSource::new(pdf.to_vec())), &opts).unwrap()
+}
+
+#[test]
+fn b_lta_is_made_through_the_traits_and_a_cache_spares_the_second_fetch() {
+    let net = Arc::new(FakeNet::new());
+    // The cache's clock is the test's: its entries live until the answers' nextUpdate.
+    let cache = CachingFetcher::with_clock(net.clone(), CacheOptions::default(), Arc::new(|| T0));
+    let signer = pki().signer("personal");
+    let src = Arc::new(MemSource::new(two_page_pdf()));
+    let signed = sign_at_level(
+        src.clone(),
+        Level::BLta,
+        &level_opts(&net),
+        &signer,
+        None,
+        Some(&cache),
+        T0,
+    )
+    .unwrap();
+    assert_eq!(signed.field_name.as_deref(), Some("Signature1"));
+    let mut out = Vec::new();
+    signed.write_to(&mut out).unwrap();
+
+    // Two timestamps (the signature's, the document's), both through the Fetch trait.
+    assert_eq!(
+        net.count("timestamp-query"),
+        2,
+        "{:?}",
+        net.calls.lock().unwrap()
+    );
+    let revocation_calls = net.count("ocsp-request") + net.count("GET");
+    assert!(revocation_calls > 0, "validation material was fetched");
+
+    let report = check_offline(&out);
+    assert_eq!(report.verdict, Verdict::Valid, "{:#?}", report);
+    assert!(!report.online);
+    assert_eq!(
+        report.signatures.len(),
+        2,
+        "the signature and the document timestamp"
+    );
+    let sig = &report.signatures[0];
+    assert!(sig.time_proven && sig.timestamp.is_some(), "B-T");
+    assert_eq!(
+        sig.revocation.status, "good",
+        "B-LT: the DSS answers offline"
+    );
+    assert!(sig.archived_at.is_some(), "B-LTA");
+
+    // The same signer again: every OCSP response and CRL comes from the cache.
+    let again = sign_at_level(
+        src,
+        Level::BLta,
+        &level_opts(&net),
+        &signer,
+        None,
+        Some(&cache),
+        T0,
+    )
+    .unwrap()
+    .to_vec()
+    .unwrap();
+    assert_eq!(
+        net.count("ocsp-request") + net.count("GET"),
+        revocation_calls
+    );
+    assert_eq!(
+        net.count("timestamp-query"),
+        4,
+        "timestamps are never cached"
+    );
+    assert_eq!(check_offline(&again).verdict, Verdict::Valid);
+}
+
+#[test]
+fn a_b_t_document_is_extended_to_b_lt_in_memory() {
+    let net = Arc::new(FakeNet::new());
+    let signer = pki().signer("personal2");
+    let opts = level_opts(&net);
+    let bt = sign_at_level(
+        Arc::new(MemSource::new(two_page_pdf())),
+        Level::BT,
+        &opts,
+        &signer,
+        None,
+        None,
+        T0,
+    )
+    .unwrap();
+    assert_eq!(net.count("timestamp-query"), 1);
+    assert_eq!(
+        net.count("ocsp-request") + net.count("GET"),
+        0,
+        "B-T fetches nothing"
+    );
+    let bt_bytes = bt.to_vec().unwrap();
+    assert_ne!(
+        check_offline(&bt_bytes).signatures[0].revocation.status,
+        "good"
+    );
+
+    let lt = extend_source(
+        Arc::new(MemSource::new(bt_bytes.clone())),
+        Level::BLt,
+        &opts,
+        net.as_ref(),
+        None,
+        T0,
+    )
+    .unwrap()
+    .to_vec()
+    .unwrap();
+    assert!(lt.starts_with(&bt_bytes), "only appended");
+    let report = check_offline(&lt);
+    assert_eq!(report.verdict, Verdict::Valid, "{report:#?}");
+    assert_eq!(report.signatures[0].revocation.status, "good");
+    assert_eq!(
+        net.count("timestamp-query"),
+        1,
+        "B-LT needs no new timestamp"
+    );
+}
+
+#[test]
+fn levels_refuse_what_they_cannot_prove_and_write_nothing() {
+    let signer = pki().signer("personal");
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.pdf");
+    std::fs::write(&input, two_page_pdf()).unwrap();
+    let dest = dir.path().join("out.pdf");
+
+    // B-T without a TSA.
+    let err = kyso_pades::ltv::sign_with_level(
+        &input,
+        &dest,
+        Level::BT,
+        &SignOptions::new(T0),
+        &signer,
+        None,
+        None,
+        T0,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Timestamp(_)), "{err}");
+
+    // B-LT with the OCSP responders and CRLs unreachable.
+    let mut down = FakeNet::new();
+    down.down = true;
+    let down = Arc::new(down);
+    let err = kyso_pades::ltv::sign_with_level(
+        &input,
+        &dest,
+        Level::BLt,
+        &level_opts(&Arc::new(FakeNet::new())),
+        &signer,
+        None,
+        Some(down.as_ref()),
+        T0,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Validation(_)), "{err}");
+    assert!(down.count("ocsp-request") > 0);
+    assert!(!dest.exists(), "nothing half-done is written");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+}
+
+/// A source whose bytes the test can change between signing and writing.
+#[derive(Debug)]
+struct Changing(Mutex<Vec<u8>>);
+
+impl kyso_pdf::Source for Changing {
+    fn len(&self) -> u64 {
+        self.0.lock().unwrap().len() as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        let data = self.0.lock().unwrap();
+        let start = (offset as usize).min(data.len());
+        let n = buf.len().min(data.len() - start);
+        buf[..n].copy_from_slice(&data[start..start + n]);
+        Ok(n)
+    }
+}
+
+#[test]
+fn an_input_changed_after_signing_is_not_written_out_as_signed() {
+    let src = Arc::new(Changing(Mutex::new(two_page_pdf())));
+    let signed = kyso_pades::sign_source(src.clone(), &opts(), &test_signer("A"), None).unwrap();
+    let good = signed.to_vec().unwrap();
+    assert_eq!(check_integrity(&good), 1);
+    // One byte of the original changes (a comment line at the top, say).
+    src.0.lock().unwrap()[10] ^= 0x01;
+    let err = signed.to_vec().unwrap_err();
+    assert!(
+        matches!(err, Error::Structure(m) if m.contains("changed")),
+        "{err}"
+    );
+}
+
+/// How many signatures of `pdf` are intact.
+fn check_integrity(pdf: &[u8]) -> usize {
+    let doc = kyso_pdf::Document::open(
+        Arc::new(MemSource::new(pdf.to_vec())),
+        kyso_pdf::Limits::default(),
+    )
+    .unwrap();
+    kyso_pades::verify::verify_document(&doc)
+        .unwrap()
+        .iter()
+        .filter(|s| s.is_intact())
+        .count()
+}
