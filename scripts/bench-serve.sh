@@ -20,6 +20,35 @@ PORT=${PORT:-18790}
 REPS=${REPS:-20}
 BACKENDS=${BACKENDS:-sqlite postgres}
 PG_BASE=${PG_BASE:-postgres://postgres@127.0.0.1:5432/test}
+
+# MODE=read-load (issue 15 item 10, BENCHMARKS.md "Issue 15 — writes under a read load"): the
+# latency of creating a subscriber while READERS tasks read subscribers' records, each read
+# audited — idle, then each read's entry in a write transaction of its own (before), then
+# through the queue of reads (after) — one release run of
+# crates/kyso-store/examples/read_load.rs per backend, SECS seconds per phase.
+#   MODE=read-load SECS=10 READERS=32 bash scripts/bench-serve.sh
+if [ "${MODE:-}" = read-load ]; then
+  [ -n "${NO_BUILD:-}" ] || cargo build --release -q -p kyso-store --example read_load
+  T=${BIN_DIR:-${CARGO_TARGET_DIR:-$root/target}/release}
+  rm -rf "$W"; mkdir -p "$W"
+  echo "$(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg); release build;" \
+       "${READERS:-32} readers, ${SECS} s per phase, one create every 10 ms"
+  for backend in $BACKENDS; do
+    case $backend in
+      sqlite) url="sqlite://$W/read-load.db" ;;
+      postgres)
+        schema=kyso_readload_$$
+        psql "$PG_BASE" -X -q -c "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null
+        url="$PG_BASE?options=-c%20search_path%3D$schema" ;;
+      *) echo "unknown backend $backend" >&2; exit 1 ;;
+    esac
+    "$T/examples/read_load" --database-url "$url" --secs "$SECS" --readers "${READERS:-32}" \
+      | sed "s/^/$backend /"
+    [ "$backend" != postgres ] || psql "$PG_BASE" -X -q -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null
+  done
+  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
+fi
 for tool in wrk sqlite3 psql curl python3; do
   command -v "$tool" >/dev/null || { echo "needs $tool: bash scripts/setup-test-env.sh" >&2; exit 1; }
 done

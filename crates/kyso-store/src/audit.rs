@@ -216,7 +216,10 @@ pub async fn agency_code(store: &Store, id: i64) -> Result<Option<String>> {
 }
 
 /// Record a sensitive read of `object`, which belongs to agency `agency_id`, with that
-/// agency's code, so that the agency's own auditors see it.
+/// agency's code, so that the agency's own auditors see it. The entry goes through the queue
+/// of reads (one writer, one write transaction per batch: a read load does not queue on the
+/// write lock, `crate::read_log`); this returns once the entry is committed, and an error —
+/// the read must then not be served — when it cannot be.
 pub async fn record_read(
     store: &Store,
     actor: &Actor,
@@ -226,18 +229,19 @@ pub async fn record_read(
     now: OffsetDateTime,
 ) -> Result<i64> {
     let agency = agency_code(store, agency_id).await?;
-    record(
-        store,
-        actor,
-        Event {
-            action,
-            object,
-            agency,
-            detail: serde_json::json!({}),
-        },
-        now,
-    )
-    .await
+    store
+        .read_log()
+        .record(
+            actor,
+            Event {
+                action,
+                object,
+                agency,
+                detail: serde_json::json!({}),
+            },
+            now,
+        )
+        .await
 }
 
 /// Entries read per page when the log is verified: memory stays bounded by one page, whatever

@@ -9,6 +9,7 @@ pub mod demo;
 mod migrate;
 pub mod notices;
 pub mod ops;
+mod read_log;
 pub mod registry;
 pub mod requests;
 mod scope;
@@ -82,6 +83,10 @@ pub enum Error {
     /// The database URL is not one the store can open.
     #[error("unsupported database URL (use sqlite:PATH or postgres://...)")]
     UnsupportedUrl,
+    /// The audit entry of a read could not be written (its queue full or stopped, or its
+    /// batch not committed): the read must not be served.
+    #[error("the audit log could not be written")]
+    AuditUnavailable,
 }
 
 impl Error {
@@ -166,6 +171,12 @@ impl Error {
                 "Địa chỉ cơ sở dữ liệu không hợp lệ (dùng sqlite:ĐƯỜNG_DẪN hoặc postgres://...).",
                 "Unsupported database URL (use sqlite:PATH or postgres://...).",
             ),
+            Error::AuditUnavailable => pick(
+                "Không ghi được nhật ký truy cập nên dữ liệu không được hiển thị. Vui lòng thử \
+                 lại sau ít phút; nếu vẫn không được, xin báo quản trị hệ thống.",
+                "The access could not be written to the audit log, so nothing is shown. Try \
+                 again in a few minutes; if it persists, tell the administrator.",
+            ),
         }
     }
 }
@@ -219,30 +230,37 @@ pub struct Store {
     backend: Backend,
     /// The audit chain's key: entries appended through this store are keyed with it.
     audit_key: Option<kyso_domain::audit::AuditKey>,
+    /// The queue of audited reads and its writer ([`read_log`]).
+    reads: std::sync::Arc<read_log::ReadLogCell>,
+    /// This process's writers take turns here, first come first served, before they take a
+    /// connection and the database's write lock (see [`Store::begin_write`]).
+    writers: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// A write transaction. Every write takes the store's one write lock first, so that writers
 /// queue instead of failing (SQLite) and audit sequence numbers never collide (PostgreSQL).
 #[derive(Debug)]
-pub struct WriteTx(
-    sqlx::Transaction<'static, Any>,
-    Option<kyso_domain::audit::AuditKey>,
-);
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, Any>,
+    key: Option<kyso_domain::audit::AuditKey>,
+    /// This process's turn to write, released after the transaction ends.
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
 
 impl WriteTx {
     /// The connection, for queries inside the transaction.
     pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.0
+        &mut self.tx
     }
 
     /// The audit key of the store the transaction belongs to.
     pub(crate) fn audit_key(&self) -> Option<&kyso_domain::audit::AuditKey> {
-        self.1.as_ref()
+        self.key.as_ref()
     }
 
     /// Make every change of the transaction durable at once.
     pub async fn commit(self) -> Result<()> {
-        self.0.commit().await?;
+        self.tx.commit().await?;
         Ok(())
     }
 }
@@ -319,6 +337,8 @@ impl Store {
             pool,
             backend,
             audit_key: None,
+            reads: Default::default(),
+            writers: Default::default(),
         };
         migrate::run(&store).await?;
         Ok(store)
@@ -337,12 +357,23 @@ impl Store {
     /// This store, appending audit entries keyed with `key` (see [`audit`]).
     pub fn with_audit_key(mut self, key: kyso_domain::audit::AuditKey) -> Store {
         self.audit_key = Some(key);
+        // A queue of reads already started writes with the old key: this store gets its own.
+        self.reads = Default::default();
         self
     }
 
     /// The audit key entries are appended with, if any.
     pub fn audit_key(&self) -> Option<&kyso_domain::audit::AuditKey> {
         self.audit_key.as_ref()
+    }
+
+    /// Audit entries of reads queued and not yet committed (see [`audit::record_read`]).
+    pub fn queued_reads(&self) -> usize {
+        self.reads.depth()
+    }
+
+    pub(crate) fn read_log(&self) -> &read_log::ReadLog {
+        self.reads.get(self)
     }
 
     pub fn backend(&self) -> Backend {
@@ -354,12 +385,23 @@ impl Store {
     }
 
     /// Begin a write transaction holding the store's write lock.
+    ///
+    /// Writers of this process first wait their turn in a fair (FIFO) queue, holding no
+    /// connection, and only then take a connection and the database's lock: a busy writer
+    /// (the batches of audited reads) cannot starve another one, as SQLite's polling busy
+    /// handler would let it, and waiting writers do not use up the pool. Writers of other
+    /// processes (several nodes on one PostgreSQL) still queue on the database's lock.
     pub async fn begin_write(&self) -> Result<WriteTx> {
+        let turn = self.writers.clone().lock_owned().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE kyso_write_lock SET n = n + 1 WHERE id = 1")
             .execute(&mut *tx)
             .await?;
-        Ok(WriteTx(tx, self.audit_key.clone()))
+        Ok(WriteTx {
+            tx,
+            key: self.audit_key.clone(),
+            _turn: turn,
+        })
     }
 
     /// Close the pool (waits for connections in use to be returned).

@@ -27,6 +27,9 @@ mod audit_key;
 #[path = "store/account_lifecycle.rs"]
 mod account_lifecycle;
 
+#[path = "store/read_log.rs"]
+mod read_log;
+
 const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
 
 fn cert_pem(cn: &str, serial: u64, not_after: OffsetDateTime) -> String {
