@@ -119,7 +119,8 @@ pub enum Error {
     /// Signing failed (the key does not match the certificate, the PDF could not be read).
     #[error("signing: {0}")]
     Sign(#[from] kyso_pades::Error),
-    /// The temporary files used while signing could not be written or read.
+    /// Reading or writing failed while signing (signing works in memory: kept for callers
+    /// that write the result through a writer of their own).
     #[error("I/O error while signing: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -294,21 +295,15 @@ pub fn sign_sealed(
     sign_inner(pdf, signer, at, Some(widget))
 }
 
+/// Sign in memory: no file is written, the signed letter is returned for the caller to store.
 fn sign_inner(
     pdf: &[u8],
     signer: &dyn kyso_cms::Signer,
     at: OffsetDateTime,
     widget: Option<Box<kyso_pades::WidgetBuilder<'_>>>,
 ) -> Result<Vec<u8>, Error> {
-    let dir = tempfile::tempdir()?;
-    let input = dir.path().join("letter.pdf");
-    let output = dir.path().join("letter-signed.pdf");
-    std::fs::write(&input, pdf)?;
-    let mut opts = kyso_pades::SignOptions::new(at);
-    // The file is temporary: the caller stores the returned bytes.
-    opts.durable = false;
-    kyso_pades::sign_with(&input, &output, &opts, signer, widget)?;
-    Ok(std::fs::read(&output)?)
+    let opts = kyso_pades::SignOptions::new(at);
+    Ok(kyso_pades::sign_bytes(pdf, &opts, signer, widget)?)
 }
 
 #[cfg(test)]
