@@ -1,0 +1,171 @@
+//! Agencies: the tree, creating and changing them.
+
+use super::*;
+
+#[derive(Deserialize, Default)]
+pub(super) struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+pub(super) fn kind_label(kinds: &[(&str, &str, &str)], k: &str, lang: Lang) -> String {
+    kinds
+        .iter()
+        .find(|(key, _, _)| *key == k)
+        .map(|(_, vi, en)| lang.pick(vi, en).to_owned())
+        .unwrap_or_else(|| k.to_owned())
+}
+
+pub(super) async fn agencies_page(
+    State(st): State<AppState>,
+    p: Page,
+    Query(q): Query<SearchQuery>,
+) -> Response {
+    let list = match registry::agencies(&st.store, &p.actor, &q.q, None).await {
+        Ok(l) => l,
+        Err(e) => return store_error(p.lang, e),
+    };
+    let min_depth = list.iter().map(|a| a.depth).min().unwrap_or(0);
+    layout(
+        &p,
+        p.t("Cơ quan", "Agencies"),
+        html! {
+            h1 { (p.t("Cơ quan, tổ chức", "Agencies")) }
+            form.filters method="get" action="/agencies" role="search" {
+                div { label for="q" { (p.t("Tìm theo tên hoặc mã định danh", "Search by name or code")) }
+                      input #q name="q" type="search" value=(q.q); }
+                button.primary type="submit" { (p.t("Tìm", "Search")) }
+                @if p.can(Permission::WriteRegistry) { a.button href="/agencies/new" { (p.t("Thêm cơ quan", "Add agency")) } }
+            }
+            table {
+                thead { tr {
+                    th scope="col" { (p.t("Tên cơ quan", "Name")) }
+                    th scope="col" { (p.t("Mã định danh", "Code")) }
+                    th scope="col" { (p.t("Mã 13 ký tự", "13-character code")) }
+                    th scope="col" { (p.t("Loại", "Kind")) }
+                } }
+                tbody { @for a in &list {
+                    tr {
+                        td style={ "padding-left:" ((a.depth - min_depth) * 24 + 8) "px" } {
+                            a href={ "/subscribers?agency_id=" (a.id) } { (a.name) }
+                        }
+                        td { code { (a.code) } }
+                        td { code { (a.legacy_code) } }
+                        td { (kind_label(registry::AGENCY_KINDS, &a.kind, p.lang)) }
+                    }
+                } }
+            }
+        },
+    )
+}
+
+pub(super) async fn agency_new(State(st): State<AppState>, p: Page) -> Response {
+    agency_form(&st, &p, &AgencyInput::default(), None).await
+}
+
+pub(super) async fn agency_options(
+    st: &AppState,
+    p: &Page,
+    perm: Permission,
+) -> Vec<(String, String)> {
+    let list = registry::agencies(&st.store, &p.actor, "", None)
+        .await
+        .unwrap_or_default();
+    list.into_iter()
+        .filter(|a| p.actor.can(perm, &a.path))
+        .map(|a| {
+            (
+                a.id.to_string(),
+                format!("{}{} ({})", "— ".repeat(a.depth), a.name, a.code),
+            )
+        })
+        .collect()
+}
+
+pub(super) async fn agency_form(
+    st: &AppState,
+    p: &Page,
+    v: &AgencyInput,
+    error: Option<&kyso_store::Error>,
+) -> Response {
+    let ef = error.and_then(|e| e.field());
+    let msg = error.map(|e| e.message(p.lang == Lang::En));
+    let parents = agency_options(st, p, Permission::WriteRegistry).await;
+    let kinds: Vec<(String, String)> = registry::AGENCY_KINDS
+        .iter()
+        .map(|(k, vi, en)| ((*k).to_owned(), p.t(vi, en).to_owned()))
+        .collect();
+    let selected_parent = v.parent_id.map(|i| i.to_string()).unwrap_or_default();
+    let res = layout(
+        p,
+        p.t("Thêm cơ quan", "Add agency"),
+        html! {
+            h1 { (p.t("Thêm cơ quan", "Add agency")) }
+            (alert_error(msg.as_deref()))
+            form method="post" action="/agencies" novalidate {
+                input type="hidden" name="csrf" value=(p.csrf);
+                (select("parent_id", p.t("Cơ quan quản lý trực tiếp", "Managing agency"), &parents, &selected_parent, ef))
+                (field("code", p.t("Mã định danh", "Electronic identifier code"), &v.code, "text", true, ef,
+                       Some(p.t("Dạng H41.37 hoặc 000.00.37.H41", "Either H41.37 or 000.00.37.H41"))))
+                (field("name", p.t("Tên cơ quan", "Name"), &v.name, "text", true, ef, None))
+                (select("kind", p.t("Loại cơ quan", "Kind"), &kinds, &v.kind, ef))
+                (field("address", p.t("Địa chỉ", "Address"), &v.address, "text", false, ef, None))
+                (field("email", p.t("Thư điện tử", "Email"), &v.email, "email", false, ef, None))
+                (field("phone", p.t("Số điện thoại", "Phone"), &v.phone, "tel", false, ef, None))
+                button.primary type="submit" { (p.t("Lưu", "Save")) }
+            }
+        },
+    );
+    with_status(
+        res,
+        if error.is_some() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
+    )
+}
+
+pub(super) fn with_status(mut res: Response, status: StatusCode) -> Response {
+    *res.status_mut() = status;
+    res
+}
+
+#[derive(Deserialize)]
+pub(super) struct AgencyForm {
+    csrf: String,
+    #[serde(default)]
+    parent_id: String,
+    code: String,
+    name: String,
+    kind: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+}
+
+pub(super) async fn agency_submit(
+    State(st): State<AppState>,
+    p: Page,
+    Form(f): Form<AgencyForm>,
+) -> Response {
+    if let Some(r) = p.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let input = AgencyInput {
+        code: f.code,
+        name: f.name,
+        kind: f.kind,
+        parent_id: f.parent_id.parse().ok(),
+        address: f.address,
+        email: f.email,
+        phone: f.phone,
+    };
+    match registry::create_agency(&st.store, &p.actor, &input, st.now()).await {
+        Ok(_) => Redirect::to("/agencies").into_response(),
+        Err(e) => agency_form(&st, &p, &input, Some(&e)).await,
+    }
+}

@@ -1,0 +1,165 @@
+//! Key devices: the list, one device with its records, moving it to its next state.
+
+use super::*;
+
+#[derive(Deserialize, Default)]
+pub(super) struct DeviceFilter {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    state: String,
+}
+
+pub(super) fn state_label(s: &str, lang: Lang) -> String {
+    s.parse::<DeviceState>()
+        .map(|st| lang.pick(st.label_vi(), st.label_en()).to_owned())
+        .unwrap_or_else(|_| s.to_owned())
+}
+
+pub(super) async fn devices_page(
+    State(st): State<AppState>,
+    p: Page,
+    Query(q): Query<DeviceFilter>,
+) -> Response {
+    let state = Some(q.state.as_str()).filter(|s| !s.is_empty());
+    let list = match registry::devices(&st.store, &p.actor, &q.q, state, None).await {
+        Ok(l) => l,
+        Err(e) => return store_error(p.lang, e),
+    };
+    let mut states = vec![(String::new(), p.t("Tất cả", "All").to_owned())];
+    states.extend(DeviceState::ALL.iter().map(|s| {
+        (
+            s.as_str().to_owned(),
+            p.t(s.label_vi(), s.label_en()).to_owned(),
+        )
+    }));
+    layout(
+        &p,
+        p.t("Thiết bị lưu khóa", "Key devices"),
+        html! {
+            h1 { (p.t("Thiết bị lưu khóa bí mật", "Key devices")) }
+            form.filters method="get" action="/devices" role="search" {
+                div { label for="q" { (p.t("Số hiệu hoặc người giữ", "Serial or holder")) } input #q name="q" type="search" value=(q.q); }
+                div { (select("state", p.t("Trạng thái", "State"), &states, &q.state, None)) }
+                button.primary type="submit" { (p.t("Lọc", "Filter")) }
+            }
+            table {
+                thead { tr {
+                    th scope="col" { (p.t("Số hiệu", "Serial")) } th scope="col" { (p.t("Loại", "Kind")) }
+                    th scope="col" { (p.t("Trạng thái", "State")) } th scope="col" { (p.t("Người giữ", "Holder")) }
+                } }
+                tbody { @for d in &list { tr {
+                    td { a href={ "/devices/" (d.id) } { code { (d.serial) } } }
+                    td { (d.kind.parse::<DeviceKind>().map(|k| p.t(k.label_vi(), k.label_en()).to_owned()).unwrap_or_else(|_| d.kind.clone())) }
+                    td { (state_label(&d.state, p.lang)) }
+                    td { (d.holder_name.clone().unwrap_or_default()) }
+                } } }
+            }
+        },
+    )
+}
+
+pub(super) async fn device_page(State(st): State<AppState>, p: Page, Id(id): Id) -> Response {
+    device_view(&st, &p, id, None).await
+}
+
+pub(super) async fn device_view(
+    st: &AppState,
+    p: &Page,
+    id: i64,
+    error: Option<String>,
+) -> Response {
+    let d = match registry::device(&st.store, &p.actor, id).await {
+        Ok(d) => d,
+        Err(e) => return store_error(p.lang, e),
+    };
+    let history = registry::device_history(&st.store, &p.actor, id)
+        .await
+        .unwrap_or_default();
+    let events: Vec<(String, String)> = DeviceEvent::ALL
+        .iter()
+        .filter(|e| {
+            d.state
+                .parse::<DeviceState>()
+                .is_ok_and(|s| kyso_domain::device::transition(s, **e).is_ok())
+        })
+        .map(|e| {
+            (
+                e.as_str().to_owned(),
+                p.t(e.label_vi(), e.label_en()).to_owned(),
+            )
+        })
+        .collect();
+    let res = layout(
+        p,
+        &d.serial,
+        html! {
+            h1 { (p.t("Thiết bị ", "Device ")) code { (d.serial) } }
+            p { (p.t("Trạng thái: ", "State: ")) strong { (state_label(&d.state, p.lang)) }
+                @if let Some(h) = &d.holder_name { " — " (p.t("người giữ: ", "holder: ")) (h) } }
+            (alert_error(error.as_deref()))
+            @if p.can(Permission::WriteRegistry) && !events.is_empty() {
+                h2 style="font-size:18px" { (p.t("Ghi nhận thao tác", "Record an event")) }
+                form method="post" action={ "/devices/" (d.id) } {
+                    input type="hidden" name="csrf" value=(p.csrf);
+                    (select("event", p.t("Thao tác", "Event"), &events, "", None))
+                    (field("holder_id", p.t("Mã thuê bao nhận thiết bị (khi cấp/bàn giao)", "Receiving subscriber id (assign/handover)"), "", "number", false, None, None))
+                    (field("counterpart", p.t("Bên giao/nhận", "Other party"), "", "text", false, None, None))
+                    (field("note", p.t("Ghi chú", "Note"), "", "text", false, None, None))
+                    button.primary type="submit" { (p.t("Ghi nhận", "Record")) }
+                }
+            }
+            h2 style="font-size:18px" { (p.t("Lịch sử", "History")) }
+            table { thead { tr {
+                th scope="col" { (p.t("Thời điểm", "When")) } th scope="col" { (p.t("Thao tác", "Event")) }
+                th scope="col" { (p.t("Từ → đến", "From → to")) } th scope="col" { (p.t("Biên bản", "Record")) }
+                th scope="col" { (p.t("Người thực hiện", "By")) } th scope="col" { (p.t("Ghi chú", "Note")) }
+            } } tbody { @for h in &history { tr {
+                td { (fmt_date(h.at)) } td { (h.event) }
+                td { (state_label(&h.from_state, p.lang)) " → " (state_label(&h.to_state, p.lang)) }
+                td { (h.record_kind) } td { (h.actor) } td { (h.note) }
+            } } } }
+        },
+    );
+    with_status(
+        res,
+        if error.is_some() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub(super) struct DeviceEventForm {
+    csrf: String,
+    event: String,
+    #[serde(default)]
+    holder_id: String,
+    #[serde(default)]
+    counterpart: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub(super) async fn device_event_submit(
+    State(st): State<AppState>,
+    p: Page,
+    Id(id): Id,
+    Form(f): Form<DeviceEventForm>,
+) -> Response {
+    if let Some(r) = p.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let input = DeviceEventInput {
+        event: f.event,
+        holder_id: f.holder_id.parse().ok(),
+        counterpart: f.counterpart,
+        note: f.note,
+    };
+    match registry::device_event(&st.store, &p.actor, id, &input, st.now()).await {
+        Ok(_) => Redirect::to(&format!("/devices/{id}")).into_response(),
+        Err(e) => device_view(&st, &p, id, Some(e.message(p.lang == Lang::En))).await,
+    }
+}

@@ -1,0 +1,206 @@
+//! Subscribers: search, the record (an audited read), creating and changing them.
+
+use super::*;
+
+pub(super) async fn subscribers_page(
+    State(st): State<AppState>,
+    p: Page,
+    Query(q): Query<SubscriberQuery>,
+) -> Response {
+    let page = match registry::search_subscribers(&st.store, &p.actor, &q).await {
+        Ok(r) => r,
+        Err(e) => return store_error(p.lang, e),
+    };
+    let agencies = agency_options(&st, &p, Permission::ReadRegistry).await;
+    let mut agency_opts = vec![(String::new(), p.t("Tất cả", "All").to_owned())];
+    agency_opts.extend(agencies);
+    let selected = q.agency_id.map(|i| i.to_string()).unwrap_or_default();
+    layout(
+        &p,
+        p.t("Thuê bao", "Subscribers"),
+        html! {
+            h1 { (p.t("Thuê bao", "Subscribers")) }
+            form.filters method="get" action="/subscribers" role="search" {
+                div { label for="q" { (p.t("Họ tên (có dấu hoặc không), số CCCD, thư điện tử", "Name (with or without diacritics), ID number, email")) }
+                      input #q name="q" type="search" value=(q.q) size="40"; }
+                div { (select("agency_id", p.t("Cơ quan (gồm cấp dưới)", "Agency (and below)"), &agency_opts, &selected, None)) }
+                button.primary type="submit" { (p.t("Tìm", "Search")) }
+                @if p.can(Permission::WriteRegistry) { a.button href="/subscribers/new" { (p.t("Thêm thuê bao", "Add subscriber")) } }
+            }
+            p.muted { (page.total) " " (p.t("kết quả", "results")) }
+            table {
+                thead { tr {
+                    th scope="col" { (p.t("Họ và tên", "Name")) }
+                    th scope="col" { (p.t("Chức vụ", "Title")) }
+                    th scope="col" { (p.t("Cơ quan", "Agency")) }
+                    th scope="col" { (p.t("Loại", "Kind")) }
+                } }
+                tbody { @for s in &page.items {
+                    tr {
+                        td { a href={ "/subscribers/" (s.id) } { (s.name) } }
+                        td { (s.title) }
+                        td { (s.agency_name) }
+                        td { (kind_label(registry::SUBSCRIBER_KINDS, &s.kind, p.lang)) }
+                    }
+                } }
+            }
+        },
+    )
+}
+
+pub(super) async fn subscriber_new(
+    State(st): State<AppState>,
+    p: Page,
+    Query(q): Query<SubscriberPrefill>,
+) -> Response {
+    let v = SubscriberInput {
+        kind: "individual".into(),
+        agency_id: q.agency_id.unwrap_or(0),
+        ..Default::default()
+    };
+    subscriber_form(&st, &p, &v, None).await
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct SubscriberPrefill {
+    #[serde(default)]
+    agency_id: Option<i64>,
+}
+
+pub(super) async fn subscriber_form(
+    st: &AppState,
+    p: &Page,
+    v: &SubscriberInput,
+    error: Option<&kyso_store::Error>,
+) -> Response {
+    let ef = error.and_then(|e| e.field());
+    let msg = error.map(|e| e.message(p.lang == Lang::En));
+    let agencies = agency_options(st, p, Permission::WriteRegistry).await;
+    let kinds: Vec<(String, String)> = registry::SUBSCRIBER_KINDS
+        .iter()
+        .map(|(k, vi, en)| ((*k).to_owned(), p.t(vi, en).to_owned()))
+        .collect();
+    let res = layout(
+        p,
+        p.t("Thêm thuê bao", "Add subscriber"),
+        html! {
+            h1 { (p.t("Thêm thuê bao", "Add subscriber")) }
+            (alert_error(msg.as_deref()))
+            form method="post" action="/subscribers" novalidate {
+                input type="hidden" name="csrf" value=(p.csrf);
+                (select("kind", p.t("Loại thuê bao", "Kind"), &kinds, &v.kind, ef))
+                (select("agency_id", p.t("Cơ quan", "Agency"), &agencies, &v.agency_id.to_string(), ef))
+                (field("name", p.t("Họ và tên / Tên", "Name"), &v.name, "text", true, ef, None))
+                (field("date_of_birth", p.t("Ngày sinh", "Date of birth"), &v.date_of_birth, "text", false, ef, Some(p.t("dd/mm/yyyy", "dd/mm/yyyy"))))
+                (field("id_number", p.t("Số CMND/CCCD/Hộ chiếu", "ID number"), &v.id_number, "text", false, ef, None))
+                (field("email", p.t("Thư điện tử công vụ", "Official email"), &v.email, "email", false, ef, None))
+                (field("title", p.t("Chức vụ", "Title"), &v.title, "text", false, ef, None))
+                (field("unit", p.t("Đơn vị", "Unit"), &v.unit, "text", false, ef, None))
+                (field("phone", p.t("Số điện thoại di động", "Mobile phone"), &v.phone, "tel", false, ef, None))
+                button.primary type="submit" { (p.t("Lưu", "Save")) }
+            }
+        },
+    );
+    with_status(
+        res,
+        if error.is_some() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub(super) struct SubscriberForm {
+    csrf: String,
+    kind: String,
+    #[serde(default)]
+    agency_id: String,
+    name: String,
+    #[serde(default)]
+    date_of_birth: String,
+    #[serde(default)]
+    id_number: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    phone: String,
+}
+
+pub(super) async fn subscriber_submit(
+    State(st): State<AppState>,
+    p: Page,
+    Form(f): Form<SubscriberForm>,
+) -> Response {
+    if let Some(r) = p.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let input = SubscriberInput {
+        kind: f.kind,
+        agency_id: f.agency_id.parse().unwrap_or(0),
+        name: f.name,
+        date_of_birth: f.date_of_birth,
+        id_number: f.id_number,
+        email: f.email,
+        title: f.title,
+        unit: f.unit,
+        phone: f.phone,
+    };
+    match registry::create_subscriber(&st.store, &p.actor, &input, st.now()).await {
+        Ok(s) => Redirect::to(&format!("/subscribers/{}", s.id)).into_response(),
+        Err(e) => subscriber_form(&st, &p, &input, Some(&e)).await,
+    }
+}
+
+pub(super) async fn subscriber_page(State(st): State<AppState>, p: Page, Id(id): Id) -> Response {
+    let now = st.now();
+    let s = match registry::subscriber(&st.store, &p.actor, id).await {
+        Ok(s) => s,
+        Err(e) => return store_error(p.lang, e),
+    };
+    let object = format!("subscriber:{id}");
+    if let Err(refusal) = audit_read(&st, &p, "subscriber.read", object, s.agency_id).await {
+        return refusal;
+    }
+    let certs = registry::search_certificates(
+        &st.store,
+        &p.actor,
+        &CertQuery {
+            subscriber_id: Some(id),
+            limit: Some(100),
+            ..Default::default()
+        },
+        now,
+    )
+    .await
+    .map(|r| r.items)
+    .unwrap_or_default();
+    let row = |k: &str, v: &str| html! { tr { th scope="row" { (k) } td { (v) } } };
+    layout(
+        &p,
+        &s.name,
+        html! {
+            h1 { (s.name) }
+            table style="max-width:720px" { tbody {
+                (row(p.t("Loại", "Kind"), &kind_label(registry::SUBSCRIBER_KINDS, &s.kind, p.lang)))
+                (row(p.t("Cơ quan", "Agency"), &s.agency_name))
+                (row(p.t("Chức vụ", "Title"), &s.title))
+                (row(p.t("Đơn vị", "Unit"), &s.unit))
+                (row(p.t("Ngày sinh", "Date of birth"), &s.date_of_birth))
+                (row(p.t("Số CMND/CCCD", "ID number"), &s.id_number))
+                (row(p.t("Thư điện tử", "Email"), &s.email))
+                (row(p.t("Điện thoại", "Phone"), &s.phone))
+            } }
+            h2 style="font-size:18px" { (p.t("Chứng thư số", "Certificates")) }
+            (cert_table(&p, &certs, now))
+            @if p.can(Permission::WriteRegistry) {
+                p { a.button href={ "/certificates/import?agency_id=" (s.agency_id) "&subscriber_id=" (s.id) } { (p.t("Nhập chứng thư số", "Import a certificate")) } }
+            }
+        },
+    )
+}
