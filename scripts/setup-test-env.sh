@@ -37,6 +37,17 @@ then
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${PY_PKGS[@]}"
 fi
 
+# schemathesis: property-based tests of the REST API against a live kyso serve
+# (scripts/schemathesis.sh), pinned, into the same Python as pyHanko.
+if ! python3 - >/dev/null 2>&1 <<'PY'
+from importlib.metadata import version
+raise SystemExit(version('schemathesis') != '4.32.5')
+PY
+then
+  echo "setup: pip install schemathesis==4.32.5"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 'schemathesis==4.32.5'
+fi
+
 # The browser test's driver (playwright-core, pinned in tests/e2e/package-lock.json); it drives
 # Debian's chromium installed above, never a downloaded browser.
 if [ ! -d tests/e2e/node_modules/playwright-core ]; then

@@ -2,6 +2,7 @@
 //! certificates exported as CSV (UTF-8 with BOM, for Excel).
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -28,8 +29,19 @@ pub(crate) async fn import_subscribers(
     State(st): State<AppState>,
     auth: Auth,
     Q(q): Q<dto::ImportQuery>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    // A body over the upload limit is answered like every other error (JSON), not with
+    // axum's plain-text rejection.
+    let body = body.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            None,
+            "Nội dung gửi lên quá lớn.",
+            "The request body is too large.",
+        )
+    })?;
     let report =
         csv_io::import_subscribers(&st.store, &auth.actor, q.agency_id, &body, st.now()).await?;
     let status = if report.errors.is_empty() {

@@ -8,6 +8,7 @@ mod letters;
 pub mod mailer;
 pub mod metrics;
 mod notices_api;
+mod sessions_api;
 mod observability;
 mod openapi;
 pub mod proxy;
@@ -21,7 +22,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use kyso_store::Store;
-use serde_json::json;
 use time::OffsetDateTime;
 
 pub use auth::{Auth, Lang};
@@ -244,14 +244,8 @@ impl From<kyso_store::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "error": {
-                "code": self.code,
-                "field": self.field,
-                "message": self.vi,
-                "message_en": self.en,
-            }
-        });
+        // The documented error body (`api::dto::ErrorBody`, the OpenAPI schema of every error).
+        let body = api::dto::ErrorBody::from(&self);
         (self.status, axum::Json(body)).into_response()
     }
 }

@@ -54,7 +54,7 @@ const ERRORS: &[(&str, &str)] = &[
     ("422", "A value is refused; `field` names it"),
     ("429", "Too many failed logins"),
 ];
-/// And those with a JSON body.
+/// And those with a body (415: a JSON body).
 const BODY_ERRORS: &[(&str, &str)] = &[
     ("413", "The body is too large"),
     ("415", "The body is not `application/json`"),
@@ -110,10 +110,15 @@ fn build() -> utoipa::openapi::OpenApi {
 const DOCUMENT_PATH: &str = "/api/openapi.json";
 
 fn add_errors(op: &mut Operation) {
-    let with_body = op.request_body.is_some();
-    let errors = ERRORS
-        .iter()
-        .chain(BODY_ERRORS.iter().filter(|_| with_body));
+    let (with_body, json_body) = match &op.request_body {
+        Some(b) => (true, b.content.contains_key("application/json")),
+        None => (false, false),
+    };
+    let errors = ERRORS.iter().chain(
+        BODY_ERRORS
+            .iter()
+            .filter(|(status, _)| with_body && (json_body || *status != "415")),
+    );
     for (status, description) in errors {
         op.responses
             .responses

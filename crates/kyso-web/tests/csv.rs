@@ -112,6 +112,13 @@ async fn an_officer_imports_the_template_and_exports_csv() {
                 .unwrap()
         };
 
+        // A file over the upload limit: 413 with the API's error body (not axum's text).
+        let huge = "x".repeat(kyso_web::MAX_UPLOAD + 1);
+        let (status, body, _) = send(&router, import(huge, finance.id)).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{b:?}");
+        let v: Value = serde_json::from_slice(&body).expect("a JSON error body");
+        assert_eq!(v["error"]["code"], "too_large", "{v}");
+
         // One bad e-mail address on row 3: 422, the row and column named, nothing written.
         let bad = template(&[
             "Nguyễn Văn An,15/03/1985,001085012345,,,an@stc.example.vn,Sở Tài chính,,,,,,,,,,",

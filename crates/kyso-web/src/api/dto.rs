@@ -98,7 +98,7 @@ macro_rules! items {
 // Errors
 
 /// Every error answer: a stable code, the field at fault, the message in Vietnamese and in
-/// English: the body every `ApiError` answers with (checked by a test in `openapi`).
+/// English: the body every `ApiError` answers with.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub(crate) struct ErrorBody {
     pub error: ErrorDetail,
@@ -113,6 +113,19 @@ pub(crate) struct ErrorDetail {
     /// Vietnamese.
     pub message: String,
     pub message_en: String,
+}
+
+impl From<&crate::ApiError> for ErrorBody {
+    fn from(e: &crate::ApiError) -> Self {
+        ErrorBody {
+            error: ErrorDetail {
+                code: e.code.to_owned(),
+                field: e.field.map(str::to_owned),
+                message: e.vi.clone(),
+                message_en: e.en.clone(),
+            },
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
