@@ -572,8 +572,8 @@ impl Guard {
                 .map(|m| m.permissions().mode())
                 .unwrap_or(0);
             if mode & 0o077 != 0 {
-                eprintln!(
-                    "kyso serve: {}",
+                tracing::warn!(
+                    "{}",
                     lang.pick(
                         &format!("cảnh báo: người khác đọc được khóa nhật ký {} (quyền {:o}); hãy đặt quyền 600", key_path.display(), mode & 0o777),
                         &format!("warning: the audit key {} is readable by others (mode {:o}); make it 600", key_path.display(), mode & 0o777),
@@ -689,7 +689,7 @@ impl Guard {
     fn raise(&self, vi: &str, en: &str) {
         let vi = format!("NHẬT KÝ KIỂM TOÁN BỊ THAY ĐỔI: {vi}. Hãy chạy kyso audit verify và đối chiếu với điểm kiểm tra lưu ngoài máy chủ.");
         let en = format!("THE AUDIT LOG WAS TAMPERED WITH: {en}. Run kyso audit verify and compare with a checkpoint kept off this server.");
-        eprintln!("kyso serve: {}", self.lang.pick(&vi, &en));
+        tracing::error!("{}", self.lang.pick(&vi, &en));
         if let Ok(mut a) = self.alert.write() {
             *a = Some((vi, en));
         }
@@ -710,7 +710,7 @@ impl Guard {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return self.raise_chain(&e),
             Err(e) => {
-                eprintln!("kyso serve: audit check failed: {e}");
+                tracing::error!(error = %e, "audit check failed");
                 return;
             }
         };
@@ -722,9 +722,10 @@ impl Guard {
             let cp = checkpoints::checkpoint_of(&summary, self.keyed_from, now, &self.key);
             match checkpoints::append(&self.file, &cp) {
                 Ok(()) => self.last = Some(cp.checkpoint),
-                Err(e) => eprintln!(
-                    "kyso serve: cannot write the audit checkpoint {}: {e}",
-                    self.file.display()
+                Err(e) => tracing::error!(
+                    error = %e,
+                    file = %self.file.display(),
+                    "cannot write the audit checkpoint"
                 ),
             }
         }

@@ -12,6 +12,7 @@ mod errors;
 mod info;
 mod keys;
 mod lang;
+mod logging;
 mod ltv;
 mod pki;
 mod pki_serve;
@@ -58,6 +59,15 @@ struct Cli {
         default_value = "vi"
     )]
     lang: Lang,
+    /// Dạng nhật ký trên stderr: text hoặc json (mức lọc theo RUST_LOG)
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "KYSO_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -184,6 +194,11 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(&e, lang),
     };
     let lang = cli.lang;
+    let server = matches!(
+        cli.command,
+        Command::Serve(_) | Command::Agent(_) | Command::Csc(_) | Command::Pki(_)
+    );
+    logging::init(cli.log_format, server);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

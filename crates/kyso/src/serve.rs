@@ -12,47 +12,224 @@ use kyso_store::Store;
 use crate::lang::{Lang, UserError};
 use crate::{errors, ue};
 
-/// Options of `kyso serve`.
+mod config;
+
+/// Options of `kyso serve`. Each is also read from its `KYSO_*` environment variable and from
+/// the `--config` file (the command line first, then the environment, then the file, then the
+/// default).
 #[derive(Debug, ClapArgs)]
 pub struct Args {
-    /// Địa chỉ lắng nghe (IP:cổng)
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: String,
-    /// Thư mục dữ liệu: tệp SQLite kyso.db, thư mục blobs/ và PKI demo
-    #[arg(long, default_value = "kyso-data", env = "KYSO_DATA_DIR")]
-    pub data_dir: PathBuf,
+    /// Tệp cấu hình TOML chứa các tùy chọn dưới đây (thứ tự ưu tiên: dòng lệnh, biến môi
+    /// trường KYSO_*, tệp cấu hình, mặc định)
+    #[arg(long, env = "KYSO_CONFIG", value_name = "TỆP.toml")]
+    pub config: Option<PathBuf>,
+    /// Địa chỉ lắng nghe (IP:cổng) [mặc định: 127.0.0.1:8080]
+    #[arg(long, env = "KYSO_LISTEN")]
+    pub listen: Option<String>,
+    /// Thư mục dữ liệu: tệp SQLite kyso.db, thư mục blobs/ và PKI demo [mặc định: kyso-data]
+    #[arg(long, env = "KYSO_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Cơ sở dữ liệu PostgreSQL thay cho SQLite (postgres://người_dùng@máy:cổng/csdl)
     #[arg(long, env = "KYSO_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Tệp chứa địa chỉ cơ sở dữ liệu (khi địa chỉ có mật khẩu)
+    #[arg(long, env = "KYSO_DATABASE_URL_FILE", value_name = "TỆP")]
+    pub database_url_file: Option<PathBuf>,
     /// Với cơ sở dữ liệu trống: không tạo dữ liệu demo, chỉ tạo cơ quan gốc và quản trị viên
-    #[arg(long)]
-    pub no_demo: bool,
+    #[arg(long, env = "KYSO_NO_DEMO", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_demo: Option<bool>,
     /// Mã định danh của cơ quan gốc (với --no-demo), ví dụ H41
-    #[arg(long, requires = "no_demo")]
+    #[arg(long, env = "KYSO_ROOT_CODE")]
     pub root_code: Option<String>,
     /// Tên cơ quan gốc (với --no-demo), ví dụ "Ủy ban nhân dân tỉnh …"
-    #[arg(long, requires = "no_demo")]
+    #[arg(long, env = "KYSO_ROOT_NAME")]
     pub root_name: Option<String>,
     /// Đánh dấu cookie là Secure (khi phục vụ sau một proxy HTTPS)
-    #[arg(long)]
-    pub secure_cookies: bool,
+    #[arg(long, env = "KYSO_SECURE_COOKIES", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub secure_cookies: Option<bool>,
     /// Gửi thông báo hết hạn qua thư điện tử: máy chủ SMTP (smtp://máy:cổng,
-    /// smtp://người_dùng@máy:587?tls=required, smtps://máy:465); mật khẩu lấy từ biến môi
-    /// trường KYSO_SMTP_PASSWORD, không bao giờ ghi trên dòng lệnh
-    #[arg(long, requires = "smtp_from")]
+    /// smtp://người_dùng@máy:587?tls=required, smtps://máy:465); mật khẩu lấy từ
+    /// --smtp-password-file hoặc biến môi trường KYSO_SMTP_PASSWORD, không bao giờ ghi trên
+    /// dòng lệnh
+    #[arg(long, env = "KYSO_SMTP_URL")]
     pub smtp_url: Option<String>,
     /// Địa chỉ người gửi thư thông báo, ví dụ "Sở KH&CN <kyso@skhcn.example.gov.vn>"
-    #[arg(long, requires = "smtp_url")]
+    #[arg(long, env = "KYSO_SMTP_FROM")]
     pub smtp_from: Option<String>,
+    /// Tệp chứa mật khẩu SMTP
+    #[arg(long, env = "KYSO_SMTP_PASSWORD_FILE", value_name = "TỆP")]
+    pub smtp_password_file: Option<PathBuf>,
     /// Số luồng xử lý (mặc định: số nhân CPU)
-    #[arg(long)]
+    #[arg(long, env = "KYSO_THREADS")]
     pub threads: Option<usize>,
     /// Khóa tổ chức ký văn bản đề nghị của một cơ quan: MÃ_ĐỊNH_DANH=tệp.p12 (lặp lại được;
-    /// mật khẩu trong biến môi trường KYSO_ORG_KEY_PASSWORD)
-    #[arg(long = "org-key", value_name = "MÃ=TỆP.p12")]
+    /// mật khẩu trong --org-key-password-file hoặc biến môi trường KYSO_ORG_KEY_PASSWORD)
+    #[arg(
+        long = "org-key",
+        value_name = "MÃ=TỆP.p12",
+        env = "KYSO_ORG_KEY",
+        value_delimiter = ','
+    )]
     pub org_keys: Vec<String>,
+    /// Tệp chứa mật khẩu của các khóa tổ chức
+    #[arg(long, env = "KYSO_ORG_KEY_PASSWORD_FILE", value_name = "TỆP")]
+    pub org_key_password_file: Option<PathBuf>,
+    /// Proxy ngược tin cậy (CIDR, lặp lại được): chỉ tin tiêu đề Forwarded / X-Forwarded-For
+    /// khi kết nối đến từ các địa chỉ này
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "CIDR",
+        env = "KYSO_TRUSTED_PROXY",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
+    /// Phục vụ số liệu Prometheus tại http://ĐỊA_CHỈ/metrics trên một cổng riêng (mặc định:
+    /// tắt), ví dụ 127.0.0.1:9464
+    #[arg(long, env = "KYSO_METRICS_LISTEN", value_name = "IP:CỔNG")]
+    pub metrics_listen: Option<String>,
     #[command(flatten)]
     pub audit_files: crate::audit_log::FileArgs,
+}
+
+/// The settings in force, from [`Args`], the environment, the configuration file and the
+/// defaults. (No `Debug`: it holds secrets.)
+struct Settings {
+    listen: std::net::SocketAddr,
+    data_dir: PathBuf,
+    database_url: Option<String>,
+    no_demo: bool,
+    root_code: Option<String>,
+    root_name: Option<String>,
+    secure_cookies: bool,
+    smtp: Option<kyso_web::mailer::SmtpConfig>,
+    threads: Option<usize>,
+    org_keys: Vec<String>,
+    org_key_password: Option<zeroize::Zeroizing<String>>,
+    trusted_proxies: kyso_web::TrustedProxies,
+    metrics_listen: Option<std::net::SocketAddr>,
+    audit_files: crate::audit_log::FileArgs,
+}
+
+fn socket_addr(option: &str, s: &str) -> Result<std::net::SocketAddr, UserError> {
+    s.parse().map_err(|_| {
+        ue!("{}: địa chỉ không hợp lệ: {} (dạng IP:cổng, ví dụ 127.0.0.1:8080)", option, s; "{}: invalid address: {} (IP:PORT, e.g. 127.0.0.1:8080)", option, s)
+    })
+}
+
+impl Settings {
+    fn resolve(args: Args) -> Result<Settings, UserError> {
+        let file = match &args.config {
+            Some(p) => config::FileConfig::load(p)?,
+            None => config::FileConfig::default(),
+        };
+        let listen = args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| config::DEFAULT_LISTEN.to_owned());
+        let listen = socket_addr("--listen", &listen)?;
+        let data_dir = args
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(config::DEFAULT_DATA_DIR));
+        let database_url = match (args.database_url, &args.database_url_file) {
+            (Some(u), _) => Some(u),
+            (None, Some(f)) => Some(config::read_secret(f, "--database-url-file")?.to_string()),
+            (None, None) => match (file.database_url, &file.database_url_file) {
+                (Some(u), _) => Some(u),
+                (None, Some(f)) => Some(config::read_secret(f, "--database-url-file")?.to_string()),
+                (None, None) => None,
+            },
+        };
+        let no_demo = args.no_demo.or(file.no_demo).unwrap_or(false);
+        let root_code = args.root_code.or(file.root_code);
+        let root_name = args.root_name.or(file.root_name);
+        if no_demo && (root_code.is_none() || root_name.is_none()) {
+            return Err(
+                ue!("--no-demo cần --root-code và --root-name (cơ quan gốc của quản trị viên đầu tiên)"; "--no-demo needs --root-code and --root-name (the first administrator's agency)"),
+            );
+        }
+        if !no_demo && (root_code.is_some() || root_name.is_some()) {
+            return Err(
+                ue!("--root-code và --root-name chỉ dùng với --no-demo"; "--root-code and --root-name go with --no-demo only"),
+            );
+        }
+        let secure_cookies = args.secure_cookies.or(file.secure_cookies).unwrap_or(false);
+        let smtp_url = args.smtp_url.or(file.smtp_url);
+        let smtp_from = args.smtp_from.or(file.smtp_from);
+        let smtp = match (smtp_url, smtp_from) {
+            (Some(url), Some(from)) => Some(kyso_web::mailer::SmtpConfig {
+                url,
+                from,
+                password: config::secret(
+                    "--smtp-password-file",
+                    args.smtp_password_file.as_deref(),
+                    "KYSO_SMTP_PASSWORD",
+                    file.smtp_password_file.as_deref(),
+                )?,
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(
+                    ue!("--smtp-url và --smtp-from phải đi cùng nhau"; "--smtp-url and --smtp-from go together"),
+                )
+            }
+        };
+        let org_keys = if args.org_keys.is_empty() {
+            file.org_key.unwrap_or_default()
+        } else {
+            args.org_keys
+        };
+        let org_key_password = if org_keys.is_empty() {
+            None
+        } else {
+            config::secret(
+                "--org-key-password-file",
+                args.org_key_password_file.as_deref(),
+                "KYSO_ORG_KEY_PASSWORD",
+                file.org_key_password_file.as_deref(),
+            )?
+        };
+        let proxies = if args.trusted_proxies.is_empty() {
+            file.trusted_proxy.unwrap_or_default()
+        } else {
+            args.trusted_proxies
+        };
+        let mut ranges = Vec::new();
+        for p in proxies.iter().filter(|p| !p.trim().is_empty()) {
+            ranges.push(kyso_web::Cidr::parse(p).map_err(|e| {
+                ue!("--trusted-proxy: {} (dạng 10.0.0.0/8 hoặc một địa chỉ IP)", e; "--trusted-proxy: {} (e.g. 10.0.0.0/8 or one IP address)", e)
+            })?);
+        }
+        let metrics_listen = match args.metrics_listen.or(file.metrics_listen) {
+            Some(a) => Some(socket_addr("--metrics-listen", &a)?),
+            None => None,
+        };
+        let mut audit_files = args.audit_files;
+        if audit_files.audit_key_file.is_none() {
+            audit_files.audit_key_file = file.audit_key_file;
+        }
+        if audit_files.audit_checkpoint_file.is_none() {
+            audit_files.audit_checkpoint_file = file.audit_checkpoint_file;
+        }
+        Ok(Settings {
+            listen,
+            data_dir,
+            database_url,
+            no_demo,
+            root_code,
+            root_name,
+            secure_cookies,
+            smtp,
+            threads: args.threads.or(file.threads),
+            org_keys,
+            org_key_password,
+            trusted_proxies: kyso_web::TrustedProxies::new(ranges),
+            metrics_listen,
+            audit_files,
+        })
+    }
 }
 
 /// Where the database is.
@@ -79,7 +256,8 @@ fn store_error(e: &kyso_store::Error) -> UserError {
         ue = UserError::new(
             format!("không mở được cơ sở dữ liệu: {inner}"),
             format!("cannot open the database: {inner}"),
-        );
+        )
+        .environment();
     }
     ue
 }
@@ -95,12 +273,8 @@ pub(crate) async fn open(data_dir: &Path, url: Option<&str>) -> Result<Store, Us
 }
 
 pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
-    let addr: std::net::SocketAddr = args.listen.parse().map_err(|_| {
-        ue!("địa chỉ lắng nghe không hợp lệ: {} (dạng IP:cổng, ví dụ 127.0.0.1:8080)", args.listen; "invalid listen address: {} (IP:PORT, e.g. 127.0.0.1:8080)", args.listen)
-    })?;
-    if args.no_demo && (args.root_code.is_none() || args.root_name.is_none()) {
-        return Err(ue!("--no-demo cần --root-code và --root-name (cơ quan gốc của quản trị viên đầu tiên)"; "--no-demo needs --root-code and --root-name (the first administrator's agency)").into());
-    }
+    let args = Settings::resolve(args)?;
+    let addr = args.listen;
     let blobs_dir = args.data_dir.join("blobs");
     let blobs = kyso_store::blobs::Blobs::open(&blobs_dir).map_err(|e| {
         ue!("không tạo được thư mục lưu văn bản: {}", e; "cannot create the blob folder: {}", e)
@@ -114,20 +288,15 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     };
     let threads = args.threads;
     // Checked before the server starts, so that a wrong URL is reported at once.
-    let mailer = match (&args.smtp_url, &args.smtp_from) {
-        (Some(url), Some(from)) => Some(
-            kyso_web::mailer::Mailer::new(&kyso_web::mailer::SmtpConfig {
-                url: url.clone(),
-                from: from.clone(),
-                password: std::env::var("KYSO_SMTP_PASSWORD")
-                    .ok()
-                    .filter(|p| !p.is_empty())
-                    .map(zeroize::Zeroizing::new),
-            })
-            .map_err(|e| UserError::new(e.message(false), e.message(true)))?,
+    let mailer = match &args.smtp {
+        Some(smtp) => Some(
+            kyso_web::mailer::Mailer::new(smtp)
+                .map_err(|e| UserError::new(e.message(false), e.message(true)))?,
         ),
-        _ => None,
+        None => None,
     };
+    let trusted = args.trusted_proxies.clone();
+    let metrics_addr = args.metrics_listen;
     let audit_alert = kyso_web::AuditAlert::default();
     let guard_slot: Arc<std::sync::Mutex<Option<GuardHandle>>> = Arc::default();
     let guard_out = guard_slot.clone();
@@ -186,7 +355,11 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         )
         .with_blobs(blobs)
         .with_org_keys(keys)
-        .with_audit_alert(audit_alert);
+        .with_audit_alert(audit_alert)
+        .with_trusted_proxies(trusted);
+        if let Some(maddr) = metrics_addr {
+            serve_metrics(maddr, state.clone(), lang).await?;
+        }
         Ok(kyso_web::router(state))
     };
     // At a clean stop: a last checkpoint of everything written.
@@ -202,6 +375,7 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         None,
         router,
         |local| {
+            tracing::info!(listen = %local, database = %backend_note, "kyso serve started");
             println!(
             "{}",
             lang.pick(
@@ -215,21 +389,54 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The metrics listener (`--metrics-listen`): `GET /metrics` only, apart from the site so
+/// that it can stay on a private address.
+async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    state: kyso_web::AppState,
+    lang: Lang,
+) -> Result<(), UserError> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        ue!("--metrics-listen: không lắng nghe được trên {}: {}", addr, e; "--metrics-listen: cannot listen on {}: {}", addr, e)
+    })?;
+    let local = listener.local_addr().unwrap_or(addr);
+    if !local.ip().is_loopback() {
+        tracing::warn!(listen = %local, "the metrics listener is reachable from other machines; keep it behind a firewall");
+    }
+    println!(
+        "{}",
+        lang.pick(
+            &format!("Số liệu Prometheus tại http://{local}/metrics"),
+            &format!("Prometheus metrics at http://{local}/metrics"),
+        )
+    );
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, kyso_web::metrics_router(state)).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    Ok(())
+}
+
 type GuardHandle = Arc<tokio::sync::Mutex<crate::audit_log::Guard>>;
 
 /// The demo Department (its organization certificate is the demo PKI's).
 const DEMO_AGENCY: &str = "H99.37";
 
-/// `--org-key CODE=FILE` options; one password for all from `KYSO_ORG_KEY_PASSWORD`.
-fn org_keys(args: &Args) -> Result<kyso_web::OrgKeys, UserError> {
+/// `--org-key CODE=FILE` options; one password for all (`--org-key-password-file` or
+/// `KYSO_ORG_KEY_PASSWORD`). Each key is opened now, so that a wrong password or file is
+/// reported at start rather than at the first letter.
+fn org_keys(args: &Settings) -> Result<kyso_web::OrgKeys, UserError> {
     let mut out = kyso_web::OrgKeys::new();
     if args.org_keys.is_empty() {
         return Ok(out);
     }
-    let password = std::env::var("KYSO_ORG_KEY_PASSWORD").map_err(|_| {
-        ue!("--org-key cần mật khẩu trong biến môi trường KYSO_ORG_KEY_PASSWORD"; "--org-key needs the password in KYSO_ORG_KEY_PASSWORD")
-    })?;
-    let password = Arc::new(kyso_keys::Secret::new(password));
+    let Some(password) = &args.org_key_password else {
+        return Err(
+            ue!("--org-key cần mật khẩu: --org-key-password-file TỆP hoặc biến môi trường KYSO_ORG_KEY_PASSWORD"; "--org-key needs the password: --org-key-password-file FILE or KYSO_ORG_KEY_PASSWORD"),
+        );
+    };
+    let password = Arc::new(kyso_keys::Secret::new(password.to_string()));
     for spec in &args.org_keys {
         let Some((code, file)) = spec.split_once('=') else {
             return Err(
@@ -245,6 +452,12 @@ fn org_keys(args: &Args) -> Result<kyso_web::OrgKeys, UserError> {
                 &std::io::Error::from(std::io::ErrorKind::NotFound),
             ));
         }
+        let bytes = std::fs::read(&path).map_err(|e| errors::io(&path, &e))?;
+        if kyso_keys::Pkcs12Signer::from_pkcs12(&bytes, &password).is_err() {
+            return Err(
+                ue!("--org-key {}: không mở được tệp khóa (sai mật khẩu hoặc không phải tệp .p12)", spec; "--org-key {}: cannot open the key file (wrong password, or not a .p12 file)", spec),
+            );
+        }
         out.insert(
             code.dotted(),
             kyso_web::OrgKey {
@@ -258,7 +471,7 @@ fn org_keys(args: &Args) -> Result<kyso_web::OrgKeys, UserError> {
 
 /// An empty database: seed the demo province (or only the root agency) and print the first
 /// administrator's one-time password, once.
-async fn first_start(store: &Store, args: &Args, lang: Lang) -> Result<(), UserError> {
+async fn first_start(store: &Store, args: &Settings, lang: Lang) -> Result<(), UserError> {
     let now = crate::clock::now();
     let password = if args.no_demo {
         let root = kyso_store::registry::create_agency(

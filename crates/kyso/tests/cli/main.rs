@@ -22,6 +22,7 @@ mod overlays;
 mod pki;
 mod pki_serve;
 mod serve;
+mod serve_ops;
 mod token;
 mod trust;
 mod tsa_failures;

@@ -1,0 +1,43 @@
+//! The one tracing subscriber of the process: events of every library on stderr, filtered by
+//! `RUST_LOG` (default: `info` for the servers, `warn` for the other commands), as text or as
+//! one JSON object per line (`--log-format json`). Events of the `log` crate are routed too.
+
+use std::io::IsTerminal as _;
+
+use tracing_subscriber::EnvFilter;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line (with the current span's fields, e.g. the request id).
+    Json,
+}
+
+/// Install the subscriber; `server`: a long-running service (its default level is `info`, so
+/// the access log shows).
+pub fn init(format: LogFormat, server: bool) {
+    let default = if server { "info" } else { "warn" };
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.trim().is_empty() => {
+            EnvFilter::try_new(&v).unwrap_or_else(|_| EnvFilter::new(default))
+        }
+        _ => EnvFilter::new(default),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second subscriber (never here) would be refused; nothing to do then.
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .try_init(),
+    };
+}
