@@ -204,6 +204,61 @@ pub fn complete(
     }
 }
 
+/// A signer whose chain is a completed one instead of its own.
+struct ChainedSigner {
+    inner: Box<dyn kyso_cms::Signer>,
+    chain: Vec<Cert>,
+}
+
+impl kyso_cms::Signer for ChainedSigner {
+    fn certificate(&self) -> &Cert {
+        self.inner.certificate()
+    }
+    fn chain(&self) -> &[Cert] {
+        &self.chain
+    }
+    fn algorithm(&self) -> kyso_cms::SignatureAlgorithm {
+        self.inner.algorithm()
+    }
+    fn sign(&self, request: &kyso_cms::SignRequest<'_>) -> kyso_cms::Result<Vec<u8>> {
+        self.inner.sign(request)
+    }
+}
+
+/// `signer` carrying `chain` (completed earlier by [`complete_signer`]) instead of its own.
+pub fn with_chain(signer: Box<dyn kyso_cms::Signer>, chain: &[Cert]) -> Box<dyn kyso_cms::Signer> {
+    if signer.chain() == chain {
+        return signer;
+    }
+    Box::new(ChainedSigner {
+        inner: signer,
+        chain: chain.to_vec(),
+    })
+}
+
+/// `signer` with its chain completed up to the root (see [`complete`]) from its own
+/// certificates, `extra` ones (files the user named), the `anchors` and, when a fetcher is
+/// given, the caIssuers URLs; the missing issuer when the chain stays incomplete.
+#[tracing::instrument(name = "complete_chain", level = "debug", skip_all, fields(online = fetcher.is_some()))]
+pub fn complete_signer(
+    signer: Box<dyn kyso_cms::Signer>,
+    extra: Vec<(Cert, CertSource)>,
+    anchors: &[Cert],
+    fetcher: Option<&dyn Fetch>,
+) -> Result<Box<dyn kyso_cms::Signer>, MissingIssuer> {
+    let mut pool: Vec<(Cert, CertSource)> = signer
+        .chain()
+        .iter()
+        .map(|c| (c.clone(), CertSource::Key))
+        .collect();
+    pool.extend(extra);
+    let done = complete(signer.certificate(), &pool, anchors, fetcher);
+    if let Some(m) = done.missing {
+        return Err(m);
+    }
+    Ok(with_chain(signer, &done.certs()))
+}
+
 /// For path validation: the CA certificates above `leaf` that only the caIssuers URLs supply
 /// (the chain is completed from `pool` and `anchors` first), with the URL each came from.
 pub fn fetch_missing(

@@ -5,39 +5,18 @@
 //! is refused with the missing issuer named.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use kyso_cms::{SignRequest, SignatureAlgorithm, Signer};
+use kyso_cms::Signer;
 use kyso_ltv::chain::{self, CertSource, MissingIssuer};
-use kyso_ltv::fetch::{FetchOptions, Fetcher};
 use kyso_x509::Cert;
+
+pub use kyso_ltv::chain::with_chain;
 
 use crate::lang::UserError;
 use crate::ue;
 
 /// Largest `--chain` file read.
 const MAX_CHAIN_FILE: usize = 1024 * 1024;
-
-/// A signer whose chain is the completed one.
-struct ChainedSigner {
-    inner: Box<dyn Signer>,
-    chain: Vec<Cert>,
-}
-
-impl Signer for ChainedSigner {
-    fn certificate(&self) -> &Cert {
-        self.inner.certificate()
-    }
-    fn chain(&self) -> &[Cert] {
-        &self.chain
-    }
-    fn algorithm(&self) -> SignatureAlgorithm {
-        self.inner.algorithm()
-    }
-    fn sign(&self, request: &SignRequest<'_>) -> kyso_cms::Result<Vec<u8>> {
-        self.inner.sign(request)
-    }
-}
 
 /// The certificates of the `--chain` files (PEM or DER).
 fn read_files(files: &[PathBuf]) -> Result<Vec<(Cert, CertSource)>, UserError> {
@@ -65,51 +44,16 @@ pub fn complete_signer(
     offline: bool,
     timeout_secs: u64,
 ) -> Result<Box<dyn Signer>, UserError> {
-    let mut pool: Vec<(Cert, CertSource)> = signer
-        .chain()
-        .iter()
-        .map(|c| (c.clone(), CertSource::Key))
-        .collect();
-    pool.extend(read_files(files)?);
+    let extra = read_files(files)?;
     // The trust store's roots may end a chain the key container leaves without its root; an
     // unreadable store is `kyso verify`'s to report, not a reason to refuse signing.
     let anchors = kyso_x509::path::TrustStore::from_dirs(&kyso_x509::store::default_dirs())
         .map(|t| t.anchors().to_vec())
         .unwrap_or_default();
-    let fetcher = (!offline).then(|| {
-        Fetcher::new(FetchOptions {
-            timeout: Duration::from_secs(timeout_secs.clamp(1, 300)),
-            max_bytes: chain::MAX_CA_CERT_BYTES as u64,
-        })
-    });
-    let done = chain::complete(
-        signer.certificate(),
-        &pool,
-        &anchors,
-        fetcher.as_ref().map(|f| f as &dyn kyso_ltv::fetch::Fetch),
-    );
-    if let Some(m) = &done.missing {
-        return Err(missing_error(m, offline));
-    }
-    let certs = done.certs();
-    if certs.as_slice() == signer.chain() {
-        return Ok(signer);
-    }
-    Ok(Box::new(ChainedSigner {
-        inner: signer,
-        chain: certs,
-    }))
-}
-
-/// The signer carrying `chain` (completed earlier by [`complete_signer`]) instead of its own.
-pub fn with_chain(signer: Box<dyn Signer>, chain: &[Cert]) -> Box<dyn Signer> {
-    if signer.chain() == chain {
-        return signer;
-    }
-    Box::new(ChainedSigner {
-        inner: signer,
-        chain: chain.to_vec(),
-    })
+    let fetcher =
+        (!offline).then(|| crate::ltv::fetcher_with(timeout_secs, chain::MAX_CA_CERT_BYTES as u64));
+    chain::complete_signer(signer, extra, &anchors, fetcher.as_deref())
+        .map_err(|m| missing_error(&m, offline))
 }
 
 fn missing_error(m: &MissingIssuer, offline: bool) -> UserError {

@@ -1,4 +1,6 @@
-//! `kyso sign`: add a PAdES signature in one of the Decree 30 forms.
+//! `kyso sign`: add a PAdES signature in one of the Decree 30 forms, at any PAdES level. The
+//! signing is `kyso_pades::ltv::sign_with_level`'s; this module reads the command line, plans
+//! the outputs, builds the visible form and reports (text or `--json`, docs/sign-json.md).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -123,12 +125,15 @@ pub struct Args {
     /// Thời điểm ký (RFC 3339), mặc định là hiện tại
     #[arg(long, value_name = "RFC3339", hide = true)]
     time: Option<String>,
+    /// Xuất kết quả dạng JSON trên stdout, mỗi tệp một dòng (lược đồ kyso.sign/1, xem docs/sign-json.md)
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     let now = match &args.time {
         Some(t) => OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| ue!("thời điểm ký không đúng định dạng RFC 3339: {}", t; "signing time is not RFC 3339: {}", t))?,
+            .map_err(|_| ue!("thời điểm ký không đúng định dạng RFC 3339: {}", t; "signing time is not RFC 3339: {}", t).usage())?,
         None => crate::clock::now(),
     };
     let jobs = plan_outputs(&args)?;
@@ -144,19 +149,11 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     let level = args.level.level();
     let fetcher = crate::ltv::fetcher(args.fetch_timeout);
     let tsa = crate::ltv::tsa_for(level, args.tsa.as_deref(), &fetcher)?;
-    opts.timestamper = tsa
-        .clone()
-        .map(|t| t as std::sync::Arc<dyn kyso_pades::sign::Timestamper>);
+    opts.timestamper = tsa.map(|t| t as std::sync::Arc<dyn kyso_pades::sign::Timestamper>);
 
     // Once the token is gone (pulled out, logged out), the remaining documents are not tried:
     // each would fail the same way.
     let token_gone = std::sync::atomic::AtomicBool::new(false);
-    let signed = |e: kyso_pades::Error| {
-        if errors::signer_gone(&e) {
-            token_gone.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        errors::pades(&e)
-    };
     let sign_one = |job: &Job| -> Result<(), UserError> {
         if token_gone.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(not_tried());
@@ -167,29 +164,36 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
             ),
             None => None,
         };
-        if level < kyso_pades::ltv::Level::BLt {
-            return kyso_pades::sign_with(&job.input, &job.output, &opts, signer.as_ref(), widget)
-                .map(|_| ())
-                .map_err(signed);
-        }
-        // B-LT/B-LTA: sign at B-T beside the output, then add the rest; the output appears
-        // only when every step succeeded.
-        let dir = job
-            .output
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let step = tempfile::Builder::new()
-            .prefix(".kyso-")
-            .suffix(".pdf.part")
-            .tempfile_in(dir)
-            .map_err(|e| errors::io(dir, &e))?
-            .into_temp_path();
-        kyso_pades::sign_with(&job.input, &step, &opts, signer.as_ref(), widget).map_err(signed)?;
-        crate::ltv::raise(&step, &job.output, level, &opts, &fetcher, tsa.as_deref()).map(|_| ())
+        // Every step happens in memory; the output appears only when all succeeded.
+        kyso_pades::ltv::sign_with_level(
+            &job.input,
+            &job.output,
+            level,
+            &opts,
+            signer.as_ref(),
+            widget,
+            Some(fetcher.as_ref()),
+            crate::clock::now(),
+        )
+        .map(|_| ())
+        .map_err(|e| {
+            if errors::signer_gone(&e) {
+                token_gone.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            errors::pades(&e)
+        })
+    };
+    let report = Report {
+        json: args.json,
+        lang,
+        level,
+        signer: signer.certificate().common_name().unwrap_or_default(),
+        now,
     };
     if let [job] = jobs.as_slice() {
-        sign_one(job)?;
+        let result = sign_one(job);
+        report.line(job, result.as_ref().err());
+        result?;
         return Ok(ExitCode::SUCCESS);
     }
     // Each file is fsynced before its rename; with several threads per core those waits
@@ -199,6 +203,15 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| 4 * std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, 64);
     let failures = crate::batch::run(&jobs, threads, lang, |job| sign_one(job));
+    if args.json {
+        let mut failed = failures.iter().peekable();
+        for job in &jobs {
+            let err = failed
+                .next_if(|(j, _)| std::ptr::eq(*j, job))
+                .map(|(_, e)| e);
+            report.line(job, err);
+        }
+    }
     let skipped = not_tried();
     let mut not_signed = 0;
     for (job, err) in &failures {
@@ -219,9 +232,43 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// What `--json` prints: one object per file (docs/sign-json.md).
+struct Report {
+    json: bool,
+    lang: Lang,
+    level: kyso_pades::ltv::Level,
+    signer: String,
+    now: OffsetDateTime,
+}
+
+impl Report {
+    fn line(&self, job: &Job, error: Option<&UserError>) {
+        if !self.json {
+            return;
+        }
+        let skipped = not_tried();
+        let (outcome, error) = match error {
+            None => ("signed", serde_json::Value::Null),
+            Some(e) if e.en == skipped.en => ("not_tried", crate::ltv::error_json(e, self.lang)),
+            Some(e) => ("failed", crate::ltv::error_json(e, self.lang)),
+        };
+        let v = serde_json::json!({
+            "schema": "kyso.sign/1",
+            "input": job.input.display().to_string(),
+            "output": job.output.display().to_string(),
+            "level": self.level.name(),
+            "signer": self.signer,
+            "time": crate::ltv::rfc3339(self.now),
+            "outcome": outcome,
+            "error": error,
+        });
+        println!("{v}");
+    }
+}
+
 /// What a document not tried after the token was lost fails with.
 fn not_tried() -> UserError {
-    ue!("chưa ký: đã dừng vì mất kết nối với USB token"; "not signed: stopped because the token was lost")
+    ue!("chưa ký: đã dừng vì mất kết nối với USB token"; "not signed: stopped because the token was lost").environment()
 }
 
 /// The visible form asked for, or `None` for an invisible signature. Images are read (with a
@@ -232,19 +279,19 @@ fn visible_form(args: &Args, cert: &kyso_x509::Cert) -> Result<Option<VisibleFor
     }
     let page = match args.page {
         Some(0) => {
-            return Err(ue!("số trang bắt đầu từ 1"; "pages are numbered from 1"));
+            return Err(ue!("số trang bắt đầu từ 1"; "pages are numbered from 1").usage());
         }
         p => p.map(|p| p - 1),
     };
     let position = || -> Result<Option<Position>, UserError> {
         Ok(match (&args.rect, &args.anchor) {
-            (Some(_), Some(_)) => {
-                return Err(
-                    ue!("chỉ dùng một trong --rect và --anchor"; "use only one of --rect and --anchor"),
-                )
-            }
+            (Some(_), Some(_)) => return Err(
+                ue!("chỉ dùng một trong --rect và --anchor"; "use only one of --rect and --anchor")
+                    .usage(),
+            ),
             (Some(rect), None) => Some(Position::Rect {
-                page: page.ok_or_else(|| ue!("--rect cần --page N"; "--rect needs --page N"))?,
+                page: page
+                    .ok_or_else(|| ue!("--rect cần --page N"; "--rect needs --page N").usage())?,
                 rect: *rect,
             }),
             (None, Some(text)) => Some(Position::Anchor {
@@ -256,8 +303,8 @@ fn visible_form(args: &Args, cert: &kyso_x509::Cert) -> Result<Option<VisibleFor
     };
     let image = || -> Result<Vec<u8>, UserError> {
         let path = args.image.as_ref().ok_or_else(|| match args.kind {
-            Kind::Organization => ue!("thiếu ảnh con dấu: thêm --image seal.png"; "no seal image: add --image seal.png"),
-            _ => ue!("thiếu ảnh chữ ký: thêm --image signature.png (hoặc --invisible)"; "no signature image: add --image signature.png (or --invisible)"),
+            Kind::Organization => ue!("thiếu ảnh con dấu: thêm --image seal.png"; "no seal image: add --image seal.png").usage(),
+            _ => ue!("thiếu ảnh chữ ký: thêm --image signature.png (hoặc --invisible)"; "no signature image: add --image signature.png (or --invisible)").usage(),
         })?;
         read_limited(path, kyso_pdf::image::ImageLimits::default().max_bytes)
     };
@@ -272,7 +319,7 @@ fn visible_form(args: &Args, cert: &kyso_x509::Cert) -> Result<Option<VisibleFor
         Kind::Personal => VisibleForm::Personal {
             image: image()?,
             position: position()?.ok_or_else(|| {
-                ue!("cần chỉ chỗ đặt chữ ký: --anchor \"GIÁM ĐỐC\" hoặc --page N --rect x1,y1,x2,y2 (hoặc --invisible)"; "say where the signature goes: --anchor \"GIÁM ĐỐC\" or --page N --rect x1,y1,x2,y2 (or --invisible)")
+                ue!("cần chỉ chỗ đặt chữ ký: --anchor \"GIÁM ĐỐC\" hoặc --page N --rect x1,y1,x2,y2 (hoặc --invisible)"; "say where the signature goes: --anchor \"GIÁM ĐỐC\" or --page N --rect x1,y1,x2,y2 (or --invisible)").usage()
             })?,
         },
         Kind::Organization => VisibleForm::Organization {
@@ -291,7 +338,7 @@ fn visible_form(args: &Args, cert: &kyso_x509::Cert) -> Result<Option<VisibleFor
         },
         Kind::Attachment => VisibleForm::Attachment {
             doc_number: args.doc_number.clone().ok_or_else(|| {
-                ue!("thiếu số và ký hiệu văn bản chính: thêm --doc-number \"123/QĐ-UBND\""; "no main document number: add --doc-number \"123/QĐ-UBND\"")
+                ue!("thiếu số và ký hiệu văn bản chính: thêm --doc-number \"123/QĐ-UBND\""; "no main document number: add --doc-number \"123/QĐ-UBND\"").usage()
             })?,
         },
     }))
@@ -311,26 +358,26 @@ fn plan_outputs(args: &Args) -> Result<Vec<Job>, UserError> {
     for input in &args.inputs {
         if !input.is_file() {
             return Err(
-                ue!("không tìm thấy tệp {}", input.display(); "file not found: {}", input.display()),
+                ue!("không tìm thấy tệp {}", input.display(); "file not found: {}", input.display()).usage(),
             );
         }
         let output = match (&args.output, &args.out_dir) {
             (Some(o), _) if args.inputs.len() == 1 => o.clone(),
             (Some(_), _) => {
                 return Err(
-                    ue!("ký nhiều tệp thì dùng --out-dir thay cho -o"; "to sign several files use --out-dir instead of -o"),
+                    ue!("ký nhiều tệp thì dùng --out-dir thay cho -o"; "to sign several files use --out-dir instead of -o").usage(),
                 )
             }
             (None, Some(dir)) => {
                 let name = input.file_name().ok_or_else(
-                    || ue!("tên tệp không hợp lệ: {}", input.display(); "not a file name: {}", input.display()),
+                    || ue!("tên tệp không hợp lệ: {}", input.display(); "not a file name: {}", input.display()).usage(),
                 )?;
                 dir.join(name)
             }
             (None, None) if args.in_place => input.clone(),
             (None, None) => {
                 return Err(
-                    ue!("thiếu tệp kết quả: dùng -o OUT.pdf (hoặc --out-dir, --in-place)"; "no output given: use -o OUT.pdf (or --out-dir, --in-place)"),
+                    ue!("thiếu tệp kết quả: dùng -o OUT.pdf (hoặc --out-dir, --in-place)"; "no output given: use -o OUT.pdf (or --out-dir, --in-place)").usage(),
                 )
             }
         };
@@ -340,7 +387,7 @@ fn plan_outputs(args: &Args) -> Result<Vec<Job>, UserError> {
         };
         if same && !args.in_place {
             return Err(
-                ue!("tệp kết quả trùng tệp đầu vào {}; thêm --in-place để ghi đè an toàn", input.display(); "the output is the input file {}; add --in-place to replace it safely", input.display()),
+                ue!("tệp kết quả trùng tệp đầu vào {}; thêm --in-place để ghi đè an toàn", input.display(); "the output is the input file {}; add --in-place to replace it safely", input.display()).usage(),
             );
         }
         jobs.push(Job {
@@ -359,7 +406,7 @@ pub fn read_limited(path: &Path, max: usize) -> Result<Vec<u8>, UserError> {
     let meta = std::fs::metadata(path).map_err(|e| errors::io(path, &e))?;
     if meta.len() > max as u64 {
         return Err(
-            ue!("tệp {} quá lớn (tối đa {} byte)", path.display(), max; "file {} is too large (at most {} bytes)", path.display(), max),
+            ue!("tệp {} quá lớn (tối đa {} byte)", path.display(), max; "file {} is too large (at most {} bytes)", path.display(), max).usage(),
         );
     }
     std::fs::read(path).map_err(|e| errors::io(path, &e))

@@ -23,6 +23,7 @@ mod pki;
 mod pki_serve;
 mod serve;
 mod serve_ops;
+mod sign_json;
 mod token;
 mod trust;
 mod tsa_failures;
