@@ -160,6 +160,7 @@ pub(crate) struct PasswordChange {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Phần mềm quản lý văn bản", "days": 90}))]
 pub(crate) struct TokenInput {
     pub name: String,
     /// Days the token lives (default 90).
@@ -207,6 +208,7 @@ items!(ApiTokenList of ApiToken);
 /// A role on an agency (and its subtree).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "clerk", "agency_id": 1}))]
 pub(crate) struct RoleOn {
     #[schema(schema_with = role_name)]
     pub role: String,
@@ -268,6 +270,7 @@ pub(crate) struct Me {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"username": "van.thu.moi", "full_name": "Lê Thị Hoa", "email": "hoa@demo.invalid", "agency_id": 1, "password": "Vi-du-mat-khau-2027", "roles": [{"role": "clerk", "agency_id": 1}], "must_change_password": true}))]
 pub(crate) struct NewUser {
     pub username: String,
     pub full_name: String,
@@ -389,6 +392,7 @@ items!(AgencyList of Agency);
 /// A new agency (or new values for one).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "H99.90", "name": "Sở Ví dụ", "kind": "department", "parent_id": 1, "email": "so.vidu@demo.invalid"}))]
 pub(crate) struct AgencyInput {
     pub code: String,
     pub name: String,
@@ -487,6 +491,7 @@ impl From<registry::Page<registry::Subscriber>> for SubscriberPage {
 /// A new subscriber (or new values for one).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "individual", "agency_id": 1, "name": "Nguyễn Văn Ví Dụ", "date_of_birth": "15/03/1985", "id_number": "001085099999", "email": "vidu@demo.invalid", "title": "Chuyên viên"}))]
 pub(crate) struct SubscriberInput {
     #[schema(schema_with = subscriber_kind)]
     pub kind: String,
@@ -686,6 +691,7 @@ pub(crate) struct CertImport {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Thiết bị bị mất"}))]
 pub(crate) struct RevokeInput {
     pub reason: String,
 }
@@ -727,6 +733,7 @@ items!(DeviceList of Device);
 /// A new device.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "token", "serial": "VD-0001", "model": "ePass", "agency_id": 1}))]
 pub(crate) struct DeviceInput {
     #[schema(schema_with = device_kind)]
     pub kind: String,
@@ -806,6 +813,7 @@ items!(DeviceRecordList of DeviceRecord);
 /// A state change asked for a device.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"event": "lock", "note": "Khóa do thất lạc"}))]
 pub(crate) struct DeviceEventInput {
     #[schema(schema_with = device_event)]
     pub event: String,
@@ -836,6 +844,7 @@ impl From<DeviceEventInput> for registry::DeviceEventInput {
 /// A new request (or the new content of a draft).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "issue_individual", "agency_id": 1, "contact_name": "Lê Thị Hoa", "contact_phone": "0912345678", "items": [{"data": {"name": "Trần Thị Bình", "id_number": "040185000123", "email": "binh@demo.invalid"}}]}))]
 pub(crate) struct NewRequest {
     #[serde(default)]
     #[schema(schema_with = request_kind)]
@@ -1101,6 +1110,7 @@ impl From<requests::RequestDetail> for RequestDetail {
 /// An action on a request.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"action": "submit", "note": "Trình lãnh đạo duyệt"}))]
 pub(crate) struct ActionInput {
     #[schema(schema_with = request_action)]
     pub action: String,
