@@ -17,7 +17,10 @@ use zeroize::Zeroizing;
 
 use crate::audit::{self, Event};
 use crate::registry::Agency;
+
+mod sessions;
 use crate::{hex, random_bytes, sha256, unique, Actor, Error, Grant, Result, Store};
+pub use sessions::{end_session, sessions, SessionInfo};
 
 /// Wrong passwords in a row before the account is locked for a while.
 pub const MAX_FAILURES: i64 = 5;

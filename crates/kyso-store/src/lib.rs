@@ -191,6 +191,7 @@ fn what_vi(what: &str) -> &'static str {
         "token" => "mã truy cập",
         "request" => "đề nghị",
         "notice" => "thông báo",
+        "session" => "phiên đăng nhập",
         _ => "dữ liệu",
     }
 }

@@ -30,6 +30,9 @@ mod account_lifecycle;
 #[path = "store/read_log.rs"]
 mod read_log;
 
+#[path = "store/sessions.rs"]
+mod sessions;
+
 const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
 
 fn cert_pem(cn: &str, serial: u64, not_after: OffsetDateTime) -> String {

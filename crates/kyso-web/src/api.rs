@@ -90,6 +90,7 @@ impl Routes {
 pub(crate) fn api_routes() -> Routes {
     use crate::csv_api as csv;
     use crate::notices_api as notices;
+    use crate::sessions_api as sessions;
     Routes::default()
         .add::<__path_login, _, _>(login)
         .add::<__path_me, _, _>(me)
@@ -97,6 +98,8 @@ pub(crate) fn api_routes() -> Routes {
         .add::<__path_list_my_tokens, _, _>(list_my_tokens)
         .add::<__path_create_token, _, _>(create_token)
         .add::<__path_revoke_token, _, _>(revoke_token)
+        .add::<sessions::__path_list_sessions, _, _>(sessions::list_sessions)
+        .add::<sessions::__path_end_session, _, _>(sessions::end_session)
         .add::<__path_dashboard, _, _>(dashboard)
         .add::<__path_list_agencies, _, _>(list_agencies)
         .add::<__path_create_agency, _, _>(create_agency)

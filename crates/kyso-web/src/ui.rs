@@ -46,6 +46,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/users/{id}", get(account_pages::user_page))
         .route("/users/{id}/{action}", post(account_pages::user_act))
         .route("/tokens/{id}/revoke", post(account_pages::token_revoke))
+        .route("/sessions", get(account_pages::sessions_page))
+        .route("/sessions/{id}/end", post(account_pages::session_end))
         .route("/notices", get(notices_page))
         .route("/notices/{id}/read", post(notice_read))
         .route(

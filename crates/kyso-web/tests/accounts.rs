@@ -689,3 +689,128 @@ async fn my_api_tokens_are_listed_on_the_password_page_and_revoked_after_confirm
         .await;
     assert!(page.contains("Đã thu hồi mã truy cập API"));
 }
+
+/// Issue 15/4: my sessions are listed (the one asking marked), another of mine is ended by its
+/// handle, and nobody else's can be.
+#[tokio::test]
+async fn my_sessions_are_listed_and_one_is_ended_without_touching_the_others() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let w = world(&app).await;
+        account(&app, "canbo.phien", w.unit, "clerk").await;
+        account(&app, "nguoi.khac", w.unit, "clerk").await;
+        let here = app.login("canbo.phien").await;
+        let there = app.login("canbo.phien").await;
+        let other = app.login("nguoi.khac").await;
+        let api_token = app.token(&here, "tich-hop").await;
+
+        let (status, list) = app.call(Method::GET, "/api/v1/sessions", &here, None).await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        let items = list["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2, "{b:?}: {list}");
+        assert_eq!(
+            items.iter().filter(|s| s["current"] == json!(true)).count(),
+            1,
+            "{b:?}: {list}"
+        );
+        assert!(
+            !list.to_string().contains(&here),
+            "{b:?}: no cookie in the list"
+        );
+        let there_id = items.iter().find(|s| s["current"] == json!(false)).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        // Through an API token: the same sessions, none of them current.
+        let (_, via_token) = app
+            .call(Method::GET, "/api/v1/sessions", &api_token, None)
+            .await;
+        assert!(
+            via_token["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s["current"] == json!(false)),
+            "{b:?}: {via_token}"
+        );
+
+        // Someone else cannot end it.
+        let (status, _) = app
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/sessions/{there_id}"),
+                &other,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{b:?}");
+        assert_eq!(app.me(&there).await, StatusCode::OK);
+
+        let (status, body) = app
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/sessions/{there_id}"),
+                &here,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{b:?}: {body}");
+        assert_eq!(app.me(&there).await, StatusCode::UNAUTHORIZED, "{b:?}");
+        assert_eq!(app.me(&here).await, StatusCode::OK, "{b:?}");
+        assert_eq!(app.me(&other).await, StatusCode::OK, "{b:?}");
+        assert_eq!(app.me(&api_token).await, StatusCode::OK, "{b:?}");
+        let (_, list) = app.call(Method::GET, "/api/v1/sessions", &here, None).await;
+        assert_eq!(list["items"].as_array().unwrap().len(), 1, "{b:?}: {list}");
+    }
+}
+
+/// Issue 15/4, in the browser: the sessions page (linked from the password page) marks this
+/// session and ends another one after a confirmation.
+#[tokio::test]
+async fn the_sessions_page_ends_another_session_after_confirmation() {
+    let app = App::new(Backend::Sqlite).await;
+    let w = world(&app).await;
+    account(&app, "canbo.donvi", w.unit, "clerk").await;
+    let (cookie, csrf) = app.browser("canbo.donvi").await;
+    let elsewhere = app.login("canbo.donvi").await;
+    let (_, password_page, _) = app.page(Method::GET, "/password", &cookie, None).await;
+    assert!(
+        password_page.contains("href=\"/sessions\""),
+        "{password_page}"
+    );
+    let (status, page, _) = app.page(Method::GET, "/sessions", &cookie, None).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Phiên này"), "{page}");
+    assert!(!page.contains(&cookie) && !page.contains(&elsewhere));
+    let action = page
+        .split("action=\"/sessions/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let path = format!("/sessions/{action}");
+    assert_eq!(page.matches("action=\"/sessions/").count(), 1, "{page}");
+    let (_, ask, _) = app
+        .page(Method::POST, &path, &cookie, Some(&format!("csrf={csrf}")))
+        .await;
+    assert!(ask.contains("Kết thúc phiên đăng nhập này?"), "{ask}");
+    assert_eq!(app.me(&elsewhere).await, StatusCode::OK);
+    let (status, _, headers) = app
+        .page(
+            Method::POST,
+            &path,
+            &cookie,
+            Some(&format!("csrf={csrf}&confirm=yes")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/sessions?done=session_ended");
+    assert_eq!(app.me(&elsewhere).await, StatusCode::UNAUTHORIZED);
+    let (status, page, _) = app
+        .page(Method::GET, "/sessions?done=session_ended", &cookie, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Đã kết thúc phiên đăng nhập"), "{page}");
+    assert!(!page.contains("action=\"/sessions/"), "{page}");
+}

@@ -70,6 +70,8 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("get", "/api/v1/tokens") => (AnyUser, Rec::None),
         ("post", "/api/v1/tokens") => (AnyUser, Rec::None),
         ("delete", "/api/v1/tokens/{id}") => (Perm(P::ManageAccounts), Rec::Token),
+        ("get", "/api/v1/sessions") => (AnyUser, Rec::None),
+        ("delete", "/api/v1/sessions/{id}") => (AnyUser, Rec::None),
         ("get", "/api/v1/dashboard") => (read, Rec::None),
         ("get", "/api/v1/agencies") => (read, Rec::None),
         ("post", "/api/v1/agencies") => (write, Rec::None),
@@ -653,6 +655,8 @@ fn ui_target(path: &str) -> Option<Rec> {
         | "/users/{id}/disable"
         | "/users/{id}/reset" => Rec::User,
         "/tokens/{id}/revoke" => Rec::Token,
+        // One's own session only (its handle is not a record id): store and API tests.
+        "/sessions/{session}/end" => Rec::None,
         "/notices/{id}/read" => Rec::Notice,
         "/requests/{id}/act" => Rec::Request,
         _ => return None,
@@ -715,6 +719,8 @@ fn template(path: &str) -> String {
         .map(|s| {
             if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
                 "{id}"
+            } else if s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+                "{session}"
             } else {
                 s
             }
@@ -847,10 +853,13 @@ async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys
             )
             .await;
         assert_eq!(status, StatusCode::CREATED);
+        // A second session of the administrator: the sessions page offers to end it.
+        app.login("quantri").await;
 
         let pages = [
             "/".to_owned(),
             "/password".into(),
+            "/sessions".into(),
             "/agencies".into(),
             "/agencies/new".into(),
             "/subscribers".into(),
@@ -894,6 +903,7 @@ async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys
             "/users",
             "/users/{id}/disable",
             "/tokens/{id}/revoke",
+            "/sessions/{session}/end",
             "/requests/{id}/act",
         ] {
             assert!(

@@ -36,6 +36,10 @@ impl Done {
             "role_added" => p.t("Đã cấp vai trò.", "The role is granted."),
             "role_removed" => p.t("Đã gỡ vai trò.", "The role is removed."),
             "token_revoked" => p.t("Đã thu hồi mã truy cập API.", "The API token is revoked."),
+            "session_ended" => p.t(
+                "Đã kết thúc phiên đăng nhập; trình duyệt đó phải đăng nhập lại.",
+                "The session has ended; that browser must log in again.",
+            ),
             _ => return None,
         })
     }
@@ -78,6 +82,9 @@ pub(super) fn tokens_section(p: &Page, tokens: &[ApiToken], back: &str, own: boo
                     }
                 } }
             } } } }
+        }
+        @if own {
+            p { a href="/sessions" { (p.t("Các phiên đăng nhập của tôi", "My sessions")) } }
         }
     }
 }
@@ -406,6 +413,85 @@ pub(super) async fn token_revoke(
     }
     match accounts::revoke_api_token(&st.store, &p.actor, id, st.now()).await {
         Ok(()) => local_redirect(&format!("{back}?done=token_revoked")),
+        Err(e) => store_error(p.lang, e),
+    }
+}
+
+/// My browser sessions (issue 15 item 4): where and when each was opened, this one marked,
+/// the others with an "end this session" button.
+pub(super) async fn sessions_page(
+    State(st): State<AppState>,
+    p: Page,
+    headers: axum::http::HeaderMap,
+    Query(done): Query<Done>,
+) -> Response {
+    let current = crate::auth::cookie_in(&headers, crate::auth::SESSION_COOKIE);
+    let sessions = match accounts::sessions(&st.store, &p.actor, current.as_deref(), st.now()).await
+    {
+        Ok(s) => s,
+        Err(e) => return store_error(p.lang, e),
+    };
+    let title = p.t("Các phiên đăng nhập của tôi", "My sessions");
+    layout(
+        &p,
+        title,
+        html! {
+            h1 { (title) }
+            (alert_ok(done.message(&p)))
+            p.muted { (p.t(
+                "Mỗi trình duyệt đã đăng nhập bằng tài khoản của bạn là một phiên. Nếu thấy phiên lạ, hãy kết thúc phiên đó và đổi mật khẩu.",
+                "Each browser logged in with your account is a session. If you see one you do not know, end it and change your password.",
+            )) }
+            table { thead { tr {
+                th scope="col" { (p.t("Đăng nhập lúc", "Logged in")) }
+                th scope="col" { (p.t("Từ địa chỉ", "From")) }
+                th scope="col" { (p.t("Hết hạn", "Expires")) }
+                th scope="col" { (p.t("Thao tác", "Action")) }
+            } } tbody { @for s in &sessions { tr {
+                td { (date(s.created_at)) } td { (s.source) } td { (date(s.expires_at)) }
+                td {
+                    @if s.current { (p.t("Phiên này", "This session")) }
+                    @else {
+                        form method="post" action={ "/sessions/" (s.id) "/end" } style="margin:0" {
+                            input type="hidden" name="csrf" value=(p.csrf);
+                            button type="submit" aria-label={ (p.t("Kết thúc phiên từ", "End the session from")) " " (s.source) } {
+                                (p.t("Kết thúc phiên", "End this session"))
+                            }
+                        }
+                    }
+                }
+            } } } }
+            p { a href="/password" { (p.t("Đổi mật khẩu", "Change my password")) } }
+        },
+    )
+}
+
+/// End one of my sessions, after a confirmation.
+pub(super) async fn session_end(
+    State(st): State<AppState>,
+    p: Page,
+    Path(id): Path<String>,
+    Form(f): Form<ActForm>,
+) -> Response {
+    if let Some(r) = p.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    if f.confirm != "yes" {
+        let q = p.t(
+            "Kết thúc phiên đăng nhập này? Trình duyệt đang dùng phiên sẽ phải đăng nhập lại.",
+            "End this session? The browser using it will have to log in again.",
+        );
+        return confirm_page(
+            &p,
+            &format!("/sessions/{id}/end"),
+            &f,
+            q,
+            p.t("Xác nhận kết thúc phiên", "End the session"),
+            "/sessions",
+        );
+    }
+    match accounts::end_session(&st.store, &p.actor, &id, st.now()).await {
+        Ok(()) => local_redirect("/sessions?done=session_ended"),
         Err(e) => store_error(p.lang, e),
     }
 }
