@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Build every cargo-fuzz target and run each for FUZZ_SECONDS (default 15) from the committed
 # seed corpus (copied, so the repository is not touched). Fails on any crash, panic, leak or
-# timeout. The machine's only toolchain is stable: RUSTC_BOOTSTRAP lets cargo-fuzz pass its
-# sanitizer flags. Run longer by hand: FUZZ_SECONDS=600 bash scripts/fuzz.sh pdf_document
+# timeout. Every target of fuzz/Cargo.toml runs (cargo fuzz list), among them the services'
+# inputs: csc_requests (every CSC endpoint's body through kyso_services::csc::check_body) and
+# agent_messages (the agent's WebSocket frames through agent::protocol::parse_operation).
+# The machine's only toolchain is stable: RUSTC_BOOTSTRAP lets cargo-fuzz pass its sanitizer
+# flags. Run longer by hand: FUZZ_SECONDS=600 bash scripts/fuzz.sh pdf_document
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked -q cargo-fuzz
