@@ -842,7 +842,7 @@ impl Pkcs11Signer {
                 let params = PkcsPssParams {
                     hash_alg,
                     mgf,
-                    s_len: (d.output_len() as u64).into(),
+                    s_len: (d.output_len() as std::ffi::c_ulong).into(),
                 };
                 self.with_session(|s| {
                     s.sign(&Mechanism::RsaPkcsPss(params), self.key, digest)
@@ -931,7 +931,7 @@ fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>> {
         r: Uint,
         s: Uint,
     }
-    if raw.is_empty() || raw.len() % 2 != 0 || raw.len() > 2 * 66 {
+    if raw.is_empty() || !raw.len().is_multiple_of(2) || raw.len() > 2 * 66 {
         return Err(Error::Device {
             operation: "C_Sign",
             code: format!("ECDSA signature of {} bytes", raw.len()),

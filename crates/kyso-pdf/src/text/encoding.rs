@@ -301,7 +301,8 @@ pub fn glyph_name_to_unicode(name: &str) -> Option<String> {
 
 /// `uniXXXX[XXXX...]`: a sequence of UTF-16 code units (uppercase hex, per the AGL).
 fn uni_name(hex: &str) -> Option<String> {
-    if hex.is_empty() || hex.len() % 4 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if hex.is_empty() || !hex.len().is_multiple_of(4) || !hex.bytes().all(|b| b.is_ascii_hexdigit())
+    {
         return None;
     }
     let units: Option<Vec<u16>> = hex
