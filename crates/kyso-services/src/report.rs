@@ -821,3 +821,38 @@ fn annotation_kind(subtype: &str, lang: Lang) -> String {
         Lang::En => subtype.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn unsigned() -> DocumentValidation {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/corpus/one-page.pdf"
+        );
+        let src = kyso_pdf::FileSource::open(std::path::Path::new(path)).unwrap();
+        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+        let opts =
+            kyso_pades::validate::ValidateOptions::new(kyso_x509::path::TrustStore::new(), now);
+        kyso_pades::validate::validate(Arc::new(src), &opts).unwrap()
+    }
+
+    #[test]
+    fn a_file_without_signatures_in_json_and_in_both_languages() {
+        let r = unsigned();
+        let v = to_json(&r, "công văn.pdf");
+        assert_eq!(v["schema"], "kyso.verify/1");
+        assert_eq!(v["file"], "công văn.pdf");
+        assert_eq!(v["verdict"], "indeterminate");
+        assert_eq!(v["reasons"], json!(["NO_SIGNATURE"]));
+        assert_eq!(v["signatures"], json!([]));
+        assert_eq!(v["online"], false);
+        let vi = to_text(&r, "công văn.pdf", Lang::Vi);
+        assert!(vi.contains("Tệp không có chữ ký số nào."), "{vi}");
+        let en = to_text(&r, "công văn.pdf", Lang::En);
+        assert!(!en.contains("Tệp không có"), "{en}");
+        assert_ne!(vi, en);
+    }
+}
