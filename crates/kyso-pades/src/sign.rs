@@ -10,7 +10,6 @@
 //! is hashed in one streaming pass and copied to the output in another, which hashes it again
 //! and refuses to finish if it changed in between. Only the update is kept in memory.
 
-use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -653,7 +652,7 @@ pub(crate) fn persist(tmp: tempfile::NamedTempFile, dest: &Path, durable: bool) 
 fn sync_dir(dest: &Path) {
     #[cfg(unix)]
     if let Some(dir) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if let Ok(d) = File::open(dir) {
+        if let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();
         }
     }

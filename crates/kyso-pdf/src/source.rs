@@ -22,7 +22,7 @@ impl Source for std::fs::File {
         let mut done = 0;
         while done < buf.len() {
             let rest = buf.get_mut(done..).unwrap_or_default();
-            let n = std::os::unix::fs::FileExt::read_at(self, rest, offset + done as u64)?;
+            let n = read_file_at(self, rest, offset + done as u64)?;
             if n == 0 {
                 break;
             }
@@ -30,6 +30,25 @@ impl Source for std::fs::File {
         }
         Ok(done)
     }
+}
+
+/// One positional read: `pread` on unix, `ReadFile` with an offset on Windows (neither moves a
+/// position other readers share), a seek and a read elsewhere.
+#[cfg(unix)]
+fn read_file_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_file_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+#[cfg(not(any(unix, windows)))]
+fn read_file_at(mut file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset))?;
+    file.read(buf)
 }
 
 /// A file opened once, with its length fixed at open time (a file growing underneath us is
