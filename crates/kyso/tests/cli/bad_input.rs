@@ -41,6 +41,38 @@ fn damaged_or_foreign_files_are_refused_with_a_clear_message() {
 }
 
 #[test]
+fn a_damaged_or_foreign_input_is_an_input_error_exit_3() {
+    // docs/exit-codes.md: the input's fault is 3 (1 is kept for invalid verdicts and refusals).
+    for file in [
+        "bad-not-a-pdf.pdf",
+        "bad-truncated.pdf",
+        "bad-broken-xref.pdf",
+        "bad-encrypted.pdf",
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out.pdf");
+        let res = sign_command(&corpus(file), &out, &pki().join("personal.p12"))
+            .arg("--invisible")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(3), "{file}: {err}");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let res = sign_command(
+        &tmp.path().join("không-có.pdf"),
+        &tmp.path().join("out.pdf"),
+        &pki().join("personal.p12"),
+    )
+    .arg("--invisible")
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(3), "{err}");
+    assert!(err.contains("không tìm thấy tệp"), "{err}");
+}
+
+#[test]
 fn key_and_certificate_problems_are_refused() {
     let doc = corpus("one-page.pdf");
     let tmp = tempfile::tempdir().unwrap();

@@ -61,6 +61,8 @@ fn assert_refused(url: &str, expect: &[&str]) {
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success(), "{url}: signing should fail");
+    // The TSA is the environment, not the input (docs/exit-codes.md).
+    assert_eq!(o.status.code(), Some(4), "{url}: {err}");
     assert!(
         err.contains("dấu thời gian") && expect.iter().any(|e| err.contains(e)),
         "{url}: {err}"
