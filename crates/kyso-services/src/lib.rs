@@ -16,5 +16,6 @@ pub mod pki;
 pub mod report;
 pub mod runtime;
 pub mod tls;
+pub mod trace;
 
 pub use runtime::{run_service, run_service_then, run_service_with, serve, serve_tcp};

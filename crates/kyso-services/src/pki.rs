@@ -466,5 +466,6 @@ pub fn router(services: Arc<PkiServices>) -> Router {
             }),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(crate::trace::requests))
         .with_state(services)
 }

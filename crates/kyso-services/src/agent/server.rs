@@ -34,6 +34,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/{op}", get(ws_operation))
         .layer(DefaultBodyLimit::max(MAX_REQUEST))
         .layer(axum::middleware::from_fn(local_peers_only))
+        .layer(axum::middleware::from_fn(crate::trace::requests))
         .with_state(agent)
 }
 

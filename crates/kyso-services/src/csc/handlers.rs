@@ -265,5 +265,6 @@ async fn csc(
 pub fn router(service: Arc<CscService>) -> Router {
     Router::new()
         .route("/csc/{version}/{*method}", post(csc))
+        .layer(axum::middleware::from_fn(crate::trace::requests))
         .with_state(service)
 }
