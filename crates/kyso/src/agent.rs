@@ -135,7 +135,10 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         ))),
         lang,
         now: crate::clock::now,
-        log: Some(Arc::new(|line: &str| eprintln!("[kyso agent] {line}"))),
+        // The agent's log lines go to the log (stderr, RUST_LOG, --log-format).
+        log: Some(Arc::new(
+            |line: &str| tracing::info!(target: "kyso::agent", "{line}"),
+        )),
     }));
     let tls = if args.tls {
         let (cert, key) = match (args.tls_cert, args.tls_key) {

@@ -124,7 +124,9 @@ fn serve(args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     };
     let service = csc_serve::CscService::new(&config)
         .map_err(|e| config_error(&e))?
-        .with_audit_log(std::sync::Arc::new(|line: &str| eprintln!("{line}")));
+        .with_audit_log(std::sync::Arc::new(
+            |line: &str| tracing::info!(target: "kyso::csc::audit", "{line}"),
+        ));
     if !addr.ip().is_loopback() {
         eprintln!(
             "{}",
