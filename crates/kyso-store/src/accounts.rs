@@ -233,9 +233,7 @@ pub async fn create_user(
             .execute(tx.conn())
             .await?;
     }
-    audit::append(
-        &mut tx,
-        actor,
+    tx.commit_audited(actor,
         Event {
             action: "user.create",
             object: format!("user:{id}"),
@@ -243,10 +241,7 @@ pub async fn create_user(
             detail: json!({"username": username,
                 "roles": grants.iter().map(|(r, a)| format!("{}@{}", r.as_str(), a.code)).collect::<Vec<_>>()}),
         },
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+        now).await?;
     user(store, id).await
 }
 
@@ -442,8 +437,7 @@ pub async fn login(
     .execute(tx.conn())
     .await?;
     let actor = Actor { user_id: id, ..who };
-    audit::append(
-        &mut tx,
+    tx.commit_audited(
         &actor,
         Event {
             action: "auth.login",
@@ -454,7 +448,6 @@ pub async fn login(
         now,
     )
     .await?;
-    tx.commit().await?;
     let actor = actor_for(store, id, username, source).await?;
     Ok((
         Session {
@@ -534,8 +527,7 @@ pub async fn logout(store: &Store, actor: &Actor, token: &str, now: OffsetDateTi
         .bind(token_hash(token))
         .execute(tx.conn())
         .await?;
-    audit::append(
-        &mut tx,
+    tx.commit_audited(
         actor,
         Event {
             action: "auth.logout",
@@ -545,8 +537,7 @@ pub async fn logout(store: &Store, actor: &Actor, token: &str, now: OffsetDateTi
         },
         now,
     )
-    .await?;
-    tx.commit().await
+    .await
 }
 
 /// Change one's own password (the old one is checked). Every other session of the user and
@@ -605,8 +596,7 @@ pub async fn change_password(
         .execute(tx.conn())
         .await?;
     let (sessions, tokens) = end_access(&mut tx, actor.user_id, keep_session).await?;
-    audit::append(
-        &mut tx,
+    tx.commit_audited(
         actor,
         Event {
             action: "user.password_change",
@@ -616,8 +606,7 @@ pub async fn change_password(
         },
         now,
     )
-    .await?;
-    tx.commit().await
+    .await
 }
 
 /// Set a user's password to a new one-time password that must be changed at first login
@@ -646,8 +635,7 @@ pub async fn set_one_time_password(
     .bind(user_id)
     .fetch_optional(tx.conn())
     .await?;
-    audit::append(
-        &mut tx,
+    tx.commit_audited(
         actor,
         Event {
             action: "user.password_reset",
@@ -658,7 +646,6 @@ pub async fn set_one_time_password(
         now,
     )
     .await?;
-    tx.commit().await?;
     Ok(password)
 }
 
@@ -698,8 +685,7 @@ pub async fn create_api_token(
     .bind(now.unix_timestamp() + days * 86_400)
     .fetch_one(tx.conn())
     .await?;
-    audit::append(
-        &mut tx,
+    tx.commit_audited(
         actor,
         Event {
             action: "token.create",
@@ -710,7 +696,6 @@ pub async fn create_api_token(
         now,
     )
     .await?;
-    tx.commit().await?;
     Ok(token)
 }
 
@@ -815,8 +800,7 @@ pub async fn set_disabled(
     } else {
         (0, 0)
     };
-    audit::append(
-        &mut tx,
+    tx.commit_audited(
         actor,
         Event {
             action: if disabled {
@@ -831,7 +815,6 @@ pub async fn set_disabled(
         now,
     )
     .await?;
-    tx.commit().await?;
     user(store, id).await
 }
 
@@ -900,8 +883,7 @@ pub async fn set_role(
         .bind(on.id)
         .execute(tx.conn())
         .await?;
-    audit::append(
-        &mut tx,
+    tx.commit_audited(
         actor,
         Event {
             action: if grant {
@@ -916,7 +898,6 @@ pub async fn set_role(
         now,
     )
     .await?;
-    tx.commit().await?;
     user(store, id).await
 }
 
@@ -1013,8 +994,7 @@ pub async fn revoke_api_token(
         .bind(token_id)
         .execute(tx.conn())
         .await?;
-    audit::append(
-        &mut tx,
+    tx.commit_audited(
         actor,
         Event {
             action: "token.revoke",
@@ -1024,6 +1004,5 @@ pub async fn revoke_api_token(
         },
         now,
     )
-    .await?;
-    tx.commit().await
+    .await
 }

@@ -97,7 +97,23 @@ pub async fn append(
     Ok(seq)
 }
 
-/// Append an entry in its own transaction (sensitive reads, failed logins).
+impl WriteTx {
+    /// The end of every audited write, the one way the store's writes finish: append the
+    /// entry saying what the transaction did, then commit both at once (a change without its
+    /// entry cannot be committed, an entry without its change cannot be written).
+    pub async fn commit_audited(
+        mut self,
+        actor: &Actor,
+        event: Event<'_>,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        append(&mut self, actor, event, now).await?;
+        self.commit().await
+    }
+}
+
+/// Append an entry in its own transaction (failed logins; reads go through
+/// [`record_read`]).
 pub async fn record(
     store: &Store,
     actor: &Actor,

@@ -126,8 +126,7 @@ pub async fn import_subscribers(
     for v in &rows {
         registry::insert_subscriber(&mut tx, v, now).await?;
     }
-    audit::append(
-        &mut tx,
+    tx.commit_audited(
         actor,
         Event {
             action: "subscriber.import",
@@ -138,7 +137,6 @@ pub async fn import_subscribers(
         now,
     )
     .await?;
-    tx.commit().await?;
     Ok(ImportReport {
         imported: rows.len(),
         errors: Vec::new(),

@@ -29,7 +29,7 @@ use serde_json::json;
 use sqlx::Row as _;
 use time::{Duration, OffsetDateTime};
 
-use crate::audit::{self, Event};
+use crate::audit::Event;
 use crate::{Actor, Error, Result, Store};
 
 /// Certificates that expired longer ago than this get no "expired" notice any more.
@@ -205,8 +205,7 @@ pub async fn run_expiry_scan_by(
             }
         }
     }
-    audit::append(
-        &mut tx,
+    tx.commit_audited(
         actor,
         Event {
             action: "notice.scan",
@@ -217,7 +216,6 @@ pub async fn run_expiry_scan_by(
         now,
     )
     .await?;
-    tx.commit().await?;
     Ok(summary)
 }
 

@@ -7,7 +7,7 @@ use sqlx::Row as _;
 use time::OffsetDateTime;
 
 use super::token_hash;
-use crate::audit::{self, Event};
+use crate::audit::Event;
 use crate::{Actor, Error, Result, Store};
 
 /// Hex digits of the cookie's hash that name a session in lists and URLs.
@@ -90,8 +90,7 @@ pub async fn end_session(
     if ended == 0 {
         return Err(not_found);
     }
-    audit::append(
-        &mut tx,
+    tx.commit_audited(
         actor,
         Event {
             action: "auth.session_end",
@@ -101,6 +100,5 @@ pub async fn end_session(
         },
         now,
     )
-    .await?;
-    tx.commit().await
+    .await
 }

@@ -1,0 +1,409 @@
+//! Agencies: the tree, its codes and paths, and the validation of registry text fields.
+
+use sqlx::Row as _;
+
+use super::*;
+
+/// An agency of the tree.
+#[derive(Debug, Clone, Serialize)]
+pub struct Agency {
+    pub id: i64,
+    pub code: String,
+    pub legacy_code: String,
+    pub name: String,
+    pub kind: String,
+    pub parent_id: Option<i64>,
+    #[serde(skip)]
+    pub path: String,
+    pub depth: usize,
+    pub address: String,
+    pub email: String,
+    pub phone: String,
+}
+
+/// A new agency (or new values for one).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgencyInput {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    #[serde(default)]
+    pub parent_id: Option<i64>,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub phone: String,
+}
+
+pub(super) const AGENCY_COLUMNS: &str =
+    "a.id, a.code, a.legacy_code, a.name, a.kind, a.parent_id, a.path, a.address, a.email, a.phone";
+
+pub(super) fn agency_from(row: &AnyRow) -> Result<Agency> {
+    let path: String = row.try_get(6)?;
+    Ok(Agency {
+        id: row.try_get(0)?,
+        code: row.try_get(1)?,
+        legacy_code: row.try_get(2)?,
+        name: row.try_get(3)?,
+        kind: row.try_get(4)?,
+        parent_id: row.try_get(5)?,
+        depth: path.matches('/').count().saturating_sub(2),
+        path,
+        address: row.try_get(7)?,
+        email: row.try_get(8)?,
+        phone: row.try_get(9)?,
+    })
+}
+
+pub(crate) fn text(field: &'static str, value: &str, required: bool) -> Result<String> {
+    let v = value.trim();
+    if required && v.is_empty() {
+        return Err(Error::invalid(
+            field,
+            format!("Trường \"{}\" không được để trống.", field_vi(field)),
+            format!("The field \"{field}\" is required."),
+        ));
+    }
+    if let Some(c) = kyso_domain::text::hidden_char(v) {
+        let code = format!("U+{:04X}", u32::from(c));
+        return Err(Error::invalid(
+            field,
+            format!(
+                "Trường \"{}\" có ký tự ẩn hoặc ký tự đổi chiều văn bản ({code}); hãy gõ lại \
+                 trường này.",
+                field_vi(field)
+            ),
+            format!(
+                "The field \"{field}\" holds an invisible or text-direction character ({code}); \
+                 type it again."
+            ),
+        ));
+    }
+    if v.chars().count() > MAX_TEXT || v.chars().any(|c| c.is_control()) {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "Trường \"{}\" quá dài hoặc có ký tự điều khiển.",
+                field_vi(field)
+            ),
+            format!("The field \"{field}\" is too long or holds control characters."),
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+pub(super) fn one_of(
+    field: &'static str,
+    value: &str,
+    allowed: &[(&str, &str, &str)],
+) -> Result<String> {
+    if allowed.iter().any(|(k, _, _)| *k == value) {
+        return Ok(value.to_owned());
+    }
+    let list: Vec<&str> = allowed.iter().map(|(k, _, _)| *k).collect();
+    Err(Error::invalid(
+        field,
+        format!(
+            "Trường \"{}\" phải là một trong: {}.",
+            field_vi(field),
+            list.join(", ")
+        ),
+        format!("The field \"{field}\" must be one of: {}.", list.join(", ")),
+    ))
+}
+
+pub(crate) fn email(field: &'static str, value: &str) -> Result<String> {
+    let v = text(field, value, false)?;
+    if !v.is_empty() {
+        let ok = v.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !v.contains(' ')
+        });
+        if !ok {
+            return Err(Error::invalid(
+                field,
+                format!("\"{v}\" không phải địa chỉ thư điện tử hợp lệ."),
+                format!("\"{v}\" is not a valid email address."),
+            ));
+        }
+    }
+    Ok(v)
+}
+
+/// The Vietnamese name of a field, for messages.
+pub fn field_vi(field: &str) -> &'static str {
+    match field {
+        "code" => "Mã định danh",
+        "name" => "Tên",
+        "kind" => "Loại",
+        "parent_id" => "Cơ quan quản lý",
+        "agency_id" => "Cơ quan",
+        "address" => "Địa chỉ",
+        "email" => "Thư điện tử",
+        "phone" => "Số điện thoại",
+        "date_of_birth" => "Ngày sinh",
+        "id_number" => "Số CMND/CCCD/Hộ chiếu",
+        "title" => "Chức vụ",
+        "unit" => "Đơn vị",
+        "certificate" => "Chứng thư số",
+        "serial" => "Số hiệu",
+        "subscriber_id" => "Thuê bao",
+        "holder_id" => "Người giữ",
+        "state" => "Trạng thái",
+        "event" => "Thao tác",
+        "reason" => "Lý do",
+        "username" => "Tên đăng nhập",
+        "full_name" => "Họ và tên",
+        "password" => "Mật khẩu",
+        "role" => "Vai trò",
+        "days" => "Số ngày",
+        "contact_name" => "Người liên hệ",
+        "contact_title" => "Chức vụ người liên hệ",
+        "contact_phone" => "Điện thoại người liên hệ",
+        "contact_email" => "Thư điện tử người liên hệ",
+        "items" => "Danh sách đề nghị",
+        "data" => "Thông tin đề nghị",
+        "certificate_id" => "Chứng thư số",
+        "certificates" => "Chứng thư số được cấp",
+        "device_id" => "Thiết bị",
+        "number" => "Số văn bản",
+        "action" => "Thao tác",
+        "note" => "Ghi chú",
+        "years" => "Lịch làm việc",
+        _ => "Trường",
+    }
+}
+
+/// An agency by id, if `p` reaches it.
+pub async fn agency(store: &Store, actor: &Actor, id: i64, p: Permission) -> Result<Agency> {
+    let row = sqlx::query(&format!(
+        "SELECT {AGENCY_COLUMNS} FROM agencies a WHERE a.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await?
+    .ok_or(Error::NotFound { what: "agency" })?;
+    let a = agency_from(&row)?;
+    if !actor.can(p, &a.path) {
+        return Err(if actor.can(Permission::ReadRegistry, &a.path) {
+            Error::Forbidden
+        } else {
+            Error::NotFound { what: "agency" }
+        });
+    }
+    Ok(a)
+}
+
+/// An agency chosen in a form's `field`: one that does not exist or lies outside the actor's
+/// reach for `p` is that field's error (an input mistake), not "not found".
+pub(crate) async fn agency_field(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    p: Permission,
+    field: &'static str,
+) -> Result<Agency> {
+    agency(store, actor, id, p).await.map_err(|e| match e {
+        Error::NotFound { .. } => Error::invalid(
+            field,
+            format!(
+                "{} không tồn tại hoặc ngoài phạm vi của bạn.",
+                field_vi(field)
+            ),
+            if field == "parent_id" {
+                "The managing agency does not exist or is outside your agencies."
+            } else {
+                "The agency does not exist or is outside your agencies."
+            },
+        ),
+        e => e,
+    })
+}
+
+/// An agency by its code (either form).
+pub async fn agency_by_code(store: &Store, actor: &Actor, code: &str) -> Result<Agency> {
+    let code = parse_code(code)?;
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM agencies WHERE code = $1")
+        .bind(code.dotted())
+        .fetch_optional(store.pool())
+        .await?;
+    agency(
+        store,
+        actor,
+        id.ok_or(Error::NotFound { what: "agency" })?,
+        Permission::ReadRegistry,
+    )
+    .await
+}
+
+pub(super) fn parse_code(code: &str) -> Result<AgencyCode> {
+    AgencyCode::parse(code).map_err(|e| Error::Invalid {
+        field: "code",
+        vi: e.message_vi(),
+        en: e.message_en(),
+    })
+}
+
+/// Agencies the actor can read, in tree order (by path), optionally under `under` and
+/// matching `q` (name without diacritics or either code form).
+pub async fn agencies(
+    store: &Store,
+    actor: &Actor,
+    q: &str,
+    under: Option<i64>,
+) -> Result<Vec<Agency>> {
+    let (cond, params) = actor.scope(Permission::ReadRegistry).sql("a.path", 4);
+    let under_path = match under {
+        Some(id) => {
+            agency(store, actor, id, Permission::ReadRegistry)
+                .await?
+                .path
+        }
+        None => String::new(),
+    };
+    let q = fold(q);
+    let sql = format!(
+        "SELECT {AGENCY_COLUMNS} FROM agencies a WHERE {cond} AND a.path LIKE $1 \
+         AND (a.name_fold LIKE $2 OR a.code LIKE $3 OR a.legacy_code LIKE $3) \
+         ORDER BY a.path LIMIT 5000"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(format!("{under_path}%"))
+        .bind(format!("%{q}%"))
+        .bind(format!("%{}%", q.to_uppercase()));
+    for p in &params {
+        query = query.bind(p);
+    }
+    let rows = query.fetch_all(store.pool()).await?;
+    let mut out: Vec<Agency> = rows.iter().map(agency_from).collect::<Result<_>>()?;
+    // Path order is numeric by id per level only when ids have equal width: sort by the
+    // numbers themselves so children follow their parent.
+    out.sort_by_key(|a| path_key(&a.path));
+    Ok(out)
+}
+
+pub(super) fn path_key(path: &str) -> Vec<i64> {
+    path.split('/').filter_map(|s| s.parse().ok()).collect()
+}
+
+/// Create an agency under `input.parent_id` (which the actor must be allowed to write), or a
+/// root agency (only the system, or a Department administrator on another root).
+pub async fn create_agency(
+    store: &Store,
+    actor: &Actor,
+    input: &AgencyInput,
+    now: OffsetDateTime,
+) -> Result<Agency> {
+    let code = parse_code(&input.code)?;
+    let name = text("name", &input.name, true)?;
+    let kind = one_of("kind", &input.kind, AGENCY_KINDS)?;
+    let address = text("address", &input.address, false)?;
+    let mail = email("email", &input.email)?;
+    let phone = text("phone", &input.phone, false)?;
+    let parent = match input.parent_id {
+        Some(pid) => {
+            Some(agency_field(store, actor, pid, Permission::WriteRegistry, "parent_id").await?)
+        }
+        None => {
+            let root_admin = actor.grants.iter().any(|g| {
+                g.role == kyso_domain::roles::Role::DostAdmin && g.path.matches('/').count() == 2
+            });
+            if !actor.is_system() && !root_admin {
+                return Err(Error::Forbidden);
+            }
+            None
+        }
+    };
+    let mut tx = store.begin_write().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO agencies (code, legacy_code, name, name_fold, kind, parent_id, path, \
+         address, email, phone, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, $9, $10, $10) RETURNING id",
+    )
+    .bind(code.dotted())
+    .bind(code.legacy())
+    .bind(&name)
+    .bind(fold(&name))
+    .bind(&kind)
+    .bind(parent.as_ref().map(|p| p.id))
+    .bind(&address)
+    .bind(&mail)
+    .bind(&phone)
+    .bind(now.unix_timestamp())
+    .fetch_one(tx.conn())
+    .await
+    .map_err(unique(
+        "code",
+        &format!(
+            "Mã định danh {} đã được dùng cho cơ quan khác.",
+            code.dotted()
+        ),
+        &format!(
+            "The code {} is already used by another agency.",
+            code.dotted()
+        ),
+    ))?;
+    let path = format!("{}{id}/", parent.as_ref().map_or("/", |p| p.path.as_str()));
+    sqlx::query("UPDATE agencies SET path = $1 WHERE id = $2")
+        .bind(&path)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    tx.commit_audited(
+        actor,
+        Event {
+            action: "agency.create",
+            object: format!("agency:{id}"),
+            agency: Some(code.dotted()),
+            detail: json!({"name": name, "kind": kind, "parent_id": input.parent_id}),
+        },
+        now,
+    )
+    .await?;
+    agency(store, &Actor::system(), id, Permission::ReadRegistry).await
+}
+
+/// Change an agency's name, kind and contacts (its code and place in the tree stay).
+pub async fn update_agency(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    input: &AgencyInput,
+    now: OffsetDateTime,
+) -> Result<Agency> {
+    let current = agency(store, actor, id, Permission::WriteRegistry).await?;
+    let name = text("name", &input.name, true)?;
+    let kind = one_of("kind", &input.kind, AGENCY_KINDS)?;
+    let address = text("address", &input.address, false)?;
+    let mail = email("email", &input.email)?;
+    let phone = text("phone", &input.phone, false)?;
+    let mut tx = store.begin_write().await?;
+    sqlx::query(
+        "UPDATE agencies SET name = $1, name_fold = $2, kind = $3, address = $4, email = $5, \
+         phone = $6, updated_at = $7 WHERE id = $8",
+    )
+    .bind(&name)
+    .bind(fold(&name))
+    .bind(&kind)
+    .bind(&address)
+    .bind(&mail)
+    .bind(&phone)
+    .bind(now.unix_timestamp())
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    tx.commit_audited(
+        actor,
+        Event {
+            action: "agency.update",
+            object: format!("agency:{id}"),
+            agency: Some(current.code.clone()),
+            detail: json!({"name": name, "kind": kind}),
+        },
+        now,
+    )
+    .await?;
+    agency(store, actor, id, Permission::ReadRegistry).await
+}

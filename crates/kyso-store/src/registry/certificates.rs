@@ -1,0 +1,424 @@
+//! Certificates: import, reading, search and revocation marks.
+
+use sqlx::Row as _;
+
+use super::*;
+
+/// A certificate in the registry, with what was read from the certificate itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct Certificate {
+    pub id: i64,
+    pub subscriber_id: Option<i64>,
+    pub subscriber_name: Option<String>,
+    pub agency_id: i64,
+    pub serial: String,
+    pub issuer: String,
+    pub subject: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_before: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    pub key_usage: String,
+    /// `active`, `revoked` or `superseded` as recorded; see [`Certificate::status_at`].
+    pub status: String,
+    pub revocation_reason: String,
+    pub sha256: String,
+}
+
+impl Certificate {
+    /// The status a user should see at `now`: a recorded revocation or renewal first, then
+    /// expiry from the certificate's own validity.
+    pub fn status_at(&self, now: OffsetDateTime) -> &'static str {
+        match self.status.as_str() {
+            "revoked" => "revoked",
+            "superseded" => "superseded",
+            _ if now > self.not_after => "expired",
+            _ if now < self.not_before => "not_yet_valid",
+            _ => "active",
+        }
+    }
+}
+
+/// Vietnamese and English labels of certificate statuses.
+pub fn cert_status_label(status: &str, english: bool) -> &'static str {
+    match (status, english) {
+        ("active", false) => "Còn hiệu lực",
+        ("active", true) => "Valid",
+        ("expired", false) => "Hết hạn",
+        ("expired", true) => "Expired",
+        ("revoked", false) => "Đã thu hồi",
+        ("revoked", true) => "Revoked",
+        ("superseded", false) => "Đã gia hạn/thay thế",
+        ("superseded", true) => "Renewed/replaced",
+        ("not_yet_valid", false) => "Chưa có hiệu lực",
+        ("not_yet_valid", true) => "Not yet valid",
+        (_, false) => "Không rõ",
+        (_, true) => "Unknown",
+    }
+}
+
+pub(super) const CERT_COLUMNS: &str =
+    "c.id, c.subscriber_id, s.name, c.agency_id, c.serial, c.issuer, \
+     c.subject, c.not_before, c.not_after, c.key_usage, c.status, c.revocation_reason, c.sha256";
+
+pub(super) fn cert_from(row: &AnyRow) -> Result<Certificate> {
+    let ts = |v: i64| OffsetDateTime::from_unix_timestamp(v).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    Ok(Certificate {
+        id: row.try_get(0)?,
+        subscriber_id: row.try_get(1)?,
+        subscriber_name: row.try_get(2)?,
+        agency_id: row.try_get(3)?,
+        serial: row.try_get(4)?,
+        issuer: row.try_get(5)?,
+        subject: row.try_get(6)?,
+        not_before: ts(row.try_get(7)?),
+        not_after: ts(row.try_get(8)?),
+        key_usage: row.try_get(9)?,
+        status: row.try_get(10)?,
+        revocation_reason: row.try_get(11)?,
+        sha256: row.try_get(12)?,
+    })
+}
+
+/// Parse certificate bytes (PEM, possibly a chain, or DER). The end-entity certificate is the
+/// first one that is not a CA; with only CA certificates, the first.
+pub fn parse_certificate(bytes: &[u8]) -> Result<kyso_x509::Cert> {
+    let not_cert = || {
+        Error::invalid(
+            "certificate",
+            "Tệp tải lên không phải chứng thư số (cần tệp .cer/.crt/.pem hoặc .p12 kèm mật khẩu).",
+            "The upload is not a certificate (use a .cer/.crt/.pem file, or a .p12 with its password).",
+        )
+    };
+    if bytes.is_empty() || bytes.len() > 1024 * 1024 {
+        return Err(not_cert());
+    }
+    let certs = kyso_x509::Cert::from_pem_or_der(bytes).map_err(|_| not_cert())?;
+    let pick = certs.iter().position(|c| !c.is_ca()).unwrap_or(0);
+    certs.into_iter().nth(pick).ok_or_else(not_cert)
+}
+
+pub(super) fn key_usage_text(c: &kyso_x509::Cert) -> String {
+    let ku = c.key_usage();
+    let mut v = Vec::new();
+    if ku.digital_signature {
+        v.push("digitalSignature");
+    }
+    if ku.non_repudiation {
+        v.push("nonRepudiation");
+    }
+    if ku.key_encipherment {
+        v.push("keyEncipherment");
+    }
+    if ku.key_cert_sign {
+        v.push("keyCertSign");
+    }
+    if ku.crl_sign {
+        v.push("cRLSign");
+    }
+    v.join(", ")
+}
+
+/// Import a certificate (DER or PEM bytes) for an agency, optionally tied to a subscriber of
+/// that agency's subtree. The same certificate twice, or two with one issuer and serial, is a
+/// conflict.
+pub async fn import_certificate(
+    store: &Store,
+    actor: &Actor,
+    agency_id: i64,
+    subscriber_id: Option<i64>,
+    bytes: &[u8],
+    now: OffsetDateTime,
+) -> Result<Certificate> {
+    let cert = parse_certificate(bytes)?;
+    let ag = agency_field(
+        store,
+        actor,
+        agency_id,
+        Permission::WriteRegistry,
+        "agency_id",
+    )
+    .await?;
+    if let Some(sid) = subscriber_id {
+        let (s, sa) = subscriber_in_scope(store, actor, sid, Permission::WriteRegistry).await?;
+        if !sa.path.starts_with(&ag.path) && !ag.path.starts_with(&sa.path) {
+            return Err(Error::invalid(
+                "subscriber_id",
+                format!("Thuê bao {} không thuộc cơ quan đã chọn.", s.name),
+                format!(
+                    "Subscriber {} does not belong to the chosen agency.",
+                    s.name
+                ),
+            ));
+        }
+    }
+    let mut tx = store.begin_write().await?;
+    let id = insert_certificate(&mut tx, &cert, agency_id, subscriber_id, now).await?;
+    tx.commit_audited(
+        actor,
+        Event {
+            action: "certificate.import",
+            object: format!("certificate:{id}"),
+            agency: Some(ag.code.clone()),
+            detail: json!({"serial": cert.serial_hex(), "subject": cert.subject_display()}),
+        },
+        now,
+    )
+    .await?;
+    certificate(store, actor, id).await
+}
+
+pub(crate) async fn insert_certificate(
+    tx: &mut WriteTx,
+    cert: &kyso_x509::Cert,
+    agency_id: i64,
+    subscriber_id: Option<i64>,
+    now: OffsetDateTime,
+) -> Result<i64> {
+    let serial = cert.serial_hex();
+    let subject = cert.subject_display();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO certificates (subscriber_id, agency_id, serial, issuer, subject, \
+         subject_fold, not_before, not_after, key_usage, status, sha256, der, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $12) RETURNING id",
+    )
+    .bind(subscriber_id)
+    .bind(agency_id)
+    .bind(&serial)
+    .bind(cert.issuer_display())
+    .bind(&subject)
+    .bind(fold(&subject))
+    .bind(cert.not_before().unix_timestamp())
+    .bind(cert.not_after().unix_timestamp())
+    .bind(key_usage_text(cert))
+    .bind(hex(&sha256(cert.der())))
+    .bind(cert.der().to_vec())
+    .bind(now.unix_timestamp())
+    .fetch_one(tx.conn())
+    .await
+    .map_err(unique(
+        "serial",
+        &format!("Chứng thư số có số hiệu {serial} đã có trong danh mục."),
+        &format!("A certificate with serial {serial} is already registered."),
+    ))?;
+    crate::words::index_certificate(tx.conn(), id).await?;
+    Ok(id)
+}
+
+/// A certificate by id.
+pub async fn certificate(store: &Store, actor: &Actor, id: i64) -> Result<Certificate> {
+    let row = sqlx::query(&format!(
+        "SELECT {CERT_COLUMNS}, a.path FROM certificates c JOIN agencies a ON a.id = c.agency_id \
+         LEFT JOIN subscribers s ON s.id = c.subscriber_id WHERE c.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await?
+    .ok_or(Error::NotFound {
+        what: "certificate",
+    })?;
+    let path: String = row.try_get(13)?;
+    if !actor.can(Permission::ReadRegistry, &path) {
+        return Err(Error::NotFound {
+            what: "certificate",
+        });
+    }
+    cert_from(&row)
+}
+
+/// The certificate's DER bytes, re-hashed against the stored fingerprint on every read.
+pub async fn certificate_der(store: &Store, actor: &Actor, id: i64) -> Result<Vec<u8>> {
+    let c = certificate(store, actor, id).await?;
+    let der: Vec<u8> = sqlx::query_scalar("SELECT der FROM certificates WHERE id = $1")
+        .bind(id)
+        .fetch_one(store.pool())
+        .await?;
+    if hex(&sha256(&der)) != c.sha256 {
+        return Err(Error::Database(sqlx::Error::Protocol(format!(
+            "stored certificate {id} does not match its fingerprint"
+        ))));
+    }
+    Ok(der)
+}
+
+/// Certificate search.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CertQuery {
+    /// A serial (hex, any case, colons allowed), or words that begin words of the subject, the
+    /// serial or the holder's name (without diacritics is fine).
+    #[serde(default)]
+    pub q: String,
+    #[serde(default, deserialize_with = "crate::blank_as_none")]
+    pub agency_id: Option<i64>,
+    #[serde(default, deserialize_with = "crate::blank_as_none")]
+    pub subscriber_id: Option<i64>,
+    /// Only certificates still valid that expire within this many days.
+    #[serde(default, deserialize_with = "crate::blank_as_none")]
+    pub expiring_within_days: Option<i64>,
+    /// `active`, `expired`, `revoked` or `superseded`.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub offset: i64,
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// Search certificates inside the actor's subtrees; soonest expiry first.
+pub async fn search_certificates(
+    store: &Store,
+    actor: &Actor,
+    q: &CertQuery,
+    now: OffsetDateTime,
+) -> Result<Page<Certificate>> {
+    let under = match q.agency_id {
+        Some(id) => {
+            agency(store, actor, id, Permission::ReadRegistry)
+                .await?
+                .path
+        }
+        None => String::new(),
+    };
+    let nowu = now.unix_timestamp();
+    let (scope, scope_params) = actor.scope(Permission::ReadRegistry).sql("a.path", 7);
+    // One holder's certificates: a plain equality, so that SQLite (which plans before it sees
+    // the values) walks the holder index instead of every certificate.
+    let holder_filter = match q.subscriber_id {
+        Some(_) => "c.subscriber_id = $2",
+        None => "$2 < 0",
+    };
+    let mut cond = format!("{scope} AND a.path LIKE $1 AND {holder_filter}");
+    let (lo, hi) = match q.expiring_within_days {
+        Some(d) if d >= 0 => (nowu, nowu.saturating_add(d.min(36_500) * 86_400)),
+        Some(_) => {
+            return Err(Error::invalid(
+                "days",
+                "Số ngày phải không âm.",
+                "The number of days must not be negative.",
+            ))
+        }
+        None => (i64::MIN, i64::MAX),
+    };
+    // Only a window asks for the `not_after` index; without one, the planners must neither
+    // range over it nor walk it for the order (a text search would read every certificate
+    // in date order, at random): one scan and a top-N sort.
+    let order = if q.expiring_within_days.is_some() {
+        cond.push_str(" AND c.not_after >= $3 AND c.not_after <= $4 AND c.status = 'active'");
+        "c.not_after"
+    } else {
+        cond.push_str(" AND $3 <= $4");
+        "c.not_after + 0"
+    };
+    match q.status.as_deref().unwrap_or("") {
+        "" => {}
+        "active" => cond.push_str(" AND c.status = 'active' AND c.not_after >= $5"),
+        "expired" => cond.push_str(" AND c.status = 'active' AND c.not_after < $5"),
+        "revoked" => cond.push_str(" AND c.status = 'revoked'"),
+        "superseded" => cond.push_str(" AND c.status = 'superseded'"),
+        other => {
+            return Err(Error::invalid(
+                "status",
+                format!("Trạng thái \"{other}\" không hợp lệ."),
+                format!("Unknown status \"{other}\"."),
+            ))
+        }
+    }
+    let serial = q.q.trim().to_uppercase().replace([':', ' '], "");
+    let words = Words::of(store, Index::Certificates, &q.q).await?;
+    let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
+    let offset = q.offset.max(0);
+    let whole = q.agency_id.is_none() && actor.scope(Permission::ReadRegistry).is_whole_tree();
+    let mut params = vec![
+        Param::Text(format!("{under}%")),
+        Param::Int(q.subscriber_id.unwrap_or(-1)),
+        Param::Int(lo),
+        Param::Int(hi),
+        Param::Int(nowu),
+        Param::Text(serial.clone()),
+    ];
+    params.extend(scope_params.into_iter().map(Param::Text));
+    let order = format!("{order}, c.id");
+    let holder = "LEFT JOIN subscribers s ON s.id = c.subscriber_id";
+    let by_index = format!("certificates c JOIN agencies a ON a.id = c.agency_id {holder}");
+    // A serial as pasted from a certificate viewer (8 or more hex digits): the serial index
+    // answers at once, and only with that certificate; the word search runs when no
+    // certificate in the actor's subtrees carries it.
+    if serial.len() >= 8 && serial.chars().all(|c| c.is_ascii_hexdigit()) {
+        let search = Search {
+            from: &by_index,
+            cond: &format!("{cond} AND c.serial = $6"),
+            columns: CERT_COLUMNS,
+            order: &order,
+            params: &params,
+        };
+        let exact = count_and_page(store, &search, offset, limit, cert_from).await?;
+        if exact.total > 0 {
+            return Ok(exact);
+        }
+    }
+    if words.none {
+        return Ok(Page::empty(offset, limit));
+    }
+    // The whole province: the rarest word's rows, or an index of the filters; a subtree: its
+    // agencies' rows.
+    let (by_words, word_cond) = words.sql(Index::Certificates, "c", params.len() + 1, whole);
+    params.extend(words.params().cloned().map(Param::Text));
+    let (from, join) = if whole {
+        (format!("{by_words}{by_index}"), "")
+    } else {
+        (
+            format!("agencies a CROSS JOIN certificates c {holder}"),
+            " AND c.agency_id = a.id",
+        )
+    };
+    let search = Search {
+        from: &from,
+        cond: &format!("{cond}{join}{word_cond}"),
+        columns: CERT_COLUMNS,
+        order: &order,
+        params: &params,
+    };
+    count_and_page(store, &search, offset, limit, cert_from).await
+}
+
+/// Record that a certificate was revoked (by the CA; the registry only notes it).
+pub async fn mark_revoked(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<Certificate> {
+    let c = certificate(store, actor, id).await?;
+    let ag = agency(store, actor, c.agency_id, Permission::WriteRegistry).await?;
+    let reason = text("reason", reason, true)?;
+    if c.status == "revoked" {
+        return Err(Error::conflict(
+            "status",
+            "Chứng thư số này đã được ghi nhận thu hồi.",
+            "This certificate is already recorded as revoked.",
+        ));
+    }
+    let mut tx = store.begin_write().await?;
+    sqlx::query(
+        "UPDATE certificates SET status = 'revoked', revoked_at = $1, revocation_reason = $2 \
+         WHERE id = $3",
+    )
+    .bind(now.unix_timestamp())
+    .bind(&reason)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    tx.commit_audited(
+        actor,
+        Event {
+            action: "certificate.revoke",
+            object: format!("certificate:{id}"),
+            agency: Some(ag.code),
+            detail: json!({"serial": c.serial, "reason": reason}),
+        },
+        now,
+    )
+    .await?;
+    certificate(store, actor, id).await
+}

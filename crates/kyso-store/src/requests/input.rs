@@ -1,0 +1,141 @@
+//! What a request is made of: its kinds, forms and items as submitted.
+
+use super::*;
+
+/// A new request (or the new content of a draft).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRequest {
+    /// One of [`RequestKind`]'s stable names (`issue_individual`, `renew`, …). (Missing or
+    /// unknown ones are refused by validation, naming the field, rather than by the parser.)
+    #[serde(default)]
+    pub kind: String,
+    /// The requesting agency.
+    #[serde(default)]
+    pub agency_id: i64,
+    /// The subject line; the form's title when empty.
+    #[serde(default)]
+    pub title: String,
+    /// The contact person (for recovery: the person who assists the recovery).
+    #[serde(default)]
+    pub contact_name: String,
+    #[serde(default)]
+    pub contact_title: String,
+    #[serde(default)]
+    pub contact_phone: String,
+    #[serde(default)]
+    pub contact_email: String,
+    /// Why (required for revocation and device recovery).
+    #[serde(default)]
+    pub reason: String,
+    /// The letter number (số văn bản), may be empty.
+    #[serde(default)]
+    pub number: String,
+    /// The rows of the form's table; at least one.
+    #[serde(default)]
+    pub items: Vec<NewItem>,
+}
+
+/// One row of a request's table.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewItem {
+    /// An existing subscriber (issuance for someone already registered; optional).
+    #[serde(default)]
+    pub subscriber_id: Option<i64>,
+    /// The certificate concerned (renewal, change of information, revocation).
+    #[serde(default)]
+    pub certificate_id: Option<i64>,
+    /// The key device concerned (recovery).
+    #[serde(default)]
+    pub device_id: Option<i64>,
+    /// The form's fields for this row (see [`item_fields`]); for a change of information the
+    /// new values.
+    #[serde(default)]
+    pub data: BTreeMap<String, String>,
+}
+
+/// What accompanies an action.
+#[derive(Debug, Clone, Default)]
+pub struct ActInput {
+    /// A note for the timeline.
+    pub note: String,
+    /// The reason (returning and refusing need one).
+    pub reason: String,
+    /// For completing an issuance or renewal: the certificates issued (PEM or DER bytes), one
+    /// per item in item order. A change of information may give them too (new certificates
+    /// replacing the old ones).
+    pub certificates: Vec<Vec<u8>>,
+}
+
+/// A listing filter.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RequestQuery {
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Only this agency's subtree.
+    #[serde(default, deserialize_with = "crate::blank_as_none")]
+    pub agency_id: Option<i64>,
+    /// Only requests past their deadline.
+    #[serde(default)]
+    pub overdue: bool,
+    /// Words of the title, the letter number or the contact's name.
+    #[serde(default)]
+    pub q: String,
+}
+
+/// The fields of an item's `data` for each kind: `(name, required)`.
+pub fn item_fields(kind: RequestKind) -> &'static [(&'static str, bool)] {
+    match kind {
+        // Mẫu 01 columns.
+        RequestKind::IssueIndividual => &[
+            ("name", true),
+            ("date_of_birth", false),
+            ("id_number", true),
+            ("id_issued_on", false),
+            ("id_issued_by", false),
+            ("email", true),
+            ("unit", false),
+            ("province", false),
+            ("title", false),
+            ("phone", false),
+            ("old_serial", false),
+            ("device_kind", false),
+        ],
+        // Mẫu 02 columns.
+        RequestKind::IssueOrganization => &[
+            ("name", true),
+            ("address", false),
+            ("tax_code", false),
+            ("budget_code", false),
+            ("province", false),
+            ("email", true),
+            ("phone", false),
+            ("old_serial", false),
+            ("device_kind", false),
+        ],
+        // Mẫu 03: the device, service or software and who answers for it.
+        RequestKind::IssueDevice => &[
+            ("name", true),
+            ("description", false),
+            ("address", false),
+            ("email", true),
+            ("phone", false),
+            ("old_serial", false),
+        ],
+        // Mẫu 04 (change): the new values.
+        RequestKind::ChangeInfo => &[
+            ("name", false),
+            ("date_of_birth", false),
+            ("id_number", false),
+            ("email", false),
+            ("title", false),
+            ("unit", false),
+            ("phone", false),
+            ("note", false),
+        ],
+        RequestKind::Renew | RequestKind::Revoke | RequestKind::RecoverDevice => &[("note", false)],
+    }
+}
