@@ -376,6 +376,7 @@ pub fn changes_after(
 }
 
 /// [`changes_after`] with an explicit [`Policy`].
+#[tracing::instrument(name = "changes", level = "debug", skip_all, fields(signed_end))]
 pub fn changes_after_with(
     source: Arc<dyn Source>,
     signed_end: u64,

@@ -349,6 +349,7 @@ struct Context<'a> {
 }
 
 /// Validate every signature of the document in `src`.
+#[tracing::instrument(name = "validate", level = "info", skip_all, fields(bytes = src.len(), online = opts.fetcher.is_some()))]
 pub fn validate(src: Arc<dyn Source>, opts: &ValidateOptions) -> Result<DocumentValidation> {
     let doc = Document::open(src, opts.limits.clone())?;
     let integrity = verify::verify_document(&doc)?;
@@ -521,6 +522,7 @@ impl Reasons {
 
 impl Context<'_> {
     /// Build and validate the path of `leaf` at `at`, with `extra` certificates (the CMS's).
+    #[tracing::instrument(name = "path", level = "debug", skip_all)]
     fn path(&self, leaf: &Cert, extra: &[Cert], at: OffsetDateTime) -> (PathSummary, Vec<Cert>) {
         let mut pool: Vec<Cert> = extra.to_vec();
         pool.extend(self.pool.iter().cloned());
@@ -558,6 +560,7 @@ impl Context<'_> {
     }
 
     /// The revocation status at `at` of every certificate of `chain` but its anchor.
+    #[tracing::instrument(name = "revocation", level = "debug", skip_all, fields(certs = chain.len()))]
     fn revocation(&self, chain: &[Cert], at: OffsetDateTime) -> RevocationSummary {
         let mut certs = Vec::new();
         for pair in chain.windows(2) {
@@ -645,6 +648,7 @@ impl Context<'_> {
     }
 }
 
+#[tracing::instrument(name = "validate_signature", level = "debug", skip_all, fields(field = %report.signature.field_name))]
 fn validate_one(
     ctx: &Context<'_>,
     doc: &Document,

@@ -426,6 +426,7 @@ pub fn verify_integrity(src: Arc<dyn Source>) -> Result<Vec<IntegrityReport>> {
 }
 
 /// [`verify_integrity`] on a document already open.
+#[tracing::instrument(name = "integrity", level = "debug", skip_all)]
 pub fn verify_document(doc: &Document) -> Result<Vec<IntegrityReport>> {
     let sigs = embedded_signatures(doc)?;
     Ok(sigs.into_iter().map(|s| check_one(doc, s)).collect())

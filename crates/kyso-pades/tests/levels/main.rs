@@ -377,3 +377,69 @@ fn check_integrity(pdf: &[u8]) -> usize {
         .filter(|s| s.is_intact())
         .count()
 }
+
+/// Everything written by a subscriber, for the test to read.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn each_phase_has_its_span_and_no_secret_or_content_is_logged() {
+    let net = Arc::new(FakeNet::new());
+    let signer = pki().signer("personal");
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let pdf = two_page_pdf();
+    let signed = tracing::subscriber::with_default(subscriber, || {
+        sign_at_level(
+            Arc::new(MemSource::new(pdf.clone())),
+            Level::BLta,
+            &level_opts(&net),
+            &signer,
+            None,
+            Some(net.as_ref()),
+            T0,
+        )
+        .unwrap()
+        .to_vec()
+        .unwrap()
+    });
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    for span in [
+        "sign_document",
+        "prepare",
+        "digest",
+        "sign",
+        "signature_timestamp",
+        "timestamp",
+        "extend",
+        "ltv_collect",
+        "dss_update",
+        "document_timestamp",
+    ] {
+        assert!(
+            text.contains(&format!("{span}:")) || text.contains(&format!("{span}{{")),
+            "no span {span}:\n{text}"
+        );
+    }
+    assert!(text.contains("tsa=http://tsa.test/"), "{text}");
+    // No password, no document content.
+    assert!(!text.contains(PASSWORD));
+    assert!(!text.contains("Hello"), "document text logged");
+    assert!(signed.len() > pdf.len());
+}
