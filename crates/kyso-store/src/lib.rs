@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod audit_verify;
 pub mod blobs;
 pub mod checkpoints;
 pub mod csv_io;

@@ -16,6 +16,12 @@ use std::path::{Path, PathBuf};
 use crate::cert::Cert;
 use crate::path::TrustStore;
 
+mod edit;
+pub use edit::{
+    add, anchor_file_name, files_holding, find_by_fingerprint, remove_from, target_dir,
+    write_atomic,
+};
+
 /// Largest trust file read (a PEM bundle of a few dozen roots fits easily).
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
 /// Most certificate files read from one directory.

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args as ClapArgs, Subcommand};
-use kyso_domain::audit::{keyed_boundary, AuditKey, ChainError, ChainSummary, Checkpoint};
+use kyso_domain::audit::{keyed_boundary, AuditKey, ChainError, Checkpoint};
+use kyso_store::audit_verify::{self, NoCheckpoint};
 use kyso_store::checkpoints::{self, SignedCheckpoint};
 use kyso_store::Store;
 use serde_json::json;
@@ -92,7 +93,7 @@ pub struct VerifyArgs {
     /// ký, kiểm tra chữ ký các điểm kiểm tra và liên kết của chuỗi
     #[arg(long, value_name = "TỆP")]
     pub public_key: Option<PathBuf>,
-    /// In kết quả dạng JSON
+    /// In kết quả dạng JSON (lược đồ kyso.audit/1, xem docs/audit-json.md)
     #[arg(long)]
     pub json: bool,
 }
@@ -112,7 +113,7 @@ pub fn run(args: AuditArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| ue!("lỗi khởi động: {}", e; "cannot start: {}", e))?;
+        .map_err(|e| ue!("lỗi khởi động: {}", e; "cannot start: {}", e).environment())?;
     match args.command {
         AuditCommand::Verify(a) => rt.block_on(verify(a, lang)),
         AuditCommand::Checkpoint(a) => rt.block_on(checkpoint(a, lang)),
@@ -124,119 +125,22 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// A stable code for `--json`.
-fn code(e: &ChainError) -> &'static str {
-    match e {
-        ChainError::Edited { .. } => "EDITED",
-        ChainError::Removed { .. } => "REMOVED",
-        ChainError::Reordered { .. } => "REORDERED",
-        ChainError::Broken { .. } => "BROKEN",
-        ChainError::Truncated { .. } => "TRUNCATED",
-        ChainError::CheckpointMismatch { .. } => "REWRITTEN",
-        ChainError::Emptied { .. } => "EMPTIED",
-        ChainError::BadCheckpoint { .. } => "BAD_CHECKPOINT",
-        ChainError::CheckpointsDisagree => "CHECKPOINTS_DISAGREE",
-        ChainError::NoCheckpoint => "NO_CHECKPOINT",
-        ChainError::KeyMissing { .. } => "KEY_MISSING",
-        _ => "TAMPERED",
-    }
-}
-
 /// The key at `path`, or none when there is no such file.
 fn read_key(path: &Path) -> Result<Option<AuditKey>, UserError> {
-    match checkpoints::load_key(path) {
-        Ok(k) => Ok(Some(k)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+    match audit_verify::read_key(path) {
+        Ok(k) => Ok(k),
         Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Err(ue!(
             "{} không phải tệp khóa nhật ký (64 chữ số hex)", path.display();
             "{} is not an audit key file (64 hex digits)", path.display()
-        )),
+        )
+        .usage()),
         Err(e) => Err(errors::io(path, &e)),
     }
 }
 
 /// The checkpoints in `path` (none when there is no such file); a damaged file is a finding.
 fn read_checkpoints(path: &Path) -> Result<Result<Vec<SignedCheckpoint>, String>, UserError> {
-    match checkpoints::read(path) {
-        Ok(c) => Ok(Ok(c)),
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Ok(Err(e.to_string())),
-        Err(e) => Err(errors::io(path, &e)),
-    }
-}
-
-/// What `kyso audit verify` found.
-struct Finding {
-    result: Result<ChainSummary, ChainError>,
-    keyed_from: Option<i64>,
-    checkpoints: usize,
-    latest: Option<Checkpoint>,
-    keyed: bool,
-}
-
-async fn verify_log(
-    store: &Store,
-    key: Option<&AuditKey>,
-    signed: &[SignedCheckpoint],
-) -> Result<Finding, UserError> {
-    let cps: Vec<Checkpoint> = match key {
-        Some(k) => match checkpoints::authenticate(signed, k) {
-            Ok(c) => c,
-            Err(e) => {
-                return Ok(Finding {
-                    result: Err(e),
-                    keyed_from: None,
-                    checkpoints: signed.len(),
-                    latest: None,
-                    keyed: true,
-                })
-            }
-        },
-        // Without the key the checkpoints cannot be authenticated; they still tell how long
-        // the log was.
-        None => signed.iter().map(|c| c.checkpoint).collect(),
-    };
-    let keyed_from = keyed_boundary(&cps).ok().flatten();
-    let result = kyso_store::audit::verify_against(store, key, &cps)
-        .await
-        .map_err(|e| store_error(&e))?;
-    Ok(Finding {
-        result,
-        keyed_from,
-        checkpoints: cps.len(),
-        latest: cps.iter().max_by_key(|c| c.last_seq).copied(),
-        keyed: key.is_some(),
-    })
-}
-
-/// [`verify_log`] for someone holding only the checkpoints' public key.
-async fn verify_public(
-    store: &Store,
-    public_key: &[u8; 32],
-    signed: &[SignedCheckpoint],
-) -> Result<Finding, UserError> {
-    let cps = match checkpoints::authenticate_public(signed, public_key) {
-        Ok(c) => c,
-        Err(e) => {
-            return Ok(Finding {
-                result: Err(e),
-                keyed_from: None,
-                checkpoints: signed.len(),
-                latest: None,
-                keyed: true,
-            })
-        }
-    };
-    let result = kyso_store::audit::verify_links(store, &cps)
-        .await
-        .map_err(|e| store_error(&e))?;
-    Ok(Finding {
-        result,
-        keyed_from: keyed_boundary(&cps).ok().flatten(),
-        checkpoints: cps.len(),
-        latest: cps.iter().max_by_key(|c| c.last_seq).copied(),
-        // Not the key, but checkpoints that vouch for the log's length and head.
-        keyed: true,
-    })
+    audit_verify::read_checkpoints(path).map_err(|e| errors::io(path, &e))
 }
 
 fn public_key(a: PublicKeyArgs, lang: Lang) -> anyhow::Result<ExitCode> {
@@ -245,7 +149,11 @@ fn public_key(a: PublicKeyArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         return Err(errors::io(&key_path, &std::io::ErrorKind::NotFound.into()).into());
     };
     let Some(public) = key.public_key() else {
-        return Err(ue!("không tạo được khóa công khai"; "cannot derive the public key").into());
+        return Err(
+            ue!("không tạo được khóa công khai"; "cannot derive the public key")
+                .usage()
+                .into(),
+        );
     };
     let text = hex(&public);
     match &a.output {
@@ -268,8 +176,9 @@ fn store_error(e: &kyso_store::Error) -> UserError {
     match e {
         kyso_store::Error::Database(inner) => ue!(
             "lỗi cơ sở dữ liệu: {}", inner; "database error: {}", inner
-        ),
-        _ => UserError::new(e.message(false), e.message(true)),
+        )
+        .environment(),
+        _ => UserError::new(e.message(false), e.message(true)).environment(),
     }
 }
 
@@ -291,7 +200,7 @@ async fn verify(a: VerifyArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     let public = match (&key, &a.public_key) {
         (None, Some(path)) => Some(checkpoints::load_public_key(path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::InvalidData {
-                ue!("{} không phải khóa công khai (64 chữ số hex)", path.display(); "{} is not a public key (64 hex digits)", path.display())
+                ue!("{} không phải khóa công khai (64 chữ số hex)", path.display(); "{} is not a public key (64 hex digits)", path.display()).usage()
             } else {
                 errors::io(path, &e)
             }
@@ -300,60 +209,20 @@ async fn verify(a: VerifyArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     };
     let store = crate::serve::open(&a.db.data_dir, a.db.database_url.as_deref()).await?;
     let finding = match &public {
-        Some(pk) => verify_public(&store, pk, &signed).await?,
-        None => verify_log(&store, key.as_ref(), &signed).await?,
-    };
+        Some(pk) => audit_verify::verify_public(&store, pk, &signed).await,
+        None => audit_verify::verify_log(&store, key.as_ref(), &signed).await,
+    }
+    .map_err(|e| store_error(&e))?;
     store.close().await;
-    let no_key_note = (
-        format!(
-            "không có khóa nhật ký ({}): không kiểm tra được các mục có khóa, không phát hiện được việc cắt bớt, xóa sạch hay viết lại nhật ký; hãy chỉ ra khóa bằng --audit-key-file",
-            key_path.display()
-        ),
-        format!(
-            "no audit key ({}): keyed entries cannot be checked, and truncation, emptying or rewriting cannot be detected; name the key with --audit-key-file",
-            key_path.display()
-        ),
+    let no_key_note = audit_verify::no_key_note(&key_path);
+    let problem = finding.problem(
+        damaged.as_ref().map(|(p, why)| (p.as_path(), why.as_str())),
+        &key_path,
     );
-    let problem: Option<(&str, String, String)> = match (&damaged, &finding.result) {
-        (Some((p, why)), _) => Some((
-            "BAD_CHECKPOINT",
-            format!(
-                "tệp điểm kiểm tra {} bị hỏng hoặc bị sửa ({why})",
-                p.display()
-            ),
-            format!(
-                "the checkpoint file {} is damaged or was edited ({why})",
-                p.display()
-            ),
-        )),
-        // Without the key, a keyed entry looks edited: say what is missing.
-        (None, Err(e @ (ChainError::Edited { .. } | ChainError::KeyMissing { .. })))
-            if !finding.keyed =>
-        {
-            Some((
-                "NO_KEY",
-                format!("{} ({})", no_key_note.0, e.message_vi()),
-                format!("{} ({})", no_key_note.1, e.message_en()),
-            ))
-        }
-        (None, Err(e)) => Some((code(e), e.message_vi(), e.message_en())),
-        // Without the key nothing vouches for the log: fail closed.
-        (None, Ok(s)) if !finding.keyed => Some((
-            "NO_KEY",
-            format!(
-                "chuỗi không khóa hợp lệ đến mục #{}, nhưng {}",
-                s.last_seq, no_key_note.0
-            ),
-            format!(
-                "the unkeyed chain is valid up to entry #{}, but {}",
-                s.last_seq, no_key_note.1
-            ),
-        )),
-        (None, Ok(_)) => None,
-    };
     if a.json {
         let summary = finding.result.as_ref().ok();
         let v = json!({
+            "schema": "kyso.audit/1",
             "intact": problem.is_none(),
             "entries": summary.map(|s| s.count),
             "last_seq": summary.map(|s| s.last_seq),
@@ -367,14 +236,14 @@ async fn verify(a: VerifyArgs, lang: Lang) -> anyhow::Result<ExitCode> {
                 "head": hex(&c.head),
                 "at": c.at.format(&time::format_description::well_known::Rfc3339).ok(),
             })),
-            "problem": problem.as_ref().map(|(code, vi, en)| json!({
-                "code": code,
-                "message": lang.pick(vi, en),
+            "problem": problem.as_ref().map(|p| json!({
+                "code": p.code,
+                "message": lang.pick(&p.vi, &p.en),
             })),
         });
         println!("{v:#}");
-    } else if let Some((code, vi, en)) = &problem {
-        let (head_vi, head_en) = if *code == "NO_KEY" {
+    } else if let Some(p) = &problem {
+        let (head_vi, head_en) = if p.is_no_key() {
             (
                 "KHÔNG XÁC NHẬN ĐƯỢC NHẬT KÝ",
                 "THE AUDIT LOG CANNOT BE VOUCHED FOR",
@@ -384,9 +253,12 @@ async fn verify(a: VerifyArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         };
         eprintln!(
             "{}",
-            lang.pick(&format!("{head_vi}: {vi}"), &format!("{head_en}: {en}"))
+            lang.pick(
+                &format!("{head_vi}: {}", p.vi),
+                &format!("{head_en}: {}", p.en)
+            )
         );
-        if !finding.keyed && *code != "NO_KEY" {
+        if !finding.keyed && !p.is_no_key() {
             eprintln!("{}", lang.pick(&no_key_note.0, &no_key_note.1));
         }
     } else if let Ok(s) = &finding.result {
@@ -479,14 +351,14 @@ async fn checkpoint(a: CheckpointArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         }
     };
     let store = crate::serve::open(&a.db.data_dir, a.db.database_url.as_deref()).await?;
-    let finding = verify_log(&store, Some(&key), &signed).await?;
+    let made = audit_verify::new_checkpoint(&store, &key, &signed, crate::clock::now()).await;
     store.close().await;
-    let (summary, keyed_from) = match (finding.result, finding.keyed_from) {
-        (Ok(s), Some(k)) => (s, k),
-        (Ok(_), None) => {
-            return Err(ue!("chưa có điểm kiểm tra nào: hãy chạy kyso serve một lần"; "no checkpoint yet: run kyso serve once").into())
+    let (cp, summary) = match made.map_err(|e| store_error(&e))? {
+        Ok(made) => made,
+        Err(NoCheckpoint::NotStarted) => {
+            return Err(ue!("chưa có điểm kiểm tra nào: hãy chạy kyso serve một lần"; "no checkpoint yet: run kyso serve once").usage().into())
         }
-        (Err(e), _) => {
+        Err(NoCheckpoint::Broken(e)) => {
             eprintln!(
                 "{}",
                 lang.pick(
@@ -497,8 +369,6 @@ async fn checkpoint(a: CheckpointArgs, lang: Lang) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let now = crate::clock::now();
-    let cp = checkpoints::checkpoint_of(&summary, keyed_from, now, &key);
     checkpoints::append(&cp_path, &cp).map_err(|e| errors::io(&cp_path, &e))?;
     write_atomically(&a.output, format!("{}\n", cp.to_line()).as_bytes())?;
     println!(

@@ -13,9 +13,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
-    let src = kyso_pdf::FileSource::open(&args.file)?;
-    let doc = kyso_pdf::Document::open(Arc::new(src), kyso_pdf::Limits::default())?;
-    let pages = doc.pages()?;
+    let src =
+        kyso_pdf::FileSource::open(&args.file).map_err(|e| crate::errors::io(&args.file, &e))?;
+    let pdf = |e: kyso_pdf::Error| crate::errors::pdf(&e);
+    let doc = kyso_pdf::Document::open(Arc::new(src), kyso_pdf::Limits::default()).map_err(pdf)?;
+    let pages = doc.pages().map_err(pdf)?;
     println!(
         "{}: {}",
         lang.pick("Kích thước (byte)", "Size (bytes)"),

@@ -121,7 +121,7 @@ pub fn secret(var: Option<&str>, prompt: &str) -> Result<Secret, UserError> {
     match var {
         Some(var) => std::env::var(var)
             .map(Secret::new)
-            .map_err(|_| ue!("biến môi trường {} chưa được đặt", var; "environment variable {} is not set", var)),
+            .map_err(|_| ue!("biến môi trường {} chưa được đặt", var; "environment variable {} is not set", var).usage()),
         None => prompt_secret(prompt),
     }
 }
@@ -140,7 +140,7 @@ pub fn prompt_secret(prompt: &str) -> Result<Secret, UserError> {
             Ok(0) => {
                 eprintln!();
                 return Err(
-                    ue!("không có gì được nhập (hết dữ liệu vào); dùng --password-env/--pin-env hoặc chạy trong cửa sổ dòng lệnh"; "nothing was entered (end of input); use --password-env/--pin-env or run in a terminal"),
+                    ue!("không có gì được nhập (hết dữ liệu vào); dùng --password-env/--pin-env hoặc chạy trong cửa sổ dòng lệnh"; "nothing was entered (end of input); use --password-env/--pin-env or run in a terminal").usage(),
                 );
             }
             Ok(_) => {
@@ -151,9 +151,10 @@ pub fn prompt_secret(prompt: &str) -> Result<Secret, UserError> {
             Err(e) => Err(e),
         }
     };
-    let line = read.map_err(
-        |e| ue!("không đọc được từ bàn phím: {}", e; "cannot read from the terminal: {}", e),
-    )?;
+    let line = read.map_err(|e| {
+        ue!("không đọc được từ bàn phím: {}", e; "cannot read from the terminal: {}", e)
+            .environment()
+    })?;
     Ok(Secret::new(line))
 }
 
@@ -185,7 +186,7 @@ pub fn open_with_secret(
         Some(Source::Pkcs11(module)) => Box::new(open_pkcs11(args, module, Some(secret))?),
         Some(Source::Csc(_)) => {
             return Err(
-                ue!("dịch vụ ký trên máy người dùng không dùng khóa ký từ xa (--csc); dùng --p12 hoặc --pkcs11-module"; "the signing agent does not use remote keys (--csc); use --p12 or --pkcs11-module"),
+                ue!("dịch vụ ký trên máy người dùng không dùng khóa ký từ xa (--csc); dùng --p12 hoặc --pkcs11-module"; "the signing agent does not use remote keys (--csc); use --p12 or --pkcs11-module").usage(),
             )
         }
         None => return Err(no_key()),
@@ -214,7 +215,7 @@ pub fn open_csc(args: &KeyArgs, url: &str) -> Result<kyso_keys::CscSigner, UserE
         Some(path) => {
             let data = crate::sign::read_limited(path, 1024 * 1024)?;
             kyso_x509::Cert::from_pem_or_der(&data)
-                .map_err(|e| ue!("tệp CA không đọc được: {}: {}", path.display(), e; "cannot read the CA file {}: {}", path.display(), e))?
+                .map_err(|e| ue!("tệp CA không đọc được: {}: {}", path.display(), e; "cannot read the CA file {}: {}", path.display(), e).usage())?
                 .iter()
                 .map(|c| c.der().to_vec())
                 .collect()
@@ -235,7 +236,7 @@ pub fn open_csc(args: &KeyArgs, url: &str) -> Result<kyso_keys::CscSigner, UserE
 }
 
 fn no_key() -> UserError {
-    ue!("chưa chỉ khóa ký: dùng --p12 FILE.p12, --pkcs11-module PATH.so hoặc --csc URL"; "no signing key given: use --p12 FILE.p12, --pkcs11-module PATH.so or --csc URL")
+    ue!("chưa chỉ khóa ký: dùng --p12 FILE.p12, --pkcs11-module PATH.so hoặc --csc URL"; "no signing key given: use --p12 FILE.p12, --pkcs11-module PATH.so or --csc URL").usage()
 }
 
 /// Load a PKCS#12 key (size-limited read).
@@ -296,7 +297,7 @@ fn only_token(module: &Pkcs11Module) -> Result<(String, String), UserError> {
             format!("{} ({})", one.label, one.serial),
         )),
         [] => Err(
-            ue!("không thấy USB token nào: hãy cắm thiết bị vào máy rồi chạy lại"; "no token found: plug the device in and try again"),
+            ue!("không thấy USB token nào: hãy cắm thiết bị vào máy rồi chạy lại"; "no token found: plug the device in and try again").environment(),
         ),
         many => {
             let names = many
@@ -305,7 +306,7 @@ fn only_token(module: &Pkcs11Module) -> Result<(String, String), UserError> {
                 .collect::<Vec<_>>()
                 .join(", ");
             Err(
-                ue!("có nhiều USB token ({}); chọn một bằng --token NHÃN hoặc --token SỐ_SÊ_RI", names; "several tokens are present ({}); choose one with --token LABEL or --token SERIAL", names),
+                ue!("có nhiều USB token ({}); chọn một bằng --token NHÃN hoặc --token SỐ_SÊ_RI", names; "several tokens are present ({}); choose one with --token LABEL or --token SERIAL", names).usage(),
             )
         }
     }
@@ -321,7 +322,7 @@ pub fn check_certificate(
     let ku = cert.key_usage();
     if ku.present && !ku.digital_signature && !ku.non_repudiation {
         return Err(
-            ue!("chứng thư số không có mục đích ký số (digitalSignature)"; "the certificate is not for digital signatures (no digitalSignature key usage)"),
+            ue!("chứng thư số không có mục đích ký số (digitalSignature)"; "the certificate is not for digital signatures (no digitalSignature key usage)").usage(),
         );
     }
     if !cert.valid_at(now) && !allow_expired {
@@ -330,7 +331,8 @@ pub fn check_certificate(
             ue!("chứng thư số đã hết hạn ngày {}; thêm --allow-expired nếu vẫn muốn ký", until; "the certificate expired on {}; add --allow-expired to sign anyway", until)
         } else {
             ue!("chứng thư số chưa có hiệu lực"; "the certificate is not valid yet")
-        });
+        }
+        .usage());
     }
     Ok(())
 }

@@ -9,11 +9,13 @@ mod clock;
 mod csc;
 mod demo;
 mod errors;
+mod help;
 mod info;
 mod keys;
 mod lang;
 mod logging;
 mod ltv;
+mod manual;
 mod pki;
 mod pki_serve;
 mod serve;
@@ -28,29 +30,23 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use kyso_i18n::ue;
 use lang::{Lang, UserError};
 
-/// Help pages in Vietnamese: clap's own headings ("Usage", "Options", …) replaced.
-const HELP_TEMPLATE: &str = "{about-with-newline}\nCách dùng: {usage}\n\n{all-args}{after-help}";
-
 #[derive(Parser, Debug)]
 #[command(
     name = "kyso",
     version,
     about = "Ký số, xác thực và lưu trữ văn bản điện tử",
-    help_template = HELP_TEMPLATE,
-    subcommand_help_heading = "Lệnh",
-    next_help_heading = "Tùy chọn",
     disable_help_flag = true,
     disable_version_flag = true,
     disable_help_subcommand = true
 )]
 struct Cli {
-    /// In trợ giúp / print help
+    /// In trợ giúp
     #[arg(short = 'h', long = "help", global = true, action = clap::ArgAction::Help)]
     help: Option<bool>,
-    /// In phiên bản / print the version
+    /// In phiên bản
     #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
     version: Option<bool>,
-    /// Ngôn ngữ thông báo / language of messages
+    /// Ngôn ngữ của thông báo và trợ giúp
     #[arg(
         long,
         global = true,
@@ -98,28 +94,15 @@ enum Command {
     Audit(audit_log::AuditArgs),
     /// Danh sách chứng thư gốc tin cậy dùng khi không có --trust (liệt kê, thêm, xóa)
     Trust(trust::Args),
-}
-
-/// Apply the Vietnamese help layout to a command and all its subcommands.
-fn localize(cmd: clap::Command) -> clap::Command {
-    cmd.help_template(HELP_TEMPLATE)
-        .subcommand_help_heading("Lệnh")
-        .disable_help_subcommand(true)
-        .mut_args(|a| {
-            if a.get_help_heading().is_some() {
-                a
-            } else if a.is_positional() {
-                a.help_heading("Tham số")
-            } else {
-                a.help_heading("Tùy chọn")
-            }
-        })
-        .mut_subcommands(localize)
+    /// In tệp gợi ý lệnh (tab completion) cho vỏ lệnh bash, zsh, fish hoặc PowerShell
+    Completions(manual::CompletionsArgs),
+    /// Ghi các trang hướng dẫn (man) của kyso và từng lệnh vào một thư mục
+    Man(manual::ManArgs),
 }
 
 /// Exit code of a command line that cannot be understood (`kyso verify` documents 0–2 for its
 /// verdicts; every command uses 3 for usage errors).
-const USAGE_ERROR: u8 = 3;
+const USAGE_ERROR: u8 = kyso_i18n::exit::USAGE;
 
 /// The language asked for, read before the command line is parsed (for clap's own errors).
 fn early_lang() -> Lang {
@@ -177,17 +160,24 @@ fn usage_error(e: &clap::Error, lang: Lang) -> ExitCode {
 
 fn main() -> ExitCode {
     let lang = early_lang();
-    let parsed = localize(Cli::command())
+    let parsed = help::localize(Cli::command(), lang)
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m));
     let cli = match parsed {
         Ok(cli) => cli,
-        Err(e)
-            if matches!(
-                e.kind(),
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
-            ) =>
-        {
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
+            use std::io::{IsTerminal as _, Write as _};
+            let page = e.render();
+            let text = if std::io::stdout().is_terminal() {
+                page.ansi().to_string()
+            } else {
+                page.to_string()
+            };
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(help::finish(&text, lang).as_bytes());
+            return ExitCode::SUCCESS;
+        }
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayVersion => {
             let _ = e.print();
             return ExitCode::SUCCESS;
         }
@@ -226,5 +216,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(*args, cli.lang),
         Command::Audit(args) => audit_log::run(args, cli.lang),
         Command::Trust(args) => trust::run(args, cli.lang),
+        Command::Completions(args) => manual::completions(args, cli.lang),
+        Command::Man(args) => manual::man(args, cli.lang),
     }
 }

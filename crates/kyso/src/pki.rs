@@ -43,6 +43,10 @@ pub struct ServeArgs {
     /// Số luồng xử lý (mặc định: số lõi CPU)
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Khi đã lắng nghe, in địa chỉ các dịch vụ thành một dòng JSON (lược đồ kyso.pki/1, xem
+    /// docs/pki-json.md)
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -61,6 +65,9 @@ pub struct RevokeArgs {
     /// Thời điểm thu hồi (RFC 3339, mặc định: bây giờ)
     #[arg(long, value_name = "RFC3339")]
     time: Option<String>,
+    /// In kết quả dạng JSON (lược đồ kyso.pki/1, xem docs/pki-json.md)
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -80,7 +87,13 @@ pub struct InitArgs {
     /// Ghi vào thư mục đã có tệp (thay các tệp trùng tên)
     #[arg(long)]
     force: bool,
+    /// In kết quả dạng JSON (lược đồ kyso.pki/1, xem docs/pki-json.md)
+    #[arg(long)]
+    json: bool,
 }
+
+/// The `schema` of every `--json` output of `kyso pki` (docs/pki-json.md).
+const SCHEMA: &str = "kyso.pki/1";
 
 pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     match args.command {
@@ -104,7 +117,7 @@ fn secret(password: &mut Option<String>, env: Option<&str>) -> Result<Secret, Us
     match std::env::var(var) {
         Ok(v) => Ok(Secret::new(v)),
         Err(_) => Err(
-            ue!("biến môi trường {} (mật khẩu) chưa được đặt", var; "environment variable {} (password) is not set", var),
+            ue!("biến môi trường {} (mật khẩu) chưa được đặt", var; "environment variable {} (password) is not set", var).usage(),
         ),
     }
 }
@@ -126,13 +139,28 @@ fn init(mut args: InitArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     }
     let password = password(&mut args)?;
     if password.expose().is_empty() {
-        return Err(ue!("mật khẩu không được để trống"; "the password must not be empty").into());
+        return Err(
+            ue!("mật khẩu không được để trống"; "the password must not be empty")
+                .usage()
+                .into(),
+        );
     }
     let mut opts = InitOptions::new(password, crate::clock::now());
     opts.base_url = args.base_url.clone();
     opts.force = args.force;
     let summary = demo::init(&args.dir, &opts).map_err(|e| error(&e))?;
     drop(opts);
+    if args.json {
+        let mut v = serde_json::to_value(&summary)?;
+        if let Some(o) = v.as_object_mut() {
+            o.remove("format");
+            o.insert("schema".into(), SCHEMA.into());
+            o.insert("command".into(), "init".into());
+            o.insert("dir".into(), args.dir.display().to_string().into());
+        }
+        println!("{v:#}");
+        return Ok(ExitCode::SUCCESS);
+    }
 
     let dir = args.dir.display();
     println!(
@@ -193,15 +221,17 @@ pub fn error(e: &kyso_pki::Error) -> UserError {
     use kyso_pki::Error as E;
     match e {
         E::DirNotEmpty(p) => {
-            ue!("thư mục {} đã có tệp; chọn thư mục khác hoặc thêm --force", p.display(); "directory {} is not empty; choose another or add --force", p.display())
+            ue!("thư mục {} đã có tệp; chọn thư mục khác hoặc thêm --force", p.display(); "directory {} is not empty; choose another or add --force", p.display()).usage()
         }
         E::NotADirectory(p) => {
-            ue!("{} không phải là thư mục", p.display(); "{} is not a directory", p.display())
+            ue!("{} không phải là thư mục", p.display(); "{} is not a directory", p.display()).usage()
         }
         E::Io { path, source } => crate::errors::io(path, source),
-        E::EmptyPassword => ue!("mật khẩu không được để trống"; "the password must not be empty"),
+        E::EmptyPassword => {
+            ue!("mật khẩu không được để trống"; "the password must not be empty").usage()
+        }
         E::BadBaseUrl(u) => {
-            ue!("địa chỉ gốc phải bắt đầu bằng http:// hoặc https://: {}", u; "the base URL must start with http:// or https://: {}", u)
+            ue!("địa chỉ gốc phải bắt đầu bằng http:// hoặc https://: {}", u; "the base URL must start with http:// or https://: {}", u).usage()
         }
         other => {
             ue!("không tạo được hạ tầng khóa công khai demo: {}", other; "cannot create the demo PKI: {}", other)
@@ -214,15 +244,15 @@ fn load_error(e: &crate::pki_serve::LoadError, dir: &std::path::Path) -> UserErr
     match e {
         L::Pki(kyso_pki::Error::Io { path, source }) => crate::errors::io(path, source),
         L::Pki(other) => {
-            ue!("thư mục {} không phải PKI DEMO hợp lệ: {}", dir.display(), other; "{} is not a valid demo PKI: {}", dir.display(), other)
+            ue!("thư mục {} không phải PKI DEMO hợp lệ: {}", dir.display(), other; "{} is not a valid demo PKI: {}", dir.display(), other).usage()
         }
         L::Key { name, error } => {
             let inner = crate::errors::keys(error);
-            ue!("{}.p12: {}", name, inner.vi; "{}.p12: {}", name, inner.en)
+            ue!("{}.p12: {}", name, inner.vi; "{}.p12: {}", name, inner.en).with_code(inner.code)
         }
         L::Io { path, error } => crate::errors::io(path, error),
         L::Missing(what) => {
-            ue!("PKI DEMO thiếu chứng thư số {}", what; "the demo PKI has no {} certificate", what)
+            ue!("PKI DEMO thiếu chứng thư số {}", what; "the demo PKI has no {} certificate", what).usage()
         }
     }
 }
@@ -233,14 +263,29 @@ fn serve(mut args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     }
     let password = secret(&mut args.password, args.password_env.as_deref())?;
     let addr: std::net::SocketAddr = args.listen.parse().map_err(|_| {
-        ue!("địa chỉ lắng nghe không hợp lệ: {} (dạng IP:cổng, ví dụ 127.0.0.1:8765)", args.listen; "invalid listen address: {} (IP:PORT, e.g. 127.0.0.1:8765)", args.listen)
+        ue!("địa chỉ lắng nghe không hợp lệ: {} (dạng IP:cổng, ví dụ 127.0.0.1:8765)", args.listen; "invalid listen address: {} (IP:PORT, e.g. 127.0.0.1:8765)", args.listen).usage()
     })?;
     let services = crate::pki_serve::PkiServices::load(&args.dir, &password, crate::clock::now)
         .map_err(|e| load_error(&e, &args.dir))?;
     drop(password);
     let router = crate::pki_serve::router(std::sync::Arc::new(services));
+    let json = args.json;
     crate::pki_serve::run_service(addr, args.threads, None, router, |local| {
         let base = format!("http://{local}");
+        if json {
+            let v = serde_json::json!({
+                "schema": SCHEMA,
+                "command": "serve",
+                "listen": local.to_string(),
+                "base_url": base,
+                "tsa": format!("{base}/tsa"),
+                "ocsp": format!("{base}/ocsp"),
+                "crl": [format!("{base}/crl/root.crl"), format!("{base}/crl/intermediate.crl")],
+                "certs": [format!("{base}/certs/root.cer"), format!("{base}/certs/intermediate.cer")],
+            });
+            println!("{v}");
+            return;
+        }
         match lang {
             Lang::Vi => println!(
                 "Dịch vụ PKI DEMO đang chạy tại {base} (Ctrl-C để dừng):\n  TSA:  {base}/tsa\n  OCSP: {base}/ocsp\n  CRL:  {base}/crl/root.crl, {base}/crl/intermediate.crl\n  CA:   {base}/certs/root.cer, {base}/certs/intermediate.cer"
@@ -257,16 +302,29 @@ fn revoke(args: RevokeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     use kyso_pki::revocation::{self, Reason};
     use time::format_description::well_known::Rfc3339;
     let reason = Reason::from_name(&args.reason).ok_or_else(|| {
-        ue!("lý do thu hồi không hợp lệ: {}", args.reason; "invalid revocation reason: {}", args.reason)
+        ue!("lý do thu hồi không hợp lệ: {}", args.reason; "invalid revocation reason: {}", args.reason).usage()
     })?;
     let time = match &args.time {
         Some(t) => time::OffsetDateTime::parse(t, &Rfc3339).map_err(|_| {
-            ue!("thời điểm không hợp lệ: {} (dạng RFC 3339, ví dụ 2026-03-15T09:30:00Z)", t; "invalid time: {} (RFC 3339, e.g. 2026-03-15T09:30:00Z)", t)
+            ue!("thời điểm không hợp lệ: {} (dạng RFC 3339, ví dụ 2026-03-15T09:30:00Z)", t; "invalid time: {} (RFC 3339, e.g. 2026-03-15T09:30:00Z)", t).usage()
         })?,
         None => crate::clock::now(),
     };
     let r =
         revocation::revoke(&args.dir, &args.serial, reason, time).map_err(|e| revoke_error(&e))?;
+    if args.json {
+        let v = serde_json::json!({
+            "schema": SCHEMA,
+            "command": "revoke",
+            "serial": r.serial,
+            "name": r.name,
+            "issuer": r.issuer,
+            "reason": r.reason.name(),
+            "time": r.time,
+        });
+        println!("{v:#}");
+        return Ok(ExitCode::SUCCESS);
+    }
     match lang {
         Lang::Vi => println!(
             "Đã thu hồi chứng thư số {} (số hiệu {}), lý do {}, thời điểm {}. Dịch vụ OCSP/CRL đang chạy sẽ cập nhật ngay.",
@@ -289,7 +347,7 @@ fn revoke_error(e: &kyso_pki::Error) -> UserError {
                 .map(|(n, s)| format!("{n} {s}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            ue!("không có chứng thư số nào mang số hiệu {}; các chứng thư số hiện có: {}", serial, list; "no certificate has serial {}; the certificates are: {}", serial, list)
+            ue!("không có chứng thư số nào mang số hiệu {}; các chứng thư số hiện có: {}", serial, list; "no certificate has serial {}; the certificates are: {}", serial, list).usage()
         }
         E::AlreadyRevoked {
             name,

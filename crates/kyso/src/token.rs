@@ -47,6 +47,9 @@ struct RegisterArgs {
     /// Mã thuê bao giữ token (ghi nhận bàn giao cho thuê bao)
     #[arg(long, value_name = "ID")]
     subscriber: Option<i64>,
+    /// In kết quả dạng JSON (lược đồ kyso.token/1, xem docs/token-json.md)
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -72,6 +75,9 @@ struct ImportArgs {
     /// CKA_ID của khóa, dạng hex (mặc định: định danh khóa của chứng thư số)
     #[arg(long, value_name = "HEX")]
     id: Option<String>,
+    /// In kết quả dạng JSON (lược đồ kyso.token/1, xem docs/token-json.md)
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -79,10 +85,13 @@ struct ListArgs {
     /// Thư viện PKCS#11 của USB token (tệp .so/.dll của nhà cung cấp thiết bị)
     #[arg(long, value_name = "PATH.so")]
     pkcs11_module: PathBuf,
-    /// In kết quả dạng JSON
+    /// In kết quả dạng JSON (lược đồ kyso.token/1, xem docs/token-json.md)
     #[arg(long)]
     json: bool,
 }
+
+/// The `schema` of every `--json` output of `kyso token` (docs/token-json.md).
+const SCHEMA: &str = "kyso.token/1";
 
 pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     match args.command {
@@ -121,7 +130,7 @@ impl Api {
                 .header("Authorization", self.auth.as_str())
                 .call(),
         };
-        let mut resp = sent.map_err(|e| ue!("không kết nối được máy chủ {}: {}", self.base, e; "cannot reach the server {}: {}", self.base, e))?;
+        let mut resp = sent.map_err(|e| ue!("không kết nối được máy chủ {}: {}", self.base, e; "cannot reach the server {}: {}", self.base, e).environment())?;
         let status = resp.status().as_u16();
         let mut text = Vec::new();
         let _ = resp
@@ -136,7 +145,9 @@ impl Api {
     }
 }
 
-fn api_error(v: &serde_json::Value) -> crate::lang::UserError {
+/// The server's refusal (HTTP `status`): a wrong request or API token is the user's input (3),
+/// a server failure the environment (4), a refusal (no permission) a failure (1).
+fn api_error(status: u16, v: &serde_json::Value) -> crate::lang::UserError {
     let vi = v
         .pointer("/error/message")
         .and_then(|x| x.as_str())
@@ -145,7 +156,12 @@ fn api_error(v: &serde_json::Value) -> crate::lang::UserError {
         .pointer("/error/message_en")
         .and_then(|x| x.as_str())
         .unwrap_or("the server refused the request");
-    crate::lang::UserError::new(vi.to_owned(), en.to_owned())
+    let e = crate::lang::UserError::new(vi.to_owned(), en.to_owned());
+    match status {
+        403 => e,
+        400..=499 => e.usage(),
+        _ => e.environment(),
+    }
 }
 
 /// Read the token's certificates through kyso's PKCS#11 engine (no PIN: certificates are public
@@ -153,9 +169,9 @@ fn api_error(v: &serde_json::Value) -> crate::lang::UserError {
 fn register(args: RegisterArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     use base64::Engine as _;
     let code = kyso_domain::codes::AgencyCode::parse(&args.agency)
-        .map_err(|e| crate::lang::UserError::new(e.message_vi(), e.message_en()))?;
+        .map_err(|e| crate::lang::UserError::new(e.message_vi(), e.message_en()).usage())?;
     let token = std::env::var(&args.api_token_env).map_err(|_| {
-        ue!("cần mã truy cập API trong biến môi trường {}", args.api_token_env; "the API token must be in the environment variable {}", args.api_token_env)
+        ue!("cần mã truy cập API trong biến môi trường {}", args.api_token_env; "the API token must be in the environment variable {}", args.api_token_env).usage()
     })?;
     let module = Pkcs11Module::load(&args.pkcs11_module).map_err(|e| errors::keys(&e))?;
     let tokens = module.tokens().map_err(|e| errors::keys(&e))?;
@@ -163,10 +179,10 @@ fn register(args: RegisterArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         Some(want) => tokens.iter().find(|t| t.label == *want || t.serial == *want),
         None if tokens.len() == 1 => tokens.first(),
         None => {
-            return Err(ue!("có {} token đang cắm: chọn bằng --token", tokens.len(); "{} tokens are plugged in: choose one with --token", tokens.len()).into())
+            return Err(ue!("có {} token đang cắm: chọn bằng --token", tokens.len(); "{} tokens are plugged in: choose one with --token", tokens.len()).usage().into())
         }
     }
-    .ok_or_else(|| ue!("không thấy USB token: hãy cắm thiết bị vào máy"; "no token found: plug the device in"))?;
+    .ok_or_else(|| ue!("không thấy USB token: hãy cắm thiết bị vào máy"; "no token found: plug the device in").environment())?;
     let api = Api {
         agent: ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -183,13 +199,20 @@ fn register(args: RegisterArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         None,
     )?;
     if status != 200 {
-        return Err(api_error(&found).into());
+        return Err(api_error(status, &found).into());
     }
     let agency_id = found.get("items").and_then(|x| x.as_array())
         .and_then(|items| items.iter().find(|a| a.get("code").and_then(|x| x.as_str()) == Some(code.dotted().as_str())))
         .and_then(|a| a.get("id").and_then(|x| x.as_i64()))
-        .ok_or_else(|| ue!("không có cơ quan {} trong phạm vi của bạn", code.dotted(); "no agency {} within your agencies", code.dotted()))?;
+        .ok_or_else(|| ue!("không có cơ quan {} trong phạm vi của bạn", code.dotted(); "no agency {} within your agencies", code.dotted()).usage())?;
     let t = |vi: &str, en: &str| lang.pick(vi, en).to_owned();
+    // What --json prints; the text lines are printed only without it.
+    let say = |line: String| {
+        if !args.json {
+            println!("{line}");
+        }
+    };
+    let mut registered = Vec::new();
     let mut certificate_id = None;
     for c in tok.certificates.iter().filter(|c| !c.cert.is_ca()) {
         let body = json!({
@@ -200,20 +223,35 @@ fn register(args: RegisterArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         let (status, v) = api.call("POST", "/api/v1/certificates", Some(&body))?;
         match status {
             201 => {
-                certificate_id = certificate_id.or(v.get("id").and_then(|x| x.as_i64()));
-                println!(
+                let id = v.get("id").and_then(|x| x.as_i64());
+                certificate_id = certificate_id.or(id);
+                registered.push(json!({
+                    "subject": c.cert.subject_display(),
+                    "serial": c.cert.serial_hex(),
+                    "status": "registered",
+                    "id": id,
+                }));
+                say(format!(
                     "{} {} ({})",
                     t("Đã đăng ký chứng thư số", "Registered certificate"),
                     c.cert.subject_display(),
                     c.cert.serial_hex()
-                );
+                ));
             }
-            409 => println!(
-                "{} {}",
-                t("Đã có trong danh mục:", "Already registered:"),
-                c.cert.serial_hex()
-            ),
-            _ => return Err(api_error(&v).into()),
+            409 => {
+                registered.push(json!({
+                    "subject": c.cert.subject_display(),
+                    "serial": c.cert.serial_hex(),
+                    "status": "already_registered",
+                    "id": null,
+                }));
+                say(format!(
+                    "{} {}",
+                    t("Đã có trong danh mục:", "Already registered:"),
+                    c.cert.serial_hex()
+                ));
+            }
+            _ => return Err(api_error(status, &v).into()),
         }
     }
     let body = json!({
@@ -224,13 +262,16 @@ fn register(args: RegisterArgs, lang: Lang) -> anyhow::Result<ExitCode> {
         "certificate_id": certificate_id,
     });
     let (status, v) = api.call("POST", "/api/v1/devices", Some(&body))?;
+    let (mut device_status, mut device_id, mut handed_over_to) = ("already_registered", None, None);
     match status {
         201 => {
-            println!(
+            device_status = "registered";
+            device_id = v.get("id").and_then(|x| x.as_i64());
+            say(format!(
                 "{} {}",
                 t("Đã đăng ký thiết bị", "Registered device"),
                 tok.serial.trim()
-            );
+            ));
             if let (Some(holder), Some(id)) =
                 (args.subscriber, v.get("id").and_then(|x| x.as_i64()))
             {
@@ -239,26 +280,42 @@ fn register(args: RegisterArgs, lang: Lang) -> anyhow::Result<ExitCode> {
                 let (status, v) =
                     api.call("POST", &format!("/api/v1/devices/{id}/events"), Some(&ev))?;
                 if status != 200 {
-                    return Err(api_error(&v).into());
+                    return Err(api_error(status, &v).into());
                 }
-                println!(
-                    "{}",
-                    t(
-                        "Đã ghi nhận bàn giao thiết bị cho thuê bao (Mẫu 07)",
-                        "Recorded the handover to the subscriber (form 07)"
-                    )
-                );
+                handed_over_to = Some(holder);
+                say(t(
+                    "Đã ghi nhận bàn giao thiết bị cho thuê bao (Mẫu 07)",
+                    "Recorded the handover to the subscriber (form 07)",
+                ));
             }
         }
-        409 => println!(
+        409 => say(format!(
             "{} {}",
             t(
                 "Thiết bị đã có trong danh mục:",
                 "Device already registered:"
             ),
             tok.serial.trim()
-        ),
-        _ => return Err(api_error(&v).into()),
+        )),
+        _ => return Err(api_error(status, &v).into()),
+    }
+    if args.json {
+        let v = json!({
+            "schema": SCHEMA,
+            "command": "register",
+            "server": args.server,
+            "agency": code.dotted(),
+            "agency_id": agency_id,
+            "certificates": registered,
+            "device": {
+                "serial": tok.serial.trim(),
+                "model": body.get("model"),
+                "status": device_status,
+                "id": device_id,
+                "handed_over_to": handed_over_to,
+            },
+        });
+        println!("{v:#}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -266,7 +323,7 @@ fn register(args: RegisterArgs, lang: Lang) -> anyhow::Result<ExitCode> {
 fn import(args: ImportArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     let id = match &args.id {
         Some(h) => Some(parse_hex(h).ok_or_else(
-            || ue!("--id phải là số hex (ví dụ 01 hoặc a1b2)"; "--id must be hex (e.g. 01 or a1b2)"),
+            || ue!("--id phải là số hex (ví dụ 01 hoặc a1b2)"; "--id must be hex (e.g. 01 or a1b2)").usage(),
         )?),
         None => None,
     };
@@ -291,6 +348,23 @@ fn import(args: ImportArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     drop((pin, password));
     let id_hex: String = done.id.iter().map(|b| format!("{b:02x}")).collect();
     let subject = done.cert.subject_display();
+    if args.json {
+        let v = json!({
+            "schema": SCHEMA,
+            "command": "import",
+            "token": args.token,
+            "label": label,
+            "id": id_hex,
+            "certificate": {
+                "subject": subject,
+                "issuer": done.cert.issuer_display(),
+                "serial": done.cert.serial_hex(),
+            },
+            "ca_certificates": done.ca_certificates,
+        });
+        println!("{v:#}");
+        return Ok(ExitCode::SUCCESS);
+    }
     let m = ue!("Đã nạp khóa \"{}\" (CKA_ID {}) và chứng thư số {} vào token {}; thêm {} chứng thư số CA", label, id_hex, subject, args.token, done.ca_certificates; "Imported key \"{}\" (CKA_ID {}) and certificate {} into token {}; {} CA certificate(s) added", label, id_hex, subject, args.token, done.ca_certificates);
     println!("{}", m.message(lang));
     Ok(ExitCode::SUCCESS)
@@ -298,7 +372,7 @@ fn import(args: ImportArgs, lang: Lang) -> anyhow::Result<ExitCode> {
 
 fn parse_hex(s: &str) -> Option<Vec<u8>> {
     let s: String = s.chars().filter(|c| *c != ':').collect();
-    if s.is_empty() || s.len() % 2 != 0 || s.len() > 128 {
+    if s.is_empty() || !s.len().is_multiple_of(2) || s.len() > 128 {
         return None;
     }
     (0..s.len())
@@ -312,6 +386,8 @@ fn list(args: ListArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     let tokens = module.tokens().map_err(|e| errors::keys(&e))?;
     if args.json {
         let report = json!({
+            "schema": SCHEMA,
+            "command": "list",
             "module": args.pkcs11_module.display().to_string(),
             "tokens": tokens.iter().map(token_json).collect::<Vec<_>>(),
         });

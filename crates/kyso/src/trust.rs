@@ -74,7 +74,7 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
 }
 
 /// The trust anchors a verifying command uses: the `--trust` files when given, else the trust
-/// store (possibly empty: see [`empty_hint`]). Errors carry exit code 3.
+/// store (possibly empty: see [`empty_hint`]). Errors carry exit code 3 (usage or input).
 pub fn anchors(files: &[PathBuf]) -> Result<TrustStore, UserError> {
     if !files.is_empty() {
         // The library's and the operating system's text only in English.
@@ -87,17 +87,17 @@ pub fn anchors(files: &[PathBuf]) -> Result<TrustStore, UserError> {
                     ue!("tệp chứng thư gốc tin cậy (--trust) không phải chứng thư số dạng PEM hoặc DER"; "cannot read the trusted root certificates: {}", e)
                 }
             }
-            .with_code(3)
+            .usage()
         });
     }
-    TrustStore::from_dirs(&store::default_dirs()).map_err(|e| store_error(&e).with_code(3))
+    TrustStore::from_dirs(&store::default_dirs()).map_err(|e| store_error(&e).usage())
 }
 
 /// Like [`anchors`], but no anchor at all is an error saying how to add roots.
 pub fn anchors_required(files: &[PathBuf]) -> Result<TrustStore, UserError> {
     let trust = anchors(files)?;
     if trust.is_empty() {
-        return Err(empty_error().with_code(3));
+        return Err(empty_error().usage());
     }
     Ok(trust)
 }
@@ -125,8 +125,12 @@ fn dir_list(dirs: &[TrustDir]) -> String {
 }
 
 /// A trust store error in the user's words (the operating system's and the ASN.1 parser's own
-/// text only in English).
+/// text only in English). The store is the user's configuration: exit 3.
 pub fn store_error(e: &StoreError) -> UserError {
+    store_message(e).usage()
+}
+
+fn store_message(e: &StoreError) -> UserError {
     match e {
         StoreError::Io { path, message } => {
             let p = path.display();
@@ -170,9 +174,10 @@ fn kind_label(k: DirKind, lang: Lang) -> &'static str {
 fn out(text: &str) -> Result<(), UserError> {
     let mut o = std::io::stdout().lock();
     match o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(ue!("không ghi được ra màn hình: {}", e; "cannot write the output: {}", e))
-        }
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(
+            ue!("không ghi được ra màn hình: {}", e; "cannot write the output: {}", e)
+                .environment(),
+        ),
         _ => Ok(()),
     }
 }
@@ -257,10 +262,9 @@ fn list(a: ListArgs, lang: Lang) -> Result<(), UserError> {
 fn confirm(question: &str) -> Result<bool, UserError> {
     out(&format!("{question} [c/K] "))?;
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| ue!("không đọc được câu trả lời: {}", e; "cannot read the answer: {}", e))?;
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        ue!("không đọc được câu trả lời: {}", e; "cannot read the answer: {}", e).environment()
+    })?;
     let answer = line.trim().to_lowercase();
     let yes = matches!(answer.as_str(), "c" | "co" | "có" | "y" | "yes");
     // A terminal echoes the answer and its newline; piped input does not.
@@ -272,39 +276,14 @@ fn confirm(question: &str) -> Result<bool, UserError> {
 
 /// The directory `add` writes to.
 fn target_dir(system: bool) -> Result<TrustDir, UserError> {
-    let dirs = store::default_dirs();
-    let pick = |k: DirKind| dirs.iter().find(|d| d.kind == k).cloned();
-    if let Some(d) = pick(DirKind::Env) {
-        return Ok(d);
-    }
-    if system {
-        return pick(DirKind::System)
-            .ok_or_else(|| ue!("không có thư mục hệ thống"; "no system directory"));
-    }
-    pick(DirKind::User).ok_or_else(|| {
-        ue!("không xác định được thư mục của người dùng (HOME chưa đặt); dùng --system hoặc KYSO_TRUST_DIR";
-            "cannot tell the user's directory (HOME is not set); use --system or KYSO_TRUST_DIR")
+    store::target_dir(&store::default_dirs(), system).ok_or_else(|| {
+        if system {
+            ue!("không có thư mục hệ thống"; "no system directory").usage()
+        } else {
+            ue!("không xác định được thư mục của người dùng (HOME chưa đặt); dùng --system hoặc KYSO_TRUST_DIR";
+                "cannot tell the user's directory (HOME is not set); use --system or KYSO_TRUST_DIR").usage()
+        }
     })
-}
-
-/// Write `data` to `path` atomically (a temporary file in the same directory renamed into
-/// place), readable by everyone (certificates are public).
-fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    tmp.write_all(data)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 /// A failed change of the store; without the right, the hint to run as administrator.
@@ -312,7 +291,7 @@ fn write_error(path: &Path, e: &std::io::Error) -> UserError {
     if e.kind() == std::io::ErrorKind::PermissionDenied {
         let p = path.display();
         return ue!("không có quyền ghi {}: thư mục của hệ thống cần quyền quản trị (sudo kyso trust …)", p;
-            "no permission to write {}: the system directory needs administrator rights (sudo kyso trust …)", p);
+            "no permission to write {}: the system directory needs administrator rights (sudo kyso trust …)", p).usage();
     }
     errors::io(path, e)
 }
@@ -327,6 +306,7 @@ fn add(a: AddArgs, lang: Lang) -> Result<(), UserError> {
                 let p = path.display();
                 ue!("tệp {} không phải chứng thư số (PEM hoặc DER): {}", p, detail;
                     "{} is not a certificate (PEM or DER): {}", p, detail)
+                .usage()
             }
             e => store_error(&e),
         })?;
@@ -367,12 +347,7 @@ fn add(a: AddArgs, lang: Lang) -> Result<(), UserError> {
                 continue;
             }
         }
-        std::fs::create_dir_all(&target.path).map_err(|e| write_error(&target.path, &e))?;
-        let fp = c.sha256_fingerprint_hex();
-        let file = target
-            .path
-            .join(format!("{}.pem", fp.get(..16).unwrap_or(&fp)));
-        write_atomic(&file, c.to_pem().as_bytes()).map_err(|e| write_error(&file, &e))?;
+        let file = store::add(&target.path, &c).map_err(|(path, e)| write_error(&path, &e))?;
         out(&format!(
             "{} {}\n",
             lang.pick("Đã thêm vào", "Added as"),
@@ -394,19 +369,17 @@ fn remove(a: RemoveArgs, lang: Lang) -> Result<(), UserError> {
         .ok_or_else(|| {
             ue!("dấu vân tay \"{}\" không hợp lệ: cần ít nhất 8 chữ số hex đầu của dấu vân tay SHA-256 (xem kyso trust list)", a.fingerprint;
                 "fingerprint \"{}\" is not valid: give at least the first 8 hex digits of the SHA-256 fingerprint (see kyso trust list)", a.fingerprint)
-            .with_code(3)
+            .usage()
         })?;
     let dirs = store::default_dirs();
     let anchors = store::load(&dirs).map_err(|e| store_error(&e))?;
-    let found: Vec<&StoredAnchor> = anchors
-        .iter()
-        .filter(|x| x.cert.sha256_fingerprint_hex().starts_with(&prefix))
-        .collect();
+    let found = store::find_by_fingerprint(&anchors, &prefix);
     let cert = match found.as_slice() {
         [] => {
             return Err(
                 ue!("không có chứng thư tin cậy nào có dấu vân tay bắt đầu bằng {}", prefix;
-                "no trusted certificate has a fingerprint starting with {}", prefix),
+                "no trusted certificate has a fingerprint starting with {}", prefix)
+                .usage(),
             )
         }
         [one] => one.cert.clone(),
@@ -424,20 +397,12 @@ fn remove(a: RemoveArgs, lang: Lang) -> Result<(), UserError> {
                 .join("; ");
             return Err(
                 ue!("{} chứng thư có dấu vân tay bắt đầu bằng {}: {}; hãy gõ thêm chữ số", many.len(), prefix, names;
-                "{} certificates have a fingerprint starting with {}: {}; type more digits", many.len(), prefix, names),
+                "{} certificates have a fingerprint starting with {}: {}; type more digits", many.len(), prefix, names).usage(),
             );
         }
     };
     // Every file of the store holding it (the same root may sit in two directories).
-    let mut files = Vec::new();
-    for d in &dirs {
-        for f in store::dir_files(&d.path).map_err(|e| store_error(&e))? {
-            let certs = store::read_anchor_file(&f).map_err(|e| store_error(&e))?;
-            if certs.contains(&cert) {
-                files.push((f, certs));
-            }
-        }
-    }
+    let files = store::files_holding(&dirs, &cert).map_err(|e| store_error(&e))?;
     out(&describe(&cert, lang))?;
     for (f, _) in &files {
         out(&format!(
@@ -457,13 +422,7 @@ fn remove(a: RemoveArgs, lang: Lang) -> Result<(), UserError> {
         }
     }
     for (f, certs) in files {
-        let rest: Vec<&Cert> = certs.iter().filter(|c| **c != cert).collect();
-        if rest.is_empty() {
-            std::fs::remove_file(&f).map_err(|e| write_error(&f, &e))?;
-        } else {
-            let pem: String = rest.iter().map(|c| c.to_pem()).collect();
-            write_atomic(&f, pem.as_bytes()).map_err(|e| write_error(&f, &e))?;
-        }
+        store::remove_from(&f, &certs, &cert).map_err(|e| write_error(&f, &e))?;
         out(&format!(
             "{} {}\n",
             lang.pick("Đã xóa khỏi", "Removed from"),

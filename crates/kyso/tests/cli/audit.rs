@@ -178,6 +178,9 @@ fn verify_json(data: &Path, offsite: &[&Path]) -> (i32, Value) {
             String::from_utf8_lossy(&out.stderr)
         )
     });
+    // docs/audit-json.md
+    assert_eq!(v["schema"], "kyso.audit/1", "{v}");
+    assert_eq!(v["intact"], v["problem"].is_null(), "{v}");
     (out.status.code().unwrap_or(-1), v)
 }
 

@@ -13,6 +13,7 @@ mod audit;
 mod bad_input;
 mod chain;
 mod common;
+mod conventions;
 mod csc;
 mod e2e;
 mod fidelity;

@@ -327,3 +327,78 @@ fn init_prints_a_vietnamese_summary_without_the_password() {
     assert!(stdout.contains("Nguyễn Văn An"), "{stdout}");
     assert!(!stdout.contains(PW));
 }
+
+/// `kyso pki init|revoke|serve --json` (docs/pki-json.md): the objects parse and say what the
+/// text says.
+#[test]
+fn pki_commands_answer_in_json() {
+    use std::io::BufRead as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pki");
+    let out = kyso()
+        .args(["pki", "init"])
+        .arg(&dir)
+        .args(["--password-env", "KYSO_TEST_PW", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "kyso.pki/1");
+    assert_eq!(v["command"], "init");
+    assert_eq!(v["dir"], dir.display().to_string());
+    let entities = v["entities"].as_array().unwrap();
+    let personal = entities
+        .iter()
+        .find(|e| e["name"] == "personal")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(personal["kind"], "personal");
+    for f in ["cert_file", "p12_file"] {
+        assert!(dir.join(personal[f].as_str().unwrap()).is_file(), "{v}");
+    }
+    assert!(entities.iter().any(|e| e["kind"] == "root"), "{v}");
+    assert!(v["files"].as_array().unwrap().len() >= entities.len());
+
+    let serial = personal["serial"].as_str().unwrap();
+    let out = kyso()
+        .args(["pki", "revoke"])
+        .arg(&dir)
+        .args(["--serial", serial, "--reason", "keyCompromise"])
+        .args(["--time", "2026-03-15T09:30:00Z", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["schema"], "kyso.pki/1");
+    assert_eq!(r["command"], "revoke");
+    assert_eq!(r["serial"], serial);
+    assert_eq!(r["name"], "personal");
+    assert_eq!(r["reason"], "keyCompromise");
+    assert_eq!(r["time"], "2026-03-15T09:30:00Z");
+
+    let mut child = kyso()
+        .args(["pki", "serve"])
+        .arg(&dir)
+        .args(["--password-env", "KYSO_TEST_PW", "--listen", "127.0.0.1:0"])
+        .args(["--threads", "1", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let s: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(s["schema"], "kyso.pki/1");
+    assert_eq!(s["command"], "serve");
+    let listen = s["listen"].as_str().unwrap();
+    assert!(
+        listen.starts_with("127.0.0.1:") && !listen.ends_with(":0"),
+        "{s}"
+    );
+    assert_eq!(s["tsa"], format!("http://{listen}/tsa"));
+    assert_eq!(s["crl"].as_array().unwrap().len(), 2);
+}

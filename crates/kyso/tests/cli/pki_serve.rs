@@ -505,7 +505,7 @@ fn ocsp_and_crls_follow_revocations_across_restarts() {
         .args(["--serial", "ABCDEF", "--reason", "superseded"])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(3));
     assert!(
         text(&o).contains("no certificate has serial ABCDEF"),
         "{}",
@@ -658,7 +658,7 @@ fn serve_and_revoke_errors_are_one_line() {
             .env("WRONG_PW", "wrong")
             .output()
             .unwrap();
-        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {}", text(&o));
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(err.contains(expected), "{args:?}: {err}");

@@ -498,6 +498,16 @@ fn a_token_and_its_certificate_are_registered_from_the_officers_machine() {
             && text.contains("Thiết bị đã có"),
         "{text}"
     );
+    // The same with --json (docs/token-json.md): one object saying so.
+    let again = register(&["--json"]);
+    assert!(again.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(v["schema"], "kyso.token/1");
+    assert_eq!(v["command"], "register");
+    assert_eq!(v["agency"], "H99.37");
+    assert_eq!(v["certificates"][0]["status"], "already_registered", "{v}");
+    assert_eq!(v["device"]["status"], "already_registered", "{v}");
+    assert!(v["device"]["model"].as_str().unwrap().contains("SoftHSM"), "{v}");
     // Without an API token, or for an agency outside the token's reach: one clear line.
     let out = hsm
         .kyso()

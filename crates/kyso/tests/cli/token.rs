@@ -929,3 +929,63 @@ fn token_import_loads_a_p12_whose_key_then_signs_on_the_token() {
     );
     assert_all_oracles_ok(&signed, 1);
 }
+
+/// `kyso token import|list --json` (docs/token-json.md): the objects parse, agree with each
+/// other, and hold neither the PIN nor the password.
+#[test]
+fn token_import_and_list_answer_in_json() {
+    let hsm = SoftHsm::new();
+    hsm.init_token("kyso-json");
+    let o = hsm
+        .kyso()
+        .args(["token", "import", "--pkcs11-module", MODULE])
+        .args(["--token", "kyso-json", "--label", "ky", "--id", "0c"])
+        .arg("--p12")
+        .arg(pki().join("personal.p12"))
+        .args([
+            "--password-env",
+            "KYSO_TEST_PW",
+            "--pin-env",
+            "KYSO_TEST_PIN",
+        ])
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_no_pin(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains(PW));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["schema"], "kyso.token/1");
+    assert_eq!(v["command"], "import");
+    assert_eq!(v["token"], "kyso-json");
+    assert_eq!(v["label"], "ky");
+    assert_eq!(v["id"], "0c");
+    assert_eq!(v["ca_certificates"], 2, "{v}");
+    let serial = v["certificate"]["serial"].as_str().unwrap().to_owned();
+
+    let o = hsm
+        .kyso()
+        .args(["token", "list", "--pkcs11-module", MODULE, "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let l: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(l["schema"], "kyso.token/1");
+    assert_eq!(l["command"], "list");
+    let token = l["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "kyso-json")
+        .unwrap_or_else(|| panic!("{l}"));
+    let cert = token["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "0c")
+        .unwrap_or_else(|| panic!("{l}"));
+    assert_eq!(cert["serial"], serial.as_str());
+    assert_eq!(cert["label"], "ky");
+    assert_eq!(cert["ca"], false);
+    assert_eq!(cert["subject"], v["certificate"]["subject"]);
+}

@@ -177,7 +177,7 @@ fn trust_add_asks_first_and_list_and_remove_show_subject_and_fingerprint() {
     assert_eq!(v["anchors"].as_array().unwrap().len(), 1);
     assert_eq!(v["anchors"][0]["self_signed"], false);
     let out = kyso_in(&store, &["trust", "remove", "--yes", &prefix], "");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stderr).contains("không có chứng thư tin cậy nào"));
 }
 
@@ -191,7 +191,7 @@ fn trust_add_refuses_a_certificate_that_is_not_a_ca() {
         &["trust", "add", "--yes", leaf.to_str().unwrap()],
         "",
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     let e = text(&out.stderr);
     assert!(
         e.contains("không phải chứng thư của tổ chức cung cấp dịch vụ chứng thực (CA)"),
@@ -254,7 +254,7 @@ fn trust_store_serves_verify_without_trust_option() {
     assert!(e.contains("hong.crt"), "{e}");
     assert!(e.contains("không phải chứng thư số (PEM hoặc DER)"), "{e}");
     let out = kyso_in(&store, &["--lang", "en", "trust", "list"], "");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     let en = text(&out.stderr);
     assert!(en.contains("is not a certificate (PEM or DER)"));
     // The parser's own (English) words only in English.
