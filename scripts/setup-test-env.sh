@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 need_apt=()
 for pkg in poppler-utils qpdf softhsm2 opensc libnss3-tools openssl hyperfine time curl \
            chromium fonts-liberation postgresql-client wrk sqlite3 ghostscript \
-           libreoffice-writer-nogui; do
+           libreoffice-writer-nogui systemd man-db groff-base; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 # Node.js for the browser test's driver: Debian's, unless a node with npm is already there.
@@ -86,5 +86,7 @@ fi
 # Cargo tools.
 command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked -q cargo-nextest
 command -v cargo-deny >/dev/null 2>&1 || cargo install --locked -q cargo-deny
+# The Debian package (scripts/package-test.sh).
+command -v cargo-deb >/dev/null 2>&1 || cargo install --locked -q cargo-deb
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
 echo "setup: ok"

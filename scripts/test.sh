@@ -26,6 +26,10 @@ export KYSO_SKIP_LOG=${KYSO_SKIP_LOG:-$PWD/target/kyso-skips.log}
 rm -f "$KYSO_SKIP_LOG"
 cargo nextest run --workspace --locked --no-fail-fast
 cargo test --workspace --locked --doc -q
+
+echo "== Debian package (from the test build's binary; installed into a scratch root)"
+bash scripts/package-test.sh
+
 # The REST API against a live kyso serve (demo data, SQLite): no 5xx, no status or body
 # outside the OpenAPI document (a few minutes; SCHEMATHESIS_EXAMPLES per operation).
 echo "== schemathesis"
