@@ -16,16 +16,33 @@ pub enum LogFormat {
     Json,
 }
 
+/// Targets capped at warn (see [`init`]).
+const QUIET: &[&str] = &[
+    "ureq=warn",
+    "ureq_proto=warn",
+    "tungstenite=warn",
+    "tokio_tungstenite=warn",
+];
+
 /// Install the subscriber; `server`: a long-running service (its default level is `info`, so
 /// the access log shows).
 pub fn init(format: LogFormat, server: bool) {
     let default = if server { "info" } else { "warn" };
-    let filter = match std::env::var("RUST_LOG") {
+    let mut filter = match std::env::var("RUST_LOG") {
         Ok(v) if !v.trim().is_empty() => {
             EnvFilter::try_new(&v).unwrap_or_else(|_| EnvFilter::new(default))
         }
         _ => EnvFilter::new(default),
     };
+    // Libraries whose debug and trace events carry credentials: ureq logs each request's URL
+    // with its query (the agent's one-time file tokens) and hex-dumps the raw request
+    // (`Authorization: Bearer …`); tungstenite logs every WebSocket message (the page's JWT
+    // and session id). They stay at warn whatever RUST_LOG says for everything.
+    for quiet in QUIET {
+        if let Ok(d) = quiet.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

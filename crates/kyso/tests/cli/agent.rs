@@ -61,6 +61,8 @@ impl Agent {
             .arg("--trust")
             .arg(root())
             .args(extra)
+            // Every event of every library, so that the PIN checks below search all of them.
+            .env("RUST_LOG", "trace")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
