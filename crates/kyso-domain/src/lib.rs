@@ -8,6 +8,7 @@ pub mod device;
 pub mod expiry;
 pub mod lifecycle;
 pub mod password;
+pub mod registry;
 pub mod roles;
 pub mod text;
 

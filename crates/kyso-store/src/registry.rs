@@ -16,29 +16,10 @@ use crate::audit::Event;
 use crate::words::{Index, Words};
 use crate::{hex, sha256, unique, Actor, Error, Result, Store, WriteTx};
 
-/// The kinds of agency in the tree.
-pub const AGENCY_KINDS: &[(&str, &str, &str)] = &[
-    (
-        "province",
-        "UBND tỉnh/thành phố",
-        "Provincial People's Committee",
-    ),
-    ("department", "Sở, ban, ngành", "Department"),
-    ("commune", "UBND xã/phường", "Commune People's Committee"),
-    ("unit", "Đơn vị sự nghiệp", "Public service unit"),
-    ("other", "Cơ quan, tổ chức khác", "Other body"),
-];
-
-/// The kinds of subscriber (Decree 68: individual, organization, device/service/software).
-pub const SUBSCRIBER_KINDS: &[(&str, &str, &str)] = &[
-    ("individual", "Cá nhân", "Individual"),
-    ("organization", "Cơ quan, tổ chức", "Organization"),
-    (
-        "device",
-        "Thiết bị, dịch vụ, phần mềm",
-        "Device, service or software",
-    ),
-];
+use kyso_domain::registry::{AgencyKind, CertStatus, SubscriberKind};
+/// Every agency and subscriber kind as `(name, Vietnamese label, English label)` rows (the
+/// domain's [`AgencyKind`] and [`SubscriberKind`]), for select lists.
+pub use kyso_domain::registry::{AGENCY_KINDS, SUBSCRIBER_KINDS};
 
 /// Longest text accepted in a free-text field.
 const MAX_TEXT: usize = 500;

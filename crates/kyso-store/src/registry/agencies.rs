@@ -95,24 +95,26 @@ pub(crate) fn text(field: &'static str, value: &str, required: bool) -> Result<S
     Ok(v.to_owned())
 }
 
-pub(super) fn one_of(
+/// `value` as one of a kind's stable names (`names`: every one, for the message).
+pub(super) fn one_of<T: std::str::FromStr>(
     field: &'static str,
     value: &str,
-    allowed: &[(&str, &str, &str)],
-) -> Result<String> {
-    if allowed.iter().any(|(k, _, _)| *k == value) {
-        return Ok(value.to_owned());
-    }
-    let list: Vec<&str> = allowed.iter().map(|(k, _, _)| *k).collect();
-    Err(Error::invalid(
-        field,
-        format!(
-            "Trường \"{}\" phải là một trong: {}.",
-            field_vi(field),
-            list.join(", ")
-        ),
-        format!("The field \"{field}\" must be one of: {}.", list.join(", ")),
-    ))
+    names: &[&str],
+) -> Result<T> {
+    value.parse::<T>().map_err(|_| {
+        Error::invalid(
+            field,
+            format!(
+                "Trường \"{}\" phải là một trong: {}.",
+                field_vi(field),
+                names.join(", ")
+            ),
+            format!(
+                "The field \"{field}\" must be one of: {}.",
+                names.join(", ")
+            ),
+        )
+    })
 }
 
 pub(crate) fn email(field: &'static str, value: &str) -> Result<String> {
@@ -298,7 +300,13 @@ pub async fn create_agency(
 ) -> Result<Agency> {
     let code = parse_code(&input.code)?;
     let name = text("name", &input.name, true)?;
-    let kind = one_of("kind", &input.kind, AGENCY_KINDS)?;
+    let kind = one_of::<AgencyKind>(
+        "kind",
+        &input.kind,
+        &AgencyKind::ALL.map(AgencyKind::as_str),
+    )?
+    .as_str()
+    .to_owned();
     let address = text("address", &input.address, false)?;
     let mail = email("email", &input.email)?;
     let phone = text("phone", &input.phone, false)?;
@@ -375,7 +383,13 @@ pub async fn update_agency(
 ) -> Result<Agency> {
     let current = agency(store, actor, id, Permission::WriteRegistry).await?;
     let name = text("name", &input.name, true)?;
-    let kind = one_of("kind", &input.kind, AGENCY_KINDS)?;
+    let kind = one_of::<AgencyKind>(
+        "kind",
+        &input.kind,
+        &AgencyKind::ALL.map(AgencyKind::as_str),
+    )?
+    .as_str()
+    .to_owned();
     let address = text("address", &input.address, false)?;
     let mail = email("email", &input.email)?;
     let phone = text("phone", &input.phone, false)?;

@@ -27,33 +27,25 @@ pub struct Certificate {
 
 impl Certificate {
     /// The status a user should see at `now`: a recorded revocation or renewal first, then
-    /// expiry from the certificate's own validity.
+    /// expiry from the certificate's own validity ([`CertStatus::at`]).
     pub fn status_at(&self, now: OffsetDateTime) -> &'static str {
-        match self.status.as_str() {
-            "revoked" => "revoked",
-            "superseded" => "superseded",
-            _ if now > self.not_after => "expired",
-            _ if now < self.not_before => "not_yet_valid",
-            _ => "active",
-        }
+        self.effective_status(now).as_str()
+    }
+
+    /// [`Certificate::status_at`] as the domain's type.
+    pub fn effective_status(&self, now: OffsetDateTime) -> CertStatus {
+        CertStatus::at(&self.status, self.not_before, self.not_after, now)
     }
 }
 
-/// Vietnamese and English labels of certificate statuses.
+/// Vietnamese and English labels of certificate statuses (by stable name; the labels are
+/// [`CertStatus`]'s).
 pub fn cert_status_label(status: &str, english: bool) -> &'static str {
-    match (status, english) {
-        ("active", false) => "Còn hiệu lực",
-        ("active", true) => "Valid",
-        ("expired", false) => "Hết hạn",
-        ("expired", true) => "Expired",
-        ("revoked", false) => "Đã thu hồi",
-        ("revoked", true) => "Revoked",
-        ("superseded", false) => "Đã gia hạn/thay thế",
-        ("superseded", true) => "Renewed/replaced",
-        ("not_yet_valid", false) => "Chưa có hiệu lực",
-        ("not_yet_valid", true) => "Not yet valid",
-        (_, false) => "Không rõ",
-        (_, true) => "Unknown",
+    match (CertStatus::parse(status), english) {
+        (Ok(s), false) => s.label_vi(),
+        (Ok(s), true) => s.label_en(),
+        (Err(_), false) => "Không rõ",
+        (Err(_), true) => "Unknown",
     }
 }
 

@@ -85,7 +85,13 @@ pub(crate) fn validate_subscriber(
     input: &SubscriberInput,
     now: OffsetDateTime,
 ) -> Result<SubscriberInput> {
-    let kind = one_of("kind", &input.kind, SUBSCRIBER_KINDS)?;
+    let kind = one_of::<SubscriberKind>(
+        "kind",
+        &input.kind,
+        &SubscriberKind::ALL.map(SubscriberKind::as_str),
+    )?
+    .as_str()
+    .to_owned();
     let name = text("name", &input.name, true)?;
     let dob = match parse_date("date_of_birth", &input.date_of_birth)? {
         Some(d) => {
