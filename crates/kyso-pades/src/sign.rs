@@ -166,8 +166,66 @@ pub struct Updated {
 #[derive(Debug, Clone)]
 struct Pinned {
     len: u64,
-    alg: DigestAlgorithm,
-    digest: Vec<u8>,
+    check: u64,
+}
+
+/// A fast checksum of the input (FNV-1a over 64-bit words): it tells whether the input read
+/// again when the document is written is the one that was signed. Not a security measure (the
+/// signature is over the SHA-2 digest); it catches a file changed underneath kyso at a small
+/// fraction of a second hash's cost.
+#[derive(Debug, Clone)]
+struct Checksum {
+    h: u64,
+    pending: Vec<u8>,
+}
+
+impl Checksum {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+
+    fn new() -> Self {
+        Checksum {
+            h: 0xcbf2_9ce4_8422_2325,
+            pending: Vec::with_capacity(8),
+        }
+    }
+
+    fn word(&mut self, w: &[u8]) {
+        let mut b = [0u8; 8];
+        if let Some(dst) = b.get_mut(..w.len()) {
+            dst.copy_from_slice(w);
+        }
+        self.h = (self.h ^ u64::from_le_bytes(b)).wrapping_mul(Self::PRIME);
+    }
+
+    fn update(&mut self, mut data: &[u8]) {
+        if !self.pending.is_empty() {
+            let need = 8 - self.pending.len();
+            let (head, rest) = data.split_at(need.min(data.len()));
+            self.pending.extend_from_slice(head);
+            data = rest;
+            if self.pending.len() < 8 {
+                return;
+            }
+            let w = std::mem::take(&mut self.pending);
+            self.word(&w);
+            self.pending = w;
+            self.pending.clear();
+        }
+        let words = data.chunks_exact(8);
+        let rest = words.remainder();
+        for w in words {
+            self.word(w);
+        }
+        self.pending.extend_from_slice(rest);
+    }
+
+    fn finish(mut self, len: u64) -> u64 {
+        let w = std::mem::take(&mut self.pending);
+        if !w.is_empty() {
+            self.word(&w);
+        }
+        (self.h ^ len).wrapping_mul(Self::PRIME)
+    }
 }
 
 impl Updated {
@@ -208,15 +266,15 @@ impl Updated {
         }
     }
 
-    /// Write the whole document to `out`. The input is read again and hashed on the way: if
-    /// it changed since it was signed, this fails (what was written to `out` is then to be
+    /// Write the whole document to `out`. The input is read again and checksummed on the way:
+    /// if it changed since it was signed, this fails (what was written to `out` is then to be
     /// thrown away).
     #[tracing::instrument(name = "write", level = "debug", skip_all, fields(bytes = self.doc.len()))]
     pub fn write_to<W: Write + ?Sized>(&self, out: &mut W) -> Result<()> {
         let total = self.doc.len();
         let cap = usize::try_from(total.clamp(1, 1 << 20)).unwrap_or(1 << 20);
         let mut buf = vec![0u8; cap];
-        let mut hasher = self.pinned.as_ref().map(|p| (p, p.alg.hasher()));
+        let mut hasher = self.pinned.as_ref().map(|p| (p, Checksum::new()));
         let mut at = 0u64;
         while at < total {
             let want = usize::try_from((total - at).min(buf.len() as u64)).unwrap_or(buf.len());
@@ -235,7 +293,7 @@ impl Updated {
             at += want as u64;
         }
         if let Some((p, h)) = hasher {
-            if h.finish().as_ref() != p.digest.as_slice() {
+            if h.finish(p.len) != p.check {
                 return Err(changed());
             }
         }
@@ -563,10 +621,11 @@ pub(crate) fn write_placeholder(
         slot.copy_from_slice(&br_new);
     }
 
-    // One pass over the input, hashing it; the hash of the input alone pins it.
+    // One pass over the input, hashing it; a checksum of the input read from outside pins it.
     let span = tracing::debug_span!("digest", bytes = total);
     let _digest = span.enter();
     let mut hasher = digest.hasher();
+    let mut check = base.pinned.is_none().then(Checksum::new);
     {
         // 1 MiB for large files; small ones (most letters) get a buffer of their own size, so
         // signing thousands of them does not zero a megabyte each time.
@@ -580,16 +639,19 @@ pub(crate) fn write_placeholder(
                 return Err(Error::Io(std::io::ErrorKind::UnexpectedEof.into()));
             }
             hasher.update(chunk);
+            if let Some(c) = check.as_mut() {
+                c.update(chunk);
+            }
             at += want as u64;
         }
     }
-    let pinned = match &base.pinned {
-        Some(p) => Some(p.clone()),
-        None => Some(Pinned {
+    let pinned = match (&base.pinned, check) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(c)) => Some(Pinned {
             len: base_len,
-            alg: digest,
-            digest: hasher.clone().finish().as_ref().to_vec(),
+            check: c.finish(base_len),
         }),
+        (None, None) => None,
     };
     hasher.update(appended.get(..contents_rel).unwrap_or_default());
     hasher.update(appended.get(contents_end_rel..).unwrap_or_default());
@@ -764,4 +826,39 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
         .windows(needle.len())
         .position(|w| w == needle)
         .map(|i| i + from)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::Checksum;
+
+    fn sum(parts: &[&[u8]]) -> u64 {
+        let mut c = Checksum::new();
+        let mut len = 0;
+        for p in parts {
+            c.update(p);
+            len += p.len() as u64;
+        }
+        c.finish(len)
+    }
+
+    #[test]
+    fn the_checksum_ignores_how_the_input_is_cut_and_sees_any_change() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let whole = sum(&[&data]);
+        for cut in [1, 3, 7, 8, 9, 500, 999] {
+            let (a, b) = data.split_at(cut);
+            assert_eq!(sum(&[a, b]), whole, "cut at {cut}");
+            let (b1, b2) = b.split_at(b.len() / 3);
+            assert_eq!(sum(&[a, b1, b2]), whole, "cut at {cut} and after");
+        }
+        for i in [0, 5, 8, 500, 999] {
+            let mut changed = data.clone();
+            changed[i] ^= 1;
+            assert_ne!(sum(&[&changed]), whole, "byte {i}");
+        }
+        assert_ne!(sum(&[&data[..999]]), whole, "shorter");
+        assert_ne!(sum(&[&data, &[0]]), whole, "a zero byte more");
+    }
 }
