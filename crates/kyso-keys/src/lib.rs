@@ -2,6 +2,7 @@
 
 mod csc;
 pub mod pkcs11;
+pub mod token_report;
 mod pkcs12;
 mod secret;
 

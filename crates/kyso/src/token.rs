@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use kyso_keys::pkcs11::{TokenFlags, TokenInfo};
+use kyso_keys::pkcs11::TokenFlags;
+use kyso_keys::token_report;
 use kyso_keys::Pkcs11Module;
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
@@ -322,7 +323,7 @@ fn register(args: RegisterArgs, lang: Lang) -> anyhow::Result<ExitCode> {
 
 fn import(args: ImportArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     let id = match &args.id {
-        Some(h) => Some(parse_hex(h).ok_or_else(
+        Some(h) => Some(token_report::parse_id_hex(h).ok_or_else(
             || ue!("--id phải là số hex (ví dụ 01 hoặc a1b2)"; "--id must be hex (e.g. 01 or a1b2)").usage(),
         )?),
         None => None,
@@ -370,17 +371,6 @@ fn import(args: ImportArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_hex(s: &str) -> Option<Vec<u8>> {
-    let s: String = s.chars().filter(|c| *c != ':').collect();
-    if s.is_empty() || !s.len().is_multiple_of(2) || s.len() > 128 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| s.get(i..i + 2).and_then(|p| u8::from_str_radix(p, 16).ok()))
-        .collect()
-}
-
 fn list(args: ListArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     let module = Pkcs11Module::load(&args.pkcs11_module).map_err(|e| errors::keys(&e))?;
     let tokens = module.tokens().map_err(|e| errors::keys(&e))?;
@@ -389,7 +379,7 @@ fn list(args: ListArgs, lang: Lang) -> anyhow::Result<ExitCode> {
             "schema": SCHEMA,
             "command": "list",
             "module": args.pkcs11_module.display().to_string(),
-            "tokens": tokens.iter().map(token_json).collect::<Vec<_>>(),
+            "tokens": tokens.iter().map(token_report::token_json).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(ExitCode::SUCCESS);
@@ -528,36 +518,4 @@ fn flags_text(f: &TokenFlags, lang: Lang) -> String {
         parts.push(t("sẵn sàng", "ready"));
     }
     parts.join("; ")
-}
-
-fn token_json(t: &TokenInfo) -> serde_json::Value {
-    let f = &t.flags;
-    json!({
-        "slot": t.slot_id,
-        "label": t.label,
-        "serial": t.serial,
-        "manufacturer": t.manufacturer,
-        "model": t.model,
-        "flags": {
-            "login_required": f.login_required,
-            "user_pin_initialized": f.user_pin_initialized,
-            "pin_count_low": f.pin_count_low,
-            "pin_final_try": f.pin_final_try,
-            "pin_locked": f.pin_locked,
-            "pin_to_be_changed": f.pin_to_be_changed,
-            "protected_authentication_path": f.protected_authentication_path,
-            "write_protected": f.write_protected,
-        },
-        "certificates": t.certificates.iter().map(|c| json!({
-            "label": c.label,
-            "id": c.id_hex(),
-            "subject": c.cert.subject_display(),
-            "issuer": c.cert.issuer_display(),
-            "serial": c.cert.serial_hex(),
-            "not_before": c.cert.not_before().format(&Rfc3339).ok(),
-            "not_after": c.cert.not_after().format(&Rfc3339).ok(),
-            "ca": c.cert.is_ca(),
-        })).collect::<Vec<_>>(),
-        "unreadable_certificates": t.unreadable_certificates,
-    })
 }
