@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod codes;
 pub mod device;
 pub mod expiry;
+pub mod fields;
 pub mod lifecycle;
 pub mod password;
 pub mod registry;

@@ -90,6 +90,16 @@ pub enum Error {
     AuditUnavailable,
 }
 
+impl From<kyso_domain::fields::FieldError> for Error {
+    fn from(e: kyso_domain::fields::FieldError) -> Self {
+        Error::Invalid {
+            field: e.field,
+            vi: e.vi,
+            en: e.en,
+        }
+    }
+}
+
 impl Error {
     pub(crate) fn invalid(
         field: &'static str,

@@ -5,6 +5,7 @@
 
 use kyso_domain::codes::AgencyCode;
 use kyso_domain::device::{transition, DeviceEvent, DeviceKind, DeviceState};
+use kyso_domain::fields;
 use kyso_domain::roles::Permission;
 use kyso_domain::text::fold;
 use serde::{Deserialize, Serialize};
@@ -21,8 +22,6 @@ use kyso_domain::registry::{AgencyKind, CertStatus, SubscriberKind};
 /// domain's [`AgencyKind`] and [`SubscriberKind`]), for select lists.
 pub use kyso_domain::registry::{AGENCY_KINDS, SUBSCRIBER_KINDS};
 
-/// Longest text accepted in a free-text field.
-const MAX_TEXT: usize = 500;
 /// Most rows one listing returns.
 pub const MAX_PAGE: i64 = 500;
 

@@ -59,40 +59,7 @@ pub(super) fn agency_from(row: &AnyRow) -> Result<Agency> {
 }
 
 pub(crate) fn text(field: &'static str, value: &str, required: bool) -> Result<String> {
-    let v = value.trim();
-    if required && v.is_empty() {
-        return Err(Error::invalid(
-            field,
-            format!("Trường \"{}\" không được để trống.", field_vi(field)),
-            format!("The field \"{field}\" is required."),
-        ));
-    }
-    if let Some(c) = kyso_domain::text::hidden_char(v) {
-        let code = format!("U+{:04X}", u32::from(c));
-        return Err(Error::invalid(
-            field,
-            format!(
-                "Trường \"{}\" có ký tự ẩn hoặc ký tự đổi chiều văn bản ({code}); hãy gõ lại \
-                 trường này.",
-                field_vi(field)
-            ),
-            format!(
-                "The field \"{field}\" holds an invisible or text-direction character ({code}); \
-                 type it again."
-            ),
-        ));
-    }
-    if v.chars().count() > MAX_TEXT || v.chars().any(|c| c.is_control()) {
-        return Err(Error::invalid(
-            field,
-            format!(
-                "Trường \"{}\" quá dài hoặc có ký tự điều khiển.",
-                field_vi(field)
-            ),
-            format!("The field \"{field}\" is too long or holds control characters."),
-        ));
-    }
-    Ok(v.to_owned())
+    Ok(fields::text(field, value, required)?)
 }
 
 /// `value` as one of a kind's stable names (`names`: every one, for the message).
@@ -101,82 +68,15 @@ pub(super) fn one_of<T: std::str::FromStr>(
     value: &str,
     names: &[&str],
 ) -> Result<T> {
-    value.parse::<T>().map_err(|_| {
-        Error::invalid(
-            field,
-            format!(
-                "Trường \"{}\" phải là một trong: {}.",
-                field_vi(field),
-                names.join(", ")
-            ),
-            format!(
-                "The field \"{field}\" must be one of: {}.",
-                names.join(", ")
-            ),
-        )
-    })
+    Ok(fields::one_of(field, value, names)?)
 }
 
 pub(crate) fn email(field: &'static str, value: &str) -> Result<String> {
-    let v = text(field, value, false)?;
-    if !v.is_empty() {
-        let ok = v.split_once('@').is_some_and(|(l, d)| {
-            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !v.contains(' ')
-        });
-        if !ok {
-            return Err(Error::invalid(
-                field,
-                format!("\"{v}\" không phải địa chỉ thư điện tử hợp lệ."),
-                format!("\"{v}\" is not a valid email address."),
-            ));
-        }
-    }
-    Ok(v)
+    Ok(fields::email(field, value)?)
 }
 
 /// The Vietnamese name of a field, for messages.
-pub fn field_vi(field: &str) -> &'static str {
-    match field {
-        "code" => "Mã định danh",
-        "name" => "Tên",
-        "kind" => "Loại",
-        "parent_id" => "Cơ quan quản lý",
-        "agency_id" => "Cơ quan",
-        "address" => "Địa chỉ",
-        "email" => "Thư điện tử",
-        "phone" => "Số điện thoại",
-        "date_of_birth" => "Ngày sinh",
-        "id_number" => "Số CMND/CCCD/Hộ chiếu",
-        "title" => "Chức vụ",
-        "unit" => "Đơn vị",
-        "certificate" => "Chứng thư số",
-        "serial" => "Số hiệu",
-        "subscriber_id" => "Thuê bao",
-        "holder_id" => "Người giữ",
-        "state" => "Trạng thái",
-        "event" => "Thao tác",
-        "reason" => "Lý do",
-        "username" => "Tên đăng nhập",
-        "full_name" => "Họ và tên",
-        "password" => "Mật khẩu",
-        "role" => "Vai trò",
-        "days" => "Số ngày",
-        "contact_name" => "Người liên hệ",
-        "contact_title" => "Chức vụ người liên hệ",
-        "contact_phone" => "Điện thoại người liên hệ",
-        "contact_email" => "Thư điện tử người liên hệ",
-        "items" => "Danh sách đề nghị",
-        "data" => "Thông tin đề nghị",
-        "certificate_id" => "Chứng thư số",
-        "certificates" => "Chứng thư số được cấp",
-        "device_id" => "Thiết bị",
-        "number" => "Số văn bản",
-        "action" => "Thao tác",
-        "note" => "Ghi chú",
-        "years" => "Lịch làm việc",
-        _ => "Trường",
-    }
-}
+pub use kyso_domain::fields::field_vi;
 
 /// An agency by id, if `p` reaches it.
 pub async fn agency(store: &Store, actor: &Actor, id: i64, p: Permission) -> Result<Agency> {

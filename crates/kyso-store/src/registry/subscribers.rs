@@ -63,22 +63,7 @@ pub(super) fn subscriber_from(row: &AnyRow) -> Result<Subscriber> {
 
 /// Dates are accepted as `dd/mm/yyyy` (the CA's template) or `yyyy-mm-dd`; stored ISO.
 pub fn parse_date(field: &'static str, value: &str) -> Result<Option<time::Date>> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    let iso = time::macros::format_description!("[year]-[month]-[day]");
-    let vn = time::macros::format_description!("[day]/[month]/[year]");
-    time::Date::parse(v, iso)
-        .or_else(|_| time::Date::parse(v, vn))
-        .map(Some)
-        .map_err(|_| {
-            Error::invalid(
-                field,
-                format!("\"{v}\" không phải ngày hợp lệ (dạng dd/mm/yyyy)."),
-                format!("\"{v}\" is not a valid date (dd/mm/yyyy)."),
-            )
-        })
+    Ok(fields::parse_date(field, value)?)
 }
 
 pub(crate) fn validate_subscriber(

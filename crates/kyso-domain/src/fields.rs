@@ -1,0 +1,201 @@
+//! Checking the fields of a registry form (agencies, subscribers, devices, requests): trimmed
+//! text without hidden or control characters, e-mail addresses, dates as officials write
+//! them, a value among a kind's names; each refusal is a [`FieldError`] naming the field, with
+//! the message in Vietnamese and English. The store turns it into its own `Invalid` error.
+
+/// Longest text accepted in a free-text field.
+pub const MAX_TEXT: usize = 500;
+
+/// A field of a form holds a value the registry refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {field}: {en}")]
+pub struct FieldError {
+    /// The field's name in the API (`name`, `date_of_birth`, …).
+    pub field: &'static str,
+    /// The message for Vietnamese users.
+    pub vi: String,
+    /// The message for English-speaking users.
+    pub en: String,
+}
+
+impl FieldError {
+    /// A refusal of `field` with its two messages.
+    pub fn new(field: &'static str, vi: impl Into<String>, en: impl Into<String>) -> FieldError {
+        FieldError {
+            field,
+            vi: vi.into(),
+            en: en.into(),
+        }
+    }
+}
+
+pub fn text(field: &'static str, value: &str, required: bool) -> Result<String, FieldError> {
+    let v = value.trim();
+    if required && v.is_empty() {
+        return Err(FieldError::new(
+            field,
+            format!("Trường \"{}\" không được để trống.", field_vi(field)),
+            format!("The field \"{field}\" is required."),
+        ));
+    }
+    if let Some(c) = crate::text::hidden_char(v) {
+        let code = format!("U+{:04X}", u32::from(c));
+        return Err(FieldError::new(
+            field,
+            format!(
+                "Trường \"{}\" có ký tự ẩn hoặc ký tự đổi chiều văn bản ({code}); hãy gõ lại \
+                 trường này.",
+                field_vi(field)
+            ),
+            format!(
+                "The field \"{field}\" holds an invisible or text-direction character ({code}); \
+                 type it again."
+            ),
+        ));
+    }
+    if v.chars().count() > MAX_TEXT || v.chars().any(|c| c.is_control()) {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "Trường \"{}\" quá dài hoặc có ký tự điều khiển.",
+                field_vi(field)
+            ),
+            format!("The field \"{field}\" is too long or holds control characters."),
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+/// `value` as one of a kind's stable names (`names`: every one, for the message).
+pub fn one_of<T: std::str::FromStr>(
+    field: &'static str,
+    value: &str,
+    names: &[&str],
+) -> Result<T, FieldError> {
+    value.parse::<T>().map_err(|_| {
+        FieldError::new(
+            field,
+            format!(
+                "Trường \"{}\" phải là một trong: {}.",
+                field_vi(field),
+                names.join(", ")
+            ),
+            format!(
+                "The field \"{field}\" must be one of: {}.",
+                names.join(", ")
+            ),
+        )
+    })
+}
+
+pub fn email(field: &'static str, value: &str) -> Result<String, FieldError> {
+    let v = text(field, value, false)?;
+    if !v.is_empty() {
+        let ok = v.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !v.contains(' ')
+        });
+        if !ok {
+            return Err(FieldError::new(
+                field,
+                format!("\"{v}\" không phải địa chỉ thư điện tử hợp lệ."),
+                format!("\"{v}\" is not a valid email address."),
+            ));
+        }
+    }
+    Ok(v)
+}
+
+/// The Vietnamese name of a field, for messages.
+pub fn field_vi(field: &str) -> &'static str {
+    match field {
+        "code" => "Mã định danh",
+        "name" => "Tên",
+        "kind" => "Loại",
+        "parent_id" => "Cơ quan quản lý",
+        "agency_id" => "Cơ quan",
+        "address" => "Địa chỉ",
+        "email" => "Thư điện tử",
+        "phone" => "Số điện thoại",
+        "date_of_birth" => "Ngày sinh",
+        "id_number" => "Số CMND/CCCD/Hộ chiếu",
+        "title" => "Chức vụ",
+        "unit" => "Đơn vị",
+        "certificate" => "Chứng thư số",
+        "serial" => "Số hiệu",
+        "subscriber_id" => "Thuê bao",
+        "holder_id" => "Người giữ",
+        "state" => "Trạng thái",
+        "event" => "Thao tác",
+        "reason" => "Lý do",
+        "username" => "Tên đăng nhập",
+        "full_name" => "Họ và tên",
+        "password" => "Mật khẩu",
+        "role" => "Vai trò",
+        "days" => "Số ngày",
+        "contact_name" => "Người liên hệ",
+        "contact_title" => "Chức vụ người liên hệ",
+        "contact_phone" => "Điện thoại người liên hệ",
+        "contact_email" => "Thư điện tử người liên hệ",
+        "items" => "Danh sách đề nghị",
+        "data" => "Thông tin đề nghị",
+        "certificate_id" => "Chứng thư số",
+        "certificates" => "Chứng thư số được cấp",
+        "device_id" => "Thiết bị",
+        "number" => "Số văn bản",
+        "action" => "Thao tác",
+        "note" => "Ghi chú",
+        "years" => "Lịch làm việc",
+        _ => "Trường",
+    }
+}
+
+pub fn parse_date(field: &'static str, value: &str) -> Result<Option<time::Date>, FieldError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let iso = time::macros::format_description!("[year]-[month]-[day]");
+    let vn = time::macros::format_description!("[day]/[month]/[year]");
+    time::Date::parse(v, iso)
+        .or_else(|_| time::Date::parse(v, vn))
+        .map(Some)
+        .map_err(|_| {
+            FieldError::new(
+                field,
+                format!("\"{v}\" không phải ngày hợp lệ (dạng dd/mm/yyyy)."),
+                format!("\"{v}\" is not a valid date (dd/mm/yyyy)."),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_trimmed_and_refused_with_the_field_named() {
+        assert_eq!(
+            text("name", "  Sở Tài chính ", true),
+            Ok("Sở Tài chính".to_owned())
+        );
+        let e = text("name", " ", true).unwrap_err();
+        assert_eq!(e.field, "name");
+        assert!(e.vi.contains("Tên"), "{e:?}");
+        assert!(
+            text("name", "A\u{202e}B", true).is_err(),
+            "a right-to-left override"
+        );
+        assert!(text("name", &"x".repeat(MAX_TEXT + 1), true).is_err());
+        assert_eq!(email("email", "an@demo.vn"), Ok("an@demo.vn".to_owned()));
+        assert!(email("email", "an@demo").is_err());
+        assert_eq!(
+            parse_date("date_of_birth", "12/03/1978"),
+            Ok(Some(time::macros::date!(1978 - 03 - 12)))
+        );
+        assert_eq!(parse_date("date_of_birth", ""), Ok(None));
+        assert!(parse_date("date_of_birth", "31/02/1978").is_err());
+        let kind: Result<crate::registry::AgencyKind, _> = one_of("kind", "unit", &["unit"]);
+        assert_eq!(kind, Ok(crate::registry::AgencyKind::Unit));
+        assert!(one_of::<crate::registry::AgencyKind>("kind", "bo", &["unit"]).is_err());
+    }
+}
