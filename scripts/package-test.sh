@@ -14,8 +14,10 @@ case $profile in dev) dir=debug ;; *) dir=$profile ;; esac
 target=$(cargo metadata --format-version 1 --no-deps --locked |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 bin=$target/$dir/kyso
-if [ ! -x "$bin" ]; then
-  cargo build -p kyso --locked --profile "$profile"
+# The dev profile: the binary the test build just linked (`cargo build` would link another one,
+# the test build's feature set differing). Another profile is built here.
+if [ "$profile" != dev ] || [ ! -x "$bin" ]; then
+  cargo build -q -p kyso --locked --profile "$profile"
 fi
 
 echo "-- manual pages and completions from $bin"
