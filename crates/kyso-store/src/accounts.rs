@@ -265,7 +265,9 @@ pub async fn user(store: &Store, id: i64) -> Result<User> {
     .bind(id)
     .fetch_optional(store.pool())
     .await?
-    .ok_or(Error::NotFound { what: "user" })?;
+    .ok_or(Error::NotFound {
+        what: crate::Record::User,
+    })?;
     let roles =
         sqlx::query("SELECT role, agency_id FROM user_roles WHERE user_id = $1 ORDER BY role")
             .bind(id)
@@ -555,7 +557,9 @@ pub async fn change_password(
         .bind(actor.user_id)
         .fetch_optional(store.pool())
         .await?
-        .ok_or(Error::NotFound { what: "user" })?;
+        .ok_or(Error::NotFound {
+            what: crate::Record::User,
+        })?;
     let hash: String = row.try_get(0)?;
     let full_name: String = row.try_get(1)?;
     // The rule first (the new password is refused whatever the old one), then the current
@@ -767,7 +771,9 @@ pub async fn managed_user(store: &Store, actor: &Actor, id: i64) -> Result<(User
     } else if actor.can(Permission::ReadRegistry, &agency.path) {
         Err(Error::Forbidden)
     } else {
-        Err(Error::NotFound { what: "user" })
+        Err(Error::NotFound {
+            what: crate::Record::User,
+        })
     }
 }
 
@@ -978,14 +984,18 @@ pub async fn revoke_api_token(
     .bind(token_id)
     .fetch_optional(store.pool())
     .await?
-    .ok_or(Error::NotFound { what: "token" })?;
+    .ok_or(Error::NotFound {
+        what: crate::Record::Token,
+    })?;
     let owner: i64 = row.try_get(0)?;
     let agency: String = row.try_get(1)?;
     if owner != actor.user_id {
         managed_user(store, actor, owner)
             .await
             .map_err(|e| match e {
-                Error::NotFound { .. } => Error::NotFound { what: "token" },
+                Error::NotFound { .. } => Error::NotFound {
+                    what: crate::Record::Token,
+                },
                 e => e,
             })?;
     }

@@ -52,7 +52,7 @@ pub enum Error {
     Database(#[from] sqlx::Error),
     /// The thing asked for does not exist, or exists outside what the user may see.
     #[error("{what} not found")]
-    NotFound { what: &'static str },
+    NotFound { what: Record },
     /// A field of the input is wrong.
     #[error("invalid {field}: {en}")]
     Invalid {
@@ -152,7 +152,7 @@ impl Error {
                 if english {
                     format!("{what} not found (or outside your agencies).")
                 } else {
-                    format!("Không tìm thấy {} (hoặc không thuộc phạm vi của bạn).", what_vi(what))
+                    format!("Không tìm thấy {} (hoặc không thuộc phạm vi của bạn).", what.label_vi())
                 }
             }
             Error::Invalid { vi, en, .. } | Error::Conflict { vi, en, .. } => pick(vi, en),
@@ -192,18 +192,60 @@ impl Error {
     }
 }
 
-fn what_vi(what: &str) -> &'static str {
-    match what {
-        "agency" => "cơ quan",
-        "subscriber" => "thuê bao",
-        "certificate" => "chứng thư số",
-        "device" => "thiết bị",
-        "user" => "tài khoản",
-        "token" => "mã truy cập",
-        "request" => "đề nghị",
-        "notice" => "thông báo",
-        "session" => "phiên đăng nhập",
-        _ => "dữ liệu",
+/// What kind of record an error is about (typed, never matched on its text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Record {
+    Agency,
+    Subscriber,
+    Certificate,
+    Device,
+    User,
+    Token,
+    Request,
+    Notice,
+    Session,
+    /// A page of the web UI.
+    Page,
+}
+
+impl Record {
+    /// The English name, as in messages and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Record::Agency => "agency",
+            Record::Subscriber => "subscriber",
+            Record::Certificate => "certificate",
+            Record::Device => "device",
+            Record::User => "user",
+            Record::Token => "token",
+            Record::Request => "request",
+            Record::Notice => "notice",
+            Record::Session => "session",
+            Record::Page => "page",
+        }
+    }
+
+    /// The Vietnamese name, for messages.
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Record::Agency => "cơ quan",
+            Record::Subscriber => "thuê bao",
+            Record::Certificate => "chứng thư số",
+            Record::Device => "thiết bị",
+            Record::User => "tài khoản",
+            Record::Token => "mã truy cập",
+            Record::Request => "đề nghị",
+            Record::Notice => "thông báo",
+            Record::Session => "phiên đăng nhập",
+            Record::Page => "dữ liệu",
+        }
+    }
+}
+
+impl std::fmt::Display for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -385,7 +385,9 @@ pub async fn mark_read(store: &Store, actor: &Actor, id: i64, now: OffsetDateTim
         .fetch_optional(tx.conn())
         .await?;
     if owner != Some(actor.user_id) {
-        return Err(Error::NotFound { what: "notice" });
+        return Err(Error::NotFound {
+            what: crate::Record::Notice,
+        });
     }
     sqlx::query("UPDATE notices SET read_at = $1 WHERE id = $2 AND read_at IS NULL")
         .bind(now.unix_timestamp())

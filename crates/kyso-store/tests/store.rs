@@ -1177,7 +1177,9 @@ async fn an_issuance_goes_from_the_units_officer_to_done_and_registers_the_new_c
         ));
         assert!(matches!(
             requests::act(s, &c.stranger, id, A::Approve, &none, NOW).await,
-            Err(Error::NotFound { what: "request" })
+            Err(Error::NotFound {
+                what: kyso_store::Record::Request
+            })
         ));
         assert!(matches!(
             requests::get_request(s, &c.stranger, id, NOW).await,

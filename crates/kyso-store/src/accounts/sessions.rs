@@ -68,7 +68,9 @@ pub async fn end_session(
     id: &str,
     now: OffsetDateTime,
 ) -> Result<()> {
-    let not_found = Error::NotFound { what: "session" };
+    let not_found = Error::NotFound {
+        what: crate::Record::Session,
+    };
     if id.len() != HANDLE_LEN
         || !id
             .bytes()

@@ -86,13 +86,17 @@ pub async fn agency(store: &Store, actor: &Actor, id: i64, p: Permission) -> Res
     .bind(id)
     .fetch_optional(store.pool())
     .await?
-    .ok_or(Error::NotFound { what: "agency" })?;
+    .ok_or(Error::NotFound {
+        what: crate::Record::Agency,
+    })?;
     let a = agency_from(&row)?;
     if !actor.can(p, &a.path) {
         return Err(if actor.can(Permission::ReadRegistry, &a.path) {
             Error::Forbidden
         } else {
-            Error::NotFound { what: "agency" }
+            Error::NotFound {
+                what: crate::Record::Agency,
+            }
         });
     }
     Ok(a)
@@ -134,7 +138,9 @@ pub async fn agency_by_code(store: &Store, actor: &Actor, code: &str) -> Result<
     agency(
         store,
         actor,
-        id.ok_or(Error::NotFound { what: "agency" })?,
+        id.ok_or(Error::NotFound {
+            what: crate::Record::Agency,
+        })?,
         Permission::ReadRegistry,
     )
     .await

@@ -207,12 +207,12 @@ pub async fn certificate(store: &Store, actor: &Actor, id: i64) -> Result<Certif
     .fetch_optional(store.pool())
     .await?
     .ok_or(Error::NotFound {
-        what: "certificate",
+        what: crate::Record::Certificate,
     })?;
     let path: String = row.try_get(13)?;
     if !actor.can(Permission::ReadRegistry, &path) {
         return Err(Error::NotFound {
-            what: "certificate",
+            what: crate::Record::Certificate,
         });
     }
     cert_from(&row)

@@ -180,10 +180,12 @@ pub(crate) async fn device_in_scope(
     .bind(id)
     .fetch_optional(store.pool())
     .await?
-    .ok_or(Error::NotFound { what: "device" })?;
+    .ok_or(Error::NotFound { what: crate::Record::Device })?;
     let path: String = row.try_get(9)?;
     if !actor.can(Permission::ReadRegistry, &path) {
-        return Err(Error::NotFound { what: "device" });
+        return Err(Error::NotFound {
+            what: crate::Record::Device,
+        });
     }
     if !actor.can(p, &path) {
         return Err(Error::Forbidden);

@@ -145,10 +145,12 @@ pub(crate) async fn subscriber_in_scope(
     .bind(id)
     .fetch_optional(store.pool())
     .await?
-    .ok_or(Error::NotFound { what: "subscriber" })?;
+    .ok_or(Error::NotFound { what: crate::Record::Subscriber })?;
     let path: String = row.try_get(11)?;
     if !actor.can(Permission::ReadRegistry, &path) {
-        return Err(Error::NotFound { what: "subscriber" });
+        return Err(Error::NotFound {
+            what: crate::Record::Subscriber,
+        });
     }
     if !actor.can(p, &path) {
         return Err(Error::Forbidden);

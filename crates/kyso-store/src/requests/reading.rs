@@ -18,10 +18,14 @@ pub(super) async fn load(
     .bind(id)
     .fetch_optional(store.pool())
     .await?
-    .ok_or(Error::NotFound { what: "request" })?;
+    .ok_or(Error::NotFound {
+        what: crate::Record::Request,
+    })?;
     let r = request_from(&row, now)?;
     if !actor.can(Permission::ReadRegistry, &r.agency_path) {
-        return Err(Error::NotFound { what: "request" });
+        return Err(Error::NotFound {
+            what: crate::Record::Request,
+        });
     }
     Ok(r)
 }

@@ -153,7 +153,9 @@ async fn a_disabled_account_cannot_log_in_and_loses_its_sessions_and_tokens() {
         let finance_admin = user(s, "quantri.taichinh", p.finance, Role::DostAdmin).await;
         assert!(matches!(
             accounts::set_disabled(s, &finance_admin, officer.user_id, true, NOW).await,
-            Err(Error::NotFound { what: "user" })
+            Err(Error::NotFound {
+                what: kyso_store::Record::User
+            })
         ));
         let dost_officer = user(s, "canbo.so", p.dost, Role::SignatureOfficer).await;
         assert!(matches!(
@@ -336,7 +338,9 @@ async fn api_tokens_are_listed_without_secrets_and_revoked_by_owner_or_administr
         ));
         assert!(matches!(
             accounts::revoke_api_token(s, &finance_admin, theirs[0].id, NOW).await,
-            Err(Error::NotFound { what: "token" })
+            Err(Error::NotFound {
+                what: kyso_store::Record::Token
+            })
         ));
         let colleague = user(s, "canbo.donvi2", p.unit, Role::SignatureOfficer).await;
         assert!(matches!(

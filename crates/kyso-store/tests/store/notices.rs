@@ -209,7 +209,9 @@ async fn notices_escalate_at_seven_days_and_reach_only_the_agencies_concerned() 
         );
         assert!(matches!(
             notices::mark_read(store, &finance_officer, thirty.id, NOW).await,
-            Err(Error::NotFound { what: "notice" })
+            Err(Error::NotFound {
+                what: kyso_store::Record::Notice
+            })
         ));
 
         // E-mail: only recipients with an address; a failure keeps it pending, success ends it.

@@ -344,7 +344,14 @@ pub(super) async fn user_act(
                 Err(e) => error_or_page(&st, &p, id, e).await,
             }
         }
-        _ => return store_error(p.lang, kyso_store::Error::NotFound { what: "page" }),
+        _ => {
+            return store_error(
+                p.lang,
+                kyso_store::Error::NotFound {
+                    what: kyso_store::Record::Page,
+                },
+            )
+        }
     };
     match result {
         Ok(done) => Redirect::to(&format!("{base}?done={done}")).into_response(),
