@@ -9,10 +9,10 @@ use tracing_subscriber::EnvFilter;
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum LogFormat {
-    /// Human-readable lines.
+    /// Dòng văn bản để người đọc
     #[default]
     Text,
-    /// One JSON object per line (with the current span's fields, e.g. the request id).
+    /// Mỗi dòng một đối tượng JSON (kèm các trường của span hiện tại, ví dụ mã yêu cầu)
     Json,
 }
 

@@ -115,7 +115,18 @@ fn help_is_english_with_lang_en_and_vietnamese_by_default_for_every_command() {
         audit.contains("[biến môi trường: KYSO_AUDIT_KEY_FILE]"),
         "{audit}"
     );
-    assert!(help(&["--help"]).contains("<LỆNH>"));
+    let root = help(&["--help"]);
+    assert!(root.contains("<LỆNH>"), "{root}");
+    // The values' own help too (--log-format's text and json).
+    assert!(
+        root.contains("- json: Mỗi dòng một đối tượng JSON"),
+        "{root}"
+    );
+    let root_en = help(&["--lang", "en", "--help"]);
+    assert!(
+        root_en.contains("- json: One JSON object per line"),
+        "{root_en}"
+    );
 }
 
 /// docs/exit-codes.md: 0 done, 1 refused or invalid, 2 indeterminate, 3 usage or input,
