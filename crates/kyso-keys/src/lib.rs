@@ -2,9 +2,9 @@
 
 mod csc;
 pub mod pkcs11;
-pub mod token_report;
 mod pkcs12;
 mod secret;
+pub mod token_report;
 
 pub use csc::{CscAuth, CscOptions, CscSigner, CscVersion, MAX_ANSWER_BYTES};
 pub use pkcs11::{Imported, Pkcs11Module, Pkcs11Signer, TokenInfo};

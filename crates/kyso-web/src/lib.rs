@@ -8,10 +8,10 @@ mod letters;
 pub mod mailer;
 pub mod metrics;
 mod notices_api;
-mod sessions_api;
 mod observability;
 mod openapi;
 pub mod proxy;
+mod sessions_api;
 mod ui;
 
 use std::collections::HashMap;

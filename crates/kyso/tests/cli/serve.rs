@@ -507,7 +507,10 @@ fn a_token_and_its_certificate_are_registered_from_the_officers_machine() {
     assert_eq!(v["agency"], "H99.37");
     assert_eq!(v["certificates"][0]["status"], "already_registered", "{v}");
     assert_eq!(v["device"]["status"], "already_registered", "{v}");
-    assert!(v["device"]["model"].as_str().unwrap().contains("SoftHSM"), "{v}");
+    assert!(
+        v["device"]["model"].as_str().unwrap().contains("SoftHSM"),
+        "{v}"
+    );
     // Without an API token, or for an agency outside the token's reach: one clear line.
     let out = hsm
         .kyso()
