@@ -749,10 +749,7 @@ mod tests {
 
     #[test]
     fn not_a_pdf_and_truncated_files_are_errors() {
-        assert!(matches!(
-            open(b"hello".to_vec()),
-            Err(Error::Malformed { .. })
-        ));
+        assert!(matches!(open(b"hello".to_vec()), Err(Error::NotPdf)));
         let pdf = classic_pdf(&[
             "<< /Type /Catalog /Pages 2 0 R >>",
             "<< /Type /Pages /Kids [] >>",
