@@ -16,7 +16,6 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt as _;
 use kyso_store::accounts::{self, NewUser, RoleOn};
-use kyso_store::registry::{self, AgencyInput};
 use kyso_store::testing::{backends, TestDb};
 use kyso_store::{Actor, Backend};
 use serde_json::{json, Value};
@@ -111,50 +110,14 @@ struct World {
 
 async fn world(app: &App) -> World {
     let s = &app.db.store;
-    let sys = Actor::system();
-    let agency = |code: &str, name: &str, parent: Option<i64>| AgencyInput {
-        code: code.into(),
-        name: name.into(),
-        kind: if parent.is_none() {
-            "province"
-        } else {
-            "department"
-        }
-        .into(),
-        parent_id: parent,
-        ..Default::default()
-    };
-    let root = registry::create_agency(s, &sys, &agency("H99", "UBND Tỉnh Demo", None), NOW)
-        .await
-        .unwrap();
-    let dost = registry::create_agency(
-        s,
-        &sys,
-        &agency("000.00.37.H99", "Sở Khoa học và Công nghệ", Some(root.id)),
-        NOW,
-    )
-    .await
-    .unwrap();
-    let unit = registry::create_agency(
-        s,
-        &sys,
-        &agency("H99.37.01", "Trung tâm Chuyển đổi số", Some(dost.id)),
-        NOW,
-    )
-    .await
-    .unwrap();
-    let finance = registry::create_agency(
-        s,
-        &sys,
-        &agency("H99.05", "Sở Tài chính", Some(root.id)),
-        NOW,
-    )
-    .await
-    .unwrap();
+    let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+    let dost = support::agency(s, "000.00.37.H99", "Sở Khoa học và Công nghệ", Some(root)).await;
+    let unit = support::agency(s, "H99.37.01", "Trung tâm Chuyển đổi số", Some(dost)).await;
+    let finance = support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
     World {
-        dost: dost.id,
-        unit: unit.id,
-        finance: finance.id,
+        dost,
+        unit,
+        finance,
     }
 }
 

@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use kyso_store::accounts::{self, NewUser, RoleOn};
-use kyso_store::registry::{self, AgencyInput, DeviceInput, SubscriberInput};
+use kyso_store::registry::{self, DeviceInput, SubscriberInput};
 use kyso_store::testing::{backends, TestDb};
 use kyso_store::{Actor, Backend};
 use serde_json::{json, Value};
@@ -103,38 +103,15 @@ fn cert_pem(cn: &str, serial: u64) -> String {
 async fn world(app: &App) -> World {
     let s = &app.db.store;
     let sys = Actor::system();
-    let agency = |code: &str, name: &str, parent: Option<i64>| AgencyInput {
-        code: code.into(),
-        name: name.into(),
-        kind: if parent.is_none() {
-            "province"
-        } else {
-            "department"
-        }
-        .into(),
-        parent_id: parent,
-        ..Default::default()
-    };
-    let root = registry::create_agency(s, &sys, &agency("H99", "UBND Tỉnh Demo", None), NOW)
-        .await
-        .unwrap();
-    let ours = registry::create_agency(s, &sys, &agency("H99.37", "Sở KH&CN", Some(root.id)), NOW)
-        .await
-        .unwrap();
-    let theirs = registry::create_agency(
-        s,
-        &sys,
-        &agency("H99.05", "Sở Tài chính", Some(root.id)),
-        NOW,
-    )
-    .await
-    .unwrap();
+    let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+    let ours = support::agency(s, "H99.37", "Sở KH&CN", Some(root)).await;
+    let theirs = support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
     let sub = registry::create_subscriber(
         s,
         &sys,
         &SubscriberInput {
             kind: "individual".into(),
-            agency_id: theirs.id,
+            agency_id: theirs,
             name: "Hoàng Minh Đức".into(),
             ..Default::default()
         },
@@ -145,7 +122,7 @@ async fn world(app: &App) -> World {
     let cert = registry::import_certificate(
         s,
         &sys,
-        theirs.id,
+        theirs,
         Some(sub.id),
         cert_pem("Hoàng Minh Đức", 77).as_bytes(),
         NOW,
@@ -158,7 +135,7 @@ async fn world(app: &App) -> World {
         &DeviceInput {
             kind: "token".into(),
             serial: "THEIRS01".into(),
-            agency_id: theirs.id,
+            agency_id: theirs,
             ..Default::default()
         },
         NOW,
@@ -176,11 +153,11 @@ async fn world(app: &App) -> World {
                 username: role.as_str().replace('_', "."),
                 full_name: format!("Người dùng {}", role.as_str()),
                 email: String::new(),
-                agency_id: ours.id,
+                agency_id: ours,
                 password: Zeroizing::new(PASSWORD.into()),
                 roles: vec![RoleOn {
                     role: role.as_str().into(),
-                    agency_id: ours.id,
+                    agency_id: ours,
                 }],
                 must_change_password: false,
             },
@@ -196,11 +173,11 @@ async fn world(app: &App) -> World {
             username: "quantri".into(),
             full_name: "Quản trị".into(),
             email: String::new(),
-            agency_id: root.id,
+            agency_id: root,
             password: Zeroizing::new(PASSWORD.into()),
             roles: vec![RoleOn {
                 role: "dost_admin".into(),
-                agency_id: root.id,
+                agency_id: root,
             }],
             must_change_password: false,
         },
@@ -213,7 +190,7 @@ async fn world(app: &App) -> World {
         &sys,
         &kyso_store::requests::NewRequest {
             kind: "renew".into(),
-            agency_id: theirs.id,
+            agency_id: theirs,
             contact_name: "Hoàng Minh Đức".into(),
             items: vec![kyso_store::requests::NewItem {
                 certificate_id: Some(cert.id),
@@ -227,8 +204,8 @@ async fn world(app: &App) -> World {
     .unwrap();
     World {
         their_request: request.request.id,
-        ours: ours.id,
-        theirs: theirs.id,
+        ours,
+        theirs,
         their_subscriber: sub.id,
         their_cert: cert.id,
         their_device: dev.id,

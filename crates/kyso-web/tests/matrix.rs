@@ -386,39 +386,12 @@ async fn every_openapi_route_answers_each_role_and_agency_as_its_class_says() {
     for b in backends() {
         let app = App::new(b).await;
         let s = &app.db.store;
-        let sys = Actor::system();
-        let agency = |code: &str, name: &str, parent: Option<i64>| AgencyInput {
-            code: code.into(),
-            name: name.into(),
-            kind: if parent.is_none() {
-                "province"
-            } else {
-                "department"
-            }
-            .into(),
-            parent_id: parent,
-            ..Default::default()
-        };
-        let root = registry::create_agency(s, &sys, &agency("H99", "UBND Tỉnh Demo", None), NOW)
-            .await
-            .unwrap();
-        let ours_id =
-            registry::create_agency(s, &sys, &agency("H99.37", "Sở KH&CN", Some(root.id)), NOW)
-                .await
-                .unwrap()
-                .id;
-        let theirs_id = registry::create_agency(
-            s,
-            &sys,
-            &agency("H99.05", "Sở Tài chính", Some(root.id)),
-            NOW,
-        )
-        .await
-        .unwrap()
-        .id;
+        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+        let ours_id = support::agency(s, "H99.37", "Sở KH&CN", Some(root)).await;
+        let theirs_id = support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
         let ours = records(&app, ours_id, "H99.37", "ours", 1001).await;
         let theirs = records(&app, theirs_id, "H99.05", "theirs", 2001).await;
-        new_user(&app, "quantri", root.id, Role::DostAdmin).await;
+        new_user(&app, "quantri", root, Role::DostAdmin).await;
 
         let (status, doc) = app.call("get", "/api/openapi.json", "", None).await;
         assert_eq!(status, StatusCode::OK);
@@ -810,39 +783,12 @@ async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys
     for b in backends() {
         let app = App::new(b).await;
         let s = &app.db.store;
-        let sys = Actor::system();
-        let agency = |code: &str, name: &str, parent: Option<i64>| AgencyInput {
-            code: code.into(),
-            name: name.into(),
-            kind: if parent.is_none() {
-                "province"
-            } else {
-                "department"
-            }
-            .into(),
-            parent_id: parent,
-            ..Default::default()
-        };
-        let root = registry::create_agency(s, &sys, &agency("H99", "UBND Tỉnh Demo", None), NOW)
-            .await
-            .unwrap();
-        let ours_id =
-            registry::create_agency(s, &sys, &agency("H99.37", "Sở KH&CN", Some(root.id)), NOW)
-                .await
-                .unwrap()
-                .id;
-        let theirs_id = registry::create_agency(
-            s,
-            &sys,
-            &agency("H99.05", "Sở Tài chính", Some(root.id)),
-            NOW,
-        )
-        .await
-        .unwrap()
-        .id;
+        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+        let ours_id = support::agency(s, "H99.37", "Sở KH&CN", Some(root)).await;
+        let theirs_id = support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
         let ours = records(&app, ours_id, "H99.37", "ours", 1001).await;
         let theirs = records(&app, theirs_id, "H99.05", "theirs", 2001).await;
-        new_user(&app, "quantri", root.id, Role::DostAdmin).await;
+        new_user(&app, "quantri", root, Role::DostAdmin).await;
         let admin = app.login("quantri").await;
         let (status, _) = app
             .call(

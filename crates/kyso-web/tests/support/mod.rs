@@ -62,3 +62,24 @@ pub async fn call_json(
         headers,
     )
 }
+
+/// An agency made by the system at `NOW`: the province when it has no parent, a department
+/// below `parent` otherwise. Its id.
+pub async fn agency(store: &kyso_store::Store, code: &str, name: &str, parent: Option<i64>) -> i64 {
+    let input = kyso_store::registry::AgencyInput {
+        code: code.into(),
+        name: name.into(),
+        kind: if parent.is_none() {
+            "province"
+        } else {
+            "department"
+        }
+        .into(),
+        parent_id: parent,
+        ..Default::default()
+    };
+    kyso_store::registry::create_agency(store, &kyso_store::Actor::system(), &input, NOW)
+        .await
+        .unwrap()
+        .id
+}
