@@ -1,7 +1,8 @@
 //! One span per HTTP request of the services (TSA/OCSP/CRL, agent, CSC) with a request id
 //! answered in `x-request-id`, and one access-log event (target `kyso_services::access`):
 //! method, matched route (never the raw path or query: the agent's one-time tokens travel in
-//! queries), status, duration and the peer's address. `kyso serve` has its own in `kyso-web`.
+//! queries), status, duration and the peer's address. `kyso serve`'s middleware (kyso-web) takes its
+//! request id from [`request_id`] too.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher as _, Hasher as _};
@@ -11,39 +12,48 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request};
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument as _;
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The request id header, read from the client (when valid) and always answered.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// A client's id when short and plain, else a new one (a keyed hash of a counter).
-fn request_id(req: &Request) -> String {
-    let incoming = req
-        .headers()
+/// The id of a request with these headers: the client's own when it is short and plain
+/// (letters, digits, `-`, `_`, `.`, `:`, at most 64), so that it can neither forge log lines
+/// nor carry much; else a new one. `kyso serve` (kyso-web) uses the same rule.
+pub fn request_id(headers: &HeaderMap) -> String {
+    headers
         .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|s| {
-            !s.is_empty()
-                && s.len() <= 64
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
-        });
-    if let Some(s) = incoming {
-        return s.to_owned();
-    }
+        .and_then(valid_incoming)
+        .unwrap_or_else(new_id)
+}
+
+fn valid_incoming(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?;
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    ok.then(|| s.to_owned())
+}
+
+/// A new id: 16 hex digits, unique within the process (a counter through a keyed hash whose
+/// key is drawn at start), not guessable from the previous one.
+fn new_id() -> String {
     static KEYS: OnceLock<RandomState> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut h = KEYS.get_or_init(RandomState::new).build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u64(n);
     format!("{:016x}", h.finish())
 }
 
 /// The middleware (`.layer(axum::middleware::from_fn(trace::requests))`).
 pub async fn requests(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let id = request_id(&req);
+    let id = request_id(req.headers());
     let method = req.method().as_str().to_owned();
     let route = req
         .extensions()
@@ -99,6 +109,26 @@ mod tests {
         })
         .await
         .unwrap()
+    }
+
+    #[test]
+    fn incoming_ids_are_kept_only_when_plain() {
+        let v = |s: &str| valid_incoming(&HeaderValue::from_str(s).unwrap());
+        assert_eq!(v("abc-123_X.y:z").as_deref(), Some("abc-123_X.y:z"));
+        assert_eq!(v(""), None);
+        assert_eq!(v("a b"), None);
+        assert_eq!(v("a\"b"), None);
+        assert_eq!(v(&"a".repeat(65)), None);
+        assert!(v(&"a".repeat(64)).is_some());
+    }
+
+    #[test]
+    fn new_ids_differ() {
+        let a = new_id();
+        let b = new_id();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 16);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -6,15 +6,13 @@
 //! anything a client typed), the status, the duration, the user id once the caller is
 //! authenticated, and the client address. Nothing of a request's headers or body is logged.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher as _, Hasher as _};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument as _;
@@ -22,7 +20,7 @@ use tracing::Instrument as _;
 use crate::AppState;
 
 /// The request id header, read from the client (when valid) and always answered.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub use kyso_services::trace::REQUEST_ID;
 
 /// The client's address as the server believes it (through trusted proxies only), or
 /// `local` when the request did not come over a socket (tests).
@@ -66,36 +64,10 @@ pub(crate) fn record_user(user_id: i64) {
     tracing::Span::current().record("user_id", user_id);
 }
 
-/// An incoming id is kept when it is short and plain (letters, digits, `-`, `_`, `.`, `:`),
-/// so that it can neither forge log lines nor carry much.
-fn valid_incoming(v: &HeaderValue) -> Option<String> {
-    let s = v.to_str().ok()?;
-    let ok = !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
-    ok.then(|| s.to_owned())
-}
-
-/// A new id: 16 hex digits, unique within the process (a counter through a keyed hash whose
-/// key is drawn at start), not guessable from the previous one.
-fn new_id() -> String {
-    static KEYS: OnceLock<RandomState> = OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut h = KEYS.get_or_init(RandomState::new).build_hasher();
-    h.write_u64(n);
-    format!("{:016x}", h.finish())
-}
-
 /// The middleware around every route of [`crate::router`].
 pub(crate) async fn observe(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let id = req
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(valid_incoming)
-        .unwrap_or_else(new_id);
+    let id = kyso_services::trace::request_id(req.headers());
     let client = match req.extensions().get::<ConnectInfo<SocketAddr>>() {
         Some(ConnectInfo(peer)) => st
             .trusted_proxies
@@ -197,30 +169,5 @@ pub(crate) async fn readyz(State(st): State<AppState>) -> Response {
             format!("not ready: {}\n", failed.join(", ")),
         )
             .into_response()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn incoming_ids_are_kept_only_when_plain() {
-        let v = |s: &str| valid_incoming(&HeaderValue::from_str(s).unwrap());
-        assert_eq!(v("abc-123_X.y:z").as_deref(), Some("abc-123_X.y:z"));
-        assert_eq!(v(""), None);
-        assert_eq!(v("a b"), None);
-        assert_eq!(v("a\"b"), None);
-        assert_eq!(v(&"a".repeat(65)), None);
-        assert!(v(&"a".repeat(64)).is_some());
-    }
-
-    #[test]
-    fn new_ids_differ() {
-        let a = new_id();
-        let b = new_id();
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 16);
-        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
     }
 }
