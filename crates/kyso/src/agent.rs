@@ -17,8 +17,8 @@ use kyso_x509::Cert;
 use time::OffsetDateTime;
 
 use crate::keys::KeyArgs;
-use crate::lang::{Lang, UserError};
 use crate::ue;
+use kyso_i18n::{Lang, UserError};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

@@ -18,9 +18,10 @@ use kyso_store::Store;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::lang::{Lang, UserError};
 use crate::serve::DbArgs;
-use crate::{errors, ue};
+use kyso_i18n::catalogue as errors;
+use kyso_i18n::ue;
+use kyso_i18n::{Lang, UserError};
 
 /// Where the audit key and the server's checkpoints are.
 #[derive(Debug, Clone, ClapArgs)]

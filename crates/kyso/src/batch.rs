@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::lang::{Lang, UserError};
+use kyso_i18n::{Lang, UserError};
 
 /// Run `work` on every job with `threads` threads; returns the failures in job order.
 pub fn run<J: Sync, F>(jobs: &[J], threads: usize, lang: Lang, work: F) -> Vec<(&J, UserError)>

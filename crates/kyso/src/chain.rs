@@ -12,8 +12,8 @@ use kyso_x509::Cert;
 
 pub use kyso_ltv::chain::with_chain;
 
-use crate::lang::UserError;
 use crate::ue;
+use kyso_i18n::UserError;
 
 /// Largest `--chain` file read.
 const MAX_CHAIN_FILE: usize = 1024 * 1024;

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::lang::{Lang, UserError};
 use crate::ue;
+use kyso_i18n::{Lang, UserError};
 use kyso_services::csc::{self as csc_serve, Config, ConfigError};
 
 #[derive(clap::Args, Debug)]
@@ -93,7 +93,7 @@ fn init_config(args: InitConfigArgs) -> anyhow::Result<ExitCode> {
     let mut text = serde_json::to_string_pretty(&config)?;
     text.push('\n');
     match &args.output {
-        Some(path) => std::fs::write(path, text).map_err(|e| crate::errors::io(path, &e))?,
+        Some(path) => std::fs::write(path, text).map_err(|e| kyso_i18n::catalogue::io(path, &e))?,
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)

@@ -9,8 +9,8 @@ use kyso_keys::{Pkcs12Signer, Secret};
 use kyso_pades::forms::{widget_builder, CopyForm, Position, VisibleForm};
 use kyso_pades::SignOptions;
 
-use crate::errors;
-use crate::lang::{Lang, UserError};
+use kyso_i18n::catalogue as errors;
+use kyso_i18n::{Lang, UserError};
 
 /// The demo PKI's password. The PKI is fictional and local: this is a fixture, not a secret.
 pub const DEMO_PASSWORD: &str = "kyso-demo";

@@ -6,7 +6,7 @@
 use clap::builder::StyledStr;
 use clap::{Arg, Command};
 
-use crate::lang::Lang;
+use kyso_i18n::Lang;
 
 /// The English help table (see the file's first lines for its format).
 const EN: &str = include_str!("help_en.txt");

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::lang::Lang;
+use kyso_i18n::Lang;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -13,9 +13,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
-    let src =
-        kyso_pdf::FileSource::open(&args.file).map_err(|e| crate::errors::io(&args.file, &e))?;
-    let pdf = |e: kyso_pdf::Error| crate::errors::pdf(&e);
+    let src = kyso_pdf::FileSource::open(&args.file)
+        .map_err(|e| kyso_i18n::catalogue::io(&args.file, &e))?;
+    let pdf = |e: kyso_pdf::Error| kyso_i18n::catalogue::pdf(&e);
     let doc = kyso_pdf::Document::open(Arc::new(src), kyso_pdf::Limits::default()).map_err(pdf)?;
     let pages = doc.pages().map_err(pdf)?;
     println!(

@@ -9,8 +9,9 @@ use kyso_cms::Signer;
 use kyso_keys::{Pkcs11Module, Pkcs11Signer, Pkcs12Signer, Secret};
 use time::OffsetDateTime;
 
-use crate::lang::UserError;
-use crate::{errors, ue};
+use kyso_i18n::catalogue as errors;
+use kyso_i18n::ue;
+use kyso_i18n::UserError;
 
 /// The key options. Exactly one source: a PKCS#12 file (`--p12`), a PKCS#11 token
 /// (`--pkcs11-module`, with `--token`, `--key`, `--pin-env`) or a remote signing service

@@ -12,8 +12,9 @@ use kyso_ltv::tsp::HttpTsa;
 use kyso_pades::ltv::Level;
 use kyso_pades::SignOptions;
 
-use crate::lang::{Lang, UserError};
-use crate::{errors, ue};
+use kyso_i18n::catalogue as errors;
+use kyso_i18n::ue;
+use kyso_i18n::{Lang, UserError};
 
 /// PAdES baseline levels as the user names them.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

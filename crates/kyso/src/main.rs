@@ -8,16 +8,13 @@ mod chain;
 mod clock;
 mod csc;
 mod demo;
-mod errors;
 mod help;
 mod info;
 mod keys;
-mod lang;
 mod logging;
 mod ltv;
 mod manual;
 mod pki;
-mod pki_serve;
 mod serve;
 mod sign;
 mod token;
@@ -28,7 +25,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use kyso_i18n::ue;
-use lang::{Lang, UserError};
+use kyso_i18n::{Lang, UserError};
 
 #[derive(Parser, Debug)]
 #[command(

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use clap::CommandFactory as _;
 
-use crate::lang::{Lang, UserError};
-use crate::{errors, help};
+use crate::help;
+use kyso_i18n::catalogue as errors;
+use kyso_i18n::{Lang, UserError};
 
 #[derive(clap::Args, Debug)]
 pub struct CompletionsArgs {

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use kyso_keys::Secret;
 use kyso_pki::demo::{self, InitOptions, Kind};
 
-use crate::lang::{Lang, UserError};
 use crate::ue;
+use kyso_i18n::{Lang, UserError};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -226,7 +226,7 @@ pub fn error(e: &kyso_pki::Error) -> UserError {
         E::NotADirectory(p) => {
             ue!("{} không phải là thư mục", p.display(); "{} is not a directory", p.display()).usage()
         }
-        E::Io { path, source } => crate::errors::io(path, source),
+        E::Io { path, source } => kyso_i18n::catalogue::io(path, source),
         E::EmptyPassword => {
             ue!("mật khẩu không được để trống"; "the password must not be empty").usage()
         }
@@ -239,18 +239,18 @@ pub fn error(e: &kyso_pki::Error) -> UserError {
     }
 }
 
-fn load_error(e: &crate::pki_serve::LoadError, dir: &std::path::Path) -> UserError {
-    use crate::pki_serve::LoadError as L;
+fn load_error(e: &kyso_services::pki::LoadError, dir: &std::path::Path) -> UserError {
+    use kyso_services::pki::LoadError as L;
     match e {
-        L::Pki(kyso_pki::Error::Io { path, source }) => crate::errors::io(path, source),
+        L::Pki(kyso_pki::Error::Io { path, source }) => kyso_i18n::catalogue::io(path, source),
         L::Pki(other) => {
             ue!("thư mục {} không phải PKI DEMO hợp lệ: {}", dir.display(), other; "{} is not a valid demo PKI: {}", dir.display(), other).usage()
         }
         L::Key { name, error } => {
-            let inner = crate::errors::keys(error);
+            let inner = kyso_i18n::catalogue::keys(error);
             ue!("{}.p12: {}", name, inner.vi; "{}.p12: {}", name, inner.en).with_code(inner.code)
         }
-        L::Io { path, error } => crate::errors::io(path, error),
+        L::Io { path, error } => kyso_i18n::catalogue::io(path, error),
         L::Missing(what) => {
             ue!("PKI DEMO thiếu chứng thư số {}", what; "the demo PKI has no {} certificate", what).usage()
         }
@@ -265,12 +265,12 @@ fn serve(mut args: ServeArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     let addr: std::net::SocketAddr = args.listen.parse().map_err(|_| {
         ue!("địa chỉ lắng nghe không hợp lệ: {} (dạng IP:cổng, ví dụ 127.0.0.1:8765)", args.listen; "invalid listen address: {} (IP:PORT, e.g. 127.0.0.1:8765)", args.listen).usage()
     })?;
-    let services = crate::pki_serve::PkiServices::load(&args.dir, &password, crate::clock::now)
+    let services = kyso_services::pki::PkiServices::load(&args.dir, &password, crate::clock::now)
         .map_err(|e| load_error(&e, &args.dir))?;
     drop(password);
-    let router = crate::pki_serve::router(std::sync::Arc::new(services));
+    let router = kyso_services::pki::router(std::sync::Arc::new(services));
     let json = args.json;
-    crate::pki_serve::run_service(addr, args.threads, None, router, |local| {
+    kyso_services::runtime::run_service(addr, args.threads, None, router, |local| {
         let base = format!("http://{local}");
         if json {
             let v = serde_json::json!({
@@ -360,7 +360,7 @@ fn revoke_error(e: &kyso_pki::Error) -> UserError {
         E::CannotRevokeRoot => {
             ue!("không thể thu hồi chứng thư số CA gốc"; "the root CA certificate cannot be revoked")
         }
-        E::Io { path, source } => crate::errors::io(path, source),
+        E::Io { path, source } => kyso_i18n::catalogue::io(path, source),
         other => ue!("không thu hồi được: {}", other; "cannot revoke: {}", other),
     }
 }

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use clap::Args as ClapArgs;
 use kyso_store::Store;
 
-use crate::lang::{Lang, UserError};
-use crate::{errors, ue};
+use kyso_i18n::catalogue as errors;
+use kyso_i18n::ue;
+use kyso_i18n::{Lang, UserError};
 
 mod config;
 
@@ -369,7 +370,7 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
             guard.lock().await.step(true).await;
         }
     };
-    crate::pki_serve::run_service_then(
+    kyso_services::runtime::run_service_then(
         addr,
         threads,
         None,

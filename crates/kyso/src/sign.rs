@@ -9,8 +9,9 @@ use kyso_pades::forms::{CopyForm, Position, VisibleForm};
 use kyso_pades::SignOptions;
 use time::OffsetDateTime;
 
-use crate::lang::{Lang, UserError};
-use crate::{errors, ue};
+use kyso_i18n::catalogue as errors;
+use kyso_i18n::ue;
+use kyso_i18n::{Lang, UserError};
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

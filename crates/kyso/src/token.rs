@@ -9,8 +9,9 @@ use kyso_keys::Pkcs11Module;
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 
-use crate::lang::Lang;
-use crate::{errors, ue};
+use kyso_i18n::catalogue as errors;
+use kyso_i18n::ue;
+use kyso_i18n::Lang;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -115,7 +116,7 @@ impl Api {
         method: &str,
         path: &str,
         body: Option<&serde_json::Value>,
-    ) -> Result<(u16, serde_json::Value), crate::lang::UserError> {
+    ) -> Result<(u16, serde_json::Value), kyso_i18n::UserError> {
         use std::io::Read as _;
         let url = format!("{}{path}", self.base.trim_end_matches('/'));
         let sent = match (method, body) {
@@ -148,7 +149,7 @@ impl Api {
 
 /// The server's refusal (HTTP `status`): a wrong request or API token is the user's input (3),
 /// a server failure the environment (4), a refusal (no permission) a failure (1).
-fn api_error(status: u16, v: &serde_json::Value) -> crate::lang::UserError {
+fn api_error(status: u16, v: &serde_json::Value) -> kyso_i18n::UserError {
     let vi = v
         .pointer("/error/message")
         .and_then(|x| x.as_str())
@@ -157,7 +158,7 @@ fn api_error(status: u16, v: &serde_json::Value) -> crate::lang::UserError {
         .pointer("/error/message_en")
         .and_then(|x| x.as_str())
         .unwrap_or("the server refused the request");
-    let e = crate::lang::UserError::new(vi.to_owned(), en.to_owned());
+    let e = kyso_i18n::UserError::new(vi.to_owned(), en.to_owned());
     match status {
         403 => e,
         400..=499 => e.usage(),
@@ -170,7 +171,7 @@ fn api_error(status: u16, v: &serde_json::Value) -> crate::lang::UserError {
 fn register(args: RegisterArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     use base64::Engine as _;
     let code = kyso_domain::codes::AgencyCode::parse(&args.agency)
-        .map_err(|e| crate::lang::UserError::new(e.message_vi(), e.message_en()).usage())?;
+        .map_err(|e| kyso_i18n::UserError::new(e.message_vi(), e.message_en()).usage())?;
     let token = std::env::var(&args.api_token_env).map_err(|_| {
         ue!("cần mã truy cập API trong biến môi trường {}", args.api_token_env; "the API token must be in the environment variable {}", args.api_token_env).usage()
     })?;

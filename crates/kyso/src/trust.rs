@@ -14,8 +14,9 @@ use kyso_x509::store::{self, DirKind, StoreError, StoredAnchor, TrustDir};
 use kyso_x509::Cert;
 use serde_json::json;
 
-use crate::lang::{Lang, UserError};
-use crate::{errors, ue};
+use kyso_i18n::catalogue as errors;
+use kyso_i18n::ue;
+use kyso_i18n::{Lang, UserError};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

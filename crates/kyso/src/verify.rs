@@ -11,9 +11,10 @@ use kyso_pades::validate::{validate, ValidateOptions, Verdict};
 use kyso_services::report::{to_json, to_text};
 use time::OffsetDateTime;
 
-use crate::lang::Lang;
-use crate::{errors, ue};
+use kyso_i18n::catalogue as errors;
 use kyso_i18n::exit;
+use kyso_i18n::ue;
+use kyso_i18n::Lang;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::lang::UserError;
 use crate::ue;
+use kyso_i18n::UserError;
 
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -44,7 +44,7 @@ pub struct FileConfig {
 impl FileConfig {
     /// Read and parse `path`; relative paths inside are made relative to its folder.
     pub fn load(path: &Path) -> Result<FileConfig, UserError> {
-        let text = std::fs::read_to_string(path).map_err(|e| crate::errors::io(path, &e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| kyso_i18n::catalogue::io(path, &e))?;
         let mut c: FileConfig = toml::from_str(&text).map_err(|e| {
             ue!("tệp cấu hình {} không hợp lệ: {}", path.display(), e.message(); "invalid configuration file {}: {}", path.display(), e.message())
         })?;
@@ -81,7 +81,7 @@ impl FileConfig {
 /// A secret read from a file: one trailing line break is dropped (what `echo` and editors
 /// add); an empty secret is refused.
 pub fn read_secret(path: &Path, option: &str) -> Result<Zeroizing<String>, UserError> {
-    let raw = Zeroizing::new(std::fs::read(path).map_err(|e| crate::errors::io(path, &e))?);
+    let raw = Zeroizing::new(std::fs::read(path).map_err(|e| kyso_i18n::catalogue::io(path, &e))?);
     let text = std::str::from_utf8(&raw).map_err(|_| {
         ue!("{} {}: tệp phải là văn bản UTF-8", option, path.display(); "{} {}: the file must be UTF-8 text", option, path.display())
     })?;
@@ -181,6 +181,6 @@ mod tests {
         );
         std::fs::write(&p, "listn = \"x\"\n").unwrap();
         let e = FileConfig::load(&p).unwrap_err();
-        assert!(e.message(crate::lang::Lang::En).contains("listn"), "{e:?}");
+        assert!(e.message(kyso_i18n::Lang::En).contains("listn"), "{e:?}");
     }
 }
