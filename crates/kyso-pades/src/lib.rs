@@ -2,9 +2,11 @@
 
 pub mod dss;
 mod fields;
+pub mod format_check;
 pub mod forms;
 pub mod issuer;
 pub mod ltv;
+pub mod mdp;
 pub mod pdfdate;
 pub mod revisions;
 pub mod sign;

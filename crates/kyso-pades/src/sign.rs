@@ -46,6 +46,11 @@ pub struct SignOptions {
     pub limits: Limits,
     /// Add a signature timestamp from this TSA (PAdES B-T).
     pub timestamper: Option<Arc<dyn Timestamper>>,
+    /// Make a certification signature with this DocMDP permission (the document's first
+    /// signature only; `crate::mdp`).
+    pub certify: Option<crate::mdp::DocMdp>,
+    /// Lock these fields when signing (FieldMDP `/Lock`; `crate::mdp`).
+    pub lock: Option<crate::mdp::FieldLock>,
 }
 
 /// A source of RFC 3161 time-stamp tokens (a TSA client); `kyso_ltv::tsp::HttpTsa` is the
@@ -65,6 +70,8 @@ impl SignOptions {
             durable: true,
             limits: Limits::default(),
             timestamper: None,
+            certify: None,
+            lock: None,
         }
     }
 }
@@ -565,6 +572,8 @@ pub(crate) fn write_placeholder(
         ),
     );
     sig.set("Contents", Object::hex_string(vec![0u8; reserved]));
+    crate::mdp::add_references(&doc, &mut sig, opts)?;
+    let sig_dict = sig.clone();
     let sig_ref = update.add(sig);
 
     // The merged field + widget annotation.
@@ -585,8 +594,10 @@ pub(crate) fn write_placeholder(
         apd.set("N", Object::Ref(ap));
         field.set("AP", apd);
     }
+    crate::mdp::lock_field(&sig_dict, &mut field, opts);
     let field_ref = update.add(field);
     fields::attach_field(&doc, &mut update, field_ref, page.id)?;
+    crate::mdp::record_certification(&doc, &mut update, &sig_dict, sig_ref, opts)?;
 
     let (mut appended, offsets) = update.serialize(base_len)?;
 
