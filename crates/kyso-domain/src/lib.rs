@@ -5,6 +5,7 @@ pub mod bulk;
 pub mod calendar;
 pub mod codes;
 pub mod device;
+pub mod documents;
 pub mod expiry;
 pub mod fields;
 pub mod lifecycle;

@@ -49,6 +49,19 @@ named_enum! {
         ReadAudit => "read_audit", "Xem nhật ký kiểm toán", "Read the audit log";
         /// Receive expiry and other notices.
         ReadNotices => "read_notices", "Nhận thông báo", "Read notices";
+        /// See the agency's outgoing documents, their versions, comments and timeline.
+        ReadDocuments => "read_documents", "Xem văn bản đi", "Read outgoing documents";
+        /// Upload drafts of outgoing documents and submit them for review.
+        DraftDocument => "draft_document", "Soạn thảo văn bản", "Draft documents";
+        /// Review drafts as the unit head: comment, return with a reason, or forward.
+        ReviewDocument => "review_document", "Xem xét dự thảo", "Review drafts";
+        /// Check the format (thể thức) of a forwarded draft.
+        CheckFormat => "check_format", "Kiểm tra thể thức", "Check document format";
+        /// Approve and personally sign documents (signing authority for the agency).
+        SignDocument => "sign_document", "Duyệt và ký văn bản", "Approve and sign documents";
+        /// The clerk's steps: check, number, organization signature, register, dispatch,
+        /// copies and recalls.
+        IssueDocument => "issue_document", "Phát hành văn bản", "Issue documents";
     }
 }
 
@@ -66,11 +79,30 @@ impl Role {
                     | P::ApproveRequest
                     | P::ReadNotices
             ),
-            Role::Clerk => matches!(permission, P::ReadRegistry | P::ReadNotices),
-            Role::Signer | Role::Drafter | Role::Reviewer | Role::FormatChecker => {
-                matches!(permission, P::ReadRegistry)
-            }
-            Role::Auditor => matches!(permission, P::ReadRegistry | P::ReadAudit),
+            Role::Clerk => matches!(
+                permission,
+                P::ReadRegistry | P::ReadNotices | P::ReadDocuments | P::IssueDocument
+            ),
+            Role::Signer => matches!(
+                permission,
+                P::ReadRegistry | P::ReadDocuments | P::SignDocument
+            ),
+            Role::Drafter => matches!(
+                permission,
+                P::ReadRegistry | P::ReadDocuments | P::DraftDocument
+            ),
+            Role::Reviewer => matches!(
+                permission,
+                P::ReadRegistry | P::ReadDocuments | P::ReviewDocument
+            ),
+            Role::FormatChecker => matches!(
+                permission,
+                P::ReadRegistry | P::ReadDocuments | P::CheckFormat
+            ),
+            Role::Auditor => matches!(
+                permission,
+                P::ReadRegistry | P::ReadAudit | P::ReadDocuments
+            ),
         }
     }
 
@@ -145,12 +177,21 @@ mod tests {
                     ReadNotices,
                 ],
             ),
-            (Role::Clerk, &[ReadRegistry, ReadNotices]),
-            (Role::Signer, &[ReadRegistry]),
-            (Role::Drafter, &[ReadRegistry]),
-            (Role::Reviewer, &[ReadRegistry]),
-            (Role::FormatChecker, &[ReadRegistry]),
-            (Role::Auditor, &[ReadRegistry, ReadAudit]),
+            (
+                Role::Clerk,
+                &[ReadRegistry, ReadNotices, ReadDocuments, IssueDocument],
+            ),
+            (Role::Signer, &[ReadRegistry, ReadDocuments, SignDocument]),
+            (Role::Drafter, &[ReadRegistry, ReadDocuments, DraftDocument]),
+            (
+                Role::Reviewer,
+                &[ReadRegistry, ReadDocuments, ReviewDocument],
+            ),
+            (
+                Role::FormatChecker,
+                &[ReadRegistry, ReadDocuments, CheckFormat],
+            ),
+            (Role::Auditor, &[ReadRegistry, ReadAudit, ReadDocuments]),
         ];
         for (role, allowed) in table {
             assert_eq!(role.permissions(), allowed.to_vec(), "{role}");
