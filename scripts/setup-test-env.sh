@@ -56,32 +56,10 @@ if [ ! -d tests/e2e/node_modules/playwright-core ]; then
 fi
 
 # PostgreSQL: the store and API tests run on it as well as on SQLite, at
-# postgres://postgres@127.0.0.1:5432/test (trust auth; KYSO_TEST_POSTGRES names another).
-# Start a local cluster that is installed but stopped; where no server answers and none is
-# installed, install Debian's, let it trust local TCP connections, and start it.
-if [ -z "${KYSO_TEST_POSTGRES:-}" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
-  if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
-    echo "setup: apt-get install postgresql (no server answers on 127.0.0.1:5432)"
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends postgresql >/dev/null
-    for v in $(ls /etc/postgresql); do
-      [ -d "/etc/postgresql/$v/main" ] || pg_createcluster "$v" main >/dev/null
-      hba="/etc/postgresql/$v/main/pg_hba.conf"
-      grep -q '^# kyso tests' "$hba" || sed -i '1i # kyso tests: the test database on loopback, no password\nhost all postgres 127.0.0.1/32 trust' "$hba"
-    done
-  fi
-  for v in $(ls /etc/postgresql 2>/dev/null); do
-    echo "setup: starting PostgreSQL $v"
-    pg_ctlcluster --skip-systemctl-redirect "$v" main start || true
-  done
-  for _ in $(seq 1 20); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
-  pg_isready -q -h 127.0.0.1 -p 5432 || { echo "setup: PostgreSQL does not answer on 127.0.0.1:5432" >&2; exit 1; }
-fi
-if [ -z "${KYSO_TEST_POSTGRES:-}" ] &&
-   ! psql -h 127.0.0.1 -U postgres -d test -qtAc 'SELECT 1' >/dev/null 2>&1; then
-  echo "setup: creating the database test"
-  psql -h 127.0.0.1 -U postgres -d postgres -qc 'CREATE DATABASE test' >/dev/null
-fi
+# postgres://postgres@127.0.0.1:5432/test (trust auth; KYSO_TEST_POSTGRES names another). Where no
+# server answers, Debian's is installed (or the installed one started) by setup-postgres.sh,
+# which scripts/prove-setup-postgres.sh proves on a fresh Debian.
+bash "$(dirname "$0")/setup-postgres.sh"
 
 # Cargo tools.
 command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked -q cargo-nextest
