@@ -5,6 +5,9 @@
 //! - [`pki`]: the demo PKI's TSA, OCSP responder, CRLs and CA certificates (`kyso pki serve`);
 //! - [`agent`]: the browser signing agent on the official's computer (`kyso agent`);
 //! - [`csc`]: the remote signing server speaking the CSC API v1/v2 (`kyso csc serve`);
+//! - [`pki_report`]: what `kyso pki` says (errors, reports, `kyso.pki/1`);
+//! - [`token`]: `kyso token`'s reports and its registration of a token with the registry;
+//! - [`trust`]: the trust store's anchors, errors, `kyso trust list/add/remove`;
 //! - [`report`]: the verification report, as the clerk reads it and as `kyso.verify/1` JSON;
 //!
 //! Configuration is plain structs; errors are typed or [`kyso_i18n::UserError`]s.
@@ -13,9 +16,12 @@ pub mod agent;
 pub mod csc;
 pub mod files;
 pub mod pki;
+pub mod pki_report;
 pub mod report;
 pub mod runtime;
 pub mod tls;
+pub mod token;
+pub mod trust;
 pub mod trace;
 
 pub use runtime::{run_service, run_service_then, run_service_with, serve, serve_tcp};

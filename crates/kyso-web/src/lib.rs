@@ -11,6 +11,7 @@ mod notices_api;
 mod observability;
 mod openapi;
 pub mod proxy;
+pub mod server;
 mod sessions_api;
 mod ui;
 

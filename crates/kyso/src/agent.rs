@@ -127,7 +127,7 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         signature_image,
         anchor: args.anchor,
         seal_image,
-        trust: Arc::new(move || crate::trust::anchors_required(&trust_files)),
+        trust: Arc::new(move || kyso_services::trust::anchors_required(&trust_files)),
         rate_per_minute: args.rate_per_minute,
         fetch_timeout: Duration::from_secs(args.fetch_timeout),
         confirmer: Box::new(Console::start(Duration::from_secs(

@@ -13,7 +13,7 @@ use kyso_i18n::catalogue as errors;
 use kyso_i18n::{Lang, UserError};
 
 /// The demo PKI's password. The PKI is fictional and local: this is a fixture, not a secret.
-pub const DEMO_PASSWORD: &str = "kyso-demo";
+pub use kyso_web::server::DEMO_PASSWORD;
 
 const LETTER: &[u8] = include_bytes!("../../../tests/corpus/letter-classic.pdf");
 const APPENDIX: &[u8] = include_bytes!("../../../tests/corpus/scan.pdf");
@@ -48,7 +48,7 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
             )
         );
         let opts = kyso_pki::demo::InitOptions::new(Secret::new(DEMO_PASSWORD.to_owned()), now);
-        kyso_pki::demo::init(&pki, &opts).map_err(|e| crate::pki::error(&e))?;
+        kyso_pki::demo::init(&pki, &opts).map_err(|e| kyso_services::pki_report::error(&e))?;
     }
     let write = |name: &str, bytes: &[u8]| -> Result<PathBuf, UserError> {
         let p = dir.join(name);

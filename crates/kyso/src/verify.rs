@@ -50,9 +50,9 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
-    let trust = crate::trust::anchors(&args.trust)?;
+    let trust = kyso_services::trust::anchors(&args.trust)?;
     if trust.is_empty() {
-        eprintln!("{}", crate::trust::empty_hint(lang));
+        eprintln!("{}", kyso_services::trust::empty_hint(lang));
     }
     // A directory opens like a file on Linux and fails only when read: say what it is.
     if args.file.is_dir() {

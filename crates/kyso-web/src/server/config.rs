@@ -1,0 +1,364 @@
+//! `kyso serve`'s settings from three places: the command line, `KYSO_*` environment variables
+//! (the binary's clap reads both, the command line first: [`Options`]) and a TOML file
+//! (`--config`, [`FileConfig`]), then the defaults ([`Settings::resolve`]). Secrets are never
+//! options: they come from files (`--…-file`, e.g. systemd credentials or container secrets)
+//! or, as before, from environment variables.
+
+use std::path::{Path, PathBuf};
+
+use kyso_i18n::{ue, UserError};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::audit::AuditFiles;
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default data folder.
+pub const DEFAULT_DATA_DIR: &str = "kyso-data";
+
+/// The options of `kyso serve` as given on the command line or in `KYSO_*` variables (`None`:
+/// not given there).
+#[derive(Debug, Default)]
+pub struct Options {
+    pub config: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub database_url_file: Option<PathBuf>,
+    pub no_demo: Option<bool>,
+    pub root_code: Option<String>,
+    pub root_name: Option<String>,
+    pub secure_cookies: Option<bool>,
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
+    pub smtp_password_file: Option<PathBuf>,
+    pub threads: Option<usize>,
+    pub org_keys: Vec<String>,
+    pub org_key_password_file: Option<PathBuf>,
+    pub trusted_proxies: Vec<String>,
+    pub metrics_listen: Option<String>,
+    pub audit_files: AuditFiles,
+}
+
+/// The TOML file: every option of `kyso serve` under its long name (`listen`, `data-dir`,
+/// `trusted-proxy = ["10.0.0.0/8"]`, …). Relative paths are relative to the file's folder.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub database_url_file: Option<PathBuf>,
+    pub no_demo: Option<bool>,
+    pub root_code: Option<String>,
+    pub root_name: Option<String>,
+    pub secure_cookies: Option<bool>,
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
+    pub smtp_password_file: Option<PathBuf>,
+    pub threads: Option<usize>,
+    pub org_key: Option<Vec<String>>,
+    pub org_key_password_file: Option<PathBuf>,
+    pub trusted_proxy: Option<Vec<String>>,
+    pub metrics_listen: Option<String>,
+    pub audit_key_file: Option<PathBuf>,
+    pub audit_checkpoint_file: Option<PathBuf>,
+}
+
+impl FileConfig {
+    /// Read and parse `path`; relative paths inside are made relative to its folder.
+    pub fn load(path: &Path) -> Result<FileConfig, UserError> {
+        let text = std::fs::read_to_string(path).map_err(|e| kyso_i18n::catalogue::io(path, &e))?;
+        let mut c: FileConfig = toml::from_str(&text).map_err(|e| {
+            ue!("tệp cấu hình {} không hợp lệ: {}", path.display(), e.message(); "invalid configuration file {}: {}", path.display(), e.message())
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [
+            &mut c.data_dir,
+            &mut c.database_url_file,
+            &mut c.smtp_password_file,
+            &mut c.org_key_password_file,
+            &mut c.audit_key_file,
+            &mut c.audit_checkpoint_file,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        if let Some(keys) = &mut c.org_key {
+            for spec in keys.iter_mut() {
+                if let Some((code, file)) = spec.split_once('=') {
+                    let file = Path::new(file);
+                    if file.is_relative() {
+                        *spec = format!("{code}={}", base.join(file).display());
+                    }
+                }
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// A secret read from a file: one trailing line break is dropped (what `echo` and editors
+/// add); an empty secret is refused.
+pub fn read_secret(path: &Path, option: &str) -> Result<Zeroizing<String>, UserError> {
+    let raw = Zeroizing::new(std::fs::read(path).map_err(|e| kyso_i18n::catalogue::io(path, &e))?);
+    let text = std::str::from_utf8(&raw).map_err(|_| {
+        ue!("{} {}: tệp phải là văn bản UTF-8", option, path.display(); "{} {}: the file must be UTF-8 text", option, path.display())
+    })?;
+    let text = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(text);
+    if text.is_empty() {
+        return Err(
+            ue!("{} {}: tệp trống", option, path.display(); "{} {}: the file is empty", option, path.display()),
+        );
+    }
+    warn_if_readable_by_others(path, option);
+    Ok(Zeroizing::new(text.to_owned()))
+}
+
+#[cfg(unix)]
+fn warn_if_readable_by_others(path: &Path, option: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.permissions().mode() & 0o004 != 0 {
+            tracing::warn!(
+                option,
+                file = %path.display(),
+                "a secret file is readable by every user of this machine (chmod o-r)"
+            );
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_: &Path, _: &str) {}
+
+/// A secret from, in this order: the `--…-file` option given on the command line or in its
+/// environment variable, the environment variable holding the secret itself, the file named
+/// by the configuration file.
+pub fn secret(
+    option: &str,
+    cli_file: Option<&Path>,
+    env_var: &str,
+    config_file: Option<&Path>,
+) -> Result<Option<Zeroizing<String>>, UserError> {
+    if let Some(p) = cli_file {
+        return read_secret(p, option).map(Some);
+    }
+    if let Some(v) = std::env::var(env_var).ok().filter(|v| !v.is_empty()) {
+        return Ok(Some(Zeroizing::new(v)));
+    }
+    match config_file {
+        Some(p) => read_secret(p, option).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The settings in force, from [`Options`], the environment, the configuration file and the
+/// defaults. (No `Debug`: it holds secrets.)
+pub struct Settings {
+    pub listen: std::net::SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub no_demo: bool,
+    pub root_code: Option<String>,
+    pub root_name: Option<String>,
+    pub secure_cookies: bool,
+    pub smtp: Option<crate::mailer::SmtpConfig>,
+    pub threads: Option<usize>,
+    pub org_keys: Vec<String>,
+    pub org_key_password: Option<Zeroizing<String>>,
+    pub trusted_proxies: crate::TrustedProxies,
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    pub audit_files: AuditFiles,
+}
+
+/// Without the secrets.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("no_demo", &self.no_demo)
+            .field("metrics_listen", &self.metrics_listen)
+            .finish_non_exhaustive()
+    }
+}
+
+fn socket_addr(option: &str, s: &str) -> Result<std::net::SocketAddr, UserError> {
+    s.parse().map_err(|_| {
+        ue!("{}: địa chỉ không hợp lệ: {} (dạng IP:cổng, ví dụ 127.0.0.1:8080)", option, s; "{}: invalid address: {} (IP:PORT, e.g. 127.0.0.1:8080)", option, s)
+    })
+}
+
+impl Settings {
+    /// Merge the options with the `--config` file they name and the defaults; secrets are read
+    /// from their files or environment variables now.
+    pub fn resolve(args: Options) -> Result<Settings, UserError> {
+        let file = match &args.config {
+            Some(p) => FileConfig::load(p)?,
+            None => FileConfig::default(),
+        };
+        let listen = args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen = socket_addr("--listen", &listen)?;
+        let data_dir = args
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = match (args.database_url, &args.database_url_file) {
+            (Some(u), _) => Some(u),
+            (None, Some(f)) => Some(read_secret(f, "--database-url-file")?.to_string()),
+            (None, None) => match (file.database_url, &file.database_url_file) {
+                (Some(u), _) => Some(u),
+                (None, Some(f)) => Some(read_secret(f, "--database-url-file")?.to_string()),
+                (None, None) => None,
+            },
+        };
+        let no_demo = args.no_demo.or(file.no_demo).unwrap_or(false);
+        let root_code = args.root_code.or(file.root_code);
+        let root_name = args.root_name.or(file.root_name);
+        if no_demo && (root_code.is_none() || root_name.is_none()) {
+            return Err(
+                ue!("--no-demo cần --root-code và --root-name (cơ quan gốc của quản trị viên đầu tiên)"; "--no-demo needs --root-code and --root-name (the first administrator's agency)"),
+            );
+        }
+        if !no_demo && (root_code.is_some() || root_name.is_some()) {
+            return Err(
+                ue!("--root-code và --root-name chỉ dùng với --no-demo"; "--root-code and --root-name go with --no-demo only"),
+            );
+        }
+        let secure_cookies = args.secure_cookies.or(file.secure_cookies).unwrap_or(false);
+        let smtp_url = args.smtp_url.or(file.smtp_url);
+        let smtp_from = args.smtp_from.or(file.smtp_from);
+        let smtp = match (smtp_url, smtp_from) {
+            (Some(url), Some(from)) => Some(crate::mailer::SmtpConfig {
+                url,
+                from,
+                password: secret(
+                    "--smtp-password-file",
+                    args.smtp_password_file.as_deref(),
+                    "KYSO_SMTP_PASSWORD",
+                    file.smtp_password_file.as_deref(),
+                )?,
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(
+                    ue!("--smtp-url và --smtp-from phải đi cùng nhau"; "--smtp-url and --smtp-from go together"),
+                )
+            }
+        };
+        let org_keys = if args.org_keys.is_empty() {
+            file.org_key.unwrap_or_default()
+        } else {
+            args.org_keys
+        };
+        let org_key_password = if org_keys.is_empty() {
+            None
+        } else {
+            secret(
+                "--org-key-password-file",
+                args.org_key_password_file.as_deref(),
+                "KYSO_ORG_KEY_PASSWORD",
+                file.org_key_password_file.as_deref(),
+            )?
+        };
+        let proxies = if args.trusted_proxies.is_empty() {
+            file.trusted_proxy.unwrap_or_default()
+        } else {
+            args.trusted_proxies
+        };
+        let mut ranges = Vec::new();
+        for p in proxies.iter().filter(|p| !p.trim().is_empty()) {
+            ranges.push(crate::Cidr::parse(p).map_err(|e| {
+                ue!("--trusted-proxy: {} (dạng 10.0.0.0/8 hoặc một địa chỉ IP)", e; "--trusted-proxy: {} (e.g. 10.0.0.0/8 or one IP address)", e)
+            })?);
+        }
+        let metrics_listen = match args.metrics_listen.or(file.metrics_listen) {
+            Some(a) => Some(socket_addr("--metrics-listen", &a)?),
+            None => None,
+        };
+        let mut audit_files = args.audit_files;
+        if audit_files.key_file.is_none() {
+            audit_files.key_file = file.audit_key_file;
+        }
+        if audit_files.checkpoint_file.is_none() {
+            audit_files.checkpoint_file = file.audit_checkpoint_file;
+        }
+        Ok(Settings {
+            listen,
+            data_dir,
+            database_url,
+            no_demo,
+            root_code,
+            root_name,
+            secure_cookies,
+            smtp,
+            threads: args.threads.or(file.threads),
+            org_keys,
+            org_key_password,
+            trusted_proxies: crate::TrustedProxies::new(ranges),
+            metrics_listen,
+            audit_files,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_lose_one_line_break_and_must_not_be_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s");
+        std::fs::write(&p, "mật khẩu \n").unwrap();
+        assert_eq!(read_secret(&p, "--x").unwrap().as_str(), "mật khẩu ");
+        std::fs::write(&p, "a\r\n").unwrap();
+        assert_eq!(read_secret(&p, "--x").unwrap().as_str(), "a");
+        std::fs::write(&p, "\n").unwrap();
+        assert!(read_secret(&p, "--x").is_err());
+        assert!(read_secret(&dir.path().join("none"), "--x").is_err());
+    }
+
+    #[test]
+    fn the_file_knows_every_option_and_refuses_unknown_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("kyso.toml");
+        std::fs::write(
+            &p,
+            "listen = \"0.0.0.0:80\"\ndata-dir = \"data\"\nno-demo = true\n\
+             trusted-proxy = [\"10.0.0.0/8\"]\norg-key = [\"H99.37=keys/o.p12\"]\n\
+             smtp-password-file = \"/run/secrets/smtp\"\n",
+        )
+        .unwrap();
+        let c = FileConfig::load(&p).unwrap();
+        assert_eq!(c.listen.as_deref(), Some("0.0.0.0:80"));
+        assert_eq!(c.data_dir, Some(dir.path().join("data")));
+        assert_eq!(c.no_demo, Some(true));
+        assert_eq!(
+            c.org_key,
+            Some(vec![format!(
+                "H99.37={}",
+                dir.path().join("keys/o.p12").display()
+            )])
+        );
+        assert_eq!(
+            c.smtp_password_file,
+            Some(PathBuf::from("/run/secrets/smtp"))
+        );
+        std::fs::write(&p, "listn = \"x\"\n").unwrap();
+        let e = FileConfig::load(&p).unwrap_err();
+        assert!(e.message(kyso_i18n::Lang::En).contains("listn"), "{e:?}");
+    }
+}
