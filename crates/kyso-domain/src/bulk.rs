@@ -53,6 +53,7 @@ pub mod col {
 
 /// One problem of an import.
 #[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowError {
     /// The row as numbered in a spreadsheet (the header is row 1).
     pub row: usize,

@@ -9,6 +9,8 @@ pub mod documents;
 pub mod expiry;
 pub mod fields;
 pub mod lifecycle;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod password;
 pub mod registry;
 pub mod roles;
@@ -40,6 +42,21 @@ impl UnknownName {
     pub fn message_en(&self) -> String {
         self.to_string()
     }
+}
+
+/// What every named enum of this crate offers, for code generic over them (a select list of a
+/// kind, its label from a stored name): the values come from the enum itself, never a copy.
+pub trait Named: Sized + Copy + 'static {
+    /// Every value, in declaration order.
+    fn all() -> &'static [Self];
+    /// The stable name (as stored and sent by the API).
+    fn name(self) -> &'static str;
+    /// The label shown to Vietnamese users.
+    fn vi(self) -> &'static str;
+    /// The label shown to English-speaking users.
+    fn en(self) -> &'static str;
+    /// The value with this stable name, if any.
+    fn from_name(s: &str) -> Option<Self>;
 }
 
 /// Defines a fieldless enum with a stable snake_case name (`as_str`, `parse`, `FromStr`,
@@ -102,6 +119,24 @@ macro_rules! named_enum {
                 match self {
                     $($name::$variant => $en,)+
                 }
+            }
+        }
+
+        impl $crate::Named for $name {
+            fn all() -> &'static [Self] {
+                &$name::ALL
+            }
+            fn name(self) -> &'static str {
+                self.as_str()
+            }
+            fn vi(self) -> &'static str {
+                self.label_vi()
+            }
+            fn en(self) -> &'static str {
+                self.label_en()
+            }
+            fn from_name(s: &str) -> Option<Self> {
+                $name::parse(s).ok()
             }
         }
 

@@ -72,55 +72,34 @@ impl CertStatus {
     }
 }
 
-/// `(name, Vietnamese label, English label)` of a kind, for select lists.
-pub type KindRow = (&'static str, &'static str, &'static str);
-
-const fn agency_row(k: AgencyKind) -> KindRow {
-    (k.as_str(), k.label_vi(), k.label_en())
-}
-
-const fn subscriber_row(k: SubscriberKind) -> KindRow {
-    (k.as_str(), k.label_vi(), k.label_en())
-}
-
-/// Every agency kind as a row, in [`AgencyKind::ALL`]'s order.
-pub const AGENCY_KINDS: &[KindRow] = &[
-    agency_row(AgencyKind::Province),
-    agency_row(AgencyKind::Department),
-    agency_row(AgencyKind::Commune),
-    agency_row(AgencyKind::Unit),
-    agency_row(AgencyKind::Other),
-];
-
-/// Every subscriber kind as a row, in [`SubscriberKind::ALL`]'s order.
-pub const SUBSCRIBER_KINDS: &[KindRow] = &[
-    subscriber_row(SubscriberKind::Individual),
-    subscriber_row(SubscriberKind::Organization),
-    subscriber_row(SubscriberKind::Device),
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::datetime;
 
     #[test]
-    fn the_rows_list_every_kind_in_order_with_its_labels() {
+    fn the_kinds_list_every_value_in_order_with_its_labels() {
+        use crate::Named;
         assert_eq!(
-            AGENCY_KINDS.iter().map(|r| r.0).collect::<Vec<_>>(),
-            AgencyKind::ALL.map(AgencyKind::as_str)
+            AgencyKind::all().iter().map(|k| k.name()).collect::<Vec<_>>(),
+            ["province", "department", "commune", "unit", "other"]
         );
         assert_eq!(
-            SUBSCRIBER_KINDS.iter().map(|r| r.0).collect::<Vec<_>>(),
-            SubscriberKind::ALL.map(SubscriberKind::as_str)
+            SubscriberKind::all().len(),
+            3,
+            "individual, organization, device"
         );
         assert_eq!(
-            AGENCY_KINDS.first(),
-            Some(&(
+            AgencyKind::all().first().map(|k| (k.name(), k.vi(), k.en())),
+            Some((
                 "province",
                 "UBND tỉnh/thành phố",
                 "Provincial People's Committee"
             ))
+        );
+        assert_eq!(
+            AgencyKind::from_name("commune"),
+            Some(AgencyKind::Commune)
         );
         assert_eq!(
             SubscriberKind::parse(" organization "),

@@ -19,7 +19,7 @@ use crate::audit::{self, Event};
 use crate::registry::Agency;
 
 mod sessions;
-use crate::{hex, random_bytes, sha256, unique, Actor, Error, Grant, Result, Store};
+use crate::{hex, random_bytes, sha256, unique, Actor, Error, Grant, On, Result, Store};
 pub use sessions::{end_session, sessions, SessionInfo};
 
 /// Wrong passwords in a row before the account is locked for a while.
@@ -33,6 +33,7 @@ pub const MIN_PASSWORD: usize = kyso_domain::password::MIN_LEN;
 
 /// An account as shown to administrators (never the hash).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: i64,
     pub username: String,
@@ -46,7 +47,11 @@ pub struct User {
 
 /// A role on an agency.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(example = json!({"role": "clerk", "agency_id": 1})))]
 pub struct RoleOn {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::role_name))]
     pub role: String,
     pub agency_id: i64,
 }
@@ -54,12 +59,15 @@ pub struct RoleOn {
 /// A new account.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"username": "van.thu.moi", "full_name": "Lê Thị Hoa", "email": "hoa@demo.invalid", "agency_id": 1, "password": "Vi-du-mat-khau-2027", "roles": [{"role": "clerk", "agency_id": 1}], "must_change_password": true})))]
 pub struct NewUser {
     pub username: String,
     pub full_name: String,
     #[serde(default)]
     pub email: String,
     pub agency_id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub password: Zeroizing<String>,
     pub roles: Vec<RoleOn>,
     /// The password is an initial one the user must change at the first login.
@@ -206,7 +214,9 @@ pub async fn create_user(
         grants.push((role, on));
     }
     let hash = hash_off_thread(input.password).await?;
-    let mut tx = store.begin_write().await?;
+    let mut tx = store
+        .begin_write(actor, On::Agency(Permission::ManageAccounts, &home.path))
+        .await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO users (username, full_name, email, agency_id, password_hash, \
          must_change_password, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -233,8 +243,7 @@ pub async fn create_user(
             .execute(tx.conn())
             .await?;
     }
-    tx.commit_audited(actor,
-        Event {
+    tx.commit_audited(Event {
             action: "user.create",
             object: format!("user:{id}"),
             agency: Some(home.code.clone()),
@@ -417,7 +426,8 @@ pub async fn login(
     }
     let token = token_string()?;
     let csrf = hex(&random_bytes::<16>()?);
-    let mut tx = store.begin_write().await?;
+    let actor = Actor { user_id: id, ..who };
+    let mut tx = store.begin_write(&actor, On::Own).await?;
     sqlx::query("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = $1")
         .bind(id)
         .execute(tx.conn())
@@ -438,10 +448,7 @@ pub async fn login(
     .bind(source)
     .execute(tx.conn())
     .await?;
-    let actor = Actor { user_id: id, ..who };
-    tx.commit_audited(
-        &actor,
-        Event {
+    tx.commit_audited(Event {
             action: "auth.login",
             object: format!("user:{id}"),
             agency: None,
@@ -470,7 +477,8 @@ async fn reserve_attempt(
     username: &str,
     nowu: i64,
 ) -> Result<Option<sqlx::any::AnyRow>> {
-    let mut tx = store.begin_write().await?;
+    // The login throttle is the system's bookkeeping: nobody is signed in yet.
+    let mut tx = store.begin_write(&Actor::system(), On::System).await?;
     let row = sqlx::query(
         "UPDATE users SET \
          failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END, \
@@ -524,14 +532,12 @@ pub async fn session_actor(
 
 /// End a session.
 pub async fn logout(store: &Store, actor: &Actor, token: &str, now: OffsetDateTime) -> Result<()> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.begin_write(actor, On::Own).await?;
     sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(token_hash(token))
         .execute(tx.conn())
         .await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "auth.logout",
             object: format!("user:{}", actor.user_id),
             agency: None,
@@ -593,16 +599,14 @@ pub async fn change_password(
         },
     )?;
     let new_hash = hash_off_thread(new).await?;
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.begin_write(actor, On::Own).await?;
     sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0 WHERE id = $2")
         .bind(&new_hash)
         .bind(actor.user_id)
         .execute(tx.conn())
         .await?;
     let (sessions, tokens) = end_access(&mut tx, actor.user_id, keep_session).await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "user.password_change",
             object: format!("user:{}", actor.user_id),
             agency: None,
@@ -614,16 +618,27 @@ pub async fn change_password(
 }
 
 /// Set a user's password to a new one-time password that must be changed at first login
-/// (used for the first administrator; returns the password, to be shown exactly once).
+/// (used for the first administrator; returns the password, to be shown exactly once). The
+/// actor must manage the account's agency (the system does).
 pub async fn set_one_time_password(
     store: &Store,
     actor: &Actor,
     user_id: i64,
     now: OffsetDateTime,
 ) -> Result<Zeroizing<String>> {
+    let u = user(store, user_id).await?;
+    let agency = crate::registry::agency(
+        store,
+        &Actor::system(),
+        u.agency_id,
+        Permission::ReadRegistry,
+    )
+    .await?;
     let password = one_time_password()?;
     let hash = hash_off_thread(password.clone()).await?;
-    let mut tx = store.begin_write().await?;
+    let mut tx = store
+        .begin_write(actor, On::Agency(Permission::ManageAccounts, &agency.path))
+        .await?;
     sqlx::query(
         "UPDATE users SET password_hash = $1, must_change_password = 1, failed_logins = 0, \
          locked_until = 0 WHERE id = $2",
@@ -633,18 +648,10 @@ pub async fn set_one_time_password(
     .execute(tx.conn())
     .await?;
     let (sessions, tokens) = end_access(&mut tx, user_id, None).await?;
-    let agency: Option<String> = sqlx::query_scalar(
-        "SELECT a.code FROM users u JOIN agencies a ON a.id = u.agency_id WHERE u.id = $1",
-    )
-    .bind(user_id)
-    .fetch_optional(tx.conn())
-    .await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "user.password_reset",
             object: format!("user:{user_id}"),
-            agency,
+            agency: Some(agency.code),
             detail: json!({"sessions_ended": sessions, "tokens_revoked": tokens}),
         },
         now,
@@ -677,7 +684,7 @@ pub async fn create_api_token(
         ));
     }
     let token = Zeroizing::new(format!("kyso_{}", token_string()?.as_str()));
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.begin_write(actor, On::Own).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -689,9 +696,7 @@ pub async fn create_api_token(
     .bind(now.unix_timestamp() + days * 86_400)
     .fetch_one(tx.conn())
     .await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "token.create",
             object: format!("token:{id}"),
             agency: None,
@@ -766,15 +771,8 @@ pub async fn managed_user(store: &Store, actor: &Actor, id: i64) -> Result<(User
         Permission::ReadRegistry,
     )
     .await?;
-    if actor.can(Permission::ManageAccounts, &agency.path) {
-        Ok((u, agency))
-    } else if actor.can(Permission::ReadRegistry, &agency.path) {
-        Err(Error::Forbidden)
-    } else {
-        Err(Error::NotFound {
-            what: crate::Record::User,
-        })
-    }
+    actor.reach(Permission::ManageAccounts, &agency.path, crate::Record::User)?;
+    Ok((u, agency))
 }
 
 /// Disable (`disabled = true`) or enable an account. Disabling ends all its sessions and API
@@ -795,7 +793,9 @@ pub async fn set_disabled(
             "You cannot disable your own account.",
         ));
     }
-    let mut tx = store.begin_write().await?;
+    let mut tx = store
+        .begin_write(actor, On::Agency(Permission::ManageAccounts, &agency.path))
+        .await?;
     sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
         .bind(i64::from(disabled))
         .bind(id)
@@ -806,9 +806,7 @@ pub async fn set_disabled(
     } else {
         (0, 0)
     };
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: if disabled {
                 "user.disable"
             } else {
@@ -877,7 +875,9 @@ pub async fn set_role(
             "You cannot remove your own last administrator role.",
         ));
     }
-    let mut tx = store.begin_write().await?;
+    let mut tx = store
+        .begin_write(actor, On::Agency(Permission::ManageAccounts, &home.path))
+        .await?;
     let sql = if grant {
         "INSERT INTO user_roles (user_id, role, agency_id) VALUES ($1, $2, $3)"
     } else {
@@ -889,9 +889,7 @@ pub async fn set_role(
         .bind(on.id)
         .execute(tx.conn())
         .await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: if grant {
                 "user.role_grant"
             } else {
@@ -929,6 +927,7 @@ pub async fn reset_password(
 
 /// An API token as listed (never the secret or its hash).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiToken {
     pub id: i64,
     pub user_id: i64,
@@ -978,7 +977,7 @@ pub async fn revoke_api_token(
     now: OffsetDateTime,
 ) -> Result<()> {
     let row = sqlx::query(
-        "SELECT t.user_id, a.code FROM api_tokens t JOIN users u ON u.id = t.user_id \
+        "SELECT t.user_id, a.code, a.path FROM api_tokens t JOIN users u ON u.id = t.user_id \
          JOIN agencies a ON a.id = u.agency_id WHERE t.id = $1",
     )
     .bind(token_id)
@@ -989,6 +988,7 @@ pub async fn revoke_api_token(
     })?;
     let owner: i64 = row.try_get(0)?;
     let agency: String = row.try_get(1)?;
+    let path: String = row.try_get(2)?;
     if owner != actor.user_id {
         managed_user(store, actor, owner)
             .await
@@ -999,14 +999,17 @@ pub async fn revoke_api_token(
                 e => e,
             })?;
     }
-    let mut tx = store.begin_write().await?;
+    let on = if owner == actor.user_id {
+        On::Own
+    } else {
+        On::Agency(Permission::ManageAccounts, &path)
+    };
+    let mut tx = store.begin_write(actor, on).await?;
     sqlx::query("DELETE FROM api_tokens WHERE id = $1")
         .bind(token_id)
         .execute(tx.conn())
         .await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "token.revoke",
             object: format!("token:{token_id}"),
             agency: Some(agency),

@@ -101,13 +101,10 @@ impl WriteTx {
     /// The end of every audited write, the one way the store's writes finish: append the
     /// entry saying what the transaction did, then commit both at once (a change without its
     /// entry cannot be committed, an entry without its change cannot be written).
-    pub async fn commit_audited(
-        mut self,
-        actor: &Actor,
-        event: Event<'_>,
-        now: OffsetDateTime,
-    ) -> Result<()> {
-        append(&mut self, actor, event, now).await?;
+    /// The entry names the actor the transaction was begun for.
+    pub async fn commit_audited(mut self, event: Event<'_>, now: OffsetDateTime) -> Result<()> {
+        let actor = self.actor.clone();
+        append(&mut self, &actor, event, now).await?;
         self.commit().await
     }
 }
@@ -120,7 +117,7 @@ pub async fn record(
     event: Event<'_>,
     now: OffsetDateTime,
 ) -> Result<i64> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.begin_write(actor, crate::On::AuditLog).await?;
     let seq = append(&mut tx, actor, event, now).await?;
     tx.commit().await?;
     Ok(seq)
@@ -128,6 +125,8 @@ pub async fn record(
 
 /// One entry as shown to the auditor.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = AuditEntry))]
 pub struct Entry {
     pub seq: i64,
     #[serde(with = "time::serde::rfc3339")]

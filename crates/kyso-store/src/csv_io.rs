@@ -31,6 +31,7 @@ pub const MAX_EXPORT: i64 = 100_000;
 
 /// What an import did: either every row was written, or none and `errors` says why.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportReport {
     pub imported: usize,
     pub errors: Vec<RowError>,
@@ -122,13 +123,13 @@ pub async fn import_subscribers(
             errors,
         });
     }
-    let mut tx = store.begin_write().await?;
+    let mut tx = store
+        .begin_write(actor, crate::On::Agency(Permission::WriteRegistry, &chosen.path))
+        .await?;
     for v in &rows {
         registry::insert_subscriber(&mut tx, v, now).await?;
     }
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "subscriber.import",
             object: format!("agency:{}", chosen.id),
             agency: Some(chosen.code.clone()),
@@ -260,7 +261,8 @@ async fn record_export(
             entries.push((audit::agency_code(store, id).await?, d));
         }
     }
-    let mut tx = store.begin_write().await?;
+    // An export is a read: only its audit entries are written.
+    let mut tx = store.begin_write(actor, crate::On::AuditLog).await?;
     for (agency, detail) in entries {
         audit::append(
             &mut tx,

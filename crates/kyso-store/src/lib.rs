@@ -28,7 +28,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, ConnectOptions as _};
 
 pub use migrate::SCHEMA_VERSION;
-pub use scope::{Actor, Grant, Scope};
+pub use scope::{Actor, Grant, On, Scope};
 
 /// Result of store operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -293,10 +293,14 @@ pub struct Store {
 
 /// A write transaction. Every write takes the store's one write lock first, so that writers
 /// queue instead of failing (SQLite) and audit sequence numbers never collide (PostgreSQL).
+/// It exists only once its actor's scope has been checked for what it writes
+/// ([`Store::begin_write`]), and its audit entry names that actor ([`WriteTx::commit_audited`]).
 #[derive(Debug)]
 pub struct WriteTx {
     tx: sqlx::Transaction<'static, Any>,
     key: Option<kyso_domain::audit::AuditKey>,
+    /// Who writes: the actor whose scope was checked when the transaction began.
+    actor: Actor,
     /// This process's turn to write, released after the transaction ends.
     _turn: tokio::sync::OwnedMutexGuard<()>,
 }
@@ -305,6 +309,11 @@ impl WriteTx {
     /// The connection, for queries inside the transaction.
     pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx
+    }
+
+    /// The actor the transaction was begun for.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
     }
 
     /// The audit key of the store the transaction belongs to.
@@ -438,14 +447,20 @@ impl Store {
         &self.pool
     }
 
-    /// Begin a write transaction holding the store's write lock.
+    /// Begin a write transaction for `actor` on what `on` names, holding the store's write
+    /// lock: the one way a write begins, so no write can skip the scope check.
+    ///
+    /// The actor's roles are checked first ([`Actor::may`], fail closed: a refusal writes
+    /// nothing and takes no lock): *forbidden* where the actor may read the agency but not do
+    /// the permission there, *not found* where it cannot even read it.
     ///
     /// Writers of this process first wait their turn in a fair (FIFO) queue, holding no
     /// connection, and only then take a connection and the database's lock: a busy writer
     /// (the batches of audited reads) cannot starve another one, as SQLite's polling busy
     /// handler would let it, and waiting writers do not use up the pool. Writers of other
     /// processes (several nodes on one PostgreSQL) still queue on the database's lock.
-    pub async fn begin_write(&self) -> Result<WriteTx> {
+    pub async fn begin_write(&self, actor: &Actor, on: On<'_>) -> Result<WriteTx> {
+        actor.may(on)?;
         let turn = self.writers.clone().lock_owned().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE kyso_write_lock SET n = n + 1 WHERE id = 1")
@@ -454,6 +469,7 @@ impl Store {
         Ok(WriteTx {
             tx,
             key: self.audit_key.clone(),
+            actor: actor.clone(),
             _turn: turn,
         })
     }

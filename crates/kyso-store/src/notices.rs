@@ -41,6 +41,7 @@ pub const EMAIL_RETRY_DAYS: i64 = 3;
 
 /// What one scan did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScanSummary {
     /// Certificates looked at (active, expiring within 60 days or recently expired).
     pub certificates: u64,
@@ -58,6 +59,7 @@ pub struct ScanSummary {
 
 /// One notice in a user's inbox.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notice {
     pub id: i64,
     pub certificate_id: i64,
@@ -114,11 +116,8 @@ pub async fn run_expiry_scan_by(
     actor: &Actor,
     now: OffsetDateTime,
 ) -> Result<ScanSummary> {
-    if !actor.is_system() && !actor.has_role(Role::DostAdmin) {
-        return Err(Error::Forbidden);
-    }
     let nowu = now.unix_timestamp();
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.begin_write(actor, crate::On::Registry).await?;
     let rows = sqlx::query(
         "SELECT c.id, c.serial, c.subject, s.name, c.not_after, a.path, a.name, \
          (SELECT COUNT(*) FROM certificates n WHERE n.subscriber_id = c.subscriber_id \
@@ -205,9 +204,7 @@ pub async fn run_expiry_scan_by(
             }
         }
     }
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "notice.scan",
             object: "notices".into(),
             agency: None,
@@ -379,7 +376,7 @@ pub async fn inbox(store: &Store, actor: &Actor, unread_only: bool) -> Result<Ve
 
 /// Mark one of the actor's notices read (again is a no-op). Someone else's notice is not found.
 pub async fn mark_read(store: &Store, actor: &Actor, id: i64, now: OffsetDateTime) -> Result<()> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.begin_write(actor, crate::On::Own).await?;
     let owner: Option<i64> = sqlx::query_scalar("SELECT user_id FROM notices WHERE id = $1")
         .bind(id)
         .fetch_optional(tx.conn())
@@ -433,7 +430,9 @@ pub async fn mark_emailed(
     outcome: std::result::Result<(), &str>,
     now: OffsetDateTime,
 ) -> Result<()> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store
+        .begin_write(&Actor::system(), crate::On::System)
+        .await?;
     match outcome {
         Ok(()) => {
             sqlx::query("UPDATE notices SET emailed_at = $1, email_error = '' WHERE id = $2")

@@ -149,7 +149,10 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Pending>) {
 
 /// Append `batch` in one write transaction; the sequence number of its first entry.
 async fn append_all(store: &Store, batch: &[Pending]) -> Result<i64> {
-    let mut tx = store.begin_write().await?;
+    // Only entries, each naming its own reader.
+    let mut tx = store
+        .begin_write(&crate::Actor::system(), crate::On::AuditLog)
+        .await?;
     let mut first = None;
     for p in batch {
         let seq = audit::append(

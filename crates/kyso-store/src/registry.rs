@@ -18,9 +18,6 @@ use crate::words::{Index, Words};
 use crate::{hex, sha256, unique, Actor, Error, Result, Store, WriteTx};
 
 use kyso_domain::registry::{AgencyKind, CertStatus, SubscriberKind};
-/// Every agency and subscriber kind as `(name, Vietnamese label, English label)` rows (the
-/// domain's [`AgencyKind`] and [`SubscriberKind`]), for select lists.
-pub use kyso_domain::registry::{AGENCY_KINDS, SUBSCRIBER_KINDS};
 
 /// Most rows one listing returns.
 pub const MAX_PAGE: i64 = 500;

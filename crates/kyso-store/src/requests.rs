@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use kyso_domain::calendar::{CalendarConfig, WorkCalendar};
 use kyso_domain::device::{transition, DeviceEvent, DeviceState};
 use kyso_domain::lifecycle::{next_state, Handler, RequestAction, RequestKind, RequestState};
-use kyso_domain::roles::{Permission, Role};
+use kyso_domain::roles::Permission;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::any::AnyRow;
@@ -29,7 +29,7 @@ use time::OffsetDateTime;
 
 use crate::audit::Event;
 use crate::registry::{self, SubscriberInput};
-use crate::{Actor, Error, Result, Store, WriteTx};
+use crate::{Actor, Error, On, Record, Result, Store, WriteTx};
 
 /// The setting holding the working-day calendar ([`CalendarConfig`] as JSON).
 pub const CALENDAR_SETTING: &str = "calendar";

@@ -6,6 +6,8 @@
 
 use kyso_domain::roles::{Permission, Role};
 
+use crate::{Error, Record, Result};
+
 /// One role on one agency subtree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
@@ -23,6 +25,27 @@ pub struct Actor {
     pub grants: Vec<Grant>,
     /// Where the request came from (IP address), for the audit log.
     pub source: String,
+}
+
+/// What a write concerns, and so what its actor must hold: given to [`crate::Store::begin_write`],
+/// which checks it before the transaction begins ([`Actor::may`]).
+#[derive(Debug, Clone, Copy)]
+pub enum On<'a> {
+    /// A record of the agency with this materialized path, needing this permission there.
+    Agency(Permission, &'a str),
+    /// A new root agency: the system, or a DOST administrator granted on a root agency.
+    NewRoot,
+    /// Settings and jobs of the whole registry (the calendar, request handlers, the expiry
+    /// scan): the system or a DOST administrator.
+    Registry,
+    /// The actor's own account: logging in and out, its password, sessions, API tokens and
+    /// notices (the statements name the actor's own id). Anyone may.
+    Own,
+    /// Entries of the audit log alone (a failed login, a batch of audited reads): what anyone
+    /// does is recorded.
+    AuditLog,
+    /// Only the system itself (seeding, the mailer's bookkeeping).
+    System,
 }
 
 /// The agency subtrees in which an actor holds a permission.
@@ -73,6 +96,42 @@ impl Actor {
     /// Whether the actor may do `p` on the agency with materialized path `path`.
     pub fn can(&self, p: Permission, path: &str) -> bool {
         self.scope(p).contains(path)
+    }
+
+    /// The one scope rule of reads that name one record: the record `what` at the agency with
+    /// path `path` is *not found* where the actor cannot read that agency (its existence is
+    /// not revealed), and *forbidden* where it can read it but may not do `p` there.
+    pub fn reach(&self, p: Permission, path: &str, what: Record) -> Result<()> {
+        if !self.can(Permission::ReadRegistry, path) {
+            Err(Error::NotFound { what })
+        } else if !self.can(p, path) {
+            Err(Error::Forbidden)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether the actor may write what `on` names (the check of [`crate::Store::begin_write`];
+    /// anything not explicitly allowed is refused).
+    pub fn may(&self, on: On<'_>) -> Result<()> {
+        let allowed = match on {
+            On::Agency(p, path) => return self.reach(p, path, Record::Agency),
+            On::NewRoot => {
+                self.is_system()
+                    || self
+                        .grants
+                        .iter()
+                        .any(|g| g.role == Role::DostAdmin && g.path.matches('/').count() == 2)
+            }
+            On::Registry => self.is_system() || self.has_role(Role::DostAdmin),
+            On::Own | On::AuditLog => true,
+            On::System => self.is_system(),
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
+        }
     }
 
     /// Whether the actor holds `role` anywhere.

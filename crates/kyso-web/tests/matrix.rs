@@ -19,7 +19,7 @@ use axum::Router;
 use http_body_util::BodyExt as _;
 use kyso_domain::roles::{Permission, Role};
 use kyso_store::accounts::{self, NewUser, RoleOn};
-use kyso_store::registry::{self, AgencyInput, DeviceInput, SubscriberInput};
+use kyso_store::registry::{self, DeviceInput, SubscriberInput};
 use kyso_store::testing::{backends, TestDb};
 use kyso_store::Actor;
 use serde_json::{json, Value};
@@ -377,6 +377,32 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
     }
 }
 
+/// The prelude of every matrix test: the province H99 with its administrator `quantri`, our
+/// department H99.37 and (`with_theirs`) another one, H99.05, each with its [`records`].
+struct Province {
+    ours: Records,
+    theirs: Option<Records>,
+}
+
+impl Province {
+    async fn new(app: &App, with_theirs: bool) -> Province {
+        let s = &app.db.store;
+        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+        let ours_id = support::agency(s, "H99.37", "Sở KH&CN", Some(root)).await;
+        let theirs_id = match with_theirs {
+            true => Some(support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await),
+            false => None,
+        };
+        let ours = records(app, ours_id, "H99.37", "ours", 1001).await;
+        let theirs = match theirs_id {
+            Some(id) => Some(records(app, id, "H99.05", "theirs", 2001).await),
+            None => None,
+        };
+        new_user(app, "quantri", root, Role::DostAdmin).await;
+        Province { ours, theirs }
+    }
+}
+
 fn concrete(path: &str, id: i64) -> String {
     path.replace("{id}", &id.to_string())
 }
@@ -385,13 +411,8 @@ fn concrete(path: &str, id: i64) -> String {
 async fn every_openapi_route_answers_each_role_and_agency_as_its_class_says() {
     for b in backends() {
         let app = App::new(b).await;
-        let s = &app.db.store;
-        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
-        let ours_id = support::agency(s, "H99.37", "Sở KH&CN", Some(root)).await;
-        let theirs_id = support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
-        let ours = records(&app, ours_id, "H99.37", "ours", 1001).await;
-        let theirs = records(&app, theirs_id, "H99.05", "theirs", 2001).await;
-        new_user(&app, "quantri", root, Role::DostAdmin).await;
+        let Province { ours, theirs, .. } = Province::new(&app, true).await;
+        let theirs = theirs.unwrap();
 
         let (status, doc) = app.call("get", "/api/openapi.json", "", None).await;
         assert_eq!(status, StatusCode::OK);
@@ -435,7 +456,7 @@ async fn every_openapi_route_answers_each_role_and_agency_as_its_class_says() {
             .collect();
         for role in &roles {
             let name = format!("vaitro.{}", role.as_str().replace('_', "."));
-            new_user(&app, &name, ours_id, *role).await;
+            new_user(&app, &name, ours.agency, *role).await;
             let token = app.login(&name).await;
             for (m, p) in &ops {
                 let (class, rec) = class_of(m, p).unwrap();
@@ -449,7 +470,7 @@ async fn every_openapi_route_answers_each_role_and_agency_as_its_class_says() {
                 if !matches!(rec, Rec::None) || body_for(m, p, &theirs, serial).is_some() {
                     let path = concrete(p, theirs.id(rec));
                     let path = if path.ends_with("/import") {
-                        format!("{path}?agency_id={theirs_id}")
+                        format!("{path}?agency_id={}", theirs.agency)
                     } else {
                         path
                     };
@@ -472,7 +493,7 @@ async fn every_openapi_route_answers_each_role_and_agency_as_its_class_says() {
                 serial += 1;
                 let path = concrete(p, ours.id(rec));
                 let path = if path.ends_with("/import") {
-                    format!("{path}?agency_id={ours_id}")
+                    format!("{path}?agency_id={}", ours.agency)
                 } else {
                     path
                 };
@@ -515,38 +536,9 @@ async fn an_agency_auditor_sees_the_reads_and_exports_of_its_records() {
     for b in backends() {
         let app = App::new(b).await;
         let s = &app.db.store;
-        let sys = Actor::system();
-        let root = registry::create_agency(
-            s,
-            &sys,
-            &AgencyInput {
-                code: "H99".into(),
-                name: "UBND Tỉnh Demo".into(),
-                kind: "province".into(),
-                ..Default::default()
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
-        let ours_id = registry::create_agency(
-            s,
-            &sys,
-            &AgencyInput {
-                code: "H99.37".into(),
-                name: "Sở KH&CN".into(),
-                kind: "department".into(),
-                parent_id: Some(root.id),
-                ..Default::default()
-            },
-            NOW,
-        )
-        .await
-        .unwrap()
-        .id;
-        let ours = records(&app, ours_id, "H99.37", "ours", 1001).await;
-        new_user(&app, "canbo", ours_id, Role::SignatureOfficer).await;
-        new_user(&app, "kiemtoan", ours_id, Role::Auditor).await;
+        let Province { ours, .. } = Province::new(&app, false).await;
+        new_user(&app, "canbo", ours.agency, Role::SignatureOfficer).await;
+        new_user(&app, "kiemtoan", ours.agency, Role::Auditor).await;
         let officer = app.login("canbo").await;
         for path in [
             format!("/api/v1/subscribers/{}", ours.subscriber),
@@ -782,13 +774,8 @@ impl App {
 async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys_ids() {
     for b in backends() {
         let app = App::new(b).await;
-        let s = &app.db.store;
-        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
-        let ours_id = support::agency(s, "H99.37", "Sở KH&CN", Some(root)).await;
-        let theirs_id = support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
-        let ours = records(&app, ours_id, "H99.37", "ours", 1001).await;
-        let theirs = records(&app, theirs_id, "H99.05", "theirs", 2001).await;
-        new_user(&app, "quantri", root, Role::DostAdmin).await;
+        let Province { ours, theirs, .. } = Province::new(&app, true).await;
+        let theirs = theirs.unwrap();
         let admin = app.login("quantri").await;
         let (status, _) = app
             .call(
@@ -898,7 +885,7 @@ async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys
 
         // With the right token, an officer of our agency on their records: 404 (403 where the
         // officer may not act at all).
-        new_user(&app, "canbo", ours_id, Role::SignatureOfficer).await;
+        new_user(&app, "canbo", ours.agency, Role::SignatureOfficer).await;
         let officer = app.login("canbo").await;
         let (_, html) = app.page("/subscribers", &officer).await;
         let csrf = post_forms(&html, "/subscribers")

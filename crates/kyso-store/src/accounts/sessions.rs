@@ -78,7 +78,7 @@ pub async fn end_session(
     {
         return Err(not_found);
     }
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.begin_write(actor, crate::On::Own).await?;
     let ended = sqlx::query(
         "DELETE FROM sessions WHERE user_id = $1 AND substr(token_hash, 1, 16) = $2 \
          AND expires_at > $3",
@@ -92,9 +92,7 @@ pub async fn end_session(
     if ended == 0 {
         return Err(not_found);
     }
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "auth.session_end",
             object: format!("user:{}", actor.user_id),
             agency: None,

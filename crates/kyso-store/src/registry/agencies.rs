@@ -6,11 +6,13 @@ use super::*;
 
 /// An agency of the tree.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Agency {
     pub id: i64,
     pub code: String,
     pub legacy_code: String,
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::agency_kind))]
     pub kind: String,
     pub parent_id: Option<i64>,
     #[serde(skip)]
@@ -24,9 +26,12 @@ pub struct Agency {
 /// A new agency (or new values for one).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"code": "H99.90", "name": "Sở Ví dụ", "kind": "department", "parent_id": 1, "email": "so.vidu@demo.invalid"})))]
 pub struct AgencyInput {
     pub code: String,
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::agency_kind))]
     pub kind: String,
     #[serde(default)]
     pub parent_id: Option<i64>,
@@ -90,15 +95,7 @@ pub async fn agency(store: &Store, actor: &Actor, id: i64, p: Permission) -> Res
         what: crate::Record::Agency,
     })?;
     let a = agency_from(&row)?;
-    if !actor.can(p, &a.path) {
-        return Err(if actor.can(Permission::ReadRegistry, &a.path) {
-            Error::Forbidden
-        } else {
-            Error::NotFound {
-                what: crate::Record::Agency,
-            }
-        });
-    }
+    actor.reach(p, &a.path, crate::Record::Agency)?;
     Ok(a)
 }
 
@@ -220,17 +217,13 @@ pub async fn create_agency(
         Some(pid) => {
             Some(agency_field(store, actor, pid, Permission::WriteRegistry, "parent_id").await?)
         }
-        None => {
-            let root_admin = actor.grants.iter().any(|g| {
-                g.role == kyso_domain::roles::Role::DostAdmin && g.path.matches('/').count() == 2
-            });
-            if !actor.is_system() && !root_admin {
-                return Err(Error::Forbidden);
-            }
-            None
-        }
+        None => None,
     };
-    let mut tx = store.begin_write().await?;
+    let on = match &parent {
+        Some(p) => crate::On::Agency(Permission::WriteRegistry, &p.path),
+        None => crate::On::NewRoot,
+    };
+    let mut tx = store.begin_write(actor, on).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO agencies (code, legacy_code, name, name_fold, kind, parent_id, path, \
          address, email, phone, created_at, updated_at) \
@@ -265,9 +258,7 @@ pub async fn create_agency(
         .bind(id)
         .execute(tx.conn())
         .await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "agency.create",
             object: format!("agency:{id}"),
             agency: Some(code.dotted()),
@@ -299,7 +290,9 @@ pub async fn update_agency(
     let address = text("address", &input.address, false)?;
     let mail = email("email", &input.email)?;
     let phone = text("phone", &input.phone, false)?;
-    let mut tx = store.begin_write().await?;
+    let mut tx = store
+        .begin_write(actor, crate::On::Agency(Permission::WriteRegistry, &current.path))
+        .await?;
     sqlx::query(
         "UPDATE agencies SET name = $1, name_fold = $2, kind = $3, address = $4, email = $5, \
          phone = $6, updated_at = $7 WHERE id = $8",
@@ -314,9 +307,7 @@ pub async fn update_agency(
     .bind(id)
     .execute(tx.conn())
     .await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "agency.update",
             object: format!("agency:{id}"),
             agency: Some(current.code.clone()),

@@ -144,11 +144,11 @@ pub async fn import_certificate(
             ));
         }
     }
-    let mut tx = store.begin_write().await?;
+    let mut tx = store
+        .begin_write(actor, crate::On::Agency(Permission::WriteRegistry, &ag.path))
+        .await?;
     let id = insert_certificate(&mut tx, &cert, agency_id, subscriber_id, now).await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "certificate.import",
             object: format!("certificate:{id}"),
             agency: Some(ag.code.clone()),
@@ -210,11 +210,7 @@ pub async fn certificate(store: &Store, actor: &Actor, id: i64) -> Result<Certif
         what: crate::Record::Certificate,
     })?;
     let path: String = row.try_get(13)?;
-    if !actor.can(Permission::ReadRegistry, &path) {
-        return Err(Error::NotFound {
-            what: crate::Record::Certificate,
-        });
-    }
+    actor.reach(Permission::ReadRegistry, &path, crate::Record::Certificate)?;
     cert_from(&row)
 }
 
@@ -235,6 +231,8 @@ pub async fn certificate_der(store: &Store, actor: &Actor, id: i64) -> Result<Ve
 
 /// Certificate search.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct CertQuery {
     /// A serial (hex, any case, colons allowed), or words that begin words of the subject, the
     /// serial or the holder's name (without diacritics is fine).
@@ -391,7 +389,9 @@ pub async fn mark_revoked(
             "This certificate is already recorded as revoked.",
         ));
     }
-    let mut tx = store.begin_write().await?;
+    let mut tx = store
+        .begin_write(actor, crate::On::Agency(Permission::WriteRegistry, &ag.path))
+        .await?;
     sqlx::query(
         "UPDATE certificates SET status = 'revoked', revoked_at = $1, revocation_reason = $2 \
          WHERE id = $3",
@@ -401,9 +401,7 @@ pub async fn mark_revoked(
     .bind(id)
     .execute(tx.conn())
     .await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "certificate.revoke",
             object: format!("certificate:{id}"),
             agency: Some(ag.code),

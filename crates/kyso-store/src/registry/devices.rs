@@ -6,8 +6,10 @@ use super::*;
 
 /// A key device (USB token, SIM, HSM partition, remote-signing account, soft key).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Device {
     pub id: i64,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::device_kind))]
     pub kind: String,
     pub serial: String,
     pub model: String,
@@ -15,13 +17,17 @@ pub struct Device {
     pub holder_id: Option<i64>,
     pub holder_name: Option<String>,
     pub certificate_id: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::device_state))]
     pub state: String,
 }
 
 /// A new device.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"kind": "token", "serial": "VD-0001", "model": "ePass", "agency_id": 1})))]
 pub struct DeviceInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::device_kind))]
     pub kind: String,
     pub serial: String,
     #[serde(default)]
@@ -29,6 +35,7 @@ pub struct DeviceInput {
     pub agency_id: i64,
     /// Where the device is now; default: received at the managing agency.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::device_state))]
     pub state: Option<String>,
     #[serde(default)]
     pub certificate_id: Option<i64>,
@@ -36,8 +43,10 @@ pub struct DeviceInput {
 
 /// A device's history entry (handover, return, loss, recovery records).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceRecord {
     pub id: i64,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::device_event))]
     pub event: String,
     pub from_state: String,
     pub to_state: String,
@@ -53,7 +62,10 @@ pub struct DeviceRecord {
 /// A state change asked for a device.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"event": "lock", "note": "Khóa do thất lạc"})))]
 pub struct DeviceEventInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::device_event))]
     pub event: String,
     /// The new holder (assign, handover).
     #[serde(default)]
@@ -128,7 +140,9 @@ pub async fn create_device(
     if let Some(cid) = input.certificate_id {
         certificate(store, actor, cid).await?;
     }
-    let mut tx = store.begin_write().await?;
+    let mut tx = store
+        .begin_write(actor, crate::On::Agency(Permission::WriteRegistry, &ag.path))
+        .await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO devices (kind, serial, model, agency_id, certificate_id, state, created_at, \
          updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
@@ -147,9 +161,7 @@ pub async fn create_device(
         &format!("Thiết bị có số hiệu {serial} đã có trong danh mục."),
         &format!("A device with serial {serial} is already registered."),
     ))?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "device.create",
             object: format!("device:{id}"),
             agency: Some(ag.code),
@@ -163,7 +175,7 @@ pub async fn create_device(
 
 /// A device by id.
 pub async fn device(store: &Store, actor: &Actor, id: i64) -> Result<Device> {
-    let (d, _) = device_in_scope(store, actor, id, Permission::ReadRegistry).await?;
+    let (d, _, _) = device_in_scope(store, actor, id, Permission::ReadRegistry).await?;
     Ok(d)
 }
 
@@ -172,7 +184,7 @@ pub(crate) async fn device_in_scope(
     actor: &Actor,
     id: i64,
     p: Permission,
-) -> Result<(Device, String)> {
+) -> Result<(Device, String, String)> {
     let row = sqlx::query(&format!(
         "SELECT {DEVICE_COLUMNS}, a.path, a.code FROM devices d JOIN agencies a ON a.id = d.agency_id \
          LEFT JOIN subscribers s ON s.id = d.holder_id WHERE d.id = $1"
@@ -182,15 +194,8 @@ pub(crate) async fn device_in_scope(
     .await?
     .ok_or(Error::NotFound { what: crate::Record::Device })?;
     let path: String = row.try_get(9)?;
-    if !actor.can(Permission::ReadRegistry, &path) {
-        return Err(Error::NotFound {
-            what: crate::Record::Device,
-        });
-    }
-    if !actor.can(p, &path) {
-        return Err(Error::Forbidden);
-    }
-    Ok((device_from(&row)?, row.try_get(10)?))
+    actor.reach(p, &path, crate::Record::Device)?;
+    Ok((device_from(&row)?, path, row.try_get(10)?))
 }
 
 /// Devices inside the actor's subtrees.
@@ -237,7 +242,8 @@ pub async fn device_event(
     input: &DeviceEventInput,
     now: OffsetDateTime,
 ) -> Result<Device> {
-    let (d, agency_code) = device_in_scope(store, actor, id, Permission::WriteRegistry).await?;
+    let (d, agency_path, agency_code) =
+        device_in_scope(store, actor, id, Permission::WriteRegistry).await?;
     let events: Vec<&str> = DeviceEvent::ALL.iter().map(|k| k.as_str()).collect();
     let event: DeviceEvent = parse_enum("event", &input.event, &events)?;
     let from: DeviceState = parse_enum("state", &d.state, &[])?;
@@ -272,7 +278,9 @@ pub async fn device_event(
     let counterpart = text("counterpart", &input.counterpart, false)?;
     let note = text("note", &input.note, false)?;
     let record_kind = event.record_kind().map(|r| r.as_str()).unwrap_or("");
-    let mut tx = store.begin_write().await?;
+    let mut tx = store
+        .begin_write(actor, crate::On::Agency(Permission::WriteRegistry, &agency_path))
+        .await?;
     sqlx::query("UPDATE devices SET state = $1, holder_id = $2, updated_at = $3 WHERE id = $4")
         .bind(to.as_str())
         .bind(holder)
@@ -296,9 +304,7 @@ pub async fn device_event(
     .bind(now.unix_timestamp())
     .execute(tx.conn())
     .await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "device.event",
             object: format!("device:{id}"),
             agency: Some(agency_code),

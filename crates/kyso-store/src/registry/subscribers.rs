@@ -6,8 +6,10 @@ use super::*;
 
 /// A certificate holder.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Subscriber {
     pub id: i64,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::subscriber_kind))]
     pub kind: String,
     pub agency_id: i64,
     pub agency_name: String,
@@ -23,7 +25,10 @@ pub struct Subscriber {
 /// A new subscriber (or new values for one).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"kind": "individual", "agency_id": 1, "name": "Nguyễn Văn Ví Dụ", "date_of_birth": "15/03/1985", "id_number": "001085099999", "email": "vidu@demo.invalid", "title": "Chuyên viên"})))]
 pub struct SubscriberInput {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::subscriber_kind))]
     pub kind: String,
     pub agency_id: i64,
     pub name: String,
@@ -147,14 +152,7 @@ pub(crate) async fn subscriber_in_scope(
     .await?
     .ok_or(Error::NotFound { what: crate::Record::Subscriber })?;
     let path: String = row.try_get(11)?;
-    if !actor.can(Permission::ReadRegistry, &path) {
-        return Err(Error::NotFound {
-            what: crate::Record::Subscriber,
-        });
-    }
-    if !actor.can(p, &path) {
-        return Err(Error::Forbidden);
-    }
+    actor.reach(p, &path, crate::Record::Subscriber)?;
     let s = subscriber_from(&row)?;
     let a = agency(
         store,
@@ -182,11 +180,11 @@ pub async fn create_subscriber(
         "agency_id",
     )
     .await?;
-    let mut tx = store.begin_write().await?;
+    let mut tx = store
+        .begin_write(actor, crate::On::Agency(Permission::WriteRegistry, &ag.path))
+        .await?;
     let id = insert_subscriber(&mut tx, &v, now).await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "subscriber.create",
             object: format!("subscriber:{id}"),
             agency: Some(ag.code.clone()),
@@ -236,7 +234,9 @@ pub async fn update_subscriber(
     let (_, from) = subscriber_in_scope(store, actor, id, Permission::WriteRegistry).await?;
     let v = validate_subscriber(input, now)?;
     let to = agency(store, actor, v.agency_id, Permission::WriteRegistry).await?;
-    let mut tx = store.begin_write().await?;
+    let mut tx = store
+        .begin_write(actor, crate::On::Agency(Permission::WriteRegistry, &from.path))
+        .await?;
     sqlx::query(
         "UPDATE subscribers SET kind = $1, agency_id = $2, name = $3, name_fold = $4, \
          date_of_birth = $5, id_number = $6, email = $7, title = $8, unit = $9, phone = $10, \
@@ -257,9 +257,7 @@ pub async fn update_subscriber(
     .execute(tx.conn())
     .await?;
     crate::words::index_subscriber(tx.conn(), id).await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "subscriber.update",
             object: format!("subscriber:{id}"),
             agency: Some(to.code.clone()),
@@ -341,6 +339,8 @@ pub(super) async fn count_and_page<T>(
 
 /// Subscriber search.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct SubscriberQuery {
     /// Words that begin words of the name (with or without diacritics), the ID number or the
     /// email, in any order (`kyso_domain::text::matches`).
@@ -350,6 +350,7 @@ pub struct SubscriberQuery {
     #[serde(default, deserialize_with = "crate::blank_as_none")]
     pub agency_id: Option<i64>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(schema_with = crate::openapi::subscriber_kind))]
     pub kind: Option<String>,
     #[serde(default)]
     pub offset: i64,

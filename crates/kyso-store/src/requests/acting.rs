@@ -108,7 +108,10 @@ pub async fn act(
     } else {
         None
     };
-    let mut tx = store.begin_write().await?;
+    let (permission, path) = acting_on(r, action);
+    let mut tx = store
+        .begin_write(actor, On::Agency(permission, &path))
+        .await?;
     let from = r.state.as_str();
     let mut sql = String::from("UPDATE requests SET state = $1, updated_at = $2");
     match action {
@@ -158,9 +161,7 @@ pub async fn act(
         now,
     )
     .await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: &format!("request.{}", action.as_str()),
             object: format!("request:{id}"),
             agency: Some(r.agency_code.clone()),
@@ -419,7 +420,11 @@ pub async fn set_letter(
 ) -> Result<()> {
     let request = load(store, actor, id, now).await?;
     let state = request.state.as_str();
-    let mut tx = store.begin_write().await?;
+    // The letter is made when the request is sent, by whoever sent it.
+    let send = RequestAction::Send.required_permission();
+    let mut tx = store
+        .begin_write(actor, On::Agency(send, &request.agency_path))
+        .await?;
     sqlx::query("UPDATE requests SET letter_sha256 = $1, updated_at = $2 WHERE id = $3")
         .bind(sha256)
         .bind(now.unix_timestamp())
@@ -432,9 +437,7 @@ pub async fn set_letter(
         "Văn bản đề nghị đã được lập (chưa ký số: máy chủ không giữ khóa tổ chức của cơ quan)"
     };
     insert_event(&mut tx, id, "letter", state, state, actor, note, now).await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "request.letter",
             object: format!("request:{id}"),
             agency: Some(request.agency_code.clone()),

@@ -11,7 +11,9 @@ pub async fn create_request(
 ) -> Result<RequestDetail> {
     let v = validate(store, actor, input, now).await?;
     let handler = handler_for(store, v.kind).await?;
-    let mut tx = store.begin_write().await?;
+    let mut tx = store
+        .begin_write(actor, On::Agency(Permission::DraftRequest, &v.agency.path))
+        .await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO requests (kind, state, handler, agency_id, title, contact_name, \
          contact_title, contact_phone, contact_email, reason, number, created_by, created_at, \
@@ -45,9 +47,7 @@ pub async fn create_request(
         now,
     )
     .await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "request.create",
             object: format!("request:{id}"),
             agency: Some(v.agency.code.clone()),
@@ -69,9 +69,8 @@ pub async fn update_draft(
     now: OffsetDateTime,
 ) -> Result<RequestDetail> {
     let current = load(store, actor, id, now).await?;
-    if !actor.can(Permission::DraftRequest, &current.agency_path) {
-        return Err(Error::Forbidden);
-    }
+    // Before the state and the input: who may not draft here learns nothing more.
+    actor.reach(Permission::DraftRequest, &current.agency_path, Record::Request)?;
     if current.state != RequestState::Draft {
         return Err(Error::conflict(
             "state",
@@ -94,7 +93,9 @@ pub async fn update_draft(
             "The agency of a request cannot change.",
         ));
     }
-    let mut tx = store.begin_write().await?;
+    let mut tx = store
+        .begin_write(actor, On::Agency(Permission::DraftRequest, &current.agency_path))
+        .await?;
     let changed = sqlx::query(
         "UPDATE requests SET title = $1, contact_name = $2, contact_title = $3, \
          contact_phone = $4, contact_email = $5, reason = $6, number = $7, updated_at = $8 \
@@ -127,9 +128,7 @@ pub async fn update_draft(
     insert_items(&mut tx, id, &v.items).await?;
     let draft = RequestState::Draft.as_str();
     insert_event(&mut tx, id, "update", draft, draft, actor, "", now).await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "request.update",
             object: format!("request:{id}"),
             agency: Some(v.agency.code.clone()),

@@ -5,10 +5,13 @@ use super::*;
 /// A new request (or the new content of a draft).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"kind": "issue_individual", "agency_id": 1, "contact_name": "Lê Thị Hoa", "contact_phone": "0912345678", "items": [{"data": {"name": "Trần Thị Bình", "id_number": "040185000123", "email": "binh@demo.invalid"}}]})))]
 pub struct NewRequest {
     /// One of [`RequestKind`]'s stable names (`issue_individual`, `renew`, …). (Missing or
     /// unknown ones are refused by validation, naming the field, rather than by the parser.)
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::request_kind))]
     pub kind: String,
     /// The requesting agency.
     #[serde(default)]
@@ -39,6 +42,7 @@ pub struct NewRequest {
 /// One row of a request's table.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewItem {
     /// An existing subscriber (issuance for someone already registered; optional).
     #[serde(default)]
@@ -70,10 +74,14 @@ pub struct ActInput {
 
 /// A listing filter.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct RequestQuery {
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(schema_with = crate::openapi::request_state))]
     pub state: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(schema_with = crate::openapi::request_kind))]
     pub kind: Option<String>,
     /// Only this agency's subtree.
     #[serde(default, deserialize_with = "crate::blank_as_none")]

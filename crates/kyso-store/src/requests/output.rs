@@ -6,12 +6,16 @@ use super::*;
 
 /// A request as listed.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Request {
     pub id: i64,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::request_kind))]
     pub kind: RequestKind,
     /// The Decree 68 form number (`01`…`06`).
     pub form_number: &'static str,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::request_state))]
     pub state: RequestState,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::request_handler))]
     pub handler: Handler,
     pub agency_id: i64,
     pub agency_code: String,
@@ -46,6 +50,7 @@ pub struct Request {
 
 /// One row of a request's table.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestItem {
     pub id: i64,
     pub subscriber_id: Option<i64>,
@@ -58,6 +63,7 @@ pub struct RequestItem {
 
 /// One entry of a request's timeline.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestEvent {
     pub id: i64,
     /// `create`, `update`, or a [`RequestAction`] name.
@@ -72,12 +78,14 @@ pub struct RequestEvent {
 
 /// A request with its items, its timeline and what the reader may do next.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestDetail {
     #[serde(flatten)]
     pub request: Request,
     pub items: Vec<RequestItem>,
     pub timeline: Vec<RequestEvent>,
     /// The actions the reading actor may take now.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::request_actions))]
     pub actions: Vec<RequestAction>,
 }
 

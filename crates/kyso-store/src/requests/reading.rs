@@ -22,11 +22,7 @@ pub(super) async fn load(
         what: crate::Record::Request,
     })?;
     let r = request_from(&row, now)?;
-    if !actor.can(Permission::ReadRegistry, &r.agency_path) {
-        return Err(Error::NotFound {
-            what: crate::Record::Request,
-        });
-    }
+    actor.reach(Permission::ReadRegistry, &r.agency_path, Record::Request)?;
     Ok(r)
 }
 
@@ -38,19 +34,26 @@ pub(super) fn parent_path(path: &str) -> Option<String> {
     (parent.len() > 1).then(|| parent.to_owned())
 }
 
-/// Whether `actor` may take `action` on `request` (whatever its state). Approving and
-/// returning need the permission on the *managing* agency (the parent; a Department
-/// administrator above reaches it too); a root agency's requests are approved by the
-/// Department. Everything else needs the action's permission on the requesting agency.
-pub fn may_act(actor: &Actor, request: &Request, action: RequestAction) -> bool {
+/// The permission taking `action` on `request` needs, and the path of the agency it is
+/// needed on. Approving and returning need the permission on the *managing* agency (the
+/// parent; a Department administrator above reaches it too); a root agency's requests are
+/// approved by the Department. Everything else needs the action's permission on the
+/// requesting agency.
+pub(super) fn acting_on(request: &Request, action: RequestAction) -> (Permission, String) {
     let p = action.required_permission();
     match action {
         RequestAction::Approve | RequestAction::Return => match parent_path(&request.agency_path) {
-            Some(parent) => actor.can(p, &parent),
-            None => actor.can(Permission::ProcessRequest, &request.agency_path),
+            Some(parent) => (p, parent),
+            None => (Permission::ProcessRequest, request.agency_path.clone()),
         },
-        _ => actor.can(p, &request.agency_path),
+        _ => (p, request.agency_path.clone()),
     }
+}
+
+/// Whether `actor` may take `action` on `request` (whatever its state; see [`acting_on`]).
+pub fn may_act(actor: &Actor, request: &Request, action: RequestAction) -> bool {
+    let (p, path) = acting_on(request, action);
+    actor.can(p, &path)
 }
 
 /// A request with its items and timeline.

@@ -16,17 +16,9 @@ pub async fn work_calendar(store: &Store) -> Result<WorkCalendar> {
     Ok(WorkCalendar::from_config(&calendar_config(store).await?))
 }
 
-pub(super) fn department_admin(actor: &Actor) -> Result<()> {
-    if actor.is_system() || actor.has_role(Role::DostAdmin) {
-        Ok(())
-    } else {
-        Err(Error::Forbidden)
-    }
-}
-
 /// Read the calendar configuration (Department administrators).
 pub async fn get_calendar(store: &Store, actor: &Actor) -> Result<CalendarConfig> {
-    department_admin(actor)?;
+    actor.may(On::Registry)?;
     calendar_config(store).await
 }
 
@@ -38,7 +30,8 @@ pub async fn set_calendar(
     config: &CalendarConfig,
     now: OffsetDateTime,
 ) -> Result<CalendarConfig> {
-    department_admin(actor)?;
+    // Before the input is looked at.
+    actor.may(On::Registry)?;
     for (year, y) in &config.years {
         if !(2000..=2100).contains(year) {
             return Err(Error::invalid(
@@ -61,11 +54,9 @@ pub async fn set_calendar(
         }
     }
     let text = serde_json::to_string(config).map_err(|_| corrupt("calendar"))?;
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.begin_write(actor, On::Registry).await?;
     Store::set_setting(&mut tx, CALENDAR_SETTING, &text).await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "calendar.update",
             object: "settings:calendar".into(),
             agency: None,
@@ -97,13 +88,10 @@ pub async fn set_handlers(
     handlers: &BTreeMap<RequestKind, Handler>,
     now: OffsetDateTime,
 ) -> Result<()> {
-    department_admin(actor)?;
     let text = serde_json::to_string(handlers).map_err(|_| corrupt("handlers"))?;
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.begin_write(actor, On::Registry).await?;
     Store::set_setting(&mut tx, HANDLERS_SETTING, &text).await?;
-    tx.commit_audited(
-        actor,
-        Event {
+    tx.commit_audited(Event {
             action: "request_handlers.update",
             object: "settings:request_handlers".into(),
             agency: None,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use kyso_domain::device::{DeviceEvent, DeviceKind, DeviceState};
 use kyso_domain::lifecycle::{Handler, RequestAction, RequestKind, RequestState};
+use kyso_domain::registry::{AgencyKind, SubscriberKind};
 use kyso_domain::roles::Role;
 use kyso_store::{accounts, audit, notices, registry, requests};
 use serde::{Deserialize, Serialize};
@@ -28,10 +29,10 @@ pub(crate) fn role_name() -> Object {
     one_of(Role::ALL.map(Role::as_str))
 }
 fn agency_kind() -> Object {
-    one_of(registry::AGENCY_KINDS.iter().map(|k| k.0))
+    one_of(AgencyKind::ALL.map(AgencyKind::as_str))
 }
 fn subscriber_kind() -> Object {
-    one_of(registry::SUBSCRIBER_KINDS.iter().map(|k| k.0))
+    one_of(SubscriberKind::ALL.map(SubscriberKind::as_str))
 }
 fn device_kind() -> Object {
     one_of(DeviceKind::ALL.map(DeviceKind::as_str))

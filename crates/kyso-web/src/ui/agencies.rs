@@ -1,5 +1,8 @@
 //! Agencies: the tree, creating and changing them.
 
+use kyso_domain::registry::AgencyKind;
+use kyso_domain::Named;
+
 use super::*;
 
 #[derive(Deserialize, Default)]
@@ -8,12 +11,18 @@ pub(super) struct SearchQuery {
     q: String,
 }
 
-pub(super) fn kind_label(kinds: &[(&str, &str, &str)], k: &str, lang: Lang) -> String {
-    kinds
+/// The label of a kind stored as `k` (the name itself if the enum does not know it).
+pub(super) fn kind_label<T: Named>(k: &str, lang: Lang) -> String {
+    T::from_name(k).map_or_else(|| k.to_owned(), |v| lang.pick(v.vi(), v.en()).to_owned())
+}
+
+/// A select list of every value of a kind, in the enum's order, labelled in the page's
+/// language.
+pub(super) fn kind_options<T: Named>(p: &Page) -> Vec<(String, String)> {
+    T::all()
         .iter()
-        .find(|(key, _, _)| *key == k)
-        .map(|(_, vi, en)| lang.pick(vi, en).to_owned())
-        .unwrap_or_else(|| k.to_owned())
+        .map(|v| (v.name().to_owned(), p.t(v.vi(), v.en()).to_owned()))
+        .collect()
 }
 
 pub(super) async fn agencies_page(
@@ -51,7 +60,7 @@ pub(super) async fn agencies_page(
                         }
                         td { code { (a.code) } }
                         td { code { (a.legacy_code) } }
-                        td { (kind_label(registry::AGENCY_KINDS, &a.kind, p.lang)) }
+                        td { (kind_label::<AgencyKind>(&a.kind, p.lang)) }
                     }
                 } }
             }
@@ -91,10 +100,7 @@ pub(super) async fn agency_form(
     let ef = error.and_then(|e| e.field());
     let msg = error.map(|e| e.message(p.lang == Lang::En));
     let parents = agency_options(st, p, Permission::WriteRegistry).await;
-    let kinds: Vec<(String, String)> = registry::AGENCY_KINDS
-        .iter()
-        .map(|(k, vi, en)| ((*k).to_owned(), p.t(vi, en).to_owned()))
-        .collect();
+    let kinds = kind_options::<AgencyKind>(p);
     let selected_parent = v.parent_id.map(|i| i.to_string()).unwrap_or_default();
     let res = layout(
         p,

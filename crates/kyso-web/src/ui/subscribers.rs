@@ -1,5 +1,7 @@
 //! Subscribers: search, the record (an audited read), creating and changing them.
 
+use kyso_domain::registry::SubscriberKind;
+
 use super::*;
 
 pub(super) async fn subscribers_page(
@@ -40,7 +42,7 @@ pub(super) async fn subscribers_page(
                         td { a href={ "/subscribers/" (s.id) } { (s.name) } }
                         td { (s.title) }
                         td { (s.agency_name) }
-                        td { (kind_label(registry::SUBSCRIBER_KINDS, &s.kind, p.lang)) }
+                        td { (kind_label::<SubscriberKind>(&s.kind, p.lang)) }
                     }
                 } }
             }
@@ -76,10 +78,7 @@ pub(super) async fn subscriber_form(
     let ef = error.and_then(|e| e.field());
     let msg = error.map(|e| e.message(p.lang == Lang::En));
     let agencies = agency_options(st, p, Permission::WriteRegistry).await;
-    let kinds: Vec<(String, String)> = registry::SUBSCRIBER_KINDS
-        .iter()
-        .map(|(k, vi, en)| ((*k).to_owned(), p.t(vi, en).to_owned()))
-        .collect();
+    let kinds = kind_options::<SubscriberKind>(p);
     let res = layout(
         p,
         p.t("Thêm thuê bao", "Add subscriber"),
@@ -187,7 +186,7 @@ pub(super) async fn subscriber_page(State(st): State<AppState>, p: Page, Id(id):
         html! {
             h1 { (s.name) }
             table style="max-width:720px" { tbody {
-                (row(p.t("Loại", "Kind"), &kind_label(registry::SUBSCRIBER_KINDS, &s.kind, p.lang)))
+                (row(p.t("Loại", "Kind"), &kind_label::<SubscriberKind>(&s.kind, p.lang)))
                 (row(p.t("Cơ quan", "Agency"), &s.agency_name))
                 (row(p.t("Chức vụ", "Title"), &s.title))
                 (row(p.t("Đơn vị", "Unit"), &s.unit))
