@@ -28,12 +28,34 @@ impl Default for FetchOptions {
     }
 }
 
-/// Why a fetch failed, in words a user can act on.
+/// Why a fetch failed: what kind of failure (for callers to act on and to word for users)
+/// and the library's own words (English).
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[error("{url}: {message}")]
 pub struct FetchError {
     pub url: String,
+    pub kind: FetchErrorKind,
     pub message: String,
+}
+
+/// The kinds of [`FetchError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FetchErrorKind {
+    /// No answer within the timeout.
+    Timeout,
+    /// The connection could not be made, or broke.
+    Connect,
+    /// The host name did not resolve.
+    HostNotFound,
+    /// The server answered with this HTTP status (not a success).
+    Http(u16),
+    /// The answer is larger than allowed.
+    TooLarge,
+    /// Not an `http://` URL (PKI services publish over plain HTTP).
+    Scheme,
+    /// Anything else (the message says what).
+    Other,
 }
 
 /// What signing and validation need from the network: plain GETs (CRLs, CA certificates)
@@ -119,26 +141,39 @@ impl HttpFetcher {
         url: &str,
         resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<Vec<u8>, FetchError> {
-        let err = |message: String| FetchError {
+        let err = |kind: FetchErrorKind, message: String| FetchError {
             url: url.to_owned(),
+            kind,
             message,
         };
-        let mut resp = resp.map_err(|e| err(describe(&e)))?;
+        let mut resp = resp.map_err(|e| {
+            let (kind, message) = describe(&e);
+            err(kind, message)
+        })?;
         let status = resp.status();
         if !status.is_success() {
-            return Err(err(format!("HTTP {status}")));
+            return Err(err(
+                FetchErrorKind::Http(status.as_u16()),
+                format!("HTTP {status}"),
+            ));
         }
         let mut out = Vec::new();
         resp.body_mut()
             .as_reader()
             .take(self.opts.max_bytes.saturating_add(1))
             .read_to_end(&mut out)
-            .map_err(|e| err(format!("reading the answer: {e}")))?;
+            .map_err(|e| {
+                let kind = match e.kind() {
+                    std::io::ErrorKind::TimedOut => FetchErrorKind::Timeout,
+                    _ => FetchErrorKind::Connect,
+                };
+                err(kind, format!("reading the answer: {e}"))
+            })?;
         if out.len() as u64 > self.opts.max_bytes {
-            return Err(err(format!(
-                "the answer is larger than {} bytes",
-                self.opts.max_bytes
-            )));
+            return Err(err(
+                FetchErrorKind::TooLarge,
+                format!("the answer is larger than {} bytes", self.opts.max_bytes),
+            ));
         }
         Ok(out)
     }
@@ -412,6 +447,7 @@ fn check_scheme(url: &str) -> Result<(), FetchError> {
     } else {
         Err(FetchError {
             url: url.to_owned(),
+            kind: FetchErrorKind::Scheme,
             message: "only http:// URLs are fetched (PKI services publish over plain HTTP; \
                       their answers are signed)"
                 .to_owned(),
@@ -419,12 +455,23 @@ fn check_scheme(url: &str) -> Result<(), FetchError> {
     }
 }
 
-fn describe(e: &ureq::Error) -> String {
+fn describe(e: &ureq::Error) -> (FetchErrorKind, String) {
     match e {
-        ureq::Error::Timeout(_) => "no answer in time (timeout)".to_owned(),
-        ureq::Error::Io(io) => format!("cannot connect: {io}"),
-        ureq::Error::HostNotFound => "host not found".to_owned(),
-        other => other.to_string(),
+        ureq::Error::Timeout(_) => (
+            FetchErrorKind::Timeout,
+            "no answer in time (timeout)".to_owned(),
+        ),
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            (FetchErrorKind::Timeout, format!("no answer in time: {io}"))
+        }
+        ureq::Error::Io(io) => (FetchErrorKind::Connect, format!("cannot connect: {io}")),
+        ureq::Error::ConnectionFailed => (FetchErrorKind::Connect, "cannot connect".to_owned()),
+        ureq::Error::HostNotFound => (FetchErrorKind::HostNotFound, "host not found".to_owned()),
+        ureq::Error::BodyExceedsLimit(n) => (
+            FetchErrorKind::TooLarge,
+            format!("the answer is larger than {n} bytes"),
+        ),
+        other => (FetchErrorKind::Other, other.to_string()),
     }
 }
 

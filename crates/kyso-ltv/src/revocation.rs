@@ -13,9 +13,9 @@
 use kyso_x509::Cert;
 use time::OffsetDateTime;
 
-use crate::fetch::Fetch;
+use crate::fetch::{Fetch, FetchError};
 use crate::ocsp::{self, CertIdHash};
-use crate::{crl, CertState, Evidence, EvidenceKind};
+use crate::{crl, CertState, Evidence, EvidenceKind, Problem};
 
 /// The status established for one certificate at one time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +55,87 @@ pub struct Outcome {
     pub evidence: Option<Evidence>,
     pub origin: Option<Origin>,
     /// What was tried and failed (unreachable responder, stale CRL, …), for the report.
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
+}
+
+/// A revocation service: an OCSP responder or a CRL distribution point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Ocsp,
+    Crl,
+}
+
+impl Service {
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Ocsp => "OCSP",
+            Service::Crl => "CRL",
+        }
+    }
+}
+
+/// Something tried while establishing a certificate's revocation status that gave no answer,
+/// typed for callers to word and order; `Display` gives the library's English sentence (what
+/// the JSON reports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Note {
+    /// A CRL the document carries could not be used for this certificate.
+    EmbeddedCrl { problem: Problem },
+    /// The revocation information the document carries is about other times.
+    EmbeddedNotCovering,
+    /// The service could not be reached or answered with an error.
+    Unreachable { service: Service, error: FetchError },
+    /// The service answered, but the answer is not usable evidence for this certificate
+    /// (signature, issuer, scope, …).
+    Unusable {
+        service: Service,
+        url: String,
+        problem: Problem,
+    },
+    /// The certificate names no OCSP responder and no CRL distribution point.
+    NoService,
+}
+
+/// The kinds of [`Note`], without their details, in the order a report gives them: what the
+/// user can fix (the network) before what only the issuer can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NoteKind {
+    Unreachable,
+    Unusable,
+    EmbeddedCrl,
+    EmbeddedNotCovering,
+    NoService,
+}
+
+impl Note {
+    pub fn kind(&self) -> NoteKind {
+        match self {
+            Note::EmbeddedCrl { .. } => NoteKind::EmbeddedCrl,
+            Note::EmbeddedNotCovering => NoteKind::EmbeddedNotCovering,
+            Note::Unreachable { .. } => NoteKind::Unreachable,
+            Note::Unusable { .. } => NoteKind::Unusable,
+            Note::NoService => NoteKind::NoService,
+        }
+    }
+}
+
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Note::EmbeddedCrl { problem } => write!(f, "embedded CRL: {}", problem.message),
+            Note::EmbeddedNotCovering => {
+                f.write_str("the embedded revocation information does not cover that time")
+            }
+            Note::Unreachable { service, error } => write!(f, "{} {error}", service.name()),
+            Note::Unusable {
+                service,
+                url,
+                problem,
+            } => write!(f, "{} {url}: {}", service.name(), problem.message),
+            Note::NoService => f.write_str("the certificate names no OCSP responder and no CRL"),
+        }
+    }
 }
 
 /// Revocation checking for one document.
@@ -98,14 +178,14 @@ impl<'a> Checker<'a> {
                 Err(p)
                     if p.code == crl::codes::CRL_OTHER_ISSUER
                         || p.code == crl::codes::CRL_OTHER_SCOPE => {}
-                Err(p) => notes.push(format!("embedded CRL: {}", p.message)),
+                Err(p) => notes.push(Note::EmbeddedCrl { problem: p }),
             }
         }
         if let Some(o) = decide(&found, at) {
             return o.with_notes(notes);
         }
         if !found.is_empty() {
-            notes.push("the embedded revocation information does not cover that time".into());
+            notes.push(Note::EmbeddedNotCovering);
         }
         let Some(fetcher) = self.fetcher else {
             return Outcome::unknown(notes);
@@ -137,7 +217,7 @@ pub fn fetch_each(
     cert: &Cert,
     issuer: &Cert,
     now: OffsetDateTime,
-    notes: &mut Vec<String>,
+    notes: &mut Vec<Note>,
     mut take: impl FnMut(Vec<u8>, Evidence, Origin) -> bool,
 ) {
     let fresh = |e: &Evidence| e.next_update.is_some_and(|n| n > now);
@@ -154,8 +234,15 @@ pub fn fetch_each(
                     return;
                 }
             }
-            Ok((Err(p), _)) => notes.push(format!("OCSP {url}: {}", p.message)),
-            Err(e) => notes.push(format!("OCSP {e}")),
+            Ok((Err(p), _)) => notes.push(Note::Unusable {
+                service: Service::Ocsp,
+                url,
+                problem: p,
+            }),
+            Err(error) => notes.push(Note::Unreachable {
+                service: Service::Ocsp,
+                error,
+            }),
         }
     }
     for url in cert.crl_distribution_points() {
@@ -168,17 +255,24 @@ pub fn fetch_each(
                     return;
                 }
             }
-            Ok((Err(p), _)) => notes.push(format!("CRL {url}: {}", p.message)),
-            Err(e) => notes.push(format!("CRL {e}")),
+            Ok((Err(p), _)) => notes.push(Note::Unusable {
+                service: Service::Crl,
+                url,
+                problem: p,
+            }),
+            Err(error) => notes.push(Note::Unreachable {
+                service: Service::Crl,
+                error,
+            }),
         }
     }
     if cert.aia_ocsp_urls().is_empty() && cert.crl_distribution_points().is_empty() {
-        notes.push("the certificate names no OCSP responder and no CRL".into());
+        notes.push(Note::NoService);
     }
 }
 
 impl Outcome {
-    fn unknown(notes: Vec<String>) -> Self {
+    fn unknown(notes: Vec<Note>) -> Self {
         Outcome {
             status: Status::Unknown,
             evidence: None,
@@ -186,7 +280,7 @@ impl Outcome {
             notes,
         }
     }
-    fn with_notes(mut self, notes: Vec<String>) -> Self {
+    fn with_notes(mut self, notes: Vec<Note>) -> Self {
         self.notes = notes;
         self
     }

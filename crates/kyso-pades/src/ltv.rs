@@ -28,9 +28,7 @@ use kyso_pdf::{Dict, Document, FileSource, Limits, Object, Source};
 use kyso_x509::Cert;
 use time::OffsetDateTime;
 
-use crate::sign::{
-    sign_source, write_placeholder, SignOptions, Timestamper, Updated, WidgetBuilder,
-};
+use crate::sign::{sign_base, write_placeholder, SignOptions, Timestamper, Updated, WidgetBuilder};
 use crate::{dss, verify, Error, Result};
 
 /// What one signature needs to be validated later.
@@ -162,8 +160,8 @@ pub fn collect(doc: &Document, fetcher: &dyn Fetch, now: OffsetDateTime) -> Resu
                 false
             });
             if !got {
-                notes.extend(stale);
-                m.missing.push((cert.subject_display(), notes.join("; ")));
+                let why: Vec<String> = notes.iter().map(ToString::to_string).chain(stale).collect();
+                m.missing.push((cert.subject_display(), why.join("; ")));
             }
         }
         m.vri.push(entry);
@@ -390,8 +388,8 @@ pub fn extend(
     tsa: Option<&dyn Timestamper>,
     now: OffsetDateTime,
 ) -> Result<PathBuf> {
-    let src = Arc::new(FileSource::open(input)?);
-    extend_source(src, level, opts, fetcher, tsa, now)?.write_file(dest, opts.durable)
+    let base = Updated::from_source_into(Arc::new(FileSource::open(input)?), dest)?;
+    extend_updated(base, level, opts, fetcher, tsa, now)?.write_file(dest, opts.durable)
 }
 
 /// Sign `src` at `level`: B-B; B-T with a signature timestamp from `opts.timestamper`; B-LT
@@ -400,6 +398,28 @@ pub fn extend(
 /// memory, not written: nothing half-done is ever written when a step fails.
 pub fn sign_at_level(
     src: Arc<dyn Source>,
+    level: Level,
+    opts: &SignOptions,
+    signer: &dyn Signer,
+    widget: Option<Box<WidgetBuilder<'_>>>,
+    fetcher: Option<&dyn Fetch>,
+    now: OffsetDateTime,
+) -> Result<Updated> {
+    sign_updated_at_level(
+        Updated::from_source(src),
+        level,
+        opts,
+        signer,
+        widget,
+        fetcher,
+        now,
+    )
+}
+
+/// [`sign_at_level`] of a document given as an [`Updated`] (one bound to its destination
+/// file with [`Updated::from_source_into`], or the result of an earlier step).
+pub fn sign_updated_at_level(
+    base: Updated,
     level: Level,
     opts: &SignOptions,
     signer: &dyn Signer,
@@ -420,7 +440,7 @@ pub fn sign_at_level(
     if level == Level::BB {
         sign_opts.timestamper = None;
     }
-    let signed = sign_source(src, &sign_opts, signer, widget)?;
+    let signed = sign_base(base, &sign_opts, signer, widget)?;
     if level < Level::BLt {
         return Ok(signed);
     }
@@ -447,6 +467,7 @@ pub fn sign_with_level(
     fetcher: Option<&dyn Fetch>,
     now: OffsetDateTime,
 ) -> Result<PathBuf> {
-    let src = Arc::new(FileSource::open(input)?);
-    sign_at_level(src, level, opts, signer, widget, fetcher, now)?.write_file(dest, opts.durable)
+    let base = Updated::from_source_into(Arc::new(FileSource::open(input)?), dest)?;
+    sign_updated_at_level(base, level, opts, signer, widget, fetcher, now)?
+        .write_file(dest, opts.durable)
 }

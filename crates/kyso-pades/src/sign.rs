@@ -7,12 +7,17 @@
 //! ([`Updated::write_to`]) or atomically to a file ([`Updated::write_file`], [`finalize`]).
 //!
 //! The input is a [`kyso_pdf::Source`] (a file, bytes in memory) and is never loaded whole: it
-//! is hashed in one streaming pass and copied to the output in another, which hashes it again
-//! and refuses to finish if it changed in between. Only the update is kept in memory.
+//! is hashed in one streaming pass. For a file destination (the path API: [`sign_with`],
+//! [`prepare`], `ltv::sign_with_level`, `ltv::extend`) that pass also copies the input into the
+//! temporary file beside the destination, and every later step reads that copy: the input is
+//! read once, and what is written is by construction what was hashed; writing then only
+//! appends the updates and renames. Written to any other writer, the input is read a second
+//! time and checksummed on the way, and the write fails if it changed since it was hashed.
+//! Only the updates are kept in memory.
 
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use der::Decode;
 use kyso_cms::{
@@ -163,17 +168,74 @@ impl Prepared {
 #[derive(Debug, Clone)]
 pub struct Updated {
     doc: Arc<dyn Source>,
-    /// A prefix of `doc` hashed while it was built (the input read from outside), checked
-    /// again when the document is written.
-    pinned: Option<Pinned>,
+    /// How the part of `doc` read from outside is protected against changing underneath.
+    prefix: Prefix,
+    /// The temporary file beside the destination (the path API), filled by the digest pass.
+    spool: Option<Arc<Spool>>,
     /// The field of the last signature or document timestamp added.
     pub field_name: Option<String>,
 }
 
-#[derive(Debug, Clone)]
-struct Pinned {
+/// What the first digest pass over a document did with the input it read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prefix {
+    /// No digest pass yet.
+    Unread,
+    /// The first `len` bytes were hashed and checksummed: read again when the document is
+    /// written, they must give the same checksum.
+    Pinned { len: u64, check: u64 },
+    /// The first `len` bytes were copied into the spool file while they were hashed, and
+    /// `doc` reads them from there: nothing outside can change them any more.
+    Spooled { len: u64 },
+}
+
+/// The temporary file in the destination's directory that the path API writes and renames.
+#[derive(Debug)]
+struct Spool {
+    dest: PathBuf,
+    state: Mutex<SpoolState>,
+}
+
+#[derive(Debug)]
+struct SpoolState {
+    /// `None` once a write took it (or a failed pass dropped it).
+    tmp: Option<tempfile::NamedTempFile>,
+    /// How many bytes of the document the file holds (set by the digest pass).
+    filled: Option<u64>,
+}
+
+impl Spool {
+    fn new(dest: &Path) -> Result<Self> {
+        Ok(Spool {
+            dest: dest.to_path_buf(),
+            state: Mutex::new(SpoolState {
+                tmp: Some(temp_next_to(dest)?),
+                filled: None,
+            }),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SpoolState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The first `len` bytes of the spool file, read through a handle of its own.
+#[derive(Debug)]
+struct SpoolSource {
+    file: std::fs::File,
     len: u64,
-    check: u64,
+}
+
+impl Source for SpoolSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        let max = usize::try_from(self.len.saturating_sub(offset).min(buf.len() as u64))
+            .unwrap_or(buf.len());
+        Source::read_at(&self.file, offset, buf.get_mut(..max).unwrap_or_default())
+    }
 }
 
 /// A fast checksum of the input (FNV-1a over 64-bit words): it tells whether the input read
@@ -240,9 +302,23 @@ impl Updated {
     pub fn from_source(src: Arc<dyn Source>) -> Self {
         Updated {
             doc: src,
-            pinned: None,
+            prefix: Prefix::Unread,
+            spool: None,
             field_name: None,
         }
+    }
+
+    /// `src` as it is, to be written to the file `dest` with [`Updated::write_file`]: a
+    /// temporary file is made beside `dest` now, the first digest pass copies the input into
+    /// it, every later step reads that copy, and writing `dest` only appends the updates and
+    /// renames. The input is read once and cannot change underneath.
+    pub fn from_source_into(src: Arc<dyn Source>, dest: &Path) -> Result<Self> {
+        Ok(Updated {
+            doc: src,
+            prefix: Prefix::Unread,
+            spool: Some(Arc::new(Spool::new(dest)?)),
+            field_name: None,
+        })
     }
 
     /// The whole document, to read (verify, extend) without writing it.
@@ -268,21 +344,95 @@ impl Updated {
                 base: self.doc.clone(),
                 tail: tail.into(),
             }),
-            pinned: self.pinned.clone(),
+            prefix: self.prefix,
+            spool: self.spool.clone(),
             field_name: None,
         }
     }
 
-    /// Write the whole document to `out`. The input is read again and checksummed on the way:
-    /// if it changed since it was signed, this fails (what was written to `out` is then to be
-    /// thrown away).
+    /// The digest pass over the whole of `self` (each byte once, 1 MiB at a time): every
+    /// chunk goes to `hasher`. On the first pass the input read from outside is also copied
+    /// into the spool file (then `self` reads it from there) or, without one, checksummed
+    /// (then it is checked when written). Returns `self` as later steps must read it.
+    fn digest_pass(&self, hasher: &mut aws_lc_rs::digest::Context) -> Result<Updated> {
+        let len = self.doc.len();
+        let mut out = self.clone();
+        let mut spool = match (self.prefix, &self.spool) {
+            (Prefix::Unread, Some(s)) => {
+                let mut st = s.lock();
+                match (st.filled, st.tmp.take()) {
+                    (None, Some(tmp)) => Some((s, tmp)),
+                    (_, tmp) => {
+                        st.tmp = tmp;
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let mut check = (self.prefix == Prefix::Unread && spool.is_none()).then(Checksum::new);
+        if let Some((_, tmp)) = spool.as_mut() {
+            let f = tmp.as_file_mut();
+            f.set_len(0)?;
+            f.seek(SeekFrom::Start(0))?;
+        }
+        // 1 MiB for large files; small ones (most letters) get a buffer of their own size, so
+        // signing thousands of them does not zero a megabyte each time.
+        let cap = usize::try_from(len.clamp(1, 1 << 20)).unwrap_or(1 << 20);
+        let mut buf = vec![0u8; cap];
+        let mut at = 0u64;
+        while at < len {
+            let want = usize::try_from((len - at).min(buf.len() as u64)).unwrap_or(buf.len());
+            let chunk = buf.get_mut(..want).unwrap_or_default();
+            if self.doc.read_at(at, chunk)? < want {
+                return Err(Error::Io(std::io::ErrorKind::UnexpectedEof.into()));
+            }
+            hasher.update(chunk);
+            if let Some(c) = check.as_mut() {
+                c.update(chunk);
+            }
+            if let Some((_, tmp)) = spool.as_mut() {
+                tmp.as_file_mut().write_all(chunk)?;
+            }
+            at += want as u64;
+        }
+        if let Some(c) = check {
+            out.prefix = Prefix::Pinned {
+                len,
+                check: c.finish(len),
+            };
+        }
+        if let Some((s, tmp)) = spool {
+            out.doc = Arc::new(SpoolSource {
+                file: tmp.reopen()?,
+                len,
+            });
+            out.prefix = Prefix::Spooled { len };
+            let mut st = s.lock();
+            st.tmp = Some(tmp);
+            st.filled = Some(len);
+        }
+        Ok(out)
+    }
+
+    /// Write the whole document to `out`. Input read from outside that was checksummed when
+    /// it was signed is read again and checked on the way: if it changed, this fails (what was
+    /// written to `out` is then to be thrown away).
     #[tracing::instrument(name = "write", level = "debug", skip_all, fields(bytes = self.doc.len()))]
     pub fn write_to<W: Write + ?Sized>(&self, out: &mut W) -> Result<()> {
+        self.write_from(0, out)
+    }
+
+    /// Write the document from byte `from` on (checking a pinned prefix when `from` is 0).
+    fn write_from<W: Write + ?Sized>(&self, from: u64, out: &mut W) -> Result<()> {
         let total = self.doc.len();
-        let cap = usize::try_from(total.clamp(1, 1 << 20)).unwrap_or(1 << 20);
+        let cap = usize::try_from(total.saturating_sub(from).clamp(1, 1 << 20)).unwrap_or(1 << 20);
         let mut buf = vec![0u8; cap];
-        let mut hasher = self.pinned.as_ref().map(|p| (p, Checksum::new()));
-        let mut at = 0u64;
+        let mut hasher = match self.prefix {
+            Prefix::Pinned { len, check } if from == 0 => Some((len, check, Checksum::new())),
+            _ => None,
+        };
+        let mut at = from;
         while at < total {
             let want = usize::try_from((total - at).min(buf.len() as u64)).unwrap_or(buf.len());
             let chunk = buf.get_mut(..want).unwrap_or_default();
@@ -290,17 +440,17 @@ impl Updated {
             if n < want {
                 return Err(changed());
             }
-            if let Some((p, h)) = hasher.as_mut() {
-                if at < p.len {
-                    let k = usize::try_from((p.len - at).min(want as u64)).unwrap_or(want);
+            if let Some((len, _, h)) = hasher.as_mut() {
+                if at < *len {
+                    let k = usize::try_from((*len - at).min(want as u64)).unwrap_or(want);
                     h.update(chunk.get(..k).unwrap_or_default());
                 }
             }
             out.write_all(chunk)?;
             at += want as u64;
         }
-        if let Some((p, h)) = hasher {
-            if h.finish(p.len) != p.check {
+        if let Some((len, check, h)) = hasher {
+            if h.finish(len) != check {
                 return Err(changed());
             }
         }
@@ -314,13 +464,33 @@ impl Updated {
         Ok(out)
     }
 
+    /// The spool file to write `dest` with, and how much of the document it already holds.
+    fn take_spool(&self, dest: &Path) -> Option<(tempfile::NamedTempFile, u64)> {
+        let spool = self.spool.as_ref().filter(|s| s.dest == dest)?;
+        let mut st = spool.lock();
+        let from = match (self.prefix, st.filled) {
+            (Prefix::Spooled { len }, Some(filled)) if len == filled => len,
+            (Prefix::Unread, None) => 0,
+            _ => return None,
+        };
+        st.tmp.take().map(|t| (t, from))
+    }
+
     /// Write the document to a temporary file beside `dest` and rename it into place
-    /// (fsynced first when `durable`): `dest` is never seen half-written.
+    /// (fsynced first when `durable`): `dest` is never seen half-written. A document made
+    /// with [`Updated::from_source_into`] for this `dest` already has its input in that file:
+    /// only the updates are appended.
     pub fn write_file(&self, dest: &Path, durable: bool) -> Result<PathBuf> {
-        let mut tmp = temp_next_to(dest)?;
+        let (mut tmp, from) = match self.take_spool(dest) {
+            Some(t) => t,
+            None => (temp_next_to(dest)?, 0),
+        };
         {
-            let mut w = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
-            self.write_to(&mut w)?;
+            let f = tmp.as_file_mut();
+            f.set_len(from)?;
+            f.seek(SeekFrom::Start(from))?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+            self.write_from(from, &mut w)?;
             w.flush()?;
         }
         persist(tmp, dest, durable)
@@ -415,17 +585,36 @@ pub fn prepare(
     algorithm: SignatureAlgorithm,
     widget: Option<Box<WidgetBuilder<'_>>>,
 ) -> Result<Prepared> {
-    let src = Arc::new(FileSource::open(input)?);
-    let mut p = prepare_source(src, opts, cert, chain, algorithm, widget)?;
+    let base = Updated::from_source_into(Arc::new(FileSource::open(input)?), dest)?;
+    let mut p = prepare_base(base, opts, cert, chain, algorithm, widget)?;
     p.dest = Some((dest.to_path_buf(), opts.durable));
     Ok(p)
 }
 
 /// Phase 1: build the update adding a signature placeholder to `src`, and compute what must
 /// be signed.
-#[tracing::instrument(name = "prepare", level = "info", skip_all, fields(bytes = src.len()))]
 pub fn prepare_source(
     src: Arc<dyn Source>,
+    opts: &SignOptions,
+    cert: &Cert,
+    chain: &[Cert],
+    algorithm: SignatureAlgorithm,
+    widget: Option<Box<WidgetBuilder<'_>>>,
+) -> Result<Prepared> {
+    prepare_base(
+        Updated::from_source(src),
+        opts,
+        cert,
+        chain,
+        algorithm,
+        widget,
+    )
+}
+
+/// [`prepare_source`] of a document that may already be bound to its destination file.
+#[tracing::instrument(name = "prepare", level = "info", skip_all, fields(bytes = base.len()))]
+fn prepare_base(
+    base: Updated,
     opts: &SignOptions,
     cert: &Cert,
     chain: &[Cert],
@@ -458,7 +647,7 @@ pub fn prepare_source(
         }
     }
     let p = write_placeholder(
-        &Updated::from_source(src),
+        &base,
         opts,
         sig,
         reserved,
@@ -515,9 +704,9 @@ impl Placeholder {
 
 /// The update to `base` adding a signature field whose value is `sig` (completed with
 /// `/Prop_Build`, `/ByteRange` and a `/Contents` placeholder of `reserved` bytes), hashing the
-/// byte ranges with `digest`. The part of `base` read from outside is pinned: hashed now,
-/// checked when written. Field names default to `{name_prefix}1`, `{name_prefix}2`, … (the
-/// first free one).
+/// byte ranges with `digest`. The part of `base` read from outside is copied to the
+/// destination file while hashed (or pinned: checksummed now, checked when written). Field
+/// names default to `{name_prefix}1`, `{name_prefix}2`, … (the first free one).
 pub(crate) fn write_placeholder(
     base: &Updated,
     opts: &SignOptions,
@@ -632,42 +821,13 @@ pub(crate) fn write_placeholder(
         slot.copy_from_slice(&br_new);
     }
 
-    // One pass over the input, hashing it; a checksum of the input read from outside pins it.
+    // One pass over the input, hashing it (and copying it to the destination or pinning it).
     let span = tracing::debug_span!("digest", bytes = total);
     let _digest = span.enter();
     let mut hasher = digest.hasher();
-    let mut check = base.pinned.is_none().then(Checksum::new);
-    {
-        // 1 MiB for large files; small ones (most letters) get a buffer of their own size, so
-        // signing thousands of them does not zero a megabyte each time.
-        let cap = usize::try_from(base_len.clamp(1, 1 << 20)).unwrap_or(1 << 20);
-        let mut buf = vec![0u8; cap];
-        let mut at = 0u64;
-        while at < base_len {
-            let want = usize::try_from((base_len - at).min(buf.len() as u64)).unwrap_or(buf.len());
-            let chunk = buf.get_mut(..want).unwrap_or_default();
-            if src.read_at(at, chunk)? < want {
-                return Err(Error::Io(std::io::ErrorKind::UnexpectedEof.into()));
-            }
-            hasher.update(chunk);
-            if let Some(c) = check.as_mut() {
-                c.update(chunk);
-            }
-            at += want as u64;
-        }
-    }
-    let pinned = match (&base.pinned, check) {
-        (Some(p), _) => Some(p.clone()),
-        (None, Some(c)) => Some(Pinned {
-            len: base_len,
-            check: c.finish(base_len),
-        }),
-        (None, None) => None,
-    };
+    let base = base.digest_pass(&mut hasher)?;
     hasher.update(appended.get(..contents_rel).unwrap_or_default());
     hasher.update(appended.get(contents_end_rel..).unwrap_or_default());
-    let mut base = base.clone();
-    base.pinned = pinned;
     Ok(Placeholder {
         base,
         appended,
@@ -742,19 +902,29 @@ fn to_hex(bytes: &[u8]) -> Vec<u8> {
 
 /// Prepare, sign with `signer`, add the signature timestamp when `opts` names a TSA (B-T),
 /// finish: the signed document, not written yet.
-#[tracing::instrument(name = "sign_document", level = "info", skip_all, fields(
-    bytes = src.len(),
-    algorithm = ?signer.algorithm(),
-    timestamp = opts.timestamper.is_some(),
-))]
 pub fn sign_source(
     src: Arc<dyn Source>,
     opts: &SignOptions,
     signer: &dyn Signer,
     widget: Option<Box<WidgetBuilder<'_>>>,
 ) -> Result<Updated> {
-    let prepared = prepare_source(
-        src,
+    sign_base(Updated::from_source(src), opts, signer, widget)
+}
+
+/// [`sign_source`] of a document that may already be bound to its destination file.
+#[tracing::instrument(name = "sign_document", level = "info", skip_all, fields(
+    bytes = base.len(),
+    algorithm = ?signer.algorithm(),
+    timestamp = opts.timestamper.is_some(),
+))]
+pub(crate) fn sign_base(
+    base: Updated,
+    opts: &SignOptions,
+    signer: &dyn Signer,
+    widget: Option<Box<WidgetBuilder<'_>>>,
+) -> Result<Updated> {
+    let prepared = prepare_base(
+        base,
         opts,
         signer.certificate(),
         signer.chain(),
@@ -795,8 +965,8 @@ pub fn sign_with(
     signer: &dyn Signer,
     widget: Option<Box<WidgetBuilder<'_>>>,
 ) -> Result<PathBuf> {
-    let src = Arc::new(FileSource::open(input)?);
-    sign_source(src, opts, signer, widget)?.write_file(dest, opts.durable)
+    let base = Updated::from_source_into(Arc::new(FileSource::open(input)?), dest)?;
+    sign_base(base, opts, signer, widget)?.write_file(dest, opts.durable)
 }
 
 /// The signature-time-stamp unsigned attribute (ETSI EN 319 122-1 §5.3): a token over the

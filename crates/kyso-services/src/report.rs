@@ -4,7 +4,8 @@
 //! signing agent's `VerifyPDF`, and any service that checks incoming documents.
 
 use kyso_i18n::Lang;
-use kyso_ltv::revocation::{Origin, Status};
+use kyso_ltv::fetch::FetchErrorKind;
+use kyso_ltv::revocation::{Note, Origin, Status};
 use kyso_ltv::EvidenceKind;
 use kyso_pades::validate::{display_time, DocumentValidation, Role, SignatureValidation, Verdict};
 use kyso_pades::validate::{RevocationSummary, TimestampValidation};
@@ -164,7 +165,7 @@ fn revocation_json(r: &RevocationSummary) -> Value {
                 "origin": c.outcome.origin.as_ref().map(|o| match o { Origin::Embedded => "embedded".to_owned(), Origin::Fetched(u) => u.clone() }),
                 "this_update": e.map(|e| display_time(e.this_update)),
                 "next_update": e.and_then(|e| e.next_update).map(display_time),
-                "notes": c.outcome.notes,
+                "notes": c.outcome.notes.iter().map(ToString::to_string).collect::<Vec<_>>(),
             })
         }).collect::<Vec<_>>(),
     })
@@ -193,51 +194,40 @@ fn revocation_reason_text(reason: Option<&str>, lang: Lang) -> String {
     lang.pick(vi, en).to_owned()
 }
 
-/// What was tried to establish revocation and failed (kyso_ltv's notes, in English), as a
-/// sentence in the user's language: the URL stays, the library's and the operating system's
-/// own text only in English (and in the JSON `notes`).
-fn note_text(note: &str, lang: Lang) -> String {
+/// What was tried to establish revocation and failed (kyso_ltv's typed notes), as a sentence
+/// in the user's language, worded by the note's kind: the URL stays, the library's and the
+/// operating system's own text only in English (and in the JSON `notes`).
+fn note_text(note: &Note, lang: Lang) -> String {
     if lang == Lang::En {
-        return note.to_owned();
+        return note.to_string();
     }
-    let (source, rest) = if let Some(r) = note.strip_prefix("embedded CRL: ") {
-        ("CRL trong tệp".to_owned(), r)
-    } else if let Some(r) = note.strip_prefix("OCSP ") {
-        match r.split_once(": ") {
-            Some((url, m)) => (format!("OCSP {url}"), m),
-            None => ("OCSP".to_owned(), r),
+    const UNUSABLE: &str = "câu trả lời không hợp lệ hoặc không dùng được cho chứng thư số này";
+    match note {
+        Note::EmbeddedCrl { .. } => format!("CRL trong tệp: {UNUSABLE}"),
+        Note::EmbeddedNotCovering => {
+            "thông tin thu hồi kèm trong tệp không áp dụng cho thời điểm cần kiểm tra".to_owned()
         }
-    } else if let Some(r) = note.strip_prefix("CRL ") {
-        match r.split_once(": ") {
-            Some((url, m)) => (format!("CRL {url}"), m),
-            None => ("CRL".to_owned(), r),
+        Note::NoService => "chứng thư số không ghi địa chỉ dịch vụ OCSP hay CRL nào".to_owned(),
+        Note::Unusable { service, url, .. } => format!("{} {url}: {UNUSABLE}", service.name()),
+        Note::Unreachable { service, error } => {
+            let why = match error.kind {
+                FetchErrorKind::Timeout => "dịch vụ không trả lời trong thời gian chờ".to_owned(),
+                FetchErrorKind::Connect => {
+                    "không kết nối được tới dịch vụ (máy chủ không hoạt động hoặc mạng bị chặn)"
+                        .to_owned()
+                }
+                FetchErrorKind::HostNotFound => {
+                    "không tìm thấy máy chủ của dịch vụ (kiểm tra kết nối mạng)".to_owned()
+                }
+                FetchErrorKind::Http(code) => format!("dịch vụ trả lời mã lỗi HTTP {code}"),
+                FetchErrorKind::TooLarge => "câu trả lời của dịch vụ quá lớn".to_owned(),
+                FetchErrorKind::Scheme => "chỉ tải được từ địa chỉ http://".to_owned(),
+                _ => UNUSABLE.to_owned(),
+            };
+            format!("{} {}: {why}", service.name(), error.url)
         }
-    } else if note.contains("does not cover that time") {
-        return "thông tin thu hồi kèm trong tệp không áp dụng cho thời điểm cần kiểm tra"
-            .to_owned();
-    } else if note.contains("names no OCSP responder and no CRL") {
-        return "chứng thư số không ghi địa chỉ dịch vụ OCSP hay CRL nào".to_owned();
-    } else {
-        return "không dùng được thông tin thu hồi".to_owned();
-    };
-    let m = rest.to_lowercase();
-    let why = if m.contains("timeout") || m.contains("no answer in time") {
-        "dịch vụ không trả lời trong thời gian chờ".to_owned()
-    } else if m.contains("cannot connect") || m.contains("connection") {
-        "không kết nối được tới dịch vụ (máy chủ không hoạt động hoặc mạng bị chặn)".to_owned()
-    } else if m.contains("host not found") || m.contains("dns") {
-        "không tìm thấy máy chủ của dịch vụ (kiểm tra kết nối mạng)".to_owned()
-    } else if let Some(code) = rest.strip_prefix("HTTP ") {
-        let code: String = code.chars().take_while(char::is_ascii_digit).collect();
-        format!("dịch vụ trả lời mã lỗi HTTP {code}")
-    } else if m.contains("larger than") {
-        "câu trả lời của dịch vụ quá lớn".to_owned()
-    } else if m.contains("only http://") {
-        "chỉ tải được từ địa chỉ http://".to_owned()
-    } else {
-        "câu trả lời không hợp lệ hoặc không dùng được cho chứng thư số này".to_owned()
-    };
-    format!("{source}: {why}")
+        _ => "không dùng được thông tin thu hồi".to_owned(),
+    }
 }
 
 /// An integrity or path problem code in the user's words (the code itself in English).
@@ -375,12 +365,10 @@ fn revocation_text(r: &RevocationSummary, online: bool, lang: Lang) -> String {
             None => lang.pick("ĐÃ BỊ THU HỒI", "REVOKED").to_owned(),
         },
         _ => {
-            let why: Vec<String> = r
-                .certs
-                .iter()
-                .flat_map(|c| c.outcome.notes.iter().map(|n| note_text(n, lang)))
-                .take(2)
-                .collect();
+            // The two most useful notes: by kind, what the user can fix (the network) first.
+            let mut notes: Vec<&Note> = r.certs.iter().flat_map(|c| &c.outcome.notes).collect();
+            notes.sort_by_key(|n| n.kind());
+            let why: Vec<String> = notes.iter().take(2).map(|n| note_text(n, lang)).collect();
             let mut t = if !online {
                 lang.pick(
                     "chưa xác định được: tệp không kèm CRL/OCSP còn hiệu lực và lệnh chạy với --offline",
@@ -854,5 +842,65 @@ mod tests {
         let en = to_text(&r, "công văn.pdf", Lang::En);
         assert!(!en.contains("Tệp không có"), "{en}");
         assert_ne!(vi, en);
+    }
+
+    #[test]
+    fn revocation_notes_are_worded_by_their_kind_and_ordered_network_first() {
+        use kyso_ltv::fetch::FetchError;
+        use kyso_ltv::revocation::Service;
+        let down = |kind, message: &str| Note::Unreachable {
+            service: Service::Ocsp,
+            error: FetchError {
+                url: "http://ocsp.demo/".into(),
+                kind,
+                message: message.into(),
+            },
+        };
+        // The Vietnamese follows the kind whatever the library's English says.
+        let cases = [
+            (
+                down(FetchErrorKind::Timeout, "x"),
+                "không trả lời trong thời gian chờ",
+            ),
+            (
+                down(FetchErrorKind::Connect, "timeout"),
+                "không kết nối được",
+            ),
+            (
+                down(FetchErrorKind::HostNotFound, "connection"),
+                "không tìm thấy máy chủ",
+            ),
+            (
+                down(FetchErrorKind::Http(503), "HTTP 404"),
+                "mã lỗi HTTP 503",
+            ),
+            (down(FetchErrorKind::TooLarge, "dns"), "quá lớn"),
+            (
+                down(FetchErrorKind::Scheme, "larger than"),
+                "chỉ tải được từ địa chỉ http://",
+            ),
+            (Note::NoService, "không ghi địa chỉ dịch vụ OCSP hay CRL"),
+            (Note::EmbeddedNotCovering, "không áp dụng cho thời điểm"),
+        ];
+        for (note, expected) in &cases {
+            let vi = note_text(note, Lang::Vi);
+            assert!(vi.contains(expected), "{note:?}: {vi}");
+            assert_eq!(note_text(note, Lang::En), note.to_string());
+        }
+        assert_eq!(
+            cases[0].0.to_string(),
+            "OCSP http://ocsp.demo/: x",
+            "the English text (the JSON notes) is the library's"
+        );
+        let mut kinds: Vec<_> = [
+            Note::NoService,
+            Note::EmbeddedNotCovering,
+            cases[1].0.clone(),
+        ]
+        .iter()
+        .map(Note::kind)
+        .collect();
+        kinds.sort();
+        assert_eq!(kinds[0], kyso_ltv::revocation::NoteKind::Unreachable);
     }
 }

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use kyso_cms::Signer;
 use kyso_keys::{Pkcs12Signer, Secret};
-use kyso_ltv::fetch::{CacheOptions, CachingFetcher, Fetch, FetchError};
+use kyso_ltv::fetch::{CacheOptions, CachingFetcher, Fetch, FetchError, FetchErrorKind};
 use kyso_ltv::tsp::HttpTsa;
 use kyso_pades::ltv::{extend_source, sign_at_level, Level};
 use kyso_pades::validate::{validate, ValidateOptions, Verdict};
@@ -98,6 +98,7 @@ impl FakeNet {
     fn refuse(&self, url: &str) -> Result<Vec<u8>, FetchError> {
         Err(FetchError {
             url: url.to_owned(),
+            kind: FetchErrorKind::Connect,
             message: "cannot connect: the test network is down".to_owned(),
         })
     }

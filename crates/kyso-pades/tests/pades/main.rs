@@ -333,3 +333,103 @@ fn field_names_are_unique() {
     .unwrap_err();
     assert!(matches!(err, Error::FieldExists(ref n) if n == "ChuKy"));
 }
+
+/// The files in `dir` (temporary files included).
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn the_path_api_writes_what_it_hashed_even_if_the_input_changes_before_finalize() {
+    let dir = tmpdir();
+    let original = two_page_pdf();
+    let input = write(dir.path(), "in.pdf", &original);
+    let output = dir.path().join("out.pdf");
+    let alice = test_signer("Nguyễn Văn An");
+    let prepared = prepare(
+        &input,
+        &output,
+        &opts(),
+        &alice.cert,
+        &alice.chain,
+        alice.algorithm(),
+        None,
+    )
+    .unwrap();
+    // The digest pass copied the input into a temporary file beside the output.
+    assert_eq!(files_in(dir.path()).len(), 2, "{:?}", files_in(dir.path()));
+    // Someone rewrites the input while the key is busy (same length, other bytes), then
+    // truncates it: the output is made from the copy that was hashed, not from this.
+    let mut changed = original.clone();
+    for b in changed.iter_mut().skip(20).take(40) {
+        *b = b'x';
+    }
+    std::fs::write(&input, &changed).unwrap();
+    let signature = alice.sign(&prepared.request()).unwrap();
+    std::fs::write(&input, b"%PDF-1.7\n").unwrap();
+    finalize(prepared, &signature, &alice.cert, &alice.chain, Vec::new()).unwrap();
+    let signed = std::fs::read(&output).unwrap();
+    assert!(signed.starts_with(&original));
+    let reports = kyso_pades::verify::verify_integrity_file(&output).unwrap();
+    assert_eq!(reports.len(), 1);
+    assert!(reports[0].is_intact(), "{:?}", reports[0].failure_codes());
+    // Nothing left behind but the input and the output.
+    assert_eq!(files_in(dir.path()), ["in.pdf", "out.pdf"]);
+}
+
+#[test]
+fn a_prepared_signature_dropped_leaves_no_temporary_file() {
+    let dir = tmpdir();
+    let input = write(dir.path(), "in.pdf", &two_page_pdf());
+    let alice = test_signer("Nguyễn Văn An");
+    let prepared = prepare(
+        &input,
+        &dir.path().join("out.pdf"),
+        &opts(),
+        &alice.cert,
+        &alice.chain,
+        alice.algorithm(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(files_in(dir.path()).len(), 2);
+    drop(prepared);
+    assert_eq!(files_in(dir.path()), ["in.pdf"]);
+}
+
+#[test]
+fn signing_a_file_in_place_keeps_the_original_as_prefix() {
+    let dir = tmpdir();
+    let original = two_page_pdf();
+    let input = write(dir.path(), "in.pdf", &original);
+    sign_with(&input, &input, &opts(), &test_signer("A"), None).unwrap();
+    let signed = std::fs::read(&input).unwrap();
+    assert!(signed.len() > original.len() && signed.starts_with(&original));
+    let reports = kyso_pades::verify::verify_integrity_file(&input).unwrap();
+    assert!(reports.len() == 1 && reports[0].is_intact());
+    assert_eq!(files_in(dir.path()), ["in.pdf"]);
+}
+
+#[test]
+fn written_to_a_writer_a_changed_input_is_refused() {
+    let dir = tmpdir();
+    let original = two_page_pdf();
+    let input = write(dir.path(), "in.pdf", &original);
+    let src = Arc::new(FileSource::open(&input).unwrap());
+    let signed = kyso_pades::sign_source(src, &opts(), &test_signer("A"), None).unwrap();
+    // Unchanged: written whole.
+    let whole = signed.to_vec().unwrap();
+    assert!(whole.starts_with(&original));
+    // The same length, one byte different: the second read sees it and refuses.
+    let mut changed = original.clone();
+    changed[30] ^= 1;
+    std::fs::write(&input, &changed).unwrap();
+    let mut out = Vec::new();
+    let err = signed.write_to(&mut out).unwrap_err();
+    assert!(matches!(err, Error::Structure(_)), "{err:?}");
+}
