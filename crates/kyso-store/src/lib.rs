@@ -7,6 +7,7 @@ pub mod blobs;
 pub mod checkpoints;
 pub mod csv_io;
 pub mod demo;
+pub mod documents;
 mod migrate;
 pub mod notices;
 pub mod ops;
@@ -207,6 +208,10 @@ pub enum Record {
     Session,
     /// A page of the web UI.
     Page,
+    /// An outgoing document.
+    Document,
+    /// An outgoing register.
+    Register,
 }
 
 impl Record {
@@ -223,6 +228,8 @@ impl Record {
             Record::Notice => "notice",
             Record::Session => "session",
             Record::Page => "page",
+            Record::Document => "document",
+            Record::Register => "register",
         }
     }
 
@@ -239,6 +246,8 @@ impl Record {
             Record::Notice => "thông báo",
             Record::Session => "phiên đăng nhập",
             Record::Page => "dữ liệu",
+            Record::Document => "văn bản",
+            Record::Register => "sổ văn bản",
         }
     }
 }

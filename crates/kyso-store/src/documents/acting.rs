@@ -1,0 +1,457 @@
+//! The steps of the flow: review, format check, approval, signatures, the clerk's check,
+//! numbers, registration, dispatch and recall.
+
+use kyso_domain::documents::{series_year, step, vietnam_date, Notation};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::*;
+use crate::audit::Event;
+use crate::{On, WriteTx};
+
+/// What comes with a step.
+#[derive(Debug, Clone, Default)]
+pub struct StepInput {
+    /// Why (a return, the release of a number, a recall); a note otherwise.
+    pub reason: String,
+    /// The signed file, for `sign_personal` and `org_sign` (required there, refused elsewhere).
+    pub file: Option<Vec<u8>>,
+    pub file_name: String,
+    /// For `org_sign`: the number the signed file shows, when the PDF side read it; it must be
+    /// the number reserved for this document.
+    pub shown_number: Option<u32>,
+}
+
+/// What a step did, besides moving the document.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StepOutcome {
+    /// The number reserved, made final or released.
+    pub number: Option<i64>,
+    /// "12/QĐ-UBND".
+    pub number_and_notation: Option<String>,
+    /// The version stored with the step.
+    pub version: Option<i64>,
+    /// Deliveries made by a dispatch, or marked recalled by a recall.
+    pub deliveries: usize,
+}
+
+/// Take `action` on document `id`.
+pub async fn act(
+    store: &Store,
+    blobs: &Blobs,
+    actor: &Actor,
+    id: i64,
+    action: DocAction,
+    input: &StepInput,
+    now: OffsetDateTime,
+) -> Result<StepOutcome> {
+    let doc = load_unchecked(store, id).await?;
+    actor.reach(
+        Permission::ReadDocuments,
+        &doc.agency_path,
+        Record::Document,
+    )?;
+    let reason = kyso_domain::documents::meta::text("reason", &input.reason, false)?;
+    let to = step(doc.state, action, &reason).map_err(flow_refusal)?;
+    let duty = action.duty(doc.state).ok_or_else(|| {
+        flow_refusal(kyso_domain::documents::FlowError::NotNow {
+            from: doc.state,
+            action,
+        })
+    })?;
+    check_duty(actor, duty, doc.agency_id, &doc.agency_path)?;
+    // The signer who approved is the one who signs; a signer designated at upload is the one
+    // who approves.
+    if matches!(action, DocAction::Approve | DocAction::SignPersonal)
+        && doc.signer_id.is_some_and(|s| s != actor.user_id)
+    {
+        return Err(Error::Forbidden);
+    }
+    let file_kind = match action {
+        DocAction::SignPersonal => Some(VersionKind::PersonallySigned),
+        DocAction::OrgSign => Some(VersionKind::OrgSigned),
+        _ => None,
+    };
+    let stored = match (file_kind, &input.file) {
+        (Some(kind), Some(bytes)) => {
+            check_pdf(bytes)?;
+            check_extends_last(store, blobs, id, bytes).await?;
+            let sha = put_blob(blobs, bytes).await?;
+            Some((kind, sha, bytes.len(), version_file_name(&input.file_name)?))
+        }
+        (Some(_), None) => {
+            return Err(Error::invalid(
+                "file",
+                "Bước này cần tệp PDF đã ký.",
+                "This step needs the signed PDF file.",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(Error::invalid(
+                "file",
+                "Bước này không nhận tệp.",
+                "This step takes no file.",
+            ))
+        }
+        (None, None) => None,
+    };
+    let mut tx = store
+        .begin_write(actor, On::Agency(duty.permission, &doc.agency_path))
+        .await?;
+    let nowu = now.unix_timestamp();
+    let mut sql = String::from("UPDATE documents SET state = $1, updated_at = $2");
+    if action == DocAction::Approve {
+        sql.push_str(", signer_id = $5");
+    }
+    sql.push_str(" WHERE id = $3 AND state = $4");
+    let mut q = sqlx::query(&sql)
+        .bind(to.as_str())
+        .bind(nowu)
+        .bind(id)
+        .bind(doc.state.as_str());
+    if action == DocAction::Approve {
+        q = q.bind(actor.user_id);
+    }
+    if q.execute(tx.conn()).await?.rows_affected() != 1 {
+        return Err(moved_on());
+    }
+    let mut outcome = StepOutcome::default();
+    if let Some((kind, sha, size, name)) = &stored {
+        outcome.version = Some(insert_version(&mut tx, id, *kind, sha, *size, name, now).await?);
+    }
+    let mut detail = json!({"from": doc.state.as_str(), "to": to.as_str(), "reason": reason});
+    match action {
+        DocAction::Number => {
+            let (number, text) = reserve_number(&mut tx, &doc, now).await?;
+            outcome.number = Some(number);
+            outcome.number_and_notation = Some(text);
+        }
+        DocAction::ReleaseNumber => {
+            outcome.number = Some(release_number(&mut tx, &doc, &reason, now).await?);
+        }
+        DocAction::OrgSign => {
+            let number = confirm_number(&mut tx, &doc, input.shown_number, now).await?;
+            outcome.number = Some(number);
+            outcome.number_and_notation = doc.number_and_notation();
+        }
+        DocAction::Dispatch => {
+            outcome.deliveries = deliver(&mut tx, &doc, now).await?;
+        }
+        DocAction::Recall => {
+            outcome.deliveries = recall(&mut tx, &doc, &reason, now).await?;
+        }
+        _ => {}
+    }
+    if let Some(obj) = detail.as_object_mut() {
+        obj.insert("number".into(), json!(outcome.number));
+        obj.insert("notation".into(), json!(outcome.number_and_notation));
+        obj.insert("version".into(), json!(outcome.version));
+        obj.insert(
+            "sha256".into(),
+            json!(stored.as_ref().map(|(_, sha, _, _)| sha.clone())),
+        );
+        obj.insert("deliveries".into(), json!(outcome.deliveries));
+    }
+    let note = match (&outcome.number_and_notation, action) {
+        (Some(n), DocAction::Number | DocAction::OrgSign) => format!("Số: {n}"),
+        _ => reason.clone(),
+    };
+    insert_event(&mut tx, id, action.as_str(), doc.state, to, &note, now).await?;
+    tx.commit_audited(
+        Event {
+            action: &audit_action(action),
+            object: format!("document:{id}"),
+            agency: Some(doc.agency_code.clone()),
+            detail,
+        },
+        now,
+    )
+    .await?;
+    Ok(outcome)
+}
+
+/// A signed version must keep the version it signs byte for byte as its beginning (a PDF
+/// signature is an incremental update).
+async fn check_extends_last(store: &Store, blobs: &Blobs, id: i64, bytes: &[u8]) -> Result<()> {
+    let last: Option<String> = sqlx::query_scalar(
+        "SELECT sha256 FROM document_versions WHERE document_id = $1 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await?;
+    let Some(last) = last else { return Ok(()) };
+    let previous = get_blob(blobs, &last).await?;
+    if bytes.len() > previous.len() && bytes.starts_with(&previous) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "file",
+            "Tệp đã ký không giữ nguyên phiên bản trước (chữ ký số phải được thêm vào sau, không \
+             sửa nội dung đã có).",
+            "The signed file does not keep the previous version unchanged (a signature is \
+             appended; what was there must stay byte for byte).",
+        ))
+    }
+}
+
+/// Reserve the next number of the document's register for this year: the lowest released
+/// one, else one more than the highest.
+async fn reserve_number(
+    tx: &mut WriteTx,
+    doc: &Document,
+    now: OffsetDateTime,
+) -> Result<(i64, String)> {
+    let issuer: String =
+        sqlx::query_scalar("SELECT issuer_abbrev FROM doc_registers WHERE id = $1")
+            .bind(doc.register_id)
+            .fetch_one(tx.conn())
+            .await?;
+    let notation = Notation::new(doc.meta.doc_type, &issuer, &doc.meta.unit_abbrev)?;
+    let symbol = notation.symbol();
+    let year = i64::from(series_year(now));
+    let released: Option<i64> = sqlx::query_scalar(
+        "SELECT number FROM doc_numbers WHERE register_id = $1 AND year = $2 \
+         AND status = 'released' ORDER BY number LIMIT 1",
+    )
+    .bind(doc.register_id)
+    .bind(year)
+    .fetch_optional(tx.conn())
+    .await?;
+    let reused_msg = |n: i64| {
+        crate::unique(
+            "number",
+            &format!(
+                "Số {n}/{symbol} năm {year} đã được dùng cho văn bản khác của cơ quan; không cấp \
+                 trùng số, ký hiệu."
+            ),
+            &format!(
+                "Number {n}/{symbol} of {year} is already used by another document of the \
+                 agency; a number and notation are never given twice."
+            ),
+        )
+    };
+    let number = match released {
+        Some(n) => {
+            sqlx::query(
+                "UPDATE doc_numbers SET status = 'reserved', document_id = $1, notation = $2, \
+                 changed_at = $3 WHERE register_id = $4 AND year = $5 AND number = $6 \
+                 AND status = 'released'",
+            )
+            .bind(doc.id)
+            .bind(&symbol)
+            .bind(now.unix_timestamp())
+            .bind(doc.register_id)
+            .bind(year)
+            .bind(n)
+            .execute(tx.conn())
+            .await
+            .map_err(reused_msg(n))?;
+            n
+        }
+        None => {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(MAX(number), 0) + 1 FROM doc_numbers \
+                 WHERE register_id = $1 AND year = $2",
+            )
+            .bind(doc.register_id)
+            .bind(year)
+            .fetch_one(tx.conn())
+            .await?;
+            sqlx::query(
+                "INSERT INTO doc_numbers (register_id, year, number, agency_id, status, \
+                 document_id, notation, changed_at) VALUES ($1, $2, $3, $4, 'reserved', $5, $6, $7)",
+            )
+            .bind(doc.register_id)
+            .bind(year)
+            .bind(n)
+            .bind(doc.agency_id)
+            .bind(doc.id)
+            .bind(&symbol)
+            .bind(now.unix_timestamp())
+            .execute(tx.conn())
+            .await
+            .map_err(reused_msg(n))?;
+            n
+        }
+    };
+    sqlx::query(
+        "UPDATE documents SET number = $1, number_year = $2, notation = $3, issued_date = $4 \
+         WHERE id = $5",
+    )
+    .bind(number)
+    .bind(year)
+    .bind(&symbol)
+    .bind(vietnam_date(now).to_string())
+    .bind(doc.id)
+    .execute(tx.conn())
+    .await?;
+    let n = u32::try_from(number).unwrap_or(u32::MAX);
+    Ok((number, notation.with_number(n)))
+}
+
+/// Give the document's reserved number back to its series, with why.
+async fn release_number(
+    tx: &mut WriteTx,
+    doc: &Document,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<i64> {
+    let (Some(number), Some(year)) = (doc.number, doc.number_year) else {
+        return Err(Error::conflict(
+            "number",
+            "Văn bản chưa được cấp số.",
+            "The document has no number.",
+        ));
+    };
+    let changed = sqlx::query(
+        "UPDATE doc_numbers SET status = 'released', document_id = NULL, notation = NULL, \
+         changed_at = $1 WHERE document_id = $2 AND status = 'reserved'",
+    )
+    .bind(now.unix_timestamp())
+    .bind(doc.id)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if changed != 1 {
+        return Err(Error::conflict(
+            "number",
+            "Số của văn bản đã chính thức (đã ký số cơ quan) nên không hủy được.",
+            "The document's number is final (organization-signed) and cannot be released.",
+        ));
+    }
+    sqlx::query(
+        "INSERT INTO doc_number_releases (register_id, year, number, document_id, reason, \
+         released_by, released_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(doc.register_id)
+    .bind(year)
+    .bind(number)
+    .bind(doc.id)
+    .bind(reason)
+    .bind(tx.actor().user_id)
+    .bind(now.unix_timestamp())
+    .execute(tx.conn())
+    .await?;
+    sqlx::query(
+        "UPDATE documents SET number = NULL, number_year = NULL, notation = NULL, \
+         issued_date = NULL WHERE id = $1",
+    )
+    .bind(doc.id)
+    .execute(tx.conn())
+    .await?;
+    Ok(number)
+}
+
+/// Make the reserved number final (the organization signature is being recorded in the same
+/// transaction).
+async fn confirm_number(
+    tx: &mut WriteTx,
+    doc: &Document,
+    shown: Option<u32>,
+    now: OffsetDateTime,
+) -> Result<i64> {
+    let Some(number) = doc.number else {
+        return Err(Error::conflict(
+            "number",
+            "Văn bản chưa được cấp số.",
+            "The document has no number.",
+        ));
+    };
+    if let Some(shown) = shown {
+        if i64::from(shown) != number {
+            let text = doc.number_and_notation().unwrap_or_default();
+            return Err(Error::conflict(
+                "number",
+                format!(
+                    "Tệp đã ký ghi số {shown}, nhưng số cấp cho văn bản này là {text}; không dùng \
+                     lại số của văn bản khác."
+                ),
+                format!(
+                    "The signed file shows number {shown}, but this document's number is {text}; \
+                     another document's number is never reused."
+                ),
+            ));
+        }
+    }
+    let changed = sqlx::query(
+        "UPDATE doc_numbers SET status = 'issued', changed_at = $1 \
+         WHERE document_id = $2 AND status = 'reserved' AND number = $3",
+    )
+    .bind(now.unix_timestamp())
+    .bind(doc.id)
+    .bind(number)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if changed != 1 {
+        return Err(Error::conflict(
+            "number",
+            "Số của văn bản không còn được giữ; hãy cấp số lại.",
+            "The document's number is no longer reserved; number it again.",
+        ));
+    }
+    Ok(number)
+}
+
+/// Deliver the document to each recipient: agencies of the registry get it in their queue;
+/// codes the registry does not hold are recorded as sent outside the province.
+async fn deliver(tx: &mut WriteTx, doc: &Document, now: OffsetDateTime) -> Result<usize> {
+    let mut n = 0;
+    for code in &doc.meta.recipients {
+        let agency: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM agencies WHERE code = $1 OR legacy_code = $1")
+                .bind(code)
+                .fetch_optional(tx.conn())
+                .await?;
+        let state = if agency.is_some() {
+            "delivered"
+        } else {
+            "external"
+        };
+        sqlx::query(
+            "INSERT INTO document_deliveries (document_id, recipient_code, recipient_agency_id, \
+             state, delivered_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(doc.id)
+        .bind(code)
+        .bind(agency)
+        .bind(state)
+        .bind(now.unix_timestamp())
+        .execute(tx.conn())
+        .await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Record the recall and mark every delivery recalled (their recipients see it in their
+/// queue; the file is no longer served to them).
+async fn recall(
+    tx: &mut WriteTx,
+    doc: &Document,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<usize> {
+    let n = sqlx::query(
+        "UPDATE document_deliveries SET state = 'recalled', recalled_at = $1 \
+         WHERE document_id = $2 AND state <> 'recalled'",
+    )
+    .bind(now.unix_timestamp())
+    .bind(doc.id)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    sqlx::query(
+        "INSERT INTO document_recalls (document_id, reason, recalled_by, recalled_at, recipients) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(doc.id)
+    .bind(reason)
+    .bind(tx.actor().user_id)
+    .bind(now.unix_timestamp())
+    .bind(i64::try_from(n).unwrap_or(i64::MAX))
+    .execute(tx.conn())
+    .await?;
+    Ok(n)
+}
