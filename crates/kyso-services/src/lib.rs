@@ -9,10 +9,12 @@
 //! - [`token`]: `kyso token`'s reports and its registration of a token with the registry;
 //! - [`trust`]: the trust store's anchors, errors, `kyso trust list/add/remove`;
 //! - [`report`]: the verification report, as the clerk reads it and as `kyso.verify/1` JSON;
+//! - [`convert`]: DOCX/ODT drafts turned into PDF by LibreOffice headless;
 //!
 //! Configuration is plain structs; errors are typed or [`kyso_i18n::UserError`]s.
 
 pub mod agent;
+pub mod convert;
 pub mod csc;
 pub mod files;
 pub mod pki;
