@@ -7,6 +7,7 @@ pub mod forms;
 pub mod issuer;
 pub mod ltv;
 pub mod mdp;
+pub mod numbering;
 pub mod pdfdate;
 pub mod revisions;
 pub mod sign;

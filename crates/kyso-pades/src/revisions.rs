@@ -113,7 +113,9 @@
 //! `/Reference` → `/TransformParams /P`). With `P=1` no change at all is allowed, not even a new
 //! signature, DSS update or document timestamp (stricter than ISO 32000-2, which tolerates DSS
 //! and timestamps). `P=2` allows form filling and signing; `P=3` also annotation creation.
-//! A certification signature added after the signed revision is not allowed. FieldMDP `/Lock`
+//! A certification signature added after the signed revision is not allowed (an approval
+//! signature with only a FieldMDP `/Reference`, which locks fields for what follows, is).
+//! FieldMDP `/Lock`
 //! dictionaries of signature fields in the signed revision forbid form filling of the locked
 //! fields (`/Action /All`, `/Include`, `/Exclude`, by fully qualified name).
 //!
@@ -716,6 +718,28 @@ pub(crate) fn docmdp_level(doc: &Document) -> Result<Option<u8>> {
     }
     // A /DocMDP entry without a usable reference: treat as the strictest level.
     Ok(Some(level.unwrap_or(1)))
+}
+
+/// Whether a signature dictionary carries a DocMDP reference (a certification), or a
+/// reference this analysis does not know. A FieldMDP reference (an approval signature locking
+/// fields, such as Decree 30's organization seal over a filled number and date) is not one:
+/// it restricts what may follow, not what came before.
+fn certifies(doc: &Document, sig: &Dict) -> Result<bool> {
+    let Some(refs) = sig.get("Reference") else {
+        return Ok(false);
+    };
+    let refs = doc.resolve(refs)?;
+    let Some(refs) = refs.as_array() else {
+        return Ok(true);
+    };
+    for r in refs {
+        let r = doc.resolve(r)?;
+        let method = r.as_dict().and_then(|d| d.get_name("TransformMethod"));
+        if method.is_none_or(|m| m != "FieldMDP") {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Which fields FieldMDP locks forbid changing.
@@ -1923,11 +1947,11 @@ impl Ctx<'_> {
             Some(sv) if self.is_new(changed, sv.num) => {
                 let sd = self.cur.get(sv)?;
                 let sd = sd.as_dict().cloned().unwrap_or_default();
-                if sd.contains("Reference") {
+                if certifies(self.cur, &sd)? {
                     return Ok(Err(v(
                         "NEW_SIGNATURE_FIELD",
                         false,
-                        "a certification or FieldMDP signature after signing",
+                        "a certification signature after signing",
                     )));
                 }
                 match sd
@@ -2421,7 +2445,7 @@ impl Ctx<'_> {
                 .map(|t| t.as_str().into_owned())
                 .as_deref()
             {
-                _ if sd.contains("Reference") => continue,
+                _ if certifies(self.cur, &sd)? => continue,
                 Some("DocTimeStamp") => "DOC_TIMESTAMP",
                 Some("Sig") | None => "NEW_SIGNATURE_FIELD",
                 _ => continue,

@@ -335,6 +335,9 @@ pub struct DocumentValidation {
     pub validated_at: OffsetDateTime,
     /// Whether revocation information was fetched (online) or only read from the document.
     pub online: bool,
+    /// The number and date filled in the document's fields after the personal signature
+    /// (`crate::numbering`), as the newest revision shows them; `None` without such fields.
+    pub numbering: Option<crate::numbering::Issued>,
 }
 
 /// What every signature's checks share: the document's DSS, the revocation checker, the
@@ -450,6 +453,7 @@ pub fn validate(src: Arc<dyn Source>, opts: &ValidateOptions) -> Result<Document
         signatures,
         validated_at: ctx.v_time,
         online: opts.fetcher.is_some(),
+        numbering: crate::numbering::issued(&doc).ok().flatten(),
     })
 }
 

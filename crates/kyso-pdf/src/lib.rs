@@ -12,6 +12,7 @@ pub mod object;
 pub mod reader;
 pub mod source;
 pub mod text;
+pub mod textfield;
 pub mod writer;
 pub mod xref;
 

@@ -1,0 +1,540 @@
+//! Issue 17 item 4: number and date filled after the personal signature, then sealed.
+//! The format step, the certification P=2 personal signature, the clerk's fill, the
+//! organization signature locking the fields; kyso's change analysis, its verdict and pyHanko
+//! (strict) on the result; tampered fills refused by both.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+use kyso_cms::{DigestAlgorithm, SignRequest, SignatureAlgorithm, Signer};
+use kyso_pades::numbering::{self, DATE_FIELD, NUMBER_FIELD};
+use kyso_pades::revisions::{changes_after, ChangeReport, Verdict};
+use kyso_pades::{sign_bytes, SignOptions};
+use kyso_pdf::compose::{Align, Block, Composer, Margins, Style};
+use kyso_pdf::writer::IncrementalUpdate;
+use kyso_pdf::{Document, Limits, MemSource, Object};
+use kyso_x509::Cert;
+use time::macros::{date, datetime};
+
+#[allow(missing_debug_implementations)]
+pub struct TestSigner {
+    cert: Cert,
+    chain: Vec<Cert>,
+    key: EcdsaKeyPair,
+}
+
+impl Signer for TestSigner {
+    fn certificate(&self) -> &Cert {
+        &self.cert
+    }
+    fn chain(&self) -> &[Cert] {
+        &self.chain
+    }
+    fn algorithm(&self) -> SignatureAlgorithm {
+        SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256)
+    }
+    fn sign(&self, r: &SignRequest<'_>) -> kyso_cms::Result<Vec<u8>> {
+        Ok(self
+            .key
+            .sign(&SystemRandom::new(), r.message)
+            .unwrap()
+            .as_ref()
+            .to_vec())
+    }
+}
+
+/// One root, a leader (personal) and the agency (organization: CN = O).
+#[allow(missing_debug_implementations)]
+pub struct Pki {
+    pub root_pem: String,
+    pub leader: TestSigner,
+    pub agency: TestSigner,
+    pub stranger: TestSigner,
+}
+
+pub fn pki() -> Pki {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(vec![]).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "Numbering Test Root");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let root_pem = ca_cert.pem();
+    let issuer = Issuer::new(ca, ca_key);
+    let make = |cn: &str, org: Option<&str>| {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(vec![]).unwrap();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        if let Some(o) = org {
+            p.distinguished_name.push(DnType::OrganizationName, o);
+        }
+        p.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::ContentCommitment,
+        ];
+        let c = p.signed_by(&key, &issuer).unwrap();
+        TestSigner {
+            cert: Cert::from_der(c.der()).unwrap(),
+            chain: vec![Cert::from_der(ca_cert.der()).unwrap()],
+            key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &key.serialize_der())
+                .unwrap(),
+        }
+    };
+    Pki {
+        root_pem,
+        leader: make("Trần Minh Quân", None),
+        agency: make(
+            "Sở Khoa học và Công nghệ tỉnh Hồng Lam",
+            Some("Sở Khoa học và Công nghệ tỉnh Hồng Lam"),
+        ),
+        stranger: make("Người Lạ", None),
+    }
+}
+
+pub fn opts() -> SignOptions {
+    let mut o = SignOptions::new(datetime!(2026-12-06 02:30:05 UTC));
+    o.durable = false;
+    o
+}
+
+/// A Decree 30 draft awaiting its number and date.
+pub fn draft(number_line: &str, date_line: &str) -> Vec<u8> {
+    let mut c = Composer::a4(Margins::decree30()).unwrap();
+    let center = |size: f64| Style::new(size).align(Align::Center).spacing(1.15);
+    let agency = Block::new()
+        .text("UBND TỈNH HỒNG LAM", &center(12.0))
+        .text("SỞ KHOA HỌC VÀ CÔNG NGHỆ", &center(12.0).bold())
+        .rule(25.0, Align::Center);
+    let nation = Block::new()
+        .text("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", &center(12.0).bold())
+        .text("Độc lập - Tự do - Hạnh phúc", &center(13.0).bold())
+        .rule(50.0, Align::Center);
+    c.columns_of(&agency, &nation, 0.4).unwrap();
+    c.spacer(2.0);
+    c.columns(
+        (number_line, &center(13.0)),
+        (date_line, &center(13.0).italic()),
+        0.4,
+    )
+    .unwrap();
+    c.spacer(6.0);
+    c.paragraph("QUYẾT ĐỊNH", &center(14.0).bold()).unwrap();
+    c.paragraph(
+        "Về việc ban hành quy chế sử dụng chữ ký số chuyên dùng công vụ",
+        &Style::new(14.0),
+    )
+    .unwrap();
+    c.finish(&Default::default()).unwrap()
+}
+
+pub fn standard_draft() -> Vec<u8> {
+    draft(
+        "Số: ......../QĐ-SKHCN",
+        "Hồng Lam, ngày ...... tháng ...... năm 2026",
+    )
+}
+
+/// The whole flow: (formatted, personally signed, filled, sealed).
+pub fn flow(p: &Pki) -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) {
+    let (formatted, places) = numbering::place_fields_bytes(&standard_draft()).unwrap();
+    assert!(
+        places.number.from_text && places.date.from_text,
+        "{places:?}"
+    );
+    let personal = numbering::personal_signature(opts());
+    let signed = sign_bytes(&formatted, &personal, &p.leader, None).unwrap();
+    let filled = numbering::fill_bytes(&signed, "15/QĐ-SKHCN", date!(2026 - 12 - 06)).unwrap();
+    let org = numbering::organization_signature(opts());
+    let sealed = sign_bytes(&filled, &org, &p.agency, None).unwrap();
+    (formatted, signed, filled, sealed)
+}
+
+fn signed_ends(pdf: &[u8]) -> Vec<u64> {
+    let reports =
+        kyso_pades::verify::verify_integrity(Arc::new(MemSource::new(pdf.to_vec()))).unwrap();
+    reports
+        .iter()
+        .map(|r| {
+            let [_, _, c, d] = r.signature.byte_range.unwrap();
+            c + d
+        })
+        .collect()
+}
+
+fn changes(pdf: &[u8], i: usize) -> ChangeReport {
+    let end = signed_ends(pdf)[i];
+    changes_after(
+        Arc::new(MemSource::new(pdf.to_vec())),
+        end,
+        Limits::default(),
+    )
+    .unwrap()
+}
+
+fn codes(r: &ChangeReport, allowed: bool) -> Vec<&'static str> {
+    let mut c: Vec<_> = r
+        .changes
+        .iter()
+        .filter(|c| c.allowed == allowed)
+        .map(|c| c.code)
+        .collect();
+    c.sort_unstable();
+    c.dedup();
+    c
+}
+
+/// pyHanko's strict validation of each signature of `pdf`, `root_pem` the only trust anchor:
+/// `field intact valid trusted bottom_line docmdp modification_level docmdp_ok coverage`.
+fn pyhanko(dir: &Path, name: &str, pdf: &[u8], root_pem: &str) -> Option<Vec<Vec<String>>> {
+    let script = r#"
+import sys
+from pyhanko.keys import load_cert_from_pemder
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+root = load_cert_from_pemder(sys.argv[1])
+with open(sys.argv[2], 'rb') as f:
+    r = PdfFileReader(f, strict=True)
+    for s in r.embedded_signatures:
+        st = validate_pdf_signature(s, ValidationContext(trust_roots=[root], allow_fetching=False))
+        lvl = st.modification_level
+        d = s.docmdp_level
+        print(s.field_name, st.intact, st.valid, st.trusted, st.bottom_line,
+              None if d is None else int(d.value),
+              None if lvl is None else lvl.name, st.docmdp_ok, st.coverage.name)
+"#;
+    if !kyso_testkit::need_python("pyhanko") {
+        return None;
+    }
+    let file = dir.join(name);
+    std::fs::write(&file, pdf).unwrap();
+    let root = dir.join("root.pem");
+    std::fs::write(&root, root_pem).unwrap();
+    let out = kyso_testkit::run(
+        Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(&root)
+            .arg(&file),
+    )
+    .ok_or_fail("pyHanko validation")?;
+    let rows: Vec<Vec<String>> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split(' ').map(str::to_owned).collect())
+        .collect();
+    assert!(!rows.is_empty(), "pyHanko found no signature in {name}");
+    Some(rows)
+}
+
+#[test]
+fn the_fields_sit_between_the_label_and_the_notation_and_over_the_date_phrase() {
+    let standard = standard_draft();
+    let doc = Document::open(Arc::new(MemSource::new(standard)), Limits::default()).unwrap();
+    let page = doc.pages().unwrap().remove(0);
+    let lines = kyso_pdf::text::page_text(&doc, 0).unwrap().lines;
+    let word = |t: &str| {
+        lines
+            .iter()
+            .flat_map(|l| &l.words)
+            .find(|w| w.text == t)
+            .unwrap_or_else(|| panic!("no word {t:?}"))
+            .bbox
+    };
+    let places = numbering::locate(&doc, &page).unwrap();
+    let so = word("Số:");
+    let notation = word("......../QĐ-SKHCN");
+    let n = places.number.rect;
+    assert!(places.number.from_text);
+    assert!(n[0] >= so[2] && n[0] - so[2] < 3.0, "{n:?} after {so:?}");
+    assert!(
+        n[2] > notation[0] && n[2] < notation[2],
+        "{n:?} ends at the slash of {notation:?}"
+    );
+    assert!((places.number.size_pt - 13.0).abs() < 0.01);
+    let ngay = word("ngày");
+    let year = word("2026");
+    let d = places.date.rect;
+    assert!(
+        d[0] < ngay[0] && ngay[0] - d[0] < 3.0,
+        "{d:?} starts at {ngay:?}"
+    );
+    assert!(d[2] >= year[2], "{d:?} reaches the year {year:?}");
+    assert!(d[1] <= ngay[1] && d[3] >= ngay[3]);
+
+    // A blank number ("Số:        /QĐ") and a date without the year's digits.
+    let other = draft(
+        "Số:           /QĐ-SKHCN",
+        "Hồng Lam, ngày     tháng     năm",
+    );
+    let doc = Document::open(Arc::new(MemSource::new(other)), Limits::default()).unwrap();
+    let page = doc.pages().unwrap().remove(0);
+    let p2 = numbering::locate(&doc, &page).unwrap();
+    assert!(p2.number.from_text && p2.date.from_text, "{p2:?}");
+    assert!(p2.number.rect[2] - p2.number.rect[0] > 8.0);
+    assert!(
+        p2.date.rect[2] - p2.date.rect[0] > 80.0,
+        "room for the year: {p2:?}"
+    );
+}
+
+#[test]
+fn without_the_lines_the_fields_go_to_the_decree_30_positions() {
+    let blank = kyso_pdf::writer::classic_pdf(&[
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 595 842] >>",
+        "<< /Type /Page /Parent 2 0 R >>",
+    ]);
+    let (out, places) = numbering::place_fields_bytes(&blank).unwrap();
+    assert!(!places.number.from_text && !places.date.from_text);
+    assert!(places.number.rect[2] < places.date.rect[0]);
+    assert_eq!(places.number.rect[1], places.date.rect[1]);
+    // The two fields exist, empty, and the prefix is the draft.
+    assert!(out.starts_with(&blank));
+    let issued = numbering::issued_in(Arc::new(MemSource::new(out)), Limits::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(issued.number, None);
+    assert_eq!(issued.date, None);
+}
+
+#[test]
+fn fields_are_placed_once_and_only_before_signing() {
+    let p = pki();
+    let (formatted, signed, ..) = flow(&p);
+    assert!(matches!(
+        numbering::place_fields_bytes(&formatted),
+        Err(kyso_pades::Error::FieldExists(_))
+    ));
+    assert!(matches!(
+        numbering::place_fields_bytes(&signed),
+        Err(kyso_pades::Error::Structure(_))
+    ));
+    // A certification must be the first signature.
+    let first = sign_bytes(&formatted, &opts(), &p.stranger, None).unwrap();
+    assert!(sign_bytes(
+        &first,
+        &numbering::personal_signature(opts()),
+        &p.leader,
+        None
+    )
+    .is_err());
+}
+
+#[test]
+fn kyso_calls_the_fill_form_filling_and_reports_the_number_and_date() {
+    let p = pki();
+    let (_, signed, filled, sealed) = flow(&p);
+    assert!(filled.starts_with(&signed) && sealed.starts_with(&filled));
+
+    // The personal signature: a certification with P=2; the fill and the seal are allowed.
+    let r = changes(&sealed, 0);
+    assert_eq!(r.docmdp, Some(2));
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:?}", r.changes);
+    assert!(
+        codes(&r, true).contains(&"FORM_FILLING"),
+        "{:?}",
+        codes(&r, true)
+    );
+    assert!(codes(&r, true).contains(&"NEW_SIGNATURE_FIELD"));
+    let filled_fields: Vec<&str> = r
+        .changes
+        .iter()
+        .filter(|c| c.code == "FORM_FILLING")
+        .map(|c| c.detail.as_str())
+        .collect();
+    assert!(filled_fields.iter().any(|d| d.contains(NUMBER_FIELD)));
+    assert!(filled_fields.iter().any(|d| d.contains(DATE_FIELD)));
+    // The organization signature covers the whole file.
+    let r = changes(&sealed, 1);
+    assert!(r.covers_whole_file && r.changes.is_empty());
+
+    // The verdict carries the number and date.
+    let mut trust = kyso_x509::path::TrustStore::new();
+    trust.add(
+        Cert::from_pem_chain(p.root_pem.as_bytes())
+            .unwrap()
+            .remove(0),
+    );
+    let vopts = kyso_pades::validate::ValidateOptions::new(trust, datetime!(2026-12-07 00:00 UTC));
+    let v = kyso_pades::validate::validate(Arc::new(MemSource::new(sealed)), &vopts).unwrap();
+    for s in &v.signatures {
+        assert!(s.intact, "{}", s.field);
+        let c = s.changes.as_ref().unwrap();
+        assert_eq!(
+            c.verdict,
+            Verdict::AllowedOnly,
+            "{}: {:?}",
+            s.field,
+            c.changes
+        );
+    }
+    let n = v.numbering.unwrap();
+    assert_eq!(n.number.as_deref(), Some("15/QĐ-SKHCN"));
+    assert_eq!(n.date_text.as_deref(), Some("ngày 06 tháng 12 năm 2026"));
+    assert_eq!(n.date, Some(date!(2026 - 12 - 06)));
+    // Before the fill, the fields are there and empty.
+    let v = kyso_pades::validate::validate(Arc::new(MemSource::new(signed)), &vopts).unwrap();
+    let n = v.numbering.unwrap();
+    assert_eq!((n.number, n.date), (None, None));
+}
+
+#[test]
+fn the_fill_changes_only_the_two_fields_and_is_refused_twice() {
+    let p = pki();
+    let (_, signed, filled, sealed) = flow(&p);
+    let before = Document::open(Arc::new(MemSource::new(signed)), Limits::default()).unwrap();
+    let after =
+        Document::open(Arc::new(MemSource::new(filled.clone())), Limits::default()).unwrap();
+    let changed: Vec<u32> = after
+        .xref()
+        .iter()
+        .filter(|(n, e)| before.xref().get(n) != Some(*e))
+        .map(|(n, _)| *n)
+        .filter(|n| before.xref().contains_key(n))
+        .collect();
+    assert_eq!(
+        changed.len(),
+        2,
+        "only the two field objects are redefined: {changed:?}"
+    );
+    assert!(numbering::fill_bytes(&filled, "16", date!(2026 - 12 - 07)).is_err());
+    assert!(numbering::fill_bytes(&sealed, "16", date!(2026 - 12 - 07)).is_err());
+    for bad in ["", "  ", "1\n2", &"9".repeat(65)] {
+        assert!(numbering::fill_bytes(&signed_only(&p), bad, date!(2026 - 12 - 06)).is_err());
+    }
+}
+
+fn signed_only(p: &Pki) -> Vec<u8> {
+    let (formatted, _) = numbering::place_fields_bytes(&standard_draft()).unwrap();
+    sign_bytes(
+        &formatted,
+        &numbering::personal_signature(opts()),
+        &p.leader,
+        None,
+    )
+    .unwrap()
+}
+
+/// The clerk's update also redefines the page's content stream (a tampered fill).
+pub fn fill_and_change_content(signed: &[u8]) -> Vec<u8> {
+    let filled = numbering::fill_bytes(signed, "15/QĐ-SKHCN", date!(2026 - 12 - 06)).unwrap();
+    let doc = Document::open(Arc::new(MemSource::new(filled.clone())), Limits::default()).unwrap();
+    let page = doc.pages().unwrap().remove(0);
+    let Some(Object::Ref(contents)) = page.dict.get("Contents").cloned() else {
+        panic!("page without a content reference")
+    };
+    let mut u = IncrementalUpdate::new(&doc);
+    u.set(
+        contents,
+        Object::Stream(kyso_pdf::Stream {
+            dict: kyso_pdf::Dict::new(),
+            data: kyso_pdf::StreamData::Owned(
+                b"BT /F1 12 Tf 72 720 Td (Noi dung khac) Tj ET".to_vec(),
+            ),
+        }),
+    );
+    let (bytes, _) = u.serialize(filled.len() as u64).unwrap();
+    [filled, bytes].concat()
+}
+
+#[test]
+fn a_fill_that_also_changes_page_content_is_refused_by_kyso_and_pyhanko() {
+    let p = pki();
+    let (_, signed, ..) = flow(&p);
+    let tampered = fill_and_change_content(&signed);
+    let sealed = sign_bytes(
+        &tampered,
+        &numbering::organization_signature(opts()),
+        &p.agency,
+        None,
+    )
+    .unwrap();
+    let r = changes(&sealed, 0);
+    assert_eq!(r.verdict, Verdict::Disallowed);
+    assert!(
+        codes(&r, false).contains(&"PAGE_CONTENT_CHANGED"),
+        "{:?}",
+        r.changes
+    );
+    let dir = tempfile::tempdir().unwrap();
+    if let Some(v) = pyhanko(dir.path(), "tampered.pdf", &sealed, &p.root_pem) {
+        // intact, but not valid as a whole: the modification is beyond form filling.
+        assert_eq!(v[0][1], "True", "{v:?}");
+        assert_eq!(v[0][4], "False", "{v:?}");
+        assert_ne!(v[0][7], "True", "{v:?}");
+    }
+}
+
+#[test]
+fn changing_the_number_after_the_seal_is_refused_by_kyso_and_pyhanko() {
+    let p = pki();
+    let (_, _, _, sealed) = flow(&p);
+    // A second fill after the seal: the fields are locked by the organization signature.
+    let doc = Document::open(Arc::new(MemSource::new(sealed.clone())), Limits::default()).unwrap();
+    let f = doc
+        .resolve_dict(&Object::Ref(field_ref(&doc, NUMBER_FIELD)), "number field")
+        .unwrap();
+    let mut f2 = f.clone();
+    f2.set("V", kyso_pdf::writer::text_string("99/QĐ-SKHCN"));
+    let mut u = IncrementalUpdate::new(&doc);
+    u.set(field_ref(&doc, NUMBER_FIELD), f2);
+    let (bytes, _) = u.serialize(sealed.len() as u64).unwrap();
+    let changed = [sealed, bytes].concat();
+    let r = changes(&changed, 1);
+    assert_eq!(r.verdict, Verdict::Disallowed, "{:?}", r.changes);
+    assert!(r
+        .changes
+        .iter()
+        .any(|c| c.code == "FORM_FILLING" && !c.allowed && c.detail.contains("locked")));
+    let dir = tempfile::tempdir().unwrap();
+    if let Some(v) = pyhanko(dir.path(), "relocked.pdf", &changed, &p.root_pem) {
+        assert_eq!(v[1][1], "True", "{v:?}");
+        assert_eq!(v[1][4], "False", "{v:?}");
+    }
+}
+
+fn field_ref(doc: &Document, name: &str) -> kyso_pdf::ObjRef {
+    let catalog = doc.catalog().unwrap();
+    let form = doc
+        .resolve_dict(catalog.get("AcroForm").unwrap(), "AcroForm")
+        .unwrap();
+    let fields = doc.resolve(form.get("Fields").unwrap()).unwrap();
+    for f in fields.as_array().unwrap() {
+        let r = f.as_ref().unwrap();
+        let d = doc.resolve_dict(f, "field").unwrap();
+        if d.get("T").and_then(Object::as_string) == Some(name.as_bytes()) {
+            return r;
+        }
+    }
+    panic!("no field {name}")
+}
+
+#[test]
+fn pyhanko_strict_accepts_the_sealed_document_with_the_fill_as_form_filling() {
+    let p = pki();
+    let (_, _, _, sealed) = flow(&p);
+    let dir = tempfile::tempdir().unwrap();
+    let Some(v) = pyhanko(dir.path(), "sealed.pdf", &sealed, &p.root_pem) else {
+        return;
+    };
+    assert_eq!(v.len(), 2, "{v:?}");
+    for s in &v {
+        assert_eq!(&s[1..5], ["True", "True", "True", "True"], "{v:?}");
+    }
+    // The personal signature: certified P=2, the fill and the seal are form filling.
+    assert_eq!(&v[0][5..8], ["2", "FORM_FILLING", "True"], "{v:?}");
+    assert_eq!(v[1][8], "ENTIRE_FILE", "{v:?}");
+}
