@@ -206,15 +206,13 @@ fn odf_mimetype(b: &[u8]) -> Option<&[u8]> {
 /// The draft's type from its bytes, or `None` for anything else (other ZIP documents such as
 /// spreadsheets included).
 pub fn detect(bytes: &[u8]) -> Option<DraftType> {
-    if bytes
-        .get(..1024.min(bytes.len()))?
-        .windows(5)
-        .any(|w| w == b"%PDF-")
-    {
-        return Some(DraftType::Pdf);
-    }
-    if bytes.get(..4)? != b"PK\x03\x04" {
-        return None;
+    if bytes.get(..4) != Some(b"PK\x03\x04") {
+        // A PDF's header may follow some junk (PDF 32000 §7.5.2; readers look in the first KiB).
+        let head = bytes.get(..1024.min(bytes.len()))?;
+        return head
+            .windows(5)
+            .any(|w| w == b"%PDF-")
+            .then_some(DraftType::Pdf);
     }
     let names = zip_names(bytes)?;
     if odf_mimetype(bytes) == Some(MIMETYPE_ODT) && names.contains(&&b"content.xml"[..]) {
@@ -375,6 +373,10 @@ mod tests {
         assert_eq!(detect(b""), None);
         assert_eq!(detect(b"PK\x03\x04 not really a zip"), None);
         assert_eq!(detect(b"{\\rtf1 hello}"), None);
+        // A ZIP is judged as a ZIP even when "%PDF-" is among its first bytes.
+        let mut zip = minimal_odt();
+        zip[30..38].copy_from_slice(b"%PDF-1.7");
+        assert_eq!(detect(&zip), None);
     }
 
     #[test]
