@@ -119,6 +119,21 @@ fn pages(pdf: &[u8]) -> Vec<[f64; 4]> {
 
 fn assert_two_a4_pages(pdf: &[u8]) {
     assert!(pdf.starts_with(b"%PDF-1."));
+    // What the upload's format check then says: no errors (version, A4, fonts embedded, no
+    // JavaScript); the number line is found.
+    let report = kyso_pades::format_check::check(pdf);
+    assert!(report.passes(), "{:#?}", report.findings);
+    assert_eq!(report.page_count, 2);
+    // The drafts set Decree 30 margins (top 22, left 33 mm): measured from the text, as set.
+    let [top, _, _, left] = report.first_page_margins.unwrap();
+    assert!(
+        (top - 22.0).abs() < 2.0 && (left - 33.0).abs() < 1.0,
+        "{top} {left}"
+    );
+    use kyso_pades::format_check::Code;
+    for code in [Code::NoNumberLine, Code::MarginTop, Code::MarginLeft] {
+        assert!(!report.has(code), "{:#?}", report.findings);
+    }
     let boxes = pages(pdf);
     assert_eq!(boxes.len(), 2, "{boxes:?}");
     for b in boxes {
