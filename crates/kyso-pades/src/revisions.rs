@@ -364,6 +364,12 @@ pub struct Policy {
     /// `allowed: true`), as pyHanko's default policy does. Other signers (pyHanko itself)
     /// update `/Info` when they sign. Default `false`: kyso's strict reading.
     pub allow_metadata: bool,
+    /// The signed end is a version no signature covers yet (the server checking an upload
+    /// against the version it handed out, `crate::upload`): a certification signature added
+    /// after it, and the catalog's `/Perms` gaining exactly that signature as `/DocMDP`, are
+    /// allowed (`NEW_SIGNATURE_FIELD`). Default `false`: a certification after the signed
+    /// revision is never allowed.
+    pub first_certification: bool,
 }
 
 /// Compare the document as signed (the file cut at `signed_end`, the end of the signature's
@@ -1543,6 +1549,21 @@ impl Ctx<'_> {
             .map(|e| format!("XMP metadata is not well-formed XML: {e}")))
     }
 
+    /// Under [`Policy::first_certification`]: whether `sig` (a new signature value) is what
+    /// the catalog's `/Perms` names as `/DocMDP` now, with no `/Perms` before.
+    fn first_certification(&self, sig: ObjRef) -> Result<bool> {
+        if !self.policy.first_certification || self.docmdp.is_some() {
+            return Ok(false);
+        }
+        if self.prev.catalog()?.contains("Perms") {
+            return Ok(false);
+        }
+        let Some(Object::Dict(perms)) = self.cur.catalog()?.get("Perms").cloned() else {
+            return Ok(false);
+        };
+        Ok(perms.len() == 1 && perms.get("DocMDP").and_then(Object::as_ref) == Some(sig))
+    }
+
     fn catalog_rules(
         &self,
         changed: &BTreeMap<u32, (ChangeKind, ObjRef)>,
@@ -1576,6 +1597,8 @@ impl Ctx<'_> {
             "DSS_UPDATE"
         } else if has("Version") || has("Extensions") {
             "CATALOG_VERSION"
+        } else if has("Perms") {
+            "NEW_SIGNATURE_FIELD"
         } else {
             "METADATA_CHANGED"
         };
@@ -1587,6 +1610,18 @@ impl Ctx<'_> {
                     .map(|why| v("METADATA_CHANGED", false, why)),
                 "Metadata" => Some(v("METADATA_CHANGED", false, "catalog /Metadata changed")),
                 "OpenAction" | "AA" => Some(v("ACTION_ADDED", false, format!("catalog /{k}"))),
+                "Perms" => {
+                    let sig = cur_cat
+                        .get("Perms")
+                        .and_then(Object::as_dict)
+                        .and_then(|d| d.get("DocMDP"))
+                        .and_then(Object::as_ref)
+                        .filter(|r| self.is_new(changed, r.num));
+                    match sig {
+                        Some(sig) if self.first_certification(sig)? => None,
+                        _ => Some(v("CATALOG_CHANGED", false, "catalog /Perms changed")),
+                    }
+                }
                 _ => Some(v("CATALOG_CHANGED", false, format!("catalog /{k} changed"))),
             };
             if bad.is_some() && worst.is_none() {
@@ -1947,7 +1982,7 @@ impl Ctx<'_> {
             Some(sv) if self.is_new(changed, sv.num) => {
                 let sd = self.cur.get(sv)?;
                 let sd = sd.as_dict().cloned().unwrap_or_default();
-                if certifies(self.cur, &sd)? {
+                if certifies(self.cur, &sd)? && !self.first_certification(sv)? {
                     return Ok(Err(v(
                         "NEW_SIGNATURE_FIELD",
                         false,
@@ -2445,7 +2480,7 @@ impl Ctx<'_> {
                 .map(|t| t.as_str().into_owned())
                 .as_deref()
             {
-                _ if certifies(self.cur, &sd)? => continue,
+                _ if certifies(self.cur, &sd)? && !self.first_certification(value)? => continue,
                 Some("DocTimeStamp") => "DOC_TIMESTAMP",
                 Some("Sig") | None => "NEW_SIGNATURE_FIELD",
                 _ => continue,

@@ -847,6 +847,7 @@ fn validate_one(
             // would refuse every document countersigned or extended by another tool).
             revisions::Policy {
                 allow_metadata: true,
+                ..Default::default()
             },
         ) {
             Ok(rep) => (Some(rep), None),

@@ -538,3 +538,150 @@ fn pyhanko_strict_accepts_the_sealed_document_with_the_fill_as_form_filling() {
     assert_eq!(&v[0][5..8], ["2", "FORM_FILLING", "True"], "{v:?}");
     assert_eq!(v[1][8], "ENTIRE_FILE", "{v:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The server's upload check (issue 17 item 3).
+
+use kyso_pades::upload::{check_upload, ExpectedSignature, Step, UploadRefusal};
+
+fn seal_step() -> Step {
+    Step::Seal {
+        number: Some("15/QĐ-SKHCN".into()),
+        date: Some(date!(2026 - 12 - 06)),
+    }
+}
+
+fn expect(who: &TestSigner, step: Step) -> ExpectedSignature {
+    ExpectedSignature::new(vec![who.cert.clone()], step)
+}
+
+#[test]
+fn upload_of_each_step_from_kyso_signer_is_accepted() {
+    let p = pki();
+    let (formatted, signed, _, sealed) = flow(&p);
+    let ok = check_upload(&formatted, &signed, &expect(&p.leader, Step::Personal)).unwrap();
+    assert_eq!(ok.certified, Some(2));
+    assert_eq!(ok.revisions_added, 1);
+    assert_eq!(ok.signer.der(), p.leader.cert.der());
+    let n = ok.numbering.unwrap();
+    assert_eq!((n.number, n.date), (None, None));
+
+    let ok = check_upload(&signed, &sealed, &expect(&p.agency, seal_step())).unwrap();
+    assert_eq!(ok.certified, None);
+    assert_eq!(ok.revisions_added, 2, "the fill and the signature");
+    assert!(ok.changes.contains(&"FORM_FILLING"), "{:?}", ok.changes);
+    let n = ok.numbering.unwrap();
+    assert_eq!(n.number.as_deref(), Some("15/QĐ-SKHCN"));
+    assert_eq!(n.date, Some(date!(2026 - 12 - 06)));
+    // Without expected values, any filled number and date will do.
+    let any = Step::Seal {
+        number: None,
+        date: None,
+    };
+    check_upload(&signed, &sealed, &expect(&p.agency, any)).unwrap();
+
+    // An approval signature (what another signing service makes) is accepted as well.
+    let approval = sign_bytes(&formatted, &opts(), &p.leader, None).unwrap();
+    let ok = check_upload(&formatted, &approval, &expect(&p.leader, Step::Personal)).unwrap();
+    assert_eq!(ok.certified, None);
+}
+
+#[test]
+fn uploads_are_refused_with_the_reason() {
+    let p = pki();
+    let (formatted, signed, filled, sealed) = flow(&p);
+    let personal = expect(&p.leader, Step::Personal);
+    let seal = expect(&p.agency, seal_step());
+
+    // The prefix changed (one byte of the previous version), or nothing was appended.
+    let mut changed = signed.clone();
+    changed[20] ^= 0x01;
+    assert_eq!(
+        check_upload(&formatted, &changed, &personal).unwrap_err(),
+        UploadRefusal::PrefixChanged
+    );
+    assert_eq!(
+        check_upload(&formatted, &formatted, &personal).unwrap_err(),
+        UploadRefusal::PrefixChanged
+    );
+    // Filled but not sealed: no new signature.
+    assert_eq!(
+        check_upload(&signed, &filled, &seal).unwrap_err(),
+        UploadRefusal::NoNewSignature
+    );
+    // Two signatures at once.
+    let twice = sign_bytes(&sealed, &opts(), &p.agency, None).unwrap();
+    assert_eq!(
+        check_upload(&signed, &twice, &seal).unwrap_err(),
+        UploadRefusal::TooManySignatures(2)
+    );
+    // Someone else's key.
+    assert!(matches!(
+        check_upload(&formatted, &signed, &expect(&p.stranger, Step::Personal)).unwrap_err(),
+        UploadRefusal::WrongSigner { .. }
+    ));
+    // The signature value damaged.
+    let reports =
+        kyso_pades::verify::verify_integrity(Arc::new(MemSource::new(sealed.clone()))).unwrap();
+    let value = &reports.last().unwrap().cms.as_ref().unwrap().signature;
+    let hex: String = value.iter().map(|b| format!("{b:02X}")).collect();
+    let at = sealed
+        .windows(hex.len())
+        .position(|w| w == hex.as_bytes())
+        .unwrap()
+        + hex.len() / 2;
+    let mut broken = sealed.clone();
+    broken[at] = if broken[at] == b'0' { b'1' } else { b'0' };
+    assert!(matches!(
+        check_upload(&signed, &broken, &seal).unwrap_err(),
+        UploadRefusal::InvalidSignature { .. }
+    ));
+    // Bytes after the signature.
+    let trailing = [sealed.clone(), b"1 0 obj\n(x)\nendobj\n".to_vec()].concat();
+    assert_eq!(
+        check_upload(&signed, &trailing, &seal).unwrap_err(),
+        UploadRefusal::NotWholeFile
+    );
+    // A tampered fill: page content changed in the clerk's update.
+    let tampered = sign_bytes(
+        &fill_and_change_content(&signed),
+        &numbering::organization_signature(opts()),
+        &p.agency,
+        None,
+    )
+    .unwrap();
+    match check_upload(&signed, &tampered, &seal).unwrap_err() {
+        UploadRefusal::DisallowedChange { codes, .. } => {
+            assert!(codes.contains(&"PAGE_CONTENT_CHANGED"), "{codes:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // Sealed without the fill, or with another number than the register's.
+    let unfilled = sign_bytes(
+        &signed,
+        &numbering::organization_signature(opts()),
+        &p.agency,
+        None,
+    )
+    .unwrap();
+    assert!(matches!(
+        check_upload(&signed, &unfilled, &seal).unwrap_err(),
+        UploadRefusal::WrongNumbering { .. }
+    ));
+    let other_number = Step::Seal {
+        number: Some("16/QĐ-SKHCN".into()),
+        date: None,
+    };
+    assert!(matches!(
+        check_upload(&signed, &sealed, &expect(&p.agency, other_number)).unwrap_err(),
+        UploadRefusal::WrongNumbering { .. }
+    ));
+    // A certification forbidding every change (P=1) would forbid the seal.
+    let mut locked = opts();
+    locked.certify = Some(kyso_pades::mdp::DocMdp::NoChanges);
+    let p1 = sign_bytes(&formatted, &locked, &p.leader, None).unwrap();
+    assert_eq!(
+        check_upload(&formatted, &p1, &personal).unwrap_err(),
+        UploadRefusal::WrongCertification(1)
+    );
+}

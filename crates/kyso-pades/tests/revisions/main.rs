@@ -1404,6 +1404,7 @@ fn signatures_added_by_pyhanko_are_allowed_changes() {
         Limits::default(),
         Policy {
             allow_metadata: true,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -1764,6 +1765,7 @@ fn lenient_first_report(bytes: &[u8]) -> ChangeReport {
         Limits::default(),
         Policy {
             allow_metadata: true,
+            ..Default::default()
         },
     )
     .unwrap()
