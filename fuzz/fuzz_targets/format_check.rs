@@ -23,5 +23,8 @@ fuzz_target!(|data: &[u8]| {
     // Whatever the input, the report is consistent: one size per page counted, and every
     // finding said in both languages.
     assert_eq!(report.pages.len(), report.page_count);
-    assert!(report.findings.iter().all(|f| !f.vi.is_empty() && !f.en.is_empty()));
+    assert!(report
+        .findings
+        .iter()
+        .all(|f| !f.vi.is_empty() && !f.en.is_empty()));
 });
