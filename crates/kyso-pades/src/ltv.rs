@@ -296,9 +296,10 @@ pub fn document_timestamp(
 }
 
 /// The PAdES baseline levels kyso writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     /// Basic signature.
+    #[default]
     BB,
     /// With a signature timestamp.
     BT,

@@ -145,6 +145,7 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
             (Some(c), Some(k)) => (c, k),
             _ => {
                 let dir = args.tls_dir.unwrap_or_else(kyso_services::tls::default_dir);
+        level: Default::default(),
                 let (ca, cert, key, made) =
                     kyso_services::tls::local_certificate(&dir, crate::clock::now())?;
                 if made {

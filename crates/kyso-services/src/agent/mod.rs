@@ -24,10 +24,16 @@
 //! strings that may hold one-time tokens) never reach the log.
 
 //!
+//! Documents are downloaded into memory (at most 100 MB), signed there at the configured PAdES
+//! level ([`SigningLevel`]: B-B by default; B-T, B-LT, B-LTA with `kyso_pades::ltv`'s
+//! `sign_at_level`, the signature timestamp, DSS and document timestamp in the same signed
+//! bytes) and uploaded from memory: no temporary file.
+//!
 //! Modules: [`protocol`] (the VGCA requests, parsed and checked without a key or a user: the
 //! fuzz target `agent_messages`), [`confirm`] (the user's confirmation at the terminal),
-//! `signing` (download, sign in the operation's Decree 30 form, upload; VerifyPDF), `server`
-//! (the router, the origin and peer guards, the WebSocket and JSON API handlers).
+//! `signing` (download, sign in the operation's Decree 30 form at the configured level,
+//! upload; VerifyPDF), `server` (the router, the origin and peer guards, the WebSocket and JSON
+//! API handlers).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,11 +42,16 @@ use axum::http::{header, HeaderMap};
 use kyso_cms::Signer;
 use kyso_i18n::{ue, Lang, UserError};
 use kyso_keys::Secret;
+use kyso_ltv::fetch::Fetch;
+use kyso_pades::ltv::Level;
+use kyso_pades::sign::Timestamper;
 use kyso_x509::path::TrustStore;
 use kyso_x509::Cert;
 use time::OffsetDateTime;
 
 pub mod confirm;
+#[cfg(test)]
+mod level_tests;
 pub mod protocol;
 mod server;
 mod signing;
@@ -91,6 +102,48 @@ pub struct AgentConfig {
     pub now: fn() -> OffsetDateTime,
     /// Where the log lines go (`tracing` when `None`; the binary shows them on its terminal).
     pub log: Option<LogSink>,
+    /// The PAdES level the agent signs at, and the services it needs (B-B by default).
+    pub level: SigningLevel,
+}
+
+/// The PAdES level of the agent's signatures and the network reached for it.
+#[derive(Clone, Default)]
+pub struct SigningLevel {
+    /// B-B (the default), B-T, B-LT or B-LTA.
+    pub level: Level,
+    /// The time-stamping service, needed from B-T up (`kyso_ltv::tsp::HttpTsa`).
+    pub tsa: Option<Arc<dyn Timestamper>>,
+    /// OCSP responders, CRLs and caIssuers, needed from B-LT up (a
+    /// `kyso_ltv::fetch::CachingFetcher` the agent keeps); `VerifyPDF` also uses it.
+    pub fetcher: Option<Arc<dyn Fetch>>,
+}
+
+impl std::fmt::Debug for SigningLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningLevel")
+            .field("level", &self.level)
+            .field("tsa", &self.tsa.is_some())
+            .field("fetcher", &self.fetcher.is_some())
+            .finish()
+    }
+}
+
+impl SigningLevel {
+    /// Refuse a level without the services it needs (at start, not at the first document).
+    pub fn check(&self) -> Result<(), UserError> {
+        let name = self.level.name();
+        if self.level >= Level::BT && self.tsa.is_none() {
+            return Err(
+                ue!("mức {} cần dịch vụ cấp dấu thời gian (TSA)", name; "level {} needs a time-stamping service (TSA)", name),
+            );
+        }
+        if self.level >= Level::BLt && self.fetcher.is_none() {
+            return Err(
+                ue!("mức {} cần lấy được OCSP/CRL qua mạng", name; "level {} needs to fetch OCSP responses and CRLs", name),
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Where a service's log lines go.
@@ -123,6 +176,7 @@ pub struct Agent {
     lang: Lang,
     now: fn() -> OffsetDateTime,
     log: LogSink,
+    level: SigningLevel,
 }
 
 impl std::fmt::Debug for Agent {
@@ -164,6 +218,7 @@ impl Agent {
             log: config.log.unwrap_or_else(|| {
                 Arc::new(|line: &str| tracing::info!(target: "kyso::agent", "{line}"))
             }),
+            level: config.level,
         }
     }
 
@@ -175,6 +230,11 @@ impl Agent {
     /// The allowed origins.
     pub fn origins(&self) -> &[String] {
         &self.origins
+    }
+
+    /// The PAdES level the agent signs at.
+    pub fn level(&self) -> Level {
+        self.level.level
     }
 }
 

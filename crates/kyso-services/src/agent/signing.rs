@@ -9,7 +9,8 @@ use axum::http::header;
 use base64::Engine as _;
 use kyso_i18n::{catalogue, ue, Lang, UserError};
 use kyso_pades::forms::{CopyForm, Position, VisibleForm};
-use kyso_pades::SignOptions;
+use kyso_pades::{SignOptions, Updated};
+use kyso_pdf::{MemSource, Source};
 use kyso_x509::Cert;
 use serde_json::{json, Value};
 
@@ -75,12 +76,8 @@ fn cert_json(cert: &Cert, chain: &[Cert]) -> Value {
     })
 }
 
-/// Download the document named by the request into a temporary file.
-fn download(
-    agent: &Agent,
-    url: &str,
-    req: &VgcaRequest,
-) -> Result<tempfile::NamedTempFile, UserError> {
+/// Download the document named by the request into memory (at most [`MAX_DOCUMENT`] bytes).
+fn download(agent: &Agent, url: &str, req: &VgcaRequest) -> Result<Arc<MemSource>, UserError> {
     let call = with_page_credentials(agent.http.get(url), req);
     let shown = loggable_url(url);
     let mut resp = call.call().map_err(
@@ -92,24 +89,20 @@ fn download(
             ue!("máy chủ văn bản trả lỗi HTTP {} khi tải {}", code, shown; "the document server answered HTTP {} for {}", code, shown),
         );
     }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".kyso-agent-")
-        .suffix(".pdf")
-        .tempfile()
+    let mut bytes = Vec::new();
+    resp.body_mut()
+        .as_reader()
+        .take(MAX_DOCUMENT + 1)
+        .read_to_end(&mut bytes)
         .map_err(
-            |e| ue!("không tạo được tệp tạm: {}", e; "cannot create a temporary file: {}", e),
+            |e| ue!("không tải được tệp {}: {}", shown, e; "cannot download {}: {}", shown, e),
         )?;
-    let copied = std::io::copy(
-        &mut resp.body_mut().as_reader().take(MAX_DOCUMENT + 1),
-        tmp.as_file_mut(),
-    )
-    .map_err(|e| ue!("không tải được tệp {}: {}", shown, e; "cannot download {}: {}", shown, e))?;
-    if copied > MAX_DOCUMENT {
+    if bytes.len() as u64 > MAX_DOCUMENT {
         return Err(
             ue!("tệp {} quá lớn (tối đa {} MB)", shown, MAX_DOCUMENT >> 20; "{} is too large (at most {} MB)", shown, MAX_DOCUMENT >> 20),
         );
     }
-    Ok(tmp)
+    Ok(Arc::new(MemSource::new(bytes)))
 }
 
 /// The page's credentials on a call to its document server: `JWTToken` as a bearer token,
@@ -204,15 +197,10 @@ fn sign_pdf(agent: &Agent, job: &SignJob, origin: &str) -> Result<Value, UserErr
     let upload_to = job.upload_to.as_str();
     let (form, reason) = sign_setup(agent, job);
     let input = download(agent, &job.file_url, req)?;
-    let pages = kyso_pdf::Document::open(
-        Arc::new(
-            kyso_pdf::FileSource::open(input.path()).map_err(|e| catalogue::io(input.path(), &e))?,
-        ),
-        kyso_pdf::Limits::default(),
-    )
-    .and_then(|d| d.pages().map(|p| p.len()))
-    .map_err(|e| ue!("tệp tải về không phải PDF đọc được: {}", e; "the downloaded file is not a readable PDF: {}", e))?;
-    let size = input.as_file().metadata().map(|m| m.len()).unwrap_or(0);
+    let pages = kyso_pdf::Document::open(input.clone(), kyso_pdf::Limits::default())
+        .and_then(|d| d.pages().map(|p| p.len()))
+        .map_err(|e| ue!("tệp tải về không phải PDF đọc được: {}", e; "the downloaded file is not a readable PDF: {}", e))?;
+    let size = input.len();
     let name = file_label(req.file_name.as_deref().unwrap_or(""));
     let number = req
         .doc_number
@@ -239,22 +227,28 @@ fn sign_pdf(agent: &Agent, job: &SignJob, origin: &str) -> Result<Value, UserErr
             agent.msg("Người dùng đã từ chối ký", "The user refused to sign"),
         ));
     };
-    let out = tempfile::Builder::new()
-        .prefix(".kyso-agent-")
-        .suffix(".pdf")
-        .tempfile()
-        .map_err(|e| ue!("không tạo được tệp tạm: {}", e; "cannot create a temporary file: {}", e))?
-        .into_temp_path();
     let mut opts = SignOptions::new(now);
     opts.reason = reason;
+    opts.timestamper = agent.level.tsa.clone();
     let widget = form
         .map(|f| kyso_pades::forms::widget_builder(f, now))
         .transpose()
         .map_err(|e| catalogue::pades(&e))?;
-    kyso_pades::sign_with(input.path(), &out, &opts, opened.signer.as_ref(), widget)
-        .map_err(|e| catalogue::pades(&e))?;
+    let level = agent.level.level;
+    // The whole level in memory: signature (with its timestamp from B-T), then the DSS and the
+    // document timestamp; nothing is uploaded unless every step succeeded.
+    let signed = kyso_pades::ltv::sign_at_level(
+        input,
+        level,
+        &opts,
+        opened.signer.as_ref(),
+        widget,
+        agent.level.fetcher.as_deref(),
+        now,
+    )
+    .map_err(|e| catalogue::pades(&e))?;
     drop(opened);
-    let signed = std::fs::read(&out).map_err(|e| catalogue::io(&out, &e))?;
+    agent.log(&format!("{op:?} from {origin}: signed at {level}"));
     let answer = upload(agent, req, upload_to, &name, &signed)?;
     let ok = match answer.get("Status") {
         Some(Value::Bool(b)) => *b,
@@ -290,23 +284,24 @@ fn sign_pdf(agent: &Agent, job: &SignJob, origin: &str) -> Result<Value, UserErr
     }))
 }
 
-/// POST the signed file as the multipart field `uploadfile`; the handler's JSON answer.
+/// POST the signed file as the multipart field `uploadfile` (written straight into the
+/// request body); the handler's JSON answer.
 fn upload(
     agent: &Agent,
     req: &VgcaRequest,
     url: &str,
     name: &str,
-    pdf: &[u8],
+    pdf: &Updated,
 ) -> Result<Value, UserError> {
     let boundary = format!("kyso-{:032x}", rand_u128());
-    let mut body = Vec::with_capacity(pdf.len() + 512);
+    let mut body = Vec::with_capacity(usize::try_from(pdf.len()).unwrap_or(0) + 512);
     body.extend_from_slice(
         format!(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"uploadfile\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n"
         )
         .as_bytes(),
     );
-    body.extend_from_slice(pdf);
+    pdf.write_to(&mut body).map_err(|e| catalogue::pades(&e))?;
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let call = with_page_credentials(agent.http.post(url), req).header(
         header::CONTENT_TYPE,
@@ -343,16 +338,16 @@ fn rand_u128() -> u128 {
 fn verify_pdf(agent: &Agent, file_url: &str, req: &VgcaRequest) -> Result<Value, UserError> {
     let input = download(agent, file_url, req)?;
     let trust = (agent.trust)()?;
-    let src =
-        kyso_pdf::FileSource::open(input.path()).map_err(|e| catalogue::io(input.path(), &e))?;
     let mut opts = kyso_pades::validate::ValidateOptions::new(trust, (agent.now)());
-    opts.fetcher = Some(Arc::new(kyso_ltv::fetch::Fetcher::new(
-        kyso_ltv::fetch::FetchOptions::default(),
-    )));
-    // A verification error said as one (not a signing failure), without library English.
-    let report = kyso_pades::validate::validate(Arc::new(src), &opts)
-        .map_err(|e| catalogue::verify(input.path(), &e))?;
+    opts.fetcher = Some(agent.level.fetcher.clone().unwrap_or_else(|| {
+        Arc::new(kyso_ltv::fetch::Fetcher::new(
+            kyso_ltv::fetch::FetchOptions::default(),
+        ))
+    }));
     let name = file_label(req.file_name.as_deref().unwrap_or(""));
+    // A verification error said as one (not a signing failure), without library English.
+    let report = kyso_pades::validate::validate(input, &opts)
+        .map_err(|e| catalogue::verify(std::path::Path::new(&name), &e))?;
     let text = crate::report::to_text(&report, &name, agent.lang);
     Ok(json!({
         "Status": STATUS_OK,
