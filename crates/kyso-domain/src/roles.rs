@@ -62,6 +62,8 @@ named_enum! {
         /// The clerk's steps: check, number, organization signature, register, dispatch,
         /// copies and recalls.
         IssueDocument => "issue_document", "Phát hành văn bản", "Issue documents";
+        /// Comment on documents as one taking part in their flow.
+        CommentDocument => "comment_document", "Cho ý kiến về văn bản", "Comment on documents";
     }
 }
 
@@ -81,23 +83,27 @@ impl Role {
             ),
             Role::Clerk => matches!(
                 permission,
-                P::ReadRegistry | P::ReadNotices | P::ReadDocuments | P::IssueDocument
+                P::ReadRegistry
+                    | P::ReadNotices
+                    | P::ReadDocuments
+                    | P::IssueDocument
+                    | P::CommentDocument
             ),
             Role::Signer => matches!(
                 permission,
-                P::ReadRegistry | P::ReadDocuments | P::SignDocument
+                P::ReadRegistry | P::ReadDocuments | P::SignDocument | P::CommentDocument
             ),
             Role::Drafter => matches!(
                 permission,
-                P::ReadRegistry | P::ReadDocuments | P::DraftDocument
+                P::ReadRegistry | P::ReadDocuments | P::DraftDocument | P::CommentDocument
             ),
             Role::Reviewer => matches!(
                 permission,
-                P::ReadRegistry | P::ReadDocuments | P::ReviewDocument
+                P::ReadRegistry | P::ReadDocuments | P::ReviewDocument | P::CommentDocument
             ),
             Role::FormatChecker => matches!(
                 permission,
-                P::ReadRegistry | P::ReadDocuments | P::CheckFormat
+                P::ReadRegistry | P::ReadDocuments | P::CheckFormat | P::CommentDocument
             ),
             Role::Auditor => matches!(
                 permission,
@@ -179,17 +185,29 @@ mod tests {
             ),
             (
                 Role::Clerk,
-                &[ReadRegistry, ReadNotices, ReadDocuments, IssueDocument],
+                &[
+                    ReadRegistry,
+                    ReadNotices,
+                    ReadDocuments,
+                    IssueDocument,
+                    CommentDocument,
+                ],
             ),
-            (Role::Signer, &[ReadRegistry, ReadDocuments, SignDocument]),
-            (Role::Drafter, &[ReadRegistry, ReadDocuments, DraftDocument]),
+            (
+                Role::Signer,
+                &[ReadRegistry, ReadDocuments, SignDocument, CommentDocument],
+            ),
+            (
+                Role::Drafter,
+                &[ReadRegistry, ReadDocuments, DraftDocument, CommentDocument],
+            ),
             (
                 Role::Reviewer,
-                &[ReadRegistry, ReadDocuments, ReviewDocument],
+                &[ReadRegistry, ReadDocuments, ReviewDocument, CommentDocument],
             ),
             (
                 Role::FormatChecker,
-                &[ReadRegistry, ReadDocuments, CheckFormat],
+                &[ReadRegistry, ReadDocuments, CheckFormat, CommentDocument],
             ),
             (Role::Auditor, &[ReadRegistry, ReadAudit, ReadDocuments]),
         ];

@@ -298,18 +298,9 @@ pub async fn add_comment(
         &doc.agency_path,
         Record::Document,
     )?;
-    let takes_part = [
-        Permission::DraftDocument,
-        Permission::ReviewDocument,
-        Permission::CheckFormat,
-        Permission::SignDocument,
-        Permission::IssueDocument,
-    ]
-    .into_iter()
-    .find(|p| actor.can(*p, &doc.agency_path));
-    let Some(permission) = takes_part else {
+    if !actor.can(Permission::CommentDocument, &doc.agency_path) {
         return Err(Error::Forbidden);
-    };
+    }
     if doc.state == DocState::Recalled {
         return Err(flow_refusal(kyso_domain::documents::FlowError::Final {
             state: doc.state,
@@ -317,7 +308,10 @@ pub async fn add_comment(
     }
     let body = kyso_domain::documents::meta::text("comment", body, true)?;
     let mut tx = store
-        .begin_write(actor, On::Agency(permission, &doc.agency_path))
+        .begin_write(
+            actor,
+            On::Agency(Permission::CommentDocument, &doc.agency_path),
+        )
         .await?;
     let row = sqlx::query(
         "INSERT INTO document_comments (document_id, user_id, body, created_at) \

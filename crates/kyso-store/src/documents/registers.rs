@@ -108,6 +108,7 @@ pub async fn create_register(
 ) -> Result<Register> {
     let agency =
         crate::registry::agency(store, actor, input.agency_id, Permission::ReadDocuments).await?;
+    actor.reach(Permission::IssueDocument, &agency.path, Record::Agency)?;
     let code = kyso_domain::documents::meta::text("code", &input.code, true)?;
     let name = kyso_domain::documents::meta::text("name", &input.name, true)?;
     let issuer = input.issuer_abbrev.trim().to_owned();
