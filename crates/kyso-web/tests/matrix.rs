@@ -54,6 +54,8 @@ enum Rec {
     User,
     Token,
     Notice,
+    /// An outgoing document (a draft).
+    Document,
 }
 
 /// The table: every operation of the OpenAPI document, classified.
@@ -116,6 +118,21 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("get", "/api/v1/notices") => (AnyUser, Rec::None),
         ("post", "/api/v1/notices/scan") => (Perm(P::ProcessRequest), Rec::None),
         ("post", "/api/v1/notices/{id}/read") => (AnyUser, Rec::Notice),
+        // Outgoing documents. A step needs the document's visibility to be reached and then
+        // its own role (tests/documents.rs): the matrix asks for a step the draft cannot take.
+        ("get", "/api/v1/documents") => (List(P::ReadDocuments), Rec::None),
+        ("post", "/api/v1/documents") => (Perm(P::DraftDocument), Rec::None),
+        ("get", "/api/v1/documents/{id}") => (Perm(P::ReadDocuments), Rec::Document),
+        ("get", "/api/v1/documents/{id}/file") => (Perm(P::ReadDocuments), Rec::Document),
+        ("post", "/api/v1/documents/{id}/actions") => (Perm(P::ReadDocuments), Rec::Document),
+        ("post", "/api/v1/documents/{id}/drafts") => (Perm(P::DraftDocument), Rec::Document),
+        ("post", "/api/v1/documents/{id}/comments") => (Perm(P::CommentDocument), Rec::Document),
+        ("post", "/api/v1/documents/{id}/copies") => (Perm(P::IssueDocument), Rec::Document),
+        ("get", "/api/v1/agencies/{id}/document-registers") => {
+            (Perm(P::ReadDocuments), Rec::Agency)
+        }
+        ("post", "/api/v1/document-registers") => (Perm(P::IssueDocument), Rec::None),
+        ("get", "/api/v1/agencies/{id}/deliveries") => (Perm(P::ReadDocuments), Rec::Agency),
         _ => return None,
     })
 }
@@ -131,6 +148,7 @@ struct Records {
     request: i64,
     user: i64,
     token: i64,
+    document: i64,
 }
 
 impl Records {
@@ -146,6 +164,7 @@ impl Records {
             Rec::Token => self.token,
             // Nobody's notice: there is none in this registry.
             Rec::Notice => 999_999,
+            Rec::Document => self.document,
         }
     }
 }
@@ -189,8 +208,28 @@ fn body_for(method: &str, path: &str, r: &Records, serial: u64) -> Option<Value>
         ("post", "/api/v1/users/{id}/roles") | ("post", "/api/v1/users/{id}/roles/remove") => {
             json!({"role": "signer", "agency_id": a})
         }
+        ("post", "/api/v1/documents") => {
+            json!({"agency_id": a, "meta": document_meta(), "file_base64": "JVBERi0xLjcKJSVFT0YK"})
+        }
+        ("post", "/api/v1/documents/{id}/actions") => json!({"action": "dispatch"}),
+        ("post", "/api/v1/documents/{id}/drafts") => {
+            json!({"file_name": "du-thao-2.pdf", "file_base64": "JVBERi0xLjcKJSVFT0YK"})
+        }
+        ("post", "/api/v1/documents/{id}/comments") => json!({"body": "Ý kiến góp ý"}),
+        ("post", "/api/v1/documents/{id}/copies") => {
+            json!({"agency_id": a, "form": "sao_y", "file_base64": "JVBERi0xLjcKJSVFT0YK"})
+        }
+        ("post", "/api/v1/document-registers") => json!({"agency_id": a,
+            "code": format!("S{serial}"), "name": "Sổ báo cáo", "issuer_abbrev": "SKHCN",
+            "doc_types": ["bao_cao"]}),
         _ => return None,
     })
+}
+
+/// The metadata of the matrix's documents.
+fn document_meta() -> Value {
+    json!({"doc_type": "cong_van", "subject": "V/v thử quyền", "place": "Demo",
+           "unit_abbrev": "VP", "signer": {"title": "Giám đốc", "name": "Trần Văn Bình"}})
 }
 
 fn cert_pem(cn: &str, serial: u64) -> String {
@@ -359,6 +398,48 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
+    // An outgoing register and a draft, uploaded by the agency's drafter.
+    let sys_register = kyso_store::documents::create_register(
+        s,
+        &sys,
+        &kyso_store::documents::RegisterInput {
+            agency_id: agency,
+            code: "VBĐ".into(),
+            name: "Sổ văn bản đi".into(),
+            issuer_abbrev: "SO".into(),
+            doc_types: Vec::new(),
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    let drafter = format!("soanthao.{tag}");
+    new_user(app, &drafter, agency, Role::Drafter).await;
+    let (_, drafter) = accounts::login(
+        s,
+        &drafter,
+        Zeroizing::new(PASSWORD.into()),
+        "127.0.0.1",
+        NOW,
+    )
+    .await
+    .unwrap();
+    let document = kyso_store::documents::create_document(
+        s,
+        &kyso_store::blobs::Blobs::open(app._blobs.path()).unwrap(),
+        &drafter,
+        &kyso_store::documents::NewDocument {
+            agency_id: agency,
+            meta: serde_json::from_value(document_meta()).unwrap(),
+            signer_id: None,
+            file_name: "du-thao.pdf".into(),
+            file: b"%PDF-1.7\n%%EOF\n".to_vec(),
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(document.register_id, sys_register.id);
     let (_, list) = app.call("get", "/api/v1/tokens", &token, None).await;
     let token_id = list["items"]
         .as_array()
@@ -374,6 +455,7 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
         request: request.request.id,
         user,
         token: token_id,
+        document: document.id,
     }
 }
 
