@@ -685,3 +685,143 @@ fn uploads_are_refused_with_the_reason() {
         UploadRefusal::WrongCertification(1)
     );
 }
+
+/// A formatted draft with a third text field ("ghi_chu") the leader's signature covers.
+fn formatted_with_note() -> Vec<u8> {
+    let (formatted, _) = numbering::place_fields_bytes(&standard_draft()).unwrap();
+    let doc = Document::open(
+        Arc::new(MemSource::new(formatted.clone())),
+        Limits::default(),
+    )
+    .unwrap();
+    let page = doc.pages().unwrap().remove(0);
+    let mut u = IncrementalUpdate::new(&doc);
+    let program = kyso_pdf::font::FontProgram::liberation_serif_regular().unwrap();
+    let mut emb = kyso_pdf::font::FontEmbedder::new(&program);
+    let st = kyso_pdf::textfield::FieldStyle {
+        size_pt: 12.0,
+        align: kyso_pdf::appearance::Align::Left,
+        background: None,
+    };
+    let ap = kyso_pdf::textfield::text_appearance(&mut u, &mut emb, 100.0, 14.0, "", &st).unwrap();
+    let note = u.add(kyso_pdf::textfield::text_field(
+        "ghi_chu",
+        page.id,
+        [300.0, 60.0, 400.0, 74.0],
+        &st,
+        None,
+        ap,
+    ));
+    let mut page_dict = page.dict.clone();
+    let mut annots = page_dict
+        .get("Annots")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .to_vec();
+    annots.push(Object::Ref(note));
+    page_dict.set("Annots", Object::Array(annots));
+    u.set(page.id, page_dict);
+    let form_ref = doc
+        .catalog()
+        .unwrap()
+        .get("AcroForm")
+        .unwrap()
+        .as_ref()
+        .unwrap();
+    let mut form = doc
+        .resolve_dict(&Object::Ref(form_ref), "AcroForm")
+        .unwrap();
+    let mut fields = form.get("Fields").unwrap().as_array().unwrap().to_vec();
+    fields.push(Object::Ref(note));
+    form.set("Fields", Object::Array(fields));
+    u.set(form_ref, form);
+    let (bytes, _) = u.serialize(formatted.len() as u64).unwrap();
+    [formatted, bytes].concat()
+}
+
+/// An update redefining field `name` of `pdf` through `edit`.
+fn edit_field(pdf: &[u8], name: &str, edit: impl FnOnce(&mut kyso_pdf::Dict)) -> Vec<u8> {
+    let doc = Document::open(Arc::new(MemSource::new(pdf.to_vec())), Limits::default()).unwrap();
+    let r = field_ref(&doc, name);
+    let mut d = doc.resolve_dict(&Object::Ref(r), "field").unwrap();
+    edit(&mut d);
+    let mut u = IncrementalUpdate::new(&doc);
+    u.set(r, d);
+    let (bytes, _) = u.serialize(pdf.len() as u64).unwrap();
+    [pdf.to_vec(), bytes].concat()
+}
+
+#[test]
+fn the_upload_check_refuses_a_clerk_who_also_fills_another_field() {
+    let p = pki();
+    let formatted = formatted_with_note();
+    let signed = sign_bytes(
+        &formatted,
+        &numbering::personal_signature(opts()),
+        &p.leader,
+        None,
+    )
+    .unwrap();
+    let filled = numbering::fill_bytes(&signed, "15/QĐ-SKHCN", date!(2026 - 12 - 06)).unwrap();
+    let noted = edit_field(&filled, "ghi_chu", |d| {
+        d.set("V", kyso_pdf::writer::text_string("đã sửa"))
+    });
+    let sealed = sign_bytes(
+        &noted,
+        &numbering::organization_signature(opts()),
+        &p.agency,
+        None,
+    )
+    .unwrap();
+    // DocMDP P=2 allows filling any unlocked field: kyso's verifier and pyHanko accept it...
+    let r = changes(&sealed, 0);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:?}", r.changes);
+    // ...the server does not: the clerk's step fills the number and date only.
+    match check_upload(&signed, &sealed, &expect(&p.agency, seal_step())).unwrap_err() {
+        UploadRefusal::DisallowedChange { codes, details } => {
+            assert_eq!(codes, ["FORM_FILLING"]);
+            assert!(details.iter().all(|d| d.contains("ghi_chu")), "{details:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Without the note, the same document is accepted.
+    let sealed = sign_bytes(
+        &filled,
+        &numbering::organization_signature(opts()),
+        &p.agency,
+        None,
+    )
+    .unwrap();
+    check_upload(&signed, &sealed, &expect(&p.agency, seal_step())).unwrap();
+}
+
+#[test]
+fn a_fill_that_moves_a_field_is_refused_by_kyso_pyhanko_and_the_upload_check() {
+    let p = pki();
+    let (_, signed, filled, _) = flow(&p);
+    let moved = edit_field(&filled, DATE_FIELD, |d| {
+        d.set(
+            "Rect",
+            Object::Array([72, 72, 300, 90].map(Object::Int).to_vec()),
+        )
+    });
+    let sealed = sign_bytes(
+        &moved,
+        &numbering::organization_signature(opts()),
+        &p.agency,
+        None,
+    )
+    .unwrap();
+    let r = changes(&sealed, 0);
+    assert_eq!(r.verdict, Verdict::Disallowed, "{:?}", r.changes);
+    assert!(matches!(
+        check_upload(&signed, &sealed, &expect(&p.agency, seal_step())).unwrap_err(),
+        UploadRefusal::DisallowedChange { .. }
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    if let Some(v) = pyhanko(dir.path(), "moved.pdf", &sealed, &p.root_pem) {
+        assert_eq!(v[0][1], "True", "{v:?}");
+        assert_eq!(v[0][4], "False", "{v:?}");
+    }
+}
