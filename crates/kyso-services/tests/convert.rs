@@ -240,3 +240,26 @@ fn a_conversion_past_its_deadline_is_stopped_with_its_children() {
         }
     }
 }
+
+#[test]
+fn a_damaged_draft_is_a_typed_failure_with_libreoffice_s_words() {
+    if !soffice() {
+        return;
+    }
+    // A DOCX by its directory whose document is not XML: LibreOffice exits 0 without a PDF.
+    let bad = zip(&[
+        (
+            "[Content_Types].xml",
+            r#"<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>"#,
+        ),
+        ("word/document.xml", "\u{1} not xml <<<"),
+    ]);
+    assert_eq!(detect(&bad), Some(DraftType::Docx));
+    let err = to_pdf(&bad, &ConvertOptions::default()).unwrap_err();
+    let ConvertError::Failed { stderr, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(stderr.contains("could not be loaded"), "{stderr}");
+    let ue = err.user_error();
+    assert!(ue.vi.contains("không chuyển được") && ue.en.contains("could not convert"));
+}
