@@ -45,7 +45,7 @@ pub struct User {
     pub roles: Vec<RoleOn>,
 }
 
-/// A role on an agency.
+/// A role on an agency (and its subtree).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -932,7 +932,9 @@ pub struct ApiToken {
     pub id: i64,
     pub user_id: i64,
     pub name: String,
+    /// Unix seconds.
     pub created_at: i64,
+    /// Unix seconds.
     pub expires_at: i64,
 }
 

@@ -123,7 +123,7 @@ pub async fn record(
     Ok(seq)
 }
 
-/// One entry as shown to the auditor.
+/// One audit log entry, as shown to the auditor.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = AuditEntry))]

@@ -10,6 +10,9 @@ pub mod demo;
 pub mod documents;
 mod migrate;
 pub mod notices;
+/// The schemas of the store's stable-name fields (feature `openapi`).
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod ops;
 mod read_log;
 pub mod registry;

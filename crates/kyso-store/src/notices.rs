@@ -39,7 +39,7 @@ pub const EXPIRED_LOOKBACK_DAYS: i64 = 30;
 /// refused) are no longer retried; they stay in the inbox.
 pub const EMAIL_RETRY_DAYS: i64 = 3;
 
-/// What one scan did.
+/// What one expiry scan did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScanSummary {

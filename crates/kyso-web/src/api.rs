@@ -249,7 +249,7 @@ async fn login(
     responses((status = 200, description = "The calling user", body = dto::Me)))]
 async fn me(State(st): State<AppState>, auth: Auth) -> ApiResult<Json<dto::Me>> {
     let user = accounts::user(&st.store, auth.actor.user_id).await?;
-    Ok(Json(dto::Me { user: user.into() }))
+    Ok(Json(dto::Me { user }))
 }
 
 /// Change one's own password: the caller's other sessions and every API token end.
@@ -328,8 +328,8 @@ async fn create_agency(
     auth: Auth,
     Body(input): Body<dto::AgencyInput>,
 ) -> ApiResult<(StatusCode, Json<dto::Agency>)> {
-    let a = registry::create_agency(&st.store, &auth.actor, &input.into(), st.now()).await?;
-    Ok((StatusCode::CREATED, Json(a.into())))
+    let a = registry::create_agency(&st.store, &auth.actor, &input, st.now()).await?;
+    Ok((StatusCode::CREATED, Json(a)))
 }
 
 /// One agency.
@@ -342,9 +342,7 @@ async fn get_agency(
 ) -> ApiResult<Json<dto::Agency>> {
     use kyso_domain::roles::Permission;
     Ok(Json(
-        registry::agency(&st.store, &auth.actor, id, Permission::ReadRegistry)
-            .await?
-            .into(),
+        registry::agency(&st.store, &auth.actor, id, Permission::ReadRegistry).await?,
     ))
 }
 
@@ -359,9 +357,7 @@ async fn update_agency(
     Body(input): Body<dto::AgencyInput>,
 ) -> ApiResult<Json<dto::Agency>> {
     Ok(Json(
-        registry::update_agency(&st.store, &auth.actor, id, &input.into(), st.now())
-            .await?
-            .into(),
+        registry::update_agency(&st.store, &auth.actor, id, &input, st.now()).await?,
     ))
 }
 
@@ -375,7 +371,7 @@ async fn list_subscribers(
     Q(q): Q<dto::SubscriberQuery>,
 ) -> ApiResult<Json<dto::SubscriberPage>> {
     Ok(Json(
-        registry::search_subscribers(&st.store, &auth.actor, &q.into())
+        registry::search_subscribers(&st.store, &auth.actor, &q)
             .await?
             .into(),
     ))
@@ -390,8 +386,8 @@ async fn create_subscriber(
     auth: Auth,
     Body(input): Body<dto::SubscriberInput>,
 ) -> ApiResult<(StatusCode, Json<dto::Subscriber>)> {
-    let s = registry::create_subscriber(&st.store, &auth.actor, &input.into(), st.now()).await?;
-    Ok((StatusCode::CREATED, Json(s.into())))
+    let s = registry::create_subscriber(&st.store, &auth.actor, &input, st.now()).await?;
+    Ok((StatusCode::CREATED, Json(s)))
 }
 
 /// One subscriber. A person's full record (date of birth, ID number) is a sensitive read:
@@ -412,7 +408,7 @@ async fn get_subscriber(
         s.agency_id,
     )
     .await?;
-    Ok(Json(s.into()))
+    Ok(Json(s))
 }
 
 /// Record a sensitive read of `object`, belonging to agency `agency_id`: the entry carries
@@ -439,9 +435,7 @@ async fn update_subscriber(
     Body(input): Body<dto::SubscriberInput>,
 ) -> ApiResult<Json<dto::Subscriber>> {
     Ok(Json(
-        registry::update_subscriber(&st.store, &auth.actor, id, &input.into(), st.now())
-            .await?
-            .into(),
+        registry::update_subscriber(&st.store, &auth.actor, id, &input, st.now()).await?,
     ))
 }
 
@@ -455,7 +449,7 @@ async fn list_certificates(
     Q(q): Q<dto::CertQuery>,
 ) -> ApiResult<Json<dto::CertificatePage>> {
     let now = st.now();
-    let page = registry::search_certificates(&st.store, &auth.actor, &q.into(), now).await?;
+    let page = registry::search_certificates(&st.store, &auth.actor, &q, now).await?;
     Ok(Json(dto::CertificatePage::new(page, now)))
 }
 
@@ -640,8 +634,8 @@ async fn create_device(
     auth: Auth,
     Body(input): Body<dto::DeviceInput>,
 ) -> ApiResult<(StatusCode, Json<dto::Device>)> {
-    let d = registry::create_device(&st.store, &auth.actor, &input.into(), st.now()).await?;
-    Ok((StatusCode::CREATED, Json(d.into())))
+    let d = registry::create_device(&st.store, &auth.actor, &input, st.now()).await?;
+    Ok((StatusCode::CREATED, Json(d)))
 }
 
 /// One device.
@@ -652,9 +646,7 @@ async fn get_device(
     auth: Auth,
     Id(id): Id,
 ) -> ApiResult<Json<dto::Device>> {
-    Ok(Json(
-        registry::device(&st.store, &auth.actor, id).await?.into(),
-    ))
+    Ok(Json(registry::device(&st.store, &auth.actor, id).await?))
 }
 
 /// A device's records.
@@ -681,9 +673,7 @@ async fn device_event(
     Body(input): Body<dto::DeviceEventInput>,
 ) -> ApiResult<Json<dto::Device>> {
     Ok(Json(
-        registry::device_event(&st.store, &auth.actor, id, &input.into(), st.now())
-            .await?
-            .into(),
+        registry::device_event(&st.store, &auth.actor, id, &input, st.now()).await?,
     ))
 }
 
@@ -704,8 +694,8 @@ async fn create_user(
     auth: Auth,
     Body(input): Body<dto::NewUser>,
 ) -> ApiResult<(StatusCode, Json<dto::User>)> {
-    let u = accounts::create_user(&st.store, &auth.actor, input.into(), st.now()).await?;
-    Ok((StatusCode::CREATED, Json(u.into())))
+    let u = accounts::create_user(&st.store, &auth.actor, input, st.now()).await?;
+    Ok((StatusCode::CREATED, Json(u)))
 }
 
 /// Disable an account: it can no longer log in and its sessions and API tokens end
@@ -718,9 +708,7 @@ async fn disable_user(
     Id(id): Id,
 ) -> ApiResult<Json<dto::User>> {
     Ok(Json(
-        accounts::set_disabled(&st.store, &auth.actor, id, true, st.now())
-            .await?
-            .into(),
+        accounts::set_disabled(&st.store, &auth.actor, id, true, st.now()).await?,
     ))
 }
 
@@ -733,9 +721,7 @@ async fn enable_user(
     Id(id): Id,
 ) -> ApiResult<Json<dto::User>> {
     Ok(Json(
-        accounts::set_disabled(&st.store, &auth.actor, id, false, st.now())
-            .await?
-            .into(),
+        accounts::set_disabled(&st.store, &auth.actor, id, false, st.now()).await?,
     ))
 }
 
@@ -773,11 +759,9 @@ async fn change_role(
     input: dto::RoleOn,
     grant: bool,
 ) -> ApiResult<Json<dto::User>> {
-    let role = input.into();
+    let role = input;
     Ok(Json(
-        accounts::set_role(&st.store, &auth.actor, id, &role, grant, st.now())
-            .await?
-            .into(),
+        accounts::set_role(&st.store, &auth.actor, id, &role, grant, st.now()).await?,
     ))
 }
 
@@ -859,7 +843,7 @@ async fn list_requests(
     auth: Auth,
     Q(q): Q<dto::RequestQuery>,
 ) -> ApiResult<Json<dto::RequestList>> {
-    let items = requests::list_requests(&st.store, &auth.actor, &q.into(), st.now()).await?;
+    let items = requests::list_requests(&st.store, &auth.actor, &q, st.now()).await?;
     Ok(Json(items.into()))
 }
 
@@ -872,8 +856,8 @@ async fn create_request(
     auth: Auth,
     Body(input): Body<dto::NewRequest>,
 ) -> ApiResult<(StatusCode, Json<dto::RequestDetail>)> {
-    let r = requests::create_request(&st.store, &auth.actor, &input.into(), st.now()).await?;
-    Ok((StatusCode::CREATED, Json(r.into())))
+    let r = requests::create_request(&st.store, &auth.actor, &input, st.now()).await?;
+    Ok((StatusCode::CREATED, Json(r)))
 }
 
 /// One request with its items, timeline and the caller's possible actions. A request lists
@@ -894,7 +878,7 @@ async fn get_request(
         r.request.agency_id,
     )
     .await?;
-    Ok(Json(r.into()))
+    Ok(Json(r))
 }
 
 /// Replace a draft's content (same kind and agency).
@@ -908,9 +892,7 @@ async fn update_request(
     Body(input): Body<dto::NewRequest>,
 ) -> ApiResult<Json<dto::RequestDetail>> {
     Ok(Json(
-        requests::update_draft(&st.store, &auth.actor, id, &input.into(), st.now())
-            .await?
-            .into(),
+        requests::update_draft(&st.store, &auth.actor, id, &input, st.now()).await?,
     ))
 }
 
@@ -971,9 +953,7 @@ async fn request_action(
         }
     }
     Ok(Json(
-        requests::act(&st.store, &auth.actor, id, action, &act, now)
-            .await?
-            .into(),
+        requests::act(&st.store, &auth.actor, id, action, &act, now).await?,
     ))
 }
 

@@ -49,7 +49,7 @@ pub(crate) async fn import_subscribers(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    Ok((status, Json(dto::ImportReport::from(report))).into_response())
+    Ok((status, Json(report)).into_response())
 }
 
 fn file_response(name: &str, format: ExportFormat, bytes: Vec<u8>) -> Response {
@@ -106,8 +106,7 @@ async fn export_subscribers(
     Q(q): Q<SubscriberQuery>,
     format: ExportFormat,
 ) -> Result<Response, ApiError> {
-    let bytes =
-        csv_io::export_subscribers(&st.store, &auth.actor, &q.into(), format, st.now()).await?;
+    let bytes = csv_io::export_subscribers(&st.store, &auth.actor, &q, format, st.now()).await?;
     Ok(file_response("thue-bao", format, bytes))
 }
 
@@ -142,7 +141,6 @@ async fn export_certificates(
     Q(q): Q<CertQuery>,
     format: ExportFormat,
 ) -> Result<Response, ApiError> {
-    let bytes =
-        csv_io::export_certificates(&st.store, &auth.actor, &q.into(), format, st.now()).await?;
+    let bytes = csv_io::export_certificates(&st.store, &auth.actor, &q, format, st.now()).await?;
     Ok(file_response("chung-thu-so", format, bytes))
 }

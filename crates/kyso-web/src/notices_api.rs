@@ -21,10 +21,7 @@ pub(crate) async fn inbox(
 ) -> Result<Json<dto::Inbox>, ApiError> {
     let items = notices::inbox(&st.store, &auth.actor, q.unread).await?;
     let unread = items.iter().filter(|n| n.read_at.is_none()).count();
-    Ok(Json(dto::Inbox {
-        items: items.into_iter().map(Into::into).collect(),
-        unread,
-    }))
+    Ok(Json(dto::Inbox { items, unread }))
 }
 
 /// Mark one of the caller's notices read.
@@ -47,8 +44,6 @@ pub(crate) async fn scan(
     auth: Auth,
 ) -> Result<Json<dto::ScanSummary>, ApiError> {
     Ok(Json(
-        notices::run_expiry_scan_by(&st.store, &auth.actor, st.now())
-            .await?
-            .into(),
+        notices::run_expiry_scan_by(&st.store, &auth.actor, st.now()).await?,
     ))
 }

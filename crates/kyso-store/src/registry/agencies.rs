@@ -9,6 +9,7 @@ use super::*;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Agency {
     pub id: i64,
+    /// The electronic identifier code (`H99.37`).
     pub code: String,
     pub legacy_code: String,
     pub name: String,

@@ -32,6 +32,7 @@ pub struct SubscriberInput {
     pub kind: String,
     pub agency_id: i64,
     pub name: String,
+    /// `dd/mm/yyyy`.
     #[serde(default)]
     pub date_of_birth: String,
     #[serde(default)]

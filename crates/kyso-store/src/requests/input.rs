@@ -28,7 +28,7 @@ pub struct NewRequest {
     pub contact_phone: String,
     #[serde(default)]
     pub contact_email: String,
-    /// Why (required for revocation and device recovery).
+    /// Why: required for revoke and recover_device.
     #[serde(default)]
     pub reason: String,
     /// The letter number (số văn bản), may be empty.
@@ -47,14 +47,18 @@ pub struct NewItem {
     /// An existing subscriber (issuance for someone already registered; optional).
     #[serde(default)]
     pub subscriber_id: Option<i64>,
-    /// The certificate concerned (renewal, change of information, revocation).
+    /// The certificate concerned: required for renew, change_info, revoke.
     #[serde(default)]
     pub certificate_id: Option<i64>,
-    /// The key device concerned (recovery).
+    /// The key device concerned: required for recover_device.
     #[serde(default)]
     pub device_id: Option<i64>,
-    /// The form's fields for this row (see [`item_fields`]); for a change of information the
-    /// new values.
+    /// The form's fields (`item_fields`). issue_individual: name*, date_of_birth, id_number*,
+    /// id_issued_on, id_issued_by, email*, unit, province, title, phone, old_serial,
+    /// device_kind. issue_organization: name*, address, tax_code, budget_code, province,
+    /// email*, phone, old_serial, device_kind. issue_device: name*, description, address,
+    /// email*, phone, old_serial. change_info (new values, at least one): name, date_of_birth,
+    /// id_number, email, title, unit, phone, note. renew, revoke, recover_device: note.
     #[serde(default)]
     pub data: BTreeMap<String, String>,
 }

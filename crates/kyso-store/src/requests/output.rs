@@ -66,7 +66,7 @@ pub struct RequestItem {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestEvent {
     pub id: i64,
-    /// `create`, `update`, or a [`RequestAction`] name.
+    /// `create`, `update`, or an action's name (`RequestAction`).
     pub action: String,
     pub from_state: String,
     pub to_state: String,
