@@ -8,6 +8,8 @@
 //! - [`pki_report`]: what `kyso pki` says (errors, reports, `kyso.pki/1`);
 //! - [`token`]: `kyso token`'s reports and its registration of a token with the registry;
 //! - [`trust`]: the trust store's anchors, errors, `kyso trust list/add/remove`;
+//! - [`signing`]: signing and extending as a command or batch asks (outputs, forms, chain,
+//!   network, key files, `kyso.sign/1` and `kyso.extend/1` lines); [`demo`]: `kyso demo`;
 //! - [`report`]: the verification report, as the clerk reads it and as `kyso.verify/1` JSON;
 //! - [`convert`]: DOCX/ODT drafts turned into PDF by LibreOffice headless;
 //!
@@ -16,11 +18,13 @@
 pub mod agent;
 pub mod convert;
 pub mod csc;
+pub mod demo;
 pub mod files;
 pub mod pki;
 pub mod pki_report;
 pub mod report;
 pub mod runtime;
+pub mod signing;
 pub mod tls;
 pub mod token;
 pub mod trust;

@@ -190,6 +190,21 @@ pub fn import_report(done: &Imported, token: &str, label: &str, json: bool, lang
     m.message(lang).to_owned()
 }
 
+/// The token `want` names (label or serial), or the only one plugged in.
+pub fn find_token<'a>(
+    tokens: &'a [TokenInfo],
+    want: Option<&str>,
+) -> Result<&'a TokenInfo, UserError> {
+    match want {
+        Some(want) => tokens.iter().find(|t| t.label == want || t.serial == want),
+        None if tokens.len() == 1 => tokens.first(),
+        None => {
+            return Err(ue!("có {} token đang cắm: chọn bằng --token", tokens.len(); "{} tokens are plugged in: choose one with --token", tokens.len()).usage())
+        }
+    }
+    .ok_or_else(|| ue!("không thấy USB token: hãy cắm thiết bị vào máy"; "no token found: plug the device in").environment())
+}
+
 /// The registry server's REST API, as `kyso token register` speaks it.
 struct Api {
     agent: ureq::Agent,

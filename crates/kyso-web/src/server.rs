@@ -25,7 +25,7 @@ pub type Say = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// The password of the demo PKI's `.p12` files (`kyso demo`, and the demo province of an
 /// empty database).
-pub const DEMO_PASSWORD: &str = "kyso-demo";
+pub use kyso_services::demo::DEMO_PASSWORD;
 
 /// The demo Department (its organization certificate is the demo PKI's).
 const DEMO_AGENCY: &str = "H99.37";

@@ -81,7 +81,7 @@ impl KeyOpener for CliKey {
 
     fn open(&self, secret: &Secret, now: OffsetDateTime) -> Result<Box<dyn Signer>, UserError> {
         let signer = crate::keys::open_with_secret(&self.args, secret, now)?;
-        Ok(crate::chain::with_chain(signer, &self.chain))
+        Ok(kyso_ltv::chain::with_chain(signer, &self.chain))
     }
 }
 
@@ -112,7 +112,13 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     let (cert, chain) = {
         let signer = crate::keys::open(&args.key, crate::clock::now())?;
         // The chain up to the root, completed once (as kyso sign does, AIA included).
-        let signer = crate::chain::complete_signer(signer, &[], false, args.fetch_timeout)?;
+        let signer = kyso_services::signing::complete_signer(
+            signer,
+            &[],
+            false,
+            args.fetch_timeout,
+            crate::clock::now,
+        )?;
         (signer.certificate().clone(), signer.chain().to_vec())
     };
     let trust_files = args.trust;
@@ -139,13 +145,13 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         log: Some(Arc::new(
             |line: &str| tracing::info!(target: "kyso::agent", "{line}"),
         )),
+        level: Default::default(),
     }));
     let tls = if args.tls {
         let (cert, key) = match (args.tls_cert, args.tls_key) {
             (Some(c), Some(k)) => (c, k),
             _ => {
                 let dir = args.tls_dir.unwrap_or_else(kyso_services::tls::default_dir);
-        level: Default::default(),
                 let (ca, cert, key, made) =
                     kyso_services::tls::local_certificate(&dir, crate::clock::now())?;
                 if made {

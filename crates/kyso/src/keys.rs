@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use kyso_cms::Signer;
-use kyso_keys::{Pkcs11Module, Pkcs11Signer, Pkcs12Signer, Secret};
+use kyso_keys::{Pkcs11Signer, Secret};
+use kyso_services::signing::{self, check_certificate, open_pkcs12};
 use time::OffsetDateTime;
 
-use kyso_i18n::catalogue as errors;
 use kyso_i18n::ue;
 use kyso_i18n::UserError;
 
@@ -200,7 +200,7 @@ pub fn open_with_secret(
 /// a prompt) or use a given access token, read the credential, keep the PIN for the
 /// authorizations (one per signature).
 pub fn open_csc(args: &KeyArgs, url: &str) -> Result<kyso_keys::CscSigner, UserError> {
-    use kyso_keys::{CscAuth, CscOptions, CscSigner};
+    use kyso_keys::CscAuth;
     let auth = match (&args.csc_user, &args.csc_token_env) {
         (Some(user), _) => CscAuth::Basic {
             user: user.clone(),
@@ -212,128 +212,40 @@ pub fn open_csc(args: &KeyArgs, url: &str) -> Result<kyso_keys::CscSigner, UserE
         (None, Some(var)) => CscAuth::Bearer(secret(Some(var.as_str()), "")?),
         (None, None) => CscAuth::None,
     };
-    let tls_roots = match &args.csc_ca {
-        Some(path) => {
-            let data = crate::sign::read_limited(path, 1024 * 1024)?;
-            kyso_x509::Cert::from_pem_or_der(&data)
-                .map_err(|e| ue!("tệp CA không đọc được: {}: {}", path.display(), e; "cannot read the CA file {}: {}", path.display(), e).usage())?
-                .iter()
-                .map(|c| c.der().to_vec())
-                .collect()
-        }
-        None => Vec::new(),
-    };
     let pin = secret(args.pin_env.as_deref(), "Mã PIN: ")?;
-    CscSigner::open(CscOptions {
-        url: url.to_owned(),
+    signing::open_csc(signing::CscKey {
+        url,
         credential: args.credential.clone(),
         auth,
-        pin: Some(pin),
+        pin,
         pss: args.pss,
-        timeout: std::time::Duration::from_secs(30),
-        tls_roots,
+        ca: args.csc_ca.as_deref(),
     })
-    .map_err(|e| errors::keys(&e))
 }
 
 fn no_key() -> UserError {
     ue!("chưa chỉ khóa ký: dùng --p12 FILE.p12, --pkcs11-module PATH.so hoặc --csc URL"; "no signing key given: use --p12 FILE.p12, --pkcs11-module PATH.so or --csc URL").usage()
 }
 
-/// Load a PKCS#12 key (size-limited read).
-pub fn open_pkcs12(
-    path: &std::path::Path,
-    password: &Secret,
-    pss: bool,
-) -> Result<Pkcs12Signer, UserError> {
-    let data = crate::sign::read_limited(path, kyso_keys::MAX_P12_BYTES)?;
-    let mut signer = Pkcs12Signer::from_pkcs12(&data, password).map_err(|e| errors::keys(&e))?;
-    if pss {
-        signer.use_pss().map_err(|e| errors::keys(&e))?;
-    }
-    Ok(signer)
-}
-
 /// Log in to the token the options name and open its signing key. Unless the PIN is given, it
-/// is read (from `--pin-env` or a prompt) only once the token is found; it is dropped when
-/// logged in.
+/// is read (from `--pin-env` or a prompt) only once the token is found.
 pub fn open_pkcs11(
     args: &KeyArgs,
     module: &Path,
     pin: Option<&Secret>,
 ) -> Result<Pkcs11Signer, UserError> {
-    let module = Pkcs11Module::load(module).map_err(|e| errors::keys(&e))?;
-    let (token, name) = match &args.token {
-        Some(t) => (t.clone(), t.clone()),
-        None => only_token(&module)?,
+    let key = signing::TokenKey {
+        module,
+        token: args.token.as_deref(),
+        key: args.key.as_deref(),
+        pss: args.pss,
+        sessions: args.token_sessions,
     };
-    let read;
-    let pin = match pin {
-        Some(p) => p,
-        None => {
-            read = secret(
-                args.pin_env.as_deref(),
-                &format!("Mã PIN của thiết bị {name}: "),
-            )?;
-            &read
-        }
-    };
-    let mut signer = module
-        .open_signer(&token, args.key.as_deref(), pin)
-        .map_err(|e| errors::keys(&e))?;
-    if args.pss {
-        signer.use_pss().map_err(|e| errors::keys(&e))?;
-    }
-    signer.set_max_sessions(args.token_sessions);
-    Ok(signer)
-}
-
-/// The serial number and a name ("label (serial)") of the only token present (`--token` not
-/// given).
-fn only_token(module: &Pkcs11Module) -> Result<(String, String), UserError> {
-    let tokens = module.tokens().map_err(|e| errors::keys(&e))?;
-    match tokens.as_slice() {
-        [one] => Ok((
-            one.serial.clone(),
-            format!("{} ({})", one.label, one.serial),
-        )),
-        [] => Err(
-            ue!("không thấy USB token nào: hãy cắm thiết bị vào máy rồi chạy lại"; "no token found: plug the device in and try again").environment(),
+    signing::open_pkcs11(&key, &mut |name| match pin {
+        Some(p) => Ok(p.clone()),
+        None => secret(
+            args.pin_env.as_deref(),
+            &format!("Mã PIN của thiết bị {name}: "),
         ),
-        many => {
-            let names = many
-                .iter()
-                .map(|t| format!("{} ({})", t.label, t.serial))
-                .collect::<Vec<_>>()
-                .join(", ");
-            Err(
-                ue!("có nhiều USB token ({}); chọn một bằng --token NHÃN hoặc --token SỐ_SÊ_RI", names; "several tokens are present ({}); choose one with --token LABEL or --token SERIAL", names).usage(),
-            )
-        }
-    }
-}
-
-/// Refuse a certificate that is not for signing, or outside its validity at `now` (unless
-/// `allow_expired`).
-pub fn check_certificate(
-    cert: &kyso_x509::Cert,
-    now: OffsetDateTime,
-    allow_expired: bool,
-) -> Result<(), UserError> {
-    let ku = cert.key_usage();
-    if ku.present && !ku.digital_signature && !ku.non_repudiation {
-        return Err(
-            ue!("chứng thư số không có mục đích ký số (digitalSignature)"; "the certificate is not for digital signatures (no digitalSignature key usage)").usage(),
-        );
-    }
-    if !cert.valid_at(now) && !allow_expired {
-        let until = cert.not_after().date();
-        return Err(if now > cert.not_after() {
-            ue!("chứng thư số đã hết hạn ngày {}; thêm --allow-expired nếu vẫn muốn ký", until; "the certificate expired on {}; add --allow-expired to sign anyway", until)
-        } else {
-            ue!("chứng thư số chưa có hiệu lực"; "the certificate is not valid yet")
-        }
-        .usage());
-    }
-    Ok(())
+    })
 }

@@ -4,7 +4,6 @@
 mod agent;
 mod audit_log;
 mod batch;
-mod chain;
 mod clock;
 mod csc;
 mod demo;

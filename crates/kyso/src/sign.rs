@@ -1,12 +1,13 @@
 //! `kyso sign`: add a PAdES signature in one of the Decree 30 forms, at any PAdES level. The
-//! signing is `kyso_pades::ltv::sign_with_level`'s; this module reads the command line, plans
-//! the outputs, builds the visible form and reports (text or `--json`, docs/sign-json.md).
+//! signing is `kyso_pades::ltv::sign_with_level`'s, the planning, forms and JSON lines
+//! `kyso_services::signing`'s; this module reads the command line and runs the batch.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use kyso_pades::forms::{CopyForm, Position, VisibleForm};
+use kyso_pades::forms::CopyForm;
 use kyso_pades::SignOptions;
+use kyso_services::signing::{self, FormKind, FormRequest, Job};
 use time::OffsetDateTime;
 
 use kyso_i18n::catalogue as errors;
@@ -33,18 +34,6 @@ pub enum CopyFormArg {
     SaoLuc,
     /// TRÍCH SAO
     TrichSao,
-}
-
-fn parse_rect(s: &str) -> Result<[f64; 4], String> {
-    let v: Vec<f64> = s
-        .split(',')
-        .map(|p| p.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| "cần 4 số cách nhau bởi dấu phẩy: x1,y1,x2,y2".to_owned())?;
-    <[f64; 4]>::try_from(v)
-        .ok()
-        .filter(|r| r.iter().all(|x| x.is_finite()))
-        .ok_or_else(|| "cần đúng 4 số: x1,y1,x2,y2".to_owned())
 }
 
 #[derive(clap::Args, Debug)]
@@ -76,7 +65,7 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     page: Option<usize>,
     /// Vùng đặt ảnh trên trang như khi hiển thị: x1,y1,x2,y2 (điểm, gốc ở góc dưới trái)
-    #[arg(long, value_name = "x1,y1,x2,y2", value_parser = parse_rect, allow_hyphen_values = true)]
+    #[arg(long, value_name = "x1,y1,x2,y2", value_parser = signing::parse_rect, allow_hyphen_values = true)]
     rect: Option<[f64; 4]>,
     /// Dòng chức vụ người ký (ví dụ "GIÁM ĐỐC"): ảnh chữ ký đặt giữa dòng này và họ tên
     #[arg(long, value_name = "TEXT")]
@@ -137,19 +126,29 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
             .map_err(|_| ue!("thời điểm ký không đúng định dạng RFC 3339: {}", t; "signing time is not RFC 3339: {}", t).usage())?,
         None => crate::clock::now(),
     };
-    let jobs = plan_outputs(&args)?;
+    let jobs = signing::plan_outputs(
+        &args.inputs,
+        args.output.as_deref(),
+        args.out_dir.as_deref(),
+        args.in_place,
+    )?;
     let signer = crate::keys::open(&args.key, now)?;
-    let signer =
-        crate::chain::complete_signer(signer, &args.chain, args.offline, args.fetch_timeout)?;
-    let form = visible_form(&args, signer.certificate())?;
+    let signer = signing::complete_signer(
+        signer,
+        &args.chain,
+        args.offline,
+        args.fetch_timeout,
+        crate::clock::now,
+    )?;
+    let form = signing::visible_form(&form_request(&args), signer.certificate())?;
     let mut opts = SignOptions::new(now);
     opts.reason = args.reason.clone();
     opts.location = args.location.clone();
     opts.field_name = args.field_name.clone();
     opts.durable = !args.no_fsync;
     let level = args.level.level();
-    let fetcher = crate::ltv::fetcher(args.fetch_timeout);
-    let tsa = crate::ltv::tsa_for(level, args.tsa.as_deref(), &fetcher)?;
+    let fetcher = signing::fetcher(args.fetch_timeout, crate::clock::now);
+    let tsa = signing::tsa_for(level, args.tsa.as_deref(), &fetcher)?;
     opts.timestamper = tsa.map(|t| t as std::sync::Arc<dyn kyso_pades::sign::Timestamper>);
 
     // Once the token is gone (pulled out, logged out), the remaining documents are not tried:
@@ -157,7 +156,7 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     let token_gone = std::sync::atomic::AtomicBool::new(false);
     let sign_one = |job: &Job| -> Result<(), UserError> {
         if token_gone.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(not_tried());
+            return Err(signing::not_tried());
         }
         let widget = match &form {
             Some(f) => Some(
@@ -184,16 +183,21 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
             errors::pades(&e)
         })
     };
-    let report = Report {
-        json: args.json,
-        lang,
+    // What --json prints: one object per file (docs/sign-json.md).
+    let report = signing::SignLine {
         level,
         signer: signer.certificate().common_name().unwrap_or_default(),
-        now,
+        time: now,
+        lang,
+    };
+    let json_line = |job: &Job, err: Option<&UserError>| {
+        if args.json {
+            println!("{}", report.line(job, err));
+        }
     };
     if let [job] = jobs.as_slice() {
         let result = sign_one(job);
-        report.line(job, result.as_ref().err());
+        json_line(job, result.as_ref().err());
         result?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -210,13 +214,12 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
             let err = failed
                 .next_if(|(j, _)| std::ptr::eq(*j, job))
                 .map(|(_, e)| e);
-            report.line(job, err);
+            json_line(job, err);
         }
     }
-    let skipped = not_tried();
     let mut not_signed = 0;
     for (job, err) in &failures {
-        if err.en == skipped.en {
+        if signing::is_not_tried(err) {
             not_signed += 1;
         } else {
             eprintln!("{}: {}", job.input.display(), err.message(lang));
@@ -233,182 +236,30 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// What `--json` prints: one object per file (docs/sign-json.md).
-struct Report {
-    json: bool,
-    lang: Lang,
-    level: kyso_pades::ltv::Level,
-    signer: String,
-    now: OffsetDateTime,
-}
-
-impl Report {
-    fn line(&self, job: &Job, error: Option<&UserError>) {
-        if !self.json {
-            return;
-        }
-        let skipped = not_tried();
-        let (outcome, error) = match error {
-            None => ("signed", serde_json::Value::Null),
-            Some(e) if e.en == skipped.en => ("not_tried", crate::ltv::error_json(e, self.lang)),
-            Some(e) => ("failed", crate::ltv::error_json(e, self.lang)),
-        };
-        let v = serde_json::json!({
-            "schema": "kyso.sign/1",
-            "input": job.input.display().to_string(),
-            "output": job.output.display().to_string(),
-            "level": self.level.name(),
-            "signer": self.signer,
-            "time": crate::ltv::rfc3339(self.now),
-            "outcome": outcome,
-            "error": error,
-        });
-        println!("{v}");
-    }
-}
-
-/// What a document not tried after the token was lost fails with.
-fn not_tried() -> UserError {
-    ue!("chưa ký: đã dừng vì mất kết nối với USB token"; "not signed: stopped because the token was lost").environment()
-}
-
-/// The visible form asked for, or `None` for an invisible signature. Images are read (with a
-/// size limit) before anything is signed.
-fn visible_form(args: &Args, cert: &kyso_x509::Cert) -> Result<Option<VisibleForm>, UserError> {
-    if args.invisible {
-        return Ok(None);
-    }
-    let page = match args.page {
-        Some(0) => {
-            return Err(ue!("số trang bắt đầu từ 1"; "pages are numbered from 1").usage());
-        }
-        p => p.map(|p| p - 1),
-    };
-    let position = || -> Result<Option<Position>, UserError> {
-        Ok(match (&args.rect, &args.anchor) {
-            (Some(_), Some(_)) => return Err(
-                ue!("chỉ dùng một trong --rect và --anchor"; "use only one of --rect and --anchor")
-                    .usage(),
-            ),
-            (Some(rect), None) => Some(Position::Rect {
-                page: page
-                    .ok_or_else(|| ue!("--rect cần --page N"; "--rect needs --page N").usage())?,
-                rect: *rect,
-            }),
-            (None, Some(text)) => Some(Position::Anchor {
-                page,
-                text: text.clone(),
-            }),
-            (None, None) => None,
-        })
-    };
-    let image = || -> Result<Vec<u8>, UserError> {
-        let path = args.image.as_ref().ok_or_else(|| match args.kind {
-            Kind::Organization => ue!("thiếu ảnh con dấu: thêm --image seal.png"; "no seal image: add --image seal.png").usage(),
-            _ => ue!("thiếu ảnh chữ ký: thêm --image signature.png (hoặc --invisible)"; "no signature image: add --image signature.png (or --invisible)").usage(),
-        })?;
-        read_limited(path, kyso_pdf::image::ImageLimits::default().max_bytes)
-    };
-    let org_name = || {
-        args.org_name
-            .clone()
-            .or_else(|| cert.subject_attr(kyso_x509::oid::O))
-            .or_else(|| cert.common_name())
-            .unwrap_or_default()
-    };
-    Ok(Some(match args.kind {
-        Kind::Personal => VisibleForm::Personal {
-            image: image()?,
-            position: position()?.ok_or_else(|| {
-                ue!("cần chỉ chỗ đặt chữ ký: --anchor \"GIÁM ĐỐC\" hoặc --page N --rect x1,y1,x2,y2 (hoặc --invisible)"; "say where the signature goes: --anchor \"GIÁM ĐỐC\" or --page N --rect x1,y1,x2,y2 (or --invisible)").usage()
-            })?,
+/// The visible form's parts as the options give them.
+fn form_request(args: &Args) -> FormRequest {
+    FormRequest {
+        kind: match args.kind {
+            Kind::Personal => FormKind::Personal,
+            Kind::Organization => FormKind::Organization,
+            Kind::Copy => FormKind::Copy,
+            Kind::Attachment => FormKind::Attachment,
         },
-        Kind::Organization => VisibleForm::Organization {
-            seal: image()?,
-            diameter_mm: args.seal_diameter_mm,
-            page,
-            position: position()?,
+        invisible: args.invisible,
+        image: args.image.clone(),
+        page: args.page,
+        rect: args.rect,
+        anchor: args.anchor.clone(),
+        copy_form: match args.copy_form {
+            CopyFormArg::SaoY => CopyForm::Certified,
+            CopyFormArg::SaoLuc => CopyForm::Transcribed,
+            CopyFormArg::TrichSao => CopyForm::Excerpt,
         },
-        Kind::Copy => VisibleForm::Copy {
-            form: match args.copy_form {
-                CopyFormArg::SaoY => CopyForm::Certified,
-                CopyFormArg::SaoLuc => CopyForm::Transcribed,
-                CopyFormArg::TrichSao => CopyForm::Excerpt,
-            },
-            org_name: org_name(),
-        },
-        Kind::Attachment => VisibleForm::Attachment {
-            doc_number: args.doc_number.clone().ok_or_else(|| {
-                ue!("thiếu số và ký hiệu văn bản chính: thêm --doc-number \"123/QĐ-UBND\""; "no main document number: add --doc-number \"123/QĐ-UBND\"").usage()
-            })?,
-        },
-    }))
-}
-
-/// One document to sign: where it comes from and where the signed copy goes.
-#[derive(Debug)]
-pub struct Job {
-    pub input: PathBuf,
-    pub output: PathBuf,
-}
-
-/// Decide every output path before touching anything, refusing an output that would
-/// overwrite its input (unless `--in-place`, which replaces it by atomic rename).
-fn plan_outputs(args: &Args) -> Result<Vec<Job>, UserError> {
-    let mut jobs = Vec::with_capacity(args.inputs.len());
-    for input in &args.inputs {
-        if !input.is_file() {
-            return Err(
-                ue!("không tìm thấy tệp {}", input.display(); "file not found: {}", input.display()).usage(),
-            );
-        }
-        let output = match (&args.output, &args.out_dir) {
-            (Some(o), _) if args.inputs.len() == 1 => o.clone(),
-            (Some(_), _) => {
-                return Err(
-                    ue!("ký nhiều tệp thì dùng --out-dir thay cho -o"; "to sign several files use --out-dir instead of -o").usage(),
-                )
-            }
-            (None, Some(dir)) => {
-                let name = input.file_name().ok_or_else(
-                    || ue!("tên tệp không hợp lệ: {}", input.display(); "not a file name: {}", input.display()).usage(),
-                )?;
-                dir.join(name)
-            }
-            (None, None) if args.in_place => input.clone(),
-            (None, None) => {
-                return Err(
-                    ue!("thiếu tệp kết quả: dùng -o OUT.pdf (hoặc --out-dir, --in-place)"; "no output given: use -o OUT.pdf (or --out-dir, --in-place)").usage(),
-                )
-            }
-        };
-        let same = match (input.canonicalize(), output.canonicalize()) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => false,
-        };
-        if same && !args.in_place {
-            return Err(
-                ue!("tệp kết quả trùng tệp đầu vào {}; thêm --in-place để ghi đè an toàn", input.display(); "the output is the input file {}; add --in-place to replace it safely", input.display()).usage(),
-            );
-        }
-        jobs.push(Job {
-            input: input.clone(),
-            output,
-        });
+        org_name: args.org_name.clone(),
+        doc_number: args.doc_number.clone(),
+        seal_diameter_mm: args.seal_diameter_mm,
     }
-    if let Some(dir) = &args.out_dir {
-        std::fs::create_dir_all(dir).map_err(|e| errors::io(dir, &e))?;
-    }
-    Ok(jobs)
 }
 
 /// Read a file of at most `max` bytes.
-pub fn read_limited(path: &Path, max: usize) -> Result<Vec<u8>, UserError> {
-    let meta = std::fs::metadata(path).map_err(|e| errors::io(path, &e))?;
-    if meta.len() > max as u64 {
-        return Err(
-            ue!("tệp {} quá lớn (tối đa {} byte)", path.display(), max; "file {} is too large (at most {} bytes)", path.display(), max).usage(),
-        );
-    }
-    std::fs::read(path).map_err(|e| errors::io(path, &e))
-}
+pub use kyso_services::signing::read_limited;

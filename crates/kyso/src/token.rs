@@ -108,14 +108,7 @@ fn register(args: RegisterArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     })?;
     let module = Pkcs11Module::load(&args.pkcs11_module).map_err(|e| errors::keys(&e))?;
     let tokens = module.tokens().map_err(|e| errors::keys(&e))?;
-    let tok = match &args.token {
-        Some(want) => tokens.iter().find(|t| t.label == *want || t.serial == *want),
-        None if tokens.len() == 1 => tokens.first(),
-        None => {
-            return Err(ue!("có {} token đang cắm: chọn bằng --token", tokens.len(); "{} tokens are plugged in: choose one with --token", tokens.len()).usage().into())
-        }
-    }
-    .ok_or_else(|| ue!("không thấy USB token: hãy cắm thiết bị vào máy"; "no token found: plug the device in").environment())?;
+    let tok = token::find_token(&tokens, args.token.as_deref())?;
     let reg = token::Registration {
         server: &args.server,
         api_token: zeroize::Zeroizing::new(api_token),
