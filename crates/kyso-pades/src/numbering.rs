@@ -8,28 +8,35 @@
 //!    not found, the Decree 30 positions of an A4 page are used. Their appearances and the
 //!    AcroForm's `/DR` font are subsets of the bundled Liberation Serif, which shows
 //!    Vietnamese.
-//! 2. **Personal signature** ([`personal_signature`]): a *certification* signature with
-//!    DocMDP `P=2` ("form filling and signing").
+//! 2. **Personal signature** ([`personal_signature`]): an approval signature, or
+//!    ([`personal_certification`]) a certification with DocMDP `P=2` ("form filling and
+//!    signing") when the organization's signature will be invisible.
 //! 3. **Clerk** ([`fill`]): an incremental update changing only the two fields' `/V` and
 //!    `/AP` (new appearance streams and their font), then the **organization signature**
 //!    ([`organization_signature`]): an approval signature locking every field (FieldMDP
 //!    `/All`).
 //! 4. **Verification**: [`issued`] reads the filled values; the change analysis
-//!    (`revisions`) reports the fill as `FORM_FILLING`, allowed under `P=2`.
+//!    (`revisions`) reports the fill as `FORM_FILLING`, allowed without DocMDP and under `P=2`.
 //!
-//! # Why certification with `P=2`, and a FieldMDP `/All` lock for the seal
+//! # Why an approval signature (or a certification with `P=2`), and a FieldMDP `/All` lock
 //!
 //! The personal signature must leave exactly the number, the date and the organization's
-//! signature possible. The alternative, an approval signature with a FieldMDP
-//! `/Lock /Exclude [number date]`, does not: pyHanko (`SigFieldModificationRule`) and Acrobat
-//! treat *creating* a new signature field as a change of a field that `/Exclude` locks (every
-//! field not listed is locked, and the organization's field is not listed, because its name
-//! and position are chosen when the clerk seals), so the seal would invalidate the personal
-//! signature. A certification with `P=2` is what ISO 32000-2 Table 257 defines for this:
-//! "filling in forms, instantiating page templates, and signing"; pyHanko classifies both
-//! the fill and the new signature as `FORM_FILLING` (allowed at `P=2`), and so does kyso's
-//! `revisions`. Anything else — content, annotations, other objects — stays forbidden. The
-//! personal signature is the document's first, as a certification must be.
+//! signature possible. An approval signature with a FieldMDP `/Lock /Exclude [number date]`
+//! does not: pyHanko (`SigFieldModificationRule`) and Acrobat treat *creating* a new
+//! signature field as a change of a field that `/Exclude` locks (every field not listed is
+//! locked, and the organization's field cannot be listed: its name and place are chosen when
+//! the clerk seals), so the seal would invalidate the personal signature.
+//!
+//! A certification with `P=2` is what ISO 32000-2 Table 257 defines for this ("filling in
+//! forms, instantiating page templates, and signing"), and Acrobat accepts a new visible
+//! signature under it; pyHanko's default policy, stricter than Acrobat, refuses a new
+//! *visible* signature field after any certification ("only allowed after an approval
+//! signature", `allow_new_visible_after_certify`), and Decree 30's seal is visible. So the
+//! default ([`personal_signature`]) is an approval signature: pyHanko and kyso then allow form
+//! filling and new signatures (`FORM_FILLING`, pyHanko's default for approval signatures),
+//! and the server's upload check (`crate::upload`) allows the clerk nothing but the two
+//! fields and the seal. [`personal_certification`] (`P=2`) is the stronger choice when the
+//! organization signs invisibly: both validators then also forbid annotations.
 //!
 //! The seal locks with FieldMDP `/All` rather than DocMDP `P=1` (which a second signature
 //! cannot set anyway, and which in kyso's reading also forbids the DSS and document
@@ -399,9 +406,15 @@ pub fn place_fields_bytes(draft: &[u8]) -> Result<(Vec<u8>, Places)> {
     Ok((u.to_vec()?, p))
 }
 
-/// The signing options of the personal signature: `opts` as a certification with DocMDP
-/// `P=2` (see the module documentation).
-pub fn personal_signature(mut opts: SignOptions) -> SignOptions {
+/// The signing options of the personal signature in the Decree 30 flow with a visible seal:
+/// `opts` unchanged, an approval signature (see the module documentation).
+pub fn personal_signature(opts: SignOptions) -> SignOptions {
+    opts
+}
+
+/// The signing options of a personal signature that certifies with DocMDP `P=2` (form filling
+/// and signing only), for a document the organization will sign invisibly.
+pub fn personal_certification(mut opts: SignOptions) -> SignOptions {
     opts.certify = Some(DocMdp::FormFilling);
     opts
 }

@@ -137,6 +137,16 @@ pub fn draft(number_line: &str, date_line: &str) -> Vec<u8> {
         &Style::new(14.0),
     )
     .unwrap();
+    c.spacer(10.0);
+    let recipients = Block::new()
+        .text("Nơi nhận:", &Style::new(12.0).bold())
+        .text("- Như trên;", &Style::new(11.0))
+        .text("- Lưu: VT.", &Style::new(11.0));
+    let signer = Block::new()
+        .text("GIÁM ĐỐC", &center(14.0).bold())
+        .space(30.0)
+        .text("Trần Minh Quân", &center(14.0).bold());
+    c.columns_of(&recipients, &signer, 0.45).unwrap();
     c.finish(&Default::default()).unwrap()
 }
 
@@ -154,7 +164,7 @@ pub fn flow(p: &Pki) -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) {
         places.number.from_text && places.date.from_text,
         "{places:?}"
     );
-    let personal = numbering::personal_signature(opts());
+    let personal = numbering::personal_certification(opts());
     let signed = sign_bytes(&formatted, &personal, &p.leader, None).unwrap();
     let filled = numbering::fill_bytes(&signed, "15/QĐ-SKHCN", date!(2026 - 12 - 06)).unwrap();
     let org = numbering::organization_signature(opts());
@@ -326,7 +336,7 @@ fn fields_are_placed_once_and_only_before_signing() {
     let first = sign_bytes(&formatted, &opts(), &p.stranger, None).unwrap();
     assert!(sign_bytes(
         &first,
-        &numbering::personal_signature(opts()),
+        &numbering::personal_certification(opts()),
         &p.leader,
         None
     )
@@ -421,7 +431,7 @@ fn signed_only(p: &Pki) -> Vec<u8> {
     let (formatted, _) = numbering::place_fields_bytes(&standard_draft()).unwrap();
     sign_bytes(
         &formatted,
-        &numbering::personal_signature(opts()),
+        &numbering::personal_certification(opts()),
         &p.leader,
         None,
     )
@@ -758,7 +768,7 @@ fn the_upload_check_refuses_a_clerk_who_also_fills_another_field() {
     let formatted = formatted_with_note();
     let signed = sign_bytes(
         &formatted,
-        &numbering::personal_signature(opts()),
+        &numbering::personal_certification(opts()),
         &p.leader,
         None,
     )
@@ -823,5 +833,57 @@ fn a_fill_that_moves_a_field_is_refused_by_kyso_pyhanko_and_the_upload_check() {
     if let Some(v) = pyhanko(dir.path(), "moved.pdf", &sealed, &p.root_pem) {
         assert_eq!(v[0][1], "True", "{v:?}");
         assert_eq!(v[0][4], "False", "{v:?}");
+    }
+}
+
+#[test]
+fn the_decree_30_visible_flow_is_accepted_by_kyso_pyhanko_and_the_upload_check() {
+    use kyso_pades::forms::{widget_builder, Position, VisibleForm};
+    let p = pki();
+    let (formatted, _) = numbering::place_fields_bytes(&standard_draft()).unwrap();
+    let personal = numbering::personal_signature(opts());
+    let image = kyso_pki::images::signature_png().unwrap();
+    let widget = widget_builder(
+        VisibleForm::Personal {
+            image,
+            position: Position::Anchor {
+                page: None,
+                text: "GIÁM ĐỐC".into(),
+            },
+        },
+        personal.signing_time,
+    )
+    .unwrap();
+    let signed = sign_bytes(&formatted, &personal, &p.leader, Some(widget)).unwrap();
+    check_upload(&formatted, &signed, &expect(&p.leader, Step::Personal)).unwrap();
+    let filled = numbering::fill_bytes(&signed, "15/QĐ-SKHCN", date!(2026 - 12 - 06)).unwrap();
+    let org = numbering::organization_signature(opts());
+    let seal = widget_builder(
+        VisibleForm::Organization {
+            seal: kyso_pki::images::seal_png().unwrap(),
+            diameter_mm: None,
+            page: None,
+            position: None,
+        },
+        org.signing_time,
+    )
+    .unwrap();
+    let sealed = sign_bytes(&filled, &org, &p.agency, Some(seal)).unwrap();
+    let ok = check_upload(&signed, &sealed, &expect(&p.agency, seal_step())).unwrap();
+    assert!(
+        ok.changes.contains(&"SEAL_OVER_SIGNATURE"),
+        "{:?}",
+        ok.changes
+    );
+    let r = changes(&sealed, 0);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:?}", r.changes);
+    let dir = tempfile::tempdir().unwrap();
+    if let Some(v) = pyhanko(dir.path(), "visible.pdf", &sealed, &p.root_pem) {
+        for s in &v {
+            assert_eq!(&s[1..5], ["True", "True", "True", "True"], "{v:?}");
+        }
+        // An approval signature: pyHanko refuses a new visible signature after a
+        // certification, even at P=2 (stricter than Acrobat).
+        assert_eq!(&v[0][5..8], ["None", "FORM_FILLING", "True"], "{v:?}");
     }
 }
