@@ -215,6 +215,37 @@ mod tests {
     }
 
     #[test]
+    fn a_write_is_refused_unless_its_concern_is_explicitly_allowed() {
+        let officer = actor(&[(Role::SignatureOfficer, "/1/5/")]);
+        assert!(officer
+            .may(On::Agency(Permission::WriteRegistry, "/1/5/9/"))
+            .is_ok());
+        // Readable but not writable here: forbidden; outside every subtree: not found.
+        let clerk = actor(&[(Role::Clerk, "/1/5/")]);
+        assert!(matches!(
+            clerk.may(On::Agency(Permission::WriteRegistry, "/1/5/")),
+            Err(Error::Forbidden)
+        ));
+        assert!(matches!(
+            officer.may(On::Agency(Permission::WriteRegistry, "/1/6/")),
+            Err(Error::NotFound {
+                what: Record::Agency
+            })
+        ));
+        for on in [On::NewRoot, On::Registry, On::System] {
+            assert!(matches!(officer.may(on), Err(Error::Forbidden)), "{on:?}");
+            assert!(Actor::system().may(on).is_ok(), "{on:?}");
+        }
+        let root_admin = actor(&[(Role::DostAdmin, "/1/")]);
+        assert!(root_admin.may(On::NewRoot).is_ok());
+        assert!(root_admin.may(On::Registry).is_ok());
+        assert!(matches!(root_admin.may(On::System), Err(Error::Forbidden)));
+        let sub_admin = actor(&[(Role::DostAdmin, "/1/5/")]);
+        assert!(matches!(sub_admin.may(On::NewRoot), Err(Error::Forbidden)));
+        assert!(actor(&[]).may(On::Own).is_ok());
+    }
+
+    #[test]
     fn nested_grants_collapse_into_the_outer_one() {
         let a = actor(&[(Role::Clerk, "/1/5/9/"), (Role::SignatureOfficer, "/1/5/")]);
         let (sql, params) = a.scope(Permission::ReadRegistry).sql("a.path", 3);
