@@ -107,6 +107,8 @@ impl Document {
 pub enum VersionKind {
     /// A draft uploaded by the drafter.
     Draft,
+    /// The draft as the format step left it: checked, with the number and date fields placed.
+    Formatted,
     /// The document with the competent person's signature.
     PersonallySigned,
     /// The document with its number, date and the organization signature: the issued file.
@@ -117,6 +119,7 @@ impl VersionKind {
     pub fn as_str(self) -> &'static str {
         match self {
             VersionKind::Draft => "draft",
+            VersionKind::Formatted => "formatted",
             VersionKind::PersonallySigned => "personally_signed",
             VersionKind::OrgSigned => "org_signed",
         }
@@ -124,6 +127,7 @@ impl VersionKind {
 
     fn parse(s: &str) -> VersionKind {
         match s {
+            "formatted" => VersionKind::Formatted,
             "personally_signed" => VersionKind::PersonallySigned,
             "org_signed" => VersionKind::OrgSigned,
             _ => VersionKind::Draft,

@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod csv_api;
+pub mod documents;
 mod letters;
 pub mod mailer;
 pub mod metrics;

@@ -1,6 +1,9 @@
 //! Outgoing documents through the REST API (`/api/v1/documents…`), on SQLite and on PostgreSQL:
-//! the whole flow by the people whose steps they are, the refusals as HTTP statuses with
-//! their field, the files byte for byte, and the operations in the OpenAPI document.
+//! the whole flow by the people whose steps they are with real files (a Decree 30 draft made by
+//! kyso-pdf's composer, signed by kyso's signer with certificates of a test CA recorded in the
+//! registry), the refusals as HTTP statuses with their field (a tampered upload, another
+//! person's key, the personal key on the seal, a seal over another number), the files byte for
+//! byte, the recipient's download, and the operations in the OpenAPI document.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,6 +12,14 @@
 )]
 
 use std::sync::Arc;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+use kyso_cms::{DigestAlgorithm, SignRequest, SignatureAlgorithm, Signer};
+use kyso_pades::numbering;
+use kyso_pades::{sign_bytes, SignOptions};
+use kyso_pdf::compose::{Align, Block, Composer, Margins, Style};
+use kyso_x509::Cert;
 
 use axum::http::{Method, StatusCode};
 use axum::Router;
@@ -22,7 +33,163 @@ use zeroize::Zeroizing;
 mod support;
 use support::{NOW, PASSWORD};
 
-const DRAFT: &[u8] = b"%PDF-1.7\n% draft\n%%EOF\n";
+/// A key and its certificate from the test CA.
+struct TestSigner {
+    cert: Cert,
+    chain: Vec<Cert>,
+    key: EcdsaKeyPair,
+}
+
+impl Signer for TestSigner {
+    fn certificate(&self) -> &Cert {
+        &self.cert
+    }
+    fn chain(&self) -> &[Cert] {
+        &self.chain
+    }
+    fn algorithm(&self) -> SignatureAlgorithm {
+        SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256)
+    }
+    fn sign(&self, r: &SignRequest<'_>) -> kyso_cms::Result<Vec<u8>> {
+        Ok(self
+            .key
+            .sign(&SystemRandom::new(), r.message)
+            .unwrap()
+            .as_ref()
+            .to_vec())
+    }
+}
+
+/// The director (personal), the agency's seal (organization: CN = O) and a stranger, all
+/// issued by one test root.
+struct Pki {
+    director: TestSigner,
+    agency: TestSigner,
+    stranger: TestSigner,
+}
+
+fn pki() -> Pki {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(vec![]).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "Documents Test Root");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let make = |cn: &str, org: Option<&str>| {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(vec![]).unwrap();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        if let Some(o) = org {
+            p.distinguished_name.push(DnType::OrganizationName, o);
+        }
+        p.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::ContentCommitment,
+        ];
+        let c = p.signed_by(&key, &issuer).unwrap();
+        TestSigner {
+            cert: Cert::from_der(c.der()).unwrap(),
+            chain: vec![Cert::from_der(ca_cert.der()).unwrap()],
+            key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &key.serialize_der())
+                .unwrap(),
+        }
+    };
+    Pki {
+        director: make("Nguyễn Văn An", None),
+        agency: make("Sở Khoa học và Công nghệ", Some("Sở Khoa học và Công nghệ")),
+        stranger: make("Người Lạ", None),
+    }
+}
+
+fn opts() -> SignOptions {
+    let mut o = SignOptions::new(NOW);
+    o.durable = false;
+    o
+}
+
+/// A Decree 30 decision awaiting its number and date, as kyso-pdf's composer writes it.
+fn draft() -> Vec<u8> {
+    let mut c = Composer::a4(Margins::decree30()).unwrap();
+    let center = |size: f64| Style::new(size).align(Align::Center).spacing(1.15);
+    let agency = Block::new()
+        .text("UBND TỈNH DEMO", &center(12.0))
+        .text("SỞ KHOA HỌC VÀ CÔNG NGHỆ", &center(12.0).bold())
+        .rule(25.0, Align::Center);
+    let nation = Block::new()
+        .text("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", &center(12.0).bold())
+        .text("Độc lập - Tự do - Hạnh phúc", &center(13.0).bold())
+        .rule(50.0, Align::Center);
+    c.columns_of(&agency, &nation, 0.4).unwrap();
+    c.spacer(2.0);
+    c.columns(
+        ("Số: ......../QĐ-SKHCN", &center(13.0)),
+        (
+            "Demo, ngày ...... tháng ...... năm 2026",
+            &center(13.0).italic(),
+        ),
+        0.4,
+    )
+    .unwrap();
+    c.spacer(6.0);
+    c.paragraph("QUYẾT ĐỊNH", &center(14.0).bold()).unwrap();
+    c.paragraph("Về việc ban hành Quy chế văn thư", &Style::new(14.0))
+        .unwrap();
+    c.spacer(10.0);
+    let recipients = Block::new()
+        .text("Nơi nhận:", &Style::new(12.0).bold())
+        .text("- Như trên;", &Style::new(11.0))
+        .text("- Lưu: VT.", &Style::new(11.0));
+    let signer = Block::new()
+        .text("GIÁM ĐỐC", &center(14.0).bold())
+        .space(30.0)
+        .text("Nguyễn Văn An", &center(14.0).bold());
+    c.columns_of(&recipients, &signer, 0.45).unwrap();
+    c.finish(&Default::default()).unwrap()
+}
+
+/// Record `who`'s certificate in the registry under a new subscriber of `agency`.
+async fn register_cert(
+    store: &kyso_store::Store,
+    agency: i64,
+    kind: &str,
+    name: &str,
+    email: &str,
+    who: &TestSigner,
+) {
+    let sub = kyso_store::registry::create_subscriber(
+        store,
+        &Actor::system(),
+        &kyso_store::registry::SubscriberInput {
+            kind: kind.into(),
+            agency_id: agency,
+            name: name.into(),
+            date_of_birth: String::new(),
+            id_number: String::new(),
+            email: email.into(),
+            title: String::new(),
+            unit: String::new(),
+            phone: String::new(),
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    kyso_store::registry::import_certificate(
+        store,
+        &Actor::system(),
+        agency,
+        Some(sub.id),
+        who.cert.der(),
+        NOW,
+    )
+    .await
+    .unwrap();
+}
 
 struct App {
     router: Router,
@@ -77,7 +244,7 @@ impl App {
             NewUser {
                 username: name.into(),
                 full_name: format!("Người dùng {name}"),
-                email: String::new(),
+                email: format!("{name}@demo.invalid"),
                 agency_id: agency,
                 password: Zeroizing::new(PASSWORD.into()),
                 roles: vec![RoleOn {
@@ -145,6 +312,29 @@ async fn a_decision_through_the_api_from_upload_to_recall() {
         let (_, clerk) = app.person("vanthu", dost, "clerk").await;
         let (_, their_clerk) = app.person("vanthu.tc", finance, "clerk").await;
         let (_, admin) = app.person("quantri", root, "dost_admin").await;
+        let draft = draft();
+        let pki = pki();
+        // The registry: the director's own certificate (an individual subscriber with the
+        // account's e-mail), the agency's seal, and a stranger's certificate of the same agency.
+        register_cert(
+            s,
+            dost,
+            "individual",
+            "Nguyễn Văn An",
+            "giamdoc@demo.invalid",
+            &pki.director,
+        )
+        .await;
+        register_cert(s, dost, "organization", "Sở KH&CN", "", &pki.agency).await;
+        register_cert(
+            s,
+            dost,
+            "individual",
+            "Người Lạ",
+            "nguoila@demo.invalid",
+            &pki.stranger,
+        )
+        .await;
 
         let (status, reg) = app
             .call(
@@ -177,7 +367,9 @@ async fn a_decision_through_the_api_from_upload_to_recall() {
                 Method::POST,
                 "/api/v1/documents",
                 &drafter,
-                Some(json!({"agency_id": dost, "meta": meta("secret"), "file_base64": b64(DRAFT)})),
+                Some(
+                    json!({"agency_id": dost, "meta": meta("secret"), "file_base64": b64(&draft)}),
+                ),
             )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
@@ -189,7 +381,7 @@ async fn a_decision_through_the_api_from_upload_to_recall() {
                 "/api/v1/documents",
                 &drafter,
                 Some(json!({"agency_id": dost, "meta": meta("unclassified"),
-                            "file_name": "du-thao.pdf", "file_base64": b64(DRAFT)})),
+                            "file_name": "du-thao.pdf", "file_base64": b64(&draft)})),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
@@ -229,15 +421,84 @@ async fn a_decision_through_the_api_from_upload_to_recall() {
             .await;
         assert_eq!(status, StatusCode::CREATED);
         ok(app.step(&reviewer, id, json!({"action": "forward"})).await);
-        ok(app
+        // The format check passes the composer's draft and stores it with the number and date
+        // fields (version 2); its warnings come back (a list, empty for this draft).
+        let out = ok(app
             .step(&checker, id, json!({"action": "check_format"}))
             .await);
+        assert_eq!(out["version"], 2, "{out}");
+        assert!(out["warnings"].is_array(), "{out}");
+        let (_, formatted) = app
+            .bytes(&format!("/api/v1/documents/{id}/file?seq=2"), &drafter)
+            .await;
+        assert!(formatted.starts_with(&draft) && formatted.len() > draft.len());
         // The province's administrator never approves or signs for an agency.
         let (status, _) = app.step(&admin, id, json!({"action": "approve"})).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         ok(app.step(&signer, id, json!({"action": "approve"})).await);
-        let mut personal = DRAFT.to_vec();
-        personal.extend_from_slice(b"% personal signature\n%%EOF\n");
+
+        let personal = sign_bytes(
+            &formatted,
+            &numbering::personal_signature(opts()),
+            &pki.director,
+            None,
+        )
+        .unwrap();
+        let refused = |(status, body): (StatusCode, Value), why: &str| {
+            assert_eq!(
+                (status, body["error"]["field"].clone()),
+                (StatusCode::UNPROCESSABLE_ENTITY, json!("file")),
+                "{why}: {body}"
+            );
+            body
+        };
+        // A tampered upload: one byte of the formatted draft changed under the signature.
+        let mut tampered = personal.clone();
+        let at = formatted.len() / 2;
+        tampered[at] ^= 0x01;
+        refused(
+            app.step(
+                &signer,
+                id,
+                json!({"action": "sign_personal", "file_base64": b64(&tampered)}),
+            )
+            .await,
+            "tampered",
+        );
+        // Another person's key (in the registry, but not the approving signer's).
+        let strangers = sign_bytes(
+            &formatted,
+            &numbering::personal_signature(opts()),
+            &pki.stranger,
+            None,
+        )
+        .unwrap();
+        let body = refused(
+            app.step(
+                &signer,
+                id,
+                json!({"action": "sign_personal", "file_base64": b64(&strangers)}),
+            )
+            .await,
+            "another person's key",
+        );
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Người Lạ"),
+            "{body}"
+        );
+        // No new signature at all.
+        refused(
+            app.step(
+                &signer,
+                id,
+                json!({"action": "sign_personal", "file_base64": b64(&formatted)}),
+            )
+            .await,
+            "unsigned",
+        );
         let out = ok(app
             .step(
                 &signer,
@@ -245,31 +506,73 @@ async fn a_decision_through_the_api_from_upload_to_recall() {
                 json!({"action": "sign_personal", "file_base64": b64(&personal)}),
             )
             .await);
-        assert_eq!(out["version"], 2);
+        assert_eq!(out["version"], 3);
         ok(app.step(&clerk, id, json!({"action": "clerk_check"})).await);
         let out = ok(app.step(&clerk, id, json!({"action": "number"})).await);
         assert_eq!(out["number_and_notation"], "01/QĐ-SKHCN");
-        let mut issued = personal.clone();
-        issued.extend_from_slice(b"% organization signature\n%%EOF\n");
-        // The signed file must show the reserved number.
-        let (status, body) = app
-            .step(
+        let issued_date = time::Date::parse(
+            out["document"]["issued_date"].as_str().unwrap(),
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .unwrap();
+        let seal = |number: &str, key: &TestSigner| {
+            let filled = numbering::fill_bytes(&personal, number, issued_date).unwrap();
+            sign_bytes(
+                &filled,
+                &numbering::organization_signature(opts()),
+                key,
+                None,
+            )
+            .unwrap()
+        };
+        // A seal over another number than the one reserved.
+        let body = refused(
+            app.step(
                 &clerk,
                 id,
-                json!({"action": "org_sign", "file_base64": b64(&issued), "shown_number": 2}),
+                json!({"action": "org_sign", "file_base64": b64(&seal("02/QĐ-SKHCN", &pki.agency))}),
+            )
+            .await,
+            "wrong number",
+        );
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("02/QĐ-SKHCN"),
+            "{body}"
+        );
+        // The director's personal key is not the organization key.
+        refused(
+            app.step(
+                &clerk,
+                id,
+                json!({"action": "org_sign", "file_base64": b64(&seal("01/QĐ-SKHCN", &pki.director))}),
+            )
+            .await,
+            "personal key on the seal",
+        );
+        let issued = seal("01/QĐ-SKHCN", &pki.agency);
+        // Only the agency's clerk uses the organization key.
+        let (status, _) = app
+            .step(
+                &signer,
+                id,
+                json!({"action": "org_sign", "file_base64": b64(&issued)}),
             )
             .await;
-        assert_eq!(
-            (status, body["error"]["field"].clone()),
-            (StatusCode::CONFLICT, json!("number"))
-        );
-        ok(app
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let out = ok(app
             .step(
                 &clerk,
                 id,
-                json!({"action": "org_sign", "file_base64": b64(&issued), "shown_number": 1}),
+                json!({"action": "org_sign", "file_base64": b64(&issued)}),
             )
             .await);
+        assert_eq!(
+            (out["number"].clone(), out["version"].clone()),
+            (json!(1), json!(4))
+        );
         ok(app.step(&clerk, id, json!({"action": "register"})).await);
         let out = ok(app.step(&clerk, id, json!({"action": "dispatch"})).await);
         assert_eq!(
@@ -277,9 +580,9 @@ async fn a_decision_through_the_api_from_upload_to_recall() {
             (json!(1), json!("dispatched"))
         );
 
-        // Files come back byte for byte; the recipient has it in its queue.
+        // Files come back byte for byte; the recipient has it in its queue and downloads it.
         let (status, bytes) = app
-            .bytes(&format!("/api/v1/documents/{id}/file?seq=3"), &drafter)
+            .bytes(&format!("/api/v1/documents/{id}/file?seq=4"), &drafter)
             .await;
         assert_eq!((status, bytes), (StatusCode::OK, issued.clone()));
         let (status, queue) = app
@@ -293,10 +596,27 @@ async fn a_decision_through_the_api_from_upload_to_recall() {
         assert_eq!(status, StatusCode::OK, "{queue}");
         assert_eq!(queue[0]["document_id"].as_i64(), Some(id));
         assert_eq!(queue[0]["state"], "delivered");
+        let delivery = queue[0]["id"].as_i64().unwrap();
+        let (status, bytes) = app
+            .bytes(&format!("/api/v1/deliveries/{delivery}/file"), &their_clerk)
+            .await;
+        assert_eq!(
+            (status, bytes),
+            (StatusCode::OK, issued.clone()),
+            "delivered"
+        );
+        let (status, _) = app
+            .bytes(&format!("/api/v1/deliveries/{delivery}/file"), &drafter)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "not the recipient");
         let (status, bytes) = app
             .bytes(&format!("/api/v1/documents/{id}/file"), &clerk)
             .await;
-        assert_eq!((status, bytes), (StatusCode::OK, issued.clone()), "the latest");
+        assert_eq!(
+            (status, bytes),
+            (StatusCode::OK, issued.clone()),
+            "the latest"
+        );
         let (status, body) = app
             .call(Method::POST, &format!("/api/v1/documents/{id}/copies"), &their_clerk,
                   Some(json!({"agency_id": finance, "form": "trich_sao", "file_base64": b64(b"%PDF-1.7\n% extract\n")})))
@@ -336,6 +656,10 @@ async fn a_decision_through_the_api_from_upload_to_recall() {
             )
             .await;
         assert_eq!(queue[0]["state"], "recalled", "{queue}");
+        let (status, _) = app
+            .bytes(&format!("/api/v1/deliveries/{delivery}/file"), &their_clerk)
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "recalled");
         let (status, detail) = app
             .call(
                 Method::GET,
@@ -379,6 +703,7 @@ async fn the_document_operations_are_in_the_openapi_document() {
         ("get", "/api/v1/agencies/{id}/document-registers"),
         ("post", "/api/v1/document-registers"),
         ("get", "/api/v1/agencies/{id}/deliveries"),
+        ("get", "/api/v1/deliveries/{id}/file"),
     ] {
         let op = &doc["paths"][path][method];
         assert_eq!(op["tags"], json!(["documents"]), "{method} {path}: {op}");

@@ -56,6 +56,8 @@ enum Rec {
     Notice,
     /// An outgoing document (a draft).
     Document,
+    /// A delivery to the agency (of its own document, with an issued file).
+    Delivery,
 }
 
 /// The table: every operation of the OpenAPI document, classified.
@@ -133,6 +135,7 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         }
         ("post", "/api/v1/document-registers") => (Perm(P::IssueDocument), Rec::None),
         ("get", "/api/v1/agencies/{id}/deliveries") => (Perm(P::ReadDocuments), Rec::Agency),
+        ("get", "/api/v1/deliveries/{id}/file") => (Perm(P::ReadDocuments), Rec::Delivery),
         _ => return None,
     })
 }
@@ -149,6 +152,7 @@ struct Records {
     user: i64,
     token: i64,
     document: i64,
+    delivery: i64,
 }
 
 impl Records {
@@ -165,6 +169,7 @@ impl Records {
             // Nobody's notice: there is none in this registry.
             Rec::Notice => 999_999,
             Rec::Document => self.document,
+            Rec::Delivery => self.delivery,
         }
     }
 }
@@ -440,6 +445,29 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
     .await
     .unwrap();
     assert_eq!(document.register_id, sys_register.id);
+    // A delivery to the agency with an issued file: written directly (the flow's steps with
+    // signed files are tests/documents.rs's), the draft's bytes standing for the issued file.
+    use kyso_store::sqlx;
+    sqlx::query(
+        "INSERT INTO document_versions (document_id, seq, kind, sha256, size, file_name, \
+         uploaded_by, created_at) SELECT document_id, 2, 'org_signed', sha256, size, file_name, \
+         uploaded_by, created_at FROM document_versions WHERE document_id = $1 AND seq = 1",
+    )
+    .bind(document.id)
+    .execute(s.pool())
+    .await
+    .unwrap();
+    let delivery: i64 = sqlx::query_scalar(
+        "INSERT INTO document_deliveries (document_id, recipient_code, recipient_agency_id, \
+         state, delivered_at) VALUES ($1, $2, $3, 'delivered', $4) RETURNING id",
+    )
+    .bind(document.id)
+    .bind(code)
+    .bind(agency)
+    .bind(NOW.unix_timestamp())
+    .fetch_one(s.pool())
+    .await
+    .unwrap();
     let (_, list) = app.call("get", "/api/v1/tokens", &token, None).await;
     let token_id = list["items"]
         .as_array()
@@ -456,6 +484,7 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
         user,
         token: token_id,
         document: document.id,
+        delivery,
     }
 }
 
@@ -694,6 +723,7 @@ fn ui_target(path: &str) -> Option<Rec> {
         | "/subscribers"
         | "/users"
         | "/requests"
+        | "/documents"
         | "/certificates/import" => Rec::None,
         "/devices/{id}" => Rec::Device,
         "/users/{id}/role_add"
@@ -706,6 +736,10 @@ fn ui_target(path: &str) -> Option<Rec> {
         "/sessions/{session}/end" => Rec::None,
         "/notices/{id}/read" => Rec::Notice,
         "/requests/{id}/act" => Rec::Request,
+        "/documents/{id}/act"
+        | "/documents/{id}/signed"
+        | "/documents/{id}/draft"
+        | "/documents/{id}/comment" => Rec::Document,
         _ => return None,
     })
 }
@@ -891,6 +925,9 @@ async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys
             "/requests".into(),
             "/requests/new".into(),
             format!("/requests/{}", ours.request),
+            "/documents".into(),
+            "/documents/new".into(),
+            format!("/documents/{}", ours.document),
         ];
         let mut targets: Vec<(String, Form)> = Vec::new();
         for page in &pages {
@@ -920,6 +957,10 @@ async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys
             "/tokens/{id}/revoke",
             "/sessions/{session}/end",
             "/requests/{id}/act",
+            "/documents",
+            "/documents/{id}/act",
+            "/documents/{id}/draft",
+            "/documents/{id}/comment",
         ] {
             assert!(
                 found.contains(&must),

@@ -14,12 +14,17 @@ use crate::{On, WriteTx};
 pub struct StepInput {
     /// Why (a return, the release of a number, a recall); a note otherwise.
     pub reason: String,
-    /// The signed file, for `sign_personal` and `org_sign` (required there, refused elsewhere).
+    /// The signed file, for `sign_personal` and `org_sign` (required there); the formatted
+    /// draft for `check_format` (optional there: the format step of `kyso_web::documents`
+    /// gives it); refused elsewhere.
     pub file: Option<Vec<u8>>,
     pub file_name: String,
     /// For `org_sign`: the number the signed file shows, when the PDF side read it; it must be
     /// the number reserved for this document.
     pub shown_number: Option<u32>,
+    /// What the PDF side found and the step records with it (the format check's warnings as
+    /// "CODE: text"); kept in the audit entry and the timeline's note.
+    pub findings: Vec<String>,
 }
 
 /// What a step did, besides moving the document.
@@ -33,6 +38,36 @@ pub struct StepOutcome {
     pub version: Option<i64>,
     /// Deliveries made by a dispatch, or marked recalled by a recall.
     pub deliveries: usize,
+}
+
+/// Whether `actor` may take `action` on document `id` now (its visibility, state, role and
+/// the approving signer), checked before any work on the file; [`act`] checks it again.
+pub async fn may_act(store: &Store, actor: &Actor, id: i64, action: DocAction) -> Result<()> {
+    let doc = load_unchecked(store, id).await?;
+    actor.reach(
+        Permission::ReadDocuments,
+        &doc.agency_path,
+        Record::Document,
+    )?;
+    duty_of(actor, &doc, action).map(|_| ())
+}
+
+fn duty_of(actor: &Actor, doc: &Document, action: DocAction) -> Result<Duty> {
+    let duty = action.duty(doc.state).ok_or_else(|| {
+        flow_refusal(kyso_domain::documents::FlowError::NotNow {
+            from: doc.state,
+            action,
+        })
+    })?;
+    check_duty(actor, duty, doc.agency_id, &doc.agency_path)?;
+    // The signer who approved is the one who signs; a signer designated at upload is the one
+    // who approves.
+    if matches!(action, DocAction::Approve | DocAction::SignPersonal)
+        && doc.signer_id.is_some_and(|s| s != actor.user_id)
+    {
+        return Err(Error::Forbidden);
+    }
+    Ok(duty)
 }
 
 /// Take `action` on document `id`.
@@ -53,21 +88,9 @@ pub async fn act(
     )?;
     let reason = kyso_domain::documents::meta::text("reason", &input.reason, false)?;
     let to = step(doc.state, action, &reason).map_err(flow_refusal)?;
-    let duty = action.duty(doc.state).ok_or_else(|| {
-        flow_refusal(kyso_domain::documents::FlowError::NotNow {
-            from: doc.state,
-            action,
-        })
-    })?;
-    check_duty(actor, duty, doc.agency_id, &doc.agency_path)?;
-    // The signer who approved is the one who signs; a signer designated at upload is the one
-    // who approves.
-    if matches!(action, DocAction::Approve | DocAction::SignPersonal)
-        && doc.signer_id.is_some_and(|s| s != actor.user_id)
-    {
-        return Err(Error::Forbidden);
-    }
+    let duty = duty_of(actor, &doc, action)?;
     let file_kind = match action {
+        DocAction::CheckFormat if input.file.is_some() => Some(VersionKind::Formatted),
         DocAction::SignPersonal => Some(VersionKind::PersonallySigned),
         DocAction::OrgSign => Some(VersionKind::OrgSigned),
         _ => None,
@@ -151,11 +174,20 @@ pub async fn act(
             json!(stored.as_ref().map(|(_, sha, _, _)| sha.clone())),
         );
         obj.insert("deliveries".into(), json!(outcome.deliveries));
+        if !input.findings.is_empty() {
+            obj.insert("findings".into(), json!(input.findings));
+        }
     }
-    let note = match (&outcome.number_and_notation, action) {
+    let mut note = match (&outcome.number_and_notation, action) {
         (Some(n), DocAction::Number | DocAction::OrgSign) => format!("Số: {n}"),
         _ => reason.clone(),
     };
+    for f in &input.findings {
+        if !note.is_empty() {
+            note.push('\n');
+        }
+        note.push_str(f);
+    }
     insert_event(&mut tx, id, action.as_str(), doc.state, to, &note, now).await?;
     tx.commit_audited(
         Event {

@@ -383,3 +383,64 @@ pub async fn register_numbers(
     .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
     .collect()
 }
+
+/// Whose certificates an upload of a document must be signed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningRole {
+    /// The approving signer's own certificates: those of the registry's individual subscriber
+    /// of the document's agency with the signer's e-mail address.
+    Personal,
+    /// The agency's organization certificates: those of its organization subscribers.
+    Organization,
+}
+
+/// The certificates (DER) of the registry's subscriber for `role` on document `id` that are
+/// recorded active and within their validity at `now`; empty when the registry holds none.
+/// The caller must be able to read the document.
+pub async fn signing_certificates(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    role: SigningRole,
+    now: time::OffsetDateTime,
+) -> Result<Vec<Vec<u8>>> {
+    let doc = load_unchecked(store, id).await?;
+    actor.reach(
+        Permission::ReadDocuments,
+        &doc.agency_path,
+        Record::Document,
+    )?;
+    let now = now.unix_timestamp();
+    let rows =
+        match role {
+            SigningRole::Personal => {
+                let Some(signer) = doc.signer_id else {
+                    return Ok(Vec::new());
+                };
+                sqlx::query(
+                "SELECT c.der FROM certificates c JOIN subscribers s ON s.id = c.subscriber_id \
+                 JOIN users u ON u.id = $1 \
+                 WHERE s.kind = 'individual' AND s.agency_id = $2 AND u.email <> '' \
+                 AND LOWER(s.email) = LOWER(u.email) AND c.status = 'active' \
+                 AND c.not_before <= $3 AND c.not_after >= $3 ORDER BY c.id",
+            )
+            .bind(signer)
+            .bind(doc.agency_id)
+            .bind(now)
+            .fetch_all(store.pool())
+            .await?
+            }
+            SigningRole::Organization => sqlx::query(
+                "SELECT c.der FROM certificates c JOIN subscribers s ON s.id = c.subscriber_id \
+                 WHERE s.kind = 'organization' AND s.agency_id = $1 AND c.status = 'active' \
+                 AND c.not_before <= $2 AND c.not_after >= $2 ORDER BY c.id",
+            )
+            .bind(doc.agency_id)
+            .bind(now)
+            .fetch_all(store.pool())
+            .await?,
+        };
+    rows.iter()
+        .map(|r| Ok(r.try_get::<Vec<u8>, _>(0)?))
+        .collect()
+}

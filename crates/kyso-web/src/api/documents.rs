@@ -1,7 +1,8 @@
 //! Outgoing documents under `/api/v1/documents…` (issue 17): registers, upload, the flow's
 //! steps, drafts, comments, versions, copies, and the deliveries a recipient agency received
-//! (their download comes with the incoming side).
-//! The rules are `kyso_store::documents`'s; files travel as base64 in JSON (at most
+//! and their download. The rules are `kyso_store::documents`'s, the checks of the files
+//! `crate::documents`'s (conversion, format check and number/date fields, the upload check of
+//! signed files); files travel as base64 in JSON (at most
 //! [`kyso_store::documents::MAX_FILE`] bytes once decoded) and come back as PDF.
 
 use axum::extract::State;
@@ -31,6 +32,7 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add::<__path_list_registers, _, _>(list_registers)
         .add::<__path_create_register, _, _>(create_register)
         .add::<__path_list_deliveries, _, _>(list_deliveries)
+        .add::<__path_delivered_file, _, _>(delivered_file)
 }
 
 /// The Decree 30 metadata of a document (`kyso_domain::documents::DocumentMeta`): `doc_type`
@@ -135,7 +137,7 @@ impl From<docs::DocumentDetail> for DocumentDetail {
     }
 }
 
-/// A new document: metadata and the draft PDF.
+/// A new document: metadata and the draft (PDF, or DOCX/ODT converted with LibreOffice).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewDocument {
@@ -145,7 +147,7 @@ pub(crate) struct NewDocument {
     pub signer_id: Option<i64>,
     #[serde(default)]
     pub file_name: String,
-    /// The PDF, base64.
+    /// The draft, base64: a PDF kept as uploaded, or a DOCX/ODT converted to PDF.
     pub file_base64: String,
 }
 
@@ -164,9 +166,6 @@ pub(crate) struct ActionInput {
     pub file_base64: Option<String>,
     #[serde(default)]
     pub file_name: String,
-    /// For `org_sign`: the number the signed file shows.
-    #[serde(default)]
-    pub shown_number: Option<u32>,
 }
 
 /// What a step did.
@@ -176,6 +175,8 @@ pub(crate) struct ActionOutcome {
     pub number_and_notation: Option<String>,
     pub version: Option<i64>,
     pub deliveries: usize,
+    /// The format check's warnings (`check_format`; empty for the other steps).
+    pub warnings: Vec<crate::documents::FormatWarning>,
     pub document: Document,
 }
 
@@ -367,6 +368,7 @@ async fn create_document(
     Body(input): Body<NewDocument>,
 ) -> ApiResult<(StatusCode, Json<DocumentDetail>)> {
     let file = decode("file_base64", &input.file_base64)?;
+    let file = crate::documents::draft_pdf(file).await?;
     let blobs = blobs(&st)?;
     let d = docs::create_document(
         &st.store,
@@ -400,9 +402,13 @@ async fn get_document(
 }
 
 /// Take a step of the flow. Each step needs its role (the signer's and the clerk's only at
-/// the document's own agency); a return, the release of a number and a recall need a reason;
-/// `sign_personal` and `org_sign` carry the signed PDF, which must keep the previous version
-/// byte for byte.
+/// the document's own agency); a return, the release of a number and a recall need a reason.
+/// `check_format` checks the latest draft (errors refuse; warnings come back in `warnings`)
+/// and stores it with the number and date fields placed. `sign_personal` and `org_sign`
+/// carry the signed PDF: it must be the previous version plus exactly one signature by a
+/// certificate of the registry's subscriber for the step (the approving signer's own; the
+/// agency's organization certificate, over the number and date reserved for the document),
+/// else 422 naming why.
 #[utoipa::path(post, path = "/api/v1/documents/{id}/actions", tag = "documents", params(Id),
     request_body = ActionInput,
     responses((status = 200, description = "What the step did", body = ActionOutcome)))]
@@ -423,9 +429,13 @@ async fn document_action(
         reason: input.reason,
         file,
         file_name: input.file_name,
-        shown_number: input.shown_number,
+        shown_number: None,
+        findings: Vec::new(),
     };
-    let out = docs::act(&st.store, &blobs, &auth.actor, id, action, &step, st.now()).await?;
+    let done =
+        crate::documents::take_step(&st.store, &blobs, &auth.actor, id, action, step, st.now())
+            .await?;
+    let out = done.outcome;
     let document = docs::get_document(&st.store, &auth.actor, id)
         .await?
         .document;
@@ -434,6 +444,7 @@ async fn document_action(
         number_and_notation: out.number_and_notation,
         version: out.version,
         deliveries: out.deliveries,
+        warnings: done.warnings,
         document: document.into(),
     }))
 }
@@ -449,6 +460,7 @@ async fn add_draft(
     Body(input): Body<FileInput>,
 ) -> ApiResult<(StatusCode, Json<DocumentDetail>)> {
     let file = decode("file_base64", &input.file_base64)?;
+    let file = crate::documents::draft_pdf(file).await?;
     let blobs = blobs(&st)?;
     docs::add_draft(
         &st.store,
@@ -622,4 +634,18 @@ async fn list_deliveries(
     Id(id): Id,
 ) -> ApiResult<Json<Vec<docs::Delivery>>> {
     Ok(Json(docs::deliveries_to(&st.store, &auth.actor, id).await?))
+}
+
+/// The issued file of a delivery, for the recipient agency (a recalled delivery is not served:
+/// 409).
+#[utoipa::path(get, path = "/api/v1/deliveries/{id}/file", tag = "documents", params(Id),
+    responses((status = 200, description = "The organization-signed PDF", content_type = "application/pdf", body = super::dto::BinaryFile)))]
+async fn delivered_file(State(st): State<AppState>, auth: Auth, Id(id): Id) -> ApiResult<Response> {
+    let blobs = blobs(&st)?;
+    let (doc, bytes) = docs::delivered_file(&st.store, &blobs, &auth.actor, id).await?;
+    let name = match (doc.number, doc.number_year) {
+        (Some(n), Some(y)) => format!("{}-{n}-{y}.pdf", doc.agency_code),
+        _ => format!("{}-{}.pdf", doc.agency_code, doc.id),
+    };
+    Ok(pdf(&name, bytes))
 }
