@@ -116,6 +116,14 @@ pub fn revoke_report(r: &Revocation, json: bool, lang: Lang) -> String {
     }
 }
 
+/// The note for a password given on the command line, where other users can see it (`ps`).
+pub fn password_on_command_line(lang: Lang) -> &'static str {
+    lang.pick(
+        "Lưu ý: mật khẩu trên dòng lệnh có thể bị người dùng khác trên máy nhìn thấy; nên dùng --password-env.",
+        "Note: a password on the command line may be visible to other users of this machine; prefer --password-env.",
+    )
+}
+
 fn kind_label(kind: Kind, lang: Lang) -> &'static str {
     match kind {
         Kind::Root => lang.pick("CA gốc", "root CA"),

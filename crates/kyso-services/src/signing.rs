@@ -241,6 +241,33 @@ pub fn is_not_tried(e: &UserError) -> bool {
     e.en == not_tried().en
 }
 
+/// What a batch's `failures` (of `total` documents) come to: a line per failed document (those
+/// not tried after the token was lost counted in one line), and the error the command ends
+/// with, if any.
+pub fn batch_outcome(
+    failures: &[(&Job, UserError)],
+    total: usize,
+    lang: Lang,
+) -> (Vec<String>, Option<UserError>) {
+    let mut lines = Vec::new();
+    let mut not_signed = 0;
+    for (job, err) in failures {
+        if is_not_tried(err) {
+            not_signed += 1;
+        } else {
+            lines.push(format!("{}: {}", job.input.display(), err.message(lang)));
+        }
+    }
+    if not_signed > 0 {
+        let e = ue!("{} tệp còn lại chưa được ký: đã dừng vì mất kết nối với USB token", not_signed; "{} remaining files were not signed: stopped because the token was lost", not_signed);
+        lines.push(e.message(lang).to_owned());
+    }
+    let failed = (!failures.is_empty()).then(|| {
+        ue!("{}/{} tệp không ký được", failures.len(), total; "{} of {} files could not be signed", failures.len(), total)
+    });
+    (lines, failed)
+}
+
 /// The `kyso.sign/1` line of one document (docs/sign-json.md).
 pub struct SignLine {
     pub level: Level,

@@ -122,13 +122,7 @@ fn secret(password: &mut Option<String>, env: Option<&str>) -> Result<Secret, Us
 
 /// A password given as an argument is visible to other users (`ps`): say so.
 fn warn_password_on_command_line(lang: Lang) {
-    eprintln!(
-        "{}",
-        lang.pick(
-            "Lưu ý: mật khẩu trên dòng lệnh có thể bị người dùng khác trên máy nhìn thấy; nên dùng --password-env.",
-            "Note: a password on the command line may be visible to other users of this machine; prefer --password-env."
-        )
-    );
+    eprintln!("{}", pki_report::password_on_command_line(lang));
 }
 
 fn init(mut args: InitArgs, lang: Lang) -> anyhow::Result<ExitCode> {

@@ -217,22 +217,13 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
             json_line(job, err);
         }
     }
-    let mut not_signed = 0;
-    for (job, err) in &failures {
-        if signing::is_not_tried(err) {
-            not_signed += 1;
-        } else {
-            eprintln!("{}: {}", job.input.display(), err.message(lang));
-        }
+    let (lines, failed) = signing::batch_outcome(&failures, jobs.len(), lang);
+    for line in lines {
+        eprintln!("{line}");
     }
-    if not_signed > 0 {
-        let e = ue!("{} tệp còn lại chưa được ký: đã dừng vì mất kết nối với USB token", not_signed; "{} remaining files were not signed: stopped because the token was lost", not_signed);
-        eprintln!("{}", e.message(lang));
-    }
-    if failures.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        Err(ue!("{}/{} tệp không ký được", failures.len(), jobs.len(); "{} of {} files could not be signed", failures.len(), jobs.len()).into())
+    match failed {
+        None => Ok(ExitCode::SUCCESS),
+        Some(e) => Err(e.into()),
     }
 }
 
