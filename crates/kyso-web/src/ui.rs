@@ -58,6 +58,17 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/requests/{id}", get(requests::detail_page))
         .route("/requests/{id}/act", post(requests::act_submit))
         .route("/requests/{id}/letter.pdf", get(requests::letter_download))
+        .route(
+            "/documents",
+            get(documents::list_page).post(documents::create_submit),
+        )
+        .route("/documents/new", get(documents::new_page))
+        .route("/documents/{id}", get(documents::detail_page))
+        .route("/documents/{id}/act", post(documents::act_submit))
+        .route("/documents/{id}/signed", post(documents::signed_submit))
+        .route("/documents/{id}/draft", post(documents::draft_submit))
+        .route("/documents/{id}/comment", post(documents::comment_submit))
+        .route("/documents/{id}/file", get(documents::file_download))
 }
 
 mod account_pages;
@@ -80,6 +91,7 @@ use users::*;
 mod notices;
 use notices::*;
 mod requests;
+mod documents;
 
 /// A logged-in browser page: the session's actor and CSRF token, and the language.
 struct Page {
@@ -214,6 +226,7 @@ fn layout(p: &Page, title: &str, body: Markup) -> Response {
                         (nav_item(p, "/certificates", p.t("Chứng thư số", "Certificates")))
                         (nav_item(p, "/devices", p.t("Thiết bị", "Devices")))
                         (nav_item(p, "/requests", p.t("Đề nghị", "Requests")))
+                        @if p.can(Permission::ReadDocuments) { (nav_item(p, "/documents", p.t("Văn bản", "Documents"))) }
                         (nav_item(p, "/notices", p.t("Thông báo", "Notices")))
                         @if p.can(Permission::ManageAccounts) { (nav_item(p, "/users", p.t("Tài khoản", "Accounts"))) }
                         @if p.can(Permission::ReadAudit) { (nav_item(p, "/audit", p.t("Nhật ký", "Audit log"))) }
