@@ -1049,3 +1049,52 @@ async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys
         }
     }
 }
+
+/// The UI's document pages (GET), classified like the API's: read with `read_documents` in the
+/// document's agency (403 without the permission anywhere, 404 for another agency's document);
+/// the upload form needs `draft_document`.
+#[tokio::test]
+async fn the_ui_document_pages_answer_each_role_and_agency_as_their_permission_says() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let Province { ours, theirs, .. } = Province::new(&app, true).await;
+        let theirs = theirs.unwrap();
+        let drafter = app.login("soanthao.ours").await;
+        let signer = app.login("muctieu.ours").await;
+        new_user(&app, "canbo", ours.agency, Role::SignatureOfficer).await;
+        let officer = app.login("canbo").await;
+        let mine = |id: i64| {
+            [
+                format!("/documents/{id}"),
+                format!("/documents/{id}/file?seq=1"),
+            ]
+        };
+        for (who, session) in [("drafter", &drafter), ("signer", &signer)] {
+            let (status, _) = app.page("/documents", session).await;
+            assert_eq!(status, StatusCode::OK, "{b:?}: {who} /documents");
+            for path in mine(ours.document) {
+                let (status, _) = app.page(&path, session).await;
+                assert_eq!(status, StatusCode::OK, "{b:?}: {who} {path}");
+            }
+            for path in mine(theirs.document) {
+                let (status, _) = app.page(&path, session).await;
+                assert_eq!(status, StatusCode::NOT_FOUND, "{b:?}: {who} {path}");
+            }
+        }
+        let (status, _) = app.page("/documents/new", &drafter).await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        let (status, _) = app.page("/documents/new", &signer).await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "{b:?}: the signer drafts nothing"
+        );
+        for path in ["/documents".to_owned(), "/documents/new".into()]
+            .into_iter()
+            .chain(mine(ours.document))
+        {
+            let (status, _) = app.page(&path, &officer).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{b:?}: officer {path}");
+        }
+    }
+}
