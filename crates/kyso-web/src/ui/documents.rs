@@ -266,7 +266,10 @@ async fn agency_names_by_code(st: &AppState, p: &Page) -> HashMap<String, String
 }
 
 fn doc_table(p: &Page, list: &[docs::Document], names: &HashMap<i64, String>) -> Markup {
+    // On a narrow screen (390 px) the table scrolls inside its own region, reachable with the
+    // keyboard.
     html! {
+        div style="overflow-x:auto" tabindex="0" role="region" aria-label=(p.t("Danh sách văn bản", "Documents")) {
         table { thead { tr {
             th scope="col" { (p.t("Số, ký hiệu", "Number")) }
             th scope="col" { (p.t("Trích yếu", "Subject")) }
@@ -282,6 +285,7 @@ fn doc_table(p: &Page, list: &[docs::Document], names: &HashMap<i64, String>) ->
             td { (state_label(p, d.state)) }
             td { (time_text(d.updated_at)) }
         } } } }
+        }
     }
 }
 
@@ -787,6 +791,7 @@ async fn detail_view(
             }
 
             h2 style="font-size:18px" { (p.t("Các phiên bản", "Versions")) }
+            div style="overflow-x:auto" tabindex="0" role="region" aria-label=(p.t("Các phiên bản", "Versions")) {
             table style="max-width:820px" { thead { tr {
                 th scope="col" { "#" } th scope="col" { (p.t("Loại", "Kind")) } th scope="col" { (p.t("Tệp", "File")) }
                 th scope="col" { (p.t("Thời gian", "Time")) } th scope="col" { (p.t("Tải về", "Download")) }
@@ -795,6 +800,7 @@ async fn detail_view(
                 td { (time_text(v.created_at)) }
                 td { a href={ "/documents/" (doc.id) "/file?seq=" (v.seq) } aria-label={ (p.t("Tải về phiên bản", "Download version")) " " (v.seq) } { (p.t("Tải về", "Download")) } }
             } } } }
+            }
 
             h2 style="font-size:18px" { (p.t("Diễn biến", "Timeline")) }
             ol #timeline { @for ev in &d.timeline {
