@@ -545,6 +545,40 @@ async fn a_draft_walks_review_return_and_forward_through_the_forms_shown_to_the_
             assert_eq!(headers[header::CONTENT_TYPE], "application/pdf");
             assert_eq!(got, bytes, "{b:?}: version {seq}");
         }
+        // The signed-file upload checks the CSRF token first, then who may sign: a reviewer's
+        // upload of a "signed" file is refused and nothing changes.
+        let signed = format!("{path}/signed");
+        let (status, page) = app
+            .post_multipart(
+                &reviewer,
+                &signed,
+                &[
+                    Part::Text("csrf", "gia-mao"),
+                    Part::Text("action", "sign_personal"),
+                    Part::File("file", "da-ky.pdf", DRAFT2),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{b:?}");
+        assert!(page.contains("Biểu mẫu đã hết hạn"), "{b:?}");
+        let (status, page) = app
+            .post_multipart(
+                &reviewer,
+                &signed,
+                &[
+                    Part::Text("csrf", &reviewer.csrf),
+                    Part::Text("action", "sign_personal"),
+                    Part::File("file", "da-ky.pdf", DRAFT2),
+                ],
+            )
+            .await;
+        assert!(status.is_client_error(), "{b:?}: {status}");
+        assert!(
+            page.contains("role=\"alert\">Văn bản đang ở bước"),
+            "{b:?}: the reason on the document's page: {page}"
+        );
+        let (_, page) = app.get(&reviewer, &path).await;
+        assert!(page.contains("Chờ kiểm tra thể thức"), "{b:?}: unchanged");
         let _ = id;
     }
 }
