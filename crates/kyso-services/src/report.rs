@@ -39,6 +39,11 @@ pub fn to_json(r: &DocumentValidation, file: &str) -> Value {
         "issuing_body": r.issuing_body,
         "validated_at": time_json(r.validated_at),
         "online": r.online,
+        "numbering": r.numbering.as_ref().map(|n| json!({
+            "number": n.number,
+            "date_text": n.date_text,
+            "date": n.date.map(|d| d.to_string()),
+        })),
         "signatures": r.signatures.iter().map(signature_json).collect::<Vec<_>>(),
     })
 }
@@ -428,6 +433,18 @@ pub fn to_text(r: &DocumentValidation, file: &str, lang: Lang) -> String {
         lang.pick("chữ ký cơ quan, tổ chức", "organization signature"),
         yes(r.has_organization)
     );
+    // The number and date the clerk filled after the personal signature (Decree 30 fields).
+    if let Some(n) = &r.numbering {
+        let unfilled = lang.pick("(chưa điền)", "(not filled)");
+        let _ = writeln!(
+            o,
+            "{}: {}; {}: {}",
+            lang.pick("Số, ký hiệu", "Number and notation"),
+            n.number.as_deref().unwrap_or(unfilled),
+            lang.pick("ngày ban hành", "date of issue"),
+            n.date_text.as_deref().unwrap_or(unfilled)
+        );
+    }
     if let (Some(body), Some(named)) = (&r.issuing_body, r.organization_names_issuing_body) {
         let _ = writeln!(
             o,
@@ -827,6 +844,54 @@ mod tests {
         kyso_pades::validate::validate(Arc::new(src), &opts).unwrap()
     }
 
+    fn validate_bytes(bytes: Vec<u8>) -> DocumentValidation {
+        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+        let opts =
+            kyso_pades::validate::ValidateOptions::new(kyso_x509::path::TrustStore::new(), now);
+        let src = kyso_pdf::MemSource::new(bytes);
+        kyso_pades::validate::validate(Arc::new(src), &opts).unwrap()
+    }
+
+    #[test]
+    fn the_number_and_date_the_clerk_filled_are_shown_in_json_and_text() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/corpus/one-page.pdf"
+        );
+        let draft = std::fs::read(path).unwrap();
+        let (placed, _) = kyso_pades::numbering::place_fields_bytes(&draft).unwrap();
+
+        // Placed, not filled: both values null, the text says so.
+        let r = validate_bytes(placed.clone());
+        let v = to_json(&r, "d.pdf");
+        assert_eq!(
+            v["numbering"],
+            json!({"number": null, "date_text": null, "date": null})
+        );
+        assert!(to_text(&r, "d.pdf", Lang::Vi).contains("Số, ký hiệu: (chưa điền)"));
+
+        let date = time::macros::date!(2026 - 12 - 06);
+        let filled = kyso_pades::numbering::fill_bytes(&placed, "12/QĐ-UBND", date).unwrap();
+        let r = validate_bytes(filled);
+        let v = to_json(&r, "d.pdf");
+        assert_eq!(v["numbering"]["number"], "12/QĐ-UBND");
+        assert_eq!(v["numbering"]["date"], "2026-12-06");
+        let date_text = v["numbering"]["date_text"].as_str().unwrap().to_owned();
+        assert!(date_text.contains("06 tháng 12 năm 2026"), "{date_text}");
+        let vi = to_text(&r, "d.pdf", Lang::Vi);
+        assert!(
+            vi.contains(&format!(
+                "Số, ký hiệu: 12/QĐ-UBND; ngày ban hành: {date_text}"
+            )),
+            "{vi}"
+        );
+        let en = to_text(&r, "d.pdf", Lang::En);
+        assert!(
+            en.contains("Number and notation: 12/QĐ-UBND; date of issue:"),
+            "{en}"
+        );
+    }
+
     #[test]
     fn a_file_without_signatures_in_json_and_in_both_languages() {
         let r = unsigned();
@@ -837,6 +902,7 @@ mod tests {
         assert_eq!(v["reasons"], json!(["NO_SIGNATURE"]));
         assert_eq!(v["signatures"], json!([]));
         assert_eq!(v["online"], false);
+        assert_eq!(v["numbering"], Value::Null);
         let vi = to_text(&r, "công văn.pdf", Lang::Vi);
         assert!(vi.contains("Tệp không có chữ ký số nào."), "{vi}");
         let en = to_text(&r, "công văn.pdf", Lang::En);

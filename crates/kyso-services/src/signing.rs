@@ -66,7 +66,8 @@ pub fn tsa_for(
         (Level::BB, _) => Ok(None),
         (_, Some(u)) => Ok(Some(Arc::new(HttpTsa::new(fetcher.clone(), u)))),
         (_, None) => Err(
-            ue!("mức B-T trở lên cần dịch vụ cấp dấu thời gian: thêm --tsa URL"; "levels from B-T up need a time-stamping service: add --tsa URL"),
+            ue!("mức B-T trở lên cần dịch vụ cấp dấu thời gian: thêm --tsa URL"; "levels from B-T up need a time-stamping service: add --tsa URL")
+                .usage(),
         ),
     }
 }

@@ -12,6 +12,7 @@ use kyso_cms::Signer;
 use kyso_keys::Secret;
 use kyso_services::agent::{
     is_local_address, normalize_origin, router, Agent, AgentConfig, Console, KeyOpener,
+    SigningLevel,
 };
 use kyso_x509::Cert;
 use time::OffsetDateTime;
@@ -65,6 +66,12 @@ pub struct Args {
     /// Thời gian chờ người dùng xác nhận, tính bằng giây
     #[arg(long, value_name = "GIÂY", default_value_t = 120)]
     confirm_timeout: u64,
+    /// Mức chữ ký PAdES của mọi chữ ký dịch vụ tạo ra
+    #[arg(long, value_enum, default_value = "B-B")]
+    level: crate::ltv::LevelArg,
+    /// Địa chỉ dịch vụ cấp dấu thời gian (RFC 3161), cần từ mức B-T
+    #[arg(long, value_name = "URL")]
+    tsa: Option<String>,
 }
 
 /// The key options as the agent opens them: after each confirmation, with the PIN typed, the
@@ -121,6 +128,17 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         )?;
         (signer.certificate().clone(), signer.chain().to_vec())
     };
+    // The level every signature is made at, with its TSA and the fetcher (kept for the
+    // agent's life: OCSP answers and CRLs are cached until their nextUpdate).
+    let fetcher = kyso_services::signing::fetcher(args.fetch_timeout, crate::clock::now);
+    let level = args.level.level();
+    let tsa = kyso_services::signing::tsa_for(level, args.tsa.as_deref(), &fetcher)?;
+    let level = SigningLevel {
+        level,
+        tsa: tsa.map(|t| t as Arc<dyn kyso_pades::sign::Timestamper>),
+        fetcher: Some(fetcher),
+    };
+    level.check()?;
     let trust_files = args.trust;
     let agent = Arc::new(Agent::new(AgentConfig {
         key: Arc::new(CliKey {
@@ -145,7 +163,7 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         log: Some(Arc::new(
             |line: &str| tracing::info!(target: "kyso::agent", "{line}"),
         )),
-        level: Default::default(),
+        level,
     }));
     let tls = if args.tls {
         let (cert, key) = match (args.tls_cert, args.tls_key) {

@@ -134,12 +134,14 @@ impl SigningLevel {
         let name = self.level.name();
         if self.level >= Level::BT && self.tsa.is_none() {
             return Err(
-                ue!("mức {} cần dịch vụ cấp dấu thời gian (TSA)", name; "level {} needs a time-stamping service (TSA)", name),
+                ue!("mức {} cần dịch vụ cấp dấu thời gian (TSA)", name; "level {} needs a time-stamping service (TSA)", name)
+                .usage(),
             );
         }
         if self.level >= Level::BLt && self.fetcher.is_none() {
             return Err(
-                ue!("mức {} cần lấy được OCSP/CRL qua mạng", name; "level {} needs to fetch OCSP responses and CRLs", name),
+                ue!("mức {} cần lấy được OCSP/CRL qua mạng", name; "level {} needs to fetch OCSP responses and CRLs", name)
+                .usage(),
             );
         }
         Ok(())

@@ -516,6 +516,23 @@ fn the_agent_listens_on_this_computer_only() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("127.0.0.1"));
 }
 
+/// A level above B-B without its time-stamping service is a usage error at start (exit 3),
+/// before the agent listens, in the user's language.
+#[test]
+fn the_agent_refuses_a_level_from_b_t_up_without_a_tsa() {
+    let out = kyso()
+        .args(["agent", "--listen", "127.0.0.1:0", "--allow-origin", ORIGIN])
+        .arg("--p12")
+        .arg(pki().join("personal.p12"))
+        .args(["--password-env", "KYSO_TEST_PW", "--level", "B-LT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--tsa"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).is_empty(), "{out:?}");
+}
+
 /// The help names 127.0.0.1 and ::1: the rest of 127.0.0.0/8 is neither listened on nor
 /// answered (on Linux a program may connect to 127.0.0.1 from 127.0.0.2).
 #[test]
