@@ -81,7 +81,10 @@ mod tests {
     fn the_kinds_list_every_value_in_order_with_its_labels() {
         use crate::Named;
         assert_eq!(
-            AgencyKind::all().iter().map(|k| k.name()).collect::<Vec<_>>(),
+            AgencyKind::all()
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>(),
             ["province", "department", "commune", "unit", "other"]
         );
         assert_eq!(
@@ -90,17 +93,16 @@ mod tests {
             "individual, organization, device"
         );
         assert_eq!(
-            AgencyKind::all().first().map(|k| (k.name(), k.vi(), k.en())),
+            AgencyKind::all()
+                .first()
+                .map(|k| (k.name(), k.vi(), k.en())),
             Some((
                 "province",
                 "UBND tỉnh/thành phố",
                 "Provincial People's Committee"
             ))
         );
-        assert_eq!(
-            AgencyKind::from_name("commune"),
-            Some(AgencyKind::Commune)
-        );
+        assert_eq!(AgencyKind::from_name("commune"), Some(AgencyKind::Commune));
         assert_eq!(
             SubscriberKind::parse(" organization "),
             Ok(SubscriberKind::Organization)

@@ -27,7 +27,7 @@ pub mod runtime;
 pub mod signing;
 pub mod tls;
 pub mod token;
-pub mod trust;
 pub mod trace;
+pub mod trust;
 
 pub use runtime::{run_service, run_service_then, run_service_with, serve, serve_tcp};

@@ -287,7 +287,9 @@ async fn insert(store: &Store, table: &str, columns: &str, rows: Vec<Vec<V>>) ->
                 };
             }
         }
-        let mut tx = store.begin_write(&Actor::system(), kyso_store::On::System).await?;
+        let mut tx = store
+            .begin_write(&Actor::system(), kyso_store::On::System)
+            .await?;
         q.execute(tx.conn()).await?;
         tx.commit().await?;
     }
@@ -626,7 +628,9 @@ async fn run() -> Result<(), Error> {
     )
     .await?;
     // The search words of every subscriber and certificate, as the store writes them.
-    let mut tx = store.begin_write(&Actor::system(), kyso_store::On::System).await?;
+    let mut tx = store
+        .begin_write(&Actor::system(), kyso_store::On::System)
+        .await?;
     kyso_store::words::reindex_all(tx.conn()).await?;
     tx.commit().await?;
 

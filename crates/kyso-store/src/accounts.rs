@@ -448,7 +448,8 @@ pub async fn login(
     .bind(source)
     .execute(tx.conn())
     .await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "auth.login",
             object: format!("user:{id}"),
             agency: None,
@@ -537,7 +538,8 @@ pub async fn logout(store: &Store, actor: &Actor, token: &str, now: OffsetDateTi
         .bind(token_hash(token))
         .execute(tx.conn())
         .await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "auth.logout",
             object: format!("user:{}", actor.user_id),
             agency: None,
@@ -606,7 +608,8 @@ pub async fn change_password(
         .execute(tx.conn())
         .await?;
     let (sessions, tokens) = end_access(&mut tx, actor.user_id, keep_session).await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "user.password_change",
             object: format!("user:{}", actor.user_id),
             agency: None,
@@ -648,7 +651,8 @@ pub async fn set_one_time_password(
     .execute(tx.conn())
     .await?;
     let (sessions, tokens) = end_access(&mut tx, user_id, None).await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "user.password_reset",
             object: format!("user:{user_id}"),
             agency: Some(agency.code),
@@ -696,7 +700,8 @@ pub async fn create_api_token(
     .bind(now.unix_timestamp() + days * 86_400)
     .fetch_one(tx.conn())
     .await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "token.create",
             object: format!("token:{id}"),
             agency: None,
@@ -771,7 +776,11 @@ pub async fn managed_user(store: &Store, actor: &Actor, id: i64) -> Result<(User
         Permission::ReadRegistry,
     )
     .await?;
-    actor.reach(Permission::ManageAccounts, &agency.path, crate::Record::User)?;
+    actor.reach(
+        Permission::ManageAccounts,
+        &agency.path,
+        crate::Record::User,
+    )?;
     Ok((u, agency))
 }
 
@@ -806,7 +815,8 @@ pub async fn set_disabled(
     } else {
         (0, 0)
     };
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: if disabled {
                 "user.disable"
             } else {
@@ -889,7 +899,8 @@ pub async fn set_role(
         .bind(on.id)
         .execute(tx.conn())
         .await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: if grant {
                 "user.role_grant"
             } else {
@@ -1011,7 +1022,8 @@ pub async fn revoke_api_token(
         .bind(token_id)
         .execute(tx.conn())
         .await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "token.revoke",
             object: format!("token:{token_id}"),
             agency: Some(agency),

@@ -124,12 +124,16 @@ pub async fn import_subscribers(
         });
     }
     let mut tx = store
-        .begin_write(actor, crate::On::Agency(Permission::WriteRegistry, &chosen.path))
+        .begin_write(
+            actor,
+            crate::On::Agency(Permission::WriteRegistry, &chosen.path),
+        )
         .await?;
     for v in &rows {
         registry::insert_subscriber(&mut tx, v, now).await?;
     }
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "subscriber.import",
             object: format!("agency:{}", chosen.id),
             agency: Some(chosen.code.clone()),

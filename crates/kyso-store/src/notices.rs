@@ -204,7 +204,8 @@ pub async fn run_expiry_scan_by(
             }
         }
     }
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "notice.scan",
             object: "notices".into(),
             agency: None,

@@ -492,7 +492,10 @@ async fn the_word_index_answers_what_the_matching_rule_says() {
             .execute(s.pool())
             .await
             .unwrap();
-        let mut tx = s.begin_write(&Actor::system(), kyso_store::On::System).await.unwrap();
+        let mut tx = s
+            .begin_write(&Actor::system(), kyso_store::On::System)
+            .await
+            .unwrap();
         kyso_store::words::reindex_all(tx.conn()).await.unwrap();
         tx.commit().await.unwrap();
         check("rebuilt", people.clone()).await;

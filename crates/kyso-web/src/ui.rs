@@ -90,8 +90,8 @@ mod users;
 use users::*;
 mod notices;
 use notices::*;
-mod requests;
 mod documents;
+mod requests;
 
 /// A logged-in browser page: the session's actor and CSRF token, and the language.
 struct Page {

@@ -92,7 +92,8 @@ pub async fn end_session(
     if ended == 0 {
         return Err(not_found);
     }
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "auth.session_end",
             object: format!("user:{}", actor.user_id),
             agency: None,

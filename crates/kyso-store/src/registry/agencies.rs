@@ -259,7 +259,8 @@ pub async fn create_agency(
         .bind(id)
         .execute(tx.conn())
         .await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "agency.create",
             object: format!("agency:{id}"),
             agency: Some(code.dotted()),
@@ -292,7 +293,10 @@ pub async fn update_agency(
     let mail = email("email", &input.email)?;
     let phone = text("phone", &input.phone, false)?;
     let mut tx = store
-        .begin_write(actor, crate::On::Agency(Permission::WriteRegistry, &current.path))
+        .begin_write(
+            actor,
+            crate::On::Agency(Permission::WriteRegistry, &current.path),
+        )
         .await?;
     sqlx::query(
         "UPDATE agencies SET name = $1, name_fold = $2, kind = $3, address = $4, email = $5, \
@@ -308,7 +312,8 @@ pub async fn update_agency(
     .bind(id)
     .execute(tx.conn())
     .await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "agency.update",
             object: format!("agency:{id}"),
             agency: Some(current.code.clone()),

@@ -145,10 +145,14 @@ pub async fn import_certificate(
         }
     }
     let mut tx = store
-        .begin_write(actor, crate::On::Agency(Permission::WriteRegistry, &ag.path))
+        .begin_write(
+            actor,
+            crate::On::Agency(Permission::WriteRegistry, &ag.path),
+        )
         .await?;
     let id = insert_certificate(&mut tx, &cert, agency_id, subscriber_id, now).await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "certificate.import",
             object: format!("certificate:{id}"),
             agency: Some(ag.code.clone()),
@@ -390,7 +394,10 @@ pub async fn mark_revoked(
         ));
     }
     let mut tx = store
-        .begin_write(actor, crate::On::Agency(Permission::WriteRegistry, &ag.path))
+        .begin_write(
+            actor,
+            crate::On::Agency(Permission::WriteRegistry, &ag.path),
+        )
         .await?;
     sqlx::query(
         "UPDATE certificates SET status = 'revoked', revoked_at = $1, revocation_reason = $2 \
@@ -401,7 +408,8 @@ pub async fn mark_revoked(
     .bind(id)
     .execute(tx.conn())
     .await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "certificate.revoke",
             object: format!("certificate:{id}"),
             agency: Some(ag.code),

@@ -141,7 +141,10 @@ pub async fn create_device(
         certificate(store, actor, cid).await?;
     }
     let mut tx = store
-        .begin_write(actor, crate::On::Agency(Permission::WriteRegistry, &ag.path))
+        .begin_write(
+            actor,
+            crate::On::Agency(Permission::WriteRegistry, &ag.path),
+        )
         .await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO devices (kind, serial, model, agency_id, certificate_id, state, created_at, \
@@ -161,7 +164,8 @@ pub async fn create_device(
         &format!("Thiết bị có số hiệu {serial} đã có trong danh mục."),
         &format!("A device with serial {serial} is already registered."),
     ))?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "device.create",
             object: format!("device:{id}"),
             agency: Some(ag.code),
@@ -279,7 +283,10 @@ pub async fn device_event(
     let note = text("note", &input.note, false)?;
     let record_kind = event.record_kind().map(|r| r.as_str()).unwrap_or("");
     let mut tx = store
-        .begin_write(actor, crate::On::Agency(Permission::WriteRegistry, &agency_path))
+        .begin_write(
+            actor,
+            crate::On::Agency(Permission::WriteRegistry, &agency_path),
+        )
         .await?;
     sqlx::query("UPDATE devices SET state = $1, holder_id = $2, updated_at = $3 WHERE id = $4")
         .bind(to.as_str())
@@ -304,7 +311,8 @@ pub async fn device_event(
     .bind(now.unix_timestamp())
     .execute(tx.conn())
     .await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "device.event",
             object: format!("device:{id}"),
             agency: Some(agency_code),

@@ -182,10 +182,14 @@ pub async fn create_subscriber(
     )
     .await?;
     let mut tx = store
-        .begin_write(actor, crate::On::Agency(Permission::WriteRegistry, &ag.path))
+        .begin_write(
+            actor,
+            crate::On::Agency(Permission::WriteRegistry, &ag.path),
+        )
         .await?;
     let id = insert_subscriber(&mut tx, &v, now).await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "subscriber.create",
             object: format!("subscriber:{id}"),
             agency: Some(ag.code.clone()),
@@ -236,7 +240,10 @@ pub async fn update_subscriber(
     let v = validate_subscriber(input, now)?;
     let to = agency(store, actor, v.agency_id, Permission::WriteRegistry).await?;
     let mut tx = store
-        .begin_write(actor, crate::On::Agency(Permission::WriteRegistry, &from.path))
+        .begin_write(
+            actor,
+            crate::On::Agency(Permission::WriteRegistry, &from.path),
+        )
         .await?;
     sqlx::query(
         "UPDATE subscribers SET kind = $1, agency_id = $2, name = $3, name_fold = $4, \
@@ -258,7 +265,8 @@ pub async fn update_subscriber(
     .execute(tx.conn())
     .await?;
     crate::words::index_subscriber(tx.conn(), id).await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "subscriber.update",
             object: format!("subscriber:{id}"),
             agency: Some(to.code.clone()),

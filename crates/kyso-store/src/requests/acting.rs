@@ -161,7 +161,8 @@ pub async fn act(
         now,
     )
     .await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: &format!("request.{}", action.as_str()),
             object: format!("request:{id}"),
             agency: Some(r.agency_code.clone()),
@@ -437,7 +438,8 @@ pub async fn set_letter(
         "Văn bản đề nghị đã được lập (chưa ký số: máy chủ không giữ khóa tổ chức của cơ quan)"
     };
     insert_event(&mut tx, id, "letter", state, state, actor, note, now).await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "request.letter",
             object: format!("request:{id}"),
             agency: Some(request.agency_code.clone()),

@@ -47,7 +47,8 @@ pub async fn create_request(
         now,
     )
     .await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "request.create",
             object: format!("request:{id}"),
             agency: Some(v.agency.code.clone()),
@@ -70,7 +71,11 @@ pub async fn update_draft(
 ) -> Result<RequestDetail> {
     let current = load(store, actor, id, now).await?;
     // Before the state and the input: who may not draft here learns nothing more.
-    actor.reach(Permission::DraftRequest, &current.agency_path, Record::Request)?;
+    actor.reach(
+        Permission::DraftRequest,
+        &current.agency_path,
+        Record::Request,
+    )?;
     if current.state != RequestState::Draft {
         return Err(Error::conflict(
             "state",
@@ -94,7 +99,10 @@ pub async fn update_draft(
         ));
     }
     let mut tx = store
-        .begin_write(actor, On::Agency(Permission::DraftRequest, &current.agency_path))
+        .begin_write(
+            actor,
+            On::Agency(Permission::DraftRequest, &current.agency_path),
+        )
         .await?;
     let changed = sqlx::query(
         "UPDATE requests SET title = $1, contact_name = $2, contact_title = $3, \
@@ -128,7 +136,8 @@ pub async fn update_draft(
     insert_items(&mut tx, id, &v.items).await?;
     let draft = RequestState::Draft.as_str();
     insert_event(&mut tx, id, "update", draft, draft, actor, "", now).await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "request.update",
             object: format!("request:{id}"),
             agency: Some(v.agency.code.clone()),

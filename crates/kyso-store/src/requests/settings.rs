@@ -56,7 +56,8 @@ pub async fn set_calendar(
     let text = serde_json::to_string(config).map_err(|_| corrupt("calendar"))?;
     let mut tx = store.begin_write(actor, On::Registry).await?;
     Store::set_setting(&mut tx, CALENDAR_SETTING, &text).await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "calendar.update",
             object: "settings:calendar".into(),
             agency: None,
@@ -91,7 +92,8 @@ pub async fn set_handlers(
     let text = serde_json::to_string(handlers).map_err(|_| corrupt("handlers"))?;
     let mut tx = store.begin_write(actor, On::Registry).await?;
     Store::set_setting(&mut tx, HANDLERS_SETTING, &text).await?;
-    tx.commit_audited(Event {
+    tx.commit_audited(
+        Event {
             action: "request_handlers.update",
             object: "settings:request_handlers".into(),
             agency: None,

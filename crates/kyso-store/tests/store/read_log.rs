@@ -27,7 +27,10 @@ async fn reads_are_audited_in_batches_with_their_agency_and_refused_when_the_log
                 .unwrap();
         let before = write_lock_count(&s).await;
         // Hold the write lock (a long write) while the reads arrive.
-        let blocker = s.begin_write(&Actor::system(), kyso_store::On::System).await.unwrap();
+        let blocker = s
+            .begin_write(&Actor::system(), kyso_store::On::System)
+            .await
+            .unwrap();
         let mut reads = Vec::new();
         for _ in 0..READS {
             let s = s.clone();
