@@ -99,14 +99,14 @@ fn conversion_error(e: &ConvertError) -> ApiError {
 /// made here from the latest version, and `input.shown_number` of `org_sign` is set from the
 /// checked file.
 pub async fn take_step(
-    store: &Store,
+    st: &crate::AppState,
     blobs: &Blobs,
     actor: &Actor,
     id: i64,
     action: DocAction,
     mut input: docs::StepInput,
-    now: OffsetDateTime,
 ) -> Result<StepDone, ApiError> {
+    let (store, metrics, now) = (&st.store, &st.metrics, st.now());
     let mut warnings = Vec::new();
     match action {
         DocAction::CheckFormat => {
@@ -144,7 +144,8 @@ pub async fn take_step(
         DocAction::SignPersonal | DocAction::OrgSign => {
             if let Some(uploaded) = input.file.take() {
                 docs::may_act(store, actor, id, action).await?;
-                let number = check_signed(store, blobs, actor, id, action, &uploaded, now).await?;
+                let number =
+                    check_signed(store, blobs, metrics, actor, id, action, &uploaded, now).await?;
                 if action == DocAction::OrgSign {
                     input.shown_number = number;
                 }
@@ -209,9 +210,11 @@ fn format_draft(draft: &[u8]) -> Result<(Vec<u8>, Vec<FormatWarning>), ApiError>
 
 /// Check an uploaded signed file against the latest version and the registry's certificates
 /// for the step; the number it carries at the seal.
+#[allow(clippy::too_many_arguments)]
 async fn check_signed(
     store: &Store,
     blobs: &Blobs,
+    metrics: &crate::metrics::Metrics,
     actor: &Actor,
     id: i64,
     action: DocAction,
@@ -244,6 +247,10 @@ async fn check_signed(
     let previous = latest_version(store, blobs, actor, id).await?;
     let uploaded = uploaded.to_vec();
     let expected = ExpectedSignature::new(certificates, step);
+    let role_label = match role {
+        docs::SigningRole::Personal => "personal",
+        docs::SigningRole::Organization => "organization",
+    };
     let checked =
         tokio::task::spawn_blocking(move || upload::check_upload(&previous, &uploaded, &expected))
             .await
@@ -254,9 +261,11 @@ async fn check_signed(
                 ))
             })?
             .map_err(|r| {
+                metrics.signature_verified(role_label, false);
                 tracing::info!(document = id, refusal = %r, "signed upload refused");
                 refusal(&r)
             })?;
+    metrics.signature_verified(role_label, true);
     tracing::info!(document = id, signer = %checked.signer.subject_display(), "signed upload accepted");
     Ok(doc.number.and_then(|n| u32::try_from(n).ok()))
 }

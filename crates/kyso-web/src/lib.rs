@@ -64,7 +64,7 @@ pub struct AppState {
     pub(crate) audit_alert: AuditAlert,
     /// The reverse proxies whose forwarding headers are believed.
     pub(crate) trusted_proxies: Arc<TrustedProxies>,
-    /// Request counts and latencies, signatures made, queue depths (`/metrics`).
+    /// Request counts and latencies, signatures made and verified, queue depths (`/metrics`).
     pub(crate) metrics: Metrics,
 }
 

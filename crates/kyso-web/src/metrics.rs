@@ -1,6 +1,6 @@
 //! Prometheus metrics of `kyso serve` (text exposition through the `prometheus-client`
 //! crate), served only on the separate listener `--metrics-listen` names: requests by route
-//! and status, request latency, signatures made, and the work waiting in the queues.
+//! and status, request latency, signatures made and verified, and the work waiting in the queues.
 
 use std::sync::Arc;
 
@@ -36,6 +36,12 @@ struct KindLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VerifiedLabels {
+    role: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
     state: String,
 }
@@ -54,6 +60,7 @@ struct Inner {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     signatures: Family<KindLabels, Counter>,
+    verified: Family<VerifiedLabels, Counter>,
     requests_waiting: Family<StateLabels, Gauge>,
     notices_unsent: Gauge,
 }
@@ -94,6 +101,13 @@ impl Metrics {
              with its agency's organization key)",
             signatures.clone(),
         );
+        let verified = Family::<VerifiedLabels, Counter>::default();
+        registry.register(
+            "signatures_verified",
+            "Signed uploads the server verified before accepting them, by the signature's role \
+             (personal, organization) and outcome (accepted, refused)",
+            verified.clone(),
+        );
         let requests_waiting = Family::<StateLabels, Gauge>::default();
         registry.register(
             "requests_waiting",
@@ -111,6 +125,7 @@ impl Metrics {
             requests,
             latency,
             signatures,
+            verified,
             requests_waiting,
             notices_unsent,
         }))
@@ -141,6 +156,17 @@ impl Metrics {
             .signatures
             .get_or_create(&KindLabels {
                 kind: kind.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Count one signed upload verified: `role` personal or organization, `accepted` or not.
+    pub(crate) fn signature_verified(&self, role: &str, accepted: bool) {
+        self.0
+            .verified
+            .get_or_create(&VerifiedLabels {
+                role: role.to_owned(),
+                outcome: if accepted { "accepted" } else { "refused" }.to_owned(),
             })
             .inc();
     }

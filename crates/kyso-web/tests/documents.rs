@@ -21,7 +21,8 @@ use kyso_pades::{sign_bytes, SignOptions};
 use kyso_pdf::compose::{Align, Block, Composer, Margins, Style};
 use kyso_x509::Cert;
 
-use axum::http::{Method, StatusCode};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
 use axum::Router;
 use base64::Engine as _;
 use kyso_store::accounts::{self, NewUser, RoleOn};
@@ -193,6 +194,8 @@ async fn register_cert(
 
 struct App {
     router: Router,
+    /// The metrics listener's router (`/metrics`).
+    metrics: Router,
     db: TestDb,
     _blobs: tempfile::TempDir,
 }
@@ -210,6 +213,7 @@ impl App {
         )
         .with_blobs(kyso_store::blobs::Blobs::open(blobs.path()).unwrap());
         App {
+            metrics: kyso_web::metrics_router(state.clone()),
             router: kyso_web::router(state),
             db,
             _blobs: blobs,
@@ -573,6 +577,23 @@ async fn a_decision_through_the_api_from_upload_to_recall() {
             (out["number"].clone(), out["version"].clone()),
             (json!(1), json!(4))
         );
+        // Every signed upload the server checked is counted by role and outcome (the signer's
+        // attempt at the seal was refused before any check).
+        let (_, body, _) = support::send(
+            &app.metrics,
+            Request::get("/metrics").body(Body::empty()).unwrap(),
+        )
+        .await;
+        let text = String::from_utf8(body).unwrap();
+        for (labels, n) in [
+            ("role=\"personal\",outcome=\"refused\"", 3),
+            ("role=\"personal\",outcome=\"accepted\"", 1),
+            ("role=\"organization\",outcome=\"refused\"", 2),
+            ("role=\"organization\",outcome=\"accepted\"", 1),
+        ] {
+            let line = format!("kyso_signatures_verified_total{{{labels}}} {n}");
+            assert!(text.lines().any(|l| l == line), "no {line} in\n{text}");
+        }
         ok(app.step(&clerk, id, json!({"action": "register"})).await);
         let out = ok(app.step(&clerk, id, json!({"action": "dispatch"})).await);
         assert_eq!(

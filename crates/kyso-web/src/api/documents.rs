@@ -432,9 +432,7 @@ async fn document_action(
         shown_number: None,
         findings: Vec::new(),
     };
-    let done =
-        crate::documents::take_step(&st.store, &blobs, &auth.actor, id, action, step, st.now())
-            .await?;
+    let done = crate::documents::take_step(&st, &blobs, &auth.actor, id, action, step).await?;
     let out = done.outcome;
     let document = docs::get_document(&st.store, &auth.actor, id)
         .await?

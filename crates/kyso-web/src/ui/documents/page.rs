@@ -294,8 +294,7 @@ pub(in crate::ui) async fn act_submit(
         reason: f.reason.trim().to_owned(),
         ..Default::default()
     };
-    match crate::documents::take_step(&st.store, &blobs, &p.actor, id, action, step, st.now()).await
-    {
+    match crate::documents::take_step(&st, &blobs, &p.actor, id, action, step).await {
         Ok(_) => Redirect::to(&format!("/documents/{id}?done={}", action.as_str())).into_response(),
         Err(e) => step_error(&st, &p, id, e).await,
     }
@@ -364,8 +363,7 @@ pub(in crate::ui) async fn signed_submit(
         file_name: pdf_name(name),
         ..Default::default()
     };
-    match crate::documents::take_step(&st.store, &blobs, &p.actor, id, action, step, st.now()).await
-    {
+    match crate::documents::take_step(&st, &blobs, &p.actor, id, action, step).await {
         Ok(_) => Redirect::to(&format!("/documents/{id}?done={}", action.as_str())).into_response(),
         Err(e) => step_error(&st, &p, id, e).await,
     }
