@@ -287,16 +287,28 @@ pub(in crate::ui) async fn act_submit(
             },
         );
     }
-    let Some(blobs) = blobs(&st) else {
-        return no_blobs(&p);
-    };
     let step = docs::StepInput {
         reason: f.reason.trim().to_owned(),
         ..Default::default()
     };
-    match crate::documents::take_step(&st, &blobs, &p.actor, id, action, step).await {
+    run_step(&st, &p, id, action, step).await
+}
+
+/// Take `action` with `step` (the one implementation the API calls too): back to the document's
+/// page with its success message, or the refusal.
+async fn run_step(
+    st: &AppState,
+    p: &Page,
+    id: i64,
+    action: DocAction,
+    step: docs::StepInput,
+) -> Response {
+    let Some(blobs) = blobs(st) else {
+        return no_blobs(p);
+    };
+    match crate::documents::take_step(st, &blobs, &p.actor, id, action, step).await {
         Ok(_) => Redirect::to(&format!("/documents/{id}?done={}", action.as_str())).into_response(),
-        Err(e) => step_error(&st, &p, id, e).await,
+        Err(e) => step_error(st, p, id, e).await,
     }
 }
 
@@ -355,18 +367,12 @@ pub(in crate::ui) async fn signed_submit(
         )
         .await;
     };
-    let Some(blobs) = blobs(&st) else {
-        return no_blobs(&p);
-    };
     let step = docs::StepInput {
         file: Some(bytes.to_vec()),
         file_name: pdf_name(name),
         ..Default::default()
     };
-    match crate::documents::take_step(&st, &blobs, &p.actor, id, action, step).await {
-        Ok(_) => Redirect::to(&format!("/documents/{id}?done={}", action.as_str())).into_response(),
-        Err(e) => step_error(&st, &p, id, e).await,
-    }
+    run_step(&st, &p, id, action, step).await
 }
 
 /// A new draft of a document being drafted or returned.
