@@ -13,9 +13,6 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
-use kyso_cms::{DigestAlgorithm, SignRequest, SignatureAlgorithm, Signer};
 use kyso_pades::numbering::{self, DATE_FIELD, NUMBER_FIELD};
 use kyso_pades::revisions::{changes_after, ChangeReport, Verdict};
 use kyso_pades::{sign_bytes, SignOptions};
@@ -25,93 +22,37 @@ use kyso_pdf::{Document, Limits, MemSource, Object};
 use kyso_x509::Cert;
 use time::macros::{date, datetime};
 
-#[allow(missing_debug_implementations)]
-pub struct TestSigner {
-    cert: Cert,
-    chain: Vec<Cert>,
-    key: EcdsaKeyPair,
-}
-
-impl Signer for TestSigner {
-    fn certificate(&self) -> &Cert {
-        &self.cert
-    }
-    fn chain(&self) -> &[Cert] {
-        &self.chain
-    }
-    fn algorithm(&self) -> SignatureAlgorithm {
-        SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256)
-    }
-    fn sign(&self, r: &SignRequest<'_>) -> kyso_cms::Result<Vec<u8>> {
-        Ok(self
-            .key
-            .sign(&SystemRandom::new(), r.message)
-            .unwrap()
-            .as_ref()
-            .to_vec())
-    }
-}
+#[path = "../support/mod.rs"]
+mod support;
+use support::{TestCa, TestSigner};
 
 /// One root, a leader (personal) and the agency (organization: CN = O).
-#[allow(missing_debug_implementations)]
-pub struct Pki {
-    pub root_pem: String,
-    pub leader: TestSigner,
-    pub agency: TestSigner,
-    pub stranger: TestSigner,
+struct Pki {
+    root_pem: String,
+    leader: TestSigner,
+    agency: TestSigner,
+    stranger: TestSigner,
 }
 
-pub fn pki() -> Pki {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(vec![]).unwrap();
-    ca.distinguished_name
-        .push(DnType::CommonName, "Numbering Test Root");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let root_pem = ca_cert.pem();
-    let issuer = Issuer::new(ca, ca_key);
-    let make = |cn: &str, org: Option<&str>| {
-        let key = KeyPair::generate().unwrap();
-        let mut p = CertificateParams::new(vec![]).unwrap();
-        p.distinguished_name.push(DnType::CommonName, cn);
-        if let Some(o) = org {
-            p.distinguished_name.push(DnType::OrganizationName, o);
-        }
-        p.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::ContentCommitment,
-        ];
-        let c = p.signed_by(&key, &issuer).unwrap();
-        TestSigner {
-            cert: Cert::from_der(c.der()).unwrap(),
-            chain: vec![Cert::from_der(ca_cert.der()).unwrap()],
-            key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &key.serialize_der())
-                .unwrap(),
-        }
-    };
+fn pki() -> Pki {
+    let ca = TestCa::new("Numbering Test Root");
+    let agency = "Sở Khoa học và Công nghệ tỉnh Hồng Lam";
     Pki {
-        root_pem,
-        leader: make("Trần Minh Quân", None),
-        agency: make(
-            "Sở Khoa học và Công nghệ tỉnh Hồng Lam",
-            Some("Sở Khoa học và Công nghệ tỉnh Hồng Lam"),
-        ),
-        stranger: make("Người Lạ", None),
+        root_pem: ca.pem.clone(),
+        leader: ca.issue("Trần Minh Quân", None, false),
+        agency: ca.issue(agency, Some(agency), false),
+        stranger: ca.issue("Người Lạ", None, false),
     }
 }
 
-pub fn opts() -> SignOptions {
+fn opts() -> SignOptions {
     let mut o = SignOptions::new(datetime!(2026-12-06 02:30:05 UTC));
     o.durable = false;
     o
 }
 
 /// A Decree 30 draft awaiting its number and date.
-pub fn draft(number_line: &str, date_line: &str) -> Vec<u8> {
+fn draft(number_line: &str, date_line: &str) -> Vec<u8> {
     let mut c = Composer::a4(Margins::decree30()).unwrap();
     let center = |size: f64| Style::new(size).align(Align::Center).spacing(1.15);
     let agency = Block::new()
@@ -150,7 +91,7 @@ pub fn draft(number_line: &str, date_line: &str) -> Vec<u8> {
     c.finish(&Default::default()).unwrap()
 }
 
-pub fn standard_draft() -> Vec<u8> {
+fn standard_draft() -> Vec<u8> {
     draft(
         "Số: ......../QĐ-SKHCN",
         "Hồng Lam, ngày ...... tháng ...... năm 2026",
@@ -158,7 +99,7 @@ pub fn standard_draft() -> Vec<u8> {
 }
 
 /// The whole flow: (formatted, personally signed, filled, sealed).
-pub fn flow(p: &Pki) -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) {
+fn flow(p: &Pki) -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>) {
     let (formatted, places) = numbering::place_fields_bytes(&standard_draft()).unwrap();
     assert!(
         places.number.from_text && places.date.from_text,
@@ -439,7 +380,7 @@ fn signed_only(p: &Pki) -> Vec<u8> {
 }
 
 /// The clerk's update also redefines the page's content stream (a tampered fill).
-pub fn fill_and_change_content(signed: &[u8]) -> Vec<u8> {
+fn fill_and_change_content(signed: &[u8]) -> Vec<u8> {
     let filled = numbering::fill_bytes(signed, "15/QĐ-SKHCN", date!(2026 - 12 - 06)).unwrap();
     let doc = Document::open(Arc::new(MemSource::new(filled.clone())), Limits::default()).unwrap();
     let page = doc.pages().unwrap().remove(0);

@@ -63,48 +63,73 @@ pub fn test_signer(cn: &str) -> TestSigner {
     test_signer_with(cn, false)
 }
 
-/// A signer named `cn`, RSA-2048 when `rsa`, else ECDSA P-256.
+/// A signer named `cn`, RSA-2048 when `rsa`, else ECDSA P-256, under its own fresh root.
 pub fn test_signer_with(cn: &str, rsa: bool) -> TestSigner {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-        RsaKeySize,
-    };
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(vec![]).unwrap();
-    ca.distinguished_name
-        .push(DnType::CommonName, "Test Root CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let ca_pem = ca_cert.pem();
-    let issuer = Issuer::new(ca, ca_key);
-    let ee_key = if rsa {
-        KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048).unwrap()
-    } else {
-        KeyPair::generate().unwrap()
-    };
-    let mut ee = CertificateParams::new(vec![]).unwrap();
-    ee.distinguished_name.push(DnType::CommonName, cn);
-    ee.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::ContentCommitment,
-    ];
-    let ee_cert = ee.signed_by(&ee_key, &issuer).unwrap();
-    let key = if rsa {
-        Key::Rsa(RsaKeyPair::from_pkcs8(&ee_key.serialize_der()).unwrap())
-    } else {
-        Key::Ec(
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &ee_key.serialize_der())
-                .unwrap(),
-        )
-    };
-    TestSigner {
-        cert: Cert::from_der(ee_cert.der()).unwrap(),
-        chain: vec![Cert::from_der(ca_cert.der()).unwrap()],
-        key,
-        cert_pem: ee_cert.pem(),
-        key_pem: ee_key.serialize_pem(),
-        ca_pem,
+    TestCa::new("Test Root CA").issue(cn, None, rsa)
+}
+
+/// A throw-away root CA issuing test signers (several under one root when a test trusts it).
+pub struct TestCa {
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+    cert: rcgen::Certificate,
+    /// The root as PEM (pyHanko's trust anchor).
+    pub pem: String,
+}
+
+impl TestCa {
+    /// A root named `name` (CA, keyCertSign + cRLSign).
+    pub fn new(name: &str) -> TestCa {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+        };
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(vec![]).unwrap();
+        ca.distinguished_name.push(DnType::CommonName, name);
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let cert = ca.self_signed(&ca_key).unwrap();
+        TestCa {
+            pem: cert.pem(),
+            issuer: Issuer::new(ca, ca_key),
+            cert,
+        }
+    }
+
+    /// A signer named `cn` (with organization `org`: an organization certificate has CN = O),
+    /// digitalSignature + nonRepudiation; RSA-2048 when `rsa`, else ECDSA P-256.
+    pub fn issue(&self, cn: &str, org: Option<&str>, rsa: bool) -> TestSigner {
+        use rcgen::{CertificateParams, DnType, KeyPair, KeyUsagePurpose, RsaKeySize};
+        let ee_key = if rsa {
+            KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048).unwrap()
+        } else {
+            KeyPair::generate().unwrap()
+        };
+        let mut ee = CertificateParams::new(vec![]).unwrap();
+        ee.distinguished_name.push(DnType::CommonName, cn);
+        if let Some(o) = org {
+            ee.distinguished_name.push(DnType::OrganizationName, o);
+        }
+        ee.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::ContentCommitment,
+        ];
+        let ee_cert = ee.signed_by(&ee_key, &self.issuer).unwrap();
+        let key = if rsa {
+            Key::Rsa(RsaKeyPair::from_pkcs8(&ee_key.serialize_der()).unwrap())
+        } else {
+            Key::Ec(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &ee_key.serialize_der())
+                    .unwrap(),
+            )
+        };
+        TestSigner {
+            cert: Cert::from_der(ee_cert.der()).unwrap(),
+            chain: vec![Cert::from_der(self.cert.der()).unwrap()],
+            key,
+            cert_pem: ee_cert.pem(),
+            key_pem: ee_key.serialize_pem(),
+            ca_pem: self.pem.clone(),
+        }
     }
 }
 
