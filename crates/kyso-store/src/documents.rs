@@ -45,6 +45,8 @@ mod drafting;
 pub use drafting::*;
 mod reading;
 pub use reading::*;
+mod register_book;
+pub use register_book::*;
 mod registers;
 pub use registers::*;
 

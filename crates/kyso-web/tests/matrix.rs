@@ -58,6 +58,8 @@ enum Rec {
     Document,
     /// A delivery to the agency (of its own document, with an issued file).
     Delivery,
+    /// An outgoing register of the agency.
+    Register,
 }
 
 /// The table: every operation of the OpenAPI document, classified.
@@ -134,6 +136,9 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
             (Perm(P::ReadDocuments), Rec::Agency)
         }
         ("post", "/api/v1/document-registers") => (Perm(P::IssueDocument), Rec::None),
+        ("get", "/api/v1/document-registers/{id}/export.xlsx") => {
+            (Perm(P::ReadDocuments), Rec::Register)
+        }
         ("get", "/api/v1/agencies/{id}/deliveries") => (Perm(P::ReadDocuments), Rec::Agency),
         ("get", "/api/v1/deliveries/{id}/file") => (Perm(P::ReadDocuments), Rec::Delivery),
         _ => return None,
@@ -153,6 +158,7 @@ struct Records {
     token: i64,
     document: i64,
     delivery: i64,
+    register: i64,
 }
 
 impl Records {
@@ -170,6 +176,7 @@ impl Records {
             Rec::Notice => 999_999,
             Rec::Document => self.document,
             Rec::Delivery => self.delivery,
+            Rec::Register => self.register,
         }
     }
 }
@@ -485,6 +492,7 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
         token: token_id,
         document: document.id,
         delivery,
+        register: sys_register.id,
     }
 }
 
