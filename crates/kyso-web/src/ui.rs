@@ -63,6 +63,11 @@ pub(crate) fn routes() -> Router<AppState> {
             get(documents::list_page).post(documents::create_submit),
         )
         .route("/documents/new", get(documents::new_page))
+        .route("/documents/registers", get(register_book::registers_page))
+        .route(
+            "/documents/registers/{id}/export.xlsx",
+            get(register_book::register_xlsx),
+        )
         .route("/documents/{id}", get(documents::detail_page))
         .route("/documents/{id}/act", post(documents::act_submit))
         .route("/documents/{id}/signed", post(documents::signed_submit))
@@ -91,6 +96,7 @@ use users::*;
 mod notices;
 use notices::*;
 mod documents;
+mod register_book;
 mod requests;
 
 /// A logged-in browser page: the session's actor and CSRF token, and the language.

@@ -88,8 +88,9 @@ impl App {
         }
     }
 
-    /// An account with `role` at `agency`, logged in: its actor and API token.
-    async fn person(&self, name: &str, agency: i64, role: &str) -> (Actor, String) {
+    /// An account with `role` at `agency`, logged in: its actor, API token and browser
+    /// session cookie.
+    async fn person(&self, name: &str, agency: i64, role: &str) -> (Actor, String, String) {
         accounts::create_user(
             &self.db.store,
             &Actor::system(),
@@ -109,7 +110,7 @@ impl App {
         )
         .await
         .unwrap();
-        let (_, actor) = accounts::login(
+        let (session, actor) = accounts::login(
             &self.db.store,
             name,
             Zeroizing::new(PASSWORD.into()),
@@ -127,7 +128,26 @@ impl App {
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        (actor, body["token"].as_str().unwrap().to_owned())
+        (
+            actor,
+            body["token"].as_str().unwrap().to_owned(),
+            format!("kyso_session={}", session.token.as_str()),
+        )
+    }
+
+    /// A page of the web UI with the session `cookie`: status, body, content type.
+    async fn page(&self, path: &str, cookie: &str) -> (StatusCode, Vec<u8>, String) {
+        let req = axum::http::Request::builder()
+            .uri(path)
+            .header(header::COOKIE, cookie)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let (s, b, h) = support::send(&self.router, req).await;
+        let ct = h
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (s, b, ct)
     }
 
     async fn get(&self, path: &str, token: &str) -> (StatusCode, Vec<u8>, String) {
@@ -202,9 +222,9 @@ async fn the_outgoing_register_as_xlsx_by_period_and_only_for_its_agency() {
         let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
         let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
         let finance = support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
-        let (drafter, _) = app.person("chuyenvien", dost, "drafter").await;
-        let (_, clerk) = app.person("vanthu", dost, "clerk").await;
-        let (_, their_clerk) = app.person("vanthu.tc", finance, "clerk").await;
+        let (drafter, _, _) = app.person("chuyenvien", dost, "drafter").await;
+        let (_, clerk, clerk_ui) = app.person("vanthu", dost, "clerk").await;
+        let (_, their_clerk, their_ui) = app.person("vanthu.tc", finance, "clerk").await;
         let register = kyso_store::documents::create_register(
             s,
             &Actor::system(),
@@ -337,6 +357,39 @@ async fn the_outgoing_register_as_xlsx_by_period_and_only_for_its_agency() {
         assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, _, _) = app.get(&path, "").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+        // The web UI: a link from the documents page, the register with its period form
+        // (the current year), and the same workbook from the form's target.
+        let (status, html, _) = app.page("/documents", &clerk_ui).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(String::from_utf8_lossy(&html).contains("href=\"/documents/registers\""));
+        let (status, html, _) = app.page("/documents/registers", &clerk_ui).await;
+        let html = String::from_utf8_lossy(&html).into_owned();
+        assert_eq!(status, StatusCode::OK, "{html}");
+        let action = format!("/documents/registers/{}/export.xlsx", register.id);
+        assert!(html.contains(&format!("action=\"{action}\"")), "{html}");
+        assert!(html.contains("Sổ văn bản đi") && html.contains("value=\"2026-01-01\""));
+        assert!(html.contains("value=\"2026-12-31\""));
+        let (status, bytes, ct) = app
+            .page(
+                &format!("{action}?from=2026-01-01&to=2026-03-31"),
+                &clerk_ui,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(ct.starts_with("application/vnd.openxmlformats"));
+        let text = xlsx_text(&bytes);
+        assert!(text.contains("01/QĐ-SKHCN") && !text.contains("02/QĐ-SKHCN"));
+        let (status, _, _) = app.page(&action, &their_ui).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _, _) = app
+            .page(&format!("/documents/registers?agency_id={dost}"), &their_ui)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, html, _) = app.page("/documents/registers", &their_ui).await;
+        let html = String::from_utf8_lossy(&html).into_owned();
+        assert_eq!(status, StatusCode::OK);
+        assert!(!html.contains(&action) && html.contains("chưa có sổ"));
 
         // The route is in the OpenAPI document.
         let (status, doc, _) = app.get("/api/openapi.json", "").await;

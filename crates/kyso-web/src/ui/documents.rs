@@ -356,6 +356,7 @@ pub(super) async fn list_page(
             @if p.can(Permission::DraftDocument) {
                 p { a.button href="/documents/new" { (p.t("Tải lên dự thảo mới", "Upload a new draft")) } }
             }
+            p { a href="/documents/registers" { (p.t("Sổ đăng ký văn bản đi (xuất XLSX)", "Outgoing registers (XLSX export)")) } }
             h2 style="font-size:18px" #queue { (p.t("Chờ tôi xử lý", "Waiting for me")) }
             @if mine.is_empty() {
                 p.muted { (p.t("Không có văn bản nào đang chờ bạn xử lý.", "No document is waiting for you.")) }
