@@ -17,7 +17,7 @@ const MARKER: &str = "S3CR3T";
 fn marker_in_a_key(text: &str) -> bool {
     text.match_indices(MARKER).any(|(at, _)| {
         let before = &text[..at];
-        let key_position = before.rfind('"').map_or(true, |open| {
+        let key_position = last_unescaped_quote(before).map_or(true, |open| {
             before[..open]
                 .trim_end()
                 .chars()
@@ -34,6 +34,16 @@ fn marker_in_a_key(text: &str) -> bool {
         // Unterminated: the parser may have read it as a key.
         key_position || close.map_or(true, |(i, _)| rest[i + 1..].trim_start().starts_with(':'))
     })
+}
+
+/// The byte offset of the last `"` in `text` that is not escaped (not preceded by an odd
+/// number of backslashes): the quote that opens the string a marker is in (`"a\"S3CR3T"` is one
+/// string — a key when it is followed by `:` or follows `{`).
+fn last_unescaped_quote(text: &str) -> Option<usize> {
+    text.match_indices('"')
+        .map(|(i, _)| i)
+        .rev()
+        .find(|&i| text[..i].bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 0)
 }
 
 fuzz_target!(|data: &[u8]| {
