@@ -343,6 +343,12 @@ fn store_error(lang: Lang, e: kyso_store::Error) -> Response {
     error_page(lang, api.status, api.message(lang))
 }
 
+/// A store refusal as an error page inside the site's layout (the API's status and sentence).
+fn layout_store_error(p: &Page, e: kyso_store::Error) -> Response {
+    let api: ApiError = e.into();
+    layout_error(p, api.status, api.message(p.lang))
+}
+
 fn alert_error(msg: Option<&str>) -> Markup {
     html! { @if let Some(m) = msg { div.alert.error role="alert" { (m) } } }
 }

@@ -21,6 +21,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
+use super::layout_store_error as refusal;
 use super::{agency_options, alert_error, field, layout, layout_error, select, with_status, Page};
 use crate::api::Id;
 use crate::AppState;
@@ -94,12 +95,6 @@ fn no_blobs(p: &Page) -> Response {
             "The server has no file folder configured, so it cannot take documents; tell the administrator.",
         ),
     )
-}
-
-/// A store refusal as an error page inside the layout.
-fn refusal(p: &Page, e: kyso_store::Error) -> Response {
-    let api: crate::ApiError = e.into();
-    layout_error(p, api.status, api.message(p.lang))
 }
 
 /// A refusal of one of the form's fields.

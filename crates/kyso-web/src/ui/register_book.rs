@@ -11,7 +11,8 @@ use kyso_store::documents as docs;
 use maud::html;
 use serde::Deserialize;
 
-use super::{agency_options, layout, layout_error, select, Page};
+use super::layout_store_error as refusal;
+use super::{agency_options, layout, select, Page};
 use crate::api::Id;
 use crate::AppState;
 
@@ -27,11 +28,6 @@ pub(super) struct PeriodQuery {
     from: Option<String>,
     #[serde(default)]
     to: Option<String>,
-}
-
-fn refusal(p: &Page, e: kyso_store::Error) -> Response {
-    let api: crate::ApiError = e.into();
-    layout_error(p, api.status, api.message(p.lang))
 }
 
 /// The registers of the chosen agency (default: the reader's own), each with its period form.

@@ -325,6 +325,26 @@ async fn step_error(st: &AppState, p: &Page, id: i64, e: crate::ApiError) -> Res
     }
 }
 
+/// A multipart form posted on document `id`'s page: its fields once it could be read, carries the
+/// session's CSRF token and the document is within the reader's reach; else the page to answer.
+async fn document_form(
+    st: &AppState,
+    p: &Page,
+    id: i64,
+    mp: Multipart,
+) -> Result<Fields, Response> {
+    let Ok(fields) = read_multipart(mp).await else {
+        return Err(unreadable(p));
+    };
+    if let Some(r) = p.csrf_refusal(&text(&fields, "csrf")) {
+        return Err(r);
+    }
+    if let Err(e) = docs::get_document(&st.store, &p.actor, id).await {
+        return Err(refusal(p, e));
+    }
+    Ok(fields)
+}
+
 /// Upload the signed PDF of a signing step (checked by the server before it is accepted).
 pub(in crate::ui) async fn signed_submit(
     State(st): State<AppState>,
@@ -332,15 +352,10 @@ pub(in crate::ui) async fn signed_submit(
     Id(id): Id,
     mp: Multipart,
 ) -> Response {
-    let Ok(fields) = read_multipart(mp).await else {
-        return unreadable(&p);
+    let fields = match document_form(&st, &p, id, mp).await {
+        Ok(f) => f,
+        Err(r) => return r,
     };
-    if let Some(r) = p.csrf_refusal(&text(&fields, "csrf")) {
-        return r;
-    }
-    if let Err(e) = docs::get_document(&st.store, &p.actor, id).await {
-        return refusal(&p, e);
-    }
     let action = match DocAction::parse(&text(&fields, "action")) {
         Ok(a @ (DocAction::SignPersonal | DocAction::OrgSign)) => a,
         _ => {
@@ -382,15 +397,10 @@ pub(in crate::ui) async fn draft_submit(
     Id(id): Id,
     mp: Multipart,
 ) -> Response {
-    let Ok(fields) = read_multipart(mp).await else {
-        return unreadable(&p);
+    let fields = match document_form(&st, &p, id, mp).await {
+        Ok(f) => f,
+        Err(r) => return r,
     };
-    if let Some(r) = p.csrf_refusal(&text(&fields, "csrf")) {
-        return r;
-    }
-    if let Err(e) = docs::get_document(&st.store, &p.actor, id).await {
-        return refusal(&p, e);
-    }
     let Some((bytes, name)) = file(&fields, "file") else {
         return detail_view(
             &st,
