@@ -9,7 +9,7 @@ use axum::http::header;
 use base64::Engine as _;
 use kyso_i18n::{catalogue, ue, Lang, UserError};
 use kyso_pades::forms::{CopyForm, Position, VisibleForm};
-use kyso_pades::{SignOptions, Updated};
+use kyso_pades::{numbering, SignOptions, Updated};
 use kyso_pdf::{MemSource, Source};
 use kyso_x509::Cert;
 use serde_json::{json, Value};
@@ -191,22 +191,99 @@ fn sign_setup(agent: &Agent, job: &SignJob) -> (Option<VisibleForm>, Option<Stri
     }
 }
 
+/// What the agent does with kyso's number and date fields ([`numbering::NUMBER_FIELD`],
+/// [`numbering::DATE_FIELD`], placed at the format step) before it signs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Numbering {
+    /// The document has no such fields (or the operation does not concern them): sign as is.
+    None,
+    /// SignApproved on a document carrying the fields: the personal signature leaves them
+    /// fillable ([`numbering::personal_signature`]).
+    Personal,
+    /// SignIssued on a document carrying the empty fields: fill them with the number and the
+    /// date ([`numbering::fill`]), then the organization signature locking every field
+    /// ([`numbering::organization_signature`]).
+    Seal { number: String, date: time::Date },
+}
+
+/// Decide [`Numbering`] for `job` on the downloaded document `doc`, refusing an issuing
+/// signature that would leave a numbered document without its number or date.
+fn numbering_plan(job: &SignJob, doc: &kyso_pdf::Document) -> Result<Numbering, UserError> {
+    if !matches!(job.op, SignOp::Approved | SignOp::Issued) {
+        return Ok(Numbering::None);
+    }
+    let fields = numbering::issued(doc).map_err(|e| catalogue::pades(&e))?;
+    let Some(fields) = fields else {
+        return Ok(Numbering::None);
+    };
+    if job.op == SignOp::Approved {
+        return Ok(Numbering::Personal);
+    }
+    if fields.number.is_some() || fields.date_text.is_some() {
+        let shown = fields.number.unwrap_or_default();
+        return Err(
+            ue!("văn bản đã được điền số, ngày ({}): không ký phát hành lại", shown; "the document's number and date are filled already ({}): not issuing it again", shown),
+        );
+    }
+    let number = job
+        .doc_number
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            ue!("văn bản có ô số và ngày nhưng yêu cầu thiếu DocNumber (số, ký hiệu): không ký văn bản phát hành chưa có số"; "the document has number and date fields but the request has no DocNumber: an issued document is not signed without its number")
+        })?;
+    if number.chars().count() > numbering::MAX_NUMBER_CHARS || number.chars().any(char::is_control)
+    {
+        return Err(
+            ue!("DocNumber không hợp lệ (1 đến {} ký tự, không có ký tự điều khiển)", numbering::MAX_NUMBER_CHARS; "DocNumber is not valid (1 to {} characters without control characters)", numbering::MAX_NUMBER_CHARS),
+        );
+    }
+    // The date in the offset the page gave (VGCA sends ISO 8601 with the local offset,
+    // `2026-03-12T12:00:00+07:00`): the day the document is issued where it is issued.
+    let date = job.issued.map(|d| d.date()).ok_or_else(|| {
+        ue!("văn bản có ô số và ngày nhưng yêu cầu thiếu IssuedDate (ngày ban hành): không ký văn bản phát hành chưa có ngày"; "the document has number and date fields but the request has no IssuedDate: an issued document is not signed without its date")
+    })?;
+    Ok(Numbering::Seal {
+        number: number.to_owned(),
+        date,
+    })
+}
+
 fn sign_pdf(agent: &Agent, job: &SignJob, origin: &str) -> Result<Value, UserError> {
     let op = job.op;
     let req = &job.request;
     let upload_to = job.upload_to.as_str();
     let (form, reason) = sign_setup(agent, job);
     let input = download(agent, &job.file_url, req)?;
-    let pages = kyso_pdf::Document::open(input.clone(), kyso_pdf::Limits::default())
-        .and_then(|d| d.pages().map(|p| p.len()))
-        .map_err(|e| ue!("tệp tải về không phải PDF đọc được: {}", e; "the downloaded file is not a readable PDF: {}", e))?;
+    let unreadable = |e: &dyn std::fmt::Display| ue!("tệp tải về không phải PDF đọc được: {}", e; "the downloaded file is not a readable PDF: {}", e);
+    let doc = kyso_pdf::Document::open(input.clone(), kyso_pdf::Limits::default())
+        .map_err(|e| unreadable(&e))?;
+    let pages = doc.pages().map(|p| p.len()).map_err(|e| unreadable(&e))?;
+    let plan = numbering_plan(job, &doc)?;
+    drop(doc);
+    // The fill, in memory before the user is asked: a document that cannot take the number
+    // costs no PIN entry. The signature goes on in the same chain of updates.
+    let base = Updated::from_source(input.clone());
+    let base = match &plan {
+        Numbering::Seal { number, date } => {
+            numbering::fill(&base, number, *date, kyso_pdf::Limits::default())
+                .map_err(|e| catalogue::pades(&e))?
+        }
+        _ => base,
+    };
     let size = input.len();
     let name = file_label(req.file_name.as_deref().unwrap_or(""));
-    let number = req
-        .doc_number
-        .as_deref()
-        .map(|n| format!(", số {n}"))
-        .unwrap_or_default();
+    let number = match &plan {
+        Numbering::Seal { number, date } => {
+            format!(", số {number}, {}", numbering::date_text(*date))
+        }
+        _ => req
+            .doc_number
+            .as_deref()
+            .map(|n| format!(", số {n}"))
+            .unwrap_or_default(),
+    };
     let request_text = match agent.lang {
         Lang::Vi => format!(
             "Yêu cầu ký từ {origin}: {} — tệp {name} ({pages} trang, {} KB){number}",
@@ -230,6 +307,11 @@ fn sign_pdf(agent: &Agent, job: &SignJob, origin: &str) -> Result<Value, UserErr
     let mut opts = SignOptions::new(now);
     opts.reason = reason;
     opts.timestamper = agent.level.tsa.clone();
+    let opts = match plan {
+        Numbering::None => opts,
+        Numbering::Personal => numbering::personal_signature(opts),
+        Numbering::Seal { .. } => numbering::organization_signature(opts),
+    };
     let widget = form
         .map(|f| kyso_pades::forms::widget_builder(f, now))
         .transpose()
@@ -237,8 +319,8 @@ fn sign_pdf(agent: &Agent, job: &SignJob, origin: &str) -> Result<Value, UserErr
     let level = agent.level.level;
     // The whole level in memory: signature (with its timestamp from B-T), then the DSS and the
     // document timestamp; nothing is uploaded unless every step succeeded.
-    let signed = kyso_pades::ltv::sign_at_level(
-        input,
+    let signed = kyso_pades::ltv::sign_updated_at_level(
+        base,
         level,
         &opts,
         opened.signer.as_ref(),
@@ -355,3 +437,7 @@ fn verify_pdf(agent: &Agent, file_url: &str, req: &VgcaRequest) -> Result<Value,
         "Result": crate::report::to_json(&report, &name),
     }))
 }
+
+#[cfg(test)]
+#[path = "numbered_tests.rs"]
+mod numbered_tests;
