@@ -31,22 +31,29 @@ pub struct Event<'a> {
     pub detail: serde_json::Value,
 }
 
-/// Append one entry inside `tx`. The write lock that `tx` holds makes `seq` gapless.
+/// Append one entry inside `tx`. The write lock that `tx` holds makes `seq` gapless. The end
+/// of the chain is read from the log, unless this transaction (or the group of writes it
+/// belongs to, holding the write lock throughout) appended the last entry itself.
 pub async fn append(
     tx: &mut WriteTx,
     actor: &Actor,
     event: Event<'_>,
     now: OffsetDateTime,
 ) -> Result<i64> {
-    let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(tx.conn())
-        .await?;
-    let (prev_seq, prev_hash) = match last {
-        Some(row) => (
-            row.try_get::<i64, _>(0)?,
-            unhex32(&row.try_get::<String, _>(1)?),
-        ),
-        None => (0, [0u8; 32]),
+    let (prev_seq, prev_hash) = match tx.last_audit() {
+        Some(last) => last,
+        None => {
+            let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(tx.conn())
+                .await?;
+            match last {
+                Some(row) => (
+                    row.try_get::<i64, _>(0)?,
+                    unhex32(&row.try_get::<String, _>(1)?),
+                ),
+                None => (0, [0u8; 32]),
+            }
+        }
     };
     let seq = prev_seq + 1;
     // Nanosecond precision, as stored (i64 nanoseconds reach the year 2262).
@@ -94,6 +101,7 @@ pub async fn append(
     .bind(hex(&hash))
     .execute(tx.conn())
     .await?;
+    tx.set_last_audit(seq, hash);
     Ok(seq)
 }
 

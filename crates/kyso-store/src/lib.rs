@@ -300,7 +300,126 @@ pub struct Store {
     reads: std::sync::Arc<read_log::ReadLogCell>,
     /// This process's writers take turns here, first come first served, before they take a
     /// connection and the database's write lock (see [`Store::begin_write`]).
-    writers: std::sync::Arc<tokio::sync::Mutex<()>>,
+    writers: std::sync::Arc<Writers>,
+}
+
+/// This process's writers: the turn they take one after the other, and how many wait for it.
+#[derive(Debug, Default)]
+struct Writers {
+    turn: std::sync::Arc<tokio::sync::Mutex<Turn>>,
+    /// Writers queued for the turn (a grouped writer leaves its group open for them).
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+/// What the turn holds between writers: the open transaction of grouped writers, if any.
+#[derive(Debug, Default)]
+struct Turn {
+    group: Option<Group>,
+}
+
+/// Most grouped writers in one transaction (bounds how long the first of them waits).
+const MAX_GROUP: usize = 64;
+
+/// One transaction shared by grouped writers ([`Store::begin_write_grouped`]), each of whom
+/// wrote inside a savepoint of it; not committed yet, and the writers waiting for its commit.
+#[derive(Debug)]
+struct Group {
+    tx: sqlx::Transaction<'static, Any>,
+    done: Vec<tokio::sync::oneshot::Sender<std::result::Result<(), String>>>,
+    /// The last audit entry the group appended (sequence number, chain value), so that the
+    /// next writer need not read it back; `None` when not known.
+    last_audit: Option<(i64, [u8; 32])>,
+}
+
+impl Group {
+    /// Commit the group and tell each of its waiting writers the outcome.
+    async fn commit(self) -> Result<()> {
+        let Group { tx, done, .. } = self;
+        let result = tx.commit().await;
+        for d in done {
+            let _ = d.send(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        }
+        Ok(result?)
+    }
+}
+
+/// Commit the open group, if any (a writer that would have joined it went away).
+async fn flush(writers: std::sync::Arc<Writers>) {
+    let mut turn = writers.turn.clone().lock_owned().await;
+    if let Some(group) = turn.group.take() {
+        if let Err(e) = group.commit().await {
+            tracing::error!(error = %e, "a group of writes failed to commit");
+        }
+    }
+}
+
+/// Wait for this process's turn to write, counted in `waiting` while queued; a writer that
+/// goes away while queued has the open group committed, since it will not.
+async fn take_turn(writers: &std::sync::Arc<Writers>) -> tokio::sync::OwnedMutexGuard<Turn> {
+    struct Queued {
+        writers: std::sync::Arc<Writers>,
+        served: bool,
+    }
+    impl Drop for Queued {
+        fn drop(&mut self) {
+            self.writers
+                .waiting
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            if !self.served {
+                if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                    rt.spawn(flush(self.writers.clone()));
+                }
+            }
+        }
+    }
+    writers
+        .waiting
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let mut queued = Queued {
+        writers: writers.clone(),
+        served: false,
+    };
+    let turn = writers.turn.clone().lock_owned().await;
+    queued.served = true;
+    drop(queued);
+    turn
+}
+
+/// Undo a grouped writer's work that did not commit (its savepoint), then leave the group to
+/// the writers queued, or commit it when none is. If the savepoint cannot be undone the whole
+/// group is rolled back and its writers are told it failed.
+async fn abandon(
+    mut tx: sqlx::Transaction<'static, Any>,
+    done: Vec<tokio::sync::oneshot::Sender<std::result::Result<(), String>>>,
+    mut turn: tokio::sync::OwnedMutexGuard<Turn>,
+    writers: std::sync::Arc<Writers>,
+) {
+    let undone = async {
+        sqlx::query("ROLLBACK TO SAVEPOINT kyso_writer")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("RELEASE SAVEPOINT kyso_writer")
+            .execute(&mut *tx)
+            .await
+    }
+    .await;
+    if let Err(e) = undone {
+        tracing::error!(error = %e, "a grouped write could not be undone alone; its group is rolled back");
+        return;
+    }
+    // The undone writer may have appended an audit entry: the next one reads the chain's end.
+    let group = Group {
+        tx,
+        done,
+        last_audit: None,
+    };
+    if writers.waiting.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        if let Err(e) = group.commit().await {
+            tracing::error!(error = %e, "a group of writes failed to commit");
+        }
+    } else {
+        turn.group = Some(group);
+    }
 }
 
 /// A write transaction. Every write takes the store's one write lock first, so that writers
@@ -309,18 +428,45 @@ pub struct Store {
 /// ([`Store::begin_write`]), and its audit entry names that actor ([`WriteTx::commit_audited`]).
 #[derive(Debug)]
 pub struct WriteTx {
-    tx: sqlx::Transaction<'static, Any>,
+    /// The transaction: this writer's own, or its group's (the writer inside a savepoint).
+    /// Taken only by [`WriteTx::commit`] and by dropping, which both end the `WriteTx`.
+    tx: Option<sqlx::Transaction<'static, Any>>,
+    /// A grouped writer's group: the writers before it, waiting for the group's commit.
+    group: Option<Vec<tokio::sync::oneshot::Sender<std::result::Result<(), String>>>>,
     key: Option<kyso_domain::audit::AuditKey>,
     /// Who writes: the actor whose scope was checked when the transaction began.
     actor: Actor,
     /// This process's turn to write, released after the transaction ends.
-    _turn: tokio::sync::OwnedMutexGuard<()>,
+    turn: Option<tokio::sync::OwnedMutexGuard<Turn>>,
+    writers: std::sync::Arc<Writers>,
+    /// The audit entry last appended in this transaction (or, for a grouped writer, in its
+    /// group before it), when known: see [`audit::append`].
+    last_audit: Option<(i64, [u8; 32])>,
+}
+
+impl Drop for WriteTx {
+    /// Not committed: an own transaction rolls back (sqlx, on drop); a grouped writer's
+    /// savepoint is undone and the group goes on without it.
+    fn drop(&mut self) {
+        let (tx, group, turn) = (self.tx.take(), self.group.take(), self.turn.take());
+        if let (Some(tx), Some(done), Some(turn)) = (tx, group, turn) {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(abandon(tx, done, turn, self.writers.clone()));
+            }
+            // Outside a runtime the group's transaction is dropped here: it rolls back whole
+            // and its waiting writers are told it failed (their senders are gone).
+        }
+    }
 }
 
 impl WriteTx {
     /// The connection, for queries inside the transaction.
     pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.tx
+        match self.tx.as_mut() {
+            Some(tx) => tx,
+            // Only `commit` (which consumes the WriteTx) and `drop` take the transaction.
+            None => unreachable!("a WriteTx keeps its transaction until it ends"),
+        }
     }
 
     /// The actor the transaction was begun for.
@@ -328,15 +474,70 @@ impl WriteTx {
         &self.actor
     }
 
+    /// The last audit entry appended in this transaction, if known.
+    pub(crate) fn last_audit(&self) -> Option<(i64, [u8; 32])> {
+        self.last_audit
+    }
+
+    /// Record the audit entry just appended in this transaction.
+    pub(crate) fn set_last_audit(&mut self, seq: i64, hash: [u8; 32]) {
+        self.last_audit = Some((seq, hash));
+    }
+
     /// The audit key of the store the transaction belongs to.
     pub(crate) fn audit_key(&self) -> Option<&kyso_domain::audit::AuditKey> {
         self.key.as_ref()
     }
 
-    /// Make every change of the transaction durable at once.
-    pub async fn commit(self) -> Result<()> {
-        self.tx.commit().await?;
-        Ok(())
+    /// Make every change of the transaction durable at once. A grouped writer returns once
+    /// the group's transaction holding its changes has committed (or failed to): by itself
+    /// when no writer is queued (or the group is full), else by the last writer to join.
+    pub async fn commit(mut self) -> Result<()> {
+        let (tx, group, turn) = (self.tx.take(), self.group.take(), self.turn.take());
+        let (Some(tx), Some(mut turn)) = (tx, turn) else {
+            return Err(Error::Database(sqlx::Error::Protocol(
+                "write transaction already ended".into(),
+            )));
+        };
+        let Some(mut done) = group else {
+            tx.commit().await?;
+            drop(turn);
+            return Ok(());
+        };
+        // The writer's savepoint stays (savepoints of finished writers nest; the commit keeps
+        // them all, and a later writer's failure rolls back to its own, the newest of the
+        // name): one round trip less inside the lock than releasing it.
+        let queued = self
+            .writers
+            .waiting
+            .load(std::sync::atomic::Ordering::SeqCst);
+        let last_audit = self.last_audit;
+        if queued == 0 || done.len() + 1 >= MAX_GROUP {
+            return Group {
+                tx,
+                done,
+                last_audit,
+            }
+            .commit()
+            .await;
+        }
+        let (told, outcome) = tokio::sync::oneshot::channel();
+        done.push(told);
+        turn.group = Some(Group {
+            tx,
+            done,
+            last_audit,
+        });
+        drop(turn);
+        match outcome.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::Database(sqlx::Error::Protocol(format!(
+                "the group of writes failed to commit: {e}"
+            )))),
+            Err(_) => Err(Error::Database(sqlx::Error::Protocol(
+                "the group of writes was rolled back".into(),
+            ))),
+        }
     }
 }
 
@@ -473,16 +674,70 @@ impl Store {
     /// processes (several nodes on one PostgreSQL) still queue on the database's lock.
     pub async fn begin_write(&self, actor: &Actor, on: On<'_>) -> Result<WriteTx> {
         actor.may(on)?;
-        let turn = self.writers.clone().lock_owned().await;
+        let mut turn = take_turn(&self.writers).await;
+        // Grouped writers before this one are committed first (they are waiting for it).
+        if let Some(group) = turn.group.take() {
+            if let Err(e) = group.commit().await {
+                tracing::error!(error = %e, "a group of writes failed to commit");
+            }
+        }
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE kyso_write_lock SET n = n + 1 WHERE id = 1")
             .execute(&mut *tx)
             .await?;
         Ok(WriteTx {
-            tx,
+            tx: Some(tx),
+            group: None,
             key: self.audit_key.clone(),
             actor: actor.clone(),
-            _turn: turn,
+            turn: Some(turn),
+            writers: self.writers.clone(),
+            last_audit: None,
+        })
+    }
+
+    /// [`Store::begin_write`] for a writer whose transaction may share one commit with the
+    /// writers queued behind it (group commit): a busy store then pays one durable commit
+    /// (one fsync) for a group of writes instead of one each, which is what bounds the rate
+    /// of serialised writes (BENCHMARKS.md, issue 17).
+    ///
+    /// Each writer still runs alone, in turn, holding the database's write lock, and sees the
+    /// writes of the writers before it (the audit chain and the next number stay ordered);
+    /// its work is a savepoint of the group's transaction, undone alone if it fails or is
+    /// dropped. It is answered only after the transaction holding its changes has committed:
+    /// a crash before that loses the whole group, none of whom was answered. Only for writers
+    /// that read and write through [`WriteTx::conn`] alone while they hold it (a read through
+    /// the pool would not see the group's earlier, uncommitted writes).
+    pub async fn begin_write_grouped(&self, actor: &Actor, on: On<'_>) -> Result<WriteTx> {
+        actor.may(on)?;
+        let mut turn = take_turn(&self.writers).await;
+        let (mut tx, done, last_audit) = match turn.group.take() {
+            Some(Group {
+                tx,
+                done,
+                last_audit,
+            }) => (tx, done, last_audit),
+            None => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("UPDATE kyso_write_lock SET n = n + 1 WHERE id = 1")
+                    .execute(&mut *tx)
+                    .await?;
+                (tx, Vec::new(), None)
+            }
+        };
+        // On failure the group's transaction is dropped (rolled back whole): its writers are
+        // told so.
+        sqlx::query("SAVEPOINT kyso_writer")
+            .execute(&mut *tx)
+            .await?;
+        Ok(WriteTx {
+            tx: Some(tx),
+            group: Some(done),
+            key: self.audit_key.clone(),
+            actor: actor.clone(),
+            turn: Some(turn),
+            writers: self.writers.clone(),
+            last_audit,
         })
     }
 
@@ -542,4 +797,78 @@ pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N]> {
         .fill(&mut out)
         .map_err(|_| Error::Database(sqlx::Error::Protocol("no randomness".into())))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::testing::{backends, TestDb};
+
+    async fn queued(store: &Store, n: usize) {
+        while store
+            .writers
+            .waiting
+            .load(std::sync::atomic::Ordering::SeqCst)
+            < n
+        {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    async fn setting_written(store: &Store, key: &str) -> bool {
+        store.setting(key).await.unwrap().is_some()
+    }
+
+    /// A, B and C write in turn in one group: A is answered only once C committed the group;
+    /// B, dropped without committing, is undone alone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grouped_writers_share_one_commit_and_a_dropped_one_is_undone_alone() {
+        for b in backends() {
+            let db = TestDb::new(b).await;
+            let s = db.store.clone();
+            let sys = Actor::system();
+            let mut a = s.begin_write_grouped(&sys, On::System).await.unwrap();
+            Store::set_setting(&mut a, "group.a", "1").await.unwrap();
+            let s2 = s.clone();
+            let writer_b = tokio::spawn(async move {
+                let mut t = s2
+                    .begin_write_grouped(&Actor::system(), On::System)
+                    .await
+                    .unwrap();
+                Store::set_setting(&mut t, "group.b", "1").await.unwrap();
+                drop(t);
+            });
+            queued(&s, 1).await;
+            let s3 = s.clone();
+            let writer_c = tokio::spawn(async move {
+                let mut t = s3
+                    .begin_write_grouped(&Actor::system(), On::System)
+                    .await
+                    .unwrap();
+                Store::set_setting(&mut t, "group.c", "1").await.unwrap();
+                t.commit().await.unwrap();
+            });
+            queued(&s, 2).await;
+            // Writers are queued: A leaves the group open for them and waits for its commit.
+            a.commit().await.unwrap();
+            assert!(setting_written(&s, "group.a").await);
+            assert!(
+                setting_written(&s, "group.c").await,
+                "A was answered only after the group holding C's write committed"
+            );
+            assert!(!setting_written(&s, "group.b").await, "B was undone");
+            writer_b.await.unwrap();
+            writer_c.await.unwrap();
+            // The write lock is free again for an ordinary writer.
+            let mut d = s.begin_write(&sys, On::System).await.unwrap();
+            Store::set_setting(&mut d, "group.d", "1").await.unwrap();
+            d.commit().await.unwrap();
+            assert!(setting_written(&s, "group.d").await);
+            if b == Backend::Postgres {
+                s.close().await;
+            }
+        }
+    }
 }

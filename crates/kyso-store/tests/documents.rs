@@ -883,3 +883,86 @@ async fn fifty_concurrent_clerks_get_no_duplicate_and_no_gap() {
         }
     }
 }
+
+/// Steps of many clerks share commits (`Store::begin_write_grouped`): a step refused inside its
+/// transaction — a seal over another number, found after the write lock was taken — is undone
+/// alone while the steps grouped with it before and after commit; every number is given once,
+/// in order, and the audit chain verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_step_refused_inside_a_group_of_writes_is_undone_alone() {
+    const DOCS: usize = 24;
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(dir.path()).unwrap();
+        let p = province(&db.store).await;
+        let s = &db.store;
+        let mut work = Vec::new();
+        for _ in 0..DOCS {
+            work.push(to_clerk(s, &blobs, &p, &p.signer).await);
+        }
+        let mut tasks = Vec::new();
+        for (i, (id, bytes)) in work.into_iter().enumerate() {
+            let (store, blobs, clerk) = (s.clone(), blobs.clone(), p.clerk.clone());
+            tasks.push(tokio::spawn(async move {
+                let n = docs::act(
+                    &store,
+                    &blobs,
+                    &clerk,
+                    id,
+                    DocAction::Number,
+                    &StepInput::default(),
+                    NOW,
+                )
+                .await
+                .unwrap()
+                .number
+                .unwrap();
+                let (_, mut input) = signed(&bytes, &clerk.username);
+                // Every third clerk's file shows another number: refused inside the lock.
+                let wrong = i % 3 == 1;
+                input.shown_number = Some(u32::try_from(if wrong { n + 1000 } else { n }).unwrap());
+                let sealed =
+                    docs::act(&store, &blobs, &clerk, id, DocAction::OrgSign, &input, NOW).await;
+                (id, n, wrong, sealed)
+            }));
+        }
+        let mut numbers = Vec::new();
+        for t in tasks {
+            let (id, n, wrong, sealed) = t.await.unwrap();
+            numbers.push(n);
+            let doc = docs::get_document(s, &p.clerk, id).await.unwrap().document;
+            if wrong {
+                assert!(
+                    matches!(
+                        sealed,
+                        Err(Error::Conflict {
+                            field: "number",
+                            ..
+                        })
+                    ),
+                    "{sealed:?}"
+                );
+                assert_eq!(
+                    (doc.state, doc.number),
+                    (DocState::Numbered, Some(n)),
+                    "the refused seal left nothing behind"
+                );
+            } else {
+                assert_eq!(sealed.unwrap().number, Some(n));
+                assert_eq!((doc.state, doc.number), (DocState::OrgSigned, Some(n)));
+            }
+        }
+        numbers.sort_unstable();
+        assert_eq!(numbers, (1..=DOCS as i64).collect::<Vec<_>>());
+        let rows = docs::register_numbers(s, &p.clerk, p.register, 2026)
+            .await
+            .unwrap();
+        let issued = rows.iter().filter(|(_, st, _)| st == "issued").count();
+        assert_eq!(issued, (0..DOCS).filter(|i| i % 3 != 1).count());
+        audit::verify(s).await.unwrap().unwrap();
+        if b == Backend::Postgres {
+            db.store.close().await;
+        }
+    }
+}

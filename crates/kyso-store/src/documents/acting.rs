@@ -119,7 +119,7 @@ pub async fn act(
         (None, None) => None,
     };
     let mut tx = store
-        .begin_write(actor, On::Agency(duty.permission, &doc.agency_path))
+        .begin_write_grouped(actor, On::Agency(duty.permission, &doc.agency_path))
         .await?;
     let nowu = now.unix_timestamp();
     let mut sql = String::from("UPDATE documents SET state = $1, updated_at = $2");
@@ -233,22 +233,26 @@ async fn reserve_number(
     doc: &Document,
     now: OffsetDateTime,
 ) -> Result<(i64, String)> {
-    let issuer: String =
-        sqlx::query_scalar("SELECT issuer_abbrev FROM doc_registers WHERE id = $1")
-            .bind(doc.register_id)
-            .fetch_one(tx.conn())
-            .await?;
-    let notation = Notation::new(doc.meta.doc_type, &issuer, &doc.meta.unit_abbrev)?;
-    let symbol = notation.symbol();
     let year = i64::from(series_year(now));
-    let released: Option<i64> = sqlx::query_scalar(
-        "SELECT number FROM doc_numbers WHERE register_id = $1 AND year = $2 \
-         AND status = 'released' ORDER BY number LIMIT 1",
+    // One round trip inside the write lock: the issuer, the lowest released number and the
+    // next new one.
+    let row = sqlx::query(
+        "SELECT r.issuer_abbrev, \
+         (SELECT MIN(number) FROM doc_numbers WHERE register_id = $1 AND year = $2 \
+          AND status = 'released'), \
+         (SELECT COALESCE(MAX(number), 0) + 1 FROM doc_numbers \
+          WHERE register_id = $1 AND year = $2) \
+         FROM doc_registers r WHERE r.id = $1",
     )
     .bind(doc.register_id)
     .bind(year)
-    .fetch_optional(tx.conn())
+    .fetch_one(tx.conn())
     .await?;
+    let issuer: String = row.try_get(0)?;
+    let released: Option<i64> = row.try_get(1)?;
+    let next: i64 = row.try_get(2)?;
+    let notation = Notation::new(doc.meta.doc_type, &issuer, &doc.meta.unit_abbrev)?;
+    let symbol = notation.symbol();
     let reused_msg = |n: i64| {
         crate::unique(
             "number",
@@ -281,14 +285,7 @@ async fn reserve_number(
             n
         }
         None => {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT COALESCE(MAX(number), 0) + 1 FROM doc_numbers \
-                 WHERE register_id = $1 AND year = $2",
-            )
-            .bind(doc.register_id)
-            .bind(year)
-            .fetch_one(tx.conn())
-            .await?;
+            let n = next;
             sqlx::query(
                 "INSERT INTO doc_numbers (register_id, year, number, agency_id, status, \
                  document_id, notation, changed_at) VALUES ($1, $2, $3, $4, 'reserved', $5, $6, $7)",
