@@ -11,6 +11,10 @@
 //! * [`Step::Seal`]: the clerk's number and date (`crate::numbering`) then the organization
 //!   signature. Allowed besides the signature: form filling of exactly the number and date
 //!   fields, both filled, with the values the server expects when it names them.
+//! * [`Step::Attachment`]: the clerk's organization signature with the Decree 30 attachment
+//!   stamp on an attachment in its own file (issue 17 item 7), after the document itself is
+//!   issued. Allowed besides the signature: its field and widget, the AcroForm and the page's
+//!   `/Annots` gaining them — no form filling, no certification.
 //!
 //! The change analysis is `crate::revisions` run from the end of the previous version (which
 //! need not be signed), so every rule it applies (DocMDP, FieldMDP locks, overlays, hidden
@@ -37,6 +41,9 @@ pub enum Step {
         number: Option<String>,
         date: Option<time::Date>,
     },
+    /// The organization signature on an attachment in its own file: one approval signature,
+    /// nothing else changed.
+    Attachment,
 }
 
 /// The one signature the upload must add.
@@ -254,7 +261,10 @@ pub fn check_upload(
     if certified.is_some() && expected.step != Step::Personal {
         return Err(UploadRefusal::DisallowedChange {
             codes: vec!["NEW_SIGNATURE_FIELD"],
-            details: vec!["a certification signature at the seal".into()],
+            details: vec![match expected.step {
+                Step::Attachment => "a certification signature on an attachment".into(),
+                _ => "a certification signature at the seal".into(),
+            }],
         });
     }
     let issued = numbering::issued(&doc).map_err(unreadable)?;
