@@ -142,6 +142,7 @@ struct CertInfo {
 
 #[derive(Deserialize)]
 struct CredentialInfoAnswer {
+    description: Option<String>,
     key: KeyInfo,
     cert: Option<CertInfo>,
     #[serde(rename = "SCAL")]
@@ -228,9 +229,42 @@ fn loopback_http(url: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-impl CscSigner {
-    /// Connect, authenticate and read the credential (see the module documentation).
-    pub fn open(opts: CscOptions) -> Result<Self> {
+/// A credential the service holds for the logged-in user, as `credentials/info` shows it.
+#[derive(Debug, Clone)]
+pub struct CscCredential {
+    /// The `credentialID`.
+    pub id: String,
+    /// The service's description of it, if any.
+    pub description: Option<String>,
+    /// The signer's certificate.
+    pub cert: Cert,
+}
+
+/// Most credentials [`CscClient::credentials`] reads (each costs a `credentials/info`).
+pub const MAX_CREDENTIALS: usize = 50;
+
+/// An authenticated connection to a CSC service: list the user's credentials
+/// ([`CscClient::credentials`]), then sign with one ([`CscClient::signer`]). The access token
+/// is revoked when the client (or the signer made from it) is dropped.
+pub struct CscClient {
+    session: Session,
+    pin: Option<Secret>,
+    pss: bool,
+}
+
+impl std::fmt::Debug for CscClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CscClient")
+            .field("service", &self.session.base)
+            .field("version", &self.session.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CscClient {
+    /// Connect and authenticate (`info`, then `auth/login` or the given token). The options'
+    /// credential is not read here; their PIN and `pss` are kept for [`CscClient::signer`].
+    pub fn connect(opts: CscOptions) -> Result<Self> {
         let base = opts.url.trim_end_matches('/').to_owned();
         if !base.starts_with("https://") && !loopback_http(&base) {
             return Err(remote(
@@ -277,15 +311,53 @@ impl CscSigner {
             CscAuth::Bearer(t) => session.token = Some(t),
             CscAuth::None => {}
         }
-        let credential = match opts.credential {
-            Some(c) => c,
-            None => session.only_credential()?,
-        };
-        let remote_key = session.read_credential(&credential, opts.pss)?;
-        Ok(CscSigner {
+        Ok(CscClient {
             session,
-            credential,
             pin: opts.pin,
+            pss: opts.pss,
+        })
+    }
+
+    /// The user's credentials (`credentials/list`, then `credentials/info` of each, at most
+    /// [`MAX_CREDENTIALS`]); a credential whose key is disabled or whose certificate cannot be
+    /// read is left out.
+    pub fn credentials(&self) -> Result<Vec<CscCredential>> {
+        let answer: ListAnswer = self.session.call_json("credentials/list", b"{}", None)?;
+        let mut out = Vec::new();
+        for id in answer.credential_ids.iter().take(MAX_CREDENTIALS) {
+            let Ok(info) = self.session.credential_info(id, "single") else {
+                continue;
+            };
+            if info.key.status.as_deref().is_some_and(|s| s != "enabled") {
+                continue;
+            }
+            let Ok(mut certs) = certificates(info.cert) else {
+                continue;
+            };
+            if certs.is_empty() {
+                continue;
+            }
+            out.push(CscCredential {
+                id: id.clone(),
+                description: info.description.map(|d| {
+                    d.chars()
+                        .filter(|c| !c.is_control())
+                        .take(200)
+                        .collect::<String>()
+                }),
+                cert: certs.remove(0),
+            });
+        }
+        Ok(out)
+    }
+
+    /// A signer for `credential` (`credentials/info`), signing with the options' PIN.
+    pub fn signer(self, credential: &str) -> Result<CscSigner> {
+        let remote_key = self.session.read_credential(credential, self.pss)?;
+        Ok(CscSigner {
+            session: self.session,
+            credential: credential.to_owned(),
+            pin: self.pin,
             cert: remote_key.cert,
             chain: remote_key.chain,
             algorithm: remote_key.algorithm,
@@ -298,11 +370,43 @@ impl CscSigner {
     pub fn version(&self) -> CscVersion {
         self.session.version
     }
+}
+
+impl CscSigner {
+    /// Connect, authenticate and read the credential (see the module documentation).
+    pub fn open(opts: CscOptions) -> Result<Self> {
+        let credential = opts.credential.clone();
+        let client = CscClient::connect(opts)?;
+        let credential = match credential {
+            Some(c) => c,
+            None => client.session.only_credential()?,
+        };
+        client.signer(&credential)
+    }
+
+    /// The API version the service speaks.
+    pub fn version(&self) -> CscVersion {
+        self.session.version
+    }
 
     /// Revoke the access token obtained by `auth/login` (done on drop too).
     pub fn logout(&mut self) {
         self.session.logout();
     }
+}
+
+/// The certificates of a `credentials/info` answer, DER-decoded.
+fn certificates(cert: Option<CertInfo>) -> Result<Vec<Cert>> {
+    cert.map(|c| c.certificates)
+        .unwrap_or_default()
+        .iter()
+        .map(|b| {
+            let der = STANDARD
+                .decode(b)
+                .map_err(|_| remote("credentials/info: a certificate is not base64"))?;
+            Ok(Cert::from_der(&der)?)
+        })
+        .collect()
 }
 
 /// What `credentials/info` says about the key.
@@ -426,29 +530,26 @@ impl Session {
         }
     }
 
-    fn read_credential(&self, credential: &str, pss: bool) -> Result<RemoteKey> {
+    fn credential_info(
+        &self,
+        credential: &str,
+        certificates: &str,
+    ) -> Result<CredentialInfoAnswer> {
         let body = serde_json::to_vec(&CredentialInfoRequest {
             credential_id: credential,
-            certificates: "chain",
+            certificates,
             cert_info: false,
         })
         .map_err(|_| remote("credentials/info: cannot encode the request"))?;
-        let info: CredentialInfoAnswer = self.call_json("credentials/info", &body, None)?;
+        self.call_json("credentials/info", &body, None)
+    }
+
+    fn read_credential(&self, credential: &str, pss: bool) -> Result<RemoteKey> {
+        let info = self.credential_info(credential, "chain")?;
         if info.key.status.as_deref().is_some_and(|s| s != "enabled") {
             return Err(remote("credentials/info: the key is disabled"));
         }
-        let mut certs = info
-            .cert
-            .map(|c| c.certificates)
-            .unwrap_or_default()
-            .iter()
-            .map(|b| {
-                let der = STANDARD
-                    .decode(b)
-                    .map_err(|_| remote("credentials/info: a certificate is not base64"))?;
-                Ok(Cert::from_der(&der)?)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let mut certs = certificates(info.cert)?;
         if certs.is_empty() {
             return Err(remote("credentials/info: no certificate"));
         }

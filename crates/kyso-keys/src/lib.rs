@@ -6,7 +6,10 @@ mod pkcs12;
 mod secret;
 pub mod token_report;
 
-pub use csc::{CscAuth, CscOptions, CscSigner, CscVersion, MAX_ANSWER_BYTES};
+pub use csc::{
+    CscAuth, CscClient, CscCredential, CscOptions, CscSigner, CscVersion, MAX_ANSWER_BYTES,
+    MAX_CREDENTIALS,
+};
 pub use pkcs11::{Imported, Pkcs11Module, Pkcs11Signer, TokenInfo};
 pub use pkcs12::{Pkcs12Signer, MAX_P12_BYTES};
 pub use secret::Secret;

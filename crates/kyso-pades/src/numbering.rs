@@ -425,6 +425,35 @@ pub fn organization_signature(mut opts: SignOptions) -> SignOptions {
     opts
 }
 
+/// The signature a step of the Decree 30 flow adds: what [`prepare`] does before signing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlowSignature {
+    /// The signer's personal signature ([`personal_signature`]): the fields stay fillable.
+    Personal,
+    /// The organization's signature: the number and date fields filled ([`fill`]), then the
+    /// signature locking every field ([`organization_signature`]).
+    Seal { number: String, date: time::Date },
+}
+
+/// The input and the signing options of `step` over `base` (the latest version): for the
+/// seal, `base` with the number and date filled and `opts` locking every field; for the
+/// personal signature, `base` as it is and the approval signature's options. One preparation
+/// for every face that signs a flow step (the browser agent, the server's remote CSC signing).
+pub fn prepare(
+    base: &Updated,
+    step: &FlowSignature,
+    opts: SignOptions,
+    limits: Limits,
+) -> Result<(Updated, SignOptions)> {
+    match step {
+        FlowSignature::Personal => Ok((base.clone(), personal_signature(opts))),
+        FlowSignature::Seal { number, date } => Ok((
+            fill(base, number, *date, limits)?,
+            organization_signature(opts),
+        )),
+    }
+}
+
 /// The date phrase of Decree 30 (Appendix I): `ngày 06 tháng 12 năm 2026` — days below 10
 /// and the months January and February take a leading zero.
 pub fn date_text(date: time::Date) -> String {

@@ -22,6 +22,7 @@ pub mod demo;
 pub mod files;
 pub mod pki;
 pub mod pki_report;
+pub mod remote_sign;
 pub mod report;
 pub mod runtime;
 pub mod signing;
