@@ -1,3 +1,7 @@
+//! The inbox: notices of expiring certificates (below) and of the outgoing-document flow
+//! (`notices/documents.rs`: written in each step's transaction), read in the app ([`inbox`], [`mark_read`]) and e-mailed by the server
+//! ([`pending_emails`], [`mark_emailed`]). Each row's `kind` tells them apart.
+//!
 //! Expiry notices: certificates expiring in 60, 30 and 7 days — and once expired — notify the
 //! signature officers of the holder's agency, and the 7-day and expired stages escalate to the
 //! managing agency. A renewal stops them.
@@ -32,6 +36,9 @@ use time::{Duration, OffsetDateTime};
 use crate::audit::Event;
 use crate::{Actor, Error, Result, Store};
 
+mod documents;
+pub(crate) use documents::notify_step;
+
 /// Certificates that expired longer ago than this get no "expired" notice any more.
 pub const EXPIRED_LOOKBACK_DAYS: i64 = 30;
 
@@ -62,12 +69,26 @@ pub struct ScanSummary {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notice {
     pub id: i64,
-    pub certificate_id: i64,
-    /// 60, 30 or 7 days before expiry, or 0 once expired.
-    pub stage_days: i64,
+    /// `expiry` (a certificate expires) or `document` (a step of the outgoing-document flow).
+    pub kind: String,
+    /// The certificate of an expiry notice.
+    pub certificate_id: Option<i64>,
+    /// Of an expiry notice: 60, 30 or 7 days before expiry, or 0 once expired.
+    pub stage_days: Option<i64>,
     /// Sent to the managing agency (escalation), not to the holder's own officers.
     pub escalated: bool,
+    /// The document of a document notice.
+    pub document_id: Option<i64>,
+    /// Of a document notice: the step taken (`submit`, `return`, … `recall`), or `delivery`
+    /// for the clerk of an agency the document was sent to.
+    pub event: String,
+    /// The page the notice leads to (`/documents/12`); empty for an expiry notice.
+    pub link: String,
+    /// In Vietnamese.
     pub subject: String,
+    /// In English (empty: only the Vietnamese subject exists).
+    pub subject_en: String,
+    /// The Vietnamese text, then `\n\n---\n` and the English text.
     pub body: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -358,14 +379,47 @@ fn notice_from(row: &sqlx::any::AnyRow) -> Result<Notice> {
         created_at: ts(row.try_get(6)?),
         read_at: row.try_get::<Option<i64>, _>(7)?.map(ts),
         emailed_at: row.try_get::<Option<i64>, _>(8)?.map(ts),
+        kind: row.try_get(9)?,
+        document_id: row.try_get(10)?,
+        event: row.try_get(11)?,
+        link: row.try_get(12)?,
+        subject_en: row.try_get(13)?,
     })
 }
+
+impl Notice {
+    /// The subject in the reader's language.
+    pub fn subject_in(&self, english: bool) -> &str {
+        if english && !self.subject_en.is_empty() {
+            &self.subject_en
+        } else {
+            &self.subject
+        }
+    }
+
+    /// The text in the reader's language (the body holds both, Vietnamese first).
+    pub fn body_in(&self, english: bool) -> &str {
+        let (vi, en) = self
+            .body
+            .split_once(BODY_SEPARATOR)
+            .unwrap_or((self.body.as_str(), ""));
+        if english && !en.trim().is_empty() {
+            en.trim_end()
+        } else {
+            vi.trim_end()
+        }
+    }
+}
+
+/// What separates the Vietnamese text of a notice from the English one.
+pub const BODY_SEPARATOR: &str = "\n\n---\n";
 
 /// The actor's own notices, newest first (at most 500).
 pub async fn inbox(store: &Store, actor: &Actor, unread_only: bool) -> Result<Vec<Notice>> {
     let rows = sqlx::query(
         "SELECT id, certificate_id, stage_days, escalated, subject, body, created_at, read_at, \
-         emailed_at FROM notices WHERE user_id = $1 AND ($2 = 0 OR read_at IS NULL) \
+         emailed_at, kind, document_id, event, link, subject_en FROM notices \
+         WHERE user_id = $1 AND ($2 = 0 OR read_at IS NULL) \
          ORDER BY created_at DESC, id DESC LIMIT 500",
     )
     .bind(actor.user_id)

@@ -1,9 +1,10 @@
-//! E-mail of expiry notices over SMTP, and the hourly notice job of `kyso serve`.
+//! E-mail of inbox notices over SMTP, and the notice job of `kyso serve`.
 //!
 //! The server runs [`kyso_store::notices::run_expiry_scan`] at start and then every hour
-//! ([`run_notice_job`]); when SMTP is configured, the notices the scan wrote (and earlier ones
-//! whose sending failed, for [`kyso_store::notices::EMAIL_RETRY_DAYS`] days) are e-mailed to
-//! their recipients. The SMTP server is named by a URL — `smtp://host:port` (plain SMTP, as on
+//! ([`run_notice_job`]); when SMTP is configured, the notices waiting in the store — those the
+//! scan wrote, those the steps of the outgoing-document flow wrote (every minute, so that the
+//! next person hears of a document soon), and earlier ones whose sending failed, for
+//! [`kyso_store::notices::EMAIL_RETRY_DAYS`] days — are e-mailed to their recipients. The SMTP server is named by a URL — `smtp://host:port` (plain SMTP, as on
 //! an agency's internal relay), `smtp://host:port?tls=required` (STARTTLS) or
 //! `smtps://host:port` (implicit TLS) — with an optional user name in it
 //! (`smtp://user@host:587?tls=required`); the password never travels in the URL (it would show
@@ -23,6 +24,10 @@ use crate::Clock;
 
 /// How often the server scans for expiring certificates.
 pub const SCAN_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// How often the server e-mails the notices waiting (the document flow's are written at
+/// each step).
+pub const SEND_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Why the SMTP settings cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +211,11 @@ pub async fn notice_round(store: &Store, clock: &Clock, mailer: Option<&Mailer>)
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "expiry scan failed"),
     }
+    send_round(store, clock, mailer).await;
+}
+
+/// E-mail the notices waiting, if SMTP is configured. Errors go to the log.
+pub async fn send_round(store: &Store, clock: &Clock, mailer: Option<&Mailer>) {
     if let Some(mailer) = mailer {
         match mailer.send_pending(store, clock()).await {
             Ok(s) if s.failed > 0 => tracing::warn!(
@@ -222,14 +232,21 @@ pub async fn notice_round(store: &Store, clock: &Clock, mailer: Option<&Mailer>)
     }
 }
 
-/// The notice job: a round at once, then one every [`SCAN_INTERVAL`], forever. Spawn it on the
-/// server's runtime.
+/// The notice job: a round (scan and send) at once and every [`SCAN_INTERVAL`], and in between
+/// the waiting notices e-mailed every [`SEND_INTERVAL`], forever. Spawn it on the server's
+/// runtime.
 pub async fn run_notice_job(store: Store, clock: Clock, mailer: Option<Mailer>) {
-    let mut interval = tokio::time::interval(SCAN_INTERVAL);
+    let mut interval = tokio::time::interval(SEND_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_scan: Option<tokio::time::Instant> = None;
     loop {
         interval.tick().await;
-        notice_round(&store, &clock, mailer.as_ref()).await;
+        if last_scan.is_none_or(|t| t.elapsed() >= SCAN_INTERVAL) {
+            last_scan = Some(tokio::time::Instant::now());
+            notice_round(&store, &clock, mailer.as_ref()).await;
+        } else {
+            send_round(&store, &clock, mailer.as_ref()).await;
+        }
     }
 }
 

@@ -447,3 +447,234 @@ async fn an_unreachable_mail_server_keeps_the_notice_for_the_next_round() {
         1
     );
 }
+
+/// A browser session (cookie, CSRF token) of a new account holding `role` at `agency`, with
+/// the actor the store sees.
+async fn member(
+    store: &Store,
+    name: &str,
+    email: &str,
+    agency: i64,
+    role: kyso_domain::roles::Role,
+) -> (String, String, Actor) {
+    account(store, name, email, agency, role.as_str()).await;
+    let (session, actor) = accounts::login(
+        store,
+        name,
+        Zeroizing::new(PASSWORD.into()),
+        "127.0.0.1",
+        NOW,
+    )
+    .await
+    .unwrap();
+    (
+        format!("kyso_session={}", session.token.as_str()),
+        session.csrf,
+        actor,
+    )
+}
+
+async fn page(router: &Router, cookie: &str, path: &str) -> String {
+    let req = axum::http::Request::builder()
+        .uri(path)
+        .header(axum::http::header::COOKIE, cookie)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (status, body, _) = support::send(router, req).await;
+    assert_eq!(status, StatusCode::OK, "{path}");
+    String::from_utf8(body).unwrap()
+}
+
+#[tokio::test]
+async fn document_steps_reach_the_inbox_page_and_the_mailbox() {
+    use kyso_domain::documents::{DocAction, DocType, DocumentMeta, SignerBlock};
+    use kyso_domain::roles::Role;
+    use kyso_store::documents::{self as docs, NewDocument, RegisterInput, StepInput};
+    const SUBJECT: &str = "Về việc tổ chức hội nghị chuyển đổi số";
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let store = &db.store;
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = kyso_store::blobs::Blobs::open(dir.path()).unwrap();
+        let router = kyso_web::router(
+            kyso_web::AppState::new(
+                store.clone(),
+                Arc::new(|| NOW),
+                kyso_web::Config {
+                    secure_cookies: false,
+                },
+            )
+            .with_blobs(blobs.clone()),
+        );
+        let root = support::agency(store, "H99", "UBND Tỉnh Demo", None).await;
+        let dost = support::agency(store, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
+        docs::create_register(
+            store,
+            &Actor::system(),
+            &RegisterInput {
+                agency_id: dost,
+                code: "VBĐ".into(),
+                name: "Sổ văn bản đi".into(),
+                issuer_abbrev: "SKHCN".into(),
+                doc_types: Vec::new(),
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        let at = dost;
+        let (drafter_cookie, _, drafter) = member(
+            store,
+            "chuyenvien",
+            "cv@skhcn.example.vn",
+            at,
+            Role::Drafter,
+        )
+        .await;
+        let (head_cookie, head_csrf, head) = member(
+            store,
+            "truongphong",
+            "tp@skhcn.example.vn",
+            at,
+            Role::Reviewer,
+        )
+        .await;
+        let d = docs::create_document(
+            store,
+            &blobs,
+            &drafter,
+            &NewDocument {
+                agency_id: dost,
+                meta: DocumentMeta {
+                    doc_type: DocType::CongVan,
+                    subject: SUBJECT.into(),
+                    place: "Demo".into(),
+                    unit_abbrev: "VP".into(),
+                    signer: SignerBlock {
+                        title: "Giám đốc".into(),
+                        name: "Nguyễn Văn An".into(),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+                signer_id: None,
+                file_name: "du-thao.pdf".into(),
+                file: b"%PDF-1.7\n% draft\n%%EOF\n".to_vec(),
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        let step = |who: &Actor, action: DocAction, reason: &str| {
+            let (who, reason, blobs) = (who.clone(), reason.to_owned(), blobs.clone());
+            async move {
+                docs::act(
+                    store,
+                    &blobs,
+                    &who,
+                    d.id,
+                    action,
+                    &StepInput {
+                        reason,
+                        ..Default::default()
+                    },
+                    NOW,
+                )
+                .await
+                .unwrap();
+            }
+        };
+        step(&drafter, DocAction::Submit, "").await;
+        step(&head, DocAction::Return, "Bổ sung thành phần dự họp").await;
+        step(&drafter, DocAction::Submit, "Đã bổ sung").await;
+
+        // The unit head's inbox: two notices, the newest (with the drafter's note) first,
+        // both unread and marked so, each linking to the document.
+        let html = page(&router, &head_cookie, "/notices").await;
+        assert!(html.contains("2 thông báo chưa đọc"), "{b:?}: {html}");
+        let first = html.find("Ý kiến: Đã bổ sung").expect("the newest notice");
+        let second = html.rfind("chờ ông/bà: chuyển kiểm tra thể thức").unwrap();
+        assert!(first < second, "{b:?}: newest first");
+        assert_eq!(html.matches("[Mới]").count(), 2);
+        let link = format!("href=\"/documents/{}\"", d.id);
+        assert!(html.matches(&link).count() >= 2, "{b:?}: {html}");
+        assert!(html.contains(&format!("Văn bản chờ ông/bà xử lý: {SUBJECT}")));
+
+        // Marked read through the form, the mark goes; in English the page speaks English.
+        let inbox = kyso_store::notices::inbox(store, &head, false)
+            .await
+            .unwrap();
+        assert_eq!(inbox.len(), 2, "{b:?}");
+        assert_eq!(
+            (inbox[0].kind.as_str(), inbox[0].event.as_str()),
+            ("document", "submit")
+        );
+        let newest = inbox[0].id;
+        let req = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri(format!("/notices/{newest}/read"))
+            .header(axum::http::header::COOKIE, &head_cookie)
+            .header(
+                axum::http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(axum::body::Body::from(format!("csrf={head_csrf}")))
+            .unwrap();
+        let (status, _, _) = support::send(&router, req).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{b:?}");
+        let html = page(&router, &head_cookie, "/notices").await;
+        assert_eq!(html.matches("[Mới]").count(), 1, "{b:?}");
+        assert!(html.contains("1 thông báo chưa đọc"));
+        let html = page(&router, &format!("{head_cookie}; kyso_lang=en"), "/notices").await;
+        assert!(
+            html.contains(&format!("A document awaits you: {SUBJECT}")),
+            "{b:?}: {html}"
+        );
+        assert!(html.contains("took the step") && !html.contains("đã thực hiện bước"));
+
+        // The drafter's inbox holds the return with its reason.
+        let html = page(&router, &drafter_cookie, "/notices").await;
+        assert!(
+            html.contains(&format!("Văn bản bị trả lại: {SUBJECT}")),
+            "{b:?}"
+        );
+        assert!(html.contains("Lý do: Bổ sung thành phần dự họp"));
+
+        // The mailer's round e-mails the three notices to their addresses, once.
+        let (port, received) = smtp_sink().await;
+        let mailer = Mailer::new(&SmtpConfig {
+            url: format!("smtp://127.0.0.1:{port}"),
+            from: "Sở KH&CN <kyso@skhcn.example.vn>".into(),
+            password: None,
+        })
+        .unwrap();
+        let clock: kyso_web::Clock = Arc::new(|| NOW);
+        kyso_web::mailer::notice_round(store, &clock, Some(&mailer)).await;
+        let got = received.lock().unwrap().clone();
+        let mut to: Vec<(String, String)> = got
+            .iter()
+            .map(|m| (m.rcpt.join(","), subject(&m.data)))
+            .collect();
+        to.sort();
+        assert_eq!(
+            to,
+            [
+                (
+                    "cv@skhcn.example.vn".to_owned(),
+                    format!("Văn bản bị trả lại: {SUBJECT}")
+                ),
+                (
+                    "tp@skhcn.example.vn".to_owned(),
+                    format!("Văn bản chờ ông/bà xử lý: {SUBJECT}")
+                ),
+                (
+                    "tp@skhcn.example.vn".to_owned(),
+                    format!("Văn bản chờ ông/bà xử lý: {SUBJECT}")
+                ),
+            ],
+            "{b:?}"
+        );
+        kyso_web::mailer::send_round(store, &clock, Some(&mailer)).await;
+        assert_eq!(received.lock().unwrap().len(), 3, "{b:?}: sent once");
+    }
+}

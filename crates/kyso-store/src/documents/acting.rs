@@ -189,6 +189,12 @@ pub async fn act(
         note.push_str(f);
     }
     insert_event(&mut tx, id, action.as_str(), doc.state, to, &note, now).await?;
+    // Those whose turn it now is, the drafter, the recipients: told in this same transaction.
+    let notified =
+        crate::notices::notify_step(&mut tx, &doc, action, to, &reason, &outcome, now).await?;
+    if let Some(obj) = detail.as_object_mut() {
+        obj.insert("notified".into(), json!(notified));
+    }
     tx.commit_audited(
         Event {
             action: &audit_action(action),

@@ -86,7 +86,7 @@ async fn stages(store: &Store, who: &Actor) -> Vec<(i64, bool)> {
         .await
         .unwrap()
         .into_iter()
-        .map(|n| (n.stage_days, n.escalated))
+        .map(|n| (n.stage_days.unwrap_or(-1), n.escalated))
         .collect();
     v.reverse();
     v
@@ -154,8 +154,9 @@ async fn notices_escalate_at_seven_days_and_reach_only_the_agencies_concerned() 
 
         // The notice reads as the registry's users expect, in Vietnamese.
         let inbox = notices::inbox(store, &unit_officer, false).await.unwrap();
-        let thirty = inbox.iter().find(|n| n.stage_days == 30).unwrap();
-        assert_eq!(thirty.certificate_id, cert);
+        let thirty = inbox.iter().find(|n| n.stage_days == Some(30)).unwrap();
+        assert_eq!(thirty.certificate_id, Some(cert));
+        assert_eq!(thirty.kind, "expiry");
         assert_eq!(
             thirty.subject,
             "Chứng thư số của Nguyễn Văn An (số hiệu 1001) hết hạn sau 30 ngày (ngày 30/06/2026)"

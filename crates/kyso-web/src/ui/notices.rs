@@ -1,4 +1,6 @@
-//! The inbox of expiry notices.
+//! The inbox: notices of the outgoing-document flow and of expiring certificates, newest
+//! first, the unread ones marked, each leading to its document (or to the certificates and
+//! the renewal form).
 
 use super::*;
 
@@ -7,25 +9,52 @@ pub(super) async fn notices_page(State(st): State<AppState>, p: Page) -> Respons
         Ok(i) => i,
         Err(e) => return store_error(p.lang, e),
     };
+    let english = matches!(p.lang, Lang::En);
+    let unread = items.iter().filter(|n| n.read_at.is_none()).count();
     layout(
         &p,
         p.t("Thông báo", "Notices"),
         html! {
-            h1 { (p.t("Thông báo hết hạn chứng thư số", "Certificate expiry notices")) }
+            h1 { (p.t("Thông báo", "Notices")) }
+            p.muted #unread {
+                @if unread == 0 {
+                    (p.t("Không có thông báo chưa đọc.", "No unread notices."))
+                } @else if english {
+                    (unread) " unread notice(s), newest first."
+                } @else {
+                    (unread) " thông báo chưa đọc, mới nhất ở trên."
+                }
+            }
             @if items.is_empty() { p.muted { (p.t("Không có thông báo.", "No notices.")) } }
             @for n in &items {
-                article.card style="margin-bottom:12px" {
+                @let is_new = n.read_at.is_none();
+                @let style = if is_new { "margin-bottom:12px;border-left:4px solid var(--brand)" } else { "margin-bottom:12px" };
+                article.card.notice.unread[is_new] id={ "notice-" (n.id) } style=(style) {
                     h2 style="font-size:16px;margin:0 0 4px" {
-                        @if n.read_at.is_none() { strong { (p.t("[Mới] ", "[New] ")) } }
-                        (n.subject)
+                        @if is_new { strong.new { (p.t("[Mới] ", "[New] ")) } }
+                        @if n.link.is_empty() {
+                            (n.subject_in(english))
+                        } @else {
+                            a href=(n.link) { (n.subject_in(english)) }
+                        }
                         @if n.escalated { " " span.status-expired { (p.t("(chuyển cơ quan quản lý)", "(escalated)")) } }
                     }
-                    p style="white-space:pre-line;margin:4px 0" { (n.body) }
-                    p.muted style="margin:0" { (fmt_date(n.created_at)) " — "
-                        a href={ "/certificates?q=" } { (p.t("Chứng thư số", "Certificates")) } " — "
-                        a href={ "/requests/new?kind=renew" } { (p.t("Lập đề nghị gia hạn", "File a renewal")) } }
-                    @if n.read_at.is_none() {
-                        form method="post" action={ "/notices/" (n.id) "/read" } {
+                    p style="white-space:pre-line;margin:4px 0" { (n.body_in(english)) }
+                    p.muted style="margin:0" {
+                        (kyso_domain::calendar::date_time_text(n.created_at))
+                        @if n.kind == "document" {
+                            @if n.link.starts_with("/documents/") {
+                                " — " a href=(n.link) { (p.t("Mở văn bản", "Open the document")) }
+                            } @else if !n.link.is_empty() {
+                                " — " a href=(n.link) { (p.t("Tải văn bản", "Download the document")) }
+                            }
+                        } @else {
+                            " — " a href={ "/certificates?q=" } { (p.t("Chứng thư số", "Certificates")) } " — "
+                            a href={ "/requests/new?kind=renew" } { (p.t("Lập đề nghị gia hạn", "File a renewal")) }
+                        }
+                    }
+                    @if is_new {
+                        form method="post" action={ "/notices/" (n.id) "/read" } style="margin-top:6px" {
                             input type="hidden" name="csrf" value=(p.csrf);
                             button type="submit" { (p.t("Đánh dấu đã đọc", "Mark as read")) }
                         }
