@@ -215,6 +215,11 @@ pub struct SignerBlock {
     pub title: String,
     /// The signer's full name, as printed under the signature.
     pub name: String,
+    /// The account of the person signed for (KT./TL./TUQ. only): the head whose signature the
+    /// delegate makes with their own certificate. The account that signs is the document's
+    /// intended signer, kept beside the metadata.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal_id: Option<i64>,
 }
 
 impl SignerBlock {
@@ -324,6 +329,8 @@ pub fn field_vi(field: &str) -> &'static str {
         "signer.principal_name" => "Người được ký thay",
         "signer.title" => "Chức vụ người ký",
         "signer.name" => "Họ tên người ký",
+        "signer.principal_id" => "Người được ký thay",
+        "signer_id" => "Người ký",
         "unit_abbrev" => "Viết tắt đơn vị soạn thảo",
         "recipients" => "Nơi nhận",
         "page_count" => "Số trang",
@@ -424,6 +431,7 @@ impl DocumentMeta {
                     signer.authority != SignAuthority::Q,
                 )?,
                 name: text("signer.name", &signer.name, true)?,
+                principal_id: signer.principal_id,
             },
             unit_abbrev: text("unit_abbrev", &self.unit_abbrev, false)?,
             recipients: Vec::new(),
@@ -432,6 +440,20 @@ impl DocumentMeta {
             page_count: self.page_count,
             attachments: Vec::new(),
         };
+        if signer.principal_id.is_some() && !signer.authority.is_delegated() {
+            return Err(FieldError::new(
+                "signer.principal_id",
+                format!(
+                    "Chỉ ghi người được ký thay khi ký KT., TL. hoặc TUQ. (đang chọn \"{}\").",
+                    signer.authority.label_vi()
+                ),
+                format!(
+                    "A person signed for is named only for KT., TL. or TUQ. (chosen: \"{}\").",
+                    signer.authority.label_en()
+                ),
+            )
+            .into());
+        }
         if out.doc_type.notation_names_unit() && out.unit_abbrev.is_empty() {
             return Err(FieldError::new(
                 "unit_abbrev",
@@ -524,6 +546,7 @@ mod tests {
                 principal_name: String::new(),
                 title: "Phó Giám đốc".into(),
                 name: "Nguyễn Văn An".into(),
+                principal_id: None,
             },
             recipients: vec!["000.00.37.H41".into(), "H41.37".into(), "H41.05".into()],
             page_count: Some(3),
@@ -688,6 +711,29 @@ mod tests {
             ["TUQ. GIÁM ĐỐC", "TRƯỞNG PHÒNG HÀNH CHÍNH"]
         );
         assert!(!SignAuthority::Tm.is_delegated() && SignAuthority::Tl.is_delegated());
+    }
+
+    #[test]
+    fn a_principal_account_only_for_delegated_forms() {
+        let with = |authority| DocumentMeta {
+            signer: SignerBlock {
+                authority,
+                principal_id: Some(7),
+                ..letter().signer
+            },
+            ..letter()
+        };
+        for a in [SignAuthority::Kt, SignAuthority::Tl, SignAuthority::Tuq] {
+            assert_eq!(with(a).check().unwrap().signer.principal_id, Some(7), "{a}");
+        }
+        for a in [SignAuthority::Direct, SignAuthority::Tm, SignAuthority::Q] {
+            let e = with(a).check().unwrap_err();
+            assert_eq!(e.field(), "signer.principal_id", "{a}");
+            assert!(e.message_vi().contains("KT."), "{}", e.message_vi());
+        }
+        // Stored metadata without it reads back as before.
+        let json = serde_json::to_value(letter().check().unwrap()).unwrap();
+        assert!(json["signer"].get("principal_id").is_none());
     }
 
     #[test]

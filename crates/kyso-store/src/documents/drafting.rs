@@ -3,6 +3,8 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
+use kyso_domain::documents::{SignAuthority, SignerBlock};
+
 use super::*;
 use crate::audit::Event;
 use crate::{On, WriteTx};
@@ -93,25 +95,144 @@ pub(crate) async fn insert_event(
     Ok(())
 }
 
-/// Whether `user_id` holds the signer role at the agency `agency_id`.
-pub(crate) async fn is_signer_of(store: &Store, user_id: i64, agency_id: i64) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM user_roles r JOIN users u ON u.id = r.user_id \
-         WHERE r.user_id = $1 AND r.agency_id = $2 AND r.role = 'signer' AND u.disabled = 0",
-    )
-    .bind(user_id)
-    .bind(agency_id)
-    .fetch_one(store.pool())
-    .await?;
-    Ok(n > 0)
+/// A person of an agency who may sign its documents (the signer role there, account not
+/// disabled), as the upload form offers them: full name and title. The title is the registry's
+/// — the individual subscriber of the agency with the account's e-mail, the same record whose
+/// certificates the personal signature is checked against — and empty when it holds none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignerChoice {
+    pub user_id: i64,
+    pub full_name: String,
+    pub title: String,
 }
 
-fn not_a_signer() -> Error {
-    Error::invalid(
-        "signer_id",
-        "Người ký được chọn không có thẩm quyền ký văn bản của cơ quan này.",
-        "The chosen signer has no signing authority for this agency.",
+impl SignerChoice {
+    /// "Nguyễn Văn A (Giám đốc)", or the name alone without a title.
+    pub fn label(&self) -> String {
+        person_label(&self.full_name, &self.title)
+    }
+}
+
+/// "Full name (title)", the name alone without a title.
+pub(crate) fn person_label(full_name: &str, title: &str) -> String {
+    if title.is_empty() {
+        full_name.to_owned()
+    } else {
+        format!("{full_name} ({title})")
+    }
+}
+
+/// SQL giving the title of account `user` (a column) from the registry: its individual
+/// subscriber at agency `agency` (a column) with the same e-mail, the oldest if several; ''
+/// when none.
+pub(crate) fn title_sql(user: &str, agency: &str) -> String {
+    format!(
+        "COALESCE((SELECT s.title FROM subscribers s WHERE s.kind = 'individual' \
+         AND s.agency_id = {agency} AND {user}.email <> '' \
+         AND LOWER(s.email) = LOWER({user}.email) ORDER BY s.id LIMIT 1), '')"
     )
+}
+
+/// The signers of `agency_id` (`user_id` only, when given), by name.
+async fn signers_of(
+    store: &Store,
+    agency_id: i64,
+    user_id: Option<i64>,
+) -> Result<Vec<SignerChoice>> {
+    let title = title_sql("u", "r.agency_id");
+    sqlx::query(&format!(
+        "SELECT u.id, u.full_name, {title} FROM user_roles r JOIN users u ON u.id = r.user_id \
+         WHERE r.agency_id = $1 AND r.role = 'signer' AND u.disabled = 0 \
+         AND ($2 = 0 OR u.id = $2) ORDER BY u.full_name, u.id"
+    ))
+    .bind(agency_id)
+    .bind(user_id.unwrap_or(0))
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(SignerChoice {
+            user_id: r.try_get(0)?,
+            full_name: r.try_get(1)?,
+            title: r.try_get(2)?,
+        })
+    })
+    .collect()
+}
+
+/// The people who may sign the documents of `agency_id`, for whoever may read them.
+pub async fn agency_signers(
+    store: &Store,
+    actor: &Actor,
+    agency_id: i64,
+) -> Result<Vec<SignerChoice>> {
+    let agency =
+        crate::registry::agency(store, actor, agency_id, Permission::ReadDocuments).await?;
+    signers_of(store, agency.id, None).await
+}
+
+/// `user_id` as a signer of `agency_id`, if they are one.
+pub(crate) async fn signer_of(
+    store: &Store,
+    user_id: i64,
+    agency_id: i64,
+) -> Result<Option<SignerChoice>> {
+    Ok(signers_of(store, agency_id, Some(user_id))
+        .await?
+        .into_iter()
+        .next())
+}
+
+fn not_a_signer(field: &'static str) -> Error {
+    Error::invalid(
+        field,
+        "Người được chọn không có thẩm quyền ký văn bản của cơ quan này.",
+        "The person chosen has no signing authority for this agency.",
+    )
+}
+
+/// The signer block as the accounts make it: with an intended signer, the name printed is
+/// their full name and a blank title is their registry title; with a principal (KT., TL.,
+/// TUQ.), the same for the person signed for — who must be another signer of the agency.
+async fn signer_block_of_accounts(
+    store: &Store,
+    agency_id: i64,
+    signer_id: Option<i64>,
+    mut block: SignerBlock,
+) -> Result<SignerBlock> {
+    if let Some(id) = signer_id {
+        let s = signer_of(store, id, agency_id)
+            .await?
+            .ok_or_else(|| not_a_signer("signer_id"))?;
+        block.name = s.full_name;
+        if block.title.trim().is_empty() {
+            block.title = s.title;
+        }
+    }
+    if let Some(pid) = block.principal_id {
+        if signer_id.is_none() {
+            return Err(Error::invalid(
+                "signer_id",
+                "Khi ký thay (KT., TL., TUQ.), hãy chọn người trực tiếp ký văn bản.",
+                "When signing for another (KT., TL., TUQ.), choose the person who signs.",
+            ));
+        }
+        if signer_id == Some(pid) {
+            return Err(Error::invalid(
+                "signer.principal_id",
+                "Người ký và người được ký thay phải là hai người khác nhau.",
+                "The signer and the person signed for must be two different people.",
+            ));
+        }
+        let p = signer_of(store, pid, agency_id)
+            .await?
+            .ok_or_else(|| not_a_signer("signer.principal_id"))?;
+        block.principal_name = p.full_name;
+        if block.principal_title.trim().is_empty() {
+            block.principal_title = p.title;
+        }
+    }
+    Ok(block)
 }
 
 /// Upload a new document: the drafter's (or someone drafting above the agency) metadata and
@@ -123,17 +244,18 @@ pub async fn create_document(
     input: &NewDocument,
     now: OffsetDateTime,
 ) -> Result<Document> {
-    let meta = input.meta.check()?;
+    // A classified document is refused before anything else is looked at.
+    if input.meta.confidentiality != kyso_domain::documents::Secrecy::Unclassified {
+        input.meta.check()?;
+    }
     let agency =
         crate::registry::agency(store, actor, input.agency_id, Permission::ReadDocuments).await?;
     check_duty(actor, DocState::Draft.duty(), agency.id, &agency.path)?;
+    let mut meta = input.meta.clone();
+    meta.signer = signer_block_of_accounts(store, agency.id, input.signer_id, meta.signer).await?;
+    let meta = meta.check()?;
     check_pdf(&input.file)?;
     let file_name = version_file_name(&input.file_name)?;
-    if let Some(signer) = input.signer_id {
-        if !is_signer_of(store, signer, agency.id).await? {
-            return Err(not_a_signer());
-        }
-    }
     let register = register_for(store, agency.id, meta.doc_type).await?;
     let sha = put_blob(blobs, &input.file).await?;
     let meta_json = serde_json::to_string(&meta).map_err(|e| super::corrupt(&e.to_string()))?;
@@ -185,7 +307,9 @@ pub async fn create_document(
             agency: Some(agency.code.clone()),
             detail: json!({"doc_type": meta.doc_type.as_str(), "subject": meta.subject,
                            "register_id": register.id, "sha256": sha,
-                           "size": input.file.len()}),
+                           "size": input.file.len(), "signer_id": input.signer_id,
+                           "authority": meta.signer.authority.as_str(),
+                           "principal_id": meta.signer.principal_id}),
         },
         now,
     )
@@ -273,6 +397,157 @@ pub async fn add_draft(
         uploaded_by: actor.user_id,
         created_at: now.unix_timestamp(),
     })
+}
+
+/// A signature handed over by the intended signer to another signer of the agency.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Delegation {
+    /// Who signs instead (a signer of the document's agency).
+    pub delegate_id: i64,
+    /// KT. (a deputy signs for the head), TL. (by order) or TUQ. (by written authorization).
+    pub authority: SignAuthority,
+    /// The office signed for, as printed ("Giám đốc"); blank: the current signer's title.
+    pub principal_title: String,
+    /// The delegate's own title ("Phó Giám đốc"); blank: their registry title.
+    pub title: String,
+    /// Why, or the decision that assigns it (kept in the timeline).
+    pub reason: String,
+}
+
+/// States in which the intended signer may still hand the signature over: before approval.
+fn may_delegate_in(state: DocState) -> bool {
+    state.stage() <= DocState::FormatChecked.stage()
+}
+
+/// The intended signer hands the signature over to another signer of the agency, signing for
+/// them in a delegated form (KT./TL./TUQ., Decree 30 art. 13): the delegate becomes the
+/// document's signer — the only one who approves it and whose own certificate the personal
+/// signature must be made with — and the signer block records who signs for whom and how.
+/// Only the intended signer (the head it was drafted for) may do it, before approval, and a
+/// delegate does not pass it on (a TUQ. may not be delegated again). The timeline and the
+/// audit log record it.
+pub async fn delegate_signing(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    d: &Delegation,
+    now: OffsetDateTime,
+) -> Result<Document> {
+    let doc = load_unchecked(store, id).await?;
+    check_duty(
+        actor,
+        DocState::FormatChecked.duty(),
+        doc.agency_id,
+        &doc.agency_path,
+    )?;
+    if doc.signer_id != Some(actor.user_id) || doc.meta.signer.principal_id.is_some() {
+        return Err(Error::Forbidden);
+    }
+    if !may_delegate_in(doc.state) {
+        return Err(Error::conflict(
+            "state",
+            format!(
+                "Văn bản đang ở bước \"{}\": chỉ giao ký thay trước khi duyệt.",
+                doc.state.label_vi()
+            ),
+            format!(
+                "The document is \"{}\": a signature is handed over only before approval.",
+                doc.state.label_en()
+            ),
+        ));
+    }
+    if !d.authority.is_delegated() {
+        return Err(Error::invalid(
+            "authority",
+            "Hình thức ký thay phải là KT. (ký thay), TL. (thừa lệnh) hoặc TUQ. (thừa ủy quyền).",
+            "The delegated form must be KT. (deputy), TL. (by order) or TUQ. (by authorization).",
+        ));
+    }
+    if d.delegate_id == actor.user_id {
+        return Err(Error::invalid(
+            "delegate_id",
+            "Người ký thay phải là người khác.",
+            "The delegate must be someone else.",
+        ));
+    }
+    let reason = kyso_domain::documents::meta::text("reason", &d.reason, false)?;
+    let principal_title = if d.principal_title.trim().is_empty() {
+        doc.meta.signer.title.clone()
+    } else {
+        d.principal_title.clone()
+    };
+    let block = SignerBlock {
+        authority: d.authority,
+        principal_title,
+        principal_name: String::new(),
+        title: d.title.clone(),
+        name: String::new(),
+        principal_id: Some(actor.user_id),
+    };
+    let mut meta = doc.meta.clone();
+    meta.signer = signer_block_of_accounts(store, doc.agency_id, Some(d.delegate_id), block)
+        .await
+        .map_err(|e| match e {
+            Error::Invalid {
+                field: "signer_id",
+                vi,
+                en,
+            } => Error::Invalid {
+                field: "delegate_id",
+                vi,
+                en,
+            },
+            e => e,
+        })?;
+    let meta = meta.check()?;
+    let meta_json = serde_json::to_string(&meta).map_err(|e| super::corrupt(&e.to_string()))?;
+    let mut tx = store
+        .begin_write(
+            actor,
+            On::Agency(Permission::SignDocument, &doc.agency_path),
+        )
+        .await?;
+    let moved = sqlx::query(
+        "UPDATE documents SET signer_id = $1, meta = $2, updated_at = $3 \
+         WHERE id = $4 AND state = $5 AND signer_id = $6",
+    )
+    .bind(d.delegate_id)
+    .bind(&meta_json)
+    .bind(now.unix_timestamp())
+    .bind(id)
+    .bind(doc.state.as_str())
+    .bind(actor.user_id)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if moved != 1 {
+        return Err(moved_on());
+    }
+    let s = &meta.signer;
+    let mut note = format!(
+        "{} — {} ký thay {}",
+        s.title_lines().join(" / "),
+        person_label(&s.name, &s.title),
+        s.principal_name
+    );
+    if !reason.is_empty() {
+        note.push_str(": ");
+        note.push_str(&reason);
+    }
+    insert_event(&mut tx, id, "delegate", doc.state, doc.state, &note, now).await?;
+    tx.commit_audited(
+        Event {
+            action: "document.delegate",
+            object: format!("document:{id}"),
+            agency: Some(doc.agency_code.clone()),
+            detail: json!({"principal_id": actor.user_id, "delegate_id": d.delegate_id,
+                           "authority": d.authority.as_str(), "reason": reason}),
+        },
+        now,
+    )
+    .await?;
+    load_unchecked(store, id).await
 }
 
 pub(crate) fn moved_on() -> Error {

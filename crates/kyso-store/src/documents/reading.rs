@@ -22,7 +22,16 @@ pub struct TimelineEntry {
     pub from_state: String,
     pub to_state: String,
     pub user_id: i64,
+    /// The account name at the time of the step.
     pub actor: String,
+    /// The account's full name ('' for the system).
+    pub full_name: String,
+    /// The account's title in the registry (its individual subscriber with the same e-mail at
+    /// its own agency), '' when none.
+    pub title: String,
+    /// How pages name the actor: "Nguyễn Văn A (Chánh Văn phòng)", the full name alone without
+    /// a title, the account name when there is no full name.
+    pub actor_display: String,
     pub note: String,
     pub created_at: i64,
 }
@@ -121,22 +130,36 @@ pub async fn get_document(store: &Store, actor: &Actor, id: i64) -> Result<Docum
         })
     })
     .collect::<Result<_>>()?;
-    let timeline = sqlx::query(
-        "SELECT id, action, from_state, to_state, user_id, actor, note, created_at \
-         FROM document_events WHERE document_id = $1 ORDER BY id",
-    )
+    let timeline = sqlx::query(&format!(
+        "SELECT e.id, e.action, e.from_state, e.to_state, e.user_id, e.actor, e.note, \
+         e.created_at, COALESCE(u.full_name, ''), {} \
+         FROM document_events e LEFT JOIN users u ON u.id = e.user_id \
+         WHERE e.document_id = $1 ORDER BY e.id",
+        title_sql("u", "u.agency_id")
+    ))
     .bind(id)
     .fetch_all(pool)
     .await?
     .iter()
     .map(|r| {
+        let actor: String = r.try_get(5)?;
+        let full_name: String = r.try_get(8)?;
+        let title: String = r.try_get(9)?;
+        let actor_display = if full_name.trim().is_empty() {
+            actor.clone()
+        } else {
+            person_label(&full_name, &title)
+        };
         Ok(TimelineEntry {
             id: r.try_get(0)?,
             action: r.try_get(1)?,
             from_state: r.try_get(2)?,
             to_state: r.try_get(3)?,
             user_id: r.try_get(4)?,
-            actor: r.try_get(5)?,
+            actor,
+            full_name,
+            title,
+            actor_display,
             note: r.try_get(6)?,
             created_at: r.try_get(7)?,
         })
