@@ -148,6 +148,30 @@ impl App {
         }
     }
 
+    /// A signer of `agency` (not logged in): the id the upload form's selector gives.
+    async fn signer(&self, name: &str, agency: i64) -> String {
+        let user = accounts::create_user(
+            &self.db.store,
+            &Actor::system(),
+            NewUser {
+                username: name.into(),
+                full_name: "Nguyễn Văn An".into(),
+                email: String::new(),
+                agency_id: agency,
+                password: Zeroizing::new(PASSWORD.into()),
+                roles: vec![RoleOn {
+                    role: "signer".into(),
+                    agency_id: agency,
+                }],
+                must_change_password: false,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        user.id.to_string()
+    }
+
     async fn send(&self, req: Request<Body>) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
@@ -230,6 +254,7 @@ fn answer(s: StatusCode, b: Vec<u8>, h: axum::http::HeaderMap) -> (StatusCode, S
 fn upload<'a>(
     csrf: &'a str,
     agency: &'a str,
+    signer: &'a str,
     confidentiality: &'a str,
     file: &'a [u8],
 ) -> Vec<Part<'a>> {
@@ -242,9 +267,9 @@ fn upload<'a>(
         Part::Text("unit_abbrev", "VP"),
         Part::Text("authority", "kt"),
         Part::Text("principal_title", "Giám đốc"),
-        Part::Text("principal_name", ""),
+        Part::Text("principal_id", ""),
         Part::Text("signer_title", "Phó Giám đốc"),
-        Part::Text("signer_name", "Nguyễn Văn An"),
+        Part::Text("signer_id", signer),
         Part::Text("recipients", "H99.05"),
         Part::Text("urgency", "normal"),
         Part::Text("confidentiality", confidentiality),
@@ -312,6 +337,7 @@ async fn a_draft_walks_review_return_and_forward_through_the_forms_shown_to_the_
         let checker = app.person("thethuc", dost, "format_checker").await;
         let their_reviewer = app.person("truongphong.tc", finance, "reviewer").await;
         let dost_s = dost.to_string();
+        let signer = app.signer("giamdoc", dost).await;
 
         // The navigation names the section; the upload form is labelled throughout.
         let (status, page) = app.get(&drafter, "/documents/new").await;
@@ -331,7 +357,7 @@ async fn a_draft_walks_review_return_and_forward_through_the_forms_shown_to_the_
             .post_multipart(
                 &drafter,
                 "/documents",
-                &upload(&drafter.csrf, &dost_s, "secret", DRAFT),
+                &upload(&drafter.csrf, &dost_s, &signer, "secret", DRAFT),
             )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{b:?}: {page}");
@@ -352,7 +378,7 @@ async fn a_draft_walks_review_return_and_forward_through_the_forms_shown_to_the_
             .post_multipart(
                 &drafter,
                 "/documents",
-                &upload("gia-mao", &dost_s, "unclassified", DRAFT),
+                &upload("gia-mao", &dost_s, &signer, "unclassified", DRAFT),
             )
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{b:?}: {page}");
@@ -362,7 +388,7 @@ async fn a_draft_walks_review_return_and_forward_through_the_forms_shown_to_the_
             .post_multipart(
                 &drafter,
                 "/documents",
-                &upload(&drafter.csrf, &dost_s, "unclassified", DRAFT),
+                &upload(&drafter.csrf, &dost_s, &signer, "unclassified", DRAFT),
             )
             .await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{b:?}: {to}");
@@ -604,11 +630,18 @@ async fn a_recall_asks_for_confirmation_and_english_is_served_on_request() {
     .await
     .unwrap();
     let drafter = app.person("chuyenvien", dost, "drafter").await;
+    let signer = app.signer("giamdoc", dost).await;
     let (status, to) = app
         .post_multipart(
             &drafter,
             "/documents",
-            &upload(&drafter.csrf, &dost.to_string(), "unclassified", DRAFT),
+            &upload(
+                &drafter.csrf,
+                &dost.to_string(),
+                &signer,
+                "unclassified",
+                DRAFT,
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{to}");

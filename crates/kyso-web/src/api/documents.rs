@@ -38,9 +38,12 @@ pub(crate) fn routes(r: Routes) -> Routes {
 /// The Decree 30 metadata of a document (`kyso_domain::documents::DocumentMeta`): `doc_type`
 /// (`quyet_dinh`, `cong_van`, `to_trinh`, `bao_cao`, `ke_hoach`, `thong_bao` …), `subject`,
 /// `place`, `signer` {`authority`: direct|tm|q|kt|tl|tuq, `principal_title`, `principal_name`,
-/// `title`, `name`}, `unit_abbrev`, `recipients` (identifier codes), `urgency`
+/// `title`, `name`, `principal_id`}, `unit_abbrev`, `recipients` (identifier codes), `urgency`
 /// (normal|urgent|very_urgent|flash), `confidentiality` (only `unclassified` is accepted),
-/// `page_count`, `attachments` [{`title`, `pages`}].
+/// `page_count`, `attachments` [{`title`, `pages`}]. With a `signer_id`, the signer's `name`
+/// is that account's full name and a blank `title` its registry title; `principal_id` (KT.,
+/// TL., TUQ. only) names the account of the person signed for, another signer of the agency,
+/// whose full name becomes `principal_name` (a blank `principal_title`: their registry title).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(value_type = Object)]
 pub(crate) struct Meta(pub DocumentMeta);
@@ -143,6 +146,8 @@ impl From<docs::DocumentDetail> for DocumentDetail {
 pub(crate) struct NewDocument {
     pub agency_id: i64,
     pub meta: Meta,
+    /// The person who signs (a signer of the agency): the approval and the personal signature
+    /// are theirs alone, with their own certificate. Without it, whoever approves signs.
     #[serde(default)]
     pub signer_id: Option<i64>,
     #[serde(default)]
@@ -156,7 +161,9 @@ pub(crate) struct NewDocument {
 #[serde(deny_unknown_fields)]
 pub(crate) struct ActionInput {
     /// `submit`, `forward`, `return`, `check_format`, `approve`, `sign_personal`,
-    /// `clerk_check`, `number`, `release_number`, `org_sign`, `register`, `dispatch`, `recall`.
+    /// `clerk_check`, `number`, `release_number`, `org_sign`, `register`, `dispatch`, `recall`;
+    /// or `delegate`: the intended signer, before approval, hands the signature over to
+    /// `delegate_id` in the form `authority` (`kt`, `tl`, `tuq`), recorded in the timeline.
     pub action: String,
     /// Required for `return`, `release_number` and `recall`.
     #[serde(default)]
@@ -166,6 +173,18 @@ pub(crate) struct ActionInput {
     pub file_base64: Option<String>,
     #[serde(default)]
     pub file_name: String,
+    /// `delegate`: who signs instead (a signer of the document's agency).
+    #[serde(default)]
+    pub delegate_id: Option<i64>,
+    /// `delegate`: `kt`, `tl` or `tuq`.
+    #[serde(default)]
+    pub authority: String,
+    /// `delegate`: the office signed for; blank: the current signer's title.
+    #[serde(default)]
+    pub principal_title: String,
+    /// `delegate`: the delegate's title; blank: their registry title.
+    #[serde(default)]
+    pub title: String,
 }
 
 /// What a step did.
@@ -408,7 +427,9 @@ async fn get_document(
 /// carry the signed PDF: it must be the previous version plus exactly one signature by a
 /// certificate of the registry's subscriber for the step (the approving signer's own; the
 /// agency's organization certificate, over the number and date reserved for the document),
-/// else 422 naming why.
+/// else 422 naming why. `delegate` (the intended signer, before approval) names another signer
+/// of the agency who signs instead, KT./TL./TUQ.: the personal signature is then checked
+/// against the delegate's own certificate.
 #[utoipa::path(post, path = "/api/v1/documents/{id}/actions", tag = "documents", params(Id),
     request_body = ActionInput,
     responses((status = 200, description = "What the step did", body = ActionOutcome)))]
@@ -418,7 +439,11 @@ async fn document_action(
     Id(id): Id,
     Body(input): Body<ActionInput>,
 ) -> ApiResult<Json<ActionOutcome>> {
-    let names: Vec<&str> = DocAction::ALL.iter().map(|a| a.as_str()).collect();
+    if input.action.trim() == "delegate" {
+        return delegate(&st, &auth, id, input).await.map(Json);
+    }
+    let mut names: Vec<&str> = DocAction::ALL.iter().map(|a| a.as_str()).collect();
+    names.push("delegate");
     let action = parse_named("action", &input.action, DocAction::parse, &names)?;
     let file = match &input.file_base64 {
         Some(b64) => Some(decode("file_base64", b64)?),
@@ -445,6 +470,52 @@ async fn document_action(
         warnings: done.warnings,
         document: document.into(),
     }))
+}
+
+/// The `delegate` action: the signature handed over, recorded (see `document_action`).
+async fn delegate(
+    st: &AppState,
+    auth: &Auth,
+    id: i64,
+    input: ActionInput,
+) -> ApiResult<ActionOutcome> {
+    if input.file_base64.is_some() {
+        return Err(invalid(
+            "file_base64",
+            "Giao ký thay không nhận tệp.".into(),
+            "A delegation takes no file.".into(),
+        ));
+    }
+    let names = ["kt", "tl", "tuq"];
+    let authority = parse_named(
+        "authority",
+        &input.authority,
+        kyso_domain::documents::SignAuthority::parse,
+        &names,
+    )?;
+    let delegation = docs::Delegation {
+        delegate_id: input.delegate_id.ok_or_else(|| {
+            invalid(
+                "delegate_id",
+                "Hãy chọn người ký thay.".into(),
+                "Name the delegate (delegate_id).".into(),
+            )
+        })?,
+        authority,
+        principal_title: input.principal_title,
+        title: input.title,
+        reason: input.reason,
+    };
+    let document =
+        docs::delegate_signing(&st.store, &auth.actor, id, &delegation, st.now()).await?;
+    Ok(ActionOutcome {
+        number: None,
+        number_and_notation: None,
+        version: None,
+        deliveries: 0,
+        warnings: Vec::new(),
+        document: document.into(),
+    })
 }
 
 /// A new draft of a document being drafted or returned.

@@ -11,9 +11,9 @@ struct Draft {
     place: String,
     authority: String,
     principal_title: String,
-    principal_name: String,
+    principal_id: String,
     signer_title: String,
-    signer_name: String,
+    signer_id: String,
     unit_abbrev: String,
     recipients: String,
     urgency: String,
@@ -30,9 +30,9 @@ impl Draft {
             place: text(f, "place"),
             authority: text(f, "authority"),
             principal_title: text(f, "principal_title"),
-            principal_name: text(f, "principal_name"),
+            principal_id: text(f, "principal_id"),
             signer_title: text(f, "signer_title"),
-            signer_name: text(f, "signer_name"),
+            signer_id: text(f, "signer_id"),
             unit_abbrev: text(f, "unit_abbrev"),
             recipients: text(f, "recipients"),
             urgency: text(f, "urgency"),
@@ -41,7 +41,23 @@ impl Draft {
         }
     }
 
-    /// The metadata; an unknown choice is the store's invalid field.
+    /// The chosen signer (required: the approval and the personal signature are theirs).
+    fn signer_id(&self) -> Result<i64, kyso_store::Error> {
+        self.signer_id
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| {
+                invalid(
+                    "signer_id",
+                    "Hãy chọn người ký văn bản.",
+                    "Choose who signs the document.",
+                )
+            })
+    }
+
+    /// The metadata; an unknown choice is the store's invalid field. The names in the signer
+    /// block are the chosen accounts' (the store fills them).
     fn meta(&self) -> Result<DocumentMeta, kyso_store::Error> {
         let bad =
             |field: &'static str| invalid(field, "Giá trị không hợp lệ.", "Not a valid choice.");
@@ -62,9 +78,13 @@ impl Draft {
             signer: SignerBlock {
                 authority: SignAuthority::parse(&self.authority).map_err(|_| bad("authority"))?,
                 principal_title: self.principal_title.clone(),
-                principal_name: self.principal_name.clone(),
+                principal_name: String::new(),
                 title: self.signer_title.clone(),
-                name: self.signer_name.clone(),
+                name: String::new(),
+                principal_id: match self.principal_id.trim() {
+                    "" | "0" => None,
+                    id => Some(id.parse::<i64>().map_err(|_| bad("principal_id"))?),
+                },
             },
             unit_abbrev: self.unit_abbrev.clone(),
             recipients: self
@@ -107,13 +127,14 @@ async fn upload_form(
     error: Option<&kyso_store::Error>,
 ) -> Response {
     let agencies = agency_options(st, p, Permission::DraftDocument).await;
+    let signers = signer_groups(st, p, &agencies).await;
     let ef = error.and_then(|e| e.field());
     // The store names the signer block's fields "signer.title" and so on.
     let ef = ef.map(|f| match f {
         "signer.title" | "title" => "signer_title",
-        "signer.name" | "name" => "signer_name",
+        "signer.name" | "name" => "signer_id",
         "signer.principal_title" => "principal_title",
-        "signer.principal_name" => "principal_name",
+        "signer.principal_name" | "signer.principal_id" => "principal_id",
         "signer.authority" => "authority",
         other => other,
     });
@@ -164,11 +185,17 @@ async fn upload_form(
                     Some(p.t("Bắt buộc với công văn (ví dụ: VP).", "Required for an official letter (e.g. VP)."))))
                 fieldset style="border:1px solid #d0d7de;border-radius:6px;margin-bottom:12px" {
                     legend { (p.t("Người ký", "Signer")) }
+                    (people_select("signer_id", p.t("Người ký", "Signer"), &signers, &v.signer_id, None, ef,
+                        p.t("Người có thẩm quyền ký của cơ quan ban hành; chỉ người này duyệt và ký số văn bản bằng chứng thư số của mình.",
+                            "A person with signing authority at the issuing agency; only they approve and sign the document, with their own certificate.")))
                     (select("authority", p.t("Thẩm quyền ký", "Signing authority"), &authorities, &v.authority, ef))
-                    (field("principal_title", p.t("Chức vụ người được ký thay (ví dụ: Giám đốc)", "Title signed for (e.g. Director)"), &v.principal_title, "text", false, ef, None))
-                    (field("principal_name", p.t("Họ tên người ủy quyền (khi ký TUQ.)", "Name of the person authorizing (TUQ.)"), &v.principal_name, "text", false, ef, None))
-                    (field("signer_title", p.t("Chức vụ người ký", "Signer's title"), &v.signer_title, "text", true, ef, None))
-                    (field("signer_name", p.t("Họ và tên người ký", "Signer's full name"), &v.signer_name, "text", true, ef, None))
+                    (people_select("principal_id", p.t("Ký thay cho (khi ký KT., TL., TUQ.)", "Signing for (KT., TL., TUQ.)"), &signers, &v.principal_id,
+                        Some(p.t("— Không ký thay —", "— Not signing for another —")), ef,
+                        p.t("Người đứng đầu mà người ký ký thay, thừa lệnh hoặc thừa ủy quyền.", "The head the signer signs for, by order or by authorization.")))
+                    (field("principal_title", p.t("Chức vụ người được ký thay (ví dụ: Giám đốc)", "Title signed for (e.g. Director)"), &v.principal_title, "text", false, ef,
+                        Some(p.t("Để trống: lấy chức vụ trong sổ đăng ký.", "Blank: the title in the registry."))))
+                    (field("signer_title", p.t("Chức vụ người ký", "Signer's title"), &v.signer_title, "text", false, ef,
+                        Some(p.t("Để trống: lấy chức vụ trong sổ đăng ký.", "Blank: the title in the registry."))))
                 }
                 div.field {
                     label for="recipients" { (p.t("Nơi nhận (mã định danh, mỗi dòng một mã)", "Recipients (identifier codes, one per line)")) }
@@ -211,6 +238,61 @@ async fn upload_form(
     )
 }
 
+/// The signers of each agency offered, by agency (at most 100 agencies).
+async fn signer_groups(
+    st: &AppState,
+    p: &Page,
+    agencies: &[(String, String)],
+) -> Vec<(String, Vec<docs::SignerChoice>)> {
+    let mut out = Vec::new();
+    for (id, name) in agencies.iter().take(100) {
+        let Ok(id) = id.parse::<i64>() else { continue };
+        match docs::agency_signers(&st.store, &p.actor, id).await {
+            Ok(list) if !list.is_empty() => {
+                out.push((name.trim_start_matches("— ").to_owned(), list))
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(agency = id, error = %e, "signers not listed"),
+        }
+    }
+    out
+}
+
+/// A choice of a person among the agencies' signers, by full name and title.
+fn people_select(
+    id: &str,
+    label: &str,
+    groups: &[(String, Vec<docs::SignerChoice>)],
+    selected: &str,
+    none: Option<&str>,
+    error_field: Option<&str>,
+    hint: &str,
+) -> Markup {
+    let hint_id = format!("{id}-hint");
+    html! {
+        div.field {
+            label for=(id) { (label) @if none.is_none() { " *" } }
+            select id=(id) name=(id) required[none.is_none()] aria-describedby=(hint_id)
+                aria-invalid=(if error_field == Some(id) { "true" } else { "false" }) {
+                @if let Some(none) = none {
+                    option value="" selected[selected.is_empty()] { (none) }
+                } @else {
+                    option value="" disabled selected[selected.is_empty()] { "—" }
+                }
+                @for (agency, people) in groups {
+                    optgroup label=(agency) {
+                        @for s in people {
+                            @let v = s.user_id.to_string();
+                            option value=(v) selected[v == selected] { (s.label()) }
+                        }
+                    }
+                }
+            }
+            div.hint id=(hint_id) { (hint) }
+        }
+    }
+}
+
 /// Upload a new document.
 pub(in crate::ui) async fn create_submit(
     State(st): State<AppState>,
@@ -246,10 +328,14 @@ pub(in crate::ui) async fn create_submit(
         return no_blobs(&p);
     };
     let file_name = pdf_name(name);
+    let signer_id = match v.signer_id() {
+        Ok(id) => id,
+        Err(e) => return upload_form(&st, &p, &v, Some(&e)).await,
+    };
     let input = docs::NewDocument {
         agency_id: v.agency_id.parse().unwrap_or(0),
         meta,
-        signer_id: None,
+        signer_id: Some(signer_id),
         file_name,
         file: pdf,
     };
