@@ -39,6 +39,8 @@ use crate::{Actor, Error, Record, Result, Store};
 
 mod acting;
 pub use acting::*;
+mod attachments;
+pub use attachments::*;
 mod copies;
 pub use copies::*;
 mod drafting;

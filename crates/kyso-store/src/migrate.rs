@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_search_words.sql"),
     include_str!("../migrations/0006_documents.sql"),
     include_str!("../migrations/0008_document_notices.sql"),
+    include_str!("../migrations/0009_attachments.sql"),
 ];
 
 /// The version whose migration also fills the word index from the rows already stored.

@@ -158,6 +158,7 @@ pub async fn act(
             outcome.number_and_notation = doc.number_and_notation();
         }
         DocAction::Dispatch => {
+            refuse_unsigned_attachments(&mut tx, &doc).await?;
             outcome.deliveries = deliver(&mut tx, &doc, now).await?;
         }
         DocAction::Recall => {
