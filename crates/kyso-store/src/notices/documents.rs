@@ -126,21 +126,30 @@ pub(crate) async fn notify_step(
     if audience.is_empty() {
         return Ok(0);
     }
-    let enabled: BTreeSet<i64> = sqlx::query_scalar("SELECT id FROM users WHERE disabled = 0")
-        .fetch_all(tx.conn())
-        .await?
-        .into_iter()
-        .collect();
+    // The audience is small (a few people): ask about them alone.
+    let placeholders: Vec<String> = (3..audience.len() + 3).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT u.id, (SELECT full_name FROM users WHERE id = $1), \
+         (SELECT name FROM agencies WHERE id = $2) FROM users u \
+         WHERE u.disabled = 0 AND u.id IN ({})",
+        placeholders.join(", ")
+    );
+    let mut q = sqlx::query(&sql).bind(actor_id).bind(doc.agency_id);
+    for (u, _) in &audience {
+        q = q.bind(*u);
+    }
+    let rows = q.fetch_all(tx.conn()).await?;
+    let mut enabled = BTreeSet::new();
+    let (mut actor, mut agency) = (None::<String>, String::new());
+    for row in &rows {
+        enabled.insert(row.try_get::<i64, _>(0)?);
+        actor = row.try_get(1)?;
+        agency = row.try_get::<Option<String>, _>(2)?.unwrap_or_default();
+    }
     audience.retain(|(u, _)| enabled.contains(u));
-
-    let actor: Option<String> = sqlx::query_scalar("SELECT full_name FROM users WHERE id = $1")
-        .bind(actor_id)
-        .fetch_optional(tx.conn())
-        .await?;
-    let agency: String = sqlx::query_scalar("SELECT name FROM agencies WHERE id = $1")
-        .bind(doc.agency_id)
-        .fetch_one(tx.conn())
-        .await?;
+    if audience.is_empty() {
+        return Ok(0);
+    }
     let number = outcome
         .number_and_notation
         .clone()
