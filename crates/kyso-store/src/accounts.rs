@@ -344,7 +344,12 @@ async fn grants(store: &Store, user_id: i64) -> Result<Vec<Grant>> {
     Ok(out)
 }
 
-async fn actor_for(store: &Store, user_id: i64, username: String, source: &str) -> Result<Actor> {
+pub(crate) async fn actor_for(
+    store: &Store,
+    user_id: i64,
+    username: String,
+    source: &str,
+) -> Result<Actor> {
     Ok(Actor {
         user_id,
         username,

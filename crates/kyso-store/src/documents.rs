@@ -51,6 +51,8 @@ mod register_book;
 pub use register_book::*;
 mod registers;
 pub use registers::*;
+mod tickets;
+pub use tickets::*;
 
 /// An outgoing register of an agency: one yearly series of numbers for the document types it
 /// holds (an empty list: every type no other register of the agency holds).

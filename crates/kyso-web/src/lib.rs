@@ -1,6 +1,7 @@
 #![recursion_limit = "512"]
 #![doc = include_str!("../README.md")]
 
+mod agent_files;
 mod api;
 mod auth;
 mod csv_api;
@@ -66,6 +67,9 @@ pub struct AppState {
     pub(crate) trusted_proxies: Arc<TrustedProxies>,
     /// Request counts and latencies, signatures made and verified, queue depths (`/metrics`).
     pub(crate) metrics: Metrics,
+    /// The key of the one-time signing tickets the signing service on a user's computer
+    /// downloads and uploads with (`agent_files`).
+    pub(crate) ticket_key: Arc<agent_files::TicketKey>,
 }
 
 /// The audit log check's verdict shown to auditors: `Some((Vietnamese, English))` when the
@@ -92,7 +96,15 @@ impl AppState {
             audit_alert: AuditAlert::default(),
             trusted_proxies: Arc::new(TrustedProxies::default()),
             metrics: Metrics::new(),
+            ticket_key: Arc::new(agent_files::TicketKey::random()),
         }
+    }
+
+    /// Sign the one-time signing tickets with the key kept in `path` (made there at the first
+    /// start); without it each process has its own key and its tickets end with it.
+    pub fn with_ticket_key_file(mut self, path: &std::path::Path) -> std::io::Result<Self> {
+        self.ticket_key = Arc::new(agent_files::TicketKey::load_or_create(path)?);
+        Ok(self)
     }
 
     /// Believe `Forwarded` / `X-Forwarded-For` from these proxies (the client address of the
@@ -138,6 +150,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(ui::routes())
+        .merge(agent_files::routes())
         .route("/api/openapi.json", axum::routing::get(openapi::document))
         .route("/healthz", axum::routing::get(observability::healthz))
         .route("/readyz", axum::routing::get(observability::readyz))
@@ -174,8 +187,9 @@ fn security_headers(mut res: Response, hsts: bool) -> Response {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
-             form-action 'self'; frame-ancestors 'none'",
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; connect-src 'self' ws://127.0.0.1:* ws://localhost:* \
+             wss://127.0.0.1:* wss://localhost:*; form-action 'self'; frame-ancestors 'none'",
         ),
     );
     h.entry(header::CACHE_CONTROL)

@@ -164,6 +164,12 @@ pub fn run(args: Settings, lang: Lang, host: Host) -> Result<(), UserError> {
         .with_org_keys(keys)
         .with_audit_alert(audit_alert)
         .with_trusted_proxies(trusted);
+        // The signing tickets' key, kept beside the audit key (several nodes on one
+        // PostgreSQL share the data folder's key file, as they share the blob folder).
+        let ticket_key = data_dir.join(crate::agent_files::KEY_FILE);
+        let state = state
+            .with_ticket_key_file(&ticket_key)
+            .map_err(|e| errors::io(&ticket_key, &e))?;
         if let Some(maddr) = metrics_addr {
             serve_metrics(maddr, state.clone(), lang, &host.say).await?;
         }

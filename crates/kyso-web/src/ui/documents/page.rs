@@ -111,27 +111,61 @@ async fn detail_view(
                     button type="submit" { (action_label(p, *a)) }
                 }
             }
+            @if !signing.is_empty() {
+                noscript { p.hint { (p.t(
+                    "Trình duyệt không chạy JavaScript nên nút Ký số không dùng được; hãy dùng cách tải về, ký, tải lên bên dưới.",
+                    "JavaScript is off, so the Sign button cannot work; use the download, sign, upload way below.")) } }
+            }
             @for a in &signing {
+                @let op = crate::agent_files::operation(*a).unwrap_or("SignApproved");
                 section aria-labelledby={ "sign-" (a.as_str()) } style="border:1px solid #d0d7de;border-radius:6px;padding:12px;margin-bottom:12px;background:#fff" {
                     h3 style="font-size:16px;margin-top:0" id={ "sign-" (a.as_str()) } { (action_label(p, *a)) }
+                    p.hint id={ "sign-note-" (a.as_str()) } { (if *a == DocAction::OrgSign { p.t(
+                        "Bấm Ký số: dịch vụ ký trên máy này (kyso agent hoặc VGCA Sign Service) tải bản cần ký, điền số và ngày đã cấp, hỏi mã PIN của token cơ quan, ký và gửi tệp về máy chủ. Máy chủ kiểm tra chữ ký, số và ngày trước khi nhận; văn bản tự chuyển bước.",
+                        "Click Sign: the signing service on this computer (kyso agent or the VGCA Sign Service) downloads the file, fills the number and date given, asks the PIN of the organization's token, signs and sends the file to the server, which checks the signature, the number and the date before accepting it; the step is then done.")
+                    } else { p.t(
+                        "Bấm Ký số: dịch vụ ký trên máy này (kyso agent hoặc VGCA Sign Service) tải bản cần ký, hỏi mã PIN token của bạn, ký và gửi tệp về máy chủ. Máy chủ kiểm tra chữ ký và nội dung trước khi nhận; văn bản tự chuyển bước.",
+                        "Click Sign: the signing service on this computer (kyso agent or the VGCA Sign Service) downloads the file, asks your token's PIN, signs and sends the file to the server, which checks the signature and the content before accepting it; the step is then done.")
+                    }) }
                     p {
-                        button type="button" disabled aria-describedby={ "sign-note-" (a.as_str()) } { (p.t("Ký số", "Sign")) }
+                        button.primary.sign-agent type="button" disabled
+                            data-op=(op) data-action=(a.as_str())
+                            data-ticket={ "/documents/" (doc.id) "/sign-ticket" }
+                            data-done={ "/documents/" (doc.id) "?done=" (a.as_str()) }
+                            data-csrf=(p.csrf)
+                            aria-describedby={ "sign-note-" (a.as_str()) " sign-status-" (a.as_str()) } { (p.t("Ký số", "Sign")) }
                     }
-                    p.hint id={ "sign-note-" (a.as_str()) } { (p.t(
-                        "Ký số ngay trên trình duyệt bằng token (qua kyso agent hoặc VGCA Sign Service) chưa được kết nối trên máy chủ này, nên nút Ký số chưa dùng được. Cách làm hiện nay: tải về bản mới nhất dưới đây, ký số bằng phần mềm ký số với token của bạn (không sửa nội dung), rồi tải tệp PDF đã ký lên. Máy chủ kiểm tra chữ ký và nội dung trước khi nhận.",
-                        "Signing in the browser with your token (through kyso agent or the VGCA Sign Service) is not wired on this server yet, so the Sign button does not work. For now: download the latest version below, sign it with your signing software and token (without changing its content), and upload the signed PDF. The server checks the signature and the content before accepting it.")) }
-                    p { a href={ "/documents/" (doc.id) "/file?seq=" (latest) } { (p.t("Tải về bản cần ký (PDF)", "Download the file to sign (PDF)")) } }
-                    form method="post" action={ "/documents/" (doc.id) "/signed" } enctype="multipart/form-data" {
-                        input type="hidden" name="csrf" value=(p.csrf);
-                        input type="hidden" name="action" value=(a.as_str());
-                        @let fid = format!("signed-{}", a.as_str());
-                        div.field {
-                            label for=(fid) { (p.t("Tệp PDF đã ký số", "The signed PDF")) " *" }
-                            input id=(fid) name="file" type="file" accept=".pdf,application/pdf" required;
+                    div.sign-status id={ "sign-status-" (a.as_str()) } role="status" aria-live="polite" style="margin-bottom:8px" {}
+                    div style="border-top:1px solid #d0d7de;padding-top:8px" {
+                        h4 style="font-size:15px;margin:0 0 4px" { (p.t("Cách khác: tải về, ký bằng phần mềm ký số, rồi tải lên", "Another way: download, sign with your signing software, upload")) }
+                        p.hint { (p.t(
+                            "Dùng khi không có dịch vụ ký trên máy này: tải về bản cần ký, ký số bằng phần mềm ký số với token của bạn (không sửa nội dung), rồi tải tệp PDF đã ký lên. Máy chủ kiểm tra chữ ký và nội dung như trên.",
+                            "When there is no signing service on this computer: download the file to sign, sign it with your signing software and token (without changing its content), and upload the signed PDF. The server checks it the same way.")) }
+                        p { a href={ "/documents/" (doc.id) "/file?seq=" (latest) } { (p.t("Tải về bản cần ký (PDF)", "Download the file to sign (PDF)")) } }
+                        form method="post" action={ "/documents/" (doc.id) "/signed" } enctype="multipart/form-data" {
+                            input type="hidden" name="csrf" value=(p.csrf);
+                            input type="hidden" name="action" value=(a.as_str());
+                            @let fid = format!("signed-{}", a.as_str());
+                            div.field {
+                                label for=(fid) { (p.t("Tệp PDF đã ký số", "The signed PDF")) " *" }
+                                input id=(fid) name="file" type="file" accept=".pdf,application/pdf" required;
+                            }
+                            button type="submit" { (p.t("Tải lên tệp đã ký", "Upload the signed file")) }
                         }
-                        button.primary type="submit" { (p.t("Tải lên tệp đã ký", "Upload the signed file")) }
                     }
                 }
+            }
+            @if !signing.is_empty() {
+                div.field {
+                    label for="kyso-agent-address" { (p.t("Địa chỉ dịch vụ ký trên máy này", "Signing service address on this computer")) }
+                    input #kyso-agent-address type="text" value="127.0.0.1:8987" inputmode="url" autocomplete="off" spellcheck="false"
+                        aria-describedby="kyso-agent-address-hint kyso-agent-address-error" style="max-width:240px";
+                    div.hint #kyso-agent-address-hint { (p.t(
+                        "Mặc định 127.0.0.1:8987 (kyso agent và VGCA Sign Service). Trình duyệt này ghi nhớ địa chỉ bạn nhập.",
+                        "127.0.0.1:8987 by default (kyso agent and the VGCA Sign Service). This browser remembers the address you type.")) }
+                    div.hint #kyso-agent-address-error role="alert" {}
+                }
+                script src="/static/kyso-sign.js" defer {}
             }
             @if may_draft {
                 form method="post" action={ "/documents/" (doc.id) "/draft" } enctype="multipart/form-data" style="margin-bottom:12px" {

@@ -1,0 +1,794 @@
+//! Signing with the official's own token through the signing service on their computer
+//! (issue 17 item 3): `kyso agent`, or the national CA's VGCA Sign Service, both speaking the
+//! VGCA protocol.
+//!
+//! The document page asks for a one-time ticket ([`issue`], behind the session and its CSRF
+//! token) and hands the service one VGCA request: `FileName` (the download of the exact
+//! version to sign), `FileUploadHandler` (the upload), `JWTToken` (the ticket). The service
+//! calls the two routes of this module with `Authorization: Bearer <ticket>` — no session
+//! cookie, no CSRF token: the ticket is the credential.
+//!
+//! - The ticket is an HS256 JWT ([`TicketKey`], hand-written over aws-lc-rs's HMAC: no JWT
+//!   crate is in the tree and the one algorithm needed is a few lines) naming the account, the
+//!   document, the version, the step, its expiry and its id (`jti`); the store keeps the same
+//!   (`kyso_store::documents::issue_ticket`), so a ticket is worth only what its row still
+//!   allows: one accepted upload, before it expires, while its account is enabled.
+//! - `GET /sign-agent/documents/{id}/versions/{seq}/{name}`: the version the ticket names, and
+//!   only while it is the latest.
+//! - `POST /sign-agent/documents/{id}/signed`: the signed PDF as the multipart field
+//!   `uploadfile` (the router's body limit), taken through the same
+//!   [`crate::documents::take_step`] as the page's and the API's uploads (the upload check,
+//!   the step's rules, its audit entry). The ticket is claimed before the step (a second upload
+//!   with it is refused at once) and settled with the stored version; a refused file gives it
+//!   back (the official may try again within its life, at most
+//!   `kyso_store::documents::MAX_REFUSALS` times). Answered in the VGCA shape: `Status` 0 with
+//!   `FileName` and `FileServer`, or 1 with a `Message` in Vietnamese (English on
+//!   `Accept-Language: en`); a refused file is HTTP 200 with Status 1 so that the service shows
+//!   the server's message, a refused ticket is 401.
+//!
+//! These routes are called by the signing service, never by a page: a request with an
+//! `Origin` header is refused and no CORS header is ever sent, so no web page can read a
+//! download or post an upload with a ticket it got hold of. Tickets never appear in URLs or
+//! logs (the access log names routes, never paths or headers).
+
+use std::io::Write as _;
+use std::path::Path;
+
+use aws_lc_rs::hmac;
+use axum::extract::{Multipart, Path as UrlPath, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use kyso_domain::documents::DocAction;
+use kyso_store::documents as docs;
+use kyso_store::Actor;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+use crate::auth::{Lang, Source};
+use crate::{ApiError, AppState};
+
+/// The key file's name in the data directory.
+pub const KEY_FILE: &str = "signing-ticket.key";
+
+const ISSUER: &str = "kyso";
+const AUDIENCE: &str = "kyso-sign-agent";
+/// Longest token read (a kyso ticket is about 400 characters).
+const MAX_TOKEN: usize = 2048;
+
+/// The server's key for signing tickets (HS256): 32 random bytes (none when the system had no
+/// randomness to make one: then no ticket is issued or accepted).
+pub struct TicketKey {
+    key: Option<hmac::Key>,
+}
+
+impl std::fmt::Debug for TicketKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TicketKey(..)")
+    }
+}
+
+impl TicketKey {
+    fn from_bytes(bytes: &[u8; 32]) -> Self {
+        TicketKey {
+            key: Some(hmac::Key::new(hmac::HMAC_SHA256, bytes)),
+        }
+    }
+
+    /// A key for this process only (tests; a server without a data folder): its tickets end
+    /// with it.
+    pub fn random() -> Self {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        if aws_lc_rs::rand::fill(&mut bytes[..]).is_err() {
+            tracing::error!("no randomness for the signing ticket key: signing tickets are off");
+            return TicketKey { key: None };
+        }
+        Self::from_bytes(&bytes)
+    }
+
+    /// The key at `path` (64 hex digits), made there first if there is none: written mode 0600
+    /// to a temporary file and linked into place without overwriting, like the audit key, so
+    /// two servers starting at once end with one key.
+    pub fn load_or_create(path: &Path) -> std::io::Result<Self> {
+        match Self::load(path) {
+            Ok(k) => return Ok(k),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir)?;
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        aws_lc_rs::rand::fill(&mut bytes[..])
+            .map_err(|_| std::io::Error::other("no randomness"))?;
+        let text: Zeroizing<String> =
+            Zeroizing::new(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>() + "\n");
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        tmp.write_all(text.as_bytes())?;
+        tmp.as_file().sync_all()?;
+        match tmp.persist_noclobber(path) {
+            Ok(_) => Ok(Self::from_bytes(&bytes)),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Self::load(path),
+            Err(e) => Err(e.error),
+        }
+    }
+
+    fn load(path: &Path) -> std::io::Result<Self> {
+        let text = Zeroizing::new(std::fs::read_to_string(path)?);
+        let hex = text.trim();
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "not a signing ticket key (64 hex digits)",
+            ));
+        }
+        for (i, slot) in bytes.iter_mut().enumerate() {
+            *slot = hex
+                .get(2 * i..2 * i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .unwrap_or(0);
+        }
+        Ok(Self::from_bytes(&bytes))
+    }
+
+    /// The JWT of `claims` (none without a key).
+    fn sign(&self, claims: &Claims) -> Option<String> {
+        let key = self.key.as_ref()?;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let header = b64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let payload = b64.encode(serde_json::to_vec(claims).unwrap_or_default());
+        let input = format!("{header}.{payload}");
+        let tag = hmac::sign(key, input.as_bytes());
+        Some(format!("{input}.{}", b64.encode(tag.as_ref())))
+    }
+
+    /// The claims of `token` when this key signed it with HS256, for this audience, and it has
+    /// not expired at `now` (Unix seconds).
+    fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
+        let Some(key) = self.key.as_ref() else {
+            return Err(TokenError::BadSignature);
+        };
+        if token.len() > MAX_TOKEN {
+            return Err(TokenError::Malformed);
+        }
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed);
+        };
+        // The header is read before anything is trusted: HS256 only ("none", RS256 with this
+        // key as a public key … are refused).
+        let header: Value = b64
+            .decode(h)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or(TokenError::Malformed)?;
+        if header.get("alg").and_then(Value::as_str) != Some("HS256") {
+            return Err(TokenError::Malformed);
+        }
+        let tag = b64.decode(s).map_err(|_| TokenError::Malformed)?;
+        hmac::verify(key, format!("{h}.{p}").as_bytes(), &tag)
+            .map_err(|_| TokenError::BadSignature)?;
+        let claims: Claims = b64
+            .decode(p)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or(TokenError::Malformed)?;
+        if claims.iss != ISSUER || claims.aud != AUDIENCE {
+            return Err(TokenError::BadSignature);
+        }
+        if claims.exp <= now {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+}
+
+/// What a ticket's token says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Claims {
+    iss: String,
+    aud: String,
+    /// The account, as a decimal string (JWT's `sub`).
+    sub: String,
+    /// The document.
+    doc: i64,
+    /// The version to sign.
+    seq: i64,
+    /// The step (`sign_personal`, `org_sign`).
+    act: String,
+    jti: String,
+    iat: i64,
+    exp: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TokenError {
+    Missing,
+    Malformed,
+    BadSignature,
+    Expired,
+}
+
+/// The VGCA operation of a signing step.
+pub(crate) fn operation(action: DocAction) -> Option<&'static str> {
+    match action {
+        DocAction::SignPersonal => Some("SignApproved"),
+        DocAction::OrgSign => Some("SignIssued"),
+        _ => None,
+    }
+}
+
+/// The file name in URLs and uploads: ASCII letters, digits, `-`, `_`, ending in `.pdf`.
+fn safe_pdf_name(name: &str) -> String {
+    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+    let safe: String = stem
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_".contains(*c))
+        .take(60)
+        .collect();
+    if safe.is_empty() {
+        "van-ban.pdf".into()
+    } else {
+        format!("{safe}.pdf")
+    }
+}
+
+/// A ticket for `actor` to take the signing `action` on document `id` now, as the page hands
+/// it to the signing service: the VGCA operation and the request (its URLs relative to the
+/// site: the page makes them absolute with the address it was loaded from).
+pub(crate) async fn issue(
+    st: &AppState,
+    actor: &Actor,
+    id: i64,
+    action: DocAction,
+) -> Result<Value, ApiError> {
+    let Some(op) = operation(action) else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("action"),
+            "Chỉ bước ký số cá nhân và ký số cơ quan ký qua dịch vụ ký.",
+            "Only the personal and the organization signature go through the signing service.",
+        ));
+    };
+    let now = st.now();
+    let ticket = docs::issue_ticket(&st.store, actor, id, action, now).await?;
+    let detail = docs::get_document(&st.store, actor, id).await?;
+    let name = detail
+        .versions
+        .iter()
+        .find(|v| v.seq == ticket.seq)
+        .map_or_else(|| "van-ban.pdf".to_owned(), |v| safe_pdf_name(&v.file_name));
+    let token = st
+        .ticket_key
+        .sign(&Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: actor.user_id.to_string(),
+            doc: id,
+            seq: ticket.seq,
+            act: action.as_str().into(),
+            jti: ticket.jti.clone(),
+            iat: ticket.issued_at,
+            exp: ticket.expires_at,
+        })
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                None,
+                "Máy chủ chưa cấp được phiếu ký; xin báo quản trị hệ thống.",
+                "The server cannot issue signing tickets; tell the administrator.",
+            )
+        })?;
+    let doc = &detail.document;
+    // SignIssued fills the number and date fields: the number reserved for the document and
+    // its date, as RFC 3339 at noon Vietnam time (the date is the same in every zone of the
+    // country's neighbours; the agent reads it with its offset).
+    let (number, issued) = if action == DocAction::OrgSign {
+        (
+            doc.number_and_notation(),
+            doc.issued_date
+                .as_ref()
+                .map(|d| format!("{d}T12:00:00+07:00")),
+        )
+    } else {
+        (None, None)
+    };
+    Ok(json!({
+        "operation": op,
+        "action": action.as_str(),
+        "expires_at": ticket.expires_at,
+        "request": {
+            "FileName": format!("/sign-agent/documents/{id}/versions/{}/{name}", ticket.seq),
+            "FileUploadHandler": format!("/sign-agent/documents/{id}/signed"),
+            "JWTToken": token,
+            "SessionId": "",
+            "DocNumber": number,
+            "IssuedDate": issued,
+            "MetaData": [
+                {"Key": "DocumentId", "Value": id},
+                {"Key": "Version", "Value": ticket.seq},
+                {"Key": "Subject", "Value": doc.meta.subject},
+            ],
+        },
+    }))
+}
+
+/// The routes: the page's ticket and script, and the two the signing service calls.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/documents/{id}/sign-ticket", post(ticket))
+        .route("/static/kyso-sign.js", get(script))
+        .route(
+            "/sign-agent/documents/{id}/versions/{seq}/{name}",
+            get(download),
+        )
+        .route("/sign-agent/documents/{id}/signed", post(upload))
+}
+
+/// The page's script: the "Ký số" buttons (no inline script: the CSP allows `'self'` only).
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("../static/kyso-sign.js"),
+    )
+        .into_response()
+}
+
+/// What the page asks a ticket for.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TicketRequest {
+    /// `sign_personal` or `org_sign`.
+    action: String,
+}
+
+/// `POST /documents/{id}/sign-ticket`: a ticket for the caller's signing step, for the page's
+/// script (the session cookie with its CSRF token in `x-csrf-token`, as the API takes it).
+async fn ticket(
+    State(st): State<AppState>,
+    auth: crate::auth::Auth,
+    crate::api::Id(id): crate::api::Id,
+    crate::auth::Body(req): crate::auth::Body<TicketRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let action = DocAction::parse(req.action.trim()).map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("action"),
+            "Thao tác không hợp lệ.",
+            "Unknown action.",
+        )
+    })?;
+    issue(&st, &auth.actor, id, action).await.map(Json)
+}
+
+/// An answer in the VGCA shape.
+fn vgca(status: StatusCode, code: i64, message: &str, extra: Value) -> Response {
+    let mut body = json!({ "Status": code, "Message": message });
+    if let (Some(b), Value::Object(e)) = (body.as_object_mut(), extra) {
+        b.extend(e);
+    }
+    (status, Json(body)).into_response()
+}
+
+fn refuse(lang: Lang, status: StatusCode, vi: &str, en: &str) -> Response {
+    vgca(status, 1, lang.pick(vi, en), Value::Null)
+}
+
+fn token_refusal(lang: Lang, e: TokenError) -> Response {
+    let (vi, en) = match e {
+        TokenError::Missing => (
+            "Thiếu phiếu ký (Authorization: Bearer).",
+            "The signing ticket is missing (Authorization: Bearer).",
+        ),
+        TokenError::Expired => (
+            "Phiếu ký đã hết hạn. Hãy bấm \"Ký số\" lại trên trang văn bản.",
+            "The signing ticket has expired. Click \"Sign\" again on the document's page.",
+        ),
+        TokenError::Malformed | TokenError::BadSignature => (
+            "Phiếu ký không hợp lệ. Hãy bấm \"Ký số\" lại trên trang văn bản.",
+            "The signing ticket is not valid. Click \"Sign\" again on the document's page.",
+        ),
+    };
+    refuse(lang, StatusCode::UNAUTHORIZED, vi, en)
+}
+
+fn store_refusal(lang: Lang, e: kyso_store::Error) -> Response {
+    use kyso_store::Error as E;
+    let status = match &e {
+        E::Invalid {
+            field: "ticket", ..
+        } => StatusCode::UNAUTHORIZED,
+        E::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        E::Conflict { .. } => StatusCode::CONFLICT,
+        E::NotFound { .. } => StatusCode::NOT_FOUND,
+        E::Forbidden => StatusCode::FORBIDDEN,
+        E::Unauthenticated => StatusCode::UNAUTHORIZED,
+        _ => {
+            tracing::error!(error = %e, "signing service request failed");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    };
+    refuse(lang, status, &e.message(false), &e.message(true))
+}
+
+/// The checks before anything is read: no `Origin` (a page is not the signing service), a
+/// bearer token this server signed, not expired, for document `id`.
+#[allow(clippy::result_large_err)] // the refusal is the handler's answer, returned at once
+fn check_request(
+    st: &AppState,
+    headers: &HeaderMap,
+    lang: Lang,
+    id: i64,
+) -> Result<Claims, Response> {
+    if headers.contains_key(header::ORIGIN) {
+        return Err(refuse(
+            lang,
+            StatusCode::FORBIDDEN,
+            "Địa chỉ này chỉ dành cho dịch vụ ký trên máy người dùng, không nhận yêu cầu từ trang web.",
+            "This address is for the signing service on the user's computer, not for web pages.",
+        ));
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| Zeroizing::new(t.trim().to_owned()));
+    let Some(token) = token else {
+        return Err(token_refusal(lang, TokenError::Missing));
+    };
+    let claims = st
+        .ticket_key
+        .verify(&token, st.now().unix_timestamp())
+        .map_err(|e| {
+            tracing::info!(document = id, reason = ?e, "signing ticket refused");
+            token_refusal(lang, e)
+        })?;
+    if claims.doc != id {
+        tracing::info!(document = id, "signing ticket of another document");
+        return Err(refuse(
+            lang,
+            StatusCode::FORBIDDEN,
+            "Phiếu ký này cấp cho văn bản khác.",
+            "This signing ticket is for another document.",
+        ));
+    }
+    Ok(claims)
+}
+
+/// The stored ticket agrees with its token (it always does unless the key leaked).
+fn same_ticket(claims: &Claims, t: &docs::Ticket) -> bool {
+    claims.jti == t.jti
+        && claims.sub == t.user_id.to_string()
+        && claims.doc == t.document_id
+        && claims.seq == t.seq
+        && claims.act == t.action.as_str()
+        && claims.exp == t.expires_at
+}
+
+fn moved_on(lang: Lang) -> Response {
+    refuse(
+        lang,
+        StatusCode::CONFLICT,
+        "Văn bản đã có phiên bản mới hơn bản được cấp phiếu ký; hãy tải lại trang văn bản và ký lại.",
+        "The document has a newer version than the one the ticket is for; reload its page and sign again.",
+    )
+}
+
+/// The latest version's number of document `id`.
+async fn latest_seq(st: &AppState, actor: &Actor, id: i64) -> Result<i64, kyso_store::Error> {
+    Ok(docs::get_document(&st.store, actor, id)
+        .await?
+        .versions
+        .last()
+        .map_or(0, |v| v.seq))
+}
+
+fn no_blobs(lang: Lang) -> Response {
+    refuse(
+        lang,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Máy chủ chưa có thư mục lưu tệp; xin báo quản trị hệ thống.",
+        "The server has no file folder configured; tell the administrator.",
+    )
+}
+
+/// The version the ticket names, while it is the latest.
+async fn download(
+    State(st): State<AppState>,
+    UrlPath((id, seq, _name)): UrlPath<(i64, i64, String)>,
+    headers: HeaderMap,
+    lang: Lang,
+    Source(src): Source,
+) -> Response {
+    let claims = match check_request(&st, &headers, lang, id) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if claims.seq != seq {
+        return refuse(
+            lang,
+            StatusCode::FORBIDDEN,
+            "Phiếu ký này cấp cho phiên bản khác của văn bản.",
+            "This signing ticket is for another version of the document.",
+        );
+    }
+    let (ticket, actor) = match docs::ticket_holder(&st.store, &claims.jti, &src, st.now()).await {
+        Ok(t) => t,
+        Err(e) => return store_refusal(lang, e),
+    };
+    if !same_ticket(&claims, &ticket) {
+        return token_refusal(lang, TokenError::BadSignature);
+    }
+    // Still the holder's step now (roles and state may have changed since the ticket).
+    if let Err(e) = docs::may_act(&st.store, &actor, id, ticket.action).await {
+        return store_refusal(lang, e);
+    }
+    match latest_seq(&st, &actor, id).await {
+        Ok(latest) if latest == seq => {}
+        Ok(_) => return moved_on(lang),
+        Err(e) => return store_refusal(lang, e),
+    }
+    let Some(blobs) = st.blobs.clone() else {
+        return no_blobs(lang);
+    };
+    match docs::version_file(&st.store, &blobs, &actor, id, seq).await {
+        Ok((v, bytes)) => (
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}\"", safe_pdf_name(&v.file_name)),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => store_refusal(lang, e),
+    }
+}
+
+/// The signed file of the ticket's step, through the UI's and the API's `take_step`.
+async fn upload(
+    State(st): State<AppState>,
+    UrlPath(id): UrlPath<i64>,
+    headers: HeaderMap,
+    lang: Lang,
+    Source(src): Source,
+    mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let claims = match check_request(&st, &headers, lang, id) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Ok(mp) = mp else {
+        return refuse(
+            lang,
+            StatusCode::BAD_REQUEST,
+            "Cần gửi tệp đã ký dạng multipart/form-data, trường uploadfile.",
+            "Send the signed file as multipart/form-data, field uploadfile.",
+        );
+    };
+    let (bytes, name) = match read_upload(mp).await {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            return refuse(
+                lang,
+                StatusCode::BAD_REQUEST,
+                "Thiếu tệp đã ký (trường uploadfile).",
+                "The signed file (field uploadfile) is missing.",
+            )
+        }
+        Err(()) => {
+            return refuse(
+                lang,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!(
+                    "Không đọc được tệp gửi lên hoặc tệp quá lớn (tối đa {} MB).",
+                    crate::MAX_UPLOAD >> 20
+                ),
+                &format!(
+                    "The upload could not be read or is too large (at most {} MB).",
+                    crate::MAX_UPLOAD >> 20
+                ),
+            )
+        }
+    };
+    let Some(blobs) = st.blobs.clone() else {
+        return no_blobs(lang);
+    };
+    let (ticket, actor) = match docs::claim_ticket(&st.store, &claims.jti, &src, st.now()).await {
+        Ok(t) => t,
+        Err(e) => return store_refusal(lang, e),
+    };
+    let outcome = if !same_ticket(&claims, &ticket) {
+        Err(token_refusal(lang, TokenError::BadSignature))
+    } else {
+        match latest_seq(&st, &actor, id).await {
+            Ok(latest) if latest == ticket.seq => {
+                let step = docs::StepInput {
+                    file: Some(bytes),
+                    file_name: safe_pdf_name(&name),
+                    ..Default::default()
+                };
+                crate::documents::take_step(&st, &blobs, &actor, id, ticket.action, step)
+                    .await
+                    .map_err(|e| {
+                        // A refused file is an answer of the protocol (Status 1, HTTP 200): the
+                        // service shows the message; access refusals keep their status.
+                        let status = if matches!(
+                            e.status,
+                            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT
+                        ) {
+                            StatusCode::OK
+                        } else {
+                            e.status
+                        };
+                        refuse(lang, status, &e.vi, &e.en)
+                    })
+            }
+            Ok(_) => Err(moved_on(lang)),
+            Err(e) => Err(store_refusal(lang, e)),
+        }
+    };
+    match outcome {
+        Ok(done) => {
+            let version = done.outcome.version;
+            if let Err(e) = docs::settle_ticket(&st.store, &actor, &ticket.jti, version).await {
+                // The step is done and the ticket stays claimed: nothing to give back.
+                tracing::warn!(error = %e, document = id, "signing ticket not settled");
+            }
+            tracing::info!(
+                document = id,
+                action = ticket.action.as_str(),
+                "signed file accepted from the signing service"
+            );
+            vgca(
+                StatusCode::OK,
+                0,
+                lang.pick(
+                    "Máy chủ đã kiểm tra và nhận tệp đã ký.",
+                    "The server checked and accepted the signed file.",
+                ),
+                json!({
+                    "FileName": safe_pdf_name(&name),
+                    "FileServer": version.map(|v| format!("/documents/{id}/file?seq={v}")),
+                    "DocumentId": id,
+                    "Version": version,
+                }),
+            )
+        }
+        Err(answer) => {
+            if let Err(e) = docs::release_ticket(&st.store, &actor, &ticket.jti).await {
+                tracing::warn!(error = %e, document = id, "signing ticket not given back");
+            }
+            answer
+        }
+    }
+}
+
+/// The `uploadfile` field (the router's body limit bounds it); `Err` when the form is
+/// unreadable or too large.
+async fn read_upload(mut mp: Multipart) -> Result<Option<(Vec<u8>, String)>, ()> {
+    let mut found = None;
+    while let Some(field) = mp.next_field().await.map_err(|_| ())? {
+        if field.name() == Some("uploadfile") && found.is_none() {
+            let name = field.file_name().unwrap_or("").to_owned();
+            let bytes = field.bytes().await.map_err(|_| ())?;
+            if !bytes.is_empty() {
+                found = Some((bytes.to_vec(), name));
+            }
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> Claims {
+        Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: "7".into(),
+            doc: 12,
+            seq: 3,
+            act: "sign_personal".into(),
+            jti: "0123456789abcdef0123456789abcdef".into(),
+            iat: 1000,
+            exp,
+        }
+    }
+
+    #[test]
+    fn tickets_are_hs256_of_this_key_and_expire() {
+        let key = TicketKey::random();
+        let token = key.sign(&claims(2000)).unwrap();
+        assert_eq!(key.verify(&token, 1500), Ok(claims(2000)));
+        assert_eq!(key.verify(&token, 2000), Err(TokenError::Expired));
+        // Another key, a changed payload, a changed signature, no signature, "none".
+        assert_eq!(
+            TicketKey::random().verify(&token, 1500),
+            Err(TokenError::BadSignature)
+        );
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let parts: Vec<&str> = token.split('.').collect();
+        let mut other = claims(2000);
+        other.doc = 13;
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            b64.encode(serde_json::to_vec(&other).unwrap()),
+            parts[2]
+        );
+        assert_eq!(key.verify(&forged, 1500), Err(TokenError::BadSignature));
+        let mut sig = b64.decode(parts[2]).unwrap();
+        sig[0] ^= 1;
+        let flipped = format!("{}.{}.{}", parts[0], parts[1], b64.encode(&sig));
+        assert_eq!(key.verify(&flipped, 1500), Err(TokenError::BadSignature));
+        assert_eq!(
+            key.verify(&format!("{}.{}.", parts[0], parts[1]), 1500),
+            Err(TokenError::BadSignature)
+        );
+        let none = format!(
+            "{}.{}.",
+            b64.encode(br#"{"alg":"none","typ":"JWT"}"#),
+            parts[1]
+        );
+        assert_eq!(key.verify(&none, 1500), Err(TokenError::Malformed));
+        assert_eq!(key.verify("a.b", 1500), Err(TokenError::Malformed));
+        assert_eq!(
+            key.verify(&"a".repeat(MAX_TOKEN + 1), 1500),
+            Err(TokenError::Malformed)
+        );
+        // The standard JWT layout: a header any JWT library reads.
+        assert_eq!(
+            b64.decode(parts[0]).unwrap(),
+            br#"{"alg":"HS256","typ":"JWT"}"#
+        );
+    }
+
+    #[test]
+    fn the_key_file_is_made_once_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(KEY_FILE);
+        let made = TicketKey::load_or_create(&path).unwrap();
+        let token = made.sign(&claims(2000)).unwrap();
+        let again = TicketKey::load_or_create(&path).unwrap();
+        assert!(again.verify(&token, 1500).is_ok());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.trim().len(), 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{mode:o}");
+        }
+        std::fs::write(&path, "not a key").unwrap();
+        assert!(TicketKey::load_or_create(&path).is_err());
+    }
+
+    #[test]
+    fn file_names_are_safe() {
+        assert_eq!(safe_pdf_name("Quyết định 12.pdf"), "Quytnh12.pdf");
+        assert_eq!(safe_pdf_name("../../etc/passwd"), "van-ban.pdf");
+        assert_eq!(safe_pdf_name("du-thao.pdf"), "du-thao.pdf");
+    }
+}
