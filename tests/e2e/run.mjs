@@ -9,36 +9,10 @@
 // KYSO_RENEWED_CERT_FILE (the certificate the renewal brings),
 // KYSO_SCREENSHOTS (directory), CHROMIUM (default /usr/bin/chromium).
 
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { env, check, screenshots, selectByText, allLabelled, launch } from './lib.mjs';
 
-const env = (k, d) => {
-  const v = process.env[k] ?? d;
-  if (v === undefined) throw new Error(`missing ${k}`);
-  return v;
-};
 const base = env('KYSO_URL');
-const shots = env('KYSO_SCREENSHOTS');
-mkdirSync(shots, { recursive: true });
-
-function check(cond, what) {
-  if (!cond) throw new Error(`FAILED: ${what}`);
-  console.log(`ok - ${what}`);
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
-}
-
-/// Select the option whose text contains `text`.
-async function selectByText(page, selector, text) {
-  const value = await page.$eval(selector, (s, t) => {
-    const o = [...s.options].find((o) => o.text.includes(t));
-    return o ? o.value : null;
-  }, text);
-  if (value === null) throw new Error(`no option "${text}" in ${selector}`);
-  await page.selectOption(selector, value);
-}
+const shot = screenshots(env('KYSO_SCREENSHOTS'));
 
 /// Press a request's action button: fail with the page's message if it was refused, and check
 /// that the request's state badge now says `state`.
@@ -48,15 +22,6 @@ async function act(page, label, state) {
   if ((await alert.count()) > 0) throw new Error(`"${label}" refused: ${await alert.first().textContent()}`);
   const badge = (await page.textContent('main .state')).trim();
   check(badge === state, `request action "${label}" leaves the request "${state}" (badge: "${badge}")`);
-}
-
-/// Every visible form control has a label the screen reader announces.
-async function allLabelled(page) {
-  return page.evaluate(() =>
-    [...document.querySelectorAll('input:not([type=hidden]), select, textarea')].every(
-      (el) => (el.labels && el.labels.length > 0) || el.getAttribute('aria-label'),
-    ),
-  );
 }
 
 /// Walk a page with the Tab key alone: every visible link, button and form control is reached
@@ -87,10 +52,7 @@ async function keyboardWalk(page, path) {
   return wanted;
 }
 
-const browser = await chromium.launch({
-  executablePath: env('CHROMIUM', '/usr/bin/chromium'),
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-});
+const browser = await launch();
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'vi-VN' });
   const page = await context.newPage();
@@ -213,7 +175,7 @@ try {
     page.waitForEvent('download'),
     page.click('a[href$="/letter.pdf"]'),
   ]);
-  const letterPath = `${shots}/../de-nghi-gia-han.pdf`;
+  const letterPath = `${env('KYSO_SCREENSHOTS')}/../de-nghi-gia-han.pdf`;
   await download.saveAs(letterPath);
   console.log(`letter: ${letterPath}`);
   await act(page, 'Bắt đầu xử lý', 'Đang xử lý');
@@ -227,7 +189,7 @@ try {
   check(holder.includes('Đã gia hạn/thay thế') && holder.includes('Còn hiệu lực'),
     'her old certificate is marked renewed and the new one valid');
   await page.goto(`${base}/notices`);
-  check((await page.textContent('h1')).includes('Thông báo hết hạn'), 'the notices inbox opens');
+  check((await page.textContent('h1')).includes('Thông báo'), 'the notices inbox opens');
   await page.goto(`${base}/`);
   await shot(page, '02-tong-quan');
 
