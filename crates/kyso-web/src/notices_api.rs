@@ -1,4 +1,5 @@
-//! The API of expiry notices: one's own inbox, read marks, and a scan run by hand.
+//! The API of the inbox (notices of the outgoing-document flow and of expiring certificates):
+//! one's own notices, read marks, and the expiry scan run by hand.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,8 +11,8 @@ use crate::api::{Id, Q};
 use crate::auth::Auth;
 use crate::{ApiError, AppState};
 
-/// The caller's own expiry notices, newest first, with the unread count (`?unread=true` for
-/// the unread ones only).
+/// The caller's own notices (`kind`: `document` or `expiry`), newest first, with the unread
+/// count (`?unread=true` for the unread ones only).
 #[utoipa::path(get, path = "/api/v1/notices", tag = "notices", params(InboxQuery),
     responses((status = 200, description = "The notices", body = dto::Inbox)))]
 pub(crate) async fn inbox(

@@ -33,7 +33,7 @@ use crate::api::dto;
         (name = "requests", description = "Lifecycle requests (Decree 68 forms 01–06)"),
         (name = "accounts", description = "Accounts and roles (administrators)"),
         (name = "audit", description = "The audit log (auditors)"),
-        (name = "notices", description = "Certificate expiry notices"),
+        (name = "notices", description = "The inbox: document-flow and certificate-expiry notices"),
         (name = "documents", description = "Outgoing documents: registers, the flow from draft to dispatch, numbers, copies, deliveries and recalls (Decree 30)"),
         (name = "meta", description = "This document"),
     )
