@@ -4,6 +4,7 @@
 //! ([`routes`]), so a route cannot exist without its entry in the OpenAPI document, and the
 //! document's bodies are the types in [`dto`] that the handlers read and answer.
 
+pub(crate) mod attachments;
 pub(crate) mod documents;
 pub(crate) mod dto;
 pub(crate) mod register_export;
@@ -93,7 +94,7 @@ pub(crate) fn api_routes() -> Routes {
     use crate::csv_api as csv;
     use crate::notices_api as notices;
     use crate::sessions_api as sessions;
-    register_export::routes(documents::routes(Routes::default()))
+    attachments::routes(register_export::routes(documents::routes(Routes::default())))
         .add::<__path_login, _, _>(login)
         .add::<__path_me, _, _>(me)
         .add::<__path_change_password, _, _>(change_password)

@@ -270,7 +270,7 @@ async fn check_signed(
     Ok(doc.number.and_then(|n| u32::try_from(n).ok()))
 }
 
-fn no_certificate(role: docs::SigningRole) -> ApiError {
+pub(crate) fn no_certificate(role: docs::SigningRole) -> ApiError {
     match role {
         docs::SigningRole::Personal => refused(
             "file",
@@ -294,7 +294,7 @@ fn no_certificate(role: docs::SigningRole) -> ApiError {
 }
 
 /// An upload refusal as the user reads it.
-fn refusal(r: &UploadRefusal) -> ApiError {
+pub(crate) fn refusal(r: &UploadRefusal) -> ApiError {
     let (vi, en) = match r {
         UploadRefusal::PrefixChanged => (
             "Tệp tải lên không giữ nguyên phiên bản trước (chữ ký số phải được thêm vào sau, \

@@ -74,6 +74,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/documents/{id}/draft", post(documents::draft_submit))
         .route("/documents/{id}/comment", post(documents::comment_submit))
         .route("/documents/{id}/file", get(documents::file_download))
+        .merge(documents::attachment_routes())
 }
 
 mod account_pages;

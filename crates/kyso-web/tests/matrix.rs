@@ -147,6 +147,20 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
 
 /// The records of one agency that the matrix points routes at.
 #[derive(Debug, Clone, Copy)]
+        // Attachments (`{attachment_id}`: the records' attachment of their document).
+        ("get", "/api/v1/documents/{id}/attachments") => (Perm(P::ReadDocuments), Rec::Document),
+        ("post", "/api/v1/documents/{id}/attachments") => (Perm(P::DraftDocument), Rec::Document),
+        ("get", "/api/v1/documents/{id}/attachments/{attachment_id}/file") => {
+            (Perm(P::ReadDocuments), Rec::Document)
+        }
+        // The clerk reaches the step; the draft is not organization-signed yet: 409.
+        ("post", "/api/v1/documents/{id}/attachments/{attachment_id}/signed") => {
+            (Perm(P::IssueDocument), Rec::Document)
+        }
+        ("get", "/api/v1/deliveries/{id}/attachments") => (Perm(P::ReadDocuments), Rec::Delivery),
+        ("get", "/api/v1/deliveries/{id}/attachments/{attachment_id}/file") => {
+            (Perm(P::ReadDocuments), Rec::Delivery)
+        }
 struct Records {
     agency: i64,
     code: &'static str,
@@ -165,6 +179,8 @@ impl Records {
     fn id(&self, rec: Rec) -> i64 {
         match rec {
             Rec::None => 0,
+    /// An attachment of `document`, with a signed version.
+    attachment: i64,
             Rec::Agency => self.agency,
             Rec::Subscriber => self.subscriber,
             Rec::Certificate => self.certificate,
@@ -185,6 +201,11 @@ impl Records {
 /// asks, not about the body).
 fn body_for(method: &str, path: &str, r: &Records, serial: u64) -> Option<Value> {
     let a = r.agency;
+
+    /// `path` with its ids: `{id}` the record `rec`, `{attachment_id}` the attachment.
+    fn path(&self, path: &str, rec: Rec) -> String {
+        concrete(path, self.id(rec)).replace("{attachment_id}", &self.attachment.to_string())
+    }
     Some(match (method, path) {
         ("post", "/api/v1/auth/login") => json!({"username": "khong.co", "password": "sai"}),
         ("post", "/api/v1/me/password") => {
@@ -236,6 +257,12 @@ fn body_for(method: &str, path: &str, r: &Records, serial: u64) -> Option<Value>
             "doc_types": ["bao_cao"]}),
         _ => return None,
     })
+        ("post", "/api/v1/documents/{id}/attachments") => {
+            json!({"title": "Phụ lục", "file_base64": "JVBERi0xLjcKJSVFT0YK"})
+        }
+        ("post", "/api/v1/documents/{id}/attachments/{attachment_id}/signed") => {
+            json!({"file_base64": "JVBERi0xLjcKJSVFT0YK"})
+        }
 }
 
 /// The metadata of the matrix's documents.
@@ -483,6 +510,33 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
         .unwrap_or_else(|| panic!("no token listed: {list}"));
     Records {
         agency,
+    // An attachment of the document, with a signed version written directly (the signing
+    // step's checks are tests/attachments.rs's).
+    let attachment = kyso_store::documents::add_attachment(
+        s,
+        &kyso_store::blobs::Blobs::open(app._blobs.path()).unwrap(),
+        &drafter,
+        document.id,
+        &kyso_store::documents::NewAttachment {
+            title: "Phụ lục".into(),
+            file_name: "phu-luc.pdf".into(),
+            file: b"%PDF-1.7\n%%EOF\n".to_vec(),
+        },
+        NOW,
+    )
+    .await
+    .unwrap()
+    .id;
+    sqlx::query(
+        "INSERT INTO document_attachment_versions (attachment_id, seq, kind, sha256, size, \
+         file_name, uploaded_by, created_at) SELECT attachment_id, 2, 'org_signed', sha256, \
+         size, file_name, uploaded_by, created_at FROM document_attachment_versions \
+         WHERE attachment_id = $1 AND seq = 1",
+    )
+    .bind(attachment)
+    .execute(s.pool())
+    .await
+    .unwrap();
         code,
         subscriber: sub.id,
         certificate: cert.id,
@@ -501,6 +555,7 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
 struct Province {
     ours: Records,
     theirs: Option<Records>,
+        attachment,
 }
 
 impl Province {
@@ -555,7 +610,7 @@ async fn every_openapi_route_answers_each_role_and_agency_as_its_class_says() {
         // Anonymous: 401 everywhere but the public routes.
         for (m, p) in &ops {
             let (class, rec) = class_of(m, p).unwrap();
-            let path = concrete(p, ours.id(rec));
+            let path = ours.path(p, rec);
             let (status, answer) = app.call(m, &path, "", body_for(m, p, &ours, 9000)).await;
             match class {
                 // A public route answers for itself (a wrong login is a 401 too).
@@ -587,7 +642,7 @@ async fn every_openapi_route_answers_each_role_and_agency_as_its_class_says() {
                 // Another agency's record, or a body aimed at another agency: never done.
                 serial += 1;
                 if !matches!(rec, Rec::None) || body_for(m, p, &theirs, serial).is_some() {
-                    let path = concrete(p, theirs.id(rec));
+                    let path = theirs.path(p, rec);
                     let path = if path.ends_with("/import") {
                         format!("{path}?agency_id={}", theirs.agency)
                     } else {
@@ -610,7 +665,7 @@ async fn every_openapi_route_answers_each_role_and_agency_as_its_class_says() {
                 }
                 // Its own agency: refused without the permission, reached with it.
                 serial += 1;
-                let path = concrete(p, ours.id(rec));
+                let path = ours.path(p, rec);
                 let path = if path.ends_with("/import") {
                     format!("{path}?agency_id={}", ours.agency)
                 } else {
@@ -747,7 +802,9 @@ fn ui_target(path: &str) -> Option<Rec> {
         "/documents/{id}/act"
         | "/documents/{id}/signed"
         | "/documents/{id}/draft"
-        | "/documents/{id}/comment" => Rec::Document,
+        | "/documents/{id}/comment"
+        | "/documents/{id}/attachments"
+        | "/documents/{id}/attachments/{id}/signed" => Rec::Document,
         _ => return None,
     })
 }

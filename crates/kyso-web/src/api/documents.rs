@@ -283,7 +283,7 @@ fn invalid(field: &'static str, vi: String, en: String) -> ApiError {
     )
 }
 
-fn decode(field: &'static str, b64: &str) -> ApiResult<Vec<u8>> {
+pub(crate) fn decode(field: &'static str, b64: &str) -> ApiResult<Vec<u8>> {
     if b64.len() > docs::MAX_FILE / 3 * 4 + 4 {
         return Err(invalid(
             field,
@@ -302,7 +302,7 @@ fn decode(field: &'static str, b64: &str) -> ApiResult<Vec<u8>> {
         })
 }
 
-fn blobs(st: &AppState) -> ApiResult<kyso_store::blobs::Blobs> {
+pub(crate) fn blobs(st: &AppState) -> ApiResult<kyso_store::blobs::Blobs> {
     st.blobs.clone().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -329,7 +329,7 @@ fn parse_named<T>(
     })
 }
 
-fn pdf(name: &str, bytes: Vec<u8>) -> Response {
+pub(crate) fn pdf(name: &str, bytes: Vec<u8>) -> Response {
     let safe: String = name
         .chars()
         .map(|c| {

@@ -26,11 +26,13 @@ use super::{agency_options, alert_error, field, layout, layout_error, select, wi
 use crate::api::Id;
 use crate::AppState;
 
+mod attachments;
 mod page;
 mod upload;
 pub(super) use page::{
     act_submit, comment_submit, detail_page, draft_submit, file_download, signed_submit,
 };
+pub(super) use attachments::routes as attachment_routes;
 pub(super) use upload::{create_submit, new_page};
 
 /// The fields of a multipart form: (name, bytes, file name).

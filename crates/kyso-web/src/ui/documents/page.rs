@@ -190,6 +190,7 @@ async fn detail_view(
             } } } }
             }
 
+            (super::attachments::section(st, p, doc).await)
             h2 style="font-size:18px" { (p.t("Diễn biến", "Timeline")) }
             ol #timeline { @for ev in &d.timeline {
                 li { (time_text(ev.created_at)) " — " strong { (ev.actor) } " — " (event_label(p, &ev.action))
