@@ -10,7 +10,7 @@ use std::process::Command;
 use crate::common::workspace;
 use crate::serve::Serve;
 
-fn missing_tools(e2e: &Path) -> Option<String> {
+pub(crate) fn missing_tools(e2e: &Path) -> Option<String> {
     if Command::new("node").arg("--version").output().is_err() {
         return Some("node".into());
     }
@@ -26,7 +26,7 @@ fn missing_tools(e2e: &Path) -> Option<String> {
     None
 }
 
-fn chromium() -> String {
+pub(crate) fn chromium() -> String {
     std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
 }
 

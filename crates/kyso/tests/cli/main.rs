@@ -16,6 +16,7 @@ mod common;
 mod conventions;
 mod csc;
 mod e2e;
+mod e2e_documents;
 mod fidelity;
 mod levels;
 mod oracles;

@@ -1,0 +1,557 @@
+//! One outgoing document from upload to dispatch in a real browser: `tests/e2e/documents.mjs`
+//! (playwright-core driving Debian's chromium) against a fresh `kyso serve`, with the two
+//! signatures made on two SoftHSM2 tokens through two real `kyso agent` processes — the signer's
+//! personal key and the clerk's organization key — and pyHanko (strict) judging the issued file
+//! the browser downloaded.
+//!
+//! The tokens are loaded with `kyso token import` from the demo PKI the server made in its data
+//! directory (`demo-pki/personal.p12` is Nguyễn Văn An's certificate, `organization.p12` the
+//! Department's), which the demo registry already holds: the server's upload check then finds
+//! the signer's certificate through his account's e-mail and the seal through the agency's
+//! organization subscriber, as it does for any official. Each agent asks for the PIN at its
+//! terminal after showing the request; a thread of this test plays the official there and types
+//! it (a line typed earlier would be discarded).
+//!
+//! A listed skip when node, chromium, playwright-core, SoftHSM2, pdftoppm or pyHanko is missing, a failure
+//! under `KYSO_REQUIRE_ALL=1` (`scripts/test.sh`). Screenshots go to `target/e2e-screenshots/documents`
+//! (`KYSO_E2E_SCREENSHOTS=docs/screenshots` refreshes the ones the README shows).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kyso_pdf::compose::{Align, Block, Composer, Margins, Style};
+use serde_json::{json, Value};
+
+use crate::common::{pyhanko_trusting, run_ok, workspace};
+use crate::serve::{demo_admin, Serve};
+use crate::token::{SoftHsm, MODULE, PIN};
+
+/// The demo PKI's password (`kyso_services::demo::DEMO_PASSWORD`): a fixture, not a secret.
+const DEMO_PW: &str = "kyso-demo";
+/// The password every account of the story gets (changed once through the API).
+const PASSWORD: &str = "van-ban-di-2026-demo";
+/// The Department of Science and Technology of the demo province.
+const DOST: &str = "H99.37";
+
+/// A running `kyso agent` on one token, with a thread at its terminal that types the PIN after
+/// each signing request appears. Killed on drop.
+struct Agent {
+    child: Child,
+    addr: String,
+    requests: Arc<Mutex<Vec<String>>>,
+    output: Arc<Mutex<String>>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Agent {
+    /// `read_until`: the official reads the request until this file exists (the browser story
+    /// writes it once it has a screenshot of the page waiting for the PIN; 60 s at most), then
+    /// types the PIN.
+    fn start(
+        hsm: &SoftHsm,
+        token: &str,
+        origin: &str,
+        demo_pki: &Path,
+        extra: &[&str],
+        read_until: Option<PathBuf>,
+    ) -> Agent {
+        let mut child = hsm
+            .kyso()
+            .args(["agent", "--listen", "127.0.0.1:0", "--allow-origin", origin])
+            .args(["--pkcs11-module", MODULE, "--token", token])
+            .args(["--pin-env", "KYSO_TEST_PIN", "--trust"])
+            .arg(demo_pki.join("root.pem"))
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let output = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        {
+            let requests = requests.clone();
+            let output = output.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    output.lock().unwrap().push_str(&format!("{line}\n"));
+                    if let Some((_, rest)) = line.split_once(" ws://127.0.0.1:") {
+                        let port = rest.split('/').next().unwrap_or_default().to_owned();
+                        let _ = tx.send(port);
+                    }
+                    // The official reads the request at the terminal and types the PIN.
+                    if line.contains("Yêu cầu ký từ") || line.contains("Signing request from")
+                    {
+                        requests.lock().unwrap().push(line.clone());
+                        if let Some(f) = &read_until {
+                            let until = Instant::now() + Duration::from_secs(60);
+                            while !f.exists() && Instant::now() < until {
+                                std::thread::sleep(Duration::from_millis(50));
+                            }
+                        }
+                        if writeln!(stdin, "{PIN}")
+                            .and_then(|_| stdin.flush())
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut s);
+            s
+        });
+        let port = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!(
+                    "the agent on token {token} did not start:\n{}",
+                    output.lock().unwrap()
+                )
+            });
+        Agent {
+            child,
+            addr: format!("127.0.0.1:{port}"),
+            requests,
+            output,
+            stderr: Some(stderr),
+        }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// Stop the agent; everything it wrote (terminal and log).
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let log = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
+        format!("{}\n{log}", self.output.lock().unwrap())
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn missing_tools(e2e: &Path) -> Option<String> {
+    if let Some(m) = crate::e2e::missing_tools(e2e) {
+        return Some(m);
+    }
+    if !Path::new(MODULE).exists() {
+        return Some(format!("SoftHSM2 ({MODULE})"));
+    }
+    if Command::new("softhsm2-util")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return Some("softhsm2-util".into());
+    }
+    let pyhanko = Command::new("python3")
+        .args(["-c", "import pyhanko.sign.validation"])
+        .output();
+    if !pyhanko.is_ok_and(|o| o.status.success()) {
+        return Some("pyHanko (python3 -m pip install pyhanko)".into());
+    }
+    None
+}
+
+/// A Decree 30 official letter of the Department awaiting its number and date, signed by the
+/// Deputy Director for the Director, as kyso-pdf's composer writes it. `second`: the draft
+/// corrected after the unit head's return.
+fn letter(second: bool) -> Vec<u8> {
+    let mut c = Composer::a4(Margins::decree30()).unwrap();
+    let center = |size: f64| Style::new(size).align(Align::Center).spacing(1.15);
+    let body = Style::new(14.0).spacing(1.2);
+    let agency = Block::new()
+        .text("UBND TỈNH DEMO", &center(12.0))
+        .text("SỞ KHOA HỌC VÀ CÔNG NGHỆ", &center(12.0).bold())
+        .rule(25.0, Align::Center);
+    let nation = Block::new()
+        .text("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", &center(12.0).bold())
+        .text("Độc lập - Tự do - Hạnh phúc", &center(13.0).bold())
+        .rule(50.0, Align::Center);
+    c.columns_of(&agency, &nation, 0.4).unwrap();
+    c.spacer(2.0);
+    c.columns(
+        ("Số: ......../SKHCN-VP", &center(13.0)),
+        (
+            "Demo, ngày ...... tháng ...... năm 2026",
+            &center(13.0).italic(),
+        ),
+        0.4,
+    )
+    .unwrap();
+    c.spacer(2.0);
+    c.paragraph(
+        "V/v triển khai ký số văn bản đi trên hệ thống kyso",
+        &Style::new(12.0),
+    )
+    .unwrap();
+    c.spacer(6.0);
+    c.paragraph("Kính gửi: Sở Tài chính Tỉnh Demo.", &center(14.0))
+        .unwrap();
+    c.spacer(4.0);
+    c.paragraph(
+        "Thực hiện Nghị định số 30/2020/NĐ-CP về công tác văn thư, Sở Khoa học và Công nghệ \
+         triển khai ký số và phát hành văn bản đi trên hệ thống kyso từ tháng 01 năm 2026.",
+        &body,
+    )
+    .unwrap();
+    if second {
+        c.paragraph(
+            "Sở Khoa học và Công nghệ tổ chức hướng dẫn sử dụng vào 08 giờ 00 ngày 15 tháng 01 \
+             năm 2026 tại Hội trường Sở. Đề nghị Quý Sở cử văn thư và lãnh đạo văn phòng tham dự.",
+            &body,
+        )
+        .unwrap();
+    } else {
+        c.paragraph(
+            "Đề nghị Quý Sở cử văn thư tham dự buổi hướng dẫn sử dụng.",
+            &body,
+        )
+        .unwrap();
+    }
+    c.spacer(10.0);
+    let recipients = Block::new()
+        .text("Nơi nhận:", &Style::new(12.0).bold().italic())
+        .text("- Như trên;", &Style::new(11.0))
+        .text("- Lưu: VT, VP.", &Style::new(11.0));
+    let signer = Block::new()
+        .text("KT. GIÁM ĐỐC", &center(14.0).bold())
+        .text("PHÓ GIÁM ĐỐC", &center(14.0).bold())
+        .space(30.0)
+        .text("Nguyễn Văn An", &center(14.0).bold());
+    c.columns_of(&recipients, &signer, 0.45).unwrap();
+    c.finish(&Default::default()).unwrap()
+}
+
+/// The id of the agency with `code` (the administrator sees the whole province).
+fn agency_id(server: &Serve, admin: &str, code: &str) -> i64 {
+    let (status, v) = server.api("GET", "/api/v1/agencies", admin, None);
+    assert_eq!(status, 200, "{v}");
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == code)
+        .and_then(|a| a["id"].as_i64())
+        .unwrap_or_else(|| panic!("no agency {code}: {v}"))
+}
+
+/// An account of the Department with one role; its first password already changed.
+fn account(
+    server: &Serve,
+    admin: &str,
+    agency: i64,
+    user: &str,
+    name: &str,
+    email: &str,
+    role: &str,
+) {
+    let (status, v) = server.api(
+        "POST",
+        "/api/v1/users",
+        admin,
+        Some(&json!({
+            "username": user, "full_name": name, "email": email, "agency_id": agency,
+            "password": "mat-khau-ban-dau-2026", "must_change_password": true,
+            "roles": [{"role": role, "agency_id": agency}],
+        })),
+    );
+    assert_eq!(status, 201, "{v}");
+    let (token, must_change) = server.login(user, "mat-khau-ban-dau-2026");
+    assert!(must_change);
+    let (status, v) = server.api(
+        "POST",
+        "/api/v1/me/password",
+        &token,
+        Some(&json!({"old_password": "mat-khau-ban-dau-2026", "new_password": PASSWORD})),
+    );
+    assert_eq!(status, 204, "{v}");
+}
+
+/// `kyso token import`: the .p12 the CA delivered, loaded onto the official's token.
+fn load_token(hsm: &SoftHsm, token: &str, p12: &Path, label: &str) {
+    hsm.init_token(token);
+    let out = run_ok(
+        hsm.kyso()
+            .args([
+                "token",
+                "import",
+                "--pkcs11-module",
+                MODULE,
+                "--token",
+                token,
+            ])
+            .arg("--p12")
+            .arg(p12)
+            .args([
+                "--password-env",
+                "KYSO_DEMO_PW",
+                "--pin-env",
+                "KYSO_TEST_PIN",
+            ])
+            .args(["--label", label, "--id", "01"])
+            .env("KYSO_DEMO_PW", DEMO_PW),
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains(label), "{said}");
+}
+
+#[test]
+fn an_outgoing_document_goes_from_upload_to_dispatch_signed_on_two_tokens_through_kyso_agent() {
+    let e2e = workspace().join("tests/e2e");
+    if let Some(missing) = missing_tools(&e2e) {
+        kyso_testkit::skip(&missing);
+        return;
+    }
+    let started = Instant::now();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let server = Serve::start(&data, &[]);
+    let demo_pki = data.join("demo-pki");
+    let origin = server.url("");
+
+    // The administrator opens the Department's outgoing register and the accounts of the
+    // people the document passes through. The signer's and the clerk's e-mails are those of
+    // their subscribers in the registry.
+    let admin = demo_admin(&server);
+    let dost = agency_id(&server, &admin, DOST);
+    let (status, v) = server.api(
+        "POST",
+        "/api/v1/document-registers",
+        &admin,
+        Some(
+            &json!({"agency_id": dost, "code": "VBĐ", "name": "Sổ văn bản đi",
+                     "issuer_abbrev": "SKHCN", "doc_types": []}),
+        ),
+    );
+    assert_eq!(status, 201, "{v}");
+    for (user, name, email, role) in [
+        ("le.hoang.cuong", "Lê Hoàng Cường", "", "drafter"),
+        ("truong.phong.vp", "Đỗ Minh Khoa", "", "reviewer"),
+        ("the.thuc.vp", "Hoàng Thị Lan", "", "format_checker"),
+        (
+            "nguyen.van.an",
+            "Nguyễn Văn An",
+            "nguyen.van.an@demo.invalid",
+            "signer",
+        ),
+        (
+            "tran.thi.binh",
+            "Trần Thị Bình",
+            "tran.thi.binh@demo.invalid",
+            "clerk",
+        ),
+    ] {
+        account(&server, &admin, dost, user, name, email, role);
+    }
+
+    // Two tokens: the Deputy Director's personal key, the Department's organization key.
+    let signer_hsm = SoftHsm::new();
+    load_token(
+        &signer_hsm,
+        "an-ca-nhan",
+        &demo_pki.join("personal.p12"),
+        "an",
+    );
+    let clerk_hsm = SoftHsm::new();
+    load_token(
+        &clerk_hsm,
+        "skhcn-co-quan",
+        &demo_pki.join("organization.p12"),
+        "skhcn",
+    );
+    let image = |f: &str| demo_pki.join(f).display().to_string();
+    let work = tmp.path().join("files");
+    std::fs::create_dir_all(&work).unwrap();
+    let pin_screenshot = work.join("pin-screenshot-taken");
+    let signer_agent = Agent::start(
+        &signer_hsm,
+        "an-ca-nhan",
+        &origin,
+        &demo_pki,
+        &[
+            "--signature-image",
+            &image("signature.png"),
+            "--anchor",
+            "PHÓ GIÁM ĐỐC",
+        ],
+        Some(pin_screenshot.clone()),
+    );
+    let clerk_agent = Agent::start(
+        &clerk_hsm,
+        "skhcn-co-quan",
+        &origin,
+        &demo_pki,
+        &["--seal-image", &image("seal.png")],
+        None,
+    );
+
+    let first = work.join("du-thao-cong-van.pdf");
+    let second = work.join("du-thao-cong-van-sua.pdf");
+    std::fs::write(&first, letter(false)).unwrap();
+    std::fs::write(&second, letter(true)).unwrap();
+    let shots = std::env::var("KYSO_E2E_SCREENSHOTS")
+        .map(|p| workspace().join(p))
+        .unwrap_or_else(|_| workspace().join("target/e2e-screenshots/documents"));
+    let issued = work.join("van-ban-phat-hanh.pdf");
+
+    let browser_started = Instant::now();
+    let out = Command::new("node")
+        .arg(e2e.join("documents.mjs"))
+        .env("KYSO_URL", server.url(""))
+        .env("KYSO_PASSWORD", PASSWORD)
+        .env("KYSO_DRAFT_FILE", &first)
+        .env("KYSO_DRAFT2_FILE", &second)
+        .env("KYSO_SIGNER_AGENT", &signer_agent.addr)
+        .env("KYSO_CLERK_AGENT", &clerk_agent.addr)
+        .env("KYSO_WORK", &work)
+        .env("KYSO_PIN_SCREENSHOT_DONE", &pin_screenshot)
+        .env("KYSO_ISSUED_FILE", &issued)
+        // For the tampered upload: the signer's own token, signed with `kyso sign` outside the
+        // agent, then one byte changed.
+        .env("KYSO_BIN", env!("CARGO_BIN_EXE_kyso"))
+        .env("KYSO_PKCS11_MODULE", MODULE)
+        .env("KYSO_SIGNER_TOKEN", "an-ca-nhan")
+        .env(
+            "KYSO_SIGNER_SOFTHSM2_CONF",
+            signer_hsm.dir().join("softhsm2.conf"),
+        )
+        .env("KYSO_TEST_PIN", PIN)
+        .env("KYSO_TRUST_DIR", tmp.path().join("no-trust-store"))
+        .env("KYSO_SCREENSHOTS", &shots)
+        .env("CHROMIUM", crate::e2e::chromium())
+        .output()
+        .unwrap();
+    let browser_time = browser_started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let signer_requests = signer_agent.requests();
+    let clerk_requests = clerk_agent.requests();
+    let signer_log = signer_agent.stop();
+    let clerk_log = clerk_agent.stop();
+    assert!(
+        out.status.success() && stdout.contains("e2e documents: all steps passed"),
+        "browser story failed:\n{stdout}\n{}\n--- signer's agent:\n{signer_log}\n--- clerk's agent:\n{clerk_log}",
+        String::from_utf8_lossy(&out.stderr),
+    );
+
+    println!("{stdout}");
+    // Each official was asked once, at the agent's terminal, for the one signature of theirs.
+    println!(
+        "signer's agent showed: {signer_requests:?}\nclerk's agent showed: {clerk_requests:?}"
+    );
+    assert_eq!(signer_requests.len(), 1, "{signer_log}");
+    assert_eq!(clerk_requests.len(), 1, "{clerk_log}");
+    // The signer was shown an approval; the clerk the seal with the number given.
+    assert!(signer_requests[0].contains("Ký phê duyệt"), "{signer_log}");
+    assert!(
+        clerk_requests[0].contains("Đóng dấu phát hành"),
+        "{clerk_log}"
+    );
+    for log in [&signer_log, &clerk_log] {
+        assert!(
+            !log.contains(PIN),
+            "the PIN appears in the agent's output: {log}"
+        );
+    }
+    for name in [
+        "dt-01-tai-len-du-thao",
+        "dt-02-tra-lai",
+        "dt-05-tep-bi-sua-bi-tu-choi",
+        "dt-06-cho-nhap-ma-pin",
+        "dt-07-ky-ca-nhan",
+        "dt-09-ky-so-co-quan",
+        "dt-10-phat-hanh",
+    ] {
+        assert!(
+            shots.join(format!("{name}.png")).is_file(),
+            "screenshot {name}"
+        );
+    }
+
+    // The issued file the browser downloaded: two signatures (the Deputy Director's, then the
+    // Department's over the number and date), pyHanko strict finds both intact and trusted
+    // under the demo root, the personal one followed only by form filling.
+    let report = &pyhanko_trusting(&demo_pki.join("root.pem"), &[&issued])[0];
+    assert_eq!(report["strict"], true, "{report:#}");
+    crate::common::assert_pyhanko_ok(report, 2);
+    let sigs = report["signatures"].as_array().unwrap();
+    assert!(
+        sigs[0]["signer"]
+            .as_str()
+            .unwrap()
+            .contains("Nguyễn Văn An"),
+        "{report:#}"
+    );
+    assert_eq!(sigs[0]["modification_level"], "FORM_FILLING", "{report:#}");
+    assert!(sigs.iter().all(|s| s["bottom_line"] == true), "{report:#}");
+    // The number and date the page showed are the ones in the file (kyso verify reads them).
+    let shown: Value = serde_json::from_str(
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("issued: "))
+            .expect("the story prints the number and date shown"),
+    )
+    .unwrap();
+    let (_, verify) = crate::common::verify_json(&issued, &demo_pki.join("root.pem"), &[]);
+    let number = shown["number"].as_str().unwrap();
+    assert!(
+        clerk_requests[0].contains(&format!("số {number}")),
+        "{clerk_log}"
+    );
+    assert_eq!(
+        verify["numbering"]["number"], shown["number"],
+        "kyso verify's number and notation are the page's: {verify:#}"
+    );
+    let iso = verify["numbering"]["date"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let parts: Vec<&str> = iso.split('-').collect();
+    assert_eq!(parts.len(), 3, "kyso verify's date: {verify:#}");
+    let page_date = shown["date"].as_str().unwrap();
+    assert!(
+        page_date.contains(&iso)
+            || page_date.contains(&format!("{}/{}/{}", parts[2], parts[1], parts[0])),
+        "kyso verify's date {iso} is the page's {shown}"
+    );
+    // Kept for a look after the run (the temporary directory goes with the test).
+    let kept = workspace().join("target/e2e-documents-van-ban-da-phat-hanh.pdf");
+    std::fs::copy(&issued, &kept).unwrap();
+    // The issued page as an official sees it: the signature image between the title and the
+    // name, the seal over it, the number and date filled (for the README).
+    run_ok(
+        Command::new("pdftoppm")
+            .args(["-png", "-r", "70", "-singlefile", "-f", "1"])
+            .arg(&issued)
+            .arg(shots.join("dt-11-van-ban-da-phat-hanh")),
+    );
+    println!(
+        "e2e documents: whole test {:.1} s, of which the browser story {:.1} s",
+        started.elapsed().as_secs_f64(),
+        browser_time.as_secs_f64()
+    );
+}
