@@ -1,12 +1,14 @@
 #![doc = include_str!("../README.md")]
 
 mod layout;
+pub mod register;
 
 use kyso_domain::lifecycle::RequestKind;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 pub use layout::{columns, render};
+pub use register::{render_register, RegisterBookData, RegisterEntry};
 
 /// Most rows a letter's table may have. A province files a few hundred certificates at a time
 /// at most; a larger list is a mistake (or an attack on the renderer) and is refused.
@@ -164,6 +166,7 @@ fn field_vi(field: &str) -> &'static str {
         "signer name" => "họ tên người ký",
         "contact name" => "họ tên người liên hệ",
         "seal anchor" => "vị trí đóng dấu (chức vụ người ký)",
+        "register name" => "tên sổ đăng ký văn bản",
         _ => "một trường bắt buộc",
     }
 }

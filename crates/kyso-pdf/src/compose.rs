@@ -342,6 +342,16 @@ pub struct Composer {
 impl Composer {
     /// An A4 portrait document with the given margins (millimetres) and one empty page.
     pub fn a4(margins: Margins) -> Result<Self> {
+        Self::with_page(A4_WIDTH_PT, A4_HEIGHT_PT, margins)
+    }
+
+    /// An A4 landscape document (297 × 210 mm: wide tables such as a register's book) with the
+    /// given margins (millimetres) and one empty page.
+    pub fn a4_landscape(margins: Margins) -> Result<Self> {
+        Self::with_page(A4_HEIGHT_PT, A4_WIDTH_PT, margins)
+    }
+
+    fn with_page(page_w: f64, page_h: f64, margins: Margins) -> Result<Self> {
         let Margins {
             top,
             bottom,
@@ -356,8 +366,6 @@ impl Composer {
         ] {
             range(field, v, 0.0, 100.0, "0 to 100 mm")?;
         }
-        let page_w = A4_WIDTH_PT;
-        let page_h = A4_HEIGHT_PT;
         Ok(Composer {
             regular: FontProgram::liberation_serif_regular()?,
             bold: FontProgram::liberation_serif_bold()?,
@@ -1560,6 +1568,23 @@ mod tests {
             if let Op::Text { x, glyphs, .. } = o {
                 assert!(x + c.regular.glyphs_width(glyphs, 13.0) <= c.right + 1e-6);
             }
+        }
+    }
+
+    #[test]
+    fn a_landscape_page_is_wider_than_tall_and_its_table_uses_the_width() {
+        let mut c = Composer::a4_landscape(Margins::decree30()).unwrap();
+        let tw = c.text_width_pt();
+        assert!((tw - (297.0 - 45.0) * PT_PER_MM).abs() < 1e-6, "{tw}");
+        c.number_pages(&Style::new(11.0)).unwrap();
+        c.table(&HEADER, &rows(60), &[1.0, 3.0, 2.0, 3.0], &Style::new(11.0))
+            .unwrap();
+        assert!(c.page_count() >= 2);
+        let doc = open(c.finish(&DocInfo::default()).unwrap());
+        for page in doc.pages().unwrap() {
+            let [x0, y0, x1, y1] = page.media_box;
+            assert!((x1 - x0 - A4_HEIGHT_PT).abs() < 0.01 && (y1 - y0 - A4_WIDTH_PT).abs() < 0.01);
+            assert_eq!(page.rotate, 0);
         }
     }
 

@@ -68,6 +68,10 @@ pub(crate) fn routes() -> Router<AppState> {
             "/documents/registers/{id}/export.xlsx",
             get(register_book::register_xlsx),
         )
+        .route(
+            "/documents/registers/{id}/export.pdf",
+            get(register_book::register_pdf),
+        )
         .route("/documents/{id}", get(documents::detail_page))
         .route("/documents/{id}/act", post(documents::act_submit))
         .route("/documents/{id}/signed", post(documents::signed_submit))

@@ -1,7 +1,9 @@
 //! The outgoing registers in the web UI (issue 17 item 9): for an agency the reader may see,
 //! each register with a period (default the current year) and the download of its book
-//! (sổ đăng ký văn bản đi, Decree 30 Appendix IV) as an Excel workbook. The rows and the
-//! workbook are `kyso_store::documents::register_book`'s, as for the REST API.
+//! (sổ đăng ký văn bản đi, Decree 30 Appendix IV) as an Excel workbook or as a printable PDF
+//! signed with the agency's organization key. The rows and the workbook are
+//! `kyso_store::documents::register_book`'s, the signed PDF `api::register_export`'s, as for
+//! the REST API.
 
 use axum::extract::{Query, State};
 use axum::http::header;
@@ -12,7 +14,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::layout_store_error as refusal;
-use super::{agency_options, layout, select, Page};
+use super::{agency_options, layout, layout_error, select, Page};
 use crate::api::Id;
 use crate::AppState;
 
@@ -61,6 +63,18 @@ pub(super) async fn registers_page(
         }
         None => Vec::new(),
     };
+    // Whether the server can sign the agency's book (it holds its organization key).
+    let can_sign = match chosen.as_deref().map(str::parse::<i64>) {
+        Some(Ok(id)) if !registers.is_empty() => kyso_store::registry::agency(
+            &st.store,
+            &kyso_store::Actor::system(),
+            id,
+            Permission::ReadRegistry,
+        )
+        .await
+        .is_ok_and(|a| st.org_keys.contains_key(&a.code)),
+        _ => false,
+    };
     let (from, to) = docs::default_book_period(st.now());
     let title = p.t("Sổ đăng ký văn bản đi", "Outgoing registers");
     layout(
@@ -90,7 +104,18 @@ pub(super) async fn registers_page(
                         input type="date" id=(format!("to-{}", r.id)) name="to" value=(to.to_string());
                     }
                     button type="submit" { (p.t("Tải sổ (XLSX)", "Download the register (XLSX)")) }
+                    @if can_sign {
+                        " "
+                        button type="submit" formaction=(format!("/documents/registers/{}/export.pdf", r.id)) {
+                            (p.t("In sổ (PDF có ký số của cơ quan)", "Print the register (PDF signed by the agency)"))
+                        }
+                    }
                 }
+            }
+            @if !registers.is_empty() && !can_sign {
+                p.muted { (p.t(
+                    "Máy chủ chưa giữ khóa tổ chức của cơ quan nên chưa in được sổ dạng PDF có ký số; đề nghị quản trị hệ thống cấu hình khóa tổ chức.",
+                    "The server holds no organization key of the agency, so the register cannot be printed as a signed PDF; ask the administrator to configure it.")) }
             }
         },
     )
@@ -127,4 +152,26 @@ pub(super) async fn register_xlsx(
         bytes,
     )
         .into_response()
+}
+
+/// The book of a register for the period, as a PDF signed with the agency's organization key
+/// (refused, with the reason, when the server holds none).
+pub(super) async fn register_pdf(
+    State(st): State<AppState>,
+    p: Page,
+    Id(id): Id,
+    Query(q): Query<PeriodQuery>,
+) -> Response {
+    match crate::api::register_export::signed_register_pdf(
+        &st,
+        &p.actor,
+        id,
+        q.from.as_deref(),
+        q.to.as_deref(),
+    )
+    .await
+    {
+        Ok((name, bytes)) => crate::api::register_export::pdf_response(&name, bytes),
+        Err(e) => layout_error(&p, e.status, e.message(p.lang)),
+    }
 }

@@ -1,0 +1,612 @@
+//! The outgoing register as a printed book signed by the agency
+//! (`GET /api/v1/document-registers/{id}/export.pdf`, issue 17 item 9), on SQLite and on
+//! PostgreSQL: the PDF opens in kyso's reader, its pages are A4 landscape, the cover names the
+//! agency, the register and the period, every table page repeats the Appendix IV header row
+//! and carries its number, the rows are there in number order (a long subject wrapped in its
+//! cell), and the signature is the agency's organization certificate, intact for kyso_pades and
+//! valid for pyHanko and poppler's `pdfsig` (listed skips when they are missing). Another
+//! agency's clerk gets 404; an agency whose key the server does not hold gets 409 with the
+//! reason. 2,000 documents are printed and the time is reported.
+//!
+//! As in tests/register_export.rs, the documents are uploaded through the store and their
+//! later steps written directly: only the register's printing is under test here.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::http::{header, Method, StatusCode};
+use axum::Router;
+use kyso_store::accounts::{self, NewUser, RoleOn};
+use kyso_store::sqlx;
+use kyso_store::testing::{backends, TestDb};
+use kyso_store::{Actor, Store};
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+mod support;
+use support::{NOW, PASSWORD};
+
+const PKI_PASSWORD: &str = "kyso-demo";
+
+/// A subject long enough to wrap over several lines of its cell.
+const LONG_SUBJECT: &str =
+    "Về việc triển khai thực hiện Nghị định số 30/2020/NĐ-CP ngày 05 tháng 3 \
+    năm 2020 của Chính phủ về công tác văn thư và Nghị định số 68/2024/NĐ-CP ngày 25 tháng 6 năm \
+    2024 của Chính phủ quy định về chữ ký số chuyên dùng công vụ tại các cơ quan, đơn vị trực \
+    thuộc Sở Khoa học và Công nghệ tỉnh Demo trong năm 2026";
+
+/// The demo PKI (its organization certificate is the agency's), made once, valid at the tests'
+/// clock (the signing time) and today (when pyHanko and pdfsig check it). An NSS database
+/// trusting its root is made for pdfsig when `certutil` is there.
+fn pki() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = kyso_pki::demo::InitOptions::new(
+            kyso_keys::Secret::new(PKI_PASSWORD.into()),
+            NOW - time::Duration::days(1),
+        );
+        kyso_pki::demo::init(dir.path(), &opts).unwrap();
+        if kyso_testkit::can_run("certutil", &["-H"]) {
+            let nss = dir.path().join("nssdb");
+            std::fs::create_dir(&nss).unwrap();
+            let db = format!("sql:{}", nss.display());
+            let ok = |c: &mut Command| assert!(c.status().unwrap().success(), "{c:?}");
+            ok(Command::new("certutil").args(["-N", "-d", &db, "--empty-password"]));
+            ok(Command::new("certutil")
+                .args(["-A", "-d", &db, "-n", "demo-root", "-t", "CT,C,C", "-i"])
+                .arg(dir.path().join("root.pem")));
+        }
+        dir
+    })
+    .path()
+}
+
+struct App {
+    router: Router,
+    db: TestDb,
+    blobs: tempfile::TempDir,
+}
+
+impl App {
+    /// The server holding the organization key of agency `H99.37` only.
+    async fn new(backend: kyso_store::Backend) -> App {
+        let db = TestDb::new(backend).await;
+        let blobs = tempfile::tempdir().unwrap();
+        let mut keys = kyso_web::OrgKeys::new();
+        keys.insert(
+            "H99.37".into(),
+            kyso_web::OrgKey {
+                p12: pki().join("organization.p12"),
+                password: Arc::new(kyso_keys::Secret::new(PKI_PASSWORD.into())),
+            },
+        );
+        let state = kyso_web::AppState::new(
+            db.store.clone(),
+            Arc::new(|| NOW),
+            kyso_web::Config {
+                secure_cookies: false,
+            },
+        )
+        .with_blobs(kyso_store::blobs::Blobs::open(blobs.path()).unwrap())
+        .with_org_keys(keys);
+        App {
+            router: kyso_web::router(state),
+            db,
+            blobs,
+        }
+    }
+
+    /// An account with `role` at `agency`, logged in: its actor, API token and session cookie.
+    async fn person(&self, name: &str, agency: i64, role: &str) -> (Actor, String, String) {
+        accounts::create_user(
+            &self.db.store,
+            &Actor::system(),
+            NewUser {
+                username: name.into(),
+                full_name: format!("Người dùng {name}"),
+                email: format!("{name}@demo.invalid"),
+                agency_id: agency,
+                password: Zeroizing::new(PASSWORD.into()),
+                roles: vec![RoleOn {
+                    role: role.into(),
+                    agency_id: agency,
+                }],
+                must_change_password: false,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        let (session, actor) = accounts::login(
+            &self.db.store,
+            name,
+            Zeroizing::new(PASSWORD.into()),
+            "127.0.0.1",
+            NOW,
+        )
+        .await
+        .unwrap();
+        let (status, body, _) = support::call_json(
+            &self.router,
+            Method::POST,
+            "/api/v1/auth/login",
+            "",
+            Some(json!({"username": name, "password": PASSWORD})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        (
+            actor,
+            body["token"].as_str().unwrap().to_owned(),
+            format!("kyso_session={}", session.token.as_str()),
+        )
+    }
+
+    /// A GET with an API token (or, when `cookie` is set, a browser session): status, body,
+    /// content type.
+    async fn get(&self, path: &str, token: &str, cookie: bool) -> (StatusCode, Vec<u8>, String) {
+        let req = if cookie {
+            axum::http::Request::builder()
+                .uri(path)
+                .header(header::COOKIE, token)
+                .body(axum::body::Body::empty())
+                .unwrap()
+        } else {
+            support::api_request(Method::GET, path, token, None)
+        };
+        let (s, b, h) = support::send(&self.router, req).await;
+        let ct = h
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (s, b, ct)
+    }
+
+    async fn register(&self, agency: i64, abbrev: &str) -> i64 {
+        kyso_store::documents::create_register(
+            &self.db.store,
+            &Actor::system(),
+            &kyso_store::documents::RegisterInput {
+                agency_id: agency,
+                code: "VBĐ".into(),
+                name: "Sổ văn bản đi".into(),
+                issuer_abbrev: abbrev.into(),
+                doc_types: Vec::new(),
+            },
+            NOW,
+        )
+        .await
+        .unwrap()
+        .id
+    }
+
+    /// A document uploaded by `drafter` with `subject`; when `number` is given, numbered,
+    /// dated and registered.
+    async fn document(
+        &self,
+        drafter: &Actor,
+        agency: i64,
+        subject: &str,
+        number: Option<(i64, &str)>,
+    ) -> i64 {
+        let s: &Store = &self.db.store;
+        let doc = kyso_store::documents::create_document(
+            s,
+            &kyso_store::blobs::Blobs::open(self.blobs.path()).unwrap(),
+            drafter,
+            &kyso_store::documents::NewDocument {
+                agency_id: agency,
+                meta: serde_json::from_value(json!({
+                    "doc_type": "cong_van", "subject": subject, "place": "Demo",
+                    "unit_abbrev": "VP",
+                    "signer": {"title": "Giám đốc", "name": "Trần Văn Bình"},
+                    "recipients": ["H99.05", "H99"]
+                }))
+                .unwrap(),
+                signer_id: None,
+                file_name: "du-thao.pdf".into(),
+                file: b"%PDF-1.7\n%%EOF\n".to_vec(),
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        if let Some((n, date)) = number {
+            sqlx::query(
+                "UPDATE documents SET state = 'registered', number = $1, number_year = $2, \
+                 notation = 'CV-SKHCN', issued_date = $3 WHERE id = $4",
+            )
+            .bind(n)
+            .bind(date[..4].parse::<i64>().unwrap())
+            .bind(date)
+            .bind(doc.id)
+            .execute(s.pool())
+            .await
+            .unwrap();
+        }
+        doc.id
+    }
+}
+
+/// The text of every page, read back by kyso's own extractor.
+fn pages_text(pdf: &[u8]) -> Vec<String> {
+    let doc = open(pdf);
+    let n = doc.pages().unwrap().len();
+    (0..n)
+        .map(|i| kyso_pdf::text::page_text(&doc, i).unwrap().text())
+        .collect()
+}
+
+fn open(pdf: &[u8]) -> kyso_pdf::Document {
+    kyso_pdf::Document::open(
+        Arc::new(kyso_pdf::MemSource(pdf.into())),
+        kyso_pdf::Limits::default(),
+    )
+    .unwrap()
+}
+
+/// Whether the words of `text` appear in `page` in their order (other words between them).
+fn words_in_order(page: &str, text: &str) -> bool {
+    let mut words = page.split_whitespace();
+    text.split_whitespace().all(|w| words.any(|p| p == w))
+}
+
+/// The page has the Appendix IV header row. Its cells wrap and the extractor reads their
+/// lines across the row: each word of each header, and the column numbers (1)–(10).
+fn has_header_row(page: &str) -> bool {
+    kyso_store::documents::REGISTER_BOOK_COLUMNS
+        .iter()
+        .enumerate()
+        .all(|(i, h)| {
+            h.split_whitespace().all(|w| page.contains(w)) && page.contains(&format!("({})", i + 1))
+        })
+}
+
+/// The book is signed once, intact, by the agency's organization certificate (kyso_pades),
+/// and the signature covers the whole file.
+fn assert_signed_by_the_agency(pdf: &[u8]) {
+    let reports =
+        kyso_pades::verify::verify_integrity(Arc::new(kyso_pdf::MemSource(pdf.into()))).unwrap();
+    assert_eq!(reports.len(), 1);
+    let r = &reports[0];
+    assert!(r.is_intact(), "{:?}", r.failure_codes());
+    let cms = r.cms.as_ref().unwrap();
+    let cert = &cms.certificates[cms.signer_cert.unwrap()];
+    assert_eq!(
+        cert.common_name().as_deref(),
+        Some(kyso_pki::demo::AGENCY),
+        "signed by the agency's organization certificate"
+    );
+    let expected = std::fs::read(pki().join("organization.p12")).unwrap();
+    let signer = kyso_keys::Pkcs12Signer::from_pkcs12(
+        &expected,
+        &kyso_keys::Secret::new(PKI_PASSWORD.into()),
+    )
+    .unwrap();
+    assert_eq!(cert.der(), kyso_cms::Signer::certificate(&signer).der());
+}
+
+/// pyHanko (scripts/oracles/pyhanko_validate.py): one intact, valid signature trusted under
+/// the demo root, covering the entire file. A listed skip when pyHanko is missing.
+fn pyhanko_accepts(file: &Path) {
+    if !kyso_testkit::need_python("pyhanko") {
+        return;
+    }
+    let script: PathBuf =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/oracles/pyhanko_validate.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(pki().join("root.pem"))
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let report: Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(report["error"], Value::Null, "{report:#}");
+    let sigs = report["signatures"].as_array().unwrap();
+    assert_eq!(sigs.len(), 1, "{report:#}");
+    for key in ["intact", "valid", "trusted", "bottom_line"] {
+        assert_eq!(sigs[0][key], true, "{key}: {report:#}");
+    }
+    assert_eq!(sigs[0]["coverage"], "ENTIRE_FILE", "{report:#}");
+}
+
+/// poppler's `pdfsig`, trusting the demo root through an NSS database: the signature is valid
+/// and its certificate trusted. A listed skip when `pdfsig` or `certutil` is missing.
+fn pdfsig_accepts(file: &Path) {
+    if !kyso_testkit::need("pdfsig", &["-v"]) || !kyso_testkit::need("certutil", &["-H"]) {
+        return;
+    }
+    let nss = pki().join("nssdb");
+    let out = Command::new("pdfsig")
+        .arg("-nssdir")
+        .arg(format!("sql:{}", nss.display()))
+        .arg("-no-ocsp")
+        .arg(file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("- Signature Validation: Signature is Valid."),
+        "{text}"
+    );
+    assert!(
+        text.contains("- Certificate Validation: Certificate is Trusted."),
+        "{text}"
+    );
+    assert_eq!(text.matches("- Signature Validation:").count(), 1, "{text}");
+}
+
+#[tokio::test]
+async fn the_outgoing_register_prints_as_a_pdf_signed_by_the_agency() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let s = &app.db.store;
+        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+        let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
+        let finance = support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
+        let (drafter, _, _) = app.person("chuyenvien", dost, "drafter").await;
+        let (_, clerk, clerk_ui) = app.person("vanthu", dost, "clerk").await;
+        let (_, their_clerk, their_ui) = app.person("vanthu.tc", finance, "clerk").await;
+        let (their_drafter, _, _) = app.person("chuyenvien.tc", finance, "drafter").await;
+        let register = app.register(dost, "SKHCN").await;
+        let their_register = app.register(finance, "STC").await;
+        app.document(
+            &their_drafter,
+            finance,
+            "Văn bản của Sở Tài chính",
+            Some((1, "2026-02-01")),
+        )
+        .await;
+        // Number 02 is uploaded before number 01: the book follows the numbers.
+        app.document(&drafter, dost, LONG_SUBJECT, Some((2, "2026-05-20")))
+            .await;
+        app.document(
+            &drafter,
+            dost,
+            "Về việc ban hành Quy chế văn thư",
+            Some((1, "2026-02-10")),
+        )
+        .await;
+        app.document(&drafter, dost, "Về việc còn là dự thảo", None)
+            .await;
+        let path = format!("/api/v1/document-registers/{register}/export.pdf");
+
+        let (status, pdf, ct) = app.get(&path, &clerk, false).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
+        assert_eq!(ct, "application/pdf");
+        assert!(pdf.starts_with(b"%PDF-"));
+
+        // A4 landscape pages: the cover and one page of the table.
+        let doc = open(&pdf);
+        let pages = doc.pages().unwrap();
+        assert_eq!(pages.len(), 2);
+        for p in &pages {
+            let [x0, y0, x1, y1] = p.media_box;
+            assert!((x1 - x0 - 841.89).abs() < 0.1 && (y1 - y0 - 595.28).abs() < 0.1);
+        }
+        let text = pages_text(&pdf);
+        let cover = &text[0];
+        for want in [
+            "UBND TỈNH DEMO",
+            "SỞ KHOA HỌC VÀ CÔNG NGHỆ",
+            "SỔ ĐĂNG KÝ VĂN BẢN ĐI",
+            "Sổ văn bản đi (VBĐ)",
+            "Năm: 2026",
+            "Từ ngày 01/01/2026 đến ngày 31/12/2026",
+            "Từ số 01 đến số 02",
+            "Số văn bản trong sổ: 2",
+            "ngày 01/06/2026",
+        ] {
+            assert!(cover.contains(want), "cover lacks {want:?}:\n{cover}");
+        }
+        let table = &text[1];
+        assert!(table.trim_start().starts_with('2'), "page number:\n{table}");
+        assert!(has_header_row(table), "{table}");
+        assert_eq!(
+            kyso_letters::register::REGISTER_COLUMNS,
+            kyso_store::documents::REGISTER_BOOK_COLUMNS,
+            "the printed book and the workbook have the same columns"
+        );
+        let one = table.find("01/CV-SKHCN").expect("number 01");
+        let two = table.find("02/CV-SKHCN").expect("number 02");
+        assert!(one < two, "rows in number order");
+        assert!(table.contains("10/02/2026") && table.contains("20/05/2026"));
+        assert!(table.contains("Trần Văn Bình") && table.contains("Chưa phát"));
+        assert!(table.contains("Công văn: Về việc ban hành Quy chế"));
+        // The long subject is all there, wrapped over several lines of its cell (the extractor
+        // reads the row line by line across its cells: the subject's words come in order).
+        assert!(words_in_order(table, LONG_SUBJECT), "{table}");
+        let subject_lines = table
+            .lines()
+            .filter(|l| {
+                [
+                    "Nghị định số 30/2020",
+                    "Chính phủ quy định",
+                    "thuộc Sở Khoa học",
+                ]
+                .iter()
+                .any(|w| l.contains(w))
+            })
+            .count();
+        assert!(subject_lines >= 2, "the subject wraps:\n{table}");
+        assert!(!table.contains("còn là dự thảo") && !table.contains("Sở Tài chính"));
+
+        // Signed by the agency: kyso_pades, pyHanko, pdfsig.
+        assert_signed_by_the_agency(&pdf);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("so-van-ban-di.pdf");
+        std::fs::write(&file, &pdf).unwrap();
+        pyhanko_accepts(&file);
+        pdfsig_accepts(&file);
+
+        // A period: from March on, only number 02.
+        let (status, pdf, _) = app
+            .get(
+                &format!("{path}?from=2026-03-01&to=2026-12-31"),
+                &clerk,
+                false,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let text = pages_text(&pdf).join("\n");
+        assert!(text.contains("02/CV-SKHCN") && !text.contains("01/CV-SKHCN"));
+        assert!(text.contains("Từ số 02 đến số 02"));
+        let (status, body, _) = app.get(&format!("{path}?to=hom-nay"), &clerk, false).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["field"], "to", "{v}");
+
+        // Another agency's clerk does not see the register; an unknown one; no login.
+        let (status, _, _) = app.get(&path, &their_clerk, false).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _, _) = app
+            .get(
+                "/api/v1/document-registers/999999/export.pdf",
+                &clerk,
+                false,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _, _) = app.get(&path, "", false).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        // Their own register: the server holds no key of theirs, and says so.
+        let (status, body, _) = app
+            .get(
+                &format!("/api/v1/document-registers/{their_register}/export.pdf"),
+                &their_clerk,
+                false,
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], "no_org_key", "{v}");
+        let msg = v["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            msg.contains("khóa tổ chức") && msg.contains("Sở Tài chính"),
+            "{v}"
+        );
+
+        // The web UI: the print button on the registers page when the server holds the key,
+        // the same signed book from its target; their page explains why there is none.
+        let (status, html, _) = app.get("/documents/registers", &clerk_ui, true).await;
+        let html = String::from_utf8_lossy(&html).into_owned();
+        assert_eq!(status, StatusCode::OK, "{html}");
+        let action = format!("/documents/registers/{register}/export.pdf");
+        assert!(html.contains(&format!("formaction=\"{action}\"")), "{html}");
+        let (status, pdf, ct) = app
+            .get(
+                &format!("{action}?from=2026-01-01&to=2026-03-31"),
+                &clerk_ui,
+                true,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(ct, "application/pdf");
+        let text = pages_text(&pdf).join("\n");
+        assert!(text.contains("01/CV-SKHCN") && !text.contains("02/CV-SKHCN"));
+        assert_signed_by_the_agency(&pdf);
+        let (status, _, _) = app.get(&action, &their_ui, true).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, html, _) = app.get("/documents/registers", &their_ui, true).await;
+        let html = String::from_utf8_lossy(&html).into_owned();
+        assert_eq!(status, StatusCode::OK);
+        assert!(!html.contains("export.pdf") && html.contains("chưa giữ khóa tổ chức"));
+        let (status, html, _) = app
+            .get(
+                &format!("/documents/registers/{their_register}/export.pdf"),
+                &their_ui,
+                true,
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert!(String::from_utf8_lossy(&html).contains("khóa tổ chức"));
+
+        // The route is in the OpenAPI document.
+        let (status, doc, _) = app.get("/api/openapi.json", "", false).await;
+        assert_eq!(status, StatusCode::OK);
+        let doc: Value = serde_json::from_slice(&doc).unwrap();
+        assert!(
+            doc["paths"]["/api/v1/document-registers/{id}/export.pdf"]["get"].is_object(),
+            "not in the OpenAPI document"
+        );
+    }
+}
+
+/// 2,000 documents in one book: every page after the cover repeats the header and is
+/// numbered, the first and last documents are there, the signature holds; the time of the
+/// whole request (read, lay out, sign) is printed.
+#[tokio::test]
+async fn two_thousand_documents_print_with_the_header_on_every_page() {
+    const N: i64 = 2000;
+    for b in backends() {
+        let app = App::new(b).await;
+        let s = &app.db.store;
+        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+        let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
+        let (drafter, _, _) = app.person("chuyenvien", dost, "drafter").await;
+        let (_, clerk, _) = app.person("vanthu", dost, "clerk").await;
+        let register = app.register(dost, "SKHCN").await;
+        let template = app
+            .document(
+                &drafter,
+                dost,
+                "Về việc báo cáo kết quả thực hiện nhiệm vụ khoa học và công nghệ cấp tỉnh \
+                 năm 2026",
+                None,
+            )
+            .await;
+        // N registered copies of the draft, numbered 1..=N (one statement).
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2) \
+             INSERT INTO documents (agency_id, register_id, state, doc_type, subject, meta, \
+             drafter_id, number_year, number, notation, issued_date, created_at, updated_at) \
+             SELECT d.agency_id, d.register_id, 'dispatched', d.doc_type, d.subject, d.meta, \
+             d.drafter_id, 2026, n.i, 'CV-SKHCN', '2026-04-01', d.created_at, d.updated_at \
+             FROM n, documents d WHERE d.id = $1",
+        )
+        .bind(template)
+        .bind(N)
+        .execute(s.pool())
+        .await
+        .unwrap();
+        let path = format!("/api/v1/document-registers/{register}/export.pdf");
+        let started = Instant::now();
+        let (status, pdf, _) = app.get(&path, &clerk, false).await;
+        let took = started.elapsed();
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
+        let text = pages_text(&pdf);
+        println!(
+            "{b:?}: {N} documents → {} pages, {} KiB, {} ms (debug build: read, lay out, sign)",
+            text.len(),
+            pdf.len() / 1024,
+            took.as_millis()
+        );
+        assert!(text.len() > 50, "{} pages", text.len());
+        assert!(text[0].contains(&format!("Từ số 01 đến số {N}")));
+        for (i, page) in text.iter().enumerate().skip(1) {
+            assert!(
+                page.trim_start().starts_with(&(i + 1).to_string()),
+                "page {} has no number",
+                i + 1
+            );
+            assert!(has_header_row(page), "page {} has no header row", i + 1);
+        }
+        let all = text.join("\n");
+        assert!(all.contains("01/CV-SKHCN") && all.contains(&format!("{N}/CV-SKHCN")));
+        assert_eq!(all.matches("/CV-SKHCN").count(), N as usize);
+        assert_signed_by_the_agency(&pdf);
+        // Generous: the debug build of the whole request; the release figure is in the report.
+        assert!(took.as_secs() < 60, "{took:?}");
+    }
+}
