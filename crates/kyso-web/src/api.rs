@@ -147,7 +147,11 @@ pub(crate) fn api_routes() -> Routes {
         .add::<notices::__path_inbox, _, _>(notices::inbox)
         .add::<notices::__path_scan, _, _>(notices::scan)
         .add::<notices::__path_mark_read, _, _>(notices::mark_read)
+        .add::<remote_sign::__path_remote_sign, _, _>(remote_sign::remote_sign)
 }
+
+/// `POST /api/v1/documents/{id}/remote-sign`: a flow step signed with a remote CSC key.
+pub(crate) mod remote_sign;
 
 /// The API's router.
 pub(crate) fn routes() -> Router<AppState> {

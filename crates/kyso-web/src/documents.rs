@@ -158,7 +158,7 @@ pub async fn take_step(
     Ok(StepDone { outcome, warnings })
 }
 
-async fn latest_version(
+pub(crate) async fn latest_version(
     store: &Store,
     blobs: &Blobs,
     actor: &Actor,

@@ -13,6 +13,7 @@ mod notices_api;
 mod observability;
 mod openapi;
 pub mod proxy;
+pub mod remote_sign;
 pub mod server;
 mod sessions_api;
 mod ui;
@@ -70,6 +71,8 @@ pub struct AppState {
     /// The key of the one-time signing tickets the signing service on a user's computer
     /// downloads and uploads with (`agent_files`).
     pub(crate) ticket_key: Arc<agent_files::TicketKey>,
+    /// The remote signing service over the CSC API (none: not offered).
+    pub(crate) remote_signing: Option<Arc<kyso_services::remote_sign::RemoteSigning>>,
 }
 
 /// The audit log check's verdict shown to auditors: `Some((Vietnamese, English))` when the
@@ -97,7 +100,14 @@ impl AppState {
             trusted_proxies: Arc::new(TrustedProxies::default()),
             metrics: Metrics::new(),
             ticket_key: Arc::new(agent_files::TicketKey::random()),
+            remote_signing: None,
         }
+    }
+
+    /// Offer signing flow steps with a remote key over the CSC API, through this service.
+    pub fn with_remote_signing(mut self, r: kyso_services::remote_sign::RemoteSigning) -> Self {
+        self.remote_signing = Some(Arc::new(r));
+        self
     }
 
     /// Sign the one-time signing tickets with the key kept in `path` (made there at the first

@@ -102,6 +102,7 @@ pub fn run(args: Settings, lang: Lang, host: Host) -> Result<(), UserError> {
         None => None,
     };
     let trusted = args.trusted_proxies.clone();
+    let remote_signing = remote_signing(&args, host.now)?;
     let metrics_addr = args.metrics_listen;
     let audit_alert = crate::AuditAlert::default();
     let guard_slot: Arc<std::sync::Mutex<Option<GuardHandle>>> = Arc::default();
@@ -170,6 +171,10 @@ pub fn run(args: Settings, lang: Lang, host: Host) -> Result<(), UserError> {
         let state = state
             .with_ticket_key_file(&ticket_key)
             .map_err(|e| errors::io(&ticket_key, &e))?;
+        let state = match remote_signing {
+            Some(r) => state.with_remote_signing(r),
+            None => state,
+        };
         if let Some(maddr) = metrics_addr {
             serve_metrics(maddr, state.clone(), lang, &host.say).await?;
         }
@@ -223,6 +228,30 @@ async fn serve_metrics(
         }
     });
     Ok(())
+}
+
+/// The remote signing service (`--csc-url`), with the fetcher and TSA of its level.
+fn remote_signing(
+    args: &Settings,
+    now: Now,
+) -> Result<Option<kyso_services::remote_sign::RemoteSigning>, UserError> {
+    let Some(r) = &args.remote_signing else {
+        return Ok(None);
+    };
+    let fetcher = kyso_services::signing::fetcher(30, now);
+    let tsa = kyso_services::signing::tsa_for(r.level, r.tsa.as_deref(), &fetcher)?;
+    let level = kyso_services::agent::SigningLevel {
+        level: r.level,
+        tsa: tsa.map(|t| t as Arc<dyn kyso_pades::sign::Timestamper>),
+        fetcher: Some(fetcher),
+    };
+    level.check()?;
+    Ok(Some(kyso_services::remote_sign::RemoteSigning {
+        url: r.url.clone(),
+        level,
+        timeout: std::time::Duration::from_secs(30),
+        tls_roots: Vec::new(),
+    }))
 }
 
 /// `--org-key CODE=FILE` options; one password for all (`--org-key-password-file` or

@@ -75,6 +75,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/documents/{id}", get(documents::detail_page))
         .route("/documents/{id}/act", post(documents::act_submit))
         .route("/documents/{id}/signed", post(documents::signed_submit))
+        .route(
+            "/documents/{id}/remote-sign",
+            post(documents::remote_sign_submit),
+        )
         .route("/documents/{id}/draft", post(documents::draft_submit))
         .route("/documents/{id}/comment", post(documents::comment_submit))
         .route("/documents/{id}/file", get(documents::file_download))

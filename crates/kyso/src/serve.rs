@@ -84,6 +84,17 @@ pub struct Args {
     /// tắt), ví dụ 127.0.0.1:9464
     #[arg(long, env = "KYSO_METRICS_LISTEN", value_name = "IP:CỔNG")]
     pub metrics_listen: Option<String>,
+    /// Cho phép ký các bước của văn bản đi bằng chữ ký số từ xa qua dịch vụ CSC (API Cloud
+    /// Signature Consortium) tại địa chỉ này, ví dụ https://csc.example.gov.vn; tài khoản, mật
+    /// khẩu và PIN do người ký nhập trên trang, không lưu
+    #[arg(long, env = "KYSO_CSC_URL", value_name = "URL")]
+    pub csc_url: Option<String>,
+    /// Mức PAdES của chữ ký số từ xa: B-B (mặc định), B-T, B-LT, B-LTA (từ B-T cần --csc-tsa)
+    #[arg(long, env = "KYSO_CSC_LEVEL", value_name = "MỨC")]
+    pub csc_level: Option<String>,
+    /// Dịch vụ cấp dấu thời gian (RFC 3161) cho chữ ký số từ xa từ mức B-T
+    #[arg(long, env = "KYSO_CSC_TSA", value_name = "URL")]
+    pub csc_tsa: Option<String>,
     #[command(flatten)]
     pub audit_files: crate::audit_log::FileArgs,
 }
@@ -108,6 +119,9 @@ impl From<Args> for server::Options {
             org_key_password_file: a.org_key_password_file,
             trusted_proxies: a.trusted_proxies,
             metrics_listen: a.metrics_listen,
+            csc_url: a.csc_url,
+            csc_level: a.csc_level,
+            csc_tsa: a.csc_tsa,
             audit_files: a.audit_files.into(),
         }
     }

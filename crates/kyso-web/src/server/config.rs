@@ -39,6 +39,9 @@ pub struct Options {
     pub trusted_proxies: Vec<String>,
     pub metrics_listen: Option<String>,
     pub audit_files: AuditFiles,
+    pub csc_url: Option<String>,
+    pub csc_level: Option<String>,
+    pub csc_tsa: Option<String>,
 }
 
 /// The TOML file: every option of `kyso serve` under its long name (`listen`, `data-dir`,
@@ -64,6 +67,9 @@ pub struct FileConfig {
     pub metrics_listen: Option<String>,
     pub audit_key_file: Option<PathBuf>,
     pub audit_checkpoint_file: Option<PathBuf>,
+    pub csc_url: Option<String>,
+    pub csc_level: Option<String>,
+    pub csc_tsa: Option<String>,
 }
 
 impl FileConfig {
@@ -178,6 +184,30 @@ pub struct Settings {
     pub trusted_proxies: crate::TrustedProxies,
     pub metrics_listen: Option<std::net::SocketAddr>,
     pub audit_files: AuditFiles,
+    /// Signing flow steps with a remote key over the CSC API (`--csc-url`): none when not
+    /// configured, and the document page does not offer it.
+    pub remote_signing: Option<RemoteSigningSettings>,
+}
+
+/// Where the remote signing service is and the PAdES level of its signatures.
+#[derive(Debug, Clone)]
+pub struct RemoteSigningSettings {
+    /// The CSC service's base URL (before `/csc/v2/…`).
+    pub url: String,
+    pub level: kyso_pades::ltv::Level,
+    /// The time-stamping service, needed from B-T up.
+    pub tsa: Option<String>,
+}
+
+/// `B-B`, `B-T`, `B-LT` or `B-LTA` (any case).
+fn level(option: &str, s: &str) -> Result<kyso_pades::ltv::Level, UserError> {
+    use kyso_pades::ltv::Level;
+    [Level::BB, Level::BT, Level::BLt, Level::BLta]
+        .into_iter()
+        .find(|l| l.name().eq_ignore_ascii_case(s.trim()))
+        .ok_or_else(|| {
+            ue!("{}: mức không hợp lệ: {} (B-B, B-T, B-LT hoặc B-LTA)", option, s; "{}: invalid level: {} (B-B, B-T, B-LT or B-LTA)", option, s)
+        })
 }
 
 /// Without the secrets.
@@ -295,6 +325,45 @@ impl Settings {
         if audit_files.checkpoint_file.is_none() {
             audit_files.checkpoint_file = file.audit_checkpoint_file;
         }
+        let csc_url = args
+            .csc_url
+            .or(file.csc_url)
+            .filter(|u| !u.trim().is_empty());
+        let csc_level = args.csc_level.or(file.csc_level);
+        let csc_tsa = args
+            .csc_tsa
+            .or(file.csc_tsa)
+            .filter(|u| !u.trim().is_empty());
+        let remote_signing = match csc_url {
+            Some(url) => {
+                let url = url.trim().trim_end_matches('/').to_owned();
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(
+                        ue!("--csc-url: địa chỉ không hợp lệ: {} (https://…)", url; "--csc-url: invalid address: {} (https://…)", url),
+                    );
+                }
+                let level = match &csc_level {
+                    Some(l) => level("--csc-level", l)?,
+                    None => kyso_pades::ltv::Level::BB,
+                };
+                if level > kyso_pades::ltv::Level::BB && csc_tsa.is_none() {
+                    return Err(
+                        ue!("--csc-level {} cần dịch vụ cấp dấu thời gian: thêm --csc-tsa URL", level.name(); "--csc-level {} needs a time-stamping service: add --csc-tsa URL", level.name()),
+                    );
+                }
+                Some(RemoteSigningSettings {
+                    url,
+                    level,
+                    tsa: csc_tsa,
+                })
+            }
+            None if csc_level.is_some() || csc_tsa.is_some() => {
+                return Err(
+                    ue!("--csc-level và --csc-tsa chỉ dùng với --csc-url"; "--csc-level and --csc-tsa go with --csc-url only"),
+                )
+            }
+            None => None,
+        };
         Ok(Settings {
             listen,
             data_dir,
@@ -310,6 +379,7 @@ impl Settings {
             trusted_proxies: crate::TrustedProxies::new(ranges),
             metrics_listen,
             audit_files,
+            remote_signing,
         })
     }
 }
@@ -329,6 +399,53 @@ mod tests {
         std::fs::write(&p, "\n").unwrap();
         assert!(read_secret(&p, "--x").is_err());
         assert!(read_secret(&dir.path().join("none"), "--x").is_err());
+    }
+
+    #[test]
+    fn remote_signing_is_configured_by_its_url_with_a_level_and_tsa() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("kyso.toml");
+        std::fs::write(
+            &p,
+            "csc-url = \"https://csc.example.gov.vn/\"\ncsc-level = \"b-t\"\n\
+             csc-tsa = \"http://127.0.0.1:8779/tsa\"\n",
+        )
+        .unwrap();
+        let resolve = |o: Options| Settings::resolve(o).map(|s| s.remote_signing);
+        let r = resolve(Options {
+            config: Some(p.clone()),
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(r.url, "https://csc.example.gov.vn");
+        assert_eq!(r.level, kyso_pades::ltv::Level::BT);
+        assert_eq!(r.tsa.as_deref(), Some("http://127.0.0.1:8779/tsa"));
+        // Not configured: not offered.
+        assert!(resolve(Options::default()).unwrap().is_none());
+        // A level above B-B without a TSA, a bad level, a level without the URL.
+        for o in [
+            Options {
+                csc_url: Some("https://csc.example".into()),
+                csc_level: Some("B-LTA".into()),
+                ..Default::default()
+            },
+            Options {
+                csc_url: Some("https://csc.example".into()),
+                csc_level: Some("B-X".into()),
+                ..Default::default()
+            },
+            Options {
+                csc_level: Some("B-B".into()),
+                ..Default::default()
+            },
+            Options {
+                csc_url: Some("ftp://csc.example".into()),
+                ..Default::default()
+            },
+        ] {
+            assert!(resolve(o).is_err());
+        }
     }
 
     #[test]

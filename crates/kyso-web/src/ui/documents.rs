@@ -28,11 +28,13 @@ use crate::AppState;
 
 mod attachments;
 mod page;
+mod remote_sign;
 mod upload;
 pub(super) use page::{
     act_submit, comment_submit, detail_page, draft_submit, file_download, signed_submit,
 };
 pub(super) use attachments::routes as attachment_routes;
+pub(super) use remote_sign::remote_sign_submit;
 pub(super) use upload::{create_submit, new_page};
 
 /// The fields of a multipart form: (name, bytes, file name).

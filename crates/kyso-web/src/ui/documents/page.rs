@@ -153,6 +153,7 @@ async fn detail_view(
                             button type="submit" { (p.t("Tải lên tệp đã ký", "Upload the signed file")) }
                         }
                     }
+                    (super::remote_sign::form(st, p, doc.id, *a))
                 }
             }
             @if !signing.is_empty() {
