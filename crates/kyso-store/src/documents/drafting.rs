@@ -525,10 +525,13 @@ pub async fn delegate_signing(
         return Err(moved_on());
     }
     let s = &meta.signer;
+    // "KT. GIÁM ĐỐC / PHÓ GIÁM ĐỐC — Trần Thị Bình (Phó Giám đốc) ký KT. (ký thay) cho
+    // Nguyễn Văn An".
     let mut note = format!(
-        "{} — {} ký thay {}",
+        "{} — {} ký {} cho {}",
         s.title_lines().join(" / "),
         person_label(&s.name, &s.title),
+        s.authority.label_vi(),
         s.principal_name
     );
     if !reason.is_empty() {
