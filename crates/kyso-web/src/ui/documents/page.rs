@@ -194,7 +194,7 @@ async fn detail_view(
             (super::attachments::section(st, p, doc).await)
             h2 style="font-size:18px" { (p.t("Diễn biến", "Timeline")) }
             ol #timeline { @for ev in &d.timeline {
-                li { (time_text(ev.created_at)) " — " strong { (ev.actor) } " — " (event_label(p, &ev.action))
+                li { (time_text(ev.created_at)) " — " strong { (ev.actor_display) } " — " (event_label(p, &ev.action))
                     @if ev.from_state != ev.to_state {
                         @if let (Ok(f), Ok(t)) = (DocState::parse(&ev.from_state), DocState::parse(&ev.to_state)) {
                             " (" (state_label(p, f)) " → " (state_label(p, t)) ")"
