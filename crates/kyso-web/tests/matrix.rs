@@ -129,6 +129,8 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("get", "/api/v1/documents/{id}") => (Perm(P::ReadDocuments), Rec::Document),
         ("get", "/api/v1/documents/{id}/file") => (Perm(P::ReadDocuments), Rec::Document),
         ("post", "/api/v1/documents/{id}/actions") => (Perm(P::ReadDocuments), Rec::Document),
+        // The step's rules come before the CSC service (none here): tests/remote_sign.rs.
+        ("post", "/api/v1/documents/{id}/remote-sign") => (Perm(P::ReadDocuments), Rec::Document),
         ("post", "/api/v1/documents/{id}/drafts") => (Perm(P::DraftDocument), Rec::Document),
         ("post", "/api/v1/documents/{id}/comments") => (Perm(P::CommentDocument), Rec::Document),
         ("post", "/api/v1/documents/{id}/copies") => (Perm(P::IssueDocument), Rec::Document),
@@ -245,6 +247,8 @@ fn body_for(method: &str, path: &str, r: &Records, serial: u64) -> Option<Value>
             json!({"agency_id": a, "meta": document_meta(), "file_base64": "JVBERi0xLjcKJSVFT0YK"})
         }
         ("post", "/api/v1/documents/{id}/actions") => json!({"action": "dispatch"}),
+        ("post", "/api/v1/documents/{id}/remote-sign") => json!({"action": "sign_personal",
+            "csc_user": "demo", "csc_password": "x", "pin": "0000"}),
         ("post", "/api/v1/documents/{id}/drafts") => {
             json!({"file_name": "du-thao-2.pdf", "file_base64": "JVBERi0xLjcKJSVFT0YK"})
         }
