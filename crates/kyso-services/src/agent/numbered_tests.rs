@@ -24,7 +24,7 @@ use axum::Router;
 use kyso_cms::Signer;
 use kyso_i18n::{ue, Lang, UserError};
 use kyso_keys::{Pkcs12Signer, Secret};
-use kyso_pades::numbering;
+use kyso_pades::numbering::{self, FlowSignature};
 use kyso_pades::upload::{check_upload, ExpectedSignature, Step};
 use kyso_pades::validate::{validate, ValidateOptions};
 use kyso_pdf::compose::{Align, Block, Composer, Margins, Style};
@@ -403,14 +403,14 @@ fn an_issuing_job_without_its_number_or_date_is_refused_on_a_numbered_document()
     let plan = |op, n, d| super::numbering_plan(&job(op, n, d), &doc);
     assert_eq!(
         plan(SignOp::Approved, None, None).unwrap(),
-        super::Numbering::Personal
+        Some(FlowSignature::Personal)
     );
     assert_eq!(
         plan(SignOp::Issued, Some(" 7/UBND "), Some(at)).unwrap(),
-        super::Numbering::Seal {
+        Some(FlowSignature::Seal {
             number: "7/UBND".into(),
             date: date!(2026 - 03 - 01),
-        }
+        })
     );
     let e = plan(SignOp::Issued, None, Some(at)).unwrap_err();
     assert!(
@@ -423,10 +423,7 @@ fn an_issuing_job_without_its_number_or_date_is_refused_on_a_numbered_document()
     assert!(plan(SignOp::Issued, Some(&long), Some(at)).is_err());
     assert!(plan(SignOp::Issued, Some("7/\u{7}UBND"), Some(at)).is_err());
     // Other operations, and documents without the fields, are signed as before.
-    assert_eq!(
-        plan(SignOp::Appendix, Some("7/UBND"), None).unwrap(),
-        super::Numbering::None
-    );
+    assert_eq!(plan(SignOp::Appendix, Some("7/UBND"), None).unwrap(), None);
     let plain = kyso_pdf::Document::open(
         Arc::new(kyso_pdf::MemSource::new(draft())),
         kyso_pdf::Limits::default(),
@@ -434,6 +431,6 @@ fn an_issuing_job_without_its_number_or_date_is_refused_on_a_numbered_document()
     .unwrap();
     assert_eq!(
         super::numbering_plan(&job(SignOp::Issued, None, None), &plain).unwrap(),
-        super::Numbering::None
+        None
     );
 }

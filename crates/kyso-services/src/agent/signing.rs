@@ -9,7 +9,8 @@ use axum::http::header;
 use base64::Engine as _;
 use kyso_i18n::{catalogue, ue, Lang, UserError};
 use kyso_pades::forms::{CopyForm, Position, VisibleForm};
-use kyso_pades::{numbering, SignOptions, Updated};
+use kyso_pades::numbering::{self, FlowSignature};
+use kyso_pades::{SignOptions, Updated};
 use kyso_pdf::{MemSource, Source};
 use kyso_x509::Cert;
 use serde_json::{json, Value};
@@ -191,33 +192,26 @@ fn sign_setup(agent: &Agent, job: &SignJob) -> (Option<VisibleForm>, Option<Stri
     }
 }
 
-/// What the agent does with kyso's number and date fields ([`numbering::NUMBER_FIELD`],
-/// [`numbering::DATE_FIELD`], placed at the format step) before it signs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Numbering {
-    /// The document has no such fields (or the operation does not concern them): sign as is.
-    None,
-    /// SignApproved on a document carrying the fields: the personal signature leaves them
-    /// fillable ([`numbering::personal_signature`]).
-    Personal,
-    /// SignIssued on a document carrying the empty fields: fill them with the number and the
-    /// date ([`numbering::fill`]), then the organization signature locking every field
-    /// ([`numbering::organization_signature`]).
-    Seal { number: String, date: time::Date },
-}
-
-/// Decide [`Numbering`] for `job` on the downloaded document `doc`, refusing an issuing
-/// signature that would leave a numbered document without its number or date.
-fn numbering_plan(job: &SignJob, doc: &kyso_pdf::Document) -> Result<Numbering, UserError> {
+/// The step of the Decree 30 flow `job` signs on the downloaded document `doc`, when `doc`
+/// carries kyso's number and date fields ([`numbering::NUMBER_FIELD`],
+/// [`numbering::DATE_FIELD`], placed at the format step): SignApproved is the personal
+/// signature, which leaves them fillable; SignIssued fills them with the number and date and
+/// seals ([`numbering::prepare`], the one preparation of every face that signs a flow step).
+/// `None`: no such fields, or another operation — signed as before. An issuing signature that
+/// would leave a numbered document without its number or date is refused.
+fn numbering_plan(
+    job: &SignJob,
+    doc: &kyso_pdf::Document,
+) -> Result<Option<FlowSignature>, UserError> {
     if !matches!(job.op, SignOp::Approved | SignOp::Issued) {
-        return Ok(Numbering::None);
+        return Ok(None);
     }
     let fields = numbering::issued(doc).map_err(|e| catalogue::pades(&e))?;
     let Some(fields) = fields else {
-        return Ok(Numbering::None);
+        return Ok(None);
     };
     if job.op == SignOp::Approved {
-        return Ok(Numbering::Personal);
+        return Ok(Some(FlowSignature::Personal));
     }
     if fields.number.is_some() || fields.date_text.is_some() {
         let shown = fields.number.unwrap_or_default();
@@ -244,10 +238,10 @@ fn numbering_plan(job: &SignJob, doc: &kyso_pdf::Document) -> Result<Numbering, 
     let date = job.issued.map(|d| d.date()).ok_or_else(|| {
         ue!("văn bản có ô số và ngày nhưng yêu cầu thiếu IssuedDate (ngày ban hành): không ký văn bản phát hành chưa có ngày"; "the document has number and date fields but the request has no IssuedDate: an issued document is not signed without its date")
     })?;
-    Ok(Numbering::Seal {
+    Ok(Some(FlowSignature::Seal {
         number: number.to_owned(),
         date,
-    })
+    }))
 }
 
 fn sign_pdf(agent: &Agent, job: &SignJob, origin: &str) -> Result<Value, UserError> {
@@ -262,20 +256,22 @@ fn sign_pdf(agent: &Agent, job: &SignJob, origin: &str) -> Result<Value, UserErr
     let pages = doc.pages().map(|p| p.len()).map_err(|e| unreadable(&e))?;
     let plan = numbering_plan(job, &doc)?;
     drop(doc);
+    let now = (agent.now)();
+    let mut opts = SignOptions::new(now);
+    opts.reason = reason;
+    opts.timestamper = agent.level.tsa.clone();
     // The fill, in memory before the user is asked: a document that cannot take the number
     // costs no PIN entry. The signature goes on in the same chain of updates.
     let base = Updated::from_source(input.clone());
-    let base = match &plan {
-        Numbering::Seal { number, date } => {
-            numbering::fill(&base, number, *date, kyso_pdf::Limits::default())
-                .map_err(|e| catalogue::pades(&e))?
-        }
-        _ => base,
+    let (base, opts) = match &plan {
+        Some(step) => numbering::prepare(&base, step, opts, kyso_pdf::Limits::default())
+            .map_err(|e| catalogue::pades(&e))?,
+        None => (base, opts),
     };
     let size = input.len();
     let name = file_label(req.file_name.as_deref().unwrap_or(""));
     let number = match &plan {
-        Numbering::Seal { number, date } => {
+        Some(FlowSignature::Seal { number, date }) => {
             format!(", số {number}, {}", numbering::date_text(*date))
         }
         _ => req
@@ -296,21 +292,12 @@ fn sign_pdf(agent: &Agent, job: &SignJob, origin: &str) -> Result<Value, UserErr
             size.div_ceil(1024)
         ),
     };
-    let now = (agent.now)();
     let Some(opened) = agent.confirm_and_open(&request_text, now)? else {
         agent.log(&format!("{op:?} from {origin}: cancelled by the user"));
         return Ok(status(
             STATUS_CANCELLED,
             agent.msg("Người dùng đã từ chối ký", "The user refused to sign"),
         ));
-    };
-    let mut opts = SignOptions::new(now);
-    opts.reason = reason;
-    opts.timestamper = agent.level.tsa.clone();
-    let opts = match plan {
-        Numbering::None => opts,
-        Numbering::Personal => numbering::personal_signature(opts),
-        Numbering::Seal { .. } => numbering::organization_signature(opts),
     };
     let widget = form
         .map(|f| kyso_pades::forms::widget_builder(f, now))
