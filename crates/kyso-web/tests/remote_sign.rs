@@ -336,8 +336,8 @@ async fn register_cert(
 }
 
 /// A decision of the DoST approved by its director and awaiting the personal signature: the
-/// app, the director and the document's id.
-async fn approved(app: &App) -> (Person, i64) {
+/// director, the agency's clerk and the document's id.
+async fn approved(app: &App) -> (Person, Person, i64) {
     let s = &app.db.store;
     let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
     let dost = support::agency(s, "H99.37", "Sở KH&CN", Some(root)).await;
@@ -360,6 +360,7 @@ async fn approved(app: &App) -> (Person, i64) {
     let reviewer = app.person("truongphong", dost, "reviewer").await;
     let checker = app.person("thethuc", dost, "format_checker").await;
     let director = app.person("giamdoc", dost, "signer").await;
+    let clerk = app.person("vanthu", dost, "clerk").await;
     // The registry holds the demo PKI's "personal" certificate (Nguyễn Văn An) for the
     // director, and the demo organization certificate for the agency.
     register_cert(
@@ -406,7 +407,7 @@ async fn approved(app: &App) -> (Person, i64) {
     app.step(&reviewer, id, "forward").await;
     app.step(&checker, id, "check_format").await;
     app.step(&director, id, "approve").await;
-    (director, id)
+    (director, clerk, id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -414,7 +415,7 @@ async fn the_director_signs_the_personal_step_with_the_remote_key_from_the_page(
     for b in backends() {
         let url = csc_service().await;
         let app = App::new(b, Some(url)).await;
-        let (director, id) = approved(&app).await;
+        let (director, _, id) = approved(&app).await;
         let (state, versions) = app.state(&director, id).await;
 
         // The signing section offers the remote signing form, labelled, with no secret in it.
@@ -605,7 +606,7 @@ async fn the_director_signs_the_personal_step_with_the_remote_key_from_the_page(
 async fn without_a_csc_service_the_form_is_not_offered() {
     for b in backends() {
         let app = App::new(b, None).await;
-        let (director, id) = approved(&app).await;
+        let (director, _, id) = approved(&app).await;
         let (status, page) = app.page(&director, &format!("/documents/{id}")).await;
         assert_eq!(status, StatusCode::OK, "{b:?}");
         assert!(
@@ -645,11 +646,11 @@ async fn without_a_csc_service_the_form_is_not_offered() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_api_signs_the_personal_step_with_the_remote_key() {
+async fn the_api_signs_the_personal_step_and_the_seal_with_the_remote_keys() {
     for b in backends() {
         let url = csc_service().await;
         let app = App::new(b, Some(url)).await;
-        let (director, id) = approved(&app).await;
+        let (director, clerk, id) = approved(&app).await;
         let before = app.state(&director, id).await;
         let path = format!("/api/v1/documents/{id}/remote-sign");
         let body = |pin: &str, credential: Option<&str>| {
@@ -712,6 +713,61 @@ async fn the_api_signs_the_personal_step_with_the_remote_key() {
             .call(&director, Method::POST, &path, body(PIN, None))
             .await;
         assert!(matches!(status.as_u16(), 403 | 409), "{b:?}: {status}");
+        // The clerk seals with the agency's remote key: the server fills the reserved number
+        // and date, signs with the organization credential (the registry's organization
+        // certificate), and the upload check accepts the seal over that number.
+        app.step(&clerk, id, "clerk_check").await;
+        let (status, numbered) = app
+            .call(
+                &clerk,
+                Method::POST,
+                &format!("/api/v1/documents/{id}/actions"),
+                Some(json!({"action": "number"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{b:?}: {numbered}");
+        let seal = |credential: &str| {
+            Some(json!({"action": "org_sign", "csc_user": CSC_USER,
+                        "csc_password": CSC_PASSWORD, "pin": PIN, "credential": credential}))
+        };
+        // The director's personal credential is not the organization's.
+        let (status, answer) = app
+            .call(&clerk, Method::POST, &path, seal("personal"))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{b:?}: {answer}");
+        assert_eq!(answer["error"]["field"], "credential", "{b:?}: {answer}");
+        let (status, answer) = app
+            .call(&clerk, Method::POST, &path, seal("organization"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{b:?}: {answer}");
+        assert_eq!(
+            answer["outcome"]["document"]["state"], "org_signed",
+            "{b:?}: {answer}"
+        );
+        let seq = answer["outcome"]["version"].as_i64().unwrap();
+        let (status, sealed, _) = support::send(
+            &app.router,
+            support::api_request(
+                Method::GET,
+                &format!("/api/v1/documents/{id}/file?seq={seq}"),
+                &clerk.token,
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        let issued = kyso_pades::numbering::issued_in(
+            Arc::new(kyso_pdf::MemSource::new(sealed)),
+            kyso_pdf::Limits::default(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            issued.number.as_deref(),
+            numbered["number_and_notation"].as_str(),
+            "{b:?}"
+        );
+
         // The operation is in the OpenAPI document.
         let (_, doc) = app
             .call(&director, Method::GET, "/api/openapi.json", None)
