@@ -50,6 +50,15 @@ fn entry(n: i64, subject: &str) -> RegisterEntry {
     }
 }
 
+/// Keep a rendered book for a look (`KYSO_LETTERS_DUMP=/tmp/books cargo test …`, then
+/// `pdftoppm -r 60 -png`).
+fn dump(name: &str, pdf: &[u8]) {
+    if let Some(dir) = std::env::var_os("KYSO_LETTERS_DUMP") {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(std::path::Path::new(&dir).join(name), pdf).unwrap();
+    }
+}
+
 fn open(pdf: &[u8]) -> Document {
     Document::open(Arc::new(MemSource(pdf.into())), Limits::default()).unwrap()
 }
@@ -80,6 +89,7 @@ fn two_thousand_documents_are_laid_out_and_signed() {
     let t = Instant::now();
     let signed = sign(&pdf, &signer, datetime!(2026-12-06 09:00 +07:00)).unwrap();
     let signing = t.elapsed();
+    dump("register-2000.pdf", &signed);
     let pages = open(&pdf).pages().unwrap().len();
     println!(
         "2000 documents: {pages} pages, {} KiB; layout {} ms, signing {} ms",
