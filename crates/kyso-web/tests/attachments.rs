@@ -641,3 +641,179 @@ async fn the_attachment_routes_are_in_the_openapi_document() {
         "typed refusals documented"
     );
 }
+
+/// A logged-in browser's cookie and CSRF token for the account `name`.
+async fn browser(store: &kyso_store::Store, name: &str) -> (String, String) {
+    let (session, _) = accounts::login(
+        store,
+        name,
+        Zeroizing::new(PASSWORD.into()),
+        "127.0.0.1",
+        NOW,
+    )
+    .await
+    .unwrap();
+    (
+        format!("kyso_session={}", session.token.as_str()),
+        session.csrf,
+    )
+}
+
+const BOUNDARY: &str = "kyso-attachments-boundary";
+
+/// POST a multipart form (text fields, then one file) as the browser `cookie`.
+async fn post_form(
+    router: &Router,
+    cookie: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+    file: &[u8],
+) -> (StatusCode, String, Option<String>) {
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; \
+             filename=\"phu-luc.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(axum::http::header::COOKIE, cookie)
+        .header(
+            axum::http::header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let (s, b, h) = support::send(router, req).await;
+    let location = h
+        .get(axum::http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (s, String::from_utf8_lossy(&b).into_owned(), location)
+}
+
+async fn get_page(router: &Router, cookie: &str, path: &str) -> (StatusCode, Vec<u8>) {
+    let req = axum::http::Request::builder()
+        .uri(path)
+        .header(axum::http::header::COOKIE, cookie)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (s, b, _) = support::send(router, req).await;
+    (s, b)
+}
+
+#[tokio::test]
+async fn the_document_page_lists_and_takes_attachments() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let s = &app.db.store;
+        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+        let dost = support::agency(s, "H99.37", "Sở KH&CN", Some(root)).await;
+        let (_, drafter) = app.person("chuyenvien", dost, "drafter").await;
+        let (_, clerk) = app.person("vanthu", dost, "clerk").await;
+        let (status, _) = app
+            .call(
+                Method::POST,
+                "/api/v1/document-registers",
+                &clerk,
+                Some(
+                    json!({"agency_id": dost, "code": "VBĐ", "name": "Sổ văn bản đi",
+                            "issuer_abbrev": "SKHCN"}),
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, created) = app
+            .call(
+                Method::POST,
+                "/api/v1/documents",
+                &drafter,
+                Some(json!({"agency_id": dost, "meta": meta(), "file_base64": b64(&draft())})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["document"]["id"].as_i64().unwrap();
+        let (cookie, csrf) = browser(s, "chuyenvien").await;
+        let page = format!("/documents/{id}");
+        let (status, html) = get_page(&app.router, &cookie, &page).await;
+        let html = String::from_utf8_lossy(&html).into_owned();
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("Phụ lục kèm theo") && html.contains("Chưa có phụ lục."));
+        assert!(html.contains(&format!("action=\"/documents/{id}/attachments\"")));
+
+        // A forged token is refused; the right one adds the attachment.
+        let file = annex("Danh sách đơn vị");
+        let action = format!("/documents/{id}/attachments");
+        let (status, _, _) = post_form(
+            &app.router,
+            &cookie,
+            &action,
+            &[("csrf", "gia-mao"), ("title", "Danh sách đơn vị")],
+            &file,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, body, location) = post_form(
+            &app.router,
+            &cookie,
+            &action,
+            &[("csrf", &csrf), ("title", "Danh sách đơn vị")],
+            &file,
+        )
+        .await;
+        assert!(status.is_redirection(), "{status}: {body}");
+        assert_eq!(
+            location.as_deref(),
+            Some(format!("{page}#attachments").as_str())
+        );
+        let (_, html) = get_page(&app.router, &cookie, &page).await;
+        let html = String::from_utf8_lossy(&html).into_owned();
+        assert!(html.contains("Danh sách đơn vị") && html.contains("Chưa ký số cơ quan"));
+        let (_, list) = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/documents/{id}/attachments"),
+                &drafter,
+                None,
+            )
+            .await;
+        let aid = list[0]["id"].as_i64().unwrap();
+        let (status, bytes) =
+            get_page(&app.router, &cookie, &format!("{action}/{aid}/file?seq=1")).await;
+        assert_eq!((status, bytes == file), (StatusCode::OK, true));
+        // Not a PDF: refused on a page that leads back to the document.
+        let (status, body, _) = post_form(
+            &app.router,
+            &cookie,
+            &action,
+            &[("csrf", &csrf)],
+            b"PK\x03\x04",
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            body.contains(&format!("href=\"{page}#attachments\"")),
+            "{body}"
+        );
+        // The clerk's signing form is not offered before the organization signature.
+        let (ccookie, _) = browser(s, "vanthu").await;
+        let (_, html) = get_page(&app.router, &ccookie, &page).await;
+        let html = String::from_utf8_lossy(&html).into_owned();
+        // The clerk sees the attachment but neither adds one (not the drafter's duty) nor is
+        // offered to sign it before the organization signature.
+        assert!(html.contains("Danh sách đơn vị"));
+        assert!(!html.contains("attachment-signed-"));
+        assert!(!html.contains(&format!("action=\"{action}\"")));
+    }
+}
