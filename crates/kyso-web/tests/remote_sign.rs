@@ -304,7 +304,7 @@ async fn register_cert(
     name: &str,
     email: &str,
     der: &[u8],
-) {
+) -> i64 {
     let sub = kyso_store::registry::create_subscriber(
         store,
         &Actor::system(),
@@ -333,11 +333,20 @@ async fn register_cert(
     )
     .await
     .unwrap();
+    sub.id
 }
 
-/// A decision of the DoST approved by its director and awaiting the personal signature: the
-/// director, the agency's clerk and the document's id.
-async fn approved(app: &App) -> (Person, Person, i64) {
+/// A decision of the DoST approved by its director and awaiting the personal signature.
+struct Approved {
+    director: Person,
+    clerk: Person,
+    id: i64,
+    agency: i64,
+    /// The director's subscriber in the registry.
+    director_sub: i64,
+}
+
+async fn approved(app: &App) -> Approved {
     let s = &app.db.store;
     let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
     let dost = support::agency(s, "H99.37", "Sở KH&CN", Some(root)).await;
@@ -363,7 +372,7 @@ async fn approved(app: &App) -> (Person, Person, i64) {
     let clerk = app.person("vanthu", dost, "clerk").await;
     // The registry holds the demo PKI's "personal" certificate (Nguyễn Văn An) for the
     // director, and the demo organization certificate for the agency.
-    register_cert(
+    let director_sub = register_cert(
         s,
         dost,
         "individual",
@@ -407,7 +416,13 @@ async fn approved(app: &App) -> (Person, Person, i64) {
     app.step(&reviewer, id, "forward").await;
     app.step(&checker, id, "check_format").await;
     app.step(&director, id, "approve").await;
-    (director, clerk, id)
+    Approved {
+        director,
+        clerk,
+        id,
+        agency: dost,
+        director_sub,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -415,7 +430,13 @@ async fn the_director_signs_the_personal_step_with_the_remote_key_from_the_page(
     for b in backends() {
         let url = csc_service().await;
         let app = App::new(b, Some(url)).await;
-        let (director, _, id) = approved(&app).await;
+        let Approved {
+            director,
+            id,
+            agency,
+            director_sub,
+            ..
+        } = approved(&app).await;
         let (state, versions) = app.state(&director, id).await;
 
         // The signing section offers the remote signing form, labelled, with no secret in it.
@@ -519,8 +540,54 @@ async fn the_director_signs_the_personal_step_with_the_remote_key_from_the_page(
             "{b:?}"
         );
 
-        // The right PIN: the only credential matching the registry signs; the server's upload
-        // check accepts it and the step is taken.
+        // A second certificate of the account in the registry for the director: the page
+        // lists both keys by name to choose from, asks for the password and PIN again, and
+        // signs nothing.
+        kyso_store::registry::import_certificate(
+            &app.db.store,
+            &Actor::system(),
+            agency,
+            Some(director_sub),
+            &demo_cert("personal2"),
+            NOW,
+        )
+        .await
+        .unwrap();
+        let (status, answer) = app
+            .remote_sign(
+                &director,
+                id,
+                &[
+                    ("action", "sign_personal"),
+                    ("csc_user", CSC_USER),
+                    ("csc_password", CSC_PASSWORD),
+                    ("pin", PIN),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{b:?}: {answer}");
+        assert!(
+            answer.contains("name=\"credential\" value=\"personal\"")
+                && answer.contains("name=\"credential\" value=\"personal2\"")
+                && !answer.contains("value=\"organization\""),
+            "{b:?}: {answer}"
+        );
+        assert!(
+            answer.contains("Nguyễn Văn An") && answer.contains("Trần Thị Bình"),
+            "{b:?}: the keys by name"
+        );
+        assert!(
+            !answer.contains(PIN) && !answer.contains(CSC_PASSWORD),
+            "{b:?}: a secret is echoed"
+        );
+        assert_eq!(
+            app.state(&director, id).await,
+            (state.clone(), versions),
+            "{b:?}"
+        );
+
+        // The right PIN and the chosen key: signed; the server's upload check accepts it and
+        // the step is taken.
         let (status, to) = app
             .remote_sign(
                 &director,
@@ -529,6 +596,7 @@ async fn the_director_signs_the_personal_step_with_the_remote_key_from_the_page(
                     ("action", "sign_personal"),
                     ("csc_user", CSC_USER),
                     ("csc_password", CSC_PASSWORD),
+                    ("credential", "personal"),
                     ("pin", PIN),
                 ],
             )
@@ -606,7 +674,7 @@ async fn the_director_signs_the_personal_step_with_the_remote_key_from_the_page(
 async fn without_a_csc_service_the_form_is_not_offered() {
     for b in backends() {
         let app = App::new(b, None).await;
-        let (director, _, id) = approved(&app).await;
+        let Approved { director, id, .. } = approved(&app).await;
         let (status, page) = app.page(&director, &format!("/documents/{id}")).await;
         assert_eq!(status, StatusCode::OK, "{b:?}");
         assert!(
@@ -650,7 +718,12 @@ async fn the_api_signs_the_personal_step_and_the_seal_with_the_remote_keys() {
     for b in backends() {
         let url = csc_service().await;
         let app = App::new(b, Some(url)).await;
-        let (director, clerk, id) = approved(&app).await;
+        let Approved {
+            director,
+            clerk,
+            id,
+            ..
+        } = approved(&app).await;
         let before = app.state(&director, id).await;
         let path = format!("/api/v1/documents/{id}/remote-sign");
         let body = |pin: &str, credential: Option<&str>| {
