@@ -299,6 +299,12 @@ async fn the_upload_form_chooses_the_signer_by_name_and_title() {
             page.contains("Trần Thị Bình"),
             "the signer block on the page"
         );
+        let start = page.find("id=\"timeline\"").expect("the timeline");
+        let timeline = &page[start..start + page[start..].find("</ol>").unwrap()];
+        assert!(
+            timeline.contains("<strong>Phạm Văn Dũng</strong>") && !timeline.contains("chuyenvien"),
+            "the timeline names the drafter by full name: {timeline}"
+        );
         if b == Backend::Postgres {
             app.db.store.close().await;
         }
