@@ -16,7 +16,8 @@
 //! - `GET /sign-agent/documents/{id}/versions/{seq}/{name}`: the version the ticket names, and
 //!   only while it is the latest.
 //! - `POST /sign-agent/documents/{id}/signed`: the signed PDF as the multipart field
-//!   `uploadfile` (the router's body limit), taken through the same
+//!   `uploadfile` (at most [`crate::MAX_DOCUMENT_BODY`] bytes, read only once the ticket is
+//!   checked), taken through the same
 //!   [`crate::documents::take_step`] as the page's and the API's uploads (the upload check,
 //!   the step's rules, its audit entry). The ticket is claimed before the step (a second upload
 //!   with it is refused at once) and settled with the stored version; a refused file gives it
@@ -334,7 +335,14 @@ pub(crate) fn routes() -> Router<AppState> {
             "/sign-agent/documents/{id}/versions/{seq}/{name}",
             get(download),
         )
-        .route("/sign-agent/documents/{id}/signed", post(upload))
+        // A signed document is far larger than an ordinary form; the ticket is checked
+        // before the body is read.
+        .route(
+            "/sign-agent/documents/{id}/signed",
+            post(upload).layer(axum::extract::DefaultBodyLimit::max(
+                crate::MAX_DOCUMENT_BODY,
+            )),
+        )
 }
 
 /// The page's script: the "Ký số" buttons (no inline script: the CSP allows `'self'` only).
@@ -585,30 +593,20 @@ async fn upload(
             "Send the signed file as multipart/form-data, field uploadfile.",
         );
     };
-    let (bytes, name) = match read_upload(mp).await {
-        Ok(Some(f)) => f,
-        Ok(None) => {
-            return refuse(
-                lang,
-                StatusCode::BAD_REQUEST,
-                "Thiếu tệp đã ký (trường uploadfile).",
-                "The signed file (field uploadfile) is missing.",
-            )
+    let mut form = match crate::multipart::read(mp, crate::MAX_DOCUMENT_BODY).await {
+        Ok(f) => f,
+        Err(e) => {
+            let (vi, en) = e.texts();
+            return refuse(lang, e.status(), &vi, &en);
         }
-        Err(()) => {
-            return refuse(
-                lang,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!(
-                    "Không đọc được tệp gửi lên hoặc tệp quá lớn (tối đa {} MB).",
-                    crate::MAX_UPLOAD >> 20
-                ),
-                &format!(
-                    "The upload could not be read or is too large (at most {} MB).",
-                    crate::MAX_UPLOAD >> 20
-                ),
-            )
-        }
+    };
+    let Some((bytes, name)) = form.take_file("uploadfile") else {
+        return refuse(
+            lang,
+            StatusCode::BAD_REQUEST,
+            "Thiếu tệp đã ký (trường uploadfile).",
+            "The signed file (field uploadfile) is missing.",
+        );
     };
     let Some(blobs) = st.blobs.clone() else {
         return no_blobs(lang);
@@ -681,22 +679,6 @@ async fn upload(
             answer
         }
     }
-}
-
-/// The `uploadfile` field (the router's body limit bounds it); `Err` when the form is
-/// unreadable or too large.
-async fn read_upload(mut mp: Multipart) -> Result<Option<(Vec<u8>, String)>, ()> {
-    let mut found = None;
-    while let Some(field) = mp.next_field().await.map_err(|_| ())? {
-        if field.name() == Some("uploadfile") && found.is_none() {
-            let name = field.file_name().unwrap_or("").to_owned();
-            let bytes = field.bytes().await.map_err(|_| ())?;
-            if !bytes.is_empty() {
-                found = Some((bytes.to_vec(), name));
-            }
-        }
-    }
-    Ok(found)
 }
 
 #[cfg(test)]

@@ -260,14 +260,16 @@ pub(crate) fn login_refused() -> ApiError {
     )
 }
 
-/// A JSON request body: at most [`MAX_JSON`] bytes, `application/json`, and a message naming
-/// the field when it does not fit the expected shape.
+/// A JSON request body: at most `MAX` bytes ([`MAX_JSON`]; [`crate::MAX_DOCUMENT_JSON`] for the
+/// routes that carry a document file), read with that explicit limit after the handler's
+/// other extractors (authentication) have run, `application/json`, and a message naming the
+/// field when it does not fit the expected shape.
 #[derive(Debug)]
-pub struct Body<T>(pub T);
+pub struct Body<T, const MAX: usize = MAX_JSON>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+impl<T: DeserializeOwned, S: Send + Sync, const MAX: usize> FromRequest<S> for Body<T, MAX> {
     type Rejection = ApiError;
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -282,25 +284,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
                 "The body must be JSON (Content-Type: application/json).",
             ));
         }
-        let bytes = axum::body::Bytes::from_request(req, state)
+        let bytes = axum::body::to_bytes(req.into_body(), MAX)
             .await
-            .map_err(|_| too_large())?;
-        if bytes.len() > MAX_JSON {
-            return Err(too_large());
-        }
+            .map_err(|_| too_large(MAX))?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error(de).map(Body)
     }
 }
 
-fn too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "too_large",
-        None,
-        "Nội dung gửi lên quá lớn.",
-        "The request body is too large.",
-    )
+fn too_large(max: usize) -> ApiError {
+    let (vi, en) = if max >= 1 << 20 {
+        (
+            format!("Nội dung gửi lên quá lớn (tối đa {} MB).", max >> 20),
+            format!("The request body is too large (at most {} MB).", max >> 20),
+        )
+    } else {
+        (
+            format!("Nội dung gửi lên quá lớn (tối đa {} KB).", max >> 10),
+            format!("The request body is too large (at most {} KB).", max >> 10),
+        )
+    };
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", None, vi, en)
 }
 
 /// Deserialize, turning serde's message into one that names the field.

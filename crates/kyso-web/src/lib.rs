@@ -9,6 +9,7 @@ pub mod documents;
 mod letters;
 pub mod mailer;
 pub mod metrics;
+mod multipart;
 mod notices_api;
 mod observability;
 mod openapi;
@@ -41,6 +42,15 @@ pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 pub const MAX_UPLOAD: usize = 4 * 1024 * 1024;
 /// Largest JSON body of the API.
 pub const MAX_JSON: usize = 256 * 1024;
+/// Largest document file the routes that take one accept (the drafts and the signed files
+/// of the document page and of the API, the signing service's upload): the store's largest
+/// version. A signed document at B-LTA with scanned pages is far above [`MAX_UPLOAD`]; these
+/// routes carry their own body limit and read the body only once the caller is known.
+pub const MAX_DOCUMENT_FILE: usize = kyso_store::documents::MAX_FILE;
+/// Largest multipart body carrying a document file (the file and the form's small fields).
+pub const MAX_DOCUMENT_BODY: usize = MAX_DOCUMENT_FILE + 64 * 1024;
+/// Largest JSON body carrying a document file (base64: four bytes for every three).
+pub const MAX_DOCUMENT_JSON: usize = MAX_DOCUMENT_FILE / 3 * 4 + 64 * 1024;
 
 /// Settings of the web faces.
 #[derive(Debug, Clone)]

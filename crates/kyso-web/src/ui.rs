@@ -60,7 +60,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/requests/{id}/letter.pdf", get(requests::letter_download))
         .route(
             "/documents",
-            get(documents::list_page).post(documents::create_submit),
+            get(documents::list_page)
+                .post(documents::create_submit)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::MAX_DOCUMENT_BODY,
+                )),
         )
         .route("/documents/new", get(documents::new_page))
         .route("/documents/registers", get(register_book::registers_page))
@@ -74,12 +78,22 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/documents/{id}", get(documents::detail_page))
         .route("/documents/{id}/act", post(documents::act_submit))
-        .route("/documents/{id}/signed", post(documents::signed_submit))
+        .route(
+            "/documents/{id}/signed",
+            post(documents::signed_submit).layer(axum::extract::DefaultBodyLimit::max(
+                crate::MAX_DOCUMENT_BODY,
+            )),
+        )
         .route(
             "/documents/{id}/remote-sign",
             post(documents::remote_sign_submit),
         )
-        .route("/documents/{id}/draft", post(documents::draft_submit))
+        .route(
+            "/documents/{id}/draft",
+            post(documents::draft_submit).layer(axum::extract::DefaultBodyLimit::max(
+                crate::MAX_DOCUMENT_BODY,
+            )),
+        )
         .route("/documents/{id}/comment", post(documents::comment_submit))
         .route("/documents/{id}/file", get(documents::file_download))
         .merge(documents::attachment_routes())

@@ -3,7 +3,8 @@
 //! and their download. The rules are `kyso_store::documents`'s, the checks of the files
 //! `crate::documents`'s (conversion, format check and number/date fields, the upload check of
 //! signed files); files travel as base64 in JSON (at most
-//! [`kyso_store::documents::MAX_FILE`] bytes once decoded) and come back as PDF.
+//! [`kyso_store::documents::MAX_FILE`] bytes once decoded: the bodies that carry one may be
+//! [`crate::MAX_DOCUMENT_JSON`] bytes, read after authentication) and come back as PDF.
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -384,7 +385,7 @@ async fn list_documents(
 async fn create_document(
     State(st): State<AppState>,
     auth: Auth,
-    Body(input): Body<NewDocument>,
+    Body(input): Body<NewDocument, { crate::MAX_DOCUMENT_JSON }>,
 ) -> ApiResult<(StatusCode, Json<DocumentDetail>)> {
     let file = decode("file_base64", &input.file_base64)?;
     let file = crate::documents::draft_pdf(file).await?;
@@ -437,7 +438,7 @@ async fn document_action(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-    Body(input): Body<ActionInput>,
+    Body(input): Body<ActionInput, { crate::MAX_DOCUMENT_JSON }>,
 ) -> ApiResult<Json<ActionOutcome>> {
     if input.action.trim() == "delegate" {
         return delegate(&st, &auth, id, input).await.map(Json);
@@ -526,7 +527,7 @@ async fn add_draft(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-    Body(input): Body<FileInput>,
+    Body(input): Body<FileInput, { crate::MAX_DOCUMENT_JSON }>,
 ) -> ApiResult<(StatusCode, Json<DocumentDetail>)> {
     let file = decode("file_base64", &input.file_base64)?;
     let file = crate::documents::draft_pdf(file).await?;
@@ -599,7 +600,7 @@ async fn make_copy(
     State(st): State<AppState>,
     auth: Auth,
     Id(id): Id,
-    Body(input): Body<CopyInput>,
+    Body(input): Body<CopyInput, { crate::MAX_DOCUMENT_JSON }>,
 ) -> ApiResult<(StatusCode, Json<DocumentCopy>)> {
     let names: Vec<&str> = CopyForm::ALL.iter().map(|f| f.as_str()).collect();
     let form = parse_named("form", &input.form, CopyForm::parse, &names)?;

@@ -98,53 +98,16 @@ pub(super) async fn import_form(
     )
 }
 
-pub(super) async fn import_submit(
-    State(st): State<AppState>,
-    p: Page,
-    mut mp: Multipart,
-) -> Response {
-    let mut csrf = String::new();
-    let mut agency_id = None;
-    let mut subscriber_id = None;
-    let mut file = Vec::new();
-    let mut password: Option<Zeroizing<String>> = None;
-    loop {
-        match mp.next_field().await {
-            Ok(Some(f)) => {
-                let name = f.name().unwrap_or("").to_owned();
-                let Ok(bytes) = f.bytes().await else {
-                    return error_page(
-                        p.lang,
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        p.t(
-                            "Tệp tải lên quá lớn (tối đa 4 MB).",
-                            "The upload is too large (4 MB at most).",
-                        ),
-                    );
-                };
-                let text = || String::from_utf8_lossy(&bytes).trim().to_owned();
-                match name.as_str() {
-                    "csrf" => csrf = text(),
-                    "agency_id" => agency_id = text().parse().ok(),
-                    "subscriber_id" => subscriber_id = text().parse().ok(),
-                    "password" => password = Some(Zeroizing::new(text())).filter(|p| !p.is_empty()),
-                    "file" => file = bytes.to_vec(),
-                    _ => {}
-                }
-            }
-            Ok(None) => break,
-            Err(_) => {
-                return error_page(
-                    p.lang,
-                    StatusCode::BAD_REQUEST,
-                    p.t(
-                        "Tệp tải lên không đọc được hoặc quá lớn (tối đa 4 MB).",
-                        "The upload could not be read or is too large (4 MB at most).",
-                    ),
-                );
-            }
-        }
-    }
+pub(super) async fn import_submit(State(st): State<AppState>, p: Page, mp: Multipart) -> Response {
+    let mut form = match crate::multipart::read(mp, crate::MAX_UPLOAD).await {
+        Ok(f) => f,
+        Err(e) => return error_page(p.lang, e.status(), &e.message(p.lang)),
+    };
+    let csrf = form.csrf();
+    let agency_id: Option<i64> = form.text("agency_id").parse().ok();
+    let subscriber_id: Option<i64> = form.text("subscriber_id").parse().ok();
+    let password = Some(Zeroizing::new(form.text("password"))).filter(|p| !p.is_empty());
+    let file = form.take_file("file").map(|(b, _)| b).unwrap_or_default();
     if let Some(r) = p.csrf_refusal(&csrf) {
         return r;
     }

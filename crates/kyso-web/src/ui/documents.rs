@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use crate::multipart::FormError;
 use axum::extract::{Multipart, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -30,59 +31,31 @@ mod attachments;
 mod page;
 mod remote_sign;
 mod upload;
+pub(super) use attachments::routes as attachment_routes;
 pub(super) use page::{
     act_submit, comment_submit, detail_page, draft_submit, file_download, signed_submit,
 };
-pub(super) use attachments::routes as attachment_routes;
 pub(super) use remote_sign::remote_sign_submit;
 pub(super) use upload::{create_submit, new_page};
 
-/// The fields of a multipart form: (name, bytes, file name).
-type Fields = Vec<(String, Vec<u8>, String)>;
+/// The fields of a multipart form.
+type Fields = crate::multipart::Form;
 
-/// Read a multipart form whole (the router's body limit bounds it).
-async fn read_multipart(mut mp: Multipart) -> Result<Fields, ()> {
-    let mut out = Vec::new();
-    loop {
-        match mp.next_field().await {
-            Ok(Some(f)) => {
-                let name = f.name().unwrap_or("").to_owned();
-                let file_name = f.file_name().unwrap_or("").to_owned();
-                match f.bytes().await {
-                    Ok(b) => out.push((name, b.to_vec(), file_name)),
-                    Err(_) => return Err(()),
-                }
-            }
-            Ok(None) => return Ok(out),
-            Err(_) => return Err(()),
-        }
-    }
+/// Read a multipart form whole, at most `max` bytes (the route's body limit).
+async fn read_multipart(mp: Multipart, max: usize) -> Result<Fields, FormError> {
+    crate::multipart::read(mp, max).await
 }
 
 fn text(fields: &Fields, k: &str) -> String {
-    fields
-        .iter()
-        .find(|(n, _, _)| n == k)
-        .map(|(_, v, _)| String::from_utf8_lossy(v).trim().to_owned())
-        .unwrap_or_default()
+    fields.text(k)
 }
 
 fn file<'a>(fields: &'a Fields, k: &str) -> Option<(&'a [u8], &'a str)> {
-    fields
-        .iter()
-        .find(|(n, v, _)| n == k && !v.is_empty())
-        .map(|(_, v, f)| (v.as_slice(), f.as_str()))
+    fields.file(k)
 }
 
-fn unreadable(p: &Page) -> Response {
-    layout_error(
-        p,
-        StatusCode::BAD_REQUEST,
-        p.t(
-            "Biểu mẫu không đọc được hoặc tệp quá lớn (tối đa 4 MB).",
-            "The form could not be read or the file is too large (at most 4 MB).",
-        ),
-    )
+fn unreadable(p: &Page, e: FormError) -> Response {
+    layout_error(p, e.status(), &e.message(p.lang))
 }
 
 /// The blob store (see [`no_blobs`] when there is none).

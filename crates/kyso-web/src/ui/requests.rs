@@ -514,51 +514,13 @@ pub(super) async fn act_submit(
     State(st): State<AppState>,
     p: Page,
     Id(id): Id,
-    mut mp: Multipart,
+    mp: Multipart,
 ) -> Response {
-    let mut fields: Vec<(String, Vec<u8>)> = Vec::new();
-    loop {
-        match mp.next_field().await {
-            Ok(Some(f)) => {
-                let name = f.name().unwrap_or("").to_owned();
-                match f.bytes().await {
-                    Ok(b) => fields.push((name, b.to_vec())),
-                    Err(_) => {
-                        return detail_view(
-                            &st,
-                            &p,
-                            id,
-                            Some(
-                                p.t("Tệp tải lên quá lớn.", "The upload is too large.")
-                                    .into(),
-                            ),
-                        )
-                        .await
-                    }
-                }
-            }
-            Ok(None) => break,
-            Err(_) => {
-                return detail_view(
-                    &st,
-                    &p,
-                    id,
-                    Some(
-                        p.t("Biểu mẫu không đọc được.", "The form could not be read.")
-                            .into(),
-                    ),
-                )
-                .await
-            }
-        }
-    }
-    let text = |k: &str| {
-        fields
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| String::from_utf8_lossy(v).trim().to_owned())
-            .unwrap_or_default()
+    let form = match crate::multipart::read(mp, crate::MAX_UPLOAD).await {
+        Ok(f) => f,
+        Err(e) => return detail_view(&st, &p, id, Some(e.message(p.lang))).await,
     };
+    let text = |k: &str| form.text(k);
     if let Some(r) = p.csrf_refusal(&text("csrf")) {
         return r;
     }
@@ -573,9 +535,9 @@ pub(super) async fn act_submit(
     };
     let mut certificates = Vec::new();
     let mut i = 0;
-    while let Some((_, bytes)) = fields.iter().find(|(n, _)| *n == format!("cert_{i}")) {
+    while let Some(bytes) = form.bytes(&format!("cert_{i}")) {
         if !bytes.is_empty() {
-            certificates.push(bytes.clone());
+            certificates.push(bytes.to_vec());
         }
         i += 1;
     }

@@ -141,8 +141,9 @@ fn refused(p: &Page, id: i64, e: crate::ApiError) -> Response {
 /// The multipart form of this section, its CSRF token checked and document `id` within the
 /// reader's reach.
 async fn section_form(st: &AppState, p: &Page, id: i64, mp: Multipart) -> Result<Fields, Response> {
-    let Ok(fields) = read_multipart(mp).await else {
-        return Err(unreadable(p));
+    let fields = match read_multipart(mp, crate::MAX_UPLOAD).await {
+        Ok(f) => f,
+        Err(e) => return Err(unreadable(p, e)),
     };
     if let Some(r) = p.csrf_refusal(&text(&fields, "csrf")) {
         return Err(r);

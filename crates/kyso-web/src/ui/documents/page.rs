@@ -368,9 +368,11 @@ async fn document_form(
     p: &Page,
     id: i64,
     mp: Multipart,
+    max: usize,
 ) -> Result<Fields, Response> {
-    let Ok(fields) = read_multipart(mp).await else {
-        return Err(unreadable(p));
+    let fields = match read_multipart(mp, max).await {
+        Ok(f) => f,
+        Err(e) => return Err(unreadable(p, e)),
     };
     if let Some(r) = p.csrf_refusal(&text(&fields, "csrf")) {
         return Err(r);
@@ -388,7 +390,7 @@ pub(in crate::ui) async fn signed_submit(
     Id(id): Id,
     mp: Multipart,
 ) -> Response {
-    let fields = match document_form(&st, &p, id, mp).await {
+    let fields = match document_form(&st, &p, id, mp, crate::MAX_DOCUMENT_BODY).await {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -433,7 +435,7 @@ pub(in crate::ui) async fn draft_submit(
     Id(id): Id,
     mp: Multipart,
 ) -> Response {
-    let fields = match document_form(&st, &p, id, mp).await {
+    let fields = match document_form(&st, &p, id, mp, crate::MAX_DOCUMENT_BODY).await {
         Ok(f) => f,
         Err(r) => return r,
     };

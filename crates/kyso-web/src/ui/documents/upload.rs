@@ -220,8 +220,9 @@ async fn upload_form(
                     input id="file" name="file" type="file" accept=".pdf,.docx,.odt,application/pdf" required aria-describedby="file-hint"
                         aria-invalid=(if ef == Some("file") { "true" } else { "false" });
                     div.hint #file-hint { (p.t(
-                        "PDF; tệp DOCX hoặc ODT được máy chủ chuyển sang PDF nếu máy chủ có LibreOffice, nếu không hãy tải lên bản PDF. Tối đa 4 MB.",
-                        "PDF; a DOCX or ODT file is converted to PDF when the server has LibreOffice, otherwise upload a PDF. At most 4 MB.")) }
+                        "PDF; tệp DOCX hoặc ODT được máy chủ chuyển sang PDF nếu máy chủ có LibreOffice, nếu không hãy tải lên bản PDF.",
+                        "PDF; a DOCX or ODT file is converted to PDF when the server has LibreOffice, otherwise upload a PDF."))
+                        " " (p.t("Tối đa", "At most")) " " (crate::MAX_DOCUMENT_FILE >> 20) " MB." }
                 }
                 button.primary type="submit" { (p.t("Tải lên dự thảo", "Upload the draft")) }
             }
@@ -299,8 +300,9 @@ pub(in crate::ui) async fn create_submit(
     p: Page,
     mp: Multipart,
 ) -> Response {
-    let Ok(fields) = read_multipart(mp).await else {
-        return unreadable(&p);
+    let fields = match read_multipart(mp, crate::MAX_DOCUMENT_BODY).await {
+        Ok(f) => f,
+        Err(e) => return unreadable(&p, e),
     };
     if let Some(r) = p.csrf_refusal(&text(&fields, "csrf")) {
         return r;
