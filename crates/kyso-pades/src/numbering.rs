@@ -78,10 +78,85 @@ pub struct FieldPlace {
 }
 
 /// Where the number and date fields go on the first page.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Places {
     pub number: FieldPlace,
     pub date: FieldPlace,
+    /// The notation the draft prints after the number's blank (`/QĐ-UBND` of
+    /// `Số: ....../QĐ-UBND`): the number field then holds the number alone and ends at that
+    /// `/`. `None`: the draft prints no notation there, and the field covers the whole blank
+    /// and holds the number with its notation.
+    pub notation: Option<String>,
+}
+
+/// The key of the number field's dictionary recording [`Places::notation`] (a text string),
+/// so that [`fill`] puts the number alone in the field and [`issued`] reports the number and
+/// notation as the reader sees them. It is part of the field since the format step, before
+/// any signature: changing it later is a change the signatures' analysis refuses.
+pub const NOTATION_KEY: &str = "KYSO_Notation";
+
+/// Longest notation recorded.
+const MAX_NOTATION_CHARS: usize = 40;
+
+/// `s` (from a `/`) as a printed notation: a `/` then at least one letter or digit, without
+/// control characters, at most [`MAX_NOTATION_CHARS`]; `None` for a blank like `/......`.
+fn notation_of(s: &str) -> Option<String> {
+    let s = s.trim();
+    let ok = s.starts_with('/')
+        && s.chars().count() <= MAX_NOTATION_CHARS
+        && s.chars().any(char::is_alphanumeric)
+        && !s.chars().any(char::is_control);
+    ok.then(|| s.to_owned())
+}
+
+/// Text compared without case, Unicode composition or spaces.
+fn compact(s: &str) -> String {
+    layout::normalize(s).replace(' ', "")
+}
+
+/// The value of the number field for the clerk's `number` when the draft prints `notation`
+/// after the field: `number` without that notation (`01/SKHCN-VP` → `01`, also
+/// `01/2026/NĐ-CP` after a printed `/NĐ-CP` → `01/2026`), or `number` itself when it has no
+/// `/` (the number alone). Another notation than the printed one is refused: the letter would
+/// read both.
+pub fn number_in_field(number: &str, notation: &str) -> Result<String> {
+    let number = number.trim();
+    if !number.contains('/') {
+        return Ok(number.to_owned());
+    }
+    let want = compact(notation);
+    for (i, _) in number.match_indices('/') {
+        let (head, tail) = number.split_at(i);
+        if compact(tail) == want && !head.trim().is_empty() {
+            return Ok(head.trim().to_owned());
+        }
+    }
+    Err(Error::Structure(
+        "the number's notation is not the one the draft prints after the number",
+    ))
+}
+
+/// The number and notation as the reader sees them: the field's `value` followed by the
+/// printed `notation`, when there is one.
+pub fn number_as_read(value: &str, notation: Option<&str>) -> String {
+    match notation {
+        Some(n) => format!("{}{}", value.trim(), n.trim()),
+        None => value.trim().to_owned(),
+    }
+}
+
+/// Whether two numbers with notation are the same (spaces aside; Unicode composition aside
+/// too, case then compared on the composed forms' letters): the register's and the one a
+/// document carries.
+pub fn same_number(a: &str, b: &str) -> bool {
+    let key = |s: &str| -> String { s.chars().filter(|c| !c.is_whitespace()).collect() };
+    let (ka, kb) = (key(a), key(b));
+    ka == kb
+        || (compact(&ka) == compact(&kb)
+            && ka
+                .chars()
+                .filter(char::is_ascii_uppercase)
+                .eq(kb.chars().filter(char::is_ascii_uppercase)))
 }
 
 fn words_of(lines: &[layout::Line]) -> Vec<(usize, &layout::Word)> {
@@ -93,17 +168,43 @@ fn words_of(lines: &[layout::Line]) -> Vec<(usize, &layout::Word)> {
         .collect()
 }
 
+/// The first glyph drawn inside `bbox`.
+fn glyph_in(glyphs: &[Glyph], bbox: [f64; 4]) -> Option<&Glyph> {
+    glyphs.iter().find(|g| {
+        let x = (g.origin[0] + g.end[0]) / 2.0;
+        let y = g.origin[1];
+        x >= bbox[0] && x <= bbox[2] && y >= bbox[1] - 1.0 && y <= bbox[3] + 1.0
+    })
+}
+
 /// Font size of the first glyph drawn inside `bbox`.
 fn size_in(glyphs: &[Glyph], bbox: [f64; 4], default: f64) -> f64 {
-    glyphs
-        .iter()
-        .find(|g| {
-            let x = (g.origin[0] + g.end[0]) / 2.0;
-            let y = g.origin[1];
-            x >= bbox[0] && x <= bbox[2] && y >= bbox[1] - 1.0 && y <= bbox[3] + 1.0
-        })
+    glyph_in(glyphs, bbox)
         .map_or(default, |g| g.font_size)
         .clamp(6.0, 30.0)
+}
+
+/// The field font's ascent and (negative) descent in em.
+fn field_font_metrics() -> (f64, f64) {
+    FontProgram::liberation_serif_regular()
+        .map(|p| (p.ascent_em(), p.descent_em()))
+        .unwrap_or((0.891, -0.216))
+}
+
+/// The vertical extent of a field whose text of `size` sits on the baseline of the line
+/// `bbox` (the baseline of its first glyph, else the box's bottom plus the descent): the
+/// field font's descent to ascent around that baseline, widened equally up and down to cover
+/// `bbox` — the appearance centres the text vertically, so the filled text then sits on the
+/// draft's own baseline.
+fn vertical_extent(glyphs: &[Glyph], bbox: [f64; 4], size: f64) -> [f64; 2] {
+    let (asc, desc) = field_font_metrics();
+    let base = glyph_in(glyphs, bbox)
+        .map(|g| g.origin[1])
+        .filter(|b| b.is_finite())
+        .unwrap_or(bbox[1] - desc * size);
+    let (lo, hi) = (base + desc * size, base + asc * size);
+    let m = (lo - bbox[1]).max(bbox[3] - hi).clamp(0.0, size);
+    [lo - m, hi + m]
 }
 
 fn same_line(a: &[f64; 4], b: &[f64; 4]) -> bool {
@@ -113,7 +214,7 @@ fn same_line(a: &[f64; 4], b: &[f64; 4]) -> bool {
 
 /// The number field: from the end of `Số:` to the notation's `/` (or over the blank or dots
 /// that follow), on the same baseline.
-fn locate_number(lines: &[layout::Line], glyphs: &[Glyph]) -> Option<FieldPlace> {
+fn locate_number(lines: &[layout::Line], glyphs: &[Glyph]) -> Option<(FieldPlace, Option<String>)> {
     let words = words_of(lines);
     for (k, (_, w)) in words.iter().enumerate() {
         let t = layout::normalize(&w.text);
@@ -136,36 +237,66 @@ fn locate_number(lines: &[layout::Line], glyphs: &[Glyph]) -> Option<FieldPlace>
             .map(|(_, w)| *w)
             .filter(|n| same_line(&n.bbox, &w.bbox))
             .collect();
+        let size = size_in(glyphs, w.bbox, 13.0);
         let x0 = label_end + 1.0;
-        let mut x1 = x0 + mm(22.0);
+        // Where the blank ends, and the notation printed after it.
+        let mut blank_end = None;
+        let mut notation = None;
+        let mut slash = None;
         if let Some(n) = rest.first().filter(|n| n.bbox[0] - label_end < mm(60.0)) {
             if n.text.starts_with('/') {
-                x1 = n.bbox[0] - 0.5;
-            } else if n.text.contains('/') {
+                notation = notation_of(&n.text);
+                slash = Some(n.bbox[0]);
+                blank_end = Some(n.bbox[0]);
+            } else if let Some(at) = n.text.find('/') {
                 // The `/` inside the word ("......../QĐ-UBND"): the glyph's own position.
-                x1 = glyphs
+                let x = glyphs
                     .iter()
                     .filter(|g| g.text == "/")
                     .map(|g| g.origin[0])
                     .filter(|x| *x > n.bbox[0] && *x < n.bbox[2])
                     .fold(f64::INFINITY, f64::min);
-                if !x1.is_finite() {
-                    x1 = n.bbox[2];
+                notation = n.text.get(at..).and_then(notation_of);
+                if x.is_finite() {
+                    slash = Some(x);
+                } else {
+                    notation = None;
                 }
+                blank_end = Some(n.bbox[2]);
             } else if n.text.chars().all(|c| c == '.' || c == '…' || c == '_') {
-                x1 = n.bbox[2];
+                blank_end = Some(n.bbox[2]);
             }
         }
-        if x1 - x0 < mm(8.0) {
-            x1 = x0 + mm(8.0);
-        }
-        let size = size_in(glyphs, w.bbox, 13.0);
-        let rect = [x0, w.bbox[1], x1, w.bbox[3]];
-        return Some(FieldPlace {
-            rect,
+        let x1 = match (notation.is_some(), slash) {
+            // The number alone, up to the notation's `/`.
+            (true, Some(s)) if s - x0 >= mm(5.0) => s,
+            // Number and notation: over the whole blank (and a printed notation too close to
+            // the label to leave room for a number), and on to the next word of the line (the
+            // date, in the Decree 30 layout) for room at the text's own size.
+            _ => {
+                let from = match (notation.is_some(), rest.first()) {
+                    (true, Some(n)) => n.bbox[2],
+                    _ => blank_end.unwrap_or(x0),
+                };
+                let next = words_of(lines)
+                    .iter()
+                    .map(|(_, n)| n)
+                    .filter(|n| same_line(&n.bbox, &w.bbox) && n.bbox[0] >= from + 0.5)
+                    .map(|n| n.bbox[0] - mm(3.0))
+                    .fold(f64::INFINITY, f64::min);
+                let want = x0 + size * 9.0;
+                let x = from.max(want.min(next));
+                notation = None;
+                x.max(x0 + mm(8.0))
+            }
+        };
+        let [y0, y1] = vertical_extent(glyphs, w.bbox, size);
+        let place = FieldPlace {
+            rect: [x0, y0, x1, y1],
             size_pt: size,
             from_text: true,
-        });
+        };
+        return Some((place, notation));
     }
     None
 }
@@ -208,6 +339,7 @@ fn locate_date(lines: &[layout::Line], glyphs: &[Glyph], crop: [f64; 4]) -> Opti
             .map(|n| n.bbox[3])
             .fold(f64::NEG_INFINITY, f64::max);
         let size = size_in(glyphs, w.bbox, 14.0);
+        let [y0, y1] = vertical_extent(glyphs, [w.bbox[0], y0, w.bbox[2], y1], size);
         return Some(FieldPlace {
             rect: [w.bbox[0] - 1.0, y0, x1 + 1.0, y1],
             size_pt: size,
@@ -230,14 +362,17 @@ pub fn locate(doc: &Document, page: &Page) -> Result<Places> {
             && g.origin[1] <= crop[3] + 2.0
     });
     let lines = layout::lines(&glyphs);
-    let number = locate_number(&lines, &glyphs);
+    let (number, notation) = match locate_number(&lines, &glyphs) {
+        Some((place, notation)) => (Some(place), notation),
+        None => (None, None),
+    };
     let date = locate_date(&lines, &glyphs, crop);
     let [x0, _, x1, top] = crop;
     let default_y = [top - mm(58.0), top - mm(51.0)];
     let number = number.unwrap_or_else(|| {
         let [y0, y1] = date.map_or(default_y, |d| [d.rect[1], d.rect[3]]);
         FieldPlace {
-            rect: [x0 + mm(45.0), y0, x0 + mm(70.0), y1],
+            rect: [x0 + mm(40.0), y0, x0 + mm(95.0), y1],
             size_pt: 13.0,
             from_text: false,
         }
@@ -250,7 +385,11 @@ pub fn locate(doc: &Document, page: &Page) -> Result<Places> {
             from_text: false,
         }
     });
-    Ok(Places { number, date })
+    Ok(Places {
+        number,
+        date,
+        notation,
+    })
 }
 
 fn style(place: &FieldPlace, align: Align, background: bool) -> FieldStyle {
@@ -295,14 +434,24 @@ pub fn place_fields(base: &Updated, limits: Limits) -> Result<(Updated, Places)>
     let mut update = IncrementalUpdate::new(&doc);
     let mut embedder = FontEmbedder::new(&program);
     let mut refs = Vec::new();
+    // The number alone ends at the printed notation's `/`; number and notation start after
+    // the label.
+    let number_align = if places.notation.is_some() {
+        Align::Right
+    } else {
+        Align::Left
+    };
     for (name, place, align) in [
-        (NUMBER_FIELD, &places.number, Align::Right),
+        (NUMBER_FIELD, &places.number, number_align),
         (DATE_FIELD, &places.date, Align::Left),
     ] {
         let (w, h) = size_of(&place.rect);
         let st = style(place, align, false);
         let ap = textfield::text_appearance(&mut update, &mut embedder, w, h, "", &st)?;
-        let field = textfield::text_field(name, page.id, place.rect, &st, None, ap);
+        let mut field = textfield::text_field(name, page.id, place.rect, &st, None, ap);
+        if let (NUMBER_FIELD, Some(n)) = (name, places.notation.as_deref()) {
+            field.set(NOTATION_KEY, text_string(n));
+        }
         refs.push(update.add(field));
     }
     let dr_font = textfield::field_font(&mut update, &program)?;
@@ -502,9 +651,17 @@ pub fn fill(base: &Updated, number: &str, date: time::Date, limits: Limits) -> R
     let mut update = IncrementalUpdate::new(&doc);
     let mut embedder = FontEmbedder::new(&program);
     let date_value = date_text(date);
-    for (name, value, align) in [
-        (NUMBER_FIELD, number, Align::Right),
-        (DATE_FIELD, date_value.as_str(), Align::Left),
+    let number_field = fields
+        .iter()
+        .find(|f| f.full_name == NUMBER_FIELD)
+        .ok_or(Error::Structure("the document has no number or date field"))?;
+    let number_value = match notation_in(&number_field.dict) {
+        Some(n) => number_in_field(number, &n)?,
+        None => number.to_owned(),
+    };
+    for (name, value) in [
+        (NUMBER_FIELD, number_value.as_str()),
+        (DATE_FIELD, date_value.as_str()),
     ] {
         let f = fields
             .iter()
@@ -524,13 +681,14 @@ pub fn fill(base: &Updated, number: &str, date: time::Date, limits: Limits) -> R
             .rect(f.dict.get("Rect").unwrap_or(&Object::Null))?
             .ok_or(Error::Structure("the number or date field has no /Rect"))?;
         let size = da_size(&f.dict).unwrap_or(13.0);
-        let st = FieldStyle {
-            size_pt: size,
-            align,
-            background: Some([1.0, 1.0, 1.0]),
+        // The field's own alignment (`/Q`): the number alone ends at the printed `/`.
+        let align = match f.dict.get_int("Q") {
+            Some(2) => Align::Right,
+            Some(1) => Align::Center,
+            _ => Align::Left,
         };
         let (w, h) = size_of(&rect);
-        let ap = textfield::text_appearance(&mut update, &mut embedder, w, h, value, &st)?;
+        let ap = filled_appearance(&mut update, &mut embedder, w, h, value, size, align)?;
         let mut dict = f.dict.clone();
         dict.set("V", text_string(value));
         let mut apd = Dict::new();
@@ -541,6 +699,82 @@ pub fn fill(base: &Updated, number: &str, date: time::Date, limits: Limits) -> R
     embedder.embed(&mut update)?;
     let (bytes, _) = update.serialize(src.len())?;
     Ok(base.append(bytes))
+}
+
+/// The notation the format step recorded in a number field ([`NOTATION_KEY`]), when valid.
+fn notation_in(field: &Dict) -> Option<String> {
+    field
+        .get(NOTATION_KEY)
+        .and_then(Object::as_string)
+        .map(fields::decode_text)
+        .and_then(|n| notation_of(&n))
+}
+
+/// The appearance of a filled field of `width × height`: `text` in the field font at `size`
+/// (smaller only when it cannot fit otherwise), on the baseline [`vertical_extent`] aligned
+/// with the draft's line, over a white background hiding the draft's dots. Right-aligned, it
+/// ends at the field's right edge — at the printed `/`, as the draft's own text would — and
+/// left-aligned it starts 1 pt inside.
+fn filled_appearance(
+    update: &mut IncrementalUpdate,
+    font: &mut FontEmbedder<'_>,
+    width: f64,
+    height: f64,
+    text: &str,
+    size: f64,
+    align: Align,
+) -> Result<ObjRef> {
+    if !(width.is_finite() && height.is_finite() && width > 2.0 && height > 0.0)
+        || width > 1e4
+        || height > 1e4
+        || !(size.is_finite() && size > 0.0 && size < 1000.0)
+    {
+        return Err(Error::Structure(
+            "the number or date field's size is out of range",
+        ));
+    }
+    let (left, right) = (1.0, 0.3);
+    let program = font.font();
+    let glyphs = program.shape(text)?;
+    let natural = program.glyphs_width(&glyphs, size);
+    let room = width - left - right;
+    let shown = if natural > room {
+        size * room / natural
+    } else {
+        size
+    };
+    let w = program.glyphs_width(&glyphs, shown);
+    let x = match align {
+        Align::Left => left,
+        Align::Center => (width - w) / 2.0,
+        Align::Right => width - right - w,
+    };
+    // The baseline of the nominal size, so that a shrunk text stays on the line.
+    let (asc, desc) = (program.ascent_em(), program.descent_em());
+    let y = (height - size * (asc - desc)) / 2.0 - size * desc;
+    let mut c = Vec::new();
+    let num = |c: &mut Vec<u8>, v: f64| {
+        kyso_pdf::writer::write_real(c, v);
+        c.push(b' ');
+    };
+    c.extend_from_slice(b"1 1 1 rg 0 0 ");
+    num(&mut c, width);
+    num(&mut c, height);
+    c.extend_from_slice(b"re f\n/Tx BMC\nq BT\n/F1 ");
+    num(&mut c, shown);
+    c.extend_from_slice(b"Tf 0 g\n");
+    num(&mut c, x);
+    num(&mut c, y);
+    c.extend_from_slice(b"Td ");
+    kyso_pdf::writer::write_hex_string(&mut c, &font.encode(&glyphs));
+    c.extend_from_slice(b" Tj\nET Q\nEMC\n");
+    let mut fonts = Dict::new();
+    fonts.set("F1", Object::Ref(font.font_ref(update)));
+    let mut res = Dict::new();
+    res.set("Font", fonts);
+    Ok(kyso_pdf::appearance::form_xobject(
+        update, width, height, &c, res, None,
+    ))
 }
 
 /// [`fill`] over bytes in memory.
@@ -566,8 +800,13 @@ fn da_size(d: &Dict) -> Option<f64> {
 /// The number and date a document carries in its fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issued {
-    /// The number field's value (`None`: not filled).
+    /// The number and notation as the reader sees them (`01/SKHCN-VP`): the number field's
+    /// value followed by the notation the draft prints after it, when the format step
+    /// recorded one ([`NOTATION_KEY`]); `None`: not filled.
     pub number: Option<String>,
+    /// The notation printed after the number field (`/SKHCN-VP`), when the field holds the
+    /// number alone.
+    pub printed_notation: Option<String>,
     /// The date field's value as written (`None`: not filled).
     pub date_text: Option<String>,
     /// That value read as a date, when it is in Decree 30's words.
@@ -591,9 +830,15 @@ pub fn issued(doc: &Document) -> Result<Option<Issued>> {
         (None, None) => return Ok(None),
         (n, d) => (n.flatten(), d.flatten()),
     };
+    let printed_notation = fields
+        .iter()
+        .find(|f| f.full_name == NUMBER_FIELD)
+        .and_then(|f| notation_in(&f.dict));
+    let number = number.map(|v| number_as_read(&v, printed_notation.as_deref()));
     let date = date_text.as_deref().and_then(parse_date_text);
     Ok(Some(Issued {
         number,
+        printed_notation,
         date_text,
         date,
     }))

@@ -273,9 +273,13 @@ pub fn check_upload(
             && issued.as_ref().is_some_and(|i| {
                 i.number.is_some()
                     && i.date.is_some()
-                    && number
-                        .as_ref()
-                        .is_none_or(|n| i.number.as_deref() == Some(n.as_str()))
+                    // As the reader sees it: the field's value and the notation printed
+                    // after it (`numbering::issued`), compared without case or spacing.
+                    && number.as_ref().is_none_or(|n| {
+                        i.number
+                            .as_deref()
+                            .is_some_and(|found| numbering::same_number(found, n))
+                    })
                     && date.is_none_or(|d| i.date == Some(d))
             });
         if !ok {

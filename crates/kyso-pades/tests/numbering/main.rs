@@ -828,3 +828,195 @@ fn the_decree_30_visible_flow_is_accepted_by_kyso_pyhanko_and_the_upload_check()
         assert_eq!(&v[0][5..8], ["None", "FORM_FILLING", "True"], "{v:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// What the issued letter reads: the number field holds the number alone when the draft prints
+// the notation after the dots, the number and notation when it does not; both at the line's
+// own size, on its baseline.
+
+/// The first page's text as poppler extracts it (form field appearances included), or `None`
+/// when pdftotext is missing (a listed skip; a failure under `KYSO_REQUIRE_ALL=1`).
+fn pdftotext(pdf: &[u8], args: &[&str]) -> Option<String> {
+    if !kyso_testkit::need("pdftotext", &["-v"]) {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("issued.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = Command::new("pdftotext")
+        .args(args)
+        .args(["-f", "1", "-l", "1"])
+        .arg(&file)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+/// `[xMin, yMin, xMax, yMax]` of the first word `word` in `pdftotext -bbox` output.
+fn word_box(bbox_html: &str, word: &str) -> [f64; 4] {
+    let line = bbox_html
+        .lines()
+        .find(|l| l.contains(&format!(">{word}</word>")))
+        .unwrap_or_else(|| panic!("no word {word:?} in {bbox_html}"));
+    let attr = |name: &str| -> f64 {
+        let at = line.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        let rest = &line[at..];
+        rest[..rest.find('"').unwrap()].parse().unwrap()
+    };
+    [attr("xMin"), attr("yMin"), attr("xMax"), attr("yMax")]
+}
+
+fn number_field_value(pdf: &[u8]) -> Option<String> {
+    let doc = Document::open(Arc::new(MemSource::new(pdf.to_vec())), Limits::default()).unwrap();
+    let f = doc
+        .resolve_dict(&Object::Ref(field_ref(&doc, NUMBER_FIELD)), "field")
+        .unwrap();
+    f.get("V")
+        .and_then(Object::as_string)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+/// `draft` formatted, signed by the leader, filled with `number` on 6 December 2026.
+fn issue(p: &Pki, draft: &[u8], number: &str) -> (numbering::Places, Vec<u8>) {
+    let (formatted, places) = numbering::place_fields_bytes(draft).unwrap();
+    let signed = sign_bytes(
+        &formatted,
+        &numbering::personal_signature(opts()),
+        &p.leader,
+        None,
+    )
+    .unwrap();
+    let filled = numbering::fill_bytes(&signed, number, date!(2026 - 12 - 06)).unwrap();
+    let sealed = sign_bytes(
+        &filled,
+        &numbering::organization_signature(opts()),
+        &p.agency,
+        None,
+    )
+    .unwrap();
+    check_upload(
+        &signed,
+        &sealed,
+        &expect(
+            &p.agency,
+            Step::Seal {
+                number: Some(number.into()),
+                date: Some(date!(2026 - 12 - 06)),
+            },
+        ),
+    )
+    .unwrap();
+    (places, sealed)
+}
+
+#[test]
+fn with_the_notation_printed_the_field_holds_the_number_alone_and_the_letter_reads_it_once() {
+    let p = pki();
+    let draft = draft(
+        "Số: ......../SKHCN-VP",
+        "Demo, ngày ...... tháng ...... năm 2026",
+    );
+    let (places, sealed) = issue(&p, &draft, "01/SKHCN-VP");
+    assert_eq!(places.notation.as_deref(), Some("/SKHCN-VP"));
+    assert!((places.number.size_pt - 13.0).abs() < 0.01, "{places:?}");
+    // The field holds "01"; the document's number and notation, as read, is the whole.
+    assert_eq!(number_field_value(&sealed).as_deref(), Some("01"));
+    let issued = numbering::issued_in(Arc::new(MemSource::new(sealed.clone())), Limits::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(issued.number.as_deref(), Some("01/SKHCN-VP"));
+    assert_eq!(issued.printed_notation.as_deref(), Some("/SKHCN-VP"));
+    assert_eq!(
+        issued.date_text.as_deref(),
+        Some("ngày 06 tháng 12 năm 2026")
+    );
+    // The text layer keeps the draft's dots under the field's white background (the format
+    // step does not rewrite the draft's content), so poppler reads "01" as a word of its own:
+    // on the line of "Số:", at its size, between the label and the printed "/", and the
+    // notation once.
+    let Some(text) = pdftotext(&sealed, &[]) else {
+        return;
+    };
+    assert_eq!(text.matches("SKHCN-VP").count(), 1, "{text}");
+    let boxes = pdftotext(&sealed, &["-bbox"]).unwrap();
+    let (so, num) = (word_box(&boxes, "Số:"), word_box(&boxes, "01"));
+    let dots = word_box(&boxes, "......../SKHCN-VP");
+    assert!(
+        (num[1] - so[1]).abs() < 0.5 && (num[3] - so[3]).abs() < 0.5,
+        "{num:?} {so:?}"
+    );
+    assert!(
+        num[0] > so[2] && num[2] < dots[2] - 50.0,
+        "{num:?} {so:?} {dots:?}"
+    );
+    let (demo, d12) = (word_box(&boxes, "Demo,"), word_box(&boxes, "12"));
+    assert!(
+        (d12[3] - d12[1] - (demo[3] - demo[1])).abs() < 0.5,
+        "{d12:?} {demo:?}"
+    );
+}
+
+#[test]
+fn without_a_printed_notation_the_field_holds_number_and_notation_at_the_lines_size() {
+    let p = pki();
+    for line in ["Số: ........................", "Số:"] {
+        let draft = draft(line, "Demo, ngày ...... tháng ...... năm 2026");
+        let (places, sealed) = issue(&p, &draft, "01/SKHCN-VP");
+        assert_eq!(places.notation, None, "{line}");
+        assert!(places.number.from_text, "{line}");
+        assert_eq!(number_field_value(&sealed).as_deref(), Some("01/SKHCN-VP"));
+        let issued =
+            numbering::issued_in(Arc::new(MemSource::new(sealed.clone())), Limits::default())
+                .unwrap()
+                .unwrap();
+        assert_eq!(issued.number.as_deref(), Some("01/SKHCN-VP"));
+        assert_eq!(issued.printed_notation, None);
+        let Some(text) = pdftotext(&sealed, &[]) else {
+            return;
+        };
+        assert_eq!(text.matches("01/SKHCN-VP").count(), 1, "{line}: {text}");
+        let boxes = pdftotext(&sealed, &["-bbox"]).unwrap();
+        let (so, num) = (word_box(&boxes, "Số:"), word_box(&boxes, "01/SKHCN-VP"));
+        assert!(
+            (num[1] - so[1]).abs() < 0.5 && (num[3] - so[3]).abs() < 0.5,
+            "{line}: {num:?} {so:?}"
+        );
+        assert!(
+            num[0] > so[2] && num[0] - so[2] < 8.0,
+            "{line}: {num:?} {so:?}"
+        );
+    }
+}
+
+#[test]
+fn a_number_with_another_notation_than_the_printed_one_is_refused() {
+    let p = pki();
+    let draft = draft(
+        "Số: ......../SKHCN-VP",
+        "Demo, ngày ...... tháng ...... năm 2026",
+    );
+    let (formatted, _) = numbering::place_fields_bytes(&draft).unwrap();
+    let signed = sign_bytes(&formatted, &opts(), &p.leader, None).unwrap();
+    assert!(numbering::fill_bytes(&signed, "01/QĐ-UBND", date!(2026 - 12 - 06)).is_err());
+    // The number alone is the number: the notation is printed.
+    let filled = numbering::fill_bytes(&signed, "7", date!(2026 - 12 - 06)).unwrap();
+    let issued = numbering::issued_in(Arc::new(MemSource::new(filled)), Limits::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(issued.number.as_deref(), Some("7/SKHCN-VP"));
+    // A number/year/notation after a printed "/2026/NĐ-CP" or "/NĐ-CP".
+    assert_eq!(
+        numbering::number_in_field("12/2026/NĐ-CP", "/2026/NĐ-CP").unwrap(),
+        "12"
+    );
+    assert_eq!(
+        numbering::number_in_field("12/2026/NĐ-CP", "/NĐ-CP").unwrap(),
+        "12/2026"
+    );
+    assert!(numbering::number_in_field("/NĐ-CP", "/NĐ-CP").is_err());
+    assert!(numbering::same_number("01/SKHCN-VP", " 01/SKHCN-VP"));
+    assert!(!numbering::same_number("01/SKHCN-VP", "01/SKHCN-V"));
+    assert!(!numbering::same_number("01/SKHCN-VP", "01/skhcn-vp"));
+}
