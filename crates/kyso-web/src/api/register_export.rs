@@ -79,7 +79,8 @@ pub(crate) async fn export_register_xlsx(
     params(Id, Period),
     responses((status = 200, description = "The signed book", content_type = "application/pdf",
         body = super::dto::BinaryFile),
-        (status = 409, description = "The server holds no organization key of the agency")))]
+        (status = 409, description = "The server holds no organization key of the agency",
+            body = super::dto::ErrorBody)))]
 pub(crate) async fn export_register_pdf(
     State(st): State<AppState>,
     auth: Auth,
