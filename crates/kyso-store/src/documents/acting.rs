@@ -100,7 +100,8 @@ pub async fn act(
             check_pdf(bytes)?;
             check_extends_last(store, blobs, id, bytes).await?;
             let sha = put_blob(blobs, bytes).await?;
-            Some((kind, sha, bytes.len(), version_file_name(&input.file_name)?))
+            let name = version_file_name(&input.file_name)?;
+            Some((kind, sha, bytes.len(), step_file_name(&name, kind)))
         }
         (Some(_), None) => {
             return Err(Error::invalid(
@@ -490,4 +491,62 @@ async fn recall(
     .execute(tx.conn())
     .await?;
     Ok(n)
+}
+
+/// The file name of a signed version: the name given (the version signed, as the agent or the
+/// browser downloaded it) without `.pdf` and without the suffix of an earlier step, followed by
+/// the step's own (`-ky-ca-nhan.pdf`, `-ban-hanh.pdf`), so each version keeps a name of its
+/// own; other kinds keep the name given.
+fn step_file_name(name: &str, kind: VersionKind) -> String {
+    let suffix = match kind {
+        VersionKind::PersonallySigned => "ky-ca-nhan",
+        VersionKind::OrgSigned => "ban-hanh",
+        _ => return name.to_owned(),
+    };
+    let mut stem = name;
+    if stem.len() >= 4 && stem.is_char_boundary(stem.len() - 4) {
+        let (head, ext) = stem.split_at(stem.len() - 4);
+        if ext.eq_ignore_ascii_case(".pdf") {
+            stem = head;
+        }
+    }
+    for earlier in ["the-thuc", "ky-ca-nhan", "ban-hanh"] {
+        if stem == earlier {
+            stem = "van-ban";
+        } else if let Some(head) = stem.strip_suffix(&format!("-{earlier}")) {
+            stem = head;
+        }
+    }
+    let stem = if stem.trim().is_empty() {
+        "van-ban"
+    } else {
+        stem
+    };
+    format!("{stem}-{suffix}.pdf")
+}
+
+#[cfg(test)]
+mod step_name_tests {
+    use super::*;
+
+    #[test]
+    fn signed_versions_are_named_by_their_step() {
+        let p = VersionKind::PersonallySigned;
+        let o = VersionKind::OrgSigned;
+        assert_eq!(step_file_name("the-thuc.pdf", p), "van-ban-ky-ca-nhan.pdf");
+        assert_eq!(
+            step_file_name("van-ban-ky-ca-nhan.pdf", o),
+            "van-ban-ban-hanh.pdf"
+        );
+        assert_eq!(
+            step_file_name("cong-van-the-thuc.PDF", p),
+            "cong-van-ky-ca-nhan.pdf"
+        );
+        assert_eq!(step_file_name("công văn.pdf", o), "công văn-ban-hanh.pdf");
+        assert_eq!(step_file_name(".pdf", o), "van-ban-ban-hanh.pdf");
+        assert_eq!(
+            step_file_name("the-thuc.pdf", VersionKind::Formatted),
+            "the-thuc.pdf"
+        );
+    }
 }

@@ -71,7 +71,7 @@ async fn detail_view(
                 (row(p.t("Trạng thái", "State"), html! { strong #doc-state { (state_label(p, doc.state)) } }))
                 (row(p.t("Cơ quan ban hành", "Issuing agency"), html! { (names.get(&doc.agency_id).cloned().unwrap_or_else(|| doc.agency_code.clone())) }))
                 (row(p.t("Số, ký hiệu", "Number and notation"), html! { (doc.number_and_notation().unwrap_or_else(|| p.t("Chưa cấp số", "Not numbered yet").to_owned())) }))
-                @if let Some(day) = &doc.issued_date { (row(p.t("Ngày ban hành", "Date"), html! { (day) })) }
+                @if let Some(day) = &doc.issued_date { (row(p.t("Ngày ban hành", "Date"), html! { (day_month_year(day)) })) }
                 (row(p.t("Địa danh", "Place"), html! { (m.place) }))
                 (row(p.t("Người ký", "Signer"), html! {
                     @for line in m.signer.title_lines() { (line) br; }
@@ -536,5 +536,31 @@ pub(in crate::ui) async fn file_download(
         )
             .into_response(),
         Err(e) => refusal(&p, e),
+    }
+}
+
+/// A stored ISO date (`2026-12-06`) as Vietnamese text writes it (`06/12/2026`); anything else
+/// as stored.
+fn day_month_year(iso: &str) -> String {
+    let parts: Vec<&str> = iso.trim().split('-').collect();
+    match parts.as_slice() {
+        [y, m, d]
+            if y.len() == 4
+                && m.len() == 2
+                && d.len() == 2
+                && parts.iter().all(|x| x.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            format!("{d}/{m}/{y}")
+        }
+        _ => iso.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod date_tests {
+    #[test]
+    fn the_issue_date_reads_day_month_year() {
+        assert_eq!(super::day_month_year("2026-12-06"), "06/12/2026");
+        assert_eq!(super::day_month_year("06/12/2026"), "06/12/2026");
     }
 }
