@@ -232,7 +232,10 @@ try {
   const shownNumber = await row(clerk, 'Số, ký hiệu');
   const shownDate = await row(clerk, 'Ngày ban hành');
   check(shownNumber === number, `the issued document keeps its number (${shownNumber})`);
-  check(shownDate.length > 0, `the page shows the date (${shownDate})`);
+  check(/^\d{2}\/\d{2}\/\d{4}$/.test(shownDate), `the page shows the date as dd/mm/yyyy (${shownDate})`);
+  const versions = await clerk.content();
+  check(versions.includes('-ky-ca-nhan.pdf') && versions.includes('-ban-hanh.pdf'),
+    'the signed versions are named by their step (…-ky-ca-nhan.pdf, …-ban-hanh.pdf)');
   await shot(clerk, 'dt-10-phat-hanh');
   await saveLatest(clerk, env('KYSO_ISSUED_FILE'));
   console.log(`issued: ${JSON.stringify({ number: shownNumber, date: shownDate })}`);

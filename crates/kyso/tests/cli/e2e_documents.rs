@@ -168,6 +168,9 @@ fn missing_tools(e2e: &Path) -> Option<String> {
     {
         return Some("softhsm2-util".into());
     }
+    if Command::new("pdftotext").arg("-v").output().is_err() {
+        return Some("pdftotext (poppler-utils)".into());
+    }
     let pyhanko = Command::new("python3")
         .args(["-c", "import pyhanko.sign.validation"])
         .output();
@@ -537,6 +540,44 @@ fn an_outgoing_document_goes_from_upload_to_dispatch_signed_on_two_tokens_throug
         page_date.contains(&iso)
             || page_date.contains(&format!("{}/{}/{}", parts[2], parts[1], parts[0])),
         "kyso verify's date {iso} is the page's {shown}"
+    );
+    // The issued page as poppler reads it: the notation printed once (the field holds the
+    // number alone, the draft prints "/SKHCN-VP" after the dots), the number on the line of
+    // "Số:" at its size (the draft's dots stay in the text layer under the field's white
+    // background, so poppler reads the number as a word of its own).
+    let alone = number
+        .strip_suffix("/SKHCN-VP")
+        .unwrap_or_else(|| panic!("the register's number {number} ends in /SKHCN-VP"));
+    let text = run_ok(
+        Command::new("pdftotext")
+            .args(["-f", "1", "-l", "1"])
+            .arg(&issued)
+            .arg("-"),
+    );
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert_eq!(text.matches("SKHCN-VP").count(), 1, "{text}");
+    let boxes = run_ok(
+        Command::new("pdftotext")
+            .args(["-bbox", "-f", "1", "-l", "1"])
+            .arg(&issued)
+            .arg("-"),
+    );
+    let boxes = String::from_utf8_lossy(&boxes.stdout).into_owned();
+    let word_box = |word: &str| -> [f64; 4] {
+        let line = boxes
+            .lines()
+            .find(|l| l.contains(&format!(">{word}</word>")))
+            .unwrap_or_else(|| panic!("no word {word:?} on the issued page: {boxes}"));
+        let attr = |name: &str| -> f64 {
+            let at = line.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+            line[at..].split('"').next().unwrap().parse().unwrap()
+        };
+        [attr("xMin"), attr("yMin"), attr("xMax"), attr("yMax")]
+    };
+    let (so, num) = (word_box("Số:"), word_box(alone));
+    assert!(
+        (num[1] - so[1]).abs() < 0.5 && (num[3] - so[3]).abs() < 0.5 && num[0] > so[2],
+        "the number {alone} {num:?} on the line of Số: {so:?}"
     );
     // Kept for a look after the run (the temporary directory goes with the test).
     let kept = workspace().join("target/e2e-documents-van-ban-da-phat-hanh.pdf");
