@@ -871,23 +871,23 @@ mod tests {
         assert!(to_text(&r, "d.pdf", Lang::Vi).contains("Số, ký hiệu: (chưa điền)"));
 
         let date = time::macros::date!(2026 - 12 - 06);
-        let filled = kyso_pades::numbering::fill_bytes(&placed, "12/QĐ-UBND", date).unwrap();
+        let filled = kyso_pades::numbering::fill_bytes(&placed, "12/TB-SKHCN", date).unwrap();
         let r = validate_bytes(filled);
         let v = to_json(&r, "d.pdf");
-        assert_eq!(v["numbering"]["number"], "12/QĐ-UBND");
+        assert_eq!(v["numbering"]["number"], "12/TB-SKHCN");
         assert_eq!(v["numbering"]["date"], "2026-12-06");
         let date_text = v["numbering"]["date_text"].as_str().unwrap().to_owned();
         assert!(date_text.contains("06 tháng 12 năm 2026"), "{date_text}");
         let vi = to_text(&r, "d.pdf", Lang::Vi);
         assert!(
             vi.contains(&format!(
-                "Số, ký hiệu: 12/QĐ-UBND; ngày ban hành: {date_text}"
+                "Số, ký hiệu: 12/TB-SKHCN; ngày ban hành: {date_text}"
             )),
             "{vi}"
         );
         let en = to_text(&r, "d.pdf", Lang::En);
         assert!(
-            en.contains("Number and notation: 12/QĐ-UBND; date of issue:"),
+            en.contains("Number and notation: 12/TB-SKHCN; date of issue:"),
             "{en}"
         );
     }
