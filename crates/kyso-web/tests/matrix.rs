@@ -141,6 +141,11 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("get", "/api/v1/document-registers/{id}/export.xlsx") => {
             (Perm(P::ReadDocuments), Rec::Register)
         }
+        // Without the agency's organization key on the server: 409 (tests/register_pdf.rs).
+        ("get", "/api/v1/document-registers/{id}/export.pdf") => {
+            (Perm(P::ReadDocuments), Rec::Register)
+        }
+        ("get", "/api/v1/agencies/{id}/signers") => (Perm(P::ReadDocuments), Rec::Agency),
         ("get", "/api/v1/agencies/{id}/deliveries") => (Perm(P::ReadDocuments), Rec::Agency),
         ("get", "/api/v1/deliveries/{id}/file") => (Perm(P::ReadDocuments), Rec::Delivery),
         // Attachments (`{attachment_id}`: the records' attachment of their document).

@@ -30,6 +30,7 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add::<__path_add_comment, _, _>(add_comment)
         .add::<__path_version_file, _, _>(version_file)
         .add::<__path_make_copy, _, _>(make_copy)
+        .add::<__path_list_signers, _, _>(list_signers)
         .add::<__path_list_registers, _, _>(list_registers)
         .add::<__path_create_register, _, _>(create_register)
         .add::<__path_list_deliveries, _, _>(list_deliveries)
@@ -640,6 +641,41 @@ fn register_out(r: docs::Register) -> Register {
         issuer_abbrev: r.issuer_abbrev,
         doc_types: r.doc_types.iter().map(|t| t.as_str().to_owned()).collect(),
     }
+}
+
+/// A person who may sign an agency's documents.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Signer {
+    /// The account: the value of `signer_id` and `meta.signer.principal_id`.
+    pub user_id: i64,
+    pub full_name: String,
+    /// The title in the registry ('' when it holds none).
+    pub title: String,
+    /// "Nguyễn Văn An (Giám đốc)".
+    pub label: String,
+}
+
+/// The people who may sign an agency's documents (the signer role there), by full name and
+/// registry title: the choices of a new document's `signer_id` and `meta.signer.principal_id`,
+/// and of a `delegate` step's `delegate_id`.
+#[utoipa::path(get, path = "/api/v1/agencies/{id}/signers", tag = "documents", params(Id),
+    responses((status = 200, description = "The signers, by name", body = Vec<Signer>)))]
+async fn list_signers(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+) -> ApiResult<Json<Vec<Signer>>> {
+    let list = docs::agency_signers(&st.store, &auth.actor, id).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|s| Signer {
+                label: s.label(),
+                user_id: s.user_id,
+                full_name: s.full_name,
+                title: s.title,
+            })
+            .collect(),
+    ))
 }
 
 /// The outgoing registers of an agency.
