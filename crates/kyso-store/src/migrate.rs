@@ -18,11 +18,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_bench_indexes.sql"),
     include_str!("../migrations/0005_search_words.sql"),
     include_str!("../migrations/0006_documents.sql"),
-    include_str!("../migrations/0008_document_notices.sql"),
-    include_str!("../migrations/0009_attachments.sql"),
-    // 0007 landed after 0008 and 0009: last, so that a database already at their versions
-    // gets it too (the position in this list is the schema version, not the file number).
-    include_str!("../migrations/0007_signing_tickets.sql"),
+    include_str!("../migrations/0007_document_notices.sql"),
+    include_str!("../migrations/0008_attachments.sql"),
+    include_str!("../migrations/0009_signing_tickets.sql"),
 ];
 
 /// The version whose migration also fills the word index from the rows already stored.
