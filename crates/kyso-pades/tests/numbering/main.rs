@@ -1020,3 +1020,43 @@ fn a_number_with_another_notation_than_the_printed_one_is_refused() {
     assert!(!numbering::same_number("01/SKHCN-VP", "01/SKHCN-V"));
     assert!(!numbering::same_number("01/SKHCN-VP", "01/skhcn-vp"));
 }
+
+#[test]
+fn the_upload_check_refuses_a_field_holding_the_notation_the_draft_prints_already() {
+    let p = pki();
+    let draft = draft(
+        "Số: ......../SKHCN-VP",
+        "Demo, ngày ...... tháng ...... năm 2026",
+    );
+    let (formatted, _) = numbering::place_fields_bytes(&draft).unwrap();
+    let signed = sign_bytes(&formatted, &opts(), &p.leader, None).unwrap();
+    // A fill by another tool putting number and notation in the field: the letter would read
+    // "01/SKHCN-VP/SKHCN-VP", and that is what kyso reports and the server refuses.
+    let number = edit_field(&signed, NUMBER_FIELD, |d| {
+        d.set("V", kyso_pdf::writer::text_string("01/SKHCN-VP"))
+    });
+    let filled = edit_field(&number, DATE_FIELD, |d| {
+        d.set(
+            "V",
+            kyso_pdf::writer::text_string("ngày 06 tháng 12 năm 2026"),
+        )
+    });
+    let sealed = sign_bytes(
+        &filled,
+        &numbering::organization_signature(opts()),
+        &p.agency,
+        None,
+    )
+    .unwrap();
+    let seal = Step::Seal {
+        number: Some("01/SKHCN-VP".into()),
+        date: Some(date!(2026 - 12 - 06)),
+    };
+    match check_upload(&signed, &sealed, &expect(&p.agency, seal)).unwrap_err() {
+        UploadRefusal::WrongNumbering { found } => assert_eq!(
+            found.unwrap().number.as_deref(),
+            Some("01/SKHCN-VP/SKHCN-VP")
+        ),
+        other => panic!("{other:?}"),
+    }
+}
