@@ -5,9 +5,12 @@
 //!    empty single-line text fields to the first page — [`NUMBER_FIELD`] at the `Số:` line
 //!    (between `Số:` and the notation's `/`) and [`DATE_FIELD`] over the date phrase
 //!    (`ngày … tháng … năm …`) — located from the page's text ([`locate`]); where the text is
-//!    not found, the Decree 30 positions of an A4 page are used. Their appearances and the
-//!    AcroForm's `/DR` font are subsets of the bundled Liberation Serif, which shows
-//!    Vietnamese.
+//!    not found, the Decree 30 positions of an A4 page are used. When the draft prints the
+//!    notation after the blank (`Số: ....../QĐ-UBND`), the number field ends at its `/`,
+//!    holds the number alone, and records the printed notation ([`NOTATION_KEY`]); otherwise
+//!    it covers the whole blank and holds number and notation. Each field sits on its line's
+//!    baseline and takes that line's font size. Their appearances and the AcroForm's `/DR`
+//!    font are subsets of the bundled Liberation Serif, which shows Vietnamese.
 //! 2. **Personal signature** ([`personal_signature`]): an approval signature, or
 //!    ([`personal_certification`]) a certification with DocMDP `P=2` ("form filling and
 //!    signing") when the organization's signature will be invisible.
@@ -56,7 +59,9 @@ use crate::mdp::{DocMdp, FieldLock};
 use crate::sign::{SignOptions, Updated};
 use crate::{fields, Error, Result};
 
-/// The field holding the document's number (and notation, as the clerk gives it).
+/// The field holding the document's number: alone when the draft prints the notation after
+/// it ([`NOTATION_KEY`]), else with its notation. [`fill`] takes the number and notation as
+/// the register gives it either way.
 pub const NUMBER_FIELD: &str = "kyso_so";
 /// The field holding the date phrase (`ngày 06 tháng 12 năm 2026`).
 pub const DATE_FIELD: &str = "kyso_ngay";
