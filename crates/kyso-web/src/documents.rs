@@ -121,16 +121,18 @@ pub async fn take_step(
             // The step's own rules first (role, state), so a refusal does not cost a check.
             docs::may_act(store, actor, id, action).await?;
             let latest = latest_version(store, blobs, actor, id).await?;
-            let (formatted, found) = tokio::task::spawn_blocking(move || format_draft(&latest))
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "format check task failed");
-                    refused(
-                        "file",
-                        "Không kiểm tra được thể thức tệp.".into(),
-                        "The file's format could not be checked.".into(),
-                    )
-                })??;
+            let notation = docs::notation_of(store, actor, id).await?;
+            let (formatted, found) =
+                tokio::task::spawn_blocking(move || format_draft(&latest, Some(&notation)))
+                    .await
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "format check task failed");
+                        refused(
+                            "file",
+                            "Không kiểm tra được thể thức tệp.".into(),
+                            "The file's format could not be checked.".into(),
+                        )
+                    })??;
             input.findings = found
                 .iter()
                 .map(|w| format!("{}: {}", w.code, w.message_vi))
@@ -170,7 +172,14 @@ pub(crate) async fn latest_version(
 }
 
 /// The format check of a draft and, when it passes, the draft with the number and date fields.
-fn format_draft(draft: &[u8]) -> Result<(Vec<u8>, Vec<FormatWarning>), ApiError> {
+/// A draft printing another notation after the number's blank than the document's own
+/// (`notation`, what the register will give it) is refused here: the clerk's number could not be
+/// filled into it without the letter reading two notations, and the number would be reserved
+/// for nothing.
+fn format_draft(
+    draft: &[u8],
+    notation: Option<&str>,
+) -> Result<(Vec<u8>, Vec<FormatWarning>), ApiError> {
     let report = format_check::check(draft);
     let errors: Vec<_> = report.errors().collect();
     if !errors.is_empty() {
@@ -193,7 +202,7 @@ fn format_draft(draft: &[u8]) -> Result<(Vec<u8>, Vec<FormatWarning>), ApiError>
             message_en: f.en.clone(),
         })
         .collect();
-    let (formatted, _places) = kyso_pades::numbering::place_fields_bytes(draft).map_err(|e| {
+    let (formatted, places) = kyso_pades::numbering::place_fields_bytes(draft).map_err(|e| {
         tracing::warn!(error = %e, "number and date fields not placed");
         refused(
             "format",
@@ -205,6 +214,23 @@ fn format_draft(draft: &[u8]) -> Result<(Vec<u8>, Vec<FormatWarning>), ApiError>
                 .into(),
         )
     })?;
+    if let (Some(printed), Some(own)) = (places.notation.as_deref(), notation) {
+        if kyso_pades::numbering::number_in_field(&format!("1/{own}"), printed).is_err() {
+            return Err(refused(
+                "format",
+                format!(
+                    "Ký hiệu in sau chỗ ghi số trên bản dự thảo ({printed}) khác ký hiệu của văn \
+                     bản ({own}): số do văn thư cấp sẽ không điền được. Sửa ký hiệu trên bản dự \
+                     thảo rồi trình lại."
+                ),
+                format!(
+                    "The notation printed after the number's blank in the draft ({printed}) is \
+                     not the document's own ({own}): the clerk's number could not be filled in. \
+                     Correct the notation in the draft and submit it again."
+                ),
+            ));
+        }
+    }
     Ok((formatted, warnings))
 }
 

@@ -116,6 +116,11 @@ fn opts() -> SignOptions {
 
 /// A Decree 30 decision awaiting its number and date, as kyso-pdf's composer writes it.
 fn draft() -> Vec<u8> {
+    draft_with_number_line("Số: ......../QĐ-SKHCN")
+}
+
+/// The one-page decision with `number_line` where Decree 30 puts the number.
+fn draft_with_number_line(number_line: &str) -> Vec<u8> {
     let mut c = Composer::a4(Margins::decree30()).unwrap();
     let center = |size: f64| Style::new(size).align(Align::Center).spacing(1.15);
     let agency = Block::new()
@@ -129,7 +134,7 @@ fn draft() -> Vec<u8> {
     c.columns_of(&agency, &nation, 0.4).unwrap();
     c.spacer(2.0);
     c.columns(
-        ("Số: ......../QĐ-SKHCN", &center(13.0)),
+        (number_line, &center(13.0)),
         (
             "Demo, ngày ...... tháng ...... năm 2026",
             &center(13.0).italic(),
@@ -440,6 +445,43 @@ async fn the_signing_service_signs_with_a_one_time_ticket() {
         };
         let id = make().await;
         let other = make().await;
+
+        // A draft printing another notation after the number's blank than the document's own
+        // (the register gives QĐ-SKHCN) is refused at the format check, before a number is
+        // reserved that could not be filled in.
+        let wrong = draft_with_number_line("Số: ......../QĐ-UBND");
+        let created = app
+            .call(
+                Method::POST,
+                "/api/v1/documents",
+                &drafter,
+                Some(
+                    json!({"agency_id": dost, "meta": meta, "file_name": "quyet-dinh.pdf",
+                            "file_base64": b64(&wrong)}),
+                ),
+            )
+            .await;
+        let wrong_id = created["document"]["id"].as_i64().unwrap();
+        app.step(&drafter, wrong_id, "submit").await;
+        app.step(&reviewer, wrong_id, "forward").await;
+        let (status, v, _) = support::call_json(
+            &app.router,
+            Method::POST,
+            &format!("/api/v1/documents/{wrong_id}/actions"),
+            &checker.token,
+            Some(json!({ "action": "check_format" })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let msg = v.to_string();
+        assert!(
+            msg.contains("/QĐ-UBND") && msg.contains("QĐ-SKHCN"),
+            "{msg}"
+        );
+        assert_eq!(
+            app.state(&checker, wrong_id).await["document"]["state"],
+            "forwarded"
+        );
 
         // Before approval nobody signs; the page shows no Sign button.
         let (status, body) = app

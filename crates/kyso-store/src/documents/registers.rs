@@ -179,3 +179,21 @@ pub async fn create_register(
         doc_types: types,
     })
 }
+
+/// The notation (ký hiệu) document `id` will carry once numbered — its type, its register's
+/// issuer and its unit, as `number` gives it (`QĐ-SKHCN`, `SKHCN-VP`) — for whoever may read
+/// the document: what the format check compares with the notation a draft prints.
+pub async fn notation_of(store: &Store, actor: &Actor, id: i64) -> Result<String> {
+    let doc = super::get_document(store, actor, id).await?.document;
+    let issuer: String =
+        sqlx::query_scalar("SELECT issuer_abbrev FROM doc_registers WHERE id = $1")
+            .bind(doc.register_id)
+            .fetch_one(store.pool())
+            .await?;
+    let notation = kyso_domain::documents::number::Notation::new(
+        doc.meta.doc_type,
+        &issuer,
+        &doc.meta.unit_abbrev,
+    )?;
+    Ok(notation.symbol())
+}
