@@ -262,7 +262,8 @@ fn problem_text(code: &str, lang: Lang) -> String {
     lang.pick(vi, code).to_owned()
 }
 
-fn problems_text(codes: &[&str], lang: Lang) -> String {
+/// Integrity or path problem codes in the user's words, `; `-separated.
+pub fn problems_text(codes: &[&str], lang: Lang) -> String {
     codes
         .iter()
         .map(|c| problem_text(c, lang))
@@ -270,7 +271,8 @@ fn problems_text(codes: &[&str], lang: Lang) -> String {
         .join("; ")
 }
 
-fn verdict_text(v: Verdict, lang: Lang) -> &'static str {
+/// A verdict in capitals, as the report's conclusion says it.
+pub fn verdict_text(v: Verdict, lang: Lang) -> &'static str {
     match v {
         Verdict::Valid => lang.pick("HỢP LỆ", "VALID"),
         Verdict::Invalid => lang.pick("KHÔNG HỢP LỆ", "INVALID"),
@@ -279,7 +281,7 @@ fn verdict_text(v: Verdict, lang: Lang) -> &'static str {
 }
 
 /// A reason code in the user's words.
-fn reason_text(code: &str, lang: Lang) -> String {
+pub fn reason_text(code: &str, lang: Lang) -> String {
     let (vi, en) = match code {
         "DOCUMENT_MODIFIED" => (
             "văn bản đã bị thay đổi sau khi ký",
@@ -334,7 +336,8 @@ fn reason_text(code: &str, lang: Lang) -> String {
     lang.pick(vi, en).to_owned()
 }
 
-fn revocation_text(r: &RevocationSummary, online: bool, lang: Lang) -> String {
+/// A signature's revocation status in the user's words (`online`: fetching was allowed).
+pub fn revocation_text(r: &RevocationSummary, online: bool, lang: Lang) -> String {
     match r.status {
         "good" if r.revoked_later().is_some() => format!(
             "{} {} ({} {})",
@@ -667,7 +670,7 @@ fn count_text(r: &DocumentValidation, lang: Lang) -> String {
 }
 
 /// The changes made after a signature, counted and explained.
-fn changes_text(s: &SignatureValidation, lang: Lang) -> String {
+pub fn changes_text(s: &SignatureValidation, lang: Lang) -> String {
     let c = match (&s.changes, &s.changes_error) {
         (Some(c), _) => c,
         // The library's reason stays in English and in the JSON (`changes_after.error`).

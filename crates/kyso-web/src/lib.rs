@@ -83,6 +83,9 @@ pub struct AppState {
     pub(crate) ticket_key: Arc<agent_files::TicketKey>,
     /// The remote signing service over the CSC API (none: not offered).
     pub(crate) remote_signing: Option<Arc<kyso_services::remote_sign::RemoteSigning>>,
+    /// The trust anchors the document pages verify signatures against (empty: no path to a
+    /// trusted root is established, and the page says so).
+    pub(crate) trust: Arc<kyso_x509::path::TrustStore>,
 }
 
 /// The audit log check's verdict shown to auditors: `Some((Vietnamese, English))` when the
@@ -111,6 +114,7 @@ impl AppState {
             metrics: Metrics::new(),
             ticket_key: Arc::new(agent_files::TicketKey::random()),
             remote_signing: None,
+            trust: Arc::new(kyso_x509::path::TrustStore::new()),
         }
     }
 
@@ -131,6 +135,13 @@ impl AppState {
     /// audit log, the login throttle and the access log).
     pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.trusted_proxies = Arc::new(proxies);
+        self
+    }
+
+    /// Verify the documents' signatures against these trust anchors (`kyso serve`: the trust
+    /// store `kyso verify` uses, and the demo PKI's root when there is one).
+    pub fn with_trust_anchors(mut self, trust: kyso_x509::path::TrustStore) -> Self {
+        self.trust = Arc::new(trust);
         self
     }
 

@@ -164,7 +164,8 @@ pub fn run(args: Settings, lang: Lang, host: Host) -> Result<(), UserError> {
         .with_blobs(blobs)
         .with_org_keys(keys)
         .with_audit_alert(audit_alert)
-        .with_trusted_proxies(trusted);
+        .with_trusted_proxies(trusted)
+        .with_trust_anchors(trust_anchors(&data_dir));
         // The signing tickets' key, kept beside the audit key (several nodes on one
         // PostgreSQL share the data folder's key file, as they share the blob folder).
         let ticket_key = data_dir.join(crate::agent_files::KEY_FILE);
@@ -228,6 +229,24 @@ async fn serve_metrics(
         }
     });
     Ok(())
+}
+
+/// The anchors the document pages verify signatures against: the trust store of `kyso
+/// verify` (`kyso trust add`), and the demo PKI's root when the data folder has one. A store
+/// that cannot be read is logged and left out (the pages then say no root is configured).
+fn trust_anchors(data_dir: &std::path::Path) -> kyso_x509::path::TrustStore {
+    let mut trust = kyso_services::trust::anchors(&[]).unwrap_or_else(|e| {
+        tracing::warn!(error = %e.message(Lang::En), "cannot read the trust store");
+        kyso_x509::path::TrustStore::new()
+    });
+    let demo_root = data_dir.join("demo-pki/root.pem");
+    if demo_root.is_file() {
+        match kyso_x509::path::TrustStore::from_pem_files(&[&demo_root]) {
+            Ok(demo) => demo.anchors().iter().for_each(|c| trust.add(c.clone())),
+            Err(e) => tracing::warn!(error = %e, "cannot read the demo PKI's root"),
+        }
+    }
+    trust
 }
 
 /// The remote signing service (`--csc-url`), with the fetcher and TSA of its level.

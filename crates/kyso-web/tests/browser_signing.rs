@@ -219,7 +219,8 @@ type Answer = (StatusCode, Vec<u8>, HeaderMap);
 const BOUNDARY: &str = "kyso-agent-boundary";
 
 impl App {
-    async fn new(backend: Backend) -> App {
+    /// The server, trusting `root` (the document pages verify signatures against it).
+    async fn new(backend: Backend, root: &Cert) -> App {
         let db = TestDb::new(backend).await;
         let blobs = tempfile::tempdir().unwrap();
         let later = Arc::new(AtomicI64::new(0));
@@ -231,7 +232,8 @@ impl App {
                 secure_cookies: false,
             },
         )
-        .with_blobs(kyso_store::blobs::Blobs::open(blobs.path()).unwrap());
+        .with_blobs(kyso_store::blobs::Blobs::open(blobs.path()).unwrap())
+        .with_trust_anchors(kyso_x509::path::TrustStore::from_certs([root.clone()]));
         App {
             router: kyso_web::router(state),
             db,
@@ -360,6 +362,18 @@ impl App {
         )
     }
 
+    /// The document's page as `who` sees it.
+    async fn page(&self, who: &Person, id: i64) -> String {
+        let req = Request::builder()
+            .uri(format!("/documents/{id}"))
+            .header(header::COOKIE, format!("kyso_session={}", who.token))
+            .body(Body::empty())
+            .unwrap();
+        let (status, page, _) = support::send(&self.router, req).await;
+        assert_eq!(status, StatusCode::OK);
+        String::from_utf8(page).unwrap()
+    }
+
     async fn state(&self, who: &Person, id: i64) -> Value {
         self.call(Method::GET, &format!("/api/v1/documents/{id}"), who, None)
             .await
@@ -386,7 +400,8 @@ fn status1(answer: &Value, what: &str) -> String {
 #[tokio::test]
 async fn the_signing_service_signs_with_a_one_time_ticket() {
     for b in backends() {
-        let app = App::new(b).await;
+        let pki = pki();
+        let app = App::new(b, &pki.director.chain[0]).await;
         let s = &app.db.store;
         let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
         let dost = support::agency(s, "H99.37", "Sở KH&CN", Some(root)).await;
@@ -395,7 +410,6 @@ async fn the_signing_service_signs_with_a_one_time_ticket() {
         let checker = app.person("thethuc", dost, "format_checker").await;
         let signer = app.person("giamdoc", dost, "signer").await;
         let clerk = app.person("vanthu", dost, "clerk").await;
-        let pki = pki();
         register_cert(
             s,
             dost,
@@ -513,6 +527,11 @@ async fn the_signing_service_signs_with_a_one_time_ticket() {
             assert!(page.contains(needle), "{needle} not in the page");
         }
         assert!(!page.contains("<script>"), "an inline script");
+        // No signature yet: no verification section.
+        assert!(
+            !page.contains("id=\"sig-check\""),
+            "a section without signatures"
+        );
         let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
         assert!(
             csp.contains("script-src 'self'")
@@ -688,6 +707,27 @@ async fn the_signing_service_signs_with_a_one_time_ticket() {
             .await;
         assert_eq!(stored, personal);
 
+        // The page's verification report (issue 17 item 10): the signer by name, the role,
+        // intact, the path to the server's trusted root; revocation unknown offline.
+        let page = app.page(&signer, id).await;
+        let report = &page[page.find("id=\"sig-check\"").expect("the section")..];
+        for needle in [
+            "Kiểm tra chữ ký số",
+            "Phiên bản 3</strong>",
+            "Chữ ký số cá nhân 1: Nguyễn Văn An",
+            "nguyên vẹn",
+            "bao trùm toàn bộ tệp",
+            "hợp lệ, đến được chứng thư gốc tin cậy — Browser Signing Test Root",
+            "chưa xác định được: tệp không kèm thông tin thu hồi",
+            "(chưa điền)",
+        ] {
+            assert!(report.contains(needle), "{needle} not in {report}");
+        }
+        assert!(
+            !report.contains("CN="),
+            "a distinguished name shown: {report}"
+        );
+
         // Used: the same ticket again, and the spare one, whose step is done.
         let (status, answer) = app.upload(&upload, &token, &personal, &[]).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -767,6 +807,38 @@ async fn the_signing_service_signs_with_a_one_time_ticket() {
         let detail = app.state(&clerk, id).await;
         assert_eq!(detail["document"]["state"], "org_signed");
         assert_eq!(detail["document"]["number_and_notation"], "01/QĐ-SKHCN");
+
+        // After the seal: both signatures of the issued version, the number and date it
+        // carries, the personal signature's later changes allowed (form filling, the seal).
+        let page = app.page(&clerk, id).await;
+        let report = &page[page.find("id=\"sig-check\"").expect("the section")..];
+        let issued_report = &report[..report.find("Phiên bản 3</strong>").expect("version 3")];
+        for needle in [
+            "Phiên bản 4</strong>",
+            "Chữ ký số cá nhân 1: Nguyễn Văn An",
+            "Chữ ký số của cơ quan, tổ chức 2: Sở Khoa học và Công nghệ",
+            "<strong>01/QĐ-SKHCN</strong>",
+            &format!("<strong>{}</strong>", numbering::date_text(date)),
+            "đều là thay đổi được phép",
+        ] {
+            assert!(
+                issued_report.contains(needle),
+                "{needle} not in {issued_report}"
+            );
+        }
+        assert!(
+            !issued_report.contains("KHÔNG nguyên vẹn"),
+            "{issued_report}"
+        );
+        // English on request.
+        let req = Request::builder()
+            .uri(format!("/documents/{id}?lang=en"))
+            .header(header::COOKIE, format!("kyso_session={}", clerk.token))
+            .body(Body::empty())
+            .unwrap();
+        let (_, en, _) = support::send(&app.router, req).await;
+        let en = String::from_utf8(en).unwrap();
+        assert!(en.contains("Signature verification") && en.contains("Organization seal 2"));
 
         // Audited: the tickets and the two steps, by their people.
         let rows: Vec<(String, String, String)> = kyso_store::sqlx::query_as(

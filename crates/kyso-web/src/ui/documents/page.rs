@@ -191,6 +191,7 @@ async fn detail_view(
             } } } }
             }
 
+            (super::verification::section(st, p, &d).await)
             (super::attachments::section(st, p, doc).await)
             h2 style="font-size:18px" { (p.t("Diễn biến", "Timeline")) }
             ol #timeline { @for ev in &d.timeline {
