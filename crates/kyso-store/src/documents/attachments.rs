@@ -283,27 +283,14 @@ pub async fn add_attachment(
     input: &NewAttachment,
     now: OffsetDateTime,
 ) -> Result<Attachment> {
-    let doc = load_unchecked(store, id).await?;
-    check_duty(
+    let doc = super::drafting::drafters_document(
+        store,
         actor,
-        DocState::Draft.duty(),
-        doc.agency_id,
-        &doc.agency_path,
-    )?;
-    if !matches!(doc.state, DocState::Draft | DocState::Returned) {
-        return Err(Error::conflict(
-            "state",
-            format!(
-                "Văn bản đang ở bước \"{}\": chỉ thêm phụ lục khi đang soạn hoặc bị trả lại.",
-                doc.state.label_vi()
-            ),
-            format!(
-                "The document is \"{}\": attachments are added only while drafting or after a \
-                 return.",
-                doc.state.label_en()
-            ),
-        ));
-    }
+        id,
+        "thêm phụ lục",
+        "attachments are added",
+    )
+    .await?;
     check_pdf(&input.file)?;
     let file_name = version_file_name(&input.file_name)?;
     let title = attachment_title(&input.title, &file_name)?;

@@ -317,16 +317,16 @@ pub async fn create_document(
     get_document(store, actor, id).await.map(|d| d.document)
 }
 
-/// A new draft of a document being drafted (or returned).
-pub async fn add_draft(
+/// Document `id` for a change its drafter makes (the draft state's duty), only while it is being
+/// drafted or after a return; `what_vi`/`what_en` name the change in the refusal ("thay dự
+/// thảo", "a draft is replaced").
+pub(super) async fn drafters_document(
     store: &Store,
-    blobs: &Blobs,
     actor: &Actor,
     id: i64,
-    file_name: &str,
-    file: &[u8],
-    now: OffsetDateTime,
-) -> Result<Version> {
+    what_vi: &str,
+    what_en: &str,
+) -> Result<Document> {
     let doc = load_unchecked(store, id).await?;
     check_duty(
         actor,
@@ -338,16 +338,29 @@ pub async fn add_draft(
         return Err(Error::conflict(
             "state",
             format!(
-                "Văn bản đang ở bước \"{}\": chỉ thay dự thảo khi đang soạn hoặc bị trả lại.",
+                "Văn bản đang ở bước \"{}\": chỉ {what_vi} khi đang soạn hoặc bị trả lại.",
                 doc.state.label_vi()
             ),
             format!(
-                "The document is \"{}\": a draft is replaced only while drafting or after a \
-                 return.",
+                "The document is \"{}\": {what_en} only while drafting or after a return.",
                 doc.state.label_en()
             ),
         ));
     }
+    Ok(doc)
+}
+
+/// A new draft of a document being drafted (or returned).
+pub async fn add_draft(
+    store: &Store,
+    blobs: &Blobs,
+    actor: &Actor,
+    id: i64,
+    file_name: &str,
+    file: &[u8],
+    now: OffsetDateTime,
+) -> Result<Version> {
+    let doc = drafters_document(store, actor, id, "thay dự thảo", "a draft is replaced").await?;
     check_pdf(file)?;
     let file_name = version_file_name(file_name)?;
     let sha = put_blob(blobs, file).await?;
