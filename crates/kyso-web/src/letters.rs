@@ -31,10 +31,28 @@ impl std::fmt::Debug for OrgKey {
     }
 }
 
+impl OrgKey {
+    /// The key opened for one signature (read from its PKCS#12 file with its password).
+    pub(crate) fn signer(&self) -> Result<kyso_keys::Pkcs12Signer, ApiError> {
+        let bytes = std::fs::read(&self.p12).map_err(|_| {
+            internal(
+                "Không đọc được tệp khóa tổ chức.",
+                "Cannot read the organization key file.",
+            )
+        })?;
+        kyso_keys::Pkcs12Signer::from_pkcs12(&bytes, &self.password).map_err(|_| {
+            internal(
+                "Không mở được khóa tổ chức (sai mật khẩu?).",
+                "Cannot open the organization key (wrong password?).",
+            )
+        })
+    }
+}
+
 /// Organization keys by agency code (dotted form).
 pub type OrgKeys = HashMap<String, OrgKey>;
 
-fn internal(vi: &str, en: &str) -> ApiError {
+pub(crate) fn internal(vi: &str, en: &str) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::INTERNAL_SERVER_ERROR,
         "internal",
@@ -243,19 +261,7 @@ pub(crate) async fn make_letter(
             })?;
             match key {
                 Some(k) => {
-                    let bytes = std::fs::read(&k.p12).map_err(|_| {
-                        internal(
-                            "Không đọc được tệp khóa tổ chức.",
-                            "Cannot read the organization key file.",
-                        )
-                    })?;
-                    let signer = kyso_keys::Pkcs12Signer::from_pkcs12(&bytes, &k.password)
-                        .map_err(|_| {
-                            internal(
-                                "Không mở được khóa tổ chức (sai mật khẩu?).",
-                                "Cannot open the organization key (wrong password?).",
-                            )
-                        })?;
+                    let signer = k.signer()?;
                     let signed = kyso_letters::sign(&pdf, &signer, now).map_err(|e| {
                         internal(
                             &format!("Ký số văn bản không thành công: {}", e.message_vi()),

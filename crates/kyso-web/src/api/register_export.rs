@@ -15,6 +15,7 @@ use utoipa::IntoParams;
 
 use super::{ApiResult, Id, Routes, Q};
 use crate::auth::Auth;
+use crate::letters::internal;
 use crate::{ApiError, AppState};
 
 /// The routes of this module, added to the API's.
@@ -107,10 +108,6 @@ pub(crate) fn pdf_response(name: &str, bytes: Vec<u8>) -> Response {
         .into_response()
 }
 
-fn internal(vi: &str, en: &str) -> ApiError {
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", None, vi, en)
-}
-
 /// The book of register `id` for the period (`from`/`to` as in [`Period`]), laid out by
 /// `kyso_letters::render_register` and signed with the agency's organization key: the file
 /// name and the signed PDF. Shared by the API and the web UI.
@@ -191,18 +188,7 @@ pub(crate) async fn signed_register_pdf(
                 format!("Cannot produce the outgoing register: {e}"),
             )
         })?;
-        let p12 = std::fs::read(&key.p12).map_err(|_| {
-            internal(
-                "Không đọc được tệp khóa tổ chức.",
-                "Cannot read the organization key file.",
-            )
-        })?;
-        let signer = kyso_keys::Pkcs12Signer::from_pkcs12(&p12, &key.password).map_err(|_| {
-            internal(
-                "Không mở được khóa tổ chức (sai mật khẩu?).",
-                "Cannot open the organization key (wrong password?).",
-            )
-        })?;
+        let signer = key.signer()?;
         let signed = kyso_letters::sign(&pdf, &signer, now).map_err(|e| {
             internal(
                 &format!("Ký số sổ không thành công: {}", e.message_vi()),
