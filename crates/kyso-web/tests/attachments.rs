@@ -15,13 +15,11 @@
 
 use std::sync::Arc;
 
-use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
-use kyso_cms::{DigestAlgorithm, SignRequest, SignatureAlgorithm, Signer};
 use kyso_pades::forms::{widget_builder, VisibleForm};
 use kyso_pades::numbering;
-use kyso_pades::{sign_bytes, SignOptions};
-use kyso_pdf::compose::{Align, Block, Composer, Margins, Style};
+use kyso_pades::sign_bytes;
+use kyso_pdf::compose::{Align, Composer, Margins, Style};
 use kyso_x509::Cert;
 
 use axum::http::{Method, StatusCode};
@@ -34,34 +32,7 @@ use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
 mod support;
-use support::{NOW, PASSWORD};
-
-/// A key and its certificate from the test CA.
-struct TestSigner {
-    cert: Cert,
-    chain: Vec<Cert>,
-    key: EcdsaKeyPair,
-}
-
-impl Signer for TestSigner {
-    fn certificate(&self) -> &Cert {
-        &self.cert
-    }
-    fn chain(&self) -> &[Cert] {
-        &self.chain
-    }
-    fn algorithm(&self) -> SignatureAlgorithm {
-        SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256)
-    }
-    fn sign(&self, r: &SignRequest<'_>) -> kyso_cms::Result<Vec<u8>> {
-        Ok(self
-            .key
-            .sign(&SystemRandom::new(), r.message)
-            .unwrap()
-            .as_ref()
-            .to_vec())
-    }
-}
+use support::{draft, opts, register_cert, TestSigner, NOW, PASSWORD};
 
 /// The director (personal) and the agency's seal (organization: CN = O), issued by one test
 /// root.
@@ -105,91 +76,6 @@ fn pki() -> Pki {
         director: make("Nguyễn Văn An", None),
         agency: make("Sở Khoa học và Công nghệ", Some("Sở Khoa học và Công nghệ")),
     }
-}
-
-fn opts() -> SignOptions {
-    let mut o = SignOptions::new(NOW);
-    o.durable = false;
-    o
-}
-
-/// A Decree 30 decision awaiting its number and date, as kyso-pdf's composer writes it.
-fn draft() -> Vec<u8> {
-    let mut c = Composer::a4(Margins::decree30()).unwrap();
-    let center = |size: f64| Style::new(size).align(Align::Center).spacing(1.15);
-    let agency = Block::new()
-        .text("UBND TỈNH DEMO", &center(12.0))
-        .text("SỞ KHOA HỌC VÀ CÔNG NGHỆ", &center(12.0).bold())
-        .rule(25.0, Align::Center);
-    let nation = Block::new()
-        .text("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", &center(12.0).bold())
-        .text("Độc lập - Tự do - Hạnh phúc", &center(13.0).bold())
-        .rule(50.0, Align::Center);
-    c.columns_of(&agency, &nation, 0.4).unwrap();
-    c.spacer(2.0);
-    c.columns(
-        ("Số: ......../QĐ-SKHCN", &center(13.0)),
-        (
-            "Demo, ngày ...... tháng ...... năm 2026",
-            &center(13.0).italic(),
-        ),
-        0.4,
-    )
-    .unwrap();
-    c.spacer(6.0);
-    c.paragraph("QUYẾT ĐỊNH", &center(14.0).bold()).unwrap();
-    c.paragraph("Về việc ban hành Quy chế văn thư", &Style::new(14.0))
-        .unwrap();
-    c.spacer(10.0);
-    let recipients = Block::new()
-        .text("Nơi nhận:", &Style::new(12.0).bold())
-        .text("- Như trên;", &Style::new(11.0))
-        .text("- Lưu: VT.", &Style::new(11.0));
-    let signer = Block::new()
-        .text("GIÁM ĐỐC", &center(14.0).bold())
-        .space(30.0)
-        .text("Nguyễn Văn An", &center(14.0).bold());
-    c.columns_of(&recipients, &signer, 0.45).unwrap();
-    c.finish(&Default::default()).unwrap()
-}
-
-/// Record `who`'s certificate in the registry under a new subscriber of `agency`.
-async fn register_cert(
-    store: &kyso_store::Store,
-    agency: i64,
-    kind: &str,
-    name: &str,
-    email: &str,
-    who: &TestSigner,
-) {
-    let sub = kyso_store::registry::create_subscriber(
-        store,
-        &Actor::system(),
-        &kyso_store::registry::SubscriberInput {
-            kind: kind.into(),
-            agency_id: agency,
-            name: name.into(),
-            date_of_birth: String::new(),
-            id_number: String::new(),
-            email: email.into(),
-            title: String::new(),
-            unit: String::new(),
-            phone: String::new(),
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    kyso_store::registry::import_certificate(
-        store,
-        &Actor::system(),
-        agency,
-        Some(sub.id),
-        who.cert.der(),
-        NOW,
-    )
-    .await
-    .unwrap();
 }
 
 struct App {

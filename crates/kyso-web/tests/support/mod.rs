@@ -1,11 +1,19 @@
 //! What the kyso-web test files share: the clock and password of their provinces, and sending
-//! a request through the real router and reading its JSON answer.
+//! a request through the real router and reading its JSON answer; a test CA's signer, the
+//! signing options, the Decree 30 one-page draft and recording a certificate in the registry.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::EcdsaKeyPair;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt as _;
+use kyso_cms::{DigestAlgorithm, SignRequest, SignatureAlgorithm, Signer};
+use kyso_pades::SignOptions;
+use kyso_pdf::compose::{Align, Block, Composer, Margins, Style};
+use kyso_store::Actor;
+use kyso_x509::Cert;
 use serde_json::Value;
 use time::macros::datetime;
 use time::OffsetDateTime;
@@ -82,4 +90,122 @@ pub async fn agency(store: &kyso_store::Store, code: &str, name: &str, parent: O
         .await
         .unwrap()
         .id
+}
+
+/// A key and its certificate from the test CA.
+pub struct TestSigner {
+    pub cert: Cert,
+    pub chain: Vec<Cert>,
+    pub key: EcdsaKeyPair,
+}
+
+impl Signer for TestSigner {
+    fn certificate(&self) -> &Cert {
+        &self.cert
+    }
+    fn chain(&self) -> &[Cert] {
+        &self.chain
+    }
+    fn algorithm(&self) -> SignatureAlgorithm {
+        SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256)
+    }
+    fn sign(&self, r: &SignRequest<'_>) -> kyso_cms::Result<Vec<u8>> {
+        Ok(self
+            .key
+            .sign(&SystemRandom::new(), r.message)
+            .unwrap()
+            .as_ref()
+            .to_vec())
+    }
+}
+
+/// Signing options at `NOW`, without the long-term validation step.
+pub fn opts() -> SignOptions {
+    let mut o = SignOptions::new(NOW);
+    o.durable = false;
+    o
+}
+
+/// A Decree 30 decision awaiting its number and date, as kyso-pdf's composer writes it.
+pub fn draft() -> Vec<u8> {
+    draft_with_number_line("Số: ......../QĐ-SKHCN")
+}
+
+/// The one-page decision with `number_line` where Decree 30 puts the number.
+pub fn draft_with_number_line(number_line: &str) -> Vec<u8> {
+    let mut c = Composer::a4(Margins::decree30()).unwrap();
+    let center = |size: f64| Style::new(size).align(Align::Center).spacing(1.15);
+    let agency = Block::new()
+        .text("UBND TỈNH DEMO", &center(12.0))
+        .text("SỞ KHOA HỌC VÀ CÔNG NGHỆ", &center(12.0).bold())
+        .rule(25.0, Align::Center);
+    let nation = Block::new()
+        .text("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", &center(12.0).bold())
+        .text("Độc lập - Tự do - Hạnh phúc", &center(13.0).bold())
+        .rule(50.0, Align::Center);
+    c.columns_of(&agency, &nation, 0.4).unwrap();
+    c.spacer(2.0);
+    c.columns(
+        (number_line, &center(13.0)),
+        (
+            "Demo, ngày ...... tháng ...... năm 2026",
+            &center(13.0).italic(),
+        ),
+        0.4,
+    )
+    .unwrap();
+    c.spacer(6.0);
+    c.paragraph("QUYẾT ĐỊNH", &center(14.0).bold()).unwrap();
+    c.paragraph("Về việc ban hành Quy chế văn thư", &Style::new(14.0))
+        .unwrap();
+    c.spacer(10.0);
+    let recipients = Block::new()
+        .text("Nơi nhận:", &Style::new(12.0).bold())
+        .text("- Như trên;", &Style::new(11.0))
+        .text("- Lưu: VT.", &Style::new(11.0));
+    let signer = Block::new()
+        .text("GIÁM ĐỐC", &center(14.0).bold())
+        .space(30.0)
+        .text("Nguyễn Văn An", &center(14.0).bold());
+    c.columns_of(&recipients, &signer, 0.45).unwrap();
+    c.finish(&Default::default()).unwrap()
+}
+
+/// Record `who`'s certificate in the registry under a new subscriber of `agency`.
+pub async fn register_cert(
+    store: &kyso_store::Store,
+    agency: i64,
+    kind: &str,
+    name: &str,
+    email: &str,
+    who: &TestSigner,
+) {
+    let sub = kyso_store::registry::create_subscriber(
+        store,
+        &Actor::system(),
+        &kyso_store::registry::SubscriberInput {
+            kind: kind.into(),
+            agency_id: agency,
+            name: name.into(),
+            date_of_birth: String::new(),
+            id_number: String::new(),
+            email: email.into(),
+            title: String::new(),
+            unit: String::new(),
+            phone: String::new(),
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    kyso_store::registry::import_certificate(
+        store,
+        &Actor::system(),
+        agency,
+        Some(sub.id),
+        who.cert.der(),
+        NOW,
+    )
+    .await
+    .unwrap();
 }
