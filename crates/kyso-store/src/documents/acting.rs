@@ -123,6 +123,8 @@ pub async fn act(
         .begin_write_grouped(actor, On::Agency(duty.permission, &doc.agency_path))
         .await?;
     let nowu = now.unix_timestamp();
+    // The number step moves the state in the same UPDATE that records the number
+    // (`reserve_number`): one round trip less inside the write lock.
     let mut sql = String::from("UPDATE documents SET state = $1, updated_at = $2");
     if action == DocAction::Approve {
         sql.push_str(", signer_id = $5");
@@ -136,7 +138,7 @@ pub async fn act(
     if action == DocAction::Approve {
         q = q.bind(actor.user_id);
     }
-    if q.execute(tx.conn()).await?.rows_affected() != 1 {
+    if action != DocAction::Number && q.execute(tx.conn()).await?.rows_affected() != 1 {
         return Err(moved_on());
     }
     let mut outcome = StepOutcome::default();
@@ -146,7 +148,7 @@ pub async fn act(
     let mut detail = json!({"from": doc.state.as_str(), "to": to.as_str(), "reason": reason});
     match action {
         DocAction::Number => {
-            let (number, text) = reserve_number(&mut tx, &doc, now).await?;
+            let (number, text) = reserve_number(&mut tx, &doc, to, now).await?;
             outcome.number = Some(number);
             outcome.number_and_notation = Some(text);
         }
@@ -235,10 +237,14 @@ async fn check_extends_last(store: &Store, blobs: &Blobs, id: i64, bytes: &[u8])
 }
 
 /// Reserve the next number of the document's register for this year: the lowest released
-/// one, else one more than the highest.
+/// one, else one more than the highest; and move the document to `to` with its number in one
+/// UPDATE (refused, and the reservation undone with the step's savepoint, if someone moved the
+/// document on meanwhile, before the number row is written). Three round trips: the read,
+/// the document, the number row.
 async fn reserve_number(
     tx: &mut WriteTx,
     doc: &Document,
+    to: DocState,
     now: OffsetDateTime,
 ) -> Result<(i64, String)> {
     let year = i64::from(series_year(now));
@@ -274,7 +280,26 @@ async fn reserve_number(
             ),
         )
     };
-    let number = match released {
+    let number = released.unwrap_or(next);
+    let moved = sqlx::query(
+        "UPDATE documents SET state = $1, updated_at = $2, number = $3, number_year = $4, \
+         notation = $5, issued_date = $6 WHERE id = $7 AND state = $8",
+    )
+    .bind(to.as_str())
+    .bind(now.unix_timestamp())
+    .bind(number)
+    .bind(year)
+    .bind(&symbol)
+    .bind(vietnam_date(now).to_string())
+    .bind(doc.id)
+    .bind(doc.state.as_str())
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if moved != 1 {
+        return Err(moved_on());
+    }
+    match released {
         Some(n) => {
             sqlx::query(
                 "UPDATE doc_numbers SET status = 'reserved', document_id = $1, notation = $2, \
@@ -290,38 +315,24 @@ async fn reserve_number(
             .execute(tx.conn())
             .await
             .map_err(reused_msg(n))?;
-            n
         }
         None => {
-            let n = next;
             sqlx::query(
                 "INSERT INTO doc_numbers (register_id, year, number, agency_id, status, \
                  document_id, notation, changed_at) VALUES ($1, $2, $3, $4, 'reserved', $5, $6, $7)",
             )
             .bind(doc.register_id)
             .bind(year)
-            .bind(n)
+            .bind(next)
             .bind(doc.agency_id)
             .bind(doc.id)
             .bind(&symbol)
             .bind(now.unix_timestamp())
             .execute(tx.conn())
             .await
-            .map_err(reused_msg(n))?;
-            n
+            .map_err(reused_msg(next))?;
         }
-    };
-    sqlx::query(
-        "UPDATE documents SET number = $1, number_year = $2, notation = $3, issued_date = $4 \
-         WHERE id = $5",
-    )
-    .bind(number)
-    .bind(year)
-    .bind(&symbol)
-    .bind(vietnam_date(now).to_string())
-    .bind(doc.id)
-    .execute(tx.conn())
-    .await?;
+    }
     let n = u32::try_from(number).unwrap_or(u32::MAX);
     Ok((number, notation.with_number(n)))
 }

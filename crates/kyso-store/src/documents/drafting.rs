@@ -44,25 +44,20 @@ pub(crate) async fn insert_version(
     now: OffsetDateTime,
 ) -> Result<i64> {
     let user_id = tx.actor().user_id;
+    // The next sequence number is read in the INSERT itself: one round trip inside the lock.
     let seq: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(MAX(seq), 0) + 1 FROM document_versions WHERE document_id = $1",
-    )
-    .bind(document_id)
-    .fetch_one(tx.conn())
-    .await?;
-    sqlx::query(
         "INSERT INTO document_versions (document_id, seq, kind, sha256, size, file_name, \
-         uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         uploaded_by, created_at) SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7 \
+         FROM document_versions WHERE document_id = $1 RETURNING seq",
     )
     .bind(document_id)
-    .bind(seq)
     .bind(kind.as_str())
     .bind(sha256)
     .bind(i64::try_from(size).unwrap_or(i64::MAX))
     .bind(file_name)
     .bind(user_id)
     .bind(now.unix_timestamp())
-    .execute(tx.conn())
+    .fetch_one(tx.conn())
     .await?;
     Ok(seq)
 }
