@@ -8,6 +8,7 @@ pub mod device;
 pub mod documents;
 pub mod expiry;
 pub mod fields;
+pub mod incoming;
 pub mod lifecycle;
 #[cfg(feature = "openapi")]
 pub mod openapi;
