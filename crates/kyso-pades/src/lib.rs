@@ -11,6 +11,7 @@ pub mod numbering;
 pub mod pdfdate;
 pub mod revisions;
 pub mod sign;
+pub mod stamp;
 pub mod upload;
 pub mod validate;
 pub mod verify;
