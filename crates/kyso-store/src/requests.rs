@@ -53,6 +53,8 @@ mod reading;
 pub use reading::*;
 mod acting;
 pub use acting::*;
+mod letter_document;
+pub use letter_document::*;
 
 #[cfg(test)]
 mod tests {

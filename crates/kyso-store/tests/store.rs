@@ -1026,9 +1026,10 @@ use kyso_domain::lifecycle::{RequestAction as A, RequestKind, RequestState as St
 use kyso_store::requests::{self, ActInput, NewItem, NewRequest, RequestQuery};
 use std::collections::BTreeMap;
 
-/// The people of the request stories: the unit's officer drafts, the Department's officer
-/// (the unit's managing agency) approves, the province's DOST administrator processes; the
-/// finance department's officer and the unit's clerk are bystanders.
+/// The people of the request stories: the unit's officer drafts (and, holding the drafter
+/// duty too, makes the request letters), the Department's officer (the unit's managing
+/// agency) approves, the province's DOST administrator processes; the unit's leader signs the
+/// letters and its clerk issues them; the finance department's officer is a bystander.
 struct Cast {
     p: Province,
     drafter: Actor,
@@ -1036,18 +1037,90 @@ struct Cast {
     admin: Actor,
     stranger: Actor,
     clerk: Actor,
+    signer: Actor,
+}
+
+/// An account holding several roles at `agency`, logged in.
+async fn user_with(store: &Store, name: &str, agency: i64, roles: &[Role]) -> Actor {
+    let password = "mat-khau-dai-12345";
+    accounts::create_user(
+        store,
+        &Actor::system(),
+        NewUser {
+            username: name.into(),
+            full_name: format!("Người dùng {name}"),
+            email: String::new(),
+            agency_id: agency,
+            password: Zeroizing::new(password.into()),
+            roles: roles
+                .iter()
+                .map(|r| RoleOn {
+                    role: r.as_str().into(),
+                    agency_id: agency,
+                })
+                .collect(),
+            must_change_password: false,
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    accounts::login(
+        store,
+        name,
+        Zeroizing::new(password.into()),
+        "127.0.0.1",
+        NOW,
+    )
+    .await
+    .unwrap()
+    .1
 }
 
 async fn cast(s: &Store) -> Cast {
     let p = province(s).await;
-    Cast {
-        drafter: user(s, "cb.ttcds", p.unit, Role::SignatureOfficer).await,
+    let c = Cast {
+        drafter: user_with(
+            s,
+            "cb.ttcds",
+            p.unit,
+            &[Role::SignatureOfficer, Role::Drafter],
+        )
+        .await,
         approver: user(s, "cb.so", p.dost, Role::SignatureOfficer).await,
         admin: user(s, "quantri", p.root, Role::DostAdmin).await,
         stranger: user(s, "cb.taichinh", p.finance, Role::SignatureOfficer).await,
         clerk: user(s, "vanthu.ttcds", p.unit, Role::Clerk).await,
+        signer: user(s, "giamdoc.ttcds", p.unit, Role::Signer).await,
         p,
-    }
+    };
+    // What a request letter needs: the unit's outgoing register and where letters go.
+    kyso_store::documents::create_register(
+        s,
+        &c.clerk,
+        &kyso_store::documents::RegisterInput {
+            agency_id: c.p.unit,
+            code: "VBĐ".into(),
+            name: "Sổ văn bản đi".into(),
+            issuer_abbrev: "TTCDS".into(),
+            doc_types: Vec::new(),
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    requests::set_request_recipients(
+        s,
+        &c.admin,
+        &requests::RequestRecipients {
+            department: "H99.37".into(),
+            national_ca: "G11.07.05".into(),
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    c
 }
 
 fn data(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -1075,7 +1148,9 @@ fn note(reason: &str) -> ActInput {
     }
 }
 
-/// Submit, approve and send `id` as the right people; returns the sent request.
+/// Submit and approve `id` as the right people, then send it the only way a request is sent:
+/// its letter made as a document of the unit and taken through the flow to dispatch (the files
+/// stand in for the signed ones: the signatures are checked by the PDF side, outside the store).
 async fn to_sent(s: &Store, c: &Cast, id: i64, at: OffsetDateTime) -> requests::RequestDetail {
     let none = ActInput::default();
     requests::act(s, &c.drafter, id, A::Submit, &none, at)
@@ -1084,9 +1159,69 @@ async fn to_sent(s: &Store, c: &Cast, id: i64, at: OffsetDateTime) -> requests::
     requests::act(s, &c.approver, id, A::Approve, &none, at)
         .await
         .unwrap();
-    requests::act(s, &c.drafter, id, A::Send, &none, at)
+    send_by_letter(s, c, id, at).await
+}
+
+/// Make the letter of approved request `id` and dispatch it.
+async fn send_by_letter(
+    s: &Store,
+    c: &Cast,
+    id: i64,
+    at: OffsetDateTime,
+) -> requests::RequestDetail {
+    use kyso_domain::documents::{DocAction as D, DocType, DocumentMeta, SignerBlock};
+    use kyso_store::documents::{self as docs, NewDocument, StepInput};
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = kyso_store::blobs::Blobs::open(dir.path()).unwrap();
+    let plan = requests::letter_plan(s, &c.drafter, id, "VP", at)
         .await
-        .unwrap()
+        .unwrap();
+    let draft = b"%PDF-1.7\n% the request letter\n%%EOF\n".to_vec();
+    let input = NewDocument {
+        agency_id: plan.agency_id,
+        meta: DocumentMeta {
+            doc_type: DocType::CongVan,
+            subject: "V/v đề nghị chứng thư số".into(),
+            place: "Demo".into(),
+            unit_abbrev: "VP".into(),
+            recipients: vec![plan.recipient_code.clone()],
+            signer: SignerBlock {
+                title: "Giám đốc".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        signer_id: Some(c.signer.user_id),
+        file_name: "cong-van.pdf".into(),
+        file: draft.clone(),
+    };
+    let doc = requests::create_letter_document(s, &blobs, &c.drafter, id, &input, at)
+        .await
+        .unwrap();
+    let mut bytes = draft;
+    for (who, action) in [
+        (&c.drafter, D::Submit),
+        (&c.admin, D::Forward),
+        (&c.admin, D::CheckFormat),
+        (&c.signer, D::Approve),
+        (&c.signer, D::SignPersonal),
+        (&c.clerk, D::ClerkCheck),
+        (&c.clerk, D::Number),
+        (&c.clerk, D::OrgSign),
+        (&c.clerk, D::Register),
+        (&c.clerk, D::Dispatch),
+    ] {
+        let mut step = StepInput::default();
+        if matches!(action, D::SignPersonal | D::OrgSign) {
+            bytes.extend_from_slice(format!("% signed by {}\n%%EOF\n", who.username).as_bytes());
+            step.file = Some(bytes.clone());
+            step.file_name = "cong-van.pdf".into();
+        }
+        docs::act(s, &blobs, who, doc.id, action, &step, at)
+            .await
+            .unwrap_or_else(|e| panic!("{action} by {}: {e:?}", who.username));
+    }
+    requests::get_request(s, &c.drafter, id, at).await.unwrap()
 }
 
 /// A subscriber of the unit with an active certificate.
@@ -1196,14 +1331,16 @@ async fn an_issuance_goes_from_the_units_officer_to_done_and_registers_the_new_c
         requests::act(s, &c.approver, id, A::Approve, &none, NOW)
             .await
             .unwrap();
-        // Sending is the requesting side's; processing the Department's.
+        // Sending is the requesting side's, and never by hand: the request leaves with its
+        // letter document; processing is the Department's.
         assert!(matches!(
-            requests::act(s, &c.clerk, id, A::Send, &none, NOW).await,
-            Err(Error::Forbidden)
+            requests::act(s, &c.drafter, id, A::Send, &none, NOW).await,
+            Err(Error::Conflict {
+                field: "action",
+                ..
+            })
         ));
-        let sent = requests::act(s, &c.drafter, id, A::Send, &none, NOW)
-            .await
-            .unwrap();
+        let sent = send_by_letter(s, &c, id, NOW).await;
         assert_eq!(sent.request.state, St::Sent);
         // Sent on Monday 1 June 2026: three working days → end of Thursday 4 June.
         assert_eq!(
@@ -1287,7 +1424,8 @@ async fn an_issuance_goes_from_the_units_officer_to_done_and_registers_the_new_c
                 ("create", "draft", "cb.ttcds"),
                 ("submit", "submitted", "cb.ttcds"),
                 ("approve", "approved", "cb.so"),
-                ("send", "sent", "cb.ttcds"),
+                ("letter_document", "approved", "cb.ttcds"),
+                ("send", "sent", "vanthu.ttcds"),
                 ("start_processing", "processing", "quantri"),
                 ("complete", "done", "quantri"),
             ],
@@ -1895,9 +2033,7 @@ async fn refusals_need_a_reason_returns_go_back_to_the_drafter_and_only_the_righ
                 ..
             })
         ));
-        requests::act(s, &c.drafter, id, A::Send, &none, NOW)
-            .await
-            .unwrap();
+        send_by_letter(s, &c, id, NOW).await;
         // Refusing: only the Department, and never without a reason.
         assert!(matches!(
             requests::act(s, &c.approver, id, A::Refuse, &note("Không"), NOW).await,

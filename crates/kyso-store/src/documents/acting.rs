@@ -163,6 +163,11 @@ pub async fn act(
         DocAction::Dispatch => {
             refuse_unsigned_attachments(&mut tx, &doc).await?;
             outcome.deliveries = deliver(&mut tx, &doc, now).await?;
+            // A request's letter sends its request (issue 17 item 10).
+            let sent = crate::requests::on_dispatch(&mut tx, &doc, now).await?;
+            if let (Some(r), Some(obj)) = (sent, detail.as_object_mut()) {
+                obj.insert("request".into(), r);
+            }
         }
         DocAction::Recall => {
             outcome.deliveries = recall(&mut tx, &doc, &reason, now).await?;

@@ -37,6 +37,17 @@ pub(super) fn completion_certificate(bytes: &[u8], now: OffsetDateTime) -> Resul
     Ok(cert)
 }
 
+/// The refusal of a request sent by hand: it is sent when its letter document is dispatched.
+fn send_by_letter() -> Error {
+    Error::conflict(
+        "action",
+        "Đề nghị được gửi đi khi công văn đề nghị của cơ quan được phát hành; hãy lập công văn từ \
+         trang đề nghị và chuyển qua các bước ký số, cấp số, phát hành.",
+        "A request is sent when the agency's request letter is dispatched; make the letter from \
+         the request's page and take it through signing, numbering and dispatch.",
+    )
+}
+
 /// Take `action` on request `id`. See the module documentation for who may do what and what
 /// completing changes in the registry.
 pub async fn act(
@@ -49,6 +60,9 @@ pub async fn act(
 ) -> Result<RequestDetail> {
     let detail = get_request(store, actor, id, now).await?;
     let r = &detail.request;
+    if action == RequestAction::Send {
+        return Err(send_by_letter());
+    }
     if !may_act(actor, r, action) {
         return Err(Error::Forbidden);
     }
@@ -99,15 +113,6 @@ pub async fn act(
         }
     }
     let nowu = now.unix_timestamp();
-    let deadline = if action == RequestAction::Send {
-        let cal = work_calendar(store).await?;
-        Some(
-            cal.add_working_days(now, r.kind.default_deadline_working_days())
-                .unix_timestamp(),
-        )
-    } else {
-        None
-    };
     let (permission, path) = acting_on(r, action);
     let mut tx = store
         .begin_write(actor, On::Agency(permission, &path))
@@ -116,7 +121,6 @@ pub async fn act(
     let mut sql = String::from("UPDATE requests SET state = $1, updated_at = $2");
     match action {
         RequestAction::Submit => sql.push_str(", submitted_at = $2"),
-        RequestAction::Send => sql.push_str(", sent_at = $2, deadline_at = $5"),
         RequestAction::Complete => sql.push_str(", completed_at = $2"),
         RequestAction::Refuse => sql.push_str(", completed_at = $2, refusal_reason = $5"),
         _ => {}
@@ -127,9 +131,6 @@ pub async fn act(
         .bind(nowu)
         .bind(id)
         .bind(from);
-    if action == RequestAction::Send {
-        query = query.bind(deadline);
-    }
     if action == RequestAction::Refuse {
         query = query.bind(&reason);
     }
@@ -167,7 +168,7 @@ pub async fn act(
             object: format!("request:{id}"),
             agency: Some(r.agency_code.clone()),
             detail: json!({"kind": r.kind.as_str(), "from": from, "to": to.as_str(),
-                           "reason": reason, "note": note, "deadline_at": deadline,
+                           "reason": reason, "note": note,
                            "registry": registry_changes}),
         },
         now,
@@ -409,6 +410,7 @@ pub(super) async fn update_item(
     Ok(())
 }
 
+// (kept until kyso-web makes request letters as documents; removed with that change)
 /// Record the request's letter (the blob name of its PDF) once it has been made at sending:
 /// a timeline entry says whether the server signed it, and the audit log keeps its hash.
 pub async fn set_letter(

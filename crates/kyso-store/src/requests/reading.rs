@@ -109,7 +109,8 @@ pub async fn get_request(
         .state
         .actions()
         .into_iter()
-        .filter(|a| may_act(actor, &request, *a))
+        // A request is sent by dispatching its letter document, never by hand.
+        .filter(|a| *a != RequestAction::Send && may_act(actor, &request, *a))
         .collect();
     Ok(RequestDetail {
         request,
