@@ -8,6 +8,7 @@ pub mod checkpoints;
 pub mod csv_io;
 pub mod demo;
 pub mod documents;
+pub mod incoming;
 mod migrate;
 pub mod notices;
 /// The schemas of the store's stable-name fields (feature `openapi`).
