@@ -2,13 +2,18 @@
 
 mod layout;
 pub mod register;
+pub mod report;
 
 use kyso_domain::lifecycle::RequestKind;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 pub use layout::{columns, render};
-pub use register::{render_register, RegisterBookData, RegisterEntry};
+pub use register::{
+    render_book, render_incoming_register, render_register, RegisterBookData, RegisterEntry,
+    RegisterKind,
+};
+pub use report::{render_verification_report, ReportData, SignatureReport};
 
 /// Most rows a letter's table may have. A province files a few hundred certificates at a time
 /// at most; a larger list is a mistake (or an attack on the renderer) and is refused.
@@ -131,6 +136,9 @@ impl Error {
     /// The message in Vietnamese, for the people who file the request.
     pub fn message_vi(&self) -> String {
         match self {
+            Error::EmptyField { field: "file name" } => {
+                "Báo cáo kiểm tra chữ ký số thiếu tên tệp được kiểm tra".to_owned()
+            }
             Error::EmptyField { field } => {
                 format!("Văn bản đề nghị thiếu thông tin: {}", field_vi(field))
             }

@@ -1,6 +1,7 @@
-//! The outgoing register printed as a book (sổ đăng ký văn bản đi, Decree 30/2020 Appendix IV,
-//! part I): a cover page, then the register's documents as a table with the appendix's ten
-//! columns, on A4 landscape pages.
+//! The registers printed as books (Decree 30/2020 Appendix IV): the outgoing register (sổ đăng
+//! ký văn bản đi, part I) and the incoming register (sổ đăng ký văn bản đến, part VI), each a
+//! cover page, then the register's documents as a table with the appendix's ten columns, on A4
+//! landscape pages. One layout serves both: a book's columns are data ([`RegisterKind`]).
 //!
 //! ```text
 //! page 1 (cover)                           pages 2… (numbered in the top margin)
@@ -38,6 +39,20 @@ pub const REGISTER_COLUMNS: [&str; 10] = [
     "Ghi chú",
 ];
 
+/// The ten columns of the incoming register (Decree 30/2020 Appendix IV, VI.2), in order.
+pub const INCOMING_REGISTER_COLUMNS: [&str; 10] = [
+    "Ngày đến",
+    "Số đến",
+    "Tác giả",
+    "Số, ký hiệu văn bản",
+    "Ngày tháng văn bản",
+    "Tên loại và trích yếu nội dung văn bản",
+    "Đơn vị hoặc người nhận",
+    "Ngày chuyển",
+    "Ký nhận",
+    "Ghi chú",
+];
+
 /// Relative widths (about millimetres of the 262 mm line) and body alignment of the columns:
 /// the subject and the recipients get the room; a number and notation ("2000/QĐ-UBND") and a
 /// date fit on one line.
@@ -53,6 +68,65 @@ const LAYOUT: [(f64, Align); 10] = [
     (13.0, Align::Center),
     (23.0, Align::Left),
 ];
+
+/// The incoming register's columns: the sender (an agency's name) and the subject get the
+/// room, the handling unit or person next.
+const INCOMING_LAYOUT: [(f64, Align); 10] = [
+    (20.0, Align::Center),
+    (14.0, Align::Center),
+    (40.0, Align::Left),
+    (30.0, Align::Center),
+    (20.0, Align::Center),
+    (62.0, Align::Left),
+    (30.0, Align::Left),
+    (20.0, Align::Center),
+    (13.0, Align::Center),
+    (22.0, Align::Left),
+];
+
+/// Which register a book prints: its columns, their layout and the book's title are data of
+/// the kind, the rest of the book is the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisterKind {
+    /// Sổ đăng ký văn bản đi ([`REGISTER_COLUMNS`]).
+    Outgoing,
+    /// Sổ đăng ký văn bản đến ([`INCOMING_REGISTER_COLUMNS`]); a row's number is its arrival
+    /// number (số đến) in the year's series.
+    Incoming,
+}
+
+impl RegisterKind {
+    /// The column names, in order.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            RegisterKind::Outgoing => &REGISTER_COLUMNS,
+            RegisterKind::Incoming => &INCOMING_REGISTER_COLUMNS,
+        }
+    }
+
+    fn layout(self) -> &'static [(f64, Align)] {
+        match self {
+            RegisterKind::Outgoing => &LAYOUT,
+            RegisterKind::Incoming => &INCOMING_LAYOUT,
+        }
+    }
+
+    /// The book's title, as on its cover ("SỔ ĐĂNG KÝ VĂN BẢN ĐI").
+    pub fn title(self) -> &'static str {
+        match self {
+            RegisterKind::Outgoing => "SỔ ĐĂNG KÝ VĂN BẢN ĐI",
+            RegisterKind::Incoming => "SỔ ĐĂNG KÝ VĂN BẢN ĐẾN",
+        }
+    }
+
+    /// The title in a sentence (the PDF's metadata title).
+    fn title_sentence(self) -> &'static str {
+        match self {
+            RegisterKind::Outgoing => "Sổ đăng ký văn bản đi",
+            RegisterKind::Incoming => "Sổ đăng ký văn bản đến",
+        }
+    }
+}
 
 /// Most documents one printed book holds. A register takes a few thousand documents a year;
 /// a larger book is a period too long to print in one go (the caller asks for a shorter one).
@@ -139,7 +213,7 @@ fn pdf_date(d: Date) -> String {
     )
 }
 
-fn validate(data: &RegisterBookData) -> Result<(), Error> {
+fn validate(kind: RegisterKind, data: &RegisterBookData) -> Result<(), Error> {
     if data.agency_name.trim().is_empty() {
         return Err(Error::EmptyField {
             field: "agency name",
@@ -157,33 +231,50 @@ fn validate(data: &RegisterBookData) -> Result<(), Error> {
         });
     }
     for (row, r) in data.rows.iter().enumerate() {
-        if r.cells.len() != REGISTER_COLUMNS.len() {
+        if r.cells.len() != kind.columns().len() {
             return Err(Error::RowShape {
                 row,
                 cells: r.cells.len(),
-                expected: REGISTER_COLUMNS.len(),
+                expected: kind.columns().len(),
             });
         }
     }
     Ok(())
 }
 
-/// Lay out the book as a PDF: A4 landscape, the cover on page 1, the table from page 2 with
-/// its header row (the column names and their numbers (1)–(10)) repeated on every page, pages
-/// numbered in the top margin from the second on. Long cells wrap inside their column; a
-/// character the font does not have is printed as "?" (the book is still printed). The output
-/// depends only on `data`.
+/// Lay out the outgoing register's book as a PDF: [`render_book`] of
+/// [`RegisterKind::Outgoing`].
 pub fn render_register(data: &RegisterBookData) -> Result<Vec<u8>, Error> {
-    validate(data)?;
-    match compose(data, None) {
+    render_book(RegisterKind::Outgoing, data)
+}
+
+/// Lay out the incoming register's book as a PDF: [`render_book`] of
+/// [`RegisterKind::Incoming`]: each row's number is its arrival number, its cells those of
+/// [`INCOMING_REGISTER_COLUMNS`].
+pub fn render_incoming_register(data: &RegisterBookData) -> Result<Vec<u8>, Error> {
+    render_book(RegisterKind::Incoming, data)
+}
+
+/// Lay out a register's book as a PDF: A4 landscape, the cover on page 1, the table from page 2
+/// with its header row (the kind's column names and their numbers (1)–(10)) repeated on every
+/// page, pages numbered in the top margin from the second on. Long cells wrap inside their
+/// column; a character the font does not have is printed as "?" (the book is still printed).
+/// The output depends only on `kind` and `data`.
+pub fn render_book(kind: RegisterKind, data: &RegisterBookData) -> Result<Vec<u8>, Error> {
+    validate(kind, data)?;
+    match compose(kind, data, None) {
         Err(Error::Layout(kyso_pdf::Error::Font(kyso_pdf::FontError::MissingGlyphs {
             missing,
-        }))) => compose(data, Some(&missing)),
+        }))) => compose(kind, data, Some(&missing)),
         other => other,
     }
 }
 
-fn compose(data: &RegisterBookData, missing: Option<&[char]>) -> Result<Vec<u8>, Error> {
+fn compose(
+    kind: RegisterKind,
+    data: &RegisterBookData,
+    missing: Option<&[char]>,
+) -> Result<Vec<u8>, Error> {
     let clean = |s: &str| -> String {
         let s = cell(s);
         match missing {
@@ -225,7 +316,7 @@ fn compose(data: &RegisterBookData, missing: Option<&[char]>) -> Result<Vec<u8>,
         .rule(30.0, Align::Center);
     c.columns_of(&issuer, &Block::new(), 0.45)?;
     c.spacer(32.0);
-    c.paragraph("SỔ ĐĂNG KÝ VĂN BẢN ĐI", &center(28.0).bold().after(6.0))?;
+    c.paragraph(kind.title(), &center(28.0).bold().after(6.0))?;
     c.paragraph(&register_line, &center(16.0).after(18.0))?;
     let facts = center(15.0).spacing(1.5);
     c.paragraph(&format!("Năm: {}", years(data.from, data.to)), &facts)?;
@@ -246,21 +337,22 @@ fn compose(data: &RegisterBookData, missing: Option<&[char]>) -> Result<Vec<u8>,
     // The register's pages: a space longer than the page moves to the next one.
     c.spacer(1000.0);
     c.paragraph(
-        &format!("SỔ ĐĂNG KÝ VĂN BẢN ĐI — {}", agency.to_uppercase()),
+        &format!("{} — {}", kind.title(), agency.to_uppercase()),
         &center(13.0).bold(),
     )?;
     c.paragraph(
         &format!("{register_line} — {}", period.to_lowercase()),
         &center(12.0).italic().after(6.0),
     )?;
-    let headers: Vec<String> = REGISTER_COLUMNS
+    let headers: Vec<String> = kind
+        .columns()
         .iter()
         .enumerate()
         .map(|(i, h)| format!("{h}\n({})", i + 1))
         .collect();
     let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
-    let widths: Vec<f64> = LAYOUT.iter().map(|(w, _)| *w).collect();
-    let aligns: Vec<Align> = LAYOUT.iter().map(|(_, a)| *a).collect();
+    let widths: Vec<f64> = kind.layout().iter().map(|(w, _)| *w).collect();
+    let aligns: Vec<Align> = kind.layout().iter().map(|(_, a)| *a).collect();
     let rows: Vec<Vec<String>> = data
         .rows
         .iter()
@@ -275,7 +367,7 @@ fn compose(data: &RegisterBookData, missing: Option<&[char]>) -> Result<Vec<u8>,
     )?;
 
     Ok(c.finish(&DocInfo {
-        title: format!("Sổ đăng ký văn bản đi — {register}"),
+        title: format!("{} — {register}", kind.title_sentence()),
         author: agency,
         subject: period,
         producer: "kyso".to_owned(),

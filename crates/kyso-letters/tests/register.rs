@@ -7,14 +7,18 @@
 //! The outgoing register's printed book (`render_register`) without a server: 2,000 documents
 //! are laid out and signed (the times are printed: `cargo test --release -p kyso-letters --test
 //! register -- --nocapture`), a character missing from the font is printed as "?", and a wrong
-//! row or too many rows are errors.
+//! row or too many rows are errors. The incoming register's book is the same layout with the
+//! columns of its own appendix part.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use kyso_keys::{Pkcs12Signer, Secret};
-use kyso_letters::register::{MAX_REGISTER_ROWS, REGISTER_COLUMNS};
-use kyso_letters::{render_register, sign, Error, RegisterBookData, RegisterEntry};
+use kyso_letters::register::{INCOMING_REGISTER_COLUMNS, MAX_REGISTER_ROWS, REGISTER_COLUMNS};
+use kyso_letters::{
+    render_book, render_incoming_register, render_register, sign, Error, RegisterBookData,
+    RegisterEntry, RegisterKind,
+};
 use kyso_pdf::{Document, Limits, MemSource};
 use time::macros::{date, datetime};
 
@@ -161,4 +165,76 @@ fn a_wrong_row_or_too_many_rows_is_an_error() {
         e.message_vi(),
         "Văn bản đề nghị thiếu thông tin: tên sổ đăng ký văn bản"
     );
+}
+
+/// A document received: the incoming register's ten cells.
+fn received(n: i64, sender: &str) -> RegisterEntry {
+    RegisterEntry {
+        number: n,
+        year: 2026,
+        cells: vec![
+            "05/03/2026".into(),
+            format!("{n:02}"),
+            sender.into(),
+            format!("{n}/UBND-VP"),
+            "04/03/2026".into(),
+            "Công văn: Về việc triển khai chữ ký số trong cơ quan nhà nước".into(),
+            "Phòng Quản lý công nghệ".into(),
+            "06/03/2026".into(),
+            String::new(),
+            String::new(),
+        ],
+    }
+}
+
+#[test]
+fn the_incoming_register_is_the_same_book_with_its_own_columns() {
+    let mut data = book(vec![
+        received(1, "Ủy ban nhân dân tỉnh Demo"),
+        received(2, "Bộ Khoa học và Công nghệ"),
+    ]);
+    data.register_name = "Sổ văn bản đến".into();
+    data.register_code = "VBĐEN".into();
+    let pdf = render_incoming_register(&data).unwrap();
+    dump("incoming-register.pdf", &pdf);
+    assert_eq!(pdf, render_book(RegisterKind::Incoming, &data).unwrap());
+    let doc = open(&pdf);
+    assert_eq!(doc.pages().unwrap().len(), 2);
+    let cover = kyso_pdf::text::page_text(&doc, 0).unwrap().text();
+    assert!(cover.contains("SỔ ĐĂNG KÝ VĂN BẢN ĐẾN"), "{cover}");
+    assert!(cover.contains("Sổ văn bản đến (VBĐEN)"), "{cover}");
+    assert!(cover.contains("Từ số 01 đến số 02"), "{cover}");
+    assert!(!cover.contains("VĂN BẢN ĐI"), "{cover}");
+    let table = kyso_pdf::text::page_text(&doc, 1).unwrap().text();
+    for want in [
+        "SỔ ĐĂNG KÝ VĂN BẢN ĐẾN — SỞ KHOA HỌC VÀ CÔNG NGHỆ",
+        "Ngày đến",
+        "Số đến",
+        "Tác giả",
+        "(10)",
+        "Bộ Khoa học",
+        "2/UBND-VP",
+    ] {
+        assert!(table.contains(want), "{want:?} missing:\n{table}");
+    }
+    assert_eq!(INCOMING_REGISTER_COLUMNS.len(), 10);
+    assert_eq!(RegisterKind::Incoming.columns(), INCOMING_REGISTER_COLUMNS);
+    assert_eq!(RegisterKind::Outgoing.columns(), REGISTER_COLUMNS);
+    // The outgoing book is what render_register has always made.
+    let outgoing = book(vec![entry(1, "x")]);
+    assert_eq!(
+        render_register(&outgoing).unwrap(),
+        render_book(RegisterKind::Outgoing, &outgoing).unwrap()
+    );
+    // A row with the outgoing register's shape is checked against the incoming columns.
+    let mut bad = received(3, "x");
+    bad.cells.push(String::new());
+    assert!(matches!(
+        render_incoming_register(&book(vec![bad])),
+        Err(Error::RowShape {
+            cells: 11,
+            expected: 10,
+            ..
+        })
+    ));
 }
