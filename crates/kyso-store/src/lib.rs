@@ -19,6 +19,7 @@ mod read_log;
 pub mod registry;
 pub mod requests;
 mod scope;
+pub mod signing_sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 /// sqlx itself, for other crates' tests that look into the database (feature `testing`).
