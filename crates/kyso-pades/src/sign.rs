@@ -160,6 +160,34 @@ impl Prepared {
         updated.field_name = Some(self.field_name);
         Ok(updated)
     }
+
+    /// Phase 2 with a whole CMS SignedData made elsewhere (a signer that builds its own signed
+    /// attributes over [`Self::document_digest`]). It is checked first: readable, detached,
+    /// hashed with this preparation's digest algorithm, and intact for `kyso_cms::verify` —
+    /// its message digest is the byte ranges' and its signature verifies with the certificate
+    /// it names; anything else is refused and nothing is written.
+    pub fn finish_cms(self, cms: &[u8]) -> Result<Updated> {
+        let parsed = kyso_cms::verify::parse_signed_data(cms)?;
+        let digest = self.algorithm.digest();
+        if !parsed.detached || parsed.digest != Some(digest) {
+            return Err(Error::Cms(kyso_cms::Error::Unsupported(
+                "the CMS must be detached and use the prepared digest algorithm",
+            )));
+        }
+        let check = kyso_cms::verify::verify_signer(&parsed, |d| {
+            if d == digest {
+                self.document_digest.clone()
+            } else {
+                Vec::new()
+            }
+        });
+        if !check.is_intact() {
+            return Err(Error::Cms(kyso_cms::Error::SignatureMismatch));
+        }
+        let mut updated = self.update.fill(self.reserved, cms)?;
+        updated.field_name = Some(self.field_name);
+        Ok(updated)
+    }
 }
 
 /// A document read from a [`Source`] plus updates kyso appended to it, held in memory and not

@@ -275,19 +275,64 @@ pub fn sign_step(
     opts.timestamper = config.level.tsa.clone();
     let (input, opts) = numbering::prepare(&base, step, opts, Limits::default())
         .map_err(|e| RemoteSignError::Failed(catalogue::pades(&e)))?;
+    sign_at_level(config, signer, &id, input, &opts, None, now)
+}
+
+/// Sign `input` with `signer` at the configured level, `widget` placing a visible form: the
+/// signed file's bytes.
+fn sign_at_level(
+    config: &RemoteSigning,
+    signer: kyso_keys::CscSigner,
+    credential: &str,
+    input: Updated,
+    opts: &SignOptions,
+    widget: Option<Box<kyso_pades::WidgetBuilder<'static>>>,
+    now: OffsetDateTime,
+) -> Result<Vec<u8>, RemoteSignError> {
     let signed = kyso_pades::ltv::sign_updated_at_level(
         input,
         config.level.level,
-        &opts,
+        opts,
         &signer,
-        None,
+        widget,
         config.level.fetcher.as_deref(),
         now,
     )
     .map_err(|e| signing_error(&e))?;
     drop(signer);
-    tracing::info!(credential = %id, level = %config.level.level, "remote signature made over the CSC API");
+    tracing::info!(credential = %credential, level = %config.level.level, "remote signature made over the CSC API");
     signed
         .to_vec()
         .map_err(|e| RemoteSignError::Failed(catalogue::pades(&e)))
+}
+
+/// The visible form of a signature, built once the signer's certificate is known: `None` for
+/// an invisible one.
+pub type FormFor<'a> = dyn FnOnce(&Cert) -> Result<Option<Box<kyso_pades::WidgetBuilder<'static>>>, UserError>
+    + Send
+    + 'a;
+
+/// Sign `pdf` as it is with the credential the request names (the signing service's one call,
+/// issue 18 item 7: an integrator's own remote key, no flow step, so no registry match and no
+/// number or date filled): `opts` as the caller set them (reason, location, …; the level's
+/// TSA is added here), `form` placing the visible signature once the certificate is known.
+pub fn sign_document(
+    config: &RemoteSigning,
+    req: Request,
+    pdf: Vec<u8>,
+    mut opts: SignOptions,
+    form: Box<FormFor<'_>>,
+    now: OffsetDateTime,
+) -> Result<Vec<u8>, RemoteSignError> {
+    checked(req.pin.expose(), MAX_SECRET, "pin")?;
+    let id = req
+        .credential
+        .clone()
+        .ok_or(RemoteSignError::Input("credential"))?;
+    let client = connect(config, req)?;
+    let signer = client.signer(&id).map_err(|e| csc_error(&e))?;
+    let widget = form(kyso_cms::Signer::certificate(&signer)).map_err(RemoteSignError::Failed)?;
+    opts.timestamper = config.level.tsa.clone();
+    let input = Updated::from_source(Arc::new(MemSource::new(pdf)));
+    sign_at_level(config, signer, &id, input, &opts, widget, now)
 }
