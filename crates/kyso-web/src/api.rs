@@ -8,6 +8,7 @@ pub(crate) mod attachments;
 pub(crate) mod documents;
 pub(crate) mod dto;
 pub(crate) mod register_export;
+pub(crate) mod sign_service;
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::handler::Handler;
@@ -94,9 +95,9 @@ pub(crate) fn api_routes() -> Routes {
     use crate::csv_api as csv;
     use crate::notices_api as notices;
     use crate::sessions_api as sessions;
-    attachments::routes(register_export::routes(
+    sign_service::routes(attachments::routes(register_export::routes(
         documents::routes(Routes::default()),
-    ))
+    )))
     .add::<__path_login, _, _>(login)
     .add::<__path_me, _, _>(me)
     .add::<__path_change_password, _, _>(change_password)

@@ -71,7 +71,7 @@ pub(crate) fn not_configured() -> ApiError {
 
 /// A refusal of the remote signature as an API error (the field at fault, 422; 502 when the
 /// service or the signing failed).
-fn remote_error(e: RemoteSignError) -> Result<RemoteSigned, ApiError> {
+pub(crate) fn remote_error(e: RemoteSignError) -> Result<RemoteSigned, ApiError> {
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     Err(match &e {
         RemoteSignError::Choose(list) => return Ok(RemoteSigned::Choose(list.clone())),

@@ -131,6 +131,11 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("post", "/api/v1/documents/{id}/actions") => (Perm(P::ReadDocuments), Rec::Document),
         // The step's rules come before the CSC service (none here): tests/remote_sign.rs.
         ("post", "/api/v1/documents/{id}/remote-sign") => (Perm(P::ReadDocuments), Rec::Document),
+        // The signing service: any account, its own sessions (tests/sign_service.rs); a stored
+        // document is read under the document routes' rules (`documents::version_file`).
+        ("post", "/api/v1/sign/prepare") => (AnyUser, Rec::None),
+        ("post", "/api/v1/sign/{session}/finalize") => (AnyUser, Rec::None),
+        ("post", "/api/v1/sign/csc") => (AnyUser, Rec::None),
         ("post", "/api/v1/documents/{id}/drafts") => (Perm(P::DraftDocument), Rec::Document),
         ("post", "/api/v1/documents/{id}/comments") => (Perm(P::CommentDocument), Rec::Document),
         ("post", "/api/v1/documents/{id}/copies") => (Perm(P::IssueDocument), Rec::Document),

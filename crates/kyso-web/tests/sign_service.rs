@@ -1,0 +1,578 @@
+//! The signing service for integrators (issue 18 item 7), on SQLite and on PostgreSQL, through
+//! the real router: an e-office system prepares a PDF for its user's key, signs the answered
+//! digest itself (here: the demo PKI's RSA key through aws-lc-rs, as a token would) and gets
+//! the signed PDF back from finalize — intact for kyso's verifier and valid for pyHanko under
+//! the demo root; or it builds its own CMS over the byte-range digest. Refused: a signature by
+//! another key (the session may be tried again), a session used twice, expired, or another
+//! account's; of ten finalizes at once exactly one signs. An oversized upload is refused before
+//! anything is read. One call with a CSC credential signs against a real CSC service in
+//! process (`kyso_services::csc` over the demo PKI); a wrong PIN is named, and a server
+//! without a CSC service answers 404.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use axum::Router;
+use base64::Engine as _;
+use kyso_cms::{DigestAlgorithm, SignRequest, SignatureAlgorithm, Signer as _};
+use kyso_keys::{Pkcs12Signer, Secret};
+use kyso_services::agent::SigningLevel;
+use kyso_services::csc;
+use kyso_services::remote_sign::RemoteSigning;
+use kyso_store::accounts::{self, NewUser, RoleOn};
+use kyso_store::testing::{backends, TestDb};
+use kyso_store::{Actor, Backend};
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+mod support;
+use support::{NOW, PASSWORD};
+
+/// The demo PKI's PKCS#12 password: the credentials' PIN at the CSC service.
+const PIN: &str = "pin-demo-2468";
+const CSC_USER: &str = "demo";
+const CSC_PASSWORD: &str = "csc-mat-khau-13579";
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn unb64(v: &Value) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(v.as_str().unwrap())
+        .unwrap()
+}
+
+/// The demo PKI (made once for the whole file: RSA keys take a while).
+fn demo_pki() -> &'static (tempfile::TempDir, kyso_pki::demo::Summary) {
+    static PKI: OnceLock<(tempfile::TempDir, kyso_pki::demo::Summary)> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = kyso_pki::demo::init(
+            dir.path(),
+            &kyso_pki::demo::InitOptions::new(Secret::from(PIN), NOW),
+        )
+        .unwrap();
+        (dir, summary)
+    })
+}
+
+/// The demo entity's key (what the integrator's token holds).
+fn key(name: &str) -> Pkcs12Signer {
+    let (dir, summary) = demo_pki();
+    let e = summary.entity(name).unwrap();
+    let p12 = std::fs::read(dir.path().join(&e.p12_file)).unwrap();
+    Pkcs12Signer::from_pkcs12(&p12, &Secret::from(PIN)).unwrap()
+}
+
+fn cert_pem(name: &str) -> String {
+    let (dir, summary) = demo_pki();
+    let e = summary.entity(name).unwrap();
+    std::fs::read_to_string(dir.path().join(&e.cert_file)).unwrap()
+}
+
+/// A CSC service over the demo PKI on a loopback port: its base URL.
+async fn csc_service() -> String {
+    let (dir, _) = demo_pki();
+    let config = csc::demo_config(
+        &PathBuf::from(dir.path()),
+        CSC_USER,
+        &Secret::from(CSC_PASSWORD),
+        csc::MIN_KDF_ITERATIONS,
+    )
+    .unwrap();
+    let service = Arc::new(csc::CscService::new(&config).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, csc::router(service)).await.unwrap();
+    });
+    format!("http://{addr}")
+}
+
+struct App {
+    router: Router,
+    db: TestDb,
+    /// Seconds the server's clock is ahead of `NOW`.
+    later: Arc<AtomicI64>,
+    _blobs: tempfile::TempDir,
+}
+
+impl App {
+    async fn new(backend: Backend, csc_url: Option<String>) -> App {
+        let db = TestDb::new(backend).await;
+        let blobs = tempfile::tempdir().unwrap();
+        let later = Arc::new(AtomicI64::new(0));
+        let l = later.clone();
+        let mut state = kyso_web::AppState::new(
+            db.store.clone(),
+            Arc::new(move || NOW + time::Duration::seconds(l.load(Ordering::SeqCst))),
+            kyso_web::Config {
+                secure_cookies: false,
+            },
+        )
+        .with_blobs(kyso_store::blobs::Blobs::open(blobs.path()).unwrap());
+        if let Some(url) = csc_url {
+            state = state.with_remote_signing(RemoteSigning {
+                url,
+                level: SigningLevel::default(),
+                timeout: Duration::from_secs(30),
+                tls_roots: Vec::new(),
+            });
+        }
+        App {
+            router: kyso_web::router(state),
+            db,
+            later,
+            _blobs: blobs,
+        }
+    }
+
+    /// A new account of a new province, logged in: its bearer token.
+    async fn person(&self, name: &str) -> String {
+        let agency = support::agency(
+            &self.db.store,
+            &format!("H{}", 10 + name.len()),
+            &format!("UBND tỉnh {name}"),
+            None,
+        )
+        .await;
+        accounts::create_user(
+            &self.db.store,
+            &Actor::system(),
+            NewUser {
+                username: name.into(),
+                full_name: format!("Người dùng {name}"),
+                email: format!("{name}@demo.invalid"),
+                agency_id: agency,
+                password: Zeroizing::new(PASSWORD.into()),
+                roles: vec![RoleOn {
+                    role: "drafter".into(),
+                    agency_id: agency,
+                }],
+                must_change_password: false,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        let (status, body, _) = support::call_json(
+            &self.router,
+            Method::POST,
+            "/api/v1/auth/login",
+            "",
+            Some(json!({"username": name, "password": PASSWORD})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    async fn json(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let (s, v, _) =
+            support::call_json(&self.router, Method::POST, path, token, Some(body)).await;
+        (s, v)
+    }
+
+    /// POST `body`: the status and the raw answer (a PDF when it worked).
+    async fn raw(&self, token: &str, path: &str, body: &Value) -> (StatusCode, Vec<u8>) {
+        let req = support::api_request(
+            Method::POST,
+            path,
+            token,
+            Some(("application/json", body.to_string())),
+        );
+        let (s, b, _) = support::send(&self.router, req).await;
+        (s, b)
+    }
+
+    async fn prepare(&self, token: &str, body: Value) -> Value {
+        let (status, answer) = self.json(token, "/api/v1/sign/prepare", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        answer
+    }
+
+    async fn finalize(&self, token: &str, session: &str, body: Value) -> (StatusCode, Vec<u8>) {
+        self.raw(token, &format!("/api/v1/sign/{session}/finalize"), &body)
+            .await
+    }
+}
+
+fn error_of(bytes: &[u8]) -> Value {
+    serde_json::from_slice::<Value>(bytes).unwrap_or(Value::Null)["error"].clone()
+}
+
+/// kyso's own verifier: every signature intact, the last one covering the whole file.
+fn kyso_accepts(pdf: &[u8]) {
+    let reports =
+        kyso_pades::verify::verify_integrity(Arc::new(kyso_pdf::MemSource::new(pdf.to_vec())))
+            .unwrap();
+    assert_eq!(reports.len(), 1);
+    assert!(reports[0].is_intact(), "{:?}", reports[0].failure_codes());
+}
+
+/// pyHanko (scripts/oracles/pyhanko_validate.py, strict syntax): one intact, valid signature
+/// trusted under the demo root, covering the entire file. A listed skip when it is missing.
+fn pyhanko_accepts(pdf: &[u8]) {
+    if !kyso_testkit::need_python("pyhanko") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("signed.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/oracles/pyhanko_validate.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(demo_pki().0.path().join("root.pem"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let report: Value =
+        serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    assert_eq!(report["error"], Value::Null, "{report:#}");
+    assert_eq!(report["strict"], true, "{report:#}");
+    let sigs = report["signatures"].as_array().unwrap();
+    assert_eq!(sigs.len(), 1, "{report:#}");
+    for key in ["intact", "valid", "trusted", "bottom_line"] {
+        assert_eq!(sigs[0][key], true, "{key}: {report:#}");
+    }
+    assert_eq!(sigs[0]["coverage"], "ENTIRE_FILE", "{report:#}");
+}
+
+/// The upload and certificate of a prepare call.
+fn prepare_body(signer: &str, extra: Value) -> Value {
+    let mut body = json!({
+        "file_base64": b64(&support::draft()),
+        "certificate": cert_pem(signer),
+        "chain": key(signer).chain().iter().map(|c| b64(c.der())).collect::<Vec<_>>(),
+        "reason": "Phê duyệt",
+        "location": "Demo",
+        "form": {"kind": "copy", "org_name": "SỞ KHOA HỌC VÀ CÔNG NGHỆ"},
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+#[tokio::test]
+async fn a_raw_signature_over_the_answered_digest_makes_a_valid_pdf() {
+    let director = key("personal");
+    let other = key("personal2");
+    for backend in backends() {
+        let app = App::new(backend, None).await;
+        let token = app.person("nguyen.an").await;
+
+        // PKCS#1 v1.5 (the default for an RSA certificate) and RSASSA-PSS.
+        for (name, algorithm) in [
+            (
+                "rsa_pkcs1_sha256",
+                SignatureAlgorithm::RsaPkcs1(DigestAlgorithm::Sha256),
+            ),
+            (
+                "rsa_pss_sha256",
+                SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha256),
+            ),
+        ] {
+            let p = app
+                .prepare(
+                    &token,
+                    prepare_body("personal", json!({"signature_algorithm": name})),
+                )
+                .await;
+            assert_eq!(p["mode"], "cms");
+            assert_eq!(p["digest_algorithm"], "SHA-256");
+            assert_eq!(p["signature_algorithm"], name);
+            assert_eq!(p["field_name"], "Signature1");
+            assert_eq!(p["timestamp"], false);
+            // The digest is the hash of the signed attributes handed out.
+            let tbs = unb64(&p["to_be_signed"]);
+            let digest = unb64(&p["digest"]);
+            assert_eq!(DigestAlgorithm::Sha256.digest(&tbs), digest);
+            let session = p["session"].as_str().unwrap();
+
+            // A value made by another key is refused, with words, and nothing is signed.
+            let wrong = other.sign_digest(algorithm, &digest).unwrap();
+            let (status, body) = app
+                .finalize(&token, session, json!({"signature_base64": b64(&wrong)}))
+                .await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+            let e = error_of(&body);
+            assert_eq!(e["field"], "signature", "{e}");
+            assert!(
+                e["message_en"].as_str().unwrap().contains("does not match"),
+                "{e}"
+            );
+
+            // The session is given back: the right value signs.
+            let sig = director.sign_digest(algorithm, &digest).unwrap();
+            let (status, pdf) = app
+                .finalize(&token, session, json!({"signature_base64": b64(&sig)}))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
+            assert!(pdf.starts_with(&support::draft()), "an incremental update");
+            kyso_accepts(&pdf);
+            pyhanko_accepts(&pdf);
+
+            // Used once: a second finalize is refused.
+            let (status, body) = app
+                .finalize(&token, session, json!({"signature_base64": b64(&sig)}))
+                .await;
+            assert_eq!(status, StatusCode::CONFLICT, "{}", error_of(&body));
+            assert_eq!(error_of(&body)["field"], "session");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_integrator_may_send_its_own_cms() {
+    let director = key("personal");
+    for backend in backends() {
+        let app = App::new(backend, None).await;
+        let token = app.person("nguyen.an").await;
+        let p = app
+            .prepare(
+                &token,
+                prepare_body("personal", json!({"mode": "external_cms", "form": null})),
+            )
+            .await;
+        assert_eq!(p["mode"], "external_cms");
+        assert_eq!(p["to_be_signed"], Value::Null);
+        let document_digest = unb64(&p["digest"]);
+        assert_eq!(unb64(&p["document_digest"]), document_digest);
+        let session = p["session"].as_str().unwrap();
+
+        // The caller's own CMS (built here with kyso-cms, as any CMS library would).
+        let cms_over = |message_digest: &[u8]| {
+            let alg = director.algorithm();
+            let attrs =
+                kyso_cms::SignedAttributes::pades(message_digest, alg, director.certificate())
+                    .unwrap();
+            let sig = director
+                .sign(&SignRequest {
+                    message: attrs.der(),
+                    digest: &alg.digest().digest(attrs.der()),
+                    algorithm: alg,
+                })
+                .unwrap();
+            kyso_cms::SignedDataBuilder {
+                signed_attrs: &attrs,
+                algorithm: alg,
+                signature: &sig,
+                signer: director.certificate(),
+                chain: director.chain(),
+                unsigned_attrs: Vec::new(),
+            }
+            .build()
+            .unwrap()
+        };
+
+        // A CMS over another document's digest, and bytes that are no CMS: refused.
+        let (status, body) = app
+            .finalize(
+                &token,
+                session,
+                json!({"cms_base64": b64(&cms_over(&[7u8; 32]))}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error_of(&body)["field"], "signature");
+        let (status, body) = app
+            .finalize(&token, session, json!({"cms_base64": b64(b"not a cms")}))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(error_of(&body)["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("not a CMS"));
+        // A raw value is not what this mode takes.
+        let (status, body) = app
+            .finalize(&token, session, json!({"signature_base64": b64(b"x")}))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error_of(&body)["field"], "cms_base64");
+
+        let (status, pdf) = app
+            .finalize(
+                &token,
+                session,
+                json!({"cms_base64": b64(&cms_over(&document_digest))}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
+        kyso_accepts(&pdf);
+        pyhanko_accepts(&pdf);
+    }
+}
+
+#[tokio::test]
+async fn a_session_is_its_owners_once_and_not_after_it_expires() {
+    let director = key("personal");
+    let alg = SignatureAlgorithm::RsaPkcs1(DigestAlgorithm::Sha256);
+    for backend in backends() {
+        let app = App::new(backend, None).await;
+        let an = app.person("nguyen.an").await;
+        let binh = app.person("tran.thi.binh").await;
+
+        // Another account cannot finalize it: as if it did not exist.
+        let p = app.prepare(&an, prepare_body("personal", json!({}))).await;
+        let session = p["session"].as_str().unwrap().to_owned();
+        let sig = director.sign_digest(alg, &unb64(&p["digest"])).unwrap();
+        let (status, _) = app
+            .finalize(&binh, &session, json!({"signature_base64": b64(&sig)}))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = app
+            .finalize(&an, "khong-co", json!({"signature_base64": b64(&sig)}))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // Ten finalizes at once: one signed PDF, the others told the session is used.
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let (router, an, session) = (app.router.clone(), an.clone(), session.clone());
+                let body = json!({"signature_base64": b64(&sig)}).to_string();
+                tokio::spawn(async move {
+                    let req = support::api_request(
+                        Method::POST,
+                        &format!("/api/v1/sign/{session}/finalize"),
+                        &an,
+                        Some(("application/json", body)),
+                    );
+                    support::send(&router, req).await.0
+                })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for t in tasks {
+            statuses.push(t.await.unwrap());
+        }
+        assert_eq!(
+            statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+            1,
+            "{backend:?}: {statuses:?}"
+        );
+        assert!(statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::CONFLICT));
+
+        // A session of 60 seconds, finalized 61 seconds later: expired.
+        let p = app
+            .prepare(&an, prepare_body("personal", json!({"expires_in": 60})))
+            .await;
+        let sig = director.sign_digest(alg, &unb64(&p["digest"])).unwrap();
+        app.later.store(61, Ordering::SeqCst);
+        let (status, body) = app
+            .finalize(
+                &an,
+                p["session"].as_str().unwrap(),
+                json!({"signature_base64": b64(&sig)}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(error_of(&body)["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("expired"));
+        app.later.store(0, Ordering::SeqCst);
+
+        // Refusals before any work: no certificate, a bad mode, both an upload and a document,
+        // an upload that is no PDF.
+        for (body, field) in [
+            (
+                json!({"file_base64": b64(b"%PDF"), "certificate": "MIIB"}),
+                "certificate",
+            ),
+            (prepare_body("personal", json!({"mode": "raw"})), "mode"),
+            (
+                prepare_body("personal", json!({"document_id": 1})),
+                "file_base64",
+            ),
+            (
+                prepare_body("personal", json!({"file_base64": b64(b"not a pdf")})),
+                "file_base64",
+            ),
+        ] {
+            let (status, answer) = app.json(&an, "/api/v1/sign/prepare", body).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+            assert_eq!(answer["error"]["field"], field, "{answer}");
+        }
+        // Not logged in.
+        let (status, _) = app
+            .json(
+                "",
+                "/api/v1/sign/prepare",
+                prepare_body("personal", json!({})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_upload_is_refused() {
+    let app = App::new(Backend::Sqlite, None).await;
+    let token = app.person("nguyen.an").await;
+    let big = "A".repeat(kyso_web::MAX_DOCUMENT_JSON + 1);
+    let body = format!("{{\"certificate\": \"x\", \"file_base64\": \"{big}\"}}");
+    let req = support::api_request(
+        Method::POST,
+        "/api/v1/sign/prepare",
+        &token,
+        Some(("application/json", body)),
+    );
+    let (status, bytes, _) = support::send(&app.router, req).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(error_of(&bytes)["message_en"]
+        .as_str()
+        .unwrap()
+        .contains("too large"));
+}
+
+#[tokio::test]
+async fn one_call_with_a_csc_credential() {
+    let url = csc_service().await;
+    for backend in backends() {
+        let app = App::new(backend, Some(url.clone())).await;
+        let token = app.person("nguyen.an").await;
+        let body = |pin: &str| {
+            json!({
+                "file_base64": b64(&support::draft()),
+                "csc_user": CSC_USER,
+                "csc_password": CSC_PASSWORD,
+                "credential": "personal",
+                "pin": pin,
+                "reason": "Phê duyệt",
+                "form": {"kind": "attachment", "doc_number": "12/QĐ-SKHCN"},
+            })
+        };
+        let (status, pdf) = app.raw(&token, "/api/v1/sign/csc", &body(PIN)).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
+        kyso_accepts(&pdf);
+        pyhanko_accepts(&pdf);
+
+        let (status, answer) = app.raw(&token, "/api/v1/sign/csc", &body("0000")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error_of(&answer)["field"], "pin");
+        let text = String::from_utf8_lossy(&answer);
+        assert!(!text.contains("0000") && !text.contains(CSC_PASSWORD));
+
+        // Without a CSC service: 404, before anything else.
+        let plain = App::new(backend, None).await;
+        let token = plain.person("nguyen.an").await;
+        let (status, _) = plain.raw(&token, "/api/v1/sign/csc", &body(PIN)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
