@@ -119,6 +119,8 @@ pub async fn act(
         }
         (None, None) => None,
     };
+    // The names the step's notices print, read before the write lock.
+    let names = crate::notices::step_names(store, actor.user_id, doc.agency_id).await?;
     let mut tx = store
         .begin_write_grouped(actor, On::Agency(duty.permission, &doc.agency_path))
         .await?;
@@ -200,7 +202,8 @@ pub async fn act(
     insert_event(&mut tx, id, action.as_str(), doc.state, to, &note, now).await?;
     // Those whose turn it now is, the drafter, the recipients: told in this same transaction.
     let notified =
-        crate::notices::notify_step(&mut tx, &doc, action, to, &reason, &outcome, now).await?;
+        crate::notices::notify_step(&mut tx, &doc, action, to, &reason, &outcome, &names, now)
+            .await?;
     if let Some(obj) = detail.as_object_mut() {
         obj.insert("notified".into(), json!(notified));
     }

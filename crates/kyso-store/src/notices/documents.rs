@@ -64,8 +64,39 @@ struct Step<'a> {
     deliveries: usize,
 }
 
+/// The names a step's notices print: who took it and the document's agency. Read before the
+/// step's write transaction ([`step_names`]), so that no round trip inside the write lock is
+/// spent on them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StepNames {
+    actor: Option<String>,
+    agency: String,
+}
+
+/// The names of [`StepNames`]: the full name of `actor_id` and the name of `agency_id`.
+pub(crate) async fn step_names(
+    store: &crate::Store,
+    actor_id: i64,
+    agency_id: i64,
+) -> Result<StepNames> {
+    let row = sqlx::query(
+        "SELECT (SELECT full_name FROM users WHERE id = $1), \
+         (SELECT name FROM agencies WHERE id = $2)",
+    )
+    .bind(actor_id)
+    .bind(agency_id)
+    .fetch_one(store.pool())
+    .await?;
+    Ok(StepNames {
+        actor: row.try_get(0)?,
+        agency: row.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
+    })
+}
+
 /// Write the notices of the step `action` just taken on `doc` (which was in `doc.state` and
-/// is now in `to`), inside the step's transaction. Returns how many were written.
+/// is now in `to`), inside the step's transaction. Returns how many were written. A notice is
+/// written only to an enabled account, checked by its INSERT itself.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn notify_step(
     tx: &mut WriteTx,
     doc: &Document,
@@ -73,6 +104,7 @@ pub(crate) async fn notify_step(
     to: DocState,
     reason: &str,
     outcome: &StepOutcome,
+    names: &StepNames,
     now: OffsetDateTime,
 ) -> Result<usize> {
     let actor_id = tx.actor().user_id;
@@ -126,30 +158,6 @@ pub(crate) async fn notify_step(
     if audience.is_empty() {
         return Ok(0);
     }
-    // The audience is small (a few people): ask about them alone.
-    let placeholders: Vec<String> = (3..audience.len() + 3).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT u.id, (SELECT full_name FROM users WHERE id = $1), \
-         (SELECT name FROM agencies WHERE id = $2) FROM users u \
-         WHERE u.disabled = 0 AND u.id IN ({})",
-        placeholders.join(", ")
-    );
-    let mut q = sqlx::query(&sql).bind(actor_id).bind(doc.agency_id);
-    for (u, _) in &audience {
-        q = q.bind(*u);
-    }
-    let rows = q.fetch_all(tx.conn()).await?;
-    let mut enabled = BTreeSet::new();
-    let (mut actor, mut agency) = (None::<String>, String::new());
-    for row in &rows {
-        enabled.insert(row.try_get::<i64, _>(0)?);
-        actor = row.try_get(1)?;
-        agency = row.try_get::<Option<String>, _>(2)?.unwrap_or_default();
-    }
-    audience.retain(|(u, _)| enabled.contains(u));
-    if audience.is_empty() {
-        return Ok(0);
-    }
     let number = outcome
         .number_and_notation
         .clone()
@@ -165,14 +173,15 @@ pub(crate) async fn notify_step(
         subject: &doc.meta.subject,
         doc_type: doc.meta.doc_type.label_vi(),
         doc_type_en: doc.meta.doc_type.label_en(),
-        agency: &agency,
-        actor: actor.as_deref().unwrap_or("Hệ thống"),
+        agency: &names.agency,
+        actor: names.actor.as_deref().unwrap_or("Hệ thống"),
         reason,
         number,
         date,
         deliveries: outcome.deliveries,
     };
     let nowu = now.unix_timestamp();
+    let mut written = 0;
     for (user, why) in &audience {
         let (subject, subject_en, body) = texts(&step, *why);
         let (event, link) = match why {
@@ -182,9 +191,10 @@ pub(crate) async fn notify_step(
             Why::Recipient { .. } => (action.as_str(), String::new()),
             _ => (action.as_str(), format!("/documents/{}", doc.id)),
         };
-        sqlx::query(
+        written += sqlx::query(
             "INSERT INTO notices (user_id, kind, document_id, event, link, subject, subject_en, \
-             body, created_at) VALUES ($1, 'document', $2, $3, $4, $5, $6, $7, $8)",
+             body, created_at) SELECT id, 'document', $2, $3, $4, $5, $6, $7, $8 FROM users \
+             WHERE id = $1 AND disabled = 0",
         )
         .bind(*user)
         .bind(doc.id)
@@ -195,15 +205,16 @@ pub(crate) async fn notify_step(
         .bind(&body)
         .bind(nowu)
         .execute(tx.conn())
-        .await?;
+        .await?
+        .rows_affected();
     }
     tracing::debug!(
         document = doc.id,
         action = action.as_str(),
-        notices = audience.len(),
+        notices = written,
         "document notices written"
     );
-    Ok(audience.len())
+    Ok(usize::try_from(written).unwrap_or(usize::MAX))
 }
 
 /// The enabled accounts granted `duty` on a document of agency `agency_id` at `path`, by the
