@@ -11,6 +11,7 @@
 //! - [`signing`]: signing and extending as a command or batch asks (outputs, forms, chain,
 //!   network, key files, `kyso.sign/1` and `kyso.extend/1` lines); [`demo`]: `kyso demo`;
 //! - [`report`]: the verification report, as the clerk reads it and as `kyso.verify/1` JSON;
+//!   [`report_pdf`]: the same report as a PDF;
 //! - [`convert`]: DOCX/ODT drafts turned into PDF by LibreOffice headless;
 //!
 //! Configuration is plain structs; errors are typed or [`kyso_i18n::UserError`]s.
@@ -24,6 +25,7 @@ pub mod pki;
 pub mod pki_report;
 pub mod remote_sign;
 pub mod report;
+pub mod report_pdf;
 pub mod runtime;
 pub mod signing;
 pub mod tls;
