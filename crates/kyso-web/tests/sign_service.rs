@@ -100,6 +100,22 @@ async fn csc_service() -> String {
     format!("http://{addr}")
 }
 
+/// The demo PKI's services (its TSA at `/tsa`) on a loopback port: the base URL.
+async fn pki_service() -> String {
+    let (dir, _) = demo_pki();
+    let services = Arc::new(
+        kyso_services::pki::PkiServices::load(dir.path(), &Secret::from(PIN), || NOW).unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, kyso_services::pki::router(services))
+            .await
+            .unwrap();
+    });
+    format!("http://{addr}")
+}
+
 struct App {
     router: Router,
     db: TestDb,
@@ -110,6 +126,16 @@ struct App {
 
 impl App {
     async fn new(backend: Backend, csc_url: Option<String>) -> App {
+        let remote = csc_url.map(|url| RemoteSigning {
+            url,
+            level: SigningLevel::default(),
+            timeout: Duration::from_secs(30),
+            tls_roots: Vec::new(),
+        });
+        App::with_remote(backend, remote).await
+    }
+
+    async fn with_remote(backend: Backend, remote: Option<RemoteSigning>) -> App {
         let db = TestDb::new(backend).await;
         let blobs = tempfile::tempdir().unwrap();
         let later = Arc::new(AtomicI64::new(0));
@@ -122,13 +148,8 @@ impl App {
             },
         )
         .with_blobs(kyso_store::blobs::Blobs::open(blobs.path()).unwrap());
-        if let Some(url) = csc_url {
-            state = state.with_remote_signing(RemoteSigning {
-                url,
-                level: SigningLevel::default(),
-                timeout: Duration::from_secs(30),
-                tls_roots: Vec::new(),
-            });
+        if let Some(remote) = remote {
+            state = state.with_remote_signing(remote);
         }
         App {
             router: kyso_web::router(state),
@@ -147,6 +168,11 @@ impl App {
             None,
         )
         .await;
+        self.member(name, agency, "drafter").await
+    }
+
+    /// A new account holding `role` at `agency`, logged in: its bearer token.
+    async fn member(&self, name: &str, agency: i64, role: &str) -> String {
         accounts::create_user(
             &self.db.store,
             &Actor::system(),
@@ -157,7 +183,7 @@ impl App {
                 agency_id: agency,
                 password: Zeroizing::new(PASSWORD.into()),
                 roles: vec![RoleOn {
-                    role: "drafter".into(),
+                    role: role.into(),
                     agency_id: agency,
                 }],
                 must_change_password: false,
@@ -574,5 +600,148 @@ async fn one_call_with_a_csc_credential() {
         let token = plain.person("nguyen.an").await;
         let (status, _) = plain.raw(&token, "/api/v1/sign/csc", &body(PIN)).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn a_stored_version_is_signed_for_those_who_may_read_it() {
+    let director = key("personal");
+    let alg = SignatureAlgorithm::RsaPkcs1(DigestAlgorithm::Sha256);
+    for backend in backends() {
+        let app = App::new(backend, None).await;
+        let s = &app.db.store;
+        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+        let dost = support::agency(s, "H99.37", "Sở KH&CN", Some(root)).await;
+        let other = support::agency(s, "H98", "UBND Tỉnh Khác", None).await;
+        let clerk = app.member("vanthu", dost, "clerk").await;
+        let drafter = app.member("chuyenvien", dost, "drafter").await;
+        let outsider = app.member("nguoingoai", other, "drafter").await;
+        let (status, v) = app
+            .json(
+                &clerk,
+                "/api/v1/document-registers",
+                json!({"agency_id": dost, "code": "VBĐ", "name": "Sổ văn bản đi",
+                       "issuer_abbrev": "SKHCN"}),
+            )
+            .await;
+        assert!(status.is_success(), "{v}");
+        let meta = json!({
+            "doc_type": "quyet_dinh",
+            "subject": "Về việc ban hành Quy chế văn thư",
+            "place": "Demo",
+            "signer": {"authority": "direct", "title": "Giám đốc", "name": "Nguyễn Văn An"},
+            "recipients": [],
+            "page_count": 1
+        });
+        let (status, created) = app
+            .json(
+                &drafter,
+                "/api/v1/documents",
+                json!({"agency_id": dost, "meta": meta, "file_name": "quyet-dinh.pdf",
+                       "file_base64": b64(&support::draft())}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["document"]["id"].as_i64().unwrap();
+        let stored = || {
+            let mut body = prepare_body("personal", json!({"document_id": id}));
+            body.as_object_mut().unwrap().remove("file_base64");
+            body
+        };
+
+        // Another province's account does not see the document: as if there were none.
+        let (status, answer) = app.json(&outsider, "/api/v1/sign/prepare", stored()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+        // A version that does not exist.
+        let mut body = stored();
+        body["seq"] = json!(9);
+        let (status, answer) = app.json(&drafter, "/api/v1/sign/prepare", body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+
+        // Its drafter signs the latest version (the draft as uploaded).
+        let p = app.prepare(&drafter, stored()).await;
+        let sig = director.sign_digest(alg, &unb64(&p["digest"])).unwrap();
+        let (status, pdf) = app
+            .finalize(
+                &drafter,
+                p["session"].as_str().unwrap(),
+                json!({"signature_base64": b64(&sig)}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
+        assert!(pdf.starts_with(&support::draft()));
+        kyso_accepts(&pdf);
+    }
+}
+
+#[tokio::test]
+async fn the_servers_tsa_adds_a_signature_timestamp() {
+    let director = key("personal");
+    let alg = SignatureAlgorithm::RsaPkcs1(DigestAlgorithm::Sha256);
+    let pki = pki_service().await;
+    let csc = csc_service().await;
+    for backend in backends() {
+        let fetcher = kyso_services::signing::fetcher(30, || NOW);
+        let tsa = kyso_services::signing::tsa_for(
+            kyso_pades::ltv::Level::BT,
+            Some(&format!("{pki}/tsa")),
+            &fetcher,
+        )
+        .unwrap()
+        .unwrap();
+        let app = App::with_remote(
+            backend,
+            Some(RemoteSigning {
+                url: csc.clone(),
+                level: SigningLevel {
+                    level: kyso_pades::ltv::Level::BT,
+                    tsa: Some(tsa as Arc<dyn kyso_pades::sign::Timestamper>),
+                    fetcher: Some(fetcher),
+                },
+                timeout: Duration::from_secs(30),
+                tls_roots: Vec::new(),
+            }),
+        )
+        .await;
+        let token = app.person("nguyen.an").await;
+        let p = app
+            .prepare(&token, prepare_body("personal", json!({})))
+            .await;
+        assert_eq!(p["timestamp"], true, "{p}");
+        let sig = director.sign_digest(alg, &unb64(&p["digest"])).unwrap();
+        let (status, pdf) = app
+            .finalize(
+                &token,
+                p["session"].as_str().unwrap(),
+                json!({"signature_base64": b64(&sig)}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
+        kyso_accepts(&pdf);
+        let doc = kyso_pdf::Document::open(
+            Arc::new(kyso_pdf::MemSource::new(pdf.clone())),
+            kyso_pdf::Limits::default(),
+        )
+        .unwrap();
+        let sigs = kyso_pades::verify::embedded_signatures(&doc).unwrap();
+        // The CMS without the placeholder's zero padding.
+        let contents = sigs[0].contents.clone().unwrap();
+        let len = match contents[1] {
+            n if n < 0x80 => 2 + usize::from(n),
+            n => {
+                let k = usize::from(n & 0x7f);
+                2 + k
+                    + contents[2..2 + k]
+                        .iter()
+                        .fold(0, |l, b| l * 256 + usize::from(*b))
+            }
+        };
+        let parsed = kyso_cms::verify::parse_signed_data(&contents[..len]).unwrap();
+        assert_eq!(
+            parsed.timestamp_tokens.len(),
+            1,
+            "a signature timestamp (B-T)"
+        );
+        pyhanko_accepts(&pdf);
     }
 }
