@@ -1,6 +1,7 @@
 //! The outgoing register as a book (sổ đăng ký văn bản đi, Decree 30 Appendix IV): the
 //! documents a register holds for a period, in number order, with the appendix's ten columns,
-//! and as an XLSX workbook.
+//! and as an XLSX workbook. The incoming register's book (sổ đăng ký văn bản đến) is written by
+//! the same workbook code with its own columns ([`IncomingRegisterBook`]).
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,20 @@ pub const REGISTER_BOOK_COLUMNS: [&str; 10] = [
     "Nơi nhận văn bản",
     "Đơn vị, người nhận bản lưu",
     "Số lượng bản",
+    "Ngày chuyển",
+    "Ký nhận",
+    "Ghi chú",
+];
+
+/// The Appendix IV columns of the incoming register (part VI.2), in order.
+pub const INCOMING_BOOK_COLUMNS: [&str; 10] = [
+    "Ngày đến",
+    "Số đến",
+    "Tác giả",
+    "Số, ký hiệu văn bản",
+    "Ngày tháng văn bản",
+    "Tên loại và trích yếu nội dung văn bản",
+    "Đơn vị hoặc người nhận",
     "Ngày chuyển",
     "Ký nhận",
     "Ghi chú",
@@ -107,46 +122,147 @@ pub async fn register_book(
     })
 }
 
-/// The book as an XLSX workbook: a title, the period, the bold Appendix IV header row, one
-/// row per document; every cell is text (nothing is taken for a formula).
-pub fn register_book_xlsx(book: &RegisterBook) -> Result<Vec<u8>> {
+/// One document of the incoming register's book, as the clerk registered it (Decree 30
+/// Appendix IV, VI.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncomingBookRow {
+    /// The received document's id.
+    pub incoming_id: i64,
+    /// The arrival number (số đến) and the year of its series.
+    pub arrival_year: i64,
+    pub arrival_number: i64,
+    /// The day it arrived (ngày đến), Vietnam time.
+    pub arrival_date: Date,
+    /// The sending agency (tác giả).
+    pub sender: String,
+    /// The document's number and notation ("12/QĐ-UBND").
+    pub number_notation: String,
+    /// The document's own date, when it has one.
+    pub document_date: Option<Date>,
+    /// Its type and subject ("Quyết định: Về việc …").
+    pub type_and_subject: String,
+    /// The unit or person it went to for handling (đơn vị hoặc người nhận).
+    pub handler: String,
+    /// The day it was passed on to them (ngày chuyển).
+    pub transferred_on: Option<Date>,
+    /// A note (recalled by the sender, registered with the clerk's reason …).
+    pub note: String,
+}
+
+impl IncomingBookRow {
+    /// The cells of [`INCOMING_BOOK_COLUMNS`], in order, as printed (dates `dd/mm/yyyy`, the
+    /// arrival number on two digits at least, "Ký nhận" left empty to be signed on paper).
+    pub fn cells(&self) -> Vec<String> {
+        vec![
+            vn(self.arrival_date),
+            format!("{:02}", self.arrival_number),
+            self.sender.clone(),
+            self.number_notation.clone(),
+            self.document_date.map(vn).unwrap_or_default(),
+            self.type_and_subject.clone(),
+            self.handler.clone(),
+            self.transferred_on.map(vn).unwrap_or_default(),
+            String::new(),
+            self.note.clone(),
+        ]
+    }
+}
+
+/// The incoming register's book for a period: what [`incoming_register_book_xlsx`] writes and
+/// what the printed book (`kyso_letters::render_incoming_register`, from each row's
+/// [`IncomingBookRow::cells`]) lays out.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncomingRegisterBook {
+    pub agency_name: String,
+    /// The register's name ("Sổ văn bản đến").
+    pub register_name: String,
+    pub from: Date,
+    pub to: Date,
+    /// In arrival order (year, then arrival number).
+    pub rows: Vec<IncomingBookRow>,
+}
+
+/// What distinguishes one register's workbook from another's: the sheet, the title and the
+/// columns with their widths (in characters).
+struct BookSheet<'a> {
+    sheet: &'a str,
+    title: String,
+    columns: &'a [&'a str],
+    widths: &'a [f64],
+}
+
+/// A register's book as an XLSX workbook: a title, the period, the bold Appendix IV header
+/// row, one row per document; every cell is text (nothing is taken for a formula).
+fn book_xlsx(
+    layout: &BookSheet<'_>,
+    from: Date,
+    to: Date,
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Result<Vec<u8>> {
     let fail =
         |e: rust_xlsxwriter::XlsxError| Error::Database(sqlx::Error::Protocol(e.to_string()));
     let mut wb = rust_xlsxwriter::Workbook::new();
     let bold = rust_xlsxwriter::Format::new().set_bold().set_text_wrap();
     let wrap = rust_xlsxwriter::Format::new().set_text_wrap();
     let ws = wb.add_worksheet();
-    ws.set_name("Sổ văn bản đi").map_err(fail)?;
-    ws.write_string_with_format(
-        0,
-        0,
-        format!(
-            "SỔ ĐĂNG KÝ VĂN BẢN ĐI — {} — {}",
-            book.agency_name, book.register.name
-        ),
-        &bold,
-    )
-    .map_err(fail)?;
-    ws.write_string(
-        1,
-        0,
-        format!("Từ ngày {} đến ngày {}", vn(book.from), vn(book.to)),
-    )
-    .map_err(fail)?;
-    let widths = [16.0, 12.0, 40.0, 20.0, 28.0, 18.0, 8.0, 12.0, 10.0, 20.0];
-    for (c, (h, w)) in REGISTER_BOOK_COLUMNS.iter().zip(widths).enumerate() {
+    ws.set_name(layout.sheet).map_err(fail)?;
+    ws.write_string_with_format(0, 0, &layout.title, &bold)
+        .map_err(fail)?;
+    ws.write_string(1, 0, format!("Từ ngày {} đến ngày {}", vn(from), vn(to)))
+        .map_err(fail)?;
+    for (c, (h, w)) in layout.columns.iter().zip(layout.widths).enumerate() {
         let c = u16::try_from(c).unwrap_or(u16::MAX);
-        ws.set_column_width(c, w).map_err(fail)?;
+        ws.set_column_width(c, *w).map_err(fail)?;
         ws.write_string_with_format(3, c, *h, &bold).map_err(fail)?;
     }
-    for (r, row) in book.rows.iter().enumerate() {
+    for (r, row) in rows.enumerate() {
         let r = u32::try_from(r + 4).unwrap_or(u32::MAX);
-        for (c, v) in row.cells.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
             let c = u16::try_from(c).unwrap_or(u16::MAX);
             ws.write_string_with_format(r, c, v, &wrap).map_err(fail)?;
         }
     }
     wb.save_to_buffer().map_err(fail)
+}
+
+/// The outgoing register's book as an XLSX workbook (sheet "Sổ văn bản đi", the columns of
+/// [`REGISTER_BOOK_COLUMNS`]).
+pub fn register_book_xlsx(book: &RegisterBook) -> Result<Vec<u8>> {
+    let layout = BookSheet {
+        sheet: "Sổ văn bản đi",
+        title: format!(
+            "SỔ ĐĂNG KÝ VĂN BẢN ĐI — {} — {}",
+            book.agency_name, book.register.name
+        ),
+        columns: &REGISTER_BOOK_COLUMNS,
+        widths: &[16.0, 12.0, 40.0, 20.0, 28.0, 18.0, 8.0, 12.0, 10.0, 20.0],
+    };
+    book_xlsx(
+        &layout,
+        book.from,
+        book.to,
+        book.rows.iter().map(|r| r.cells.clone()),
+    )
+}
+
+/// The incoming register's book as an XLSX workbook (sheet "Sổ văn bản đến", the columns of
+/// [`INCOMING_BOOK_COLUMNS`]).
+pub fn incoming_register_book_xlsx(book: &IncomingRegisterBook) -> Result<Vec<u8>> {
+    let layout = BookSheet {
+        sheet: "Sổ văn bản đến",
+        title: format!(
+            "SỔ ĐĂNG KÝ VĂN BẢN ĐẾN — {} — {}",
+            book.agency_name, book.register_name
+        ),
+        columns: &INCOMING_BOOK_COLUMNS,
+        widths: &[12.0, 8.0, 28.0, 16.0, 12.0, 40.0, 22.0, 12.0, 10.0, 20.0],
+    };
+    book_xlsx(
+        &layout,
+        book.from,
+        book.to,
+        book.rows.iter().map(IncomingBookRow::cells),
+    )
 }
 
 /// 1 January to 31 December of the current year, Vietnam time.
@@ -284,4 +400,97 @@ async fn recall_reasons(store: &Store, docs: &[Document]) -> Result<BTreeMap<i64
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use time::macros::date;
+
+    fn received(n: i64, subject: &str) -> IncomingBookRow {
+        IncomingBookRow {
+            incoming_id: n,
+            arrival_year: 2026,
+            arrival_number: n,
+            arrival_date: date!(2026 - 03 - 05),
+            sender: "UBND tỉnh Demo".into(),
+            number_notation: format!("{n}/UBND-VP"),
+            document_date: Some(date!(2026 - 03 - 04)),
+            type_and_subject: format!("Công văn: {subject}"),
+            handler: "Phòng Quản lý công nghệ".into(),
+            transferred_on: None,
+            note: String::new(),
+        }
+    }
+
+    /// The workbook's shared strings and its workbook part, read with Python's zipfile (a listed
+    /// skip without python3).
+    fn parts(xlsx: &[u8]) -> Option<String> {
+        use std::io::Write;
+        let mut child = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import sys,io,zipfile\nz=zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()))\n\
+                 print(z.read('xl/workbook.xml').decode())\nprint(z.read('xl/sharedStrings.xml').decode())",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|_| kyso_testkit::skip("python3"))
+            .ok()?;
+        child.stdin.take().unwrap().write_all(xlsx).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        Some(String::from_utf8(out.stdout).unwrap())
+    }
+
+    #[test]
+    fn an_incoming_row_has_the_appendix_cells_in_order() {
+        let mut r = received(7, "Về việc báo cáo");
+        r.transferred_on = Some(date!(2026 - 03 - 06));
+        assert_eq!(
+            r.cells(),
+            vec![
+                "05/03/2026",
+                "07",
+                "UBND tỉnh Demo",
+                "7/UBND-VP",
+                "04/03/2026",
+                "Công văn: Về việc báo cáo",
+                "Phòng Quản lý công nghệ",
+                "06/03/2026",
+                "",
+                "",
+            ]
+        );
+        assert_eq!(r.cells().len(), INCOMING_BOOK_COLUMNS.len());
+    }
+
+    #[test]
+    fn the_incoming_register_is_a_workbook_with_its_own_sheet_and_columns() {
+        let book = IncomingRegisterBook {
+            agency_name: "Sở Khoa học và Công nghệ".into(),
+            register_name: "Sổ văn bản đến".into(),
+            from: date!(2026 - 01 - 01),
+            to: date!(2026 - 12 - 31),
+            rows: vec![
+                received(1, "Về việc A"),
+                received(2, "=1+1 không là công thức"),
+            ],
+        };
+        let xlsx = incoming_register_book_xlsx(&book).unwrap();
+        assert!(xlsx.starts_with(b"PK\x03\x04"));
+        let Some(text) = parts(&xlsx) else { return };
+        for want in INCOMING_BOOK_COLUMNS.iter().copied().chain([
+            "name=\"Sổ văn bản đến\"",
+            "SỔ ĐĂNG KÝ VĂN BẢN ĐẾN — Sở Khoa học và Công nghệ — Sổ văn bản đến",
+            "Từ ngày 01/01/2026 đến ngày 31/12/2026",
+            "UBND tỉnh Demo",
+            "2/UBND-VP",
+            "Công văn: =1+1 không là công thức",
+        ]) {
+            assert!(text.contains(want), "{want:?} missing:\n{text}");
+        }
+    }
 }
