@@ -2,10 +2,12 @@
 //! the real router: an e-office system prepares a PDF for its user's key, signs the answered
 //! digest itself (here: the demo PKI's RSA key through aws-lc-rs, as a token would) and gets
 //! the signed PDF back from finalize — intact for kyso's verifier and valid for pyHanko under
-//! the demo root; or it builds its own CMS over the byte-range digest. Refused: a signature by
-//! another key (the session may be tried again), a session used twice, expired, or another
-//! account's; of ten finalizes at once exactly one signs. An oversized upload is refused before
-//! anything is read. One call with a CSC credential signs against a real CSC service in
+//! the demo root (RSA PKCS#1 v1.5 and PSS; an ECDSA P-256 key signs the signed attributes
+//! itself; with the server's TSA the signature gets its timestamp, B-T); a stored document
+//! version is signed for those who may read it; or the caller builds its own CMS over the
+//! byte-range digest. Refused: a signature by another key (the session may be tried again), a
+//! session used twice, expired, or another account's; of ten finalizes at once exactly one
+//! signs. An oversized upload is refused before anything is read. One call with a CSC credential signs against a real CSC service in
 //! process (`kyso_services::csc` over the demo PKI); a wrong PIN is named, and a server
 //! without a CSC service answers 404.
 #![allow(
@@ -743,5 +745,76 @@ async fn the_servers_tsa_adds_a_signature_timestamp() {
             "a signature timestamp (B-T)"
         );
         pyhanko_accepts(&pdf);
+    }
+}
+
+/// An ECDSA P-256 key and its certificate from a test CA (rcgen), as a token holds them.
+fn ecdsa_signer() -> support::TestSigner {
+    use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(vec![]).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "Signing Service Test Root");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let mut p = CertificateParams::new(vec![]).unwrap();
+    p.distinguished_name
+        .push(DnType::CommonName, "Trần Thị Bình");
+    p.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::ContentCommitment,
+    ];
+    let c = p.signed_by(&key, &issuer).unwrap();
+    support::TestSigner {
+        cert: kyso_x509::Cert::from_der(c.der()).unwrap(),
+        chain: vec![kyso_x509::Cert::from_der(ca_cert.der()).unwrap()],
+        key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &key.serialize_der())
+            .unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn an_ecdsa_token_signs_the_attributes_kyso_built() {
+    let signer = ecdsa_signer();
+    for backend in backends() {
+        let app = App::new(backend, None).await;
+        let token = app.person("nguyen.an").await;
+        // The certificate as base64 DER this time; the algorithm from its key.
+        let p = app
+            .prepare(
+                &token,
+                json!({
+                    "file_base64": b64(&support::draft()),
+                    "certificate": b64(signer.cert.der()),
+                    "chain": [b64(signer.chain[0].der())],
+                }),
+            )
+            .await;
+        assert_eq!(p["signature_algorithm"], "ecdsa_sha256");
+        assert_eq!(p["field_name"], "Signature1");
+        let tbs = unb64(&p["to_be_signed"]);
+        let digest = unb64(&p["digest"]);
+        let sig = signer
+            .sign(&SignRequest {
+                message: &tbs,
+                digest: &digest,
+                algorithm: SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256),
+            })
+            .unwrap();
+        let (status, pdf) = app
+            .finalize(
+                &token,
+                p["session"].as_str().unwrap(),
+                json!({"signature_base64": b64(&sig)}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
+        kyso_accepts(&pdf);
     }
 }
