@@ -924,8 +924,9 @@ fn digest_info(d: DigestAlgorithm, digest: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// PKCS#11 ECDSA signatures are r‖s, each as long as the curve's order; CMS wants the DER
-/// `ECDSA-Sig-Value` (SEQUENCE of two INTEGERs).
-fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>> {
+/// `ECDSA-Sig-Value` (SEQUENCE of two INTEGERs). Also used by the signing service, whose
+/// callers' tokens answer r‖s.
+pub fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>> {
     #[derive(der::Sequence)]
     struct EcdsaSig {
         r: Uint,

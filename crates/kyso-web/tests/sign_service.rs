@@ -749,7 +749,7 @@ async fn the_servers_tsa_adds_a_signature_timestamp() {
 }
 
 /// An ECDSA P-256 key and its certificate from a test CA (rcgen), as a token holds them.
-fn ecdsa_signer() -> support::TestSigner {
+fn ecdsa_signer() -> (support::TestSigner, Vec<u8>) {
     use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
@@ -771,17 +771,24 @@ fn ecdsa_signer() -> support::TestSigner {
         KeyUsagePurpose::ContentCommitment,
     ];
     let c = p.signed_by(&key, &issuer).unwrap();
-    support::TestSigner {
+    let signer = support::TestSigner {
         cert: kyso_x509::Cert::from_der(c.der()).unwrap(),
         chain: vec![kyso_x509::Cert::from_der(ca_cert.der()).unwrap()],
         key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &key.serialize_der())
             .unwrap(),
-    }
+    };
+    (signer, key.serialize_der())
 }
 
 #[tokio::test]
-async fn an_ecdsa_token_signs_the_attributes_kyso_built() {
-    let signer = ecdsa_signer();
+async fn an_ecdsa_token_signs_the_attributes_kyso_built_in_der_or_raw() {
+    let (signer, pkcs8) = ecdsa_signer();
+    // The same key answering r‖s, as a PKCS#11 token does.
+    let fixed = aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &pkcs8,
+    )
+    .unwrap();
     for backend in backends() {
         let app = App::new(backend, None).await;
         let token = app.person("nguyen.an").await;
@@ -812,6 +819,30 @@ async fn an_ecdsa_token_signs_the_attributes_kyso_built() {
                 &token,
                 p["session"].as_str().unwrap(),
                 json!({"signature_base64": b64(&sig)}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
+        kyso_accepts(&pdf);
+
+        // r‖s is taken as well: turned into the DER value CMS carries.
+        let p = app
+            .prepare(
+                &token,
+                json!({"file_base64": b64(&support::draft()), "certificate": b64(signer.cert.der())}),
+            )
+            .await;
+        let raw = fixed
+            .sign(
+                &aws_lc_rs::rand::SystemRandom::new(),
+                &unb64(&p["to_be_signed"]),
+            )
+            .unwrap();
+        assert_eq!(raw.as_ref().len(), 64);
+        let (status, pdf) = app
+            .finalize(
+                &token,
+                p["session"].as_str().unwrap(),
+                json!({"signature_base64": b64(raw.as_ref())}),
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));

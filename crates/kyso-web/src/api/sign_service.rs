@@ -178,7 +178,7 @@ pub(crate) struct PreparedSignature {
 #[serde(deny_unknown_fields)]
 pub(crate) struct FinalizeRequest {
     /// `cms`: the raw signature value over `to_be_signed`, base64 (RSASSA-PKCS1-v1_5,
-    /// RSASSA-PSS, or ECDSA as a DER `Ecdsa-Sig-Value`).
+    /// RSASSA-PSS, or ECDSA as a DER `Ecdsa-Sig-Value` or as r‖s like PKCS#11 tokens).
     #[serde(default)]
     pub signature_base64: Option<String>,
     /// `external_cms`: the CMS SignedData (DER, detached, its message digest the
@@ -909,6 +909,7 @@ async fn finalize_claimed(
         let updated = match (signature, cms) {
             (Some(sig), _) => {
                 let algorithm = prepared.algorithm;
+                let sig = ecdsa_der(algorithm, &cert, prepared.signed_attrs.der(), sig);
                 // The value is checked before anything else is done with it.
                 algorithm
                     .verify(&cert, prepared.signed_attrs.der(), &sig)
@@ -943,6 +944,24 @@ async fn finalize_claimed(
         })
     })
     .await
+}
+
+/// An ECDSA value as a token answers it (r‖s, PKCS#11) turned into the DER `Ecdsa-Sig-Value`
+/// CMS carries, when it does not verify as sent and has the curve's raw length; any other
+/// value is left as it is (and refused by the check that follows when wrong).
+fn ecdsa_der(algorithm: SignatureAlgorithm, cert: &Cert, message: &[u8], sig: Vec<u8>) -> Vec<u8> {
+    let raw_len = match cert.key_kind() {
+        kyso_x509::KeyKind::EcP256 => 64,
+        kyso_x509::KeyKind::EcP384 => 96,
+        _ => return sig,
+    };
+    if !matches!(algorithm, SignatureAlgorithm::Ecdsa(_))
+        || sig.len() != raw_len
+        || algorithm.verify(cert, message, &sig).is_ok()
+    {
+        return sig;
+    }
+    kyso_keys::pkcs11::ecdsa_raw_to_der(&sig).unwrap_or(sig)
 }
 
 /// A signature value or CMS refused, in words.
