@@ -14,10 +14,12 @@ mod notices_api;
 mod observability;
 mod openapi;
 pub mod proxy;
+mod rate_limit;
 pub mod remote_sign;
 pub mod server;
 mod sessions_api;
 mod ui;
+mod verifier;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -34,6 +36,7 @@ pub use letters::{OrgKey, OrgKeys};
 pub use metrics::{metrics_router, Metrics};
 pub use observability::REQUEST_ID;
 pub use proxy::{Cidr, TrustedProxies};
+pub use rate_limit::{RateLimit, VerifyLimits};
 
 /// The clock the server reads (the binary passes the real one; tests a fixed one).
 pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
@@ -86,6 +89,8 @@ pub struct AppState {
     /// The trust anchors the document pages verify signatures against (empty: no path to a
     /// trusted root is established, and the page says so).
     pub(crate) trust: Arc<kyso_x509::path::TrustStore>,
+    /// The public verification service's rate per client and bounds on work in progress.
+    pub(crate) verify_limits: VerifyLimits,
 }
 
 /// The audit log check's verdict shown to auditors: `Some((Vietnamese, English))` when the
@@ -115,6 +120,7 @@ impl AppState {
             ticket_key: Arc::new(agent_files::TicketKey::random()),
             remote_signing: None,
             trust: Arc::new(kyso_x509::path::TrustStore::new()),
+            verify_limits: VerifyLimits::default(),
         }
     }
 
@@ -142,6 +148,13 @@ impl AppState {
     /// store `kyso verify` uses, and the demo PKI's root when there is one).
     pub fn with_trust_anchors(mut self, trust: kyso_x509::path::TrustStore) -> Self {
         self.trust = Arc::new(trust);
+        self
+    }
+
+    /// Limit the public verification service (`/kiem-tra`, `POST /api/v1/verify`) this way
+    /// instead of [`VerifyLimits::default`].
+    pub fn with_verify_limits(mut self, limits: VerifyLimits) -> Self {
+        self.verify_limits = limits;
         self
     }
 

@@ -97,6 +97,12 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/documents/{id}/comment", post(documents::comment_submit))
         .route("/documents/{id}/file", get(documents::file_download))
         .merge(documents::attachment_routes())
+        .route(
+            public_verify::PATH,
+            get(public_verify::page).post(public_verify::submit).layer(
+                axum::extract::DefaultBodyLimit::max(crate::MAX_DOCUMENT_BODY),
+            ),
+        )
 }
 
 mod account_pages;
@@ -119,6 +125,7 @@ use users::*;
 mod notices;
 use notices::*;
 mod documents;
+mod public_verify;
 mod register_book;
 mod requests;
 

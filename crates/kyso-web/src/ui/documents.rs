@@ -31,7 +31,7 @@ mod attachments;
 mod page;
 mod remote_sign;
 mod upload;
-mod verification;
+pub(super) mod verification;
 pub(super) use attachments::routes as attachment_routes;
 pub(super) use page::{
     act_submit, comment_submit, detail_page, draft_submit, file_download, signed_submit,

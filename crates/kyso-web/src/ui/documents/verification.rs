@@ -4,14 +4,17 @@
 //! `kyso_services::report`), offline: the page fetches nothing, so what the file does not carry
 //! (revocation information) is *indeterminate* with its reason, never "invalid". The trust
 //! anchors are the server's (`AppState::with_trust_anchors`).
+//!
+//! The validation is [`crate::verifier::validate`], and [`render_report`] is also the public
+//! verification page's (`ui::public_verify`): one validation, one rendering.
 
-use std::sync::Arc;
-
-use kyso_pades::validate::{DocumentValidation, Role, SignatureValidation, ValidateOptions};
+use kyso_pades::validate::{DocumentValidation, Role, SignatureValidation};
 use kyso_pades::verify::SignatureKind;
 use kyso_services::report;
 
 use super::*;
+use crate::auth::Lang;
+use crate::verifier::{validate, Unchecked};
 
 /// Signed versions checked on one page load (the latest ones).
 const MAX_CHECKED: usize = 4;
@@ -39,7 +42,7 @@ pub(super) async fn section(st: &AppState, p: &Page, d: &docs::DocumentDetail) -
         let outcome = check(st, p, &blobs, d.document.id, v.seq).await;
         checked.push((i == 0, *v, outcome));
     }
-    let lang = lang_of(p);
+    let lang = kyso_lang(p.lang);
     html! {
         section aria-labelledby="sig-check" style="max-width:820px" {
             h2 #sig-check style="font-size:18px" { (p.t("Kiểm tra chữ ký số", "Signature verification")) }
@@ -55,7 +58,7 @@ pub(super) async fn section(st: &AppState, p: &Page, d: &docs::DocumentDetail) -
                         @if let Ok(r) = outcome { " — " (report::verdict_text(r.verdict, lang)) }
                     }
                     @match outcome {
-                        Ok(r) => { (document_report(p, r)) }
+                        Ok(r) => { (render_report(p.lang, r)) }
                         Err(msg) => { p role="status" { strong { (p.t("Chưa kiểm tra được: ", "Could not be checked: ")) } (msg) } }
                     }
                 }
@@ -70,14 +73,14 @@ pub(super) async fn section(st: &AppState, p: &Page, d: &docs::DocumentDetail) -
     }
 }
 
-fn lang_of(p: &Page) -> kyso_i18n::Lang {
-    match p.lang {
+fn kyso_lang(lang: Lang) -> kyso_i18n::Lang {
+    match lang {
         crate::auth::Lang::Vi => kyso_i18n::Lang::Vi,
         crate::auth::Lang::En => kyso_i18n::Lang::En,
     }
 }
 
-/// Validate version `seq` off the async threads; an error as a sentence for the reader.
+/// Validate version `seq`; an error as a sentence for the reader.
 async fn check(
     st: &AppState,
     p: &Page,
@@ -97,109 +100,94 @@ async fn check(
                 .to_owned());
         }
     };
-    let opts = ValidateOptions::new((*st.trust).clone(), (st.clock)());
-    let src: Arc<dyn kyso_pdf::Source> = Arc::new(kyso_pdf::MemSource::new(bytes));
-    match tokio::task::spawn_blocking(move || kyso_pades::validate::validate(src, &opts)).await {
-        Ok(Ok(r)) => Ok(r),
-        Ok(Err(e)) => {
-            tracing::warn!(document = id, seq, error = %e, "a signed version does not validate");
-            Err(p
-                .t(
-                    "tệp không đọc được như một tệp PDF có chữ ký số",
-                    "the file cannot be read as a signed PDF",
-                )
-                .to_owned())
+    validate(st, bytes, "version.pdf").await.map_err(|e| {
+        if let Unchecked::Unreadable(_, _) = &e {
+            tracing::warn!(document = id, seq, "a signed version does not validate");
         }
-        Err(e) => {
-            tracing::error!(document = id, seq, error = %e, "the verification task failed");
-            Err(p
-                .t(
-                    "lỗi máy chủ khi kiểm tra",
-                    "a server error during the check",
-                )
-                .to_owned())
-        }
-    }
+        e.message(p.lang).to_owned()
+    })
 }
 
 /// A reason code in the reader's words; the trust anchor's is the server's, not `--trust`.
-fn reason(code: &str, p: &Page) -> String {
+fn reason(code: &str, lang: Lang) -> String {
     match code {
-        "NO_TRUST_ANCHOR" => p
-            .t(
+        "NO_TRUST_ANCHOR" => lang
+            .pick(
                 "máy chủ chưa được cấu hình chứng thư gốc tin cậy",
                 "the server has no trusted root configured",
             )
             .to_owned(),
-        other => report::reason_text(other, lang_of(p)),
+        other => report::reason_text(other, kyso_lang(lang)),
     }
 }
 
-fn reasons(codes: &[&str], p: &Page) -> String {
+fn reasons(codes: &[&str], lang: Lang) -> String {
     codes
         .iter()
-        .map(|c| reason(c, p))
+        .map(|c| reason(c, lang))
         .collect::<Vec<_>>()
         .join("; ")
 }
 
-/// One version's report: its verdict, number and date, then each signature.
-fn document_report(p: &Page, r: &DocumentValidation) -> Markup {
-    let lang = lang_of(p);
+/// A file's report: its verdict with the reasons first, its number and date, then each
+/// signature (signer, role, result and reasons, time, integrity, trust, revocation, changes,
+/// the ETSI indication).
+pub(crate) fn render_report(lang: Lang, r: &DocumentValidation) -> Markup {
+    let kl = kyso_lang(lang);
     let row = |k: &str, v: Markup| html! { tr { th scope="row" { (k) } td { (v) } } };
     html! {
         p {
-            strong { (p.t("Kết luận", "Verdict")) ": " (report::verdict_text(r.verdict, lang)) }
-            @if !r.reasons.is_empty() { " (" (reasons(&r.reasons, p)) ")" }
+            strong { (lang.pick("Kết luận", "Verdict")) ": " (report::verdict_text(r.verdict, kl)) }
+            @if !r.reasons.is_empty() { " (" (reasons(&r.reasons, lang)) ")" }
         }
         @if r.signatures.is_empty() {
-            p { (p.t("Tệp chưa có chữ ký số.", "The file has no signature yet.")) }
+            p { (lang.pick("Tệp chưa có chữ ký số.", "The file has no signature yet.")) }
         }
         @if let Some(n) = &r.numbering {
-            @let unfilled = p.t("(chưa điền)", "(not filled)");
+            @let unfilled = lang.pick("(chưa điền)", "(not filled)");
             p {
-                (p.t("Số, ký hiệu trên văn bản", "Number and notation on the document")) ": "
+                (lang.pick("Số, ký hiệu trên văn bản", "Number and notation on the document")) ": "
                 strong { (n.number.as_deref().unwrap_or(unfilled)) }
-                "; " (p.t("ngày ban hành", "date of issue")) ": "
+                "; " (lang.pick("ngày ban hành", "date of issue")) ": "
                 strong { (n.date_text.as_deref().unwrap_or(unfilled)) }
             }
         }
         @for (i, s) in r.signatures.iter().enumerate() {
             h3 style="font-size:16px;margin:12px 0 4px" {
-                (role_label(p, s)) " " (i + 1) ": " (signer_name(p, s))
+                (role_label(lang, s)) " " (i + 1) ": " (signer_name(lang, s))
             }
-            div style="overflow-x:auto" tabindex="0" role="region" aria-label={ (p.t("Chữ ký", "Signature")) " " (i + 1) } {
+            div style="overflow-x:auto" tabindex="0" role="region" aria-label={ (lang.pick("Chữ ký", "Signature")) " " (i + 1) } {
             table { tbody {
-                (row(p.t("Kết quả", "Result"), html! {
-                    strong { (report::verdict_text(s.verdict, lang)) }
-                    @if !s.reasons.is_empty() { " — " (reasons(&s.reasons, p)) }
+                (row(lang.pick("Kết quả", "Result"), html! {
+                    strong { (report::verdict_text(s.verdict, kl)) }
+                    @if !s.reasons.is_empty() { " — " (reasons(&s.reasons, lang)) }
                 }))
                 @if let Some(x) = &s.signer {
-                    @if let Some(o) = &x.organization { (row(p.t("Cơ quan, tổ chức", "Organization"), html! {
+                    @if let Some(o) = &x.organization { (row(lang.pick("Cơ quan, tổ chức", "Organization"), html! {
                         (o) @if let Some(u) = &x.unit { " (" (u) ")" }
                     })) }
-                    (row(p.t("Tổ chức cấp chứng thư số", "Certificate issuer"), html! { (common_name(&x.issuer)) }))
+                    (row(lang.pick("Tổ chức cấp chứng thư số", "Certificate issuer"), html! { (common_name(&x.issuer)) }))
                 }
-                (row(p.t("Thời điểm ký", "Signing time"), html! {
+                (row(lang.pick("Thời điểm ký", "Signing time"), html! {
                     @match s.signing_time {
                         Some(t) => {
                             (kyso_domain::calendar::date_time_text(t)) " ("
-                            @if s.time_proven { (p.t("theo dấu thời gian", "from a timestamp")) }
-                            @else { (p.t("do người ký khai, chưa có dấu thời gian", "claimed, not timestamped")) }
+                            @if s.time_proven { (lang.pick("theo dấu thời gian", "from a timestamp")) }
+                            @else { (lang.pick("do người ký khai, chưa có dấu thời gian", "claimed, not timestamped")) }
                             ")"
                         }
                         None => { "—" }
                     }
                 }))
-                (row(p.t("Toàn vẹn", "Integrity"), html! {
-                    @if s.intact { (p.t("nguyên vẹn", "intact")) } @else { strong { (p.t("KHÔNG nguyên vẹn", "NOT intact")) } }
-                    @if !s.integrity_problems.is_empty() { " (" (report::problems_text(&s.integrity_problems, lang)) ")" }
-                    "; " (coverage(p, s))
+                (row(lang.pick("Toàn vẹn", "Integrity"), html! {
+                    @if s.intact { (lang.pick("nguyên vẹn", "intact")) } @else { strong { (lang.pick("KHÔNG nguyên vẹn", "NOT intact")) } }
+                    @if !s.integrity_problems.is_empty() { " (" (report::problems_text(&s.integrity_problems, kl)) ")" }
+                    "; " (coverage(lang, s))
                 }))
-                (row(p.t("Chứng thư số và gốc tin cậy", "Certificate and trusted root"), html! { (trust_text(p, s)) }))
-                (row(p.t("Tình trạng thu hồi", "Revocation"), html! { (revocation(p, s)) }))
-                (row(p.t("Thay đổi sau khi ký", "Changes after signing"), html! { (report::changes_text(s, lang)) }))
-                (row(p.t("Chỉ dấu ETSI (EN 319 102-1)", "ETSI indication (EN 319 102-1)"), html! {
+                (row(lang.pick("Chứng thư số và gốc tin cậy", "Certificate and trusted root"), html! { (trust_text(lang, s)) }))
+                (row(lang.pick("Tình trạng thu hồi", "Revocation"), html! { (revocation(lang, s)) }))
+                (row(lang.pick("Thay đổi sau khi ký", "Changes after signing"), html! { (report::changes_text(s, kl)) }))
+                (row(lang.pick("Chỉ dấu ETSI (EN 319 102-1)", "ETSI indication (EN 319 102-1)"), html! {
                     code { (s.etsi.indication.as_str()) }
                     @if let Some(sub) = s.etsi.sub_indication { " / " code { (sub.as_str()) } }
                 }))
@@ -210,21 +198,23 @@ fn document_report(p: &Page, r: &DocumentValidation) -> Markup {
 }
 
 /// Personal signature, organization seal or document timestamp.
-fn role_label<'a>(p: &'a Page, s: &SignatureValidation) -> &'a str {
+fn role_label(lang: Lang, s: &SignatureValidation) -> &'static str {
     if s.kind == SignatureKind::DocTimeStamp {
-        return p.t("Dấu thời gian tài liệu", "Document timestamp");
+        return lang.pick("Dấu thời gian tài liệu", "Document timestamp");
     }
     match s.signer.as_ref().map(|x| x.role) {
-        Some(Role::Organization) => p.t("Chữ ký số của cơ quan, tổ chức", "Organization seal"),
-        Some(Role::Personal) => p.t("Chữ ký số cá nhân", "Personal signature"),
-        None => p.t("Chữ ký số", "Signature"),
+        Some(Role::Organization) => {
+            lang.pick("Chữ ký số của cơ quan, tổ chức", "Organization seal")
+        }
+        Some(Role::Personal) => lang.pick("Chữ ký số cá nhân", "Personal signature"),
+        None => lang.pick("Chữ ký số", "Signature"),
     }
 }
 
 /// The signer as people name them: common name, else organization.
-fn signer_name(p: &Page, s: &SignatureValidation) -> String {
+fn signer_name(lang: Lang, s: &SignatureValidation) -> String {
     let Some(x) = &s.signer else {
-        return p.t("không rõ người ký", "unknown signer").to_owned();
+        return lang.pick("không rõ người ký", "unknown signer").to_owned();
     };
     let mut name = x
         .name
@@ -247,13 +237,13 @@ fn common_name(dn: &str) -> String {
 }
 
 /// What the signature covers: the whole file, or the revision before later updates.
-fn coverage(p: &Page, s: &SignatureValidation) -> String {
+fn coverage(lang: Lang, s: &SignatureValidation) -> String {
     if s.covers_whole_file {
-        return p
-            .t("bao trùm toàn bộ tệp", "covers the whole file")
+        return lang
+            .pick("bao trùm toàn bộ tệp", "covers the whole file")
             .to_owned();
     }
-    match (&s.changes, p.lang) {
+    match (&s.changes, lang) {
         (Some(c), crate::auth::Lang::Vi) => format!(
             "bao trùm phiên bản {} của tệp; sau đó có {} lần cập nhật",
             c.signed_revision + 1,
@@ -264,8 +254,8 @@ fn coverage(p: &Page, s: &SignatureValidation) -> String {
             c.signed_revision + 1,
             c.later_revisions
         ),
-        (None, _) => p
-            .t(
+        (None, _) => lang
+            .pick(
                 "không bao trùm toàn bộ tệp",
                 "does not cover the whole file",
             )
@@ -274,36 +264,33 @@ fn coverage(p: &Page, s: &SignatureValidation) -> String {
 }
 
 /// The certification path against the server's trust anchors.
-fn trust_text(p: &Page, s: &SignatureValidation) -> String {
+fn trust_text(lang: Lang, s: &SignatureValidation) -> String {
     let Some(path) = &s.path else {
-        return p
-            .t(
+        return lang
+            .pick(
                 "chưa xác định được chuỗi chứng thư số",
                 "no certification path established",
             )
             .to_owned();
     };
-    let lang = lang_of(p);
+    let kl = kyso_lang(lang);
     let mut t = match path.status {
-        "valid" => p
-            .t(
+        "valid" => lang
+            .pick(
                 "hợp lệ, đến được chứng thư gốc tin cậy",
                 "valid, chains to a trusted root",
             )
             .to_owned(),
-        "no_anchor" => p
-            .t(
+        "no_anchor" => lang
+            .pick(
                 "chưa xác định được: không đến được chứng thư gốc tin cậy của máy chủ",
                 "not established: does not chain to a root the server trusts",
             )
             .to_owned(),
-        _ => p.t("KHÔNG hợp lệ", "INVALID").to_owned(),
+        _ => lang.pick("KHÔNG hợp lệ", "INVALID").to_owned(),
     };
     if !path.problems.is_empty() {
-        t.push_str(&format!(
-            " ({})",
-            report::problems_text(&path.problems, lang)
-        ));
+        t.push_str(&format!(" ({})", report::problems_text(&path.problems, kl)));
     }
     if let Some(root) = path.chain.last() {
         t.push_str(&format!(" — {}", common_name(root)));
@@ -313,11 +300,11 @@ fn trust_text(p: &Page, s: &SignatureValidation) -> String {
 
 /// Revocation as the report says it, except the unknown case, said for a page that fetches
 /// nothing (not the command's `--offline`).
-fn revocation(p: &Page, s: &SignatureValidation) -> String {
+fn revocation(lang: Lang, s: &SignatureValidation) -> String {
     match s.revocation.status {
-        "good" | "revoked" => report::revocation_text(&s.revocation, false, lang_of(p)),
-        _ => p
-            .t(
+        "good" | "revoked" => report::revocation_text(&s.revocation, false, kyso_lang(lang)),
+        _ => lang
+            .pick(
                 "chưa xác định được: tệp không kèm thông tin thu hồi (CRL/OCSP) còn hiệu lực và trang này không tải thông tin qua mạng",
                 "not established: the file carries no current revocation information (CRL/OCSP) and this page fetches nothing",
             )

@@ -1,0 +1,70 @@
+//! The one validation of an uploaded or stored PDF's signatures behind the document page, the
+//! public verification page (`/kiem-tra`) and `POST /api/v1/verify`: `kyso verify`'s
+//! validator, the server's clock and trust anchors, offline, off the async threads and bounded
+//! by [`crate::rate_limit::VerifyLimits`].
+
+use std::sync::Arc;
+
+use kyso_pades::validate::{DocumentValidation, ValidateOptions};
+
+use crate::auth::Lang;
+use crate::AppState;
+
+/// Why a file's signatures could not be checked at all.
+#[derive(Debug)]
+pub(crate) enum Unchecked {
+    /// Not a PDF, or one whose structure cannot be read: the sentences of `kyso verify`
+    /// (Vietnamese, English).
+    Unreadable(String, String),
+    /// No turn on the blocking threads within the wait.
+    Busy,
+    /// The validation task failed (logged).
+    Server,
+}
+
+impl Unchecked {
+    /// The reason in the reader's language.
+    pub(crate) fn message(&self, lang: Lang) -> &str {
+        match self {
+            Unchecked::Unreadable(vi, en) => lang.pick(vi, en),
+            Unchecked::Busy => lang.pick(
+                "máy chủ đang bận kiểm tra các tệp khác; xin thử lại sau ít phút",
+                "the server is busy checking other files; try again in a few minutes",
+            ),
+            Unchecked::Server => lang.pick(
+                "lỗi máy chủ khi kiểm tra",
+                "a server error during the check",
+            ),
+        }
+    }
+}
+
+/// The one validation of a file's signatures behind the document page, the public page and
+/// `POST /api/v1/verify`: `kyso verify`'s validator (`kyso_pades::validate`) at the server's
+/// time against the server's trust anchors, offline (nothing fetched: revocation the file does
+/// not carry is *indeterminate*, never a failure), on the blocking threads, at most
+/// `VerifyLimits`' number at once. `name` is what the messages call the file.
+pub(crate) async fn validate(
+    st: &AppState,
+    bytes: Vec<u8>,
+    name: &str,
+) -> Result<DocumentValidation, Unchecked> {
+    let _turn = st
+        .verify_limits
+        .validation()
+        .await
+        .map_err(|_| Unchecked::Busy)?;
+    let opts = ValidateOptions::new((*st.trust).clone(), st.now());
+    let src: Arc<dyn kyso_pdf::Source> = Arc::new(kyso_pdf::MemSource::new(bytes));
+    match tokio::task::spawn_blocking(move || kyso_pades::validate::validate(src, &opts)).await {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(e)) => {
+            let ue = kyso_i18n::catalogue::verify(std::path::Path::new(name), &e);
+            Err(Unchecked::Unreadable(ue.vi, ue.en))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the verification task failed");
+            Err(Unchecked::Server)
+        }
+    }
+}
