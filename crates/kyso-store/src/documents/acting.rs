@@ -173,6 +173,7 @@ pub async fn act(
         }
         DocAction::Recall => {
             outcome.deliveries = recall(&mut tx, &doc, &reason, now).await?;
+            crate::incoming::recall_copies(&mut tx, doc.id, &reason, now).await?;
         }
         _ => {}
     }

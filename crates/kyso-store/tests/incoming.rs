@@ -1,0 +1,1049 @@
+//! Incoming documents in the store (issue 18): each channel, duplicates, the clerk's decision
+//! (an invalid document is never registered, an indeterminate one only with a reason), the
+//! refusal reaching the sender, handling with reminders, the sender's recall, scopes, and 50
+//! concurrent registrations — every story on SQLite and on PostgreSQL.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::Arc;
+
+use kyso_domain::documents::{DocAction, DocType, DocumentMeta, SignAuthority, SignerBlock};
+use kyso_domain::incoming::{Channel, IncomingAction, IncomingState, Verdict};
+use kyso_domain::roles::Role;
+use kyso_store::accounts::{self, NewUser, RoleOn};
+use kyso_store::blobs::Blobs;
+use kyso_store::documents::{self as docs, NewDocument, RegisterInput, StepInput};
+use kyso_store::incoming::{self as inc, IncomingQuery, IncomingStep, NewIncoming, Verification};
+use kyso_store::registry::{self, AgencyInput};
+use kyso_store::testing::{backends, TestDb};
+use kyso_store::{audit, notices, Actor, Backend, Error, Grant, Store};
+use serde_json::json;
+use time::macros::datetime;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
+
+struct Agency {
+    id: i64,
+    code: String,
+    path: String,
+}
+
+async fn agency(store: &Store, code: &str, name: &str, kind: &str, parent: Option<i64>) -> Agency {
+    let a = registry::create_agency(
+        store,
+        &Actor::system(),
+        &AgencyInput {
+            code: code.into(),
+            name: name.into(),
+            kind: kind.into(),
+            parent_id: parent,
+            ..Default::default()
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    Agency {
+        id: a.id,
+        code: a.code,
+        path: a.path,
+    }
+}
+
+async fn person(store: &Store, name: &str, at: &Agency, role: Role) -> Actor {
+    let user = accounts::create_user(
+        store,
+        &Actor::system(),
+        NewUser {
+            username: name.into(),
+            full_name: format!("Người dùng {name}"),
+            email: String::new(),
+            agency_id: at.id,
+            password: Zeroizing::new("mat-khau-dai-12345-Ab".into()),
+            roles: vec![RoleOn {
+                role: role.as_str().into(),
+                agency_id: at.id,
+            }],
+            must_change_password: false,
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    Actor {
+        user_id: user.id,
+        username: name.into(),
+        grants: vec![Grant {
+            role,
+            agency_id: at.id,
+            path: at.path.clone(),
+        }],
+        source: "127.0.0.1".into(),
+    }
+}
+
+/// The Department of Science (sender) and the Department of Finance (receiver) with its
+/// planning office below it; their people.
+struct Province {
+    dost: Agency,
+    finance: Agency,
+    office: Agency,
+    drafter: Actor,
+    reviewer: Actor,
+    checker: Actor,
+    signer: Actor,
+    clerk: Actor,
+    finance_clerk: Actor,
+    finance_leader: Actor,
+    finance_drafter: Actor,
+    office_staff: Actor,
+    admin: Actor,
+}
+
+async fn province(store: &Store) -> Province {
+    let root = agency(store, "H99", "UBND Tỉnh Demo", "province", None).await;
+    let dost = agency(
+        store,
+        "H99.37",
+        "Sở Khoa học và Công nghệ",
+        "department",
+        Some(root.id),
+    )
+    .await;
+    let finance = agency(store, "H99.05", "Sở Tài chính", "department", Some(root.id)).await;
+    let office = agency(
+        store,
+        "H99.05.01",
+        "Phòng Kế hoạch",
+        "other",
+        Some(finance.id),
+    )
+    .await;
+    let clerk = person(store, "vanthu", &dost, Role::Clerk).await;
+    docs::create_register(
+        store,
+        &clerk,
+        &RegisterInput {
+            agency_id: dost.id,
+            code: "VBĐ".into(),
+            name: "Sổ văn bản đi".into(),
+            issuer_abbrev: "SKHCN".into(),
+            doc_types: Vec::new(),
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    Province {
+        drafter: person(store, "chuyenvien", &dost, Role::Drafter).await,
+        reviewer: person(store, "truongphong", &dost, Role::Reviewer).await,
+        checker: person(store, "thethuc", &dost, Role::FormatChecker).await,
+        signer: person(store, "giamdoc", &dost, Role::Signer).await,
+        finance_clerk: person(store, "vanthu.tc", &finance, Role::Clerk).await,
+        finance_leader: person(store, "giamdoc.tc", &finance, Role::Signer).await,
+        finance_drafter: person(store, "chuyenvien.tc", &finance, Role::Drafter).await,
+        office_staff: person(store, "chuyenvien.khtc", &office, Role::Drafter).await,
+        admin: person(store, "quantri", &root, Role::DostAdmin).await,
+        clerk,
+        dost,
+        finance,
+        office,
+    }
+}
+
+fn verification(verdict: Verdict, reasons: &[&str]) -> Verification {
+    let name = match verdict {
+        Verdict::Passed => "valid",
+        Verdict::Indeterminate => "indeterminate",
+        Verdict::Failed => "invalid",
+    };
+    Verification {
+        verdict,
+        reasons: reasons.iter().map(|s| s.to_string()).collect(),
+        report: json!({"schema": "kyso.verify/1", "verdict": name, "reasons": reasons}),
+        report_pdf: None,
+    }
+}
+
+/// A letter from outside the registry, as the clerk uploads it.
+fn letter(p: &Province, n: u32, verdict: Verdict) -> NewIncoming {
+    NewIncoming {
+        agency_id: p.finance.id,
+        channel: Channel::Upload,
+        scanned: false,
+        sender_code: "G11.07.05".into(),
+        sender_name: "Cục Chứng thực số và Bảo mật thông tin".into(),
+        sender_email: "ca@bcy.gov.vn".into(),
+        number: format!("{n:02}"),
+        notation: "CTSBMTT-CĐ".into(),
+        doc_date: "2026-05-28".into(),
+        doc_type: "Công văn".into(),
+        subject: format!("Về việc gia hạn chứng thư số, đợt {n}"),
+        signer: "Cục trưởng Nguyễn Văn B".into(),
+        file_name: "cong-van.pdf".into(),
+        file: format!("%PDF-1.7\n% letter {n}\n%%EOF\n").into_bytes(),
+        verification: verification(verdict, &[]),
+        delivery_id: None,
+    }
+}
+
+fn reason(text: &str) -> IncomingStep {
+    IncomingStep {
+        reason: text.into(),
+        ..Default::default()
+    }
+}
+
+async fn go(store: &Store, blobs: &Blobs, who: &Actor, id: i64, action: DocAction) {
+    docs::act(store, blobs, who, id, action, &StepInput::default(), NOW)
+        .await
+        .unwrap_or_else(|e| panic!("{action} by {}: {e:?}", who.username));
+}
+
+fn signed(previous: &[u8], who: &str) -> (Vec<u8>, StepInput) {
+    let mut bytes = previous.to_vec();
+    bytes.extend_from_slice(format!("% signature of {who}\n%%EOF\n").as_bytes());
+    let input = StepInput {
+        file: Some(bytes.clone()),
+        file_name: format!("{who}.pdf"),
+        ..Default::default()
+    };
+    (bytes, input)
+}
+
+/// An outgoing decision of the Department of Science to the Department of Finance, taken to
+/// its dispatch; its id.
+async fn dispatched(store: &Store, blobs: &Blobs, p: &Province, subject: &str) -> i64 {
+    let draft = format!("%PDF-1.7\n% {subject}\n%%EOF\n").into_bytes();
+    let meta = DocumentMeta {
+        doc_type: DocType::QuyetDinh,
+        subject: subject.into(),
+        place: "Demo".into(),
+        signer: SignerBlock {
+            authority: SignAuthority::Kt,
+            principal_title: "Giám đốc".into(),
+            title: "Phó Giám đốc".into(),
+            name: "Nguyễn Văn An".into(),
+            ..Default::default()
+        },
+        recipients: vec![p.finance.code.clone()],
+        page_count: Some(1),
+        ..Default::default()
+    };
+    let d = docs::create_document(
+        store,
+        blobs,
+        &p.drafter,
+        &NewDocument {
+            agency_id: p.dost.id,
+            meta,
+            signer_id: None,
+            file_name: "du-thao.pdf".into(),
+            file: draft.clone(),
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    go(store, blobs, &p.drafter, d.id, DocAction::Submit).await;
+    go(store, blobs, &p.reviewer, d.id, DocAction::Forward).await;
+    go(store, blobs, &p.checker, d.id, DocAction::CheckFormat).await;
+    go(store, blobs, &p.signer, d.id, DocAction::Approve).await;
+    let (bytes, input) = signed(&draft, "giamdoc");
+    docs::act(
+        store,
+        blobs,
+        &p.signer,
+        d.id,
+        DocAction::SignPersonal,
+        &input,
+        NOW,
+    )
+    .await
+    .unwrap();
+    go(store, blobs, &p.clerk, d.id, DocAction::ClerkCheck).await;
+    go(store, blobs, &p.clerk, d.id, DocAction::Number).await;
+    let (_, input) = signed(&bytes, "vanthu");
+    docs::act(
+        store,
+        blobs,
+        &p.clerk,
+        d.id,
+        DocAction::OrgSign,
+        &input,
+        NOW,
+    )
+    .await
+    .unwrap();
+    go(store, blobs, &p.clerk, d.id, DocAction::Register).await;
+    go(store, blobs, &p.clerk, d.id, DocAction::Dispatch).await;
+    d.id
+}
+
+/// The deliveries waiting for the Department of Finance, taken in as the server does (with
+/// the verdict the server's validator would give).
+async fn arrive_internal(store: &Store, blobs: &Blobs, p: &Province) -> Vec<i64> {
+    let pending = inc::pending_deliveries(store, blobs, &p.finance_clerk, p.finance.id, 100)
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for d in pending {
+        let got = inc::intake(
+            store,
+            blobs,
+            &p.finance_clerk,
+            &NewIncoming {
+                agency_id: p.finance.id,
+                channel: Channel::Internal,
+                scanned: false,
+                sender_code: d.sender_code,
+                sender_name: d.sender_name,
+                sender_email: String::new(),
+                number: d.number,
+                notation: d.notation,
+                doc_date: d.doc_date,
+                doc_type: d.doc_type,
+                subject: d.subject,
+                signer: d.signer,
+                file_name: d.file_name,
+                file: d.file,
+                verification: verification(Verdict::Passed, &[]),
+                delivery_id: Some(d.delivery_id),
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            got.arrived_at, d.delivered_at,
+            "arrival time is the dispatch's"
+        );
+        ids.push(got.id);
+    }
+    ids
+}
+
+fn conflict_on(e: Error) -> (&'static str, String) {
+    match e {
+        Error::Conflict { field, vi, .. } => (field, vi),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_letter_uploaded_registered_assigned_and_completed_with_duplicates_recognised() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(dir.path()).unwrap();
+        let (s, p) = (&db.store, province(&db.store).await);
+
+        let mut scan = letter(&p, 7, Verdict::Passed);
+        scan.scanned = true;
+        let a = inc::intake(s, &blobs, &p.finance_clerk, &scan, NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            (a.state, a.status_code.as_str()),
+            (IncomingState::Received, "01")
+        );
+        assert!(a.scanned && a.channel == Channel::Upload);
+        assert_eq!(a.number_and_notation(), "07/CTSBMTT-CĐ");
+        let (_, bytes) = inc::incoming_file(s, &blobs, &p.finance_clerk, a.id)
+            .await
+            .unwrap();
+        assert_eq!(bytes, scan.file, "kept byte for byte");
+
+        // The same bytes again: a conflict naming the earlier record.
+        let (field, msg) = conflict_on(
+            inc::intake(s, &blobs, &p.finance_clerk, &scan, NOW)
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(field, "file");
+        assert!(msg.contains(&format!("văn bản đến #{}", a.id)), "{msg}");
+        // The same sender, number and date in other bytes (sent again by e-mail): the same.
+        let mut again = letter(&p, 7, Verdict::Passed);
+        again.file = b"%PDF-1.7\n% the same letter, e-mailed\n%%EOF\n".to_vec();
+        let (field, msg) = conflict_on(
+            inc::intake(s, &blobs, &p.finance_clerk, &again, NOW)
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(field, "number");
+        assert!(msg.contains(&format!("#{}", a.id)), "{msg}");
+        // Another agency may receive the same letter.
+        let mut elsewhere = letter(&p, 7, Verdict::Passed);
+        elsewhere.agency_id = p.dost.id;
+        inc::intake(s, &blobs, &p.clerk, &elsewhere, NOW)
+            .await
+            .unwrap();
+
+        // Scopes: the sender's clerk does not see Finance's records; a drafter may not upload
+        // or register; the administrator is not the agency's clerk.
+        assert!(matches!(
+            inc::get_incoming(s, &p.clerk, a.id).await,
+            Err(Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            inc::intake(
+                s,
+                &blobs,
+                &p.finance_drafter,
+                &letter(&p, 8, Verdict::Passed),
+                NOW
+            )
+            .await,
+            Err(Error::Forbidden)
+        ));
+        for who in [&p.finance_drafter, &p.admin, &p.finance_leader] {
+            assert!(
+                matches!(
+                    inc::act_incoming(s, who, a.id, IncomingAction::Register, &reason(""), NOW)
+                        .await,
+                    Err(Error::Forbidden)
+                ),
+                "{}",
+                who.username
+            );
+        }
+
+        // The clerk registers it: arrival number 1 of the register opened for it.
+        let r = inc::act_incoming(
+            s,
+            &p.finance_clerk,
+            a.id,
+            IncomingAction::Register,
+            &reason(""),
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!((r.arrival_number, r.status_code.as_str()), (Some(1), "03"));
+        let registers = inc::incoming_registers(s, &p.finance_clerk, p.finance.id)
+            .await
+            .unwrap();
+        assert_eq!(registers.len(), 1);
+        assert_eq!(registers[0].name, "Sổ văn bản đến");
+        assert!(matches!(
+            inc::act_incoming(
+                s,
+                &p.finance_clerk,
+                a.id,
+                IncomingAction::Register,
+                &reason(""),
+                NOW
+            )
+            .await,
+            Err(Error::Conflict { .. })
+        ));
+
+        // The leader assigns the planning office, with the finance office coordinating.
+        let mut assign = reason("Đề nghị Phòng Kế hoạch chủ trì tham mưu");
+        assign.lead_unit_id = Some(p.office.id);
+        assign.coordinating_unit_ids = vec![p.finance.id];
+        assign.deadline = Some("2026-06-10".into());
+        assert!(matches!(
+            inc::act_incoming(
+                s,
+                &p.finance_clerk,
+                a.id,
+                IncomingAction::Assign,
+                &assign,
+                NOW
+            )
+            .await,
+            Err(Error::Forbidden)
+        ));
+        let mut outside = assign.clone();
+        outside.lead_unit_id = Some(p.dost.id);
+        assert!(matches!(
+            inc::act_incoming(
+                s,
+                &p.finance_leader,
+                a.id,
+                IncomingAction::Assign,
+                &outside,
+                NOW
+            )
+            .await,
+            Err(Error::Invalid {
+                field: "lead_unit_id",
+                ..
+            })
+        ));
+        let mut late = assign.clone();
+        late.deadline = Some("2026-05-30".into());
+        assert!(matches!(
+            inc::act_incoming(
+                s,
+                &p.finance_leader,
+                a.id,
+                IncomingAction::Assign,
+                &late,
+                NOW
+            )
+            .await,
+            Err(Error::Invalid {
+                field: "deadline",
+                ..
+            })
+        ));
+        let r = inc::act_incoming(
+            s,
+            &p.finance_leader,
+            a.id,
+            IncomingAction::Assign,
+            &assign,
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status_code, "04");
+        let told = notices::inbox(s, &p.office_staff, false).await.unwrap();
+        assert!(
+            told.iter()
+                .any(|n| n.link == format!("/incoming/{}", a.id) && n.body.contains("10/06/2026")),
+            "{told:?}"
+        );
+
+        // The office sees it (not the rest of Finance's) and handles it.
+        let seen = inc::list_incoming(s, &p.office_staff, &IncomingQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(seen.iter().map(|d| d.id).collect::<Vec<_>>(), [a.id]);
+        let d = inc::get_incoming(s, &p.office_staff, a.id).await.unwrap();
+        assert_eq!(d.actions, [IncomingAction::Start, IncomingAction::Complete]);
+        assert!(d.units[0].lead && d.units[0].agency_id == p.office.id);
+
+        // Reminders: three days before, the day before, on the day — each once.
+        let at = |s: &str| {
+            OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap()
+        };
+        let r1 = inc::run_deadline_reminders(s, at("2026-06-07T08:00:00+07:00"))
+            .await
+            .unwrap();
+        assert_eq!((r1.stages, r1.notices), (1, 1));
+        let again = inc::run_deadline_reminders(s, at("2026-06-07T16:00:00+07:00"))
+            .await
+            .unwrap();
+        assert_eq!(again.stages, 0, "a stage is sent once");
+
+        let r = inc::act_incoming(
+            s,
+            &p.office_staff,
+            a.id,
+            IncomingAction::Start,
+            &reason(""),
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status_code, "05");
+        assert!(
+            matches!(
+                inc::act_incoming(
+                    s,
+                    &p.drafter,
+                    a.id,
+                    IncomingAction::Complete,
+                    &reason(""),
+                    NOW
+                )
+                .await,
+                Err(Error::NotFound { .. })
+            ),
+            "another agency's people do not see it"
+        );
+        let r = inc::act_incoming(
+            s,
+            &p.office_staff,
+            a.id,
+            IncomingAction::Complete,
+            &reason("Đã trả lời bằng công văn 15/STC-KH"),
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status_code, "06");
+        let r2 = inc::run_deadline_reminders(s, at("2026-06-09T08:00:00+07:00"))
+            .await
+            .unwrap();
+        assert_eq!(r2.stages, 0, "a completed document is not reminded");
+
+        let d = inc::get_incoming(s, &p.finance_clerk, a.id).await.unwrap();
+        let steps: Vec<_> = d
+            .timeline
+            .iter()
+            .map(|e| (e.action.as_str(), e.status_code.as_str()))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("arrive", "01"),
+                ("register", "03"),
+                ("assign", "04"),
+                ("start", "05"),
+                ("complete", "06")
+            ]
+        );
+        assert!(audit::verify(s).await.unwrap().is_ok());
+        let entries = audit::list(
+            s,
+            &p.admin,
+            &audit::Filter {
+                limit: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        for action in [
+            "incoming.arrive",
+            "incoming.register",
+            "incoming.assign",
+            "incoming.start",
+            "incoming.complete",
+            "incoming.reminders",
+        ] {
+            assert!(entries.iter().any(|e| e.action == action), "{action}");
+        }
+        // Upload refused as such: not a PDF.
+        let mut junk = letter(&p, 9, Verdict::Passed);
+        junk.file = b"GIF89a".to_vec();
+        assert!(matches!(
+            inc::intake(s, &blobs, &p.finance_clerk, &junk, NOW).await,
+            Err(Error::Invalid { field: "file", .. })
+        ));
+    }
+}
+
+#[tokio::test]
+async fn invalid_is_never_registered_indeterminate_needs_a_reason_and_outside_senders_are_told() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(dir.path()).unwrap();
+        let (s, p) = (&db.store, province(&db.store).await);
+
+        let mut bad = letter(&p, 1, Verdict::Failed);
+        bad.verification = verification(Verdict::Failed, &["DOCUMENT_MODIFIED"]);
+        bad.channel = Channel::Api;
+        let bad = inc::intake(s, &blobs, &p.finance_clerk, &bad, NOW)
+            .await
+            .unwrap();
+        let unsure = inc::intake(
+            s,
+            &blobs,
+            &p.finance_clerk,
+            &NewIncoming {
+                verification: verification(Verdict::Indeterminate, &["REVOCATION_UNKNOWN"]),
+                ..letter(&p, 2, Verdict::Indeterminate)
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        let good = inc::intake(
+            s,
+            &blobs,
+            &p.finance_clerk,
+            &letter(&p, 3, Verdict::Passed),
+            NOW,
+        )
+        .await
+        .unwrap();
+
+        // The queue: invalid first, then indeterminate, then valid, with the reasons.
+        let queue = inc::list_incoming(s, &p.finance_clerk, &IncomingQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            queue.iter().map(|d| d.id).collect::<Vec<_>>(),
+            [bad.id, unsure.id, good.id]
+        );
+        assert_eq!(queue[0].reasons, ["DOCUMENT_MODIFIED"]);
+
+        let e = inc::act_incoming(
+            s,
+            &p.finance_clerk,
+            bad.id,
+            IncomingAction::Register,
+            &reason("Vẫn nhận"),
+            NOW,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Conflict {
+                    field: "verdict",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let e = inc::act_incoming(
+            s,
+            &p.finance_clerk,
+            unsure.id,
+            IncomingAction::Register,
+            &reason(" "),
+            NOW,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Invalid {
+                    field: "reason",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let r = inc::act_incoming(
+            s,
+            &p.finance_clerk,
+            unsure.id,
+            IncomingAction::Register,
+            &reason("Đã gọi điện xác nhận với Cục"),
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.arrival_number, Some(1));
+        let d = inc::get_incoming(s, &p.finance_clerk, unsure.id)
+            .await
+            .unwrap();
+        assert_eq!(d.incoming.decision_note, "Đã gọi điện xác nhận với Cục");
+
+        // A refusal needs a reason; the sender outside is to be e-mailed status 02.
+        assert!(matches!(
+            inc::act_incoming(
+                s,
+                &p.finance_clerk,
+                bad.id,
+                IncomingAction::Refuse,
+                &reason(""),
+                NOW
+            )
+            .await,
+            Err(Error::Invalid {
+                field: "reason",
+                ..
+            })
+        ));
+        let r = inc::act_incoming(
+            s,
+            &p.finance_clerk,
+            bad.id,
+            IncomingAction::Refuse,
+            &reason("Văn bản đã bị sửa sau khi ký"),
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (r.status_code.as_str(), r.status_message.as_deref()),
+            ("02", Some("email"))
+        );
+        let out = inc::pending_status_messages(s, 10).await.unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (
+                out[0].status_code.as_str(),
+                out[0].recipient.as_str(),
+                out[0].description.as_str()
+            ),
+            ("02", "ca@bcy.gov.vn", "Văn bản đã bị sửa sau khi ký")
+        );
+        inc::mark_status_sent(s, out[0].id, NOW).await.unwrap();
+        assert!(inc::pending_status_messages(s, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        // Refused: out of the queue, final; sent again corrected with the same number, it is
+        // not a duplicate of the refused one.
+        let queue = inc::list_incoming(s, &p.finance_clerk, &IncomingQuery::default())
+            .await
+            .unwrap();
+        assert!(!queue.iter().any(|d| d.id == bad.id));
+        assert!(matches!(
+            inc::act_incoming(
+                s,
+                &p.finance_clerk,
+                bad.id,
+                IncomingAction::Register,
+                &reason(""),
+                NOW
+            )
+            .await,
+            Err(Error::Conflict { field: "state", .. })
+        ));
+        let mut fixed = letter(&p, 1, Verdict::Passed);
+        fixed.file = b"%PDF-1.7\n% letter 1 signed again\n%%EOF\n".to_vec();
+        inc::intake(s, &blobs, &p.finance_clerk, &fixed, NOW)
+            .await
+            .unwrap();
+
+        // An edXML sender is sent every status.
+        let mut axis = letter(&p, 4, Verdict::Passed);
+        axis.channel = Channel::Edxml;
+        let axis = inc::intake(s, &blobs, &p.finance_clerk, &axis, NOW)
+            .await
+            .unwrap();
+        let r = inc::act_incoming(
+            s,
+            &p.finance_clerk,
+            axis.id,
+            IncomingAction::Register,
+            &reason(""),
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status_message.as_deref(), Some("edxml"));
+        let out = inc::pending_status_messages(s, 10).await.unwrap();
+        assert_eq!(
+            out.iter()
+                .map(|m| (m.status_code.as_str(), m.via.as_str(), m.recipient.as_str()))
+                .collect::<Vec<_>>(),
+            [("03", "edxml", "G11.07.05")]
+        );
+        // A scan comes only from the clerk's upload.
+        let mut scan = letter(&p, 5, Verdict::Passed);
+        scan.channel = Channel::Api;
+        scan.scanned = true;
+        assert!(matches!(
+            inc::intake(s, &blobs, &p.finance_clerk, &scan, NOW).await,
+            Err(Error::Invalid {
+                field: "scanned",
+                ..
+            })
+        ));
+    }
+}
+
+#[tokio::test]
+async fn a_delivery_arrives_once_its_refusal_reaches_the_sender_and_a_recall_removes_the_copy() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(dir.path()).unwrap();
+        let (s, p) = (&db.store, province(&db.store).await);
+
+        let first = dispatched(s, &blobs, &p, "Về việc kiểm tra chữ ký số năm 2026").await;
+        let second = dispatched(s, &blobs, &p, "Về việc cử cán bộ tập huấn").await;
+        let arrived = arrive_internal(s, &blobs, &p).await;
+        assert_eq!(arrived.len(), 2);
+        assert!(
+            arrive_internal(s, &blobs, &p).await.is_empty(),
+            "a delivery arrives once"
+        );
+        let fc = &p.finance_clerk;
+        let copy = |id| async move { inc::get_incoming(s, fc, id).await.unwrap().incoming };
+        let (a, b2) = (copy(arrived[0]).await, copy(arrived[1]).await);
+        assert_eq!(
+            (a.source_document_id, b2.source_document_id),
+            (Some(first), Some(second))
+        );
+        assert_eq!(a.channel, Channel::Internal);
+        assert_eq!((a.number.as_str(), a.notation.as_str()), ("01", "QĐ-SKHCN"));
+        assert_eq!(a.sender_code, p.dost.code);
+        // Its bytes are the issued file's.
+        let (_, issued) = docs::delivered_file(s, &blobs, &p.finance_clerk, a.delivery_id.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            inc::incoming_file(s, &blobs, &p.finance_clerk, a.id)
+                .await
+                .unwrap()
+                .1,
+            issued
+        );
+
+        // Refused: the sender's page and clerk are told why.
+        inc::act_incoming(
+            s,
+            &p.finance_clerk,
+            a.id,
+            IncomingAction::Refuse,
+            &reason("Gửi nhầm cơ quan"),
+            NOW,
+        )
+        .await
+        .unwrap();
+        let page = docs::get_document(s, &p.clerk, first).await.unwrap();
+        assert!(
+            page.timeline
+                .iter()
+                .any(|t| t.action == "incoming_refused" && t.note.contains("Gửi nhầm cơ quan")),
+            "{:?}",
+            page.timeline
+        );
+        let inbox = notices::inbox(s, &p.clerk, false).await.unwrap();
+        let n = inbox
+            .iter()
+            .find(|n| n.event == "incoming_refused")
+            .expect("the sender's clerk is told");
+        assert_eq!(n.document_id, Some(first));
+        assert!(
+            n.body.contains("Lý do: Gửi nhầm cơ quan") && n.body.contains("Sở Tài chính"),
+            "{}",
+            n.body
+        );
+        assert!(
+            inc::pending_status_messages(s, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "inside kyso: no message to send"
+        );
+
+        // The second is registered, then recalled by its sender: marked 13 and out of the queue.
+        inc::act_incoming(
+            s,
+            &p.finance_clerk,
+            b2.id,
+            IncomingAction::Register,
+            &reason(""),
+            NOW,
+        )
+        .await
+        .unwrap();
+        docs::act(
+            s,
+            &blobs,
+            &p.clerk,
+            second,
+            DocAction::Recall,
+            &StepInput {
+                reason: "Ban hành nhầm đối tượng".into(),
+                ..Default::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        let recalled = copy(b2.id).await;
+        assert_eq!(
+            (recalled.state, recalled.status_code.as_str()),
+            (IncomingState::Recalled, "13")
+        );
+        assert_eq!(
+            recalled.arrival_number,
+            Some(1),
+            "the register keeps its row"
+        );
+        let queue = inc::list_incoming(s, &p.finance_clerk, &IncomingQuery::default())
+            .await
+            .unwrap();
+        assert!(queue.is_empty(), "{queue:?}");
+        assert!(matches!(
+            inc::incoming_file(s, &blobs, &p.finance_clerk, b2.id).await,
+            Err(Error::Conflict { .. })
+        ));
+        let d = inc::get_incoming(s, &p.finance_clerk, b2.id).await.unwrap();
+        assert!(d
+            .timeline
+            .iter()
+            .any(|e| e.action == "recall" && e.note == "Ban hành nhầm đối tượng"));
+        let entries = audit::list(
+            s,
+            &p.admin,
+            &audit::Filter {
+                limit: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(entries
+            .iter()
+            .any(|e| e.action == "incoming.recall" && e.object == format!("incoming:{}", b2.id)));
+        assert!(entries.iter().any(|e| e.action == "document.recall"));
+        assert!(audit::verify(s).await.unwrap().is_ok());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_registrations_get_no_duplicate_and_no_gap() {
+    const N: u32 = 50;
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(dir.path()).unwrap();
+        let p = province(&db.store).await;
+        let s = &db.store;
+        let mut ids = Vec::new();
+        for i in 0..N {
+            ids.push(
+                inc::intake(
+                    s,
+                    &blobs,
+                    &p.finance_clerk,
+                    &letter(&p, i + 1, Verdict::Passed),
+                    NOW,
+                )
+                .await
+                .unwrap()
+                .id,
+            );
+        }
+        let second = match b {
+            Backend::Postgres => Store::open(&db.url).await.unwrap(),
+            Backend::Sqlite => db.store.clone(),
+        };
+        let stores = Arc::new([db.store.clone(), second]);
+        let mut tasks = Vec::new();
+        for (i, id) in ids.into_iter().enumerate() {
+            let (stores, clerk) = (stores.clone(), p.finance_clerk.clone());
+            tasks.push(tokio::spawn(async move {
+                inc::act_incoming(
+                    &stores[i % 2],
+                    &clerk,
+                    id,
+                    IncomingAction::Register,
+                    &IncomingStep::default(),
+                    NOW,
+                )
+                .await
+                .unwrap()
+                .arrival_number
+                .unwrap()
+            }));
+        }
+        let mut numbers = Vec::new();
+        for t in tasks {
+            numbers.push(t.await.unwrap());
+        }
+        numbers.sort_unstable();
+        assert_eq!(
+            numbers,
+            (1..=i64::from(N)).collect::<Vec<_>>(),
+            "no duplicate, no gap"
+        );
+        assert_eq!(
+            inc::incoming_registers(s, &p.finance_clerk, p.finance.id)
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "one register opened, not one per writer"
+        );
+        assert!(audit::verify(s).await.unwrap().is_ok());
+        if b == Backend::Postgres {
+            stores[1].close().await;
+            db.store.close().await;
+        }
+    }
+}
