@@ -88,6 +88,12 @@ impl<'a> Node<'a> {
                 limit,
             });
         }
+        if !s.chars().all(xml_char) {
+            return Err(Error::Malformed {
+                offset: 0,
+                detail: format!("a character XML does not allow in element {}", self.name),
+            });
+        }
         if self.text.is_empty() {
             self.text = s;
         } else {

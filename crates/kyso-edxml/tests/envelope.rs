@@ -363,6 +363,11 @@ fn deep_nesting_and_other_excess_are_refused() {
     let mut e = sample();
     e.header.subject = "x".repeat(70_000);
     assert!(matches!(refused(&write(&e)), Error::TextTooLong { .. }));
+    // A control character XML 1.0 does not allow, written raw.
+    let ctl = String::from_utf8(write(&sample()))
+        .unwrap()
+        .replace("Nghệ An<", "Nghệ\u{1}An<");
+    assert!(matches!(refused(ctl.as_bytes()), Error::Malformed { .. }));
     let tight = Limits {
         max_total: 100,
         ..Limits::default()
