@@ -16,6 +16,12 @@
 //!   issued. Allowed besides the signature: its field and widget, the AcroForm and the page's
 //!   `/Annots` gaining them — no form filling, no certification.
 //!
+//! At every step the agent may be set to a long-term level: after the signature, an update
+//! adding validation data (B-LT: the DSS and its VRI) and a document timestamp (B-LTA, RFC 3161,
+//! from any time-stamping authority, intact and covering the signature), possibly followed by
+//! another DSS update, are accepted — those and nothing else: no second signature, no form
+//! filling after the signature, no other change in those updates.
+//!
 //! The change analysis is `crate::revisions` run from the end of the previous version (which
 //! need not be signed), so every rule it applies (DocMDP, FieldMDP locks, overlays, hidden
 //! objects, trailing data) applies here, and then only the codes the step allows are kept.
@@ -153,7 +159,8 @@ pub fn check_upload(
     let src: Arc<dyn Source> = Arc::new(MemSource::new(uploaded));
     let doc = Document::open(Arc::clone(&src), expected.limits.clone()).map_err(unreadable)?;
 
-    // Exactly one new signature, intact, by an expected signer, to the end of the file.
+    // Exactly one new signature, intact, by an expected signer; after it at most one document
+    // timestamp (B-LTA), intact, from any time-stamping authority.
     let reports = verify::verify_document(&doc).map_err(unreadable)?;
     let new: Vec<&verify::IntegrityReport> = reports
         .iter()
@@ -163,18 +170,39 @@ pub fn check_upload(
                 .is_none_or(|[_, _, c, d]| c.saturating_add(d) > prev_len)
         })
         .collect();
-    let report = match new.as_slice() {
-        [] => return Err(UploadRefusal::NoNewSignature),
-        [one] => *one,
-        more => return Err(UploadRefusal::TooManySignatures(more.len())),
+    let (signatures, stamps): (Vec<&verify::IntegrityReport>, Vec<&verify::IntegrityReport>) = new
+        .iter()
+        .partition(|r| r.signature.kind == SignatureKind::Signature);
+    let report = match (signatures.as_slice(), stamps.len()) {
+        ([], 0) => return Err(UploadRefusal::NoNewSignature),
+        ([], _) => return Err(UploadRefusal::NotASignature),
+        ([one], 0 | 1) => *one,
+        _ => return Err(UploadRefusal::TooManySignatures(new.len())),
     };
-    if report.signature.kind != SignatureKind::Signature {
-        return Err(UploadRefusal::NotASignature);
-    }
     if !report.is_intact() {
         return Err(UploadRefusal::InvalidSignature {
             codes: report.failure_codes(),
         });
+    }
+    let signed_end = covered_end(report);
+    let stamp = stamps.first().copied();
+    if let Some(stamp) = stamp {
+        if !stamp.is_intact() {
+            return Err(UploadRefusal::InvalidSignature {
+                codes: stamp.failure_codes(),
+            });
+        }
+        // The timestamp comes after the signature and covers it.
+        if stamp
+            .signature
+            .byte_range
+            .is_none_or(|[_, _, c, d]| c.saturating_add(d) <= signed_end)
+        {
+            return Err(UploadRefusal::DisallowedChange {
+                codes: vec!["DOC_TIMESTAMP"],
+                details: vec!["a document timestamp before the new signature".into()],
+            });
+        }
     }
     let signer = report
         .cms
@@ -192,16 +220,18 @@ pub fn check_upload(
             subject: signer.subject_display(),
         });
     }
-    if report
-        .signature
-        .byte_range
-        .is_none_or(|[_, _, c, d]| c.saturating_add(d) != len)
-    {
-        return Err(UploadRefusal::NotWholeFile);
-    }
-
     // What changed since the previous version.
     let revs = revisions::revisions(&doc).map_err(unreadable)?;
+    // The signature covers the file to its end, or to the end of a revision followed only by
+    // validation data (B-LT: a DSS update) and a document timestamp (B-LTA), judged below.
+    let signed_rev = revs
+        .iter()
+        .find(|r| r.end == signed_end)
+        .map(|r| r.index)
+        .ok_or(UploadRefusal::NotWholeFile)?;
+    if signed_end != len && !revs.iter().any(|r| r.index > signed_rev && r.end == len) {
+        return Err(UploadRefusal::NotWholeFile);
+    }
     let report_changes = revisions::changes_after_in(
         &doc,
         &revs,
@@ -232,6 +262,8 @@ pub fn check_upload(
         );
         let ok = match (&expected.step, c.code) {
             (_, _) if !c.allowed => false,
+            // After the signature: only what B-LT and B-LTA append.
+            (_, code) if c.revision > signed_rev => AFTER_SIGNATURE.contains(&code),
             (Step::Seal { .. }, "FORM_FILLING") => {
                 let name = field_of(&c.detail);
                 let ok =
@@ -294,6 +326,23 @@ pub fn check_upload(
         numbering: issued,
         changes: seen,
     })
+}
+
+/// The change codes allowed in the revisions after the new signature: validation data (a DSS
+/// update, B-LT) and a document timestamp with its field (B-LTA), in their containers.
+const AFTER_SIGNATURE: &[&str] = &[
+    "DSS_UPDATE",
+    "DOC_TIMESTAMP",
+    "ACROFORM_FIELDS_APPENDED",
+    "PAGE_ANNOTS_APPENDED",
+    "XREF_CONTAINER",
+];
+
+/// Where a signature's byte range ends (0 without one).
+fn covered_end(r: &verify::IntegrityReport) -> u64 {
+    r.signature
+        .byte_range
+        .map_or(0, |[_, _, c, d]| c.saturating_add(d))
 }
 
 /// The field name in a `FORM_FILLING` detail (`value of field "kyso_so"`).

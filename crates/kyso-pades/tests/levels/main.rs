@@ -444,3 +444,179 @@ fn each_phase_has_its_span_and_no_secret_or_content_is_logged() {
     assert!(!text.contains("Hello"), "document text logged");
     assert!(signed.len() > pdf.len());
 }
+
+// ---------------------------------------------------------------------------------------------
+// The server's upload check (issue 17) with agents set to B-LT and B-LTA: the signature is
+// followed by its validation data (DSS + VRI) and, at B-LTA, a document timestamp. Those are
+// accepted with the signature, and nothing else that an update could carry along with them.
+
+use kyso_pades::numbering;
+use kyso_pades::upload::{check_upload, ExpectedSignature, Step, UploadRefusal};
+use kyso_pdf::writer::IncrementalUpdate;
+use kyso_pdf::{Dict, Document, Limits, Object, Stream, StreamData};
+
+/// The demo PKI's certificate `name` (`personal`, `organization`).
+fn demo_cert(name: &str) -> Cert {
+    let pem = std::fs::read(pki().dir.join(format!("{name}.pem"))).unwrap();
+    Cert::from_pem_chain(&pem).unwrap().remove(0)
+}
+
+/// `base` signed by the demo PKI's `name` at `level`, the services answered by `net`.
+fn signed_at(
+    base: &[u8],
+    level: Level,
+    opts: &SignOptions,
+    name: &str,
+    net: &Arc<FakeNet>,
+) -> Vec<u8> {
+    sign_at_level(
+        Arc::new(MemSource::new(base.to_vec())),
+        level,
+        opts,
+        &pki().signer(name),
+        None,
+        Some(net.as_ref()),
+        T0,
+    )
+    .unwrap()
+    .to_vec()
+    .unwrap()
+}
+
+const NUMBER: &str = "15/QĐ-SKHCN";
+
+fn seal_step() -> Step {
+    Step::Seal {
+        number: Some(NUMBER.into()),
+        date: Some(T0.date()),
+    }
+}
+
+#[test]
+fn uploads_from_agents_at_b_lt_and_b_lta_are_accepted_at_each_step() {
+    let net = Arc::new(FakeNet::new());
+    let (formatted, _) = numbering::place_fields_bytes(&two_page_pdf()).unwrap();
+    let personal = ExpectedSignature::new(vec![demo_cert("personal")], Step::Personal);
+    let seal = ExpectedSignature::new(vec![demo_cert("organization")], seal_step());
+    for level in [Level::BLt, Level::BLta] {
+        // The official's agent certifies the draft (P=2) at the level.
+        let opts = numbering::personal_certification(level_opts(&net));
+        let signed = signed_at(&formatted, level, &opts, "personal", &net);
+        let ok =
+            check_upload(&formatted, &signed, &personal).unwrap_or_else(|e| panic!("{level}: {e}"));
+        assert_eq!(ok.certified, Some(2), "{level}");
+        assert!(
+            ok.changes.contains(&"DSS_UPDATE"),
+            "{level}: {:?}",
+            ok.changes
+        );
+        assert_eq!(
+            ok.changes.contains(&"DOC_TIMESTAMP"),
+            level == Level::BLta,
+            "{level}: {:?}",
+            ok.changes
+        );
+        assert!(ok.revisions_added >= 2, "{level}: {}", ok.revisions_added);
+
+        // The clerk's agent fills the number and date and seals at the same level.
+        let filled = numbering::fill_bytes(&signed, NUMBER, T0.date()).unwrap();
+        let org = numbering::organization_signature(level_opts(&net));
+        let sealed = signed_at(&filled, level, &org, "organization", &net);
+        let ok = check_upload(&signed, &sealed, &seal).unwrap_or_else(|e| panic!("{level}: {e}"));
+        assert!(ok.changes.contains(&"FORM_FILLING"), "{level}");
+        assert!(ok.changes.contains(&"DSS_UPDATE"), "{level}");
+        let issued = ok.numbering.unwrap();
+        assert_eq!(issued.date, Some(T0.date()), "{level}");
+        // Both signatures stand offline, with their validation data.
+        assert_eq!(check_offline(&sealed).verdict, Verdict::Valid, "{level}");
+    }
+}
+
+/// `signed` plus one update that adds a DSS holding the signer's certificate and, when
+/// `tamper`, also redefines the first page's content stream.
+fn with_dss_update(signed: &[u8], tamper: bool) -> Vec<u8> {
+    let doc = Document::open(Arc::new(MemSource::new(signed.to_vec())), Limits::default()).unwrap();
+    let mut u = IncrementalUpdate::new(&doc);
+    let cert = u.add(Object::Stream(Stream {
+        dict: Dict::new(),
+        data: StreamData::Owned(demo_cert("personal").der().to_vec()),
+    }));
+    let mut dss = Dict::new();
+    dss.set("Certs", Object::Array(vec![Object::Ref(cert)]));
+    let dss = u.add(Object::Dict(dss));
+    let mut catalog = doc.catalog().unwrap();
+    catalog.set("DSS", Object::Ref(dss));
+    u.set(doc.catalog_ref().unwrap(), Object::Dict(catalog));
+    if tamper {
+        let page = doc.pages().unwrap().remove(0);
+        let Some(Object::Ref(contents)) = page.dict.get("Contents").cloned() else {
+            panic!("page without a content reference")
+        };
+        u.set(
+            contents,
+            Object::Stream(Stream {
+                dict: Dict::new(),
+                data: StreamData::Owned(b"BT /F1 12 Tf 72 720 Td (Noi dung khac) Tj ET".to_vec()),
+            }),
+        );
+    }
+    let (bytes, _) = u.serialize(signed.len() as u64).unwrap();
+    [signed.to_vec(), bytes].concat()
+}
+
+#[test]
+fn what_rides_along_with_the_validation_data_is_refused() {
+    let net = Arc::new(FakeNet::new());
+    let (formatted, _) = numbering::place_fields_bytes(&two_page_pdf()).unwrap();
+    let personal = ExpectedSignature::new(vec![demo_cert("personal")], Step::Personal);
+    let opts = numbering::personal_certification(level_opts(&net));
+    let signed = signed_at(&formatted, Level::BT, &opts, "personal", &net);
+
+    // A DSS update after the signature alone passes; the same update also changing the page's
+    // content does not.
+    check_upload(&formatted, &with_dss_update(&signed, false), &personal).unwrap();
+    match check_upload(&formatted, &with_dss_update(&signed, true), &personal).unwrap_err() {
+        UploadRefusal::DisallowedChange { codes, .. } => {
+            assert!(codes.contains(&"PAGE_CONTENT_CHANGED"), "{codes:?}")
+        }
+        e => panic!("{e:?}"),
+    }
+
+    // A second signature where the document timestamp would go: two signatures, refused.
+    let lt = signed_at(&formatted, Level::BLt, &opts, "personal", &net);
+    let twice = signed_at(&lt, Level::BB, &level_opts(&net), "personal", &net);
+    assert_eq!(
+        check_upload(&formatted, &twice, &personal).unwrap_err(),
+        UploadRefusal::TooManySignatures(2)
+    );
+
+    // Form filling after the signature (the number slipped in with the validation data).
+    let late_fill = numbering::fill_bytes(&lt, NUMBER, T0.date()).unwrap();
+    assert!(matches!(
+        check_upload(&formatted, &late_fill, &personal).unwrap_err(),
+        UploadRefusal::DisallowedChange { .. }
+    ));
+
+    // A document timestamp alone is no signature; one before the signature is refused too.
+    let tsa = HttpTsa::new(net.clone(), "http://tsa.test/");
+    let stamped = kyso_pades::ltv::document_timestamp(
+        &kyso_pades::Updated::from_source(Arc::new(MemSource::new(formatted.clone()))),
+        &level_opts(&net),
+        &tsa,
+    )
+    .unwrap()
+    .to_vec()
+    .unwrap();
+    assert_eq!(
+        check_upload(&formatted, &stamped, &personal).unwrap_err(),
+        UploadRefusal::NotASignature
+    );
+    let approval = numbering::personal_signature(level_opts(&net));
+    let stamped_then_signed = signed_at(&stamped, Level::BB, &approval, "personal", &net);
+    match check_upload(&formatted, &stamped_then_signed, &personal).unwrap_err() {
+        UploadRefusal::DisallowedChange { codes, .. } => {
+            assert_eq!(codes, ["DOC_TIMESTAMP"])
+        }
+        e => panic!("{e:?}"),
+    }
+}
