@@ -36,6 +36,43 @@ pub struct Args {
     /// Xuất kết quả dạng JSON (lược đồ kyso.verify/1, xem docs/verify-json.md)
     #[arg(long)]
     json: bool,
+    /// Ghi thêm báo cáo kiểm tra dạng PDF (khổ A4, tiếng Việt; tiếng Anh với --lang en) vào tệp này
+    #[arg(long, value_name = "BÁO-CÁO.pdf")]
+    report_pdf: Option<PathBuf>,
+}
+
+/// The report as a PDF at `out` (`kyso_services::report_pdf`): written beside it under a
+/// temporary name and renamed into place, so that it appears whole or not at all.
+fn write_report_pdf(
+    report: &kyso_pades::validate::DocumentValidation,
+    file: &std::path::Path,
+    out: &std::path::Path,
+    lang: Lang,
+) -> anyhow::Result<()> {
+    let sha = std::fs::File::open(file)
+        .and_then(kyso_services::report_pdf::sha256_hex)
+        .map_err(|e| errors::io(file, &e))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file.display().to_string());
+    let pdf = kyso_services::report_pdf::render(report, &name, &sha, lang).map_err(|e| {
+        ue!("Không lập được báo cáo PDF: {}", e.message_vi(); "Cannot produce the PDF report: {}", e)
+            .environment()
+    })?;
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| errors::io(out, &e))?;
+    {
+        use std::io::Write;
+        tmp.write_all(&pdf)
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(|e| errors::io(out, &e))?;
+    }
+    tmp.persist(out).map_err(|e| errors::io(out, &e.error))?;
+    Ok(())
 }
 
 pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
@@ -69,6 +106,9 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         })));
     }
     let report = validate(Arc::new(src), &opts).map_err(|e| errors::verify(&args.file, &e))?;
+    if let Some(out) = &args.report_pdf {
+        write_report_pdf(&report, &args.file, out, lang)?;
+    }
     let out = if args.json {
         let v = to_json(&report, &args.file.display().to_string());
         format!("{}\n", serde_json::to_string_pretty(&v)?)

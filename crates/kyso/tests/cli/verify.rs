@@ -430,3 +430,118 @@ fn kyso_agrees_with_pyhanko_on_a_pyhanko_signature() {
     assert_eq!(s["certificate_path"]["status"], "valid", "{s:#}");
     assert_eq!(s["signer"]["name"], "Trần Thị Bình");
 }
+
+/// `pdftotext -layout` of `pdf` with runs of white space made one; `None` without poppler (a
+/// listed skip).
+fn pdf_words(pdf: &Path) -> Option<String> {
+    let out = kyso_testkit::run(Command::new("pdftotext").arg("-layout").arg(pdf).arg("-"))
+        .ok_or_fail("poppler's `pdftotext`")?;
+    let text = String::from_utf8(out.stdout).unwrap();
+    Some(text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+#[test]
+fn report_pdf_writes_the_clerks_report_as_a_pdf_in_vietnamese_or_english() {
+    let tmp = tempfile::tempdir().unwrap();
+    let doc = signed_sequence(tmp.path());
+    let vi = tmp.path().join("bao-cao.pdf");
+    let out = kyso()
+        .arg("verify")
+        .arg(&doc)
+        .arg("--trust")
+        .arg(root())
+        .arg("--offline")
+        .arg("--report-pdf")
+        .arg(&vi)
+        .output()
+        .unwrap();
+    // Offline, revocation is unknown: indeterminate, exit 2, and the text report still printed.
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Kết luận: CHƯA XÁC ĐỊNH"));
+    let pdf = std::fs::read(&vi).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(!String::from_utf8_lossy(&pdf).contains("/JavaScript"));
+    if kyso_testkit::need("qpdf", &["--version"]) {
+        let check = Command::new("qpdf")
+            .arg("--check")
+            .arg(&vi)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stdout)
+        );
+    }
+    // The digest printed is the file's, in groups of eight.
+    let sha = Command::new("sha256sum").arg(&doc).output().unwrap();
+    let sha = String::from_utf8(sha.stdout).unwrap();
+    let grouped: Vec<&str> = (0..8).map(|i| &sha[i * 8..i * 8 + 8]).collect();
+    if let Some(text) = pdf_words(&vi) {
+        for want in [
+            "KẾT QUẢ KIỂM TRA CHỮ KÝ SỐ",
+            "Kết luận: Không xác định được — lý do: chưa kiểm tra được tình trạng thu hồi chứng thư số",
+            "Kết quả này không có nghĩa là chữ ký sai",
+            "Tệp văn bản b.pdf",
+            "Tệp có 2 chữ ký số.",
+            "Cơ quan ban hành ỦY BAN NHÂN DÂN TỈNH DEMO / SỞ KHOA HỌC VÀ CÔNG NGHỆ",
+            "Tra cứu thu hồi trực tuyến không",
+            "Chữ ký 1: Trần Thị Bình",
+            "Loại chữ ký Chữ ký số cá nhân",
+            "Chữ ký số của cơ quan, tổ chức",
+            "Toàn vẹn nội dung Nguyên vẹn",
+            "INDETERMINATE / TRY_LATER",
+        ] {
+            assert!(text.contains(want), "missing {want:?}:\n{text}");
+        }
+        assert!(text.contains(&grouped.join(" ")) || grouped.iter().all(|g| text.contains(g)));
+        assert!(
+            !text.contains("CN="),
+            "names, not distinguished names:\n{text}"
+        );
+        assert_vietnamese_dates(&text);
+    }
+
+    // --lang en: the same report in English.
+    let en = tmp.path().join("report.pdf");
+    let out = kyso()
+        .args(["--lang", "en", "verify"])
+        .arg(&doc)
+        .arg("--trust")
+        .arg(root())
+        .arg("--offline")
+        .arg("--report-pdf")
+        .arg(&en)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    if let Some(text) = pdf_words(&en) {
+        for want in [
+            "SIGNATURE VERIFICATION REPORT",
+            "Conclusion: Could not be determined — reason: the revocation status could not be checked",
+            "Signature 1: Trần Thị Bình",
+        ] {
+            assert!(text.contains(want), "missing {want:?}:\n{text}");
+        }
+        assert!(!text.contains("Kết luận"), "{text}");
+    }
+
+    // A report that cannot be written is an input error (exit 3), said in Vietnamese.
+    let out = kyso()
+        .arg("verify")
+        .arg(&doc)
+        .arg("--trust")
+        .arg(root())
+        .arg("--offline")
+        .arg("--report-pdf")
+        .arg(tmp.path().join("no-such-dir/bao-cao.pdf"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_no_english("report-pdf", &String::from_utf8_lossy(&out.stderr));
+}
