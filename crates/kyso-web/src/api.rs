@@ -7,6 +7,7 @@
 pub(crate) mod attachments;
 pub(crate) mod documents;
 pub(crate) mod dto;
+pub(crate) mod edxml;
 pub(crate) mod register_export;
 pub(crate) mod sign_service;
 
@@ -95,8 +96,8 @@ pub(crate) fn api_routes() -> Routes {
     use crate::csv_api as csv;
     use crate::notices_api as notices;
     use crate::sessions_api as sessions;
-    sign_service::routes(attachments::routes(register_export::routes(
-        documents::routes(Routes::default()),
+    edxml::routes(sign_service::routes(attachments::routes(
+        register_export::routes(documents::routes(Routes::default())),
     )))
     .add::<__path_login, _, _>(login)
     .add::<__path_me, _, _>(me)
