@@ -53,6 +53,24 @@ pub async fn act_incoming(
     if action == IncomingAction::Recall {
         return Err(Error::Forbidden);
     }
+    // Who may never take this step is refused before the state is looked at: the clerk's and
+    // the leader's steps by their duty at the receiving agency, the unit's by the permission
+    // (whether they are the lead unit is known once it is assigned).
+    match action.duty() {
+        (Some(duty), DutyAt::Receiver) if !holds(actor, duty, doc.agency_id, &doc.agency_path) => {
+            return Err(Error::Forbidden)
+        }
+        (Some(duty), DutyAt::LeadUnit) => {
+            let mut conn = store.pool().acquire().await?;
+            let units = unit_paths(&mut conn, doc.id).await?;
+            let somewhere = actor.can(duty.permission, &doc.agency_path)
+                || units.iter().any(|(_, p, _)| actor.can(duty.permission, p));
+            if !somewhere {
+                return Err(Error::Forbidden);
+            }
+        }
+        _ => {}
+    }
     let reason = kyso_domain::documents::meta::text("reason", &input.reason, false)?;
     let to = kyso_domain::incoming::step(doc.state, action, doc.verdict, &reason)
         .map_err(rule_refusal)?;
