@@ -180,6 +180,24 @@ pub(crate) fn date_line(place: &str, date: time::Date) -> String {
     )
 }
 
+/// Whether the letter has its number already ("12/SKHCN-VP"); not when the number is empty or
+/// still the blank before the notation ("......../SKHCN-VP"), to be filled by the clerk.
+pub(crate) fn is_numbered(number: &str) -> bool {
+    let n = number.trim();
+    n.split('/')
+        .next()
+        .unwrap_or(n)
+        .chars()
+        .any(|c| c.is_ascii_digit())
+}
+
+/// The date line of a letter not numbered yet: "Demo, ngày …… tháng …… năm ……". Decree 30
+/// gives the number and the date together, at registration: the clerk fills both (the date
+/// field covers "ngày … năm …", see `kyso_pades::numbering`).
+pub(crate) fn blank_date_line(place: &str) -> String {
+    format!("{place}, ngày …… tháng …… năm ……")
+}
+
 /// The recipient without "Kính gửi:", and the whole line with it.
 fn recipient_parts(recipient: &str) -> (String, String) {
     let r = recipient.trim();
@@ -296,10 +314,12 @@ pub fn render(data: &LetterData) -> Result<Vec<u8>, Error> {
     let left = Block::new()
         .text(&number, &center(13.0))
         .text(&subject(kind), &center(12.0));
-    let right = Block::new().text(
-        &date_line(data.place.trim(), data.date),
-        &center(14.0).italic(),
-    );
+    let dated = if is_numbered(&data.number) {
+        date_line(data.place.trim(), data.date)
+    } else {
+        blank_date_line(data.place.trim())
+    };
+    let right = Block::new().text(&dated, &center(14.0).italic());
     c.columns_of(&left, &right, 0.44)?;
     c.spacer(5.0);
 
@@ -428,6 +448,16 @@ mod tests {
             request_phrase(RequestKind::Revoke),
             "thu hồi chứng thư chữ ký số chuyên dùng công vụ"
         );
+    }
+
+    #[test]
+    fn a_letter_without_its_number_is_not_dated_yet() {
+        assert!(is_numbered("12/SKHCN-VP"));
+        assert!(is_numbered(" 125 "));
+        assert!(!is_numbered(""));
+        assert!(!is_numbered("......../SKHCN-VP"));
+        assert!(!is_numbered("…/TTCDS-VP"));
+        assert_eq!(blank_date_line("Demo"), "Demo, ngày …… tháng …… năm ……");
     }
 
     #[test]

@@ -235,6 +235,7 @@ fn a_letter_without_body_number_or_contact_gets_the_defaults() {
         return;
     };
     assert!(layout.contains("Số: ......../......"));
+    assert!(layout.contains("Demo, ngày …… tháng …… năm ……"), "{layout}");
     assert_shown(
         &layout,
         &raw,
@@ -249,6 +250,37 @@ fn a_letter_without_body_number_or_contact_gets_the_defaults() {
     );
     assert!(layout.contains("- Như trên;"));
     assert!(layout.contains("- Lưu: VT."));
+}
+
+/// The letter as a draft of the document flow (issue 17 item 10): the number's blank before the
+/// notation and an undated date line, where the format step places the two fields from the
+/// text; the clerk's number and date then read back from the filled letter.
+#[test]
+fn a_draft_letter_leaves_the_number_and_date_to_the_clerk() {
+    let mut data = letter(RequestKind::Renew, sample_rows(RequestKind::Renew));
+    data.number = "......../SKHCN-VP".into();
+    let pdf = render(&data).unwrap();
+    let doc = Document::open(Arc::new(MemSource(pdf.clone().into())), Limits::default()).unwrap();
+    let pages = doc.pages().unwrap();
+    let places = kyso_pades::numbering::locate(&doc, &pages[0]).unwrap();
+    assert!(
+        places.number.from_text && places.date.from_text,
+        "{places:?}"
+    );
+    assert_eq!(places.notation.as_deref(), Some("/SKHCN-VP"));
+    let (formatted, _) = kyso_pades::numbering::place_fields_bytes(&pdf).unwrap();
+    let filled =
+        kyso_pades::numbering::fill_bytes(&formatted, "07", date!(2026 - 12 - 03)).unwrap();
+    let doc = Document::open(Arc::new(MemSource(filled.into())), Limits::default()).unwrap();
+    let issued = kyso_pades::numbering::issued(&doc).unwrap().unwrap();
+    assert_eq!(issued.date, Some(date!(2026 - 12 - 03)));
+    assert_eq!(issued.printed_notation.as_deref(), Some("/SKHCN-VP"));
+    assert_eq!(issued.number.as_deref(), Some("07/SKHCN-VP"));
+    let Some(layout) = pdftotext(&pdf, "-layout") else {
+        return;
+    };
+    assert!(layout.contains("Số: ......../SKHCN-VP"), "{layout}");
+    assert!(layout.contains("Demo, ngày …… tháng …… năm ……"), "{layout}");
 }
 
 #[test]

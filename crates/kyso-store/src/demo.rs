@@ -324,6 +324,20 @@ pub async fn seed(
         )
         .await?;
     }
+    // Where the request letters go (issue 17 item 10), by identifier code: the Department
+    // itself and the national CA (whose code here is invented). The letters are công văn of
+    // the requesting agency: the administrator opens its outgoing register and creates its
+    // drafters, signers and clerks, as for any outgoing document.
+    crate::requests::set_request_recipients(
+        store,
+        &system,
+        &crate::requests::RequestRecipients {
+            department: "H99.37".into(),
+            national_ca: "G11.07.05".into(),
+        },
+        now,
+    )
+    .await?;
     // The first administrator: Department administrator on the province.
     let placeholder = accounts::one_time_password()?;
     let admin = accounts::create_user(

@@ -9,6 +9,7 @@ pub(crate) mod documents;
 pub(crate) mod dto;
 pub(crate) mod edxml;
 pub(crate) mod register_export;
+pub(crate) mod request_letters;
 pub(crate) mod sign_service;
 
 use axum::extract::{FromRequestParts, Path, State};
@@ -96,6 +97,7 @@ pub(crate) fn api_routes() -> Routes {
     use crate::csv_api as csv;
     use crate::notices_api as notices;
     use crate::sessions_api as sessions;
+    use request_letters as rl;
     edxml::routes(sign_service::routes(attachments::routes(
         register_export::routes(documents::routes(Routes::default())),
     )))
@@ -132,6 +134,9 @@ pub(crate) fn api_routes() -> Routes {
     .add::<__path_update_request, _, _>(update_request)
     .add::<__path_request_action, _, _>(request_action)
     .add::<__path_request_letter, _, _>(request_letter)
+    .add::<rl::__path_make_letter_document, _, _>(rl::make_letter_document)
+    .add::<rl::__path_get_request_recipients, _, _>(rl::get_request_recipients)
+    .add::<rl::__path_put_request_recipients, _, _>(rl::put_request_recipients)
     .add::<__path_get_calendar, _, _>(get_calendar)
     .add::<__path_put_calendar, _, _>(put_calendar)
     .add::<__path_list_users, _, _>(list_users)
@@ -906,8 +911,9 @@ async fn update_request(
     ))
 }
 
-/// Act on a request: submit, approve, return, send, start_processing, complete (with the
-/// issued certificates), refuse (with a reason), withdraw.
+/// Act on a request: submit, approve, return, start_processing, complete (with the issued
+/// certificates), refuse (with a reason), withdraw. `send` is refused (409): a request is sent
+/// when its letter document (`POST /api/v1/requests/{id}/document`) is dispatched.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/actions", tag = "requests", params(Id),
     request_body = dto::ActionInput,
     responses((status = 200, description = "The request after the action", body = dto::RequestDetail)))]
@@ -953,23 +959,16 @@ async fn request_action(
         reason: input.reason,
         certificates,
     };
-    let now = st.now();
-    if action == RequestAction::Send {
-        // The official letter is made (and signed where the server holds the agency's key)
-        // before the request leaves: no request is ever sent without its letter.
-        let detail = requests::get_request(&st.store, &auth.actor, id, now).await?;
-        if detail.actions.contains(&RequestAction::Send) {
-            crate::letters::make_letter(&st, &auth.actor, &detail, now).await?;
-        }
-    }
+    // `send` is refused: a request is sent by dispatching its letter document
+    // (`POST /api/v1/requests/{id}/document`).
     Ok(Json(
-        requests::act(&st.store, &auth.actor, id, action, &act, now).await?,
+        requests::act(&st.store, &auth.actor, id, action, &act, st.now()).await?,
     ))
 }
 
-/// The request's official letter (PDF, signed with the agency's organization certificate
-/// where the server holds its key), made when the request is sent; re-hashed against its
-/// recorded SHA-256 before it is served.
+/// The request's official letter: the sealed PDF of its letter document (signed by the
+/// official and by the agency's organization certificate in the document flow), there once
+/// that document is dispatched; re-hashed against its recorded SHA-256 before it is served.
 #[utoipa::path(get, path = "/api/v1/requests/{id}/letter", tag = "requests", params(Id),
     responses((status = 200, description = "The letter", content_type = "application/pdf", body = dto::BinaryFile)))]
 async fn request_letter(State(st): State<AppState>, auth: Auth, Id(id): Id) -> ApiResult<Response> {

@@ -1,16 +1,22 @@
-//! Each request's official letter: rendered from the request (kyso-letters, the Decree 68
-//! form in the Decree 30 layout), signed with the requesting agency's organization key where
-//! the server holds one (`kyso serve --org-key CODE=FILE.p12`), kept in the blob folder and
-//! named on the request by its SHA-256. Made when the request is sent.
+//! Each request's official letter (issue 17 item 10): rendered from the request (kyso-letters,
+//! the Decree 68 form in the Decree 30 layout, the number left blank before the notation and
+//! the date undated) and made an outgoing document of the requesting agency
+//! ([`make_letter_document`]). It then goes through the document flow — the official signs it
+//! on their own token, the clerk numbers, dates and seals it — and its dispatch sends the
+//! request, whose `letter_sha256` then names the sealed file ([`letter_bytes`] serves it). No
+//! key held by the server signs a request letter: [`OrgKey`] (`kyso serve --org-key`) signs
+//! only the register book's PDF.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use kyso_domain::documents::{DocType, DocumentMeta, SignerBlock};
 use kyso_domain::lifecycle::RequestKind;
 use kyso_domain::roles::Permission;
 use kyso_letters::{Contact, LetterData, LetterRow};
-use kyso_store::requests::RequestDetail;
+use kyso_store::documents as docs;
+use kyso_store::requests::{LetterPlan, RequestDetail};
 use kyso_store::{registry, Actor};
 use time::OffsetDateTime;
 
@@ -62,10 +68,12 @@ pub(crate) fn internal(vi: &str, en: &str) -> ApiError {
     )
 }
 
-/// The letter's data from the request and the registry; the sender signs it.
+/// The letter's data from the request and the registry, signed by `signer`, its number the
+/// blank before the plan's notation.
 async fn letter_data(
     st: &AppState,
-    sender: &Actor,
+    signer: &docs::SignerChoice,
+    plan: &LetterPlan,
     d: &RequestDetail,
     now: OffsetDateTime,
 ) -> Result<LetterData, ApiError> {
@@ -192,7 +200,8 @@ async fn letter_data(
         kind: r.kind,
         agency_name: agency.name.clone(),
         managing_agency_name: managing,
-        number: r.number.clone(),
+        // The clerk fills the number before the notation and the date (undated until then).
+        number: format!("......../{}", plan.notation),
         place: kyso_letters::place_name(&province),
         date: vn.date(),
         recipient,
@@ -204,103 +213,129 @@ async fn letter_data(
             email: r.contact_email.clone(),
         }),
         rows,
-        signer_title: "THỦ TRƯỞNG CƠ QUAN".into(),
-        signer_name: kyso_store::accounts::user(&st.store, sender.user_id)
-            .await
-            .map(|u| u.full_name)
-            .unwrap_or_else(|_| sender.username.clone()),
+        signer_title: signer_title(&signer.title).to_uppercase(),
+        signer_name: signer.full_name.clone(),
         recipients_block: Vec::new(),
     })
 }
 
-/// Render the request's letter, sign it with the agency's organization key when the server
-/// holds one, keep it in the blob folder, and record it on the request. Returns whether it
-/// was signed. Called *before* the request is sent, by someone who may send it: a request
-/// is never sent without its letter (a send that then fails leaves a recorded letter on an
-/// approved request, which the next send replaces).
-pub(crate) async fn make_letter(
+/// The signer's title as printed: their registry title, else "Thủ trưởng cơ quan".
+fn signer_title(title: &str) -> &str {
+    match title.trim() {
+        "" => "Thủ trưởng cơ quan",
+        t => t,
+    }
+}
+
+/// The subject line of a request letter: "V/v đề nghị cấp chứng thư … cho cá nhân".
+fn subject(kind: RequestKind) -> String {
+    let title = kind.title_vi();
+    let mut chars = title.chars();
+    let lower: String = match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    format!("V/v {lower}")
+}
+
+/// Make the letter of approved request `d` as a new outgoing document of its agency, to be
+/// signed by `signer_id` (a signer of the agency), drafted by the unit `unit_abbrev`: the
+/// store's checks first (who, state, register, recipient: [`kyso_store::requests::letter_plan`]),
+/// then the rendering, then the document ([`kyso_store::requests::create_letter_document`]).
+pub(crate) async fn make_letter_document(
     st: &AppState,
     actor: &Actor,
     d: &RequestDetail,
+    signer_id: i64,
+    unit_abbrev: &str,
     now: OffsetDateTime,
-) -> Result<bool, ApiError> {
-    if !kyso_store::requests::may_act(
-        actor,
-        &d.request,
-        kyso_domain::lifecycle::RequestAction::Send,
-    ) || !d
-        .actions
-        .contains(&kyso_domain::lifecycle::RequestAction::Send)
-    {
-        return Err(kyso_store::Error::Forbidden.into());
-    }
-    let Some(blobs) = st.blobs.clone() else {
-        return Err(internal(
-            "Máy chủ chưa có thư mục lưu văn bản.",
-            "The server has no blob folder.",
-        ));
-    };
-    let data = letter_data(st, actor, d, now).await?;
-    let key = st.org_keys.get(&d.request.agency_code).cloned();
-    let span = tracing::info_span!(
-        "request_letter",
-        request = d.request.id,
-        signed = key.is_some()
-    );
-    let (bytes, signed) =
-        tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, bool), ApiError> {
-            let _span = span.enter();
-            let pdf = kyso_letters::render(&data).map_err(|e| {
-                ApiError::new(
-                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid",
-                    None,
-                    format!("Không lập được văn bản đề nghị: {}", e.message_vi()),
-                    format!("Cannot produce the request letter: {e}"),
-                )
-            })?;
-            match key {
-                Some(k) => {
-                    let signer = k.signer()?;
-                    let signed = kyso_letters::sign(&pdf, &signer, now).map_err(|e| {
-                        internal(
-                            &format!("Ký số văn bản không thành công: {}", e.message_vi()),
-                            &format!("Signing the letter failed: {e}"),
-                        )
-                    })?;
-                    tracing::debug!("request letter signed with the organization key");
-                    Ok((signed, true))
-                }
-                None => Ok((pdf, false)),
-            }
-        })
+) -> Result<docs::Document, ApiError> {
+    let id = d.request.id;
+    let plan = kyso_store::requests::letter_plan(&st.store, actor, id, unit_abbrev, now)
         .await
-        .map_err(|_| {
-            internal(
-                "Lỗi nội bộ khi lập văn bản.",
-                "Internal failure producing the letter.",
+        .map_err(refusal)?;
+    let signer = docs::agency_signers(&st.store, actor, plan.agency_id)
+        .await?
+        .into_iter()
+        .find(|s| s.user_id == signer_id)
+        .ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                Some("signer_id"),
+                "Hãy chọn người ký là lãnh đạo có thẩm quyền ký văn bản của cơ quan.",
+                "Choose as signer a leader with signing authority for the agency.",
             )
-        })??;
-    if signed {
-        st.metrics.signature_made("request_letter");
-    }
-    let name = {
-        let blobs = blobs.clone();
-        tokio::task::spawn_blocking(move || blobs.put(&bytes))
-            .await
-            .map_err(|_| {
-                internal(
-                    "Lỗi nội bộ khi lưu văn bản.",
-                    "Internal failure storing the letter.",
-                )
-            })?
-            .map_err(|e| {
-                tracing::error!(error = %e, "cannot store a request letter");
-                internal("Không lưu được văn bản.", "Cannot store the letter.")
-            })?
+        })?;
+    let blobs = crate::api::documents::blobs(st)?;
+    let data = letter_data(st, &signer, &plan, d, now).await?;
+    let place = data.place.clone();
+    let span = tracing::info_span!("request_letter", request = id);
+    let pdf = tokio::task::spawn_blocking(move || {
+        let _span = span.enter();
+        kyso_letters::render(&data).map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                None,
+                format!("Không lập được văn bản đề nghị: {}", e.message_vi()),
+                format!("Cannot produce the request letter: {e}"),
+            )
+        })
+    })
+    .await
+    .map_err(|_| {
+        internal(
+            "Lỗi nội bộ khi lập văn bản.",
+            "Internal failure producing the letter.",
+        )
+    })??;
+    let input = docs::NewDocument {
+        agency_id: plan.agency_id,
+        meta: DocumentMeta {
+            doc_type: DocType::CongVan,
+            subject: subject(d.request.kind),
+            place,
+            signer: SignerBlock {
+                title: signer_title(&signer.title).to_owned(),
+                ..Default::default()
+            },
+            unit_abbrev: unit_abbrev.trim().to_owned(),
+            recipients: vec![plan.recipient_code.clone()],
+            ..Default::default()
+        },
+        signer_id: Some(signer.user_id),
+        file_name: format!("cong-van-de-nghi-{id}.pdf"),
+        file: pdf,
     };
-    kyso_store::requests::set_letter(&st.store, actor, d.request.id, &name, signed, now).await?;
-    Ok(signed)
+    let doc =
+        kyso_store::requests::create_letter_document(&st.store, &blobs, actor, id, &input, now)
+            .await
+            .map_err(refusal)?;
+    tracing::info!(
+        request = id,
+        document = doc.id,
+        "request letter made as a document"
+    );
+    Ok(doc)
+}
+
+/// The store's refusal as the API answers it: a missing role is a 403 that says which.
+fn refusal(e: kyso_store::Error) -> ApiError {
+    match e {
+        kyso_store::Error::Invalid {
+            field: "roles",
+            vi,
+            en,
+        } => ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "forbidden",
+            Some("roles"),
+            vi,
+            en,
+        ),
+        e => e.into(),
+    }
 }
 
 /// The stored letter of a request the actor may read.
@@ -315,8 +350,10 @@ pub(crate) async fn letter_bytes(
             axum::http::StatusCode::NOT_FOUND,
             "not_found",
             None,
-            "Đề nghị này chưa có văn bản (văn bản được lập khi gửi đề nghị).",
-            "This request has no letter yet (it is made when the request is sent).",
+            "Đề nghị này chưa có văn bản: văn bản là công văn đề nghị của cơ quan, có sau khi \
+             công văn được phát hành.",
+            "This request has no letter yet: the letter is the agency's request letter, there \
+             once that document is dispatched.",
         ));
     };
     let Some(blobs) = st.blobs.clone() else {

@@ -108,6 +108,11 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("put", "/api/v1/requests/{id}") => (Perm(P::DraftRequest), Rec::Request),
         ("get", "/api/v1/requests/{id}/letter") => (read, Rec::Request),
         ("post", "/api/v1/requests/{id}/actions") => (Perm(P::DraftRequest), Rec::Request),
+        // A draft request has no letter yet: 409 for its officer (the letter is made once the
+        // request is approved, by an officer who drafts too: tests/api.rs).
+        ("post", "/api/v1/requests/{id}/document") => (Perm(P::DraftRequest), Rec::Request),
+        ("get", "/api/v1/request-recipients") => (AnyUser, Rec::None),
+        ("put", "/api/v1/request-recipients") => (Perm(P::ProcessRequest), Rec::None),
         ("get", "/api/v1/calendar") => (Perm(P::ProcessRequest), Rec::None),
         ("put", "/api/v1/calendar") => (Perm(P::ProcessRequest), Rec::None),
         ("get", "/api/v1/users") => (List(P::ManageAccounts), Rec::None),
@@ -248,6 +253,8 @@ fn body_for(method: &str, path: &str, r: &Records, serial: u64) -> Option<Value>
                    "items": [{"certificate_id": r.certificate}]})
         }
         ("post", "/api/v1/requests/{id}/actions") => json!({"action": "submit"}),
+        ("post", "/api/v1/requests/{id}/document") => json!({"signer_id": 1, "unit_abbrev": "VP"}),
+        ("put", "/api/v1/request-recipients") => json!({"department": "H99.37"}),
         ("put", "/api/v1/calendar") => json!({"years": {"2027": {"holidays": ["2027-01-01"]}}}),
         ("post", "/api/v1/users") => json!({"username": format!("moi.{serial}"),
             "full_name": "Người mới", "agency_id": a, "password": "Mot-mat-khau-moi-rat-dai",
@@ -690,7 +697,7 @@ async fn every_openapi_route_answers_each_role_and_agency_as_its_class_says() {
                 let (status, answer) = app
                     .call(m, &path, &token, body_for(m, p, &ours, serial))
                     .await;
-                // A draft has no letter yet: its 404 says so (the letter is made when sent).
+                // A draft has no letter yet: its 404 says so (the letter is there once dispatched).
                 let no_letter_yet = p.ends_with("/letter")
                     && status == StatusCode::NOT_FOUND
                     && answer["error"]["message_en"]

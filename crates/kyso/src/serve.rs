@@ -59,8 +59,10 @@ pub struct Args {
     /// Số luồng xử lý (mặc định: số nhân CPU)
     #[arg(long, env = "KYSO_THREADS")]
     pub threads: Option<usize>,
-    /// Khóa tổ chức ký văn bản đề nghị của một cơ quan: MÃ_ĐỊNH_DANH=tệp.p12 (lặp lại được;
-    /// mật khẩu trong --org-key-password-file hoặc biến môi trường KYSO_ORG_KEY_PASSWORD)
+    /// Khóa tổ chức ký bản in sổ đăng ký văn bản đi (PDF) của một cơ quan: MÃ_ĐỊNH_DANH=tệp.p12
+    /// (lặp lại được; mật khẩu trong --org-key-password-file hoặc biến môi trường
+    /// KYSO_ORG_KEY_PASSWORD). Văn bản đề nghị không ký bằng khóa này: đó là công văn của cơ
+    /// quan, ký số qua các bước xử lý văn bản đi
     #[arg(
         long = "org-key",
         value_name = "MÃ=TỆP.p12",

@@ -130,6 +130,18 @@ fn already_made(document_id: i64) -> Error {
     )
 }
 
+/// The refusal of someone holding only one of the two roles the letter's maker needs.
+fn both_roles() -> Error {
+    Error::invalid(
+        "roles",
+        "Người lập công văn đề nghị phải vừa là cán bộ phụ trách chữ ký số (được gửi đề nghị) vừa \
+         được giao soạn thảo văn bản của cơ quan; hãy đề nghị quản trị cấp thêm vai trò còn thiếu.",
+        "Whoever makes the request letter must be both a signature officer (who may send \
+         requests) and a drafter of the agency's documents; ask an administrator for the \
+         missing role.",
+    )
+}
+
 /// Check that `actor` may make the letter of request `id` now, and plan it: the request is
 /// approved and has no letter yet, the actor may send it *and* draft documents of its agency,
 /// the agency has a register for công văn, and the handler's code is set. `unit_abbrev` is the
@@ -145,20 +157,13 @@ pub async fn letter_plan(
     let may_send = may_act(actor, &r, RequestAction::Send);
     let may_draft =
         documents::check_duty(actor, DocState::Draft.duty(), r.agency_id, &r.agency_path).is_ok();
-    match (may_send, may_draft) {
-        (true, true) => {}
-        (false, false) => return Err(Error::Forbidden),
-        _ => {
-            return Err(Error::invalid(
-                "roles",
-                "Người lập công văn đề nghị phải vừa là cán bộ phụ trách chữ ký số (được gửi đề \
-                 nghị) vừa được giao soạn thảo văn bản của cơ quan; hãy đề nghị quản trị cấp \
-                 thêm vai trò còn thiếu.",
-                "Whoever makes the request letter must be both a signature officer (who may send \
-                 requests) and a drafter of the agency's documents; ask an administrator for \
-                 the missing role.",
-            ))
-        }
+    // Whoever may not send the request is refused first; the state is told to whoever may;
+    // then the drafter duty.
+    if !may_send && !may_draft {
+        return Err(Error::Forbidden);
+    }
+    if !may_send {
+        return Err(both_roles());
     }
     if r.state != RequestState::Approved {
         return Err(Error::conflict(
@@ -172,6 +177,9 @@ pub async fn letter_plan(
                 r.state.label_en()
             ),
         ));
+    }
+    if !may_draft {
+        return Err(both_roles());
     }
     if let Some(doc) = linked_document(store, id).await? {
         return Err(already_made(doc));

@@ -1,5 +1,8 @@
 //! The request pages: list (with overdue flags), the form of each Decree 68 request kind, and
-//! a request's page with its timeline, its letter and the actions the reader may take.
+//! a request's page with its timeline, its letter and the actions the reader may take. Once a
+//! request is approved, its page makes the request letter as an outgoing document (form
+//! "Lập công văn đề nghị": signer, drafting unit; addressed to the `request_recipients`
+//! code); that document goes through the document pages, and its dispatch sends the request.
 
 use axum::extract::{Multipart, Query, State};
 use axum::http::{header, StatusCode};
@@ -160,6 +163,9 @@ fn action_label(a: &str, p: &Page) -> String {
         "create" => p.t("Lập dự thảo", "Drafted").to_owned(),
         "update" => p.t("Sửa dự thảo", "Draft edited").to_owned(),
         "letter" => p.t("Lập văn bản", "Letter made").to_owned(),
+        "letter_document" => p
+            .t("Lập công văn đề nghị", "Request letter made")
+            .to_owned(),
         other => RequestAction::parse(other)
             .map(|x| p.t(x.label_vi(), x.label_en()).to_owned())
             .unwrap_or_else(|_| other.to_owned()),
@@ -435,6 +441,25 @@ async fn detail_view(st: &AppState, p: &Page, id: i64, error: Option<String>) ->
         };
         item_names.push((sub, cert, dev));
     }
+    let now = st.now();
+    let letter_doc = requests::letter_document(&st.store, &p.actor, id, now)
+        .await
+        .unwrap_or(None);
+    // The form making the letter: for who may send it, once approved, without a letter yet.
+    let letter_form = if r.state == RequestState::Approved
+        && letter_doc.is_none()
+        && requests::may_act(&p.actor, r, RequestAction::Send)
+    {
+        let signers = kyso_store::documents::agency_signers(&st.store, &p.actor, r.agency_id)
+            .await
+            .unwrap_or_default();
+        let recipients = requests::request_recipients(&st.store)
+            .await
+            .unwrap_or_default();
+        Some((signers, recipients.code_for(r.handler).to_owned()))
+    } else {
+        None
+    };
     let needs_certs = matches!(
         r.kind,
         RequestKind::Renew
@@ -457,10 +482,19 @@ async fn detail_view(st: &AppState, p: &Page, id: i64, error: Option<String>) ->
                 (row(p.t("Người liên hệ", "Contact"), html! { (r.contact_name) " " (r.contact_phone) }))
                 @if !r.reason.is_empty() { (row(p.t("Lý do", "Reason"), html! { (r.reason) })) }
                 @if !r.refusal_reason.is_empty() { (row(p.t("Lý do từ chối/trả lại", "Refusal/return reason"), html! { (r.refusal_reason) })) }
-                (row(p.t("Văn bản", "Letter"), html! {
-                    @if r.letter_sha256.is_some() { a href={ "/requests/" (r.id) "/letter.pdf" } { (p.t("Tải văn bản đề nghị (PDF đã ký số)", "Download the request letter (signed PDF)")) } }
-                    @else { span.muted { (p.t("Được lập khi gửi đề nghị", "Made when the request is sent")) } }
+                (row(p.t("Công văn đề nghị", "Request letter"), html! {
+                    @if let Some((doc_id, doc_state)) = letter_doc {
+                        a href={ "/documents/" (doc_id) } { (p.t("Văn bản", "Document")) " #" (doc_id) }
+                        " — " (p.t(doc_state.label_vi(), doc_state.label_en()))
+                    } @else {
+                        span.muted { (p.t("Lập sau khi đề nghị được phê duyệt; đề nghị được gửi đi khi công văn được phát hành", "Made once the request is approved; the request is sent when the letter is dispatched")) }
+                    }
                 }))
+                @if r.letter_sha256.is_some() {
+                    (row(p.t("Văn bản đã gửi", "Letter sent"), html! {
+                        a href={ "/requests/" (r.id) "/letter.pdf" } { (p.t("Tải công văn đề nghị đã phát hành (PDF đã ký số)", "Download the dispatched request letter (signed PDF)")) }
+                    }))
+                }
             } }
             h2 style="font-size:18px" { (p.t("Danh sách", "Items")) }
             table { thead { tr { th scope="col" { "#" } th scope="col" { (p.t("Thuê bao", "Subscriber")) } th scope="col" { (p.t("Chứng thư", "Certificate")) } th scope="col" { (p.t("Thiết bị", "Device")) } th scope="col" { (p.t("Thông tin", "Data")) } } }
@@ -472,6 +506,22 @@ async fn detail_view(st: &AppState, p: &Page, id: i64, error: Option<String>) ->
                 td { @for (k, v) in &it.data { @if k != "issued_certificate_id" { (field_label(k, p)) ": " (v) br; } } }
             } } } }
             (alert_error(error.as_deref()))
+            @if let Some((signers, recipient)) = &letter_form {
+                h2 style="font-size:18px" { (p.t("Lập công văn đề nghị", "Make the request letter")) }
+                p.hint { (p.t("Công văn được lập từ đề nghị này, rồi qua các bước: trình, kiểm tra thể thức, lãnh đạo ký số, văn thư cấp số và ký số cơ quan, vào sổ, phát hành. Đề nghị được gửi đi khi công văn được phát hành.",
+                              "The letter is made from this request, then goes through the steps: review, format check, the leader's signature, the clerk's number and organization signature, registration, dispatch. The request is sent when the letter is dispatched.")) }
+                @if recipient.is_empty() {
+                    div.alert.error role="alert" { (p.t("Chưa khai báo mã định danh của nơi nhận đề nghị; quản trị của Sở cần khai báo trong cài đặt \"Nơi nhận đề nghị\" trước khi lập công văn.", "The identifier code of the requests' recipient is not set; a Department administrator must set it under \"Request recipients\" first.")) }
+                }
+                form method="post" action={ "/requests/" (r.id) "/act" } enctype="multipart/form-data" {
+                    input type="hidden" name="csrf" value=(p.csrf);
+                    p { (p.t("Nơi nhận: ", "Recipient: ")) strong { (p.t(r.handler.label_vi(), r.handler.label_en())) } " — " (p.t("mã định danh ", "identifier code ")) code { (if recipient.is_empty() { "—" } else { recipient.as_str() }) } }
+                    @let options: Vec<(String, String)> = signers.iter().map(|s| (s.user_id.to_string(), s.label())).collect();
+                    (select("signer_id", p.t("Người ký", "Signer"), &options, "", None))
+                    (field("unit_abbrev", p.t("Chữ viết tắt tên đơn vị soạn thảo", "Drafting unit's abbreviation"), "", "text", true, None, Some("VP")))
+                    button.primary type="submit" name="action" value="letter_document" { (p.t("Lập công văn đề nghị", "Make the request letter")) }
+                }
+            }
             @if !d.actions.is_empty() {
                 h2 style="font-size:18px" { (p.t("Xử lý", "Act")) }
                 form method="post" action={ "/requests/" (r.id) "/act" } enctype="multipart/form-data" {
@@ -524,6 +574,9 @@ pub(super) async fn act_submit(
     if let Some(r) = p.csrf_refusal(&text("csrf")) {
         return r;
     }
+    if text("action") == "letter_document" {
+        return make_letter(&st, &p, id, &text("signer_id"), &text("unit_abbrev")).await;
+    }
     let Ok(action) = RequestAction::parse(&text("action")) else {
         return detail_view(
             &st,
@@ -546,23 +599,33 @@ pub(super) async fn act_submit(
         reason: text("reason"),
         certificates,
     };
-    let now = st.now();
-    if action == RequestAction::Send {
-        // The letter first: a request never leaves without it.
-        let made = match requests::get_request(&st.store, &p.actor, id, now).await {
-            Ok(d) if d.actions.contains(&RequestAction::Send) => {
-                crate::letters::make_letter(&st, &p.actor, &d, now).await
-            }
-            Ok(_) => Ok(false),
-            Err(e) => Err(e.into()),
-        };
-        if let Err(e) = made {
-            return detail_view(&st, &p, id, Some(e.message(p.lang).to_owned())).await;
-        }
-    }
-    match requests::act(&st.store, &p.actor, id, action, &input, now).await {
+    match requests::act(&st.store, &p.actor, id, action, &input, st.now()).await {
         Ok(_) => Redirect::to(&format!("/requests/{id}")).into_response(),
         Err(e) => detail_view(&st, &p, id, Some(e.message(p.lang == crate::Lang::En))).await,
+    }
+}
+
+/// Make the request's letter document and open its page; the request's page with the
+/// refusal otherwise.
+async fn make_letter(
+    st: &AppState,
+    p: &Page,
+    id: i64,
+    signer_id: &str,
+    unit_abbrev: &str,
+) -> Response {
+    let now = st.now();
+    let made = match requests::get_request(&st.store, &p.actor, id, now).await {
+        Ok(d) => {
+            let signer_id = signer_id.trim().parse::<i64>().unwrap_or(0);
+            crate::letters::make_letter_document(st, &p.actor, &d, signer_id, unit_abbrev, now)
+                .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match made {
+        Ok(doc) => Redirect::to(&format!("/documents/{}?done=created", doc.id)).into_response(),
+        Err(e) => detail_view(st, p, id, Some(e.message(p.lang).to_owned())).await,
     }
 }
 

@@ -1,0 +1,371 @@
+//! A request's letter through the API and the document flow (issue 17 item 10), on SQLite and
+//! on PostgreSQL: the Department's officer (also a drafter) makes the letter of an approved
+//! request; the rendered letter passes the format step (its number blank and undated line
+//! hold the fields), the Director signs it with his own certificate, the clerk numbers, fills
+//! and seals it with the agency's certificate, each upload checked by the server; the dispatch
+//! sends the request, whose letter is then the sealed file byte for byte.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::Arc;
+
+use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+use axum::http::{Method, StatusCode};
+use axum::Router;
+use base64::Engine as _;
+use kyso_pades::{numbering, sign_bytes};
+use kyso_store::accounts::{self, NewUser, RoleOn};
+use kyso_store::testing::{backends, TestDb};
+use kyso_store::{Actor, Backend};
+use kyso_x509::Cert;
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+mod support;
+use support::{opts, register_cert, TestSigner, NOW, PASSWORD};
+
+/// The Director's personal certificate and the Department's seal, issued by one test root.
+fn pki() -> (TestSigner, TestSigner) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(vec![]).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "Request Letters Test Root");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let make = |cn: &str, org: Option<&str>| {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(vec![]).unwrap();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        if let Some(o) = org {
+            p.distinguished_name.push(DnType::OrganizationName, o);
+        }
+        p.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::ContentCommitment,
+        ];
+        let c = p.signed_by(&key, &issuer).unwrap();
+        TestSigner {
+            cert: Cert::from_der(c.der()).unwrap(),
+            chain: vec![Cert::from_der(ca_cert.der()).unwrap()],
+            key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &key.serialize_der())
+                .unwrap(),
+        }
+    };
+    (
+        make("Nguyễn Văn An", None),
+        make("Sở Khoa học và Công nghệ", Some("Sở Khoa học và Công nghệ")),
+    )
+}
+
+struct App {
+    router: Router,
+    db: TestDb,
+    _blobs: tempfile::TempDir,
+}
+
+impl App {
+    async fn new(backend: Backend) -> App {
+        let db = TestDb::new(backend).await;
+        let blobs = tempfile::tempdir().unwrap();
+        let state = kyso_web::AppState::new(
+            db.store.clone(),
+            Arc::new(|| NOW),
+            kyso_web::Config {
+                secure_cookies: false,
+            },
+        )
+        .with_blobs(kyso_store::blobs::Blobs::open(blobs.path()).unwrap());
+        App {
+            router: kyso_web::router(state),
+            db,
+            _blobs: blobs,
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> Value {
+        let (status, v, _) = support::call_json(&self.router, method, path, token, body).await;
+        assert!(status.is_success(), "{path}: {status} {v}");
+        v
+    }
+
+    async fn refused(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        let (status, v, _) =
+            support::call_json(&self.router, Method::POST, path, token, Some(body)).await;
+        assert!(!status.is_success(), "{path}: {status} {v}");
+        (status, v)
+    }
+
+    async fn bytes(&self, path: &str, token: &str) -> Vec<u8> {
+        let (s, b, _) = support::send(
+            &self.router,
+            support::api_request(Method::GET, path, token, None),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        b
+    }
+
+    /// An account with `roles` at `agency`, logged in: its id and token.
+    async fn person(&self, name: &str, agency: i64, roles: &[&str]) -> (i64, String) {
+        let user = accounts::create_user(
+            &self.db.store,
+            &Actor::system(),
+            NewUser {
+                username: name.into(),
+                full_name: format!("Người dùng {name}"),
+                email: format!("{name}@demo.invalid"),
+                agency_id: agency,
+                password: Zeroizing::new(PASSWORD.into()),
+                roles: roles
+                    .iter()
+                    .map(|r| RoleOn {
+                        role: (*r).into(),
+                        agency_id: agency,
+                    })
+                    .collect(),
+                must_change_password: false,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        let body = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                "",
+                Some(json!({"username": name, "password": PASSWORD})),
+            )
+            .await;
+        (user.id, body["token"].as_str().unwrap().to_owned())
+    }
+
+    async fn step(&self, token: &str, id: i64, body: Value) -> Value {
+        self.call(
+            Method::POST,
+            &format!("/api/v1/documents/{id}/actions"),
+            token,
+            Some(body),
+        )
+        .await
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[tokio::test]
+async fn a_request_letter_is_signed_on_the_officials_keys_and_its_dispatch_sends_the_request() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let s = &app.db.store;
+        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+        let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
+        let (_, officer) = app
+            .person("canbo", dost, &["signature_officer", "drafter"])
+            .await;
+        let (signer_id, signer) = app.person("giamdoc", dost, &["signer"]).await;
+        let (_, clerk) = app.person("vanthu", dost, &["clerk"]).await;
+        let (_, admin) = app.person("quantri", root, &["dost_admin"]).await;
+        let (director, seal_key) = pki();
+        register_cert(
+            s,
+            dost,
+            "individual",
+            "Nguyễn Văn An",
+            "giamdoc@demo.invalid",
+            &director,
+        )
+        .await;
+        register_cert(s, dost, "organization", "Sở KH&CN", "", &seal_key).await;
+        app.call(
+            Method::POST,
+            "/api/v1/document-registers",
+            &clerk,
+            Some(
+                json!({"agency_id": dost, "code": "VBĐ", "name": "Sổ văn bản đi",
+                        "issuer_abbrev": "SKHCN"}),
+            ),
+        )
+        .await;
+        app.call(
+            Method::PUT,
+            "/api/v1/request-recipients",
+            &admin,
+            Some(json!({"department": "H99.37", "national_ca": "G11.07.05"})),
+        )
+        .await;
+
+        // An issuance request of the Department, approved by the province's administrator.
+        let r = app
+            .call(
+                Method::POST,
+                "/api/v1/requests",
+                &officer,
+                Some(json!({
+                    "kind": "issue_individual", "agency_id": dost,
+                    "contact_name": "Lê Thị Hoa", "contact_phone": "0912345678",
+                    "items": [{"data": {"name": "Trần Thị Bình", "id_number": "040185000123",
+                                        "email": "binh@demo.invalid",
+                                        "date_of_birth": "02/09/1985"}}],
+                })),
+            )
+            .await;
+        let id = r["id"].as_i64().unwrap();
+        let act = format!("/api/v1/requests/{id}/actions");
+        app.call(
+            Method::POST,
+            &act,
+            &officer,
+            Some(json!({"action": "submit"})),
+        )
+        .await;
+        app.call(
+            Method::POST,
+            &act,
+            &admin,
+            Some(json!({"action": "approve"})),
+        )
+        .await;
+
+        // The letter: a signer who is not one of the agency's is refused; then made.
+        let make = format!("/api/v1/requests/{id}/document");
+        let (status, e) = app
+            .refused(
+                &make,
+                &officer,
+                json!({"signer_id": 999_999, "unit_abbrev": "VP"}),
+            )
+            .await;
+        assert_eq!(
+            (status, e["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("signer_id")),
+            "{e}"
+        );
+        let made = app
+            .call(
+                Method::POST,
+                &make,
+                &officer,
+                Some(json!({"signer_id": signer_id, "unit_abbrev": "VP"})),
+            )
+            .await;
+        let doc = made["document"]["id"].as_i64().unwrap();
+        assert_eq!(made["document"]["meta"]["recipients"], json!(["G11.07.05"]));
+        assert!(
+            made["document"]["meta"]["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("V/v đề nghị"),
+            "{made}"
+        );
+        let draft = app
+            .bytes(&format!("/api/v1/documents/{doc}/file?seq=1"), &officer)
+            .await;
+        assert!(draft.starts_with(b"%PDF-"));
+
+        // The flow: the rendered letter passes the format step, which places the fields.
+        app.step(&officer, doc, json!({"action": "submit"})).await;
+        app.step(&admin, doc, json!({"action": "forward"})).await;
+        let out = app
+            .step(&admin, doc, json!({"action": "check_format"}))
+            .await;
+        assert_eq!(out["version"], 2, "{out}");
+        let formatted = app
+            .bytes(&format!("/api/v1/documents/{doc}/file?seq=2"), &signer)
+            .await;
+        app.step(&signer, doc, json!({"action": "approve"})).await;
+        let personal = sign_bytes(
+            &formatted,
+            &numbering::personal_signature(opts()),
+            &director,
+            None,
+        )
+        .unwrap();
+        app.step(
+            &signer,
+            doc,
+            json!({"action": "sign_personal", "file_base64": b64(&personal)}),
+        )
+        .await;
+        app.step(&clerk, doc, json!({"action": "clerk_check"}))
+            .await;
+        let out = app.step(&clerk, doc, json!({"action": "number"})).await;
+        assert_eq!(out["number_and_notation"], "01/SKHCN-VP", "{out}");
+        let issued_date = time::Date::parse(
+            out["document"]["issued_date"].as_str().unwrap(),
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .unwrap();
+        let filled = numbering::fill_bytes(&personal, "01/SKHCN-VP", issued_date).unwrap();
+        let sealed = sign_bytes(
+            &filled,
+            &numbering::organization_signature(opts()),
+            &seal_key,
+            None,
+        )
+        .unwrap();
+        app.step(
+            &clerk,
+            doc,
+            json!({"action": "org_sign", "file_base64": b64(&sealed)}),
+        )
+        .await;
+        app.step(&clerk, doc, json!({"action": "register"})).await;
+        let r = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/requests/{id}"),
+                &officer,
+                None,
+            )
+            .await;
+        assert_eq!(r["state"], "approved", "{r}");
+
+        // The dispatch sends the request with the sealed letter.
+        app.step(&clerk, doc, json!({"action": "dispatch"})).await;
+        let r = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/requests/{id}"),
+                &officer,
+                None,
+            )
+            .await;
+        assert_eq!(r["state"], "sent", "{b:?}: {r}");
+        assert!(r["deadline_at"].is_string(), "{r}");
+        let send = r["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["action"] == "send")
+            .unwrap();
+        assert_eq!(send["actor"], "vanthu", "{send}");
+        assert!(
+            send["note"].as_str().unwrap().contains("01/SKHCN-VP"),
+            "{send}"
+        );
+        let letter = app
+            .bytes(&format!("/api/v1/requests/{id}/letter"), &officer)
+            .await;
+        assert_eq!(letter, sealed, "the request's letter is the sealed file");
+        // Its number and date read back from the letter as the clerk filled them.
+        let parsed = kyso_pdf::Document::open(
+            Arc::new(kyso_pdf::MemSource(letter.into())),
+            kyso_pdf::Limits::default(),
+        )
+        .unwrap();
+        let issued = numbering::issued(&parsed).unwrap().unwrap();
+        assert_eq!(issued.date, Some(issued_date));
+    }
+}
