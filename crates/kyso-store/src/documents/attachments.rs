@@ -376,15 +376,16 @@ pub async fn attachment_to_sign(
     attachment_id: i64,
 ) -> Result<(Attachment, Vec<u8>)> {
     let doc = load_unchecked(store, id).await?;
-    let a = signable(store, actor, &doc, attachment_id).await?;
+    let a = signable_attachment(store, actor, &doc, attachment_id).await?;
     let last = a.latest().ok_or_else(not_found)?;
     let bytes = get_blob(blobs, &last.sha256).await?;
     Ok((a, bytes))
 }
 
 /// The checks of [`attachment_to_sign`]: the clerk of the document's agency, the document
-/// organization-signed and not yet dispatched, the attachment not yet signed.
-async fn signable(
+/// organization-signed and not yet dispatched, the attachment not yet signed. The signing
+/// ticket of an attachment (`issue_attachment_ticket`) is issued on the same checks.
+pub(super) async fn signable_attachment(
     store: &Store,
     actor: &Actor,
     doc: &Document,
@@ -444,7 +445,7 @@ pub async fn sign_attachment(
     now: OffsetDateTime,
 ) -> Result<Attachment> {
     let doc = load_unchecked(store, id).await?;
-    let a = signable(store, actor, &doc, attachment_id).await?;
+    let a = signable_attachment(store, actor, &doc, attachment_id).await?;
     check_pdf(file)?;
     let last = a.latest().ok_or_else(not_found)?;
     let previous = get_blob(blobs, &last.sha256).await?;

@@ -13,6 +13,12 @@
 //!   [`release_ticket`] gives it back when the server refused the file, until the
 //!   [`MAX_REFUSALS`]-th refusal: a refused file does not cost the official a new ticket, a
 //!   stolen ticket cannot be tried for ever.
+//! - [`issue_attachment_ticket`]: the same for the clerk's organization signature of one
+//!   attachment of an issued document (VGCA `SignAppendix`), only for whom
+//!   `attachments::attachment_to_sign` allows it now, for the attachment's latest version. It
+//!   is a row of the same table: `seq` is the attachment's version and `action` names the
+//!   operation with its attachment, `sign_appendix:<attachment id>` (no new column: one
+//!   ticket signs one thing, and the action says which).
 
 use super::*;
 use crate::On;
@@ -34,9 +40,53 @@ pub struct Ticket {
     pub document_id: i64,
     /// The version to sign.
     pub seq: i64,
+    /// The step whose duty signs: the document's own step, or [`DocAction::OrgSign`] (the
+    /// clerk with the organization key) for an attachment.
     pub action: DocAction,
+    /// The attachment the ticket signs (its `seq` is then the attachment's version); `None`:
+    /// the document itself.
+    pub attachment_id: Option<i64>,
     pub issued_at: i64,
     pub expires_at: i64,
+}
+
+/// The operation of an attachment's ticket (VGCA `SignAppendix`); stored as
+/// `sign_appendix:<attachment id>`.
+pub const SIGN_APPENDIX: &str = "sign_appendix";
+
+/// The stored `action` of a ticket: the step, or `sign_appendix:<attachment id>`.
+fn stored_action(ticket: &Ticket) -> String {
+    match ticket.attachment_id {
+        Some(a) => format!("{SIGN_APPENDIX}:{a}"),
+        None => ticket.action.as_str().to_owned(),
+    }
+}
+
+/// The step and attachment of a stored `action` (`None`: not one kyso writes).
+fn parse_stored_action(stored: &str) -> Option<(DocAction, Option<i64>)> {
+    match stored.split_once(':') {
+        Some((SIGN_APPENDIX, id)) => {
+            let id = id
+                .parse::<i64>()
+                .ok()
+                .filter(|i| *i > 0 && i.to_string() == id)?;
+            Some((DocAction::OrgSign, Some(id)))
+        }
+        Some(_) => None,
+        None => DocAction::parse(stored).ok().map(|a| (a, None)),
+    }
+}
+
+impl Ticket {
+    /// What the ticket is for, as stored and named in its token: the step (`sign_personal`,
+    /// `org_sign`) or [`SIGN_APPENDIX`].
+    pub fn op(&self) -> &'static str {
+        if self.attachment_id.is_some() {
+            SIGN_APPENDIX
+        } else {
+            self.action.as_str()
+        }
+    }
 }
 
 fn ticket_error(vi: &str, en: &str) -> Error {
@@ -100,9 +150,55 @@ pub async fn issue_ticket(
         document_id: id,
         seq,
         action,
+        attachment_id: None,
         issued_at: nowu,
         expires_at: nowu + TICKET_LIFETIME,
     };
+    record_ticket(store, actor, &doc.agency_code, &ticket, now).await?;
+    Ok(ticket)
+}
+
+/// Issue a ticket for `actor` — the clerk of the document's agency — to sign attachment
+/// `attachment_id` of document `id` with the organization key now (VGCA `SignAppendix`), for
+/// the attachment's latest version, valid [`TICKET_LIFETIME`] seconds. The checks are the
+/// manual upload's (the document organization-signed and not dispatched, the attachment not
+/// yet signed).
+pub async fn issue_attachment_ticket(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    attachment_id: i64,
+    now: OffsetDateTime,
+) -> Result<Ticket> {
+    let doc = load_unchecked(store, id).await?;
+    let a = super::attachments::signable_attachment(store, actor, &doc, attachment_id).await?;
+    let seq = a.latest().map(|v| v.seq).ok_or(Error::NotFound {
+        what: Record::Document,
+    })?;
+    let nowu = now.unix_timestamp();
+    let ticket = Ticket {
+        jti: crate::hex(&crate::random_bytes::<16>()?),
+        user_id: actor.user_id,
+        document_id: id,
+        seq,
+        action: DocAction::OrgSign,
+        attachment_id: Some(attachment_id),
+        issued_at: nowu,
+        expires_at: nowu + TICKET_LIFETIME,
+    };
+    record_ticket(store, actor, &doc.agency_code, &ticket, now).await?;
+    Ok(ticket)
+}
+
+/// Store `ticket` (and prune tickets that ended a day ago), audited `document.signing_ticket`.
+async fn record_ticket(
+    store: &Store,
+    actor: &Actor,
+    agency_code: &str,
+    ticket: &Ticket,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let nowu = now.unix_timestamp();
     let mut tx = store.begin_write(actor, On::Own).await?;
     // Tickets that ended a day ago are of no use to anyone (the audit log keeps their issue).
     sqlx::query("DELETE FROM signing_tickets WHERE expires_at < $1")
@@ -115,29 +211,32 @@ pub async fn issue_ticket(
     )
     .bind(&ticket.jti)
     .bind(ticket.user_id)
-    .bind(id)
-    .bind(seq)
-    .bind(action.as_str())
+    .bind(ticket.document_id)
+    .bind(ticket.seq)
+    .bind(stored_action(ticket))
     .bind(ticket.issued_at)
     .bind(ticket.expires_at)
     .execute(tx.conn())
     .await?;
+    let mut detail = json!({
+        "action": ticket.op(),
+        "seq": ticket.seq,
+        "ticket": ticket.jti,
+        "expires_at": ticket.expires_at,
+    });
+    if let (Some(a), Some(d)) = (ticket.attachment_id, detail.as_object_mut()) {
+        d.insert("attachment_id".into(), json!(a));
+    }
     tx.commit_audited(
         crate::audit::Event {
             action: "document.signing_ticket",
-            object: format!("document:{id}"),
-            agency: Some(doc.agency_code.clone()),
-            detail: json!({
-                "action": action.as_str(),
-                "seq": seq,
-                "ticket": ticket.jti,
-                "expires_at": ticket.expires_at,
-            }),
+            object: format!("document:{}", ticket.document_id),
+            agency: Some(agency_code.to_owned()),
+            detail,
         },
         now,
     )
-    .await?;
-    Ok(ticket)
+    .await
 }
 
 /// The stored ticket `jti` with its state, and its holder as an actor (from `source`).
@@ -154,13 +253,15 @@ async fn load(store: &Store, jti: &str, source: &str) -> Result<(Ticket, Option<
     .fetch_optional(store.pool())
     .await?
     .ok_or_else(unknown_ticket)?;
-    let action: String = row.try_get(3)?;
+    let stored: String = row.try_get(3)?;
+    let (action, attachment_id) = parse_stored_action(&stored).ok_or_else(unknown_ticket)?;
     let ticket = Ticket {
         jti: jti.to_owned(),
         user_id: row.try_get(0)?,
         document_id: row.try_get(1)?,
         seq: row.try_get(2)?,
-        action: DocAction::parse(&action).map_err(|_| unknown_ticket())?,
+        action,
+        attachment_id,
         issued_at: row.try_get(4)?,
         expires_at: row.try_get(5)?,
     };
@@ -250,4 +351,47 @@ pub async fn settle_ticket(
         .execute(tx.conn())
         .await?;
     tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_action_names_the_step_or_the_attachment() {
+        let mut t = Ticket {
+            jti: "0".repeat(32),
+            user_id: 1,
+            document_id: 2,
+            seq: 1,
+            action: DocAction::OrgSign,
+            attachment_id: Some(17),
+            issued_at: 0,
+            expires_at: 600,
+        };
+        assert_eq!(stored_action(&t), "sign_appendix:17");
+        assert_eq!(t.op(), "sign_appendix");
+        assert_eq!(
+            parse_stored_action("sign_appendix:17"),
+            Some((DocAction::OrgSign, Some(17)))
+        );
+        t.attachment_id = None;
+        assert_eq!(stored_action(&t), "org_sign");
+        assert_eq!(
+            parse_stored_action("sign_personal"),
+            Some((DocAction::SignPersonal, None))
+        );
+        for bad in [
+            "sign_appendix",
+            "sign_appendix:",
+            "sign_appendix:0",
+            "sign_appendix:-3",
+            "sign_appendix:017",
+            "sign_appendix:1:2",
+            "org_sign:4",
+            "nonsense",
+        ] {
+            assert_eq!(parse_stored_action(bad), None, "{bad}");
+        }
+    }
 }
