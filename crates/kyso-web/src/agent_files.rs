@@ -205,8 +205,11 @@ struct Claims {
     doc: i64,
     /// The version to sign.
     seq: i64,
-    /// The step (`sign_personal`, `org_sign`).
+    /// The step (`sign_personal`, `org_sign`), or `sign_appendix` for an attachment.
     act: String,
+    /// The attachment signed (`sign_appendix`); absent for the document's own steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    att: Option<i64>,
     jti: String,
     iat: i64,
     exp: i64,
@@ -278,20 +281,13 @@ pub(crate) async fn issue(
             sub: actor.user_id.to_string(),
             doc: id,
             seq: ticket.seq,
-            act: action.as_str().into(),
+            act: ticket.op().into(),
+            att: None,
             jti: ticket.jti.clone(),
             iat: ticket.issued_at,
             exp: ticket.expires_at,
         })
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                None,
-                "Máy chủ chưa cấp được phiếu ký; xin báo quản trị hệ thống.",
-                "The server cannot issue signing tickets; tell the administrator.",
-            )
-        })?;
+        .ok_or_else(no_key)?;
     let doc = &detail.document;
     // SignIssued fills the number and date fields: the number reserved for the document and
     // its date, as RFC 3339 at noon Vietnam time (the date is the same in every zone of the
@@ -326,6 +322,82 @@ pub(crate) async fn issue(
     }))
 }
 
+/// A ticket for the clerk `actor` to sign attachment `attachment_id` of document `id` with
+/// the organization key and the Decree 30 attachment stamp (VGCA `SignAppendix`): `DocNumber`
+/// is the document's number and notation, which the stamp must show.
+pub(crate) async fn issue_attachment(
+    st: &AppState,
+    actor: &Actor,
+    id: i64,
+    attachment_id: i64,
+) -> Result<Value, ApiError> {
+    let now = st.now();
+    let ticket = docs::issue_attachment_ticket(&st.store, actor, id, attachment_id, now).await?;
+    let detail = docs::get_document(&st.store, actor, id).await?;
+    let attachment = docs::get_attachment(&st.store, actor, id, attachment_id).await?;
+    let name = attachment
+        .versions
+        .iter()
+        .find(|v| v.seq == ticket.seq)
+        .map_or_else(
+            || format!("phu-luc-{}.pdf", attachment.position),
+            |v| safe_pdf_name(&v.file_name),
+        );
+    let token = st
+        .ticket_key
+        .sign(&Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: actor.user_id.to_string(),
+            doc: id,
+            seq: ticket.seq,
+            act: ticket.op().into(),
+            att: Some(attachment_id),
+            jti: ticket.jti.clone(),
+            iat: ticket.issued_at,
+            exp: ticket.expires_at,
+        })
+        .ok_or_else(no_key)?;
+    let doc = &detail.document;
+    Ok(json!({
+        "operation": APPENDIX_OPERATION,
+        "action": docs::SIGN_APPENDIX,
+        "attachment_id": attachment_id,
+        "expires_at": ticket.expires_at,
+        "request": {
+            "FileName": format!(
+                "/sign-agent/documents/{id}/attachments/{attachment_id}/versions/{}/{name}",
+                ticket.seq
+            ),
+            "FileUploadHandler": format!("/sign-agent/documents/{id}/attachments/{attachment_id}/signed"),
+            "JWTToken": token,
+            "SessionId": "",
+            "DocNumber": doc.number_and_notation(),
+            "IssuedDate": doc.issued_date.as_ref().map(|d| format!("{d}T12:00:00+07:00")),
+            "MetaData": [
+                {"Key": "DocumentId", "Value": id},
+                {"Key": "AttachmentId", "Value": attachment_id},
+                {"Key": "Position", "Value": attachment.position},
+                {"Key": "Title", "Value": attachment.title},
+                {"Key": "Version", "Value": ticket.seq},
+            ],
+        },
+    }))
+}
+
+/// The VGCA operation of an attachment's signature.
+pub(crate) const APPENDIX_OPERATION: &str = "SignAppendix";
+
+fn no_key() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        None,
+        "Máy chủ chưa cấp được phiếu ký; xin báo quản trị hệ thống.",
+        "The server cannot issue signing tickets; tell the administrator.",
+    )
+}
+
 /// The routes: the page's ticket and script, and the two the signing service calls.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -340,6 +412,16 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/sign-agent/documents/{id}/signed",
             post(upload).layer(axum::extract::DefaultBodyLimit::max(
+                crate::MAX_DOCUMENT_BODY,
+            )),
+        )
+        .route(
+            "/sign-agent/documents/{id}/attachments/{attachment_id}/versions/{seq}/{name}",
+            get(download_attachment),
+        )
+        .route(
+            "/sign-agent/documents/{id}/attachments/{attachment_id}/signed",
+            post(upload_attachment).layer(axum::extract::DefaultBodyLimit::max(
                 crate::MAX_DOCUMENT_BODY,
             )),
         )
@@ -361,8 +443,11 @@ async fn script() -> Response {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TicketRequest {
-    /// `sign_personal` or `org_sign`.
+    /// `sign_personal`, `org_sign`, or `sign_appendix` (with `attachment_id`).
     action: String,
+    /// The attachment to sign (`sign_appendix` only).
+    #[serde(default)]
+    attachment_id: Option<i64>,
 }
 
 /// `POST /documents/{id}/sign-ticket`: a ticket for the caller's signing step, for the page's
@@ -373,6 +458,32 @@ async fn ticket(
     crate::api::Id(id): crate::api::Id,
     crate::auth::Body(req): crate::auth::Body<TicketRequest>,
 ) -> Result<Json<Value>, ApiError> {
+    match (req.action.trim(), req.attachment_id) {
+        (docs::SIGN_APPENDIX, Some(attachment_id)) => {
+            return issue_attachment(&st, &auth.actor, id, attachment_id)
+                .await
+                .map(Json)
+        }
+        (docs::SIGN_APPENDIX, None) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                Some("attachment_id"),
+                "Hãy cho biết phụ lục cần ký (attachment_id).",
+                "Name the attachment to sign (attachment_id).",
+            ))
+        }
+        (_, Some(_)) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                Some("attachment_id"),
+                "Phụ lục chỉ được ký bằng thao tác ký phụ lục (sign_appendix).",
+                "An attachment is signed only with the appendix signature (sign_appendix).",
+            ))
+        }
+        _ => {}
+    }
     let action = DocAction::parse(req.action.trim()).map_err(|_| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -443,6 +554,7 @@ fn check_request(
     headers: &HeaderMap,
     lang: Lang,
     id: i64,
+    attachment: Option<i64>,
 ) -> Result<Claims, Response> {
     if headers.contains_key(header::ORIGIN) {
         return Err(refuse(
@@ -477,6 +589,25 @@ fn check_request(
             "This signing ticket is for another document.",
         ));
     }
+    // The operation the ticket is for: a document's step, or this attachment's signature.
+    if claims.att != attachment {
+        tracing::info!(document = id, "signing ticket of another operation");
+        let (vi, en) = match (claims.att, attachment) {
+            (Some(_), None) => (
+                "Phiếu ký này cấp cho việc ký phụ lục (SignAppendix), không dùng để ký văn bản.",
+                "This signing ticket is for an attachment (SignAppendix), not for the document.",
+            ),
+            (None, Some(_)) => (
+                "Phiếu ký này cấp cho một bước ký văn bản, không dùng để ký phụ lục.",
+                "This signing ticket is for a step of the document, not for an attachment.",
+            ),
+            _ => (
+                "Phiếu ký này cấp cho phụ lục khác.",
+                "This signing ticket is for another attachment.",
+            ),
+        };
+        return Err(refuse(lang, StatusCode::FORBIDDEN, vi, en));
+    }
     Ok(claims)
 }
 
@@ -486,7 +617,8 @@ fn same_ticket(claims: &Claims, t: &docs::Ticket) -> bool {
         && claims.sub == t.user_id.to_string()
         && claims.doc == t.document_id
         && claims.seq == t.seq
-        && claims.act == t.action.as_str()
+        && claims.act == t.op()
+        && claims.att == t.attachment_id
         && claims.exp == t.expires_at
 }
 
@@ -525,7 +657,7 @@ async fn download(
     lang: Lang,
     Source(src): Source,
 ) -> Response {
-    let claims = match check_request(&st, &headers, lang, id) {
+    let claims = match check_request(&st, &headers, lang, id, None) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -581,32 +713,13 @@ async fn upload(
     Source(src): Source,
     mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
-    let claims = match check_request(&st, &headers, lang, id) {
+    let claims = match check_request(&st, &headers, lang, id, None) {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let Ok(mp) = mp else {
-        return refuse(
-            lang,
-            StatusCode::BAD_REQUEST,
-            "Cần gửi tệp đã ký dạng multipart/form-data, trường uploadfile.",
-            "Send the signed file as multipart/form-data, field uploadfile.",
-        );
-    };
-    let mut form = match crate::multipart::read(mp, crate::MAX_DOCUMENT_BODY).await {
+    let (bytes, name) = match signed_file(lang, mp).await {
         Ok(f) => f,
-        Err(e) => {
-            let (vi, en) = e.texts();
-            return refuse(lang, e.status(), &vi, &en);
-        }
-    };
-    let Some((bytes, name)) = form.take_file("uploadfile") else {
-        return refuse(
-            lang,
-            StatusCode::BAD_REQUEST,
-            "Thiếu tệp đã ký (trường uploadfile).",
-            "The signed file (field uploadfile) is missing.",
-        );
+        Err(r) => return r,
     };
     let Some(blobs) = st.blobs.clone() else {
         return no_blobs(lang);
@@ -627,19 +740,7 @@ async fn upload(
                 };
                 crate::documents::take_step(&st, &blobs, &actor, id, ticket.action, step)
                     .await
-                    .map_err(|e| {
-                        // A refused file is an answer of the protocol (Status 1, HTTP 200): the
-                        // service shows the message; access refusals keep their status.
-                        let status = if matches!(
-                            e.status,
-                            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT
-                        ) {
-                            StatusCode::OK
-                        } else {
-                            e.status
-                        };
-                        refuse(lang, status, &e.vi, &e.en)
-                    })
+                    .map_err(|e| refuse(lang, file_refusal_status(e.status), &e.vi, &e.en))
             }
             Ok(_) => Err(moved_on(lang)),
             Err(e) => Err(store_refusal(lang, e)),
@@ -681,6 +782,191 @@ async fn upload(
     }
 }
 
+/// The attachment version the ticket names, while it is the latest and the clerk may still
+/// sign it.
+async fn download_attachment(
+    State(st): State<AppState>,
+    UrlPath((id, attachment_id, seq, _name)): UrlPath<(i64, i64, i64, String)>,
+    headers: HeaderMap,
+    lang: Lang,
+    Source(src): Source,
+) -> Response {
+    let claims = match check_request(&st, &headers, lang, id, Some(attachment_id)) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if claims.seq != seq {
+        return refuse(
+            lang,
+            StatusCode::FORBIDDEN,
+            "Phiếu ký này cấp cho phiên bản khác của phụ lục.",
+            "This signing ticket is for another version of the attachment.",
+        );
+    }
+    let (ticket, actor) = match docs::ticket_holder(&st.store, &claims.jti, &src, st.now()).await {
+        Ok(t) => t,
+        Err(e) => return store_refusal(lang, e),
+    };
+    if !same_ticket(&claims, &ticket) {
+        return token_refusal(lang, TokenError::BadSignature);
+    }
+    let Some(blobs) = st.blobs.clone() else {
+        return no_blobs(lang);
+    };
+    // Still the clerk's to sign now, and this version still the one to sign.
+    match docs::attachment_to_sign(&st.store, &blobs, &actor, id, attachment_id).await {
+        Ok((a, bytes)) if a.latest().map(|v| v.seq) == Some(seq) => (
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"{}\"",
+                        a.latest().map_or_else(
+                            || "phu-luc.pdf".to_owned(),
+                            |v| safe_pdf_name(&v.file_name)
+                        )
+                    ),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(_) => moved_on(lang),
+        Err(e) => store_refusal(lang, e),
+    }
+}
+
+/// The clerk's signed attachment of the ticket, through the same check as the page's and
+/// the API's uploads (`crate::api::attachments::check_and_sign`: the upload check with the
+/// agency's organization certificates, the stamp carrying the document's number).
+async fn upload_attachment(
+    State(st): State<AppState>,
+    UrlPath((id, attachment_id)): UrlPath<(i64, i64)>,
+    headers: HeaderMap,
+    lang: Lang,
+    Source(src): Source,
+    mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let claims = match check_request(&st, &headers, lang, id, Some(attachment_id)) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let (bytes, name) = match signed_file(lang, mp).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let Some(blobs) = st.blobs.clone() else {
+        return no_blobs(lang);
+    };
+    let (ticket, actor) = match docs::claim_ticket(&st.store, &claims.jti, &src, st.now()).await {
+        Ok(t) => t,
+        Err(e) => return store_refusal(lang, e),
+    };
+    let outcome = if !same_ticket(&claims, &ticket) {
+        Err(token_refusal(lang, TokenError::BadSignature))
+    } else {
+        match docs::get_attachment(&st.store, &actor, id, attachment_id).await {
+            Ok(a) if a.latest().map(|v| v.seq) == Some(ticket.seq) => {
+                crate::api::attachments::check_and_sign(
+                    &st.store,
+                    &blobs,
+                    &st.metrics,
+                    &actor,
+                    id,
+                    attachment_id,
+                    &safe_pdf_name(&name),
+                    bytes,
+                    st.now(),
+                )
+                .await
+                .map_err(|e| refuse(lang, file_refusal_status(e.status), &e.vi, &e.en))
+            }
+            Ok(_) => Err(moved_on(lang)),
+            Err(e) => Err(store_refusal(lang, e)),
+        }
+    };
+    match outcome {
+        Ok(a) => {
+            let version = a.latest().map(|v| v.seq);
+            if let Err(e) = docs::settle_ticket(&st.store, &actor, &ticket.jti, version).await {
+                tracing::warn!(error = %e, document = id, "signing ticket not settled");
+            }
+            tracing::info!(
+                document = id,
+                attachment = attachment_id,
+                "signed attachment accepted from the signing service"
+            );
+            vgca(
+                StatusCode::OK,
+                0,
+                lang.pick(
+                    "Máy chủ đã kiểm tra và nhận phụ lục đã ký.",
+                    "The server checked and accepted the signed attachment.",
+                ),
+                json!({
+                    "FileName": safe_pdf_name(&name),
+                    "FileServer": version.map(|v| format!(
+                        "/documents/{id}/attachments/{attachment_id}/file?seq={v}"
+                    )),
+                    "DocumentId": id,
+                    "AttachmentId": attachment_id,
+                    "Version": version,
+                }),
+            )
+        }
+        Err(answer) => {
+            if let Err(e) = docs::release_ticket(&st.store, &actor, &ticket.jti).await {
+                tracing::warn!(error = %e, document = id, "signing ticket not given back");
+            }
+            answer
+        }
+    }
+}
+
+/// A refused file is an answer of the protocol (Status 1, HTTP 200): the service shows the
+/// message; access refusals keep their status.
+fn file_refusal_status(status: StatusCode) -> StatusCode {
+    if matches!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT
+    ) {
+        StatusCode::OK
+    } else {
+        status
+    }
+}
+
+/// The signed file of an upload: the multipart field `uploadfile` and its name.
+async fn signed_file(
+    lang: Lang,
+    mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(Vec<u8>, String), Response> {
+    let Ok(mp) = mp else {
+        return Err(refuse(
+            lang,
+            StatusCode::BAD_REQUEST,
+            "Cần gửi tệp đã ký dạng multipart/form-data, trường uploadfile.",
+            "Send the signed file as multipart/form-data, field uploadfile.",
+        ));
+    };
+    let mut form = match crate::multipart::read(mp, crate::MAX_DOCUMENT_BODY).await {
+        Ok(f) => f,
+        Err(e) => {
+            let (vi, en) = e.texts();
+            return Err(refuse(lang, e.status(), &vi, &en));
+        }
+    };
+    form.take_file("uploadfile").ok_or_else(|| {
+        refuse(
+            lang,
+            StatusCode::BAD_REQUEST,
+            "Thiếu tệp đã ký (trường uploadfile).",
+            "The signed file (field uploadfile) is missing.",
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -693,6 +979,7 @@ mod tests {
             doc: 12,
             seq: 3,
             act: "sign_personal".into(),
+            att: None,
             jti: "0123456789abcdef0123456789abcdef".into(),
             iat: 1000,
             exp,

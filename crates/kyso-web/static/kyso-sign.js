@@ -4,8 +4,17 @@
 // ws://ADDRESS/<Operation>, which downloads the version, asks the PIN, signs and uploads the
 // signed file itself; its answer comes back here. The ticket never goes anywhere but the
 // service (never in a URL, never stored).
+// Attachments (SignAppendix) use the same buttons with data-attachment (the attachment's id,
+// sent with the ticket request) and data-status (the id of their status region).
 (function () {
   'use strict';
+
+  // The page may include this script more than once (the signing steps and the attachments):
+  // one set of handlers only.
+  if (window.kysoSignLoaded) {
+    return;
+  }
+  window.kysoSignLoaded = true;
 
   var DEFAULT_AGENT = '127.0.0.1:8987';
   var STORAGE_KEY = 'kyso.agent';
@@ -77,7 +86,8 @@
   function sign(button) {
     var action = button.getAttribute('data-action');
     var op = button.getAttribute('data-op');
-    var region = document.getElementById('sign-status-' + action);
+    var attachment = button.getAttribute('data-attachment');
+    var region = document.getElementById(button.getAttribute('data-status') || ('sign-status-' + action));
     if (!region) {
       return;
     }
@@ -99,7 +109,7 @@
         'accept': 'application/json',
         'x-csrf-token': button.getAttribute('data-csrf')
       },
-      body: JSON.stringify({ action: action })
+      body: JSON.stringify(attachment ? { action: action, attachment_id: Number(attachment) } : { action: action })
     }).then(function (response) {
       return response.json().then(function (body) {
         return { ok: response.ok, body: body };

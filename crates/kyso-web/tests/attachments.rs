@@ -661,7 +661,7 @@ async fn the_document_page_lists_and_takes_attachments() {
         assert!(status.is_redirection(), "{status}: {body}");
         assert_eq!(
             location.as_deref(),
-            Some(format!("{page}#attachments").as_str())
+            Some(format!("{page}?done=attachment#attachments").as_str())
         );
         let (_, html) = get_page(&app.router, &cookie, &page).await;
         let html = String::from_utf8_lossy(&html).into_owned();

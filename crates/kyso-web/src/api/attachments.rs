@@ -10,13 +10,18 @@
 //! records it ([`check_and_sign`], shared with the web UI): `kyso_pades::upload::check_upload`
 //! with [`Step::Attachment`] — the uploaded file is the stored one plus exactly one intact
 //! signature by an organization certificate of the agency in the registry, nothing else
-//! changed. Files travel as base64 in JSON and come back as PDF.
+//! changed — and the new signature's stamp must show the document's own number and notation
+//! (`kyso_pades::stamp`: an attachment stamped with another document's number is refused,
+//! 422 `file`). The clerk's page signs through `kyso agent` with a one-time ticket
+//! (`crate::agent_files`, VGCA `SignAppendix`), which ends in the same check. Files travel as
+//! base64 in JSON and come back as PDF.
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
+use kyso_pades::stamp;
 use kyso_pades::upload::{self, ExpectedSignature, Step, UploadRefusal};
 use kyso_store::blobs::Blobs;
 use kyso_store::documents as docs;
@@ -190,6 +195,13 @@ pub(crate) async fn check_and_sign(
     now: OffsetDateTime,
 ) -> ApiResult<docs::Attachment> {
     let (_, previous) = docs::attachment_to_sign(store, blobs, actor, id, attachment_id).await?;
+    // The stamp must name this document: its final number and notation (the attachment is
+    // signed only once the document is organization-signed, so it has one).
+    let number = docs::get_document(store, actor, id)
+        .await?
+        .document
+        .number_and_notation()
+        .unwrap_or_default();
     let role = docs::SigningRole::Organization;
     let certificates: Vec<kyso_x509::Cert> =
         docs::signing_certificates(store, actor, id, role, now)
@@ -202,7 +214,9 @@ pub(crate) async fn check_and_sign(
     }
     let expected = ExpectedSignature::new(certificates, Step::Attachment);
     let checked = tokio::task::spawn_blocking(move || {
-        upload::check_upload(&previous, &uploaded, &expected).map(|c| (c, uploaded))
+        let checked = upload::check_upload(&previous, &uploaded, &expected)?;
+        let lines = stamp_of(&uploaded, &checked.field, &expected);
+        Ok::<_, UploadRefusal>((checked, lines, uploaded))
     })
     .await
     .map_err(|e| {
@@ -211,12 +225,21 @@ pub(crate) async fn check_and_sign(
             "the check did not finish".into(),
         ))
     })?;
-    let (checked, uploaded) = checked.map_err(|r| {
+    let (checked, lines, uploaded) = checked.map_err(|r: UploadRefusal| {
         metrics.signature_verified("attachment", false);
         tracing::info!(document = id, attachment = attachment_id, refusal = %r,
             "signed attachment refused");
         crate::documents::refusal(&r)
     })?;
+    if !stamp::carries_number(&lines, &number) {
+        metrics.signature_verified("attachment", false);
+        tracing::info!(
+            document = id,
+            attachment = attachment_id,
+            "signed attachment refused: the stamp does not carry the document's number"
+        );
+        return Err(wrong_stamp(&number, &lines));
+    }
     metrics.signature_verified("attachment", true);
     tracing::info!(document = id, attachment = attachment_id,
         signer = %checked.signer.subject_display(), "signed attachment accepted");
@@ -231,6 +254,56 @@ pub(crate) async fn check_and_sign(
         now,
     )
     .await?)
+}
+
+/// The text lines of the new signature's stamp (none when it cannot be read: then it carries
+/// no number either).
+fn stamp_of(uploaded: &[u8], field: &str, expected: &ExpectedSignature) -> Vec<String> {
+    let src: std::sync::Arc<dyn kyso_pdf::Source> =
+        std::sync::Arc::new(kyso_pdf::MemSource::new(uploaded.to_vec()));
+    kyso_pdf::Document::open(src, expected.limits.clone())
+        .map_err(kyso_pades::Error::from)
+        .and_then(|doc| stamp::stamp_lines(&doc, field))
+        .unwrap_or_else(|e| {
+            tracing::info!(error = %e, "the stamp of a signed attachment cannot be read");
+            Vec::new()
+        })
+}
+
+/// The refusal of a stamp that does not show the document's number and notation.
+pub(crate) fn wrong_stamp(number: &str, lines: &[String]) -> ApiError {
+    let shown: Vec<&str> = lines
+        .iter()
+        .map(String::as_str)
+        .filter(|l| !l.trim().is_empty())
+        .take(6)
+        .collect();
+    let (vi_shown, en_shown) = if shown.is_empty() {
+        (
+            "chữ ký không có dấu hiện trên trang".to_owned(),
+            "the signature shows no stamp on the page".to_owned(),
+        )
+    } else {
+        let s: String = shown.join(" / ").chars().take(300).collect();
+        (
+            format!("trên dấu ghi \"{s}\""),
+            format!("the stamp reads \"{s}\""),
+        )
+    };
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+        Some("file"),
+        format!(
+            "Dấu chữ ký số trên phụ lục phải ghi số, ký hiệu của văn bản này ({number}) theo \
+             Nghị định 30; {vi_shown}. Hãy ký lại với mẫu chữ ký phụ lục ghi đúng số văn bản."
+        ),
+        format!(
+            "The signature stamp on the attachment must show this document's number and \
+             notation ({number}) as Decree 30 requires; {en_shown}. Sign again with the \
+             attachment form naming the document's number."
+        ),
+    )
 }
 
 /// The attachments of a document, each with its versions.

@@ -153,6 +153,11 @@ fn done_message(p: &Page, done: &str) -> Option<&'static str> {
         ),
         "comment" => p.t("Đã gửi ý kiến.", "The comment is added."),
         "draft" => p.t("Đã tải lên bản dự thảo mới.", "The new draft is uploaded."),
+        "attachment" => p.t("Đã thêm phụ lục.", "The attachment is added."),
+        "attachment_sign" => p.t(
+            "Máy chủ đã kiểm tra và nhận phụ lục đã ký số cơ quan.",
+            "The server checked and accepted the organization-signed attachment.",
+        ),
         "submit" => p.t(
             "Đã trình dự thảo cho lãnh đạo đơn vị xem xét.",
             "The draft is submitted for review.",
