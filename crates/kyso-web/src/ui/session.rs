@@ -82,6 +82,10 @@ pub(super) fn login_form(
                     (field("password", lang.pick("Mật khẩu", "Password"), "", "password", true, None, None))
                     button.primary type="submit" { (lang.pick("Đăng nhập", "Log in")) }
                 }
+                p { a href="/kiem-tra" { (lang.pick(
+                    "Kiểm tra văn bản có chữ ký số (không cần đăng nhập)",
+                    "Check a signed document (no login needed)"
+                )) } }
                 p { @match lang {
                     Lang::Vi => a href="/lang?to=en&back=/login" lang="en" { "English" },
                     Lang::En => a href="/lang?to=vi&back=/login" lang="vi" { "Tiếng Việt" },

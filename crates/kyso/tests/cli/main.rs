@@ -17,6 +17,7 @@ mod conventions;
 mod csc;
 mod e2e;
 mod e2e_documents;
+mod e2e_public_verify;
 mod fidelity;
 mod levels;
 mod oracles;
