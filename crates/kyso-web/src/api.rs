@@ -8,6 +8,7 @@ pub(crate) mod attachments;
 pub(crate) mod documents;
 pub(crate) mod dto;
 pub(crate) mod edxml;
+pub(crate) mod incoming;
 pub(crate) mod register_export;
 pub(crate) mod request_letters;
 pub(crate) mod sign_service;
@@ -98,9 +99,9 @@ pub(crate) fn api_routes() -> Routes {
     use crate::notices_api as notices;
     use crate::sessions_api as sessions;
     use request_letters as rl;
-    edxml::routes(sign_service::routes(attachments::routes(
+    incoming::routes(edxml::routes(sign_service::routes(attachments::routes(
         register_export::routes(documents::routes(Routes::default())),
-    )))
+    ))))
     .add::<__path_login, _, _>(login)
     .add::<__path_me, _, _>(me)
     .add::<__path_change_password, _, _>(change_password)

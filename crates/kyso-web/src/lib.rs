@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod csv_api;
 pub mod documents;
+mod incoming;
 mod letters;
 pub mod mailer;
 pub mod metrics;

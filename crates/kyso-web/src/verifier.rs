@@ -49,12 +49,24 @@ pub(crate) async fn validate(
     bytes: Vec<u8>,
     name: &str,
 ) -> Result<DocumentValidation, Unchecked> {
+    validate_with(st, bytes, name, None).await
+}
+
+/// [`validate`], fetching what the file does not carry (revocation, missing CA certificates)
+/// through `fetcher` when one is given (the incoming intake: online, cached).
+pub(crate) async fn validate_with(
+    st: &AppState,
+    bytes: Vec<u8>,
+    name: &str,
+    fetcher: Option<Arc<dyn kyso_ltv::fetch::Fetch>>,
+) -> Result<DocumentValidation, Unchecked> {
     let _turn = st
         .verify_limits
         .validation()
         .await
         .map_err(|_| Unchecked::Busy)?;
-    let opts = ValidateOptions::new((*st.trust).clone(), st.now());
+    let mut opts = ValidateOptions::new((*st.trust).clone(), st.now());
+    opts.fetcher = fetcher;
     let src: Arc<dyn kyso_pdf::Source> = Arc::new(kyso_pdf::MemSource::new(bytes));
     match tokio::task::spawn_blocking(move || kyso_pades::validate::validate(src, &opts)).await {
         Ok(Ok(r)) => Ok(r),

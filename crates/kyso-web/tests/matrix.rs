@@ -60,6 +60,8 @@ enum Rec {
     Delivery,
     /// An outgoing register of the agency.
     Register,
+    /// An incoming document of the agency (arrived through the API, valid).
+    Incoming,
 }
 
 /// The table: every operation of the OpenAPI document, classified.
@@ -174,6 +176,21 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("get", "/api/v1/deliveries/{id}/attachments/{attachment_id}/file") => {
             (Perm(P::ReadDocuments), Rec::Delivery)
         }
+        // Incoming documents (tests/incoming.rs tells the stories). Sending and uploading
+        // need the clerk's permission; the clerk registers, then refuses (409: registered);
+        // the leader assigns; handling is for those taking part in documents (409 before the
+        // assignment, 200 after).
+        ("post", "/api/v1/incoming") => (Perm(P::IssueDocument), Rec::None),
+        ("post", "/api/v1/incoming/upload") => (Perm(P::IssueDocument), Rec::None),
+        ("get", "/api/v1/incoming") => (List(P::ReadDocuments), Rec::None),
+        ("get", "/api/v1/incoming/{id}") => (Perm(P::ReadDocuments), Rec::Incoming),
+        ("get", "/api/v1/incoming/{id}/file") => (Perm(P::ReadDocuments), Rec::Incoming),
+        ("get", "/api/v1/incoming/{id}/report") => (Perm(P::ReadDocuments), Rec::Incoming),
+        ("get", "/api/v1/incoming/{id}/report.pdf") => (Perm(P::ReadDocuments), Rec::Incoming),
+        ("post", "/api/v1/incoming/{id}/register") => (Perm(P::IssueDocument), Rec::Incoming),
+        ("post", "/api/v1/incoming/{id}/refuse") => (Perm(P::IssueDocument), Rec::Incoming),
+        ("post", "/api/v1/incoming/{id}/assign") => (Perm(P::SignDocument), Rec::Incoming),
+        ("post", "/api/v1/incoming/{id}/status") => (Perm(P::CommentDocument), Rec::Incoming),
         _ => return None,
     })
 }
@@ -194,6 +211,7 @@ struct Records {
     register: i64,
     /// An attachment of `document`, with a signed version.
     attachment: i64,
+    incoming: i64,
 }
 
 impl Records {
@@ -212,6 +230,7 @@ impl Records {
             Rec::Document => self.document,
             Rec::Delivery => self.delivery,
             Rec::Register => self.register,
+            Rec::Incoming => self.incoming,
         }
     }
 
@@ -281,6 +300,17 @@ fn body_for(method: &str, path: &str, r: &Records, serial: u64) -> Option<Value>
         ("post", "/api/v1/documents/{id}/copies") => {
             json!({"agency_id": a, "form": "sao_y", "file_base64": "JVBERi0xLjcKJSVFT0YK"})
         }
+        ("post", "/api/v1/incoming") | ("post", "/api/v1/incoming/upload") => json!({
+            "agency_id": a, "sender_name": "Cục Chứng thực số", "number": serial.to_string(),
+            "doc_date": "2026-05-28", "subject": "Công văn",
+            "file_base64": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("%PDF-1.7\n% {serial}\n%%EOF\n")),
+        }),
+        ("post", "/api/v1/incoming/{id}/register") => json!({"reason": "Đã xác nhận"}),
+        ("post", "/api/v1/incoming/{id}/refuse") => json!({"reason": "Gửi nhầm"}),
+        ("post", "/api/v1/incoming/{id}/assign") => {
+            json!({"lead_unit_id": a, "deadline": "2026-06-10"})
+        }
+        ("post", "/api/v1/incoming/{id}/status") => json!({"status": "in_progress"}),
         ("post", "/api/v1/document-registers") => json!({"agency_id": a,
             "code": format!("S{serial}"), "name": "Sổ báo cáo", "issuer_abbrev": "SKHCN",
             "doc_types": ["bao_cao"]}),
@@ -552,6 +582,40 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
     .execute(s.pool())
     .await
     .unwrap();
+    // An incoming document of the agency, arrived valid through the API (its verification is
+    // tests/incoming.rs's).
+    let incoming = kyso_store::incoming::intake(
+        s,
+        &kyso_store::blobs::Blobs::open(app._blobs.path()).unwrap(),
+        &sys,
+        &kyso_store::incoming::NewIncoming {
+            agency_id: agency,
+            channel: kyso_domain::incoming::Channel::Api,
+            scanned: false,
+            sender_code: "G11.07.05".into(),
+            sender_name: "Cục Chứng thực số".into(),
+            sender_email: String::new(),
+            number: "12".into(),
+            notation: "CTS-CĐ".into(),
+            doc_date: "2026-05-28".into(),
+            doc_type: "Công văn".into(),
+            subject: "Về việc gia hạn".into(),
+            signer: String::new(),
+            file_name: "den.pdf".into(),
+            file: format!("%PDF-1.7\n% incoming {tag}\n%%EOF\n").into_bytes(),
+            verification: kyso_store::incoming::Verification {
+                verdict: kyso_domain::incoming::Verdict::Passed,
+                reasons: Vec::new(),
+                report: json!({"schema": "kyso.verify/1", "verdict": "valid"}),
+                report_pdf: Some(b"%PDF-1.7\n% report\n%%EOF\n".to_vec()),
+            },
+            delivery_id: None,
+        },
+        NOW,
+    )
+    .await
+    .unwrap()
+    .id;
     let (_, list) = app.call("get", "/api/v1/tokens", &token, None).await;
     let token_id = list["items"]
         .as_array()
@@ -571,6 +635,7 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
         delivery,
         register: sys_register.id,
         attachment,
+        incoming,
     }
 }
 

@@ -1,0 +1,504 @@
+//! Incoming documents (issue 18) under `/api/v1/incoming…`: integrators send a document with
+//! its sender's metadata (`POST /api/v1/incoming`), the clerk uploads one received by e-mail or
+//! scanned from paper (`…/upload`); every arrival is verified first (`crate::incoming`). The
+//! queue shows the verdict and its reasons first; the clerk registers (the arrival number;
+//! an indeterminate document only with a reason, an invalid one never) or refuses with a
+//! reason that goes back to the sender; the leader assigns; the lead unit reports progress.
+//! Files travel as base64 in JSON and come back as PDF. The rules are
+//! `kyso_store::incoming`'s.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use kyso_domain::incoming::{Channel, IncomingAction, IncomingState};
+use kyso_store::incoming as inc;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::documents::{blobs, decode, pdf};
+use super::{ApiResult, Id, Routes, Q};
+use crate::auth::{Auth, Body};
+use crate::incoming::{arrive_deliveries, take_in, Arrival};
+use crate::{ApiError, AppState};
+
+/// The routes of this module, added to the API's.
+pub(crate) fn routes(r: Routes) -> Routes {
+    r.add::<__path_send_incoming, _, _>(send_incoming)
+        .add::<__path_upload_incoming, _, _>(upload_incoming)
+        .add::<__path_list_incoming, _, _>(list_incoming)
+        .add::<__path_get_incoming, _, _>(get_incoming)
+        .add::<__path_incoming_file, _, _>(incoming_file)
+        .add::<__path_incoming_report, _, _>(incoming_report)
+        .add::<__path_incoming_report_pdf, _, _>(incoming_report_pdf)
+        .add::<__path_register_incoming, _, _>(register_incoming)
+        .add::<__path_refuse_incoming, _, _>(refuse_incoming)
+        .add::<__path_assign_incoming, _, _>(assign_incoming)
+        .add::<__path_incoming_status, _, _>(incoming_status)
+}
+
+/// A document sent in: the receiving agency, the sender's metadata and the PDF (base64).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SentDocument {
+    /// The receiving agency.
+    pub agency_id: i64,
+    /// The sender's identifier code (`G11.07.05`); this or `sender_name` is required.
+    #[serde(default)]
+    pub sender_code: String,
+    #[serde(default)]
+    pub sender_name: String,
+    /// Where a refusal is e-mailed.
+    #[serde(default)]
+    pub sender_email: String,
+    /// The number as printed ("12").
+    #[serde(default)]
+    pub number: String,
+    /// The notation ("QĐ-UBND").
+    #[serde(default)]
+    pub notation: String,
+    /// The document date, `yyyy-mm-dd`.
+    #[serde(default)]
+    pub doc_date: String,
+    /// The type as the sender names it ("Công văn").
+    #[serde(default)]
+    pub doc_type: String,
+    #[serde(default)]
+    pub subject: String,
+    /// Who signed it.
+    #[serde(default)]
+    pub signer: String,
+    #[serde(default)]
+    pub file_name: String,
+    pub file_base64: String,
+    /// For the clerk's upload: a paper document scanned (its copy carries the stamp).
+    #[serde(default)]
+    pub scanned: bool,
+}
+
+/// An incoming document as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct IncomingOut {
+    pub id: i64,
+    pub agency_id: i64,
+    pub agency_code: String,
+    /// `internal`, `upload`, `edxml` or `api`.
+    pub channel: String,
+    pub scanned: bool,
+    /// `received`, `registered`, `refused`, `assigned`, `in_progress`, `completed`, `recalled`.
+    pub state: String,
+    /// The state as Vietnamese users read it.
+    pub state_label: String,
+    /// The edXML status code of the state (01, 02, 03, 04, 05, 06, 13).
+    pub status_code: String,
+    /// `passed`, `indeterminate` or `failed`.
+    pub verdict: String,
+    pub verdict_label: String,
+    /// The verification's reason codes, most important first.
+    pub reasons: Vec<String>,
+    /// The reasons as Vietnamese users read them.
+    pub reasons_text: Vec<String>,
+    pub sender_code: String,
+    pub sender_name: String,
+    pub number_and_notation: String,
+    pub doc_date: String,
+    pub doc_type: String,
+    pub subject: String,
+    pub signer: String,
+    pub sha256: String,
+    pub size: i64,
+    pub file_name: String,
+    pub has_report_pdf: bool,
+    pub delivery_id: Option<i64>,
+    pub source_document_id: Option<i64>,
+    pub register_id: Option<i64>,
+    pub arrival_year: Option<i64>,
+    pub arrival_number: Option<i64>,
+    pub arrived_at: i64,
+    pub decision_note: String,
+    pub lead_unit_id: Option<i64>,
+    pub deadline: Option<String>,
+    pub updated_at: i64,
+}
+
+impl From<inc::Incoming> for IncomingOut {
+    fn from(d: inc::Incoming) -> Self {
+        IncomingOut {
+            number_and_notation: d.number_and_notation(),
+            reasons_text: d
+                .reasons
+                .iter()
+                .map(|r| kyso_services::report::reason_text(r, kyso_i18n::Lang::Vi))
+                .collect(),
+            id: d.id,
+            agency_id: d.agency_id,
+            agency_code: d.agency_code,
+            channel: d.channel.as_str().to_owned(),
+            scanned: d.scanned,
+            state: d.state.as_str().to_owned(),
+            state_label: d.state.label_vi().to_owned(),
+            status_code: d.status_code,
+            verdict: d.verdict.as_str().to_owned(),
+            verdict_label: d.verdict.label_vi().to_owned(),
+            reasons: d.reasons,
+            sender_code: d.sender_code,
+            sender_name: d.sender_name,
+            doc_date: d.doc_date,
+            doc_type: d.doc_type,
+            subject: d.subject,
+            signer: d.signer,
+            sha256: d.sha256,
+            size: d.size,
+            file_name: d.file_name,
+            has_report_pdf: d.report_pdf_sha256.is_some(),
+            delivery_id: d.delivery_id,
+            source_document_id: d.source_document_id,
+            register_id: d.register_id,
+            arrival_year: d.arrival_year,
+            arrival_number: d.arrival_number,
+            arrived_at: d.arrived_at,
+            decision_note: d.decision_note,
+            lead_unit_id: d.lead_unit_id,
+            deadline: d.deadline,
+            updated_at: d.updated_at,
+        }
+    }
+}
+
+/// An incoming document with its handling units, timeline and the steps the reader may take.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct IncomingDetailOut {
+    pub incoming: IncomingOut,
+    #[schema(value_type = Vec<Object>)]
+    pub units: Vec<inc::HandlingUnit>,
+    #[schema(value_type = Vec<Object>)]
+    pub timeline: Vec<inc::IncomingEvent>,
+    /// `register`, `refuse`, `assign`, `start`, `complete`.
+    pub actions: Vec<String>,
+}
+
+impl From<inc::IncomingDetail> for IncomingDetailOut {
+    fn from(d: inc::IncomingDetail) -> Self {
+        IncomingDetailOut {
+            incoming: d.incoming.into(),
+            units: d.units,
+            timeline: d.timeline,
+            actions: d.actions.iter().map(|a| a.as_str().to_owned()).collect(),
+        }
+    }
+}
+
+/// What a step did.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct StepOut {
+    pub state: String,
+    pub status_code: String,
+    pub arrival_number: Option<i64>,
+    pub register_id: Option<i64>,
+    pub notified: usize,
+    /// How a sender outside the registry is told (`edxml`, `email`, `manual`), when it is.
+    pub status_message: Option<String>,
+}
+
+impl From<inc::IncomingOutcome> for StepOut {
+    fn from(o: inc::IncomingOutcome) -> Self {
+        StepOut {
+            state: o.state.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            status_code: o.status_code,
+            arrival_number: o.arrival_number,
+            register_id: o.register_id,
+            notified: o.notified,
+            status_message: o.status_message,
+        }
+    }
+}
+
+/// The clerk's registration: the register (default the agency's first) and, for an
+/// indeterminate document, why it is accepted.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RegisterInput {
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub register_id: Option<i64>,
+}
+
+/// A refusal and its reason (sent to the sender).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RefuseInput {
+    pub reason: String,
+}
+
+/// The leader's assignment.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AssignInput {
+    pub lead_unit_id: i64,
+    #[serde(default)]
+    pub coordinating_unit_ids: Vec<i64>,
+    /// `yyyy-mm-dd`, not before today.
+    pub deadline: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The lead unit's progress: `in_progress` (05) or `completed` (06).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StatusInput {
+    pub status: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Filters of the queue.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub(crate) struct ListQuery {
+    /// Only this receiving agency's (its deliveries not yet arrived are taken in first).
+    pub agency_id: Option<i64>,
+    /// Only this state (default: all but refused and recalled).
+    pub state: Option<String>,
+    pub limit: Option<i64>,
+}
+
+fn arrival(input: SentDocument, channel: Channel) -> ApiResult<Arrival> {
+    let file = decode("file_base64", &input.file_base64)?;
+    Ok(Arrival {
+        agency_id: input.agency_id,
+        channel,
+        scanned: input.scanned,
+        sender_code: input.sender_code,
+        sender_name: input.sender_name,
+        sender_email: input.sender_email,
+        number: input.number,
+        notation: input.notation,
+        doc_date: input.doc_date,
+        doc_type: input.doc_type,
+        subject: input.subject,
+        signer: input.signer,
+        file_name: input.file_name,
+        file,
+        delivery_id: None,
+    })
+}
+
+/// Send a document to an agency (integrators: another system's account holding the clerk's
+/// role there). It is verified on arrival and waits in the clerk's queue; the same document
+/// twice (same bytes, or same sender, number, notation and date) is refused with 409 naming
+/// the earlier record.
+#[utoipa::path(post, path = "/api/v1/incoming", tag = "incoming",
+    request_body = SentDocument,
+    responses((status = 201, description = "Arrived and verified", body = IncomingOut),
+        (status = 409, description = "Already received", body = super::dto::ErrorBody)))]
+async fn send_incoming(
+    State(st): State<AppState>,
+    auth: Auth,
+    Body(input): Body<SentDocument, { crate::MAX_DOCUMENT_JSON }>,
+) -> ApiResult<(StatusCode, Json<IncomingOut>)> {
+    if input.scanned {
+        return Err(ApiError::from(kyso_store::Error::Invalid {
+            field: "scanned",
+            vi: "Chỉ văn bản giấy do văn thư quét mới đánh dấu là bản quét.".into(),
+            en: "Only a paper document scanned by the clerk is marked as a scan.".into(),
+        }));
+    }
+    let d = take_in(&st, &auth.actor, arrival(input, Channel::Api)?).await?;
+    Ok((StatusCode::CREATED, Json(d.into())))
+}
+
+/// The clerk uploads a document received outside kyso: a PDF received by e-mail, or a paper
+/// document scanned (`scanned`: its copy carries the stamp).
+#[utoipa::path(post, path = "/api/v1/incoming/upload", tag = "incoming",
+    request_body = SentDocument,
+    responses((status = 201, description = "Arrived and verified", body = IncomingOut),
+        (status = 409, description = "Already received", body = super::dto::ErrorBody)))]
+async fn upload_incoming(
+    State(st): State<AppState>,
+    auth: Auth,
+    Body(input): Body<SentDocument, { crate::MAX_DOCUMENT_JSON }>,
+) -> ApiResult<(StatusCode, Json<IncomingOut>)> {
+    let d = take_in(&st, &auth.actor, arrival(input, Channel::Upload)?).await?;
+    Ok((StatusCode::CREATED, Json(d.into())))
+}
+
+/// The incoming documents the caller may read: the queue first (invalid, then indeterminate,
+/// then valid, with the reasons), then the others. With `agency_id`, the deliveries of
+/// outgoing documents to that agency arrive first (verified).
+#[utoipa::path(get, path = "/api/v1/incoming", tag = "incoming", params(ListQuery),
+    responses((status = 200, description = "The incoming documents", body = Vec<IncomingOut>)))]
+async fn list_incoming(
+    State(st): State<AppState>,
+    auth: Auth,
+    Q(q): Q<ListQuery>,
+) -> ApiResult<Json<Vec<IncomingOut>>> {
+    let state = match q.state.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => Some(IncomingState::parse(s).map_err(|e| {
+            ApiError::from(kyso_store::Error::Invalid {
+                field: "state",
+                vi: e.message_vi(),
+                en: e.message_en(),
+            })
+        })?),
+    };
+    if let Some(agency) = q.agency_id {
+        arrive_deliveries(&st, &auth.actor, agency).await?;
+    }
+    let query = inc::IncomingQuery {
+        agency_id: q.agency_id,
+        state,
+        limit: q.limit,
+    };
+    let list = inc::list_incoming(&st.store, &auth.actor, &query).await?;
+    Ok(Json(list.into_iter().map(Into::into).collect()))
+}
+
+/// One incoming document with its handling units, timeline and the caller's possible steps.
+#[utoipa::path(get, path = "/api/v1/incoming/{id}", tag = "incoming", params(Id),
+    responses((status = 200, description = "The incoming document", body = IncomingDetailOut)))]
+async fn get_incoming(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+) -> ApiResult<Json<IncomingDetailOut>> {
+    Ok(Json(
+        inc::get_incoming(&st.store, &auth.actor, id).await?.into(),
+    ))
+}
+
+/// The file as received, byte for byte (409 once the sender recalled it).
+#[utoipa::path(get, path = "/api/v1/incoming/{id}/file", tag = "incoming", params(Id),
+    responses((status = 200, description = "The PDF", content_type = "application/pdf", body = super::dto::BinaryFile)))]
+async fn incoming_file(State(st): State<AppState>, auth: Auth, Id(id): Id) -> ApiResult<Response> {
+    let blobs = blobs(&st)?;
+    let (d, bytes) = inc::incoming_file(&st.store, &blobs, &auth.actor, id).await?;
+    Ok(pdf(&d.file_name, bytes))
+}
+
+/// The `kyso.verify/1` report made on arrival.
+#[utoipa::path(get, path = "/api/v1/incoming/{id}/report", tag = "incoming", params(Id),
+    responses((status = 200, description = "The kyso.verify/1 report", body = Object)))]
+async fn incoming_report(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+) -> ApiResult<Json<serde_json::Value>> {
+    let blobs = blobs(&st)?;
+    let (report, _) = inc::incoming_report(&st.store, &blobs, &auth.actor, id).await?;
+    Ok(Json(report))
+}
+
+/// The report made on arrival as a Vietnamese PDF (404 when none could be made: an unreadable
+/// file).
+#[utoipa::path(get, path = "/api/v1/incoming/{id}/report.pdf", tag = "incoming", params(Id),
+    responses((status = 200, description = "The report's PDF", content_type = "application/pdf", body = super::dto::BinaryFile)))]
+async fn incoming_report_pdf(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+) -> ApiResult<Response> {
+    let blobs = blobs(&st)?;
+    let (_, pdf_bytes) = inc::incoming_report(&st.store, &blobs, &auth.actor, id).await?;
+    let bytes = pdf_bytes.ok_or(kyso_store::Error::NotFound {
+        what: kyso_store::Record::Document,
+    })?;
+    Ok(pdf(&format!("bao-cao-kiem-tra-{id}.pdf"), bytes))
+}
+
+async fn step(
+    st: &AppState,
+    auth: &Auth,
+    id: i64,
+    action: IncomingAction,
+    input: inc::IncomingStep,
+) -> ApiResult<Json<StepOut>> {
+    let out = inc::act_incoming(&st.store, &auth.actor, id, action, &input, st.now()).await?;
+    Ok(Json(out.into()))
+}
+
+/// The clerk registers it: the next arrival number of the register. An invalid document is
+/// refused (409 `verdict`); an indeterminate one needs the clerk's `reason` (422).
+#[utoipa::path(post, path = "/api/v1/incoming/{id}/register", tag = "incoming", params(Id),
+    request_body = RegisterInput,
+    responses((status = 200, description = "Registered", body = StepOut)))]
+async fn register_incoming(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+    Body(input): Body<RegisterInput>,
+) -> ApiResult<Json<StepOut>> {
+    let input = inc::IncomingStep {
+        reason: input.reason,
+        register_id: input.register_id,
+        ..Default::default()
+    };
+    step(&st, &auth, id, IncomingAction::Register, input).await
+}
+
+/// The clerk refuses it with a reason: inside kyso the sender's document page and clerks are
+/// told; outside, a status message (edXML 02, or an e-mail) waits to be sent.
+#[utoipa::path(post, path = "/api/v1/incoming/{id}/refuse", tag = "incoming", params(Id),
+    request_body = RefuseInput,
+    responses((status = 200, description = "Refused", body = StepOut)))]
+async fn refuse_incoming(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+    Body(input): Body<RefuseInput>,
+) -> ApiResult<Json<StepOut>> {
+    let input = inc::IncomingStep {
+        reason: input.reason,
+        ..Default::default()
+    };
+    step(&st, &auth, id, IncomingAction::Refuse, input).await
+}
+
+/// The leader assigns the lead unit, coordinating units and deadline (status 04).
+#[utoipa::path(post, path = "/api/v1/incoming/{id}/assign", tag = "incoming", params(Id),
+    request_body = AssignInput,
+    responses((status = 200, description = "Assigned", body = StepOut)))]
+async fn assign_incoming(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+    Body(input): Body<AssignInput>,
+) -> ApiResult<Json<StepOut>> {
+    let input = inc::IncomingStep {
+        reason: input.note,
+        lead_unit_id: Some(input.lead_unit_id),
+        coordinating_unit_ids: input.coordinating_unit_ids,
+        deadline: Some(input.deadline),
+        ..Default::default()
+    };
+    step(&st, &auth, id, IncomingAction::Assign, input).await
+}
+
+/// The lead unit's progress: `in_progress` (05) or `completed` (06).
+#[utoipa::path(post, path = "/api/v1/incoming/{id}/status", tag = "incoming", params(Id),
+    request_body = StatusInput,
+    responses((status = 200, description = "Recorded", body = StepOut)))]
+async fn incoming_status(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+    Body(input): Body<StatusInput>,
+) -> ApiResult<Json<StepOut>> {
+    let action = match input.status.trim() {
+        "in_progress" | "05" => IncomingAction::Start,
+        "completed" | "06" => IncomingAction::Complete,
+        other => return Err(ApiError::from(kyso_store::Error::Invalid {
+            field: "status",
+            vi: format!(
+                "Trạng thái \"{other}\" không hợp lệ; dùng in_progress (05) hoặc completed (06)."
+            ),
+            en: format!("Unknown status \"{other}\"; use in_progress (05) or completed (06)."),
+        })),
+    };
+    let input = inc::IncomingStep {
+        reason: input.note,
+        ..Default::default()
+    };
+    step(&st, &auth, id, action, input).await
+}

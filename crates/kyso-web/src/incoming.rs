@@ -1,0 +1,209 @@
+//! Incoming documents on arrival (issue 18 items 1–2), the one path behind the API (and the
+//! UI to come): every document taken in is verified first with the server's validator and
+//! trust anchors — the same validator and labels as `kyso verify` and the document page
+//! ([`crate::verifier`]), off the async threads — with revocation the file does not carry
+//! fetched online through one cached fetcher for the process; its `kyso.verify/1` report and
+//! the report's PDF rendering (`kyso_services::report_pdf`, Vietnamese) are kept with the
+//! record by `kyso_store::incoming::intake`. A file that cannot be read as a signed PDF at all
+//! arrives as *failed* with the reader's reason (`UNREADABLE`), so the clerk can only refuse it.
+//!
+//! Deliveries of outgoing documents to an agency of the registry arrive when that agency's
+//! queue is read ([`arrive_deliveries`]): each is verified like any other arrival and recorded
+//! with the dispatch's time; the store's unique delivery index makes a second reader's attempt
+//! a no-op.
+
+use std::sync::{Arc, OnceLock};
+
+use kyso_domain::incoming::{Channel, Verdict};
+use kyso_i18n::Lang;
+use kyso_ltv::fetch::{CacheOptions, CachingFetcher, Fetch, FetchOptions, HttpFetcher};
+use kyso_store::incoming::{self as inc, Incoming, NewIncoming, Verification};
+use kyso_store::Actor;
+
+use crate::verifier::{self, Unchecked};
+use crate::{ApiError, AppState};
+
+/// How long one revocation or certificate fetch may take on arrival.
+const FETCH_TIMEOUT_SECS: u64 = 10;
+
+/// The process's fetcher for arrivals: answers kept until their nextUpdate (and a day at most).
+fn fetcher(st: &AppState) -> Arc<dyn Fetch> {
+    static FETCHER: OnceLock<Arc<dyn Fetch>> = OnceLock::new();
+    FETCHER
+        .get_or_init(|| {
+            let http = HttpFetcher::new(FetchOptions {
+                timeout: std::time::Duration::from_secs(FETCH_TIMEOUT_SECS),
+                ..FetchOptions::default()
+            });
+            Arc::new(CachingFetcher::with_clock(
+                http,
+                CacheOptions::default(),
+                st.clock.clone(),
+            ))
+        })
+        .clone()
+}
+
+/// A document arriving, before its verification.
+#[derive(Debug, Clone)]
+pub(crate) struct Arrival {
+    pub agency_id: i64,
+    pub channel: Channel,
+    pub scanned: bool,
+    pub sender_code: String,
+    pub sender_name: String,
+    pub sender_email: String,
+    pub number: String,
+    pub notation: String,
+    pub doc_date: String,
+    pub doc_type: String,
+    pub subject: String,
+    pub signer: String,
+    pub file_name: String,
+    pub file: Vec<u8>,
+    pub delivery_id: Option<i64>,
+}
+
+/// Verify `bytes` on arrival: the verdict, its reasons, the `kyso.verify/1` report and its PDF.
+pub(crate) async fn verify(
+    st: &AppState,
+    bytes: &[u8],
+    name: &str,
+) -> Result<Verification, ApiError> {
+    let name = if name.trim().is_empty() {
+        "van-ban-den.pdf"
+    } else {
+        name
+    };
+    match verifier::validate_with(st, bytes.to_vec(), name, Some(fetcher(st))).await {
+        Ok(r) => {
+            let report = kyso_services::report::to_json(&r, name);
+            let verdict = Verdict::from_report(r.verdict.as_str()).unwrap_or(Verdict::Failed);
+            let sha = kyso_services::report_pdf::sha256_hex(bytes).unwrap_or_default();
+            let report_pdf = {
+                let r = r.clone();
+                let name = name.to_owned();
+                match tokio::task::spawn_blocking(move || {
+                    kyso_services::report_pdf::render(&r, &name, &sha, Lang::Vi)
+                })
+                .await
+                {
+                    Ok(Ok(pdf)) => Some(pdf),
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "the verification report's PDF could not be made");
+                        None
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "the report rendering task failed");
+                        None
+                    }
+                }
+            };
+            Ok(Verification {
+                verdict,
+                reasons: r.reasons.iter().map(|s| (*s).to_owned()).collect(),
+                report,
+                report_pdf,
+            })
+        }
+        Err(Unchecked::Unreadable(vi, en)) => Ok(Verification {
+            verdict: Verdict::Failed,
+            reasons: vec!["UNREADABLE".into()],
+            report: serde_json::json!({
+                "schema": "kyso.verify/1",
+                "file": name,
+                "verdict": "invalid",
+                "reasons": ["UNREADABLE"],
+                "error": {"vi": vi, "en": en},
+                "signatures": [],
+            }),
+            report_pdf: None,
+        }),
+        Err(e @ (Unchecked::Busy | Unchecked::Server)) => Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            None,
+            format!(
+                "Chưa kiểm tra được chữ ký số: {}.",
+                e.message(crate::auth::Lang::Vi)
+            ),
+            format!(
+                "The signatures could not be checked: {}.",
+                e.message(crate::auth::Lang::En)
+            ),
+        )),
+    }
+}
+
+/// Take a document in: verified, then recorded by the store (duplicates refused there).
+pub(crate) async fn take_in(
+    st: &AppState,
+    actor: &Actor,
+    a: Arrival,
+) -> Result<Incoming, ApiError> {
+    let blobs = crate::api::documents::blobs(st)?;
+    let verification = verify(st, &a.file, &a.file_name).await?;
+    let input = NewIncoming {
+        agency_id: a.agency_id,
+        channel: a.channel,
+        scanned: a.scanned,
+        sender_code: a.sender_code,
+        sender_name: a.sender_name,
+        sender_email: a.sender_email,
+        number: a.number,
+        notation: a.notation,
+        doc_date: a.doc_date,
+        doc_type: a.doc_type,
+        subject: a.subject,
+        signer: a.signer,
+        file_name: a.file_name,
+        file: a.file,
+        verification,
+        delivery_id: a.delivery_id,
+    };
+    Ok(inc::intake(&st.store, &blobs, actor, &input, st.now()).await?)
+}
+
+/// Most deliveries taken in on one read of a queue (the rest on the next).
+const ARRIVALS_PER_READ: i64 = 50;
+
+/// The deliveries to agency `agency_id` that have not arrived yet, each verified and taken in
+/// (for whoever reads that agency's documents). Returns how many arrived; a delivery taken in
+/// meanwhile by another reader is skipped.
+pub(crate) async fn arrive_deliveries(
+    st: &AppState,
+    actor: &Actor,
+    agency_id: i64,
+) -> Result<usize, ApiError> {
+    let blobs = crate::api::documents::blobs(st)?;
+    let pending =
+        inc::pending_deliveries(&st.store, &blobs, actor, agency_id, ARRIVALS_PER_READ).await?;
+    let mut arrived = 0;
+    for d in pending {
+        let a = Arrival {
+            agency_id,
+            channel: Channel::Internal,
+            scanned: false,
+            sender_code: d.sender_code,
+            sender_name: d.sender_name,
+            sender_email: String::new(),
+            number: d.number,
+            notation: d.notation,
+            doc_date: d.doc_date,
+            doc_type: d.doc_type,
+            subject: d.subject,
+            signer: d.signer,
+            file_name: d.file_name,
+            file: d.file,
+            delivery_id: Some(d.delivery_id),
+        };
+        match take_in(st, actor, a).await {
+            Ok(_) => arrived += 1,
+            Err(e) if e.status == axum::http::StatusCode::CONFLICT => {
+                tracing::debug!(delivery = d.delivery_id, "delivery already arrived");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(arrived)
+}
