@@ -97,6 +97,17 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/documents/{id}/comment", post(documents::comment_submit))
         .route("/documents/{id}/file", get(documents::file_download))
         .merge(documents::attachment_routes())
+        .route("/incoming", get(incoming::list_page))
+        .route(
+            "/incoming/new",
+            get(incoming::new_page).post(incoming::create_submit).layer(
+                axum::extract::DefaultBodyLimit::max(crate::MAX_DOCUMENT_BODY),
+            ),
+        )
+        .route("/incoming/{id}", get(incoming::detail_page))
+        .route("/incoming/{id}/act", post(incoming::act_submit))
+        .route("/incoming/{id}/file", get(incoming::file_download))
+        .route("/incoming/{id}/report.pdf", get(incoming::report_download))
         .route(
             public_verify::PATH,
             get(public_verify::page).post(public_verify::submit).layer(
@@ -125,6 +136,7 @@ use users::*;
 mod notices;
 use notices::*;
 mod documents;
+mod incoming;
 mod public_verify;
 mod register_book;
 mod requests;
@@ -263,6 +275,7 @@ fn layout(p: &Page, title: &str, body: Markup) -> Response {
                         (nav_item(p, "/devices", p.t("Thiết bị", "Devices")))
                         (nav_item(p, "/requests", p.t("Đề nghị", "Requests")))
                         @if p.can(Permission::ReadDocuments) { (nav_item(p, "/documents", p.t("Văn bản", "Documents"))) }
+                        @if p.can(Permission::ReadDocuments) { (nav_item(p, "/incoming", p.t("Văn bản đến", "Incoming"))) }
                         (nav_item(p, "/notices", p.t("Thông báo", "Notices")))
                         @if p.can(Permission::ManageAccounts) { (nav_item(p, "/users", p.t("Tài khoản", "Accounts"))) }
                         @if p.can(Permission::ReadAudit) { (nav_item(p, "/audit", p.t("Nhật ký", "Audit log"))) }
