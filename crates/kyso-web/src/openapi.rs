@@ -35,6 +35,7 @@ use crate::api::dto;
         (name = "audit", description = "The audit log (auditors)"),
         (name = "notices", description = "The inbox: document-flow and certificate-expiry notices"),
         (name = "documents", description = "Outgoing documents: registers, the flow from draft to dispatch, numbers, copies, deliveries and recalls (Decree 30)"),
+        (name = "incoming", description = "Incoming documents: verified on arrival, registered or refused with the reason to the sender, assigned and handled (Decree 30)"),
         (name = "signing", description = "The signing service for integrators: two-phase signing with the caller's key, one-call signing with a CSC credential"),
         (name = "meta", description = "This document"),
     )
