@@ -12,6 +12,7 @@ pub(crate) mod incoming;
 pub(crate) mod register_export;
 pub(crate) mod request_letters;
 pub(crate) mod sign_service;
+pub(crate) mod verify;
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::handler::Handler;
@@ -99,8 +100,10 @@ pub(crate) fn api_routes() -> Routes {
     use crate::notices_api as notices;
     use crate::sessions_api as sessions;
     use request_letters as rl;
-    incoming::routes(edxml::routes(sign_service::routes(attachments::routes(
-        register_export::routes(documents::routes(Routes::default())),
+    verify::routes(incoming::routes(edxml::routes(sign_service::routes(
+        attachments::routes(register_export::routes(
+            documents::routes(Routes::default()),
+        )),
     ))))
     .add::<__path_login, _, _>(login)
     .add::<__path_me, _, _>(me)

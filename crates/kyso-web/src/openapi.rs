@@ -37,6 +37,7 @@ use crate::api::dto;
         (name = "documents", description = "Outgoing documents: registers, the flow from draft to dispatch, numbers, copies, deliveries and recalls (Decree 30)"),
         (name = "incoming", description = "Incoming documents: verified on arrival, registered or refused with the reason to the sender, assigned and handled (Decree 30)"),
         (name = "signing", description = "The signing service for integrators: two-phase signing with the caller's key, one-call signing with a CSC credential"),
+        (name = "verify", description = "Verification for anyone: the `kyso.verify/1` report of an uploaded PDF, no authentication"),
         (name = "meta", description = "This document"),
     )
 )]
@@ -282,7 +283,8 @@ mod tests {
                     assert!(responses.contains_key(status), "{what}: no {status}");
                 }
             }
-            let public = path == DOCUMENT_PATH || path == "/api/v1/auth/login";
+            let public =
+                path == DOCUMENT_PATH || path == "/api/v1/auth/login" || path == "/api/v1/verify";
             assert_eq!(
                 op.get("security") == Some(&serde_json::json!([{}])),
                 public,
