@@ -106,7 +106,65 @@ pub struct PendingEmail {
     pub to: String,
     pub to_name: String,
     pub subject: String,
+    /// As stored: the Vietnamese text, [`BODY_SEPARATOR`], the English text; a document
+    /// notice's lines end in its relative `link` (see [`PendingEmail::email_body`]).
     pub body: String,
+    /// The page or file the notice leads to, relative to the server (`/documents/12`); empty
+    /// when none.
+    pub link: String,
+}
+
+impl PendingEmail {
+    /// The text to e-mail: the body with its link made absolute on `public_url`
+    /// (`https://kyso.example.gov.vn`, the server's address as its users reach it). A relative
+    /// path means nothing in a mail reader, so without a public URL the link is replaced by
+    /// words saying where to find the document and why the mail carries no link.
+    pub fn email_body(&self, public_url: Option<&str>) -> String {
+        email_body(&self.body, &self.link, public_url)
+    }
+}
+
+/// See [`PendingEmail::email_body`].
+fn email_body(body: &str, link: &str, public_url: Option<&str>) -> String {
+    if !link.starts_with('/') {
+        return body.to_owned();
+    }
+    let (vi, en) = body.split_once(BODY_SEPARATOR).unwrap_or((body, ""));
+    let base = public_url.map(|u| u.trim_end_matches('/'));
+    let at = format!(": {link}");
+    // Only a line ending in the link is changed (so /documents/12 is not found in …/123).
+    let swap = |text: &str, instead: &str| -> String {
+        text.split('\n')
+            .map(|line| match line.strip_suffix(at.as_str()) {
+                Some(head) => format!("{head}: {instead}"),
+                None => line.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (vi, en) = match base {
+        Some(base) => {
+            let full = format!("{base}{link}");
+            (swap(vi, &full), swap(en, &full))
+        }
+        None => (
+            swap(
+                vi,
+                "đăng nhập kyso và mở mục Thông báo (máy chủ chưa được cấu hình địa chỉ truy cập \
+                 --public-url nên thư này không kèm đường dẫn)",
+            ),
+            swap(
+                en,
+                "sign in to kyso and open Notices (the server has no public address configured, \
+                 --public-url, so this mail carries no link)",
+            ),
+        ),
+    };
+    if body.contains(BODY_SEPARATOR) {
+        format!("{vi}{BODY_SEPARATOR}{en}")
+    } else {
+        vi
+    }
 }
 
 /// A certificate the scan looks at.
@@ -454,7 +512,7 @@ pub async fn mark_read(store: &Store, actor: &Actor, id: i64, now: OffsetDateTim
 /// the last [`EMAIL_RETRY_DAYS`] days; oldest first, at most 200 per call.
 pub async fn pending_emails(store: &Store, now: OffsetDateTime) -> Result<Vec<PendingEmail>> {
     let rows = sqlx::query(
-        "SELECT n.id, u.email, u.full_name, n.subject, n.body FROM notices n \
+        "SELECT n.id, u.email, u.full_name, n.subject, n.body, n.link FROM notices n \
          JOIN users u ON u.id = n.user_id WHERE n.emailed_at IS NULL AND u.email <> '' \
          AND u.disabled = 0 AND n.created_at >= $1 ORDER BY n.id LIMIT 200",
     )
@@ -472,6 +530,7 @@ pub async fn pending_emails(store: &Store, now: OffsetDateTime) -> Result<Vec<Pe
                 to_name: r.try_get(2)?,
                 subject: r.try_get(3)?,
                 body: r.try_get(4)?,
+                link: r.try_get(5)?,
             })
         })
         .collect()
@@ -525,6 +584,35 @@ mod tests {
             agency_name: "Sở Tài chính".into(),
             renewed: false,
         }
+    }
+
+    #[test]
+    fn e_mailed_links_are_absolute_or_say_why_there_is_none() {
+        let body = format!(
+            "Văn bản chờ ông/bà.\nXem văn bản: /documents/12{BODY_SEPARATOR}A document awaits \
+             you.\nOpen the document: /documents/12\n"
+        );
+        let full = email_body(&body, "/documents/12", Some("https://kyso.example.gov.vn/"));
+        assert!(
+            full.contains("Xem văn bản: https://kyso.example.gov.vn/documents/12\n"),
+            "{full}"
+        );
+        assert!(full.contains("Open the document: https://kyso.example.gov.vn/documents/12\n"));
+        assert!(!full.contains(": /documents"), "{full}");
+        // Without a public address no path is sent, and the mail says why, in each language.
+        let bare = email_body(&body, "/documents/12", None);
+        assert!(!bare.contains("/documents/12"), "{bare}");
+        let (vi, en) = bare.split_once(BODY_SEPARATOR).unwrap();
+        assert!(vi.contains("Xem văn bản: đăng nhập kyso"), "{vi}");
+        assert!(vi.contains("không kèm đường dẫn") && !vi.contains("no link"));
+        assert!(en.contains("Open the document: sign in to kyso") && en.contains("no link"));
+        // Only the line ending in this notice's link changes; a notice without one is as is.
+        let other = "Xem văn bản: /documents/123";
+        assert_eq!(
+            email_body(other, "/documents/12", Some("https://k.vn")),
+            other
+        );
+        assert_eq!(email_body(&body, "", None), body);
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! an agency's internal relay), `smtp://host:port?tls=required` (STARTTLS) or
 //! `smtps://host:port` (implicit TLS) — with an optional user name in it
 //! (`smtp://user@host:587?tls=required`); the password never travels in the URL (it would show
-//! in the process list): the binary reads it from `KYSO_SMTP_PASSWORD`.
+//! in the process list): the binary reads it from `KYSO_SMTP_PASSWORD`. The notices' links
+//! are made absolute on the server's public address (`--public-url`); without it a mail says
+//! where to find the document instead of carrying a path its reader could not open.
 
 use std::time::Duration;
 
@@ -91,12 +93,16 @@ impl std::fmt::Debug for SmtpConfig {
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// The server's address as its users reach it (`--public-url`), on which the notices'
+    /// links are made absolute; `None`: the mails say they carry no link.
+    public_url: Option<String>,
 }
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Mailer")
             .field("from", &self.from.to_string())
+            .field("public_url", &self.public_url)
             .finish_non_exhaustive()
     }
 }
@@ -148,7 +154,15 @@ impl Mailer {
         Ok(Mailer {
             transport: builder.build(),
             from,
+            public_url: None,
         })
+    }
+
+    /// The same mailer making the notices' links absolute on `public_url`
+    /// (`https://kyso.example.gov.vn`, see [`PendingEmail::email_body`]).
+    pub fn with_public_url(mut self, public_url: Option<String>) -> Mailer {
+        self.public_url = public_url;
+        self
     }
 
     async fn send_one(&self, m: &PendingEmail) -> Result<(), String> {
@@ -163,7 +177,7 @@ impl Mailer {
             .to(to)
             .subject(m.subject.clone())
             .header(ContentType::TEXT_PLAIN)
-            .body(m.body.clone())
+            .body(m.email_body(self.public_url.as_deref()))
             .map_err(|e| e.to_string())?;
         self.transport
             .send(message)

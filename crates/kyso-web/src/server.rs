@@ -97,7 +97,8 @@ pub fn run(args: Settings, lang: Lang, host: Host) -> Result<(), UserError> {
     let mailer = match &args.smtp {
         Some(smtp) => Some(
             crate::mailer::Mailer::new(smtp)
-                .map_err(|e| UserError::new(e.message(false), e.message(true)))?,
+                .map_err(|e| UserError::new(e.message(false), e.message(true)))?
+                .with_public_url(args.public_url.clone()),
         ),
         None => None,
     };

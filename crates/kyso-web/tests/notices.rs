@@ -311,6 +311,43 @@ async fn smtp_sink() -> (u16, Arc<Mutex<Vec<Received>>>) {
     (port, inbox)
 }
 
+/// The text of a single-part message, its transfer encoding (base64 or quoted-printable)
+/// undone.
+fn mail_text(data: &str) -> String {
+    let (head, body) = data.split_once("\n\n").unwrap_or((data, ""));
+    let encoding = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Transfer-Encoding:"))
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let bytes = match encoding.as_str() {
+        "base64" => base64::engine::general_purpose::STANDARD
+            .decode(body.split_whitespace().collect::<String>())
+            .unwrap(),
+        "quoted-printable" => {
+            let joined = body.replace("=\n", "");
+            let q = joined.as_bytes();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < q.len() {
+                if q[i] == b'=' && i + 2 < q.len() {
+                    out.push(
+                        u8::from_str_radix(std::str::from_utf8(&q[i + 1..i + 3]).unwrap(), 16)
+                            .unwrap(),
+                    );
+                    i += 3;
+                } else {
+                    out.push(q[i]);
+                    i += 1;
+                }
+            }
+            out
+        }
+        _ => body.as_bytes().to_vec(),
+    };
+    String::from_utf8(bytes).unwrap().replace("\r\n", "\n")
+}
+
 /// The `Subject:` header of a message, unfolded, with RFC 2047 encoded words decoded.
 fn subject(data: &str) -> String {
     let mut raw = String::new();
@@ -640,14 +677,31 @@ async fn document_steps_reach_the_inbox_page_and_the_mailbox() {
         );
         assert!(html.contains("Lý do: Bổ sung thành phần dự họp"));
 
-        // The mailer's round e-mails the three notices to their addresses, once.
+        // A mail reader cannot open a path of the server: without the server's public address
+        // (`--public-url`) the mail says so instead of carrying the bare path.
+        let page_path = format!("/documents/{}", d.id);
+        let pending = kyso_store::notices::pending_emails(store, NOW)
+            .await
+            .unwrap();
+        assert_eq!(pending.len(), 3, "{b:?}");
+        for m in &pending {
+            assert_eq!(m.link, page_path, "{b:?}");
+            let text = m.email_body(None);
+            assert!(!text.contains(&page_path), "{b:?}: {text}");
+            assert!(text.contains("không kèm đường dẫn"), "{b:?}: {text}");
+            assert!(text.contains("carries no link"), "{b:?}: {text}");
+        }
+
+        // The mailer's round e-mails the three notices to their addresses, once, each with the
+        // document's full address.
         let (port, received) = smtp_sink().await;
         let mailer = Mailer::new(&SmtpConfig {
             url: format!("smtp://127.0.0.1:{port}"),
             from: "Sở KH&CN <kyso@skhcn.example.vn>".into(),
             password: None,
         })
-        .unwrap();
+        .unwrap()
+        .with_public_url(Some("https://kyso.skhcn.example.vn".into()));
         let clock: kyso_web::Clock = Arc::new(|| NOW);
         kyso_web::mailer::notice_round(store, &clock, Some(&mailer)).await;
         let got = received.lock().unwrap().clone();
@@ -674,6 +728,19 @@ async fn document_steps_reach_the_inbox_page_and_the_mailbox() {
             ],
             "{b:?}"
         );
+        let full = format!("https://kyso.skhcn.example.vn{page_path}");
+        for m in &got {
+            let text = mail_text(&m.data);
+            assert!(
+                text.contains(&format!("Xem văn bản: {full}")),
+                "{b:?}: {text}"
+            );
+            assert!(
+                text.contains(&format!("Open the document: {full}")),
+                "{b:?}: {text}"
+            );
+            assert!(!text.contains(&format!(": {page_path}")), "{b:?}: {text}");
+        }
         kyso_web::mailer::send_round(store, &clock, Some(&mailer)).await;
         assert_eq!(received.lock().unwrap().len(), 3, "{b:?}: sent once");
     }

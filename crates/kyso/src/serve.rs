@@ -56,6 +56,10 @@ pub struct Args {
     /// Tệp chứa mật khẩu SMTP
     #[arg(long, env = "KYSO_SMTP_PASSWORD_FILE", value_name = "TỆP")]
     pub smtp_password_file: Option<PathBuf>,
+    /// Địa chỉ người dùng mở kyso (ví dụ https://kyso.skhcn.example.gov.vn): đường dẫn trong thư
+    /// thông báo được ghi đầy đủ theo địa chỉ này; không có thì thư không kèm đường dẫn
+    #[arg(long, env = "KYSO_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
     /// Số luồng xử lý (mặc định: số nhân CPU)
     #[arg(long, env = "KYSO_THREADS")]
     pub threads: Option<usize>,
@@ -116,6 +120,7 @@ impl From<Args> for server::Options {
             smtp_url: a.smtp_url,
             smtp_from: a.smtp_from,
             smtp_password_file: a.smtp_password_file,
+            public_url: a.public_url,
             threads: a.threads,
             org_keys: a.org_keys,
             org_key_password_file: a.org_key_password_file,

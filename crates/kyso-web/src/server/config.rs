@@ -33,6 +33,7 @@ pub struct Options {
     pub smtp_url: Option<String>,
     pub smtp_from: Option<String>,
     pub smtp_password_file: Option<PathBuf>,
+    pub public_url: Option<String>,
     pub threads: Option<usize>,
     pub org_keys: Vec<String>,
     pub org_key_password_file: Option<PathBuf>,
@@ -60,6 +61,7 @@ pub struct FileConfig {
     pub smtp_url: Option<String>,
     pub smtp_from: Option<String>,
     pub smtp_password_file: Option<PathBuf>,
+    pub public_url: Option<String>,
     pub threads: Option<usize>,
     pub org_key: Option<Vec<String>>,
     pub org_key_password_file: Option<PathBuf>,
@@ -178,6 +180,9 @@ pub struct Settings {
     pub root_name: Option<String>,
     pub secure_cookies: bool,
     pub smtp: Option<crate::mailer::SmtpConfig>,
+    /// The server's address as its users reach it (`--public-url`, `https://…`, no trailing
+    /// slash): the links of e-mailed notices are made absolute on it.
+    pub public_url: Option<String>,
     pub threads: Option<usize>,
     pub org_keys: Vec<String>,
     pub org_key_password: Option<Zeroizing<String>>,
@@ -219,6 +224,22 @@ impl std::fmt::Debug for Settings {
             .field("no_demo", &self.no_demo)
             .field("metrics_listen", &self.metrics_listen)
             .finish_non_exhaustive()
+    }
+}
+
+/// `--public-url`: an absolute http(s) URL with a host, without query or fragment; the
+/// trailing slash dropped.
+fn public_url(s: &str) -> Result<String, UserError> {
+    let u = s.trim().trim_end_matches('/');
+    let host = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"))
+        .map(|rest| rest.split('/').next().unwrap_or_default());
+    match host {
+        Some(h) if !h.is_empty() && !u.contains(['?', '#', ' ']) => Ok(u.to_owned()),
+        _ => Err(
+            ue!("--public-url: địa chỉ không hợp lệ: {} (địa chỉ người dùng mở kyso, ví dụ https://kyso.skhcn.example.gov.vn)", s; "--public-url: invalid address: {} (the address users open kyso at, e.g. https://kyso.skhcn.example.gov.vn)", s),
+        ),
     }
 }
 
@@ -287,6 +308,10 @@ impl Settings {
                     ue!("--smtp-url và --smtp-from phải đi cùng nhau"; "--smtp-url and --smtp-from go together"),
                 )
             }
+        };
+        let public_url = match args.public_url.or(file.public_url) {
+            Some(u) if !u.trim().is_empty() => Some(public_url(&u)?),
+            _ => None,
         };
         let org_keys = if args.org_keys.is_empty() {
             file.org_key.unwrap_or_default()
@@ -373,6 +398,7 @@ impl Settings {
             root_name,
             secure_cookies,
             smtp,
+            public_url,
             threads: args.threads.or(file.threads),
             org_keys,
             org_key_password,
@@ -399,6 +425,43 @@ mod tests {
         std::fs::write(&p, "\n").unwrap();
         assert!(read_secret(&p, "--x").is_err());
         assert!(read_secret(&dir.path().join("none"), "--x").is_err());
+    }
+
+    #[test]
+    fn the_public_url_comes_from_the_options_or_the_file_and_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("kyso.toml");
+        std::fs::write(&p, "public-url = \"https://kyso.skhcn.example.gov.vn/\"\n").unwrap();
+        let resolve = |o: Options| Settings::resolve(o).map(|s| s.public_url);
+        let from_file = resolve(Options {
+            config: Some(p.clone()),
+            ..Default::default()
+        });
+        assert_eq!(
+            from_file.unwrap().as_deref(),
+            Some("https://kyso.skhcn.example.gov.vn")
+        );
+        let given = resolve(Options {
+            config: Some(p),
+            public_url: Some("http://10.0.0.5:8080/kyso/".into()),
+            ..Default::default()
+        });
+        assert_eq!(given.unwrap().as_deref(), Some("http://10.0.0.5:8080/kyso"));
+        assert_eq!(resolve(Options::default()).unwrap(), None);
+        for bad in [
+            "kyso.example.vn",
+            "https://",
+            "ftp://kyso.example.vn",
+            "https://k.vn/?a=1",
+        ] {
+            let e = resolve(Options {
+                public_url: Some(bad.into()),
+                ..Default::default()
+            })
+            .err()
+            .unwrap_or_else(|| panic!("{bad} accepted"));
+            assert!(e.to_string().contains("--public-url"), "{bad}: {e}");
+        }
     }
 
     #[test]
