@@ -369,3 +369,175 @@ async fn a_request_letter_is_signed_on_the_officials_keys_and_its_dispatch_sends
         assert_eq!(issued.date, Some(issued_date));
     }
 }
+
+/// A logged-in browser session of `name` (created with `roles` at `agency`): the cookie, the
+/// CSRF token and the actor the store sees.
+async fn browser(app: &App, name: &str, agency: i64, roles: &[&str]) -> (String, String, Actor) {
+    app.person(name, agency, roles).await;
+    let (session, actor) = accounts::login(
+        &app.db.store,
+        name,
+        Zeroizing::new(PASSWORD.into()),
+        "127.0.0.1",
+        NOW,
+    )
+    .await
+    .unwrap();
+    (
+        format!("kyso_session={}", session.token.as_str()),
+        session.csrf,
+        actor,
+    )
+}
+
+/// GET a page (status, HTML) or POST a multipart form (status, page or redirect target).
+async fn page(
+    app: &App,
+    cookie: &str,
+    path: &str,
+    form: Option<&[(&str, &str)]>,
+) -> (StatusCode, String) {
+    const B: &str = "kyso-request-letter";
+    let req = match form {
+        None => axum::http::Request::builder()
+            .uri(path)
+            .header(axum::http::header::COOKIE, cookie)
+            .body(axum::body::Body::empty()),
+        Some(fields) => {
+            let mut body = String::new();
+            for (k, v) in fields {
+                body.push_str(&format!(
+                    "--{B}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                ));
+            }
+            body.push_str(&format!("--{B}--\r\n"));
+            axum::http::Request::builder()
+                .method(Method::POST)
+                .uri(path)
+                .header(axum::http::header::COOKIE, cookie)
+                .header(
+                    axum::http::header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={B}"),
+                )
+                .body(axum::body::Body::from(body))
+        }
+    }
+    .unwrap();
+    let (status, bytes, headers) = support::send(&app.router, req).await;
+    match headers.get(axum::http::header::LOCATION) {
+        Some(to) => (status, to.to_str().unwrap().to_owned()),
+        None => (status, String::from_utf8_lossy(&bytes).into_owned()),
+    }
+}
+
+#[tokio::test]
+async fn the_request_page_makes_the_letter_and_no_longer_offers_to_send() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let s = &app.db.store;
+        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+        let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
+        let (officer, csrf, officer_actor) =
+            browser(&app, "canbo", dost, &["signature_officer", "drafter"]).await;
+        let (other, other_csrf, _) = browser(&app, "canbo2", dost, &["signature_officer"]).await;
+        let (signer_id, _) = app.person("giamdoc", dost, &["signer"]).await;
+        let (_, _, clerk) = browser(&app, "vanthu", dost, &["clerk"]).await;
+        let (_, _, admin) = browser(&app, "quantri", root, &["dost_admin"]).await;
+        kyso_store::documents::create_register(
+            s,
+            &clerk,
+            &kyso_store::documents::RegisterInput {
+                agency_id: dost,
+                code: "VBĐ".into(),
+                name: "Sổ văn bản đi".into(),
+                issuer_abbrev: "SKHCN".into(),
+                doc_types: Vec::new(),
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        kyso_store::requests::set_request_recipients(
+            s,
+            &admin,
+            &kyso_store::requests::RequestRecipients {
+                department: "H99.37".into(),
+                national_ca: "G11.07.05".into(),
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        let r = kyso_store::requests::create_request(
+            s,
+            &officer_actor,
+            &kyso_store::requests::NewRequest {
+                kind: "issue_organization".into(),
+                agency_id: dost,
+                contact_name: "Lê Thị Hoa".into(),
+                items: vec![kyso_store::requests::NewItem {
+                    data: [("name", "Sở KH&CN"), ("email", "skhcn@demo.invalid")]
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                        .collect(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        let id = r.request.id;
+        let none = kyso_store::requests::ActInput::default();
+        use kyso_domain::lifecycle::RequestAction as A;
+        kyso_store::requests::act(s, &officer_actor, id, A::Submit, &none, NOW)
+            .await
+            .unwrap();
+        kyso_store::requests::act(s, &admin, id, A::Approve, &none, NOW)
+            .await
+            .unwrap();
+
+        let path = format!("/requests/{id}");
+        let (status, html) = page(&app, &officer, &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert!(html.contains("Lập công văn đề nghị"), "{html}");
+        assert!(html.contains("G11.07.05"), "the recipient's code");
+        assert!(!html.contains("value=\"send\""), "no \"Gửi đi\" any more");
+        let signer = signer_id.to_string();
+        let form = |csrf: &str| -> Vec<(&str, String)> {
+            vec![
+                ("csrf", csrf.to_owned()),
+                ("action", "letter_document".into()),
+                ("signer_id", signer.clone()),
+                ("unit_abbrev", "VP".into()),
+            ]
+        };
+        let fields = form(&other_csrf);
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let act = format!("{path}/act");
+        let (status, html) = page(&app, &other, &act, Some(fields.as_slice())).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        assert!(
+            html.contains("soạn thảo văn bản"),
+            "the missing role is named"
+        );
+        let fields = form(&csrf);
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, to) = page(&app, &officer, &act, Some(fields.as_slice())).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{to}");
+        assert!(
+            to.starts_with("/documents/") && to.ends_with("?done=created"),
+            "{to}"
+        );
+        let doc = to
+            .trim_start_matches("/documents/")
+            .split('?')
+            .next()
+            .unwrap();
+        let (_, html) = page(&app, &officer, &path, None).await;
+        assert!(html.contains(&format!("/documents/{doc}")), "{html}");
+        assert!(html.contains("Dự thảo"), "the letter's state");
+        assert!(!html.contains("value=\"letter_document\""), "made once");
+    }
+}
