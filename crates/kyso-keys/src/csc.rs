@@ -682,7 +682,12 @@ fn service_error(method: &str, status: u16, body: &[u8]) -> Error {
     }
 }
 
-/// The scheme and `signAlgo` for a key, among the OIDs the service lists.
+/// The scheme and `signAlgo` for a key, among the OIDs the credential's `key/algo` lists
+/// (signature algorithms, or the key's own algorithm as many services list it):
+/// - RSA: PKCS#1 v1.5 with SHA-256 (`sha256WithRSAEncryption` or `rsaEncryption` listed);
+///   RSASSA-PSS with SHA-256 when asked for (`pss`) or when it is all the credential offers;
+/// - ECDSA: P-256 with SHA-256, P-384 with SHA-384 (`ecdsa-with-SHA256/384`, or
+///   `id-ecPublicKey` listed); the `signAlgo` sent is the signature algorithm's OID.
 fn choose_algorithm(
     kind: KeyKind,
     algos: &[ObjectIdentifier],
@@ -690,21 +695,20 @@ fn choose_algorithm(
 ) -> Result<(SignatureAlgorithm, ObjectIdentifier)> {
     let has = |o: &ObjectIdentifier| algos.contains(o);
     let d256 = DigestAlgorithm::Sha256;
+    let rsa_pss =
+        || has(&oid::RSASSA_PSS).then_some((SignatureAlgorithm::RsaPss(d256), oid::RSASSA_PSS));
+    let ecdsa = |d: DigestAlgorithm, sig: ObjectIdentifier| {
+        (has(&sig) || has(&oid::EC_PUBLIC_KEY)).then_some((SignatureAlgorithm::Ecdsa(d), sig))
+    };
     let pick = match kind {
-        KeyKind::Rsa { .. } if pss => {
-            has(&oid::RSASSA_PSS).then_some((SignatureAlgorithm::RsaPss(d256), oid::RSASSA_PSS))
-        }
+        KeyKind::Rsa { .. } if pss => rsa_pss(),
         KeyKind::Rsa { .. } => [oid::SHA256_WITH_RSA, oid::RSA_ENCRYPTION]
             .into_iter()
             .find(|o| has(o))
-            .map(|o| (SignatureAlgorithm::RsaPkcs1(d256), o)),
-        KeyKind::EcP256 => {
-            has(&oid::ECDSA_SHA256).then_some((SignatureAlgorithm::Ecdsa(d256), oid::ECDSA_SHA256))
-        }
-        KeyKind::EcP384 => has(&oid::ECDSA_SHA384).then_some((
-            SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha384),
-            oid::ECDSA_SHA384,
-        )),
+            .map(|o| (SignatureAlgorithm::RsaPkcs1(d256), o))
+            .or_else(rsa_pss),
+        KeyKind::EcP256 => ecdsa(d256, oid::ECDSA_SHA256),
+        KeyKind::EcP384 => ecdsa(DigestAlgorithm::Sha384, oid::ECDSA_SHA384),
         _ => None,
     };
     pick.ok_or(Error::Unsupported(
@@ -772,5 +776,25 @@ mod tests {
         let (a, _) = choose_algorithm(KeyKind::EcP384, &[oid::ECDSA_SHA384], false).unwrap();
         assert_eq!(a, SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha384));
         assert!(choose_algorithm(KeyKind::EcP256, &[oid::SHA256_WITH_RSA], false).is_err());
+        // A credential offering RSASSA-PSS alone is signed with PSS without being asked.
+        let (a, o) = choose_algorithm(rsa, &[oid::RSASSA_PSS], false).unwrap();
+        assert_eq!(a, SignatureAlgorithm::RsaPss(DigestAlgorithm::Sha256));
+        assert_eq!(o, oid::RSASSA_PSS);
+        let (a, _) =
+            choose_algorithm(rsa, &[oid::RSASSA_PSS, oid::SHA256_WITH_RSA], false).unwrap();
+        assert_eq!(a, SignatureAlgorithm::RsaPkcs1(DigestAlgorithm::Sha256));
+        // EC keys listed by their key algorithm: ECDSA with the curve's hash, named by the
+        // signature algorithm's OID.
+        let (a, o) = choose_algorithm(KeyKind::EcP256, &[oid::EC_PUBLIC_KEY], false).unwrap();
+        assert_eq!(
+            (a, o),
+            (SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256), oid::ECDSA_SHA256)
+        );
+        let (a, o) = choose_algorithm(KeyKind::EcP384, &[oid::EC_PUBLIC_KEY], false).unwrap();
+        assert_eq!(
+            (a, o),
+            (SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha384), oid::ECDSA_SHA384)
+        );
+        assert!(choose_algorithm(KeyKind::EcP384, &[oid::RSASSA_PSS], false).is_err());
     }
 }

@@ -591,17 +591,21 @@ pub struct CscKey<'a> {
     pub ca: Option<&'a Path>,
 }
 
+/// The trust anchors (DER) of a CA file (PEM bundle or DER) for a CSC service's TLS
+/// (`kyso sign --csc-ca`, `kyso serve --csc-ca`).
+pub fn csc_tls_roots(path: &Path) -> Result<Vec<Vec<u8>>, UserError> {
+    let data = read_limited(path, 1024 * 1024)?;
+    Ok(Cert::from_pem_or_der(&data)
+        .map_err(|e| ue!("tệp CA không đọc được: {}: {}", path.display(), e; "cannot read the CA file {}: {}", path.display(), e).usage())?
+        .iter()
+        .map(|c| c.der().to_vec())
+        .collect())
+}
+
 /// Connect to a CSC remote signing service and read the credential.
 pub fn open_csc(k: CscKey<'_>) -> Result<kyso_keys::CscSigner, UserError> {
     let tls_roots = match k.ca {
-        Some(path) => {
-            let data = read_limited(path, 1024 * 1024)?;
-            Cert::from_pem_or_der(&data)
-                .map_err(|e| ue!("tệp CA không đọc được: {}: {}", path.display(), e; "cannot read the CA file {}: {}", path.display(), e).usage())?
-                .iter()
-                .map(|c| c.der().to_vec())
-                .collect()
-        }
+        Some(path) => csc_tls_roots(path)?,
         None => Vec::new(),
     };
     kyso_keys::CscSigner::open(kyso_keys::CscOptions {

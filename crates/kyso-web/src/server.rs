@@ -270,7 +270,7 @@ fn remote_signing(
         url: r.url.clone(),
         level,
         timeout: std::time::Duration::from_secs(30),
-        tls_roots: Vec::new(),
+        tls_roots: r.tls_roots.clone(),
     }))
 }
 

@@ -101,6 +101,10 @@ pub struct Args {
     /// Dịch vụ cấp dấu thời gian (RFC 3161) cho chữ ký số từ xa từ mức B-T
     #[arg(long, env = "KYSO_CSC_TSA", value_name = "URL")]
     pub csc_tsa: Option<String>,
+    /// Tệp PEM các chứng thư CA tin cậy cho kết nối TLS tới dịch vụ CSC (khi máy chủ CSC dùng
+    /// chứng thư do CA riêng cấp), thay cho kho CA gốc mặc định
+    #[arg(long, env = "KYSO_CSC_CA", value_name = "TỆP.pem")]
+    pub csc_ca: Option<PathBuf>,
     #[command(flatten)]
     pub audit_files: crate::audit_log::FileArgs,
 }
@@ -129,6 +133,7 @@ impl From<Args> for server::Options {
             csc_url: a.csc_url,
             csc_level: a.csc_level,
             csc_tsa: a.csc_tsa,
+            csc_ca: a.csc_ca,
             audit_files: a.audit_files.into(),
         }
     }

@@ -43,6 +43,7 @@ pub struct Options {
     pub csc_url: Option<String>,
     pub csc_level: Option<String>,
     pub csc_tsa: Option<String>,
+    pub csc_ca: Option<PathBuf>,
 }
 
 /// The TOML file: every option of `kyso serve` under its long name (`listen`, `data-dir`,
@@ -72,6 +73,7 @@ pub struct FileConfig {
     pub csc_url: Option<String>,
     pub csc_level: Option<String>,
     pub csc_tsa: Option<String>,
+    pub csc_ca: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -89,6 +91,7 @@ impl FileConfig {
             &mut c.org_key_password_file,
             &mut c.audit_key_file,
             &mut c.audit_checkpoint_file,
+            &mut c.csc_ca,
         ]
         .into_iter()
         .flatten()
@@ -202,6 +205,9 @@ pub struct RemoteSigningSettings {
     pub level: kyso_pades::ltv::Level,
     /// The time-stamping service, needed from B-T up.
     pub tsa: Option<String>,
+    /// Trust anchors (DER) for the service's TLS certificate instead of the Mozilla root store
+    /// (`--csc-ca`, a PEM bundle: a service behind a private CA).
+    pub tls_roots: Vec<Vec<u8>>,
 }
 
 /// `B-B`, `B-T`, `B-LT` or `B-LTA` (any case).
@@ -359,6 +365,7 @@ impl Settings {
             .csc_tsa
             .or(file.csc_tsa)
             .filter(|u| !u.trim().is_empty());
+        let csc_ca = args.csc_ca.or(file.csc_ca);
         let remote_signing = match csc_url {
             Some(url) => {
                 let url = url.trim().trim_end_matches('/').to_owned();
@@ -376,15 +383,20 @@ impl Settings {
                         ue!("--csc-level {} cần dịch vụ cấp dấu thời gian: thêm --csc-tsa URL", level.name(); "--csc-level {} needs a time-stamping service: add --csc-tsa URL", level.name()),
                     );
                 }
+                let tls_roots = match &csc_ca {
+                    Some(path) => kyso_services::signing::csc_tls_roots(path)?,
+                    None => Vec::new(),
+                };
                 Some(RemoteSigningSettings {
                     url,
                     level,
                     tsa: csc_tsa,
+                    tls_roots,
                 })
             }
-            None if csc_level.is_some() || csc_tsa.is_some() => {
+            None if csc_level.is_some() || csc_tsa.is_some() || csc_ca.is_some() => {
                 return Err(
-                    ue!("--csc-level và --csc-tsa chỉ dùng với --csc-url"; "--csc-level and --csc-tsa go with --csc-url only"),
+                    ue!("--csc-level, --csc-tsa và --csc-ca chỉ dùng với --csc-url"; "--csc-level, --csc-tsa and --csc-ca go with --csc-url only"),
                 )
             }
             None => None,
@@ -462,6 +474,61 @@ mod tests {
             .unwrap_or_else(|| panic!("{bad} accepted"));
             assert!(e.to_string().contains("--public-url"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn a_csc_service_behind_a_private_ca_is_trusted_through_csc_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = params.self_signed(&key).unwrap();
+        let bundle = dir.path().join("ca.pem");
+        std::fs::write(&bundle, ca.pem()).unwrap();
+        let p = dir.path().join("kyso.toml");
+        std::fs::write(
+            &p,
+            "csc-url = \"https://csc.example.gov.vn\"\ncsc-ca = \"ca.pem\"\n",
+        )
+        .unwrap();
+        let resolve = |o: Options| Settings::resolve(o).map(|s| s.remote_signing);
+        // From the file, relative to its folder; the DER of the bundle's certificate.
+        let r = resolve(Options {
+            config: Some(p),
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(r.tls_roots, vec![ca.der().to_vec()]);
+        // Without it the system's roots are used; a file without a certificate is refused,
+        // and --csc-ca without --csc-url too.
+        let url = || Some("https://csc.example.gov.vn".to_owned());
+        let r = resolve(Options {
+            csc_url: url(),
+            ..Default::default()
+        });
+        assert!(r.unwrap().unwrap().tls_roots.is_empty());
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "no certificate here\n").unwrap();
+        let e = resolve(Options {
+            csc_url: url(),
+            csc_ca: Some(empty),
+            ..Default::default()
+        })
+        .err()
+        .unwrap();
+        assert!(
+            e.message(kyso_i18n::Lang::Vi)
+                .contains("tệp CA không đọc được"),
+            "{e}"
+        );
+        let e = resolve(Options {
+            csc_ca: Some(bundle),
+            ..Default::default()
+        })
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("--csc-url"), "{e}");
     }
 
     #[test]
