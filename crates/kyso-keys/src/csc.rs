@@ -788,12 +788,18 @@ mod tests {
         let (a, o) = choose_algorithm(KeyKind::EcP256, &[oid::EC_PUBLIC_KEY], false).unwrap();
         assert_eq!(
             (a, o),
-            (SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256), oid::ECDSA_SHA256)
+            (
+                SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha256),
+                oid::ECDSA_SHA256
+            )
         );
         let (a, o) = choose_algorithm(KeyKind::EcP384, &[oid::EC_PUBLIC_KEY], false).unwrap();
         assert_eq!(
             (a, o),
-            (SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha384), oid::ECDSA_SHA384)
+            (
+                SignatureAlgorithm::Ecdsa(DigestAlgorithm::Sha384),
+                oid::ECDSA_SHA384
+            )
         );
         assert!(choose_algorithm(KeyKind::EcP384, &[oid::RSASSA_PSS], false).is_err());
     }

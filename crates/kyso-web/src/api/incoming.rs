@@ -488,13 +488,15 @@ async fn incoming_status(
     let action = match input.status.trim() {
         "in_progress" | "05" => IncomingAction::Start,
         "completed" | "06" => IncomingAction::Complete,
-        other => return Err(ApiError::from(kyso_store::Error::Invalid {
-            field: "status",
-            vi: format!(
+        other => {
+            return Err(ApiError::from(kyso_store::Error::Invalid {
+                field: "status",
+                vi: format!(
                 "Trạng thái \"{other}\" không hợp lệ; dùng in_progress (05) hoặc completed (06)."
             ),
-            en: format!("Unknown status \"{other}\"; use in_progress (05) or completed (06)."),
-        })),
+                en: format!("Unknown status \"{other}\"; use in_progress (05) or completed (06)."),
+            }))
+        }
     };
     let input = inc::IncomingStep {
         reason: input.note,
