@@ -167,6 +167,7 @@ try {
   await page.check('label:has-text("Vũ Thị Giang") >> xpath=preceding-sibling::input');
   await page.click('main button[type=submit]');
   await page.waitForURL(/\/requests\/\d+$/);
+  const requestUrl = page.url();
   for (const [action, state] of [['Trình duyệt', 'Chờ duyệt'], ['Duyệt', 'Đã duyệt']]) {
     await act(page, action, state);
   }
