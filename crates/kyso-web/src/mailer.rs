@@ -209,7 +209,8 @@ impl Mailer {
     }
 }
 
-/// One round of the notice job: scan, then e-mail what is pending. Errors go to the log; the
+/// One round of the notice job: scan (certificates expiring, incoming documents near their
+/// handling deadline), then e-mail what is pending. Errors go to the log; the
 /// job carries on at the next round.
 pub async fn notice_round(store: &Store, clock: &Clock, mailer: Option<&Mailer>) {
     match notices::run_expiry_scan(store, clock()).await {
@@ -224,6 +225,17 @@ pub async fn notice_round(store: &Store, clock: &Clock, mailer: Option<&Mailer>)
         ),
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "expiry scan failed"),
+    }
+    match kyso_store::incoming::run_deadline_reminders(store, clock()).await {
+        Ok(s) if s.notices > 0 => tracing::info!(
+            notices = s.notices,
+            stages = s.stages,
+            "handling deadlines: {} reminder notice(s) for {} stage(s) due",
+            s.notices,
+            s.stages
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "handling deadline reminders failed"),
     }
     send_round(store, clock, mailer).await;
 }

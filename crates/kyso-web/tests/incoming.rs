@@ -448,6 +448,18 @@ async fn letters_are_verified_on_arrival_decided_by_the_clerk_and_deliveries_arr
             (StatusCode::OK, Some("05")),
             "{r}"
         );
+        // The server's notice job reminds the lead unit the day before the handling deadline.
+        let day_before: kyso_web::Clock =
+            Arc::new(|| time::macros::datetime!(2026-06-09 08:00 +07:00));
+        kyso_web::mailer::notice_round(s, &day_before, None).await;
+        let (st, inbox) = app
+            .call(Method::GET, "/api/v1/notices", &drafter, None)
+            .await;
+        assert_eq!(st, StatusCode::OK, "{inbox}");
+        assert!(
+            inbox.to_string().contains("Nhắc hạn xử lý văn bản đến"),
+            "{inbox}"
+        );
         let (st, r) = app
             .call(
                 Method::POST,
