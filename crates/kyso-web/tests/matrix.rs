@@ -895,6 +895,8 @@ fn ui_target(path: &str) -> Option<Rec> {
         | "/documents/{id}/comment"
         | "/documents/{id}/attachments"
         | "/documents/{id}/attachments/{id}/signed" => Rec::Document,
+        "/incoming/new" => Rec::None,
+        "/incoming/{id}/act" => Rec::Incoming,
         _ => return None,
     })
 }
@@ -1083,6 +1085,9 @@ async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys
             "/documents".into(),
             "/documents/new".into(),
             format!("/documents/{}", ours.document),
+            "/incoming".into(),
+            "/incoming/new".into(),
+            format!("/incoming/{}", ours.incoming),
         ];
         let mut targets: Vec<(String, Form)> = Vec::new();
         for page in &pages {
@@ -1116,6 +1121,7 @@ async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys
             "/documents/{id}/act",
             "/documents/{id}/draft",
             "/documents/{id}/comment",
+            "/incoming/new",
         ] {
             assert!(
                 found.contains(&must),
