@@ -16,9 +16,10 @@
 //!
 //! Who takes each step reuses the outgoing flow's [`Duty`]: the clerk of the receiving agency
 //! registers and refuses (as for outgoing documents, only the clerk role at that agency); its
-//! leader — the signing authority, [`Role::Signer`] at that agency — assigns; the handling unit
-//! (the lead unit's people, or anyone above it taking part in documents) starts and completes.
-//! A recall is the sender's act, applied by the system.
+//! leader — the signing authority, [`Role::Signer`] at that agency — assigns; the lead unit
+//! handles: its people start and complete ([`may_handle`]); the leader and the clerk oversee
+//! and the coordinating units contribute — they read and comment, but do not report the lead
+//! unit's progress. A recall is the sender's act, applied by the system.
 
 use crate::documents::{Duty, Reach};
 use crate::named_enum;
@@ -204,6 +205,34 @@ impl IncomingAction {
             IncomingAction::Recall => (None, DutyAt::System),
         }
     }
+}
+
+/// Whether one grant — `role` held at the agency with materialized path `grant_path` — may
+/// start and complete the handling of an incoming document assigned to the lead unit at
+/// `lead_path`, with the coordinating units at `coordinating`. Decree 30/2020 art. 24: the
+/// agency's leader assigns and directs, the lead unit (đơn vị chủ trì) handles and reports
+/// the result, the coordinating units (phối hợp) contribute, the clerk follows the handling
+/// and reminds. So only the lead unit's people taking part in documents (drafter, reviewer,
+/// format checker, signer, clerk) — granted at the lead unit itself or at a unit inside it,
+/// except a unit inside it that is itself a coordinating unit — start and complete.
+///
+/// Nobody else: not the coordinating units, not the receiving agency's leader or clerk (they
+/// oversee; when the lead unit is the receiving agency itself, its people are the lead unit's),
+/// not a leader or administrator of an agency above, not a unit beside the lead unit.
+pub fn may_handle(role: Role, grant_path: &str, lead_path: &str, coordinating: &[&str]) -> bool {
+    // Those taking part in documents; an administrator's grant is not a handler's.
+    let takes_part = matches!(
+        role,
+        Role::Drafter | Role::Reviewer | Role::FormatChecker | Role::Signer | Role::Clerk
+    );
+    if !takes_part {
+        return false;
+    }
+    let in_lead = !lead_path.is_empty() && grant_path.starts_with(lead_path);
+    let in_coordinating = coordinating
+        .iter()
+        .any(|c| *c != lead_path && c.starts_with(lead_path) && grant_path.starts_with(c));
+    in_lead && !in_coordinating
 }
 
 /// Why a step on an incoming document is refused by the rules.
@@ -489,6 +518,48 @@ mod tests {
         assert!(!d.granted_by(Role::Auditor, true, true));
         assert!(!d.granted_by(Role::Drafter, false, false));
         assert_eq!(A::Recall.duty(), (None, DutyAt::System));
+    }
+
+    #[test]
+    fn only_the_lead_unit_handles_leaders_and_clerks_oversee_coordinators_contribute() {
+        // Receiving agency /1/5/, its lead unit /1/5/7/ (a division /1/5/7/9/ inside it, itself
+        // a coordinating unit), another coordinating unit /1/5/8/.
+        let (receiver, lead, coordinating) = ("/1/5/", "/1/5/7/", ["/1/5/8/", "/1/5/7/9/"]);
+        let may = |role, at: &str| may_handle(role, at, lead, &coordinating);
+        for role in [
+            Role::Drafter,
+            Role::Reviewer,
+            Role::Signer,
+            Role::Clerk,
+            Role::FormatChecker,
+        ] {
+            assert!(may(role, "/1/5/7/"), "{role:?} of the lead unit");
+            assert!(may(role, "/1/5/7/3/"), "{role:?} of a unit inside it");
+            assert!(!may(role, "/1/5/8/"), "{role:?} of a coordinating unit");
+            assert!(
+                !may(role, "/1/5/7/9/"),
+                "{role:?} of a coordinating unit inside the lead"
+            );
+            assert!(
+                !may(role, "/1/5/6/"),
+                "{role:?} of a unit beside the lead unit"
+            );
+            assert!(!may(role, "/1/"), "{role:?} of an agency above");
+        }
+        for role in [Role::Signer, Role::Clerk, Role::Drafter, Role::Reviewer] {
+            assert!(
+                !may(role, receiver),
+                "{role:?} of the receiving agency oversees only"
+            );
+        }
+        for role in [Role::Auditor, Role::DostAdmin, Role::SignatureOfficer] {
+            assert!(!may(role, "/1/5/7/"), "{role:?} takes no part in documents");
+        }
+        // The receiving agency leads itself: its people handle, clerk included.
+        assert!(may_handle(Role::Clerk, "/1/5/", "/1/5/", &["/1/5/8/"]));
+        assert!(may_handle(Role::Signer, "/1/5/", "/1/5/", &["/1/5/8/"]));
+        assert!(!may_handle(Role::Drafter, "/1/5/8/", "/1/5/", &["/1/5/8/"]));
+        assert!(!may_handle(Role::Drafter, "/1/5/", "", &[]), "no lead unit");
     }
 
     #[test]

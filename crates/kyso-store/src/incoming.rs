@@ -386,12 +386,20 @@ async fn check_step(
     let allowed = match at {
         DutyAt::Receiver => holds(actor, duty, doc.agency_id, &doc.agency_path),
         DutyAt::LeadUnit => {
+            // The lead unit handles; the leader and the clerk oversee, the coordinating units
+            // contribute (kyso_domain::incoming::may_handle).
             let mut conn = store.pool().acquire().await?;
             let units = unit_paths(&mut conn, doc.id).await?;
-            units
+            let coordinating: Vec<&str> = units
                 .iter()
-                .filter(|(_, _, lead)| *lead)
-                .any(|(unit, path, _)| holds(actor, duty, *unit, path))
+                .filter(|(_, _, lead)| !*lead)
+                .map(|(_, path, _)| path.as_str())
+                .collect();
+            units.iter().filter(|(_, _, lead)| *lead).any(|(_, lead, _)| {
+                actor.grants.iter().any(|g| {
+                    kyso_domain::incoming::may_handle(g.role, &g.path, lead, &coordinating)
+                })
+            })
         }
         DutyAt::System => false,
     };
