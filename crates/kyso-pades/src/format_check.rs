@@ -82,6 +82,12 @@ pub enum Code {
     MarginRight,
     NoNumberLine,
     NoDateLine,
+    // The scan check (`crate::scan_check`).
+    NoScanImage,
+    LowResolution,
+    NotColour,
+    GrayPage,
+    UnusualPageSize,
 }
 
 impl Code {
@@ -105,6 +111,11 @@ impl Code {
             Code::MarginRight => "MARGIN_RIGHT",
             Code::NoNumberLine => "NO_NUMBER_LINE",
             Code::NoDateLine => "NO_DATE_LINE",
+            Code::NoScanImage => "NO_SCAN_IMAGE",
+            Code::LowResolution => "LOW_RESOLUTION",
+            Code::NotColour => "NOT_COLOUR",
+            Code::GrayPage => "GRAY_PAGE",
+            Code::UnusualPageSize => "UNUSUAL_PAGE_SIZE",
         }
     }
 }
@@ -181,10 +192,10 @@ impl FormatReport {
             en,
         });
     }
-    fn error(&mut self, code: Code, page: Option<usize>, vi: String, en: String) {
+    pub(crate) fn error(&mut self, code: Code, page: Option<usize>, vi: String, en: String) {
         self.push(Severity::Error, code, page, vi, en);
     }
-    fn warn(&mut self, code: Code, page: Option<usize>, vi: String, en: String) {
+    pub(crate) fn warn(&mut self, code: Code, page: Option<usize>, vi: String, en: String) {
         self.push(Severity::Warning, code, page, vi, en);
     }
 }
@@ -196,10 +207,27 @@ pub fn check(pdf: &[u8]) -> FormatReport {
 
 /// Check a draft within `limits` (the fuzz target uses small ones).
 pub fn check_with(pdf: &[u8], limits: &Limits) -> FormatReport {
-    let mut r = FormatReport {
-        version: header_version(pdf),
-        ..FormatReport::default()
+    let mut r = FormatReport::default();
+    let Some((doc, pages)) = open_checked(pdf, limits, &mut r) else {
+        return r;
     };
+    check_sizes(&pages, &mut r);
+    check_fonts(&doc, &pages, &mut r);
+    check_actions(&doc, &mut r);
+    check_layout(&doc, &pages, &mut r);
+    // Errors first, each kind in the order found.
+    r.findings.sort_by_key(|f| f.severity);
+    r
+}
+
+/// Open `pdf` for a check: the version (≥ 1.4), the pages (at least one) into `r`; `None` when
+/// the check cannot go on (not a PDF, encrypted, unreadable, no pages — each reported in `r`).
+pub(crate) fn open_checked(
+    pdf: &[u8],
+    limits: &Limits,
+    r: &mut FormatReport,
+) -> Option<(Document, Vec<Page>)> {
+    r.version = header_version(pdf);
     let doc = match Document::open(Arc::new(MemSource::new(pdf.to_vec())), limits.clone()) {
         Ok(d) => d,
         Err(kyso_pdf::Error::NotPdf) => {
@@ -209,7 +237,7 @@ pub fn check_with(pdf: &[u8], limits: &Limits) -> FormatReport {
                 "Tệp không phải PDF.".into(),
                 "The file is not a PDF.".into(),
             );
-            return r;
+            return None;
         }
         Err(kyso_pdf::Error::Encrypted) => {
             r.error(
@@ -218,19 +246,19 @@ pub fn check_with(pdf: &[u8], limits: &Limits) -> FormatReport {
                 "Tệp PDF bị mã hóa; hãy gửi bản không đặt mật khẩu hay hạn chế.".into(),
                 "The PDF is encrypted; send it without a password or restrictions.".into(),
             );
-            return r;
+            return None;
         }
         Err(e) => {
-            unreadable(&mut r, &e);
-            return r;
+            unreadable(r, &e);
+            return None;
         }
     };
-    check_version(&doc, &mut r);
+    check_version(&doc, r);
     let pages = match doc.pages() {
         Ok(p) => p,
         Err(e) => {
-            unreadable(&mut r, &e);
-            return r;
+            unreadable(r, &e);
+            return None;
         }
     };
     r.page_count = pages.len();
@@ -241,15 +269,9 @@ pub fn check_with(pdf: &[u8], limits: &Limits) -> FormatReport {
             "Tệp PDF không có trang nào.".into(),
             "The PDF has no pages.".into(),
         );
-        return r;
+        return None;
     }
-    check_sizes(&pages, &mut r);
-    check_fonts(&doc, &pages, &mut r);
-    check_actions(&doc, &mut r);
-    check_layout(&doc, &pages, &mut r);
-    // Errors first, each kind in the order found.
-    r.findings.sort_by_key(|f| f.severity);
-    r
+    Some((doc, pages))
 }
 
 fn unreadable(r: &mut FormatReport, e: &kyso_pdf::Error) {
@@ -319,7 +341,7 @@ fn check_version(doc: &Document, r: &mut FormatReport) {
 }
 
 /// The displayed size of a page in millimetres.
-fn page_size_mm(p: &Page) -> (f64, f64) {
+pub(crate) fn page_size_mm(p: &Page) -> (f64, f64) {
     let unit = p
         .dict
         .get("UserUnit")
@@ -380,7 +402,7 @@ fn check_sizes(pages: &[Page], r: &mut FormatReport) {
     }
 }
 
-fn page_list(pages: &[usize]) -> String {
+pub(crate) fn page_list(pages: &[usize]) -> String {
     let shown: Vec<String> = pages.iter().take(10).map(ToString::to_string).collect();
     let more = if pages.len() > 10 { ", …" } else { "" };
     format!("{}{more}", shown.join(", "))
@@ -457,7 +479,7 @@ fn check_fonts(doc: &Document, pages: &[Page], r: &mut FormatReport) {
     }
 }
 
-fn not_fully_checked(r: &mut FormatReport, vi: &str, en: &str) {
+pub(crate) fn not_fully_checked(r: &mut FormatReport, vi: &str, en: &str) {
     r.error(
         Code::NotFullyChecked,
         None,
@@ -539,7 +561,7 @@ fn scan_actions(o: &Object, at: ObjRef, depth: usize, found: &mut Actions) {
 /// Every object of the document, searched for JavaScript and additional actions (an action
 /// can hide behind `/Next`, a name tree, an annotation or a field: scanning the objects finds it
 /// wherever it is referenced from).
-fn check_actions(doc: &Document, r: &mut FormatReport) {
+pub(crate) fn check_actions(doc: &Document, r: &mut FormatReport) {
     let mut found = Actions::default();
     let mut failed = doc.xref().len() > MAX_SCANNED_OBJECTS;
     if let Ok(root) = doc.catalog_ref() {

@@ -10,6 +10,7 @@ pub mod mdp;
 pub mod numbering;
 pub mod pdfdate;
 pub mod revisions;
+pub mod scan_check;
 pub mod sign;
 pub mod stamp;
 pub mod upload;

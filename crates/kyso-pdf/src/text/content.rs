@@ -207,6 +207,19 @@ pub(crate) struct Interpreter<'r> {
     /// Where images are painted (image XObjects and inline images): the unit square under the
     /// CTM, as `[x0, y0, x1, y1]` in the starting space (default user space for a page).
     pub(crate) images: Vec<[f64; 4]>,
+    /// The same images with what was drawn: the CTM and the image's dictionary.
+    pub(crate) image_draws: Vec<ImageDraw>,
+}
+
+/// An image painted on a page: the CTM it was painted with (the image fills the unit square
+/// of that space, so its displayed size is the CTM's columns) and its dictionary — an image
+/// XObject's stream dictionary, or an inline image's as written (abbreviated keys such as
+/// `/W`, `/H`, `/BPC`, `/CS`, `/IM` are kept as they are).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageDraw {
+    pub ctm: Matrix,
+    pub dict: Dict,
+    pub inline: bool,
 }
 
 impl std::fmt::Debug for Interpreter<'_> {
@@ -235,6 +248,7 @@ impl<'r> Interpreter<'r> {
             form_stack: Vec::new(),
             glyphs: Vec::new(),
             images: Vec::new(),
+            image_draws: Vec::new(),
         }
     }
 
@@ -394,8 +408,9 @@ impl<'r> Interpreter<'r> {
                     }
                 }
                 b"BI" => {
-                    self.image(&gs.ctm);
                     // Inline image dictionary up to `ID`, then the data up to `EI`.
+                    let mut dict = Dict::new();
+                    let mut key: Option<String> = None;
                     loop {
                         match tk.next_token()? {
                             None => break,
@@ -413,9 +428,18 @@ impl<'r> Interpreter<'r> {
                                     ));
                                 }
                             }
-                            Some(Token::Operand(_)) => {}
+                            Some(Token::Operand(o)) => match (key.take(), o) {
+                                (None, Object::Name(n)) => key = Some(n.as_str().into_owned()),
+                                (Some(k), v) => {
+                                    if dict.len() < 64 {
+                                        dict.set(&k, v);
+                                    }
+                                }
+                                (None, _) => {}
+                            },
                         }
                     }
+                    self.image(&gs.ctm, dict, true);
                 }
                 _ => {}
             }
@@ -485,7 +509,7 @@ impl<'r> Interpreter<'r> {
     }
 
     /// Record an image painted with `ctm` (it fills the unit square of its space).
-    fn image(&mut self, ctm: &Matrix) {
+    fn image(&mut self, ctm: &Matrix, dict: Dict, inline: bool) {
         if self.images.len() >= self.limits.max_page_glyphs {
             return;
         }
@@ -505,6 +529,11 @@ impl<'r> Interpreter<'r> {
         ];
         if b.iter().all(|v| v.is_finite()) {
             self.images.push(b);
+            self.image_draws.push(ImageDraw {
+                ctm: *ctm,
+                dict,
+                inline,
+            });
         }
     }
 
@@ -580,7 +609,7 @@ impl<'r> Interpreter<'r> {
             .get_name("Subtype")
             .is_some_and(|s| s == "Image")
         {
-            self.image(&caller.ctm);
+            self.image(&caller.ctm, stream.dict.clone(), false);
             return Ok(());
         }
         if stream.dict.get_name("Subtype").is_none_or(|s| s != "Form") {

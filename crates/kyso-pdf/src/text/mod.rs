@@ -117,11 +117,18 @@ pub fn interpret_with(
 
 /// The glyphs of a page, in the order they are drawn.
 pub fn page_glyphs(doc: &Document, page: &Page) -> Result<Vec<Glyph>> {
-    Ok(page_paint(doc, page)?.0)
+    Ok(page_paint(doc, page)?.glyphs)
 }
 
 /// The glyphs of a page and the boxes of its images (default user space).
-fn page_paint(doc: &Document, page: &Page) -> Result<(Vec<Glyph>, Vec<[f64; 4]>)> {
+/// What one pass over a page's content found.
+struct Painted {
+    glyphs: Vec<Glyph>,
+    images: Vec<[f64; 4]>,
+    image_draws: Vec<content::ImageDraw>,
+}
+
+fn page_paint(doc: &Document, page: &Page) -> Result<Painted> {
     let limits = doc.limits();
     let resources = match &page.resources {
         Some(r) => match doc.resolve(r)? {
@@ -156,7 +163,19 @@ fn page_paint(doc: &Document, page: &Page) -> Result<(Vec<Glyph>, Vec<[f64; 4]>)
     }
     let mut it = content::Interpreter::new(doc, limits);
     it.run(&data, &resources, content::IDENTITY)?;
-    Ok((it.glyphs, it.images))
+    Ok(Painted {
+        glyphs: it.glyphs,
+        images: it.images,
+        image_draws: it.image_draws,
+    })
+}
+
+/// The images page `page_index` (0-based) paints, in the order painted, with the CTM each was
+/// painted with (in default user space, before `/Rotate`) and its dictionary: what a scan's
+/// resolution and colour are judged from.
+pub fn page_images(doc: &Document, page_index: usize) -> Result<Vec<content::ImageDraw>> {
+    let page = page_at(doc, page_index)?;
+    Ok(page_paint(doc, &page)?.image_draws)
 }
 
 fn page_at(doc: &Document, page_index: usize) -> Result<Page> {
@@ -213,7 +232,9 @@ pub struct PageMarks {
 /// The text and images of page `page_index` (0-based), from one pass over its content.
 pub fn page_marks(doc: &Document, page_index: usize) -> Result<PageMarks> {
     let page = page_at(doc, page_index)?;
-    let (mut glyphs, images) = page_paint(doc, &page)?;
+    let Painted {
+        mut glyphs, images, ..
+    } = page_paint(doc, &page)?;
     glyphs.retain(|g| on_page(g, &page.crop_box));
     let c = page.crop_box;
     let images = images
@@ -348,7 +369,7 @@ pub(crate) mod tests {
         let mut pages = d.pages().unwrap();
         let mut page = pages.swap_remove(0);
         page.resources = Some(Object::Ref(crate::object::ObjRef::new(7, 0)));
-        let (_, images) = page_paint(&d, &page).unwrap();
+        let images = page_paint(&d, &page).unwrap().images;
         assert_eq!(images.len(), 3, "{images:?}");
         assert_eq!(images[0], [10.0, 30.0, 60.0, 50.0]);
         // Turned by the form's matrix (page_marks would clip it to the crop box).
