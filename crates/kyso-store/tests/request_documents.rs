@@ -127,6 +127,24 @@ async fn world(s: &Store) -> World {
     }
 }
 
+/// The unit's clerk opens its outgoing register (every type, notation "…/TTCDS-…").
+async fn open_register(s: &Store, w: &World) {
+    docs::create_register(
+        s,
+        &w.clerk,
+        &RegisterInput {
+            agency_id: w.unit,
+            code: "VBĐ".into(),
+            name: "Sổ văn bản đi".into(),
+            issuer_abbrev: "TTCDS".into(),
+            doc_types: Vec::new(),
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+}
+
 /// An approved request of the unit (a change of information: no certificate needed).
 async fn approved(s: &Store, w: &World) -> i64 {
     let r = requests::create_request(
@@ -225,20 +243,7 @@ async fn a_request_is_sent_by_dispatching_its_letter_document() {
             .await
             .unwrap_err();
         assert_eq!(field_of(&e), Some("register"), "{b:?}: {e:?}");
-        docs::create_register(
-            s,
-            &w.clerk,
-            &RegisterInput {
-                agency_id: w.unit,
-                code: "VBĐ".into(),
-                name: "Sổ văn bản đi".into(),
-                issuer_abbrev: "TTCDS".into(),
-                doc_types: Vec::new(),
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
+        open_register(s, &w).await;
         let e = requests::letter_plan(s, &w.officer, id, "VP", NOW)
             .await
             .unwrap_err();
@@ -475,20 +480,7 @@ async fn an_ordinary_document_dispatches_without_touching_any_request() {
         let s = &db.store;
         let w = world(s).await;
         let id = approved(s, &w).await;
-        docs::create_register(
-            s,
-            &w.clerk,
-            &RegisterInput {
-                agency_id: w.unit,
-                code: "VBĐ".into(),
-                name: "Sổ văn bản đi".into(),
-                issuer_abbrev: "TTCDS".into(),
-                doc_types: Vec::new(),
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
+        open_register(s, &w).await;
         // The same công văn, made as a plain document: it is not the request's letter.
         let doc = docs::create_document(s, &blobs, &w.officer, &letter(&w, "H99.37"), NOW)
             .await
@@ -529,5 +521,222 @@ async fn an_ordinary_document_dispatches_without_touching_any_request() {
                 .unwrap(),
             None
         );
+    }
+}
+
+/// The approved request of the world with the unit's register and the recipients set: ready
+/// for its letter. Returns the request's id and the letter's recipient code.
+async fn ready_for_letter(s: &Store, w: &World) -> (i64, String) {
+    let id = approved(s, w).await;
+    open_register(s, w).await;
+    let set = requests::set_request_recipients(
+        s,
+        &w.admin,
+        &RequestRecipients {
+            department: "H99.37".into(),
+            national_ca: "G11.07.05".into(),
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    let plan = requests::letter_plan(s, &w.officer, id, "VP", NOW)
+        .await
+        .unwrap();
+    assert_eq!(plan.recipient_code, set.national_ca);
+    (id, plan.recipient_code)
+}
+
+async fn count(s: &Store, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap()
+}
+
+/// What a letter leaves in the database: documents, versions (the blob references), document
+/// timeline rows, links, the request's `letter_document` rows, `document.create` and
+/// `request.letter_document` audit entries, and documents no request links (orphan drafts).
+async fn letter_rows(s: &Store) -> [i64; 8] {
+    [
+        count(s, "SELECT COUNT(*) FROM documents").await,
+        count(s, "SELECT COUNT(*) FROM document_versions").await,
+        count(s, "SELECT COUNT(*) FROM document_events").await,
+        count(s, "SELECT COUNT(*) FROM request_documents").await,
+        count(
+            s,
+            "SELECT COUNT(*) FROM request_events WHERE action = 'letter_document'",
+        )
+        .await,
+        count(
+            s,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'document.create'",
+        )
+        .await,
+        count(
+            s,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'request.letter_document'",
+        )
+        .await,
+        count(
+            s,
+            "SELECT COUNT(*) FROM documents d WHERE NOT EXISTS \
+             (SELECT 1 FROM request_documents l WHERE l.document_id = d.id)",
+        )
+        .await,
+    ]
+}
+
+/// Eight attempts at once to make the same request's letter — through two stores, as two
+/// `kyso serve` nodes (or two processes on one SQLite file) would — make exactly one
+/// document, linked once, and no draft without its request: the document and its link are one
+/// transaction that checks again, under the write lock, that no letter was made meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_attempts_make_one_letter_document_and_no_orphan_draft() {
+    const ATTEMPTS: usize = 8;
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(dir.path()).unwrap();
+        let s = &db.store;
+        let w = world(s).await;
+        let (id, to) = ready_for_letter(s, &w).await;
+        let stores = std::sync::Arc::new([db.store.clone(), Store::open(&db.url).await.unwrap()]);
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(ATTEMPTS));
+        let mut tasks = Vec::new();
+        for i in 0..ATTEMPTS {
+            let (stores, blobs, start) = (stores.clone(), blobs.clone(), start.clone());
+            let (officer, mut input) = (w.officer.clone(), letter(&w, &to));
+            // Each attempt's own draft: a second attempt's blob is not the first one's.
+            input.file = format!("%PDF-1.7\n% attempt {i}\n%%EOF\n").into_bytes();
+            tasks.push(tokio::spawn(async move {
+                start.wait().await;
+                requests::create_letter_document(&stores[i % 2], &blobs, &officer, id, &input, NOW)
+                    .await
+            }));
+        }
+        let mut made = Vec::new();
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(doc) => made.push(doc.id),
+                Err(e) => {
+                    assert_eq!(field_of(&e), Some("request"), "{b:?}: {e:?}");
+                    assert!(e.message(false).contains("công văn đề nghị"), "{e:?}");
+                }
+            }
+        }
+        assert_eq!(made.len(), 1, "{b:?}: exactly one attempt makes the letter");
+        assert_eq!(
+            letter_rows(s).await,
+            [1, 1, 1, 1, 1, 1, 1, 0],
+            "{b:?}: one document, version, timeline row, link, request row, two audit \
+             entries, no orphan"
+        );
+        assert_eq!(
+            requests::letter_document(s, &w.officer, id, NOW)
+                .await
+                .unwrap(),
+            Some((made[0], DocState::Draft))
+        );
+        // The two entries are in the same transaction: adjacent in the chain, which holds.
+        let seqs: Vec<i64> = sqlx::query_scalar(
+            "SELECT seq FROM audit_log WHERE action IN ('document.create', \
+             'request.letter_document') ORDER BY seq",
+        )
+        .fetch_all(s.pool())
+        .await
+        .unwrap();
+        assert_eq!(seqs.len(), 2);
+        assert_eq!(seqs[1], seqs[0] + 1, "{b:?}");
+        assert!(audit::verify(s).await.unwrap().is_ok(), "{b:?}");
+    }
+}
+
+/// Refuse every link of a request to its letter inside the database (a trigger), so that the
+/// failure comes after the document, its version, its timeline row and its audit entry were
+/// written in the letter's transaction.
+async fn refuse_links(s: &Store, b: kyso_store::Backend) {
+    let statements: &[&str] = match b {
+        kyso_store::Backend::Sqlite => &["CREATE TRIGGER refuse_link BEFORE INSERT ON \
+             request_documents BEGIN SELECT RAISE(ABORT, 'link refused by the test'); END"],
+        kyso_store::Backend::Postgres => &[
+            "CREATE FUNCTION refuse_link() RETURNS trigger LANGUAGE plpgsql AS \
+             $f$ BEGIN RAISE EXCEPTION 'link refused by the test'; END $f$",
+            "CREATE TRIGGER refuse_link BEFORE INSERT ON request_documents \
+             FOR EACH ROW EXECUTE FUNCTION refuse_link()",
+        ],
+    };
+    for sql in statements {
+        sqlx::raw_sql(sql).execute(s.pool()).await.unwrap();
+    }
+}
+
+async fn allow_links(s: &Store, b: kyso_store::Backend) {
+    let sql = match b {
+        kyso_store::Backend::Sqlite => "DROP TRIGGER refuse_link",
+        kyso_store::Backend::Postgres => "DROP TRIGGER refuse_link ON request_documents",
+    };
+    sqlx::raw_sql(sql).execute(s.pool()).await.unwrap();
+}
+
+/// A failure after the document was written (the link refused) leaves nothing behind: no
+/// document row, no version referring to the stored draft, no timeline row, no audit entry;
+/// the chain holds, and the request is still approved and gets its letter afterwards.
+#[tokio::test]
+async fn a_letter_whose_link_fails_leaves_no_document_version_or_audit_entry() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(dir.path()).unwrap();
+        let s = &db.store;
+        let w = world(s).await;
+        let (id, to) = ready_for_letter(s, &w).await;
+        let before = letter_rows(s).await;
+        assert_eq!(before, [0; 8]);
+        let last_seq = count(s, "SELECT COALESCE(MAX(seq), 0) FROM audit_log").await;
+
+        refuse_links(s, b).await;
+        let e = requests::create_letter_document(s, &blobs, &w.officer, id, &letter(&w, &to), NOW)
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{e:?}").contains("link refused by the test"),
+            "{b:?}: {e:?}"
+        );
+        assert_eq!(letter_rows(s).await, before, "{b:?}: nothing left behind");
+        assert_eq!(
+            count(s, "SELECT COALESCE(MAX(seq), 0) FROM audit_log").await,
+            last_seq,
+            "{b:?}: no audit entry"
+        );
+        assert!(audit::verify(s).await.unwrap().is_ok(), "{b:?}");
+        let r = requests::get_request(s, &w.officer, id, NOW).await.unwrap();
+        assert_eq!(r.request.state, St::Approved);
+        assert_eq!(
+            requests::letter_document(s, &w.officer, id, NOW)
+                .await
+                .unwrap(),
+            None
+        );
+
+        // Once the link is allowed again, the same letter is made, whole; the chain goes on
+        // from where it was.
+        allow_links(s, b).await;
+        let doc =
+            requests::create_letter_document(s, &blobs, &w.officer, id, &letter(&w, &to), NOW)
+                .await
+                .unwrap();
+        assert_eq!(letter_rows(s).await, [1, 1, 1, 1, 1, 1, 1, 0], "{b:?}");
+        assert_eq!(
+            count(
+                s,
+                "SELECT MIN(seq) FROM audit_log WHERE action = 'document.create'"
+            )
+            .await,
+            last_seq + 1,
+            "{b:?}: the chain is gapless"
+        );
+        assert_eq!(
+            requests::request_of_document(s, doc.id).await.unwrap(),
+            Some(id)
+        );
+        assert!(audit::verify(s).await.unwrap().is_ok(), "{b:?}");
     }
 }

@@ -230,15 +230,46 @@ async fn signer_block_of_accounts(
     Ok(block)
 }
 
-/// Upload a new document: the drafter's (or someone drafting above the agency) metadata and
-/// draft PDF. Classified documents are refused before anything is stored.
-pub async fn create_document(
+/// A new document checked before it is written ([`check_new_document`]): its agency, its
+/// checked metadata and register, and its draft already in the blob folder. Only
+/// [`create_in`] writes it, for the actor it was checked for.
+#[derive(Debug, Clone)]
+pub struct CheckedDocument {
+    checked_for: i64,
+    agency_id: i64,
+    agency_path: String,
+    agency_code: String,
+    register_id: i64,
+    meta: DocumentMeta,
+    signer_id: Option<i64>,
+    file_name: String,
+    sha256: String,
+    size: usize,
+}
+
+impl CheckedDocument {
+    /// The materialized path of the document's agency (what its write's scope check needs).
+    pub fn agency_path(&self) -> &str {
+        &self.agency_path
+    }
+
+    /// The identifier code (dotted) of the document's agency.
+    pub fn agency_code(&self) -> &str {
+        &self.agency_code
+    }
+}
+
+/// The checks of a new document, before any write: a classified document is refused first,
+/// then the agency must be readable and the actor its drafter, the signer a signer of it, the
+/// metadata valid, the file a PDF and a register must hold the type. The draft's bytes are
+/// then stored in the blob folder (named by their SHA-256, fsynced, outside the write lock);
+/// nothing refers to them until [`create_in`]'s transaction commits.
+pub async fn check_new_document(
     store: &Store,
     blobs: &Blobs,
     actor: &Actor,
     input: &NewDocument,
-    now: OffsetDateTime,
-) -> Result<Document> {
+) -> Result<CheckedDocument> {
     // A classified document is refused before anything else is looked at.
     if input.meta.confidentiality != kyso_domain::documents::Secrecy::Unclassified {
         input.meta.check()?;
@@ -252,63 +283,105 @@ pub async fn create_document(
     check_pdf(&input.file)?;
     let file_name = version_file_name(&input.file_name)?;
     let register = register_for(store, agency.id, meta.doc_type).await?;
-    let sha = put_blob(blobs, &input.file).await?;
-    let meta_json = serde_json::to_string(&meta).map_err(|e| super::corrupt(&e.to_string()))?;
-    let nowu = now.unix_timestamp();
-    let mut tx = store
-        .begin_write(actor, On::Agency(Permission::DraftDocument, &agency.path))
-        .await?;
+    let sha256 = put_blob(blobs, &input.file).await?;
+    Ok(CheckedDocument {
+        checked_for: actor.user_id,
+        agency_id: agency.id,
+        agency_path: agency.path,
+        agency_code: agency.code,
+        register_id: register.id,
+        meta,
+        signer_id: input.signer_id,
+        file_name,
+        sha256,
+        size: input.file.len(),
+    })
+}
+
+/// Write a checked new document inside `tx` — its row, its first version, its timeline row
+/// and its `document.create` audit entry — and return its id. Nothing of it is kept unless
+/// the caller commits `tx`, so an operation that makes a document and more (a request's
+/// letter) is one transaction. `tx` must belong to the actor the document was checked for,
+/// who must (still) draft for its agency.
+pub async fn create_in(
+    tx: &mut WriteTx,
+    doc: &CheckedDocument,
+    now: OffsetDateTime,
+) -> Result<i64> {
+    let actor = tx.actor().clone();
+    if actor.user_id != doc.checked_for {
+        return Err(Error::Forbidden);
+    }
+    actor.may(On::Agency(Permission::DraftDocument, &doc.agency_path))?;
+    let meta = &doc.meta;
+    let meta_json = serde_json::to_string(meta).map_err(|e| super::corrupt(&e.to_string()))?;
     let row = sqlx::query(
         "INSERT INTO documents (agency_id, register_id, state, doc_type, subject, meta, \
          drafter_id, signer_id, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
     )
-    .bind(agency.id)
-    .bind(register.id)
+    .bind(doc.agency_id)
+    .bind(doc.register_id)
     .bind(DocState::Draft.as_str())
     .bind(meta.doc_type.as_str())
     .bind(&meta.subject)
     .bind(&meta_json)
     .bind(actor.user_id)
-    .bind(input.signer_id)
-    .bind(nowu)
+    .bind(doc.signer_id)
+    .bind(now.unix_timestamp())
     .fetch_one(tx.conn())
     .await?;
     let id: i64 = row.try_get(0)?;
     insert_version(
-        &mut tx,
+        tx,
         id,
         VersionKind::Draft,
-        &sha,
-        input.file.len(),
-        &file_name,
+        &doc.sha256,
+        doc.size,
+        &doc.file_name,
         now,
     )
     .await?;
-    insert_event(
-        &mut tx,
-        id,
-        "create",
-        DocState::Draft,
-        DocState::Draft,
-        "",
-        now,
-    )
-    .await?;
-    tx.commit_audited(
+    insert_event(tx, id, "create", DocState::Draft, DocState::Draft, "", now).await?;
+    crate::audit::append(
+        tx,
+        &actor,
         Event {
             action: "document.create",
             object: format!("document:{id}"),
-            agency: Some(agency.code.clone()),
+            agency: Some(doc.agency_code.clone()),
             detail: json!({"doc_type": meta.doc_type.as_str(), "subject": meta.subject,
-                           "register_id": register.id, "sha256": sha,
-                           "size": input.file.len(), "signer_id": input.signer_id,
+                           "register_id": doc.register_id, "sha256": doc.sha256,
+                           "size": doc.size, "signer_id": doc.signer_id,
                            "authority": meta.signer.authority.as_str(),
                            "principal_id": meta.signer.principal_id}),
         },
         now,
     )
     .await?;
+    Ok(id)
+}
+
+/// Upload a new document: the drafter's (or someone drafting above the agency) metadata and
+/// draft PDF. Classified documents are refused before anything is stored. The checks
+/// ([`check_new_document`]), then one write transaction ([`create_in`]).
+pub async fn create_document(
+    store: &Store,
+    blobs: &Blobs,
+    actor: &Actor,
+    input: &NewDocument,
+    now: OffsetDateTime,
+) -> Result<Document> {
+    let checked = check_new_document(store, blobs, actor, input).await?;
+    let mut tx = store
+        .begin_write(
+            actor,
+            On::Agency(Permission::DraftDocument, checked.agency_path()),
+        )
+        .await?;
+    let id = create_in(&mut tx, &checked, now).await?;
+    // The audit entry was appended by `create_in`, in this transaction.
+    tx.commit().await?;
     get_document(store, actor, id).await.map(|d| d.document)
 }
 

@@ -218,10 +218,14 @@ pub async fn letter_plan(
     })
 }
 
-/// Make the letter of request `id` as a new document of its agency (the checks of
-/// [`letter_plan`] again, then the document's own: [`documents::create_document`]) and link
-/// it to the request. The document must be a công văn of the request's agency addressed to
-/// the handler's code.
+/// Make the letter of request `id` as a new document of its agency and link it to the
+/// request, all or nothing: the checks of [`letter_plan`] and the document's own
+/// ([`documents::check_new_document`], which also stores the draft's bytes), then one write
+/// transaction that checks again that the request is approved and has no letter, writes the
+/// document ([`documents::create_in`]) and the link with the request's timeline row, and
+/// commits both audit entries (`document.create`, `request.letter_document`) with them. A
+/// crash or a second attempt at the same time leaves no document without its link. The
+/// document must be a công văn of the request's agency addressed to the handler's code.
 pub async fn create_letter_document(
     store: &Store,
     blobs: &Blobs,
@@ -242,44 +246,18 @@ pub async fn create_letter_document(
              request's handler.",
         ));
     }
-    let doc = documents::create_document(store, blobs, actor, input, now).await?;
-    link(store, actor, id, &doc, now).await?;
-    Ok(doc)
-}
-
-/// Link the new document `doc` to request `id` (still approved, without a letter), with a
-/// timeline row and an audit entry.
-async fn link(
-    store: &Store,
-    actor: &Actor,
-    id: i64,
-    doc: &Document,
-    now: OffsetDateTime,
-) -> Result<()> {
+    let checked = documents::check_new_document(store, blobs, actor, input).await?;
     let send = RequestAction::Send.required_permission();
     let mut tx = store
-        .begin_write(actor, On::Agency(send, &doc.agency_path))
+        .begin_write(actor, On::Agency(send, checked.agency_path()))
         .await?;
-    let state: String = sqlx::query_scalar("SELECT state FROM requests WHERE id = $1")
-        .bind(id)
-        .fetch_one(tx.conn())
-        .await?;
-    if state != RequestState::Approved.as_str() {
-        return Err(Error::conflict(
-            "state",
-            "Đề nghị vừa được người khác chuyển đi; tải lại trang.",
-            "Someone else has just moved the request on; reload.",
-        ));
-    }
-    let made = linked_document_in(&mut tx, id).await?;
-    if let Some(other) = made {
-        return Err(already_made(other));
-    }
+    let state = approved_without_letter(&mut tx, id).await?;
+    let document_id = documents::create_in(&mut tx, &checked, now).await?;
     sqlx::query(
         "INSERT INTO request_documents (request_id, document_id, created_at) VALUES ($1, $2, $3)",
     )
     .bind(id)
-    .bind(doc.id)
+    .bind(document_id)
     .bind(now.unix_timestamp())
     .execute(tx.conn())
     .await
@@ -292,10 +270,10 @@ async fn link(
         &mut tx,
         id,
         "letter_document",
-        state.as_str(),
-        state.as_str(),
+        &state,
+        &state,
         actor,
-        &format!("Lập công văn đề nghị (văn bản #{})", doc.id),
+        &format!("Lập công văn đề nghị (văn bản #{document_id})"),
         now,
     )
     .await?;
@@ -303,12 +281,36 @@ async fn link(
         Event {
             action: "request.letter_document",
             object: format!("request:{id}"),
-            agency: Some(doc.agency_code.clone()),
-            detail: json!({"document_id": doc.id}),
+            agency: Some(checked.agency_code().to_owned()),
+            detail: json!({"document_id": document_id}),
         },
         now,
     )
-    .await
+    .await?;
+    documents::get_document(store, actor, document_id)
+        .await
+        .map(|d| d.document)
+}
+
+/// Inside the letter's transaction: request `id` is still approved and has no letter (another
+/// attempt may have made it, or someone moved the request on, since [`letter_plan`] read it).
+/// Returns its state.
+async fn approved_without_letter(tx: &mut WriteTx, id: i64) -> Result<String> {
+    let state: String = sqlx::query_scalar("SELECT state FROM requests WHERE id = $1")
+        .bind(id)
+        .fetch_one(tx.conn())
+        .await?;
+    if state != RequestState::Approved.as_str() {
+        return Err(Error::conflict(
+            "state",
+            "Đề nghị vừa được người khác chuyển đi; tải lại trang.",
+            "Someone else has just moved the request on; reload.",
+        ));
+    }
+    if let Some(other) = linked_document_in(tx, id).await? {
+        return Err(already_made(other));
+    }
+    Ok(state)
 }
 
 async fn linked_document_in(tx: &mut WriteTx, request_id: i64) -> Result<Option<i64>> {
