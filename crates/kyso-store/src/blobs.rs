@@ -5,6 +5,12 @@
 //! its name (`ab/cdef…`), and the folder is flushed: a crash leaves either the whole blob or
 //! none, never a half one under its name. Blobs are never rewritten: writing the same bytes
 //! again finds them there.
+//!
+//! A large file arriving over the network is not held in memory: a [`BlobWriter`] takes it
+//! chunk by chunk into a temporary file of the folder while its SHA-256 is computed, up to a
+//! cap; [`BlobWriter::finish`] flushes it to disk and gives a [`StagedBlob`] — named, readable
+//! (the verification reads it), but not yet under its name. [`StagedBlob::persist`] renames it
+//! to its content address; dropping it (a refusal) removes the temporary file.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -32,6 +38,9 @@ pub enum BlobError {
     BadName { name: String },
     #[error("blob too large ({size} bytes; at most {MAX_BLOB})")]
     TooLarge { size: usize },
+    /// A streamed blob went past its writer's cap (`max` bytes).
+    #[error("blob larger than {max} bytes")]
+    OverCap { max: u64 },
 }
 
 /// The blob folder.
@@ -103,6 +112,31 @@ impl Blobs {
         Ok(name)
     }
 
+    /// A writer of a new blob of at most `max` bytes, into a temporary file of the folder.
+    pub fn writer(&self, max: u64) -> Result<BlobWriter, BlobError> {
+        let tmp_dir = self.root.join("tmp");
+        let tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(io(&tmp_dir))?;
+        Ok(BlobWriter {
+            blobs: self.clone(),
+            out: std::io::BufWriter::with_capacity(256 * 1024, tmp),
+            hash: aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256),
+            size: 0,
+            max,
+            head: Vec::new(),
+        })
+    }
+
+    /// `bytes` written to a temporary file and flushed, not yet under their name (for a
+    /// writer that renames it in place later, e.g. inside its transaction).
+    pub fn stage(&self, bytes: &[u8]) -> Result<StagedBlob, BlobError> {
+        if bytes.len() > MAX_BLOB {
+            return Err(BlobError::TooLarge { size: bytes.len() });
+        }
+        let mut w = self.writer(MAX_BLOB as u64)?;
+        w.write(bytes)?;
+        w.finish()
+    }
+
     /// The bytes of blob `name`, checked against their name.
     pub fn get(&self, name: &str) -> Result<Vec<u8>, BlobError> {
         let path = self.path_of(name)?;
@@ -121,6 +155,122 @@ impl Blobs {
             });
         }
         Ok(bytes)
+    }
+}
+
+/// Bytes of a new blob arriving chunk by chunk: written to a temporary file of the folder and
+/// hashed as they come, never held whole. Dropped before [`BlobWriter::finish`], the temporary
+/// file is removed.
+pub struct BlobWriter {
+    blobs: Blobs,
+    out: std::io::BufWriter<tempfile::NamedTempFile>,
+    hash: aws_lc_rs::digest::Context,
+    size: u64,
+    max: u64,
+    /// The first bytes (what kind of file it is).
+    head: Vec<u8>,
+}
+
+impl std::fmt::Debug for BlobWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobWriter")
+            .field("size", &self.size)
+            .field("max", &self.max)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many first bytes a [`StagedBlob`] keeps.
+const HEAD: usize = 16;
+
+impl BlobWriter {
+    /// Take `chunk`; [`BlobError::OverCap`] past the cap (nothing more is written).
+    pub fn write(&mut self, chunk: &[u8]) -> Result<(), BlobError> {
+        let size = self.size.saturating_add(chunk.len() as u64);
+        if size > self.max {
+            return Err(BlobError::OverCap { max: self.max });
+        }
+        if self.head.len() < HEAD {
+            let n = (HEAD - self.head.len()).min(chunk.len());
+            self.head
+                .extend_from_slice(chunk.get(..n).unwrap_or_default());
+        }
+        self.hash.update(chunk);
+        let tmp_dir = self.blobs.root.join("tmp");
+        self.out.write_all(chunk).map_err(io(&tmp_dir))?;
+        self.size = size;
+        Ok(())
+    }
+
+    /// How many bytes were taken so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Flush the file to disk: the blob, named but not yet in place.
+    pub fn finish(self) -> Result<StagedBlob, BlobError> {
+        let tmp_dir = self.blobs.root.join("tmp");
+        let tmp = self.out.into_inner().map_err(|e| BlobError::Io {
+            path: tmp_dir.clone(),
+            source: e.into_error(),
+        })?;
+        tmp.as_file().sync_all().map_err(io(&tmp_dir))?;
+        Ok(StagedBlob {
+            name: hex(self.hash.finish().as_ref()),
+            size: self.size,
+            head: self.head,
+            tmp,
+            blobs: self.blobs,
+        })
+    }
+}
+
+/// A blob written and flushed to a temporary file, with its name (SHA-256) and size: readable
+/// where it is ([`StagedBlob::path`]) until [`StagedBlob::persist`] moves it to its name.
+/// Dropped instead, the temporary file is removed.
+#[derive(Debug)]
+pub struct StagedBlob {
+    name: String,
+    size: u64,
+    head: Vec<u8>,
+    tmp: tempfile::NamedTempFile,
+    blobs: Blobs,
+}
+
+impl StagedBlob {
+    /// Its name: the lowercase hex SHA-256 of its bytes.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Its first bytes (up to 16).
+    pub fn head(&self) -> &[u8] {
+        &self.head
+    }
+
+    /// Where it is now (the temporary file), to be read.
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Move it to its name (replacing a copy already there: the same bytes by their hash,
+    /// and a damaged copy is mended) and flush the folder; its name.
+    pub fn persist(self) -> Result<String, BlobError> {
+        let path = self.blobs.path_of(&self.name)?;
+        let dir = path.parent().unwrap_or(&self.blobs.root).to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        self.tmp.persist(&path).map_err(|e| BlobError::Io {
+            path: path.clone(),
+            source: e.error,
+        })?;
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(self.name)
     }
 }
 
@@ -158,5 +308,62 @@ mod tests {
             .map(|d| d.count())
             .unwrap_or(1);
         assert_eq!(leftovers, 0, "no temporary file is left behind");
+    }
+
+    fn tmp_count(dir: &Path) -> usize {
+        std::fs::read_dir(dir.join("tmp")).unwrap().count()
+    }
+
+    #[test]
+    fn a_streamed_blob_is_hashed_as_it_comes_and_named_only_when_persisted() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(dir.path()).unwrap();
+        let body: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let mut w = blobs.writer(1_000_000).unwrap();
+        for chunk in body.chunks(7_001) {
+            w.write(chunk).unwrap();
+        }
+        assert_eq!(w.size(), body.len() as u64);
+        let staged = w.finish().unwrap();
+        assert_eq!(staged.name(), hex(&sha256(&body)));
+        assert_eq!(staged.size(), body.len() as u64);
+        assert_eq!(staged.head(), &body[..16]);
+        assert_eq!(std::fs::read(staged.path()).unwrap(), body);
+        let name = staged.name().to_owned();
+        assert!(matches!(blobs.get(&name), Err(BlobError::Missing { .. })));
+        assert_eq!(tmp_count(dir.path()), 1);
+        assert_eq!(staged.persist().unwrap(), name);
+        assert_eq!(blobs.get(&name).unwrap(), body);
+        assert_eq!(tmp_count(dir.path()), 0);
+        // The same bytes again, over a damaged copy: mended.
+        let path = dir.path().join(&name[..2]).join(&name[2..]);
+        std::fs::write(&path, b"damaged").unwrap();
+        blobs.stage(&body).unwrap().persist().unwrap();
+        assert_eq!(blobs.get(&name).unwrap(), body);
+    }
+
+    #[test]
+    fn a_streamed_blob_past_its_cap_or_dropped_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(dir.path()).unwrap();
+        let mut w = blobs.writer(10).unwrap();
+        w.write(b"%PDF-1.7").unwrap();
+        assert!(matches!(
+            w.write(b"abc"),
+            Err(BlobError::OverCap { max: 10 })
+        ));
+        assert_eq!(w.size(), 8);
+        drop(w);
+        assert_eq!(
+            tmp_count(dir.path()),
+            0,
+            "the refused upload's file is removed"
+        );
+        let staged = blobs.stage(b"%PDF-1.7 refused").unwrap();
+        assert_eq!(tmp_count(dir.path()), 1);
+        drop(staged);
+        assert_eq!(tmp_count(dir.path()), 0, "a staged blob dropped is removed");
+        let only_tmp = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(only_tmp, 1, "no blob was named");
     }
 }

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row as _;
 
-use crate::blobs::{BlobError, Blobs};
+use crate::blobs::{BlobError, Blobs, StagedBlob};
 use crate::{Actor, Error, Record, Result, Store};
 
 mod acting;
@@ -196,6 +196,25 @@ pub(crate) async fn put_blob(blobs: &Blobs, bytes: &[u8]) -> Result<String> {
     let blobs = blobs.clone();
     let bytes = bytes.to_vec();
     tokio::task::spawn_blocking(move || blobs.put(&bytes))
+        .await
+        .map_err(|e| Error::Database(sqlx::Error::Io(std::io::Error::other(e.to_string()))))?
+        .map_err(blob_error)
+}
+
+/// `bytes` written to a temporary blob and flushed (off the async threads), to be moved in
+/// place by [`persist_blob`].
+pub(crate) async fn stage_blob(blobs: &Blobs, bytes: &[u8]) -> Result<StagedBlob> {
+    let blobs = blobs.clone();
+    let bytes = bytes.to_vec();
+    tokio::task::spawn_blocking(move || blobs.stage(&bytes))
+        .await
+        .map_err(|e| Error::Database(sqlx::Error::Io(std::io::Error::other(e.to_string()))))?
+        .map_err(blob_error)
+}
+
+/// Move a staged blob to its name (off the async threads: it flushes the folder).
+pub(crate) async fn persist_blob(staged: StagedBlob) -> Result<String> {
+    tokio::task::spawn_blocking(move || staged.persist())
         .await
         .map_err(|e| Error::Database(sqlx::Error::Io(std::io::Error::other(e.to_string()))))?
         .map_err(blob_error)

@@ -44,7 +44,7 @@ use time::OffsetDateTime;
 
 use crate::audit::Event;
 use crate::blobs::Blobs;
-use crate::documents::{get_blob, put_blob, MAX_FILE};
+use crate::documents::{get_blob, persist_blob, stage_blob, MAX_FILE};
 use crate::{Actor, Error, On, Record, Result, Store, WriteTx};
 
 mod acting;

@@ -17,6 +17,7 @@ use std::sync::{Arc, OnceLock};
 use kyso_domain::incoming::{Channel, Verdict};
 use kyso_i18n::Lang;
 use kyso_ltv::fetch::{CacheOptions, CachingFetcher, Fetch, FetchOptions, HttpFetcher};
+use kyso_store::blobs::StagedBlob;
 use kyso_store::incoming::{self as inc, Incoming, NewIncoming, Verification};
 use kyso_store::Actor;
 
@@ -70,16 +71,28 @@ pub(crate) async fn verify(
     bytes: &[u8],
     name: &str,
 ) -> Result<Verification, ApiError> {
+    let sha = kyso_services::report_pdf::sha256_hex(bytes).unwrap_or_default();
+    let src = Arc::new(kyso_pdf::MemSource::new(bytes.to_vec()));
+    verify_source(st, src, sha, name).await
+}
+
+/// [`verify`] of the file `src` whose SHA-256 (lowercase hex) is `sha`: a file streamed to the
+/// blob folder is read there, never whole in memory.
+pub(crate) async fn verify_source(
+    st: &AppState,
+    src: Arc<dyn kyso_pdf::Source>,
+    sha: String,
+    name: &str,
+) -> Result<Verification, ApiError> {
     let name = if name.trim().is_empty() {
         "van-ban-den.pdf"
     } else {
         name
     };
-    match verifier::validate_with(st, bytes.to_vec(), name, Some(fetcher(st))).await {
+    match verifier::validate_source(st, src, name, Some(fetcher(st))).await {
         Ok(r) => {
             let report = kyso_services::report::to_json(&r, name);
             let verdict = Verdict::from_report(r.verdict.as_str()).unwrap_or(Verdict::Failed);
-            let sha = kyso_services::report_pdf::sha256_hex(bytes).unwrap_or_default();
             let report_pdf = {
                 let r = r.clone();
                 let name = name.to_owned();
@@ -143,7 +156,128 @@ pub(crate) async fn take_in(
 ) -> Result<Incoming, ApiError> {
     let blobs = crate::api::documents::blobs(st)?;
     let verification = verify(st, &a.file, &a.file_name).await?;
-    let input = NewIncoming {
+    let input = new_incoming(a, verification);
+    Ok(inc::intake(&st.store, &blobs, actor, &input, st.now()).await?)
+}
+
+/// Take in a document streamed to the blob folder (`staged`, its bytes; `a.file` is not
+/// read): verified where it lies, its streamed SHA-256 the record's, moved to its name only
+/// when the store takes it in — refused, nothing of it stays.
+pub(crate) async fn take_in_staged(
+    st: &AppState,
+    actor: &Actor,
+    a: Arrival,
+    staged: StagedBlob,
+) -> Result<Incoming, ApiError> {
+    let blobs = crate::api::documents::blobs(st)?;
+    let src = kyso_pdf::FileSource::open(staged.path()).map_err(|e| {
+        tracing::error!(error = %e, "a streamed arrival could not be reopened");
+        server_error()
+    })?;
+    let verification =
+        verify_source(st, Arc::new(src), staged.name().to_owned(), &a.file_name).await?;
+    let input = new_incoming(a, verification);
+    Ok(inc::intake_staged(&st.store, &blobs, actor, &input, staged, st.now()).await?)
+}
+
+fn server_error() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        None,
+        "Lỗi máy chủ khi nhận tệp; văn bản chưa được tiếp nhận.",
+        "A server error while receiving the file; the document was not taken in.",
+    )
+}
+
+/// How many chunks of a streamed body wait for the disk at most (each at most what the
+/// connection delivers at once, typically 16–64 KiB): what bounds the memory of an upload.
+const CHUNKS_IN_FLIGHT: usize = 8;
+
+/// The request body `body`, streamed into a new blob of the folder while its SHA-256 is
+/// computed, never whole in memory: at most `max` bytes (`Content-Length` above it is refused
+/// before a byte is read; a body growing past it is cut off) — 413 then, with nothing left
+/// behind. The temporary file is written and flushed on the blocking threads.
+pub(crate) async fn receive_streamed(
+    st: &AppState,
+    body: axum::body::Body,
+    declared: Option<u64>,
+    max: u64,
+) -> Result<StagedBlob, ApiError> {
+    use axum::body::HttpBody as _;
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large(max));
+    }
+    let blobs = crate::api::documents::blobs(st)?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<axum::body::Bytes>(CHUNKS_IN_FLIGHT);
+    let writer = tokio::task::spawn_blocking(move || {
+        let mut w = blobs.writer(max)?;
+        while let Some(chunk) = rx.blocking_recv() {
+            w.write(&chunk)?;
+        }
+        w.finish()
+    });
+    let mut body = body;
+    let mut failed = None;
+    loop {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
+        match frame {
+            None => break,
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    if tx.send(data).await.is_err() {
+                        // The writer stopped (over the cap, or the disk): its error says why.
+                        break;
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let written = writer.await.map_err(|e| {
+        tracing::error!(error = %e, "the blob writer task failed");
+        server_error()
+    })?;
+    if let Some(e) = failed {
+        // The staged file (if any) is dropped here: removed.
+        tracing::info!(error = %e, "a streamed upload was cut off");
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "malformed",
+            None,
+            "Tệp gửi lên bị ngắt giữa chừng; chưa tiếp nhận gì, xin gửi lại.",
+            "The upload was cut off; nothing was taken in, send it again.",
+        ));
+    }
+    match written {
+        Ok(staged) => Ok(staged),
+        Err(kyso_store::blobs::BlobError::OverCap { max }) => Err(too_large(max)),
+        Err(e) => {
+            tracing::error!(error = %e, "a streamed arrival could not be written");
+            Err(server_error())
+        }
+    }
+}
+
+/// 413: the file is larger than the configured cap.
+fn too_large(max: u64) -> ApiError {
+    let mb = max / (1024 * 1024);
+    ApiError::new(
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        Some("file"),
+        format!("Tệp quá lớn: văn bản đến gửi qua API tối đa {mb} MB (giới hạn do quản trị máy chủ đặt)."),
+        format!("The file is too large: a document sent through the API is at most {mb} MB (a limit the server's administrator sets)."),
+    )
+}
+
+/// The store's arrival from the web's and its verification.
+fn new_incoming(a: Arrival, verification: Verification) -> NewIncoming {
+    NewIncoming {
         agency_id: a.agency_id,
         channel: a.channel,
         scanned: a.scanned,
@@ -160,8 +294,7 @@ pub(crate) async fn take_in(
         file: a.file,
         verification,
         delivery_id: a.delivery_id,
-    };
-    Ok(inc::intake(&st.store, &blobs, actor, &input, st.now()).await?)
+    }
 }
 
 /// Most deliveries taken in on one read of a queue (the rest on the next).

@@ -55,6 +55,9 @@ pub const MAX_DOCUMENT_FILE: usize = kyso_store::documents::MAX_FILE;
 pub const MAX_DOCUMENT_BODY: usize = MAX_DOCUMENT_FILE + 64 * 1024;
 /// Largest JSON body carrying a document file (base64: four bytes for every three).
 pub const MAX_DOCUMENT_JSON: usize = MAX_DOCUMENT_FILE / 3 * 4 + 64 * 1024;
+/// Default cap of a document streamed to `POST /api/v1/incoming` as the raw body
+/// (`kyso serve --incoming-max-mb`): 256 MB.
+pub const DEFAULT_INCOMING_MAX: u64 = 256 * 1024 * 1024;
 
 /// Settings of the web faces.
 #[derive(Debug, Clone)]
@@ -92,6 +95,8 @@ pub struct AppState {
     pub(crate) trust: Arc<kyso_x509::path::TrustStore>,
     /// The public verification service's rate per client and bounds on work in progress.
     pub(crate) verify_limits: VerifyLimits,
+    /// Largest document streamed to `POST /api/v1/incoming` (bytes).
+    pub(crate) incoming_max: u64,
 }
 
 /// The audit log check's verdict shown to auditors: `Some((Vietnamese, English))` when the
@@ -122,7 +127,15 @@ impl AppState {
             remote_signing: None,
             trust: Arc::new(kyso_x509::path::TrustStore::new()),
             verify_limits: VerifyLimits::default(),
+            incoming_max: DEFAULT_INCOMING_MAX,
         }
+    }
+
+    /// Take documents streamed to `POST /api/v1/incoming` up to `bytes` (default
+    /// [`DEFAULT_INCOMING_MAX`]).
+    pub fn with_incoming_max(mut self, bytes: u64) -> Self {
+        self.incoming_max = bytes;
+        self
     }
 
     /// Offer signing flow steps with a remote key over the CSC API, through this service.

@@ -60,6 +60,19 @@ pub(crate) async fn validate_with(
     name: &str,
     fetcher: Option<Arc<dyn kyso_ltv::fetch::Fetch>>,
 ) -> Result<DocumentValidation, Unchecked> {
+    let src: Arc<dyn kyso_pdf::Source> = Arc::new(kyso_pdf::MemSource::new(bytes));
+    validate_source(st, src, name, fetcher).await
+}
+
+/// [`validate_with`] over any byte source: a file streamed to disk is read where it lies
+/// (`kyso_pdf::FileSource`, positional reads), never loaded whole — the engine reads the
+/// objects it needs and hashes the byte ranges streaming.
+pub(crate) async fn validate_source(
+    st: &AppState,
+    src: Arc<dyn kyso_pdf::Source>,
+    name: &str,
+    fetcher: Option<Arc<dyn kyso_ltv::fetch::Fetch>>,
+) -> Result<DocumentValidation, Unchecked> {
     let _turn = st
         .verify_limits
         .validation()
@@ -67,7 +80,6 @@ pub(crate) async fn validate_with(
         .map_err(|_| Unchecked::Busy)?;
     let mut opts = ValidateOptions::new((*st.trust).clone(), st.now());
     opts.fetcher = fetcher;
-    let src: Arc<dyn kyso_pdf::Source> = Arc::new(kyso_pdf::MemSource::new(bytes));
     match tokio::task::spawn_blocking(move || kyso_pades::validate::validate(src, &opts)).await {
         Ok(Ok(r)) => Ok(r),
         Ok(Err(e)) => {

@@ -60,6 +60,10 @@ pub struct Args {
     /// thông báo được ghi đầy đủ theo địa chỉ này; không có thì thư không kèm đường dẫn
     #[arg(long, env = "KYSO_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// Dung lượng tối đa (MB) của một văn bản đến gửi qua API dạng tệp PDF thô
+    /// (POST /api/v1/incoming, Content-Type: application/pdf; mặc định 256)
+    #[arg(long, env = "KYSO_INCOMING_MAX_MB", value_name = "MB")]
+    pub incoming_max_mb: Option<u64>,
     /// Số luồng xử lý (mặc định: số nhân CPU)
     #[arg(long, env = "KYSO_THREADS")]
     pub threads: Option<usize>,
@@ -125,6 +129,7 @@ impl From<Args> for server::Options {
             smtp_from: a.smtp_from,
             smtp_password_file: a.smtp_password_file,
             public_url: a.public_url,
+            incoming_max_mb: a.incoming_max_mb,
             threads: a.threads,
             org_keys: a.org_keys,
             org_key_password_file: a.org_key_password_file,

@@ -138,6 +138,40 @@ pub async fn intake(
     input: &NewIncoming,
     now: OffsetDateTime,
 ) -> Result<Incoming> {
+    intake_file(store, blobs, actor, input, FileIn::Bytes(&input.file), now).await
+}
+
+/// [`intake`] of a file streamed to the blob folder ([`crate::blobs::BlobWriter`]) instead of
+/// `input.file` (ignored): its streamed SHA-256 and size are the record's and duplicates by
+/// bytes are found by that hash. As for [`intake`], the file is moved to its name inside the
+/// transaction, after the duplicate check — a refused arrival leaves neither a row nor a file
+/// (the temporary file goes with `staged`). Its size was capped by the writer (the server's
+/// configured cap for streamed arrivals, which may exceed [`MAX_FILE`]).
+pub async fn intake_staged(
+    store: &Store,
+    blobs: &Blobs,
+    actor: &Actor,
+    input: &NewIncoming,
+    staged: crate::blobs::StagedBlob,
+    now: OffsetDateTime,
+) -> Result<Incoming> {
+    intake_file(store, blobs, actor, input, FileIn::Staged(staged), now).await
+}
+
+/// The file of an arrival: bytes in memory, or streamed to a temporary blob.
+enum FileIn<'a> {
+    Bytes(&'a [u8]),
+    Staged(crate::blobs::StagedBlob),
+}
+
+async fn intake_file(
+    store: &Store,
+    blobs: &Blobs,
+    actor: &Actor,
+    input: &NewIncoming,
+    file: FileIn<'_>,
+    now: OffsetDateTime,
+) -> Result<Incoming> {
     let agency =
         crate::registry::agency(store, actor, input.agency_id, Permission::ReadDocuments).await?;
     let permission = match input.channel {
@@ -185,7 +219,11 @@ pub async fn intake(
             n
         }
     };
-    if input.file.len() > MAX_FILE {
+    let (head, size) = match &file {
+        FileIn::Bytes(b) => (*b, b.len() as u64),
+        FileIn::Staged(st) => (st.head(), st.size()),
+    };
+    if matches!(file, FileIn::Bytes(_)) && size > MAX_FILE as u64 {
         return Err(Error::invalid(
             "file",
             format!("Tệp quá lớn (tối đa {} MB).", MAX_FILE / (1024 * 1024)),
@@ -195,7 +233,7 @@ pub async fn intake(
             ),
         ));
     }
-    if !input.file.starts_with(b"%PDF-") {
+    if !head.starts_with(b"%PDF-") {
         return Err(Error::invalid(
             "file",
             "Tệp không phải PDF; văn bản điện tử đến phải là tệp PDF.",
@@ -247,11 +285,19 @@ pub async fn intake(
         .collect::<Vec<_>>()
         .join(",");
     let report = v.report.to_string();
-    let sha = put_blob(blobs, &input.file).await?;
-    let report_pdf = match &v.report_pdf {
-        Some(pdf) => Some(put_blob(blobs, pdf).await?),
+    // The file (streamed, or bytes in memory written out now) and the report's PDF are
+    // flushed to temporary files here, and moved to their names inside the transaction after
+    // the duplicate check: a refused arrival leaves no file behind.
+    let staged = match file {
+        FileIn::Bytes(bytes) => stage_blob(blobs, bytes).await?,
+        FileIn::Staged(staged) => staged,
+    };
+    let sha = staged.name().to_owned();
+    let staged_report = match &v.report_pdf {
+        Some(pdf) => Some(stage_blob(blobs, pdf).await?),
         None => None,
     };
+    let report_pdf = staged_report.as_ref().map(|r| r.name().to_owned());
 
     let mut tx = store
         .begin_write(actor, On::Agency(permission, &agency.path))
@@ -267,6 +313,9 @@ pub async fn intake(
         &doc_date,
     )
     .await?;
+    for blob in std::iter::once(staged).chain(staged_report) {
+        persist_blob(blob).await?;
+    }
     let nowu = now.unix_timestamp();
     let state = IncomingState::Received;
     let row = sqlx::query(
@@ -292,7 +341,7 @@ pub async fn intake(
     .bind(&subject)
     .bind(&signer)
     .bind(&sha)
-    .bind(i64::try_from(input.file.len()).unwrap_or(i64::MAX))
+    .bind(i64::try_from(size).unwrap_or(i64::MAX))
     .bind(&file_name)
     .bind(v.verdict.as_str())
     .bind(&reasons)
@@ -331,7 +380,7 @@ pub async fn intake(
                 "notation": notation,
                 "doc_date": doc_date,
                 "sha256": sha,
-                "size": input.file.len(),
+                "size": size,
                 "verdict": v.verdict.as_str(),
                 "reasons": v.reasons,
                 "delivery_id": delivery,

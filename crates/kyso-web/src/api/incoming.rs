@@ -19,22 +19,30 @@ use utoipa::ToSchema;
 use super::documents::{blobs, decode, pdf};
 use super::{ApiResult, Id, Routes, Q};
 use crate::auth::{Auth, Body};
-use crate::incoming::{arrive_deliveries, take_in, Arrival};
+use crate::incoming::{
+    arrive_deliveries, receive_streamed, take_in, take_in_staged, Arrival,
+};
 use crate::{ApiError, AppState};
 
 /// The routes of this module, added to the API's.
 pub(crate) fn routes(r: Routes) -> Routes {
-    r.add::<__path_send_incoming, _, _>(send_incoming)
-        .add::<__path_upload_incoming, _, _>(upload_incoming)
-        .add::<__path_list_incoming, _, _>(list_incoming)
-        .add::<__path_get_incoming, _, _>(get_incoming)
-        .add::<__path_incoming_file, _, _>(incoming_file)
-        .add::<__path_incoming_report, _, _>(incoming_report)
-        .add::<__path_incoming_report_pdf, _, _>(incoming_report_pdf)
-        .add::<__path_register_incoming, _, _>(register_incoming)
-        .add::<__path_refuse_incoming, _, _>(refuse_incoming)
-        .add::<__path_assign_incoming, _, _>(assign_incoming)
-        .add::<__path_incoming_status, _, _>(incoming_status)
+    use axum::handler::Handler as _;
+    // The raw form's body is counted against the configured cap as it streams
+    // (`crate::incoming::receive_streamed`), the JSON form's by its reader: axum's default
+    // limit is lifted for this route only.
+    r.add::<__path_send_incoming, _, _>(
+        send_incoming.layer(axum::extract::DefaultBodyLimit::disable()),
+    )
+    .add::<__path_upload_incoming, _, _>(upload_incoming)
+    .add::<__path_list_incoming, _, _>(list_incoming)
+    .add::<__path_get_incoming, _, _>(get_incoming)
+    .add::<__path_incoming_file, _, _>(incoming_file)
+    .add::<__path_incoming_report, _, _>(incoming_report)
+    .add::<__path_incoming_report_pdf, _, _>(incoming_report_pdf)
+    .add::<__path_register_incoming, _, _>(register_incoming)
+    .add::<__path_refuse_incoming, _, _>(refuse_incoming)
+    .add::<__path_assign_incoming, _, _>(assign_incoming)
+    .add::<__path_incoming_status, _, _>(incoming_status)
 }
 
 /// A document sent in: the receiving agency, the sender's metadata and the PDF (base64).
@@ -284,27 +292,162 @@ fn arrival(input: SentDocument, channel: Channel) -> ApiResult<Arrival> {
     })
 }
 
-/// Send a document to an agency (integrators: another system's account holding the clerk's
-/// role there). It is verified on arrival and waits in the clerk's queue; the same document
-/// twice (same bytes, or same sender, number, notation and date) is refused with 409 naming
-/// the earlier record.
-#[utoipa::path(post, path = "/api/v1/incoming", tag = "incoming",
-    request_body = SentDocument,
-    responses((status = 201, description = "Arrived and verified", body = IncomingOut),
-        (status = 409, description = "Already received", body = super::dto::ErrorBody)))]
-async fn send_incoming(
-    State(st): State<AppState>,
-    auth: Auth,
-    Body(input): Body<SentDocument, { crate::MAX_DOCUMENT_JSON }>,
-) -> ApiResult<(StatusCode, Json<IncomingOut>)> {
-    if input.scanned {
+/// The metadata of a document sent as the raw body (`Content-Type: application/pdf`), in the
+/// query string: UTF-8, percent-encoded (Vietnamese subjects and names travel as they are,
+/// which HTTP headers cannot carry). The JSON form carries them in its body instead.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SentParams {
+    /// The receiving agency (required with a raw body).
+    pub agency_id: Option<i64>,
+    /// The sender's identifier code (`G11.07.05`); this or `sender_name` is required.
+    #[serde(default)]
+    pub sender_code: String,
+    #[serde(default)]
+    pub sender_name: String,
+    /// Where a refusal is e-mailed.
+    #[serde(default)]
+    pub sender_email: String,
+    /// The number as printed ("12").
+    #[serde(default)]
+    pub number: String,
+    /// The notation ("QĐ-UBND").
+    #[serde(default)]
+    pub notation: String,
+    /// The document date, `yyyy-mm-dd`.
+    #[serde(default)]
+    pub doc_date: String,
+    /// The type as the sender names it ("Công văn").
+    #[serde(default)]
+    pub doc_type: String,
+    #[serde(default)]
+    pub subject: String,
+    /// Who signed it.
+    #[serde(default)]
+    pub signer: String,
+    #[serde(default)]
+    pub file_name: String,
+    /// Only the clerk's upload marks a scan: `true` is refused here.
+    #[serde(default)]
+    pub scanned: bool,
+}
+
+fn not_a_scan(scanned: bool) -> ApiResult<()> {
+    if scanned {
         return Err(ApiError::from(kyso_store::Error::Invalid {
             field: "scanned",
             vi: "Chỉ văn bản giấy do văn thư quét mới đánh dấu là bản quét.".into(),
             en: "Only a paper document scanned by the clerk is marked as a scan.".into(),
         }));
     }
-    let d = take_in(&st, &auth.actor, arrival(input, Channel::Api)?).await?;
+    Ok(())
+}
+
+/// Send a document to an agency (integrators: another system's account holding the clerk's
+/// role there). It is verified on arrival and waits in the clerk's queue; the same document
+/// twice (same bytes, or same sender, number, notation and date) is refused with 409 naming
+/// the earlier record.
+///
+/// Two forms. **JSON** (`application/json`): the metadata and the file in base64
+/// (`SentDocument`, at most 64 MB of file). **Raw** (`application/pdf`): the PDF itself as the
+/// body, the metadata in the query string — e.g. `curl -H 'Authorization: Bearer …'
+/// -H 'Content-Type: application/pdf' --data-binary @cv.pdf
+/// '…/api/v1/incoming?agency_id=3&sender_code=G11.07.05&sender_name=S%E1%BB%9F%20T%C3%A0i%20ch%C3%ADnh&number=12&notation=S%E1%BB%9F%20TC&doc_date=2026-12-01&subject=…'`.
+/// The raw body is streamed to disk while its SHA-256 is computed and verified where it lies,
+/// never held whole in memory, up to the server's cap (`kyso serve --incoming-max-mb`,
+/// default 256 MB; a larger `Content-Length` is refused with 413 before it is read).
+/// Refused, nothing of it is kept.
+#[utoipa::path(post, path = "/api/v1/incoming", tag = "incoming",
+    params(SentParams),
+    request_body(
+        description = "The document with its metadata as JSON (file in base64), or the PDF \
+            itself as the body with the metadata in the query string",
+        content(
+            (SentDocument = "application/json"),
+            (super::dto::BinaryFile = "application/pdf"),
+        )
+    ),
+    responses((status = 201, description = "Arrived and verified", body = IncomingOut),
+        (status = 409, description = "Already received", body = super::dto::ErrorBody),
+        (status = 413, description = "Larger than the server's cap (raw body) or 64 MB (JSON)", body = super::dto::ErrorBody),
+        (status = 415, description = "The body is neither `application/json` nor `application/pdf`", body = super::dto::ErrorBody),
+        (status = 422, description = "A field is missing or wrong, or the file is not a PDF", body = super::dto::ErrorBody)))]
+async fn send_incoming(
+    State(st): State<AppState>,
+    auth: Auth,
+    Q(params): Q<SentParams>,
+    req: axum::extract::Request,
+) -> ApiResult<(StatusCode, Json<IncomingOut>)> {
+    use axum::extract::FromRequest as _;
+    let content_type = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("application/json") {
+        let Body(input) =
+            Body::<SentDocument, { crate::MAX_DOCUMENT_JSON }>::from_request(req, &st).await?;
+        not_a_scan(input.scanned)?;
+        let d = take_in(&st, &auth.actor, arrival(input, Channel::Api)?).await?;
+        return Ok((StatusCode::CREATED, Json(d.into())));
+    }
+    if !content_type.starts_with("application/pdf") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content_type",
+            None,
+            "Nội dung gửi lên phải là JSON (Content-Type: application/json) hoặc chính tệp PDF (Content-Type: application/pdf).",
+            "The body must be JSON (Content-Type: application/json) or the PDF itself (Content-Type: application/pdf).",
+        ));
+    }
+    not_a_scan(params.scanned)?;
+    let Some(agency_id) = params.agency_id else {
+        return Err(ApiError::from(kyso_store::Error::Invalid {
+            field: "agency_id",
+            vi: "Thiếu cơ quan nhận (tham số agency_id).".into(),
+            en: "The receiving agency is missing (query parameter agency_id).".into(),
+        }));
+    };
+    // Who may send there, before a byte of the body is read.
+    let agency = kyso_store::registry::agency(
+        &st.store,
+        &auth.actor,
+        agency_id,
+        kyso_domain::roles::Permission::ReadDocuments,
+    )
+    .await?;
+    auth.actor
+        .reach(
+            kyso_domain::roles::Permission::IssueDocument,
+            &agency.path,
+            kyso_store::Record::Agency,
+        )
+        .map_err(ApiError::from)?;
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let staged = receive_streamed(&st, req.into_body(), declared, st.incoming_max).await?;
+    let a = Arrival {
+        agency_id,
+        channel: Channel::Api,
+        scanned: false,
+        sender_code: params.sender_code,
+        sender_name: params.sender_name,
+        sender_email: params.sender_email,
+        number: params.number,
+        notation: params.notation,
+        doc_date: params.doc_date,
+        doc_type: params.doc_type,
+        subject: params.subject,
+        signer: params.signer,
+        file_name: params.file_name,
+        file: Vec::new(),
+        delivery_id: None,
+    };
+    let d = take_in_staged(&st, &auth.actor, a, staged).await?;
     Ok((StatusCode::CREATED, Json(d.into())))
 }
 

@@ -16,6 +16,8 @@ use super::audit::AuditFiles;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Default data folder.
 pub const DEFAULT_DATA_DIR: &str = "kyso-data";
+/// Highest `--incoming-max-mb` (the streamed file is verified and kept whole on disk).
+pub const MAX_INCOMING_MB: u64 = 4096;
 
 /// The options of `kyso serve` as given on the command line or in `KYSO_*` variables (`None`:
 /// not given there).
@@ -34,6 +36,7 @@ pub struct Options {
     pub smtp_from: Option<String>,
     pub smtp_password_file: Option<PathBuf>,
     pub public_url: Option<String>,
+    pub incoming_max_mb: Option<u64>,
     pub threads: Option<usize>,
     pub org_keys: Vec<String>,
     pub org_key_password_file: Option<PathBuf>,
@@ -63,6 +66,7 @@ pub struct FileConfig {
     pub smtp_from: Option<String>,
     pub smtp_password_file: Option<PathBuf>,
     pub public_url: Option<String>,
+    pub incoming_max_mb: Option<u64>,
     pub threads: Option<usize>,
     pub org_key: Option<Vec<String>>,
     pub org_key_password_file: Option<PathBuf>,
@@ -186,6 +190,8 @@ pub struct Settings {
     /// The server's address as its users reach it (`--public-url`, `https://…`, no trailing
     /// slash): the links of e-mailed notices are made absolute on it.
     pub public_url: Option<String>,
+    /// Largest document streamed to `POST /api/v1/incoming`, in bytes (`--incoming-max-mb`).
+    pub incoming_max: u64,
     pub threads: Option<usize>,
     pub org_keys: Vec<String>,
     pub org_key_password: Option<Zeroizing<String>>,
@@ -319,6 +325,15 @@ impl Settings {
             Some(u) if !u.trim().is_empty() => Some(public_url(&u)?),
             _ => None,
         };
+        let incoming_max = match args.incoming_max_mb.or(file.incoming_max_mb) {
+            Some(mb) if (1..=MAX_INCOMING_MB).contains(&mb) => mb * 1024 * 1024,
+            Some(mb) => {
+                return Err(
+                    ue!("--incoming-max-mb {}: phải từ 1 đến {}", mb, MAX_INCOMING_MB; "--incoming-max-mb {}: must be 1 to {}", mb, MAX_INCOMING_MB),
+                )
+            }
+            None => crate::DEFAULT_INCOMING_MAX,
+        };
         let org_keys = if args.org_keys.is_empty() {
             file.org_key.unwrap_or_default()
         } else {
@@ -411,6 +426,7 @@ impl Settings {
             secure_cookies,
             smtp,
             public_url,
+            incoming_max,
             threads: args.threads.or(file.threads),
             org_keys,
             org_key_password,
@@ -437,6 +453,38 @@ mod tests {
         std::fs::write(&p, "\n").unwrap();
         assert!(read_secret(&p, "--x").is_err());
         assert!(read_secret(&dir.path().join("none"), "--x").is_err());
+    }
+
+    #[test]
+    fn the_incoming_cap_comes_from_the_options_or_the_file_and_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("kyso.toml");
+        std::fs::write(&p, "incoming-max-mb = 128\n").unwrap();
+        let resolve = |o: Options| Settings::resolve(o).map(|s| s.incoming_max);
+        assert_eq!(
+            resolve(Options::default()).ok(),
+            Some(crate::DEFAULT_INCOMING_MAX)
+        );
+        let from_file = resolve(Options {
+            config: Some(p.clone()),
+            ..Default::default()
+        });
+        assert_eq!(from_file.ok(), Some(128 * 1024 * 1024));
+        let given = resolve(Options {
+            config: Some(p),
+            incoming_max_mb: Some(2),
+            ..Default::default()
+        });
+        assert_eq!(given.ok(), Some(2 * 1024 * 1024));
+        for bad in [0, MAX_INCOMING_MB + 1] {
+            let e = resolve(Options {
+                incoming_max_mb: Some(bad),
+                ..Default::default()
+            })
+            .err()
+            .unwrap();
+            assert!(e.en.contains("--incoming-max-mb"), "{}", e.en);
+        }
     }
 
     #[test]
