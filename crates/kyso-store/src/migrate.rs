@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_request_documents.sql"),
     include_str!("../migrations/0011_incoming.sql"),
     include_str!("../migrations/0012_signing_sessions.sql"),
+    include_str!("../migrations/0013_copy_numbers.sql"),
 ];
 
 /// The version whose migration also fills the word index from the rows already stored.

@@ -434,13 +434,12 @@ pub async fn signing_certificates(
         Record::Document,
     )?;
     let now = now.unix_timestamp();
-    let rows =
-        match role {
-            SigningRole::Personal => {
-                let Some(signer) = doc.signer_id else {
-                    return Ok(Vec::new());
-                };
-                sqlx::query(
+    let rows = match role {
+        SigningRole::Personal => {
+            let Some(signer) = doc.signer_id else {
+                return Ok(Vec::new());
+            };
+            sqlx::query(
                 "SELECT c.der FROM certificates c JOIN subscribers s ON s.id = c.subscriber_id \
                  JOIN users u ON u.id = $1 \
                  WHERE s.kind = 'individual' AND s.agency_id = $2 AND u.email <> '' \
@@ -452,17 +451,32 @@ pub async fn signing_certificates(
             .bind(now)
             .fetch_all(store.pool())
             .await?
-            }
-            SigningRole::Organization => sqlx::query(
-                "SELECT c.der FROM certificates c JOIN subscribers s ON s.id = c.subscriber_id \
-                 WHERE s.kind = 'organization' AND s.agency_id = $1 AND c.status = 'active' \
-                 AND c.not_before <= $2 AND c.not_after >= $2 ORDER BY c.id",
-            )
-            .bind(doc.agency_id)
-            .bind(now)
-            .fetch_all(store.pool())
-            .await?,
-        };
+        }
+        SigningRole::Organization => {
+            return organization_certificates(store, doc.agency_id, now).await
+        }
+    };
+    rows.iter()
+        .map(|r| Ok(r.try_get::<Vec<u8>, _>(0)?))
+        .collect()
+}
+
+/// The DER of the valid organization certificates of agency `agency_id` at `now` (Unix
+/// seconds) in the registry (no scope check: callers check).
+pub(super) async fn organization_certificates(
+    store: &Store,
+    agency_id: i64,
+    now: i64,
+) -> Result<Vec<Vec<u8>>> {
+    let rows = sqlx::query(
+        "SELECT c.der FROM certificates c JOIN subscribers s ON s.id = c.subscriber_id \
+         WHERE s.kind = 'organization' AND s.agency_id = $1 AND c.status = 'active' \
+         AND c.not_before <= $2 AND c.not_after >= $2 ORDER BY c.id",
+    )
+    .bind(agency_id)
+    .bind(now)
+    .fetch_all(store.pool())
+    .await?;
     rows.iter()
         .map(|r| Ok(r.try_get::<Vec<u8>, _>(0)?))
         .collect()

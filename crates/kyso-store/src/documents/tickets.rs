@@ -19,6 +19,12 @@
 //!   is a row of the same table: `seq` is the attachment's version and `action` names the
 //!   operation with its attachment, `sign_appendix:<attachment id>` (no new column: one
 //!   ticket signs one thing, and the action says which).
+//! - [`issue_copy_ticket`]: the same for a copy (SAO Y, SAO LỤC, TRÍCH SAO) of an issued
+//!   document signed by the copying agency's clerk (VGCA `SignCopy`): `seq` is the source
+//!   version, `action` is `sign_copy:<copying agency id>`, and the copy's number is reserved
+//!   in the agency's series in the same transaction as the ticket (`super::copies`): the stamp
+//!   the agent draws shows it. The number is made final with the signed copy
+//!   (`super::sign_copy`) and given back once the ticket ends unused.
 
 use super::*;
 use crate::On;
@@ -46,6 +52,9 @@ pub struct Ticket {
     /// The attachment the ticket signs (its `seq` is then the attachment's version); `None`:
     /// the document itself.
     pub attachment_id: Option<i64>,
+    /// The copying agency of a copy's ticket (VGCA `SignCopy`; `seq` is the source version);
+    /// `None`: not a copy.
+    pub copy_agency_id: Option<i64>,
     pub issued_at: i64,
     pub expires_at: i64,
 }
@@ -54,35 +63,47 @@ pub struct Ticket {
 /// `sign_appendix:<attachment id>`.
 pub const SIGN_APPENDIX: &str = "sign_appendix";
 
-/// The stored `action` of a ticket: the step, or `sign_appendix:<attachment id>`.
+/// The operation of a copy's ticket (VGCA `SignCopy`); stored as
+/// `sign_copy:<copying agency id>`.
+pub const SIGN_COPY: &str = "sign_copy";
+
+/// The stored `action` of a ticket: the step, `sign_appendix:<attachment id>` or
+/// `sign_copy:<agency id>`.
 fn stored_action(ticket: &Ticket) -> String {
-    match ticket.attachment_id {
-        Some(a) => format!("{SIGN_APPENDIX}:{a}"),
-        None => ticket.action.as_str().to_owned(),
+    match (ticket.attachment_id, ticket.copy_agency_id) {
+        (Some(a), _) => format!("{SIGN_APPENDIX}:{a}"),
+        (None, Some(a)) => format!("{SIGN_COPY}:{a}"),
+        (None, None) => ticket.action.as_str().to_owned(),
     }
 }
 
-/// The step and attachment of a stored `action` (`None`: not one kyso writes).
-fn parse_stored_action(stored: &str) -> Option<(DocAction, Option<i64>)> {
+/// What a stored `action` names: the step, the attachment, the copying agency.
+type StoredAction = (DocAction, Option<i64>, Option<i64>);
+
+/// The step, attachment and copying agency of a stored `action` (`None`: not one kyso
+/// writes).
+fn parse_stored_action(stored: &str) -> Option<StoredAction> {
+    let id_of = |id: &str| {
+        id.parse::<i64>()
+            .ok()
+            .filter(|i| *i > 0 && i.to_string() == id)
+    };
     match stored.split_once(':') {
-        Some((SIGN_APPENDIX, id)) => {
-            let id = id
-                .parse::<i64>()
-                .ok()
-                .filter(|i| *i > 0 && i.to_string() == id)?;
-            Some((DocAction::OrgSign, Some(id)))
-        }
+        Some((SIGN_APPENDIX, id)) => Some((DocAction::OrgSign, Some(id_of(id)?), None)),
+        Some((SIGN_COPY, id)) => Some((DocAction::OrgSign, None, Some(id_of(id)?))),
         Some(_) => None,
-        None => DocAction::parse(stored).ok().map(|a| (a, None)),
+        None => DocAction::parse(stored).ok().map(|a| (a, None, None)),
     }
 }
 
 impl Ticket {
     /// What the ticket is for, as stored and named in its token: the step (`sign_personal`,
-    /// `org_sign`) or [`SIGN_APPENDIX`].
+    /// `org_sign`), [`SIGN_APPENDIX`] or [`SIGN_COPY`].
     pub fn op(&self) -> &'static str {
         if self.attachment_id.is_some() {
             SIGN_APPENDIX
+        } else if self.copy_agency_id.is_some() {
+            SIGN_COPY
         } else {
             self.action.as_str()
         }
@@ -151,6 +172,7 @@ pub async fn issue_ticket(
         seq,
         action,
         attachment_id: None,
+        copy_agency_id: None,
         issued_at: nowu,
         expires_at: nowu + TICKET_LIFETIME,
     };
@@ -183,6 +205,7 @@ pub async fn issue_attachment_ticket(
         seq,
         action: DocAction::OrgSign,
         attachment_id: Some(attachment_id),
+        copy_agency_id: None,
         issued_at: nowu,
         expires_at: nowu + TICKET_LIFETIME,
     };
@@ -190,19 +213,99 @@ pub async fn issue_attachment_ticket(
     Ok(ticket)
 }
 
-/// Store `ticket` (and prune tickets that ended a day ago), audited `document.signing_ticket`.
-async fn record_ticket(
+/// Issue a ticket for `actor` — the clerk of agency `agency_id`, the issuer of document `id`
+/// or a recipient of it — to sign a copy of its latest version in `form` with the organization
+/// key now (VGCA `SignCopy`), valid [`TICKET_LIFETIME`] seconds; the copy's number is reserved
+/// in the agency's series in the same transaction. The checks are those of a copy uploaded
+/// already signed (`super::make_copy`).
+pub async fn issue_copy_ticket(
     store: &Store,
     actor: &Actor,
-    agency_code: &str,
-    ticket: &Ticket,
+    id: i64,
+    agency_id: i64,
+    form: CopyForm,
     now: OffsetDateTime,
-) -> Result<()> {
+) -> Result<(Ticket, super::CopyReservation)> {
+    let doc = load_unchecked(store, id).await?;
+    let agency = super::copies::copying_agency(store, actor, &doc, agency_id).await?;
+    let seq: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(seq) FROM document_versions WHERE document_id = $1")
+            .bind(id)
+            .fetch_one(store.pool())
+            .await?;
+    let seq = seq.ok_or(Error::NotFound {
+        what: Record::Document,
+    })?;
     let nowu = now.unix_timestamp();
-    let mut tx = store.begin_write(actor, On::Own).await?;
+    let ticket = Ticket {
+        jti: crate::hex(&crate::random_bytes::<16>()?),
+        user_id: actor.user_id,
+        document_id: id,
+        seq,
+        action: DocAction::OrgSign,
+        attachment_id: None,
+        copy_agency_id: Some(agency.id),
+        issued_at: nowu,
+        expires_at: nowu + TICKET_LIFETIME,
+    };
+    let mut tx = store
+        .begin_write(actor, On::Agency(Permission::IssueDocument, &agency.path))
+        .await?;
+    insert_ticket(&mut tx, &ticket).await?;
+    let (year, number) =
+        super::copies::take_copy_number(&mut tx, &agency, id, form, Some(&ticket.jti), now).await?;
+    let notation = kyso_domain::documents::CopyNotation { form }
+        .with_number(u32::try_from(number).unwrap_or(u32::MAX));
+    let mut detail = ticket_detail(&ticket);
+    if let Some(d) = detail.as_object_mut() {
+        d.insert("copy_agency_id".into(), json!(agency.id));
+        d.insert("form".into(), json!(form.as_str()));
+        d.insert("year".into(), json!(year));
+        d.insert("number".into(), json!(number));
+        d.insert("notation".into(), json!(notation));
+    }
+    tx.commit_audited(
+        crate::audit::Event {
+            action: "document.signing_ticket",
+            object: format!("document:{id}"),
+            agency: Some(agency.code.clone()),
+            detail,
+        },
+        now,
+    )
+    .await?;
+    let reservation = super::CopyReservation {
+        ticket: ticket.jti.clone(),
+        document_id: id,
+        agency_id: agency.id,
+        agency_name: agency.name.clone(),
+        form,
+        year,
+        number,
+        notation,
+    };
+    Ok((ticket, reservation))
+}
+
+/// The audit detail of an issued ticket.
+fn ticket_detail(ticket: &Ticket) -> serde_json::Value {
+    let mut detail = json!({
+        "action": ticket.op(),
+        "seq": ticket.seq,
+        "ticket": ticket.jti,
+        "expires_at": ticket.expires_at,
+    });
+    if let (Some(a), Some(d)) = (ticket.attachment_id, detail.as_object_mut()) {
+        d.insert("attachment_id".into(), json!(a));
+    }
+    detail
+}
+
+/// Insert `ticket`'s row (and prune tickets that ended a day ago) in `tx`.
+async fn insert_ticket(tx: &mut crate::WriteTx, ticket: &Ticket) -> Result<()> {
     // Tickets that ended a day ago are of no use to anyone (the audit log keeps their issue).
     sqlx::query("DELETE FROM signing_tickets WHERE expires_at < $1")
-        .bind(nowu - 86_400)
+        .bind(ticket.issued_at - 86_400)
         .execute(tx.conn())
         .await?;
     sqlx::query(
@@ -218,21 +321,25 @@ async fn record_ticket(
     .bind(ticket.expires_at)
     .execute(tx.conn())
     .await?;
-    let mut detail = json!({
-        "action": ticket.op(),
-        "seq": ticket.seq,
-        "ticket": ticket.jti,
-        "expires_at": ticket.expires_at,
-    });
-    if let (Some(a), Some(d)) = (ticket.attachment_id, detail.as_object_mut()) {
-        d.insert("attachment_id".into(), json!(a));
-    }
+    Ok(())
+}
+
+/// Store `ticket`, audited `document.signing_ticket`.
+async fn record_ticket(
+    store: &Store,
+    actor: &Actor,
+    agency_code: &str,
+    ticket: &Ticket,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let mut tx = store.begin_write(actor, On::Own).await?;
+    insert_ticket(&mut tx, ticket).await?;
     tx.commit_audited(
         crate::audit::Event {
             action: "document.signing_ticket",
             object: format!("document:{}", ticket.document_id),
             agency: Some(agency_code.to_owned()),
-            detail,
+            detail: ticket_detail(ticket),
         },
         now,
     )
@@ -254,7 +361,8 @@ async fn load(store: &Store, jti: &str, source: &str) -> Result<(Ticket, Option<
     .await?
     .ok_or_else(unknown_ticket)?;
     let stored: String = row.try_get(3)?;
-    let (action, attachment_id) = parse_stored_action(&stored).ok_or_else(unknown_ticket)?;
+    let (action, attachment_id, copy_agency_id) =
+        parse_stored_action(&stored).ok_or_else(unknown_ticket)?;
     let ticket = Ticket {
         jti: jti.to_owned(),
         user_id: row.try_get(0)?,
@@ -262,6 +370,7 @@ async fn load(store: &Store, jti: &str, source: &str) -> Result<(Ticket, Option<
         seq: row.try_get(2)?,
         action,
         attachment_id,
+        copy_agency_id,
         issued_at: row.try_get(4)?,
         expires_at: row.try_get(5)?,
     };
@@ -358,7 +467,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_stored_action_names_the_step_or_the_attachment() {
+    fn the_stored_action_names_the_step_the_attachment_or_the_copy() {
         let mut t = Ticket {
             jti: "0".repeat(32),
             user_id: 1,
@@ -366,6 +475,7 @@ mod tests {
             seq: 1,
             action: DocAction::OrgSign,
             attachment_id: Some(17),
+            copy_agency_id: None,
             issued_at: 0,
             expires_at: 600,
         };
@@ -373,13 +483,20 @@ mod tests {
         assert_eq!(t.op(), "sign_appendix");
         assert_eq!(
             parse_stored_action("sign_appendix:17"),
-            Some((DocAction::OrgSign, Some(17)))
+            Some((DocAction::OrgSign, Some(17), None))
         );
         t.attachment_id = None;
         assert_eq!(stored_action(&t), "org_sign");
         assert_eq!(
             parse_stored_action("sign_personal"),
-            Some((DocAction::SignPersonal, None))
+            Some((DocAction::SignPersonal, None, None))
+        );
+        t.copy_agency_id = Some(5);
+        assert_eq!(stored_action(&t), "sign_copy:5");
+        assert_eq!(t.op(), "sign_copy");
+        assert_eq!(
+            parse_stored_action("sign_copy:5"),
+            Some((DocAction::OrgSign, None, Some(5)))
         );
         for bad in [
             "sign_appendix",
@@ -388,6 +505,10 @@ mod tests {
             "sign_appendix:-3",
             "sign_appendix:017",
             "sign_appendix:1:2",
+            "sign_copy",
+            "sign_copy:",
+            "sign_copy:0",
+            "sign_copy:x",
             "org_sign:4",
             "nonsense",
         ] {
