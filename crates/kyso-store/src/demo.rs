@@ -1,5 +1,6 @@
 //! The demo offered on first start: a fictional province ("Tỉnh Demo") with its agencies,
-//! people, devices, the certificates of kyso's demo PKI, and a first administrator.
+//! people, devices, the certificates of kyso's demo PKI, the Department's register of outgoing
+//! công văn, where its request letters go, and a first administrator.
 //! Every name, date and number here is invented.
 
 use kyso_domain::roles::Role;
@@ -324,10 +325,27 @@ pub async fn seed(
         )
         .await?;
     }
+    // The Department's register of outgoing công văn (Decree 30 Appendix IV: one series per
+    // register, "Số: 01/SKHCN-VP"). Its request letters to the national CA are công văn, so the
+    // demo's Department can number them; its other types wait for a register the clerk opens.
+    crate::documents::create_register(
+        store,
+        &system,
+        &crate::documents::RegisterInput {
+            agency_id: id_of("H99.37"),
+            code: "CV".into(),
+            name: "Sổ đăng ký công văn đi".into(),
+            issuer_abbrev: "SKHCN".into(),
+            doc_types: vec![kyso_domain::documents::DocType::CongVan],
+        },
+        now,
+    )
+    .await?;
     // Where the request letters go (issue 17 item 10), by identifier code: the Department
     // itself and the national CA (whose code here is invented). The letters are công văn of
-    // the requesting agency: the administrator opens its outgoing register and creates its
-    // drafters, signers and clerks, as for any outgoing document.
+    // the requesting agency: its administrator creates the drafters, signers and clerks (and
+    // opens the register of any other agency that sends requests), as for any outgoing
+    // document.
     crate::requests::set_request_recipients(
         store,
         &system,

@@ -740,3 +740,79 @@ async fn a_letter_whose_link_fails_leaves_no_document_version_or_audit_entry() {
         assert!(audit::verify(s).await.unwrap().is_ok(), "{b:?}");
     }
 }
+
+/// The demo province's Department can make and number its request letters: its register of
+/// outgoing công văn is open ("…/SKHCN-VP") and the letters' recipients are set.
+#[tokio::test]
+async fn the_demo_department_numbers_its_request_letters_in_its_register() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        kyso_store::demo::seed(s, &[], NOW).await.unwrap();
+        let id_of = |code: &'static str| async move {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM agencies WHERE code = $1")
+                .bind(code)
+                .fetch_one(s.pool())
+                .await
+                .unwrap()
+        };
+        let (root, dept) = (id_of("H99").await, id_of("H99.37").await);
+        let officer = person(
+            s,
+            "cb.skhcn",
+            dept,
+            &[Role::SignatureOfficer, Role::Drafter],
+        )
+        .await;
+        let province = person(s, "quantri.tinh", root, &[Role::DostAdmin]).await;
+        let registers = docs::registers(s, &officer, dept).await.unwrap();
+        assert_eq!(registers.len(), 1, "{b:?}: {registers:?}");
+        assert_eq!(
+            (
+                registers[0].issuer_abbrev.as_str(),
+                registers[0].doc_types.as_slice()
+            ),
+            ("SKHCN", [DocType::CongVan].as_slice())
+        );
+        let r = requests::create_request(
+            s,
+            &officer,
+            &NewRequest {
+                kind: RequestKind::IssueIndividual.as_str().into(),
+                agency_id: dept,
+                contact_name: "Lê Hoàng Cường".into(),
+                items: vec![NewItem {
+                    data: [
+                        ("name", "Hoàng Thị Lan"),
+                        ("id_number", "099193000111"),
+                        ("email", "hoang.thi.lan@demo.invalid"),
+                    ]
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        let none = ActInput::default();
+        requests::act(s, &officer, r.request.id, A::Submit, &none, NOW)
+            .await
+            .unwrap();
+        requests::act(s, &province, r.request.id, A::Approve, &none, NOW)
+            .await
+            .unwrap();
+        let plan = requests::letter_plan(s, &officer, r.request.id, "VP", NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            (plan.notation.as_str(), plan.recipient_code.as_str()),
+            ("SKHCN-VP", "G11.07.05"),
+            "{b:?}"
+        );
+        assert!(audit::verify(s).await.unwrap().is_ok(), "{b:?}");
+    }
+}
