@@ -157,6 +157,10 @@ pub async fn take_step(
         _ => {}
     }
     let outcome = docs::act(store, blobs, actor, id, action, &input, now).await?;
+    if action == DocAction::Dispatch {
+        // Committed: the deliveries inside kyso arrive now, on the server's side.
+        crate::incoming::arrive_after_dispatch(st, id);
+    }
     Ok(StepDone { outcome, warnings })
 }
 

@@ -7,10 +7,13 @@
 //! record by `kyso_store::incoming::intake`. A file that cannot be read as a signed PDF at all
 //! arrives as *failed* with the reader's reason (`UNREADABLE`), so the clerk can only refuse it.
 //!
-//! Deliveries of outgoing documents to an agency of the registry arrive when that agency's
-//! queue is read ([`arrive_deliveries`]): each is verified like any other arrival and recorded
-//! with the dispatch's time; the store's unique delivery index makes a second reader's attempt
-//! a no-op.
+//! Deliveries of outgoing documents to an agency of the registry arrive on the server's side,
+//! never on a read: right after the dispatch commits, in the background
+//! ([`arrive_after_dispatch`]), and at every round of `kyso serve`'s notice job
+//! ([`arrive_pending`], so a delivery the dispatch's own arrival missed — the server stopped
+//! in between — is taken in at the next round). Each is verified like any other arrival and
+//! recorded with the dispatch's time, by the system (the audit log names `system`, as for the
+//! notice job's scans); the store's unique delivery index makes a second attempt a no-op.
 
 use std::sync::{Arc, OnceLock};
 
@@ -297,20 +300,66 @@ fn new_incoming(a: Arrival, verification: Verification) -> NewIncoming {
     }
 }
 
-/// Most deliveries taken in on one read of a queue (the rest on the next).
-const ARRIVALS_PER_READ: i64 = 50;
+/// Most deliveries of one agency taken in by one pass (the rest by the next).
+const ARRIVALS_PER_PASS: i64 = 50;
+
+/// Most recipient agencies one pass of [`arrive_pending`] looks at (the rest at the next).
+const AGENCIES_PER_PASS: i64 = 200;
+
+/// Take in the deliveries not arrived yet — of document `document_id`, or all — as the system:
+/// each verified and recorded once. Returns how many arrived. An agency whose deliveries cannot
+/// be taken in now (the verifier busy, a store error) is logged and left for the next round.
+pub async fn arrive_pending(st: &AppState, document_id: Option<i64>) -> usize {
+    let agencies = match inc::agencies_with_pending_deliveries(
+        &st.store,
+        document_id,
+        AGENCIES_PER_PASS,
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "pending deliveries could not be read");
+            return 0;
+        }
+    };
+    let system = Actor::system();
+    let mut arrived = 0;
+    for agency in agencies {
+        match arrive_deliveries(st, &system, agency).await {
+            Ok(n) => arrived += n,
+            Err(e) => {
+                tracing::warn!(agency, error = %e.en, "deliveries could not arrive; next round")
+            }
+        }
+    }
+    if arrived > 0 {
+        tracing::info!(arrived, "{arrived} delivered document(s) arrived");
+    }
+    arrived
+}
+
+/// After the dispatch of document `document_id` has committed: its deliveries arrive in the
+/// background (the clerk's answer does not wait for their verification). Whatever this misses
+/// is taken in by the notice job's next round ([`arrive_pending`]).
+pub(crate) fn arrive_after_dispatch(st: &AppState, document_id: i64) {
+    let st = st.clone();
+    tokio::spawn(async move {
+        arrive_pending(&st, Some(document_id)).await;
+    });
+}
 
 /// The deliveries to agency `agency_id` that have not arrived yet, each verified and taken in
-/// (for whoever reads that agency's documents). Returns how many arrived; a delivery taken in
-/// meanwhile by another reader is skipped.
-pub(crate) async fn arrive_deliveries(
+/// by `actor` (the system). Returns how many arrived; a delivery taken in meanwhile by another
+/// pass is skipped.
+async fn arrive_deliveries(
     st: &AppState,
     actor: &Actor,
     agency_id: i64,
 ) -> Result<usize, ApiError> {
     let blobs = crate::api::documents::blobs(st)?;
     let pending =
-        inc::pending_deliveries(&st.store, &blobs, actor, agency_id, ARRIVALS_PER_READ).await?;
+        inc::pending_deliveries(&st.store, &blobs, actor, agency_id, ARRIVALS_PER_PASS).await?;
     let mut arrived = 0;
     for d in pending {
         let a = Arrival {

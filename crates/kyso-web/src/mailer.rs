@@ -240,6 +240,14 @@ pub async fn notice_round(store: &Store, clock: &Clock, mailer: Option<&Mailer>)
     send_round(store, clock, mailer).await;
 }
 
+/// One round of `kyso serve`'s notice job: the deliveries inside kyso not arrived yet are taken
+/// in first ([`crate::incoming::arrive_pending`], as the system: those a dispatch's own
+/// background arrival missed), then [`notice_round`].
+pub async fn server_round(st: &crate::AppState, mailer: Option<&Mailer>) {
+    crate::incoming::arrive_pending(st, None).await;
+    notice_round(&st.store, &st.clock, mailer).await;
+}
+
 /// E-mail the notices waiting, if SMTP is configured. Errors go to the log.
 pub async fn send_round(store: &Store, clock: &Clock, mailer: Option<&Mailer>) {
     if let Some(mailer) = mailer {
@@ -258,10 +266,10 @@ pub async fn send_round(store: &Store, clock: &Clock, mailer: Option<&Mailer>) {
     }
 }
 
-/// The notice job: a round (scan and send) at once and every [`SCAN_INTERVAL`], and in between
-/// the waiting notices e-mailed every [`SEND_INTERVAL`], forever. Spawn it on the server's
-/// runtime.
-pub async fn run_notice_job(store: Store, clock: Clock, mailer: Option<Mailer>) {
+/// The notice job: a round (pending deliveries, scan and send) at once and every
+/// [`SCAN_INTERVAL`], and in between the pending deliveries taken in and the waiting notices
+/// e-mailed every [`SEND_INTERVAL`], forever. Spawn it on the server's runtime.
+pub async fn run_notice_job(state: crate::AppState, mailer: Option<Mailer>) {
     let mut interval = tokio::time::interval(SEND_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_scan: Option<tokio::time::Instant> = None;
@@ -269,9 +277,10 @@ pub async fn run_notice_job(store: Store, clock: Clock, mailer: Option<Mailer>) 
         interval.tick().await;
         if last_scan.is_none_or(|t| t.elapsed() >= SCAN_INTERVAL) {
             last_scan = Some(tokio::time::Instant::now());
-            notice_round(&store, &clock, mailer.as_ref()).await;
+            server_round(&state, mailer.as_ref()).await;
         } else {
-            send_round(&store, &clock, mailer.as_ref()).await;
+            crate::incoming::arrive_pending(&state, None).await;
+            send_round(&state.store, &state.clock, mailer.as_ref()).await;
         }
     }
 }

@@ -148,13 +148,7 @@ pub fn run(args: Settings, lang: Lang, host: Host) -> Result<(), UserError> {
                 },
             );
         }
-        // Expiry notices: a scan at start and every hour, e-mailed when SMTP is configured.
         let clock: crate::Clock = Arc::new(host.now);
-        tokio::spawn(crate::mailer::run_notice_job(
-            store.clone(),
-            clock.clone(),
-            mailer,
-        ));
         let state = crate::AppState::new(
             store,
             clock,
@@ -181,6 +175,9 @@ pub fn run(args: Settings, lang: Lang, host: Host) -> Result<(), UserError> {
         if let Some(maddr) = metrics_addr {
             serve_metrics(maddr, state.clone(), lang, &host.say).await?;
         }
+        // The notice job: deliveries not arrived yet, then expiry and deadline scans at start
+        // and every hour, e-mailed when SMTP is configured.
+        tokio::spawn(crate::mailer::run_notice_job(state.clone(), mailer));
         Ok(crate::router(state))
     };
     // At a clean stop: a last checkpoint of everything written.

@@ -451,3 +451,27 @@ pub(super) async fn unit_people(tx: &mut WriteTx, unit: i64) -> Result<Vec<i64>>
     }
     Ok(users)
 }
+
+/// The agencies with deliveries not arrived yet (state `delivered`, no incoming record), of
+/// document `document_id` or of any, oldest delivery first (at most `limit`): what the server's
+/// arrival job takes in ([`pending_deliveries`] per agency, then [`intake`]) right after a
+/// dispatch and at every round of its notice job, so a delivery the dispatch's own arrival did
+/// not take in (a crash in between) arrives at the next round.
+pub async fn agencies_with_pending_deliveries(
+    store: &Store,
+    document_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<i64>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT d.recipient_agency_id, MIN(d.delivered_at) FROM document_deliveries d \
+         WHERE d.state = 'delivered' AND d.recipient_agency_id IS NOT NULL \
+         AND ($1 = 0 OR d.document_id = $1) AND NOT EXISTS \
+         (SELECT 1 FROM incoming_documents i WHERE i.delivery_id = d.id) \
+         GROUP BY d.recipient_agency_id ORDER BY 2, 1 LIMIT $2",
+    )
+    .bind(document_id.unwrap_or(0))
+    .bind(limit.clamp(1, 1000))
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows.into_iter().map(|(agency, _)| agency).collect())
+}

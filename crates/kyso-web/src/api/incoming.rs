@@ -19,9 +19,7 @@ use utoipa::ToSchema;
 use super::documents::{blobs, decode, pdf};
 use super::{ApiResult, Id, Routes, Q};
 use crate::auth::{Auth, Body};
-use crate::incoming::{
-    arrive_deliveries, receive_streamed, take_in, take_in_staged, Arrival,
-};
+use crate::incoming::{receive_streamed, take_in, take_in_staged, Arrival};
 use crate::{ApiError, AppState};
 
 /// The routes of this module, added to the API's.
@@ -467,8 +465,9 @@ async fn upload_incoming(
 }
 
 /// The incoming documents the caller may read: the queue first (invalid, then indeterminate,
-/// then valid, with the reasons), then the others. With `agency_id`, the deliveries of
-/// outgoing documents to that agency arrive first (verified).
+/// then valid, with the reasons), then the others; with `agency_id`, that agency's only.
+/// A read writes nothing: deliveries inside kyso arrive on the server's side after their
+/// dispatch.
 #[utoipa::path(get, path = "/api/v1/incoming", tag = "incoming", params(ListQuery),
     responses((status = 200, description = "The incoming documents", body = Vec<IncomingOut>)))]
 async fn list_incoming(
@@ -486,9 +485,6 @@ async fn list_incoming(
             })
         })?),
     };
-    if let Some(agency) = q.agency_id {
-        arrive_deliveries(&st, &auth.actor, agency).await?;
-    }
     let query = inc::IncomingQuery {
         agency_id: q.agency_id,
         state,

@@ -5,8 +5,9 @@
 //! reader may take: register, refuse (asked for confirmation), assign, start, complete.
 //!
 //! One implementation: an upload is taken in by [`crate::incoming::take_in`] (verified on
-//! arrival, as for the API), deliveries arrive by [`crate::incoming::arrive_deliveries`], and
-//! every step is `kyso_store::incoming::act_incoming`, which decides again who may take it.
+//! arrival, as for the API), deliveries arrive on the server's side after their dispatch
+//! ([`crate::incoming::arrive_pending`]; reading the queue writes nothing), and every step is
+//! `kyso_store::incoming::act_incoming`, which decides again who may take it.
 
 use std::collections::HashMap;
 
@@ -26,7 +27,7 @@ use super::layout_store_error as refusal;
 use super::{alert_error, field, layout, layout_error, select, with_status, Page};
 use crate::api::Id;
 use crate::auth::Lang;
-use crate::incoming::{arrive_deliveries, take_in, Arrival};
+use crate::incoming::{take_in, Arrival};
 use crate::{ApiError, AppState};
 
 fn alert_ok(msg: Option<&str>) -> Markup {
@@ -180,22 +181,6 @@ pub(super) struct ListQuery {
     done: String,
 }
 
-/// The deliveries to the agencies where this reader is the clerk arrive when they open the
-/// queue (each is verified and recorded once, whoever reads first); they wait for the clerk
-/// anyway, so others' reads do not take them in.
-async fn arrive_for_reader(st: &AppState, p: &Page) {
-    let mut seen = Vec::new();
-    for g in &p.actor.grants {
-        if seen.contains(&g.agency_id) || !p.actor.can(Permission::IssueDocument, &g.path) {
-            continue;
-        }
-        seen.push(g.agency_id);
-        if let Err(e) = arrive_deliveries(st, &p.actor, g.agency_id).await {
-            tracing::warn!(agency = g.agency_id, error = %e.en, "deliveries could not arrive");
-        }
-    }
-}
-
 /// The queue: the documents waiting for the clerk first (invalid, then not established,
 /// then valid), then the others; filtered by state.
 pub(super) async fn list_page(
@@ -207,7 +192,6 @@ pub(super) async fn list_page(
         return refusal(&p, kyso_store::Error::Forbidden);
     }
     let state = IncomingState::parse(q.state.trim()).ok();
-    arrive_for_reader(&st, &p).await;
     let list = match inc::list_incoming(
         &st.store,
         &p.actor,
