@@ -9,6 +9,7 @@ pub(crate) mod documents;
 pub(crate) mod dto;
 pub(crate) mod edxml;
 pub(crate) mod incoming;
+pub(crate) mod incoming_scan;
 pub(crate) mod register_export;
 pub(crate) mod request_letters;
 pub(crate) mod sign_service;
@@ -114,6 +115,7 @@ pub(crate) fn api_routes() -> Routes {
     .add::<sessions::__path_list_sessions, _, _>(sessions::list_sessions)
     .add::<sessions::__path_end_session, _, _>(sessions::end_session)
     .add::<__path_dashboard, _, _>(dashboard)
+    .add::<incoming_scan::__path_incoming_scan_check, _, _>(incoming_scan::incoming_scan_check)
     .add::<__path_list_agencies, _, _>(list_agencies)
     .add::<__path_create_agency, _, _>(create_agency)
     .add::<__path_get_agency, _, _>(get_agency)

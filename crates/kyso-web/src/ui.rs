@@ -137,6 +137,7 @@ mod notices;
 use notices::*;
 mod documents;
 mod incoming;
+mod incoming_scan;
 mod public_verify;
 mod register_book;
 mod requests;

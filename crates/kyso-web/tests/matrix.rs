@@ -189,6 +189,7 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("get", "/api/v1/incoming/{id}/file") => (Perm(P::ReadDocuments), Rec::Incoming),
         ("get", "/api/v1/incoming/{id}/report") => (Perm(P::ReadDocuments), Rec::Incoming),
         ("get", "/api/v1/incoming/{id}/report.pdf") => (Perm(P::ReadDocuments), Rec::Incoming),
+        ("get", "/api/v1/incoming/{id}/scan-check") => (Perm(P::ReadDocuments), Rec::Incoming),
         ("post", "/api/v1/incoming/{id}/register") => (Perm(P::IssueDocument), Rec::Incoming),
         ("post", "/api/v1/incoming/{id}/refuse") => (Perm(P::IssueDocument), Rec::Incoming),
         ("post", "/api/v1/incoming/{id}/assign") => (Perm(P::SignDocument), Rec::Incoming),

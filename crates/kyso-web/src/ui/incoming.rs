@@ -552,6 +552,7 @@ async fn detail_view(
         .map(|u| (u.agency_id, u.name.clone()))
         .collect();
     let report = report_section(st, p, d).await;
+    let scan = super::incoming_scan::scan_section(st, p, d).await;
     let row = |k: &str, v: Markup| html! { tr { th scope="row" { (k) } td { (v) } } };
     let subject = if d.subject.trim().is_empty() {
         p.t("Văn bản đến", "Incoming document").to_owned()
@@ -583,6 +584,7 @@ async fn detail_view(
                     }
                 }
                 (report)
+                (scan)
             }
             table style="max-width:820px;margin-bottom:16px" { tbody {
                 (row(p.t("Trạng thái", "State"), html! { strong #incoming-state { (state_label(p, d.state)) } " (" (p.t("mã trạng thái edXML ", "edXML status ")) (d.status_code) ")" }))
