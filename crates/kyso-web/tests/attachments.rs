@@ -13,163 +13,18 @@
     clippy::indexing_slicing
 )]
 
-use std::sync::Arc;
-
-use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
-use kyso_pades::forms::{widget_builder, VisibleForm};
-use kyso_pades::numbering;
-use kyso_pades::sign_bytes;
-use kyso_pdf::compose::{Align, Composer, Margins, Style};
-use kyso_x509::Cert;
+use kyso_store::testing::backends;
+use kyso_store::Backend;
 
 use axum::http::{Method, StatusCode};
-use axum::Router;
-use base64::Engine as _;
-use kyso_store::accounts::{self, NewUser, RoleOn};
-use kyso_store::testing::{backends, TestDb};
-use kyso_store::{Actor, Backend};
 use serde_json::{json, Value};
-use zeroize::Zeroizing;
 
 mod support;
-use support::{draft, opts, register_cert, TestSigner, NOW, PASSWORD};
-
-/// The director (personal) and the agency's seal (organization: CN = O), issued by one test
-/// root.
-struct Pki {
-    director: TestSigner,
-    agency: TestSigner,
-}
-
-fn pki() -> Pki {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(vec![]).unwrap();
-    ca.distinguished_name
-        .push(DnType::CommonName, "Documents Test Root");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let make = |cn: &str, org: Option<&str>| {
-        let key = KeyPair::generate().unwrap();
-        let mut p = CertificateParams::new(vec![]).unwrap();
-        p.distinguished_name.push(DnType::CommonName, cn);
-        if let Some(o) = org {
-            p.distinguished_name.push(DnType::OrganizationName, o);
-        }
-        p.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::ContentCommitment,
-        ];
-        let c = p.signed_by(&key, &issuer).unwrap();
-        TestSigner {
-            cert: Cert::from_der(c.der()).unwrap(),
-            chain: vec![Cert::from_der(ca_cert.der()).unwrap()],
-            key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &key.serialize_der())
-                .unwrap(),
-        }
-    };
-    Pki {
-        director: make("Nguyễn Văn An", None),
-        agency: make("Sở Khoa học và Công nghệ", Some("Sở Khoa học và Công nghệ")),
-    }
-}
-
-struct App {
-    router: Router,
-    db: TestDb,
-    _blobs: tempfile::TempDir,
-}
-
-impl App {
-    async fn new(backend: Backend) -> App {
-        let db = TestDb::new(backend).await;
-        let blobs = tempfile::tempdir().unwrap();
-        let state = kyso_web::AppState::new(
-            db.store.clone(),
-            Arc::new(|| NOW),
-            kyso_web::Config {
-                secure_cookies: false,
-            },
-        )
-        .with_blobs(kyso_store::blobs::Blobs::open(blobs.path()).unwrap());
-        App {
-            router: kyso_web::router(state),
-            db,
-            _blobs: blobs,
-        }
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let (s, v, _) = support::call_json(&self.router, method, path, token, body).await;
-        (s, v)
-    }
-
-    async fn bytes(&self, path: &str, token: &str) -> (StatusCode, Vec<u8>) {
-        let (s, b, _) = support::send(
-            &self.router,
-            support::api_request(Method::GET, path, token, None),
-        )
-        .await;
-        (s, b)
-    }
-
-    /// An account with `role` at `agency`, logged in: its id and token.
-    async fn person(&self, name: &str, agency: i64, role: &str) -> (i64, String) {
-        let user = accounts::create_user(
-            &self.db.store,
-            &Actor::system(),
-            NewUser {
-                username: name.into(),
-                full_name: format!("Người dùng {name}"),
-                email: format!("{name}@demo.invalid"),
-                agency_id: agency,
-                password: Zeroizing::new(PASSWORD.into()),
-                roles: vec![RoleOn {
-                    role: role.into(),
-                    agency_id: agency,
-                }],
-                must_change_password: false,
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/api/v1/auth/login",
-                "",
-                Some(json!({"username": name, "password": PASSWORD})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        (user.id, body["token"].as_str().unwrap().to_owned())
-    }
-
-    async fn step(&self, token: &str, id: i64, body: Value) -> (StatusCode, Value) {
-        self.call(
-            Method::POST,
-            &format!("/api/v1/documents/{id}/actions"),
-            token,
-            Some(body),
-        )
-        .await
-    }
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
+use support::app::{b64, App};
+use support::ca::pki;
+use support::flow::{annex, stamped, Staff};
+use support::html::Part;
+use support::{draft, TestSigner};
 
 fn meta() -> Value {
     json!({
@@ -183,29 +38,6 @@ fn meta() -> Value {
     })
 }
 
-/// An attachment: a one-page PDF of kyso-pdf's composer.
-fn annex(title: &str) -> Vec<u8> {
-    let mut c = Composer::a4(Margins::decree30()).unwrap();
-    c.paragraph(title, &Style::new(14.0).bold().align(Align::Center))
-        .unwrap();
-    c.paragraph("Kèm theo Quyết định số ....../QĐ-SKHCN", &Style::new(13.0))
-        .unwrap();
-    c.finish(&Default::default()).unwrap()
-}
-
-/// `pdf` signed by `key` with the Decree 30 attachment stamp naming `number`.
-fn stamped(pdf: &[u8], number: &str, key: &TestSigner) -> Vec<u8> {
-    let o = opts();
-    let stamp = widget_builder(
-        VisibleForm::Attachment {
-            doc_number: number.into(),
-        },
-        o.signing_time,
-    )
-    .unwrap();
-    sign_bytes(pdf, &o, key, Some(stamp)).unwrap()
-}
-
 #[tokio::test]
 async fn attachments_are_signed_by_the_clerk_and_go_with_the_document() {
     for b in backends() {
@@ -214,48 +46,19 @@ async fn attachments_are_signed_by_the_clerk_and_go_with_the_document() {
         let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
         let dost = support::agency(s, "H99.37", "Sở KH&CN", Some(root)).await;
         let finance = support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
-        let (_, drafter) = app.person("chuyenvien", dost, "drafter").await;
-        let (_, reviewer) = app.person("truongphong", dost, "reviewer").await;
-        let (_, checker) = app.person("thethuc", dost, "format_checker").await;
-        let (_, signer) = app.person("giamdoc", dost, "signer").await;
-        let (_, clerk) = app.person("vanthu", dost, "clerk").await;
+        let staff = app.staff(dost).await;
+        let Staff {
+            drafter,
+            reviewer,
+            signer,
+            clerk,
+            ..
+        } = &staff;
         let (_, their_clerk) = app.person("vanthu.tc", finance, "clerk").await;
         let pki = pki();
-        register_cert(
-            s,
-            dost,
-            "individual",
-            "Nguyễn Văn An",
-            "giamdoc@demo.invalid",
-            &pki.director,
-        )
-        .await;
-        register_cert(s, dost, "organization", "Sở KH&CN", "", &pki.agency).await;
-        let (status, reg) = app
-            .call(
-                Method::POST,
-                "/api/v1/document-registers",
-                &clerk,
-                Some(
-                    json!({"agency_id": dost, "code": "VBĐ", "name": "Sổ văn bản đi",
-                            "issuer_abbrev": "SKHCN"}),
-                ),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{reg}");
-        let (status, created) = app
-            .call(
-                Method::POST,
-                "/api/v1/documents",
-                &drafter,
-                Some(
-                    json!({"agency_id": dost, "meta": meta(), "file_name": "du-thao.pdf",
-                            "file_base64": b64(&draft())}),
-                ),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{created}");
-        let id = created["document"]["id"].as_i64().unwrap();
+        app.register_director_and_seal(dost, &pki).await;
+        app.open_outgoing_register(clerk, dost).await;
+        let id = app.upload_draft(drafter, dost, meta(), &draft()).await;
         let base = format!("/api/v1/documents/{id}/attachments");
 
         // The drafter adds the two attachments; a file that is not a PDF is refused.
@@ -266,7 +69,7 @@ async fn attachments_are_signed_by_the_clerk_and_go_with_the_document() {
                 .call(
                     Method::POST,
                     &base,
-                    &drafter,
+                    drafter,
                     Some(json!({"title": title, "file_name": "phu-luc.pdf", "file_base64": b64(file)})),
                 )
                 .await;
@@ -281,7 +84,7 @@ async fn attachments_are_signed_by_the_clerk_and_go_with_the_document() {
             .call(
                 Method::POST,
                 &base,
-                &drafter,
+                drafter,
                 Some(json!({"file_base64": b64(b"PK\x03\x04 docx")})),
             )
             .await;
@@ -290,12 +93,12 @@ async fn attachments_are_signed_by_the_clerk_and_go_with_the_document() {
             (StatusCode::UNPROCESSABLE_ENTITY, json!("file")),
             "{body}"
         );
-        let (status, list) = app.call(Method::GET, &base, &reviewer, None).await;
+        let (status, list) = app.call(Method::GET, &base, reviewer, None).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
         assert_eq!(list[1]["position"], 2);
         let (status, bytes) = app
-            .bytes(&format!("{base}/{}/file", ids[0]), &reviewer)
+            .bytes(&format!("{base}/{}/file", ids[0]), reviewer)
             .await;
         assert_eq!(
             (status, bytes.as_slice()),
@@ -307,41 +110,10 @@ async fn attachments_are_signed_by_the_clerk_and_go_with_the_document() {
         assert_eq!(status, StatusCode::NOT_FOUND);
 
         // The flow up to the organization signature, with real signatures.
-        let ok = |(status, body): (StatusCode, Value)| {
-            assert_eq!(status, StatusCode::OK, "{body}");
-            body
-        };
-        ok(app.step(&drafter, id, json!({"action": "submit"})).await);
-        ok(app.step(&reviewer, id, json!({"action": "forward"})).await);
-        ok(app
-            .step(&checker, id, json!({"action": "check_format"}))
-            .await);
-        ok(app.step(&signer, id, json!({"action": "approve"})).await);
-        let (_, formatted) = app
-            .bytes(&format!("/api/v1/documents/{id}/file"), &signer)
-            .await;
-        let personal = sign_bytes(
-            &formatted,
-            &numbering::personal_signature(opts()),
-            &pki.director,
-            None,
-        )
-        .unwrap();
-        ok(app
-            .step(
-                &signer,
-                id,
-                json!({"action": "sign_personal", "file_base64": b64(&personal)}),
-            )
-            .await);
-        ok(app.step(&clerk, id, json!({"action": "clerk_check"})).await);
-        let out = ok(app.step(&clerk, id, json!({"action": "number"})).await);
-        let number = out["number_and_notation"].as_str().unwrap().to_owned();
-        let day = time::Date::parse(
-            out["document"]["issued_date"].as_str().unwrap(),
-            time::macros::format_description!("[year]-[month]-[day]"),
-        )
-        .unwrap();
+        app.approve(&staff, id).await;
+        let personal = app.sign_personal(signer, id, &pki.director).await;
+        let numbered = app.number(clerk, id).await;
+        let number = numbered.number.clone();
         let sign_one = |key: &TestSigner, base_pdf: &[u8]| stamped(base_pdf, &number, key);
         let signed_url = |i: usize| format!("{base}/{}/signed", ids[i]);
         // Before the organization signature: not yet.
@@ -349,26 +121,12 @@ async fn attachments_are_signed_by_the_clerk_and_go_with_the_document() {
             .call(
                 Method::POST,
                 &signed_url(0),
-                &clerk,
+                clerk,
                 Some(json!({"file_base64": b64(&sign_one(&pki.agency, &one))})),
             )
             .await;
         assert_eq!(status, StatusCode::CONFLICT, "{body}");
-        let filled = numbering::fill_bytes(&personal, &number, day).unwrap();
-        let issued = sign_bytes(
-            &filled,
-            &numbering::organization_signature(opts()),
-            &pki.agency,
-            None,
-        )
-        .unwrap();
-        ok(app
-            .step(
-                &clerk,
-                id,
-                json!({"action": "org_sign", "file_base64": b64(&issued)}),
-            )
-            .await);
+        app.seal(clerk, id, &personal, &numbered, &pki.agency).await;
 
         // The clerk's uploads: the director's personal key, a changed attachment, another
         // person than the clerk — each refused; then the agency's stamped signature.
@@ -383,7 +141,7 @@ async fn attachments_are_signed_by_the_clerk_and_go_with_the_document() {
             app.call(
                 Method::POST,
                 &signed_url(0),
-                &clerk,
+                clerk,
                 Some(json!({"file_base64": b64(&sign_one(&pki.director, &one))})),
             )
             .await,
@@ -393,7 +151,7 @@ async fn attachments_are_signed_by_the_clerk_and_go_with_the_document() {
             app.call(
                 Method::POST,
                 &signed_url(0),
-                &clerk,
+                clerk,
                 Some(json!({"file_base64": b64(&sign_one(&pki.agency, &two))})),
             )
             .await,
@@ -404,7 +162,7 @@ async fn attachments_are_signed_by_the_clerk_and_go_with_the_document() {
             .call(
                 Method::POST,
                 &signed_url(0),
-                &signer,
+                signer,
                 Some(json!({"file_base64": b64(&good)})),
             )
             .await;
@@ -413,7 +171,7 @@ async fn attachments_are_signed_by_the_clerk_and_go_with_the_document() {
             .call(
                 Method::POST,
                 &signed_url(0),
-                &clerk,
+                clerk,
                 Some(json!({"file_name": "pl1.pdf", "file_base64": b64(&good)})),
             )
             .await;
@@ -427,15 +185,15 @@ async fn attachments_are_signed_by_the_clerk_and_go_with_the_document() {
             .call(
                 Method::POST,
                 &signed_url(0),
-                &clerk,
+                clerk,
                 Some(json!({"file_base64": b64(&sign_one(&pki.agency, &good))})),
             )
             .await;
         assert_eq!(status, StatusCode::CONFLICT);
 
         // Registered, but the dispatch waits for the second attachment.
-        ok(app.step(&clerk, id, json!({"action": "register"})).await);
-        let (status, body) = app.step(&clerk, id, json!({"action": "dispatch"})).await;
+        app.step_ok(clerk, id, "register").await;
+        let (status, body) = app.step(clerk, id, json!({"action": "dispatch"})).await;
         assert_eq!(
             (status, body["error"]["field"].clone()),
             (StatusCode::CONFLICT, json!("attachments")),
@@ -446,12 +204,12 @@ async fn attachments_are_signed_by_the_clerk_and_go_with_the_document() {
             .call(
                 Method::POST,
                 &signed_url(1),
-                &clerk,
+                clerk,
                 Some(json!({"file_base64": b64(&second)})),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{a}");
-        ok(app.step(&clerk, id, json!({"action": "dispatch"})).await);
+        app.step_ok(clerk, id, "dispatch").await;
 
         // The recipient agency gets both signed attachments with the document.
         let (status, deliveries) = app
@@ -485,7 +243,7 @@ async fn attachments_are_signed_by_the_clerk_and_go_with_the_document() {
         let (status, _) = app
             .bytes(
                 &format!("/api/v1/deliveries/{delivery}/attachments/{}/file", ids[1]),
-                &drafter,
+                drafter,
             )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
@@ -528,77 +286,6 @@ async fn the_attachment_routes_are_in_the_openapi_document() {
     );
 }
 
-/// A logged-in browser's cookie and CSRF token for the account `name`.
-async fn browser(store: &kyso_store::Store, name: &str) -> (String, String) {
-    let (session, _) = accounts::login(
-        store,
-        name,
-        Zeroizing::new(PASSWORD.into()),
-        "127.0.0.1",
-        NOW,
-    )
-    .await
-    .unwrap();
-    (
-        format!("kyso_session={}", session.token.as_str()),
-        session.csrf,
-    )
-}
-
-const BOUNDARY: &str = "kyso-attachments-boundary";
-
-/// POST a multipart form (text fields, then one file) as the browser `cookie`.
-async fn post_form(
-    router: &Router,
-    cookie: &str,
-    path: &str,
-    fields: &[(&str, &str)],
-    file: &[u8],
-) -> (StatusCode, String, Option<String>) {
-    let mut body = Vec::new();
-    for (k, v) in fields {
-        body.extend_from_slice(
-            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; \
-             filename=\"phu-luc.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(file);
-    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-    let req = axum::http::Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header(axum::http::header::COOKIE, cookie)
-        .header(
-            axum::http::header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(axum::body::Body::from(body))
-        .unwrap();
-    let (s, b, h) = support::send(router, req).await;
-    let location = h
-        .get(axum::http::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    (s, String::from_utf8_lossy(&b).into_owned(), location)
-}
-
-async fn get_page(router: &Router, cookie: &str, path: &str) -> (StatusCode, Vec<u8>) {
-    let req = axum::http::Request::builder()
-        .uri(path)
-        .header(axum::http::header::COOKIE, cookie)
-        .body(axum::body::Body::empty())
-        .unwrap();
-    let (s, b, _) = support::send(router, req).await;
-    (s, b)
-}
-
 #[tokio::test]
 async fn the_document_page_lists_and_takes_attachments() {
     for b in backends() {
@@ -608,18 +295,7 @@ async fn the_document_page_lists_and_takes_attachments() {
         let dost = support::agency(s, "H99.37", "Sở KH&CN", Some(root)).await;
         let (_, drafter) = app.person("chuyenvien", dost, "drafter").await;
         let (_, clerk) = app.person("vanthu", dost, "clerk").await;
-        let (status, _) = app
-            .call(
-                Method::POST,
-                "/api/v1/document-registers",
-                &clerk,
-                Some(
-                    json!({"agency_id": dost, "code": "VBĐ", "name": "Sổ văn bản đi",
-                            "issuer_abbrev": "SKHCN"}),
-                ),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED);
+        app.open_outgoing_register(&clerk, dost).await;
         let (status, created) = app
             .call(
                 Method::POST,
@@ -630,10 +306,9 @@ async fn the_document_page_lists_and_takes_attachments() {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         let id = created["document"]["id"].as_i64().unwrap();
-        let (cookie, csrf) = browser(s, "chuyenvien").await;
+        let browser = app.sign_in("chuyenvien").await;
         let page = format!("/documents/{id}");
-        let (status, html) = get_page(&app.router, &cookie, &page).await;
-        let html = String::from_utf8_lossy(&html).into_owned();
+        let (status, html) = app.page(&browser, &page).await;
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains("Phụ lục kèm theo") && html.contains("Chưa có phụ lục."));
         assert!(html.contains(&format!("action=\"/documents/{id}/attachments\"")));
@@ -641,30 +316,32 @@ async fn the_document_page_lists_and_takes_attachments() {
         // A forged token is refused; the right one adds the attachment.
         let file = annex("Danh sách đơn vị");
         let action = format!("/documents/{id}/attachments");
-        let (status, _, _) = post_form(
-            &app.router,
-            &cookie,
-            &action,
-            &[("csrf", "gia-mao"), ("title", "Danh sách đơn vị")],
-            &file,
-        )
-        .await;
+        let (status, _) = app
+            .multipart_form(
+                &browser,
+                &action,
+                &[
+                    Part::Text("csrf", "gia-mao"),
+                    Part::Text("title", "Danh sách đơn vị"),
+                    Part::File("file", "phu-luc.pdf", "application/pdf", &file),
+                ],
+            )
+            .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        let (status, body, location) = post_form(
-            &app.router,
-            &cookie,
-            &action,
-            &[("csrf", &csrf), ("title", "Danh sách đơn vị")],
-            &file,
-        )
-        .await;
-        assert!(status.is_redirection(), "{status}: {body}");
-        assert_eq!(
-            location.as_deref(),
-            Some(format!("{page}?done=attachment#attachments").as_str())
-        );
-        let (_, html) = get_page(&app.router, &cookie, &page).await;
-        let html = String::from_utf8_lossy(&html).into_owned();
+        let (status, location) = app
+            .multipart_form(
+                &browser,
+                &action,
+                &[
+                    Part::Text("csrf", &browser.csrf),
+                    Part::Text("title", "Danh sách đơn vị"),
+                    Part::File("file", "phu-luc.pdf", "application/pdf", &file),
+                ],
+            )
+            .await;
+        assert!(status.is_redirection(), "{status}: {location}");
+        assert_eq!(location, format!("{page}?done=attachment#attachments"));
+        let (_, html) = app.page(&browser, &page).await;
         assert!(html.contains("Danh sách đơn vị") && html.contains("Chưa ký số cơ quan"));
         let (_, list) = app
             .call(
@@ -675,27 +352,29 @@ async fn the_document_page_lists_and_takes_attachments() {
             )
             .await;
         let aid = list[0]["id"].as_i64().unwrap();
-        let (status, bytes) =
-            get_page(&app.router, &cookie, &format!("{action}/{aid}/file?seq=1")).await;
+        let (status, bytes) = app
+            .download(&browser, &format!("{action}/{aid}/file?seq=1"))
+            .await;
         assert_eq!((status, bytes == file), (StatusCode::OK, true));
         // Not a PDF: refused on a page that leads back to the document.
-        let (status, body, _) = post_form(
-            &app.router,
-            &cookie,
-            &action,
-            &[("csrf", &csrf)],
-            b"PK\x03\x04",
-        )
-        .await;
+        let (status, body) = app
+            .multipart_form(
+                &browser,
+                &action,
+                &[
+                    Part::Text("csrf", &browser.csrf),
+                    Part::File("file", "phu-luc.pdf", "application/pdf", b"PK\x03\x04"),
+                ],
+            )
+            .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(
             body.contains(&format!("href=\"{page}#attachments\"")),
             "{body}"
         );
         // The clerk's signing form is not offered before the organization signature.
-        let (ccookie, _) = browser(s, "vanthu").await;
-        let (_, html) = get_page(&app.router, &ccookie, &page).await;
-        let html = String::from_utf8_lossy(&html).into_owned();
+        let clerk_browser = app.sign_in("vanthu").await;
+        let (_, html) = app.page(&clerk_browser, &page).await;
         // The clerk sees the attachment but neither adds one (not the drafter's duty) nor is
         // offered to sign it before the organization signature.
         assert!(html.contains("Danh sách đơn vị"));

@@ -11,167 +11,19 @@
     clippy::indexing_slicing
 )]
 
-use std::sync::Arc;
-
-use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use kyso_pades::numbering;
 use kyso_pades::sign_bytes;
-use kyso_x509::Cert;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use axum::Router;
-use base64::Engine as _;
-use kyso_store::accounts::{self, NewUser, RoleOn};
-use kyso_store::testing::{backends, TestDb};
-use kyso_store::{Actor, Backend};
+use kyso_store::testing::backends;
+use kyso_store::Backend;
 use serde_json::{json, Value};
-use zeroize::Zeroizing;
 
 mod support;
-use support::{draft, opts, register_cert, TestSigner, NOW, PASSWORD};
-
-/// The director (personal), the agency's seal (organization: CN = O) and a stranger, all
-/// issued by one test root.
-struct Pki {
-    director: TestSigner,
-    agency: TestSigner,
-    stranger: TestSigner,
-}
-
-fn pki() -> Pki {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(vec![]).unwrap();
-    ca.distinguished_name
-        .push(DnType::CommonName, "Documents Test Root");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let make = |cn: &str, org: Option<&str>| {
-        let key = KeyPair::generate().unwrap();
-        let mut p = CertificateParams::new(vec![]).unwrap();
-        p.distinguished_name.push(DnType::CommonName, cn);
-        if let Some(o) = org {
-            p.distinguished_name.push(DnType::OrganizationName, o);
-        }
-        p.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::ContentCommitment,
-        ];
-        let c = p.signed_by(&key, &issuer).unwrap();
-        TestSigner {
-            cert: Cert::from_der(c.der()).unwrap(),
-            chain: vec![Cert::from_der(ca_cert.der()).unwrap()],
-            key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &key.serialize_der())
-                .unwrap(),
-        }
-    };
-    Pki {
-        director: make("Nguyễn Văn An", None),
-        agency: make("Sở Khoa học và Công nghệ", Some("Sở Khoa học và Công nghệ")),
-        stranger: make("Người Lạ", None),
-    }
-}
-
-struct App {
-    router: Router,
-    /// The metrics listener's router (`/metrics`).
-    metrics: Router,
-    db: TestDb,
-    _blobs: tempfile::TempDir,
-}
-
-impl App {
-    async fn new(backend: Backend) -> App {
-        let db = TestDb::new(backend).await;
-        let blobs = tempfile::tempdir().unwrap();
-        let state = kyso_web::AppState::new(
-            db.store.clone(),
-            Arc::new(|| NOW),
-            kyso_web::Config {
-                secure_cookies: false,
-            },
-        )
-        .with_blobs(kyso_store::blobs::Blobs::open(blobs.path()).unwrap());
-        App {
-            metrics: kyso_web::metrics_router(state.clone()),
-            router: kyso_web::router(state),
-            db,
-            _blobs: blobs,
-        }
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let (s, v, _) = support::call_json(&self.router, method, path, token, body).await;
-        (s, v)
-    }
-
-    async fn bytes(&self, path: &str, token: &str) -> (StatusCode, Vec<u8>) {
-        let (s, b, _) = support::send(
-            &self.router,
-            support::api_request(Method::GET, path, token, None),
-        )
-        .await;
-        (s, b)
-    }
-
-    /// An account with `role` at `agency`, logged in: its id and token.
-    async fn person(&self, name: &str, agency: i64, role: &str) -> (i64, String) {
-        let user = accounts::create_user(
-            &self.db.store,
-            &Actor::system(),
-            NewUser {
-                username: name.into(),
-                full_name: format!("Người dùng {name}"),
-                email: format!("{name}@demo.invalid"),
-                agency_id: agency,
-                password: Zeroizing::new(PASSWORD.into()),
-                roles: vec![RoleOn {
-                    role: role.into(),
-                    agency_id: agency,
-                }],
-                must_change_password: false,
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/api/v1/auth/login",
-                "",
-                Some(json!({"username": name, "password": PASSWORD})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        (user.id, body["token"].as_str().unwrap().to_owned())
-    }
-
-    async fn step(&self, token: &str, id: i64, body: Value) -> (StatusCode, Value) {
-        self.call(
-            Method::POST,
-            &format!("/api/v1/documents/{id}/actions"),
-            token,
-            Some(body),
-        )
-        .await
-    }
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
+use support::app::{b64, App};
+use support::ca::pki;
+use support::{draft, opts, register_cert, TestSigner};
 
 fn meta(confidentiality: &str) -> Value {
     json!({

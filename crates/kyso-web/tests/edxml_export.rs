@@ -13,167 +13,16 @@
     clippy::indexing_slicing
 )]
 
-use std::sync::Arc;
-
-use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
-use kyso_pades::forms::{widget_builder, VisibleForm};
-use kyso_pades::numbering;
-use kyso_pades::sign_bytes;
-use kyso_pdf::compose::{Align, Composer, Margins, Style};
-use kyso_x509::Cert;
-
 use axum::http::{header, Method, StatusCode};
-use axum::Router;
-use base64::Engine as _;
-use kyso_store::accounts::{self, NewUser, RoleOn};
-use kyso_store::testing::{backends, TestDb};
-use kyso_store::{Actor, Backend};
+use kyso_store::testing::backends;
+use kyso_store::Backend;
 use serde_json::{json, Value};
-use zeroize::Zeroizing;
 
 mod support;
-use support::{draft, opts, register_cert, TestSigner, NOW, PASSWORD};
-
-/// The director (personal) and the agency's seal (organization: CN = O), issued by one test
-/// root.
-struct Pki {
-    director: TestSigner,
-    agency: TestSigner,
-}
-
-fn pki() -> Pki {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(vec![]).unwrap();
-    ca.distinguished_name
-        .push(DnType::CommonName, "Documents Test Root");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let make = |cn: &str, org: Option<&str>| {
-        let key = KeyPair::generate().unwrap();
-        let mut p = CertificateParams::new(vec![]).unwrap();
-        p.distinguished_name.push(DnType::CommonName, cn);
-        if let Some(o) = org {
-            p.distinguished_name.push(DnType::OrganizationName, o);
-        }
-        p.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::ContentCommitment,
-        ];
-        let c = p.signed_by(&key, &issuer).unwrap();
-        TestSigner {
-            cert: Cert::from_der(c.der()).unwrap(),
-            chain: vec![Cert::from_der(ca_cert.der()).unwrap()],
-            key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &key.serialize_der())
-                .unwrap(),
-        }
-    };
-    Pki {
-        director: make("Nguyễn Văn An", None),
-        agency: make("Sở Khoa học và Công nghệ", Some("Sở Khoa học và Công nghệ")),
-    }
-}
-
-struct App {
-    router: Router,
-    db: TestDb,
-    _blobs: tempfile::TempDir,
-}
-
-impl App {
-    async fn new(backend: Backend) -> App {
-        let db = TestDb::new(backend).await;
-        let blobs = tempfile::tempdir().unwrap();
-        let state = kyso_web::AppState::new(
-            db.store.clone(),
-            Arc::new(|| NOW),
-            kyso_web::Config {
-                secure_cookies: false,
-            },
-        )
-        .with_blobs(kyso_store::blobs::Blobs::open(blobs.path()).unwrap());
-        App {
-            router: kyso_web::router(state),
-            db,
-            _blobs: blobs,
-        }
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let (s, v, _) = support::call_json(&self.router, method, path, token, body).await;
-        (s, v)
-    }
-
-    async fn bytes(&self, path: &str, token: &str) -> (StatusCode, Vec<u8>) {
-        let (s, b, _) = self.get(path, token).await;
-        (s, b)
-    }
-
-    async fn get(&self, path: &str, token: &str) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
-        support::send(
-            &self.router,
-            support::api_request(Method::GET, path, token, None),
-        )
-        .await
-    }
-
-    /// An account with `role` at `agency`, logged in: its id and token.
-    async fn person(&self, name: &str, agency: i64, role: &str) -> (i64, String) {
-        let user = accounts::create_user(
-            &self.db.store,
-            &Actor::system(),
-            NewUser {
-                username: name.into(),
-                full_name: format!("Người dùng {name}"),
-                email: format!("{name}@demo.invalid"),
-                agency_id: agency,
-                password: Zeroizing::new(PASSWORD.into()),
-                roles: vec![RoleOn {
-                    role: role.into(),
-                    agency_id: agency,
-                }],
-                must_change_password: false,
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/api/v1/auth/login",
-                "",
-                Some(json!({"username": name, "password": PASSWORD})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        (user.id, body["token"].as_str().unwrap().to_owned())
-    }
-
-    async fn step(&self, token: &str, id: i64, body: Value) -> (StatusCode, Value) {
-        self.call(
-            Method::POST,
-            &format!("/api/v1/documents/{id}/actions"),
-            token,
-            Some(body),
-        )
-        .await
-    }
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
+use support::app::{b64, App};
+use support::ca::pki;
+use support::draft;
+use support::flow::{annex, stamped, Staff};
 
 fn meta() -> Value {
     json!({
@@ -188,29 +37,6 @@ fn meta() -> Value {
     })
 }
 
-/// An attachment: a one-page PDF of kyso-pdf's composer.
-fn annex(title: &str) -> Vec<u8> {
-    let mut c = Composer::a4(Margins::decree30()).unwrap();
-    c.paragraph(title, &Style::new(14.0).bold().align(Align::Center))
-        .unwrap();
-    c.paragraph("Kèm theo Quyết định số ....../QĐ-SKHCN", &Style::new(13.0))
-        .unwrap();
-    c.finish(&Default::default()).unwrap()
-}
-
-/// `pdf` signed by `key` with the Decree 30 attachment stamp naming `number`.
-fn stamped(pdf: &[u8], number: &str, key: &TestSigner) -> Vec<u8> {
-    let o = opts();
-    let stamp = widget_builder(
-        VisibleForm::Attachment {
-            doc_number: number.into(),
-        },
-        o.signing_time,
-    )
-    .unwrap();
-    sign_bytes(pdf, &o, key, Some(stamp)).unwrap()
-}
-
 #[tokio::test]
 async fn an_issued_document_is_exported_as_an_edxml_envelope_with_its_files_byte_exact() {
     for b in backends() {
@@ -219,55 +45,25 @@ async fn an_issued_document_is_exported_as_an_edxml_envelope_with_its_files_byte
         let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
         let dost = support::agency(s, "H99.37", "Sở KH&CN", Some(root)).await;
         let finance = support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
-        let (_, drafter) = app.person("chuyenvien", dost, "drafter").await;
-        let (_, reviewer) = app.person("truongphong", dost, "reviewer").await;
-        let (_, checker) = app.person("thethuc", dost, "format_checker").await;
-        let (_, signer) = app.person("giamdoc", dost, "signer").await;
-        let (_, clerk) = app.person("vanthu", dost, "clerk").await;
+        let staff = app.staff(dost).await;
+        let Staff {
+            drafter,
+            reviewer,
+            clerk,
+            ..
+        } = &staff;
         let (_, their_clerk) = app.person("vanthu.tc", finance, "clerk").await;
         let pki = pki();
-        register_cert(
-            s,
-            dost,
-            "individual",
-            "Nguyễn Văn An",
-            "giamdoc@demo.invalid",
-            &pki.director,
-        )
-        .await;
-        register_cert(s, dost, "organization", "Sở KH&CN", "", &pki.agency).await;
-        let (status, reg) = app
-            .call(
-                Method::POST,
-                "/api/v1/document-registers",
-                &clerk,
-                Some(
-                    json!({"agency_id": dost, "code": "VBĐ", "name": "Sổ văn bản đi",
-                            "issuer_abbrev": "SKHCN"}),
-                ),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{reg}");
-        let (status, created) = app
-            .call(
-                Method::POST,
-                "/api/v1/documents",
-                &drafter,
-                Some(
-                    json!({"agency_id": dost, "meta": meta(), "file_name": "du-thao.pdf",
-                            "file_base64": b64(&draft())}),
-                ),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{created}");
-        let id = created["document"]["id"].as_i64().unwrap();
+        app.register_director_and_seal(dost, &pki).await;
+        app.open_outgoing_register(clerk, dost).await;
+        let id = app.upload_draft(drafter, dost, meta(), &draft()).await;
         let edxml = format!("/api/v1/documents/{id}/edxml");
         let annex_pdf = annex("Danh sách đơn vị");
         let (status, a) = app
             .call(
                 Method::POST,
                 &format!("/api/v1/documents/{id}/attachments"),
-                &drafter,
+                drafter,
                 Some(
                     json!({"title": "Danh sách đơn vị", "file_name": "phu-luc.pdf",
                             "file_base64": b64(&annex_pdf)}),
@@ -278,82 +74,36 @@ async fn an_issued_document_is_exported_as_an_edxml_envelope_with_its_files_byte
         let attachment = a["id"].as_i64().unwrap();
 
         // A draft has no envelope.
-        let (status, body) = app.call(Method::GET, &edxml, &drafter, None).await;
+        let (status, body) = app.call(Method::GET, &edxml, drafter, None).await;
         assert_eq!(
             (status, body["error"]["code"].clone()),
             (StatusCode::CONFLICT, json!("not_issued")),
             "{body}"
         );
 
-        let ok = |(status, body): (StatusCode, Value)| {
-            assert_eq!(status, StatusCode::OK, "{body}");
-            body
-        };
-        ok(app.step(&drafter, id, json!({"action": "submit"})).await);
-        ok(app.step(&reviewer, id, json!({"action": "forward"})).await);
-        ok(app
-            .step(&checker, id, json!({"action": "check_format"}))
-            .await);
-        ok(app.step(&signer, id, json!({"action": "approve"})).await);
-        let (_, formatted) = app
-            .bytes(&format!("/api/v1/documents/{id}/file"), &signer)
-            .await;
-        let personal = sign_bytes(
-            &formatted,
-            &numbering::personal_signature(opts()),
-            &pki.director,
-            None,
-        )
-        .unwrap();
-        ok(app
-            .step(
-                &signer,
-                id,
-                json!({"action": "sign_personal", "file_base64": b64(&personal)}),
-            )
-            .await);
-        ok(app.step(&clerk, id, json!({"action": "clerk_check"})).await);
-        let out = ok(app.step(&clerk, id, json!({"action": "number"})).await);
-        let number = out["number_and_notation"].as_str().unwrap().to_owned();
-        let iso_day = out["document"]["issued_date"].as_str().unwrap().to_owned();
-        let day = time::Date::parse(
-            &iso_day,
-            time::macros::format_description!("[year]-[month]-[day]"),
-        )
-        .unwrap();
-        let filled = numbering::fill_bytes(&personal, &number, day).unwrap();
-        let issued = sign_bytes(
-            &filled,
-            &numbering::organization_signature(opts()),
-            &pki.agency,
-            None,
-        )
-        .unwrap();
-        ok(app
-            .step(
-                &clerk,
-                id,
-                json!({"action": "org_sign", "file_base64": b64(&issued)}),
-            )
-            .await);
-        let signed_annex = stamped(&annex_pdf, &number, &pki.agency);
+        app.approve(&staff, id).await;
+        let personal = app.sign_personal(&staff.signer, id, &pki.director).await;
+        let numbered = app.number(clerk, id).await;
+        let (number, iso_day) = (&numbered.number, &numbered.iso_day);
+        let issued = app.seal(clerk, id, &personal, &numbered, &pki.agency).await;
+        let signed_annex = stamped(&annex_pdf, number, &pki.agency);
         let (status, a) = app
             .call(
                 Method::POST,
                 &format!("/api/v1/documents/{id}/attachments/{attachment}/signed"),
-                &clerk,
+                clerk,
                 Some(json!({"file_name": "pl1.pdf", "file_base64": b64(&signed_annex)})),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{a}");
-        ok(app.step(&clerk, id, json!({"action": "register"})).await);
+        app.step_ok(clerk, id, "register").await;
         // Registered but not dispatched: still no envelope.
-        let (status, _) = app.call(Method::GET, &edxml, &clerk, None).await;
+        let (status, _) = app.call(Method::GET, &edxml, clerk, None).await;
         assert_eq!(status, StatusCode::CONFLICT);
-        ok(app.step(&clerk, id, json!({"action": "dispatch"})).await);
+        app.step_ok(clerk, id, "dispatch").await;
 
         // A reader of the agency (the reviewer) downloads the envelope.
-        let (status, xml, headers) = app.get(&edxml, &reviewer).await;
+        let (status, xml, headers) = app.get(&edxml, reviewer).await;
         assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&xml));
         assert!(headers[header::CONTENT_TYPE]
             .to_str()

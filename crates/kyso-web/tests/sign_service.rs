@@ -17,37 +17,29 @@
     clippy::indexing_slicing
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use axum::Router;
 use base64::Engine as _;
 use kyso_cms::{DigestAlgorithm, SignRequest, SignatureAlgorithm, Signer as _};
-use kyso_keys::{Pkcs12Signer, Secret};
 use kyso_services::agent::SigningLevel;
-use kyso_services::csc;
 use kyso_services::remote_sign::RemoteSigning;
-use kyso_store::accounts::{self, NewUser, RoleOn};
-use kyso_store::testing::{backends, TestDb};
-use kyso_store::{Actor, Backend};
+use kyso_store::testing::backends;
+use kyso_store::Backend;
 use serde_json::{json, Value};
-use zeroize::Zeroizing;
 
 mod support;
-use support::{NOW, PASSWORD};
-
-/// The demo PKI's PKCS#12 password: the credentials' PIN at the CSC service.
-const PIN: &str = "pin-demo-2468";
-const CSC_USER: &str = "demo";
-const CSC_PASSWORD: &str = "csc-mat-khau-13579";
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
+use support::app::{b64, App};
+use support::ca::TestCa;
+use support::NOW;
+use support::demo::{
+    csc_service, demo_cert_pem, demo_key as key, demo_pki, pki_service, remote_signing,
+    CSC_PASSWORD, CSC_USER, PIN,
+};
 
 fn unb64(v: &Value) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
@@ -55,161 +47,21 @@ fn unb64(v: &Value) -> Vec<u8> {
         .unwrap()
 }
 
-/// The demo PKI (made once for the whole file: RSA keys take a while).
-fn demo_pki() -> &'static (tempfile::TempDir, kyso_pki::demo::Summary) {
-    static PKI: OnceLock<(tempfile::TempDir, kyso_pki::demo::Summary)> = OnceLock::new();
-    PKI.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let summary = kyso_pki::demo::init(
-            dir.path(),
-            &kyso_pki::demo::InitOptions::new(Secret::from(PIN), NOW),
-        )
-        .unwrap();
-        (dir, summary)
-    })
-}
-
-/// The demo entity's key (what the integrator's token holds).
-fn key(name: &str) -> Pkcs12Signer {
-    let (dir, summary) = demo_pki();
-    let e = summary.entity(name).unwrap();
-    let p12 = std::fs::read(dir.path().join(&e.p12_file)).unwrap();
-    Pkcs12Signer::from_pkcs12(&p12, &Secret::from(PIN)).unwrap()
-}
-
-fn cert_pem(name: &str) -> String {
-    let (dir, summary) = demo_pki();
-    let e = summary.entity(name).unwrap();
-    std::fs::read_to_string(dir.path().join(&e.cert_file)).unwrap()
-}
-
-/// A CSC service over the demo PKI on a loopback port: its base URL.
-async fn csc_service() -> String {
-    let (dir, _) = demo_pki();
-    let config = csc::demo_config(
-        &PathBuf::from(dir.path()),
-        CSC_USER,
-        &Secret::from(CSC_PASSWORD),
-        csc::MIN_KDF_ITERATIONS,
-    )
-    .unwrap();
-    let service = Arc::new(csc::CscService::new(&config).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, csc::router(service)).await.unwrap();
-    });
-    format!("http://{addr}")
-}
-
-/// The demo PKI's services (its TSA at `/tsa`) on a loopback port: the base URL.
-async fn pki_service() -> String {
-    let (dir, _) = demo_pki();
-    let services = Arc::new(
-        kyso_services::pki::PkiServices::load(dir.path(), &Secret::from(PIN), || NOW).unwrap(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, kyso_services::pki::router(services))
-            .await
-            .unwrap();
-    });
-    format!("http://{addr}")
-}
-
-struct App {
-    router: Router,
-    db: TestDb,
-    /// Seconds the server's clock is ahead of `NOW`.
-    later: Arc<AtomicI64>,
-    _blobs: tempfile::TempDir,
-}
-
 impl App {
-    async fn new(backend: Backend, csc_url: Option<String>) -> App {
-        let remote = csc_url.map(|url| RemoteSigning {
-            url,
-            level: SigningLevel::default(),
-            timeout: Duration::from_secs(30),
-            tls_roots: Vec::new(),
-        });
-        App::with_remote(backend, remote).await
-    }
-
-    async fn with_remote(backend: Backend, remote: Option<RemoteSigning>) -> App {
-        let db = TestDb::new(backend).await;
-        let blobs = tempfile::tempdir().unwrap();
-        let later = Arc::new(AtomicI64::new(0));
-        let l = later.clone();
-        let mut state = kyso_web::AppState::new(
-            db.store.clone(),
-            Arc::new(move || NOW + time::Duration::seconds(l.load(Ordering::SeqCst))),
-            kyso_web::Config {
-                secure_cookies: false,
-            },
-        )
-        .with_blobs(kyso_store::blobs::Blobs::open(blobs.path()).unwrap());
-        if let Some(remote) = remote {
-            state = state.with_remote_signing(remote);
-        }
-        App {
-            router: kyso_web::router(state),
-            db,
-            later,
-            _blobs: blobs,
-        }
-    }
-
-    /// A new account of a new province, logged in: its bearer token.
-    async fn person(&self, name: &str) -> String {
+    /// A new drafter of a new province, logged in: its bearer token.
+    async fn newcomer(&self, name: &str) -> String {
         let agency = support::agency(
-            &self.db.store,
+            self.store(),
             &format!("H{}", 10 + name.len()),
             &format!("UBND tỉnh {name}"),
             None,
         )
         .await;
-        self.member(name, agency, "drafter").await
-    }
-
-    /// A new account holding `role` at `agency`, logged in: its bearer token.
-    async fn member(&self, name: &str, agency: i64, role: &str) -> String {
-        accounts::create_user(
-            &self.db.store,
-            &Actor::system(),
-            NewUser {
-                username: name.into(),
-                full_name: format!("Người dùng {name}"),
-                email: format!("{name}@demo.invalid"),
-                agency_id: agency,
-                password: Zeroizing::new(PASSWORD.into()),
-                roles: vec![RoleOn {
-                    role: role.into(),
-                    agency_id: agency,
-                }],
-                must_change_password: false,
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
-        let (status, body, _) = support::call_json(
-            &self.router,
-            Method::POST,
-            "/api/v1/auth/login",
-            "",
-            Some(json!({"username": name, "password": PASSWORD})),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["token"].as_str().unwrap().to_owned()
+        self.person(name, agency, "drafter").await.1
     }
 
     async fn json(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        let (s, v, _) =
-            support::call_json(&self.router, Method::POST, path, token, Some(body)).await;
-        (s, v)
+        self.call(Method::POST, path, token, Some(body)).await
     }
 
     /// POST `body`: the status and the raw answer (a PDF when it worked).
@@ -283,7 +135,7 @@ fn pyhanko_accepts(pdf: &[u8]) {
 fn prepare_body(signer: &str, extra: Value) -> Value {
     let mut body = json!({
         "file_base64": b64(&support::draft()),
-        "certificate": cert_pem(signer),
+        "certificate": demo_cert_pem(signer),
         "chain": key(signer).chain().iter().map(|c| b64(c.der())).collect::<Vec<_>>(),
         "reason": "Phê duyệt",
         "location": "Demo",
@@ -300,8 +152,8 @@ async fn a_raw_signature_over_the_answered_digest_makes_a_valid_pdf() {
     let director = key("personal");
     let other = key("personal2");
     for backend in backends() {
-        let app = App::new(backend, None).await;
-        let token = app.person("nguyen.an").await;
+        let app = App::new(backend).await;
+        let token = app.newcomer("nguyen.an").await;
 
         // PKCS#1 v1.5 (the default for an RSA certificate) and RSASSA-PSS.
         for (name, algorithm) in [
@@ -368,8 +220,8 @@ async fn a_raw_signature_over_the_answered_digest_makes_a_valid_pdf() {
 async fn an_integrator_may_send_its_own_cms() {
     let director = key("personal");
     for backend in backends() {
-        let app = App::new(backend, None).await;
-        let token = app.person("nguyen.an").await;
+        let app = App::new(backend).await;
+        let token = app.newcomer("nguyen.an").await;
         let p = app
             .prepare(
                 &token,
@@ -450,9 +302,9 @@ async fn a_session_is_its_owners_once_and_not_after_it_expires() {
     let director = key("personal");
     let alg = SignatureAlgorithm::RsaPkcs1(DigestAlgorithm::Sha256);
     for backend in backends() {
-        let app = App::new(backend, None).await;
-        let an = app.person("nguyen.an").await;
-        let binh = app.person("tran.thi.binh").await;
+        let app = App::new(backend).await;
+        let an = app.newcomer("nguyen.an").await;
+        let binh = app.newcomer("tran.thi.binh").await;
 
         // Another account cannot finalize it: as if it did not exist.
         let p = app.prepare(&an, prepare_body("personal", json!({}))).await;
@@ -551,8 +403,8 @@ async fn a_session_is_its_owners_once_and_not_after_it_expires() {
 
 #[tokio::test]
 async fn an_oversized_upload_is_refused() {
-    let app = App::new(Backend::Sqlite, None).await;
-    let token = app.person("nguyen.an").await;
+    let app = App::new(Backend::Sqlite).await;
+    let token = app.newcomer("nguyen.an").await;
     let big = "A".repeat(kyso_web::MAX_DOCUMENT_JSON + 1);
     let body = format!("{{\"certificate\": \"x\", \"file_base64\": \"{big}\"}}");
     let req = support::api_request(
@@ -573,8 +425,11 @@ async fn an_oversized_upload_is_refused() {
 async fn one_call_with_a_csc_credential() {
     let url = csc_service().await;
     for backend in backends() {
-        let app = App::new(backend, Some(url.clone())).await;
-        let token = app.person("nguyen.an").await;
+        let app = App::with(backend, |s| {
+            s.with_remote_signing(remote_signing(url.clone()))
+        })
+        .await;
+        let token = app.newcomer("nguyen.an").await;
         let body = |pin: &str| {
             json!({
                 "file_base64": b64(&support::draft()),
@@ -598,8 +453,8 @@ async fn one_call_with_a_csc_credential() {
         assert!(!text.contains("0000") && !text.contains(CSC_PASSWORD));
 
         // Without a CSC service: 404, before anything else.
-        let plain = App::new(backend, None).await;
-        let token = plain.person("nguyen.an").await;
+        let plain = App::new(backend).await;
+        let token = plain.newcomer("nguyen.an").await;
         let (status, _) = plain.raw(&token, "/api/v1/sign/csc", &body(PIN)).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
@@ -610,14 +465,14 @@ async fn a_stored_version_is_signed_for_those_who_may_read_it() {
     let director = key("personal");
     let alg = SignatureAlgorithm::RsaPkcs1(DigestAlgorithm::Sha256);
     for backend in backends() {
-        let app = App::new(backend, None).await;
+        let app = App::new(backend).await;
         let s = &app.db.store;
         let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
         let dost = support::agency(s, "H99.37", "Sở KH&CN", Some(root)).await;
         let other = support::agency(s, "H98", "UBND Tỉnh Khác", None).await;
-        let clerk = app.member("vanthu", dost, "clerk").await;
-        let drafter = app.member("chuyenvien", dost, "drafter").await;
-        let outsider = app.member("nguoingoai", other, "drafter").await;
+        let clerk = app.person("vanthu", dost, "clerk").await.1;
+        let drafter = app.person("chuyenvien", dost, "drafter").await.1;
+        let outsider = app.person("nguoingoai", other, "drafter").await.1;
         let (status, v) = app
             .json(
                 &clerk,
@@ -691,9 +546,8 @@ async fn the_servers_tsa_adds_a_signature_timestamp() {
         )
         .unwrap()
         .unwrap();
-        let app = App::with_remote(
-            backend,
-            Some(RemoteSigning {
+        let app = App::with(backend, |s| {
+            s.with_remote_signing(RemoteSigning {
                 url: csc.clone(),
                 level: SigningLevel {
                     level: kyso_pades::ltv::Level::BT,
@@ -702,10 +556,10 @@ async fn the_servers_tsa_adds_a_signature_timestamp() {
                 },
                 timeout: Duration::from_secs(30),
                 tls_roots: Vec::new(),
-            }),
-        )
+            })
+        })
         .await;
-        let token = app.person("nguyen.an").await;
+        let token = app.newcomer("nguyen.an").await;
         let p = app
             .prepare(&token, prepare_body("personal", json!({})))
             .await;
@@ -750,34 +604,7 @@ async fn the_servers_tsa_adds_a_signature_timestamp() {
 
 /// An ECDSA P-256 key and its certificate from a test CA (rcgen), as a token holds them.
 fn ecdsa_signer() -> (support::TestSigner, Vec<u8>) {
-    use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(vec![]).unwrap();
-    ca.distinguished_name
-        .push(DnType::CommonName, "Signing Service Test Root");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let key = KeyPair::generate().unwrap();
-    let mut p = CertificateParams::new(vec![]).unwrap();
-    p.distinguished_name
-        .push(DnType::CommonName, "Trần Thị Bình");
-    p.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::ContentCommitment,
-    ];
-    let c = p.signed_by(&key, &issuer).unwrap();
-    let signer = support::TestSigner {
-        cert: kyso_x509::Cert::from_der(c.der()).unwrap(),
-        chain: vec![kyso_x509::Cert::from_der(ca_cert.der()).unwrap()],
-        key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &key.serialize_der())
-            .unwrap(),
-    };
-    (signer, key.serialize_der())
+    TestCa::new("Signing Service Test Root").issue_with_pkcs8("Trần Thị Bình", None)
 }
 
 #[tokio::test]
@@ -790,8 +617,8 @@ async fn an_ecdsa_token_signs_the_attributes_kyso_built_in_der_or_raw() {
     )
     .unwrap();
     for backend in backends() {
-        let app = App::new(backend, None).await;
-        let token = app.person("nguyen.an").await;
+        let app = App::new(backend).await;
+        let token = app.newcomer("nguyen.an").await;
         // The certificate as base64 DER this time; the algorithm from its key.
         let p = app
             .prepare(

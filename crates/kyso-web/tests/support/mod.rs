@@ -1,7 +1,16 @@
 //! What the kyso-web test files share: the clock and password of their provinces, and sending
 //! a request through the real router and reading its JSON answer; a test CA's signer, the
 //! signing options, the Decree 30 one-page draft and recording a certificate in the registry.
+//! In modules: the test server and its people (`app`), throw-away CAs and the document flow's
+//! keys (`ca`), an outgoing document through the API step by step (`flow`), the pages'
+//! forms and text (`html`), the demo PKI with its CSC and PKI services (`demo`).
 #![allow(dead_code, clippy::unwrap_used)]
+
+pub mod app;
+pub mod ca;
+pub mod demo;
+pub mod flow;
+pub mod html;
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::EcdsaKeyPair;
@@ -180,6 +189,19 @@ pub async fn register_cert(
     email: &str,
     who: &TestSigner,
 ) {
+    register_cert_der(store, agency, kind, name, email, who.cert.der()).await;
+}
+
+/// Record the certificate `der` in the registry under a new subscriber of `agency`: the
+/// subscriber's id.
+pub async fn register_cert_der(
+    store: &kyso_store::Store,
+    agency: i64,
+    kind: &str,
+    name: &str,
+    email: &str,
+    der: &[u8],
+) -> i64 {
     let sub = kyso_store::registry::create_subscriber(
         store,
         &Actor::system(),
@@ -203,9 +225,10 @@ pub async fn register_cert(
         &Actor::system(),
         agency,
         Some(sub.id),
-        who.cert.der(),
+        der,
         NOW,
     )
     .await
     .unwrap();
+    sub.id
 }
