@@ -16,7 +16,11 @@
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { env, check, screenshots, selectByText, allLabelled, launch } from './lib.mjs';
+import {
+  env, check, screenshots, selectByText, allLabelled, launch, signIn, signWithAgent,
+  docState as state, landed, takeStep as step, openFromQueue as fromQueue, metaRow as row,
+  saveLatest as save,
+} from './lib.mjs';
 
 const base = env('KYSO_URL');
 const password = env('KYSO_PASSWORD');
@@ -29,90 +33,28 @@ const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
 const browser = await launch();
 
 /// A logged-in browser of its own for `user`.
-async function person(user) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
-  const page = await context.newPage();
-  await page.goto(`${base}/login`);
-  await page.fill('#username', user);
-  await page.fill('#password', password);
-  await Promise.all([page.waitForURL(`${base}/`), page.press('#password', 'Enter')]);
-  return page;
-}
+const person = (user) => signIn(browser, base, user, password);
 
 /// The document from the person's "Chờ tôi xử lý" queue.
-async function openFromQueue(page, who) {
-  await page.goto(`${base}/documents`);
-  const queue = await page.evaluate(() => {
-    const h = document.getElementById('queue');
-    return h && h.nextElementSibling ? h.nextElementSibling.textContent : '';
-  });
-  check(queue.includes(SUBJECT), `the document is in ${who}'s "Chờ tôi xử lý" queue`);
-  await Promise.all([page.waitForNavigation(), page.click(`main a:has-text("${SUBJECT}")`)]);
-}
+const openFromQueue = (page, who) => fromQueue(page, base, SUBJECT, who);
 
-const state = async (page) => (await page.textContent('#doc-state')).trim();
+/// Save the latest version of the document to `path`.
+const saveLatest = (page, path) => save(page, base, path);
 
-/// No error shown, the success message of `done` shown, the state badge `expected`.
-async function landed(page, done, expected, what) {
-  const alert = page.locator('main [role=alert]:not(:empty)');
-  if ((await alert.count()) > 0) throw new Error(`${what} refused: ${await alert.first().textContent()}`);
-  check(page.url().includes(`done=${done}`) && (await page.locator('main [role=status].ok, main .alert.ok').count()) > 0,
-    `${what}: the page says it is done`);
-  const s = await state(page);
-  check(s === expected, `${what}: the document is "${expected}" (shown: "${s}")`);
-}
-
-/// Press the step's button in the document page's form.
-async function step(page, action, expected, what) {
-  await Promise.all([page.waitForNavigation(), page.click(`main button[name=action][value=${action}]`)]);
-  await landed(page, action, expected, what);
-}
-
-/// Click "Ký số" for `op` with the agent at `address` (typed in the address field, which the
-/// page remembers); the agent shows the request, the test types the PIN there, the agent signs
-/// and uploads, the server checks, the page reloads with its message.
-/// `waiting`: the name of a screenshot of the page while the agent waits for the PIN.
+/// Click "Ký số" for `op` with the agent at `address`; the agent shows the request, the test
+/// types the PIN there, the agent signs and uploads, the server checks, the page reloads with
+/// its message. `waiting`: the name of a screenshot of the page while the agent waits for the
+/// PIN (the test's official reads the request at the agent until it is taken).
 async function signThroughAgent(page, op, action, address, expected, what, waiting) {
-  await page.fill('#kyso-agent-address', address);
-  await page.press('#kyso-agent-address', 'Tab');
-  check((await page.evaluate(() => localStorage.getItem('kyso.agent'))) === address,
-    `${what}: the page remembers the signing service's address`);
-  const button = page.locator(`button.sign-agent[data-op="${op}"]`);
-  check(await button.isEnabled(), `${what}: the "Ký số" button is enabled`);
-  const t0 = Date.now();
-  await Promise.all([
-    page.waitForURL(new RegExp(`done=${action}`), { timeout: 90_000 }).catch(async (e) => {
-      const status = await page.textContent(`#sign-status-${action}`).catch(() => '');
-      throw new Error(`${what}: no success after the click; status: "${status}" (${e.message})`);
-    }),
-    (async () => {
-      await button.click();
-      if (!waiting) return;
-      // The test's official reads the request at the agent until this screenshot is taken.
-      await page.waitForFunction((id) => (document.getElementById(id)?.textContent ?? '').includes('mã PIN'),
-        `sign-status-${action}`, { timeout: 30_000 });
-      check(true, `${what}: the page says to type the PIN at the signing service`);
-      await shot(page, waiting);
-      writeFileSync(env('KYSO_PIN_SCREENSHOT_DONE'), '');
-    })(),
-  ]);
-  console.log(`${what}: ticket, agent, PIN, signature, upload and server check in ${Date.now() - t0} ms`);
+  const ms = await signWithAgent(page, op, action, address, what, waiting && (async () => {
+    await page.waitForFunction((id) => (document.getElementById(id)?.textContent ?? '').includes('mã PIN'),
+      `sign-status-${action}`, { timeout: 30_000 });
+    check(true, `${what}: the page says to type the PIN at the signing service`);
+    await shot(page, waiting);
+    writeFileSync(env('KYSO_PIN_SCREENSHOT_DONE'), '');
+  }));
+  console.log(`${what}: ticket, agent, PIN, signature, upload and server check in ${ms} ms`);
   await landed(page, action, expected, what);
-}
-
-/// The value of the document page's metadata row `label`.
-async function row(page, label) {
-  return (await page.locator(`main tr:has(th:text-is("${label}")) td`).first().textContent()).trim();
-}
-
-/// Save the latest version of the document (the link of the versions table) to `path`.
-async function saveLatest(page, path) {
-  const hrefs = await page.$$eval('main a[href*="/file?seq="]', (as) => as.map((a) => a.getAttribute('href')));
-  const latest = hrefs.sort((a, b) => Number(a.split('seq=')[1]) - Number(b.split('seq=')[1])).pop();
-  const res = await page.request.get(`${base}${latest}`);
-  check(res.ok() && res.headers()['content-type'].includes('pdf'), `the latest version downloads as a PDF (${latest})`);
-  writeFileSync(path, await res.body());
-  return path;
 }
 
 try {

@@ -1,7 +1,7 @@
 // Helpers shared by the browser stories (run.mjs, documents.mjs).
 
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 
 /// An environment variable, or `d`; missing without a default is an error.
 export const env = (k, d) => {
@@ -48,4 +48,102 @@ export function launch() {
     executablePath: env('CHROMIUM', '/usr/bin/chromium'),
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
   });
+}
+
+/// A browser context of its own for `user`, logged in through the login page (Enter in the
+/// password field); `size`: the viewport.
+export async function signIn(browser, base, user, password, size = { width: 1280, height: 900 }) {
+  const context = await browser.newContext({ viewport: size, locale: 'vi-VN' });
+  const page = await context.newPage();
+  await page.goto(`${base}/login`);
+  await page.fill('#username', user);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForURL(`${base}/`), page.press('#password', 'Enter')]);
+  return page;
+}
+
+/// No error shown, the page's address says `done=DONE` and its success message is shown.
+export async function done(page, doneName, what) {
+  const alert = page.locator('main [role=alert]:not(:empty)');
+  if ((await alert.count()) > 0) throw new Error(`${what} refused: ${await alert.first().textContent()}`);
+  check(page.url().includes(`done=${doneName}`) && (await page.locator('main [role=status].ok, main .alert.ok').count()) > 0,
+    `${what}: the page says it is done`);
+}
+
+/// The page's width fits the viewport: nothing scrolls sideways but the regions meant to.
+export async function fitsWidth(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+}
+
+/// Click a document page's "Ký số" button for `op` with the signing agent (`kyso agent`) at
+/// `address` (typed in the page's address field, which the page remembers), and wait until
+/// the agent signed, uploaded and the server accepted (the page reloads with `done=ACTION`).
+/// `whileWaiting(page)`: run after the click (e.g. a screenshot while the PIN is asked).
+/// Returns the milliseconds from the click to the page's reload.
+export async function signWithAgent(page, op, action, address, what, whileWaiting) {
+  await page.fill('#kyso-agent-address', address);
+  await page.press('#kyso-agent-address', 'Tab');
+  check((await page.evaluate(() => localStorage.getItem('kyso.agent'))) === address,
+    `${what}: the page remembers the signing service's address`);
+  const button = page.locator(`button.sign-agent[data-op="${op}"]`);
+  check(await button.isEnabled(), `${what}: the "Ký số" button is enabled`);
+  const t0 = Date.now();
+  await Promise.all([
+    page.waitForURL(new RegExp(`done=${action}`), { timeout: 90_000 }).catch(async (e) => {
+      const status = await page.textContent(`#sign-status-${action}`).catch(() => '');
+      throw new Error(`${what}: no success after the click; status: "${status}" (${e.message})`);
+    }),
+    (async () => {
+      await button.click();
+      if (whileWaiting) await whileWaiting(page);
+    })(),
+  ]);
+  return Date.now() - t0;
+}
+
+/// An outgoing document's state as its page's badge shows it.
+export async function docState(page) {
+  return (await page.textContent('#doc-state')).trim();
+}
+
+/// After a document step: no error, the success message of `doneName`, the state `expected`.
+export async function landed(page, doneName, expected, what) {
+  await done(page, doneName, what);
+  const s = await docState(page);
+  check(s === expected, `${what}: the document is "${expected}" (shown: "${s}")`);
+}
+
+/// Press the step's button in the document page's form and land on its success message with
+/// the document `expected`.
+export async function takeStep(page, action, expected, what) {
+  await Promise.all([page.waitForNavigation(), page.click(`main button[name=action][value=${action}]`)]);
+  await landed(page, action, expected, what);
+}
+
+/// Open the document titled `subject` from the person's "Chờ tôi xử lý" queue (`who` names
+/// them in the check).
+export async function openFromQueue(page, base, subject, who) {
+  await page.goto(`${base}/documents`);
+  const queue = await page.evaluate(() => {
+    const h = document.getElementById('queue');
+    return h && h.nextElementSibling ? h.nextElementSibling.textContent : '';
+  });
+  check(queue.includes(subject), `the document is in ${who}'s "Chờ tôi xử lý" queue`);
+  await Promise.all([page.waitForNavigation(), page.click(`main a:has-text("${subject}")`)]);
+}
+
+/// The value of the document page's metadata row `label`.
+export async function metaRow(page, label) {
+  return (await page.locator(`main tr:has(th:text-is("${label}")) td`).first().textContent()).trim();
+}
+
+/// Save the latest version of the document open in `page` (the versions table's last link)
+/// to `path`.
+export async function saveLatest(page, base, path) {
+  const hrefs = await page.$$eval('main a[href*="/file?seq="]', (as) => as.map((a) => a.getAttribute('href')));
+  const latest = hrefs.sort((a, b) => Number(a.split('seq=')[1]) - Number(b.split('seq=')[1])).pop();
+  const res = await page.request.get(`${base}${latest}`);
+  check(res.ok() && res.headers()['content-type'].includes('pdf'), `the latest version downloads as a PDF (${latest})`);
+  writeFileSync(path, await res.body());
+  return path;
 }

@@ -30,17 +30,17 @@ use crate::serve::{demo_admin, Serve};
 use crate::token::{SoftHsm, MODULE, PIN};
 
 /// The demo PKI's password (`kyso_services::demo::DEMO_PASSWORD`): a fixture, not a secret.
-const DEMO_PW: &str = "kyso-demo";
+pub(crate) const DEMO_PW: &str = "kyso-demo";
 /// The password every account of the story gets (changed once through the API).
-const PASSWORD: &str = "van-ban-di-2026-demo";
+pub(crate) const PASSWORD: &str = "van-ban-di-2026-demo";
 /// The Department of Science and Technology of the demo province.
-const DOST: &str = "H99.37";
+pub(crate) const DOST: &str = "H99.37";
 
 /// A running `kyso agent` on one token, with a thread at its terminal that types the PIN after
 /// each signing request appears. Killed on drop.
-struct Agent {
+pub(crate) struct Agent {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
     requests: Arc<Mutex<Vec<String>>>,
     output: Arc<Mutex<String>>,
     stderr: Option<std::thread::JoinHandle<String>>,
@@ -50,7 +50,7 @@ impl Agent {
     /// `read_until`: the official reads the request until this file exists (the browser story
     /// writes it once it has a screenshot of the page waiting for the PIN; 60 s at most), then
     /// types the PIN.
-    fn start(
+    pub(crate) fn start(
         hsm: &SoftHsm,
         token: &str,
         origin: &str,
@@ -130,12 +130,12 @@ impl Agent {
         }
     }
 
-    fn requests(&self) -> Vec<String> {
+    pub(crate) fn requests(&self) -> Vec<String> {
         self.requests.lock().unwrap().clone()
     }
 
     /// Stop the agent; everything it wrote (terminal and log).
-    fn stop(mut self) -> String {
+    pub(crate) fn stop(mut self) -> String {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let log = self
@@ -154,7 +154,7 @@ impl Drop for Agent {
     }
 }
 
-fn missing_tools(e2e: &Path) -> Option<String> {
+pub(crate) fn missing_tools(e2e: &Path) -> Option<String> {
     if let Some(m) = crate::e2e::missing_tools(e2e) {
         return Some(m);
     }
@@ -183,7 +183,7 @@ fn missing_tools(e2e: &Path) -> Option<String> {
 /// A Decree 30 official letter of the Department awaiting its number and date, signed by the
 /// Deputy Director for the Director, as kyso-pdf's composer writes it. `second`: the draft
 /// corrected after the unit head's return.
-fn letter(second: bool) -> Vec<u8> {
+pub(crate) fn letter(second: bool) -> Vec<u8> {
     let mut c = Composer::a4(Margins::decree30()).unwrap();
     let center = |size: f64| Style::new(size).align(Align::Center).spacing(1.15);
     let body = Style::new(14.0).spacing(1.2);
@@ -251,7 +251,7 @@ fn letter(second: bool) -> Vec<u8> {
 }
 
 /// The id of the agency with `code` (the administrator sees the whole province).
-fn agency_id(server: &Serve, admin: &str, code: &str) -> i64 {
+pub(crate) fn agency_id(server: &Serve, admin: &str, code: &str) -> i64 {
     let (status, v) = server.api("GET", "/api/v1/agencies", admin, None);
     assert_eq!(status, 200, "{v}");
     v["items"]
@@ -264,7 +264,7 @@ fn agency_id(server: &Serve, admin: &str, code: &str) -> i64 {
 }
 
 /// An account of the Department with one role; its first password already changed.
-fn account(
+pub(crate) fn account(
     server: &Serve,
     admin: &str,
     agency: i64,
@@ -296,7 +296,7 @@ fn account(
 }
 
 /// `kyso token import`: the .p12 the CA delivered, loaded onto the official's token.
-fn load_token(hsm: &SoftHsm, token: &str, p12: &Path, label: &str) {
+pub(crate) fn load_token(hsm: &SoftHsm, token: &str, p12: &Path, label: &str) {
     hsm.init_token(token);
     let out = run_ok(
         hsm.kyso()
@@ -337,21 +337,11 @@ fn an_outgoing_document_goes_from_upload_to_dispatch_signed_on_two_tokens_throug
     let demo_pki = data.join("demo-pki");
     let origin = server.url("");
 
-    // The administrator opens the Department's outgoing register and the accounts of the
-    // people the document passes through. The signer's and the clerk's e-mails are those of
-    // their subscribers in the registry.
+    // The administrator opens the accounts of the people the document passes through (the
+    // demo's Department numbers its công văn in its own register, "…/SKHCN-VP"). The signer's
+    // and the clerk's e-mails are those of their subscribers in the registry.
     let admin = demo_admin(&server);
     let dost = agency_id(&server, &admin, DOST);
-    let (status, v) = server.api(
-        "POST",
-        "/api/v1/document-registers",
-        &admin,
-        Some(
-            &json!({"agency_id": dost, "code": "VBĐ", "name": "Sổ văn bản đi",
-                     "issuer_abbrev": "SKHCN", "doc_types": []}),
-        ),
-    );
-    assert_eq!(status, 201, "{v}");
     for (user, name, email, role) in [
         ("le.hoang.cuong", "Lê Hoàng Cường", "", "drafter"),
         ("truong.phong.vp", "Đỗ Minh Khoa", "", "reviewer"),

@@ -18,6 +18,7 @@ mod csc;
 mod e2e;
 mod e2e_documents;
 mod e2e_public_verify;
+mod e2e_request_letter;
 mod fidelity;
 mod levels;
 mod oracles;
