@@ -338,24 +338,61 @@ pub fn reason_text(code: &str, lang: Lang) -> String {
 
 /// A signature's revocation status in the user's words (`online`: fetching was allowed).
 pub fn revocation_text(r: &RevocationSummary, online: bool, lang: Lang) -> String {
-    match r.status {
-        "good" if r.revoked_later().is_some() => format!(
+    let facts = RevocationFacts {
+        status: r.status,
+        at: r.at,
+        source: r
+            .certs
+            .first()
+            .and_then(|c| c.outcome.evidence.as_ref())
+            .map(|e| match e.kind {
+                EvidenceKind::Ocsp => "ocsp",
+                EvidenceKind::Crl => "crl",
+            }),
+        revoked: r.revoked(),
+        revoked_later: r.revoked_later(),
+    };
+    if let Some(t) = settled_revocation_text(&facts, lang) {
+        return t;
+    }
+    // The two most useful notes: by kind, what the user can fix (the network) first.
+    let mut notes: Vec<&Note> = r.certs.iter().flat_map(|c| &c.outcome.notes).collect();
+    notes.sort_by_key(|n| n.kind());
+    let why: Vec<String> = notes.iter().take(2).map(|n| note_text(n, lang)).collect();
+    unsettled_revocation_text(online, &why, lang)
+}
+
+/// What a revocation status rests on, as `kyso.verify/1` keeps it (`revocation`).
+#[derive(Debug, Clone, Copy)]
+pub struct RevocationFacts<'a> {
+    /// `good`, `revoked` or `unknown`.
+    pub status: &'a str,
+    /// The time the status is for.
+    pub at: OffsetDateTime,
+    /// The signer certificate's evidence: `ocsp` or `crl`.
+    pub source: Option<&'a str>,
+    /// The first revoked certificate's revocation (time, RFC 5280 reason).
+    pub revoked: Option<(OffsetDateTime, Option<&'a str>)>,
+    /// Good at `at` only because the revocation came later: since when.
+    pub revoked_later: Option<OffsetDateTime>,
+}
+
+/// A `good` or `revoked` status in the user's words; `None` when it was not established.
+pub fn settled_revocation_text(r: &RevocationFacts<'_>, lang: Lang) -> Option<String> {
+    Some(match r.status {
+        "good" if r.revoked_later.is_some() => format!(
             "{} {} ({} {})",
             lang.pick("chưa bị thu hồi tại", "not revoked at"),
             when(r.at),
             lang.pick("bị thu hồi sau đó, từ", "revoked later, since"),
-            r.revoked_later().map(when).unwrap_or_default()
+            r.revoked_later.map(when).unwrap_or_default()
         ),
         "good" => {
-            let how = r
-                .certs
-                .first()
-                .and_then(|c| c.outcome.evidence.as_ref())
-                .map(|e| match e.kind {
-                    EvidenceKind::Ocsp => "OCSP",
-                    EvidenceKind::Crl => "CRL",
-                })
-                .unwrap_or("");
+            let how = match r.source {
+                Some("ocsp") => "OCSP",
+                Some("crl") => "CRL",
+                _ => "",
+            };
             format!(
                 "{} ({how}, {} {})",
                 lang.pick("chưa bị thu hồi", "not revoked"),
@@ -363,7 +400,7 @@ pub fn revocation_text(r: &RevocationSummary, online: bool, lang: Lang) -> Strin
                 when(r.at)
             )
         }
-        "revoked" => match r.revoked() {
+        "revoked" => match r.revoked {
             Some((t, reason)) => format!(
                 "{} {} ({})",
                 lang.pick("ĐÃ BỊ THU HỒI từ", "REVOKED since"),
@@ -372,30 +409,30 @@ pub fn revocation_text(r: &RevocationSummary, online: bool, lang: Lang) -> Strin
             ),
             None => lang.pick("ĐÃ BỊ THU HỒI", "REVOKED").to_owned(),
         },
-        _ => {
-            // The two most useful notes: by kind, what the user can fix (the network) first.
-            let mut notes: Vec<&Note> = r.certs.iter().flat_map(|c| &c.outcome.notes).collect();
-            notes.sort_by_key(|n| n.kind());
-            let why: Vec<String> = notes.iter().take(2).map(|n| note_text(n, lang)).collect();
-            let mut t = if !online {
-                lang.pick(
-                    "chưa xác định được: tệp không kèm CRL/OCSP còn hiệu lực và lệnh chạy với --offline",
-                    "could not be established: the file carries no current CRL/OCSP and --offline forbids fetching",
-                )
-                .to_owned()
-            } else {
-                lang.pick(
-                    "chưa xác định được: không lấy được CRL/OCSP còn hiệu lực",
-                    "could not be established: no current CRL/OCSP could be obtained",
-                )
-                .to_owned()
-            };
-            if !why.is_empty() {
-                t.push_str(&format!(" ({})", why.join("; ")));
-            }
-            t
-        }
+        _ => return None,
+    })
+}
+
+/// A status that could not be established (`online`: fetching was allowed), with what was
+/// tried and failed (`why`, already in the user's words).
+pub fn unsettled_revocation_text(online: bool, why: &[String], lang: Lang) -> String {
+    let mut t = if !online {
+        lang.pick(
+            "chưa xác định được: tệp không kèm CRL/OCSP còn hiệu lực và lệnh chạy với --offline",
+            "could not be established: the file carries no current CRL/OCSP and --offline forbids fetching",
+        )
+        .to_owned()
+    } else {
+        lang.pick(
+            "chưa xác định được: không lấy được CRL/OCSP còn hiệu lực",
+            "could not be established: no current CRL/OCSP could be obtained",
+        )
+        .to_owned()
+    };
+    if !why.is_empty() {
+        t.push_str(&format!(" ({})", why.join("; ")));
     }
+    t
 }
 
 /// The clerk's report: the items Decree 68 asks to show for each signature.
@@ -671,18 +708,39 @@ fn count_text(r: &DocumentValidation, lang: Lang) -> String {
 
 /// The changes made after a signature, counted and explained.
 pub fn changes_text(s: &SignatureValidation, lang: Lang) -> String {
-    let c = match (&s.changes, &s.changes_error) {
-        (Some(c), _) => c,
-        // The library's reason stays in English and in the JSON (`changes_after.error`).
-        (None, e) => {
-            return match lang {
-                Lang::Vi => "không phân tích được các phiên bản sau chữ ký này (tệp có cấu trúc lạ hoặc bị hỏng); coi như đã bị thay đổi".to_owned(),
-                Lang::En => format!("could not be analysed ({})", e.as_deref().unwrap_or("")),
-            };
+    match &s.changes {
+        Some(c) => {
+            let changes: Vec<(&str, bool)> =
+                c.changes.iter().map(|ch| (ch.code, ch.allowed)).collect();
+            changes_words(
+                Some(c.later_revisions),
+                &changes,
+                s.changes_error.as_deref(),
+                lang,
+            )
         }
+        None => changes_words(None, &[], s.changes_error.as_deref(), lang),
+    }
+}
+
+/// [`changes_text`] from the facts `kyso.verify/1` keeps (`changes_after`): the number of
+/// later revisions (none: not analysable, with the library's `error`) and each change's code
+/// and whether it is allowed — so a stored report reads as a fresh one.
+pub fn changes_words(
+    later_revisions: Option<usize>,
+    changes: &[(&str, bool)],
+    error: Option<&str>,
+    lang: Lang,
+) -> String {
+    let Some(revs) = later_revisions else {
+        // The library's reason stays in English and in the JSON (`changes_after.error`).
+        return match lang {
+            Lang::Vi => "không phân tích được các phiên bản sau chữ ký này (tệp có cấu trúc lạ hoặc bị hỏng); coi như đã bị thay đổi".to_owned(),
+            Lang::En => format!("could not be analysed ({})", error.unwrap_or("")),
+        };
     };
-    if c.changes.is_empty() {
-        return match (c.later_revisions, lang) {
+    if changes.is_empty() {
+        return match (revs, lang) {
             (0, Lang::Vi) => "không có (chữ ký này bao trùm toàn bộ tệp)".to_owned(),
             (n, Lang::Vi) => {
                 format!("không có ({n} lần cập nhật sau chữ ký này không đổi nội dung nào)")
@@ -694,13 +752,11 @@ pub fn changes_text(s: &SignatureValidation, lang: Lang) -> String {
             ),
         };
     }
-    let n = c.changes.len();
-    let revs = c.later_revisions;
-    let bad: Vec<&str> = c
-        .changes
+    let n = changes.len();
+    let bad: Vec<&str> = changes
         .iter()
-        .filter(|ch| !ch.allowed)
-        .map(|ch| ch.code)
+        .filter(|(_, allowed)| !allowed)
+        .map(|(code, _)| *code)
         .collect();
     if bad.is_empty() {
         let mut t = match lang {
@@ -713,7 +769,10 @@ pub fn changes_text(s: &SignatureValidation, lang: Lang) -> String {
                 if revs == 1 { "" } else { "s" }
             ),
         };
-        t.push_str(&seal_note(c, lang));
+        let seal = changes
+            .iter()
+            .any(|(code, _)| *code == kyso_pades::revisions::SEAL_OVER_SIGNATURE);
+        t.push_str(&seal_note(seal, lang));
         t
     } else {
         let k = bad.len();
@@ -747,11 +806,7 @@ fn annotations_json(c: &kyso_pades::revisions::ChangeReport) -> Value {
 }
 
 /// The Decree 30 seal over a personal signature, said as what it is (no warning).
-fn seal_note(c: &kyso_pades::revisions::ChangeReport, lang: Lang) -> String {
-    let seal = c
-        .changes
-        .iter()
-        .any(|ch| ch.code == kyso_pades::revisions::SEAL_OVER_SIGNATURE);
+fn seal_note(seal: bool, lang: Lang) -> String {
     match (seal, lang) {
         (false, _) => String::new(),
         (true, Lang::Vi) => {

@@ -95,6 +95,8 @@ pub struct AppState {
     pub(crate) trust: Arc<kyso_x509::path::TrustStore>,
     /// The public verification service's rate per client and bounds on work in progress.
     pub(crate) verify_limits: VerifyLimits,
+    /// The document page's reports of stored versions, reused while current.
+    pub(crate) reports: Arc<verifier::ReportCache>,
     /// Largest document streamed to `POST /api/v1/incoming` (bytes).
     pub(crate) incoming_max: u64,
 }
@@ -127,6 +129,7 @@ impl AppState {
             remote_signing: None,
             trust: Arc::new(kyso_x509::path::TrustStore::new()),
             verify_limits: VerifyLimits::default(),
+            reports: Arc::default(),
             incoming_max: DEFAULT_INCOMING_MAX,
         }
     }
@@ -162,6 +165,8 @@ impl AppState {
     /// store `kyso verify` uses, and the demo PKI's root when there is one).
     pub fn with_trust_anchors(mut self, trust: kyso_x509::path::TrustStore) -> Self {
         self.trust = Arc::new(trust);
+        // Reports made against other anchors are not this state's.
+        self.reports = Arc::default();
         self
     }
 

@@ -92,3 +92,85 @@ pub(crate) async fn validate_source(
         }
     }
 }
+
+/// The reports of stored versions the document page made, by the version's SHA-256: a
+/// version's bytes never change (blobs are named by their hash and re-hashed on reading), the
+/// trust anchors are the process's (a new [`crate::AppState::with_trust_anchors`] starts a new
+/// cache), so what can change a report is only time — the claimed signing time is accepted
+/// only while the signer's certificate is valid at the validation time. An entry is reused
+/// until [`ReportCache::valid_until`]; at most [`ReportCache::CAPACITY`] are kept (the oldest
+/// made goes first). Each holds the `kyso.verify/1` document, the form a stored arrival report
+/// has.
+#[derive(Debug, Default)]
+pub(crate) struct ReportCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, CachedReport>>,
+}
+
+#[derive(Debug)]
+struct CachedReport {
+    report: serde_json::Value,
+    until: time::OffsetDateTime,
+    made: time::OffsetDateTime,
+}
+
+impl ReportCache {
+    /// Most reports kept.
+    pub(crate) const CAPACITY: usize = 512;
+    /// Longest a report is reused.
+    pub(crate) const LIFETIME: time::Duration = time::Duration::hours(1);
+
+    /// The report kept for `sha256`, while it is still current at `now`.
+    pub(crate) fn get(&self, sha256: &str, now: time::OffsetDateTime) -> Option<serde_json::Value> {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let current = entries
+            .get(sha256)
+            .map(|e| now < e.until && now >= e.made)?;
+        if !current {
+            entries.remove(sha256);
+            return None;
+        }
+        entries.get(sha256).map(|e| e.report.clone())
+    }
+
+    /// Keep `report`, made at `now`, for `sha256` until `until`.
+    pub(crate) fn put(
+        &self,
+        sha256: &str,
+        report: serde_json::Value,
+        now: time::OffsetDateTime,
+        until: time::OffsetDateTime,
+    ) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|_, e| now < e.until);
+        if entries.len() >= Self::CAPACITY {
+            let oldest = entries
+                .iter()
+                .min_by_key(|(_, e)| e.made)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                entries.remove(&k);
+            }
+        }
+        entries.insert(
+            sha256.to_owned(),
+            CachedReport {
+                report,
+                until,
+                made: now,
+            },
+        );
+    }
+
+    /// How long the validation `r` made at `now` stays current: [`Self::LIFETIME`], and never
+    /// past the end of validity of a signer's certificate still valid now.
+    pub(crate) fn valid_until(
+        r: &DocumentValidation,
+        now: time::OffsetDateTime,
+    ) -> time::OffsetDateTime {
+        r.signatures
+            .iter()
+            .filter_map(|s| s.signer.as_ref().map(|x| x.not_after))
+            .filter(|t| *t > now)
+            .fold(now + Self::LIFETIME, std::cmp::min)
+    }
+}

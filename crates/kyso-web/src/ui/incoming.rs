@@ -455,37 +455,30 @@ pub(super) async fn detail_page(
     detail_view(&st, &p, id, ok.as_deref(), None).await
 }
 
-/// The offline re-check of the stored file, rendered as the document page renders its report.
+/// The `kyso.verify/1` report made on arrival and kept with the record, rendered as the
+/// document page renders its reports: what the clerk decides on, not validated again (the
+/// trust anchors or the revocation information may have changed since; the report says when
+/// it was made).
 async fn report_section(st: &AppState, p: &Page, d: &inc::Incoming) -> Markup {
     let Some(blobs) = st.blobs.clone() else {
         return html! {};
     };
-    if d.state == IncomingState::Recalled {
-        return html! {};
-    }
-    let checked = match inc::incoming_file(&st.store, &blobs, &p.actor, d.id).await {
-        Ok((_, bytes)) => crate::verifier::validate(st, bytes, "van-ban-den.pdf")
-            .await
-            .map_err(|e| e.message(p.lang).to_owned()),
+    let stored = match inc::incoming_report(&st.store, &blobs, &p.actor, d.id).await {
+        Ok((json, _)) => super::documents::verification::Report::from_json(&json),
         Err(e) => {
-            tracing::warn!(incoming = d.id, error = %e, "cannot read an incoming file to show its report");
-            Err(p
-                .t(
-                    "không đọc được tệp đã nhận",
-                    "the received file cannot be read",
-                )
-                .to_owned())
+            tracing::warn!(incoming = d.id, error = %e, "cannot read an incoming document's report");
+            None
         }
     };
     html! {
-        details style="margin-bottom:12px;max-width:820px" {
+        details #report-detail style="margin-bottom:12px;max-width:820px" {
             summary { strong { (p.t("Báo cáo chi tiết từng chữ ký", "Each signature in detail")) } }
             p.hint { (p.t(
-                "Kiểm tra lại tại máy chủ khi mở trang, với các chứng thư gốc tin cậy của máy chủ, không tải thông tin thu hồi qua mạng; kết luận khi nhận (ở trên) đã dùng thông tin thu hồi tải về lúc đó.",
-                "Checked again on the server when the page opens, against its trusted roots, without fetching revocation information; the verdict on arrival (above) used what was fetched then.")) }
-            @match &checked {
-                Ok(r) => { (super::documents::verification::render_report(p.lang, r)) }
-                Err(msg) => { p role="status" { strong { (p.t("Chưa kiểm tra được: ", "Could not be checked: ")) } (msg) } }
+                "Báo cáo lập khi nhận văn bản, với các chứng thư gốc tin cậy của máy chủ và thông tin thu hồi tải về lúc đó; được lưu cùng văn bản, không kiểm tra lại khi mở trang.",
+                "The report made on arrival, against the server's trusted roots and the revocation information fetched then; kept with the document, not checked again when the page opens.")) }
+            @match &stored {
+                Some(r) => { (super::documents::verification::render_report(p.lang, r)) }
+                None => { p role="status" { strong { (p.t("Không đọc được báo cáo đã lưu.", "The stored report cannot be read.")) } } }
             }
         }
     }

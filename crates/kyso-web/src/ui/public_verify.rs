@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use super::documents::verification::render_report;
+use super::documents::verification::{render_report, Report};
 use super::session::same_origin;
 use super::{html_response, STYLE};
 use crate::auth::{Lang, Source};
@@ -224,7 +224,7 @@ pub(super) async fn submit(
             }
             section #report aria-labelledby="report-title" style="max-width:820px" {
                 h2 #report-title style="font-size:18px" { (lang.pick("Báo cáo", "Report")) }
-                (render_report(lang, &report))
+                (render_report(lang, &Report::of(&report, &name)))
             }
             p.hint { (lang.pick(
                 "Tệp đã được kiểm tra trong bộ nhớ và không được lưu lại trên máy chủ.",
