@@ -104,6 +104,18 @@ pub(crate) fn routes() -> Router<AppState> {
                 axum::extract::DefaultBodyLimit::max(crate::MAX_DOCUMENT_BODY),
             ),
         )
+        .route(
+            "/incoming/registers",
+            get(register_book::incoming_registers_page),
+        )
+        .route(
+            "/incoming/registers/{id}/export.xlsx",
+            get(register_book::incoming_register_xlsx),
+        )
+        .route(
+            "/incoming/registers/{id}/export.pdf",
+            get(register_book::incoming_register_pdf),
+        )
         .route("/incoming/{id}", get(incoming::detail_page))
         .route("/incoming/{id}/act", post(incoming::act_submit))
         .route("/incoming/{id}/file", get(incoming::file_download))

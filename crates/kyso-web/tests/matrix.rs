@@ -62,6 +62,8 @@ enum Rec {
     Register,
     /// An incoming document of the agency (arrived through the API, valid).
     Incoming,
+    /// An incoming register of the agency.
+    IncomingRegister,
 }
 
 /// The table: every operation of the OpenAPI document, classified.
@@ -159,6 +161,13 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("get", "/api/v1/document-registers/{id}/export.pdf") => {
             (Perm(P::ReadDocuments), Rec::Register)
         }
+        ("get", "/api/v1/incoming-registers/{id}/export.xlsx") => {
+            (Perm(P::ReadDocuments), Rec::IncomingRegister)
+        }
+        // Without the agency's organization key on the server: 409 (tests/register_pdf.rs).
+        ("get", "/api/v1/incoming-registers/{id}/export.pdf") => {
+            (Perm(P::ReadDocuments), Rec::IncomingRegister)
+        }
         ("get", "/api/v1/agencies/{id}/signers") => (Perm(P::ReadDocuments), Rec::Agency),
         ("get", "/api/v1/agencies/{id}/deliveries") => (Perm(P::ReadDocuments), Rec::Agency),
         ("get", "/api/v1/deliveries/{id}/file") => (Perm(P::ReadDocuments), Rec::Delivery),
@@ -215,6 +224,7 @@ struct Records {
     /// An attachment of `document`, with a signed version.
     attachment: i64,
     incoming: i64,
+    incoming_register: i64,
 }
 
 impl Records {
@@ -234,6 +244,7 @@ impl Records {
             Rec::Delivery => self.delivery,
             Rec::Register => self.register,
             Rec::Incoming => self.incoming,
+            Rec::IncomingRegister => self.incoming_register,
         }
     }
 
@@ -619,6 +630,19 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
     .await
     .unwrap()
     .id;
+    let incoming_register = kyso_store::incoming::create_incoming_register(
+        s,
+        &sys,
+        &kyso_store::incoming::IncomingRegisterInput {
+            agency_id: agency,
+            code: "ĐẾN".into(),
+            name: "Sổ văn bản đến".into(),
+        },
+        NOW,
+    )
+    .await
+    .unwrap()
+    .id;
     let (_, list) = app.call("get", "/api/v1/tokens", &token, None).await;
     let token_id = list["items"]
         .as_array()
@@ -637,6 +661,7 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
         document: document.id,
         delivery,
         register: sys_register.id,
+        incoming_register,
         attachment,
         incoming,
     }

@@ -610,3 +610,162 @@ async fn two_thousand_documents_print_with_the_header_on_every_page() {
         assert!(took.as_secs() < 60, "{took:?}");
     }
 }
+
+/// The incoming register (sổ đăng ký văn bản đến, issue 18 item 8) through the same path: the
+/// registered incoming documents of a period as XLSX and as a book signed by the agency (kyso's
+/// verifier and pyHanko), in the API and the pages; another agency's clerk gets 404; every read
+/// of the book is in the audit log.
+#[tokio::test]
+async fn the_incoming_register_prints_as_a_pdf_signed_by_the_agency_and_as_xlsx() {
+    use kyso_domain::incoming::{Channel, IncomingAction, Verdict};
+    use kyso_store::incoming::{self as inc, IncomingStep, NewIncoming, Verification};
+    for b in backends() {
+        let app = App::new(b).await;
+        let s = &app.db.store;
+        let blobs = kyso_store::blobs::Blobs::open(app.blobs.path()).unwrap();
+        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+        let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
+        let finance = support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
+        let (clerk_actor, clerk, clerk_ui) = app.person("vanthu", dost, "clerk").await;
+        let (_, their_clerk, _) = app.person("vanthu.tc", finance, "clerk").await;
+        let mut register = 0;
+        for (n, subject) in [("15", "Về việc gia hạn chứng thư số"), ("16", LONG_SUBJECT)]
+        {
+            let a = inc::intake(
+                s,
+                &blobs,
+                &clerk_actor,
+                &NewIncoming {
+                    agency_id: dost,
+                    channel: Channel::Upload,
+                    scanned: false,
+                    sender_code: "G11.07.05".into(),
+                    sender_name: "Cục Chứng thực số và Bảo mật thông tin".into(),
+                    sender_email: String::new(),
+                    number: n.into(),
+                    notation: "CTSBMTT-CĐ".into(),
+                    doc_date: "2026-05-28".into(),
+                    doc_type: "Công văn".into(),
+                    subject: subject.into(),
+                    signer: "Cục trưởng".into(),
+                    file_name: "cong-van.pdf".into(),
+                    file: format!("%PDF-1.7\n% letter {n}\n%%EOF\n").into_bytes(),
+                    verification: Verification {
+                        verdict: Verdict::Passed,
+                        reasons: Vec::new(),
+                        report: json!({"schema": "kyso.verify/1", "verdict": "valid"}),
+                        report_pdf: None,
+                    },
+                    delivery_id: None,
+                },
+                NOW,
+            )
+            .await
+            .unwrap();
+            let r = inc::act_incoming(
+                s,
+                &clerk_actor,
+                a.id,
+                IncomingAction::Register,
+                &IncomingStep::default(),
+                NOW,
+            )
+            .await
+            .unwrap();
+            register = r.register_id.unwrap();
+        }
+        let base = format!("/api/v1/incoming-registers/{register}");
+
+        // The workbook.
+        let (status, xlsx, ct) = app.get(&format!("{base}/export.xlsx"), &clerk, false).await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert!(ct.contains("spreadsheetml"), "{ct}");
+        assert!(xlsx.starts_with(b"PK\x03\x04"));
+
+        // The book: its title, both arrivals in arrival order, signed by the agency.
+        let (status, pdf, ct) = app.get(&format!("{base}/export.pdf"), &clerk, false).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{b:?}: {}",
+            String::from_utf8_lossy(&pdf)
+        );
+        assert_eq!(ct, "application/pdf");
+        let text = pages_text(&pdf).join("\n");
+        assert!(text.contains("SỔ ĐĂNG KÝ VĂN BẢN ĐẾN"), "{text}");
+        let (first, second) = (
+            text.find("gia hạn chứng thư số").expect("the first arrival"),
+            text.find("Về việc triển khai").expect("the second arrival"),
+        );
+        assert!(first < second, "{text}");
+        assert_signed_by_the_agency(&pdf);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("so-van-ban-den.pdf");
+        std::fs::write(&file, &pdf).unwrap();
+        pyhanko_accepts(&file);
+
+        // A period after both arrivals: an empty book.
+        let (status, pdf, _) = app
+            .get(
+                &format!("{base}/export.pdf?from=2026-07-01&to=2026-12-31"),
+                &clerk,
+                false,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!pages_text(&pdf).join("\n").contains("gia hạn chứng thư số"));
+
+        // Another agency's clerk: not found, for both.
+        for ext in ["xlsx", "pdf"] {
+            let (status, _, _) = app
+                .get(&format!("{base}/export.{ext}"), &their_clerk, false)
+                .await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{b:?} {ext}");
+        }
+
+        // The pages: the registers page with its period form, and the signed download.
+        let (status, html, _) = app.get("/incoming", &clerk_ui, true).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(String::from_utf8_lossy(&html).contains("href=\"/incoming/registers\""));
+        let (status, html, _) = app.get("/incoming/registers", &clerk_ui, true).await;
+        let html = String::from_utf8_lossy(&html).into_owned();
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains("Sổ đăng ký văn bản đến"), "{html}");
+        assert!(
+            html.contains(&format!("/incoming/registers/{register}/export.pdf")),
+            "{html}"
+        );
+        let (status, pdf, ct) = app
+            .get(
+                &format!("/incoming/registers/{register}/export.pdf?from=2026-01-01&to=2026-12-31"),
+                &clerk_ui,
+                true,
+            )
+            .await;
+        assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/pdf"));
+        assert_signed_by_the_agency(&pdf);
+        let (status, xlsx, _) = app
+            .get(
+                &format!("/incoming/registers/{register}/export.xlsx"),
+                &clerk_ui,
+                true,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(xlsx.starts_with(b"PK\x03\x04"));
+
+        // Every read of the book is audited.
+        let entries = kyso_store::audit::list(
+            s,
+            &Actor::system(),
+            &kyso_store::audit::Filter {
+                action_prefix: Some("incoming.register_book".into()),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(entries.len(), 5, "{b:?}: {entries:?}");
+    }
+}

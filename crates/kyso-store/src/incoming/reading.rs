@@ -475,3 +475,140 @@ pub async fn agencies_with_pending_deliveries(
     .await?;
     Ok(rows.into_iter().map(|(agency, _)| agency).collect())
 }
+
+/// The incoming register `register_id` as a book for the period `from..=to` of arrival dates
+/// (Vietnam time; at most [`crate::documents::MAX_BOOK_DAYS`]): the documents registered in it
+/// (an arrival number given; recalled ones stay, noted), in arrival-number order, with the
+/// Decree 30 Appendix IV (VI.2) columns — arrival date and number, the sender, the document's
+/// number and date, type and subject, the lead unit and the day it was assigned, a note —, and
+/// the register itself (for its agency). Only readers of the agency's documents see it (anyone
+/// else: *not found*); the read is audited (`incoming.register_book`).
+pub async fn incoming_register_book(
+    store: &Store,
+    actor: &Actor,
+    register_id: i64,
+    from: time::Date,
+    to: time::Date,
+    now: OffsetDateTime,
+) -> Result<(IncomingRegister, crate::documents::IncomingRegisterBook)> {
+    if to < from {
+        return Err(Error::invalid(
+            "to",
+            "Ngày kết thúc phải không trước ngày bắt đầu.",
+            "The end date must not be before the start date.",
+        ));
+    }
+    if (to - from).whole_days() > crate::documents::MAX_BOOK_DAYS {
+        return Err(Error::invalid(
+            "to",
+            "Khoảng thời gian quá dài (tối đa 5 năm).",
+            "The period is too long (at most 5 years).",
+        ));
+    }
+    let register_not_found = || Error::NotFound {
+        what: Record::Register,
+    };
+    let register =
+        sqlx::query("SELECT id, agency_id, code, name FROM incoming_registers WHERE id = $1")
+            .bind(register_id)
+            .fetch_optional(store.pool())
+            .await?
+            .map(|r| -> Result<IncomingRegister> {
+                Ok(IncomingRegister {
+                    id: r.try_get(0)?,
+                    agency_id: r.try_get(1)?,
+                    code: r.try_get(2)?,
+                    name: r.try_get(3)?,
+                })
+            })
+            .transpose()?
+            .ok_or_else(register_not_found)?;
+    let agency =
+        crate::registry::agency(store, actor, register.agency_id, Permission::ReadDocuments)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound { .. } | Error::Forbidden => register_not_found(),
+                e => e,
+            })?;
+    // Arrival dates are Vietnam days: [from 00:00, to + 1 00:00) in Vietnam time.
+    let start = |d: time::Date| {
+        d.midnight()
+            .assume_offset(kyso_domain::calendar::VIETNAM)
+            .unix_timestamp()
+    };
+    let (t0, t1) = (start(from), start(to.next_day().unwrap_or(to)));
+    let rows = sqlx::query(&format!(
+        "SELECT {INCOMING_COLUMNS}, \
+         (SELECT ua.name FROM incoming_units u JOIN agencies ua ON ua.id = u.agency_id \
+          WHERE u.incoming_id = i.id AND u.lead = 1), \
+         (SELECT MIN(e.created_at) FROM incoming_events e \
+          WHERE e.incoming_id = i.id AND e.action = 'assign') \
+         FROM incoming_documents i JOIN agencies a ON a.id = i.agency_id \
+         WHERE i.register_id = $1 AND i.arrival_number IS NOT NULL \
+         AND i.arrived_at >= $2 AND i.arrived_at < $3 \
+         ORDER BY i.arrival_year, i.arrival_number, i.id"
+    ))
+    .bind(register.id)
+    .bind(t0)
+    .bind(t1)
+    .fetch_all(store.pool())
+    .await?;
+    let columns = INCOMING_COLUMNS.split(',').count();
+    let day = |unix: i64| {
+        OffsetDateTime::from_unix_timestamp(unix)
+            .map(|t| t.to_offset(kyso_domain::calendar::VIETNAM).date())
+            .unwrap_or(from)
+    };
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let mut book_rows = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let d = incoming_from(row)?;
+        let lead: Option<String> = row.try_get(columns)?;
+        let assigned: Option<i64> = row.try_get(columns + 1)?;
+        let note = if d.state == IncomingState::Recalled {
+            "Cơ quan gửi đã thu hồi".to_owned()
+        } else if d.verdict == Verdict::Indeterminate && !d.decision_note.is_empty() {
+            format!(
+                "Chữ ký số chưa xác định được; tiếp nhận: {}",
+                d.decision_note
+            )
+        } else {
+            String::new()
+        };
+        let type_and_subject = match (d.doc_type.trim(), d.subject.trim()) {
+            ("", s) => s.to_owned(),
+            (t, "") => t.to_owned(),
+            (t, s) => format!("{t}: {s}"),
+        };
+        book_rows.push(crate::documents::IncomingBookRow {
+            incoming_id: d.id,
+            arrival_year: d.arrival_year.unwrap_or_default(),
+            arrival_number: d.arrival_number.unwrap_or_default(),
+            arrival_date: day(d.arrived_at),
+            sender: d.sender().to_owned(),
+            number_notation: d.number_and_notation(),
+            document_date: time::Date::parse(&d.doc_date, &format).ok(),
+            type_and_subject,
+            handler: lead.unwrap_or_default(),
+            transferred_on: assigned.map(day),
+            note,
+        });
+    }
+    crate::audit::record_read(
+        store,
+        actor,
+        "incoming.register_book",
+        format!("incoming_register:{}", register.id),
+        register.agency_id,
+        now,
+    )
+    .await?;
+    let book = crate::documents::IncomingRegisterBook {
+        agency_name: agency.name,
+        register_name: register.name.clone(),
+        from,
+        to,
+        rows: book_rows,
+    };
+    Ok((register, book))
+}

@@ -1,13 +1,16 @@
-//! The outgoing register as a book (Decree 30 Appendix IV) for a period, under
-//! `/api/v1/document-registers/{id}/export.xlsx` and `…/export.pdf` (issue 17 item 9). The rows
-//! and the workbook are `kyso_store::documents::register_book`'s; the printed book is laid out
-//! by `kyso_letters::render_register` and signed with the agency's organization key like the
-//! request letters.
+//! The registers as books (Decree 30 Appendix IV) for a period: the outgoing register under
+//! `/api/v1/document-registers/{id}/export.xlsx` and `…/export.pdf` (issue 17 item 9), the
+//! incoming register under `/api/v1/incoming-registers/{id}/export.xlsx` and `…/export.pdf`
+//! (issue 18 item 8). The rows and the workbooks are the store's
+//! (`kyso_store::documents::register_book`, `kyso_store::incoming::incoming_register_book`);
+//! the printed book of either kind is laid out by `kyso_letters::render_book` and signed with
+//! the agency's organization key like the request letters ([`signed_book`], one path).
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kyso_domain::roles::Permission;
+use kyso_letters::RegisterKind;
 use kyso_store::documents as docs;
 use kyso_store::{registry, Actor};
 use serde::Deserialize;
@@ -22,6 +25,8 @@ use crate::{ApiError, AppState};
 pub(crate) fn routes(r: Routes) -> Routes {
     r.add::<__path_export_register_xlsx, _, _>(export_register_xlsx)
         .add::<__path_export_register_pdf, _, _>(export_register_pdf)
+        .add::<__path_export_incoming_register_xlsx, _, _>(export_incoming_register_xlsx)
+        .add::<__path_export_incoming_register_pdf, _, _>(export_incoming_register_pdf)
 }
 
 /// The period of the book.
@@ -53,20 +58,7 @@ pub(crate) async fn export_register_xlsx(
     let book = docs::register_book(&st.store, &auth.actor, id, from, to).await?;
     let bytes = docs::register_book_xlsx(&book)?;
     let name = format!("so-van-ban-di-{id}-{from}-{to}.xlsx");
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(xlsx_response(&name, bytes))
 }
 
 /// The outgoing register as a printable book (Decree 30 Appendix IV: a cover, then the ten
@@ -91,6 +83,66 @@ pub(crate) async fn export_register_pdf(
     let (name, bytes) =
         signed_register_pdf(&st, &auth.actor, id, p.from.as_deref(), p.to.as_deref()).await?;
     Ok(pdf_response(&name, bytes))
+}
+
+/// The incoming register (sổ đăng ký văn bản đến, Decree 30 Appendix IV VI.2) as an Excel
+/// workbook: the documents registered in it that arrived in the period (arrival dates; default
+/// the current year), in arrival-number order, under the appendix's ten Vietnamese column
+/// headers. Only readers of the agency's documents (others: 404); the read is audited.
+#[utoipa::path(get, path = "/api/v1/incoming-registers/{id}/export.xlsx", tag = "incoming",
+    params(Id, Period),
+    responses((status = 200, description = "The workbook",
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        body = super::dto::BinaryFile)))]
+pub(crate) async fn export_incoming_register_xlsx(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+    Q(p): Q<Period>,
+) -> ApiResult<Response> {
+    let (name, bytes) =
+        incoming_register_xlsx(&st, &auth.actor, id, p.from.as_deref(), p.to.as_deref()).await?;
+    Ok(xlsx_response(&name, bytes))
+}
+
+/// The incoming register as a printable book, laid out and signed with the agency's
+/// organization key like the outgoing book (a cover, the ten columns of Appendix IV VI.2 on
+/// A4 landscape pages). Same period and readers as the workbook (others: 404); without the
+/// agency's organization key on the server, 409 `no_org_key`.
+#[utoipa::path(get, path = "/api/v1/incoming-registers/{id}/export.pdf", tag = "incoming",
+    params(Id, Period),
+    responses((status = 200, description = "The signed book", content_type = "application/pdf",
+        body = super::dto::BinaryFile),
+        (status = 409, description = "The server holds no organization key of the agency",
+            body = super::dto::ErrorBody)))]
+pub(crate) async fn export_incoming_register_pdf(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+    Q(p): Q<Period>,
+) -> ApiResult<Response> {
+    let (name, bytes) =
+        signed_incoming_register_pdf(&st, &auth.actor, id, p.from.as_deref(), p.to.as_deref())
+            .await?;
+    Ok(pdf_response(&name, bytes))
+}
+
+/// An XLSX download named `name`.
+pub(crate) fn xlsx_response(name: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 /// A PDF download named `name`.
@@ -121,14 +173,122 @@ pub(crate) async fn signed_register_pdf(
     let (from, to) = docs::book_period(from, to, st.now())?;
     // The reader's scope first: another agency's register is not found, key or no key.
     let book = docs::register_book(&st.store, actor, id, from, to).await?;
+    let rows = book
+        .rows
+        .iter()
+        .map(|r| kyso_letters::RegisterEntry {
+            number: r.number,
+            year: i32::try_from(r.number_year).unwrap_or_default(),
+            cells: r.cells.clone(),
+        })
+        .collect();
+    let book = Book {
+        kind: RegisterKind::Outgoing,
+        id,
+        agency_id: book.register.agency_id,
+        agency_name: book.agency_name,
+        register_name: book.register.name,
+        register_code: book.register.code,
+        from,
+        to,
+        rows,
+    };
+    signed_book(st, book).await
+}
+
+/// The incoming register `id` (sổ đăng ký văn bản đến, Decree 30 Appendix IV VI.2) for the
+/// period of arrival dates, printed and signed like the outgoing book ([`signed_register_pdf`]):
+/// the file name and the signed PDF. Shared by the API and the web UI.
+pub(crate) async fn signed_incoming_register_pdf(
+    st: &AppState,
+    actor: &Actor,
+    id: i64,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(String, Vec<u8>), ApiError> {
+    let (from, to) = docs::book_period(from, to, st.now())?;
+    let (register, book) =
+        kyso_store::incoming::incoming_register_book(&st.store, actor, id, from, to, st.now())
+            .await?;
+    let rows = book
+        .rows
+        .iter()
+        .map(|r| kyso_letters::RegisterEntry {
+            number: r.arrival_number,
+            year: i32::try_from(r.arrival_year).unwrap_or_default(),
+            cells: r.cells(),
+        })
+        .collect();
+    let book = Book {
+        kind: RegisterKind::Incoming,
+        id,
+        agency_id: register.agency_id,
+        agency_name: book.agency_name,
+        register_name: register.name,
+        register_code: register.code,
+        from,
+        to,
+        rows,
+    };
+    signed_book(st, book).await
+}
+
+/// The incoming register `id` for the period as an XLSX workbook: its file name and bytes.
+/// Shared by the API and the web UI.
+pub(crate) async fn incoming_register_xlsx(
+    st: &AppState,
+    actor: &Actor,
+    id: i64,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(String, Vec<u8>), ApiError> {
+    let (from, to) = docs::book_period(from, to, st.now())?;
+    let (_, book) =
+        kyso_store::incoming::incoming_register_book(&st.store, actor, id, from, to, st.now())
+            .await?;
+    let bytes = docs::incoming_register_book_xlsx(&book)?;
+    Ok((format!("so-van-ban-den-{id}-{from}-{to}.xlsx"), bytes))
+}
+
+/// A register's book to print: which register (its kind gives the columns and titles), whose,
+/// and its rows.
+struct Book {
+    kind: RegisterKind,
+    id: i64,
+    agency_id: i64,
+    agency_name: String,
+    register_name: String,
+    register_code: String,
+    from: time::Date,
+    to: time::Date,
+    rows: Vec<kyso_letters::RegisterEntry>,
+}
+
+impl Book {
+    /// The book's name in a sentence (Vietnamese, English) and its file name's stem.
+    fn names(&self) -> (&'static str, &'static str, &'static str) {
+        match self.kind {
+            RegisterKind::Incoming => (
+                "sổ đăng ký văn bản đến",
+                "incoming register",
+                "so-van-ban-den",
+            ),
+            _ => (
+                "sổ đăng ký văn bản đi",
+                "outgoing register",
+                "so-van-ban-di",
+            ),
+        }
+    }
+}
+
+/// Lay out `book` (`kyso_letters::render_book` of its kind) and sign it with its agency's
+/// organization key; without that key on the server, 409 `no_org_key`.
+async fn signed_book(st: &AppState, book: Book) -> Result<(String, Vec<u8>), ApiError> {
+    let (name_vi, name_en, stem) = book.names();
     let sys = Actor::system();
-    let agency = registry::agency(
-        &st.store,
-        &sys,
-        book.register.agency_id,
-        Permission::ReadRegistry,
-    )
-    .await?;
+    let agency =
+        registry::agency(&st.store, &sys, book.agency_id, Permission::ReadRegistry).await?;
     let Some(key) = st.org_keys.get(&agency.code).cloned() else {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -136,12 +296,12 @@ pub(crate) async fn signed_register_pdf(
             None,
             format!(
                 "Máy chủ chưa giữ khóa tổ chức (chứng thư số của cơ quan) của {} nên không ký số \
-                 được sổ đăng ký văn bản đi. Đề nghị quản trị hệ thống cấu hình khóa tổ chức \
+                 được {name_vi}. Đề nghị quản trị hệ thống cấu hình khóa tổ chức \
                  (kyso serve --org-key); trong khi chờ, có thể tải sổ dạng XLSX.",
                 agency.name
             ),
             format!(
-                "The server holds no organization key of {}, so the outgoing register cannot be \
+                "The server holds no organization key of {}, so the {name_en} cannot be \
                  signed. Ask the administrator to configure it (kyso serve --org-key); meanwhile \
                  the register can be downloaded as XLSX.",
                 agency.name
@@ -157,35 +317,28 @@ pub(crate) async fn signed_register_pdf(
         None => None,
     };
     let now = st.now();
+    let (kind, id, from, to) = (book.kind, book.id, book.from, book.to);
     let data = kyso_letters::RegisterBookData {
-        agency_name: book.agency_name.clone(),
+        agency_name: book.agency_name,
         managing_agency_name: managing,
-        register_name: book.register.name.clone(),
-        register_code: book.register.code.clone(),
-        from: book.from,
-        to: book.to,
+        register_name: book.register_name,
+        register_code: book.register_code,
+        from,
+        to,
         made_on: now.to_offset(kyso_domain::calendar::VIETNAM).date(),
-        rows: book
-            .rows
-            .iter()
-            .map(|r| kyso_letters::RegisterEntry {
-                number: r.number,
-                year: i32::try_from(r.number_year).unwrap_or_default(),
-                cells: r.cells.clone(),
-            })
-            .collect(),
+        rows: book.rows,
     };
     let rows = data.rows.len();
-    let span = tracing::info_span!("register_book_pdf", register = id, rows);
+    let span = tracing::info_span!("register_book_pdf", register = id, ?kind, rows);
     let signed = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
         let _span = span.enter();
-        let pdf = kyso_letters::render_register(&data).map_err(|e| {
+        let pdf = kyso_letters::render_book(kind, &data).map_err(|e| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
                 None,
-                format!("Không lập được sổ đăng ký văn bản đi: {}", e.message_vi()),
-                format!("Cannot produce the outgoing register: {e}"),
+                format!("Không lập được {name_vi}: {}", e.message_vi()),
+                format!("Cannot produce the {name_en}: {e}"),
             )
         })?;
         let signer = key.signer()?;
@@ -197,7 +350,7 @@ pub(crate) async fn signed_register_pdf(
         })?;
         tracing::info!(
             bytes = signed.len(),
-            "outgoing register signed with the organization key"
+            "{name_en} signed with the organization key"
         );
         Ok(signed)
     })
@@ -209,5 +362,5 @@ pub(crate) async fn signed_register_pdf(
         )
     })??;
     st.metrics.signature_made("register_book");
-    Ok((format!("so-van-ban-di-{id}-{from}-{to}.pdf"), signed))
+    Ok((format!("{stem}-{id}-{from}-{to}.pdf"), signed))
 }

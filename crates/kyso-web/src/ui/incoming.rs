@@ -225,8 +225,12 @@ pub(super) async fn list_page(
         html! {
             h1 { (p.t("Văn bản đến", "Incoming documents")) }
             (alert_ok(ok.as_deref()))
-            @if p.can(Permission::IssueDocument) {
-                p { a.button href="/incoming/new" { (p.t("Tiếp nhận văn bản (tải lên)", "Receive a document (upload)")) } }
+            p {
+                @if p.can(Permission::IssueDocument) {
+                    a.button href="/incoming/new" { (p.t("Tiếp nhận văn bản (tải lên)", "Receive a document (upload)")) }
+                    " "
+                }
+                a href="/incoming/registers" { (p.t("Sổ đăng ký văn bản đến", "Incoming registers")) }
             }
             form.filters method="get" action="/incoming" {
                 (select("state", p.t("Trạng thái", "State"), &states, state.map(|s| s.as_str()).unwrap_or(""), None))
