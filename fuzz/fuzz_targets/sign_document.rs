@@ -52,6 +52,8 @@ fuzz_target!(|data: &[u8]| {
             VisibleForm::Copy {
                 form: CopyForm::Certified,
                 org_name: "SỞ KHOA HỌC VÀ CÔNG NGHỆ".to_owned(),
+                number: None,
+                place: None,
             },
             now(),
         )

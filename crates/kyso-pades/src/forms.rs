@@ -4,8 +4,10 @@
 //!   name, placed by a rectangle or found from the title's text on the page;
 //! - organization (cell 8): the seal image at its real size, over the left third of the personal
 //!   signature image on the same page;
-//! - copy (cell 14): at the top right of page 1, the copy form, the copying organization and the
-//!   signing time (ISO 8601, `+07:00`), no image;
+//! - copy (cell 14): at the top right of page 1, the copy form, the copying organization, the
+//!   copy's number and notation in the agency's copy series when given ("Số: 05/SY", then in
+//!   two lines that keep to the top margin), the place when given and the signing time
+//!   (ISO 8601, `+07:00`), no image;
 //! - attachment: at the top right of page 1, the number and notation of the main document and
 //!   the signing time, no image.
 //!
@@ -75,8 +77,15 @@ pub enum VisibleForm {
         /// An explicit place (the seal is centred in it, at its real size).
         position: Option<Position>,
     },
-    /// An electronic copy: the form, the copying organization's name.
-    Copy { form: CopyForm, org_name: String },
+    /// An electronic copy: the form, the copying organization's name, and when known the
+    /// copy's number and notation ("05/SY": "Số: 05/SY") and the place name before the
+    /// signing time ("Nghệ An, 2026-06-01T09:00:00+07:00").
+    Copy {
+        form: CopyForm,
+        org_name: String,
+        number: Option<String>,
+        place: Option<String>,
+    },
     /// A separate attachment or appendix: the main document's number and notation.
     Attachment { doc_number: String },
 }
@@ -110,12 +119,35 @@ pub fn widget_builder(
                 organization(doc, update, &img, (w, h), page, position.as_ref())
             })
         }
-        VisibleForm::Copy { form, org_name } => {
-            let lines = vec![
-                form.label().to_owned(),
-                org_name,
-                pdfdate::iso8601_vn(signing_time),
-            ];
+        VisibleForm::Copy {
+            form,
+            org_name,
+            number,
+            place,
+        } => {
+            // With a number, two lines, so that the stamp stays in the top margin above the
+            // national motto (Decree 30's smallest top margin, 20 mm, holds two 10 pt lines
+            // below the stamp's own 10 mm): the form and the organization; the number, the
+            // place and the signing time (its date and time, ISO 8601). Without a number, the
+            // three lines of the form, the organization and the time.
+            let shown = |s: &Option<String>| {
+                s.as_deref()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+            };
+            let time = pdfdate::iso8601_vn(signing_time);
+            let when = match shown(&place) {
+                Some(p) => format!("{p}, {time}"),
+                None => time,
+            };
+            let lines = match shown(&number) {
+                Some(n) => vec![
+                    format!("{} — {org_name}", form.label()),
+                    format!("Số: {n} — {when}"),
+                ],
+                None => vec![form.label().to_owned(), org_name, when],
+            };
             Box::new(move |doc: &Document, update: &mut IncrementalUpdate| {
                 stamp(doc, update, &lines)
             })

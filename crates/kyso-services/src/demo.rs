@@ -93,6 +93,8 @@ pub fn run(
             form: Some(VisibleForm::Copy {
                 form: CopyForm::Certified,
                 org_name: "Sở Khoa học và Công nghệ tỉnh Demo".into(),
+                number: None,
+                place: None,
             }),
         },
         Step {

@@ -397,6 +397,8 @@ pub fn visible_form(args: &FormRequest, cert: &Cert) -> Result<Option<VisibleFor
         FormKind::Copy => VisibleForm::Copy {
             form: args.copy_form,
             org_name: org_name(),
+            number: None,
+            place: None,
         },
         FormKind::Attachment => VisibleForm::Attachment {
             doc_number: args.doc_number.clone().ok_or_else(|| {

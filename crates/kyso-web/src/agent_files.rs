@@ -27,6 +27,17 @@
 //!   `Accept-Language: en`); a refused file is HTTP 200 with Status 1 so that the service shows
 //!   the server's message, a refused ticket is 401.
 //!
+//! - Copies (issue 17 item 7, VGCA `SignCopy`): the clerk of the copying agency (the issuer or a
+//!   recipient) asks a ticket naming the form ([`issue_copy`]); the store reserves the copy's
+//!   number in the agency's series with it, and the request's `DocNumber` is that number
+//!   ("05/SY"), `MetaData` the form and the place, so the agent's stamp shows them.
+//!   `GET /sign-agent/documents/{id}/copy/versions/{seq}/{name}` serves the source version;
+//!   `POST /sign-agent/documents/{id}/copy/signed` takes the signed copy through
+//!   [`check_and_sign_copy`] — the attachment's upload check (one new intact signature by an
+//!   organization certificate of the copying agency in the registry, nothing else changed)
+//!   and the stamp showing the reserved number (422 naming both when not) — and the store
+//!   makes the number final with the copy (`kyso_store::documents::sign_copy`).
+//!
 //! These routes are called by the signing service, never by a page: a request with an
 //! `Origin` header is refused and no CORS header is ever sent, so no web page can read a
 //! download or post an upload with a ticket it got hold of. Tickets never appear in URLs or
@@ -42,7 +53,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
-use kyso_domain::documents::DocAction;
+use kyso_domain::documents::{CopyForm, DocAction};
 use kyso_store::documents as docs;
 use kyso_store::Actor;
 use serde::{Deserialize, Serialize};
@@ -210,6 +221,9 @@ struct Claims {
     /// The attachment signed (`sign_appendix`); absent for the document's own steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     att: Option<i64>,
+    /// The copying agency (`sign_copy`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cag: Option<i64>,
     jti: String,
     iat: i64,
     exp: i64,
@@ -283,6 +297,7 @@ pub(crate) async fn issue(
             seq: ticket.seq,
             act: ticket.op().into(),
             att: None,
+            cag: None,
             jti: ticket.jti.clone(),
             iat: ticket.issued_at,
             exp: ticket.expires_at,
@@ -353,6 +368,7 @@ pub(crate) async fn issue_attachment(
             seq: ticket.seq,
             act: ticket.op().into(),
             att: Some(attachment_id),
+            cag: None,
             jti: ticket.jti.clone(),
             iat: ticket.issued_at,
             exp: ticket.expires_at,
@@ -387,6 +403,143 @@ pub(crate) async fn issue_attachment(
 
 /// The VGCA operation of an attachment's signature.
 pub(crate) const APPENDIX_OPERATION: &str = "SignAppendix";
+
+/// The VGCA operation of a copy's signature.
+pub(crate) const COPY_OPERATION: &str = "SignCopy";
+
+/// Longest place name of a copy's date line.
+const MAX_PLACE: usize = 100;
+
+/// A ticket for the clerk `actor` of agency `agency_id` to sign a copy of document `id` in
+/// `form` with the organization key and the Decree 30 copy stamp (VGCA `SignCopy`): the copy's
+/// number is reserved with it, and `DocNumber` is that number ("05/SY"), which the stamp must
+/// show; `MetaData` names the form (`CopyForm`) and the place of the date line (`Place`).
+pub(crate) async fn issue_copy(
+    st: &AppState,
+    actor: &Actor,
+    id: i64,
+    agency_id: i64,
+    form: CopyForm,
+    place: &str,
+) -> Result<Value, ApiError> {
+    let place = place.trim();
+    if place.chars().count() > MAX_PLACE || place.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("place"),
+            format!("Địa danh dài quá {MAX_PLACE} ký tự hoặc có ký tự điều khiển."),
+            format!(
+                "The place name is longer than {MAX_PLACE} characters or has control characters."
+            ),
+        ));
+    }
+    let now = st.now();
+    let (ticket, r) = docs::issue_copy_ticket(&st.store, actor, id, agency_id, form, now).await?;
+    let token = st
+        .ticket_key
+        .sign(&Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: actor.user_id.to_string(),
+            doc: id,
+            seq: ticket.seq,
+            act: ticket.op().into(),
+            att: None,
+            cag: Some(agency_id),
+            jti: ticket.jti.clone(),
+            iat: ticket.issued_at,
+            exp: ticket.expires_at,
+        })
+        .ok_or_else(no_key)?;
+    let name = format!("ban-sao-{}-{}.pdf", form.abbreviation(), r.number);
+    Ok(json!({
+        "operation": COPY_OPERATION,
+        "action": docs::SIGN_COPY,
+        "agency_id": agency_id,
+        "form": form.as_str(),
+        "number": r.number,
+        "notation": r.notation,
+        "expires_at": ticket.expires_at,
+        "request": {
+            "FileName": format!("/sign-agent/documents/{id}/copy/versions/{}/{name}", ticket.seq),
+            "FileUploadHandler": format!("/sign-agent/documents/{id}/copy/signed"),
+            "JWTToken": token,
+            "SessionId": "",
+            "DocNumber": r.notation,
+            "MetaData": [
+                {"Key": "DocumentId", "Value": id},
+                {"Key": "CopyForm", "Value": form.as_str()},
+                {"Key": "Place", "Value": place},
+                {"Key": "Agency", "Value": r.agency_name},
+                {"Key": "Version", "Value": ticket.seq},
+            ],
+        },
+    }))
+}
+
+/// Check the clerk's signed copy of `ticket` and record it: the store's checks first (the
+/// clerk of the copying agency, the document issued, the number still reserved), then the
+/// attachment's upload check against the source version with the copying agency's
+/// organization certificates, and the stamp showing the reserved number; then the store.
+pub(crate) async fn check_and_sign_copy(
+    st: &AppState,
+    blobs: &kyso_store::blobs::Blobs,
+    actor: &Actor,
+    ticket: &docs::Ticket,
+    file_name: &str,
+    uploaded: Vec<u8>,
+) -> Result<docs::DocumentCopy, ApiError> {
+    let now = st.now();
+    let (r, source) = docs::copy_to_sign(&st.store, blobs, actor, ticket).await?;
+    let certificates: Vec<kyso_x509::Cert> =
+        docs::copy_signing_certificates(&st.store, actor, ticket, now)
+            .await?
+            .iter()
+            .filter_map(|d| kyso_x509::Cert::from_der(d).ok())
+            .collect();
+    if certificates.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("file"),
+            "Sổ đăng ký không có chứng thư số cơ quan còn hiệu lực của cơ quan sao; không nhận \
+             bản sao đã ký.",
+            "The registry holds no valid organization certificate of the copying agency; the \
+             signed copy is not accepted.",
+        ));
+    }
+    let (checked, lines, uploaded) =
+        crate::api::attachments::check_stamped(&st.metrics, "copy", source, uploaded, certificates)
+            .await?;
+    if !kyso_pades::stamp::carries_number(&lines, &r.notation) {
+        st.metrics.signature_verified("copy", false);
+        tracing::info!(
+            document = ticket.document_id,
+            "signed copy refused: the stamp does not carry the copy's number"
+        );
+        let (vi_shown, en_shown) = crate::api::attachments::stamp_reads(&lines);
+        let n = &r.notation;
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("file"),
+            format!(
+                "Dấu chữ ký số trên bản sao phải ghi số bản sao đã cấp (Số: {n}) theo Nghị định \
+                 30; {vi_shown}. Hãy bấm \"Ký bản sao\" và ký lại với mẫu chữ ký bản sao ghi đúng số."
+            ),
+            format!(
+                "The signature stamp on the copy must show the copy's number (Số: {n}) as Decree \
+                 30 requires; {en_shown}. Click \"Sign a copy\" and sign again with the copy form \
+                 showing that number."
+            ),
+        ));
+    }
+    st.metrics.signature_verified("copy", true);
+    tracing::info!(document = ticket.document_id, copy = %r.notation,
+        signer = %checked.signer.subject_display(), "signed copy accepted");
+    Ok(docs::sign_copy(&st.store, blobs, actor, ticket, file_name, &uploaded, now).await?)
+}
 
 fn no_key() -> ApiError {
     ApiError::new(
@@ -425,6 +578,16 @@ pub(crate) fn routes() -> Router<AppState> {
                 crate::MAX_DOCUMENT_BODY,
             )),
         )
+        .route(
+            "/sign-agent/documents/{id}/copy/versions/{seq}/{name}",
+            get(download_copy),
+        )
+        .route(
+            "/sign-agent/documents/{id}/copy/signed",
+            post(upload_copy).layer(axum::extract::DefaultBodyLimit::max(
+                crate::MAX_DOCUMENT_BODY,
+            )),
+        )
 }
 
 /// The page's script: the "Ký số" buttons (no inline script: the CSP allows `'self'` only).
@@ -448,6 +611,15 @@ struct TicketRequest {
     /// The attachment to sign (`sign_appendix` only).
     #[serde(default)]
     attachment_id: Option<i64>,
+    /// The copying agency (`sign_copy` only; the document's own agency when absent).
+    #[serde(default)]
+    agency_id: Option<i64>,
+    /// The copy form: `sao_y`, `sao_luc`, `trich_sao` (`sign_copy` only).
+    #[serde(default)]
+    form: Option<String>,
+    /// The place name of the copy's date line (`sign_copy` only).
+    #[serde(default)]
+    place: Option<String>,
 }
 
 /// `POST /documents/{id}/sign-ticket`: a ticket for the caller's signing step, for the page's
@@ -458,6 +630,40 @@ async fn ticket(
     crate::api::Id(id): crate::api::Id,
     crate::auth::Body(req): crate::auth::Body<TicketRequest>,
 ) -> Result<Json<Value>, ApiError> {
+    if req.action.trim() == docs::SIGN_COPY {
+        let form = req.form.as_deref().map(str::trim).unwrap_or_default();
+        let form = CopyForm::parse(form).map_err(|_| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                Some("form"),
+                "Hãy chọn hình thức sao: sao_y (SAO Y), sao_luc (SAO LỤC) hoặc trich_sao (TRÍCH SAO).",
+                "Choose the copy form: sao_y, sao_luc or trich_sao.",
+            )
+        })?;
+        let agency_id = match req.agency_id {
+            Some(a) => a,
+            None => {
+                docs::get_document(&st.store, &auth.actor, id)
+                    .await?
+                    .document
+                    .agency_id
+            }
+        };
+        let place = req.place.as_deref().unwrap_or_default();
+        return issue_copy(&st, &auth.actor, id, agency_id, form, place)
+            .await
+            .map(Json);
+    }
+    if req.agency_id.is_some() || req.form.is_some() || req.place.is_some() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            Some("form"),
+            "Hình thức sao, cơ quan sao và địa danh chỉ dùng khi ký bản sao (sign_copy).",
+            "The copy form, copying agency and place go only with a copy's signature (sign_copy).",
+        ));
+    }
     match (req.action.trim(), req.attachment_id) {
         (docs::SIGN_APPENDIX, Some(attachment_id)) => {
             return issue_attachment(&st, &auth.actor, id, attachment_id)
@@ -554,7 +760,7 @@ fn check_request(
     headers: &HeaderMap,
     lang: Lang,
     id: i64,
-    attachment: Option<i64>,
+    target: Target,
 ) -> Result<Claims, Response> {
     if headers.contains_key(header::ORIGIN) {
         return Err(refuse(
@@ -589,7 +795,28 @@ fn check_request(
             "This signing ticket is for another document.",
         ));
     }
-    // The operation the ticket is for: a document's step, or this attachment's signature.
+    // The operation the ticket is for: a document's step, this attachment's signature, or a
+    // copy.
+    let copy = claims.cag.is_some();
+    if copy != (target == Target::Copy) {
+        tracing::info!(document = id, "signing ticket of another operation");
+        let (vi, en) = if copy {
+            (
+                "Phiếu ký này cấp cho việc ký bản sao (SignCopy), không dùng cho việc khác.",
+                "This signing ticket is for a copy (SignCopy), not for anything else.",
+            )
+        } else {
+            (
+                "Phiếu ký này không phải phiếu ký bản sao.",
+                "This signing ticket is not a copy's.",
+            )
+        };
+        return Err(refuse(lang, StatusCode::FORBIDDEN, vi, en));
+    }
+    let attachment = match target {
+        Target::Attachment(a) => Some(a),
+        Target::Document | Target::Copy => None,
+    };
     if claims.att != attachment {
         tracing::info!(document = id, "signing ticket of another operation");
         let (vi, en) = match (claims.att, attachment) {
@@ -611,6 +838,14 @@ fn check_request(
     Ok(claims)
 }
 
+/// What a signing service's route signs: the document's step, an attachment, a copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Document,
+    Attachment(i64),
+    Copy,
+}
+
 /// The stored ticket agrees with its token (it always does unless the key leaked).
 fn same_ticket(claims: &Claims, t: &docs::Ticket) -> bool {
     claims.jti == t.jti
@@ -619,6 +854,7 @@ fn same_ticket(claims: &Claims, t: &docs::Ticket) -> bool {
         && claims.seq == t.seq
         && claims.act == t.op()
         && claims.att == t.attachment_id
+        && claims.cag == t.copy_agency_id
         && claims.exp == t.expires_at
 }
 
@@ -657,7 +893,7 @@ async fn download(
     lang: Lang,
     Source(src): Source,
 ) -> Response {
-    let claims = match check_request(&st, &headers, lang, id, None) {
+    let claims = match check_request(&st, &headers, lang, id, Target::Document) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -713,7 +949,7 @@ async fn upload(
     Source(src): Source,
     mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
-    let claims = match check_request(&st, &headers, lang, id, None) {
+    let claims = match check_request(&st, &headers, lang, id, Target::Document) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -791,7 +1027,7 @@ async fn download_attachment(
     lang: Lang,
     Source(src): Source,
 ) -> Response {
-    let claims = match check_request(&st, &headers, lang, id, Some(attachment_id)) {
+    let claims = match check_request(&st, &headers, lang, id, Target::Attachment(attachment_id)) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -848,7 +1084,7 @@ async fn upload_attachment(
     Source(src): Source,
     mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
-    let claims = match check_request(&st, &headers, lang, id, Some(attachment_id)) {
+    let claims = match check_request(&st, &headers, lang, id, Target::Attachment(attachment_id)) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -924,6 +1160,121 @@ async fn upload_attachment(
     }
 }
 
+/// The source version a copy's ticket names, while the clerk may still make the copy and its
+/// number is still reserved.
+async fn download_copy(
+    State(st): State<AppState>,
+    UrlPath((id, seq, _name)): UrlPath<(i64, i64, String)>,
+    headers: HeaderMap,
+    lang: Lang,
+    Source(src): Source,
+) -> Response {
+    let claims = match check_request(&st, &headers, lang, id, Target::Copy) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if claims.seq != seq {
+        return refuse(
+            lang,
+            StatusCode::FORBIDDEN,
+            "Phiếu ký này cấp cho phiên bản khác của văn bản.",
+            "This signing ticket is for another version of the document.",
+        );
+    }
+    let (ticket, actor) = match docs::ticket_holder(&st.store, &claims.jti, &src, st.now()).await {
+        Ok(t) => t,
+        Err(e) => return store_refusal(lang, e),
+    };
+    if !same_ticket(&claims, &ticket) {
+        return token_refusal(lang, TokenError::BadSignature);
+    }
+    let Some(blobs) = st.blobs.clone() else {
+        return no_blobs(lang);
+    };
+    match docs::copy_to_sign(&st.store, &blobs, &actor, &ticket).await {
+        Ok((r, bytes)) => (
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"ban-sao-{}-{}.pdf\"",
+                        r.form.abbreviation(),
+                        r.number
+                    ),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => store_refusal(lang, e),
+    }
+}
+
+/// The clerk's signed copy of the ticket, through [`check_and_sign_copy`].
+async fn upload_copy(
+    State(st): State<AppState>,
+    UrlPath(id): UrlPath<i64>,
+    headers: HeaderMap,
+    lang: Lang,
+    Source(src): Source,
+    mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let claims = match check_request(&st, &headers, lang, id, Target::Copy) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let (bytes, name) = match signed_file(lang, mp).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let Some(blobs) = st.blobs.clone() else {
+        return no_blobs(lang);
+    };
+    let (ticket, actor) = match docs::claim_ticket(&st.store, &claims.jti, &src, st.now()).await {
+        Ok(t) => t,
+        Err(e) => return store_refusal(lang, e),
+    };
+    let outcome = if same_ticket(&claims, &ticket) {
+        check_and_sign_copy(&st, &blobs, &actor, &ticket, &safe_pdf_name(&name), bytes)
+            .await
+            .map_err(|e| refuse(lang, file_refusal_status(e.status), &e.vi, &e.en))
+    } else {
+        Err(token_refusal(lang, TokenError::BadSignature))
+    };
+    match outcome {
+        // The store marked the ticket used with the copy, in the copy's transaction.
+        Ok(c) => {
+            tracing::info!(
+                document = id,
+                copy = c.id,
+                "signed copy accepted from the signing service"
+            );
+            vgca(
+                StatusCode::OK,
+                0,
+                lang.pick(
+                    "Máy chủ đã kiểm tra và nhận bản sao đã ký.",
+                    "The server checked and accepted the signed copy.",
+                ),
+                json!({
+                    "FileName": safe_pdf_name(&name),
+                    "FileServer": format!("/documents/{id}/copies/{}/file", c.id),
+                    "DocumentId": id,
+                    "CopyId": c.id,
+                    "DocumentNumber": c.notation,
+                }),
+            )
+        }
+        Err(answer) => {
+            if let Err(e) = docs::release_ticket(&st.store, &actor, &ticket.jti).await {
+                tracing::warn!(error = %e, document = id, "signing ticket not given back");
+            }
+            answer
+        }
+    }
+}
+
 /// A refused file is an answer of the protocol (Status 1, HTTP 200): the service shows the
 /// message; access refusals keep their status.
 fn file_refusal_status(status: StatusCode) -> StatusCode {
@@ -980,6 +1331,7 @@ mod tests {
             seq: 3,
             act: "sign_personal".into(),
             att: None,
+            cag: None,
             jti: "0123456789abcdef0123456789abcdef".into(),
             iat: 1000,
             exp,

@@ -5,7 +5,8 @@
 // signed file itself; its answer comes back here. The ticket never goes anywhere but the
 // service (never in a URL, never stored).
 // Attachments (SignAppendix) use the same buttons with data-attachment (the attachment's id,
-// sent with the ticket request) and data-status (the id of their status region).
+// sent with the ticket request) and data-status (the id of their status region); copies
+// (SignCopy) with data-copy-form and data-copy-place (the ids of the form and place fields).
 (function () {
   'use strict';
 
@@ -83,6 +84,25 @@
     return t('Chưa ký được: ', 'Not signed: ') + (message || t('dịch vụ ký không cho biết lý do.', 'the signing service gave no reason.'));
   }
 
+  // What the ticket request names: the step, the attachment, or for a copy (SignCopy) the
+  // form and the place from the fields data-copy-form and data-copy-place name, and the
+  // copying agency (data-agency).
+  function ticketRequest(button, action, attachment) {
+    if (attachment) {
+      return { action: action, attachment_id: Number(attachment) };
+    }
+    var form = document.getElementById(button.getAttribute('data-copy-form') || '');
+    if (!form) {
+      return { action: action };
+    }
+    var place = document.getElementById(button.getAttribute('data-copy-place') || '');
+    var body = { action: action, form: form.value, place: place ? place.value : '' };
+    if (button.getAttribute('data-agency')) {
+      body.agency_id = Number(button.getAttribute('data-agency'));
+    }
+    return body;
+  }
+
   function sign(button) {
     var action = button.getAttribute('data-action');
     var op = button.getAttribute('data-op');
@@ -109,7 +129,7 @@
         'accept': 'application/json',
         'x-csrf-token': button.getAttribute('data-csrf')
       },
-      body: JSON.stringify(attachment ? { action: action, attachment_id: Number(attachment) } : { action: action })
+      body: JSON.stringify(ticketRequest(button, action, attachment))
     }).then(function (response) {
       return response.json().then(function (body) {
         return { ok: response.ok, body: body };

@@ -78,6 +78,8 @@ impl Story {
                 VisibleForm::Copy {
                     form: CopyForm::Certified,
                     org_name: "UBND tỉnh Thử Nghiệm".into(),
+                    number: None,
+                    place: None,
                 },
                 opts().signing_time,
             )

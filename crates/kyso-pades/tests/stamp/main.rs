@@ -63,6 +63,8 @@ fn the_stamp_of_an_attachment_and_of_a_copy_is_read_back() {
         VisibleForm::Copy {
             form: CopyForm::Certified,
             org_name: name.into(),
+            number: None,
+            place: None,
         },
         o.signing_time,
     )

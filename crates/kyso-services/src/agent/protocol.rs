@@ -210,6 +210,8 @@ fn sign_job(op: SignOp, request: VgcaRequest) -> Result<SignJob, RequestError> {
             (Some(number), Some(date))
         }
         SignOp::Appendix => (Some(need_number()?), None),
+        // A copy's number when the document system gives one (its stamp shows it).
+        SignOp::Copy => (need_number().ok(), None),
         _ => (None, None),
     };
     let file_url = file_url(&request)?;

@@ -137,6 +137,23 @@ fn sign_setup(agent: &Agent, job: &SignJob) -> (Option<VisibleForm>, Option<Stri
             .join("; ")
     };
     let number = job.doc_number.clone().unwrap_or_default();
+    // A line of a stamp as the request gives it: at most 200 characters, no control characters.
+    let line = |v: Option<&str>| {
+        v.map(str::trim)
+            .filter(|v| {
+                !v.is_empty() && v.chars().count() <= 200 && !v.chars().any(char::is_control)
+            })
+            .map(str::to_owned)
+    };
+    let meta_text = |key: &str| {
+        line(
+            req.meta_data
+                .iter()
+                .flatten()
+                .find(|m| m.key == key)
+                .and_then(|m| m.value.as_str()),
+        )
+    };
     match job.op {
         SignOp::Approved => match (&agent.signature_image, &agent.anchor) {
             (Some(image), Some(anchor)) => (
@@ -173,14 +190,20 @@ fn sign_setup(agent: &Agent, job: &SignJob) -> (Option<VisibleForm>, Option<Stri
             (form, reason)
         }
         SignOp::Appendix => (Some(VisibleForm::Attachment { doc_number: number }), None),
+        // SignCopy: the copy form from the metadata (`CopyForm`: sao_y, sao_luc, trich_sao or
+        // the words themselves; SAO Y when absent), the copy's number from DocNumber and the
+        // place of its date line from `Place` (a document system that sends neither gets the
+        // stamp without those lines).
         SignOp::Copy => (
             Some(VisibleForm::Copy {
-                form: CopyForm::Certified,
+                form: copy_form(meta_text("CopyForm").as_deref()),
                 org_name: agent
                     .cert
                     .subject_attr(kyso_x509::oid::O)
                     .or_else(|| agent.cert.common_name())
                     .unwrap_or_default(),
+                number: line(job.doc_number.as_deref()),
+                place: meta_text("Place"),
             }),
             None,
         ),
@@ -189,6 +212,15 @@ fn sign_setup(agent: &Agent, job: &SignJob) -> (Option<VisibleForm>, Option<Stri
             Some(format!("Công văn đến {}", meta()).trim().to_owned()),
         ),
         SignOp::Pdf => (None, None),
+    }
+}
+
+/// The copy form a `CopyForm` metadata value names (SAO Y when none or unknown).
+fn copy_form(value: Option<&str>) -> CopyForm {
+    match value.map(|v| v.trim().to_lowercase()).as_deref() {
+        Some("sao_luc" | "sao lục") => CopyForm::Transcribed,
+        Some("trich_sao" | "trích sao") => CopyForm::Excerpt,
+        _ => CopyForm::Certified,
     }
 }
 
@@ -337,7 +369,7 @@ fn sign_pdf(agent: &Agent, job: &SignJob, origin: &str) -> Result<Value, UserErr
         );
     }
     let (doc_number, doc_date) = match op {
-        SignOp::Issued | SignOp::Appendix => (
+        SignOp::Issued | SignOp::Appendix | SignOp::Copy => (
             job.doc_number.clone().unwrap_or_default(),
             req.issued_date.clone().unwrap_or_default(),
         ),

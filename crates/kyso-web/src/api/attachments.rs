@@ -212,25 +212,8 @@ pub(crate) async fn check_and_sign(
     if certificates.is_empty() {
         return Err(crate::documents::no_certificate(role));
     }
-    let expected = ExpectedSignature::new(certificates, Step::Attachment);
-    let checked = tokio::task::spawn_blocking(move || {
-        let checked = upload::check_upload(&previous, &uploaded, &expected)?;
-        let lines = stamp_of(&uploaded, &checked.field, &expected);
-        Ok::<_, UploadRefusal>((checked, lines, uploaded))
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "attachment upload check task failed");
-        crate::documents::refusal(&UploadRefusal::Unreadable(
-            "the check did not finish".into(),
-        ))
-    })?;
-    let (checked, lines, uploaded) = checked.map_err(|r: UploadRefusal| {
-        metrics.signature_verified("attachment", false);
-        tracing::info!(document = id, attachment = attachment_id, refusal = %r,
-            "signed attachment refused");
-        crate::documents::refusal(&r)
-    })?;
+    let (checked, lines, uploaded) =
+        check_stamped(metrics, "attachment", previous, uploaded, certificates).await?;
     if !stamp::carries_number(&lines, &number) {
         metrics.signature_verified("attachment", false);
         tracing::info!(
@@ -256,6 +239,37 @@ pub(crate) async fn check_and_sign(
     .await?)
 }
 
+/// Check `uploaded` against the stored `previous`: exactly one new intact signature by one of
+/// `certificates`, with its stamp and nothing else changed ([`Step::Attachment`]: an attachment,
+/// or a copy of an issued document); with the text lines of its stamp. A refusal is counted in
+/// the metrics under `role` (the caller counts the acceptance once it checked the stamp).
+pub(crate) async fn check_stamped(
+    metrics: &crate::metrics::Metrics,
+    role: &'static str,
+    previous: Vec<u8>,
+    uploaded: Vec<u8>,
+    certificates: Vec<kyso_x509::Cert>,
+) -> ApiResult<(upload::UploadCheck, Vec<String>, Vec<u8>)> {
+    let expected = ExpectedSignature::new(certificates, Step::Attachment);
+    let checked = tokio::task::spawn_blocking(move || {
+        let checked = upload::check_upload(&previous, &uploaded, &expected)?;
+        let lines = stamp_of(&uploaded, &checked.field, &expected);
+        Ok::<_, UploadRefusal>((checked, lines, uploaded))
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, role, "upload check task failed");
+        crate::documents::refusal(&UploadRefusal::Unreadable(
+            "the check did not finish".into(),
+        ))
+    })?;
+    checked.map_err(|r: UploadRefusal| {
+        metrics.signature_verified(role, false);
+        tracing::info!(role, refusal = %r, "signed upload refused");
+        crate::documents::refusal(&r)
+    })
+}
+
 /// The text lines of the new signature's stamp (none when it cannot be read: then it carries
 /// no number either).
 fn stamp_of(uploaded: &[u8], field: &str, expected: &ExpectedSignature) -> Vec<String> {
@@ -270,15 +284,15 @@ fn stamp_of(uploaded: &[u8], field: &str, expected: &ExpectedSignature) -> Vec<S
         })
 }
 
-/// The refusal of a stamp that does not show the document's number and notation.
-pub(crate) fn wrong_stamp(number: &str, lines: &[String]) -> ApiError {
+/// What a stamp shows, said in a refusal: "trên dấu ghi \"…\"" / "the stamp reads \"…\"".
+pub(crate) fn stamp_reads(lines: &[String]) -> (String, String) {
     let shown: Vec<&str> = lines
         .iter()
         .map(String::as_str)
         .filter(|l| !l.trim().is_empty())
         .take(6)
         .collect();
-    let (vi_shown, en_shown) = if shown.is_empty() {
+    if shown.is_empty() {
         (
             "chữ ký không có dấu hiện trên trang".to_owned(),
             "the signature shows no stamp on the page".to_owned(),
@@ -289,7 +303,12 @@ pub(crate) fn wrong_stamp(number: &str, lines: &[String]) -> ApiError {
             format!("trên dấu ghi \"{s}\""),
             format!("the stamp reads \"{s}\""),
         )
-    };
+    }
+}
+
+/// The refusal of a stamp that does not show the document's number and notation.
+pub(crate) fn wrong_stamp(number: &str, lines: &[String]) -> ApiError {
+    let (vi_shown, en_shown) = stamp_reads(lines);
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid",

@@ -538,6 +538,8 @@ fn visible_form(
                 .or_else(|| cert.subject_attr(kyso_x509::oid::O))
                 .or_else(|| cert.common_name())
                 .unwrap_or_default(),
+            number: None,
+            place: None,
         },
         "attachment" => VisibleForm::Attachment {
             doc_number: f.doc_number.clone().ok_or_else(|| {

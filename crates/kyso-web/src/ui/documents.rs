@@ -28,6 +28,7 @@ use crate::api::Id;
 use crate::AppState;
 
 mod attachments;
+mod copies;
 mod page;
 mod remote_sign;
 mod upload;
@@ -154,6 +155,10 @@ fn done_message(p: &Page, done: &str) -> Option<&'static str> {
         "comment" => p.t("Đã gửi ý kiến.", "The comment is added."),
         "draft" => p.t("Đã tải lên bản dự thảo mới.", "The new draft is uploaded."),
         "attachment" => p.t("Đã thêm phụ lục.", "The attachment is added."),
+        "copy" => p.t(
+            "Máy chủ đã kiểm tra và nhận bản sao đã ký số; bản sao có trong mục Bản sao.",
+            "The server checked and accepted the signed copy; it is listed under Copies.",
+        ),
         "attachment_sign" => p.t(
             "Máy chủ đã kiểm tra và nhận phụ lục đã ký số cơ quan.",
             "The server checked and accepted the organization-signed attachment.",

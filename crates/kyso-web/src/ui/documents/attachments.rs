@@ -27,6 +27,7 @@ pub(in crate::ui) fn routes() -> Router<AppState> {
             "/documents/{id}/attachments/{attachment_id}/file",
             get(file_download),
         )
+        .merge(super::copies::routes())
 }
 
 /// Whether the actor holds the duty of `state` for `doc` (the store decides again).

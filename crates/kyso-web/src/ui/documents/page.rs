@@ -193,6 +193,7 @@ async fn detail_view(
 
             (super::verification::section(st, p, &d).await)
             (super::attachments::section(st, p, doc).await)
+            (super::copies::section(st, p, &d).await)
             h2 style="font-size:18px" { (p.t("Diễn biến", "Timeline")) }
             ol #timeline { @for ev in &d.timeline {
                 li { (time_text(ev.created_at)) " — " strong { (ev.actor_display) } " — " (event_label(p, &ev.action))
