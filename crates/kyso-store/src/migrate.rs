@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_incoming.sql"),
     include_str!("../migrations/0012_signing_sessions.sql"),
     include_str!("../migrations/0013_copy_numbers.sql"),
+    include_str!("../migrations/0014_outbox_sending.sql"),
 ];
 
 /// The version whose migration also fills the word index from the rows already stored.
