@@ -10,130 +10,18 @@
 )]
 
 use kyso_domain::documents::{DocAction, DocState, DocType, DocumentMeta, SignerBlock};
-use kyso_domain::roles::Role;
-use kyso_store::accounts::{self, NewUser, RoleOn};
 use kyso_store::blobs::Blobs;
 use kyso_store::documents::{
-    self as docs, AttachmentVersionKind, NewAttachment, NewDocument, RegisterInput, StepInput,
+    self as docs, AttachmentVersionKind, NewAttachment, NewDocument, StepInput,
 };
-use kyso_store::registry::{self, AgencyInput};
 use kyso_store::testing::{backends, TestDb};
-use kyso_store::{audit, Actor, Error, Grant, Store};
-use time::macros::datetime;
-use time::OffsetDateTime;
-use zeroize::Zeroizing;
+use kyso_store::{audit, Actor, Error};
 
-const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
-const DRAFT: &[u8] = b"%PDF-1.7\n% draft of a decision\n%%EOF\n";
+mod support;
+use support::{go, province, DRAFT, NOW};
+
 const ANNEX: &[u8] = b"%PDF-1.7\n% annex: list of units\n%%EOF\n";
 const ANNEX2: &[u8] = b"%PDF-1.7\n% annex: budget table\n%%EOF\n";
-
-struct Agency {
-    id: i64,
-    code: String,
-    path: String,
-}
-
-async fn agency(store: &Store, code: &str, name: &str, parent: Option<i64>) -> Agency {
-    let kind = if parent.is_some() {
-        "department"
-    } else {
-        "province"
-    };
-    let a = registry::create_agency(
-        store,
-        &Actor::system(),
-        &AgencyInput {
-            code: code.into(),
-            name: name.into(),
-            kind: kind.into(),
-            parent_id: parent,
-            ..Default::default()
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    Agency {
-        id: a.id,
-        code: a.code,
-        path: a.path,
-    }
-}
-
-async fn person(store: &Store, name: &str, at: &Agency, role: Role) -> Actor {
-    let user = accounts::create_user(
-        store,
-        &Actor::system(),
-        NewUser {
-            username: name.into(),
-            full_name: format!("Người dùng {name}"),
-            email: String::new(),
-            agency_id: at.id,
-            password: Zeroizing::new("mat-khau-dai-12345-Ab".into()),
-            roles: vec![RoleOn {
-                role: role.as_str().into(),
-                agency_id: at.id,
-            }],
-            must_change_password: false,
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    Actor {
-        user_id: user.id,
-        username: name.into(),
-        grants: vec![Grant {
-            role,
-            agency_id: at.id,
-            path: at.path.clone(),
-        }],
-        source: "127.0.0.1".into(),
-    }
-}
-
-struct Province {
-    dost: Agency,
-    finance: Agency,
-    drafter: Actor,
-    reviewer: Actor,
-    checker: Actor,
-    signer: Actor,
-    clerk: Actor,
-    finance_clerk: Actor,
-}
-
-async fn province(store: &Store) -> Province {
-    let root = agency(store, "H99", "UBND Tỉnh Demo", None).await;
-    let dost = agency(store, "H99.37", "Sở Khoa học và Công nghệ", Some(root.id)).await;
-    let finance = agency(store, "H99.05", "Sở Tài chính", Some(root.id)).await;
-    let clerk = person(store, "vanthu", &dost, Role::Clerk).await;
-    docs::create_register(
-        store,
-        &clerk,
-        &RegisterInput {
-            agency_id: dost.id,
-            code: "VBĐ".into(),
-            name: "Sổ văn bản đi".into(),
-            issuer_abbrev: "SKHCN".into(),
-            doc_types: Vec::new(),
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    Province {
-        drafter: person(store, "chuyenvien", &dost, Role::Drafter).await,
-        reviewer: person(store, "truongphong", &dost, Role::Reviewer).await,
-        checker: person(store, "thethuc", &dost, Role::FormatChecker).await,
-        signer: person(store, "giamdoc", &dost, Role::Signer).await,
-        finance_clerk: person(store, "vanthu.tc", &finance, Role::Clerk).await,
-        clerk,
-        dost,
-        finance,
-    }
-}
 
 fn meta(recipients: &[&str]) -> DocumentMeta {
     DocumentMeta {
@@ -166,12 +54,6 @@ fn file_step(bytes: Vec<u8>, shown: Option<u32>) -> StepInput {
         shown_number: shown,
         ..Default::default()
     }
-}
-
-async fn go(store: &Store, blobs: &Blobs, who: &Actor, id: i64, action: DocAction) {
-    docs::act(store, blobs, who, id, action, &StepInput::default(), NOW)
-        .await
-        .unwrap_or_else(|e| panic!("{action} by {}: {e:?}", who.username));
 }
 
 fn annex(title: &str, bytes: &[u8]) -> NewAttachment {

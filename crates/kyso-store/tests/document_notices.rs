@@ -15,79 +15,21 @@ use std::collections::BTreeMap;
 
 use kyso_domain::documents::{DocAction, DocType, DocumentMeta, SignAuthority, SignerBlock};
 use kyso_domain::roles::Role;
-use kyso_store::accounts::{self, NewUser, RoleOn};
+use kyso_store::accounts;
 use kyso_store::blobs::Blobs;
 use kyso_store::documents::{self as docs, NewDocument, RegisterInput, StepInput};
 use kyso_store::notices::{self, Notice};
-use kyso_store::registry::{self, AgencyInput};
 use kyso_store::testing::{backends, TestDb};
-use kyso_store::{audit, Actor, Grant, Store};
-use time::macros::datetime;
-use time::OffsetDateTime;
-use zeroize::Zeroizing;
+use kyso_store::{audit, Actor, Store};
 
-const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
-const DRAFT: &[u8] = b"%PDF-1.7\n% draft of a decision\n%%EOF\n";
+mod support;
+use support::{agency, DRAFT, NOW};
+
 const SUBJECT: &str = "Về việc ban hành Quy chế sử dụng chữ ký số chuyên dùng công vụ";
 
-struct Agency {
-    id: i64,
-    code: String,
-    path: String,
-}
-
-async fn agency(store: &Store, code: &str, name: &str, kind: &str, parent: Option<i64>) -> Agency {
-    let a = registry::create_agency(
-        store,
-        &Actor::system(),
-        &AgencyInput {
-            code: code.into(),
-            name: name.into(),
-            kind: kind.into(),
-            parent_id: parent,
-            ..Default::default()
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    Agency {
-        id: a.id,
-        code: a.code,
-        path: a.path,
-    }
-}
-
-async fn person(store: &Store, name: &str, at: &Agency, role: Role) -> Actor {
-    let user = accounts::create_user(
-        store,
-        &Actor::system(),
-        NewUser {
-            username: name.into(),
-            full_name: format!("Người dùng {name}"),
-            email: format!("{name}@demo.invalid"),
-            agency_id: at.id,
-            password: Zeroizing::new("mat-khau-dai-12345-Ab".into()),
-            roles: vec![RoleOn {
-                role: role.as_str().into(),
-                agency_id: at.id,
-            }],
-            must_change_password: false,
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    Actor {
-        user_id: user.id,
-        username: name.into(),
-        grants: vec![Grant {
-            role,
-            agency_id: at.id,
-            path: at.path.clone(),
-        }],
-        source: "127.0.0.1".into(),
-    }
+/// An account (e-mail `name@demo.invalid`) holding `role` at `at`, and its actor.
+async fn person(store: &Store, name: &str, at: &support::Agency, role: Role) -> Actor {
+    support::person_with_email(store, name, &format!("{name}@demo.invalid"), at, role).await
 }
 
 /// Everyone's inbox, by user name: what each holds now.

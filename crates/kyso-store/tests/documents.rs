@@ -13,132 +13,15 @@ use kyso_domain::documents::{
     CopyForm, DocAction, DocState, DocType, DocumentMeta, Secrecy, SignAuthority, SignerBlock,
 };
 use kyso_domain::roles::Role;
-use kyso_store::accounts::{self, NewUser, RoleOn};
 use kyso_store::blobs::Blobs;
 use kyso_store::documents::{self as docs, NewCopy, NewDocument, RegisterInput, StepInput};
-use kyso_store::registry::{self, AgencyInput};
 use kyso_store::testing::{backends, TestDb};
 use kyso_store::{audit, Actor, Backend, Error, Grant, Record, Store};
 use time::macros::datetime;
 use time::OffsetDateTime;
-use zeroize::Zeroizing;
 
-const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
-const DRAFT: &[u8] = b"%PDF-1.7\n% draft of a decision\n%%EOF\n";
-
-struct Agency {
-    id: i64,
-    code: String,
-    path: String,
-}
-
-async fn agency(store: &Store, code: &str, name: &str, kind: &str, parent: Option<i64>) -> Agency {
-    let a = registry::create_agency(
-        store,
-        &Actor::system(),
-        &AgencyInput {
-            code: code.into(),
-            name: name.into(),
-            kind: kind.into(),
-            parent_id: parent,
-            ..Default::default()
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    Agency {
-        id: a.id,
-        code: a.code,
-        path: a.path,
-    }
-}
-
-/// An account holding `role` at `at`, and the actor it acts as (its grants as a login gives).
-async fn person(store: &Store, name: &str, at: &Agency, role: Role) -> Actor {
-    let user = accounts::create_user(
-        store,
-        &Actor::system(),
-        NewUser {
-            username: name.into(),
-            full_name: format!("Người dùng {name}"),
-            email: String::new(),
-            agency_id: at.id,
-            password: Zeroizing::new("mat-khau-dai-12345-Ab".into()),
-            roles: vec![RoleOn {
-                role: role.as_str().into(),
-                agency_id: at.id,
-            }],
-            must_change_password: false,
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    Actor {
-        user_id: user.id,
-        username: name.into(),
-        grants: vec![Grant {
-            role,
-            agency_id: at.id,
-            path: at.path.clone(),
-        }],
-        source: "127.0.0.1".into(),
-    }
-}
-
-struct Province {
-    dost: Agency,
-    finance: Agency,
-    drafter: Actor,
-    reviewer: Actor,
-    checker: Actor,
-    signer: Actor,
-    clerk: Actor,
-    finance_clerk: Actor,
-    admin: Actor,
-    register: i64,
-}
-
-async fn province(store: &Store) -> Province {
-    let root = agency(store, "H99", "UBND Tỉnh Demo", "province", None).await;
-    let dost = agency(
-        store,
-        "H99.37",
-        "Sở Khoa học và Công nghệ",
-        "department",
-        Some(root.id),
-    )
-    .await;
-    let finance = agency(store, "H99.05", "Sở Tài chính", "department", Some(root.id)).await;
-    let clerk = person(store, "vanthu", &dost, Role::Clerk).await;
-    let register = docs::create_register(
-        store,
-        &clerk,
-        &RegisterInput {
-            agency_id: dost.id,
-            code: "VBĐ".into(),
-            name: "Sổ văn bản đi".into(),
-            issuer_abbrev: "SKHCN".into(),
-            doc_types: Vec::new(),
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    Province {
-        drafter: person(store, "chuyenvien", &dost, Role::Drafter).await,
-        reviewer: person(store, "truongphong", &dost, Role::Reviewer).await,
-        checker: person(store, "thethuc", &dost, Role::FormatChecker).await,
-        signer: person(store, "giamdoc", &dost, Role::Signer).await,
-        finance_clerk: person(store, "vanthu.tc", &finance, Role::Clerk).await,
-        admin: person(store, "quantri", &root, Role::DostAdmin).await,
-        clerk,
-        register: register.id,
-        dost,
-        finance,
-    }
-}
+mod support;
+use support::{go, person, province, signed, Province, DRAFT, NOW};
 
 fn decision(recipients: &[&str]) -> DocumentMeta {
     DocumentMeta {
@@ -173,24 +56,6 @@ fn reason(text: &str) -> StepInput {
         reason: text.into(),
         ..Default::default()
     }
-}
-
-fn signed(previous: &[u8], who: &str) -> (Vec<u8>, StepInput) {
-    let mut bytes = previous.to_vec();
-    bytes.extend_from_slice(format!("% signature of {who}\n%%EOF\n").as_bytes());
-    let input = StepInput {
-        file: Some(bytes.clone()),
-        file_name: format!("{who}.pdf"),
-        ..Default::default()
-    };
-    (bytes, input)
-}
-
-/// Take `action` as `who` with no input.
-async fn go(store: &Store, blobs: &Blobs, who: &Actor, id: i64, action: DocAction) {
-    docs::act(store, blobs, who, id, action, &StepInput::default(), NOW)
-        .await
-        .unwrap_or_else(|e| panic!("{action} by {}: {e:?}", who.username));
 }
 
 /// A new document taken to the clerk's check; the personally signed bytes.

@@ -14,145 +14,38 @@ use std::sync::Arc;
 use kyso_domain::documents::{DocAction, DocType, DocumentMeta, SignAuthority, SignerBlock};
 use kyso_domain::incoming::{Channel, IncomingAction, IncomingState, Verdict};
 use kyso_domain::roles::Role;
-use kyso_store::accounts::{self, NewUser, RoleOn};
 use kyso_store::blobs::Blobs;
-use kyso_store::documents::{self as docs, NewDocument, RegisterInput, StepInput};
+use kyso_store::documents::{self as docs, NewDocument, StepInput};
 use kyso_store::incoming::{self as inc, IncomingQuery, IncomingStep, NewIncoming, Verification};
-use kyso_store::registry::{self, AgencyInput};
 use kyso_store::testing::{backends, TestDb};
-use kyso_store::{audit, notices, Actor, Backend, Error, Grant, Store};
+use kyso_store::{audit, notices, Actor, Backend, Error, Store};
 use serde_json::json;
-use time::macros::datetime;
 use time::OffsetDateTime;
-use zeroize::Zeroizing;
 
-const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
+mod support;
+use support::{agency, go, person, province, signed, Agency, Province, NOW};
 
-struct Agency {
-    id: i64,
-    code: String,
-    path: String,
-}
-
-async fn agency(store: &Store, code: &str, name: &str, kind: &str, parent: Option<i64>) -> Agency {
-    let a = registry::create_agency(
-        store,
-        &Actor::system(),
-        &AgencyInput {
-            code: code.into(),
-            name: name.into(),
-            kind: kind.into(),
-            parent_id: parent,
-            ..Default::default()
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    Agency {
-        id: a.id,
-        code: a.code,
-        path: a.path,
-    }
-}
-
-async fn person(store: &Store, name: &str, at: &Agency, role: Role) -> Actor {
-    let user = accounts::create_user(
-        store,
-        &Actor::system(),
-        NewUser {
-            username: name.into(),
-            full_name: format!("Người dùng {name}"),
-            email: String::new(),
-            agency_id: at.id,
-            password: Zeroizing::new("mat-khau-dai-12345-Ab".into()),
-            roles: vec![RoleOn {
-                role: role.as_str().into(),
-                agency_id: at.id,
-            }],
-            must_change_password: false,
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    Actor {
-        user_id: user.id,
-        username: name.into(),
-        grants: vec![Grant {
-            role,
-            agency_id: at.id,
-            path: at.path.clone(),
-        }],
-        source: "127.0.0.1".into(),
-    }
-}
-
-/// The Department of Science (sender) and the Department of Finance (receiver) with its
-/// planning office below it; their people.
-struct Province {
-    dost: Agency,
-    finance: Agency,
+/// The Department of Finance's planning office, its leader, a drafter and the office's staff.
+struct Receiver {
     office: Agency,
+    leader: Actor,
     drafter: Actor,
-    reviewer: Actor,
-    checker: Actor,
-    signer: Actor,
-    clerk: Actor,
-    finance_clerk: Actor,
-    finance_leader: Actor,
-    finance_drafter: Actor,
     office_staff: Actor,
-    admin: Actor,
 }
 
-async fn province(store: &Store) -> Province {
-    let root = agency(store, "H99", "UBND Tỉnh Demo", "province", None).await;
-    let dost = agency(
-        store,
-        "H99.37",
-        "Sở Khoa học và Công nghệ",
-        "department",
-        Some(root.id),
-    )
-    .await;
-    let finance = agency(store, "H99.05", "Sở Tài chính", "department", Some(root.id)).await;
+async fn receiver(store: &Store, p: &Province) -> Receiver {
     let office = agency(
         store,
         "H99.05.01",
         "Phòng Kế hoạch",
         "other",
-        Some(finance.id),
+        Some(p.finance.id),
     )
     .await;
-    let clerk = person(store, "vanthu", &dost, Role::Clerk).await;
-    docs::create_register(
-        store,
-        &clerk,
-        &RegisterInput {
-            agency_id: dost.id,
-            code: "VBĐ".into(),
-            name: "Sổ văn bản đi".into(),
-            issuer_abbrev: "SKHCN".into(),
-            doc_types: Vec::new(),
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    Province {
-        drafter: person(store, "chuyenvien", &dost, Role::Drafter).await,
-        reviewer: person(store, "truongphong", &dost, Role::Reviewer).await,
-        checker: person(store, "thethuc", &dost, Role::FormatChecker).await,
-        signer: person(store, "giamdoc", &dost, Role::Signer).await,
-        finance_clerk: person(store, "vanthu.tc", &finance, Role::Clerk).await,
-        finance_leader: person(store, "giamdoc.tc", &finance, Role::Signer).await,
-        finance_drafter: person(store, "chuyenvien.tc", &finance, Role::Drafter).await,
+    Receiver {
+        leader: person(store, "giamdoc.tc", &p.finance, Role::Signer).await,
+        drafter: person(store, "chuyenvien.tc", &p.finance, Role::Drafter).await,
         office_staff: person(store, "chuyenvien.khtc", &office, Role::Drafter).await,
-        admin: person(store, "quantri", &root, Role::DostAdmin).await,
-        clerk,
-        dost,
-        finance,
         office,
     }
 }
@@ -198,23 +91,6 @@ fn reason(text: &str) -> IncomingStep {
         reason: text.into(),
         ..Default::default()
     }
-}
-
-async fn go(store: &Store, blobs: &Blobs, who: &Actor, id: i64, action: DocAction) {
-    docs::act(store, blobs, who, id, action, &StepInput::default(), NOW)
-        .await
-        .unwrap_or_else(|e| panic!("{action} by {}: {e:?}", who.username));
-}
-
-fn signed(previous: &[u8], who: &str) -> (Vec<u8>, StepInput) {
-    let mut bytes = previous.to_vec();
-    bytes.extend_from_slice(format!("% signature of {who}\n%%EOF\n").as_bytes());
-    let input = StepInput {
-        file: Some(bytes.clone()),
-        file_name: format!("{who}.pdf"),
-        ..Default::default()
-    };
-    (bytes, input)
 }
 
 /// An outgoing decision of the Department of Science to the Department of Finance, taken to
@@ -343,6 +219,7 @@ async fn a_letter_uploaded_registered_assigned_and_completed_with_duplicates_rec
         let dir = tempfile::tempdir().unwrap();
         let blobs = Blobs::open(dir.path()).unwrap();
         let (s, p) = (&db.store, province(&db.store).await);
+        let fin = receiver(s, &p).await;
 
         let mut scan = letter(&p, 7, Verdict::Passed);
         scan.scanned = true;
@@ -395,14 +272,14 @@ async fn a_letter_uploaded_registered_assigned_and_completed_with_duplicates_rec
             inc::intake(
                 s,
                 &blobs,
-                &p.finance_drafter,
+                &fin.drafter,
                 &letter(&p, 8, Verdict::Passed),
                 NOW
             )
             .await,
             Err(Error::Forbidden)
         ));
-        for who in [&p.finance_drafter, &p.admin, &p.finance_leader] {
+        for who in [&fin.drafter, &p.admin, &fin.leader] {
             assert!(
                 matches!(
                     inc::act_incoming(s, who, a.id, IncomingAction::Register, &reason(""), NOW)
@@ -446,7 +323,7 @@ async fn a_letter_uploaded_registered_assigned_and_completed_with_duplicates_rec
 
         // The leader assigns the planning office, with the finance office coordinating.
         let mut assign = reason("Đề nghị Phòng Kế hoạch chủ trì tham mưu");
-        assign.lead_unit_id = Some(p.office.id);
+        assign.lead_unit_id = Some(fin.office.id);
         assign.coordinating_unit_ids = vec![p.finance.id];
         assign.deadline = Some("2026-06-10".into());
         assert!(matches!(
@@ -464,15 +341,7 @@ async fn a_letter_uploaded_registered_assigned_and_completed_with_duplicates_rec
         let mut outside = assign.clone();
         outside.lead_unit_id = Some(p.dost.id);
         assert!(matches!(
-            inc::act_incoming(
-                s,
-                &p.finance_leader,
-                a.id,
-                IncomingAction::Assign,
-                &outside,
-                NOW
-            )
-            .await,
+            inc::act_incoming(s, &fin.leader, a.id, IncomingAction::Assign, &outside, NOW).await,
             Err(Error::Invalid {
                 field: "lead_unit_id",
                 ..
@@ -481,32 +350,17 @@ async fn a_letter_uploaded_registered_assigned_and_completed_with_duplicates_rec
         let mut late = assign.clone();
         late.deadline = Some("2026-05-30".into());
         assert!(matches!(
-            inc::act_incoming(
-                s,
-                &p.finance_leader,
-                a.id,
-                IncomingAction::Assign,
-                &late,
-                NOW
-            )
-            .await,
+            inc::act_incoming(s, &fin.leader, a.id, IncomingAction::Assign, &late, NOW).await,
             Err(Error::Invalid {
                 field: "deadline",
                 ..
             })
         ));
-        let r = inc::act_incoming(
-            s,
-            &p.finance_leader,
-            a.id,
-            IncomingAction::Assign,
-            &assign,
-            NOW,
-        )
-        .await
-        .unwrap();
+        let r = inc::act_incoming(s, &fin.leader, a.id, IncomingAction::Assign, &assign, NOW)
+            .await
+            .unwrap();
         assert_eq!(r.status_code, "04");
-        let told = notices::inbox(s, &p.office_staff, false).await.unwrap();
+        let told = notices::inbox(s, &fin.office_staff, false).await.unwrap();
         assert!(
             told.iter()
                 .any(|n| n.link == format!("/incoming/{}", a.id) && n.body.contains("10/06/2026")),
@@ -514,13 +368,13 @@ async fn a_letter_uploaded_registered_assigned_and_completed_with_duplicates_rec
         );
 
         // The office sees it (not the rest of Finance's) and handles it.
-        let seen = inc::list_incoming(s, &p.office_staff, &IncomingQuery::default())
+        let seen = inc::list_incoming(s, &fin.office_staff, &IncomingQuery::default())
             .await
             .unwrap();
         assert_eq!(seen.iter().map(|d| d.id).collect::<Vec<_>>(), [a.id]);
-        let d = inc::get_incoming(s, &p.office_staff, a.id).await.unwrap();
+        let d = inc::get_incoming(s, &fin.office_staff, a.id).await.unwrap();
         assert_eq!(d.actions, [IncomingAction::Start, IncomingAction::Complete]);
-        assert!(d.units[0].lead && d.units[0].agency_id == p.office.id);
+        assert!(d.units[0].lead && d.units[0].agency_id == fin.office.id);
 
         // Reminders: three days before, the day before, on the day — each once.
         let at = |s: &str| {
@@ -537,7 +391,7 @@ async fn a_letter_uploaded_registered_assigned_and_completed_with_duplicates_rec
 
         let r = inc::act_incoming(
             s,
-            &p.office_staff,
+            &fin.office_staff,
             a.id,
             IncomingAction::Start,
             &reason(""),
@@ -563,7 +417,7 @@ async fn a_letter_uploaded_registered_assigned_and_completed_with_duplicates_rec
         );
         let r = inc::act_incoming(
             s,
-            &p.office_staff,
+            &fin.office_staff,
             a.id,
             IncomingAction::Complete,
             &reason("Đã trả lời bằng công văn 15/STC-KH"),

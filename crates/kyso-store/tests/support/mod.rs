@@ -1,0 +1,186 @@
+//! What the store's document test files share: the tests' clock, agencies of the province and
+//! the people acting in them (their actors as a login gives them), the outgoing register, and
+//! steps of the outgoing-document flow with stand-in files (signatures appended as bytes: the
+//! store keeps files, it does not check signatures).
+#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
+
+use kyso_domain::documents::DocAction;
+use kyso_domain::roles::Role;
+use kyso_store::accounts::{self, NewUser, RoleOn};
+use kyso_store::blobs::Blobs;
+use kyso_store::documents::{self as docs, RegisterInput, StepInput};
+use kyso_store::registry::{self, AgencyInput};
+use kyso_store::{Actor, Grant, Store};
+use time::macros::datetime;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+/// The tests' "now".
+pub const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
+/// A draft's bytes.
+pub const DRAFT: &[u8] = b"%PDF-1.7\n% draft of a decision\n%%EOF\n";
+
+/// An agency of the registry: its id, code and path.
+pub struct Agency {
+    pub id: i64,
+    pub code: String,
+    pub path: String,
+}
+
+/// An agency of `kind` ("province", "department", "other") made by the system at `NOW`.
+pub async fn agency(
+    store: &Store,
+    code: &str,
+    name: &str,
+    kind: &str,
+    parent: Option<i64>,
+) -> Agency {
+    let a = registry::create_agency(
+        store,
+        &Actor::system(),
+        &AgencyInput {
+            code: code.into(),
+            name: name.into(),
+            kind: kind.into(),
+            parent_id: parent,
+            ..Default::default()
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    Agency {
+        id: a.id,
+        code: a.code,
+        path: a.path,
+    }
+}
+
+/// An account (no e-mail) holding `role` at `at`, and the actor it acts as (its grants as a
+/// login gives).
+pub async fn person(store: &Store, name: &str, at: &Agency, role: Role) -> Actor {
+    person_with_email(store, name, "", at, role).await
+}
+
+/// [`person`] with an e-mail address.
+pub async fn person_with_email(
+    store: &Store,
+    name: &str,
+    email: &str,
+    at: &Agency,
+    role: Role,
+) -> Actor {
+    let user = accounts::create_user(
+        store,
+        &Actor::system(),
+        NewUser {
+            username: name.into(),
+            full_name: format!("Người dùng {name}"),
+            email: email.into(),
+            agency_id: at.id,
+            password: Zeroizing::new("mat-khau-dai-12345-Ab".into()),
+            roles: vec![RoleOn {
+                role: role.as_str().into(),
+                agency_id: at.id,
+            }],
+            must_change_password: false,
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    Actor {
+        user_id: user.id,
+        username: name.into(),
+        grants: vec![Grant {
+            role,
+            agency_id: at.id,
+            path: at.path.clone(),
+        }],
+        source: "127.0.0.1".into(),
+    }
+}
+
+/// The clerk opens the outgoing register "VBĐ" (notation SKHCN) of `agency`: its id.
+pub async fn outgoing_register(store: &Store, clerk: &Actor, agency: i64) -> i64 {
+    docs::create_register(
+        store,
+        clerk,
+        &RegisterInput {
+            agency_id: agency,
+            code: "VBĐ".into(),
+            name: "Sổ văn bản đi".into(),
+            issuer_abbrev: "SKHCN".into(),
+            doc_types: Vec::new(),
+        },
+        NOW,
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+/// `previous` with `who`'s stand-in signature appended, and the step input carrying it.
+pub fn signed(previous: &[u8], who: &str) -> (Vec<u8>, StepInput) {
+    let mut bytes = previous.to_vec();
+    bytes.extend_from_slice(format!("% signature of {who}\n%%EOF\n").as_bytes());
+    let input = StepInput {
+        file: Some(bytes.clone()),
+        file_name: format!("{who}.pdf"),
+        ..Default::default()
+    };
+    (bytes, input)
+}
+
+/// Take `action` on document `id` as `who` with no input; it must succeed.
+pub async fn go(store: &Store, blobs: &Blobs, who: &Actor, id: i64, action: DocAction) {
+    docs::act(store, blobs, who, id, action, &StepInput::default(), NOW)
+        .await
+        .unwrap_or_else(|e| panic!("{action} by {}: {e:?}", who.username));
+}
+
+/// The province of the document tests: the People's Committee (H99) with its administrator,
+/// the Department of Science (H99.37, the sender: its outgoing register and the people of
+/// the flow) and the Department of Finance (H99.05, a recipient: its clerk).
+pub struct Province {
+    pub root: Agency,
+    pub dost: Agency,
+    pub finance: Agency,
+    pub drafter: Actor,
+    pub reviewer: Actor,
+    pub checker: Actor,
+    pub signer: Actor,
+    pub clerk: Actor,
+    pub finance_clerk: Actor,
+    pub admin: Actor,
+    /// The Department of Science's outgoing register.
+    pub register: i64,
+}
+
+pub async fn province(store: &Store) -> Province {
+    let root = agency(store, "H99", "UBND Tỉnh Demo", "province", None).await;
+    let dost = agency(
+        store,
+        "H99.37",
+        "Sở Khoa học và Công nghệ",
+        "department",
+        Some(root.id),
+    )
+    .await;
+    let finance = agency(store, "H99.05", "Sở Tài chính", "department", Some(root.id)).await;
+    let clerk = person(store, "vanthu", &dost, Role::Clerk).await;
+    let register = outgoing_register(store, &clerk, dost.id).await;
+    Province {
+        drafter: person(store, "chuyenvien", &dost, Role::Drafter).await,
+        reviewer: person(store, "truongphong", &dost, Role::Reviewer).await,
+        checker: person(store, "thethuc", &dost, Role::FormatChecker).await,
+        signer: person(store, "giamdoc", &dost, Role::Signer).await,
+        finance_clerk: person(store, "vanthu.tc", &finance, Role::Clerk).await,
+        admin: person(store, "quantri", &root, Role::DostAdmin).await,
+        clerk,
+        register,
+        root,
+        dost,
+        finance,
+    }
+}
