@@ -323,6 +323,92 @@ pub(crate) fn load_token(hsm: &SoftHsm, token: &str, p12: &Path, label: &str) {
     assert!(said.contains(label), "{said}");
 }
 
+/// The people of the Department's outgoing flow, one role each, with the story's password:
+/// the drafter, the unit head, the format checker, the Deputy Director (signer) and the clerk —
+/// the signer's and the clerk's e-mails those of their subscribers in the demo registry.
+pub(crate) fn department_accounts(server: &Serve, admin: &str, dost: i64) {
+    for (user, name, email, role) in [
+        ("le.hoang.cuong", "Lê Hoàng Cường", "", "drafter"),
+        ("truong.phong.vp", "Đỗ Minh Khoa", "", "reviewer"),
+        ("the.thuc.vp", "Hoàng Thị Lan", "", "format_checker"),
+        (
+            "nguyen.van.an",
+            "Nguyễn Văn An",
+            "nguyen.van.an@demo.invalid",
+            "signer",
+        ),
+        (
+            "tran.thi.binh",
+            "Trần Thị Bình",
+            "tran.thi.binh@demo.invalid",
+            "clerk",
+        ),
+    ] {
+        account(server, admin, dost, user, name, email, role);
+    }
+}
+
+/// The Department's two tokens and their agents: the Deputy Director's personal key (his
+/// signature image, placed at "PHÓ GIÁM ĐỐC") and the Department's organization key (the seal),
+/// loaded from the demo PKI onto two SoftHSM2 tokens with a `kyso agent` on each.
+pub(crate) struct Tokens {
+    pub(crate) signer: Agent,
+    pub(crate) clerk: Agent,
+    pub(crate) signer_hsm: SoftHsm,
+    pub(crate) clerk_hsm: SoftHsm,
+}
+
+/// [`Tokens`] for a site at `origin`; `read_until`: as [`Agent::start`]'s, for the signer.
+pub(crate) fn department_tokens(
+    origin: &str,
+    demo_pki: &Path,
+    read_until: Option<PathBuf>,
+) -> Tokens {
+    // Two tokens: the Deputy Director's personal key, the Department's organization key.
+    let signer_hsm = SoftHsm::new();
+    load_token(
+        &signer_hsm,
+        "an-ca-nhan",
+        &demo_pki.join("personal.p12"),
+        "an",
+    );
+    let clerk_hsm = SoftHsm::new();
+    load_token(
+        &clerk_hsm,
+        "skhcn-co-quan",
+        &demo_pki.join("organization.p12"),
+        "skhcn",
+    );
+    let image = |f: &str| demo_pki.join(f).display().to_string();
+    let signer = Agent::start(
+        &signer_hsm,
+        "an-ca-nhan",
+        origin,
+        demo_pki,
+        &[
+            "--signature-image",
+            &image("signature.png"),
+            "--anchor",
+            "PHÓ GIÁM ĐỐC",
+        ],
+        read_until,
+    );
+    let clerk = Agent::start(
+        &clerk_hsm,
+        "skhcn-co-quan",
+        origin,
+        demo_pki,
+        &["--seal-image", &image("seal.png")],
+        None,
+    );
+    Tokens {
+        signer,
+        clerk,
+        signer_hsm,
+        clerk_hsm,
+    }
+}
+
 #[test]
 fn an_outgoing_document_goes_from_upload_to_dispatch_signed_on_two_tokens_through_kyso_agent() {
     let e2e = workspace().join("tests/e2e");
@@ -342,66 +428,17 @@ fn an_outgoing_document_goes_from_upload_to_dispatch_signed_on_two_tokens_throug
     // and the clerk's e-mails are those of their subscribers in the registry.
     let admin = demo_admin(&server);
     let dost = agency_id(&server, &admin, DOST);
-    for (user, name, email, role) in [
-        ("le.hoang.cuong", "Lê Hoàng Cường", "", "drafter"),
-        ("truong.phong.vp", "Đỗ Minh Khoa", "", "reviewer"),
-        ("the.thuc.vp", "Hoàng Thị Lan", "", "format_checker"),
-        (
-            "nguyen.van.an",
-            "Nguyễn Văn An",
-            "nguyen.van.an@demo.invalid",
-            "signer",
-        ),
-        (
-            "tran.thi.binh",
-            "Trần Thị Bình",
-            "tran.thi.binh@demo.invalid",
-            "clerk",
-        ),
-    ] {
-        account(&server, &admin, dost, user, name, email, role);
-    }
+    department_accounts(&server, &admin, dost);
 
-    // Two tokens: the Deputy Director's personal key, the Department's organization key.
-    let signer_hsm = SoftHsm::new();
-    load_token(
-        &signer_hsm,
-        "an-ca-nhan",
-        &demo_pki.join("personal.p12"),
-        "an",
-    );
-    let clerk_hsm = SoftHsm::new();
-    load_token(
-        &clerk_hsm,
-        "skhcn-co-quan",
-        &demo_pki.join("organization.p12"),
-        "skhcn",
-    );
-    let image = |f: &str| demo_pki.join(f).display().to_string();
     let work = tmp.path().join("files");
     std::fs::create_dir_all(&work).unwrap();
     let pin_screenshot = work.join("pin-screenshot-taken");
-    let signer_agent = Agent::start(
-        &signer_hsm,
-        "an-ca-nhan",
-        &origin,
-        &demo_pki,
-        &[
-            "--signature-image",
-            &image("signature.png"),
-            "--anchor",
-            "PHÓ GIÁM ĐỐC",
-        ],
-        Some(pin_screenshot.clone()),
-    );
-    let clerk_agent = Agent::start(
-        &clerk_hsm,
-        "skhcn-co-quan",
-        &origin,
-        &demo_pki,
-        &["--seal-image", &image("seal.png")],
-        None,
-    );
+    let Tokens {
+        signer: signer_agent,
+        clerk: clerk_agent,
+        signer_hsm,
+        clerk_hsm: _clerk_hsm,
+    } = department_tokens(&origin, &demo_pki, Some(pin_screenshot.clone()));
 
     let first = work.join("du-thao-cong-van.pdf");
     let second = work.join("du-thao-cong-van-sua.pdf");

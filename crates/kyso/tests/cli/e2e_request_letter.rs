@@ -26,9 +26,11 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::common::{pyhanko_trusting, workspace};
-use crate::e2e_documents::{account, agency_id, load_token, missing_tools, Agent, DOST, PASSWORD};
+use crate::e2e_documents::{
+    agency_id, department_accounts, department_tokens, missing_tools, Tokens, DOST, PASSWORD,
+};
 use crate::serve::{demo_admin, Serve, NEW_PASSWORD};
-use crate::token::{SoftHsm, PIN};
+use crate::token::PIN;
 
 /// The national CA's identifier code in the demo's request-recipients setting.
 const NATIONAL_CA: &str = "G11.07.05";
@@ -77,25 +79,7 @@ fn a_request_letter_is_made_signed_on_two_tokens_numbered_and_dispatched_in_the_
         "{v}"
     );
 
-    for (user, name, email, role) in [
-        ("le.hoang.cuong", "Lê Hoàng Cường", "", "drafter"),
-        ("truong.phong.vp", "Đỗ Minh Khoa", "", "reviewer"),
-        ("the.thuc.vp", "Hoàng Thị Lan", "", "format_checker"),
-        (
-            "nguyen.van.an",
-            "Nguyễn Văn An",
-            "nguyen.van.an@demo.invalid",
-            "signer",
-        ),
-        (
-            "tran.thi.binh",
-            "Trần Thị Bình",
-            "tran.thi.binh@demo.invalid",
-            "clerk",
-        ),
-    ] {
-        account(&server, &admin, dost, user, name, email, role);
-    }
+    department_accounts(&server, &admin, dost);
     // The Department's signature officer drafts its documents too: he makes the letter.
     let (status, v) = server.api("GET", "/api/v1/users", &admin, None);
     assert_eq!(status, 200, "{v}");
@@ -114,43 +98,14 @@ fn a_request_letter_is_made_signed_on_two_tokens_numbered_and_dispatched_in_the_
     );
     assert_eq!(status, 200, "{v}");
 
-    // Two tokens: the Deputy Director's personal key, the Department's organization key.
-    let signer_hsm = SoftHsm::new();
-    load_token(
-        &signer_hsm,
-        "an-ca-nhan",
-        &demo_pki.join("personal.p12"),
-        "an",
-    );
-    let clerk_hsm = SoftHsm::new();
-    load_token(
-        &clerk_hsm,
-        "skhcn-co-quan",
-        &demo_pki.join("organization.p12"),
-        "skhcn",
-    );
-    let image = |f: &str| demo_pki.join(f).display().to_string();
-    let signer_agent = Agent::start(
-        &signer_hsm,
-        "an-ca-nhan",
-        &origin,
-        &demo_pki,
-        &[
-            "--signature-image",
-            &image("signature.png"),
-            "--anchor",
-            "PHÓ GIÁM ĐỐC",
-        ],
-        None,
-    );
-    let clerk_agent = Agent::start(
-        &clerk_hsm,
-        "skhcn-co-quan",
-        &origin,
-        &demo_pki,
-        &["--seal-image", &image("seal.png")],
-        None,
-    );
+    // Two tokens and their agents: the Deputy Director's personal key, the Department's
+    // organization key.
+    let Tokens {
+        signer: signer_agent,
+        clerk: clerk_agent,
+        signer_hsm: _signer_hsm,
+        clerk_hsm: _clerk_hsm,
+    } = department_tokens(&origin, &demo_pki, None);
 
     let shots = std::env::var("KYSO_E2E_SCREENSHOTS")
         .map(|p| workspace().join(p))
