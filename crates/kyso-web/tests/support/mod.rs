@@ -235,6 +235,3 @@ pub async fn register_cert_der(
     .unwrap();
     sub.id
 }
-
-/// A tiny SMTP server for the mail tests (`smtp::sink`).
-pub mod smtp;
