@@ -8,7 +8,9 @@ pub(crate) mod attachments;
 pub(crate) mod documents;
 pub(crate) mod dto;
 pub(crate) mod edxml;
+pub(crate) mod exchange;
 pub(crate) mod incoming;
+pub(crate) mod incoming_edxml;
 pub(crate) mod incoming_scan;
 pub(crate) mod register_export;
 pub(crate) mod request_letters;
@@ -52,6 +54,11 @@ pub(crate) struct Routes {
 }
 
 impl Routes {
+    /// `f(self)`: a module's routes added in a chain.
+    fn pipe(self, f: fn(Routes) -> Routes) -> Self {
+        f(self)
+    }
+
     /// Serve `handler` at the path and methods its documentation `P` declares, and describe
     /// it in the document with `P`'s operation.
     fn add<P, H, T>(mut self, handler: H) -> Self
@@ -106,6 +113,8 @@ pub(crate) fn api_routes() -> Routes {
             documents::routes(Routes::default()),
         )),
     ))))
+    .pipe(incoming_edxml::routes)
+    .pipe(exchange::routes)
     .add::<__path_login, _, _>(login)
     .add::<__path_me, _, _>(me)
     .add::<__path_change_password, _, _>(change_password)

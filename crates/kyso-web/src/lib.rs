@@ -7,6 +7,7 @@ mod auth;
 mod csv_api;
 pub mod documents;
 mod incoming;
+mod incoming_edxml;
 mod letters;
 pub mod mailer;
 pub mod metrics;
@@ -19,6 +20,7 @@ mod rate_limit;
 pub mod remote_sign;
 pub mod server;
 mod sessions_api;
+pub mod status_mail;
 mod ui;
 mod verifier;
 

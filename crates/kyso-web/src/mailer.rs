@@ -107,6 +107,14 @@ impl std::fmt::Debug for Mailer {
     }
 }
 
+/// Why a mail was not sent.
+#[derive(Debug, Clone)]
+pub(crate) struct SendError {
+    pub reason: String,
+    /// Refused for good: sending it again would be refused again.
+    pub permanent: bool,
+}
+
 /// What one sending round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SendSummary {
@@ -166,24 +174,54 @@ impl Mailer {
     }
 
     async fn send_one(&self, m: &PendingEmail) -> Result<(), String> {
-        let to = Mailbox::new(
-            Some(m.to_name.clone()),
-            m.to.parse().map_err(|e: lettre::address::AddressError| {
-                format!("invalid recipient address {}: {e}", m.to)
-            })?,
-        );
+        let body = m.email_body(self.public_url.as_deref());
+        self.send_text(&m.to, &m.to_name, &m.subject, body, None)
+            .await
+            .map_err(|e| e.reason)
+    }
+
+    /// Send one plain-text mail to `to` (`to_name` shown beside it), with `message_id` as its
+    /// `Message-ID` when given (the same id for the same message sent again). Whether a
+    /// failure is for good: an address that does not parse, or a permanent (5xx) SMTP reply.
+    pub(crate) async fn send_text(
+        &self,
+        to: &str,
+        to_name: &str,
+        subject: &str,
+        body: String,
+        message_id: Option<String>,
+    ) -> Result<(), SendError> {
+        let address = to
+            .parse()
+            .map_err(|e: lettre::address::AddressError| SendError {
+                reason: format!("invalid recipient address {to}: {e}"),
+                permanent: true,
+            })?;
+        let name = (!to_name.trim().is_empty()).then(|| to_name.to_owned());
         let message = Message::builder()
             .from(self.from.clone())
-            .to(to)
-            .subject(m.subject.clone())
+            .to(Mailbox::new(name, address))
+            .subject(subject)
+            .message_id(message_id)
             .header(ContentType::TEXT_PLAIN)
-            .body(m.email_body(self.public_url.as_deref()))
-            .map_err(|e| e.to_string())?;
+            .body(body)
+            .map_err(|e| SendError {
+                reason: e.to_string(),
+                permanent: true,
+            })?;
         self.transport
             .send(message)
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| SendError {
+                permanent: e.is_permanent(),
+                reason: e.to_string(),
+            })
+    }
+
+    /// The domain of the sender's address (for `Message-ID`s).
+    pub(crate) fn sender_domain(&self) -> String {
+        self.from.email.domain().to_owned()
     }
 
     /// E-mail every pending notice, recording each outcome in the store.
@@ -263,6 +301,7 @@ pub async fn send_round(store: &Store, clock: &Clock, mailer: Option<&Mailer>) {
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "e-mailing notices failed"),
         }
+        crate::status_mail::send_round(store, clock, mailer).await;
     }
 }
 

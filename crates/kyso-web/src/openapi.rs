@@ -36,6 +36,7 @@ use crate::api::dto;
         (name = "notices", description = "The inbox: document-flow and certificate-expiry notices"),
         (name = "documents", description = "Outgoing documents: registers, the flow from draft to dispatch, numbers, copies, deliveries and recalls (Decree 30)"),
         (name = "incoming", description = "Incoming documents: verified on arrival, registered or refused with the reason to the sender, assigned and handled (Decree 30)"),
+        (name = "exchange", description = "The exchange connector of the document axis: the edXML status messages (02 refused, 03–06 handling) waiting for senders outside kyso, fetched and acknowledged"),
         (name = "signing", description = "The signing service for integrators: two-phase signing with the caller's key, one-call signing with a CSC credential"),
         (name = "verify", description = "Verification for anyone: the `kyso.verify/1` report of an uploaded PDF, no authentication"),
         (name = "meta", description = "This document"),

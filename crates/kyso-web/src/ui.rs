@@ -150,6 +150,7 @@ use notices::*;
 mod documents;
 mod incoming;
 mod incoming_scan;
+mod incoming_edxml;
 mod public_verify;
 mod register_book;
 mod requests;

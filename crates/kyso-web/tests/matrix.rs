@@ -64,6 +64,8 @@ enum Rec {
     Incoming,
     /// An incoming register of the agency.
     IncomingRegister,
+    /// An edXML status message of the agency's incoming document, waiting for the connector.
+    Outbox,
 }
 
 /// The table: every operation of the OpenAPI document, classified.
@@ -203,6 +205,12 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("post", "/api/v1/incoming/{id}/refuse") => (Perm(P::IssueDocument), Rec::Incoming),
         ("post", "/api/v1/incoming/{id}/assign") => (Perm(P::SignDocument), Rec::Incoming),
         ("post", "/api/v1/incoming/{id}/status") => (Perm(P::CommentDocument), Rec::Incoming),
+        // edXML in and the exchange connector's outbox (tests/incoming_edxml.rs); the package
+        // is XML, so the matrix sends no body (415 for who may take documents in).
+        ("post", "/api/v1/incoming/edxml") => (Perm(P::IssueDocument), Rec::None),
+        ("get", "/api/v1/exchange/outbox") => (Perm(P::IssueDocument), Rec::None),
+        ("get", "/api/v1/exchange/outbox/{id}") => (Perm(P::IssueDocument), Rec::Outbox),
+        ("post", "/api/v1/exchange/outbox/{id}/ack") => (Perm(P::IssueDocument), Rec::Outbox),
         _ => return None,
     })
 }
@@ -225,6 +233,7 @@ struct Records {
     attachment: i64,
     incoming: i64,
     incoming_register: i64,
+    outbox: i64,
 }
 
 impl Records {
@@ -245,6 +254,7 @@ impl Records {
             Rec::Register => self.register,
             Rec::Incoming => self.incoming,
             Rec::IncomingRegister => self.incoming_register,
+            Rec::Outbox => self.outbox,
         }
     }
 
@@ -630,6 +640,16 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
     .await
     .unwrap()
     .id;
+    // A status message of it for an edXML sender, as a refusal queues one.
+    let outbox: i64 = sqlx::query_scalar(
+        "INSERT INTO incoming_outbox (incoming_id, status_code, via, recipient, description, \
+         created_at) VALUES ($1, '02', 'edxml', '000.05.07.G11', 'Gửi nhầm', $2) RETURNING id",
+    )
+    .bind(incoming)
+    .bind(NOW.unix_timestamp())
+    .fetch_one(s.pool())
+    .await
+    .unwrap();
     let incoming_register = kyso_store::incoming::create_incoming_register(
         s,
         &sys,
@@ -664,6 +684,7 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
         incoming_register,
         attachment,
         incoming,
+        outbox,
     }
 }
 

@@ -79,16 +79,16 @@ fn not_issued() -> ApiError {
 
 /// The identifier code in the 13-character form of Decree 30 (`000.00.37.H41`), from either
 /// form; the text as given when it is neither.
-fn organ_id(code: &str) -> String {
+pub(crate) fn organ_id(code: &str) -> String {
     AgencyCode::parse(code).map_or_else(|_| code.trim().to_owned(), |c| c.legacy())
 }
 
 /// `yyyy/MM/dd` from the store's ISO date.
-fn slash_date(iso: &str) -> String {
+pub(crate) fn slash_date(iso: &str) -> String {
     iso.replace('-', "/")
 }
 
-fn timestamp(now: OffsetDateTime) -> String {
+pub(crate) fn timestamp(now: OffsetDateTime) -> String {
     let t = now.to_offset(kyso_domain::calendar::VIETNAM);
     format!(
         "{:04}/{:02}/{:02} {:02}:{:02}:{:02}",
@@ -99,6 +99,38 @@ fn timestamp(now: OffsetDateTime) -> String {
         t.minute(),
         t.second()
     )
+}
+
+/// Agency `agency_id` as an organization of the exchange: its 13-character identifier code
+/// (the registry's legacy code, else converted from the dotted one), name, managing agency,
+/// address, e-mail and phone. The sender of exports and of status messages.
+pub(crate) async fn agency_organization(
+    st: &AppState,
+    agency_id: i64,
+) -> Result<kyso_edxml::Organization, ApiError> {
+    let sys = Actor::system();
+    let agency = registry::agency(&st.store, &sys, agency_id, Permission::ReadRegistry).await?;
+    let organization_in_charge = match agency.parent_id {
+        Some(p) => {
+            registry::agency(&st.store, &sys, p, Permission::ReadRegistry)
+                .await?
+                .name
+        }
+        None => String::new(),
+    };
+    Ok(kyso_edxml::Organization {
+        organ_id: if agency.legacy_code.is_empty() {
+            organ_id(&agency.code)
+        } else {
+            agency.legacy_code
+        },
+        organization_in_charge,
+        organ_name: agency.name,
+        organ_add: agency.address,
+        email: agency.email,
+        telephone: agency.phone,
+        ..Default::default()
+    })
 }
 
 /// The envelope of document `id` for `actor` (a reader of the document) and its file name.
@@ -127,20 +159,8 @@ pub(crate) async fn document_envelope(
     let blobs = super::documents::blobs(st)?;
     let (version, pdf) = docs::version_file(&st.store, &blobs, actor, id, issued.seq).await?;
     let sys = Actor::system();
-    let agency = registry::agency(&st.store, &sys, d.agency_id, Permission::ReadRegistry).await?;
-    let in_charge = match agency.parent_id {
-        Some(p) => {
-            registry::agency(&st.store, &sys, p, Permission::ReadRegistry)
-                .await?
-                .name
-        }
-        None => String::new(),
-    };
-    let from_id = if agency.legacy_code.is_empty() {
-        organ_id(&agency.code)
-    } else {
-        agency.legacy_code.clone()
-    };
+    let from = agency_organization(st, d.agency_id).await?;
+    let from_id = from.organ_id.clone();
     let meta = &d.meta;
     let mut to = Vec::with_capacity(meta.recipients.len());
     for code in &meta.recipients {
@@ -168,15 +188,7 @@ pub(crate) async fn document_envelope(
         _ => (String::new(), String::new()),
     };
     let header = ed::MessageHeader {
-        from: ed::Organization {
-            organ_id: from_id.clone(),
-            organization_in_charge: in_charge,
-            organ_name: agency.name.clone(),
-            organ_add: agency.address.clone(),
-            email: agency.email.clone(),
-            telephone: agency.phone.clone(),
-            ..Default::default()
-        },
+        from,
         to_places: to
             .iter()
             .map(|t| {

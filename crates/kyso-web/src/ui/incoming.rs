@@ -364,6 +364,7 @@ async fn upload_form(
                 (field("signer", p.t("Người ký", "Signed by"), &v.signer, "text", false, ef, None))
                 button.primary type="submit" { (p.t("Tiếp nhận và kiểm tra", "Receive and check")) }
             }
+            (super::incoming_edxml::form(p, &agencies, &v.agency_id))
         },
     );
     with_status(
@@ -384,6 +385,9 @@ pub(super) async fn create_submit(State(st): State<AppState>, p: Page, mp: Multi
     };
     if let Some(r) = p.csrf_refusal(&fields.csrf()) {
         return r;
+    }
+    if fields.text("kind") == super::incoming_edxml::KIND {
+        return super::incoming_edxml::submit(&st, &p, &fields).await;
     }
     let v = UploadForm::from_fields(&fields);
     let bad = |field: &'static str, vi: &str, en: &str| -> ApiError {
