@@ -69,10 +69,20 @@ fn refilled(tokens: f64, at: i128, now: i128, burst: f64, per_second: f64) -> f6
     (tokens + elapsed * per_second).min(burst)
 }
 
+/// Requests a client may make at once (`kyso serve --verify-burst`).
+pub const DEFAULT_BURST: u32 = 20;
+/// Requests a client may make each minute after its burst (`--verify-per-minute`).
+pub const DEFAULT_PER_MINUTE: u32 = 20;
+/// Uploads received at once (`--verify-uploads`).
+pub const DEFAULT_UPLOADS: usize = 16;
+
 /// The public service's limits: the rate per client, uploads received at once, validations
-/// run at once, and how long a request waits for its turn.
+/// run at once, how long a request waits for its turn, and the largest file checked.
 #[derive(Debug, Clone)]
 pub struct VerifyLimits {
+    /// The largest file checked, in bytes (at most [`crate::MAX_DOCUMENT_FILE`], what the
+    /// routes' body limit lets through).
+    pub(crate) max_bytes: usize,
     pub(crate) rate: Arc<RateLimit>,
     pub(crate) uploads: Arc<Semaphore>,
     pub(crate) validations: Arc<Semaphore>,
@@ -84,7 +94,12 @@ impl Default for VerifyLimits {
     /// 1 GiB of bodies in memory); one validation per core; 30 s of waiting.
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        VerifyLimits::new(RateLimit::new(20, 20), 16, cores, Duration::from_secs(30))
+        VerifyLimits::new(
+            RateLimit::new(DEFAULT_BURST, DEFAULT_PER_MINUTE),
+            DEFAULT_UPLOADS,
+            cores,
+            Duration::from_secs(30),
+        )
     }
 }
 
@@ -102,11 +117,18 @@ impl VerifyLimits {
     /// most for a turn.
     pub fn new(rate: RateLimit, uploads: usize, validations: usize, wait: Duration) -> Self {
         VerifyLimits {
+            max_bytes: crate::MAX_DOCUMENT_FILE,
             rate: Arc::new(rate),
             uploads: Arc::new(Semaphore::new(uploads.max(1))),
             validations: Arc::new(Semaphore::new(validations.max(1))),
             wait,
         }
+    }
+
+    /// The same limits checking files of at most `bytes` (1 to [`crate::MAX_DOCUMENT_FILE`]).
+    pub fn with_max_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes.clamp(1, crate::MAX_DOCUMENT_FILE);
+        self
     }
 
     /// A request of `client` at `now` may be received: its bucket has a token and an upload

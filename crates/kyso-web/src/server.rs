@@ -161,7 +161,8 @@ pub fn run(args: Settings, lang: Lang, host: Host) -> Result<(), UserError> {
         .with_audit_alert(audit_alert)
         .with_trusted_proxies(trusted)
         .with_trust_anchors(trust_anchors(&data_dir))
-        .with_incoming_max(args.incoming_max);
+        .with_incoming_max(args.incoming_max)
+        .with_verify_limits(args.verify.limits());
         // The signing tickets' key, kept beside the audit key (several nodes on one
         // PostgreSQL share the data folder's key file, as they share the blob folder).
         let ticket_key = data_dir.join(crate::agent_files::KEY_FILE);

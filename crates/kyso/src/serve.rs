@@ -64,6 +64,19 @@ pub struct Args {
     /// (POST /api/v1/incoming, Content-Type: application/pdf; mặc định 256)
     #[arg(long, env = "KYSO_INCOMING_MAX_MB", value_name = "MB")]
     pub incoming_max_mb: Option<u64>,
+    /// Dung lượng tối đa (MB) của tệp gửi kiểm tra chữ ký công khai (/kiem-tra,
+    /// POST /api/v1/verify; từ 1 đến 64, mặc định 64)
+    #[arg(long, env = "KYSO_VERIFY_MAX_MB", value_name = "MB")]
+    pub verify_max_mb: Option<u64>,
+    /// Số lần kiểm tra công khai một địa chỉ được gửi liền một lúc (mặc định 20)
+    #[arg(long, env = "KYSO_VERIFY_BURST", value_name = "SỐ")]
+    pub verify_burst: Option<u32>,
+    /// Số lần kiểm tra công khai mỗi phút của một địa chỉ sau đó (mặc định 20)
+    #[arg(long, env = "KYSO_VERIFY_PER_MINUTE", value_name = "SỐ")]
+    pub verify_per_minute: Option<u32>,
+    /// Số tệp kiểm tra công khai được nhận cùng lúc (mặc định 16)
+    #[arg(long, env = "KYSO_VERIFY_UPLOADS", value_name = "SỐ")]
+    pub verify_uploads: Option<usize>,
     /// Số luồng xử lý (mặc định: số nhân CPU)
     #[arg(long, env = "KYSO_THREADS")]
     pub threads: Option<usize>,
@@ -130,6 +143,10 @@ impl From<Args> for server::Options {
             smtp_password_file: a.smtp_password_file,
             public_url: a.public_url,
             incoming_max_mb: a.incoming_max_mb,
+            verify_max_mb: a.verify_max_mb,
+            verify_burst: a.verify_burst,
+            verify_per_minute: a.verify_per_minute,
+            verify_uploads: a.verify_uploads,
             threads: a.threads,
             org_keys: a.org_keys,
             org_key_password_file: a.org_key_password_file,

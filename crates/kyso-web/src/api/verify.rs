@@ -224,10 +224,10 @@ pub(crate) async fn verify(
             Err(e) => return form_error(e).into_response(),
         };
         match form.take_file("file") {
-            Some((b, n)) if b.len() <= crate::MAX_DOCUMENT_FILE => (b, n),
+            Some((b, n)) if b.len() <= st.verify_limits.max_bytes => (b, n),
             Some(_) => {
                 return form_error(FormError::TooLarge {
-                    max: crate::MAX_DOCUMENT_FILE,
+                    max: st.verify_limits.max_bytes,
                 })
                 .into_response()
             }
@@ -243,11 +243,11 @@ pub(crate) async fn verify(
             }
         }
     } else {
-        match axum::body::to_bytes(req.into_body(), crate::MAX_DOCUMENT_FILE).await {
+        match axum::body::to_bytes(req.into_body(), st.verify_limits.max_bytes).await {
             Ok(b) => (b.to_vec(), String::new()),
             Err(_) => {
                 return form_error(FormError::TooLarge {
-                    max: crate::MAX_DOCUMENT_FILE,
+                    max: st.verify_limits.max_bytes,
                 })
                 .into_response()
             }

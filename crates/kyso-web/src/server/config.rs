@@ -37,6 +37,10 @@ pub struct Options {
     pub smtp_password_file: Option<PathBuf>,
     pub public_url: Option<String>,
     pub incoming_max_mb: Option<u64>,
+    pub verify_max_mb: Option<u64>,
+    pub verify_burst: Option<u32>,
+    pub verify_per_minute: Option<u32>,
+    pub verify_uploads: Option<usize>,
     pub threads: Option<usize>,
     pub org_keys: Vec<String>,
     pub org_key_password_file: Option<PathBuf>,
@@ -67,6 +71,10 @@ pub struct FileConfig {
     pub smtp_password_file: Option<PathBuf>,
     pub public_url: Option<String>,
     pub incoming_max_mb: Option<u64>,
+    pub verify_max_mb: Option<u64>,
+    pub verify_burst: Option<u32>,
+    pub verify_per_minute: Option<u32>,
+    pub verify_uploads: Option<usize>,
     pub threads: Option<usize>,
     pub org_key: Option<Vec<String>>,
     pub org_key_password_file: Option<PathBuf>,
@@ -192,6 +200,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Largest document streamed to `POST /api/v1/incoming`, in bytes (`--incoming-max-mb`).
     pub incoming_max: u64,
+    /// The public verification service's limits (`/kiem-tra`, `POST /api/v1/verify`).
+    pub verify: VerifySettings,
     pub threads: Option<usize>,
     pub org_keys: Vec<String>,
     pub org_key_password: Option<Zeroizing<String>>,
@@ -201,6 +211,58 @@ pub struct Settings {
     /// Signing flow steps with a remote key over the CSC API (`--csc-url`): none when not
     /// configured, and the document page does not offer it.
     pub remote_signing: Option<RemoteSigningSettings>,
+}
+
+/// The public verification service's limits: the largest file (`--verify-max-mb`, at most
+/// 64), the requests a client may make at once (`--verify-burst`) and then each minute
+/// (`--verify-per-minute`), and the uploads received at once (`--verify-uploads`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifySettings {
+    pub max_mb: u64,
+    pub burst: u32,
+    pub per_minute: u32,
+    pub uploads: usize,
+}
+
+impl Default for VerifySettings {
+    fn default() -> Self {
+        VerifySettings {
+            max_mb: (crate::MAX_DOCUMENT_FILE >> 20) as u64,
+            burst: crate::rate_limit::DEFAULT_BURST,
+            per_minute: crate::rate_limit::DEFAULT_PER_MINUTE,
+            uploads: crate::rate_limit::DEFAULT_UPLOADS,
+        }
+    }
+}
+
+impl VerifySettings {
+    /// The limits the server applies (one validation per core, 30 s of waiting for a turn).
+    pub fn limits(&self) -> crate::VerifyLimits {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        crate::VerifyLimits::new(
+            crate::RateLimit::new(self.burst, self.per_minute),
+            self.uploads,
+            cores,
+            std::time::Duration::from_secs(30),
+        )
+        .with_max_bytes(usize::try_from(self.max_mb << 20).unwrap_or(usize::MAX))
+    }
+}
+
+/// `value` of `option` if within `1..=max`, else the error naming the bounds.
+fn bounded<T: PartialOrd + From<u8> + std::fmt::Display + Copy>(
+    option: &str,
+    value: Option<T>,
+    default: T,
+    max: T,
+) -> Result<T, UserError> {
+    match value {
+        None => Ok(default),
+        Some(v) if v >= T::from(1) && v <= max => Ok(v),
+        Some(v) => Err(
+            ue!("{} {}: phải từ 1 đến {}", option, v, max; "{} {}: must be 1 to {}", option, v, max),
+        ),
+    }
 }
 
 /// Where the remote signing service is and the PAdES level of its signatures.
@@ -334,6 +396,33 @@ impl Settings {
             }
             None => crate::DEFAULT_INCOMING_MAX,
         };
+        let d = VerifySettings::default();
+        let verify = VerifySettings {
+            max_mb: bounded(
+                "--verify-max-mb",
+                args.verify_max_mb.or(file.verify_max_mb),
+                d.max_mb,
+                d.max_mb,
+            )?,
+            burst: bounded(
+                "--verify-burst",
+                args.verify_burst.or(file.verify_burst),
+                d.burst,
+                10_000,
+            )?,
+            per_minute: bounded(
+                "--verify-per-minute",
+                args.verify_per_minute.or(file.verify_per_minute),
+                d.per_minute,
+                100_000,
+            )?,
+            uploads: bounded(
+                "--verify-uploads",
+                args.verify_uploads.or(file.verify_uploads),
+                d.uploads,
+                1024,
+            )?,
+        };
         let org_keys = if args.org_keys.is_empty() {
             file.org_key.unwrap_or_default()
         } else {
@@ -427,6 +516,7 @@ impl Settings {
             smtp,
             public_url,
             incoming_max,
+            verify,
             threads: args.threads.or(file.threads),
             org_keys,
             org_key_password,
@@ -485,6 +575,58 @@ mod tests {
             .unwrap();
             assert!(e.en.contains("--incoming-max-mb"), "{}", e.en);
         }
+    }
+
+    #[test]
+    fn the_public_verification_limits_come_from_the_options_or_the_file_and_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("kyso.toml");
+        std::fs::write(
+            &p,
+            "verify-max-mb = 8\nverify-burst = 5\nverify-uploads = 4\n",
+        )
+        .unwrap();
+        let resolve = |o: Options| Settings::resolve(o).map(|s| s.verify);
+        let d = resolve(Options::default()).ok().unwrap();
+        assert_eq!(d, VerifySettings::default());
+        assert_eq!(
+            (d.max_mb, d.burst, d.per_minute, d.uploads),
+            (64, 20, 20, 16)
+        );
+        let limits = d.limits();
+        assert_eq!(limits.max_bytes, crate::MAX_DOCUMENT_FILE);
+        let given = resolve(Options {
+            config: Some(p),
+            verify_burst: Some(3),
+            verify_per_minute: Some(90),
+            ..Default::default()
+        })
+        .ok()
+        .unwrap();
+        assert_eq!(
+            given,
+            VerifySettings {
+                max_mb: 8,
+                burst: 3,
+                per_minute: 90,
+                uploads: 4
+            }
+        );
+        assert_eq!(given.limits().max_bytes, 8 << 20);
+        let e = resolve(Options {
+            verify_max_mb: Some(65),
+            ..Default::default()
+        })
+        .err()
+        .unwrap();
+        assert!(e.en.contains("--verify-max-mb"), "{}", e.en);
+        let e = resolve(Options {
+            verify_uploads: Some(0),
+            ..Default::default()
+        })
+        .err()
+        .unwrap();
+        assert!(e.en.contains("--verify-uploads"), "{}", e.en);
     }
 
     #[test]

@@ -186,9 +186,9 @@ pub(super) async fn submit(
             lang.pick("Chưa chọn tệp PDF cần kiểm tra.", "No PDF file was chosen."),
         );
     };
-    if bytes.len() > crate::MAX_DOCUMENT_FILE {
+    if bytes.len() > st.verify_limits.max_bytes {
         let e = FormError::TooLarge {
-            max: crate::MAX_DOCUMENT_FILE,
+            max: st.verify_limits.max_bytes,
         };
         return refusal(lang, e.status(), &e.message(lang));
     }
