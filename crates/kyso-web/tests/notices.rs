@@ -1,7 +1,8 @@
 //! Expiry notices through the API and by e-mail. A certificate of the Finance department is
 //! about to expire: the Department's administrator runs the scan, the department's signature
 //! officer finds the notice in their inbox and marks it read, and the same notice reaches
-//! their mailbox through a tiny SMTP server written here, with its Vietnamese subject intact.
+//! their mailbox through the tests' tiny SMTP server (`support::smtp`), with its Vietnamese
+//! subject intact.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,11 +10,10 @@
     clippy::indexing_slicing
 )]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
 use axum::Router;
-use base64::Engine as _;
 use kyso_store::accounts::{self, NewUser, RoleOn};
 use kyso_store::registry::{self, AgencyInput, SubscriberInput};
 use kyso_store::testing::{backends, TestDb};
@@ -21,10 +21,10 @@ use kyso_store::{Actor, Store};
 use kyso_web::mailer::{Mailer, SmtpConfig};
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use zeroize::Zeroizing;
 
 mod support;
+use support::smtp::{self, mail_text};
 use support::{NOW, PASSWORD};
 
 fn cert_pem(cn: &str, serial: u64, not_after: OffsetDateTime) -> Vec<u8> {
@@ -242,185 +242,14 @@ async fn the_inbox_shows_ones_own_notices_and_only_the_department_runs_the_scan(
     }
 }
 
-/// What the SMTP sink received: the envelope recipients and the message text of each mail.
-#[derive(Debug, Default, Clone)]
-struct Received {
-    rcpt: Vec<String>,
-    data: String,
-}
-
-/// A tiny SMTP server: enough of RFC 5321 for one client sending plain messages.
-async fn smtp_sink() -> (u16, Arc<Mutex<Vec<Received>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let inbox = Arc::new(Mutex::new(Vec::new()));
-    let store = inbox.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else {
-                return;
-            };
-            let store = store.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = socket.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write
-                    .write_all(b"220 sink.example.vn ESMTP\r\n")
-                    .await
-                    .unwrap();
-                let mut current = Received::default();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "EHLO" | "HELO" => b"250 sink.example.vn\r\n",
-                        "MAIL" => {
-                            current = Received::default();
-                            b"250 OK\r\n"
-                        }
-                        "RCPT" => {
-                            let addr = line.split(['<', '>']).nth(1).unwrap_or("").to_owned();
-                            current.rcpt.push(addr);
-                            b"250 OK\r\n"
-                        }
-                        "DATA" => {
-                            write
-                                .write_all(b"354 end with <CRLF>.<CRLF>\r\n")
-                                .await
-                                .unwrap();
-                            while let Ok(Some(l)) = lines.next_line().await {
-                                if l == "." {
-                                    break;
-                                }
-                                current.data.push_str(&l);
-                                current.data.push('\n');
-                            }
-                            store.lock().unwrap().push(current.clone());
-                            b"250 queued\r\n"
-                        }
-                        "QUIT" => {
-                            write.write_all(b"221 bye\r\n").await.unwrap();
-                            return;
-                        }
-                        _ => b"250 OK\r\n",
-                    };
-                    write.write_all(reply).await.unwrap();
-                }
-            });
-        }
-    });
-    (port, inbox)
-}
-
-/// The text of a single-part message, its transfer encoding (base64 or quoted-printable)
-/// undone.
-fn mail_text(data: &str) -> String {
-    let (head, body) = data.split_once("\n\n").unwrap_or((data, ""));
-    let encoding = head
-        .lines()
-        .find_map(|l| l.strip_prefix("Content-Transfer-Encoding:"))
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    let bytes = match encoding.as_str() {
-        "base64" => base64::engine::general_purpose::STANDARD
-            .decode(body.split_whitespace().collect::<String>())
-            .unwrap(),
-        "quoted-printable" => {
-            let joined = body.replace("=\n", "");
-            let q = joined.as_bytes();
-            let mut out = Vec::new();
-            let mut i = 0;
-            while i < q.len() {
-                if q[i] == b'=' && i + 2 < q.len() {
-                    out.push(
-                        u8::from_str_radix(std::str::from_utf8(&q[i + 1..i + 3]).unwrap(), 16)
-                            .unwrap(),
-                    );
-                    i += 3;
-                } else {
-                    out.push(q[i]);
-                    i += 1;
-                }
-            }
-            out
-        }
-        _ => body.as_bytes().to_vec(),
-    };
-    String::from_utf8(bytes).unwrap().replace("\r\n", "\n")
-}
-
-/// The `Subject:` header of a message, unfolded, with RFC 2047 encoded words decoded.
-fn subject(data: &str) -> String {
-    let mut raw = String::new();
-    let mut inside = false;
-    for line in data.lines() {
-        if inside && (line.starts_with(' ') || line.starts_with('\t')) {
-            raw.push_str(line);
-            continue;
-        }
-        inside = false;
-        if let Some(v) = line.strip_prefix("Subject:") {
-            raw.push_str(v);
-            inside = true;
-        }
-    }
-    // Whitespace between two encoded words is dropped; elsewhere it is kept.
-    let mut out = Vec::new();
-    let mut previous_encoded = false;
-    for (i, word) in raw.split_whitespace().enumerate() {
-        let parts: Vec<&str> = word.split('?').collect();
-        let encoded = parts.len() == 5 && parts[0] == "=" && parts[4] == "=";
-        if i > 0 && !(encoded && previous_encoded) {
-            out.push(b' ');
-        }
-        previous_encoded = encoded;
-        if encoded {
-            match parts[2].to_ascii_lowercase().as_str() {
-                "b" => out.extend(
-                    base64::engine::general_purpose::STANDARD
-                        .decode(parts[3])
-                        .unwrap(),
-                ),
-                _ => {
-                    let q = parts[3].as_bytes();
-                    let mut i = 0;
-                    while i < q.len() {
-                        match q[i] {
-                            b'=' => {
-                                out.push(
-                                    u8::from_str_radix(
-                                        std::str::from_utf8(&q[i + 1..i + 3]).unwrap(),
-                                        16,
-                                    )
-                                    .unwrap(),
-                                );
-                                i += 3;
-                            }
-                            b'_' => {
-                                out.push(b' ');
-                                i += 1;
-                            }
-                            c => {
-                                out.push(c);
-                                i += 1;
-                            }
-                        }
-                    }
-                }
-            }
-        } else {
-            out.extend(word.as_bytes());
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
 #[tokio::test]
 async fn notices_are_emailed_to_the_officer_with_a_vietnamese_subject() {
     for b in backends() {
         let db = TestDb::new(b).await;
         let store = &db.store;
         province(store).await;
-        let (port, received) = smtp_sink().await;
+        let sink = smtp::sink().await;
+        let (port, received) = (sink.port, sink.received.clone());
         let mailer = Mailer::new(&SmtpConfig {
             url: format!("smtp://127.0.0.1:{port}"),
             from: "Sở KH&CN <kyso@skhcn.example.vn>".into(),
@@ -438,7 +267,7 @@ async fn notices_are_emailed_to_the_officer_with_a_vietnamese_subject() {
             "only the Finance officer"
         );
         assert_eq!(
-            subject(&got[0].data),
+            smtp::header(&got[0].data, "Subject"),
             "Chứng thư số của Nguyễn Văn An (số hiệu 1001) hết hạn sau 20 ngày (ngày 21/06/2026)"
         );
         assert!(got[0].data.contains("kyso@skhcn.example.vn"));
@@ -694,7 +523,8 @@ async fn document_steps_reach_the_inbox_page_and_the_mailbox() {
 
         // The mailer's round e-mails the three notices to their addresses, once, each with the
         // document's full address.
-        let (port, received) = smtp_sink().await;
+        let sink = smtp::sink().await;
+        let (port, received) = (sink.port, sink.received.clone());
         let mailer = Mailer::new(&SmtpConfig {
             url: format!("smtp://127.0.0.1:{port}"),
             from: "Sở KH&CN <kyso@skhcn.example.vn>".into(),
@@ -707,7 +537,7 @@ async fn document_steps_reach_the_inbox_page_and_the_mailbox() {
         let got = received.lock().unwrap().clone();
         let mut to: Vec<(String, String)> = got
             .iter()
-            .map(|m| (m.rcpt.join(","), subject(&m.data)))
+            .map(|m| (m.rcpt.join(","), smtp::header(&m.data, "Subject")))
             .collect();
         to.sort();
         assert_eq!(
