@@ -235,3 +235,6 @@ pub async fn register_cert_der(
     .unwrap();
     sub.id
 }
+
+/// A tiny SMTP server for the mail tests (`smtp::sink`).
+pub mod smtp;
