@@ -17,6 +17,7 @@ mod conventions;
 mod csc;
 mod e2e;
 mod e2e_documents;
+mod e2e_incoming;
 mod e2e_public_verify;
 mod e2e_request_letter;
 mod fidelity;
