@@ -21,7 +21,6 @@ use kyso_store::testing::{backends, TestDb};
 use kyso_store::{audit, Actor, Error, Store};
 use time::Duration;
 
-#[path = "copy_numbers/support.rs"]
 mod support;
 use support::{go, person, province, signed, Province, DRAFT, NOW};
 
