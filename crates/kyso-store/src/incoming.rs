@@ -397,11 +397,14 @@ async fn check_step(
                 .filter(|(_, _, lead)| !*lead)
                 .map(|(_, path, _)| path.as_str())
                 .collect();
-            units.iter().filter(|(_, _, lead)| *lead).any(|(_, lead, _)| {
-                actor.grants.iter().any(|g| {
-                    kyso_domain::incoming::may_handle(g.role, &g.path, lead, &coordinating)
+            units
+                .iter()
+                .filter(|(_, _, lead)| *lead)
+                .any(|(_, lead, _)| {
+                    actor.grants.iter().any(|g| {
+                        kyso_domain::incoming::may_handle(g.role, &g.path, lead, &coordinating)
+                    })
                 })
-            })
         }
         DutyAt::System => false,
     };

@@ -694,7 +694,8 @@ async fn the_incoming_register_prints_as_a_pdf_signed_by_the_agency_and_as_xlsx(
         let text = pages_text(&pdf).join("\n");
         assert!(text.contains("SỔ ĐĂNG KÝ VĂN BẢN ĐẾN"), "{text}");
         let (first, second) = (
-            text.find("gia hạn chứng thư số").expect("the first arrival"),
+            text.find("gia hạn chứng thư số")
+                .expect("the first arrival"),
             text.find("Về việc triển khai").expect("the second arrival"),
         );
         assert!(first < second, "{text}");

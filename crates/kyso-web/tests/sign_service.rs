@@ -35,11 +35,11 @@ use serde_json::{json, Value};
 mod support;
 use support::app::{b64, App};
 use support::ca::TestCa;
-use support::NOW;
 use support::demo::{
     csc_service, demo_cert_pem, demo_key as key, demo_pki, pki_service, remote_signing,
     CSC_PASSWORD, CSC_USER, PIN,
 };
+use support::NOW;
 
 fn unb64(v: &Value) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
