@@ -287,7 +287,9 @@ async fn a_pdf_streamed_as_the_body_is_verified_where_it_lies_and_kept_by_its_st
         assert_eq!(s.rows().await, 1);
 
         // Refusals: each leaves nothing behind.
-        let cases: Vec<(&str, String, &str, Vec<u8>, bool, StatusCode, &str)> = vec![
+        // (what, query, content type, body, length declared, expected status, error anchor)
+        type Case<'a> = (&'a str, String, &'a str, Vec<u8>, bool, StatusCode, &'a str);
+        let cases: Vec<Case> = vec![
             // The same bytes again (length declared): the streamed hash finds the first.
             (
                 "same bytes",
