@@ -1,7 +1,7 @@
 // Helpers shared by the browser stories (run.mjs, documents.mjs).
 
 import { chromium } from 'playwright-core';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 /// An environment variable, or `d`; missing without a default is an error.
 export const env = (k, d) => {
@@ -15,10 +15,12 @@ export function check(cond, what) {
   console.log(`ok - ${what}`);
 }
 
-/// A function saving a full-page screenshot of a page as `dir/NAME.png`.
+/// A function saving a full-page screenshot of a page as `dir/NAME.png`, after checking the
+/// page with axe-core ([`axeClean`]): every page the README shows is free of serious violations.
 export function screenshots(dir) {
   mkdirSync(dir, { recursive: true });
   return async (page, name) => {
+    await axeClean(page, `${name} (${new URL(page.url()).pathname})`);
     await page.screenshot({ path: `${dir}/${name}.png`, fullPage: true });
   };
 }
@@ -146,4 +148,36 @@ export async function saveLatest(page, base, path) {
   check(res.ok() && res.headers()['content-type'].includes('pdf'), `the latest version downloads as a PDF (${latest})`);
   writeFileSync(path, await res.body());
   return path;
+}
+
+/// axe-core (tests/e2e/node_modules/axe-core, installed by `npm ci`) run on the page as it is
+/// now: every violation of impact *serious* or *critical* fails the story, naming the rule and
+/// the first elements; *moderate* and *minor* ones are printed. `what` names the page.
+let axeSource;
+export async function axeClean(page, what) {
+  const axePath = new URL('./node_modules/axe-core/axe.min.js', import.meta.url).pathname;
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) {
+    // Evaluated through the DevTools protocol: the site's Content-Security-Policy
+    // (script-src 'self') rightly refuses an injected <script>, and stays on for the story.
+    axeSource ??= readFileSync(axePath, 'utf8');
+    await page.evaluate(axeSource);
+  }
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')),
+    }));
+  });
+  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  for (const v of violations.filter((v) => !serious.includes(v))) {
+    console.log(`# axe ${v.impact} on ${what}: ${v.id} (${v.help}) at ${v.nodes.join(', ')}`);
+  }
+  check(
+    serious.length === 0,
+    `no serious axe-core violation on ${what}` +
+      serious.map((v) => `\n  ${v.impact} ${v.id}: ${v.help} at ${v.nodes.join(', ')}`).join(''),
+  );
 }

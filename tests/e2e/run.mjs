@@ -8,7 +8,7 @@
 // KYSO_CERT_FILE (a certificate to import), KYSO_DUP_CERT_FILE (one already registered),
 // KYSO_SCREENSHOTS (directory), CHROMIUM (default /usr/bin/chromium).
 
-import { env, check, screenshots, selectByText, allLabelled, launch } from './lib.mjs';
+import { env, check, screenshots, selectByText, allLabelled, launch, axeClean } from './lib.mjs';
 
 const base = env('KYSO_URL');
 const shot = screenshots(env('KYSO_SCREENSHOTS'));
@@ -27,6 +27,7 @@ async function act(page, label, state) {
 /// in turn, and each shows where the focus is (an outline or a shadow). Returns how many.
 async function keyboardWalk(page, path) {
   await page.goto(`${base}${path}`);
+  await axeClean(page, path);
   const wanted = await page.evaluate(() =>
     [...document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea')]
       .filter((el) => !el.disabled && el.getClientRects().length > 0 && el.tabIndex >= 0).length,
