@@ -96,6 +96,11 @@ impl App {
     /// The server trusting `root`, with `burst` requests per client address (no refill within
     /// a test: one a minute).
     async fn new(backend: Backend, root: &Cert, burst: u32) -> App {
+        App::with_cap(backend, root, burst, kyso_web::MAX_DOCUMENT_FILE).await
+    }
+
+    /// [`App::new`] checking files of at most `max_bytes` (`kyso serve --verify-max-mb`).
+    async fn with_cap(backend: Backend, root: &Cert, burst: u32, max_bytes: usize) -> App {
         let db = TestDb::new(backend).await;
         let blobs = tempfile::tempdir().unwrap();
         let state = kyso_web::AppState::new(
@@ -107,12 +112,10 @@ impl App {
         )
         .with_blobs(kyso_store::blobs::Blobs::open(blobs.path()).unwrap())
         .with_trust_anchors(kyso_x509::path::TrustStore::from_certs([root.clone()]))
-        .with_verify_limits(VerifyLimits::new(
-            RateLimit::new(burst, 1),
-            4,
-            2,
-            Duration::from_secs(30),
-        ));
+        .with_verify_limits(
+            VerifyLimits::new(RateLimit::new(burst, 1), 4, 2, Duration::from_secs(30))
+                .with_max_bytes(max_bytes),
+        );
         App {
             router: kyso_web::router(state),
             db,
@@ -547,4 +550,31 @@ async fn a_form_posted_from_another_site_is_refused() {
     let (status, html, _) = support::send(&app.router, req).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(String::from_utf8(html).unwrap().contains("<header"));
+}
+
+#[tokio::test]
+async fn the_form_says_the_configured_cap_and_a_larger_file_is_refused_by_it() {
+    let pki = pki();
+    let app = App::with_cap(Backend::Sqlite, &pki.root, 3, 1024 * 1024).await;
+    let req = with_client(
+        Request::builder()
+            .uri("/kiem-tra")
+            .body(Body::empty())
+            .unwrap(),
+        "198.51.100.7",
+    );
+    let (status, bytes, _) = support::send(&app.router, req).await;
+    assert_eq!(status, StatusCode::OK);
+    let html = String::from_utf8(bytes).unwrap();
+    assert!(text(&html).contains("Tối đa 1,0 MB."), "{html}");
+    assert!(!text(&html).contains("64 MB"), "{html}");
+
+    // 2 MB: under the routes' body limit, over the configured cap — refused with the cap named,
+    // and the form shown again says the same cap.
+    let (status, html, _) = app
+        .upload("198.51.100.7", "hai-mb.pdf", &vec![b'%'; 2 * 1024 * 1024])
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(text(&html).contains("Tối đa 1,0 MB."), "{html}");
+    assert!(html.contains("<header"), "{html}");
 }

@@ -59,18 +59,19 @@ fn public_layout(lang: Lang, status: StatusCode, title: &str, body: Markup) -> R
     html_response(status, markup)
 }
 
-/// The upload form.
-fn form(lang: Lang) -> Markup {
+/// The upload form; `max_bytes`: the configured cap (`--verify-max-mb`), said in the hint.
+fn form(lang: Lang, max_bytes: usize) -> Markup {
+    let max = size_text(lang, max_bytes);
     html! {
         form method="post" action=(PATH) enctype="multipart/form-data" style="max-width:820px" {
             div.field {
                 label for="file" { (lang.pick("Tệp PDF có chữ ký số", "Signed PDF file")) " *" }
                 input #file name="file" type="file" accept="application/pdf,.pdf" required
                     aria-describedby="file-hint";
-                div.hint #file-hint { (lang.pick(
-                    "Tối đa 64 MB. Tệp chỉ được kiểm tra trong bộ nhớ và không được lưu lại trên máy chủ.",
-                    "At most 64 MB. The file is checked in memory only and is not kept on the server."
-                )) }
+                div.hint #file-hint { (match lang {
+                    Lang::Vi => format!("Tối đa {max}. Tệp chỉ được kiểm tra trong bộ nhớ và không được lưu lại trên máy chủ."),
+                    Lang::En => format!("At most {max}. The file is checked in memory only and is not kept on the server."),
+                }) }
             }
             button.primary type="submit" { (lang.pick("Kiểm tra", "Check")) }
         }
@@ -92,17 +93,17 @@ fn intro(lang: Lang) -> Markup {
 }
 
 /// `GET /kiem-tra`: the form.
-pub(super) async fn page(lang: Lang) -> Response {
+pub(super) async fn page(State(st): State<AppState>, lang: Lang) -> Response {
     public_layout(
         lang,
         StatusCode::OK,
         lang.pick("Kiểm tra văn bản ký số", "Check a signed document"),
-        html! { (intro(lang)) (form(lang)) },
+        html! { (intro(lang)) (form(lang, st.verify_limits.max_bytes)) },
     )
 }
 
 /// A refusal in the layout: the message, then the form again.
-fn refusal(lang: Lang, status: StatusCode, message: &str) -> Response {
+fn refusal(lang: Lang, max_bytes: usize, status: StatusCode, message: &str) -> Response {
     public_layout(
         lang,
         status,
@@ -111,17 +112,18 @@ fn refusal(lang: Lang, status: StatusCode, message: &str) -> Response {
             h1 { (lang.pick("Chưa kiểm tra được", "Not checked")) }
             div.alert.error role="alert" { (message) }
             (crate::observability::request_id_note(lang))
-            (form(lang))
+            (form(lang, max_bytes))
         },
     )
 }
 
 /// The answer when the client has no turn: 429 (with `Retry-After`) or 503.
-fn refused_page(lang: Lang, r: Refused) -> Response {
+fn refused_page(lang: Lang, max_bytes: usize, r: Refused) -> Response {
     match r {
         Refused::RateLimited { retry_after } => {
             let mut res = refusal(
                 lang,
+                max_bytes,
                 StatusCode::TOO_MANY_REQUESTS,
                 &match lang {
                     Lang::Vi => format!(
@@ -139,6 +141,7 @@ fn refused_page(lang: Lang, r: Refused) -> Response {
         }
         Refused::Busy => refusal(
             lang,
+            max_bytes,
             StatusCode::SERVICE_UNAVAILABLE,
             Unchecked::Busy.message(lang),
         ),
@@ -157,6 +160,7 @@ pub(super) async fn submit(
     if !same_origin(&headers) {
         return refusal(
             lang,
+            st.verify_limits.max_bytes,
             StatusCode::FORBIDDEN,
             lang.pick(
                 "Biểu mẫu không đến từ trang này; hãy mở trang kiểm tra và gửi lại tệp.",
@@ -168,20 +172,33 @@ pub(super) async fn submit(
         Ok(slot) => slot,
         Err(r) => {
             tracing::info!(client = %client, refused = ?r, "public verification refused");
-            return refused_page(lang, r);
+            return refused_page(lang, st.verify_limits.max_bytes, r);
         }
     };
     let Ok(mp) = mp else {
         let e = FormError::Unreadable;
-        return refusal(lang, e.status(), &e.message(lang));
+        return refusal(
+            lang,
+            st.verify_limits.max_bytes,
+            e.status(),
+            &e.message(lang),
+        );
     };
     let mut upload = match crate::multipart::read(mp, crate::MAX_DOCUMENT_BODY).await {
         Ok(f) => f,
-        Err(e) => return refusal(lang, e.status(), &e.message(lang)),
+        Err(e) => {
+            return refusal(
+                lang,
+                st.verify_limits.max_bytes,
+                e.status(),
+                &e.message(lang),
+            )
+        }
     };
     let Some((bytes, name)) = upload.take_file("file") else {
         return refusal(
             lang,
+            st.verify_limits.max_bytes,
             StatusCode::BAD_REQUEST,
             lang.pick("Chưa chọn tệp PDF cần kiểm tra.", "No PDF file was chosen."),
         );
@@ -190,7 +207,12 @@ pub(super) async fn submit(
         let e = FormError::TooLarge {
             max: st.verify_limits.max_bytes,
         };
-        return refusal(lang, e.status(), &e.message(lang));
+        return refusal(
+            lang,
+            st.verify_limits.max_bytes,
+            e.status(),
+            &e.message(lang),
+        );
     }
     let name = display_name(&name);
     let size = bytes.len();
@@ -202,7 +224,7 @@ pub(super) async fn submit(
                 Unchecked::Busy => StatusCode::SERVICE_UNAVAILABLE,
                 Unchecked::Server => StatusCode::INTERNAL_SERVER_ERROR,
             };
-            return refusal(lang, status, e.message(lang));
+            return refusal(lang, st.verify_limits.max_bytes, status, e.message(lang));
         }
     };
     tracing::info!(
@@ -231,7 +253,7 @@ pub(super) async fn submit(
                 "The file was checked in memory and has not been kept on the server."
             )) }
             h2 style="font-size:18px" { (lang.pick("Kiểm tra tệp khác", "Check another file")) }
-            (form(lang))
+            (form(lang, st.verify_limits.max_bytes))
         },
     )
 }
