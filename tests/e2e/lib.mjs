@@ -77,6 +77,18 @@ export async function fitsWidth(page) {
   return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 }
 
+/// The innermost elements reaching past the viewport's right edge (tag, class and a little
+/// text), to say why a page does not fit.
+export async function overflowing(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('main *')]
+      .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
+      .filter((el) => ![...el.children].some((c) => c.getBoundingClientRect().right > window.innerWidth + 1))
+      .slice(0, 5)
+      .map((el) => `${el.tagName.toLowerCase()}${el.className ? '.' + el.className : ''} "${(el.textContent || '').trim().slice(0, 40)}"`),
+  );
+}
+
 /// Click a document page's "Ký số" button for `op` with the signing agent (`kyso agent`) at
 /// `address` (typed in the page's address field, which the page remembers), and wait until
 /// the agent signed, uploaded and the server accepted (the page reloads with `done=ACTION`).

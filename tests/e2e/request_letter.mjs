@@ -17,7 +17,7 @@
 
 import {
   env, check, screenshots, selectByText, allLabelled, launch, signIn, signWithAgent,
-  openFromQueue, landed, takeStep, metaRow, saveLatest,
+  openFromQueue, landed, takeStep, metaRow, saveLatest, fitsWidth, overflowing,
 } from './lib.mjs';
 
 const base = env('KYSO_URL');
@@ -147,6 +147,10 @@ try {
   const letter = await officer.request.get(`${base}${requestPath}/letter.pdf`);
   check(letter.ok() && letter.headers()['content-type'].includes('pdf'), 'the sealed letter downloads from the request');
   await shot(officer, 'cong-van-de-nghi-05-de-nghi-da-gui');
+  await officer.setViewportSize({ width: 390, height: 844 });
+  await officer.reload();
+  const fits = await fitsWidth(officer);
+  check(fits, `the request page fits a 390 px phone${fits ? '' : `: ${(await overflowing(officer)).join('; ')}`}`);
   console.log(`request letter: ${JSON.stringify({ request: requestPath, document: docPath, number, deadline })}`);
 } finally {
   await browser.close();

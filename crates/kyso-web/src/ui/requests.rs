@@ -497,14 +497,16 @@ async fn detail_view(st: &AppState, p: &Page, id: i64, error: Option<String>) ->
                 }
             } }
             h2 style="font-size:18px" { (p.t("Danh sách", "Items")) }
-            table { thead { tr { th scope="col" { "#" } th scope="col" { (p.t("Thuê bao", "Subscriber")) } th scope="col" { (p.t("Chứng thư", "Certificate")) } th scope="col" { (p.t("Thiết bị", "Device")) } th scope="col" { (p.t("Thông tin", "Data")) } } }
-            tbody { @for (i, (it, names)) in d.items.iter().zip(&item_names).enumerate() { tr {
-                td { (i + 1) }
-                td { @if let Some(s) = it.subscriber_id { a href={ "/subscribers/" (s) } { (names.0) } } }
-                td { code { (names.1) } }
-                td { @if let Some(dv) = it.device_id { a href={ "/devices/" (dv) } { (names.2) } } }
-                td { @for (k, v) in &it.data { @if k != "issued_certificate_id" { (field_label(k, p)) ": " (v) br; } } }
-            } } } }
+            div style="overflow-x:auto" tabindex="0" role="region" aria-label=(p.t("Danh sách thuê bao, chứng thư, thiết bị của đề nghị", "The request's items")) {
+                table { thead { tr { th scope="col" { "#" } th scope="col" { (p.t("Thuê bao", "Subscriber")) } th scope="col" { (p.t("Chứng thư", "Certificate")) } th scope="col" { (p.t("Thiết bị", "Device")) } th scope="col" { (p.t("Thông tin", "Data")) } } }
+                tbody { @for (i, (it, names)) in d.items.iter().zip(&item_names).enumerate() { tr {
+                    td { (i + 1) }
+                    td { @if let Some(s) = it.subscriber_id { a href={ "/subscribers/" (s) } { (names.0) } } }
+                    td { code { (names.1) } }
+                    td { @if let Some(dv) = it.device_id { a href={ "/devices/" (dv) } { (names.2) } } }
+                    td { @for (k, v) in &it.data { @if k != "issued_certificate_id" { (field_label(k, p)) ": " (v) br; } } }
+                } } } }
+            }
             (alert_error(error.as_deref()))
             @if let Some((signers, recipient)) = &letter_form {
                 h2 style="font-size:18px" { (p.t("Lập công văn đề nghị", "Make the request letter")) }
