@@ -254,7 +254,8 @@ mod tests {
                         || path.ends_with("/enable")
                         || path.ends_with("/password-reset")
                         || path.ends_with("/read")
-                        || path.ends_with("/scan"),
+                        || path.ends_with("/scan")
+                        || path.ends_with("/ack"),
                     "{what} takes no body"
                 );
             }
