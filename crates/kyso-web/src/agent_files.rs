@@ -949,38 +949,29 @@ async fn upload(
     Source(src): Source,
     mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
-    let claims = match check_request(&st, &headers, lang, id, Target::Document) {
+    let Claimed {
+        ticket,
+        actor,
+        blobs,
+        bytes,
+        name,
+    } = match claim_upload(&st, &headers, lang, id, Target::Document, &src, mp).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let (bytes, name) = match signed_file(lang, mp).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let Some(blobs) = st.blobs.clone() else {
-        return no_blobs(lang);
-    };
-    let (ticket, actor) = match docs::claim_ticket(&st.store, &claims.jti, &src, st.now()).await {
-        Ok(t) => t,
-        Err(e) => return store_refusal(lang, e),
-    };
-    let outcome = if !same_ticket(&claims, &ticket) {
-        Err(token_refusal(lang, TokenError::BadSignature))
-    } else {
-        match latest_seq(&st, &actor, id).await {
-            Ok(latest) if latest == ticket.seq => {
-                let step = docs::StepInput {
-                    file: Some(bytes),
-                    file_name: safe_pdf_name(&name),
-                    ..Default::default()
-                };
-                crate::documents::take_step(&st, &blobs, &actor, id, ticket.action, step)
-                    .await
-                    .map_err(|e| refuse(lang, file_refusal_status(e.status), &e.vi, &e.en))
-            }
-            Ok(_) => Err(moved_on(lang)),
-            Err(e) => Err(store_refusal(lang, e)),
+    let outcome = match latest_seq(&st, &actor, id).await {
+        Ok(latest) if latest == ticket.seq => {
+            let step = docs::StepInput {
+                file: Some(bytes),
+                file_name: safe_pdf_name(&name),
+                ..Default::default()
+            };
+            crate::documents::take_step(&st, &blobs, &actor, id, ticket.action, step)
+                .await
+                .map_err(|e| refuse(lang, file_refusal_status(e.status), &e.vi, &e.en))
         }
+        Ok(_) => Err(moved_on(lang)),
+        Err(e) => Err(store_refusal(lang, e)),
     };
     match outcome {
         Ok(done) => {
@@ -1010,9 +1001,7 @@ async fn upload(
             )
         }
         Err(answer) => {
-            if let Err(e) = docs::release_ticket(&st.store, &actor, &ticket.jti).await {
-                tracing::warn!(error = %e, document = id, "signing ticket not given back");
-            }
+            give_back(&st, &actor, &ticket.jti, id).await;
             answer
         }
     }
@@ -1084,43 +1073,44 @@ async fn upload_attachment(
     Source(src): Source,
     mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
-    let claims = match check_request(&st, &headers, lang, id, Target::Attachment(attachment_id)) {
+    let Claimed {
+        ticket,
+        actor,
+        blobs,
+        bytes,
+        name,
+    } = match claim_upload(
+        &st,
+        &headers,
+        lang,
+        id,
+        Target::Attachment(attachment_id),
+        &src,
+        mp,
+    )
+    .await
+    {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let (bytes, name) = match signed_file(lang, mp).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let Some(blobs) = st.blobs.clone() else {
-        return no_blobs(lang);
-    };
-    let (ticket, actor) = match docs::claim_ticket(&st.store, &claims.jti, &src, st.now()).await {
-        Ok(t) => t,
-        Err(e) => return store_refusal(lang, e),
-    };
-    let outcome = if !same_ticket(&claims, &ticket) {
-        Err(token_refusal(lang, TokenError::BadSignature))
-    } else {
-        match docs::get_attachment(&st.store, &actor, id, attachment_id).await {
-            Ok(a) if a.latest().map(|v| v.seq) == Some(ticket.seq) => {
-                crate::api::attachments::check_and_sign(
-                    &st.store,
-                    &blobs,
-                    &st.metrics,
-                    &actor,
-                    id,
-                    attachment_id,
-                    &safe_pdf_name(&name),
-                    bytes,
-                    st.now(),
-                )
-                .await
-                .map_err(|e| refuse(lang, file_refusal_status(e.status), &e.vi, &e.en))
-            }
-            Ok(_) => Err(moved_on(lang)),
-            Err(e) => Err(store_refusal(lang, e)),
+    let outcome = match docs::get_attachment(&st.store, &actor, id, attachment_id).await {
+        Ok(a) if a.latest().map(|v| v.seq) == Some(ticket.seq) => {
+            crate::api::attachments::check_and_sign(
+                &st.store,
+                &blobs,
+                &st.metrics,
+                &actor,
+                id,
+                attachment_id,
+                &safe_pdf_name(&name),
+                bytes,
+                st.now(),
+            )
+            .await
+            .map_err(|e| refuse(lang, file_refusal_status(e.status), &e.vi, &e.en))
         }
+        Ok(_) => Err(moved_on(lang)),
+        Err(e) => Err(store_refusal(lang, e)),
     };
     match outcome {
         Ok(a) => {
@@ -1152,9 +1142,7 @@ async fn upload_attachment(
             )
         }
         Err(answer) => {
-            if let Err(e) = docs::release_ticket(&st.store, &actor, &ticket.jti).await {
-                tracing::warn!(error = %e, document = id, "signing ticket not given back");
-            }
+            give_back(&st, &actor, &ticket.jti, id).await;
             answer
         }
     }
@@ -1220,28 +1208,19 @@ async fn upload_copy(
     Source(src): Source,
     mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
-    let claims = match check_request(&st, &headers, lang, id, Target::Copy) {
+    let Claimed {
+        ticket,
+        actor,
+        blobs,
+        bytes,
+        name,
+    } = match claim_upload(&st, &headers, lang, id, Target::Copy, &src, mp).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let (bytes, name) = match signed_file(lang, mp).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let Some(blobs) = st.blobs.clone() else {
-        return no_blobs(lang);
-    };
-    let (ticket, actor) = match docs::claim_ticket(&st.store, &claims.jti, &src, st.now()).await {
-        Ok(t) => t,
-        Err(e) => return store_refusal(lang, e),
-    };
-    let outcome = if same_ticket(&claims, &ticket) {
-        check_and_sign_copy(&st, &blobs, &actor, &ticket, &safe_pdf_name(&name), bytes)
-            .await
-            .map_err(|e| refuse(lang, file_refusal_status(e.status), &e.vi, &e.en))
-    } else {
-        Err(token_refusal(lang, TokenError::BadSignature))
-    };
+    let outcome = check_and_sign_copy(&st, &blobs, &actor, &ticket, &safe_pdf_name(&name), bytes)
+        .await
+        .map_err(|e| refuse(lang, file_refusal_status(e.status), &e.vi, &e.en));
     match outcome {
         // The store marked the ticket used with the copy, in the copy's transaction.
         Ok(c) => {
@@ -1267,9 +1246,7 @@ async fn upload_copy(
             )
         }
         Err(answer) => {
-            if let Err(e) = docs::release_ticket(&st.store, &actor, &ticket.jti).await {
-                tracing::warn!(error = %e, document = id, "signing ticket not given back");
-            }
+            give_back(&st, &actor, &ticket.jti, id).await;
             answer
         }
     }
@@ -1285,6 +1262,56 @@ fn file_refusal_status(status: StatusCode) -> StatusCode {
         StatusCode::OK
     } else {
         status
+    }
+}
+
+/// An upload of the signing service with its ticket claimed: the ticket, whom it acts for,
+/// the blob store, and the signed file with its name.
+struct Claimed {
+    ticket: docs::Ticket,
+    actor: Actor,
+    blobs: kyso_store::blobs::Blobs,
+    bytes: Vec<u8>,
+    name: String,
+}
+
+/// What every upload (a document's step, an attachment, a copy) does first: the token
+/// ([`check_request`] for `target`), the signed file, the blob store, then the ticket claimed
+/// and compared with its token — a claimed ticket that does not match is given back.
+async fn claim_upload(
+    st: &AppState,
+    headers: &HeaderMap,
+    lang: Lang,
+    id: i64,
+    target: Target,
+    src: &str,
+    mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Claimed, Response> {
+    let claims = check_request(st, headers, lang, id, target)?;
+    let (bytes, name) = signed_file(lang, mp).await?;
+    let Some(blobs) = st.blobs.clone() else {
+        return Err(no_blobs(lang));
+    };
+    let (ticket, actor) = docs::claim_ticket(&st.store, &claims.jti, src, st.now())
+        .await
+        .map_err(|e| store_refusal(lang, e))?;
+    if !same_ticket(&claims, &ticket) {
+        give_back(st, &actor, &ticket.jti, id).await;
+        return Err(token_refusal(lang, TokenError::BadSignature));
+    }
+    Ok(Claimed {
+        ticket,
+        actor,
+        blobs,
+        bytes,
+        name,
+    })
+}
+
+/// Give a claimed ticket back after a refused upload (the service may send again).
+async fn give_back(st: &AppState, actor: &Actor, jti: &str, id: i64) {
+    if let Err(e) = docs::release_ticket(&st.store, actor, jti).await {
+        tracing::warn!(error = %e, document = id, "signing ticket not given back");
     }
 }
 
