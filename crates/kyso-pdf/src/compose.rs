@@ -19,12 +19,10 @@
 
 use std::io::Write as _;
 
-use sha2::{Digest, Sha256};
-
 use crate::error::{ComposeError, Error, Result};
 use crate::font::{FontEmbedder, FontProgram, Glyph};
 use crate::object::{Dict, ObjRef, Object, Stream, StreamData};
-use crate::writer::{text_string, write_hex_string, write_object, write_real, IncrementalUpdate};
+use crate::writer::{text_string, write_hex_string, write_real, IncrementalUpdate};
 
 /// Points per millimetre.
 pub const PT_PER_MM: f64 = 72.0 / 25.4;
@@ -1120,49 +1118,10 @@ fn num(out: &mut Vec<u8>, v: f64) {
     out.push(b' ');
 }
 
-/// The complete file: header, objects in order, classic xref table, trailer with an `/ID`
-/// hashed from everything before the xref table.
+/// The complete file (`crate::writer::complete_file`): the composed objects, the catalog and
+/// the document information dictionary.
 fn write_file(up: &IncrementalUpdate, root: ObjRef, info: ObjRef) -> Result<Vec<u8>> {
-    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets: Vec<(u32, usize)> = Vec::new();
-    for (r, obj) in up.objects() {
-        let Some(obj) = obj else {
-            return Err(Error::Unsupported("reserved object left undefined"));
-        };
-        offsets.push((r.num, out.len()));
-        let _ = writeln!(out, "{} {} obj", r.num, r.gen);
-        write_object(&mut out, obj);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    offsets.sort_unstable();
-    // Object numbers are 1..=n without gaps: new_document reserves them in order.
-    if offsets
-        .iter()
-        .enumerate()
-        .any(|(i, (n, _))| *n as usize != i + 1)
-    {
-        return Err(Error::Unsupported("object numbers with gaps"));
-    }
-    let hash = Sha256::digest(&out);
-    let id: Vec<u8> = hash.iter().take(16).copied().collect();
-    let xref = out.len();
-    let size = offsets.len() + 1;
-    let _ = write!(out, "xref\n0 {size}\n0000000000 65535 f \n");
-    for (_, off) in &offsets {
-        let _ = writeln!(out, "{off:010} 00000 n ");
-    }
-    let mut trailer = Dict::new();
-    trailer.set("Size", Object::Int(size as i64));
-    trailer.set("Root", root);
-    trailer.set("Info", info);
-    trailer.set(
-        "ID",
-        Object::Array(vec![Object::hex_string(id.clone()), Object::hex_string(id)]),
-    );
-    out.extend_from_slice(b"trailer\n");
-    write_object(&mut out, &Object::Dict(trailer));
-    let _ = write!(out, "\nstartxref\n{xref}\n%%EOF\n");
-    Ok(out)
+    crate::writer::complete_file(up.objects(), root, Some(info))
 }
 
 fn range(field: &'static str, v: f64, lo: f64, hi: f64, allowed: &'static str) -> Result<()> {

@@ -28,6 +28,48 @@ static LIBERATION_SERIF_REGULAR: &[u8] =
     include_bytes!("../assets/fonts/LiberationSerif-Regular.ttf");
 static LIBERATION_SERIF_BOLD: &[u8] = include_bytes!("../assets/fonts/LiberationSerif-Bold.ttf");
 
+/// Subsets of the bundled fonts already made, by font and glyphs (in their subset order): a
+/// composer embeds the same subset again and again — every verification report of a busy
+/// intake uses the same few dozen glyphs — and subsetting and compressing it costs more than
+/// the rest of a one-page document. Only fonts whose bytes live for the whole process (the
+/// bundled ones) are kept, named by where their bytes are.
+type SubsetKey = (usize, usize, Vec<u16>);
+static SUBSETS: std::sync::Mutex<Option<std::collections::HashMap<SubsetKey, SubsetMade>>> =
+    std::sync::Mutex::new(None);
+/// A subset's length (`/Length1`) and its compressed bytes.
+type SubsetMade = std::sync::Arc<(usize, Vec<u8>)>;
+/// Most subsets kept (the cache starts over past it).
+const SUBSETS_KEPT: usize = 64;
+
+/// The subset of `font` holding the glyphs of `remapper`, compressed, with its length.
+fn subset_deflated(font: &FontProgram, remapper: &subsetter::GlyphRemapper) -> Result<SubsetMade> {
+    let key = match &font.data {
+        Cow::Borrowed(d) => Some((
+            d.as_ptr() as usize,
+            d.len(),
+            remapper.remapped_gids().collect::<Vec<u16>>(),
+        )),
+        Cow::Owned(_) => None,
+    };
+    let cache = || SUBSETS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(k) = &key {
+        if let Some(made) = cache().as_ref().and_then(|m| m.get(k)) {
+            return Ok(made.clone());
+        }
+    }
+    let subset = subsetter::subset(&font.data, 0, remapper).map_err(|_| FontError::Subset)?;
+    let made: SubsetMade = std::sync::Arc::new((subset.len(), crate::filter::deflate(&subset)));
+    if let Some(k) = key {
+        let mut c = cache();
+        let m = c.get_or_insert_with(Default::default);
+        if m.len() >= SUBSETS_KEPT {
+            m.clear();
+        }
+        m.insert(k, made.clone());
+    }
+    Ok(made)
+}
+
 /// A parsed TrueType font program and the metrics needed to lay out and embed it.
 #[derive(Clone)]
 pub struct FontProgram {
@@ -404,19 +446,18 @@ impl<'f> FontEmbedder<'f> {
             ],
         };
         self.written = Some([file_ref, desc_ref, cid_ref, tu_ref]);
-        let subset =
-            subsetter::subset(&font.data, 0, &self.remapper).map_err(|_| FontError::Subset)?;
+        let subset = subset_deflated(font, &self.remapper)?;
         let scale = |v: i16| pdf_number(font.to_pdf_units(i64::from(v)));
         let base_font = self.base_font();
 
         let mut file = Dict::new();
-        file.set("Length1", Object::Int(subset.len() as i64));
+        file.set("Length1", Object::Int(subset.0 as i64));
         file.set("Filter", Object::name("FlateDecode"));
         update.set(
             file_ref,
             Object::Stream(Stream {
                 dict: file,
-                data: StreamData::Owned(crate::filter::deflate(&subset)),
+                data: StreamData::Owned(subset.1.clone()),
             }),
         );
 
@@ -549,6 +590,36 @@ pub fn to_unicode_cmap<'a>(entries: impl Iterator<Item = (u16, &'a str)>) -> Vec
 mod tests {
     use super::*;
     use crate::error::Error;
+
+    #[test]
+    fn a_bundled_fonts_subset_is_made_once_and_is_the_subsetters() {
+        let f = FontProgram::liberation_serif_regular().unwrap();
+        let glyphs = |text: &str| {
+            let mut r = subsetter::GlyphRemapper::new();
+            for g in f.shape(text).unwrap() {
+                r.remap(g.gid);
+            }
+            r
+        };
+        let a = subset_deflated(&f, &glyphs("Báo cáo kiểm tra chữ ký số")).unwrap();
+        let b = subset_deflated(&f, &glyphs("Báo cáo kiểm tra chữ ký số")).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&a, &b), "made once");
+        let fresh = subsetter::subset(&f.data, 0, &glyphs("Báo cáo kiểm tra chữ ký số")).unwrap();
+        assert_eq!(a.0, fresh.len());
+        let mut d = Dict::new();
+        d.set("Filter", Object::name("FlateDecode"));
+        assert_eq!(crate::filter::decode(&d, &a.1, 1 << 24).unwrap(), fresh);
+        let other = subset_deflated(&f, &glyphs("Hợp lệ")).unwrap();
+        assert!(
+            !std::sync::Arc::ptr_eq(&a, &other),
+            "other glyphs, another subset"
+        );
+        // A font read from a file is not kept (its bytes may go).
+        let owned = FontProgram::from_bytes(LIBERATION_SERIF_REGULAR.to_vec()).unwrap();
+        let c = subset_deflated(&owned, &glyphs("Báo cáo kiểm tra chữ ký số")).unwrap();
+        assert!(!std::sync::Arc::ptr_eq(&a, &c));
+        assert_eq!(c.1, a.1);
+    }
 
     #[test]
     fn loads_bundled_fonts() {

@@ -3,6 +3,7 @@
 pub mod appearance;
 pub mod compose;
 pub mod error;
+pub mod extract;
 pub mod filter;
 pub mod font;
 pub mod image;

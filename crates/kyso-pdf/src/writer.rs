@@ -197,6 +197,60 @@ pub fn classic_pdf<S: AsRef<str>>(bodies: &[S]) -> Vec<u8> {
     out
 }
 
+/// A complete new file (not an update): header, the objects in the order given, a classic
+/// cross-reference table, and a trailer with `/Root`, `/Info` when given, and an `/ID` hashed
+/// from everything before the table — no clock, so equal objects give equal bytes. Object
+/// numbers must be 1..=n without gaps and every object set. Used by
+/// [`compose`](crate::compose) and [`extract`](crate::extract).
+pub fn complete_file<'a>(
+    objects: impl IntoIterator<Item = (ObjRef, Option<&'a Object>)>,
+    root: ObjRef,
+    info: Option<ObjRef>,
+) -> crate::Result<Vec<u8>> {
+    use sha2::{Digest, Sha256};
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets: Vec<(u32, usize)> = Vec::new();
+    for (r, obj) in objects {
+        let Some(obj) = obj else {
+            return Err(crate::Error::Unsupported("reserved object left undefined"));
+        };
+        offsets.push((r.num, out.len()));
+        let _ = writeln!(out, "{} {} obj", r.num, r.gen);
+        write_object(&mut out, obj);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    offsets.sort_unstable();
+    if offsets
+        .iter()
+        .enumerate()
+        .any(|(i, (n, _))| *n as usize != i + 1)
+    {
+        return Err(crate::Error::Unsupported("object numbers with gaps"));
+    }
+    let hash = Sha256::digest(&out);
+    let id: Vec<u8> = hash.iter().take(16).copied().collect();
+    let xref = out.len();
+    let size = offsets.len() + 1;
+    let _ = write!(out, "xref\n0 {size}\n0000000000 65535 f \n");
+    for (_, off) in &offsets {
+        let _ = writeln!(out, "{off:010} 00000 n ");
+    }
+    let mut trailer = Dict::new();
+    trailer.set("Size", Object::Int(size as i64));
+    trailer.set("Root", root);
+    if let Some(info) = info {
+        trailer.set("Info", info);
+    }
+    trailer.set(
+        "ID",
+        Object::Array(vec![Object::hex_string(id.clone()), Object::hex_string(id)]),
+    );
+    out.extend_from_slice(b"trailer\n");
+    write_object(&mut out, &Object::Dict(trailer));
+    let _ = write!(out, "\nstartxref\n{xref}\n%%EOF\n");
+    Ok(out)
+}
+
 /// The bytes of a serialised update and the absolute offset of each object in it.
 pub type Serialized = (Vec<u8>, Vec<(ObjRef, u64)>);
 
