@@ -370,6 +370,12 @@ pub struct Policy {
     /// allowed (`NEW_SIGNATURE_FIELD`). Default `false`: a certification after the signed
     /// revision is never allowed.
     pub first_certification: bool,
+    /// No signature covers the version before the new one (the server checking a copy signed
+    /// over a scan it handed out, `crate::upload`): a new signature's own widget may paint over
+    /// the page — nobody signed what it covers, and the new signature covers its appearance
+    /// with the page (`NEW_SIGNATURE_FIELD`, allowed, the coverage in the detail). Any other
+    /// annotation over content stays [`ANNOTATION_OVERLAYS_CONTENT`]. Default `false`.
+    pub signature_over_unsigned: bool,
 }
 
 /// Compare the document as signed (the file cut at `signed_end`, the end of the signature's
@@ -2038,7 +2044,13 @@ impl Ctx<'_> {
             }
             _ => None,
         };
-        if !covered.is_empty() && seal.is_none() {
+        // Over a version no signature covers, the new signature's widget may cover the page.
+        let over_unsigned = !covered.is_empty()
+            && seal.is_none()
+            && self.policy.signature_over_unsigned
+            && code == "NEW_SIGNATURE_FIELD"
+            && value.is_some();
+        if !covered.is_empty() && seal.is_none() && !over_unsigned {
             let mut roots = vec![Object::Ref(r), Object::Ref(ObjRef::new(field_num, 0))];
             roots.extend(value.map(Object::Ref));
             let verdict = Self::overlay_verdict(&covered, &format!("a {detail}"))
@@ -2054,6 +2066,17 @@ impl Ctx<'_> {
                      (the Decree 30 form)"
                 ),
             ),
+            (true, None) if over_unsigned => {
+                let on: Vec<String> = covered.iter().map(Coverage::describe).collect();
+                (
+                    code,
+                    format!(
+                        "{detail} (visible widget drawn over {} of a version no signature \
+                         covers)",
+                        on.join("; ")
+                    ),
+                )
+            }
             (true, None) => (
                 code,
                 format!("{detail} (visible widget: its appearance is drawn over the page)"),

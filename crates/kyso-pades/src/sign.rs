@@ -188,7 +188,87 @@ impl Prepared {
         updated.field_name = Some(self.field_name);
         Ok(updated)
     }
+
+    /// The prepared document as it stands: the input, the update and its zero-filled
+    /// `/Contents` placeholder, to be kept (written with [`Updated::write_to`]) and taken up
+    /// again later with [`Prepared::resume`] — a two-phase signature whose phases run in
+    /// different requests embeds into exactly these bytes.
+    pub fn document(&self) -> Updated {
+        self.update.base.append(self.update.appended.clone())
+    }
+
+    /// A document kept from [`Prepared::document`], ready for [`Prepared::finish`] or
+    /// [`Prepared::finish_cms`] again without preparing it anew: `byte_range` is the one the
+    /// preparation wrote, `cert` and `algorithm` those it was made for. The document is read
+    /// in one streaming pass (its byte ranges hashed, the part before the placeholder pinned
+    /// against change until it is written); only the placeholder and what follows it are held
+    /// in memory. Refused when `byte_range` does not frame a zero placeholder ending the
+    /// document's last update (at most [`MAX_RESUMED_TAIL`] bytes after it); the caller
+    /// compares [`Prepared::document_digest`] with the one it handed out.
+    pub fn resume(
+        src: Arc<dyn Source>,
+        byte_range: [u64; 4],
+        field_name: String,
+        cert: &Cert,
+        algorithm: SignatureAlgorithm,
+    ) -> Result<Prepared> {
+        let not_prepared = || Error::Structure("not a prepared document with this byte range");
+        let [start, hole, after, rest] = byte_range;
+        let len = src.len();
+        let span = after.checked_sub(hole).ok_or_else(not_prepared)?;
+        if start != 0
+            || hole == 0
+            || span < 4
+            || span % 2 != 0
+            || after.checked_add(rest) != Some(len)
+            || rest > MAX_RESUMED_TAIL
+        {
+            return Err(not_prepared());
+        }
+        let reserved = usize::try_from((span - 2) / 2).map_err(|_| not_prepared())?;
+        let mut tail = vec![0u8; usize::try_from(len - hole).map_err(|_| not_prepared())?];
+        if src.read_at(hole, &mut tail)? < tail.len() {
+            return Err(Error::Io(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        let hole_len = usize::try_from(span).map_err(|_| not_prepared())?;
+        let zeros = tail.get(1..hole_len - 1).unwrap_or_default();
+        if tail.first() != Some(&b'<')
+            || tail.get(hole_len - 1) != Some(&b'>')
+            || zeros.iter().any(|b| *b != b'0')
+        {
+            return Err(not_prepared());
+        }
+        let mut hasher = algorithm.digest().hasher();
+        let base = Updated::from_source(Arc::new(crate::revisions::Truncated::new(src, hole)))
+            .digest_pass(&mut hasher)?;
+        hasher.update(tail.get(hole_len..).unwrap_or_default());
+        let document_digest = hasher.finish().as_ref().to_vec();
+        let signed_attrs = SignedAttributes::pades(&document_digest, algorithm, cert)?;
+        let to_be_signed_digest = algorithm.digest().digest(signed_attrs.der());
+        Ok(Prepared {
+            update: Placeholder {
+                base,
+                appended: tail,
+                contents_rel: 0,
+                byte_range,
+                document_digest: document_digest.clone(),
+                field_name: field_name.clone(),
+            },
+            reserved,
+            dest: None,
+            byte_range,
+            document_digest,
+            signed_attrs,
+            algorithm,
+            to_be_signed_digest,
+            field_name,
+        })
+    }
 }
+
+/// Most bytes after the placeholder of a document [`Prepared::resume`] takes up (the rest of
+/// the signature's update: its dictionaries, appearance streams and cross-reference section).
+pub const MAX_RESUMED_TAIL: u64 = 16 << 20;
 
 /// A document read from a [`Source`] plus updates kyso appended to it, held in memory and not
 /// written yet: the result of signing or extending, and the input of the next step. Write it

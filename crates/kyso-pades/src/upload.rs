@@ -65,6 +65,10 @@ pub struct ExpectedSignature {
     pub step: Step,
     /// Limits for reading the upload.
     pub limits: Limits,
+    /// When the previous version carries no signature (a scan to be digitised), the new
+    /// signature's own widget may be drawn over the page (`revisions::Policy::
+    /// signature_over_unsigned`). Default `false`.
+    pub may_cover_unsigned: bool,
 }
 
 impl ExpectedSignature {
@@ -74,6 +78,7 @@ impl ExpectedSignature {
             by_key: false,
             step,
             limits: Limits::default(),
+            may_cover_unsigned: false,
         }
     }
 }
@@ -239,6 +244,8 @@ pub fn check_upload(
         expected.limits.clone(),
         Policy {
             first_certification: expected.step == Step::Personal,
+            // Every signature of the file is new: the previous version carries none.
+            signature_over_unsigned: expected.may_cover_unsigned && new.len() == reports.len(),
             ..Policy::default()
         },
     )

@@ -83,55 +83,62 @@ impl Drop for Dir {
     }
 }
 
-fn tools() -> bool {
-    need("img2pdf", &["--version"]) && need("gs", &["--version"])
+/// A fresh folder for the test `name`'s files, or `None` (a listed skip; a failure under
+/// `KYSO_REQUIRE_ALL=1`) when img2pdf or Ghostscript is missing.
+fn scans(name: &str) -> Option<Dir> {
+    (need("img2pdf", &["--version"]) && need("gs", &["--version"])).then(|| Dir::new(name))
+}
+
+/// img2pdf: `inputs` on pages of `pagesize` as `out` (PDF 1.3, as img2pdf writes it).
+fn img2pdf(dir: &Dir, pagesize: &str, inputs: &[&str], out: &str) -> Vec<u8> {
+    let mut args: Vec<&str> = vec!["--pagesize", pagesize];
+    args.extend_from_slice(inputs);
+    args.extend_from_slice(&["-o", out]);
+    run_in(dir.path(), "img2pdf", &args);
+    dir.read(out)
+}
+
+/// Ghostscript with the device's `options`: `input` as `out`.
+fn gs(dir: &Dir, options: &[&str], input: &str, out: &str) -> Vec<u8> {
+    let output = format!("-sOutputFile={out}");
+    let mut args: Vec<&str> = vec!["-q", "-dBATCH", "-dNOPAUSE", "-dSAFER"];
+    args.extend_from_slice(options);
+    args.extend_from_slice(&[&output, input]);
+    run_in(dir.path(), "gs", &args);
+    dir.read(out)
 }
 
 /// img2pdf `inputs` on A4 pages, then Ghostscript's pdfwrite at PDF 1.5 (img2pdf writes 1.3).
 fn scan_pdf(dir: &Dir, inputs: &[&str], out: &str) -> Vec<u8> {
-    let mut args: Vec<&str> = vec!["--pagesize", "A4"];
-    args.extend_from_slice(inputs);
-    args.extend_from_slice(&["-o", "img2pdf.pdf"]);
-    run_in(dir.path(), "img2pdf", &args);
-    run_in(
-        dir.path(),
-        "gs",
-        &[
-            "-q",
-            "-dBATCH",
-            "-dNOPAUSE",
-            "-dSAFER",
-            "-sDEVICE=pdfwrite",
-            "-dCompatibilityLevel=1.5",
-            &format!("-sOutputFile={out}"),
-            "img2pdf.pdf",
-        ],
-    );
-    dir.read(out)
+    img2pdf(dir, "A4", inputs, "img2pdf.pdf");
+    gs(
+        dir,
+        &["-sDEVICE=pdfwrite", "-dCompatibilityLevel=1.5"],
+        "img2pdf.pdf",
+        out,
+    )
+}
+
+/// The codes of the report's findings of `severity`.
+fn codes(r: &ScanReport, severity: Severity) -> Vec<Code> {
+    r.findings
+        .iter()
+        .filter(|f| f.severity == severity)
+        .map(|f| f.code)
+        .collect()
 }
 
 fn errors(r: &ScanReport) -> Vec<Code> {
-    r.findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .map(|f| f.code)
-        .collect()
+    codes(r, Severity::Error)
 }
 
 fn warnings(r: &ScanReport) -> Vec<Code> {
-    r.findings
-        .iter()
-        .filter(|f| f.severity == Severity::Warning)
-        .map(|f| f.code)
-        .collect()
+    codes(r, Severity::Warning)
 }
 
 #[test]
 fn a_colour_scan_at_200_dpi_passes() {
-    if !tools() {
-        return;
-    }
-    let dir = Dir::new("colour");
+    let Some(dir) = scans("colour") else { return };
     dir.write("p1.ppm", &colour_page(200.0));
     dir.write("p2.ppm", &colour_page(300.0));
     let pdf = scan_pdf(&dir, &["p1.ppm", "p2.ppm"], "scan.pdf");
@@ -150,17 +157,9 @@ fn a_colour_scan_at_200_dpi_passes() {
 
 #[test]
 fn img2pdf_writes_pdf_1_3_which_the_decree_does_not_accept() {
-    if !tools() {
-        return;
-    }
-    let dir = Dir::new("v13");
+    let Some(dir) = scans("v13") else { return };
     dir.write("p.ppm", &colour_page(200.0));
-    run_in(
-        dir.path(),
-        "img2pdf",
-        &["--pagesize", "A4", "p.ppm", "-o", "raw.pdf"],
-    );
-    let r = check(&dir.read("raw.pdf"));
+    let r = check(&img2pdf(&dir, "A4", &["p.ppm"], "raw.pdf"));
     assert_eq!(errors(&r), vec![Code::VersionTooOld], "{:#?}", r.findings);
     let f = &r.findings[0];
     assert!(f.vi.contains("1.3") && f.vi.contains("1.4"), "{}", f.vi);
@@ -171,10 +170,7 @@ fn img2pdf_writes_pdf_1_3_which_the_decree_does_not_accept() {
 
 #[test]
 fn a_scan_below_200_dpi_is_refused_with_its_resolution() {
-    if !tools() {
-        return;
-    }
-    let dir = Dir::new("lowres");
+    let Some(dir) = scans("lowres") else { return };
     dir.write("p1.ppm", &colour_page(300.0));
     dir.write("p2.ppm", &colour_page(150.0));
     let pdf = scan_pdf(&dir, &["p1.ppm", "p2.ppm"], "scan.pdf");
@@ -197,28 +193,12 @@ fn a_scan_below_200_dpi_is_refused_with_its_resolution() {
 
 #[test]
 fn ghostscript_image_devices_give_colour_grey_and_resolution() {
-    if !tools() {
-        return;
-    }
-    let dir = Dir::new("gsdev");
+    let Some(dir) = scans("gsdev") else { return };
     dir.write("p.ppm", &colour_page(300.0));
     scan_pdf(&dir, &["p.ppm"], "src.pdf");
     let render = |device: &str, res: &str, out: &str| {
-        run_in(
-            dir.path(),
-            "gs",
-            &[
-                "-q",
-                "-dBATCH",
-                "-dNOPAUSE",
-                "-dSAFER",
-                &format!("-sDEVICE={device}"),
-                &format!("-r{res}"),
-                &format!("-sOutputFile={out}"),
-                "src.pdf",
-            ],
-        );
-        check(&dir.read(out))
+        let options = [format!("-sDEVICE={device}"), format!("-r{res}")];
+        check(&gs(&dir, &[&options[0], &options[1]], "src.pdf", out))
     };
     // Ghostscript's image devices write PDF 1.3: refused for the version whatever else.
     let colour = render("pdfimage24", "200", "c.pdf");
@@ -246,10 +226,7 @@ fn ghostscript_image_devices_give_colour_grey_and_resolution() {
 
 #[test]
 fn grey_or_black_and_white_only_is_refused_some_grey_pages_are_a_warning() {
-    if !tools() {
-        return;
-    }
-    let dir = Dir::new("grey");
+    let Some(dir) = scans("grey") else { return };
     dir.write("c.ppm", &colour_page(200.0));
     dir.write("g.pgm", &grey_page(200.0));
     dir.write("b.pbm", &bilevel_page(300.0));
@@ -275,17 +252,9 @@ fn grey_or_black_and_white_only_is_refused_some_grey_pages_are_a_warning() {
 
 #[test]
 fn a_page_of_unusual_size_is_a_warning_about_the_scale() {
-    if !tools() {
-        return;
-    }
-    let dir = Dir::new("size");
+    let Some(dir) = scans("size") else { return };
     dir.write("p.ppm", &colour_page(200.0));
-    run_in(
-        dir.path(),
-        "img2pdf",
-        &["--pagesize", "150mmx150mm", "p.ppm", "-o", "small.pdf"],
-    );
-    let r = check(&dir.read("small.pdf"));
+    let r = check(&img2pdf(&dir, "150mmx150mm", &["p.ppm"], "small.pdf"));
     assert!(r.has(Code::UnusualPageSize), "{:#?}", r.findings);
     assert!(warnings(&r).contains(&Code::UnusualPageSize));
 }

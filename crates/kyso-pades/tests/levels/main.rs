@@ -365,6 +365,75 @@ fn an_input_changed_after_signing_is_not_written_out_as_signed() {
     );
 }
 
+#[test]
+fn a_prepared_document_kept_and_resumed_is_signed_as_prepared() {
+    let signer = test_signer("A");
+    let alg = signer.algorithm();
+    let prepared = kyso_pades::prepare_source(
+        Arc::new(MemSource::new(two_page_pdf())),
+        &opts(),
+        &signer.cert,
+        &signer.chain,
+        alg,
+        None,
+    )
+    .unwrap();
+    let kept = prepared.document().to_vec().unwrap();
+    assert_eq!(
+        kept.len() as u64,
+        prepared.byte_range[2] + prepared.byte_range[3]
+    );
+    let resume = |bytes: &[u8], range: [u64; 4]| {
+        kyso_pades::Prepared::resume(
+            Arc::new(MemSource::new(bytes.to_vec())),
+            range,
+            prepared.field_name.clone(),
+            &signer.cert,
+            alg,
+        )
+    };
+    let again = resume(&kept, prepared.byte_range).unwrap();
+    assert_eq!(again.document_digest, prepared.document_digest);
+    assert_eq!(again.to_be_signed_digest, prepared.to_be_signed_digest);
+    assert_eq!(again.signed_attrs.der(), prepared.signed_attrs.der());
+    let sig = signer.sign(&again.request()).unwrap();
+    let signed = again
+        .finish(&sig, &signer.cert, &signer.chain, Vec::new())
+        .unwrap()
+        .to_vec()
+        .unwrap();
+    assert_eq!(check_integrity(&signed), 1);
+    // Only the placeholder differs from what was kept.
+    let [_, hole, after, _] = prepared.byte_range.map(|v| v as usize);
+    assert_eq!(signed.len(), kept.len());
+    assert_eq!(signed[..hole], kept[..hole]);
+    assert_eq!(signed[after..], kept[after..]);
+    // A changed byte inside the ranges: another digest (the caller compares it).
+    let mut changed = kept.clone();
+    changed[20] ^= 1;
+    assert_ne!(
+        resume(&changed, prepared.byte_range)
+            .unwrap()
+            .document_digest,
+        prepared.document_digest
+    );
+    // A range that frames no zero placeholder, or does not end the document: refused.
+    let [a, b, c, d] = prepared.byte_range;
+    for range in [
+        [a, b + 2, c, d],
+        [a, b, c, d + 1],
+        [1, b, c, d],
+        [a, b, b, c + d - b],
+    ] {
+        assert!(
+            matches!(resume(&kept, range), Err(Error::Structure(_))),
+            "{range:?}"
+        );
+    }
+    // A signed document is no longer a prepared one.
+    assert!(resume(&signed, prepared.byte_range).is_err());
+}
+
 /// How many signatures of `pdf` are intact.
 fn check_integrity(pdf: &[u8]) -> usize {
     let doc = kyso_pdf::Document::open(

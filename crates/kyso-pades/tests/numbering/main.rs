@@ -1060,3 +1060,115 @@ fn the_upload_check_refuses_a_field_holding_the_notation_the_draft_prints_alread
         other => panic!("{other:?}"),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A scan digitised: the copy stamp is drawn over the scanned page (its image covers the page),
+// accepted only where the server allows it and only over a version no signature covers.
+
+/// A one-page A4 PDF whose page is one grey image, as a scanner makes it.
+fn scan_pdf() -> Vec<u8> {
+    let pixels = [0x80u8; 16];
+    let content = b"q 595 0 0 842 0 0 cm /Im1 Do Q\n";
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    let mut object = |out: &mut Vec<u8>, body: &[u8]| {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", offsets.len()).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    };
+    object(&mut out, b"<< /Type /Catalog /Pages 2 0 R >>");
+    object(&mut out, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
+    object(
+        &mut out,
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] \
+          /Resources << /XObject << /Im1 5 0 R >> >> /Contents 4 0 R >>",
+    );
+    let mut stream = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
+    stream.extend_from_slice(content);
+    stream.extend_from_slice(b"endstream");
+    object(&mut out, &stream);
+    let mut image = format!(
+        "<< /Type /XObject /Subtype /Image /Width 4 /Height 4 /ColorSpace /DeviceGray \
+         /BitsPerComponent 8 /Length {} >>\nstream\n",
+        pixels.len()
+    )
+    .into_bytes();
+    image.extend_from_slice(&pixels);
+    image.extend_from_slice(b"\nendstream");
+    object(&mut out, &image);
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).as_bytes(),
+    );
+    for o in &offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            offsets.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// `pdf` with the agency's SAO Y copy stamp (copy `number`) signed by `key`.
+fn copy_stamped(pdf: &[u8], key: &TestSigner, number: &str) -> Vec<u8> {
+    use kyso_pades::forms::{widget_builder, CopyForm, VisibleForm};
+    let o = opts();
+    let stamp = widget_builder(
+        VisibleForm::Copy {
+            form: CopyForm::Certified,
+            org_name: "Sở Khoa học và Công nghệ".into(),
+            number: Some(number.into()),
+            place: None,
+        },
+        o.signing_time,
+    )
+    .unwrap();
+    sign_bytes(pdf, &o, key, Some(stamp)).unwrap()
+}
+
+#[test]
+fn a_copy_stamp_may_cover_a_scan_only_when_allowed_and_no_signature_covers_it() {
+    let p = pki();
+    let scan = scan_pdf();
+    let digitised = copy_stamped(&scan, &p.agency, "01/SY");
+    let strict = expect(&p.agency, Step::Attachment);
+    let mut over_scan = strict.clone();
+    over_scan.may_cover_unsigned = true;
+
+    // By default a stamp over the page's image is an overlay, as for any upload.
+    match check_upload(&scan, &digitised, &strict).unwrap_err() {
+        UploadRefusal::DisallowedChange { codes, .. } => {
+            assert_eq!(codes, ["ANNOTATION_OVERLAYS_CONTENT"])
+        }
+        other => panic!("{other:?}"),
+    }
+    // Allowed for a scan: accepted, the coverage said.
+    let ok = check_upload(&scan, &digitised, &over_scan).unwrap();
+    assert!(
+        ok.changes.contains(&"NEW_SIGNATURE_FIELD"),
+        "{:?}",
+        ok.changes
+    );
+    // The digitised copy verifies as one signature over the whole file, nothing after it.
+    let r = changes(&digitised, 0);
+    assert_eq!(r.verdict, Verdict::AllowedOnly, "{:?}", r.changes);
+
+    // Over a version a signature covers, the allowance does not apply: the second stamp
+    // would paint over what the first signature covers.
+    let again = copy_stamped(&digitised, &p.agency, "02/SL");
+    match check_upload(&digitised, &again, &over_scan).unwrap_err() {
+        UploadRefusal::DisallowedChange { codes, .. } => {
+            assert!(codes.contains(&"ANNOTATION_OVERLAYS_CONTENT"), "{codes:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let dir = tempfile::tempdir().unwrap();
+    if let Some(v) = pyhanko(dir.path(), "digitised.pdf", &digitised, &p.root_pem) {
+        assert_eq!(&v[0][1..5], ["True", "True", "True", "True"], "{v:?}");
+    }
+}
