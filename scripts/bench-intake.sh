@@ -14,6 +14,9 @@
 #   bash scripts/bench-intake.sh
 #   ONLY=large BACKENDS=sqlite NO_BUILD=1 BIN_DIR=DIR bash scripts/bench-intake.sh
 #   DOCS=4000 CONNS=16 bash scripts/bench-intake.sh
+#   NO_BUILD=1 BIN_DIRS="BEFORE_DIR AFTER_DIR" ONLY=letters bash scripts/bench-intake.sh
+# BIN_DIRS: several builds compared in one run, one after the other on each engine (the same
+# letters, signed once by the first).
 # PostgreSQL: a fresh schema in $PG_BASE (default postgres://postgres@127.0.0.1:5432/test),
 # dropped at the end.
 set -euo pipefail
@@ -34,6 +37,7 @@ done
 [ -n "${NO_BUILD:-}" ] || cargo build --release -q -p kyso
 T=${BIN_DIR:-${CARGO_TARGET_DIR:-$root/target}/release}
 KYSO="$T/kyso"
+BIN_DIRS=${BIN_DIRS:-$T}
 schema=kyso_intake_$$
 server=""
 psql_q() { PGOPTIONS="--client-min-messages=warning" psql "$PG_BASE" -X -q -v ON_ERROR_STOP=1 -c "$1" >/dev/null; }
@@ -49,46 +53,15 @@ echo "$(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg); rel
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 start_server() { # BACKEND → $server, $TOKEN (the first administrator's API token)
   local url=()
-  rm -rf "$W/data"
-  # Every server of the run starts from the same demo PKI (made by the first), so the letters
-  # signed once chain to each server's trusted demo root.
-  if [ -d "$W/pki" ]; then mkdir -p "$W/data"; cp -r "$W/pki" "$W/data/demo-pki"; fi
   if [ "$1" = postgres ]; then
     psql_q "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema"
     url=(--database-url "$PG_BASE?options=-c%20search_path%3D$schema")
   fi
-  "$KYSO" serve --lang en --listen "127.0.0.1:$port" --data-dir "$W/data" "${url[@]}" \
-    >"$W/serve-$1.log" 2>&1 &
-  server=$!
-  for _ in $(seq 1 480); do
-    curl -fsS -o /dev/null "$base/healthz" 2>/dev/null && break
-    kill -0 "$server" 2>/dev/null || { cat "$W/serve-$1.log" >&2; exit 1; }
-    sleep 0.25
-  done
-  local otp
-  otp=$(sed -n 's/.*one-time password: \([^ ]*\).*/\1/p' "$W/serve-$1.log" | head -1)
-  TOKEN=$(OTP=$otp BASE=$base python3 - <<'EOF'
-import json, os, urllib.request
-base = os.environ["BASE"]
-def call(path, body, token=None):
-    req = urllib.request.Request(base + path, data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    with urllib.request.urlopen(req) as r:
-        text = r.read()
-        return json.loads(text) if text else {}
-new = "Bench-intake-mat-khau-2026"
-s = call("/api/v1/auth/login", {"username": "admin", "password": os.environ["OTP"]})
-call("/api/v1/me/password", {"old_password": os.environ["OTP"], "new_password": new}, s["token"])
-s = call("/api/v1/auth/login", {"username": "admin", "password": new})
-t = call("/api/v1/tokens", {"name": "bench-intake", "days": 1}, s["token"])
-print(t["token"])
-EOF
-)
-  [ -d "$W/pki" ] || cp -r "$W/data/demo-pki" "$W/pki"
+  serve_with_demo_pki "$W/serve-$1.log" "${url[@]}"
   AGENCY=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$base/api/v1/agencies?limit=500" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
@@ -162,6 +135,8 @@ EOF
 status=0
 case " $ONLY " in *" letters "*)
   for backend in $BACKENDS; do
+   for bin in $BIN_DIRS; do
+    KYSO="$bin/kyso"
     start_server "$backend"
     if [ ! -d "$W/letters" ]; then
       make_letters "$DOCS"
@@ -172,15 +147,17 @@ case " $ONLY " in *" letters "*)
     la=$(cut -d' ' -f1-3 /proc/loadavg)
     out=$(LETTERS="$W/letters" DOCS=$DOCS THREADS=$threads TOKEN=$TOKEN AGENCY=$AGENCY \
       wrk -t"$threads" -c"$CONNS" -d"${SECS}s" --timeout 30s --latency -s "$W/intake.lua" "$base" 2>"$W/wrk-$backend.err" | grep '^RESULT' || true)
-    echo "$backend intake, ${SECS} s, $CONNS connections (load average before $la): $out"
+    echo "$backend intake ($bin), ${SECS} s, $CONNS connections (load average before $la): $out"
     [ -s "$W/wrk-$backend.err" ] && { head -5 "$W/wrk-$backend.err"; }
     rows=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$base/api/v1/incoming?agency_id=$AGENCY&limit=5000" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d), sorted(set(x["verdict"] for x in d)))')
-    echo "$backend: arrived $rows"
+    echo "$backend: arrived (the queue lists at most 500) $rows"
     case $out in *" errors=0 "*) ;; *) status=1 ;; esac
     grep -q panicked "$W/serve-$backend.log" && { echo "the server panicked" >&2; status=1; }
     stop_server
     [ "$backend" != postgres ] || psql_q "DROP SCHEMA IF EXISTS $schema CASCADE"
+   done
   done
+  KYSO="${BIN_DIRS##* }/kyso"
   # Beside it: `kyso verify` alone on the same files, one process each and all in one process.
   : >"$W/cli.txt"
   for i in $(seq 0 $((RUNS - 1))); do

@@ -17,45 +17,20 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import {
-  env, check, screenshots, selectByText, allLabelled, launch, signIn, signWithAgent,
-  docState as state, landed, takeStep as step, openFromQueue as fromQueue, metaRow as row,
-  saveLatest as save,
+  env, check, openStory, selectByText, allLabelled, docState as state, landed,
+  takeStep as step, openFromQueue as fromQueue, metaRow as row, saveLatest as save,
+  reviewToApproval, signPersonally, clerkIssues,
 } from './lib.mjs';
 
-const base = env('KYSO_URL');
-const password = env('KYSO_PASSWORD');
 const work = env('KYSO_WORK');
-const shot = screenshots(env('KYSO_SCREENSHOTS'));
 const SUBJECT = 'Triển khai ký số văn bản đi trên hệ thống kyso';
-const started = Date.now();
-const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
-
-const browser = await launch();
-
-/// A logged-in browser of its own for `user`.
-const person = (user) => signIn(browser, base, user, password);
+const { base, shot, browser, person, passed } = await openStory();
 
 /// The document from the person's "Chờ tôi xử lý" queue.
 const openFromQueue = (page, who) => fromQueue(page, base, SUBJECT, who);
 
 /// Save the latest version of the document to `path`.
 const saveLatest = (page, path) => save(page, base, path);
-
-/// Click "Ký số" for `op` with the agent at `address`; the agent shows the request, the test
-/// types the PIN there, the agent signs and uploads, the server checks, the page reloads with
-/// its message. `waiting`: the name of a screenshot of the page while the agent waits for the
-/// PIN (the test's official reads the request at the agent until it is taken).
-async function signThroughAgent(page, op, action, address, expected, what, waiting) {
-  const ms = await signWithAgent(page, op, action, address, what, waiting && (async () => {
-    await page.waitForFunction((id) => (document.getElementById(id)?.textContent ?? '').includes('mã PIN'),
-      `sign-status-${action}`, { timeout: 30_000 });
-    check(true, `${what}: the page says to type the PIN at the signing service`);
-    await shot(page, waiting);
-    writeFileSync(env('KYSO_PIN_SCREENSHOT_DONE'), '');
-  }));
-  console.log(`${what}: ticket, agent, PIN, signature, upload and server check in ${ms} ms`);
-  await landed(page, action, expected, what);
-}
 
 try {
   const drafter = await person('le.hoang.cuong');
@@ -101,8 +76,7 @@ try {
   check((await reviewer.textContent('main')).includes(reason), 'the reason is on the document page');
   await shot(reviewer, 'dt-02-tra-lai');
 
-  // 3. The drafter sees the reason, uploads the corrected draft and submits again; the unit
-  //    head forwards it to the format check.
+  // 3. The drafter sees the reason, uploads the corrected draft and submits again.
   await openFromQueue(drafter, 'the drafter (returned)');
   check((await drafter.textContent('main')).includes(reason), 'the drafter reads the reason');
   await drafter.setInputFiles('#draft-file', env('KYSO_DRAFT2_FILE'));
@@ -110,16 +84,13 @@ try {
     drafter.click('main form:has(#draft-file) button[type=submit]')]);
   await landed(drafter, 'draft', 'Bị trả lại', 'the corrected draft');
   await step(drafter, 'submit', 'Chờ lãnh đạo đơn vị xem xét', 'the new submission');
-  await openFromQueue(reviewer, 'the unit head (again)');
-  await step(reviewer, 'forward', 'Chờ kiểm tra thể thức', 'the forward');
 
-  // 4. The format check places the number and date fields; the signer approves.
-  await openFromQueue(checker, 'the format checker');
-  await step(checker, 'check_format', 'Chờ duyệt', 'the format check');
-  await shot(checker, 'dt-03-kiem-tra-the-thuc');
-  await openFromQueue(signer, 'the signer');
-  await step(signer, 'approve', 'Đã duyệt, chờ ký', 'the approval');
-  await shot(signer, 'dt-04-da-duyet-cho-ky');
+  // 4. The unit head forwards it, the format check places the number and date fields, the
+  //    signer approves.
+  await reviewToApproval(base, SUBJECT, { reviewer, checker, signer }, {
+    checked: (page) => shot(page, 'dt-03-kiem-tra-the-thuc'),
+    approved: (page) => shot(page, 'dt-04-da-duyet-cho-ky'),
+  });
 
   // 5. A tampered file: signed on the signer's own token outside the agent, then one byte of
   //    the signed content changed. The server refuses it and the document stays where it was.
@@ -154,23 +125,27 @@ try {
 
   // 6. The personal signature through the signer's agent and token.
   await signer.goto(`${base}${docPath}`);
-  await signThroughAgent(signer, 'SignApproved', 'sign_personal', env('KYSO_SIGNER_AGENT'),
-    'Đã ký, chờ văn thư kiểm tra', 'the personal signature', 'dt-06-cho-nhap-ma-pin');
+  // The page says to type the PIN at the signing service: its screenshot, then the test's
+  // official (who reads the request at the agent until it is taken) types the PIN.
+  await signPersonally(signer, env('KYSO_SIGNER_AGENT'), 'the personal signature', async (page) => {
+    await page.waitForFunction((id) => (document.getElementById(id)?.textContent ?? '').includes('mã PIN'),
+      'sign-status-sign_personal', { timeout: 30_000 });
+    check(true, 'the personal signature: the page says to type the PIN at the signing service');
+    await shot(page, 'dt-06-cho-nhap-ma-pin');
+    writeFileSync(env('KYSO_PIN_SCREENSHOT_DONE'), '');
+  });
   await shot(signer, 'dt-07-ky-ca-nhan');
 
   // 7. The clerk: check, number and date, the organization signature through her agent and
   //    the Department's token, registration, dispatch.
   await openFromQueue(clerk, 'the clerk');
-  await step(clerk, 'clerk_check', 'Văn thư đã kiểm tra, chờ cấp số', "the clerk's check");
-  await step(clerk, 'number', 'Đã cấp số, chờ ký số cơ quan', 'the number and date');
-  const number = await row(clerk, 'Số, ký hiệu');
-  check(/^\d+\/[^ ]+$/.test(number), `the page shows the number and notation (${number})`);
-  await shot(clerk, 'dt-08-cap-so');
-  await signThroughAgent(clerk, 'SignIssued', 'org_sign', env('KYSO_CLERK_AGENT'),
-    'Đã ký số cơ quan, chờ vào sổ', 'the organization signature');
-  await shot(clerk, 'dt-09-ky-so-co-quan');
-  await step(clerk, 'register', 'Đã vào sổ, chờ phát hành', 'the registration');
-  await step(clerk, 'dispatch', 'Đã phát hành', 'the dispatch');
+  const { number } = await clerkIssues(clerk, env('KYSO_CLERK_AGENT'), {
+    numbered: async (n) => {
+      check(/^\d+\/[^ ]+$/.test(n), `the page shows the number and notation (${n})`);
+      await shot(clerk, 'dt-08-cap-so');
+    },
+    sealed: () => shot(clerk, 'dt-09-ky-so-co-quan'),
+  });
   const shownNumber = await row(clerk, 'Số, ký hiệu');
   const shownDate = await row(clerk, 'Ngày ban hành');
   check(shownNumber === number, `the issued document keeps its number (${shownNumber})`);
@@ -184,4 +159,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`e2e documents: all steps passed in ${seconds()} s`);
+passed('documents');

@@ -22,31 +22,19 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import {
-  env, check, screenshots, selectByText, allLabelled, launch, signIn, done, fitsWidth, signWithAgent,
+  env, check, openStory, selectByText, allLabelled, done, fitsWidth, signPersonally, clerkIssues,
+  saveLatest,
 } from './lib.mjs';
 
-const base = env('KYSO_URL');
-const password = env('KYSO_PASSWORD');
 const work = env('KYSO_WORK');
 const docs = JSON.parse(env('KYSO_DOCS'));
 const senderName = env('KYSO_SENDER_NAME');
 const senderCode = env('KYSO_SENDER_CODE');
 const unitName = env('KYSO_UNIT');
-const shot = screenshots(env('KYSO_SCREENSHOTS'));
-const started = Date.now();
-const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
-
-const browser = await launch();
-const person = (user, size) => signIn(browser, base, user, password, size);
+const { base, shot, seconds, browser, person, passed } = await openStory();
 
 /// The text of the element `selector`, trimmed.
 const text = async (page, selector) => ((await page.textContent(selector)) ?? '').trim();
-
-/// Press an outgoing document's step button and land on its success message.
-async function docStep(page, action, what) {
-  await Promise.all([page.waitForNavigation(), page.click(`main button[name=action][value=${action}]`)]);
-  await done(page, action, what);
-}
 
 /// Submit an incoming document's form whose action is `action` and land on its message.
 async function incomingStep(page, action, what, submit) {
@@ -92,28 +80,15 @@ try {
   const numbers = [];
   for (const d of docs) {
     await signer.goto(`${base}/documents/${d.id}`);
-    const ms1 = await signWithAgent(signer, 'SignApproved', 'sign_personal', env('KYSO_SIGNER_AGENT'), `the personal signature of "${d.subject}"`);
-    await done(signer, 'sign_personal', 'the personal signature');
+    const ms1 = await signPersonally(signer, env('KYSO_SIGNER_AGENT'), `the personal signature of "${d.subject}"`);
     await clerkA.goto(`${base}/documents/${d.id}`);
-    await docStep(clerkA, 'clerk_check', "A's clerk's check");
-    await docStep(clerkA, 'number', 'the number and date');
-    const ms2 = await signWithAgent(clerkA, 'SignIssued', 'org_sign', env('KYSO_CLERK_AGENT'), 'the organization signature');
-    await done(clerkA, 'org_sign', 'the organization signature');
-    await docStep(clerkA, 'register', 'the registration');
-    await docStep(clerkA, 'dispatch', 'the dispatch');
-    check((await text(clerkA, '#doc-state')) === 'Đã phát hành', `"${d.subject}" is dispatched`);
-    const number = (await text(clerkA, 'main tr:has(th:text-is("Số, ký hiệu")) td'));
+    const { number, ms: ms2 } = await clerkIssues(clerkA, env('KYSO_CLERK_AGENT'));
     numbers.push(number);
     console.log(`A: "${d.subject}" ${number} signed (${ms1} ms), sealed (${ms2} ms) and dispatched at ${seconds()} s`);
   }
   // The issued file of the first, kept for the tampered copy.
   await clerkA.goto(`${base}/documents/${docs[0].id}`);
-  const firstHrefs = await clerkA.$$eval('main a[href*="/file?seq="]', (as) => as.map((a) => a.getAttribute('href')));
-  const latest = firstHrefs.sort((a, b) => Number(a.split('seq=')[1]) - Number(b.split('seq=')[1])).pop();
-  check(Boolean(latest), 'the issued version can be downloaded');
-  const issued = await clerkA.request.get(`${base}${latest}`);
-  check(issued.ok(), 'the issued file downloads');
-  const issuedBytes = Buffer.from(await issued.body());
+  const issuedBytes = readFileSync(await saveLatest(clerkA, base, `${work}/ban-phat-hanh.pdf`));
 
   // 2. B's clerk: both arrive in "Văn bản đến" (delivered inside kyso; the page is reloaded
   //    until they are there, 60 s at most), the verdict and its reasons first.
@@ -253,4 +228,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`e2e incoming: all steps passed in ${seconds()} s`);
+passed('incoming');

@@ -1,4 +1,6 @@
-// Helpers shared by the browser stories (run.mjs, documents.mjs).
+// Helpers shared by the browser stories (run.mjs, documents.mjs, incoming.mjs,
+// request_letter.mjs, public_verify.mjs): the story's opening, the people's browsers, the
+// outgoing document's steps from the approval to the dispatch, and the pages' checks.
 
 import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -62,6 +64,33 @@ export async function signIn(browser, base, user, password, size = { width: 1280
   await page.fill('#password', password);
   await Promise.all([page.waitForURL(`${base}/`), page.press('#password', 'Enter')]);
   return page;
+}
+
+/// What a story opens with: the site (`KYSO_URL`), its screenshots (`KYSO_SCREENSHOTS`), the
+/// seconds since it began, the browser, and `person(user, { password, size })`: a browser of
+/// their own for `user`, signed in with `password` (default `KYSO_PASSWORD`). `passed(name)`
+/// prints the story's last line, `e2e NAME: all steps passed in … s` (once every step passed
+/// and the browser is closed).
+export async function openStory() {
+  const base = env('KYSO_URL');
+  const shot = screenshots(env('KYSO_SCREENSHOTS'));
+  const started = Date.now();
+  const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
+  const browser = await launch();
+  const person = (user, { password = env('KYSO_PASSWORD'), size } = {}) =>
+    signIn(browser, base, user, password, size);
+  const passed = (name) => console.log(`e2e ${name}: all steps passed in ${seconds()} s`);
+  return { base, shot, seconds, browser, person, passed };
+}
+
+/// Press a request's action button `label`: fail with the page's message if it was refused,
+/// and check that the request's state badge now says `state`.
+export async function requestAct(page, label, state) {
+  await Promise.all([page.waitForNavigation(), page.click(`main button:has-text("${label}")`)]);
+  const alert = page.locator('[role=alert]:not(:empty)');
+  if ((await alert.count()) > 0) throw new Error(`"${label}" refused: ${await alert.first().textContent()}`);
+  const badge = (await page.textContent('main .state')).trim();
+  check(badge === state, `the request's "${label}" leaves it "${state}" (badge: "${badge}")`);
 }
 
 /// No error shown, the page's address says `done=DONE` and its success message is shown.
@@ -144,6 +173,51 @@ export async function openFromQueue(page, base, subject, who) {
   });
   check(queue.includes(subject), `the document is in ${who}'s "Chờ tôi xử lý" queue`);
   await Promise.all([page.waitForNavigation(), page.click(`main a:has-text("${subject}")`)]);
+}
+
+/// An approved outgoing document through review: the unit head forwards it, the format checker
+/// places the number and date fields, the signer approves — each opening the document titled
+/// `subject` from their queue. `checked(page)` and `approved(page)` run after those steps (a
+/// screenshot).
+export async function reviewToApproval(base, subject, { reviewer, checker, signer }, { checked, approved } = {}) {
+  await openFromQueue(reviewer, base, subject, 'the unit head');
+  await takeStep(reviewer, 'forward', 'Chờ kiểm tra thể thức', 'the forward');
+  await openFromQueue(checker, base, subject, 'the format checker');
+  await takeStep(checker, 'check_format', 'Chờ duyệt', 'the format check');
+  if (checked) await checked(checker);
+  await openFromQueue(signer, base, subject, 'the signer');
+  await takeStep(signer, 'approve', 'Đã duyệt, chờ ký', 'the approval');
+  if (approved) await approved(signer);
+}
+
+/// The signer's personal signature of the approved document open in `page`, through the
+/// signing agent at `agent` ([`signWithAgent`]; `whileWaiting` as there), landing on its
+/// success message. The milliseconds from the click to the page's reload.
+export async function signPersonally(page, agent, what, whileWaiting) {
+  const ms = await signWithAgent(page, 'SignApproved', 'sign_personal', agent, what, whileWaiting);
+  console.log(`${what}: ticket, agent, PIN, signature, upload and server check in ${ms} ms`);
+  await landed(page, 'sign_personal', 'Đã ký, chờ văn thư kiểm tra', what);
+  return ms;
+}
+
+/// The clerk's part of the personally signed document open in `page`: the check, the number
+/// and date (`numbered(number)` runs with the number the page shows), the organization
+/// signature through the clerk's agent at `agent` (`sealed()` after it), the registration and
+/// the dispatch, each landing on its state. The number and the seal's milliseconds.
+export async function clerkIssues(page, agent, { numbered, sealed } = {}) {
+  await takeStep(page, 'clerk_check', 'Văn thư đã kiểm tra, chờ cấp số', "the clerk's check");
+  await takeStep(page, 'number', 'Đã cấp số, chờ ký số cơ quan', 'the number and date');
+  const number = await metaRow(page, 'Số, ký hiệu');
+  if (numbered) await numbered(number);
+  const what = 'the organization signature';
+  const ms = await signWithAgent(page, 'SignIssued', 'org_sign', agent, what);
+  console.log(`${what}: ticket, agent, PIN, signature, upload and server check in ${ms} ms`);
+  await landed(page, 'org_sign', 'Đã ký số cơ quan, chờ vào sổ', what);
+  if (sealed) await sealed();
+  await takeStep(page, 'register', 'Đã vào sổ, chờ phát hành', 'the registration');
+  await takeStep(page, 'dispatch', 'Đã phát hành', 'the dispatch');
+  check((await metaRow(page, 'Số, ký hiệu')) === number, `the issued document keeps its number (${number})`);
+  return { number, ms };
 }
 
 /// The value of the document page's metadata row `label`.

@@ -9,15 +9,12 @@
 // Environment: KYSO_URL, KYSO_SIGNED_FILE, KYSO_TAMPERED_FILE, KYSO_SIGNER (the signer's name),
 // KYSO_SCREENSHOTS, CHROMIUM.
 
-import { env, check, screenshots, allLabelled, launch } from './lib.mjs';
+import { env, check, allLabelled, openStory } from './lib.mjs';
 
-const base = env('KYSO_URL');
 const signed = env('KYSO_SIGNED_FILE');
 const tampered = env('KYSO_TAMPERED_FILE');
 const signer = env('KYSO_SIGNER');
-const shot = screenshots(env('KYSO_SCREENSHOTS'));
-
-const browser = await launch();
+const { base, shot, browser, passed } = await openStory();
 const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'vi-VN' });
 const page = await context.newPage();
 
@@ -67,4 +64,4 @@ text = await upload(tampered);
 check(text.includes('Verdict: INVALID') && text.includes('NOT intact'), 'the report in English');
 
 await browser.close();
-console.log('e2e public verify: all steps passed');
+passed('public verify');

@@ -16,38 +16,23 @@
 // KYSO_ISSUED_FILE (where the dispatched letter is saved), KYSO_SCREENSHOTS, CHROMIUM.
 
 import {
-  env, check, screenshots, selectByText, allLabelled, launch, signIn, signWithAgent,
-  openFromQueue, landed, takeStep, metaRow, saveLatest, fitsWidth, overflowing,
+  env, check, openStory, selectByText, allLabelled, requestAct, landed, takeStep, metaRow,
+  openFromQueue,
+  saveLatest, fitsWidth, overflowing, reviewToApproval, signPersonally, clerkIssues,
 } from './lib.mjs';
 
-const base = env('KYSO_URL');
-const password = env('KYSO_PASSWORD');
-const shot = screenshots(env('KYSO_SCREENSHOTS'));
 const SUBJECT = 'V/v đề nghị cấp chứng thư chữ ký số chuyên dùng công vụ cho cá nhân';
 const NATIONAL_CA = 'G11.07.05';
-const started = Date.now();
-const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
-
-const browser = await launch();
-const person = (user, pw = password) => signIn(browser, base, user, pw);
+const { base, shot, browser, person, passed } = await openStory();
 
 /// The value of the request page's row `label`.
 async function requestRow(page, label) {
   return (await page.locator(`main tr:has(th:text-is("${label}")) td`).first().textContent()).trim();
 }
 
-/// Press a request's action button; the request's badge then says `state`.
-async function requestAct(page, label, state) {
-  await Promise.all([page.waitForNavigation(), page.click(`main button:has-text("${label}")`)]);
-  const alert = page.locator('main [role=alert]:not(:empty)');
-  if ((await alert.count()) > 0) throw new Error(`"${label}" refused: ${await alert.first().textContent()}`);
-  const badge = (await page.textContent('main .state')).trim();
-  check(badge === state, `the request's "${label}" leaves it "${state}" (badge: "${badge}")`);
-}
-
 try {
   const officer = await person('le.hoang.cuong');
-  const admin = await person('admin', env('KYSO_ADMIN_PASSWORD'));
+  const admin = await person('admin', { password: env('KYSO_ADMIN_PASSWORD') });
   const reviewer = await person('truong.phong.vp');
   const checker = await person('the.thuc.vp');
   const signer = await person('nguyen.van.an');
@@ -104,34 +89,18 @@ try {
   await takeStep(officer, 'submit', 'Chờ lãnh đạo đơn vị xem xét', 'the submission');
 
   // 3. Review, format check (the number and date fields placed), approval.
-  await openFromQueue(reviewer, base, SUBJECT, 'the unit head');
-  await takeStep(reviewer, 'forward', 'Chờ kiểm tra thể thức', 'the forward');
-  await openFromQueue(checker, base, SUBJECT, 'the format checker');
-  await takeStep(checker, 'check_format', 'Chờ duyệt', 'the format check');
-  await openFromQueue(signer, base, SUBJECT, 'the signer');
-  await takeStep(signer, 'approve', 'Đã duyệt, chờ ký', 'the approval');
+  await reviewToApproval(base, SUBJECT, { reviewer, checker, signer });
 
   // 4. The Deputy Director's signature on his token through his agent.
-  const personal = await signWithAgent(signer, 'SignApproved', 'sign_personal', env('KYSO_SIGNER_AGENT'),
-    'the personal signature');
-  console.log(`the personal signature: ticket, agent, PIN, signature, upload and check in ${personal} ms`);
-  await landed(signer, 'sign_personal', 'Đã ký, chờ văn thư kiểm tra', 'the personal signature');
+  await signPersonally(signer, env('KYSO_SIGNER_AGENT'), 'the personal signature');
   await shot(signer, 'cong-van-de-nghi-03-ky-ca-nhan');
 
   // 5. The clerk: check, number and date in the demo's register of outgoing công văn, the
   //    Department's seal through her agent, registration, dispatch.
   await openFromQueue(clerk, base, SUBJECT, 'the clerk');
-  await takeStep(clerk, 'clerk_check', 'Văn thư đã kiểm tra, chờ cấp số', "the clerk's check");
-  await takeStep(clerk, 'number', 'Đã cấp số, chờ ký số cơ quan', 'the number and date');
-  const number = await metaRow(clerk, 'Số, ký hiệu');
-  check(/^\d+\/SKHCN-VP$/.test(number), `the letter is numbered in the Department's series (${number})`);
-  const sealed = await signWithAgent(clerk, 'SignIssued', 'org_sign', env('KYSO_CLERK_AGENT'),
-    'the organization signature');
-  console.log(`the organization signature: ticket, agent, PIN, signature, upload and check in ${sealed} ms`);
-  await landed(clerk, 'org_sign', 'Đã ký số cơ quan, chờ vào sổ', 'the organization signature');
-  await takeStep(clerk, 'register', 'Đã vào sổ, chờ phát hành', 'the registration');
-  await takeStep(clerk, 'dispatch', 'Đã phát hành', 'the dispatch');
-  check((await metaRow(clerk, 'Số, ký hiệu')) === number, `the dispatched letter keeps its number (${number})`);
+  const { number } = await clerkIssues(clerk, env('KYSO_CLERK_AGENT'), {
+    numbered: async (n) => check(/^\d+\/SKHCN-VP$/.test(n), `the letter is numbered in the Department's series (${n})`),
+  });
   await shot(clerk, 'cong-van-de-nghi-04-phat-hanh');
   await saveLatest(clerk, base, env('KYSO_ISSUED_FILE'));
 
@@ -155,4 +124,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`e2e request letter: all steps passed in ${seconds()} s`);
+passed('request letter');

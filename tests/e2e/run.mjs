@@ -8,20 +8,12 @@
 // KYSO_CERT_FILE (a certificate to import), KYSO_DUP_CERT_FILE (one already registered),
 // KYSO_SCREENSHOTS (directory), CHROMIUM (default /usr/bin/chromium).
 
-import { env, check, screenshots, selectByText, allLabelled, launch, axeClean } from './lib.mjs';
+import {
+  env, check, screenshots, selectByText, allLabelled, launch, axeClean, requestAct as act,
+} from './lib.mjs';
 
 const base = env('KYSO_URL');
 const shot = screenshots(env('KYSO_SCREENSHOTS'));
-
-/// Press a request's action button: fail with the page's message if it was refused, and check
-/// that the request's state badge now says `state`.
-async function act(page, label, state) {
-  await Promise.all([page.waitForNavigation(), page.click(`main button:has-text("${label}")`)]);
-  const alert = page.locator('[role=alert]');
-  if ((await alert.count()) > 0) throw new Error(`"${label}" refused: ${await alert.first().textContent()}`);
-  const badge = (await page.textContent('main .state')).trim();
-  check(badge === state, `request action "${label}" leaves the request "${state}" (badge: "${badge}")`);
-}
 
 /// Walk a page with the Tab key alone: every visible link, button and form control is reached
 /// in turn, and each shows where the focus is (an outline or a shadow). Returns how many.

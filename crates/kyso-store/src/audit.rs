@@ -16,6 +16,7 @@ use serde::Serialize;
 use sqlx::Row as _;
 use time::OffsetDateTime;
 
+use crate::batch::{bind_all, Arg, Batch, Gate, Ran};
 use crate::{hex, Actor, Result, Store, WriteTx};
 
 /// What happened, for [`append`].
@@ -31,15 +32,20 @@ pub struct Event<'a> {
     pub detail: serde_json::Value,
 }
 
-/// Append one entry inside `tx`. The write lock that `tx` holds makes `seq` gapless. The end
-/// of the chain is read from the log, unless this transaction (or the group of writes it
-/// belongs to, holding the write lock throughout) appended the last entry itself.
-pub async fn append(
+/// The columns of an audit entry, in the order of [`entry_args`].
+pub(crate) const COLUMNS: &str =
+    "seq, at_ns, actor, agency, action, object, detail, source, prev_hash, hash";
+
+/// The entry `event` by `actor` at `now` that follows the chain's end in `tx`: its sequence
+/// number, its chain value and the values of its row ([`COLUMNS`]), not written yet. The end of
+/// the chain is read from the log, unless this transaction (or the group of writes it belongs
+/// to, holding the write lock throughout) appended the last entry itself.
+pub(crate) async fn entry_args(
     tx: &mut WriteTx,
     actor: &Actor,
     event: Event<'_>,
     now: OffsetDateTime,
-) -> Result<i64> {
+) -> Result<(i64, [u8; 32], Vec<Arg>)> {
     let (prev_seq, prev_hash) = match tx.last_audit() {
         Some(last) => last,
         None => {
@@ -85,22 +91,35 @@ pub async fn append(
             &actor.source,
         ),
     };
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at_ns, actor, agency, action, object, detail, source, \
-         prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(seq)
-    .bind(at.unix_timestamp_nanos() as i64)
-    .bind(&actor.username)
-    .bind(event.agency.as_deref())
-    .bind(event.action)
-    .bind(&event.object)
-    .bind(&detail)
-    .bind(&actor.source)
-    .bind(hex(&prev_hash))
-    .bind(hex(&hash))
-    .execute(tx.conn())
-    .await?;
+    let args = vec![
+        Arg::I64(seq),
+        Arg::I64(at.unix_timestamp_nanos() as i64),
+        Arg::from(actor.username.as_str()),
+        Arg::from(event.agency.as_deref()),
+        Arg::from(event.action),
+        Arg::from(event.object),
+        Arg::from(detail),
+        Arg::from(actor.source.as_str()),
+        Arg::from(hex(&prev_hash)),
+        Arg::from(hex(&hash)),
+    ];
+    Ok((seq, hash, args))
+}
+
+/// Append one entry inside `tx`. The write lock that `tx` holds makes `seq` gapless.
+pub async fn append(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    event: Event<'_>,
+    now: OffsetDateTime,
+) -> Result<i64> {
+    let (seq, hash, args) = entry_args(tx, actor, event, now).await?;
+    let sql = format!(
+        "INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    );
+    bind_all(sqlx::query(&sql), &args)
+        .execute(tx.conn())
+        .await?;
     tx.set_last_audit(seq, hash);
     Ok(seq)
 }
@@ -111,9 +130,28 @@ impl WriteTx {
     /// entry cannot be committed, an entry without its change cannot be written).
     /// The entry names the actor the transaction was begun for.
     pub async fn commit_audited(mut self, event: Event<'_>, now: OffsetDateTime) -> Result<()> {
-        let actor = self.actor.clone();
+        let actor = self.actor().clone();
         append(&mut self, &actor, event, now).await?;
         self.commit().await
+    }
+
+    /// Run `batch` and append the entry `event`, computed on the values `gates` say, in the
+    /// same statement on PostgreSQL ([`crate::batch`]). When the gates do not hold the entry is
+    /// not written ([`Ran::audited`] false): the caller appends the entry of what was written.
+    pub(crate) async fn run_audited(
+        &mut self,
+        batch: Batch,
+        event: Event<'_>,
+        gates: &[Gate],
+        now: OffsetDateTime,
+    ) -> Result<Ran> {
+        let actor = self.actor().clone();
+        let (seq, hash, args) = entry_args(self, &actor, event, now).await?;
+        let ran = batch.run(self, ("audit_log", COLUMNS, args), gates).await?;
+        if ran.audited {
+            self.set_last_audit(seq, hash);
+        }
+        Ok(ran)
     }
 }
 

@@ -260,6 +260,16 @@ impl StagedBlob {
     /// Move it to its name (replacing a copy already there: the same bytes by their hash,
     /// and a damaged copy is mended) and flush the folder; its name.
     pub fn persist(self) -> Result<String, BlobError> {
+        let (name, dir) = self.persist_unflushed()?;
+        let _ = flush_dir(&dir);
+        Ok(name)
+    }
+
+    /// [`StagedBlob::persist`] without flushing the folder: its name and the folder, which
+    /// must be flushed ([`flush_dir`]) before anything naming the blob is made durable (a
+    /// writer flushes it while its transaction goes on, and several writers' folders
+    /// together: `WriteTx::commit_after`).
+    pub fn persist_unflushed(self) -> Result<(String, PathBuf), BlobError> {
         let path = self.blobs.path_of(&self.name)?;
         let dir = path.parent().unwrap_or(&self.blobs.root).to_path_buf();
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
@@ -267,11 +277,13 @@ impl StagedBlob {
             path: path.clone(),
             source: e.error,
         })?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(self.name)
+        Ok((self.name, dir))
     }
+}
+
+/// Flush the folder `dir` to disk: the names moved into it survive a power cut.
+pub fn flush_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

@@ -45,6 +45,8 @@ mod copies;
 pub use copies::*;
 mod drafting;
 pub use drafting::*;
+mod extracts;
+pub use extracts::*;
 mod reading;
 pub use reading::*;
 mod register_book;
@@ -202,19 +204,11 @@ pub(crate) async fn put_blob(blobs: &Blobs, bytes: &[u8]) -> Result<String> {
 }
 
 /// `bytes` written to a temporary blob and flushed (off the async threads), to be moved in
-/// place by [`persist_blob`].
+/// place later ([`StagedBlob::persist`], or `persist_unflushed` inside a transaction).
 pub(crate) async fn stage_blob(blobs: &Blobs, bytes: &[u8]) -> Result<StagedBlob> {
     let blobs = blobs.clone();
     let bytes = bytes.to_vec();
     tokio::task::spawn_blocking(move || blobs.stage(&bytes))
-        .await
-        .map_err(|e| Error::Database(sqlx::Error::Io(std::io::Error::other(e.to_string()))))?
-        .map_err(blob_error)
-}
-
-/// Move a staged blob to its name (off the async threads: it flushes the folder).
-pub(crate) async fn persist_blob(staged: StagedBlob) -> Result<String> {
-    tokio::task::spawn_blocking(move || staged.persist())
         .await
         .map_err(|e| Error::Database(sqlx::Error::Io(std::io::Error::other(e.to_string()))))?
         .map_err(blob_error)

@@ -44,11 +44,13 @@ use time::OffsetDateTime;
 
 use crate::audit::Event;
 use crate::blobs::Blobs;
-use crate::documents::{get_blob, persist_blob, put_blob, stage_blob, MAX_FILE};
+use crate::documents::{get_blob, stage_blob, MAX_FILE};
 use crate::{Actor, Error, On, Record, Result, Store, WriteTx};
 
 mod acting;
 pub use acting::*;
+mod copies;
+pub use copies::*;
 mod intake;
 pub use intake::*;
 mod outbox;

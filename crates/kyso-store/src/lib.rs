@@ -3,6 +3,8 @@
 pub mod accounts;
 pub mod audit;
 pub mod audit_verify;
+pub mod backup;
+mod batch;
 pub mod blobs;
 pub mod checkpoints;
 pub mod csv_io;
@@ -331,17 +333,48 @@ struct Group {
     /// The last audit entry the group appended (sequence number, chain value), so that the
     /// next writer need not read it back; `None` when not known.
     last_audit: Option<(i64, [u8; 32])>,
+    /// What its writers made durable outside the database ([`WriteTx::commit_after`]).
+    durable: Vec<Durable>,
+}
+
+/// Work outside the database a transaction's rows rely on (the flush of the blob folder
+/// holding the files they name), running meanwhile: it must have succeeded before they commit.
+pub type Durable = tokio::task::JoinHandle<std::io::Result<()>>;
+
+/// Wait for `durable`: an error if any of it failed.
+async fn settle(durable: Vec<Durable>) -> Result<()> {
+    for d in durable {
+        match d.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(Error::Database(sqlx::Error::Io(e))),
+            Err(e) => {
+                return Err(Error::Database(sqlx::Error::Io(std::io::Error::other(
+                    e.to_string(),
+                ))))
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Group {
-    /// Commit the group and tell each of its waiting writers the outcome.
+    /// Commit the group — once what its writers made durable outside the database is (else it
+    /// is rolled back) — and tell each of its waiting writers the outcome.
     async fn commit(self) -> Result<()> {
-        let Group { tx, done, .. } = self;
-        let result = tx.commit().await;
+        let Group {
+            tx, done, durable, ..
+        } = self;
+        let result = match settle(durable).await {
+            Ok(()) => tx.commit().await.map_err(Error::from),
+            Err(e) => {
+                tracing::error!(error = %e, "a group of writes is rolled back: its files could not be flushed");
+                Err(e)
+            }
+        };
         for d in done {
             let _ = d.send(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
         }
-        Ok(result?)
+        result
     }
 }
 
@@ -393,6 +426,7 @@ async fn take_turn(writers: &std::sync::Arc<Writers>) -> tokio::sync::OwnedMutex
 async fn abandon(
     mut tx: sqlx::Transaction<'static, Any>,
     done: Vec<tokio::sync::oneshot::Sender<std::result::Result<(), String>>>,
+    durable: Vec<Durable>,
     mut turn: tokio::sync::OwnedMutexGuard<Turn>,
     writers: std::sync::Arc<Writers>,
 ) {
@@ -414,6 +448,7 @@ async fn abandon(
         tx,
         done,
         last_audit: None,
+        durable,
     };
     if writers.waiting.load(std::sync::atomic::Ordering::SeqCst) == 0 {
         if let Err(e) = group.commit().await {
@@ -444,6 +479,9 @@ pub struct WriteTx {
     /// The audit entry last appended in this transaction (or, for a grouped writer, in its
     /// group before it), when known: see [`audit::append`].
     last_audit: Option<(i64, [u8; 32])>,
+    /// What must be durable before the transaction commits ([`WriteTx::commit_after`]); for
+    /// a grouped writer, its group's too.
+    durable: Vec<Durable>,
 }
 
 impl Drop for WriteTx {
@@ -453,7 +491,8 @@ impl Drop for WriteTx {
         let (tx, group, turn) = (self.tx.take(), self.group.take(), self.turn.take());
         if let (Some(tx), Some(done), Some(turn)) = (tx, group, turn) {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                rt.spawn(abandon(tx, done, turn, self.writers.clone()));
+                let durable = std::mem::take(&mut self.durable);
+                rt.spawn(abandon(tx, done, durable, turn, self.writers.clone()));
             }
             // Outside a runtime the group's transaction is dropped here: it rolls back whole
             // and its waiting writers are told it failed (their senders are gone).
@@ -469,6 +508,15 @@ impl WriteTx {
             // Only `commit` (which consumes the WriteTx) and `drop` take the transaction.
             None => unreachable!("a WriteTx keeps its transaction until it ends"),
         }
+    }
+
+    /// Commit only once `work` (running meanwhile: e.g. the flush of the blob folder where
+    /// files the transaction's rows name were just moved) has succeeded; if it fails, the
+    /// transaction — a grouped writer's whole group — is rolled back. A group waits for its
+    /// writers' work together, just before its one commit, so files made durable by one
+    /// flush each are not flushed one after the other inside the write turn.
+    pub fn commit_after(&mut self, work: Durable) {
+        self.durable.push(work);
     }
 
     /// The actor the transaction was begun for.
@@ -501,7 +549,9 @@ impl WriteTx {
                 "write transaction already ended".into(),
             )));
         };
+        let durable = std::mem::take(&mut self.durable);
         let Some(mut done) = group else {
+            settle(durable).await?;
             tx.commit().await?;
             drop(turn);
             return Ok(());
@@ -519,6 +569,7 @@ impl WriteTx {
                 tx,
                 done,
                 last_audit,
+                durable,
             }
             .commit()
             .await;
@@ -529,6 +580,7 @@ impl WriteTx {
             tx,
             done,
             last_audit,
+            durable,
         });
         drop(turn);
         match outcome.await {
@@ -695,6 +747,7 @@ impl Store {
             turn: Some(turn),
             writers: self.writers.clone(),
             last_audit: None,
+            durable: Vec::new(),
         })
     }
 
@@ -713,18 +766,19 @@ impl Store {
     pub async fn begin_write_grouped(&self, actor: &Actor, on: On<'_>) -> Result<WriteTx> {
         actor.may(on)?;
         let mut turn = take_turn(&self.writers).await;
-        let (mut tx, done, last_audit) = match turn.group.take() {
+        let (mut tx, done, last_audit, durable) = match turn.group.take() {
             Some(Group {
                 tx,
                 done,
                 last_audit,
-            }) => (tx, done, last_audit),
+                durable,
+            }) => (tx, done, last_audit, durable),
             None => {
                 let mut tx = self.pool.begin().await?;
                 sqlx::query("UPDATE kyso_write_lock SET n = n + 1 WHERE id = 1")
                     .execute(&mut *tx)
                     .await?;
-                (tx, Vec::new(), None)
+                (tx, Vec::new(), None, Vec::new())
             }
         };
         // On failure the group's transaction is dropped (rolled back whole): its writers are
@@ -740,6 +794,7 @@ impl Store {
             turn: Some(turn),
             writers: self.writers.clone(),
             last_audit,
+            durable,
         })
     }
 

@@ -26,6 +26,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_signing_sessions.sql"),
     include_str!("../migrations/0013_copy_numbers.sql"),
     include_str!("../migrations/0014_outbox_sending.sql"),
+    include_str!("../migrations/0015_exchange_followups.sql"),
+    include_str!("../migrations/0016_incoming_copies.sql"),
+    include_str!("../migrations/0017_copy_extracts.sql"),
 ];
 
 /// The version whose migration also fills the word index from the rows already stored.
@@ -97,7 +100,8 @@ pub(crate) async fn version(store: &Store) -> Result<i64> {
 }
 
 /// Split a migration into statements for `backend` (statements end with `;` at a line end;
-/// `--` comments are dropped).
+/// `--` comments are dropped; a statement starting with `%SQLITE%` or `%PG%` is for that
+/// engine only, e.g. a table rebuilt on SQLite and altered in place on PostgreSQL).
 fn statements(sql: &str, backend: Backend) -> Vec<String> {
     let (id, blob, c) = match backend {
         Backend::Sqlite => ("INTEGER PRIMARY KEY", "BLOB", ""),
@@ -115,9 +119,14 @@ fn statements(sql: &str, backend: Backend) -> Vec<String> {
         .replace("%ID%", id)
         .replace("%BLOB%", blob)
         .replace("%C%", c);
+    let (own, other) = match backend {
+        Backend::Sqlite => ("%SQLITE%", "%PG%"),
+        Backend::Postgres => ("%PG%", "%SQLITE%"),
+    };
     text.split(";\n")
-        .map(|s| s.trim().trim_end_matches(';').trim().to_owned())
-        .filter(|s| !s.is_empty())
+        .map(|s| s.trim().trim_end_matches(';').trim())
+        .filter(|s| !s.is_empty() && !s.starts_with(other))
+        .map(|s| s.strip_prefix(own).unwrap_or(s).trim().to_owned())
         .collect()
 }
 
@@ -145,5 +154,25 @@ mod tests {
         assert!(statements(MIGRATIONS[4], Backend::Sqlite)
             .iter()
             .all(|s| !s.contains('%') && !s.contains("COLLATE")));
+    }
+
+    #[test]
+    fn engine_only_statements_run_on_their_engine() {
+        let sql = "%SQLITE% CREATE TABLE a (x INTEGER);\n%PG% ALTER TABLE a\n  ADD y BIGINT;\nCREATE INDEX i ON a (x);\n";
+        assert_eq!(
+            statements(sql, Backend::Sqlite),
+            ["CREATE TABLE a (x INTEGER)", "CREATE INDEX i ON a (x)"]
+        );
+        assert_eq!(
+            statements(sql, Backend::Postgres),
+            ["ALTER TABLE a\n  ADD y BIGINT", "CREATE INDEX i ON a (x)"]
+        );
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            for m in MIGRATIONS {
+                assert!(statements(m, backend)
+                    .iter()
+                    .all(|s| !s.contains("%SQLITE%") && !s.contains("%PG%")));
+            }
+        }
     }
 }

@@ -37,7 +37,7 @@ use crate::audit::Event;
 use crate::{Actor, Error, Result, Store};
 
 mod documents;
-pub(crate) use documents::{notify_step, step_names};
+pub(crate) use documents::{step_names, step_notices};
 
 /// Certificates that expired longer ago than this get no "expired" notice any more.
 pub const EXPIRED_LOOKBACK_DAYS: i64 = 30;

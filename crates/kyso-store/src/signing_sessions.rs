@@ -59,7 +59,8 @@ impl Mode {
 #[derive(Debug, Clone)]
 pub struct NewSession<'a> {
     pub mode: Mode,
-    /// The input PDF's blob name.
+    /// The prepared PDF's blob name (the input with its signature placeholder: what finalize
+    /// signs).
     pub source_blob: &'a str,
     /// The stored document version `(document id, seq)` it came from.
     pub document: Option<(i64, i64)>,

@@ -831,3 +831,98 @@ async fn a_step_refused_inside_a_group_of_writes_is_undone_alone() {
         }
     }
 }
+
+/// A step's writes and its audit entry go as one statement on PostgreSQL (one after the other
+/// on SQLite), the entry computed on every notice being written and on the version's expected
+/// number. When a notice is not written (the drafter's account disabled), the entry is appended
+/// after the step's writes with what they did: it says `notified: 0`, the next steps chain on
+/// it, and the whole log verifies.
+#[tokio::test]
+async fn a_step_whose_notice_is_not_written_is_audited_with_what_was() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(dir.path()).unwrap();
+        let p = province(&db.store).await;
+        let s = &db.store;
+        let (id, bytes) = to_clerk(s, &blobs, &p, &p.signer).await;
+        let (other, _) = to_clerk(s, &blobs, &p, &p.signer).await;
+        let disable =
+            |on: bool| kyso_store::accounts::set_disabled(s, &p.admin, p.drafter.user_id, on, NOW);
+        disable(true).await.unwrap();
+        let step = |id: i64, action: DocAction, input: StepInput| {
+            let (blobs, clerk) = (blobs.clone(), p.clerk.clone());
+            async move {
+                docs::act(s, &blobs, &clerk, id, action, &input, NOW)
+                    .await
+                    .unwrap()
+            }
+        };
+        let n = step(id, DocAction::Number, StepInput::default())
+            .await
+            .number
+            .unwrap();
+        let (_, mut input) = signed(&bytes, &p.clerk.username);
+        input.shown_number = Some(u32::try_from(n).unwrap());
+        let sealed = step(id, DocAction::OrgSign, input).await;
+        step(id, DocAction::Register, StepInput::default()).await;
+        disable(false).await.unwrap();
+        step(other, DocAction::Number, StepInput::default()).await;
+        let details: Vec<(String, String)> = sqlx_rows(
+            s,
+            "SELECT action, detail FROM audit_log WHERE object IN ($1, $2) \
+             AND action IN ('document.number', 'document.org_sign', 'document.register') \
+             ORDER BY seq",
+            id,
+            other,
+        )
+        .await;
+        let detail =
+            |i: usize| -> serde_json::Value { serde_json::from_str(&details[i].1).unwrap() };
+        assert_eq!(details.len(), 4, "{b:?}: {details:?}");
+        assert_eq!(
+            (detail(0)["number"].clone(), detail(0)["notified"].clone()),
+            (serde_json::json!(n), serde_json::json!(0)),
+            "{b:?}: the drafter, disabled, was not told of the number"
+        );
+        assert_eq!(
+            detail(1)["version"],
+            serde_json::json!(sealed.version.unwrap())
+        );
+        assert_eq!(detail(1)["notified"], serde_json::json!(0));
+        assert_eq!(detail(2)["notified"], serde_json::json!(0));
+        assert_eq!(
+            detail(3)["notified"],
+            serde_json::json!(1),
+            "{b:?}: enabled again, the drafter is told"
+        );
+        let told: i64 = kyso_store::sqlx::query_scalar(
+            "SELECT COUNT(*) FROM notices WHERE user_id = $1 AND document_id IN ($2, $3) \
+             AND event IN ('number', 'org_sign', 'register')",
+        )
+        .bind(p.drafter.user_id)
+        .bind(id)
+        .bind(other)
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+        assert_eq!(told, 1, "{b:?}");
+        audit::verify(s).await.unwrap().unwrap();
+        if b == Backend::Postgres {
+            db.store.close().await;
+        }
+    }
+}
+
+async fn sqlx_rows(store: &Store, sql: &str, a: i64, b: i64) -> Vec<(String, String)> {
+    use kyso_store::sqlx::Row as _;
+    kyso_store::sqlx::query(sql)
+        .bind(format!("document:{a}"))
+        .bind(format!("document:{b}"))
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}

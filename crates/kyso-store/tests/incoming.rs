@@ -11,11 +11,11 @@
 
 use std::sync::Arc;
 
-use kyso_domain::documents::{DocAction, DocType, DocumentMeta, SignAuthority, SignerBlock};
+use kyso_domain::documents::DocAction;
 use kyso_domain::incoming::{Channel, IncomingAction, IncomingState, Verdict};
 use kyso_domain::roles::Role;
 use kyso_store::blobs::Blobs;
-use kyso_store::documents::{self as docs, NewDocument, StepInput};
+use kyso_store::documents::{self as docs, StepInput};
 use kyso_store::incoming::{self as inc, IncomingQuery, IncomingStep, NewIncoming, Verification};
 use kyso_store::testing::{backends, TestDb};
 use kyso_store::{audit, notices, Actor, Backend, Error, Store};
@@ -23,7 +23,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 mod support;
-use support::{agency, go, person, province, signed, Agency, Province, NOW};
+use support::{agency, dispatched, person, province, Agency, Province, NOW};
 
 /// The Department of Finance's planning office, its leader, a drafter and the office's staff.
 struct Receiver {
@@ -93,75 +93,6 @@ fn reason(text: &str) -> IncomingStep {
     }
 }
 
-/// An outgoing decision of the Department of Science to the Department of Finance, taken to
-/// its dispatch; its id.
-async fn dispatched(store: &Store, blobs: &Blobs, p: &Province, subject: &str) -> i64 {
-    let draft = format!("%PDF-1.7\n% {subject}\n%%EOF\n").into_bytes();
-    let meta = DocumentMeta {
-        doc_type: DocType::QuyetDinh,
-        subject: subject.into(),
-        place: "Demo".into(),
-        signer: SignerBlock {
-            authority: SignAuthority::Kt,
-            principal_title: "Giám đốc".into(),
-            title: "Phó Giám đốc".into(),
-            name: "Nguyễn Văn An".into(),
-            ..Default::default()
-        },
-        recipients: vec![p.finance.code.clone()],
-        page_count: Some(1),
-        ..Default::default()
-    };
-    let d = docs::create_document(
-        store,
-        blobs,
-        &p.drafter,
-        &NewDocument {
-            agency_id: p.dost.id,
-            meta,
-            signer_id: None,
-            file_name: "du-thao.pdf".into(),
-            file: draft.clone(),
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    go(store, blobs, &p.drafter, d.id, DocAction::Submit).await;
-    go(store, blobs, &p.reviewer, d.id, DocAction::Forward).await;
-    go(store, blobs, &p.checker, d.id, DocAction::CheckFormat).await;
-    go(store, blobs, &p.signer, d.id, DocAction::Approve).await;
-    let (bytes, input) = signed(&draft, "giamdoc");
-    docs::act(
-        store,
-        blobs,
-        &p.signer,
-        d.id,
-        DocAction::SignPersonal,
-        &input,
-        NOW,
-    )
-    .await
-    .unwrap();
-    go(store, blobs, &p.clerk, d.id, DocAction::ClerkCheck).await;
-    go(store, blobs, &p.clerk, d.id, DocAction::Number).await;
-    let (_, input) = signed(&bytes, "vanthu");
-    docs::act(
-        store,
-        blobs,
-        &p.clerk,
-        d.id,
-        DocAction::OrgSign,
-        &input,
-        NOW,
-    )
-    .await
-    .unwrap();
-    go(store, blobs, &p.clerk, d.id, DocAction::Register).await;
-    go(store, blobs, &p.clerk, d.id, DocAction::Dispatch).await;
-    d.id
-}
-
 /// The deliveries waiting for the Department of Finance, taken in as the server does (with
 /// the verdict the server's validator would give).
 async fn arrive_internal(store: &Store, blobs: &Blobs, p: &Province) -> Vec<i64> {
@@ -221,8 +152,8 @@ async fn a_letter_uploaded_registered_assigned_and_completed_with_duplicates_rec
         let (s, p) = (&db.store, province(&db.store).await);
         let fin = receiver(s, &p).await;
 
-        let mut scan = letter(&p, 7, Verdict::Passed);
-        scan.scanned = true;
+        // A letter received by e-mail, uploaded by the clerk.
+        let scan = letter(&p, 7, Verdict::Passed);
         let a = inc::intake(s, &blobs, &p.finance_clerk, &scan, NOW)
             .await
             .unwrap();
@@ -230,7 +161,7 @@ async fn a_letter_uploaded_registered_assigned_and_completed_with_duplicates_rec
             (a.state, a.status_code.as_str()),
             (IncomingState::Received, "01")
         );
-        assert!(a.scanned && a.channel == Channel::Upload);
+        assert!(!a.scanned && a.channel == Channel::Upload);
         assert_eq!(a.number_and_notation(), "07/CTSBMTT-CĐ");
         let (_, bytes) = inc::incoming_file(s, &blobs, &p.finance_clerk, a.id)
             .await
@@ -290,6 +221,29 @@ async fn a_letter_uploaded_registered_assigned_and_completed_with_duplicates_rec
                 who.username
             );
         }
+
+        // A scanned paper letter is registered only once digitised (the SAO Y copy signed by
+        // the agency, tests/incoming_copies.rs): refused before, naming the step.
+        let mut paper = letter(&p, 11, Verdict::Passed);
+        paper.scanned = true;
+        let paper = inc::intake(s, &blobs, &p.finance_clerk, &paper, NOW)
+            .await
+            .unwrap();
+        assert!(paper.scanned);
+        let (field, msg) = conflict_on(
+            inc::act_incoming(
+                s,
+                &p.finance_clerk,
+                paper.id,
+                IncomingAction::Register,
+                &reason(""),
+                NOW,
+            )
+            .await
+            .unwrap_err(),
+        );
+        assert_eq!(field, "scanned");
+        assert!(msg.contains("số hóa"), "{msg}");
 
         // The clerk registers it: arrival number 1 of the register opened for it.
         let r = inc::act_incoming(
@@ -899,5 +853,227 @@ async fn fifty_concurrent_registrations_get_no_duplicate_and_no_gap() {
             stores[1].close().await;
             db.store.close().await;
         }
+    }
+}
+
+/// Issue 18 review: copies of a document of the Department of Science that reach Finance
+/// otherwise than by its delivery (uploaded by the clerk "as from H99.37") are linked to it at
+/// intake — by the same number, notation and date (a tampered copy) or by the same bytes — so
+/// that a refusal reaches the Department's document page and clerks as a delivery's does; a
+/// copy naming the Department that is none of its documents is refused and the Department's
+/// clerks are told what was claimed (nothing else of Finance's record); an outside sender's
+/// refusal tells no one inside kyso. The genuine delivery of a document Finance already holds
+/// cannot arrive: its outcome is recorded once (audited once), and it is no longer pending.
+#[tokio::test]
+async fn copies_claiming_a_sender_inside_kyso_are_linked_and_duplicate_deliveries_settled_once() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(dir.path()).unwrap();
+        let (s, p) = (&db.store, province(&db.store).await);
+        let fc = &p.finance_clerk;
+        let first = dispatched(s, &blobs, &p, "Về việc kiểm tra chữ ký số năm 2026").await;
+        let pending = inc::pending_deliveries(s, &blobs, fc, p.finance.id, 10)
+            .await
+            .unwrap();
+        let genuine = pending
+            .iter()
+            .find(|d| d.document_id == first)
+            .unwrap()
+            .clone();
+        let as_from_dost = |number: &str, file: Vec<u8>| NewIncoming {
+            sender_code: p.dost.code.clone(),
+            sender_name: "Sở Khoa học và Công nghệ".into(),
+            sender_email: "vanthu@skhcn.example.vn".into(),
+            number: number.into(),
+            notation: genuine.notation.clone(),
+            doc_date: genuine.doc_date.clone(),
+            subject: genuine.subject.clone(),
+            file,
+            verification: verification(Verdict::Failed, &["SIGNATURE_INVALID"]),
+            ..letter(&p, 90, Verdict::Failed)
+        };
+
+        // A tampered copy "as from H99.37": linked by number, notation and date.
+        let mut tampered = genuine.file.clone();
+        tampered.extend_from_slice(b"% changed\n");
+        let copy = inc::intake(s, &blobs, fc, &as_from_dost(&genuine.number, tampered), NOW)
+            .await
+            .unwrap();
+        assert_eq!(copy.source_document_id, Some(first), "{b:?}");
+        let out = inc::act_incoming(
+            s,
+            fc,
+            copy.id,
+            IncomingAction::Refuse,
+            &reason("Chữ ký số không hợp lệ: tệp đã bị sửa"),
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert!(out.notified >= 1, "{b:?}: {out:?}");
+        assert_eq!(
+            out.status_message, None,
+            "{b:?}: told inside kyso, no e-mail"
+        );
+        let page = docs::get_document(s, &p.clerk, first).await.unwrap();
+        assert!(
+            page.timeline.iter().any(|t| t.action == "incoming_refused"
+                && t.note.contains("Chữ ký số không hợp lệ: tệp đã bị sửa")),
+            "{b:?}: {:?}",
+            page.timeline
+        );
+        let inbox = notices::inbox(s, &p.clerk, false).await.unwrap();
+        let n = inbox
+            .iter()
+            .find(|n| n.event == "incoming_refused")
+            .expect("the sender's clerk is told");
+        assert_eq!(n.document_id, Some(first));
+        assert!(
+            n.body.contains("Lý do: Chữ ký số không hợp lệ") && n.body.contains("Văn thư tải lên"),
+            "{b:?}: {}",
+            n.body
+        );
+
+        // The genuine delivery still arrives (the tampered copy was refused).
+        assert_eq!(arrive_internal(s, &blobs, &p).await.len(), 1, "{b:?}");
+
+        // A second document: Finance's clerk uploads its very file before its delivery
+        // arrives — linked by the bytes; the delivery then cannot arrive, recorded once.
+        let second = dispatched(s, &blobs, &p, "Về việc cử cán bộ tập huấn").await;
+        let delivery = inc::pending_deliveries(s, &blobs, fc, p.finance.id, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|d| d.document_id == second)
+            .unwrap();
+        let mut upload = as_from_dost("", delivery.file.clone());
+        upload.verification = verification(Verdict::Passed, &[]);
+        let held = inc::intake(s, &blobs, fc, &upload, NOW).await.unwrap();
+        assert_eq!(held.source_document_id, Some(second), "{b:?}: by its bytes");
+        let refused = inc::intake(
+            s,
+            &blobs,
+            &Actor::system(),
+            &NewIncoming {
+                channel: Channel::Internal,
+                delivery_id: Some(delivery.delivery_id),
+                sender_code: delivery.sender_code.clone(),
+                number: delivery.number.clone(),
+                notation: delivery.notation.clone(),
+                doc_date: delivery.doc_date.clone(),
+                file: delivery.file.clone(),
+                sender_email: String::new(),
+                ..upload.clone()
+            },
+            NOW,
+        )
+        .await
+        .unwrap_err();
+        let (field, vi) = conflict_on(refused);
+        assert_eq!(field, "file", "{b:?}");
+        for expected in [true, false] {
+            let done = inc::record_undeliverable(
+                s,
+                &Actor::system(),
+                delivery.delivery_id,
+                p.finance.id,
+                "duplicate",
+                &vi,
+                "already received",
+                NOW,
+            )
+            .await
+            .unwrap();
+            assert_eq!(done, expected, "{b:?}: recorded once");
+        }
+        assert!(
+            inc::pending_deliveries(s, &blobs, fc, p.finance.id, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{b:?}: no longer pending"
+        );
+        assert!(
+            inc::agencies_with_pending_deliveries(s, None, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{b:?}"
+        );
+
+        // A copy naming the Department that is none of its documents.
+        let before = notices::inbox(s, &p.clerk, false).await.unwrap().len();
+        let mut forged = as_from_dost("77", b"%PDF-1.7\n% forged\n%%EOF\n".to_vec());
+        forged.subject = "Về việc thu phí thẩm định".into();
+        let forged = inc::intake(s, &blobs, fc, &forged, NOW).await.unwrap();
+        assert_eq!(forged.source_document_id, None, "{b:?}");
+        inc::act_incoming(
+            s,
+            fc,
+            forged.id,
+            IncomingAction::Refuse,
+            &reason("Không có văn bản này trong hệ thống của Sở"),
+            NOW,
+        )
+        .await
+        .unwrap();
+        let inbox = notices::inbox(s, &p.clerk, false).await.unwrap();
+        assert_eq!(inbox.len(), before + 1, "{b:?}");
+        let n = inbox
+            .iter()
+            .find(|n| n.event == "incoming_claim_refused")
+            .expect("the Department's clerk hears of it");
+        for part in [
+            "Sở Tài chính",
+            "77/",
+            "Về việc thu phí thẩm định",
+            "Lý do từ chối: Không có văn bản này trong hệ thống của Sở",
+        ] {
+            assert!(n.body.contains(part), "{b:?}: {part:?} in {}", n.body);
+        }
+        assert!(
+            n.link.is_empty() && n.document_id.is_none() && !n.body.contains("vanthu.tc"),
+            "{b:?}: nothing of Finance's record: {n:?}"
+        );
+
+        // An outside sender's refusal tells no one inside kyso.
+        let outside = inc::intake(s, &blobs, fc, &letter(&p, 5, Verdict::Failed), NOW)
+            .await
+            .unwrap();
+        assert_eq!(outside.source_document_id, None);
+        inc::act_incoming(
+            s,
+            fc,
+            outside.id,
+            IncomingAction::Refuse,
+            &reason("Sai cơ quan nhận"),
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            notices::inbox(s, &p.clerk, false).await.unwrap().len(),
+            before + 1
+        );
+        let entries = audit::list(
+            s,
+            &p.admin,
+            &audit::Filter {
+                limit: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            entries
+                .iter()
+                .filter(|e| e.action == "incoming.delivery_undeliverable")
+                .count(),
+            1,
+            "{b:?}"
+        );
+        assert!(audit::verify(s).await.unwrap().is_ok());
     }
 }

@@ -224,6 +224,10 @@ struct Claims {
     /// The copying agency (`sign_copy`); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cag: Option<i64>,
+    /// The incoming record copied (`crate::incoming_copies`; `doc` is then 0); absent
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inc: Option<i64>,
     jti: String,
     iat: i64,
     exp: i64,
@@ -247,7 +251,7 @@ pub(crate) fn operation(action: DocAction) -> Option<&'static str> {
 }
 
 /// The file name in URLs and uploads: ASCII letters, digits, `-`, `_`, ending in `.pdf`.
-fn safe_pdf_name(name: &str) -> String {
+pub(crate) fn safe_pdf_name(name: &str) -> String {
     let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
     let safe: String = stem
         .chars()
@@ -287,22 +291,7 @@ pub(crate) async fn issue(
         .iter()
         .find(|v| v.seq == ticket.seq)
         .map_or_else(|| "van-ban.pdf".to_owned(), |v| safe_pdf_name(&v.file_name));
-    let token = st
-        .ticket_key
-        .sign(&Claims {
-            iss: ISSUER.into(),
-            aud: AUDIENCE.into(),
-            sub: actor.user_id.to_string(),
-            doc: id,
-            seq: ticket.seq,
-            act: ticket.op().into(),
-            att: None,
-            cag: None,
-            jti: ticket.jti.clone(),
-            iat: ticket.issued_at,
-            exp: ticket.expires_at,
-        })
-        .ok_or_else(no_key)?;
+    let token = ticket_token(st, actor, &ticket)?;
     let doc = &detail.document;
     // SignIssued fills the number and date fields: the number reserved for the document and
     // its date, as RFC 3339 at noon Vietnam time (the date is the same in every zone of the
@@ -358,22 +347,7 @@ pub(crate) async fn issue_attachment(
             || format!("phu-luc-{}.pdf", attachment.position),
             |v| safe_pdf_name(&v.file_name),
         );
-    let token = st
-        .ticket_key
-        .sign(&Claims {
-            iss: ISSUER.into(),
-            aud: AUDIENCE.into(),
-            sub: actor.user_id.to_string(),
-            doc: id,
-            seq: ticket.seq,
-            act: ticket.op().into(),
-            att: Some(attachment_id),
-            cag: None,
-            jti: ticket.jti.clone(),
-            iat: ticket.issued_at,
-            exp: ticket.expires_at,
-        })
-        .ok_or_else(no_key)?;
+    let token = ticket_token(st, actor, &ticket)?;
     let doc = &detail.document;
     Ok(json!({
         "operation": APPENDIX_OPERATION,
@@ -410,18 +384,9 @@ pub(crate) const COPY_OPERATION: &str = "SignCopy";
 /// Longest place name of a copy's date line.
 const MAX_PLACE: usize = 100;
 
-/// A ticket for the clerk `actor` of agency `agency_id` to sign a copy of document `id` in
-/// `form` with the organization key and the Decree 30 copy stamp (VGCA `SignCopy`): the copy's
-/// number is reserved with it, and `DocNumber` is that number ("05/SY"), which the stamp must
-/// show; `MetaData` names the form (`CopyForm`) and the place of the date line (`Place`).
-pub(crate) async fn issue_copy(
-    st: &AppState,
-    actor: &Actor,
-    id: i64,
-    agency_id: i64,
-    form: CopyForm,
-    place: &str,
-) -> Result<Value, ApiError> {
+/// The place name of a copy's date line, trimmed: at most [`MAX_PLACE`] characters, no
+/// control characters.
+pub(crate) fn check_place(place: &str) -> Result<&str, ApiError> {
     let place = place.trim();
     if place.chars().count() > MAX_PLACE || place.chars().any(char::is_control) {
         return Err(ApiError::new(
@@ -434,24 +399,46 @@ pub(crate) async fn issue_copy(
             ),
         ));
     }
+    Ok(place)
+}
+
+/// A ticket for the clerk `actor` of agency `agency_id` to sign a copy of document `id` in
+/// `form` with the organization key and the Decree 30 copy stamp (VGCA `SignCopy`): the copy's
+/// number is reserved with it, and `DocNumber` is that number ("05/SY"), which the stamp must
+/// show; `MetaData` names the form (`CopyForm`) and the place of the date line (`Place`).
+pub(crate) async fn issue_copy(
+    st: &AppState,
+    actor: &Actor,
+    id: i64,
+    agency_id: i64,
+    form: CopyForm,
+    place: &str,
+) -> Result<Value, ApiError> {
+    issue_copy_with(st, actor, id, agency_id, form, place, None).await
+}
+
+/// [`issue_copy`], for a TRÍCH SAO with its extract (`crate::extract_copies`): the ticket
+/// holds the extract, which its download serves and its upload is checked against.
+pub(crate) async fn issue_copy_with(
+    st: &AppState,
+    actor: &Actor,
+    id: i64,
+    agency_id: i64,
+    form: CopyForm,
+    place: &str,
+    extract: Option<docs::NewExtract>,
+) -> Result<Value, ApiError> {
+    let place = check_place(place)?;
     let now = st.now();
-    let (ticket, r) = docs::issue_copy_ticket(&st.store, actor, id, agency_id, form, now).await?;
-    let token = st
-        .ticket_key
-        .sign(&Claims {
-            iss: ISSUER.into(),
-            aud: AUDIENCE.into(),
-            sub: actor.user_id.to_string(),
-            doc: id,
-            seq: ticket.seq,
-            act: ticket.op().into(),
-            att: None,
-            cag: Some(agency_id),
-            jti: ticket.jti.clone(),
-            iat: ticket.issued_at,
-            exp: ticket.expires_at,
-        })
-        .ok_or_else(no_key)?;
+    let pages = extract.as_ref().map(|e| e.pages.clone());
+    let (ticket, r) = match &extract {
+        Some(e) => {
+            let blobs = crate::api::documents::blobs(st)?;
+            docs::issue_extract_ticket(&st.store, &blobs, actor, id, agency_id, e, now).await?
+        }
+        None => docs::issue_copy_ticket(&st.store, actor, id, agency_id, form, now).await?,
+    };
+    let token = ticket_token(st, actor, &ticket)?;
     let name = format!("ban-sao-{}-{}.pdf", form.abbreviation(), r.number);
     Ok(json!({
         "operation": COPY_OPERATION,
@@ -460,6 +447,7 @@ pub(crate) async fn issue_copy(
         "form": form.as_str(),
         "number": r.number,
         "notation": r.notation,
+        "pages": pages,
         "expires_at": ticket.expires_at,
         "request": {
             "FileName": format!("/sign-agent/documents/{id}/copy/versions/{}/{name}", ticket.seq),
@@ -492,12 +480,26 @@ pub(crate) async fn check_and_sign_copy(
 ) -> Result<docs::DocumentCopy, ApiError> {
     let now = st.now();
     let (r, source) = docs::copy_to_sign(&st.store, blobs, actor, ticket).await?;
-    let certificates: Vec<kyso_x509::Cert> =
-        docs::copy_signing_certificates(&st.store, actor, ticket, now)
-            .await?
-            .iter()
-            .filter_map(|d| kyso_x509::Cert::from_der(d).ok())
-            .collect();
+    let certificates = docs::copy_signing_certificates(&st.store, actor, ticket, now).await?;
+    let uploaded = check_copy_upload(st, source, uploaded, &certificates, &r.notation).await?;
+    Ok(docs::sign_copy(&st.store, blobs, actor, ticket, file_name, &uploaded, now).await?)
+}
+
+/// The upload check of a signed copy (of an outgoing document, or of an incoming record:
+/// `crate::incoming_copies`): one new intact signature over `source` by one of the copying
+/// agency's organization `certificates` (DER) in the registry, nothing else changed, and the
+/// stamp showing the reserved number `notation` (422 naming both when not). The checked bytes.
+pub(crate) async fn check_copy_upload(
+    st: &AppState,
+    source: Vec<u8>,
+    uploaded: Vec<u8>,
+    certificates: &[Vec<u8>],
+    notation: &str,
+) -> Result<Vec<u8>, ApiError> {
+    let certificates: Vec<kyso_x509::Cert> = certificates
+        .iter()
+        .filter_map(|d| kyso_x509::Cert::from_der(d).ok())
+        .collect();
     if certificates.is_empty() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -510,16 +512,22 @@ pub(crate) async fn check_and_sign_copy(
         ));
     }
     let (checked, lines, uploaded) =
-        crate::api::attachments::check_stamped(&st.metrics, "copy", source, uploaded, certificates)
-            .await?;
-    if !kyso_pades::stamp::carries_number(&lines, &r.notation) {
+        // A copy's source is a signed document, or a scan (unsigned) digitised: its stamp may
+        // cover the scanned page, which no signature covers.
+        crate::api::attachments::check_stamped(
+            &st.metrics,
+            "copy",
+            source,
+            uploaded,
+            certificates,
+            true,
+        )
+        .await?;
+    if !kyso_pades::stamp::carries_number(&lines, notation) {
         st.metrics.signature_verified("copy", false);
-        tracing::info!(
-            document = ticket.document_id,
-            "signed copy refused: the stamp does not carry the copy's number"
-        );
+        tracing::info!(copy = %notation, "signed copy refused: the stamp does not carry the copy's number");
         let (vi_shown, en_shown) = crate::api::attachments::stamp_reads(&lines);
-        let n = &r.notation;
+        let n = notation;
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid",
@@ -536,9 +544,35 @@ pub(crate) async fn check_and_sign_copy(
         ));
     }
     st.metrics.signature_verified("copy", true);
-    tracing::info!(document = ticket.document_id, copy = %r.notation,
-        signer = %checked.signer.subject_display(), "signed copy accepted");
-    Ok(docs::sign_copy(&st.store, blobs, actor, ticket, file_name, &uploaded, now).await?)
+    tracing::info!(copy = %notation, signer = %checked.signer.subject_display(),
+        "signed copy accepted");
+    Ok(uploaded)
+}
+
+/// The token of a stored `ticket` for `actor`: its claims are the ticket's own (document,
+/// version, step, attachment, copying agency, incoming record), which the routes check
+/// against the stored row.
+pub(crate) fn ticket_token(
+    st: &AppState,
+    actor: &Actor,
+    ticket: &docs::Ticket,
+) -> Result<String, ApiError> {
+    st.ticket_key
+        .sign(&Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: actor.user_id.to_string(),
+            doc: ticket.document_id,
+            seq: ticket.seq,
+            act: ticket.op().into(),
+            att: ticket.attachment_id,
+            cag: ticket.copy_agency_id,
+            inc: ticket.incoming_id,
+            jti: ticket.jti.clone(),
+            iat: ticket.issued_at,
+            exp: ticket.expires_at,
+        })
+        .ok_or_else(no_key)
 }
 
 fn no_key() -> ApiError {
@@ -588,6 +622,7 @@ pub(crate) fn routes() -> Router<AppState> {
                 crate::MAX_DOCUMENT_BODY,
             )),
         )
+        .merge(crate::incoming_copies::routes())
 }
 
 /// The page's script: the "Ký số" buttons (no inline script: the CSP allows `'self'` only).
@@ -620,6 +655,12 @@ struct TicketRequest {
     /// The place name of the copy's date line (`sign_copy` only).
     #[serde(default)]
     place: Option<String>,
+    /// The pages of a TRÍCH SAO, e.g. `1-2,4` (`sign_copy` with `trich_sao` only, required).
+    #[serde(default)]
+    pages: Option<String>,
+    /// What a TRÍCH SAO extracts, in the clerk's words (optional).
+    #[serde(default)]
+    note: Option<String>,
 }
 
 /// `POST /documents/{id}/sign-ticket`: a ticket for the caller's signing step, for the page's
@@ -651,11 +692,20 @@ async fn ticket(
             }
         };
         let place = req.place.as_deref().unwrap_or_default();
-        return issue_copy(&st, &auth.actor, id, agency_id, form, place)
+        let (pages, note) = (req.pages.as_deref(), req.note.as_deref());
+        let extract =
+            crate::extract_copies::requested(&st, &auth.actor, id, agency_id, form, pages, note)
+                .await?;
+        return issue_copy_with(&st, &auth.actor, id, agency_id, form, place, extract)
             .await
             .map(Json);
     }
-    if req.agency_id.is_some() || req.form.is_some() || req.place.is_some() {
+    if req.agency_id.is_some()
+        || req.form.is_some()
+        || req.place.is_some()
+        || req.pages.is_some()
+        || req.note.is_some()
+    {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid",
@@ -703,7 +753,7 @@ async fn ticket(
 }
 
 /// An answer in the VGCA shape.
-fn vgca(status: StatusCode, code: i64, message: &str, extra: Value) -> Response {
+pub(crate) fn vgca(status: StatusCode, code: i64, message: &str, extra: Value) -> Response {
     let mut body = json!({ "Status": code, "Message": message });
     if let (Some(b), Value::Object(e)) = (body.as_object_mut(), extra) {
         b.extend(e);
@@ -711,7 +761,7 @@ fn vgca(status: StatusCode, code: i64, message: &str, extra: Value) -> Response 
     (status, Json(body)).into_response()
 }
 
-fn refuse(lang: Lang, status: StatusCode, vi: &str, en: &str) -> Response {
+pub(crate) fn refuse(lang: Lang, status: StatusCode, vi: &str, en: &str) -> Response {
     vgca(status, 1, lang.pick(vi, en), Value::Null)
 }
 
@@ -733,7 +783,7 @@ fn token_refusal(lang: Lang, e: TokenError) -> Response {
     refuse(lang, StatusCode::UNAUTHORIZED, vi, en)
 }
 
-fn store_refusal(lang: Lang, e: kyso_store::Error) -> Response {
+pub(crate) fn store_refusal(lang: Lang, e: kyso_store::Error) -> Response {
     use kyso_store::Error as E;
     let status = match &e {
         E::Invalid {
@@ -786,19 +836,33 @@ fn check_request(
             tracing::info!(document = id, reason = ?e, "signing ticket refused");
             token_refusal(lang, e)
         })?;
-    if claims.doc != id {
+    // The record the ticket names: an incoming record's copy names it in `inc`.
+    let named = match target {
+        Target::IncomingCopy => claims.inc,
+        _ => claims.inc.is_none().then_some(claims.doc),
+    };
+    if named != Some(id) {
         tracing::info!(document = id, "signing ticket of another document");
-        return Err(refuse(
-            lang,
-            StatusCode::FORBIDDEN,
-            "Phiếu ký này cấp cho văn bản khác.",
-            "This signing ticket is for another document.",
-        ));
+        let (vi, en) = match (target, claims.inc) {
+            (Target::IncomingCopy, None) => (
+                "Phiếu ký này không phải phiếu ký bản sao văn bản đến.",
+                "This signing ticket is not an incoming document's copy.",
+            ),
+            (_, Some(_)) if target != Target::IncomingCopy => (
+                "Phiếu ký này cấp cho bản sao văn bản đến, không dùng cho văn bản đi.",
+                "This signing ticket is for an incoming document's copy, not for an outgoing document.",
+            ),
+            _ => (
+                "Phiếu ký này cấp cho văn bản khác.",
+                "This signing ticket is for another document.",
+            ),
+        };
+        return Err(refuse(lang, StatusCode::FORBIDDEN, vi, en));
     }
     // The operation the ticket is for: a document's step, this attachment's signature, or a
     // copy.
     let copy = claims.cag.is_some();
-    if copy != (target == Target::Copy) {
+    if copy != matches!(target, Target::Copy | Target::IncomingCopy) {
         tracing::info!(document = id, "signing ticket of another operation");
         let (vi, en) = if copy {
             (
@@ -815,7 +879,7 @@ fn check_request(
     }
     let attachment = match target {
         Target::Attachment(a) => Some(a),
-        Target::Document | Target::Copy => None,
+        Target::Document | Target::Copy | Target::IncomingCopy => None,
     };
     if claims.att != attachment {
         tracing::info!(document = id, "signing ticket of another operation");
@@ -838,12 +902,14 @@ fn check_request(
     Ok(claims)
 }
 
-/// What a signing service's route signs: the document's step, an attachment, a copy.
+/// What a signing service's route signs: the document's step, an attachment, a copy, an
+/// incoming record's copy (`crate::incoming_copies`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Target {
+pub(crate) enum Target {
     Document,
     Attachment(i64),
     Copy,
+    IncomingCopy,
 }
 
 /// The stored ticket agrees with its token (it always does unless the key leaked).
@@ -855,6 +921,7 @@ fn same_ticket(claims: &Claims, t: &docs::Ticket) -> bool {
         && claims.act == t.op()
         && claims.att == t.attachment_id
         && claims.cag == t.copy_agency_id
+        && claims.inc == t.incoming_id
         && claims.exp == t.expires_at
 }
 
@@ -876,7 +943,7 @@ async fn latest_seq(st: &AppState, actor: &Actor, id: i64) -> Result<i64, kyso_s
         .map_or(0, |v| v.seq))
 }
 
-fn no_blobs(lang: Lang) -> Response {
+pub(crate) fn no_blobs(lang: Lang) -> Response {
     refuse(
         lang,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -1254,7 +1321,7 @@ async fn upload_copy(
 
 /// A refused file is an answer of the protocol (Status 1, HTTP 200): the service shows the
 /// message; access refusals keep their status.
-fn file_refusal_status(status: StatusCode) -> StatusCode {
+pub(crate) fn file_refusal_status(status: StatusCode) -> StatusCode {
     if matches!(
         status,
         StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT
@@ -1267,18 +1334,39 @@ fn file_refusal_status(status: StatusCode) -> StatusCode {
 
 /// An upload of the signing service with its ticket claimed: the ticket, whom it acts for,
 /// the blob store, and the signed file with its name.
-struct Claimed {
-    ticket: docs::Ticket,
-    actor: Actor,
-    blobs: kyso_store::blobs::Blobs,
-    bytes: Vec<u8>,
-    name: String,
+pub(crate) struct Claimed {
+    pub ticket: docs::Ticket,
+    pub actor: Actor,
+    pub blobs: kyso_store::blobs::Blobs,
+    pub bytes: Vec<u8>,
+    pub name: String,
+}
+
+/// What a download of an incoming record's copy checks first (`crate::incoming_copies`): the
+/// token ([`check_request`] for `target`), then the ticket valid and unused and agreeing with
+/// its token; the ticket and its holder.
+pub(crate) async fn download_ticket(
+    st: &AppState,
+    headers: &HeaderMap,
+    lang: Lang,
+    id: i64,
+    target: Target,
+    src: &str,
+) -> Result<(docs::Ticket, Actor), Response> {
+    let claims = check_request(st, headers, lang, id, target)?;
+    let (ticket, actor) = docs::ticket_holder(&st.store, &claims.jti, src, st.now())
+        .await
+        .map_err(|e| store_refusal(lang, e))?;
+    if !same_ticket(&claims, &ticket) {
+        return Err(token_refusal(lang, TokenError::BadSignature));
+    }
+    Ok((ticket, actor))
 }
 
 /// What every upload (a document's step, an attachment, a copy) does first: the token
 /// ([`check_request`] for `target`), the signed file, the blob store, then the ticket claimed
 /// and compared with its token — a claimed ticket that does not match is given back.
-async fn claim_upload(
+pub(crate) async fn claim_upload(
     st: &AppState,
     headers: &HeaderMap,
     lang: Lang,
@@ -1309,7 +1397,7 @@ async fn claim_upload(
 }
 
 /// Give a claimed ticket back after a refused upload (the service may send again).
-async fn give_back(st: &AppState, actor: &Actor, jti: &str, id: i64) {
+pub(crate) async fn give_back(st: &AppState, actor: &Actor, jti: &str, id: i64) {
     if let Err(e) = docs::release_ticket(&st.store, actor, jti).await {
         tracing::warn!(error = %e, document = id, "signing ticket not given back");
     }
@@ -1359,6 +1447,7 @@ mod tests {
             act: "sign_personal".into(),
             att: None,
             cag: None,
+            inc: None,
             jti: "0123456789abcdef0123456789abcdef".into(),
             iat: 1000,
             exp,

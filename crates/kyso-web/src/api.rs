@@ -10,6 +10,7 @@ pub(crate) mod dto;
 pub(crate) mod edxml;
 pub(crate) mod exchange;
 pub(crate) mod incoming;
+pub(crate) mod incoming_copies;
 pub(crate) mod incoming_edxml;
 pub(crate) mod incoming_scan;
 pub(crate) mod register_export;
@@ -44,6 +45,11 @@ pub(crate) struct Routes {
     pub router: Router<AppState>,
     /// `(method, path)` of every route, lower-case methods as in the OpenAPI document.
     pub registered: Vec<(String, String)>,
+    /// `(method, path)` of the routes whose handler reads the request body: its last
+    /// extractor takes the whole request (axum's `ViaRequest`: `Body`, `Multipart`, `Request`)
+    /// rather than its parts — what the document's `requestBody` must say.
+    #[cfg(test)]
+    pub with_body: Vec<(String, String)>,
     /// The operations of the document, one per route.
     pub paths: utoipa::openapi::path::Paths,
     /// The schemas the operations' bodies refer to.
@@ -81,6 +87,10 @@ impl Routes {
             };
             self.router = self.router.route(&path, on(filter, handler.clone()));
             self.registered.push((name.to_owned(), path.clone()));
+            #[cfg(test)]
+            if std::any::type_name::<T>().contains("ViaRequest") {
+                self.with_body.push((name.to_owned(), path.clone()));
+            }
         }
         self.describe::<P>()
     }
@@ -102,6 +112,16 @@ impl Routes {
     }
 }
 
+/// The request's media type, lower-case (empty when absent): what a route that takes several
+/// body forms dispatches on.
+pub(crate) fn content_type(req: &axum::extract::Request) -> String {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
 /// Every route of the API (the OpenAPI document's own route is in `crate::router`).
 pub(crate) fn api_routes() -> Routes {
     use crate::csv_api as csv;
@@ -115,6 +135,7 @@ pub(crate) fn api_routes() -> Routes {
     ))))
     .pipe(incoming_edxml::routes)
     .pipe(exchange::routes)
+    .pipe(incoming_copies::routes)
     .add::<__path_login, _, _>(login)
     .add::<__path_me, _, _>(me)
     .add::<__path_change_password, _, _>(change_password)

@@ -163,6 +163,22 @@ pub(crate) async fn take_in(
     Ok(inc::intake(&st.store, &blobs, actor, &input, st.now()).await?)
 }
 
+/// [`take_in`] of a document that arrived as an edXML package (channel `edxml`): the record
+/// and what the package said beyond it (`origin`, the whole `package`) kept in one
+/// transaction (`kyso_store::incoming::intake_edxml`).
+pub(crate) async fn take_in_edxml(
+    st: &AppState,
+    actor: &Actor,
+    a: Arrival,
+    origin: &inc::EdxmlOrigin,
+    package: &[u8],
+) -> Result<Incoming, ApiError> {
+    let blobs = crate::api::documents::blobs(st)?;
+    let verification = verify(st, &a.file, &a.file_name).await?;
+    let input = new_incoming(a, verification);
+    Ok(inc::intake_edxml(&st.store, &blobs, actor, &input, origin, package, st.now()).await?)
+}
+
 /// Take in a document streamed to the blob folder (`staged`, its bytes; `a.file` is not
 /// read): verified where it lies, its streamed SHA-256 the record's, moved to its name only
 /// when the store takes it in — refused, nothing of it stays.
@@ -193,75 +209,37 @@ fn server_error() -> ApiError {
     )
 }
 
-/// How many chunks of a streamed body wait for the disk at most (each at most what the
-/// connection delivers at once, typically 16–64 KiB): what bounds the memory of an upload.
-const CHUNKS_IN_FLIGHT: usize = 8;
-
 /// The request body `body`, streamed into a new blob of the folder while its SHA-256 is
-/// computed, never whole in memory: at most `max` bytes (`Content-Length` above it is refused
-/// before a byte is read; a body growing past it is cut off) — 413 then, with nothing left
-/// behind. The temporary file is written and flushed on the blocking threads.
+/// computed, never whole in memory ([`crate::multipart::BlobSink`]): at most `max` bytes
+/// (`Content-Length` above it is refused before a byte is read; a body growing past it is cut
+/// off) — 413 then, with nothing left behind. The temporary file is written and flushed on the
+/// blocking threads.
 pub(crate) async fn receive_streamed(
     st: &AppState,
     body: axum::body::Body,
     declared: Option<u64>,
     max: u64,
 ) -> Result<StagedBlob, ApiError> {
-    use axum::body::HttpBody as _;
     if declared.is_some_and(|n| n > max) {
         return Err(too_large(max));
     }
     let blobs = crate::api::documents::blobs(st)?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<axum::body::Bytes>(CHUNKS_IN_FLIGHT);
-    let writer = tokio::task::spawn_blocking(move || {
-        let mut w = blobs.writer(max)?;
-        while let Some(chunk) = rx.blocking_recv() {
-            w.write(&chunk)?;
-        }
-        w.finish()
-    });
-    let mut body = body;
-    let mut failed = None;
-    loop {
-        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
-        match frame {
-            None => break,
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    if tx.send(data).await.is_err() {
-                        // The writer stopped (over the cap, or the disk): its error says why.
-                        break;
-                    }
-                }
-            }
-            Some(Err(e)) => {
-                failed = Some(e);
-                break;
-            }
-        }
-    }
-    drop(tx);
-    let written = writer.await.map_err(|e| {
-        tracing::error!(error = %e, "the blob writer task failed");
-        server_error()
-    })?;
-    if let Some(e) = failed {
-        // The staged file (if any) is dropped here: removed.
-        tracing::info!(error = %e, "a streamed upload was cut off");
-        return Err(ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "malformed",
-            None,
-            "Tệp gửi lên bị ngắt giữa chừng; chưa tiếp nhận gì, xin gửi lại.",
-            "The upload was cut off; nothing was taken in, send it again.",
-        ));
-    }
-    match written {
-        Ok(staged) => Ok(staged),
-        Err(kyso_store::blobs::BlobError::OverCap { max }) => Err(too_large(max)),
-        Err(e) => {
+    match crate::multipart::BlobSink::receive(blobs, body, max).await {
+        Ok(Ok(staged)) => Ok(staged),
+        Ok(Err(kyso_store::blobs::BlobError::OverCap { max })) => Err(too_large(max)),
+        Ok(Err(e)) => {
             tracing::error!(error = %e, "a streamed arrival could not be written");
             Err(server_error())
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "a streamed upload was cut off");
+            Err(ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "malformed",
+                None,
+                "Tệp gửi lên bị ngắt giữa chừng; chưa tiếp nhận gì, xin gửi lại.",
+                "The upload was cut off; nothing was taken in, send it again.",
+            ))
         }
     }
 }
@@ -381,6 +359,28 @@ async fn arrive_deliveries(
         };
         match take_in(st, actor, a).await {
             Ok(_) => arrived += 1,
+            Err(e)
+                if e.status == axum::http::StatusCode::CONFLICT
+                    && matches!(e.field, Some("file" | "number")) =>
+            {
+                // The agency already holds this document (taken in by another channel): the
+                // outcome is recorded once and the delivery is not taken up again.
+                let recorded = inc::record_undeliverable(
+                    &st.store,
+                    actor,
+                    d.delivery_id,
+                    agency_id,
+                    "duplicate",
+                    &e.vi,
+                    &e.en,
+                    st.now(),
+                )
+                .await?;
+                if recorded {
+                    tracing::info!(delivery = d.delivery_id, agency_id, reason = %e.en,
+                        "a delivery cannot arrive: the agency already holds the document");
+                }
+            }
             Err(e) if e.status == axum::http::StatusCode::CONFLICT => {
                 tracing::debug!(delivery = d.delivery_id, "delivery already arrived");
             }

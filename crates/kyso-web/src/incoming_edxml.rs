@@ -11,22 +11,23 @@
 //! is mapped to the incoming record (From → sender code, name and e-mail; Code → number and
 //! notation; PromulgationDate → the document date; DocumentType/TypeName; Subject;
 //! SignerInfo), the first PDF attachment is the document, byte for byte, and it is taken in by
-//! [`crate::incoming::take_in`] (verified first; duplicates refused there) with channel
+//! [`crate::incoming::take_in_edxml`] (verified first; duplicates refused there) with channel
 //! `edxml`. What the record has no column for — the sender's `OrganId`, `DocumentId` and date
 //! as written (the status messages answer with them), To, ResponseFor, DueDate, ToPlaces,
 //! OtherInfo, SteeringType, the trace — and the whole package (its other attachments) are kept
-//! by `kyso_store::incoming::record_edxml_origin`.
+//! with the record in the same transaction (`kyso_store::incoming::intake_edxml`): no record
+//! without its header.
 
 use axum::http::StatusCode;
 use kyso_domain::codes::AgencyCode;
 use kyso_domain::incoming::Channel;
 use kyso_domain::roles::Permission;
 use kyso_edxml as ed;
-use kyso_store::incoming::{self as inc, EdxmlOrigin, Incoming};
+use kyso_store::incoming::{EdxmlOrigin, Incoming};
 use kyso_store::{registry, Actor};
 use serde_json::json;
 
-use crate::incoming::{take_in, Arrival};
+use crate::incoming::{take_in_edxml, Arrival};
 use crate::{ApiError, AppState};
 
 /// The largest package taken in: a document file's JSON body (its base64 and room for the
@@ -321,7 +322,6 @@ pub(crate) async fn take_in_package(
         file: file.content.clone(),
         delivery_id: None,
     };
-    let incoming = take_in(st, actor, arrival).await?;
     let origin = EdxmlOrigin {
         organ_id: h.from.organ_id.clone(),
         document_id: h.document_id.clone(),
@@ -329,26 +329,7 @@ pub(crate) async fn take_in_package(
         header: header_json(&envelope),
         package_sha256: String::new(),
     };
-    // The document is in (its own transaction, audited); its header is kept next. Should that
-    // fail, the record stands and its status messages fall back to its columns: the caller is
-    // not told "refused" for a document that was taken in.
-    let kept = match crate::api::documents::blobs(st) {
-        Ok(blobs) => inc::record_edxml_origin(
-            &st.store,
-            &blobs,
-            actor,
-            incoming.id,
-            &origin,
-            &package,
-            st.now(),
-        )
-        .await
-        .map_err(|e| e.to_string()),
-        Err(e) => Err(e.message(crate::Lang::En).to_owned()),
-    };
-    if let Err(e) = kept {
-        tracing::error!(incoming = incoming.id, error = %e, "the edXML header could not be kept");
-    }
+    let incoming = take_in_edxml(st, actor, arrival, &origin, &package).await?;
     tracing::info!(
         incoming = incoming.id,
         agency = agency_id,

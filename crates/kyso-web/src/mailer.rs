@@ -286,7 +286,8 @@ pub async fn server_round(st: &crate::AppState, mailer: Option<&Mailer>) {
     notice_round(&st.store, &st.clock, mailer).await;
 }
 
-/// E-mail the notices waiting, if SMTP is configured. Errors go to the log.
+/// E-mail the notices and status messages waiting, if SMTP is configured, and give up the
+/// status messages that cannot be sent. Errors go to the log.
 pub async fn send_round(store: &Store, clock: &Clock, mailer: Option<&Mailer>) {
     if let Some(mailer) = mailer {
         match mailer.send_pending(store, clock()).await {
@@ -303,6 +304,9 @@ pub async fn send_round(store: &Store, clock: &Clock, mailer: Option<&Mailer>) {
         }
         crate::status_mail::send_round(store, clock, mailer).await;
     }
+    // E-mail status messages that can no longer go (their retry window passed; none at all
+    // without SMTP) are given up, and the clerks told, so that they tell the sender otherwise.
+    crate::status_mail::give_up_round(store, clock, mailer.is_none()).await;
 }
 
 /// The notice job: a round (pending deliveries, scan and send) at once and every

@@ -63,6 +63,13 @@ struct Inner {
     verified: Family<VerifiedLabels, Counter>,
     requests_waiting: Family<StateLabels, Gauge>,
     notices_unsent: Gauge,
+    backup_runs: Family<OutcomeLabels, Counter>,
+    backup_last: Family<OutcomeLabels, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -120,6 +127,18 @@ impl Metrics {
             "Expiry notices still to be e-mailed",
             notices_unsent.clone(),
         );
+        let backup_runs = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "backup_runs",
+            "Scheduled backups (kyso serve --backup-dir) run, by outcome (ok, failed)",
+            backup_runs.clone(),
+        );
+        let backup_last = Family::<OutcomeLabels, Gauge>::default();
+        registry.register(
+            "backup_last_timestamp_seconds",
+            "Unix time of the last scheduled backup that ended, by outcome (ok, failed)",
+            backup_last.clone(),
+        );
         Metrics(Arc::new(Inner {
             registry,
             requests,
@@ -128,7 +147,18 @@ impl Metrics {
             verified,
             requests_waiting,
             notices_unsent,
+            backup_runs,
+            backup_last,
         }))
+    }
+
+    /// A scheduled backup ended at `at` (Unix time), well or not.
+    pub(crate) fn backup_ended(&self, ok: bool, at: i64) {
+        let labels = OutcomeLabels {
+            outcome: if ok { "ok" } else { "failed" }.to_owned(),
+        };
+        self.0.backup_runs.get_or_create(&labels).inc();
+        self.0.backup_last.get_or_create(&labels).set(at);
     }
 
     /// Count one answered request.

@@ -5,6 +5,7 @@
 //! command line into [`Options`] and calls [`run`] with the clock and where to print.
 
 pub mod audit;
+pub mod backup;
 pub mod config;
 
 use std::path::{Path, PathBuf};
@@ -179,6 +180,15 @@ pub fn run(args: Settings, lang: Lang, host: Host) -> Result<(), UserError> {
         // The notice job: deliveries not arrived yet, then expiry and deadline scans at start
         // and every hour, e-mailed when SMTP is configured.
         tokio::spawn(crate::mailer::run_notice_job(state.clone(), mailer));
+        if let Some(schedule) = args.backup.clone() {
+            let job = backup::Job {
+                schedule,
+                data_dir: data_dir.clone(),
+                database_url: args.database_url.clone(),
+                audit_files: args.audit_files.clone(),
+            };
+            tokio::spawn(backup::run(state.clone(), job, host.now));
+        }
         Ok(crate::router(state))
     };
     // At a clean stop: a last checkpoint of everything written.

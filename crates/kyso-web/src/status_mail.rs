@@ -11,7 +11,10 @@
 //! at most, for three days), a permanent refusal gives it up. A server stopped between the SMTP
 //! server's acceptance and the settlement leaves the claim, and the row is sent again after
 //! the claim lapses (ten minutes) with the same `Message-ID`: at-least-once in that window
-//! alone, the duplicate recognisable by its id.
+//! alone, the duplicate recognisable by its id. A message that can no longer go — its three
+//! days passed, or the server has no SMTP — is given up by [`give_up_round`] (every round), the
+//! clerks told; they see it on the incoming document's page and in "Thư báo không gửi được"
+//! (`ui::incoming_outbox`), to send it again or mark it handled.
 
 use kyso_edxml::StatusCode;
 use kyso_store::incoming::{self as inc, OutboxMessage, SendOutcome};
@@ -205,5 +208,20 @@ pub async fn send_round(store: &Store, clock: &Clock, mailer: &Mailer) {
         }
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "e-mailing status messages failed"),
+    }
+}
+
+/// Give up the e-mail status messages that can no longer be sent (their retry window passed;
+/// every one waiting when `no_mailer`: the server has no SMTP): each once, its clerks told in
+/// their inbox (`kyso_store::incoming::give_up_stale_status_emails`). Errors go to the log.
+pub async fn give_up_round(store: &Store, clock: &Clock, no_mailer: bool) {
+    match inc::give_up_stale_status_emails(store, clock(), no_mailer).await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            given_up = n,
+            no_mailer,
+            "{n} status message(s) could not be e-mailed and were given up; the clerks are told"
+        ),
+        Err(e) => tracing::error!(error = %e, "giving up unsendable status messages failed"),
     }
 }

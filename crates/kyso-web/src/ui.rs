@@ -116,9 +116,22 @@ pub(crate) fn routes() -> Router<AppState> {
             "/incoming/registers/{id}/export.pdf",
             get(register_book::incoming_register_pdf),
         )
+        .route("/incoming/undelivered", get(incoming_outbox::list_page))
+        .route(
+            "/incoming/undelivered/{id}/resend",
+            post(incoming_outbox::resend_submit),
+        )
+        .route(
+            "/incoming/undelivered/{id}/handled",
+            post(incoming_outbox::handled_submit),
+        )
         .route("/incoming/{id}", get(incoming::detail_page))
         .route("/incoming/{id}/act", post(incoming::act_submit))
         .route("/incoming/{id}/file", get(incoming::file_download))
+        .route(
+            "/incoming/{id}/copies/{copy_id}/file",
+            get(incoming_copies::file_download),
+        )
         .route("/incoming/{id}/report.pdf", get(incoming::report_download))
         .route(
             public_verify::PATH,
@@ -149,7 +162,9 @@ mod notices;
 use notices::*;
 mod documents;
 mod incoming;
+mod incoming_copies;
 mod incoming_edxml;
+mod incoming_outbox;
 mod incoming_scan;
 mod public_verify;
 mod register_book;

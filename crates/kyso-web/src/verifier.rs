@@ -93,6 +93,31 @@ pub(crate) async fn validate_source(
     }
 }
 
+/// The name of an uploaded file as sent, without folders, at most 120 characters
+/// (`fallback` when none): what the reports call it.
+pub(crate) fn upload_name(sent: &str, fallback: &str) -> String {
+    let base = sent.rsplit(['/', '\\']).next().unwrap_or("").trim();
+    if base.is_empty() {
+        return fallback.to_owned();
+    }
+    base.chars().take(120).collect()
+}
+
+/// [`validate`] of an upload streamed to a temporary file (`staged`, see
+/// [`crate::multipart::BlobSink`]): read where it lies, never loaded whole. The file is
+/// removed when `staged` is dropped.
+pub(crate) async fn validate_staged(
+    st: &AppState,
+    staged: &kyso_store::blobs::StagedBlob,
+    name: &str,
+) -> Result<DocumentValidation, Unchecked> {
+    let src = kyso_pdf::FileSource::open(staged.path()).map_err(|e| {
+        tracing::error!(error = %e, "a staged upload could not be reopened");
+        Unchecked::Server
+    })?;
+    validate_source(st, Arc::new(src), name, None).await
+}
+
 /// The reports of stored versions the document page made, by the version's SHA-256: a
 /// version's bytes never change (blobs are named by their hash and re-hashed on reading), the
 /// trust anchors are the process's (a new [`crate::AppState::with_trust_anchors`] starts a new

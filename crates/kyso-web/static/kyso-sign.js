@@ -97,6 +97,15 @@
     }
     var place = document.getElementById(button.getAttribute('data-copy-place') || '');
     var body = { action: action, form: form.value, place: place ? place.value : '' };
+    // A TRÍCH SAO names its pages (data-copy-pages) and, optionally, what it extracts.
+    if (form.value === 'trich_sao') {
+      var pages = document.getElementById(button.getAttribute('data-copy-pages') || '');
+      var note = document.getElementById(button.getAttribute('data-copy-note') || '');
+      body.pages = pages ? pages.value : '';
+      if (note && note.value) {
+        body.note = note.value;
+      }
+    }
     if (button.getAttribute('data-agency')) {
       body.agency_id = Number(button.getAttribute('data-agency'));
     }

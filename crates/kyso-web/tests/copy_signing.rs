@@ -16,157 +16,69 @@
     clippy::indexing_slicing
 )]
 
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use kyso_pades::forms::{widget_builder, CopyForm, VisibleForm};
-use kyso_pades::{numbering, sign_bytes};
+use kyso_pades::sign_bytes;
 use kyso_store::testing::backends;
-use serde_json::{json, Value};
+use serde_json::json;
 
 mod support;
-use support::agent::{as_sent, b64, drive_agent, stamp_text, start_agent, status1, App};
-use support::{draft, opts, register_cert};
-
-fn meta() -> Value {
-    json!({
-        "doc_type": "quyet_dinh",
-        "subject": "Về việc ban hành Quy chế văn thư",
-        "place": "Demo",
-        "signer": {"title": "Giám đốc", "name": "Nguyễn Văn An"},
-        "recipients": ["H99.05"],
-        "page_count": 1
-    })
-}
+use support::agent::{agent_signs, as_sent, pki, stamp_text, start_agent, status1, App};
+use support::flow::decision_meta;
+use support::{draft, opts};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_clerks_agent_signs_a_numbered_copy_with_a_one_time_ticket() {
     for b in backends() {
         let app = App::new(b).await;
-        let s = &app.db.store;
+        let s = app.store();
         let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
         let dost = support::agency(s, "H99.37", "Sở KH&CN", Some(root)).await;
         let finance = support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
-        let drafter = app.person("chuyenvien", dost, "drafter").await;
-        let reviewer = app.person("truongphong", dost, "reviewer").await;
-        let checker = app.person("thethuc", dost, "format_checker").await;
-        let signer = app.person("giamdoc", dost, "signer").await;
-        let clerk = app.person("vanthu", dost, "clerk").await;
+        let crew = app.crew(dost).await;
+        let staff = crew.staff();
+        let (signer, clerk) = (&crew.signer, &crew.clerk);
         let finance_clerk = app.person("vanthutc", finance, "clerk").await;
-        let pki = support::agent::pki("Copy Signing Test Root");
-        let finance_pki = support::agent::pki("Copy Signing Finance Root");
-        register_cert(
-            s,
-            dost,
-            "individual",
-            "Nguyễn Văn An",
-            "giamdoc@demo.invalid",
-            &pki.director,
-        )
-        .await;
-        register_cert(s, dost, "organization", "Sở KH&CN", "", &pki.agency.signer).await;
-        register_cert(
-            s,
-            finance,
-            "organization",
-            "Sở Tài chính",
-            "",
-            &finance_pki.agency.signer,
-        )
-        .await;
-        app.call(
-            Method::POST,
-            "/api/v1/document-registers",
-            &clerk,
-            Some(
-                json!({"agency_id": dost, "code": "VBĐ", "name": "Sổ văn bản đi",
-                        "issuer_abbrev": "SKHCN"}),
-            ),
-        )
-        .await;
-        let created = app
-            .call(
-                Method::POST,
-                "/api/v1/documents",
-                &drafter,
-                Some(
-                    json!({"agency_id": dost, "meta": meta(), "file_name": "du-thao.pdf",
-                            "file_base64": b64(&draft())}),
-                ),
-            )
+        let (pki, finance_pki) = (
+            pki("Copy Signing Test Root"),
+            pki("Copy Signing Finance Root"),
+        );
+        app.register_keys(dost, &pki.director, &pki.agency.signer)
             .await;
-        let id = created["document"]["id"].as_i64().unwrap();
+        app.register_seal(finance, "Sở Tài chính", &finance_pki.agency.signer)
+            .await;
+        app.open_outgoing_register(&staff.clerk, dost).await;
+        let id = app
+            .upload_draft(&staff.drafter, dost, decision_meta(&["H99.05"]), &draft())
+            .await;
 
         // The flow to dispatch, with real signatures.
-        app.step(&drafter, id, json!({"action": "submit"})).await;
-        app.step(&reviewer, id, json!({"action": "forward"})).await;
-        app.step(&checker, id, json!({"action": "check_format"}))
-            .await;
-        app.step(&signer, id, json!({"action": "approve"})).await;
-        let (_, formatted, _) = support::send(
-            &app.router,
-            support::api_request(
-                Method::GET,
-                &format!("/api/v1/documents/{id}/file"),
-                &signer.token,
-                None,
-            ),
-        )
-        .await;
-        let personal = sign_bytes(
-            &formatted,
-            &numbering::personal_signature(opts()),
-            &pki.director,
-            None,
-        )
-        .unwrap();
-        app.step(
-            &signer,
-            id,
-            json!({"action": "sign_personal", "file_base64": b64(&personal)}),
-        )
-        .await;
-        app.step(&clerk, id, json!({"action": "clerk_check"})).await;
-        let out = app.step(&clerk, id, json!({"action": "number"})).await;
-        let number = out["number_and_notation"].as_str().unwrap().to_owned();
-        let day = time::Date::parse(
-            out["document"]["issued_date"].as_str().unwrap(),
-            time::macros::format_description!("[year]-[month]-[day]"),
-        )
-        .unwrap();
+        app.approve(&staff, id).await;
+        let personal = app.sign_personal(&staff.signer, id, &pki.director).await;
+        let numbered = app.number(&staff.clerk, id).await;
         // Not before the document is issued.
         let (status, body) = app
-            .ticket(&clerk, id, json!({"action": "sign_copy", "form": "sao_y"}))
+            .ticket(clerk, id, json!({"action": "sign_copy", "form": "sao_y"}))
             .await;
         assert_eq!(status, StatusCode::CONFLICT, "{body}");
-        let filled = numbering::fill_bytes(&personal, &number, day).unwrap();
-        let issued = sign_bytes(
-            &filled,
-            &numbering::organization_signature(opts()),
-            &pki.agency.signer,
-            None,
-        )
-        .unwrap();
-        app.step(
-            &clerk,
-            id,
-            json!({"action": "org_sign", "file_base64": b64(&issued)}),
-        )
-        .await;
-        app.step(&clerk, id, json!({"action": "register"})).await;
-        app.step(&clerk, id, json!({"action": "dispatch"})).await;
+        let issued = app
+            .seal(&staff.clerk, id, &personal, &numbered, &pki.agency.signer)
+            .await;
+        app.step_ok(&staff.clerk, id, "register").await;
+        app.step_ok(&staff.clerk, id, "dispatch").await;
 
         // The clerk's page offers "Ký bản sao" with the forms and the place.
-        let page = app.page(&clerk, id).await;
+        let page = app.page(clerk, id).await;
         assert!(page.contains("data-op=\"SignCopy\""), "{page}");
         assert!(page.contains("Ký bản sao"));
         assert!(page.contains("value=\"trich_sao\""));
         assert!(page.contains("src=\"/static/kyso-sign.js\""));
-        assert!(!app.page(&signer, id).await.contains("data-op=\"SignCopy\""));
+        assert!(!app.page(signer, id).await.contains("data-op=\"SignCopy\""));
 
         // Refusals before any number is taken: not a clerk, another agency's clerk for this
         // agency, no form.
         let (status, _) = app
-            .ticket(&signer, id, json!({"action": "sign_copy", "form": "sao_y"}))
+            .ticket(signer, id, json!({"action": "sign_copy", "form": "sao_y"}))
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         let (status, _) = app
@@ -180,7 +92,7 @@ async fn the_clerks_agent_signs_a_numbered_copy_with_a_one_time_ticket() {
             matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
             "{status}"
         );
-        let (status, body) = app.ticket(&clerk, id, json!({"action": "sign_copy"})).await;
+        let (status, body) = app.ticket(clerk, id, json!({"action": "sign_copy"})).await;
         assert_eq!(
             (status, body["error"]["field"].clone()),
             (StatusCode::UNPROCESSABLE_ENTITY, json!("form")),
@@ -190,7 +102,7 @@ async fn the_clerks_agent_signs_a_numbered_copy_with_a_one_time_ticket() {
         // The ticket: copy 01/SY of the agency's series.
         let (status, ticket) = app
             .ticket(
-                &clerk,
+                clerk,
                 id,
                 json!({"action": "sign_copy", "form": "sao_y", "place": "Demo"}),
             )
@@ -250,12 +162,7 @@ async fn the_clerks_agent_signs_a_numbered_copy_with_a_one_time_ticket() {
 
         // The real agent: downloads with the ticket, asks the PIN, stamps, uploads.
         let (agent_addr, shown) = start_agent(&pki.agency, &app.base).await;
-        let origin = app.base.clone();
-        let answer = tokio::task::spawn_blocking(move || {
-            drive_agent(agent_addr, &origin, "SignCopy", &sent)
-        })
-        .await
-        .unwrap();
+        let answer = agent_signs(agent_addr, &app.base, "SignCopy", sent).await;
         assert_eq!(answer["Status"], 0, "{answer}");
         assert_eq!(answer["DocumentNumber"], "01/SY");
         let asked = shown.lock().unwrap().clone();
@@ -264,25 +171,17 @@ async fn the_clerks_agent_signs_a_numbered_copy_with_a_one_time_ticket() {
             "{asked:?}"
         );
         let detail = app
-            .call(
-                Method::GET,
-                &format!("/api/v1/documents/{id}"),
-                &clerk,
-                None,
-            )
+            .call(Method::GET, &format!("/api/v1/documents/{id}"), clerk, None)
             .await;
         let copies = detail["copies"].as_array().unwrap();
         assert_eq!(copies.len(), 1, "{detail}");
         assert_eq!(copies[0]["notation"], "01/SY");
         let copy_id = copies[0]["id"].as_i64().unwrap();
         // The page: the copy, its download, its report; the success message.
-        let req = Request::builder()
-            .uri(format!("/documents/{id}?done=copy"))
-            .header(header::COOKIE, format!("kyso_session={}", clerk.token))
-            .body(Body::empty())
-            .unwrap();
-        let (_, page, _) = support::send(&app.router, req).await;
-        let page = String::from_utf8(page).unwrap();
+        let (_, page) = app
+            .app
+            .page(clerk, &format!("/documents/{id}?done=copy"))
+            .await;
         assert!(
             page.contains("Máy chủ đã kiểm tra và nhận bản sao đã ký số"),
             "{page}"
@@ -294,12 +193,7 @@ async fn the_clerks_agent_signs_a_numbered_copy_with_a_one_time_ticket() {
             page.contains("Kiểm tra chữ ký số") || page.contains("chữ ký"),
             "{page}"
         );
-        let req = Request::builder()
-            .uri(&link)
-            .header(header::COOKIE, format!("kyso_session={}", clerk.token))
-            .body(Body::empty())
-            .unwrap();
-        let (status, signed, _) = support::send(&app.router, req).await;
+        let (status, signed) = app.app.download(clerk, &link).await;
         assert_eq!(status, StatusCode::OK);
         assert!(
             signed.starts_with(&issued),
@@ -328,12 +222,7 @@ async fn the_clerks_agent_signs_a_numbered_copy_with_a_one_time_ticket() {
         assert_eq!(ticket["request"]["DocNumber"], "01/SL");
         let (_, _, _, sent) = as_sent(&app.base, &ticket);
         let (finance_agent, _) = start_agent(&finance_pki.agency, &app.base).await;
-        let origin = app.base.clone();
-        let answer = tokio::task::spawn_blocking(move || {
-            drive_agent(finance_agent, &origin, "SignCopy", &sent)
-        })
-        .await
-        .unwrap();
+        let answer = agent_signs(finance_agent, &app.base, "SignCopy", sent).await;
         assert_eq!(answer["Status"], 0, "{answer}");
         assert_eq!(answer["DocumentNumber"], "01/SL");
         // The issuing agency's key is not the recipient's: its copy is refused.
@@ -346,12 +235,7 @@ async fn the_clerks_agent_signs_a_numbered_copy_with_a_one_time_ticket() {
             .await;
         assert_eq!(ticket["request"]["DocNumber"], "02/SY");
         let (_, _, _, sent) = as_sent(&app.base, &ticket);
-        let origin = app.base.clone();
-        let answer = tokio::task::spawn_blocking(move || {
-            drive_agent(agent_addr, &origin, "SignCopy", &sent)
-        })
-        .await
-        .unwrap();
+        let answer = agent_signs(agent_addr, &app.base, "SignCopy", sent).await;
         assert_eq!(answer["Status"], 1, "{answer}");
     }
 }

@@ -377,10 +377,10 @@ async fn a_decision_through_the_api_from_upload_to_recall() {
         );
         let (status, body) = app
             .call(Method::POST, &format!("/api/v1/documents/{id}/copies"), &their_clerk,
-                  Some(json!({"agency_id": finance, "form": "trich_sao", "file_base64": b64(b"%PDF-1.7\n% extract\n")})))
+                  Some(json!({"agency_id": finance, "form": "sao_y", "file_base64": b64(b"%PDF-1.7\n% copy\n")})))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        assert_eq!(body["notation"], "01/TrS");
+        assert_eq!(body["notation"], "01/SY");
 
         // The waiting lists: nothing waits for the drafter now.
         let (_, mine) = app

@@ -1,7 +1,7 @@
 //! Incoming documents through the real router (issue 18 items 1–4), on SQLite and PostgreSQL:
 //! a signed letter sent by an integrator and uploaded by the clerk is verified on arrival by
 //! the server's validator against its trust anchors (its `kyso.verify/1` report and the
-//! report's PDF kept); a tampered scan arrives failed and can only be refused; an
+//! report's PDF kept); a tampered letter arrives failed and can only be refused; an
 //! indeterminate one is registered only with the clerk's reason; the same document twice is
 //! refused naming the first; a document dispatched inside kyso arrives in the recipient's
 //! queue after its dispatch, verified, and its refusal reaches the sender's clerk; other
@@ -100,15 +100,14 @@ async fn letters_are_verified_on_arrival_decided_by_the_clerk_and_deliveries_arr
             "{again}"
         );
 
-        // The clerk uploads a tampered scan: failed, with its reason.
-        let mut scan = letter(f, "16", &tampered);
-        scan["scanned"] = json!(true);
+        // The clerk uploads a tampered letter received by e-mail: failed, with its reason.
+        let scan = letter(f, "16", &tampered);
         let bad = app
             .post_created("/api/v1/incoming/upload", &clerk, scan.clone())
             .await;
         assert_eq!(
             (bad["verdict"].as_str(), bad["scanned"].as_bool()),
-            (Some("failed"), Some(true)),
+            (Some("failed"), Some(false)),
             "{bad}"
         );
         let bad_id = bad["id"].as_i64().unwrap();

@@ -383,5 +383,116 @@ async fn deliveries_arrive_after_dispatch_and_by_the_notice_job_never_on_a_read(
         kyso_web::mailer::server_round(&state, None).await;
         assert_eq!(received(s, f).await.len(), 2, "{b:?}: never twice");
         assert_eq!(audit(s).await.1.len(), 2, "{b:?}");
+
+        // Issue 18 review: Finance's clerk uploads a decision of the Department "as from
+        // H99.37" before its delivery arrives — linked to it by its bytes. The delivery then
+        // cannot arrive: its outcome is recorded once, and a later round does no work at all.
+        let (third, sealed) = registered("Về việc tổ chức hội nghị tổng kết").await;
+        docs::act(
+            s,
+            &blobs,
+            &vt,
+            third,
+            DocAction::Dispatch,
+            &StepInput::default(),
+            NOW,
+        )
+        .await
+        .unwrap();
+        let (st, up, _) = support::call_json(
+            &router,
+            Method::POST,
+            "/api/v1/incoming/upload",
+            &clerk_token,
+            Some(json!({
+                "agency_id": f, "sender_code": "H99.37",
+                "sender_name": "Sở Khoa học và Công nghệ",
+                "subject": "Về việc tổ chức hội nghị tổng kết", "file_name": "qd.pdf",
+                "file_base64": support::app::b64(&sealed),
+            })),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{b:?}: {up}");
+        assert_eq!(
+            up["source_document_id"].as_i64(),
+            Some(third),
+            "{b:?}: {up}"
+        );
+        let undeliverable = |all: &[kyso_store::audit::Entry]| {
+            all.iter()
+                .filter(|e| e.action == "incoming.delivery_undeliverable")
+                .count()
+        };
+        kyso_web::mailer::server_round(&state, None).await;
+        let all = kyso_store::audit::list(
+            s,
+            &Actor::system(),
+            &kyso_store::audit::Filter {
+                limit: 10_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(undeliverable(&all), 1, "{b:?}");
+        assert_eq!(
+            audit(s).await.1.len(),
+            3,
+            "{b:?}: the upload arrived, not the delivery"
+        );
+        let (seq, _) = audit(s).await;
+        kyso_web::mailer::server_round(&state, None).await;
+        let since = kyso_store::audit::list(
+            s,
+            &Actor::system(),
+            &kyso_store::audit::Filter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        // Each round's own summaries of its scans (reminders, notices) aside.
+        .filter(|e| {
+            e.seq > seq && !["incoming.reminders", "notice.scan"].contains(&e.action.as_str())
+        })
+        .map(|e| format!("{} {} {}", e.action, e.object, e.detail))
+        .collect::<Vec<_>>();
+        assert!(
+            since.is_empty(),
+            "{b:?}: the next round does nothing for the delivery: {since:?}"
+        );
+        assert!(
+            inc::agencies_with_pending_deliveries(s, None, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{b:?}"
+        );
+        // Refused through the API: the Department's document and clerk hear why.
+        let upload = up["id"].as_i64().unwrap();
+        let (st, out, _) = support::call_json(
+            &router,
+            Method::POST,
+            &format!("/api/v1/incoming/{upload}/refuse"),
+            &clerk_token,
+            Some(json!({"reason": "Văn bản đã nhận qua kênh khác"})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{b:?}: {out}");
+        let page = docs::get_document(s, &vt, third).await.unwrap();
+        assert!(
+            page.timeline.iter().any(|t| t.action == "incoming_refused"
+                && t.note.contains("Văn bản đã nhận qua kênh khác")),
+            "{b:?}"
+        );
+        let inbox = kyso_store::notices::inbox(s, &vt, false).await.unwrap();
+        assert!(
+            inbox.iter().any(|n| n.event == "incoming_refused"
+                && n.document_id == Some(third)
+                && n.body.contains("Văn bản đã nhận qua kênh khác")),
+            "{b:?}: {inbox:?}"
+        );
     }
 }

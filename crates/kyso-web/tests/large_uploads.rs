@@ -11,225 +11,19 @@
     clippy::indexing_slicing
 )]
 
-use std::future::IntoFuture as _;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
-use axum::body::Body;
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
-use axum::Router;
-use base64::Engine as _;
-use kyso_pades::numbering;
-use kyso_pades::sign_bytes;
-use kyso_store::accounts::{self, NewUser, RoleOn};
-use kyso_store::testing::{backends, TestDb};
-use kyso_store::{Actor, Backend};
-use kyso_x509::Cert;
+use axum::http::{Method, StatusCode};
+use kyso_store::testing::backends;
 use serde_json::{json, Value};
-use zeroize::Zeroizing;
 
 mod support;
-use support::{draft, opts, register_cert, TestSigner, NOW, PASSWORD};
-
-/// The director's personal key under a test root.
-struct Pki {
-    director: TestSigner,
-}
-
-fn pki() -> Pki {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(vec![]).unwrap();
-    ca.distinguished_name
-        .push(DnType::CommonName, "Browser Signing Test Root");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let make = |cn: &str, org: Option<&str>| {
-        let key = KeyPair::generate().unwrap();
-        let mut p = CertificateParams::new(vec![]).unwrap();
-        p.distinguished_name.push(DnType::CommonName, cn);
-        if let Some(o) = org {
-            p.distinguished_name.push(DnType::OrganizationName, o);
-        }
-        p.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::ContentCommitment,
-        ];
-        let c = p.signed_by(&key, &issuer).unwrap();
-        TestSigner {
-            cert: Cert::from_der(c.der()).unwrap(),
-            chain: vec![Cert::from_der(ca_cert.der()).unwrap()],
-            key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &key.serialize_der())
-                .unwrap(),
-        }
-    };
-    Pki {
-        director: make("Nguyễn Văn An", None),
-    }
-}
-
-struct App {
-    router: Router,
-    db: TestDb,
-    _blobs: tempfile::TempDir,
-}
-
-/// A logged-in person: the session token (a bearer token for the API, the cookie for pages)
-/// and its CSRF token.
-struct Person {
-    token: String,
-    csrf: String,
-}
-
-/// An answer: status, body, headers.
-type Answer = (StatusCode, Vec<u8>, HeaderMap);
-
-const BOUNDARY: &str = "kyso-agent-boundary";
-
-impl App {
-    async fn new(backend: Backend) -> App {
-        let db = TestDb::new(backend).await;
-        let blobs = tempfile::tempdir().unwrap();
-        let state = kyso_web::AppState::new(
-            db.store.clone(),
-            Arc::new(|| NOW),
-            kyso_web::Config {
-                secure_cookies: false,
-            },
-        )
-        .with_blobs(kyso_store::blobs::Blobs::open(blobs.path()).unwrap());
-        App {
-            router: kyso_web::router(state),
-            db,
-            _blobs: blobs,
-        }
-    }
-
-    async fn person(&self, name: &str, agency: i64, role: &str) -> Person {
-        accounts::create_user(
-            &self.db.store,
-            &Actor::system(),
-            NewUser {
-                username: name.into(),
-                full_name: format!("Người dùng {name}"),
-                email: format!("{name}@demo.invalid"),
-                agency_id: agency,
-                password: Zeroizing::new(PASSWORD.into()),
-                roles: vec![RoleOn {
-                    role: role.into(),
-                    agency_id: agency,
-                }],
-                must_change_password: false,
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
-        let (session, _) = accounts::login(
-            &self.db.store,
-            name,
-            Zeroizing::new(PASSWORD.into()),
-            "127.0.0.1",
-            NOW,
-        )
-        .await
-        .unwrap();
-        Person {
-            token: session.token.as_str().to_owned(),
-            csrf: session.csrf,
-        }
-    }
-
-    async fn call(&self, method: Method, path: &str, who: &Person, body: Option<Value>) -> Value {
-        let (status, v, _) = support::call_json(&self.router, method, path, &who.token, body).await;
-        assert!(status.is_success(), "{path}: {status} {v}");
-        v
-    }
-
-    async fn step(&self, who: &Person, id: i64, action: &str) {
-        self.call(
-            Method::POST,
-            &format!("/api/v1/documents/{id}/actions"),
-            who,
-            Some(json!({ "action": action })),
-        )
-        .await;
-    }
-
-    /// The page's request for a ticket: the session cookie and `csrf` as the script sends it.
-    async fn ticket(
-        &self,
-        who: &Person,
-        id: i64,
-        action: &str,
-        csrf: Option<&str>,
-    ) -> (StatusCode, Value) {
-        let mut req = Request::builder()
-            .method(Method::POST)
-            .uri(format!("/documents/{id}/sign-ticket"))
-            .header(header::COOKIE, format!("kyso_session={}", who.token))
-            .header(header::CONTENT_TYPE, "application/json");
-        if let Some(c) = csrf {
-            req = req.header("x-csrf-token", c);
-        }
-        let req = req
-            .body(Body::from(json!({ "action": action }).to_string()))
-            .unwrap();
-        let (status, body, _) = support::send(&self.router, req).await;
-        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
-    }
-
-    /// The signing service's download: `Authorization: Bearer` (when `token` is not empty),
-    /// and the headers given.
-    async fn download(&self, path: &str, token: &str, extra: &[(&str, &str)]) -> Answer {
-        let mut req = Request::builder().uri(path);
-        if !token.is_empty() {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        for (k, v) in extra {
-            req = req.header(*k, *v);
-        }
-        support::send(&self.router, req.body(Body::empty()).unwrap()).await
-    }
-
-    /// The signing service's upload: `pdf` as the multipart field `uploadfile`, as the agent
-    /// writes it. Status and the JSON answer.
-    async fn upload(
-        &self,
-        path: &str,
-        token: &str,
-        pdf: &[u8],
-        extra: &[(&str, &str)],
-    ) -> (StatusCode, Value) {
-        let mut body = format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"uploadfile\"; filename=\"quyet-dinh.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(pdf);
-        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-        let mut req = Request::builder().method(Method::POST).uri(path).header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        );
-        if !token.is_empty() {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        for (k, v) in extra {
-            req = req.header(*k, *v);
-        }
-        let (status, bytes, _) =
-            support::send(&self.router, req.body(Body::from(body)).unwrap()).await;
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    }
-}
+use support::app::{App, Session};
+use support::ca::TestCa;
+use support::draft;
+use support::flow::{decision_meta, personally_signed};
+use support::html::{Part, BOUNDARY};
 
 /// `pdf` made `extra` bytes larger by an incremental update adding one stream of random
 /// (incompressible, like a scan) bytes: still a valid PDF, and the signature over a later
@@ -315,70 +109,35 @@ async fn over_socket(addr: std::net::SocketAddr, head: String, len: usize) -> (S
     (status, at)
 }
 
-/// A multipart body: the text fields, then `pdf` as the file field `file_field`.
-fn multipart(fields: &[(&str, &str)], file_field: &str, pdf: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (k, v) in fields {
-        body.extend_from_slice(
-            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{file_field}\"; filename=\"ky-so.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(pdf);
-    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-    body
+/// The document page's signed-file form, as a browser posts it.
+async fn page_upload(app: &App, who: &Session, id: i64, pdf: &[u8]) -> (StatusCode, String) {
+    app.multipart_form(
+        who,
+        &format!("/documents/{id}/signed"),
+        &[
+            Part::Text("csrf", &who.csrf),
+            Part::Text("action", "sign_personal"),
+            Part::File("file", "ky-so.pdf", "application/pdf", pdf),
+        ],
+    )
+    .await
 }
 
-impl App {
-    /// The document page's signed-file form, as a browser posts it.
-    async fn page_upload(&self, who: &Person, id: i64, pdf: &[u8]) -> (StatusCode, String) {
-        let body = multipart(
-            &[("csrf", &who.csrf), ("action", "sign_personal")],
-            "file",
-            pdf,
-        );
-        let req = Request::builder()
-            .method(Method::POST)
-            .uri(format!("/documents/{id}/signed"))
-            .header(header::COOKIE, format!("kyso_session={}", who.token))
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={BOUNDARY}"),
-            )
-            .body(Body::from(body))
-            .unwrap();
-        let (status, bytes, _) = support::send(&self.router, req).await;
-        (status, String::from_utf8_lossy(&bytes).into_owned())
-    }
+/// The API's action with the signed file.
+async fn api_sign(app: &App, who: &Session, id: i64, pdf: &[u8]) -> (StatusCode, Value) {
+    let body = json!({
+        "action": "sign_personal",
+        "file_name": "ky-so.pdf",
+        "file_base64": support::app::b64(pdf),
+    });
+    app.step(&who.token, id, body).await
+}
 
-    async fn api_sign(&self, who: &Person, id: i64, pdf: &[u8]) -> (StatusCode, Value) {
-        let body = json!({
-            "action": "sign_personal",
-            "file_name": "ky-so.pdf",
-            "file_base64": base64::engine::general_purpose::STANDARD.encode(pdf),
-        });
-        let (status, v, _) = support::call_json(
-            &self.router,
-            Method::POST,
-            &format!("/api/v1/documents/{id}/actions"),
-            &who.token,
-            Some(body),
-        )
-        .await;
-        (status, v)
-    }
-
-    async fn state(&self, who: &Person, id: i64) -> Value {
-        self.call(Method::GET, &format!("/api/v1/documents/{id}"), who, None)
-            .await["document"]["state"]
-            .clone()
-    }
+/// Document `id`'s state as `who` reads it.
+async fn state(app: &App, who: &Session, id: i64) -> Value {
+    app.get_ok(&format!("/api/v1/documents/{id}"), &who.token)
+        .await["document"]["state"]
+        .clone()
 }
 
 const MB: usize = 1024 * 1024;
@@ -387,84 +146,35 @@ const MB: usize = 1024 * 1024;
 async fn signed_documents_of_several_megabytes() {
     for b in backends() {
         let app = App::new(b).await;
-        let s = &app.db.store;
+        let s = app.store();
         let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
         let dost = support::agency(s, "H99.37", "Sở KH&CN", Some(root)).await;
-        let drafter = app.person("chuyenvien", dost, "drafter").await;
-        let reviewer = app.person("truongphong", dost, "reviewer").await;
-        let checker = app.person("thethuc", dost, "format_checker").await;
-        let signer = app.person("giamdoc", dost, "signer").await;
-        let clerk = app.person("vanthu", dost, "clerk").await;
-        let pki = pki();
-        register_cert(
-            s,
-            dost,
-            "individual",
-            "Nguyễn Văn An",
-            "giamdoc@demo.invalid",
-            &pki.director,
-        )
-        .await;
-        app.call(
-            Method::POST,
-            "/api/v1/document-registers",
-            &clerk,
-            Some(
-                json!({"agency_id": dost, "code": "VBĐ", "name": "Sổ văn bản đi",
-                        "issuer_abbrev": "SKHCN"}),
-            ),
-        )
-        .await;
-        let meta = json!({
-            "doc_type": "quyet_dinh",
-            "subject": "Về việc ban hành Quy chế văn thư",
-            "place": "Demo",
-            "signer": {"authority": "direct", "title": "Giám đốc", "name": "Nguyễn Văn An"},
-            "recipients": [],
-            "page_count": 1
-        });
+        let crew = app.crew(dost).await;
+        let staff = crew.staff();
+        let signer = &crew.signer;
+        let director = TestCa::new("Browser Signing Test Root").issue("Nguyễn Văn An", None);
+        app.register_director(dost, &director).await;
+        app.open_outgoing_register(&staff.clerk, dost).await;
+        let meta = decision_meta(&[]);
         // A 5 MB draft, taken by the API (far above its ordinary JSON limit).
         let big = padded(draft(), 5 * MB);
-        let b64 = base64::engine::general_purpose::STANDARD.encode(&big);
         let make = || async {
-            let created = app
-                .call(
-                    Method::POST,
-                    "/api/v1/documents",
-                    &drafter,
-                    Some(
-                        json!({"agency_id": dost, "meta": meta, "file_name": "quyet-dinh.pdf",
-                                "file_base64": b64}),
-                    ),
-                )
+            let id = app
+                .upload_draft(&staff.drafter, dost, meta.clone(), &big)
                 .await;
-            let id = created["document"]["id"].as_i64().unwrap();
-            app.step(&drafter, id, "submit").await;
-            app.step(&reviewer, id, "forward").await;
-            app.step(&checker, id, "check_format").await;
-            app.step(&signer, id, "approve").await;
+            app.approve(&staff, id).await;
             id
         };
         let signed_of = |id: i64| {
             let app = &app;
             let signer = &signer;
-            let pki = &pki;
+            let director = &director;
             async move {
-                let (status, formatted, _) = app
-                    .download(
-                        &format!("/api/v1/documents/{id}/file?seq=2"),
-                        &signer.token,
-                        &[],
-                    )
+                let (status, formatted) = app
+                    .bytes(&format!("/api/v1/documents/{id}/file?seq=2"), &signer.token)
                     .await;
                 assert_eq!(status, StatusCode::OK);
-                let personal = sign_bytes(
-                    &formatted,
-                    &numbering::personal_signature(opts()),
-                    &pki.director,
-                    None,
-                )
-                .unwrap();
+                let personal = personally_signed(&formatted, director);
                 assert!(personal.len() > 5 * MB, "{}", personal.len());
                 personal
             }
@@ -474,7 +184,12 @@ async fn signed_documents_of_several_megabytes() {
         let id = make().await;
         let personal = signed_of(id).await;
         let (status, ticket) = app
-            .ticket(&signer, id, "sign_personal", Some(&signer.csrf))
+            .sign_ticket(
+                signer,
+                id,
+                json!({"action": "sign_personal"}),
+                Some(&signer.csrf),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{ticket}");
         let upload = ticket["request"]["FileUploadHandler"]
@@ -484,31 +199,31 @@ async fn signed_documents_of_several_megabytes() {
         let token = ticket["request"]["JWTToken"].as_str().unwrap().to_owned();
         // Over the limit (a body of zeros past it): refused, the limit named, the ticket kept.
         let over = vec![b'0'; kyso_web::MAX_DOCUMENT_BODY + 1];
-        let (status, answer) = app.upload(&upload, &token, &over, &[]).await;
+        let (status, answer) = app.service_upload(&upload, &token, &over, &[]).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
         let message = answer["Message"].as_str().unwrap();
         assert!(message.contains("quá lớn (tối đa 64 MB)"), "{message}");
-        let (status, answer) = app.upload(&upload, &token, &personal, &[]).await;
+        let (status, answer) = app.service_upload(&upload, &token, &personal, &[]).await;
         assert_eq!(
             (status, answer["Status"].clone()),
             (StatusCode::OK, json!(0)),
             "{answer}"
         );
-        assert_eq!(app.state(&signer, id).await, "personally_signed");
+        assert_eq!(state(&app, signer, id).await, "personally_signed");
 
         // The document page's form.
         let id = make().await;
         let personal = signed_of(id).await;
-        let (status, page) = app.page_upload(&signer, id, &over).await;
+        let (status, page) = page_upload(&app, signer, id, &over).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
         assert!(page.contains("quá lớn (tối đa 64 MB)"), "{page}");
-        assert_eq!(app.state(&signer, id).await, "approved");
-        let (status, page) = app.page_upload(&signer, id, &personal).await;
+        assert_eq!(state(&app, signer, id).await, "approved");
+        let (status, page) = page_upload(&app, signer, id, &personal).await;
         assert!(
             status.is_success() || status.is_redirection(),
             "{status} {page}"
         );
-        assert_eq!(app.state(&signer, id).await, "personally_signed");
+        assert_eq!(state(&app, signer, id).await, "personally_signed");
 
         // The API's action.
         let id = make().await;
@@ -532,16 +247,14 @@ async fn signed_documents_of_several_megabytes() {
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
         let answer: Value = serde_json::from_slice(&body).unwrap();
         assert!(answer.to_string().contains("quá lớn"), "{answer}");
-        let (status, answer) = app.api_sign(&signer, id, &personal).await;
+        let (status, answer) = api_sign(&app, signer, id, &personal).await;
         assert_eq!(status, StatusCode::OK, "{answer}");
-        assert_eq!(app.state(&signer, id).await, "personally_signed");
+        assert_eq!(state(&app, signer, id).await, "personally_signed");
         drop(over);
 
         // Without a ticket, session or token, over a real socket: refused while most of a
         // body at the limit is still unsent.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(axum::serve(listener, app.router.clone()).into_future());
+        let (addr, server) = app.listen().await;
         let len = kyso_web::MAX_DOCUMENT_BODY;
         let id = make().await;
         for (path, expected) in [
@@ -565,6 +278,6 @@ async fn signed_documents_of_several_megabytes() {
             );
         }
         server.abort();
-        assert_eq!(app.state(&signer, id).await, "approved");
+        assert_eq!(state(&app, signer, id).await, "approved");
     }
 }

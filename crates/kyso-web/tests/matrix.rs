@@ -152,6 +152,7 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("post", "/api/v1/documents/{id}/drafts") => (Perm(P::DraftDocument), Rec::Document),
         ("post", "/api/v1/documents/{id}/comments") => (Perm(P::CommentDocument), Rec::Document),
         ("post", "/api/v1/documents/{id}/copies") => (Perm(P::IssueDocument), Rec::Document),
+        ("get", "/api/v1/documents/{id}/copies") => (Perm(P::ReadDocuments), Rec::Document),
         ("get", "/api/v1/agencies/{id}/document-registers") => {
             (Perm(P::ReadDocuments), Rec::Agency)
         }
@@ -201,6 +202,9 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("get", "/api/v1/incoming/{id}/report") => (Perm(P::ReadDocuments), Rec::Incoming),
         ("get", "/api/v1/incoming/{id}/report.pdf") => (Perm(P::ReadDocuments), Rec::Incoming),
         ("get", "/api/v1/incoming/{id}/scan-check") => (Perm(P::ReadDocuments), Rec::Incoming),
+        ("post", "/api/v1/incoming/{id}/copy-ticket") => (Perm(P::IssueDocument), Rec::Incoming),
+        ("get", "/api/v1/incoming/{id}/copies") => (Perm(P::ReadDocuments), Rec::Incoming),
+        ("get", "/api/v1/incoming/{id}/digitised") => (Perm(P::ReadDocuments), Rec::Incoming),
         ("post", "/api/v1/incoming/{id}/register") => (Perm(P::IssueDocument), Rec::Incoming),
         ("post", "/api/v1/incoming/{id}/refuse") => (Perm(P::IssueDocument), Rec::Incoming),
         ("post", "/api/v1/incoming/{id}/assign") => (Perm(P::SignDocument), Rec::Incoming),
@@ -330,6 +334,7 @@ fn body_for(method: &str, path: &str, r: &Records, serial: u64) -> Option<Value>
             "file_base64": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("%PDF-1.7\n% {serial}\n%%EOF\n")),
         }),
         ("post", "/api/v1/incoming/{id}/register") => json!({"reason": "Đã xác nhận"}),
+        ("post", "/api/v1/incoming/{id}/copy-ticket") => json!({"action": "digitise"}),
         ("post", "/api/v1/incoming/{id}/refuse") => json!({"reason": "Gửi nhầm"}),
         ("post", "/api/v1/incoming/{id}/assign") => {
             json!({"lead_unit_id": a, "deadline": "2026-06-10"})

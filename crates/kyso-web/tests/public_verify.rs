@@ -578,3 +578,127 @@ async fn the_form_says_the_configured_cap_and_a_larger_file_is_refused_by_it() {
     assert!(text(&html).contains("Tối đa 1,0 MB."), "{html}");
     assert!(html.contains("<header"), "{html}");
 }
+
+/// Temporary files in the blob folder (where an upload streams while it is checked).
+fn temporary(app: &App) -> usize {
+    std::fs::read_dir(app.blobs.path().join("tmp"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Wait (10 s at most) until the blob folder holds `n` temporary files.
+async fn temporary_becomes(app: &App, n: usize, what: &str) {
+    for _ in 0..200 {
+        if temporary(app) == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what}: {} temporary files, {n} expected", temporary(app));
+}
+
+/// A multipart body of the page's form holding `file` (named `name`).
+fn form_body(name: &str, file: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+         Content-Type: application/pdf\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{B}--\r\n").as_bytes());
+    body
+}
+
+#[tokio::test]
+async fn an_upload_streams_to_a_temporary_file_removed_on_every_way_out() {
+    use tokio::io::AsyncWriteExt as _;
+    let pki = pki();
+    let signed = kyso_pades::sign_bytes(&draft(), &opts(), &pki.signer, None).unwrap();
+    for b in backends() {
+        let app = App::with_cap(b, &pki.root, 100, 1024 * 1024).await;
+        // Checked: the report, and no file left.
+        let (status, _, _) = app.upload("198.51.100.20", "a.pdf", &signed).await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        let (status, v, _) = app.api("198.51.100.20", &signed).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        assert_eq!(temporary(&app), 0, "{b:?}: after the reports");
+        // Refused while it streams past the cap (the page's form): 413, and no file left.
+        let (status, _, _) = app
+            .upload("198.51.100.21", "lon.pdf", &vec![b'%'; 1024 * 1024 + 1])
+            .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(temporary(&app), 0, "{b:?}: after the refusals");
+
+        // The client goes away in the middle of its upload, through a real socket: the part
+        // received is on disk (not in memory) while it streams, and removed once it is gone.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let served = app.router.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                served.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        let form = form_body("nua-chung.pdf", &vec![b'%'; 900 * 1024]);
+        for (path, content_type, body) in [
+            (
+                "/api/v1/verify",
+                "application/pdf".to_owned(),
+                vec![b'%'; 900 * 1024],
+            ),
+            (
+                "/kiem-tra",
+                format!("multipart/form-data; boundary={B}"),
+                form,
+            ),
+        ] {
+            let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let head = format!(
+                "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\n\
+                 Content-Length: {}\r\n\r\n",
+                body.len()
+            );
+            socket.write_all(head.as_bytes()).await.unwrap();
+            socket.write_all(&body[..body.len() / 2]).await.unwrap();
+            socket.flush().await.unwrap();
+            temporary_becomes(&app, 1, &format!("{path}: while it streams")).await;
+            drop(socket);
+            temporary_becomes(&app, 0, &format!("{path}: the client gone")).await;
+        }
+        // The API's body sent without a length (chunked), past the cap: 413 as it streams.
+        let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST /api/v1/verify HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/pdf\r\n\
+             Transfer-Encoding: chunked\r\n\r\n"
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        for _ in 0..3 {
+            let chunk = vec![b'%'; 512 * 1024];
+            // The server may answer and stop reading before the last chunk.
+            let _ = socket
+                .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                .await;
+            let _ = socket.write_all(&chunk).await;
+            let _ = socket.write_all(b"\r\n").await;
+        }
+        let _ = socket.write_all(b"0\r\n\r\n").await;
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            use tokio::io::AsyncReadExt as _;
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        drop(socket);
+        temporary_becomes(&app, 0, "chunked past the cap").await;
+        server.abort();
+        assert_eq!(app.stored().await.0, 0, "{b:?}: nothing stored");
+    }
+}

@@ -14,19 +14,14 @@
     clippy::indexing_slicing
 )]
 
-use std::sync::Arc;
-
-use axum::http::{header, Method, StatusCode};
-use axum::Router;
-use kyso_store::accounts::{self, NewUser, RoleOn};
+use axum::http::StatusCode;
 use kyso_store::sqlx;
-use kyso_store::testing::{backends, TestDb};
-use kyso_store::{Actor, Store};
-use serde_json::{json, Value};
-use zeroize::Zeroizing;
+use kyso_store::testing::backends;
+use serde_json::Value;
 
 mod support;
-use support::{NOW, PASSWORD};
+use support::app::{content_type, App};
+use support::books::Entry;
 
 /// The text of every part of a ZIP archive (an XLSX), concatenated in the archive's order,
 /// read through the central directory and inflated with kyso-pdf's bounded inflater.
@@ -63,212 +58,59 @@ fn xlsx_text(zip: &[u8]) -> String {
     out
 }
 
-struct App {
-    router: Router,
-    db: TestDb,
-    blobs: tempfile::TempDir,
-}
-
-impl App {
-    async fn new(backend: kyso_store::Backend) -> App {
-        let db = TestDb::new(backend).await;
-        let blobs = tempfile::tempdir().unwrap();
-        let state = kyso_web::AppState::new(
-            db.store.clone(),
-            Arc::new(|| NOW),
-            kyso_web::Config {
-                secure_cookies: false,
-            },
-        )
-        .with_blobs(kyso_store::blobs::Blobs::open(blobs.path()).unwrap());
-        App {
-            router: kyso_web::router(state),
-            db,
-            blobs,
-        }
-    }
-
-    /// An account with `role` at `agency`, logged in: its actor, API token and browser
-    /// session cookie.
-    async fn person(&self, name: &str, agency: i64, role: &str) -> (Actor, String, String) {
-        accounts::create_user(
-            &self.db.store,
-            &Actor::system(),
-            NewUser {
-                username: name.into(),
-                full_name: format!("Người dùng {name}"),
-                email: format!("{name}@demo.invalid"),
-                agency_id: agency,
-                password: Zeroizing::new(PASSWORD.into()),
-                roles: vec![RoleOn {
-                    role: role.into(),
-                    agency_id: agency,
-                }],
-                must_change_password: false,
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
-        let (session, actor) = accounts::login(
-            &self.db.store,
-            name,
-            Zeroizing::new(PASSWORD.into()),
-            "127.0.0.1",
-            NOW,
-        )
-        .await
-        .unwrap();
-        let (status, body, _) = support::call_json(
-            &self.router,
-            Method::POST,
-            "/api/v1/auth/login",
-            "",
-            Some(json!({"username": name, "password": PASSWORD})),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        (
-            actor,
-            body["token"].as_str().unwrap().to_owned(),
-            format!("kyso_session={}", session.token.as_str()),
-        )
-    }
-
-    /// A page of the web UI with the session `cookie`: status, body, content type.
-    async fn page(&self, path: &str, cookie: &str) -> (StatusCode, Vec<u8>, String) {
-        let req = axum::http::Request::builder()
-            .uri(path)
-            .header(header::COOKIE, cookie)
-            .body(axum::body::Body::empty())
-            .unwrap();
-        let (s, b, h) = support::send(&self.router, req).await;
-        let ct = h
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        (s, b, ct)
-    }
-
-    async fn get(&self, path: &str, token: &str) -> (StatusCode, Vec<u8>, String) {
-        let (s, b, h) = support::send(
-            &self.router,
-            support::api_request(Method::GET, path, token, None),
-        )
-        .await;
-        let ct = h
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        (s, b, ct)
-    }
-
-    /// A document uploaded by `drafter` with `subject`, then (when `number` is given) numbered,
-    /// dated `date` and left in `state`.
-    async fn document(
-        &self,
-        drafter: &Actor,
-        agency: i64,
-        subject: &str,
-        number: Option<(i64, &str)>,
-        state: &str,
-    ) -> i64 {
-        let s: &Store = &self.db.store;
-        let doc = kyso_store::documents::create_document(
-            s,
-            &kyso_store::blobs::Blobs::open(self.blobs.path()).unwrap(),
-            drafter,
-            &kyso_store::documents::NewDocument {
-                agency_id: agency,
-                meta: serde_json::from_value(json!({
-                    "doc_type": "quyet_dinh", "subject": subject, "place": "Demo",
-                    "unit_abbrev": "VP",
-                    "signer": {"title": "Giám đốc", "name": "Trần Văn Bình"},
-                    "recipients": ["H99.05", "H99"]
-                }))
-                .unwrap(),
-                signer_id: None,
-                file_name: "du-thao.pdf".into(),
-                file: b"%PDF-1.7\n%%EOF\n".to_vec(),
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
-        if let Some((n, date)) = number {
-            let year: i64 = date[..4].parse().unwrap();
-            sqlx::query(
-                "UPDATE documents SET state = $1, number = $2, number_year = $3, \
-                 notation = 'QĐ-SKHCN', issued_date = $4 WHERE id = $5",
-            )
-            .bind(state)
-            .bind(n)
-            .bind(year)
-            .bind(date)
-            .bind(doc.id)
-            .execute(s.pool())
-            .await
-            .unwrap();
-        }
-        doc.id
-    }
+/// Numbered `number` of the year of `date` with notation QĐ-SKHCN, in `state`.
+fn entry<'a>(number: i64, date: &'a str, state: &'a str) -> Option<Entry<'a>> {
+    Some(Entry {
+        number,
+        date,
+        notation: "QĐ-SKHCN",
+        state,
+    })
 }
 
 #[tokio::test]
 async fn the_outgoing_register_as_xlsx_by_period_and_only_for_its_agency() {
     for b in backends() {
         let app = App::new(b).await;
-        let s = &app.db.store;
+        let s = app.store();
         let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
         let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
         let finance = support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
-        let (drafter, _, _) = app.person("chuyenvien", dost, "drafter").await;
-        let (_, clerk, clerk_ui) = app.person("vanthu", dost, "clerk").await;
-        let (_, their_clerk, their_ui) = app.person("vanthu.tc", finance, "clerk").await;
-        let register = kyso_store::documents::create_register(
-            s,
-            &Actor::system(),
-            &kyso_store::documents::RegisterInput {
-                agency_id: dost,
-                code: "VBĐ".into(),
-                name: "Sổ văn bản đi".into(),
-                issuer_abbrev: "SKHCN".into(),
-                doc_types: Vec::new(),
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
+        let drafter = app.session("chuyenvien", dost, "drafter").await.actor;
+        let clerk_ui = app.session("vanthu", dost, "clerk").await;
+        let their_ui = app.session("vanthu.tc", finance, "clerk").await;
+        let (clerk, their_clerk) = (&clerk_ui.token, &their_ui.token);
+        let register = app.outgoing_register(dost, "SKHCN").await;
         // Number 02 is uploaded before number 01: the book follows the numbers.
         let _second = app
-            .document(
+            .book_document(
                 &drafter,
                 dost,
+                "quyet_dinh",
                 "Về việc kiểm tra hồ sơ tháng Năm",
-                Some((2, "2026-05-20")),
-                "registered",
+                entry(2, "2026-05-20", "registered"),
             )
             .await;
         let first = app
-            .document(
+            .book_document(
                 &drafter,
                 dost,
+                "quyet_dinh",
                 "Về việc ban hành Quy chế văn thư",
-                Some((1, "2026-02-10")),
-                "dispatched",
+                entry(1, "2026-02-10", "dispatched"),
             )
             .await;
         let _last_year = app
-            .document(
+            .book_document(
                 &drafter,
                 dost,
+                "quyet_dinh",
                 "Về việc tổng kết năm trước",
-                Some((7, "2025-12-30")),
-                "dispatched",
+                entry(7, "2025-12-30", "dispatched"),
             )
             .await;
         let _draft = app
-            .document(&drafter, dost, "Về việc còn là dự thảo", None, "draft")
+            .book_document(&drafter, dost, "quyet_dinh", "Về việc còn là dự thảo", None)
             .await;
         sqlx::query(
             "INSERT INTO document_events (document_id, action, from_state, to_state, user_id, \
@@ -280,10 +122,11 @@ async fn the_outgoing_register_as_xlsx_by_period_and_only_for_its_agency() {
         .execute(s.pool())
         .await
         .unwrap();
-        let path = format!("/api/v1/document-registers/{}/export.xlsx", register.id);
+        let path = format!("/api/v1/document-registers/{register}/export.xlsx");
 
         // The current year by default (the clock says 2026).
-        let (status, bytes, ct) = app.get(&path, &clerk).await;
+        let (status, bytes, headers) = app.get(&path, clerk).await;
+        let ct = content_type(&headers);
         assert_eq!(
             status,
             StatusCode::OK,
@@ -321,7 +164,7 @@ async fn the_outgoing_register_as_xlsx_by_period_and_only_for_its_agency() {
 
         // A period: from March on, only number 02.
         let (status, bytes, _) = app
-            .get(&format!("{path}?from=2026-03-01&to=2026-12-31"), &clerk)
+            .get(&format!("{path}?from=2026-03-01&to=2026-12-31"), clerk)
             .await;
         assert_eq!(status, StatusCode::OK);
         let text = xlsx_text(&bytes);
@@ -329,7 +172,7 @@ async fn the_outgoing_register_as_xlsx_by_period_and_only_for_its_agency() {
         assert!(!text.contains("Quy chế văn thư"));
         // Last year's series.
         let (status, bytes, _) = app
-            .get(&format!("{path}?from=2025-01-01&to=2025-12-31"), &clerk)
+            .get(&format!("{path}?from=2025-01-01&to=2025-12-31"), clerk)
             .await;
         assert_eq!(status, StatusCode::OK);
         let text = xlsx_text(&bytes);
@@ -342,17 +185,17 @@ async fn the_outgoing_register_as_xlsx_by_period_and_only_for_its_agency() {
             ("to=hom-nay", "to"),
             ("from=2026-05-01&to=2026-04-01", "to"),
         ] {
-            let (status, body, _) = app.get(&format!("{path}?{q}"), &clerk).await;
+            let (status, body, _) = app.get(&format!("{path}?{q}"), clerk).await;
             assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{q}");
             let v: Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(v["error"]["field"], field, "{q}: {v}");
         }
 
         // Another agency's clerk, an unknown register, and no login.
-        let (status, _, _) = app.get(&path, &their_clerk).await;
+        let (status, _, _) = app.get(&path, their_clerk).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, _, _) = app
-            .get("/api/v1/document-registers/999999/export.xlsx", &clerk)
+            .get("/api/v1/document-registers/999999/export.xlsx", clerk)
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, _, _) = app.get(&path, "").await;
@@ -360,33 +203,33 @@ async fn the_outgoing_register_as_xlsx_by_period_and_only_for_its_agency() {
 
         // The web UI: a link from the documents page, the register with its period form
         // (the current year), and the same workbook from the form's target.
-        let (status, html, _) = app.page("/documents", &clerk_ui).await;
+        let (status, html, _) = app.get_as(&clerk_ui, "/documents").await;
         assert_eq!(status, StatusCode::OK);
         assert!(String::from_utf8_lossy(&html).contains("href=\"/documents/registers\""));
-        let (status, html, _) = app.page("/documents/registers", &clerk_ui).await;
+        let (status, html, _) = app.get_as(&clerk_ui, "/documents/registers").await;
         let html = String::from_utf8_lossy(&html).into_owned();
         assert_eq!(status, StatusCode::OK, "{html}");
-        let action = format!("/documents/registers/{}/export.xlsx", register.id);
+        let action = format!("/documents/registers/{register}/export.xlsx");
         assert!(html.contains(&format!("action=\"{action}\"")), "{html}");
         assert!(html.contains("Sổ văn bản đi") && html.contains("value=\"2026-01-01\""));
         assert!(html.contains("value=\"2026-12-31\""));
-        let (status, bytes, ct) = app
-            .page(
-                &format!("{action}?from=2026-01-01&to=2026-03-31"),
+        let (status, bytes, headers) = app
+            .get_as(
                 &clerk_ui,
+                &format!("{action}?from=2026-01-01&to=2026-03-31"),
             )
             .await;
         assert_eq!(status, StatusCode::OK);
-        assert!(ct.starts_with("application/vnd.openxmlformats"));
+        assert!(content_type(&headers).starts_with("application/vnd.openxmlformats"));
         let text = xlsx_text(&bytes);
         assert!(text.contains("01/QĐ-SKHCN") && !text.contains("02/QĐ-SKHCN"));
-        let (status, _, _) = app.page(&action, &their_ui).await;
+        let (status, _, _) = app.get_as(&their_ui, &action).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, _, _) = app
-            .page(&format!("/documents/registers?agency_id={dost}"), &their_ui)
+            .get_as(&their_ui, &format!("/documents/registers?agency_id={dost}"))
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        let (status, html, _) = app.page("/documents/registers", &their_ui).await;
+        let (status, html, _) = app.get_as(&their_ui, "/documents/registers").await;
         let html = String::from_utf8_lossy(&html).into_owned();
         assert_eq!(status, StatusCode::OK);
         assert!(!html.contains(&action) && html.contains("chưa có sổ"));

@@ -22,17 +22,15 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use axum::http::{header, Method, StatusCode};
-use axum::Router;
-use kyso_store::accounts::{self, NewUser, RoleOn};
-use kyso_store::sqlx;
-use kyso_store::testing::{backends, TestDb};
-use kyso_store::{Actor, Store};
+use axum::http::StatusCode;
+use kyso_store::testing::backends;
+use kyso_store::{sqlx, Actor};
 use serde_json::{json, Value};
-use zeroize::Zeroizing;
 
 mod support;
-use support::{NOW, PASSWORD};
+use support::app::{content_type, App, Session};
+use support::books::Entry;
+use support::NOW;
 
 const PKI_PASSWORD: &str = "kyso-demo";
 
@@ -70,171 +68,39 @@ fn pki() -> &'static Path {
     .path()
 }
 
-struct App {
-    router: Router,
-    db: TestDb,
-    blobs: tempfile::TempDir,
+/// The server holding the organization key of agency `H99.37` only.
+async fn server(backend: kyso_store::Backend) -> App {
+    let mut keys = kyso_web::OrgKeys::new();
+    keys.insert(
+        "H99.37".into(),
+        kyso_web::OrgKey {
+            p12: pki().join("organization.p12"),
+            password: Arc::new(kyso_keys::Secret::new(PKI_PASSWORD.into())),
+        },
+    );
+    App::with(backend, |state| state.with_org_keys(keys)).await
 }
 
-impl App {
-    /// The server holding the organization key of agency `H99.37` only.
-    async fn new(backend: kyso_store::Backend) -> App {
-        let db = TestDb::new(backend).await;
-        let blobs = tempfile::tempdir().unwrap();
-        let mut keys = kyso_web::OrgKeys::new();
-        keys.insert(
-            "H99.37".into(),
-            kyso_web::OrgKey {
-                p12: pki().join("organization.p12"),
-                password: Arc::new(kyso_keys::Secret::new(PKI_PASSWORD.into())),
-            },
-        );
-        let state = kyso_web::AppState::new(
-            db.store.clone(),
-            Arc::new(|| NOW),
-            kyso_web::Config {
-                secure_cookies: false,
-            },
-        )
-        .with_blobs(kyso_store::blobs::Blobs::open(blobs.path()).unwrap())
-        .with_org_keys(keys);
-        App {
-            router: kyso_web::router(state),
-            db,
-            blobs,
-        }
-    }
+/// Registered as number `number` of the year of `date` with notation CV-SKHCN.
+fn entry(number: i64, date: &str) -> Option<Entry<'_>> {
+    Some(Entry {
+        number,
+        date,
+        notation: "CV-SKHCN",
+        state: "registered",
+    })
+}
 
-    /// An account with `role` at `agency`, logged in: its actor, API token and session cookie.
-    async fn person(&self, name: &str, agency: i64, role: &str) -> (Actor, String, String) {
-        accounts::create_user(
-            &self.db.store,
-            &Actor::system(),
-            NewUser {
-                username: name.into(),
-                full_name: format!("Người dùng {name}"),
-                email: format!("{name}@demo.invalid"),
-                agency_id: agency,
-                password: Zeroizing::new(PASSWORD.into()),
-                roles: vec![RoleOn {
-                    role: role.into(),
-                    agency_id: agency,
-                }],
-                must_change_password: false,
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
-        let (session, actor) = accounts::login(
-            &self.db.store,
-            name,
-            Zeroizing::new(PASSWORD.into()),
-            "127.0.0.1",
-            NOW,
-        )
-        .await
-        .unwrap();
-        let (status, body, _) = support::call_json(
-            &self.router,
-            Method::POST,
-            "/api/v1/auth/login",
-            "",
-            Some(json!({"username": name, "password": PASSWORD})),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        (
-            actor,
-            body["token"].as_str().unwrap().to_owned(),
-            format!("kyso_session={}", session.token.as_str()),
-        )
-    }
+/// GET `path` with the API token `token`: status, body, content type.
+async fn api_get(app: &App, path: &str, token: &str) -> (StatusCode, Vec<u8>, String) {
+    let (status, body, headers) = app.get(path, token).await;
+    (status, body, content_type(&headers))
+}
 
-    /// A GET with an API token (or, when `cookie` is set, a browser session): status, body,
-    /// content type.
-    async fn get(&self, path: &str, token: &str, cookie: bool) -> (StatusCode, Vec<u8>, String) {
-        let req = if cookie {
-            axum::http::Request::builder()
-                .uri(path)
-                .header(header::COOKIE, token)
-                .body(axum::body::Body::empty())
-                .unwrap()
-        } else {
-            support::api_request(Method::GET, path, token, None)
-        };
-        let (s, b, h) = support::send(&self.router, req).await;
-        let ct = h
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        (s, b, ct)
-    }
-
-    async fn register(&self, agency: i64, abbrev: &str) -> i64 {
-        kyso_store::documents::create_register(
-            &self.db.store,
-            &Actor::system(),
-            &kyso_store::documents::RegisterInput {
-                agency_id: agency,
-                code: "VBĐ".into(),
-                name: "Sổ văn bản đi".into(),
-                issuer_abbrev: abbrev.into(),
-                doc_types: Vec::new(),
-            },
-            NOW,
-        )
-        .await
-        .unwrap()
-        .id
-    }
-
-    /// A document uploaded by `drafter` with `subject`; when `number` is given, numbered,
-    /// dated and registered.
-    async fn document(
-        &self,
-        drafter: &Actor,
-        agency: i64,
-        subject: &str,
-        number: Option<(i64, &str)>,
-    ) -> i64 {
-        let s: &Store = &self.db.store;
-        let doc = kyso_store::documents::create_document(
-            s,
-            &kyso_store::blobs::Blobs::open(self.blobs.path()).unwrap(),
-            drafter,
-            &kyso_store::documents::NewDocument {
-                agency_id: agency,
-                meta: serde_json::from_value(json!({
-                    "doc_type": "cong_van", "subject": subject, "place": "Demo",
-                    "unit_abbrev": "VP",
-                    "signer": {"title": "Giám đốc", "name": "Trần Văn Bình"},
-                    "recipients": ["H99.05", "H99"]
-                }))
-                .unwrap(),
-                signer_id: None,
-                file_name: "du-thao.pdf".into(),
-                file: b"%PDF-1.7\n%%EOF\n".to_vec(),
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
-        if let Some((n, date)) = number {
-            sqlx::query(
-                "UPDATE documents SET state = 'registered', number = $1, number_year = $2, \
-                 notation = 'CV-SKHCN', issued_date = $3 WHERE id = $4",
-            )
-            .bind(n)
-            .bind(date[..4].parse::<i64>().unwrap())
-            .bind(date)
-            .bind(doc.id)
-            .execute(s.pool())
-            .await
-            .unwrap();
-        }
-        doc.id
-    }
+/// GET `path` with `who`'s session, as a browser: status, body, content type.
+async fn page_get(app: &App, who: &Session, path: &str) -> (StatusCode, Vec<u8>, String) {
+    let (status, body, headers) = app.get_as(who, path).await;
+    (status, body, content_type(&headers))
 }
 
 /// The text of every page, read back by kyso's own extractor.
@@ -350,39 +216,49 @@ fn pdfsig_accepts(file: &Path) {
 #[tokio::test]
 async fn the_outgoing_register_prints_as_a_pdf_signed_by_the_agency() {
     for b in backends() {
-        let app = App::new(b).await;
-        let s = &app.db.store;
+        let app = server(b).await;
+        let s = app.store();
         let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
         let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
         let finance = support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
-        let (drafter, _, _) = app.person("chuyenvien", dost, "drafter").await;
-        let (_, clerk, clerk_ui) = app.person("vanthu", dost, "clerk").await;
-        let (_, their_clerk, their_ui) = app.person("vanthu.tc", finance, "clerk").await;
-        let (their_drafter, _, _) = app.person("chuyenvien.tc", finance, "drafter").await;
-        let register = app.register(dost, "SKHCN").await;
-        let their_register = app.register(finance, "STC").await;
-        app.document(
+        let drafter = app.session("chuyenvien", dost, "drafter").await.actor;
+        let clerk_ui = app.session("vanthu", dost, "clerk").await;
+        let clerk = clerk_ui.token.clone();
+        let their_ui = app.session("vanthu.tc", finance, "clerk").await;
+        let their_clerk = their_ui.token.clone();
+        let their_drafter = app.session("chuyenvien.tc", finance, "drafter").await.actor;
+        let register = app.outgoing_register(dost, "SKHCN").await;
+        let their_register = app.outgoing_register(finance, "STC").await;
+        app.book_document(
             &their_drafter,
             finance,
+            "cong_van",
             "Văn bản của Sở Tài chính",
-            Some((1, "2026-02-01")),
+            entry(1, "2026-02-01"),
         )
         .await;
         // Number 02 is uploaded before number 01: the book follows the numbers.
-        app.document(&drafter, dost, LONG_SUBJECT, Some((2, "2026-05-20")))
-            .await;
-        app.document(
+        app.book_document(
             &drafter,
             dost,
-            "Về việc ban hành Quy chế văn thư",
-            Some((1, "2026-02-10")),
+            "cong_van",
+            LONG_SUBJECT,
+            entry(2, "2026-05-20"),
         )
         .await;
-        app.document(&drafter, dost, "Về việc còn là dự thảo", None)
+        app.book_document(
+            &drafter,
+            dost,
+            "cong_van",
+            "Về việc ban hành Quy chế văn thư",
+            entry(1, "2026-02-10"),
+        )
+        .await;
+        app.book_document(&drafter, dost, "cong_van", "Về việc còn là dự thảo", None)
             .await;
         let path = format!("/api/v1/document-registers/{register}/export.pdf");
 
-        let (status, pdf, ct) = app.get(&path, &clerk, false).await;
+        let (status, pdf, ct) = api_get(&app, &path, &clerk).await;
         assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
         assert_eq!(ct, "application/pdf");
         assert!(pdf.starts_with(b"%PDF-"));
@@ -451,43 +327,36 @@ async fn the_outgoing_register_prints_as_a_pdf_signed_by_the_agency() {
         pdfsig_accepts(&file);
 
         // A period: from March on, only number 02.
-        let (status, pdf, _) = app
-            .get(
-                &format!("{path}?from=2026-03-01&to=2026-12-31"),
-                &clerk,
-                false,
-            )
-            .await;
+        let (status, pdf, _) = api_get(
+            &app,
+            &format!("{path}?from=2026-03-01&to=2026-12-31"),
+            &clerk,
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         let text = pages_text(&pdf).join("\n");
         assert!(text.contains("02/CV-SKHCN") && !text.contains("01/CV-SKHCN"));
         assert!(text.contains("Từ số 02 đến số 02"));
-        let (status, body, _) = app.get(&format!("{path}?to=hom-nay"), &clerk, false).await;
+        let (status, body, _) = api_get(&app, &format!("{path}?to=hom-nay"), &clerk).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         let v: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["error"]["field"], "to", "{v}");
 
         // Another agency's clerk does not see the register; an unknown one; no login.
-        let (status, _, _) = app.get(&path, &their_clerk, false).await;
+        let (status, _, _) = api_get(&app, &path, &their_clerk).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        let (status, _, _) = app
-            .get(
-                "/api/v1/document-registers/999999/export.pdf",
-                &clerk,
-                false,
-            )
-            .await;
+        let (status, _, _) =
+            api_get(&app, "/api/v1/document-registers/999999/export.pdf", &clerk).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        let (status, _, _) = app.get(&path, "", false).await;
+        let (status, _, _) = api_get(&app, &path, "").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         // Their own register: the server holds no key of theirs, and says so.
-        let (status, body, _) = app
-            .get(
-                &format!("/api/v1/document-registers/{their_register}/export.pdf"),
-                &their_clerk,
-                false,
-            )
-            .await;
+        let (status, body, _) = api_get(
+            &app,
+            &format!("/api/v1/document-registers/{their_register}/export.pdf"),
+            &their_clerk,
+        )
+        .await;
         assert_eq!(status, StatusCode::CONFLICT);
         let v: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["error"]["code"], "no_org_key", "{v}");
@@ -499,41 +368,39 @@ async fn the_outgoing_register_prints_as_a_pdf_signed_by_the_agency() {
 
         // The web UI: the print button on the registers page when the server holds the key,
         // the same signed book from its target; their page explains why there is none.
-        let (status, html, _) = app.get("/documents/registers", &clerk_ui, true).await;
+        let (status, html, _) = page_get(&app, &clerk_ui, "/documents/registers").await;
         let html = String::from_utf8_lossy(&html).into_owned();
         assert_eq!(status, StatusCode::OK, "{html}");
         let action = format!("/documents/registers/{register}/export.pdf");
         assert!(html.contains(&format!("formaction=\"{action}\"")), "{html}");
-        let (status, pdf, ct) = app
-            .get(
-                &format!("{action}?from=2026-01-01&to=2026-03-31"),
-                &clerk_ui,
-                true,
-            )
-            .await;
+        let (status, pdf, ct) = page_get(
+            &app,
+            &clerk_ui,
+            &format!("{action}?from=2026-01-01&to=2026-03-31"),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(ct, "application/pdf");
         let text = pages_text(&pdf).join("\n");
         assert!(text.contains("01/CV-SKHCN") && !text.contains("02/CV-SKHCN"));
         assert_signed_by_the_agency(&pdf);
-        let (status, _, _) = app.get(&action, &their_ui, true).await;
+        let (status, _, _) = page_get(&app, &their_ui, &action).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        let (status, html, _) = app.get("/documents/registers", &their_ui, true).await;
+        let (status, html, _) = page_get(&app, &their_ui, "/documents/registers").await;
         let html = String::from_utf8_lossy(&html).into_owned();
         assert_eq!(status, StatusCode::OK);
         assert!(!html.contains("export.pdf") && html.contains("chưa giữ khóa tổ chức"));
-        let (status, html, _) = app
-            .get(
-                &format!("/documents/registers/{their_register}/export.pdf"),
-                &their_ui,
-                true,
-            )
-            .await;
+        let (status, html, _) = page_get(
+            &app,
+            &their_ui,
+            &format!("/documents/registers/{their_register}/export.pdf"),
+        )
+        .await;
         assert_eq!(status, StatusCode::CONFLICT);
         assert!(String::from_utf8_lossy(&html).contains("khóa tổ chức"));
 
         // The route is in the OpenAPI document.
-        let (status, doc, _) = app.get("/api/openapi.json", "", false).await;
+        let (status, doc, _) = api_get(&app, "/api/openapi.json", "").await;
         assert_eq!(status, StatusCode::OK);
         let doc: Value = serde_json::from_slice(&doc).unwrap();
         assert!(
@@ -550,17 +417,18 @@ async fn the_outgoing_register_prints_as_a_pdf_signed_by_the_agency() {
 async fn two_thousand_documents_print_with_the_header_on_every_page() {
     const N: i64 = 2000;
     for b in backends() {
-        let app = App::new(b).await;
-        let s = &app.db.store;
+        let app = server(b).await;
+        let s = app.store();
         let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
         let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
-        let (drafter, _, _) = app.person("chuyenvien", dost, "drafter").await;
-        let (_, clerk, _) = app.person("vanthu", dost, "clerk").await;
-        let register = app.register(dost, "SKHCN").await;
+        let drafter = app.session("chuyenvien", dost, "drafter").await.actor;
+        let clerk = app.session("vanthu", dost, "clerk").await.token;
+        let register = app.outgoing_register(dost, "SKHCN").await;
         let template = app
-            .document(
+            .book_document(
                 &drafter,
                 dost,
+                "cong_van",
                 "Về việc báo cáo kết quả thực hiện nhiệm vụ khoa học và công nghệ cấp tỉnh \
                  năm 2026",
                 None,
@@ -582,7 +450,7 @@ async fn two_thousand_documents_print_with_the_header_on_every_page() {
         .unwrap();
         let path = format!("/api/v1/document-registers/{register}/export.pdf");
         let started = Instant::now();
-        let (status, pdf, _) = app.get(&path, &clerk, false).await;
+        let (status, pdf, _) = api_get(&app, &path, &clerk).await;
         let took = started.elapsed();
         assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
         let text = pages_text(&pdf);
@@ -620,21 +488,22 @@ async fn the_incoming_register_prints_as_a_pdf_signed_by_the_agency_and_as_xlsx(
     use kyso_domain::incoming::{Channel, IncomingAction, Verdict};
     use kyso_store::incoming::{self as inc, IncomingStep, NewIncoming, Verification};
     for b in backends() {
-        let app = App::new(b).await;
-        let s = &app.db.store;
-        let blobs = kyso_store::blobs::Blobs::open(app.blobs.path()).unwrap();
+        let app = server(b).await;
+        let s = app.store();
+        let blobs = app.blobs.clone();
         let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
         let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
         let finance = support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
-        let (clerk_actor, clerk, clerk_ui) = app.person("vanthu", dost, "clerk").await;
-        let (_, their_clerk, _) = app.person("vanthu.tc", finance, "clerk").await;
+        let clerk_ui = app.session("vanthu", dost, "clerk").await;
+        let clerk = clerk_ui.token.clone();
+        let their_clerk = app.session("vanthu.tc", finance, "clerk").await.token;
         let mut register = 0;
         for (n, subject) in [("15", "Về việc gia hạn chứng thư số"), ("16", LONG_SUBJECT)]
         {
             let a = inc::intake(
                 s,
                 &blobs,
-                &clerk_actor,
+                &clerk_ui.actor,
                 &NewIncoming {
                     agency_id: dost,
                     channel: Channel::Upload,
@@ -664,7 +533,7 @@ async fn the_incoming_register_prints_as_a_pdf_signed_by_the_agency_and_as_xlsx(
             .unwrap();
             let r = inc::act_incoming(
                 s,
-                &clerk_actor,
+                &clerk_ui.actor,
                 a.id,
                 IncomingAction::Register,
                 &IncomingStep::default(),
@@ -677,13 +546,13 @@ async fn the_incoming_register_prints_as_a_pdf_signed_by_the_agency_and_as_xlsx(
         let base = format!("/api/v1/incoming-registers/{register}");
 
         // The workbook.
-        let (status, xlsx, ct) = app.get(&format!("{base}/export.xlsx"), &clerk, false).await;
+        let (status, xlsx, ct) = api_get(&app, &format!("{base}/export.xlsx"), &clerk).await;
         assert_eq!(status, StatusCode::OK, "{b:?}");
         assert!(ct.contains("spreadsheetml"), "{ct}");
         assert!(xlsx.starts_with(b"PK\x03\x04"));
 
         // The book: its title, both arrivals in arrival order, signed by the agency.
-        let (status, pdf, ct) = app.get(&format!("{base}/export.pdf"), &clerk, false).await;
+        let (status, pdf, ct) = api_get(&app, &format!("{base}/export.pdf"), &clerk).await;
         assert_eq!(
             status,
             StatusCode::OK,
@@ -706,29 +575,26 @@ async fn the_incoming_register_prints_as_a_pdf_signed_by_the_agency_and_as_xlsx(
         pyhanko_accepts(&file);
 
         // A period after both arrivals: an empty book.
-        let (status, pdf, _) = app
-            .get(
-                &format!("{base}/export.pdf?from=2026-07-01&to=2026-12-31"),
-                &clerk,
-                false,
-            )
-            .await;
+        let (status, pdf, _) = api_get(
+            &app,
+            &format!("{base}/export.pdf?from=2026-07-01&to=2026-12-31"),
+            &clerk,
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         assert!(!pages_text(&pdf).join("\n").contains("gia hạn chứng thư số"));
 
         // Another agency's clerk: not found, for both.
         for ext in ["xlsx", "pdf"] {
-            let (status, _, _) = app
-                .get(&format!("{base}/export.{ext}"), &their_clerk, false)
-                .await;
+            let (status, _, _) = api_get(&app, &format!("{base}/export.{ext}"), &their_clerk).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{b:?} {ext}");
         }
 
         // The pages: the registers page with its period form, and the signed download.
-        let (status, html, _) = app.get("/incoming", &clerk_ui, true).await;
+        let (status, html, _) = page_get(&app, &clerk_ui, "/incoming").await;
         assert_eq!(status, StatusCode::OK);
         assert!(String::from_utf8_lossy(&html).contains("href=\"/incoming/registers\""));
-        let (status, html, _) = app.get("/incoming/registers", &clerk_ui, true).await;
+        let (status, html, _) = page_get(&app, &clerk_ui, "/incoming/registers").await;
         let html = String::from_utf8_lossy(&html).into_owned();
         assert_eq!(status, StatusCode::OK, "{html}");
         assert!(html.contains("Sổ đăng ký văn bản đến"), "{html}");
@@ -736,22 +602,20 @@ async fn the_incoming_register_prints_as_a_pdf_signed_by_the_agency_and_as_xlsx(
             html.contains(&format!("/incoming/registers/{register}/export.pdf")),
             "{html}"
         );
-        let (status, pdf, ct) = app
-            .get(
-                &format!("/incoming/registers/{register}/export.pdf?from=2026-01-01&to=2026-12-31"),
-                &clerk_ui,
-                true,
-            )
-            .await;
+        let (status, pdf, ct) = page_get(
+            &app,
+            &clerk_ui,
+            &format!("/incoming/registers/{register}/export.pdf?from=2026-01-01&to=2026-12-31"),
+        )
+        .await;
         assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/pdf"));
         assert_signed_by_the_agency(&pdf);
-        let (status, xlsx, _) = app
-            .get(
-                &format!("/incoming/registers/{register}/export.xlsx"),
-                &clerk_ui,
-                true,
-            )
-            .await;
+        let (status, xlsx, _) = page_get(
+            &app,
+            &clerk_ui,
+            &format!("/incoming/registers/{register}/export.xlsx"),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         assert!(xlsx.starts_with(b"PK\x03\x04"));
 

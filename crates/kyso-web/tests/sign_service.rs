@@ -26,6 +26,7 @@ use std::time::Duration;
 use axum::http::{Method, StatusCode};
 use base64::Engine as _;
 use kyso_cms::{DigestAlgorithm, SignRequest, SignatureAlgorithm, Signer as _};
+use kyso_keys::Pkcs12Signer;
 use kyso_services::agent::SigningLevel;
 use kyso_services::remote_sign::RemoteSigning;
 use kyso_store::testing::backends;
@@ -84,6 +85,21 @@ impl App {
 
     async fn finalize(&self, token: &str, session: &str, body: Value) -> (StatusCode, Vec<u8>) {
         self.raw(token, &format!("/api/v1/sign/{session}/finalize"), &body)
+            .await
+    }
+
+    /// Finalize the session a prepare answered (`p`) with the raw signature `signer` makes of
+    /// its digest, as the caller's token would.
+    async fn finalize_signed(
+        &self,
+        token: &str,
+        p: &Value,
+        signer: &Pkcs12Signer,
+        alg: SignatureAlgorithm,
+    ) -> (StatusCode, Vec<u8>) {
+        let sig = signer.sign_digest(alg, &unb64(&p["digest"])).unwrap();
+        let session = p["session"].as_str().unwrap();
+        self.finalize(token, session, json!({"signature_base64": b64(&sig)}))
             .await
     }
 }
@@ -352,15 +368,8 @@ async fn a_session_is_its_owners_once_and_not_after_it_expires() {
         let p = app
             .prepare(&an, prepare_body("personal", json!({"expires_in": 60})))
             .await;
-        let sig = director.sign_digest(alg, &unb64(&p["digest"])).unwrap();
         app.later.store(61, Ordering::SeqCst);
-        let (status, body) = app
-            .finalize(
-                &an,
-                p["session"].as_str().unwrap(),
-                json!({"signature_base64": b64(&sig)}),
-            )
-            .await;
+        let (status, body) = app.finalize_signed(&an, &p, &director, alg).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(error_of(&body)["message_en"]
             .as_str()
@@ -517,14 +526,7 @@ async fn a_stored_version_is_signed_for_those_who_may_read_it() {
 
         // Its drafter signs the latest version (the draft as uploaded).
         let p = app.prepare(&drafter, stored()).await;
-        let sig = director.sign_digest(alg, &unb64(&p["digest"])).unwrap();
-        let (status, pdf) = app
-            .finalize(
-                &drafter,
-                p["session"].as_str().unwrap(),
-                json!({"signature_base64": b64(&sig)}),
-            )
-            .await;
+        let (status, pdf) = app.finalize_signed(&drafter, &p, &director, alg).await;
         assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
         assert!(pdf.starts_with(&support::draft()));
         kyso_accepts(&pdf);
@@ -564,14 +566,7 @@ async fn the_servers_tsa_adds_a_signature_timestamp() {
             .prepare(&token, prepare_body("personal", json!({})))
             .await;
         assert_eq!(p["timestamp"], true, "{p}");
-        let sig = director.sign_digest(alg, &unb64(&p["digest"])).unwrap();
-        let (status, pdf) = app
-            .finalize(
-                &token,
-                p["session"].as_str().unwrap(),
-                json!({"signature_base64": b64(&sig)}),
-            )
-            .await;
+        let (status, pdf) = app.finalize_signed(&token, &p, &director, alg).await;
         assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
         kyso_accepts(&pdf);
         let doc = kyso_pdf::Document::open(
@@ -674,5 +669,102 @@ async fn an_ecdsa_token_signs_the_attributes_kyso_built_in_der_or_raw() {
             .await;
         assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
         kyso_accepts(&pdf);
+    }
+}
+
+/// The byte ranges' holes of `pdf` (its last signature's `/Contents`) zero-filled again: the
+/// prepared document the signature was embedded into.
+fn unsigned_again(pdf: &[u8], byte_range: &Value) -> Vec<u8> {
+    let (hole, after) = (
+        byte_range[1].as_u64().unwrap() as usize,
+        byte_range[2].as_u64().unwrap() as usize,
+    );
+    let mut out = pdf.to_vec();
+    out[hole + 1..after - 1].fill(b'0');
+    out
+}
+
+#[tokio::test]
+async fn a_form_upload_streams_and_finalize_signs_exactly_the_kept_preparation() {
+    let director = key("personal");
+    let alg = SignatureAlgorithm::RsaPkcs1(DigestAlgorithm::Sha256);
+    for backend in backends() {
+        let app = App::new(backend).await;
+        let token = app.newcomer("nguyen.an").await;
+        let mut request = prepare_body("personal", json!({}));
+        request.as_object_mut().unwrap().remove("file_base64");
+        let form = |request: &Value, file: Option<&[u8]>| {
+            const B: &str = "kyso-sign-form";
+            let mut body = format!(
+                "--{B}\r\nContent-Disposition: form-data; name=\"request\"\r\n\
+                 Content-Type: application/json\r\n\r\n{request}\r\n"
+            )
+            .into_bytes();
+            if let Some(file) = file {
+                body.extend_from_slice(
+                    format!(
+                        "--{B}\r\nContent-Disposition: form-data; name=\"file\"; \
+                         filename=\"cong-van.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+                body.extend_from_slice(file);
+                body.extend_from_slice(b"\r\n");
+            }
+            body.extend_from_slice(format!("--{B}--\r\n").as_bytes());
+            axum::http::Request::builder()
+                .method(Method::POST)
+                .uri("/api/v1/sign/prepare")
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", format!("multipart/form-data; boundary={B}"))
+                .body(axum::body::Body::from(body))
+                .unwrap()
+        };
+        let (status, bytes, _) =
+            support::send(&app.router, form(&request, Some(&support::draft()))).await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+        let p: Value = serde_json::from_slice(&bytes).unwrap();
+        let (status, pdf) = app.finalize_signed(&token, &p, &director, alg).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
+        assert!(pdf.starts_with(&support::draft()), "an incremental update");
+        kyso_accepts(&pdf);
+        // The signature went into the preparation kept with the session (a blob named by its
+        // hash), byte for byte: the signed PDF with its hole zero-filled again is that blob.
+        let prepared = unsigned_again(&pdf, &p["byte_range"]);
+        let name: String = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &prepared)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(app.blobs.get(&name).unwrap(), prepared, "{backend:?}");
+
+        // Refused: a form whose file is not a PDF (the field named), the file twice, no
+        // request part, and a file over the documents' cap as it streams.
+        let (status, bytes, _) =
+            support::send(&app.router, form(&request, Some(b"not a pdf"))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error_of(&bytes)["field"], "file", "{}", error_of(&bytes));
+        let mut both = request.clone();
+        both["file_base64"] = json!(b64(&support::draft()));
+        let (status, bytes, _) =
+            support::send(&app.router, form(&both, Some(&support::draft()))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error_of(&bytes)["field"], "file_base64");
+        let (status, _, _) =
+            support::send(&app.router, form(&json!({}), Some(&support::draft()))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let big = vec![b'%'; kyso_web::MAX_DOCUMENT_FILE + 1];
+        let (status, bytes, _) = support::send(&app.router, form(&request, Some(&big))).await;
+        assert_eq!(
+            status,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{}",
+            error_of(&bytes)
+        );
     }
 }

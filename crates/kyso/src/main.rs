@@ -3,6 +3,7 @@
 
 mod agent;
 mod audit_log;
+mod backup;
 mod batch;
 mod clock;
 mod csc;
@@ -88,6 +89,9 @@ enum Command {
     Serve(Box<serve::Args>),
     /// Nhật ký kiểm toán của máy chủ (kiểm tra chuỗi có khóa và điểm kiểm tra)
     Audit(audit_log::AuditArgs),
+    /// Sao lưu và khôi phục: ảnh chụp nhất quán của cơ sở dữ liệu và các tệp văn bản theo
+    /// SHA-256, kiểm tra và khôi phục vào thư mục trống
+    Backup(backup::Args),
     /// Danh sách chứng thư gốc tin cậy dùng khi không có --trust (liệt kê, thêm, xóa)
     Trust(trust::Args),
     /// In tệp gợi ý lệnh (tab completion) cho vỏ lệnh bash, zsh, fish hoặc PowerShell
@@ -211,6 +215,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(args) => token::run(args, cli.lang),
         Command::Serve(args) => serve::run(*args, cli.lang),
         Command::Audit(args) => audit_log::run(args, cli.lang),
+        Command::Backup(args) => backup::run(args, cli.lang),
         Command::Trust(args) => trust::run(args, cli.lang),
         Command::Completions(args) => manual::completions(args, cli.lang),
         Command::Man(args) => manual::man(args, cli.lang),

@@ -124,6 +124,13 @@ pub struct Args {
     pub csc_ca: Option<PathBuf>,
     #[command(flatten)]
     pub audit_files: crate::audit_log::FileArgs,
+    /// Sao lưu định kỳ vào thư mục này (như kyso backup create; trạng thái lần sao lưu gần
+    /// nhất ở số liệu kyso_backup_* và trong nhật ký)
+    #[arg(long, env = "KYSO_BACKUP_DIR", value_name = "THƯ_MỤC")]
+    pub backup_dir: Option<PathBuf>,
+    /// Chu kỳ sao lưu với --backup-dir, ví dụ 24h, 90m, 1d (mặc định 24h; từ 1 phút đến 30 ngày)
+    #[arg(long, env = "KYSO_BACKUP_EVERY", value_name = "THỜI_GIAN")]
+    pub backup_every: Option<String>,
 }
 
 impl From<Args> for server::Options {
@@ -157,6 +164,8 @@ impl From<Args> for server::Options {
             csc_tsa: a.csc_tsa,
             csc_ca: a.csc_ca,
             audit_files: a.audit_files.into(),
+            backup_dir: a.backup_dir,
+            backup_every: a.backup_every,
         }
     }
 }

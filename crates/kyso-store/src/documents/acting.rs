@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use super::*;
 use crate::audit::Event;
+use crate::batch::{Arg, Batch, Gate, Part, PartId};
 use crate::{On, WriteTx};
 
 /// What comes with a step.
@@ -98,10 +99,10 @@ pub async fn act(
     let stored = match (file_kind, &input.file) {
         (Some(kind), Some(bytes)) => {
             check_pdf(bytes)?;
-            check_extends_last(store, blobs, id, bytes).await?;
+            let seq = check_extends_last(store, blobs, id, bytes).await?;
             let sha = put_blob(blobs, bytes).await?;
             let name = version_file_name(&input.file_name)?;
-            Some((kind, sha, bytes.len(), step_file_name(&name, kind)))
+            Some((kind, sha, bytes.len(), step_file_name(&name, kind), seq))
         }
         (Some(_), None) => {
             return Err(Error::invalid(
@@ -124,33 +125,45 @@ pub async fn act(
     let mut tx = store
         .begin_write_grouped(actor, On::Agency(duty.permission, &doc.agency_path))
         .await?;
+    // The step's writes go in one batch with its audit entry: one statement on PostgreSQL
+    // (crate::batch). Steps that read what they wrote before (a dispatch's deliveries, a
+    // recall, a released number) move the document first, then do that work in turn.
+    let mut batch = Batch::default();
     let nowu = now.unix_timestamp();
     // The number step moves the state in the same UPDATE that records the number
-    // (`reserve_number`): one round trip less inside the write lock.
-    let mut sql = String::from("UPDATE documents SET state = $1, updated_at = $2");
-    if action == DocAction::Approve {
-        sql.push_str(", signer_id = $5");
-    }
-    sql.push_str(" WHERE id = $3 AND state = $4");
-    let mut q = sqlx::query(&sql)
-        .bind(to.as_str())
-        .bind(nowu)
-        .bind(id)
-        .bind(doc.state.as_str());
-    if action == DocAction::Approve {
-        q = q.bind(actor.user_id);
-    }
-    if action != DocAction::Number && q.execute(tx.conn()).await?.rows_affected() != 1 {
-        return Err(moved_on());
+    // (`reserve_number`).
+    if action != DocAction::Number {
+        let mut sql = String::from("UPDATE documents SET state = $1, updated_at = $2");
+        let mut args: Vec<Arg> = vec![to.as_str().into(), nowu.into(), id.into()];
+        args.push(doc.state.as_str().into());
+        if action == DocAction::Approve {
+            sql.push_str(", signer_id = $5");
+            args.push(actor.user_id.into());
+        }
+        sql.push_str(" WHERE id = $3 AND state = $4");
+        let moved = Part::new(sql, args).expect(1, moved_on());
+        if matches!(
+            action,
+            DocAction::Dispatch | DocAction::Recall | DocAction::ReleaseNumber
+        ) {
+            moved.run(&mut tx).await?;
+        } else {
+            batch.push(moved);
+        }
     }
     let mut outcome = StepOutcome::default();
-    if let Some((kind, sha, size, name)) = &stored {
-        outcome.version = Some(insert_version(&mut tx, id, *kind, sha, *size, name, now).await?);
-    }
+    let mut gates = Vec::new();
+    let version = stored.as_ref().map(|(kind, sha, size, name, seq)| {
+        outcome.version = Some(*seq);
+        let part = version_part(id, *kind, sha, *size, name, actor.user_id, now);
+        let part = batch.push(part);
+        gates.push(Gate::Value(part, *seq));
+        part
+    });
     let mut detail = json!({"from": doc.state.as_str(), "to": to.as_str(), "reason": reason});
     match action {
         DocAction::Number => {
-            let (number, text) = reserve_number(&mut tx, &doc, to, now).await?;
+            let (number, text) = reserve_number(&mut tx, &mut batch, &doc, to, now).await?;
             outcome.number = Some(number);
             outcome.number_and_notation = Some(text);
         }
@@ -158,7 +171,7 @@ pub async fn act(
             outcome.number = Some(release_number(&mut tx, &doc, &reason, now).await?);
         }
         DocAction::OrgSign => {
-            let number = confirm_number(&mut tx, &doc, input.shown_number, now).await?;
+            let number = confirm_number(&mut batch, &doc, input.shown_number, now)?;
             outcome.number = Some(number);
             outcome.number_and_notation = doc.number_and_notation();
         }
@@ -183,7 +196,7 @@ pub async fn act(
         obj.insert("version".into(), json!(outcome.version));
         obj.insert(
             "sha256".into(),
-            json!(stored.as_ref().map(|(_, sha, _, _)| sha.clone())),
+            json!(stored.as_ref().map(|(_, sha, _, _, _)| sha.clone())),
         );
         obj.insert("deliveries".into(), json!(outcome.deliveries));
         if !input.findings.is_empty() {
@@ -200,40 +213,75 @@ pub async fn act(
         }
         note.push_str(f);
     }
-    insert_event(&mut tx, id, action.as_str(), doc.state, to, &note, now).await?;
-    // Those whose turn it now is, the drafter, the recipients: told in this same transaction.
-    let notified =
-        crate::notices::notify_step(&mut tx, &doc, action, to, &reason, &outcome, &names, now)
-            .await?;
-    if let Some(obj) = detail.as_object_mut() {
-        obj.insert("notified".into(), json!(notified));
-    }
-    tx.commit_audited(
-        Event {
-            action: &audit_action(action),
-            object: format!("document:{id}"),
-            agency: Some(doc.agency_code.clone()),
-            detail,
-        },
+    batch.push(event_part(
+        actor,
+        id,
+        action.as_str(),
+        doc.state,
+        to,
+        &note,
         now,
-    )
-    .await?;
+    ));
+    // Those whose turn it now is, the drafter, the recipients: told in this same transaction,
+    // each notice written only if its account is enabled. The entry is computed on all of
+    // them written (and on the version's expected number); otherwise it is appended after the
+    // batch with what was.
+    let notices: Vec<PartId> =
+        crate::notices::step_notices(&mut tx, &doc, action, to, &reason, &outcome, &names, now)
+            .await?
+            .into_iter()
+            .map(|p| batch.push(p))
+            .collect();
+    let expected = i64::try_from(notices.len()).unwrap_or(i64::MAX);
+    gates.push(Gate::Rows(notices.clone(), expected));
+    if let Some(obj) = detail.as_object_mut() {
+        obj.insert("notified".into(), json!(expected));
+    }
+    let audit_action = audit_action(action);
+    let event = |detail| Event {
+        action: &audit_action,
+        object: format!("document:{id}"),
+        agency: Some(doc.agency_code.clone()),
+        detail,
+    };
+    let ran = tx
+        .run_audited(batch, event(detail.clone()), &gates, now)
+        .await?;
+    let notified = ran.rows(&notices);
+    tracing::debug!(
+        document = id,
+        action = action.as_str(),
+        notices = notified,
+        "document notices written"
+    );
+    if ran.audited {
+        tx.commit().await?;
+    } else {
+        outcome.version = version.map(|v| ran.value(v));
+        if let Some(obj) = detail.as_object_mut() {
+            obj.insert("version".into(), json!(outcome.version));
+            obj.insert("notified".into(), json!(notified));
+        }
+        tx.commit_audited(event(detail), now).await?;
+    }
     Ok(outcome)
 }
 
 /// A signed version must keep the version it signs byte for byte as its beginning (a PDF
-/// signature is an incremental update).
-async fn check_extends_last(store: &Store, blobs: &Blobs, id: i64, bytes: &[u8]) -> Result<()> {
-    let last: Option<String> = sqlx::query_scalar(
-        "SELECT sha256 FROM document_versions WHERE document_id = $1 ORDER BY seq DESC LIMIT 1",
+/// signature is an incremental update). The sequence number the new version will have.
+async fn check_extends_last(store: &Store, blobs: &Blobs, id: i64, bytes: &[u8]) -> Result<i64> {
+    let last = sqlx::query(
+        "SELECT seq, sha256 FROM document_versions WHERE document_id = $1 \
+         ORDER BY seq DESC LIMIT 1",
     )
     .bind(id)
     .fetch_optional(store.pool())
     .await?;
-    let Some(last) = last else { return Ok(()) };
-    let previous = get_blob(blobs, &last).await?;
+    let Some(last) = last else { return Ok(1) };
+    let (seq, sha): (i64, String) = (last.try_get(0)?, last.try_get(1)?);
+    let previous = get_blob(blobs, &sha).await?;
     if bytes.len() > previous.len() && bytes.starts_with(&previous) {
-        Ok(())
+        Ok(seq + 1)
     } else {
         Err(Error::invalid(
             "file",
@@ -248,10 +296,10 @@ async fn check_extends_last(store: &Store, blobs: &Blobs, id: i64, bytes: &[u8])
 /// Reserve the next number of the document's register for this year: the lowest released
 /// one, else one more than the highest; and move the document to `to` with its number in one
 /// UPDATE (refused, and the reservation undone with the step's savepoint, if someone moved the
-/// document on meanwhile, before the number row is written). Three round trips: the read,
-/// the document, the number row.
+/// document on meanwhile). One round trip, the read; the two writes go in `batch`.
 async fn reserve_number(
     tx: &mut WriteTx,
+    batch: &mut Batch,
     doc: &Document,
     to: DocState,
     now: OffsetDateTime,
@@ -276,72 +324,65 @@ async fn reserve_number(
     let next: i64 = row.try_get(2)?;
     let notation = Notation::new(doc.meta.doc_type, &issuer, &doc.meta.unit_abbrev)?;
     let symbol = notation.symbol();
-    let reused_msg = |n: i64| {
-        crate::unique(
-            "number",
-            &format!(
-                "Số {n}/{symbol} năm {year} đã được dùng cho văn bản khác của cơ quan; không cấp \
-                 trùng số, ký hiệu."
-            ),
-            &format!(
-                "Number {n}/{symbol} of {year} is already used by another document of the \
-                 agency; a number and notation are never given twice."
-            ),
-        )
-    };
     let number = released.unwrap_or(next);
-    let moved = sqlx::query(
-        "UPDATE documents SET state = $1, updated_at = $2, number = $3, number_year = $4, \
-         notation = $5, issued_date = $6 WHERE id = $7 AND state = $8",
-    )
-    .bind(to.as_str())
-    .bind(now.unix_timestamp())
-    .bind(number)
-    .bind(year)
-    .bind(&symbol)
-    .bind(vietnam_date(now).to_string())
-    .bind(doc.id)
-    .bind(doc.state.as_str())
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
-    if moved != 1 {
-        return Err(moved_on());
-    }
-    match released {
-        Some(n) => {
-            sqlx::query(
-                "UPDATE doc_numbers SET status = 'reserved', document_id = $1, notation = $2, \
-                 changed_at = $3 WHERE register_id = $4 AND year = $5 AND number = $6 \
-                 AND status = 'released'",
-            )
-            .bind(doc.id)
-            .bind(&symbol)
-            .bind(now.unix_timestamp())
-            .bind(doc.register_id)
-            .bind(year)
-            .bind(n)
-            .execute(tx.conn())
-            .await
-            .map_err(reused_msg(n))?;
-        }
-        None => {
-            sqlx::query(
-                "INSERT INTO doc_numbers (register_id, year, number, agency_id, status, \
-                 document_id, notation, changed_at) VALUES ($1, $2, $3, $4, 'reserved', $5, $6, $7)",
-            )
-            .bind(doc.register_id)
-            .bind(year)
-            .bind(next)
-            .bind(doc.agency_id)
-            .bind(doc.id)
-            .bind(&symbol)
-            .bind(now.unix_timestamp())
-            .execute(tx.conn())
-            .await
-            .map_err(reused_msg(next))?;
-        }
-    }
+    let nowu = now.unix_timestamp();
+    batch.push(
+        Part::new(
+            "UPDATE documents SET state = $1, updated_at = $2, number = $3, number_year = $4, \
+             notation = $5, issued_date = $6 WHERE id = $7 AND state = $8",
+            vec![
+                to.as_str().into(),
+                nowu.into(),
+                number.into(),
+                year.into(),
+                symbol.as_str().into(),
+                vietnam_date(now).to_string().into(),
+                doc.id.into(),
+                doc.state.as_str().into(),
+            ],
+        )
+        .expect(1, moved_on()),
+    );
+    let taken = match released {
+        Some(n) => Part::new(
+            "UPDATE doc_numbers SET status = 'reserved', document_id = $1, notation = $2, \
+             changed_at = $3 WHERE register_id = $4 AND year = $5 AND number = $6 \
+             AND status = 'released'",
+            vec![
+                doc.id.into(),
+                symbol.as_str().into(),
+                nowu.into(),
+                doc.register_id.into(),
+                year.into(),
+                n.into(),
+            ],
+        ),
+        None => Part::new(
+            "INSERT INTO doc_numbers (register_id, year, number, agency_id, status, \
+             document_id, notation, changed_at) VALUES ($1, $2, $3, $4, 'reserved', $5, $6, $7)",
+            vec![
+                doc.register_id.into(),
+                year.into(),
+                next.into(),
+                doc.agency_id.into(),
+                doc.id.into(),
+                symbol.as_str().into(),
+                nowu.into(),
+            ],
+        ),
+    };
+    batch.push(taken.unique(
+        "doc_numbers",
+        "number",
+        format!(
+            "Số {number}/{symbol} năm {year} đã được dùng cho văn bản khác của cơ quan; không cấp \
+             trùng số, ký hiệu."
+        ),
+        format!(
+            "Number {number}/{symbol} of {year} is already used by another document of the \
+             agency; a number and notation are never given twice."
+        ),
+    ));
     let n = u32::try_from(number).unwrap_or(u32::MAX);
     Ok((number, notation.with_number(n)))
 }
@@ -400,9 +441,9 @@ async fn release_number(
 }
 
 /// Make the reserved number final (the organization signature is being recorded in the same
-/// transaction).
-async fn confirm_number(
-    tx: &mut WriteTx,
+/// transaction): its UPDATE goes in `batch`.
+fn confirm_number(
+    batch: &mut Batch,
     doc: &Document,
     shown: Option<u32>,
     now: OffsetDateTime,
@@ -430,23 +471,21 @@ async fn confirm_number(
             ));
         }
     }
-    let changed = sqlx::query(
-        "UPDATE doc_numbers SET status = 'issued', changed_at = $1 \
-         WHERE document_id = $2 AND status = 'reserved' AND number = $3",
-    )
-    .bind(now.unix_timestamp())
-    .bind(doc.id)
-    .bind(number)
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
-    if changed != 1 {
-        return Err(Error::conflict(
-            "number",
-            "Số của văn bản không còn được giữ; hãy cấp số lại.",
-            "The document's number is no longer reserved; number it again.",
-        ));
-    }
+    batch.push(
+        Part::new(
+            "UPDATE doc_numbers SET status = 'issued', changed_at = $1 \
+             WHERE document_id = $2 AND status = 'reserved' AND number = $3",
+            vec![now.unix_timestamp().into(), doc.id.into(), number.into()],
+        )
+        .expect(
+            1,
+            Error::conflict(
+                "number",
+                "Số của văn bản không còn được giữ; hãy cấp số lại.",
+                "The document's number is no longer reserved; number it again.",
+            ),
+        ),
+    );
     Ok(number)
 }
 

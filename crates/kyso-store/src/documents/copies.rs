@@ -138,7 +138,7 @@ async fn release_stale(
     let nowu = now.unix_timestamp();
     let rows = sqlx::query(
         "SELECT n.number, n.document_id, n.ticket, t.user_id, t.expires_at, t.refusals, \
-         t.claimed_at FROM copy_numbers n LEFT JOIN signing_tickets t ON t.jti = n.ticket \
+         t.claimed_at, n.incoming_id FROM copy_numbers n LEFT JOIN signing_tickets t ON t.jti = n.ticket \
          WHERE n.agency_id = $1 AND n.year = $2 AND n.status = 'reserved' \
          AND (t.jti IS NULL OR (t.claimed_at IS NULL AND (t.expires_at <= $3 OR t.refusals >= $4)) \
               OR t.expires_at <= $5) ORDER BY n.number",
@@ -168,12 +168,17 @@ async fn release_stale(
                 .to_owned(),
             (None, _) => "Phiếu ký không còn / the signing ticket is gone".to_owned(),
         };
-        let (Some(document_id), Some(ticket)) = (document_id, ticket) else {
+        let subject = match (document_id, r.try_get::<Option<i64>, _>(7)?) {
+            (Some(d), _) => CopyOf::Document(d),
+            (None, Some(i)) => CopyOf::Incoming(i),
+            (None, None) => continue,
+        };
+        let Some(ticket) = ticket else {
             continue;
         };
         let changed = sqlx::query(
-            "UPDATE copy_numbers SET status = 'released', document_id = NULL, form = NULL, \
-             ticket = NULL, changed_at = $1 WHERE agency_id = $2 AND year = $3 AND number = $4 \
+            "UPDATE copy_numbers SET status = 'released', document_id = NULL, incoming_id = NULL, \
+             form = NULL, ticket = NULL, changed_at = $1 WHERE agency_id = $2 AND year = $3 AND number = $4 \
              AND status = 'reserved'",
         )
         .bind(nowu)
@@ -188,13 +193,15 @@ async fn release_stale(
         }
         let by = holder.unwrap_or(tx.actor().user_id);
         sqlx::query(
-            "INSERT INTO copy_number_releases (agency_id, year, number, document_id, ticket, \
-             reason, released_by, released_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO copy_number_releases (agency_id, year, number, document_id, \
+             incoming_id, ticket, reason, released_by, released_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(agency.id)
         .bind(year)
         .bind(number)
-        .bind(document_id)
+        .bind(subject.document_id())
+        .bind(subject.incoming_id())
         .bind(&ticket)
         .bind(&reason)
         .bind(by)
@@ -206,8 +213,8 @@ async fn release_stale(
             tx,
             &actor,
             Event {
-                action: "document.copy_number_release",
-                object: format!("document:{document_id}"),
+                action: subject.release_action(),
+                object: subject.object(),
                 agency: Some(agency.code.clone()),
                 detail: json!({"year": year, "number": number, "ticket": ticket,
                                "reason": reason, "holder": holder}),
@@ -220,14 +227,65 @@ async fn release_stale(
     Ok(released)
 }
 
+/// What a copy number is taken for: a copy of an outgoing document, or of an incoming record
+/// (`crate::incoming::copies`) — one series per agency and year for both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CopyOf {
+    Document(i64),
+    Incoming(i64),
+}
+
+impl CopyOf {
+    fn document_id(self) -> Option<i64> {
+        match self {
+            CopyOf::Document(d) => Some(d),
+            CopyOf::Incoming(_) => None,
+        }
+    }
+
+    fn incoming_id(self) -> Option<i64> {
+        match self {
+            CopyOf::Document(_) => None,
+            CopyOf::Incoming(i) => Some(i),
+        }
+    }
+
+    fn object(self) -> String {
+        match self {
+            CopyOf::Document(d) => format!("document:{d}"),
+            CopyOf::Incoming(i) => format!("incoming:{i}"),
+        }
+    }
+
+    fn release_action(self) -> &'static str {
+        match self {
+            CopyOf::Document(_) => "document.copy_number_release",
+            CopyOf::Incoming(_) => "incoming.copy_number_release",
+        }
+    }
+}
+
 /// Take the next number of `agency`'s copy series for this year for a copy of `document_id`
-/// in `form`: the stale reservations released first, then the lowest released number, else one
-/// more than the highest. Reserved for `ticket` (`Some`), or final at once (`None`: a copy
-/// uploaded already signed). Inside the caller's write transaction.
+/// in `form` ([`take_copy_number_of`]).
 pub(super) async fn take_copy_number(
     tx: &mut WriteTx,
     agency: &Agency,
     document_id: i64,
+    form: CopyForm,
+    ticket: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(i64, i64)> {
+    take_copy_number_of(tx, agency, CopyOf::Document(document_id), form, ticket, now).await
+}
+
+/// Take the next number of `agency`'s copy series for this year for a copy of `of` in `form`:
+/// the stale reservations released first, then the lowest released number, else one more than
+/// the highest. Reserved for `ticket` (`Some`), or final at once (`None`: a copy uploaded
+/// already signed). Inside the caller's write transaction.
+pub(crate) async fn take_copy_number_of(
+    tx: &mut WriteTx,
+    agency: &Agency,
+    of: CopyOf,
     form: CopyForm,
     ticket: Option<&str>,
     now: OffsetDateTime,
@@ -258,18 +316,19 @@ pub(super) async fn take_copy_number(
     let number = match released {
         Some(n) => {
             let changed = sqlx::query(
-                "UPDATE copy_numbers SET status = $1, document_id = $2, form = $3, ticket = $4, \
-                 changed_at = $5 WHERE agency_id = $6 AND year = $7 AND number = $8 \
-                 AND status = 'released'",
+                "UPDATE copy_numbers SET status = $1, document_id = $2, incoming_id = $9, \
+                 form = $3, ticket = $4, changed_at = $5 WHERE agency_id = $6 AND year = $7 \
+                 AND number = $8 AND status = 'released'",
             )
             .bind(status)
-            .bind(document_id)
+            .bind(of.document_id())
             .bind(form.as_str())
             .bind(ticket)
             .bind(now.unix_timestamp())
             .bind(agency.id)
             .bind(year)
             .bind(n)
+            .bind(of.incoming_id())
             .execute(tx.conn())
             .await
             .map_err(taken)?
@@ -285,17 +344,18 @@ pub(super) async fn take_copy_number(
         }
         None => {
             sqlx::query(
-                "INSERT INTO copy_numbers (agency_id, year, number, status, document_id, form, \
-                 ticket, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO copy_numbers (agency_id, year, number, status, document_id, \
+                 incoming_id, form, ticket, changed_at) VALUES ($1, $2, $3, $4, $5, $9, $6, $7, $8)",
             )
             .bind(agency.id)
             .bind(year)
             .bind(next)
             .bind(status)
-            .bind(document_id)
+            .bind(of.document_id())
             .bind(form.as_str())
             .bind(ticket)
             .bind(now.unix_timestamp())
+            .bind(of.incoming_id())
             .execute(tx.conn())
             .await
             .map_err(taken)?;
@@ -344,7 +404,10 @@ async fn insert_copy(
 pub struct CopyReservation {
     /// The ticket holding it.
     pub ticket: String,
+    /// The document copied; 0 for an incoming record's copy.
     pub document_id: i64,
+    /// The incoming record copied (`crate::incoming::copies`); `None`: a document's copy.
+    pub incoming_id: Option<i64>,
     /// The copying agency.
     pub agency_id: i64,
     pub agency_name: String,
@@ -368,8 +431,8 @@ fn number_given_back() -> Error {
 /// The reservation of copy ticket `jti`, while it is still reserved.
 pub async fn copy_reservation(store: &Store, jti: &str) -> Result<CopyReservation> {
     let row = sqlx::query(
-        "SELECT n.document_id, n.agency_id, a.name, n.form, n.year, n.number \
-         FROM copy_numbers n JOIN agencies a ON a.id = n.agency_id \
+        "SELECT COALESCE(n.document_id, 0), n.agency_id, a.name, n.form, n.year, n.number, \
+         n.incoming_id FROM copy_numbers n JOIN agencies a ON a.id = n.agency_id \
          WHERE n.ticket = $1 AND n.status = 'reserved'",
     )
     .bind(jti)
@@ -381,6 +444,7 @@ pub async fn copy_reservation(store: &Store, jti: &str) -> Result<CopyReservatio
     Ok(CopyReservation {
         ticket: jti.to_owned(),
         document_id: row.try_get(0)?,
+        incoming_id: row.try_get(6)?,
         agency_id: row.try_get(1)?,
         agency_name: row.try_get(2)?,
         form,
@@ -419,6 +483,7 @@ pub async fn copy_to_sign(
     .ok_or(Error::NotFound {
         what: Record::Document,
     })?;
+    let sha = super::extracts::copy_base(store, &ticket.jti, sha).await?;
     let bytes = get_blob(blobs, &sha).await?;
     Ok((reservation, bytes))
 }
@@ -484,6 +549,7 @@ pub async fn sign_copy(
     }
     let copy = (doc.id, agency.id, r.form, r.year, r.number);
     let copy_id = insert_copy(&mut tx, copy, &sha, size, &file_name, now).await?;
+    super::extracts::attach(&mut tx, &ticket.jti, copy_id).await?;
     // The ticket is used: claimed (when the caller did not claim it) and settled with the copy.
     sqlx::query(
         "UPDATE signing_tickets SET used_version = $1, claimed_at = COALESCE(claimed_at, $2) \
@@ -571,7 +637,10 @@ pub async fn copy_file(
 pub struct CopyNumberRelease {
     pub year: i64,
     pub number: i64,
+    /// The document whose copy held it; 0 when an incoming record's copy did.
     pub document_id: i64,
+    /// The incoming record whose copy held it.
+    pub incoming_id: Option<i64>,
     pub reason: String,
     pub released_by: i64,
     pub released_at: i64,
@@ -588,8 +657,8 @@ pub async fn copy_number_releases(
     let agency =
         crate::registry::agency(store, actor, agency_id, Permission::ReadDocuments).await?;
     let rows = sqlx::query(
-        "SELECT year, number, document_id, reason, released_by, released_at \
-         FROM copy_number_releases WHERE agency_id = $1 AND year = $2 ORDER BY id",
+        "SELECT year, number, COALESCE(document_id, 0), reason, released_by, released_at, \
+         incoming_id FROM copy_number_releases WHERE agency_id = $1 AND year = $2 ORDER BY id",
     )
     .bind(agency.id)
     .bind(year)
@@ -601,6 +670,7 @@ pub async fn copy_number_releases(
                 year: r.try_get(0)?,
                 number: r.try_get(1)?,
                 document_id: r.try_get(2)?,
+                incoming_id: r.try_get(6)?,
                 reason: r.try_get(3)?,
                 released_by: r.try_get(4)?,
                 released_at: r.try_get(5)?,
@@ -620,6 +690,20 @@ pub async fn make_copy(
     input: &NewCopy,
     now: OffsetDateTime,
 ) -> Result<DocumentCopy> {
+    make_copy_with(store, blobs, actor, id, input, None, now).await
+}
+
+/// [`make_copy`], with the extract of a TRÍCH SAO recorded with the copy in its transaction
+/// (`super::make_extract_copy`).
+pub(super) async fn make_copy_with(
+    store: &Store,
+    blobs: &Blobs,
+    actor: &Actor,
+    id: i64,
+    input: &NewCopy,
+    extract: Option<&super::extracts::StagedExtract>,
+    now: OffsetDateTime,
+) -> Result<DocumentCopy> {
     let doc = load_unchecked(store, id).await?;
     let agency = copying_agency(store, actor, &doc, input.agency_id).await?;
     check_pdf(&input.file)?;
@@ -632,6 +716,9 @@ pub async fn make_copy(
     let size = i64::try_from(input.file.len()).unwrap_or(i64::MAX);
     let copy = (id, agency.id, input.form, year, number);
     let copy_id = insert_copy(&mut tx, copy, &sha, size, &file_name, now).await?;
+    if let Some(e) = extract {
+        super::extracts::record(&mut tx, id, &agency.code, e, (None, Some(copy_id)), now).await?;
+    }
     let notation =
         CopyNotation { form: input.form }.with_number(u32::try_from(number).unwrap_or(u32::MAX));
     insert_event(

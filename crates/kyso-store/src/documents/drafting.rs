@@ -7,6 +7,7 @@ use kyso_domain::documents::{SignAuthority, SignerBlock};
 
 use super::*;
 use crate::audit::Event;
+use crate::batch::Part;
 use crate::{On, WriteTx};
 
 /// A new document: its metadata and the draft PDF.
@@ -33,7 +34,7 @@ pub(crate) fn version_file_name(name: &str) -> Result<String> {
     })
 }
 
-/// Insert version `seq` of a document.
+/// Insert the next version of a document; its sequence number.
 pub(crate) async fn insert_version(
     tx: &mut WriteTx,
     document_id: i64,
@@ -44,22 +45,36 @@ pub(crate) async fn insert_version(
     now: OffsetDateTime,
 ) -> Result<i64> {
     let user_id = tx.actor().user_id;
-    // The next sequence number is read in the INSERT itself: one round trip inside the lock.
-    let seq: i64 = sqlx::query_scalar(
+    let part = version_part(document_id, kind, sha256, size, file_name, user_id, now);
+    Ok(part.run(tx).await?.1)
+}
+
+/// The INSERT of the next version of a document, giving back its sequence number (read in the
+/// INSERT itself: one round trip inside the lock).
+pub(crate) fn version_part(
+    document_id: i64,
+    kind: VersionKind,
+    sha256: &str,
+    size: usize,
+    file_name: &str,
+    user_id: i64,
+    now: OffsetDateTime,
+) -> Part {
+    Part::new(
         "INSERT INTO document_versions (document_id, seq, kind, sha256, size, file_name, \
          uploaded_by, created_at) SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7 \
-         FROM document_versions WHERE document_id = $1 RETURNING seq",
+         FROM document_versions WHERE document_id = $1",
+        vec![
+            document_id.into(),
+            kind.as_str().into(),
+            sha256.into(),
+            i64::try_from(size).unwrap_or(i64::MAX).into(),
+            file_name.into(),
+            user_id.into(),
+            now.unix_timestamp().into(),
+        ],
     )
-    .bind(document_id)
-    .bind(kind.as_str())
-    .bind(sha256)
-    .bind(i64::try_from(size).unwrap_or(i64::MAX))
-    .bind(file_name)
-    .bind(user_id)
-    .bind(now.unix_timestamp())
-    .fetch_one(tx.conn())
-    .await?;
-    Ok(seq)
+    .returning("seq")
 }
 
 /// Append a row to the document's timeline.
@@ -72,22 +87,36 @@ pub(crate) async fn insert_event(
     note: &str,
     now: OffsetDateTime,
 ) -> Result<()> {
-    let (user_id, username) = (tx.actor().user_id, tx.actor().username.clone());
-    sqlx::query(
+    event_part(tx.actor(), document_id, action, from, to, note, now)
+        .run(tx)
+        .await?;
+    Ok(())
+}
+
+/// The INSERT of a row of the document's timeline, by `actor`.
+pub(crate) fn event_part(
+    actor: &Actor,
+    document_id: i64,
+    action: &str,
+    from: DocState,
+    to: DocState,
+    note: &str,
+    now: OffsetDateTime,
+) -> Part {
+    Part::new(
         "INSERT INTO document_events (document_id, action, from_state, to_state, user_id, actor, \
          note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        vec![
+            document_id.into(),
+            action.into(),
+            from.as_str().into(),
+            to.as_str().into(),
+            actor.user_id.into(),
+            actor.username.as_str().into(),
+            note.into(),
+            now.unix_timestamp().into(),
+        ],
     )
-    .bind(document_id)
-    .bind(action)
-    .bind(from.as_str())
-    .bind(to.as_str())
-    .bind(user_id)
-    .bind(username)
-    .bind(note)
-    .bind(now.unix_timestamp())
-    .execute(tx.conn())
-    .await?;
-    Ok(())
 }
 
 /// A person of an agency who may sign its documents (the signer role there, account not

@@ -463,7 +463,7 @@ pub async fn signing_certificates(
 
 /// The DER of the valid organization certificates of agency `agency_id` at `now` (Unix
 /// seconds) in the registry (no scope check: callers check).
-pub(super) async fn organization_certificates(
+pub(crate) async fn organization_certificates(
     store: &Store,
     agency_id: i64,
     now: i64,

@@ -43,7 +43,11 @@ pub struct Ticket {
     /// The ticket's id (the JWT's `jti`): 32 hex digits.
     pub jti: String,
     pub user_id: i64,
+    /// The document; 0 for an incoming record's copy ([`Ticket::incoming_id`]).
     pub document_id: i64,
+    /// The incoming record whose copy the ticket signs (`crate::incoming::copies`; `seq` then
+    /// names what is signed); `None`: a document's.
+    pub incoming_id: Option<i64>,
     /// The version to sign.
     pub seq: i64,
     /// The step whose duty signs: the document's own step, or [`DocAction::OrgSign`] (the
@@ -173,6 +177,7 @@ pub async fn issue_ticket(
         action,
         attachment_id: None,
         copy_agency_id: None,
+        incoming_id: None,
         issued_at: nowu,
         expires_at: nowu + TICKET_LIFETIME,
     };
@@ -206,6 +211,7 @@ pub async fn issue_attachment_ticket(
         action: DocAction::OrgSign,
         attachment_id: Some(attachment_id),
         copy_agency_id: None,
+        incoming_id: None,
         issued_at: nowu,
         expires_at: nowu + TICKET_LIFETIME,
     };
@@ -224,6 +230,20 @@ pub async fn issue_copy_ticket(
     id: i64,
     agency_id: i64,
     form: CopyForm,
+    now: OffsetDateTime,
+) -> Result<(Ticket, super::CopyReservation)> {
+    issue_copy_ticket_with(store, actor, id, agency_id, form, None, now).await
+}
+
+/// [`issue_copy_ticket`], with the extract of a TRÍCH SAO recorded with the ticket in its
+/// transaction (`super::issue_extract_ticket`).
+pub(super) async fn issue_copy_ticket_with(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    agency_id: i64,
+    form: CopyForm,
+    extract: Option<&super::extracts::StagedExtract>,
     now: OffsetDateTime,
 ) -> Result<(Ticket, super::CopyReservation)> {
     let doc = load_unchecked(store, id).await?;
@@ -245,6 +265,7 @@ pub async fn issue_copy_ticket(
         action: DocAction::OrgSign,
         attachment_id: None,
         copy_agency_id: Some(agency.id),
+        incoming_id: None,
         issued_at: nowu,
         expires_at: nowu + TICKET_LIFETIME,
     };
@@ -252,6 +273,10 @@ pub async fn issue_copy_ticket(
         .begin_write(actor, On::Agency(Permission::IssueDocument, &agency.path))
         .await?;
     insert_ticket(&mut tx, &ticket).await?;
+    if let Some(e) = extract {
+        super::extracts::record(&mut tx, id, &agency.code, e, (Some(&ticket.jti), None), now)
+            .await?;
+    }
     let (year, number) =
         super::copies::take_copy_number(&mut tx, &agency, id, form, Some(&ticket.jti), now).await?;
     let notation = kyso_domain::documents::CopyNotation { form }
@@ -277,6 +302,7 @@ pub async fn issue_copy_ticket(
     let reservation = super::CopyReservation {
         ticket: ticket.jti.clone(),
         document_id: id,
+        incoming_id: None,
         agency_id: agency.id,
         agency_name: agency.name.clone(),
         form,
@@ -288,7 +314,7 @@ pub async fn issue_copy_ticket(
 }
 
 /// The audit detail of an issued ticket.
-fn ticket_detail(ticket: &Ticket) -> serde_json::Value {
+pub(crate) fn ticket_detail(ticket: &Ticket) -> serde_json::Value {
     let mut detail = json!({
         "action": ticket.op(),
         "seq": ticket.seq,
@@ -302,19 +328,20 @@ fn ticket_detail(ticket: &Ticket) -> serde_json::Value {
 }
 
 /// Insert `ticket`'s row (and prune tickets that ended a day ago) in `tx`.
-async fn insert_ticket(tx: &mut crate::WriteTx, ticket: &Ticket) -> Result<()> {
+pub(crate) async fn insert_ticket(tx: &mut crate::WriteTx, ticket: &Ticket) -> Result<()> {
     // Tickets that ended a day ago are of no use to anyone (the audit log keeps their issue).
     sqlx::query("DELETE FROM signing_tickets WHERE expires_at < $1")
         .bind(ticket.issued_at - 86_400)
         .execute(tx.conn())
         .await?;
     sqlx::query(
-        "INSERT INTO signing_tickets (jti, user_id, document_id, seq, action, issued_at, \
-         expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO signing_tickets (jti, user_id, document_id, incoming_id, seq, action, \
+         issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&ticket.jti)
     .bind(ticket.user_id)
-    .bind(ticket.document_id)
+    .bind(ticket.incoming_id.is_none().then_some(ticket.document_id))
+    .bind(ticket.incoming_id)
     .bind(ticket.seq)
     .bind(stored_action(ticket))
     .bind(ticket.issued_at)
@@ -352,8 +379,8 @@ async fn load(store: &Store, jti: &str, source: &str) -> Result<(Ticket, Option<
         return Err(unknown_ticket());
     }
     let row = sqlx::query(
-        "SELECT t.user_id, t.document_id, t.seq, t.action, t.issued_at, t.expires_at, \
-         t.claimed_at, t.refusals, u.username, u.disabled \
+        "SELECT t.user_id, COALESCE(t.document_id, 0), t.seq, t.action, t.issued_at, t.expires_at, \
+         t.claimed_at, t.refusals, u.username, u.disabled, t.incoming_id \
          FROM signing_tickets t JOIN users u ON u.id = t.user_id WHERE t.jti = $1",
     )
     .bind(jti)
@@ -371,6 +398,7 @@ async fn load(store: &Store, jti: &str, source: &str) -> Result<(Ticket, Option<
         action,
         attachment_id,
         copy_agency_id,
+        incoming_id: row.try_get(10)?,
         issued_at: row.try_get(4)?,
         expires_at: row.try_get(5)?,
     };
@@ -476,6 +504,7 @@ mod tests {
             action: DocAction::OrgSign,
             attachment_id: Some(17),
             copy_agency_id: None,
+            incoming_id: None,
             issued_at: 0,
             expires_at: 600,
         };

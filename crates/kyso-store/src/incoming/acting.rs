@@ -71,6 +71,11 @@ pub async fn act_incoming(
         }
         _ => {}
     }
+    // A scan is registered once digitised: until then its verdict is the paper's (no digital
+    // signature), and the clerk is told the step to take.
+    if action == IncomingAction::Register {
+        super::copies::require_digitised(store, &doc).await?;
+    }
     let reason = kyso_domain::documents::meta::text("reason", &input.reason, false)?;
     let to = kyso_domain::incoming::step(doc.state, action, doc.verdict, &reason)
         .map_err(rule_refusal)?;
@@ -240,6 +245,22 @@ pub async fn act_incoming(
             if let Some(source) = doc.source_document_id {
                 outcome.notified +=
                     super::reading::tell_sender(&mut tx, &doc, source, &reason, now).await?;
+            } else {
+                // It names a sender inside kyso but is none of its documents: that agency's
+                // clerks hear that a document circulates in its name.
+                let claimed =
+                    super::reading::claimed_agency(tx.conn(), &doc.sender_code, &doc.sender_name)
+                        .await?;
+                if let Some((agency, name)) = claimed.filter(|(a, _)| *a != doc.agency_id) {
+                    outcome.notified += super::reading::tell_claimed_sender(
+                        &mut tx,
+                        &doc,
+                        (agency, &name),
+                        &reason,
+                        now,
+                    )
+                    .await?;
+                }
             }
         }
         IncomingAction::Assign => {

@@ -79,7 +79,8 @@ pub async fn pending_deliveries(
          FROM document_deliveries d JOIN documents o ON o.id = d.document_id \
          JOIN agencies a ON a.id = o.agency_id \
          WHERE d.recipient_agency_id = $1 AND d.state = 'delivered' AND NOT EXISTS \
-         (SELECT 1 FROM incoming_documents i WHERE i.delivery_id = d.id) \
+         (SELECT 1 FROM incoming_documents i WHERE i.delivery_id = d.id) AND NOT EXISTS \
+         (SELECT 1 FROM incoming_delivery_outcomes x WHERE x.delivery_id = d.id) \
          ORDER BY d.delivered_at, d.id LIMIT $2",
     )
     .bind(agency_id)
@@ -138,7 +139,49 @@ pub async fn intake(
     input: &NewIncoming,
     now: OffsetDateTime,
 ) -> Result<Incoming> {
-    intake_file(store, blobs, actor, input, FileIn::Bytes(&input.file), now).await
+    intake_file(
+        store,
+        blobs,
+        actor,
+        input,
+        FileIn::Bytes(&input.file),
+        None,
+        now,
+    )
+    .await
+}
+
+/// [`intake`] of a document that arrived as an edXML package (channel `edxml`), with what the
+/// package said beyond the record (`origin`: the sender's `OrganId`, `DocumentId` and date as
+/// written, the rest of the header) and the whole `package`, kept in the blob folder: the
+/// record and its header in one transaction, audited `incoming.arrive` then
+/// `incoming.edxml_header` — should the header not be written, nothing of the arrival is.
+pub async fn intake_edxml(
+    store: &Store,
+    blobs: &Blobs,
+    actor: &Actor,
+    input: &NewIncoming,
+    origin: &EdxmlOrigin,
+    package: &[u8],
+    now: OffsetDateTime,
+) -> Result<Incoming> {
+    if input.channel != Channel::Edxml {
+        return Err(Error::invalid(
+            "channel",
+            "Văn bản này không đến qua gói edXML.",
+            "This document did not arrive as an edXML package.",
+        ));
+    }
+    intake_file(
+        store,
+        blobs,
+        actor,
+        input,
+        FileIn::Bytes(&input.file),
+        Some((origin, package)),
+        now,
+    )
+    .await
 }
 
 /// [`intake`] of a file streamed to the blob folder ([`crate::blobs::BlobWriter`]) instead of
@@ -155,7 +198,16 @@ pub async fn intake_staged(
     staged: crate::blobs::StagedBlob,
     now: OffsetDateTime,
 ) -> Result<Incoming> {
-    intake_file(store, blobs, actor, input, FileIn::Staged(staged), now).await
+    intake_file(
+        store,
+        blobs,
+        actor,
+        input,
+        FileIn::Staged(staged),
+        None,
+        now,
+    )
+    .await
 }
 
 /// The file of an arrival: bytes in memory, or streamed to a temporary blob.
@@ -164,12 +216,23 @@ enum FileIn<'a> {
     Staged(crate::blobs::StagedBlob),
 }
 
+/// The arrival's writes, made in one grouped write turn (`Store::begin_write_grouped`: a busy
+/// intake pays one commit for a group of arrivals). Everything that takes time without
+/// needing the write lock is done before it: the checks, the file and the report's PDF (and
+/// an edXML package) written and flushed to temporary files. In the turn: the duplicate check
+/// (through the transaction, so it sees the group's earlier arrivals), the rows, then the
+/// files moved to their names (last: a refused arrival leaves no file). The folders the files
+/// were moved into are flushed meanwhile, and the transaction commits only once they are
+/// (`WriteTx::commit_after`): a committed record never names a file a power cut could lose,
+/// and nothing is answered before its commit.
+#[allow(clippy::too_many_arguments)]
 async fn intake_file(
     store: &Store,
     blobs: &Blobs,
     actor: &Actor,
     input: &NewIncoming,
     file: FileIn<'_>,
+    edxml: Option<(&EdxmlOrigin, &[u8])>,
     now: OffsetDateTime,
 ) -> Result<Incoming> {
     let agency =
@@ -285,22 +348,26 @@ async fn intake_file(
         .collect::<Vec<_>>()
         .join(",");
     let report = v.report.to_string();
-    // The file (streamed, or bytes in memory written out now) and the report's PDF are
-    // flushed to temporary files here, and moved to their names inside the transaction after
-    // the duplicate check: a refused arrival leaves no file behind.
-    let staged = match file {
-        FileIn::Bytes(bytes) => stage_blob(blobs, bytes).await?,
-        FileIn::Staged(staged) => staged,
-    };
+    // The file (streamed, or bytes in memory written out now), the report's PDF and the
+    // package are flushed to temporary files here, and moved to their names inside the
+    // transaction after its rows: a refused arrival leaves no file behind.
+    // Each flushed on its own blocking thread, at once.
+    let (staged, staged_report, staged_package) = tokio::try_join!(
+        async {
+            match file {
+                FileIn::Bytes(bytes) => stage_blob(blobs, bytes).await,
+                FileIn::Staged(staged) => Ok(staged),
+            }
+        },
+        stage_some(blobs, v.report_pdf.as_deref()),
+        stage_some(blobs, edxml.map(|(_, package)| package)),
+    )?;
     let sha = staged.name().to_owned();
-    let staged_report = match &v.report_pdf {
-        Some(pdf) => Some(stage_blob(blobs, pdf).await?),
-        None => None,
-    };
     let report_pdf = staged_report.as_ref().map(|r| r.name().to_owned());
+    let package_sha = staged_package.as_ref().map(|p| p.name().to_owned());
 
     let mut tx = store
-        .begin_write(actor, On::Agency(permission, &agency.path))
+        .begin_write_grouped(actor, On::Agency(permission, &agency.path))
         .await?;
     refuse_duplicate(
         &mut tx,
@@ -313,9 +380,24 @@ async fn intake_file(
         &doc_date,
     )
     .await?;
-    for blob in std::iter::once(staged).chain(staged_report) {
-        persist_blob(blob).await?;
-    }
+    // Issue 18 review: a copy naming a sender inside kyso is linked to that sender's document
+    // (reading::claimed_source), so that a refusal reaches it as a delivery's does.
+    let source_document_id = match (source_document_id, input.channel) {
+        (None, Channel::Upload | Channel::Api | Channel::Edxml) => {
+            super::reading::claimed_source(
+                &mut tx,
+                agency.id,
+                &sender_code,
+                &sender_name,
+                &number,
+                &notation,
+                &doc_date,
+                &sha,
+            )
+            .await?
+        }
+        (source, _) => source,
+    };
     let nowu = now.unix_timestamp();
     let state = IncomingState::Received;
     let row = sqlx::query(
@@ -366,32 +448,114 @@ async fn intake_file(
         input.verification.verdict.label_vi()
     );
     insert_event(&mut tx, id, "arrive", state, state, &note, now).await?;
-    tx.commit_audited(
-        Event {
-            action: "incoming.arrive",
+    let mut event = Event {
+        action: "incoming.arrive",
+        object: format!("incoming:{id}"),
+        agency: Some(agency.code.clone()),
+        detail: json!({
+            "channel": input.channel.as_str(),
+            "scanned": input.scanned,
+            "sender_code": sender_code,
+            "sender_name": sender_name,
+            "number": number,
+            "notation": notation,
+            "doc_date": doc_date,
+            "sha256": sha,
+            "size": size,
+            "verdict": v.verdict.as_str(),
+            "reasons": v.reasons,
+            "delivery_id": delivery,
+            "source_document_id": source_document_id,
+        }),
+    };
+    if let (Some((origin, package)), Some(package_sha)) = (edxml, package_sha) {
+        insert_edxml_origin(&mut tx, id, origin, &package_sha, now).await?;
+        let actor = tx.actor().clone();
+        crate::audit::append(&mut tx, &actor, event, now).await?;
+        event = Event {
+            action: "incoming.edxml_header",
             object: format!("incoming:{id}"),
             agency: Some(agency.code.clone()),
             detail: json!({
-                "channel": input.channel.as_str(),
-                "scanned": input.scanned,
-                "sender_code": sender_code,
-                "sender_name": sender_name,
-                "number": number,
-                "notation": notation,
-                "doc_date": doc_date,
-                "sha256": sha,
-                "size": size,
-                "verdict": v.verdict.as_str(),
-                "reasons": v.reasons,
-                "delivery_id": delivery,
-                "source_document_id": source_document_id,
+                "organ_id": origin.organ_id,
+                "document_id": origin.document_id,
+                "package_sha256": package_sha,
+                "package_size": package.len(),
             }),
-        },
-        now,
-    )
-    .await?;
+        };
+    }
+    // The files last, once every row is written (a refusal above leaves none of them).
+    let staged = std::iter::once(staged)
+        .chain(staged_report)
+        .chain(staged_package)
+        .collect();
+    for dir in move_blobs(staged).await? {
+        tx.commit_after(tokio::task::spawn_blocking(move || {
+            crate::blobs::flush_dir(&dir)
+        }));
+    }
+    tx.commit_audited(event, now).await?;
     let mut conn = store.pool().acquire().await?;
     load_unchecked(&mut conn, id).await
+}
+
+/// `bytes`, if any, written to a temporary blob and flushed.
+async fn stage_some(
+    blobs: &Blobs,
+    bytes: Option<&[u8]>,
+) -> Result<Option<crate::blobs::StagedBlob>> {
+    match bytes {
+        Some(b) => stage_blob(blobs, b).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Move the staged blobs to their names (off the async threads, no flush); the folders they
+/// were moved into, each once, to be flushed before the transaction naming them commits.
+async fn move_blobs(staged: Vec<crate::blobs::StagedBlob>) -> Result<Vec<std::path::PathBuf>> {
+    tokio::task::spawn_blocking(move || {
+        let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+        for blob in staged {
+            let (_, dir) = blob.persist_unflushed()?;
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+        Ok(dirs)
+    })
+    .await
+    .map_err(|e| Error::Database(sqlx::Error::Io(std::io::Error::other(e.to_string()))))?
+    .map_err(crate::documents::blob_error)
+}
+
+/// Keep what edXML package of incoming document `id` said beyond the record (table
+/// `incoming_edxml`; once per document), the package being blob `package_sha`.
+async fn insert_edxml_origin(
+    tx: &mut WriteTx,
+    id: i64,
+    origin: &EdxmlOrigin,
+    package_sha: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO incoming_edxml (incoming_id, organ_id, document_id, promulgation_date, \
+         header, package_sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id)
+    .bind(&origin.organ_id)
+    .bind(&origin.document_id)
+    .bind(&origin.promulgation_date)
+    .bind(origin.header.to_string())
+    .bind(package_sha)
+    .bind(now.unix_timestamp())
+    .execute(tx.conn())
+    .await
+    .map_err(crate::unique(
+        "incoming_id",
+        "Gói edXML của văn bản này đã được ghi nhận.",
+        "The edXML package of this document is already recorded.",
+    ))?;
+    Ok(())
 }
 
 /// The same document already received by the agency: the same bytes, or the same sender

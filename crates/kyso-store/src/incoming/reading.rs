@@ -359,6 +359,22 @@ pub(super) async fn tell_sender(
         "" => format!("“{}”", doc.subject),
         n => format!("số {n} “{}”", doc.subject),
     };
+    // A copy that reached the receiver otherwise than by the delivery (uploaded, through the
+    // API or the axis): the sender hears how it came.
+    let (how_vi, how_en) = if doc.channel == Channel::Internal {
+        (String::new(), String::new())
+    } else {
+        (
+            format!(
+                "\nBản này không do hệ thống chuyển mà đến {receiver} qua kênh: {}.",
+                doc.channel.label_vi()
+            ),
+            format!(
+                "\nThis copy did not come through kyso's delivery but reached {receiver} by: {}.",
+                doc.channel.label_en()
+            ),
+        )
+    };
     notify(
         tx,
         users,
@@ -372,16 +388,239 @@ pub(super) async fn tell_sender(
         ),
         (
             &format!(
-                "{receiver} đã từ chối tiếp nhận văn bản {what} và trả lại nơi gửi.\nLý do: {reason}"
+                "{receiver} đã từ chối tiếp nhận văn bản {what} và trả lại nơi gửi.\nLý do: \
+                 {reason}{how_vi}"
             ),
             &format!(
                 "{receiver} refused the document {what} and returned it to the sender.\nReason: \
-                 {reason}"
+                 {reason}{how_en}"
             ),
         ),
         now,
     )
     .await
+}
+
+/// The agency of the registry an arrival names as its sender: the one with its identifier
+/// code, else (no code given) the only one with exactly its name. `None`: a sender outside
+/// kyso, or a name several agencies share.
+pub(super) async fn claimed_agency(
+    conn: &mut sqlx::AnyConnection,
+    sender_code: &str,
+    sender_name: &str,
+) -> Result<Option<(i64, String)>> {
+    let (sender_code, sender_name) = (sender_code.trim(), sender_name.trim());
+    let rows = if !sender_code.is_empty() {
+        sqlx::query("SELECT id, name FROM agencies WHERE code = $1 LIMIT 2")
+            .bind(sender_code)
+            .fetch_all(conn)
+            .await?
+    } else if !sender_name.is_empty() {
+        sqlx::query("SELECT id, name FROM agencies WHERE name = $1 LIMIT 2")
+            .bind(sender_name)
+            .fetch_all(conn)
+            .await?
+    } else {
+        return Ok(None);
+    };
+    match rows.as_slice() {
+        [only] => Ok(Some((only.try_get(0)?, only.try_get(1)?))),
+        _ => Ok(None),
+    }
+}
+
+/// The outgoing document an arrival by another channel than the delivery (an upload, the API,
+/// an edXML package) is a copy of, when its sender is an agency inside kyso
+/// ([`claimed_agency`]): that agency's document with the same bytes (any of its versions), else
+/// its issued document with the same number, notation and date. Linked so at intake
+/// (`source_document_id`), a refusal reaches that document's page and its agency's clerks as
+/// for a delivery, and the sender's recall reaches the copy. `None`: no such document.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn claimed_source(
+    tx: &mut WriteTx,
+    receiving_agency: i64,
+    sender_code: &str,
+    sender_name: &str,
+    number: &str,
+    notation: &str,
+    doc_date: &str,
+    sha: &str,
+) -> Result<Option<i64>> {
+    let Some((agency, _)) = claimed_agency(tx.conn(), sender_code, sender_name).await? else {
+        return Ok(None);
+    };
+    if agency == receiving_agency {
+        return Ok(None);
+    }
+    let same_bytes: Option<i64> = sqlx::query_scalar(
+        "SELECT v.document_id FROM document_versions v JOIN documents d ON d.id = v.document_id \
+         WHERE d.agency_id = $1 AND v.sha256 = $2 ORDER BY v.document_id LIMIT 1",
+    )
+    .bind(agency)
+    .bind(sha)
+    .fetch_optional(tx.conn())
+    .await?;
+    if same_bytes.is_some() {
+        return Ok(same_bytes);
+    }
+    let (Ok(number), notation, date) = (
+        number.trim().parse::<i64>(),
+        notation.trim(),
+        doc_date.trim(),
+    ) else {
+        return Ok(None);
+    };
+    if date.is_empty() {
+        return Ok(None);
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM documents WHERE agency_id = $1 AND number = $2 \
+         AND COALESCE(notation, '') = $3 AND issued_date = $4 ORDER BY id LIMIT 1",
+    )
+    .bind(agency)
+    .bind(number)
+    .bind(notation)
+    .bind(date)
+    .fetch_optional(tx.conn())
+    .await?)
+}
+
+/// A refused document that names an agency inside kyso as its sender (`sender`: its id and
+/// name) but is no document of it: the agency's clerks are told that a document circulates in
+/// its name — what the document claims (number, notation, date, subject), who refused it and
+/// why; nothing else of the receiving agency's record (no link, no file, no person).
+pub(super) async fn tell_claimed_sender(
+    tx: &mut WriteTx,
+    doc: &Incoming,
+    sender: (i64, &str),
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<usize> {
+    let receiver: String = sqlx::query_scalar("SELECT name FROM agencies WHERE id = $1")
+        .bind(doc.agency_id)
+        .fetch_one(tx.conn())
+        .await?;
+    let users: Vec<i64> = sqlx::query_scalar(
+        "SELECT user_id FROM user_roles WHERE agency_id = $1 AND role = $2 ORDER BY user_id",
+    )
+    .bind(sender.0)
+    .bind(Role::Clerk.as_str())
+    .fetch_all(tx.conn())
+    .await?;
+    let number = match doc.number_and_notation().as_str() {
+        "" => "(không ghi số)".to_owned(),
+        n => n.to_owned(),
+    };
+    let date = match doc.doc_date.as_str() {
+        "" => "(không ghi ngày)".to_owned(),
+        d => date_vi(d),
+    };
+    notify(
+        tx,
+        users,
+        "incoming",
+        None,
+        "incoming_claim_refused",
+        "",
+        (
+            &format!(
+                "Văn bản mang danh cơ quan bị từ chối tiếp nhận: {}",
+                doc.subject
+            ),
+            &format!(
+                "A document in your agency's name was refused: {}",
+                doc.subject
+            ),
+        ),
+        (
+            &format!(
+                "{receiver} đã từ chối tiếp nhận một văn bản ghi nơi gửi là {}: số, ký hiệu \
+                 {number}, ngày {date}, trích yếu “{}”. Hệ thống không tìm thấy văn bản nào của \
+                 cơ quan có cùng nội dung tệp hoặc cùng số, ký hiệu và ngày; đề nghị kiểm tra \
+                 xem có ai đang lưu hành văn bản nhân danh cơ quan.\nLý do từ chối: {reason}",
+                sender.1, doc.subject
+            ),
+            &format!(
+                "{receiver} refused a document naming {} as its sender: number {number}, dated \
+                 {date}, subject “{}”. No document of your agency has the same file or the same \
+                 number, notation and date; please check whether someone circulates documents \
+                 in your agency's name.\nReason: {reason}",
+                sender.1, doc.subject
+            ),
+        ),
+        now,
+    )
+    .await
+}
+
+/// Record once that delivery `delivery_id` to agency `agency_id` cannot arrive in its queue
+/// (`outcome`: `duplicate` — the agency already holds the document, taken in by another
+/// channel; `vi`/`en`: why, as the arrival was refused), so that the arrival rounds
+/// ([`agencies_with_pending_deliveries`], [`pending_deliveries`]) no longer take it up and
+/// verify it again; audited `incoming.delivery_undeliverable` once. Checked under the write
+/// lock: a delivery that arrived or was recalled meanwhile, or one already recorded, is left
+/// as it is (`false`). The system's (the server's arrival job).
+#[allow(clippy::too_many_arguments)]
+pub async fn record_undeliverable(
+    store: &Store,
+    actor: &Actor,
+    delivery_id: i64,
+    agency_id: i64,
+    outcome: &str,
+    vi: &str,
+    en: &str,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    let agency =
+        crate::registry::agency(store, actor, agency_id, Permission::ReadDocuments).await?;
+    let mut tx = store
+        .begin_write(actor, On::Agency(Permission::ReadDocuments, &agency.path))
+        .await?;
+    let document_id: Option<i64> = sqlx::query_scalar(
+        "SELECT d.document_id FROM document_deliveries d WHERE d.id = $1 \
+         AND d.recipient_agency_id = $2 AND d.state = 'delivered' AND NOT EXISTS \
+         (SELECT 1 FROM incoming_documents i WHERE i.delivery_id = d.id) AND NOT EXISTS \
+         (SELECT 1 FROM incoming_delivery_outcomes x WHERE x.delivery_id = d.id)",
+    )
+    .bind(delivery_id)
+    .bind(agency.id)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some(document_id) = document_id else {
+        tx.commit().await?;
+        return Ok(false);
+    };
+    let (vi, en): (String, String) = (
+        vi.chars().take(1000).collect(),
+        en.chars().take(1000).collect(),
+    );
+    sqlx::query(
+        "INSERT INTO incoming_delivery_outcomes (delivery_id, agency_id, outcome, note, note_en, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(delivery_id)
+    .bind(agency.id)
+    .bind(outcome)
+    .bind(&vi)
+    .bind(&en)
+    .bind(now.unix_timestamp())
+    .execute(tx.conn())
+    .await?;
+    tx.commit_audited(
+        Event {
+            action: "incoming.delivery_undeliverable",
+            object: format!("delivery:{delivery_id}"),
+            agency: Some(agency.code.clone()),
+            detail: json!({
+                "document_id": document_id,
+                "outcome": outcome,
+                "reason": en,
+            }),
+        },
+        now,
+    )
+    .await?;
+    Ok(true)
 }
 
 /// The people of the units assigned to handle `doc` (holding a role at the unit that takes
@@ -452,7 +691,8 @@ pub(super) async fn unit_people(tx: &mut WriteTx, unit: i64) -> Result<Vec<i64>>
     Ok(users)
 }
 
-/// The agencies with deliveries not arrived yet (state `delivered`, no incoming record), of
+/// The agencies with deliveries not arrived yet (state `delivered`, no incoming record, no
+/// outcome recorded by [`record_undeliverable`]), of
 /// document `document_id` or of any, oldest delivery first (at most `limit`): what the server's
 /// arrival job takes in ([`pending_deliveries`] per agency, then [`intake`]) right after a
 /// dispatch and at every round of its notice job, so a delivery the dispatch's own arrival did
@@ -466,7 +706,8 @@ pub async fn agencies_with_pending_deliveries(
         "SELECT d.recipient_agency_id, MIN(d.delivered_at) FROM document_deliveries d \
          WHERE d.state = 'delivered' AND d.recipient_agency_id IS NOT NULL \
          AND ($1 = 0 OR d.document_id = $1) AND NOT EXISTS \
-         (SELECT 1 FROM incoming_documents i WHERE i.delivery_id = d.id) \
+         (SELECT 1 FROM incoming_documents i WHERE i.delivery_id = d.id) AND NOT EXISTS \
+         (SELECT 1 FROM incoming_delivery_outcomes x WHERE x.delivery_id = d.id) \
          GROUP BY d.recipient_agency_id ORDER BY 2, 1 LIMIT $2",
     )
     .bind(document_id.unwrap_or(0))

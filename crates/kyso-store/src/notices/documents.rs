@@ -1,6 +1,6 @@
 //! Notices of the outgoing-document flow (issue 17/2): each step that moves a document tells,
 //! in the inbox and (by the mailer) by e-mail, the people it concerns — written in the step's
-//! own write transaction ([`notify_step`], called by [`crate::documents::act`]), so a step and
+//! own write transaction ([`step_notices`], called by [`crate::documents::act`]), so a step and
 //! its notices are both recorded or neither is.
 //!
 //! Who is told:
@@ -29,6 +29,7 @@ use sqlx::Row as _;
 use time::OffsetDateTime;
 
 use super::BODY_SEPARATOR;
+use crate::batch::Part;
 use crate::documents::{Document, StepOutcome};
 use crate::{Result, WriteTx};
 
@@ -93,11 +94,13 @@ pub(crate) async fn step_names(
     })
 }
 
-/// Write the notices of the step `action` just taken on `doc` (which was in `doc.state` and
-/// is now in `to`), inside the step's transaction. Returns how many were written. A notice is
-/// written only to an enabled account, checked by its INSERT itself.
+/// The notices of the step `action` just taken on `doc` (which was in `doc.state` and is
+/// now in `to`), to be written inside the step's transaction: one INSERT each, read-only work
+/// (who holds the next duty, the recipients' clerks) done in `tx` meanwhile. A notice is
+/// written only to an enabled account, checked by its INSERT itself: the rows they write are
+/// how many were written.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn notify_step(
+pub(crate) async fn step_notices(
     tx: &mut WriteTx,
     doc: &Document,
     action: DocAction,
@@ -106,7 +109,7 @@ pub(crate) async fn notify_step(
     outcome: &StepOutcome,
     names: &StepNames,
     now: OffsetDateTime,
-) -> Result<usize> {
+) -> Result<Vec<Part>> {
     let actor_id = tx.actor().user_id;
     let mut audience: Vec<(i64, Why)> = Vec::new();
 
@@ -156,7 +159,7 @@ pub(crate) async fn notify_step(
     let mut seen = BTreeSet::from([actor_id]);
     audience.retain(|(u, _)| seen.insert(*u));
     if audience.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let number = outcome
         .number_and_notation
@@ -181,7 +184,7 @@ pub(crate) async fn notify_step(
         deliveries: outcome.deliveries,
     };
     let nowu = now.unix_timestamp();
-    let mut written = 0;
+    let mut parts = Vec::with_capacity(audience.len());
     for (user, why) in &audience {
         let (subject, subject_en, body) = texts(&step, *why);
         let (event, link) = match why {
@@ -191,30 +194,23 @@ pub(crate) async fn notify_step(
             Why::Recipient { .. } => (action.as_str(), String::new()),
             _ => (action.as_str(), format!("/documents/{}", doc.id)),
         };
-        written += sqlx::query(
+        parts.push(Part::new(
             "INSERT INTO notices (user_id, kind, document_id, event, link, subject, subject_en, \
              body, created_at) SELECT id, 'document', $2, $3, $4, $5, $6, $7, $8 FROM users \
              WHERE id = $1 AND disabled = 0",
-        )
-        .bind(*user)
-        .bind(doc.id)
-        .bind(event)
-        .bind(&link)
-        .bind(&subject)
-        .bind(&subject_en)
-        .bind(&body)
-        .bind(nowu)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
+            vec![
+                (*user).into(),
+                doc.id.into(),
+                event.into(),
+                link.into(),
+                subject.into(),
+                subject_en.into(),
+                body.into(),
+                nowu.into(),
+            ],
+        ));
     }
-    tracing::debug!(
-        document = doc.id,
-        action = action.as_str(),
-        notices = written,
-        "document notices written"
-    );
-    Ok(usize::try_from(written).unwrap_or(usize::MAX))
+    Ok(parts)
 }
 
 /// The enabled accounts granted `duty` on a document of agency `agency_id` at `path`, by the

@@ -184,3 +184,73 @@ pub async fn province(store: &Store) -> Province {
         finance,
     }
 }
+
+/// An outgoing decision of the Department of Science to the Department of Finance, taken to
+/// its dispatch with stand-in signatures; its id.
+pub async fn dispatched(store: &Store, blobs: &Blobs, p: &Province, subject: &str) -> i64 {
+    use kyso_domain::documents::{DocType, DocumentMeta, SignAuthority, SignerBlock};
+    let draft = format!("%PDF-1.7\n% {subject}\n%%EOF\n").into_bytes();
+    let meta = DocumentMeta {
+        doc_type: DocType::QuyetDinh,
+        subject: subject.into(),
+        place: "Demo".into(),
+        signer: SignerBlock {
+            authority: SignAuthority::Kt,
+            principal_title: "Giám đốc".into(),
+            title: "Phó Giám đốc".into(),
+            name: "Nguyễn Văn An".into(),
+            ..Default::default()
+        },
+        recipients: vec![p.finance.code.clone()],
+        page_count: Some(1),
+        ..Default::default()
+    };
+    let d = docs::create_document(
+        store,
+        blobs,
+        &p.drafter,
+        &docs::NewDocument {
+            agency_id: p.dost.id,
+            meta,
+            signer_id: None,
+            file_name: "du-thao.pdf".into(),
+            file: draft.clone(),
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    go(store, blobs, &p.drafter, d.id, DocAction::Submit).await;
+    go(store, blobs, &p.reviewer, d.id, DocAction::Forward).await;
+    go(store, blobs, &p.checker, d.id, DocAction::CheckFormat).await;
+    go(store, blobs, &p.signer, d.id, DocAction::Approve).await;
+    let (bytes, input) = signed(&draft, "giamdoc");
+    docs::act(
+        store,
+        blobs,
+        &p.signer,
+        d.id,
+        DocAction::SignPersonal,
+        &input,
+        NOW,
+    )
+    .await
+    .unwrap();
+    go(store, blobs, &p.clerk, d.id, DocAction::ClerkCheck).await;
+    go(store, blobs, &p.clerk, d.id, DocAction::Number).await;
+    let (_, input) = signed(&bytes, "vanthu");
+    docs::act(
+        store,
+        blobs,
+        &p.clerk,
+        d.id,
+        DocAction::OrgSign,
+        &input,
+        NOW,
+    )
+    .await
+    .unwrap();
+    go(store, blobs, &p.clerk, d.id, DocAction::Register).await;
+    go(store, blobs, &p.clerk, d.id, DocAction::Dispatch).await;
+    d.id
+}

@@ -212,8 +212,15 @@ pub(crate) async fn check_and_sign(
     if certificates.is_empty() {
         return Err(crate::documents::no_certificate(role));
     }
-    let (checked, lines, uploaded) =
-        check_stamped(metrics, "attachment", previous, uploaded, certificates).await?;
+    let (checked, lines, uploaded) = check_stamped(
+        metrics,
+        "attachment",
+        previous,
+        uploaded,
+        certificates,
+        false,
+    )
+    .await?;
     if !stamp::carries_number(&lines, &number) {
         metrics.signature_verified("attachment", false);
         tracing::info!(
@@ -241,16 +248,20 @@ pub(crate) async fn check_and_sign(
 
 /// Check `uploaded` against the stored `previous`: exactly one new intact signature by one of
 /// `certificates`, with its stamp and nothing else changed ([`Step::Attachment`]: an attachment,
-/// or a copy of an issued document); with the text lines of its stamp. A refusal is counted in
-/// the metrics under `role` (the caller counts the acceptance once it checked the stamp).
+/// or a copy of an issued document); with the text lines of its stamp. With `over_scan`, a
+/// stamp over an unsigned previous version (a scan digitised) may cover the scanned page. A
+/// refusal is counted in the metrics under `role` (the caller counts the acceptance once it
+/// checked the stamp).
 pub(crate) async fn check_stamped(
     metrics: &crate::metrics::Metrics,
     role: &'static str,
     previous: Vec<u8>,
     uploaded: Vec<u8>,
     certificates: Vec<kyso_x509::Cert>,
+    over_scan: bool,
 ) -> ApiResult<(upload::UploadCheck, Vec<String>, Vec<u8>)> {
-    let expected = ExpectedSignature::new(certificates, Step::Attachment);
+    let mut expected = ExpectedSignature::new(certificates, Step::Attachment);
+    expected.may_cover_unsigned = over_scan;
     let checked = tokio::task::spawn_blocking(move || {
         let checked = upload::check_upload(&previous, &uploaded, &expected)?;
         let lines = stamp_of(&uploaded, &checked.field, &expected);

@@ -30,6 +30,7 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add::<__path_add_comment, _, _>(add_comment)
         .add::<__path_version_file, _, _>(version_file)
         .add::<__path_make_copy, _, _>(make_copy)
+        .add::<__path_list_copies, _, _>(list_copies)
         .add::<__path_list_signers, _, _>(list_signers)
         .add::<__path_list_registers, _, _>(list_registers)
         .add::<__path_create_register, _, _>(create_register)
@@ -227,6 +228,15 @@ pub(crate) struct CopyInput {
     #[serde(default)]
     pub file_name: String,
     pub file_base64: String,
+    /// The pages of a TRÍCH SAO (`trich_sao`, required), e.g. `1-2,4`: the file must then be
+    /// the extract of those pages of the issued version — as the server builds it
+    /// (`kyso_pdf::extract`; the signing ticket's download serves it) — followed by its
+    /// signature; the whole document is refused. Not allowed with the other forms.
+    #[serde(default)]
+    pub pages: Option<String>,
+    /// What a TRÍCH SAO extracts, in the clerk's words (optional, at most 500 characters).
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// A copy, numbered in the copying agency's yearly series.
@@ -245,6 +255,30 @@ pub(crate) struct DocumentCopy {
     pub size: i64,
     pub file_name: String,
     pub created_at: i64,
+    /// A TRÍCH SAO's pages ("1-2,4"); `null` for the other forms.
+    pub pages: Option<String>,
+    /// What a TRÍCH SAO extracts, as the clerk wrote it.
+    pub note: Option<String>,
+}
+
+impl DocumentCopy {
+    fn of(c: docs::DocumentCopy, extract: Option<&docs::CopyExtract>) -> Self {
+        DocumentCopy {
+            id: c.id,
+            document_id: c.document_id,
+            agency_id: c.agency_id,
+            form: c.form.as_str().to_owned(),
+            year: c.year,
+            number: c.number,
+            notation: c.notation,
+            sha256: c.sha256,
+            size: c.size,
+            file_name: c.file_name,
+            created_at: c.created_at,
+            pages: extract.map(|e| e.pages.clone()),
+            note: extract.map(|e| e.note.clone()),
+        }
+    }
 }
 
 /// A register.
@@ -593,7 +627,10 @@ async fn version_file(
 }
 
 /// Make a copy (SAO Y, SAO LỤC, TRÍCH SAO) of an issued document, numbered in the copying
-/// agency's yearly series; the file is the copy signed by that agency's clerk.
+/// agency's yearly series; the file is the copy signed by that agency's clerk. A TRÍCH SAO
+/// names its `pages`: the file must be the extract of those pages the server builds (as the
+/// signing ticket's download serves it) followed by its signature — the whole document, a
+/// page past the last or every page (a SAO Y) is refused (422).
 #[utoipa::path(post, path = "/api/v1/documents/{id}/copies", tag = "documents", params(Id),
     request_body = CopyInput,
     responses((status = 201, description = "The copy", body = DocumentCopy)))]
@@ -607,28 +644,56 @@ async fn make_copy(
     let form = parse_named("form", &input.form, CopyForm::parse, &names)?;
     let file = decode("file_base64", &input.file_base64)?;
     let blobs = blobs(&st)?;
+    let (pages, note) = (input.pages.as_deref(), input.note.as_deref());
+    let extract =
+        crate::extract_copies::requested(&st, &auth.actor, id, input.agency_id, form, pages, note)
+            .await?;
     let copy = docs::NewCopy {
         agency_id: input.agency_id,
         form,
         file_name: input.file_name,
         file,
     };
-    let c = docs::make_copy(&st.store, &blobs, &auth.actor, id, &copy, st.now()).await?;
+    let now = st.now();
+    let c = match &extract {
+        Some(e) => {
+            docs::make_extract_copy(&st.store, &blobs, &auth.actor, id, &copy, e, now).await?
+        }
+        None => docs::make_copy(&st.store, &blobs, &auth.actor, id, &copy, now).await?,
+    };
+    let extract = match extract {
+        Some(_) => docs::copy_extracts(&st.store, id)
+            .await?
+            .into_iter()
+            .find(|e| e.copy_id == Some(c.id)),
+        None => None,
+    };
     Ok((
         StatusCode::CREATED,
-        Json(DocumentCopy {
-            id: c.id,
-            document_id: c.document_id,
-            agency_id: c.agency_id,
-            form: c.form.as_str().to_owned(),
-            year: c.year,
-            number: c.number,
-            notation: c.notation,
-            sha256: c.sha256,
-            size: c.size,
-            file_name: c.file_name,
-            created_at: c.created_at,
-        }),
+        Json(DocumentCopy::of(c, extract.as_ref())),
+    ))
+}
+
+/// The copies of a document (SAO Y, SAO LỤC, TRÍCH SAO) with, for a TRÍCH SAO, its pages and
+/// note, for whoever may read the document.
+#[utoipa::path(get, path = "/api/v1/documents/{id}/copies", tag = "documents", params(Id),
+    responses((status = 200, description = "The copies, oldest first", body = Vec<DocumentCopy>)))]
+async fn list_copies(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+) -> ApiResult<Json<Vec<DocumentCopy>>> {
+    let detail = docs::get_document(&st.store, &auth.actor, id).await?;
+    let extracts = docs::copy_extracts(&st.store, id).await?;
+    Ok(Json(
+        detail
+            .copies
+            .into_iter()
+            .map(|c| {
+                let e = extracts.iter().find(|e| e.copy_id == Some(c.id));
+                DocumentCopy::of(c, e)
+            })
+            .collect(),
     ))
 }
 

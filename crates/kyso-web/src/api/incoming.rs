@@ -43,12 +43,18 @@ pub(crate) fn routes(r: Routes) -> Routes {
     .add::<__path_incoming_status, _, _>(incoming_status)
 }
 
-/// A document sent in: the receiving agency, the sender's metadata and the PDF (base64).
-#[derive(Debug, Deserialize, ToSchema)]
+/// A document sent in: the receiving agency, the sender's metadata and the PDF. As a JSON body
+/// the file is in `file_base64`; beside a raw PDF body (`Content-Type: application/pdf`) the
+/// same fields but the file are the query string's: UTF-8, percent-encoded (Vietnamese
+/// subjects and names travel as they are, which HTTP headers cannot carry).
+#[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct SentDocument {
-    /// The receiving agency.
-    pub agency_id: i64,
+    /// The receiving agency (required).
+    #[schema(value_type = i64, required = true)]
+    #[serde(default)]
+    pub agency_id: Option<i64>,
     /// The sender's identifier code (`G11.07.05`); this or `sender_name` is required.
     #[serde(default)]
     pub sender_code: String,
@@ -76,10 +82,60 @@ pub(crate) struct SentDocument {
     pub signer: String,
     #[serde(default)]
     pub file_name: String,
-    pub file_base64: String,
-    /// For the clerk's upload: a paper document scanned (its copy carries the stamp).
+    /// The PDF, base64 (the JSON body's; a raw body is the PDF itself).
+    #[schema(value_type = String, required = true)]
+    #[param(ignore)]
+    #[serde(default)]
+    pub file_base64: Option<String>,
+    /// A paper document scanned (its copy carries the stamp): only the clerk's upload
+    /// (`/api/v1/incoming/upload`) marks a scan; `true` is refused on `/api/v1/incoming`.
     #[serde(default)]
     pub scanned: bool,
+}
+
+impl SentDocument {
+    /// The arrival of `file` on `channel` with this metadata; the receiving agency is required.
+    fn arrival(self, channel: Channel, file: Vec<u8>) -> ApiResult<Arrival> {
+        let Some(agency_id) = self.agency_id else {
+            return Err(ApiError::from(kyso_store::Error::Invalid {
+                field: "agency_id",
+                vi: "Thiếu cơ quan nhận (agency_id).".into(),
+                en: "The receiving agency is missing (agency_id).".into(),
+            }));
+        };
+        Ok(Arrival {
+            agency_id,
+            channel,
+            scanned: self.scanned,
+            sender_code: self.sender_code,
+            sender_name: self.sender_name,
+            sender_email: self.sender_email,
+            number: self.number,
+            notation: self.notation,
+            doc_date: self.doc_date,
+            doc_type: self.doc_type,
+            subject: self.subject,
+            signer: self.signer,
+            file_name: self.file_name,
+            file,
+            delivery_id: None,
+        })
+    }
+
+    /// The arrival of the JSON body: its file decoded.
+    fn json_arrival(mut self, channel: Channel) -> ApiResult<Arrival> {
+        let file = match self.file_base64.take() {
+            Some(b) => decode("file_base64", &b)?,
+            None => {
+                return Err(ApiError::from(kyso_store::Error::Invalid {
+                    field: "file_base64",
+                    vi: "Thiếu tệp PDF (file_base64).".into(),
+                    en: "The PDF is missing (file_base64).".into(),
+                }))
+            }
+        };
+        self.arrival(channel, file)
+    }
 }
 
 /// An incoming document as the API shows it.
@@ -269,67 +325,6 @@ pub(crate) struct ListQuery {
     pub limit: Option<i64>,
 }
 
-fn arrival(input: SentDocument, channel: Channel) -> ApiResult<Arrival> {
-    let file = decode("file_base64", &input.file_base64)?;
-    Ok(Arrival {
-        agency_id: input.agency_id,
-        channel,
-        scanned: input.scanned,
-        sender_code: input.sender_code,
-        sender_name: input.sender_name,
-        sender_email: input.sender_email,
-        number: input.number,
-        notation: input.notation,
-        doc_date: input.doc_date,
-        doc_type: input.doc_type,
-        subject: input.subject,
-        signer: input.signer,
-        file_name: input.file_name,
-        file,
-        delivery_id: None,
-    })
-}
-
-/// The metadata of a document sent as the raw body (`Content-Type: application/pdf`), in the
-/// query string: UTF-8, percent-encoded (Vietnamese subjects and names travel as they are,
-/// which HTTP headers cannot carry). The JSON form carries them in its body instead.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct SentParams {
-    /// The receiving agency (required with a raw body).
-    pub agency_id: Option<i64>,
-    /// The sender's identifier code (`G11.07.05`); this or `sender_name` is required.
-    #[serde(default)]
-    pub sender_code: String,
-    #[serde(default)]
-    pub sender_name: String,
-    /// Where a refusal is e-mailed.
-    #[serde(default)]
-    pub sender_email: String,
-    /// The number as printed ("12").
-    #[serde(default)]
-    pub number: String,
-    /// The notation ("QĐ-UBND").
-    #[serde(default)]
-    pub notation: String,
-    /// The document date, `yyyy-mm-dd`.
-    #[serde(default)]
-    pub doc_date: String,
-    /// The type as the sender names it ("Công văn").
-    #[serde(default)]
-    pub doc_type: String,
-    #[serde(default)]
-    pub subject: String,
-    /// Who signed it.
-    #[serde(default)]
-    pub signer: String,
-    #[serde(default)]
-    pub file_name: String,
-    /// Only the clerk's upload marks a scan: `true` is refused here.
-    #[serde(default)]
-    pub scanned: bool,
-}
-
 fn not_a_scan(scanned: bool) -> ApiResult<()> {
     if scanned {
         return Err(ApiError::from(kyso_store::Error::Invalid {
@@ -356,7 +351,7 @@ fn not_a_scan(scanned: bool) -> ApiResult<()> {
 /// default 256 MB; a larger `Content-Length` is refused with 413 before it is read).
 /// Refused, nothing of it is kept.
 #[utoipa::path(post, path = "/api/v1/incoming", tag = "incoming",
-    params(SentParams),
+    params(SentDocument),
     request_body(
         description = "The document with its metadata as JSON (file in base64), or the PDF \
             itself as the body with the metadata in the query string",
@@ -373,21 +368,16 @@ fn not_a_scan(scanned: bool) -> ApiResult<()> {
 async fn send_incoming(
     State(st): State<AppState>,
     auth: Auth,
-    Q(params): Q<SentParams>,
+    Q(params): Q<SentDocument>,
     req: axum::extract::Request,
 ) -> ApiResult<(StatusCode, Json<IncomingOut>)> {
     use axum::extract::FromRequest as _;
-    let content_type = req
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let content_type = super::content_type(&req);
     if content_type.starts_with("application/json") {
         let Body(input) =
             Body::<SentDocument, { crate::MAX_DOCUMENT_JSON }>::from_request(req, &st).await?;
         not_a_scan(input.scanned)?;
-        let d = take_in(&st, &auth.actor, arrival(input, Channel::Api)?).await?;
+        let d = take_in(&st, &auth.actor, input.json_arrival(Channel::Api)?).await?;
         return Ok((StatusCode::CREATED, Json(d.into())));
     }
     if !content_type.starts_with("application/pdf") {
@@ -400,13 +390,9 @@ async fn send_incoming(
         ));
     }
     not_a_scan(params.scanned)?;
-    let Some(agency_id) = params.agency_id else {
-        return Err(ApiError::from(kyso_store::Error::Invalid {
-            field: "agency_id",
-            vi: "Thiếu cơ quan nhận (tham số agency_id).".into(),
-            en: "The receiving agency is missing (query parameter agency_id).".into(),
-        }));
-    };
+    // The metadata (the agency required), before a byte of the body is read.
+    let a = params.arrival(Channel::Api, Vec::new())?;
+    let agency_id = a.agency_id;
     // Who may send there, before a byte of the body is read.
     let agency = kyso_store::registry::agency(
         &st.store,
@@ -428,23 +414,6 @@ async fn send_incoming(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     let staged = receive_streamed(&st, req.into_body(), declared, st.incoming_max).await?;
-    let a = Arrival {
-        agency_id,
-        channel: Channel::Api,
-        scanned: false,
-        sender_code: params.sender_code,
-        sender_name: params.sender_name,
-        sender_email: params.sender_email,
-        number: params.number,
-        notation: params.notation,
-        doc_date: params.doc_date,
-        doc_type: params.doc_type,
-        subject: params.subject,
-        signer: params.signer,
-        file_name: params.file_name,
-        file: Vec::new(),
-        delivery_id: None,
-    };
     let d = take_in_staged(&st, &auth.actor, a, staged).await?;
     Ok((StatusCode::CREATED, Json(d.into())))
 }
@@ -460,7 +429,7 @@ async fn upload_incoming(
     auth: Auth,
     Body(input): Body<SentDocument, { crate::MAX_DOCUMENT_JSON }>,
 ) -> ApiResult<(StatusCode, Json<IncomingOut>)> {
-    let d = take_in(&st, &auth.actor, arrival(input, Channel::Upload)?).await?;
+    let d = take_in(&st, &auth.actor, input.json_arrival(Channel::Upload)?).await?;
     Ok((StatusCode::CREATED, Json(d.into())))
 }
 

@@ -7,14 +7,17 @@
 //!   signature field and its placeholder exactly as `kyso sign` does (`kyso_pades::prepare_source`,
 //!   `kyso_pades::forms`) and answers what the caller's token signs: in mode `cms` the DER of
 //!   the CMS signed attributes kyso built (`to_be_signed`) and its hash (`digest`); in mode
-//!   `external_cms` the byte ranges' digest, for a caller that builds its own CMS. A session
-//!   (`kyso_store::signing_sessions`, migration 0012) keeps the input by its blob name and the
-//!   preparation's parameters for at most fifteen minutes.
+//!   `external_cms` the byte ranges' digest, for a caller that builds its own CMS. The body is
+//!   JSON (the PDF in base64) or a form whose `file` streams to a temporary file as it
+//!   arrives (the cap counted as it comes, never whole in memory). A session
+//!   (`kyso_store::signing_sessions`, migration 0012) keeps the prepared document — the input
+//!   with its placeholder, `Prepared::document` — by its blob name, with the certificate, the
+//!   algorithm and the byte range, for at most fifteen minutes.
 //! - `POST /api/v1/sign/{session}/finalize`: the raw signature value (`cms`) or the whole CMS
 //!   SignedData (`external_cms`). The session is claimed in one conditional write (two
-//!   finalizes: one goes on; another account's session is unknown), the preparation is made
-//!   again from the stored input and its byte-range digest must be the one handed out (the
-//!   engine is deterministic for the same input, parameters and time), the signature is
+//!   finalizes: one goes on; another account's session is unknown), the prepared document is
+//!   taken up as it was kept (`Prepared::resume`: its byte ranges hashed again, nothing
+//!   prepared anew) and its digest must be the one handed out, the signature is
 //!   verified against the certificate before anything is embedded (`Prepared::finish`,
 //!   `Prepared::finish_cms`), a signature timestamp is added when the server has a TSA (B-T),
 //!   and the signed PDF is the answer. A refused signature gives the session back (five
@@ -26,7 +29,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -37,7 +40,8 @@ use kyso_keys::Secret;
 use kyso_pades::forms::{CopyForm, Position, VisibleForm};
 use kyso_pades::sign::Timestamper;
 use kyso_pades::{Prepared, SignOptions, WidgetBuilder};
-use kyso_pdf::{Limits, MemSource};
+use kyso_pdf::{Limits, MemSource, Source};
+use kyso_store::blobs::{BlobError, Blobs, StagedBlob};
 use kyso_store::documents as docs;
 use kyso_store::signing_sessions::{self as sessions, Mode};
 use kyso_x509::Cert;
@@ -51,9 +55,14 @@ use crate::{ApiError, AppState};
 
 /// The routes of this module, added to the API's.
 pub(crate) fn routes(r: Routes) -> Routes {
-    r.add::<__path_prepare, _, _>(prepare)
-        .add::<__path_finalize, _, _>(finalize)
-        .add::<__path_csc_sign, _, _>(csc_sign)
+    use axum::handler::Handler as _;
+    // The form's file is counted against the documents' cap as it streams to disk; the JSON
+    // form's body by its reader.
+    r.add::<__path_prepare, _, _>(prepare.layer(axum::extract::DefaultBodyLimit::max(
+        crate::MAX_DOCUMENT_BODY,
+    )))
+    .add::<__path_finalize, _, _>(finalize)
+    .add::<__path_csc_sign, _, _>(csc_sign)
 }
 
 /// Longest certificate (PEM text or base64 DER) accepted.
@@ -228,23 +237,21 @@ impl std::fmt::Debug for CscSignRequest {
     }
 }
 
-/// What a session keeps to make the same preparation again (JSON in the session's row).
+/// What a session keeps beside the prepared document (its blob) to embed the signature into
+/// it (JSON in the session's row): the preparation itself is never made again.
 #[derive(Debug, Serialize, Deserialize)]
 struct Params {
     /// base64 DER.
     certificate: String,
     chain: Vec<String>,
     algorithm: String,
-    /// Unix seconds.
-    signing_time: i64,
-    form: Option<SignForm>,
-    reason: Option<String>,
-    location: Option<String>,
-    field_name: Option<String>,
     timestamp: bool,
-    /// Bytes reserved beyond kyso's own CMS (a caller's CMS may carry more).
+    /// The `/ByteRange` of the prepared signature (absent in a session of an older server:
+    /// prepare again).
     #[serde(default)]
-    extra_reserve: usize,
+    byte_range: Option<[u64; 4]>,
+    #[serde(default)]
+    field_name: String,
 }
 
 fn b64() -> base64::engine::GeneralPurpose {
@@ -386,16 +393,56 @@ fn signer_certificate(text: &str, now: OffsetDateTime) -> ApiResult<Cert> {
     Ok(cert)
 }
 
-/// The bytes to sign: the upload, or the stored version the caller may read.
+/// The PDF to sign: bytes in memory (base64 in a JSON body, a stored version) or an upload
+/// streamed to a temporary file of the blob folder (the multipart form), removed when dropped.
+#[derive(Debug)]
+enum Input {
+    Bytes(Vec<u8>),
+    Staged(StagedBlob),
+}
+
+impl Input {
+    /// The file `file_base64` of a JSON body, decoded.
+    fn base64(file_base64: Option<&str>) -> ApiResult<Option<Input>> {
+        file_base64
+            .map(|b| super::documents::decode("file_base64", b).map(Input::Bytes))
+            .transpose()
+    }
+
+    /// The input as the engine reads it (a staged file where it lies, never loaded whole),
+    /// and the staged file to keep until it has been read.
+    fn open(self) -> ApiResult<(Arc<dyn Source>, Option<StagedBlob>)> {
+        match self {
+            Input::Bytes(b) => Ok((Arc::new(MemSource::new(b)), None)),
+            Input::Staged(f) => {
+                let src = kyso_pdf::FileSource::open(f.path()).map_err(|e| {
+                    tracing::error!(error = %e, "a staged upload could not be reopened");
+                    internal()
+                })?;
+                Ok((Arc::new(src), Some(f)))
+            }
+        }
+    }
+
+    /// The field a refusal of the file names.
+    fn field(&self) -> &'static str {
+        match self {
+            Input::Bytes(_) => "file_base64",
+            Input::Staged(_) => "file",
+        }
+    }
+}
+
+/// The PDF to sign: the upload (`file`), or the stored version the caller may read.
 async fn source(
     st: &AppState,
     auth: &Auth,
-    file_base64: Option<&str>,
+    file: Option<Input>,
     document_id: Option<i64>,
     seq: Option<i64>,
-) -> ApiResult<(Vec<u8>, Option<(i64, i64)>)> {
-    match (file_base64, document_id) {
-        (Some(b), None) => Ok((super::documents::decode("file_base64", b)?, None)),
+) -> ApiResult<(Input, Option<(i64, i64)>)> {
+    match (file, document_id) {
+        (Some(f), None) => Ok((f, None)),
         (None, Some(id)) => {
             let blobs = super::documents::blobs(st)?;
             let seq = match seq {
@@ -407,12 +454,12 @@ async fn source(
                     .map_or(0, |v| v.seq),
             };
             let (v, bytes) = docs::version_file(&st.store, &blobs, &auth.actor, id, seq).await?;
-            Ok((bytes, Some((id, v.seq))))
+            Ok((Input::Bytes(bytes), Some((id, v.seq))))
         }
         _ => Err(invalid(
             "file_base64",
-            "Gửi tệp PDF (file_base64) hoặc chỉ một văn bản đã lưu (document_id), không cả hai.",
-            "Send the PDF (file_base64) or name a stored document (document_id), not both.",
+            "Gửi tệp PDF (file_base64 hoặc phần file của biểu mẫu) hoặc chỉ một văn bản đã lưu (document_id), không cả hai.",
+            "Send the PDF (file_base64, or the form's file part) or name a stored document (document_id), not both.",
         )),
     }
 }
@@ -584,48 +631,65 @@ fn tsa(st: &AppState) -> Option<Arc<dyn Timestamper>> {
         .and_then(|r| r.level.tsa.clone())
 }
 
-/// The preparation of `pdf` with `params` (blocking): the same bytes for the same input and
-/// parameters, so finalize makes it again from the stored input.
-fn prepare_pdf(
-    pdf: Vec<u8>,
-    params: &Params,
-    tsa: Option<Arc<dyn Timestamper>>,
-) -> ApiResult<(Prepared, Cert, Vec<Cert>)> {
-    let decode = |s: &str| -> ApiResult<Cert> {
-        let der = b64().decode(s).map_err(|_| internal())?;
-        Cert::from_der(&der).map_err(|_| internal())
-    };
-    let cert = decode(&params.certificate)?;
-    let chain = params
-        .chain
-        .iter()
-        .map(|c| decode(c))
-        .collect::<ApiResult<Vec<Cert>>>()?;
-    let algorithm = algorithm_named(&params.algorithm).ok_or_else(internal)?;
-    let time = OffsetDateTime::from_unix_timestamp(params.signing_time).map_err(|_| internal())?;
-    let mut opts = options(time, &params.reason, &params.location, &params.field_name)?;
-    opts.timestamper = if params.timestamp { tsa } else { None };
-    opts.extra_reserve = params.extra_reserve;
-    if params.timestamp && opts.timestamper.is_none() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            Some("session"),
-            "Máy chủ không còn dịch vụ cấp dấu thời gian đã dùng khi chuẩn bị; hãy chuẩn bị lại.",
-            "The server no longer has the time-stamping service used at preparation; prepare again.",
-        ));
+/// `chunk`s of the prepared document into a new blob (an [`std::io::Write`] over
+/// [`kyso_store::blobs::BlobWriter`]).
+struct BlobOut(kyso_store::blobs::BlobWriter);
+
+impl std::io::Write for BlobOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf).map_err(std::io::Error::other)?;
+        Ok(buf.len())
     }
-    let widget = visible_form(&params.form, &cert, time)?;
-    let prepared = kyso_pades::prepare_source(
-        Arc::new(MemSource::new(pdf)),
-        &opts,
-        &cert,
-        &chain,
-        algorithm,
-        widget,
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The preparation of `input` (blocking): the signature field, its form and placeholder as
+/// `kyso sign` makes them, and the prepared document kept as a blob (streamed into it), the
+/// bytes finalize embeds the signature into. Its blob name.
+fn prepare_document(
+    blobs: &Blobs,
+    input: Input,
+    opts: &SignOptions,
+    form: &Option<SignForm>,
+    signer: (&Cert, &[Cert], SignatureAlgorithm),
+) -> ApiResult<(Prepared, String)> {
+    let (cert, chain, algorithm) = signer;
+    let field = input.field();
+    let (src, _staged) = input.open()?;
+    let widget = visible_form(form, cert, opts.signing_time)?;
+    let prepared = kyso_pades::prepare_source(src, opts, cert, chain, algorithm, widget)
+        .map_err(|e| user_invalid(field, &catalogue::pades(&e)))?;
+    let stored = (|| -> Result<String, String> {
+        let mut out = BlobOut(
+            blobs
+                .writer(kyso_store::blobs::MAX_BLOB as u64)
+                .map_err(|e| e.to_string())?,
+        );
+        prepared
+            .document()
+            .write_to(&mut out)
+            .map_err(|e| e.to_string())?;
+        let staged = out.0.finish().map_err(|e| e.to_string())?;
+        staged.persist().map_err(|e| e.to_string())
+    })();
+    let blob = stored.map_err(|e| {
+        tracing::error!(error = %e, "the prepared document was not stored");
+        internal()
+    })?;
+    Ok((prepared, blob))
+}
+
+/// 409: the session's prepared document cannot be taken up again.
+fn prepare_again() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "conflict",
+        Some("session"),
+        "Văn bản đã chuẩn bị của phiên ký không dùng lại được (phiên của phiên bản máy chủ trước?); hãy chuẩn bị lại.",
+        "The session's prepared document cannot be taken up again (a session of an earlier server version?); prepare again.",
     )
-    .map_err(|e| user_invalid("file_base64", &catalogue::pades(&e)))?;
-    Ok((prepared, cert, chain))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -641,20 +705,103 @@ async fn blocking<T: Send + 'static>(
     })?
 }
 
+/// The form variant of the prepare body: the parameters as JSON in `request` (the fields of
+/// `PrepareRequest`, without `file_base64`) and the PDF in `file` (or `document_id` in
+/// `request`).
+#[derive(Debug)]
+pub(crate) enum PrepareUpload {}
+
+impl utoipa::PartialSchema for PrepareUpload {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property(
+                "request",
+                utoipa::openapi::Ref::from_schema_name("PrepareRequest"),
+            )
+            .property("file", super::verify::pdf_part())
+            .required("request")
+            .into()
+    }
+}
+impl utoipa::ToSchema for PrepareUpload {}
+
+/// The prepare body: JSON (the file in base64, read whole within
+/// [`crate::MAX_DOCUMENT_JSON`]), or a form whose `file` streams to a temporary file of the
+/// blob folder (the documents' cap counted as it comes) and whose `request` is the JSON.
+async fn prepare_body(st: &AppState, req: Request) -> ApiResult<(PrepareRequest, Option<Input>)> {
+    let content_type = super::content_type(&req);
+    if !content_type.starts_with("multipart/form-data") {
+        let Body(input) =
+            Body::<PrepareRequest, { crate::MAX_DOCUMENT_JSON }>::from_request(req, st).await?;
+        let file = Input::base64(input.file_base64.as_deref())?;
+        return Ok((input, file));
+    }
+    let blobs = super::documents::blobs(st)?;
+    let form = match Multipart::from_request(req, st).await {
+        Ok(mp) => {
+            crate::multipart::read_streaming(
+                mp,
+                crate::MAX_DOCUMENT_BODY,
+                "file",
+                &blobs,
+                crate::MAX_DOCUMENT_FILE as u64,
+            )
+            .await
+        }
+        Err(_) => Err(crate::multipart::FormError::Unreadable),
+    }
+    .map_err(super::verify::form_error)?;
+    // The `request` part is read as a JSON body is (the same messages naming the field).
+    let json = axum::http::Request::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from(
+            form.form.bytes("request").unwrap_or_default().to_vec(),
+        ))
+        .map_err(|_| internal())?;
+    let Body(input) = Body::<PrepareRequest>::from_request(json, st).await?;
+    let file = match (form.file, &input.file_base64) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "file_base64",
+                "Gửi tệp PDF một lần: phần file của biểu mẫu hoặc file_base64, không cả hai.",
+                "Send the PDF once: the form's file part or file_base64, not both.",
+            ))
+        }
+        (Some((f, _)), None) => Some(Input::Staged(f)),
+        (None, b) => Input::base64(b.as_deref())?,
+    };
+    Ok((input, file))
+}
+
 /// Prepare a signature: the PDF (uploaded, or a stored document version the caller may
 /// read) gets its signature field, visible form and placeholder as `kyso sign` makes them; the
 /// answer is what the caller's token signs and the session to finalize with (valid at most 15
 /// minutes, for this account only). `cms`: sign `to_be_signed` (or its hash `digest`) and send
 /// the raw signature value; `external_cms`: build a CMS over `digest` (the byte ranges' hash)
-/// and send it whole.
+/// and send it whole. The body is JSON (the PDF in base64, at most 64 MB of file), or a
+/// `multipart/form-data` form — the parameters as JSON in `request`, the PDF in `file` —
+/// whose file is streamed to disk as it arrives, never held whole in memory. The prepared
+/// document is kept with the session: finalize embeds the signature into exactly those bytes.
 #[utoipa::path(post, path = "/api/v1/sign/prepare", tag = "signing",
-    request_body = PrepareRequest,
-    responses((status = 201, description = "What to sign, and the session", body = PreparedSignature)))]
+    request_body(
+        description = "The parameters and the PDF in base64 as JSON, or a form with the \
+            parameters as JSON in `request` and the PDF in `file`",
+        content(
+            (PrepareRequest = "application/json"),
+            (PrepareUpload = "multipart/form-data"),
+        )
+    ),
+    responses((status = 201, description = "What to sign, and the session", body = PreparedSignature),
+        (status = 413, description = "The file is larger than 64 MB", body = super::dto::ErrorBody),
+        (status = 415, description = "The body is neither `application/json` nor `multipart/form-data`", body = super::dto::ErrorBody)))]
 pub(crate) async fn prepare(
     State(st): State<AppState>,
     auth: Auth,
-    Body(input): Body<PrepareRequest, { crate::MAX_DOCUMENT_JSON }>,
+    req: Request,
 ) -> ApiResult<(StatusCode, Json<PreparedSignature>)> {
+    let (input, file) = prepare_body(&st, req).await?;
     let now = st.now();
     let time = OffsetDateTime::from_unix_timestamp(now.unix_timestamp())
         .map_err(|_| internal())?
@@ -696,41 +843,32 @@ pub(crate) async fn prepare(
             )
         })?,
     };
-    let (pdf, document) = source(
-        &st,
-        &auth,
-        input.file_base64.as_deref(),
-        input.document_id,
-        input.seq,
-    )
-    .await?;
+    let (pdf, document) = source(&st, &auth, file, input.document_id, input.seq).await?;
     let tsa = tsa(&st);
+    // A caller's own CMS is embedded as it is sent.
+    let timestamp = tsa.is_some() && mode == Mode::Cms;
+    let mut opts = options(time, &input.reason, &input.location, &input.field_name)?;
+    opts.timestamper = if timestamp { tsa } else { None };
+    opts.extra_reserve = match mode {
+        Mode::Cms => 0,
+        Mode::ExternalCms => EXTERNAL_CMS_RESERVE,
+    };
+    let blobs = super::documents::blobs(&st)?;
+    let form = input.form;
+    let (cert, chain, prepared, blob) = blocking(move || {
+        let (prepared, blob) =
+            prepare_document(&blobs, pdf, &opts, &form, (&cert, &chain, algorithm))?;
+        Ok((cert, chain, prepared, blob))
+    })
+    .await?;
     let params = Params {
         certificate: b64().encode(cert.der()),
         chain: chain.iter().map(|c| b64().encode(c.der())).collect(),
         algorithm: algorithm_name(algorithm).to_owned(),
-        signing_time: time.unix_timestamp(),
-        form: input.form,
-        reason: input.reason,
-        location: input.location,
-        field_name: input.field_name,
-        // A caller's own CMS is embedded as it is sent.
-        timestamp: tsa.is_some() && mode == Mode::Cms,
-        extra_reserve: match mode {
-            Mode::Cms => 0,
-            Mode::ExternalCms => EXTERNAL_CMS_RESERVE,
-        },
+        timestamp,
+        byte_range: Some(prepared.byte_range),
+        field_name: prepared.field_name.clone(),
     };
-    let blobs = super::documents::blobs(&st)?;
-    let (params, blob, prepared) = blocking(move || {
-        let (prepared, _, _) = prepare_pdf(pdf.clone(), &params, tsa)?;
-        let blob = blobs.put(&pdf).map_err(|e| {
-            tracing::error!(error = %e, "signing service input not stored");
-            internal()
-        })?;
-        Ok((params, blob, prepared))
-    })
-    .await?;
     let params_json = serde_json::to_string(&params).map_err(|_| internal())?;
     let session = sessions::create(
         &st.store,
@@ -888,25 +1026,56 @@ async fn finalize_claimed(
         Mode::ExternalCms => (None, Some(cms.ok_or_else(|| missing("cms_base64"))?)),
     };
     let params: Params = serde_json::from_str(&s.params).map_err(|_| internal())?;
+    let byte_range = params.byte_range.ok_or_else(prepare_again)?;
     let blobs = super::documents::blobs(st)?;
     let blob = s.source_blob.clone();
     let digest = s.digest.clone();
     let tsa = tsa(st);
+    if params.timestamp && tsa.is_none() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            Some("session"),
+            "Máy chủ không còn dịch vụ cấp dấu thời gian đã dùng khi chuẩn bị; hãy chuẩn bị lại.",
+            "The server no longer has the time-stamping service used at preparation; prepare again.",
+        ));
+    }
     blocking(move || {
+        let decode = |s: &str| -> ApiResult<Cert> {
+            let der = b64().decode(s).map_err(|_| internal())?;
+            Cert::from_der(&der).map_err(|_| internal())
+        };
+        let cert = decode(&params.certificate)?;
+        let chain = params
+            .chain
+            .iter()
+            .map(|c| decode(c))
+            .collect::<ApiResult<Vec<Cert>>>()?;
+        let algorithm = algorithm_named(&params.algorithm).ok_or_else(internal)?;
+        // The prepared document as kept (its blob re-hashed against its name on reading),
+        // taken up again: its byte ranges hashed once more and compared with the digest the
+        // caller signed over, nothing prepared anew.
         let pdf = blobs.get(&blob).map_err(|e| {
-            tracing::error!(error = %e, "signing service input not readable");
-            internal()
+            tracing::error!(error = %e, "signing service: the prepared document is not readable");
+            match e {
+                BlobError::Damaged { .. } | BlobError::Missing { .. } => prepare_again(),
+                _ => internal(),
+            }
         })?;
-        let (prepared, cert, chain) = prepare_pdf(pdf, &params, tsa.clone())?;
+        let prepared = Prepared::resume(
+            Arc::new(MemSource::new(pdf)),
+            byte_range,
+            params.field_name.clone(),
+            &cert,
+            algorithm,
+        )
+        .map_err(|e| {
+            tracing::error!(error = %e, "signing session: the prepared document cannot be taken up");
+            prepare_again()
+        })?;
         if hex(&prepared.document_digest) != digest {
-            tracing::error!("signing session: the preparation made again differs");
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                Some("session"),
-                "Không dựng lại được văn bản đã chuẩn bị (máy chủ đã đổi phiên bản?); hãy chuẩn bị lại.",
-                "The prepared document could not be made again (was the server upgraded?); prepare again.",
-            ));
+            tracing::error!("signing session: the prepared document's digest differs");
+            return Err(prepare_again());
         }
         let updated = match (signature, cms) {
             (Some(sig), _) => {
@@ -1054,7 +1223,11 @@ pub(crate) async fn csc_sign(
             return Err(form_kind_error());
         }
     }
-    let (pdf, _) = source(&st, &auth, file_base64.as_deref(), document_id, seq).await?;
+    let file = Input::base64(file_base64.as_deref())?;
+    let pdf = match source(&st, &auth, file, document_id, seq).await? {
+        (Input::Bytes(pdf), _) => pdf,
+        (Input::Staged(_), _) => return Err(internal()),
+    };
     let request = kyso_services::remote_sign::Request {
         login: kyso_services::remote_sign::Login {
             user: csc_user.trim().to_owned(),

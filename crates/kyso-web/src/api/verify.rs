@@ -5,7 +5,8 @@
 //! from the one validation behind the pages (`crate::verifier::validate`: offline, the
 //! server's trust anchors, so `online` is false). No authentication; the public page's cap,
 //! rate per client address and bounds on work at once (`crate::rate_limit`). Nothing is
-//! stored.
+//! stored: the file streams to a temporary file (the cap counted as it comes, never whole in
+//! memory), the validator reads it there, and it is removed on every way out.
 
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -18,7 +19,7 @@ use super::Routes;
 use crate::auth::Source;
 use crate::multipart::FormError;
 use crate::rate_limit::Refused;
-use crate::verifier::{validate, Unchecked};
+use crate::verifier::{upload_name, validate_staged, Unchecked};
 use crate::{ApiError, AppState};
 
 /// The routes of this module, added to the API's: the body limit is the document routes'
@@ -101,6 +102,13 @@ impl utoipa::PartialSchema for VerifyReport {
 }
 impl utoipa::ToSchema for VerifyReport {}
 
+/// The schema of a form's part that is a PDF file.
+pub(super) fn pdf_part() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .content_media_type("application/pdf")
+}
+
 /// The form variant of the body: the PDF in `file`.
 #[derive(Debug)]
 pub(crate) enum VerifyUpload {}
@@ -109,12 +117,7 @@ impl utoipa::PartialSchema for VerifyUpload {
     fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
         ObjectBuilder::new()
             .schema_type(Type::Object)
-            .property(
-                "file",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .content_media_type("application/pdf"),
-            )
+            .property("file", pdf_part())
             .required("file")
             .into()
     }
@@ -159,11 +162,12 @@ fn busy() -> Response {
     res
 }
 
-fn form_error(e: FormError) -> ApiError {
+pub(super) fn form_error(e: FormError) -> ApiError {
     let (vi, en) = e.texts();
     let code = match e {
         FormError::TooLarge { .. } => "too_large",
         FormError::Unreadable => "malformed",
+        FormError::Storage => "internal",
     };
     ApiError::new(e.status(), code, None, vi, en)
 }
@@ -190,12 +194,7 @@ pub(crate) async fn verify(
     Source(client): Source,
     req: Request,
 ) -> Response {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let content_type = super::content_type(&req);
     let multipart = content_type.starts_with("multipart/form-data");
     if !multipart && !content_type.starts_with("application/pdf") {
         return ApiError::new(
@@ -214,24 +213,32 @@ pub(crate) async fn verify(
             return refused(r);
         }
     };
-    let (bytes, name) = if multipart {
+    let blobs = match super::documents::blobs(&st) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let max = st.verify_limits.max_bytes;
+    // The file streams to a temporary file of the blob folder, the cap counted as it comes;
+    // dropped on every way out (the report, a refusal, the client gone), it is removed.
+    let (file, name) = if multipart {
         let read = match Multipart::from_request(req, &st).await {
-            Ok(mp) => crate::multipart::read(mp, crate::MAX_DOCUMENT_BODY).await,
+            Ok(mp) => {
+                crate::multipart::read_streaming(
+                    mp,
+                    crate::MAX_DOCUMENT_BODY,
+                    "file",
+                    &blobs,
+                    max as u64,
+                )
+                .await
+            }
             Err(_) => Err(FormError::Unreadable),
         };
-        let mut form = match read {
-            Ok(f) => f,
-            Err(e) => return form_error(e).into_response(),
-        };
-        match form.take_file("file") {
-            Some((b, n)) if b.len() <= st.verify_limits.max_bytes => (b, n),
-            Some(_) => {
-                return form_error(FormError::TooLarge {
-                    max: st.verify_limits.max_bytes,
-                })
-                .into_response()
-            }
-            None => {
+        match read {
+            Ok(crate::multipart::StreamedForm {
+                file: Some(file), ..
+            }) => file,
+            Ok(_) => {
                 return ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid",
@@ -241,28 +248,35 @@ pub(crate) async fn verify(
                 )
                 .into_response()
             }
+            Err(e) => return form_error(e).into_response(),
         }
     } else {
-        match axum::body::to_bytes(req.into_body(), st.verify_limits.max_bytes).await {
-            Ok(b) => (b.to_vec(), String::new()),
-            Err(_) => {
-                return form_error(FormError::TooLarge {
-                    max: st.verify_limits.max_bytes,
-                })
-                .into_response()
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > max as u64) {
+            return form_error(FormError::TooLarge { max }).into_response();
+        }
+        match crate::multipart::BlobSink::receive(blobs, req.into_body(), max as u64).await {
+            Ok(Ok(file)) => (file, String::new()),
+            Ok(Err(kyso_store::blobs::BlobError::OverCap { .. })) => {
+                return form_error(FormError::TooLarge { max }).into_response()
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "an upload could not be written");
+                return form_error(FormError::Storage).into_response();
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "an upload was cut off");
+                return form_error(FormError::Unreadable).into_response();
             }
         }
     };
-    let name = {
-        let base = name.rsplit(['/', '\\']).next().unwrap_or("").trim();
-        if base.is_empty() {
-            "upload.pdf".to_owned()
-        } else {
-            base.chars().take(120).collect()
-        }
-    };
-    let size = bytes.len();
-    match validate(&st, bytes, &name).await {
+    let name = upload_name(&name, "upload.pdf");
+    let size = file.size();
+    match validate_staged(&st, &file, &name).await {
         Ok(r) => {
             tracing::info!(client = %client, size, verdict = r.verdict.as_str(), "public verification (API)");
             Json(kyso_services::report::to_json(&r, &name)).into_response()

@@ -51,6 +51,8 @@ pub struct Options {
     pub csc_level: Option<String>,
     pub csc_tsa: Option<String>,
     pub csc_ca: Option<PathBuf>,
+    pub backup_dir: Option<PathBuf>,
+    pub backup_every: Option<String>,
 }
 
 /// The TOML file: every option of `kyso serve` under its long name (`listen`, `data-dir`,
@@ -86,6 +88,8 @@ pub struct FileConfig {
     pub csc_level: Option<String>,
     pub csc_tsa: Option<String>,
     pub csc_ca: Option<PathBuf>,
+    pub backup_dir: Option<PathBuf>,
+    pub backup_every: Option<String>,
 }
 
 impl FileConfig {
@@ -104,6 +108,7 @@ impl FileConfig {
             &mut c.audit_key_file,
             &mut c.audit_checkpoint_file,
             &mut c.csc_ca,
+            &mut c.backup_dir,
         ]
         .into_iter()
         .flatten()
@@ -211,6 +216,35 @@ pub struct Settings {
     /// Signing flow steps with a remote key over the CSC API (`--csc-url`): none when not
     /// configured, and the document page does not offer it.
     pub remote_signing: Option<RemoteSigningSettings>,
+    /// Scheduled backups (`--backup-dir`, `--backup-every`): none when not configured.
+    pub backup: Option<BackupSchedule>,
+}
+
+/// Where and how often `kyso serve` makes a backup (`kyso_store::backup`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSchedule {
+    pub dir: PathBuf,
+    pub every: std::time::Duration,
+}
+
+/// `--backup-every`: a number and a unit, `s`, `m`, `h` or `d` (`24h`, `90m`), at least a
+/// minute and at most 30 days.
+pub fn backup_period(s: &str) -> Result<std::time::Duration, UserError> {
+    let t = s.trim();
+    let bad = || ue!("--backup-every: thời gian không hợp lệ: {} (ví dụ 24h, 90m, 1d; từ 1 phút đến 30 ngày)", s; "--backup-every: invalid period: {} (e.g. 24h, 90m, 1d; from 1 minute to 30 days)", s);
+    let (num, unit) = t.split_at(t.len().saturating_sub(1));
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86_400),
+        _ => return Err(bad()),
+    };
+    if !(60..=30 * 86_400).contains(&secs) {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 /// The public verification service's limits: the largest file (`--verify-max-mb`, at most
@@ -460,6 +494,21 @@ impl Settings {
         if audit_files.checkpoint_file.is_none() {
             audit_files.checkpoint_file = file.audit_checkpoint_file;
         }
+        let backup = match (
+            args.backup_dir.or(file.backup_dir),
+            args.backup_every.or(file.backup_every),
+        ) {
+            (Some(dir), every) => Some(BackupSchedule {
+                dir,
+                every: backup_period(every.as_deref().unwrap_or("24h"))?,
+            }),
+            (None, Some(_)) => {
+                return Err(
+                    ue!("--backup-every cần --backup-dir (thư mục sao lưu)"; "--backup-every needs --backup-dir (the backup folder)"),
+                )
+            }
+            (None, None) => None,
+        };
         let csc_url = args
             .csc_url
             .or(file.csc_url)
@@ -524,6 +573,7 @@ impl Settings {
             metrics_listen,
             audit_files,
             remote_signing,
+            backup,
         })
     }
 }

@@ -29,6 +29,7 @@ use crate::AppState;
 
 mod attachments;
 mod copies;
+pub(super) use copies::agent_address;
 mod page;
 mod remote_sign;
 mod upload;

@@ -166,10 +166,11 @@ fn done_message(p: &Page, done: &str, n: Option<i64>) -> Option<String> {
         "start" => p
             .t("Đã ghi nhận đang xử lý.", "Recorded as being handled.")
             .to_owned(),
+        "digitise" | "copy" => return super::incoming_copies::done_message(p, done),
         "complete" => p
             .t("Đã ghi nhận hoàn thành xử lý.", "Recorded as completed.")
             .to_owned(),
-        _ => return None,
+        other => return super::incoming_outbox::done_message(p, other),
     })
 }
 
@@ -231,6 +232,9 @@ pub(super) async fn list_page(
                     " "
                 }
                 a href="/incoming/registers" { (p.t("Sổ đăng ký văn bản đến", "Incoming registers")) }
+                @if p.can(Permission::IssueDocument) {
+                    " · " a href="/incoming/undelivered" { (p.t("Thư báo không gửi được", "Status messages not sent")) }
+                }
             }
             form.filters method="get" action="/incoming" {
                 (select("state", p.t("Trạng thái", "State"), &states, state.map(|s| s.as_str()).unwrap_or(""), None))
@@ -554,6 +558,8 @@ async fn detail_view(
         .collect();
     let report = report_section(st, p, d).await;
     let scan = super::incoming_scan::scan_section(st, p, d).await;
+    let copies = super::incoming_copies::section(st, p, d).await;
+    let undelivered = super::incoming_outbox::section(st, p, d.id).await;
     let row = |k: &str, v: Markup| html! { tr { th scope="row" { (k) } td { (v) } } };
     let subject = if d.subject.trim().is_empty() {
         p.t("Văn bản đến", "Incoming document").to_owned()
@@ -586,6 +592,7 @@ async fn detail_view(
                 }
                 (report)
                 (scan)
+                (copies)
             }
             table style="max-width:820px;margin-bottom:16px" { tbody {
                 (row(p.t("Trạng thái", "State"), html! { strong #incoming-state { (state_label(p, d.state)) } " (" (p.t("mã trạng thái edXML ", "edXML status ")) (d.status_code) ")" }))
@@ -613,6 +620,7 @@ async fn detail_view(
                 (row(p.t("Tệp", "File"), html! { (d.file_name) " (" (d.size) " byte)" }))
             } }
 
+            (undelivered)
             h2 style="font-size:18px" #actions { (p.t("Việc bạn có thể làm", "What you can do")) }
             @if detail.actions.is_empty() {
                 p.muted { (p.t("Văn bản không chờ bước nào của bạn.", "The document waits for no step of yours.")) }

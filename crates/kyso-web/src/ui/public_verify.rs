@@ -3,9 +3,12 @@
 //! role, integrity, time, revocation, changes after signing and ETSI indication, the reasons
 //! first — rendered by the document page's renderer (`documents::verification::render_report`)
 //! over the one validation (`crate::verifier::validate`: `kyso verify`'s validator, offline,
-//! the server's trust anchors). Nothing is stored: the file lives in memory for the request.
-//! Size-capped ([`crate::MAX_DOCUMENT_FILE`]), rate-limited per client address and bounded in
-//! work at once (`crate::rate_limit`); every refusal is a page in the site's layout.
+//! the server's trust anchors). Nothing is stored: the file streams to a temporary file for
+//! the request (the cap counted as it comes, never whole in memory), is read there by the
+//! validator and removed on every way out — report, refusal, client gone. Size-capped
+//! (`--verify-max-mb`, at most [`crate::MAX_DOCUMENT_FILE`]), rate-limited per client address
+//! and bounded in work at once (`crate::rate_limit`); every refusal is a page in the site's
+//! layout.
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
@@ -19,7 +22,7 @@ use super::{html_response, STYLE};
 use crate::auth::{Lang, Source};
 use crate::multipart::FormError;
 use crate::rate_limit::Refused;
-use crate::verifier::{validate, Unchecked};
+use crate::verifier::{upload_name, validate_staged, Unchecked};
 use crate::AppState;
 
 /// The page's path.
@@ -69,8 +72,8 @@ fn form(lang: Lang, max_bytes: usize) -> Markup {
                 input #file name="file" type="file" accept="application/pdf,.pdf" required
                     aria-describedby="file-hint";
                 div.hint #file-hint { (match lang {
-                    Lang::Vi => format!("Tối đa {max}. Tệp chỉ được kiểm tra trong bộ nhớ và không được lưu lại trên máy chủ."),
-                    Lang::En => format!("At most {max}. The file is checked in memory only and is not kept on the server."),
+                    Lang::Vi => format!("Tối đa {max}. Tệp chỉ được dùng để kiểm tra và không được lưu lại trên máy chủ."),
+                    Lang::En => format!("At most {max}. The file is used for the check only and is not kept on the server."),
                 }) }
             }
             button.primary type="submit" { (lang.pick("Kiểm tra", "Check")) }
@@ -184,39 +187,32 @@ pub(super) async fn submit(
             &e.message(lang),
         );
     };
-    let mut upload = match crate::multipart::read(mp, crate::MAX_DOCUMENT_BODY).await {
-        Ok(f) => f,
-        Err(e) => {
-            return refusal(
-                lang,
-                st.verify_limits.max_bytes,
-                e.status(),
-                &e.message(lang),
-            )
-        }
+    let max = st.verify_limits.max_bytes;
+    let Ok(blobs) = crate::api::documents::blobs(&st) else {
+        let e = FormError::Storage;
+        return refusal(lang, max, e.status(), &e.message(lang));
     };
-    let Some((bytes, name)) = upload.take_file("file") else {
+    // The file streams to a temporary file of the blob folder, the cap counted as it comes;
+    // dropped on every way out of this function (the report, a refusal, the client gone), the
+    // file is removed.
+    let upload =
+        crate::multipart::read_streaming(mp, crate::MAX_DOCUMENT_BODY, "file", &blobs, max as u64)
+            .await;
+    let upload = match upload {
+        Ok(f) => f,
+        Err(e) => return refusal(lang, max, e.status(), &e.message(lang)),
+    };
+    let Some((file, name)) = upload.file else {
         return refusal(
             lang,
-            st.verify_limits.max_bytes,
+            max,
             StatusCode::BAD_REQUEST,
             lang.pick("Chưa chọn tệp PDF cần kiểm tra.", "No PDF file was chosen."),
         );
     };
-    if bytes.len() > st.verify_limits.max_bytes {
-        let e = FormError::TooLarge {
-            max: st.verify_limits.max_bytes,
-        };
-        return refusal(
-            lang,
-            st.verify_limits.max_bytes,
-            e.status(),
-            &e.message(lang),
-        );
-    }
-    let name = display_name(&name);
-    let size = bytes.len();
-    let report = match validate(&st, bytes, &name).await {
+    let name = upload_name(&name, "tep-tai-len.pdf");
+    let size = usize::try_from(file.size()).unwrap_or(usize::MAX);
+    let report = match validate_staged(&st, &file, &name).await {
         Ok(r) => r,
         Err(e) => {
             let status = match e {
@@ -249,22 +245,13 @@ pub(super) async fn submit(
                 (render_report(lang, &Report::of(&report, &name)))
             }
             p.hint { (lang.pick(
-                "Tệp đã được kiểm tra trong bộ nhớ và không được lưu lại trên máy chủ.",
-                "The file was checked in memory and has not been kept on the server."
+                "Tệp chỉ được dùng để kiểm tra và đã được xóa, không lưu lại trên máy chủ.",
+                "The file was used for the check only and has been deleted, not kept on the server."
             )) }
             h2 style="font-size:18px" { (lang.pick("Kiểm tra tệp khác", "Check another file")) }
             (form(lang, st.verify_limits.max_bytes))
         },
     )
-}
-
-/// The file name as sent, without folders, at most 120 characters ("tệp tải lên" when none).
-fn display_name(sent: &str) -> String {
-    let base = sent.rsplit(['/', '\\']).next().unwrap_or("").trim();
-    if base.is_empty() {
-        return "tep-tai-len.pdf".to_owned();
-    }
-    base.chars().take(120).collect()
 }
 
 /// A size as people read it: "35 KB", "2,4 MB" (the decimal comma in Vietnamese).

@@ -1,33 +1,33 @@
 //! The signing service of the browser tests: a real `kyso agent` (kyso_services::agent on a
 //! loopback port, with a test agency key behind its PIN prompt and a clerk at its terminal who
 //! reads each request and types the PIN), driven over its WebSocket the way the page's script
-//! drives it (`drive_agent`: a plain RFC 6455 client), and the server the agent downloads from
-//! and uploads to (`App`: kyso-web's router on a loopback port, people with sessions, the page's
-//! ticket request, a signing service's download and upload with a ticket). One driver for
-//! tests/attachment_signing.rs and tests/copy_signing.rs.
+//! drives it (`drive_agent`: a plain RFC 6455 client); what the page's script and a signing
+//! service send the server (`app::App::sign_ticket`, `service_download`, `service_upload`); and
+//! the server the agent downloads from and uploads to (`App`: the tests' `app::App` listening on
+//! a loopback port, people with sessions). One driver for tests/attachment_signing.rs,
+//! tests/copy_signing.rs, tests/browser_signing.rs and tests/large_uploads.rs.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
-use axum::Router;
-use base64::Engine as _;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use kyso_i18n::{Lang, UserError};
 use kyso_keys::Secret;
 use kyso_services::agent::{self, AgentConfig, Confirmer, KeyOpener, SigningLevel};
-use kyso_store::accounts::{self, NewUser, RoleOn};
-use kyso_store::testing::TestDb;
-use kyso_store::{Actor, Backend};
+use kyso_store::Backend;
 use kyso_x509::Cert;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
-use zeroize::Zeroizing;
 
-use super::{TestSigner, NOW, PASSWORD};
+use super::app::Session;
+use super::ca::TestCa;
+use super::html::{multipart, Part};
+use super::{TestSigner, NOW};
 
 /// The PIN the test's clerk types at the agent.
 pub const PIN: &str = "246810";
@@ -46,41 +46,12 @@ pub struct Pki {
 
 /// The director and the agency's seal under a new test root named `root`.
 pub fn pki(root: &str) -> Pki {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(vec![]).unwrap();
-    ca.distinguished_name.push(DnType::CommonName, root);
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let make = |cn: &str, org: Option<&str>| {
-        let key = KeyPair::generate().unwrap();
-        let mut p = CertificateParams::new(vec![]).unwrap();
-        p.distinguished_name.push(DnType::CommonName, cn);
-        if let Some(o) = org {
-            p.distinguished_name.push(DnType::OrganizationName, o);
-        }
-        p.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::ContentCommitment,
-        ];
-        let c = p.signed_by(&key, &issuer).unwrap();
-        let pkcs8 = key.serialize_der();
-        Key {
-            signer: TestSigner {
-                cert: Cert::from_der(c.der()).unwrap(),
-                chain: vec![Cert::from_der(ca_cert.der()).unwrap()],
-                key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8).unwrap(),
-            },
-            pkcs8,
-        }
-    };
+    let ca = TestCa::new(root);
+    let (signer, pkcs8) =
+        ca.issue_with_pkcs8("Sở Khoa học và Công nghệ", Some("Sở Khoa học và Công nghệ"));
     Pki {
-        director: make("Nguyễn Văn An", None).signer,
-        agency: make("Sở Khoa học và Công nghệ", Some("Sở Khoa học và Công nghệ")),
+        director: ca.issue("Nguyễn Văn An", None),
+        agency: Key { signer, pkcs8 },
     }
 }
 
@@ -163,6 +134,15 @@ pub async fn start_agent(key: &Key, origin: &str) -> (SocketAddr, Arc<Mutex<Vec<
     (addr, shown)
 }
 
+/// [`drive_agent`] from the test's runtime (on a blocking thread): the agent at `addr` signs
+/// what the ticket's request `sent` names for the page at `origin`; its JSON answer.
+pub async fn agent_signs(addr: SocketAddr, origin: &str, op: &str, sent: String) -> Value {
+    let (origin, op) = (origin.to_owned(), op.to_owned());
+    tokio::task::spawn_blocking(move || drive_agent(addr, &origin, &op, &sent))
+        .await
+        .unwrap()
+}
+
 /// What the page's script does with a ticket: one WebSocket to the agent at
 /// `ws://addr/<operation>` with the request (its URLs made absolute), one JSON answer. A plain
 /// RFC 6455 client (one masked text frame out, the first text frame back).
@@ -232,88 +212,40 @@ pub fn drive_agent(addr: SocketAddr, origin: &str, op: &str, request: &str) -> V
     }
 }
 
+/// The server the agent downloads from and uploads to: the tests' server (`app::App`, whose
+/// helpers it derefs to) listening on a loopback port as well.
 pub struct App {
-    pub router: Router,
-    pub db: TestDb,
+    pub app: super::app::App,
     /// The server's address on a loopback port (the agent downloads and uploads there).
     pub base: String,
-    _blobs: tempfile::TempDir,
 }
 
-/// A logged-in person: the session token (a bearer token for the API, the cookie for pages)
-/// and its CSRF token.
-pub struct Person {
-    pub token: String,
-    pub csrf: String,
+impl Deref for App {
+    type Target = super::app::App;
+    fn deref(&self) -> &super::app::App {
+        &self.app
+    }
 }
 
-pub const BOUNDARY: &str = "kyso-agent-boundary";
+/// A signed-in person (`app::Session`): the session token (a bearer token for the API, the
+/// cookie for pages) and its CSRF token.
+pub type Person = Session;
+
+/// The boundary of the signing service's multipart uploads.
+pub const BOUNDARY: &str = super::html::BOUNDARY;
 
 impl App {
     pub async fn new(backend: Backend) -> App {
-        let db = TestDb::new(backend).await;
-        let blobs = tempfile::tempdir().unwrap();
-        let state = kyso_web::AppState::new(
-            db.store.clone(),
-            Arc::new(|| NOW),
-            kyso_web::Config {
-                secure_cookies: false,
-            },
-        )
-        .with_blobs(kyso_store::blobs::Blobs::open(blobs.path()).unwrap());
-        let router = kyso_web::router(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let served = router.clone();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                served.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
-        });
+        let app = super::app::App::new(backend).await;
+        let (addr, _) = app.listen().await;
         App {
-            router,
-            db,
-            base,
-            _blobs: blobs,
+            app,
+            base: format!("http://{addr}"),
         }
     }
 
     pub async fn person(&self, name: &str, agency: i64, role: &str) -> Person {
-        accounts::create_user(
-            &self.db.store,
-            &Actor::system(),
-            NewUser {
-                username: name.into(),
-                full_name: format!("Người dùng {name}"),
-                email: format!("{name}@demo.invalid"),
-                agency_id: agency,
-                password: Zeroizing::new(PASSWORD.into()),
-                roles: vec![RoleOn {
-                    role: role.into(),
-                    agency_id: agency,
-                }],
-                must_change_password: false,
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
-        let (session, _) = accounts::login(
-            &self.db.store,
-            name,
-            Zeroizing::new(PASSWORD.into()),
-            "127.0.0.1",
-            NOW,
-        )
-        .await
-        .unwrap();
-        Person {
-            token: session.token.as_str().to_owned(),
-            csrf: session.csrf,
-        }
+        self.app.session(name, agency, role).await
     }
 
     pub async fn call_status(
@@ -323,8 +255,7 @@ impl App {
         who: &Person,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let (status, v, _) = super::call_json(&self.router, method, path, &who.token, body).await;
-        (status, v)
+        self.app.call(method, path, &who.token, body).await
     }
 
     pub async fn call(
@@ -351,69 +282,114 @@ impl App {
 
     /// The page's request for a ticket (the session cookie and its CSRF token).
     pub async fn ticket(&self, who: &Person, id: i64, body: Value) -> (StatusCode, Value) {
-        let req = Request::builder()
-            .method(Method::POST)
-            .uri(format!("/documents/{id}/sign-ticket"))
-            .header(header::COOKIE, format!("kyso_session={}", who.token))
-            .header(header::CONTENT_TYPE, "application/json")
-            .header("x-csrf-token", &who.csrf)
-            .body(Body::from(body.to_string()))
-            .unwrap();
-        let (status, body, _) = super::send(&self.router, req).await;
-        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+        self.app.sign_ticket(who, id, body, Some(&who.csrf)).await
     }
 
     /// A signing service's download with the ticket as a bearer token.
     pub async fn download(&self, path: &str, token: &str) -> (StatusCode, Vec<u8>) {
-        let req = Request::builder()
-            .uri(path)
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .body(Body::empty())
-            .unwrap();
-        let (status, body, _) = super::send(&self.router, req).await;
+        let (status, body, _) = self.app.service_download(path, token, &[]).await;
         (status, body)
     }
 
     /// A signing service's upload: `pdf` as the multipart field `uploadfile`.
     pub async fn upload(&self, path: &str, token: &str, pdf: &[u8]) -> (StatusCode, Value) {
-        let mut body = format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"uploadfile\"; filename=\"phu-luc.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(pdf);
-        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-        let req = Request::builder()
+        self.app.service_upload(path, token, pdf, &[]).await
+    }
+
+    /// The document's page as `who` sees it.
+    pub async fn page(&self, who: &Person, id: i64) -> String {
+        self.app.document_page(who, id).await
+    }
+}
+
+/// What the page's script and a signing service (`kyso agent`, the VGCA plug-in) send the
+/// server: the ticket's request, the download and the upload with the ticket.
+impl super::app::App {
+    /// The page's request for a signing ticket (`POST /documents/{id}/sign-ticket`, `body` as
+    /// JSON) with `who`'s session cookie and `csrf` as the script's `X-CSRF-Token` (none: no
+    /// header): the status and the JSON answer.
+    pub async fn sign_ticket(
+        &self,
+        who: &Session,
+        id: i64,
+        body: Value,
+        csrf: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder()
             .method(Method::POST)
-            .uri(path)
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={BOUNDARY}"),
-            )
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .body(Body::from(body))
-            .unwrap();
-        let (status, bytes, _) = super::send(&self.router, req).await;
+            .uri(format!("/documents/{id}/sign-ticket"))
+            .header(header::COOKIE, who.cookie())
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(c) = csrf {
+            req = req.header("x-csrf-token", c);
+        }
+        let req = req.body(Body::from(body.to_string())).unwrap();
+        let (status, body, _) = super::send(&self.router, req).await;
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    /// A signing service's download: `Authorization: Bearer token` (none when `token` is
+    /// empty) and the `extra` headers. The status, the bytes and the headers.
+    pub async fn service_download(
+        &self,
+        path: &str,
+        token: &str,
+        extra: &[(&str, &str)],
+    ) -> (StatusCode, Vec<u8>, HeaderMap) {
+        let mut req = Request::builder().uri(path);
+        if !token.is_empty() {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        super::send(&self.router, req.body(Body::empty()).unwrap()).await
+    }
+
+    /// A signing service's upload, as the agent writes it: `pdf` as the multipart field
+    /// `uploadfile`, `Authorization: Bearer token` (none when `token` is empty) and the
+    /// `extra` headers. The status and the JSON answer (`Null` when not JSON).
+    pub async fn service_upload(
+        &self,
+        path: &str,
+        token: &str,
+        pdf: &[u8],
+        extra: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let body = multipart(&[Part::File(
+            "uploadfile",
+            "ky-so.pdf",
+            "application/pdf",
+            pdf,
+        )]);
+        let mut req = Request::builder().method(Method::POST).uri(path).header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        );
+        if !token.is_empty() {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        let (status, bytes, _) =
+            super::send(&self.router, req.body(Body::from(body)).unwrap()).await;
         (
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         )
     }
 
-    /// The document's page as `who` sees it.
-    pub async fn page(&self, who: &Person, id: i64) -> String {
-        let req = Request::builder()
-            .uri(format!("/documents/{id}"))
-            .header(header::COOKIE, format!("kyso_session={}", who.token))
-            .body(Body::empty())
-            .unwrap();
-        let (status, page, _) = super::send(&self.router, req).await;
-        assert_eq!(status, StatusCode::OK);
-        String::from_utf8(page).unwrap()
+    /// The document's page (`/documents/{id}`) as `who` sees it, which must answer 200.
+    pub async fn document_page(&self, who: &Session, id: i64) -> String {
+        let (status, page) = self.page(who, &format!("/documents/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page
     }
 }
 
 pub fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    super::app::b64(bytes)
 }
 
 /// The ticket's request as the page's script sends it: the URLs made absolute.
@@ -445,4 +421,54 @@ pub fn stamp_text(pdf: &[u8]) -> Vec<String> {
         .pop()
         .unwrap();
     kyso_pades::stamp::stamp_lines(&doc, &last.field_name).unwrap()
+}
+
+/// pyHanko's strict validation (scripts/oracles/pyhanko_validate.py) of `pdf` under the test
+/// root `root`: `n` signatures, each intact, valid and trusted, the last covering the whole
+/// file with a good bottom line. A listed skip when pyHanko is missing.
+pub fn pyhanko_validates(pdf: &[u8], root: &Cert, n: usize) {
+    use base64::Engine as _;
+    if !kyso_testkit::need_python("pyhanko") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("signed.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(root.der());
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    );
+    let root_file = dir.path().join("root.pem");
+    std::fs::write(&root_file, pem).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts/oracles/pyhanko_validate.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&root_file)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let report: Value =
+        serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    assert_eq!(report["error"], Value::Null, "{report:#}");
+    assert_eq!(report["strict"], true, "{report:#}");
+    let sigs = report["signatures"].as_array().unwrap();
+    assert_eq!(sigs.len(), n, "{report:#}");
+    for sig in sigs {
+        for key in ["intact", "valid", "trusted"] {
+            assert_eq!(sig[key], true, "{key}: {report:#}");
+        }
+    }
+    // The last one's bottom line; an earlier approval signature's may be pyHanko's refusal of
+    // a visible signature added after a certification (stricter than Acrobat, see kyso-pades'
+    // numbering tests), which kyso's own verifier is asked about separately.
+    assert_eq!(sigs[n - 1]["bottom_line"], true, "{report:#}");
+    assert_eq!(sigs[n - 1]["coverage"], "ENTIRE_FILE", "{report:#}");
 }

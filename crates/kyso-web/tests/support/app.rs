@@ -3,6 +3,7 @@
 //! through the REST API (a bearer token) or through the pages (a session cookie and the
 //! forms' CSRF token).
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
@@ -89,6 +90,23 @@ impl App {
 
     pub fn store(&self) -> &Store {
         &self.db.store
+    }
+
+    /// The site served on a loopback port as well, for a client outside the process (`kyso
+    /// agent`, a raw socket): its address and the serving task (abort it to stop).
+    pub async fn listen(&self) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let served = self.router.clone();
+        let task = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                served.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        (addr, task)
     }
 
     /// Call the API with a JSON body as `token` (none when empty): the status and the JSON
@@ -254,8 +272,14 @@ impl App {
 
     /// GET the file at `path` as `who` (a download of the pages): the status and its bytes.
     pub async fn download(&self, who: &Session, path: &str) -> (StatusCode, Vec<u8>) {
-        let (status, bytes, _) = send(&self.router, page_request(who, path)).await;
+        let (status, bytes, _) = self.get_as(who, path).await;
         (status, bytes)
+    }
+
+    /// GET `path` with `who`'s session cookie, as a browser does: the status, the bytes and
+    /// the headers.
+    pub async fn get_as(&self, who: &Session, path: &str) -> (StatusCode, Vec<u8>, HeaderMap) {
+        send(&self.router, page_request(who, path)).await
     }
 
     /// POST a form as `who`, their CSRF token first and then `fields`, to `path`: the status
@@ -288,6 +312,14 @@ impl App {
             .unwrap();
         self.send_page(req).await
     }
+}
+
+/// The `Content-Type` of an answer (empty when it has none).
+pub fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
 }
 
 fn page_request(who: &Session, path: &str) -> Request<Body> {

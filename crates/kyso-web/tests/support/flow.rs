@@ -10,7 +10,7 @@ use kyso_pades::{numbering, sign_bytes};
 use kyso_pdf::compose::{Align, Composer, Margins, Style};
 use serde_json::{json, Value};
 
-use super::app::{b64, App};
+use super::app::{b64, App, Session};
 use super::ca::Pki;
 use super::{opts, register_cert, TestSigner};
 
@@ -36,7 +36,42 @@ pub struct Numbered {
     pub day: time::Date,
 }
 
+/// The flow's people signed in as the sign-in page does: their sessions (the pages' cookie and
+/// CSRF token), whose tokens are API bearer tokens as well.
+pub struct Crew {
+    pub drafter: Session,
+    pub reviewer: Session,
+    pub checker: Session,
+    pub signer: Session,
+    pub clerk: Session,
+}
+
+impl Crew {
+    /// Their API tokens, for the flow's steps.
+    pub fn staff(&self) -> Staff {
+        Staff {
+            drafter: self.drafter.token.clone(),
+            reviewer: self.reviewer.token.clone(),
+            checker: self.checker.token.clone(),
+            signer: self.signer.token.clone(),
+            clerk: self.clerk.token.clone(),
+        }
+    }
+}
+
 impl App {
+    /// The flow's people at `agency` (the names and roles of [`App::staff`]), signed in as the
+    /// sign-in page does.
+    pub async fn crew(&self, agency: i64) -> Crew {
+        Crew {
+            drafter: self.session("chuyenvien", agency, "drafter").await,
+            reviewer: self.session("truongphong", agency, "reviewer").await,
+            checker: self.session("thethuc", agency, "format_checker").await,
+            signer: self.session("giamdoc", agency, "signer").await,
+            clerk: self.session("vanthu", agency, "clerk").await,
+        }
+    }
+
     /// The flow's people at `agency`, logged in through the API.
     pub async fn staff(&self, agency: i64) -> Staff {
         Staff {
@@ -51,22 +86,31 @@ impl App {
     /// The registry of `agency` holds the director's certificate (an individual subscriber
     /// with the director's e-mail) and the agency's seal (an organization subscriber).
     pub async fn register_director_and_seal(&self, agency: i64, pki: &Pki) {
+        self.register_keys(agency, &pki.director, &pki.agency).await;
+    }
+
+    /// The registry of `agency` holds `director` (an individual subscriber with the
+    /// director's e-mail) and `seal` (an organization subscriber).
+    pub async fn register_keys(&self, agency: i64, director: &TestSigner, seal: &TestSigner) {
+        self.register_director(agency, director).await;
+        self.register_seal(agency, "Sở KH&CN", seal).await;
+    }
+
+    /// The registry of `agency` holds `seal` under the organization subscriber `name`.
+    pub async fn register_seal(&self, agency: i64, name: &str, seal: &TestSigner) {
+        register_cert(self.store(), agency, "organization", name, "", seal).await;
+    }
+
+    /// The registry of `agency` holds `director`: an individual subscriber with the
+    /// director's e-mail.
+    pub async fn register_director(&self, agency: i64, director: &TestSigner) {
         register_cert(
             self.store(),
             agency,
             "individual",
             "Nguyễn Văn An",
             "giamdoc@demo.invalid",
-            &pki.director,
-        )
-        .await;
-        register_cert(
-            self.store(),
-            agency,
-            "organization",
-            "Sở KH&CN",
-            "",
-            &pki.agency,
+            director,
         )
         .await;
     }
@@ -117,13 +161,7 @@ impl App {
             .bytes(&format!("/api/v1/documents/{id}/file"), signer)
             .await;
         assert_eq!(status, StatusCode::OK);
-        let personal = sign_bytes(
-            &formatted,
-            &numbering::personal_signature(opts()),
-            key,
-            None,
-        )
-        .unwrap();
+        let personal = personally_signed(&formatted, key);
         let (status, body) = self
             .step(
                 signer,
@@ -161,14 +199,7 @@ impl App {
         numbered: &Numbered,
         key: &TestSigner,
     ) -> Vec<u8> {
-        let filled = numbering::fill_bytes(personal, &numbered.number, numbered.day).unwrap();
-        let issued = sign_bytes(
-            &filled,
-            &numbering::organization_signature(opts()),
-            key,
-            None,
-        )
-        .unwrap();
+        let issued = sealed(personal, &numbered.number, numbered.day, key);
         let (status, body) = self
             .step(
                 clerk,
@@ -179,6 +210,38 @@ impl App {
         assert_eq!(status, StatusCode::OK, "{body}");
         issued
     }
+}
+
+/// `formatted` with the director's personal signature by `key`, awaiting the number (what the
+/// signing service makes of the version to sign).
+pub fn personally_signed(formatted: &[u8], key: &TestSigner) -> Vec<u8> {
+    sign_bytes(formatted, &numbering::personal_signature(opts()), key, None).unwrap()
+}
+
+/// `personal` with `number` and `day` filled in and sealed by `key` (the organization
+/// signature).
+pub fn sealed(personal: &[u8], number: &str, day: time::Date, key: &TestSigner) -> Vec<u8> {
+    let filled = numbering::fill_bytes(personal, number, day).unwrap();
+    sign_bytes(
+        &filled,
+        &numbering::organization_signature(opts()),
+        key,
+        None,
+    )
+    .unwrap()
+}
+
+/// The metadata of the director's decision of [`super::draft`] ("Về việc ban hành Quy chế văn
+/// thư", one page, signed by Nguyễn Văn An in his own right), addressed to `recipients`.
+pub fn decision_meta(recipients: &[&str]) -> Value {
+    json!({
+        "doc_type": "quyet_dinh",
+        "subject": "Về việc ban hành Quy chế văn thư",
+        "place": "Demo",
+        "signer": {"authority": "direct", "title": "Giám đốc", "name": "Nguyễn Văn An"},
+        "recipients": recipients,
+        "page_count": 1
+    })
 }
 
 /// An attachment: a one-page PDF of kyso-pdf's composer.

@@ -2,18 +2,21 @@
 //! a request through the real router and reading its JSON answer; a test CA's signer, the
 //! signing options, the Decree 30 one-page draft and recording a certificate in the registry;
 //! a real `kyso agent` driven over its WebSocket with the server it signs for (`agent`).
-//! In modules: the test server and its people (`app`), throw-away CAs and the document flow's
-//! keys (`ca`), an outgoing document through the API step by step (`flow`), the pages'
-//! forms and text (`html`), the demo PKI with its CSC and PKI services (`demo`).
+//! In modules: the test server and its people (`app`), the registers' books read back
+//! (`books`), throw-away CAs and the document flow's keys (`ca`), an outgoing document through
+//! the API step by step (`flow`), the pages' forms and text (`html`), the demo PKI with its CSC
+//! and PKI services (`demo`).
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod agent;
 
 pub mod app;
+pub mod books;
 pub mod ca;
 pub mod demo;
 pub mod flow;
 pub mod html;
+pub mod scans;
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::EcdsaKeyPair;

@@ -4,8 +4,9 @@
 //! the test; elsewhere it is a listed skip (`kyso_testkit`). Screenshots go to `target/e2e-screenshots/`
 //! (`KYSO_E2E_SCREENSHOTS=docs/screenshots` refreshes the ones the README shows).
 
-use std::path::Path;
-use std::process::Command;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use crate::common::workspace;
 use crate::serve::Serve;
@@ -28,6 +29,63 @@ pub(crate) fn missing_tools(e2e: &Path) -> Option<String> {
 
 pub(crate) fn chromium() -> String {
     std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
+}
+
+/// A fresh `kyso serve` on the demo data for a browser story: its temporary folder, its data
+/// directory and the server. `None` (a listed skip; a failure under `KYSO_REQUIRE_ALL=1`) when
+/// `missing` (the story's tools checked on `tests/e2e`) names a missing tool.
+pub(crate) fn fresh_server(
+    missing: impl FnOnce(&Path) -> Option<String>,
+) -> Option<(tempfile::TempDir, PathBuf, Serve)> {
+    if let Some(missing) = missing(&workspace().join("tests/e2e")) {
+        kyso_testkit::skip(&missing);
+        return None;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let server = Serve::start(&data, &[]);
+    Some((tmp, data, server))
+}
+
+/// Where a story's screenshots go: `KYSO_E2E_SCREENSHOTS` (a folder of the workspace, such as
+/// `docs/screenshots`) when set, else `target/e2e-screenshots/<folder>`.
+pub(crate) fn screenshots(folder: &str) -> PathBuf {
+    std::env::var("KYSO_E2E_SCREENSHOTS")
+        .map(|p| workspace().join(p))
+        .unwrap_or_else(|_| workspace().join("target/e2e-screenshots").join(folder))
+}
+
+/// The browser story `tests/e2e/<script>` (node, playwright-core, chromium) with `env`, its
+/// screenshots into `shots`: what it printed and how it ended.
+pub(crate) fn run_story(script: &str, shots: &Path, env: &[(&str, &dyn AsRef<OsStr>)]) -> Output {
+    Command::new("node")
+        .arg(workspace().join("tests/e2e").join(script))
+        .envs(env.iter().map(|&(k, v)| (k, v.as_ref())))
+        .env("KYSO_SCREENSHOTS", shots)
+        .env("CHROMIUM", chromium())
+        .output()
+        .unwrap()
+}
+
+/// The story passed: it exited 0 and printed `done` (its last step's line). Its output.
+pub(crate) fn assert_story_passed(out: &Output, done: &str, logs: &str) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && stdout.contains(done),
+        "browser story failed:\n{stdout}\n{}{logs}",
+        String::from_utf8_lossy(&out.stderr),
+    );
+    stdout
+}
+
+/// Every screenshot of `names` (`<name>.png`) is in `shots`.
+pub(crate) fn assert_screenshots(shots: &Path, names: &[&str]) {
+    for name in names {
+        assert!(
+            shots.join(format!("{name}.png")).is_file(),
+            "screenshot {name}"
+        );
+    }
 }
 
 /// A certificate nobody registered yet, as a PEM file.
@@ -67,50 +125,35 @@ fn fresh_certificate(dir: &Path, cn: &str, file: &str) -> std::path::PathBuf {
 
 #[test]
 fn a_clerk_uses_the_web_ui_in_a_real_browser() {
-    let e2e = workspace().join("tests/e2e");
-    if let Some(missing) = missing_tools(&e2e) {
-        kyso_testkit::skip(&missing);
+    let Some((tmp, data, server)) = fresh_server(missing_tools) else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let server = Serve::start(&data, &[]);
-    let shots = std::env::var("KYSO_E2E_SCREENSHOTS")
-        .map(|p| workspace().join(p))
-        .unwrap_or_else(|_| workspace().join("target/e2e-screenshots"));
-    let out = Command::new("node")
-        .arg(e2e.join("run.mjs"))
-        .env("KYSO_URL", server.url(""))
-        .env("KYSO_ADMIN_PASSWORD", server.admin_password())
-        .env("KYSO_NEW_PASSWORD", crate::serve::NEW_PASSWORD)
-        .env("KYSO_OTHER_USER", "canbo.taichinh")
-        .env("KYSO_OTHER_PASSWORD", "tai-chinh-mat-khau-2026")
-        .env(
-            "KYSO_CERT_FILE",
-            fresh_certificate(tmp.path(), "Đặng Thị Ánh Tuyết", "tuyet.pem"),
-        )
-        .env("KYSO_DUP_CERT_FILE", data.join("demo-pki/personal.pem"))
-        .env("KYSO_SCREENSHOTS", &shots)
-        .env("CHROMIUM", chromium())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "browser story failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    };
+    let shots = screenshots("");
+    let cert = fresh_certificate(tmp.path(), "Đặng Thị Ánh Tuyết", "tuyet.pem");
+    let admin_password = server.admin_password();
+    let dup_cert = data.join("demo-pki/personal.pem");
+    let out = run_story(
+        "run.mjs",
+        &shots,
+        &[
+            ("KYSO_URL", &server.url("")),
+            ("KYSO_ADMIN_PASSWORD", &admin_password),
+            ("KYSO_NEW_PASSWORD", &crate::serve::NEW_PASSWORD),
+            ("KYSO_OTHER_USER", &"canbo.taichinh"),
+            ("KYSO_OTHER_PASSWORD", &"tai-chinh-mat-khau-2026"),
+            ("KYSO_CERT_FILE", &cert),
+            ("KYSO_DUP_CERT_FILE", &dup_cert),
+        ],
     );
-    assert!(stdout.contains("e2e: all steps passed"), "{stdout}");
-    for name in [
-        "01-dang-nhap",
-        "02-tong-quan",
-        "06-thue-bao-chung-thu",
-        "09-truy-cap-trai-phep",
-        "11-de-nghi-gia-han",
-    ] {
-        assert!(
-            shots.join(format!("{name}.png")).is_file(),
-            "screenshot {name}"
-        );
-    }
+    assert_story_passed(&out, "e2e: all steps passed", "");
+    assert_screenshots(
+        &shots,
+        &[
+            "01-dang-nhap",
+            "02-tong-quan",
+            "06-thue-bao-chung-thu",
+            "09-truy-cap-trai-phep",
+            "11-de-nghi-gia-han",
+        ],
+    );
 }

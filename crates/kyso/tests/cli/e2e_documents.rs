@@ -16,6 +16,7 @@
 //! under `KYSO_REQUIRE_ALL=1` (`scripts/test.sh`). Screenshots go to `target/e2e-screenshots/documents`
 //! (`KYSO_E2E_SCREENSHOTS=docs/screenshots` refreshes the ones the README shows).
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -409,125 +410,151 @@ pub(crate) fn department_tokens(
     }
 }
 
-#[test]
-fn an_outgoing_document_goes_from_upload_to_dispatch_signed_on_two_tokens_through_kyso_agent() {
-    let e2e = workspace().join("tests/e2e");
-    if let Some(missing) = missing_tools(&e2e) {
-        kyso_testkit::skip(&missing);
-        return;
+/// What a story of the Department starts from: a fresh `kyso serve` on the demo data, its
+/// administrator, and the Department with the people of its outgoing flow
+/// ([`department_accounts`]).
+pub(crate) struct Stage {
+    pub(crate) started: Instant,
+    pub(crate) tmp: tempfile::TempDir,
+    pub(crate) server: Serve,
+    /// The demo PKI the server made in its data directory.
+    pub(crate) demo_pki: PathBuf,
+    /// The site's address (the agents' allowed origin).
+    pub(crate) origin: String,
+    /// The administrator's API token.
+    pub(crate) admin: String,
+    /// The Department's agency id.
+    pub(crate) dost: i64,
+}
+
+impl Stage {
+    /// The stage, or `None` (a listed skip; a failure under `KYSO_REQUIRE_ALL=1`) when a tool
+    /// of [`missing_tools`] is missing.
+    pub(crate) fn new() -> Option<Stage> {
+        let started = Instant::now();
+        let (tmp, data, server) = crate::e2e::fresh_server(missing_tools)?;
+        let origin = server.url("");
+        let admin = demo_admin(&server);
+        let dost = agency_id(&server, &admin, DOST);
+        department_accounts(&server, &admin, dost);
+        Some(Stage {
+            started,
+            tmp,
+            server,
+            demo_pki: data.join("demo-pki"),
+            origin,
+            admin,
+            dost,
+        })
     }
-    let started = Instant::now();
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let server = Serve::start(&data, &[]);
-    let demo_pki = data.join("demo-pki");
-    let origin = server.url("");
 
-    // The administrator opens the accounts of the people the document passes through (the
-    // demo's Department numbers its công văn in its own register, "…/SKHCN-VP"). The signer's
-    // and the clerk's e-mails are those of their subscribers in the registry.
-    let admin = demo_admin(&server);
-    let dost = agency_id(&server, &admin, DOST);
-    department_accounts(&server, &admin, dost);
+    /// The browser story `script` with the Department's two agents (`KYSO_SIGNER_AGENT`,
+    /// `KYSO_CLERK_AGENT`), the site and the story's password, and `env`: it passed (`done`
+    /// printed), and no agent printed the PIN. What it printed, what each agent showed.
+    pub(crate) fn run_with_agents(
+        &self,
+        script: &str,
+        done: &str,
+        shots: &Path,
+        (signer, clerk): (Agent, Agent),
+        env: &[(&str, &dyn AsRef<OsStr>)],
+    ) -> Told {
+        let browser_started = Instant::now();
+        let out = {
+            let common: [(&str, &dyn AsRef<OsStr>); 4] = [
+                ("KYSO_URL", &self.origin),
+                ("KYSO_PASSWORD", &PASSWORD),
+                ("KYSO_SIGNER_AGENT", &signer.addr),
+                ("KYSO_CLERK_AGENT", &clerk.addr),
+            ];
+            crate::e2e::run_story(script, shots, &[&common[..], env].concat())
+        };
+        let browser_time = browser_started.elapsed();
+        let signer_requests = signer.requests();
+        let clerk_requests = clerk.requests();
+        let signer_log = signer.stop();
+        let clerk_log = clerk.stop();
+        let stdout = crate::e2e::assert_story_passed(
+            &out,
+            done,
+            &format!("\n--- signer's agent:\n{signer_log}\n--- clerk's agent:\n{clerk_log}"),
+        );
+        println!("{stdout}");
+        for log in [&signer_log, &clerk_log] {
+            assert!(
+                !log.contains(PIN),
+                "the PIN appears in the agent's output: {log}"
+            );
+        }
+        Told {
+            stdout,
+            signer_requests,
+            clerk_requests,
+            signer_log,
+            clerk_log,
+            browser_time,
+        }
+    }
 
-    let work = tmp.path().join("files");
-    std::fs::create_dir_all(&work).unwrap();
-    let pin_screenshot = work.join("pin-screenshot-taken");
-    let Tokens {
-        signer: signer_agent,
-        clerk: clerk_agent,
-        signer_hsm,
-        clerk_hsm: _clerk_hsm,
-    } = department_tokens(&origin, &demo_pki, Some(pin_screenshot.clone()));
+    /// The test's and the browser story's times.
+    pub(crate) fn report_time(&self, story: &str, told: &Told) {
+        println!(
+            "e2e {story}: whole test {:.1} s, of which the browser story {:.1} s",
+            self.started.elapsed().as_secs_f64(),
+            told.browser_time.as_secs_f64()
+        );
+    }
+}
 
-    let first = work.join("du-thao-cong-van.pdf");
-    let second = work.join("du-thao-cong-van-sua.pdf");
-    std::fs::write(&first, letter(false)).unwrap();
-    std::fs::write(&second, letter(true)).unwrap();
-    let shots = std::env::var("KYSO_E2E_SCREENSHOTS")
-        .map(|p| workspace().join(p))
-        .unwrap_or_else(|_| workspace().join("target/e2e-screenshots/documents"));
-    let issued = work.join("van-ban-phat-hanh.pdf");
+/// A story run with the Department's agents ([`Stage::run_with_agents`]).
+pub(crate) struct Told {
+    pub(crate) stdout: String,
+    /// The requests the signer's and the clerk's agents showed at their terminals.
+    pub(crate) signer_requests: Vec<String>,
+    pub(crate) clerk_requests: Vec<String>,
+    /// Everything each agent wrote.
+    pub(crate) signer_log: String,
+    pub(crate) clerk_log: String,
+    pub(crate) browser_time: Duration,
+}
 
-    let browser_started = Instant::now();
-    let out = Command::new("node")
-        .arg(e2e.join("documents.mjs"))
-        .env("KYSO_URL", server.url(""))
-        .env("KYSO_PASSWORD", PASSWORD)
-        .env("KYSO_DRAFT_FILE", &first)
-        .env("KYSO_DRAFT2_FILE", &second)
-        .env("KYSO_SIGNER_AGENT", &signer_agent.addr)
-        .env("KYSO_CLERK_AGENT", &clerk_agent.addr)
-        .env("KYSO_WORK", &work)
-        .env("KYSO_PIN_SCREENSHOT_DONE", &pin_screenshot)
-        .env("KYSO_ISSUED_FILE", &issued)
-        // For the tampered upload: the signer's own token, signed with `kyso sign` outside the
-        // agent, then one byte changed.
-        .env("KYSO_BIN", env!("CARGO_BIN_EXE_kyso"))
-        .env("KYSO_PKCS11_MODULE", MODULE)
-        .env("KYSO_SIGNER_TOKEN", "an-ca-nhan")
-        .env(
-            "KYSO_SIGNER_SOFTHSM2_CONF",
-            signer_hsm.dir().join("softhsm2.conf"),
+impl Told {
+    /// The JSON the story printed on its line starting with `prefix`.
+    pub(crate) fn shown(&self, prefix: &str) -> Value {
+        serde_json::from_str(
+            self.stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .unwrap_or_else(|| panic!("the story prints a line {prefix:?}")),
         )
-        .env("KYSO_TEST_PIN", PIN)
-        .env("KYSO_TRUST_DIR", tmp.path().join("no-trust-store"))
-        .env("KYSO_SCREENSHOTS", &shots)
-        .env("CHROMIUM", crate::e2e::chromium())
-        .output()
-        .unwrap();
-    let browser_time = browser_started.elapsed();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let signer_requests = signer_agent.requests();
-    let clerk_requests = clerk_agent.requests();
-    let signer_log = signer_agent.stop();
-    let clerk_log = clerk_agent.stop();
-    assert!(
-        out.status.success() && stdout.contains("e2e documents: all steps passed"),
-        "browser story failed:\n{stdout}\n{}\n--- signer's agent:\n{signer_log}\n--- clerk's agent:\n{clerk_log}",
-        String::from_utf8_lossy(&out.stderr),
-    );
-
-    println!("{stdout}");
-    // Each official was asked once, at the agent's terminal, for the one signature of theirs.
-    println!(
-        "signer's agent showed: {signer_requests:?}\nclerk's agent showed: {clerk_requests:?}"
-    );
-    assert_eq!(signer_requests.len(), 1, "{signer_log}");
-    assert_eq!(clerk_requests.len(), 1, "{clerk_log}");
-    // The signer was shown an approval; the clerk the seal with the number given.
-    assert!(signer_requests[0].contains("Ký phê duyệt"), "{signer_log}");
-    assert!(
-        clerk_requests[0].contains("Đóng dấu phát hành"),
-        "{clerk_log}"
-    );
-    for log in [&signer_log, &clerk_log] {
-        assert!(
-            !log.contains(PIN),
-            "the PIN appears in the agent's output: {log}"
-        );
-    }
-    for name in [
-        "dt-01-tai-len-du-thao",
-        "dt-02-tra-lai",
-        "dt-05-tep-bi-sua-bi-tu-choi",
-        "dt-06-cho-nhap-ma-pin",
-        "dt-07-ky-ca-nhan",
-        "dt-09-ky-so-co-quan",
-        "dt-10-phat-hanh",
-    ] {
-        assert!(
-            shots.join(format!("{name}.png")).is_file(),
-            "screenshot {name}"
-        );
+        .unwrap()
     }
 
-    // The issued file the browser downloaded: two signatures (the Deputy Director's, then the
-    // Department's over the number and date), pyHanko strict finds both intact and trusted
-    // under the demo root, the personal one followed only by form filling.
-    let report = &pyhanko_trusting(&demo_pki.join("root.pem"), &[&issued])[0];
+    /// Each official was asked once at the agent's terminal: the signer for the approval
+    /// (`Ký phê duyệt`), the clerk for the seal with the number given (`Đóng dấu phát hành`).
+    pub(crate) fn assert_one_approval_and_one_seal(&self) {
+        assert_eq!(self.signer_requests.len(), 1, "{}", self.signer_log);
+        assert_eq!(self.clerk_requests.len(), 1, "{}", self.clerk_log);
+        assert!(
+            self.signer_requests[0].contains("Ký phê duyệt"),
+            "{}",
+            self.signer_log
+        );
+        assert!(
+            self.clerk_requests[0].contains("Đóng dấu phát hành"),
+            "{}",
+            self.clerk_log
+        );
+    }
+}
+
+/// The issued file `issued`: two signatures (the Deputy Director's, then the Department's over
+/// the number and date) that pyHanko (strict) finds intact and trusted under the demo root, the
+/// personal one followed only by form filling. pyHanko's report.
+pub(crate) fn assert_issued_by_the_department(demo_pki: &Path, issued: &Path) -> Value {
+    let report = pyhanko_trusting(&demo_pki.join("root.pem"), &[issued]).remove(0);
     assert_eq!(report["strict"], true, "{report:#}");
-    crate::common::assert_pyhanko_ok(report, 2);
+    crate::common::assert_pyhanko_ok(&report, 2);
     let sigs = report["signatures"].as_array().unwrap();
     assert!(
         sigs[0]["signer"]
@@ -537,20 +564,93 @@ fn an_outgoing_document_goes_from_upload_to_dispatch_signed_on_two_tokens_throug
         "{report:#}"
     );
     assert_eq!(sigs[0]["modification_level"], "FORM_FILLING", "{report:#}");
+    report
+}
+
+#[test]
+fn an_outgoing_document_goes_from_upload_to_dispatch_signed_on_two_tokens_through_kyso_agent() {
+    // The administrator opens the accounts of the people the document passes through (the
+    // demo's Department numbers its công văn in its own register, "…/SKHCN-VP"). The signer's
+    // and the clerk's e-mails are those of their subscribers in the registry.
+    let Some(stage) = Stage::new() else { return };
+    let (tmp, demo_pki) = (&stage.tmp, &stage.demo_pki);
+
+    let work = tmp.path().join("files");
+    std::fs::create_dir_all(&work).unwrap();
+    let pin_screenshot = work.join("pin-screenshot-taken");
+    let Tokens {
+        signer: signer_agent,
+        clerk: clerk_agent,
+        signer_hsm,
+        clerk_hsm: _clerk_hsm,
+    } = department_tokens(&stage.origin, demo_pki, Some(pin_screenshot.clone()));
+
+    let first = work.join("du-thao-cong-van.pdf");
+    let second = work.join("du-thao-cong-van-sua.pdf");
+    std::fs::write(&first, letter(false)).unwrap();
+    std::fs::write(&second, letter(true)).unwrap();
+    let shots = crate::e2e::screenshots("documents");
+    let issued = work.join("van-ban-phat-hanh.pdf");
+
+    let told = stage.run_with_agents(
+        "documents.mjs",
+        "e2e documents: all steps passed",
+        &shots,
+        (signer_agent, clerk_agent),
+        &[
+            ("KYSO_DRAFT_FILE", &first),
+            ("KYSO_DRAFT2_FILE", &second),
+            ("KYSO_WORK", &work),
+            ("KYSO_PIN_SCREENSHOT_DONE", &pin_screenshot),
+            ("KYSO_ISSUED_FILE", &issued),
+            // For the tampered upload: the signer's own token, signed with `kyso sign` outside
+            // the agent, then one byte changed.
+            ("KYSO_BIN", &env!("CARGO_BIN_EXE_kyso")),
+            ("KYSO_PKCS11_MODULE", &MODULE),
+            ("KYSO_SIGNER_TOKEN", &"an-ca-nhan"),
+            (
+                "KYSO_SIGNER_SOFTHSM2_CONF",
+                &signer_hsm.dir().join("softhsm2.conf"),
+            ),
+            ("KYSO_TEST_PIN", &PIN),
+            ("KYSO_TRUST_DIR", &tmp.path().join("no-trust-store")),
+        ],
+    );
+
+    // Each official was asked once, at the agent's terminal, for the one signature of theirs:
+    // the signer was shown an approval; the clerk the seal with the number given.
+    println!(
+        "signer's agent showed: {:?}\nclerk's agent showed: {:?}",
+        told.signer_requests, told.clerk_requests
+    );
+    told.assert_one_approval_and_one_seal();
+    crate::e2e::assert_screenshots(
+        &shots,
+        &[
+            "dt-01-tai-len-du-thao",
+            "dt-02-tra-lai",
+            "dt-05-tep-bi-sua-bi-tu-choi",
+            "dt-06-cho-nhap-ma-pin",
+            "dt-07-ky-ca-nhan",
+            "dt-09-ky-so-co-quan",
+            "dt-10-phat-hanh",
+        ],
+    );
+
+    // The issued file the browser downloaded: two signatures (the Deputy Director's, then the
+    // Department's over the number and date), pyHanko strict finds both intact and trusted
+    // under the demo root, the personal one followed only by form filling.
+    let report = assert_issued_by_the_department(demo_pki, &issued);
+    let sigs = report["signatures"].as_array().unwrap();
     assert!(sigs.iter().all(|s| s["bottom_line"] == true), "{report:#}");
     // The number and date the page showed are the ones in the file (kyso verify reads them).
-    let shown: Value = serde_json::from_str(
-        stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("issued: "))
-            .expect("the story prints the number and date shown"),
-    )
-    .unwrap();
+    let shown = told.shown("issued: ");
     let (_, verify) = crate::common::verify_json(&issued, &demo_pki.join("root.pem"), &[]);
     let number = shown["number"].as_str().unwrap();
     assert!(
-        clerk_requests[0].contains(&format!("số {number}")),
-        "{clerk_log}"
+        told.clerk_requests[0].contains(&format!("số {number}")),
+        "{}",
+        told.clerk_log
     );
     assert_eq!(
         verify["numbering"]["number"], shown["number"],
@@ -617,9 +717,5 @@ fn an_outgoing_document_goes_from_upload_to_dispatch_signed_on_two_tokens_throug
             .arg(&issued)
             .arg(shots.join("dt-11-van-ban-da-phat-hanh")),
     );
-    println!(
-        "e2e documents: whole test {:.1} s, of which the browser story {:.1} s",
-        started.elapsed().as_secs_f64(),
-        browser_time.as_secs_f64()
-    );
+    stage.report_time("documents", &told);
 }

@@ -17,18 +17,9 @@
 //! Screenshots go to `target/e2e-screenshots/incoming` (`KYSO_E2E_SCREENSHOTS=docs/screenshots`
 //! refreshes the ones the README shows).
 
-use std::process::Command;
-use std::time::Instant;
-
 use serde_json::json;
 
-use crate::common::workspace;
-use crate::e2e_documents::{
-    account, agency_id, department_accounts, department_tokens, letter, missing_tools, DOST,
-    PASSWORD,
-};
-use crate::serve::{demo_admin, Serve};
-use crate::token::PIN;
+use crate::e2e_documents::{account, agency_id, department_tokens, letter, Stage, DOST, PASSWORD};
 
 /// The Department of Finance of the demo province: agency B.
 const FINANCE: &str = "H99.05";
@@ -37,27 +28,16 @@ const UNIT: &str = "Phòng Quản lý ngân sách";
 
 #[test]
 fn a_document_sent_by_one_agency_is_verified_registered_assigned_and_completed_by_another() {
-    let e2e = workspace().join("tests/e2e");
-    if let Some(missing) = missing_tools(&e2e) {
-        kyso_testkit::skip(&missing);
-        return;
-    }
-    let started = Instant::now();
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let server = Serve::start(&data, &[]);
-    let demo_pki = data.join("demo-pki");
-    let origin = server.url("");
+    let Some(stage) = Stage::new() else { return };
+    let (server, admin, dost) = (&stage.server, &stage.admin, stage.dost);
 
-    // A: the people of the outgoing flow and its register; B: the clerk, the Director and the
-    // officer of a new unit.
-    let admin = demo_admin(&server);
-    let dost = agency_id(&server, &admin, DOST);
-    let finance = agency_id(&server, &admin, FINANCE);
+    // A: the people of the outgoing flow (the stage's) and its register; B: the clerk, the
+    // Director and the officer of a new unit.
+    let finance = agency_id(server, admin, FINANCE);
     let (status, v) = server.api(
         "POST",
         "/api/v1/document-registers",
-        &admin,
+        admin,
         Some(
             &json!({"agency_id": dost, "code": "VBĐ", "name": "Sổ văn bản đi",
                      "issuer_abbrev": "SKHCN", "doc_types": []}),
@@ -67,18 +47,17 @@ fn a_document_sent_by_one_agency_is_verified_registered_assigned_and_completed_b
     let (status, v) = server.api(
         "POST",
         "/api/v1/agencies",
-        &admin,
+        admin,
         Some(&json!({"code": "H99.05.01", "name": UNIT, "kind": "unit", "parent_id": finance})),
     );
     assert_eq!(status, 201, "{v}");
     let unit = v["id"].as_i64().unwrap();
-    department_accounts(&server, &admin, dost);
     for (user, name, role, at) in [
         ("van.thu.tc", "Phạm Thu Hà", "clerk", finance),
         ("giam.doc.tc", "Vũ Đức Thắng", "signer", finance),
         ("chuyen.vien.ns", "Ngô Thanh Tâm", "reviewer", unit),
     ] {
-        account(&server, &admin, at, user, name, "", role);
+        account(server, admin, at, user, name, "", role);
     }
 
     // Two of A's documents to B, approved by the Deputy Director (REST API).
@@ -132,64 +111,41 @@ fn a_document_sent_by_one_agency_is_verified_registered_assigned_and_completed_b
 
     // The two tokens and their agents.
     // The tokens stay (and their directories with them) until the end of the test.
-    let tokens = department_tokens(&origin, &demo_pki, None);
-    let (signer_agent, clerk_agent) = (tokens.signer, tokens.clerk);
+    let tokens = department_tokens(&stage.origin, &stage.demo_pki, None);
 
-    let work = tmp.path().join("files");
+    let work = stage.tmp.path().join("files");
     std::fs::create_dir_all(&work).unwrap();
-    let shots = std::env::var("KYSO_E2E_SCREENSHOTS")
-        .map(|p| workspace().join(p))
-        .unwrap_or_else(|_| workspace().join("target/e2e-screenshots/incoming"));
-    let browser_started = Instant::now();
-    let out = Command::new("node")
-        .arg(e2e.join("incoming.mjs"))
-        .env("KYSO_URL", server.url(""))
-        .env("KYSO_PASSWORD", PASSWORD)
-        .env("KYSO_DOCS", serde_json::Value::Array(docs).to_string())
-        .env("KYSO_SIGNER_AGENT", &signer_agent.addr)
-        .env("KYSO_CLERK_AGENT", &clerk_agent.addr)
-        .env("KYSO_WORK", &work)
-        .env("KYSO_SENDER_NAME", "Sở Khoa học và Công nghệ tỉnh Demo")
-        .env("KYSO_SENDER_CODE", DOST)
-        .env("KYSO_UNIT", UNIT)
-        .env("KYSO_SCREENSHOTS", &shots)
-        .env("CHROMIUM", crate::e2e::chromium())
-        .output()
-        .unwrap();
-    let browser_time = browser_started.elapsed();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let signer_requests = signer_agent.requests();
-    let clerk_requests = clerk_agent.requests();
-    let signer_log = signer_agent.stop();
-    let clerk_log = clerk_agent.stop();
-    assert!(
-        out.status.success() && stdout.contains("e2e incoming: all steps passed"),
-        "browser story failed:\n{stdout}\n{}\n--- signer's agent:\n{signer_log}\n--- clerk's agent:\n{clerk_log}",
-        String::from_utf8_lossy(&out.stderr),
+    let shots = crate::e2e::screenshots("incoming");
+    let told = stage.run_with_agents(
+        "incoming.mjs",
+        "e2e incoming: all steps passed",
+        &shots,
+        (tokens.signer, tokens.clerk),
+        &[
+            ("KYSO_DOCS", &serde_json::Value::Array(docs).to_string()),
+            ("KYSO_WORK", &work),
+            ("KYSO_SENDER_NAME", &"Sở Khoa học và Công nghệ tỉnh Demo"),
+            ("KYSO_SENDER_CODE", &DOST),
+            ("KYSO_UNIT", &UNIT),
+        ],
     );
-    println!("{stdout}");
     // Each official was asked at the agent's terminal once per document.
-    assert_eq!(signer_requests.len(), 2, "{signer_log}");
-    assert_eq!(clerk_requests.len(), 2, "{clerk_log}");
-    for log in [&signer_log, &clerk_log] {
-        assert!(!log.contains(PIN), "the PIN appears in the agent's output");
-    }
-    for name in [
-        "vb-den-01-hang-doi",
-        "vb-den-02-dien-thoai",
-        "vb-den-03-bao-cao-kiem-tra",
-        "vb-den-04-vao-so",
-        "vb-den-05-giao-xu-ly",
-        "vb-den-06-hoan-thanh",
-        "vb-den-07-noi-gui-thay-ly-do",
-        "vb-den-08-ban-bi-sua",
-        "vb-den-09-tu-choi",
-    ] {
-        assert!(
-            shots.join(format!("{name}.png")).is_file(),
-            "screenshot {name}"
-        );
-    }
+    assert_eq!(told.signer_requests.len(), 2, "{}", told.signer_log);
+    assert_eq!(told.clerk_requests.len(), 2, "{}", told.clerk_log);
+    crate::e2e::assert_screenshots(
+        &shots,
+        &[
+            "vb-den-01-hang-doi",
+            "vb-den-02-dien-thoai",
+            "vb-den-03-bao-cao-kiem-tra",
+            "vb-den-04-vao-so",
+            "vb-den-05-giao-xu-ly",
+            "vb-den-06-hoan-thanh",
+            "vb-den-07-noi-gui-thay-ly-do",
+            "vb-den-08-ban-bi-sua",
+            "vb-den-09-tu-choi",
+        ],
+    );
 
     // What the API says afterwards: B's first document completed (06) with its arrival
     // number, the second and the tampered copy refused (02), the copy invalid.
@@ -220,11 +176,7 @@ fn a_document_sent_by_one_agency_is_verified_registered_assigned_and_completed_b
             .any(|d| d["verdict"] == "failed" && d["channel"] == "upload"),
         "{v}"
     );
-    println!(
-        "e2e incoming: whole test {:.1} s, of which the browser story {:.1} s",
-        started.elapsed().as_secs_f64(),
-        browser_time.as_secs_f64()
-    );
+    stage.report_time("incoming", &told);
 }
 
 fn base64_of(bytes: &[u8]) -> String {

@@ -11,8 +11,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{corpus, run_ok, workspace};
-use crate::serve::Serve;
+use crate::common::{corpus, run_ok};
 
 /// The demo PKI's password (`kyso_services::demo::DEMO_PASSWORD`): a fixture, not a secret.
 const DEMO_PW: &str = "kyso-demo";
@@ -42,14 +41,9 @@ fn tampered(bytes: &[u8]) -> Vec<u8> {
 
 #[test]
 fn a_visitor_checks_a_pyhanko_signed_pdf_and_a_tampered_copy_on_the_public_page() {
-    let e2e = workspace().join("tests/e2e");
-    if let Some(missing) = missing_tools(&e2e) {
-        kyso_testkit::skip(&missing);
+    let Some((tmp, data, server)) = crate::e2e::fresh_server(missing_tools) else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let server = Serve::start(&data, &[]);
+    };
     let demo_pki = data.join("demo-pki");
 
     // pyHanko signs the committed one-page letter with the demo personal certificate.
@@ -74,32 +68,26 @@ fn a_visitor_checks_a_pyhanko_signed_pdf_and_a_tampered_copy_on_the_public_page(
     let bad = tmp.path().join("cong-van-bi-sua.pdf");
     std::fs::write(&bad, tampered(&std::fs::read(&signed).unwrap())).unwrap();
 
-    let shots = std::env::var("KYSO_E2E_SCREENSHOTS")
-        .map(|p| workspace().join(p))
-        .unwrap_or_else(|_| workspace().join("target/e2e-screenshots/public_verify"));
-    let out = Command::new("node")
-        .arg(e2e.join("public_verify.mjs"))
-        .env("KYSO_URL", server.url(""))
-        .env("KYSO_SIGNED_FILE", &signed)
-        .env("KYSO_TAMPERED_FILE", &bad)
-        .env("KYSO_SIGNER", "Nguyễn Văn An")
-        .env("KYSO_SCREENSHOTS", &shots)
-        .env("CHROMIUM", crate::e2e::chromium())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("e2e public verify: all steps passed"),
-        "browser story failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr),
+    let shots = crate::e2e::screenshots("public_verify");
+    let out = crate::e2e::run_story(
+        "public_verify.mjs",
+        &shots,
+        &[
+            ("KYSO_URL", &server.url("")),
+            ("KYSO_SIGNED_FILE", &signed),
+            ("KYSO_TAMPERED_FILE", &bad),
+            ("KYSO_SIGNER", &"Nguyễn Văn An"),
+        ],
     );
+    let stdout = crate::e2e::assert_story_passed(&out, "e2e public verify: all steps passed", "");
     println!("{stdout}");
-    for name in [
-        "kiem-tra-01-trang",
-        "kiem-tra-02-hop-le",
-        "kiem-tra-03-bi-sua",
-        "kiem-tra-04-dien-thoai",
-    ] {
-        assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
-    }
+    crate::e2e::assert_screenshots(
+        &shots,
+        &[
+            "kiem-tra-01-trang",
+            "kiem-tra-02-hop-le",
+            "kiem-tra-03-bi-sua",
+            "kiem-tra-04-dien-thoai",
+        ],
+    );
 }

@@ -10,6 +10,7 @@
 mod agent;
 mod agree_pyhanko;
 mod audit;
+mod backup;
 mod bad_input;
 mod chain;
 mod common;

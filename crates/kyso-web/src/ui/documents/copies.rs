@@ -36,6 +36,14 @@ pub(in crate::ui) async fn section(st: &AppState, p: &Page, d: &docs::DocumentDe
     if d.copies.is_empty() && !may_copy {
         return html! {};
     }
+    // The pages and note of each TRÍCH SAO (`crate::extract_copies`).
+    let extracts = match docs::copy_extracts(&st.store, doc.id).await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(document = doc.id, error = %e, "cannot read the copies' extracts");
+            Vec::new()
+        }
+    };
     let mut reports = Vec::new();
     for (i, c) in d.copies.iter().rev().enumerate() {
         let outcome = if i < MAX_CHECKED {
@@ -73,6 +81,11 @@ pub(in crate::ui) async fn section(st: &AppState, p: &Page, d: &docs::DocumentDe
                 }
                 p {
                     (form_label(c.form)) " · "
+                    @if let Some(e) = extracts.iter().find(|e| e.copy_id == Some(c.id)) {
+                        (p.t("Trích trang ", "Pages ")) (e.pages)
+                        @if !e.note.is_empty() { " (" (e.note) ")" }
+                        " · "
+                    }
                     a href={ "/documents/" (doc.id) "/copies/" (c.id) "/file" }
                       aria-label={ (p.t("Tải về bản sao", "Download copy")) " " (c.notation) } {
                         (p.t("Tải về bản sao (PDF)", "Download the copy (PDF)")) }
@@ -103,10 +116,27 @@ pub(in crate::ui) async fn section(st: &AppState, p: &Page, d: &docs::DocumentDe
                     label for="copy-place" { (p.t("Địa danh (dòng ngày tháng)", "Place (of the date line)")) }
                     input #copy-place name="place" type="text" maxlength="100" value=(doc.meta.place) style="max-width:320px";
                 }
+                fieldset #copy-extract style="border:1px solid #d0d7de;border-radius:6px;padding:8px 12px;margin:0 0 12px;min-width:0;box-sizing:border-box;max-width:100%" {
+                    legend { (p.t("Phần trích (chỉ với Trích sao)", "The extract (TRÍCH SAO only)")) }
+                    div.field {
+                        label for="copy-pages" { (p.t("Trang cần trích sao", "Pages to extract")) }
+                        input #copy-pages name="pages" type="text" maxlength="200" placeholder="1-2,4" autocomplete="off"
+                            aria-describedby="copy-pages-hint" style="max-width:200px";
+                        div.hint #copy-pages-hint { (p.t(
+                            "Số trang và khoảng trang, cách nhau bằng dấu phẩy, ví dụ 1-2,4. Máy chủ tạo phần trích gồm các trang này (không kèm chữ ký số, trường biểu mẫu hay mã lệnh của văn bản gốc); dịch vụ ký tải phần trích về và ký với dấu TRÍCH SAO và số bản sao.",
+                            "Page numbers and ranges separated by commas, e.g. 1-2,4. The server makes the extract of these pages (without the original's signatures, form fields or scripts); the signing service downloads the extract and signs it with the TRÍCH SAO stamp and the copy's number.")) }
+                    }
+                    div.field {
+                        label for="copy-note" { (p.t("Nội dung trích (không bắt buộc)", "What is extracted (optional)")) }
+                        input #copy-note name="note" type="text" maxlength="500" autocomplete="off"
+                            style="width:100%;max-width:480px;box-sizing:border-box";
+                    }
+                }
                 p {
                     button.primary.sign-agent type="button" disabled
                         data-op=(crate::agent_files::COPY_OPERATION) data-action=(docs::SIGN_COPY)
                         data-agency=(doc.agency_id) data-copy-form="copy-form" data-copy-place="copy-place"
+                        data-copy-pages="copy-pages" data-copy-note="copy-note"
                         data-status="sign-status-copy"
                         data-ticket={ "/documents/" (doc.id) "/sign-ticket" }
                         data-done={ "/documents/" (doc.id) "?done=copy#copies" }
@@ -128,7 +158,7 @@ pub(in crate::ui) async fn section(st: &AppState, p: &Page, d: &docs::DocumentDe
 
 /// The field of the signing service's address (the script reads and remembers it), unless the
 /// page shows it already (the attachments section of a registered document does).
-fn agent_address(p: &Page) -> Markup {
+pub(in crate::ui) fn agent_address(p: &Page) -> Markup {
     html! {
         div.field #kyso-agent-address-copy {
             label for="kyso-agent-address" { (p.t("Địa chỉ dịch vụ ký trên máy này", "Signing service address on this computer")) }
