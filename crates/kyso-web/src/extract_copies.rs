@@ -4,7 +4,7 @@
 //! uploaded already signed (`POST /api/v1/documents/{id}/copies`). [`requested`] reads them and
 //! builds the extract of the issued version with `kyso_pdf::extract` (a new PDF of those pages,
 //! without the original's form, signatures or scripts; deterministic); the store keeps it as
-//! the copy's base (`kyso_store::documents::{issue_extract_ticket, make_extract_copy}`).
+//! the copy's base (`kyso_store::documents::issue_extract_ticket`).
 //! Refused with a reason: no page, a list not understood, a page past the last, every page
 //! (that is a SAO Y), pages with another form.
 

@@ -11,6 +11,7 @@
     clippy::indexing_slicing
 )]
 
+use kyso_pades::forms::CopyForm::Certified;
 use kyso_pades::numbering;
 use kyso_pades::sign_bytes;
 
@@ -375,12 +376,44 @@ async fn a_decision_through_the_api_from_upload_to_recall() {
             (StatusCode::OK, issued.clone()),
             "the latest"
         );
+        // A copy uploaded already signed is checked as one signed through the signing service:
+        // not the issued document with the copying agency's organization signature and stamp,
+        // it is refused and its number released at once; the real one then takes that number.
+        let copy_of = |agency: i64, file: &[u8]| {
+            json!({"agency_id": agency, "form": "sao_y", "file_name": "sao-y.pdf",
+                   "file_base64": b64(file)})
+        };
+        let copies = format!("/api/v1/documents/{id}/copies");
         let (status, body) = app
-            .call(Method::POST, &format!("/api/v1/documents/{id}/copies"), &their_clerk,
-                  Some(json!({"agency_id": finance, "form": "sao_y", "file_base64": b64(b"%PDF-1.7\n% copy\n")})))
+            .call(
+                Method::POST,
+                &copies,
+                &their_clerk,
+                Some(copy_of(finance, b"%PDF-1.7\n% copy\n")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["field"], "file", "{body}");
+        let not_stamped = sign_bytes(&issued, &opts(), &pki.agency, None).unwrap();
+        let stranger = support::copy_signed(&issued, Certified, "01/SY", &pki.stranger);
+        let other_number = support::copy_signed(&issued, Certified, "02/SY", &pki.agency);
+        for (file, why) in [
+            (b"%PDF-1.7\n% copy\n".to_vec(), "not the issued document"),
+            (not_stamped, "no copy stamp"),
+            (stranger, "not the agency's organization certificate"),
+            (other_number, "the stamp shows another number"),
+        ] {
+            let (status, body) = app
+                .call(Method::POST, &copies, &clerk, Some(copy_of(dost, &file)))
+                .await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {body}");
+        }
+        let signed = support::copy_signed(&issued, Certified, "01/SY", &pki.agency);
+        let (status, body) = app
+            .call(Method::POST, &copies, &clerk, Some(copy_of(dost, &signed)))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        assert_eq!(body["notation"], "01/SY");
+        assert_eq!(body["notation"], "01/SY", "the released number taken again");
 
         // The waiting lists: nothing waits for the drafter now.
         let (_, mine) = app

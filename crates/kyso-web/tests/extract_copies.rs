@@ -19,8 +19,7 @@
 use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
-use kyso_pades::forms::{widget_builder, CopyForm, VisibleForm};
-use kyso_pades::sign_bytes;
+use kyso_pades::forms::CopyForm;
 use kyso_pdf::compose::{Align, Block, Composer, Margins, Style};
 use kyso_pdf::extract::{extract, PageSelection};
 use kyso_store::testing::backends;
@@ -30,7 +29,7 @@ mod support;
 use support::agent::{
     agent_signs, as_sent, b64, pki, pyhanko_validates, stamp_text, start_agent, status1, App,
 };
-use support::{opts, TestSigner};
+use support::copy_signed;
 
 /// The decision of `support::draft` over three pages: the heading and article 1 on page 1,
 /// article 2 on page 2, article 3 with the signer's block on page 3.
@@ -108,22 +107,6 @@ fn pages_of(pdf: &[u8]) -> usize {
     .pages()
     .unwrap()
     .len()
-}
-
-/// `pdf` signed by `key` with the copy stamp of `form` showing `number`.
-fn copy_signed(pdf: &[u8], form: CopyForm, number: &str, key: &TestSigner) -> Vec<u8> {
-    let o = opts();
-    let stamp = widget_builder(
-        VisibleForm::Copy {
-            form,
-            org_name: "Sở Khoa học và Công nghệ".into(),
-            number: Some(number.into()),
-            place: Some("Demo".into()),
-        },
-        o.signing_time,
-    )
-    .unwrap();
-    sign_bytes(pdf, &o, key, Some(stamp)).unwrap()
 }
 
 /// kyso's verifier (the engine of `kyso verify`): `n` signatures, every one intact, the last

@@ -10,8 +10,10 @@
 //! ended unused: expired, spent by refused uploads ([`super::MAX_REFUSALS`]), or gone. The
 //! lowest released number of a series is the next one reserved, so the issued numbers of an
 //! agency's year are 1…n without repeats, and a gap only while a ticket is out or until the
-//! next copy is made. A copy uploaded already signed ([`make_copy`]) takes its number in the
-//! same series, final at once. Every write holds the store's one write lock; the primary key
+//! next copy is made. A copy uploaded already signed through the API goes the same way (its
+//! ticket issued and its upload checked at once, the number released at once when refused:
+//! [`withdraw_copy_ticket`]); [`make_copy`] records a copy whose signature was checked by the
+//! caller with its number final at once. Every write holds the store's one write lock; the primary key
 //! (agency, year, number) makes a duplicate impossible even so.
 
 use kyso_domain::documents::{series_year, CopyNotation};
@@ -176,55 +178,143 @@ async fn release_stale(
         let Some(ticket) = ticket else {
             continue;
         };
-        let changed = sqlx::query(
-            "UPDATE copy_numbers SET status = 'released', document_id = NULL, incoming_id = NULL, \
-             form = NULL, ticket = NULL, changed_at = $1 WHERE agency_id = $2 AND year = $3 AND number = $4 \
-             AND status = 'reserved'",
-        )
-        .bind(nowu)
-        .bind(agency.id)
-        .bind(year)
-        .bind(number)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
-        if changed != 1 {
-            continue;
-        }
         let by = holder.unwrap_or(tx.actor().user_id);
-        sqlx::query(
-            "INSERT INTO copy_number_releases (agency_id, year, number, document_id, \
-             incoming_id, ticket, reason, released_by, released_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(agency.id)
-        .bind(year)
-        .bind(number)
-        .bind(subject.document_id())
-        .bind(subject.incoming_id())
-        .bind(&ticket)
-        .bind(&reason)
-        .bind(by)
-        .bind(nowu)
-        .execute(tx.conn())
-        .await?;
-        let actor = tx.actor().clone();
-        crate::audit::append(
-            tx,
-            &actor,
-            Event {
-                action: subject.release_action(),
-                object: subject.object(),
-                agency: Some(agency.code.clone()),
-                detail: json!({"year": year, "number": number, "ticket": ticket,
-                               "reason": reason, "holder": holder}),
-            },
-            now,
-        )
-        .await?;
-        released.push(number);
+        let held = Held {
+            number,
+            subject,
+            ticket: &ticket,
+            holder,
+            by,
+        };
+        if release_number(tx, agency, year, held, &reason, now).await? {
+            released.push(number);
+        }
     }
     Ok(released)
+}
+
+/// A reserved copy number and what holds it: the copy it is for, its ticket, the ticket's
+/// holder (`None` when the ticket is gone) and who releases it.
+struct Held<'a> {
+    number: i64,
+    subject: CopyOf,
+    ticket: &'a str,
+    holder: Option<i64>,
+    by: i64,
+}
+
+/// Release `held`'s number of `agency`'s `year` if it is still reserved for its ticket, with
+/// `reason` recorded (`copy_number_releases`) and audited. Whether it was released.
+async fn release_number(
+    tx: &mut WriteTx,
+    agency: &Agency,
+    year: i64,
+    held: Held<'_>,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    let nowu = now.unix_timestamp();
+    let Held {
+        number,
+        subject,
+        ticket,
+        holder,
+        by,
+    } = held;
+    let changed = sqlx::query(
+        "UPDATE copy_numbers SET status = 'released', document_id = NULL, incoming_id = NULL, \
+         form = NULL, ticket = NULL, changed_at = $1 WHERE agency_id = $2 AND year = $3 AND number = $4 \
+         AND status = 'reserved' AND ticket = $5",
+    )
+    .bind(nowu)
+    .bind(agency.id)
+    .bind(year)
+    .bind(number)
+    .bind(ticket)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if changed != 1 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO copy_number_releases (agency_id, year, number, document_id, \
+         incoming_id, ticket, reason, released_by, released_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(agency.id)
+    .bind(year)
+    .bind(number)
+    .bind(subject.document_id())
+    .bind(subject.incoming_id())
+    .bind(ticket)
+    .bind(reason)
+    .bind(by)
+    .bind(nowu)
+    .execute(tx.conn())
+    .await?;
+    let actor = tx.actor().clone();
+    crate::audit::append(
+        tx,
+        &actor,
+        Event {
+            action: subject.release_action(),
+            object: subject.object(),
+            agency: Some(agency.code.clone()),
+            detail: json!({"year": year, "number": number, "ticket": ticket,
+                           "reason": reason, "holder": holder}),
+        },
+        now,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// End copy ticket `ticket` of `actor` whose signed copy was refused where there is no second
+/// try — a copy uploaded already signed through the API (`POST /documents/{id}/copies`) — and
+/// release its reserved number at once, with why, so the next copy takes it (no gap). Nothing
+/// happens to a ticket already used.
+pub async fn withdraw_copy_ticket(
+    store: &Store,
+    actor: &Actor,
+    ticket: &super::Ticket,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let r = match copy_reservation(store, &ticket.jti).await {
+        Ok(r) => r,
+        // Already given back, or made final by a copy.
+        Err(Error::Conflict { .. }) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let agency =
+        crate::registry::agency(store, actor, r.agency_id, Permission::ReadDocuments).await?;
+    let subject = match r.incoming_id {
+        Some(i) => CopyOf::Incoming(i),
+        None => CopyOf::Document(r.document_id),
+    };
+    let mut tx = store
+        .begin_write(actor, On::Agency(Permission::IssueDocument, &agency.path))
+        .await?;
+    sqlx::query(
+        "UPDATE signing_tickets SET refusals = $1 WHERE jti = $2 AND user_id = $3 \
+         AND used_version IS NULL",
+    )
+    .bind(super::MAX_REFUSALS)
+    .bind(&ticket.jti)
+    .bind(actor.user_id)
+    .execute(tx.conn())
+    .await?;
+    let held = Held {
+        number: r.number,
+        subject,
+        ticket: &ticket.jti,
+        holder: Some(actor.user_id),
+        by: actor.user_id,
+    };
+    let reason = "Bản sao đã ký tải lên không đạt kiểm tra / the copy uploaded already signed \
+                  failed its check";
+    release_number(&mut tx, &agency, r.year, held, reason, now).await?;
+    tx.commit().await
 }
 
 /// What a copy number is taken for: a copy of an outgoing document, or of an incoming record
@@ -690,20 +780,6 @@ pub async fn make_copy(
     input: &NewCopy,
     now: OffsetDateTime,
 ) -> Result<DocumentCopy> {
-    make_copy_with(store, blobs, actor, id, input, None, now).await
-}
-
-/// [`make_copy`], with the extract of a TRÍCH SAO recorded with the copy in its transaction
-/// (`super::make_extract_copy`).
-pub(super) async fn make_copy_with(
-    store: &Store,
-    blobs: &Blobs,
-    actor: &Actor,
-    id: i64,
-    input: &NewCopy,
-    extract: Option<&super::extracts::StagedExtract>,
-    now: OffsetDateTime,
-) -> Result<DocumentCopy> {
     let doc = load_unchecked(store, id).await?;
     let agency = copying_agency(store, actor, &doc, input.agency_id).await?;
     check_pdf(&input.file)?;
@@ -716,9 +792,6 @@ pub(super) async fn make_copy_with(
     let size = i64::try_from(input.file.len()).unwrap_or(i64::MAX);
     let copy = (id, agency.id, input.form, year, number);
     let copy_id = insert_copy(&mut tx, copy, &sha, size, &file_name, now).await?;
-    if let Some(e) = extract {
-        super::extracts::record(&mut tx, id, &agency.code, e, (None, Some(copy_id)), now).await?;
-    }
     let notation =
         CopyNotation { form: input.form }.with_number(u32::try_from(number).unwrap_or(u32::MAX));
     insert_event(

@@ -8,7 +8,8 @@
 //!   copy's number, in the ticket's transaction (`super::issue_extract_ticket`); the ticket's
 //!   download then serves the extract (`super::copy_to_sign`), the upload must be the extract
 //!   followed by its signature, and the signed copy points to it (`super::sign_copy`);
-//! - a TRÍCH SAO uploaded already signed is recorded with its copy (`super::make_extract_copy`).
+//! - a TRÍCH SAO uploaded already signed goes the same way (the web layer issues the ticket
+//!   and checks the upload at once).
 //!
 //! The extract is deterministic (same version and pages, same bytes), so a copy's base can be
 //! built again from its version and pages and compared.
@@ -143,14 +144,14 @@ pub(super) async fn stage(blobs: &Blobs, e: &NewExtract) -> Result<StagedExtract
 }
 
 /// Record `e`, an extract of `document_id`'s latest version copied by the agency
-/// `agency_code`, held by `ticket` or made into `copy_id`, in `tx`, audited
+/// `agency_code`, held by `ticket` (the copy's, once signed: [`attach`]), in `tx`, audited
 /// (`document.copy_extract`). The latest version must be the one the extract was built from.
 pub(super) async fn record(
     tx: &mut WriteTx,
     document_id: i64,
     agency_code: &str,
     e: &StagedExtract,
-    (ticket, copy_id): (Option<&str>, Option<i64>),
+    ticket: &str,
     now: OffsetDateTime,
 ) -> Result<i64> {
     let seq: Option<i64> =
@@ -168,7 +169,7 @@ pub(super) async fn record(
     let actor = tx.actor().clone();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO copy_extracts (document_id, source_seq, pages, note, sha256, size, ticket, \
-         copy_id, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
          RETURNING id",
     )
     .bind(document_id)
@@ -178,7 +179,6 @@ pub(super) async fn record(
     .bind(&e.sha256)
     .bind(e.size)
     .bind(ticket)
-    .bind(copy_id)
     .bind(actor.user_id)
     .bind(now.unix_timestamp())
     .fetch_one(tx.conn())
@@ -192,7 +192,7 @@ pub(super) async fn record(
             agency: Some(agency_code.to_owned()),
             detail: serde_json::json!({"extract_id": id, "version": e.source_seq,
                 "pages": e.pages, "note": e.note, "sha256": e.sha256, "size": e.size,
-                "ticket": ticket, "copy_id": copy_id}),
+                "ticket": ticket}),
         },
         now,
     )
@@ -269,38 +269,4 @@ pub async fn issue_extract_ticket(
         now,
     )
     .await
-}
-
-/// Make a TRÍCH SAO of document `id` uploaded already signed (`input.form` must be TRÍCH
-/// SAO): the file must be `extract` — built from [`copy_source`]'s version — followed by
-/// incremental updates; the extract is recorded with the copy ([`super::make_copy`]'s checks
-/// and numbering).
-pub async fn make_extract_copy(
-    store: &Store,
-    blobs: &Blobs,
-    actor: &Actor,
-    id: i64,
-    input: &NewCopy,
-    extract: &NewExtract,
-    now: OffsetDateTime,
-) -> Result<DocumentCopy> {
-    if input.form != CopyForm::TrichSao {
-        return Err(Error::invalid(
-            "form",
-            "Chỉ bản trích sao có phần trích (trang được chọn).",
-            "Only an extract copy (TRÍCH SAO) has chosen pages.",
-        ));
-    }
-    if input.file.len() <= extract.base.len() || !input.file.starts_with(&extract.base) {
-        return Err(Error::invalid(
-            "file",
-            "Bản trích sao đã ký phải là phần trích của các trang đã chọn (do máy chủ tạo) với \
-             chữ ký số thêm vào sau; tệp tải lên không phải vậy (ví dụ: là cả văn bản).",
-            "A signed extract copy must be the extract of the chosen pages (as the server \
-             builds it) with the signature appended; the uploaded file is not (e.g. it is the \
-             whole document).",
-        ));
-    }
-    let staged = stage(blobs, extract).await?;
-    super::copies::make_copy_with(store, blobs, actor, id, input, Some(&staged), now).await
 }

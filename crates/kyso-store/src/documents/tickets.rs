@@ -222,8 +222,8 @@ pub async fn issue_attachment_ticket(
 /// Issue a ticket for `actor` — the clerk of agency `agency_id`, the issuer of document `id`
 /// or a recipient of it — to sign a copy of its latest version in `form` with the organization
 /// key now (VGCA `SignCopy`), valid [`TICKET_LIFETIME`] seconds; the copy's number is reserved
-/// in the agency's series in the same transaction. The checks are those of a copy uploaded
-/// already signed (`super::make_copy`).
+/// in the agency's series in the same transaction. The checks are `super::copies::copying_agency`'s
+/// (a copy uploaded already signed through the API is issued one too).
 pub async fn issue_copy_ticket(
     store: &Store,
     actor: &Actor,
@@ -274,8 +274,7 @@ pub(super) async fn issue_copy_ticket_with(
         .await?;
     insert_ticket(&mut tx, &ticket).await?;
     if let Some(e) = extract {
-        super::extracts::record(&mut tx, id, &agency.code, e, (Some(&ticket.jti), None), now)
-            .await?;
+        super::extracts::record(&mut tx, id, &agency.code, e, &ticket.jti, now).await?;
     }
     let (year, number) =
         super::copies::take_copy_number(&mut tx, &agency, id, form, Some(&ticket.jti), now).await?;

@@ -626,14 +626,20 @@ async fn version_file(
     Ok(pdf(&v.file_name, bytes))
 }
 
-/// Make a copy (SAO Y, SAO LỤC, TRÍCH SAO) of an issued document, numbered in the copying
-/// agency's yearly series; the file is the copy signed by that agency's clerk. A TRÍCH SAO
+/// Make a copy (SAO Y, SAO LỤC, TRÍCH SAO) of an issued document uploaded already signed,
+/// numbered in the copying agency's yearly series. The file is checked as a copy signed through
+/// the signing service is: the issued document's latest version byte for byte, followed by one
+/// signature of an organization certificate the registry holds for the copying agency, whose
+/// copy stamp shows the copy's number — the next of the series (a copy signed with
+/// `POST /documents/{id}/sign-ticket`, `sign_copy`, gets its number reserved first). A TRÍCH SAO
 /// names its `pages`: the file must be the extract of those pages the server builds (as the
 /// signing ticket's download serves it) followed by its signature — the whole document, a
-/// page past the last or every page (a SAO Y) is refused (422).
+/// page past the last or every page (a SAO Y) is refused. A refused file (422, naming what the
+/// stamp showed and what it must show) releases the number at once.
 #[utoipa::path(post, path = "/api/v1/documents/{id}/copies", tag = "documents", params(Id),
     request_body = CopyInput,
-    responses((status = 201, description = "The copy", body = DocumentCopy)))]
+    responses((status = 201, description = "The copy", body = DocumentCopy),
+              (status = 422, description = "Not the issued document (or extract) with the copying agency's signature and stamp", body = super::dto::ErrorBody)))]
 async fn make_copy(
     State(st): State<AppState>,
     auth: Auth,
@@ -648,18 +654,38 @@ async fn make_copy(
     let extract =
         crate::extract_copies::requested(&st, &auth.actor, id, input.agency_id, form, pages, note)
             .await?;
-    let copy = docs::NewCopy {
-        agency_id: input.agency_id,
-        form,
-        file_name: input.file_name,
-        file,
-    };
+    // The copy is numbered and checked as one signed through the signing service: a ticket
+    // reserves the next number of the agency's series (with the extract for a TRÍCH SAO), the
+    // upload must be the source (the issued version, or the extract) with one new signature by
+    // the copying agency's organization certificate and the stamp showing that number; a refused
+    // upload releases the number at once.
     let now = st.now();
-    let c = match &extract {
+    let agency_id = input.agency_id;
+    let (ticket, _) = match &extract {
         Some(e) => {
-            docs::make_extract_copy(&st.store, &blobs, &auth.actor, id, &copy, e, now).await?
+            docs::issue_extract_ticket(&st.store, &blobs, &auth.actor, id, agency_id, e, now)
+                .await?
         }
-        None => docs::make_copy(&st.store, &blobs, &auth.actor, id, &copy, now).await?,
+        None => docs::issue_copy_ticket(&st.store, &auth.actor, id, agency_id, form, now).await?,
+    };
+    let name = input.file_name.clone();
+    let c = match crate::agent_files::check_and_sign_copy(
+        &st,
+        &blobs,
+        &auth.actor,
+        &ticket,
+        &name,
+        file,
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(refused) => {
+            if let Err(e) = docs::withdraw_copy_ticket(&st.store, &auth.actor, &ticket, now).await {
+                tracing::warn!(error = %e, document = id, "copy number not released");
+            }
+            return Err(refused);
+        }
     };
     let extract = match extract {
         Some(_) => docs::copy_extracts(&st.store, id)

@@ -141,6 +141,29 @@ pub fn opts() -> SignOptions {
     o
 }
 
+/// `pdf` signed by `key` (the Sở KH&CN's organization key) with the copy stamp of `form`
+/// showing `number`, as a clerk's own signing tool makes a copy uploaded already signed.
+pub fn copy_signed(
+    pdf: &[u8],
+    form: kyso_pades::forms::CopyForm,
+    number: &str,
+    key: &TestSigner,
+) -> Vec<u8> {
+    use kyso_pades::forms::{widget_builder, VisibleForm};
+    let o = opts();
+    let stamp = widget_builder(
+        VisibleForm::Copy {
+            form,
+            org_name: "Sở Khoa học và Công nghệ".into(),
+            number: Some(number.into()),
+            place: Some("Demo".into()),
+        },
+        o.signing_time,
+    )
+    .unwrap();
+    kyso_pades::sign_bytes(pdf, &o, key, Some(stamp)).unwrap()
+}
+
 /// A Decree 30 decision awaiting its number and date, as kyso-pdf's composer writes it.
 pub fn draft() -> Vec<u8> {
     draft_with_number_line("Số: ......../QĐ-SKHCN")
