@@ -310,19 +310,17 @@ pub(crate) async fn issue(
         "operation": op,
         "action": action.as_str(),
         "expires_at": ticket.expires_at,
-        "request": {
-            "FileName": format!("/sign-agent/documents/{id}/versions/{}/{name}", ticket.seq),
-            "FileUploadHandler": format!("/sign-agent/documents/{id}/signed"),
-            "JWTToken": token,
-            "SessionId": "",
-            "DocNumber": number,
-            "IssuedDate": issued,
-            "MetaData": [
-                {"Key": "DocumentId", "Value": id},
-                {"Key": "Version", "Value": ticket.seq},
-                {"Key": "Subject", "Value": doc.meta.subject},
+        "request": agent_request(
+            format!("/sign-agent/documents/{id}/versions/{}/{name}", ticket.seq),
+            format!("/sign-agent/documents/{id}/signed"),
+            &token,
+            (json!(number), Some(json!(issued))),
+            &[
+                ("DocumentId", json!(id)),
+                ("Version", json!(ticket.seq)),
+                ("Subject", json!(doc.meta.subject)),
             ],
-        },
+        ),
     }))
 }
 
@@ -354,24 +352,28 @@ pub(crate) async fn issue_attachment(
         "action": docs::SIGN_APPENDIX,
         "attachment_id": attachment_id,
         "expires_at": ticket.expires_at,
-        "request": {
-            "FileName": format!(
+        "request": agent_request(
+            format!(
                 "/sign-agent/documents/{id}/attachments/{attachment_id}/versions/{}/{name}",
                 ticket.seq
             ),
-            "FileUploadHandler": format!("/sign-agent/documents/{id}/attachments/{attachment_id}/signed"),
-            "JWTToken": token,
-            "SessionId": "",
-            "DocNumber": doc.number_and_notation(),
-            "IssuedDate": doc.issued_date.as_ref().map(|d| format!("{d}T12:00:00+07:00")),
-            "MetaData": [
-                {"Key": "DocumentId", "Value": id},
-                {"Key": "AttachmentId", "Value": attachment_id},
-                {"Key": "Position", "Value": attachment.position},
-                {"Key": "Title", "Value": attachment.title},
-                {"Key": "Version", "Value": ticket.seq},
+            format!("/sign-agent/documents/{id}/attachments/{attachment_id}/signed"),
+            &token,
+            (
+                json!(doc.number_and_notation()),
+                Some(json!(doc
+                    .issued_date
+                    .as_ref()
+                    .map(|d| format!("{d}T12:00:00+07:00")))),
+            ),
+            &[
+                ("DocumentId", json!(id)),
+                ("AttachmentId", json!(attachment_id)),
+                ("Position", json!(attachment.position)),
+                ("Title", json!(attachment.title)),
+                ("Version", json!(ticket.seq)),
             ],
-        },
+        ),
     }))
 }
 
@@ -449,21 +451,50 @@ pub(crate) async fn issue_copy_with(
         "notation": r.notation,
         "pages": pages,
         "expires_at": ticket.expires_at,
-        "request": {
-            "FileName": format!("/sign-agent/documents/{id}/copy/versions/{}/{name}", ticket.seq),
-            "FileUploadHandler": format!("/sign-agent/documents/{id}/copy/signed"),
-            "JWTToken": token,
-            "SessionId": "",
-            "DocNumber": r.notation,
-            "MetaData": [
-                {"Key": "DocumentId", "Value": id},
-                {"Key": "CopyForm", "Value": form.as_str()},
-                {"Key": "Place", "Value": place},
-                {"Key": "Agency", "Value": r.agency_name},
-                {"Key": "Version", "Value": ticket.seq},
+        "request": agent_request(
+            format!("/sign-agent/documents/{id}/copy/versions/{}/{name}", ticket.seq),
+            format!("/sign-agent/documents/{id}/copy/signed"),
+            &token,
+            (json!(r.notation), None),
+            &[
+                ("DocumentId", json!(id)),
+                ("CopyForm", json!(form.as_str())),
+                ("Place", json!(place)),
+                ("Agency", json!(r.agency_name)),
+                ("Version", json!(ticket.seq)),
             ],
-        },
+        ),
     }))
+}
+
+/// The VGCA Sign Service request of a ticket, as the page hands it to the signing service:
+/// where the service downloads the file (`FileName`) and uploads it signed
+/// (`FileUploadHandler`), the one-time `token`, the number the stamp shows (`DocNumber`) and,
+/// for the steps that fill the date, `IssuedDate` (absent for copies), and the `MetaData` the
+/// service echoes (`Key`/`Value` pairs, in order).
+pub(crate) fn agent_request(
+    file: String,
+    upload_handler: String,
+    token: &str,
+    (number, issued): (Value, Option<Value>),
+    meta: &[(&str, Value)],
+) -> Value {
+    let meta: Vec<Value> = meta
+        .iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect();
+    let mut request = json!({
+        "FileName": file,
+        "FileUploadHandler": upload_handler,
+        "JWTToken": token,
+        "SessionId": "",
+        "DocNumber": number,
+        "MetaData": meta,
+    });
+    if let (Some(issued), Some(r)) = (issued, request.as_object_mut()) {
+        r.insert("IssuedDate".into(), issued);
+    }
+    request
 }
 
 /// Check the clerk's signed copy of `ticket` and record it: the store's checks first (the

@@ -175,20 +175,19 @@ pub(crate) async fn issue(
         "number": r.number,
         "notation": r.notation,
         "expires_at": ticket.expires_at,
-        "request": {
-            "FileName": format!("/sign-agent/incoming/{id}/copy/file/{name}"),
-            "FileUploadHandler": format!("/sign-agent/incoming/{id}/copy/signed"),
-            "JWTToken": token,
-            "SessionId": "",
-            "DocNumber": r.notation,
-            "MetaData": [
-                {"Key": "IncomingId", "Value": id},
-                {"Key": "Purpose", "Value": purpose.as_str()},
-                {"Key": "CopyForm", "Value": form.as_str()},
-                {"Key": "Place", "Value": place},
-                {"Key": "Agency", "Value": r.agency_name},
+        "request": af::agent_request(
+            format!("/sign-agent/incoming/{id}/copy/file/{name}"),
+            format!("/sign-agent/incoming/{id}/copy/signed"),
+            &token,
+            (json!(r.notation), None),
+            &[
+                ("IncomingId", json!(id)),
+                ("Purpose", json!(purpose.as_str())),
+                ("CopyForm", json!(form.as_str())),
+                ("Place", json!(place)),
+                ("Agency", json!(r.agency_name)),
             ],
-        },
+        ),
     }))
 }
 
