@@ -255,6 +255,16 @@ impl AgencyCode {
     }
 }
 
+impl AgencyCode {
+    /// Whether an agency with this code may sit directly under an agency coded `parent`: the
+    /// code extends the parent's by one or more levels (`H99.37.05` under `H99.37` or `H99`,
+    /// never under `H99.10`, never the parent's own code). QĐ 20/2020/QĐ-TTg builds a unit's
+    /// code from the code of the body it belongs to.
+    pub fn extends(&self, parent: &AgencyCode) -> bool {
+        self != parent && self.is_within(parent)
+    }
+}
+
 fn parse_level1(part: &str) -> Result<(u8, u8), CodeError> {
     let bad = || CodeError::Level1 {
         found: part.to_owned(),
@@ -336,6 +346,20 @@ mod tests {
 
     fn code(s: &str) -> AgencyCode {
         AgencyCode::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_units_code_extends_the_code_of_the_body_above_it() {
+        assert!(code("H99.37.05").extends(&code("H99.37")));
+        assert!(code("H99.37.05").extends(&code("H99")));
+        assert!(code("H99.37").extends(&code("H99")));
+        assert!(
+            !code("H99.37.05").extends(&code("H99.10")),
+            "another branch"
+        );
+        assert!(!code("H99.37").extends(&code("H99.37")), "its own code");
+        assert!(!code("H99").extends(&code("H99.37")), "above, not below");
+        assert!(!code("G11.07").extends(&code("H99")), "another province");
     }
 
     #[test]

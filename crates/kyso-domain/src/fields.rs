@@ -102,7 +102,105 @@ pub fn email(field: &'static str, value: &str) -> Result<String, FieldError> {
             ));
         }
     }
-    Ok(v)
+    // Stored as written in lowercase: the same mailbox typed "An@Demo.VN" is matched (an
+    // account to its subscriber, a notice to its officer) and shown one way.
+    Ok(v.to_lowercase())
+}
+
+/// A Vietnamese phone number, stored as its digits: spaces, dots, dashes and brackets dropped,
+/// the country code (+84, 0084, 84) written as the leading 0; then a mobile number's 10 digits
+/// (`03…`, `05…`, `07…`, `08…`, `09…`: `0912345678`) or a landline's 11 with its area code
+/// (`02…`: `02383123456`). Empty stays empty.
+pub fn phone(field: &'static str, value: &str) -> Result<String, FieldError> {
+    let v = text(field, value, false)?;
+    if v.is_empty() {
+        return Ok(v);
+    }
+    let refuse = || {
+        FieldError::new(
+            field,
+            format!(
+                "\"{v}\" không phải số điện thoại Việt Nam: 10 chữ số (di động, ví dụ 0912 345 678) \
+                 hoặc 11 chữ số (cố định kèm mã vùng, ví dụ 0238 3123 456), có thể bắt đầu bằng +84."
+            ),
+            format!(
+                "\"{v}\" is not a Vietnamese phone number: 10 digits (mobile, e.g. 0912 345 678) \
+                 or 11 (a landline with its area code, e.g. 0238 3123 456), +84 allowed."
+            ),
+        )
+    };
+    let mut digits = String::with_capacity(v.len());
+    for (i, c) in v.chars().enumerate() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '+' if i == 0 => digits.push_str("00"),
+            ' ' | '.' | '-' | '(' | ')' => {}
+            _ => return Err(refuse()),
+        }
+    }
+    let national = if let Some(rest) = digits.strip_prefix("0084") {
+        format!("0{rest}")
+    } else if let Some(rest) = digits.strip_prefix("84").filter(|r| r.len() >= 9) {
+        format!("0{rest}")
+    } else {
+        digits
+    };
+    let mobile = national.len() == 10
+        && ["03", "05", "07", "08", "09"]
+            .iter()
+            .any(|p| national.starts_with(p));
+    let landline = national.len() == 11 && national.starts_with("02");
+    if mobile || landline {
+        Ok(national)
+    } else {
+        Err(refuse())
+    }
+}
+
+/// A personal identification number: a citizen identity card's 12 digits (CCCD, the personal
+/// identification number), an old identity card's 9 (CMND), or a passport number (a letter
+/// then digits, 8 to 9 characters, stored in capitals). Spaces and dots dropped; empty stays
+/// empty.
+pub fn id_number(field: &'static str, value: &str) -> Result<String, FieldError> {
+    let v = text(field, value, false)?;
+    let compact: String = v
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.'))
+        .collect::<String>()
+        .to_uppercase();
+    let digits = compact.chars().all(|c| c.is_ascii_digit());
+    let passport = compact.len() >= 8
+        && compact.len() <= 9
+        && compact.starts_with(|c: char| c.is_ascii_uppercase())
+        && compact.chars().skip(1).all(|c| c.is_ascii_alphanumeric())
+        && compact.chars().filter(char::is_ascii_digit).count() >= 6;
+    if compact.is_empty() || (digits && matches!(compact.len(), 9 | 12)) || passport {
+        return Ok(compact);
+    }
+    let (vi, en) = if digits {
+        (
+            format!(
+                "Số CCCD gồm 12 chữ số, CMND cũ gồm 9 chữ số; \"{v}\" có {} chữ số.",
+                compact.len()
+            ),
+            format!(
+                "A citizen ID has 12 digits, an old ID card 9; \"{v}\" has {}.",
+                compact.len()
+            ),
+        )
+    } else {
+        (
+            format!(
+                "\"{v}\" không phải số CCCD (12 chữ số), CMND (9 chữ số) hay hộ chiếu (một chữ cái \
+                 và 7–8 chữ số, ví dụ C1234567)."
+            ),
+            format!(
+                "\"{v}\" is not a citizen ID (12 digits), an old ID card (9 digits) or a passport \
+                 number (a letter and 7–8 digits, e.g. C1234567)."
+            ),
+        )
+    };
+    Err(FieldError::new(field, vi, en))
 }
 
 /// The Vietnamese name of a field, for messages.
@@ -173,6 +271,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn phone_numbers_are_kept_as_their_national_digits() {
+        for (typed, kept) in [
+            ("0912 345 678", "0912345678"),
+            ("0912.345.678", "0912345678"),
+            ("+84 912 345 678", "0912345678"),
+            ("84912345678", "0912345678"),
+            ("0084-912-345-678", "0912345678"),
+            ("(0238) 3123 456", "02383123456"),
+            ("", ""),
+        ] {
+            assert_eq!(phone("phone", typed).as_deref(), Ok(kept), "{typed}");
+        }
+        for wrong in [
+            "091234567",
+            "912345678",
+            "0912 345 678 9",
+            "09123x5678",
+            "+1 202 555 0100",
+        ] {
+            let e = phone("phone", wrong).unwrap_err();
+            assert_eq!(e.field, "phone");
+            assert!(e.vi.contains("10 chữ số"), "{wrong}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn id_numbers_are_a_citizen_id_an_old_card_or_a_passport() {
+        for (typed, kept) in [
+            ("001085099999", "001085099999"),
+            ("001 085 099 999", "001085099999"),
+            ("123456789", "123456789"),
+            ("c1234567", "C1234567"),
+            ("", ""),
+        ] {
+            assert_eq!(
+                id_number("id_number", typed).as_deref(),
+                Ok(kept),
+                "{typed}"
+            );
+        }
+        let e = id_number("id_number", "0010850999").unwrap_err();
+        assert!(
+            e.vi.contains("12 chữ số") && e.vi.contains("có 10 chữ số"),
+            "{e:?}"
+        );
+        for wrong in ["12345678", "1234567890123", "ABCDEFGH", "C12-4567"] {
+            assert!(id_number("id_number", wrong).is_err(), "{wrong}");
+        }
+    }
+
+    #[test]
     fn fields_are_trimmed_and_refused_with_the_field_named() {
         assert_eq!(
             text("name", "  Sở Tài chính ", true),
@@ -187,6 +336,7 @@ mod tests {
         );
         assert!(text("name", &"x".repeat(MAX_TEXT + 1), true).is_err());
         assert_eq!(email("email", "an@demo.vn"), Ok("an@demo.vn".to_owned()));
+        assert_eq!(email("email", " An@Demo.VN "), Ok("an@demo.vn".to_owned()));
         assert!(email("email", "an@demo").is_err());
         assert_eq!(
             parse_date("date_of_birth", "12/03/1978"),

@@ -295,6 +295,22 @@ async fn agencies_form_a_tree_with_both_code_forms_and_clear_errors() {
             registry::create_agency(s, &sys, &bad, NOW).await,
             Err(Error::Invalid { field: "code", .. })
         ));
+        // A unit's code extends its parent's: H99.10.05 cannot sit under the Sở KH&CN (H99.37),
+        // nor the province's own code under the province.
+        for code in ["H99.10.05", "H99", "G11.07"] {
+            let elsewhere = AgencyInput {
+                code: code.into(),
+                parent_id: Some(if code == "H99.10.05" { p.dost } else { p.root }),
+                ..dup.clone()
+            };
+            match registry::create_agency(s, &sys, &elsewhere, NOW).await {
+                Err(e @ Error::Invalid { field: "code", .. }) => {
+                    let vi = e.message(false);
+                    assert!(vi.contains("phải bắt đầu bằng H99"), "{b:?} {code}: {vi}");
+                }
+                other => panic!("{b:?} {code}: {other:?}"),
+            }
+        }
         let bad_mail = AgencyInput {
             code: "H99.06".into(),
             email: "not-an-email".into(),

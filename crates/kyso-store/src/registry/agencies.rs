@@ -152,6 +152,32 @@ pub(super) fn parse_code(code: &str) -> Result<AgencyCode> {
     })
 }
 
+/// An agency coded `code` may sit under `parent`: its code extends the parent's
+/// (`AgencyCode::extends`); refused at the field, naming both, otherwise.
+fn check_extends(code: &AgencyCode, parent: &Agency) -> Result<()> {
+    let Ok(parent_code) = AgencyCode::parse(&parent.code) else {
+        // A parent stored before codes were checked: nothing to compare with.
+        return Ok(());
+    };
+    if code.extends(&parent_code) {
+        return Ok(());
+    }
+    let (c, p) = (code.dotted(), parent_code.dotted());
+    Err(Error::Invalid {
+        field: "code",
+        vi: format!(
+            "Mã định danh {c} không thuộc mã của cơ quan cấp trên {p} ({}): mã của đơn vị trực \
+             thuộc phải bắt đầu bằng {p}, ví dụ {p}.01.",
+            parent.name
+        ),
+        en: format!(
+            "The code {c} does not extend the parent agency's code {p} ({}): a unit's code \
+             starts with {p}, e.g. {p}.01.",
+            parent.name
+        ),
+    })
+}
+
 /// Agencies the actor can read, in tree order (by path), optionally under `under` and
 /// matching `q` (name without diacritics or either code form).
 pub async fn agencies(
@@ -213,13 +239,16 @@ pub async fn create_agency(
     .to_owned();
     let address = text("address", &input.address, false)?;
     let mail = email("email", &input.email)?;
-    let phone = text("phone", &input.phone, false)?;
+    let phone = kyso_domain::fields::phone("phone", &input.phone)?;
     let parent = match input.parent_id {
         Some(pid) => {
             Some(agency_field(store, actor, pid, Permission::WriteRegistry, "parent_id").await?)
         }
         None => None,
     };
+    if let Some(p) = &parent {
+        check_extends(&code, p)?;
+    }
     let on = match &parent {
         Some(p) => crate::On::Agency(Permission::WriteRegistry, &p.path),
         None => crate::On::NewRoot,
@@ -291,7 +320,7 @@ pub async fn update_agency(
     .to_owned();
     let address = text("address", &input.address, false)?;
     let mail = email("email", &input.email)?;
-    let phone = text("phone", &input.phone, false)?;
+    let phone = kyso_domain::fields::phone("phone", &input.phone)?;
     let mut tx = store
         .begin_write(
             actor,

@@ -97,28 +97,8 @@ pub(crate) fn validate_subscriber(
         }
         None => String::new(),
     };
-    let id_number = text("id_number", &input.id_number, false)?;
-    let id_ok =
-        (8..=12).contains(&id_number.len()) && id_number.chars().all(|c| c.is_ascii_alphanumeric());
-    if !id_number.is_empty() && !id_ok {
-        return Err(Error::invalid(
-            "id_number",
-            "Số CMND/CCCD/Hộ chiếu phải gồm 8–12 chữ số hoặc chữ cái (CCCD: 12 chữ số).",
-            "The ID number must be 8–12 letters or digits (citizen ID: 12 digits).",
-        ));
-    }
-    let phone = text("phone", &input.phone, false)?;
-    if !phone.is_empty()
-        && !phone
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '.' | '-'))
-    {
-        return Err(Error::invalid(
-            "phone",
-            "Số điện thoại chỉ gồm chữ số (có thể có dấu +).",
-            "The phone number may hold only digits (and a leading +).",
-        ));
-    }
+    let id_number = kyso_domain::fields::id_number("id_number", &input.id_number)?;
+    let phone = kyso_domain::fields::phone("phone", &input.phone)?;
     Ok(SubscriberInput {
         kind,
         agency_id: input.agency_id,

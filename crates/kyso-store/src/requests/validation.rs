@@ -35,18 +35,7 @@ pub(super) fn parse_kind(v: &str) -> Result<RequestKind> {
 }
 
 pub(super) fn phone(field: &'static str, v: &str) -> Result<String> {
-    let v = registry::text(field, v, false)?;
-    if !v
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '.' | '-'))
-    {
-        return Err(Error::invalid(
-            field,
-            "Số điện thoại chỉ gồm chữ số (có thể có dấu +).",
-            "The phone number may hold only digits (and a leading +).",
-        ));
-    }
-    Ok(v)
+    Ok(kyso_domain::fields::phone(field, v)?)
 }
 
 pub(super) fn required(field: &'static str) -> Error {
