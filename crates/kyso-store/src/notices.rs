@@ -62,6 +62,10 @@ pub struct ScanSummary {
     pub renewed: u64,
     /// Stages that found no signature officer anywhere above the certificate's agency.
     pub without_recipient: u64,
+    /// Stages whose certificate's agency has no signature officer of its own (the notice went
+    /// to one above it, or to no one): the Department's administrators were told, one notice
+    /// each (counted in `notices` too).
+    pub admins_told: u64,
 }
 
 /// One notice in a user's inbox.
@@ -255,11 +259,40 @@ pub async fn run_expiry_scan_by(
         .execute(tx.conn())
         .await?;
         summary.stages += 1;
-        let (officers, escalation) = recipients(&mut tx, &c.path, stage.escalate).await?;
+        let (officers, escalation, own) = recipients(&mut tx, &c.path, stage.escalate).await?;
         if officers.is_empty() && escalation.is_empty() {
             summary.without_recipient += 1;
         }
         let subject = subject_vi(c, stage, now);
+        if !own {
+            // The agency has no officer of its own: the Department's administrators above it
+            // are told, so that someone is named (issue 20 item 5).
+            let told: Vec<i64> = department_admins(&mut tx, &c.path)
+                .await?
+                .into_iter()
+                .filter(|u| !officers.contains(u) && !escalation.contains(u))
+                .collect();
+            if !told.is_empty() {
+                summary.admins_told += 1;
+            }
+            let (subject, body) = no_officer_text(c, &officers, &escalation, &subject);
+            for user_id in told {
+                sqlx::query(
+                    "INSERT INTO notices (user_id, certificate_id, stage_days, escalated, \
+                     subject, body, created_at) VALUES ($1, $2, $3, 1, $4, $5, $6)",
+                )
+                .bind(user_id)
+                .bind(c.id)
+                .bind(i64::from(stage.stage_days))
+                .bind(&subject)
+                .bind(&body)
+                .bind(nowu)
+                .execute(tx.conn())
+                .await?;
+                summary.notices += 1;
+                summary.escalated += 1;
+            }
+        }
         for (users, escalated) in [(officers, false), (escalation, true)] {
             let body = body_text(c, stage, now, escalated);
             for user_id in users {
@@ -296,14 +329,73 @@ pub async fn run_expiry_scan_by(
     Ok(summary)
 }
 
+/// The Department administrators (enabled accounts) whose agency is the one at `path` or
+/// above it.
+async fn department_admins(tx: &mut crate::WriteTx, path: &str) -> Result<Vec<i64>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT r.user_id, a.path FROM user_roles r JOIN agencies a ON a.id = r.agency_id \
+         JOIN users u ON u.id = r.user_id WHERE r.role = $1 AND u.disabled = 0 ORDER BY r.user_id",
+    )
+    .bind(Role::DostAdmin.as_str())
+    .fetch_all(tx.conn())
+    .await?;
+    let mut users = Vec::new();
+    for row in rows {
+        let user: i64 = row.try_get(0)?;
+        let granted: String = row.try_get(1)?;
+        if path.starts_with(granted.as_str()) && !users.contains(&user) {
+            users.push(user);
+        }
+    }
+    Ok(users)
+}
+
+/// The notice to a Department administrator when the certificate's agency has no signature
+/// officer: what expires, and who was told instead (or that no one was).
+fn no_officer_text(
+    c: &Candidate,
+    officers: &[i64],
+    escalation: &[i64],
+    subject: &str,
+) -> (String, String) {
+    let subject = format!(
+        "{} chưa có cán bộ phụ trách chữ ký số — {subject}",
+        c.agency_name
+    );
+    let told = officers.len() + escalation.len();
+    let body = if told == 0 {
+        format!(
+            "{subject}.\n{} và các cơ quan cấp trên chưa có tài khoản cán bộ phụ trách chữ ký số \
+             nào đang hoạt động, nên không ai nhận được thông báo hết hạn này. Việc cần làm: \
+             tạo tài khoản (vai trò Cán bộ phụ trách chữ ký số) cho cơ quan, hoặc báo trực tiếp \
+             cho người giữ chứng thư số.\n\n{} has no active digital signature officer, nor \
+             has any agency above it: no one received this expiry notice. Create an account with \
+             that role for the agency, or tell the holder directly.",
+            c.agency_name, c.agency_name
+        )
+    } else {
+        format!(
+            "{subject}.\n{} chưa có tài khoản cán bộ phụ trách chữ ký số nên thông báo hết hạn \
+             được gửi cho {told} cán bộ của cơ quan cấp trên. Việc cần làm: tạo tài khoản (vai \
+             trò Cán bộ phụ trách chữ ký số) cho cơ quan để thông báo đến đúng người.\n\n{} has \
+             no digital signature officer: the expiry notice went to {told} officer(s) of an \
+             agency above it. Create an account with that role for the agency so that notices \
+             reach the right person.",
+            c.agency_name, c.agency_name
+        )
+    };
+    (subject, body)
+}
+
 /// The signature officers to notify for a certificate of the agency at `path`: those of the
 /// nearest agency (itself or an ancestor) that has any, and — when `escalate` — those of the
-/// next agency above that one that has any. Enabled accounts only; no one twice.
+/// next agency above that one that has any; and whether the nearest is the agency itself.
+/// Enabled accounts only; no one twice.
 async fn recipients(
     tx: &mut crate::WriteTx,
     path: &str,
     escalate: bool,
-) -> Result<(Vec<i64>, Vec<i64>)> {
+) -> Result<(Vec<i64>, Vec<i64>, bool)> {
     let rows = sqlx::query(
         "SELECT r.user_id, a.path FROM user_roles r JOIN agencies a ON a.id = r.agency_id \
          JOIN users u ON u.id = r.user_id WHERE r.role = $1 AND u.disabled = 0 \
@@ -314,12 +406,14 @@ async fn recipients(
     .await?;
     // Officers at each level, deepest (nearest) first.
     let mut by_depth: Vec<(usize, Vec<i64>)> = Vec::new();
+    let mut own = false;
     for row in rows {
         let user: i64 = row.try_get(0)?;
         let granted: String = row.try_get(1)?;
         if !path.starts_with(granted.as_str()) {
             continue;
         }
+        own |= granted == path;
         let depth = granted.matches('/').count();
         match by_depth.iter_mut().find(|(d, _)| *d == depth) {
             Some((_, users)) => users.push(user),
@@ -339,7 +433,7 @@ async fn recipients(
     } else {
         Vec::new()
     };
-    Ok((officers, escalation))
+    Ok((officers, escalation, own))
 }
 
 fn date_vi(t: OffsetDateTime) -> String {

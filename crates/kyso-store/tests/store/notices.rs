@@ -463,3 +463,77 @@ async fn the_upgrade_to_document_notices_keeps_the_expiry_notices() {
         assert!(later[0].id > after[0].id);
     }
 }
+
+#[tokio::test]
+async fn an_agency_without_its_own_officer_is_named_to_the_departments_administrator() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let store = &db.store;
+        let p = province(store).await;
+        let admin = user(store, "qt.skhcn", "", p.root, Role::DostAdmin).await;
+        let not_after = NOW + Duration::days(90);
+        // The Finance department has no officer, nor has anyone above it: no one would hear.
+        subscriber_with_cert(store, p.finance, "Lê Thị Hoa", 0x2001, not_after).await;
+        let s = notices::run_expiry_scan(store, not_after - Duration::days(60))
+            .await
+            .unwrap();
+        assert_eq!(
+            (s.stages, s.without_recipient, s.admins_told, s.notices),
+            (1, 1, 1, 1),
+            "{b:?}: {s:?}"
+        );
+        let told = notices::inbox(store, &admin, false).await.unwrap();
+        assert_eq!(told.len(), 1, "{b:?}");
+        assert!(
+            told[0].subject.starts_with(
+                "Sở Tài chính chưa có cán bộ phụ trách chữ ký số — Chứng thư số của Lê Thị Hoa"
+            ),
+            "{}",
+            told[0].subject
+        );
+        assert!(
+            told[0].body.contains("không ai nhận được"),
+            "{}",
+            told[0].body
+        );
+
+        // The unit under the Department has none either, but the Department has one: the
+        // notice goes to the Department's officer and the administrator hears why.
+        let dost_officer = user(store, "cb.skhcn", "", p.dost, Role::SignatureOfficer).await;
+        subscriber_with_cert(store, p.unit, "Nguyễn Văn An", 0x2002, not_after).await;
+        let s = notices::run_expiry_scan(store, not_after - Duration::days(59))
+            .await
+            .unwrap();
+        assert_eq!(
+            (s.stages, s.without_recipient, s.admins_told, s.notices),
+            (1, 0, 1, 2),
+            "{b:?}: {s:?}"
+        );
+        assert_eq!(stages(store, &dost_officer).await, [(60, false)], "{b:?}");
+        let told = notices::inbox(store, &admin, false).await.unwrap();
+        assert_eq!(told.len(), 2, "{b:?}");
+        assert!(
+            told[0].body.contains("1 cán bộ của cơ quan cấp trên"),
+            "{}",
+            told[0].body
+        );
+
+        // An agency with its own officer: the administrator is not told.
+        let finance_officer = user(store, "cb.stc", "", p.finance, Role::SignatureOfficer).await;
+        subscriber_with_cert(store, p.finance, "Trần Văn Bình", 0x2003, not_after).await;
+        let s = notices::run_expiry_scan(store, not_after - Duration::days(58))
+            .await
+            .unwrap();
+        assert_eq!(
+            (s.stages, s.admins_told, s.notices),
+            (1, 0, 1),
+            "{b:?}: {s:?}"
+        );
+        assert_eq!(
+            stages(store, &finance_officer).await,
+            [(60, false)],
+            "{b:?}"
+        );
+        assert_eq!(notices::inbox(store, &admin, false).await.unwrap().len(), 2);
+    }
+}
