@@ -217,6 +217,7 @@ pub async fn seed(
                     code.to_lowercase().replace('.', "-")
                 ),
                 phone: String::new(),
+                same_name_confirmed: false,
             },
             now,
         )

@@ -328,6 +328,53 @@ async fn agencies_form_a_tree_with_both_code_forms_and_clear_errors() {
 }
 
 #[tokio::test]
+async fn a_second_agency_of_the_same_name_under_one_parent_needs_the_officers_word() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        let p = province(s).await;
+        let sys = Actor::system();
+        // "Sở Tài chính" is under the province already; typed again without its diacritics.
+        let again = AgencyInput {
+            code: "H99.06".into(),
+            name: "SO TAI CHINH".into(),
+            kind: "department".into(),
+            parent_id: Some(p.root),
+            ..Default::default()
+        };
+        match registry::create_agency(s, &sys, &again, NOW).await {
+            Err(e @ Error::Conflict { field: "name", .. }) => {
+                let vi = e.message(false);
+                assert!(
+                    vi.contains(
+                        "Đã có cơ quan \"Sở Tài chính\" (mã H99.05) trực thuộc UBND Tỉnh Demo"
+                    ),
+                    "{b:?}: {vi}"
+                );
+            }
+            other => panic!("{b:?}: {other:?}"),
+        }
+        // Under another parent the name is free; confirmed, the second one is added.
+        let elsewhere = AgencyInput {
+            code: "H99.37.06".into(),
+            parent_id: Some(p.dost),
+            ..again.clone()
+        };
+        registry::create_agency(s, &sys, &elsewhere, NOW)
+            .await
+            .unwrap();
+        let confirmed = AgencyInput {
+            same_name_confirmed: true,
+            ..again
+        };
+        let a = registry::create_agency(s, &sys, &confirmed, NOW)
+            .await
+            .unwrap();
+        assert_eq!(a.code, "H99.06", "{b:?}");
+    }
+}
+
+#[tokio::test]
 async fn subscribers_are_found_by_name_without_diacritics_and_by_subtree() {
     for b in backends() {
         let db = TestDb::new(b).await;

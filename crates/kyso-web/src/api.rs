@@ -370,7 +370,9 @@ async fn list_agencies(
     Ok(Json(items.into()))
 }
 
-/// Create an agency.
+/// Create an agency. Its code must extend its parent's (422 on `code`); a second agency of the
+/// same name (diacritics and case aside) under the same parent is refused (409 on `name`,
+/// naming the one there) unless `same_name_confirmed` says it is another body.
 #[utoipa::path(post, path = "/api/v1/agencies", tag = "registry",
     request_body = dto::AgencyInput,
     responses((status = 201, description = "Created", body = dto::Agency)))]

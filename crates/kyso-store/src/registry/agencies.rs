@@ -42,6 +42,10 @@ pub struct AgencyInput {
     pub email: String,
     #[serde(default)]
     pub phone: String,
+    /// The officer confirmed that the agency is another body than the one of the same name
+    /// already under the same parent (without it such a name is refused: 409 on `name`).
+    #[serde(default)]
+    pub same_name_confirmed: bool,
 }
 
 pub(super) const AGENCY_COLUMNS: &str =
@@ -178,6 +182,50 @@ fn check_extends(code: &AgencyCode, parent: &Agency) -> Result<()> {
     })
 }
 
+/// A second agency named `name` (diacritics and case aside) under the same `parent` is most
+/// often the same body typed twice: refused (a conflict on `name` naming the one there) until
+/// the officer confirms it is another ([`AgencyInput::same_name_confirmed`]).
+async fn check_same_name(store: &Store, name: &str, parent: Option<&Agency>) -> Result<()> {
+    let folded = fold(name);
+    let same: Option<(String, String)> = match parent {
+        Some(p) => {
+            sqlx::query_as(
+                "SELECT code, name FROM agencies WHERE parent_id = $1 AND name_fold = $2 \
+                 ORDER BY id LIMIT 1",
+            )
+            .bind(p.id)
+            .bind(&folded)
+            .fetch_optional(store.pool())
+            .await?
+        }
+        None => {
+            sqlx::query_as(
+                "SELECT code, name FROM agencies WHERE parent_id IS NULL AND name_fold = $1 \
+                 ORDER BY id LIMIT 1",
+            )
+            .bind(&folded)
+            .fetch_optional(store.pool())
+            .await?
+        }
+    };
+    let Some((code, existing)) = same else {
+        return Ok(());
+    };
+    let under_vi = parent.map_or_else(String::new, |p| format!(" trực thuộc {}", p.name));
+    let under_en = parent.map_or_else(String::new, |p| format!(" under {}", p.name));
+    Err(Error::conflict(
+        "name",
+        format!(
+            "Đã có cơ quan \"{existing}\" (mã {code}){under_vi}. Nếu đây đúng là một cơ quan \
+             khác cùng tên, hãy đánh dấu \"Vẫn thêm cơ quan cùng tên\" rồi lưu lại."
+        ),
+        format!(
+            "There is already an agency \"{existing}\" (code {code}){under_en}. If this is \
+             really another body of the same name, tick \"Add it anyway\" and save again."
+        ),
+    ))
+}
+
 /// Agencies the actor can read, in tree order (by path), optionally under `under` and
 /// matching `q` (name without diacritics or either code form).
 pub async fn agencies(
@@ -248,6 +296,9 @@ pub async fn create_agency(
     };
     if let Some(p) = &parent {
         check_extends(&code, p)?;
+    }
+    if !input.same_name_confirmed {
+        check_same_name(store, &name, parent.as_ref()).await?;
     }
     let on = match &parent {
         Some(p) => crate::On::Agency(Permission::WriteRegistry, &p.path),

@@ -99,6 +99,11 @@ pub(super) async fn agency_form(
 ) -> Response {
     let ef = error.and_then(|e| e.field());
     let msg = error.map(|e| e.message(p.lang == Lang::En));
+    // The same name under the same parent: the officer may confirm it is another body.
+    let same_name = matches!(
+        error,
+        Some(kyso_store::Error::Conflict { field: "name", .. })
+    );
     let parents = agency_options(st, p, Permission::WriteRegistry).await;
     let kinds = kind_options::<AgencyKind>(p);
     let selected_parent = v.parent_id.map(|i| i.to_string()).unwrap_or_default();
@@ -114,6 +119,15 @@ pub(super) async fn agency_form(
                 (field("code", p.t("Mã định danh", "Electronic identifier code"), &v.code, "text", true, ef,
                        Some(p.t("Dạng H41.37 hoặc 000.00.37.H41", "Either H41.37 or 000.00.37.H41"))))
                 (field("name", p.t("Tên cơ quan", "Name"), &v.name, "text", true, ef, None))
+                @if same_name {
+                    div.field {
+                        label {
+                            input type="checkbox" name="same_name_confirmed" value="1";
+                            " " (p.t("Vẫn thêm cơ quan cùng tên (đã kiểm tra đây là cơ quan khác)",
+                                     "Add it anyway (checked: this is another body)"))
+                        }
+                    }
+                }
                 (select("kind", p.t("Loại cơ quan", "Kind"), &kinds, &v.kind, ef))
                 (field("address", p.t("Địa chỉ", "Address"), &v.address, "text", false, ef, None))
                 (field("email", p.t("Thư điện tử", "Email"), &v.email, "email", false, ef, None))
@@ -151,6 +165,9 @@ pub(super) struct AgencyForm {
     email: String,
     #[serde(default)]
     phone: String,
+    /// The "add it anyway" box, shown after a same-name warning.
+    #[serde(default)]
+    same_name_confirmed: Option<String>,
 }
 
 pub(super) async fn agency_submit(
@@ -169,6 +186,7 @@ pub(super) async fn agency_submit(
         address: f.address,
         email: f.email,
         phone: f.phone,
+        same_name_confirmed: f.same_name_confirmed.is_some(),
     };
     match registry::create_agency(&st.store, &p.actor, &input, st.now()).await {
         Ok(_) => Redirect::to("/agencies").into_response(),
