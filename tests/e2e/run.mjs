@@ -100,7 +100,8 @@ try {
   await shot(page, '03-loi-ma-dinh-danh');
   await page.fill('#code', '000.02.37.H99');
   await page.click('main button[type=submit]');
-  await page.waitForURL(/\/agencies$/);
+  await page.waitForURL(/\/agencies\?done=agency_created$/);
+  check((await page.textContent('[role=status]')).includes('Đã thêm cơ quan'), 'the save is confirmed');
   check((await page.textContent('main')).includes('H99.37.02'), 'the new agency is listed with its dotted code');
   await shot(page, '04-co-quan');
 
@@ -118,8 +119,9 @@ try {
   await page.fill('#email', 'tuyet.dta@demo.invalid');
   await page.fill('#title', 'Chuyên viên');
   await page.click('main button[type=submit]');
-  await page.waitForURL(/\/subscribers\/\d+$/);
-  const subscriberUrl = page.url();
+  await page.waitForURL(/\/subscribers\/\d+\?done=subscriber_created$/);
+  check((await page.textContent('[role=status]')).includes('Đã thêm thuê bao'), 'the new subscriber is confirmed');
+  const subscriberUrl = page.url().replace(/\?.*$/, '');
   await page.goto(`${base}/subscribers?q=dang+thi+anh+tuyet`);
   check((await page.textContent('main')).includes('Đặng Thị Ánh Tuyết'), '"dang thi anh tuyet" finds "Đặng Thị Ánh Tuyết"');
   await shot(page, '05-tim-thue-bao');
@@ -133,7 +135,8 @@ try {
   check((await page.textContent('[role=alert]')).includes('đã có trong danh mục'), 'a duplicate serial is refused');
   await page.setInputFiles('#file', env('KYSO_CERT_FILE'));
   await page.click('main button[type=submit]');
-  await page.waitForURL(/\/subscribers\/\d+$/);
+  await page.waitForURL(/\/subscribers\/\d+\?done=certificate_imported$/);
+  check((await page.textContent('[role=status]')).includes('Đã nhập chứng thư số'), 'the import is confirmed');
   check((await page.textContent('main')).includes('Còn hiệu lực'), 'the imported certificate is shown valid');
   await shot(page, '06-thue-bao-chung-thu');
   await page.goto(`${base}/certificates?expiring_within_days=60`);
@@ -208,7 +211,8 @@ try {
   await page.selectOption('#role', 'signature_officer');
   await page.fill('#password', 'mat-khau-ban-dau-1');
   await page.click('main button[type=submit]');
-  await page.waitForURL(/\/users$/);
+  await page.waitForURL(/\/users\?done=user_created$/);
+  check((await page.textContent('[role=status]')).includes('Đã tạo tài khoản'), 'the new account is confirmed');
   check((await page.textContent('main')).includes(other), 'the new account is listed');
   await shot(page, '10-tai-khoan');
   await page.click('header button[type=submit]');

@@ -178,6 +178,8 @@ struct Page {
     path: String,
     /// The audit log check's failure (Vietnamese, English), shown to auditors.
     audit_alert: Option<(String, String)>,
+    /// The `done=` of the address: the registry's save just made ([`saved_message`]).
+    done: String,
 }
 
 /// What a page answers when the visitor must log in (or change the one-time password) first.
@@ -208,12 +210,20 @@ impl FromRequestParts<AppState> for Page {
                 } else {
                     st.audit_alert.read().ok().and_then(|a| a.clone())
                 };
+                let done = parts
+                    .uri
+                    .query()
+                    .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("done=")))
+                    .filter(|d| d.len() <= 40)
+                    .unwrap_or_default()
+                    .to_owned();
                 Ok(Page {
                     actor,
                     csrf,
                     lang,
                     path: parts.uri.path().to_owned(),
                     audit_alert,
+                    done,
                 })
             }
             Err(_) => Err(ToLogin(Redirect::to("/login").into_response())),
@@ -325,12 +335,40 @@ fn layout(p: &Page, title: &str, body: Markup) -> Response {
                     @if let Some((vi, en)) = &p.audit_alert {
                         div.alert.error #audit-alert role="alert" { (p.t(vi, en)) }
                     }
+                    (alert_ok(saved_message(p)))
                     (body)
                 }
             }
         }
     };
     html_response(StatusCode::OK, markup)
+}
+
+/// A success message (`role="status"`), when there is one.
+fn alert_ok(msg: Option<&str>) -> Markup {
+    html! { @if let Some(m) = msg { div.alert.ok role="status" { (m) } } }
+}
+
+/// The success message of a registry save, named by the `done=` of the page it redirected to
+/// (the pages of documents, incoming documents and accounts say their own).
+fn saved_message(p: &Page) -> Option<&'static str> {
+    Some(match p.done.as_str() {
+        "agency_created" => p.t("Đã thêm cơ quan.", "The agency is added."),
+        "subscriber_created" => p.t("Đã thêm thuê bao.", "The subscriber is added."),
+        "certificate_imported" => p.t(
+            "Đã nhập chứng thư số vào danh mục.",
+            "The certificate is imported.",
+        ),
+        "device_saved" => p.t(
+            "Đã ghi nhận thao tác với thiết bị; lịch sử bên dưới.",
+            "The device's event is recorded; see its history below.",
+        ),
+        "user_created" => p.t(
+            "Đã tạo tài khoản. Người dùng đăng nhập bằng mật khẩu tạm và phải đổi mật khẩu ngay lần đầu.",
+            "The account is created. Its user logs in with the temporary password and must change it at once.",
+        ),
+        _ => return None,
+    })
 }
 
 fn html_response(status: StatusCode, markup: Markup) -> Response {

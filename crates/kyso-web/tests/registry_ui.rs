@@ -97,8 +97,13 @@ async fn the_agency_form_refuses_a_code_of_another_branch_and_asks_before_a_seco
         let (status, to) = send(confirmed).await;
         assert_eq!(
             (status, to.as_str()),
-            (StatusCode::SEE_OTHER, "/agencies"),
+            (StatusCode::SEE_OTHER, "/agencies?done=agency_created"),
             "{b:?}"
+        );
+        let (_, list) = app.page(&admin, &to).await;
+        assert!(
+            list.contains(r#"<div class="alert ok" role="status">Đã thêm cơ quan.</div>"#),
+            "{b:?}: the save is confirmed"
         );
         assert_eq!(count().await, 4, "{b:?}");
         let added = kyso_store::registry::agency_by_code(s, &kyso_store::Actor::system(), "H99.06")

@@ -13,7 +13,8 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::{
-    agency_options, alert_error, layout, local_redirect, select, store_error, with_status, Page,
+    agency_options, alert_error, alert_ok, layout, local_redirect, select, store_error,
+    with_status, Page,
 };
 use crate::auth::Lang;
 use crate::AppState;
@@ -43,10 +44,6 @@ impl Done {
             _ => return None,
         })
     }
-}
-
-fn alert_ok(msg: Option<&str>) -> Markup {
-    html! { @if let Some(m) = msg { div.alert.ok role="status" { (m) } } }
 }
 
 fn date(unix: i64) -> String {

@@ -189,7 +189,7 @@ pub(super) async fn agency_submit(
         same_name_confirmed: f.same_name_confirmed.is_some(),
     };
     match registry::create_agency(&st.store, &p.actor, &input, st.now()).await {
-        Ok(_) => Redirect::to("/agencies").into_response(),
+        Ok(_) => Redirect::to("/agencies?done=agency_created").into_response(),
         Err(e) => agency_form(&st, &p, &input, Some(&e)).await,
     }
 }

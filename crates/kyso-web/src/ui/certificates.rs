@@ -133,8 +133,12 @@ pub(super) async fn import_submit(State(st): State<AppState>, p: Page, mp: Multi
         .await
     {
         Ok(c) => match c.subscriber_id {
-            Some(sid) => Redirect::to(&format!("/subscribers/{sid}")).into_response(),
-            None => local_redirect(&format!("/certificates?q={}", c.serial)),
+            Some(sid) => Redirect::to(&format!("/subscribers/{sid}?done=certificate_imported"))
+                .into_response(),
+            None => local_redirect(&format!(
+                "/certificates?q={}&done=certificate_imported",
+                c.serial
+            )),
         },
         Err(e) => {
             let msg = e.message(p.lang == Lang::En);

@@ -159,7 +159,7 @@ pub(super) async fn device_event_submit(
         note: f.note,
     };
     match registry::device_event(&st.store, &p.actor, id, &input, st.now()).await {
-        Ok(_) => Redirect::to(&format!("/devices/{id}")).into_response(),
+        Ok(_) => Redirect::to(&format!("/devices/{id}?done=device_saved")).into_response(),
         Err(e) => device_view(&st, &p, id, Some(e.message(p.lang == Lang::En))).await,
     }
 }

@@ -23,7 +23,9 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::layout_store_error as refusal;
-use super::{agency_options, alert_error, field, layout, layout_error, select, with_status, Page};
+use super::{
+    agency_options, alert_error, alert_ok, field, layout, layout_error, select, with_status, Page,
+};
 use crate::api::Id;
 use crate::AppState;
 
@@ -84,10 +86,6 @@ fn invalid(field: &'static str, vi: &str, en: &str) -> kyso_store::Error {
         vi: vi.to_owned(),
         en: en.to_owned(),
     }
-}
-
-fn alert_ok(msg: Option<&str>) -> Markup {
-    html! { @if let Some(m) = msg { div.alert.ok role="status" { (m) } } }
 }
 
 fn date(unix: i64) -> String {

@@ -24,15 +24,11 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::layout_store_error as refusal;
-use super::{alert_error, field, layout, layout_error, select, with_status, Page};
+use super::{alert_error, alert_ok, field, layout, layout_error, select, with_status, Page};
 use crate::api::Id;
 use crate::auth::Lang;
 use crate::incoming::{take_in, Arrival};
 use crate::{ApiError, AppState};
-
-fn alert_ok(msg: Option<&str>) -> Markup {
-    html! { @if let Some(m) = msg { div.alert.ok role="status" { (m) } } }
-}
 
 fn time_text(unix: i64) -> String {
     let t = OffsetDateTime::from_unix_timestamp(unix)

@@ -151,7 +151,9 @@ pub(super) async fn subscriber_submit(
         phone: f.phone,
     };
     match registry::create_subscriber(&st.store, &p.actor, &input, st.now()).await {
-        Ok(s) => Redirect::to(&format!("/subscribers/{}", s.id)).into_response(),
+        Ok(s) => {
+            Redirect::to(&format!("/subscribers/{}?done=subscriber_created", s.id)).into_response()
+        }
         Err(e) => subscriber_form(&st, &p, &input, Some(&e)).await,
     }
 }

@@ -118,7 +118,7 @@ pub(super) async fn user_submit(
     };
     let now = st.now();
     match accounts::create_user(&st.store, &p.actor, input, now).await {
-        Ok(_) => Redirect::to("/users").into_response(),
+        Ok(_) => Redirect::to("/users?done=user_created").into_response(),
         Err(e) => {
             users_view(
                 &st,
