@@ -54,7 +54,7 @@ try {
   await officer.fill('#f_email', 'hoang.thi.lan@demo.invalid');
   await officer.fill('#f_title', 'Chuyên viên');
   await officer.fill('#f_unit', 'Văn phòng Sở');
-  await Promise.all([officer.waitForURL(/\/requests\/\d+$/), officer.click('main button[type=submit]')]);
+  await Promise.all([officer.waitForURL(/\/requests\/\d+\?done=request_created$/), officer.click('main button[type=submit]')]);
   const requestPath = new URL(officer.url()).pathname;
   await requestAct(officer, 'Trình duyệt', 'Chờ duyệt');
   await admin.goto(`${base}${requestPath}`);

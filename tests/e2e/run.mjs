@@ -162,7 +162,8 @@ try {
   await page.fill('#contact_phone', '0900000002');
   await page.check('label:has-text("Vũ Thị Giang") >> xpath=preceding-sibling::input');
   await page.click('main button[type=submit]');
-  await page.waitForURL(/\/requests\/\d+$/);
+  await page.waitForURL(/\/requests\/\d+\?done=request_created$/);
+  check((await page.textContent('[role=status]')).includes('Đã lưu đề nghị'), 'the new request is confirmed');
   const requestUrl = page.url();
   for (const [action, state] of [['Trình duyệt', 'Chờ duyệt'], ['Duyệt', 'Đã duyệt']]) {
     await act(page, action, state);

@@ -344,6 +344,19 @@ fn layout(p: &Page, title: &str, body: Markup) -> Response {
     html_response(StatusCode::OK, markup)
 }
 
+/// What an empty list says: that there is nothing yet, or — when a search or filter is on —
+/// that nothing matches it.
+fn empty_list(p: &Page, filtered: bool, (vi, en): (&str, &str)) -> Markup {
+    html! {
+        p.muted.empty {
+            @if filtered {
+                (p.t("Không có mục nào khớp với điều kiện tìm; hãy bỏ bớt điều kiện.",
+                     "Nothing matches the search; try fewer conditions."))
+            } @else { (p.t(vi, en)) }
+        }
+    }
+}
+
 /// A success message (`role="status"`), when there is one.
 fn alert_ok(msg: Option<&str>) -> Markup {
     html! { @if let Some(m) = msg { div.alert.ok role="status" { (m) } } }
@@ -362,6 +375,10 @@ fn saved_message(p: &Page) -> Option<&'static str> {
         "device_saved" => p.t(
             "Đã ghi nhận thao tác với thiết bị; lịch sử bên dưới.",
             "The device's event is recorded; see its history below.",
+        ),
+        "request_created" => p.t(
+            "Đã lưu đề nghị. Kiểm tra lại nội dung bên dưới trước khi gửi.",
+            "The request is saved. Check it below before sending it.",
         ),
         "user_created" => p.t(
             "Đã tạo tài khoản. Người dùng đăng nhập bằng mật khẩu tạm và phải đổi mật khẩu ngay lần đầu.",

@@ -2,7 +2,8 @@
 //! through the real router with the session's CSRF token: a wrong entry is refused at its
 //! field with a Vietnamese message and nothing is saved — an agency code outside its parent's
 //! branch, a second agency of the same name under one parent (added only once the officer
-//! ticks that it is another body), a phone number that is not one.
+//! ticks that it is another body), a phone number that is not one; a save is confirmed with a
+//! success message; lists with nothing in them, or nothing matching a search, say so.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -26,6 +27,20 @@ async fn the_agency_form_refuses_a_code_of_another_branch_and_asks_before_a_seco
         support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
         let finance = support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
         let admin = app.session("quantri", root, "dost_admin").await;
+        // Lists with nothing in them say so, and a search that finds nothing says that.
+        for (page, says) in [
+            ("/requests", "Chưa có đề nghị nào."),
+            ("/devices", "Chưa có thiết bị nào."),
+            ("/subscribers", "Chưa có thuê bao nào."),
+            (
+                "/agencies?q=khong+co",
+                "Không có mục nào khớp với điều kiện tìm",
+            ),
+        ] {
+            let (status, html) = app.page(&admin, page).await;
+            assert_eq!(status, StatusCode::OK, "{b:?}: {page}");
+            assert!(html.contains(says), "{b:?}: {page} says {says:?}");
+        }
         let root_id = root.to_string();
         let count = || async move {
             kyso_store::registry::agencies(s, &kyso_store::Actor::system(), "", None)

@@ -46,6 +46,7 @@ pub(super) async fn agencies_page(
                 button.primary type="submit" { (p.t("Tìm", "Search")) }
                 @if p.can(Permission::WriteRegistry) { a.button href="/agencies/new" { (p.t("Thêm cơ quan", "Add agency")) } }
             }
+            @if list.is_empty() { (empty_list(&p, !q.q.is_empty(), ("Chưa có cơ quan nào.", "No agencies yet."))) }
             table {
                 thead { tr {
                     th scope="col" { (p.t("Tên cơ quan", "Name")) }

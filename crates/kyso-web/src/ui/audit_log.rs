@@ -35,6 +35,9 @@ pub(super) async fn audit_page(
                 div { label for="action" { (p.t("Thao tác (bắt đầu bằng)", "Action (starts with)")) } input #action name="action" value=(q.action); }
                 button.primary type="submit" { (p.t("Lọc", "Filter")) }
             }
+            @if items.is_empty() {
+                (empty_list(&p, !q.actor.is_empty() || !q.action.is_empty(), ("Nhật ký chưa có mục nào.", "The log has no entries yet.")))
+            }
             table { thead { tr {
                 th scope="col" { "#" } th scope="col" { (p.t("Thời điểm (UTC)", "When (UTC)")) }
                 th scope="col" { (p.t("Người thực hiện", "Actor")) } th scope="col" { (p.t("Thao tác", "Action")) }

@@ -43,6 +43,9 @@ pub(super) async fn devices_page(
                 div { (select("state", p.t("Trạng thái", "State"), &states, &q.state, None)) }
                 button.primary type="submit" { (p.t("Lọc", "Filter")) }
             }
+            @if list.is_empty() {
+                (empty_list(&p, !q.q.is_empty() || state.is_some(), ("Chưa có thiết bị nào.", "No devices yet.")))
+            }
             table {
                 thead { tr {
                     th scope="col" { (p.t("Số hiệu", "Serial")) } th scope="col" { (p.t("Loại", "Kind")) }

@@ -16,7 +16,8 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{
-    agency_options, alert_error, field, fmt_date, layout, select, store_error, with_status, Page,
+    agency_options, alert_error, empty_list, field, fmt_date, layout, select, store_error,
+    with_status, Page,
 };
 use crate::api::Id;
 use crate::AppState;
@@ -87,6 +88,10 @@ pub(super) async fn list_page(
                 div { label { input type="checkbox" name="overdue" value="1" checked[q.overdue.is_some()]; " " (p.t("Chỉ quá hạn", "Overdue only")) } }
                 button.primary type="submit" { (p.t("Lọc", "Filter")) }
                 @if p.can(Permission::DraftRequest) { a.button href="/requests/new" { (p.t("Lập đề nghị", "New request")) } }
+            }
+            @if list.is_empty() {
+                (empty_list(&p, !q.q.is_empty() || !q.state.is_empty() || !q.kind.is_empty() || q.overdue.is_some(),
+                            ("Chưa có đề nghị nào.", "No requests yet.")))
             }
             table {
                 thead { tr {
@@ -393,7 +398,8 @@ pub(super) async fn create_submit(
         items,
     };
     match requests::create_request(&st.store, &p.actor, &input, st.now()).await {
-        Ok(d) => Redirect::to(&format!("/requests/{}", d.request.id)).into_response(),
+        Ok(d) => Redirect::to(&format!("/requests/{}?done=request_created", d.request.id))
+            .into_response(),
         Err(e) => form_page(&st, &p, kind, agency_id, &pairs, Some(&e)).await,
     }
 }

@@ -30,6 +30,9 @@ pub(super) async fn subscribers_page(
                 @if p.can(Permission::WriteRegistry) { a.button href="/subscribers/new" { (p.t("Thêm thuê bao", "Add subscriber")) } }
             }
             p.muted { (page.total) " " (p.t("kết quả", "results")) }
+            @if page.items.is_empty() {
+                (empty_list(&p, !q.q.is_empty() || !selected.is_empty(), ("Chưa có thuê bao nào.", "No subscribers yet.")))
+            }
             table {
                 thead { tr {
                     th scope="col" { (p.t("Họ và tên", "Name")) }
