@@ -275,6 +275,7 @@ th{background:#eef1f4;font-weight:600}form.filters{display:flex;gap:8px;flex-wra
 label{display:block;font-weight:600;font-size:14px;margin-bottom:2px}input,select,textarea{font:inherit;padding:6px 8px;border:1px solid #8c959f;border-radius:4px;background:#fff}
 .field{margin-bottom:12px}.field input,.field select{width:100%;max-width:480px}.hint{color:var(--muted);font-size:13px}
 button.primary,a.button{background:var(--brand);color:#fff;border:0;padding:8px 16px;border-radius:4px;font:inherit;cursor:pointer;text-decoration:none;display:inline-block}
+button.danger{background:#fff;color:var(--bad);border:2px solid var(--bad);padding:6px 14px;border-radius:4px;font:inherit;font-weight:600;cursor:pointer;margin-left:auto}
 .alert{padding:10px 12px;border-radius:6px;margin-bottom:12px;border:1px solid}.alert.error{background:#ffebe9;border-color:#ff8182}.alert.ok{background:#dafbe1;border-color:#4ac26b}
 [aria-invalid=true]{border-color:var(--bad);background:#fff5f5}.status-expired,.status-revoked{color:var(--bad);font-weight:600}.status-active{color:var(--ok)}
 .muted{color:var(--muted)}.login{max-width:420px;margin:60px auto;background:#fff;border:1px solid var(--line);border-radius:8px;padding:24px}
@@ -379,6 +380,10 @@ fn saved_message(p: &Page) -> Option<&'static str> {
         "request_created" => p.t(
             "Đã lưu đề nghị. Kiểm tra lại nội dung bên dưới trước khi gửi.",
             "The request is saved. Check it below before sending it.",
+        ),
+        "request_acted" => p.t(
+            "Đã ghi nhận thao tác; trạng thái và diễn biến của đề nghị ở bên dưới.",
+            "The action is recorded; the request's state and timeline are below.",
         ),
         "user_created" => p.t(
             "Đã tạo tài khoản. Người dùng đăng nhập bằng mật khẩu tạm và phải đổi mật khẩu ngay lần đầu.",

@@ -127,3 +127,86 @@ async fn the_agency_form_refuses_a_code_of_another_branch_and_asks_before_a_seco
         assert_eq!(added.phone, "02383844500", "{b:?}");
     }
 }
+
+#[tokio::test]
+async fn refusing_or_withdrawing_a_request_is_set_apart_and_confirmed_first() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let s = &app.db.store;
+        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+        let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
+        let officer = app.session("cb.skhcn", dost, "signature_officer").await;
+        let r = kyso_store::requests::create_request(
+            s,
+            &officer.actor,
+            &kyso_store::requests::NewRequest {
+                kind: "issue_organization".into(),
+                agency_id: dost,
+                contact_name: "Lê Thị Hoa".into(),
+                items: vec![kyso_store::requests::NewItem {
+                    data: [("name", "Sở KH&CN"), ("email", "skhcn@demo.invalid")]
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                        .collect(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            support::NOW,
+        )
+        .await
+        .unwrap();
+        let path = format!("/requests/{}", r.request.id);
+        let (_, html) = app.page(&officer, &path).await;
+        assert!(
+            html.contains(r#"<button class="danger" type="submit" name="action" value="withdraw">Rút đề nghị</button>"#),
+            "{b:?}: withdrawing is set apart: {html}"
+        );
+        assert!(
+            html.contains(r#"<button class="primary" type="submit" name="action" value="submit">"#)
+        );
+
+        // The first click asks; nothing changes yet.
+        let act = format!("{path}/act");
+        let (status, html) = app
+            .submit_multipart(
+                &officer,
+                &act,
+                &[("action", "withdraw"), ("note", "Lập nhầm")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert!(html.contains("Rút đề nghị này?"), "{b:?}: {html}");
+        assert!(html.contains(r#"name="confirm" value="yes""#));
+        assert!(
+            html.contains(r#"name="note" value="Lập nhầm""#),
+            "the note is kept"
+        );
+        let state = || async {
+            kyso_store::requests::get_request(s, &officer.actor, r.request.id, support::NOW)
+                .await
+                .unwrap()
+                .request
+                .state
+        };
+        assert_eq!(state().await.as_str(), "draft", "{b:?}");
+
+        // Confirmed: done, with its message.
+        let (status, to) = app
+            .submit_multipart(
+                &officer,
+                &act,
+                &[
+                    ("action", "withdraw"),
+                    ("note", "Lập nhầm"),
+                    ("confirm", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{b:?}: {to}");
+        assert_eq!(to, format!("{path}?done=request_acted"));
+        assert_eq!(state().await.as_str(), "withdrawn", "{b:?}");
+        let (_, html) = app.page(&officer, &to).await;
+        assert!(html.contains("Đã ghi nhận thao tác"), "{b:?}");
+    }
+}

@@ -544,8 +544,12 @@ async fn detail_view(st: &AppState, p: &Page, id: i64, error: Option<String>) ->
                         }
                     }
                     div style="display:flex;gap:8px;flex-wrap:wrap" {
-                        @for a in &d.actions {
+                        @for a in d.actions.iter().filter(|a| !is_final_no(**a)) {
                             button.primary type="submit" name="action" value=(a.as_str()) { (p.t(a.label_vi(), a.label_en())) }
+                        }
+                        // Refusing and withdrawing end the request: set apart, and confirmed first.
+                        @for a in d.actions.iter().filter(|a| is_final_no(**a)) {
+                            button.danger type="submit" name="action" value=(a.as_str()) { (p.t(a.label_vi(), a.label_en())) }
                         }
                     }
                 }
@@ -594,6 +598,9 @@ pub(super) async fn act_submit(
         )
         .await;
     };
+    if is_final_no(action) && text("confirm") != "yes" {
+        return confirm_final(&p, id, action, &text("note"), &text("reason"));
+    }
     let mut certificates = Vec::new();
     let mut i = 0;
     while let Some(bytes) = form.bytes(&format!("cert_{i}")) {
@@ -608,9 +615,50 @@ pub(super) async fn act_submit(
         certificates,
     };
     match requests::act(&st.store, &p.actor, id, action, &input, st.now()).await {
-        Ok(_) => Redirect::to(&format!("/requests/{id}")).into_response(),
+        Ok(_) => Redirect::to(&format!("/requests/{id}?done=request_acted")).into_response(),
         Err(e) => detail_view(&st, &p, id, Some(e.message(p.lang == crate::Lang::En))).await,
     }
+}
+
+/// Whether `a` ends the request with a no (refusing it, withdrawing it): such an action is
+/// styled apart and asked for confirmation first.
+fn is_final_no(a: RequestAction) -> bool {
+    matches!(a, RequestAction::Refuse | RequestAction::Withdraw)
+}
+
+/// The confirmation of a final no: the same action posted again with `confirm=yes`, the note
+/// and reason typed kept.
+fn confirm_final(p: &Page, id: i64, action: RequestAction, note: &str, reason: &str) -> Response {
+    let question = match action {
+        RequestAction::Refuse => p.t(
+            "Từ chối đề nghị này? Đề nghị kết thúc, không xử lý tiếp được; cơ quan đề nghị được báo cùng lý do.",
+            "Refuse this request? It ends and cannot be processed further; the requesting agency is told, with the reason.",
+        ),
+        _ => p.t(
+            "Rút đề nghị này? Đề nghị kết thúc; muốn đề nghị lại phải lập đề nghị mới.",
+            "Withdraw this request? It ends; asking again needs a new request.",
+        ),
+    };
+    layout(
+        p,
+        p.t("Xác nhận", "Confirm"),
+        html! {
+            h1 { (p.t("Xác nhận thao tác", "Confirm the action")) }
+            div.alert.error role="alert" { (question) }
+            @if !reason.is_empty() { p { (p.t("Lý do: ", "Reason: ")) (reason) } }
+            form method="post" action={ "/requests/" (id) "/act" } enctype="multipart/form-data" {
+                input type="hidden" name="csrf" value=(p.csrf);
+                input type="hidden" name="confirm" value="yes";
+                input type="hidden" name="note" value=(note);
+                input type="hidden" name="reason" value=(reason);
+                button.danger type="submit" name="action" value=(action.as_str()) style="margin-left:0" {
+                    (p.t(action.label_vi(), action.label_en()))
+                }
+                " "
+                a href={ "/requests/" (id) } { (p.t("Hủy, quay lại", "Cancel")) }
+            }
+        },
+    )
 }
 
 /// Make the request's letter document and open its page; the request's page with the

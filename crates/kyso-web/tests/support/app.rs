@@ -295,6 +295,38 @@ impl App {
         self.form(who, path, &all).await
     }
 
+    /// POST a multipart form as `who` (as a form with a file input is sent), their CSRF token
+    /// first and then `fields`, to `path`: the status and the page (or where a redirect points).
+    pub async fn submit_multipart(
+        &self,
+        who: &Session,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, String) {
+        const B: &str = "kyso-test-form";
+        let mut body = format!(
+            "--{B}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n",
+            who.csrf
+        );
+        for (k, v) in fields {
+            body.push_str(&format!(
+                "--{B}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+            ));
+        }
+        body.push_str(&format!("--{B}--\r\n"));
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::COOKIE, who.cookie())
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={B}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        self.send_page(req).await
+    }
+
     /// POST a form (`fields` URL-encoded, the CSRF token among them as the caller puts it) to
     /// `path` as `who`: the status and the page (or where a redirect points).
     pub async fn form(
