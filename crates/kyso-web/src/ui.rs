@@ -345,6 +345,52 @@ fn layout(p: &Page, title: &str, body: Markup) -> Response {
     html_response(StatusCode::OK, markup)
 }
 
+/// A confirmation asked before an action that cannot be undone: the question, what it is about
+/// (`facts`: label and value, the empty ones left out), and the same form posted again to
+/// `action` with its `hidden` fields and `confirm=yes`.
+struct Confirm<'a> {
+    /// The page's heading.
+    heading: &'a str,
+    question: &'a str,
+    facts: &'a [(&'a str, &'a str)],
+    action: &'a str,
+    /// The form is sent as multipart (the handler reads a form with files).
+    multipart: bool,
+    hidden: &'a [(&'a str, &'a str)],
+    button: &'a str,
+    /// The button styled as destructive (`button.danger`) rather than as the main one.
+    danger: bool,
+    cancel: &'a str,
+}
+
+fn confirm_page(p: &Page, c: Confirm<'_>) -> Response {
+    layout(
+        p,
+        p.t("Xác nhận", "Confirm"),
+        html! {
+            h1 { (c.heading) }
+            div.alert.error role="alert" { (c.question) }
+            @for (label, value) in c.facts.iter().filter(|(_, v)| !v.trim().is_empty()) {
+                p { strong { (label) } (value) }
+            }
+            form method="post" action=(c.action) enctype=[c.multipart.then_some("multipart/form-data")] {
+                input type="hidden" name="csrf" value=(p.csrf);
+                @for (name, value) in c.hidden {
+                    input type="hidden" name=(name) value=(value);
+                }
+                input type="hidden" name="confirm" value="yes";
+                @if c.danger {
+                    button.danger type="submit" style="margin-left:0" { (c.button) }
+                } @else {
+                    button.primary type="submit" { (c.button) }
+                }
+                " "
+                a href=(c.cancel) { (p.t("Hủy, quay lại", "Cancel")) }
+            }
+        },
+    )
+}
+
 /// What an empty list says: that there is nothing yet, or — when a search or filter is on —
 /// that nothing matches it.
 fn empty_list(p: &Page, filtered: bool, (vi, en): (&str, &str)) -> Markup {

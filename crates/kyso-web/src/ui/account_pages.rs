@@ -217,7 +217,7 @@ pub(super) struct ActForm {
     back: String,
 }
 
-/// A confirmation page: the same form posted again with `confirm=yes`.
+/// The confirmation of an account action: the same form posted again with `confirm=yes`.
 fn confirm_page(
     p: &Page,
     action: &str,
@@ -226,22 +226,22 @@ fn confirm_page(
     button: &str,
     cancel: &str,
 ) -> Response {
-    layout(
+    super::confirm_page(
         p,
-        p.t("Xác nhận", "Confirm"),
-        html! {
-            h1 { (p.t("Xác nhận thao tác", "Confirm the action")) }
-            div.alert.error role="alert" { (question) }
-            form method="post" action=(action) {
-                input type="hidden" name="csrf" value=(p.csrf);
-                input type="hidden" name="confirm" value="yes";
-                input type="hidden" name="role" value=(f.role);
-                input type="hidden" name="agency_id" value=(f.agency_id);
-                input type="hidden" name="back" value=(f.back);
-                button.primary type="submit" { (button) }
-                " "
-                a href=(cancel) { (p.t("Hủy, quay lại", "Cancel")) }
-            }
+        super::Confirm {
+            heading: p.t("Xác nhận thao tác", "Confirm the action"),
+            question,
+            facts: &[],
+            action,
+            multipart: false,
+            hidden: &[
+                ("role", &f.role),
+                ("agency_id", &f.agency_id),
+                ("back", &f.back),
+            ],
+            button,
+            danger: false,
+            cancel,
         },
     )
 }

@@ -790,25 +790,25 @@ pub(super) async fn act_submit(
     };
     if action == IncomingAction::Refuse && f.confirm != "yes" && !f.reason.trim().is_empty() {
         let d = &detail.incoming;
-        return layout(
+        let document = format!("{} — {}", d.subject, sender_text(d));
+        return super::confirm_page(
             &p,
-            p.t("Xác nhận", "Confirm"),
-            html! {
-                h1 { (p.t("Xác nhận từ chối văn bản đến", "Confirm the refusal")) }
-                div.alert.error role="alert" { (p.t(
+            super::Confirm {
+                heading: p.t("Xác nhận từ chối văn bản đến", "Confirm the refusal"),
+                question: p.t(
                     "Bạn có chắc chắn muốn từ chối văn bản này? Văn bản không được vào sổ; lý do được gửi lại cho nơi gửi và không thể hoàn tác.",
-                    "Refuse this document? It is not registered; the reason goes back to the sender, and this cannot be undone.")) }
-                p { strong { (p.t("Văn bản: ", "Document: ")) } (d.subject) " — " (sender_text(d)) }
-                p { strong { (p.t("Lý do: ", "Reason: ")) } (f.reason) }
-                form method="post" action={ "/incoming/" (id) "/act" } {
-                    input type="hidden" name="csrf" value=(p.csrf);
-                    input type="hidden" name="action" value="refuse";
-                    input type="hidden" name="reason" value=(f.reason);
-                    input type="hidden" name="confirm" value="yes";
-                    button.primary type="submit" { (p.t("Xác nhận từ chối", "Confirm: refuse")) }
-                    " "
-                    a href={ "/incoming/" (id) } { (p.t("Hủy, quay lại", "Cancel")) }
-                }
+                    "Refuse this document? It is not registered; the reason goes back to the sender, and this cannot be undone.",
+                ),
+                facts: &[
+                    (p.t("Văn bản: ", "Document: "), &document),
+                    (p.t("Lý do: ", "Reason: "), &f.reason),
+                ],
+                action: &format!("/incoming/{id}/act"),
+                multipart: false,
+                hidden: &[("action", "refuse"), ("reason", &f.reason)],
+                button: p.t("Xác nhận từ chối", "Confirm: refuse"),
+                danger: false,
+                cancel: &format!("/incoming/{id}"),
             },
         );
     }

@@ -318,26 +318,21 @@ pub(super) async fn handled_submit(
         return r;
     }
     if f.confirm != "yes" {
-        return layout(
+        return super::confirm_page(
             &p,
-            p.t("Xác nhận", "Confirm"),
-            html! {
-                h1 { (p.t("Xác nhận đã xử lý thư báo", "Confirm: status message handled")) }
-                div.alert.error role="alert" { (p.t(
+            super::Confirm {
+                heading: p.t("Xác nhận đã xử lý thư báo", "Confirm: status message handled"),
+                question: p.t(
                     "Bạn có chắc chắn đã báo cho nơi gửi bằng cách khác? Máy chủ sẽ không gửi thư báo này nữa và không thể hoàn tác.",
-                    "Have you told the sender another way? The server will not send this status message any more, and this cannot be undone.")) }
-                @if !f.note.trim().is_empty() {
-                    p { strong { (p.t("Cách báo: ", "How: ")) } (f.note) }
-                }
-                form method="post" action={ "/incoming/undelivered/" (id) "/handled" } {
-                    input type="hidden" name="csrf" value=(p.csrf);
-                    input type="hidden" name="back" value=(f.back);
-                    input type="hidden" name="note" value=(f.note);
-                    input type="hidden" name="confirm" value="yes";
-                    button.primary type="submit" { (p.t("Xác nhận đã xử lý", "Confirm: handled")) }
-                    " "
-                    a href="/incoming/undelivered" { (p.t("Hủy, quay lại", "Cancel")) }
-                }
+                    "Have you told the sender another way? The server will not send this status message any more, and this cannot be undone.",
+                ),
+                facts: &[(p.t("Cách báo: ", "How: "), &f.note)],
+                action: &format!("/incoming/undelivered/{id}/handled"),
+                multipart: false,
+                hidden: &[("back", &f.back), ("note", &f.note)],
+                button: p.t("Xác nhận đã xử lý", "Confirm: handled"),
+                danger: false,
+                cancel: "/incoming/undelivered",
             },
         );
     }

@@ -639,24 +639,22 @@ fn confirm_final(p: &Page, id: i64, action: RequestAction, note: &str, reason: &
             "Withdraw this request? It ends; asking again needs a new request.",
         ),
     };
-    layout(
+    super::confirm_page(
         p,
-        p.t("Xác nhận", "Confirm"),
-        html! {
-            h1 { (p.t("Xác nhận thao tác", "Confirm the action")) }
-            div.alert.error role="alert" { (question) }
-            @if !reason.is_empty() { p { (p.t("Lý do: ", "Reason: ")) (reason) } }
-            form method="post" action={ "/requests/" (id) "/act" } enctype="multipart/form-data" {
-                input type="hidden" name="csrf" value=(p.csrf);
-                input type="hidden" name="confirm" value="yes";
-                input type="hidden" name="note" value=(note);
-                input type="hidden" name="reason" value=(reason);
-                button.danger type="submit" name="action" value=(action.as_str()) style="margin-left:0" {
-                    (p.t(action.label_vi(), action.label_en()))
-                }
-                " "
-                a href={ "/requests/" (id) } { (p.t("Hủy, quay lại", "Cancel")) }
-            }
+        super::Confirm {
+            heading: p.t("Xác nhận thao tác", "Confirm the action"),
+            question,
+            facts: &[(p.t("Lý do: ", "Reason: "), reason)],
+            action: &format!("/requests/{id}/act"),
+            multipart: true,
+            hidden: &[
+                ("action", action.as_str()),
+                ("note", note),
+                ("reason", reason),
+            ],
+            button: p.t(action.label_vi(), action.label_en()),
+            danger: true,
+            cancel: &format!("/requests/{id}"),
         },
     )
 }
