@@ -554,18 +554,14 @@ pub async fn undelivered_status_messages(
 
 /// One message of [`undelivered_status_messages`] by id, with its agency's path, checked for
 /// `actor` (*not found* outside what it reads, *forbidden* where it may not take in).
-async fn undelivered(
-    conn: &mut sqlx::AnyConnection,
-    actor: &Actor,
-    id: i64,
-) -> Result<(OutboxMessage, String)> {
+async fn undelivered(store: &Store, actor: &Actor, id: i64) -> Result<(OutboxMessage, String)> {
     let row = sqlx::query(&format!(
         "SELECT {MESSAGE_COLUMNS} {MESSAGE_FROM} \
          LEFT JOIN incoming_outbox_followups f ON f.outbox_id = o.id \
          WHERE o.id = $1 AND o.via IN ('email', 'manual')"
     ))
     .bind(id)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(store.pool())
     .await?
     .ok_or_else(not_found)?;
     let (m, path) = message_from(&row)?;
@@ -613,9 +609,7 @@ pub async fn resend_status_message(
     recipient: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<OutboxMessage> {
-    let mut conn = store.pool().acquire().await?;
-    let (m, path) = undelivered(&mut conn, actor, id).await?;
-    drop(conn);
+    let (m, path) = undelivered(store, actor, id).await?;
     let recipient = match recipient.map(str::trim).filter(|r| !r.is_empty()) {
         Some(r) => email_address(r)?,
         None if m.via == "email" => m.recipient.clone(),
@@ -694,9 +688,7 @@ pub async fn handle_status_message(
     now: OffsetDateTime,
 ) -> Result<OutboxMessage> {
     let note = kyso_domain::documents::meta::text("note", note, false)?;
-    let mut conn = store.pool().acquire().await?;
-    let (m, path) = undelivered(&mut conn, actor, id).await?;
-    drop(conn);
+    let (m, path) = undelivered(store, actor, id).await?;
     let t = now.unix_timestamp();
     let mut tx = store
         .begin_write(actor, On::Agency(Permission::IssueDocument, &path))
