@@ -20,7 +20,6 @@ use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
 use kyso_pades::forms::CopyForm;
-use kyso_pdf::compose::{Align, Block, Composer, Margins, Style};
 use kyso_pdf::extract::{extract, PageSelection};
 use kyso_store::testing::backends;
 use serde_json::{json, Value};
@@ -34,57 +33,15 @@ use support::copy_signed;
 /// The decision of `support::draft` over three pages: the heading and article 1 on page 1,
 /// article 2 on page 2, article 3 with the signer's block on page 3.
 fn three_page_draft() -> Vec<u8> {
-    let mut c = Composer::a4(Margins::decree30()).unwrap();
-    let center = |size: f64| Style::new(size).align(Align::Center).spacing(1.15);
-    let agency = Block::new()
-        .text("UBND TỈNH DEMO", &center(12.0))
-        .text("SỞ KHOA HỌC VÀ CÔNG NGHỆ", &center(12.0).bold())
-        .rule(25.0, Align::Center);
-    let nation = Block::new()
-        .text("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", &center(12.0).bold())
-        .text("Độc lập - Tự do - Hạnh phúc", &center(13.0).bold())
-        .rule(50.0, Align::Center);
-    c.columns_of(&agency, &nation, 0.4).unwrap();
-    c.spacer(2.0);
-    c.columns(
-        ("Số: ......../QĐ-SKHCN", &center(13.0)),
-        (
-            "Demo, ngày ...... tháng ...... năm 2026",
-            &center(13.0).italic(),
-        ),
-        0.4,
+    support::decision(
+        "Số: ......../QĐ-SKHCN",
+        &[
+            "Điều 1. Ban hành kèm theo Quyết định này Quy chế công tác văn thư của Sở.",
+            "Điều 2. Văn phòng Sở hướng dẫn, kiểm tra việc thực hiện Quy chế.",
+            "Điều 3. Quyết định có hiệu lực kể từ ngày ký.",
+        ],
+        "- Như Điều 3;",
     )
-    .unwrap();
-    c.spacer(6.0);
-    c.paragraph("QUYẾT ĐỊNH", &center(14.0).bold()).unwrap();
-    c.paragraph("Về việc ban hành Quy chế văn thư", &Style::new(14.0))
-        .unwrap();
-    let body = Style::new(14.0).align(Align::Justify);
-    for (i, article) in [
-        "Điều 1. Ban hành kèm theo Quyết định này Quy chế công tác văn thư của Sở.",
-        "Điều 2. Văn phòng Sở hướng dẫn, kiểm tra việc thực hiện Quy chế.",
-        "Điều 3. Quyết định có hiệu lực kể từ ngày ký.",
-    ]
-    .iter()
-    .enumerate()
-    {
-        if i > 0 {
-            // The next article on a page of its own.
-            c.spacer(c.remaining_pt() / kyso_pdf::compose::PT_PER_MM + 1.0);
-        }
-        c.paragraph(article, &body).unwrap();
-    }
-    c.spacer(10.0);
-    let recipients = Block::new()
-        .text("Nơi nhận:", &Style::new(12.0).bold())
-        .text("- Như Điều 3;", &Style::new(11.0))
-        .text("- Lưu: VT.", &Style::new(11.0));
-    let signer = Block::new()
-        .text("GIÁM ĐỐC", &center(14.0).bold())
-        .space(30.0)
-        .text("Nguyễn Văn An", &center(14.0).bold());
-    c.columns_of(&recipients, &signer, 0.45).unwrap();
-    c.finish(&Default::default()).unwrap()
 }
 
 fn meta() -> Value {

@@ -171,6 +171,12 @@ pub fn draft() -> Vec<u8> {
 
 /// The one-page decision with `number_line` where Decree 30 puts the number.
 pub fn draft_with_number_line(number_line: &str) -> Vec<u8> {
+    decision(number_line, &[], "- Như trên;")
+}
+
+/// The decision of [`draft`] with `articles` in its body, each after the first on a page of
+/// its own, and `first_recipient` heading the "Nơi nhận" list.
+pub fn decision(number_line: &str, articles: &[&str], first_recipient: &str) -> Vec<u8> {
     let mut c = Composer::a4(Margins::decree30()).unwrap();
     let center = |size: f64| Style::new(size).align(Align::Center).spacing(1.15);
     let agency = Block::new()
@@ -196,10 +202,18 @@ pub fn draft_with_number_line(number_line: &str) -> Vec<u8> {
     c.paragraph("QUYẾT ĐỊNH", &center(14.0).bold()).unwrap();
     c.paragraph("Về việc ban hành Quy chế văn thư", &Style::new(14.0))
         .unwrap();
+    let body = Style::new(14.0).align(Align::Justify);
+    for (i, article) in articles.iter().enumerate() {
+        if i > 0 {
+            // The next article on a page of its own.
+            c.spacer(c.remaining_pt() / kyso_pdf::compose::PT_PER_MM + 1.0);
+        }
+        c.paragraph(article, &body).unwrap();
+    }
     c.spacer(10.0);
     let recipients = Block::new()
         .text("Nơi nhận:", &Style::new(12.0).bold())
-        .text("- Như trên;", &Style::new(11.0))
+        .text(first_recipient, &Style::new(11.0))
         .text("- Lưu: VT.", &Style::new(11.0));
     let signer = Block::new()
         .text("GIÁM ĐỐC", &center(14.0).bold())
