@@ -1,8 +1,10 @@
 #![doc = include_str!("../README.md")]
 
 pub mod audit;
+pub mod audit_text;
 pub mod bulk;
 pub mod calendar;
+pub mod certificates;
 pub mod codes;
 pub mod device;
 pub mod documents;

@@ -138,13 +138,24 @@ struct Spec {
 
 const OFFICE: &str = "Văn phòng Sở";
 
-/// A civil servant of the demo agency.
+/// A civil servant of the demo Department.
 fn person(title: &'static str, cn: &'static str, unit: &'static str) -> Vec<Attr> {
+    person_of(AGENCY, title, cn, unit)
+}
+
+/// A civil servant of another agency of the demo province (the names, agencies and titles are
+/// those of kyso's demo registry, which imports these certificates).
+fn person_of(
+    agency: &'static str,
+    title: &'static str,
+    cn: &'static str,
+    unit: &'static str,
+) -> Vec<Attr> {
     vec![
         Attr::Country("VN"),
         Attr::State(PROVINCE),
         Attr::Locality(CITY),
-        Attr::Org(AGENCY),
+        Attr::Org(agency),
         Attr::OrgUnit(unit),
         Attr::Title(title),
         Attr::CommonName(cn),
@@ -204,7 +215,7 @@ fn specs() -> Vec<Spec> {
             "ecdsa",
             Kind::Personal,
             KeyAlg::P256,
-            person("Chánh Văn phòng", "Lê Văn Cường", OFFICE),
+            person("Chuyên viên", "Lê Hoàng Cường", "Phòng Quản lý công nghệ"),
             Profile::signing(),
             Normal,
         ),
@@ -212,10 +223,11 @@ fn specs() -> Vec<Spec> {
             "ecdsa384",
             Kind::Personal,
             KeyAlg::P384,
-            person(
-                "Trưởng phòng",
-                "Phạm Thị Dung",
-                "Phòng Kế hoạch - Tài chính",
+            person_of(
+                "Văn phòng Ủy ban nhân dân Tỉnh Demo",
+                "Chánh Văn phòng",
+                "Phạm Thu Dung",
+                "Văn phòng",
             ),
             Profile::signing(),
             Normal,
@@ -224,7 +236,12 @@ fn specs() -> Vec<Spec> {
             "expired",
             Kind::Test,
             rsa,
-            person("Chuyên viên", "Vũ Văn Giang", OFFICE),
+            person_of(
+                "Sở Tài chính Tỉnh Demo",
+                "Giám đốc",
+                "Hoàng Minh Đức",
+                "Ban Giám đốc",
+            ),
             Profile::signing(),
             Expired,
         ),
@@ -244,7 +261,12 @@ fn specs() -> Vec<Spec> {
             "expiring2",
             Kind::Personal,
             KeyAlg::P256,
-            person("Hiệu trưởng", "Đặng Quốc Hùng", OFFICE),
+            person_of(
+                "Trường Trung học phổ thông Demo Một",
+                "Hiệu trưởng",
+                "Đặng Quốc Hùng",
+                "Ban Giám hiệu",
+            ),
             Profile::signing(),
             EndsIn(5),
         ),
@@ -519,9 +541,10 @@ Tệp:
   personal.pem/.p12   Nguyễn Văn An, Giám đốc Sở Khoa học và Công nghệ tỉnh Demo (RSA-2048)
   personal2.pem/.p12  Trần Thị Bình, Phó Giám đốc (RSA-2048)
   organization.pem/.p12  chữ ký số của cơ quan: Sở Khoa học và Công nghệ tỉnh Demo
-  ecdsa.pem/.p12      Lê Văn Cường (ECDSA P-256)
-  ecdsa384.pem/.p12   Phạm Thị Dung (ECDSA P-384)
-  expired.pem/.p12    chứng thư số đã hết hạn (để thử việc từ chối ký)
+  ecdsa.pem/.p12      Lê Hoàng Cường, Chuyên viên (ECDSA P-256)
+  ecdsa384.pem/.p12   Phạm Thu Dung, Chánh Văn phòng UBND tỉnh (ECDSA P-384)
+  expired.pem/.p12    Hoàng Minh Đức, Giám đốc Sở Tài chính: chứng thư số đã hết hạn
+                      (để thử việc từ chối ký)
   nosign.pem/.p12     chứng thư số không có mục đích ký số (để thử việc từ chối ký)
   tsa.pem/.p12        dịch vụ cấp dấu thời gian DEMO (ECDSA P-256)
   ocsp.pem/.p12       dịch vụ OCSP DEMO (được CA trung gian ủy quyền, ECDSA P-256)

@@ -199,38 +199,81 @@ impl ExportFormat {
     }
 }
 
-fn encode(
-    format: ExportFormat,
-    sheet: &str,
-    header: &[&str],
-    rows: &[Vec<String>],
-) -> Result<Vec<u8>> {
+/// One export: its sheet's name, its header, which columns hold dates (`dd/mm/yyyy` text in
+/// CSV, real dates in XLSX) and its rows.
+struct Table<'a> {
+    sheet: &'a str,
+    header: &'a [&'a str],
+    date_columns: &'a [usize],
+    rows: &'a [Vec<String>],
+}
+
+fn encode(format: ExportFormat, t: &Table<'_>) -> Result<Vec<u8>> {
     match format {
-        ExportFormat::Csv => csv_bytes(header, rows),
-        ExportFormat::Xlsx => xlsx_bytes(sheet, header, rows),
+        ExportFormat::Csv => csv_bytes(t.header, t.rows),
+        ExportFormat::Xlsx => xlsx_bytes(t),
     }
 }
 
-/// An Excel workbook of one sheet: a bold header row, every cell stored as text (so that ID
-/// and phone numbers keep their leading zeros and nothing is taken for a formula).
-fn xlsx_bytes(sheet: &str, header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>> {
+/// The date a `dd/mm/yyyy` cell holds.
+fn dmy(v: &str) -> Option<time::Date> {
+    let mut parts = v.split('/');
+    let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let month = time::Month::try_from(m.parse::<u8>().ok()?).ok()?;
+    time::Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()
+}
+
+/// An Excel workbook of one sheet as officers use it: a bold header row that stays in view
+/// (frozen) with a filter on each column, columns as wide as their content, dates as real
+/// dates shown `dd/mm/yyyy` (so they sort and filter as dates), every other cell stored as
+/// text (ID and phone numbers keep their leading zeros and nothing is taken for a formula).
+fn xlsx_bytes(t: &Table<'_>) -> Result<Vec<u8>> {
+    use rust_xlsxwriter::{ExcelDateTime, Format};
     let fail =
         |e: rust_xlsxwriter::XlsxError| Error::Database(sqlx::Error::Protocol(e.to_string()));
     let mut book = rust_xlsxwriter::Workbook::new();
-    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let bold = Format::new().set_bold();
+    let date = Format::new().set_num_format("dd/mm/yyyy");
     let ws = book.add_worksheet();
-    ws.set_name(sheet).map_err(fail)?;
-    for (c, h) in header.iter().enumerate() {
-        let c = u16::try_from(c).unwrap_or(u16::MAX);
-        ws.write_string_with_format(0, c, *h, &bold).map_err(fail)?;
+    ws.set_name(t.sheet).map_err(fail)?;
+    let col = |c: usize| u16::try_from(c).unwrap_or(u16::MAX);
+    for (c, h) in t.header.iter().enumerate() {
+        ws.write_string_with_format(0, col(c), *h, &bold)
+            .map_err(fail)?;
     }
-    for (r, row) in rows.iter().enumerate() {
+    for (r, row) in t.rows.iter().enumerate() {
         let r = u32::try_from(r + 1).unwrap_or(u32::MAX);
         for (c, v) in row.iter().enumerate() {
-            let c = u16::try_from(c).unwrap_or(u16::MAX);
-            ws.write_string(r, c, v).map_err(fail)?;
+            let day = t
+                .date_columns
+                .contains(&c)
+                .then(|| dmy(v))
+                .flatten()
+                .and_then(|d| {
+                    ExcelDateTime::from_ymd(
+                        u16::try_from(d.year()).ok()?,
+                        u8::from(d.month()),
+                        d.day(),
+                    )
+                    .ok()
+                });
+            match day {
+                Some(d) => ws.write_datetime_with_format(r, col(c), &d, &date),
+                None => ws.write_string(r, col(c), v),
+            }
+            .map_err(fail)?;
         }
     }
+    ws.set_freeze_panes(1, 0).map_err(fail)?;
+    if !t.header.is_empty() {
+        let last_row = u32::try_from(t.rows.len()).unwrap_or(u32::MAX);
+        ws.autofilter(0, 0, last_row, col(t.header.len() - 1))
+            .map_err(fail)?;
+    }
+    ws.autofit();
     book.save_to_buffer().map_err(fail)
 }
 
@@ -336,20 +379,23 @@ pub async fn export_subscribers(
     .await?;
     encode(
         format,
-        "Thuê bao",
-        &[
-            "Mã",
-            "Họ và tên",
-            "Loại",
-            "Cơ quan",
-            "Ngày sinh",
-            "Số CCCD",
-            "Thư điện tử công vụ",
-            "Chức vụ",
-            "Đơn vị",
-            "Số điện thoại",
-        ],
-        &rows,
+        &Table {
+            sheet: "Thuê bao",
+            header: &[
+                "Mã",
+                "Họ và tên",
+                "Loại",
+                "Cơ quan",
+                "Ngày sinh",
+                "Số CCCD",
+                "Thư điện tử công vụ",
+                "Chức vụ",
+                "Đơn vị",
+                "Số điện thoại",
+            ],
+            date_columns: &[4],
+            rows: &rows,
+        },
     )
 }
 
@@ -367,6 +413,13 @@ pub async fn export_certificates(
     page_q.offset = 0;
     let mut per_agency = BTreeMap::new();
     let day = kyso_domain::calendar::date_text;
+    // The agency column: the names of the agencies in reach.
+    let agencies: std::collections::HashMap<i64, String> =
+        registry::agencies(store, actor, "", None)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.name))
+            .collect();
     loop {
         let page = registry::search_certificates(store, actor, &page_q, now).await?;
         let n = page.items.len() as i64;
@@ -377,6 +430,7 @@ pub async fn export_certificates(
                 c.serial.clone(),
                 c.subject.clone(),
                 c.subscriber_name.clone().unwrap_or_default(),
+                agencies.get(&c.agency_id).cloned().unwrap_or_default(),
                 c.issuer.clone(),
                 day(c.not_before),
                 day(c.not_after),
@@ -404,19 +458,23 @@ pub async fn export_certificates(
     .await?;
     encode(
         format,
-        "Chứng thư số",
-        &[
-            "Mã",
-            "Số hiệu",
-            "Chủ thể",
-            "Thuê bao",
-            "Tổ chức cấp",
-            "Hiệu lực từ",
-            "Hết hạn",
-            "Trạng thái",
-            "SHA-256",
-        ],
-        &rows,
+        &Table {
+            sheet: "Chứng thư số",
+            header: &[
+                "Mã",
+                "Số hiệu",
+                "Chủ thể",
+                "Thuê bao",
+                "Cơ quan",
+                "Tổ chức cấp",
+                "Hiệu lực từ",
+                "Hết hạn",
+                "Trạng thái",
+                "SHA-256",
+            ],
+            date_columns: &[6, 7],
+            rows: &rows,
+        },
     )
 }
 

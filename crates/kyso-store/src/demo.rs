@@ -193,7 +193,8 @@ const PEOPLE: &[Person] = &[
 ];
 
 /// Seed the demo province. `certs` are the demo PKI's certificates by entity name (DER);
-/// missing ones are skipped. Returns the administrator's one-time password.
+/// missing ones are skipped; the store must trust their issuer ([`Store::trust_issuers`]), and
+/// each must name its holder as the registry has them. Returns the administrator's one-time password.
 pub async fn seed(
     store: &Store,
     certs: &[(String, Vec<u8>)],
@@ -255,9 +256,18 @@ pub async fn seed(
         .await?;
         let mut cert_id = None;
         if let Some(der) = p.cert.and_then(cert) {
-            let c =
-                registry::import_certificate(store, &system, s.agency_id, Some(s.id), &der, now)
-                    .await?;
+            let c = registry::import_certificate(
+                store,
+                &system,
+                &registry::CertImport {
+                    agency_id: s.agency_id,
+                    subscriber_id: Some(s.id),
+                    bytes: &der,
+                    mismatch_reason: None,
+                },
+                now,
+            )
+            .await?;
             cert_id = Some(c.id);
             n_certs += 1;
         }
@@ -306,8 +316,18 @@ pub async fn seed(
     )
     .await?;
     if let Some(der) = cert("organization") {
-        registry::import_certificate(store, &system, org.agency_id, Some(org.id), &der, now)
-            .await?;
+        registry::import_certificate(
+            store,
+            &system,
+            &registry::CertImport {
+                agency_id: org.agency_id,
+                subscriber_id: Some(org.id),
+                bytes: &der,
+                mismatch_reason: None,
+            },
+            now,
+        )
+        .await?;
         n_certs += 1;
     }
     for serial in ["DEMO1001", "DEMO1002", "DEMO1003"] {

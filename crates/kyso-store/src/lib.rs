@@ -305,6 +305,18 @@ pub struct Store {
     /// This process's writers take turns here, first come first served, before they take a
     /// connection and the database's write lock (see [`Store::begin_write`]).
     writers: std::sync::Arc<Writers>,
+    /// The certification authorities whose subscriber certificates the registry accepts
+    /// ([`Store::trust_issuers`]); shared by every clone. Empty: every import is refused.
+    issuers: std::sync::Arc<std::sync::RwLock<Issuers>>,
+}
+
+/// The certification authorities the registry accepts subscriber certificates from: the
+/// anchors, and intermediate CA certificates to build paths through (an uploaded `.cer` rarely
+/// carries its chain).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Issuers {
+    pub(crate) anchors: kyso_x509::path::TrustStore,
+    pub(crate) intermediates: Vec<kyso_x509::Cert>,
 }
 
 /// This process's writers: the turn they take one after the other, and how many wait for it.
@@ -669,6 +681,7 @@ impl Store {
             audit_key: None,
             reads: Default::default(),
             writers: Default::default(),
+            issuers: Default::default(),
         };
         migrate::run(&store).await?;
         Ok(store)
@@ -690,6 +703,38 @@ impl Store {
         // A queue of reads already started writes with the old key: this store gets its own.
         self.reads = Default::default();
         self
+    }
+
+    /// Accept subscriber certificates that chain to these anchors, through these intermediate
+    /// CA certificates where an upload lacks them, from now on (this store and every clone of
+    /// it): the trust store the documents' signatures are verified against.
+    pub fn trust_issuers(
+        &self,
+        anchors: &kyso_x509::path::TrustStore,
+        intermediates: &[kyso_x509::Cert],
+    ) {
+        let mut issuers = self
+            .issuers
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for a in anchors.anchors() {
+            if !issuers.anchors.is_anchor(a) {
+                issuers.anchors.add(a.clone());
+            }
+        }
+        for c in intermediates {
+            if !issuers.intermediates.iter().any(|k| k.der() == c.der()) {
+                issuers.intermediates.push(c.clone());
+            }
+        }
+    }
+
+    /// What certificates are checked against on import (a copy, so no lock is held).
+    pub(crate) fn issuers(&self) -> Issuers {
+        self.issuers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The audit key entries are appended with, if any.

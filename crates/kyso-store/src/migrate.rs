@@ -29,10 +29,13 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0015_exchange_followups.sql"),
     include_str!("../migrations/0016_incoming_copies.sql"),
     include_str!("../migrations/0017_copy_extracts.sql"),
+    include_str!("../migrations/0018_name_sort.sql"),
 ];
 
 /// The version whose migration also fills the word index from the rows already stored.
 const WORDS_VERSION: i64 = 5;
+/// The version whose migration also gives the subscribers already stored their sort key.
+const NAME_SORT_VERSION: i64 = 18;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -75,6 +78,9 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
         if target == WORDS_VERSION {
             crate::words::reindex_all(&mut tx).await?;
         }
+        if target == NAME_SORT_VERSION {
+            sort_all_names(&mut tx, store.backend()).await?;
+        }
         if found == 0 {
             sqlx::query("INSERT INTO kyso_schema (id, version) VALUES (1, $1)")
                 .bind(target)
@@ -87,6 +93,44 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
                 .await?;
         }
         tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// The column `subscribers.name_sort` if it is missing, and every subscriber's sort key
+/// ([`crate::registry::name_sort`]), inside the migration's transaction.
+async fn sort_all_names(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<()> {
+    use sqlx::Row as _;
+    let (has, collate) = match backend {
+        Backend::Sqlite => (
+            "SELECT COUNT(*) FROM pragma_table_info('subscribers') WHERE name = 'name_sort'",
+            "",
+        ),
+        Backend::Postgres => (
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = \
+             current_schema() AND table_name = 'subscribers' AND column_name = 'name_sort'",
+            " COLLATE \"C\"",
+        ),
+    };
+    let present: i64 = sqlx::query_scalar(has).fetch_one(&mut *conn).await?;
+    if present == 0 {
+        sqlx::query(&format!(
+            "ALTER TABLE subscribers ADD COLUMN name_sort TEXT{collate} NOT NULL DEFAULT ''"
+        ))
+        .execute(&mut *conn)
+        .await?;
+    }
+    let rows = sqlx::query("SELECT id, kind, name FROM subscribers")
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in rows {
+        let (id, kind, name): (i64, String, String) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        sqlx::query("UPDATE subscribers SET name_sort = $1 WHERE id = $2")
+            .bind(crate::registry::name_sort(&kind, &name))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

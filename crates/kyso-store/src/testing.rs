@@ -49,9 +49,70 @@ pub fn backends() -> Vec<Backend> {
     v
 }
 
+/// The tests' certification authority: the stores of [`TestDb`] accept its certificates
+/// ([`Store::trust_issuers`]), as a real registry accepts the national CA's.
+pub struct TestCa {
+    root: kyso_x509::Cert,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+}
+
+impl std::fmt::Debug for TestCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestCa")
+            .field("root", &self.root.subject_display())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestCa {
+    /// The one test CA of this process.
+    pub fn get() -> &'static TestCa {
+        static CA: std::sync::OnceLock<TestCa> = std::sync::OnceLock::new();
+        CA.get_or_init(|| {
+            let key = rcgen::KeyPair::generate().unwrap_or_else(|e| panic!("key: {e}"));
+            let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())
+                .unwrap_or_else(|e| panic!("params: {e}"));
+            ca.distinguished_name
+                .push(rcgen::DnType::CommonName, "CA thử nghiệm của kyso-store");
+            ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            ca.key_usages = vec![
+                rcgen::KeyUsagePurpose::KeyCertSign,
+                rcgen::KeyUsagePurpose::CrlSign,
+            ];
+            let cert = ca
+                .self_signed(&key)
+                .unwrap_or_else(|e| panic!("test CA: {e}"));
+            TestCa {
+                root: kyso_x509::Cert::from_der(cert.der())
+                    .unwrap_or_else(|e| panic!("test CA: {e}")),
+                issuer: rcgen::Issuer::new(ca, key),
+            }
+        })
+    }
+
+    /// Its root, as a trust store.
+    pub fn anchors(&self) -> kyso_x509::path::TrustStore {
+        kyso_x509::path::TrustStore::from_certs([self.root.clone()])
+    }
+
+    /// `params` for `key`, certified by this CA (PEM).
+    pub fn sign(&self, params: &rcgen::CertificateParams, key: &rcgen::KeyPair) -> String {
+        params
+            .signed_by(key, &self.issuer)
+            .unwrap_or_else(|e| panic!("issue: {e}"))
+            .pem()
+    }
+}
+
 impl TestDb {
-    /// A fresh, migrated store on `backend`.
+    /// A fresh, migrated store on `backend`, accepting the certificates of [`TestCa`].
     pub async fn new(backend: Backend) -> TestDb {
+        let db = TestDb::empty(backend).await;
+        db.store.trust_issuers(&TestCa::get().anchors(), &[]);
+        db
+    }
+
+    async fn empty(backend: Backend) -> TestDb {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));

@@ -178,6 +178,34 @@ async fn a_template_file_is_imported_whole_or_not_at_all() {
         .await
         .unwrap();
         assert!(xlsx.starts_with(b"PK\x03\x04"), "{b:?}");
+        // The subscribers' workbook as officers use it: the header frozen with a filter on
+        // each column, columns sized to their content, the date of birth a real date shown
+        // dd/mm/yyyy (15/03/1985 is Excel's day 31121), the ID number kept as text.
+        let xlsx = csv_io::export_subscribers(
+            store,
+            &sys,
+            &SubscriberQuery {
+                agency_id: Some(finance.id),
+                ..Default::default()
+            },
+            ExportFormat::Xlsx,
+            NOW,
+        )
+        .await
+        .unwrap();
+        let sheet = sheet_xml(&xlsx, "xl/worksheets/sheet1.xml");
+        assert!(
+            sheet.contains(r#"ySplit="1""#) && sheet.contains(r#"state="frozen""#),
+            "{sheet}"
+        );
+        assert!(sheet.contains("<autoFilter"), "{sheet}");
+        assert!(
+            sheet.contains("<cols>") && sheet.contains("customWidth"),
+            "{sheet}"
+        );
+        assert!(sheet.contains("<v>31121</v>"), "a real date: {sheet}");
+        let styles = sheet_xml(&xlsx, "xl/styles.xml");
+        assert!(styles.contains(r#"formatCode="dd/mm/yyyy""#), "{styles}");
         let entries = audit::list(
             store,
             &sys,
@@ -190,10 +218,13 @@ async fn a_template_file_is_imported_whole_or_not_at_all() {
         .await
         .unwrap();
         let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
-        // One export entry per agency whose people it holds, each under that agency.
+        // One export entry per agency whose people it holds, each under that agency (for the
+        // CSV and again for the workbook).
         assert_eq!(
             actions,
             [
+                "subscriber.export",
+                "subscriber.export",
                 "subscriber.export",
                 "subscriber.export",
                 "subscriber.import"
@@ -205,4 +236,14 @@ async fn a_template_file_is_imported_whole_or_not_at_all() {
             .filter(|e| e.action == "subscriber.export")
             .all(|e| e.agency.is_some()));
     }
+}
+
+/// A part of an XLSX workbook (a ZIP container), as text.
+fn sheet_xml(xlsx: &[u8], name: &str) -> String {
+    use std::io::Read as _;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(xlsx)).unwrap();
+    let mut part = zip.by_name(name).unwrap();
+    let mut text = String::new();
+    part.read_to_string(&mut text).unwrap();
+    text
 }

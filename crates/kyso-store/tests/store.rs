@@ -21,6 +21,12 @@ use zeroize::Zeroizing;
 #[path = "store/notices.rs"]
 mod notices;
 
+#[path = "store/cert_checks.rs"]
+mod cert_checks;
+
+#[path = "store/name_order.rs"]
+mod name_order;
+
 #[path = "store/audit_key.rs"]
 mod audit_key;
 
@@ -51,7 +57,7 @@ fn cert_pem(cn: &str, serial: u64, not_after: OffsetDateTime) -> String {
         rcgen::KeyUsagePurpose::DigitalSignature,
         rcgen::KeyUsagePurpose::ContentCommitment,
     ];
-    params.self_signed(&key).unwrap().pem()
+    kyso_store::testing::TestCa::get().sign(&params, &key)
 }
 
 /// A small province: root, two departments, a unit under the first.
@@ -518,9 +524,20 @@ async fn the_word_index_answers_what_the_matching_rule_says() {
         let (lan, _, _) = &people[4];
         let mut renamed = person(p.unit, "Phạm Thị Hồng Lan");
         let c = cert_pem("Chữ ký số phòng họp", 0x77, NOW + Duration::days(90));
-        registry::import_certificate(s, sys, p.unit, Some(*lan), c.as_bytes(), NOW)
-            .await
-            .unwrap();
+        registry::import_certificate(
+            s,
+            sys,
+            &kyso_store::registry::CertImport {
+                agency_id: p.unit,
+                subscriber_id: Some(*lan),
+                bytes: c.as_bytes(),
+                // The officer confirmed it: the meeting room's certificate is in her keeping.
+                mismatch_reason: Some("Chứng thư số của phòng họp do chị Loan quản lý".into()),
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
         let certs = |q: &'static str| async move {
             registry::search_certificates(
                 s,
@@ -579,22 +596,64 @@ async fn certificates_are_read_from_the_file_searched_and_never_registered_twice
         let soon = cert_pem("Nguyễn Văn An", 0x1001, NOW + Duration::days(20));
         let later = cert_pem("Nguyễn Văn An", 0x1002, NOW + Duration::days(400));
         let gone = cert_pem("Lê Văn Cũ", 0x1003, NOW - Duration::days(1));
-        let c1 = registry::import_certificate(s, &sys, p.dost, Some(an.id), soon.as_bytes(), NOW)
-            .await
-            .unwrap();
+        let c1 = registry::import_certificate(
+            s,
+            &sys,
+            &kyso_store::registry::CertImport {
+                agency_id: p.dost,
+                subscriber_id: Some(an.id),
+                bytes: soon.as_bytes(),
+                mismatch_reason: None,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
         assert_eq!(c1.serial, "1001");
         assert!(c1.subject.contains("Nguyễn Văn An"));
         assert_eq!(c1.key_usage, "digitalSignature, nonRepudiation");
         assert_eq!(c1.status_at(NOW), "active");
-        registry::import_certificate(s, &sys, p.dost, Some(an.id), later.as_bytes(), NOW)
-            .await
-            .unwrap();
-        let c3 = registry::import_certificate(s, &sys, p.unit, None, gone.as_bytes(), NOW)
-            .await
-            .unwrap();
+        registry::import_certificate(
+            s,
+            &sys,
+            &kyso_store::registry::CertImport {
+                agency_id: p.dost,
+                subscriber_id: Some(an.id),
+                bytes: later.as_bytes(),
+                mismatch_reason: None,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        let c3 = registry::import_certificate(
+            s,
+            &sys,
+            &kyso_store::registry::CertImport {
+                agency_id: p.unit,
+                subscriber_id: None,
+                bytes: gone.as_bytes(),
+                mismatch_reason: None,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
         assert_eq!(c3.status_at(NOW), "expired");
 
-        match registry::import_certificate(s, &sys, p.dost, None, soon.as_bytes(), NOW).await {
+        match registry::import_certificate(
+            s,
+            &sys,
+            &kyso_store::registry::CertImport {
+                agency_id: p.dost,
+                subscriber_id: None,
+                bytes: soon.as_bytes(),
+                mismatch_reason: None,
+            },
+            NOW,
+        )
+        .await
+        {
             Err(Error::Conflict {
                 field: "serial",
                 vi,
@@ -603,8 +662,17 @@ async fn certificates_are_read_from_the_file_searched_and_never_registered_twice
             other => panic!("{b:?}: {other:?}"),
         }
         assert!(matches!(
-            registry::import_certificate(s, &sys, p.dost, None, b"hello, not a certificate", NOW)
-                .await,
+            registry::import_certificate(
+                s,
+                &sys,
+                &kyso_store::registry::CertImport {
+                    agency_id: p.dost,
+                    bytes: b"hello, not a certificate",
+                    ..Default::default()
+                },
+                NOW
+            )
+            .await,
             Err(Error::Invalid {
                 field: "certificate",
                 ..
@@ -1296,9 +1364,12 @@ async fn holder_with_cert(s: &Store, c: &Cast, name: &str, serial: u64) -> (i64,
     let cert = registry::import_certificate(
         s,
         &sys,
-        c.p.unit,
-        Some(sub.id),
-        cert_pem(name, serial, NOW + Duration::days(30)).as_bytes(),
+        &kyso_store::registry::CertImport {
+            agency_id: c.p.unit,
+            subscriber_id: Some(sub.id),
+            bytes: cert_pem(name, serial, NOW + Duration::days(30)).as_bytes(),
+            mismatch_reason: None,
+        },
         NOW,
     )
     .await
@@ -1320,7 +1391,9 @@ fn new_cert(
     params.serial_number = Some(rcgen::SerialNumber::from(serial.to_be_bytes().to_vec()));
     params.not_before = not_before;
     params.not_after = not_after;
-    params.self_signed(&key).unwrap().pem().into_bytes()
+    kyso_store::testing::TestCa::get()
+        .sign(&params, &key)
+        .into_bytes()
 }
 
 #[tokio::test]
@@ -1417,7 +1490,8 @@ async fn an_issuance_goes_from_the_units_officer_to_done_and_registers_the_new_c
         requests::act(s, &c.admin, id, A::StartProcessing, &none, NOW)
             .await
             .unwrap();
-        // Completing needs the certificate, valid and not expired.
+        // Completing needs the certificate: valid, not expired, within Decree 68's five years
+        // and from a trusted CA.
         let complete = |certs: Vec<Vec<u8>>| ActInput {
             certificates: certs,
             ..Default::default()
@@ -1437,6 +1511,23 @@ async fn an_issuance_goes_from_the_units_officer_to_done_and_registers_the_new_c
                 NOW - Duration::days(1),
             )],
             vec![b"not a certificate".to_vec()],
+            // Six years: more than Decree 68 allows.
+            vec![new_cert(
+                "Trần Thị Bình",
+                504,
+                NOW - Duration::hours(1),
+                NOW + Duration::days(6 * 365),
+            )],
+            // Issued by nobody the province trusts.
+            vec![{
+                let key = rcgen::KeyPair::generate().unwrap();
+                let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+                p.distinguished_name
+                    .push(rcgen::DnType::CommonName, "Trần Thị Bình");
+                p.not_before = NOW - Duration::hours(1);
+                p.not_after = NOW + Duration::days(365);
+                p.self_signed(&key).unwrap().pem().into_bytes()
+            }],
         ] {
             match requests::act(s, &c.admin, id, A::Complete, &complete(bad), NOW).await {
                 Err(Error::Invalid {
@@ -1954,9 +2045,19 @@ async fn the_dashboard_counts_each_figure_once_inside_the_readers_subtrees() {
         .enumerate()
         {
             let pem = cert_pem("Thuê bao", 0x2000 + i as u64, NOW + Duration::days(days));
-            let c = registry::import_certificate(s, &sys, agency, None, pem.as_bytes(), NOW)
-                .await
-                .unwrap();
+            let c = registry::import_certificate(
+                s,
+                &sys,
+                &kyso_store::registry::CertImport {
+                    agency_id: agency,
+                    subscriber_id: None,
+                    bytes: pem.as_bytes(),
+                    mismatch_reason: None,
+                },
+                NOW,
+            )
+            .await
+            .unwrap();
             ids.push(c.id);
         }
         registry::mark_revoked(s, &sys, ids[3], "Thay đổi thông tin", NOW)
@@ -2181,9 +2282,19 @@ async fn a_pasted_serial_is_found_by_its_index_and_only_inside_the_readers_subtr
         let sys = Actor::system();
         let long = 0x5404_FFFE_B703_3FB3_u64;
         let pem = cert_pem("Phạm Minh Châu", long, NOW + Duration::days(100));
-        let c = registry::import_certificate(s, &sys, p.finance, None, pem.as_bytes(), NOW)
-            .await
-            .unwrap();
+        let c = registry::import_certificate(
+            s,
+            &sys,
+            &kyso_store::registry::CertImport {
+                agency_id: p.finance,
+                subscriber_id: None,
+                bytes: pem.as_bytes(),
+                mismatch_reason: None,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
         assert_eq!(c.serial, "5404FFFEB7033FB3");
         let q = |text: &str| CertQuery {
             q: text.into(),
@@ -2214,9 +2325,19 @@ async fn a_pasted_serial_is_found_by_its_index_and_only_inside_the_readers_subtr
         assert!(found.items.is_empty());
         // A hex-looking word that is no serial still searches the text.
         let pem = cert_pem("Nhóm DEADBEEF01", 0x77, NOW + Duration::days(100));
-        registry::import_certificate(s, &sys, p.dost, None, pem.as_bytes(), NOW)
-            .await
-            .unwrap();
+        registry::import_certificate(
+            s,
+            &sys,
+            &kyso_store::registry::CertImport {
+                agency_id: p.dost,
+                subscriber_id: None,
+                bytes: pem.as_bytes(),
+                mismatch_reason: None,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
         let found = registry::search_certificates(s, &officer, &q("deadbeef01"), NOW)
             .await
             .unwrap();

@@ -134,6 +134,11 @@ fn pki() -> Result<(TestSigner, TestSigner), Error> {
             KeyUsagePurpose::DigitalSignature,
             KeyUsagePurpose::ContentCommitment,
         ];
+        // Within Decree 68's five years, as the registry requires.
+        #[allow(clippy::disallowed_methods)] // an example program reads the clock
+        let today = time::OffsetDateTime::now_utc();
+        p.not_before = today - time::Duration::days(1);
+        p.not_after = today + time::Duration::days(730);
         let c = p.signed_by(&key, &issuer)?;
         Ok(TestSigner {
             cert: Cert::from_der(c.der())?,
@@ -302,12 +307,20 @@ async fn register_cert(
         now,
     )
     .await?;
+    // The registry accepts the bench root's certificates, as it does the national CA's.
+    store.trust_issuers(
+        &kyso_x509::path::TrustStore::from_certs(who.chain.clone()),
+        &[],
+    );
     registry::import_certificate(
         store,
         &Actor::system(),
-        agency,
-        Some(sub.id),
-        who.cert.der(),
+        &kyso_store::registry::CertImport {
+            agency_id: agency,
+            subscriber_id: Some(sub.id),
+            bytes: who.cert.der(),
+            mismatch_reason: None,
+        },
         now,
     )
     .await?;
@@ -385,7 +398,16 @@ async fn run(args: &[String]) -> Result<(), Error> {
         now,
     )
     .await?;
-    register_cert(&store, dost, "organization", "Sở KH&CN", "", &seal_key, now).await?;
+    register_cert(
+        &store,
+        dost,
+        "organization",
+        "Sở Khoa học và Công nghệ",
+        "",
+        &seal_key,
+        now,
+    )
+    .await?;
     ok(
         &router,
         Method::POST,

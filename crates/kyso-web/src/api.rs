@@ -507,7 +507,7 @@ async fn list_certificates(
 }
 
 /// The certificate bytes of an upload: a PKCS#12 file is opened with its password and only its
-/// certificate is kept (the private key is dropped at once).
+/// certificates are kept, as PEM (the private key is dropped at once).
 pub(crate) fn certificate_bytes(
     raw: Vec<u8>,
     password: Option<&Zeroizing<String>>,
@@ -527,7 +527,14 @@ pub(crate) fn certificate_bytes(
             "Cannot open the .p12 file: wrong password, or not a PKCS#12 file.",
         )
     })?;
-    Ok(signer.certificate().der().to_vec())
+    // The certificate and the chain the file carries (PEM), to build its path on import.
+    let mut pem = signer.certificate().to_pem();
+    for c in signer.chain() {
+        if c.der() != signer.certificate().der() {
+            pem.push_str(&c.to_pem());
+        }
+    }
+    Ok(pem.into_bytes())
 }
 
 /// Import a certificate (PEM, base64 DER, or base64 PKCS#12 with its password).
@@ -582,9 +589,12 @@ async fn import_certificate(
     let c = registry::import_certificate(
         &st.store,
         &auth.actor,
-        input.agency_id,
-        input.subscriber_id,
-        &bytes,
+        &registry::CertImport {
+            agency_id: input.agency_id,
+            subscriber_id: input.subscriber_id,
+            bytes: &bytes,
+            mismatch_reason: input.mismatch_reason,
+        },
         now,
     )
     .await?;

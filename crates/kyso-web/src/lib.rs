@@ -168,6 +168,8 @@ impl AppState {
     /// Verify the documents' signatures against these trust anchors (`kyso serve`: the trust
     /// store `kyso verify` uses, and the demo PKI's root when there is one).
     pub fn with_trust_anchors(mut self, trust: kyso_x509::path::TrustStore) -> Self {
+        // The registry accepts subscriber certificates from the same authorities.
+        self.store.trust_issuers(&trust, &[]);
         self.trust = Arc::new(trust);
         // Reports made against other anchors are not this state's.
         self.reports = Arc::default();

@@ -130,6 +130,9 @@ pub fn run(args: Settings, lang: Lang, host: Host) -> Result<(), UserError> {
         {
             first_start(&store, &args, lang, &host).await?;
         }
+        // The registry accepts certificates of the CAs the documents are verified against.
+        let trust = trust_anchors(&data_dir);
+        store.trust_issuers(&trust, &demo_intermediates(&data_dir));
         // A checkpoint of what the start wrote, then the check every minute.
         guard.step(true).await;
         let guard = Arc::new(tokio::sync::Mutex::new(guard));
@@ -161,7 +164,7 @@ pub fn run(args: Settings, lang: Lang, host: Host) -> Result<(), UserError> {
         .with_org_keys(keys)
         .with_audit_alert(audit_alert)
         .with_trusted_proxies(trusted)
-        .with_trust_anchors(trust_anchors(&data_dir))
+        .with_trust_anchors(trust)
         .with_incoming_max(args.incoming_max)
         .with_verify_limits(args.verify.limits());
         // The signing tickets' key, kept beside the audit key (several nodes on one
@@ -257,6 +260,15 @@ fn trust_anchors(data_dir: &std::path::Path) -> kyso_x509::path::TrustStore {
         }
     }
     trust
+}
+
+/// The demo PKI's intermediate CA, if the demo was made here: the demo's certificates are
+/// imported without their chain.
+fn demo_intermediates(data_dir: &std::path::Path) -> Vec<kyso_x509::Cert> {
+    std::fs::read(data_dir.join("demo-pki/intermediate.pem"))
+        .ok()
+        .and_then(|pem| kyso_x509::Cert::from_pem_or_der(&pem).ok())
+        .unwrap_or_default()
 }
 
 /// The remote signing service (`--csc-url`), with the fetcher and TSA of its level.
@@ -365,6 +377,10 @@ async fn first_start(
         let certs = tokio::task::spawn_blocking(move || demo_certificates(&dir, now))
             .await
             .map_err(|e| ue!("lỗi khi tạo PKI demo: {}", e; "demo PKI failed: {}", e))??;
+        store.trust_issuers(
+            &trust_anchors(&args.data_dir),
+            &demo_intermediates(&args.data_dir),
+        );
         let seeded = kyso_store::demo::seed(store, &certs, now)
             .await
             .map_err(|e| store_error(&e))?;

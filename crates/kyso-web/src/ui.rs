@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use kyso_domain::device::{DeviceEvent, DeviceKind, DeviceState};
+use kyso_domain::device::{DeviceEvent, DeviceKind, DeviceState, RecordKind};
 use kyso_domain::roles::Permission;
 use kyso_store::registry::{
     self, AgencyInput, CertQuery, DeviceEventInput, SubscriberInput, SubscriberQuery,
@@ -39,8 +39,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/subscribers/{id}", get(subscriber_page))
         .route("/certificates", get(certificates_page))
         .route("/certificates/import", get(import_page).post(import_submit))
+        .route("/certificates/{id}", get(certificate_page))
+        .route("/certificates/{id}/cer", get(certificate_file))
         .route("/devices", get(devices_page))
         .route("/devices/{id}", get(device_page).post(device_event_submit))
+        .route("/devices/{id}/records/{record_id}", get(device_record_page))
         .route("/audit", get(audit_page))
         .route("/users", get(users_page).post(user_submit))
         .route("/users/{id}", get(account_pages::user_page))
@@ -276,9 +279,14 @@ label{display:block;font-weight:600;font-size:14px;margin-bottom:2px}input,selec
 .field{margin-bottom:12px}.field input,.field select{width:100%;max-width:480px}.hint{color:var(--muted);font-size:13px}
 button.primary,a.button{background:var(--brand);color:#fff;border:0;padding:8px 16px;border-radius:4px;font:inherit;cursor:pointer;text-decoration:none;display:inline-block}
 button.danger{background:#fff;color:var(--bad);border:2px solid var(--bad);padding:6px 14px;border-radius:4px;font:inherit;font-weight:600;cursor:pointer;margin-left:auto}
+a.button.danger{background:#fff;color:var(--bad);border:2px solid var(--bad);padding:6px 14px;font-weight:600}
 .alert{padding:10px 12px;border-radius:6px;margin-bottom:12px;border:1px solid}.alert.error{background:#ffebe9;border-color:#ff8182}.alert.ok{background:#dafbe1;border-color:#4ac26b}
 [aria-invalid=true]{border-color:var(--bad);background:#fff5f5}.status-expired,.status-revoked{color:var(--bad);font-weight:600}.status-active{color:var(--ok)}
 .muted{color:var(--muted)}.login{max-width:420px;margin:60px auto;background:#fff;border:1px solid var(--line);border-radius:8px;padding:24px}
+.record{background:#fff;max-width:800px;padding:24px 32px;font-family:"Times New Roman",Times,serif;font-size:17px}
+.record h1{text-align:center;font-size:19px;margin:12px 0}.record-head{display:flex;justify-content:space-between;gap:16px;text-align:center;font-size:15px}
+.record-form,.record-date{text-align:right;margin:4px 0}.record-sign{display:flex;justify-content:space-around;text-align:center;margin-top:24px}
+@media print{header,.skip,.no-print,.alert{display:none}body{background:#fff}main{max-width:none;margin:0;padding:0}.record{padding:0;max-width:none}}
 "#;
 
 fn nav_item(p: &Page, href: &str, label: &str) -> Markup {
@@ -574,4 +582,48 @@ fn select(
 
 fn fmt_date(t: OffsetDateTime) -> String {
     kyso_domain::calendar::date_text(t)
+}
+
+/// `pairs` as a URL query (UTF-8, percent-encoded; empty values left out).
+fn query_string(pairs: &[(&str, String)]) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The export buttons of a list: its rows with the filters shown (`query`) as an Excel workbook
+/// and as CSV, from the API's export routes (the session's cookie is enough for a download).
+fn export_links(p: &Page, api_base: &str, query: &str) -> Markup {
+    let sep = if query.is_empty() { "" } else { "?" };
+    html! {
+        p.exports {
+            a.button href={ (api_base) "/export.xlsx" (sep) (query) } download { (p.t("Xuất Excel", "Export to Excel")) }
+            " "
+            a href={ (api_base) "/export.csv" (sep) (query) } download { (p.t("Xuất CSV (cho máy)", "Export CSV (for machines)")) }
+        }
+    }
+}
+
+/// A moment in Vietnam time as lists show it, `dd/mm/yyyy HH:MM`.
+fn fmt_time(t: OffsetDateTime) -> String {
+    let vn = t.to_offset(kyso_domain::calendar::VIETNAM);
+    format!("{} {:02}:{:02}", fmt_date(t), vn.hour(), vn.minute())
+}
+
+/// [`fmt_time`] of a stored Unix time.
+fn time_text(unix: i64) -> String {
+    fmt_time(OffsetDateTime::from_unix_timestamp(unix).unwrap_or(OffsetDateTime::UNIX_EPOCH))
 }

@@ -97,7 +97,7 @@ fn cert_pem(cn: &str, serial: u64) -> String {
     params.serial_number = Some(rcgen::SerialNumber::from(serial.to_be_bytes().to_vec()));
     params.not_before = NOW - time::Duration::days(10);
     params.not_after = NOW + time::Duration::days(300);
-    params.self_signed(&key).unwrap().pem()
+    kyso_store::testing::TestCa::get().sign(&params, &key)
 }
 
 async fn world(app: &App) -> World {
@@ -122,9 +122,12 @@ async fn world(app: &App) -> World {
     let cert = registry::import_certificate(
         s,
         &sys,
-        theirs,
-        Some(sub.id),
-        cert_pem("Hoàng Minh Đức", 77).as_bytes(),
+        &kyso_store::registry::CertImport {
+            agency_id: theirs,
+            subscriber_id: Some(sub.id),
+            bytes: cert_pem("Hoàng Minh Đức", 77).as_bytes(),
+            mismatch_reason: None,
+        },
         NOW,
     )
     .await
@@ -738,7 +741,7 @@ async fn the_openapi_document_describes_every_route() {
     assert!(operations >= 51, "{operations} operations");
 }
 
-/// A certificate the CA issued, as base64 DER, valid from `from` to `to`.
+/// A certificate the (tests') CA issued, as base64 DER, valid from `from` to `to`.
 fn issued_der(cn: &str, serial: u64, from: OffsetDateTime, to: OffsetDateTime) -> String {
     use base64::Engine as _;
     let key = rcgen::KeyPair::generate().unwrap();
@@ -749,8 +752,11 @@ fn issued_der(cn: &str, serial: u64, from: OffsetDateTime, to: OffsetDateTime) -
     params.serial_number = Some(rcgen::SerialNumber::from(serial.to_be_bytes().to_vec()));
     params.not_before = from;
     params.not_after = to;
-    let cert = params.self_signed(&key).unwrap();
-    base64::engine::general_purpose::STANDARD.encode(cert.der())
+    let pem = kyso_store::testing::TestCa::get().sign(&params, &key);
+    let der = kyso_x509::Cert::from_pem_or_der(pem.as_bytes()).unwrap()[0]
+        .der()
+        .to_vec();
+    base64::engine::general_purpose::STANDARD.encode(der)
 }
 
 /// What [`sent_by_letter`] leaves: the sealed letter and its name in the blob folder.

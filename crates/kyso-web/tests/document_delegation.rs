@@ -13,10 +13,8 @@
 
 use std::sync::Arc;
 
-use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use kyso_pades::numbering;
 use kyso_pades::sign_bytes;
-use kyso_x509::Cert;
 
 use axum::http::{Method, StatusCode};
 use axum::Router;
@@ -37,39 +35,10 @@ struct Pki {
 }
 
 fn pki() -> Pki {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(vec![]).unwrap();
-    ca.distinguished_name
-        .push(DnType::CommonName, "Documents Test Root");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let make = |cn: &str, org: Option<&str>| {
-        let key = KeyPair::generate().unwrap();
-        let mut p = CertificateParams::new(vec![]).unwrap();
-        p.distinguished_name.push(DnType::CommonName, cn);
-        if let Some(o) = org {
-            p.distinguished_name.push(DnType::OrganizationName, o);
-        }
-        p.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::ContentCommitment,
-        ];
-        let c = p.signed_by(&key, &issuer).unwrap();
-        TestSigner {
-            cert: Cert::from_der(c.der()).unwrap(),
-            chain: vec![Cert::from_der(ca_cert.der()).unwrap()],
-            key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &key.serialize_der())
-                .unwrap(),
-        }
-    };
+    let ca = support::ca::TestCa::new("Documents Test Root");
     Pki {
-        director: make("Nguyễn Văn An", None),
-        deputy: make("Trần Thị Bình", None),
+        director: ca.issue("Nguyễn Văn An", None),
+        deputy: ca.issue("Trần Thị Bình", None),
     }
 }
 
@@ -101,12 +70,20 @@ async fn register_cert(
     )
     .await
     .unwrap();
+    // The registry accepts the test root's certificates, as it does the national CA's.
+    store.trust_issuers(
+        &kyso_x509::path::TrustStore::from_certs(who.chain.clone()),
+        &[],
+    );
     kyso_store::registry::import_certificate(
         store,
         &Actor::system(),
-        agency,
-        Some(sub.id),
-        who.cert.der(),
+        &kyso_store::registry::CertImport {
+            agency_id: agency,
+            subscriber_id: Some(sub.id),
+            bytes: who.cert.der(),
+            mismatch_reason: None,
+        },
         NOW,
     )
     .await

@@ -362,7 +362,7 @@ fn cert_pem(cn: &str, serial: u64) -> String {
     params.serial_number = Some(rcgen::SerialNumber::from(serial.to_be_bytes().to_vec()));
     params.not_before = NOW - time::Duration::days(10);
     params.not_after = NOW + time::Duration::days(300);
-    params.self_signed(&key).unwrap().pem()
+    kyso_store::testing::TestCa::get().sign(&params, &key)
 }
 
 struct App {
@@ -470,9 +470,12 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
     let cert = registry::import_certificate(
         s,
         &sys,
-        agency,
-        Some(sub.id),
-        cert_pem(&format!("Người {tag}"), serial).as_bytes(),
+        &kyso_store::registry::CertImport {
+            agency_id: agency,
+            subscriber_id: Some(sub.id),
+            bytes: cert_pem(&format!("Người {tag}"), serial).as_bytes(),
+            mismatch_reason: None,
+        },
         NOW,
     )
     .await

@@ -36,7 +36,9 @@ fn cert_pem(cn: &str, serial: u64, not_after: OffsetDateTime) -> Vec<u8> {
     params.serial_number = Some(rcgen::SerialNumber::from(serial.to_be_bytes().to_vec()));
     params.not_before = NOW - Duration::days(300);
     params.not_after = not_after;
-    params.self_signed(&key).unwrap().pem().into_bytes()
+    kyso_store::testing::TestCa::get()
+        .sign(&params, &key)
+        .into_bytes()
 }
 
 async fn account(store: &Store, name: &str, email: &str, agency: i64, role: &str) {
@@ -130,9 +132,12 @@ async fn province(store: &Store) {
     registry::import_certificate(
         store,
         &sys,
-        finance.id,
-        Some(an.id),
-        &cert_pem("Nguyễn Văn An", 0x1001, NOW + Duration::days(20)),
+        &kyso_store::registry::CertImport {
+            agency_id: finance.id,
+            subscriber_id: Some(an.id),
+            bytes: &cert_pem("Nguyễn Văn An", 0x1001, NOW + Duration::days(20)),
+            mismatch_reason: None,
+        },
         NOW,
     )
     .await
@@ -178,6 +183,20 @@ async fn the_inbox_shows_ones_own_notices_and_only_the_department_runs_the_scan(
         let officer = login(&router, "cb.stc").await;
         let other = login(&router, "cb.khac").await;
         let admin = login(&router, "quantri").await;
+
+        // Before any scan, the officer's notices page already lists the certificate that
+        // expires in 20 days; the other department's lists none.
+        let html = page(&router, &format!("kyso_session={officer}"), "/notices").await;
+        assert!(
+            html.contains("Chứng thư số hết hạn trong 60 ngày tới")
+                && html.contains("Nguyễn Văn An"),
+            "{b:?}: {html}"
+        );
+        let html = page(&router, &format!("kyso_session={other}"), "/notices").await;
+        assert!(
+            html.contains("Không có chứng thư số nào sắp hết hạn."),
+            "{b:?}: {html}"
+        );
 
         let (status, _) = call(
             &router,

@@ -2,8 +2,11 @@
 //! through the real router with the session's CSRF token: a wrong entry is refused at its
 //! field with a Vietnamese message and nothing is saved — an agency code outside its parent's
 //! branch, a second agency of the same name under one parent (added only once the officer
-//! ticks that it is another body), a phone number that is not one; a save is confirmed with a
-//! success message; lists with nothing in them, or nothing matching a search, say so.
+//! ticks that it is another body), a phone number that is not one, a certificate from a CA the
+//! province does not trust or naming someone else (imported only with a ticked reason, in the
+//! form and the API alike); a save is confirmed with a success message; lists with nothing in
+//! them, or nothing matching a search, say so; a certificate's page names its holder and
+//! issuer and leads to a request about it.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -208,5 +211,372 @@ async fn refusing_or_withdrawing_a_request_is_set_apart_and_confirmed_first() {
         assert_eq!(state().await.as_str(), "withdrawn", "{b:?}");
         let (_, html) = app.page(&officer, &to).await;
         assert!(html.contains("Đã ghi nhận thao tác"), "{b:?}");
+    }
+}
+
+/// A certificate for `cn` from the tests' CA (or, `trusted` false, from a CA nobody trusts),
+/// valid two years.
+fn certificate(cn: &str, serial: u64, trusted: bool) -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    p.serial_number = Some(rcgen::SerialNumber::from(serial.to_be_bytes().to_vec()));
+    p.not_before = support::NOW - time::Duration::days(1);
+    p.not_after = support::NOW + time::Duration::days(730);
+    p.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+    if trusted {
+        kyso_store::testing::TestCa::get().sign(&p, &key)
+    } else {
+        p.self_signed(&key).unwrap().pem()
+    }
+}
+
+#[tokio::test]
+async fn a_certificate_naming_someone_else_is_imported_only_with_a_confirmed_reason() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let s = &app.db.store;
+        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+        let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
+        let officer = app.session("cb.skhcn", dost, "signature_officer").await;
+        let an = kyso_store::registry::create_subscriber(
+            s,
+            &officer.actor,
+            &kyso_store::registry::SubscriberInput {
+                kind: "individual".into(),
+                agency_id: dost,
+                name: "Nguyễn Văn An".into(),
+                ..Default::default()
+            },
+            support::NOW,
+        )
+        .await
+        .unwrap();
+        let count = || async {
+            kyso_store::registry::search_certificates(
+                s,
+                &kyso_store::Actor::system(),
+                &Default::default(),
+                support::NOW,
+            )
+            .await
+            .unwrap()
+            .total
+        };
+        let dost_id = dost.to_string();
+        let an_id = an.id.to_string();
+
+        // From a CA the province does not trust: refused at the file, in the layout.
+        let stranger = certificate("Nguyễn Văn An", 0x51, false);
+        let (status, page) = app
+            .submit_multipart(
+                &officer,
+                "/certificates/import",
+                &[
+                    ("agency_id", &dost_id),
+                    ("subscriber_id", &an_id),
+                    ("file", &stranger),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{b:?}");
+        assert!(in_layout(&page), "{b:?}");
+        assert!(
+            page.contains("không do tổ chức chứng thực tin cậy cấp"),
+            "{b:?}: {page}"
+        );
+
+        // Someone else's name: the page shows what the certificate says and asks for a
+        // confirmed reason, keeping the certificate so the file need not be chosen again.
+        let other = certificate("Trần Văn Khác", 0x52, true);
+        let (status, page) = app
+            .submit_multipart(
+                &officer,
+                "/certificates/import",
+                &[
+                    ("agency_id", &dost_id),
+                    ("subscriber_id", &an_id),
+                    ("file", &other),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{b:?}");
+        assert!(
+            page.contains("Chứng thư số không khớp với thuê bao"),
+            "{b:?}: {page}"
+        );
+        assert!(page.contains("Trần Văn Khác"), "{b:?}");
+        assert!(page.contains(r#"name="certificate_pem""#), "{b:?}");
+        assert!(page.contains(r#"name="mismatch_confirmed""#), "{b:?}");
+        assert!(!page.contains(r#"type="file""#), "{b:?}: no second upload");
+        let pem = support::html::input_value(&page, "certificate_pem").unwrap();
+        assert_eq!(count().await, 0, "{b:?}: nothing saved");
+
+        // A reason without the box ticked is not a confirmation.
+        let (status, _) = app
+            .submit_multipart(
+                &officer,
+                "/certificates/import",
+                &[
+                    ("agency_id", &dost_id),
+                    ("subscriber_id", &an_id),
+                    ("certificate_pem", &pem),
+                    ("mismatch_reason", "Cấp theo tên cũ"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{b:?}");
+        assert_eq!(count().await, 0, "{b:?}");
+
+        // Ticked, with the reason: imported, the save confirmed.
+        let (status, to) = app
+            .submit_multipart(
+                &officer,
+                "/certificates/import",
+                &[
+                    ("agency_id", &dost_id),
+                    ("subscriber_id", &an_id),
+                    ("certificate_pem", &pem),
+                    ("mismatch_confirmed", "1"),
+                    ("mismatch_reason", "Cấp theo tên cũ"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            (status, to.as_str()),
+            (
+                StatusCode::SEE_OTHER,
+                format!("/subscribers/{}?done=certificate_imported", an.id).as_str()
+            ),
+            "{b:?}"
+        );
+        assert_eq!(count().await, 1, "{b:?}");
+
+        // The certificate's page names people, not distinguished names, and leads on to a
+        // request about it.
+        let cert = kyso_store::registry::search_certificates(
+            s,
+            &kyso_store::Actor::system(),
+            &Default::default(),
+            support::NOW,
+        )
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+        let (status, page) = app
+            .page(&officer, &format!("/certificates/{}", cert.id))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert!(in_layout(&page), "{b:?}");
+        assert!(
+            page.contains("Chứng thư số: Trần Văn Khác"),
+            "{b:?}: {page}"
+        );
+        assert!(
+            page.contains(&format!(
+                r#"<a href="/subscribers/{}">Nguyễn Văn An</a>"#,
+                an.id
+            )),
+            "{b:?}: the holder in the registry"
+        );
+        assert!(
+            page.contains("CA thử nghiệm của kyso-store"),
+            "{b:?}: the issuer by name"
+        );
+        assert!(
+            page.contains("31/05/2026 – 31/05/2028"),
+            "{b:?}: dates as dd/mm/yyyy"
+        );
+        assert!(
+            page.contains("Ký số") && page.contains(&cert.sha256),
+            "{b:?}"
+        );
+        assert!(
+            page.contains("Chưa có thiết bị nào gắn với chứng thư số này."),
+            "{b:?}"
+        );
+        let revoke = format!(
+            "/requests/new?kind=revoke&amp;agency_id={dost}&amp;certificate_id={}",
+            cert.id
+        );
+        assert!(page.contains(&revoke), "{b:?}: {page}");
+        let (_, form) = app.page(&officer, &revoke.replace("&amp;", "&")).await;
+        assert!(
+            form.contains(&format!(
+                r#"name="certificate_id" value="{}" checked"#,
+                cert.id
+            )),
+            "{b:?}: the certificate is ticked already: {form}"
+        );
+        let (status, der) = app
+            .download(&officer, &format!("/certificates/{}/cer", cert.id))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert_eq!(
+            kyso_x509::Cert::from_der(&der)
+                .unwrap()
+                .sha256_fingerprint_hex()
+                .to_lowercase(),
+            cert.sha256
+        );
+        // The list offers its rows as a workbook with the filters shown; the session's
+        // cookie is enough to download it.
+        let (_, list) = app
+            .page(&officer, "/certificates?q=khac&status=active")
+            .await;
+        assert!(
+            list.contains(r#"href="/api/v1/certificates/export.xlsx?q=khac&amp;status=active""#),
+            "{b:?}: {list}"
+        );
+        let (status, xlsx) = app
+            .download(
+                &officer,
+                "/api/v1/certificates/export.xlsx?q=khac&status=active",
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert!(xlsx.starts_with(b"PK\x03\x04"), "{b:?}");
+
+        // The auditor reads it in words: Vietnam time, the action, the record with its link,
+        // the officer's reason as a labelled line.
+        let auditor = app.session("kiemtoan", dost, "auditor").await;
+        let (status, log) = app.page(&auditor, "/audit?action=certificate.import").await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert!(log.contains("Nhập chứng thư số"), "{b:?}: {log}");
+        assert!(
+            log.contains(&format!(
+                r#"<a href="/certificates/{id}">Chứng thư số {id}</a>"#,
+                id = cert.id
+            )),
+            "{b:?}: {log}"
+        );
+        assert!(
+            log.contains("Lý do vẫn nhập: </span>Cấp theo tên cũ"),
+            "{b:?}: {log}"
+        );
+        assert!(log.contains("01/06/2026 09:00"), "{b:?}: local time");
+        assert!(!log.contains("\"mismatch_reason\""), "{b:?}: no raw JSON");
+
+        // A certificate that does not exist is a page in the layout, not a bare error.
+        let (status, page) = app.page(&officer, "/certificates/999999").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{b:?}");
+        assert!(in_layout(&page), "{b:?}");
+
+        // The API asks the same question at the field, and takes the reason in the body.
+        let (_, token) = app.person("api.skhcn", dost, "signature_officer").await;
+        let third = certificate("Lê Thị Ba", 0x53, true);
+        let body = serde_json::json!({"agency_id": dost, "subscriber_id": an.id, "pem": third});
+        let refused = app
+            .post_refused(
+                "/api/v1/certificates",
+                &token,
+                body.clone(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        assert_eq!(
+            refused["error"]["field"], "mismatch_reason",
+            "{b:?}: {refused}"
+        );
+        let mut confirmed = body;
+        confirmed["mismatch_reason"] = "Chứng thư cấp cho người được ủy quyền".into();
+        let created = app
+            .post_created("/api/v1/certificates", &token, confirmed)
+            .await;
+        assert_eq!(created["serial"], "53", "{b:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_device_history_reads_in_words_and_its_handover_prints_as_form_07() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let s = &app.db.store;
+        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+        let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
+        let officer = app.session("cb.skhcn", dost, "signature_officer").await;
+        let an = kyso_store::registry::create_subscriber(
+            s,
+            &officer.actor,
+            &kyso_store::registry::SubscriberInput {
+                kind: "individual".into(),
+                agency_id: dost,
+                name: "Nguyễn Văn An".into(),
+                title: "Chuyên viên".into(),
+                ..Default::default()
+            },
+            support::NOW,
+        )
+        .await
+        .unwrap();
+        let d = kyso_store::registry::create_device(
+            s,
+            &officer.actor,
+            &kyso_store::registry::DeviceInput {
+                kind: "token".into(),
+                serial: "TK-0001".into(),
+                model: "Token DEMO".into(),
+                agency_id: dost,
+                ..Default::default()
+            },
+            support::NOW,
+        )
+        .await
+        .unwrap();
+        let (_, page) = app.page(&officer, &format!("/devices/{}", d.id)).await;
+        assert!(page.contains("Chưa có thao tác nào."), "{b:?}: {page}");
+        kyso_store::registry::device_event(
+            s,
+            &officer.actor,
+            d.id,
+            &kyso_store::registry::DeviceEventInput {
+                event: "assign".into(),
+                holder_id: Some(an.id),
+                counterpart: "Lê Thị Hoa, Văn thư".into(),
+                note: "Kèm mã PIN trong phong bì dán kín".into(),
+            },
+            support::NOW,
+        )
+        .await
+        .unwrap();
+        let (status, page) = app.page(&officer, &format!("/devices/{}", d.id)).await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert!(
+            page.contains("Bàn giao cho thuê bao"),
+            "{b:?}: the event in words"
+        );
+        assert!(page.contains("01/06/2026 09:00"), "{b:?}: local time");
+        let record = kyso_store::registry::device_history(s, &officer.actor, d.id)
+            .await
+            .unwrap()
+            .remove(0);
+        let href = format!("/devices/{}/records/{}", d.id, record.id);
+        assert!(page.contains(&format!(r#"href="{href}""#)), "{b:?}: {page}");
+
+        let (status, form) = app.page(&officer, &href).await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert!(in_layout(&form), "{b:?}");
+        for says in [
+            "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+            "Mẫu 07",
+            "BIÊN BẢN BÀN GIAO CHỨNG THƯ VÀ THIẾT BỊ CHO THUÊ BAO",
+            "Ngày 1 tháng 6 năm 2026",
+            "Bên giao: </strong>Lê Thị Hoa, Văn thư",
+            "Bên nhận: </strong>Nguyễn Văn An, Chuyên viên",
+            "TK-0001",
+            "Kèm mã PIN trong phong bì dán kín",
+            "(Ký, ghi rõ họ tên)",
+        ] {
+            assert!(
+                form.contains(says),
+                "{b:?}: the record says {says:?}: {form}"
+            );
+        }
+        let (status, missing) = app
+            .page(&officer, &format!("/devices/{}/records/999999", d.id))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{b:?}");
+        assert!(in_layout(&missing), "{b:?}");
     }
 }

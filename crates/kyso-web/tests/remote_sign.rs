@@ -107,6 +107,7 @@ async fn approved(app: &App) -> Approved {
     let clerk = app.session("vanthu", dost, "clerk").await;
     // The registry holds the demo PKI's "personal" certificate (Nguyễn Văn An) for the
     // director, and the demo organization certificate for the agency.
+    support::demo::trust_demo(s);
     let director_sub = register_cert(
         s,
         dost,
@@ -280,9 +281,14 @@ async fn the_director_signs_the_personal_step_with_the_remote_key_from_the_page(
         kyso_store::registry::import_certificate(
             &app.db.store,
             &Actor::system(),
-            agency,
-            Some(director_sub),
-            &demo_cert("personal2"),
+            &kyso_store::registry::CertImport {
+                agency_id: agency,
+                subscriber_id: Some(director_sub),
+                bytes: &demo_cert("personal2"),
+                // Another person's certificate, on purpose: the page must let the director
+                // choose between two keys.
+                mismatch_reason: Some("Chứng thư số thứ hai để thử chọn khóa".into()),
+            },
             NOW,
         )
         .await

@@ -13,7 +13,6 @@
 
 use std::sync::Arc;
 
-use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use axum::http::{Method, StatusCode};
 use axum::Router;
 use base64::Engine as _;
@@ -21,7 +20,6 @@ use kyso_pades::{numbering, sign_bytes};
 use kyso_store::accounts::{self, NewUser, RoleOn};
 use kyso_store::testing::{backends, TestDb};
 use kyso_store::{Actor, Backend};
-use kyso_x509::Cert;
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
@@ -30,39 +28,10 @@ use support::{opts, register_cert, TestSigner, NOW, PASSWORD};
 
 /// The Director's personal certificate and the Department's seal, issued by one test root.
 fn pki() -> (TestSigner, TestSigner) {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(vec![]).unwrap();
-    ca.distinguished_name
-        .push(DnType::CommonName, "Request Letters Test Root");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let make = |cn: &str, org: Option<&str>| {
-        let key = KeyPair::generate().unwrap();
-        let mut p = CertificateParams::new(vec![]).unwrap();
-        p.distinguished_name.push(DnType::CommonName, cn);
-        if let Some(o) = org {
-            p.distinguished_name.push(DnType::OrganizationName, o);
-        }
-        p.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::ContentCommitment,
-        ];
-        let c = p.signed_by(&key, &issuer).unwrap();
-        TestSigner {
-            cert: Cert::from_der(c.der()).unwrap(),
-            chain: vec![Cert::from_der(ca_cert.der()).unwrap()],
-            key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &key.serialize_der())
-                .unwrap(),
-        }
-    };
+    let ca = support::ca::TestCa::new("Request Letters Test Root");
     (
-        make("Nguyễn Văn An", None),
-        make("Sở Khoa học và Công nghệ", Some("Sở Khoa học và Công nghệ")),
+        ca.issue("Nguyễn Văn An", None),
+        ca.issue("Sở Khoa học và Công nghệ", Some("Sở Khoa học và Công nghệ")),
     )
 }
 

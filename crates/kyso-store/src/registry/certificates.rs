@@ -2,6 +2,8 @@
 
 use sqlx::Row as _;
 
+use kyso_domain::certificates::{holder_mismatches, CertHolder, RegistryHolder};
+
 use super::*;
 
 /// A certificate in the registry, with what was read from the certificate itself.
@@ -111,18 +113,194 @@ pub(super) fn key_usage_text(c: &kyso_x509::Cert) -> String {
     v.join(", ")
 }
 
-/// Import a certificate (DER or PEM bytes) for an agency, optionally tied to a subscriber of
-/// that agency's subtree. The same certificate twice, or two with one issuer and serial, is a
-/// conflict.
+/// A certificate to record for an agency and, usually, one of its subscribers.
+#[derive(Debug, Clone, Default)]
+pub struct CertImport<'a> {
+    pub agency_id: i64,
+    pub subscriber_id: Option<i64>,
+    /// The upload: DER, or PEM possibly followed by its chain.
+    pub bytes: &'a [u8],
+    /// Why the officer records a certificate that does not name the subscriber as the registry
+    /// has them. Without it such a certificate is refused, naming each difference.
+    pub mismatch_reason: Option<String>,
+}
+
+/// The certificate of an upload and the others it carries (its chain, possibly).
+pub(crate) fn parse_upload(bytes: &[u8]) -> Result<(kyso_x509::Cert, Vec<kyso_x509::Cert>)> {
+    let leaf = parse_certificate(bytes)?;
+    let pool = kyso_x509::Cert::from_pem_or_der(bytes)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c.der() != leaf.der())
+        .collect();
+    Ok((leaf, pool))
+}
+
+/// What the registry requires of every certificate it records, however it arrives (an import
+/// or a completed request): it can sign; its validity fits Decree 68 (`renews`: the end of the
+/// certificate it renews); it chains to a certification authority the store trusts
+/// ([`Store::trust_issuers`]), judged at the moment of its validity nearest `now` so an old
+/// certificate can still be recorded for the record.
+pub(crate) fn check_certificate(
+    store: &Store,
+    field: &'static str,
+    cert: &kyso_x509::Cert,
+    pool: &[kyso_x509::Cert],
+    renews: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let serial = cert.serial_hex();
+    if cert.is_ca() {
+        return Err(Error::invalid(
+            field,
+            format!("Chứng thư số {serial} là chứng thư của tổ chức chứng thực, không phải của thuê bao."),
+            format!("Certificate {serial} is a certification authority's, not a subscriber's."),
+        ));
+    }
+    let ku = cert.key_usage();
+    if ku.present && !ku.digital_signature && !ku.non_repudiation {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "Chứng thư số {serial} không dùng để ký được (mục đích sử dụng khóa không có \
+                 digitalSignature hay nonRepudiation)."
+            ),
+            format!(
+                "Certificate {serial} cannot sign (its key usage has neither digitalSignature \
+                 nor nonRepudiation)."
+            ),
+        ));
+    }
+    if let Some(p) =
+        kyso_domain::certificates::validity_problem(cert.not_before(), cert.not_after(), renews)
+    {
+        return Err(Error::invalid(field, p.message_vi(), p.message_en()));
+    }
+    let at = now.clamp(cert.not_before(), cert.not_after());
+    let issuers = store.issuers();
+    let pool: Vec<kyso_x509::Cert> = pool.iter().chain(&issuers.intermediates).cloned().collect();
+    let report = kyso_x509::path::build_and_validate(
+        cert,
+        &pool,
+        &issuers.anchors,
+        &kyso_x509::path::PathPolicy::new(at),
+    );
+    match report.status {
+        kyso_x509::path::PathStatus::Valid => Ok(()),
+        kyso_x509::path::PathStatus::NoAnchor => Err(Error::invalid(
+            field,
+            format!(
+                "Chứng thư số {serial} không do tổ chức chứng thực tin cậy cấp: chuỗi chứng thư \
+                 không dẫn tới chứng thư gốc nào trong kho tin cậy của hệ thống (người cấp: {}).",
+                cert.issuer_display()
+            ),
+            format!(
+                "Certificate {serial} was not issued by a trusted certification authority: no \
+                 path leads to a root in the system's trust store (issuer: {}).",
+                cert.issuer_display()
+            ),
+        )),
+        kyso_x509::path::PathStatus::Invalid(problems) => {
+            let codes: Vec<&str> = problems.iter().map(|p| p.code()).collect();
+            Err(Error::invalid(
+                field,
+                format!(
+                    "Chuỗi chứng thư số {serial} không hợp lệ ({}).",
+                    codes.join(", ")
+                ),
+                format!(
+                    "Certificate {serial}'s path is invalid ({}).",
+                    codes.join(", ")
+                ),
+            ))
+        }
+    }
+}
+
+/// The subscriber as the registry has them, for comparing with a certificate: name, ID number
+/// and the names of their agency and its parents.
+async fn registry_holder(
+    store: &Store,
+    s: &Subscriber,
+    agency_path: &str,
+) -> Result<RegistryHolder> {
+    let agencies: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM agencies WHERE $1 LIKE path || '%' ORDER BY length(path) DESC",
+    )
+    .bind(agency_path)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(RegistryHolder {
+        name: s.name.clone(),
+        agencies,
+        id_number: s.id_number.clone(),
+    })
+}
+
+/// What the certificate says of its holder.
+fn cert_holder(c: &kyso_x509::Cert) -> CertHolder {
+    use kyso_x509::oid;
+    CertHolder {
+        name: c.common_name(),
+        organisations: [oid::O, oid::OU]
+            .into_iter()
+            .filter_map(|o| c.subject_attr(o))
+            .collect(),
+        id_number: [oid::UID, oid::SERIAL_NUMBER]
+            .into_iter()
+            .filter_map(|o| c.subject_attr(o))
+            .find_map(|a| CertHolder::id_number_in(&a)),
+    }
+}
+
+/// When certificate `id` ends (no scope check: for a request already in reach).
+pub(crate) async fn certificate_end(store: &Store, id: i64) -> Result<OffsetDateTime> {
+    let t: i64 = sqlx::query_scalar("SELECT not_after FROM certificates WHERE id = $1")
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?
+        .ok_or(Error::NotFound {
+            what: crate::Record::Certificate,
+        })?;
+    Ok(OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH))
+}
+
+/// The end of the subscriber's active certificate this one renews (the same key), if any.
+async fn renewed_end(
+    store: &Store,
+    subscriber_id: i64,
+    cert: &kyso_x509::Cert,
+) -> Result<Option<OffsetDateTime>> {
+    let ders: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT der FROM certificates WHERE subscriber_id = $1 AND status = 'active'",
+    )
+    .bind(subscriber_id)
+    .fetch_all(store.pool())
+    .await?;
+    let key = cert.spki_der().ok();
+    Ok(ders
+        .iter()
+        .filter_map(|d| kyso_x509::Cert::from_der(d).ok())
+        .filter(|old| key.is_some() && old.spki_der().ok() == key)
+        .map(|old| old.not_after())
+        .max())
+}
+
+/// Import a certificate for an agency, optionally tied to a subscriber of that agency's subtree,
+/// after [`check_certificate`] and, for a subscriber, a comparison of the holder it names with
+/// the registry's ([`kyso_domain::certificates::holder_mismatches`]): a difference is refused
+/// unless [`CertImport::mismatch_reason`] says why, which the audit entry keeps. A certificate
+/// with the key of the subscriber's active one is a renewal. The same certificate twice, or two
+/// with one issuer and serial, is a conflict.
 pub async fn import_certificate(
     store: &Store,
     actor: &Actor,
-    agency_id: i64,
-    subscriber_id: Option<i64>,
-    bytes: &[u8],
+    input: &CertImport<'_>,
     now: OffsetDateTime,
 ) -> Result<Certificate> {
-    let cert = parse_certificate(bytes)?;
+    let (cert, pool) = parse_upload(input.bytes)?;
+    let agency_id = input.agency_id;
+    let subscriber_id = input.subscriber_id;
     let ag = agency_field(
         store,
         actor,
@@ -131,6 +309,30 @@ pub async fn import_certificate(
         "agency_id",
     )
     .await?;
+    let reason = input
+        .mismatch_reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    // Already registered: said first, before anything about the holder.
+    let known: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM certificates WHERE sha256 = $1 OR (issuer = $2 AND serial = $3)",
+    )
+    .bind(hex(&sha256(cert.der())))
+    .bind(cert.issuer_display())
+    .bind(cert.serial_hex())
+    .fetch_optional(store.pool())
+    .await?;
+    if known.is_some() {
+        let serial = cert.serial_hex();
+        return Err(Error::conflict(
+            "serial",
+            format!("Chứng thư số có số hiệu {serial} đã có trong danh mục."),
+            format!("A certificate with serial {serial} is already registered."),
+        ));
+    }
+    let mut mismatches = Vec::new();
+    let mut renews = None;
     if let Some(sid) = subscriber_id {
         let (s, sa) = subscriber_in_scope(store, actor, sid, Permission::WriteRegistry).await?;
         if !sa.path.starts_with(&ag.path) && !ag.path.starts_with(&sa.path) {
@@ -143,6 +345,28 @@ pub async fn import_certificate(
                 ),
             ));
         }
+        let holder = registry_holder(store, &s, &sa.path).await?;
+        mismatches = holder_mismatches(&cert_holder(&cert), &holder);
+        renews = renewed_end(store, sid, &cert).await?;
+    }
+    check_certificate(store, "certificate", &cert, &pool, renews, now)?;
+    if !mismatches.is_empty() && reason.is_none() {
+        let (vi, en): (Vec<String>, Vec<String>) = mismatches
+            .iter()
+            .map(|m| (m.message_vi(), m.message_en()))
+            .unzip();
+        return Err(Error::invalid(
+            "mismatch_reason",
+            format!(
+                "Chứng thư số không khớp với thuê bao: {} Nếu vẫn nhập, hãy xác nhận và ghi rõ lý do.",
+                vi.join(" ")
+            ),
+            format!(
+                "The certificate does not match the subscriber: {} To import it anyway, confirm \
+                 and give the reason.",
+                en.join(" ")
+            ),
+        ));
     }
     let mut tx = store
         .begin_write(
@@ -151,12 +375,24 @@ pub async fn import_certificate(
         )
         .await?;
     let id = insert_certificate(&mut tx, &cert, agency_id, subscriber_id, now).await?;
+    let mut detail = serde_json::Map::new();
+    detail.insert("serial".into(), json!(cert.serial_hex()));
+    detail.insert("subject".into(), json!(cert.subject_display()));
+    if renews.is_some() {
+        detail.insert("renewal".into(), json!(true));
+    }
+    if let (false, Some(reason)) = (mismatches.is_empty(), reason) {
+        let said: Vec<String> = mismatches.iter().map(|m| m.message_vi()).collect();
+        detail.insert("mismatch".into(), json!(said));
+        detail.insert("mismatch_reason".into(), json!(reason));
+    }
+    let detail = serde_json::Value::Object(detail);
     tx.commit_audited(
         Event {
             action: "certificate.import",
             object: format!("certificate:{id}"),
             agency: Some(ag.code.clone()),
-            detail: json!({"serial": cert.serial_hex(), "subject": cert.subject_display()}),
+            detail,
         },
         now,
     )
@@ -216,6 +452,27 @@ pub async fn certificate(store: &Store, actor: &Actor, id: i64) -> Result<Certif
     let path: String = row.try_get(13)?;
     actor.reach(Permission::ReadRegistry, &path, crate::Record::Certificate)?;
     cert_from(&row)
+}
+
+/// The certificate `id` renewed (`replaces`) and the one that renewed it (`replaced_by`).
+pub async fn certificate_succession(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+) -> Result<(Option<i64>, Option<i64>)> {
+    certificate(store, actor, id).await?;
+    let replaced_by: Option<i64> =
+        sqlx::query_scalar("SELECT replaced_by FROM certificates WHERE id = $1")
+            .bind(id)
+            .fetch_one(store.pool())
+            .await?;
+    let replaces: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM certificates WHERE replaced_by = $1 ORDER BY id LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await?;
+    Ok((replaces, replaced_by))
 }
 
 /// The certificate's DER bytes, re-hashed against the stored fingerprint on every read.

@@ -202,6 +202,26 @@ pub(crate) async fn device_in_scope(
     Ok((device_from(&row)?, path, row.try_get(10)?))
 }
 
+/// The devices holding certificate `id` that the actor may read.
+pub async fn devices_of_certificate(
+    store: &Store,
+    actor: &Actor,
+    certificate_id: i64,
+) -> Result<Vec<Device>> {
+    let (scope, params) = actor.scope(Permission::ReadRegistry).sql("a.path", 2);
+    let sql = format!(
+        "SELECT {DEVICE_COLUMNS} FROM devices d JOIN agencies a ON a.id = d.agency_id \
+         LEFT JOIN subscribers s ON s.id = d.holder_id WHERE {scope} AND d.certificate_id = $1 \
+         ORDER BY d.serial LIMIT {MAX_PAGE}"
+    );
+    let mut query = sqlx::query(&sql).bind(certificate_id);
+    for p in &params {
+        query = query.bind(p);
+    }
+    let rows = query.fetch_all(store.pool()).await?;
+    rows.iter().map(device_from).collect()
+}
+
 /// Devices inside the actor's subtrees.
 pub async fn devices(
     store: &Store,

@@ -4,9 +4,14 @@ use sqlx::Row as _;
 
 use super::*;
 
-/// A certificate given at completion, checked before anything is written.
-pub(super) fn completion_certificate(bytes: &[u8], now: OffsetDateTime) -> Result<kyso_x509::Cert> {
-    let cert = registry::parse_certificate(bytes).map_err(|e| match e {
+/// A certificate given at completion and the others of its file (its chain), read before
+/// anything is written; it must still be valid. [`registry::check_certificate`] follows once
+/// the request's items are known.
+pub(super) fn completion_certificate(
+    bytes: &[u8],
+    now: OffsetDateTime,
+) -> Result<(kyso_x509::Cert, Vec<kyso_x509::Cert>)> {
+    let (cert, pool) = registry::parse_upload(bytes).map_err(|e| match e {
         Error::Invalid { vi, en, .. } => Error::Invalid {
             field: "certificates",
             vi,
@@ -14,27 +19,14 @@ pub(super) fn completion_certificate(bytes: &[u8], now: OffsetDateTime) -> Resul
         },
         e => e,
     })?;
-    if cert.not_after() <= cert.not_before() {
-        return Err(Error::invalid(
-            "certificates",
-            format!(
-                "Chứng thư số {} có ngày hết hạn không sau ngày bắt đầu hiệu lực.",
-                cert.serial_hex()
-            ),
-            format!(
-                "Certificate {}'s validity ends before it starts.",
-                cert.serial_hex()
-            ),
-        ));
-    }
-    if cert.not_after() <= now {
+    if cert.not_after() <= now && cert.not_before() < cert.not_after() {
         return Err(Error::invalid(
             "certificates",
             format!("Chứng thư số {} đã hết hạn.", cert.serial_hex()),
             format!("Certificate {} has already expired.", cert.serial_hex()),
         ));
     }
-    Ok(cert)
+    Ok((cert, pool))
 }
 
 /// The refusal of a request sent by hand: it is sent when its letter document is dispatched.
@@ -73,7 +65,7 @@ pub async fn act(
     })?;
     let note = registry::text("note", &input.note, false)?;
     let reason = registry::text("reason", &input.reason, action.needs_reason())?;
-    let certs: Vec<kyso_x509::Cert> = if action == RequestAction::Complete {
+    let files: Vec<(kyso_x509::Cert, Vec<kyso_x509::Cert>)> = if action == RequestAction::Complete {
         input
             .certificates
             .iter()
@@ -88,6 +80,7 @@ pub async fn act(
             "Certificates are given only when completing a request.",
         ));
     };
+    let certs: Vec<kyso_x509::Cert> = files.iter().map(|(c, _)| c.clone()).collect();
     if action == RequestAction::Complete {
         let wanted = match r.kind {
             RequestKind::IssueIndividual
@@ -110,6 +103,17 @@ pub async fn act(
                     certs.len()
                 ),
             ));
+        }
+        // Each certificate as any other the registry records; a renewal adds at most three
+        // years to the end of the certificate it renews.
+        for (item, (cert, pool)) in detail.items.iter().zip(&files) {
+            let renews = match (r.kind, item.certificate_id) {
+                (RequestKind::Renew, Some(old)) => {
+                    Some(registry::certificate_end(store, old).await?)
+                }
+                _ => None,
+            };
+            registry::check_certificate(store, "certificates", cert, pool, renews, now)?;
         }
     }
     let nowu = now.unix_timestamp();
@@ -225,7 +229,7 @@ pub(super) async fn complete(
                     sqlx::query(
                         "UPDATE subscribers SET name = $1, name_fold = $2, date_of_birth = $3, \
                          id_number = $4, email = $5, title = $6, unit = $7, phone = $8, \
-                         updated_at = $9 WHERE id = $10",
+                         updated_at = $9, name_sort = $11 WHERE id = $10",
                     )
                     .bind(&v.name)
                     .bind(kyso_domain::text::fold(&v.name))
@@ -237,6 +241,7 @@ pub(super) async fn complete(
                     .bind(&v.phone)
                     .bind(nowu)
                     .bind(sid)
+                    .bind(registry::name_sort(&v.kind, &v.name))
                     .execute(tx.conn())
                     .await?;
                     crate::words::index_subscriber(tx.conn(), sid).await?;

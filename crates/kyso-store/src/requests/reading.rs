@@ -179,3 +179,26 @@ pub async fn list_requests(
     let rows = query.fetch_all(store.pool()).await?;
     rows.iter().map(|r| request_from(r, now)).collect()
 }
+
+/// The requests naming certificate `id` (issuing, renewing, changing or revoking it) that the
+/// actor may read, newest first.
+pub async fn requests_for_certificate(
+    store: &Store,
+    actor: &Actor,
+    certificate_id: i64,
+    now: OffsetDateTime,
+) -> Result<Vec<Request>> {
+    let (scope, params) = actor.scope(Permission::ReadRegistry).sql("a.path", 2);
+    let sql = format!(
+        "SELECT {REQUEST_COLUMNS} FROM requests r JOIN agencies a ON a.id = r.agency_id \
+         WHERE {scope} AND r.id IN (SELECT request_id FROM request_items WHERE certificate_id = $1) \
+         ORDER BY r.id DESC LIMIT {}",
+        registry::MAX_PAGE
+    );
+    let mut query = sqlx::query(&sql).bind(certificate_id);
+    for p in &params {
+        query = query.bind(p);
+    }
+    let rows = query.fetch_all(store.pool()).await?;
+    rows.iter().map(|r| request_from(r, now)).collect()
+}

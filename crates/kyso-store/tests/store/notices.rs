@@ -70,9 +70,12 @@ async fn subscriber_with_cert(
     let c = registry::import_certificate(
         store,
         &Actor::system(),
-        agency,
-        Some(s.id),
-        cert_pem(name, serial, not_after).as_bytes(),
+        &kyso_store::registry::CertImport {
+            agency_id: agency,
+            subscriber_id: Some(s.id),
+            bytes: cert_pem(name, serial, not_after).as_bytes(),
+            mismatch_reason: None,
+        },
         NOW,
     )
     .await
@@ -286,9 +289,12 @@ async fn a_late_first_run_sends_only_the_most_urgent_stage_and_officers_above_st
         registry::import_certificate(
             store,
             &Actor::system(),
-            p.finance,
-            Some(s.id),
-            cert_pem("Lê Văn Cường", 0x3003, not_after).as_bytes(),
+            &kyso_store::registry::CertImport {
+                agency_id: p.finance,
+                subscriber_id: Some(s.id),
+                bytes: cert_pem("Lê Văn Cường", 0x3003, not_after).as_bytes(),
+                mismatch_reason: None,
+            },
             NOW,
         )
         .await
@@ -327,9 +333,12 @@ async fn a_renewal_stops_the_notices() {
         registry::import_certificate(
             store,
             &Actor::system(),
-            p.finance,
-            Some(subscriber),
-            cert_pem("Phạm Thị Dung", 0x4005, old_end + Duration::days(730)).as_bytes(),
+            &kyso_store::registry::CertImport {
+                agency_id: p.finance,
+                subscriber_id: Some(subscriber),
+                bytes: cert_pem("Phạm Thị Dung", 0x4005, old_end + Duration::days(730)).as_bytes(),
+                mismatch_reason: None,
+            },
             NOW,
         )
         .await

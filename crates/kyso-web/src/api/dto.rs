@@ -319,6 +319,11 @@ pub(crate) struct CertImport {
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Password)]
     pub password: Option<Zeroizing<String>>,
+    /// Why a certificate that does not name the subscriber as the registry has them (name,
+    /// agency, ID number) is imported all the same; without it such an import is refused with
+    /// the differences (field `mismatch_reason`). Kept in the audit log.
+    #[serde(default)]
+    pub mismatch_reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -8,7 +8,9 @@ pub(super) async fn dashboard(State(st): State<AppState>, p: Page) -> Response {
         Ok(d) => d,
         Err(e) => return store_error(p.lang, e),
     };
+    // Colour only for a real alarm: a warning or a danger with nothing in it stays plain.
     let card = |n: i64, label: &str, class: &str, href: &str| {
+        let class = if n > 0 { class } else { "" };
         html! {
             a.card.(class) href=(href) style="text-decoration:none;color:inherit" {
                 div.n { (n) } div { (label) }
@@ -52,7 +54,7 @@ pub(super) fn cert_table(p: &Page, certs: &[registry::Certificate], now: OffsetD
         } @else {
             table {
                 thead { tr {
-                    th scope="col" { (p.t("Chủ thể", "Subject")) }
+                    th scope="col" { (p.t("Cấp cho", "Issued to")) }
                     th scope="col" { (p.t("Số hiệu", "Serial")) }
                     th scope="col" { (p.t("Hiệu lực đến", "Valid until")) }
                     th scope="col" { (p.t("Trạng thái", "Status")) }
@@ -61,7 +63,7 @@ pub(super) fn cert_table(p: &Page, certs: &[registry::Certificate], now: OffsetD
                 tbody { @for c in certs {
                     @let status = c.status_at(now);
                     tr {
-                        td { (c.subject) }
+                        td { a href={ "/certificates/" (c.id) } title=(c.subject) { (dn_readable(&c.subject)) } }
                         td { code { (c.serial) } }
                         td { (fmt_date(c.not_after)) }
                         td class={ "status-" (status) } { (registry::cert_status_label(status, p.lang == Lang::En)) }

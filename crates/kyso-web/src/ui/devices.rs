@@ -1,4 +1,5 @@
-//! Key devices: the list, one device with its records, moving it to its next state.
+//! Key devices: the list, one device with its history in words, moving it to its next state,
+//! and each record (biên bản) printable as its Decree 68 form.
 
 use super::*;
 
@@ -113,15 +114,20 @@ pub(super) async fn device_view(
                 }
             }
             h2 style="font-size:18px" { (p.t("Lịch sử", "History")) }
-            table { thead { tr {
+            @if history.is_empty() { p.muted { (p.t("Chưa có thao tác nào.", "Nothing recorded yet.")) } }
+            div style="overflow-x:auto" { table { thead { tr {
                 th scope="col" { (p.t("Thời điểm", "When")) } th scope="col" { (p.t("Thao tác", "Event")) }
                 th scope="col" { (p.t("Từ → đến", "From → to")) } th scope="col" { (p.t("Biên bản", "Record")) }
                 th scope="col" { (p.t("Người thực hiện", "By")) } th scope="col" { (p.t("Ghi chú", "Note")) }
             } } tbody { @for h in &history { tr {
-                td { (fmt_date(h.at)) } td { (h.event) }
+                td style="white-space:nowrap" { (fmt_time(h.at)) }
+                td { (h.event.parse::<DeviceEvent>().map(|e| p.t(e.label_vi(), e.label_en()).to_owned()).unwrap_or_else(|_| h.event.clone())) }
                 td { (state_label(&h.from_state, p.lang)) " → " (state_label(&h.to_state, p.lang)) }
-                td { (h.record_kind) } td { (h.actor) } td { (h.note) }
-            } } } }
+                td { @if let Ok(k) = h.record_kind.parse::<RecordKind>() {
+                    a href={ "/devices/" (d.id) "/records/" (h.id) } { (p.t(k.label_vi(), k.label_en())) }
+                } }
+                td { (h.actor) } td { (h.note) }
+            } } } } }
         },
     );
     with_status(
@@ -165,4 +171,114 @@ pub(super) async fn device_event_submit(
         Ok(_) => Redirect::to(&format!("/devices/{id}?done=device_saved")).into_response(),
         Err(e) => device_view(&st, &p, id, Some(e.message(p.lang == Lang::En))).await,
     }
+}
+
+/// One record of a device (the handover to its subscriber — Mẫu 07, a return — Mẫu 08, a loss
+/// — Mẫu 09, a recovery — Mẫu 06, a change of custodian), laid out as the paper form to print,
+/// sign by both parties and keep with the device: the national heading, the agency, the date
+/// and place, both parties, the device and its certificate, and the signature blocks.
+pub(super) async fn device_record_page(
+    State(st): State<AppState>,
+    p: Page,
+    axum::extract::Path((id, record_id)): axum::extract::Path<(i64, i64)>,
+) -> Response {
+    let d = match registry::device(&st.store, &p.actor, id).await {
+        Ok(d) => d,
+        Err(e) => return layout_store_error(&p, e),
+    };
+    let history = match registry::device_history(&st.store, &p.actor, id).await {
+        Ok(h) => h,
+        Err(e) => return layout_store_error(&p, e),
+    };
+    let Some((h, kind)) = history
+        .into_iter()
+        .find(|h| h.id == record_id)
+        .and_then(|h| h.record_kind.parse::<RecordKind>().ok().map(|k| (h, k)))
+    else {
+        return layout_error(
+            &p,
+            StatusCode::NOT_FOUND,
+            p.t("Không có biên bản này.", "No such record."),
+        );
+    };
+    let agency = registry::agency(&st.store, &p.actor, d.agency_id, Permission::ReadRegistry)
+        .await
+        .ok();
+    let holder = match h.holder_id.or(d.holder_id) {
+        Some(sid) => registry::subscriber(&st.store, &p.actor, sid).await.ok(),
+        None => None,
+    };
+    let cert = match d.certificate_id {
+        Some(cid) => registry::certificate(&st.store, &p.actor, cid).await.ok(),
+        None => None,
+    };
+    let agency_name = agency.as_ref().map(|a| a.name.clone()).unwrap_or_default();
+    let day = h.at.to_offset(kyso_domain::calendar::VIETNAM);
+    let title = kind
+        .label_vi()
+        .split(" (")
+        .next()
+        .unwrap_or("")
+        .to_uppercase();
+    let (giver, receiver) = match kind {
+        RecordKind::SubscriberHandover | RecordKind::CustodianHandover => (
+            if h.counterpart.is_empty() {
+                agency_name.clone()
+            } else {
+                h.counterpart.clone()
+            },
+            holder.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
+        ),
+        _ => (
+            holder.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
+            if h.counterpart.is_empty() {
+                agency_name.clone()
+            } else {
+                h.counterpart.clone()
+            },
+        ),
+    };
+    let kind_label = d
+        .kind
+        .parse::<DeviceKind>()
+        .map(|k| k.label_vi().to_owned())
+        .unwrap_or_else(|_| d.kind.clone());
+    layout(
+        &p,
+        kind.label_vi(),
+        html! {
+            p.no-print {
+                a href={ "/devices/" (d.id) } { "← " (p.t("Về thiết bị", "Back to the device")) }
+                " · " (p.t("Dùng lệnh In của trình duyệt (Ctrl+P) để in biên bản.", "Use the browser's Print (Ctrl+P) to print the record."))
+            }
+            article.record lang="vi" {
+                div.record-head {
+                    div { strong { (agency_name.to_uppercase()) } }
+                    div { strong { "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" } br; strong { u { "Độc lập - Tự do - Hạnh phúc" } } }
+                }
+                @if let Some(n) = kind.form_number() { p.record-form { "Mẫu " (n) } }
+                p.record-date { em { "Ngày " (day.day()) " tháng " (u8::from(day.month())) " năm " (day.year()) } }
+                h1 { (title) }
+                p { "Hôm nay, ngày " (fmt_date(h.at)) ", tại " (agency_name) ", chúng tôi gồm:" }
+                p { strong { "Bên giao: " } (giver) }
+                p { strong { "Bên nhận: " } (receiver)
+                    @if let Some(s) = &holder { @if !s.title.is_empty() && receiver == s.name { ", " (s.title) } } }
+                p { "Cùng xác nhận nội dung sau:" }
+                table { thead { tr {
+                    th scope="col" { "STT" } th scope="col" { "Loại thiết bị" } th scope="col" { "Số hiệu" }
+                    th scope="col" { "Chứng thư số" } th scope="col" { "Hiệu lực" }
+                } } tbody { tr {
+                    td { "1" } td { (kind_label) @if !d.model.is_empty() { " (" (d.model) ")" } } td { (d.serial) }
+                    td { @if let Some(c) = &cert { (dn_readable(&c.subject)) br; "Số hiệu: " (c.serial) } }
+                    td { @if let Some(c) = &cert { (fmt_date(c.not_before)) " – " (fmt_date(c.not_after)) } }
+                } } }
+                @if !h.note.is_empty() { p { "Ghi chú: " (h.note) } }
+                p { "Biên bản được lập thành 02 bản có giá trị như nhau, mỗi bên giữ 01 bản." }
+                div.record-sign {
+                    div { strong { "BÊN GIAO" } br; em { "(Ký, ghi rõ họ tên)" } br; br; br; br; (giver) }
+                    div { strong { "BÊN NHẬN" } br; em { "(Ký, ghi rõ họ tên)" } br; br; br; br; (receiver) }
+                }
+            }
+        },
+    )
 }

@@ -24,7 +24,8 @@ use time::OffsetDateTime;
 
 use super::layout_store_error as refusal;
 use super::{
-    agency_options, alert_error, alert_ok, field, layout, layout_error, select, with_status, Page,
+    agency_options, alert_error, alert_ok, field, layout, layout_error, select, time_text,
+    with_status, Page,
 };
 use crate::api::Id;
 use crate::AppState;
@@ -90,13 +91,6 @@ fn invalid(field: &'static str, vi: &str, en: &str) -> kyso_store::Error {
 
 fn date(unix: i64) -> String {
     super::fmt_date(OffsetDateTime::from_unix_timestamp(unix).unwrap_or(OffsetDateTime::UNIX_EPOCH))
-}
-
-fn time_text(unix: i64) -> String {
-    let t = OffsetDateTime::from_unix_timestamp(unix)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-        .to_offset(kyso_domain::calendar::VIETNAM);
-    format!("{} {:02}:{:02}", super::fmt_date(t), t.hour(), t.minute())
 }
 
 fn state_label(p: &Page, s: DocState) -> &'static str {

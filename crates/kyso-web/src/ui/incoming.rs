@@ -21,21 +21,15 @@ use kyso_store::incoming as inc;
 use kyso_store::registry;
 use maud::{html, Markup};
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 use super::layout_store_error as refusal;
-use super::{alert_error, alert_ok, field, layout, layout_error, select, with_status, Page};
+use super::{
+    alert_error, alert_ok, field, layout, layout_error, select, time_text, with_status, Page,
+};
 use crate::api::Id;
 use crate::auth::Lang;
 use crate::incoming::{take_in, Arrival};
 use crate::{ApiError, AppState};
-
-fn time_text(unix: i64) -> String {
-    let t = OffsetDateTime::from_unix_timestamp(unix)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-        .to_offset(kyso_domain::calendar::VIETNAM);
-    format!("{} {:02}:{:02}", super::fmt_date(t), t.hour(), t.minute())
-}
 
 /// A stored ISO date (`2026-12-06`) as `06/12/2026`; anything else as stored, '' as "—".
 fn day_month_year(iso: &str) -> String {

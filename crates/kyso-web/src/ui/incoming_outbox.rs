@@ -16,19 +16,11 @@ use kyso_domain::roles::Permission;
 use kyso_store::incoming::{self as inc, UndeliveredMessage};
 use maud::{html, Markup};
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 use super::layout_store_error as refusal;
-use super::{alert_error, layout, layout_error, with_status, Page};
+use super::{alert_error, layout, layout_error, time_text, with_status, Page};
 use crate::api::Id;
 use crate::{ApiError, AppState};
-
-fn time_text(unix: i64) -> String {
-    let t = OffsetDateTime::from_unix_timestamp(unix)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-        .to_offset(kyso_domain::calendar::VIETNAM);
-    format!("{} {:02}:{:02}", super::fmt_date(t), t.hour(), t.minute())
-}
 
 /// Where a form of this page returns: the list, or the incoming document's page.
 fn back_to(back: &str, incoming_id: i64) -> String {

@@ -1,6 +1,7 @@
 //! The inbox: notices of the outgoing-document flow and of expiring certificates, newest
 //! first, the unread ones marked, each leading to its document (or to the certificates and
-//! the renewal form).
+//! the renewal form); and, for those who keep the registry, the certificates expiring within 60
+//! days whether or not a notice has gone out yet.
 
 use super::*;
 
@@ -8,6 +9,26 @@ pub(super) async fn notices_page(State(st): State<AppState>, p: Page) -> Respons
     let items = match kyso_store::notices::inbox(&st.store, &p.actor, false).await {
         Ok(i) => i,
         Err(e) => return store_error(p.lang, e),
+    };
+    let now = st.now();
+    // What is about to expire, in reach, even before the next scan sends its notices.
+    let expiring = if p.can(Permission::ReadRegistry) {
+        registry::search_certificates(
+            &st.store,
+            &p.actor,
+            &CertQuery {
+                expiring_within_days: Some(60),
+                status: Some("active".into()),
+                limit: Some(100),
+                ..Default::default()
+            },
+            now,
+        )
+        .await
+        .map(|r| r.items)
+        .unwrap_or_default()
+    } else {
+        Vec::new()
     };
     let english = matches!(p.lang, Lang::En);
     let unread = items.iter().filter(|n| n.read_at.is_none()).count();
@@ -24,6 +45,17 @@ pub(super) async fn notices_page(State(st): State<AppState>, p: Page) -> Respons
                 } @else {
                     (unread) " thông báo chưa đọc, mới nhất ở trên."
                 }
+            }
+            @if p.can(Permission::ReadRegistry) {
+                section aria-labelledby="expiring-title" {
+                    h2 #expiring-title style="font-size:18px" { (p.t("Chứng thư số hết hạn trong 60 ngày tới", "Certificates expiring within 60 days")) }
+                    @if expiring.is_empty() {
+                        p.muted { (p.t("Không có chứng thư số nào sắp hết hạn.", "No certificate expires soon.")) }
+                    } @else {
+                        (cert_table(&p, &expiring, now))
+                    }
+                }
+                h2 style="font-size:18px" { (p.t("Thông báo đã nhận", "Notices received")) }
             }
             @if items.is_empty() { p.muted { (p.t("Không có thông báo.", "No notices.")) } }
             @for n in &items {

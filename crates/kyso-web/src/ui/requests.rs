@@ -16,8 +16,8 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{
-    agency_options, alert_error, empty_list, field, fmt_date, layout, select, store_error,
-    with_status, Page,
+    agency_options, alert_error, empty_list, field, fmt_date, fmt_time, layout, select,
+    store_error, with_status, Page,
 };
 use crate::api::Id;
 use crate::AppState;
@@ -118,6 +118,9 @@ pub(super) struct NewQuery {
     kind: String,
     #[serde(default)]
     agency_id: Option<i64>,
+    /// The certificate the request is about, ticked already (from a certificate's page).
+    #[serde(default)]
+    certificate_id: Option<i64>,
 }
 
 pub(super) async fn new_page(
@@ -127,7 +130,14 @@ pub(super) async fn new_page(
 ) -> Response {
     let kind = RequestKind::parse(&q.kind).ok();
     match (kind, q.agency_id) {
-        (Some(kind), Some(agency)) => form_page(&st, &p, kind, agency, &[], None).await,
+        (Some(kind), Some(agency)) => {
+            let chosen: Vec<(String, String)> = q
+                .certificate_id
+                .map(|c| ("certificate_id".to_owned(), c.to_string()))
+                .into_iter()
+                .collect();
+            form_page(&st, &p, kind, agency, &chosen, None).await
+        }
         _ => choose_page(&st, &p, &q).await,
     }
 }
@@ -150,11 +160,6 @@ async fn choose_page(st: &AppState, p: &Page, q: &NewQuery) -> Response {
             }
         },
     )
-}
-
-fn fmt_time(t: time::OffsetDateTime) -> String {
-    let vn = t.to_offset(kyso_domain::calendar::VIETNAM);
-    format!("{} {:02}:{:02}", fmt_date(t), vn.hour(), vn.minute())
 }
 
 fn state_label(s: &str, p: &Page) -> String {

@@ -32,6 +32,8 @@ pub(super) async fn subscribers_page(
             p.muted { (page.total) " " (p.t("kết quả", "results")) }
             @if page.items.is_empty() {
                 (empty_list(&p, !q.q.is_empty() || !selected.is_empty(), ("Chưa có thuê bao nào.", "No subscribers yet.")))
+            } @else {
+                (export_links(&p, "/api/v1/subscribers", &query_string(&[("q", q.q.clone()), ("agency_id", selected.clone())])))
             }
             table {
                 thead { tr {

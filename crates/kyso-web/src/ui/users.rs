@@ -60,7 +60,9 @@ pub(super) async fn users_view(
                 (field("full_name", p.t("Họ và tên", "Full name"), &v.full_name, "text", true, ef, None))
                 (field("email", p.t("Thư điện tử", "Email"), &v.email, "email", false, ef, None))
                 (select("agency_id", p.t("Cơ quan", "Agency"), &agencies, &v.agency_id, ef))
-                (select("role", p.t("Vai trò (trên cơ quan này và các đơn vị trực thuộc)", "Role (on this agency and below)"), &roles, &v.role, ef))
+                // A new account starts with the least powerful role, never the first listed.
+                (select("role", p.t("Vai trò (trên cơ quan này và các đơn vị trực thuộc)", "Role (on this agency and below)"), &roles,
+                        if v.role.is_empty() { kyso_domain::roles::Role::Drafter.as_str() } else { &v.role }, ef))
                 (field("password", p.t("Mật khẩu ban đầu", "Initial password"), "", "password", true, ef, Some(p.t("ít nhất 10 ký tự; không dùng mật khẩu phổ biến, dãy ký tự lặp lại hoặc liên tiếp, tên đăng nhập hay họ tên của người dùng",
                                  "at least 10 characters; not a common password, repeated or sequential characters, nor the user's name"))))
                 button.primary type="submit" { (p.t("Tạo tài khoản", "Create the account")) }

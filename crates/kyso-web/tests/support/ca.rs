@@ -52,6 +52,9 @@ impl TestCa {
             KeyUsagePurpose::DigitalSignature,
             KeyUsagePurpose::ContentCommitment,
         ];
+        // Five years around the tests' clock, as Decree 68 allows a new certificate.
+        p.not_before = time::macros::datetime!(2025-01-01 0:00 UTC);
+        p.not_after = time::macros::datetime!(2029-12-31 0:00 UTC);
         let c = p.signed_by(&key, &self.issuer).unwrap();
         let pkcs8 = key.serialize_der();
         let signer = TestSigner {

@@ -31,6 +31,19 @@ pub fn demo_pki() -> &'static (tempfile::TempDir, kyso_pki::demo::Summary) {
     })
 }
 
+/// Make `store` accept the demo PKI's certificates (its root an anchor, its intermediate to
+/// build paths through), as `kyso serve` does for its own demo.
+pub fn trust_demo(store: &kyso_store::Store) {
+    let (dir, _) = demo_pki();
+    let read = |f: &str| {
+        kyso_x509::Cert::from_pem_or_der(&std::fs::read(dir.path().join(f)).unwrap()).unwrap()
+    };
+    store.trust_issuers(
+        &kyso_x509::path::TrustStore::from_certs(read("root.pem")),
+        &read("intermediate.pem"),
+    );
+}
+
 /// The key of the demo entity `name` ("personal", "personal2", "organization"…), from its
 /// PKCS#12 file.
 pub fn demo_key(name: &str) -> Pkcs12Signer {

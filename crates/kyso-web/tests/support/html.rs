@@ -84,6 +84,22 @@ pub fn text(html: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The value of the form input named `name` (HTML entities undone), as a browser would send it.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!(r#"name="{name}""#))?;
+    let rest = &html[at..];
+    let start = rest.find(r#"value=""#)? + r#"value=""#.len();
+    let end = rest[start..].find('"')?;
+    Some(
+        rest[start..start + end]
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&"),
+    )
+}
+
 /// A page inside the site's layout (navigation and log-out), not a bare error page.
 pub fn in_layout(html: &str) -> bool {
     html.contains("aria-label=\"Điều hướng chính\"") && html.contains("Đăng xuất")

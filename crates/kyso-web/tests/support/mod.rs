@@ -232,6 +232,11 @@ pub async fn register_cert(
     email: &str,
     who: &TestSigner,
 ) {
+    // The registry accepts the test CA's certificates, as it does the national CA's.
+    store.trust_issuers(
+        &kyso_x509::path::TrustStore::from_certs(who.chain.clone()),
+        &[],
+    );
     register_cert_der(store, agency, kind, name, email, who.cert.der()).await;
 }
 
@@ -266,9 +271,14 @@ pub async fn register_cert_der(
     kyso_store::registry::import_certificate(
         store,
         &Actor::system(),
-        agency,
-        Some(sub.id),
-        der,
+        &kyso_store::registry::CertImport {
+            agency_id: agency,
+            subscriber_id: Some(sub.id),
+            bytes: der,
+            // The tests name holders and agencies shortly ("Sở KH&CN"); the import's own
+            // comparison of names is tested where it is the subject.
+            mismatch_reason: Some("Tên viết tắt trong dữ liệu thử".into()),
+        },
         NOW,
     )
     .await

@@ -88,38 +88,69 @@ pub(crate) fn assert_screenshots(shots: &Path, names: &[&str]) {
     }
 }
 
-/// A certificate nobody registered yet, as a PEM file.
-fn fresh_certificate(dir: &Path, cn: &str, file: &str) -> std::path::PathBuf {
+/// A certificate nobody registered yet, as a PEM file: issued by the server's demo CA (its
+/// intermediate, whose key `openssl` takes from the demo's .p12), as the registry accepts only
+/// certificates of the CAs it trusts.
+fn fresh_certificate(dir: &Path, data: &Path, cn: &str, file: &str) -> std::path::PathBuf {
+    let pki = data.join("demo-pki");
+    let ca_key = dir.join("ca.key");
     let key = dir.join(format!("{file}.key"));
+    let csr = dir.join(format!("{file}.csr"));
     let cert = dir.join(file);
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "700",
-        ])
-        .args([
-            "-subj",
-            &format!("/CN={cn}/O=Tỉnh Demo/C=VN"),
-            "-utf8",
-            "-keyout",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new("openssl").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    run(&[
+        os("pkcs12"),
+        os("-in"),
+        pki.join("intermediate.p12").as_os_str(),
+        os("-nocerts"),
+        os("-nodes"),
+        os("-passin"),
+        os("pass:kyso-demo"),
+        os("-out"),
+        ca_key.as_os_str(),
+    ]);
+    let subject = format!("/CN={cn}/O=Tỉnh Demo/C=VN");
+    run(&[
+        os("req"),
+        os("-new"),
+        os("-newkey"),
+        os("ec"),
+        os("-pkeyopt"),
+        os("ec_paramgen_curve:P-256"),
+        os("-nodes"),
+        os("-subj"),
+        std::ffi::OsStr::new(&subject),
+        os("-utf8"),
+        os("-keyout"),
+        key.as_os_str(),
+        os("-out"),
+        csr.as_os_str(),
+    ]);
+    run(&[
+        os("x509"),
+        os("-req"),
+        os("-in"),
+        csr.as_os_str(),
+        os("-CA"),
+        pki.join("intermediate.pem").as_os_str(),
+        os("-CAkey"),
+        ca_key.as_os_str(),
+        os("-CAserial"),
+        dir.join("ca.srl").as_os_str(),
+        os("-CAcreateserial"),
+        os("-days"),
+        os("700"),
+        os("-out"),
+        cert.as_os_str(),
+    ]);
     cert
 }
 
@@ -129,7 +160,7 @@ fn a_clerk_uses_the_web_ui_in_a_real_browser() {
         return;
     };
     let shots = screenshots("");
-    let cert = fresh_certificate(tmp.path(), "Đặng Thị Ánh Tuyết", "tuyet.pem");
+    let cert = fresh_certificate(tmp.path(), &data, "Đặng Thị Ánh Tuyết", "tuyet.pem");
     let admin_password = server.admin_password();
     let dup_cert = data.join("demo-pki/personal.pem");
     let out = run_story(

@@ -22,12 +22,18 @@ pub(crate) struct Serve {
 
 impl Serve {
     pub(crate) fn start(data: &Path, extra: &[&str]) -> Serve {
+        Serve::start_with_env(data, extra, &[])
+    }
+
+    /// [`Serve::start`] with these environment variables.
+    pub(crate) fn start_with_env(data: &Path, extra: &[&str], env: &[(&str, &Path)]) -> Serve {
         let port = free_port();
         let mut child = kyso()
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
             .arg(data)
             .args(extra)
+            .envs(env.iter().map(|(k, v)| (*k, *v)))
             .env_remove("KYSO_DATABASE_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -406,7 +412,18 @@ fn the_same_server_runs_on_postgresql() {
 fn a_token_and_its_certificate_are_registered_from_the_officers_machine() {
     use crate::token::{SoftHsm, MODULE};
     let tmp = tempfile::tempdir().unwrap();
-    let server = Serve::start(&tmp.path().join("data"), &[]);
+    // The registry accepts certificates of the CLI tests' demo PKI too (its root and
+    // intermediate in the trust store), as a province's server trusts the national CA.
+    let trust = tmp.path().join("trust");
+    std::fs::create_dir_all(&trust).unwrap();
+    for f in ["root.pem", "intermediate.pem"] {
+        std::fs::copy(crate::common::pki().join(f), trust.join(f)).unwrap();
+    }
+    let server = Serve::start_with_env(
+        &tmp.path().join("data"),
+        &[],
+        &[("KYSO_TRUST_DIR", trust.as_path())],
+    );
     let admin = demo_admin(&server);
     let (status, t) = server.api(
         "POST",
@@ -424,14 +441,15 @@ fn a_token_and_its_certificate_are_registered_from_the_officers_machine() {
     );
     let holder = found["items"][0]["id"].as_i64().unwrap();
 
-    // A token holding a key and certificate of another (the CLI tests') demo PKI.
+    // A token holding a key and certificate of another (the CLI tests') demo PKI, issued to
+    // the same officer.
     let hsm = SoftHsm::new();
     hsm.init_token("to-khcn-01");
     hsm.import_p12(
         "to-khcn-01",
-        &crate::common::pki().join("ecdsa384.p12"),
+        &crate::common::pki().join("ecdsa.p12"),
         "01",
-        "p384",
+        "p256",
         &[],
     );
     let register = |extra: &[&str]| {
@@ -485,7 +503,7 @@ fn a_token_and_its_certificate_are_registered_from_the_officers_machine() {
     );
     assert_eq!(cert["subscriber_id"], holder);
     assert!(
-        cert["subject"].as_str().unwrap().contains("Phạm Thị Dung"),
+        cert["subject"].as_str().unwrap().contains("Lê Hoàng Cường"),
         "{cert}"
     );
 

@@ -1,0 +1,6 @@
+-- Version 18: subscribers listed in Vietnamese order, by given name then surname for people
+-- (kyso_domain::text::sort_key, computed in Rust and stored beside the name as
+-- subscribers.name_sort, compared by code point on both engines). The column is added by the
+-- migration's Rust step (migrate.rs, `sort_all_names`) when it is missing — SQLite has no
+-- ADD COLUMN IF NOT EXISTS — which then gives every row already stored its key. Nothing to
+-- run here.
