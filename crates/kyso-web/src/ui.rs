@@ -37,6 +37,14 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/subscribers/new", get(subscriber_new))
         .route("/subscribers/{id}", get(subscriber_page))
+        .route(
+            "/subscribers/{id}/edit",
+            get(subscriber_edit).post(subscriber_edit_submit),
+        )
+        .route(
+            "/agencies/{id}",
+            get(agency_page).post(agency_update_submit),
+        )
         .route("/certificates", get(certificates_page))
         .route("/certificates/import", get(import_page).post(import_submit))
         .route("/certificates/{id}", get(certificate_page))
@@ -423,6 +431,8 @@ fn saved_message(p: &Page) -> Option<&'static str> {
     Some(match p.done.as_str() {
         "agency_created" => p.t("Đã thêm cơ quan.", "The agency is added."),
         "subscriber_created" => p.t("Đã thêm thuê bao.", "The subscriber is added."),
+        "subscriber_saved" => p.t("Đã lưu thông tin thuê bao.", "The subscriber is saved."),
+        "agency_saved" => p.t("Đã lưu thông tin cơ quan.", "The agency is saved."),
         "certificate_imported" => p.t(
             "Đã nhập chứng thư số vào danh mục.",
             "The certificate is imported.",

@@ -580,3 +580,159 @@ async fn a_device_history_reads_in_words_and_its_handover_prints_as_form_07() {
         assert!(in_layout(&missing), "{b:?}");
     }
 }
+
+#[tokio::test]
+async fn agencies_and_subscribers_are_changed_from_their_pages() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let s = &app.db.store;
+        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+        let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
+        let officer = app.session("cb.skhcn", dost, "signature_officer").await;
+        let auditor = app.session("kiemtoan", dost, "auditor").await;
+
+        // The agency's page: codes, parent, and the form for those who keep the registry.
+        let path = format!("/agencies/{dost}");
+        let (status, page) = app.page(&officer, &path).await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert!(
+            page.contains(&format!(r#"<a href="/agencies/{root}">UBND Tỉnh Demo</a>"#)),
+            "{b:?}: {page}"
+        );
+        assert!(page.contains("Sửa thông tin cơ quan"), "{b:?}");
+        let (_, list) = app.page(&officer, "/agencies").await;
+        assert!(
+            list.contains(&format!(r#"href="/agencies/{dost}""#)),
+            "{b:?}: the list leads to it"
+        );
+        let (status, page) = app.page(&auditor, &path).await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert!(
+            !page.contains("Sửa thông tin cơ quan"),
+            "{b:?}: no form one cannot use"
+        );
+
+        // A wrong phone: refused at its field, what was typed kept; then saved.
+        let (status, page) = app
+            .submit(
+                &officer,
+                &path,
+                &[
+                    ("code", "H99.37"),
+                    ("name", "Sở Khoa học và Công nghệ tỉnh Demo"),
+                    ("kind", "department"),
+                    ("phone", "12345"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{b:?}");
+        assert!(
+            in_layout(&page) && page.contains("không phải số điện thoại Việt Nam"),
+            "{b:?}"
+        );
+        assert!(
+            page.contains(r#"value="Sở Khoa học và Công nghệ tỉnh Demo""#),
+            "{b:?}"
+        );
+        let (status, to) = app
+            .submit(
+                &officer,
+                &path,
+                &[
+                    ("code", "H99.37"),
+                    ("name", "Sở Khoa học và Công nghệ tỉnh Demo"),
+                    ("kind", "department"),
+                    ("phone", "0238 3844 500"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            (status, to.as_str()),
+            (
+                StatusCode::SEE_OTHER,
+                format!("{path}?done=agency_saved").as_str()
+            ),
+            "{b:?}"
+        );
+        let (_, page) = app.page(&officer, &to).await;
+        assert!(
+            page.contains("Đã lưu thông tin cơ quan.")
+                && page.contains("<h1>Sở Khoa học và Công nghệ tỉnh Demo</h1>"),
+            "{b:?}"
+        );
+
+        // A subscriber's form comes filled with the registry's data, the date as dd/mm/yyyy.
+        let an = kyso_store::registry::create_subscriber(
+            s,
+            &officer.actor,
+            &kyso_store::registry::SubscriberInput {
+                kind: "individual".into(),
+                agency_id: dost,
+                name: "Nguyễn Văn An".into(),
+                date_of_birth: "15/03/1985".into(),
+                id_number: "099085000101".into(),
+                title: "Chuyên viên".into(),
+                ..Default::default()
+            },
+            support::NOW,
+        )
+        .await
+        .unwrap();
+        let edit = format!("/subscribers/{}/edit", an.id);
+        let (_, page) = app.page(&officer, &format!("/subscribers/{}", an.id)).await;
+        assert!(
+            page.contains("15/03/1985") && page.contains(&format!(r#"href="{edit}""#)),
+            "{b:?}: {page}"
+        );
+        let (status, form) = app.page(&officer, &edit).await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert!(
+            form.contains(r#"value="15/03/1985""#) && form.contains(r#"value="099085000101""#),
+            "{b:?}: {form}"
+        );
+        let (status, page) = app.page(&auditor, &edit).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{b:?}");
+        assert!(in_layout(&page), "{b:?}");
+
+        let fields = |id_number: &'static str| {
+            let dost = dost.to_string();
+            move || {
+                vec![
+                    ("kind", "individual".to_owned()),
+                    ("agency_id", dost.clone()),
+                    ("name", "Nguyễn Văn An".to_owned()),
+                    ("date_of_birth", "15/03/1985".to_owned()),
+                    ("id_number", id_number.to_owned()),
+                    ("title", "Phó Trưởng phòng".to_owned()),
+                ]
+            }
+        };
+        let send = |f: Vec<(&'static str, String)>| {
+            let (app, officer, edit) = (&app, &officer, edit.clone());
+            async move {
+                let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                app.submit(officer, &edit, &f).await
+            }
+        };
+        let (status, page) = send(fields("12345")()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{b:?}");
+        assert!(
+            page.contains(r#"value="Phó Trưởng phòng""#),
+            "{b:?}: what was typed is kept"
+        );
+        let (status, to) = send(fields("099085000101")()).await;
+        assert_eq!(
+            (status, to.as_str()),
+            (
+                StatusCode::SEE_OTHER,
+                format!("/subscribers/{}?done=subscriber_saved", an.id).as_str()
+            ),
+            "{b:?}"
+        );
+        let (_, page) = app.page(&officer, &to).await;
+        assert!(
+            page.contains("Đã lưu thông tin thuê bao.") && page.contains("Phó Trưởng phòng"),
+            "{b:?}"
+        );
+    }
+}

@@ -57,7 +57,7 @@ pub(super) async fn agencies_page(
                 tbody { @for a in &list {
                     tr {
                         td style={ "padding-left:" ((a.depth - min_depth) * 24 + 8) "px" } {
-                            a href={ "/subscribers?agency_id=" (a.id) } { (a.name) }
+                            a href={ "/agencies/" (a.id) } { (a.name) }
                         }
                         td { code { (a.code) } }
                         td { code { (a.legacy_code) } }
@@ -192,5 +192,122 @@ pub(super) async fn agency_submit(
     match registry::create_agency(&st.store, &p.actor, &input, st.now()).await {
         Ok(_) => Redirect::to("/agencies?done=agency_created").into_response(),
         Err(e) => agency_form(&st, &p, &input, Some(&e)).await,
+    }
+}
+
+/// An agency: its codes, place in the tree, contacts and who is below it; for those who keep
+/// the registry, the form to rename it or change its kind and contacts (its code and parent
+/// stay: they are its identity in the national code list).
+pub(super) async fn agency_page(State(st): State<AppState>, p: Page, Id(id): Id) -> Response {
+    agency_view(&st, &p, id, None, None).await
+}
+
+async fn agency_view(
+    st: &AppState,
+    p: &Page,
+    id: i64,
+    typed: Option<&AgencyInput>,
+    error: Option<&kyso_store::Error>,
+) -> Response {
+    let a = match registry::agency(&st.store, &p.actor, id, Permission::ReadRegistry).await {
+        Ok(a) => a,
+        Err(e) => return layout_store_error(p, e),
+    };
+    let parent = match a.parent_id {
+        Some(pid) => registry::agency(&st.store, &Actor::system(), pid, Permission::ReadRegistry)
+            .await
+            .ok(),
+        None => None,
+    };
+    let children: Vec<registry::Agency> = registry::agencies(&st.store, &p.actor, "", Some(id))
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c.parent_id == Some(id))
+        .collect();
+    let v = typed.cloned().unwrap_or_else(|| AgencyInput {
+        code: a.code.clone(),
+        name: a.name.clone(),
+        kind: a.kind.clone(),
+        parent_id: a.parent_id,
+        address: a.address.clone(),
+        email: a.email.clone(),
+        phone: a.phone.clone(),
+        same_name_confirmed: false,
+    });
+    let ef = error.and_then(|e| e.field());
+    let msg = error.map(|e| e.message(p.lang == Lang::En));
+    let kinds = kind_options::<AgencyKind>(p);
+    let row = |k: &str, v: Markup| html! { tr { th scope="row" { (k) } td { (v) } } };
+    let res = layout(
+        p,
+        &a.name,
+        html! {
+            h1 { (a.name) }
+            table style="max-width:820px" { tbody {
+                (row(p.t("Mã định danh", "Code"), html! { code { (a.code) } " · " code { (a.legacy_code) } }))
+                (row(p.t("Loại", "Kind"), html! { (kind_label::<AgencyKind>(&a.kind, p.lang)) }))
+                (row(p.t("Cơ quan quản lý trực tiếp", "Managing agency"), html! {
+                    @match &parent { Some(x) => a href={ "/agencies/" (x.id) } { (x.name) }, None => (p.t("(cấp tỉnh)", "(province)")) }
+                }))
+                (row(p.t("Địa chỉ", "Address"), html! { (a.address) }))
+                (row(p.t("Thư điện tử", "Email"), html! { (a.email) }))
+                (row(p.t("Số điện thoại", "Phone"), html! { (a.phone) }))
+                (row(p.t("Đơn vị trực thuộc", "Units below"), html! {
+                    @if children.is_empty() { span.muted { (p.t("Không có", "None")) } }
+                    @for (i, c) in children.iter().enumerate() { @if i > 0 { ", " } a href={ "/agencies/" (c.id) } { (c.name) } }
+                }))
+            } }
+            p { a href={ "/subscribers?agency_id=" (a.id) } { (p.t("Thuê bao của cơ quan", "The agency's subscribers")) } " · "
+                a href={ "/devices" } { (p.t("Thiết bị", "Devices")) } }
+            @if p.actor.can(Permission::WriteRegistry, &a.path) {
+                h2 style="font-size:18px" { (p.t("Sửa thông tin cơ quan", "Change the agency")) }
+                (alert_error(msg.as_deref()))
+                form method="post" action={ "/agencies/" (a.id) } novalidate {
+                    input type="hidden" name="csrf" value=(p.csrf);
+                    input type="hidden" name="code" value=(a.code);
+                    (field("name", p.t("Tên cơ quan", "Name"), &v.name, "text", true, ef, None))
+                    (select("kind", p.t("Loại cơ quan", "Kind"), &kinds, &v.kind, ef))
+                    (field("address", p.t("Địa chỉ", "Address"), &v.address, "text", false, ef, None))
+                    (field("email", p.t("Thư điện tử", "Email"), &v.email, "email", false, ef, None))
+                    (field("phone", p.t("Số điện thoại", "Phone"), &v.phone, "tel", false, ef, None))
+                    button.primary type="submit" { (p.t("Lưu", "Save")) }
+                }
+            }
+        },
+    );
+    with_status(
+        res,
+        if error.is_some() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
+    )
+}
+
+/// Save an agency's new name, kind and contacts.
+pub(super) async fn agency_update_submit(
+    State(st): State<AppState>,
+    p: Page,
+    Id(id): Id,
+    Form(f): Form<AgencyForm>,
+) -> Response {
+    if let Some(r) = p.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let input = AgencyInput {
+        code: f.code,
+        name: f.name,
+        kind: f.kind,
+        parent_id: f.parent_id.parse().ok(),
+        address: f.address,
+        email: f.email,
+        phone: f.phone,
+        same_name_confirmed: f.same_name_confirmed.is_some(),
+    };
+    match registry::update_agency(&st.store, &p.actor, id, &input, st.now()).await {
+        Ok(_) => Redirect::to(&format!("/agencies/{id}?done=agency_saved")).into_response(),
+        Err(e) => agency_view(&st, &p, id, Some(&input), Some(&e)).await,
     }
 }

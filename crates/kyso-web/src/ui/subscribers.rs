@@ -65,7 +65,7 @@ pub(super) async fn subscriber_new(
         agency_id: q.agency_id.unwrap_or(0),
         ..Default::default()
     };
-    subscriber_form(&st, &p, &v, None).await
+    subscriber_form(&st, &p, &v, None, None).await
 }
 
 #[derive(Deserialize, Default)]
@@ -74,23 +74,35 @@ pub(super) struct SubscriberPrefill {
     agency_id: Option<i64>,
 }
 
+/// The subscriber form: a new subscriber, or (`editing`) the changes to one.
 pub(super) async fn subscriber_form(
     st: &AppState,
     p: &Page,
     v: &SubscriberInput,
+    editing: Option<i64>,
     error: Option<&kyso_store::Error>,
 ) -> Response {
     let ef = error.and_then(|e| e.field());
     let msg = error.map(|e| e.message(p.lang == Lang::En));
     let agencies = agency_options(st, p, Permission::WriteRegistry).await;
     let kinds = kind_options::<SubscriberKind>(p);
+    let (title, action) = match editing {
+        Some(id) => (
+            p.t("Sửa thông tin thuê bao", "Change a subscriber"),
+            format!("/subscribers/{id}/edit"),
+        ),
+        None => (
+            p.t("Thêm thuê bao", "Add subscriber"),
+            "/subscribers".to_owned(),
+        ),
+    };
     let res = layout(
         p,
-        p.t("Thêm thuê bao", "Add subscriber"),
+        title,
         html! {
-            h1 { (p.t("Thêm thuê bao", "Add subscriber")) }
+            h1 { (title) }
             (alert_error(msg.as_deref()))
-            form method="post" action="/subscribers" novalidate {
+            form method="post" action=(action) novalidate {
                 input type="hidden" name="csrf" value=(p.csrf);
                 (select("kind", p.t("Loại thuê bao", "Kind"), &kinds, &v.kind, ef))
                 (select("agency_id", p.t("Cơ quan", "Agency"), &agencies, &v.agency_id.to_string(), ef))
@@ -136,6 +148,22 @@ pub(super) struct SubscriberForm {
     phone: String,
 }
 
+impl SubscriberForm {
+    fn input(self) -> SubscriberInput {
+        SubscriberInput {
+            kind: self.kind,
+            agency_id: self.agency_id.parse().unwrap_or(0),
+            name: self.name,
+            date_of_birth: self.date_of_birth,
+            id_number: self.id_number,
+            email: self.email,
+            title: self.title,
+            unit: self.unit,
+            phone: self.phone,
+        }
+    }
+}
+
 pub(super) async fn subscriber_submit(
     State(st): State<AppState>,
     p: Page,
@@ -144,22 +172,68 @@ pub(super) async fn subscriber_submit(
     if let Some(r) = p.csrf_refusal(&f.csrf) {
         return r;
     }
-    let input = SubscriberInput {
-        kind: f.kind,
-        agency_id: f.agency_id.parse().unwrap_or(0),
-        name: f.name,
-        date_of_birth: f.date_of_birth,
-        id_number: f.id_number,
-        email: f.email,
-        title: f.title,
-        unit: f.unit,
-        phone: f.phone,
-    };
+    let input = f.input();
     match registry::create_subscriber(&st.store, &p.actor, &input, st.now()).await {
         Ok(s) => {
             Redirect::to(&format!("/subscribers/{}?done=subscriber_created", s.id)).into_response()
         }
-        Err(e) => subscriber_form(&st, &p, &input, Some(&e)).await,
+        Err(e) => subscriber_form(&st, &p, &input, None, Some(&e)).await,
+    }
+}
+
+/// A stored date (`yyyy-mm-dd`) as Vietnamese write it; anything else as stored.
+pub(super) fn dmy_of_iso(iso: &str) -> String {
+    let parts: Vec<&str> = iso.split('-').collect();
+    match parts.as_slice() {
+        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => format!("{d}/{m}/{y}"),
+        _ => iso.to_owned(),
+    }
+}
+
+/// The form to change a subscriber, filled with what the registry has.
+pub(super) async fn subscriber_edit(State(st): State<AppState>, p: Page, Id(id): Id) -> Response {
+    let s = match registry::subscriber(&st.store, &p.actor, id).await {
+        Ok(s) => s,
+        Err(e) => return layout_store_error(&p, e),
+    };
+    if !p.can(Permission::WriteRegistry) {
+        return layout_error(
+            &p,
+            StatusCode::FORBIDDEN,
+            p.t(
+                "Bạn không có quyền sửa thông tin thuê bao.",
+                "You may not change subscribers.",
+            ),
+        );
+    }
+    let v = SubscriberInput {
+        kind: s.kind,
+        agency_id: s.agency_id,
+        name: s.name,
+        date_of_birth: dmy_of_iso(&s.date_of_birth),
+        id_number: s.id_number,
+        email: s.email,
+        title: s.title,
+        unit: s.unit,
+        phone: s.phone,
+    };
+    subscriber_form(&st, &p, &v, Some(id), None).await
+}
+
+/// Save the changes to a subscriber; a refusal keeps what was typed, at its field.
+pub(super) async fn subscriber_edit_submit(
+    State(st): State<AppState>,
+    p: Page,
+    Id(id): Id,
+    Form(f): Form<SubscriberForm>,
+) -> Response {
+    if let Some(r) = p.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let input = f.input();
+    match registry::update_subscriber(&st.store, &p.actor, id, &input, st.now()).await {
+        Ok(_) => Redirect::to(&format!("/subscribers/{id}?done=subscriber_saved")).into_response(),
+        Err(e) => subscriber_form(&st, &p, &input, Some(id), Some(&e)).await,
     }
 }
 
@@ -197,7 +271,7 @@ pub(super) async fn subscriber_page(State(st): State<AppState>, p: Page, Id(id):
                 (row(p.t("Cơ quan", "Agency"), &s.agency_name))
                 (row(p.t("Chức vụ", "Title"), &s.title))
                 (row(p.t("Đơn vị", "Unit"), &s.unit))
-                (row(p.t("Ngày sinh", "Date of birth"), &s.date_of_birth))
+                (row(p.t("Ngày sinh", "Date of birth"), &dmy_of_iso(&s.date_of_birth)))
                 (row(p.t("Số CMND/CCCD", "ID number"), &s.id_number))
                 (row(p.t("Thư điện tử", "Email"), &s.email))
                 (row(p.t("Điện thoại", "Phone"), &s.phone))
@@ -205,7 +279,11 @@ pub(super) async fn subscriber_page(State(st): State<AppState>, p: Page, Id(id):
             h2 style="font-size:18px" { (p.t("Chứng thư số", "Certificates")) }
             (cert_table(&p, &certs, now))
             @if p.can(Permission::WriteRegistry) {
-                p { a.button href={ "/certificates/import?agency_id=" (s.agency_id) "&subscriber_id=" (s.id) } { (p.t("Nhập chứng thư số", "Import a certificate")) } }
+                p {
+                    a.button href={ "/certificates/import?agency_id=" (s.agency_id) "&subscriber_id=" (s.id) } { (p.t("Nhập chứng thư số", "Import a certificate")) }
+                    " "
+                    a href={ "/subscribers/" (s.id) "/edit" } { (p.t("Sửa thông tin thuê bao", "Change the subscriber")) }
+                }
             }
         },
     )
