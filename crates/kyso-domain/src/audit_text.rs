@@ -213,6 +213,16 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ),
     ("subscriber.create", "Thêm thuê bao", "Subscriber added"),
     (
+        "subscriber.deactivate",
+        "Ngừng sử dụng thuê bao",
+        "Subscriber deactivated",
+    ),
+    (
+        "subscriber.reactivate",
+        "Dùng lại thuê bao",
+        "Subscriber reactivated",
+    ),
+    (
         "subscriber.export",
         "Xuất danh sách thuê bao",
         "Subscribers exported",

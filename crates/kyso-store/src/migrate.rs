@@ -30,12 +30,15 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0016_incoming_copies.sql"),
     include_str!("../migrations/0017_copy_extracts.sql"),
     include_str!("../migrations/0018_name_sort.sql"),
+    include_str!("../migrations/0019_subscriber_deactivation.sql"),
 ];
 
 /// The version whose migration also fills the word index from the rows already stored.
 const WORDS_VERSION: i64 = 5;
 /// The version whose migration also gives the subscribers already stored their sort key.
 const NAME_SORT_VERSION: i64 = 18;
+/// The version whose migration adds the subscribers' deactivation columns.
+const DEACTIVATION_VERSION: i64 = 19;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -81,6 +84,24 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
         if target == NAME_SORT_VERSION {
             sort_all_names(&mut tx, store.backend()).await?;
         }
+        if target == DEACTIVATION_VERSION {
+            add_column(
+                &mut tx,
+                store.backend(),
+                "subscribers",
+                "deactivated_at",
+                "BIGINT",
+            )
+            .await?;
+            add_column(
+                &mut tx,
+                store.backend(),
+                "subscribers",
+                "deactivation_reason",
+                "TEXT NOT NULL DEFAULT ''",
+            )
+            .await?;
+        }
         if found == 0 {
             sqlx::query("INSERT INTO kyso_schema (id, version) VALUES (1, $1)")
                 .bind(target)
@@ -97,29 +118,51 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
     Ok(())
 }
 
+/// Add `table.column` (declared `decl`) unless it is there already: a migration run again over
+/// a database that has it (SQLite has no ADD COLUMN IF NOT EXISTS).
+async fn add_column(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    table: &str,
+    column: &str,
+    decl: &str,
+) -> Result<()> {
+    let has = match backend {
+        Backend::Sqlite => "SELECT COUNT(*) FROM pragma_table_info($1) WHERE name = $2",
+        Backend::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = \
+             current_schema() AND table_name = $1 AND column_name = $2"
+        }
+    };
+    let present: i64 = sqlx::query_scalar(has)
+        .bind(table)
+        .bind(column)
+        .fetch_one(&mut *conn)
+        .await?;
+    if present == 0 {
+        sqlx::query(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// The column `subscribers.name_sort` if it is missing, and every subscriber's sort key
 /// ([`crate::registry::name_sort`]), inside the migration's transaction.
 async fn sort_all_names(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<()> {
     use sqlx::Row as _;
-    let (has, collate) = match backend {
-        Backend::Sqlite => (
-            "SELECT COUNT(*) FROM pragma_table_info('subscribers') WHERE name = 'name_sort'",
-            "",
-        ),
-        Backend::Postgres => (
-            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = \
-             current_schema() AND table_name = 'subscribers' AND column_name = 'name_sort'",
-            " COLLATE \"C\"",
-        ),
+    let collate = match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " COLLATE \"C\"",
     };
-    let present: i64 = sqlx::query_scalar(has).fetch_one(&mut *conn).await?;
-    if present == 0 {
-        sqlx::query(&format!(
-            "ALTER TABLE subscribers ADD COLUMN name_sort TEXT{collate} NOT NULL DEFAULT ''"
-        ))
-        .execute(&mut *conn)
-        .await?;
-    }
+    add_column(
+        conn,
+        backend,
+        "subscribers",
+        "name_sort",
+        &format!("TEXT{collate} NOT NULL DEFAULT ''"),
+    )
+    .await?;
     let rows = sqlx::query("SELECT id, kind, name FROM subscribers")
         .fetch_all(&mut *conn)
         .await?;

@@ -27,6 +27,9 @@ mod cert_checks;
 #[path = "store/name_order.rs"]
 mod name_order;
 
+#[path = "store/deactivation.rs"]
+mod deactivation;
+
 #[path = "store/audit_key.rs"]
 mod audit_key;
 

@@ -41,6 +41,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/subscribers/{id}/edit",
             get(subscriber_edit).post(subscriber_edit_submit),
         )
+        .route("/subscribers/{id}/active", post(subscriber_active_submit))
         .route(
             "/agencies/{id}",
             get(agency_page).post(agency_update_submit),
@@ -432,6 +433,8 @@ fn saved_message(p: &Page) -> Option<&'static str> {
         "agency_created" => p.t("Đã thêm cơ quan.", "The agency is added."),
         "subscriber_created" => p.t("Đã thêm thuê bao.", "The subscriber is added."),
         "subscriber_saved" => p.t("Đã lưu thông tin thuê bao.", "The subscriber is saved."),
+        "subscriber_deactivated" => p.t("Đã ngừng sử dụng thuê bao.", "The subscriber is deactivated."),
+        "subscriber_reactivated" => p.t("Đã dùng lại thuê bao.", "The subscriber is active again."),
         "agency_saved" => p.t("Đã lưu thông tin cơ quan.", "The agency is saved."),
         "certificate_imported" => p.t(
             "Đã nhập chứng thư số vào danh mục.",

@@ -934,6 +934,8 @@ fn ui_target(path: &str) -> Option<Rec> {
         | "/documents"
         | "/certificates/import" => Rec::None,
         "/devices/{id}" => Rec::Device,
+        "/agencies/{id}" => Rec::Agency,
+        "/subscribers/{id}/edit" | "/subscribers/{id}/active" => Rec::Subscriber,
         "/users/{id}/role_add"
         | "/users/{id}/role_remove"
         | "/users/{id}/enable"
@@ -1123,9 +1125,11 @@ async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys
             "/sessions".into(),
             "/agencies".into(),
             "/agencies/new".into(),
+            format!("/agencies/{}", ours.agency),
             "/subscribers".into(),
             "/subscribers/new".into(),
             format!("/subscribers/{}", ours.subscriber),
+            format!("/subscribers/{}/edit", ours.subscriber),
             "/certificates".into(),
             "/certificates/import".into(),
             "/devices".into(),
@@ -1167,6 +1171,9 @@ async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys
             "/subscribers",
             "/certificates/import",
             "/devices/{id}",
+            "/agencies/{id}",
+            "/subscribers/{id}/edit",
+            "/subscribers/{id}/active",
             "/users",
             "/users/{id}/disable",
             "/tokens/{id}/revoke",

@@ -736,3 +736,95 @@ async fn agencies_and_subscribers_are_changed_from_their_pages() {
         );
     }
 }
+
+#[tokio::test]
+async fn deactivating_a_subscriber_is_confirmed_and_can_be_undone() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let s = &app.db.store;
+        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+        let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
+        let officer = app.session("cb.skhcn", dost, "signature_officer").await;
+        let binh = kyso_store::registry::create_subscriber(
+            s,
+            &officer.actor,
+            &kyso_store::registry::SubscriberInput {
+                kind: "individual".into(),
+                agency_id: dost,
+                name: "Trần Thị Bình".into(),
+                ..Default::default()
+            },
+            support::NOW,
+        )
+        .await
+        .unwrap();
+        let path = format!("/subscribers/{}", binh.id);
+        let (_, page) = app.page(&officer, &path).await;
+        assert!(
+            page.contains("Ngừng sử dụng thuê bao"),
+            "{b:?}: set apart: {page}"
+        );
+
+        // The first click asks, with the reason; nothing changes yet.
+        let act = format!("{path}/active");
+        let (status, ask) = app
+            .submit(
+                &officer,
+                &act,
+                &[("active", "no"), ("reason", "Chuyển công tác")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert!(
+            ask.contains("Ngừng sử dụng thuê bao này?") && ask.contains("Chuyển công tác"),
+            "{b:?}"
+        );
+        assert!(ask.contains(r#"name="confirm" value="yes""#), "{b:?}");
+        let (_, list) = app.page(&officer, "/subscribers").await;
+        assert!(list.contains("Trần Thị Bình"), "{b:?}");
+
+        let (status, to) = app
+            .submit(
+                &officer,
+                &act,
+                &[
+                    ("active", "no"),
+                    ("reason", "Chuyển công tác"),
+                    ("confirm", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            (status, to.as_str()),
+            (
+                StatusCode::SEE_OTHER,
+                format!("{path}?done=subscriber_deactivated").as_str()
+            ),
+            "{b:?}"
+        );
+        let (_, page) = app.page(&officer, &to).await;
+        assert!(
+            page.contains("Đã ngừng sử dụng thuê bao.")
+                && page.contains("Thuê bao đã ngừng sử dụng — Chuyển công tác"),
+            "{b:?}"
+        );
+        let (_, list) = app.page(&officer, "/subscribers").await;
+        assert!(
+            !list.contains("Trần Thị Bình"),
+            "{b:?}: left out of the list"
+        );
+        let (_, list) = app
+            .page(&officer, "/subscribers?include_inactive=true")
+            .await;
+        assert!(
+            list.contains("Trần Thị Bình") && list.contains("(đã ngừng sử dụng)"),
+            "{b:?}"
+        );
+
+        // Taken back.
+        let (status, to) = app.submit(&officer, &act, &[("active", "yes")]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{b:?}");
+        let (_, page) = app.page(&officer, &to).await;
+        assert!(page.contains("Đã dùng lại thuê bao."), "{b:?}");
+    }
+}

@@ -20,6 +20,11 @@ pub struct Subscriber {
     pub title: String,
     pub unit: String,
     pub phone: String,
+    /// False once deactivated (left the agency, retired): kept, since certificates, devices
+    /// and the audit log name them, but left out of lists and forms.
+    pub active: bool,
+    /// Why they were deactivated (empty while active).
+    pub deactivation_reason: String,
 }
 
 /// A new subscriber (or new values for one).
@@ -49,7 +54,7 @@ pub struct SubscriberInput {
 
 pub(super) const SUBSCRIBER_COLUMNS: &str =
     "s.id, s.kind, s.agency_id, a.name, s.name, s.date_of_birth, \
-     s.id_number, s.email, s.title, s.unit, s.phone";
+     s.id_number, s.email, s.title, s.unit, s.phone, s.deactivated_at, s.deactivation_reason";
 
 pub(super) fn subscriber_from(row: &AnyRow) -> Result<Subscriber> {
     Ok(Subscriber {
@@ -64,6 +69,8 @@ pub(super) fn subscriber_from(row: &AnyRow) -> Result<Subscriber> {
         title: row.try_get(8)?,
         unit: row.try_get(9)?,
         phone: row.try_get(10)?,
+        active: row.try_get::<Option<i64>, _>(11)?.is_none(),
+        deactivation_reason: row.try_get(12)?,
     })
 }
 
@@ -132,7 +139,7 @@ pub(crate) async fn subscriber_in_scope(
     .fetch_optional(store.pool())
     .await?
     .ok_or(Error::NotFound { what: crate::Record::Subscriber })?;
-    let path: String = row.try_get(11)?;
+    let path: String = row.try_get(13)?;
     actor.reach(p, &path, crate::Record::Subscriber)?;
     let s = subscriber_from(&row)?;
     let a = agency(
@@ -349,6 +356,9 @@ pub struct SubscriberQuery {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", param(schema_with = crate::openapi::subscriber_kind))]
     pub kind: Option<String>,
+    /// Also those deactivated (left out otherwise).
+    #[serde(default)]
+    pub include_inactive: bool,
     #[serde(default)]
     pub offset: i64,
     #[serde(default)]
@@ -404,7 +414,12 @@ pub async fn search_subscribers(
         &Search {
             from: &from,
             cond: &format!(
-                "{scope_sql} AND a.path LIKE $1 AND ($2 = '' OR s.kind = $2){join}{word_cond}"
+                "{scope_sql} AND a.path LIKE $1 AND ($2 = '' OR s.kind = $2){join}{word_cond}{}",
+                if q.include_inactive {
+                    ""
+                } else {
+                    " AND s.deactivated_at IS NULL"
+                }
             ),
             columns: SUBSCRIBER_COLUMNS,
             order: "s.name_sort, s.id",
@@ -415,4 +430,92 @@ pub async fn search_subscribers(
         subscriber_from,
     )
     .await
+}
+
+/// Deactivate a subscriber who left (with the reason), or (`active`) take them back. Nobody is
+/// deleted: their certificates, devices and the audit log keep naming them. A subscriber who
+/// still holds a valid certificate or an assigned device is not deactivated: the certificate
+/// is revoked (a request) and the device returned first, which the refusal says.
+pub async fn set_subscriber_active(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    active: bool,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<Subscriber> {
+    let (s, a) = subscriber_in_scope(store, actor, id, Permission::WriteRegistry).await?;
+    let reason = text("reason", reason, !active)?;
+    if !active {
+        let valid: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM certificates WHERE subscriber_id = $1 AND status = 'active' \
+             AND not_after > $2",
+        )
+        .bind(id)
+        .bind(now.unix_timestamp())
+        .fetch_one(store.pool())
+        .await?;
+        if valid > 0 {
+            return Err(Error::conflict(
+                "reason",
+                format!(
+                    "{} còn {valid} chứng thư số đang hiệu lực: hãy lập đề nghị thu hồi trước khi \
+                     ngừng sử dụng thuê bao.",
+                    s.name
+                ),
+                format!(
+                    "{} still holds {valid} valid certificate(s): request their revocation before \
+                     deactivating the subscriber.",
+                    s.name
+                ),
+            ));
+        }
+        let devices: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM devices WHERE holder_id = $1 AND state = 'assigned'",
+        )
+        .bind(id)
+        .fetch_one(store.pool())
+        .await?;
+        if devices > 0 {
+            return Err(Error::conflict(
+                "reason",
+                format!(
+                    "{} còn giữ {devices} thiết bị lưu khóa: hãy ghi nhận việc trả thiết bị trước.",
+                    s.name
+                ),
+                format!(
+                    "{} still holds {devices} key device(s): record their return first.",
+                    s.name
+                ),
+            ));
+        }
+    }
+    let mut tx = store
+        .begin_write(actor, crate::On::Agency(Permission::WriteRegistry, &a.path))
+        .await?;
+    sqlx::query(
+        "UPDATE subscribers SET deactivated_at = $1, deactivation_reason = $2, updated_at = $3 \
+         WHERE id = $4",
+    )
+    .bind((!active).then(|| now.unix_timestamp()))
+    .bind(if active { "" } else { reason.as_str() })
+    .bind(now.unix_timestamp())
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
+    tx.commit_audited(
+        Event {
+            action: if active {
+                "subscriber.reactivate"
+            } else {
+                "subscriber.deactivate"
+            },
+            object: format!("subscriber:{id}"),
+            agency: Some(a.code.clone()),
+            detail: json!({"name": s.name, "reason": reason}),
+        },
+        now,
+    )
+    .await?;
+    subscriber(store, actor, id).await
 }

@@ -390,6 +390,8 @@ pub(super) async fn changed_in_tx(
         title: row.try_get(6)?,
         unit: row.try_get(7)?,
         phone: row.try_get(8)?,
+        active: true,
+        deactivation_reason: String::new(),
     };
     registry::validate_subscriber(&changed(&current, data), now)
 }

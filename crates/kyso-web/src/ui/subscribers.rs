@@ -26,6 +26,7 @@ pub(super) async fn subscribers_page(
                 div { label for="q" { (p.t("Họ tên (có dấu hoặc không), số CCCD, thư điện tử", "Name (with or without diacritics), ID number, email")) }
                       input #q name="q" type="search" value=(q.q) size="40"; }
                 div { (select("agency_id", p.t("Cơ quan (gồm cấp dưới)", "Agency (and below)"), &agency_opts, &selected, None)) }
+                div { label { input type="checkbox" name="include_inactive" value="true" checked[q.include_inactive]; " " (p.t("Gồm cả thuê bao đã ngừng sử dụng", "Include deactivated subscribers")) } }
                 button.primary type="submit" { (p.t("Tìm", "Search")) }
                 @if p.can(Permission::WriteRegistry) { a.button href="/subscribers/new" { (p.t("Thêm thuê bao", "Add subscriber")) } }
             }
@@ -33,7 +34,11 @@ pub(super) async fn subscribers_page(
             @if page.items.is_empty() {
                 (empty_list(&p, !q.q.is_empty() || !selected.is_empty(), ("Chưa có thuê bao nào.", "No subscribers yet.")))
             } @else {
-                (export_links(&p, "/api/v1/subscribers", &query_string(&[("q", q.q.clone()), ("agency_id", selected.clone())])))
+                (export_links(&p, "/api/v1/subscribers", &query_string(&[
+                    ("q", q.q.clone()),
+                    ("agency_id", selected.clone()),
+                    ("include_inactive", if q.include_inactive { "true".to_owned() } else { String::new() }),
+                ])))
             }
             table {
                 thead { tr {
@@ -44,7 +49,8 @@ pub(super) async fn subscribers_page(
                 } }
                 tbody { @for s in &page.items {
                     tr {
-                        td { a href={ "/subscribers/" (s.id) } { (s.name) } }
+                        td { a href={ "/subscribers/" (s.id) } { (s.name) }
+                             @if !s.active { " " span.muted { (p.t("(đã ngừng sử dụng)", "(deactivated)")) } } }
                         td { (s.title) }
                         td { (s.agency_name) }
                         td { (kind_label::<SubscriberKind>(&s.kind, p.lang)) }
@@ -233,6 +239,10 @@ pub(super) async fn subscriber_edit_submit(
     let input = f.input();
     match registry::update_subscriber(&st.store, &p.actor, id, &input, st.now()).await {
         Ok(_) => Redirect::to(&format!("/subscribers/{id}?done=subscriber_saved")).into_response(),
+        // Not there or out of reach: no form to show again.
+        Err(e @ (kyso_store::Error::NotFound { .. } | kyso_store::Error::Forbidden)) => {
+            layout_store_error(&p, e)
+        }
         Err(e) => subscriber_form(&st, &p, &input, Some(id), Some(&e)).await,
     }
 }
@@ -266,6 +276,12 @@ pub(super) async fn subscriber_page(State(st): State<AppState>, p: Page, Id(id):
         &s.name,
         html! {
             h1 { (s.name) }
+            @if !s.active {
+                div.alert.error role="status" {
+                    (p.t("Thuê bao đã ngừng sử dụng", "This subscriber is deactivated"))
+                    @if !s.deactivation_reason.is_empty() { " — " (s.deactivation_reason) }
+                }
+            }
             table style="max-width:720px" { tbody {
                 (row(p.t("Loại", "Kind"), &kind_label::<SubscriberKind>(&s.kind, p.lang)))
                 (row(p.t("Cơ quan", "Agency"), &s.agency_name))
@@ -284,7 +300,83 @@ pub(super) async fn subscriber_page(State(st): State<AppState>, p: Page, Id(id):
                     " "
                     a href={ "/subscribers/" (s.id) "/edit" } { (p.t("Sửa thông tin thuê bao", "Change the subscriber")) }
                 }
+                form method="post" action={ "/subscribers/" (s.id) "/active" } {
+                    input type="hidden" name="csrf" value=(p.csrf);
+                    @if s.active {
+                        input type="hidden" name="active" value="no";
+                        (field("reason", p.t("Lý do ngừng sử dụng (nghỉ hưu, chuyển công tác…)", "Reason (retired, moved…)"), "", "text", false, None, None))
+                        button.danger type="submit" style="margin-left:0" { (p.t("Ngừng sử dụng thuê bao", "Deactivate the subscriber")) }
+                    } @else {
+                        input type="hidden" name="active" value="yes";
+                        button.primary type="submit" { (p.t("Dùng lại thuê bao", "Reactivate the subscriber")) }
+                    }
+                }
             }
         },
     )
+}
+
+#[derive(Deserialize)]
+pub(super) struct ActiveForm {
+    csrf: String,
+    /// `yes` to take the subscriber back, `no` to deactivate.
+    active: String,
+    #[serde(default)]
+    reason: String,
+    /// Present once the officer has confirmed a deactivation.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Deactivate a subscriber (asked first, with the reason) or take them back.
+pub(super) async fn subscriber_active_submit(
+    State(st): State<AppState>,
+    p: Page,
+    Id(id): Id,
+    Form(f): Form<ActiveForm>,
+) -> Response {
+    if let Some(r) = p.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let active = f.active == "yes";
+    if !active && f.confirm != "yes" {
+        let s = match registry::subscriber(&st.store, &p.actor, id).await {
+            Ok(s) => s,
+            Err(e) => return layout_store_error(&p, e),
+        };
+        return super::confirm_page(
+            &p,
+            super::Confirm {
+                heading: p.t("Ngừng sử dụng thuê bao", "Deactivate the subscriber"),
+                question: p.t(
+                    "Ngừng sử dụng thuê bao này? Thuê bao không còn trong danh sách và các biểu mẫu; chứng thư số, thiết bị và nhật ký vẫn giữ tên. Có thể dùng lại sau.",
+                    "Deactivate this subscriber? They leave the lists and forms; certificates, devices and the log keep their name. They can be taken back later.",
+                ),
+                facts: &[
+                    (p.t("Thuê bao: ", "Subscriber: "), s.name.as_str()),
+                    (p.t("Lý do: ", "Reason: "), f.reason.as_str()),
+                ],
+                action: &format!("/subscribers/{id}/active"),
+                multipart: false,
+                hidden: &[("active", "no"), ("reason", f.reason.as_str())],
+                button: p.t("Ngừng sử dụng thuê bao", "Deactivate the subscriber"),
+                danger: true,
+                cancel: &format!("/subscribers/{id}"),
+            },
+        );
+    }
+    match registry::set_subscriber_active(&st.store, &p.actor, id, active, &f.reason, st.now())
+        .await
+    {
+        Ok(_) => Redirect::to(&format!(
+            "/subscribers/{id}?done={}",
+            if active {
+                "subscriber_reactivated"
+            } else {
+                "subscriber_deactivated"
+            }
+        ))
+        .into_response(),
+        Err(e) => layout_store_error(&p, e),
+    }
 }

@@ -1,0 +1,4 @@
+-- Version 19: a subscriber who leaves is deactivated, not deleted (their certificates, devices
+-- and the audit log keep naming them): subscribers.deactivated_at (NULL while active) and
+-- subscribers.deactivation_reason. Added by the migration's Rust step (migrate.rs,
+-- `add_column`) when missing, as SQLite has no ADD COLUMN IF NOT EXISTS. Nothing to run here.
