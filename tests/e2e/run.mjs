@@ -187,7 +187,7 @@ try {
 
   // 8. Every main page, and a subscriber's, a request's and a device's own page, works with the
   //    keyboard alone, and a search is typed and sent with it.
-  for (const path of ['/', '/agencies', '/agencies/new', '/subscribers', '/subscribers/new',
+  for (const path of ['/', '/huong-dan', '/agencies', '/agencies/new', '/subscribers', '/subscribers/new',
                       '/certificates', '/devices', '/requests', '/requests/new', '/notices',
                       '/audit', '/users', '/password', '/certificates/import',
                       new URL(subscriberUrl).pathname, new URL(requestUrl).pathname, '/devices/1']) {

@@ -50,6 +50,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/certificates/import", get(import_page).post(import_submit))
         .route("/certificates/{id}", get(certificate_page))
         .route("/certificates/{id}/cer", get(certificate_file))
+        .route("/huong-dan", get(guide::guide_page))
+        .route("/huong-dan.pdf", get(guide::guide_pdf_download))
+        .route("/huong-dan/anh/{name}", get(guide::guide_image))
         .route("/devices", get(devices_page))
         .route("/devices/{id}", get(device_page).post(device_event_submit))
         .route("/devices/{id}/records/{record_id}", get(device_record_page))
@@ -170,6 +173,7 @@ mod audit_log;
 use audit_log::*;
 mod users;
 use users::*;
+mod guide;
 mod notices;
 use notices::*;
 mod documents;
@@ -338,6 +342,7 @@ fn layout(p: &Page, title: &str, body: Markup) -> Response {
                         @if p.can(Permission::ReadAudit) { (nav_item(p, "/audit", p.t("Nhật ký", "Audit log"))) }
                     }
                     div.right {
+                        a href={ "/huong-dan#" (guide::help_anchor(&p.path)) } { (p.t("Hướng dẫn", "Help")) }
                         span { (p.actor.username) }
                         @match lang {
                             Lang::Vi => a href={ "/lang?to=en&back=" (p.path) } lang="en" { "English" },

@@ -828,3 +828,44 @@ async fn deactivating_a_subscriber_is_confirmed_and_can_be_undone() {
         assert!(page.contains("Đã dùng lại thuê bao."), "{b:?}");
     }
 }
+
+#[tokio::test]
+async fn the_guide_is_in_the_app_and_as_a_pdf_and_every_page_links_to_its_section() {
+    let b = kyso_store::Backend::Sqlite;
+    let app = App::new(b).await;
+    let s = &app.db.store;
+    let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+    let officer = app.session("cb.tinh", root, "signature_officer").await;
+    let (_, page) = app.page(&officer, "/subscribers").await;
+    assert!(page.contains(r#"href="/huong-dan#can-bo">Hướng dẫn</a>"#), "{page}");
+    let (_, page) = app.page(&officer, "/").await;
+    assert!(page.contains(r#"href="/huong-dan#chung""#));
+
+    let (status, guide) = app.page(&officer, "/huong-dan").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(in_layout(&guide));
+    for (anchor, title) in [
+        ("quan-tri", "Quản trị viên Sở Khoa học và Công nghệ"),
+        ("can-bo", "Cán bộ phụ trách chữ ký số"),
+        ("van-thu", "Văn thư"),
+        ("nguoi-ky", "Người ký"),
+        ("kiem-toan", "Kiểm toán viên"),
+    ] {
+        assert!(
+            guide.contains(&format!(r#"<h2 id="{anchor}">{title}</h2>"#)),
+            "the section of {title}"
+        );
+    }
+    assert!(guide.contains(r#"src="/huong-dan/anh/05-tim-thue-bao.png""#));
+    let (status, png) = app
+        .download(&officer, "/huong-dan/anh/05-tim-thue-bao.png")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(png.starts_with(b"\x89PNG"));
+    let (status, missing) = app.page(&officer, "/huong-dan/anh/khong-co.png").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(in_layout(&missing));
+    let (status, pdf) = app.download(&officer, "/huong-dan.pdf").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(pdf.starts_with(b"%PDF-"));
+}
