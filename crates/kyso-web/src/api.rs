@@ -154,6 +154,8 @@ pub(crate) fn api_routes() -> Routes {
     .add::<__path_create_subscriber, _, _>(create_subscriber)
     .add::<__path_get_subscriber, _, _>(get_subscriber)
     .add::<__path_update_subscriber, _, _>(update_subscriber)
+    .add::<__path_deactivate_subscriber, _, _>(deactivate_subscriber)
+    .add::<__path_reactivate_subscriber, _, _>(reactivate_subscriber)
     .add::<__path_list_certificates, _, _>(list_certificates)
     .add::<__path_import_certificate, _, _>(import_certificate)
     .add::<__path_get_certificate, _, _>(get_certificate)
@@ -489,6 +491,37 @@ async fn update_subscriber(
 ) -> ApiResult<Json<dto::Subscriber>> {
     Ok(Json(
         registry::update_subscriber(&st.store, &auth.actor, id, &input, st.now()).await?,
+    ))
+}
+
+/// Deactivate a subscriber who left, with the reason: kept (their certificates and devices and
+/// the audit log name them) but left out of lists. Refused (409) while they hold a valid
+/// certificate or an assigned key device.
+#[utoipa::path(post, path = "/api/v1/subscribers/{id}/deactivate", tag = "registry", params(Id),
+    request_body = dto::ReasonInput,
+    responses((status = 200, description = "Deactivated", body = dto::Subscriber)))]
+async fn deactivate_subscriber(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+    Body(input): Body<dto::ReasonInput>,
+) -> ApiResult<Json<dto::Subscriber>> {
+    Ok(Json(
+        registry::set_subscriber_active(&st.store, &auth.actor, id, false, &input.reason, st.now())
+            .await?,
+    ))
+}
+
+/// Take a deactivated subscriber back.
+#[utoipa::path(post, path = "/api/v1/subscribers/{id}/reactivate", tag = "registry", params(Id),
+    responses((status = 200, description = "Active again", body = dto::Subscriber)))]
+async fn reactivate_subscriber(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+) -> ApiResult<Json<dto::Subscriber>> {
+    Ok(Json(
+        registry::set_subscriber_active(&st.store, &auth.actor, id, true, "", st.now()).await?,
     ))
 }
 

@@ -95,6 +95,8 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("post", "/api/v1/subscribers") => (write, Rec::None),
         ("get", "/api/v1/subscribers/{id}") => (read, Rec::Subscriber),
         ("put", "/api/v1/subscribers/{id}") => (write, Rec::Subscriber),
+        ("post", "/api/v1/subscribers/{id}/deactivate")
+        | ("post", "/api/v1/subscribers/{id}/reactivate") => (write, Rec::Subscriber),
         ("post", "/api/v1/subscribers/import") => (write, Rec::None),
         ("get", "/api/v1/subscribers/export.csv") => (read, Rec::None),
         ("get", "/api/v1/subscribers/export.xlsx") => (read, Rec::None),
@@ -290,7 +292,8 @@ fn body_for(method: &str, path: &str, r: &Records, serial: u64) -> Option<Value>
         ("post", "/api/v1/certificates") => {
             json!({"agency_id": a, "pem": cert_pem("Người mới", serial)})
         }
-        ("post", "/api/v1/certificates/{id}/revoke") => json!({"reason": "thử"}),
+        ("post", "/api/v1/certificates/{id}/revoke")
+        | ("post", "/api/v1/subscribers/{id}/deactivate") => json!({"reason": "thử"}),
         ("post", "/api/v1/devices") => {
             json!({"kind": "token", "serial": format!("MOI{serial}"), "agency_id": a})
         }

@@ -826,6 +826,38 @@ async fn deactivating_a_subscriber_is_confirmed_and_can_be_undone() {
         assert_eq!(status, StatusCode::SEE_OTHER, "{b:?}");
         let (_, page) = app.page(&officer, &to).await;
         assert!(page.contains("Đã dùng lại thuê bao."), "{b:?}");
+
+        // The API does the same through the same store function.
+        let (_, token) = app.person("api.skhcn", dost, "signature_officer").await;
+        let base = format!("/api/v1/subscribers/{}", binh.id);
+        let refused = app
+            .post_refused(
+                &format!("{base}/deactivate"),
+                &token,
+                serde_json::json!({"reason": ""}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        assert_eq!(refused["error"]["field"], "reason", "{b:?}");
+        let gone = app
+            .post_ok(
+                &format!("{base}/deactivate"),
+                &token,
+                serde_json::json!({"reason": "Nghỉ hưu"}),
+            )
+            .await;
+        assert_eq!(
+            (
+                gone["active"].as_bool(),
+                gone["deactivation_reason"].as_str()
+            ),
+            (Some(false), Some("Nghỉ hưu")),
+            "{b:?}"
+        );
+        let back = app
+            .post_ok(&format!("{base}/reactivate"), &token, serde_json::json!({}))
+            .await;
+        assert_eq!(back["active"], true, "{b:?}");
     }
 }
 
@@ -837,7 +869,10 @@ async fn the_guide_is_in_the_app_and_as_a_pdf_and_every_page_links_to_its_sectio
     let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
     let officer = app.session("cb.tinh", root, "signature_officer").await;
     let (_, page) = app.page(&officer, "/subscribers").await;
-    assert!(page.contains(r#"href="/huong-dan#can-bo">Hướng dẫn</a>"#), "{page}");
+    assert!(
+        page.contains(r#"href="/huong-dan#can-bo">Hướng dẫn</a>"#),
+        "{page}"
+    );
     let (_, page) = app.page(&officer, "/").await;
     assert!(page.contains(r#"href="/huong-dan#chung""#));
 

@@ -326,6 +326,14 @@ pub(crate) struct CertImport {
     pub mismatch_reason: Option<String>,
 }
 
+/// Why (deactivating a subscriber).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Nghỉ hưu từ ngày 01/07/2026"}))]
+pub(crate) struct ReasonInput {
+    pub reason: String,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "Thiết bị bị mất"}))]
