@@ -19,6 +19,38 @@ use kyso_store::testing::backends;
 
 mod support;
 use support::app::App;
+
+/// A person of `agency` in the registry, with `more` of their details (`title`,
+/// `date_of_birth`, `id_number`).
+async fn person(
+    s: &kyso_store::Store,
+    actor: &kyso_store::Actor,
+    agency: i64,
+    name: &str,
+    more: &[(&str, &str)],
+) -> kyso_store::registry::Subscriber {
+    let get = |k: &str| {
+        more.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+    };
+    kyso_store::registry::create_subscriber(
+        s,
+        actor,
+        &kyso_store::registry::SubscriberInput {
+            kind: "individual".into(),
+            agency_id: agency,
+            name: name.into(),
+            title: get("title").unwrap_or_default(),
+            date_of_birth: get("date_of_birth").unwrap_or_default(),
+            id_number: get("id_number").unwrap_or_default(),
+            ..Default::default()
+        },
+        support::NOW,
+    )
+    .await
+    .unwrap()
+}
 use support::html::in_layout;
 
 #[tokio::test]
@@ -239,19 +271,7 @@ async fn a_certificate_naming_someone_else_is_imported_only_with_a_confirmed_rea
         let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
         let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
         let officer = app.session("cb.skhcn", dost, "signature_officer").await;
-        let an = kyso_store::registry::create_subscriber(
-            s,
-            &officer.actor,
-            &kyso_store::registry::SubscriberInput {
-                kind: "individual".into(),
-                agency_id: dost,
-                name: "Nguyễn Văn An".into(),
-                ..Default::default()
-            },
-            support::NOW,
-        )
-        .await
-        .unwrap();
+        let an = person(s, &officer.actor, dost, "Nguyễn Văn An", &[]).await;
         let count = || async {
             kyso_store::registry::search_certificates(
                 s,
@@ -496,20 +516,14 @@ async fn a_device_history_reads_in_words_and_its_handover_prints_as_form_07() {
         let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
         let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
         let officer = app.session("cb.skhcn", dost, "signature_officer").await;
-        let an = kyso_store::registry::create_subscriber(
+        let an = person(
             s,
             &officer.actor,
-            &kyso_store::registry::SubscriberInput {
-                kind: "individual".into(),
-                agency_id: dost,
-                name: "Nguyễn Văn An".into(),
-                title: "Chuyên viên".into(),
-                ..Default::default()
-            },
-            support::NOW,
+            dost,
+            "Nguyễn Văn An",
+            &[("title", "Chuyên viên")],
         )
-        .await
-        .unwrap();
+        .await;
         let d = kyso_store::registry::create_device(
             s,
             &officer.actor,
@@ -662,22 +676,18 @@ async fn agencies_and_subscribers_are_changed_from_their_pages() {
         );
 
         // A subscriber's form comes filled with the registry's data, the date as dd/mm/yyyy.
-        let an = kyso_store::registry::create_subscriber(
+        let an = person(
             s,
             &officer.actor,
-            &kyso_store::registry::SubscriberInput {
-                kind: "individual".into(),
-                agency_id: dost,
-                name: "Nguyễn Văn An".into(),
-                date_of_birth: "15/03/1985".into(),
-                id_number: "099085000101".into(),
-                title: "Chuyên viên".into(),
-                ..Default::default()
-            },
-            support::NOW,
+            dost,
+            "Nguyễn Văn An",
+            &[
+                ("date_of_birth", "15/03/1985"),
+                ("id_number", "099085000101"),
+                ("title", "Chuyên viên"),
+            ],
         )
-        .await
-        .unwrap();
+        .await;
         let edit = format!("/subscribers/{}/edit", an.id);
         let (_, page) = app.page(&officer, &format!("/subscribers/{}", an.id)).await;
         assert!(
@@ -745,19 +755,7 @@ async fn deactivating_a_subscriber_is_confirmed_and_can_be_undone() {
         let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
         let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
         let officer = app.session("cb.skhcn", dost, "signature_officer").await;
-        let binh = kyso_store::registry::create_subscriber(
-            s,
-            &officer.actor,
-            &kyso_store::registry::SubscriberInput {
-                kind: "individual".into(),
-                agency_id: dost,
-                name: "Trần Thị Bình".into(),
-                ..Default::default()
-            },
-            support::NOW,
-        )
-        .await
-        .unwrap();
+        let binh = person(s, &officer.actor, dost, "Trần Thị Bình", &[]).await;
         let path = format!("/subscribers/{}", binh.id);
         let (_, page) = app.page(&officer, &path).await;
         assert!(

@@ -255,14 +255,7 @@ fn cert_holder(c: &kyso_x509::Cert) -> CertHolder {
 
 /// When certificate `id` ends (no scope check: for a request already in reach).
 pub(crate) async fn certificate_end(store: &Store, id: i64) -> Result<OffsetDateTime> {
-    let t: i64 = sqlx::query_scalar("SELECT not_after FROM certificates WHERE id = $1")
-        .bind(id)
-        .fetch_optional(store.pool())
-        .await?
-        .ok_or(Error::NotFound {
-            what: crate::Record::Certificate,
-        })?;
-    Ok(OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH))
+    Ok(certificate(store, &Actor::system(), id).await?.not_after)
 }
 
 /// The end of the subscriber's active certificate this one renews (the same key), if any.

@@ -3,7 +3,7 @@
 //! for confirmation first; every action ends with a success message.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use kyso_domain::roles::{Permission, Role};
@@ -13,8 +13,8 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::{
-    agency_options, alert_error, alert_ok, layout, local_redirect, select, store_error,
-    with_status, Page,
+    agency_options, alert_error, alert_ok, form_status, layout, local_redirect, select,
+    store_error, Page,
 };
 use crate::auth::Lang;
 use crate::AppState;
@@ -194,14 +194,7 @@ async fn user_view(
             (tokens_section(p, &tokens, &base, own))
         },
     );
-    with_status(
-        res,
-        if error.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
-    )
+    form_status(res, error.is_some())
 }
 
 #[derive(Deserialize)]

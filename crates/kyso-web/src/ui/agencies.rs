@@ -137,19 +137,24 @@ pub(super) async fn agency_form(
             }
         },
     );
-    with_status(
-        res,
-        if error.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
-    )
+    form_status(res, error.is_some())
 }
 
 pub(super) fn with_status(mut res: Response, status: StatusCode) -> Response {
     *res.status_mut() = status;
     res
+}
+
+/// A form page: 422 when it is shown again with a refusal, 200 otherwise.
+pub(super) fn form_status(res: Response, refused: bool) -> Response {
+    with_status(
+        res,
+        if refused {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -171,6 +176,21 @@ pub(super) struct AgencyForm {
     same_name_confirmed: Option<String>,
 }
 
+impl AgencyForm {
+    fn input(self) -> AgencyInput {
+        AgencyInput {
+            code: self.code,
+            name: self.name,
+            kind: self.kind,
+            parent_id: self.parent_id.parse().ok(),
+            address: self.address,
+            email: self.email,
+            phone: self.phone,
+            same_name_confirmed: self.same_name_confirmed.is_some(),
+        }
+    }
+}
+
 pub(super) async fn agency_submit(
     State(st): State<AppState>,
     p: Page,
@@ -179,16 +199,7 @@ pub(super) async fn agency_submit(
     if let Some(r) = p.csrf_refusal(&f.csrf) {
         return r;
     }
-    let input = AgencyInput {
-        code: f.code,
-        name: f.name,
-        kind: f.kind,
-        parent_id: f.parent_id.parse().ok(),
-        address: f.address,
-        email: f.email,
-        phone: f.phone,
-        same_name_confirmed: f.same_name_confirmed.is_some(),
-    };
+    let input = f.input();
     match registry::create_agency(&st.store, &p.actor, &input, st.now()).await {
         Ok(_) => Redirect::to("/agencies?done=agency_created").into_response(),
         Err(e) => agency_form(&st, &p, &input, Some(&e)).await,
@@ -276,14 +287,7 @@ async fn agency_view(
             }
         },
     );
-    with_status(
-        res,
-        if error.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
-    )
+    form_status(res, error.is_some())
 }
 
 /// Save an agency's new name, kind and contacts.
@@ -296,16 +300,7 @@ pub(super) async fn agency_update_submit(
     if let Some(r) = p.csrf_refusal(&f.csrf) {
         return r;
     }
-    let input = AgencyInput {
-        code: f.code,
-        name: f.name,
-        kind: f.kind,
-        parent_id: f.parent_id.parse().ok(),
-        address: f.address,
-        email: f.email,
-        phone: f.phone,
-        same_name_confirmed: f.same_name_confirmed.is_some(),
-    };
+    let input = f.input();
     match registry::update_agency(&st.store, &p.actor, id, &input, st.now()).await {
         Ok(_) => Redirect::to(&format!("/agencies/{id}?done=agency_saved")).into_response(),
         Err(e) => agency_view(&st, &p, id, Some(&input), Some(&e)).await,

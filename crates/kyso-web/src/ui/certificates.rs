@@ -146,14 +146,7 @@ async fn import_form(
             }
         },
     );
-    with_status(
-        res,
-        if error.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
-    )
+    form_status(res, error.is_some())
 }
 
 pub(super) async fn import_submit(State(st): State<AppState>, p: Page, mp: Multipart) -> Response {

@@ -130,14 +130,7 @@ pub(super) async fn device_view(
             } } } } }
         },
     );
-    with_status(
-        res,
-        if error.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
-    )
+    form_status(res, error.is_some())
 }
 
 #[derive(Deserialize)]

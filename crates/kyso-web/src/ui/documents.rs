@@ -24,8 +24,8 @@ use time::OffsetDateTime;
 
 use super::layout_store_error as refusal;
 use super::{
-    agency_options, alert_error, alert_ok, field, layout, layout_error, select, time_text,
-    with_status, Page,
+    agency_options, alert_error, alert_ok, field, form_status, layout, layout_error, select,
+    time_text, with_status, Page,
 };
 use crate::api::Id;
 use crate::AppState;

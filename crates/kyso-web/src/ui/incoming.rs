@@ -24,7 +24,8 @@ use serde::Deserialize;
 
 use super::layout_store_error as refusal;
 use super::{
-    alert_error, alert_ok, field, layout, layout_error, select, time_text, with_status, Page,
+    alert_error, alert_ok, field, form_status, layout, layout_error, select, time_text,
+    with_status, Page,
 };
 use crate::api::Id;
 use crate::auth::Lang;
@@ -707,14 +708,7 @@ async fn detail_view(
             } }
         },
     );
-    with_status(
-        res,
-        if error.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
-    )
+    form_status(res, error.is_some())
 }
 
 /// The fields of a step's form (repeated `coordinating_unit_ids`).

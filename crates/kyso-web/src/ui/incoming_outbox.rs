@@ -18,7 +18,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout_store_error as refusal;
-use super::{alert_error, layout, layout_error, time_text, with_status, Page};
+use super::{alert_error, form_status, layout, layout_error, time_text, Page};
 use crate::api::Id;
 use crate::{ApiError, AppState};
 
@@ -234,14 +234,7 @@ async fn list_view(st: &AppState, p: &Page, ok: Option<&str>, error: Option<Stri
             }
         },
     );
-    with_status(
-        res,
-        if error.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
-    )
+    form_status(res, error.is_some())
 }
 
 #[derive(Deserialize, Default)]

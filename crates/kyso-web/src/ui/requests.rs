@@ -5,7 +5,7 @@
 //! code); that document goes through the document pages, and its dispatch sends the request.
 
 use axum::extract::{Multipart, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use kyso_domain::lifecycle::{RequestAction, RequestKind, RequestState};
@@ -16,8 +16,8 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{
-    agency_options, alert_error, empty_list, field, fmt_date, fmt_time, layout, select,
-    store_error, with_status, Page,
+    agency_options, alert_error, empty_list, field, fmt_date, fmt_time, form_status, layout,
+    select, store_error, Page,
 };
 use crate::api::Id;
 use crate::AppState;
@@ -321,14 +321,7 @@ async fn form_page(
             }
         },
     );
-    with_status(
-        res,
-        if error.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
-    )
+    form_status(res, error.is_some())
 }
 
 pub(super) async fn create_submit(
@@ -567,14 +560,7 @@ async fn detail_view(st: &AppState, p: &Page, id: i64, error: Option<String>) ->
             } }
         },
     );
-    with_status(
-        res,
-        if error.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
-    )
+    form_status(res, error.is_some())
 }
 
 pub(super) async fn act_submit(

@@ -69,14 +69,7 @@ pub(super) async fn users_view(
             }
         },
     );
-    with_status(
-        res,
-        if error.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
-    )
+    form_status(res, error.is_some())
 }
 
 #[derive(Deserialize, Default)]

@@ -230,14 +230,7 @@ async fn detail_view(
             p.hint { (p.t("Tạo lúc ", "Created ")) (date(doc.created_at)) }
         },
     );
-    with_status(
-        res,
-        if error.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
-    )
+    form_status(res, error.is_some())
 }
 
 #[derive(Deserialize)]

@@ -229,14 +229,7 @@ async fn upload_form(
             }
         },
     );
-    with_status(
-        res,
-        if error.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
-    )
+    form_status(res, error.is_some())
 }
 
 /// The signers of each agency offered, by agency (at most 100 agencies).
