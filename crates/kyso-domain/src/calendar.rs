@@ -20,8 +20,22 @@ pub const VIETNAM: UtcOffset = offset!(+7);
 
 /// The date of `t` in Vietnam as Vietnamese write it, `dd/mm/yyyy` (lists, notices, letters).
 pub fn date_text(t: OffsetDateTime) -> String {
-    let d = t.to_offset(VIETNAM).date();
+    day_text(t.to_offset(VIETNAM).date())
+}
+
+/// A calendar day as Vietnamese write it, `dd/mm/yyyy`.
+pub fn day_text(d: time::Date) -> String {
     format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
+}
+
+/// A day stored as `yyyy-mm-dd` (a date of birth, an incoming document's date) written
+/// `dd/mm/yyyy`; anything else as stored.
+pub fn iso_day_text(iso: &str) -> String {
+    let parts: Vec<&str> = iso.trim().split('-').collect();
+    match parts.as_slice() {
+        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => format!("{d}/{m}/{y}"),
+        _ => iso.to_owned(),
+    }
 }
 
 /// The time `t` in Vietnam as the clerk's reports write it, `dd/mm/yyyy HH:MM (+07:00)`

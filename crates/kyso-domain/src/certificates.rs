@@ -9,6 +9,7 @@
 
 use time::{Date, Month, OffsetDateTime};
 
+use crate::calendar::day_text;
 use crate::text::fold;
 
 /// Most years a new subscriber certificate may be valid (Decree 68 Art. 9).
@@ -197,14 +198,14 @@ impl ValidityProblem {
             ValidityProblem::TooLong { until, latest } => format!(
                 "Chứng thư số có hiệu lực đến {}, quá {NEW_MAX_YEARS} năm theo Điều 9 Nghị định \
                  68/2024/NĐ-CP (chậm nhất {}).",
-                dmy(*until),
-                dmy(*latest)
+                day_text(*until),
+                day_text(*latest)
             ),
             ValidityProblem::RenewalTooLong { until, latest } => format!(
                 "Chứng thư số gia hạn có hiệu lực đến {}, quá {RENEWAL_MAX_YEARS} năm sau hạn của \
                  chứng thư cũ theo Điều 9 Nghị định 68/2024/NĐ-CP (chậm nhất {}).",
-                dmy(*until),
-                dmy(*latest)
+                day_text(*until),
+                day_text(*latest)
             ),
         }
     }
@@ -217,21 +218,17 @@ impl ValidityProblem {
             ValidityProblem::TooLong { until, latest } => format!(
                 "The certificate is valid until {}, more than {NEW_MAX_YEARS} years (Decree 68 \
                  Art. 9; at the latest {}).",
-                dmy(*until),
-                dmy(*latest)
+                day_text(*until),
+                day_text(*latest)
             ),
             ValidityProblem::RenewalTooLong { until, latest } => format!(
                 "The renewed certificate is valid until {}, more than {RENEWAL_MAX_YEARS} years \
                  past the old one's end (Decree 68 Art. 9; at the latest {}).",
-                dmy(*until),
-                dmy(*latest)
+                day_text(*until),
+                day_text(*latest)
             ),
         }
     }
-}
-
-fn dmy(d: Date) -> String {
-    format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
 }
 
 /// `d` plus `years` calendar years (29 February becomes 1 March when the year has none).

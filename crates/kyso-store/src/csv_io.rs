@@ -174,13 +174,6 @@ fn csv_bytes(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn date_vn(iso: &str) -> String {
-    match registry::parse_date("date_of_birth", iso) {
-        Ok(Some(d)) => format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year()),
-        _ => iso.to_owned(),
-    }
-}
-
 /// The file formats of exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
@@ -215,17 +208,6 @@ fn encode(format: ExportFormat, t: &Table<'_>) -> Result<Vec<u8>> {
     }
 }
 
-/// The date a `dd/mm/yyyy` cell holds.
-fn dmy(v: &str) -> Option<time::Date> {
-    let mut parts = v.split('/');
-    let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    let month = time::Month::try_from(m.parse::<u8>().ok()?).ok()?;
-    time::Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()
-}
-
 /// An Excel workbook of one sheet as officers use it: a bold header row that stays in view
 /// (frozen) with a filter on each column, columns as wide as their content, dates as real
 /// dates shown `dd/mm/yyyy` (so they sort and filter as dates), every other cell stored as
@@ -250,7 +232,7 @@ fn xlsx_bytes(t: &Table<'_>) -> Result<Vec<u8>> {
             let day = t
                 .date_columns
                 .contains(&c)
-                .then(|| dmy(v))
+                .then(|| kyso_domain::fields::parse_date("date", v).ok().flatten())
                 .flatten()
                 .and_then(|d| {
                     ExcelDateTime::from_ymd(
@@ -351,7 +333,7 @@ pub async fn export_subscribers(
                 s.name,
                 s.kind,
                 s.agency_name,
-                date_vn(&s.date_of_birth),
+                kyso_domain::calendar::iso_day_text(&s.date_of_birth),
                 s.id_number,
                 s.email,
                 s.title,

@@ -200,8 +200,8 @@ pub(crate) fn check_certificate(
                 cert.issuer_display()
             ),
         )),
-        kyso_x509::path::PathStatus::Invalid(problems) => {
-            let codes: Vec<&str> = problems.iter().map(|p| p.code()).collect();
+        status @ kyso_x509::path::PathStatus::Invalid(_) => {
+            let codes = status.codes();
             Err(Error::invalid(
                 field,
                 format!(
@@ -317,12 +317,8 @@ pub async fn import_certificate(
     .fetch_optional(store.pool())
     .await?;
     if known.is_some() {
-        let serial = cert.serial_hex();
-        return Err(Error::conflict(
-            "serial",
-            format!("Chứng thư số có số hiệu {serial} đã có trong danh mục."),
-            format!("A certificate with serial {serial} is already registered."),
-        ));
+        let (vi, en) = already_registered(&cert.serial_hex());
+        return Err(Error::conflict("serial", vi, en));
     }
     let mut mismatches = Vec::new();
     let mut renews = None;
@@ -393,6 +389,14 @@ pub async fn import_certificate(
     certificate(store, actor, id).await
 }
 
+/// What a certificate the registry already has is refused with (Vietnamese, English).
+fn already_registered(serial: &str) -> (String, String) {
+    (
+        format!("Chứng thư số có số hiệu {serial} đã có trong danh mục."),
+        format!("A certificate with serial {serial} is already registered."),
+    )
+}
+
 pub(crate) async fn insert_certificate(
     tx: &mut WriteTx,
     cert: &kyso_x509::Cert,
@@ -421,11 +425,10 @@ pub(crate) async fn insert_certificate(
     .bind(now.unix_timestamp())
     .fetch_one(tx.conn())
     .await
-    .map_err(unique(
-        "serial",
-        &format!("Chứng thư số có số hiệu {serial} đã có trong danh mục."),
-        &format!("A certificate with serial {serial} is already registered."),
-    ))?;
+    .map_err({
+        let (vi, en) = already_registered(&serial);
+        unique("serial", &vi, &en)
+    })?;
     crate::words::index_certificate(tx.conn(), id).await?;
     Ok(id)
 }

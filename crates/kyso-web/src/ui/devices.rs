@@ -54,7 +54,7 @@ pub(super) async fn devices_page(
                 } }
                 tbody { @for d in &list { tr {
                     td { a href={ "/devices/" (d.id) } { code { (d.serial) } } }
-                    td { (d.kind.parse::<DeviceKind>().map(|k| p.t(k.label_vi(), k.label_en()).to_owned()).unwrap_or_else(|_| d.kind.clone())) }
+                    td { (kind_label::<DeviceKind>(&d.kind, p.lang)) }
                     td { (state_label(&d.state, p.lang)) }
                     td { (d.holder_name.clone().unwrap_or_default()) }
                 } } }
@@ -121,7 +121,7 @@ pub(super) async fn device_view(
                 th scope="col" { (p.t("Người thực hiện", "By")) } th scope="col" { (p.t("Ghi chú", "Note")) }
             } } tbody { @for h in &history { tr {
                 td style="white-space:nowrap" { (fmt_time(h.at)) }
-                td { (h.event.parse::<DeviceEvent>().map(|e| p.t(e.label_vi(), e.label_en()).to_owned()).unwrap_or_else(|_| h.event.clone())) }
+                td { (kind_label::<DeviceEvent>(&h.event, p.lang)) }
                 td { (state_label(&h.from_state, p.lang)) " → " (state_label(&h.to_state, p.lang)) }
                 td { @if let Ok(k) = h.record_kind.parse::<RecordKind>() {
                     a href={ "/devices/" (d.id) "/records/" (h.id) } { (p.t(k.label_vi(), k.label_en())) }
@@ -231,11 +231,8 @@ pub(super) async fn device_record_page(
             },
         ),
     };
-    let kind_label = d
-        .kind
-        .parse::<DeviceKind>()
-        .map(|k| k.label_vi().to_owned())
-        .unwrap_or_else(|_| d.kind.clone());
+    // The form is Vietnamese whatever the page's language.
+    let device_kind = kind_label::<DeviceKind>(&d.kind, Lang::Vi);
     layout(
         &p,
         kind.label_vi(),
@@ -261,7 +258,7 @@ pub(super) async fn device_record_page(
                     th scope="col" { "STT" } th scope="col" { "Loại thiết bị" } th scope="col" { "Số hiệu" }
                     th scope="col" { "Chứng thư số" } th scope="col" { "Hiệu lực" }
                 } } tbody { tr {
-                    td { "1" } td { (kind_label) @if !d.model.is_empty() { " (" (d.model) ")" } } td { (d.serial) }
+                    td { "1" } td { (device_kind) @if !d.model.is_empty() { " (" (d.model) ")" } } td { (d.serial) }
                     td { @if let Some(c) = &cert { (dn_readable(&c.subject)) br; "Số hiệu: " (c.serial) } }
                     td { @if let Some(c) = &cert { (fmt_date(c.not_before)) " – " (fmt_date(c.not_after)) } }
                 } } }

@@ -34,11 +34,10 @@ use crate::{ApiError, AppState};
 
 /// A stored ISO date (`2026-12-06`) as `06/12/2026`; anything else as stored, '' as "—".
 fn day_month_year(iso: &str) -> String {
-    let parts: Vec<&str> = iso.trim().split('-').collect();
-    match parts.as_slice() {
-        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => format!("{d}/{m}/{y}"),
-        _ if iso.trim().is_empty() => "—".to_owned(),
-        _ => iso.to_owned(),
+    if iso.trim().is_empty() {
+        "—".to_owned()
+    } else {
+        kyso_domain::calendar::iso_day_text(iso)
     }
 }
 

@@ -180,15 +180,6 @@ pub(super) async fn subscriber_submit(
     }
 }
 
-/// A stored date (`yyyy-mm-dd`) as Vietnamese write it; anything else as stored.
-pub(super) fn dmy_of_iso(iso: &str) -> String {
-    let parts: Vec<&str> = iso.split('-').collect();
-    match parts.as_slice() {
-        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => format!("{d}/{m}/{y}"),
-        _ => iso.to_owned(),
-    }
-}
-
 /// The form to change a subscriber, filled with what the registry has.
 pub(super) async fn subscriber_edit(State(st): State<AppState>, p: Page, Id(id): Id) -> Response {
     let s = match registry::subscriber(&st.store, &p.actor, id).await {
@@ -209,7 +200,7 @@ pub(super) async fn subscriber_edit(State(st): State<AppState>, p: Page, Id(id):
         kind: s.kind,
         agency_id: s.agency_id,
         name: s.name,
-        date_of_birth: dmy_of_iso(&s.date_of_birth),
+        date_of_birth: kyso_domain::calendar::iso_day_text(&s.date_of_birth),
         id_number: s.id_number,
         email: s.email,
         title: s.title,
@@ -280,7 +271,7 @@ pub(super) async fn subscriber_page(State(st): State<AppState>, p: Page, Id(id):
                 (row(p.t("Cơ quan", "Agency"), &s.agency_name))
                 (row(p.t("Chức vụ", "Title"), &s.title))
                 (row(p.t("Đơn vị", "Unit"), &s.unit))
-                (row(p.t("Ngày sinh", "Date of birth"), &dmy_of_iso(&s.date_of_birth)))
+                (row(p.t("Ngày sinh", "Date of birth"), &kyso_domain::calendar::iso_day_text(&s.date_of_birth)))
                 (row(p.t("Số CMND/CCCD", "ID number"), &s.id_number))
                 (row(p.t("Thư điện tử", "Email"), &s.email))
                 (row(p.t("Điện thoại", "Phone"), &s.phone))

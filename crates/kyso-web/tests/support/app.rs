@@ -303,28 +303,9 @@ impl App {
         path: &str,
         fields: &[(&str, &str)],
     ) -> (StatusCode, String) {
-        const B: &str = "kyso-test-form";
-        let mut body = format!(
-            "--{B}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n",
-            who.csrf
-        );
-        for (k, v) in fields {
-            body.push_str(&format!(
-                "--{B}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-            ));
-        }
-        body.push_str(&format!("--{B}--\r\n"));
-        let req = Request::builder()
-            .method(Method::POST)
-            .uri(path)
-            .header(header::COOKIE, who.cookie())
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={B}"),
-            )
-            .body(Body::from(body))
-            .unwrap();
-        self.send_page(req).await
+        let mut parts = vec![super::html::Part::Text("csrf", &who.csrf)];
+        parts.extend(fields.iter().map(|(k, v)| super::html::Part::Text(k, v)));
+        self.multipart_form(who, path, &parts).await
     }
 
     /// POST a form (`fields` URL-encoded, the CSRF token among them as the caller puts it) to

@@ -449,8 +449,7 @@ fn signer_name(lang: Lang, s: &Sig) -> String {
 
 /// The common name of a distinguished name (`CN=…, O=…`), else the name as written.
 fn common_name(dn: &str) -> String {
-    dn.split(", ")
-        .find_map(|a| a.strip_prefix("CN="))
+    crate::ui::certificates::dn_part(dn, "CN")
         .unwrap_or(dn)
         .to_owned()
 }
