@@ -1653,6 +1653,28 @@ async fn renewal_supersedes_revocation_revokes_and_a_change_of_information_rewri
             kyso_domain::lifecycle::Handler::Department
         );
         to_sent(s, &c, r.request.id, NOW).await;
+        // A renewal adds at most three years to the old certificate's end (Decree 68).
+        let too_long = new_cert("Phạm Văn Cường", 1601, NOW, NOW + Duration::days(4 * 365));
+        match requests::act(
+            s,
+            &c.admin,
+            r.request.id,
+            A::Complete,
+            &ActInput {
+                certificates: vec![too_long],
+                ..Default::default()
+            },
+            NOW,
+        )
+        .await
+        {
+            Err(Error::Invalid {
+                field: "certificates",
+                vi,
+                ..
+            }) => assert!(vi.contains("gia hạn") && vi.contains("quá 3 năm"), "{vi}"),
+            other => panic!("{b:?}: {other:?}"),
+        }
         let new = new_cert("Phạm Văn Cường", 602, NOW, NOW + Duration::days(3 * 365));
         let done = requests::act(
             s,

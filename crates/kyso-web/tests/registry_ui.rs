@@ -902,3 +902,87 @@ async fn the_guide_is_in_the_app_and_as_a_pdf_and_every_page_links_to_its_sectio
     assert_eq!(status, StatusCode::OK);
     assert!(pdf.starts_with(b"%PDF-"));
 }
+
+#[tokio::test]
+async fn a_p12_brings_its_chain_counters_are_plain_at_zero_and_accounts_start_least_powerful() {
+    use base64::Engine as _;
+    let b = kyso_store::Backend::Sqlite;
+    let app = App::new(b).await;
+    let s = &app.db.store;
+    let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+    let dost = support::agency(
+        s,
+        "H99.37",
+        "Sở Khoa học và Công nghệ tỉnh Demo",
+        Some(root),
+    )
+    .await;
+    let admin = app.session("quantri", root, "dost_admin").await;
+
+    // Nothing to worry about: no counter is coloured. The account form starts at the least
+    // powerful role, not the first listed.
+    let (_, home) = app.page(&admin, "/").await;
+    assert!(
+        !home.contains("card warn") && !home.contains("card bad"),
+        "{home}"
+    );
+    let (_, users) = app.page(&admin, "/users").await;
+    assert!(
+        users.contains(r#"<option value="drafter" selected>"#),
+        "{users}"
+    );
+
+    // The demo PKI's root is trusted, its intermediate is not known: the leaf alone has no
+    // path, the .p12 carries the intermediate and is taken.
+    let (dir, _) = support::demo::demo_pki();
+    let demo_root =
+        kyso_x509::Cert::from_pem_or_der(&std::fs::read(dir.path().join("root.pem")).unwrap())
+            .unwrap();
+    s.trust_issuers(&kyso_x509::path::TrustStore::from_certs(demo_root), &[]);
+    let (_, token) = app.person("api.skhcn", dost, "signature_officer").await;
+    let an = person(s, &admin.actor, dost, "Nguyễn Văn An", &[]).await;
+    let refused = app
+        .post_refused(
+            "/api/v1/certificates",
+            &token,
+            serde_json::json!({"agency_id": dost, "subscriber_id": an.id,
+                               "pem": support::demo::demo_cert_pem("personal")}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("không do tổ chức chứng thực tin cậy cấp"),
+        "{refused}"
+    );
+    let p12 = std::fs::read(dir.path().join("personal.p12")).unwrap();
+    let created = app
+        .post_created(
+            "/api/v1/certificates",
+            &token,
+            serde_json::json!({"agency_id": dost, "subscriber_id": an.id,
+                               "pkcs12_base64": base64::engine::general_purpose::STANDARD.encode(p12),
+                               "password": support::demo::PIN}),
+        )
+        .await;
+    assert_eq!(created["subscriber_id"], an.id);
+    // A certificate that ends in 25 days: its counters are coloured as a warning.
+    let giang = person(s, &admin.actor, dost, "Vũ Thị Giang", &[]).await;
+    let p12 = std::fs::read(dir.path().join("expiring.p12")).unwrap();
+    app.post_created(
+        "/api/v1/certificates",
+        &token,
+        serde_json::json!({"agency_id": dost, "subscriber_id": giang.id,
+                           "pkcs12_base64": base64::engine::general_purpose::STANDARD.encode(p12),
+                           "password": support::demo::PIN}),
+    )
+    .await;
+    let (_, home) = app.page(&admin, "/").await;
+    assert!(home.contains("card warn"), "{home}");
+    assert!(
+        !home.contains("card bad"),
+        "nothing expired or lost: {home}"
+    );
+}
