@@ -10,6 +10,7 @@
 
 import {
   env, check, screenshots, selectByText, allLabelled, launch, axeClean, requestAct as act,
+  fitsWidth, overflowing,
 } from './lib.mjs';
 
 const base = env('KYSO_URL');
@@ -193,6 +194,23 @@ try {
                       new URL(subscriberUrl).pathname, new URL(requestUrl).pathname, '/devices/1']) {
     await keyboardWalk(page, path);
   }
+  // The same pages on a 390 px phone: nothing but a table's own region scrolls sideways.
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const path of ['/', '/huong-dan', '/agencies', '/agencies/new', '/subscribers', '/subscribers/new',
+                      '/certificates', '/devices', '/devices/new', '/requests', '/requests/new', '/notices',
+                      '/audit', '/users', '/password', '/certificates/import',
+                      new URL(subscriberUrl).pathname, new URL(requestUrl).pathname, '/devices/1']) {
+    await page.goto(`${base}${path}`);
+    const fits = await fitsWidth(page);
+    check(fits, `${path} fits a 390 px phone${fits ? '' : `: ${(await overflowing(page)).join('; ')}`}`);
+  }
+  await page.goto(`${base}/`);
+  await shot(page, '13-dien-thoai-tong-quan');
+  await page.goto(`${base}/subscribers`);
+  await shot(page, '14-dien-thoai-thue-bao');
+  await page.goto(subscriberUrl);
+  await shot(page, '15-dien-thoai-mot-thue-bao');
+  await page.setViewportSize({ width: 1280, height: 860 });
   await page.goto(`${base}/subscribers`);
   for (let i = 0; i < 40 && (await page.evaluate(() => document.activeElement?.id)) !== 'q'; i++) {
     await page.keyboard.press('Tab');
@@ -258,6 +276,32 @@ try {
   await Promise.all([page.waitForNavigation(), page.click('main button:text-is("Mở khóa tài khoản")')]);
   check((await page.textContent('main [role=status]')).includes('Đã mở khóa tài khoản'), 'the account is enabled again, with a success message');
   check((await page.textContent('#account-status')).includes('Đang hoạt động'), 'and is shown as active');
+
+  // 11. The test unit gets its code in the national list (H99.37.09): the new codes are shown
+  //     before anything changes; then the unit is merged into the Department (dissolved, its
+  //     subscriber moved), after a confirmation naming what happens.
+  await page.goto(`${base}/agencies?q=${encodeURIComponent('Phòng Thử nghiệm Demo')}`);
+  await Promise.all([page.waitForNavigation(), page.click('main a:has-text("Phòng Thử nghiệm Demo")')]);
+  const unitPath = new URL(page.url()).pathname;
+  await keyboardWalk(page, unitPath);
+  await selectByText(page, '#parent_id', 'Sở Khoa học và Công nghệ');
+  await page.fill('#code', 'H99.37.09');
+  await Promise.all([page.waitForNavigation(), page.click('main button:has-text("Xem các mã mới")')]);
+  check((await page.textContent('main')).includes('H99.37.02 → H99.37.09'), 'moving an agency shows its new code first');
+  await shot(page, '16-chuyen-co-quan');
+  await Promise.all([page.waitForNavigation(), page.click('main button:has-text("Chuyển cơ quan")')]);
+  check((await page.textContent('main [role=status]')).includes('Đã chuyển cơ quan'), 'the move is confirmed');
+  check((await page.textContent('main')).includes('000.09.37.H99'), 'the agency carries its new code in both forms');
+  await selectByText(page, '#successor_id', 'Sở Khoa học và Công nghệ');
+  await page.fill('#reason', 'Quyết định số 15/QĐ-UBND ngày 02/12/2026 của UBND tỉnh');
+  await Promise.all([page.waitForNavigation(), page.click('main button.danger:has-text("Giải thể cơ quan")')]);
+  check((await page.textContent('main [role=alert]')).includes('Giải thể cơ quan này?'), 'dissolving asks first');
+  check((await page.textContent('main')).includes('Thuê bao cá nhân chuyển đi: 1'), 'and says who moves');
+  await shot(page, '17-giai-the-co-quan');
+  await Promise.all([page.waitForNavigation(), page.click('main button.danger:has-text("Giải thể cơ quan")')]);
+  check((await page.textContent('main [role=status]')).includes('Đã giải thể cơ quan'), 'the agency is dissolved, with a success message');
+  await page.goto(subscriberUrl);
+  check((await page.textContent('main')).includes('Sở Khoa học và Công nghệ'), 'its subscriber now belongs to the Department');
 } finally {
   await browser.close();
 }

@@ -10,6 +10,12 @@ use crate::lifecycle::RequestAction;
 const ACTIONS: &[(&str, &str, &str)] = &[
     ("agency.create", "Thêm cơ quan", "Agency added"),
     ("agency.update", "Sửa thông tin cơ quan", "Agency changed"),
+    (
+        "agency.move",
+        "Chuyển cơ quan sang cơ quan quản lý khác",
+        "Agency moved",
+    ),
+    ("agency.dissolve", "Giải thể cơ quan", "Agency dissolved"),
     ("audit.key", "Tạo khóa nhật ký", "Audit key created"),
     ("auth.login", "Đăng nhập", "Signed in"),
     (
@@ -228,6 +234,26 @@ const ACTIONS: &[(&str, &str, &str)] = &[
         "Subscribers exported",
     ),
     (
+        "device.export",
+        "Xuất danh sách thiết bị",
+        "Devices exported",
+    ),
+    (
+        "request.export",
+        "Xuất danh sách đề nghị",
+        "Requests exported",
+    ),
+    (
+        "agency.export",
+        "Xuất danh sách cơ quan",
+        "Agencies exported",
+    ),
+    (
+        "audit.export",
+        "Xuất nhật ký kiểm toán",
+        "Audit log exported",
+    ),
+    (
         "subscriber.import",
         "Nhập danh sách thuê bao",
         "Subscribers imported",
@@ -366,8 +392,55 @@ pub fn detail_key(key: &str) -> Option<(&'static str, &'static str)> {
         "count" => ("Số lượng", "Count"),
         "registry" => ("Thay đổi trong danh mục", "Registry changes"),
         "fields" => ("Trường đã sửa", "Fields changed"),
+        "codes" => ("Mã định danh đổi", "Codes changed"),
+        "parent" => ("Cơ quan quản lý mới", "New managing agency"),
+        "successor" => ("Cơ quan tiếp nhận", "Receiving agency"),
+        "subscribers_moved" => ("Thuê bao chuyển đi", "Subscribers moved"),
+        "organizations_deactivated" => (
+            "Thuê bao cơ quan ngừng sử dụng",
+            "Own subscribers deactivated",
+        ),
+        "devices_moved" => ("Thiết bị chuyển đi", "Devices moved"),
+        "accounts" => ("Tài khoản", "Accounts"),
         _ => return None,
     })
+}
+
+/// An entry's details (a JSON object) as `(label, value)` pairs in the reader's language:
+/// known keys named ([`detail_key`]), values as words (yes/no for booleans, a list joined by
+/// "; "), empty values left out. Details that are not an object come back as one pair with an
+/// empty label (nothing for an empty object or `null`).
+pub fn detail_items(detail: &str, english: bool) -> Vec<(String, String)> {
+    use serde_json::Value;
+    let pick = |vi: &str, en: &str| if english { en } else { vi }.to_owned();
+    let map = match serde_json::from_str::<Value>(detail) {
+        Ok(Value::Object(map)) => map,
+        Ok(Value::Null) => return Vec::new(),
+        _ => return vec![(String::new(), detail.to_owned())],
+    };
+    let words = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(true) => pick("có", "yes"),
+        Value::Bool(false) => pick("không", "no"),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| match i {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    };
+    map.iter()
+        .filter(|(_, v)| {
+            !(v.is_null() || v.as_str() == Some("") || v.as_array().is_some_and(Vec::is_empty))
+        })
+        .map(|(k, v)| {
+            let label = detail_key(k).map_or_else(|| k.clone(), |(vi, en)| pick(vi, en));
+            (label, words(v))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -412,5 +485,18 @@ mod tests {
         assert_eq!(object_kind("whatever"), None);
         assert_eq!(detail_key("serial"), Some(("Số hiệu", "Serial")));
         assert_eq!(detail_key("x"), None);
+        assert_eq!(
+            detail_items(r#"{"reason":"Mất","count":2,"note":"","ok":true}"#, false),
+            [
+                ("Số lượng".to_owned(), "2".to_owned()),
+                ("ok".to_owned(), "có".to_owned()),
+                ("Lý do".to_owned(), "Mất".to_owned()),
+            ]
+        );
+        assert!(detail_items("{}", false).is_empty() && detail_items("null", true).is_empty());
+        assert_eq!(
+            detail_items("văn bản", true),
+            [(String::new(), "văn bản".to_owned())]
+        );
     }
 }

@@ -263,6 +263,40 @@ impl AgencyCode {
     pub fn extends(&self, parent: &AgencyCode) -> bool {
         self != parent && self.is_within(parent)
     }
+
+    /// Levels 2–4 present, as numbers.
+    fn lower_levels(&self) -> Vec<u16> {
+        [self.l2.map(u16::from), self.l3.map(u16::from), self.l4]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// The code of a unit under an agency whose code changes from `from` to `to` (the agency
+    /// moved to another parent): this code's levels below `from` are put below `to`
+    /// (`H99.37.05` with `H99.37` → `H99.20.03` becomes `H99.20.03.005`). `None` when this code
+    /// is not within `from`, or when the result would be deeper than four levels or a level's
+    /// number would not fit in its digits (a level-4 number above 99 cannot become level 3).
+    pub fn rebased(&self, from: &AgencyCode, to: &AgencyCode) -> Option<AgencyCode> {
+        if !self.is_within(from) {
+            return None;
+        }
+        let tail = self.lower_levels().split_off(from.level() - 1);
+        let mut levels = to.lower_levels();
+        levels.extend(tail);
+        if levels.len() > DIGITS.len() {
+            return None;
+        }
+        let mut out = [None; 3];
+        for (i, (n, slot)) in levels.into_iter().zip(out.iter_mut()).enumerate() {
+            let max = if i == 2 { 999 } else { 99 };
+            if n == 0 || n > max {
+                return None;
+            }
+            *slot = Some(n);
+        }
+        Some(Self::from_levels(to.letter, to.l1, out))
+    }
 }
 
 fn parse_level1(part: &str) -> Result<(u8, u8), CodeError> {
@@ -341,6 +375,27 @@ impl<'de> serde::Deserialize<'de> for AgencyCode {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_moved_agency_takes_its_units_codes_along() {
+        let c = |s: &str| AgencyCode::parse(s).unwrap();
+        let (from, to) = (c("H99.37"), c("H99.20.03"));
+        assert_eq!(c("H99.37").rebased(&from, &to), Some(c("H99.20.03")));
+        assert_eq!(c("H99.37.05").rebased(&from, &to), Some(c("H99.20.03.005")));
+        // Five levels do not exist.
+        assert_eq!(c("H99.37.05.001").rebased(&from, &to), None);
+        // Not a unit of the moved agency.
+        assert_eq!(c("H99.38.05").rebased(&from, &to), None);
+        // Up a level: a level-4 number becomes level 3 only when it fits in two digits.
+        let (from, to) = (c("H99.37.05"), c("H99.06"));
+        assert_eq!(c("H99.37.05.012").rebased(&from, &to), Some(c("H99.06.12")));
+        assert_eq!(c("H99.37.05.120").rebased(&from, &to), None);
+        // Another province's letter and number go with the new code.
+        assert_eq!(
+            c("H99.37.05").rebased(&c("H99.37"), &c("G11.04")),
+            Some(c("G11.04.05"))
+        );
+    }
     use super::*;
     use proptest::prelude::*;
 

@@ -281,12 +281,20 @@ enum Op {
         w: f64,
         h: f64,
     },
+    /// Image `index` of the composer's images, drawn in the box from (`x`, `y`), `w` × `h`.
+    Image {
+        index: usize,
+        x: f64,
+        y: f64,
+        w: f64,
+        h: f64,
+    },
 }
 
 impl Op {
     fn shifted(mut self, dy: f64) -> Self {
         match &mut self {
-            Op::Text { y, .. } | Op::Rect { y, .. } => *y += dy,
+            Op::Text { y, .. } | Op::Rect { y, .. } | Op::Image { y, .. } => *y += dy,
             Op::Line { y1, y2, .. } => {
                 *y1 += dy;
                 *y2 += dy;
@@ -335,6 +343,8 @@ pub struct Composer {
     deferred: Option<Error>,
     /// The style of page numbers, when pages are numbered ([`number_pages`](Self::number_pages)).
     page_numbers: Option<Style>,
+    /// The images placed ([`image`](Self::image)), each written once.
+    images: Vec<crate::image::DecodedImage>,
 }
 
 impl Composer {
@@ -378,6 +388,7 @@ impl Composer {
             max_pages: MAX_PAGES,
             deferred: None,
             page_numbers: None,
+            images: Vec::new(),
         })
     }
 
@@ -460,6 +471,40 @@ impl Composer {
             self.y -= lh;
         }
         self.spacer_pt(style.space_after_pt);
+        Ok(())
+    }
+
+    /// A picture (a decoded PNG: [`crate::image::decode_png`]) centred in the text width: at
+    /// its natural size (its resolution, 72 dpi when it records none) but no wider than
+    /// `max_width_mm` nor the text width, nor taller than the text area; on the next page when
+    /// the rest of this one is too short. The cursor moves below it, `after_pt` further.
+    pub fn image(
+        &mut self,
+        img: crate::image::DecodedImage,
+        max_width_mm: f64,
+        after_pt: f64,
+    ) -> Result<()> {
+        range("image width", max_width_mm, 1.0, 1000.0, "1 to 1000 mm")?;
+        range("space after", after_pt, 0.0, 1000.0, "0 to 1000 pt")?;
+        let (nat_w, nat_h) = img.size_pt();
+        if !(nat_w > 0.0 && nat_h > 0.0) {
+            return Err(out_of_range(
+                "image size",
+                0.0,
+                "a picture of at least one pixel",
+            ));
+        }
+        let max_w = (max_width_mm * PT_PER_MM).min(self.text_width_pt());
+        let scale = (max_w / nat_w).min(self.text_height() / nat_h).min(1.0);
+        let (w, h) = (nat_w * scale, nat_h * scale);
+        self.ensure(h)?;
+        let index = self.images.len();
+        self.images.push(img);
+        let x = self.left + (self.text_width_pt() - w) / 2.0;
+        self.y -= h;
+        let y = self.y;
+        self.push_ops([Op::Image { index, x, y, w, h }]);
+        self.spacer_pt(after_pt);
         Ok(())
     }
 
@@ -692,10 +737,17 @@ impl Composer {
         }
         let mut resources = Dict::new();
         resources.set("Font", fonts);
-        resources.set(
-            "ProcSet",
-            Object::Array(vec![Object::name("PDF"), Object::name("Text")]),
-        );
+        let mut proc_set = vec![Object::name("PDF"), Object::name("Text")];
+        if !self.images.is_empty() {
+            let mut xobjects = Dict::new();
+            for (i, img) in self.images.iter().enumerate() {
+                let r = crate::image::add_image_xobject(&mut up, img);
+                xobjects.set(&image_name(i), r);
+            }
+            resources.set("XObject", xobjects);
+            proc_set.extend([Object::name("ImageB"), Object::name("ImageC")]);
+        }
+        resources.set("ProcSet", Object::Array(proc_set));
         let resources_ref = up.add(resources);
         let media_box = Object::Array(vec![
             Object::Int(0),
@@ -1096,6 +1148,13 @@ fn render<'f>(ops: &[Op], regular: &mut FontEmbedder<'f>, bold: &mut FontEmbedde
                 num(&mut c, *y2);
                 c.extend_from_slice(b"l S\n");
             }
+            Op::Image { index, x, y, w, h } => {
+                c.extend_from_slice(b"q ");
+                for v in [w, &0.0, &0.0, h, x, y] {
+                    num(&mut c, *v);
+                }
+                let _ = writeln!(c, "cm /{} Do Q", image_name(*index));
+            }
             Op::Rect { x, y, w, h } => {
                 if !stroke_set {
                     num(&mut c, STROKE_PT);
@@ -1110,6 +1169,11 @@ fn render<'f>(ops: &[Op], regular: &mut FontEmbedder<'f>, bold: &mut FontEmbedde
         }
     }
     c
+}
+
+/// The resource name of image `i`.
+fn image_name(i: usize) -> String {
+    format!("Im{i}")
 }
 
 /// A number followed by a space.
@@ -1185,6 +1249,55 @@ mod tests {
     use super::*;
     use crate::error::FontError;
     use crate::test_support::open;
+
+    #[test]
+    fn a_picture_is_placed_once_scaled_to_its_box_and_moves_to_the_next_page_when_short() {
+        let picture = || crate::image::DecodedImage {
+            width: 200,
+            height: 100,
+            color: crate::image::ImageColor::Gray,
+            samples: vec![128; 200 * 100],
+            alpha: None,
+            dpi: None,
+        };
+        let mut c = Composer::a4(Margins::decree30()).unwrap();
+        c.paragraph("Hình 1", &Style::new(13.0)).unwrap();
+        // 200 × 100 pt natural; at most 50 mm wide → 141.7 × 70.9 pt.
+        c.image(picture(), 50.0, 6.0).unwrap();
+        // Fill the page until less than the picture's height is left: the next one moves on.
+        while c.remaining_pt() > 60.0 {
+            c.spacer(5.0);
+        }
+        c.image(picture(), 50.0, 0.0).unwrap();
+        assert_eq!(c.page_count(), 2);
+        assert!(c.image(picture(), 0.0, 0.0).is_err(), "no zero-width box");
+        let pdf = c.finish(&info("D:20260601")).unwrap();
+        let doc = open(pdf.clone());
+        let first = crate::text::page_images(&doc, 0).unwrap();
+        let second = crate::text::page_images(&doc, 1).unwrap();
+        assert_eq!((first.len(), second.len()), (1, 1));
+        let m = first[0].ctm;
+        assert!((m[0] - 50.0 * PT_PER_MM).abs() < 0.01, "{m:?}");
+        assert!((m[3] - 25.0 * PT_PER_MM).abs() < 0.01, "{m:?}");
+        // Centred in the text width.
+        let text_mid = (Margins::decree30().left * PT_PER_MM + A4_WIDTH_PT
+            - Margins::decree30().right * PT_PER_MM)
+            / 2.0;
+        assert!((m[4] + m[0] / 2.0 - text_mid).abs() < 0.01, "{m:?}");
+        if have("qpdf") {
+            let f = temp_pdf(&pdf);
+            let out = Command::new("qpdf")
+                .arg("--check")
+                .arg(f.path())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    }
 
     const HEADER: [&str; 4] = ["STT", "Họ và tên", "Chức vụ", "Số hiệu chứng thư"];
 

@@ -1,5 +1,5 @@
-//! CSV import of subscribers in the CA's bulk template, and CSV or XLSX export of subscribers
-//! and certificates.
+//! CSV import of subscribers in the CA's bulk template, and CSV or XLSX export of every list:
+//! subscribers, certificates, key devices, requests and agencies.
 //!
 //! Import is all or nothing: every row is checked first, and any invalid row means nothing is
 //! written; the report names each row (as numbered in a spreadsheet, the header being row 1),
@@ -259,21 +259,46 @@ fn xlsx_bytes(t: &Table<'_>) -> Result<Vec<u8>> {
     book.save_to_buffer().map_err(fail)
 }
 
+/// What an export's audit entries say: the action, the records, the filters (`detail`), the
+/// agency filtered on and the rows per agency.
+struct Export<'a> {
+    action: &'a str,
+    object: &'a str,
+    detail: serde_json::Value,
+    filtered_on: Option<i64>,
+    per_agency: &'a BTreeMap<i64, usize>,
+}
+
+/// An export's file, once its audit entries are written ([`record_export`]).
+async fn deliver(
+    store: &Store,
+    actor: &Actor,
+    format: ExportFormat,
+    now: OffsetDateTime,
+    export: Export<'_>,
+    table: &Table<'_>,
+) -> Result<Vec<u8>> {
+    record_export(store, actor, export, now).await?;
+    encode(format, table)
+}
+
 /// Audit an export in one transaction: one entry per agency whose records it holds (with that
 /// agency's code and its row count beside the whole export's filters), so that each agency's
 /// own auditors see that their records left the registry; an empty export is one entry under
 /// the agency it was filtered on (none: seen by the province's auditors).
-#[allow(clippy::too_many_arguments)]
 async fn record_export(
     store: &Store,
     actor: &Actor,
-    action: &str,
-    object: &str,
-    detail: serde_json::Value,
-    filtered_on: Option<i64>,
-    per_agency: &BTreeMap<i64, usize>,
+    export: Export<'_>,
     now: OffsetDateTime,
 ) -> Result<()> {
+    let Export {
+        action,
+        object,
+        detail,
+        filtered_on,
+        per_agency,
+    } = export;
     let mut entries = Vec::with_capacity(per_agency.len().max(1));
     if per_agency.is_empty() {
         let agency = match filtered_on {
@@ -348,19 +373,18 @@ pub async fn export_subscribers(
     }
     let detail = json!({"q": q.q, "agency_id": q.agency_id, "kind": q.kind, "rows": rows.len(),
                         "format": format.name()});
-    record_export(
+    deliver(
         store,
         actor,
-        "subscriber.export",
-        "subscribers",
-        detail,
-        q.agency_id,
-        &per_agency,
-        now,
-    )
-    .await?;
-    encode(
         format,
+        now,
+        Export {
+            action: "subscriber.export",
+            object: "subscribers",
+            detail,
+            filtered_on: q.agency_id,
+            per_agency: &per_agency,
+        },
         &Table {
             sheet: "Thuê bao",
             header: &[
@@ -379,6 +403,7 @@ pub async fn export_subscribers(
             rows: &rows,
         },
     )
+    .await
 }
 
 /// The certificates the query finds (same filters as the listing), as CSV or XLSX; audited.
@@ -396,12 +421,7 @@ pub async fn export_certificates(
     let mut per_agency = BTreeMap::new();
     let day = kyso_domain::calendar::date_text;
     // The agency column: the names of the agencies in reach.
-    let agencies: std::collections::HashMap<i64, String> =
-        registry::agencies(store, actor, "", None)
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a.name))
-            .collect();
+    let agencies = agency_names(store, actor).await?;
     loop {
         let page = registry::search_certificates(store, actor, &page_q, now).await?;
         let n = page.items.len() as i64;
@@ -427,19 +447,18 @@ pub async fn export_certificates(
     }
     let detail = json!({"q": q.q, "agency_id": q.agency_id, "status": q.status, "rows": rows.len(),
                         "format": format.name()});
-    record_export(
+    deliver(
         store,
         actor,
-        "certificate.export",
-        "certificates",
-        detail,
-        q.agency_id,
-        &per_agency,
-        now,
-    )
-    .await?;
-    encode(
         format,
+        now,
+        Export {
+            action: "certificate.export",
+            object: "certificates",
+            detail,
+            filtered_on: q.agency_id,
+            per_agency: &per_agency,
+        },
         &Table {
             sheet: "Chứng thư số",
             header: &[
@@ -458,6 +477,301 @@ pub async fn export_certificates(
             rows: &rows,
         },
     )
+    .await
+}
+
+/// The key devices the listing's filters find (words of the serial or the holder's name, a
+/// state, an agency's subtree), as CSV or XLSX; audited.
+pub async fn export_devices(
+    store: &Store,
+    actor: &Actor,
+    q: &str,
+    state: Option<&str>,
+    agency_id: Option<i64>,
+    format: ExportFormat,
+    now: OffsetDateTime,
+) -> Result<Vec<u8>> {
+    use kyso_domain::device::{DeviceKind, DeviceState};
+    let devices = registry::devices_upto(store, actor, q, state, agency_id, MAX_EXPORT).await?;
+    let names = agency_names(store, actor).await?;
+    let mut per_agency = BTreeMap::new();
+    let rows: Vec<Vec<String>> = devices
+        .into_iter()
+        .map(|d| {
+            *per_agency.entry(d.agency_id).or_insert(0usize) += 1;
+            vec![
+                d.id.to_string(),
+                label::<DeviceKind>(&d.kind),
+                d.serial,
+                d.model,
+                names.get(&d.agency_id).cloned().unwrap_or_default(),
+                d.holder_name.unwrap_or_default(),
+                label::<DeviceState>(&d.state),
+            ]
+        })
+        .collect();
+    let detail = json!({"q": q, "agency_id": agency_id, "state": state, "rows": rows.len(),
+                        "format": format.name()});
+    deliver(
+        store,
+        actor,
+        format,
+        now,
+        Export {
+            action: "device.export",
+            object: "devices",
+            detail,
+            filtered_on: agency_id,
+            per_agency: &per_agency,
+        },
+        &Table {
+            sheet: "Thiết bị",
+            header: &[
+                "Mã",
+                "Loại",
+                "Số sê-ri",
+                "Kiểu thiết bị",
+                "Cơ quan",
+                "Người giữ",
+                "Trạng thái",
+            ],
+            date_columns: &[],
+            rows: &rows,
+        },
+    )
+    .await
+}
+
+/// The requests the listing's filters find, as CSV or XLSX, with their dates and deadline;
+/// audited.
+pub async fn export_requests(
+    store: &Store,
+    actor: &Actor,
+    q: &crate::requests::RequestQuery,
+    format: ExportFormat,
+    now: OffsetDateTime,
+) -> Result<Vec<u8>> {
+    use kyso_domain::Named as _;
+    let list = crate::requests::list_requests_upto(store, actor, q, now, MAX_EXPORT).await?;
+    let day =
+        |t: Option<OffsetDateTime>| t.map(kyso_domain::calendar::date_text).unwrap_or_default();
+    let mut per_agency = BTreeMap::new();
+    let rows: Vec<Vec<String>> = list
+        .into_iter()
+        .map(|r| {
+            *per_agency.entry(r.agency_id).or_insert(0usize) += 1;
+            vec![
+                r.id.to_string(),
+                format!("Mẫu {}", r.form_number),
+                r.kind.vi().to_owned(),
+                r.agency_name,
+                r.state.vi().to_owned(),
+                r.number,
+                r.contact_name,
+                day(Some(r.created_at)),
+                day(r.sent_at),
+                day(r.deadline_at),
+                day(r.completed_at),
+                if r.overdue { "Quá hạn" } else { "" }.to_owned(),
+                r.refusal_reason,
+            ]
+        })
+        .collect();
+    let detail = json!({"q": q.q, "agency_id": q.agency_id, "state": q.state, "kind": q.kind,
+                        "overdue": q.overdue, "rows": rows.len(), "format": format.name()});
+    deliver(
+        store,
+        actor,
+        format,
+        now,
+        Export {
+            action: "request.export",
+            object: "requests",
+            detail,
+            filtered_on: q.agency_id,
+            per_agency: &per_agency,
+        },
+        &Table {
+            sheet: "Đề nghị",
+            header: &[
+                "Mã",
+                "Biểu mẫu",
+                "Loại đề nghị",
+                "Cơ quan đề nghị",
+                "Trạng thái",
+                "Số công văn",
+                "Người liên hệ",
+                "Ngày lập",
+                "Ngày gửi",
+                "Hạn xử lý",
+                "Ngày hoàn thành",
+                "Quá hạn",
+                "Lý do từ chối",
+            ],
+            date_columns: &[7, 8, 9, 10],
+            rows: &rows,
+        },
+    )
+    .await
+}
+
+/// The agencies the listing finds (words of the name or a code, an agency's subtree), in tree
+/// order with both code forms and the managing agency, as CSV or XLSX; audited.
+pub async fn export_agencies(
+    store: &Store,
+    actor: &Actor,
+    q: &str,
+    under: Option<i64>,
+    format: ExportFormat,
+    now: OffsetDateTime,
+) -> Result<Vec<u8>> {
+    use kyso_domain::registry::AgencyKind;
+    let list = registry::agencies(store, actor, q, under).await?;
+    let names = agency_names(store, actor).await?;
+    let mut per_agency = BTreeMap::new();
+    let rows: Vec<Vec<String>> = list
+        .into_iter()
+        .map(|a| {
+            *per_agency.entry(a.id).or_insert(0usize) += 1;
+            vec![
+                a.code,
+                a.legacy_code,
+                a.name,
+                label::<AgencyKind>(&a.kind),
+                a.parent_id
+                    .and_then(|p| names.get(&p).cloned())
+                    .unwrap_or_default(),
+                a.address,
+                a.email,
+                a.phone,
+            ]
+        })
+        .collect();
+    let detail = json!({"q": q, "under": under, "rows": rows.len(), "format": format.name()});
+    deliver(
+        store,
+        actor,
+        format,
+        now,
+        Export {
+            action: "agency.export",
+            object: "agencies",
+            detail,
+            filtered_on: under,
+            per_agency: &per_agency,
+        },
+        &Table {
+            sheet: "Cơ quan",
+            header: &[
+                "Mã định danh",
+                "Mã 13 ký tự",
+                "Tên cơ quan",
+                "Loại",
+                "Cơ quan quản lý trực tiếp",
+                "Địa chỉ",
+                "Thư điện tử",
+                "Số điện thoại",
+            ],
+            date_columns: &[],
+            rows: &rows,
+        },
+    )
+    .await
+}
+
+/// The audit log's entries the filter finds (newest first, at most [`MAX_EXPORT`]), as CSV or
+/// XLSX: time in Vietnam, the actor, the action and record in words, the agency's code, the
+/// details as labelled text and each entry's hash (to compare with `kyso audit verify`).
+/// Needs the auditor's permission, like the log; the export is itself audited.
+pub async fn export_audit(
+    store: &Store,
+    actor: &Actor,
+    filter: &audit::Filter,
+    format: ExportFormat,
+    now: OffsetDateTime,
+) -> Result<Vec<u8>> {
+    use kyso_domain::audit_text::{action_label, detail_items, object_kind};
+    let mut rows = Vec::new();
+    let mut page = filter.clone();
+    page.limit = 1000;
+    loop {
+        let entries = audit::list(store, actor, &page).await?;
+        let n = entries.len();
+        for e in entries {
+            page.before_seq = Some(e.seq);
+            let action = action_label(&e.action).map_or_else(|| e.action.clone(), |(vi, _)| vi);
+            let object = object_kind(&e.object)
+                .map_or_else(|| e.object.clone(), |(vi, _, id)| format!("{vi} {id}"));
+            let details = detail_items(&e.detail, false)
+                .into_iter()
+                .map(|(k, v)| if k.is_empty() { v } else { format!("{k}: {v}") })
+                .collect::<Vec<_>>()
+                .join("; ");
+            rows.push(vec![
+                e.seq.to_string(),
+                kyso_domain::calendar::date_time_text(e.at),
+                e.actor,
+                action,
+                object,
+                e.agency.unwrap_or_default(),
+                details,
+                e.source,
+                e.hash,
+            ]);
+        }
+        if n < 1000 || rows.len() as i64 >= MAX_EXPORT {
+            break;
+        }
+    }
+    let detail = json!({"actor": filter.actor, "action": filter.action_prefix,
+                        "object": filter.object, "rows": rows.len(), "format": format.name()});
+    deliver(
+        store,
+        actor,
+        format,
+        now,
+        Export {
+            action: "audit.export",
+            object: "audit_log",
+            detail,
+            filtered_on: None,
+            per_agency: &BTreeMap::new(),
+        },
+        &Table {
+            sheet: "Nhật ký",
+            header: &[
+                "Số thứ tự",
+                "Thời điểm (giờ Việt Nam)",
+                "Người thực hiện",
+                "Thao tác",
+                "Đối tượng",
+                "Cơ quan",
+                "Chi tiết",
+                "Từ địa chỉ",
+                "Mã băm",
+            ],
+            date_columns: &[],
+            rows: &rows,
+        },
+    )
+    .await
+}
+
+/// The names of the agencies the actor reads, by id (an export's agency column).
+async fn agency_names(
+    store: &Store,
+    actor: &Actor,
+) -> Result<std::collections::HashMap<i64, String>> {
+    Ok(registry::agencies(store, actor, "", None)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect())
+}
+
+/// The Vietnamese label of a kind stored as `name` (the name itself if unknown).
+fn label<T: kyso_domain::Named>(name: &str) -> String {
+    T::from_name(name).map_or_else(|| name.to_owned(), |v| v.vi().to_owned())
 }
 
 #[cfg(test)]

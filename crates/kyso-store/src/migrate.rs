@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0017_copy_extracts.sql"),
     include_str!("../migrations/0018_name_sort.sql"),
     include_str!("../migrations/0019_subscriber_deactivation.sql"),
+    include_str!("../migrations/0020_agency_dissolution.sql"),
 ];
 
 /// The version whose migration also fills the word index from the rows already stored.
@@ -39,6 +40,8 @@ const WORDS_VERSION: i64 = 5;
 const NAME_SORT_VERSION: i64 = 18;
 /// The version whose migration adds the subscribers' deactivation columns.
 const DEACTIVATION_VERSION: i64 = 19;
+/// The version whose migration adds the agencies' dissolution columns.
+const DISSOLUTION_VERSION: i64 = 20;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -101,6 +104,15 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
                 "TEXT NOT NULL DEFAULT ''",
             )
             .await?;
+        }
+        if target == DISSOLUTION_VERSION {
+            for (column, decl) in [
+                ("dissolved_at", "BIGINT"),
+                ("dissolution_reason", "TEXT NOT NULL DEFAULT ''"),
+                ("successor_id", "BIGINT"),
+            ] {
+                add_column(&mut tx, store.backend(), "agencies", column, decl).await?;
+            }
         }
         if found == 0 {
             sqlx::query("INSERT INTO kyso_schema (id, version) VALUES (1, $1)")

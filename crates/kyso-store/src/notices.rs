@@ -38,6 +38,8 @@ use crate::{Actor, Error, Result, Store};
 
 mod documents;
 pub(crate) use documents::{step_names, step_notices};
+mod requests;
+pub(crate) use requests::request_notices;
 
 /// Certificates that expired longer ago than this get no "expired" notice any more.
 pub const EXPIRED_LOOKBACK_DAYS: i64 = 30;

@@ -28,39 +28,52 @@ fn file(rows: &[&str]) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// The province (H99) and its Department of Finance (H99.05).
+async fn province(store: &kyso_store::Store) -> (registry::Agency, registry::Agency) {
+    let sys = Actor::system();
+    let mk = |code: &str, name: &str, parent: Option<i64>| AgencyInput {
+        code: code.into(),
+        name: name.into(),
+        kind: if parent.is_some() {
+            "department"
+        } else {
+            "province"
+        }
+        .into(),
+        parent_id: parent,
+        ..Default::default()
+    };
+    let root = registry::create_agency(store, &sys, &mk("H99", "UBND Tỉnh Demo", None), NOW)
+        .await
+        .unwrap();
+    let finance = registry::create_agency(
+        store,
+        &sys,
+        &mk("H99.05", "Sở Tài chính", Some(root.id)),
+        NOW,
+    )
+    .await
+    .unwrap();
+    (root, finance)
+}
+
 #[tokio::test]
 async fn a_template_file_is_imported_whole_or_not_at_all() {
     for b in backends() {
         let db = TestDb::new(b).await;
         let store = &db.store;
         let sys = Actor::system();
-        let mk = |code: &str, name: &str, parent: Option<i64>| AgencyInput {
-            code: code.into(),
-            name: name.into(),
-            kind: if parent.is_some() {
-                "department"
-            } else {
-                "province"
-            }
-            .into(),
-            parent_id: parent,
-            ..Default::default()
-        };
-        let root = registry::create_agency(store, &sys, &mk("H99", "UBND Tỉnh Demo", None), NOW)
-            .await
-            .unwrap();
-        let finance = registry::create_agency(
-            store,
-            &sys,
-            &mk("H99.05", "Sở Tài chính", Some(root.id)),
-            NOW,
-        )
-        .await
-        .unwrap();
+        let (root, finance) = province(store).await;
         let office = registry::create_agency(
             store,
             &sys,
-            &mk("H99.05.01", "Văn phòng Sở", Some(finance.id)),
+            &AgencyInput {
+                code: "H99.05.01".into(),
+                name: "Văn phòng Sở".into(),
+                kind: "unit".into(),
+                parent_id: Some(finance.id),
+                ..Default::default()
+            },
             NOW,
         )
         .await
@@ -246,4 +259,123 @@ fn sheet_xml(xlsx: &[u8], name: &str) -> String {
     let mut text = String::new();
     part.read_to_string(&mut text).unwrap();
     text
+}
+
+/// Every list of the registry exports with the listing's own filters: devices, requests,
+/// agencies and the audit log, as CSV and as a workbook, each export audited.
+#[tokio::test]
+async fn every_list_exports_with_its_filters_and_each_export_is_audited() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let store = &db.store;
+        let sys = Actor::system();
+        let (root, finance) = province(store).await;
+        for (serial, agency) in [("STC-001", finance.id), ("UBT-001", root.id)] {
+            registry::create_device(
+                store,
+                &sys,
+                &registry::DeviceInput {
+                    kind: "token".into(),
+                    serial: serial.into(),
+                    model: "ePass2003".into(),
+                    agency_id: agency,
+                    ..Default::default()
+                },
+                NOW,
+            )
+            .await
+            .unwrap();
+        }
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes[3..].to_vec()).unwrap();
+
+        let devices = text(
+            csv_io::export_devices(
+                store,
+                &sys,
+                "",
+                None,
+                Some(finance.id),
+                ExportFormat::Csv,
+                NOW,
+            )
+            .await
+            .unwrap(),
+        );
+        assert!(
+            devices.contains("STC-001")
+                && devices.contains("Sở Tài chính")
+                && devices.contains("ePass2003")
+                && !devices.contains("UBT-001"),
+            "{b:?}: {devices}"
+        );
+        let agencies = text(
+            csv_io::export_agencies(store, &sys, "tai chinh", None, ExportFormat::Csv, NOW)
+                .await
+                .unwrap(),
+        );
+        assert!(
+            agencies.contains("H99.05,000.00.05.H99,Sở Tài chính")
+                && agencies.contains("UBND Tỉnh Demo")
+                && agencies.lines().count() == 2,
+            "{b:?}: the managing agency named: {agencies}"
+        );
+        let requests = text(
+            csv_io::export_requests(
+                store,
+                &sys,
+                &kyso_store::requests::RequestQuery::default(),
+                ExportFormat::Csv,
+                NOW,
+            )
+            .await
+            .unwrap(),
+        );
+        assert!(
+            requests.starts_with("Mã,Biểu mẫu,Loại đề nghị") && requests.lines().count() == 1,
+            "{b:?}: {requests}"
+        );
+        let log = csv_io::export_audit(
+            store,
+            &sys,
+            &audit::Filter {
+                action_prefix: Some("device.".into()),
+                ..Default::default()
+            },
+            ExportFormat::Xlsx,
+            NOW,
+        )
+        .await
+        .unwrap();
+        let sheet = sheet_xml(&log, "xl/sharedStrings.xml");
+        assert!(
+            sheet.contains("Thêm thiết bị") || sheet.contains("STC-001"),
+            "{b:?}: actions in words: {sheet}"
+        );
+        assert!(!sheet.contains("agency.create"), "{b:?}: the filter holds");
+
+        let exports: Vec<String> = audit::list(
+            store,
+            &sys,
+            &audit::Filter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .filter(|a| a.ends_with(".export"))
+        .collect();
+        assert_eq!(
+            exports,
+            [
+                "audit.export",
+                "request.export",
+                "agency.export",
+                "device.export"
+            ],
+            "{b:?}"
+        );
+    }
 }

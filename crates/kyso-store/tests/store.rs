@@ -42,6 +42,9 @@ mod read_log;
 #[path = "store/sessions.rs"]
 mod sessions;
 
+#[path = "store/agency_changes.rs"]
+mod agency_changes;
+
 const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
 
 fn cert_pem(cn: &str, serial: u64, not_after: OffsetDateTime) -> String {
@@ -2463,5 +2466,102 @@ async fn an_agency_auditor_gets_its_entries_up_to_the_limit_and_sees_its_records
             .unwrap();
         assert_eq!(fin.len(), 30, "{b:?}");
         assert!(fin.iter().all(|e| e.agency.as_deref() == Some("H99.05")));
+    }
+}
+
+#[tokio::test]
+async fn each_request_step_tells_who_acts_next_or_the_department_when_no_one_can() {
+    for b in backends() {
+        let db = TestDb::new(b).await;
+        let s = &db.store;
+        let c = cast(s).await;
+        let issuance = |agency: i64| {
+            request(
+                RequestKind::IssueIndividual,
+                agency,
+                vec![NewItem {
+                    data: data(&[
+                        ("name", "Trần Thị Bình"),
+                        ("date_of_birth", "02/09/1985"),
+                        ("id_number", "040185000123"),
+                        ("email", "binh.tt@demo.invalid"),
+                        ("title", "Chuyên viên"),
+                    ]),
+                    ..Default::default()
+                }],
+            )
+        };
+        let inbox = |who: &Actor| {
+            let who = who.clone();
+            async move {
+                kyso_store::notices::inbox(s, &who, false)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|n| n.kind == "request")
+                    .collect::<Vec<_>>()
+            }
+        };
+        let r = requests::create_request(s, &c.drafter, &issuance(c.p.unit), NOW)
+            .await
+            .unwrap();
+        let id = r.request.id;
+        requests::act(s, &c.drafter, id, A::Submit, &ActInput::default(), NOW)
+            .await
+            .unwrap();
+        // The DOST's officer approves the unit's requests: told, with the link; the drafter
+        // (who took the step) and the administrator (the DOST has its officer) are not.
+        let told = inbox(&c.approver).await;
+        assert_eq!(told.len(), 1, "{b:?}");
+        assert!(
+            told[0].subject.contains("chờ duyệt") && told[0].link == format!("/requests/{id}"),
+            "{b:?}: {:?}",
+            told[0]
+        );
+        assert!(inbox(&c.drafter).await.is_empty(), "{b:?}");
+        assert!(inbox(&c.admin).await.is_empty(), "{b:?}");
+        requests::act(s, &c.approver, id, A::Return, &note("Thiếu số CCCD"), NOW)
+            .await
+            .unwrap();
+        let back = inbox(&c.drafter).await;
+        assert_eq!(back.len(), 1, "{b:?}");
+        assert!(
+            back[0].subject.contains("trả lại") && back[0].body.contains("Thiếu số CCCD"),
+            "{b:?}: {:?}",
+            back[0]
+        );
+
+        // The Finance Department's requests are approved at the province, where no officer
+        // sits: the Department's administrator is told, and why.
+        let r = requests::create_request(s, &c.stranger, &issuance(c.p.finance), NOW)
+            .await
+            .unwrap();
+        requests::act(
+            s,
+            &c.stranger,
+            r.request.id,
+            A::Submit,
+            &ActInput::default(),
+            NOW,
+        )
+        .await
+        .unwrap();
+        let admin = inbox(&c.admin).await;
+        assert_eq!(admin.len(), 1, "{b:?}");
+        assert!(
+            admin[0]
+                .body
+                .contains("chưa có tài khoản cán bộ phụ trách chữ ký số"),
+            "{b:?}: {:?}",
+            admin[0]
+        );
+        // And it goes out by e-mail like any notice (the link made absolute).
+        assert!(kyso_store::notices::pending_emails(s, NOW)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| !m
+                .email_body(Some("https://kyso.demo.invalid"))
+                .contains(": /requests/")));
     }
 }

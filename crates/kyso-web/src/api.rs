@@ -150,6 +150,8 @@ pub(crate) fn api_routes() -> Routes {
     .add::<__path_create_agency, _, _>(create_agency)
     .add::<__path_get_agency, _, _>(get_agency)
     .add::<__path_update_agency, _, _>(update_agency)
+    .add::<__path_move_agency, _, _>(move_agency)
+    .add::<__path_dissolve_agency, _, _>(dissolve_agency)
     .add::<__path_list_subscribers, _, _>(list_subscribers)
     .add::<__path_create_subscriber, _, _>(create_subscriber)
     .add::<__path_get_subscriber, _, _>(get_subscriber)
@@ -191,6 +193,14 @@ pub(crate) fn api_routes() -> Routes {
     .add::<csv::__path_export_certificates_csv, _, _>(csv::export_certificates_csv)
     .add::<csv::__path_export_subscribers_xlsx, _, _>(csv::export_subscribers_xlsx)
     .add::<csv::__path_export_certificates_xlsx, _, _>(csv::export_certificates_xlsx)
+    .add::<csv::__path_export_devices_csv, _, _>(csv::export_devices_csv)
+    .add::<csv::__path_export_devices_xlsx, _, _>(csv::export_devices_xlsx)
+    .add::<csv::__path_export_requests_csv, _, _>(csv::export_requests_csv)
+    .add::<csv::__path_export_requests_xlsx, _, _>(csv::export_requests_xlsx)
+    .add::<csv::__path_export_agencies_csv, _, _>(csv::export_agencies_csv)
+    .add::<csv::__path_export_agencies_xlsx, _, _>(csv::export_agencies_xlsx)
+    .add::<csv::__path_export_audit_csv, _, _>(csv::export_audit_csv)
+    .add::<csv::__path_export_audit_xlsx, _, _>(csv::export_audit_xlsx)
     .add::<notices::__path_inbox, _, _>(notices::inbox)
     .add::<notices::__path_scan, _, _>(notices::scan)
     .add::<notices::__path_mark_read, _, _>(notices::mark_read)
@@ -413,6 +423,42 @@ async fn update_agency(
 ) -> ApiResult<Json<dto::Agency>> {
     Ok(Json(
         registry::update_agency(&st.store, &auth.actor, id, &input, st.now()).await?,
+    ))
+}
+
+/// Move an agency under another parent with a new code (which must extend the new parent's:
+/// 422 on `code`); its units' codes change with it, the levels below the old code put below
+/// the new one (422 when a unit's code would not fit four levels; 409 when a new code is
+/// another agency's). Needs write access to the agency's current parent and to the new one.
+#[utoipa::path(post, path = "/api/v1/agencies/{id}/move", tag = "registry", params(Id),
+    request_body = dto::AgencyMove,
+    responses((status = 200, description = "Moved", body = dto::Agency)))]
+async fn move_agency(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+    Body(input): Body<dto::AgencyMove>,
+) -> ApiResult<Json<dto::Agency>> {
+    Ok(Json(
+        registry::move_agency(&st.store, &auth.actor, id, &input, st.now()).await?,
+    ))
+}
+
+/// Dissolve an agency (the decision as `reason`): its people move to `successor_id` with their
+/// certificates and devices, its own organization subscribers are deactivated, roles granted
+/// on it end; the agency stays, marked dissolved, for its documents and the log. Refused
+/// (409) while it has units, valid certificates of its own or open requests.
+#[utoipa::path(post, path = "/api/v1/agencies/{id}/dissolve", tag = "registry", params(Id),
+    request_body = dto::AgencyDissolution,
+    responses((status = 200, description = "Dissolved: what was done", body = dto::DissolutionEffects)))]
+async fn dissolve_agency(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+    Body(input): Body<dto::AgencyDissolution>,
+) -> ApiResult<Json<dto::DissolutionEffects>> {
+    Ok(Json(
+        registry::dissolve_agency(&st.store, &auth.actor, id, &input, st.now()).await?,
     ))
 }
 

@@ -1,5 +1,6 @@
-//! The API of bulk files: subscribers imported from the CA's CSV template, subscribers and
-//! certificates exported as CSV (UTF-8 with BOM, for Excel).
+//! The API of bulk files: subscribers imported from the CA's CSV template; every list
+//! (subscribers, certificates, devices, requests, agencies) exported as CSV (UTF-8 with BOM)
+//! and as an Excel workbook.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -9,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kyso_store::csv_io::{self, ExportFormat};
 
-use crate::api::dto::{self, CertQuery, SubscriberQuery};
+use crate::api::dto::{
+    self, AgencyQuery, AuditQuery, CertQuery, DeviceQuery, RequestQuery, SubscriberQuery,
+};
 use crate::api::Q;
 use crate::auth::Auth;
 use crate::{ApiError, AppState};
@@ -74,73 +77,144 @@ fn file_response(name: &str, format: ExportFormat, bytes: Vec<u8>) -> Response {
         .into_response()
 }
 
-/// Subscribers as CSV (UTF-8 with BOM), with the listing's filters; an audited read of
-/// personal data.
-#[utoipa::path(get, path = "/api/v1/subscribers/export.csv", tag = "registry",
-    params(SubscriberQuery),
-    responses((status = 200, description = "The file", content_type = "text/csv", body = dto::TextFile)))]
-pub(crate) async fn export_subscribers_csv(
-    st: State<AppState>,
-    auth: Auth,
-    q: Q<SubscriberQuery>,
-) -> Result<Response, ApiError> {
-    export_subscribers(st, auth, q, ExportFormat::Csv).await
+/// The two routes of one list's export — CSV (UTF-8 with BOM, for machines) and an Excel
+/// workbook — taking the listing's own query, answered by the store's export (audited).
+macro_rules! export_routes {
+    ($what:tt, $csv:ident, $csv_path:tt, $xlsx:ident, $xlsx_path:tt, $query:ident, $file:tt,
+     |$st:ident, $auth:ident, $q:ident, $format:ident| $run:expr) => {
+        #[doc = concat!($what, " as CSV (UTF-8 with BOM), with the listing's filters; audited.")]
+        #[utoipa::path(get, path = $csv_path, tag = "registry", params($query),
+            responses((status = 200, description = "The file", content_type = "text/csv", body = dto::TextFile)))]
+        pub(crate) async fn $csv(
+            st: State<AppState>,
+            auth: Auth,
+            q: Q<$query>,
+        ) -> Result<Response, ApiError> {
+            $xlsx::export(st, auth, q, ExportFormat::Csv).await
+        }
+
+        #[doc = concat!($what, " as an Excel workbook, with the listing's filters; audited.")]
+        #[utoipa::path(get, path = $xlsx_path, tag = "registry", params($query),
+            responses((status = 200, description = "The workbook",
+                content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = dto::BinaryFile)))]
+        pub(crate) async fn $xlsx(
+            st: State<AppState>,
+            auth: Auth,
+            q: Q<$query>,
+        ) -> Result<Response, ApiError> {
+            $xlsx::export(st, auth, q, ExportFormat::Xlsx).await
+        }
+
+        mod $xlsx {
+            use super::*;
+            pub(super) async fn export(
+                State($st): State<AppState>,
+                $auth: Auth,
+                Q($q): Q<$query>,
+                $format: ExportFormat,
+            ) -> Result<Response, ApiError> {
+                let bytes = $run;
+                Ok(file_response($file, $format, bytes))
+            }
+        }
+    };
 }
 
-/// Subscribers as an Excel workbook, with the listing's filters; audited.
-#[utoipa::path(get, path = "/api/v1/subscribers/export.xlsx", tag = "registry",
-    params(SubscriberQuery),
-    responses((status = 200, description = "The workbook",
-        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = dto::BinaryFile)))]
-pub(crate) async fn export_subscribers_xlsx(
-    st: State<AppState>,
-    auth: Auth,
-    q: Q<SubscriberQuery>,
-) -> Result<Response, ApiError> {
-    export_subscribers(st, auth, q, ExportFormat::Xlsx).await
-}
+export_routes!(
+    "Subscribers (an export of personal data)",
+    export_subscribers_csv,
+    "/api/v1/subscribers/export.csv",
+    export_subscribers_xlsx,
+    "/api/v1/subscribers/export.xlsx",
+    SubscriberQuery,
+    "thue-bao",
+    |st, auth, q, format| csv_io::export_subscribers(&st.store, &auth.actor, &q, format, st.now())
+        .await?
+);
 
-async fn export_subscribers(
-    State(st): State<AppState>,
-    auth: Auth,
-    Q(q): Q<SubscriberQuery>,
-    format: ExportFormat,
-) -> Result<Response, ApiError> {
-    let bytes = csv_io::export_subscribers(&st.store, &auth.actor, &q, format, st.now()).await?;
-    Ok(file_response("thue-bao", format, bytes))
-}
+export_routes!(
+    "Certificates",
+    export_certificates_csv,
+    "/api/v1/certificates/export.csv",
+    export_certificates_xlsx,
+    "/api/v1/certificates/export.xlsx",
+    CertQuery,
+    "chung-thu-so",
+    |st, auth, q, format| csv_io::export_certificates(&st.store, &auth.actor, &q, format, st.now())
+        .await?
+);
 
-/// Certificates as CSV (UTF-8 with BOM), with the listing's filters; audited.
-#[utoipa::path(get, path = "/api/v1/certificates/export.csv", tag = "registry",
-    params(CertQuery),
-    responses((status = 200, description = "The file", content_type = "text/csv", body = dto::TextFile)))]
-pub(crate) async fn export_certificates_csv(
-    st: State<AppState>,
-    auth: Auth,
-    q: Q<CertQuery>,
-) -> Result<Response, ApiError> {
-    export_certificates(st, auth, q, ExportFormat::Csv).await
-}
+export_routes!(
+    "Key devices",
+    export_devices_csv,
+    "/api/v1/devices/export.csv",
+    export_devices_xlsx,
+    "/api/v1/devices/export.xlsx",
+    DeviceQuery,
+    "thiet-bi",
+    |st, auth, q, format| csv_io::export_devices(
+        &st.store,
+        &auth.actor,
+        &q.q,
+        q.state.as_deref(),
+        q.agency_id,
+        format,
+        st.now()
+    )
+    .await?
+);
 
-/// Certificates as an Excel workbook, with the listing's filters; audited.
-#[utoipa::path(get, path = "/api/v1/certificates/export.xlsx", tag = "registry",
-    params(CertQuery),
-    responses((status = 200, description = "The workbook",
-        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = dto::BinaryFile)))]
-pub(crate) async fn export_certificates_xlsx(
-    st: State<AppState>,
-    auth: Auth,
-    q: Q<CertQuery>,
-) -> Result<Response, ApiError> {
-    export_certificates(st, auth, q, ExportFormat::Xlsx).await
-}
+export_routes!(
+    "Requests",
+    export_requests_csv,
+    "/api/v1/requests/export.csv",
+    export_requests_xlsx,
+    "/api/v1/requests/export.xlsx",
+    RequestQuery,
+    "de-nghi",
+    |st, auth, q, format| csv_io::export_requests(&st.store, &auth.actor, &q, format, st.now())
+        .await?
+);
 
-async fn export_certificates(
-    State(st): State<AppState>,
-    auth: Auth,
-    Q(q): Q<CertQuery>,
-    format: ExportFormat,
-) -> Result<Response, ApiError> {
-    let bytes = csv_io::export_certificates(&st.store, &auth.actor, &q, format, st.now()).await?;
-    Ok(file_response("chung-thu-so", format, bytes))
-}
+export_routes!(
+    "Agencies",
+    export_agencies_csv,
+    "/api/v1/agencies/export.csv",
+    export_agencies_xlsx,
+    "/api/v1/agencies/export.xlsx",
+    AgencyQuery,
+    "co-quan",
+    |st, auth, q, format| csv_io::export_agencies(
+        &st.store,
+        &auth.actor,
+        &q.q,
+        q.under,
+        format,
+        st.now()
+    )
+    .await?
+);
+
+export_routes!(
+    "The audit log (newest first; the auditor's permission)",
+    export_audit_csv,
+    "/api/v1/audit/export.csv",
+    export_audit_xlsx,
+    "/api/v1/audit/export.xlsx",
+    AuditQuery,
+    "nhat-ky",
+    |st, auth, q, format| csv_io::export_audit(
+        &st.store,
+        &auth.actor,
+        &kyso_store::audit::Filter {
+            actor: q.actor.filter(|s| !s.is_empty()),
+            action_prefix: q.action.filter(|s| !s.is_empty()),
+            object: q.object.filter(|s| !s.is_empty()),
+            before_seq: q.before_seq,
+            ..Default::default()
+        },
+        format,
+        st.now()
+    )
+    .await?
+);

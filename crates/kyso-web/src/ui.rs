@@ -10,7 +10,7 @@ use axum::{Form, Router};
 use kyso_domain::device::{DeviceEvent, DeviceKind, DeviceState, RecordKind};
 use kyso_domain::roles::Permission;
 use kyso_store::registry::{
-    self, AgencyInput, CertQuery, DeviceEventInput, SubscriberInput, SubscriberQuery,
+    self, AgencyInput, CertQuery, DeviceEventInput, DeviceInput, SubscriberInput, SubscriberQuery,
 };
 use kyso_store::{accounts, audit, Actor};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
@@ -46,6 +46,8 @@ pub(crate) fn routes() -> Router<AppState> {
             "/agencies/{id}",
             get(agency_page).post(agency_update_submit),
         )
+        .route("/agencies/{id}/move", post(agency_move_submit))
+        .route("/agencies/{id}/dissolve", post(agency_dissolve_submit))
         .route("/certificates", get(certificates_page))
         .route("/certificates/import", get(import_page).post(import_submit))
         .route("/certificates/{id}", get(certificate_page))
@@ -53,7 +55,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/huong-dan", get(guide::guide_page))
         .route("/huong-dan.pdf", get(guide::guide_pdf_download))
         .route("/huong-dan/anh/{name}", get(guide::guide_image))
-        .route("/devices", get(devices_page))
+        .route("/devices", get(devices_page).post(device_submit))
+        .route("/devices/new", get(device_new))
         .route("/devices/{id}", get(device_page).post(device_event_submit))
         .route("/devices/{id}/records/{record_id}", get(device_record_page))
         .route("/audit", get(audit_page))
@@ -299,6 +302,8 @@ a.button.danger{background:#fff;color:var(--bad);border:2px solid var(--bad);pad
 .record{background:#fff;max-width:800px;padding:24px 32px;font-family:"Times New Roman",Times,serif;font-size:17px}
 .record h1{text-align:center;font-size:19px;margin:12px 0}.record-head{display:flex;justify-content:space-between;gap:16px;text-align:center;font-size:15px}
 .record-form,.record-date{text-align:right;margin:4px 0}.record-sign{display:flex;justify-content:space-around;text-align:center;margin-top:24px}
+@media (max-width:640px){header{padding:6px 8px;gap:6px}header nav{display:flex;flex-wrap:nowrap;overflow-x:auto;width:100%;order:3}header nav a{white-space:nowrap}header .right{margin-left:0;flex-wrap:wrap}
+main{padding:0 8px}th,td{padding:4px}td a,td code{overflow-wrap:anywhere}code{word-break:break-all}table{font-size:14px}form.filters>div{flex:1 1 100%}form.filters input:not([type=checkbox]),form.filters select{width:100%}}
 @media print{header,.skip,.no-print,.alert{display:none}body{background:#fff}main{max-width:none;margin:0;padding:0}.record{padding:0;max-width:none}}
 "#;
 
@@ -441,9 +446,21 @@ fn saved_message(p: &Page) -> Option<&'static str> {
         "subscriber_deactivated" => p.t("Đã ngừng sử dụng thuê bao.", "The subscriber is deactivated."),
         "subscriber_reactivated" => p.t("Đã dùng lại thuê bao.", "The subscriber is active again."),
         "agency_saved" => p.t("Đã lưu thông tin cơ quan.", "The agency is saved."),
+        "agency_moved" => p.t(
+            "Đã chuyển cơ quan; mã định danh của cơ quan và các đơn vị trực thuộc đã đổi.",
+            "The agency has moved; its code and its units' codes have changed.",
+        ),
+        "agency_dissolved" => p.t(
+            "Đã giải thể cơ quan; thuê bao đã chuyển sang cơ quan tiếp nhận.",
+            "The agency is dissolved; its subscribers went to the receiving agency.",
+        ),
         "certificate_imported" => p.t(
             "Đã nhập chứng thư số vào danh mục.",
             "The certificate is imported.",
+        ),
+        "device_created" => p.t(
+            "Đã thêm thiết bị; bàn giao cho thuê bao ở bước bên dưới.",
+            "The device is added; hand it over to a subscriber below.",
         ),
         "device_saved" => p.t(
             "Đã ghi nhận thao tác với thiết bị; lịch sử bên dưới.",
@@ -540,11 +557,6 @@ async fn audit_read(
             ))
         }
     }
-}
-
-fn store_error(lang: Lang, e: kyso_store::Error) -> Response {
-    let api: ApiError = e.into();
-    error_page(lang, api.status, api.message(lang))
 }
 
 /// A store refusal as an error page inside the site's layout (the API's status and sentence).

@@ -184,6 +184,33 @@ async fn an_officer_imports_the_template_and_exports_csv() {
         );
         let (status, _, _) = send(&router, get("/api/v1/certificates/export.xlsx")).await;
         assert_eq!(status, StatusCode::OK);
+        // Every other list too, with its own filters; the audit log only for an auditor.
+        for path in [
+            "/api/v1/devices/export.csv?state=at_managing_agency",
+            "/api/v1/devices/export.xlsx",
+            "/api/v1/requests/export.csv?overdue=true",
+            "/api/v1/requests/export.xlsx",
+            "/api/v1/agencies/export.csv?q=tai+chinh",
+            "/api/v1/agencies/export.xlsx",
+        ] {
+            let (status, body, _) = send(&router, get(path)).await;
+            assert_eq!(status, StatusCode::OK, "{b:?}: {path}");
+            assert!(
+                body.starts_with(&[0xEF, 0xBB, 0xBF]) || body.starts_with(b"PK\x03\x04"),
+                "{b:?}: {path}"
+            );
+        }
+        let (_, agencies, _) = send(&router, get("/api/v1/agencies/export.csv?q=tai+chinh")).await;
+        assert!(
+            String::from_utf8_lossy(&agencies).contains("Sở Tài chính"),
+            "{b:?}"
+        );
+        let (status, _, _) = send(&router, get("/api/v1/devices/export.csv?state=bay")).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{b:?}: a bad filter is named"
+        );
 
         let (_, doc, _) = send(
             &router,
@@ -199,6 +226,10 @@ async fn an_officer_imports_the_template_and_exports_csv() {
             "/api/v1/certificates/export.csv",
             "/api/v1/subscribers/export.xlsx",
             "/api/v1/certificates/export.xlsx",
+            "/api/v1/devices/export.csv",
+            "/api/v1/requests/export.xlsx",
+            "/api/v1/agencies/export.csv",
+            "/api/v1/audit/export.xlsx",
             "/api/v1/notices",
             "/api/v1/notices/{id}/read",
             "/api/v1/notices/scan",

@@ -47,6 +47,8 @@ enum Class {
 enum Rec {
     None,
     Agency,
+    /// A unit below the agency (one it may move or dissolve).
+    Unit,
     Subscriber,
     Certificate,
     Device,
@@ -91,6 +93,9 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("post", "/api/v1/agencies") => (write, Rec::None),
         ("get", "/api/v1/agencies/{id}") => (read, Rec::Agency),
         ("put", "/api/v1/agencies/{id}") => (write, Rec::Agency),
+        ("post", "/api/v1/agencies/{id}/move") | ("post", "/api/v1/agencies/{id}/dissolve") => {
+            (write, Rec::Unit)
+        }
         ("get", "/api/v1/subscribers") => (read, Rec::None),
         ("post", "/api/v1/subscribers") => (write, Rec::None),
         ("get", "/api/v1/subscribers/{id}") => (read, Rec::Subscriber),
@@ -108,6 +113,15 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("get", "/api/v1/certificates/export.csv") => (read, Rec::None),
         ("get", "/api/v1/certificates/export.xlsx") => (read, Rec::None),
         ("get", "/api/v1/devices") => (read, Rec::None),
+        ("get", "/api/v1/devices/export.csv")
+        | ("get", "/api/v1/devices/export.xlsx")
+        | ("get", "/api/v1/requests/export.csv")
+        | ("get", "/api/v1/requests/export.xlsx")
+        | ("get", "/api/v1/agencies/export.csv")
+        | ("get", "/api/v1/agencies/export.xlsx") => (read, Rec::None),
+        ("get", "/api/v1/audit/export.csv") | ("get", "/api/v1/audit/export.xlsx") => {
+            (Perm(P::ReadAudit), Rec::None)
+        }
         ("post", "/api/v1/devices") => (write, Rec::None),
         ("get", "/api/v1/devices/{id}") => (read, Rec::Device),
         ("get", "/api/v1/devices/{id}/events") => (read, Rec::Device),
@@ -225,6 +239,7 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
 #[derive(Debug, Clone, Copy)]
 struct Records {
     agency: i64,
+    unit: i64,
     code: &'static str,
     subscriber: i64,
     certificate: i64,
@@ -247,6 +262,7 @@ impl Records {
         match rec {
             Rec::None => 0,
             Rec::Agency => self.agency,
+            Rec::Unit => self.unit,
             Rec::Subscriber => self.subscriber,
             Rec::Certificate => self.certificate,
             Rec::Device => self.device,
@@ -285,6 +301,12 @@ fn body_for(method: &str, path: &str, r: &Records, serial: u64) -> Option<Value>
         }
         ("put", "/api/v1/agencies/{id}") => {
             json!({"code": r.code, "name": "Đổi tên", "kind": "department"})
+        }
+        ("post", "/api/v1/agencies/{id}/move") => {
+            json!({"parent_id": a, "code": format!("{}.{}", r.code, serial % 90 + 10)})
+        }
+        ("post", "/api/v1/agencies/{id}/dissolve") => {
+            json!({"successor_id": a, "reason": "Sáp nhập"})
         }
         ("post", "/api/v1/subscribers") | ("put", "/api/v1/subscribers/{id}") => {
             json!({"kind": "individual", "agency_id": a, "name": "Người mới"})
@@ -457,6 +479,7 @@ async fn new_user(app: &App, name: &str, agency: i64, role: Role) -> i64 {
 async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: u64) -> Records {
     let s = &app.db.store;
     let sys = Actor::system();
+    let unit = support::agency(s, &format!("{code}.77"), "Phòng thử", Some(agency)).await;
     let sub = registry::create_subscriber(
         s,
         &sys,
@@ -682,6 +705,7 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
         .unwrap_or_else(|| panic!("no token listed: {list}"));
     Records {
         agency,
+        unit,
         code,
         subscriber: sub.id,
         certificate: cert.id,
@@ -935,9 +959,10 @@ fn ui_target(path: &str) -> Option<Rec> {
         | "/users"
         | "/requests"
         | "/documents"
+        | "/devices"
         | "/certificates/import" => Rec::None,
         "/devices/{id}" => Rec::Device,
-        "/agencies/{id}" => Rec::Agency,
+        "/agencies/{id}" | "/agencies/{id}/move" | "/agencies/{id}/dissolve" => Rec::Agency,
         "/subscribers/{id}/edit" | "/subscribers/{id}/active" => Rec::Subscriber,
         "/users/{id}/role_add"
         | "/users/{id}/role_remove"
@@ -1136,6 +1161,7 @@ async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys
             "/certificates".into(),
             "/certificates/import".into(),
             "/devices".into(),
+            "/devices/new".into(),
             format!("/devices/{}", ours.device),
             "/audit".into(),
             "/users".into(),
@@ -1173,8 +1199,11 @@ async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys
             "/agencies",
             "/subscribers",
             "/certificates/import",
+            "/devices",
             "/devices/{id}",
             "/agencies/{id}",
+            "/agencies/{id}/move",
+            "/agencies/{id}/dissolve",
             "/subscribers/{id}/edit",
             "/subscribers/{id}/active",
             "/users",

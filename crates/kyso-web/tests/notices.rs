@@ -222,6 +222,13 @@ async fn the_inbox_shows_ones_own_notices_and_only_the_department_runs_the_scan(
             "Chứng thư số của Nguyễn Văn An (số hiệu 1001) hết hạn sau 20 ngày (ngày 21/06/2026)"
         );
         let id = notice["id"].as_i64().unwrap();
+        // The dashboard says what waits: the unread notice, linked to the inbox.
+        let html = page(&router, &format!("kyso_session={officer}"), "/").await;
+        assert!(
+            html.contains("Thông báo chưa đọc (1)")
+                && html.contains(&format!("/notices#notice-{id}")),
+            "{b:?}: {html}"
+        );
 
         // The other department's officer sees nothing and cannot touch it.
         let (_, theirs) = call(&router, Method::GET, "/api/v1/notices", &other, None).await;
@@ -258,6 +265,8 @@ async fn the_inbox_shows_ones_own_notices_and_only_the_department_runs_the_scan(
         )
         .await;
         assert_eq!(unread["items"], json!([]));
+        let html = page(&router, &format!("kyso_session={officer}"), "/").await;
+        assert!(!html.contains("Thông báo chưa đọc"), "{b:?}: nothing waits");
     }
 }
 

@@ -986,3 +986,143 @@ async fn a_p12_brings_its_chain_counters_are_plain_at_zero_and_accounts_start_le
         "nothing expired or lost: {home}"
     );
 }
+
+#[tokio::test]
+async fn an_agency_moves_with_its_new_codes_shown_first_and_is_dissolved_after_a_confirmation() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let s = &app.db.store;
+        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+        let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
+        let finance = support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
+        let centre = support::agency(s, "H99.37.01", "Trung tâm Chuyển đổi số", Some(dost)).await;
+        let team = support::agency(s, "H99.37.01.005", "Tổ Hạ tầng", Some(centre)).await;
+        let admin = app.session("qt.so", root, "dost_admin").await;
+        let officer = app.session("cb.skhcn", dost, "signature_officer").await;
+        let path = format!("/agencies/{centre}");
+
+        // The DOST's officer keeps the DOST's details but not its place in the province: no
+        // move or dissolve there.
+        let (_, page) = app.page(&officer, &format!("/agencies/{dost}")).await;
+        assert!(
+            page.contains("Sửa thông tin cơ quan") && !page.contains("Giải thể cơ quan"),
+            "{b:?}"
+        );
+        let (_, page) = app.page(&admin, &path).await;
+        assert!(
+            page.contains("Chuyển sang cơ quan quản lý khác")
+                && page.contains("button class=\"danger\""),
+            "{b:?}"
+        );
+
+        // A code of another branch: refused at the field, what was typed kept.
+        let mv = format!("{path}/move");
+        let finance_id = finance.to_string();
+        let (status, page) = app
+            .submit(
+                &admin,
+                &mv,
+                &[("parent_id", &finance_id), ("code", "H99.37.09")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{b:?}");
+        assert!(
+            page.contains("H99.05") && page.contains(r#"value="H99.37.09""#),
+            "{b:?}"
+        );
+        // The new codes are shown before anything moves.
+        let (status, ask) = app
+            .submit(
+                &admin,
+                &mv,
+                &[("parent_id", &finance_id), ("code", "H99.05.03")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert!(
+            ask.contains("H99.37.01.005 → H99.05.03.005") && ask.contains("Sở Tài chính"),
+            "{b:?}: {ask}"
+        );
+        let (_, still) = app.page(&admin, &path).await;
+        assert!(still.contains("H99.37.01"), "{b:?}");
+        let (status, to) = app
+            .submit(
+                &admin,
+                &mv,
+                &[
+                    ("parent_id", &finance_id),
+                    ("code", "H99.05.03"),
+                    ("confirm", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            (status, to.as_str()),
+            (
+                StatusCode::SEE_OTHER,
+                format!("{path}?done=agency_moved").as_str()
+            ),
+            "{b:?}"
+        );
+        let (_, page) = app.page(&admin, &to).await;
+        assert!(
+            page.contains("Đã chuyển cơ quan") && page.contains("000.03.05.H99"),
+            "{b:?}"
+        );
+        let (_, page) = app.page(&admin, &format!("/agencies/{team}")).await;
+        assert!(page.contains("H99.05.03.005"), "{b:?}");
+
+        // Dissolving the team: asked with what will happen, then done; the list sets it apart.
+        let dissolve = format!("/agencies/{team}/dissolve");
+        let centre_id = centre.to_string();
+        let (status, page) = app
+            .submit(
+                &admin,
+                &dissolve,
+                &[("successor_id", &centre_id), ("reason", "")],
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{b:?}: no grounds"
+        );
+        assert!(in_layout(&page), "{b:?}");
+        let grounds = "Quyết định số 15/QĐ-UBND ngày 02/12/2026";
+        let (status, ask) = app
+            .submit(
+                &admin,
+                &dissolve,
+                &[("successor_id", &centre_id), ("reason", grounds)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert!(
+            ask.contains("Giải thể cơ quan này?") && ask.contains("Trung tâm Chuyển đổi số"),
+            "{b:?}"
+        );
+        let (status, to) = app
+            .submit(
+                &admin,
+                &dissolve,
+                &[
+                    ("successor_id", &centre_id),
+                    ("reason", grounds),
+                    ("confirm", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{b:?}");
+        let (_, page) = app.page(&admin, &to).await;
+        assert!(
+            page.contains("Đã giải thể cơ quan") && page.contains(grounds),
+            "{b:?}"
+        );
+        assert!(
+            !page.contains("Sửa thông tin cơ quan"),
+            "{b:?}: no more forms"
+        );
+        let (_, list) = app.page(&admin, "/agencies").await;
+        assert!(list.contains("Cơ quan đã giải thể (1)"), "{b:?}");
+    }
+}

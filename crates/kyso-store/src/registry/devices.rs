@@ -136,7 +136,14 @@ pub async fn create_device(
         ));
     }
     let model = text("model", &input.model, false)?;
-    let ag = agency(store, actor, input.agency_id, Permission::WriteRegistry).await?;
+    let ag = agency_field(
+        store,
+        actor,
+        input.agency_id,
+        Permission::WriteRegistry,
+        "agency_id",
+    )
+    .await?;
     if let Some(cid) = input.certificate_id {
         certificate(store, actor, cid).await?;
     }
@@ -230,6 +237,23 @@ pub async fn devices(
     state: Option<&str>,
     agency_id: Option<i64>,
 ) -> Result<Vec<Device>> {
+    devices_upto(store, actor, q, state, agency_id, MAX_PAGE).await
+}
+
+/// [`devices`] with at most `limit` rows (an export takes more than a page).
+pub async fn devices_upto(
+    store: &Store,
+    actor: &Actor,
+    q: &str,
+    state: Option<&str>,
+    agency_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Device>> {
+    let state = state.map(str::trim).filter(|s| !s.is_empty());
+    if let Some(s) = state {
+        let states: Vec<&str> = DeviceState::ALL.iter().map(|k| k.as_str()).collect();
+        parse_enum::<DeviceState>("state", s, &states)?;
+    }
     let under = match agency_id {
         Some(id) => {
             agency(store, actor, id, Permission::ReadRegistry)
@@ -243,7 +267,7 @@ pub async fn devices(
         "SELECT {DEVICE_COLUMNS} FROM devices d JOIN agencies a ON a.id = d.agency_id \
          LEFT JOIN subscribers s ON s.id = d.holder_id WHERE {scope} AND a.path LIKE $1 \
          AND ($2 = '' OR d.state = $2) AND (d.serial LIKE $3 OR s.name_fold LIKE $3) \
-         ORDER BY d.serial LIMIT {MAX_PAGE}"
+         ORDER BY d.serial LIMIT {limit}"
     );
     let mut query = sqlx::query(&sql)
         .bind(format!("{under}%"))

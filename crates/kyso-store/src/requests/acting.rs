@@ -166,6 +166,7 @@ pub async fn act(
         now,
     )
     .await?;
+    crate::notices::request_notices(&mut tx, r, action, actor.user_id, &reason, now).await?;
     tx.commit_audited(
         Event {
             action: &format!("request.{}", action.as_str()),

@@ -34,6 +34,12 @@ pub(super) fn parent_path(path: &str) -> Option<String> {
     (parent.len() > 1).then(|| parent.to_owned())
 }
 
+/// The path of the agency that approves requests of the agency at `path`: its parent, or
+/// itself for a root agency (the Department approves those).
+pub(crate) fn managing_path(path: &str) -> String {
+    parent_path(path).unwrap_or_else(|| path.to_owned())
+}
+
 /// The permission taking `action` on `request` needs, and the path of the agency it is
 /// needed on. Approving and returning need the permission on the *managing* agency (the
 /// parent; a Department administrator above reaches it too); a root agency's requests are
@@ -127,6 +133,17 @@ pub async fn list_requests(
     q: &RequestQuery,
     now: OffsetDateTime,
 ) -> Result<Vec<Request>> {
+    list_requests_upto(store, actor, q, now, registry::MAX_PAGE).await
+}
+
+/// [`list_requests`] with at most `limit` rows (an export takes more than a page).
+pub async fn list_requests_upto(
+    store: &Store,
+    actor: &Actor,
+    q: &RequestQuery,
+    now: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<Request>> {
     let state = match q.state.as_deref().map(str::trim) {
         None | Some("") => String::new(),
         Some(s) => RequestState::parse(s)
@@ -159,8 +176,7 @@ pub async fn list_requests(
          AND ($4 = 0 OR (r.state IN ('sent', 'processing') AND r.deadline_at < $5)) \
          AND ($6 = '' OR lower(r.title) LIKE $6 OR lower(r.number) LIKE $6 \
               OR lower(r.contact_name) LIKE $6) \
-         ORDER BY r.id DESC LIMIT {}",
-        registry::MAX_PAGE
+         ORDER BY r.id DESC LIMIT {limit}"
     );
     let mut query = sqlx::query(&sql)
         .bind(format!("{under}%"))

@@ -20,8 +20,8 @@ pub(crate) use kyso_store::audit::Entry as AuditEntry;
 pub(crate) use kyso_store::csv_io::ImportReport;
 pub(crate) use kyso_store::notices::{Notice, ScanSummary};
 pub(crate) use kyso_store::registry::{
-    Agency, AgencyInput, CertQuery, Device, DeviceEventInput, DeviceInput, DeviceRecord,
-    Subscriber, SubscriberInput, SubscriberQuery,
+    Agency, AgencyDissolution, AgencyInput, AgencyMove, CertQuery, Device, DeviceEventInput,
+    DeviceInput, DeviceRecord, DissolutionEffects, Subscriber, SubscriberInput, SubscriberQuery,
 };
 pub(crate) use kyso_store::requests::{NewRequest, Request, RequestDetail, RequestQuery};
 

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::{
-    agency_options, alert_error, alert_ok, form_status, layout, local_redirect, select,
-    store_error, Page,
+    agency_options, alert_error, alert_ok, form_status, layout, layout_store_error, local_redirect,
+    select, Page,
 };
 use crate::auth::Lang;
 use crate::AppState;
@@ -104,11 +104,11 @@ async fn user_view(
 ) -> Response {
     let (u, home) = match accounts::managed_user(&st.store, &p.actor, id).await {
         Ok(u) => u,
-        Err(e) => return store_error(p.lang, e),
+        Err(e) => return layout_store_error(p, e),
     };
     let tokens = match accounts::api_tokens(&st.store, &p.actor, id, st.now()).await {
         Ok(t) => t,
-        Err(e) => return store_error(p.lang, e),
+        Err(e) => return layout_store_error(p, e),
     };
     let agencies = agency_options(st, p, Permission::ManageAccounts).await;
     let agency_name = |aid: i64| {
@@ -250,7 +250,7 @@ pub(super) async fn user_act(
     }
     let (u, _) = match accounts::managed_user(&st.store, &p.actor, id).await {
         Ok(u) => u,
-        Err(e) => return store_error(p.lang, e),
+        Err(e) => return layout_store_error(&p, e),
     };
     let base = format!("/users/{id}");
     let here = format!("{base}/{action}");
@@ -335,8 +335,8 @@ pub(super) async fn user_act(
             }
         }
         _ => {
-            return store_error(
-                p.lang,
+            return layout_store_error(
+                &p,
                 kyso_store::Error::NotFound {
                     what: kyso_store::Record::Page,
                 },
@@ -356,7 +356,7 @@ async fn error_or_page(st: &AppState, p: &Page, id: i64, e: kyso_store::Error) -
         kyso_store::Error::Invalid { .. } | kyso_store::Error::Conflict { .. } => {
             user_view(st, p, id, None, Some(&e)).await
         }
-        e => store_error(p.lang, e),
+        e => layout_store_error(p, e),
     }
 }
 
@@ -410,7 +410,7 @@ pub(super) async fn token_revoke(
     }
     match accounts::revoke_api_token(&st.store, &p.actor, id, st.now()).await {
         Ok(()) => local_redirect(&format!("{back}?done=token_revoked")),
-        Err(e) => store_error(p.lang, e),
+        Err(e) => layout_store_error(&p, e),
     }
 }
 
@@ -426,7 +426,7 @@ pub(super) async fn sessions_page(
     let sessions = match accounts::sessions(&st.store, &p.actor, current.as_deref(), st.now()).await
     {
         Ok(s) => s,
-        Err(e) => return store_error(p.lang, e),
+        Err(e) => return layout_store_error(&p, e),
     };
     let title = p.t("Các phiên đăng nhập của tôi", "My sessions");
     layout(
@@ -489,6 +489,6 @@ pub(super) async fn session_end(
     }
     match accounts::end_session(&st.store, &p.actor, &id, st.now()).await {
         Ok(()) => local_redirect("/sessions?done=session_ended"),
-        Err(e) => store_error(p.lang, e),
+        Err(e) => layout_store_error(&p, e),
     }
 }

@@ -3,7 +3,7 @@
 //! by action chosen from a list. The stored names stay visible in a tooltip for the technical
 //! reader; the page scrolls sideways on a narrow screen rather than overflowing.
 
-use kyso_domain::audit_text::{action_label, detail_key, known_actions, object_kind};
+use kyso_domain::audit_text::{action_label, detail_items, known_actions, object_kind};
 
 use super::*;
 
@@ -18,6 +18,7 @@ pub(super) struct AuditFilter {
 /// The page a record of this kind has, if any.
 fn object_href(kind: &str, id: &str) -> Option<String> {
     let path = match kind {
+        "agency" => "agencies",
         "subscriber" => "subscribers",
         "certificate" => "certificates",
         "device" => "devices",
@@ -30,37 +31,13 @@ fn object_href(kind: &str, id: &str) -> Option<String> {
     id.parse::<i64>().ok().map(|n| format!("/{path}/{n}"))
 }
 
-/// An entry's details (a JSON object) as `label: value` lines; anything else as written.
+/// An entry's details as `label: value` lines ([`detail_items`]).
 fn detail_lines(p: &Page, detail: &str) -> Markup {
-    let parsed: Option<serde_json::Map<String, serde_json::Value>> =
-        serde_json::from_str(detail).ok();
-    let Some(map) = parsed.filter(|m| !m.is_empty()) else {
-        return html! { @if detail != "{}" && detail != "null" { (detail) } };
-    };
-    let value = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Bool(true) => p.t("có", "yes").to_owned(),
-        serde_json::Value::Bool(false) => p.t("không", "no").to_owned(),
-        serde_json::Value::Array(items) => items
-            .iter()
-            .map(|i| match i {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
-    };
     html! {
-        @for (k, v) in &map {
-            @if !(v.is_null() || v.as_str() == Some("") || v.as_array().is_some_and(Vec::is_empty)) {
-                div {
-                    @match detail_key(k) {
-                        Some((vi, en)) => span.muted { (p.t(vi, en)) ": " },
-                        None => span.muted { (k) ": " },
-                    }
-                    (value(v))
-                }
+        @for (label, value) in detail_items(detail, p.lang == Lang::En) {
+            div {
+                @if !label.is_empty() { span.muted { (label) ": " } }
+                (value)
             }
         }
     }
@@ -102,6 +79,7 @@ pub(super) async fn audit_page(
             @if items.is_empty() {
                 (empty_list(&p, !q.actor.is_empty() || !q.action.is_empty(), ("Nhật ký chưa có mục nào.", "The log has no entries yet.")))
             } @else {
+                (export_links(&p, "/api/v1/audit", &query_string(&[("actor", q.actor.clone()), ("action", q.action.clone())])))
                 div style="overflow-x:auto" {
                     table { thead { tr {
                         th scope="col" { "#" } th scope="col" { (p.t("Thời điểm", "When")) }

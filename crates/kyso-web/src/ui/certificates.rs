@@ -10,7 +10,7 @@ pub(super) async fn certificates_page(
     let now = st.now();
     let page = match registry::search_certificates(&st.store, &p.actor, &q, now).await {
         Ok(r) => r,
-        Err(e) => return store_error(p.lang, e),
+        Err(e) => return layout_store_error(&p, e),
     };
     let statuses: Vec<(String, String)> = [
         ("", p.t("Tất cả", "All")),

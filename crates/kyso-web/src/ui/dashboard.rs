@@ -6,8 +6,14 @@ pub(super) async fn dashboard(State(st): State<AppState>, p: Page) -> Response {
     let now = st.now();
     let d = match registry::dashboard(&st.store, &p.actor, now).await {
         Ok(d) => d,
-        Err(e) => return store_error(p.lang, e),
+        Err(e) => return layout_store_error(&p, e),
     };
+    // The reader's unread notices: what waits for them (a request to approve, a certificate
+    // of an agency with no officer of its own, a document's turn).
+    let unread = kyso_store::notices::inbox(&st.store, &p.actor, true)
+        .await
+        .unwrap_or_default();
+    let english = p.lang == Lang::En;
     // Colour only for a real alarm: a warning or a danger with nothing in it stays plain.
     let card = |n: i64, label: &str, class: &str, href: &str| {
         let class = if n > 0 { class } else { "" };
@@ -37,6 +43,17 @@ pub(super) async fn dashboard(State(st): State<AppState>, p: Page) -> Response {
                 (card(d.overdue_requests, p.t("Đề nghị quá hạn", "Overdue requests"), "bad", "/requests?overdue=1"))
                     (card(d.agencies, p.t("Cơ quan", "Agencies"), "", "/agencies"))
                     (card(d.subscribers, p.t("Thuê bao", "Subscribers"), "", "/subscribers"))
+                }
+            }
+            @if !unread.is_empty() {
+                section aria-labelledby="unread" {
+                    h2 #unread style="font-size:18px" {
+                        (p.t("Thông báo chưa đọc", "Unread notices")) " (" (unread.len()) ")"
+                    }
+                    ul { @for n in unread.iter().take(5) {
+                        li { a href={ "/notices#notice-" (n.id) } { (n.subject_in(english)) } }
+                    } }
+                    p { a href="/notices" { (p.t("Xem tất cả thông báo", "See every notice")) } }
                 }
             }
             section aria-labelledby="soon" {

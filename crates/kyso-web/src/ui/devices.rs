@@ -25,7 +25,7 @@ pub(super) async fn devices_page(
     let state = Some(q.state.as_str()).filter(|s| !s.is_empty());
     let list = match registry::devices(&st.store, &p.actor, &q.q, state, None).await {
         Ok(l) => l,
-        Err(e) => return store_error(p.lang, e),
+        Err(e) => return layout_store_error(&p, e),
     };
     let mut states = vec![(String::new(), p.t("Tất cả", "All").to_owned())];
     states.extend(DeviceState::ALL.iter().map(|s| {
@@ -43,9 +43,12 @@ pub(super) async fn devices_page(
                 div { label for="q" { (p.t("Số hiệu hoặc người giữ", "Serial or holder")) } input #q name="q" type="search" value=(q.q); }
                 div { (select("state", p.t("Trạng thái", "State"), &states, &q.state, None)) }
                 button.primary type="submit" { (p.t("Lọc", "Filter")) }
+                @if p.can(Permission::WriteRegistry) { a.button href="/devices/new" { (p.t("Thêm thiết bị", "Add a device")) } }
             }
             @if list.is_empty() {
                 (empty_list(&p, !q.q.is_empty() || state.is_some(), ("Chưa có thiết bị nào.", "No devices yet.")))
+            } @else {
+                (export_links(&p, "/api/v1/devices", &query_string(&[("q", q.q.clone()), ("state", q.state.clone())])))
             }
             table {
                 thead { tr {
@@ -63,6 +66,78 @@ pub(super) async fn devices_page(
     )
 }
 
+pub(super) async fn device_new(State(st): State<AppState>, p: Page) -> Response {
+    device_form(&st, &p, &DeviceForm::default(), None).await
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct DeviceForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    serial: String,
+    #[serde(default)]
+    model: String,
+    #[serde(default)]
+    agency_id: String,
+}
+
+/// The form adding a key device received at an agency (it starts at the managing agency; its
+/// handover to a subscriber is the device page's next step).
+async fn device_form(
+    st: &AppState,
+    p: &Page,
+    v: &DeviceForm,
+    error: Option<&kyso_store::Error>,
+) -> Response {
+    let ef = error.and_then(|e| e.field());
+    let msg = error.map(|e| e.message(p.lang == Lang::En));
+    let agencies = agency_options(st, p, Permission::WriteRegistry).await;
+    let kinds = kind_options::<DeviceKind>(p);
+    let res = layout(
+        p,
+        p.t("Thêm thiết bị", "Add a device"),
+        html! {
+            h1 { (p.t("Thêm thiết bị lưu khóa bí mật", "Add a key device")) }
+            (alert_error(msg.as_deref()))
+            form method="post" action="/devices" novalidate {
+                input type="hidden" name="csrf" value=(p.csrf);
+                (select("kind", p.t("Loại thiết bị", "Kind"), &kinds, &v.kind, ef))
+                (field("serial", p.t("Số hiệu (in trên thiết bị)", "Serial (printed on the device)"), &v.serial, "text", true, ef,
+                       Some(p.t("Chữ, số và dấu gạch ngang", "Letters, digits and '-'"))))
+                (field("model", p.t("Kiểu thiết bị", "Model"), &v.model, "text", false, ef, None))
+                (select("agency_id", p.t("Cơ quan nhận thiết bị", "Agency receiving it"), &agencies, &v.agency_id, ef))
+                button.primary type="submit" { (p.t("Lưu", "Save")) }
+            }
+        },
+    );
+    form_status(res, error.is_some())
+}
+
+pub(super) async fn device_submit(
+    State(st): State<AppState>,
+    p: Page,
+    Form(f): Form<DeviceForm>,
+) -> Response {
+    if let Some(r) = p.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let input = DeviceInput {
+        kind: f.kind.clone(),
+        serial: f.serial.clone(),
+        model: f.model.clone(),
+        agency_id: f.agency_id.parse().unwrap_or(0),
+        state: None,
+        certificate_id: None,
+    };
+    match registry::create_device(&st.store, &p.actor, &input, st.now()).await {
+        Ok(d) => Redirect::to(&format!("/devices/{}?done=device_created", d.id)).into_response(),
+        Err(e) => device_form(&st, &p, &f, Some(&e)).await,
+    }
+}
+
 pub(super) async fn device_page(State(st): State<AppState>, p: Page, Id(id): Id) -> Response {
     device_view(&st, &p, id, None).await
 }
@@ -75,7 +150,7 @@ pub(super) async fn device_view(
 ) -> Response {
     let d = match registry::device(&st.store, &p.actor, id).await {
         Ok(d) => d,
-        Err(e) => return store_error(p.lang, e),
+        Err(e) => return layout_store_error(p, e),
     };
     let history = registry::device_history(&st.store, &p.actor, id)
         .await

@@ -1,14 +1,25 @@
-//! The user guide (`/huong-dan`): one Vietnamese source (`guide/huong-dan.md`, a small subset
-//! of Markdown: `#`/`##`/`###` headings, a `{#anchor}` after a section heading, paragraphs,
-//! `- ` items and `![caption](screenshot.png)`) shown in the site's layout with the browser
-//! test's screenshots, and the same text as a PDF made by kyso's own composer
-//! (`/huong-dan.pdf`). Each page of the site links to the section of its role.
+//! The user guide (`/huong-dan`): a Vietnamese source (`guide/huong-dan.md`) and its English
+//! translation (`guide/guide.en.md`, the same sections, anchors and pictures), in a small
+//! subset of Markdown: `#`/`##`/`###` headings, a `{#anchor}` after a section heading,
+//! paragraphs, `- ` items and `![caption](screenshot.png)`. Shown in the site's layout in the
+//! reader's language with the browser test's screenshots, and the same text with the same
+//! pictures as an A4 PDF made by kyso's own composer (`/huong-dan.pdf`). Each page of the site
+//! links to the section of its role.
 
 use kyso_pdf::compose::{Composer, DocInfo, Margins, Style};
 
 use super::*;
 
 const SOURCE: &str = include_str!("../../guide/huong-dan.md");
+const SOURCE_EN: &str = include_str!("../../guide/guide.en.md");
+
+/// The guide's text in `lang`.
+fn source(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => SOURCE_EN,
+        Lang::Vi => SOURCE,
+    }
+}
 
 /// The screenshots the guide shows (made by the browser stories, kept in docs/screenshots).
 const IMAGES: &[(&str, &[u8])] = &[
@@ -128,7 +139,7 @@ pub(super) fn help_anchor(path: &str) -> &'static str {
 }
 
 pub(super) async fn guide_page(p: Page) -> Response {
-    let parts = parts(SOURCE);
+    let parts = parts(source(p.lang));
     let sections: Vec<(&str, &str)> = parts
         .iter()
         .filter_map(|x| match x {
@@ -171,20 +182,17 @@ pub(super) async fn guide_page(p: Page) -> Response {
             Part::Title(t) => Some(t.as_str()),
             _ => None,
         })
-        .unwrap_or("Hướng dẫn sử dụng");
+        .unwrap_or(p.t("Hướng dẫn sử dụng", "User guide"));
     layout(
         &p,
         title,
         html! {
             h1 { (title) }
-            @if p.lang == Lang::En {
-                p.muted lang="en" { "The user guide is written in Vietnamese, the language of the province's officers." }
-            }
             p { a href="/huong-dan.pdf" download { (p.t("Tải bản PDF để in", "Download the PDF to print")) } }
             nav aria-label=(p.t("Mục lục", "Contents")) {
                 ol { @for (t, a) in &sections { li { a href={ "#" (a) } { (t) } } } }
             }
-            div lang="vi" style="max-width:900px" { @for b in &body { (b) } }
+            div style="max-width:900px" { @for b in &body { (b) } }
         },
     )
 }
@@ -211,11 +219,12 @@ pub(super) async fn guide_image(
     }
 }
 
-/// The guide as an A4 PDF, from the same source (each picture named by its caption).
-fn guide_pdf() -> kyso_pdf::Result<Vec<u8>> {
+/// The guide as an A4 PDF in `lang`, from the same source, with its pictures (each under its
+/// caption's heading, at most the text width).
+fn guide_pdf(lang: Lang) -> kyso_pdf::Result<Vec<u8>> {
     let mut c = Composer::a4(Margins::decree30())?;
     let body = Style::new(13.0).spacing(1.2).after(4.0);
-    for part in parts(SOURCE) {
+    for part in parts(source(lang)) {
         match part {
             Part::Title(t) => c.paragraph(&t, &Style::new(18.0).bold().after(10.0))?,
             Part::Section(t, _) => {
@@ -225,31 +234,47 @@ fn guide_pdf() -> kyso_pdf::Result<Vec<u8>> {
             Part::Heading(t) => c.paragraph(&t, &Style::new(13.5).bold().after(4.0))?,
             Part::Paragraph(t) => c.paragraph(&t, &body)?,
             Part::Item(t) => c.paragraph(&format!("– {t}"), &body.clone().indent(6.0))?,
-            Part::Image { caption, .. } => c.paragraph(
-                &format!("(Hình trên trang /huong-dan: {caption})"),
-                &Style::new(11.0).italic().after(4.0),
-            )?,
+            Part::Image { caption, file } => {
+                if let Some((_, png)) = IMAGES.iter().find(|(n, _)| *n == file) {
+                    let img =
+                        kyso_pdf::image::decode_png(png, &kyso_pdf::image::ImageLimits::default())?;
+                    c.image(img, 150.0, 2.0)?;
+                }
+                c.paragraph(&caption, &Style::new(11.0).italic().after(8.0))?
+            }
         }
     }
     c.number_pages(&Style::new(10.0))?;
+    let (title, subject, language) = match lang {
+        Lang::En => ("kyso user guide", "The user guide, by role", "en-GB"),
+        Lang::Vi => (
+            "Hướng dẫn sử dụng kyso",
+            "Hướng dẫn sử dụng theo vai trò",
+            "vi-VN",
+        ),
+    };
     c.finish(&DocInfo {
-        title: "Hướng dẫn sử dụng kyso".into(),
+        title: title.into(),
         author: "kyso".into(),
-        subject: "Hướng dẫn sử dụng theo vai trò".into(),
+        subject: subject.into(),
         producer: "kyso".into(),
         creation_date: None,
-        language: Some("vi-VN".into()),
+        language: Some(language.into()),
     })
 }
 
 pub(super) async fn guide_pdf_download(p: Page) -> Response {
-    match tokio::task::spawn_blocking(guide_pdf).await {
+    let lang = p.lang;
+    match tokio::task::spawn_blocking(move || guide_pdf(lang)).await {
         Ok(Ok(pdf)) => (
             [
                 (header::CONTENT_TYPE, "application/pdf".to_owned()),
                 (
                     header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"huong-dan-kyso.pdf\"".to_owned(),
+                    format!(
+                        "attachment; filename=\"{}\"",
+                        p.t("huong-dan-kyso.pdf", "kyso-user-guide.pdf")
+                    ),
                 ),
             ],
             pdf,
@@ -304,17 +329,41 @@ mod tests {
     }
 
     #[test]
-    fn the_pdf_is_made_from_the_same_text() {
-        let pdf = guide_pdf().unwrap();
-        assert!(pdf.starts_with(b"%PDF-"));
-        let doc = kyso_pdf::Document::open(
-            std::sync::Arc::new(kyso_pdf::MemSource::new(pdf)),
-            kyso_pdf::Limits::default(),
-        )
-        .unwrap();
-        assert!(
-            doc.pages().unwrap().len() >= 3,
-            "every role's section, on A4"
-        );
+    fn the_english_guide_has_the_same_sections_and_pictures() {
+        let shape = |src: &str| -> Vec<String> {
+            parts(src)
+                .into_iter()
+                .filter_map(|x| match x {
+                    Part::Section(_, a) => Some(format!("#{a}")),
+                    Part::Image { file, .. } => Some(file),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(shape(SOURCE), shape(SOURCE_EN));
+        assert!(SOURCE_EN.starts_with("# kyso user guide"));
+    }
+
+    #[test]
+    fn the_pdf_is_made_from_the_same_text_with_its_pictures() {
+        let pictures = parts(SOURCE)
+            .iter()
+            .filter(|x| matches!(x, Part::Image { .. }))
+            .count();
+        for lang in [Lang::Vi, Lang::En] {
+            let pdf = guide_pdf(lang).unwrap();
+            assert!(pdf.starts_with(b"%PDF-"));
+            let doc = kyso_pdf::Document::open(
+                std::sync::Arc::new(kyso_pdf::MemSource::new(pdf)),
+                kyso_pdf::Limits::default(),
+            )
+            .unwrap();
+            let pages = doc.pages().unwrap().len();
+            assert!(pages >= 3, "every role's section, on A4");
+            let placed: usize = (0..pages)
+                .map(|i| kyso_pdf::text::page_images(&doc, i).unwrap().len())
+                .sum();
+            assert_eq!(placed, pictures, "{lang:?}: every screenshot is in the PDF");
+        }
     }
 }

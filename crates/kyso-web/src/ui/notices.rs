@@ -8,7 +8,7 @@ use super::*;
 pub(super) async fn notices_page(State(st): State<AppState>, p: Page) -> Response {
     let items = match kyso_store::notices::inbox(&st.store, &p.actor, false).await {
         Ok(i) => i,
-        Err(e) => return store_error(p.lang, e),
+        Err(e) => return layout_store_error(&p, e),
     };
     let now = st.now();
     // What is about to expire, in reach, even before the next scan sends its notices.
@@ -80,6 +80,8 @@ pub(super) async fn notices_page(State(st): State<AppState>, p: Page) -> Respons
                             } @else if !n.link.is_empty() {
                                 " — " a href=(n.link) { (p.t("Tải văn bản", "Download the document")) }
                             }
+                        } @else if n.kind == "request" {
+                            " — " a href=(n.link) { (p.t("Mở đề nghị", "Open the request")) }
                         } @else {
                             " — " a href={ "/certificates?q=" } { (p.t("Chứng thư số", "Certificates")) } " — "
                             a href={ "/requests/new?kind=renew" } { (p.t("Lập đề nghị gia hạn", "File a renewal")) }
@@ -108,6 +110,6 @@ pub(super) async fn notice_read(
     }
     match kyso_store::notices::mark_read(&st.store, &p.actor, id, st.now()).await {
         Ok(()) => Redirect::to("/notices").into_response(),
-        Err(e) => store_error(p.lang, e),
+        Err(e) => layout_store_error(&p, e),
     }
 }

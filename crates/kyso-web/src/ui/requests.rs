@@ -16,8 +16,8 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{
-    agency_options, alert_error, empty_list, field, fmt_date, fmt_time, form_status, layout,
-    select, store_error, Page,
+    agency_options, alert_error, empty_list, export_links, field, fmt_date, fmt_time, form_status,
+    layout, layout_store_error, query_string, select, Page,
 };
 use crate::api::Id;
 use crate::AppState;
@@ -61,7 +61,7 @@ pub(super) async fn list_page(
     };
     let list = match requests::list_requests(&st.store, &p.actor, &query, now).await {
         Ok(l) => l,
-        Err(e) => return store_error(p.lang, e),
+        Err(e) => return layout_store_error(&p, e),
     };
     let mut states = vec![(String::new(), p.t("Tất cả", "All").to_owned())];
     states.extend(RequestState::ALL.iter().map(|s| {
@@ -92,6 +92,13 @@ pub(super) async fn list_page(
             @if list.is_empty() {
                 (empty_list(&p, !q.q.is_empty() || !q.state.is_empty() || !q.kind.is_empty() || q.overdue.is_some(),
                             ("Chưa có đề nghị nào.", "No requests yet.")))
+            } @else {
+                (export_links(&p, "/api/v1/requests", &query_string(&[
+                    ("q", q.q.clone()),
+                    ("state", q.state.clone()),
+                    ("kind", q.kind.clone()),
+                    ("overdue", if q.overdue.is_some() { "true".to_owned() } else { String::new() }),
+                ])))
             }
             table {
                 thead { tr {
@@ -232,7 +239,7 @@ async fn form_page(
     let agency =
         match registry::agency(&st.store, &p.actor, agency_id, Permission::DraftRequest).await {
             Ok(a) => a,
-            Err(e) => return store_error(p.lang, e),
+            Err(e) => return layout_store_error(p, e),
         };
     let certs = match kind {
         RequestKind::Renew | RequestKind::Revoke | RequestKind::ChangeInfo => {
@@ -409,7 +416,7 @@ pub(super) async fn detail_page(State(st): State<AppState>, p: Page, Id(id): Id)
 async fn detail_view(st: &AppState, p: &Page, id: i64, error: Option<String>) -> Response {
     let d = match requests::get_request(&st.store, &p.actor, id, st.now()).await {
         Ok(d) => d,
-        Err(e) => return store_error(p.lang, e),
+        Err(e) => return layout_store_error(p, e),
     };
     // A request holds people's data: its read is audited, as through the API.
     let object = format!("request:{id}");

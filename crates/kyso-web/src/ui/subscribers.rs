@@ -11,7 +11,7 @@ pub(super) async fn subscribers_page(
 ) -> Response {
     let page = match registry::search_subscribers(&st.store, &p.actor, &q).await {
         Ok(r) => r,
-        Err(e) => return store_error(p.lang, e),
+        Err(e) => return layout_store_error(&p, e),
     };
     let agencies = agency_options(&st, &p, Permission::ReadRegistry).await;
     let mut agency_opts = vec![(String::new(), p.t("Tất cả", "All").to_owned())];
@@ -235,7 +235,7 @@ pub(super) async fn subscriber_page(State(st): State<AppState>, p: Page, Id(id):
     let now = st.now();
     let s = match registry::subscriber(&st.store, &p.actor, id).await {
         Ok(s) => s,
-        Err(e) => return store_error(p.lang, e),
+        Err(e) => return layout_store_error(&p, e),
     };
     let object = format!("subscriber:{id}");
     if let Err(refusal) = audit_read(&st, &p, "subscriber.read", object, s.agency_id).await {

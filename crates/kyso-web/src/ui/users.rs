@@ -14,7 +14,7 @@ pub(super) async fn users_view(
 ) -> Response {
     let users = match accounts::users(&st.store, &p.actor).await {
         Ok(u) => u,
-        Err(e) => return store_error(p.lang, e),
+        Err(e) => return layout_store_error(p, e),
     };
     let agencies = agency_options(st, p, Permission::ManageAccounts).await;
     let names: std::collections::HashMap<String, String> = agencies.iter().cloned().collect();

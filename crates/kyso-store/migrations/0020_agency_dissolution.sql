@@ -1,0 +1,5 @@
+-- Version 20: an agency that is dissolved stays (its documents, certificates and the audit log
+-- keep naming it) but leaves the lists and forms: agencies.dissolved_at (NULL while it exists),
+-- agencies.dissolution_reason and agencies.successor_id (the agency its subscribers went to).
+-- Added by the migration's Rust step (migrate.rs, `add_column`) when missing, as SQLite has no
+-- ADD COLUMN IF NOT EXISTS. Nothing to run here.
