@@ -757,6 +757,80 @@ pub async fn export_audit(
     .await
 }
 
+/// The accounts the actor manages (as the accounts page lists them), as CSV or XLSX: user
+/// name, name, e-mail, agency, each role with the agency it is granted on, and the state.
+/// Passwords and tokens are never part of it; the export is audited.
+pub async fn export_users(
+    store: &Store,
+    actor: &Actor,
+    format: ExportFormat,
+    now: OffsetDateTime,
+) -> Result<Vec<u8>> {
+    use kyso_domain::roles::Role;
+    if actor.scope(Permission::ManageAccounts).is_empty() {
+        return Err(Error::Forbidden);
+    }
+    let users = crate::accounts::users(store, actor).await?;
+    let names = agency_names(store, actor).await?;
+    let name = |id: i64| names.get(&id).cloned().unwrap_or_default();
+    let mut per_agency = BTreeMap::new();
+    let rows: Vec<Vec<String>> = users
+        .into_iter()
+        .map(|u| {
+            *per_agency.entry(u.agency_id).or_insert(0usize) += 1;
+            let roles = u
+                .roles
+                .iter()
+                .map(|r| format!("{} — {}", label::<Role>(&r.role), name(r.agency_id)))
+                .collect::<Vec<_>>()
+                .join("; ");
+            vec![
+                u.username,
+                u.full_name,
+                u.email,
+                name(u.agency_id),
+                roles,
+                if u.disabled {
+                    "Đã khóa"
+                } else {
+                    "Đang hoạt động"
+                }
+                .to_owned(),
+                if u.must_change_password { "Có" } else { "" }.to_owned(),
+            ]
+        })
+        .collect();
+    let detail = json!({"rows": rows.len(), "format": format.name()});
+    deliver(
+        store,
+        actor,
+        format,
+        now,
+        Export {
+            action: "user.export",
+            object: "users",
+            detail,
+            filtered_on: None,
+            per_agency: &per_agency,
+        },
+        &Table {
+            sheet: "Tài khoản",
+            header: &[
+                "Tên đăng nhập",
+                "Họ và tên",
+                "Thư điện tử",
+                "Cơ quan",
+                "Vai trò",
+                "Trạng thái",
+                "Phải đổi mật khẩu",
+            ],
+            date_columns: &[],
+            rows: &rows,
+        },
+    )
+    .await
+}
+
 /// The names of the agencies the actor reads, by id (an export's agency column).
 async fn agency_names(
     store: &Store,

@@ -353,6 +353,15 @@ async fn every_list_exports_with_its_filters_and_each_export_is_audited() {
         );
         assert!(!sheet.contains("agency.create"), "{b:?}: the filter holds");
 
+        let accounts = text(
+            csv_io::export_users(store, &sys, ExportFormat::Csv, NOW)
+                .await
+                .unwrap(),
+        );
+        assert!(
+            accounts.starts_with("Tên đăng nhập,Họ và tên") && !accounts.contains("mat-khau"),
+            "{b:?}: {accounts}"
+        );
         let exports: Vec<String> = audit::list(
             store,
             &sys,
@@ -370,6 +379,7 @@ async fn every_list_exports_with_its_filters_and_each_export_is_audited() {
         assert_eq!(
             exports,
             [
+                "user.export",
                 "audit.export",
                 "request.export",
                 "agency.export",

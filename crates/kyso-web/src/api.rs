@@ -201,6 +201,8 @@ pub(crate) fn api_routes() -> Routes {
     .add::<csv::__path_export_agencies_xlsx, _, _>(csv::export_agencies_xlsx)
     .add::<csv::__path_export_audit_csv, _, _>(csv::export_audit_csv)
     .add::<csv::__path_export_audit_xlsx, _, _>(csv::export_audit_xlsx)
+    .add::<csv::__path_export_users_csv, _, _>(csv::export_users_csv)
+    .add::<csv::__path_export_users_xlsx, _, _>(csv::export_users_xlsx)
     .add::<notices::__path_inbox, _, _>(notices::inbox)
     .add::<notices::__path_scan, _, _>(notices::scan)
     .add::<notices::__path_mark_read, _, _>(notices::mark_read)

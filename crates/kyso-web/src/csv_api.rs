@@ -11,7 +11,7 @@ use axum::Json;
 use kyso_store::csv_io::{self, ExportFormat};
 
 use crate::api::dto::{
-    self, AgencyQuery, AuditQuery, CertQuery, DeviceQuery, RequestQuery, SubscriberQuery,
+    self, AgencyQuery, AuditQuery, CertQuery, DeviceQuery, RequestQuery, SubscriberQuery, UserQuery,
 };
 use crate::api::Q;
 use crate::auth::Auth;
@@ -217,4 +217,15 @@ export_routes!(
         st.now()
     )
     .await?
+);
+
+export_routes!(
+    "The accounts the caller manages (no password, no token)",
+    export_users_csv,
+    "/api/v1/users/export.csv",
+    export_users_xlsx,
+    "/api/v1/users/export.xlsx",
+    UserQuery,
+    "tai-khoan",
+    |st, auth, _q, format| csv_io::export_users(&st.store, &auth.actor, format, st.now()).await?
 );

@@ -230,6 +230,7 @@ async fn an_officer_imports_the_template_and_exports_csv() {
             "/api/v1/requests/export.xlsx",
             "/api/v1/agencies/export.csv",
             "/api/v1/audit/export.xlsx",
+            "/api/v1/users/export.csv",
             "/api/v1/notices",
             "/api/v1/notices/{id}/read",
             "/api/v1/notices/scan",

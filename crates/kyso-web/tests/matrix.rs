@@ -122,6 +122,9 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("get", "/api/v1/audit/export.csv") | ("get", "/api/v1/audit/export.xlsx") => {
             (Perm(P::ReadAudit), Rec::None)
         }
+        ("get", "/api/v1/users/export.csv") | ("get", "/api/v1/users/export.xlsx") => {
+            (Perm(P::ManageAccounts), Rec::None)
+        }
         ("post", "/api/v1/devices") => (write, Rec::None),
         ("get", "/api/v1/devices/{id}") => (read, Rec::Device),
         ("get", "/api/v1/devices/{id}/events") => (read, Rec::Device),

@@ -406,6 +406,10 @@ pub(crate) struct AuditQuery {
 
 items!(AuditList of AuditEntry);
 
+/// The accounts list has no filter: its export takes none.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub(crate) struct UserQuery {}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ImportQuery {

@@ -41,6 +41,7 @@ pub(super) async fn users_view(
         p.t("Tài khoản", "Accounts"),
         html! {
             h1 { (p.t("Tài khoản người dùng", "User accounts")) }
+            (export_links(p, "/api/v1/users", ""))
             table { thead { tr {
                 th scope="col" { (p.t("Tên đăng nhập", "User name")) } th scope="col" { (p.t("Họ và tên", "Full name")) }
                 th scope="col" { (p.t("Vai trò", "Roles")) } th scope="col" { (p.t("Trạng thái", "Status")) }
