@@ -254,6 +254,23 @@ const ACTIONS: &[(&str, &str, &str)] = &[
         "Audit log exported",
     ),
     (
+        "user.export",
+        "Xuất danh sách tài khoản",
+        "Accounts exported",
+    ),
+    ("report.open", "Mở kỳ báo cáo", "Reporting period opened"),
+    (
+        "report.save",
+        "Lưu báo cáo (chưa gửi)",
+        "Report saved (not submitted)",
+    ),
+    ("report.submit", "Gửi báo cáo", "Report submitted"),
+    (
+        "report.remind",
+        "Nhắc cơ quan chưa gửi báo cáo",
+        "Late agencies reminded",
+    ),
+    (
         "subscriber.import",
         "Nhập danh sách thuê bao",
         "Subscribers imported",
@@ -361,6 +378,7 @@ pub fn object_kind(object: &str) -> Option<(&'static str, &'static str, &str)> {
         "delivery" => ("Lượt chuyển văn bản", "Delivery"),
         "signing_session" => ("Phiên ký số", "Signing session"),
         "token" => ("Mã truy cập API", "API token"),
+        "report_period" => ("Kỳ báo cáo", "Reporting period"),
         _ => return None,
     };
     Some((vi, en, id))
@@ -402,6 +420,8 @@ pub fn detail_key(key: &str) -> Option<(&'static str, &'static str)> {
         ),
         "devices_moved" => ("Thiết bị chuyển đi", "Devices moved"),
         "accounts" => ("Tài khoản", "Accounts"),
+        "title" => ("Tiêu đề", "Title"),
+        "due" => ("Hạn gửi", "Due"),
         _ => return None,
     })
 }
@@ -465,6 +485,22 @@ mod tests {
             action_label("incoming.register").unwrap().0,
             "Vào sổ văn bản đến (văn bản đến)"
         );
+        // Every action the exports and reports write has its words.
+        for a in [
+            "device.export",
+            "request.export",
+            "agency.export",
+            "audit.export",
+            "user.export",
+            "agency.move",
+            "agency.dissolve",
+            "report.open",
+            "report.save",
+            "report.submit",
+            "report.remind",
+        ] {
+            assert!(action_label(a).is_some(), "{a}");
+        }
         assert_eq!(action_label("request.fly"), None);
         assert_eq!(action_label("nothing"), None);
         // The filter offers each known action once.

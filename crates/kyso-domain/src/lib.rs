@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod openapi;
 pub mod password;
 pub mod registry;
+pub mod reports;
 pub mod roles;
 pub mod text;
 

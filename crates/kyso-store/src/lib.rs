@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod ops;
 mod read_log;
 pub mod registry;
+pub mod reports;
 pub mod requests;
 mod scope;
 pub mod signing_sessions;
@@ -219,6 +220,8 @@ pub enum Record {
     Document,
     /// An outgoing register.
     Register,
+    /// A reporting period or an agency's report.
+    Report,
 }
 
 impl Record {
@@ -237,6 +240,7 @@ impl Record {
             Record::Page => "page",
             Record::Document => "document",
             Record::Register => "register",
+            Record::Report => "report",
         }
     }
 
@@ -255,6 +259,7 @@ impl Record {
             Record::Page => "dữ liệu",
             Record::Document => "văn bản",
             Record::Register => "sổ văn bản",
+            Record::Report => "báo cáo",
         }
     }
 }

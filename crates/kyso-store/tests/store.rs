@@ -45,6 +45,9 @@ mod sessions;
 #[path = "store/agency_changes.rs"]
 mod agency_changes;
 
+#[path = "store/reports.rs"]
+mod reports;
+
 const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 +07:00);
 
 fn cert_pem(cn: &str, serial: u64, not_after: OffsetDateTime) -> String {

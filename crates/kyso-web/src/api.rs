@@ -14,6 +14,7 @@ pub(crate) mod incoming_copies;
 pub(crate) mod incoming_edxml;
 pub(crate) mod incoming_scan;
 pub(crate) mod register_export;
+pub(crate) mod reports;
 pub(crate) mod request_letters;
 pub(crate) mod sign_service;
 pub(crate) mod verify;
@@ -136,6 +137,7 @@ pub(crate) fn api_routes() -> Routes {
     .pipe(incoming_edxml::routes)
     .pipe(exchange::routes)
     .pipe(incoming_copies::routes)
+    .pipe(reports::routes)
     .add::<__path_login, _, _>(login)
     .add::<__path_me, _, _>(me)
     .add::<__path_change_password, _, _>(change_password)

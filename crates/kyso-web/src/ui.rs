@@ -52,6 +52,13 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/certificates/import", get(import_page).post(import_submit))
         .route("/certificates/{id}", get(certificate_page))
         .route("/certificates/{id}/cer", get(certificate_file))
+        .route("/reports", get(reports_page).post(report_open_submit))
+        .route("/reports/{id}", get(period_page))
+        .route("/reports/{id}/remind", post(remind_submit))
+        .route(
+            "/agencies/{id}/report",
+            get(agency_report_page).post(agency_report_submit),
+        )
         .route("/huong-dan", get(guide::guide_page))
         .route("/huong-dan.pdf", get(guide::guide_pdf_download))
         .route("/huong-dan/anh/{name}", get(guide::guide_image))
@@ -187,6 +194,8 @@ mod incoming_outbox;
 mod incoming_scan;
 mod public_verify;
 mod register_book;
+mod reports;
+use reports::*;
 mod requests;
 
 /// A logged-in browser page: the session's actor and CSRF token, and the language.
@@ -340,6 +349,7 @@ fn layout(p: &Page, title: &str, body: Markup) -> Response {
                         (nav_item(p, "/certificates", p.t("Chứng thư số", "Certificates")))
                         (nav_item(p, "/devices", p.t("Thiết bị", "Devices")))
                         (nav_item(p, "/requests", p.t("Đề nghị", "Requests")))
+                        (nav_item(p, "/reports", p.t("Báo cáo", "Reports")))
                         @if p.can(Permission::ReadDocuments) { (nav_item(p, "/documents", p.t("Văn bản", "Documents"))) }
                         @if p.can(Permission::ReadDocuments) { (nav_item(p, "/incoming", p.t("Văn bản đến", "Incoming"))) }
                         (nav_item(p, "/notices", p.t("Thông báo", "Notices")))
@@ -446,6 +456,19 @@ fn saved_message(p: &Page) -> Option<&'static str> {
         "subscriber_deactivated" => p.t("Đã ngừng sử dụng thuê bao.", "The subscriber is deactivated."),
         "subscriber_reactivated" => p.t("Đã dùng lại thuê bao.", "The subscriber is active again."),
         "agency_saved" => p.t("Đã lưu thông tin cơ quan.", "The agency is saved."),
+        "report_opened" => p.t(
+            "Đã mở kỳ báo cáo; các cơ quan lập và gửi báo cáo của mình.",
+            "The period is open; each agency prepares and submits its report.",
+        ),
+        "report_reminded" => p.t(
+            "Đã nhắc cán bộ phụ trách của các cơ quan chưa gửi báo cáo.",
+            "The officers of the agencies that have not submitted are reminded.",
+        ),
+        "report_saved" => p.t("Đã lưu báo cáo (chưa gửi).", "The report is saved (not submitted)."),
+        "report_submitted" => p.t(
+            "Đã gửi báo cáo về Sở; số liệu được giữ như lúc gửi.",
+            "The report is submitted; its figures stay as they were.",
+        ),
         "agency_moved" => p.t(
             "Đã chuyển cơ quan; mã định danh của cơ quan và các đơn vị trực thuộc đã đổi.",
             "The agency has moved; its code and its units' codes have changed.",

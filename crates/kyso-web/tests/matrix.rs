@@ -119,6 +119,15 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         | ("get", "/api/v1/requests/export.xlsx")
         | ("get", "/api/v1/agencies/export.csv")
         | ("get", "/api/v1/agencies/export.xlsx") => (read, Rec::None),
+        ("get", "/api/v1/report-periods") | ("get", "/api/v1/report-standings") => {
+            (read, Rec::None)
+        }
+        ("post", "/api/v1/report-periods") | ("post", "/api/v1/report-standings/remind") => {
+            (Perm(P::ProcessRequest), Rec::None)
+        }
+        ("get", "/api/v1/report-standings/export.xlsx") => (read, Rec::None),
+        ("get", "/api/v1/agencies/{id}/report") => (read, Rec::Agency),
+        ("put", "/api/v1/agencies/{id}/report") => (write, Rec::Agency),
         ("get", "/api/v1/audit/export.csv") | ("get", "/api/v1/audit/export.xlsx") => {
             (Perm(P::ReadAudit), Rec::None)
         }
@@ -308,6 +317,10 @@ fn body_for(method: &str, path: &str, r: &Records, serial: u64) -> Option<Value>
         ("post", "/api/v1/agencies/{id}/move") => {
             json!({"parent_id": a, "code": format!("{}.{}", r.code, serial % 90 + 10)})
         }
+        ("post", "/api/v1/report-periods") => {
+            json!({"kind": "annual", "year": 2026, "due_day": "15/01/2027"})
+        }
+        ("put", "/api/v1/agencies/{id}/report") => json!({"comments": "Nhận xét"}),
         ("post", "/api/v1/agencies/{id}/dissolve") => {
             json!({"successor_id": a, "reason": "Sáp nhập"})
         }
@@ -483,6 +496,21 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
     let s = &app.db.store;
     let sys = Actor::system();
     let unit = support::agency(s, &format!("{code}.77"), "Phòng thử", Some(agency)).await;
+    // A reporting period to read and write reports in (one per call; the newest is used).
+    kyso_store::reports::open_period(
+        s,
+        &sys,
+        &kyso_store::reports::NewPeriod {
+            kind: "six_monthly".into(),
+            year: Some(2026),
+            half: Some(1),
+            due_day: "15/07/2026".into(),
+            ..Default::default()
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
     let sub = registry::create_subscriber(
         s,
         &sys,
@@ -963,9 +991,14 @@ fn ui_target(path: &str) -> Option<Rec> {
         | "/requests"
         | "/documents"
         | "/devices"
+        | "/reports"
+        | "/reports/{id}/remind"
         | "/certificates/import" => Rec::None,
         "/devices/{id}" => Rec::Device,
-        "/agencies/{id}" | "/agencies/{id}/move" | "/agencies/{id}/dissolve" => Rec::Agency,
+        "/agencies/{id}"
+        | "/agencies/{id}/move"
+        | "/agencies/{id}/dissolve"
+        | "/agencies/{id}/report" => Rec::Agency,
         "/subscribers/{id}/edit" | "/subscribers/{id}/active" => Rec::Subscriber,
         "/users/{id}/role_add"
         | "/users/{id}/role_remove"
@@ -1165,6 +1198,8 @@ async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys
             "/certificates/import".into(),
             "/devices".into(),
             "/devices/new".into(),
+            "/reports".into(),
+            format!("/agencies/{}/report", ours.agency),
             format!("/devices/{}", ours.device),
             "/audit".into(),
             "/users".into(),
@@ -1207,6 +1242,8 @@ async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys
             "/agencies/{id}",
             "/agencies/{id}/move",
             "/agencies/{id}/dissolve",
+            "/agencies/{id}/report",
+            "/reports",
             "/subscribers/{id}/edit",
             "/subscribers/{id}/active",
             "/users",

@@ -1126,3 +1126,161 @@ async fn an_agency_moves_with_its_new_codes_shown_first_and_is_dissolved_after_a
         assert!(list.contains("Cơ quan đã giải thể (1)"), "{b:?}");
     }
 }
+
+#[tokio::test]
+async fn a_reporting_cycle_from_the_departments_period_to_an_agencys_submitted_report() {
+    for b in backends() {
+        let app = App::new(b).await;
+        let s = &app.db.store;
+        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+        let dost = support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
+        support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
+        let admin = app.session("qt.so", root, "dost_admin").await;
+        let officer = app.session("cb.skhcn", dost, "signature_officer").await;
+
+        // The Department opens the period; an officer is not offered the form.
+        let (_, page) = app.page(&officer, "/reports").await;
+        assert!(
+            page.contains("Chưa có kỳ báo cáo nào.") && !page.contains("Mở kỳ báo cáo"),
+            "{b:?}"
+        );
+        let (status, page) = app
+            .submit(
+                &admin,
+                "/reports",
+                &[
+                    ("kind", "six_monthly"),
+                    ("year", "2026"),
+                    ("half", "1"),
+                    ("due_day", "01/01/2026"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{b:?}: due before the end"
+        );
+        assert!(page.contains("Hạn gửi báo cáo phải sau"), "{b:?}");
+        let (status, to) = app
+            .submit(
+                &admin,
+                "/reports",
+                &[
+                    ("kind", "six_monthly"),
+                    ("year", "2026"),
+                    ("half", "1"),
+                    ("due_day", "15/07/2026"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{b:?}");
+        let (_, page) = app.page(&admin, &to).await;
+        assert!(
+            page.contains("Báo cáo 6 tháng đầu năm 2026")
+                && page.contains("0 / 2 cơ quan đã gửi")
+                && page.contains("Đã mở kỳ báo cáo"),
+            "{b:?}: {page}"
+        );
+
+        // The DOST's officer reviews the figures (charts with their tables) and writes.
+        let path = format!("/agencies/{dost}/report");
+        let (status, page) = app.page(&officer, &path).await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert!(
+            page.contains("<svg")
+                && page.contains("role=\"img\"")
+                && page.contains("Còn hiệu lực cuối kỳ"),
+            "{b:?}"
+        );
+        let (status, page) = app
+            .submit(
+                &officer,
+                &path,
+                &[
+                    ("comments", "Ổn định"),
+                    ("devices", "nhiều"),
+                    ("action", "save"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{b:?}");
+        assert!(
+            page.contains("Nhu cầu là một số") && page.contains("Ổn định"),
+            "{b:?}"
+        );
+        let (status, to) = app
+            .submit(
+                &officer,
+                &path,
+                &[
+                    ("comments", "Ổn định"),
+                    ("devices", "5"),
+                    ("action", "save"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{b:?}");
+        let (_, page) = app.page(&officer, &to).await;
+        assert!(page.contains("Đã lưu báo cáo (chưa gửi)"), "{b:?}");
+        // Submitting asks first, then freezes the report.
+        let (status, ask) = app
+            .submit(
+                &officer,
+                &path,
+                &[
+                    ("comments", "Ổn định"),
+                    ("devices", "5"),
+                    ("action", "submit"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert!(ask.contains("Gửi báo cáo này về Sở?"), "{b:?}");
+        let (status, to) = app
+            .submit(
+                &officer,
+                &path,
+                &[
+                    ("comments", "Ổn định"),
+                    ("devices", "5"),
+                    ("action", "submit"),
+                    ("confirm", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{b:?}");
+        let (_, page) = app.page(&officer, &to).await;
+        assert!(
+            page.contains("Đã gửi báo cáo về Sở") && !page.contains("Lưu nháp"),
+            "{b:?}: no more form"
+        );
+        // The Department sees who has reported and the needs summed.
+        let (_, page) = app.page(&admin, "/reports").await;
+        let period = page
+            .split("href=\"/reports/")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_owned();
+        let (_, page) = app.page(&admin, &format!("/reports/{period}")).await;
+        assert!(
+            page.contains("1 / 2 cơ quan đã gửi") && page.contains("Nhu cầu năm sau"),
+            "{b:?}: {page}"
+        );
+        // The summary workbook downloads; the late agency is reminded after one click.
+        let (status, _) = app
+            .page(
+                &admin,
+                &format!("/api/v1/report-standings/export.xlsx?period_id={period}"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        let (status, to) = app
+            .submit(&admin, &format!("/reports/{period}/remind"), &[])
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{b:?}");
+        let (_, page) = app.page(&admin, &to).await;
+        assert!(page.contains("Đã nhắc cán bộ phụ trách"), "{b:?}");
+    }
+}

@@ -119,7 +119,7 @@ fn parts(source: &str) -> Vec<Part> {
 /// The guide's section for a page of the site: its role's, else the one for everybody.
 pub(super) fn help_anchor(path: &str) -> &'static str {
     let starts = |p: &str| path == p || path.starts_with(&format!("{p}/"));
-    if starts("/agencies") || starts("/users") {
+    if starts("/agencies") || starts("/users") || starts("/reports") {
         "quan-tri"
     } else if starts("/subscribers")
         || starts("/certificates")

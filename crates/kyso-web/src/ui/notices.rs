@@ -82,6 +82,8 @@ pub(super) async fn notices_page(State(st): State<AppState>, p: Page) -> Respons
                             }
                         } @else if n.kind == "request" {
                             " — " a href=(n.link) { (p.t("Mở đề nghị", "Open the request")) }
+                        } @else if n.kind == "report" {
+                            " — " a href=(n.link) { (p.t("Mở báo cáo", "Open the report")) }
                         } @else {
                             " — " a href={ "/certificates?q=" } { (p.t("Chứng thư số", "Certificates")) } " — "
                             a href={ "/requests/new?kind=renew" } { (p.t("Lập đề nghị gia hạn", "File a renewal")) }
