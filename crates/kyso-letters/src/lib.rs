@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod layout;
+pub mod period_report;
 pub mod register;
 pub mod report;
 
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 pub use layout::{columns, render};
+pub use period_report::{render_period_report, PeriodReportData};
 pub use register::{
     render_book, render_incoming_register, render_register, RegisterBookData, RegisterEntry,
     RegisterKind,

@@ -281,6 +281,13 @@ enum Op {
         w: f64,
         h: f64,
     },
+    /// A filled rectangle (a chart's bar) in the chart colour.
+    Bar {
+        x: f64,
+        y: f64,
+        w: f64,
+        h: f64,
+    },
     /// Image `index` of the composer's images, drawn in the box from (`x`, `y`), `w` × `h`.
     Image {
         index: usize,
@@ -294,7 +301,9 @@ enum Op {
 impl Op {
     fn shifted(mut self, dy: f64) -> Self {
         match &mut self {
-            Op::Text { y, .. } | Op::Rect { y, .. } | Op::Image { y, .. } => *y += dy,
+            Op::Text { y, .. } | Op::Rect { y, .. } | Op::Bar { y, .. } | Op::Image { y, .. } => {
+                *y += dy
+            }
             Op::Line { y1, y2, .. } => {
                 *y1 += dy;
                 *y2 += dy;
@@ -505,6 +514,72 @@ impl Composer {
         let y = self.y;
         self.push_ops([Op::Image { index, x, y, w, h }]);
         self.spacer_pt(after_pt);
+        Ok(())
+    }
+
+    /// A horizontal bar chart: one row per `(label, value)` — the label right-aligned in the
+    /// left `label_share` (0.2 to 0.7) of the text width, a bar proportional to the largest
+    /// value, the value after it — in `style`'s size (its alignment and indent ignored). Rows
+    /// that do not fit continue on the next page; negative values draw no bar. A label too
+    /// long for its column is cut with "…".
+    pub fn bar_chart(
+        &mut self,
+        bars: &[(String, i64)],
+        label_share: f64,
+        style: &Style,
+    ) -> Result<()> {
+        style.check()?;
+        range("label share", label_share, 0.2, 0.7, "0.2 to 0.7")?;
+        let width = self.text_width_pt();
+        let label_w = width * label_share;
+        let gap = 6.0;
+        let value_w = self.word("0000000", style)?.width;
+        let bar_max = (width - label_w - 2.0 * gap - value_w).max(1.0);
+        let max = bars.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1) as f64;
+        let row_h = style.line_height().max(style.size_pt * 1.4);
+        let base = self.baseline_offset(style);
+        for (label, value) in bars {
+            check_text(label)?;
+            self.ensure(row_h)?;
+            let mut word = self.word(label, style)?;
+            if word.width > label_w - gap {
+                let mut cut: Vec<char> = label.chars().collect();
+                while !cut.is_empty() && word.width > label_w - gap {
+                    cut.pop();
+                    let text: String = cut.iter().collect::<String>() + "…";
+                    word = self.word(&text, style)?;
+                }
+            }
+            let y = self.y - base;
+            let text = |x: f64, glyphs: Vec<Glyph>| Op::Text {
+                face: style.face(),
+                size: style.size_pt,
+                oblique: style.italic,
+                x,
+                y,
+                glyphs,
+            };
+            let mut ops = vec![text(self.left + label_w - gap - word.width, word.glyphs)];
+            let w = if *value > 0 {
+                (*value as f64 / max * bar_max).max(1.0)
+            } else {
+                0.0
+            };
+            if w > 0.0 {
+                let h = style.size_pt * 0.9;
+                ops.push(Op::Bar {
+                    x: self.left + label_w,
+                    y: self.y - (row_h + h) / 2.0,
+                    w,
+                    h,
+                });
+            }
+            let number = self.word(&value.to_string(), style)?;
+            ops.push(text(self.left + label_w + w + gap, number.glyphs));
+            self.push_ops(ops);
+            self.y -= row_h;
+        }
+        self.spacer_pt(style.space_after_pt);
         Ok(())
     }
 
@@ -1148,6 +1223,13 @@ fn render<'f>(ops: &[Op], regular: &mut FontEmbedder<'f>, bold: &mut FontEmbedde
                 num(&mut c, *y2);
                 c.extend_from_slice(b"l S\n");
             }
+            Op::Bar { x, y, w, h } => {
+                c.extend_from_slice(b"q 0.639 0.082 0.082 rg ");
+                for v in [x, y, w, h] {
+                    num(&mut c, *v);
+                }
+                c.extend_from_slice(b"re f Q\n");
+            }
             Op::Image { index, x, y, w, h } => {
                 c.extend_from_slice(b"q ");
                 for v in [w, &0.0, &0.0, h, x, y] {
@@ -1249,6 +1331,35 @@ mod tests {
     use super::*;
     use crate::error::FontError;
     use crate::test_support::open;
+
+    #[test]
+    fn a_bar_chart_draws_bars_in_proportion_with_their_labels_and_values() {
+        let mut c = Composer::a4(Margins::decree30()).unwrap();
+        let bars = vec![
+            ("Còn hiệu lực".to_owned(), 120),
+            ("Đã thu hồi".to_owned(), 30),
+            ("Không có".to_owned(), 0),
+        ];
+        c.bar_chart(&bars, 0.4, &Style::new(12.0)).unwrap();
+        let widths: Vec<f64> = c.pages[0]
+            .iter()
+            .filter_map(|o| match o {
+                Op::Bar { w, .. } => Some(*w),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(widths.len(), 2, "no bar for zero");
+        assert!((widths[0] / widths[1] - 4.0).abs() < 1e-9, "{widths:?}");
+        assert!(c.bar_chart(&bars, 0.9, &Style::new(12.0)).is_err());
+        let pdf = c.finish(&info("D:20260601")).unwrap();
+        let f = temp_pdf(&pdf);
+        if have("pdftotext") {
+            let text = squash(&pdftotext(&f, Some(1)));
+            for want in ["Còn hiệu lực", "Đã thu hồi", "120", "30"] {
+                assert!(text.contains(want), "{want}: {text}");
+            }
+        }
+    }
 
     #[test]
     fn a_picture_is_placed_once_scaled_to_its_box_and_moves_to_the_next_page_when_short() {

@@ -30,3 +30,8 @@ CREATE TABLE IF NOT EXISTS agency_reports (
     updated_at BIGINT NOT NULL,
     UNIQUE (period_id, agency_id)
 );
+
+-- A report asks, for each certificate issued in its period, whether it replaced another (a
+-- renewal): the replaced one points to it.
+CREATE INDEX IF NOT EXISTS certificates_replaced_by ON certificates (replaced_by);
+CREATE INDEX IF NOT EXISTS device_events_at ON device_events (at);

@@ -311,41 +311,154 @@ pub async fn standings(store: &Store, actor: &Actor, period_id: i64) -> Result<V
         .collect()
 }
 
+/// The queries that compute a report's figures for the subtree at `path` over `period`, each
+/// with the values of its numbered parameters: certificates, device records, requests by kind,
+/// document events, arrivals, refusals by reason — in that order ([`figures`] reads them).
+/// Every one is a single aggregate pass over one table joined to the agencies by path.
+pub fn figure_queries(path: &str, period: &Period) -> Vec<(String, Vec<Value>)> {
+    let (start, end) = period.bounds();
+    let (s, e) = (start.unix_timestamp(), end.unix_timestamp());
+    let soon = (end + Duration::days(60)).unix_timestamp();
+    let under = Value::Text(format!("{path}%"));
+    let (s, e) = (Value::Int(s), Value::Int(e));
+    // Valid at the end: started, not ended, not revoked by then, not replaced.
+    let valid = "c.status <> 'superseded' AND (c.revoked_at IS NULL OR c.revoked_at >= $2) \
+                 AND c.not_before < $2 AND c.not_after >= $2";
+    let renewal = "EXISTS (SELECT 1 FROM certificates o WHERE o.replaced_by = c.id)";
+    let window = vec![under.clone(), s.clone(), e.clone()];
+    vec![
+        (
+            format!(
+                "SELECT \
+                 COALESCE(SUM(CASE WHEN {valid} THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN {valid} AND c.not_after < $4 THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN c.status <> 'superseded' AND (c.revoked_at IS NULL \
+                      OR c.revoked_at >= $2) AND c.not_after < $2 THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN c.revoked_at < $2 THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN c.not_before >= $3 AND c.not_before < $2 \
+                      AND NOT {renewal} THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN c.not_before >= $3 AND c.not_before < $2 AND {renewal} \
+                      THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN c.revoked_at >= $3 AND c.revoked_at < $2 \
+                      THEN 1 ELSE 0 END), 0) \
+                 FROM certificates c JOIN agencies a ON a.id = c.agency_id WHERE a.path LIKE $1"
+            ),
+            vec![under.clone(), e.clone(), s.clone(), Value::Int(soon)],
+        ),
+        (
+            "SELECT \
+             COALESCE(SUM(CASE WHEN v.event = 'assign' THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN v.event = 'lock' THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN v.event = 'recover' THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN v.event = 'report_lost' THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN v.event = 'return' THEN 1 ELSE 0 END), 0) \
+             FROM device_events v JOIN devices d ON d.id = v.device_id \
+             JOIN agencies a ON a.id = d.agency_id \
+             WHERE a.path LIKE $1 AND v.at >= $2 AND v.at < $3"
+                .to_owned(),
+            window.clone(),
+        ),
+        (
+            "SELECT r.kind, \
+             COALESCE(SUM(CASE WHEN r.created_at >= $2 AND r.created_at < $3 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN r.state = 'done' AND r.completed_at >= $2 \
+                  AND r.completed_at < $3 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN r.state = 'refused' AND r.completed_at >= $2 \
+                  AND r.completed_at < $3 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN r.created_at < $3 AND (r.completed_at IS NULL \
+                  OR r.completed_at >= $3) AND r.state NOT IN ('withdrawn') THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN r.state = 'done' AND r.completed_at >= $2 \
+                  AND r.completed_at < $3 AND r.deadline_at IS NOT NULL \
+                  AND r.completed_at <= r.deadline_at THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN r.state = 'done' AND r.completed_at >= $2 \
+                  AND r.completed_at < $3 AND r.deadline_at IS NOT NULL \
+                  AND r.completed_at > r.deadline_at THEN 1 ELSE 0 END), 0) \
+             FROM requests r JOIN agencies a ON a.id = r.agency_id \
+             WHERE a.path LIKE $1 GROUP BY r.kind"
+                .to_owned(),
+            window.clone(),
+        ),
+        (
+            "SELECT \
+             COALESCE(SUM(CASE WHEN v.action = 'sign_personal' THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN v.action = 'org_sign' THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN v.action = 'dispatch' THEN 1 ELSE 0 END), 0) \
+             FROM document_events v JOIN documents d ON d.id = v.document_id \
+             JOIN agencies a ON a.id = d.agency_id \
+             WHERE a.path LIKE $1 AND v.created_at >= $2 AND v.created_at < $3"
+                .to_owned(),
+            window.clone(),
+        ),
+        (
+            "SELECT COUNT(*) FROM incoming_documents i JOIN agencies a ON a.id = i.agency_id \
+             WHERE a.path LIKE $1 AND i.arrived_at >= $2 AND i.arrived_at < $3"
+                .to_owned(),
+            window.clone(),
+        ),
+        (
+            "SELECT i.decision_note, COUNT(*) FROM incoming_documents i \
+             JOIN agencies a ON a.id = i.agency_id WHERE a.path LIKE $1 AND i.state = 'refused' \
+             AND i.decided_at >= $2 AND i.decided_at < $3 GROUP BY i.decision_note"
+                .to_owned(),
+            window,
+        ),
+    ]
+}
+
+/// A value of a query's numbered parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Text(String),
+    Int(i64),
+}
+
+/// `sql` with its numbered parameters written in as literals (for the database's own command
+/// line client beside kyso in the benchmark; the values are kyso's own: paths and times).
+pub fn inlined(sql: &str, values: &[Value]) -> String {
+    let mut out = sql.to_owned();
+    // $10 before $1.
+    for (i, v) in values.iter().enumerate().rev() {
+        let literal = match v {
+            Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
+            Value::Int(n) => n.to_string(),
+        };
+        out = out.replace(&format!("${}", i + 1), &literal);
+    }
+    out
+}
+
+/// Run one of [`figure_queries`], fetching all its rows.
+async fn run(
+    conn: &mut sqlx::AnyConnection,
+    (sql, values): &(String, Vec<Value>),
+) -> Result<Vec<sqlx::any::AnyRow>> {
+    let mut q = sqlx::query(sql);
+    for v in values {
+        q = match v {
+            Value::Text(t) => q.bind(t.clone()),
+            Value::Int(n) => q.bind(*n),
+        };
+    }
+    Ok(q.fetch_all(&mut *conn).await?)
+}
+
 /// The figures of the subtree at `path` over `period`, computed from the registry's rows
-/// (see the fields of [`Figures`] for what each counts).
+/// ([`figure_queries`]; see the fields of [`Figures`] for what each counts).
 pub async fn figures(
     conn: &mut sqlx::AnyConnection,
     path: &str,
     period: &Period,
 ) -> Result<Figures> {
-    let (start, end) = period.bounds();
-    let (s, e) = (start.unix_timestamp(), end.unix_timestamp());
-    let soon = (end + Duration::days(60)).unix_timestamp();
-    let under = format!("{path}%");
-    // Valid at the end: started, not ended, not revoked by then, not replaced.
-    let valid = "c.status <> 'superseded' AND (c.revoked_at IS NULL OR c.revoked_at >= $2) \
-                 AND c.not_before < $2 AND c.not_after >= $2";
-    let renewal = "EXISTS (SELECT 1 FROM certificates o WHERE o.replaced_by = c.id)";
-    let row = sqlx::query(&format!(
-        "SELECT \
-         COALESCE(SUM(CASE WHEN {valid} THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN {valid} AND c.not_after < $4 THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN c.status <> 'superseded' AND (c.revoked_at IS NULL \
-              OR c.revoked_at >= $2) AND c.not_after < $2 THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN c.revoked_at < $2 THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN c.not_before >= $3 AND c.not_before < $2 AND NOT {renewal} \
-              THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN c.not_before >= $3 AND c.not_before < $2 AND {renewal} \
-              THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN c.revoked_at >= $3 AND c.revoked_at < $2 THEN 1 ELSE 0 END), 0) \
-         FROM certificates c JOIN agencies a ON a.id = c.agency_id WHERE a.path LIKE $1"
-    ))
-    .bind(&under)
-    .bind(e)
-    .bind(s)
-    .bind(soon)
-    .fetch_one(&mut *conn)
-    .await?;
+    let queries = figure_queries(path, period);
+    let mut results = Vec::with_capacity(queries.len());
+    for q in &queries {
+        results.push(run(conn, q).await?);
+    }
+    let [certs, devices, requests, documents, received, reasons] = &results[..] else {
+        return Err(corrupt());
+    };
+    let one = |rows: &Vec<sqlx::any::AnyRow>| rows.first().cloned().ok_or_else(corrupt);
+    let row = one(certs)?;
     let certificates = CertificateFigures {
         active: row.try_get(0)?,
         expiring_60: row.try_get(1)?,
@@ -355,23 +468,7 @@ pub async fn figures(
         renewed: row.try_get(5)?,
         revoked_in_period: row.try_get(6)?,
     };
-
-    let row = sqlx::query(
-        "SELECT \
-         COALESCE(SUM(CASE WHEN v.event = 'assign' THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN v.event = 'lock' THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN v.event = 'recover' THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN v.event = 'report_lost' THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN v.event = 'return' THEN 1 ELSE 0 END), 0) \
-         FROM device_events v JOIN devices d ON d.id = v.device_id \
-         JOIN agencies a ON a.id = d.agency_id \
-         WHERE a.path LIKE $1 AND v.at >= $2 AND v.at < $3",
-    )
-    .bind(&under)
-    .bind(s)
-    .bind(e)
-    .fetch_one(&mut *conn)
-    .await?;
+    let row = one(devices)?;
     let devices = DeviceFigures {
         issued: row.try_get(0)?,
         locked: row.try_get(1)?,
@@ -379,33 +476,9 @@ pub async fn figures(
         lost: row.try_get(3)?,
         returned: row.try_get(4)?,
     };
-
-    let rows = sqlx::query(
-        "SELECT r.kind, \
-         COALESCE(SUM(CASE WHEN r.created_at >= $2 AND r.created_at < $3 THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN r.state = 'done' AND r.completed_at >= $2 \
-              AND r.completed_at < $3 THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN r.state = 'refused' AND r.completed_at >= $2 \
-              AND r.completed_at < $3 THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN r.created_at < $3 AND (r.completed_at IS NULL \
-              OR r.completed_at >= $3) AND r.state NOT IN ('withdrawn') THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN r.state = 'done' AND r.completed_at >= $2 \
-              AND r.completed_at < $3 AND r.deadline_at IS NOT NULL \
-              AND r.completed_at <= r.deadline_at THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN r.state = 'done' AND r.completed_at >= $2 \
-              AND r.completed_at < $3 AND r.deadline_at IS NOT NULL \
-              AND r.completed_at > r.deadline_at THEN 1 ELSE 0 END), 0) \
-         FROM requests r JOIN agencies a ON a.id = r.agency_id \
-         WHERE a.path LIKE $1 GROUP BY r.kind",
-    )
-    .bind(&under)
-    .bind(s)
-    .bind(e)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut requests = Vec::new();
+    let mut by_kind = Vec::new();
     for kind in RequestKind::ALL {
-        let found = rows
+        let found = requests
             .iter()
             .find(|r| r.try_get::<String, _>(0).is_ok_and(|k| k == kind.as_str()));
         let n = |i: usize| -> Result<i64> {
@@ -414,7 +487,7 @@ pub async fn figures(
                 None => 0,
             })
         };
-        requests.push(RequestFigures {
+        by_kind.push(RequestFigures {
             kind,
             created: n(1)?,
             done: n(2)?,
@@ -424,42 +497,10 @@ pub async fn figures(
             late: n(6)?,
         });
     }
-
-    let row = sqlx::query(
-        "SELECT \
-         COALESCE(SUM(CASE WHEN v.action = 'sign_personal' THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN v.action = 'org_sign' THEN 1 ELSE 0 END), 0), \
-         COALESCE(SUM(CASE WHEN v.action = 'dispatch' THEN 1 ELSE 0 END), 0) \
-         FROM document_events v JOIN documents d ON d.id = v.document_id \
-         JOIN agencies a ON a.id = d.agency_id \
-         WHERE a.path LIKE $1 AND v.created_at >= $2 AND v.created_at < $3",
-    )
-    .bind(&under)
-    .bind(s)
-    .bind(e)
-    .fetch_one(&mut *conn)
-    .await?;
+    let row = one(documents)?;
     let (signed, sealed, issued): (i64, i64, i64) =
         (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-    let received: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM incoming_documents i JOIN agencies a ON a.id = i.agency_id \
-         WHERE a.path LIKE $1 AND i.arrived_at >= $2 AND i.arrived_at < $3",
-    )
-    .bind(&under)
-    .bind(s)
-    .bind(e)
-    .fetch_one(&mut *conn)
-    .await?;
-    let reasons = sqlx::query(
-        "SELECT i.decision_note, COUNT(*) FROM incoming_documents i \
-         JOIN agencies a ON a.id = i.agency_id WHERE a.path LIKE $1 AND i.state = 'refused' \
-         AND i.decided_at >= $2 AND i.decided_at < $3 GROUP BY i.decision_note",
-    )
-    .bind(&under)
-    .bind(s)
-    .bind(e)
-    .fetch_all(&mut *conn)
-    .await?;
+    let received: i64 = one(received)?.try_get(0)?;
     let mut refusal_reasons = reasons
         .iter()
         .map(|r| {
@@ -470,19 +511,18 @@ pub async fn figures(
         })
         .collect::<Result<Vec<_>>>()?;
     refusal_reasons.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
-    let documents = DocumentFigures {
-        signed,
-        sealed,
-        issued,
-        received,
-        refused: refusal_reasons.iter().map(|r| r.count).sum(),
-        refusal_reasons,
-    };
     Ok(Figures {
         certificates,
         devices,
-        requests,
-        documents,
+        requests: by_kind,
+        documents: DocumentFigures {
+            signed,
+            sealed,
+            issued,
+            received,
+            refused: refusal_reasons.iter().map(|r| r.count).sum(),
+            refusal_reasons,
+        },
     })
 }
 
@@ -888,4 +928,27 @@ pub async fn period_workbook(store: &Store, actor: &Actor, period_id: i64) -> Re
         ws.insert_chart(row + 2, 0, &chart).map_err(fail)?;
     }
     book.save_to_buffer().map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inlined_queries_write_every_value_in_place_and_quote_text() {
+        let values: Vec<Value> = (1..=10)
+            .map(Value::Int)
+            .chain([Value::Text("/1/2/%'".into())])
+            .collect();
+        assert_eq!(
+            inlined("a = $1 AND b = $10 AND c LIKE $11", &values),
+            "a = 1 AND b = 10 AND c LIKE '/1/2/%'''"
+        );
+        let period = Period::six_monthly(2026, 1).unwrap();
+        let queries = figure_queries("/1/", &period);
+        assert_eq!(queries.len(), 6);
+        for (q, v) in &queries {
+            assert!(!inlined(q, v).contains('$'), "{q}");
+        }
+    }
 }

@@ -125,7 +125,8 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("post", "/api/v1/report-periods") | ("post", "/api/v1/report-standings/remind") => {
             (Perm(P::ProcessRequest), Rec::None)
         }
-        ("get", "/api/v1/report-standings/export.xlsx") => (read, Rec::None),
+        ("get", "/api/v1/report-standings/export.xlsx")
+        | ("get", "/api/v1/report-standings/export.pdf") => (read, Rec::None),
         ("get", "/api/v1/agencies/{id}/report") => (read, Rec::Agency),
         ("put", "/api/v1/agencies/{id}/report") => (write, Rec::Agency),
         ("get", "/api/v1/audit/export.csv") | ("get", "/api/v1/audit/export.xlsx") => {

@@ -634,3 +634,92 @@ async fn the_incoming_register_prints_as_a_pdf_signed_by_the_agency_and_as_xlsx(
         assert_eq!(entries.len(), 5, "{b:?}: {entries:?}");
     }
 }
+
+/// The province's report of a period (issue 21): a PDF of the reports submitted, summed, with
+/// its charts, signed with the Department's organization key — valid for kyso, pyHanko and
+/// pdfsig. Refused (409) while the Department is not set.
+#[tokio::test]
+async fn the_provinces_report_prints_as_a_pdf_signed_by_the_department() {
+    for b in backends() {
+        let app = server(b).await;
+        let s = app.store();
+        let root = support::agency(s, "H99", "UBND Tỉnh Demo", None).await;
+        support::agency(s, "H99.37", "Sở Khoa học và Công nghệ", Some(root)).await;
+        let finance = support::agency(s, "H99.05", "Sở Tài chính", Some(root)).await;
+        let admin = app.session("quantri", root, "dost_admin").await;
+        let officer = app.session("cb.tc", finance, "signature_officer").await;
+        let sys = Actor::system();
+        let period = kyso_store::reports::open_period(
+            s,
+            &sys,
+            &kyso_store::reports::NewPeriod {
+                kind: "annual".into(),
+                year: Some(2026),
+                due_day: "15/01/2027".into(),
+                ..Default::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        kyso_store::reports::save_report(
+            s,
+            &officer.actor,
+            period.id,
+            finance,
+            &kyso_store::reports::ReportInput {
+                needs: kyso_domain::reports::Needs {
+                    devices: 7,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            true,
+            NOW,
+        )
+        .await
+        .unwrap();
+        let path = format!(
+            "/api/v1/report-standings/export.pdf?period_id={}",
+            period.id
+        );
+        let (status, body, _) = page_get(&app, &admin, &path).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{b:?}");
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], "no_department", "{v}");
+        kyso_store::requests::set_request_recipients(
+            s,
+            &sys,
+            &kyso_store::requests::RequestRecipients {
+                department: "H99.37".into(),
+                national_ca: "G11.07.05".into(),
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        let (status, pdf, kind) = page_get(&app, &admin, &path).await;
+        assert_eq!(
+            (status, kind.as_str()),
+            (StatusCode::OK, "application/pdf"),
+            "{b:?}: {}",
+            String::from_utf8_lossy(&pdf)
+        );
+        assert_signed_by_the_agency(&pdf);
+        let text = pages_text(&pdf).join(" ");
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for want in [
+            "BÁO CÁO",
+            "Báo cáo năm 2026",
+            "1/2 cơ quan đã gửi",
+            "Sở Tài chính",
+            "Đã gửi",
+        ] {
+            assert!(text.contains(want), "{b:?}: {want}: {text}");
+        }
+        let file = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
+        std::fs::write(file.path(), &pdf).unwrap();
+        pyhanko_accepts(file.path());
+        pdfsig_accepts(file.path());
+    }
+}

@@ -282,6 +282,26 @@ impl Book {
     }
 }
 
+/// The refusal when the server holds no organization key of `agency` to sign `what` with
+/// (409 `no_org_key`): the XLSX of the same data can be downloaded meanwhile.
+pub(crate) fn no_org_key(agency: &str, what_vi: &str, what_en: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "no_org_key",
+        None,
+        format!(
+            "Máy chủ chưa giữ khóa tổ chức (chứng thư số của cơ quan) của {agency} nên không ký \
+             số được {what_vi}. Đề nghị quản trị hệ thống cấu hình khóa tổ chức (kyso serve \
+             --org-key); trong khi chờ, có thể tải bản XLSX."
+        ),
+        format!(
+            "The server holds no organization key of {agency}, so the {what_en} cannot be \
+             signed. Ask the administrator to configure it (kyso serve --org-key); meanwhile \
+             the XLSX can be downloaded."
+        ),
+    )
+}
+
 /// Lay out `book` (`kyso_letters::render_book` of its kind) and sign it with its agency's
 /// organization key; without that key on the server, 409 `no_org_key`.
 async fn signed_book(st: &AppState, book: Book) -> Result<(String, Vec<u8>), ApiError> {
@@ -290,23 +310,7 @@ async fn signed_book(st: &AppState, book: Book) -> Result<(String, Vec<u8>), Api
     let agency =
         registry::agency(&st.store, &sys, book.agency_id, Permission::ReadRegistry).await?;
     let Some(key) = st.org_keys.get(&agency.code).cloned() else {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "no_org_key",
-            None,
-            format!(
-                "Máy chủ chưa giữ khóa tổ chức (chứng thư số của cơ quan) của {} nên không ký số \
-                 được {name_vi}. Đề nghị quản trị hệ thống cấu hình khóa tổ chức \
-                 (kyso serve --org-key); trong khi chờ, có thể tải sổ dạng XLSX.",
-                agency.name
-            ),
-            format!(
-                "The server holds no organization key of {}, so the {name_en} cannot be \
-                 signed. Ask the administrator to configure it (kyso serve --org-key); meanwhile \
-                 the register can be downloaded as XLSX.",
-                agency.name
-            ),
-        ));
+        return Err(no_org_key(&agency.name, name_vi, name_en));
     };
     let managing = match agency.parent_id {
         Some(p) => Some(

@@ -23,6 +23,7 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add::<__path_get_report, _, _>(get_report)
         .add::<__path_put_report, _, _>(put_report)
         .add::<__path_period_workbook, _, _>(period_workbook)
+        .add::<__path_period_pdf, _, _>(period_pdf)
         .add::<__path_remind_late, _, _>(remind_late)
 }
 
@@ -224,4 +225,120 @@ async fn remind_late(
         notices,
         agencies_without_officer,
     }))
+}
+
+/// The province's report of a period as a PDF (the newest period by default): who has
+/// reported, the figures and needs of the reports submitted summed, each group as a chart —
+/// signed with the Department's organization key (the Department of the request settings).
+/// 409 `no_department` when the Department is not set, `no_org_key` when the server holds no
+/// key of it.
+#[utoipa::path(get, path = "/api/v1/report-standings/export.pdf", tag = "reports", params(PeriodChoice),
+    responses((status = 200, description = "The signed report", content_type = "application/pdf", body = super::dto::BinaryFile)))]
+async fn period_pdf(
+    State(st): State<AppState>,
+    auth: Auth,
+    Q(q): Q<PeriodChoice>,
+) -> Result<axum::response::Response, crate::ApiError> {
+    use axum::response::IntoResponse as _;
+    use kyso_domain::reports::{Figures, Needs, ReportState};
+    use kyso_domain::roles::Permission;
+    use kyso_store::{registry, Actor};
+    let period = chosen_period(&st, &auth, q.period_id).await?;
+    let standing = reports::standings(&st.store, &auth.actor, period.id).await?;
+    let mut submitted = Vec::new();
+    for s in standing
+        .iter()
+        .filter(|s| s.state == ReportState::Submitted)
+    {
+        submitted
+            .push(reports::agency_report(&st.store, &auth.actor, period.id, s.agency_id).await?);
+    }
+    let code = kyso_store::requests::request_recipients(&st.store)
+        .await?
+        .department;
+    if code.is_empty() {
+        return Err(crate::ApiError::new(
+            StatusCode::CONFLICT,
+            "no_department",
+            None,
+            "Chưa đặt Sở tiếp nhận đề nghị (mã định danh của Sở) nên không xác định được cơ quan \
+             ký báo cáo tổng hợp.",
+            "The Department (its code in the request settings) is not set, so no agency signs \
+             the consolidated report.",
+        ));
+    }
+    let sys = Actor::system();
+    let department = registry::agency_by_code(&st.store, &sys, &code).await?;
+    let province = match department.parent_id {
+        Some(p) => {
+            registry::agency(&st.store, &sys, p, Permission::ReadRegistry)
+                .await?
+                .name
+        }
+        None => department.name.clone(),
+    };
+    let Some(key) = st.org_keys.get(&department.code).cloned() else {
+        return Err(super::register_export::no_org_key(
+            &department.name,
+            "báo cáo tổng hợp",
+            "consolidated report",
+        ));
+    };
+    let the_period = period.period()?;
+    let now = st.now();
+    let data = kyso_letters::PeriodReportData {
+        place: kyso_letters::place_name(&province),
+        province_name: province,
+        department_name: department.name.clone(),
+        title: period.title.clone(),
+        first_day: the_period.first_day,
+        last_day: the_period.last_day,
+        made_on: now.to_offset(kyso_domain::calendar::VIETNAM).date(),
+        agencies: standing
+            .iter()
+            .map(|s| (s.agency_name.clone(), s.state == ReportState::Submitted))
+            .collect(),
+        figures: Figures::sum(submitted.iter().map(|r| &r.figures)),
+        needs: Needs::sum(submitted.iter().map(|r| (r.agency_name.as_str(), &r.needs))),
+    };
+    let signed = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, crate::ApiError> {
+        let pdf = kyso_letters::render_period_report(&data).map_err(|e| {
+            crate::letters::internal(
+                &format!("Không lập được báo cáo: {}", e.message_vi()),
+                &format!("The report could not be laid out: {e}"),
+            )
+        })?;
+        let signer = key.signer()?;
+        kyso_letters::sign(&pdf, &signer, now).map_err(|e| {
+            crate::letters::internal(
+                &format!("Ký số báo cáo không thành công: {}", e.message_vi()),
+                &format!("Signing the report failed: {e}"),
+            )
+        })
+    })
+    .await
+    .map_err(|_| {
+        crate::letters::internal(
+            "Lỗi nội bộ khi lập báo cáo.",
+            "Internal failure producing the report.",
+        )
+    })??;
+    st.metrics.signature_made("period_report");
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"bao-cao-tong-hop-{}.pdf\"",
+                    period.id
+                ),
+            ),
+        ],
+        signed,
+    )
+        .into_response())
 }

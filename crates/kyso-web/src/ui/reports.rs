@@ -307,6 +307,10 @@ pub(super) async fn period_page(State(st): State<AppState>, p: Page, Id(id): Id)
                 a.button href={ "/api/v1/report-standings/export.xlsx?period_id=" (id) } download {
                     (p.t("Tải bảng tổng hợp (Excel, có biểu đồ)", "Download the summary (Excel, with a chart)"))
                 }
+                " "
+                a href={ "/api/v1/report-standings/export.pdf?period_id=" (id) } download {
+                    (p.t("Tải báo cáo tổng hợp (PDF, ký số của Sở)", "Download the report (PDF, signed by the Department)"))
+                }
             }
             @if reminds && submitted.len() < standing.len() {
                 form method="post" action={ "/reports/" (id) "/remind" } {
