@@ -189,8 +189,8 @@ try {
   // 8. Every main page, and a subscriber's, a request's and a device's own page, works with the
   //    keyboard alone, and a search is typed and sent with it.
   for (const path of ['/', '/huong-dan', '/agencies', '/agencies/new', '/subscribers', '/subscribers/new',
-                      '/certificates', '/devices', '/requests', '/requests/new', '/notices',
-                      '/audit', '/users', '/password', '/certificates/import',
+                      '/certificates', '/devices', '/devices/new', '/requests', '/requests/new', '/notices',
+                      '/reports', '/audit', '/users', '/password', '/certificates/import',
                       new URL(subscriberUrl).pathname, new URL(requestUrl).pathname, '/devices/1']) {
     await keyboardWalk(page, path);
   }
@@ -198,7 +198,7 @@ try {
   await page.setViewportSize({ width: 390, height: 844 });
   for (const path of ['/', '/huong-dan', '/agencies', '/agencies/new', '/subscribers', '/subscribers/new',
                       '/certificates', '/devices', '/devices/new', '/requests', '/requests/new', '/notices',
-                      '/audit', '/users', '/password', '/certificates/import',
+                      '/reports', '/audit', '/users', '/password', '/certificates/import',
                       new URL(subscriberUrl).pathname, new URL(requestUrl).pathname, '/devices/1']) {
     await page.goto(`${base}${path}`);
     const fits = await fitsWidth(page);
@@ -302,6 +302,46 @@ try {
   check((await page.textContent('main [role=status]')).includes('Đã giải thể cơ quan'), 'the agency is dissolved, with a success message');
   await page.goto(subscriberUrl);
   check((await page.textContent('main')).includes('Sở Khoa học và Công nghệ'), 'its subscriber now belongs to the Department');
+
+  // 12. One reporting cycle: the Department opens the six-monthly report; the Department of
+  //     Finance's officer reviews its figures (charts drawn on the server), adds its needs and
+  //     submits after a confirmation; the Department sees it has reported.
+  await page.goto(`${base}/reports`);
+  await page.selectOption('#kind', 'six_monthly');
+  await page.fill('#year', '2026');
+  await page.selectOption('#half', '2');
+  await page.fill('#due_day', '15/01/2027');
+  await Promise.all([page.waitForNavigation(), page.click('main button:has-text("Mở kỳ báo cáo")')]);
+  check((await page.textContent('main [role=status]')).includes('Đã mở kỳ báo cáo'), 'the period is opened, with a success message');
+  check((await page.textContent('h1')).includes('Báo cáo 6 tháng cuối năm 2026'), 'the period is named as officers say it');
+  await shot(page, 'bc-01-mo-ky-bao-cao');
+  const periodUrl = page.url().replace(/\?.*$/, '');
+  await page.click('header button[type=submit]');
+  await page.waitForURL(/\/login$/);
+  await page.fill('#username', other);
+  await page.fill('#password', env('KYSO_OTHER_PASSWORD'));
+  await page.press('#password', 'Enter');
+  await page.waitForURL(`${base}/`);
+  await page.goto(periodUrl);
+  await Promise.all([page.waitForNavigation(), page.click('main a:has-text("Sở Tài chính")')]);
+  check((await page.locator('main svg[role=img]').count()) >= 3, 'the figures come with their charts');
+  await keyboardWalk(page, new URL(page.url()).pathname + new URL(page.url()).search);
+  await page.fill('#devices', '4');
+  await page.fill('#comments', 'Đã cấp đủ chứng thư số cho lãnh đạo các phòng.');
+  await Promise.all([page.waitForNavigation(), page.click('main button:has-text("Gửi báo cáo")')]);
+  check((await page.textContent('main [role=alert]')).includes('Gửi báo cáo này về Sở?'), 'submitting asks first');
+  await Promise.all([page.waitForNavigation(), page.click('main button:has-text("Gửi báo cáo")')]);
+  check((await page.textContent('main [role=status]')).includes('Đã gửi báo cáo về Sở'), 'the report is submitted, with a success message');
+  await shot(page, 'bc-02-bao-cao-da-gui');
+  await page.click('header button[type=submit]');
+  await page.waitForURL(/\/login$/);
+  await page.fill('#username', 'admin');
+  await page.fill('#password', env('KYSO_NEW_PASSWORD'));
+  await page.press('#password', 'Enter');
+  await page.waitForURL(`${base}/`);
+  await page.goto(periodUrl);
+  check(/1 \/ \d+ cơ quan đã gửi/.test(await page.textContent('main')), 'the Department sees one agency has reported');
+  await shot(page, 'bc-03-tong-hop');
 } finally {
   await browser.close();
 }

@@ -317,10 +317,13 @@ main{padding:0 8px}th,td{padding:4px}td a,td code{overflow-wrap:anywhere}code{wo
 "#;
 
 fn nav_item(p: &Page, href: &str, label: &str) -> Markup {
-    let current = if href == "/" {
-        p.path == "/"
-    } else {
-        p.path.starts_with(href)
+    // An agency's report (`/agencies/{id}/report`) belongs to the reports' section.
+    let report = p.path.starts_with("/agencies/") && p.path.ends_with("/report");
+    let current = match href {
+        "/" => p.path == "/",
+        "/reports" => p.path.starts_with(href) || report,
+        "/agencies" => p.path.starts_with(href) && !report,
+        _ => p.path.starts_with(href),
     };
     html! {
         @if current { a href=(href) aria-current="page" { (label) } } @else { a href=(href) { (label) } }

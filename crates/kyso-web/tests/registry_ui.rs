@@ -1188,6 +1188,10 @@ async fn a_reporting_cycle_from_the_departments_period_to_an_agencys_submitted_r
         let (status, page) = app.page(&officer, &path).await;
         assert_eq!(status, StatusCode::OK, "{b:?}");
         assert!(
+            page.contains(r#"<a href="/reports" aria-current="page">"#),
+            "{b:?}: the menu marks the reports' section"
+        );
+        assert!(
             page.contains("<svg")
                 && page.contains("role=\"img\"")
                 && page.contains("Còn hiệu lực cuối kỳ"),
