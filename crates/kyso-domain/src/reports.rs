@@ -221,6 +221,18 @@ pub struct RequestFigures {
     pub late: i64,
 }
 
+impl RequestFigures {
+    /// Add `other`'s counts (whatever its kind).
+    fn add(&mut self, other: &RequestFigures) {
+        self.created += other.created;
+        self.done += other.done;
+        self.refused += other.refused;
+        self.open += other.open;
+        self.on_time += other.on_time;
+        self.late += other.late;
+    }
+}
+
 /// A reason incoming documents were refused, and how often.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReasonCount {
@@ -268,12 +280,7 @@ impl Figures {
             late: 0,
         };
         for r in &self.requests {
-            t.created += r.created;
-            t.done += r.done;
-            t.refused += r.refused;
-            t.open += r.open;
-            t.on_time += r.on_time;
-            t.late += r.late;
+            t.add(r);
         }
         t
     }
@@ -307,14 +314,7 @@ impl Figures {
             v.returned += w.returned;
             for r in &f.requests {
                 match out.requests.iter_mut().find(|x| x.kind == r.kind) {
-                    Some(x) => {
-                        x.created += r.created;
-                        x.done += r.done;
-                        x.refused += r.refused;
-                        x.open += r.open;
-                        x.on_time += r.on_time;
-                        x.late += r.late;
-                    }
+                    Some(x) => x.add(r),
                     None => out.requests.push(r.clone()),
                 }
             }

@@ -277,6 +277,54 @@ pub async fn report_period(store: &Store, actor: &Actor, id: i64) -> Result<Repo
     period_from(&row)
 }
 
+/// The period `choice` names, or the newest one (not found when none was opened yet).
+pub async fn period_or_newest(
+    store: &Store,
+    actor: &Actor,
+    choice: Option<i64>,
+) -> Result<ReportPeriod> {
+    match choice {
+        Some(id) => report_period(store, actor, id).await,
+        None => report_periods(store, actor)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(Error::NotFound {
+                what: Record::Report,
+            }),
+    }
+}
+
+/// A period as the Department consolidates it: where each reporting agency the actor reads
+/// stands, the reports submitted, and their figures and needs summed.
+#[derive(Debug, Clone)]
+pub struct Consolidated {
+    pub standing: Vec<Standing>,
+    pub submitted: Vec<AgencyReport>,
+    pub figures: Figures,
+    pub needs: Needs,
+}
+
+/// [`Consolidated`] of period `period_id`.
+pub async fn consolidated(store: &Store, actor: &Actor, period_id: i64) -> Result<Consolidated> {
+    let standing = standings(store, actor, period_id).await?;
+    let mut submitted = Vec::new();
+    for s in standing
+        .iter()
+        .filter(|s| s.state == ReportState::Submitted)
+    {
+        submitted.push(agency_report(store, actor, period_id, s.agency_id).await?);
+    }
+    let figures = Figures::sum(submitted.iter().map(|r| &r.figures));
+    let needs = Needs::sum(submitted.iter().map(|r| (r.agency_name.as_str(), &r.needs)));
+    Ok(Consolidated {
+        standing,
+        submitted,
+        figures,
+        needs,
+    })
+}
+
 /// The reporting agencies the actor reads (those directly under a province, or the actor's
 /// own agency when it is one) and where each stands in the period.
 pub async fn standings(store: &Store, actor: &Actor, period_id: i64) -> Result<Vec<Standing>> {
@@ -825,16 +873,7 @@ pub async fn remind_late(
 pub async fn period_workbook(store: &Store, actor: &Actor, period_id: i64) -> Result<Vec<u8>> {
     use rust_xlsxwriter::{Chart, ChartType, Format, Workbook};
     let period = report_period(store, actor, period_id).await?;
-    let standing = standings(store, actor, period_id).await?;
-    let mut reports = Vec::new();
-    for s in &standing {
-        let r = (s.state == ReportState::Submitted)
-            .then(|| agency_report(store, actor, period_id, s.agency_id));
-        reports.push(match r {
-            Some(f) => Some(f.await?),
-            None => None,
-        });
-    }
+    let all = consolidated(store, actor, period_id).await?;
     let fail =
         |e: rust_xlsxwriter::XlsxError| Error::Database(sqlx::Error::Protocol(e.to_string()));
     let header = [
@@ -890,7 +929,8 @@ pub async fn period_workbook(store: &Store, actor: &Actor, period_id: i64) -> Re
             .map_err(fail)?;
     }
     let mut row = 3u32;
-    for (s, r) in standing.iter().zip(&reports) {
+    for s in &all.standing {
+        let r = all.submitted.iter().find(|r| r.agency_id == s.agency_id);
         ws.write_string(row, 0, &s.agency_name).map_err(fail)?;
         ws.write_string(row, 1, &s.agency_code).map_err(fail)?;
         ws.write_string(row, 2, s.state.label_vi()).map_err(fail)?;
@@ -902,18 +942,16 @@ pub async fn period_workbook(store: &Store, actor: &Actor, period_id: i64) -> Re
         }
         row += 1;
     }
-    let submitted: Vec<&AgencyReport> = reports.iter().flatten().collect();
-    let total = Figures::sum(submitted.iter().map(|r| &r.figures));
-    let needs = Needs::sum(submitted.iter().map(|r| (r.agency_name.as_str(), &r.needs)));
+    let (total, needs) = (&all.figures, &all.needs);
     ws.write_string_with_format(row, 0, "Toàn tỉnh (các báo cáo đã gửi)", &bold)
         .map_err(fail)?;
-    for (i, v) in row_of(&total, &needs).iter().enumerate() {
+    for (i, v) in row_of(total, needs).iter().enumerate() {
         ws.write_number_with_format(row, 3 + i as u16, *v as f64, &bold)
             .map_err(fail)?;
     }
     ws.set_freeze_panes(3, 1).map_err(fail)?;
     ws.autofit();
-    if !standing.is_empty() {
+    if !all.standing.is_empty() {
         let last = row - 1;
         let mut chart = Chart::new(ChartType::Bar);
         chart

@@ -48,16 +48,7 @@ pub(crate) async fn chosen_period(
     auth: &Auth,
     choice: Option<i64>,
 ) -> Result<ReportPeriod, crate::ApiError> {
-    Ok(match choice {
-        Some(id) => reports::report_period(&st.store, &auth.actor, id).await?,
-        None => reports::report_periods(&st.store, &auth.actor)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(kyso_store::Error::NotFound {
-                what: kyso_store::Record::Report,
-            })?,
-    })
+    Ok(reports::period_or_newest(&st.store, &auth.actor, choice).await?)
 }
 
 /// The reporting periods the Department opened, newest first.
@@ -240,19 +231,11 @@ async fn period_pdf(
     Q(q): Q<PeriodChoice>,
 ) -> Result<axum::response::Response, crate::ApiError> {
     use axum::response::IntoResponse as _;
-    use kyso_domain::reports::{Figures, Needs, ReportState};
+    use kyso_domain::reports::ReportState;
     use kyso_domain::roles::Permission;
     use kyso_store::{registry, Actor};
     let period = chosen_period(&st, &auth, q.period_id).await?;
-    let standing = reports::standings(&st.store, &auth.actor, period.id).await?;
-    let mut submitted = Vec::new();
-    for s in standing
-        .iter()
-        .filter(|s| s.state == ReportState::Submitted)
-    {
-        submitted
-            .push(reports::agency_report(&st.store, &auth.actor, period.id, s.agency_id).await?);
-    }
+    let all = reports::consolidated(&st.store, &auth.actor, period.id).await?;
     let code = kyso_store::requests::request_recipients(&st.store)
         .await?
         .department;
@@ -294,12 +277,13 @@ async fn period_pdf(
         first_day: the_period.first_day,
         last_day: the_period.last_day,
         made_on: now.to_offset(kyso_domain::calendar::VIETNAM).date(),
-        agencies: standing
+        agencies: all
+            .standing
             .iter()
             .map(|s| (s.agency_name.clone(), s.state == ReportState::Submitted))
             .collect(),
-        figures: Figures::sum(submitted.iter().map(|r| &r.figures)),
-        needs: Needs::sum(submitted.iter().map(|r| (r.agency_name.as_str(), &r.needs))),
+        figures: all.figures,
+        needs: all.needs,
     };
     let signed = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, crate::ApiError> {
         let pdf = kyso_letters::render_period_report(&data).map_err(|e| {

@@ -266,21 +266,15 @@ pub(super) async fn period_page(State(st): State<AppState>, p: Page, Id(id): Id)
         Ok(x) => x,
         Err(e) => return layout_store_error(&p, e),
     };
-    let standing = match reports::standings(&st.store, &p.actor, id).await {
+    let reports::Consolidated {
+        standing,
+        submitted,
+        figures,
+        needs,
+    } = match reports::consolidated(&st.store, &p.actor, id).await {
         Ok(x) => x,
         Err(e) => return layout_store_error(&p, e),
     };
-    let mut submitted = Vec::new();
-    for s in standing
-        .iter()
-        .filter(|s| s.state == ReportState::Submitted)
-    {
-        if let Ok(r) = reports::agency_report(&st.store, &p.actor, id, s.agency_id).await {
-            submitted.push(r);
-        }
-    }
-    let figures = Figures::sum(submitted.iter().map(|r| &r.figures));
-    let needs = Needs::sum(submitted.iter().map(|r| (r.agency_name.as_str(), &r.needs)));
     let english = p.lang == Lang::En;
     let reminds = p.actor.may(kyso_store::On::Registry).is_ok();
     let title = if english {
@@ -345,23 +339,6 @@ pub(super) struct ReportQuery {
     period_id: Option<i64>,
 }
 
-async fn period_of(
-    st: &AppState,
-    p: &Page,
-    choice: Option<i64>,
-) -> Result<kyso_store::reports::ReportPeriod, kyso_store::Error> {
-    match choice {
-        Some(id) => reports::report_period(&st.store, &p.actor, id).await,
-        None => reports::report_periods(&st.store, &p.actor)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(kyso_store::Error::NotFound {
-                what: kyso_store::Record::Report,
-            }),
-    }
-}
-
 pub(super) async fn agency_report_page(
     State(st): State<AppState>,
     p: Page,
@@ -379,7 +356,7 @@ async fn agency_report_view(
     typed: Option<&ReportInput>,
     error: Option<&kyso_store::Error>,
 ) -> Response {
-    let period = match period_of(st, p, period_id).await {
+    let period = match reports::period_or_newest(&st.store, &p.actor, period_id).await {
         Ok(x) => x,
         Err(e) => return layout_store_error(p, e),
     };
@@ -529,7 +506,7 @@ pub(super) async fn agency_report_submit(
         answers: f.answers.clone(),
     };
     let submit = f.action == "submit";
-    let period = match period_of(&st, &p, period_id).await {
+    let period = match reports::period_or_newest(&st.store, &p.actor, period_id).await {
         Ok(x) => x,
         Err(e) => return layout_store_error(&p, e),
     };
