@@ -266,6 +266,11 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ),
     ("report.submit", "Gửi báo cáo", "Report submitted"),
     (
+        "report.document",
+        "Lập văn bản báo cáo",
+        "Report made into a document",
+    ),
+    (
         "report.remind",
         "Nhắc cơ quan chưa gửi báo cáo",
         "Late agencies reminded",
@@ -497,6 +502,7 @@ mod tests {
             "report.open",
             "report.save",
             "report.submit",
+            "report.document",
             "report.remind",
         ] {
             assert!(action_label(a).is_some(), "{a}");

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 pub use layout::{columns, render};
-pub use period_report::{render_period_report, PeriodReportData};
+pub use period_report::{render_period_report, PeriodReportData, Reporter};
 pub use register::{
     render_book, render_incoming_register, render_register, RegisterBookData, RegisterEntry,
     RegisterKind,

@@ -283,6 +283,91 @@ fn a_draft_letter_leaves_the_number_and_date_to_the_clerk() {
     assert!(layout.contains("Demo, ngày …… tháng …… năm ……"), "{layout}");
 }
 
+/// An agency's report of a period as a draft Báo cáo of its outgoing flow (issue 21): the
+/// number's blank before "BC-…" and an undated date line where the format step places its
+/// fields, its comments and answers, the Department in "Nơi nhận", the signer's block.
+#[test]
+fn an_agency_report_is_a_draft_for_the_clerk_to_number_and_date() {
+    use kyso_domain::reports::{Figures, Needs};
+    use kyso_letters::{render_period_report, PeriodReportData, Reporter};
+    let mut figures = Figures::default();
+    figures.certificates.active = 37;
+    figures.devices.issued = 5;
+    let data = PeriodReportData {
+        managing_name: "Ủy ban nhân dân Tỉnh Demo".into(),
+        agency_name: "Sở Tài chính".into(),
+        place: "Demo".into(),
+        title: "Báo cáo 6 tháng đầu năm 2026".into(),
+        first_day: date!(2026 - 01 - 01),
+        last_day: date!(2026 - 06 - 30),
+        made_on: None,
+        figures,
+        needs: Needs {
+            devices: 4,
+            note: "Tập huấn cho văn thư các đơn vị".into(),
+            ..Default::default()
+        },
+        from: Reporter::Agency {
+            notation: "BC-STC".into(),
+            recipient: "Sở Khoa học và Công nghệ".into(),
+            comments: "Đã cấp đủ chứng thư số cho lãnh đạo.".into(),
+            questions: "Số đơn vị đã dùng chữ ký số trên 90% văn bản?".into(),
+            answers: "Bốn trên năm đơn vị.".into(),
+            signer_title: "Giám đốc".into(),
+            signer_name: "Phạm Thị Thanh Hương".into(),
+        },
+    };
+    let pdf = render_period_report(&data).unwrap();
+    assert_eq!(pdf, render_period_report(&data).unwrap(), "the same bytes");
+    dump("agency-report.pdf", &pdf);
+    let doc = Document::open(Arc::new(MemSource(pdf.clone().into())), Limits::default()).unwrap();
+    let pages = doc.pages().unwrap();
+    let places = kyso_pades::numbering::locate(&doc, &pages[0]).unwrap();
+    assert!(
+        places.number.from_text && places.date.from_text,
+        "{places:?}"
+    );
+    assert_eq!(places.notation.as_deref(), Some("/BC-STC"));
+    let (formatted, _) = kyso_pades::numbering::place_fields_bytes(&pdf).unwrap();
+    let filled =
+        kyso_pades::numbering::fill_bytes(&formatted, "12", date!(2026 - 07 - 08)).unwrap();
+    let doc = Document::open(Arc::new(MemSource(filled.into())), Limits::default()).unwrap();
+    let issued = kyso_pades::numbering::issued(&doc).unwrap().unwrap();
+    assert_eq!(issued.number.as_deref(), Some("12/BC-STC"));
+    assert_eq!(issued.date, Some(date!(2026 - 07 - 08)));
+    let check = kyso_pades::format_check::check(&pdf);
+    assert!(
+        check.findings.is_empty(),
+        "Decree 30's format: {:?}",
+        check.findings
+    );
+    let Some(layout) = pdftotext(&pdf, "-layout") else {
+        return;
+    };
+    let flat = squeeze(&layout);
+    for want in [
+        "Số: ......../BC-STC",
+        "Demo, ngày …… tháng …… năm ……",
+        "SỞ TÀI CHÍNH",
+        "Còn hiệu lực cuối kỳ 37",
+        "V. Nhận xét, đánh giá",
+        "Đã cấp đủ chứng thư số cho lãnh đạo.",
+        "VI. Trả lời câu hỏi của kỳ báo cáo",
+        "Bốn trên năm đơn vị.",
+        "VII. Nhu cầu năm sau",
+        "Tập huấn cho văn thư các đơn vị",
+        "- Sở Khoa học và Công nghệ (để tổng hợp);",
+        "GIÁM ĐỐC",
+        "Phạm Thị Thanh Hương",
+    ] {
+        assert!(flat.contains(&squeeze(want)), "{want}:\n{layout}");
+    }
+    assert!(
+        !flat.contains("cơ quan đã gửi"),
+        "no standings in an agency's report"
+    );
+}
+
 #[test]
 fn the_same_letter_gives_the_same_bytes() {
     let data = letter(

@@ -644,6 +644,17 @@ fn union(a: Option<[f64; 4]>, b: [f64; 4]) -> Option<[f64; 4]> {
     })
 }
 
+/// Whether `l` is a page number in the top margin: a line of at most four digits whose top is
+/// less than the top margin's minimum from the displayed page's top edge. Decree 30 (Appendix I,
+/// II.9) numbers the pages from the second one on, centred "in the top margin", so it is no
+/// intrusion of the content into the margin.
+fn is_page_number(p: &Page, l: &kyso_pdf::text::Line) -> bool {
+    let t = l.text.trim();
+    let digits = !t.is_empty() && t.len() <= 4 && t.bytes().all(|b| b.is_ascii_digit());
+    let top = displayed_margins(p.crop_box, l.bbox, p.rotate)[0] / PT_PER_MM;
+    digits && top < MARGIN_TOP_MM[0]
+}
+
 fn check_layout(doc: &Document, pages: &[Page], r: &mut FormatReport) {
     let side_names = [
         (Code::MarginTop, "trên", "top", MARGIN_TOP_MM),
@@ -660,8 +671,9 @@ fn check_layout(doc: &Document, pages: &[Page], r: &mut FormatReport) {
             continue;
         };
         // Text only: a scan's page-sized image, or a background, says nothing of the layout.
+        // The page number stands in the top margin where Decree 30 puts it: not content.
         let mut bbox = None;
-        for l in &text.lines {
+        for l in text.lines.iter().filter(|l| !is_page_number(p, l)) {
             bbox = union(bbox, l.bbox);
         }
         let Some(b) = bbox else { continue };

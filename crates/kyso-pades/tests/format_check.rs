@@ -31,8 +31,21 @@ const BODY: &str = "Căn cứ Luật Giao dịch điện tử ngày 22 tháng 6 
 /// An official letter in the Decree 30 layout: the title block with the number and the
 /// place-and-date line, then `paragraphs` justified paragraphs.
 fn letter(margins: Margins, number_line: bool, paragraphs: usize) -> Vec<u8> {
+    letter_numbered(margins, number_line, paragraphs, false)
+}
+
+/// [`letter`], its pages from the second on numbered in the top margin when `page_numbers`.
+fn letter_numbered(
+    margins: Margins,
+    number_line: bool,
+    paragraphs: usize,
+    page_numbers: bool,
+) -> Vec<u8> {
     let mut c = Composer::a4(margins).unwrap();
     let s = Style::new(13.0);
+    if page_numbers {
+        c.number_pages(&s).unwrap();
+    }
     let left = if number_line {
         "ỦY BAN NHÂN DÂN\nTỈNH DEMO\nSố: 12/UBND-VP"
     } else {
@@ -79,6 +92,22 @@ fn a_decree_30_letter_passes_without_warnings() {
     assert!((top - 22.0).abs() < 1.5, "{top}");
     assert!((left - 32.0).abs() < 1.0, "{left}");
     assert!((right - 17.0).abs() < 1.0, "{right}");
+}
+
+/// Decree 30 numbers the pages from the second on in the top margin: the number is not
+/// content intruding into the margin.
+#[test]
+fn page_numbers_in_the_top_margin_are_not_a_narrow_margin() {
+    let pdf = letter_numbered(decree30_margins(), true, 14, true);
+    let doc = kyso_pdf::Document::open(
+        std::sync::Arc::new(kyso_pdf::MemSource::new(pdf.clone())),
+        kyso_pdf::Limits::default(),
+    )
+    .unwrap();
+    let second = kyso_pdf::text::page_text(&doc, 1).unwrap();
+    assert_eq!(second.lines.first().map(|l| l.text.as_str()), Some("2"));
+    let r = check(&pdf);
+    assert_eq!(r.findings, vec![], "{:#?}", r.findings);
 }
 
 #[test]

@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0019_subscriber_deactivation.sql"),
     include_str!("../migrations/0020_agency_dissolution.sql"),
     include_str!("../migrations/0021_reports.sql"),
+    include_str!("../migrations/0022_report_documents.sql"),
 ];
 
 /// The version whose migration also fills the word index from the rows already stored.

@@ -24,6 +24,9 @@ use time::{Date, Duration, OffsetDateTime};
 use crate::audit::Event;
 use crate::{Actor, Error, On, Record, Result, Store};
 
+mod document;
+pub use document::*;
+
 /// A period the Department opened.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -112,6 +115,8 @@ pub struct AgencyReport {
     pub submitted_by: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub submitted_at: Option<OffsetDateTime>,
+    /// The document made of it once submitted (the newest), if any.
+    pub document: Option<ReportDocument>,
 }
 
 /// What an agency's officer writes into its report.
@@ -140,6 +145,8 @@ pub struct Standing {
     pub state: ReportState,
     #[serde(with = "time::serde::rfc3339::option")]
     pub submitted_at: Option<OffsetDateTime>,
+    /// The document made of its report (the newest), if any.
+    pub document: Option<ReportDocument>,
 }
 
 const PERIOD_COLUMNS: &str =
@@ -331,10 +338,11 @@ pub async fn standings(store: &Store, actor: &Actor, period_id: i64) -> Result<V
     report_period(store, actor, period_id).await?;
     let (scope, params) = actor.scope(Permission::ReadRegistry).sql("a.path", 2);
     let sql = format!(
-        "SELECT a.id, a.name, a.code, r.state, r.submitted_at FROM agencies a \
-         JOIN agencies p ON p.id = a.parent_id \
-         LEFT JOIN agency_reports r ON r.agency_id = a.id AND r.period_id = $1 \
-         WHERE p.parent_id IS NULL AND a.dissolved_at IS NULL AND {scope} ORDER BY a.code"
+        "SELECT a.id, a.name, a.code, r.state, r.submitted_at, {DOCUMENT_COLUMNS} \
+         FROM agencies a JOIN agencies p ON p.id = a.parent_id \
+         LEFT JOIN agency_reports r ON r.agency_id = a.id AND r.period_id = $1 {} \
+         WHERE p.parent_id IS NULL AND a.dissolved_at IS NULL AND {scope} ORDER BY a.code",
+        newest_document_join("$1")
     );
     let mut q = sqlx::query(&sql).bind(period_id);
     for p in &params {
@@ -354,6 +362,7 @@ pub async fn standings(store: &Store, actor: &Actor, period_id: i64) -> Result<V
                     .and_then(|s| ReportState::parse(s).ok())
                     .unwrap_or(ReportState::Draft),
                 submitted_at: at.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()),
+                document: document_from(row, 5)?,
             })
         })
         .collect()
@@ -641,6 +650,7 @@ pub async fn agency_report(
         answers: String::new(),
         submitted_by: None,
         submitted_at: None,
+        document: None,
     };
     let mut stored = None;
     if let Some(row) = row {
@@ -656,13 +666,12 @@ pub async fn agency_report(
         let at: Option<i64> = row.try_get(6)?;
         report.submitted_at = at.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
     }
+    let mut conn = store.pool().acquire().await?;
     report.figures = match (report.state, stored) {
         (ReportState::Submitted, Some(f)) => serde_json::from_str(&f).map_err(|_| corrupt())?,
-        _ => {
-            let mut conn = store.pool().acquire().await?;
-            figures(&mut conn, &a.path, &period.period()?).await?
-        }
+        _ => figures(&mut conn, &a.path, &period.period()?).await?,
     };
+    report.document = newest_document(&mut conn, period_id, agency_id).await?;
     Ok(report)
 }
 

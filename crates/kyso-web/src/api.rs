@@ -1104,17 +1104,10 @@ async fn request_action(
     responses((status = 200, description = "The letter", content_type = "application/pdf", body = dto::BinaryFile)))]
 async fn request_letter(State(st): State<AppState>, auth: Auth, Id(id): Id) -> ApiResult<Response> {
     let bytes = crate::letters::letter_bytes(&st, &auth.actor, id).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"de-nghi-{id}.pdf\""),
-            ),
-        ],
+    Ok(register_export::pdf_response(
+        &format!("de-nghi-{id}.pdf"),
         bytes,
-    )
-        .into_response())
+    ))
 }
 
 /// The working-day calendar configuration (per-year holidays and make-up days).

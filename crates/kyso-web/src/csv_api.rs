@@ -56,25 +56,22 @@ pub(crate) async fn import_subscribers(
 }
 
 fn file_response(name: &str, format: ExportFormat, bytes: Vec<u8>) -> Response {
-    let (mime, ext) = match format {
-        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
-        ExportFormat::Xlsx => (
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "xlsx",
-        ),
-    };
-    let name = format!("{name}.{ext}");
-    (
-        [
-            (header::CONTENT_TYPE, mime.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
+    match format {
+        ExportFormat::Csv => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}.csv\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        ExportFormat::Xlsx => {
+            crate::api::register_export::xlsx_response(&format!("{name}.xlsx"), bytes)
+        }
+    }
 }
 
 /// The two routes of one list's export — CSV (UTF-8 with BOM, for machines) and an Excel

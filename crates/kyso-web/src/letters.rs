@@ -68,19 +68,21 @@ pub(crate) fn internal(vi: &str, en: &str) -> ApiError {
     )
 }
 
-/// The letter's data from the request and the registry, signed by `signer`, its number the
-/// blank before the plan's notation.
-async fn letter_data(
+/// What the title block and the date line of an agency's document name besides the agency.
+pub(crate) struct TitleBlock {
+    /// The agency above it ("UBND Tỉnh Demo"), none for a province itself.
+    pub managing: Option<String>,
+    /// The place of the date line: the province's ("Demo").
+    pub place: String,
+}
+
+/// The title block of a document of `agency`: its parent's name above it, and the place named
+/// after the root of its tree (the province).
+pub(crate) async fn title_block(
     st: &AppState,
-    signer: &docs::SignerChoice,
-    plan: &LetterPlan,
-    d: &RequestDetail,
-    now: OffsetDateTime,
-) -> Result<LetterData, ApiError> {
+    agency: &registry::Agency,
+) -> Result<TitleBlock, ApiError> {
     let sys = Actor::system();
-    let r = &d.request;
-    let agency = registry::agency(&st.store, &sys, r.agency_id, Permission::ReadRegistry).await?;
-    // The date line names the province: the root of the agency's tree.
     let root_id = agency
         .path
         .split('/')
@@ -97,6 +99,57 @@ async fn letter_data(
         ),
         None => None,
     };
+    Ok(TitleBlock {
+        managing,
+        place: kyso_letters::place_name(&province),
+    })
+}
+
+/// Run a layout (and whatever signing goes with it) off the async threads; its error as a
+/// 422 "cannot produce {what}".
+pub(crate) async fn laid_out<F>(
+    what_vi: &'static str,
+    what_en: &'static str,
+    f: F,
+) -> Result<Vec<u8>, ApiError>
+where
+    F: FnOnce() -> Result<Vec<u8>, kyso_letters::Error> + Send + 'static,
+{
+    let span = tracing::info_span!("layout", what = what_en);
+    tokio::task::spawn_blocking(move || {
+        let _span = span.enter();
+        f().map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                None,
+                format!("Không lập được {what_vi}: {}", e.message_vi()),
+                format!("Cannot produce the {what_en}: {e}"),
+            )
+        })
+    })
+    .await
+    .map_err(|_| {
+        internal(
+            "Lỗi nội bộ khi lập văn bản.",
+            "Internal failure producing the document.",
+        )
+    })?
+}
+
+/// The letter's data from the request and the registry, signed by `signer`, its number the
+/// blank before the plan's notation.
+async fn letter_data(
+    st: &AppState,
+    signer: &docs::SignerChoice,
+    plan: &LetterPlan,
+    d: &RequestDetail,
+    now: OffsetDateTime,
+) -> Result<LetterData, ApiError> {
+    let sys = Actor::system();
+    let r = &d.request;
+    let agency = registry::agency(&st.store, &sys, r.agency_id, Permission::ReadRegistry).await?;
+    let TitleBlock { managing, place } = title_block(st, &agency).await?;
     let get = |item: &kyso_store::requests::RequestItem, k: &str| {
         item.data.get(k).cloned().unwrap_or_default()
     };
@@ -202,7 +255,7 @@ async fn letter_data(
         managing_agency_name: managing,
         // The clerk fills the number before the notation and the date (undated until then).
         number: format!("......../{}", plan.notation),
-        place: kyso_letters::place_name(&province),
+        place,
         date: vn.date(),
         recipient,
         body: Vec::new(),
@@ -220,7 +273,7 @@ async fn letter_data(
 }
 
 /// The signer's title as printed: their registry title, else "Thủ trưởng cơ quan".
-fn signer_title(title: &str) -> &str {
+pub(crate) fn signer_title(title: &str) -> &str {
     match title.trim() {
         "" => "Thủ trưởng cơ quan",
         t => t,
@@ -270,26 +323,10 @@ pub(crate) async fn make_letter_document(
     let blobs = crate::api::documents::blobs(st)?;
     let data = letter_data(st, &signer, &plan, d, now).await?;
     let place = data.place.clone();
-    let span = tracing::info_span!("request_letter", request = id);
-    let pdf = tokio::task::spawn_blocking(move || {
-        let _span = span.enter();
-        kyso_letters::render(&data).map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                None,
-                format!("Không lập được văn bản đề nghị: {}", e.message_vi()),
-                format!("Cannot produce the request letter: {e}"),
-            )
-        })
+    let pdf = laid_out("văn bản đề nghị", "request letter", move || {
+        kyso_letters::render(&data)
     })
-    .await
-    .map_err(|_| {
-        internal(
-            "Lỗi nội bộ khi lập văn bản.",
-            "Internal failure producing the letter.",
-        )
-    })??;
+    .await?;
     let input = docs::NewDocument {
         agency_id: plan.agency_id,
         meta: DocumentMeta {
@@ -321,7 +358,7 @@ pub(crate) async fn make_letter_document(
 }
 
 /// The store's refusal as the API answers it: a missing role is a 403 that says which.
-fn refusal(e: kyso_store::Error) -> ApiError {
+pub(crate) fn refusal(e: kyso_store::Error) -> ApiError {
     match e {
         kyso_store::Error::Invalid {
             field: "roles",
@@ -356,6 +393,11 @@ pub(crate) async fn letter_bytes(
              once that document is dispatched.",
         ));
     };
+    stored_file(st, name).await
+}
+
+/// A stored file by its SHA-256 (hex), its digest checked on reading.
+pub(crate) async fn stored_file(st: &AppState, name: String) -> Result<Vec<u8>, ApiError> {
     let Some(blobs) = st.blobs.clone() else {
         return Err(internal(
             "Máy chủ chưa có thư mục lưu văn bản.",
@@ -366,10 +408,10 @@ pub(crate) async fn letter_bytes(
         .await
         .map_err(|_| internal("Lỗi nội bộ.", "Internal failure."))?
         .map_err(|e| {
-            tracing::error!(error = %e, "cannot read a stored request letter");
+            tracing::error!(error = %e, "cannot read a stored file");
             internal(
                 "Văn bản lưu trữ bị hỏng hoặc bị thay đổi (mã băm không khớp); hãy báo quản trị.",
-                "The stored letter is damaged or was changed (hash mismatch); tell the administrator.",
+                "The stored file is damaged or was changed (hash mismatch); tell the administrator.",
             )
         })
 }

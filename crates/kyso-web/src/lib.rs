@@ -20,6 +20,7 @@ mod openapi;
 pub mod proxy;
 mod rate_limit;
 pub mod remote_sign;
+mod report_documents;
 pub mod server;
 mod sessions_api;
 pub mod status_mail;

@@ -59,6 +59,10 @@ pub(crate) fn routes() -> Router<AppState> {
             "/agencies/{id}/report",
             get(agency_report_page).post(agency_report_submit),
         )
+        .route(
+            "/agencies/{id}/report/document",
+            post(agency_report_document_submit),
+        )
         .route("/huong-dan", get(guide::guide_page))
         .route("/huong-dan.pdf", get(guide::guide_pdf_download))
         .route("/huong-dan/anh/{name}", get(guide::guide_image))

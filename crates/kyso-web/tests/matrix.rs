@@ -127,8 +127,13 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         }
         ("get", "/api/v1/report-standings/export.xlsx")
         | ("get", "/api/v1/report-standings/export.pdf") => (read, Rec::None),
-        ("get", "/api/v1/agencies/{id}/report") => (read, Rec::Agency),
+        ("get", "/api/v1/agencies/{id}/report") | ("get", "/api/v1/agencies/{id}/report.pdf") => {
+            (read, Rec::Agency)
+        }
         ("put", "/api/v1/agencies/{id}/report") => (write, Rec::Agency),
+        // Also needs the drafter's duty: refused at `roles` (403) without it, after the
+        // report's state (409 for the draft report here).
+        ("post", "/api/v1/agencies/{id}/report/document") => (write, Rec::Agency),
         ("get", "/api/v1/audit/export.csv") | ("get", "/api/v1/audit/export.xlsx") => {
             (Perm(P::ReadAudit), Rec::None)
         }
@@ -322,6 +327,7 @@ fn body_for(method: &str, path: &str, r: &Records, serial: u64) -> Option<Value>
             json!({"kind": "annual", "year": 2026, "due_day": "15/01/2027"})
         }
         ("put", "/api/v1/agencies/{id}/report") => json!({"comments": "Nhận xét"}),
+        ("post", "/api/v1/agencies/{id}/report/document") => json!({"signer_id": 1}),
         ("post", "/api/v1/agencies/{id}/dissolve") => {
             json!({"successor_id": a, "reason": "Sáp nhập"})
         }
@@ -999,7 +1005,8 @@ fn ui_target(path: &str) -> Option<Rec> {
         "/agencies/{id}"
         | "/agencies/{id}/move"
         | "/agencies/{id}/dissolve"
-        | "/agencies/{id}/report" => Rec::Agency,
+        | "/agencies/{id}/report"
+        | "/agencies/{id}/report/document" => Rec::Agency,
         "/subscribers/{id}/edit" | "/subscribers/{id}/active" => Rec::Subscriber,
         "/users/{id}/role_add"
         | "/users/{id}/role_remove"

@@ -1286,5 +1286,151 @@ async fn a_reporting_cycle_from_the_departments_period_to_an_agencys_submitted_r
         assert_eq!(status, StatusCode::SEE_OTHER, "{b:?}");
         let (_, page) = app.page(&admin, &to).await;
         assert!(page.contains("Đã nhắc cán bộ phụ trách"), "{b:?}");
+
+        // The submitted report as a PDF: a preview until its document is issued.
+        let pdf_path = format!("/api/v1/agencies/{dost}/report.pdf?period_id={period}");
+        let (status, pdf, headers) = app.get_as(&officer, &pdf_path).await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert_eq!(headers["content-type"], "application/pdf");
+        let text = pdf_text(&pdf);
+        assert!(
+            text.contains("Ổn định") && text.contains("BÁO CÁO") && text.contains("(để tổng hợp)"),
+            "{b:?}: {text}"
+        );
+
+        // Making its document needs the drafter's role too; the page says so.
+        let (_, page) = app.page(&officer, &path).await;
+        assert!(
+            page.contains("Văn bản báo cáo") && page.contains("soạn thảo"),
+            "{b:?}: the missing role is named"
+        );
+        let sys = kyso_store::Actor::system();
+        kyso_store::accounts::set_role(
+            s,
+            &sys,
+            officer.actor.user_id,
+            &kyso_store::accounts::RoleOn {
+                role: "drafter".into(),
+                agency_id: dost,
+            },
+            true,
+            support::NOW,
+        )
+        .await
+        .unwrap();
+        let officer = app.sign_in("cb.skhcn").await;
+        let clerk = app.session("vt.skhcn", dost, "clerk").await;
+        kyso_store::documents::create_register(
+            s,
+            &clerk.actor,
+            &kyso_store::documents::RegisterInput {
+                agency_id: dost,
+                code: "VBĐ".into(),
+                name: "Sổ văn bản đi".into(),
+                issuer_abbrev: "SKHCN".into(),
+                doc_types: Vec::new(),
+            },
+            support::NOW,
+        )
+        .await
+        .unwrap();
+        kyso_store::requests::set_request_recipients(
+            s,
+            &sys,
+            &kyso_store::requests::RequestRecipients {
+                department: "H99.37".into(),
+                national_ca: String::new(),
+            },
+            support::NOW,
+        )
+        .await
+        .unwrap();
+        let signer = app.session("gd.skhcn", dost, "signer").await;
+        let (_, page) = app.page(&officer, &path).await;
+        assert!(page.contains("Lập văn bản báo cáo"), "{b:?}: {page}");
+        let doc_path = format!("/agencies/{dost}/report/document");
+        let (status, page) = app
+            .submit(
+                &officer,
+                &doc_path,
+                &[("period_id", &period), ("signer_id", "0")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{b:?}");
+        assert!(page.contains("Hãy chọn người ký"), "{b:?}");
+        let signer_id = signer.actor.user_id.to_string();
+        let (status, to) = app
+            .submit(
+                &officer,
+                &doc_path,
+                &[("period_id", &period), ("signer_id", &signer_id)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{b:?}: {to}");
+        assert!(to.starts_with("/documents/"), "{to}");
+        let doc_id: i64 = to["/documents/".len()..]
+            .split('?')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let d = kyso_store::documents::get_document(s, &officer.actor, doc_id)
+            .await
+            .unwrap();
+        // The Department's own report goes to the province above it.
+        assert_eq!(
+            (
+                d.document.meta.doc_type.as_str(),
+                d.document.meta.recipients.clone()
+            ),
+            ("bao_cao", vec!["H99".to_owned()]),
+            "{b:?}"
+        );
+        let (status, draft) = app
+            .download(&officer, &format!("/documents/{doc_id}/file"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        let text = pdf_text(&draft);
+        assert!(
+            text.contains("/BC-SKHCN")
+                && text.contains("Người dùng gd.skhcn")
+                && text.contains("UBND Tỉnh Demo (để tổng hợp)"),
+            "{b:?}: {text}"
+        );
+        // Decree 30's format: no error (a page that ends early before a chart that does not
+        // fit may leave a wider bottom margin, a warning).
+        let check = kyso_pades::format_check::check(&draft);
+        assert!(check.passes(), "{b:?}: {:?}", check.findings);
+        // The Department sees where the report's document is; a second one is refused.
+        let (_, page) = app.page(&admin, &format!("/reports/{period}")).await;
+        assert!(
+            page.contains(&format!("href=\"/documents/{doc_id}\"")) && page.contains("Dự thảo"),
+            "{b:?}"
+        );
+        let (status, page) = app
+            .submit(
+                &officer,
+                &doc_path,
+                &[("period_id", &period), ("signer_id", &signer_id)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{b:?}");
+        assert!(page.contains(&format!("văn bản #{doc_id}")), "{b:?}");
     }
+}
+
+/// The text of a PDF's pages, words separated by single spaces.
+fn pdf_text(pdf: &[u8]) -> String {
+    let doc = kyso_pdf::Document::open(
+        std::sync::Arc::new(kyso_pdf::MemSource::new(pdf.to_vec())),
+        kyso_pdf::Limits::default(),
+    )
+    .unwrap();
+    let text: Vec<String> = (0..doc.pages().unwrap().len())
+        .map(|i| kyso_pdf::text::page_text(&doc, i).unwrap().text())
+        .collect();
+    text.join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -183,6 +183,11 @@ pub async fn act(
             if let (Some(r), Some(obj)) = (sent, detail.as_object_mut()) {
                 obj.insert("request".into(), r);
             }
+            // A report's document records its sealed file with the report (issue 21).
+            let issued = crate::reports::on_dispatch(&mut tx, &doc, now).await?;
+            if let (Some(r), Some(obj)) = (issued, detail.as_object_mut()) {
+                obj.insert("report".into(), r);
+            }
         }
         DocAction::Recall => {
             outcome.deliveries = recall(&mut tx, &doc, &reason, now).await?;

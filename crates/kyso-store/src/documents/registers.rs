@@ -197,3 +197,21 @@ pub async fn notation_of(store: &Store, actor: &Actor, id: i64) -> Result<String
     )?;
     Ok(notation.symbol())
 }
+
+/// The notation a new document of `doc_type` drafted by the unit `unit_abbrev` of the agency
+/// will carry ("BC-STC", "TTCDS-VP"): its register's issuer and the type's rule; refused at
+/// `register` when the agency has no register for the type.
+pub async fn notation_for(
+    store: &Store,
+    agency_id: i64,
+    doc_type: DocType,
+    unit_abbrev: &str,
+) -> Result<String> {
+    let register = register_for(store, agency_id, doc_type).await?;
+    let notation = kyso_domain::documents::number::Notation::new(
+        doc_type,
+        &register.issuer_abbrev,
+        unit_abbrev.trim(),
+    )?;
+    Ok(notation.symbol())
+}

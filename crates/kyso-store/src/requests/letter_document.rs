@@ -8,7 +8,7 @@
 //! ([`on_dispatch`]): the request becomes `sent`, its deadline is counted from then, and its
 //! `letter_sha256` names the sealed file. No server-held key signs a request letter.
 
-use kyso_domain::documents::{DocState, DocType, Notation};
+use kyso_domain::documents::{DocState, DocType};
 use sqlx::Row as _;
 
 use super::*;
@@ -184,13 +184,8 @@ pub async fn letter_plan(
     if let Some(doc) = linked_document(store, id).await? {
         return Err(already_made(doc));
     }
-    let register = documents::register_for(store, r.agency_id, DocType::CongVan).await?;
-    let notation = Notation::new(
-        DocType::CongVan,
-        &register.issuer_abbrev,
-        unit_abbrev.trim(),
-    )?
-    .symbol();
+    let notation =
+        documents::notation_for(store, r.agency_id, DocType::CongVan, unit_abbrev).await?;
     let recipient_code = request_recipients(store)
         .await?
         .code_for(r.handler)

@@ -22,6 +22,8 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add::<__path_list_standings, _, _>(list_standings)
         .add::<__path_get_report, _, _>(get_report)
         .add::<__path_put_report, _, _>(put_report)
+        .add::<__path_report_pdf, _, _>(report_pdf)
+        .add::<__path_make_report_document, _, _>(make_report_document)
         .add::<__path_period_workbook, _, _>(period_workbook)
         .add::<__path_period_pdf, _, _>(period_pdf)
         .add::<__path_remind_late, _, _>(remind_late)
@@ -164,6 +166,65 @@ async fn put_report(
     ))
 }
 
+/// The agency's report of a period (the newest by default) as a PDF: the sealed file once its
+/// document was dispatched to the Department (signed by the agency's leader and sealed by its
+/// clerk), else a preview of the report as it stands — unsigned, its number and signer blank.
+#[utoipa::path(get, path = "/api/v1/agencies/{id}/report.pdf", tag = "reports", params(Id, PeriodChoice),
+    responses((status = 200, description = "The report", content_type = "application/pdf", body = super::dto::BinaryFile)))]
+async fn report_pdf(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+    Q(q): Q<PeriodChoice>,
+) -> Result<axum::response::Response, crate::ApiError> {
+    let period = chosen_period(&st, &auth, q.period_id).await?;
+    let (name, bytes) =
+        crate::report_documents::agency_report_pdf(&st, &auth.actor, period.id, id).await?;
+    Ok(super::register_export::pdf_response(&name, bytes))
+}
+
+/// Who signs the report's document.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewReportDocument {
+    /// The period (the newest when absent).
+    #[serde(default)]
+    period_id: Option<i64>,
+    /// The leader who signs the report: a signer of the agency
+    /// (`GET /api/v1/agencies/{id}/signers`).
+    signer_id: i64,
+}
+
+/// Make the agency's submitted report a document: a draft Báo cáo of the agency (its number
+/// blank before the notation, undated) addressed to the Department's identifier code
+/// (`/api/v1/request-recipients`), in the draft state; it then goes through
+/// `/api/v1/documents…` like any document, and its dispatch issues the report. The caller
+/// must be both a signature officer of the agency and a drafter of its documents (403 naming
+/// the missing role otherwise); 409 when the report is not submitted or already has a live
+/// document.
+#[utoipa::path(post, path = "/api/v1/agencies/{id}/report/document", tag = "reports", params(Id),
+    request_body = NewReportDocument,
+    responses((status = 201, description = "The report's document, a new document", body = super::documents::DocumentDetail)))]
+async fn make_report_document(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+    Body(body): Body<NewReportDocument>,
+) -> ApiResult<(StatusCode, Json<super::documents::DocumentDetail>)> {
+    let period = chosen_period(&st, &auth, body.period_id).await?;
+    let doc = crate::report_documents::make_report_document(
+        &st,
+        &auth.actor,
+        period.id,
+        id,
+        body.signer_id,
+        st.now(),
+    )
+    .await?;
+    let detail = kyso_store::documents::get_document(&st.store, &auth.actor, doc.id).await?;
+    Ok((StatusCode::CREATED, Json(detail.into())))
+}
+
 /// The period's consolidated workbook (the newest period by default): one row per reporting
 /// agency with its submitted figures and needs, the province's total, and a native Excel chart.
 #[utoipa::path(get, path = "/api/v1/report-standings/export.xlsx", tag = "reports", params(PeriodChoice),
@@ -174,23 +235,12 @@ async fn period_workbook(
     auth: Auth,
     Q(q): Q<PeriodChoice>,
 ) -> Result<axum::response::Response, crate::ApiError> {
-    use axum::response::IntoResponse as _;
     let period = chosen_period(&st, &auth, q.period_id).await?;
     let bytes = reports::period_workbook(&st.store, &auth.actor, period.id).await?;
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"bao-cao-{}.xlsx\"", period.id),
-            ),
-        ],
+    Ok(super::register_export::xlsx_response(
+        &format!("bao-cao-{}.xlsx", period.id),
         bytes,
-    )
-        .into_response())
+    ))
 }
 
 /// How many reminders went out, and the agencies no one could be told of.
@@ -230,99 +280,10 @@ async fn period_pdf(
     auth: Auth,
     Q(q): Q<PeriodChoice>,
 ) -> Result<axum::response::Response, crate::ApiError> {
-    use axum::response::IntoResponse as _;
-    use kyso_domain::reports::ReportState;
-    use kyso_domain::roles::Permission;
-    use kyso_store::{registry, Actor};
     let period = chosen_period(&st, &auth, q.period_id).await?;
-    let all = reports::consolidated(&st.store, &auth.actor, period.id).await?;
-    let code = kyso_store::requests::request_recipients(&st.store)
-        .await?
-        .department;
-    if code.is_empty() {
-        return Err(crate::ApiError::new(
-            StatusCode::CONFLICT,
-            "no_department",
-            None,
-            "Chưa đặt Sở tiếp nhận đề nghị (mã định danh của Sở) nên không xác định được cơ quan \
-             ký báo cáo tổng hợp.",
-            "The Department (its code in the request settings) is not set, so no agency signs \
-             the consolidated report.",
-        ));
-    }
-    let sys = Actor::system();
-    let department = registry::agency_by_code(&st.store, &sys, &code).await?;
-    let province = match department.parent_id {
-        Some(p) => {
-            registry::agency(&st.store, &sys, p, Permission::ReadRegistry)
-                .await?
-                .name
-        }
-        None => department.name.clone(),
-    };
-    let Some(key) = st.org_keys.get(&department.code).cloned() else {
-        return Err(super::register_export::no_org_key(
-            &department.name,
-            "báo cáo tổng hợp",
-            "consolidated report",
-        ));
-    };
-    let the_period = period.period()?;
-    let now = st.now();
-    let data = kyso_letters::PeriodReportData {
-        place: kyso_letters::place_name(&province),
-        province_name: province,
-        department_name: department.name.clone(),
-        title: period.title.clone(),
-        first_day: the_period.first_day,
-        last_day: the_period.last_day,
-        made_on: now.to_offset(kyso_domain::calendar::VIETNAM).date(),
-        agencies: all
-            .standing
-            .iter()
-            .map(|s| (s.agency_name.clone(), s.state == ReportState::Submitted))
-            .collect(),
-        figures: all.figures,
-        needs: all.needs,
-    };
-    let signed = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, crate::ApiError> {
-        let pdf = kyso_letters::render_period_report(&data).map_err(|e| {
-            crate::letters::internal(
-                &format!("Không lập được báo cáo: {}", e.message_vi()),
-                &format!("The report could not be laid out: {e}"),
-            )
-        })?;
-        let signer = key.signer()?;
-        kyso_letters::sign(&pdf, &signer, now).map_err(|e| {
-            crate::letters::internal(
-                &format!("Ký số báo cáo không thành công: {}", e.message_vi()),
-                &format!("Signing the report failed: {e}"),
-            )
-        })
-    })
-    .await
-    .map_err(|_| {
-        crate::letters::internal(
-            "Lỗi nội bộ khi lập báo cáo.",
-            "Internal failure producing the report.",
-        )
-    })??;
-    st.metrics.signature_made("period_report");
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "application/pdf".to_owned(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"bao-cao-tong-hop-{}.pdf\"",
-                    period.id
-                ),
-            ),
-        ],
+    let signed = crate::report_documents::province_report_pdf(&st, &auth.actor, &period).await?;
+    Ok(super::register_export::pdf_response(
+        &format!("bao-cao-tong-hop-{}.pdf", period.id),
         signed,
-    )
-        .into_response())
+    ))
 }

@@ -1,8 +1,10 @@
 //! Reports (issue 21): the periods (`/reports`, where the Department opens one), a period's
 //! page (who has submitted, the province's figures summed from the submitted reports) and an
 //! agency's report (`/agencies/{id}/report`: its figures with charts, the officer's comments,
-//! next year's needs and answers, saved or submitted after a confirmation). Charts are SVG
-//! drawn on the server (no JavaScript), each with its numbers as a table beside it.
+//! next year's needs and answers, saved or submitted after a confirmation; once submitted,
+//! made into a Báo cáo document of the agency that its leader signs and its clerk issues to the
+//! Department; its PDF). Charts are SVG drawn on the server (no JavaScript), each with its
+//! numbers as a table beside it.
 
 use kyso_domain::reports::{Figures, Needs, PeriodKind, ReportState};
 use kyso_domain::Named as _;
@@ -316,11 +318,13 @@ pub(super) async fn period_page(State(st): State<AppState>, p: Page, Id(id): Id)
                 th scope="col" { (p.t("Cơ quan", "Agency")) }
                 th scope="col" { (p.t("Trạng thái", "State")) }
                 th scope="col" { (p.t("Gửi lúc", "Submitted")) }
+                th scope="col" { (p.t("Văn bản báo cáo", "Report document")) }
             } } tbody { @for s in &standing { tr {
                 td { a href={ "/agencies/" (s.agency_id) "/report?period_id=" (id) } { (s.agency_name) } }
                 td { @if s.state == ReportState::Submitted { span.status-active { (p.t(s.state.vi(), s.state.en())) } }
                      @else { span.status-expired { (p.t(s.state.vi(), s.state.en())) } } }
                 td { @if let Some(t) = s.submitted_at { (fmt_time(t)) } }
+                td { (document_cell(&p, s.document.as_ref())) }
             } } } }
             @if !submitted.is_empty() {
                 h2 style="font-size:18px" { (p.t("Số liệu tổng hợp từ các báo cáo đã gửi", "The figures of the reports submitted, summed")) }
@@ -330,6 +334,20 @@ pub(super) async fn period_page(State(st): State<AppState>, p: Page, Id(id): Id)
             }
         },
     )
+}
+
+/// Where a report's document is: its number (or "#id") linking to it, and its step.
+fn document_cell(p: &Page, d: Option<&reports::ReportDocument>) -> Markup {
+    html! {
+        @if let Some(d) = d {
+            a href={ "/documents/" (d.document_id) } {
+                @if let Some(n) = &d.number { (p.t("Số ", "No. ")) (n) } @else { (p.t("Văn bản #", "Document #")) (d.document_id) }
+            }
+            " — " (p.t(d.state.label_vi(), d.state.label_en()))
+        } @else {
+            span.muted { "—" }
+        }
+    }
 }
 
 /// Which period an agency's report page shows: the one given, else the newest.
@@ -345,7 +363,7 @@ pub(super) async fn agency_report_page(
     Id(id): Id,
     Query(q): Query<ReportQuery>,
 ) -> Response {
-    agency_report_view(&st, &p, id, q.period_id, None, None).await
+    agency_report_view(&st, &p, id, q.period_id, None, None, None).await
 }
 
 async fn agency_report_view(
@@ -355,6 +373,7 @@ async fn agency_report_view(
     period_id: Option<i64>,
     typed: Option<&ReportInput>,
     error: Option<&kyso_store::Error>,
+    document_error: Option<String>,
 ) -> Response {
     let period = match reports::period_or_newest(&st.store, &p.actor, period_id).await {
         Ok(x) => x,
@@ -365,15 +384,37 @@ async fn agency_report_view(
         Err(e) => return layout_store_error(p, e),
     };
     let english = p.lang == Lang::En;
-    let writes = report.state == ReportState::Draft
-        && registry::agency(&st.store, &p.actor, agency_id, Permission::WriteRegistry)
-            .await
-            .is_ok();
+    let may_write = registry::agency(&st.store, &p.actor, agency_id, Permission::WriteRegistry)
+        .await
+        .is_ok();
+    let writes = report.state == ReportState::Draft && may_write;
     let v = typed.cloned().unwrap_or_else(|| ReportInput {
         comments: report.comments.clone(),
         needs: report.needs.clone(),
         answers: report.answers.clone(),
     });
+    // Once submitted: the form making its document, for whoever may (the signers to choose),
+    // or why it cannot be made yet, for whoever writes the agency's report.
+    let live_document = report
+        .document
+        .as_ref()
+        .filter(|d| d.state != kyso_domain::documents::DocState::Recalled);
+    let document_form =
+        if report.state == ReportState::Submitted && live_document.is_none() && may_write {
+            Some(
+                match reports::report_document_plan(&st.store, &p.actor, period.id, agency_id).await
+                {
+                    Ok(_) => Ok(kyso_store::documents::agency_signers(
+                        &st.store, &p.actor, agency_id,
+                    )
+                    .await
+                    .unwrap_or_default()),
+                    Err(e) => Err(e.message(english).to_owned()),
+                },
+            )
+        } else {
+            None
+        };
     let ef = error.and_then(|e| e.field());
     let msg = error.map(|e| e.message(english));
     let num = |n: i64| n.to_string();
@@ -402,6 +443,38 @@ async fn agency_report_view(
                          "Not submitted: the figures are computed from the registry of the agency and its units as it is now."))
                 }
                 " " a href={ "/reports/" (period.id) } { (p.t("Về kỳ báo cáo", "Back to the period")) }
+            }
+            p.exports {
+                a href={ "/api/v1/agencies/" (agency_id) "/report.pdf?period_id=" (period.id) } download {
+                    @if report.document.as_ref().is_some_and(|d| d.issued_at.is_some()) {
+                        (p.t("Tải báo cáo đã phát hành (PDF đã ký số)", "Download the issued report (signed PDF)"))
+                    } @else {
+                        (p.t("Xem bản PDF của báo cáo (bản xem trước, chưa ký)", "The report as a PDF (preview, unsigned)"))
+                    }
+                }
+            }
+            @if report.state == ReportState::Submitted {
+                h2 #van-ban style="font-size:18px" { (p.t("Văn bản báo cáo", "The report's document")) }
+                (alert_error(document_error.as_deref()))
+                @if let Some(d) = &report.document {
+                    p { (document_cell(p, Some(d)))
+                        @if let Some(t) = d.issued_at { " · " (p.t("phát hành ", "dispatched ")) (fmt_time(t)) } }
+                }
+                @match &document_form {
+                    Some(Ok(signers)) => {
+                        p.hint { (p.t("Báo cáo đã gửi được lập thành văn bản (Báo cáo) của cơ quan gửi Sở, rồi qua các bước: trình, kiểm tra thể thức, lãnh đạo ký số, văn thư cấp số và ký số cơ quan, vào sổ, phát hành.",
+                                      "The submitted report is made into a document (a Báo cáo) of the agency to the Department, then goes through the steps: review, format check, the leader's signature, the clerk's number and organization signature, registration, dispatch.")) }
+                        form method="post" action={ "/agencies/" (agency_id) "/report/document" } {
+                            input type="hidden" name="csrf" value=(p.csrf);
+                            input type="hidden" name="period_id" value=(period.id);
+                            @let options: Vec<(String, String)> = signers.iter().map(|s| (s.user_id.to_string(), s.label())).collect();
+                            (select("signer_id", p.t("Người ký", "Signer"), &options, "", None))
+                            button.primary type="submit" { (p.t("Lập văn bản báo cáo", "Make the report's document")) }
+                        }
+                    }
+                    Some(Err(why)) => { p.muted { (why) } }
+                    None => {}
+                }
             }
             (figures_view(p, &report.figures))
             @if writes {
@@ -442,7 +515,7 @@ async fn agency_report_view(
             }
         },
     );
-    form_status(res, error.is_some())
+    form_status(res, error.is_some() || document_error.is_some())
 }
 
 #[derive(Deserialize, Default)]
@@ -558,7 +631,57 @@ pub(super) async fn agency_report_submit(
             }
         ))
         .into_response(),
-        Err(e) => agency_report_view(&st, &p, id, Some(period.id), Some(&input), Some(&e)).await,
+        Err(e) => {
+            agency_report_view(&st, &p, id, Some(period.id), Some(&input), Some(&e), None).await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct ReportDocumentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    period_id: String,
+    #[serde(default)]
+    signer_id: String,
+}
+
+/// Make the submitted report's document and open its page; the report's page with the
+/// refusal otherwise.
+pub(super) async fn agency_report_document_submit(
+    State(st): State<AppState>,
+    p: Page,
+    Id(id): Id,
+    Form(f): Form<ReportDocumentForm>,
+) -> Response {
+    if let Some(r) = p.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let period_id = f.period_id.trim().parse().ok();
+    let period = match reports::period_or_newest(&st.store, &p.actor, period_id).await {
+        Ok(x) => x,
+        Err(e) => return layout_store_error(&p, e),
+    };
+    let signer_id = f.signer_id.trim().parse::<i64>().unwrap_or(0);
+    match crate::report_documents::make_report_document(
+        &st,
+        &p.actor,
+        period.id,
+        id,
+        signer_id,
+        st.now(),
+    )
+    .await
+    {
+        Ok(doc) => Redirect::to(&format!("/documents/{}?done=created", doc.id)).into_response(),
+        Err(e) if e.status == StatusCode::FORBIDDEN && e.field.is_none() => {
+            super::layout_error(&p, e.status, e.message(p.lang))
+        }
+        Err(e) => {
+            let msg = e.message(p.lang).to_owned();
+            agency_report_view(&st, &p, id, Some(period.id), None, None, Some(msg)).await
+        }
     }
 }
 

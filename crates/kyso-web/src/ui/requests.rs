@@ -5,7 +5,6 @@
 //! code); that document goes through the document pages, and its dispatch sends the request.
 
 use axum::extract::{Multipart, Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use kyso_domain::lifecycle::{RequestAction, RequestKind, RequestState};
@@ -683,17 +682,7 @@ async fn make_letter(
 
 pub(super) async fn letter_download(State(st): State<AppState>, p: Page, Id(id): Id) -> Response {
     match crate::letters::letter_bytes(&st, &p.actor, id).await {
-        Ok(bytes) => (
-            [
-                (header::CONTENT_TYPE, "application/pdf".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"de-nghi-{id}.pdf\""),
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok(bytes) => crate::api::register_export::pdf_response(&format!("de-nghi-{id}.pdf"), bytes),
         Err(e) => super::error_page(p.lang, e.status, e.message(p.lang)),
     }
 }
