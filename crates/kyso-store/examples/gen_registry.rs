@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo run --release -p kyso-store --example gen_registry -- --database-url URL \
-//!     [--agencies 2000] [--subscribers 50000] [--certificates 60000] [--devices 3000] [--seed 1]
+//!     [--agencies 2000] [--subscribers 50000] [--certificates 60000] [--devices 3000] \
+//!     [--documents 0] [--seed 1]
 //! ```
 //!
 //! The store is opened with `Store::open` (so the migrations run) and a database that already
@@ -23,6 +24,12 @@
 //! signature officer on a department of middling size) with an API token each; the last lines
 //! printed are `KEY=value` lines for the script: `ADMIN_TOKEN`, `OFFICER_TOKEN`,
 //! `OFFICER_AGENCY_ID`, `SUBTREE_AGENCY_ID` (another department), `SAMPLE_SERIAL`.
+//!
+//! `--documents N` adds a year of documents for the reports' benchmark (`scripts/bench-report.sh`):
+//! N outgoing documents spread over the agencies and the last 365 days, each dispatched with
+//! its timeline (personal signature, organization signature, dispatch, hours apart), in one
+//! register of the province; and N/2 incoming documents, one in 25 refused with one of four
+//! reasons. Metadata rows only: no files.
 //! The output is the same for a seed, apart from times (relative to now) and the tokens.
 
 use std::process::ExitCode;
@@ -210,6 +217,7 @@ struct Options {
     subscribers: usize,
     certificates: usize,
     devices: usize,
+    documents: usize,
     seed: u64,
 }
 
@@ -220,6 +228,7 @@ fn parse_args() -> Result<Options, Error> {
         subscribers: 50_000,
         certificates: 60_000,
         devices: 3000,
+        documents: 0,
         seed: 1,
     };
     let mut args = std::env::args().skip(1);
@@ -231,6 +240,7 @@ fn parse_args() -> Result<Options, Error> {
             "--subscribers" => o.subscribers = value()?.parse()?,
             "--certificates" => o.certificates = value()?.parse()?,
             "--devices" => o.devices = value()?.parse()?,
+            "--documents" => o.documents = value()?.parse()?,
             "--seed" => o.seed = value()?.parse()?,
             _ => return Err(format!("unknown argument {a}; see the file's header").into()),
         }
@@ -435,6 +445,146 @@ fn person_name(rng: &mut Rng) -> String {
     name
 }
 
+/// A year of documents (see the header): `n` outgoing, dispatched, with their timelines, in
+/// one register of the province, drafted by `user_id`; `n / 2` incoming, some refused.
+async fn documents(
+    store: &Store,
+    rng: &mut Rng,
+    tree: &[Ag],
+    n: usize,
+    user_id: i64,
+    now: i64,
+) -> Result<(), Error> {
+    const KINDS: &[&str] = &["cong_van", "quyet_dinh", "ke_hoach", "bao_cao", "thong_bao"];
+    const REASONS: &[&str] = &[
+        "Gửi nhầm cơ quan",
+        "Chữ ký số không hợp lệ",
+        "Thiếu phụ lục kèm theo",
+        "Không thuộc thẩm quyền giải quyết",
+    ];
+    let root = tree.first().map_or(1, |t| t.id);
+    insert(
+        store,
+        "doc_registers",
+        "id, agency_id, code, name, issuer_abbrev, doc_types, created_at",
+        vec![vec![
+            V::I(1),
+            V::I(root),
+            V::T("VBĐ".into()),
+            V::T("Sổ văn bản đi".into()),
+            V::T("UBND".into()),
+            V::T(String::new()),
+            V::I(now),
+        ]],
+    )
+    .await?;
+    let agency = |rng: &mut Rng| {
+        tree.get(rng.below(tree.len() as u64) as usize)
+            .map_or(root, |t| t.id)
+    };
+    let (mut docs, mut events) = (Vec::with_capacity(n), Vec::with_capacity(3 * n));
+    for i in 0..n {
+        let id = i as i64 + 1;
+        let at = now - rng.below(365 * DAY as u64) as i64;
+        let kind = rng.pick(KINDS);
+        docs.push(vec![
+            V::I(id),
+            V::I(agency(rng)),
+            V::I(1),
+            V::T("dispatched".into()),
+            V::T(kind.into()),
+            V::T(format!("Văn bản thử nghiệm số {id}")),
+            V::T("{}".into()),
+            V::I(user_id),
+            V::I((id % 9999) + 1),
+            V::T(format!("{}-UBND", kind.to_uppercase())),
+            V::I(at),
+            V::I(at + 5 * 3600),
+        ]);
+        for (k, (action, from, to)) in [
+            ("sign_personal", "approved", "personally_signed"),
+            ("org_sign", "numbered", "org_signed"),
+            ("dispatch", "registered", "dispatched"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            events.push(vec![
+                V::I(3 * id - 2 + k as i64),
+                V::I(id),
+                V::T(action.into()),
+                V::T(from.into()),
+                V::T(to.into()),
+                V::I(user_id),
+                V::T("bench.admin".into()),
+                V::T(String::new()),
+                V::I(at + (k as i64 + 1) * 3600),
+            ]);
+        }
+    }
+    insert(
+        store,
+        "documents",
+        "id, agency_id, register_id, state, doc_type, subject, meta, drafter_id, number, \
+         notation, created_at, updated_at",
+        docs,
+    )
+    .await?;
+    insert(
+        store,
+        "document_events",
+        "id, document_id, action, from_state, to_state, user_id, actor, note, created_at",
+        events,
+    )
+    .await?;
+    let mut rows = Vec::with_capacity(n / 2);
+    for i in 0..n / 2 {
+        let at = now - rng.below(365 * DAY as u64) as i64;
+        let refused = rng.chance(40);
+        let reason = if refused { rng.pick(REASONS) } else { "" };
+        let sha = format!("{:064x}", i + 1);
+        rows.push(vec![
+            V::I(i as i64 + 1),
+            V::I(agency(rng)),
+            V::T("edxml".into()),
+            V::T(if refused { "refused" } else { "registered" }.into()),
+            V::T(if refused { "02" } else { "03" }.into()),
+            V::T("G01.02.03".into()),
+            V::T("Cơ quan gửi thử nghiệm".into()),
+            V::T(format!("{}", i + 1)),
+            V::T("CV-GUI".into()),
+            V::T("2026-01-01".into()),
+            V::T("cong_van".into()),
+            V::T(format!("Văn bản đến thử nghiệm số {}", i + 1)),
+            V::T("Người ký thử nghiệm".into()),
+            V::T(sha),
+            V::I(51_200),
+            V::T("van-ban.pdf".into()),
+            V::T("valid".into()),
+            V::T("[]".into()),
+            V::T("{}".into()),
+            V::I(at),
+            V::I(user_id),
+            V::N(Some(user_id)),
+            V::N(Some(at + 3600)),
+            V::T(reason.into()),
+            V::I(at),
+            V::I(at + 3600),
+        ]);
+    }
+    insert(
+        store,
+        "incoming_documents",
+        "id, agency_id, channel, state, status_code, sender_code, sender_name, number, \
+         notation, doc_date, doc_type, subject, signer, sha256, size, file_name, verdict, \
+         reasons, report, arrived_at, received_by, decided_by, decided_at, decision_note, \
+         created_at, updated_at",
+        rows,
+    )
+    .await?;
+    Ok(())
+}
+
 async fn run() -> Result<(), Error> {
     let o = parse_args()?;
     let started = Instant::now();
@@ -634,20 +784,6 @@ async fn run() -> Result<(), Error> {
     kyso_store::words::reindex_all(tx.conn()).await?;
     tx.commit().await?;
 
-    if store.backend() == Backend::Postgres {
-        // Explicit ids were inserted: move the identity sequences past them. And vacuum and
-        // analyze now, as autovacuum would within a minute of such a load (the vacuum sets the
-        // visibility map that lets the dashboard's sums read the covering indexes alone).
-        for t in ["agencies", "subscribers", "certificates", "devices"] {
-            sqlx::query(&format!(
-                "SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT MAX(id) FROM {t}))"
-            ))
-            .execute(store.pool())
-            .await?;
-        }
-        sqlx::query("VACUUM ANALYZE").execute(store.pool()).await?;
-    }
-
     // The officer's department: the department whose subtree holds the median number of
     // agencies.
     let mut sizes: Vec<(usize, usize)> = (1..=60usize)
@@ -660,6 +796,7 @@ async fn run() -> Result<(), Error> {
     let other_agency = tree.get(other_dept).map_or(3, |t| t.id);
 
     let mut tokens = Vec::new();
+    let mut admin_id = 1;
     for (username, full_name, role, agency_id) in [
         ("bench.admin", "Nguyễn Văn Quản Trị", "dost_admin", 1),
         (
@@ -687,6 +824,9 @@ async fn run() -> Result<(), Error> {
             now_dt,
         )
         .await?;
+        if role == "dost_admin" {
+            admin_id = user.id;
+        }
         let actor = Actor {
             user_id: user.id,
             username: user.username.clone(),
@@ -695,13 +835,42 @@ async fn run() -> Result<(), Error> {
         };
         tokens.push(accounts::create_api_token(&store, &actor, "benchmark", 30, now_dt).await?);
     }
+    if o.documents > 0 {
+        documents(&store, &mut rng, &tree, o.documents, admin_id, now).await?;
+    }
+    if store.backend() == Backend::Postgres {
+        // Explicit ids were inserted: move the identity sequences past them. And vacuum and
+        // analyze now, as autovacuum would within a minute of such a load (the vacuum sets the
+        // visibility map that lets the dashboard's sums read the covering indexes alone).
+        for t in [
+            "agencies",
+            "subscribers",
+            "certificates",
+            "devices",
+            "doc_registers",
+            "documents",
+            "document_events",
+            "incoming_documents",
+        ] {
+            sqlx::query(&format!(
+                "SELECT setval(pg_get_serial_sequence('{t}', 'id'), \
+                 COALESCE((SELECT MAX(id) FROM {t}), 1))"
+            ))
+            .execute(store.pool())
+            .await?;
+        }
+        sqlx::query("VACUUM ANALYZE").execute(store.pool()).await?;
+    }
+
     store.close().await;
     eprintln!(
-        "gen_registry: {} agencies, {} subscribers, {} certificates, {} devices in {:.1} s",
+        "gen_registry: {} agencies, {} subscribers, {} certificates, {} devices, {} documents \
+         in {:.1} s",
         tree.len(),
         o.subscribers,
         o.certificates,
         o.devices,
+        o.documents,
         started.elapsed().as_secs_f64()
     );
     let token = |i: usize| tokens.get(i).map_or("", |t| t.as_str());

@@ -10,8 +10,11 @@
 //! certificates, 3,000 devices), for the half year containing now: the figures of every
 //! reporting agency (those directly under the province, each over its subtree) and of the
 //! whole province, `--rounds` times; then a period opened and every agency's report submitted
-//! (figures computed and stored in its write transaction), and the consolidated workbook
-//! (XLSX with its chart) made. Prints `KEY=milliseconds` lines. Writes to `--sql-out` the
+//! (figures computed and stored in its write transaction), the consolidated figures read back
+//! (what the period's page shows), the consolidated workbook (XLSX with its chart) made, the
+//! province's PDF laid out with its charts and signed (a demo organization key, as the
+//! Department's), and one agency's report laid out as its draft. Prints `KEY=milliseconds`
+//! lines. Writes to `--sql-out` the
 //! same aggregate queries kyso ran for the agencies, values written in, for the database's own
 //! command-line client to run beside it.
 
@@ -131,6 +134,67 @@ async fn run() -> Result<(), Error> {
     let xlsx = reports::period_workbook(&store, &sys, opened.id).await?;
     println!("WORKBOOK_MS={:.1}", ms(t));
     println!("WORKBOOK_BYTES={}", xlsx.len());
+
+    let t = Instant::now();
+    let all = reports::consolidated(&store, &sys, opened.id).await?;
+    println!("CONSOLIDATED_MS={:.1}", ms(t));
+    let dir = std::env::temp_dir().join(format!("kyso-report-bench-{}", std::process::id()));
+    let password = kyso_keys::Secret::new("kyso-bench".into());
+    kyso_pki::demo::init(
+        &dir,
+        &kyso_pki::demo::InitOptions::new(password.clone(), now),
+    )?;
+    let signer = kyso_keys::Pkcs12Signer::from_pkcs12(
+        &std::fs::read(dir.join("organization.p12"))?,
+        &password,
+    )?;
+    std::fs::remove_dir_all(&dir)?;
+    let data = |from: kyso_letters::Reporter, figures, needs| kyso_letters::PeriodReportData {
+        managing_name: "Ủy ban nhân dân tỉnh Bench".into(),
+        agency_name: "Sở Khoa học và Công nghệ".into(),
+        place: "Bench".into(),
+        title: opened.title.clone(),
+        first_day: period.first_day,
+        last_day: period.last_day,
+        made_on: Some(now.date()),
+        figures,
+        needs,
+        from,
+    };
+    let province = data(
+        kyso_letters::Reporter::Province {
+            agencies: all
+                .standing
+                .iter()
+                .map(|s| (s.agency_name.clone(), true))
+                .collect(),
+        },
+        all.figures.clone(),
+        all.needs.clone(),
+    );
+    let t = Instant::now();
+    let pdf = kyso_letters::render_period_report(&province)?;
+    let signed = kyso_letters::sign(&pdf, &signer, now)?;
+    println!("PROVINCE_PDF_SIGNED_MS={:.1}", ms(t));
+    println!("PROVINCE_PDF_BYTES={}", signed.len());
+    let first = all.submitted.first().ok_or("no report submitted")?;
+    let one = data(
+        kyso_letters::Reporter::Agency {
+            notation: "BC-SKHCN".into(),
+            recipient: "Ủy ban nhân dân tỉnh Bench".into(),
+            comments: String::new(),
+            questions: String::new(),
+            answers: String::new(),
+            signer_title: "Giám đốc".into(),
+            signer_name: "Nguyễn Văn An".into(),
+        },
+        first.figures.clone(),
+        first.needs.clone(),
+    );
+    let t = Instant::now();
+    let pdf = kyso_letters::render_period_report(&one)?;
+    println!("AGENCY_PDF_MS={:.1}", ms(t));
+    println!("AGENCY_PDF_BYTES={}", pdf.len());
     Ok(())
 }
 

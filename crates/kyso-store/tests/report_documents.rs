@@ -203,37 +203,26 @@ async fn a_submitted_report_is_issued_through_the_outgoing_flow() {
             ("BC-STC", "H99.37")
         );
 
+        let make = |input: NewDocument| {
+            let blobs = blobs.clone();
+            let officer = officer.clone();
+            async move {
+                reports::create_report_document(s, &blobs, &officer, pid, fin, &input, NOW).await
+            }
+        };
         // A document to somewhere else, or of another type, is not the report's.
-        let e = reports::create_report_document(
-            s,
-            &blobs,
-            &officer,
-            pid,
-            fin,
-            &report_of(fin, "H99.05", signer.user_id),
-            NOW,
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(field_of(&e), Some("document"), "{e:?}");
-        let mut letter = report_of(fin, "H99.37", signer.user_id);
-        letter.meta.doc_type = DocType::CongVan;
-        let e = reports::create_report_document(s, &blobs, &officer, pid, fin, &letter, NOW)
+        let e = make(report_of(fin, "H99.05", signer.user_id))
             .await
             .unwrap_err();
         assert_eq!(field_of(&e), Some("document"), "{e:?}");
+        let mut letter = report_of(fin, "H99.37", signer.user_id);
+        letter.meta.doc_type = DocType::CongVan;
+        let e = make(letter).await.unwrap_err();
+        assert_eq!(field_of(&e), Some("document"), "{e:?}");
 
-        let doc = reports::create_report_document(
-            s,
-            &blobs,
-            &officer,
-            pid,
-            fin,
-            &report_of(fin, "H99.37", signer.user_id),
-            NOW,
-        )
-        .await
-        .unwrap();
+        let doc = make(report_of(fin, "H99.37", signer.user_id))
+            .await
+            .unwrap();
         assert_eq!(doc.state, DocState::Draft);
         assert_eq!(
             reports::report_of_document(s, doc.id).await.unwrap(),
@@ -244,17 +233,9 @@ async fn a_submitted_report_is_issued_through_the_outgoing_flow() {
         assert_eq!((d.document_id, d.state), (doc.id, DocState::Draft));
         assert_eq!((d.number, d.issued_at), (None, None));
         // One live document per report.
-        let e = reports::create_report_document(
-            s,
-            &blobs,
-            &officer,
-            pid,
-            fin,
-            &report_of(fin, "H99.37", signer.user_id),
-            NOW,
-        )
-        .await
-        .unwrap_err();
+        let e = make(report_of(fin, "H99.37", signer.user_id))
+            .await
+            .unwrap_err();
         assert_eq!(field_of(&e), Some("report"), "{e:?}");
         assert!(e.message(false).contains(&format!("#{}", doc.id)), "{e:?}");
 
@@ -360,17 +341,9 @@ async fn a_submitted_report_is_issued_through_the_outgoing_flow() {
         reports::report_document_plan(s, &officer, pid, fin)
             .await
             .unwrap();
-        let again = reports::create_report_document(
-            s,
-            &blobs,
-            &officer,
-            pid,
-            fin,
-            &report_of(fin, "H99.37", signer.user_id),
-            NOW,
-        )
-        .await
-        .unwrap();
+        let again = make(report_of(fin, "H99.37", signer.user_id))
+            .await
+            .unwrap();
         let now_seen = reports::agency_report(s, &officer, pid, fin).await.unwrap();
         assert_eq!(now_seen.document.unwrap().document_id, again.id);
     }

@@ -68,6 +68,29 @@ pub(crate) fn internal(vi: &str, en: &str) -> ApiError {
     )
 }
 
+/// Signer `signer_id` of the agency, as its letters' forms offer them; refused at
+/// `signer_id` when it is not one.
+pub(crate) async fn chosen_signer(
+    st: &AppState,
+    actor: &Actor,
+    agency_id: i64,
+    signer_id: i64,
+) -> Result<docs::SignerChoice, ApiError> {
+    docs::agency_signers(&st.store, actor, agency_id)
+        .await?
+        .into_iter()
+        .find(|s| s.user_id == signer_id)
+        .ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                Some("signer_id"),
+                "Hãy chọn người ký là lãnh đạo có thẩm quyền ký văn bản của cơ quan.",
+                "Choose as signer a leader with signing authority for the agency.",
+            )
+        })
+}
+
 /// What the title block and the date line of an agency's document name besides the agency.
 pub(crate) struct TitleBlock {
     /// The agency above it ("UBND Tỉnh Demo"), none for a province itself.
@@ -307,19 +330,7 @@ pub(crate) async fn make_letter_document(
     let plan = kyso_store::requests::letter_plan(&st.store, actor, id, unit_abbrev, now)
         .await
         .map_err(refusal)?;
-    let signer = docs::agency_signers(&st.store, actor, plan.agency_id)
-        .await?
-        .into_iter()
-        .find(|s| s.user_id == signer_id)
-        .ok_or_else(|| {
-            ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                Some("signer_id"),
-                "Hãy chọn người ký là lãnh đạo có thẩm quyền ký văn bản của cơ quan.",
-                "Choose as signer a leader with signing authority for the agency.",
-            )
-        })?;
+    let signer = chosen_signer(st, actor, plan.agency_id, signer_id).await?;
     let blobs = crate::api::documents::blobs(st)?;
     let data = letter_data(st, &signer, &plan, d, now).await?;
     let place = data.place.clone();

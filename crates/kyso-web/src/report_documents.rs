@@ -16,7 +16,7 @@ use kyso_store::reports::{self, AgencyReport, ReportPeriod};
 use kyso_store::{registry, Actor};
 use time::OffsetDateTime;
 
-use crate::letters::{laid_out, refusal, signer_title, title_block, TitleBlock};
+use crate::letters::{chosen_signer, laid_out, refusal, signer_title, title_block, TitleBlock};
 use crate::{ApiError, AppState};
 
 /// The report's subject line: "Báo cáo tình hình … 6 tháng đầu năm 2026".
@@ -91,19 +91,7 @@ pub(crate) async fn make_report_document(
     let plan = reports::report_document_plan(&st.store, actor, period_id, agency_id)
         .await
         .map_err(refusal)?;
-    let signer = docs::agency_signers(&st.store, actor, agency_id)
-        .await?
-        .into_iter()
-        .find(|s| s.user_id == signer_id)
-        .ok_or_else(|| {
-            ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                Some("signer_id"),
-                "Hãy chọn người ký là lãnh đạo có thẩm quyền ký văn bản của cơ quan.",
-                "Choose as signer a leader with signing authority for the agency.",
-            )
-        })?;
+    let signer = chosen_signer(st, actor, agency_id, signer_id).await?;
     let blobs = crate::api::documents::blobs(st)?;
     let period = reports::report_period(&st.store, actor, period_id).await?;
     let report = reports::agency_report(&st.store, actor, period_id, agency_id).await?;

@@ -589,6 +589,19 @@ fn step_file_name(name: &str, kind: VersionKind) -> String {
     format!("{stem}-{suffix}.pdf")
 }
 
+/// The SHA-256 of document `id`'s last organization-signed version (the sealed file it is
+/// dispatched as), if it has one — read inside the dispatch's transaction.
+pub(crate) async fn sealed_version(tx: &mut WriteTx, id: i64) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT sha256 FROM document_versions WHERE document_id = $1 AND kind = $2 \
+         ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(id)
+    .bind(VersionKind::OrgSigned.as_str())
+    .fetch_optional(tx.conn())
+    .await?)
+}
+
 #[cfg(test)]
 mod step_name_tests {
     use super::*;

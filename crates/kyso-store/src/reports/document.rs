@@ -14,7 +14,7 @@ use sqlx::Row as _;
 
 use super::*;
 use crate::blobs::Blobs;
-use crate::documents::{self, Document, NewDocument, VersionKind};
+use crate::documents::{self, Document, NewDocument};
 use crate::WriteTx;
 
 /// Where the document made for a report is.
@@ -80,6 +80,22 @@ pub(super) fn newest_document_join(period_param: &str) -> String {
          FROM report_documents l2 WHERE l2.period_id = {period_param} AND l2.agency_id = a.id) \
          LEFT JOIN documents d ON d.id = l.document_id"
     )
+}
+
+/// Whether the agency's report of the period is submitted (no scope check).
+async fn is_submitted(
+    conn: &mut sqlx::AnyConnection,
+    period_id: i64,
+    agency_id: i64,
+) -> Result<bool> {
+    let state: Option<String> = sqlx::query_scalar(
+        "SELECT state FROM agency_reports WHERE period_id = $1 AND agency_id = $2",
+    )
+    .bind(period_id)
+    .bind(agency_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(state.as_deref() == Some(ReportState::Submitted.as_str()))
 }
 
 /// The newest document made for the report (no scope check: the caller read the report).
@@ -184,14 +200,8 @@ pub async fn report_document_plan(
     if !may_write {
         return Err(both_roles());
     }
-    let state: Option<String> = sqlx::query_scalar(
-        "SELECT state FROM agency_reports WHERE period_id = $1 AND agency_id = $2",
-    )
-    .bind(period_id)
-    .bind(agency_id)
-    .fetch_optional(store.pool())
-    .await?;
-    if state.as_deref() != Some(ReportState::Submitted.as_str()) {
+    let mut conn = store.pool().acquire().await?;
+    if !is_submitted(&mut conn, period_id, agency_id).await? {
         return Err(Error::conflict(
             "state",
             "Hãy gửi báo cáo (chốt số liệu) trước khi lập văn bản báo cáo.",
@@ -201,7 +211,6 @@ pub async fn report_document_plan(
     if !may_draft {
         return Err(both_roles());
     }
-    let mut conn = store.pool().acquire().await?;
     if let Some(d) = blocks(&newest_document(&mut conn, period_id, agency_id).await?) {
         return Err(already_made(d));
     }
@@ -259,14 +268,7 @@ pub async fn create_report_document(
             On::Agency(Permission::WriteRegistry, checked.agency_path()),
         )
         .await?;
-    let state: Option<String> = sqlx::query_scalar(
-        "SELECT state FROM agency_reports WHERE period_id = $1 AND agency_id = $2",
-    )
-    .bind(period_id)
-    .bind(agency_id)
-    .fetch_optional(tx.conn())
-    .await?;
-    if state.as_deref() != Some(ReportState::Submitted.as_str()) {
+    if !is_submitted(tx.conn(), period_id, agency_id).await? {
         return Err(Error::conflict(
             "state",
             "Báo cáo vừa thay đổi; tải lại trang.",
@@ -327,15 +329,7 @@ pub(crate) async fn on_dispatch(
             .await?;
     let Some(row) = row else { return Ok(None) };
     let (period_id, agency_id): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
-    let sealed: Option<String> = sqlx::query_scalar(
-        "SELECT sha256 FROM document_versions WHERE document_id = $1 AND kind = $2 \
-         ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(doc.id)
-    .bind(VersionKind::OrgSigned.as_str())
-    .fetch_optional(tx.conn())
-    .await?;
-    let Some(sealed) = sealed else {
+    let Some(sealed) = documents::sealed_version(tx, doc.id).await? else {
         return Err(Error::conflict(
             "state",
             "Văn bản báo cáo chưa có bản ký số của cơ quan.",

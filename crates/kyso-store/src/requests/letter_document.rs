@@ -13,7 +13,7 @@ use sqlx::Row as _;
 
 use super::*;
 use crate::blobs::Blobs;
-use crate::documents::{self, Document, NewDocument, VersionKind};
+use crate::documents::{self, Document, NewDocument};
 
 /// The setting holding the identifier codes of the request letters' recipients
 /// ([`RequestRecipients`] as JSON).
@@ -374,15 +374,7 @@ pub(crate) async fn on_dispatch(
     let kind: String = row.try_get(1)?;
     let kind = RequestKind::parse(&kind).map_err(|_| corrupt("request kind"))?;
     let from: String = row.try_get(2)?;
-    let sealed: Option<String> = sqlx::query_scalar(
-        "SELECT sha256 FROM document_versions WHERE document_id = $1 AND kind = $2 \
-         ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(doc.id)
-    .bind(VersionKind::OrgSigned.as_str())
-    .fetch_optional(tx.conn())
-    .await?;
-    let Some(sealed) = sealed else {
+    let Some(sealed) = documents::sealed_version(tx, doc.id).await? else {
         return Err(Error::conflict(
             "state",
             "Công văn đề nghị chưa có bản ký số của cơ quan.",
