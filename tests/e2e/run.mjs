@@ -305,7 +305,7 @@ try {
 
   // 12. One reporting cycle: the Department opens the six-monthly report; the Department of
   //     Finance's officer reviews its figures (charts drawn on the server), adds its needs and
-  //     submits after a confirmation; the Department sees it has reported.
+  //     submits after a confirmation, and gets it as a PDF; the Department sees it has reported.
   await page.goto(`${base}/reports`);
   await page.selectOption('#kind', 'six_monthly');
   await page.fill('#year', '2026');
@@ -332,6 +332,11 @@ try {
   check((await page.textContent('main [role=alert]')).includes('Gửi báo cáo này về Sở?'), 'submitting asks first');
   await Promise.all([page.waitForNavigation(), page.click('main button:has-text("Gửi báo cáo")')]);
   check((await page.textContent('main [role=status]')).includes('Đã gửi báo cáo về Sở'), 'the report is submitted, with a success message');
+  // Its document is made by someone who also drafts the agency's documents: the page says so.
+  check((await page.textContent('main')).includes('được giao soạn thảo văn bản'), 'the report page names the role its document needs');
+  const preview = await page.request.get(base + (await page.getAttribute('main a[href*="/report.pdf"]', 'href')));
+  check(preview.status() === 200 && preview.headers()['content-type'] === 'application/pdf'
+        && (await preview.body()).subarray(0, 5).toString() === '%PDF-', 'the report downloads as a PDF (a preview until its document is issued)');
   await shot(page, 'bc-02-bao-cao-da-gui');
   await page.click('header button[type=submit]');
   await page.waitForURL(/\/login$/);
