@@ -13,14 +13,12 @@
 use kyso_domain::documents::{DocAction as D, DocState, DocType, DocumentMeta, SignerBlock};
 use kyso_domain::reports::ReportState;
 use kyso_domain::roles::Role;
-use kyso_store::accounts::{self, NewUser, RoleOn};
 use kyso_store::blobs::Blobs;
 use kyso_store::documents::{self as docs, NewDocument, RegisterInput, StepInput, VersionKind};
 use kyso_store::reports::{self, NewPeriod, ReportInput};
 use kyso_store::requests::{self, RequestRecipients};
 use kyso_store::testing::{backends, TestDb};
-use kyso_store::{audit, Actor, Error, Grant, Store};
-use zeroize::Zeroizing;
+use kyso_store::{audit, Actor, Error, Store};
 
 mod support;
 use support::{go, province, signed, Agency, NOW};
@@ -29,41 +27,7 @@ const DRAFT: &[u8] = b"%PDF-1.7\n% the report of the Department of Finance\n%%EO
 
 /// An account holding every role of `roles` at `at`, and its actor.
 async fn person(s: &Store, name: &str, at: &Agency, roles: &[Role]) -> Actor {
-    let user = accounts::create_user(
-        s,
-        &Actor::system(),
-        NewUser {
-            username: name.into(),
-            full_name: format!("Người dùng {name}"),
-            email: String::new(),
-            agency_id: at.id,
-            password: Zeroizing::new("mat-khau-dai-12345-Ab".into()),
-            roles: roles
-                .iter()
-                .map(|r| RoleOn {
-                    role: r.as_str().into(),
-                    agency_id: at.id,
-                })
-                .collect(),
-            must_change_password: false,
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    Actor {
-        user_id: user.id,
-        username: name.into(),
-        grants: roles
-            .iter()
-            .map(|r| Grant {
-                role: *r,
-                agency_id: at.id,
-                path: at.path.clone(),
-            })
-            .collect(),
-        source: "127.0.0.1".into(),
-    }
+    support::account(s, name, "", at, roles).await
 }
 
 fn field_of(e: &Error) -> Option<&'static str> {

@@ -70,6 +70,12 @@ pub async fn person_with_email(
     at: &Agency,
     role: Role,
 ) -> Actor {
+    account(store, name, email, at, &[role]).await
+}
+
+/// An account (e-mail `email`, possibly empty) holding every role of `roles` at `at`, and the
+/// actor it acts as.
+pub async fn account(store: &Store, name: &str, email: &str, at: &Agency, roles: &[Role]) -> Actor {
     let user = accounts::create_user(
         store,
         &Actor::system(),
@@ -79,10 +85,13 @@ pub async fn person_with_email(
             email: email.into(),
             agency_id: at.id,
             password: Zeroizing::new("mat-khau-dai-12345-Ab".into()),
-            roles: vec![RoleOn {
-                role: role.as_str().into(),
-                agency_id: at.id,
-            }],
+            roles: roles
+                .iter()
+                .map(|r| RoleOn {
+                    role: r.as_str().into(),
+                    agency_id: at.id,
+                })
+                .collect(),
             must_change_password: false,
         },
         NOW,
@@ -92,11 +101,14 @@ pub async fn person_with_email(
     Actor {
         user_id: user.id,
         username: name.into(),
-        grants: vec![Grant {
-            role,
-            agency_id: at.id,
-            path: at.path.clone(),
-        }],
+        grants: roles
+            .iter()
+            .map(|r| Grant {
+                role: *r,
+                agency_id: at.id,
+                path: at.path.clone(),
+            })
+            .collect(),
         source: "127.0.0.1".into(),
     }
 }
