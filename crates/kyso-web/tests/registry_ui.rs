@@ -1014,6 +1014,17 @@ async fn an_agency_moves_with_its_new_codes_shown_first_and_is_dissolved_after_a
                 && page.contains("button class=\"danger\""),
             "{b:?}"
         );
+        // The DOST moves nowhere inside itself: neither it nor a unit at any depth is offered.
+        let (_, page) = app.page(&admin, &format!("/agencies/{dost}")).await;
+        let offered = |id: i64| page.contains(&format!("<option value=\"{id}\""));
+        assert!(
+            offered(finance)
+                && offered(root)
+                && !offered(dost)
+                && !offered(centre)
+                && !offered(team),
+            "{b:?}"
+        );
 
         // A code of another branch: refused at the field, what was typed kept.
         let mv = format!("{path}/move");

@@ -94,11 +94,23 @@ pub(super) async fn agency_options(
     p: &Page,
     perm: Permission,
 ) -> Vec<(String, String)> {
+    agency_options_outside(st, p, perm, None).await
+}
+
+/// [`agency_options`] without the agencies of the subtree at `outside` (an agency and all its
+/// units, at any depth).
+async fn agency_options_outside(
+    st: &AppState,
+    p: &Page,
+    perm: Permission,
+    outside: Option<&str>,
+) -> Vec<(String, String)> {
     let list = registry::agencies(&st.store, &p.actor, "", None)
         .await
         .unwrap_or_default();
     list.into_iter()
         .filter(|a| p.actor.can(perm, &a.path))
+        .filter(|a| outside.is_none_or(|o| !a.path.starts_with(o)))
         .map(|a| {
             (
                 a.id.to_string(),
@@ -300,16 +312,9 @@ async fn agency_view(st: &AppState, p: &Page, id: i64, refused: Refused<'_>) -> 
         && parent
             .as_ref()
             .is_some_and(|x| p.actor.can(Permission::WriteRegistry, &x.path));
+    // Neither the agency itself nor any of its units, at any depth, can take it (or its people).
     let elsewhere: Vec<(String, String)> = if keeps_parent {
-        agency_options(st, p, Permission::WriteRegistry)
-            .await
-            .into_iter()
-            .filter(|(oid, _)| {
-                oid.parse::<i64>()
-                    .ok()
-                    .is_none_or(|o| o != a.id && !children_of(&children, o))
-            })
-            .collect()
+        agency_options_outside(st, p, Permission::WriteRegistry, Some(&a.path)).await
     } else {
         Vec::new()
     };
@@ -399,11 +404,6 @@ async fn agency_view(st: &AppState, p: &Page, id: i64, refused: Refused<'_>) -> 
         },
     );
     form_status(res, refused.error().is_some())
-}
-
-/// Whether agency `id` is one of `children` (a unit directly below: not a place to move to).
-fn children_of(children: &[registry::Agency], id: i64) -> bool {
-    children.iter().any(|c| c.id == id)
 }
 
 /// Save an agency's new name, kind and contacts.
