@@ -26,6 +26,7 @@ fn object_href(kind: &str, id: &str) -> Option<String> {
         "request" => "requests",
         "document" => "documents",
         "incoming" => "incoming",
+        "report_period" => "reports",
         _ => return None,
     };
     id.parse::<i64>().ok().map(|n| format!("/{path}/{n}"))
@@ -116,4 +117,21 @@ pub(super) async fn audit_page(
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::object_href;
+
+    #[test]
+    fn a_record_with_a_page_links_to_it() {
+        assert_eq!(object_href("agency", "7").as_deref(), Some("/agencies/7"));
+        assert_eq!(
+            object_href("report_period", "3").as_deref(),
+            Some("/reports/3")
+        );
+        // No page (an API token), or not a record id.
+        assert_eq!(object_href("token", "5"), None);
+        assert_eq!(object_href("document", "x"), None);
+    }
 }
