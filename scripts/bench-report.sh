@@ -6,6 +6,7 @@
 #
 #   bash scripts/bench-report.sh            # both backends, 5 rounds
 #   ROUNDS=3 NO_BUILD=1 bash scripts/bench-report.sh sqlite
+#   WITHOUT_REPORT_INDEX=1 bash scripts/bench-report.sh   # migration 23's index dropped first
 #
 # Per backend: a fresh database filled by crates/kyso-store/examples/gen_registry.rs (seed 1,
 # as scripts/bench-serve.sh); crates/kyso-store/examples/report_bench.rs times the figures of
@@ -48,6 +49,14 @@ for backend in "${backends[@]}"; do
   esac
   "$T/gen_registry" --database-url "$url" --seed 1 --documents "$DOCUMENTS" >"$W/gen-$backend.log" 2>"$W/gen-$backend.err"
   echo "== $backend: $(tail -1 "$W/gen-$backend.err")"
+  if [ -n "${WITHOUT_REPORT_INDEX:-}" ]; then
+    drop="DROP INDEX IF EXISTS document_events_report"
+    case "$backend" in
+      sqlite) sqlite3 "$W/report.db" "$drop; ANALYZE;" ;;
+      postgres) PGOPTIONS="-c search_path=$schema" psql "$PG_BASE" -X -q -c "$drop" -c "VACUUM ANALYZE" >/dev/null ;;
+    esac
+    echo "== $backend: without document_events_report"
+  fi
   out=$("$T/report_bench" --database-url "$url" --sql-out "$W/$backend.sql" --rounds "$ROUNDS")
   statements=$(grep -c ';$' "$W/$backend.sql")
   peer=()

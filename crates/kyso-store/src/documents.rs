@@ -100,13 +100,18 @@ pub struct Document {
 impl Document {
     /// "12/QĐ-UBND", once numbered.
     pub fn number_and_notation(&self) -> Option<String> {
-        let n = u32::try_from(self.number?).ok()?;
-        Some(format!(
-            "{}/{}",
-            kyso_domain::documents::number_text(n),
-            self.notation.as_deref()?
-        ))
+        number_and_notation(self.number, self.notation.as_deref())
     }
+}
+
+/// "12/QĐ-UBND" from a stored number and notation, once both are there.
+pub fn number_and_notation(number: Option<i64>, notation: Option<&str>) -> Option<String> {
+    let n = u32::try_from(number?).ok()?;
+    Some(format!(
+        "{}/{}",
+        kyso_domain::documents::number_text(n),
+        notation?
+    ))
 }
 
 /// What a version of a document is.

@@ -33,6 +33,14 @@ pub struct ReportDocument {
     pub sealed_sha256: Option<String>,
 }
 
+impl ReportDocument {
+    /// Whether it stands for the report, so that no other is made: every document but a
+    /// recalled one (after a recall the report may be issued again).
+    pub fn is_live(&self) -> bool {
+        self.state != DocState::Recalled
+    }
+}
+
 /// What the report's document will be, checked before it is rendered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportDocumentPlan {
@@ -63,10 +71,7 @@ pub(super) fn document_from(row: &sqlx::any::AnyRow, at: usize) -> Result<Option
     Ok(Some(ReportDocument {
         document_id,
         state: DocState::parse(&state).map_err(|_| corrupt())?,
-        number: match (number.and_then(|n| u32::try_from(n).ok()), notation) {
-            (Some(n), Some(t)) => Some(format!("{}/{t}", kyso_domain::documents::number_text(n))),
-            _ => None,
-        },
+        number: documents::number_and_notation(number, notation.as_deref()),
         issued_at: issued.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()),
         sealed_sha256: row.try_get(at + 5)?,
     }))
@@ -134,12 +139,6 @@ fn already_made(d: &ReportDocument) -> Error {
             d.state.label_en().to_lowercase()
         ),
     )
-}
-
-/// Whether the report's newest document stands in the way of another (a recalled one does
-/// not: the report may be issued again).
-fn blocks(d: &Option<ReportDocument>) -> Option<&ReportDocument> {
-    d.as_ref().filter(|d| d.state != DocState::Recalled)
 }
 
 /// Where the report of agency `a` goes, by identifier code: the Department (the `department`
@@ -211,8 +210,11 @@ pub async fn report_document_plan(
     if !may_draft {
         return Err(both_roles());
     }
-    if let Some(d) = blocks(&newest_document(&mut conn, period_id, agency_id).await?) {
-        return Err(already_made(d));
+    if let Some(d) = newest_document(&mut conn, period_id, agency_id)
+        .await?
+        .filter(ReportDocument::is_live)
+    {
+        return Err(already_made(&d));
     }
     drop(conn);
     let notation = documents::notation_for(store, a.id, DocType::BaoCao, "").await?;
@@ -275,8 +277,11 @@ pub async fn create_report_document(
             "The report has just changed; reload.",
         ));
     }
-    if let Some(d) = blocks(&newest_document(tx.conn(), period_id, agency_id).await?) {
-        return Err(already_made(d));
+    if let Some(d) = newest_document(tx.conn(), period_id, agency_id)
+        .await?
+        .filter(ReportDocument::is_live)
+    {
+        return Err(already_made(&d));
     }
     let document_id = documents::create_in(&mut tx, &checked, now).await?;
     sqlx::query(

@@ -395,10 +395,7 @@ async fn agency_report_view(
     });
     // Once submitted: the form making its document, for whoever may (the signers to choose),
     // or why it cannot be made yet, for whoever writes the agency's report.
-    let live_document = report
-        .document
-        .as_ref()
-        .filter(|d| d.state != kyso_domain::documents::DocState::Recalled);
+    let live_document = report.document.as_ref().filter(|d| d.is_live());
     let document_form =
         if report.state == ReportState::Submitted && live_document.is_none() && may_write {
             Some(
