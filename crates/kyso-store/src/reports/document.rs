@@ -44,8 +44,6 @@ impl ReportDocument {
 /// What the report's document will be, checked before it is rendered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportDocumentPlan {
-    pub period_id: i64,
-    pub agency_id: i64,
     /// The report's notation ("BC-STC"): the agency's register for reports.
     pub notation: String,
     /// Where it goes: the Department's identifier code (dotted), or the province's for the
@@ -229,8 +227,6 @@ pub async fn report_document_plan(
         ));
     }
     Ok(ReportDocumentPlan {
-        period_id,
-        agency_id,
         notation,
         recipient_code,
     })
@@ -252,7 +248,7 @@ pub async fn create_report_document(
     now: OffsetDateTime,
 ) -> Result<Document> {
     let plan = report_document_plan(store, actor, period_id, agency_id).await?;
-    if input.agency_id != plan.agency_id
+    if input.agency_id != agency_id
         || input.meta.doc_type != DocType::BaoCao
         || input.meta.recipients != [plan.recipient_code.clone()]
     {
