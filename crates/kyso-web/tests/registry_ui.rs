@@ -1427,6 +1427,50 @@ async fn a_reporting_cycle_from_the_departments_period_to_an_agencys_submitted_r
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{b:?}");
         assert!(page.contains(&format!("văn bản #{doc_id}")), "{b:?}");
+
+        // Once its document is dispatched, the report's PDF is the sealed file (stand-in
+        // signatures: the store keeps files, the flow's own tests check them).
+        use kyso_domain::documents::DocAction as D;
+        let mut file = draft.clone();
+        for (who, action) in [
+            (&officer, D::Submit),
+            (&admin, D::Forward),
+            (&admin, D::CheckFormat),
+            (&signer, D::Approve),
+            (&signer, D::SignPersonal),
+            (&clerk, D::ClerkCheck),
+            (&clerk, D::Number),
+            (&clerk, D::OrgSign),
+            (&clerk, D::Register),
+            (&clerk, D::Dispatch),
+        ] {
+            let mut step = kyso_store::documents::StepInput::default();
+            if matches!(action, D::SignPersonal | D::OrgSign) {
+                file.extend_from_slice(format!("% {action}\n%%EOF\n").as_bytes());
+                step.file = Some(file.clone());
+                step.file_name = "bao-cao.pdf".into();
+            }
+            kyso_store::documents::act(
+                s,
+                &app.blobs,
+                &who.actor,
+                doc_id,
+                action,
+                &step,
+                support::NOW,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{b:?}: {action}: {e:?}"));
+        }
+        let (status, issued, headers) = app.get_as(&officer, &pdf_path).await;
+        assert_eq!(status, StatusCode::OK, "{b:?}");
+        assert_eq!(issued, file, "{b:?}: the sealed file");
+        assert!(
+            headers["content-disposition"]
+                .to_str()
+                .is_ok_and(|d| !d.contains("xem-truoc")),
+            "{b:?}"
+        );
     }
 }
 
