@@ -66,5 +66,15 @@ command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked -q cargo-next
 command -v cargo-deny >/dev/null 2>&1 || cargo install --locked -q cargo-deny
 # The Debian package (scripts/package-test.sh).
 command -v cargo-deb >/dev/null 2>&1 || cargo install --locked -q cargo-deb
+# Garage, the S3-compatible object store a province can run itself: the blob store's S3 backend
+# and the several-node tests run against a real one. Built from the crates registry once (about
+# 13 minutes on two cores) and kept in ~/.cache/kyso/garage; KYSO_GARAGE names another binary.
+GARAGE_ROOT="${KYSO_CACHE:-$HOME/.cache/kyso}/garage"
+if [ -z "${KYSO_GARAGE:-}" ] && [ ! -x "$GARAGE_ROOT/bin/garage" ]; then
+  echo "setup: cargo install garage 2.5.0 into $GARAGE_ROOT (first time only)"
+  started=$SECONDS
+  cargo install --locked -q garage --version 2.5.0 --root "$GARAGE_ROOT"
+  echo "setup: garage built in $((SECONDS - started)) s"
+fi
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
 echo "setup: ok"

@@ -2,7 +2,7 @@
 //! --backup-dir --backup-every`): a consistent snapshot of the database, the blobs it refers
 //! to copied incrementally by digest, and a manifest written last.
 //!
-//! Layout of a backup [`Target`] (a folder today, a bucket later):
+//! Layout of a backup's [`Objects`] (a folder, or a bucket of an S3-compatible store):
 //!
 //! ```text
 //! blobs/ab/cdef…                       every blob once, named by its SHA-256 (shared by runs)
@@ -27,7 +27,6 @@
 //! item 5 (ARCHITECTURE.md).
 
 mod pg;
-pub mod target;
 
 use std::collections::BTreeSet;
 use std::io::Read as _;
@@ -37,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Connection as _, Row as _};
 use time::OffsetDateTime;
 
-pub use target::{Copied, Folder, Target};
+pub use crate::objects::{copy_hashing, Copied, Folder, Objects};
 
 use crate::blobs::Blobs;
 use crate::{Backend, Store};
@@ -176,12 +175,12 @@ pub struct Manifest {
     pub audit_head: Option<AuditHead>,
 }
 
-/// What to back up: the open store, its blob folder, its database URL (PostgreSQL) and the
-/// audit files (absent ones are skipped).
+/// What to back up: the open store, its blobs, its database URL (PostgreSQL) and the audit
+/// files (absent ones are skipped).
 #[derive(Debug, Clone)]
 pub struct Source<'a> {
     pub store: &'a Store,
-    pub blobs_dir: &'a Path,
+    pub blobs: &'a Blobs,
     pub database_url: Option<&'a str>,
     pub audit_key: &'a Path,
     pub audit_checkpoints: &'a Path,
@@ -264,7 +263,7 @@ pub async fn referenced_blobs(store: &Store) -> Result<BTreeSet<String>> {
 
 /// A run's name: its start time, `20261207T021500.123Z` (with `-002`, `-003`… if taken):
 /// names sort as the runs were started.
-fn new_id(target: &dyn Target, now: OffsetDateTime) -> Result<String> {
+fn new_id(target: &dyn Objects, now: OffsetDateTime) -> Result<String> {
     let fmt = time::macros::format_description!(
         "[year][month][day]T[hour][minute][second].[subsecond digits:3]Z"
     );
@@ -290,7 +289,7 @@ fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-fn put_file(target: &dyn Target, key: &str, path: &Path) -> Result<Copied> {
+fn put_file(target: &dyn Objects, key: &str, path: &Path) -> Result<Copied> {
     let mut f =
         std::fs::File::open(path).map_err(|e| BackupError::io(path.display().to_string(), e))?;
     target
@@ -298,7 +297,7 @@ fn put_file(target: &dyn Target, key: &str, path: &Path) -> Result<Copied> {
         .map_err(|e| BackupError::io(key, e))
 }
 
-fn put_bytes(target: &dyn Target, key: &str, bytes: &[u8]) -> Result<Copied> {
+fn put_bytes(target: &dyn Objects, key: &str, bytes: &[u8]) -> Result<Copied> {
     target
         .put(key, &mut &bytes[..], None)
         .map_err(|e| BackupError::io(key, e))
@@ -315,7 +314,7 @@ static RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// Make a backup of `src` into `target`; its manifest. `now` is the clock.
 pub async fn create(
     src: &Source<'_>,
-    target: std::sync::Arc<dyn Target>,
+    target: std::sync::Arc<dyn Objects>,
     now: fn() -> OffsetDateTime,
 ) -> Result<Manifest> {
     let _running = RUNNING.try_lock().map_err(|_| BackupError::Busy)?;
@@ -397,9 +396,9 @@ pub async fn create(
         list.as_bytes(),
     )?;
     let t = target.clone();
-    let blobs_dir = src.blobs_dir.to_path_buf();
+    let from = src.blobs.clone();
     let digests: Vec<String> = facts.referenced.iter().cloned().collect();
-    let blobs = blocking(move || copy_blobs(t.as_ref(), &blobs_dir, &digests)).await?;
+    let blobs = blocking(move || copy_blobs(t.as_ref(), &from, &digests)).await?;
     let manifest = Manifest {
         format: FORMAT.into(),
         id: id.clone(),
@@ -438,7 +437,7 @@ pub async fn create(
 }
 
 /// Copy the blobs of `digests` the target lacks, each re-hashed on the way.
-fn copy_blobs(target: &dyn Target, blobs_dir: &Path, digests: &[String]) -> Result<BlobSummary> {
+fn copy_blobs(target: &dyn Objects, from: &Blobs, digests: &[String]) -> Result<BlobSummary> {
     let mut s = BlobSummary {
         count: 0,
         total_bytes: 0,
@@ -446,19 +445,16 @@ fn copy_blobs(target: &dyn Target, blobs_dir: &Path, digests: &[String]) -> Resu
         copied_bytes: 0,
     };
     for d in digests {
-        let (a, b) = d.split_at(2);
-        let path = blobs_dir.join(a).join(b);
-        let size = std::fs::metadata(&path)
-            .map_err(|_| BackupError::LiveBlob { name: d.clone() })?
-            .len();
+        let live = || BackupError::LiveBlob { name: d.clone() };
+        let size = from.size(d).map_err(|_| live())?.ok_or_else(live)?;
         s.count += 1;
         s.total_bytes += size;
         let key = blob_key(d);
         if target.exists(&key).map_err(|e| BackupError::io(&key, e))? {
             continue;
         }
-        let mut f =
-            std::fs::File::open(&path).map_err(|_| BackupError::LiveBlob { name: d.clone() })?;
+        let from_key = crate::blobs::key_of(d).map_err(|_| live())?;
+        let mut f = from.objects().get(&from_key).map_err(|_| live())?;
         match target.put(&key, &mut f, Some(d)) {
             Ok(c) => {
                 s.copied += 1;
@@ -572,13 +568,49 @@ impl VerifyReport {
     }
 }
 
-fn hash_key(target: &dyn Target, key: &str) -> std::io::Result<Copied> {
+/// [`hash_key`] of each of `keys`, in their order, by [`Objects::readers`] threads at once.
+fn hash_keys(target: &dyn Objects, keys: Vec<&str>) -> Vec<std::io::Result<Copied>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let threads = target.readers().clamp(1, keys.len().max(1));
+    let mut out: Vec<Option<std::io::Result<Copied>>> = (0..keys.len()).map(|_| None).collect();
+    let done: Vec<Vec<(usize, std::io::Result<Copied>)>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(key) = keys.get(i) else { break };
+                        mine.push((i, hash_key(target, key)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        // A thread that panicked leaves its keys without an answer: an error below.
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    for (i, r) in done.into_iter().flatten() {
+        if let Some(slot) = out.get_mut(i) {
+            *slot = Some(r);
+        }
+    }
+    out.into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(std::io::Error::other("a hashing thread failed"))))
+        .collect()
+}
+
+fn hash_key(target: &dyn Objects, key: &str) -> std::io::Result<Copied> {
     let mut r = target.get(key)?;
-    target::copy_hashing(&mut r, &mut std::io::sink())
+    copy_hashing(&mut r, &mut std::io::sink())
 }
 
 /// The runs of `target`, oldest first.
-pub fn list(target: &dyn Target) -> Result<Vec<String>> {
+pub fn list(target: &dyn Objects) -> Result<Vec<String>> {
     target
         .list(SNAPSHOTS)
         .map_err(|e| BackupError::io(target.describe(), e))
@@ -587,7 +619,7 @@ pub fn list(target: &dyn Target) -> Result<Vec<String>> {
 /// Check a run of `target` (`id`, else the newest): its manifest, the hash of each of its
 /// files, that every blob its snapshot refers to is there, and every blob of the target
 /// re-hashed. Problems are reported, not returned as errors; an error is a failure to read.
-pub fn verify(target: &dyn Target, id: Option<&str>) -> Result<VerifyReport> {
+pub fn verify(target: &dyn Objects, id: Option<&str>) -> Result<VerifyReport> {
     let mut r = VerifyReport::default();
     let runs = list(target)?;
     let id = match id {
@@ -657,8 +689,9 @@ pub fn verify(target: &dyn Target, id: Option<&str>) -> Result<VerifyReport> {
             manifest: manifest.blobs.count,
         });
     }
-    // Every blob of the target re-hashed; those referenced and absent are missing.
-    let mut present = BTreeSet::new();
+    // Every blob of the target re-hashed (several at once); those referenced and absent are
+    // missing.
+    let mut keys = Vec::new();
     for a in target
         .list("blobs")
         .map_err(|e| BackupError::io("blobs", e))?
@@ -668,20 +701,23 @@ pub fn verify(target: &dyn Target, id: Option<&str>) -> Result<VerifyReport> {
             .list(&prefix)
             .map_err(|e| BackupError::io(&prefix, e))?
         {
-            let key = format!("{prefix}/{b}");
-            let name = format!("{a}{b}");
-            match hash_key(target, &key) {
-                Ok(c) => {
-                    r.blobs_checked += 1;
-                    r.bytes_checked += c.size;
-                    if c.sha256 == name {
-                        present.insert(name);
-                    } else {
-                        r.problems.push(Problem::BlobDamaged { key });
-                    }
+            keys.push((format!("{prefix}/{b}"), format!("{a}{b}")));
+        }
+    }
+    let hashed = hash_keys(target, keys.iter().map(|(k, _)| k.as_str()).collect());
+    let mut present = BTreeSet::new();
+    for ((key, name), got) in keys.into_iter().zip(hashed) {
+        match got {
+            Ok(c) => {
+                r.blobs_checked += 1;
+                r.bytes_checked += c.size;
+                if c.sha256 == name {
+                    present.insert(name);
+                } else {
+                    r.problems.push(Problem::BlobDamaged { key });
                 }
-                Err(e) => return Err(BackupError::io(key, e)),
             }
+            Err(e) => return Err(BackupError::io(key, e)),
         }
     }
     for d in referenced.difference(&present) {
@@ -697,7 +733,7 @@ pub fn verify(target: &dyn Target, id: Option<&str>) -> Result<VerifyReport> {
     Ok(r)
 }
 
-fn read_referenced(target: &dyn Target, dir: &str) -> Result<BTreeSet<String>> {
+fn read_referenced(target: &dyn Objects, dir: &str) -> Result<BTreeSet<String>> {
     let key = format!("{dir}/{REFERENCED}");
     let mut text = String::new();
     match target.get(&key) {
@@ -721,6 +757,9 @@ fn read_referenced(target: &dyn Target, dir: &str) -> Result<BTreeSet<String>> {
 #[derive(Debug, Clone)]
 pub struct Destination<'a> {
     pub data_dir: &'a Path,
+    /// Where the blobs go: `None`, the data folder's `blobs`; else a bucket (content-addressed:
+    /// blobs already there are kept).
+    pub blobs: Option<Blobs>,
     pub database_url: Option<&'a str>,
     pub audit_key: PathBuf,
     pub audit_checkpoints: PathBuf,
@@ -773,7 +812,7 @@ async fn pg_tables(url: &str, schema: &str) -> Result<i64> {
 /// written; at the end the restored database is opened and every blob it refers to is read back
 /// and checked.
 pub async fn restore(
-    target: std::sync::Arc<dyn Target>,
+    target: std::sync::Arc<dyn Objects>,
     id: Option<&str>,
     dest: &Destination<'_>,
 ) -> Result<Restored> {
@@ -891,13 +930,18 @@ pub async fn restore(
         }
     }
     // The blobs, each re-hashed as it is written.
-    let blobs_dir = dest.data_dir.join("blobs");
-    let blobs = Blobs::open(&blobs_dir).map_err(|e| {
-        BackupError::io(
-            blobs_dir.display().to_string(),
-            std::io::Error::other(e.to_string()),
-        )
-    })?;
+    let blobs = match &dest.blobs {
+        Some(b) => b.clone(),
+        None => {
+            let blobs_dir = dest.data_dir.join("blobs");
+            Blobs::open(&blobs_dir).map_err(|e| {
+                BackupError::io(
+                    blobs_dir.display().to_string(),
+                    std::io::Error::other(e.to_string()),
+                )
+            })?
+        }
+    };
     let referenced = read_referenced(target.as_ref(), &dir)?;
     let t = target.clone();
     let b = blobs.clone();
@@ -976,7 +1020,7 @@ fn make_private(_: &Path) -> std::io::Result<()> {
 }
 
 /// Copy `key` of `target` to the new file `to`, checking its SHA-256.
-fn fetch_checked(target: &dyn Target, key: &str, to: &Path, sha256: &str) -> Result<()> {
+fn fetch_checked(target: &dyn Objects, key: &str, to: &Path, sha256: &str) -> Result<()> {
     let mut r = target.get(key).map_err(|e| BackupError::io(key, e))?;
     if let Some(parent) = to.parent() {
         std::fs::create_dir_all(parent)
@@ -987,7 +1031,7 @@ fn fetch_checked(target: &dyn Target, key: &str, to: &Path, sha256: &str) -> Res
         .create_new(true)
         .open(to)
         .map_err(|e| BackupError::io(to.display().to_string(), e))?;
-    let c = target::copy_hashing(&mut r, &mut f).map_err(|e| BackupError::io(key, e))?;
+    let c = copy_hashing(&mut r, &mut f).map_err(|e| BackupError::io(key, e))?;
     f.sync_all()
         .map_err(|e| BackupError::io(to.display().to_string(), e))?;
     if c.sha256 != sha256 {

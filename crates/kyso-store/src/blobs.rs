@@ -1,20 +1,26 @@
-//! The blob folder: documents (request letters, later signed documents) kept byte for byte,
-//! named by their SHA-256 and re-hashed on every read.
+//! The blob store: documents (request letters, signed documents, attachments, reports) kept byte
+//! for byte, named by their SHA-256 and re-hashed on every read, in a folder of this machine
+//! (the embedded default) or a bucket of an S3-compatible object store — whichever
+//! [`Objects`] the store is opened over. A blob's key is its name split after two characters
+//! (`ab/cdef…`), in both.
 //!
-//! A blob is written to a temporary file in the same folder, flushed to disk, then renamed to
-//! its name (`ab/cdef…`), and the folder is flushed: a crash leaves either the whole blob or
-//! none, never a half one under its name. Blobs are never rewritten: writing the same bytes
-//! again finds them there.
+//! A blob is written first to a temporary file on this machine (the folder's own `.tmp`, or a
+//! bucket's staging folder), hashed on the way and flushed; then it is placed under its name —
+//! renamed into the folder (and the folder flushed), or uploaded to the bucket, which shows an
+//! object only once it is whole. A crash leaves either the whole blob or none, never a half one
+//! under its name. Blobs are never rewritten: writing the same bytes again finds them there.
 //!
 //! A large file arriving over the network is not held in memory: a [`BlobWriter`] takes it
-//! chunk by chunk into a temporary file of the folder while its SHA-256 is computed, up to a
-//! cap; [`BlobWriter::finish`] flushes it to disk and gives a [`StagedBlob`] — named, readable
-//! (the verification reads it), but not yet under its name. [`StagedBlob::persist`] renames it
-//! to its content address; dropping it (a refusal) removes the temporary file.
+//! chunk by chunk into a temporary file while its SHA-256 is computed, up to a cap;
+//! [`BlobWriter::finish`] flushes it to disk and gives a [`StagedBlob`] — named, readable (the
+//! verification reads it), but not yet under its name. [`StagedBlob::persist`] places it;
+//! dropping it (a refusal) removes the temporary file.
 
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use crate::objects::{Folder, Objects, Settle};
 use crate::{hex, sha256};
 
 /// Largest blob accepted.
@@ -24,9 +30,9 @@ pub const MAX_BLOB: usize = 256 * 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BlobError {
-    #[error("blob folder {path}: {source}")]
+    #[error("blob store {what}: {source}")]
     Io {
-        path: PathBuf,
+        what: String,
         source: std::io::Error,
     },
     /// The stored bytes no longer hash to their name: the file was changed or damaged.
@@ -43,47 +49,69 @@ pub enum BlobError {
     OverCap { max: u64 },
 }
 
-/// The blob folder.
+/// The blob store.
 #[derive(Debug, Clone)]
 pub struct Blobs {
-    root: PathBuf,
+    objects: Arc<dyn Objects>,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BlobError + '_ {
-    move |source| BlobError::Io {
-        path: path.to_path_buf(),
-        source,
+fn io(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> BlobError {
+    let what = what.to_string();
+    move |source| BlobError::Io { what, source }
+}
+
+/// The key of blob `name` (`ab/cdef…`), refused unless `name` is 64 lowercase hex digits.
+pub fn key_of(name: &str) -> Result<String, BlobError> {
+    let valid = name.len() == 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    match (valid, name.get(..2), name.get(2..)) {
+        (true, Some(dir), Some(rest)) => Ok(format!("{dir}/{rest}")),
+        _ => Err(BlobError::BadName {
+            name: name.to_owned(),
+        }),
     }
 }
 
 impl Blobs {
-    /// Open (creating) the folder.
+    /// The blob folder at `root` (created).
     pub fn open(root: &Path) -> Result<Blobs, BlobError> {
-        std::fs::create_dir_all(root.join("tmp")).map_err(io(root))?;
-        Ok(Blobs {
-            root: root.to_path_buf(),
-        })
+        let folder = Folder::new(root);
+        folder
+            .staging()
+            .and_then(std::fs::create_dir_all)
+            .map_err(io(root.display()))?;
+        Ok(Blobs::over(Arc::new(folder)))
     }
 
-    fn path_of(&self, name: &str) -> Result<PathBuf, BlobError> {
-        let valid = name.len() == 64
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        match (valid, name.get(..2), name.get(2..)) {
-            (true, Some(dir), Some(rest)) => Ok(self.root.join(dir).join(rest)),
-            _ => Err(BlobError::BadName {
-                name: name.to_owned(),
-            }),
-        }
+    /// Blobs kept in `objects` (a folder, a bucket).
+    pub fn over(objects: Arc<dyn Objects>) -> Blobs {
+        Blobs { objects }
     }
 
-    /// Whether the folder is usable: a temporary file is made (and removed) in it.
+    /// Where the blobs are, for messages.
+    pub fn describe(&self) -> String {
+        self.objects.describe()
+    }
+
+    /// The objects the blobs are kept in (a backup copies from them).
+    pub fn objects(&self) -> &Arc<dyn Objects> {
+        &self.objects
+    }
+
+    /// Whether the store is usable: a temporary file is made (and removed) in its staging
+    /// folder and the store answers.
     pub fn check(&self) -> Result<(), BlobError> {
-        let tmp_dir = self.root.join("tmp");
-        tempfile::NamedTempFile::new_in(&tmp_dir)
+        let staging = self.staging()?;
+        tempfile::NamedTempFile::new_in(&staging)
             .map(drop)
-            .map_err(io(&tmp_dir))
+            .map_err(io(staging.display()))?;
+        self.objects.check().map_err(io(self.describe()))
+    }
+
+    fn staging(&self) -> Result<PathBuf, BlobError> {
+        self.objects.staging().map_err(io(self.describe()))
     }
 
     /// Store `bytes`; their name (lowercase hex SHA-256).
@@ -92,30 +120,16 @@ impl Blobs {
             return Err(BlobError::TooLarge { size: bytes.len() });
         }
         let name = hex(&sha256(bytes));
-        let path = self.path_of(&name)?;
-        if path.is_file() && self.get(&name).is_ok() {
+        if self.get(&name).is_ok() {
             return Ok(name);
         }
-        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let tmp_dir = self.root.join("tmp");
-        let mut tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(io(&tmp_dir))?;
-        tmp.write_all(bytes).map_err(io(&tmp_dir))?;
-        tmp.as_file().sync_all().map_err(io(&tmp_dir))?;
-        tmp.persist(&path).map_err(|e| BlobError::Io {
-            path: path.clone(),
-            source: e.error,
-        })?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(name)
+        self.stage(bytes)?.persist()
     }
 
-    /// A writer of a new blob of at most `max` bytes, into a temporary file of the folder.
+    /// A writer of a new blob of at most `max` bytes, into a temporary file.
     pub fn writer(&self, max: u64) -> Result<BlobWriter, BlobError> {
-        let tmp_dir = self.root.join("tmp");
-        let tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(io(&tmp_dir))?;
+        let staging = self.staging()?;
+        let tmp = tempfile::NamedTempFile::new_in(&staging).map_err(io(staging.display()))?;
         Ok(BlobWriter {
             blobs: self.clone(),
             out: std::io::BufWriter::with_capacity(256 * 1024, tmp),
@@ -127,7 +141,7 @@ impl Blobs {
     }
 
     /// `bytes` written to a temporary file and flushed, not yet under their name (for a
-    /// writer that renames it in place later, e.g. inside its transaction).
+    /// writer that places it later, e.g. inside its transaction).
     pub fn stage(&self, bytes: &[u8]) -> Result<StagedBlob, BlobError> {
         if bytes.len() > MAX_BLOB {
             return Err(BlobError::TooLarge { size: bytes.len() });
@@ -139,16 +153,26 @@ impl Blobs {
 
     /// The bytes of blob `name`, checked against their name.
     pub fn get(&self, name: &str) -> Result<Vec<u8>, BlobError> {
-        let path = self.path_of(name)?;
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
+        let key = key_of(name)?;
+        let mut r = match self.objects.get(&key) {
+            Ok(r) => r,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(BlobError::Missing {
                     name: name.to_owned(),
                 })
             }
-            Err(e) => return Err(BlobError::Io { path, source: e }),
+            Err(e) => {
+                return Err(BlobError::Io {
+                    what: key,
+                    source: e,
+                })
+            }
         };
+        let mut bytes = Vec::new();
+        (&mut r)
+            .take(MAX_BLOB as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io(&key))?;
         if hex(&sha256(&bytes)) != name {
             return Err(BlobError::Damaged {
                 name: name.to_owned(),
@@ -156,11 +180,17 @@ impl Blobs {
         }
         Ok(bytes)
     }
+
+    /// The size of blob `name` as stored, `None` when there is none (not re-hashed).
+    pub fn size(&self, name: &str) -> Result<Option<u64>, BlobError> {
+        let key = key_of(name)?;
+        self.objects.size(&key).map_err(io(&key))
+    }
 }
 
-/// Bytes of a new blob arriving chunk by chunk: written to a temporary file of the folder and
-/// hashed as they come, never held whole. Dropped before [`BlobWriter::finish`], the temporary
-/// file is removed.
+/// Bytes of a new blob arriving chunk by chunk: written to a temporary file and hashed as they
+/// come, never held whole. Dropped before [`BlobWriter::finish`], the temporary file is
+/// removed.
 pub struct BlobWriter {
     blobs: Blobs,
     out: std::io::BufWriter<tempfile::NamedTempFile>,
@@ -196,8 +226,7 @@ impl BlobWriter {
                 .extend_from_slice(chunk.get(..n).unwrap_or_default());
         }
         self.hash.update(chunk);
-        let tmp_dir = self.blobs.root.join("tmp");
-        self.out.write_all(chunk).map_err(io(&tmp_dir))?;
+        self.out.write_all(chunk).map_err(io("temporary file"))?;
         self.size = size;
         Ok(())
     }
@@ -209,12 +238,11 @@ impl BlobWriter {
 
     /// Flush the file to disk: the blob, named but not yet in place.
     pub fn finish(self) -> Result<StagedBlob, BlobError> {
-        let tmp_dir = self.blobs.root.join("tmp");
         let tmp = self.out.into_inner().map_err(|e| BlobError::Io {
-            path: tmp_dir.clone(),
+            what: "temporary file".into(),
             source: e.into_error(),
         })?;
-        tmp.as_file().sync_all().map_err(io(&tmp_dir))?;
+        tmp.as_file().sync_all().map_err(io("temporary file"))?;
         Ok(StagedBlob {
             name: hex(self.hash.finish().as_ref()),
             size: self.size,
@@ -226,7 +254,7 @@ impl BlobWriter {
 }
 
 /// A blob written and flushed to a temporary file, with its name (SHA-256) and size: readable
-/// where it is ([`StagedBlob::path`]) until [`StagedBlob::persist`] moves it to its name.
+/// where it is ([`StagedBlob::path`]) until [`StagedBlob::persist`] places it under its name.
 /// Dropped instead, the temporary file is removed.
 #[derive(Debug)]
 pub struct StagedBlob {
@@ -257,33 +285,23 @@ impl StagedBlob {
         self.tmp.path()
     }
 
-    /// Move it to its name (replacing a copy already there: the same bytes by their hash,
-    /// and a damaged copy is mended) and flush the folder; its name.
+    /// Place it under its name (replacing a copy already there: the same bytes by their hash,
+    /// and a damaged copy is mended) and make it durable; its name.
     pub fn persist(self) -> Result<String, BlobError> {
-        let (name, dir) = self.persist_unflushed()?;
-        let _ = flush_dir(&dir);
+        let (name, settle) = self.place()?;
+        settle.run().map_err(io(&name))?;
         Ok(name)
     }
 
-    /// [`StagedBlob::persist`] without flushing the folder: its name and the folder, which
-    /// must be flushed ([`flush_dir`]) before anything naming the blob is made durable (a
-    /// writer flushes it while its transaction goes on, and several writers' folders
-    /// together: `WriteTx::commit_after`).
-    pub fn persist_unflushed(self) -> Result<(String, PathBuf), BlobError> {
-        let path = self.blobs.path_of(&self.name)?;
-        let dir = path.parent().unwrap_or(&self.blobs.root).to_path_buf();
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        self.tmp.persist(&path).map_err(|e| BlobError::Io {
-            path: path.clone(),
-            source: e.error,
-        })?;
-        Ok((self.name, dir))
+    /// [`StagedBlob::persist`] with what is left to make it durable (a folder's flush, a
+    /// bucket's upload) handed back: it must have run ([`Settle::run`]) before anything naming
+    /// the blob is made durable (a writer runs it while its transaction goes on, several
+    /// writers' together: `WriteTx::commit_after`).
+    pub fn place(self) -> Result<(String, Settle), BlobError> {
+        let key = key_of(&self.name)?;
+        let settle = self.blobs.objects.place(&key, self.tmp).map_err(io(&key))?;
+        Ok((self.name, settle))
     }
-}
-
-/// Flush the folder `dir` to disk: the names moved into it survive a power cut.
-pub fn flush_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]
@@ -316,14 +334,14 @@ mod tests {
             blobs.get(&"0".repeat(64)),
             Err(BlobError::Missing { .. })
         ));
-        let leftovers = std::fs::read_dir(dir.path().join("tmp"))
+        let leftovers = std::fs::read_dir(dir.path().join(".tmp"))
             .map(|d| d.count())
             .unwrap_or(1);
         assert_eq!(leftovers, 0, "no temporary file is left behind");
     }
 
     fn tmp_count(dir: &Path) -> usize {
-        std::fs::read_dir(dir.join("tmp")).unwrap().count()
+        std::fs::read_dir(dir.join(".tmp")).unwrap().count()
     }
 
     #[test]

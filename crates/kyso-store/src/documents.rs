@@ -198,7 +198,7 @@ pub(crate) fn check_pdf(bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Store `bytes` in the blob folder (off the async threads: it fsyncs).
+/// Store `bytes` in the blob store (off the async threads: it fsyncs or uploads).
 pub(crate) async fn put_blob(blobs: &Blobs, bytes: &[u8]) -> Result<String> {
     let blobs = blobs.clone();
     let bytes = bytes.to_vec();
@@ -209,7 +209,7 @@ pub(crate) async fn put_blob(blobs: &Blobs, bytes: &[u8]) -> Result<String> {
 }
 
 /// `bytes` written to a temporary blob and flushed (off the async threads), to be moved in
-/// place later ([`StagedBlob::persist`], or `persist_unflushed` inside a transaction).
+/// place later ([`StagedBlob::persist`], or [`StagedBlob::place`] inside a transaction).
 pub(crate) async fn stage_blob(blobs: &Blobs, bytes: &[u8]) -> Result<StagedBlob> {
     let blobs = blobs.clone();
     let bytes = bytes.to_vec();

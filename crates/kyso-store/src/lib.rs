@@ -13,6 +13,7 @@ pub mod documents;
 pub mod incoming;
 mod migrate;
 pub mod notices;
+pub mod objects;
 /// The schemas of the store's stable-name fields (feature `openapi`).
 #[cfg(feature = "openapi")]
 pub mod openapi;
@@ -355,7 +356,7 @@ struct Group {
 }
 
 /// Work outside the database a transaction's rows rely on (the flush of the blob folder
-/// holding the files they name), running meanwhile: it must have succeeded before they commit.
+/// holding the files they name, or their uploads to a bucket), running meanwhile: it must have succeeded before they commit.
 pub type Durable = tokio::task::JoinHandle<std::io::Result<()>>;
 
 /// Wait for `durable`: an error if any of it failed.

@@ -62,11 +62,11 @@ fn files(dir: &std::path::Path) -> (usize, usize) {
     let mut named = 0;
     for e in std::fs::read_dir(dir).unwrap() {
         let e = e.unwrap();
-        if e.file_name() != "tmp" {
+        if e.file_name() != ".tmp" {
             named += std::fs::read_dir(e.path()).unwrap().count();
         }
     }
-    (named, std::fs::read_dir(dir.join("tmp")).unwrap().count())
+    (named, std::fs::read_dir(dir.join(".tmp")).unwrap().count())
 }
 
 /// Make the database itself refuse every write of an edXML header (`on`), or stop refusing.

@@ -16,6 +16,8 @@
 // Test support only: failing a test is its job.
 #![allow(clippy::panic)]
 
+pub mod garage;
+
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -283,7 +283,7 @@ impl BlobSink {
     pub(crate) async fn finish(self) -> Result<StagedBlob, BlobError> {
         drop(self.tx);
         self.writer.await.map_err(|e| BlobError::Io {
-            path: std::path::PathBuf::new(),
+            what: "upload".into(),
             source: std::io::Error::other(e.to_string()),
         })?
     }
@@ -398,7 +398,7 @@ mod tests {
     async fn a_streamed_file_goes_to_a_temporary_file_and_is_removed_when_refused() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = Blobs::open(dir.path()).unwrap();
-        let tmp = || std::fs::read_dir(dir.path().join("tmp")).unwrap().count();
+        let tmp = || std::fs::read_dir(dir.path().join(".tmp")).unwrap().count();
         let b = body(&[
             ("csrf", None, "tok"),
             ("file", Some("a.pdf"), "%PDF-1.7 streamed"),

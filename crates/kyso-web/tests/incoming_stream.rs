@@ -144,7 +144,7 @@ impl Server {
             }
         }
         let (mut tmp, mut all) = (0, 0);
-        walk(&self.dir.path().join("tmp"), &mut tmp);
+        walk(&self.dir.path().join(".tmp"), &mut tmp);
         walk(self.dir.path(), &mut all);
         (tmp, all - tmp)
     }

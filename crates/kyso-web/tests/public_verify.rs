@@ -581,7 +581,7 @@ async fn the_form_says_the_configured_cap_and_a_larger_file_is_refused_by_it() {
 
 /// Temporary files in the blob folder (where an upload streams while it is checked).
 fn temporary(app: &App) -> usize {
-    std::fs::read_dir(app.blobs.path().join("tmp"))
+    std::fs::read_dir(app.blobs.path().join(".tmp"))
         .map(|d| d.count())
         .unwrap_or(0)
 }

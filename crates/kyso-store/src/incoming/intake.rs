@@ -221,9 +221,9 @@ enum FileIn<'a> {
 /// needing the write lock is done before it: the checks, the file and the report's PDF (and
 /// an edXML package) written and flushed to temporary files. In the turn: the duplicate check
 /// (through the transaction, so it sees the group's earlier arrivals), the rows, then the
-/// files moved to their names (last: a refused arrival leaves no file). The folders the files
-/// were moved into are flushed meanwhile, and the transaction commits only once they are
-/// (`WriteTx::commit_after`): a committed record never names a file a power cut could lose,
+/// files placed under their names (last: a refused arrival leaves no file). What makes them
+/// durable — the folders they were moved into flushed, or their uploads to a bucket — runs
+/// meanwhile, and the transaction commits only once it has (`WriteTx::commit_after`): a committed record never names a file a power cut could lose,
 /// and nothing is answered before its commit.
 #[allow(clippy::too_many_arguments)]
 async fn intake_file(
@@ -489,10 +489,8 @@ async fn intake_file(
         .chain(staged_report)
         .chain(staged_package)
         .collect();
-    for dir in move_blobs(staged).await? {
-        tx.commit_after(tokio::task::spawn_blocking(move || {
-            crate::blobs::flush_dir(&dir)
-        }));
+    for settle in place_blobs(staged).await? {
+        tx.commit_after(tokio::task::spawn_blocking(move || settle.run()));
     }
     tx.commit_audited(event, now).await?;
     let mut conn = store.pool().acquire().await?;
@@ -510,18 +508,16 @@ async fn stage_some(
     }
 }
 
-/// Move the staged blobs to their names (off the async threads, no flush); the folders they
-/// were moved into, each once, to be flushed before the transaction naming them commits.
-async fn move_blobs(staged: Vec<crate::blobs::StagedBlob>) -> Result<Vec<std::path::PathBuf>> {
+/// Place the staged blobs under their names (off the async threads): what is left to make
+/// them durable (each folder's flush once, or the uploads), to run before the transaction
+/// naming them commits.
+async fn place_blobs(staged: Vec<crate::blobs::StagedBlob>) -> Result<Vec<crate::objects::Settle>> {
     tokio::task::spawn_blocking(move || {
-        let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+        let mut settles = Vec::new();
         for blob in staged {
-            let (_, dir) = blob.persist_unflushed()?;
-            if !dirs.contains(&dir) {
-                dirs.push(dir);
-            }
+            settles.push(blob.place()?.1);
         }
-        Ok(dirs)
+        Ok(crate::objects::Settle::merge(settles))
     })
     .await
     .map_err(|e| Error::Database(sqlx::Error::Io(std::io::Error::other(e.to_string()))))?
