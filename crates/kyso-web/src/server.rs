@@ -82,10 +82,25 @@ type GuardHandle = Arc<tokio::sync::Mutex<audit::Guard>>;
 /// Serve until stopped (Ctrl-C or SIGTERM), then write a last audit checkpoint.
 pub fn run(args: Settings, lang: Lang, host: Host) -> Result<(), UserError> {
     let addr = args.listen;
-    let blobs_dir = args.data_dir.join("blobs");
-    let blobs = kyso_store::blobs::Blobs::open(&blobs_dir).map_err(|e| {
-        ue!("không tạo được thư mục lưu văn bản: {}", e; "cannot create the blob folder: {}", e)
+    let blobs = config::open_blobs(
+        &args.blob_store,
+        args.s3_credentials.as_ref(),
+        &args.data_dir,
+    )?;
+    // A wrong bucket, key or folder is reported now, not at the first upload.
+    blobs.check().map_err(|e| {
+        ue!("không dùng được kho lưu văn bản {}: {}", blobs.describe(), e; "the blob store {} cannot be used: {}", blobs.describe(), e)
+        .environment()
     })?;
+    let backup_target = match &args.backup {
+        Some(b) => Some(b.dir.open(
+            "--backup-dir",
+            args.s3_credentials.as_ref(),
+            &args.data_dir.join(config::STAGING),
+        )?),
+        None => None,
+    };
+    let job_blobs = blobs.clone();
     let org_keys = org_keys(&args)?;
     let secure = args.secure_cookies;
     let data_dir = args.data_dir.clone();
@@ -183,9 +198,11 @@ pub fn run(args: Settings, lang: Lang, host: Host) -> Result<(), UserError> {
         // The notice job: deliveries not arrived yet, then expiry and deadline scans at start
         // and every hour, e-mailed when SMTP is configured.
         tokio::spawn(crate::mailer::run_notice_job(state.clone(), mailer));
-        if let Some(schedule) = args.backup.clone() {
+        if let (Some(schedule), Some(target)) = (args.backup.clone(), backup_target) {
             let job = backup::Job {
-                schedule,
+                every: schedule.every,
+                target,
+                blobs: job_blobs,
                 data_dir: data_dir.clone(),
                 database_url: args.database_url.clone(),
                 audit_files: args.audit_files.clone(),

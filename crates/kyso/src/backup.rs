@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use clap::{Args as ClapArgs, Subcommand};
 use kyso_i18n::{ue, Lang, UserError};
-use kyso_store::backup::{self, BackupError, Folder, Target};
+use kyso_store::backup::{self, BackupError, Objects};
+use kyso_web::server::config::{open_blobs, s3_credentials, Place, STAGING};
 use kyso_web::server::AuditFiles;
 
-use crate::serve::DbArgs;
+use crate::serve::{DbArgs, ObjectArgs};
 
 /// `kyso backup …`
 #[derive(Debug, ClapArgs)]
@@ -36,9 +37,44 @@ pub enum BackupCommand {
 
 #[derive(Debug, ClapArgs)]
 pub struct DirArgs {
-    /// Thư mục sao lưu (nên ở ổ đĩa hoặc máy khác)
-    #[arg(long, env = "KYSO_BACKUP_DIR", value_name = "THƯ_MỤC")]
-    pub backup_dir: PathBuf,
+    /// Thư mục sao lưu (nên ở ổ đĩa hoặc máy khác) hoặc bucket của kho đối tượng tương thích
+    /// S3, dạng s3://TÊN_BUCKET/TIỀN_TỐ?endpoint=http://máy-chủ:3900
+    #[arg(long, env = "KYSO_BACKUP_DIR", value_name = "THƯ_MỤC|s3://…")]
+    pub backup_dir: String,
+}
+
+impl DirArgs {
+    /// The backups' folder or bucket (a bucket's uploads staged in `staging`).
+    fn open(
+        &self,
+        objects: &ObjectArgs,
+        staging: &std::path::Path,
+    ) -> Result<Arc<dyn Objects>, UserError> {
+        let place = Place::parse("--backup-dir", &self.backup_dir)?;
+        let credentials = match place {
+            Place::Bucket(_) => s3_credentials(objects.s3_credentials_file.as_deref(), None)?,
+            Place::Folder(_) => None,
+        };
+        place.open("--backup-dir", credentials.as_ref(), staging)
+    }
+}
+
+/// The blob store named by `objects` (default: the data folder's `blobs`); a bucket's uploads
+/// are staged under `staging_root`.
+fn blobs_of(
+    objects: &ObjectArgs,
+    db: &DbArgs,
+    staging_root: &std::path::Path,
+) -> Result<kyso_store::blobs::Blobs, UserError> {
+    let place = match &objects.blob_store {
+        Some(s) => Place::parse("--blob-store", s)?,
+        None => Place::Folder(db.data_dir.join("blobs")),
+    };
+    let credentials = match place {
+        Place::Bucket(_) => s3_credentials(objects.s3_credentials_file.as_deref(), None)?,
+        Place::Folder(_) => None,
+    };
+    open_blobs(&place, credentials.as_ref(), staging_root)
 }
 
 #[derive(Debug, ClapArgs)]
@@ -48,6 +84,8 @@ pub struct CreateArgs {
     #[command(flatten)]
     pub db: DbArgs,
     #[command(flatten)]
+    pub objects: ObjectArgs,
+    #[command(flatten)]
     pub files: crate::audit_log::FileArgs,
 }
 
@@ -55,6 +93,10 @@ pub struct CreateArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub dir: DirArgs,
+    /// Tệp chứa khóa truy cập kho đối tượng khi --backup-dir là bucket (dòng 1: mã khóa, dòng
+    /// 2: khóa bí mật); hoặc KYSO_S3_ACCESS_KEY_ID và KYSO_S3_SECRET_ACCESS_KEY
+    #[arg(long, env = "KYSO_S3_CREDENTIALS_FILE", value_name = "TỆP")]
+    pub s3_credentials_file: Option<PathBuf>,
     /// Bản sao lưu cần kiểm tra (tên thư mục trong snapshots/; mặc định: bản mới nhất)
     #[arg(long, value_name = "MÃ")]
     pub id: Option<String>,
@@ -69,6 +111,8 @@ pub struct RestoreArgs {
     pub id: Option<String>,
     #[command(flatten)]
     pub db: DbArgs,
+    #[command(flatten)]
+    pub objects: ObjectArgs,
     #[command(flatten)]
     pub files: crate::audit_log::FileArgs,
 }
@@ -97,14 +141,15 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
         .map_err(|e| ue!("lỗi khởi động: {}", e; "cannot start: {}", e).environment())?;
     match args.command {
         BackupCommand::Create(a) => {
-            let target: Arc<dyn Target> = Arc::new(Folder::new(&a.dir.backup_dir));
+            let target = a.dir.open(&a.objects, &a.db.data_dir.join(STAGING))?;
+            let blobs = blobs_of(&a.objects, &a.db, &a.db.data_dir)?;
             let files: AuditFiles = a.files.into();
             let m = rt.block_on(async {
                 let store =
                     kyso_web::server::open(&a.db.data_dir, a.db.database_url.as_deref()).await?;
                 let src = backup::Source {
                     store: &store,
-                    blobs_dir: &a.db.data_dir.join("blobs"),
+                    blobs: &blobs,
                     database_url: a.db.database_url.as_deref(),
                     audit_key: &files.key_file(&a.db.data_dir),
                     audit_checkpoints: &files.checkpoint_file(&a.db.data_dir),
@@ -133,9 +178,17 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         BackupCommand::Verify(a) => {
-            let target = Folder::new(&a.dir.backup_dir);
+            let objects = ObjectArgs {
+                blob_store: None,
+                s3_credentials_file: a.s3_credentials_file.clone(),
+            };
+            let staging = tempfile::tempdir().map_err(|e| {
+                ue!("không tạo được thư mục tạm: {}", e; "cannot make a temporary folder: {}", e)
+                    .environment()
+            })?;
+            let target = a.dir.open(&objects, staging.path())?;
             let started = std::time::Instant::now();
-            let r = backup::verify(&target, a.id.as_deref()).map_err(|e| user_error(&e))?;
+            let r = backup::verify(target.as_ref(), a.id.as_deref()).map_err(|e| user_error(&e))?;
             let secs = started.elapsed().as_secs_f64();
             for p in &r.problems {
                 eprintln!("{}: {}", lang.pick("Lỗi", "Error"), p.message(en));
@@ -171,10 +224,19 @@ pub fn run(args: Args, lang: Lang) -> anyhow::Result<ExitCode> {
             }
         }
         BackupCommand::Restore(a) => {
-            let target: Arc<dyn Target> = Arc::new(Folder::new(&a.dir.backup_dir));
+            let staging = tempfile::tempdir().map_err(|e| {
+                ue!("không tạo được thư mục tạm: {}", e; "cannot make a temporary folder: {}", e)
+                    .environment()
+            })?;
+            let target = a.dir.open(&a.objects, staging.path())?;
+            let blobs = match &a.objects.blob_store {
+                Some(_) => Some(blobs_of(&a.objects, &a.db, staging.path())?),
+                None => None,
+            };
             let files: AuditFiles = a.files.into();
             let dest = backup::Destination {
                 data_dir: &a.db.data_dir,
+                blobs,
                 database_url: a.db.database_url.as_deref(),
                 audit_key: files.key_file(&a.db.data_dir),
                 audit_checkpoints: files.checkpoint_file(&a.db.data_dir),

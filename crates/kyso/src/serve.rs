@@ -124,13 +124,31 @@ pub struct Args {
     pub csc_ca: Option<PathBuf>,
     #[command(flatten)]
     pub audit_files: crate::audit_log::FileArgs,
-    /// Sao lưu định kỳ vào thư mục này (như kyso backup create; trạng thái lần sao lưu gần
-    /// nhất ở số liệu kyso_backup_* và trong nhật ký)
-    #[arg(long, env = "KYSO_BACKUP_DIR", value_name = "THƯ_MỤC")]
+    /// Sao lưu định kỳ vào thư mục này hoặc bucket s3://… (như kyso backup create; trạng thái
+    /// lần sao lưu gần nhất ở số liệu kyso_backup_* và trong nhật ký)
+    #[arg(long, env = "KYSO_BACKUP_DIR", value_name = "THƯ_MỤC|s3://…")]
     pub backup_dir: Option<PathBuf>,
     /// Chu kỳ sao lưu với --backup-dir, ví dụ 24h, 90m, 1d (mặc định 24h; từ 1 phút đến 30 ngày)
     #[arg(long, env = "KYSO_BACKUP_EVERY", value_name = "THỜI_GIAN")]
     pub backup_every: Option<String>,
+    #[command(flatten)]
+    pub objects: ObjectArgs,
+}
+
+/// Where the documents' files are kept, and the object store's key.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct ObjectArgs {
+    /// Nơi lưu tệp văn bản: một thư mục (mặc định: THƯ_MỤC_DỮ_LIỆU/blobs) hoặc một bucket của
+    /// kho đối tượng tương thích S3 (Garage, MinIO…), dạng
+    /// s3://TÊN_BUCKET/TIỀN_TỐ?endpoint=http://máy-chủ:3900; nhiều máy chủ kyso dùng chung một
+    /// bucket
+    #[arg(long, env = "KYSO_BLOB_STORE", value_name = "THƯ_MỤC|s3://…")]
+    pub blob_store: Option<String>,
+    /// Tệp chứa khóa truy cập kho đối tượng (dòng 1: mã khóa, dòng 2: khóa bí mật), khi
+    /// --blob-store hoặc --backup-dir là bucket; hoặc biến môi trường KYSO_S3_ACCESS_KEY_ID và
+    /// KYSO_S3_SECRET_ACCESS_KEY
+    #[arg(long, env = "KYSO_S3_CREDENTIALS_FILE", value_name = "TỆP")]
+    pub s3_credentials_file: Option<PathBuf>,
 }
 
 impl From<Args> for server::Options {
@@ -166,6 +184,8 @@ impl From<Args> for server::Options {
             audit_files: a.audit_files.into(),
             backup_dir: a.backup_dir,
             backup_every: a.backup_every,
+            blob_store: a.objects.blob_store,
+            s3_credentials_file: a.objects.s3_credentials_file,
         }
     }
 }

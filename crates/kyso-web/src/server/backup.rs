@@ -8,16 +8,20 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use kyso_store::backup::{self, Folder, Target};
+use kyso_store::backup::{self, Objects};
+use kyso_store::blobs::Blobs;
 
-use super::config::BackupSchedule;
 use super::{AuditFiles, Now};
 use crate::AppState;
 
 /// What a scheduled run needs besides the store.
 #[derive(Debug, Clone)]
 pub struct Job {
-    pub schedule: BackupSchedule,
+    pub every: std::time::Duration,
+    /// Where the backups go (a folder, a bucket).
+    pub target: Arc<dyn Objects>,
+    /// What is backed up: the server's blob store.
+    pub blobs: Blobs,
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub audit_files: AuditFiles,
@@ -25,14 +29,14 @@ pub struct Job {
 
 /// Run the backups until the server stops.
 pub(crate) async fn run(state: AppState, job: Job, now: Now) {
-    let target: Arc<dyn Target> = Arc::new(Folder::new(&job.schedule.dir));
-    let mut tick = tokio::time::interval(job.schedule.every);
+    let target = job.target.clone();
+    let mut tick = tokio::time::interval(job.every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let src = backup::Source {
             store: &state.store,
-            blobs_dir: &job.data_dir.join("blobs"),
+            blobs: &job.blobs,
             database_url: job.database_url.as_deref(),
             audit_key: &job.audit_files.key_file(&job.data_dir),
             audit_checkpoints: &job.audit_files.checkpoint_file(&job.data_dir),

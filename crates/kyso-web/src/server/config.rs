@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use kyso_i18n::{ue, UserError};
+use kyso_store::objects::bucket::{Address, Bucket, Credentials};
+use kyso_store::objects::{Folder, Objects};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -53,6 +55,8 @@ pub struct Options {
     pub csc_ca: Option<PathBuf>,
     pub backup_dir: Option<PathBuf>,
     pub backup_every: Option<String>,
+    pub blob_store: Option<String>,
+    pub s3_credentials_file: Option<PathBuf>,
 }
 
 /// The TOML file: every option of `kyso serve` under its long name (`listen`, `data-dir`,
@@ -90,6 +94,8 @@ pub struct FileConfig {
     pub csc_ca: Option<PathBuf>,
     pub backup_dir: Option<PathBuf>,
     pub backup_every: Option<String>,
+    pub blob_store: Option<String>,
+    pub s3_credentials_file: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -108,13 +114,24 @@ impl FileConfig {
             &mut c.audit_key_file,
             &mut c.audit_checkpoint_file,
             &mut c.csc_ca,
-            &mut c.backup_dir,
+            &mut c.s3_credentials_file,
         ]
         .into_iter()
         .flatten()
         {
             if p.is_relative() {
                 *p = base.join(&*p);
+            }
+        }
+        // A folder given relative to the file; a bucket's address (`s3://…`) as it is.
+        for p in [&mut c.backup_dir].into_iter().flatten() {
+            if p.is_relative() && !Address::is_address(&p.to_string_lossy()) {
+                *p = base.join(&*p);
+            }
+        }
+        if let Some(store) = &mut c.blob_store {
+            if !Address::is_address(store) && Path::new(store.as_str()).is_relative() {
+                *store = base.join(store.as_str()).display().to_string();
             }
         }
         if let Some(keys) = &mut c.org_key {
@@ -189,6 +206,123 @@ pub fn secret(
     }
 }
 
+/// Where files are kept: a folder of this machine, or a bucket of an S3-compatible object
+/// store given by its address, `s3://BUCKET[/PREFIX]?endpoint=URL[&region=NAME]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    Folder(PathBuf),
+    Bucket(Address),
+}
+
+impl Place {
+    /// `text` given to `option`: a bucket's address or a folder.
+    pub fn parse(option: &str, text: &str) -> Result<Place, UserError> {
+        if Address::is_address(text) {
+            Address::parse(text).map(Place::Bucket).map_err(|e| {
+                ue!("{}: {} (dạng s3://TÊN_BUCKET/TIỀN_TỐ?endpoint=http://máy-chủ:3900)", option, e; "{}: {} (s3://BUCKET/PREFIX?endpoint=http://host:3900)", option, e)
+                    .usage()
+            })
+        } else {
+            Ok(Place::Folder(PathBuf::from(text)))
+        }
+    }
+
+    /// Where it is, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Place::Folder(p) => p.display().to_string(),
+            Place::Bucket(a) => a.to_string(),
+        }
+    }
+
+    /// Open it: a bucket with `credentials` (needed), its uploads written first in `staging`.
+    /// No request is made yet.
+    pub fn open(
+        &self,
+        option: &str,
+        credentials: Option<&Credentials>,
+        staging: &Path,
+    ) -> Result<std::sync::Arc<dyn Objects>, UserError> {
+        match self {
+            Place::Folder(p) => Ok(std::sync::Arc::new(Folder::new(p))),
+            Place::Bucket(a) => {
+                let c = credentials.ok_or_else(|| {
+                    ue!("{} {}: cần khóa truy cập của kho đối tượng: --s3-credentials-file TỆP (dòng 1: mã khóa, dòng 2: khóa bí mật) hoặc biến môi trường KYSO_S3_ACCESS_KEY_ID và KYSO_S3_SECRET_ACCESS_KEY", option, a; "{} {}: the object store's access key is needed: --s3-credentials-file FILE (line 1: key id, line 2: secret) or the environment variables KYSO_S3_ACCESS_KEY_ID and KYSO_S3_SECRET_ACCESS_KEY", option, a)
+                    .usage()
+                })?;
+                let bucket = Bucket::open(a, c, staging.to_path_buf()).map_err(|e| {
+                    ue!("{} {}: {}", option, a, e; "{} {}: {}", option, a, e).environment()
+                })?;
+                Ok(std::sync::Arc::new(bucket))
+            }
+        }
+    }
+}
+
+/// The folder of the data folder where a bucket's uploads are written first.
+pub const STAGING: &str = "staging";
+
+/// The blob store at `place`: a folder (created), or a bucket whose uploads are written first in
+/// the data folder's `staging`.
+pub fn open_blobs(
+    place: &Place,
+    credentials: Option<&Credentials>,
+    data_dir: &Path,
+) -> Result<kyso_store::blobs::Blobs, UserError> {
+    match place {
+        Place::Folder(dir) => kyso_store::blobs::Blobs::open(dir).map_err(|e| {
+            ue!("không tạo được thư mục lưu văn bản: {}", e; "cannot create the blob folder: {}", e)
+                .environment()
+        }),
+        Place::Bucket(_) => Ok(kyso_store::blobs::Blobs::over(place.open(
+            "--blob-store",
+            credentials,
+            &data_dir.join(STAGING),
+        )?)),
+    }
+}
+
+/// The object store's access key from, in this order: the `--s3-credentials-file` given on the
+/// command line or in its environment variable, the variables `KYSO_S3_ACCESS_KEY_ID` and
+/// `KYSO_S3_SECRET_ACCESS_KEY`, the file named by the configuration file.
+pub fn s3_credentials(
+    cli_file: Option<&Path>,
+    config_file: Option<&Path>,
+) -> Result<Option<Credentials>, UserError> {
+    let from_file = |p: &Path| {
+        let text = read_secret(p, "--s3-credentials-file")?;
+        Credentials::parse(&text).ok_or_else(|| {
+            ue!("--s3-credentials-file {}: cần hai dòng: mã khóa truy cập, rồi khóa bí mật", p.display(); "--s3-credentials-file {}: two lines are needed: the access key id, then the secret key", p.display())
+            .usage()
+        })
+    };
+    if let Some(p) = cli_file {
+        return from_file(p).map(Some);
+    }
+    let id = std::env::var("KYSO_S3_ACCESS_KEY_ID")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let secret = std::env::var("KYSO_S3_SECRET_ACCESS_KEY")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(Zeroizing::new);
+    match (id, secret) {
+        (Some(access_key_id), Some(secret_access_key)) => {
+            return Ok(Some(Credentials {
+                access_key_id,
+                secret_access_key,
+            }))
+        }
+        (None, None) => {}
+        _ => {
+            return Err(
+                ue!("KYSO_S3_ACCESS_KEY_ID và KYSO_S3_SECRET_ACCESS_KEY phải đi cùng nhau"; "KYSO_S3_ACCESS_KEY_ID and KYSO_S3_SECRET_ACCESS_KEY go together"),
+            )
+        }
+    }
+    config_file.map(from_file).transpose()
+}
+
 /// The settings in force, from [`Options`], the environment, the configuration file and the
 /// defaults. (No `Debug`: it holds secrets.)
 pub struct Settings {
@@ -218,12 +352,17 @@ pub struct Settings {
     pub remote_signing: Option<RemoteSigningSettings>,
     /// Scheduled backups (`--backup-dir`, `--backup-every`): none when not configured.
     pub backup: Option<BackupSchedule>,
+    /// Where the documents' files are kept (`--blob-store`): the data folder's `blobs`, or a
+    /// bucket.
+    pub blob_store: Place,
+    /// The object store's access key, when a bucket is used.
+    pub s3_credentials: Option<Credentials>,
 }
 
 /// Where and how often `kyso serve` makes a backup (`kyso_store::backup`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupSchedule {
-    pub dir: PathBuf,
+    pub dir: Place,
     pub every: std::time::Duration,
 }
 
@@ -499,7 +638,7 @@ impl Settings {
             args.backup_every.or(file.backup_every),
         ) {
             (Some(dir), every) => Some(BackupSchedule {
-                dir,
+                dir: Place::parse("--backup-dir", &dir.to_string_lossy())?,
                 every: backup_period(every.as_deref().unwrap_or("24h"))?,
             }),
             (None, Some(_)) => {
@@ -508,6 +647,26 @@ impl Settings {
                 )
             }
             (None, None) => None,
+        };
+        let blob_store = match args.blob_store.or(file.blob_store) {
+            Some(s) if !s.trim().is_empty() => Place::parse("--blob-store", s.trim())?,
+            _ => Place::Folder(data_dir.join("blobs")),
+        };
+        let uses_bucket = matches!(blob_store, Place::Bucket(_))
+            || matches!(
+                &backup,
+                Some(BackupSchedule {
+                    dir: Place::Bucket(_),
+                    ..
+                })
+            );
+        let s3_credentials = if uses_bucket {
+            s3_credentials(
+                args.s3_credentials_file.as_deref(),
+                file.s3_credentials_file.as_deref(),
+            )?
+        } else {
+            None
         };
         let csc_url = args
             .csc_url
@@ -574,6 +733,8 @@ impl Settings {
             audit_files,
             remote_signing,
             backup,
+            blob_store,
+            s3_credentials,
         })
     }
 }
@@ -847,5 +1008,80 @@ mod tests {
         std::fs::write(&p, "listn = \"x\"\n").unwrap();
         let e = FileConfig::load(&p).unwrap_err();
         assert!(e.message(kyso_i18n::Lang::En).contains("listn"), "{e:?}");
+    }
+
+    #[test]
+    fn the_blob_store_and_backups_are_a_folder_or_a_bucket_with_its_key_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("kyso.toml");
+        let key = dir.path().join("s3-key");
+        std::fs::write(&key, "GKa1b2c3d4e5f6a1b2c3d4e5f6\nsecret-of-the-store\n").unwrap();
+        std::fs::write(
+            &p,
+            "data-dir = \"data\"\nblob-store = \"s3://kyso-blobs/hue?endpoint=http://garage.internal:3900\"\n\
+             backup-dir = \"s3://kyso-backups?endpoint=http://garage.internal:3900\"\n\
+             s3-credentials-file = \"s3-key\"\n",
+        )
+        .unwrap();
+        let s = Settings::resolve(Options {
+            config: Some(p.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        let Place::Bucket(a) = &s.blob_store else {
+            panic!("{:?}", s.blob_store)
+        };
+        assert_eq!(
+            (a.bucket.as_str(), a.prefix.as_str()),
+            ("kyso-blobs", "hue/")
+        );
+        assert!(matches!(
+            s.backup.as_ref().map(|b| &b.dir),
+            Some(Place::Bucket(b)) if b.bucket == "kyso-backups"
+        ));
+        let c = s.s3_credentials.as_ref().unwrap();
+        assert_eq!(c.access_key_id, "GKa1b2c3d4e5f6a1b2c3d4e5f6");
+        assert!(!format!("{c:?}").contains("secret-of-the-store"));
+        // The default: the data folder's blobs, no key read.
+        let d = Settings::resolve(Options {
+            data_dir: Some(dir.path().join("d")),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            d.blob_store,
+            Place::Folder(dir.path().join("d").join("blobs"))
+        );
+        assert!(d.s3_credentials.is_none());
+        // A folder in the file is relative to it; a bad address names the option.
+        std::fs::write(&p, "blob-store = \"blobs-disk\"\nbackup-dir = \"bk\"\n").unwrap();
+        let f = Settings::resolve(Options {
+            config: Some(p.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(f.blob_store, Place::Folder(dir.path().join("blobs-disk")));
+        assert_eq!(
+            f.backup.map(|b| b.dir),
+            Some(Place::Folder(dir.path().join("bk")))
+        );
+        let e = Settings::resolve(Options {
+            blob_store: Some("s3://Bad_Bucket".into()),
+            ..Default::default()
+        })
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("--blob-store"), "{e}");
+        let e = Settings::resolve(Options {
+            s3_credentials_file: Some(dir.path().join("p")),
+            blob_store: Some("s3://kyso-blobs".into()),
+            ..Default::default()
+        })
+        .err()
+        .unwrap();
+        assert!(
+            e.to_string().contains("--s3-credentials-file") || e.to_string().contains("p"),
+            "{e}"
+        );
     }
 }

@@ -149,6 +149,17 @@ fn manifest(backup: &Path, id: &str) -> Value {
 /// An incoming document uploaded by the Department's clerk (a scan: kept whatever its
 /// signatures say); the SHA-256 of its file.
 fn upload(server: &Serve, clerk: &str, dost: i64, number: &str, file: &str) -> String {
+    upload_incoming(server, clerk, dost, number, file).1
+}
+
+/// [`upload`]: the document's id and the SHA-256 of its file.
+pub(crate) fn upload_incoming(
+    server: &Serve,
+    clerk: &str,
+    dost: i64,
+    number: &str,
+    file: &str,
+) -> (i64, String) {
     let bytes = std::fs::read(corpus(file)).unwrap();
     let (status, v) = server.api(
         "POST",
@@ -170,7 +181,10 @@ fn upload(server: &Serve, clerk: &str, dost: i64, number: &str, file: &str) -> S
     );
     assert_eq!(status, 201, "{v}");
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &bytes);
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    (
+        v["id"].as_i64().unwrap_or_else(|| panic!("no id in {v}")),
+        d.as_ref().iter().map(|b| format!("{b:02x}")).collect(),
+    )
 }
 
 fn blob_path(backup: &Path, digest: &str) -> PathBuf {
