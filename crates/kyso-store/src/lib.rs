@@ -11,6 +11,7 @@ pub mod csv_io;
 pub mod demo;
 pub mod documents;
 pub mod incoming;
+pub mod leases;
 mod migrate;
 pub mod notices;
 pub mod objects;
@@ -26,6 +27,7 @@ mod scope;
 pub mod signing_sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod throttle;
 /// sqlx itself, for other crates' tests that look into the database (feature `testing`).
 #[cfg(feature = "testing")]
 pub use sqlx;

@@ -294,7 +294,7 @@ async fn login(
     auth::Source(src): auth::Source,
     Body(input): Body<dto::Login>,
 ) -> ApiResult<Json<dto::LoginAnswer>> {
-    auth::throttle_check(&st, &src, &input.username, false)?;
+    auth::throttle_check(&st, &src, &input.username, false).await?;
     match accounts::login(&st.store, &input.username, input.password, &src, st.now()).await {
         Ok((session, actor)) => Ok(Json(dto::LoginAnswer {
             token: session.token.as_str().to_owned(),
@@ -303,7 +303,7 @@ async fn login(
         })),
         Err(e) => {
             if matches!(e, kyso_store::Error::Unauthenticated) {
-                auth::throttle_check(&st, &src, &input.username, true)?;
+                auth::throttle_check(&st, &src, &input.username, true).await?;
                 return Err(auth::login_refused());
             }
             Err(e.into())

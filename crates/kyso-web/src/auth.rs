@@ -19,7 +19,7 @@ pub(crate) const LANG_COOKIE: &str = "kyso_lang";
 /// Failed logins for one account from one client address in [`THROTTLE_WINDOW`] seconds
 /// before that pair must wait. Keyed by the pair, not by the address alone: behind a TLS proxy
 /// every user has the proxy's address, and one person's failures must not block the others.
-const THROTTLE_MAX: u32 = 10;
+const THROTTLE_MAX: i64 = 10;
 const THROTTLE_WINDOW: i64 = 15 * 60;
 
 /// The reader's language: Vietnamese unless English is asked for (`?lang=en`, the language
@@ -208,27 +208,19 @@ impl FromRequestParts<AppState> for Auth {
 }
 
 /// Count a failed login for `username` from `src` (when `failed`); `Err` when that pair must
-/// wait. Unknown and existing names are counted alike, so the answer reveals neither.
-pub(crate) fn throttle_check(
+/// wait. Unknown and existing names are counted alike, so the answer reveals neither. The
+/// count is the database's (`kyso_store::throttle`): every node sees the same.
+pub(crate) async fn throttle_check(
     state: &AppState,
     src: &str,
     username: &str,
     failed: bool,
 ) -> Result<(), ApiError> {
     let now = state.now().unix_timestamp();
-    let key = format!("{src}\u{0}{}", username.trim().to_lowercase());
-    let mut map = state.throttle.lock().unwrap_or_else(|p| p.into_inner());
-    if map.len() > 100_000 {
-        map.retain(|_, (_, start)| now - *start < THROTTLE_WINDOW);
-    }
-    let entry = map.entry(key).or_insert((0, now));
-    if now - entry.1 >= THROTTLE_WINDOW {
-        *entry = (0, now);
-    }
-    if failed {
-        entry.0 = entry.0.saturating_add(1);
-    }
-    if entry.0 >= THROTTLE_MAX {
+    let failures =
+        kyso_store::throttle::failures(&state.store, src, username, failed, now, THROTTLE_WINDOW)
+            .await?;
+    if failures >= THROTTLE_MAX {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "throttled",

@@ -27,8 +27,7 @@ pub mod status_mail;
 mod ui;
 mod verifier;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -78,8 +77,6 @@ pub struct AppState {
     pub(crate) store: Store,
     pub(crate) clock: Clock,
     pub(crate) config: Config,
-    /// Failed logins per (client address, account): (count, window start, Unix seconds).
-    pub(crate) throttle: Arc<Mutex<HashMap<String, (u32, i64)>>>,
     /// Where request letters are kept (none: letters cannot be made).
     pub(crate) blobs: Option<kyso_store::blobs::Blobs>,
     /// Organization keys the server signs request letters with, by agency code.
@@ -104,6 +101,8 @@ pub struct AppState {
     pub(crate) reports: Arc<verifier::ReportCache>,
     /// Largest document streamed to `POST /api/v1/incoming` (bytes).
     pub(crate) incoming_max: u64,
+    /// This process among the nodes on the database: the holder named in job leases.
+    pub(crate) node: Arc<str>,
 }
 
 /// The audit log check's verdict shown to auditors: `Some((Vietnamese, English))` when the
@@ -118,13 +117,44 @@ impl std::fmt::Debug for AppState {
     }
 }
 
+/// A name for this process among the nodes: the host, the process id and random digits.
+fn node_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "kyso".into());
+    let mut r = [0u8; 6];
+    let _ = aws_lc_rs::rand::fill(&mut r);
+    let r: String = r.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{host}-{}-{r}", std::process::id())
+}
+
 impl AppState {
+    /// Whether this node runs job `job`'s round now: it takes (or renews) the job's lease for
+    /// `hold`, which one node at a time holds across the database (`kyso_store::leases`). On a
+    /// database error it does not (the round is skipped and logged).
+    pub(crate) async fn leads(&self, job: &str, hold: std::time::Duration) -> bool {
+        let now = self.now().unix_timestamp();
+        let hold = i64::try_from(hold.as_secs()).unwrap_or(i64::MAX);
+        match kyso_store::leases::take(&self.store, job, &self.node, now, hold).await {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::debug!(job, "another node holds the job's lease: round skipped");
+                false
+            }
+            Err(e) => {
+                tracing::error!(job, error = %e, "the job's lease could not be taken: round skipped");
+                false
+            }
+        }
+    }
+
     pub fn new(store: Store, clock: Clock, config: Config) -> Self {
         AppState {
             store,
             clock,
             config,
-            throttle: Arc::new(Mutex::new(HashMap::new())),
             blobs: None,
             org_keys: Arc::new(OrgKeys::new()),
             audit_alert: AuditAlert::default(),
@@ -136,6 +166,7 @@ impl AppState {
             verify_limits: VerifyLimits::default(),
             reports: Arc::default(),
             incoming_max: DEFAULT_INCOMING_MAX,
+            node: node_id().into(),
         }
     }
 

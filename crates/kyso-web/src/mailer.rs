@@ -311,13 +311,20 @@ pub async fn send_round(store: &Store, clock: &Clock, mailer: Option<&Mailer>) {
 
 /// The notice job: a round (pending deliveries, scan and send) at once and every
 /// [`SCAN_INTERVAL`], and in between the pending deliveries taken in and the waiting notices
-/// e-mailed every [`SEND_INTERVAL`], forever. Spawn it on the server's runtime.
+/// e-mailed every [`SEND_INTERVAL`], forever, on the node holding the job's lease (one of
+/// several on the database). Spawn it on the server's runtime.
 pub async fn run_notice_job(state: crate::AppState, mailer: Option<Mailer>) {
     let mut interval = tokio::time::interval(SEND_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_scan: Option<tokio::time::Instant> = None;
     loop {
         interval.tick().await;
+        // One node at a time runs the job (a notice is e-mailed once, whatever the number of
+        // nodes); another takes it over within two rounds when this one stops.
+        if !state.leads("notice-job", SEND_INTERVAL * 2).await {
+            last_scan = None;
+            continue;
+        }
         if last_scan.is_none_or(|t| t.elapsed() >= SCAN_INTERVAL) {
             last_scan = Some(tokio::time::Instant::now());
             server_round(&state, mailer.as_ref()).await;

@@ -182,9 +182,13 @@ pub fn run(args: Settings, lang: Lang, host: Host) -> Result<(), UserError> {
         .with_trust_anchors(trust)
         .with_incoming_max(args.incoming_max)
         .with_verify_limits(args.verify.limits());
-        // The signing tickets' key, kept beside the audit key (several nodes on one
-        // PostgreSQL share the data folder's key file, as they share the blob folder).
-        let ticket_key = data_dir.join(crate::agent_files::KEY_FILE);
+        // The signing tickets' key, kept beside the audit key (the data folder's, or the folder
+        // of --audit-key-file): several nodes on one database are given the same key files, so
+        // a ticket made by one is honoured by the other.
+        let ticket_key = args
+            .audit_files
+            .key_file(&data_dir)
+            .with_file_name(crate::agent_files::KEY_FILE);
         let state = state
             .with_ticket_key_file(&ticket_key)
             .map_err(|e| errors::io(&ticket_key, &e))?;

@@ -1,7 +1,7 @@
 //! Scheduled backups of `kyso serve --backup-dir DIR --backup-every 24h`: one at start, then one
 //! each period, through `kyso_store::backup::create` (what `kyso backup create` runs). A run is
-//! never started while another is going in this process (the store's lock; several nodes are
-//! kept to one run by the advisory locks of issue 19 item 5). Progress and failures go to the
+//! never started while another is going in this process (the store's lock); of several nodes on
+//! one database, the one holding the job's lease (`kyso_store::leases`) makes the period's run. Progress and failures go to the
 //! log (target `kyso::backup`); the last run's time and outcome to the metrics
 //! (`kyso_backup_runs`, `kyso_backup_last_timestamp_seconds`).
 
@@ -34,6 +34,10 @@ pub(crate) async fn run(state: AppState, job: Job, now: Now) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        // One node of several on the database makes the period's backup.
+        if !state.leads("backup", job.every).await {
+            continue;
+        }
         let src = backup::Source {
             store: &state.store,
             blobs: &job.blobs,

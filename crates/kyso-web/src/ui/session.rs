@@ -152,7 +152,7 @@ pub(super) async fn login_submit(
         );
     }
     let token = token.as_deref();
-    if let Err(e) = auth::throttle_check(&st, &src, &form.username, false) {
+    if let Err(e) = auth::throttle_check(&st, &src, &form.username, false).await {
         return login_form(
             &st,
             lang,
@@ -178,7 +178,7 @@ pub(super) async fn login_submit(
         }
         Err(e) => {
             let api: ApiError = if matches!(e, kyso_store::Error::Unauthenticated) {
-                if let Err(t) = auth::throttle_check(&st, &src, &form.username, true) {
+                if let Err(t) = auth::throttle_check(&st, &src, &form.username, true).await {
                     return login_form(
                         &st,
                         lang,

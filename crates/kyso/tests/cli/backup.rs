@@ -18,14 +18,14 @@ use crate::e2e_documents::{account, agency_id, DOST, PASSWORD};
 use crate::serve::{demo_admin, Serve};
 
 /// Where the database is: SQLite in the data folder, or a PostgreSQL URL.
-struct Db {
+pub(crate) struct Db {
     url: Option<String>,
     base: Option<String>,
     cleanup: Vec<String>,
 }
 
 impl Db {
-    fn args(&self) -> Vec<String> {
+    pub(crate) fn args(&self) -> Vec<String> {
         match &self.url {
             Some(u) => vec!["--database-url".into(), u.clone()],
             None => Vec::new(),
@@ -70,7 +70,7 @@ fn unique(prefix: &str) -> String {
 
 /// A database on a fresh PostgreSQL schema, and a fresh empty database with the same schema
 /// name in its URL to restore into.
-fn postgres() -> Option<(Db, Db)> {
+pub(crate) fn postgres() -> Option<(Db, Db)> {
     let base = kyso_store::testing::postgres_url()?;
     let schema = unique("kyso_bk");
     let restored_db = unique("kyso_rs");

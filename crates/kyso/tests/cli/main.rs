@@ -23,6 +23,7 @@ mod e2e_public_verify;
 mod e2e_request_letter;
 mod fidelity;
 mod levels;
+mod nodes;
 mod objects;
 mod oracles;
 mod overlays;

@@ -137,6 +137,11 @@ impl Serve {
         )
     }
 
+    /// The server's process id (to kill it with SIGKILL from another thread).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub(crate) fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -1,0 +1,206 @@
+//! Issue 19/5 with the real binary: two `kyso serve` nodes on one PostgreSQL and one Garage
+//! bucket, given the same key files, serve the same users — a session opened on one works on the
+//! other, a document uploaded to one is read from the other byte for byte, failed logins are
+//! counted by both together — and killing one with SIGKILL while documents are being uploaded to
+//! it loses nothing it acknowledged and leaves no record without its file.
+
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use crate::backup::postgres;
+use crate::common::corpus;
+use crate::e2e_documents::{account, agency_id, DOST, PASSWORD};
+use crate::serve::{demo_admin, Serve};
+use kyso_testkit::garage::Garage;
+
+/// Download `path` from `server` with `token`: the status and the bytes.
+fn download(server: &Serve, token: &str, path: &str) -> (u16, Vec<u8>) {
+    let out = Command::new("curl")
+        .args(["-s", "-o", "-", "-w", "%{http_code}"])
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .arg(server.url(path))
+        .output()
+        .unwrap();
+    let mut body = out.stdout;
+    let code: Vec<u8> = body.split_off(body.len().saturating_sub(3));
+    (String::from_utf8_lossy(&code).parse().unwrap_or(0), body)
+}
+
+fn incoming(dost: i64, number: &str, file: &str, bytes: &[u8]) -> Value {
+    json!({
+        "agency_id": dost,
+        "sender_name": "Sở Tài chính",
+        "number": number,
+        "notation": "STC-VP",
+        "doc_date": "2026-12-01",
+        "doc_type": "Công văn",
+        "subject": format!("Về việc vận hành hai máy chủ, số {number}"),
+        "signer": "Giám đốc",
+        "file_name": file,
+        "scanned": true,
+        "file_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
+    })
+}
+
+#[test]
+fn two_nodes_on_one_database_and_one_bucket_serve_the_same_users_and_a_killed_one_loses_nothing() {
+    let Some((db, _)) = postgres() else { return };
+    let Some(g) = Garage::start() else { return };
+    g.bucket("kyso-cluster");
+    let tmp = tempfile::tempdir().unwrap();
+    let creds = g.credentials_file(tmp.path());
+    let keys = tmp.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let store = g.address("kyso-cluster", "");
+    let audit_key = keys.join("audit.key").display().to_string();
+    let node_args = |checkpoints: &str| {
+        let mut a = db.args();
+        a.extend(
+            [
+                "--blob-store",
+                &store,
+                "--audit-key-file",
+                &audit_key,
+                "--audit-checkpoint-file",
+                checkpoints,
+            ]
+            .map(str::to_owned),
+        );
+        a
+    };
+    let env = [("KYSO_S3_CREDENTIALS_FILE", creds.as_path())];
+    // The first node makes the database and the keys; the second is given the same.
+    let cp_a = tmp.path().join("a-checkpoints.jsonl").display().to_string();
+    let args_a = node_args(&cp_a);
+    let refs_a: Vec<&str> = args_a.iter().map(String::as_str).collect();
+    let a = Serve::start_with_env(&tmp.path().join("a"), &refs_a, &env);
+    let admin = demo_admin(&a);
+    let cp_b = tmp.path().join("b-checkpoints.jsonl").display().to_string();
+    let args_b = node_args(&cp_b);
+    let refs_b: Vec<&str> = args_b.iter().map(String::as_str).collect();
+    let b = Serve::start_with_env(&tmp.path().join("b"), &refs_b, &env);
+
+    // A session opened on one node works on the other.
+    let dost = agency_id(&b, &admin, DOST);
+    account(
+        &a,
+        &admin,
+        dost,
+        "vanthu.cumnut",
+        "Đỗ Thị Cụm",
+        "vanthu.cumnut@example.gov.vn",
+        "clerk",
+    );
+    let (clerk, _) = a.login("vanthu.cumnut", PASSWORD);
+    let (status, me) = b.api("GET", "/api/v1/me", &clerk, None);
+    assert_eq!(status, 200, "{me}");
+
+    // A document uploaded to one is read from the other, byte for byte.
+    let pdf = std::fs::read(corpus("letter-classic.pdf")).unwrap();
+    let (status, v) = a.api(
+        "POST",
+        "/api/v1/incoming/upload",
+        &clerk,
+        Some(&incoming(dost, "301", "letter-classic.pdf", &pdf)),
+    );
+    assert_eq!(status, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let (status, got) = download(&b, &clerk, &format!("/api/v1/incoming/{id}/file"));
+    assert_eq!(status, 200);
+    assert!(got == pdf, "the other node serves the file byte for byte");
+
+    // Failed logins for one name from one address are counted by both nodes together: nine
+    // shared between them are refused as wrong, the tenth (on either) is throttled, and then
+    // every attempt on both (one node alone would have counted five).
+    let login = |s: &Serve| {
+        s.api(
+            "POST",
+            "/api/v1/auth/login",
+            "",
+            Some(&json!({"username": "khach.la", "password": "sai-mat-khau"})),
+        )
+    };
+    for i in 0..9 {
+        let (status, v) = login(if i % 2 == 0 { &a } else { &b });
+        assert_eq!(status, 401, "attempt {i}: {v}");
+    }
+    for s in [&b, &a, &b] {
+        let (status, v) = login(s);
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (429, Some("throttled")),
+            "{v}"
+        );
+    }
+
+    // Node A killed with SIGKILL while documents are uploaded to it: every acknowledged one is
+    // there on node B, file and all; no record is left without its file.
+    let acknowledged: Mutex<Vec<(i64, Vec<u8>)>> = Mutex::new(Vec::new());
+    let stop = AtomicBool::new(false);
+    let sources = ["letter-classic.pdf", "libreoffice.pdf"];
+    std::thread::scope(|s| {
+        for worker in 0..3 {
+            let (a, clerk, acknowledged, stop) = (&a, &clerk, &acknowledged, &stop);
+            s.spawn(move || {
+                for n in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    // Distinct bytes each time: a PDF comment appended.
+                    let mut bytes = std::fs::read(corpus(sources[n % 2])).unwrap();
+                    bytes.extend_from_slice(format!("\n% node test {worker}-{n}\n").as_bytes());
+                    let number = format!("4{worker}{n:03}");
+                    let (status, v) = a.api(
+                        "POST",
+                        "/api/v1/incoming/upload",
+                        clerk,
+                        Some(&incoming(dost, &number, sources[n % 2], &bytes)),
+                    );
+                    match status {
+                        201 => acknowledged
+                            .lock()
+                            .unwrap()
+                            .push((v["id"].as_i64().unwrap(), bytes)),
+                        0 => break, // the node is gone
+                        other => panic!("upload {number}: {other} {v}"),
+                    }
+                }
+            });
+        }
+        while acknowledged.lock().unwrap().len() < 6 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let killed = Command::new("kill")
+            .args(["-9", &a.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        stop.store(true, Ordering::Relaxed);
+    });
+    let acknowledged = acknowledged.into_inner().unwrap();
+    assert!(acknowledged.len() >= 6);
+    for (id, bytes) in &acknowledged {
+        let (status, got) = download(&b, &clerk, &format!("/api/v1/incoming/{id}/file"));
+        assert_eq!(status, 200, "acknowledged document {id}");
+        assert!(&got == bytes, "document {id} byte for byte");
+    }
+    let (status, list) = b.api("GET", "/api/v1/incoming?limit=500", &clerk, None);
+    assert_eq!(status, 200, "{list}");
+    let rows = list["items"]
+        .as_array()
+        .or_else(|| list.as_array())
+        .cloned()
+        .unwrap_or_default();
+    assert!(rows.len() > acknowledged.len(), "{list}");
+    for row in &rows {
+        let id = row["id"].as_i64().unwrap();
+        let (status, _) = download(&b, &clerk, &format!("/api/v1/incoming/{id}/file"));
+        assert_eq!(status, 200, "document {id} has its file");
+    }
+    drop(b);
+    drop(db);
+}
