@@ -71,6 +71,13 @@ pub struct Address {
     /// The store's URL (`http://127.0.0.1:3900`); `None`: AWS's own.
     pub endpoint: Option<String>,
     pub region: String,
+    /// Whether connections are kept open between requests (`keep-alive=true`). Off by default:
+    /// a store that answers a GET in two writes without `TCP_NODELAY` (Garage 2.5 does) stalls
+    /// every answer on a reused connection for the client's delayed ACK, 40 ms — a new
+    /// connection per request reads 50 KB objects 33× faster on a LAN (BENCHMARKS.md, "Issue 19
+    /// — the blob store"). Worth turning on across a network where connecting is dear (TLS far
+    /// away) and the store answers promptly.
+    pub keep_alive: bool,
 }
 
 /// The region a bucket is in when its address names none (Garage's default name).
@@ -104,15 +111,18 @@ impl Address {
         }
         let mut endpoint = None;
         let mut region = DEFAULT_REGION.to_owned();
+        let mut keep_alive = false;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
                 Some(("endpoint", v)) if v.starts_with("http://") || v.starts_with("https://") => {
                     endpoint = Some(v.trim_end_matches('/').to_owned())
                 }
                 Some(("region", v)) if !v.is_empty() => region = v.to_owned(),
+                Some(("keep-alive", "true")) => keep_alive = true,
+                Some(("keep-alive", "false")) => keep_alive = false,
                 _ => {
                     return Err(format!(
-                        "{text}: unknown setting {pair} (endpoint=http(s)://…, region=…)"
+                        "{text}: unknown setting {pair} (endpoint=http(s)://…, region=…, keep-alive=true|false)"
                     ))
                 }
             }
@@ -126,6 +136,7 @@ impl Address {
             },
             endpoint,
             region,
+            keep_alive,
         })
     }
 }
@@ -189,6 +200,7 @@ impl Bucket {
             .with_secret_access_key(credentials.secret_access_key.as_str())
             .with_client_options(
                 object_store::ClientOptions::new()
+                    .with_pool_max_idle_per_host(if address.keep_alive { 16 } else { 0 })
                     .with_connect_timeout(Duration::from_secs(5))
                     .with_timeout(Duration::from_secs(120)),
             )
@@ -509,6 +521,7 @@ mod tests {
         assert_eq!(a.region, "vn-hue");
         let b = Address::parse("s3://kyso-backups").unwrap();
         assert_eq!((b.prefix.as_str(), b.region.as_str()), ("", DEFAULT_REGION));
+        assert!(!b.keep_alive);
         for bad in [
             "kyso-blobs",
             "s3://",
