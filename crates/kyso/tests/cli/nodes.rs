@@ -1,8 +1,9 @@
 //! Issue 19/5 with the real binary: two `kyso serve` nodes on one PostgreSQL and one Garage
 //! bucket, given the same key files, serve the same users — a session opened on one works on the
 //! other, a document uploaded to one is read from the other byte for byte, failed logins are
-//! counted by both together — and killing one with SIGKILL while documents are being uploaded to
-//! it loses nothing it acknowledged and leaves no record without its file.
+//! counted by both together, the scheduled backup is made by one of them — and killing one with
+//! SIGKILL while documents are being uploaded to it loses nothing it acknowledged and leaves no
+//! record without its file.
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +16,7 @@ use crate::backup::postgres;
 use crate::common::corpus;
 use crate::e2e_documents::{account, agency_id, DOST, PASSWORD};
 use crate::serve::{demo_admin, Serve};
+use kyso_store::objects::Objects as _;
 use kyso_testkit::garage::Garage;
 
 /// Download `path` from `server` with `token`: the status and the bytes.
@@ -51,11 +53,13 @@ fn two_nodes_on_one_database_and_one_bucket_serve_the_same_users_and_a_killed_on
     let Some((db, _)) = postgres() else { return };
     let Some(g) = Garage::start() else { return };
     g.bucket("kyso-cluster");
+    g.bucket("kyso-backups");
     let tmp = tempfile::tempdir().unwrap();
     let creds = g.credentials_file(tmp.path());
     let keys = tmp.path().join("keys");
     std::fs::create_dir_all(&keys).unwrap();
     let store = g.address("kyso-cluster", "");
+    let backups = g.address("kyso-backups", "");
     let audit_key = keys.join("audit.key").display().to_string();
     let node_args = |checkpoints: &str| {
         let mut a = db.args();
@@ -67,6 +71,10 @@ fn two_nodes_on_one_database_and_one_bucket_serve_the_same_users_and_a_killed_on
                 &audit_key,
                 "--audit-checkpoint-file",
                 checkpoints,
+                "--backup-dir",
+                &backups,
+                "--backup-every",
+                "1h",
             ]
             .map(str::to_owned),
         );
@@ -83,6 +91,34 @@ fn two_nodes_on_one_database_and_one_bucket_serve_the_same_users_and_a_killed_on
     let args_b = node_args(&cp_b);
     let refs_b: Vec<&str> = args_b.iter().map(String::as_str).collect();
     let b = Serve::start_with_env(&tmp.path().join("b"), &refs_b, &env);
+
+    // Both schedule a backup at start: one of them makes it (the one holding the job's lease).
+    let backup_bucket = kyso_store::objects::bucket::Bucket::open(
+        &kyso_store::objects::bucket::Address::parse(&backups).unwrap(),
+        &kyso_store::objects::bucket::Credentials::parse(&g.credentials_text()).unwrap(),
+        tmp.path().join("staging"),
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let made = loop {
+        let runs = backup_bucket.list("snapshots").unwrap();
+        let done = runs.iter().any(|r| {
+            backup_bucket
+                .exists(&format!("snapshots/{r}/manifest.json"))
+                .unwrap()
+        });
+        if done || std::time::Instant::now() > deadline {
+            break runs;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(
+        backup_bucket.list("snapshots").unwrap(),
+        made,
+        "one scheduled backup for the two nodes"
+    );
+    assert_eq!(made.len(), 1, "{made:?}");
 
     // A session opened on one node works on the other.
     let dost = agency_id(&b, &admin, DOST);
