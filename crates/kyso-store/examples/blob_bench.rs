@@ -34,6 +34,32 @@ fn body(i: usize, kb: usize) -> Vec<u8> {
     b
 }
 
+/// Run `job(0..n)` on `workers` threads, each taking the next index; the seconds it took.
+fn in_parallel(n: usize, workers: usize, job: impl Fn(usize) -> Res<()> + Sync) -> Res<f64> {
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|s| -> Res<()> {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| -> Res<()> {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n {
+                            return Ok(());
+                        }
+                        job(i)?;
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().map_err(|_| "a worker panicked")??;
+        }
+        Ok(())
+    })?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (kind, place) = match (args.first(), args.get(1)) {
@@ -56,33 +82,13 @@ fn main() -> Res<()> {
         Blobs::over(bucket)
     };
     blobs.check()?;
-    let names: Vec<String> = Vec::with_capacity(n);
-    let names = std::sync::Mutex::new(names);
-    let next = AtomicUsize::new(0);
-    let started = Instant::now();
-    std::thread::scope(|s| -> Res<()> {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| -> Res<()> {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= n {
-                            return Ok(());
-                        }
-                        let staged = blobs.stage(&body(i, kb))?;
-                        let (name, settle) = staged.place()?;
-                        settle.run()?;
-                        names.lock().map_err(|_| "lock")?.push(name);
-                    }
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join().map_err(|_| "a worker panicked")??;
-        }
+    let names = std::sync::Mutex::new(Vec::with_capacity(n));
+    let wrote = in_parallel(n, workers, |i| {
+        let (name, settle) = blobs.stage(&body(i, kb))?.place()?;
+        settle.run()?;
+        names.lock().map_err(|_| "lock")?.push(name);
         Ok(())
     })?;
-    let wrote = started.elapsed().as_secs_f64();
     let names = names.into_inner().map_err(|_| "lock")?;
     println!(
         "RESULT write {}: {n} files of {kb} KB, {workers} workers: {:.2} s, {:.0} files/s",
@@ -90,28 +96,12 @@ fn main() -> Res<()> {
         wrote,
         n as f64 / wrote
     );
-    let next = AtomicUsize::new(0);
-    let started = Instant::now();
-    std::thread::scope(|s| -> Res<()> {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| -> Res<()> {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(name) = names.get(i) else {
-                            return Ok(());
-                        };
-                        blobs.get(name)?;
-                    }
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join().map_err(|_| "a worker panicked")??;
+    let read = in_parallel(names.len(), workers, |i| {
+        if let Some(name) = names.get(i) {
+            blobs.get(name)?;
         }
         Ok(())
     })?;
-    let read = started.elapsed().as_secs_f64();
     println!(
         "RESULT read {}: {n} files re-hashed, {workers} workers: {:.2} s, {:.0} files/s",
         blobs.describe(),

@@ -252,15 +252,20 @@ impl Bucket {
     }
 }
 
+/// The bucket's runtime (gone only while it is being dropped).
+fn runtime(inner: &Inner) -> io::Result<&tokio::runtime::Runtime> {
+    inner
+        .runtime
+        .0
+        .as_ref()
+        .ok_or_else(|| io::Error::other("the object store's client has stopped"))
+}
+
 fn block<T: Send + 'static>(
     inner: &Inner,
     f: impl Future<Output = T> + Send + 'static,
 ) -> io::Result<T> {
-    let rt = inner
-        .runtime
-        .0
-        .as_ref()
-        .ok_or_else(|| io::Error::other("the object store's client has stopped"))?;
+    let rt = runtime(inner)?;
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     rt.spawn(async move {
         let _ = tx.send(f.await);
@@ -301,13 +306,7 @@ impl Upload {
         let uploaded = {
             let store = store.clone();
             let path = path.clone();
-            let rt = self
-                .inner
-                .runtime
-                .0
-                .as_ref()
-                .ok_or_else(|| io::Error::other("the object store's client has stopped"))?;
-            rt.spawn(async move {
+            runtime(&self.inner)?.spawn(async move {
                 let upload = store.put_multipart(&path).await?;
                 let mut w = WriteMultipart::new_with_chunk_size(upload, PART);
                 loop {
@@ -433,13 +432,7 @@ impl Objects for Bucket {
         let store = self.inner.store.clone();
         let got = self.block(async move { store.get(&path).await })??;
         let (tx, rx) = std::sync::mpsc::sync_channel(4);
-        let rt = self
-            .inner
-            .runtime
-            .0
-            .as_ref()
-            .ok_or_else(|| io::Error::other("the object store's client has stopped"))?;
-        rt.spawn(async move {
+        runtime(&self.inner)?.spawn(async move {
             let mut stream = got.into_stream();
             while let Some(item) = stream.next().await {
                 let item = item.map_err(io::Error::from);

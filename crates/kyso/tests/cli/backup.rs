@@ -152,6 +152,42 @@ fn upload(server: &Serve, clerk: &str, dost: i64, number: &str, file: &str) -> S
     upload_incoming(server, clerk, dost, number, file).1
 }
 
+/// The upload of an incoming scan from the Department of Finance: number `number`, `bytes` as
+/// `file`.
+pub(crate) fn incoming_scan(dost: i64, number: &str, file: &str, bytes: &[u8]) -> Value {
+    json!({
+        "agency_id": dost,
+        "sender_name": "Sở Tài chính",
+        "number": number,
+        "notation": "STC-VP",
+        "doc_date": "2026-12-01",
+        "doc_type": "Công văn",
+        "subject": format!("Về việc lưu trữ và sao lưu, số {number}"),
+        "signer": "Giám đốc",
+        "file_name": file,
+        "scanned": true,
+        "file_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
+    })
+}
+
+/// The first administrator of a fresh demo on `server`, the Department's id and the token of a
+/// new clerk of it, `user` named `name`.
+pub(crate) fn department_clerk(server: &Serve, user: &str, name: &str) -> (String, i64, String) {
+    let admin = demo_admin(server);
+    let dost = agency_id(server, &admin, DOST);
+    account(
+        server,
+        &admin,
+        dost,
+        user,
+        name,
+        &format!("{user}@example.gov.vn"),
+        "clerk",
+    );
+    let (clerk, _) = server.login(user, PASSWORD);
+    (admin, dost, clerk)
+}
+
 /// [`upload`]: the document's id and the SHA-256 of its file.
 pub(crate) fn upload_incoming(
     server: &Serve,
@@ -165,19 +201,7 @@ pub(crate) fn upload_incoming(
         "POST",
         "/api/v1/incoming/upload",
         clerk,
-        Some(&json!({
-            "agency_id": dost,
-            "sender_name": "Sở Tài chính",
-            "number": number,
-            "notation": "STC-VP",
-            "doc_date": "2026-12-01",
-            "doc_type": "Công văn",
-            "subject": format!("Về việc sao lưu, số {number}"),
-            "signer": "Giám đốc",
-            "file_name": file,
-            "scanned": true,
-            "file_base64": base64::engine::general_purpose::STANDARD.encode(&bytes),
-        })),
+        Some(&incoming_scan(dost, number, file, &bytes)),
     );
     assert_eq!(status, 201, "{v}");
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &bytes);
@@ -198,18 +222,7 @@ fn story(db: Db, restored_db: Db) {
     let serve_args = db.args();
     let serve_refs: Vec<&str> = serve_args.iter().map(String::as_str).collect();
     let server = Serve::start(&data, &serve_refs);
-    let admin = demo_admin(&server);
-    let dost = agency_id(&server, &admin, DOST);
-    account(
-        &server,
-        &admin,
-        dost,
-        "vanthu.saoluu",
-        "Lê Thị Lưu",
-        "vanthu.saoluu@example.gov.vn",
-        "clerk",
-    );
-    let (clerk, _) = server.login("vanthu.saoluu", PASSWORD);
+    let (_, dost, clerk) = department_clerk(&server, "vanthu.saoluu", "Lê Thị Lưu");
     let first = upload(&server, &clerk, dost, "101", "letter-classic.pdf");
 
     // First run, while the server is up.

@@ -9,13 +9,11 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use base64::Engine as _;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::backup::postgres;
+use crate::backup::{department_clerk, incoming_scan, postgres};
 use crate::common::corpus;
-use crate::e2e_documents::{account, agency_id, DOST, PASSWORD};
-use crate::serve::{demo_admin, Serve};
+use crate::serve::Serve;
 use kyso_store::objects::Objects as _;
 use kyso_testkit::garage::Garage;
 
@@ -30,22 +28,6 @@ fn download(server: &Serve, token: &str, path: &str) -> (u16, Vec<u8>) {
     let mut body = out.stdout;
     let code: Vec<u8> = body.split_off(body.len().saturating_sub(3));
     (String::from_utf8_lossy(&code).parse().unwrap_or(0), body)
-}
-
-fn incoming(dost: i64, number: &str, file: &str, bytes: &[u8]) -> Value {
-    json!({
-        "agency_id": dost,
-        "sender_name": "Sở Tài chính",
-        "number": number,
-        "notation": "STC-VP",
-        "doc_date": "2026-12-01",
-        "doc_type": "Công văn",
-        "subject": format!("Về việc vận hành hai máy chủ, số {number}"),
-        "signer": "Giám đốc",
-        "file_name": file,
-        "scanned": true,
-        "file_base64": base64::engine::general_purpose::STANDARD.encode(bytes),
-    })
 }
 
 #[test]
@@ -86,7 +68,7 @@ fn two_nodes_on_one_database_and_one_bucket_serve_the_same_users_and_a_killed_on
     let args_a = node_args(&cp_a);
     let refs_a: Vec<&str> = args_a.iter().map(String::as_str).collect();
     let a = Serve::start_with_env(&tmp.path().join("a"), &refs_a, &env);
-    let admin = demo_admin(&a);
+    let (_, dost, clerk) = department_clerk(&a, "vanthu.cumnut", "Đỗ Thị Cụm");
     let cp_b = tmp.path().join("b-checkpoints.jsonl").display().to_string();
     let args_b = node_args(&cp_b);
     let refs_b: Vec<&str> = args_b.iter().map(String::as_str).collect();
@@ -121,17 +103,6 @@ fn two_nodes_on_one_database_and_one_bucket_serve_the_same_users_and_a_killed_on
     assert_eq!(made.len(), 1, "{made:?}");
 
     // A session opened on one node works on the other.
-    let dost = agency_id(&b, &admin, DOST);
-    account(
-        &a,
-        &admin,
-        dost,
-        "vanthu.cumnut",
-        "Đỗ Thị Cụm",
-        "vanthu.cumnut@example.gov.vn",
-        "clerk",
-    );
-    let (clerk, _) = a.login("vanthu.cumnut", PASSWORD);
     let (status, me) = b.api("GET", "/api/v1/me", &clerk, None);
     assert_eq!(status, 200, "{me}");
 
@@ -141,7 +112,7 @@ fn two_nodes_on_one_database_and_one_bucket_serve_the_same_users_and_a_killed_on
         "POST",
         "/api/v1/incoming/upload",
         &clerk,
-        Some(&incoming(dost, "301", "letter-classic.pdf", &pdf)),
+        Some(&incoming_scan(dost, "301", "letter-classic.pdf", &pdf)),
     );
     assert_eq!(status, 201, "{v}");
     let id = v["id"].as_i64().unwrap();
@@ -194,7 +165,7 @@ fn two_nodes_on_one_database_and_one_bucket_serve_the_same_users_and_a_killed_on
                         "POST",
                         "/api/v1/incoming/upload",
                         clerk,
-                        Some(&incoming(dost, &number, sources[n % 2], &bytes)),
+                        Some(&incoming_scan(dost, &number, sources[n % 2], &bytes)),
                     );
                     match status {
                         201 => acknowledged

@@ -13,10 +13,9 @@ use kyso_store::objects::bucket::{Address, Bucket, Credentials};
 use kyso_store::objects::Objects as _;
 use kyso_testkit::garage::Garage;
 
-use crate::backup::upload_incoming;
+use crate::backup::{department_clerk, upload_incoming};
 use crate::common::{corpus, kyso};
-use crate::e2e_documents::{account, agency_id, DOST, PASSWORD};
-use crate::serve::{demo_admin, Serve};
+use crate::serve::Serve;
 
 fn text(o: &Output) -> String {
     format!(
@@ -113,18 +112,7 @@ fn documents_and_backups_are_kept_in_garage_buckets() {
         &["--blob-store", &store],
         &[("KYSO_S3_CREDENTIALS_FILE", &creds)],
     );
-    let admin = demo_admin(&server);
-    let dost = agency_id(&server, &admin, DOST);
-    account(
-        &server,
-        &admin,
-        dost,
-        "vanthu.kho",
-        "Phan Thị Kho",
-        "vanthu.kho@example.gov.vn",
-        "clerk",
-    );
-    let (clerk, _) = server.login("vanthu.kho", PASSWORD);
+    let (_, dost, clerk) = department_clerk(&server, "vanthu.kho", "Phan Thị Kho");
     let (id, digest) = upload_incoming(&server, &clerk, dost, "201", "letter-classic.pdf");
     let original = std::fs::read(corpus("letter-classic.pdf")).unwrap();
     let bucket = blobs_in(&g, "kyso-blobs", "hue", &tmp.path().join("staging"));
