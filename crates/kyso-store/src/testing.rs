@@ -181,3 +181,32 @@ async fn fresh_schema(base: &str) -> String {
     let _ = conn.close().await;
     schema
 }
+
+/// Take document `id` through `steps`, each by its actor, at `now`, with stand-in signatures:
+/// at a signing step (`SignPersonal`, `OrgSign`) a line `% signed by USER` and `%%EOF` are
+/// appended to `file`, which is uploaded as `file_name`. The file as last uploaded (the sealed
+/// one once `OrgSign` was among the steps). For tests whose subject is what comes around the
+/// flow (a request letter, a report, a download), not the signatures themselves.
+pub async fn walk_flow(
+    store: &Store,
+    blobs: &crate::blobs::Blobs,
+    id: i64,
+    steps: &[(&crate::Actor, kyso_domain::documents::DocAction)],
+    mut file: Vec<u8>,
+    file_name: &str,
+    now: time::OffsetDateTime,
+) -> Vec<u8> {
+    use kyso_domain::documents::DocAction as D;
+    for (who, action) in steps {
+        let mut step = crate::documents::StepInput::default();
+        if matches!(action, D::SignPersonal | D::OrgSign) {
+            file.extend_from_slice(format!("% signed by {}\n%%EOF\n", who.username).as_bytes());
+            step.file = Some(file.clone());
+            step.file_name = file_name.into();
+        }
+        crate::documents::act(store, blobs, who, id, *action, &step, now)
+            .await
+            .unwrap_or_else(|e| panic!("document {id}: {action} by {}: {e:?}", who.username));
+    }
+    file
+}

@@ -17,7 +17,7 @@ use kyso_store::blobs::Blobs;
 use kyso_store::documents::{self as docs, NewDocument, RegisterInput, StepInput, VersionKind};
 use kyso_store::registry::{self, AgencyInput};
 use kyso_store::requests::{self, ActInput, NewItem, NewRequest, RequestRecipients};
-use kyso_store::testing::{backends, TestDb};
+use kyso_store::testing::{backends, walk_flow, TestDb};
 use kyso_store::{audit, Actor, Error, Store};
 use time::macros::datetime;
 use time::OffsetDateTime;
@@ -345,29 +345,27 @@ async fn a_request_is_sent_by_dispatching_its_letter_document() {
         assert!(e.message(false).contains(&format!("#{}", doc.id)), "{e:?}");
 
         // The flow up to registration leaves the request approved.
-        let mut bytes = DRAFT.to_vec();
         let sent_at = datetime!(2026-06-05 15:00 +07:00); // a Friday
-        for (who, action) in [
-            (&w.officer, D::Submit),
-            (&w.admin, D::Forward),
-            (&w.admin, D::CheckFormat),
-            (&w.signer, D::Approve),
-            (&w.signer, D::SignPersonal),
-            (&w.clerk, D::ClerkCheck),
-            (&w.clerk, D::Number),
-            (&w.clerk, D::OrgSign),
-            (&w.clerk, D::Register),
-        ] {
-            let mut step = StepInput::default();
-            if matches!(action, D::SignPersonal | D::OrgSign) {
-                bytes.extend_from_slice(format!("% {}\n%%EOF\n", who.username).as_bytes());
-                step.file = Some(bytes.clone());
-                step.file_name = "cong-van-de-nghi.pdf".into();
-            }
-            docs::act(s, &blobs, who, doc.id, action, &step, NOW)
-                .await
-                .unwrap_or_else(|e| panic!("{action}: {e:?}"));
-        }
+        let bytes = walk_flow(
+            s,
+            &blobs,
+            doc.id,
+            &[
+                (&w.officer, D::Submit),
+                (&w.admin, D::Forward),
+                (&w.admin, D::CheckFormat),
+                (&w.signer, D::Approve),
+                (&w.signer, D::SignPersonal),
+                (&w.clerk, D::ClerkCheck),
+                (&w.clerk, D::Number),
+                (&w.clerk, D::OrgSign),
+                (&w.clerk, D::Register),
+            ],
+            DRAFT.to_vec(),
+            "cong-van-de-nghi.pdf",
+            NOW,
+        )
+        .await;
         let before = requests::get_request(s, &w.officer, id, NOW).await.unwrap();
         assert_eq!(before.request.state, St::Approved);
         assert_eq!(before.request.letter_sha256, None);
@@ -485,28 +483,27 @@ async fn an_ordinary_document_dispatches_without_touching_any_request() {
         let doc = docs::create_document(s, &blobs, &w.officer, &letter(&w, "H99.37"), NOW)
             .await
             .unwrap();
-        let mut bytes = DRAFT.to_vec();
-        for (who, action) in [
-            (&w.officer, D::Submit),
-            (&w.admin, D::Forward),
-            (&w.admin, D::CheckFormat),
-            (&w.signer, D::Approve),
-            (&w.signer, D::SignPersonal),
-            (&w.clerk, D::ClerkCheck),
-            (&w.clerk, D::Number),
-            (&w.clerk, D::OrgSign),
-            (&w.clerk, D::Register),
-            (&w.clerk, D::Dispatch),
-        ] {
-            let mut step = StepInput::default();
-            if matches!(action, D::SignPersonal | D::OrgSign) {
-                bytes.extend_from_slice(format!("% {}\n%%EOF\n", who.username).as_bytes());
-                step.file = Some(bytes.clone());
-            }
-            docs::act(s, &blobs, who, doc.id, action, &step, NOW)
-                .await
-                .unwrap_or_else(|e| panic!("{b:?} {action}: {e:?}"));
-        }
+        walk_flow(
+            s,
+            &blobs,
+            doc.id,
+            &[
+                (&w.officer, D::Submit),
+                (&w.admin, D::Forward),
+                (&w.admin, D::CheckFormat),
+                (&w.signer, D::Approve),
+                (&w.signer, D::SignPersonal),
+                (&w.clerk, D::ClerkCheck),
+                (&w.clerk, D::Number),
+                (&w.clerk, D::OrgSign),
+                (&w.clerk, D::Register),
+                (&w.clerk, D::Dispatch),
+            ],
+            DRAFT.to_vec(),
+            "",
+            NOW,
+        )
+        .await;
         let d = docs::get_document(s, &w.clerk, doc.id).await.unwrap();
         assert_eq!(d.deliveries[0].recipient_agency_id, Some(w.dept));
         let r = requests::get_request(s, &w.officer, id, NOW).await.unwrap();

@@ -1310,7 +1310,7 @@ async fn send_by_letter(
     at: OffsetDateTime,
 ) -> requests::RequestDetail {
     use kyso_domain::documents::{DocAction as D, DocType, DocumentMeta, SignerBlock};
-    use kyso_store::documents::{self as docs, NewDocument, StepInput};
+    use kyso_store::documents::NewDocument;
     let dir = tempfile::tempdir().unwrap();
     let blobs = kyso_store::blobs::Blobs::open(dir.path()).unwrap();
     let plan = requests::letter_plan(s, &c.drafter, id, "VP", at)
@@ -1338,29 +1338,27 @@ async fn send_by_letter(
     let doc = requests::create_letter_document(s, &blobs, &c.drafter, id, &input, at)
         .await
         .unwrap();
-    let mut bytes = draft;
-    for (who, action) in [
-        (&c.drafter, D::Submit),
-        (&c.admin, D::Forward),
-        (&c.admin, D::CheckFormat),
-        (&c.signer, D::Approve),
-        (&c.signer, D::SignPersonal),
-        (&c.clerk, D::ClerkCheck),
-        (&c.clerk, D::Number),
-        (&c.clerk, D::OrgSign),
-        (&c.clerk, D::Register),
-        (&c.clerk, D::Dispatch),
-    ] {
-        let mut step = StepInput::default();
-        if matches!(action, D::SignPersonal | D::OrgSign) {
-            bytes.extend_from_slice(format!("% signed by {}\n%%EOF\n", who.username).as_bytes());
-            step.file = Some(bytes.clone());
-            step.file_name = "cong-van.pdf".into();
-        }
-        docs::act(s, &blobs, who, doc.id, action, &step, at)
-            .await
-            .unwrap_or_else(|e| panic!("{action} by {}: {e:?}", who.username));
-    }
+    kyso_store::testing::walk_flow(
+        s,
+        &blobs,
+        doc.id,
+        &[
+            (&c.drafter, D::Submit),
+            (&c.admin, D::Forward),
+            (&c.admin, D::CheckFormat),
+            (&c.signer, D::Approve),
+            (&c.signer, D::SignPersonal),
+            (&c.clerk, D::ClerkCheck),
+            (&c.clerk, D::Number),
+            (&c.clerk, D::OrgSign),
+            (&c.clerk, D::Register),
+            (&c.clerk, D::Dispatch),
+        ],
+        draft,
+        "cong-van.pdf",
+        at,
+    )
+    .await;
     requests::get_request(s, &c.drafter, id, at).await.unwrap()
 }
 

@@ -773,7 +773,7 @@ struct SentLetter {
 /// document tests' (`documents.rs`), this story is the request's.
 async fn sent_by_letter(app: &App, id: i64, officer: &str, admin: &str) -> SentLetter {
     use kyso_domain::documents::DocAction as D;
-    use kyso_store::documents::{self as docs, RegisterInput, StepInput};
+    use kyso_store::documents::{self as docs, RegisterInput};
     let s = &app.db.store;
     let actor = |name: &'static str| async move {
         accounts::login(s, name, Zeroizing::new(PASSWORD.into()), "127.0.0.1", NOW)
@@ -909,30 +909,29 @@ async fn sent_by_letter(app: &App, id: i64, officer: &str, admin: &str) -> SentL
     let blobs = kyso_store::blobs::Blobs::open(app.blobs.path()).unwrap();
     let maker_actor = actor("officer.drafter").await;
     let detail = docs::get_document(s, &maker_actor, doc_id).await.unwrap();
-    let mut bytes = blobs.get(&detail.versions[0].sha256).unwrap();
-    assert!(bytes.starts_with(b"%PDF-"));
-    for (who, action) in [
-        (&maker_actor, D::Submit),
-        (&quantri, D::Forward),
-        (&quantri, D::CheckFormat),
-        (&signer, D::Approve),
-        (&signer, D::SignPersonal),
-        (&clerk, D::ClerkCheck),
-        (&clerk, D::Number),
-        (&clerk, D::OrgSign),
-        (&clerk, D::Register),
-        (&clerk, D::Dispatch),
-    ] {
-        let mut step = StepInput::default();
-        if matches!(action, D::SignPersonal | D::OrgSign) {
-            bytes.extend_from_slice(format!("% {}\n%%EOF\n", who.username).as_bytes());
-            step.file = Some(bytes.clone());
-            step.file_name = "cong-van-de-nghi.pdf".into();
-        }
-        docs::act(s, &blobs, who, doc_id, action, &step, NOW)
-            .await
-            .unwrap_or_else(|e| panic!("{action}: {e:?}"));
-    }
+    let draft = blobs.get(&detail.versions[0].sha256).unwrap();
+    assert!(draft.starts_with(b"%PDF-"));
+    let bytes = kyso_store::testing::walk_flow(
+        s,
+        &blobs,
+        doc_id,
+        &[
+            (&maker_actor, D::Submit),
+            (&quantri, D::Forward),
+            (&quantri, D::CheckFormat),
+            (&signer, D::Approve),
+            (&signer, D::SignPersonal),
+            (&clerk, D::ClerkCheck),
+            (&clerk, D::Number),
+            (&clerk, D::OrgSign),
+            (&clerk, D::Register),
+            (&clerk, D::Dispatch),
+        ],
+        draft,
+        "cong-van-de-nghi.pdf",
+        NOW,
+    )
+    .await;
     let detail = docs::get_document(s, &clerk, doc_id).await.unwrap();
     SentLetter {
         sealed: bytes,

@@ -1431,37 +1431,27 @@ async fn a_reporting_cycle_from_the_departments_period_to_an_agencys_submitted_r
         // Once its document is dispatched, the report's PDF is the sealed file (stand-in
         // signatures: the store keeps files, the flow's own tests check them).
         use kyso_domain::documents::DocAction as D;
-        let mut file = draft.clone();
-        for (who, action) in [
-            (&officer, D::Submit),
-            (&admin, D::Forward),
-            (&admin, D::CheckFormat),
-            (&signer, D::Approve),
-            (&signer, D::SignPersonal),
-            (&clerk, D::ClerkCheck),
-            (&clerk, D::Number),
-            (&clerk, D::OrgSign),
-            (&clerk, D::Register),
-            (&clerk, D::Dispatch),
-        ] {
-            let mut step = kyso_store::documents::StepInput::default();
-            if matches!(action, D::SignPersonal | D::OrgSign) {
-                file.extend_from_slice(format!("% {action}\n%%EOF\n").as_bytes());
-                step.file = Some(file.clone());
-                step.file_name = "bao-cao.pdf".into();
-            }
-            kyso_store::documents::act(
-                s,
-                &app.blobs,
-                &who.actor,
-                doc_id,
-                action,
-                &step,
-                support::NOW,
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{b:?}: {action}: {e:?}"));
-        }
+        let file = kyso_store::testing::walk_flow(
+            s,
+            &app.blobs,
+            doc_id,
+            &[
+                (&officer.actor, D::Submit),
+                (&admin.actor, D::Forward),
+                (&admin.actor, D::CheckFormat),
+                (&signer.actor, D::Approve),
+                (&signer.actor, D::SignPersonal),
+                (&clerk.actor, D::ClerkCheck),
+                (&clerk.actor, D::Number),
+                (&clerk.actor, D::OrgSign),
+                (&clerk.actor, D::Register),
+                (&clerk.actor, D::Dispatch),
+            ],
+            draft.clone(),
+            "bao-cao.pdf",
+            support::NOW,
+        )
+        .await;
         let (status, issued, headers) = app.get_as(&officer, &pdf_path).await;
         assert_eq!(status, StatusCode::OK, "{b:?}");
         assert_eq!(issued, file, "{b:?}: the sealed file");
