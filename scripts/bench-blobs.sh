@@ -5,6 +5,7 @@
 # and on a one-node Garage bucket (started here on free ports, the same machine), in one run.
 #   bash scripts/bench-blobs.sh
 #   NO_BUILD=1 N=2000 WORKERS=16 bash scripts/bench-blobs.sh
+#   NO_BUILD=1 N=300 WORKERS=1 KEEP_ALIVE=true bash scripts/bench-blobs.sh   # connections reused
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -12,6 +13,7 @@ W=${BENCH_DIR:-/tmp/kyso-bench-blobs}
 N=${N:-5000}
 KB=${KB:-50}
 WORKERS=${WORKERS:-8}
+KEEP_ALIVE=${KEEP_ALIVE:-false}
 [ -n "${NO_BUILD:-}" ] || cargo build --release -q -p kyso-store --example blob_bench
 T=${BIN_DIR:-${CARGO_TARGET_DIR:-$root/target}/release}
 BENCH="$T/examples/blob_bench"
@@ -24,7 +26,7 @@ trap stop_garage EXIT
 
 "$BENCH" folder "$W/folder" "$N" "$KB" "$WORKERS"
 KYSO_S3_ACCESS_KEY_ID=$key_id KYSO_S3_SECRET_ACCESS_KEY=$secret \
-  "$BENCH" "s3://kyso-bench?endpoint=http://127.0.0.1:$s3_port" "$W/staging" "$N" "$KB" "$WORKERS"
+  "$BENCH" "s3://kyso-bench?endpoint=http://127.0.0.1:$s3_port&keep-alive=$KEEP_ALIVE" "$W/staging" "$N" "$KB" "$WORKERS"
 # The peer for the bucket's figures: curl (SigV4) writing and reading one 50 KB object the same
 # number of times, one request at a time, against the same Garage.
 head -c $((KB * 1024)) /dev/urandom >"$W/one.pdf"
