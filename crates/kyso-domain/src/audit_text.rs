@@ -260,6 +260,18 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ),
     ("report.open", "Mở kỳ báo cáo", "Reporting period opened"),
     (
+        "archive.file",
+        "Lưu văn bản vào kho lưu trữ",
+        "Document filed in the archive",
+    ),
+    (
+        "archive.file_into",
+        "Đưa văn bản vào hồ sơ",
+        "Document filed into a dossier",
+    ),
+    ("archive.dossier_create", "Mở hồ sơ", "Dossier opened"),
+    ("archive.dossier_close", "Kết thúc hồ sơ", "Dossier closed"),
+    (
         "report.save",
         "Lưu báo cáo (chưa gửi)",
         "Report saved (not submitted)",
@@ -384,6 +396,8 @@ pub fn object_kind(object: &str) -> Option<(&'static str, &'static str, &str)> {
         "signing_session" => ("Phiên ký số", "Signing session"),
         "token" => ("Mã truy cập API", "API token"),
         "report_period" => ("Kỳ báo cáo", "Reporting period"),
+        "archive_entry" => ("Văn bản lưu trữ", "Archived document"),
+        "dossier" => ("Hồ sơ", "Dossier"),
         _ => return None,
     };
     Some((vi, en, id))

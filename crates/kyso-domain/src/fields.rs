@@ -243,6 +243,13 @@ pub fn field_vi(field: &str) -> &'static str {
         "action" => "Thao tác",
         "note" => "Ghi chú",
         "years" => "Lịch làm việc",
+        "q" => "Từ khóa",
+        "from" => "Từ ngày",
+        "to" => "Đến ngày",
+        "signer" => "Người ký",
+        "retention" => "Thời hạn bảo quản",
+        "dossier_id" => "Hồ sơ",
+        "year" => "Năm",
         _ => "Trường",
     }
 }

@@ -64,6 +64,10 @@ named_enum! {
         IssueDocument => "issue_document", "Phát hành văn bản", "Issue documents";
         /// Comment on documents as one taking part in their flow.
         CommentDocument => "comment_document", "Cho ý kiến về văn bản", "Comment on documents";
+        /// Search the archive and read its entries and dossiers.
+        ReadArchive => "read_archive", "Tra cứu lưu trữ", "Search the archive";
+        /// Keep the archive: open, close and hand over dossiers, file documents into them.
+        KeepArchive => "keep_archive", "Lập và quản lý hồ sơ", "Keep dossiers";
     }
 }
 
@@ -88,26 +92,44 @@ impl Role {
                     | P::ReadDocuments
                     | P::IssueDocument
                     | P::CommentDocument
+                    | P::ReadArchive
+                    | P::KeepArchive
             ),
             Role::Signer => matches!(
                 permission,
-                P::ReadRegistry | P::ReadDocuments | P::SignDocument | P::CommentDocument
+                P::ReadRegistry
+                    | P::ReadDocuments
+                    | P::SignDocument
+                    | P::CommentDocument
+                    | P::ReadArchive
             ),
             Role::Drafter => matches!(
                 permission,
-                P::ReadRegistry | P::ReadDocuments | P::DraftDocument | P::CommentDocument
+                P::ReadRegistry
+                    | P::ReadDocuments
+                    | P::DraftDocument
+                    | P::CommentDocument
+                    | P::ReadArchive
             ),
             Role::Reviewer => matches!(
                 permission,
-                P::ReadRegistry | P::ReadDocuments | P::ReviewDocument | P::CommentDocument
+                P::ReadRegistry
+                    | P::ReadDocuments
+                    | P::ReviewDocument
+                    | P::CommentDocument
+                    | P::ReadArchive
             ),
             Role::FormatChecker => matches!(
                 permission,
-                P::ReadRegistry | P::ReadDocuments | P::CheckFormat | P::CommentDocument
+                P::ReadRegistry
+                    | P::ReadDocuments
+                    | P::CheckFormat
+                    | P::CommentDocument
+                    | P::ReadArchive
             ),
             Role::Auditor => matches!(
                 permission,
-                P::ReadRegistry | P::ReadAudit | P::ReadDocuments
+                P::ReadRegistry | P::ReadAudit | P::ReadDocuments | P::ReadArchive
             ),
         }
     }
@@ -191,25 +213,54 @@ mod tests {
                     ReadDocuments,
                     IssueDocument,
                     CommentDocument,
+                    ReadArchive,
+                    KeepArchive,
                 ],
             ),
             (
                 Role::Signer,
-                &[ReadRegistry, ReadDocuments, SignDocument, CommentDocument],
+                &[
+                    ReadRegistry,
+                    ReadDocuments,
+                    SignDocument,
+                    CommentDocument,
+                    ReadArchive,
+                ],
             ),
             (
                 Role::Drafter,
-                &[ReadRegistry, ReadDocuments, DraftDocument, CommentDocument],
+                &[
+                    ReadRegistry,
+                    ReadDocuments,
+                    DraftDocument,
+                    CommentDocument,
+                    ReadArchive,
+                ],
             ),
             (
                 Role::Reviewer,
-                &[ReadRegistry, ReadDocuments, ReviewDocument, CommentDocument],
+                &[
+                    ReadRegistry,
+                    ReadDocuments,
+                    ReviewDocument,
+                    CommentDocument,
+                    ReadArchive,
+                ],
             ),
             (
                 Role::FormatChecker,
-                &[ReadRegistry, ReadDocuments, CheckFormat, CommentDocument],
+                &[
+                    ReadRegistry,
+                    ReadDocuments,
+                    CheckFormat,
+                    CommentDocument,
+                    ReadArchive,
+                ],
             ),
-            (Role::Auditor, &[ReadRegistry, ReadAudit, ReadDocuments]),
+            (
+                Role::Auditor,
+                &[ReadRegistry, ReadAudit, ReadDocuments, ReadArchive],
+            ),
         ];
         for (role, allowed) in table {
             assert_eq!(role.permissions(), allowed.to_vec(), "{role}");

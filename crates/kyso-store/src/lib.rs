@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod accounts;
+pub mod archive;
 pub mod audit;
 pub mod audit_verify;
 pub mod backup;
@@ -225,6 +226,10 @@ pub enum Record {
     Register,
     /// A reporting period or an agency's report.
     Report,
+    /// An entry of the archive.
+    ArchiveEntry,
+    /// A dossier (hồ sơ) of the archive.
+    Dossier,
 }
 
 impl Record {
@@ -244,6 +249,8 @@ impl Record {
             Record::Document => "document",
             Record::Register => "register",
             Record::Report => "report",
+            Record::ArchiveEntry => "archive entry",
+            Record::Dossier => "dossier",
         }
     }
 
@@ -263,6 +270,8 @@ impl Record {
             Record::Document => "văn bản",
             Record::Register => "sổ văn bản",
             Record::Report => "báo cáo",
+            Record::ArchiveEntry => "văn bản lưu trữ",
+            Record::Dossier => "hồ sơ",
         }
     }
 }

@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0022_report_documents.sql"),
     include_str!("../migrations/0023_report_indexes.sql"),
     include_str!("../migrations/0024_nodes.sql"),
+    include_str!("../migrations/0025_archive.sql"),
 ];
 
 /// The version whose migration also fills the word index from the rows already stored.

@@ -149,6 +149,11 @@ impl Scope {
         self.paths.is_empty()
     }
 
+    /// The materialized paths of the subtrees reached (none inside another).
+    pub(crate) fn paths(&self) -> &[String] {
+        &self.paths
+    }
+
     /// Whether the scope reaches a whole tree (it holds a root agency, or is the system's):
     /// its searches read the whole province.
     pub(crate) fn is_whole_tree(&self) -> bool {

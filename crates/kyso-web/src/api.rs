@@ -4,6 +4,7 @@
 //! ([`routes`]), so a route cannot exist without its entry in the OpenAPI document, and the
 //! document's bodies are the types in [`dto`] that the handlers read and answer.
 
+pub(crate) mod archive;
 pub(crate) mod attachments;
 pub(crate) mod documents;
 pub(crate) mod dto;
@@ -138,6 +139,7 @@ pub(crate) fn api_routes() -> Routes {
     .pipe(exchange::routes)
     .pipe(incoming_copies::routes)
     .pipe(reports::routes)
+    .pipe(archive::routes)
     .add::<__path_login, _, _>(login)
     .add::<__path_me, _, _>(me)
     .add::<__path_change_password, _, _>(change_password)

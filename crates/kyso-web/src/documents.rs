@@ -157,9 +157,12 @@ pub async fn take_step(
         _ => {}
     }
     let outcome = docs::act(store, blobs, actor, id, action, &input, now).await?;
-    if action == DocAction::Dispatch {
+    match action {
         // Committed: the deliveries inside kyso arrive now, on the server's side.
-        crate::incoming::arrive_after_dispatch(st, id);
+        DocAction::Dispatch => crate::incoming::arrive_after_dispatch(st, id),
+        // Registered: filed in the archive now.
+        DocAction::Register => crate::archive::file_soon(st),
+        _ => {}
     }
     Ok(StepDone { outcome, warnings })
 }

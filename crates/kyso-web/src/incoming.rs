@@ -17,7 +17,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use kyso_domain::incoming::{Channel, Verdict};
+use kyso_domain::incoming::{Channel, IncomingAction, Verdict};
 use kyso_i18n::Lang;
 use kyso_ltv::fetch::{CacheOptions, CachingFetcher, Fetch, FetchOptions, HttpFetcher};
 use kyso_store::blobs::StagedBlob;
@@ -315,6 +315,22 @@ pub async fn arrive_pending(st: &AppState, document_id: Option<i64>) -> usize {
         tracing::info!(arrived, "{arrived} delivered document(s) arrived");
     }
     arrived
+}
+
+/// Take step `action` on incoming document `id` (the UI's and the API's one way): once a
+/// registration commits, the document is filed in the archive in the background.
+pub(crate) async fn act(
+    st: &AppState,
+    actor: &Actor,
+    id: i64,
+    action: IncomingAction,
+    step: &inc::IncomingStep,
+) -> kyso_store::Result<inc::IncomingOutcome> {
+    let out = inc::act_incoming(&st.store, actor, id, action, step, st.now()).await?;
+    if action == IncomingAction::Register {
+        crate::archive::file_soon(st);
+    }
+    Ok(out)
 }
 
 /// After the dispatch of document `document_id` has committed: its deliveries arrive in the

@@ -3,6 +3,7 @@
 
 mod agent_files;
 mod api;
+pub mod archive;
 mod auth;
 mod csv_api;
 pub mod documents;

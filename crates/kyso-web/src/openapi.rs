@@ -33,6 +33,7 @@ use crate::api::dto;
         (name = "requests", description = "Lifecycle requests (Decree 68 forms 01–06)"),
         (name = "accounts", description = "Accounts and roles (administrators)"),
         (name = "audit", description = "The audit log (auditors)"),
+        (name = "archive", description = "The archive: every registered document filed with its versions and reports, searched by number, words, signer, agency, type and dates; dossiers with their retention periods"),
         (name = "reports", description = "Six-monthly, annual and ad hoc reports: the periods the Department opens, each agency's figures computed from the registry, reviewed, completed with its needs and submitted"),
         (name = "notices", description = "The inbox: document-flow and certificate-expiry notices"),
         (name = "documents", description = "Outgoing documents: registers, the flow from draft to dispatch, numbers, copies, deliveries and recalls (Decree 30)"),

@@ -202,6 +202,8 @@ pub fn run(args: Settings, lang: Lang, host: Host) -> Result<(), UserError> {
         // The notice job: deliveries not arrived yet, then expiry and deadline scans at start
         // and every hour, e-mailed when SMTP is configured.
         tokio::spawn(crate::mailer::run_notice_job(state.clone(), mailer));
+        // The filing job: registered documents into the archive.
+        tokio::spawn(crate::archive::run_filing_job(state.clone()));
         if let (Some(schedule), Some(target)) = (args.backup.clone(), backup_target) {
             let job = backup::Job {
                 every: schedule.every,

@@ -126,6 +126,19 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/documents/{id}/comment", post(documents::comment_submit))
         .route("/documents/{id}/file", get(documents::file_download))
         .merge(documents::attachment_routes())
+        .route("/archive", get(archive::archive_page))
+        .route(
+            "/archive/dossiers",
+            get(archive::dossiers_page).post(archive::dossier_create_submit),
+        )
+        .route("/archive/dossiers/{id}", get(archive::dossier_page))
+        .route(
+            "/archive/dossiers/{id}/close",
+            post(archive::dossier_close_submit),
+        )
+        .route("/archive/{id}", get(archive::entry_page))
+        .route("/archive/{id}/dossier", post(archive::file_into_submit))
+        .route("/archive/{id}/files/{n}", get(archive::entry_file))
         .route("/incoming", get(incoming::list_page))
         .route(
             "/incoming/new",
@@ -171,6 +184,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 mod account_pages;
+mod archive;
 mod session;
 use session::*;
 mod dashboard;
@@ -359,6 +373,7 @@ fn layout(p: &Page, title: &str, body: Markup) -> Response {
                         (nav_item(p, "/reports", p.t("Báo cáo", "Reports")))
                         @if p.can(Permission::ReadDocuments) { (nav_item(p, "/documents", p.t("Văn bản", "Documents"))) }
                         @if p.can(Permission::ReadDocuments) { (nav_item(p, "/incoming", p.t("Văn bản đến", "Incoming"))) }
+                        @if p.can(Permission::ReadArchive) { (nav_item(p, "/archive", p.t("Lưu trữ", "Archive"))) }
                         (nav_item(p, "/notices", p.t("Thông báo", "Notices")))
                         @if p.can(Permission::ManageAccounts) { (nav_item(p, "/users", p.t("Tài khoản", "Accounts"))) }
                         @if p.can(Permission::ReadAudit) { (nav_item(p, "/audit", p.t("Nhật ký", "Audit log"))) }
@@ -463,6 +478,15 @@ fn saved_message(p: &Page) -> Option<&'static str> {
         "subscriber_deactivated" => p.t("Đã ngừng sử dụng thuê bao.", "The subscriber is deactivated."),
         "subscriber_reactivated" => p.t("Đã dùng lại thuê bao.", "The subscriber is active again."),
         "agency_saved" => p.t("Đã lưu thông tin cơ quan.", "The agency is saved."),
+        "dossier_opened" => p.t(
+            "Đã mở hồ sơ; đưa văn bản vào hồ sơ từ trang của từng văn bản lưu trữ.",
+            "The dossier is open; file documents into it from each archived document's page.",
+        ),
+        "dossier_closed" => p.t(
+            "Đã kết thúc hồ sơ; thời hạn bảo quản tính từ năm nay.",
+            "The dossier is closed; its retention runs from this year.",
+        ),
+        "filed_into" => p.t("Đã lưu hồ sơ của văn bản.", "The document's dossier is saved."),
         "report_opened" => p.t(
             "Đã mở kỳ báo cáo; các cơ quan lập và gửi báo cáo của mình.",
             "The period is open; each agency prepares and submits its report.",

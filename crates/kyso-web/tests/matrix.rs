@@ -68,6 +68,10 @@ enum Rec {
     IncomingRegister,
     /// An edXML status message of the agency's incoming document, waiting for the connector.
     Outbox,
+    /// The archive entry of the agency's incoming document.
+    ArchiveEntry,
+    /// An open dossier of the agency.
+    Dossier,
 }
 
 /// The table: every operation of the OpenAPI document, classified.
@@ -122,6 +126,16 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("get", "/api/v1/report-periods") | ("get", "/api/v1/report-standings") => {
             (read, Rec::None)
         }
+        ("get", "/api/v1/archive") | ("get", "/api/v1/dossiers") => {
+            (List(P::ReadArchive), Rec::None)
+        }
+        ("get", "/api/v1/archive/{id}") | ("get", "/api/v1/archive/{id}/file") => {
+            (Perm(P::ReadArchive), Rec::ArchiveEntry)
+        }
+        ("put", "/api/v1/archive/{id}/dossier") => (Perm(P::KeepArchive), Rec::ArchiveEntry),
+        ("post", "/api/v1/dossiers") => (Perm(P::KeepArchive), Rec::None),
+        ("get", "/api/v1/dossiers/{id}") => (Perm(P::ReadArchive), Rec::Dossier),
+        ("post", "/api/v1/dossiers/{id}/close") => (Perm(P::KeepArchive), Rec::Dossier),
         ("post", "/api/v1/report-periods") | ("post", "/api/v1/report-standings/remind") => {
             (Perm(P::ProcessRequest), Rec::None)
         }
@@ -273,6 +287,8 @@ struct Records {
     incoming: i64,
     incoming_register: i64,
     outbox: i64,
+    archive_entry: i64,
+    dossier: i64,
 }
 
 impl Records {
@@ -295,6 +311,8 @@ impl Records {
             Rec::Incoming => self.incoming,
             Rec::IncomingRegister => self.incoming_register,
             Rec::Outbox => self.outbox,
+            Rec::ArchiveEntry => self.archive_entry,
+            Rec::Dossier => self.dossier,
         }
     }
 
@@ -327,6 +345,11 @@ fn body_for(method: &str, path: &str, r: &Records, serial: u64) -> Option<Value>
             json!({"kind": "annual", "year": 2026, "due_day": "15/01/2027"})
         }
         ("put", "/api/v1/agencies/{id}/report") => json!({"comments": "Nhận xét"}),
+        ("post", "/api/v1/dossiers") => {
+            json!({"agency_id": a, "year": 2026, "code": format!("{serial:02}.HS"),
+                   "title": "Hồ sơ thử", "retention": "10"})
+        }
+        ("put", "/api/v1/archive/{id}/dossier") => json!({"dossier_id": r.dossier}),
         ("post", "/api/v1/agencies/{id}/report/document") => json!({"signer_id": 1}),
         ("post", "/api/v1/agencies/{id}/dissolve") => {
             json!({"successor_id": a, "reason": "Sáp nhập"})
@@ -735,6 +758,38 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
     .await
     .unwrap()
     .id;
+    // The incoming document filed in the archive (the filing job's work: tests/archive.rs),
+    // and an open dossier of the agency.
+    let archive_entry = kyso_store::archive::file(
+        s,
+        &kyso_store::archive::Unfiled {
+            kind: kyso_domain::archive::EntryKind::Incoming,
+            source_id: incoming,
+            sha256: String::new(),
+            tries: 0,
+        },
+        &kyso_store::archive::TextLayer::None,
+        NOW,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let dossier = kyso_store::archive::create_dossier(
+        s,
+        &sys,
+        &kyso_store::archive::NewDossier {
+            agency_id: agency,
+            year: Some(2026),
+            code: "01.TH".into(),
+            title: "Hồ sơ tổng hợp".into(),
+            retention: "permanent".into(),
+            note: String::new(),
+        },
+        NOW,
+    )
+    .await
+    .unwrap()
+    .id;
     let (_, list) = app.call("get", "/api/v1/tokens", &token, None).await;
     let token_id = list["items"]
         .as_array()
@@ -758,6 +813,8 @@ async fn records(app: &App, agency: i64, code: &'static str, tag: &str, serial: 
         attachment,
         incoming,
         outbox,
+        archive_entry,
+        dossier,
     }
 }
 
@@ -1026,6 +1083,9 @@ fn ui_target(path: &str) -> Option<Rec> {
         | "/documents/{id}/attachments/{id}/signed" => Rec::Document,
         "/incoming/new" => Rec::None,
         "/incoming/{id}/act" => Rec::Incoming,
+        "/archive/dossiers" => Rec::None,
+        "/archive/{id}/dossier" => Rec::ArchiveEntry,
+        "/archive/dossiers/{id}/close" => Rec::Dossier,
         _ => return None,
     })
 }
@@ -1222,6 +1282,10 @@ async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys
             "/incoming".into(),
             "/incoming/new".into(),
             format!("/incoming/{}", ours.incoming),
+            "/archive".into(),
+            format!("/archive/{}", ours.archive_entry),
+            "/archive/dossiers".into(),
+            format!("/archive/dossiers/{}", ours.dossier),
         ];
         let mut targets: Vec<(String, Form)> = Vec::new();
         for page in &pages {
@@ -1264,6 +1328,9 @@ async fn every_ui_form_refuses_a_missing_or_wrong_csrf_token_and_another_agencys
             "/documents/{id}/draft",
             "/documents/{id}/comment",
             "/incoming/new",
+            "/archive/dossiers",
+            "/archive/{id}/dossier",
+            "/archive/dossiers/{id}/close",
         ] {
             assert!(
                 found.contains(&must),

@@ -219,6 +219,39 @@ pub fn page_text(doc: &Document, page_index: usize) -> Result<PageText> {
     })
 }
 
+/// The text layer of a whole document, for indexing: each page's lines (as [`page_text`]) one
+/// per line, pages apart by a blank line, stopping once `max_chars` characters are taken. A
+/// page whose content cannot be read is skipped (its text is what the other pages give); the
+/// document itself must open.
+pub fn document_text(bytes: &[u8], limits: Limits, max_chars: usize) -> Result<String> {
+    let doc = Document::open(
+        std::sync::Arc::new(crate::source::MemSource::new(bytes.to_vec())),
+        limits,
+    )?;
+    let pages = doc.pages()?;
+    let mut out = String::new();
+    let mut taken = 0usize;
+    'pages: for page in &pages {
+        let Ok(lines) = page_lines(&doc, page) else {
+            continue;
+        };
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        for line in lines {
+            let n = line.text.chars().count();
+            if taken + n > max_chars {
+                out.extend(line.text.chars().take(max_chars - taken));
+                break 'pages;
+            }
+            taken += n;
+            out.push_str(&line.text);
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
 /// What a page paints where: its text lines (as [`page_text`]) and the boxes of its images,
 /// in default user space, both limited to the crop box.
 #[derive(Debug, Clone, PartialEq, Default)]

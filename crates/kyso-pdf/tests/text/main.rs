@@ -473,3 +473,21 @@ fn mutated_content_streams_and_cmaps_never_panic() {
         let _ = CMap::parse(&c, &limits);
     }
 }
+
+/// The archive's index reads a whole document's text: LibreOffice's letter gives its words in
+/// reading order, and the cap stops it mid-line; bytes that are no PDF are an error, not text.
+#[test]
+fn document_text_reads_every_page_up_to_a_cap() {
+    let bytes = std::fs::read(fixture("letter_vi_libreoffice.pdf")).unwrap();
+    let text = kyso_pdf::text::document_text(&bytes, Limits::default(), 100_000).unwrap();
+    assert!(text.contains("Số: 45/STP-VP"), "{text}");
+    assert!(text.contains("Nghị định số 30/2020/NĐ-CP"), "{text}");
+    assert!(text.lines().count() > 5, "{text}");
+    let short = kyso_pdf::text::document_text(&bytes, Limits::default(), 10).unwrap();
+    assert_eq!(
+        short.chars().filter(|c| *c != '\n').count(),
+        10,
+        "{short:?}"
+    );
+    assert!(kyso_pdf::text::document_text(b"not a pdf", Limits::default(), 10).is_err());
+}

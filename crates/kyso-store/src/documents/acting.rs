@@ -189,6 +189,14 @@ pub async fn act(
                 obj.insert("report".into(), r);
             }
         }
+        DocAction::Register => {
+            // Registered: queued for the archive in this same write (crate::archive).
+            batch.push(crate::archive::enqueue_part(
+                kyso_domain::archive::EntryKind::Outgoing,
+                id,
+                now,
+            ));
+        }
         DocAction::Recall => {
             outcome.deliveries = recall(&mut tx, &doc, &reason, now).await?;
             crate::incoming::recall_copies(&mut tx, doc.id, &reason, now).await?;

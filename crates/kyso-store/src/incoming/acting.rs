@@ -223,6 +223,13 @@ pub async fn act_incoming(
                 &format!("Số đến {number} năm {year} của sổ đã được dùng; không cấp trùng số."),
                 &format!("Arrival number {number} of {year} is already used in the register."),
             ))?;
+            crate::archive::enqueue(
+                tx.conn(),
+                kyso_domain::archive::EntryKind::Incoming,
+                id,
+                now,
+            )
+            .await?;
             outcome.arrival_number = Some(number);
             outcome.register_id = Some(register);
             note = if reason.is_empty() {

@@ -522,7 +522,7 @@ async fn step(
     action: IncomingAction,
     input: inc::IncomingStep,
 ) -> ApiResult<Json<StepOut>> {
-    let out = inc::act_incoming(&st.store, &auth.actor, id, action, &input, st.now()).await?;
+    let out = crate::incoming::act(st, &auth.actor, id, action, &input).await?;
     Ok(Json(out.into()))
 }
 

@@ -27,6 +27,8 @@ fn object_href(kind: &str, id: &str) -> Option<String> {
         "document" => "documents",
         "incoming" => "incoming",
         "report_period" => "reports",
+        "archive_entry" => "archive",
+        "dossier" => "archive/dossiers",
         _ => return None,
     };
     id.parse::<i64>().ok().map(|n| format!("/{path}/{n}"))

@@ -129,6 +129,8 @@ pub(super) fn help_anchor(path: &str) -> &'static str {
         "can-bo"
     } else if starts("/incoming") {
         "van-thu"
+    } else if starts("/archive") {
+        "luu-tru"
     } else if starts("/documents") {
         "nguoi-ky"
     } else if starts("/audit") {

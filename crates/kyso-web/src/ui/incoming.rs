@@ -806,7 +806,7 @@ pub(super) async fn act_submit(
         coordinating_unit_ids: f.coordinating_unit_ids,
         deadline: (action == IncomingAction::Assign).then(|| f.deadline.trim().to_owned()),
     };
-    match inc::act_incoming(&st.store, &p.actor, id, action, &step, st.now()).await {
+    match crate::incoming::act(&st, &p.actor, id, action, &step).await {
         Ok(out) => {
             let n = out
                 .arrival_number
