@@ -537,8 +537,9 @@ fn weighted_vector(t: &IndexedText) -> String {
     out
 }
 
-/// Write entry `id`'s index row.
-async fn index(
+/// Write entry `id`'s index row: its folded words `t` and its `tags` ([`entry_tags`]). Filing
+/// calls it; so does a bulk load of generated entries (the archive benchmark's generator).
+pub async fn index(
     conn: &mut AnyConnection,
     backend: Backend,
     id: i64,
@@ -685,11 +686,35 @@ impl Terms {
 /// Search the archive: the entries of the agencies where the actor may read it that match `q`,
 /// newest filed first, at most `limit` (≤ [`MAX_PAGE`]).
 pub async fn search(store: &Store, actor: &Actor, q: &Query, limit: i64) -> Result<Hits> {
+    let limit = limit.clamp(1, MAX_PAGE);
+    let (sql, args) = search_sql(store, actor, q, limit).await?;
+    let mut query = sqlx::query(&sql);
+    for a in &args {
+        query = query.bind(a);
+    }
+    let rows = query.fetch_all(store.pool()).await?;
+    let mut entries = rows.iter().map(entry_from).collect::<Result<Vec<_>>>()?;
+    let next = if entries.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
+        entries.pop();
+        entries.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(Hits { entries, next })
+}
+
+/// The statement [`search`] runs for `q` (one row more than `limit`, to know whether a next
+/// page exists) with its text parameters: for the benchmark's "database alone" peer.
+pub async fn search_sql(
+    store: &Store,
+    actor: &Actor,
+    q: &Query,
+    limit: i64,
+) -> Result<(String, Vec<String>)> {
     let scope = actor.scope(Permission::ReadArchive);
     if scope.is_empty() {
         return Err(Error::Forbidden);
     }
-    let limit = limit.clamp(1, MAX_PAGE);
     let mut terms = Terms::default();
     terms
         .words
@@ -816,19 +841,7 @@ pub async fn search(store: &Store, actor: &Actor, q: &Query, limit: i64) -> Resu
         "SELECT {ENTRY_COLUMNS} FROM {from} {filter} ORDER BY {id_col} DESC LIMIT {}",
         limit + 1
     );
-    let mut query = sqlx::query(&sql);
-    for a in &args {
-        query = query.bind(a);
-    }
-    let rows = query.fetch_all(store.pool()).await?;
-    let mut entries = rows.iter().map(entry_from).collect::<Result<Vec<_>>>()?;
-    let next = if entries.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
-        entries.pop();
-        entries.last().map(|e| e.id)
-    } else {
-        None
-    };
-    Ok(Hits { entries, next })
+    Ok((sql, args))
 }
 
 /// One entry, with its files (read access to the archive of its agency).
