@@ -7,6 +7,7 @@
 //! a search's filters (agency subtree, document type, months of the document's date) as words.
 //! The store turns a [`Query`] into its engine's full-text query.
 
+use serde::Deserialize as _;
 use time::{Date, Month};
 
 use crate::fields::{self, FieldError};
@@ -233,6 +234,22 @@ impl IndexedText {
     }
 }
 
+/// An id of a form's field: a number, or nothing when the field is empty (a search form sends
+/// every field, the empty ones as `agency_id=`) or not a number.
+fn optional_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(i64),
+        Text(String),
+    }
+    Ok(match Option::<Raw>::deserialize(d)? {
+        Some(Raw::Number(n)) => Some(n),
+        Some(Raw::Text(t)) => t.trim().parse().ok(),
+        None => None,
+    })
+}
+
 /// A search of the archive, as typed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
@@ -248,7 +265,7 @@ pub struct SearchForm {
     #[serde(default)]
     pub signer: String,
     /// Only this agency's subtree (its id).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_id")]
     pub agency_id: Option<i64>,
     /// Only this document type (its stable name, e.g. `quyet_dinh`).
     #[serde(default)]
@@ -263,10 +280,10 @@ pub struct SearchForm {
     #[serde(default)]
     pub to: String,
     /// Only the entries of this dossier.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_id")]
     pub dossier_id: Option<i64>,
     /// The page after this entry id (the `next` of the previous page).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_id")]
     pub after: Option<i64>,
 }
 
@@ -406,6 +423,15 @@ mod tests {
         };
         assert_eq!(Query::parse(&bad_kind).unwrap_err().field, "kind");
         assert!(!Query::parse(&SearchForm::default()).unwrap().has_words());
+    }
+
+    #[test]
+    fn a_form_s_empty_ids_are_none() {
+        let f: SearchForm =
+            serde_urlencoded::from_str("q=ke+hoach&agency_id=&dossier_id=7&after=x").unwrap();
+        assert_eq!((f.agency_id, f.dossier_id, f.after), (None, Some(7), None));
+        let j: SearchForm = serde_json::from_str(r#"{"agency_id": 5}"#).unwrap();
+        assert_eq!(j.agency_id, Some(5));
     }
 
     #[test]

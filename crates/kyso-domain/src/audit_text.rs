@@ -272,6 +272,12 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ("archive.dossier_create", "Mở hồ sơ", "Dossier opened"),
     ("archive.dossier_close", "Kết thúc hồ sơ", "Dossier closed"),
     (
+        "archive.package",
+        "Lập gói nộp lưu hồ sơ",
+        "Dossier packaged for hand-over",
+    ),
+    ("archive.hand_over", "Nộp lưu hồ sơ", "Dossier handed over"),
+    (
         "report.save",
         "Lưu báo cáo (chưa gửi)",
         "Report saved (not submitted)",

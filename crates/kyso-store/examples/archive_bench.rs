@@ -20,6 +20,8 @@
 //! `archive::search` (parsing, scope, statement, rows turned into entries) and, beside it, the
 //! same statement run on a connection of its own (`archive::search_sql`: the database alone).
 //! Prints one line per kind and scope, and `P99_*` lines for the script.
+// Every index is drawn below its list's length (`Rng::below`, `Rng::skewed`).
+#![allow(clippy::indexing_slicing)]
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -288,7 +290,7 @@ async fn generate(store: &Store, entries: usize, seed: u64) -> Result<Vec<Agency
                 rng.skewed(agencies.len().min(120))
             }];
             let (ty, sym) = TYPES[rng.skewed(TYPES.len())];
-            let day = first_day + time::Duration::days((id as i64 * 3652) / entries as i64);
+            let day = first_day + time::Duration::days((id * 3652) / entries as i64);
             let number = 1 + rng.below(2_000);
             let incoming = rng.below(3) == 0;
             let notation = if sym.is_empty() {
@@ -296,8 +298,10 @@ async fn generate(store: &Store, entries: usize, seed: u64) -> Result<Vec<Agency
             } else {
                 format!("{number}/{sym}-{}", a.abbrev)
             };
-            let subject = format!("Về việc {}", words(&mut rng, 6 + rng.below(9)));
-            let body = words(&mut rng, 60 + rng.below(61));
+            let n_subject = 6 + rng.below(9);
+            let subject = format!("Về việc {}", words(&mut rng, n_subject));
+            let n_body = 60 + rng.below(61);
+            let body = words(&mut rng, n_body);
             let signer = name(&mut rng);
             let counterpart = agencies[rng.below(agencies.len())].name.clone();
             sqlx::query(

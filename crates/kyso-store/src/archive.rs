@@ -27,6 +27,11 @@ use time::{Date, OffsetDateTime};
 use crate::audit::Event;
 use crate::{Actor, Backend, Error, On, Record, Result, Store};
 
+mod package;
+pub use package::{
+    check_package, hand_over, package, Manifest, PackageCheck, PackagedDocument, PackagedFile,
+};
+
 /// A document registered and waiting to be filed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unfiled {
@@ -617,7 +622,9 @@ pub const MAX_PAGE: i64 = 100;
 /// list of alternatives that must all hold.
 #[derive(Debug, Default)]
 struct Terms {
-    /// (part or None for any part, word): every one must match, as a prefix.
+    /// (part or None for any part, word): every one must be a word of the entry (whole words:
+    /// a prefix would make the engines gather every posting of every word it begins before the
+    /// first row — BENCHMARKS.md "Issue 19").
     words: Vec<(Option<Part>, String)>,
     /// Each inner list: one of these tags must be there.
     tags: Vec<Vec<String>>,
@@ -647,7 +654,7 @@ impl Terms {
                     Some(Part::Code) => "code",
                     Some(Part::Signer) => "signer",
                 };
-                format!("{cols} : {}*", quote(w))
+                format!("{cols} : {}", quote(w))
             })
             .collect();
         for any in &self.tags {
@@ -668,7 +675,11 @@ impl Terms {
                     Some(Part::Code) => "A",
                     Some(Part::Signer) => "C",
                 };
-                format!("{}:*{weights}", lexeme(w))
+                if weights.is_empty() {
+                    lexeme(w)
+                } else {
+                    format!("{}:{weights}", lexeme(w))
+                }
             })
             .collect();
         let tags: Vec<String> = self
@@ -1311,11 +1322,11 @@ mod tests {
         };
         assert_eq!(
             t.fts5(),
-            "{code subject signer meta body} : \"quyet\"* AND code : \"15\"* AND \
-             signer : \"ha\"* AND tags : (\"_a5\" OR \"_a9\") AND tags : (\"_m202603\")"
+            "{code subject signer meta body} : \"quyet\" AND code : \"15\" AND \
+             signer : \"ha\" AND tags : (\"_a5\" OR \"_a9\") AND tags : (\"_m202603\")"
         );
         let (w, tags) = t.tsqueries();
-        assert_eq!(w, "'quyet':* & '15':*A & 'ha':*C");
+        assert_eq!(w, "'quyet' & '15':A & 'ha':C");
         assert_eq!(tags, "('_a5' | '_a9') & ('_m202603')");
     }
 

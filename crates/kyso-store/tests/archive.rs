@@ -452,3 +452,147 @@ async fn dossiers_take_their_agency_s_entries_until_closed() {
         audit::verify(store).await.unwrap().unwrap();
     }
 }
+
+/// A closed dossier's hand-over package holds every file byte for byte with the manifest's
+/// hashes; the offline check finds a changed, a missing and an added file; an open dossier is
+/// not packaged; handing over is recorded once.
+#[tokio::test]
+async fn a_closed_dossier_is_packaged_checked_offline_and_handed_over() {
+    use std::io::{Cursor, Read as _, Write as _};
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = &db.store;
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::open(dir.path()).unwrap();
+        let p = province(store).await;
+        dispatched(store, &blobs, &p, "Kế hoạch số hóa tài liệu lưu trữ").await;
+        dispatched(store, &blobs, &p, "Báo cáo công tác văn thư").await;
+        file_all(store, |_| TextLayer::None).await;
+        let d = archive::create_dossier(
+            store,
+            &p.clerk,
+            &NewDossier {
+                agency_id: p.dost.id,
+                year: Some(2026),
+                code: "09.VT".into(),
+                title: "Hồ sơ công tác văn thư năm 2026".into(),
+                retention: "permanent".into(),
+                note: String::new(),
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        for e in archive::search(store, &p.clerk, &Query::default(), 10)
+            .await
+            .unwrap()
+            .entries
+        {
+            archive::file_into(store, &p.clerk, e.id, Some(d.id), NOW)
+                .await
+                .unwrap();
+        }
+        // Open: not yet.
+        let open = archive::package(store, &blobs, &p.clerk, d.id, NOW).await;
+        assert!(matches!(open, Err(Error::Conflict { .. })), "{open:?}");
+        archive::close_dossier(store, &p.clerk, d.id, NOW)
+            .await
+            .unwrap();
+        // Another agency's clerk, a signer: refused.
+        assert!(archive::package(store, &blobs, &p.finance_clerk, d.id, NOW)
+            .await
+            .is_err());
+        assert!(matches!(
+            archive::package(store, &blobs, &p.signer, d.id, NOW).await,
+            Err(Error::Forbidden)
+        ));
+        let (name, zip) = archive::package(store, &blobs, &p.clerk, d.id, NOW)
+            .await
+            .unwrap();
+        assert_eq!(name, "ho-so-H99.37-2026-09.VT.zip");
+        let mut seen = Vec::new();
+        let check = archive::check_package(Cursor::new(&zip), |f, bytes| {
+            seen.push((f.path.clone(), f.filed, bytes.len()));
+        })
+        .unwrap();
+        assert!(check.is_intact(), "{backend:?}: {:?}", check.problems);
+        let m = check.manifest.clone().unwrap();
+        assert_eq!((m.dossier_code.as_str(), m.documents.len()), ("09.VT", 2));
+        assert_eq!(
+            m.documents[0].subject, "Kế hoạch số hóa tài liệu lưu trữ",
+            "oldest first"
+        );
+        assert_eq!(
+            seen.iter().filter(|(_, filed, _)| *filed).count(),
+            2,
+            "{seen:?}"
+        );
+        // Byte for byte: the filed copy is the document's sealed version.
+        let mut archive_zip = zip::ZipArchive::new(Cursor::new(&zip)).unwrap();
+        let filed = m.documents[1].files.iter().find(|f| f.filed).unwrap();
+        let mut bytes = Vec::new();
+        archive_zip
+            .by_name(&filed.path)
+            .unwrap()
+            .read_to_end(&mut bytes)
+            .unwrap();
+        assert!(bytes.ends_with(b"% signature of vanthu\n%%EOF\n"));
+        let mut toc = String::new();
+        archive_zip
+            .by_name("muc-luc.csv")
+            .unwrap()
+            .read_to_string(&mut toc)
+            .unwrap();
+        assert!(toc.contains("Báo cáo công tác văn thư"), "{toc}");
+
+        // A package rewritten with one file changed, one left out and one added.
+        let rewrite = |change: &str, drop: &str| {
+            let mut src = zip::ZipArchive::new(Cursor::new(&zip)).unwrap();
+            let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+            let opts = zip::write::SimpleFileOptions::default();
+            for i in 0..src.len() {
+                let mut f = src.by_index(i).unwrap();
+                let name = f.name().to_owned();
+                let mut b = Vec::new();
+                f.read_to_end(&mut b).unwrap();
+                if name == drop {
+                    continue;
+                }
+                if name == change {
+                    b.extend_from_slice(b"% changed\n");
+                }
+                out.start_file(name.as_str(), opts).unwrap();
+                out.write_all(&b).unwrap();
+            }
+            out.start_file("van-ban/them.pdf", opts).unwrap();
+            out.write_all(b"%PDF-1.7\n").unwrap();
+            out.finish().unwrap().into_inner()
+        };
+        let other = &m.documents[0].files[0].path;
+        let bad = rewrite(&filed.path, other);
+        let check = archive::check_package(Cursor::new(&bad), |_, _| {}).unwrap();
+        assert!(!check.is_intact());
+        let problems: Vec<&str> = check.problems.iter().map(|(_, en)| en.as_str()).collect();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("was changed")));
+        assert!(problems.iter().any(|p| p.contains("is missing")));
+        assert!(problems.iter().any(|p| p.contains("van-ban/them.pdf")));
+        // Not a package at all.
+        assert!(archive::check_package(Cursor::new(b"not a zip".to_vec()), |_, _| {}).is_err());
+
+        // Handed over once.
+        let handed = archive::hand_over(store, &p.clerk, d.id, NOW)
+            .await
+            .unwrap();
+        assert_eq!(handed.state, DossierState::HandedOver);
+        assert!(matches!(
+            archive::hand_over(store, &p.clerk, d.id, NOW).await,
+            Err(Error::Conflict { .. })
+        ));
+        // Still packaged on request (a second copy for the archive's own check).
+        assert!(archive::package(store, &blobs, &p.clerk, d.id, NOW)
+            .await
+            .is_ok());
+        audit::verify(store).await.unwrap().unwrap();
+    }
+}

@@ -136,6 +136,14 @@ pub(crate) fn routes() -> Router<AppState> {
             "/archive/dossiers/{id}/close",
             post(archive::dossier_close_submit),
         )
+        .route(
+            "/archive/dossiers/{id}/package.zip",
+            get(archive::dossier_package),
+        )
+        .route(
+            "/archive/dossiers/{id}/hand-over",
+            post(archive::dossier_hand_over_submit),
+        )
         .route("/archive/{id}", get(archive::entry_page))
         .route("/archive/{id}/dossier", post(archive::file_into_submit))
         .route("/archive/{id}/files/{n}", get(archive::entry_file))
@@ -487,6 +495,10 @@ fn saved_message(p: &Page) -> Option<&'static str> {
             "The dossier is closed; its retention runs from this year.",
         ),
         "filed_into" => p.t("Đã lưu hồ sơ của văn bản.", "The document's dossier is saved."),
+        "dossier_handed_over" => p.t(
+            "Đã ghi nhận hồ sơ đã nộp lưu.",
+            "The dossier is recorded as handed over.",
+        ),
         "report_opened" => p.t(
             "Đã mở kỳ báo cáo; các cơ quan lập và gửi báo cáo của mình.",
             "The period is open; each agency prepares and submits its report.",

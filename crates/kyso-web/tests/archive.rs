@@ -117,7 +117,12 @@ async fn a_registered_letter_is_filed_found_downloaded_and_kept_in_a_dossier() {
 
         // The pages: the search finds it; a dossier opened, the letter filed into it, the
         // dossier closed after a confirmation.
-        let (st, html) = app.page(&clerk, "/archive?q=quy%20che%20van%20thu").await;
+        let (st, html) = app
+            .page(
+                &clerk,
+                "/archive?q=quy%20che%20van%20thu&agency_id=&doc_type=&kind=&from=&to=",
+            )
+            .await;
         assert_eq!(st, StatusCode::OK);
         assert!(html.contains("15/QĐ-SKHCN"), "{html}");
         let (st, to) = app

@@ -135,7 +135,9 @@ fn class_of(method: &str, path: &str) -> Option<(Class, Rec)> {
         ("put", "/api/v1/archive/{id}/dossier") => (Perm(P::KeepArchive), Rec::ArchiveEntry),
         ("post", "/api/v1/dossiers") => (Perm(P::KeepArchive), Rec::None),
         ("get", "/api/v1/dossiers/{id}") => (Perm(P::ReadArchive), Rec::Dossier),
-        ("post", "/api/v1/dossiers/{id}/close") => (Perm(P::KeepArchive), Rec::Dossier),
+        ("post", "/api/v1/dossiers/{id}/close")
+        | ("get", "/api/v1/dossiers/{id}/package")
+        | ("post", "/api/v1/dossiers/{id}/hand-over") => (Perm(P::KeepArchive), Rec::Dossier),
         ("post", "/api/v1/report-periods") | ("post", "/api/v1/report-standings/remind") => {
             (Perm(P::ProcessRequest), Rec::None)
         }
@@ -1085,7 +1087,7 @@ fn ui_target(path: &str) -> Option<Rec> {
         "/incoming/{id}/act" => Rec::Incoming,
         "/archive/dossiers" => Rec::None,
         "/archive/{id}/dossier" => Rec::ArchiveEntry,
-        "/archive/dossiers/{id}/close" => Rec::Dossier,
+        "/archive/dossiers/{id}/close" | "/archive/dossiers/{id}/hand-over" => Rec::Dossier,
         _ => return None,
     })
 }

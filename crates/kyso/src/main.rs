@@ -2,6 +2,7 @@
 //! clock and secrets from the environment, and turns errors into one-line messages.
 
 mod agent;
+mod archive;
 mod audit_log;
 mod backup;
 mod batch;
@@ -92,6 +93,8 @@ enum Command {
     /// Sao lưu và khôi phục: ảnh chụp nhất quán của cơ sở dữ liệu và các tệp văn bản theo
     /// SHA-256, kiểm tra và khôi phục vào thư mục trống
     Backup(backup::Args),
+    /// Lưu trữ: kiểm tra gói nộp lưu hồ sơ không cần mạng
+    Archive(archive::Args),
     /// Danh sách chứng thư gốc tin cậy dùng khi không có --trust (liệt kê, thêm, xóa)
     Trust(trust::Args),
     /// In tệp gợi ý lệnh (tab completion) cho vỏ lệnh bash, zsh, fish hoặc PowerShell
@@ -216,6 +219,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(*args, cli.lang),
         Command::Audit(args) => audit_log::run(args, cli.lang),
         Command::Backup(args) => backup::run(args, cli.lang),
+        Command::Archive(args) => archive::run(args, cli.lang),
         Command::Trust(args) => trust::run(args, cli.lang),
         Command::Completions(args) => manual::completions(args, cli.lang),
         Command::Man(args) => manual::man(args, cli.lang),

@@ -23,10 +23,12 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add::<__path_create_dossier, _, _>(create_dossier)
         .add::<__path_get_dossier, _, _>(get_dossier)
         .add::<__path_close_dossier, _, _>(close_dossier)
+        .add::<__path_dossier_package, _, _>(dossier_package)
+        .add::<__path_hand_over, _, _>(hand_over)
 }
 
 /// Search the archive of the agencies where the caller may read it: words anywhere (`q`), the
-/// number and notation, the signer (accents and case ignored; each word a prefix), an agency's
+/// number and notation, the signer (accents and case ignored; whole words), an agency's
 /// subtree, a type, outgoing or incoming, a date range, a dossier. Newest filed first, 50 a
 /// page; `next` is the `after` of the next page.
 #[utoipa::path(get, path = "/api/v1/archive", tag = "archive", params(SearchForm),
@@ -157,5 +159,43 @@ async fn close_dossier(
 ) -> ApiResult<Json<Dossier>> {
     Ok(Json(
         archive::close_dossier(&st.store, &auth.actor, id, st.now()).await?,
+    ))
+}
+
+/// A closed dossier's hand-over package (ZIP: every file byte for byte, `ho-so.json` with each
+/// file's SHA-256, `muc-luc.csv`), for its agency's keeper; `kyso archive verify` checks it
+/// offline.
+#[utoipa::path(get, path = "/api/v1/dossiers/{id}/package", tag = "archive", params(Id),
+    responses((status = 200, description = "The package", content_type = "application/zip", body = super::dto::BinaryFile)))]
+async fn dossier_package(
+    State(st): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+) -> Result<axum::response::Response, crate::ApiError> {
+    use axum::response::IntoResponse as _;
+    let blobs = super::documents::blobs(&st)?;
+    let (name, bytes) = archive::package(&st.store, &blobs, &auth.actor, id, st.now()).await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/zip".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// Record that a closed dossier was handed over to the historical archive.
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/hand-over", tag = "archive", params(Id),
+    responses((status = 200, description = "Handed over", body = Dossier)))]
+async fn hand_over(State(st): State<AppState>, auth: Auth, Id(id): Id) -> ApiResult<Json<Dossier>> {
+    Ok(Json(
+        archive::hand_over(&st.store, &auth.actor, id, st.now()).await?,
     ))
 }

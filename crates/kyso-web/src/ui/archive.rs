@@ -157,8 +157,8 @@ pub(super) async fn archive_page(
                 @if let Some(d) = f.dossier_id { input type="hidden" name="dossier_id" value=(d); }
                 button.primary type="submit" { (p.t("Tìm", "Search")) }
             }
-            p.muted { (p.t("Tìm không phân biệt dấu và chữ hoa: \"phe duyet\" tìm thấy \"Phê duyệt\"; mỗi từ gõ vào là phần đầu của một từ trong văn bản.",
-                           "Accents and case do not matter: \"phe duyet\" finds \"Phê duyệt\"; each word typed begins a word of the document.")) }
+            p.muted { (p.t("Tìm không phân biệt dấu và chữ hoa: \"phe duyet\" tìm thấy \"Phê duyệt\"; văn bản tìm được chứa đủ mọi từ đã gõ.",
+                           "Accents and case do not matter: \"phe duyet\" finds \"Phê duyệt\"; the documents found hold every word typed.")) }
             @if let Some((waiting, failed)) = queue {
                 @if waiting > 0 {
                     p { (p.t("Đang chờ đưa vào lưu trữ: ", "Waiting to be filed: ")) (waiting)
@@ -546,6 +546,19 @@ pub(super) async fn dossier_page(State(st): State<AppState>, p: Page, Id(id): Id
             } @else {
                 (entries_table(&p, &hits.entries))
             }
+            @if keeps && d.state != DossierState::Open {
+                h2 style="font-size:18px" { (p.t("Nộp lưu", "Hand-over")) }
+                p { (p.t("Gói nộp lưu gồm mọi tệp của các văn bản trong hồ sơ, nguyên từng byte, danh mục (ho-so.json, muc-luc.csv) với mã băm SHA-256 của từng tệp; kiểm tra được không cần mạng bằng lệnh ",
+                         "The hand-over package holds every file of the dossier's documents byte for byte and a manifest (ho-so.json, muc-luc.csv) with each file's SHA-256; check it offline with "))
+                    code { "kyso archive verify" } "." }
+                p { a.button href={ "/archive/dossiers/" (d.id) "/package.zip" } download { (p.t("Tải gói nộp lưu (.zip)", "Download the hand-over package (.zip)")) } }
+                @if d.state == DossierState::Closed {
+                    form method="post" action={ "/archive/dossiers/" (d.id) "/hand-over" } {
+                        input type="hidden" name="csrf" value=(p.csrf);
+                        button.danger type="submit" style="margin-left:0" { (p.t("Ghi nhận đã nộp lưu", "Record the hand-over")) }
+                    }
+                }
+            }
             @if keeps && d.state == DossierState::Open {
                 form method="post" action={ "/archive/dossiers/" (d.id) "/close" } style="margin-top:16px" {
                     input type="hidden" name="csrf" value=(p.csrf);
@@ -607,6 +620,79 @@ pub(super) async fn dossier_close_submit(
         Ok(_) => {
             Redirect::to(&format!("/archive/dossiers/{id}?done=dossier_closed")).into_response()
         }
+        Err(e) => layout_store_error(&p, e),
+    }
+}
+
+pub(super) async fn dossier_package(State(st): State<AppState>, p: Page, Id(id): Id) -> Response {
+    let Some(blobs) = st.blobs.clone() else {
+        return layout_error(
+            &p,
+            StatusCode::SERVICE_UNAVAILABLE,
+            p.t(
+                "Máy chủ chưa có thư mục lưu tệp; xin báo quản trị hệ thống.",
+                "The server has no file folder configured; tell the administrator.",
+            ),
+        );
+    };
+    match archive::package(&st.store, &blobs, &p.actor, id, st.now()).await {
+        Ok((name, bytes)) => (
+            [
+                (header::CONTENT_TYPE, "application/zip".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => layout_store_error(&p, e),
+    }
+}
+
+pub(super) async fn dossier_hand_over_submit(
+    State(st): State<AppState>,
+    p: Page,
+    Id(id): Id,
+    Form(f): Form<CloseForm>,
+) -> Response {
+    if let Some(r) = p.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    if f.confirm != "yes" {
+        let d = match archive::dossier(&st.store, &p.actor, id).await {
+            Ok(d) => d,
+            Err(e) => return layout_store_error(&p, e),
+        };
+        let entries = d.entries.to_string();
+        let action = format!("/archive/dossiers/{id}/hand-over");
+        let cancel = format!("/archive/dossiers/{id}");
+        return confirm_page(
+            &p,
+            Confirm {
+                heading: p.t("Ghi nhận đã nộp lưu", "Record the hand-over"),
+                question: p.t(
+                    "Chỉ ghi nhận khi Lưu trữ lịch sử đã nhận gói nộp lưu và kiểm tra đủ tệp. Ghi nhận hồ sơ này đã nộp lưu?",
+                    "Record it only once the historical archive has received the package and checked its files. Record this dossier as handed over?",
+                ),
+                facts: &[
+                    (p.t("Hồ sơ: ", "Dossier: "), &d.code),
+                    (p.t("Tiêu đề: ", "Title: "), &d.title),
+                    (p.t("Số văn bản: ", "Documents: "), &entries),
+                ],
+                action: &action,
+                multipart: false,
+                hidden: &[],
+                button: p.t("Ghi nhận đã nộp lưu", "Record the hand-over"),
+                danger: true,
+                cancel: &cancel,
+            },
+        );
+    }
+    match archive::hand_over(&st.store, &p.actor, id, st.now()).await {
+        Ok(_) => Redirect::to(&format!("/archive/dossiers/{id}?done=dossier_handed_over"))
+            .into_response(),
         Err(e) => layout_store_error(&p, e),
     }
 }

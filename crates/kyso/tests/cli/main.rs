@@ -17,6 +17,7 @@ mod common;
 mod conventions;
 mod csc;
 mod e2e;
+mod e2e_archive;
 mod e2e_documents;
 mod e2e_incoming;
 mod e2e_public_verify;
