@@ -618,6 +618,10 @@ fn entry_from(r: &sqlx::any::AnyRow) -> Result<Entry> {
 /// The most results a page holds.
 pub const MAX_PAGE: i64 = 100;
 
+/// PostgreSQL: a search matching fewer entries than this is read through its indexes and
+/// sorted; one matching more walks the entries newest first ([`search_sql`]).
+const PROBE: i64 = 5_000;
+
 /// What a search asks of the text index: word conditions per part and tag conditions, each a
 /// list of alternatives that must all hold.
 #[derive(Debug, Default)]
@@ -825,6 +829,25 @@ pub async fn search_sql(
         (Some(_), Backend::Sqlite) => "t.rowid",
         (Some(_), Backend::Postgres) => "t.entry_id",
     };
+    // PostgreSQL: a search matching few entries reads them through the GIN indexes and sorts
+    // them (`entry_id + 0` keeps the planner off the primary key's order); one matching many
+    // walks the primary key newest first and stops at the page. The planner's own guess from
+    // the statistics took the walk for words no entry holds (690 ms over a million entries,
+    // BENCHMARKS.md "Issue 19"), so a bounded count decides.
+    let mut order = id_col.to_owned();
+    if let (Some(m), Backend::Postgres) = (&match_arg, store.backend()) {
+        let probe = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM archive_text t WHERE {} LIMIT {PROBE}) x",
+            m.join(" AND ")
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&probe);
+        for a in args.iter().take(m.len()) {
+            q = q.bind(a);
+        }
+        if q.fetch_one(store.pool()).await? < PROBE {
+            order = format!("{id_col} + 0");
+        }
+    }
     if let Some(a) = q.after {
         cond.push(format!("{id_col} < {a}"));
     }
@@ -849,7 +872,7 @@ pub async fn search_sql(
         format!("WHERE {}", cond.join(" AND "))
     };
     let sql = format!(
-        "SELECT {ENTRY_COLUMNS} FROM {from} {filter} ORDER BY {id_col} DESC LIMIT {}",
+        "SELECT {ENTRY_COLUMNS} FROM {from} {filter} ORDER BY {order} DESC LIMIT {}",
         limit + 1
     );
     Ok((sql, args))
