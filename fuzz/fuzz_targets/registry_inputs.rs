@@ -1,7 +1,8 @@
 //! What users type into the registry: agency identifier codes (both forms), names folded and
 //! split into words for search, the stable names of roles/states/events, the per-year holiday calendar (JSON), and
-//! a working-day deadline computed from any instant. None may panic; a code that parses must
-//! survive the round trip through both of its forms.
+//! a working-day deadline computed from any instant, an archive search form (JSON), a dossier's
+//! code and retention. None may panic; a code that parses must survive the round trip through
+//! both of its forms; no word of a search may look like an index tag.
 #![no_main]
 
 use kyso_domain::calendar::{CalendarConfig, WorkCalendar};
@@ -37,6 +38,18 @@ fuzz_target!(|data: &[u8]| {
     let _ = RequestKind::parse(&text);
     let _ = RequestState::parse(&text);
     let _ = RequestAction::parse(&text);
+    let _ = kyso_domain::archive::dossier_code("code", &text);
+    let _ = kyso_domain::archive::Retention::parse("retention", &text);
+    if let Ok(form) = serde_json::from_slice::<kyso_domain::archive::SearchForm>(data) {
+        if let Ok(q) = kyso_domain::archive::Query::parse(&form) {
+            for w in q.words.iter().chain(&q.code).chain(&q.signer) {
+                assert!(!w.starts_with('_'), "a typed word is never a tag");
+                assert!(w.chars().all(char::is_alphanumeric), "a word holds no operator");
+            }
+            let _ = kyso_domain::archive::month_tags(q.from, q.to);
+            let _ = kyso_domain::archive::entry_tags("/1/2/", &form.doc_type, q.from);
+        }
+    }
     if let Ok(config) = serde_json::from_slice::<CalendarConfig>(data) {
         let calendar = WorkCalendar::from_config(&config);
         let seconds = data.iter().fold(0i64, |a, b| a.wrapping_mul(31).wrapping_add(i64::from(*b)));
