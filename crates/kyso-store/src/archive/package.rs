@@ -374,10 +374,7 @@ pub async fn hand_over(
     id: i64,
     now: OffsetDateTime,
 ) -> Result<super::Dossier> {
-    let d = super::dossier(store, actor, id).await?;
-    let agency =
-        crate::registry::agency(store, actor, d.agency_id, Permission::ReadRegistry).await?;
-    actor.reach(Permission::KeepArchive, &agency.path, Record::Dossier)?;
+    let (path, agency_code, d) = super::kept_dossier(store, actor, id).await?;
     if d.state != DossierState::Closed {
         return Err(Error::conflict(
             "state",
@@ -386,7 +383,7 @@ pub async fn hand_over(
         ));
     }
     let mut tx = store
-        .begin_write(actor, On::Agency(Permission::KeepArchive, &agency.path))
+        .begin_write(actor, On::Agency(Permission::KeepArchive, &path))
         .await?;
     let moved = sqlx::query(
         "UPDATE dossiers SET state = 'handed_over', handed_at = $1 WHERE id = $2 AND state = 'closed'",
@@ -407,7 +404,7 @@ pub async fn hand_over(
         Event {
             action: "archive.hand_over",
             object: format!("dossier:{id}"),
-            agency: Some(agency.code.clone()),
+            agency: Some(agency_code),
             detail: json!({"code": d.code, "year": d.year, "documents": d.entries}),
         },
         now,

@@ -303,14 +303,7 @@ pub(super) async fn entry_file(
     axum::extract::Path(FilePath { id, n }): axum::extract::Path<FilePath>,
 ) -> Response {
     let Some(blobs) = st.blobs.clone() else {
-        return layout_error(
-            &p,
-            StatusCode::SERVICE_UNAVAILABLE,
-            p.t(
-                "Máy chủ chưa có thư mục lưu tệp; xin báo quản trị hệ thống.",
-                "The server has no file folder configured; tell the administrator.",
-            ),
-        );
+        return super::incoming::no_blobs(&p);
     };
     match archive::entry_file(&st.store, &blobs, &p.actor, id, Some(n)).await {
         Ok((f, bytes)) => {
@@ -325,17 +318,7 @@ pub(super) async fn entry_file(
             } else {
                 safe
             };
-            (
-                [
-                    (header::CONTENT_TYPE, "application/pdf".to_owned()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{name}\""),
-                    ),
-                ],
-                bytes,
-            )
-                .into_response()
+            super::incoming::pdf(name, bytes)
         }
         Err(e) => layout_store_error(&p, e),
     }
@@ -577,11 +560,54 @@ pub(super) struct CloseForm {
     confirm: String,
 }
 
-pub(super) async fn dossier_close_submit(
-    State(st): State<AppState>,
-    p: Page,
-    Id(id): Id,
-    Form(f): Form<CloseForm>,
+/// A dossier's step taken after a confirmation page: closing it, recording its hand-over.
+#[derive(Clone, Copy)]
+enum DossierStep {
+    Close,
+    HandOver,
+}
+
+impl DossierStep {
+    fn path(self) -> &'static str {
+        match self {
+            DossierStep::Close => "close",
+            DossierStep::HandOver => "hand-over",
+        }
+    }
+    fn done(self) -> &'static str {
+        match self {
+            DossierStep::Close => "dossier_closed",
+            DossierStep::HandOver => "dossier_handed_over",
+        }
+    }
+    /// The heading (and button) and the question of its confirmation page.
+    fn words(self, p: &Page) -> (&'static str, &'static str) {
+        match self {
+            DossierStep::Close => (
+                p.t("Kết thúc hồ sơ", "Close the dossier"),
+                p.t(
+                    "Sau khi kết thúc, không đưa thêm hay rút văn bản khỏi hồ sơ; thời hạn bảo quản tính từ năm nay. Kết thúc hồ sơ này?",
+                    "Once closed, nothing is filed into or taken out of the dossier; its retention runs from this year. Close it?",
+                ),
+            ),
+            DossierStep::HandOver => (
+                p.t("Ghi nhận đã nộp lưu", "Record the hand-over"),
+                p.t(
+                    "Chỉ ghi nhận khi Lưu trữ lịch sử đã nhận gói nộp lưu và kiểm tra đủ tệp. Ghi nhận hồ sơ này đã nộp lưu?",
+                    "Record it only once the historical archive has received the package and checked its files. Record this dossier as handed over?",
+                ),
+            ),
+        }
+    }
+}
+
+/// `step` on dossier `id`: its confirmation page first, then the store's step.
+async fn dossier_step(
+    st: &AppState,
+    p: &Page,
+    id: i64,
+    f: &CloseForm,
+    step: DossierStep,
 ) -> Response {
     if let Some(r) = p.csrf_refusal(&f.csrf) {
         return r;
@@ -589,19 +615,17 @@ pub(super) async fn dossier_close_submit(
     if f.confirm != "yes" {
         let d = match archive::dossier(&st.store, &p.actor, id).await {
             Ok(d) => d,
-            Err(e) => return layout_store_error(&p, e),
+            Err(e) => return layout_store_error(p, e),
         };
         let entries = d.entries.to_string();
-        let action = format!("/archive/dossiers/{id}/close");
+        let action = format!("/archive/dossiers/{id}/{}", step.path());
         let cancel = format!("/archive/dossiers/{id}");
+        let (heading, question) = step.words(p);
         return confirm_page(
-            &p,
+            p,
             Confirm {
-                heading: p.t("Kết thúc hồ sơ", "Close the dossier"),
-                question: p.t(
-                    "Sau khi kết thúc, không đưa thêm hay rút văn bản khỏi hồ sơ; thời hạn bảo quản tính từ năm nay. Kết thúc hồ sơ này?",
-                    "Once closed, nothing is filed into or taken out of the dossier; its retention runs from this year. Close it?",
-                ),
+                heading,
+                question,
                 facts: &[
                     (p.t("Hồ sơ: ", "Dossier: "), &d.code),
                     (p.t("Tiêu đề: ", "Title: "), &d.title),
@@ -610,30 +634,46 @@ pub(super) async fn dossier_close_submit(
                 action: &action,
                 multipart: false,
                 hidden: &[],
-                button: p.t("Kết thúc hồ sơ", "Close the dossier"),
+                button: heading,
                 danger: true,
                 cancel: &cancel,
             },
         );
     }
-    match archive::close_dossier(&st.store, &p.actor, id, st.now()).await {
+    let now = st.now();
+    let done = match step {
+        DossierStep::Close => archive::close_dossier(&st.store, &p.actor, id, now).await,
+        DossierStep::HandOver => archive::hand_over(&st.store, &p.actor, id, now).await,
+    };
+    match done {
         Ok(_) => {
-            Redirect::to(&format!("/archive/dossiers/{id}?done=dossier_closed")).into_response()
+            Redirect::to(&format!("/archive/dossiers/{id}?done={}", step.done())).into_response()
         }
-        Err(e) => layout_store_error(&p, e),
+        Err(e) => layout_store_error(p, e),
     }
+}
+
+pub(super) async fn dossier_close_submit(
+    State(st): State<AppState>,
+    p: Page,
+    Id(id): Id,
+    Form(f): Form<CloseForm>,
+) -> Response {
+    dossier_step(&st, &p, id, &f, DossierStep::Close).await
+}
+
+pub(super) async fn dossier_hand_over_submit(
+    State(st): State<AppState>,
+    p: Page,
+    Id(id): Id,
+    Form(f): Form<CloseForm>,
+) -> Response {
+    dossier_step(&st, &p, id, &f, DossierStep::HandOver).await
 }
 
 pub(super) async fn dossier_package(State(st): State<AppState>, p: Page, Id(id): Id) -> Response {
     let Some(blobs) = st.blobs.clone() else {
-        return layout_error(
-            &p,
-            StatusCode::SERVICE_UNAVAILABLE,
-            p.t(
-                "Máy chủ chưa có thư mục lưu tệp; xin báo quản trị hệ thống.",
-                "The server has no file folder configured; tell the administrator.",
-            ),
-        );
+        return super::incoming::no_blobs(&p);
     };
     match archive::package(&st.store, &blobs, &p.actor, id, st.now()).await {
         Ok((name, bytes)) => (
@@ -646,52 +686,6 @@ pub(super) async fn dossier_package(State(st): State<AppState>, p: Page, Id(id):
             ],
             bytes,
         )
-            .into_response(),
-        Err(e) => layout_store_error(&p, e),
-    }
-}
-
-pub(super) async fn dossier_hand_over_submit(
-    State(st): State<AppState>,
-    p: Page,
-    Id(id): Id,
-    Form(f): Form<CloseForm>,
-) -> Response {
-    if let Some(r) = p.csrf_refusal(&f.csrf) {
-        return r;
-    }
-    if f.confirm != "yes" {
-        let d = match archive::dossier(&st.store, &p.actor, id).await {
-            Ok(d) => d,
-            Err(e) => return layout_store_error(&p, e),
-        };
-        let entries = d.entries.to_string();
-        let action = format!("/archive/dossiers/{id}/hand-over");
-        let cancel = format!("/archive/dossiers/{id}");
-        return confirm_page(
-            &p,
-            Confirm {
-                heading: p.t("Ghi nhận đã nộp lưu", "Record the hand-over"),
-                question: p.t(
-                    "Chỉ ghi nhận khi Lưu trữ lịch sử đã nhận gói nộp lưu và kiểm tra đủ tệp. Ghi nhận hồ sơ này đã nộp lưu?",
-                    "Record it only once the historical archive has received the package and checked its files. Record this dossier as handed over?",
-                ),
-                facts: &[
-                    (p.t("Hồ sơ: ", "Dossier: "), &d.code),
-                    (p.t("Tiêu đề: ", "Title: "), &d.title),
-                    (p.t("Số văn bản: ", "Documents: "), &entries),
-                ],
-                action: &action,
-                multipart: false,
-                hidden: &[],
-                button: p.t("Ghi nhận đã nộp lưu", "Record the hand-over"),
-                danger: true,
-                cancel: &cancel,
-            },
-        );
-    }
-    match archive::hand_over(&st.store, &p.actor, id, st.now()).await {
-        Ok(_) => Redirect::to(&format!("/archive/dossiers/{id}?done=dossier_handed_over"))
             .into_response(),
         Err(e) => layout_store_error(&p, e),
     }

@@ -829,7 +829,7 @@ pub(super) async fn act_submit(
     }
 }
 
-fn pdf(name: String, bytes: Vec<u8>) -> Response {
+pub(super) fn pdf(name: String, bytes: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),
@@ -843,7 +843,7 @@ fn pdf(name: String, bytes: Vec<u8>) -> Response {
         .into_response()
 }
 
-fn no_blobs(p: &Page) -> Response {
+pub(super) fn no_blobs(p: &Page) -> Response {
     layout_error(
         p,
         StatusCode::SERVICE_UNAVAILABLE,
