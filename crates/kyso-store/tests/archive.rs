@@ -11,17 +11,16 @@
 )]
 
 use kyso_domain::archive::{DossierState, EntryKind, Query, SearchForm, TextState};
-use kyso_domain::incoming::{Channel, IncomingAction, Verdict};
+use kyso_domain::incoming::{IncomingAction, Verdict};
 use kyso_domain::roles::Role;
 use kyso_store::archive::{self, NewDossier, TextLayer, Unfiled};
 use kyso_store::blobs::Blobs;
-use kyso_store::incoming::{self as inc, IncomingStep, NewIncoming, Verification};
+use kyso_store::incoming::{self as inc, IncomingStep, NewIncoming};
 use kyso_store::testing::{backends, TestDb};
 use kyso_store::{audit, Actor, Error, Store};
-use serde_json::json;
 
 mod support;
-use support::{dispatched, person, province, Province, NOW};
+use support::{dispatched, letter, person, province, Province, NOW};
 
 /// A letter from the national CA to the Department of Finance, taken in and registered.
 async fn registered_letter(store: &Store, blobs: &Blobs, p: &Province, n: u32) -> i64 {
@@ -30,27 +29,9 @@ async fn registered_letter(store: &Store, blobs: &Blobs, p: &Province, n: u32) -
         blobs,
         &p.finance_clerk,
         &NewIncoming {
-            agency_id: p.finance.id,
-            channel: Channel::Upload,
-            scanned: false,
-            sender_code: "G11.07.05".into(),
-            sender_name: "Cục Chứng thực số và Bảo mật thông tin".into(),
-            sender_email: "ca@bcy.gov.vn".into(),
-            number: format!("{n:02}"),
-            notation: "CTSBMTT-CĐ".into(),
-            doc_date: "2026-05-28".into(),
-            doc_type: "Công văn".into(),
-            subject: format!("Về việc gia hạn chứng thư số, đợt {n}"),
             signer: "Lê Quang Tùng".into(),
             file_name: format!("cv-{n}.pdf"),
-            file: format!("%PDF-1.7\n% letter {n}\n%%EOF\n").into_bytes(),
-            verification: Verification {
-                verdict: Verdict::Passed,
-                reasons: Vec::new(),
-                report: json!({"schema": "kyso.verify/1", "verdict": "valid", "reasons": []}),
-                report_pdf: None,
-            },
-            delivery_id: None,
+            ..letter(p, n, Verdict::Passed)
         },
         NOW,
     )

@@ -16,14 +16,13 @@ use kyso_domain::incoming::{Channel, IncomingAction, IncomingState, Verdict};
 use kyso_domain::roles::Role;
 use kyso_store::blobs::Blobs;
 use kyso_store::documents::{self as docs, StepInput};
-use kyso_store::incoming::{self as inc, IncomingQuery, IncomingStep, NewIncoming, Verification};
+use kyso_store::incoming::{self as inc, IncomingQuery, IncomingStep, NewIncoming};
 use kyso_store::testing::{backends, TestDb};
 use kyso_store::{audit, notices, Actor, Backend, Error, Store};
-use serde_json::json;
 use time::OffsetDateTime;
 
 mod support;
-use support::{agency, dispatched, person, province, Agency, Province, NOW};
+use support::{agency, dispatched, letter, person, province, verification, Agency, Province, NOW};
 
 /// The Department of Finance's planning office, its leader, a drafter and the office's staff.
 struct Receiver {
@@ -47,42 +46,6 @@ async fn receiver(store: &Store, p: &Province) -> Receiver {
         drafter: person(store, "chuyenvien.tc", &p.finance, Role::Drafter).await,
         office_staff: person(store, "chuyenvien.khtc", &office, Role::Drafter).await,
         office,
-    }
-}
-
-fn verification(verdict: Verdict, reasons: &[&str]) -> Verification {
-    let name = match verdict {
-        Verdict::Passed => "valid",
-        Verdict::Indeterminate => "indeterminate",
-        Verdict::Failed => "invalid",
-    };
-    Verification {
-        verdict,
-        reasons: reasons.iter().map(|s| s.to_string()).collect(),
-        report: json!({"schema": "kyso.verify/1", "verdict": name, "reasons": reasons}),
-        report_pdf: None,
-    }
-}
-
-/// A letter from outside the registry, as the clerk uploads it.
-fn letter(p: &Province, n: u32, verdict: Verdict) -> NewIncoming {
-    NewIncoming {
-        agency_id: p.finance.id,
-        channel: Channel::Upload,
-        scanned: false,
-        sender_code: "G11.07.05".into(),
-        sender_name: "Cục Chứng thực số và Bảo mật thông tin".into(),
-        sender_email: "ca@bcy.gov.vn".into(),
-        number: format!("{n:02}"),
-        notation: "CTSBMTT-CĐ".into(),
-        doc_date: "2026-05-28".into(),
-        doc_type: "Công văn".into(),
-        subject: format!("Về việc gia hạn chứng thư số, đợt {n}"),
-        signer: "Cục trưởng Nguyễn Văn B".into(),
-        file_name: "cong-van.pdf".into(),
-        file: format!("%PDF-1.7\n% letter {n}\n%%EOF\n").into_bytes(),
-        verification: verification(verdict, &[]),
-        delivery_id: None,
     }
 }
 

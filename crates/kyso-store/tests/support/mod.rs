@@ -5,12 +5,15 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
 use kyso_domain::documents::DocAction;
+use kyso_domain::incoming::{Channel, Verdict};
 use kyso_domain::roles::Role;
 use kyso_store::accounts::{self, NewUser, RoleOn};
 use kyso_store::blobs::Blobs;
 use kyso_store::documents::{self as docs, RegisterInput, StepInput};
+use kyso_store::incoming::{NewIncoming, Verification};
 use kyso_store::registry::{self, AgencyInput};
 use kyso_store::{Actor, Grant, Store};
+use serde_json::json;
 use time::macros::datetime;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
@@ -265,4 +268,42 @@ pub async fn dispatched(store: &Store, blobs: &Blobs, p: &Province, subject: &st
     go(store, blobs, &p.clerk, d.id, DocAction::Register).await;
     go(store, blobs, &p.clerk, d.id, DocAction::Dispatch).await;
     d.id
+}
+
+/// What a verification on arrival says: `verdict` with its `reasons`, as the server's validator
+/// reports it.
+pub fn verification(verdict: Verdict, reasons: &[&str]) -> Verification {
+    let name = match verdict {
+        Verdict::Passed => "valid",
+        Verdict::Indeterminate => "indeterminate",
+        Verdict::Failed => "invalid",
+    };
+    Verification {
+        verdict,
+        reasons: reasons.iter().map(|s| s.to_string()).collect(),
+        report: json!({"schema": "kyso.verify/1", "verdict": name, "reasons": reasons}),
+        report_pdf: None,
+    }
+}
+
+/// A letter from the national CA to the Department of Finance, as the clerk uploads it.
+pub fn letter(p: &Province, n: u32, verdict: Verdict) -> NewIncoming {
+    NewIncoming {
+        agency_id: p.finance.id,
+        channel: Channel::Upload,
+        scanned: false,
+        sender_code: "G11.07.05".into(),
+        sender_name: "Cục Chứng thực số và Bảo mật thông tin".into(),
+        sender_email: "ca@bcy.gov.vn".into(),
+        number: format!("{n:02}"),
+        notation: "CTSBMTT-CĐ".into(),
+        doc_date: "2026-05-28".into(),
+        doc_type: "Công văn".into(),
+        subject: format!("Về việc gia hạn chứng thư số, đợt {n}"),
+        signer: "Cục trưởng Nguyễn Văn B".into(),
+        file_name: "cong-van.pdf".into(),
+        file: format!("%PDF-1.7\n% letter {n}\n%%EOF\n").into_bytes(),
+        verification: verification(verdict, &[]),
+        delivery_id: None,
+    }
 }
