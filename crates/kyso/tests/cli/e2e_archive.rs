@@ -14,32 +14,19 @@
 //! (`KYSO_E2E_SCREENSHOTS=docs/screenshots` refreshes the ones the README shows).
 
 use std::io::{Read as _, Write as _};
-use std::path::Path;
-use std::process::Command;
 
 use base64::Engine as _;
 use serde_json::json;
 
-use crate::common::{corpus, kyso, run_ok};
-use crate::e2e_documents::{account, agency_id, PASSWORD};
+use crate::common::{corpus, kyso, pyhanko_sign};
+use crate::e2e_documents::{account, agency_id, DEMO_PW, PASSWORD};
 use crate::serve::demo_admin;
-
-/// The demo PKI's password (`kyso_services::demo::DEMO_PASSWORD`): a fixture, not a secret.
-const DEMO_PW: &str = "kyso-demo";
-
-fn missing_tools(e2e: &Path) -> Option<String> {
-    if let Some(m) = crate::e2e::missing_tools(e2e) {
-        return Some(m);
-    }
-    if Command::new("pyhanko").arg("--version").output().is_err() {
-        return Some("pyHanko (python3 -m pip install pyhanko)".into());
-    }
-    None
-}
 
 #[test]
 fn a_registered_letter_is_found_filed_into_a_dossier_and_handed_over_as_a_package() {
-    let Some((tmp, data, server)) = crate::e2e::fresh_server(missing_tools) else {
+    let Some((tmp, data, server)) =
+        crate::e2e::fresh_server(crate::e2e_public_verify::missing_tools)
+    else {
         return;
     };
     let demo_pki = data.join("demo-pki");
@@ -56,23 +43,14 @@ fn a_registered_letter_is_found_filed_into_a_dossier_and_handed_over_as_a_packag
     );
     let (clerk, _) = server.login("van.thu.tc", PASSWORD);
 
-    let pass = tmp.path().join("pass.txt");
-    std::fs::write(&pass, DEMO_PW).unwrap();
     let signed = tmp.path().join("thong-bao-da-ky.pdf");
-    run_ok(
-        Command::new("pyhanko")
-            .args([
-                "sign",
-                "addsig",
-                "--field",
-                "1/60,60,260,120/ChuKy1",
-                "--use-pades",
-            ])
-            .args(["pkcs12", "--passfile"])
-            .arg(&pass)
-            .arg(corpus("one-page.pdf"))
-            .arg(&signed)
-            .arg(demo_pki.join("personal.p12")),
+    pyhanko_sign(
+        &corpus("one-page.pdf"),
+        &signed,
+        &demo_pki.join("personal.p12"),
+        DEMO_PW,
+        "1/60,60,260,120/ChuKy1",
+        &["--use-pades"],
     );
     let bytes = std::fs::read(&signed).unwrap();
     let (status, v) = server.api(

@@ -16,7 +16,8 @@ use crate::common::{corpus, run_ok};
 /// The demo PKI's password (`kyso_services::demo::DEMO_PASSWORD`): a fixture, not a secret.
 const DEMO_PW: &str = "kyso-demo";
 
-fn missing_tools(e2e: &Path) -> Option<String> {
+/// The browser tools and pyHanko (also `e2e_archive`'s).
+pub(crate) fn missing_tools(e2e: &Path) -> Option<String> {
     if let Some(m) = crate::e2e::missing_tools(e2e) {
         return Some(m);
     }
