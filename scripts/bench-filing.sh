@@ -19,6 +19,8 @@ WORKERS=${WORKERS:-8}
 PG_BASE=${PG_BASE:-postgres://postgres@127.0.0.1:5432/test}
 [ -n "${NO_BUILD:-}" ] || cargo build --release -q -p kyso-store --example archive_filing --example blob_bench
 T=${BIN_DIR:-${CARGO_TARGET_DIR:-$root/target}/release}/examples
+# The peer's binary, even with NO_BUILD (a fresh machine has not built it for bench-blobs.sh).
+[ -x "$T/blob_bench" ] || cargo build --release -q -p kyso-store --example blob_bench
 rm -rf "$W"; mkdir -p "$W"
 echo "$(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg); release build; tree $(git describe --always --dirty 2>/dev/null || echo '?')"
 . scripts/bench-lib.sh
